@@ -1,0 +1,43 @@
+"""Shared fixtures: an isolated V4CODE_HOME, a temp git workspace, the fake DeepSeek server."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+pytest_plugins = ["fake_api.pytest_plugin"]
+
+
+@pytest.fixture(autouse=True)
+def v4code_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own user-level folder and no real API key."""
+    home = tmp_path_factory.mktemp("v4code_home")
+    monkeypatch.setenv("V4CODE_HOME", str(home))
+    for var in list(os.environ):
+        if var.startswith(("DEEPSEEK_", "V4CODE_")) and var != "V4CODE_HOME":
+            monkeypatch.delenv(var, raising=False)
+    return home
+
+
+def git(cwd: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=cwd, check=True, capture_output=True, text=True
+    ).stdout
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Iterator[Path]:
+    """A temp git repository with one commit, like a user's project."""
+    root = tmp_path / "project"
+    root.mkdir()
+    git(root, "init", "-q", "-b", "main")
+    git(root, "config", "user.email", "dev@example.com")
+    git(root, "config", "user.name", "Dev")
+    (root / "README.md").write_text("# project\n")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "initial")
+    yield root

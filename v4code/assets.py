@@ -1,0 +1,57 @@
+"""The one locator for the bundled `tools/` and `prompts/` directories, and prompt loading.
+
+In a wheel they live in `v4code/_bundled/`; in a checkout (or an editable install) they are
+beside the package, recognised by the `pyproject.toml` next to them so a stray
+`site-packages/tools` is never mistaken for ours.
+"""
+
+from __future__ import annotations
+
+import functools
+import string
+from pathlib import Path
+
+import v4code
+from v4code.errors import V4codeError
+
+
+def _bundled_dir(kind: str) -> Path:
+    package_dir = Path(v4code.__file__).resolve().parent
+    bundled = package_dir / "_bundled" / kind
+    checkout = package_dir.parent
+    if (checkout / "pyproject.toml").is_file() and (checkout / kind).is_dir():
+        return checkout / kind
+    if bundled.is_dir():
+        return bundled
+    raise V4codeError(f"v4code's {kind}/ directory is missing; reinstall v4code.")
+
+
+@functools.cache
+def tools_dir() -> Path:
+    return _bundled_dir("tools")
+
+
+@functools.cache
+def prompts_dir() -> Path:
+    return _bundled_dir("prompts")
+
+
+def prompt_path(name: str, project_root: Path | None = None) -> Path:
+    """Project `.v4code/prompts/` overrides the user's, which override the bundled one."""
+    from v4code.config import user_home
+
+    candidates = []
+    if project_root is not None:
+        candidates.append(project_root / ".v4code" / "prompts" / f"{name}.md")
+    candidates.append(user_home() / "prompts" / f"{name}.md")
+    candidates.append(prompts_dir() / f"{name}.md")
+    for c in candidates:
+        if c.is_file():
+            return c
+    raise V4codeError(f"prompt {name!r} not found (looked in {', '.join(map(str, candidates))})")
+
+
+def load_prompt(name: str, project_root: Path | None = None, **variables: str) -> str:
+    """Render a Markdown prompt; a missing `$variable` is an error, not a silent blank."""
+    text = prompt_path(name, project_root).read_text(encoding="utf-8")
+    return string.Template(text).substitute(variables)

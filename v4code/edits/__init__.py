@@ -1,0 +1,1 @@
+"""Safe file changes: matching, change sets, atomic application, checkpoints and undo."""

@@ -1,0 +1,76 @@
+"""A ChangeSet is a batch of file changes computed in memory, shown for approval, then applied.
+
+Edit tools never write: they return a ChangeSet. The agent asks the permission policy (and
+the person, with the diff) and only then applies it, atomically and with a checkpoint, so a
+rejected proposal changes nothing on disk.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class FileChange:
+    """One file's change. `before is None`: created; `after is None`: deleted."""
+
+    path: str  # workspace-relative, POSIX separators
+    before: bytes | None
+    after: bytes | None
+    mode_before: int | None = None
+    mode_after: int | None = None
+
+    @property
+    def status(self) -> str:
+        if self.before is None:
+            return "added"
+        if self.after is None:
+            return "deleted"
+        return "modified"
+
+    def unified_diff(self, context: int = 3) -> str:
+        old = _text(self.before)
+        new = _text(self.after)
+        a = f"a/{self.path}" if self.before is not None else "/dev/null"
+        b = f"b/{self.path}" if self.after is not None else "/dev/null"
+        lines = difflib.unified_diff(
+            old.splitlines(keepends=True), new.splitlines(keepends=True), a, b, n=context
+        )
+        out = []
+        for line in lines:
+            out.append(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n")
+        return "".join(out)
+
+
+def _text(data: bytes | None) -> str:
+    if data is None:
+        return ""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+@dataclass(frozen=True)
+class ChangeSet:
+    """A batch of changes plus the text the model gets once it has been applied."""
+
+    changes: tuple[FileChange, ...]
+    summary: str
+    tool: str = ""
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        return tuple(c.path for c in self.changes)
+
+    def unified_diff(self) -> str:
+        return "".join(c.unified_diff() for c in self.changes)
+
+    def as_data(self) -> list[dict[str, Any]]:
+        """Per-file structured form for frontends and `--output json`."""
+        return [
+            {"path": c.path, "status": c.status, "diff": c.unified_diff()} for c in self.changes
+        ]

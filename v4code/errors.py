@@ -1,0 +1,54 @@
+"""User-facing errors and loop-control exceptions.
+
+Every V4codeError carries a message a person can act on and an exit code the headless
+frontend returns; nothing else should reach a user as a traceback.
+"""
+
+from __future__ import annotations
+
+
+class ExitCode:
+    """Documented exit codes of `v4code run` (README lists them)."""
+
+    DONE = 0
+    FAILED = 1
+    USAGE = 2
+    BACKEND = 3
+    LIMIT = 4
+    DENIED = 5
+    INTERRUPTED = 130
+
+
+class V4codeError(Exception):
+    exit_code: int = ExitCode.FAILED
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class ConfigError(V4codeError):
+    exit_code = ExitCode.USAGE
+
+
+class BackendError(V4codeError):
+    """The model endpoint failed in a way retrying will not fix (or retries ran out)."""
+
+    exit_code = ExitCode.BACKEND
+
+    def __init__(self, message: str, *, status: int | None = None, retryable: bool = False) -> None:
+        super().__init__(message)
+        self.status = status
+        self.retryable = retryable
+
+
+class ToolError(Exception):
+    """Raised by a tool to send an error result (the message) back to the model."""
+
+
+class WorkspaceError(ToolError):
+    """A path that resolves outside the workspace, or is otherwise unusable."""
+
+
+class Cancelled(Exception):
+    """The person pressed Ctrl-C (or a caller cancelled); unwinds to the agent loop."""

@@ -1,0 +1,151 @@
+"""Events: the only thing frontends see of the agent, and what backends stream to the agent.
+
+Each event is a small frozen dataclass with a `kind` tag so the headless frontend can serialise
+any of them to JSON without knowing the type.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, ClassVar, Union
+
+from v4code.types import ToolCall, ToolResult, Usage
+
+# --- what a backend yields while one response streams -------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ReasoningDelta:
+    kind: ClassVar[str] = "reasoning_delta"
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class TextDelta:
+    kind: ClassVar[str] = "text_delta"
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCallReady:
+    """A complete tool call, emitted once its arguments have fully arrived."""
+
+    kind: ClassVar[str] = "tool_call"
+    call: ToolCall
+    leaked: bool = False  # recovered from text the engine failed to parse
+
+
+@dataclass(frozen=True, slots=True)
+class UsageReport:
+    kind: ClassVar[str] = "usage"
+    usage: Usage
+
+
+@dataclass(frozen=True, slots=True)
+class StreamFinish:
+    kind: ClassVar[str] = "finish"
+    finish_reason: str
+    model: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Retrying:
+    """The backend is waiting before it tries a failed request again."""
+
+    kind: ClassVar[str] = "retrying"
+    attempt: int
+    delay: float
+    reason: str
+
+
+StreamEvent = Union[ReasoningDelta, TextDelta, ToolCallReady, UsageReport, StreamFinish, Retrying]
+
+# --- what the agent yields to frontends --------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TurnStarted:
+    kind: ClassVar[str] = "turn_started"
+    session_id: str
+    prompt: str
+
+
+@dataclass(frozen=True, slots=True)
+class StepStarted:
+    kind: ClassVar[str] = "step_started"
+    step: int
+
+
+@dataclass(frozen=True, slots=True)
+class ToolStarted:
+    kind: ClassVar[str] = "tool_started"
+    call: ToolCall
+    args: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ToolFinished:
+    kind: ClassVar[str] = "tool_finished"
+    call: ToolCall
+    result: ToolResult
+    denied: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class UsageReported:
+    """Usage of one model request plus its cost and the running session totals."""
+
+    kind: ClassVar[str] = "usage_reported"
+    usage: Usage
+    cost: float
+    total_usage: Usage
+    total_cost: float
+    model: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """Something the person should know that is not an error (a retry, a compaction)."""
+
+    kind: ClassVar[str] = "notice"
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorEvent:
+    kind: ClassVar[str] = "error"
+    message: str
+    category: str = "error"
+
+
+@dataclass(frozen=True, slots=True)
+class TurnFinished:
+    """The turn is over. `status` is one of: done, failed, limit, denied, interrupted, error."""
+
+    kind: ClassVar[str] = "turn_finished"
+    status: str
+    final_text: str = ""
+    reason: str = ""
+    steps: int = 0
+    files_changed: tuple[str, ...] = field(default_factory=tuple)
+
+
+Event = Union[
+    TurnStarted,
+    StepStarted,
+    ReasoningDelta,
+    TextDelta,
+    ToolStarted,
+    ToolFinished,
+    UsageReported,
+    Notice,
+    Retrying,
+    ErrorEvent,
+    TurnFinished,
+]
+
+
+def event_to_dict(event: Event | StreamEvent) -> dict[str, Any]:
+    """JSON-ready form of any event, tagged with its kind."""
+    data = asdict(event)  # type: ignore[call-overload]
+    return {"type": event.kind, **data}

@@ -1,0 +1,271 @@
+"""Tools: declared once (signature + docstring = schema), loaded by path, run with a context.
+
+A tool module in `tools/` (or a project's `.v4code/tools/`) defines one function decorated
+with `@tool`. The registry imports such modules under a private dotted name so that no
+top-level `tools` module ever appears in `sys.modules` (a user's own `tools` package must keep
+working under `python -m v4code`).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import inspect
+import json
+import re
+import sys
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from v4code.cancel import CancelToken
+from v4code.errors import ToolError
+from v4code.types import ToolCall
+from v4code.workspace import resolve_in_workspace
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+Risk = Literal["read", "edit", "command"]
+
+NAME_RE = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+MAX_TOOLS = 128
+DEFAULT_OUTPUT_CAP = 30_000
+
+
+@dataclass
+class ToolContext:
+    """What a running tool may use; built by the agent for each call."""
+
+    root: Path
+    cancel: CancelToken = field(default_factory=CancelToken)
+    settings: Any = None
+    checkpoints: Any = None
+    sandbox: bool = False
+    session_id: str = ""
+    output_cap: int = DEFAULT_OUTPUT_CAP
+
+    def resolve(self, path: str, *, must_exist: bool = False) -> Path:
+        return resolve_in_workspace(self.root, path, must_exist=must_exist)
+
+
+@dataclass(frozen=True)
+class ToolOutput:
+    """A tool's answer: `text` for the model, `data` for frontends (a diff, a test summary)."""
+
+    text: str
+    data: Any = None
+    is_error: bool = False
+
+
+@dataclass(frozen=True)
+class Tool:
+    name: str
+    description: str
+    risk: Risk
+    fn: Callable[..., Any]
+    params: type[BaseModel]
+    schema: dict[str, Any]
+
+    def parse_arguments(self, raw: str) -> dict[str, Any]:
+        """Validate the model's JSON arguments; raise ToolError with a message it can act on."""
+        from pydantic import ValidationError
+
+        text = raw.strip() or "{}"
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ToolError(
+                f"The arguments of {self.name} are not valid JSON ({exc.msg} at position "
+                f"{exc.pos}). Send one JSON object matching the schema."
+            ) from None
+        if not isinstance(data, dict):
+            raise ToolError(f"The arguments of {self.name} must be a JSON object.")
+        try:
+            model = self.params.model_validate(data)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in err['loc']) or 'arguments'}: {err['msg']}"
+                for err in exc.errors()
+            )
+            raise ToolError(f"Invalid arguments for {self.name}: {problems}") from None
+        return {name: getattr(model, name) for name in type(model).model_fields}
+
+    def run(self, ctx: ToolContext, args: dict[str, Any]) -> Any:
+        return self.fn(ctx, **args)
+
+
+def _docstring_parts(doc: str) -> tuple[str, dict[str, str]]:
+    """Split a Google-style docstring into its description and its `Args:` entries."""
+    doc = inspect.cleandoc(doc or "")
+    lines = doc.splitlines()
+    desc_lines: list[str] = []
+    params: dict[str, str] = {}
+    current: str | None = None
+    in_args = False
+    for line in lines:
+        stripped = line.strip()
+        if stripped in ("Args:", "Arguments:", "Parameters:"):
+            in_args = True
+            continue
+        if in_args:
+            if stripped and not line.startswith((" ", "\t")) and stripped.endswith(":"):
+                in_args = False
+                continue
+            match = re.match(r"^\s{2,}(\w+)\s*(?:\([^)]*\))?:\s*(.*)$", line)
+            if match and (current is None or line.startswith(" " * 4) and not line.startswith(" " * 8)):
+                current = match.group(1)
+                params[current] = match.group(2).strip()
+            elif current and stripped:
+                params[current] = f"{params[current]} {stripped}".strip()
+            continue
+        desc_lines.append(line)
+    return "\n".join(desc_lines).strip(), params
+
+
+def tool(risk: Risk = "read") -> Callable[[Callable[..., Any]], Tool]:
+    """Declare a tool: the first parameter is the ToolContext, the rest are the schema."""
+
+    def wrap(fn: Callable[..., Any]) -> Tool:
+        return build_tool(fn, risk)
+
+    return wrap
+
+
+def build_tool(fn: Callable[..., Any], risk: Risk) -> Tool:
+    from pydantic import ConfigDict, Field, create_model
+
+    name = fn.__name__
+    if not NAME_RE.match(name):
+        raise ValueError(f"tool name {name!r} must match [a-zA-Z0-9_-]{{1,64}}")
+    description, arg_docs = _docstring_parts(fn.__doc__ or "")
+    hints = _hints(fn)
+    params = list(inspect.signature(fn).parameters.values())[1:]  # drop ctx
+    fields: dict[str, Any] = {}
+    for p in params:
+        annotation = hints.get(p.name, Any)
+        default = ... if p.default is inspect.Parameter.empty else p.default
+        fields[p.name] = (annotation, Field(default, description=arg_docs.get(p.name)))
+    model = create_model(  # type: ignore[call-overload]
+        f"{name}_args", __config__=ConfigDict(extra="forbid"), **fields
+    )
+    schema = _clean_schema(model.model_json_schema())
+    function: dict[str, Any] = {"name": name, "description": description, "parameters": schema}
+    return Tool(
+        name=name,
+        description=description,
+        risk=risk,
+        fn=fn,
+        params=model,
+        schema={"type": "function", "function": function},
+    )
+
+
+def _hints(fn: Callable[..., Any]) -> dict[str, Any]:
+    import typing
+
+    try:
+        return typing.get_type_hints(fn)
+    except Exception:  # annotations a tool module cannot resolve; fall back to Any
+        return {}
+
+
+def _clean_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """Drop pydantic's `title` noise; keep properties in signature order."""
+
+    def strip(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {k: strip(v) for k, v in node.items() if k != "title"}
+        if isinstance(node, list):
+            return [strip(v) for v in node]
+        return node
+
+    cleaned = strip(schema)
+    cleaned.setdefault("properties", {})
+    cleaned["additionalProperties"] = False
+    return cleaned
+
+
+class ToolRegistry:
+    """The tools of one session, in a fixed order so the request prefix stays byte-stable."""
+
+    def __init__(self, tools: Iterable[Tool] = ()) -> None:
+        self._tools: dict[str, Tool] = {}
+        for t in tools:
+            self.add(t)
+
+    def add(self, t: Tool) -> None:
+        if t.name in self._tools:
+            raise ValueError(f"two tools are named {t.name!r}")
+        if len(self._tools) >= MAX_TOOLS:
+            raise ValueError(f"more than {MAX_TOOLS} tools; DeepSeek accepts at most {MAX_TOOLS}")
+        self._tools[t.name] = t
+
+    @classmethod
+    def load(cls, directories: Iterable[Path], *, only: Iterable[str] | None = None) -> ToolRegistry:
+        registry = cls()
+        wanted = set(only) if only is not None else None
+        for directory in directories:
+            if not directory.is_dir():
+                continue
+            for path in sorted(directory.glob("*.py")):
+                if path.name.startswith("_"):
+                    continue
+                for t in load_tool_module(path):
+                    if wanted is None or t.name in wanted:
+                        registry.add(t)
+        return registry
+
+    def get(self, name: str) -> Tool | None:
+        return self._tools.get(name)
+
+    def names(self) -> list[str]:
+        return sorted(self._tools)
+
+    def __iter__(self) -> Any:
+        return iter(self._tools[n] for n in self.names())
+
+    def __len__(self) -> int:
+        return len(self._tools)
+
+    def schemas(self) -> list[dict[str, Any]]:
+        return [self._tools[n].schema for n in self.names()]
+
+    def subset(self, names: Iterable[str]) -> ToolRegistry:
+        return ToolRegistry(self._tools[n] for n in names if n in self._tools)
+
+    def lookup(self, call: ToolCall) -> Tool:
+        t = self._tools.get(call.name)
+        if t is None:
+            raise ToolError(
+                f"There is no tool named {call.name!r}. Available tools: {', '.join(self.names())}."
+            )
+        return t
+
+
+def load_tool_module(path: Path) -> list[Tool]:
+    """Import one tool file under a private name and return the Tools it defines."""
+    module_name = f"v4code._tools.{path.stem}_{abs(hash(str(path.resolve()))) & 0xFFFFFF:06x}"
+    module = sys.modules.get(module_name)
+    if module is None:
+        spec = importlib.util.spec_from_file_location(module_name, path)
+        if spec is None or spec.loader is None:
+            raise ValueError(f"cannot load tool module {path}")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[module_name] = module
+        try:
+            spec.loader.exec_module(module)
+        except Exception:
+            del sys.modules[module_name]
+            raise
+    return [v for v in vars(module).values() if isinstance(v, Tool)]
+
+
+def cap_output(text: str, limit: int = DEFAULT_OUTPUT_CAP) -> str:
+    """Keep the head and the tail of long output; the middle is where noise usually is."""
+    if len(text) <= limit:
+        return text
+    head = limit * 2 // 3
+    tail = limit - head
+    omitted = len(text) - head - tail
+    return f"{text[:head]}\n\n[... {omitted} characters omitted ...]\n\n{text[-tail:]}"

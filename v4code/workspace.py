@@ -1,0 +1,43 @@
+"""Workspace confinement: every path a tool touches resolves inside the workspace root."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from v4code.errors import WorkspaceError
+
+
+def resolve_in_workspace(root: Path, path: str, *, must_exist: bool = False) -> Path:
+    """Resolve `path` (relative to `root`, or absolute) and refuse anything outside the root.
+
+    Symlinks are resolved first, so a link inside the workspace that points outside it is
+    refused just like `../` would be.
+    """
+    if not isinstance(path, str) or not path.strip():
+        raise WorkspaceError("The path is empty; give a path relative to the workspace root.")
+    if "\x00" in path:
+        raise WorkspaceError("The path contains a NUL byte.")
+    root_real = Path(os.path.realpath(root))
+    candidate = Path(path).expanduser()
+    if not candidate.is_absolute():
+        candidate = root_real / candidate
+    real = Path(os.path.realpath(candidate))
+    if real != root_real and root_real not in real.parents:
+        raise WorkspaceError(
+            f"{path!r} resolves to {real}, which is outside the workspace {root_real}; "
+            "only files inside the workspace can be used."
+        )
+    if must_exist and not real.exists():
+        raise WorkspaceError(f"{path!r} does not exist in the workspace.")
+    return real
+
+
+def relative_to_root(root: Path, path: Path) -> str:
+    """The workspace-relative POSIX form of a resolved path, for messages and diffs."""
+    root_real = Path(os.path.realpath(root))
+    try:
+        rel = path.relative_to(root_real)
+    except ValueError:
+        return str(path)
+    return rel.as_posix() or "."
