@@ -113,7 +113,9 @@ def _docstring_parts(doc: str) -> tuple[str, dict[str, str]]:
                 in_args = False
                 continue
             match = re.match(r"^\s{2,}(\w+)\s*(?:\([^)]*\))?:\s*(.*)$", line)
-            if match and (current is None or line.startswith(" " * 4) and not line.startswith(" " * 8)):
+            if match and (
+                current is None or line.startswith(" " * 4) and not line.startswith(" " * 8)
+            ):
                 current = match.group(1)
                 params[current] = match.group(2).strip()
             elif current and stripped:
@@ -202,7 +204,9 @@ class ToolRegistry:
         self._tools[t.name] = t
 
     @classmethod
-    def load(cls, directories: Iterable[Path], *, only: Iterable[str] | None = None) -> ToolRegistry:
+    def load(
+        cls, directories: Iterable[Path], *, only: Iterable[str] | None = None
+    ) -> ToolRegistry:
         registry = cls()
         wanted = set(only) if only is not None else None
         for directory in directories:

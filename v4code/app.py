@@ -1,0 +1,112 @@
+"""Builds an Agent from settings: the one place frontends get their engine from."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from v4code.agent import Agent
+from v4code.cancel import CancelToken
+from v4code.config import DEFAULT_BASE_URL, Settings, user_home
+from v4code.conversation import Conversation, build_system_prompt
+from v4code.errors import ConfigError, V4codeError
+from v4code.protocols import Approver, Backend
+from v4code.safety.permissions import PermissionPolicy
+from v4code.sessions import SessionLog, find_session, read_session
+from v4code.toolkit import ToolRegistry
+from v4code.types import Message
+
+
+def workspace_root(start: Path | None = None) -> Path:
+    """The git top level containing `start` (default: cwd), else `start` itself."""
+    here = Path(os.path.realpath(start or Path.cwd()))
+    for candidate in (here, *here.parents):
+        if (candidate / ".git").exists():
+            return candidate
+    return here
+
+
+def load_registry(root: Path, only: tuple[str, ...] | None = None) -> ToolRegistry:
+    from v4code.assets import tools_dir
+
+    return ToolRegistry.load([tools_dir(), root / ".v4code" / "tools"], only=only)
+
+
+def make_backend(settings: Settings) -> Backend:
+    api_key = settings.api_key
+    if not api_key:
+        if settings.dialect == "deepseek" and settings.base_url.rstrip("/") == DEFAULT_BASE_URL:
+            raise ConfigError(
+                "No DeepSeek API key. Set DEEPSEEK_API_KEY (export DEEPSEEK_API_KEY=sk-...) or put "
+                f'api_key = "sk-..." in {user_home() / "config.toml"}; get a key at '
+                "https://platform.deepseek.com/api_keys."
+            )
+        api_key = "none"  # local engines accept any key
+    from v4code.backends.openai_compat import OpenAICompatBackend
+
+    return OpenAICompatBackend(
+        base_url=settings.base_url,
+        api_key=api_key,
+        dialect=settings.dialect,
+        timeout=settings.request_timeout,
+        max_retries=settings.max_retries,
+        retry_base_delay=settings.retry_base_delay,
+        retry_max_delay=settings.retry_max_delay,
+    )
+
+
+@dataclass
+class Session:
+    agent: Agent
+    resumed: bool
+
+
+def open_session(
+    settings: Settings,
+    root: Path,
+    approver: Approver,
+    *,
+    resume: str | None = None,
+    backend: Backend | None = None,
+    registry: ToolRegistry | None = None,
+    cancel: CancelToken | None = None,
+    system_prompt: str | None = None,
+    meta: dict[str, Any] | None = None,
+) -> Session:
+    """A new session, or an existing one continued with its exact history (cache prefix)."""
+    from v4code.edits.checkpoints import CheckpointStore
+
+    backend = backend or make_backend(settings)
+    registry = registry if registry is not None else load_registry(root)
+    if resume is not None:
+        data = read_session(find_session(root, resume or None))
+        if data.system is None:
+            raise V4codeError(
+                f"session {data.session_id} has no system message; it cannot be resumed"
+            )
+        conversation = Conversation(data.system, data.messages[1:])
+        log = SessionLog.reopen(data.path, data.session_id, settings.api_key)
+    else:
+        system = Message(role="system", content=system_prompt or build_system_prompt(root))
+        conversation = Conversation(system)
+        info = {"model": settings.model, "base_url": settings.base_url, **(meta or {})}
+        log = SessionLog.create(root, info, settings.api_key)
+        log.message(system)
+    agent = Agent(
+        settings=settings,
+        backend=backend,
+        registry=registry,
+        root=root,
+        conversation=conversation,
+        session=log,
+        approver=approver,
+        policy=PermissionPolicy(settings.permission_mode),
+        checkpoints=CheckpointStore(user_home() / "checkpoints"),
+        cancel=cancel,
+    )
+    if resume is not None:
+        # Pending calls of a crashed session must be answered before the next request.
+        agent.close_pending("Not run: the session ended before this call could run.")
+    return Session(agent, resume is not None)

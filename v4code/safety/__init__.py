@@ -1,0 +1,1 @@
+"""Permissions, the command sandbox and process control."""

@@ -1,0 +1,159 @@
+"""Append-only JSONL session logs, one file per session, grouped by workspace.
+
+Each record is written and flushed as it happens, so a crash or Ctrl-C loses nothing and
+`--resume` can rebuild the conversation byte for byte (which also keeps DeepSeek's prefix
+cache warm). Files are private to the user and never contain the API key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import secrets
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from v4code.config import user_home
+from v4code.errors import V4codeError
+from v4code.types import Message
+
+FORMAT_VERSION = 1
+
+
+def sessions_dir(root: Path) -> Path:
+    """Per-workspace folder: readable name plus a hash so two same-named repos never mix."""
+    real = os.path.realpath(root)
+    digest = hashlib.sha256(real.encode()).hexdigest()[:12]
+    return user_home() / "sessions" / f"{Path(real).name or 'root'}-{digest}"
+
+
+def new_session_id() -> str:
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    return f"{stamp}-{secrets.token_hex(3)}"
+
+
+@dataclass
+class SessionLog:
+    """Writer for one session file; `secret` (the API key) is scrubbed from every line."""
+
+    path: Path
+    session_id: str
+    secret: str | None = None
+    _fh: Any = field(default=None, repr=False)
+
+    @classmethod
+    def create(cls, root: Path, meta: dict[str, Any], secret: str | None = None) -> SessionLog:
+        session_id = new_session_id()
+        directory = sessions_dir(root)
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        log = cls(directory / f"{session_id}.jsonl", session_id, secret)
+        log.write(
+            {
+                "type": "meta",
+                "version": FORMAT_VERSION,
+                "session_id": session_id,
+                "root": os.path.realpath(root),
+                "created": time.time(),
+                **meta,
+            }
+        )
+        return log
+
+    @classmethod
+    def reopen(cls, path: Path, session_id: str, secret: str | None = None) -> SessionLog:
+        return cls(path, session_id, secret)
+
+    def write(self, record: dict[str, Any]) -> None:
+        line = json.dumps(record, ensure_ascii=False, default=str)
+        if self.secret and self.secret in line:
+            line = line.replace(self.secret, "[REDACTED]")
+        if self._fh is None:
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            self._fh = os.fdopen(fd, "a", encoding="utf-8")
+        self._fh.write(line + "\n")
+        self._fh.flush()
+
+    def message(self, message: Message) -> None:
+        self.write({"type": "message", "message": message.to_dict()})
+
+    def event(self, data: dict[str, Any]) -> None:
+        self.write({"type": "event", "event": data})
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+
+
+@dataclass
+class SessionData:
+    session_id: str
+    path: Path
+    meta: dict[str, Any]
+    messages: list[Message]
+    events: list[dict[str, Any]]
+
+    @property
+    def system(self) -> Message | None:
+        return self.messages[0] if self.messages and self.messages[0].role == "system" else None
+
+
+def read_session(path: Path) -> SessionData:
+    """Load a session; a torn last line (crash mid-write) is skipped, not fatal."""
+    meta: dict[str, Any] = {}
+    messages: list[Message] = []
+    events: list[dict[str, Any]] = []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise V4codeError(f"cannot read session {path}: {exc.strerror}") from None
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            if number == len(lines):
+                continue
+            raise V4codeError(f"session file {path} is damaged at line {number}") from None
+        kind = record.get("type")
+        if kind == "meta":
+            meta = record
+        elif kind == "message":
+            messages.append(Message.from_dict(record["message"]))
+        elif kind == "event":
+            events.append(record["event"])
+    return SessionData(meta.get("session_id", path.stem), path, meta, messages, events)
+
+
+def list_sessions(root: Path) -> list[Path]:
+    """This workspace's session files, newest first."""
+    directory = sessions_dir(root)
+    if not directory.is_dir():
+        return []
+    return sorted(
+        directory.glob("*.jsonl"), key=lambda p: (p.stat().st_mtime, p.name), reverse=True
+    )
+
+
+def find_session(root: Path, session_id: str | None) -> Path:
+    """The file of a session id (a unique prefix is enough), or the latest one."""
+    files = list_sessions(root)
+    if not files:
+        raise V4codeError("there is no saved session for this workspace yet")
+    if session_id is None:
+        return files[0]
+    matches = [p for p in files if p.stem == session_id] or [
+        p for p in files if p.stem.startswith(session_id)
+    ]
+    if not matches:
+        raise V4codeError(f"no session {session_id!r} in this workspace (see `v4code sessions`)")
+    if len(matches) > 1:
+        raise V4codeError(
+            f"session id {session_id!r} is ambiguous: {', '.join(p.stem for p in matches)}"
+        )
+    return matches[0]

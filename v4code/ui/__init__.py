@@ -1,0 +1,1 @@
+"""Frontends: they render events and answer approvals; the engine never prints."""

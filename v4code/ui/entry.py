@@ -1,0 +1,24 @@
+"""`v4code` with no subcommand: the interactive chat, or `run` when there is no terminal."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+
+def start_chat(
+    *, prompt: str | None, continue_: bool, resume: str | None, flags: dict[str, Any]
+) -> int:
+    from v4code.ui.run_command import run_task
+
+    if prompt is None and not sys.stdin.isatty():
+        prompt = sys.stdin.read()
+        if not prompt.strip():
+            sys.stderr.write("v4code: no task on standard input\n")
+            return 2
+    if prompt is not None:
+        run_flags = {**flags, "permission_mode": flags.get("permission_mode") or "full-auto"}
+        return run_task(prompt, output="text", flags=run_flags, resume=None)
+    from v4code.ui.repl import run_repl
+
+    return run_repl(continue_=continue_, resume=resume, flags=flags)

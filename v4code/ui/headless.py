@@ -1,0 +1,178 @@
+"""The `v4code run` frontend: text, json or jsonl output and exit codes a script can trust.
+
+Text mode prints progress to stderr and only the final answer to stdout, so
+`v4code run TASK > answer.md` captures the answer alone.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+from v4code.errors import ExitCode
+from v4code.events import (
+    ErrorEvent,
+    Event,
+    Notice,
+    Retrying,
+    ToolFinished,
+    ToolStarted,
+    TurnFinished,
+    UsageReported,
+    event_to_dict,
+)
+from v4code.pricing import format_cost
+from v4code.protocols import Approval, ApprovalRequest
+from v4code.types import Usage
+
+STATUS_EXIT = {
+    "done": ExitCode.DONE,
+    "failed": ExitCode.FAILED,
+    "error": ExitCode.BACKEND,
+    "limit": ExitCode.LIMIT,
+    "denied": ExitCode.DENIED,
+    "interrupted": ExitCode.INTERRUPTED,
+}
+
+
+class PolicyApprover:
+    """Never waits for input: whatever the permission mode would ask about is denied."""
+
+    def __init__(self, mode: str) -> None:
+        self.mode = mode
+
+    def decide(self, request: ApprovalRequest) -> Approval:
+        hint = "auto-edit" if request.risk == "edit" else "full-auto"
+        return Approval(
+            allowed=False,
+            reason=(
+                f"`v4code run` does not ask questions and permission mode {self.mode!r} needs "
+                f"approval for this; rerun with --permission-mode {hint} to allow it"
+            ),
+        )
+
+
+def describe_call(event: ToolStarted) -> str:
+    """A compact one-line description of a tool call."""
+    args = event.args or {}
+    name = event.call.name
+    if name == "run_command":
+        return f"run {args.get('command', '')}"
+    if "path" in args:
+        return f"{name} {args['path']}"
+    if name == "grep":
+        return f"grep {args.get('pattern', '')!r}"
+    if name == "apply_edits":
+        paths = sorted(
+            {
+                e.get("path", "?") if isinstance(e, dict) else getattr(e, "path", "?")
+                for e in args.get("edits", [])
+            }
+        )
+        return f"apply_edits {', '.join(paths)}"
+    return name
+
+
+@dataclass
+class RunResult:
+    status: str = "error"
+    final_message: str = ""
+    reason: str = ""
+    steps: int = 0
+    files_changed: list[str] = field(default_factory=list)
+    usage: Usage = field(default_factory=Usage)
+    cost: float = 0.0
+    model: str | None = None
+    session_id: str = ""
+    denied: list[str] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        return STATUS_EXIT.get(self.status, ExitCode.FAILED)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "exit_code": self.exit_code,
+            "final_message": self.final_message,
+            "reason": self.reason,
+            "files_changed": self.files_changed,
+            "usage": self.usage.to_dict(),
+            "cache_hit_share": round(self.usage.cache_hit_share, 4),
+            "cost_usd": round(self.cost, 6),
+            "steps": self.steps,
+            "model": self.model,
+            "session_id": self.session_id,
+            "denied": self.denied,
+        }
+
+
+class HeadlessRenderer:
+    def __init__(self, output: str, out: IO[str] | None = None, err: IO[str] | None = None) -> None:
+        self.output = output
+        self.out = out or sys.stdout
+        self.err = err or sys.stderr
+
+    def run(self, events: Iterable[Event], session_id: str) -> RunResult:
+        result = RunResult(session_id=session_id)
+        for event in events:
+            self._collect(event, result)
+            if self.output == "jsonl":
+                self.out.write(json.dumps(event_to_dict(event), default=str) + "\n")
+                self.out.flush()
+            elif self.output == "text":
+                self._text(event)
+        if self.output == "json":
+            self.out.write(json.dumps(result.to_dict(), indent=2) + "\n")
+        elif self.output == "jsonl":
+            self.out.write(json.dumps({"type": "result", **result.to_dict()}) + "\n")
+        elif self.output == "text":
+            if result.final_message:
+                self.out.write(result.final_message.rstrip() + "\n")
+            self._summary(result)
+        self.out.flush()
+        return result
+
+    def _collect(self, event: Event, result: RunResult) -> None:
+        if isinstance(event, UsageReported):
+            result.usage = event.total_usage
+            result.cost = event.total_cost
+            result.model = event.model or result.model
+        elif isinstance(event, ToolFinished) and event.denied:
+            result.denied.append(event.call.name)
+        elif isinstance(event, TurnFinished):
+            result.status = event.status
+            result.final_message = event.final_text
+            result.reason = event.reason
+            result.steps = event.steps
+            result.files_changed = list(event.files_changed)
+
+    def _text(self, event: Event) -> None:
+        if isinstance(event, ToolStarted):
+            self._err(f"• {describe_call(event)}")
+        elif isinstance(event, ToolFinished) and event.result.is_error:
+            first = event.result.text.strip().splitlines()[0] if event.result.text.strip() else ""
+            self._err(f"  ✗ {first[:200]}")
+        elif isinstance(event, Retrying):
+            self._err(f"  retrying in {event.delay:.1f} s ({event.reason})")
+        elif isinstance(event, Notice):
+            self._err(f"  {event.text}")
+        elif isinstance(event, ErrorEvent):
+            self._err(f"error: {event.message}")
+
+    def _summary(self, result: RunResult) -> None:
+        u = result.usage
+        line = (
+            f"{result.status}: {result.steps} steps, {u.prompt_tokens:,} in "
+            f"({u.cache_hit_share:.0%} cached), {u.completion_tokens:,} out, {format_cost(result.cost)}"
+        )
+        if result.reason:
+            line += f" — {result.reason}"
+        self._err(line)
+
+    def _err(self, text: str) -> None:
+        self.err.write(text + "\n")
+        self.err.flush()

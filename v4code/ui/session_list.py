@@ -1,0 +1,38 @@
+"""One-line descriptions of saved sessions, for `v4code sessions` and the chat's /sessions."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+
+from v4code.sessions import list_sessions
+
+
+def first_prompt(path: Path) -> str:
+    """The first user message of a session, read without loading the whole file."""
+    try:
+        with path.open(encoding="utf-8") as fh:
+            for line in fh:
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError:
+                    continue
+                message = record.get("message") or {}
+                if record.get("type") == "message" and message.get("role") == "user":
+                    return " ".join(str(message.get("content", "")).split())
+    except OSError:
+        return ""
+    return ""
+
+
+def session_rows(root: Path, limit: int = 20) -> list[str]:
+    files = list_sessions(root)[:limit]
+    if not files:
+        return ["No sessions in this workspace yet."]
+    rows = []
+    for path in files:
+        when = datetime.fromtimestamp(path.stat().st_mtime).strftime("%Y-%m-%d %H:%M")
+        prompt = first_prompt(path)
+        rows.append(f"{path.stem}  {when}  {prompt[:70]}")
+    return rows
