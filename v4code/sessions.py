@@ -12,7 +12,7 @@ import json
 import os
 import secrets
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -43,7 +43,6 @@ class SessionLog:
     path: Path
     session_id: str
     secret: str | None = None
-    _fh: Any = field(default=None, repr=False)
 
     @classmethod
     def create(cls, root: Path, meta: dict[str, Any], secret: str | None = None) -> SessionLog:
@@ -71,11 +70,13 @@ class SessionLog:
         line = json.dumps(record, ensure_ascii=False, default=str)
         if self.secret and self.secret in line:
             line = line.replace(self.secret, "[REDACTED]")
-        if self._fh is None:
-            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-            self._fh = os.fdopen(fd, "a", encoding="utf-8")
-        self._fh.write(line + "\n")
-        self._fh.flush()
+        # Open, append, close: each record is on disk before the next step, and no handle is
+        # left for a crash or a forgotten close() to lose.
+        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        try:
+            os.write(fd, (line + "\n").encode("utf-8"))
+        finally:
+            os.close(fd)
 
     def message(self, message: Message) -> None:
         self.write({"type": "message", "message": message.to_dict()})
@@ -84,9 +85,7 @@ class SessionLog:
         self.write({"type": "event", "event": data})
 
     def close(self) -> None:
-        if self._fh is not None:
-            self._fh.close()
-            self._fh = None
+        """Nothing stays open between writes; kept so callers can end a session explicitly."""
 
 
 @dataclass

@@ -1,0 +1,66 @@
+"""An in-process Backend that replays scripted replies: for agent-loop tests without sockets."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from v4code.cancel import CancelToken
+from v4code.errors import BackendError
+from v4code.events import (
+    ReasoningDelta,
+    StreamEvent,
+    StreamFinish,
+    TextDelta,
+    ToolCallReady,
+    UsageReport,
+)
+from v4code.types import ChatRequest, ToolCall, Usage
+
+Reply = (
+    list[StreamEvent] | Callable[[ChatRequest, CancelToken], Iterator[StreamEvent]] | BackendError
+)
+
+
+def reply(
+    text: str = "",
+    *,
+    reasoning: str = "",
+    calls: list[tuple[str, Any]] = (),
+    usage: Usage | None = None,
+) -> list[StreamEvent]:  # type: ignore[assignment]
+    events: list[StreamEvent] = []
+    if reasoning:
+        events.append(ReasoningDelta(reasoning))
+    if text:
+        events.append(TextDelta(text))
+    for i, (name, args) in enumerate(calls):
+        raw = args if isinstance(args, str) else json.dumps(args)
+        events.append(ToolCallReady(ToolCall(f"call_{i}_{name}", name, raw)))
+    events.append(
+        UsageReport(usage or Usage(prompt_tokens=100, completion_tokens=10, cache_miss_tokens=100))
+    )
+    events.append(StreamFinish("tool_calls" if calls else "stop", "deepseek-v4-pro"))
+    return events
+
+
+@dataclass
+class ScriptedBackend:
+    replies: list[Reply]
+    requests: list[ChatRequest] = field(default_factory=list)
+
+    def stream(self, request: ChatRequest, cancel: CancelToken) -> Iterator[StreamEvent]:
+        self.requests.append(request)
+        if not self.replies:
+            raise AssertionError("the scripted backend ran out of replies")
+        item = self.replies.pop(0)
+        if isinstance(item, BackendError):
+            raise item
+        if callable(item):
+            yield from item(request, cancel)
+            return
+        for event in item:
+            cancel.raise_if_cancelled()
+            yield event
