@@ -1,0 +1,1 @@
+"""The repository: files, search, git and the repo map."""

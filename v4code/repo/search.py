@@ -1,0 +1,356 @@
+"""Regex search over a workspace: ripgrep when on PATH, else `git grep`, else pure Python.
+
+All three backends honour the same rules, so a result does not depend on what is installed:
+ignored files (.gitignore) and binary files are skipped, hidden files are searched, `.git` is
+not; the glob filter has the semantics of `files.glob_matches`; matches are sorted by path and
+line; paths are workspace-relative. The regex dialect is the backend's (ripgrep's Rust syntax
+with PCRE2 for look-around, git's PCRE, Python's `re`): all agree on the common subset.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from v4code.cancel import CancelToken
+from v4code.errors import Cancelled, ToolError
+from v4code.repo.files import find_git, git_command, glob_matches, is_git_work_tree, list_files
+
+__all__ = [
+    "BACKENDS",
+    "InvalidPattern",
+    "Match",
+    "SearchError",
+    "SearchResult",
+    "choose_backend",
+    "find_rg",
+    "search",
+]
+
+BACKENDS = ("rg", "git", "python")
+COUNT_CAP = 10_000
+"""Matches counted before the search stops; beyond it the total is reported as a lower bound."""
+MAX_TEXT = 500
+"""Characters of a matching line kept (minified files have megabyte-long lines)."""
+MAX_FILE_BYTES = 20 * 1024 * 1024
+"""The Python backend skips larger files."""
+DEFAULT_TIMEOUT = 60.0
+
+
+class SearchError(ToolError):
+    """The search could not run or did not finish (the message says what to change)."""
+
+
+class InvalidPattern(SearchError):
+    """The regex does not compile; the message carries the engine's own explanation."""
+
+
+@dataclass(frozen=True)
+class Match:
+    path: str
+    """Workspace-relative POSIX path."""
+    line: int
+    """1-based line number."""
+    text: str
+    """The line without its end-of-line, cut to MAX_TEXT characters."""
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.text}"
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    matches: list[Match]
+    """The first `limit` matches in (path, line) order."""
+    total: int
+    """All matches found; a lower bound when `complete` is False."""
+    complete: bool
+    backend: str
+
+
+def find_rg() -> str | None:
+    return shutil.which("rg")
+
+
+def choose_backend(root: Path) -> str:
+    """The best backend available for this workspace."""
+    if find_rg() is not None:
+        return "rg"
+    if is_git_work_tree(root):
+        return "git"
+    return "python"
+
+
+def search(
+    root: Path,
+    pattern: str,
+    *,
+    under: Path | None = None,
+    glob: str | None = None,
+    ignore_case: bool = False,
+    limit: int = 200,
+    backend: str | None = None,
+    cancel: CancelToken | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> SearchResult:
+    """Search `under` (a resolved path inside `root`; the root by default) for `pattern`.
+
+    Raises InvalidPattern for a bad regex, SearchError if the search fails or times out,
+    Cancelled if `cancel` is set meanwhile.
+    """
+    if not pattern:
+        raise InvalidPattern("The pattern is empty; give a regular expression to search for.")
+    root = Path(os.path.realpath(root))
+    target = Path(os.path.realpath(under)) if under is not None else root
+    spec = target.relative_to(root).as_posix() or "."
+    backend = backend or choose_backend(root)
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown search backend {backend!r}")
+    glob = glob.strip() if glob else None
+    deadline = time.monotonic() + timeout
+    try:
+        if backend == "python":
+            found = _python_search(root, target, pattern, glob, ignore_case, cancel, deadline)
+        else:
+            if backend == "rg":
+                argv = _rg_argv(pattern, spec, glob, ignore_case)
+            else:
+                perl = _git_has_pcre(find_git() or "git", root)
+                argv = _git_argv(pattern, spec, ignore_case, perl=perl)
+            found = _run_backend(backend, argv, root, glob, cancel, deadline)
+    except InvalidPattern as exc:
+        raise InvalidPattern(
+            f"Invalid regular expression {pattern!r}: {exc}\nTo search for literal text, "
+            "escape the special characters . * + ? ( ) [ ] { } | \\ ^ $ with a backslash."
+        ) from None
+    matches, complete = found
+    matches.sort(key=lambda m: (m.path, m.line))
+    return SearchResult(matches[:limit], len(matches), complete, backend)
+
+
+# -- subprocess backends --------------------------------------------------------------------
+
+
+def _rg_argv(pattern: str, spec: str, glob: str | None, ignore_case: bool) -> list[str]:
+    rg = find_rg() or "rg"
+    argv = [rg, "--line-number", "--no-heading", "--with-filename", "--null"]
+    argv += ["--color", "never", "--hidden", "--glob", "!.git"]
+    if _rg_has_engine_flag(rg):
+        argv += ["--engine", "auto"]  # PCRE2 for look-around and backreferences
+    if ignore_case:
+        argv.append("--ignore-case")
+    if glob and "/" not in glob.strip("/"):
+        argv += ["--glob", glob.strip("/")]  # same meaning in rg; slash globs filtered here
+    return [*argv, "--regexp", pattern, "--", spec]
+
+
+def _git_argv(pattern: str, spec: str, ignore_case: bool, *, perl: bool) -> list[str]:
+    argv = git_command(find_git() or "git", "grep", "--line-number", "-z", "--no-color", "-I")
+    argv.append("--untracked")  # untracked files that are not ignored, as rg would
+    argv.append("--perl-regexp" if perl else "--extended-regexp")
+    if ignore_case:
+        argv.append("--ignore-case")
+    return [*argv, "-e", pattern, "--", spec]
+
+
+def _run_backend(
+    backend: str,
+    argv: list[str],
+    root: Path,
+    glob: str | None,
+    cancel: CancelToken | None,
+    deadline: float,
+) -> tuple[list[Match], bool]:
+    stop = threading.Event()
+    why: list[str] = []
+    with tempfile.TemporaryFile() as errors:
+        proc = subprocess.Popen(
+            argv, cwd=root, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=errors
+        )
+        watchdog = threading.Thread(
+            target=_watch, args=(proc, stop, cancel, deadline, why), daemon=True
+        )
+        watchdog.start()
+        matches: list[Match] = []
+        complete = True
+        try:
+            assert proc.stdout is not None
+            for match in _parse(backend, proc.stdout):
+                if glob and not glob_matches(match.path, glob):
+                    continue
+                matches.append(match)
+                if len(matches) >= COUNT_CAP:
+                    complete = False
+                    break
+        finally:
+            stop.set()
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
+            watchdog.join()
+            proc.stdout.close()  # type: ignore[union-attr]
+        errors.seek(0)
+        stderr = errors.read(64 * 1024).decode("utf-8", "replace").strip()
+    if why == ["cancel"]:
+        raise Cancelled()
+    if why == ["timeout"]:
+        raise SearchError(_too_slow())
+    if complete and proc.returncode not in (0, 1) and not matches:
+        _raise_for(backend, stderr)
+    return matches, complete
+
+
+def _watch(
+    proc: subprocess.Popen[bytes],
+    stop: threading.Event,
+    cancel: CancelToken | None,
+    deadline: float,
+    why: list[str],
+) -> None:
+    """Kill the search when cancelled or out of time (the reader may be blocked on a read)."""
+    while not stop.wait(0.05):
+        if cancel is not None and cancel.cancelled:
+            why.append("cancel")
+        elif time.monotonic() >= deadline:
+            why.append("timeout")
+        else:
+            continue
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+        return
+
+
+def _parse(backend: str, stream: IO[bytes]) -> Iterator[Match]:
+    """rg --null: `path\\0line:text`; git grep -z: `path\\0line\\0text`. Other lines (rg's
+    "binary file matches" notes) are skipped."""
+    second = b":" if backend == "rg" else b"\0"
+    for raw in stream:
+        path, sep, rest = raw.partition(b"\0")
+        number, sep2, text = rest.partition(second)
+        if not sep or not sep2 or not number.isdigit():
+            continue
+        name = path.decode("utf-8", "surrogateescape")
+        if name.startswith("./"):
+            name = name[2:]
+        yield Match(name, int(number), _clip(text.decode("utf-8", "replace")))
+
+
+def _clip(text: str) -> str:
+    text = text.rstrip("\r\n")
+    if len(text) > MAX_TEXT:
+        return f"{text[:MAX_TEXT]}… [line cut at {MAX_TEXT} of {len(text):,} characters]"
+    return text
+
+
+def _raise_for(backend: str, stderr: str) -> None:
+    lowered = stderr.lower()
+    regex_problem = (
+        "regex parse error" in lowered
+        or "error parsing regex" in lowered
+        or "pcre2" in lowered
+        or (backend == "git" and ("-e option" in lowered or "regexp" in lowered))
+    )
+    if regex_problem:
+        lines = stderr.removeprefix("fatal: ").splitlines()
+        raise InvalidPattern("\n".join(ln for ln in lines if ln.strip("~ ")))
+    raise SearchError(f"The search failed ({backend}): {stderr or 'no error message'}")
+
+
+@functools.lru_cache(maxsize=4)
+def _rg_has_engine_flag(rg: str) -> bool:
+    try:
+        done = subprocess.run([rg, "--help"], capture_output=True, timeout=20)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return b"--engine" in done.stdout
+
+
+_GIT_PCRE: dict[str, bool] = {}
+
+
+def _git_has_pcre(git: str, root: Path) -> bool:
+    """git built without PCRE refuses -P; then fall back to POSIX extended regexes.
+    (A property of the git build: cached per executable; `root` only gives it a repo.)"""
+    if git not in _GIT_PCRE:
+        try:
+            done = subprocess.run(
+                git_command(git, "grep", "-P", "-e", "x", "--", ":(exclude)*"),
+                cwd=root,
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                timeout=20,
+            )
+            complaint = done.stderr.lower()
+            _GIT_PCRE[git] = b"perl" not in complaint and b"pcre" not in complaint
+        except (OSError, subprocess.TimeoutExpired):
+            return False
+    return _GIT_PCRE[git]
+
+
+def _too_slow() -> str:
+    return (
+        "The search did not finish in time; narrow it with `path` (a subdirectory) or `glob` "
+        "(e.g. '*.py')."
+    )
+
+
+# -- the pure-Python backend ----------------------------------------------------------------
+
+
+def _python_search(
+    root: Path,
+    target: Path,
+    pattern: str,
+    glob: str | None,
+    ignore_case: bool,
+    cancel: CancelToken | None,
+    deadline: float,
+) -> tuple[list[Match], bool]:
+    try:
+        regex = re.compile(pattern, re.IGNORECASE if ignore_case else 0)
+    except re.error as exc:
+        raise InvalidPattern(str(exc)) from None
+    matches: list[Match] = []
+    for rel in list_files(root, target, cancel=cancel).files:
+        if cancel is not None:
+            cancel.raise_if_cancelled()
+        if time.monotonic() >= deadline:
+            raise SearchError(_too_slow())
+        if glob and not glob_matches(rel, glob):
+            continue
+        for number, line in _text_lines(root, rel):
+            if regex.search(line):
+                matches.append(Match(rel, number, _clip(line)))
+                if len(matches) >= COUNT_CAP:
+                    return matches, False
+    return matches, True
+
+
+def _text_lines(root: Path, rel: str) -> Iterator[tuple[int, str]]:
+    """Numbered lines of a text file; nothing for binaries, huge files, links leaving root."""
+    path = root / rel
+    real = os.path.realpath(path)
+    if real != str(root) and not real.startswith(str(root) + os.sep):
+        return
+    try:
+        if not os.path.isfile(real) or os.path.getsize(real) > MAX_FILE_BYTES:
+            return
+        with open(real, "rb") as f:
+            if b"\0" in f.read(8192):
+                return
+            f.seek(0)
+            for number, raw in enumerate(f, 1):
+                yield number, raw.decode("utf-8", "replace").rstrip("\r\n")
+    except OSError:
+        return

@@ -1,0 +1,298 @@
+"""Run a command in its own process group with a timeout, cancellation and bounded output.
+
+Used by the `run_command` tool and by anything else that runs a user's or the model's
+commands (tests, hooks). The guarantees:
+
+- the command gets its own session / process group, stdin is /dev/null, and it has no
+  controlling terminal, so it can neither read the person's keystrokes nor stop the REPL;
+- on timeout or cancel the *whole group* gets SIGTERM, then SIGKILL after a grace period, and
+  processes the command left running in the background are stopped when it exits, so nothing
+  the command started survives it (unless it deliberately escaped with `setsid`);
+- stdout and stderr are read incrementally through one pipe (interleaved as a terminal would
+  show them) into a bounded head buffer and a ring-buffer tail: a command printing 50 MB never
+  holds more than `head_bytes + tail_bytes` in memory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import selectors
+import signal
+import subprocess
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from v4code.cancel import CancelToken
+
+__all__ = [
+    "DEFAULT_GRACE",
+    "OutputBuffer",
+    "ProcessResult",
+    "command_env",
+    "run_process",
+]
+
+DEFAULT_HEAD_BYTES = 64 * 1024
+DEFAULT_TAIL_BYTES = 64 * 1024
+DEFAULT_GRACE = 2.0
+"""Seconds between SIGTERM and SIGKILL when a process group is stopped."""
+POLL_INTERVAL = 0.05
+DRAIN_AFTER_EXIT = 0.5
+"""How long to keep reading after the command exits, for output still in flight from
+background processes that hold the pipe open."""
+
+_READ_CHUNK = 64 * 1024
+
+# Variables that make tools behave as in CI: no pagers, no prompts, no colours, unbuffered.
+_QUIET_ENV = {
+    "PAGER": "cat",
+    "GIT_PAGER": "cat",
+    "GH_PAGER": "cat",
+    "MANPAGER": "cat",
+    "SYSTEMD_PAGER": "",
+    "GIT_TERMINAL_PROMPT": "0",
+    "DEBIAN_FRONTEND": "noninteractive",
+    "TERM": "dumb",
+    "NO_COLOR": "1",
+    "PYTHONUNBUFFERED": "1",
+}
+# Never forwarded: forcing colour fills the output with escapes; the API key must not be
+# printable by a command the model runs (its output goes to the model and the session log).
+_DROPPED_ENV = ("FORCE_COLOR", "CLICOLOR_FORCE", "PY_COLORS", "DEEPSEEK_API_KEY")
+
+
+def command_env(base: Mapping[str, str] | None = None, **extra: str) -> dict[str, str]:
+    """The environment for a command: the caller's, made non-interactive and secret-free."""
+    env = dict(os.environ if base is None else base)
+    for name in _DROPPED_ENV:
+        env.pop(name, None)
+    env.update(_QUIET_ENV)
+    env.update(extra)
+    return env
+
+
+class OutputBuffer:
+    """Keeps the first `head` bytes and the last `tail` bytes of a stream, counting the rest."""
+
+    def __init__(self, head: int = DEFAULT_HEAD_BYTES, tail: int = DEFAULT_TAIL_BYTES) -> None:
+        self.head_limit = max(0, head)
+        self.tail_limit = max(0, tail)
+        self._head = bytearray()
+        self._tail = bytearray()
+        self.total = 0
+
+    def write(self, data: bytes) -> None:
+        self.total += len(data)
+        room = self.head_limit - len(self._head)
+        if room > 0:
+            self._head += data[:room]
+            data = data[room:]
+        if not data or self.tail_limit == 0:
+            return
+        if len(data) >= self.tail_limit:
+            self._tail[:] = data[-self.tail_limit :]
+            return
+        self._tail += data
+        excess = len(self._tail) - self.tail_limit
+        if excess > 0:
+            del self._tail[:excess]
+
+    @property
+    def dropped(self) -> int:
+        return self.total - len(self._head) - len(self._tail)
+
+    def text(self) -> str:
+        """The kept output, decoded; the gap (if any) is marked with the dropped byte count."""
+        head = self._head.decode("utf-8", errors="replace")
+        if not self._tail:
+            return head
+        tail = self._tail.decode("utf-8", errors="replace")
+        if self.dropped == 0:
+            return (bytes(self._head) + bytes(self._tail)).decode("utf-8", errors="replace")
+        return f"{head}\n\n[... {self.dropped:,} bytes of output omitted ...]\n\n{tail}"
+
+
+@dataclass(frozen=True)
+class ProcessResult:
+    """What happened to one command."""
+
+    exit_code: int | None
+    """The exit status; negative (-N) when killed by signal N; None if it could not be reaped."""
+    output: str
+    """stdout and stderr interleaved, head and tail kept, the gap marked."""
+    timed_out: bool
+    cancelled: bool
+    duration: float
+    total_bytes: int
+    dropped_bytes: int
+    stopped_background: bool = False
+    """True when processes the command left behind were stopped after it exited."""
+
+
+def _group_alive(pgid: int) -> bool:
+    """True while a live (non-zombie) process is in the group."""
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # a member changed uid; it still exists
+        return True
+    return _live_member_in_proc(pgid)
+
+
+def _live_member_in_proc(pgid: int) -> bool:
+    """killpg() also succeeds for zombies nobody reaps (a container whose init does not);
+    on Linux, look in /proc for a member that is not a zombie."""
+    proc_dir = Path("/proc")
+    if not (proc_dir / "self" / "stat").exists():
+        return True
+    for entry in os.scandir(proc_dir):
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = Path(entry.path, "stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rfind(")") + 2 :].split()
+        if len(fields) > 2 and fields[2] == str(pgid) and fields[0] != "Z":
+            return True
+    return False
+
+
+def _signal_group(pgid: int, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, sig)
+
+
+def _stop_group(proc: subprocess.Popen[bytes], pgid: int, grace: float) -> None:
+    """SIGTERM the whole group, SIGKILL whatever is left after `grace` seconds, reap the leader."""
+    _signal_group(pgid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        if proc.poll() is not None and not _group_alive(pgid):
+            return
+        time.sleep(POLL_INTERVAL)
+    _signal_group(pgid, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=5)
+    # Members that are not our children are reaped by init; wait until they are gone.
+    deadline = time.monotonic() + 5
+    while _group_alive(pgid) and time.monotonic() < deadline:
+        time.sleep(POLL_INTERVAL)
+
+
+def run_process(
+    argv: Sequence[str],
+    *,
+    cwd: Path,
+    timeout: float,
+    cancel: CancelToken | None = None,
+    env: Mapping[str, str] | None = None,
+    head_bytes: int = DEFAULT_HEAD_BYTES,
+    tail_bytes: int = DEFAULT_TAIL_BYTES,
+    grace: float = DEFAULT_GRACE,
+) -> ProcessResult:
+    """Run `argv` in `cwd` in a new session; never raises for the command's own failures.
+
+    Raises OSError only if the program cannot be started at all (e.g. not found).
+    """
+    buffer = OutputBuffer(head_bytes, tail_bytes)
+    start = time.monotonic()
+    deadline = start + timeout
+    proc = subprocess.Popen(
+        list(argv),
+        cwd=cwd,
+        env=dict(env) if env is not None else command_env(),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        close_fds=True,
+    )
+    pgid = proc.pid  # start_new_session: the leader's pid is the group id
+    assert proc.stdout is not None
+    fd = proc.stdout.fileno()
+    os.set_blocking(fd, False)
+    stop = _pump(proc, fd, buffer, deadline, cancel)
+    if stop is None:
+        stop = _wait_leader(proc, deadline, cancel)
+    stopped_background = False
+    if stop is not None:
+        _stop_group(proc, pgid, grace)
+    elif _group_alive(pgid):
+        stopped_background = True
+        _stop_group(proc, pgid, grace)
+    _drain(fd, buffer)
+    proc.stdout.close()
+    return ProcessResult(
+        exit_code=proc.poll(),
+        output=buffer.text(),
+        timed_out=stop == "timeout",
+        cancelled=stop == "cancel",
+        duration=time.monotonic() - start,
+        total_bytes=buffer.total,
+        dropped_bytes=buffer.dropped,
+        stopped_background=stopped_background,
+    )
+
+
+def _pump(
+    proc: subprocess.Popen[bytes],
+    fd: int,
+    buffer: OutputBuffer,
+    deadline: float,
+    cancel: CancelToken | None,
+) -> str | None:
+    """Copy the pipe into `buffer` until EOF or the leader's exit (plus a short drain).
+
+    Returns "timeout" or "cancel" if reading stopped for that reason, else None.
+    """
+    exited_at: float | None = None
+    with selectors.DefaultSelector() as selector:
+        selector.register(fd, selectors.EVENT_READ)
+        while True:
+            now = time.monotonic()
+            if cancel is not None and cancel.cancelled:
+                return "cancel"
+            if now >= deadline:
+                return "timeout"
+            if exited_at is None and proc.poll() is not None:
+                exited_at = now
+            if exited_at is not None and now - exited_at >= DRAIN_AFTER_EXIT:
+                return None  # background processes hold the pipe open; stop waiting for them
+            for _key, _mask in selector.select(timeout=POLL_INTERVAL):
+                try:
+                    chunk = os.read(fd, _READ_CHUNK)
+                except BlockingIOError:
+                    continue
+                if not chunk:
+                    return None
+                buffer.write(chunk)
+
+
+def _wait_leader(
+    proc: subprocess.Popen[bytes], deadline: float, cancel: CancelToken | None
+) -> str | None:
+    """The pipe is closed but the leader may still run (it closed its stdout)."""
+    while proc.poll() is None:
+        if cancel is not None and cancel.cancelled:
+            return "cancel"
+        if time.monotonic() >= deadline:
+            return "timeout"
+        time.sleep(POLL_INTERVAL)
+    return None
+
+
+def _drain(fd: int, buffer: OutputBuffer) -> None:
+    """Read what is already in the pipe without waiting for writers that may never close it."""
+    while True:
+        try:
+            chunk = os.read(fd, _READ_CHUNK)
+        except (BlockingIOError, OSError):
+            return
+        if not chunk:
+            return
+        buffer.write(chunk)
