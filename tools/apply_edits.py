@@ -1,0 +1,37 @@
+"""Tool: several replacements across files, validated together and applied all-or-nothing."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from v4code.edits.changeset import ChangeSet
+from v4code.edits.operations import Edit, prepare_edits
+from v4code.toolkit import ToolContext, tool
+
+
+class EditSpec(BaseModel):
+    """One replacement: the same fields as edit_file."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    path: str = Field(description="File path relative to the workspace root.")
+    old_string: str = Field(description="The exact text to replace (empty: create the file).")
+    new_string: str = Field(description="The text to put in its place.")
+    replace_all: bool = Field(
+        default=False, description="Replace every occurrence instead of requiring exactly one."
+    )
+
+
+@tool(risk="edit")
+def apply_edits(ctx: ToolContext, edits: list[EditSpec]) -> ChangeSet:
+    """Apply several edits across one or more files as one batch: all of them or none.
+
+    Each edit works like edit_file. Edits to the same file apply in the order given, each on
+    the result of the ones before. Every edit is checked before anything is written; if any
+    fails to match, no file changes and the reply says which edit failed and why.
+
+    Args:
+        edits: The edits, in order.
+    """
+    specs = [Edit(e.path, e.old_string, e.new_string, e.replace_all) for e in edits]
+    return prepare_edits(ctx.root, specs, "apply_edits")

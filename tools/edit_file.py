@@ -1,0 +1,30 @@
+"""Tool: replace one piece of text in a file (the agent's most used edit)."""
+
+from __future__ import annotations
+
+from v4code.edits.changeset import ChangeSet
+from v4code.edits.operations import Edit, prepare_edits
+from v4code.toolkit import ToolContext, tool
+
+
+@tool(risk="edit")
+def edit_file(
+    ctx: ToolContext, path: str, old_string: str, new_string: str, replace_all: bool = False
+) -> ChangeSet:
+    """Replace text in a file. old_string must occur in the file exactly once.
+
+    Copy old_string from the file as it is now, with enough surrounding lines to make it
+    unique. When it does not match exactly, the edit is retried ignoring trailing whitespace,
+    then indentation (new_string is re-indented the same way), then typographic quotes and
+    dashes, each only if it finds exactly one place; otherwise the edit is refused and the
+    nearest candidates are shown with line numbers. The file keeps its line endings, encoding,
+    final newline and permissions. With an empty old_string, a file that does not exist yet
+    (or is empty) is created with new_string as its content.
+
+    Args:
+        path: File path relative to the workspace root.
+        old_string: The exact text to replace; it must differ from new_string.
+        new_string: The text to put in its place.
+        replace_all: Replace every occurrence of old_string instead of requiring exactly one.
+    """
+    return prepare_edits(ctx.root, [Edit(path, old_string, new_string, replace_all)], "edit_file")

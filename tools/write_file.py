@@ -1,0 +1,22 @@
+"""Tool: create a file, or replace a file's whole content."""
+
+from __future__ import annotations
+
+from v4code.edits.changeset import ChangeSet
+from v4code.edits.operations import prepare_write
+from v4code.toolkit import ToolContext, tool
+
+
+@tool(risk="edit")
+def write_file(ctx: ToolContext, path: str, content: str) -> ChangeSet:
+    """Create a new file with the given content, creating missing directories.
+
+    For an existing file this replaces its whole content; prefer edit_file or apply_edits for
+    changes to part of a file. An existing file keeps its line endings, encoding, final newline
+    and permissions.
+
+    Args:
+        path: File path relative to the workspace root.
+        content: The complete content of the file.
+    """
+    return prepare_write(ctx.root, path, content)

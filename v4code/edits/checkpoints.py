@@ -1,0 +1,369 @@
+"""Checkpoints: every applied batch is recorded so `/undo` and `v4code undo` restore it exactly.
+
+The store is v4code's own (by default `user_home()/checkpoints`), independent of git: it works
+in any directory and never touches a repository's index, HEAD, branches or stash.
+
+    objects/ab/abcdef...                     file contents, content-addressed (sha256)
+    workspaces/<key>/root                    the workspace path the key stands for
+    workspaces/<key>/batches/<id>.json       one record per batch
+
+A batch is recorded (state "pending") before any file is written and marked "applied" once
+every file is; a crash in between leaves a pending record that undo handles like any other:
+each file is compared with what the batch would have written and restored only if needed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import hashlib
+import json
+import os
+import secrets
+import time
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from v4code.edits.atomic import TEMP_SUFFIX, atomic_delete, atomic_write, make_parents
+from v4code.edits.changeset import ChangeSet
+from v4code.edits.textfile import display_text
+from v4code.errors import ToolError
+from v4code.workspace import resolve_in_workspace
+
+RECORD_VERSION = 1
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    path: str
+    before: str | None  # blob digest; None: the batch created the file
+    after: str | None  # blob digest; None: the batch deleted the file
+    mode_before: int | None = None
+    mode_after: int | None = None
+
+
+@dataclass(frozen=True)
+class BatchRecord:
+    id: str
+    root: str
+    session_id: str
+    tool: str
+    summary: str
+    created: float
+    files: tuple[FileRecord, ...]
+    state: str = "pending"  # "pending" until every file is written, then "applied"
+    undone: float | None = None  # when it was undone
+    created_dirs: tuple[str, ...] = ()
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        return tuple(f.path for f in self.files)
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["version"] = RECORD_VERSION
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> BatchRecord:
+        files = tuple(FileRecord(**f) for f in data.get("files", ()))
+        return cls(
+            id=data["id"],
+            root=data["root"],
+            session_id=data.get("session_id", ""),
+            tool=data.get("tool", ""),
+            summary=data.get("summary", ""),
+            created=float(data.get("created", 0.0)),
+            files=files,
+            state=data.get("state", "pending"),
+            undone=data.get("undone"),
+            created_dirs=tuple(data.get("created_dirs", ())),
+        )
+
+
+@dataclass(frozen=True)
+class RefusedFile:
+    path: str
+    reason: str
+    diff: str = ""
+
+
+@dataclass(frozen=True)
+class UndoReport:
+    """What an undo did: restored files, files already as before, files it refused."""
+
+    batch: BatchRecord | None
+    restored: tuple[str, ...] = ()
+    unchanged: tuple[str, ...] = ()
+    refused: tuple[RefusedFile, ...] = ()
+    message: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.batch is not None and not self.refused
+
+    def render(self) -> str:
+        """The text a person (or the model) sees."""
+        if self.batch is None:
+            return self.message
+        b = self.batch
+        lines = []
+        if self.refused:
+            done = ", ".join(self.restored) or "nothing"
+            lines.append(f"Partly undid batch {b.id} ({b.tool}): restored {done}.")
+        else:
+            lines.append(f"Undid batch {b.id} ({b.tool}): {b.summary}")
+            if self.restored:
+                lines.append(f"Restored: {', '.join(self.restored)}.")
+        for r in self.refused:
+            lines.append(f"Refused {r.path}: {r.reason}")
+            if r.diff:
+                lines.append(r.diff.rstrip("\n"))
+        if self.refused:
+            lines.append(
+                "Undo again once the file is as v4code left it, or with --force to restore it "
+                "anyway (the changes shown above would be lost)."
+            )
+        return "\n".join(lines)
+
+
+def new_batch_id() -> str:
+    return f"{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
+
+
+def _real(root: Path | str) -> Path:
+    return Path(os.path.realpath(root))
+
+
+class CheckpointStore:
+    """Content-addressed blobs plus one JSON record per batch, grouped by workspace."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = Path(directory)
+
+    # -- blobs ---------------------------------------------------------------------------------
+
+    def _blob_path(self, digest: str) -> Path:
+        return self.directory / "objects" / digest[:2] / digest
+
+    def put_blob(self, data: bytes) -> str:
+        digest = hashlib.sha256(data).hexdigest()
+        path = self._blob_path(digest)
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            atomic_write(path, data, 0o600)
+        return digest
+
+    def blob(self, digest: str | None) -> bytes | None:
+        if digest is None:
+            return None
+        try:
+            data = self._blob_path(digest).read_bytes()
+        except FileNotFoundError:
+            raise ToolError(
+                f"checkpoint data {digest[:12]} is missing from {self.directory}"
+            ) from None
+        if hashlib.sha256(data).hexdigest() != digest:
+            raise ToolError(f"checkpoint data {digest[:12]} in {self.directory} is corrupt")
+        return data
+
+    # -- records -------------------------------------------------------------------------------
+
+    def _workspace_dir(self, root: Path | str) -> Path:
+        key = hashlib.sha256(str(_real(root)).encode("utf-8", "surrogateescape")).hexdigest()
+        return self.directory / "workspaces" / key[:24]
+
+    def _record_path(self, root: Path | str, batch_id: str) -> Path:
+        return self._workspace_dir(root) / "batches" / f"{batch_id}.json"
+
+    def _save(self, record: BatchRecord) -> None:
+        path = self._record_path(record.root, record.id)
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        root_file = path.parent.parent / "root"
+        if not root_file.exists():
+            atomic_write(root_file, record.root.encode("utf-8", "surrogateescape"), 0o600)
+        data = json.dumps(record.to_json(), indent=1, sort_keys=True).encode()
+        atomic_write(path, data, 0o600)
+
+    def record(
+        self,
+        root: Path,
+        changeset: ChangeSet,
+        session_id: str,
+        batch_id: str | None = None,
+    ) -> BatchRecord:
+        """Store every before/after content and a pending record; durable on return."""
+        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        files = tuple(
+            FileRecord(
+                path=c.path,
+                before=None if c.before is None else self.put_blob(c.before),
+                after=None if c.after is None else self.put_blob(c.after),
+                mode_before=c.mode_before,
+                mode_after=c.mode_after,
+            )
+            for c in changeset.changes
+        )
+        record = BatchRecord(
+            id=batch_id or new_batch_id(),
+            root=str(_real(root)),
+            session_id=session_id,
+            tool=changeset.tool,
+            summary=changeset.summary,
+            created=time.time(),
+            files=files,
+        )
+        self._save(record)
+        return record
+
+    def mark_applied(self, record: BatchRecord, created_dirs: Iterable[str] = ()) -> BatchRecord:
+        updated = replace(record, state="applied", created_dirs=tuple(created_dirs))
+        self._save(updated)
+        return updated
+
+    def discard(self, record: BatchRecord) -> None:
+        """Forget a batch that was rolled back before it took effect."""
+        with contextlib.suppress(FileNotFoundError):
+            self._record_path(record.root, record.id).unlink()
+
+    def get(self, root: Path | str, batch_id: str) -> BatchRecord | None:
+        try:
+            data = json.loads(self._record_path(root, batch_id).read_text("utf-8"))
+        except (FileNotFoundError, ValueError):
+            return None
+        return BatchRecord.from_json(data)
+
+    def list_batches(self, root: Path | str, session_id: str | None = None) -> list[BatchRecord]:
+        """The workspace's batches, oldest first; only one session's when `session_id` is set."""
+        folder = self._workspace_dir(root) / "batches"
+        out = []
+        for path in folder.glob("*.json") if folder.is_dir() else ():
+            try:
+                record = BatchRecord.from_json(json.loads(path.read_text("utf-8")))
+            except (OSError, ValueError, KeyError, TypeError):
+                continue  # a damaged record is skipped, never fatal
+            if session_id is None or record.session_id == session_id:
+                out.append(record)
+        out.sort(key=lambda r: (r.created, r.id))
+        return out
+
+    def latest_session(self, root: Path | str) -> str | None:
+        batches = self.list_batches(root)
+        return batches[-1].session_id if batches else None
+
+    def workspaces(self) -> list[Path]:
+        """Every workspace root the store has batches for."""
+        out = []
+        for root_file in (self.directory / "workspaces").glob("*/root"):
+            with contextlib.suppress(OSError):
+                out.append(Path(root_file.read_text("utf-8")))
+        return out
+
+    def recover(self, root: Path | str) -> list[str]:
+        """Remove the temp files that an interrupted batch left behind; return their paths."""
+        removed = []
+        root_real = _real(root)
+        for record in self.list_batches(root_real):
+            if record.state != "pending":
+                continue
+            for f in record.files:
+                target = root_real / f.path
+                tmp = target.with_name(f".{target.name}.{record.id}{TEMP_SUFFIX}")
+                with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+                    tmp.unlink()
+                    removed.append(f.path)
+        return removed
+
+    # -- undo ----------------------------------------------------------------------------------
+
+    def undo_last(
+        self, root: Path | str, session_id: str | None = None, *, force: bool = False
+    ) -> UndoReport:
+        """Restore the files of the newest batch not yet undone (of `session_id`, else of the
+        latest session in this workspace)."""
+        root_real = _real(root)
+        self.recover(root_real)
+        session = session_id if session_id is not None else self.latest_session(root_real)
+        if session is None:
+            return UndoReport(
+                None, message=f"Nothing to undo: v4code has made no edits in {root_real}."
+            )
+        pending = [b for b in self.list_batches(root_real, session) if b.undone is None]
+        if not pending:
+            return UndoReport(
+                None,
+                message=f"Nothing left to undo in session {session or '(none)'}; "
+                "`v4code undo --list --all` shows every session's batches.",
+            )
+        return self.undo_batch(root_real, pending[-1], force=force)
+
+    def undo_batch(self, root: Path, record: BatchRecord, *, force: bool = False) -> UndoReport:
+        restored: list[str] = []
+        unchanged: list[str] = []
+        refused: list[RefusedFile] = []
+        for f in reversed(record.files):
+            try:
+                outcome = self._undo_file(root, f, force)
+            except (OSError, ToolError) as exc:
+                reason = exc.strerror if isinstance(exc, OSError) else str(exc)
+                refused.append(RefusedFile(f.path, f"could not restore it ({reason})."))
+                continue
+            if isinstance(outcome, RefusedFile):
+                refused.append(outcome)
+            elif outcome:
+                restored.append(f.path)
+            else:
+                unchanged.append(f.path)
+        if not refused:
+            for rel in reversed(record.created_dirs):
+                with contextlib.suppress(OSError):
+                    (root / rel).rmdir()  # only if still empty
+            self._save(replace(record, undone=time.time()))
+        restored.reverse()
+        unchanged.reverse()
+        return UndoReport(record, tuple(restored), tuple(unchanged), tuple(refused))
+
+    def _undo_file(self, root: Path, f: FileRecord, force: bool) -> bool | RefusedFile:
+        """True: restored; False: already as before; RefusedFile: changed since the batch."""
+        path = resolve_in_workspace(root, f.path)
+        current = path.read_bytes() if path.is_file() else None
+        if path.exists() and not path.is_file():
+            return RefusedFile(f.path, "it is no longer a regular file.")
+        before = self.blob(f.before)
+        if current == before:
+            if before is not None and f.mode_before is not None:
+                _restore_mode(path, f.mode_before)
+            return False
+        after = self.blob(f.after)
+        if current != after and not force:
+            return RefusedFile(
+                f.path,
+                "it changed after v4code wrote it; this is how it differs from what v4code wrote:",
+                _diff(f.path, after, current),
+            )
+        if before is None:
+            atomic_delete(path)
+        else:
+            make_parents(path, root)
+            atomic_write(path, before, f.mode_before)
+        return True
+
+
+def _restore_mode(path: Path, mode: int) -> None:
+    with contextlib.suppress(OSError):
+        if (os.stat(path).st_mode & 0o7777) != mode:
+            os.chmod(path, mode)
+
+
+def _diff(path: str, written: bytes | None, current: bytes | None) -> str:
+    a = display_text(written).splitlines(keepends=True)
+    b = display_text(current).splitlines(keepends=True)
+    label_a = f"a/{path} (as v4code wrote it)" if written is not None else "/dev/null"
+    label_b = f"b/{path} (now)" if current is not None else "/dev/null"
+    out = []
+    for line in difflib.unified_diff(a, b, label_a, label_b):
+        out.append(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n")
+    return "".join(out)

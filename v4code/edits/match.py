@@ -1,0 +1,558 @@
+"""Find where an edit applies: a cascade of ever more tolerant, never ambiguous, matches.
+
+Steps, in order; each is used only when the ones before found nothing, and only when it finds
+exactly one place:
+
+1. `exact`: `old_string` is a substring of the text.
+2. `trailing-whitespace`: whole lines equal once trailing whitespace is ignored.
+3. `indentation`: whole lines equal ignoring leading and trailing whitespace, *and* the
+   file's indentation differs from the model's by one consistent change (a prefix added or
+   removed, or tabs for spaces at one width); `new_string` is re-indented the same way.
+4. `typography`: as 3, after mapping typographic quotes, dashes and non-breaking spaces to ASCII.
+
+For the tolerant steps (2-4), lines that `new_string` keeps unchanged from `old_string` (its
+context) are written back exactly as they are in the file, so the model's whitespace slips never
+leak into lines it did not mean to change. Several matches, or none, raise `MatchError` with the
+candidates and their line numbers: a refused edit is recoverable, a wrong one is not.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from v4code.errors import ToolError
+
+TYPOGRAPHY = str.maketrans(
+    {
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201a": "'",
+        "\u201b": "'",
+        "\u2032": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u201e": '"',
+        "\u201f": '"',
+        "\u2033": '"',
+        "\u2010": "-",
+        "\u2011": "-",
+        "\u2012": "-",
+        "\u2013": "-",
+        "\u2014": "-",
+        "\u2212": "-",
+        "\u00a0": " ",
+        "\u2009": " ",
+        "\u202f": " ",
+    }
+)
+
+STEP_NOTES = {
+    "exact": "",
+    "trailing-whitespace": "matched ignoring trailing whitespace",
+    "indentation": "matched ignoring indentation",
+    "typography": "matched treating typographic quotes and dashes as ASCII",
+}
+IGNORING = {
+    "trailing-whitespace": "ignoring trailing whitespace",
+    "indentation": "ignoring indentation",
+    "typography": "ignoring indentation and typographic quotes and dashes",
+}
+MAX_LISTED = 8
+SNIPPET_LINES = 12
+
+
+@dataclass(frozen=True)
+class MatchResult:
+    """The text after the edit, and where it changed (for the model's summary)."""
+
+    text: str
+    count: int
+    step: str
+    spans: tuple[tuple[int, int], ...]  # (first line, number of lines) in the new text
+    note: str = ""
+
+
+class MatchError(ToolError):
+    """No match, or several: the message shows the nearest candidates with line numbers."""
+
+    def __init__(self, message: str, kind: str, lines: tuple[int, ...] = ()) -> None:
+        super().__init__(message)
+        self.kind = kind  # "not-found" | "ambiguous" | "inconsistent-indentation" | "invalid"
+        self.lines = lines  # 1-based line numbers of the candidates shown
+
+
+# ---------------------------------------------------------------------------------------------
+# entry point
+
+
+def find_match(
+    text: str, old: str, new: str, *, replace_all: bool = False, label: str = "the file"
+) -> MatchResult:
+    """Apply `old -> new` to `text` through the cascade, or raise MatchError."""
+    if old == "":
+        raise MatchError("old_string is empty.", "invalid")
+    if old == new:
+        raise MatchError(
+            "old_string and new_string are identical; nothing would change.", "invalid"
+        )
+    positions = _find_all(text, old)
+    if len(positions) == 1 or (replace_all and positions):
+        return _replace_exact(text, old, new, positions if replace_all else positions[:1])
+    if positions:
+        lines = tuple(_line_of(text, p) for p in positions)
+        raise MatchError(
+            f"old_string occurs {len(positions)} times in {label} (at {_list_lines(lines)}). "
+            "Add surrounding lines to old_string to make it unique, or set replace_all to "
+            "true to replace every occurrence.",
+            "ambiguous",
+            lines,
+        )
+    lines = text.split("\n")
+    old_lines, _ = _split(old)
+    if all(not line.strip() for line in old_lines):
+        raise _not_found(text, lines, old_lines, label)
+    for step, key, reindent in STEPS:
+        starts = _window_matches(lines, _real_len(text, lines), old_lines, key)
+        if len(starts) == 1:
+            return _replace_lines(text, lines, starts[0], old, new, step, reindent, label)
+        if starts:
+            shown = tuple(s + 1 for s in starts)
+            raise MatchError(
+                f"old_string does not occur exactly in {label}; {IGNORING[step]}, it matches "
+                f"{len(starts)} places (at {_list_lines(shown, len(old_lines))}), so v4code "
+                "cannot tell which one is meant. Copy old_string exactly from the file, with "
+                "enough surrounding lines to make it unique.",
+                "ambiguous",
+                shown,
+            )
+    raise _not_found(text, lines, old_lines, label)
+
+
+def _key_trailing(line: str) -> str:
+    return line.rstrip()
+
+
+def _key_strip(line: str) -> str:
+    return line.strip()
+
+
+def _key_typography(line: str) -> str:
+    return line.translate(TYPOGRAPHY).strip()
+
+
+STEPS: tuple[tuple[str, Callable[[str], str], bool], ...] = (
+    ("trailing-whitespace", _key_trailing, False),
+    ("indentation", _key_strip, True),
+    ("typography", _key_typography, True),
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# exact
+
+
+def _find_all(text: str, old: str, limit: int = 1000) -> list[int]:
+    """Every start of `old` in `text`, overlapping ones included (they make a match ambiguous)."""
+    out: list[int] = []
+    pos = text.find(old)
+    while pos != -1 and len(out) < limit:
+        out.append(pos)
+        pos = text.find(old, pos + 1)
+    return out
+
+
+def _replace_exact(text: str, old: str, new: str, positions: list[int]) -> MatchResult:
+    # Non-overlapping, left to right (what str.replace does).
+    chosen: list[int] = []
+    end = -1
+    for p in positions:
+        if p >= end:
+            chosen.append(p)
+            end = p + len(old)
+    parts: list[str] = []
+    spans: list[tuple[int, int]] = []
+    cursor = 0
+    out_len = 0
+    line_count = 1
+    for p in chosen:
+        chunk = text[cursor:p]
+        parts.append(chunk)
+        line_count += chunk.count("\n")
+        out_len += len(chunk)
+        replacement = _eol_like(text, p, new)
+        spans.append((line_count, _n_lines(replacement)))
+        parts.append(replacement)
+        line_count += replacement.count("\n")
+        cursor = p + len(old)
+    parts.append(text[cursor:])
+    return MatchResult("".join(parts), len(chosen), "exact", tuple(spans))
+
+
+def _eol_like(text: str, pos: int, new: str) -> str:
+    """In a raw (mixed-endings) text, new lines inside a CRLF line get CRLF too."""
+    if "\n" not in new or "\r\n" in new:
+        return new
+    eol = text.find("\n", pos)
+    if eol > 0 and text[eol - 1] == "\r" and "\r" not in new:
+        return new.replace("\n", "\r\n")
+    return new
+
+
+# ---------------------------------------------------------------------------------------------
+# line-wise steps
+
+
+def _split(value: str) -> tuple[list[str], bool]:
+    """Lines of a model string and whether it ended with a newline."""
+    if value.endswith("\n"):
+        return value[:-1].split("\n"), True
+    return value.split("\n"), False
+
+
+def _real_len(text: str, lines: list[str]) -> int:
+    """Number of real lines (a final newline does not start another line)."""
+    return len(lines) - 1 if text.endswith("\n") or text == "" else len(lines)
+
+
+def _window_matches(
+    lines: list[str], n: int, old_lines: list[str], key: Callable[[str], str]
+) -> list[int]:
+    k = len(old_lines)
+    want = [key(line) for line in old_lines]
+    keys: list[str | None] = [None] * n
+    starts = []
+    first = want[0]
+    for s in range(0, n - k + 1):
+        if keys[s] is None:
+            keys[s] = key(lines[s])
+        if keys[s] != first:
+            continue
+        ok = True
+        for i in range(1, k):
+            j = s + i
+            if keys[j] is None:
+                keys[j] = key(lines[j])
+            if keys[j] != want[i]:
+                ok = False
+                break
+        if ok:
+            starts.append(s)
+    return starts
+
+
+def _replace_lines(
+    text: str,
+    lines: list[str],
+    start: int,
+    old: str,
+    new: str,
+    step: str,
+    reindent: bool,
+    label: str,
+) -> MatchResult:
+    old_lines, old_nl = _split(old)
+    new_lines, new_nl = _split(new)
+    k = len(old_lines)
+    matched = lines[start : start + k]
+    note = STEP_NOTES[step]
+    mapper: Callable[[str], str | None] = _identity
+    anchor = ""
+    if reindent:
+        pairs = [
+            (_leading(o), _leading(f)) for o, f in zip(old_lines, matched, strict=True) if o.strip()
+        ]
+        if old_lines[0].strip() and not _leading(old_lines[0]) and _leading(matched[0]):
+            # old_string starts at the first line's text, as an exact match could.
+            anchor = _leading(matched[0])
+            pairs = pairs[1:]
+        found = indent_mapper(pairs) if pairs else (_identity, "")
+        if found is None:
+            shown = (start + 1,)
+            raise MatchError(
+                f"old_string matches {label} at {_list_lines(shown, k)} only if indentation is "
+                "ignored, and its indentation differs from the file's by no consistent amount, "
+                "so v4code cannot re-indent new_string safely. Copy old_string with the file's "
+                "exact indentation.\n" + _snippet(lines, start, k, old_lines),
+                "inconsistent-indentation",
+                shown,
+            )
+        mapper, how = found
+        if how:
+            note = f"{note}; new_string re-indented ({how})"
+    crlf_region = bool(matched) and all(line.endswith("\r") for line in matched)
+    if new == "":
+        replaced: list[str] = []
+    else:
+        replaced = _merge_context(old_lines, new_lines, matched, mapper, anchor, crlf_region, label)
+    begin = sum(len(line) + 1 for line in lines[:start])
+    end = begin + sum(len(line) + 1 for line in matched) - 1  # end of the last line's content
+    has_eol = start + k < len(lines)  # the last matched line is followed by "\n"
+    if old_nl and has_eol:
+        end += 1
+    replacement = "\n".join(replaced)
+    if new and new_nl and (has_eol or not old_nl):
+        replacement += "\n"
+    new_text = text[:begin] + replacement + text[end:]
+    first = text.count("\n", 0, begin) + 1
+    return MatchResult(new_text, 1, step, ((first, _n_lines(replacement)),), note)
+
+
+def _merge_context(
+    old_lines: list[str],
+    new_lines: list[str],
+    matched: list[str],
+    mapper: Callable[[str], str | None],
+    anchor: str,
+    crlf_region: bool,
+    label: str,
+) -> list[str]:
+    """new_string's lines, with its unchanged context taken verbatim from the file."""
+    out: list[str] = []
+    matcher = difflib.SequenceMatcher(None, old_lines, new_lines, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            out.extend(matched[i1:i2])
+            continue
+        for j in range(j1, j2):
+            line = new_lines[j]
+            if j == 0 and anchor and line.strip() and not _leading(line):
+                line = anchor + line  # new_string starts where old_string did
+            elif line.strip():
+                ws = _leading(line)
+                mapped = mapper(ws)
+                if mapped is None:
+                    raise MatchError(
+                        f"old_string matched in {label} only with different indentation, and "
+                        f"line {j + 1} of new_string is indented in a way v4code cannot "
+                        "translate to the file's indentation. Copy old_string with the file's "
+                        "exact indentation and indent new_string the same way.",
+                        "inconsistent-indentation",
+                    )
+                line = mapped + line[len(ws) :]
+            else:
+                line = ""
+            if crlf_region and not line.endswith("\r"):
+                line += "\r"
+            out.append(line)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# indentation
+
+
+def _leading(line: str) -> str:
+    return line[: len(line) - len(line.lstrip(" \t"))]
+
+
+def _identity(ws: str) -> str | None:
+    return ws
+
+
+def _describe_ws(ws: str) -> str:
+    if ws and ws == "\t" * len(ws):
+        return f"{len(ws)} tab{'s' if len(ws) > 1 else ''}"
+    if ws and ws == " " * len(ws):
+        return f"{len(ws)} space{'s' if len(ws) > 1 else ''}"
+    return repr(ws)
+
+
+def indent_mapper(
+    pairs: list[tuple[str, str]],
+) -> tuple[Callable[[str], str | None], str] | None:
+    """One consistent translation of the model's indentation into the file's, or None.
+
+    `pairs` are (model's leading whitespace, file's leading whitespace) of the matched
+    non-blank lines. Returns a function for new_string's indentation and a description.
+    """
+    if all(o == f for o, f in pairs):
+        return _identity, ""
+    o0, f0 = pairs[0]
+    if f0.endswith(o0):
+        prefix = f0[: len(f0) - len(o0)]
+        if all(f == prefix + o for o, f in pairs):
+            return (lambda ws: prefix + ws), f"+{_describe_ws(prefix)}"
+    if o0.endswith(f0):
+        prefix = o0[: len(o0) - len(f0)]
+        if all(o == prefix + f for o, f in pairs):
+
+            def remove(ws: str) -> str | None:
+                return ws[len(prefix) :] if ws.startswith(prefix) else None
+
+            return remove, f"-{_describe_ws(prefix)}"
+    return _tab_mapper(pairs)
+
+
+_TABS = re.compile(r"^(\t*)( *)$")
+_SPACES = re.compile(r"^( *)$")
+
+
+def _tab_mapper(
+    pairs: list[tuple[str, str]],
+) -> tuple[Callable[[str], str | None], str] | None:
+    """Tabs for spaces (or spaces for tabs) at one width, alignment spaces kept."""
+    olds = [o for o, _ in pairs]
+    files = [f for _, f in pairs]
+    if all(_SPACES.match(o) for o in olds) and all(_TABS.match(f) for f in files):
+        for width in (4, 2, 8, 3):
+            if all(_to_tabs(o, width) == f for o, f in pairs):
+
+                def to_tabs(ws: str, width: int = width) -> str | None:
+                    return _to_tabs(ws, width) if _SPACES.match(ws) else None
+
+                return to_tabs, f"{width} spaces as a tab"
+    if all(_TABS.match(o) for o in olds) and all(_SPACES.match(f) for f in files):
+        for width in (4, 2, 8, 3):
+            if all(_to_spaces(o, width) == f for o, f in pairs):
+
+                def to_spaces(ws: str, width: int = width) -> str | None:
+                    return _to_spaces(ws, width) if _TABS.match(ws) else None
+
+                return to_spaces, f"a tab as {width} spaces"
+    return None
+
+
+def _to_tabs(ws: str, width: int) -> str:
+    return "\t" * (len(ws) // width) + " " * (len(ws) % width)
+
+
+def _to_spaces(ws: str, width: int) -> str:
+    tabs = len(ws) - len(ws.lstrip("\t"))
+    return " " * (tabs * width) + ws[tabs:]
+
+
+# ---------------------------------------------------------------------------------------------
+# messages
+
+
+def _line_of(text: str, pos: int) -> int:
+    return text.count("\n", 0, pos) + 1
+
+
+def _n_lines(replacement: str) -> int:
+    if not replacement:
+        return 0
+    return replacement.count("\n") + (0 if replacement.endswith("\n") else 1)
+
+
+def _list_lines(lines: tuple[int, ...], height: int = 1) -> str:
+    shown = [f"line {n}" if height <= 1 else f"lines {n}-{n + height - 1}" for n in lines]
+    if len(shown) > MAX_LISTED:
+        shown = [*shown[:MAX_LISTED], f"and {len(lines) - MAX_LISTED} more"]
+    return ", ".join(shown)
+
+
+def _snippet(lines: list[str], start: int, k: int, old_lines: list[str]) -> str:
+    """File lines [start, start+k) with numbers; `!` marks lines that differ from old_string."""
+    out = []
+    stop = min(len(lines), start + k)
+    for i in range(start, stop):
+        if i - start >= SNIPPET_LINES:
+            out.append(f"       ... ({stop - i} more lines)")
+            break
+        want = old_lines[i - start] if i - start < len(old_lines) else None
+        mark = " " if want is not None and want.rstrip("\r") == lines[i].rstrip("\r") else "!"
+        out.append(f"  {mark}{i + 1:>5}| {_clip(lines[i].rstrip(chr(13)))}")
+    return "\n".join(out)
+
+
+def _clip(line: str, width: int = 160) -> str:
+    return line if len(line) <= width else line[: width - 1] + "…"
+
+
+def nearest_candidates(lines: list[str], n: int, old_lines: list[str], limit: int = 3) -> list[int]:
+    """Start indexes of the windows most like old_string (line votes, then fuzzy fallback)."""
+    keyed: dict[str, list[int]] = {}
+    for j in range(n):
+        key = lines[j].strip()
+        if key and len(keyed.setdefault(key, [])) < 200:
+            keyed[key].append(j)
+    votes: dict[int, int] = {}
+    for i, line in enumerate(old_lines):
+        for j in keyed.get(line.strip(), ()) if line.strip() else ():
+            votes[j - i] = votes.get(j - i, 0) + 1
+    ranked = sorted(votes, key=lambda s: (-votes[s], s))
+    if not ranked:
+        ranked = _fuzzy_starts(lines, n, old_lines)
+    chosen: list[int] = []
+    k = len(old_lines)
+    for s in ranked:
+        s = max(0, min(s, max(0, n - 1)))
+        if all(abs(s - c) >= k for c in chosen):
+            chosen.append(s)
+        if len(chosen) >= limit:
+            break
+    return chosen
+
+
+def _fuzzy_starts(lines: list[str], n: int, old_lines: list[str]) -> list[int]:
+    probe_i = max(range(len(old_lines)), key=lambda i: len(old_lines[i].strip()))
+    probe = old_lines[probe_i].strip()
+    if not probe:
+        return []
+    matcher = difflib.SequenceMatcher(autojunk=False)
+    matcher.set_seq2(probe)
+    scored = []
+    for j in range(n):
+        candidate = lines[j].strip()
+        if not candidate:
+            continue
+        matcher.set_seq1(candidate)
+        if matcher.real_quick_ratio() < 0.6 or matcher.quick_ratio() < 0.6:
+            continue
+        ratio = matcher.ratio()
+        if ratio >= 0.6:
+            scored.append((ratio, j))
+    scored.sort(key=lambda item: (-item[0], item[1]))
+    return [j - probe_i for _, j in scored[:10]]
+
+
+def _not_found(text: str, lines: list[str], old_lines: list[str], label: str) -> MatchError:
+    n = _real_len(text, lines)
+    head = (
+        f"old_string was not found in {label}, neither exactly nor ignoring whitespace "
+        "and typographic quotes."
+    )
+    starts = nearest_candidates(lines, n, old_lines) if n else []
+    if not starts:
+        return MatchError(
+            f"{head} No similar lines either: read the file again before editing it.",
+            "not-found",
+        )
+    parts = [head]
+    k = len(old_lines)
+    for rank, s in enumerate(starts):
+        same = sum(
+            1
+            for i, want in enumerate(old_lines)
+            if s + i < n and want.strip() == lines[s + i].strip()
+        )
+        title = "Nearest candidate" if rank == 0 else "Another candidate"
+        last = min(n, s + k)
+        parts.append(
+            f"{title}, lines {s + 1}-{last} ({same} of {k} lines equal; ! marks the others):\n"
+            + _snippet(lines, s, k, old_lines)
+        )
+        if rank == 0:
+            diff = _first_difference(lines, n, s, old_lines)
+            if diff:
+                parts.append(diff)
+    parts.append("Copy old_string exactly from the current file (read it again if unsure).")
+    return MatchError("\n".join(parts), "not-found", tuple(s + 1 for s in starts))
+
+
+def _first_difference(lines: list[str], n: int, start: int, old_lines: list[str]) -> str:
+    for i, want in enumerate(old_lines):
+        j = start + i
+        have = lines[j].rstrip("\r") if j < n else None
+        if have is None:
+            return f"old_string line {i + 1} ({_clip(want)!r}) runs past the end of the file."
+        if want.strip() != have.strip():
+            return (
+                f"First difference: old_string line {i + 1} is {_clip(want.strip())!r}; "
+                f"file line {j + 1} is {_clip(have.strip())!r}."
+            )
+    return ""
