@@ -1,0 +1,74 @@
+"""The standalone fake server: serve a JSON script until SIGTERM/SIGINT, then dump the record.
+
+Script file: either a JSON list of steps, or ``{"steps": [...], "config": {...}}`` where config
+holds ``FakeDeepSeek`` settings (dialect, served_model, accepted_models, cache_unit, ...).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from fake_api.server import FakeDeepSeek
+
+__all__ = ["main"]
+
+
+def _parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="fake_api", description=__doc__)
+    parser.add_argument("--script", type=Path, help="JSON steps (list) or {steps, config}")
+    parser.add_argument("--port", type=int, default=0, help="0 = any free port (default)")
+    parser.add_argument("--port-file", type=Path, help="also write the port number here")
+    parser.add_argument("--record", type=Path, help="on exit, write requests and violations here")
+    parser.add_argument(
+        "--max-lifetime", type=float, default=None, help="exit by itself after this many seconds"
+    )
+    return parser.parse_args(argv)
+
+
+def _load(path: Path | None) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    if path is None:
+        return [], {}
+    data = json.loads(path.read_text(encoding="utf-8"))
+    if isinstance(data, list):
+        return data, {}
+    return list(data.get("steps") or []), dict(data.get("config") or {})
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse(argv)
+    steps, config = _load(args.script)
+    server = FakeDeepSeek(steps, port=args.port, **config)
+    done = threading.Event()
+
+    def _stop(signum: int, frame: object) -> None:
+        done.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    server.start()
+    try:
+        if args.port_file:
+            tmp = args.port_file.with_name(args.port_file.name + ".tmp")
+            tmp.write_text(str(server.port), encoding="utf-8")
+            tmp.replace(args.port_file)
+        print(f"PORT {server.port}", flush=True)
+        done.wait(args.max_lifetime)
+    finally:
+        server.stop()
+        if args.record:
+            state = server.state()
+            state["problems"] = server.problems()
+            args.record.write_text(
+                json.dumps(state, indent=1, ensure_ascii=False), encoding="utf-8"
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
