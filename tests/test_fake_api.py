@@ -334,6 +334,16 @@ def test_cache_hits_grow_with_the_shared_prefix(fake_api, client):
     assert second["usage"].prompt_tokens_details.cached_tokens == hit
 
 
+def test_usage_override_stays_consistent(fake_api, client):
+    fake_api.load(
+        [text("hi", usage={"prompt_cache_hit_tokens": 5}), text("x", usage={"total_tokens": 1})]
+    )
+    usage = client.chat.completions.create(model=MODEL, messages=[USER]).usage
+    assert usage.prompt_tokens_details.cached_tokens == 5
+    assert (usage.model_extra or {})["prompt_cache_miss_tokens"] == usage.prompt_tokens - 5
+    assert client.chat.completions.create(model=MODEL, messages=[USER]).usage.total_tokens == 1
+
+
 def test_cache_unit_rounds_hits_down_and_rejected_requests_are_not_cached(fake_api, client):
     fake_api.configure(cache_unit=64)
     fake_api.load([text("a"), text("b")])

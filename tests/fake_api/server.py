@@ -5,8 +5,10 @@ from __future__ import annotations
 import hashlib
 import json
 import socket
+import sys
 import threading
 import time
+import traceback
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -534,6 +536,15 @@ class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     fake: FakeDeepSeek
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client hanging up is normal; anything else is a bug here, so it fails the test."""
+        exc = sys.exc_info()[1]
+        if isinstance(exc, OSError):
+            return
+        detail = "".join(traceback.format_exception(exc)) if exc else "unknown error"
+        with self.fake._lock:
+            self.fake.violations.append(f"fake_api internal error: {detail}")
 
 
 class _Aborted(Exception):

@@ -100,10 +100,12 @@ def make_usage(
         else:
             usage[key] = value
     override = override or {}
-    if "prompt_cache_hit_tokens" in override and "prompt_tokens_details" not in override:
-        usage.setdefault("prompt_tokens_details", {})["cached_tokens"] = override[
-            "prompt_cache_hit_tokens"
-        ]
+    if "prompt_cache_hit_tokens" in override:  # keep the overridden usage self-consistent
+        hit = override["prompt_cache_hit_tokens"]
+        if "prompt_tokens_details" not in override:
+            usage.setdefault("prompt_tokens_details", {})["cached_tokens"] = hit
+        if "prompt_cache_miss_tokens" not in override and "prompt_tokens" not in override:
+            usage["prompt_cache_miss_tokens"] = max(usage["prompt_tokens"] - hit, 0)
     return usage
 
 
