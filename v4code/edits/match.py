@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -89,9 +90,20 @@ class MatchError(ToolError):
 
 
 def find_match(
-    text: str, old: str, new: str, *, replace_all: bool = False, label: str = "the file"
+    text: str,
+    old: str,
+    new: str,
+    *,
+    replace_all: bool = False,
+    label: str = "the file",
+    fallback_style: tuple[str, int] | None = None,
 ) -> MatchResult:
-    """Apply `old -> new` to `text` through the cascade, or raise MatchError."""
+    """Apply `old -> new` to `text` through the cascade, or raise MatchError.
+
+    `fallback_style` is the indentation to hold new lines to when no line of the text is
+    indented yet (see `default_style`).
+    """
+    style = _LazyStyle(text, fallback_style)
     if old == "":
         raise MatchError("old_string is empty.", "invalid")
     if old == new:
@@ -100,7 +112,8 @@ def find_match(
         )
     positions = _find_all(text, old)
     if len(positions) == 1 or (replace_all and positions):
-        return _replace_exact(text, old, new, positions if replace_all else positions[:1])
+        chosen = positions if replace_all else positions[:1]
+        return _replace_exact(text, old, new, chosen, label, style)
     if positions:
         lines = tuple(_line_of(text, p) for p in positions)
         raise MatchError(
@@ -117,7 +130,7 @@ def find_match(
     for step, key, reindent in STEPS:
         starts = _window_matches(lines, _real_len(text, lines), old_lines, key)
         if len(starts) == 1:
-            return _replace_lines(text, lines, starts[0], old, new, step, reindent, label)
+            return _replace_lines(text, lines, starts[0], old, new, step, reindent, label, style)
         if starts:
             shown = tuple(s + 1 for s in starts)
             raise MatchError(
@@ -164,7 +177,9 @@ def _find_all(text: str, old: str, limit: int = 1000) -> list[int]:
     return out
 
 
-def _replace_exact(text: str, old: str, new: str, positions: list[int]) -> MatchResult:
+def _replace_exact(
+    text: str, old: str, new: str, positions: list[int], label: str, style: _LazyStyle
+) -> MatchResult:
     # Non-overlapping, left to right (what str.replace does).
     chosen: list[int] = []
     end = -1
@@ -174,21 +189,81 @@ def _replace_exact(text: str, old: str, new: str, positions: list[int]) -> Match
             end = p + len(old)
     parts: list[str] = []
     spans: list[tuple[int, int]] = []
+    notes: set[str] = set()
     cursor = 0
-    out_len = 0
     line_count = 1
     for p in chosen:
-        chunk = text[cursor:p]
+        replacement, note, begin = _fit_exact(text, p, old, new, style, label)
+        chunk = text[cursor:begin]
         parts.append(chunk)
         line_count += chunk.count("\n")
-        out_len += len(chunk)
-        replacement = _eol_like(text, p, new)
+        replacement = _eol_like(text, p, replacement)
+        if note:
+            notes.add(note)
         spans.append((line_count, _n_lines(replacement)))
         parts.append(replacement)
         line_count += replacement.count("\n")
         cursor = p + len(old)
     parts.append(text[cursor:])
-    return MatchResult("".join(parts), len(chosen), "exact", tuple(spans))
+    return MatchResult("".join(parts), len(chosen), "exact", tuple(spans), "; ".join(sorted(notes)))
+
+
+def _fit_exact(
+    text: str, pos: int, old: str, new: str, style: _LazyStyle, label: str
+) -> tuple[str, str, int]:
+    """new_string for an exact match at `pos`, checked against the file's indentation.
+
+    Returns the replacement, a note for the model, and where the replacement starts (moved to
+    the start of the line when whole lines lose their indentation-less copy).
+    """
+    new_lines, new_nl = _split(new)
+    line_start = text.rfind("\n", 0, pos) + 1
+    prefix = text[line_start:pos]
+    if not prefix and len(new_lines) == 1 and not new_lines[0][:1].isspace():
+        return new, "", pos
+    if prefix and not prefix.strip() and old.endswith("\n") and new == "":
+        return "", "", line_start  # deleting whole lines: their indentation goes too
+    if prefix and len(new_lines) == 1:
+        return new, "", pos
+    old_lines, _ = _split(old)
+    context = _context_flags(old_lines, new_lines)
+    if prefix:
+        context[0] = True  # the first line continues the file's line: not indentation
+        if not any(line.strip() for line in old_lines[1:]):
+            indent = _leading(prefix) if prefix.strip() else prefix
+            strict = not prefix.strip()
+            _check_anchor(new_lines, context, indent, _line_of(text, pos), label, strict)
+    fitted, note = _conform(new_lines, context, style.get(_line_of(text, pos) - 1))
+    if not note:
+        return new, "", pos
+    return "\n".join(fitted) + ("\n" if new_nl else ""), note, pos
+
+
+def _check_anchor(
+    new_lines: list[str],
+    context: list[bool],
+    indent: str,
+    line_no: int,
+    label: str,
+    strict: bool,
+) -> None:
+    """old_string starts inside an indented line and shows no other line's indentation, so
+    the indentation of new_string's other lines may be meant as written or relative to that
+    line. `strict` (old_string starts right after the indentation): any such line is a guess;
+    otherwise lines indented at least like the file's line are taken as written."""
+    if not indent:
+        return
+    later = [line for j, line in enumerate(new_lines[1:], 1) if line.strip() and not context[j]]
+    if not later or (not strict and all(line.startswith(indent) for line in later)):
+        return
+    raise MatchError(
+        f"old_string starts after the indentation of line {line_no} of {label} and shows no "
+        "other line's indentation, so v4code cannot tell whether the indentation of "
+        "new_string's other lines is meant as written or relative to old_string's first line. "
+        "Start old_string and new_string at the beginning of the line, with its indentation.",
+        "inconsistent-indentation",
+        (line_no,),
+    )
 
 
 def _eol_like(text: str, pos: int, new: str) -> str:
@@ -252,6 +327,7 @@ def _replace_lines(
     step: str,
     reindent: bool,
     label: str,
+    style: _LazyStyle,
 ) -> MatchResult:
     old_lines, old_nl = _split(old)
     new_lines, new_nl = _split(new)
@@ -260,6 +336,7 @@ def _replace_lines(
     note = STEP_NOTES[step]
     mapper: Callable[[str], str | None] = _identity
     anchor = ""
+    pairs: list[tuple[str, str]] = []
     if reindent:
         pairs = [
             (_leading(o), _leading(f)) for o, f in zip(old_lines, matched, strict=True) if o.strip()
@@ -283,10 +360,20 @@ def _replace_lines(
         if how:
             note = f"{note}; new_string re-indented ({how})"
     crlf_region = bool(matched) and all(line.endswith("\r") for line in matched)
-    if new == "":
-        replaced: list[str] = []
-    else:
-        replaced = _merge_context(old_lines, new_lines, matched, mapper, anchor, crlf_region, label)
+    replaced: list[str] = []
+    if new:
+        replaced, context = _merge_context(old_lines, new_lines, matched, mapper, anchor, label)
+        if anchor and not pairs:
+            flags = _context_flags(old_lines, new_lines)
+            _check_anchor(new_lines, flags, anchor, start + 1, label, strict=True)
+        replaced, fitted = _conform(replaced, context, style.get(start))
+        if fitted:
+            note = f"{note}; {fitted}"
+        if crlf_region:
+            replaced = [
+                line if flag or line.endswith("\r") else line + "\r"
+                for line, flag in zip(replaced, context, strict=True)
+            ]
     begin = sum(len(line) + 1 for line in lines[:start])
     end = begin + sum(len(line) + 1 for line in matched) - 1  # end of the last line's content
     has_eol = start + k < len(lines)  # the last matched line is followed by "\n"
@@ -306,15 +393,17 @@ def _merge_context(
     matched: list[str],
     mapper: Callable[[str], str | None],
     anchor: str,
-    crlf_region: bool,
     label: str,
-) -> list[str]:
-    """new_string's lines, with its unchanged context taken verbatim from the file."""
+) -> tuple[list[str], list[bool]]:
+    """new_string's lines, with its unchanged context taken verbatim from the file; the flags
+    tell which output lines are such context."""
     out: list[str] = []
+    flags: list[bool] = []
     matcher = difflib.SequenceMatcher(None, old_lines, new_lines, autojunk=False)
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag == "equal":
             out.extend(matched[i1:i2])
+            flags.extend([True] * (i2 - i1))
             continue
         for j in range(j1, j2):
             line = new_lines[j]
@@ -332,12 +421,19 @@ def _merge_context(
                         "inconsistent-indentation",
                     )
                 line = mapped + line[len(ws) :]
-            else:
-                line = ""
-            if crlf_region and not line.endswith("\r"):
-                line += "\r"
             out.append(line)
-    return out
+            flags.append(False)
+    return out, flags
+
+
+def _context_flags(old_lines: list[str], new_lines: list[str]) -> list[bool]:
+    """Which lines of new_string repeat old_string unchanged (a line diff's equal blocks)."""
+    flags = [False] * len(new_lines)
+    matcher = difflib.SequenceMatcher(None, old_lines, new_lines, autojunk=False)
+    for tag, _i1, _i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            flags[j1:j2] = [True] * (j2 - j1)
+    return flags
 
 
 # ---------------------------------------------------------------------------------------------
@@ -422,6 +518,127 @@ def _to_tabs(ws: str, width: int) -> str:
 def _to_spaces(ws: str, width: int) -> str:
     tabs = len(ws) - len(ws.lstrip("\t"))
     return " " * (tabs * width) + ws[tabs:]
+
+
+NO_INDENTATION = ("none", 0)
+
+
+def indent_style(lines: list[str], n: int) -> tuple[str, int] | None:
+    """The file's indentation: ("tabs", 0), ("spaces", width), NO_INDENTATION when no line is
+    indented, or None when it is not clear-cut."""
+    tabs = spaces = 0
+    steps: Counter[int] = Counter()
+    previous = 0
+    for line in lines[:n]:
+        if not line.strip():
+            continue
+        ws = _leading(line)
+        if ws.startswith("\t"):
+            tabs += 1
+        elif ws and "\t" not in ws:
+            spaces += 1
+            if len(ws) > previous:
+                steps[len(ws) - previous] += 1
+        previous = len(ws) if "\t" not in ws else previous
+    total = tabs + spaces
+    if total == 0:
+        return NO_INDENTATION
+    if tabs >= 0.9 * total:
+        return ("tabs", 0)
+    if spaces >= 0.9 * total:
+        units = [(count, width) for width, count in steps.items() if width in (2, 3, 4, 8)]
+        if units:
+            return ("spaces", max(units)[1])
+    return None
+
+
+def default_style(path: str) -> tuple[str, int] | None:
+    """What a file with no indented line yet should use, by its kind (PEP 8, make, gofmt)."""
+    name = path.rsplit("/", 1)[-1]
+    if name.endswith((".py", ".pyi")):
+        return ("spaces", 4)
+    if name in ("Makefile", "GNUmakefile", "makefile") or name.endswith((".mk", ".go")):
+        return ("tabs", 0)
+    return None
+
+
+class _LazyStyle:
+    """The indentation new lines must follow. Tabs or spaces: as in the indented lines
+    nearest the edit; the width of a space indent: the file's usual step; a text with no
+    indented line at all: the fallback for the file's kind."""
+
+    NEAREST = 12
+
+    def __init__(self, text: str, fallback: tuple[str, int] | None = None) -> None:
+        self.text = text
+        self.fallback = fallback
+        self.lines: list[str] = []
+        self.whole: tuple[str, int] | None = None
+        self.ready = False
+
+    def get(self, index: int) -> tuple[str, int] | None:
+        if not self.ready:
+            self.lines = self.text.split("\n")
+            self.whole = indent_style(self.lines, _real_len(self.text, self.lines))
+            self.ready = True
+        if self.whole == NO_INDENTATION:
+            return self.fallback
+        tabs = spaces = 0
+        for line in self._nearest_indented(index):
+            if line.startswith("\t"):
+                tabs += 1
+            elif len(_leading(line)) % 2 == 0:  # odd widths align text, they do not indent
+                spaces += 1
+        if tabs and tabs >= 0.9 * (tabs + spaces):
+            return ("tabs", 0)
+        if spaces and spaces >= 0.9 * (tabs + spaces) and self.whole and self.whole[0] == "spaces":
+            return self.whole
+        return None
+
+    def _nearest_indented(self, index: int) -> list[str]:
+        found: list[str] = []
+        lines = self.lines
+        for distance in range(len(lines)):
+            for j in (index - distance, index + distance + 1):
+                if 0 <= j < len(lines) and lines[j][:1] in (" ", "\t") and lines[j].strip():
+                    found.append(lines[j])
+            if len(found) >= self.NEAREST or (
+                index - distance < 0 and index + distance >= len(lines)
+            ):
+                break
+        return found
+
+
+def _conform(
+    lines: list[str], context: list[bool], style: tuple[str, int] | None
+) -> tuple[list[str], str]:
+    """Indent new lines with the file's character: tabs in a space-indented file (or spaces
+    in a tab-indented one) are converted; context lines are left as they are."""
+    if style is None or style == NO_INDENTATION:
+        return lines, ""
+    kind, width = style
+    targets = [j for j, line in enumerate(lines) if not context[j] and line]
+    if kind == "spaces":
+        bad = [j for j in targets if "\t" in _leading(lines[j])]
+        if not bad or not all(_TABS.match(_leading(lines[j])) for j in bad):
+            return lines, ""
+        out = list(lines)
+        for j in bad:
+            ws = _leading(out[j])
+            out[j] = _to_spaces(ws, width) + out[j][len(ws) :]
+        return out, f"tabs in new_string indented as {width} spaces, like the file"
+    bad = [j for j in targets if _leading(lines[j]).startswith(" ")]
+    if not bad or not all(_SPACES.match(_leading(lines[j])) for j in bad):
+        return lines, ""
+    sizes = [len(_leading(lines[j])) for j in bad]
+    unit = next((u for u in (4, 2) if all(n % u == 0 for n in sizes)), 0)
+    if not unit:
+        return lines, ""
+    out = list(lines)
+    for j in bad:
+        ws = _leading(out[j])
+        out[j] = _to_tabs(ws, unit) + out[j][len(ws) :]
+    return out, f"new_string's {unit}-space indentation written as tabs, like the file"
 
 
 # ---------------------------------------------------------------------------------------------

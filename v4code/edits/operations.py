@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from v4code.edits.changeset import ChangeSet, FileChange
-from v4code.edits.match import MatchError, MatchResult, find_match
+from v4code.edits.match import MatchError, MatchResult, default_style, find_match
 from v4code.edits.textfile import TextDoc, decode, new_doc
 from v4code.errors import ToolError
 from v4code.workspace import relative_to_root, resolve_in_workspace
@@ -72,7 +72,14 @@ def edit_text(doc: TextDoc, text: str, edit: Edit, label: str) -> MatchResult:
     """One edit on a document's text, the model's strings put in the file's conventions."""
     old = doc.normalise_input(edit.old_string)
     new = doc.normalise_input(edit.new_string)
-    return find_match(text, old, new, replace_all=edit.replace_all, label=label)
+    return find_match(
+        text,
+        old,
+        new,
+        replace_all=edit.replace_all,
+        label=label,
+        fallback_style=default_style(label),
+    )
 
 
 def apply_to_bytes(data: bytes, edits: Sequence[Edit], label: str = "the file") -> bytes:
