@@ -1,0 +1,242 @@
+"""`v4code run` as a user runs it: a subprocess in a git repo, against the fake DeepSeek server."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fake_api import FakeDeepSeek, fault, text, tool_call, tool_calls
+
+from v4code.sessions import list_sessions, read_session
+
+CALC = "def add(a, b):\n    return a - b\n"
+TEST_CALC = "from calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n"
+
+
+def run_v4code(
+    root: Path, server: FakeDeepSeek, *args: str, stdin: str | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "DEEPSEEK_API_KEY": "sk-test-key-0123456789",
+        "DEEPSEEK_BASE_URL": server.base_url,
+        "V4CODE_RETRY_BASE_DELAY": "0.01",
+        "V4CODE_RETRY_MAX_DELAY": "0.05",
+        "V4CODE_SANDBOX": "true" if shutil.which("bwrap") else "false",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "v4code", "run", *args],
+        cwd=root,
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def project(workspace: Path) -> Path:
+    (workspace / "calc.py").write_text(CALC)
+    (workspace / "test_calc.py").write_text(TEST_CALC)
+    subprocess.run(["git", "add", "-A"], cwd=workspace, check=True)
+    subprocess.run(["git", "commit", "-qm", "calc"], cwd=workspace, check=True)
+    return workspace
+
+
+def assert_prefix_stable(requests: list[Any]) -> None:
+    """Each request's messages are a byte-for-byte prefix of the next request's."""
+    for earlier, later in zip(requests, requests[1:]):
+        a = [json.dumps(m, ensure_ascii=False) for m in earlier.messages]
+        b = [json.dumps(m, ensure_ascii=False) for m in later.messages]
+        assert b[: len(a)] == a
+        assert json.dumps(earlier.tools) == json.dumps(later.tools)
+
+
+def test_fix_a_bug_end_to_end(workspace: Path, fake_api: FakeDeepSeek, v4code_home: Path) -> None:
+    root = project(workspace)
+    fake_api.load(
+        [
+            tool_call("read_file", reasoning="Let me look at calc.py first.", path="calc.py"),
+            tool_calls(
+                [
+                    (
+                        "edit_file",
+                        {
+                            "path": "calc.py",
+                            "old_string": "return a - b",
+                            "new_string": "return a + b",
+                        },
+                    ),
+                    (
+                        "edit_file",
+                        {
+                            "path": "README.md",
+                            "old_string": "# project",
+                            "new_string": "# project\n\nAdds numbers.",
+                        },
+                    ),
+                ],
+                reasoning="The operator is wrong; fix it and document.",
+            ),
+            tool_call(
+                "run_command",
+                reasoning="Now run the tests.",
+                command=f"{sys.executable} -m pytest -q -p no:cacheprovider",
+            ),
+            text("Fixed `add` and documented it; the tests pass.", reasoning="All green."),
+        ]
+    )
+    result = run_v4code(
+        root, fake_api, "--output", "json", "fix the add function and make the tests pass"
+    )
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["status"] == "done"
+    assert data["final_message"] == "Fixed `add` and documented it; the tests pass."
+    assert data["files_changed"] == ["calc.py", "README.md"]
+    assert data["steps"] == 4
+    assert data["usage"]["cache_hit_tokens"] > 0 and data["usage"]["reasoning_tokens"] > 0
+    assert data["cost_usd"] > 0 and data["session_id"]
+
+    assert (root / "calc.py").read_text() == "def add(a, b):\n    return a + b\n"
+    assert (root / "README.md").read_text() == "# project\n\nAdds numbers.\n"
+
+    chats = fake_api.chat_requests()
+    assert len(chats) == 4 and fake_api.problems() == []
+    assert_prefix_stable(chats)
+    test_output = chats[3].messages[-1]["content"]
+    assert "1 passed" in test_output and "exit code: 0" in test_output
+    # Every assistant message carried its reasoning back (the server enforces it too).
+    assert [m["reasoning_content"] for m in chats[3].messages if m["role"] == "assistant"] == [
+        "Let me look at calc.py first.",
+        "The operator is wrong; fix it and document.",
+        "Now run the tests.",
+    ]
+
+    session = read_session(list_sessions(root)[0])
+    assert session.session_id == data["session_id"]
+    assert [m.role for m in session.messages] == [
+        "system",
+        "user",
+        "assistant",
+        "tool",
+        "assistant",
+        "tool",
+        "tool",
+        "assistant",
+        "tool",
+        "assistant",
+    ]
+    assert "sk-test-key-0123456789" not in session.path.read_text()
+
+
+def test_jsonl_streams_events_and_resume_continues(workspace: Path, fake_api: FakeDeepSeek) -> None:
+    fake_api.load([text("first answer", reasoning="r1"), text("second answer")])
+    first = run_v4code(workspace, fake_api, "--output", "jsonl", "hello")
+    assert first.returncode == 0, first.stderr
+    lines = [json.loads(line) for line in first.stdout.splitlines()]
+    kinds = [line["type"] for line in lines]
+    assert (
+        kinds[0] == "turn_started"
+        and "text_delta" in kinds
+        and kinds[-2:] == ["turn_finished", "result"]
+    )
+    session_id = lines[-1]["session_id"]
+
+    second = run_v4code(workspace, fake_api, "--resume", session_id, "and again")
+    assert second.returncode == 0, second.stderr
+    assert second.stdout.strip() == "second answer"
+    resumed = fake_api.chat_requests()[1].messages
+    assert [m["role"] for m in resumed] == ["system", "user", "assistant", "user"]
+    assert resumed[2]["content"] == "first answer" and resumed[3]["content"] == "and again"
+
+
+def test_task_from_stdin_and_text_output(workspace: Path, fake_api: FakeDeepSeek) -> None:
+    fake_api.load([text("the answer")])
+    result = run_v4code(workspace, fake_api, "-", stdin="what is it?\n")
+    assert result.returncode == 0
+    assert result.stdout == "the answer\n"
+    assert "done: 1 steps" in result.stderr
+    assert fake_api.chat_requests()[0].messages[1]["content"] == "what is it?\n"
+
+
+@pytest.mark.parametrize(
+    ("step", "code", "message"),
+    [
+        (fault(401), 3, "DEEPSEEK_API_KEY"),
+        (fault(402), 3, "balance"),
+    ],
+)
+def test_backend_errors_exit_3_with_advice(
+    workspace: Path, fake_api: FakeDeepSeek, step: dict, code: int, message: str
+) -> None:
+    fake_api.load([step])
+    result = run_v4code(workspace, fake_api, "do it")
+    assert result.returncode == code
+    assert message in result.stderr
+    assert len(fake_api.chat_requests()) == 1  # never retried
+
+
+def test_faults_are_survived(workspace: Path, fake_api: FakeDeepSeek) -> None:
+    fake_api.load(
+        [
+            fault(429, retry_after=0),
+            fault(500),
+            fault(503),
+            {**tool_call("list_files"), "cut_after": 3},
+            {**tool_call("list_files"), "keepalive": True},
+            text("survived", reasoning="ok"),
+        ]
+    )
+    result = run_v4code(workspace, fake_api, "--output", "json", "list the files")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["final_message"] == "survived"
+    session = read_session(list_sessions(workspace)[0])
+    assert [e["type"] for e in session.events].count("retrying") == 4
+    assert [m.role for m in session.messages] == [
+        "system",
+        "user",
+        "assistant",
+        "tool",
+        "assistant",
+    ]
+
+
+def test_permission_denied_exit_code(workspace: Path, fake_api: FakeDeepSeek) -> None:
+    fake_api.load(
+        [
+            tool_call(
+                "edit_file", path="README.md", old_string="# project", new_string="# changed"
+            ),
+            text("I could not edit."),
+        ]
+    )
+    result = run_v4code(
+        workspace, fake_api, "--permission-mode", "read-only", "--output", "json", "edit"
+    )
+    assert result.returncode == 5
+    data = json.loads(result.stdout)
+    assert data["status"] == "denied" and data["denied"] == ["edit_file"]
+    assert (workspace / "README.md").read_text() == "# project\n"
+    denial = fake_api.chat_requests()[1].messages[-1]
+    assert denial["role"] == "tool" and "not allowed in read-only mode" in denial["content"]
+
+
+def test_step_limit_exit_code(workspace: Path, fake_api: FakeDeepSeek) -> None:
+    fake_api.load([tool_call("list_files", path=str(i)) for i in range(2)])
+    fake_api.allow_leftover = True
+    result = run_v4code(workspace, fake_api, "--max-steps", "2", "--output", "json", "loop")
+    assert result.returncode == 4
+    assert "step limit" in json.loads(result.stdout)["reason"]
+
+
+def test_unknown_model_is_reported(workspace: Path, fake_api: FakeDeepSeek) -> None:
+    result = run_v4code(workspace, fake_api, "--model", "deepseek-v9-ultra", "hi")
+    assert result.returncode == 3
+    assert "deepseek-v9-ultra" in result.stderr or "model" in result.stderr.lower()
