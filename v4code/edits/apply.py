@@ -24,7 +24,7 @@ def current_state(path: Path) -> tuple[bytes | None, int | None]:
     """A file's bytes and permission bits, (None, None) when it does not exist."""
     try:
         st = os.stat(path)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return None, None
     if not stat.S_ISREG(st.st_mode):
         raise ToolError(f"{path.name} is not a regular file.")
@@ -54,7 +54,8 @@ def apply_changeset(
     targets = [(_check_unchanged(root, c), c) for c in changeset.changes]
     if store is not None:
         store.recover(root)
-        record: BatchRecord | None = store.record(root, changeset, session_id)
+        planned = _missing_dirs(root, [path for path, c in targets if c.after is not None])
+        record: BatchRecord | None = store.record(root, changeset, session_id, created_dirs=planned)
         batch_id = record.id
     else:
         record, batch_id = None, new_batch_id()
@@ -80,8 +81,24 @@ def apply_changeset(
             f"Could not write {failed} ({exc.strerror or exc}); no file was changed."
         ) from None
     if store is not None and record is not None:
-        store.mark_applied(record, [relative_to_root(root, d) for d in created_dirs])
+        store.mark_applied(record)
     return batch_id
+
+
+def _missing_dirs(root: Path, paths: list[Path]) -> list[str]:
+    """The directories writing `paths` will create (recorded up front so undo removes them
+    even after a crash), outermost first."""
+    missing: list[str] = []
+    for path in paths:
+        chain = []
+        parent = path.parent
+        while parent != root and not parent.exists():
+            chain.append(relative_to_root(root, parent))
+            parent = parent.parent
+        for rel in reversed(chain):
+            if rel not in missing:
+                missing.append(rel)
+    return missing
 
 
 def _roll_back(done: list[tuple[Path, FileChange]], created_dirs: list[Path]) -> None:

@@ -116,8 +116,13 @@ class UndoReport:
             lines.append(f"Partly undid batch {b.id} ({b.tool}): restored {done}.")
         else:
             lines.append(f"Undid batch {b.id} ({b.tool}): {b.summary}")
-            if self.restored:
-                lines.append(f"Restored: {', '.join(self.restored)}.")
+            created = {f.path for f in b.files if f.before is None}
+            back = [p for p in self.restored if p not in created]
+            gone = [p for p in self.restored if p in created]
+            if back:
+                lines.append(f"Restored {', '.join(back)}.")
+            if gone:
+                lines.append(f"Removed {', '.join(gone)} (created by that batch).")
         for r in self.refused:
             lines.append(f"Refused {r.path}: {r.reason}")
             if r.diff:
@@ -128,6 +133,13 @@ class UndoReport:
                 "anyway (the changes shown above would be lost)."
             )
         return "\n".join(lines)
+
+
+def default_store() -> CheckpointStore:
+    """The user's checkpoint store: `user_home()/checkpoints` (V4CODE_HOME moves it)."""
+    from v4code.config import user_home
+
+    return CheckpointStore(user_home() / "checkpoints")
 
 
 def new_batch_id() -> str:
@@ -194,6 +206,7 @@ class CheckpointStore:
         changeset: ChangeSet,
         session_id: str,
         batch_id: str | None = None,
+        created_dirs: Iterable[str] = (),
     ) -> BatchRecord:
         """Store every before/after content and a pending record; durable on return."""
         self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -215,12 +228,13 @@ class CheckpointStore:
             summary=changeset.summary,
             created=time.time(),
             files=files,
+            created_dirs=tuple(created_dirs),
         )
         self._save(record)
         return record
 
-    def mark_applied(self, record: BatchRecord, created_dirs: Iterable[str] = ()) -> BatchRecord:
-        updated = replace(record, state="applied", created_dirs=tuple(created_dirs))
+    def mark_applied(self, record: BatchRecord) -> BatchRecord:
+        updated = replace(record, state="applied")
         self._save(updated)
         return updated
 

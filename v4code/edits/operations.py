@@ -177,7 +177,7 @@ def _changeset(states: Iterable[_File], tool: str) -> ChangeSet:
 
 def _describe(state: _File) -> str:
     if state.created:
-        return f"Created {state.rel} ({_count_lines(state.text or '')} lines)."
+        return f"Created {state.rel} ({_lines(_count_lines(state.text or ''))})."
     total = sum(r.count for r in state.results)
     where = ", ".join(_span_text(s) for r in state.results for s in r.spans)
     notes = sorted({r.note for r in state.results if r.note})
@@ -196,6 +196,10 @@ def _span_text(span: tuple[int, int]) -> str:
     return f"lines {first}-{first + count - 1}"
 
 
+def _lines(n: int) -> str:
+    return f"{n} line{'' if n == 1 else 's'}"
+
+
 def _count_lines(text: str) -> int:
     return text.count("\n") + (1 if text and not text.endswith("\n") else 0)
 
@@ -209,7 +213,7 @@ def prepare_write(root: Path, path: str, content: str, tool: str = "write_file")
     state = _load(root, path)
     if state.before is None:
         after = content.encode("utf-8")
-        summary = f"Created {state.rel} ({_count_lines(content)} lines)."
+        summary = f"Created {state.rel} ({_lines(_count_lines(content))})."
         change = FileChange(state.rel, None, after, None, None)
         return ChangeSet((change,), summary, tool=tool)
     assert state.text is not None
@@ -223,7 +227,7 @@ def prepare_write(root: Path, path: str, content: str, tool: str = "write_file")
     if after == state.before:
         raise ToolError(f"{state.rel} already has exactly this content; nothing to do.")
     summary = (
-        f"Rewrote {state.rel} ({_count_lines(text)} lines; it had {_count_lines(state.text)})."
+        f"Rewrote {state.rel} ({_lines(_count_lines(text))}; it had {_count_lines(state.text)})."
     )
     change = FileChange(state.rel, state.before, after, state.mode, state.mode)
     return ChangeSet((change,), summary, tool=tool)
@@ -268,6 +272,6 @@ def prepare_move(root: Path, src: str, dst: str, tool: str = "move_file") -> Cha
 
 def prepare_delete(root: Path, path: str, tool: str = "delete_file") -> ChangeSet:
     rel, data, mode = _existing_regular(root, path, "deletes")
-    size = f"{_count_lines(data.decode('latin-1'))} lines" if data else "empty"
+    size = _lines(_count_lines(data.decode("latin-1"))) if data else "empty"
     change = FileChange(rel, data, None, mode, None)
     return ChangeSet((change,), f"Deleted {rel} ({size}).", tool=tool)
