@@ -85,13 +85,18 @@ def test_edit_file_returns_a_proposal_and_writes_nothing(
     assert change.before == b"def main():\n    return 1\n"
     assert change.after == b"def main():\n    return 2\n"
     assert cs.summary == "Edited src/app.py (1 replacement, line 2)."
-    data = cs.as_data()
-    assert data == [
+    mode = stat.S_IMODE(target.stat().st_mode)
+    assert cs.as_data() == [
         {
             "path": "src/app.py",
             "status": "modified",
             "diff": "--- a/src/app.py\n+++ b/src/app.py\n@@ -1,2 +1,2 @@\n def main():\n"
             "-    return 1\n+    return 2\n",
+            "additions": 1,
+            "deletions": 1,
+            "binary": False,
+            "mode_before": mode,
+            "mode_after": mode,
         }
     ]
     batch = apply_changeset(root, cs, store, "s1")
@@ -280,3 +285,14 @@ def test_delete_file(registry: ToolRegistry, root: Path, store: CheckpointStore)
     assert cs.summary == "Deleted old.txt (2 lines)."
     apply_changeset(root, cs, store, "s1")
     assert not (root / "old.txt").exists()
+
+
+def test_moving_a_binary_file_proposes_a_short_note_not_a_diff(
+    registry: ToolRegistry, root: Path
+) -> None:
+    (root / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00" + bytes(range(256)))
+    cs = call(registry, root, "move_file", src="logo.png", dst="img/logo.png")
+    assert cs.unified_diff() == (
+        "Binary file logo.png deleted (266 bytes)\nBinary file img/logo.png added (266 bytes)\n"
+    )
+    assert [d["binary"] for d in cs.as_data()] == [True, True]

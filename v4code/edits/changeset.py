@@ -30,11 +30,29 @@ class FileChange:
             return "deleted"
         return "modified"
 
+    @property
+    def binary(self) -> bool:
+        return any(b"\x00" in data[:8192] for data in (self.before, self.after) if data)
+
+    def counts(self) -> tuple[int, int]:
+        """(lines added, lines removed), 0 for binary files."""
+        if self.binary:
+            return 0, 0
+        added = removed = 0
+        for line in self.unified_diff(context=0).splitlines()[2:]:
+            if line.startswith("+"):
+                added += 1
+            elif line.startswith("-"):
+                removed += 1
+        return added, removed
+
     def unified_diff(self, context: int = 3) -> str:
-        old = _text(self.before)
-        new = _text(self.after)
         a = f"a/{self.path}" if self.before is not None else "/dev/null"
         b = f"b/{self.path}" if self.after is not None else "/dev/null"
+        if self.binary:
+            return f"Binary file {self.path} {self.status} ({len(self.after or self.before or b'')} bytes)\n"
+        old = _text(self.before)
+        new = _text(self.after)
         lines = difflib.unified_diff(
             old.splitlines(keepends=True), new.splitlines(keepends=True), a, b, n=context
         )
@@ -71,6 +89,19 @@ class ChangeSet:
 
     def as_data(self) -> list[dict[str, Any]]:
         """Per-file structured form for frontends and `--output json`."""
-        return [
-            {"path": c.path, "status": c.status, "diff": c.unified_diff()} for c in self.changes
-        ]
+        out = []
+        for c in self.changes:
+            added, removed = c.counts()
+            out.append(
+                {
+                    "path": c.path,
+                    "status": c.status,
+                    "diff": c.unified_diff(),
+                    "additions": added,
+                    "deletions": removed,
+                    "binary": c.binary,
+                    "mode_before": c.mode_before,
+                    "mode_after": c.mode_after,
+                }
+            )
+        return out
