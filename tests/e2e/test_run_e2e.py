@@ -51,7 +51,7 @@ def project(workspace: Path) -> Path:
 
 def assert_prefix_stable(requests: list[Any]) -> None:
     """Each request's messages are a byte-for-byte prefix of the next request's."""
-    for earlier, later in zip(requests, requests[1:]):
+    for earlier, later in zip(requests, requests[1:], strict=False):
         a = [json.dumps(m, ensure_ascii=False) for m in earlier.messages]
         b = [json.dumps(m, ensure_ascii=False) for m in later.messages]
         assert b[: len(a)] == a
