@@ -29,8 +29,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from v4code.edits.match import find_match
-from v4code.edits.operations import Edit, apply_to_bytes
+from v4code.edits.operations import Edit, apply_to_bytes, edit_text
 from v4code.edits.textfile import decode
 from v4code.errors import ToolError
 
@@ -235,6 +234,37 @@ def _texts_at(before: str, hunks: list[Hunk]) -> list[list[str]]:
     return out
 
 
+def _dedent_case(before: str, after: str, hunks: list[Hunk]) -> Case | None:
+    """old and new without the indentation old_string's lines share (n/a when a new line has
+    less, which such a model could not have written)."""
+    edits, shift_any = [], False
+    for h in hunks:
+        bodies = [line for line in h.old if line.strip()]
+        d = min((len(_lead(line)) for line in bodies), default=0)
+        news = [line for line in h.new if line.strip()]
+        if d and any(len(_lead(line)) < d or "\t" in _lead(line)[:d] for line in bodies + news):
+            return None
+        shift_any = shift_any or d > 0
+
+        def cut(s: str, d: int = d) -> str:
+            return s[d:] if s.strip() else s
+
+        edits.append(("".join(_map_lines(h.old, cut)), "".join(_map_lines(h.new, cut))))
+    if not shift_any:
+        return None
+    return Case(before, edits, after, [(h.first + 1, h.first + len(h.old)) for h in hunks])
+
+
+def _trailing_added(before: str, after: str, hunks: list[Hunk]) -> Case:
+    """Trailing spaces on every line of old_string and on the context lines of new_string."""
+    edits = []
+    for h in hunks:
+        _fo, fn = _context_flags(h.old, h.new)
+        old = _with_trailing(h.old, [True] * len(h.old))
+        edits.append(("".join(old), "".join(_with_trailing(h.new, fn))))
+    return Case(before, edits, after, [(h.first + 1, h.first + len(h.old)) for h in hunks])
+
+
 def variants(before: str, after: str, tolerant: bool) -> Iterator[tuple[str, Case | None]]:
     hunks = derive(before, after, tolerant)
     same = list
@@ -251,37 +281,8 @@ def variants(before: str, after: str, tolerant: bool) -> Iterator[tuple[str, Cas
         ),
     )
 
-    def dedent_case() -> Case | None:
-        edits, shift_any = [], False
-        for h in hunks:
-            bodies = [line for line in h.old if line.strip()]
-            d = min((len(_lead(line)) for line in bodies), default=0)
-            news = [line for line in h.new if line.strip()]
-            if d and any(len(_lead(line)) < d or "\t" in _lead(line)[:d] for line in bodies + news):
-                return None
-            shift_any = shift_any or d > 0
-            cut = lambda s, d=d: s[d:] if s.strip() else s  # noqa: E731
-            edits.append(("".join(_map_lines(h.old, cut)), "".join(_map_lines(h.new, cut))))
-        if not shift_any:
-            return None
-        return Case(before, edits, after, [(h.first + 1, h.first + len(h.old)) for h in hunks])
-
-    yield "indent dedented", dedent_case()
-
-    def trailing_added() -> Case:
-        edits = []
-        for h in hunks:
-            fo, fn = _context_flags(h.old, h.new)
-            edits.append(
-                (
-                    "".join(_with_trailing(h.old, [True] * len(h.old))),
-                    "".join(_with_trailing(h.new, fn)),
-                )
-            )
-        return Case(before, edits, after, [(h.first + 1, h.first + len(h.old)) for h in hunks])
-
-    yield "trailing ws added", trailing_added()
-
+    yield "indent dedented", _dedent_case(before, after, hunks)
+    yield "trailing ws added", _trailing_added(before, after, hunks)
     spaced_before, spaced_after = _text_with_trailing(before, after)
     yield "trailing ws stripped", _case(spaced_before, hunks, spaced_after, same)
 
@@ -370,14 +371,14 @@ def run_case(case: Case, tally: Tally, label: str) -> None:
     try:
         result = apply_to_bytes(data, edits, label)
     except ToolError as exc:
-        failed = _failed_index(case)
+        failed = _failed_index(case, label)
         if _useful(str(exc), case.regions[failed]):
             tally.useful += 1
         else:
             tally.other += 1
             tally.examples.append(f"refused (other) {label} edit {failed + 1}: {str(exc)[:300]}")
         return
-    for step in _steps(case):
+    for step in _steps(case, label):
         tally.steps[step] += 1
     if result == case.expected.encode("utf-8"):
         tally.correct += 1
@@ -395,22 +396,22 @@ def run_case(case: Case, tally: Tally, label: str) -> None:
         tally.examples.append(f"WRONG {label}:\n{diff[:1500]}")
 
 
-def _failed_index(case: Case) -> int:
+def _failed_index(case: Case, label: str) -> int:
     doc = decode(case.before.encode("utf-8"))
     text = doc.text
     for i, (old, new) in enumerate(case.edits):
         try:
-            text = find_match(text, doc.normalise_input(old), doc.normalise_input(new)).text
+            text = edit_text(doc, text, Edit(label, old, new), label).text
         except ToolError:
             return i
     return len(case.edits) - 1
 
 
-def _steps(case: Case) -> list[str]:
+def _steps(case: Case, label: str) -> list[str]:
     doc = decode(case.before.encode("utf-8"))
     text, out = doc.text, []
     for old, new in case.edits:
-        result = find_match(text, doc.normalise_input(old), doc.normalise_input(new))
+        result = edit_text(doc, text, Edit(label, old, new), label)
         text = result.text
         out.append(result.step)
     return out

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from v4code.edits.match import MatchError, find_match, indent_style
+from v4code.edits.indent import indent_style
+from v4code.edits.match import MatchError, find_match
+from v4code.edits.operations import parser_for
 
 PY = """\
 class Greeter:
@@ -163,6 +165,25 @@ def test_one_line_without_indentation_and_several_new_lines_is_refused() -> None
     assert err.value.kind == "inconsistent-indentation"
     assert err.value.lines == (4,)
     assert "beginning of the line" in str(err.value)
+
+
+def test_a_parser_settles_the_reading_when_only_one_parses() -> None:
+    text = "def f(x):\n    y = x\n    return y\n"
+    # Relative to the first line, `z = y` lands in the function; as written, at module level,
+    # which cuts the function short before its indented `return`: only one reading parses.
+    result = find_match(text, "y = x\n", "y = x\nz = y\n", parses=parser_for("m.py"))
+    assert result.text == "def f(x):\n    y = x\n    z = y\n    return y\n"
+    assert "relative to old_string's first line" in result.note
+
+
+def test_a_parser_does_not_help_when_both_readings_parse() -> None:
+    text = "class A:\n    def f(self):\n        return 1\n"
+    with pytest.raises(MatchError) as err:
+        find_match(
+            text, "return 1\n", "return 1\n\ndef g():\n    pass\n", parses=parser_for("m.py")
+        )
+    assert "both readings" in str(err.value)
+    assert err.value.lines == (3,)
 
 
 def test_deleting_a_line_copied_without_indentation_removes_the_whole_line() -> None:

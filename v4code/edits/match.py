@@ -19,11 +19,16 @@ candidates and their line numbers: a refused edit is recoverable, a wrong one is
 from __future__ import annotations
 
 import difflib
-import re
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from v4code.edits.indent import (
+    LazyStyle,
+    conform,
+    identity,
+    indent_mapper,
+    leading,
+)
 from v4code.errors import ToolError
 
 TYPOGRAPHY = str.maketrans(
@@ -97,13 +102,17 @@ def find_match(
     replace_all: bool = False,
     label: str = "the file",
     fallback_style: tuple[str, int] | None = None,
+    parses: Callable[[str], bool] | None = None,
 ) -> MatchResult:
     """Apply `old -> new` to `text` through the cascade, or raise MatchError.
 
     `fallback_style` is the indentation to hold new lines to when no line of the text is
-    indented yet (see `default_style`).
+    indented yet (see `default_style`). `parses`, when the file's language has a parser,
+    settles one ambiguity: new_string's indentation read as written or relative to an
+    old_string that starts after the indentation. If exactly one reading parses, it is used;
+    otherwise the edit is refused.
     """
-    style = _LazyStyle(text, fallback_style)
+    style = LazyStyle(text, fallback_style)
     if old == "":
         raise MatchError("old_string is empty.", "invalid")
     if old == new:
@@ -113,7 +122,7 @@ def find_match(
     positions = _find_all(text, old)
     if len(positions) == 1 or (replace_all and positions):
         chosen = positions if replace_all else positions[:1]
-        return _replace_exact(text, old, new, chosen, label, style)
+        return _replace_exact(text, old, new, chosen, label, style, parses)
     if positions:
         lines = tuple(_line_of(text, p) for p in positions)
         raise MatchError(
@@ -178,7 +187,13 @@ def _find_all(text: str, old: str, limit: int = 1000) -> list[int]:
 
 
 def _replace_exact(
-    text: str, old: str, new: str, positions: list[int], label: str, style: _LazyStyle
+    text: str,
+    old: str,
+    new: str,
+    positions: list[int],
+    label: str,
+    style: LazyStyle,
+    parses: Callable[[str], bool] | None,
 ) -> MatchResult:
     # Non-overlapping, left to right (what str.replace does).
     chosen: list[int] = []
@@ -193,7 +208,8 @@ def _replace_exact(
     cursor = 0
     line_count = 1
     for p in chosen:
-        replacement, note, begin = _fit_exact(text, p, old, new, style, label)
+        oracle = parses if len(chosen) == 1 else None
+        replacement, note, begin = _fit_exact(text, p, old, new, style, label, oracle)
         chunk = text[cursor:begin]
         parts.append(chunk)
         line_count += chunk.count("\n")
@@ -209,7 +225,13 @@ def _replace_exact(
 
 
 def _fit_exact(
-    text: str, pos: int, old: str, new: str, style: _LazyStyle, label: str
+    text: str,
+    pos: int,
+    old: str,
+    new: str,
+    style: LazyStyle,
+    label: str,
+    parses: Callable[[str], bool] | None,
 ) -> tuple[str, str, int]:
     """new_string for an exact match at `pos`, checked against the file's indentation.
 
@@ -227,16 +249,67 @@ def _fit_exact(
         return new, "", pos
     old_lines, _ = _split(old)
     context = _context_flags(old_lines, new_lines)
+    note = ""
     if prefix:
         context[0] = True  # the first line continues the file's line: not indentation
         if not any(line.strip() for line in old_lines[1:]):
-            indent = _leading(prefix) if prefix.strip() else prefix
+            indent = leading(prefix) if prefix.strip() else prefix
             strict = not prefix.strip()
-            _check_anchor(new_lines, context, indent, _line_of(text, pos), label, strict)
-    fitted, note = _conform(new_lines, context, style.get(_line_of(text, pos) - 1))
+            try:
+                _check_anchor(new_lines, context, indent, _line_of(text, pos), label, strict)
+            except MatchError:
+                if parses is None:
+                    raise
+                rest = (text[:pos], text[pos + len(old) :], new_nl)
+                new_lines, note = _by_parsing(new_lines, context, indent, rest, parses, label)
+    fitted, fit_note = conform(new_lines, context, style.get(_line_of(text, pos) - 1))
+    note = "; ".join(n for n in (note, fit_note) if n)
     if not note:
         return new, "", pos
     return "\n".join(fitted) + ("\n" if new_nl else ""), note, pos
+
+
+def _by_parsing(
+    new_lines: list[str],
+    context: list[bool],
+    indent: str,
+    rest: tuple[str, str, bool],
+    parses: Callable[[str], bool],
+    label: str,
+) -> tuple[list[str], str]:
+    """Read new_string's indentation as written or relative to the line old_string starts in:
+    whichever reading alone gives a text that parses. Re-raises the ambiguity otherwise."""
+    head, tail, new_nl = rest
+    relative = [
+        indent + line if j and line.strip() and not context[j] else line
+        for j, line in enumerate(new_lines)
+    ]
+
+    def whole(lines: list[str]) -> str:
+        return head + "\n".join(lines) + ("\n" if new_nl else "") + tail
+
+    as_written, as_relative = parses(whole(new_lines)), parses(whole(relative))
+    if as_written and not as_relative:
+        return (
+            new_lines,
+            "new_string's indentation read as written (the other reading does not parse)",
+        )
+    if as_relative and not as_written:
+        return relative, (
+            "new_string's indentation read as relative to old_string's first line "
+            "(the other reading does not parse)"
+        )
+    line_no = head.count("\n") + 1
+    raise MatchError(
+        f"old_string starts after the indentation of line {line_no} of {label} and shows no "
+        "other line's indentation, and "
+        + ("both readings" if as_written else "neither reading")
+        + " of new_string's indentation (as written, or relative to old_string's first line) "
+        "parse. Start old_string and new_string at the beginning of the line, with its "
+        "indentation.",
+        "inconsistent-indentation",
+        (line_no,),
+    )
 
 
 def _check_anchor(
@@ -327,46 +400,27 @@ def _replace_lines(
     step: str,
     reindent: bool,
     label: str,
-    style: _LazyStyle,
+    style: LazyStyle,
 ) -> MatchResult:
     old_lines, old_nl = _split(old)
     new_lines, new_nl = _split(new)
     k = len(old_lines)
     matched = lines[start : start + k]
     note = STEP_NOTES[step]
-    mapper: Callable[[str], str | None] = _identity
-    anchor = ""
-    pairs: list[tuple[str, str]] = []
+    mapper: Callable[[str], str | None] = identity
+    anchor, evidence = "", True
     if reindent:
-        pairs = [
-            (_leading(o), _leading(f)) for o, f in zip(old_lines, matched, strict=True) if o.strip()
-        ]
-        if old_lines[0].strip() and not _leading(old_lines[0]) and _leading(matched[0]):
-            # old_string starts at the first line's text, as an exact match could.
-            anchor = _leading(matched[0])
-            pairs = pairs[1:]
-        found = indent_mapper(pairs) if pairs else (_identity, "")
-        if found is None:
-            shown = (start + 1,)
-            raise MatchError(
-                f"old_string matches {label} at {_list_lines(shown, k)} only if indentation is "
-                "ignored, and its indentation differs from the file's by no consistent amount, "
-                "so v4code cannot re-indent new_string safely. Copy old_string with the file's "
-                "exact indentation.\n" + _snippet(lines, start, k, old_lines),
-                "inconsistent-indentation",
-                shown,
-            )
-        mapper, how = found
+        mapper, how, anchor, evidence = _indentation(old_lines, matched, lines, start, label)
         if how:
             note = f"{note}; new_string re-indented ({how})"
     crlf_region = bool(matched) and all(line.endswith("\r") for line in matched)
     replaced: list[str] = []
     if new:
         replaced, context = _merge_context(old_lines, new_lines, matched, mapper, anchor, label)
-        if anchor and not pairs:
+        if anchor and not evidence:
             flags = _context_flags(old_lines, new_lines)
             _check_anchor(new_lines, flags, anchor, start + 1, label, strict=True)
-        replaced, fitted = _conform(replaced, context, style.get(start))
+        replaced, fitted = conform(replaced, context, style.get(start))
         if fitted:
             note = f"{note}; {fitted}"
         if crlf_region:
@@ -385,6 +439,32 @@ def _replace_lines(
     new_text = text[:begin] + replacement + text[end:]
     first = text.count("\n", 0, begin) + 1
     return MatchResult(new_text, 1, step, ((first, _n_lines(replacement)),), note)
+
+
+def _indentation(
+    old_lines: list[str], matched: list[str], lines: list[str], start: int, label: str
+) -> tuple[Callable[[str], str | None], str, str, bool]:
+    """How to re-indent new_string: (mapper, description, anchor, whether any line beyond an
+    anchored first line showed the model's indentation)."""
+    pairs = [(leading(o), leading(f)) for o, f in zip(old_lines, matched, strict=True) if o.strip()]
+    anchor = ""
+    if old_lines[0].strip() and not leading(old_lines[0]) and leading(matched[0]):
+        # old_string starts at the first line's text, as an exact match could.
+        anchor = leading(matched[0])
+        pairs = pairs[1:]
+    found = indent_mapper(pairs) if pairs else (identity, "")
+    if found is None:
+        k = len(old_lines)
+        shown = (start + 1,)
+        raise MatchError(
+            f"old_string matches {label} at {_list_lines(shown, k)} only if indentation is "
+            "ignored, and its indentation differs from the file's by no consistent amount, "
+            "so v4code cannot re-indent new_string safely. Copy old_string with the file's "
+            "exact indentation.\n" + _snippet(lines, start, k, old_lines),
+            "inconsistent-indentation",
+            shown,
+        )
+    return found[0], found[1], anchor, bool(pairs)
 
 
 def _merge_context(
@@ -407,10 +487,10 @@ def _merge_context(
             continue
         for j in range(j1, j2):
             line = new_lines[j]
-            if j == 0 and anchor and line.strip() and not _leading(line):
+            if j == 0 and anchor and line.strip() and not leading(line):
                 line = anchor + line  # new_string starts where old_string did
             elif line.strip():
-                ws = _leading(line)
+                ws = leading(line)
                 mapped = mapper(ws)
                 if mapped is None:
                     raise MatchError(
@@ -434,211 +514,6 @@ def _context_flags(old_lines: list[str], new_lines: list[str]) -> list[bool]:
         if tag == "equal":
             flags[j1:j2] = [True] * (j2 - j1)
     return flags
-
-
-# ---------------------------------------------------------------------------------------------
-# indentation
-
-
-def _leading(line: str) -> str:
-    return line[: len(line) - len(line.lstrip(" \t"))]
-
-
-def _identity(ws: str) -> str | None:
-    return ws
-
-
-def _describe_ws(ws: str) -> str:
-    if ws and ws == "\t" * len(ws):
-        return f"{len(ws)} tab{'s' if len(ws) > 1 else ''}"
-    if ws and ws == " " * len(ws):
-        return f"{len(ws)} space{'s' if len(ws) > 1 else ''}"
-    return repr(ws)
-
-
-def indent_mapper(
-    pairs: list[tuple[str, str]],
-) -> tuple[Callable[[str], str | None], str] | None:
-    """One consistent translation of the model's indentation into the file's, or None.
-
-    `pairs` are (model's leading whitespace, file's leading whitespace) of the matched
-    non-blank lines. Returns a function for new_string's indentation and a description.
-    """
-    if all(o == f for o, f in pairs):
-        return _identity, ""
-    o0, f0 = pairs[0]
-    if f0.endswith(o0):
-        prefix = f0[: len(f0) - len(o0)]
-        if all(f == prefix + o for o, f in pairs):
-            return (lambda ws: prefix + ws), f"+{_describe_ws(prefix)}"
-    if o0.endswith(f0):
-        prefix = o0[: len(o0) - len(f0)]
-        if all(o == prefix + f for o, f in pairs):
-
-            def remove(ws: str) -> str | None:
-                return ws[len(prefix) :] if ws.startswith(prefix) else None
-
-            return remove, f"-{_describe_ws(prefix)}"
-    return _tab_mapper(pairs)
-
-
-_TABS = re.compile(r"^(\t*)( *)$")
-_SPACES = re.compile(r"^( *)$")
-
-
-def _tab_mapper(
-    pairs: list[tuple[str, str]],
-) -> tuple[Callable[[str], str | None], str] | None:
-    """Tabs for spaces (or spaces for tabs) at one width, alignment spaces kept."""
-    olds = [o for o, _ in pairs]
-    files = [f for _, f in pairs]
-    if all(_SPACES.match(o) for o in olds) and all(_TABS.match(f) for f in files):
-        for width in (4, 2, 8, 3):
-            if all(_to_tabs(o, width) == f for o, f in pairs):
-
-                def to_tabs(ws: str, width: int = width) -> str | None:
-                    return _to_tabs(ws, width) if _SPACES.match(ws) else None
-
-                return to_tabs, f"{width} spaces as a tab"
-    if all(_TABS.match(o) for o in olds) and all(_SPACES.match(f) for f in files):
-        for width in (4, 2, 8, 3):
-            if all(_to_spaces(o, width) == f for o, f in pairs):
-
-                def to_spaces(ws: str, width: int = width) -> str | None:
-                    return _to_spaces(ws, width) if _TABS.match(ws) else None
-
-                return to_spaces, f"a tab as {width} spaces"
-    return None
-
-
-def _to_tabs(ws: str, width: int) -> str:
-    return "\t" * (len(ws) // width) + " " * (len(ws) % width)
-
-
-def _to_spaces(ws: str, width: int) -> str:
-    tabs = len(ws) - len(ws.lstrip("\t"))
-    return " " * (tabs * width) + ws[tabs:]
-
-
-NO_INDENTATION = ("none", 0)
-
-
-def indent_style(lines: list[str], n: int) -> tuple[str, int] | None:
-    """The file's indentation: ("tabs", 0), ("spaces", width), NO_INDENTATION when no line is
-    indented, or None when it is not clear-cut."""
-    tabs = spaces = 0
-    steps: Counter[int] = Counter()
-    previous = 0
-    for line in lines[:n]:
-        if not line.strip():
-            continue
-        ws = _leading(line)
-        if ws.startswith("\t"):
-            tabs += 1
-        elif ws and "\t" not in ws:
-            spaces += 1
-            if len(ws) > previous:
-                steps[len(ws) - previous] += 1
-        previous = len(ws) if "\t" not in ws else previous
-    total = tabs + spaces
-    if total == 0:
-        return NO_INDENTATION
-    if tabs >= 0.9 * total:
-        return ("tabs", 0)
-    if spaces >= 0.9 * total:
-        units = [(count, width) for width, count in steps.items() if width in (2, 3, 4, 8)]
-        if units:
-            return ("spaces", max(units)[1])
-    return None
-
-
-def default_style(path: str) -> tuple[str, int] | None:
-    """What a file with no indented line yet should use, by its kind (PEP 8, make, gofmt)."""
-    name = path.rsplit("/", 1)[-1]
-    if name.endswith((".py", ".pyi")):
-        return ("spaces", 4)
-    if name in ("Makefile", "GNUmakefile", "makefile") or name.endswith((".mk", ".go")):
-        return ("tabs", 0)
-    return None
-
-
-class _LazyStyle:
-    """The indentation new lines must follow. Tabs or spaces: as in the indented lines
-    nearest the edit; the width of a space indent: the file's usual step; a text with no
-    indented line at all: the fallback for the file's kind."""
-
-    NEAREST = 12
-
-    def __init__(self, text: str, fallback: tuple[str, int] | None = None) -> None:
-        self.text = text
-        self.fallback = fallback
-        self.lines: list[str] = []
-        self.whole: tuple[str, int] | None = None
-        self.ready = False
-
-    def get(self, index: int) -> tuple[str, int] | None:
-        if not self.ready:
-            self.lines = self.text.split("\n")
-            self.whole = indent_style(self.lines, _real_len(self.text, self.lines))
-            self.ready = True
-        if self.whole == NO_INDENTATION:
-            return self.fallback
-        tabs = spaces = 0
-        for line in self._nearest_indented(index):
-            if line.startswith("\t"):
-                tabs += 1
-            elif len(_leading(line)) % 2 == 0:  # odd widths align text, they do not indent
-                spaces += 1
-        if tabs and tabs >= 0.9 * (tabs + spaces):
-            return ("tabs", 0)
-        if spaces and spaces >= 0.9 * (tabs + spaces) and self.whole and self.whole[0] == "spaces":
-            return self.whole
-        return None
-
-    def _nearest_indented(self, index: int) -> list[str]:
-        found: list[str] = []
-        lines = self.lines
-        for distance in range(len(lines)):
-            for j in (index - distance, index + distance + 1):
-                if 0 <= j < len(lines) and lines[j][:1] in (" ", "\t") and lines[j].strip():
-                    found.append(lines[j])
-            if len(found) >= self.NEAREST or (
-                index - distance < 0 and index + distance >= len(lines)
-            ):
-                break
-        return found
-
-
-def _conform(
-    lines: list[str], context: list[bool], style: tuple[str, int] | None
-) -> tuple[list[str], str]:
-    """Indent new lines with the file's character: tabs in a space-indented file (or spaces
-    in a tab-indented one) are converted; context lines are left as they are."""
-    if style is None or style == NO_INDENTATION:
-        return lines, ""
-    kind, width = style
-    targets = [j for j, line in enumerate(lines) if not context[j] and line]
-    if kind == "spaces":
-        bad = [j for j in targets if "\t" in _leading(lines[j])]
-        if not bad or not all(_TABS.match(_leading(lines[j])) for j in bad):
-            return lines, ""
-        out = list(lines)
-        for j in bad:
-            ws = _leading(out[j])
-            out[j] = _to_spaces(ws, width) + out[j][len(ws) :]
-        return out, f"tabs in new_string indented as {width} spaces, like the file"
-    bad = [j for j in targets if _leading(lines[j]).startswith(" ")]
-    if not bad or not all(_SPACES.match(_leading(lines[j])) for j in bad):
-        return lines, ""
-    sizes = [len(_leading(lines[j])) for j in bad]
-    unit = next((u for u in (4, 2) if all(n % u == 0 for n in sizes)), 0)
-    if not unit:
-        return lines, ""
-    out = list(lines)
-    for j in bad:
-        ws = _leading(out[j])
-        out[j] = _to_tabs(ws, unit) + out[j][len(ws) :]
-    return out, f"new_string's {unit}-space indentation written as tabs, like the file"
 
 
 # ---------------------------------------------------------------------------------------------

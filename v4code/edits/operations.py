@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from v4code.edits.changeset import ChangeSet, FileChange
-from v4code.edits.match import MatchError, MatchResult, default_style, find_match
+from v4code.edits.indent import default_style
+from v4code.edits.match import MatchError, MatchResult, find_match
 from v4code.edits.textfile import TextDoc, decode, new_doc
 from v4code.errors import ToolError
 from v4code.workspace import relative_to_root, resolve_in_workspace
@@ -79,7 +80,26 @@ def edit_text(doc: TextDoc, text: str, edit: Edit, label: str) -> MatchResult:
         replace_all=edit.replace_all,
         label=label,
         fallback_style=default_style(label),
+        parses=parser_for(label),
     )
+
+
+def _python_parses(text: str) -> bool:
+    import ast
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # SyntaxWarning for odd escapes is not our business
+        try:
+            compile(text, "<edit>", "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
+        except (SyntaxError, ValueError):
+            return False
+    return True
+
+
+def parser_for(path: str) -> Callable[[str], bool] | None:
+    """A syntax check for the file's language, where one is at hand (Python)."""
+    return _python_parses if path.endswith((".py", ".pyi")) else None
 
 
 def apply_to_bytes(data: bytes, edits: Sequence[Edit], label: str = "the file") -> bytes:
