@@ -22,6 +22,7 @@ import difflib
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from v4code.edits.candidates import nearest_candidates
 from v4code.edits.indent import (
     LazyStyle,
     conform,
@@ -555,53 +556,6 @@ def _clip(line: str, width: int = 160) -> str:
     return line if len(line) <= width else line[: width - 1] + "…"
 
 
-def nearest_candidates(lines: list[str], n: int, old_lines: list[str], limit: int = 3) -> list[int]:
-    """Start indexes of the windows most like old_string (line votes, then fuzzy fallback)."""
-    keyed: dict[str, list[int]] = {}
-    for j in range(n):
-        key = lines[j].strip()
-        if key and len(keyed.setdefault(key, [])) < 200:
-            keyed[key].append(j)
-    votes: dict[int, int] = {}
-    for i, line in enumerate(old_lines):
-        for j in keyed.get(line.strip(), ()) if line.strip() else ():
-            votes[j - i] = votes.get(j - i, 0) + 1
-    ranked = sorted(votes, key=lambda s: (-votes[s], s))
-    if not ranked:
-        ranked = _fuzzy_starts(lines, n, old_lines)
-    chosen: list[int] = []
-    k = len(old_lines)
-    for s in ranked:
-        s = max(0, min(s, max(0, n - 1)))
-        if all(abs(s - c) >= k for c in chosen):
-            chosen.append(s)
-        if len(chosen) >= limit:
-            break
-    return chosen
-
-
-def _fuzzy_starts(lines: list[str], n: int, old_lines: list[str]) -> list[int]:
-    probe_i = max(range(len(old_lines)), key=lambda i: len(old_lines[i].strip()))
-    probe = old_lines[probe_i].strip()
-    if not probe:
-        return []
-    matcher = difflib.SequenceMatcher(autojunk=False)
-    matcher.set_seq2(probe)
-    scored = []
-    for j in range(n):
-        candidate = lines[j].strip()
-        if not candidate:
-            continue
-        matcher.set_seq1(candidate)
-        if matcher.real_quick_ratio() < 0.6 or matcher.quick_ratio() < 0.6:
-            continue
-        ratio = matcher.ratio()
-        if ratio >= 0.6:
-            scored.append((ratio, j))
-    scored.sort(key=lambda item: (-item[0], item[1]))
-    return [j - probe_i for _, j in scored[:10]]
-
-
 def _not_found(text: str, lines: list[str], old_lines: list[str], label: str) -> MatchError:
     n = _real_len(text, lines)
     head = (
@@ -624,8 +578,9 @@ def _not_found(text: str, lines: list[str], old_lines: list[str], label: str) ->
         )
         title = "Nearest candidate" if rank == 0 else "Another candidate"
         last = min(n, s + k)
+        where = f"line {s + 1}" if last <= s + 1 else f"lines {s + 1}-{last}"
         parts.append(
-            f"{title}, lines {s + 1}-{last} ({same} of {k} lines equal; ! marks the others):\n"
+            f"{title}, {where} ({same} of {k} lines equal; ! marks the others):\n"
             + _snippet(lines, s, k, old_lines)
         )
         if rank == 0:
