@@ -164,7 +164,7 @@ class Agent:
             yield self._finish(stop.status, final_text, stop.reason, state)
             return
         except Cancelled:
-            self.close_pending("Not run: the user interrupted the turn.")
+            self.close_pending("Interrupted by the user before this call finished.")
             yield self._finish("interrupted", final_text, "interrupted by the user", state)
             return
         except BackendError as exc:

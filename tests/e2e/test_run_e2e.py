@@ -240,3 +240,39 @@ def test_unknown_model_is_reported(workspace: Path, fake_api: FakeDeepSeek) -> N
     result = run_v4code(workspace, fake_api, "--model", "deepseek-v9-ultra", "hi")
     assert result.returncode == 3
     assert "deepseek-v9-ultra" in result.stderr or "model" in result.stderr.lower()
+
+
+def test_ctrl_c_stops_a_running_command_and_keeps_the_session(
+    workspace: Path, fake_api: FakeDeepSeek
+) -> None:
+    import signal
+    import time
+
+    fake_api.load([tool_call("run_command", reasoning="Run the slow thing.", command="sleep 60")])
+    env = {
+        **os.environ,
+        "DEEPSEEK_API_KEY": "sk-test",
+        "DEEPSEEK_BASE_URL": fake_api.base_url,
+        "V4CODE_SANDBOX": "false",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "v4code", "run", "--output", "json", "do the slow thing"],
+        cwd=workspace,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    fake_api.wait_for_requests(1, timeout=30)
+    time.sleep(0.5)  # let the command start
+    started = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert time.monotonic() - started < 10
+    data = json.loads(out)
+    assert data["status"] == "interrupted"
+    session = read_session(list_sessions(workspace)[0])
+    assert [m.role for m in session.messages] == ["system", "user", "assistant", "tool"]
+    assert "interrupted" in (session.messages[-1].content or "").lower()
+    assert session.events[-1]["type"] == "turn_finished"
