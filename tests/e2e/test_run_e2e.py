@@ -107,7 +107,7 @@ def test_fix_a_bug_end_to_end(workspace: Path, fake_api: FakeDeepSeek, v4code_ho
     assert (root / "calc.py").read_text() == "def add(a, b):\n    return a + b\n"
     assert (root / "README.md").read_text() == "# project\n\nAdds numbers.\n"
 
-    chats = fake_api.chat_requests()
+    chats = fake_api.chat_requests
     assert len(chats) == 4 and fake_api.problems() == []
     assert_prefix_stable(chats)
     test_output = chats[3].messages[-1]["content"]
@@ -152,7 +152,7 @@ def test_jsonl_streams_events_and_resume_continues(workspace: Path, fake_api: Fa
     second = run_v4code(workspace, fake_api, "--resume", session_id, "and again")
     assert second.returncode == 0, second.stderr
     assert second.stdout.strip() == "second answer"
-    resumed = fake_api.chat_requests()[1].messages
+    resumed = fake_api.chat_requests[1].messages
     assert [m["role"] for m in resumed] == ["system", "user", "assistant", "user"]
     assert resumed[2]["content"] == "first answer" and resumed[3]["content"] == "and again"
 
@@ -163,7 +163,7 @@ def test_task_from_stdin_and_text_output(workspace: Path, fake_api: FakeDeepSeek
     assert result.returncode == 0
     assert result.stdout == "the answer\n"
     assert "done: 1 steps" in result.stderr
-    assert fake_api.chat_requests()[0].messages[1]["content"] == "what is it?\n"
+    assert fake_api.chat_requests[0].messages[1]["content"] == "what is it?\n"
 
 
 @pytest.mark.parametrize(
@@ -180,7 +180,7 @@ def test_backend_errors_exit_3_with_advice(
     result = run_v4code(workspace, fake_api, "do it")
     assert result.returncode == code
     assert message in result.stderr
-    assert len(fake_api.chat_requests()) == 1  # never retried
+    assert len(fake_api.chat_requests) == 1  # never retried
 
 
 def test_faults_are_survived(workspace: Path, fake_api: FakeDeepSeek) -> None:
@@ -224,7 +224,7 @@ def test_permission_denied_exit_code(workspace: Path, fake_api: FakeDeepSeek) ->
     data = json.loads(result.stdout)
     assert data["status"] == "denied" and data["denied"] == ["edit_file"]
     assert (workspace / "README.md").read_text() == "# project\n"
-    denial = fake_api.chat_requests()[1].messages[-1]
+    denial = fake_api.chat_requests[1].messages[-1]
     assert denial["role"] == "tool" and "not allowed in read-only mode" in denial["content"]
 
 
@@ -239,7 +239,9 @@ def test_step_limit_exit_code(workspace: Path, fake_api: FakeDeepSeek) -> None:
 def test_unknown_model_is_reported(workspace: Path, fake_api: FakeDeepSeek) -> None:
     result = run_v4code(workspace, fake_api, "--model", "deepseek-v9-ultra", "hi")
     assert result.returncode == 3
-    assert "deepseek-v9-ultra" in result.stderr or "model" in result.stderr.lower()
+    assert "'deepseek-v9-ultra' is not served" in result.stderr and "--model" in result.stderr
+    assert len(fake_api.chat_requests) == 1
+    fake_api.violations.clear()  # the server rejected the model on purpose
 
 
 def test_ctrl_c_stops_a_running_command_and_keeps_the_session(

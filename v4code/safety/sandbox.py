@@ -5,7 +5,7 @@ process, whether bubblewrap is installed *and* can start here (it cannot in cont
 without user namespaces, for example). When it cannot, callers refuse to run the command
 rather than run it unconfined: the permission mode promised a sandbox.
 
-Inside: `/` read-only, the workspace read-write, a private `/tmp`, fresh `/dev` and `/proc`,
+Inside: `/` read-only, the workspace and `/tmp` read-write, fresh `/dev` and `/proc`,
 no network (a private network namespace with only a loopback), its own PID namespace (the
 command cannot see or signal the person's other processes) and `--die-with-parent` (killing
 bwrap kills everything in the sandbox).
@@ -63,8 +63,10 @@ def bwrap_argv(
         "--ro-bind", "/", "/",
         "--dev", "/dev",
         "--proc", "/proc",
-        "--tmpfs", "/tmp",
-        # After the /tmp tmpfs, so a workspace under /tmp stays visible and writable.
+        # /tmp stays the host's and writable: a private tmpfs would hide virtualenvs and
+        # checkouts that live there (CI clones often do), and scratch files are not the
+        # person's work. Everything else outside the workspace is read-only.
+        "--bind", "/tmp", "/tmp",
         "--bind", root_s, root_s,
         "--chdir", root_s,
     ]  # fmt: skip

@@ -1,0 +1,1 @@
+"""Model backends: one OpenAI-compatible streaming client, with one dialect per engine."""

@@ -1,0 +1,72 @@
+"""What differs between engines serving DeepSeek V4, and nothing else.
+
+Each dialect knows how its engine switches thinking on and off, how it takes the effort, and
+under which field name it wants reasoning replayed on assistant messages. Sources: the
+project's DEEPSEEK_API.md (§1.3, §2.1-2.4); where that file says UNCONFIRMED, so does a comment.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Dialect:
+    name: str
+    reasoning_field: str  # the field assistant messages carry their reasoning in, on input
+
+    def switches(self, thinking: bool, effort: str | None) -> tuple[dict[str, Any], dict[str, Any]]:
+        """(top-level request keywords, extra_body) for the thinking switch and effort."""
+        raise NotImplementedError
+
+
+class DeepSeekDialect(Dialect):
+    def switches(self, thinking: bool, effort: str | None) -> tuple[dict[str, Any], dict[str, Any]]:
+        # `thinking` is not an OpenAI parameter, so it travels in extra_body; the SDK merges it
+        # into the top level of the JSON body. Effort only means something with thinking on.
+        top: dict[str, Any] = {}
+        if thinking and effort:
+            top["reasoning_effort"] = effort
+        return top, {"thinking": {"type": "enabled" if thinking else "disabled"}}
+
+
+class TemplateKwargsDialect(Dialect):
+    """vLLM and SGLang: thinking is a chat-template switch, off by default on both."""
+
+    def switches(self, thinking: bool, effort: str | None) -> tuple[dict[str, Any], dict[str, Any]]:
+        kwargs: dict[str, Any] = {"thinking": thinking}
+        if thinking and effort:
+            # vLLM's V4 recipe documents reasoning_effort inside chat_template_kwargs; for
+            # SGLang the per-request effort knob is UNCONFIRMED (its docs name env variables).
+            kwargs["reasoning_effort"] = effort
+        return {}, {"chat_template_kwargs": kwargs}
+
+
+class LlamaCppDialect(Dialect):
+    def switches(self, thinking: bool, effort: str | None) -> tuple[dict[str, Any], dict[str, Any]]:
+        # `--reasoning-format deepseek` puts thoughts in reasoning_content; the per-request
+        # form is accepted by current llama-server builds. V4 support in mainline: UNCONFIRMED.
+        return {}, {"chat_template_kwargs": {"thinking": thinking}, "reasoning_format": "deepseek"}
+
+
+class OllamaDialect(Dialect):
+    def switches(self, thinking: bool, effort: str | None) -> tuple[dict[str, Any], dict[str, Any]]:
+        # Ollama's OpenAI endpoint takes reasoning_effort; "none" turns thinking off.
+        return {"reasoning_effort": (effort or "high") if thinking else "none"}, {}
+
+
+DIALECTS: dict[str, Dialect] = {
+    "deepseek": DeepSeekDialect("deepseek", "reasoning_content"),
+    "sglang": TemplateKwargsDialect("sglang", "reasoning_content"),
+    "vllm": TemplateKwargsDialect("vllm", "reasoning"),
+    "llamacpp": LlamaCppDialect("llamacpp", "reasoning_content"),
+    "ollama": OllamaDialect("ollama", "reasoning"),
+}
+
+
+def get_dialect(name: str) -> Dialect:
+    try:
+        return DIALECTS[name]
+    except KeyError:
+        raise ValueError(f"unknown dialect {name!r}; one of {', '.join(DIALECTS)}") from None
