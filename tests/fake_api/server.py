@@ -20,8 +20,10 @@ from fake_api.script import validate_steps
 from fake_api.wire import (
     Answer,
     PrefixCache,
+    canonical,
     completion_body,
     make_usage,
+    replay_message,
     serialise_prompt,
     sse_payloads,
 )
@@ -468,6 +470,10 @@ class FakeDeepSeek:
         prompt_tokens = -(-len(blob) // 4)
         hits = self._cache.hit_tokens(blob, self.cache_unit)
         self._cache.add(blob)
+        if "cut_after" not in st:
+            # DeepSeek also persists "the end of the model output" as a cache unit, so the
+            # next request hits through this answer if the client replays it unchanged.
+            self._cache.add(blob + canonical(replay_message(answer, self._reasoning_field(st))))
         usage = make_usage(prompt_tokens, hits, answer, self.dialect, st.get("usage"))
         rec.usage = usage
         options = body.get("stream_options")

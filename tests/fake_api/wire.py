@@ -14,6 +14,7 @@ __all__ = [
     "canonical",
     "completion_body",
     "make_usage",
+    "replay_message",
     "serialise_prompt",
     "sse_payloads",
     "split",
@@ -107,6 +108,13 @@ def make_usage(
         if "prompt_cache_miss_tokens" not in override and "prompt_tokens" not in override:
             usage["prompt_cache_miss_tokens"] = max(usage["prompt_tokens"] - hit, 0)
     return usage
+
+
+def replay_message(answer: Answer, reasoning_field: str) -> dict[str, Any]:
+    """The assistant message as a client following DeepSeek's rules sends it back."""
+    msg = _message(answer, reasoning_field)
+    msg[reasoning_field] = answer.reasoning
+    return msg
 
 
 def split(text: str, size: int) -> list[str]:

@@ -141,7 +141,7 @@ class OpenAICompatBackend:
 
         cancel.raise_if_cancelled()
         try:
-            response = self.client().chat.completions.create(**self._kwargs(request))
+            response = self._post(request)
         except openai.APIStatusError as exc:
             raise self._status_error(exc, request) from None
         except (openai.APIConnectionError, openai.APITimeoutError) as exc:
@@ -234,9 +234,30 @@ class OpenAICompatBackend:
             )
         return self._client
 
-    def _kwargs(self, request: ChatRequest) -> dict[str, Any]:
+    def _post(self, request: ChatRequest) -> Any:
+        """POST the body as built here, through the SDK's documented `client.post`.
+
+        `chat.completions.create()` runs every message through the SDK's typed-params
+        transform, which costs O(history) Python work per request (about 75 ms a step at 200
+        messages, measured). The body built here is already in wire form, so it goes out as is;
+        the SDK still does transport, auth, SSE parsing and error mapping.
+        """
+        import openai
+        from openai.types.chat import ChatCompletion, ChatCompletionChunk
+
+        return self.client().post(
+            "/chat/completions",
+            body=self.body(request),
+            cast_to=ChatCompletion,
+            options={"security": {"bearer_auth": True}},  # type: ignore[typeddict-unknown-key]
+            stream=True,
+            stream_cls=openai.Stream[ChatCompletionChunk],
+        )
+
+    def body(self, request: ChatRequest) -> dict[str, Any]:
+        """The JSON body of one request, exactly as it goes on the wire."""
         top, extra = self.dialect.switches(request.thinking, request.effort)
-        kwargs: dict[str, Any] = {
+        body: dict[str, Any] = {
             "model": request.model,
             "messages": [self._wire(m) for m in request.messages],
             "stream": True,
@@ -244,13 +265,12 @@ class OpenAICompatBackend:
             **top,
         }
         if request.tools:
-            kwargs["tools"] = list(request.tools)
+            body["tools"] = list(request.tools)
         if request.max_tokens:
-            kwargs["max_tokens"] = request.max_tokens
-        body = {**extra, **request.extra}
-        if body:
-            kwargs["extra_body"] = body
-        return kwargs
+            body["max_tokens"] = request.max_tokens
+        body.update(extra)
+        body.update(request.extra)
+        return body
 
     def _wire(self, message: Message) -> dict[str, Any]:
         """Wire form, computed once per message object (history is append-only)."""
