@@ -37,7 +37,7 @@ from v4code.events import (
     event_to_dict,
 )
 from v4code.pricing import cost_of
-from v4code.protocols import Approval, ApprovalRequest, Approver, Backend
+from v4code.protocols import ApprovalRequest, Approver, Backend
 from v4code.safety.permissions import PermissionPolicy, Verdict
 from v4code.sessions import SessionLog
 from v4code.toolkit import Tool, ToolContext, ToolOutput, ToolRegistry, cap_output
@@ -318,18 +318,15 @@ class Agent:
             if tool.risk == "edit":
                 return self._run_edit(tool, call, args, ctx, verdict, state)
             if verdict is Verdict.ASK:
-                approval = self.approver.decide(
-                    ApprovalRequest(
-                        tool=tool.name,
-                        call=call,
-                        args=args,
-                        risk=tool.risk,
-                        command=command,
-                        cwd=str(self.root),
-                        sandboxed=ctx.sandbox,
-                    )
+                refused = self._ask(
+                    tool,
+                    call,
+                    args,
+                    state,
+                    command=command,
+                    cwd=str(self.root),
+                    sandboxed=ctx.sandbox,
                 )
-                refused = self._refused(tool, approval, state, command)
                 if refused is not None:
                     return ToolResult(call.id, refused, is_error=True), True
             return self._result(call, tool.run(ctx, args), ctx), False
@@ -357,17 +354,14 @@ class Agent:
         if not isinstance(proposal, ChangeSet):
             return self._result(call, proposal, ctx), False
         if verdict is Verdict.ASK:
-            approval = self.approver.decide(
-                ApprovalRequest(
-                    tool=tool.name,
-                    call=call,
-                    args=args,
-                    risk=tool.risk,
-                    diff=proposal.unified_diff(),
-                    files=tuple(proposal.as_data()),
-                )
+            refused = self._ask(
+                tool,
+                call,
+                args,
+                state,
+                diff=proposal.unified_diff(),
+                files=tuple(proposal.as_data()),
             )
-            refused = self._refused(tool, approval, state, None)
             if refused is not None:
                 return ToolResult(call.id, refused, is_error=True), True
         batch = apply_changeset(self.root, proposal, self.checkpoints, self.session_id)
@@ -375,13 +369,17 @@ class Agent:
         data = {"files": proposal.as_data(), "batch": batch}
         return ToolResult(call.id, proposal.summary, data=data), False
 
-    def _refused(
-        self, tool: Tool, approval: Approval, state: TurnState, command: str | None
+    def _ask(
+        self, tool: Tool, call: ToolCall, args: dict[str, Any], state: TurnState, **shown: Any
     ) -> str | None:
+        """Ask the Approver; None when allowed, else the refusal text for the model."""
+        command = shown.get("command")
+        request = ApprovalRequest(tool=tool.name, call=call, args=args, risk=tool.risk, **shown)
+        approval = self.approver.decide(request)
         if approval.allowed:
             self.policy.remember(tool.name, approval.remember, command)
             return None
-        what = f"{tool.name}" + (f" `{command}`" if command else "")
+        what = tool.name + (f" `{command}`" if command else "")
         state.denied.append(what + (f" ({approval.reason})" if approval.reason else ""))
         text = f"The user denied this {tool.name} call; nothing was changed."
         if approval.reason:

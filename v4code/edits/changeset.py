@@ -11,6 +11,8 @@ import difflib
 from dataclasses import dataclass, field
 from typing import Any
 
+from v4code.edits.textfile import display_text
+
 
 @dataclass(frozen=True)
 class FileChange:
@@ -51,8 +53,8 @@ class FileChange:
         b = f"b/{self.path}" if self.after is not None else "/dev/null"
         if self.binary:
             return f"Binary file {self.path} {self.status} ({len(self.after or self.before or b'')} bytes)\n"
-        old = _text(self.before)
-        new = _text(self.after)
+        old = display_text(self.before)
+        new = display_text(self.after)
         lines = difflib.unified_diff(
             old.splitlines(keepends=True), new.splitlines(keepends=True), a, b, n=context
         )
@@ -60,15 +62,6 @@ class FileChange:
         for line in lines:
             out.append(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n")
         return "".join(out)
-
-
-def _text(data: bytes | None) -> str:
-    if data is None:
-        return ""
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return data.decode("latin-1")
 
 
 @dataclass(frozen=True)
