@@ -94,6 +94,7 @@ class TurnState:
     files_changed: list[str] = field(default_factory=list)
     last_call_key: tuple[str, str] | None = None
     repeats: int = 0
+    ended_by_tool: bool = False
 
 
 class Agent:
@@ -129,6 +130,7 @@ class Agent:
         self.total_cost = 0.0
         self.last_prompt_tokens = 0
         self._tool_schemas = tuple(registry.schemas())
+        self._turn = TurnState()
 
     @property
     def session_id(self) -> str:
@@ -139,7 +141,7 @@ class Agent:
     def submit(self, text: str) -> Iterator[Event]:
         """Run one user turn to its end, yielding events; the last one is TurnFinished."""
         self.cancel.reset()
-        state = TurnState()
+        state = self._turn = TurnState()
         started = self.clock()
         cost_at_start = self.total_cost
         yield self._log(TurnStarted(self.session_id, text))
@@ -159,6 +161,8 @@ class Agent:
                     break
                 for call in reply.calls:
                     yield from self._handle_call(call, state)
+                if state.ended_by_tool:
+                    break
         except _StopTurn as stop:
             self.close_pending(f"Not run: {stop.reason}")
             yield self._finish(stop.status, final_text, stop.reason, state)
@@ -388,6 +392,8 @@ class Agent:
 
     def _result(self, call: ToolCall, output: Any, ctx: ToolContext) -> ToolResult:
         if isinstance(output, ToolOutput):
+            if output.ends_turn and not output.is_error:
+                self._turn.ended_by_tool = True
             return ToolResult(
                 call.id, cap_output(output.text, ctx.output_cap), output.data, output.is_error
             )

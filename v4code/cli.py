@@ -199,11 +199,12 @@ def sessions(limit: int) -> None:
 
 
 def _register_optional() -> None:
-    try:
-        from v4code.edits.undo_cli import undo_command
-    except ImportError:  # pragma: no cover - during development only
-        return
+    from v4code.edits.undo_cli import undo_command
+    from v4code.review.cli import hook_group, review_command
+
     main.add_command(undo_command, "undo")
+    main.add_command(review_command, "review")
+    main.add_command(hook_group, "hook")
 
 
 _register_optional()

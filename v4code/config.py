@@ -67,6 +67,7 @@ class Settings:
     prices: dict[str, dict[str, float]] = field(default_factory=lambda: dict(DEFAULT_PRICES))
     review_model: str = "deepseek-flash"
     review_effort: str | None = "low"
+    review_skip: str = ""  # comma-separated globs `v4code review` leaves out
     compact_threshold: float = 0.8
 
     def replace(self, **changes: Any) -> Settings:

@@ -56,6 +56,7 @@ class ToolOutput:
     text: str
     data: Any = None
     is_error: bool = False
+    ends_turn: bool = False  # e.g. report_findings: the answer is in; no further model call
 
 
 @dataclass(frozen=True)

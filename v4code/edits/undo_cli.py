@@ -8,10 +8,12 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from v4code.edits.checkpoints import BatchRecord, CheckpointStore, default_store
+if TYPE_CHECKING:  # the store is imported when the command runs, not for `v4code --help`
+    from v4code.edits.checkpoints import BatchRecord, CheckpointStore
 
 
 def find_workspace(store: CheckpointStore, start: Path) -> Path:
@@ -78,6 +80,8 @@ def undo_command(
     A file that changed since v4code wrote it is not touched: undo shows how it differs and
     exits with status 1 (--force restores it anyway).
     """
+    from v4code.edits.checkpoints import default_store
+
     store = default_store()
     root = find_workspace(store, workspace)
     if show_list:

@@ -1,0 +1,1 @@
+"""`v4code review`: a model review of a diff, for people, CI and pre-commit hooks."""
