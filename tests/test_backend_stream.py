@@ -42,8 +42,18 @@ TOOLS = (
 )
 
 
+TRANSPORT = {"kind": "sdk"}
+
+
+@pytest.fixture(autouse=True, params=["sdk", "stdlib"])
+def transport(request: pytest.FixtureRequest) -> str:
+    """Every test runs over the openai SDK and over the stdlib transport the hook uses."""
+    TRANSPORT["kind"] = request.param
+    return request.param
+
+
 def backend(server: FakeDeepSeek, dialect: str = "deepseek", **kw) -> OpenAICompatBackend:
-    options = {"retry_base_delay": 0.01, "retry_max_delay": 0.05, **kw}
+    options = {"retry_base_delay": 0.01, "retry_max_delay": 0.05, "transport": TRANSPORT["kind"], **kw}
     return OpenAICompatBackend(base_url=server.base_url, api_key="test", dialect=dialect, **options)
 
 
@@ -232,7 +242,8 @@ def test_errors_not_retried_and_explained(
 
 def test_connection_refused_is_explained() -> None:
     b = OpenAICompatBackend(
-        base_url="http://127.0.0.1:9", api_key="k", max_retries=1, retry_base_delay=0.01
+        base_url="http://127.0.0.1:9", api_key="k", max_retries=1, retry_base_delay=0.01,
+        transport=TRANSPORT["kind"],
     )
     with pytest.raises(BackendError, match="cannot reach http://127.0.0.1:9"):
         collect(b, request())

@@ -202,3 +202,25 @@ def test_large_diff_is_split_per_file_within_budget() -> None:
     groups = chunks(files, budget_tokens=2_000)
     assert len(groups) > 1 and all(sum(f.tokens for f in g) <= 2_000 or len(g) == 1 for g in groups)
     assert sorted(f.path for g in groups for f in g) == [f"f{i}.py" for i in range(6)]
+
+
+def test_review_never_imports_the_sdk(workspace: Path, fake_api: FakeDeepSeek) -> None:
+    """The hook runs on every commit: the openai SDK's import alone costs most of a second."""
+    import os
+    import sys
+
+    stage(workspace, "app.py", APP)
+    fake_api.load([tool_call("report_findings", findings=[])])
+    code = (
+        "import sys, runpy\n"
+        "sys.argv = ['v4code', 'review', '--format', 'json']\n"
+        "try:\n    runpy.run_module('v4code', run_name='__main__')\n"
+        "except SystemExit as exc:\n"
+        "    sys.stderr.write(f\"exit={exc.code} openai={'openai' in sys.modules} rich={'rich' in sys.modules}\")\n"
+    )
+    env = {**os.environ, "DEEPSEEK_API_KEY": "sk-test", "DEEPSEEK_BASE_URL": fake_api.base_url}
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=workspace, env=env, capture_output=True, text=True
+    )
+    assert done.stderr.endswith("exit=0 openai=False rich=False"), done.stderr
+    assert json.loads(done.stdout)["findings"] == []

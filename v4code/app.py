@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,15 +16,9 @@ from v4code.safety.permissions import PermissionPolicy
 from v4code.sessions import SessionLog, find_session, read_session
 from v4code.toolkit import ToolRegistry
 from v4code.types import Message
+from v4code.workspace import workspace_root
 
-
-def workspace_root(start: Path | None = None) -> Path:
-    """The git top level containing `start` (default: cwd), else `start` itself."""
-    here = Path(os.path.realpath(start or Path.cwd()))
-    for candidate in (here, *here.parents):
-        if (candidate / ".git").exists():
-            return candidate
-    return here
+__all__ = ["Session", "load_registry", "make_backend", "open_session", "workspace_root"]
 
 
 def load_registry(root: Path, only: tuple[str, ...] | None = None) -> ToolRegistry:
@@ -54,6 +47,7 @@ def make_backend(settings: Settings) -> Backend:
         max_retries=settings.max_retries,
         retry_base_delay=settings.retry_base_delay,
         retry_max_delay=settings.retry_max_delay,
+        transport=settings.transport,
     )
 
 

@@ -172,8 +172,8 @@ def config() -> None:
 @config.command("show")
 def config_show() -> None:
     """Print every setting, its value and where it came from (the API key redacted)."""
-    from v4code.app import workspace_root
     from v4code.config import describe, load_settings, project_config_path, user_config_path
+    from v4code.workspace import workspace_root
 
     root = workspace_root()
     try:
@@ -191,8 +191,8 @@ def config_show() -> None:
 @click.option("-n", "--limit", default=20, show_default=True, help="How many to list.")
 def sessions(limit: int) -> None:
     """List this workspace's saved sessions, newest first."""
-    from v4code.app import workspace_root
     from v4code.ui.session_list import session_rows
+    from v4code.workspace import workspace_root
 
     for row in session_rows(workspace_root(), limit):
         click.echo(row)

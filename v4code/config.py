@@ -47,6 +47,7 @@ class Settings:
     base_url: str = DEFAULT_BASE_URL
     api_key: str | None = None
     dialect: str = "deepseek"
+    transport: str = "sdk"  # "sdk" (the openai SDK) or "stdlib" (http.client; starts faster)
     thinking: bool = True
     effort: str | None = "high"
     max_tokens: int | None = None
@@ -67,6 +68,7 @@ class Settings:
     prices: dict[str, dict[str, float]] = field(default_factory=lambda: dict(DEFAULT_PRICES))
     review_model: str = "deepseek-flash"
     review_effort: str | None = "low"
+    review_transport: str = "stdlib"  # the hook runs on every commit: skip the SDK's import
     review_skip: str = ""  # comma-separated globs `v4code review` leaves out
     compact_threshold: float = 0.8
 
@@ -197,6 +199,9 @@ def validate(settings: Settings) -> None:
         )
     if settings.dialect not in DIALECTS:
         raise ConfigError(f"dialect {settings.dialect!r} is not one of {', '.join(DIALECTS)}")
+    for name in ("transport", "review_transport"):
+        if getattr(settings, name) not in ("sdk", "stdlib"):
+            raise ConfigError(f"{name} {getattr(settings, name)!r} is not one of sdk, stdlib")
     if settings.max_steps < 1:
         raise ConfigError("max_steps must be at least 1")
     if not settings.base_url.startswith(("http://", "https://")):

@@ -41,3 +41,12 @@ def relative_to_root(root: Path, path: Path) -> str:
     except ValueError:
         return str(path)
     return rel.as_posix() or "."
+
+
+def workspace_root(start: Path | None = None) -> Path:
+    """The git top level containing `start` (default: cwd), else `start` itself."""
+    here = Path(os.path.realpath(start or Path.cwd()))
+    for candidate in (here, *here.parents):
+        if (candidate / ".git").exists():
+            return candidate
+    return here

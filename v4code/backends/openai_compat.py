@@ -17,6 +17,13 @@ from typing import Any
 
 from v4code.backends.dialects import Dialect, get_dialect
 from v4code.backends.leaks import LeakFilter
+from v4code.backends.transports import (
+    ConnectionFailure,
+    HTTPStatusFailure,
+    SdkTransport,
+    StdlibTransport,
+    Transport,
+)
 from v4code.cancel import CancelToken
 from v4code.errors import BackendError, Cancelled
 from v4code.events import (
@@ -97,6 +104,7 @@ class OpenAICompatBackend:
         max_retries: int = 5,
         retry_base_delay: float = 1.0,
         retry_max_delay: float = 60.0,
+        transport: str = "sdk",
     ) -> None:
         self.base_url = base_url
         self.api_key = api_key
@@ -105,7 +113,8 @@ class OpenAICompatBackend:
         self.max_retries = max_retries
         self.retry_base_delay = retry_base_delay
         self.retry_max_delay = retry_max_delay
-        self._client: Any = None
+        self.transport_kind = transport
+        self._transport: Transport | None = None
         self._wire_cache: dict[int, tuple[Message, dict[str, Any]]] = {}
 
     # --- public -----------------------------------------------------------------------
@@ -130,74 +139,69 @@ class OpenAICompatBackend:
                     raise Cancelled() from None
 
     def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
-            self._client = None
+        if self._transport is not None:
+            self._transport.close()
+            self._transport = None
 
     # --- one attempt ------------------------------------------------------------------
 
     def _attempt(self, request: ChatRequest, cancel: CancelToken) -> Iterator[StreamEvent]:
-        import openai
-
         cancel.raise_if_cancelled()
-        try:
-            response = self._post(request)
-        except openai.APIStatusError as exc:
-            raise self._status_error(exc, request) from None
-        except (openai.APIConnectionError, openai.APITimeoutError) as exc:
-            raise _Retry(self._connection_reason(exc)) from None
         state = _Stream()
-        with response:
-            try:
-                for chunk in response:
+        try:
+            with self.transport().stream(self.body(request)) as chunks:
+                for chunk in chunks:
                     if cancel.cancelled:
                         raise Cancelled()
                     yield from self._chunk(chunk, state)
-            except openai.APIStatusError as exc:
-                raise self._status_error(exc, request) from None
-            except (openai.APIConnectionError, openai.APITimeoutError) as exc:
-                raise _Retry(f"the stream broke off ({self._connection_reason(exc)})") from None
-            except openai.APIError as exc:  # an error event inside the stream
-                raise _Retry(f"the server reported an error mid-stream: {exc.message}") from None
+        except HTTPStatusFailure as exc:
+            if exc.status in RETRY_STATUSES:
+                raise _Retry(
+                    f"HTTP {exc.status} from the server ({exc.message})",
+                    _retry_after(exc.retry_after),
+                ) from None
+            raise BackendError(
+                _advice(exc.status, exc.message, request, self.base_url), status=exc.status
+            ) from None
+        except ConnectionFailure as exc:
+            raise _Retry(self._connection_reason(str(exc))) from None
         if state.finish_reason is None:
             raise _Retry("the stream ended before the answer was complete")
         if state.finish_reason in RETRY_FINISH:
             raise _Retry(f"the server ran out of resources ({state.finish_reason})")
         yield from self._finish(state)
 
-    def _chunk(self, chunk: Any, state: _Stream) -> Iterator[StreamEvent]:
-        state.model = getattr(chunk, "model", None) or state.model
-        usage = getattr(chunk, "usage", None)
-        if usage is not None:
+    def _chunk(self, chunk: dict[str, Any], state: _Stream) -> Iterator[StreamEvent]:
+        state.model = chunk.get("model") or state.model
+        usage = chunk.get("usage")
+        if usage:
             state.usage = _usage(usage)
-        for choice in chunk.choices or ():
-            delta = choice.delta
-            if delta is not None:
-                reasoning = getattr(delta, "reasoning_content", None) or getattr(
-                    delta, "reasoning", None
-                )
+        for choice in chunk.get("choices") or ():
+            delta = choice.get("delta")
+            if delta:
+                reasoning = delta.get("reasoning_content") or delta.get("reasoning")
                 if reasoning:
                     shown = state.reasoning.feed(reasoning)
                     if shown:
                         yield ReasoningDelta(shown)
-                if delta.content:
-                    shown = state.content.feed(delta.content)
+                content = delta.get("content")
+                if content:
+                    shown = state.content.feed(content)
                     if shown:
                         yield TextDelta(shown)
-                for part in delta.tool_calls or ():
+                for part in delta.get("tool_calls") or ():
                     slot = state.calls.setdefault(
-                        part.index, {"id": "", "name": "", "arguments": ""}
+                        part.get("index", 0), {"id": "", "name": "", "arguments": ""}
                     )
-                    if part.id:
-                        slot["id"] = part.id
-                    fn = part.function
-                    if fn is not None:
-                        if fn.name:
-                            slot["name"] += fn.name
-                        if fn.arguments:
-                            slot["arguments"] += fn.arguments
-            if choice.finish_reason:
-                state.finish_reason = choice.finish_reason
+                    if part.get("id"):
+                        slot["id"] = part["id"]
+                    fn = part.get("function") or {}
+                    if fn.get("name"):
+                        slot["name"] += fn["name"]
+                    if fn.get("arguments"):
+                        slot["arguments"] += fn["arguments"]
+            if choice.get("finish_reason"):
+                state.finish_reason = choice["finish_reason"]
 
     def _finish(self, state: _Stream) -> Iterator[StreamEvent]:
         tail = state.reasoning.flush()
@@ -222,37 +226,11 @@ class OpenAICompatBackend:
 
     # --- request ----------------------------------------------------------------------
 
-    def client(self) -> Any:
-        if self._client is None:
-            import openai
-
-            self._client = openai.OpenAI(
-                api_key=self.api_key,
-                base_url=self.base_url,
-                max_retries=0,
-                timeout=openai.Timeout(self.timeout, connect=min(30.0, self.timeout)),
-            )
-        return self._client
-
-    def _post(self, request: ChatRequest) -> Any:
-        """POST the body as built here, through the SDK's documented `client.post`.
-
-        `chat.completions.create()` runs every message through the SDK's typed-params
-        transform, which costs O(history) Python work per request (about 75 ms a step at 200
-        messages, measured). The body built here is already in wire form, so it goes out as is;
-        the SDK still does transport, auth, SSE parsing and error mapping.
-        """
-        import openai
-        from openai.types.chat import ChatCompletion, ChatCompletionChunk
-
-        return self.client().post(
-            "/chat/completions",
-            body=self.body(request),
-            cast_to=ChatCompletion,
-            options={"security": {"bearer_auth": True}},  # type: ignore[typeddict-unknown-key]
-            stream=True,
-            stream_cls=openai.Stream[ChatCompletionChunk],
-        )
+    def transport(self) -> Transport:
+        if self._transport is None:
+            kind = StdlibTransport if self.transport_kind == "stdlib" else SdkTransport
+            self._transport = kind(self.base_url, self.api_key, self.timeout)
+        return self._transport
 
     def body(self, request: ChatRequest) -> dict[str, Any]:
         """The JSON body of one request, exactly as it goes on the wire."""
@@ -290,65 +268,44 @@ class OpenAICompatBackend:
         backoff = self.retry_base_delay * (2 ** (attempt - 1))
         return min(backoff, self.retry_max_delay) * random.uniform(0.5, 1.0)
 
-    def _connection_reason(self, exc: Exception) -> str:
-        cause = exc.__cause__ or exc.__context__
-        detail = f": {cause}" if cause else ""
-        if "timed out" in str(exc).lower() or type(exc).__name__ == "APITimeoutError":
+    def _connection_reason(self, detail: str) -> str:
+        if detail.startswith(("the stream", "the server")):
+            return detail
+        if "timed out" in detail.lower():
             return f"the request to {self.base_url} timed out"
-        return f"cannot reach {self.base_url}{detail}"
-
-    def _status_error(self, exc: Any, request: ChatRequest) -> Exception:
-        status = exc.status_code
-        message = _server_message(exc)
-        if status in RETRY_STATUSES:
-            return _Retry(f"HTTP {status} from the server ({message})", _retry_after(exc))
-        return BackendError(_advice(status, message, request, self.base_url), status=status)
+        return f"cannot reach {self.base_url}: {detail}"
 
 
-def _usage(raw: Any) -> Usage:
-    def get(obj: Any, name: str) -> int:
-        value = getattr(obj, name, None) if obj is not None else None
-        if value is None and obj is not None and getattr(obj, "model_extra", None):
-            value = obj.model_extra.get(name)
-        return int(value or 0)
+def _usage(raw: dict[str, Any]) -> Usage:
+    def number(obj: Any, name: str) -> int:
+        return int((obj or {}).get(name) or 0) if isinstance(obj, dict) or obj is None else 0
 
-    prompt = get(raw, "prompt_tokens")
-    hits = get(raw, "prompt_cache_hit_tokens")
-    misses = get(raw, "prompt_cache_miss_tokens")
+    prompt = number(raw, "prompt_tokens")
+    hits = number(raw, "prompt_cache_hit_tokens")
+    misses = number(raw, "prompt_cache_miss_tokens")
     if hits == 0 and misses == 0:
-        hits = get(getattr(raw, "prompt_tokens_details", None), "cached_tokens")
+        hits = number(raw.get("prompt_tokens_details"), "cached_tokens")
         misses = max(prompt - hits, 0) if hits else 0
     return Usage(
         prompt_tokens=prompt,
-        completion_tokens=get(raw, "completion_tokens"),
+        completion_tokens=number(raw, "completion_tokens"),
         cache_hit_tokens=hits,
         cache_miss_tokens=misses,
-        reasoning_tokens=get(getattr(raw, "completion_tokens_details", None), "reasoning_tokens"),
+        reasoning_tokens=number(raw.get("completion_tokens_details"), "reasoning_tokens"),
     )
 
 
-def _server_message(exc: Any) -> str:
-    body = getattr(exc, "body", None)
-    if isinstance(body, dict):
-        inner = body.get("error", body)
-        if isinstance(inner, dict) and inner.get("message"):
-            return str(inner["message"])
-        if isinstance(body.get("message"), str):
-            return body["message"]
-    text = str(getattr(exc, "message", exc))
-    return re.sub(r"^Error code: \d+ - ", "", text)
-
-
-def _retry_after(exc: Any) -> float | None:
-    response = getattr(exc, "response", None)
-    value = response.headers.get("retry-after") if response is not None else None
+def _retry_after(value: str | None) -> float | None:
     if not value:
         return None
     try:
         return float(value)
     except ValueError:
-        parsed = email.utils.parsedate_to_datetime(value)
-        return max(parsed.timestamp() - time.time(), 0.0) if parsed else None
+        try:
+            parsed = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        return max(parsed.timestamp() - time.time(), 0.0)
 
 
 def _advice(status: int, message: str, request: ChatRequest, base_url: str) -> str:

@@ -73,9 +73,9 @@ def review_command(
     """Review the staged diff (default), a branch, a commit or paths with DeepSeek V4."""
     if hook and os.environ.get("V4CODE_SKIP_REVIEW") == "1":
         sys.exit(0)
-    from v4code.app import workspace_root
     from v4code.config import load_settings
     from v4code.review.diff import collect
+    from v4code.workspace import workspace_root
 
     root = workspace_root()
     try:
@@ -153,8 +153,8 @@ def hook_group() -> None:
 @click.option("--fail-closed", is_flag=True, help="Refuse commits when the review cannot run.")
 def hook_install(force: bool, fail_on: str | None, fail_closed: bool) -> None:
     """Write .git/hooks/pre-commit (respects core.hooksPath; an existing hook is chained)."""
-    from v4code.app import workspace_root
     from v4code.review.hooks import install
+    from v4code.workspace import workspace_root
 
     args = (["--fail-on", fail_on] if fail_on else []) + (["--fail-closed"] if fail_closed else [])
     try:
@@ -167,8 +167,8 @@ def hook_install(force: bool, fail_on: str | None, fail_closed: bool) -> None:
 @hook_group.command("uninstall")
 def hook_uninstall() -> None:
     """Remove v4code's hook and restore the one it chained, if any."""
-    from v4code.app import workspace_root
     from v4code.review.hooks import uninstall
+    from v4code.workspace import workspace_root
 
     try:
         click.echo(uninstall(workspace_root()))

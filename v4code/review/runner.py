@@ -62,6 +62,10 @@ def review_settings(settings: Settings) -> Settings:
         thinking=thinking,
         permission_mode="read-only",
         max_steps=min(settings.max_steps, 12),
+        transport=settings.review_transport,
+        # A commit waits on this: a down endpoint must not hold it for minutes.
+        max_retries=min(settings.max_retries, 2),
+        retry_max_delay=min(settings.retry_max_delay, 2.0),
     )
 
 
@@ -112,7 +116,7 @@ def _review_chunk(
 ) -> list[Finding]:
     from v4code.app import load_registry, open_session
     from v4code.events import TurnFinished, UsageReported
-    from v4code.review.findings import FindingsCollector
+    from v4code.review.report_tool import FindingsCollector
 
     collector = FindingsCollector()
     registry = load_registry(root, only=READ_ONLY_TOOLS)
