@@ -53,7 +53,12 @@ def transport(request: pytest.FixtureRequest) -> str:
 
 
 def backend(server: FakeDeepSeek, dialect: str = "deepseek", **kw) -> OpenAICompatBackend:
-    options = {"retry_base_delay": 0.01, "retry_max_delay": 0.05, "transport": TRANSPORT["kind"], **kw}
+    options = {
+        "retry_base_delay": 0.01,
+        "retry_max_delay": 0.05,
+        "transport": TRANSPORT["kind"],
+        **kw,
+    }
     return OpenAICompatBackend(base_url=server.base_url, api_key="test", dialect=dialect, **options)
 
 
@@ -242,7 +247,10 @@ def test_errors_not_retried_and_explained(
 
 def test_connection_refused_is_explained() -> None:
     b = OpenAICompatBackend(
-        base_url="http://127.0.0.1:9", api_key="k", max_retries=1, retry_base_delay=0.01,
+        base_url="http://127.0.0.1:9",
+        api_key="k",
+        max_retries=1,
+        retry_base_delay=0.01,
         transport=TRANSPORT["kind"],
     )
     with pytest.raises(BackendError, match="cannot reach http://127.0.0.1:9"):
