@@ -214,8 +214,8 @@ class ToolRegistry:
             if not directory.is_dir():
                 continue
             for path in sorted(directory.glob("*.py")):
-                if path.name.startswith("_"):
-                    continue
+                if path.name.startswith("_") or (wanted is not None and path.stem not in wanted):
+                    continue  # a tool module is named after its tool: skip what is not wanted
                 for t in load_tool_module(path):
                     if wanted is None or t.name in wanted:
                         registry.add(t)
