@@ -166,3 +166,50 @@ def test_continue_resumes_with_the_same_prefix(
     first, second = (r.body["messages"] for r in fake_api.chat_requests)
     assert second[: len(first)] == first
     assert "› one" in out.getvalue() and "resumed session" in out.getvalue()
+
+
+def test_compact_on_demand_and_resume_rebuilds_it(
+    two_files: Path, fake_api: FakeDeepSeek, monkeypatch
+) -> None:
+    fake_api.load(
+        [text("a1"), text("a2"), text("a3"), text("Earlier: the user said one, two."), text("a4")]
+    )
+    keys = ["one" + ENTER, "two" + ENTER, "three" + ENTER, "/compact" + ENTER, "four" + ENTER]
+    screen = chat(two_files, fake_api, monkeypatch, keys)
+    assert "Compacted" in screen
+    summary_request = fake_api.chat_requests[3].body
+    assert (
+        "tools" not in summary_request and "USER: one" in summary_request["messages"][1]["content"]
+    )
+    after = [m["content"] for m in fake_api.chat_requests[4].body["messages"][1:]]
+    assert after[0].endswith("Earlier: the user said one, two.")
+    assert after[2:] == ["two", "a2", "three", "a3", "four"]
+
+    from v4code.sessions import list_sessions, read_session
+
+    resumed = read_session(list_sessions(two_files)[0])
+    assert [m.content for m in resumed.messages[3:]] == ["two", "a2", "three", "a3", "four", "a4"]
+
+
+def test_auto_compaction_near_the_context_window(
+    two_files: Path, fake_api: FakeDeepSeek, monkeypatch
+) -> None:
+    monkeypatch.setenv("V4CODE_CONTEXT_WINDOW", "1000")
+    big = {"prompt_tokens": 950, "prompt_cache_hit_tokens": 0, "prompt_cache_miss_tokens": 950}
+    fake_api.load(
+        [
+            {**text("a1"), "usage": big},
+            {**text("a2"), "usage": big},
+            {**text("a3"), "usage": big},
+            text("summary"),
+            text("a4"),
+        ]
+    )
+    screen = chat(
+        two_files,
+        fake_api,
+        monkeypatch,
+        ["one" + ENTER, "two" + ENTER, "three" + ENTER, "four" + ENTER],
+    )
+    assert "Compacted" in screen
+    assert fake_api.chat_requests[4].body["messages"][1]["content"].endswith("summary")

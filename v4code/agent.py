@@ -144,6 +144,8 @@ class Agent:
         state = self._turn = TurnState()
         started = self.clock()
         cost_at_start = self.total_cost
+        if self.needs_compaction():
+            yield from self.compact()
         yield self._log(TurnStarted(self.session_id, text))
         self._append(Message(role="user", content=text))
         final_text = ""
@@ -203,6 +205,35 @@ class Agent:
         elapsed = self.clock() - started
         if s.max_time is not None and elapsed >= s.max_time:
             raise _StopTurn("limit", f"time limit reached ({elapsed:.0f} s of {s.max_time:.0f} s)")
+
+    # --- compaction -------------------------------------------------------------------
+
+    def needs_compaction(self) -> bool:
+        s = self.settings
+        return self.last_prompt_tokens >= s.compact_threshold * s.context_window
+
+    def compact(self) -> Iterator[Event]:
+        """Summarise older turns; recent ones stay verbatim. Logged so resume rebuilds it."""
+        from v4code.compaction import rebuild, split_point, summarise
+
+        history = self.conversation.history
+        cut = split_point(history)
+        if cut == 0:
+            yield Notice("Nothing to compact yet.")
+            return
+        try:
+            summary = summarise(self.backend, self.settings, history[:cut], self.cancel)
+        except BackendError as exc:
+            yield self._log(ErrorEvent(f"compaction failed: {exc.message}", "backend"))
+            return
+        self.conversation.history = rebuild(summary, history[cut:])
+        self.session.write(
+            {"type": "compaction", "messages": [m.to_dict() for m in self.conversation.history]}
+        )
+        self.last_prompt_tokens = self.conversation.estimate_tokens()
+        yield self._log(
+            Notice(f"Compacted {cut} older messages into a summary; recent turns kept.")
+        )
 
     # --- one model request --------------------------------------------------------------
 

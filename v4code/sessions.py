@@ -124,6 +124,8 @@ def read_session(path: Path) -> SessionData:
             meta = record
         elif kind == "message":
             messages.append(Message.from_dict(record["message"]))
+        elif kind == "compaction":  # history was summarised: the system message stays
+            messages = messages[:1] + [Message.from_dict(m) for m in record["messages"]]
         elif kind == "event":
             events.append(record["event"])
     return SessionData(meta.get("session_id", path.stem), path, meta, messages, events)

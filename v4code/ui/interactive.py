@@ -360,9 +360,11 @@ class Chat:
         )
 
     def cmd_compact(self, arg: str) -> None:
-        self.console.print(
-            "Compaction is not available yet; /clear starts a fresh session.", markup=False
-        )
+        from v4code.ui.interactive_render import EventPrinter
+
+        printer = EventPrinter(self.console)
+        for event in self.agent.compact():
+            printer.handle(event)
 
     def cmd_clear(self, arg: str) -> None:
         self.open(None)
