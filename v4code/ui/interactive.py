@@ -76,6 +76,7 @@ class ChatApprover:
     def __init__(self, ask: Callable[[str], str], console: Any) -> None:
         self.ask = ask
         self.console = console
+        self.shown_diffs: set[str] = set()
 
     def decide(self, request: ApprovalRequest) -> Approval:
         from rich.text import Text
@@ -87,6 +88,7 @@ class ChatApprover:
             self.console.print(Text(f"Proposed edit: {files}", style="bold"))
             if request.diff:
                 self.console.print(diff_renderable(request.diff))
+                self.shown_diffs.add(request.diff)
             question, always = "Apply? [y]es / [n]o / [a]lways for this tool: ", "tool"
         else:
             sandbox = "sandboxed" if request.sandboxed else "not sandboxed"
@@ -156,7 +158,7 @@ class Chat:
                 if settings.permission_mode == "ask"
                 else settings
             )
-        approver = ChatApprover(lambda q: self.asker.prompt(q), self.console)
+        approver = self.approver = ChatApprover(lambda q: self.asker.prompt(q), self.console)
         session = open_session(
             settings, self.root, approver, resume=resume, meta={"frontend": "chat"}
         )
@@ -258,7 +260,9 @@ class Chat:
         from v4code.ui.interactive_render import EventPrinter
 
         printer = EventPrinter(
-            self.console, show_thinking=self.printer.show_thinking if self.printer else False
+            self.console,
+            show_thinking=self.printer.show_thinking if self.printer else False,
+            approved_diffs=self.approver.shown_diffs,
         )
         self.printer = printer
         previous = None

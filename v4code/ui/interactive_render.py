@@ -90,7 +90,9 @@ class EventPrinter:
     last_reasoning: str = ""
     _reasoning: list[str] = field(default_factory=list)
     _thinking_open: bool = False
-    _text_open: bool = False
+    approved_diffs: set[str] = field(default_factory=set)
+    _text: list[str] = field(default_factory=list)
+    _live: Any = None
     _started: dict[str, ToolStarted] = field(default_factory=dict)
     _usage: Usage = field(default_factory=Usage)
     _cost: float = 0.0
@@ -108,8 +110,7 @@ class EventPrinter:
             return
         self._close_thinking()
         if isinstance(event, TextDelta):
-            self._text_open = True
-            self.console.print(event.text, end="", markup=False, highlight=False)
+            self._stream_text(event.text)
         elif isinstance(event, ToolStarted):
             self._close_text()
             self._started[event.call.id] = event
@@ -119,7 +120,7 @@ class EventPrinter:
             data = event.result.data
             if isinstance(data, dict) and data.get("files"):
                 diff = "".join(f.get("diff", "") for f in data["files"])
-                if diff:
+                if diff and diff not in self.approved_diffs:  # not twice after an approval
                     self.console.print(diff_renderable(diff))
         elif isinstance(event, UsageReported):
             self._usage = self._usage + event.usage
@@ -155,10 +156,31 @@ class EventPrinter:
             self._thinking_open = False
             self._reasoning = []
 
+    def _stream_text(self, text: str) -> None:
+        """The answer as Markdown, re-rendered live at most ~15 times a second."""
+        from rich.live import Live
+        from rich.markdown import Markdown
+
+        self._text.append(text)
+        if self._live is None:
+            self._live = Live(
+                console=self.console, refresh_per_second=15, vertical_overflow="visible"
+            )
+            self._live.start()
+        self._live.update(Markdown("".join(self._text)))
+
     def _close_text(self) -> None:
-        if self._text_open:
-            self.console.print()
-            self._text_open = False
+        if self._live is not None:
+            self._live.update(Markdown_of("".join(self._text)), refresh=True)
+            self._live.stop()
+            self._live = None
+            self._text = []
+
+
+def Markdown_of(text: str) -> RenderableType:  # noqa: N802 - reads like the class it builds
+    from rich.markdown import Markdown
+
+    return Markdown(text)
 
 
 def history_renderables(messages: list[Any]) -> list[RenderableType]:
