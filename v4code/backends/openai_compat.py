@@ -10,6 +10,7 @@ from __future__ import annotations
 import email.utils
 import random
 import re
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -115,6 +116,7 @@ class OpenAICompatBackend:
         self.retry_max_delay = retry_max_delay
         self.transport_kind = transport
         self._transport: Transport | None = None
+        self._transport_lock = threading.Lock()
         self._wire_cache: dict[int, tuple[Message, dict[str, Any]]] = {}
 
     # --- public -----------------------------------------------------------------------
@@ -227,10 +229,11 @@ class OpenAICompatBackend:
     # --- request ----------------------------------------------------------------------
 
     def transport(self) -> Transport:
-        if self._transport is None:
-            kind = StdlibTransport if self.transport_kind == "stdlib" else SdkTransport
-            self._transport = kind(self.base_url, self.api_key, self.timeout)
-        return self._transport
+        with self._transport_lock:  # the chat builds it in the background while the person types
+            if self._transport is None:
+                kind = StdlibTransport if self.transport_kind == "stdlib" else SdkTransport
+                self._transport = kind(self.base_url, self.api_key, self.timeout)
+            return self._transport
 
     def body(self, request: ChatRequest) -> dict[str, Any]:
         """The JSON body of one request, exactly as it goes on the wire."""

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-import os
 import re
 import signal
 import threading
@@ -416,8 +415,8 @@ def run_interactive(
         resume = ""
     elif resume == "":
         resume = _pick(chat)
-    threading.Thread(target=_warm_sdk, daemon=True).start()
     chat.open(resume)
+    threading.Thread(target=_warm, args=(chat.agent.backend,), daemon=True).start()
     return chat.loop()
 
 
@@ -436,10 +435,12 @@ def _pick(chat: Chat) -> str | None:
     return ""
 
 
-def _warm_sdk() -> None:
-    """Import the SDK while the person types: it costs most of a second."""
-    if os.environ.get("V4CODE_TRANSPORT", "sdk") == "sdk":
+def _warm(backend: Any) -> None:
+    """While the person types: import the SDK and build its client (TLS set-up included),
+    which together cost most of a second and would otherwise delay the first answer."""
+    transport = getattr(backend, "transport", None)
+    if callable(transport):
         try:
-            import openai  # noqa: F401
-        except ImportError:  # pragma: no cover
+            transport()
+        except Exception:  # the first request reports any real problem
             pass

@@ -162,12 +162,22 @@ class EventPrinter:
         from rich.markdown import Markdown
 
         self._text.append(text)
+        current = "".join(self._text)
+        cut = _settled(current)
+        if cut and self._live is not None:
+            # Finished blocks are printed once and leave the live area, so a frame only
+            # re-renders the paragraph still being written: cost stays flat on long answers.
+            self._live.update(Markdown(current[:cut]), refresh=True)
+            self._live.stop()
+            self._live = None
+            current = current[cut:]
+            self._text = [current]
         if self._live is None:
             self._live = Live(
                 console=self.console, refresh_per_second=15, vertical_overflow="visible"
             )
             self._live.start()
-        self._live.update(Markdown("".join(self._text)))
+        self._live.update(Markdown(current))
 
     def _close_text(self) -> None:
         if self._live is not None:
@@ -175,6 +185,14 @@ class EventPrinter:
             self._live.stop()
             self._live = None
             self._text = []
+
+
+def _settled(text: str) -> int:
+    """End of the last complete Markdown block (a blank line outside a code fence), or 0."""
+    cut = text.rfind("\n\n")
+    while cut > 0 and text[:cut].count("```") % 2:
+        cut = text.rfind("\n\n", 0, cut)
+    return cut + 2 if cut > 0 else 0
 
 
 def Markdown_of(text: str) -> RenderableType:  # noqa: N802 - reads like the class it builds
