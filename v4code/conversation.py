@@ -18,17 +18,43 @@ INSTRUCTION_FILES = ("AGENTS.md",)
 MAX_INSTRUCTIONS_CHARS = 40_000
 
 
+def instruction_files(root: Path) -> list[Path]:
+    """AGENTS.md at the root first, then nested ones (tracked or not ignored), shallow first."""
+    from v4code.repo.files import list_files
+
+    try:
+        listed = list_files(root).files
+    except Exception:  # no git and an unreadable tree: the root file alone
+        listed = []
+    nested = sorted(
+        (p for p in listed if p.rsplit("/", 1)[-1] in INSTRUCTION_FILES and "/" in p),
+        key=lambda p: (p.count("/"), p),
+    )
+    return [root / n for n in INSTRUCTION_FILES if (root / n).is_file()] + [
+        root / p for p in nested
+    ]
+
+
 def project_instructions(root: Path) -> str:
-    """The repository's AGENTS.md, if any, as a prompt section."""
+    """AGENTS.md files as prompt sections; a nested one applies to files below its folder.
+
+    They are read once, when the session starts, into the static system prompt: reading them
+    later (when a file there is touched) would change the prompt prefix and lose the cache.
+    """
     parts = []
-    for name in INSTRUCTION_FILES:
-        path = root / name
-        if path.is_file():
-            try:
-                text = path.read_text(encoding="utf-8", errors="replace")[:MAX_INSTRUCTIONS_CHARS]
-            except OSError:
-                continue
-            parts.append(f"\n# Project instructions ({name})\n\n{text.strip()}\n")
+    budget = MAX_INSTRUCTIONS_CHARS
+    for path in instruction_files(root):
+        try:
+            text = path.read_text(encoding="utf-8", errors="replace")[:budget].strip()
+        except OSError:
+            continue
+        rel = path.relative_to(root).as_posix()
+        folder = rel.rsplit("/", 1)[0] if "/" in rel else ""
+        scope = f" — for files under {folder}/" if folder else ""
+        parts.append(f"\n# Project instructions ({rel}){scope}\n\n{text}\n")
+        budget -= len(text)
+        if budget <= 0:
+            break
     return "".join(parts)
 
 
