@@ -213,3 +213,13 @@ def test_auto_compaction_near_the_context_window(
     )
     assert "Compacted" in screen
     assert fake_api.chat_requests[4].body["messages"][1]["content"].endswith("summary")
+
+
+def test_details_show_the_full_tool_output(
+    two_files: Path, fake_api: FakeDeepSeek, monkeypatch
+) -> None:
+    fake_api.load([tool_call("read_file", path="a.py"), text("read it")])
+    screen = chat(two_files, fake_api, monkeypatch, ["read a" + ENTER, "/details" + ENTER])
+    before, _, after = screen.partition("cached")
+    assert "• read a.py 1-1" in before and "x = 1" not in before  # one compact line
+    assert "• read a.py 1-1" in after and "1  x = 1" in after  # the full output on demand

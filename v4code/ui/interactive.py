@@ -24,6 +24,7 @@ COMMANDS = {
     "/model": "/model NAME: switch model (no name: show it)",
     "/think": "/think on|off|low|high|max: thinking and effort",
     "/thinking": "show the last turn's full thinking",
+    "/details": "show the full output of the last turn's tool calls",
     "/mode": "/mode read-only|ask|auto-edit|full-auto",
     "/diff": "what this session changed",
     "/undo": "undo the last edit batch of this session",
@@ -322,6 +323,14 @@ class Chat:
     def cmd_thinking(self, arg: str) -> None:
         text = self.printer.last_reasoning if self.printer else ""
         self.console.print(text or "(no thinking in the last turn)", style="dim", markup=False)
+
+    def cmd_details(self, arg: str) -> None:
+        results = self.printer.results if self.printer else []
+        if not results:
+            self.console.print("(no tool calls in the last turn)", style="dim", markup=False)
+        for line, text in results:
+            self.console.print(line)
+            self.console.print(text, markup=False, highlight=False)
 
     def cmd_mode(self, arg: str) -> None:
         if arg not in MODES:

@@ -91,6 +91,7 @@ class EventPrinter:
     _reasoning: list[str] = field(default_factory=list)
     _thinking_open: bool = False
     approved_diffs: set[str] = field(default_factory=set)
+    results: list[tuple[Text, str]] = field(default_factory=list)  # for /details
     _text: list[str] = field(default_factory=list)
     _live: Any = None
     _started: dict[str, ToolStarted] = field(default_factory=dict)
@@ -116,7 +117,9 @@ class EventPrinter:
             self._started[event.call.id] = event
         elif isinstance(event, ToolFinished):
             started = self._started.pop(event.call.id, ToolStarted(event.call, None))
-            self.console.print(tool_line(started, event))
+            line = tool_line(started, event)
+            self.results.append((line, event.result.text))
+            self.console.print(line)
             data = event.result.data
             if isinstance(data, dict) and data.get("files"):
                 diff = "".join(f.get("diff", "") for f in data["files"])
