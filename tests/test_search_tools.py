@@ -1,0 +1,71 @@
+"""grep and list_files as the model uses them: every search backend agrees, gitignore holds."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from v4code.app import load_registry
+from v4code.errors import ToolError
+from v4code.repo.search import search
+from v4code.toolkit import ToolContext
+
+
+@pytest.fixture
+def project(workspace: Path) -> Path:
+    (workspace / "src").mkdir()
+    (workspace / "src" / "app.py").write_text("def main():\n    # TODO: args\n    return 0\n")
+    (workspace / "src" / "util.py").write_text("def helper():\n    return 'todo later'\n")
+    (workspace / "notes.md").write_text("TODO write docs\n")
+    (workspace / "build").mkdir()
+    (workspace / "build" / "out.py").write_text("# TODO generated\n")
+    (workspace / ".gitignore").write_text("build/\n")
+    (workspace / "new.py").write_text("# TODO untracked but not ignored\n")
+    subprocess.run(["git", "add", "src", "notes.md", ".gitignore"], cwd=workspace, check=True)
+    return workspace
+
+
+def call(root: Path, name: str, **args: object) -> str:
+    tool = load_registry(root).get(name)
+    assert tool is not None
+    try:
+        result = tool.run(ToolContext(root=root), tool.parse_arguments(json.dumps(args)))
+    except ToolError as exc:
+        return f"ERROR: {exc}"
+    return getattr(result, "text", result)
+
+
+BACKENDS = ["git", "python"] + (["rg"] if shutil.which("rg") else [])
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_backends_agree_and_respect_gitignore(project: Path, backend: str) -> None:
+    found = search(project, "TODO", backend=backend)
+    assert [(m.path, m.line) for m in found.matches] == [
+        ("new.py", 1),
+        ("notes.md", 1),
+        ("src/app.py", 2),
+    ]
+    insensitive = search(project, "todo", ignore_case=True, glob="*.py", backend=backend)
+    assert [m.path for m in insensitive.matches] == ["new.py", "src/app.py", "src/util.py"]
+
+
+def test_grep_tool_output_and_errors(project: Path) -> None:
+    out = call(project, "grep", pattern=r"def \w+", path="src")
+    assert "src/app.py:1:def main():" in out and "src/util.py:1:def helper():" in out
+    assert call(project, "grep", pattern="nothing-like-this").startswith("No matches")
+    bad = call(project, "grep", pattern="(unclosed")
+    assert (
+        bad.startswith("ERROR:") and "regular expression" in bad.lower() or "pattern" in bad.lower()
+    )
+
+
+def test_list_files_gitignore_and_glob(project: Path) -> None:
+    listed = call(project, "list_files").splitlines()
+    assert "src/app.py" in listed and "new.py" in listed and "build/out.py" not in listed
+    only_py = call(project, "list_files", pattern="*.py").splitlines()
+    assert set(only_py) >= {"src/app.py", "src/util.py", "new.py"} and "notes.md" not in only_py
