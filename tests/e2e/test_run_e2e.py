@@ -278,3 +278,29 @@ def test_ctrl_c_stops_a_running_command_and_keeps_the_session(
     assert [m.role for m in session.messages] == ["system", "user", "assistant", "tool"]
     assert "interrupted" in (session.messages[-1].content or "").lower()
     assert session.events[-1]["type"] == "turn_finished"
+
+
+def test_piped_and_dash_p_behave_like_run(workspace: Path, fake_api: FakeDeepSeek) -> None:
+    env = {**os.environ, "DEEPSEEK_API_KEY": "sk-test", "DEEPSEEK_BASE_URL": fake_api.base_url}
+    fake_api.load([text("piped answer"), text("flag answer")])
+    piped = subprocess.run(
+        [sys.executable, "-m", "v4code"],
+        cwd=workspace,
+        env=env,
+        input="what?\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert piped.returncode == 0 and piped.stdout == "piped answer\n"
+    flagged = subprocess.run(
+        [sys.executable, "-m", "v4code", "-p", "and now?"],
+        cwd=workspace,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert flagged.returncode == 0 and flagged.stdout == "flag answer\n"
+    assert [r.messages[1]["content"] for r in fake_api.chat_requests] == ["what?\n", "and now?"]
