@@ -1,0 +1,184 @@
+"""list_files: gitignore-aware listing and globs, called as the agent calls it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from v4code import assets
+from v4code.errors import WorkspaceError
+from v4code.repo.files import glob_matches
+from v4code.toolkit import ToolContext, ToolOutput, ToolRegistry
+
+
+@pytest.fixture(scope="module")
+def registry() -> ToolRegistry:
+    return ToolRegistry.load([assets.tools_dir()])
+
+
+def ls(registry: ToolRegistry, root: Path, **args: Any) -> ToolOutput:
+    tool = registry.get("list_files")
+    assert tool is not None
+    out = tool.run(ToolContext(root=root), tool.parse_arguments(json.dumps(args)))
+    assert isinstance(out, ToolOutput)
+    return out
+
+
+def make(root: Path, *names: str) -> None:
+    for name in names:
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"{name}\n")
+
+
+@pytest.fixture
+def project(workspace: Path) -> Path:
+    make(
+        workspace,
+        "src/app.py",
+        "src/util/helpers.py",
+        "src/util/data.json",
+        "docs/guide.md",
+        "notes.txt",
+        "setup.py",
+        ".github/workflows/ci.yml",
+        "build/out.py",
+        "debug.log",
+        "gone.py",
+    )
+    (workspace / ".gitignore").write_text("build/\n*.log\n")
+    subprocess.run(["git", "add", "-A"], cwd=workspace, check=True)
+    subprocess.run(["git", "commit", "-qm", "files"], cwd=workspace, check=True)
+    (workspace / "gone.py").unlink()  # tracked but deleted: not listed
+    make(workspace, "src/new_untracked.py")  # untracked, not ignored: listed
+    return workspace
+
+
+def test_loading_never_creates_a_top_level_tools_module(registry: ToolRegistry) -> None:
+    assert "list_files" in registry.names()
+    assert "tools" not in sys.modules
+
+
+def test_git_listing_respects_gitignore(registry: ToolRegistry, project: Path) -> None:
+    out = ls(registry, project)
+    assert out.text.splitlines() == [
+        ".github/workflows/ci.yml",
+        ".gitignore",
+        "README.md",
+        "docs/guide.md",
+        "notes.txt",
+        "setup.py",
+        "src/app.py",
+        "src/new_untracked.py",
+        "src/util/data.json",
+        "src/util/helpers.py",
+    ]
+    assert out.data == {"path": ".", "pattern": None, "count": 10}
+
+
+@pytest.mark.parametrize(
+    ("pattern", "expected"),
+    [
+        ("*.py", ["setup.py", "src/app.py", "src/new_untracked.py", "src/util/helpers.py"]),
+        ("**/*.py", ["setup.py", "src/app.py", "src/new_untracked.py", "src/util/helpers.py"]),
+        ("src/*.py", ["src/app.py", "src/new_untracked.py"]),
+        ("src/**/*.py", ["src/app.py", "src/new_untracked.py", "src/util/helpers.py"]),
+        ("*.{md,txt}", ["README.md", "docs/guide.md", "notes.txt"]),
+        ("src/util/", ["src/util/data.json", "src/util/helpers.py"]),
+        ("[rs]*.py", ["setup.py"]),
+    ],
+)
+def test_glob_patterns(
+    registry: ToolRegistry, project: Path, pattern: str, expected: list[str]
+) -> None:
+    assert ls(registry, project, pattern=pattern).text.splitlines() == expected
+
+
+def test_path_and_pattern_relative_to_it(registry: ToolRegistry, project: Path) -> None:
+    assert ls(registry, project, path="src/util").text.splitlines() == [
+        "src/util/data.json",
+        "src/util/helpers.py",
+    ]
+    assert ls(registry, project, path="src", pattern="util/*.py").text == "src/util/helpers.py"
+
+
+def test_no_match_is_not_an_error(registry: ToolRegistry, project: Path) -> None:
+    out = ls(registry, project, pattern="*.rs")
+    assert out.text == "No files matching '*.rs' in the workspace."
+    assert not out.is_error
+
+
+def test_ignored_directory_is_listed_when_asked_for(registry: ToolRegistry, project: Path) -> None:
+    out = ls(registry, project, path="build")
+    assert out.text.splitlines() == [
+        "[build is ignored by git (or untracked); listed anyway.]",
+        "build/out.py",
+    ]
+
+
+def test_outside_git_skips_dependency_and_cache_dirs(
+    registry: ToolRegistry, tmp_path: Path
+) -> None:
+    make(
+        tmp_path,
+        "main.py",
+        "pkg/mod.py",
+        "node_modules/left-pad/index.js",
+        ".venv/lib/site.py",
+        "pkg/__pycache__/mod.cpython-311.pyc",
+        ".git/config",
+    )
+    assert ls(registry, tmp_path).text.splitlines() == ["main.py", "pkg/mod.py"]
+
+
+def test_listing_is_capped(registry: ToolRegistry, tmp_path: Path) -> None:
+    (tmp_path / "many").mkdir()
+    for i in range(1203):
+        (tmp_path / "many" / f"f{i:04d}.txt").touch()
+    lines = ls(registry, tmp_path).text.splitlines()
+    assert len(lines) == 1001
+    assert lines[0] == "many/f0000.txt"
+    assert lines[-1].startswith("... 203 more files (showing the first 1,000)")
+
+
+def test_outside_the_workspace_is_refused(registry: ToolRegistry, workspace: Path) -> None:
+    for path in ("..", "/etc", "../.."):
+        with pytest.raises(WorkspaceError, match="outside the workspace"):
+            ls(registry, workspace, path=path)
+    (workspace / "escape").symlink_to(workspace.parent)
+    with pytest.raises(WorkspaceError, match="outside the workspace"):
+        ls(registry, workspace, path="escape")
+
+
+def test_a_file_path_lists_the_file(registry: ToolRegistry, project: Path) -> None:
+    assert ls(registry, project, path="src/app.py").text == "src/app.py"
+
+
+@pytest.mark.parametrize(
+    ("path", "pattern", "matches"),
+    [
+        ("a.py", "*.py", True),
+        ("src/deep/a.py", "*.py", True),
+        ("src/deep/a.py", "src/*.py", False),
+        ("src/deep/a.py", "src/**/*.py", True),
+        ("src/a.py", "src/**/*.py", True),
+        ("src/a.py", "/src/*.py", True),
+        ("lib/src/a.py", "src/*.py", False),
+        ("a.tsx", "*.{ts,tsx}", True),
+        ("a.js", "*.{ts,tsx}", False),
+        ("Makefile", "Makefile", True),
+        ("x/Makefile", "Makefile", True),
+        ("a.py", "?.py", True),
+        ("ab.py", "?.py", False),
+        ("file[1].txt", "file[1].txt", False),
+        ("file1.txt", "file[1].txt", True),
+        ("weird[.txt", "weird[.txt", True),
+    ],
+)
+def test_glob_semantics(path: str, pattern: str, matches: bool) -> None:
+    assert glob_matches(path, pattern) is matches
