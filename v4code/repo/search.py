@@ -14,6 +14,7 @@ import functools
 import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 import threading
@@ -111,6 +112,8 @@ def search(
     """
     if not pattern:
         raise InvalidPattern("The pattern is empty; give a regular expression to search for.")
+    if cancel is not None:
+        cancel.raise_if_cancelled()
     root = Path(os.path.realpath(root))
     target = Path(os.path.realpath(under)) if under is not None else root
     spec = target.relative_to(root).as_posix() or "."
@@ -176,7 +179,12 @@ def _run_backend(
     why: list[str] = []
     with tempfile.TemporaryFile() as errors:
         proc = subprocess.Popen(
-            argv, cwd=root, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=errors
+            argv,
+            cwd=root,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=errors,
+            start_new_session=True,  # so a kill reaches anything it started (rg --pre ...)
         )
         watchdog = threading.Thread(
             target=_watch, args=(proc, stop, cancel, deadline, why), daemon=True
@@ -195,8 +203,7 @@ def _run_backend(
                     break
         finally:
             stop.set()
-            if proc.poll() is None:
-                proc.kill()
+            _kill_group(proc)
             proc.wait()
             watchdog.join()
             proc.stdout.close()  # type: ignore[union-attr]
@@ -226,9 +233,13 @@ def _watch(
             why.append("timeout")
         else:
             continue
-        with contextlib.suppress(ProcessLookupError):
-            proc.kill()
+        _kill_group(proc)
         return
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
 
 
 def _parse(backend: str, stream: IO[bytes]) -> Iterator[Match]:

@@ -1,0 +1,282 @@
+"""grep: the same answers from ripgrep, git grep and the Python fallback."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from v4code import assets
+from v4code.cancel import CancelToken
+from v4code.errors import Cancelled, ToolError, WorkspaceError
+from v4code.repo import search as search_mod
+from v4code.repo.search import InvalidPattern, SearchError, search
+from v4code.toolkit import ToolContext, ToolOutput, ToolRegistry
+
+needs_rg = pytest.mark.skipif(shutil.which("rg") is None, reason="ripgrep is not installed")
+BACKENDS = [pytest.param("rg", marks=needs_rg), "git", "python"]
+
+
+@pytest.fixture(scope="module")
+def registry() -> ToolRegistry:
+    return ToolRegistry.load([assets.tools_dir()])
+
+
+def grep(registry: ToolRegistry, root: Path, cancel: CancelToken | None = None, **args: Any):
+    tool = registry.get("grep")
+    assert tool is not None
+    ctx = ToolContext(root=root, cancel=cancel or CancelToken())
+    out = tool.run(ctx, tool.parse_arguments(json.dumps(args)))
+    assert isinstance(out, ToolOutput)
+    return out
+
+
+def write(root: Path, name: str, text: str | bytes) -> None:
+    path = root / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text)
+
+
+@pytest.fixture
+def project(workspace: Path) -> Path:
+    write(workspace, "src/app.py", "import os\n\ndef main():\n    return Handler()\n")
+    write(
+        workspace, "src/handlers.py", "class Handler:\n    pass\n\ndef make_handler():\n    ...\n"
+    )
+    write(workspace, "docs/usage.md", "Call main() to start.\nThe handler is created.\n")
+    write(workspace, ".github/ci.yml", "run: main\n")
+    write(workspace, "build/gen.py", "def main(): generated\n")
+    write(workspace, "logo.bin", b"main\x00\x01\x02 binary main\n")
+    write(workspace, ".gitignore", "build/\n")
+    subprocess.run(["git", "add", "-A"], cwd=workspace, check=True)
+    subprocess.run(["git", "commit", "-qm", "code"], cwd=workspace, check=True)
+    write(workspace, "src/untracked.py", "main = 1\n")  # untracked but not ignored
+    return workspace
+
+
+@pytest.fixture
+def only_on_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Make PATH contain only the named programs (to force a fallback for real)."""
+
+    def restrict(*programs: str) -> None:
+        bin_dir = tmp_path / "bin"
+        bin_dir.mkdir(exist_ok=True)
+        for name in programs:
+            found = shutil.which(name)
+            assert found, name
+            (bin_dir / name).symlink_to(found)
+        monkeypatch.setenv("PATH", str(bin_dir))
+
+    return restrict
+
+
+def test_loading_never_creates_a_top_level_tools_module(registry: ToolRegistry) -> None:
+    assert "grep" in registry.names()
+    assert "tools" not in sys.modules
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_backends_agree(project: Path, backend: str) -> None:
+    result = search(project, r"\bmain\b", backend=backend)
+    assert result.backend == backend
+    assert [str(m) for m in result.matches] == [
+        ".github/ci.yml:1:run: main",
+        "docs/usage.md:1:Call main() to start.",
+        "src/app.py:3:def main():",
+        "src/untracked.py:1:main = 1",
+    ]
+    assert result.total == 4 and result.complete
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_ignore_case_glob_and_path(project: Path, backend: str) -> None:
+    hits = search(project, "handler", ignore_case=True, glob="*.py", backend=backend)
+    assert [str(m) for m in hits.matches] == [
+        "src/app.py:4:    return Handler()",
+        "src/handlers.py:1:class Handler:",
+        "src/handlers.py:4:def make_handler():",
+    ]
+    slash_glob = search(project, "main", glob="src/**/*.py", backend=backend)
+    assert {m.path for m in slash_glob.matches} == {"src/app.py", "src/untracked.py"}
+    under = search(project, "handler", under=project / "docs", backend=backend)
+    assert [str(m) for m in under.matches] == ["docs/usage.md:2:The handler is created."]
+    one_file = search(project, "def", under=project / "src/handlers.py", backend=backend)
+    assert [m.line for m in one_file.matches] == [4]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_invalid_regex_reports_the_engine_error(project: Path, backend: str) -> None:
+    with pytest.raises(InvalidPattern, match=r"Invalid regular expression 'main\('"):
+        search(project, "main(", backend=backend)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_pattern_starting_with_a_dash(project: Path, backend: str) -> None:
+    write(project, "flags.txt", "use --verbose here\n")
+    assert [str(m) for m in search(project, "--verbose", backend=backend).matches] == [
+        "flags.txt:1:use --verbose here"
+    ]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_cancel_stops_the_search(project: Path, backend: str) -> None:
+    token = CancelToken()
+    token.cancel()
+    with pytest.raises(Cancelled):
+        search(project, "main", backend=backend, cancel=token)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_long_lines_are_clipped(project: Path, backend: str) -> None:
+    write(project, "min.js", "var a=1;" * 1000 + "needle\n")
+    (match,) = search(project, "needle", backend=backend).matches
+    assert match.text.endswith("… [line cut at 500 of 8,006 characters]")
+
+
+def test_tool_output_and_data(registry: ToolRegistry, project: Path) -> None:
+    out = grep(registry, project, pattern="class Handler")
+    assert out.text == "src/handlers.py:1:class Handler:"
+    assert out.data["matches"] == 1
+    assert not out.is_error
+
+
+def test_no_match_is_not_an_error(registry: ToolRegistry, project: Path) -> None:
+    out = grep(registry, project, pattern="nothing_like_this", glob="*.py")
+    assert (
+        out.text == "No matches for 'nothing_like_this' in the workspace in files matching '*.py'."
+    )
+    assert out.data["matches"] == 0
+    assert not out.is_error
+
+
+def test_invalid_regex_is_a_tool_error(registry: ToolRegistry, project: Path) -> None:
+    with pytest.raises(ToolError, match="Invalid regular expression"):
+        grep(registry, project, pattern="[unclosed")
+    with pytest.raises(ToolError, match="The pattern is empty"):
+        grep(registry, project, pattern="")
+
+
+def test_matches_are_capped(registry: ToolRegistry, project: Path) -> None:
+    write(project, "many.txt", "".join(f"hit {i}\n" for i in range(250)))
+    out = grep(registry, project, pattern="^hit", path="many.txt")
+    lines = out.text.splitlines()
+    assert len(lines) == 201
+    assert lines[0] == "many.txt:1:hit 0"
+    assert lines[199] == "many.txt:200:hit 199"
+    assert lines[200].startswith("... 50 more matches (showing the first 200)")
+    assert out.data["matches"] == 250
+
+
+def test_falls_back_to_git_grep_without_rg(
+    registry: ToolRegistry, project: Path, only_on_path
+) -> None:
+    only_on_path("git")
+    out = grep(registry, project, pattern=r"def \w+\(", glob="*.py")
+    assert out.data["backend"] == "git"
+    assert out.text.splitlines() == [
+        "src/app.py:3:def main():",
+        "src/handlers.py:4:def make_handler():",
+    ]
+
+
+def test_falls_back_to_python_without_rg_or_git(
+    registry: ToolRegistry, project: Path, only_on_path
+) -> None:
+    only_on_path()
+    out = grep(registry, project, pattern=r"def \w+\(", glob="*.py")
+    assert out.data["backend"] == "python"
+    # Without git the .gitignore cannot be read: build/ is searched too.
+    assert out.text.splitlines() == [
+        "build/gen.py:1:def main(): generated",
+        "src/app.py:3:def main():",
+        "src/handlers.py:4:def make_handler():",
+    ]
+
+
+def test_python_fallback_outside_git(registry: ToolRegistry, tmp_path: Path, only_on_path) -> None:
+    write(tmp_path, "a.py", "needle\n")
+    write(tmp_path, "node_modules/x/index.js", "needle\n")
+    write(tmp_path, "blob.bin", b"needle\x00\n")
+    (tmp_path / "outside").mkdir()
+    write(tmp_path / "outside", "secret.txt", "needle\n")
+    root = tmp_path / "ws"
+    root.mkdir()
+    write(root, "a.py", "needle\n")
+    write(root, "node_modules/x/index.js", "needle\n")
+    write(root, "blob.bin", b"needle\x00\n")
+    (root / "escape").symlink_to(tmp_path / "outside")
+    (root / "leak.txt").symlink_to(tmp_path / "outside" / "secret.txt")
+    only_on_path("git")
+    out = grep(registry, root, pattern="needle")
+    assert out.data["backend"] == "python"
+    assert out.text == "a.py:1:needle"
+
+
+@pytest.mark.parametrize("path", ["..", "/etc", "../project/../.."])
+def test_outside_the_workspace_is_refused(registry: ToolRegistry, project: Path, path: str) -> None:
+    with pytest.raises(WorkspaceError, match="outside the workspace"):
+        grep(registry, project, pattern="root", path=path)
+
+
+def test_git_without_pcre_uses_extended_regexes(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(search_mod, "_GIT_PCRE", {search_mod.find_git() or "git": False})
+    hits = search(project, "class [A-Z][a-z]+", backend="git")
+    assert [str(m) for m in hits.matches] == ["src/handlers.py:1:class Handler:"]
+
+
+def test_count_cap_reports_a_lower_bound(
+    registry: ToolRegistry, project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(search_mod, "COUNT_CAP", 300)
+    write(project, "many.txt", "".join(f"hit {i}\n" for i in range(1000)))
+    out = grep(registry, project, pattern="^hit")
+    assert out.data == {"matches": 300, "complete": False, "backend": out.data["backend"]}
+    assert out.text.splitlines()[-1].startswith("... at least 100 more matches")
+
+
+def test_environment_untouched(project: Path) -> None:
+    before = dict(os.environ)
+    search(project, "main")
+    assert dict(os.environ) == before
+
+
+@pytest.fixture
+def stuck_rg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An `rg` that never answers (and has a child holding its output open)."""
+    bin_dir = tmp_path / "stuck-bin"
+    bin_dir.mkdir()
+    script = bin_dir / "rg"
+    script.write_text('#!/bin/sh\n[ "$1" = --help ] && exit 0\nsleep 30\n')
+    script.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    return script
+
+
+def test_cancel_during_a_slow_search(project: Path, stuck_rg: Path) -> None:
+    token = CancelToken()
+    timer = threading.Timer(0.3, token.cancel)
+    timer.start()
+    started = time.monotonic()
+    with pytest.raises(Cancelled):
+        search(project, "main", backend="rg", cancel=token)
+    assert time.monotonic() - started < 5
+
+
+def test_slow_search_times_out(project: Path, stuck_rg: Path) -> None:
+    started = time.monotonic()
+    with pytest.raises(SearchError, match="did not finish in time; narrow it"):
+        search(project, "main", backend="rg", timeout=0.5)
+    assert time.monotonic() - started < 5
