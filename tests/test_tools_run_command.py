@@ -1,0 +1,246 @@
+"""run_command: exit codes, timeouts that leave nothing behind, bounded output, cancel."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from v4code import assets
+from v4code.cancel import CancelToken
+from v4code.errors import Cancelled, ToolError
+from v4code.safety.process import OutputBuffer, run_process
+from v4code.toolkit import ToolContext, ToolOutput, ToolRegistry
+
+
+@pytest.fixture(scope="module")
+def registry() -> ToolRegistry:
+    return ToolRegistry.load([assets.tools_dir()])
+
+
+def run(
+    registry: ToolRegistry,
+    root: Path,
+    *,
+    cancel: CancelToken | None = None,
+    settings: Any = None,
+    sandbox: bool = False,
+    **args: Any,
+) -> ToolOutput:
+    tool = registry.get("run_command")
+    assert tool is not None
+    ctx = ToolContext(root=root, cancel=cancel or CancelToken(), settings=settings, sandbox=sandbox)
+    out = tool.run(ctx, tool.parse_arguments(json.dumps(args)))
+    assert isinstance(out, ToolOutput)
+    return out
+
+
+def live_pids(pids: list[int]) -> list[int]:
+    """The pids that still run (zombies waiting for a reaper do not count)."""
+    alive = []
+    for pid in pids:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        if state != "Z":
+            alive.append(pid)
+    return alive
+
+
+def group_members(pgid: int) -> list[int]:
+    members = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if fields[2] == str(pgid) and fields[0] != "Z":
+                members.append(int(entry.name))
+    return members
+
+
+linux_only = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
+
+
+def test_loading_never_creates_a_top_level_tools_module(registry: ToolRegistry) -> None:
+    assert "run_command" in registry.names()
+    assert registry.get("run_command").risk == "command"  # type: ignore[union-attr]
+    assert "tools" not in sys.modules
+
+
+def test_output_and_exit_code(registry: ToolRegistry, workspace: Path) -> None:
+    out = run(registry, workspace, command="echo one; echo two >&2; echo three; exit 3")
+    assert out.text == "exit code: 3\none\ntwo\nthree"
+    assert out.data["exit_code"] == 3
+    assert out.data["timed_out"] is False
+    assert out.data["command"].startswith("echo one")
+    assert not out.is_error  # a failing command is a result, not a failed call
+    ok = run(registry, workspace, command="true")
+    assert ok.text == "exit code: 0\n(no output)"
+
+
+def test_runs_in_the_workspace_with_no_input(registry: ToolRegistry, workspace: Path) -> None:
+    out = run(registry, workspace, command="pwd; cat; test -t 0 || echo no-tty")
+    assert out.text == f"exit code: 0\n{os.path.realpath(workspace)}\nno-tty"
+
+
+def test_environment_is_non_interactive_and_has_no_api_key(
+    registry: ToolRegistry, workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DEEPSEEK_API_KEY", "sk-test-1234567890")
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    out = run(
+        registry,
+        workspace,
+        command='echo "$PAGER $GIT_PAGER ${DEEPSEEK_API_KEY:-nokey} ${FORCE_COLOR:-nocolor}"',
+    )
+    assert out.text.splitlines()[1] == "cat cat nokey nocolor"
+
+
+def test_api_key_is_redacted_from_output(registry: ToolRegistry, workspace: Path) -> None:
+    (workspace / ".env").write_text("KEY=sk-secret-abcdef123456\n")
+    settings = SimpleNamespace(api_key="sk-secret-abcdef123456")
+    out = run(registry, workspace, settings=settings, command="cat .env")
+    assert "sk-secret" not in out.text
+    assert "KEY=[redacted]" in out.text
+
+
+@linux_only
+def test_timeout_kills_the_whole_process_group(registry: ToolRegistry, workspace: Path) -> None:
+    started = time.monotonic()
+    out = run(
+        registry,
+        workspace,
+        timeout=1,
+        command="echo $$ > leader; (sleep 300 & echo $! > child; wait) & sleep 300",
+    )
+    elapsed = time.monotonic() - started
+    assert elapsed < 5
+    assert out.text.startswith("timed out after 1 s; the process group was killed.")
+    assert out.data["timed_out"] is True
+    assert out.is_error
+    leader = int((workspace / "leader").read_text())
+    child = int((workspace / "child").read_text())
+    assert group_members(leader) == []
+    assert live_pids([leader, child]) == []
+
+
+@linux_only
+def test_sigterm_ignoring_command_is_killed(tmp_path: Path) -> None:
+    started = time.monotonic()
+    result = run_process(
+        ["bash", "-c", "trap '' TERM; echo $$ > pid; while :; do sleep 0.1; done"],
+        cwd=tmp_path,
+        timeout=0.5,
+        grace=0.5,
+    )
+    assert result.timed_out
+    assert time.monotonic() - started < 4
+    assert group_members(int((tmp_path / "pid").read_text())) == []
+
+
+@linux_only
+def test_background_processes_are_stopped_when_the_command_exits(
+    registry: ToolRegistry, workspace: Path
+) -> None:
+    started = time.monotonic()
+    out = run(registry, workspace, command="sleep 300 & echo $! > bg; echo started")
+    assert time.monotonic() - started < 5
+    assert out.text.splitlines()[:3] == [
+        "exit code: 0",
+        "(processes the command left running in the background were stopped)",
+        "started",
+    ]
+    assert live_pids([int((workspace / "bg").read_text())]) == []
+
+
+def test_huge_output_is_capped_quickly(registry: ToolRegistry, workspace: Path) -> None:
+    started = time.monotonic()
+    out = run(registry, workspace, command="yes | head -c 50000000; echo; echo THE-END")
+    assert time.monotonic() - started < 10
+    assert len(out.text) <= 30_000
+    assert out.text.startswith("exit code: 0\ny\ny\n")
+    assert out.text.endswith("y\n\nTHE-END")
+    assert "bytes of output omitted" in out.text
+
+
+def test_output_buffer_memory_is_bounded() -> None:
+    buf = OutputBuffer(head=1000, tail=2000)
+    chunk = b"0123456789" * 6553
+    for _ in range(800):  # ~52 MB
+        buf.write(chunk)
+    buf.write(b"\nlast line\n")
+    assert len(buf._head) == 1000 and len(buf._tail) == 2000
+    assert buf.total == 800 * len(chunk) + 11
+    assert buf.dropped == buf.total - 3000
+    text = buf.text()
+    assert text.startswith("0123456789")
+    assert text.endswith("\nlast line\n")
+    assert f"[... {buf.dropped:,} bytes of output omitted ...]" in text
+
+
+def test_output_buffer_without_overflow_is_exact() -> None:
+    buf = OutputBuffer(head=4, tail=4)
+    buf.write("héllo".encode())
+    assert buf.text() == "héllo" and buf.dropped == 0
+
+
+@linux_only
+def test_cancel_mid_command(registry: ToolRegistry, workspace: Path) -> None:
+    token = CancelToken()
+    threading.Timer(0.5, token.cancel).start()
+    started = time.monotonic()
+    with pytest.raises(Cancelled):
+        run(registry, workspace, cancel=token, command="echo $$ > leader; sleep 300")
+    assert time.monotonic() - started < 5
+    assert group_members(int((workspace / "leader").read_text())) == []
+
+
+def test_a_command_that_closes_its_output_still_honours_cancel(tmp_path: Path) -> None:
+    token = CancelToken()
+    threading.Timer(0.3, token.cancel).start()
+    started = time.monotonic()
+    result = run_process(
+        ["bash", "-c", "exec >&- 2>&-; sleep 300"], cwd=tmp_path, timeout=60, cancel=token
+    )
+    assert result.cancelled
+    assert time.monotonic() - started < 5
+
+
+def test_killed_by_signal_is_described(registry: ToolRegistry, workspace: Path) -> None:
+    out = run(registry, workspace, command="kill -9 $$")
+    assert out.text.startswith("exit code: -9 (killed by SIGKILL)")
+
+
+@pytest.mark.parametrize("timeout", [0, -5, 3601])
+def test_timeout_bounds(registry: ToolRegistry, workspace: Path, timeout: int) -> None:
+    with pytest.raises(ToolError, match="timeout must be between 1 and 3600 seconds"):
+        run(registry, workspace, command="true", timeout=timeout)
+
+
+def test_bad_arguments(registry: ToolRegistry, workspace: Path) -> None:
+    with pytest.raises(ToolError, match="The command is empty"):
+        run(registry, workspace, command="  ")
+    with pytest.raises(ToolError, match="Invalid arguments for run_command"):
+        run(registry, workspace, command="true", timeout="soon")
+
+
+def test_sandbox_required_but_missing_refuses(
+    registry: ToolRegistry, workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    with pytest.raises(ToolError, match=r"bubblewrap \(`bwrap`\) is not installed") as info:
+        run(registry, workspace, sandbox=True, command="touch ran")
+    assert "apt install bubblewrap" in str(info.value)
+    assert not (workspace / "ran").exists()
