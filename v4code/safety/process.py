@@ -163,6 +163,16 @@ def _live_member_in_proc(pgid: int) -> bool:
     return False
 
 
+def _group_empties(pgid: int, within: float) -> bool:
+    """Wait a moment for members that are already exiting (a sandbox's init, say)."""
+    deadline = time.monotonic() + within
+    while _group_alive(pgid):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
 def _signal_group(pgid: int, sig: int) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, sig)
@@ -223,7 +233,7 @@ def run_process(
     stopped_background = False
     if stop is not None:
         _stop_group(proc, pgid, grace)
-    elif _group_alive(pgid):
+    elif not _group_empties(pgid, within=0.5):
         stopped_background = True
         _stop_group(proc, pgid, grace)
     _drain(fd, buffer)
