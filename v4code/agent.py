@@ -17,7 +17,7 @@ from v4code.cancel import CancelToken
 from v4code.config import Settings
 from v4code.conversation import Conversation
 from v4code.edits.changeset import ChangeSet
-from v4code.errors import BackendError, Cancelled, ToolError
+from v4code.errors import BackendError, Cancelled, ToolError, V4codeError
 from v4code.events import (
     ErrorEvent,
     Event,
@@ -95,6 +95,7 @@ class TurnState:
     last_call_key: tuple[str, str] | None = None
     repeats: int = 0
     ended_by_tool: bool = False
+    compaction_skipped: bool = False
 
 
 class Agent:
@@ -131,6 +132,7 @@ class Agent:
         self.last_prompt_tokens = 0
         self._tool_schemas = tuple(registry.schemas())
         self._turn = TurnState()
+        self._instructions_seen: set[str] | None = None  # nested AGENTS.md already given
 
     @property
     def session_id(self) -> str:
@@ -145,13 +147,15 @@ class Agent:
         started = self.clock()
         cost_at_start = self.total_cost
         if self.needs_compaction():
-            yield from self.compact()
+            yield from self.compact(auto=True)
         yield self._log(TurnStarted(self.session_id, text))
         self._append(Message(role="user", content=text))
         final_text = ""
         try:
             while True:
                 self._check_limits(state, started, cost_at_start)
+                if state.steps and self.needs_compaction():  # a long turn fills the window too
+                    yield from self.compact(auto=True)
                 state.steps += 1
                 yield StepStarted(state.steps)
                 reply = yield from self._stream_reply()
@@ -212,27 +216,65 @@ class Agent:
         s = self.settings
         return self.last_prompt_tokens >= s.compact_threshold * s.context_window
 
-    def compact(self) -> Iterator[Event]:
+    def compact(self, auto: bool = False) -> Iterator[Event]:
         """Summarise older turns; recent ones stay verbatim. Logged so resume rebuilds it."""
-        from v4code.compaction import rebuild, split_point, summarise
+        from v4code.compaction import (
+            KEEP_TURNS,
+            rebuild,
+            split_point,
+            summary_request,
+            worth_compacting,
+        )
 
         history = self.conversation.history
         cut = split_point(history)
-        if cut == 0:
-            yield Notice("Nothing to compact yet.")
+        if cut == 0 or (auto and not worth_compacting(history, cut)):
+            if not auto:
+                yield Notice(f"Nothing to compact yet: the last {KEEP_TURNS} turns stay verbatim.")
+            elif not self._turn.compaction_skipped:
+                self._turn.compaction_skipped = True
+                yield self._log(
+                    Notice("The context is nearly full, but its recent turns cannot be compacted.")
+                )
             return
+        full = self.last_prompt_tokens / max(self.settings.context_window, 1)
+        yield Notice(
+            f"Compacting: the context is {full:.0%} full; summarising older turns…"
+            if auto
+            else "Compacting: summarising older turns…"
+        )
+        parts: list[str] = []
         try:
-            summary = summarise(self.backend, self.settings, history[:cut], self.cancel)
+            for ev in self.backend.stream(
+                summary_request(self.settings, history[:cut]), self.cancel
+            ):
+                if isinstance(ev, TextDelta):
+                    parts.append(ev.text)
+                elif isinstance(ev, UsageReport):
+                    yield self._account(ev.usage, None)
+                elif isinstance(ev, Retrying):
+                    yield self._log(ev)
+        except Cancelled:
+            yield self._log(Notice("Compaction cancelled; the conversation is unchanged."))
+            return
         except BackendError as exc:
             yield self._log(ErrorEvent(f"compaction failed: {exc.message}", "backend"))
+            return
+        summary = "".join(parts).strip()
+        if not summary:
+            yield self._log(ErrorEvent("compaction failed: the summary came back empty", "backend"))
             return
         self.conversation.history = rebuild(summary, history[cut:])
         self.session.write(
             {"type": "compaction", "messages": [m.to_dict() for m in self.conversation.history]}
         )
+        self._instructions_seen = None
         self.last_prompt_tokens = self.conversation.estimate_tokens()
         yield self._log(
-            Notice(f"Compacted {cut} older messages into a summary; recent turns kept.")
+            Notice(
+                f"Compacted {cut} older messages into a summary; the last {KEEP_TURNS} turns are "
+                "kept verbatim. A new cache prefix starts here."
+            )
         )
 
     # --- one model request --------------------------------------------------------------
@@ -319,8 +361,40 @@ class Agent:
             denied = False
         else:
             result, denied = self._run(call, args or {}, state)
+        loaded: list[str] = []
+        if not denied and not result.is_error and args:
+            result, loaded = self._with_instructions(args, result)
         self._append_result(result)
         yield self._log(ToolFinished(call, result, denied))
+        if loaded:
+            yield self._log(Notice(f"Read {', '.join(loaded)} (instructions for files there)."))
+
+    def _with_instructions(
+        self, args: dict[str, Any], result: ToolResult
+    ) -> tuple[ToolResult, list[str]]:
+        """Append the AGENTS.md of subfolders this call touched, the first time only."""
+        from dataclasses import replace
+
+        from v4code.conversation import nested_instruction_files, nested_instructions_text
+        from v4code.workspace import relative_to_root, resolve_in_workspace
+
+        rels = []
+        for path in _arg_paths(args):
+            try:
+                rels.append(relative_to_root(self.root, resolve_in_workspace(self.root, path)))
+            except (V4codeError, OSError):
+                continue
+        if not rels:
+            return result, []
+        if self._instructions_seen is None:
+            self._instructions_seen = self.conversation.instructions_seen()
+        new = [
+            f for f in nested_instruction_files(self.root, rels) if f not in self._instructions_seen
+        ]
+        if not new:
+            return result, []
+        self._instructions_seen.update(new)
+        return replace(result, text=result.text + nested_instructions_text(self.root, new)), new
 
     def _parse(self, call: ToolCall) -> tuple[dict[str, Any] | None, str | None]:
         try:
@@ -459,6 +533,18 @@ class Agent:
         if event.kind in LOGGED_EVENT_KINDS:
             self.session.event(event_to_dict(event))
         return event
+
+
+def _arg_paths(args: dict[str, Any]) -> list[str]:
+    """The workspace paths a tool call's arguments name."""
+    paths = [args[k] for k in ("path", "src", "dst") if isinstance(args.get(k), str)]
+    edits = args.get("edits")
+    if isinstance(edits, list):
+        for edit in edits:
+            path = edit.get("path") if isinstance(edit, dict) else getattr(edit, "path", None)
+            if isinstance(path, str):
+                paths.append(path)
+    return paths
 
 
 def _canonical(arguments: str) -> str:

@@ -1,16 +1,16 @@
 """Compaction: older turns summarised by the model, recent turns kept verbatim.
 
 It is the one deliberate rewrite of history (it starts a new cache prefix), done when the
-conversation nears the context window or when the person asks (/compact).
+conversation nears `compact_threshold` of the context window (checked before every model
+request, so a long turn is compacted too) or when the person asks (/compact). The current turn
+and the one before it stay verbatim (the task state); the summary prompt is prompts/compact.md.
+The agent logs a "compaction" record with the new history, so a resumed session rebuilds it.
 """
 
 from __future__ import annotations
 
 from v4code.assets import load_prompt
-from v4code.cancel import CancelToken
 from v4code.config import Settings
-from v4code.events import TextDelta
-from v4code.protocols import Backend
 from v4code.types import ChatRequest, Message
 
 KEEP_TURNS = 2
@@ -42,10 +42,21 @@ def transcript(messages: list[Message]) -> str:
     return text[-MAX_TRANSCRIPT_CHARS:]
 
 
-def summarise(
-    backend: Backend, settings: Settings, older: list[Message], cancel: CancelToken
-) -> str:
-    request = ChatRequest(
+def worth_compacting(history: list[Message], cut: int, share: float = 0.25) -> bool:
+    """Automatic compaction only pays when the older part is a real share of the whole (when
+    the recent turns alone fill the window, summarising a summary again would not help)."""
+
+    def size(messages: list[Message]) -> int:
+        return sum(
+            len(m.content or "") + sum(len(c.arguments) for c in m.tool_calls) for m in messages
+        )
+
+    return size(history[:cut]) >= share * max(size(history), 1)
+
+
+def summary_request(settings: Settings, older: list[Message]) -> ChatRequest:
+    """The request that summarises `older`: no tools, no thinking, the prompt from prompts/."""
+    return ChatRequest(
         model=settings.model,
         messages=(
             Message("system", load_prompt("compact")),
@@ -53,9 +64,6 @@ def summarise(
         ),
         thinking=False,
     )
-    return "".join(
-        e.text for e in backend.stream(request, cancel) if isinstance(e, TextDelta)
-    ).strip()
 
 
 def rebuild(summary: str, recent: list[Message]) -> list[Message]:

@@ -50,6 +50,7 @@ class Settings:
     transport: str = "sdk"  # "sdk" (the openai SDK) or "stdlib" (http.client; starts faster)
     thinking: bool = True
     effort: str | None = "high"
+    show_thinking: bool = False  # the chat streams thinking in full instead of one folded line
     max_tokens: int | None = None
     context_window: int = 1_048_576
     permission_mode: str = "ask"

@@ -19,6 +19,6 @@ def start_chat(
     if prompt is not None:
         run_flags = {**flags, "permission_mode": flags.get("permission_mode") or "full-auto"}
         return run_task(prompt, output="text", flags=run_flags, resume=None)
-    from v4code.ui.interactive import run_interactive
+    from v4code.ui.repl import run_repl
 
-    return run_interactive(continue_=continue_, resume=resume, flags=flags)
+    return run_repl(continue_=continue_, resume=resume, flags=flags)

@@ -1,0 +1,108 @@
+"""The person as the agent's Approver: an edit batch as one diff, a command with where it runs.
+
+Answers: `y` yes; `n` no, optionally with a reason for the model (`n use a constant`, or asked
+for after a bare `n`); `a` always, for this tool (edits) or this command prefix (commands), for
+the rest of the session. Ctrl-C at the question cancels the turn; nothing is changed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from rich.text import Text
+
+from v4code.cancel import CancelToken
+from v4code.protocols import Approval, ApprovalRequest
+from v4code.safety.permissions import command_prefix
+from v4code.ui.render import command_header, diff_renderable, edit_header
+
+YES = ("y", "yes")
+NO = ("n", "no")
+ALWAYS = ("a", "always")
+
+
+def parse_answer(text: str) -> tuple[str, str | None] | None:
+    """("yes" | "no" | "always", reason) from what the person typed; None if it is unclear."""
+    text = text.strip()
+    if not text:
+        return None
+    word, _, rest = text.partition(" ")
+    word = word.lower().rstrip(",.:;!")
+    if word in YES and not rest.strip():
+        return "yes", None
+    if word in ALWAYS and not rest.strip():
+        return "always", None
+    if word in NO:
+        return "no", rest.strip(" ,.:;-") or None
+    return None
+
+
+class ChatApprover:
+    """Shows the proposal, asks, and turns the answer into an Approval."""
+
+    def __init__(
+        self,
+        ask: Callable[[str], str],
+        console: Any,
+        *,
+        before_ask: Callable[[], None] | None = None,
+        cancel: CancelToken | None = None,
+    ) -> None:
+        self.ask = ask
+        self.console = console
+        self.before_ask = before_ask or (lambda: None)
+        self.cancel = cancel
+        self.shown_diffs: set[str] = set()
+
+    def decide(self, request: ApprovalRequest) -> Approval:
+        self.before_ask()
+        if request.diff is not None:
+            self.console.print(edit_header(request.files))
+            if request.diff:
+                self.console.print(diff_renderable(request.diff))
+                self.shown_diffs.add(request.diff)
+            question = (
+                f"Apply? [y]es  [n]o (+ reason)  [a]lways allow {request.tool} this session: "
+            )
+            always = "tool"
+        elif request.command is not None:
+            self.console.print(command_header(request.command, request.cwd, request.sandboxed))
+            prefix = command_prefix(request.command)
+            question = f"Run? [y]es  [n]o (+ reason)  [a]lways allow `{prefix}` this session: "
+            always = "prefix"
+        else:
+            args = json.dumps(request.args, ensure_ascii=False)[:300]
+            self.console.print(Text(f"Allow {request.tool} {args}", style="bold"))
+            question = f"Allow? [y]es  [n]o (+ reason)  [a]lways allow {request.tool}: "
+            always = "tool"
+        return self._answer(question, always)
+
+    def _answer(self, question: str, always: str) -> Approval:
+        while True:
+            try:
+                parsed = parse_answer(self.ask(question))
+            except KeyboardInterrupt:
+                if self.cancel is not None:
+                    self.cancel.cancel()
+                self.console.print(Text("Cancelled; nothing was changed.", style="yellow"))
+                return Approval(False, "The user interrupted the turn.")
+            except EOFError:
+                return Approval(False)
+            if parsed is None:
+                self.console.print(
+                    Text("Answer y, n (optionally followed by a reason) or a.", style="dim")
+                )
+                continue
+            kind, reason = parsed
+            if kind == "yes":
+                return Approval(True)
+            if kind == "always":
+                return Approval(True, remember=always)
+            if reason is None:
+                try:
+                    reason = self.ask("Why not? (a reason for the model, Enter to skip): ").strip()
+                except (KeyboardInterrupt, EOFError):
+                    reason = ""
+            return Approval(False, reason=reason or None)

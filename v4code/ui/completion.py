@@ -1,0 +1,145 @@
+"""Tab completion for the chat prompt (slash commands, their arguments, `@path`) and the
+attachment of mentioned files to the message.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from prompt_toolkit.completion import Completer, Completion
+from prompt_toolkit.document import Document
+
+from v4code.errors import V4codeError
+
+MENTION = re.compile(r"(?<![\w/@])@([\w./~+-]+)")
+MAX_ATTACH_CHARS = 100_000
+MAX_LISTED = 500
+MAX_COMPLETIONS = 50
+
+
+class FileIndex:
+    """The workspace's files (git-aware), listed once and refreshed after each turn."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._files: list[str] | None = None
+
+    def files(self) -> list[str]:
+        if self._files is None:
+            from v4code.repo.files import list_files
+
+            try:
+                self._files = list_files(self.root).files
+            except (OSError, V4codeError):
+                self._files = []
+        return self._files
+
+    def invalidate(self) -> None:
+        self._files = None
+
+
+def path_candidates(files: list[str], query: str) -> list[str]:
+    """Files and folders for `@query`: prefix matches first, then name and substring matches."""
+    dirs = sorted({p.rsplit("/", 1)[0] + "/" for p in files if "/" in p})
+    dirs = sorted({d for p in dirs for d in _parents(p)})
+    everything = dirs + files
+    q = query.lower()
+    if not q:
+        top = [p for p in everything if p.count("/") - p.endswith("/") == 0]
+        return top[:MAX_COMPLETIONS]
+    prefix = [p for p in everything if p.lower().startswith(q)]
+    seen = set(prefix)
+    name = [p for p in files if p not in seen and p.rsplit("/", 1)[-1].lower().startswith(q)]
+    seen.update(name)
+    inside = [p for p in files if p not in seen and q in p.lower()]
+    return (prefix + name + inside)[:MAX_COMPLETIONS]
+
+
+def _parents(directory: str) -> list[str]:
+    parts = directory.rstrip("/").split("/")
+    return ["/".join(parts[: i + 1]) + "/" for i in range(len(parts))]
+
+
+class ChatCompleter(Completer):
+    """`/` at the start completes commands (then their arguments); `@` completes paths."""
+
+    def __init__(
+        self,
+        commands: dict[str, str],
+        choices: Callable[[str], list[str]],
+        files: Callable[[], list[str]],
+    ) -> None:
+        self.commands = commands
+        self.choices = choices
+        self.files = files
+
+    def get_completions(self, document: Document, complete_event: Any) -> Iterable[Completion]:
+        before = document.text_before_cursor
+        if before.startswith("/") and "\n" not in before:
+            name, space, arg = before.partition(" ")
+            if not space:
+                for command, help_text in self.commands.items():
+                    if command.startswith(name):
+                        yield Completion(command, -len(name), display_meta=help_text)
+                return
+            if " " in arg:
+                return
+            for choice in self.choices(name):
+                if choice.startswith(arg):
+                    yield Completion(choice, -len(arg))
+            return
+        word = document.get_word_before_cursor(WORD=True)
+        if word.startswith("@"):
+            for path in path_candidates(self.files(), word[1:]):
+                yield Completion("@" + path, -len(word), display=path)
+
+
+def attach_mentions(text: str, root: Path) -> tuple[str, list[str]]:
+    """The message with each mentioned workspace file (or folder listing) attached, and
+    the paths attached. Mentions of anything outside the workspace are left as text."""
+    from v4code.workspace import relative_to_root, resolve_in_workspace
+
+    parts = [text]
+    attached: list[str] = []
+    for match in MENTION.finditer(text):
+        asked = match.group(1).rstrip(".,;:!?)")
+        try:
+            path = resolve_in_workspace(root, asked, must_exist=True)
+        except (V4codeError, OSError):
+            continue
+        rel = relative_to_root(root, path)
+        if rel in attached or rel == ".":
+            continue
+        block = _attachment(root, path, rel)
+        if block:
+            attached.append(rel)
+            parts.append(block)
+    return "".join(parts), attached
+
+
+def _attachment(root: Path, path: Path, rel: str) -> str:
+    if path.is_dir():
+        from v4code.repo.files import list_files
+
+        try:
+            files = list_files(root, path).files
+        except (OSError, V4codeError):
+            return ""
+        listed = "\n".join(files[:MAX_LISTED])
+        more = f"\n… {len(files) - MAX_LISTED} more" if len(files) > MAX_LISTED else ""
+        return f'\n\n<directory path="{rel}">\n{listed}{more}\n</directory>'
+    if not path.is_file():
+        return ""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return ""
+    if b"\x00" in data[:8192]:
+        return f'\n\n<file path="{rel}">(binary file, {len(data):,} bytes)</file>'
+    body = data[:MAX_ATTACH_CHARS].decode("utf-8", "replace")
+    if len(data) > MAX_ATTACH_CHARS:
+        body += f"\n… cut at {MAX_ATTACH_CHARS:,} of {len(data):,} bytes; read_file has the rest"
+    return f'\n\n<file path="{rel}">\n{body.rstrip(chr(10))}\n</file>'

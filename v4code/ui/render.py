@@ -1,0 +1,366 @@
+"""How the chat shows a turn: folded thinking, the answer as Markdown, one line per tool call,
+edits as diffs, a summary line.
+
+The pieces are pure functions returning rich renderables (`tool_line`, `diff_renderable`,
+`summary_line`, `thinking_line`, `edit_header`, `history_renderables`), pinned by golden
+tests; `TurnView` puts them on screen as a turn's events arrive, through a `LiveRegion`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from rich.console import Console, RenderableType
+from rich.markdown import Markdown
+from rich.syntax import Syntax
+from rich.text import Text
+
+from v4code.events import (
+    ErrorEvent,
+    Event,
+    Notice,
+    ReasoningDelta,
+    Retrying,
+    StepStarted,
+    TextDelta,
+    ToolFinished,
+    ToolStarted,
+    TurnFinished,
+    UsageReported,
+)
+from v4code.pricing import format_cost
+from v4code.types import Message, ToolCall, Usage
+from v4code.ui.headless import describe_call
+from v4code.ui.stream import LiveRegion
+
+# --- pure pieces ------------------------------------------------------------------------
+
+
+def _files(finished: ToolFinished | None) -> list[dict[str, Any]]:
+    data = finished.result.data if finished is not None else None
+    files = data.get("files") if isinstance(data, dict) else None
+    return [f for f in files if isinstance(f, dict)] if isinstance(files, list) else []
+
+
+def _data(finished: ToolFinished | None) -> dict[str, Any]:
+    data = finished.result.data if finished is not None else None
+    return data if isinstance(data, dict) else {}
+
+
+def _counts(files: list[dict[str, Any]]) -> str:
+    added = sum(int(f.get("additions") or 0) for f in files)
+    removed = sum(int(f.get("deletions") or 0) for f in files)
+    return f"+{added} -{removed}"
+
+
+def tool_label(started: ToolStarted, finished: ToolFinished | None = None) -> str:
+    """`read src/app.py 1-120`, `grep 'TODO' 14 matches`, `run pytest -q  exit 1`, ..."""
+    args = started.args or {}
+    name = started.call.name
+    data = _data(finished)
+    files = _files(finished)
+    if name == "read_file":
+        label = f"read {args.get('path', '')}"
+        if data.get("end"):
+            label += f" {data.get('start', 1)}-{data['end']}"
+        return label
+    if name == "grep":
+        where = args.get("path")
+        label = f"grep {args.get('pattern', '')!r}" + (
+            f" {where}" if where not in (None, ".") else ""
+        )
+        if "matches" in data:
+            n = data["matches"]
+            label += f" {n} match" + ("" if n == 1 else "es")
+        return label
+    if name == "list_files":
+        label = f"list {args.get('path', '.')}" + (
+            f" {args['pattern']}" if args.get("pattern") else ""
+        )
+        return label + (f" {data['count']} files" if "count" in data else "")
+    if name == "run_command":
+        label = f"run {args.get('command', '')}"
+        if data.get("timed_out"):
+            return label + "  timed out"
+        if data.get("exit_code") is not None:
+            label += f"  exit {data['exit_code']}"
+        return label
+    if files:
+        verb = {"edit_file": "edit", "apply_edits": "edit", "write_file": "write"}.get(name)
+        if name == "move_file":
+            return f"move {args.get('src', '')} -> {args.get('dst', '')}"
+        if name == "delete_file":
+            return f"delete {args.get('path', '')}"
+        paths = ", ".join(str(f.get("path", "?")) for f in files)
+        return f"{verb or name} {paths} {_counts(files)}"
+    if name in ("edit_file", "write_file") and "path" in args:
+        return f"{name.split('_')[0]} {args['path']}"
+    if name == "apply_edits":
+        return describe_call(started).replace("apply_edits", "edit", 1)
+    return describe_call(started)
+
+
+def tool_line(started: ToolStarted, finished: ToolFinished | None = None) -> Text:
+    """One compact line per tool call; a denial or an error is said on the same line."""
+    line = Text("• ", style="cyan")
+    line.append(tool_label(started, finished))
+    if finished is not None and finished.denied:
+        line.append("  denied", style="yellow")
+    elif finished is not None and finished.result.is_error:
+        first = (finished.result.text.strip().splitlines() or [""])[0]
+        line.append(f"  ✗ {first[:120]}", style="red")
+    return line
+
+
+def diff_renderable(diff: str) -> RenderableType:
+    """A unified diff, syntax-highlighted."""
+    return Syntax(
+        diff.rstrip("\n"), "diff", theme="ansi_dark", background_color="default", word_wrap=True
+    )
+
+
+def edit_header(files: tuple[dict[str, Any], ...] | list[dict[str, Any]]) -> Text:
+    """`Edit 2 files: a.py (+1 -1), new.py (new, +3)` above a proposed batch's diff."""
+    parts = []
+    for f in files:
+        status = f.get("status")
+        note = "new, " if status == "added" else "deleted, " if status == "deleted" else ""
+        parts.append(f"{f.get('path', '?')} ({note}{_counts([f])})")
+    count = f"{len(parts)} files" if len(parts) != 1 else "1 file"
+    return Text(f"Edit {count}: " + ", ".join(parts), style="bold")
+
+
+def command_header(command: str, cwd: str | None, sandboxed: bool) -> Text:
+    text = Text("Run ", style="bold")
+    text.append(command, style="bold cyan")
+    text.append(f"\n  in {cwd or '.'}, ", style="dim")
+    text.append(
+        "sandboxed (no network, writes only in the workspace)" if sandboxed else "not sandboxed",
+        style="dim" if sandboxed else "yellow",
+    )
+    return text
+
+
+def thinking_line(tokens: int, seconds: float, done: bool) -> Text:
+    """The folded thinking block: `▸ thinking… ~312 tokens` while it streams, then a summary."""
+    if not done:
+        return Text(f"▸ thinking… ~{tokens:,} tokens", style="dim italic")
+    return Text(
+        f"▸ thought for {seconds:.1f}s · ~{tokens:,} tokens  (/thinking shows it)",
+        style="dim italic",
+    )
+
+
+def summary_line(
+    usage: Usage, cost: float, seconds: float, status: str = "done", reason: str = ""
+) -> Text:
+    """After each turn: tokens, cache-hit share, cost, elapsed time (and why it stopped)."""
+    text = Text(style="dim")
+    out = f"{usage.completion_tokens:,} out"
+    if usage.reasoning_tokens:
+        out += f" ({usage.reasoning_tokens:,} thinking)"
+    text.append(
+        f"{usage.prompt_tokens:,} in ({usage.cache_hit_share:.0%} cached) · {out} · "
+        f"{format_cost(cost)} · {seconds:.1f}s"
+    )
+    if status != "done":
+        text.append(f" · {status}" + (f": {reason}" if reason else ""), style="yellow")
+    return text
+
+
+def answer(text: str) -> RenderableType:
+    return Markdown(text)
+
+
+def thinking_text(text: str) -> RenderableType:
+    return Markdown(text, style="dim")
+
+
+def estimate_tokens(text: str) -> int:
+    return max(1, round(len(text) / 4)) if text else 0
+
+
+def history_renderables(messages: list[Message], last_turns: int = 10) -> list[RenderableType]:
+    """A resumed conversation as the person saw it: prompts, tool lines, answers."""
+    starts = [i for i, m in enumerate(messages) if m.role == "user"]
+    skipped = 0
+    if len(starts) > last_turns:
+        skipped = len(starts) - last_turns
+        messages = messages[starts[-last_turns] :]
+    out: list[RenderableType] = []
+    if skipped:
+        out.append(Text(f"({skipped} earlier turns not shown)", style="dim"))
+    for m in messages:
+        if m.role == "user":
+            first, *rest = (m.content or "").strip().splitlines() or [""]
+            more = f"  (+{len(rest)} lines)" if rest else ""
+            out.append(Text(f"› {first[:300]}{more}", style="bold"))
+        elif m.role == "assistant":
+            for call in m.tool_calls:
+                out.append(tool_line(ToolStarted(call, _arguments(call))))
+            if (m.content or "").strip():
+                out.append(Markdown(m.content.strip()))
+    return out
+
+
+def _arguments(call: ToolCall) -> dict[str, Any] | None:
+    try:
+        args = json.loads(call.arguments)
+    except (json.JSONDecodeError, TypeError):
+        return None
+    return args if isinstance(args, dict) else None
+
+
+# --- a turn on screen --------------------------------------------------------------------
+
+
+@dataclass
+class ToolRecord:
+    started: ToolStarted
+    finished: ToolFinished | None = None
+
+
+@dataclass
+class TurnView:
+    """Shows one turn as its events arrive; keeps what `/thinking` and `/details` show later."""
+
+    console: Console
+    show_thinking: bool = False
+    shown_diffs: set[str] = field(default_factory=set)  # diffs the approver already showed
+    fps: float = 20.0
+    clock: Any = time.monotonic
+    reasoning: list[str] = field(default_factory=list)  # every step's thinking, in full
+    tools: list[ToolRecord] = field(default_factory=list)
+    usage: Usage = field(default_factory=Usage)
+    cost: float = 0.0
+    status: str = ""
+    region: LiveRegion = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.region = LiveRegion(self.console, fps=self.fps)
+        self._t0 = self.clock()
+        self._thinking: list[str] = []
+        self._thinking_since = 0.0
+        self._thinking_size = 0
+        self._running: dict[str, ToolRecord] = {}
+
+    @property
+    def full_reasoning(self) -> str:
+        return "\n\n".join(r for r in self.reasoning if r.strip())
+
+    def handle(self, event: Event) -> None:
+        if isinstance(event, ReasoningDelta):
+            self._reasoning(event.text)
+            return
+        self._close_thinking()
+        if isinstance(event, TextDelta):
+            self.region.write(event.text, answer)
+        elif isinstance(event, ToolStarted):
+            record = ToolRecord(event)
+            self.tools.append(record)
+            self._running[event.call.id] = record
+            self.region.end_text()
+            self.region.status(_running_line(event), ticking=True)
+        elif isinstance(event, ToolFinished):
+            self._tool_finished(event)
+        elif isinstance(event, UsageReported):
+            self.usage = self.usage + event.usage
+            self.cost += event.cost
+        elif isinstance(event, Notice):
+            self.region.print(Text(f"  {event.text}", style="dim"))
+        elif isinstance(event, Retrying):
+            self.region.print(
+                Text(f"  retrying in {event.delay:.1f}s ({event.reason})", style="dim")
+            )
+        elif isinstance(event, ErrorEvent):
+            self.region.print(Text(f"error: {event.message}", style="bold red"))
+        elif isinstance(event, TurnFinished):
+            self.status = event.status
+            self.region.status(None)
+            self.region.print(
+                summary_line(
+                    self.usage, self.cost, self.clock() - self._t0, event.status, event.reason
+                )
+            )
+            self.region.close()
+        elif isinstance(event, StepStarted):
+            pass
+
+    def pause(self) -> None:
+        """Before anyone prompts: finish what is streaming and drop the live part."""
+        self._close_thinking()
+        self.region.pause()
+
+    def close(self) -> None:
+        self._close_thinking()
+        self.region.close()
+
+    def _reasoning(self, text: str) -> None:
+        if not self._thinking:
+            self._thinking_since = self.clock()
+            self._thinking_size = 0
+        self._thinking.append(text)
+        self._thinking_size += len(text)
+        if self.show_thinking:
+            self.region.write(text, thinking_text)
+        tokens = max(1, round(self._thinking_size / 4))
+        self.region.status(thinking_line(tokens, 0.0, done=False))
+
+    def _close_thinking(self) -> None:
+        if not self._thinking:
+            return
+        text = "".join(self._thinking)
+        self._thinking = []
+        self.reasoning.append(text)
+        self.region.status(None)
+        self.region.print(
+            thinking_line(estimate_tokens(text), self.clock() - self._thinking_since, done=True)
+        )
+
+    def _tool_finished(self, event: ToolFinished) -> None:
+        record = self._running.pop(event.call.id, None)
+        if record is None:
+            record = ToolRecord(ToolStarted(event.call, _arguments(event.call)))
+            self.tools.append(record)
+        record.finished = event
+        self.region.status(None)
+        shown: list[RenderableType] = [tool_line(record.started, event)]
+        diff = "".join(str(f.get("diff", "")) for f in _files(event))
+        if diff and diff not in self.shown_diffs:  # not twice after an approval
+            shown.append(diff_renderable(diff))
+        self.region.print(*shown)
+
+
+def _running_line(event: ToolStarted) -> RenderableType:
+    from rich.spinner import Spinner
+
+    return Spinner("dots", Text(tool_label(event), style="cyan"), style="cyan")
+
+
+def details_renderables(tools: list[ToolRecord], which: int | None = None) -> list[RenderableType]:
+    """`/details`: each tool call of the last turn with its arguments and its full result."""
+    if not tools:
+        return [Text("No tool calls in the last turn.", style="dim")]
+    chosen = list(enumerate(tools, 1))
+    if which is not None:
+        chosen = [(i, t) for i, t in chosen if i == which]
+        if not chosen:
+            return [Text(f"There is no tool call {which}; the last turn had {len(tools)}.")]
+    out: list[RenderableType] = []
+    for i, record in chosen:
+        head = Text(f"{i}. ")
+        head.append_text(tool_line(record.started, record.finished))
+        out.append(head)
+        args = record.started.args or _arguments(record.started.call) or {}
+        shown = {k: v for k, v in args.items() if k not in ("content", "edits", "new_string")}
+        if shown:
+            out.append(Text("   " + json.dumps(shown, ensure_ascii=False)[:500], style="dim"))
+        if record.finished is not None:
+            body = record.finished.result.text
+            if len(body) > 8000 and which is None:
+                body = body[:8000] + f"\n… {len(body) - 8000:,} more characters (/details {i})"
+            out.append(Text(body, style="dim"))
+    return out

@@ -1,0 +1,359 @@
+"""`v4code` at a terminal: the session loop.
+
+prompt-toolkit reads the person's input (multi-line, history per repository, completion of
+slash commands and `@path`); each message runs one agent turn whose events `TurnView` renders
+with rich; the person answers approvals through `ChatApprover`. `run_repl(input=, output=,
+console=)` takes prompt-toolkit and rich seams, so tests drive it with `create_pipe_input()`,
+`DummyOutput()` and a recording console.
+
+Ctrl-C while a turn runs cancels the turn (a SIGINT handler sets the agent's cancel token; a
+second Ctrl-C stops at once); at the prompt it clears the line, and on an empty line twice it
+leaves, like Ctrl-D.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from rich.text import Text
+
+from v4code.cancel import CancelToken
+from v4code.errors import V4codeError
+
+PROMPT = "› "
+PICKER_ROWS = 30
+
+
+class Chat:
+    def __init__(
+        self,
+        *,
+        flags: dict[str, Any],
+        input: Any = None,
+        output: Any = None,
+        console: Any = None,
+        on_agent: Callable[[Any], None] | None = None,
+    ) -> None:
+        from prompt_toolkit import PromptSession
+        from prompt_toolkit.history import FileHistory
+        from rich.console import Console
+
+        from v4code.config import load_settings
+        from v4code.ui.approval import ChatApprover
+        from v4code.ui.completion import ChatCompleter, FileIndex
+        from v4code.ui.slash import COMMANDS, choices_for
+        from v4code.ui.toolbar import toolbar_text
+        from v4code.workspace import workspace_root
+
+        self.root = workspace_root()
+        self.settings = load_settings(self.root, flags).settings
+        self.console = console or Console(highlight=False)
+        self.terminal = input is None and sys.stdin.isatty()
+        self.files = FileIndex(self.root)
+        self.cancel = CancelToken()
+        self.on_agent = on_agent
+        self.agent: Any = None
+        self.view: Any = None  # the last turn's TurnView (for /thinking, /details)
+        self.show_thinking = self.settings.show_thinking
+        self.running = True
+        completer = ChatCompleter(
+            {name: c.help for name, c in COMMANDS.items()},
+            lambda name: choices_for(self, name),
+            self.files.files,
+        )
+        self.session: Any = PromptSession(
+            history=FileHistory(str(history_path(self.root))),
+            input=input,
+            output=output,
+            multiline=True,
+            key_bindings=_bindings(),
+            completer=completer,
+            complete_while_typing=True,
+            bottom_toolbar=lambda: toolbar_text(self.agent),
+            prompt_continuation=lambda width, line, wrap: " " * width,
+        )
+        self.asker: Any = PromptSession(input=input, output=output)
+        self.approver = ChatApprover(
+            self.ask, self.console, before_ask=self._pause_view, cancel=self.cancel
+        )
+
+    # --- sessions ---------------------------------------------------------------------------
+
+    def open(self, resume: str | None) -> None:
+        """A new session (None), or an existing one continued ("" is the latest)."""
+        from v4code.app import open_session
+        from v4code.ui.render import history_renderables
+
+        settings, mode, backend = self.settings, None, None
+        if self.agent is not None:  # /clear and /resume keep the model, thinking and mode
+            settings, mode, backend = (
+                self.agent.settings,
+                self.agent.policy.mode,
+                self.agent.backend,
+            )
+        session = open_session(
+            settings,
+            self.root,
+            self.approver,
+            resume=resume,
+            backend=backend,
+            cancel=self.cancel,
+            meta={"frontend": "chat"},
+        )
+        self.agent = session.agent
+        if mode is not None:
+            self.agent.policy.mode = mode
+        self.view = None
+        if self.on_agent:
+            self.on_agent(self.agent)
+        if session.resumed:
+            for item in history_renderables(self.agent.conversation.history):
+                self.console.print(item)
+            self.say(f"Resumed session {self.agent.session_id}.", "dim")
+
+    def pick_session(self) -> str | None:
+        from v4code.sessions import list_sessions
+        from v4code.ui.session_list import first_prompt, session_rows
+
+        files = [p for p in list_sessions(self.root)[:PICKER_ROWS] if first_prompt(p)]
+        if not files:
+            self.say("There are no saved sessions in this repository yet.", "dim")
+            return None
+        rows = {row.split()[0]: row for row in session_rows(self.root, limit=PICKER_ROWS)}
+        for i, path in enumerate(files, 1):
+            self.say(f"{i:>3}  {rows.get(path.stem, path.stem)}")
+        try:
+            answer = self.ask(f"Resume which session? (1-{len(files)}, Enter for 1) ").strip()
+        except (KeyboardInterrupt, EOFError):
+            return None
+        if not answer:
+            return files[0].stem
+        if answer.isdigit() and 1 <= int(answer) <= len(files):
+            return files[int(answer) - 1].stem
+        return answer  # an ID (or a unique prefix of one)
+
+    def checkpoints(self) -> Any:
+        from v4code.config import user_home
+        from v4code.edits.checkpoints import CheckpointStore
+
+        return CheckpointStore(user_home() / "checkpoints")
+
+    # --- the loop ---------------------------------------------------------------------------
+
+    def loop(self) -> int:
+        from v4code.ui.slash import dispatch, is_command
+
+        interrupts = 0
+        while self.running:
+            try:
+                text = self.session.prompt(PROMPT)
+            except KeyboardInterrupt:  # only on an empty line; a non-empty one is cleared
+                interrupts += 1
+                if interrupts >= 2:
+                    break
+                self.say("(Ctrl-C again or Ctrl-D to leave)", "dim")
+                continue
+            except EOFError:
+                break
+            interrupts = 0
+            if not text.strip():
+                continue
+            if is_command(text.strip()):
+                dispatch(self, text.strip())
+            else:
+                self.turn(text)
+        self._goodbye()
+        return 0
+
+    def turn(self, text: str, shown: str | None = None) -> None:
+        from v4code.ui.completion import attach_mentions
+
+        message, attached = attach_mentions(text, self.root)
+        if attached:
+            self.say("attached " + ", ".join(attached), "dim")
+        self.run_events(self.agent.submit(message))
+        self.files.invalidate()
+
+    def run_events(self, events: Iterator[Any], summary: bool = True) -> None:
+        """Render a stream of agent events; Ctrl-C cancels it, a second Ctrl-C stops it."""
+        from v4code.ui.render import TurnView
+
+        view = TurnView(
+            self.console, show_thinking=self.show_thinking, shown_diffs=self.approver.shown_diffs
+        )
+        if summary:
+            self.view = view
+        self.cancel.reset()
+        with _sigint_cancels(self.cancel), _no_echo(self.terminal):
+            try:
+                for event in events:
+                    view.handle(event)
+            except KeyboardInterrupt:
+                self._abandon(events, view, "Stopped.")
+            except Exception as exc:  # a bug must not end the session
+                self._abandon(events, view, f"internal error: {type(exc).__name__}: {exc}")
+            finally:
+                view.close()
+
+    def _abandon(self, events: Iterator[Any], view: Any, message: str) -> None:
+        close = getattr(events, "close", None)
+        if close is not None:
+            close()
+        view.close()
+        self.agent.close_pending("Interrupted by the user before this call finished.")
+        self.say(message, "yellow")
+
+    # --- small helpers ----------------------------------------------------------------------
+
+    def ask(self, question: str) -> str:
+        return str(self.asker.prompt(question))
+
+    def say(self, text: str, style: str | None = None) -> None:
+        self.console.print(Text(text, style=style or ""))
+
+    def _pause_view(self) -> None:
+        if self.view is not None:
+            self.view.pause()
+
+    def _goodbye(self) -> None:
+        if self.agent is not None and any(
+            m.role == "user" for m in self.agent.conversation.history
+        ):
+            self.say(f"Session saved: v4code --resume {self.agent.session_id}", "dim")
+
+
+def _bindings() -> Any:
+    from prompt_toolkit.key_binding import KeyBindings
+
+    kb = KeyBindings()
+
+    @kb.add("enter")
+    def _enter(event: Any) -> None:
+        buffer = event.current_buffer
+        state = buffer.complete_state
+        if state is not None and state.current_completion is not None:
+            buffer.apply_completion(state.current_completion)
+        elif buffer.document.text_before_cursor.endswith("\\"):
+            buffer.delete_before_cursor(1)
+            buffer.insert_text("\n")
+        else:
+            buffer.validate_and_handle()
+
+    @kb.add("escape", "enter")
+    @kb.add("c-j")
+    def _newline(event: Any) -> None:
+        event.current_buffer.insert_text("\n")
+
+    @kb.add("c-c")
+    def _interrupt(event: Any) -> None:
+        buffer = event.current_buffer
+        if buffer.text:
+            buffer.reset()
+        else:
+            event.app.exit(exception=KeyboardInterrupt())
+
+    return kb
+
+
+def history_path(root: Path) -> Path:
+    """Prompt history per repository, next to its sessions' folder name."""
+    from v4code.config import user_home
+    from v4code.sessions import sessions_dir
+
+    path = user_home() / "history" / sessions_dir(root).name
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return path
+
+
+@contextlib.contextmanager
+def _sigint_cancels(cancel: CancelToken) -> Iterator[None]:
+    """During a turn: the first Ctrl-C cancels it cleanly, a second one raises at once."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        if cancel.cancelled:
+            raise KeyboardInterrupt
+        cancel.cancel()
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+@contextlib.contextmanager
+def _no_echo(terminal: bool) -> Iterator[None]:
+    """Keys typed while a turn runs are not echoed into the output; they wait for the prompt."""
+    if not terminal:
+        yield
+        return
+    try:
+        import termios
+
+        fd = sys.stdin.fileno()
+        saved = termios.tcgetattr(fd)
+        quiet = termios.tcgetattr(fd)
+        quiet[3] &= ~termios.ECHO
+        termios.tcsetattr(fd, termios.TCSANOW, quiet)
+    except (ImportError, OSError, ValueError):
+        yield
+        return
+    try:
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            termios.tcsetattr(fd, termios.TCSANOW, saved)
+
+
+def run_repl(
+    *,
+    continue_: bool = False,
+    resume: str | None = None,
+    flags: dict[str, Any] | None = None,
+    input: Any = None,
+    output: Any = None,
+    console: Any = None,
+    on_agent: Callable[[Any], None] | None = None,
+) -> int:
+    """The interactive session; returns the exit code."""
+    chat = Chat(flags=flags or {}, input=input, output=output, console=console, on_agent=on_agent)
+    if chat.settings.transport == "sdk":
+        threading.Thread(target=_warm_sdk, daemon=True).start()
+    if continue_:
+        resume = ""
+    elif resume == "":
+        resume = chat.pick_session()
+    try:
+        chat.open(resume)
+    except V4codeError as exc:
+        if not continue_:
+            raise
+        chat.say(f"{exc.message}; starting a new session.", "dim")
+        chat.open(None)
+    if not chat.agent.conversation.history:
+        _banner(chat)
+    return chat.loop()
+
+
+def _banner(chat: Chat) -> None:
+    s = chat.agent.settings
+    chat.say(
+        f"v4code · {s.model} · {chat.agent.policy.mode} mode · {chat.root}\n"
+        "/help for commands, @path attaches a file, Ctrl-D leaves.",
+        "dim",
+    )
+
+
+def _warm_sdk() -> None:
+    """Import the SDK while the person types: it costs most of a second on first use."""
+    with contextlib.suppress(ImportError):
+        import openai  # noqa: F401

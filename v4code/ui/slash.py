@@ -1,0 +1,286 @@
+"""Slash commands: the table, dispatch, and one small function per command.
+
+A handler gets the chat (`v4code.ui.repl.Chat`) and the rest of the line. Unknown commands get
+a suggestion and never reach the model. A line whose first word is a path (`/usr/bin/env is
+missing`) is a message, not a command.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rich.text import Text
+
+from v4code.config import PERMISSION_MODES
+from v4code.errors import V4codeError
+
+THINK_CHOICES = ("on", "off", "low", "high", "max")
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    help: str
+    run: Callable[[Any, str], None]
+    choices: Callable[[Any], list[str]] | None = None
+
+
+def is_command(line: str) -> bool:
+    word = line.split(maxsplit=1)[0] if line.strip() else ""
+    return word.startswith("/") and "/" not in word[1:]
+
+
+def suggestion(name: str) -> str:
+    close = difflib.get_close_matches(name, list(COMMANDS), n=1, cutoff=0.5)
+    if not close:
+        close = [c for c in COMMANDS if c.startswith(name[:3])][:1]
+    return f"Did you mean {close[0]}?" if close else "/help lists the commands."
+
+
+def dispatch(chat: Any, line: str) -> None:
+    name, _, arg = line.strip().partition(" ")
+    command = COMMANDS.get(name.lower())
+    if command is None:
+        chat.console.print(Text(f"Unknown command {name}. {suggestion(name)}", style="yellow"))
+        return
+    command.run(chat, arg.strip())
+
+
+def choices_for(chat: Any, name: str) -> list[str]:
+    command = COMMANDS.get(name)
+    return command.choices(chat) if command is not None and command.choices else []
+
+
+def say(chat: Any, text: str, style: str | None = None) -> None:
+    chat.console.print(Text(text, style=style or ""))
+
+
+# --- the commands -------------------------------------------------------------------------
+
+
+def cmd_help(chat: Any, arg: str) -> None:
+    for command in COMMANDS.values():
+        if command.name != "/quit":
+            say(chat, f"{command.name:<11} {command.help}")
+    say(
+        chat,
+        "Enter sends · Alt+Enter or a trailing \\ adds a line · @path attaches a file · "
+        "Tab completes · Ctrl-C cancels a turn · Ctrl-D leaves",
+        "dim",
+    )
+
+
+def cmd_exit(chat: Any, arg: str) -> None:
+    chat.running = False
+
+
+def cmd_model(chat: Any, arg: str) -> None:
+    s = chat.agent.settings
+    if arg:
+        chat.agent.settings = s = s.replace(model=arg)
+        if arg not in s.prices:
+            say(chat, f"No price is configured for {arg}; its cost shows as $0.", "yellow")
+    say(chat, f"model: {s.model}")
+
+
+def cmd_think(chat: Any, arg: str) -> None:
+    from v4code.ui.toolbar import thinking_label
+
+    s = chat.agent.settings
+    arg = arg.lower()
+    if arg == "off":
+        s = s.replace(thinking=False)
+    elif arg == "on":
+        s = s.replace(thinking=True, effort=s.effort or "high")
+    elif arg in ("low", "high", "max"):
+        s = s.replace(thinking=True, effort=arg)
+    elif arg:
+        say(chat, "usage: /think on|off|low|high|max", "yellow")
+        return
+    chat.agent.settings = s
+    say(chat, thinking_label(s).replace("think", "thinking", 1))
+
+
+def cmd_thinking(chat: Any, arg: str) -> None:
+    if arg in ("on", "off"):
+        chat.show_thinking = arg == "on"
+        say(
+            chat, f"thinking is {'shown in full' if chat.show_thinking else 'folded'} as it streams"
+        )
+        return
+    text = chat.view.full_reasoning if chat.view is not None else ""
+    if not text:
+        say(chat, "No thinking in the last turn.", "dim")
+        return
+    from rich.markdown import Markdown
+
+    chat.console.print(Markdown(text, style="dim"))
+
+
+def cmd_details(chat: Any, arg: str) -> None:
+    from v4code.ui.render import details_renderables
+
+    which = int(arg) if arg.isdigit() else None
+    for item in details_renderables(chat.view.tools if chat.view else [], which):
+        chat.console.print(item)
+
+
+def cmd_mode(chat: Any, arg: str) -> None:
+    if arg:
+        if arg not in PERMISSION_MODES:
+            say(chat, f"usage: /mode {'|'.join(PERMISSION_MODES)}", "yellow")
+            return
+        chat.agent.policy.mode = arg
+    say(chat, f"permission mode: {chat.agent.policy.mode}")
+
+
+def cmd_undo(chat: Any, arg: str) -> None:
+    report = chat.checkpoints().undo_last(chat.root, chat.agent.session_id)
+    say(chat, report.render())
+    chat.files.invalidate()
+
+
+def cmd_diff(chat: Any, arg: str) -> None:
+    from v4code.ui.render import diff_renderable
+
+    diff = session_diff(chat.checkpoints(), chat.root, chat.agent.session_id)
+    if not diff:
+        say(chat, "This session has not changed any file (edits made by commands are not tracked).")
+        return
+    chat.console.print(diff_renderable(diff))
+
+
+def session_diff(store: Any, root: Path, session_id: str) -> str:
+    """Every file this session's edit batches touched: as it was before them vs now."""
+    first: dict[str, str | None] = {}
+    for batch in store.list_batches(root, session_id):
+        for f in batch.files:
+            first.setdefault(f.path, f.before)
+    out = []
+    for path, before_digest in first.items():
+        before = store.blob(before_digest) if before_digest else None
+        target = root / path
+        try:
+            now = target.read_bytes() if target.is_file() else None
+        except OSError:
+            now = None
+        if before == now:
+            continue
+        out.append(_file_diff(path, before, now))
+    return "".join(out)
+
+
+def _file_diff(path: str, before: bytes | None, after: bytes | None) -> str:
+    if any(b"\x00" in data[:8192] for data in (before, after) if data):
+        return f"Binary file {path} changed\n"
+    old = (before or b"").decode("utf-8", "replace").splitlines(keepends=True)
+    new = (after or b"").decode("utf-8", "replace").splitlines(keepends=True)
+    a = f"a/{path}" if before is not None else "/dev/null"
+    b = f"b/{path}" if after is not None else "/dev/null"
+    lines = difflib.unified_diff(old, new, a, b)
+    return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
+
+
+def cmd_cost(chat: Any, arg: str) -> None:
+    from v4code.pricing import format_cost
+
+    u = chat.agent.total_usage
+    say(
+        chat,
+        f"this session: {u.prompt_tokens:,} tokens in ({u.cache_hit_tokens:,} cache hits, "
+        f"{u.cache_hit_share:.0%}), {u.completion_tokens:,} out "
+        f"({u.reasoning_tokens:,} thinking) · {format_cost(chat.agent.total_cost)}",
+    )
+
+
+def cmd_compact(chat: Any, arg: str) -> None:
+    chat.run_events(chat.agent.compact(), summary=False)
+
+
+def cmd_clear(chat: Any, arg: str) -> None:
+    previous = chat.agent.session_id
+    chat.open(None)
+    say(chat, f"New session {chat.agent.session_id} (v4code --resume {previous} goes back).")
+
+
+def cmd_sessions(chat: Any, arg: str) -> None:
+    from v4code.ui.session_list import session_rows
+
+    for row in session_rows(chat.root):
+        mark = "*" if row.startswith(chat.agent.session_id) else " "
+        say(chat, f"{mark} {row}")
+
+
+def cmd_resume(chat: Any, arg: str) -> None:
+    target = arg or chat.pick_session()
+    if target is None:
+        return
+    try:
+        chat.open(target)
+    except V4codeError as exc:
+        say(chat, exc.message, "yellow")
+
+
+def cmd_init(chat: Any, arg: str) -> None:
+    from v4code.assets import load_prompt
+
+    exists = (chat.root / "AGENTS.md").is_file()
+    task = load_prompt(
+        "init",
+        chat.root,
+        action="Update the existing AGENTS.md" if exists else "Write an AGENTS.md",
+    )
+    chat.turn(task.strip(), shown="/init")
+
+
+def _modes(chat: Any) -> list[str]:
+    return list(PERMISSION_MODES)
+
+
+def _models(chat: Any) -> list[str]:
+    return sorted(chat.agent.settings.prices)
+
+
+def _sessions(chat: Any) -> list[str]:
+    from v4code.sessions import list_sessions
+
+    return [p.stem for p in list_sessions(chat.root)[:30]]
+
+
+COMMANDS: dict[str, Command] = {
+    c.name: c
+    for c in (
+        Command("/help", "this list", cmd_help),
+        Command("/model", "[NAME] show or switch the model", cmd_model, _models),
+        Command(
+            "/think",
+            "on|off|low|high|max  thinking and its effort",
+            cmd_think,
+            lambda chat: list(THINK_CHOICES),
+        ),  # fmt: skip
+        Command(
+            "/thinking",
+            "[on|off] the last turn's thinking in full; on: always",
+            cmd_thinking,
+            lambda chat: ["on", "off"],
+        ),  # fmt: skip
+        Command("/details", "[N] the last turn's tool calls with their full output", cmd_details),
+        Command("/mode", "read-only|ask|auto-edit|full-auto  permission mode", cmd_mode, _modes),
+        Command("/diff", "what this session changed", cmd_diff),
+        Command("/undo", "undo this session's last edit batch", cmd_undo),
+        Command("/cost", "tokens, cache hits and cost of this session", cmd_cost),
+        Command("/compact", "summarise older turns to free context", cmd_compact),
+        Command("/clear", "start a new session", cmd_clear),
+        Command("/sessions", "this repository's sessions", cmd_sessions),
+        Command(
+            "/resume", "[ID] continue another session (a picker without ID)", cmd_resume, _sessions
+        ),  # fmt: skip
+        Command("/init", "write an AGENTS.md for this repository", cmd_init),
+        Command("/exit", "leave (Ctrl-D)", cmd_exit),
+        Command("/quit", "leave", cmd_exit),
+    )
+}

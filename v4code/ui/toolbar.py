@@ -1,0 +1,35 @@
+"""The bottom toolbar: model, thinking and effort, permission mode, context used, session cost."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from v4code.pricing import format_cost
+
+
+def short_tokens(n: int) -> str:
+    if n >= 1_000_000:
+        return f"{n / 1_000_000:.1f}M".replace(".0M", "M")
+    if n >= 1_000:
+        return f"{n / 1_000:.1f}k".replace(".0k", "k")
+    return str(n)
+
+
+def thinking_label(settings: Any) -> str:
+    if not settings.thinking:
+        return "think off"
+    return f"think {settings.effort}" if settings.effort else "think on"
+
+
+def toolbar_text(agent: Any) -> str:
+    """` deepseek-v4-pro · think high · ask · ctx 12.3k/1M 1% · $0.0123` for one agent."""
+    if agent is None:
+        return ""
+    s = agent.settings
+    window = max(int(s.context_window), 1)
+    used = int(agent.last_prompt_tokens)
+    return (
+        f" {s.model} · {thinking_label(s)} · {agent.policy.mode} · "
+        f"ctx {short_tokens(used)}/{short_tokens(window)} {used / window:.0%} · "
+        f"{format_cost(agent.total_cost)}"
+    )
