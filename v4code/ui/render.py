@@ -51,9 +51,11 @@ def _data(finished: ToolFinished | None) -> dict[str, Any]:
 
 
 def _counts(files: list[dict[str, Any]]) -> str:
+    """`+3 -1`, `+12`, `-4`: lines added and removed."""
     added = sum(int(f.get("additions") or 0) for f in files)
     removed = sum(int(f.get("deletions") or 0) for f in files)
-    return f"+{added} -{removed}"
+    parts = ([f"+{added}"] if added else []) + ([f"-{removed}"] if removed else [])
+    return " ".join(parts) or "+0 -0"
 
 
 def tool_label(started: ToolStarted, finished: ToolFinished | None = None) -> str:
@@ -94,7 +96,10 @@ def tool_label(started: ToolStarted, finished: ToolFinished | None = None) -> st
             return f"move {args.get('src', '')} -> {args.get('dst', '')}"
         if name == "delete_file":
             return f"delete {args.get('path', '')}"
-        paths = ", ".join(str(f.get("path", "?")) for f in files)
+        paths = ", ".join(
+            str(f.get("path", "?")) + (" (new)" if f.get("status") == "added" else "")
+            for f in files
+        )
         return f"{verb or name} {paths} {_counts(files)}"
     if name in ("edit_file", "write_file") and "path" in args:
         return f"{name.split('_')[0]} {args['path']}"
@@ -146,12 +151,10 @@ def command_header(command: str, cwd: str | None, sandboxed: bool) -> Text:
 
 def thinking_line(tokens: int, seconds: float, done: bool) -> Text:
     """The folded thinking block: `▸ thinking… ~312 tokens` while it streams, then a summary."""
+    size = f"~{tokens:,} token" + ("" if tokens == 1 else "s")
     if not done:
-        return Text(f"▸ thinking… ~{tokens:,} tokens", style="dim italic")
-    return Text(
-        f"▸ thought for {seconds:.1f}s · ~{tokens:,} tokens  (/thinking shows it)",
-        style="dim italic",
-    )
+        return Text(f"▸ thinking… {size}", style="dim italic")
+    return Text(f"▸ thought for {seconds:.1f}s · {size}  (/thinking shows it)", style="dim italic")
 
 
 def summary_line(
@@ -159,15 +162,15 @@ def summary_line(
 ) -> Text:
     """After each turn: tokens, cache-hit share, cost, elapsed time (and why it stopped)."""
     text = Text(style="dim")
-    out = f"{usage.completion_tokens:,} out"
-    if usage.reasoning_tokens:
-        out += f" ({usage.reasoning_tokens:,} thinking)"
-    text.append(
-        f"{usage.prompt_tokens:,} in ({usage.cache_hit_share:.0%} cached) · {out} · "
-        f"{format_cost(cost)} · {seconds:.1f}s"
-    )
+    if usage.prompt_tokens or usage.completion_tokens:  # none reported when cut short
+        out = f"{usage.completion_tokens:,} out"
+        if usage.reasoning_tokens:
+            out += f" ({usage.reasoning_tokens:,} thinking)"
+        text.append(f"{usage.prompt_tokens:,} in ({usage.cache_hit_share:.0%} cached) · {out} · ")
+    text.append(f"{format_cost(cost)} · {seconds:.1f}s")
     if status != "done":
-        text.append(f" · {status}" + (f": {reason}" if reason else ""), style="yellow")
+        said = reason and reason != "interrupted by the user"
+        text.append(f" · {status}" + (f": {reason}" if said else ""), style="yellow")
     return text
 
 

@@ -23,6 +23,7 @@ from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderR
 from rich.segment import Segment
 
 FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+LIST_ITEM = re.compile(r"^([-*+]|\d{1,9}[.)])( |$)")
 RULE = re.compile(r"^ {0,3}([-*_])( *\1){2,} *$")
 # Rendered before a later block (and dropped) so the block gets the spacing it has in the whole
 # answer: an invisible one-line paragraph, or a rule after a rule (rich adds no gap after one).
@@ -35,13 +36,15 @@ class BlockSplitter:
     """Finds where finished Markdown blocks end, looking at each line once.
 
     A block ends at a blank line outside a code fence that is followed by a line starting in
-    the first column (so an indented continuation of a list item stays with its item).
+    the first column (so an indented continuation of a list item stays with its item), unless
+    that line is the next item of a list (a list with blank lines between its items is one list).
     """
 
     def __init__(self) -> None:
         self.pos = 0
         self.fence: str | None = None
         self.blank = False
+        self.in_list = False
         self.boundary = 0
 
     def scan(self, text: str) -> int:
@@ -64,8 +67,11 @@ class BlockSplitter:
         if not stripped:
             self.blank = True
             return
-        if self.blank and not line[0].isspace():
-            self.boundary = start
+        if not line[0].isspace():
+            item = bool(LIST_ITEM.match(line))
+            if self.blank and not (item and self.in_list):
+                self.boundary = start
+            self.in_list = item or (self.in_list and not self.blank)
         self.blank = False
         match = FENCE.match(line)
         if match:
@@ -194,6 +200,11 @@ class LiveRegion:
                 self._rich_live.update(Group(*status))
             for renderable in renderables:
                 self.console.print(renderable)
+
+    def refresh(self) -> None:
+        """Draw a frame now instead of at the next tick."""
+        with self._lock:
+            self._draw(final=False)
 
     def end_text(self) -> None:
         """The current stream is complete: print the rest of it for good."""
