@@ -426,3 +426,28 @@ def test_print_flag_and_exit_codes(two_files, fake_api):
 def test_no_terminal_and_nothing_piped_never_waits(two_files, fake_api):
     done = _v4code(two_files, fake_api, stdin="")
     assert done.returncode == 2 and "no task" in done.stderr
+
+
+def test_thinking_on_streams_it_in_full(two_files, fake_api, monkeypatch):
+    fake_api.load([text("Answer.", reasoning="First I consider the options carefully.")])
+    screen = chat(two_files, fake_api, monkeypatch, ["/thinking on" + ENTER, "hi" + ENTER])
+    assert "First I consider the options carefully." in screen
+    assert (
+        screen.index("First I consider") < screen.index("▸ thought for") < screen.index("Answer.")
+    )
+
+
+def test_init_writes_agents_md_through_the_agent(two_files, fake_api, monkeypatch):
+    fake_api.load(
+        [
+            tool_calls(
+                [("write_file", {"path": "AGENTS.md", "content": "# Agents\n\nRun `pytest`.\n"})]
+            ),
+            text("Wrote AGENTS.md."),
+        ]
+    )
+    screen = chat(two_files, fake_api, monkeypatch, ["/init" + ENTER, "y" + ENTER])
+    task = fake_api.chat_requests[0].body["messages"][-1]["content"]
+    assert task.startswith("Write an AGENTS.md at the repository root")
+    assert (two_files / "AGENTS.md").read_text() == "# Agents\n\nRun `pytest`.\n"
+    assert "Edit 1 file: AGENTS.md (new, +3)" in screen

@@ -326,8 +326,6 @@ def run_repl(
 ) -> int:
     """The interactive session; returns the exit code."""
     chat = Chat(flags=flags or {}, input=input, output=output, console=console, on_agent=on_agent)
-    if chat.settings.transport == "sdk":
-        threading.Thread(target=_warm_sdk, daemon=True).start()
     if continue_:
         resume = ""
     elif resume == "":
@@ -339,6 +337,7 @@ def run_repl(
             raise
         chat.say(f"{exc.message}; starting a new session.", "dim")
         chat.open(None)
+    threading.Thread(target=_warm, args=(chat.agent.backend,), daemon=True).start()
     if not chat.agent.conversation.history:
         _banner(chat)
     return chat.loop()
@@ -353,7 +352,13 @@ def _banner(chat: Chat) -> None:
     )
 
 
-def _warm_sdk() -> None:
-    """Import the SDK while the person types: it costs most of a second on first use."""
-    with contextlib.suppress(ImportError):
-        import openai  # noqa: F401
+def _warm(backend: Any) -> None:
+    """While the person types: import the SDK and build its client (most of a second), and
+    the modules the first answer needs, so Enter is not followed by a pause."""
+    transport = getattr(backend, "transport", None)
+    with contextlib.suppress(Exception):  # the first request reports any real problem
+        if callable(transport):
+            transport()
+        import rich.live  # noqa: F401
+        import rich.markdown  # noqa: F401
+        import rich.syntax  # noqa: F401
