@@ -1,6 +1,6 @@
 """Chat latency in a real terminal: `v4code` in a pseudo-terminal against the fake server.
 
-Run by hand: `python bench/repl_latency.py [--turns 10]`.
+Run by hand: `python bench/chat_latency.py [--turns 10]`.
 
 A TCP relay between v4code and the fake server timestamps the moment the server's bytes carrying
 a marker word leave for v4code; a reader on the pty's master side timestamps the moment the

@@ -1,0 +1,152 @@
+"""`v4code` in a real terminal (tmux) against the standalone fake server.
+
+1. Type a request, see the proposed diff, approve it, read the turn's cost line and the file.
+2. What only a terminal shows: the live area redraws in place, so the scrollback must hold every
+   paragraph of a long answer exactly once; keys typed while the model streams are not echoed
+   into the answer but wait at the next prompt; Ctrl-C stops the stream, the next prompt works.
+
+Every wait polls the screen against a deadline; nothing sleeps a fixed time and hopes.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from fake_api import start_subprocess_server, text
+
+pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+
+LOREM = "lorem ipsum dolor sit amet " * 6
+
+
+def tmux(*args: str) -> str:
+    return subprocess.run(["tmux", *args], capture_output=True, text=True, check=True).stdout
+
+
+def scrollback(session: str) -> str:
+    return tmux("capture-pane", "-p", "-J", "-t", session, "-S", "-", "-E", "-")
+
+
+def wait_for(session: str, pattern: str, timeout: float = 30) -> str:
+    deadline = time.monotonic() + timeout
+    screen = ""
+    while time.monotonic() < deadline:
+        screen = scrollback(session)
+        if re.search(pattern, screen):
+            return screen
+        time.sleep(0.05)
+    raise AssertionError(f"{pattern!r} never appeared; the screen was:\n{screen}")
+
+
+def start_v4code(session: str, workspace: Path, home: Path, base_url: str, height: int) -> None:
+    env = {
+        "V4CODE_HOME": str(home), "DEEPSEEK_API_KEY": "sk-test-tmux", "DEEPSEEK_BASE_URL": base_url,
+        "TERM": "xterm-256color", "PATH": os.environ.get("PATH", ""),
+    }  # fmt: skip
+    command = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
+    command = f"env -i {command} {shlex.quote(sys.executable)} -m v4code"
+    tmux("new-session", "-d", "-s", session, "-x", "100", "-y", str(height), "-c", str(workspace), command)  # fmt: skip
+    tmux("set-option", "-t", session, "history-limit", "50000")
+
+
+def test_request_diff_approval_cost_line_and_file(
+    workspace: Path, tmp_path: Path, v4code_home: Path
+) -> None:
+    (workspace / "a.py").write_text("x = 1\n")
+    (workspace / "b.py").write_text("y = 2\n")
+    edits = [
+        {"path": "a.py", "old_string": "x = 1", "new_string": "x = 10"},
+        {"path": "b.py", "old_string": "y = 2", "new_string": "y = 20"},
+    ]
+    server = start_subprocess_server(
+        [
+            {
+                **text("", reasoning="Both constants need bumping."),
+                "tool_calls": [{"name": "apply_edits", "arguments": {"edits": edits}}],
+            },
+            text("Bumped **x** and **y**.", reasoning="Done."),
+        ],  # fmt: skip
+        tmp_path / "server",
+    )
+    session = f"v4code-chat-{os.getpid()}"
+    start_v4code(session, workspace, v4code_home, server.base_url, height=40)
+    try:
+        wait_for(session, "›")
+        tmux("send-keys", "-t", session, "bump x and y", "Enter")
+        screen = wait_for(session, r"Apply\?")
+        for line in ("Edit 2 files: a.py (+1 -1), b.py (+1 -1)", "-x = 1", "+x = 10", "+y = 20"):
+            assert line in screen
+        assert (workspace / "a.py").read_text() == "x = 1\n"  # nothing before the answer
+        tmux("send-keys", "-t", session, "y", "Enter")
+        screen = wait_for(session, r"in \(\d+% cached\) · .* · \$\d+\.\d+ · \d+\.\d+s")
+        assert "• edit a.py, b.py +2 -2" in screen and "Bumped x and y." in screen
+        assert (workspace / "a.py").read_text() == "x = 10\n"
+        assert (workspace / "b.py").read_text() == "y = 20\n"
+        tmux("send-keys", "-t", session, "C-d")
+        wait_for(session, r"Session saved: v4code --resume \S+")
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+        requests, violations = server.stop()
+    assert violations == []
+    assert len([r for r in requests if r["method"] == "POST"]) == 2
+
+
+def paragraphs(n: int, tag: str) -> str:
+    return "\n\n".join(f"{tag} {i}: {LOREM}" for i in range(n))
+
+
+def test_stream_type_ahead_and_ctrl_c(workspace: Path, tmp_path: Path, v4code_home: Path) -> None:
+    server = start_subprocess_server(
+        [
+            {
+                **text(paragraphs(40, "Para"), reasoning="Thinking it over. " * 30),
+                "chunk_size": 12,
+                "delay": 0.004,
+            },
+            {**text(paragraphs(400, "Slow")), "chunk_size": 8, "delay": 0.01},
+            text("Second answer."),
+        ],  # fmt: skip
+        tmp_path / "server",
+    )
+    server.allow_leftover = True
+    session = f"v4code-stream-{os.getpid()}"
+    start_v4code(session, workspace, v4code_home, server.base_url, height=20)
+    try:
+        wait_for(session, "›")
+        tmux("send-keys", "-t", session, "explain", "Enter")
+        wait_for(session, r"Para 3:")
+        tmux("send-keys", "-t", session, "typed ahead")  # while the answer streams
+        screen = wait_for(session, r"cached\)")
+        for i in range(40):  # redrawn in place: each paragraph once in the scrollback
+            assert screen.count(f"Para {i}: ") == 1, (
+                f"Para {i} shown {screen.count(f'Para {i}: ')}x"
+            )
+        assert "▸ thought for" in screen and "Thinking it over" not in screen
+        screen = wait_for(session, r"› typed ahead")  # waited for the prompt, not echoed
+        assert screen.count("typed ahead") == 1
+
+        tmux("send-keys", "-t", session, "Enter")
+        wait_for(session, r"Slow 5:")
+        tmux("send-keys", "-t", session, "C-c")
+        screen = wait_for(session, r"interrupted")
+        assert "Slow 399" not in screen
+        tmux("send-keys", "-t", session, "again", "Enter")
+        wait_for(session, r"Second answer\.")
+        tmux("send-keys", "-t", session, "C-d")
+        wait_for(session, r"Session saved: v4code --resume \S+")
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+        requests, violations = server.stop()
+    assert violations == []
+    chats = [r for r in requests if r["method"] == "POST"]
+    assert len(chats) == 3
+    assert chats[1]["body"]["messages"][-1]["content"] == "typed ahead"
+    assert chats[2]["body"]["messages"][-1]["content"] == "again"
