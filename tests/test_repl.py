@@ -50,7 +50,6 @@ def chat(
     keys: list[str],
     *,
     screen: Screen | None = None,
-    on_agent=None,
     continue_: bool = False,
     resume: str | None = None,
     end: str = CTRL_D * 3,  # more than enough: a prompt left waiting would hang the test
@@ -69,7 +68,6 @@ def chat(
             input=pipe,
             output=DummyOutput(),
             console=console,
-            on_agent=on_agent,
         )
     assert code == 0
     return screen.getvalue()
@@ -451,3 +449,22 @@ def test_init_writes_agents_md_through_the_agent(two_files, fake_api, monkeypatc
     assert task.startswith("Write an AGENTS.md at the repository root")
     assert (two_files / "AGENTS.md").read_text() == "# Agents\n\nRun `pytest`.\n"
     assert "Edit 1 file: AGENTS.md (new, +3)" in screen
+
+
+def test_compound_command_is_not_offered_always(two_files, fake_api, monkeypatch):
+    from v4code.ui.approval import prefix_covers
+
+    assert prefix_covers("run_command", "pytest -q tests")
+    assert not prefix_covers("run_command", "sleep 2; rm -rf build")
+    fake_api.load(
+        [
+            tool_call("run_command", command="echo a; echo b"),
+            tool_call("run_command", command="echo a; echo b"),
+            text("ok"),
+        ]
+    )
+    screen = chat(
+        two_files, fake_api, monkeypatch, ["run" + ENTER, "a" + ENTER, "y" + ENTER, "y" + ENTER]
+    )
+    assert "Answer y or n" in screen  # "a" is not an answer here
+    assert screen.count("Run echo a; echo b") == 2  # asked again the second time

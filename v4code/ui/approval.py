@@ -15,7 +15,7 @@ from rich.text import Text
 
 from v4code.cancel import CancelToken
 from v4code.protocols import Approval, ApprovalRequest
-from v4code.safety.permissions import command_prefix
+from v4code.safety.permissions import PermissionPolicy, Verdict, command_prefix
 from v4code.ui.render import command_header, diff_renderable, edit_header
 
 YES = ("y", "yes")
@@ -39,6 +39,13 @@ def parse_answer(text: str) -> tuple[str, str | None] | None:
     return None
 
 
+def prefix_covers(tool: str, command: str) -> bool:
+    """Whether "always" for this command's prefix would allow this very command again."""
+    policy = PermissionPolicy("ask")
+    policy.remember(tool, "prefix", command)
+    return policy.check(tool, "command", command) is Verdict.ALLOW
+
+
 class ChatApprover:
     """Shows the proposal, asks, and turns the answer into an Approval."""
 
@@ -48,16 +55,24 @@ class ChatApprover:
         console: Any,
         *,
         before_ask: Callable[[], None] | None = None,
+        after_ask: Callable[[], None] | None = None,
         cancel: CancelToken | None = None,
     ) -> None:
         self.ask = ask
         self.console = console
         self.before_ask = before_ask or (lambda: None)
+        self.after_ask = after_ask or (lambda: None)
         self.cancel = cancel
         self.shown_diffs: set[str] = set()
 
     def decide(self, request: ApprovalRequest) -> Approval:
         self.before_ask()
+        try:
+            return self._decide(request)
+        finally:
+            self.after_ask()
+
+    def _decide(self, request: ApprovalRequest) -> Approval:
         if request.diff is not None:
             self.console.print(edit_header(request.files))
             if request.diff:
@@ -69,9 +84,13 @@ class ChatApprover:
             always = "tool"
         elif request.command is not None:
             self.console.print(command_header(request.command, request.cwd, request.sandboxed))
-            prefix = command_prefix(request.command)
-            question = f"Run? [y]es  [n]o (+ reason)  [a]lways allow `{prefix}` this session: "
-            always = "prefix"
+            if prefix_covers(request.tool, request.command):
+                prefix = command_prefix(request.command)
+                question = f"Run? [y]es  [n]o (+ reason)  [a]lways allow `{prefix}` this session: "
+                always: str | None = "prefix"
+            else:  # a remembered prefix never covers a compound command: only yes or no
+                question = "Run? [y]es  [n]o (+ reason): "
+                always = None
         else:
             args = json.dumps(request.args, ensure_ascii=False)[:300]
             self.console.print(Text(f"Allow {request.tool} {args}", style="bold"))
@@ -79,7 +98,7 @@ class ChatApprover:
             always = "tool"
         return self._answer(question, always)
 
-    def _answer(self, question: str, always: str) -> Approval:
+    def _answer(self, question: str, always: str | None) -> Approval:
         while True:
             try:
                 parsed = parse_answer(self.ask(question))
@@ -90,9 +109,10 @@ class ChatApprover:
                 return Approval(False, "The user interrupted the turn.")
             except EOFError:
                 return Approval(False)
-            if parsed is None:
+            if parsed is None or (parsed[0] == "always" and always is None):
+                choices = "y or n" if always is None else "y, n or a"
                 self.console.print(
-                    Text("Answer y, n (optionally followed by a reason) or a.", style="dim")
+                    Text(f"Answer {choices} (n may be followed by a reason).", style="dim")
                 )
                 continue
             kind, reason = parsed

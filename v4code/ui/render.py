@@ -249,12 +249,20 @@ class TurnView:
         self._thinking_since = 0.0
         self._thinking_size = 0
         self._running: dict[str, ToolRecord] = {}
+        self._waiting = False
 
     @property
     def full_reasoning(self) -> str:
         return "\n\n".join(r for r in self.reasoning if r.strip())
 
     def handle(self, event: Event) -> None:
+        if isinstance(event, StepStarted):  # until the model's first bytes arrive
+            self.region.status(_spinner("waiting for the model…", "dim"), ticking=True)
+            self._waiting = True
+            return
+        if self._waiting:
+            self._waiting = False
+            self.region.status(None)
         if isinstance(event, ReasoningDelta):
             self._reasoning(event.text)
             return
@@ -289,13 +297,17 @@ class TurnView:
                 )
             )
             self.region.close()
-        elif isinstance(event, StepStarted):
-            pass
 
     def pause(self) -> None:
         """Before anyone prompts: finish what is streaming and drop the live part."""
         self._close_thinking()
         self.region.pause()
+
+    def resume(self) -> None:
+        """After a prompt: show the running tool again (it runs once the person said yes)."""
+        if self._running:
+            record = list(self._running.values())[-1]
+            self.region.status(_running_line(record.started), ticking=True)
 
     def close(self) -> None:
         self._close_thinking()
@@ -338,9 +350,13 @@ class TurnView:
 
 
 def _running_line(event: ToolStarted) -> RenderableType:
+    return _spinner(tool_label(event), "cyan")
+
+
+def _spinner(label: str, style: str) -> RenderableType:
     from rich.spinner import Spinner
 
-    return Spinner("dots", Text(tool_label(event), style="cyan"), style="cyan")
+    return Spinner("dots", Text(label, style=style), style=style)
 
 
 def details_renderables(tools: list[ToolRecord], which: int | None = None) -> list[RenderableType]:

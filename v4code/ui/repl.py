@@ -17,7 +17,7 @@ import contextlib
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +38,6 @@ class Chat:
         input: Any = None,
         output: Any = None,
         console: Any = None,
-        on_agent: Callable[[Any], None] | None = None,
     ) -> None:
         from prompt_toolkit import PromptSession
         from prompt_toolkit.history import FileHistory
@@ -57,7 +56,6 @@ class Chat:
         self.terminal = input is None and sys.stdin.isatty()
         self.files = FileIndex(self.root)
         self.cancel = CancelToken()
-        self.on_agent = on_agent
         self.agent: Any = None
         self.view: Any = None  # the last turn's TurnView (for /thinking, /details)
         self.show_thinking = self.settings.show_thinking
@@ -80,7 +78,11 @@ class Chat:
         )
         self.asker: Any = PromptSession(input=input, output=output)
         self.approver = ChatApprover(
-            self.ask, self.console, before_ask=self._pause_view, cancel=self.cancel
+            self.ask,
+            self.console,
+            before_ask=self._pause_view,
+            after_ask=self._resume_view,
+            cancel=self.cancel,
         )
 
     # --- sessions ---------------------------------------------------------------------------
@@ -110,8 +112,6 @@ class Chat:
         if mode is not None:
             self.agent.policy.mode = mode
         self.view = None
-        if self.on_agent:
-            self.on_agent(self.agent)
         if session.resumed:
             for item in history_renderables(self.agent.conversation.history):
                 self.console.print(item)
@@ -178,6 +178,7 @@ class Chat:
         if attached:
             self.say("attached " + ", ".join(attached), "dim")
         self.run_events(self.agent.submit(message))
+        self.console.print()  # a blank line between a turn and the next prompt
         self.files.invalidate()
 
     def run_events(self, events: Iterator[Any], summary: bool = True) -> None:
@@ -220,6 +221,10 @@ class Chat:
     def _pause_view(self) -> None:
         if self.view is not None:
             self.view.pause()
+
+    def _resume_view(self) -> None:
+        if self.view is not None:
+            self.view.resume()
 
     def _goodbye(self) -> None:
         if self.agent is not None and any(
@@ -322,10 +327,9 @@ def run_repl(
     input: Any = None,
     output: Any = None,
     console: Any = None,
-    on_agent: Callable[[Any], None] | None = None,
 ) -> int:
     """The interactive session; returns the exit code."""
-    chat = Chat(flags=flags or {}, input=input, output=output, console=console, on_agent=on_agent)
+    chat = Chat(flags=flags or {}, input=input, output=output, console=console)
     if continue_:
         resume = ""
     elif resume == "":
