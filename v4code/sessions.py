@@ -68,7 +68,8 @@ class SessionLog:
 
     def write(self, record: dict[str, Any]) -> None:
         line = json.dumps(record, ensure_ascii=False, default=str)
-        if self.secret and self.secret in line:
+        # Short "keys" (local engines accept anything, e.g. "none") would redact ordinary words.
+        if self.secret and len(self.secret) >= 8 and self.secret in line:
             line = line.replace(self.secret, "[REDACTED]")
         # Open, append, close: each record is on disk before the next step, and no handle is
         # left for a crash or a forgotten close() to lose.
