@@ -1,4 +1,8 @@
-"""Findings and where they sit in the diff; no heavy imports (the cache-hit path uses it)."""
+"""Findings and where they sit in the diff; no heavy imports (the cache-hit path uses it).
+
+The `report_findings` tool the model answers through is in `report_tool.py`: it needs
+pydantic, which a cache hit must not pay for.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 SEVERITIES = ("blocker", "major", "minor", "nit")
+NEAR_LINES = 3  # a finding this close to a changed line still concerns the change
 
 
 @dataclass(frozen=True)
@@ -26,27 +31,53 @@ class Finding:
         return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
 
 
-def place(findings: list[Finding], changed: dict[str, set[int]], slack: int = 3) -> list[Finding]:
-    """Keep findings on the reviewed files; mark those not near a changed line.
+def _match_path(path: str, changed: dict[str, set[int]]) -> str | None:
+    """The reviewed file a model-given path means (`b/x.py`, `./x.py`, or a unique suffix)."""
+    clean = path.strip().replace("\\", "/")
+    for prefix in ("a/", "b/", "./", "/"):
+        if clean.startswith(prefix) and clean[len(prefix) :] in changed:
+            return clean[len(prefix) :]
+    if clean in changed:
+        return clean
+    tails = [p for p in changed if p.endswith("/" + clean.lstrip("/"))]
+    return tails[0] if len(tails) == 1 else None
 
-    A finding a few lines from a change still concerns it (the model often points at the line
-    above); further away it is kept but marked, and never gates a commit.
+
+def place(
+    findings: list[Finding], changed: dict[str, set[int]], slack: int = NEAR_LINES
+) -> list[Finding]:
+    """Keep findings on the reviewed files, each once; mark those away from the change.
+
+    A finding on another file is dropped (the model may only judge what it was shown). One a
+    few lines from a change still concerns it (models often point at the line above); further
+    away it is kept but marked "outside the change", and never gates a commit.
     """
-    placed = []
+    placed: dict[tuple[str, int, str, str], Finding] = {}
     for f in findings:
-        path = f.path.removeprefix("b/").removeprefix("./")
-        lines = changed.get(path)
-        if lines is None:
+        path = _match_path(f.path, changed)
+        if path is None or f.severity not in SEVERITIES:
             continue
-        near = any(abs(f.line - n) <= slack for n in lines)
-        placed.append(
-            Finding(path, f.line, f.severity, f.category, f.message, f.suggestion, not near)
+        line = max(int(f.line), 0)
+        near = any(abs(line - n) <= slack for n in changed[path])
+        key = (path, line, f.severity, f.message.strip())
+        placed.setdefault(
+            key,
+            Finding(path, line, f.severity, f.category, f.message, f.suggestion, not near),
         )
     order = {s: i for i, s in enumerate(SEVERITIES)}
-    return sorted(placed, key=lambda f: (f.outside_diff, order.get(f.severity, 9), f.path, f.line))
+    return sorted(
+        placed.values(), key=lambda f: (f.outside_diff, order[f.severity], f.path, f.line)
+    )
 
 
 def gating(findings: list[Finding], fail_on: str) -> list[Finding]:
-    """Findings on changed lines at or above the `fail_on` severity."""
+    """Findings on the changed lines at or above the `fail_on` severity."""
     limit = SEVERITIES.index(fail_on)
     return [f for f in findings if not f.outside_diff and SEVERITIES.index(f.severity) <= limit]
+
+
+def counts(findings: list[Finding]) -> dict[str, int]:
+    """Findings on the changed lines, per severity (the ones outside are listed, not counted)."""
+    return {
+        s: sum(1 for f in findings if f.severity == s and not f.outside_diff) for s in SEVERITIES
+    }

@@ -1,4 +1,9 @@
-"""Install and remove the git pre-commit hook, chaining any hook that was there before."""
+"""Install and remove the git pre-commit hook, chaining any hook that was there before.
+
+The hook is a small shell script. It runs the hook that was there before (if any) first, then
+`v4code review --hook` with the Python environment v4code was installed in, so it works from a
+virtualenv whether or not that is active when `git commit` runs.
+"""
 
 from __future__ import annotations
 
@@ -12,75 +17,99 @@ from v4code.errors import ConfigError
 from v4code.review.diff import git
 
 MARKER = "# v4code pre-commit hook"
-CHAINED = "pre-commit.v4code-chained"
+CHAINED = "pre-commit.v4code-chained"  # the hook that was there before, still run first
+BACKUP = "pre-commit.v4code-backup"  # the hook `install --force` replaced
 
 
 def hooks_dir(root: Path) -> Path:
-    """Where git looks for hooks: core.hooksPath if set, else the repository's hooks dir."""
-    try:
-        configured = git(root, "config", "--get", "core.hooksPath").strip()
-    except ConfigError:
-        configured = ""
-    if configured:
-        path = Path(os.path.expanduser(configured))
-        top = Path(git(root, "rev-parse", "--show-toplevel").strip())
-        return path if path.is_absolute() else top / path
-    return Path(git(root, "rev-parse", "--absolute-git-dir").strip()) / "hooks"
+    """Where git runs hooks from: core.hooksPath if set, else the (common) git dir's hooks."""
+    path = Path(git(root, "rev-parse", "--git-path", "hooks").strip())
+    return path if path.is_absolute() else root / path
 
 
-def hook_script(args: list[str]) -> str:
-    command = " ".join(
-        shlex.quote(a) for a in [sys.executable, "-m", "v4code", "review", "--hook", *args]
-    )
+def review_command() -> list[str]:
+    """How the hook starts v4code: this installation's console script, else its interpreter."""
+    script = Path(sys.executable).parent / "v4code"
+    if script.is_file() and os.access(script, os.X_OK):
+        return [str(script)]
+    # `python -m` puts the repository first on sys.path, where a module of the user's could
+    # shadow one v4code imports; -P (3.11+) leaves it out.
+    safe = ["-P"] if sys.version_info >= (3, 11) else []
+    return [sys.executable, *safe, "-m", "v4code"]
+
+
+def hook_script(args: list[str], *, fail_closed: bool = False) -> str:
+    command = review_command()
+    program = shlex.quote(command[0])
+    rest = " ".join(shlex.quote(a) for a in [*command[1:], "review", "--hook", *args])
+    missing = 1 if fail_closed else 0
     return f"""#!/bin/sh
 {MARKER} (`v4code hook uninstall` removes it and restores any hook it chained)
 here=$(dirname "$0")
 if [ -x "$here/{CHAINED}" ]; then
   "$here/{CHAINED}" "$@" || exit $?
 fi
-if [ "$V4CODE_SKIP_REVIEW" = "1" ]; then
+if [ "${{V4CODE_SKIP_REVIEW:-}}" = "1" ]; then
+  echo "v4code review: skipped (V4CODE_SKIP_REVIEW=1)" >&2
   exit 0
 fi
-exec {command}
+if [ -x {program} ]; then
+  exec {program} {rest}
+fi
+if command -v v4code >/dev/null 2>&1; then
+  exec v4code review --hook {" ".join(shlex.quote(a) for a in args)}
+fi
+echo "v4code review: {command[0]} is gone and v4code is not on PATH; run \\`v4code hook install\\` again" >&2
+exit {missing}
 """
 
 
 def is_ours(path: Path) -> bool:
     try:
-        return MARKER in path.read_text(encoding="utf-8", errors="replace")
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            return MARKER in fh.read(4096)
     except OSError:
         return False
 
 
-def install(root: Path, *, force: bool = False, args: list[str] | None = None) -> str:
+def install(
+    root: Path, *, force: bool = False, args: list[str] | None = None, fail_closed: bool = False
+) -> str:
+    """Write the hook; an existing foreign hook is chained (or, with `force`, set aside)."""
     directory = hooks_dir(root)
     directory.mkdir(parents=True, exist_ok=True)
     hook = directory / "pre-commit"
     chained = directory / CHAINED
     note = ""
-    if hook.exists() and not is_ours(hook):
-        if chained.exists() and not force:
-            raise ConfigError(f"{chained} already exists; move it away or use --force")
+    if (hook.exists() or hook.is_symlink()) and not is_ours(hook):
         if force:
-            backup = directory / "pre-commit.v4code-backup"
-            os.replace(hook, backup)
-            note = f"; the previous hook was replaced (kept as {backup.name})"
+            os.replace(hook, directory / BACKUP)
+            note = f"; the previous hook was replaced (saved as {BACKUP})"
+        elif chained.exists():
+            raise ConfigError(
+                f"{hook} is not v4code's and {chained.name} already exists beside it; "
+                "move one of them away, or use --force to replace the hook"
+            )
         else:
             os.replace(hook, chained)
-            note = f"; the existing hook still runs first (kept as {chained.name})"
-    hook.write_text(hook_script(args or []), encoding="utf-8")
-    hook.chmod(hook.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+            note = f"; the existing hook still runs first (kept as {CHAINED})"
+    extra = ["--fail-closed"] if fail_closed else []
+    tmp = directory / f".pre-commit.v4code.{os.getpid()}"
+    tmp.write_text(hook_script([*(args or []), *extra], fail_closed=fail_closed), encoding="utf-8")
+    tmp.chmod(0o755 | stat.S_IMODE(tmp.stat().st_mode))
+    os.replace(tmp, hook)
     return f"installed {hook}{note}"
 
 
 def uninstall(root: Path) -> str:
+    """Remove v4code's hook and put back the one it chained or replaced."""
     directory = hooks_dir(root)
     hook = directory / "pre-commit"
-    chained = directory / CHAINED
     if not hook.exists() or not is_ours(hook):
         raise ConfigError(f"{hook} is not v4code's hook; nothing to uninstall")
     hook.unlink()
-    if chained.exists():
-        os.replace(chained, hook)
-        return f"removed v4code's hook; restored the previous {hook.name}"
+    for saved in (directory / CHAINED, directory / BACKUP):
+        if saved.exists() or saved.is_symlink():
+            os.replace(saved, hook)
+            return f"removed v4code's hook from {directory}; restored the previous pre-commit hook"
     return f"removed {hook}"

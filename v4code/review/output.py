@@ -10,24 +10,21 @@ import click
 
 from v4code import __version__
 from v4code.pricing import format_cost
-from v4code.review.findings import SEVERITIES, Finding
+from v4code.review.findings import Finding, counts
 from v4code.review.runner import ReviewResult
 
-COLOURS = {"blocker": "red", "major": "yellow", "minor": "cyan", "nit": "white"}
+COLOURS = {"blocker": "red", "major": "yellow", "minor": "cyan", "nit": "blue"}
 SARIF_LEVEL = {"blocker": "error", "major": "error", "minor": "warning", "nit": "note"}
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
-
-
-def counts(findings: list[Finding]) -> dict[str, int]:
-    return {
-        s: sum(1 for f in findings if f.severity == s and not f.outside_diff) for s in SEVERITIES
-    }
 
 
 def summary_line(result: ReviewResult) -> str:
     c = counts(result.findings)
     parts = [f"{n} {s}" for s, n in c.items() if n]
     found = ", ".join(parts) if parts else "no findings"
+    outside = sum(1 for f in result.findings if f.outside_diff)
+    if outside:
+        found += f" ({outside} more outside the change)"
     cost = "cached, no API call" if result.cached else format_cost(result.cost)
     return f"v4code review: {found} in {len(result.files)} file(s) ({cost}, {result.seconds:.1f} s)"
 
@@ -37,26 +34,11 @@ def render_text(result: ReviewResult, *, colour: bool) -> str:
         return click.style(text, **kw) if colour else text
 
     lines: list[str] = []
-    for path, group in groupby(
-        sorted(result.findings, key=lambda f: (f.path, f.line)), key=lambda f: f.path
-    ):
+    by_path = sorted(result.findings, key=lambda f: (f.path, f.outside_diff, f.line))
+    for path, group in groupby(by_path, key=lambda f: f.path):
         lines.append(style(path, bold=True))
         for f in group:
-            tag = style(
-                f"{f.severity:<7}", fg=COLOURS.get(f.severity), bold=f.severity == "blocker"
-            )
-            where = f"  {f.line:>5}  {tag} {f.category}: {f.message}"
-            if f.outside_diff:
-                where += style("  (outside the change)", dim=True)
-            lines.append(where)
-            if f.suggestion:
-                for i, text in enumerate(f.suggestion.strip().splitlines()):
-                    lines.append(
-                        style(
-                            f"{'' if i else '         → '}{'' if not i else '           '}{text}",
-                            dim=True,
-                        )
-                    )
+            lines.extend(_finding_lines(f, style))
         lines.append("")
     for path, why in result.skipped:
         lines.append(style(f"skipped {path} ({why})", dim=True))
@@ -66,65 +48,80 @@ def render_text(result: ReviewResult, *, colour: bool) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_json(result: ReviewResult, exit_code: int) -> str:
+def _finding_lines(f: Finding, style: Any) -> list[str]:
+    tag = style(f"{f.severity:<7}", fg=COLOURS.get(f.severity), bold=f.severity == "blocker")
+    head = f"  {f.line:>5}  {tag}  {f.category}: {f.message.strip()}"
+    if f.outside_diff:
+        head += style("  (outside the change)", dim=True)
+    lines = [head]
+    for i, text in enumerate(f.suggestion.strip().splitlines()):
+        lines.append(style(("          → " if i == 0 else "            ") + text, dim=True))
+    return lines
+
+
+def render_json(result: ReviewResult, exit_code: int, fail_on: str = "blocker") -> str:
     data = {
         "target": result.description,
         "files": result.files,
         "findings": [f.to_dict() for f in result.findings],
         "counts": counts(result.findings),
+        "outside_diff": sum(1 for f in result.findings if f.outside_diff),
         "summary": result.summaries,
         "skipped": [{"path": p, "reason": r} for p, r in result.skipped],
         "notes": result.notes,
         "cached": result.cached,
         "model": result.model,
-        "usage": result.usage.to_dict(),
+        "usage": result.usage,
         "cost_usd": round(result.cost, 6),
         "seconds": round(result.seconds, 3),
+        "fail_on": fail_on,
         "exit_code": exit_code,
     }
     return json.dumps(data, indent=2) + "\n"
 
 
 def render_sarif(result: ReviewResult) -> str:
+    """A SARIF 2.1.0 log: one rule per finding category, one result per finding."""
     categories = sorted({f.category for f in result.findings})
     rules = [
         {"id": c, "name": c, "shortDescription": {"text": f"v4code review: {c}"}}
         for c in categories
     ]
-    results = []
-    for f in result.findings:
-        text = f.message + (f"\n\nSuggestion: {f.suggestion}" if f.suggestion else "")
-        results.append(
+    driver = {"name": "v4code", "version": __version__, "rules": rules}
+    notes = [f"skipped {p} ({why})" for p, why in result.skipped] + result.notes
+    run = {
+        "tool": {"driver": driver},
+        "invocations": [
             {
-                "ruleId": f.category,
-                "ruleIndex": categories.index(f.category),
-                "level": SARIF_LEVEL.get(f.severity, "warning"),
-                "message": {"text": text},
-                "locations": [
-                    {
-                        "physicalLocation": {
-                            "artifactLocation": {"uri": f.path, "uriBaseId": "%SRCROOT%"},
-                            "region": {"startLine": max(f.line, 1)},
-                        }
-                    }
+                "executionSuccessful": True,
+                "toolExecutionNotifications": [
+                    {"level": "note", "message": {"text": text}} for text in notes
                 ],
-                "properties": {"severity": f.severity, "outsideDiff": f.outside_diff},
-            }
-        )
-    sarif = {
-        "$schema": SARIF_SCHEMA,
-        "version": "2.1.0",
-        "runs": [
-            {
-                "tool": {
-                    "driver": {
-                        "name": "v4code",
-                        "version": __version__,
-                        "rules": rules,
-                    }
-                },
-                "results": results,
             }
         ],
+        "results": [_sarif_result(f, categories.index(f.category)) for f in result.findings],
+        "properties": {"target": result.description, "model": result.model},
     }
+    sarif = {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
     return json.dumps(sarif, indent=2) + "\n"
+
+
+def _sarif_result(f: Finding, rule_index: int) -> dict[str, Any]:
+    from urllib.parse import quote
+
+    text = f.message.strip() + (f"\n\nSuggestion: {f.suggestion.strip()}" if f.suggestion else "")
+    return {
+        "ruleId": f.category,
+        "ruleIndex": rule_index,
+        "level": SARIF_LEVEL[f.severity],
+        "message": {"text": text},
+        "locations": [
+            {
+                "physicalLocation": {
+                    "artifactLocation": {"uri": quote(f.path), "uriBaseId": "%SRCROOT%"},
+                    "region": {"startLine": max(f.line, 1)},
+                }
+            }
+        ],
+        "properties": {"severity": f.severity, "outsideDiff": f.outside_diff},
+    }

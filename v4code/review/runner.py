@@ -1,22 +1,41 @@
-"""Run a review: the cache first, then one read-only agent turn per chunk of the diff."""
+"""Run a review: the cache first, then one read-only agent per chunk of the diff.
+
+Chunks are reviewed in parallel (a large commit should not take n times as long) under one
+deadline. The agent, the backend and pydantic are imported only when a model is called, so a
+cache hit stays cheap.
+"""
 
 from __future__ import annotations
 
+import os
+import queue
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from v4code.assets import load_prompt
-from v4code.config import Settings
-from v4code.errors import BackendError
+from v4code.config import Settings, user_home
+from v4code.errors import BackendError, V4codeError
 from v4code.review import cache
-from v4code.review.diff import ReviewTarget, chunks
+from v4code.review.diff import FileDiff, ReviewTarget, chunks, numbered
 from v4code.review.findings import Finding, place
-from v4code.types import Usage
 
 READ_ONLY_TOOLS = ("read_file", "grep", "list_files")
-CHUNK_TOKENS = 24_000
+CHUNK_TOKENS = 24_000  # diff tokens per request; a larger diff is split per file
+PARALLEL = 4  # chunks under review at once
+FORMAT = "2"  # how the diff is shown to the model; part of the cache key
+KEEP_LOGS = 100  # review logs kept in $V4CODE_HOME/review-logs
+NUDGE = (
+    "You have not called report_findings. Call it now, once, with every finding (an empty "
+    "list when there is none). Do not write the findings as text."
+)
+
+
+class ReviewTimeout(V4codeError):
+    """The review did not finish within --timeout."""
 
 
 @dataclass
@@ -27,21 +46,31 @@ class ReviewResult:
     summaries: list[str] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    usage: Usage = field(default_factory=Usage)
+    usage: dict[str, int] = field(default_factory=dict)
     cost: float = 0.0
     seconds: float = 0.0
     cached: bool = False
     model: str = ""
+    requests: int = 0  # model reviews run (chunks), 0 on a cache hit
 
     def to_cache(self) -> dict[str, Any]:
         return {
             "findings": [f.to_dict() for f in self.findings],
             "summaries": self.summaries,
             "notes": self.notes,
-            "usage": self.usage.to_dict(),
+            "usage": self.usage,
             "cost": self.cost,
             "model": self.model,
         }
+
+
+@dataclass
+class _Chunk:
+    findings: list[Finding] = field(default_factory=list)
+    summary: str = ""
+    usage: Any = None
+    cost: float = 0.0
+    note: str = ""
 
 
 class _DenyAll:
@@ -53,39 +82,65 @@ class _DenyAll:
         return Approval(False, reason="the review is read-only")
 
 
-def review_settings(settings: Settings) -> Settings:
+def review_settings(settings: Settings, timeout: float | None = None) -> Settings:
+    """The review's model and effort, read-only, and retries short enough for a commit hook."""
     effort = settings.review_effort
     thinking = settings.thinking and (effort or "").lower() != "none"
-    return settings.replace(
-        model=settings.review_model,
-        effort=effort if thinking else None,
-        thinking=thinking,
-        permission_mode="read-only",
-        max_steps=min(settings.max_steps, 12),
-        transport=settings.review_transport,
-        # A commit waits on this: a down endpoint must not hold it for minutes.
-        max_retries=min(settings.max_retries, 2),
-        retry_max_delay=min(settings.retry_max_delay, 2.0),
+    changes: dict[str, Any] = {
+        "model": settings.review_model,
+        "effort": effort if thinking else None,
+        "thinking": thinking,
+        "permission_mode": "read-only",
+        "max_steps": min(settings.max_steps, 12),
+        "transport": settings.review_transport,
+        # A commit waits on this: a down endpoint must not hold it for long.
+        "max_retries": min(settings.max_retries, 2),
+        "retry_base_delay": min(settings.retry_base_delay, 0.5),
+        "retry_max_delay": min(settings.retry_max_delay, 1.0),
+    }
+    if timeout is not None:
+        changes["request_timeout"] = min(settings.request_timeout, timeout)
+        changes["max_time"] = timeout
+    return settings.replace(**changes)
+
+
+def cache_key(target: ReviewTarget, settings: Settings, prompts: tuple[str, ...]) -> str:
+    return cache.cache_key(
+        target.text,
+        FORMAT,
+        str(CHUNK_TOKENS),
+        settings.model,
+        settings.effort or "",
+        str(settings.thinking),
+        settings.dialect,
+        settings.base_url,
+        *prompts,
     )
 
 
 def run_review(
-    root: Path, settings: Settings, target: ReviewTarget, *, backend: Any = None
+    root: Path,
+    settings: Settings,
+    target: ReviewTarget,
+    *,
+    timeout: float = 60.0,
+    use_cache: bool = True,
+    backend: Any = None,
+    on_start: Callable[[int], None] | None = None,
 ) -> ReviewResult:
+    """Review `target`; raises V4codeError (ReviewTimeout, BackendError, ...) if it cannot."""
     started = time.monotonic()
-    rsettings = review_settings(settings)
-    prompt = load_prompt("review", root)
+    rsettings = review_settings(settings, timeout)
     result = ReviewResult(
-        target.description, [f.path for f in target.files], skipped=target.skipped
+        target.description, [f.path for f in target.files], skipped=list(target.skipped)
     )
     result.model = rsettings.model
     if not target.files:
         result.seconds = time.monotonic() - started
         return result
-    key = cache.cache_key(
-        target.text, model=rsettings.model, effort=rsettings.effort, prompt=prompt
-    )
-    hit = cache.load(key)
+    prompts = (load_prompt("review", root), _request_template(root))
+    key = cache_key(target, rsettings, prompts)
+    hit = cache.load(key) if use_cache else None
     if hit is not None:
         result.findings = [Finding.from_dict(f) for f in hit["findings"]]
         result.summaries = hit.get("summaries", [])
@@ -94,57 +149,229 @@ def run_review(
         result.cached = True
         result.seconds = time.monotonic() - started
         return result
-    raw: list[Finding] = []
-    for group in chunks(target.files, CHUNK_TOKENS):
-        raw.extend(
-            _review_chunk(root, rsettings, prompt, target.description, group, result, backend)
-        )
-    result.findings = place(raw, {f.path: f.changed_lines for f in target.files})
+    groups = chunks(target.files, CHUNK_TOKENS)
+    if on_start is not None:
+        on_start(len(groups))
+    outcomes = _review_all(root, rsettings, prompts, target, groups, backend, timeout)
+    _merge(result, outcomes, target)
     result.seconds = time.monotonic() - started
-    cache.store(key, result.to_cache())
+    if not result.notes:  # an incomplete review is not remembered: the next run tries again
+        cache.store(key, result.to_cache())
     return result
+
+
+def _merge(result: ReviewResult, outcomes: list[_Chunk], target: ReviewTarget) -> None:
+    from v4code.types import Usage
+
+    usage = Usage()
+    raw: list[Finding] = []
+    for outcome in outcomes:
+        raw.extend(outcome.findings)
+        if outcome.usage is not None:
+            usage = usage + outcome.usage
+        result.cost += outcome.cost
+        if outcome.summary:
+            result.summaries.append(outcome.summary)
+        if outcome.note:
+            result.notes.append(outcome.note)
+    result.findings = place(raw, target.changed)
+    result.usage = usage.to_dict()
+    result.requests = len(outcomes)
+
+
+def _request_template(root: Path) -> str:
+    from v4code.assets import prompt_path
+
+    return prompt_path("review_request", root).read_text(encoding="utf-8")
+
+
+def _review_all(
+    root: Path,
+    settings: Settings,
+    prompts: tuple[str, str],
+    target: ReviewTarget,
+    groups: list[list[FileDiff]],
+    backend: Any,
+    timeout: float,
+) -> list[_Chunk]:
+    from v4code.app import load_registry, make_backend
+
+    backend = backend or make_backend(settings)  # a missing key fails here, before any thread
+    tools = list(load_registry(root, only=READ_ONLY_TOOLS))
+    _prune_logs()
+
+    def job(index: int) -> Callable[[Any], _Chunk]:
+        return lambda cancel: _review_chunk(
+            root, settings, prompts, target, groups, index, backend, tools, cancel
+        )
+
+    return run_parallel([job(i) for i in range(len(groups))], timeout)
+
+
+def run_parallel(jobs: list[Callable[[Any], Any]], timeout: float) -> list[Any]:
+    """Run jobs (each given its CancelToken) on up to PARALLEL daemon threads, in order.
+
+    The first failure, the deadline or Ctrl-C cancels the rest and is raised here. Threads are
+    daemons, so a request still hanging on the network never holds the process (or the commit).
+    """
+    from v4code.cancel import CancelToken
+
+    tokens = [CancelToken() for _ in jobs]
+    pending = list(range(len(jobs)))
+    lock = threading.Lock()
+    done: queue.Queue[tuple[int, Any, BaseException | None]] = queue.Queue()
+
+    def worker() -> None:
+        while True:
+            with lock:
+                if not pending:
+                    return
+                i = pending.pop(0)
+            try:
+                done.put((i, jobs[i](tokens[i]), None))
+            except BaseException as exc:  # handed to the main thread
+                done.put((i, None, exc))
+
+    for n in range(min(PARALLEL, len(jobs))):
+        threading.Thread(target=worker, name=f"v4code-review-{n}", daemon=True).start()
+    results: list[Any] = [None] * len(jobs)
+    deadline = time.monotonic() + timeout
+    try:
+        for _ in jobs:
+            try:
+                i, value, error = done.get(timeout=max(deadline - time.monotonic(), 0.001))
+            except queue.Empty:
+                raise ReviewTimeout(f"timed out after {timeout:g} s") from None
+            if error is not None:
+                raise error
+            results[i] = value
+    except BaseException:
+        with lock:
+            pending.clear()
+        for token in tokens:
+            token.cancel()
+        raise
+    return results
 
 
 def _review_chunk(
     root: Path,
     settings: Settings,
-    prompt: str,
-    description: str,
-    group: list[Any],
-    result: ReviewResult,
+    prompts: tuple[str, str],
+    target: ReviewTarget,
+    groups: list[list[FileDiff]],
+    index: int,
     backend: Any,
-) -> list[Finding]:
-    from v4code.app import load_registry, open_session
+    tools: list[Any],
+    cancel: Any,
+) -> _Chunk:
     from v4code.events import TurnFinished, UsageReported
     from v4code.review.report_tool import FindingsCollector
+    from v4code.toolkit import ToolRegistry
 
     collector = FindingsCollector()
-    registry = load_registry(root, only=READ_ONLY_TOOLS)
-    registry.add(collector.tool())
-    session = open_session(
-        settings,
-        root,
-        _DenyAll(),
+    registry = ToolRegistry([*tools, collector.tool()])
+    agent = _agent(root, settings, prompts[0], registry, backend, cancel)
+    outcome = _Chunk()
+    for message in (_request(prompts[1], target, groups, index), NUDGE):
+        if cancel.cancelled:  # the deadline passed, or another chunk failed
+            raise ReviewTimeout("cancelled")
+        status, reason = "done", ""
+        for event in agent.submit(message):
+            if isinstance(event, UsageReported):
+                outcome.usage = (
+                    event.usage if outcome.usage is None else outcome.usage + event.usage
+                )
+                outcome.cost += event.cost
+            elif isinstance(event, TurnFinished):
+                status, reason = event.status, event.reason
+        if status == "error":
+            raise BackendError(reason)
+        if status == "interrupted":
+            raise ReviewTimeout("cancelled")
+        if collector.reported:
+            break
+    outcome.findings = collector.findings
+    outcome.summary = collector.summary
+    if not collector.reported:
+        names = ", ".join(dict.fromkeys(f.path for f in groups[index]))
+        outcome.note = f"the model did not report findings for {names}"
+    return outcome
+
+
+def _request(template: str, target: ReviewTarget, groups: list[list[FileDiff]], index: int) -> str:
+    import string
+
+    group = groups[index]
+    names = list(dict.fromkeys(f.path for f in group))
+    parts = {f.path: f.part for f in group if f.part}
+    shown = ", ".join(
+        n + (f" (part {parts[n][0]} of {parts[n][1]})" if n in parts else "") for n in names
+    )
+    others = [f.path for f in target.files if f.path not in names]
+    return string.Template(template).substitute(
+        description=target.description,
+        files=shown,
+        others=f"\nOther files in this change, reviewed separately: {', '.join(others)}."
+        if others
+        else "",
+        diff="".join(numbered(f.text) for f in group),
+    )
+
+
+def _agent(
+    root: Path, settings: Settings, prompt: str, registry: Any, backend: Any, cancel: Any
+) -> Any:
+    """An Agent for one chunk, logged under review-logs/ rather than the chat's sessions/.
+
+    (`app.open_session` would file it with the chat sessions, where `v4code --continue`
+    after a commit would pick up the hook's review instead of the person's conversation.)
+    """
+    from v4code.agent import Agent
+    from v4code.conversation import Conversation
+    from v4code.safety.permissions import PermissionPolicy
+    from v4code.sessions import FORMAT_VERSION, SessionLog, new_session_id
+    from v4code.types import Message
+
+    directory = _logs_dir()
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    session_id = new_session_id()
+    log = SessionLog(directory / f"{session_id}.jsonl", session_id, settings.api_key)
+    log.write(
+        {
+            "type": "meta",
+            "version": FORMAT_VERSION,
+            "session_id": session_id,
+            "root": os.path.realpath(root),
+            "created": time.time(),
+            "frontend": "review",
+            "model": settings.model,
+        }
+    )
+    system = Message(role="system", content=prompt)
+    log.message(system)
+    return Agent(
+        settings=settings,
         backend=backend,
         registry=registry,
-        system_prompt=prompt,
-        meta={"frontend": "review"},
+        root=root,
+        conversation=Conversation(system),
+        session=log,
+        approver=_DenyAll(),
+        policy=PermissionPolicy("read-only"),
+        checkpoints=None,
+        cancel=cancel,
     )
-    diff = "".join(f.text for f in group)
-    message = (
-        f"Review the {description} below ({len(group)} file(s)) and report through "
-        f"report_findings.\n\n```diff\n{diff}```\n"
-    )
-    for event in session.agent.submit(message):
-        if isinstance(event, UsageReported):
-            result.usage = result.usage + event.usage
-            result.cost += event.cost
-        elif isinstance(event, TurnFinished) and event.status == "error":
-            raise BackendError(event.reason)
-    if collector.summary:
-        result.summaries.append(collector.summary)
-    if not collector.reported:
-        result.notes.append(
-            f"the model did not report findings for {', '.join(f.path for f in group)}"
-        )
-    return collector.findings
+
+
+def _logs_dir() -> Path:
+    return user_home() / "review-logs"
+
+
+def _prune_logs() -> None:
+    try:
+        logs = sorted(_logs_dir().glob("*.jsonl"), key=lambda p: p.name, reverse=True)
+        for old in logs[KEEP_LOGS:]:
+            old.unlink()
+    except OSError:
+        pass
