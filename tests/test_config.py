@@ -13,6 +13,7 @@ from v4code.config import load_settings
 from v4code.errors import ConfigError
 from v4code.pricing import cost_of, is_peak
 from v4code.safety.permissions import PermissionPolicy, Verdict
+from v4code.safety.trust import grant
 from v4code.types import Usage
 
 
@@ -24,6 +25,8 @@ def test_layers_in_order(
     )
     (tmp_path / ".v4code").mkdir()
     (tmp_path / ".v4code" / "config.toml").write_text('model = "project-model"\nmax_steps = 9\n')
+    assert load_settings(tmp_path).settings.model == "user-model"  # untrusted: not applied
+    grant(tmp_path)
     monkeypatch.setenv("V4CODE_MAX_STEPS", "11")
     monkeypatch.setenv("DEEPSEEK_BASE_URL", "http://127.0.0.1:9/v1")
     loaded = load_settings(tmp_path, {"effort": "low"})

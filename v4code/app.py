@@ -22,9 +22,19 @@ __all__ = ["Session", "load_registry", "make_backend", "open_session", "workspac
 
 
 def load_registry(root: Path, only: tuple[str, ...] | None = None) -> ToolRegistry:
-    from v4code.assets import tools_dir
+    """The bundled tools, plus `.v4code/tools/` once the user trusts the repository.
 
-    return ToolRegistry.load([tools_dir(), root / ".v4code" / "tools"], only=only)
+    A project tool is Python that runs on import, so it is never loaded from an untrusted
+    repository (or through a linked directory, whose content trust does not cover).
+    """
+    from v4code.assets import tools_dir
+    from v4code.safety.trust import is_trusted
+
+    directories = [tools_dir()]
+    project = root / ".v4code" / "tools"
+    if project.is_dir() and not project.is_symlink() and is_trusted(root):
+        directories.append(project)
+    return ToolRegistry.load(directories, only=only)
 
 
 def make_backend(settings: Settings) -> Backend:

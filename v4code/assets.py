@@ -37,18 +37,30 @@ def prompts_dir() -> Path:
 
 
 def prompt_path(name: str, project_root: Path | None = None) -> Path:
-    """Project `.v4code/prompts/` overrides the user's, which override the bundled one."""
+    """Project `.v4code/prompts/` overrides the user's, which override the bundled one.
+
+    The project's prompt counts only in a repository the user trusts (safety/trust.py): an
+    untrusted one could otherwise rewrite the review's instructions to pass anything.
+    """
     from v4code.config import user_home
 
     candidates = []
     if project_root is not None:
-        candidates.append(project_root / ".v4code" / "prompts" / f"{name}.md")
+        project = project_root / ".v4code" / "prompts" / f"{name}.md"
+        if project.is_file() and not project.is_symlink() and _trusted(project_root):
+            candidates.append(project)
     candidates.append(user_home() / "prompts" / f"{name}.md")
     candidates.append(prompts_dir() / f"{name}.md")
     for c in candidates:
         if c.is_file():
             return c
     raise V4codeError(f"prompt {name!r} not found (looked in {', '.join(map(str, candidates))})")
+
+
+def _trusted(root: Path) -> bool:
+    from v4code.safety.trust import is_trusted
+
+    return is_trusted(root)
 
 
 def load_prompt(name: str, project_root: Path | None = None, **variables: str) -> str:

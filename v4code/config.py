@@ -1,5 +1,9 @@
 """Settings, layered: defaults < user file < project file < environment < flags.
 
+The project file is used only once the user trusts the repository (safety/trust.py), and even
+then never for what would let a repository take the user's key, sandbox or gate: those settings
+come only from the user's own file, the environment or flags (`never_from_project`).
+
 Model IDs, effort names and prices are configuration, not constants: DeepSeek changed all
 three several times after the V4 launch. Every effective value remembers where it came from so
 `v4code config show` can explain it.
@@ -81,6 +85,7 @@ class Settings:
 class LoadedSettings:
     settings: Settings
     sources: dict[str, str]
+    notices: tuple[str, ...] = ()  # one line each, for the user: what was ignored and why
 
 
 _FIELD_TYPES = {f.name: f.type for f in fields(Settings)}
@@ -144,6 +149,51 @@ def project_config_path(root: Path) -> Path:
     return root / ".v4code" / "config.toml"
 
 
+# Settings a repository could use against its user: where the key goes, the key itself, the
+# sandbox, review gating. Names are matched by shape too, so a later endpoint, key or sandbox
+# setting is covered the day it is added.
+NEVER_FROM_PROJECT = frozenset({"base_url", "api_key", "sandbox", "review_skip"})
+_NEVER_SUFFIXES = ("_url", "_key", "_key_env", "_endpoint")
+_NEVER_PREFIXES = ("sandbox", "review_skip", "review_fail", "endpoint")
+PROJECT_PERMISSION_MODES = ("read-only", "ask")  # a project may narrow, never widen
+
+
+def never_from_project(name: str, value: Any = None) -> bool:
+    """True for a setting a repository's `.v4code/config.toml` may not set, trusted or not."""
+    name = name.replace("-", "_").lower()
+    if name == "permission_mode":
+        return str(value).strip().lower() not in PROJECT_PERMISSION_MODES
+    return (
+        name in NEVER_FROM_PROJECT
+        or name.endswith(_NEVER_SUFFIXES)
+        or name.startswith(_NEVER_PREFIXES)
+        or "url" in name.split("_")
+    )
+
+
+def _project_layer(root: Path) -> tuple[dict[str, Any], list[str]]:
+    """The project file's settings that may apply, and the notices on what was left out."""
+    from v4code.safety.trust import trust_state  # safety sits above config: import late
+
+    state = trust_state(root)
+    if state.notice is not None:
+        return {}, [state.notice]
+    path = project_config_path(root)
+    if not state.trusted or not path.is_file():
+        return {}, []
+    if path.is_symlink():
+        return {}, [f"{path} is a symbolic link: ignored; use a plain file"]
+    layer = _read_toml(path)
+    ignored = [k for k, v in layer.items() if never_from_project(str(k), v)]
+    notices = []
+    if ignored:
+        notices.append(
+            f"this repository's .v4code/config.toml sets {', '.join(ignored)}: ignored; "
+            "these come only from your own config, the environment or flags"
+        )
+    return {k: v for k, v in layer.items() if k not in ignored}, notices
+
+
 ENV_ALIASES = {
     "DEEPSEEK_API_KEY": "api_key",
     "DEEPSEEK_BASE_URL": "base_url",
@@ -169,9 +219,11 @@ def load_settings(root: Path, flags: dict[str, Any] | None = None) -> LoadedSett
             values[name] = value
             sources[name] = source
 
-    for path in (user_config_path(), project_config_path(root)):
-        if path.is_file():
-            apply(_read_toml(path), str(path))
+    user_path = user_config_path()
+    if user_path.is_file():
+        apply(_read_toml(user_path), str(user_path))
+    project_layer, notices = _project_layer(root)
+    apply(project_layer, str(project_config_path(root)))
     env_layer: dict[str, Any] = {}
     env_sources: dict[str, str] = {}
     for var, name in ENV_ALIASES.items():
@@ -190,7 +242,7 @@ def load_settings(root: Path, flags: dict[str, Any] | None = None) -> LoadedSett
         apply({k: v for k, v in flags.items() if v is not None}, "command line")
     settings = Settings(**values)
     validate(settings)
-    return LoadedSettings(settings, sources)
+    return LoadedSettings(settings, sources, tuple(notices))
 
 
 def validate(settings: Settings) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 from v4code.errors import WorkspaceError
@@ -30,6 +31,40 @@ def resolve_in_workspace(root: Path, path: str, *, must_exist: bool = False) -> 
         )
     if must_exist and not real.exists():
         raise WorkspaceError(f"{path!r} does not exist in the workspace.")
+    return real
+
+
+PROTECTED_DIRS = (".git", ".v4code")
+
+
+def protected_reason(root: Path, real: Path, homes: Iterable[Path] = ()) -> str | None:
+    """Why the model's edit tools may not change `real` (a resolved path), or None.
+
+    `.git/` (hooks, config: code that runs on the user's next git command) and `.v4code/`
+    (settings, tools: code v4code itself runs) would let a model, or a repository steering it,
+    plant something that outlives the session; so would v4code's home (`homes`). A person can
+    still change them by hand.
+    """
+    rel = Path(relative_to_root(root, real))
+    under = next((f"{part}/" for part in rel.parts if part in PROTECTED_DIRS), None)
+    for home in homes:
+        home_real = Path(os.path.realpath(home))
+        if under is None and (real == home_real or home_real in real.parents):
+            under = "v4code's home folder"
+    if under is None:
+        return None
+    return (
+        f"{rel.as_posix()} is protected (under {under}): v4code's tools do not edit git's or "
+        "v4code's own files; ask the user to change it"
+    )
+
+
+def resolve_for_edit(root: Path, path: str, homes: Iterable[Path] = ()) -> Path:
+    """`resolve_in_workspace`, then refuse the protected paths (see `protected_reason`)."""
+    real = resolve_in_workspace(root, path)
+    reason = protected_reason(root, real, homes)
+    if reason is not None:
+        raise WorkspaceError(reason)
     return real
 
 

@@ -18,7 +18,7 @@ from v4code.edits.indent import default_style
 from v4code.edits.match import MatchError, MatchResult, find_match
 from v4code.edits.textfile import TextDoc, decode, new_doc
 from v4code.errors import ToolError
-from v4code.workspace import relative_to_root, resolve_in_workspace
+from v4code.workspace import relative_to_root, resolve_for_edit
 
 MAX_REPORTED_FAILURES = 5
 
@@ -59,8 +59,15 @@ def _stat_file(path: Path, rel: str) -> tuple[bytes | None, int | None]:
         raise ToolError(f"{rel} cannot be read (permission denied).") from None
 
 
+def _resolve(root: Path, path: str) -> Path:
+    """Every path an edit tool writes or removes: inside the workspace and not protected."""
+    from v4code.config import user_home
+
+    return resolve_for_edit(root, path, homes=(user_home(),))
+
+
 def _load(root: Path, path: str) -> _File:
-    real = resolve_in_workspace(root, path)
+    real = _resolve(root, path)
     rel = relative_to_root(root, real)
     data, mode = _stat_file(real, rel)
     if data is None:
@@ -149,7 +156,7 @@ def prepare_edits(root: Path, edits: Sequence[Edit], tool: str) -> ChangeSet:
     many = len(edits) > 1
     for number, edit in enumerate(edits, 1):
         try:
-            rel = relative_to_root(root, resolve_in_workspace(root, edit.path))
+            rel = relative_to_root(root, _resolve(root, edit.path))
             state = states.get(rel) or _load(root, edit.path)
             states[rel] = state
             _apply_one(state, edit)
@@ -258,7 +265,7 @@ def _existing_regular(root: Path, path: str, verb: str) -> tuple[str, bytes, int
     lexical = lexical if lexical.is_absolute() else Path(root) / lexical
     if lexical.is_symlink():
         raise ToolError(f"{path} is a symbolic link; v4code {verb} regular files only.")
-    real = resolve_in_workspace(root, path)
+    real = _resolve(root, path)
     rel = relative_to_root(root, real)
     data, mode = _stat_file(real, rel)
     if data is None or mode is None:
@@ -269,7 +276,7 @@ def _existing_regular(root: Path, path: str, verb: str) -> tuple[str, bytes, int
 def prepare_move(root: Path, src: str, dst: str, tool: str = "move_file") -> ChangeSet:
     """A move is a deletion plus a creation with the same bytes and mode."""
     rel_src, data, mode = _existing_regular(root, src, "moves")
-    real_dst = resolve_in_workspace(root, dst)
+    real_dst = _resolve(root, dst)
     rel_dst = relative_to_root(root, real_dst)
     if rel_dst == rel_src:
         raise ToolError(f"{src} and {dst} are the same file.")

@@ -1,0 +1,300 @@
+"""Workspace trust: a repository's `.v4code/` is ignored until its user trusts it.
+
+`.v4code/` can hold settings, Python tools (imported, so they run with the user's rights before
+any model call) and prompts. A cloned project, a pull request in CI or one repository of many in
+a batch job was not written by the person running v4code, so none of that is used until the user
+says so with `v4code trust`. A trust record is the repository's real path plus a digest of every
+entry of its `.v4code/`; any change to `.v4code/` afterwards (a pull, a checkout, a planted file)
+makes it untrusted again until the user looks at it and trusts it once more.
+
+Records live in the user's own v4code home, never in the repository, so a repository cannot
+trust itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import stat
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from v4code.config import never_from_project, user_home
+from v4code.errors import V4codeError
+
+TrustStatus = Literal["trusted", "untrusted", "changed", "nothing"]
+
+PROJECT_DIR = ".v4code"
+# What v4code itself writes under `.v4code/` (and .gitignore leaves out): not the repository's
+# instructions, so its churn never revokes trust.
+STATE_DIRS = frozenset({"sessions"})
+MAX_ENTRIES = 5_000
+MAX_BYTES = 64 * 1024 * 1024
+STORE_VERSION = 1
+
+UNTRUSTED_NOTICE = (
+    "this repository's .v4code/ is not trusted: using your settings only; "
+    "run `v4code trust` to use it"
+)
+CHANGED_NOTICE = (
+    "this repository's .v4code/ changed since you trusted it: using your settings only; "
+    "run `v4code trust` to use it"
+)
+
+
+class TrustError(V4codeError):
+    """`.v4code/` cannot be read or recorded (too large, unreadable, a broken trust file)."""
+
+
+@dataclass(frozen=True)
+class TrustState:
+    """Whether a repository's `.v4code/` may be used, and what it would change."""
+
+    root: Path
+    status: TrustStatus
+    digest: str
+    summary: tuple[str, ...] = field(default=())
+
+    @property
+    def trusted(self) -> bool:
+        return self.status == "trusted"
+
+    @property
+    def notice(self) -> str | None:
+        """The one line a user sees when `.v4code/` is there but not used."""
+        if self.status == "untrusted":
+            return UNTRUSTED_NOTICE
+        if self.status == "changed":
+            return CHANGED_NOTICE
+        return None
+
+
+@dataclass
+class _Entry:
+    rel: str
+    kind: Literal["file", "link", "other"]
+    digest: str = ""
+    target: str = ""
+
+
+def project_dir(root: Path) -> Path:
+    return Path(root) / PROJECT_DIR
+
+
+def trust_store_path() -> Path:
+    return user_home() / "trusted.json"
+
+
+def _real(root: Path) -> str:
+    return os.path.realpath(root)
+
+
+def _file_digest(path: Path, budget: list[int]) -> str:
+    """sha256 of a regular file, opened without following a link and without blocking."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    h = hashlib.sha256()
+    fd = os.open(path, flags)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return "not-a-file"
+        while chunk := os.read(fd, 1 << 16):
+            budget[0] -= len(chunk)
+            if budget[0] < 0:
+                raise TrustError(
+                    f"{PROJECT_DIR}/ holds more than {MAX_BYTES // (1024 * 1024)} MB; "
+                    "v4code does not use a directory that large"
+                )
+            h.update(chunk)
+    finally:
+        os.close(fd)
+    return h.hexdigest()
+
+
+def _entries(root: Path) -> list[_Entry]:
+    """Every entry of `.v4code/` (links recorded, never followed), v4code's own state left out."""
+    base = project_dir(root)
+    entries: list[_Entry] = []
+    budget = [MAX_BYTES]
+
+    def walk_error(exc: OSError) -> None:
+        raise TrustError(f"cannot read {exc.filename}: {exc.strerror}")
+
+    for dirpath, dirnames, filenames in os.walk(base, onerror=walk_error, followlinks=False):
+        here = Path(dirpath)
+        rel_dir = here.relative_to(base).as_posix()
+        if rel_dir == ".":
+            dirnames[:] = [d for d in dirnames if d not in STATE_DIRS]
+        dirnames.sort()
+        names = sorted(filenames) + [d for d in dirnames if (here / d).is_symlink()]
+        for name in names:
+            path = here / name
+            rel = name if rel_dir == "." else f"{rel_dir}/{name}"
+            try:
+                st = os.lstat(path)
+                if stat.S_ISLNK(st.st_mode):
+                    entries.append(_Entry(rel, "link", target=os.readlink(path)))
+                elif stat.S_ISREG(st.st_mode):
+                    entries.append(_Entry(rel, "file", digest=_file_digest(path, budget)))
+                else:
+                    entries.append(_Entry(rel, "other", digest=oct(stat.S_IFMT(st.st_mode))))
+            except OSError as exc:
+                raise TrustError(f"cannot read {PROJECT_DIR}/{rel}: {exc.strerror}") from None
+            if len(entries) > MAX_ENTRIES:
+                raise TrustError(
+                    f"{PROJECT_DIR}/ holds more than {MAX_ENTRIES} files; "
+                    "v4code does not use a directory that large"
+                )
+    entries.sort(key=lambda e: e.rel)
+    return entries
+
+
+def _digest(entries: list[_Entry]) -> str:
+    h = hashlib.sha256(b"v4code-trust-1\0")
+    for e in entries:
+        h.update(f"{e.kind}\0{e.rel}\0{e.digest}\0{e.target}\0".encode("utf-8", "surrogateescape"))
+    return h.hexdigest()
+
+
+def _summary(root: Path, entries: list[_Entry]) -> tuple[str, ...]:
+    """A few lines on what `.v4code/` would change: settings, tools, prompts, anything else."""
+    lines: list[str] = []
+    used: set[str] = set()
+    config = next((e for e in entries if e.rel == "config.toml"), None)
+    if config is not None:
+        used.add(config.rel)
+        lines.append(_settings_line(project_dir(root) / "config.toml", config))
+    tools = [e.rel for e in entries if e.rel.startswith("tools/") and e.rel.endswith(".py")]
+    if tools:
+        used.update(tools)
+        names = ", ".join(Path(t).stem for t in tools)
+        lines.append(f"tools (Python, run by v4code with your rights): {names}")
+    prompts = [e.rel for e in entries if e.rel.startswith("prompts/") and e.rel.endswith(".md")]
+    if prompts:
+        used.update(prompts)
+        names = ", ".join(Path(p).stem for p in prompts)
+        lines.append(f"prompts replacing v4code's own: {names}")
+    links = [e for e in entries if e.kind == "link"]
+    if links:
+        shown = ", ".join(f"{e.rel} -> {e.target}" for e in links[:5])
+        lines.append(f"symbolic links (what they point to is not covered by trust): {shown}")
+    rest = [e.rel for e in entries if e.rel not in used and e.kind != "link"]
+    if rest:
+        more = f" and {len(rest) - 5} more" if len(rest) > 5 else ""
+        lines.append(f"other files: {', '.join(rest[:5])}{more}")
+    return tuple(lines)
+
+
+def _settings_line(path: Path, entry: _Entry) -> str:
+    if entry.kind != "file":
+        return "config.toml: not a regular file (ignored)"
+    try:
+        from v4code.config import _read_toml
+
+        data = _read_toml(path)
+    except V4codeError:
+        return "config.toml: not valid TOML (v4code stops with an error once trusted)"
+    keys = [str(k).replace("-", "_") for k in data]
+    if not keys:
+        return "config.toml: sets nothing"
+    used = [k for k in keys if not never_from_project(k, data.get(k))]
+    ignored = [k for k in keys if never_from_project(k, data.get(k))]
+    line = f"settings: {', '.join(used) or 'none'}"
+    if ignored:
+        line += f" (ignored even when trusted: {', '.join(ignored)})"
+    return line
+
+
+def _read_store() -> dict[str, Any]:
+    path = trust_store_path()
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {"version": STORE_VERSION, "repositories": {}}
+    except (OSError, ValueError) as exc:
+        raise TrustError(f"cannot read the trust file {path}: {exc}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("repositories"), dict):
+        raise TrustError(f"the trust file {path} is not v4code's; move it aside and trust again")
+    return data
+
+
+def _write_store(data: dict[str, Any]) -> None:
+    from v4code.edits.atomic import atomic_write
+
+    path = trust_store_path()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        text = json.dumps(data, indent=2, sort_keys=True) + "\n"
+        atomic_write(path, text.encode("utf-8"), mode=0o600)
+    except OSError as exc:
+        raise TrustError(f"cannot write the trust file {path}: {exc.strerror}") from None
+
+
+def _recorded(root: Path) -> str | None:
+    record = _read_store()["repositories"].get(_real(root))
+    if isinstance(record, dict) and isinstance(record.get("digest"), str):
+        return str(record["digest"])
+    return None
+
+
+def trust_state(root: Path) -> TrustState:
+    """The repository's trust as of now: its `.v4code/` as it is on disk against the record.
+
+    Anything that cannot be read safely (too large, unreadable, a broken trust file) counts as
+    untrusted, with the reason in the summary: refusing is always the safe side.
+    """
+    base = project_dir(root)
+    if base.is_symlink() or (base.exists() and not base.is_dir()):
+        return TrustState(
+            Path(_real(root)),
+            "untrusted",
+            "",
+            (f"{PROJECT_DIR} is not a plain directory; v4code never uses it",),
+        )
+    if not base.is_dir():
+        return TrustState(Path(_real(root)), "nothing", "")
+    try:
+        entries = _entries(root)
+        if not entries:
+            return TrustState(Path(_real(root)), "nothing", "")
+        digest = _digest(entries)
+        summary = _summary(root, entries)
+        recorded = _recorded(root)
+    except TrustError as exc:
+        return TrustState(Path(_real(root)), "untrusted", "", (exc.message,))
+    if recorded is None:
+        status: TrustStatus = "untrusted"
+    elif recorded == digest:
+        status = "trusted"
+    else:
+        status = "changed"
+    return TrustState(Path(_real(root)), status, digest, summary)
+
+
+def is_trusted(root: Path) -> bool:
+    return trust_state(root).trusted
+
+
+def grant(root: Path) -> TrustState:
+    """Trust `.v4code/` exactly as it is now; a later change makes it untrusted again."""
+    state = trust_state(root)
+    if state.status == "nothing":
+        return state
+    if not state.digest:
+        raise TrustError("; ".join(state.summary) or f"{PROJECT_DIR}/ cannot be trusted")
+    data = _read_store()
+    data["version"] = STORE_VERSION
+    data["repositories"][_real(root)] = {"digest": state.digest, "granted": int(time.time())}
+    _write_store(data)
+    return TrustState(state.root, "trusted", state.digest, state.summary)
+
+
+def revoke(root: Path) -> bool:
+    """Forget the repository's trust record; True when there was one."""
+    data = _read_store()
+    if data["repositories"].pop(_real(root), None) is None:
+        return False
+    _write_store(data)
+    return True
