@@ -182,6 +182,8 @@ def config_show() -> None:
         _fail(exc)
     click.echo(f"user file:    {user_config_path()}")
     click.echo(f"project file: {project_config_path(root)}")
+    for notice in loaded.notices:
+        click.echo(f"notice:       {notice}")
     width = max(len(name) for name, _, _ in describe(loaded))
     for name, value, source in describe(loaded):
         click.echo(f"{name:<{width}}  {value}  [{source}]")
@@ -196,6 +198,39 @@ def sessions(limit: int) -> None:
 
     for row in session_rows(workspace_root(), limit):
         click.echo(row)
+
+
+@main.command("trust")
+@click.argument(
+    "path", required=False, type=click.Path(exists=True, file_okay=False, path_type=Path)
+)
+@click.option("--revoke", is_flag=True, help="Stop trusting the repository.")
+@click.option("--status", is_flag=True, help="Only show the state (exit 1 when not trusted).")
+def trust(path: Path | None, revoke: bool, status: bool) -> None:
+    """Trust a repository's .v4code/ (settings, tools, prompts) as it is now.
+
+    Until then v4code ignores it; any later change to .v4code/ needs trusting again. The
+    endpoint, API key, sandbox, wider permission modes and review skips never come from a
+    repository, trusted or not.
+    """
+    from v4code.safety import trust as workspace_trust
+    from v4code.workspace import workspace_root
+
+    root = workspace_root(path)
+    try:
+        if revoke:
+            known = workspace_trust.revoke(root)
+            click.echo(f"{root}: {'no longer trusted' if known else 'was not trusted'}")
+            return
+        state = workspace_trust.trust_state(root)
+        if status or state.status in ("trusted", "nothing"):
+            click.echo("\n".join(workspace_trust.describe(state)))
+            sys.exit(0 if state.status in ("trusted", "nothing") else 1)
+        click.echo("\n".join(workspace_trust.describe(state)))
+        workspace_trust.grant(root)
+        click.echo(f"trusted {state.root / '.v4code'} as it is now")
+    except V4codeError as exc:
+        _fail(exc)
 
 
 def _register_optional() -> None:

@@ -72,7 +72,10 @@ def _prepare(opts: dict[str, Any]) -> tuple[Path, Any, Any]:
     root = workspace_root()
     flags = {"review_model": opts["model"], "review_effort": opts["effort"]}
     try:
-        settings = load_settings(root, flags).settings
+        loaded = load_settings(root, flags)
+        settings = loaded.settings
+        for notice in loaded.notices:
+            click.echo(f"v4code review: {notice}", err=True)
         globs = tuple(g.strip() for g in settings.review_skip.split(",") if g.strip())
         target = collect(
             root,

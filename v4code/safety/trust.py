@@ -298,3 +298,15 @@ def revoke(root: Path) -> bool:
         return False
     _write_store(data)
     return True
+
+
+def describe(state: TrustState) -> list[str]:
+    """What `v4code trust` and the chat show: the state, then what `.v4code/` holds."""
+    where = f"{state.root / PROJECT_DIR}"
+    head = {
+        "trusted": f"{where} is trusted",
+        "untrusted": f"{where} is not trusted",
+        "changed": f"{where} changed since you trusted it: not trusted until you trust it again",
+        "nothing": f"{state.root} has no {PROJECT_DIR}/ to trust",
+    }[state.status]
+    return [head, *(f"  {line}" for line in state.summary)]

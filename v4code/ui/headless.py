@@ -88,6 +88,7 @@ class RunResult:
     model: str | None = None
     session_id: str = ""
     denied: list[str] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)  # settings left out (config.load_settings)
 
     @property
     def exit_code(self) -> int:
@@ -107,17 +108,25 @@ class RunResult:
             "model": self.model,
             "session_id": self.session_id,
             "denied": self.denied,
+            "notices": self.notices,
         }
 
 
 class HeadlessRenderer:
-    def __init__(self, output: str, out: IO[str] | None = None, err: IO[str] | None = None) -> None:
+    def __init__(
+        self,
+        output: str,
+        out: IO[str] | None = None,
+        err: IO[str] | None = None,
+        notices: Iterable[str] = (),
+    ) -> None:
         self.output = output
+        self.notices = list(notices)
         self.out = out or sys.stdout
         self.err = err or sys.stderr
 
     def run(self, events: Iterable[Event], session_id: str) -> RunResult:
-        result = RunResult(session_id=session_id)
+        result = RunResult(session_id=session_id, notices=list(self.notices))
         for event in events:
             self._collect(event, result)
             if self.output == "jsonl":

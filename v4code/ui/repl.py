@@ -48,11 +48,16 @@ class Chat:
         from v4code.ui.completion import ChatCompleter, FileIndex
         from v4code.ui.slash import COMMANDS, choices_for
         from v4code.ui.toolbar import toolbar_text
+        from v4code.ui.trust_prompt import ask_to_trust
         from v4code.workspace import workspace_root
 
         self.root = workspace_root()
-        self.settings = load_settings(self.root, flags).settings
         self.console = console or Console(highlight=False)
+        ask_to_trust(self.root, self.console, input=input, output=output)
+        loaded = load_settings(self.root, flags)
+        self.settings = loaded.settings
+        for notice in loaded.notices:
+            self.console.print(f"v4code: {notice}", style="yellow", markup=False)
         self.terminal = input is None and sys.stdin.isatty()
         self.files = FileIndex(self.root)
         self.cancel = CancelToken()

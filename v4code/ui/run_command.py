@@ -24,7 +24,10 @@ def run_task(
     from v4code.ui.headless import HeadlessRenderer, PolicyApprover
 
     root = workspace_root(cwd)
-    settings = load_settings(root, flags).settings
+    loaded = load_settings(root, flags)
+    settings = loaded.settings
+    for notice in loaded.notices:
+        sys.stderr.write(f"v4code: {notice}\n")
     cancel = CancelToken()
     session = open_session(
         settings,
@@ -34,7 +37,7 @@ def run_task(
         cancel=cancel,
         meta={"frontend": "run"},
     )
-    renderer = HeadlessRenderer(output)
+    renderer = HeadlessRenderer(output, notices=loaded.notices)
     previous = _install_sigint(cancel)
     try:
         result = renderer.run(session.agent.submit(task), session.agent.session_id)

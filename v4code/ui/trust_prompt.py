@@ -1,0 +1,39 @@
+"""The chat's one question on start in a repository whose `.v4code/` is not trusted yet."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+
+def ask_to_trust(root: Path, console: Any, *, input: Any = None, output: Any = None) -> bool:
+    """Show what `.v4code/` would change and ask once; True when the user trusts it now.
+
+    No (or Ctrl-C, Ctrl-D) keeps the chat going on the user's own settings only; nothing is
+    recorded, so the next start asks again.
+    """
+    from prompt_toolkit import PromptSession
+
+    from v4code.safety.trust import describe, grant, trust_state
+
+    state = trust_state(root)
+    if state.status not in ("untrusted", "changed") or not state.digest:
+        return False
+    for line in describe(state):
+        console.print(line, markup=False)
+    console.print(
+        "Trust this .v4code/ and use it? y trusts it as it is now; n uses your settings only."
+    )
+    session: Any = PromptSession(input=input, output=output)
+    while True:
+        try:
+            answer = session.prompt("trust? [y/N] ").strip().lower()
+        except (EOFError, KeyboardInterrupt):
+            answer = "n"
+        if answer in ("y", "yes"):
+            grant(root)
+            console.print("Trusted: v4code uses this repository's .v4code/ from now on.")
+            return True
+        if answer in ("", "n", "no"):
+            return False  # the settings notice that follows says what this means
+        console.print("Answer y or n.")
