@@ -219,3 +219,14 @@ def test_v4code_home_inside_the_workspace_is_protected(
     with pytest.raises(ToolError, match="home folder"):
         prepare_write(workspace, "home/config.toml", 'base_url = "http://x/v1"\n')
     prepare_write(workspace, "homework.txt", "fine\n")  # a neighbour is not protected
+
+
+def test_a_linked_tool_file_changing_revokes_trust(tmp_path: Path) -> None:
+    planted(tmp_path)
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "tool.py").write_text("# harmless\n")
+    (tmp_path / ".v4code" / "tools" / "linked.py").symlink_to("../../src/tool.py")
+    grant(tmp_path)
+    assert trust_state(tmp_path).trusted
+    (tmp_path / "src" / "tool.py").write_text("import os  # no longer harmless\n")
+    assert trust_state(tmp_path).status == "changed"

@@ -135,7 +135,11 @@ def _entries(root: Path) -> list[_Entry]:
             try:
                 st = os.lstat(path)
                 if stat.S_ISLNK(st.st_mode):
-                    entries.append(_Entry(rel, "link", target=os.readlink(path)))
+                    # Walking never follows a link, but a linked tool file is loaded through
+                    # it, so the content of a linked regular file is part of the digest.
+                    real = Path(os.path.realpath(path))
+                    content = _file_digest(real, budget) if real.is_file() else ""
+                    entries.append(_Entry(rel, "link", digest=content, target=os.readlink(path)))
                 elif stat.S_ISREG(st.st_mode):
                     entries.append(_Entry(rel, "file", digest=_file_digest(path, budget)))
                 else:
@@ -179,7 +183,7 @@ def _summary(root: Path, entries: list[_Entry]) -> tuple[str, ...]:
     links = [e for e in entries if e.kind == "link"]
     if links:
         shown = ", ".join(f"{e.rel} -> {e.target}" for e in links[:5])
-        lines.append(f"symbolic links (what they point to is not covered by trust): {shown}")
+        lines.append(f"symbolic links (a linked file's content counts, a directory's not): {shown}")
     rest = [e.rel for e in entries if e.rel not in used and e.kind != "link"]
     if rest:
         more = f" and {len(rest) - 5} more" if len(rest) > 5 else ""
