@@ -6,7 +6,7 @@ clean filters (`diff` reading the work tree). v4code reads repositories it has n
 to trust, so every git call goes through `run` (or `stream`), which
 
 - passes `-c` overrides for the keys in `HARDENING` (fsmonitor and hooks off, paths unquoted,
-  no colour, no external diff), and `--no-ext-diff --no-textconv` to the diff-like commands;
+  no colour), and `--no-ext-diff --no-textconv` to the diff-like commands;
 - disables every clean/smudge/process filter the configuration defines before a `diff`;
 - starts git with `GIT_TERMINAL_PROMPT=0` (never waits for a password) and
   `GIT_OPTIONAL_LOCKS=0` (a read never takes the index lock from a person's git), and without
@@ -56,9 +56,11 @@ HARDENING: tuple[tuple[str, str], ...] = (
     ("core.hooksPath", os.devnull),
     ("core.quotepath", "off"),
     ("color.ui", "false"),
-    ("diff.external", ""),
 )
-"""Configuration every git call overrides (`-c key=value`)."""
+"""Configuration every git call overrides (`-c key=value`). `diff.external` is not in it:
+git has no way to unset it from the command line (an empty value makes every diff fail with
+"cannot run"); `--no-ext-diff` on the diff-like commands and dropping GIT_EXTERNAL_DIFF keep
+it from running instead."""
 
 DIFF_COMMANDS = frozenset(
     {"diff", "diff-files", "diff-index", "diff-tree", "log", "show", "format-patch"}
