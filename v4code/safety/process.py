@@ -32,6 +32,7 @@ from types import TracebackType
 from typing import IO
 
 from v4code.cancel import CancelToken
+from v4code.safety.redact import SECRET_ENV
 
 __all__ = [
     "DEFAULT_GRACE",
@@ -70,7 +71,7 @@ _QUIET_ENV = {
 }
 # Never forwarded: forcing colour fills the output with escapes; the API key must not be
 # printable by a command the model runs (its output goes to the model and the session log).
-_DROPPED_ENV = ("FORCE_COLOR", "CLICOLOR_FORCE", "PY_COLORS", "DEEPSEEK_API_KEY")
+_DROPPED_ENV = ("FORCE_COLOR", "CLICOLOR_FORCE", "PY_COLORS", *SECRET_ENV)
 
 
 def command_env(base: Mapping[str, str] | None = None, **extra: str) -> dict[str, str]:
