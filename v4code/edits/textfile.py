@@ -25,10 +25,6 @@ class TextDoc:
     encoding: str = "utf-8"
     newline: str = "\n"
 
-    @property
-    def mixed(self) -> bool:
-        return self.newline == ""
-
     def encode(self, text: str, path: str = "the file") -> bytes:
         """Turn edited LF text back into bytes with this file's conventions."""
         if self.newline == "\r\n":

@@ -28,7 +28,6 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import IO
 
 from v4code.cancel import CancelToken
@@ -136,8 +135,6 @@ class ProcessResult:
     timed_out: bool
     cancelled: bool
     duration: float
-    total_bytes: int
-    dropped_bytes: int
     stopped_background: bool = False
     """True when processes the command left behind were stopped after it exited."""
 
@@ -254,8 +251,6 @@ def run_process(
         timed_out=stop == "timeout",
         cancelled=stop == "cancel",
         duration=time.monotonic() - start,
-        total_bytes=buffer.total,
-        dropped_bytes=buffer.dropped,
         stopped_background=stopped_background,
     )
 
@@ -448,12 +443,7 @@ class StreamedProcess:
             _kill_group(self._proc)
             return
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *_: object) -> None:
         assert self._proc is not None and self._errors is not None
         self._done.set()
         _kill_group(self._proc)
