@@ -7,7 +7,8 @@ to trust, so every git call goes through `run` (or `stream`), which
 
 - passes `-c` overrides for the keys in `HARDENING` (fsmonitor and hooks off, paths unquoted,
   no colour), and `--no-ext-diff --no-textconv` to the diff-like commands;
-- disables every clean/smudge/process filter the configuration defines before a `diff`;
+- disables every clean/smudge/process filter the configuration defines before a `diff` that
+  may read the work tree;
 - starts git with `GIT_TERMINAL_PROMPT=0` (never waits for a password) and
   `GIT_OPTIONAL_LOCKS=0` (a read never takes the index lock from a person's git), and without
   the inherited `GIT_*` variables (`GIT_DIR`, `GIT_WORK_TREE`, `GIT_INDEX_FILE`,
@@ -18,11 +19,13 @@ to trust, so every git call goes through `run` (or `stream`), which
 - raises `GitError` when git is missing, fails or is stopped.
 
 Git runs as a subprocess, not through gitpython: it starts faster than importing gitpython,
-and a commit hook pays that cost on every commit. Code that uses gitpython (worktrees for batch
-jobs) must give it the same protection: build the environment with `git_env()` and pass the
-overrides from `config_args()` (gitpython's `Git(...)` accepts `env` via
-`update_environment`, and `-c` pairs via `repo.git.execute(["git", *config_args(), ...])` or
-`Git.set_persistent_git_options(c=[...])`), and never let gitpython run a hook.
+and a commit hook pays that cost on every commit. Code that uses gitpython (worktrees for
+batch jobs) must give it the same protection, on every `Git` object it uses (`repo.git`):
+`g.set_persistent_git_options(c=[f"{k}={v}" for k, v in HARDENING])`, `--no-ext-diff
+--no-textconv` on its diffs, and `g.update_environment(GIT_TERMINAL_PROMPT="0",
+GIT_OPTIONAL_LOCKS="0")`. gitpython copies `os.environ` into every call and cannot drop a
+variable from it, so the process that uses it must itself run without the inherited GIT_*
+variables (start it with `env=git_env()`), or make those calls through `run` here.
 """
 
 from __future__ import annotations
@@ -168,8 +171,8 @@ def run(
         raise GitError("git is not installed (or not on PATH)")
     env = git_env(keep_env)
     argv = git_argv(*args, git=git, keep_config=keep_config)
-    if args and args[0] == "diff":
-        argv[1:1] = _filter_overrides(root, env, timeout)
+    if args and args[0] == "diff" and not {"--cached", "--staged"} & set(args):
+        argv[1:1] = _filter_overrides(root, env, timeout)  # it may read the work tree
     try:
         done = capture_process(argv, cwd=root, timeout=timeout, cancel=cancel, env=env)
     except OSError as exc:
