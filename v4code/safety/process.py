@@ -376,10 +376,9 @@ def capture_process(
                 stop = "timeout"
             else:
                 continue
-            _kill_group(proc)
+            _kill_group(proc)  # not reaped yet: communicate() raised before its wait()
             out, err = proc.communicate()
             break
-    _kill_group(proc)  # whatever the leader left behind (nothing, normally)
     return Captured(proc.wait(), out, err, stop == "timeout", stop == "cancel")
 
 
@@ -446,10 +445,10 @@ class StreamedProcess:
     def __exit__(self, *_: object) -> None:
         assert self._proc is not None and self._errors is not None
         self._done.set()
+        if self._watchdog is not None:
+            self._watchdog.join()  # before the wait: no kill may follow the reaping
         _kill_group(self._proc)
         self.returncode = self._proc.wait()
-        if self._watchdog is not None:
-            self._watchdog.join()
         if self._proc.stdout is not None:
             self._proc.stdout.close()
         self._errors.seek(0)
