@@ -12,11 +12,8 @@ This module imports nothing from v4code, so the store (sessions, config) may use
 
 from __future__ import annotations
 
-import base64
-import binascii
 import os
 import re
-import urllib.parse
 from collections.abc import Iterable, Mapping
 
 __all__ = ["MARK", "MIN_SECRET", "SECRET_ENV", "Redactor", "mask", "redactor", "secret_values"]
@@ -39,6 +36,8 @@ def secret_values(
 def _base64_cores(raw: bytes) -> set[str]:
     """The base64 text that encodes `raw` wherever it starts in the encoded input: three
     alignments, each without the characters that also depend on the neighbouring bytes."""
+    import base64  # here, not at the top: sessions and config import this module on start-up
+
     cores: set[str] = set()
     for shift in range(3):
         encoded = base64.b64encode(b"\0" * shift + raw).decode("ascii")
@@ -52,8 +51,10 @@ def _base64_cores(raw: bytes) -> set[str]:
 
 
 def _forms(secret: str) -> set[str]:
+    import urllib.parse
+
     raw = secret.encode("utf-8")
-    hexed = binascii.hexlify(raw).decode("ascii")
+    hexed = raw.hex()
     forms = {secret, hexed, hexed.upper(), *_base64_cores(raw)}
     forms.add(urllib.parse.quote(secret, safe=""))
     forms.add(urllib.parse.quote_plus(secret, safe=""))
