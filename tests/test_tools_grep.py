@@ -232,7 +232,7 @@ def test_outside_the_workspace_is_refused(registry: ToolRegistry, project: Path,
 def test_git_without_pcre_uses_extended_regexes(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(search_mod, "_GIT_PCRE", {search_mod.find_git() or "git": False})
+    monkeypatch.setattr(search_mod, "_GIT_PCRE", {search_mod.git.find_git() or "git": False})
     hits = search(project, "class [A-Z][a-z]+", backend="git")
     assert [str(m) for m in hits.matches] == ["src/handlers.py:1:class Handler:"]
 

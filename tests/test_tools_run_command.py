@@ -244,3 +244,29 @@ def test_sandbox_required_but_missing_refuses(
         run(registry, workspace, sandbox=True, command="touch ran")
     assert "apt install bubblewrap" in str(info.value)
     assert not (workspace / "ran").exists()
+
+
+def test_encoded_keys_and_keys_from_the_environment_are_redacted(
+    registry: ToolRegistry, workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("V4CODE_API_KEY", "v4-env-secret-987654")
+    settings = SimpleNamespace(api_key="sk-secret-abcdef123456", command_timeout=120)
+    command = (
+        "printf 'sk-secret-abcdef123456' | base64; printf 'sk-secret-abcdef123456' | xxd -p; "
+        "echo v4-env-secret-987654 ${V4CODE_API_KEY:-dropped}"
+    )
+    out = run(registry, workspace, settings=settings, command=command)
+    assert "secret" not in out.text and "c2stc2VjcmV0" not in out.text
+    assert out.text.count("[redacted]") == 3 and "dropped" in out.text
+
+
+def test_the_configured_command_timeout_is_the_default(
+    registry: ToolRegistry, workspace: Path
+) -> None:
+    settings = SimpleNamespace(api_key=None, command_timeout=1)
+    out = run(registry, workspace, settings=settings, command="sleep 30")
+    assert out.text.startswith("timed out after 1 s")
+    longer = run(registry, workspace, settings=settings, command="sleep 1.5; echo done", timeout=5)
+    assert "exit code: 0" in longer.text and "done" in longer.text
+    with pytest.raises(ToolError, match="between 1 and 3600"):
+        run(registry, workspace, settings=settings, command="true", timeout=7200)

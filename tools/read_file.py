@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from v4code.errors import ToolError
-from v4code.repo.files import SNIFF_BYTES, UTF16_BOMS, binary_kind
+from v4code.textio import SNIFF_BYTES, UTF16_BOMS, binary_kind
 from v4code.toolkit import ToolContext, ToolOutput, cap_output, tool
 from v4code.workspace import relative_to_root
 

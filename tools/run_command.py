@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-import os
 import signal
 
+from v4code.config import MAX_COMMAND_TIMEOUT
 from v4code.errors import Cancelled, ToolError
 from v4code.safety.process import command_env, run_process
+from v4code.safety.redact import redactor
 from v4code.safety.sandbox import sandbox_argv
 from v4code.toolkit import ToolContext, ToolOutput, cap_output, tool
 
-MAX_TIMEOUT = 3600
+MAX_TIMEOUT = MAX_COMMAND_TIMEOUT
+DEFAULT_TIMEOUT = 120  # when the settings do not say (Settings.command_timeout)
 
 
 @tool(risk="command")
-def run_command(ctx: ToolContext, command: str, timeout: int = 120) -> ToolOutput:
+def run_command(ctx: ToolContext, command: str, timeout: int | None = None) -> ToolOutput:
     """Run a shell command (bash) in the workspace root and return its exit code and output.
 
     stdout and stderr come back interleaved; very long output keeps its beginning and end.
@@ -24,10 +26,13 @@ def run_command(ctx: ToolContext, command: str, timeout: int = 120) -> ToolOutpu
 
     Args:
         command: The command line, run with `bash -c`.
-        timeout: Seconds before the command is stopped (1 to 3600).
+        timeout: Seconds before the command is stopped (1 to 3600; by default the
+            configured command_timeout, 120 unless changed).
     """
     if not command.strip():
         raise ToolError("The command is empty.")
+    if timeout is None:
+        timeout = int(getattr(ctx.settings, "command_timeout", DEFAULT_TIMEOUT))
     if not 1 <= timeout <= MAX_TIMEOUT:
         raise ToolError(f"timeout must be between 1 and {MAX_TIMEOUT} seconds, not {timeout}.")
     root = ctx.resolve(".")
@@ -61,7 +66,7 @@ def run_command(ctx: ToolContext, command: str, timeout: int = 120) -> ToolOutpu
         status.append("(processes the command left running in the background were stopped)")
     if ctx.sandbox:
         status.append("(ran in the sandbox: no network; writes only to the workspace and /tmp)")
-    output = _redact(ctx, result.output).rstrip("\n")
+    output = redactor(getattr(ctx.settings, "api_key", None))(result.output).rstrip("\n")
     lines = [*status, output if output else "(no output)"]
     data = {
         "command": command,
@@ -84,11 +89,3 @@ def _describe_exit(code: int | None) -> str:
             name = f"signal {-code}"
         return f"{code} (killed by {name})"
     return str(code)
-
-
-def _redact(ctx: ToolContext, text: str) -> str:
-    """The API key never goes back to the model or into the session log."""
-    key = getattr(ctx.settings, "api_key", None) or os.environ.get("DEEPSEEK_API_KEY")
-    if key and len(key) >= 8:
-        text = text.replace(key, "[redacted]")
-    return text

@@ -19,8 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from v4code.errors import ConfigError
+from v4code.safety.redact import mask
 
 PERMISSION_MODES = ("read-only", "ask", "auto-edit", "full-auto")
+MAX_COMMAND_TIMEOUT = 3600  # seconds; the run_command tool's ceiling too
 DIALECTS = ("deepseek", "vllm", "sglang", "llamacpp", "ollama")
 DEFAULT_BASE_URL = "https://api.deepseek.com"
 
@@ -257,14 +259,10 @@ def validate(settings: Settings) -> None:
             raise ConfigError(f"{name} {getattr(settings, name)!r} is not one of sdk, stdlib")
     if settings.max_steps < 1:
         raise ConfigError("max_steps must be at least 1")
+    if not 1 <= settings.command_timeout <= MAX_COMMAND_TIMEOUT:
+        raise ConfigError(f"command_timeout must be 1 to {MAX_COMMAND_TIMEOUT} seconds")
     if not settings.base_url.startswith(("http://", "https://")):
         raise ConfigError(f"base_url {settings.base_url!r} must start with http:// or https://")
-
-
-def redact(value: str | None) -> str:
-    if not value:
-        return "(not set)"
-    return f"{value[:3]}…{value[-4:]}" if len(value) > 12 else "****"
 
 
 def describe(loaded: LoadedSettings) -> list[tuple[str, str, str]]:
@@ -273,7 +271,7 @@ def describe(loaded: LoadedSettings) -> list[tuple[str, str, str]]:
     for f in fields(Settings):
         value = getattr(loaded.settings, f.name)
         if f.name == "api_key":
-            shown = redact(value)
+            shown = mask(value)
         elif f.name == "prices":
             shown = "; ".join(
                 f"{m}: hit {p.get('hit')}, miss {p.get('miss')}, out {p.get('output')}"

@@ -12,13 +12,14 @@ import json
 import os
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from v4code.config import user_home
 from v4code.errors import V4codeError
+from v4code.safety.redact import Redactor, redactor
 from v4code.types import Message
 
 FORMAT_VERSION = 1
@@ -38,11 +39,16 @@ def new_session_id() -> str:
 
 @dataclass
 class SessionLog:
-    """Writer for one session file; `secret` (the API key) is scrubbed from every line."""
+    """Writer for one session file; `secret` (the API key) and the secret environment
+    variables are scrubbed from every line (safety/redact.py)."""
 
     path: Path
     session_id: str
     secret: str | None = None
+    _redact: Redactor = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._redact = redactor(self.secret)
 
     @classmethod
     def create(cls, root: Path, meta: dict[str, Any], secret: str | None = None) -> SessionLog:
@@ -67,10 +73,7 @@ class SessionLog:
         return cls(path, session_id, secret)
 
     def write(self, record: dict[str, Any]) -> None:
-        line = json.dumps(record, ensure_ascii=False, default=str)
-        # Short "keys" (local engines accept anything, e.g. "none") would redact ordinary words.
-        if self.secret and len(self.secret) >= 8 and self.secret in line:
-            line = line.replace(self.secret, "[REDACTED]")
+        line = self._redact(json.dumps(record, ensure_ascii=False, default=str))
         # Open, append, close: each record is on disk before the next step, and no handle is
         # left for a crash or a forgotten close() to lose.
         fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)

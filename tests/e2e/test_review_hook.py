@@ -125,3 +125,36 @@ def test_core_hooks_path_is_respected(workspace: Path) -> None:
     assert v4code(workspace, "hook", "install").returncode == 0
     assert (workspace / ".githooks" / "pre-commit").exists()
     assert not (workspace / ".git" / "hooks" / "pre-commit").exists()
+
+
+def test_commit_all_and_partial_commits_review_what_git_commits(
+    workspace: Path, fake_api: FakeDeepSeek
+) -> None:
+    """`git commit -a` and `git commit PATH` commit a temporary index git names in
+    GIT_INDEX_FILE: the review sees that index, not the (empty) staged changes."""
+    (workspace / "README.md").write_text("# project\nunstaged line\n")
+    v4code(workspace, "hook", "install")
+    blocker = {**FINDING, "path": "README.md", "severity": "blocker"}
+    fake_api.load([tool_call("report_findings", findings=[blocker])])
+    env = env_for(fake_api.base_url)
+    done = subprocess.run(
+        ["git", "commit", "-am", "all"], cwd=workspace, env=env, capture_output=True, text=True
+    )
+    assert done.returncode != 0 and "commit blocked" in done.stderr
+    assert "unstaged line" in str(fake_api.last_request.messages)
+
+    (workspace / "README.md").write_text("# project\nunstaged line\nand another\n")
+    (workspace / "other.txt").write_text("staged, not committed\n")
+    subprocess.run(["git", "add", "other.txt"], cwd=workspace, check=True)
+    fake_api.load([tool_call("report_findings", findings=[])])
+    done = subprocess.run(
+        ["git", "commit", "README.md", "-m", "readme"],
+        cwd=workspace,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    sent = str(fake_api.last_request.messages)
+    assert "and another" in sent and "staged, not committed" not in sent
+    assert head_subject(workspace) == "readme"

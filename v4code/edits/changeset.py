@@ -7,11 +7,11 @@ rejected proposal changes nothing on disk.
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, field
 from typing import Any
 
-from v4code.edits.textfile import display_text
+from v4code.diffs import unified_diff
+from v4code.textio import is_binary
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ class FileChange:
 
     @property
     def binary(self) -> bool:
-        return any(b"\x00" in data[:8192] for data in (self.before, self.after) if data)
+        return is_binary(self.before) or is_binary(self.after)
 
     def counts(self) -> tuple[int, int]:
         """(lines added, lines removed), 0 for binary files."""
@@ -49,19 +49,7 @@ class FileChange:
         return added, removed
 
     def unified_diff(self, context: int = 3) -> str:
-        a = f"a/{self.path}" if self.before is not None else "/dev/null"
-        b = f"b/{self.path}" if self.after is not None else "/dev/null"
-        if self.binary:
-            return f"Binary file {self.path} {self.status} ({len(self.after or self.before or b'')} bytes)\n"
-        old = display_text(self.before)
-        new = display_text(self.after)
-        lines = difflib.unified_diff(
-            old.splitlines(keepends=True), new.splitlines(keepends=True), a, b, n=context
-        )
-        out = []
-        for line in lines:
-            out.append(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n")
-        return "".join(out)
+        return unified_diff(self.path, self.before, self.after, context=context, status=self.status)
 
 
 @dataclass(frozen=True)

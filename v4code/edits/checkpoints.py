@@ -15,7 +15,6 @@ each file is compared with what the batch would have written and restored only i
 from __future__ import annotations
 
 import contextlib
-import difflib
 import hashlib
 import json
 import os
@@ -26,9 +25,9 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from v4code.diffs import unified_diff
 from v4code.edits.atomic import TEMP_SUFFIX, atomic_delete, atomic_write, make_parents
 from v4code.edits.changeset import ChangeSet
-from v4code.edits.textfile import display_text
 from v4code.errors import ToolError
 from v4code.workspace import resolve_in_workspace
 
@@ -373,11 +372,5 @@ def _restore_mode(path: Path, mode: int) -> None:
 
 
 def _diff(path: str, written: bytes | None, current: bytes | None) -> str:
-    a = display_text(written).splitlines(keepends=True)
-    b = display_text(current).splitlines(keepends=True)
-    label_a = f"a/{path} (as v4code wrote it)" if written is not None else "/dev/null"
-    label_b = f"b/{path} (now)" if current is not None else "/dev/null"
-    out = []
-    for line in difflib.unified_diff(a, b, label_a, label_b):
-        out.append(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n")
-    return "".join(out)
+    label_a = f"a/{path} (as v4code wrote it)"
+    return unified_diff(path, written, current, label_a=label_a, label_b=f"b/{path} (now)")

@@ -12,8 +12,8 @@ import codecs
 from dataclasses import dataclass
 
 from v4code.errors import ToolError
+from v4code.textio import SNIFF_BYTES, UTF16_BOMS, binary_kind
 
-BINARY_SNIFF = 8192
 MAX_EDIT_BYTES = 32 * 1024 * 1024
 
 
@@ -24,10 +24,6 @@ class TextDoc:
     text: str
     encoding: str = "utf-8"
     newline: str = "\n"
-
-    @property
-    def mixed(self) -> bool:
-        return self.newline == ""
 
     def encode(self, text: str, path: str = "the file") -> bytes:
         """Turn edited LF text back into bytes with this file's conventions."""
@@ -59,10 +55,6 @@ def detect_newline(data: bytes) -> str:
     return "\r\n" if crlf else "\n"
 
 
-def is_binary(data: bytes) -> bool:
-    return b"\x00" in data[:BINARY_SNIFF]
-
-
 def decode(data: bytes, path: str = "the file") -> TextDoc:
     """Decode a file for editing; refuse binary files rather than risk corrupting them."""
     if len(data) > MAX_EDIT_BYTES:
@@ -70,8 +62,11 @@ def decode(data: bytes, path: str = "the file") -> TextDoc:
             f"{path} is {len(data) // (1024 * 1024)} MB; v4code edits text files up to "
             f"{MAX_EDIT_BYTES // (1024 * 1024)} MB."
         )
-    if is_binary(data):
-        raise ToolError(f"{path} looks like a binary file (it contains NUL bytes); not editing it.")
+    if data.startswith(UTF16_BOMS):
+        raise ToolError(f"{path} is a UTF-16 file; v4code edits UTF-8 and Latin-1 text only.")
+    kind = binary_kind(data[:SNIFF_BYTES])
+    if kind is not None:
+        raise ToolError(f"{path} looks like a binary file ({kind}); not editing it.")
     if data.startswith(codecs.BOM_UTF8):
         try:
             encoding, text = "utf-8-sig", data.decode("utf-8-sig")
@@ -91,13 +86,3 @@ def decode(data: bytes, path: str = "the file") -> TextDoc:
 def new_doc() -> TextDoc:
     """The conventions of a file v4code creates: UTF-8, LF."""
     return TextDoc(text="", encoding="utf-8", newline="\n")
-
-
-def display_text(data: bytes | None) -> str:
-    """Best-effort text for diffs and messages (never used to write)."""
-    if data is None:
-        return ""
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return data.decode("latin-1")

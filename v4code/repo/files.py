@@ -11,20 +11,16 @@ from __future__ import annotations
 import functools
 import os
 import re
-import shutil
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 from v4code.cancel import CancelToken
+from v4code.repo import git
 
 __all__ = [
     "SKIP_DIRS",
     "FileListing",
-    "binary_kind",
     "compile_glob",
-    "find_git",
-    "git_command",
     "glob_matches",
     "is_git_work_tree",
     "list_files",
@@ -68,16 +64,6 @@ class FileListing:
     """Something worth telling the reader (an ignored directory listed anyway, ...)."""
 
 
-def find_git() -> str | None:
-    return shutil.which("git")
-
-
-def git_command(git: str, *args: str) -> list[str]:
-    """A git command line that cannot run hooks configured by the repository being read
-    (core.fsmonitor is a command git would start for us)."""
-    return [git, "-c", "core.fsmonitor=false", "-c", "core.quotepath=off", *args]
-
-
 def list_files(
     root: Path, under: Path | None = None, *, cancel: CancelToken | None = None
 ) -> FileListing:
@@ -102,45 +88,26 @@ def _rel(root: Path, path: Path) -> str:
 
 def _git_files(root: Path, target: Path) -> list[str] | None:
     """ls-files output relative to the root, or None when git is missing or this is no repo."""
-    git = find_git()
-    if git is None or not is_git_work_tree(root):
+    if not is_git_work_tree(root):
         return None
     spec = _rel(root, target)
-    cmd = git_command(git, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
     try:
-        done = subprocess.run(
-            [*cmd, "--", spec],
-            cwd=root,
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
+        out = git.run(
+            root, "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", spec,
             timeout=60,
-        )
-    except (OSError, subprocess.TimeoutExpired):
+        )  # fmt: skip
+    except git.GitError:
         return None
-    if done.returncode != 0:
-        return None
-    names = {n for n in done.stdout.decode("utf-8", "surrogateescape").split("\0") if n}
+    names = {n for n in out.decode("utf-8", "surrogateescape").split("\0") if n}
     return sorted(n for n in names if os.path.lexists(root / n))
 
 
 def is_git_work_tree(root: Path) -> bool:
     """Whether `root` is inside a git work tree (and git is installed)."""
-    git = find_git()
-    return git is not None and _inside_work_tree(git, str(root))
-
-
-def _inside_work_tree(git: str, root: str) -> bool:
     try:
-        done = subprocess.run(
-            git_command(git, "rev-parse", "--is-inside-work-tree"),
-            cwd=root,
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            timeout=20,
-        )
-    except (OSError, subprocess.TimeoutExpired):
+        return git.run(root, "rev-parse", "--is-inside-work-tree", timeout=20).strip() == b"true"
+    except git.GitError:
         return False
-    return done.returncode == 0 and done.stdout.strip() == b"true"
 
 
 def _has_any_file(target: Path) -> bool:
@@ -165,82 +132,6 @@ def _walk(root: Path, target: Path, cancel: CancelToken | None) -> FileListing:
             if len(files) >= WALK_LIMIT:
                 return FileListing(sorted(files), "walk", complete=False)
     return FileListing(sorted(files), "walk")
-
-
-# -- binary files ------------------------------------------------------------------------
-
-SNIFF_BYTES = 8192
-"""How much of a file's start decides whether it is binary (git and grep look at 8000)."""
-
-_MAGIC: tuple[tuple[int, bytes, str], ...] = (
-    (0, b"\x89PNG\r\n\x1a\n", "PNG image"),
-    (0, b"\xff\xd8\xff", "JPEG image"),
-    (0, b"GIF87a", "GIF image"),
-    (0, b"GIF89a", "GIF image"),
-    (0, b"%PDF-", "PDF document"),
-    (0, b"PK\x03\x04", "ZIP archive"),
-    (0, b"PK\x05\x06", "ZIP archive"),
-    (0, b"\x1f\x8b", "gzip archive"),
-    (0, b"BZh", "bzip2 archive"),
-    (0, b"\xfd7zXZ\x00", "xz archive"),
-    (0, b"\x28\xb5\x2f\xfd", "zstd archive"),
-    (0, b"7z\xbc\xaf\x27\x1c", "7-zip archive"),
-    (257, b"ustar", "tar archive"),
-    (0, b"\x7fELF", "ELF executable"),
-    (0, b"\xcf\xfa\xed\xfe", "Mach-O executable"),
-    (0, b"\xca\xfe\xba\xbe", "Mach-O or Java class file"),
-    (0, b"MZ", "Windows executable"),
-    (0, b"\x00asm", "WebAssembly module"),
-    (0, b"SQLite format 3\x00", "SQLite database"),
-    (8, b"WEBP", "WebP image"),
-    (8, b"WAVE", "WAV audio"),
-    (0, b"ID3", "MP3 audio"),
-    (0, b"OggS", "Ogg media"),
-    (0, b"fLaC", "FLAC audio"),
-    (4, b"ftyp", "MP4/QuickTime media"),
-    (0, b"\x00\x00\x01\x00", "ICO image"),
-    (0, b"wOFF", "WOFF font"),
-    (0, b"wOF2", "WOFF2 font"),
-    (0, b"\x00\x01\x00\x00", "TrueType font"),
-    (0, b"OTTO", "OpenType font"),
-    (0, b"\x93NUMPY", "NumPy array"),
-    (0, b"PAR1", "Parquet file"),
-    (0, b"\x80\x04\x95", "Python pickle"),
-    (0, b"\x80\x05\x95", "Python pickle"),
-)
-_STRONG = frozenset({"PNG image", "PDF document", "GIF image", "SQLite database", "ZIP archive"})
-_TEXT_BYTES = bytes(range(32, 127)) + b"\t\n\r\f\b\x1b"
-UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
-
-
-def binary_kind(head: bytes) -> str | None:
-    """What kind of binary file starts with `head` ("PNG image", "binary data"), or None
-    for text. Binary means: a NUL byte (unless a UTF-16 byte-order mark explains it), a
-    well-known signature, or (not UTF-8) mostly control bytes."""
-    if head.startswith(UTF16_BOMS):
-        return None
-    kind = next((k for at, magic, k in _MAGIC if head[at : at + len(magic)] == magic), None)
-    if kind in _STRONG:
-        return kind
-    if b"\0" in head:
-        return kind or "binary data"
-    if _looks_controlish(head):
-        return kind or "binary data"
-    return None
-
-
-def _looks_controlish(head: bytes) -> bool:
-    """Not UTF-8, and more than a tenth of the bytes are neither printable ASCII nor Latin-1."""
-    if not head:
-        return False
-    try:
-        head.decode("utf-8")
-        return False
-    except UnicodeDecodeError as exc:
-        if exc.start >= len(head) - 4:  # a character cut by the end of the sample
-            return False
-    odd = len(head.translate(None, _TEXT_BYTES + bytes(range(160, 256))))
-    return odd * 10 > len(head)
 
 
 # -- globs -------------------------------------------------------------------------------

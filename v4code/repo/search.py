@@ -3,30 +3,28 @@
 All three backends honour the same rules, so a result does not depend on what is installed:
 ignored files (.gitignore) and binary files are skipped, hidden files are searched, `.git` is
 not; the glob filter has the semantics of `files.glob_matches`; matches are sorted by path and
-line; paths are workspace-relative. The regex dialect is the backend's (ripgrep's Rust syntax
+line; paths are workspace-relative. The programs run through `safety/process.py` (git through
+`repo/git.py`), in their own process group, killed on cancel or timeout. The regex dialect is the backend's (ripgrep's Rust syntax
 with PCRE2 for look-around, git's PCRE, Python's `re`): all agree on the common subset.
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import os
 import re
 import shutil
-import signal
-import subprocess
-import tempfile
-import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
 
 from v4code.cancel import CancelToken
 from v4code.errors import Cancelled, ToolError
-from v4code.repo.files import find_git, git_command, glob_matches, is_git_work_tree, list_files
+from v4code.repo import git
+from v4code.repo.files import glob_matches, is_git_work_tree, list_files
+from v4code.safety.process import StreamedProcess, capture_process
+from v4code.textio import SNIFF_BYTES, is_binary
 
 __all__ = [
     "BACKENDS",
@@ -126,12 +124,14 @@ def search(
         if backend == "python":
             found = _python_search(root, target, pattern, glob, ignore_case, cancel, deadline)
         else:
+            timeout = max(deadline - time.monotonic(), 0.0)
             if backend == "rg":
                 argv = _rg_argv(pattern, spec, glob, ignore_case)
+                process = StreamedProcess(argv, cwd=root, timeout=timeout, cancel=cancel)
             else:
-                perl = _git_has_pcre(find_git() or "git", root)
-                argv = _git_argv(pattern, spec, ignore_case, perl=perl)
-            found = _run_backend(backend, argv, root, glob, cancel, deadline)
+                args = _git_grep_args(pattern, spec, ignore_case, perl=_git_has_pcre(root))
+                process = git.stream(root, *args, timeout=timeout, cancel=cancel)
+            found = _run_backend(backend, process, glob)
     except InvalidPattern as exc:
         raise InvalidPattern(
             f"Invalid regular expression {pattern!r}: {exc}\nTo search for literal text, "
@@ -147,7 +147,7 @@ def search(
 
 def _rg_argv(pattern: str, spec: str, glob: str | None, ignore_case: bool) -> list[str]:
     rg = find_rg() or "rg"
-    argv = [rg, "--line-number", "--no-heading", "--with-filename", "--null"]
+    argv = [rg, "--no-config", "--line-number", "--no-heading", "--with-filename", "--null"]
     argv += ["--color", "never", "--hidden", "--glob", "!.git"]
     if _rg_has_engine_flag(rg):
         argv += ["--engine", "auto"]  # PCRE2 for look-around and backreferences
@@ -158,91 +158,38 @@ def _rg_argv(pattern: str, spec: str, glob: str | None, ignore_case: bool) -> li
     return [*argv, "--regexp", pattern, "--", spec]
 
 
-def _git_argv(pattern: str, spec: str, ignore_case: bool, *, perl: bool) -> list[str]:
-    argv = git_command(find_git() or "git", "grep", "--line-number", "-z", "--no-color", "-I")
-    argv.append("--untracked")  # untracked files that are not ignored, as rg would
-    argv.append("--perl-regexp" if perl else "--extended-regexp")
+def _git_grep_args(pattern: str, spec: str, ignore_case: bool, *, perl: bool) -> list[str]:
+    args = ["grep", "--line-number", "-z", "--no-color", "-I"]
+    args.append("--untracked")  # untracked files that are not ignored, as rg would
+    args.append("--perl-regexp" if perl else "--extended-regexp")
     if ignore_case:
-        argv.append("--ignore-case")
-    return [*argv, "-e", pattern, "--", spec]
+        args.append("--ignore-case")
+    return [*args, "-e", pattern, "--", spec]
 
 
 def _run_backend(
-    backend: str,
-    argv: list[str],
-    root: Path,
-    glob: str | None,
-    cancel: CancelToken | None,
-    deadline: float,
+    backend: str, process: StreamedProcess, glob: str | None
 ) -> tuple[list[Match], bool]:
-    stop = threading.Event()
-    why: list[str] = []
-    with tempfile.TemporaryFile() as errors:
-        proc = subprocess.Popen(
-            argv,
-            cwd=root,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=errors,
-            start_new_session=True,  # so a kill reaches anything it started (rg --pre ...)
-        )
-        watchdog = threading.Thread(
-            target=_watch, args=(proc, stop, cancel, deadline, why), daemon=True
-        )
-        watchdog.start()
-        matches: list[Match] = []
-        complete = True
-        try:
-            assert proc.stdout is not None
-            for match in _parse(backend, proc.stdout):
-                if glob and not glob_matches(match.path, glob):
-                    continue
-                matches.append(match)
-                if len(matches) >= COUNT_CAP:
-                    complete = False
-                    break
-        finally:
-            stop.set()
-            _kill_group(proc)
-            proc.wait()
-            watchdog.join()
-            proc.stdout.close()  # type: ignore[union-attr]
-        errors.seek(0)
-        stderr = errors.read(64 * 1024).decode("utf-8", "replace").strip()
-    if why == ["cancel"]:
+    matches: list[Match] = []
+    complete = True
+    with process:
+        for match in _parse(backend, process.lines()):
+            if glob and not glob_matches(match.path, glob):
+                continue
+            matches.append(match)
+            if len(matches) >= COUNT_CAP:
+                complete = False
+                break
+    if process.stopped == "cancel":
         raise Cancelled()
-    if why == ["timeout"]:
+    if process.stopped == "timeout":
         raise SearchError(_too_slow())
-    if complete and proc.returncode not in (0, 1) and not matches:
-        _raise_for(backend, stderr)
+    if complete and process.returncode not in (0, 1) and not matches:
+        _raise_for(backend, process.stderr)
     return matches, complete
 
 
-def _watch(
-    proc: subprocess.Popen[bytes],
-    stop: threading.Event,
-    cancel: CancelToken | None,
-    deadline: float,
-    why: list[str],
-) -> None:
-    """Kill the search when cancelled or out of time (the reader may be blocked on a read)."""
-    while not stop.wait(0.05):
-        if cancel is not None and cancel.cancelled:
-            why.append("cancel")
-        elif time.monotonic() >= deadline:
-            why.append("timeout")
-        else:
-            continue
-        _kill_group(proc)
-        return
-
-
-def _kill_group(proc: subprocess.Popen[bytes]) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)
-
-
-def _parse(backend: str, stream: IO[bytes]) -> Iterator[Match]:
+def _parse(backend: str, stream: Iterable[bytes]) -> Iterator[Match]:
     """rg --null: `path\\0line:text`; git grep -z: `path\\0line\\0text`. Other lines (rg's
     "binary file matches" notes) are skipped."""
     second = b":" if backend == "rg" else b"\0"
@@ -281,8 +228,8 @@ def _raise_for(backend: str, stderr: str) -> None:
 @functools.lru_cache(maxsize=4)
 def _rg_has_engine_flag(rg: str) -> bool:
     try:
-        done = subprocess.run([rg, "--help"], capture_output=True, timeout=20)
-    except (OSError, subprocess.TimeoutExpired):
+        done = capture_process([rg, "--help"], cwd=Path.cwd(), timeout=20)
+    except OSError:
         return False
     return b"--engine" in done.stdout
 
@@ -290,23 +237,20 @@ def _rg_has_engine_flag(rg: str) -> bool:
 _GIT_PCRE: dict[str, bool] = {}
 
 
-def _git_has_pcre(git: str, root: Path) -> bool:
+def _git_has_pcre(root: Path) -> bool:
     """git built without PCRE refuses -P; then fall back to POSIX extended regexes.
     (A property of the git build: cached per executable; `root` only gives it a repo.)"""
-    if git not in _GIT_PCRE:
+    key = git.find_git() or "git"
+    if key not in _GIT_PCRE:
         try:
-            done = subprocess.run(
-                git_command(git, "grep", "-P", "-e", "x", "--", ":(exclude)*"),
-                cwd=root,
-                stdin=subprocess.DEVNULL,
-                capture_output=True,
-                timeout=20,
-            )
-            complaint = done.stderr.lower()
-            _GIT_PCRE[git] = b"perl" not in complaint and b"pcre" not in complaint
-        except (OSError, subprocess.TimeoutExpired):
-            return False
-    return _GIT_PCRE[git]
+            git.run(root, "grep", "-P", "-e", "x", "--", ":(exclude)*", ok=(0, 1), timeout=20)
+            _GIT_PCRE[key] = True
+        except git.GitError as exc:
+            complaint = str(exc).lower()
+            if "did not finish" in complaint:
+                return False
+            _GIT_PCRE[key] = "perl" not in complaint and "pcre" not in complaint
+    return _GIT_PCRE[key]
 
 
 def _too_slow() -> str:
@@ -358,7 +302,7 @@ def _text_lines(root: Path, rel: str) -> Iterator[tuple[int, str]]:
         if not os.path.isfile(real) or os.path.getsize(real) > MAX_FILE_BYTES:
             return
         with open(real, "rb") as f:
-            if b"\0" in f.read(8192):
+            if is_binary(f.read(SNIFF_BYTES)):
                 return
             f.seek(0)
             for number, raw in enumerate(f, 1):

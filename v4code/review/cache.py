@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
 from pathlib import Path
 from typing import Any
 
 from v4code.config import user_home
+from v4code.edits.atomic import atomic_write
 
 CACHE_VERSION = "2"
 MAX_AGE_DAYS = 30
@@ -51,9 +51,7 @@ def store(key: str, data: dict[str, Any]) -> None:
     path = _path(key)
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(data), encoding="utf-8")
-        os.replace(tmp, path)
+        atomic_write(path, json.dumps(data).encode("utf-8"))
         prune()
     except OSError:
         pass

@@ -1,8 +1,10 @@
 """What is under review: the diff, split per file, with the changed lines of each file.
 
-Git runs as a subprocess (plain `git diff`): it starts faster than importing gitpython, and a
-commit hook pays that cost on every commit. The diff is asked for in a fixed shape (prefixes,
-no colour, no external diff drivers, unquoted paths) whatever the user's git config says.
+Git runs through `repo/git.py` (hooks, fsmonitor, textconv and external diff drivers off).
+The diff is asked for in a fixed shape (prefixes, no colour, unquoted paths) whatever the
+user's git config says. Run from a pre-commit hook, git names the index being committed in
+`GIT_INDEX_FILE` (`git commit -a`, `git commit PATH` use a temporary one): it is passed on, so
+the review sees what will be committed.
 """
 
 from __future__ import annotations
@@ -10,12 +12,12 @@ from __future__ import annotations
 import fnmatch
 import os
 import re
-import subprocess
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from v4code.errors import ConfigError
+from v4code.repo import git as gitrunner
 
 CONTEXT_LINES = 5
 MAX_UNTRACKED = 200  # untracked files named by `v4code review PATH...` that are reviewed
@@ -38,8 +40,7 @@ GENERATED_HEADER = re.compile(
 )
 _HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@(.*)$")
 _OPTIONS = [
-    "--no-color", "--no-ext-diff", "--no-textconv", f"-U{CONTEXT_LINES}", "--find-renames",
-    "--src-prefix=a/", "--dst-prefix=b/",
+    "--no-color", f"-U{CONTEXT_LINES}", "--find-renames", "--src-prefix=a/", "--dst-prefix=b/",
 ]  # fmt: skip
 
 
@@ -75,16 +76,8 @@ class ReviewTarget:
 
 
 def git(root: Path, *args: str, ok: tuple[int, ...] = (0,)) -> str:
-    try:
-        done = subprocess.run(
-            ["git", "-c", "core.quotepath=off", *args], cwd=root, capture_output=True
-        )
-    except FileNotFoundError:
-        raise ConfigError("git is not installed (or not on PATH)") from None
-    if done.returncode not in ok:
-        message = done.stderr.decode("utf-8", "replace").strip()
-        raise ConfigError(f"git {' '.join(args)} failed: {message}")
-    return done.stdout.decode("utf-8", "replace")
+    """git's output for the review (the hook's index, if git gave one, is the one read)."""
+    return gitrunner.run_text(root, *args, ok=ok, keep_env=("GIT_INDEX_FILE",))
 
 
 def _has_commit(root: Path, rev: str) -> bool:

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import os
 import shlex
-import stat
 import sys
 from pathlib import Path
 
+from v4code.edits.atomic import atomic_write
 from v4code.errors import ConfigError
-from v4code.review.diff import git
+from v4code.repo import git
 
 MARKER = "# v4code pre-commit hook"
 CHAINED = "pre-commit.v4code-chained"  # the hook that was there before, still run first
@@ -23,7 +23,9 @@ BACKUP = "pre-commit.v4code-backup"  # the hook `install --force` replaced
 
 def hooks_dir(root: Path) -> Path:
     """Where git runs hooks from: core.hooksPath if set, else the (common) git dir's hooks."""
-    path = Path(git(root, "rev-parse", "--git-path", "hooks").strip())
+    # The runner points core.hooksPath at nothing; here the repository's own value is wanted.
+    out = git.run_text(root, "rev-parse", "--git-path", "hooks", keep_config=("core.hooksPath",))
+    path = Path(out.strip())
     return path if path.is_absolute() else root / path
 
 
@@ -94,10 +96,8 @@ def install(
             os.replace(hook, chained)
             note = f"; the existing hook still runs first (kept as {CHAINED})"
     extra = ["--fail-closed"] if fail_closed else []
-    tmp = directory / f".pre-commit.v4code.{os.getpid()}"
-    tmp.write_text(hook_script([*(args or []), *extra], fail_closed=fail_closed), encoding="utf-8")
-    tmp.chmod(0o755 | stat.S_IMODE(tmp.stat().st_mode))
-    os.replace(tmp, hook)
+    script = hook_script([*(args or []), *extra], fail_closed=fail_closed)
+    atomic_write(hook, script.encode("utf-8"), mode=0o755)
     return f"installed {hook}{note}"
 
 

@@ -1,7 +1,9 @@
 """Run a command in its own process group with a timeout, cancellation and bounded output.
 
 Used by the `run_command` tool and by anything else that runs a user's or the model's
-commands (tests, hooks). The guarantees:
+commands (tests, hooks), and by v4code's own helper programs (git, ripgrep) through
+`capture_process` (whole output, stdout and stderr apart) and `StreamedProcess` (stdout read
+line by line while it runs). The guarantees:
 
 - the command gets its own session / process group, stdin is /dev/null, and it has no
   controlling terminal, so it can neither read the person's keystrokes nor stop the REPL;
@@ -20,17 +22,24 @@ import os
 import selectors
 import signal
 import subprocess
+import tempfile
+import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from v4code.cancel import CancelToken
+from v4code.safety.redact import SECRET_ENV
 
 __all__ = [
     "DEFAULT_GRACE",
+    "Captured",
     "OutputBuffer",
     "ProcessResult",
+    "StreamedProcess",
+    "capture_process",
     "command_env",
     "run_process",
 ]
@@ -61,7 +70,7 @@ _QUIET_ENV = {
 }
 # Never forwarded: forcing colour fills the output with escapes; the API key must not be
 # printable by a command the model runs (its output goes to the model and the session log).
-_DROPPED_ENV = ("FORCE_COLOR", "CLICOLOR_FORCE", "PY_COLORS", "DEEPSEEK_API_KEY")
+_DROPPED_ENV = ("FORCE_COLOR", "CLICOLOR_FORCE", "PY_COLORS", *SECRET_ENV)
 
 
 def command_env(base: Mapping[str, str] | None = None, **extra: str) -> dict[str, str]:
@@ -126,8 +135,6 @@ class ProcessResult:
     timed_out: bool
     cancelled: bool
     duration: float
-    total_bytes: int
-    dropped_bytes: int
     stopped_background: bool = False
     """True when processes the command left behind were stopped after it exited."""
 
@@ -244,8 +251,6 @@ def run_process(
         timed_out=stop == "timeout",
         cancelled=stop == "cancel",
         duration=time.monotonic() - start,
-        total_bytes=buffer.total,
-        dropped_bytes=buffer.dropped,
         stopped_background=stopped_background,
     )
 
@@ -307,3 +312,145 @@ def _drain(fd: int, buffer: OutputBuffer) -> None:
         if not chunk:
             return
         buffer.write(chunk)
+
+
+# -- v4code's own helper programs (git, ripgrep) ---------------------------------------------
+
+
+def _start(
+    argv: Sequence[str], cwd: Path, env: Mapping[str, str] | None, stderr: int | object
+) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        list(argv),
+        cwd=cwd,
+        env=dict(env) if env is not None else None,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=stderr,  # type: ignore[arg-type]
+        start_new_session=True,  # a kill reaches anything it started (rg --pre, a git helper)
+        close_fds=True,
+    )
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    """SIGKILL at once: these programs only read, so there is nothing to shut down cleanly.
+    Called before the leader is reaped, so its pid (the group id) cannot have been reused."""
+    _signal_group(proc.pid, signal.SIGKILL)
+
+
+@dataclass(frozen=True)
+class Captured:
+    """A helper program's whole output, stdout and stderr kept apart."""
+
+    returncode: int | None
+    stdout: bytes
+    stderr: bytes
+    timed_out: bool = False
+    cancelled: bool = False
+
+
+def capture_process(
+    argv: Sequence[str],
+    *,
+    cwd: Path,
+    timeout: float,
+    cancel: CancelToken | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Captured:
+    """Run a program to completion in its own process group, keeping all of its output.
+
+    For programs whose output v4code parses (git), not for commands the model runs. The group
+    is killed on timeout or cancel. Raises OSError if the program cannot be started.
+    """
+    proc = _start(argv, cwd, env, subprocess.PIPE)
+    deadline = time.monotonic() + timeout
+    stop: str | None = None
+    while True:
+        try:
+            out, err = proc.communicate(timeout=POLL_INTERVAL * 2)
+            break
+        except subprocess.TimeoutExpired:
+            if cancel is not None and cancel.cancelled:
+                stop = "cancel"
+            elif time.monotonic() >= deadline:
+                stop = "timeout"
+            else:
+                continue
+            _kill_group(proc)  # not reaped yet: communicate() raised before its wait()
+            out, err = proc.communicate()
+            break
+    return Captured(proc.wait(), out, err, stop == "timeout", stop == "cancel")
+
+
+class StreamedProcess:
+    """A program whose stdout is read line by line while it runs (a search's matches).
+
+    Use as a context manager: leaving it kills the process group, so a reader that stops early
+    (enough matches) or a timeout / cancel (watched by a thread, since the reader may be
+    blocked on a read) leaves nothing running. `stopped` says why it was stopped, if it was.
+    """
+
+    def __init__(
+        self,
+        argv: Sequence[str],
+        *,
+        cwd: Path,
+        timeout: float,
+        cancel: CancelToken | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        self._argv = list(argv)
+        self._cwd = cwd
+        self._env = env
+        self._deadline = time.monotonic() + timeout
+        self._cancel = cancel
+        self._done = threading.Event()
+        self._errors: IO[bytes] | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._watchdog: threading.Thread | None = None
+        self.stopped: str | None = None
+        """"timeout" or "cancel" when the watchdog stopped the program."""
+        self.returncode: int | None = None
+        self.stderr = ""
+        """The first 64 KiB of stderr, decoded (filled in on exit)."""
+
+    def __enter__(self) -> StreamedProcess:
+        errors = tempfile.TemporaryFile()  # no pipe: a chatty stderr cannot block it
+        try:
+            self._proc = _start(self._argv, self._cwd, self._env, errors)
+        except BaseException:
+            errors.close()
+            raise
+        self._errors = errors
+        self._watchdog = threading.Thread(target=self._watch, daemon=True)
+        self._watchdog.start()
+        return self
+
+    def lines(self) -> Iterator[bytes]:
+        assert self._proc is not None and self._proc.stdout is not None
+        yield from self._proc.stdout
+
+    def _watch(self) -> None:
+        assert self._proc is not None
+        while not self._done.wait(POLL_INTERVAL):
+            if self._cancel is not None and self._cancel.cancelled:
+                self.stopped = "cancel"
+            elif time.monotonic() >= self._deadline:
+                self.stopped = "timeout"
+            else:
+                continue
+            _kill_group(self._proc)
+            return
+
+    def __exit__(self, *_: object) -> None:
+        assert self._proc is not None and self._errors is not None
+        self._done.set()
+        if self._watchdog is not None:
+            self._watchdog.join()  # before the wait: no kill may follow the reaping
+        _kill_group(self._proc)
+        self.returncode = self._proc.wait()
+        if self._proc.stdout is not None:
+            self._proc.stdout.close()
+        self._errors.seek(0)
+        self.stderr = self._errors.read(64 * 1024).decode("utf-8", "replace").strip()
+        self._errors.close()

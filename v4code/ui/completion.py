@@ -13,6 +13,7 @@ from prompt_toolkit.completion import Completer, Completion
 from prompt_toolkit.document import Document
 
 from v4code.errors import V4codeError
+from v4code.textio import is_binary
 
 MENTION = re.compile(r"(?<![\w/@])@([\w./~+-]+)")
 MAX_ATTACH_CHARS = 100_000
@@ -137,7 +138,7 @@ def _attachment(root: Path, path: Path, rel: str) -> str:
         data = path.read_bytes()
     except OSError:
         return ""
-    if b"\x00" in data[:8192]:
+    if is_binary(data):
         return f'\n\n<file path="{rel}">(binary file, {len(data):,} bytes)</file>'
     body = data[:MAX_ATTACH_CHARS].decode("utf-8", "replace")
     if len(data) > MAX_ATTACH_CHARS:

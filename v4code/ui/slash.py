@@ -16,6 +16,7 @@ from typing import Any
 from rich.text import Text
 
 from v4code.config import PERMISSION_MODES
+from v4code.diffs import unified_diff
 from v4code.errors import V4codeError
 
 THINK_CHOICES = ("on", "off", "low", "high", "max")
@@ -175,14 +176,7 @@ def session_diff(store: Any, root: Path, session_id: str) -> str:
 
 
 def _file_diff(path: str, before: bytes | None, after: bytes | None) -> str:
-    if any(b"\x00" in data[:8192] for data in (before, after) if data):
-        return f"Binary file {path} changed\n"
-    old = (before or b"").decode("utf-8", "replace").splitlines(keepends=True)
-    new = (after or b"").decode("utf-8", "replace").splitlines(keepends=True)
-    a = f"a/{path}" if before is not None else "/dev/null"
-    b = f"b/{path}" if after is not None else "/dev/null"
-    lines = difflib.unified_diff(old, new, a, b)
-    return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
+    return unified_diff(path, before, after, status="changed")
 
 
 def cmd_cost(chat: Any, arg: str) -> None:

@@ -1,0 +1,223 @@
+"""The one way v4code runs git: hardened against the repository it reads.
+
+A repository's own configuration can name programs git starts for us: `core.fsmonitor` (run
+by `ls-files`, `diff`, `status`), hooks, external diff drivers and textconv filters (`diff`),
+clean filters (`diff` reading the work tree). v4code reads repositories it has not been told
+to trust, so every git call goes through `run` (or `stream`), which
+
+- passes `-c` overrides for the keys in `HARDENING` (fsmonitor and hooks off, paths unquoted,
+  no colour), and `--no-ext-diff --no-textconv` to the diff-like commands;
+- disables every clean/smudge/process filter the configuration defines before a `diff` that
+  may read the work tree;
+- starts git with `GIT_TERMINAL_PROMPT=0` (never waits for a password) and
+  `GIT_OPTIONAL_LOCKS=0` (a read never takes the index lock from a person's git), and without
+  the inherited `GIT_*` variables (`GIT_DIR`, `GIT_WORK_TREE`, `GIT_INDEX_FILE`,
+  `GIT_CONFIG_*`, `GIT_EXTERNAL_DIFF`, ...) unless a caller passes one on purpose through
+  `keep_env` (a pre-commit review keeps the `GIT_INDEX_FILE` git gives its hooks);
+- runs git in its own process group with a timeout and cancellation (`safety/process.py`), so
+  a stuck git is killed with everything it started;
+- raises `GitError` when git is missing, fails or is stopped.
+
+Git runs as a subprocess, not through gitpython: it starts faster than importing gitpython,
+and a commit hook pays that cost on every commit. Code that uses gitpython (worktrees for
+batch jobs) must give it the same protection, on every `Git` object it uses (`repo.git`):
+`g.set_persistent_git_options(c=[f"{k}={v}" for k, v in HARDENING])`, `--no-ext-diff
+--no-textconv` on its diffs, and `g.update_environment(GIT_TERMINAL_PROMPT="0",
+GIT_OPTIONAL_LOCKS="0")`. gitpython copies `os.environ` into every call and cannot drop a
+variable from it, so the process that uses it must itself run without the inherited GIT_*
+variables (start it with `env=git_env()`), or make those calls through `run` here.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Collection, Mapping
+from pathlib import Path
+
+from v4code.cancel import CancelToken
+from v4code.errors import Cancelled, ConfigError
+from v4code.safety.process import StreamedProcess, capture_process
+
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "HARDENING",
+    "GitError",
+    "config_args",
+    "find_git",
+    "git_argv",
+    "git_env",
+    "run",
+    "run_text",
+    "stream",
+]
+
+DEFAULT_TIMEOUT = 120.0
+
+HARDENING: tuple[tuple[str, str], ...] = (
+    ("core.fsmonitor", "false"),
+    ("core.hooksPath", os.devnull),
+    ("core.quotepath", "off"),
+    ("color.ui", "false"),
+)
+"""Configuration every git call overrides (`-c key=value`). `diff.external` is not in it:
+git has no way to unset it from the command line (an empty value makes every diff fail with
+"cannot run"); `--no-ext-diff` on the diff-like commands and dropping GIT_EXTERNAL_DIFF keep
+it from running instead."""
+
+DIFF_COMMANDS = frozenset(
+    {"diff", "diff-files", "diff-index", "diff-tree", "log", "show", "format-patch"}
+)
+"""Commands that take `--no-ext-diff --no-textconv`."""
+
+_KEPT_GIT_VARS = frozenset({"GIT_EXEC_PATH", "GIT_SSL_CAINFO", "GIT_SSL_CAPATH"})
+"""Inherited GIT_* variables that only say where git itself lives; every other one is dropped."""
+
+
+class GitError(ConfigError):
+    """git is missing, or a git command failed or was stopped (the message says which)."""
+
+
+def find_git() -> str | None:
+    return shutil.which("git")
+
+
+def config_args(keep_config: Collection[str] = ()) -> list[str]:
+    """The `-c key=value` pairs of HARDENING, less the keys named in `keep_config`."""
+    out: list[str] = []
+    for key, value in HARDENING:
+        if key not in keep_config:
+            out += ["-c", f"{key}={value}"]
+    return out
+
+
+def git_env(
+    keep_env: Collection[str] = (), base: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """The environment for git: the caller's, without inherited GIT_* variables (bar those
+    in `keep_env`), never prompting, never taking optional locks."""
+    source = os.environ if base is None else base
+    env = {
+        name: value
+        for name, value in source.items()
+        if not name.startswith("GIT_") or name in _KEPT_GIT_VARS or name in keep_env
+    }
+    env["GIT_TERMINAL_PROMPT"] = "0"
+    env["GIT_OPTIONAL_LOCKS"] = "0"
+    env["GIT_PAGER"] = "cat"
+    return env
+
+
+def git_argv(*args: str, git: str | None = None, keep_config: Collection[str] = ()) -> list[str]:
+    """The hardened command line for `git ARGS` (without the filter overrides of `run`)."""
+    argv = [git or find_git() or "git", *config_args(keep_config)]
+    if args and args[0] in DIFF_COMMANDS:
+        return [*argv, args[0], "--no-ext-diff", "--no-textconv", *args[1:]]
+    return [*argv, *args]
+
+
+def _describe(args: tuple[str, ...]) -> str:
+    shown = " ".join(args)
+    return shown if len(shown) <= 120 else shown[:117] + "..."
+
+
+def _filter_overrides(root: Path, env: Mapping[str, str], timeout: float) -> list[str]:
+    """`-c` pairs that switch off every filter driver configured for this repository
+    (a `diff` against the work tree would run its clean command on the files)."""
+    try:
+        done = capture_process(
+            git_argv(
+                "config", "--name-only", "--get-regexp", r"^filter\..*\.(clean|smudge|process)$"
+            ),
+            cwd=root,
+            timeout=timeout,
+            env=env,
+        )
+    except OSError:
+        return []
+    if done.returncode != 0:  # 1: no filter configured
+        return []
+    drivers = {
+        name.rsplit(".", 1)[0]
+        for name in done.stdout.decode("utf-8", "surrogateescape").splitlines()
+        if name
+    }
+    out: list[str] = []
+    for driver in sorted(drivers):
+        for part in ("clean", "smudge", "process"):
+            out += ["-c", f"{driver}.{part}="]
+        out += ["-c", f"{driver}.required=false"]
+    return out
+
+
+def run(
+    root: Path,
+    *args: str,
+    ok: Collection[int] = (0,),
+    timeout: float = DEFAULT_TIMEOUT,
+    cancel: CancelToken | None = None,
+    keep_env: Collection[str] = (),
+    keep_config: Collection[str] = (),
+) -> bytes:
+    """Run `git ARGS` in `root` and return its stdout.
+
+    Raises GitError when git is not installed, exits with a status outside `ok`, or times
+    out; Cancelled when `cancel` is set meanwhile. `keep_env` names inherited GIT_* variables
+    to pass on; `keep_config` names HARDENING keys to leave as the repository sets them (only
+    for commands that start nothing, e.g. `rev-parse --git-path hooks`).
+    """
+    git = find_git()
+    if git is None:
+        raise GitError("git is not installed (or not on PATH)")
+    env = git_env(keep_env)
+    argv = git_argv(*args, git=git, keep_config=keep_config)
+    if args and args[0] == "diff" and not {"--cached", "--staged"} & set(args):
+        argv[1:1] = _filter_overrides(root, env, timeout)  # it may read the work tree
+    try:
+        done = capture_process(argv, cwd=root, timeout=timeout, cancel=cancel, env=env)
+    except OSError as exc:
+        raise GitError(f"git could not be started: {exc.strerror or exc}") from None
+    if done.cancelled:
+        raise Cancelled()
+    if done.timed_out:
+        raise GitError(f"git {_describe(args)} did not finish within {timeout:g} s")
+    if done.returncode not in ok:
+        message = done.stderr.decode("utf-8", "replace").strip() or f"exit {done.returncode}"
+        raise GitError(f"git {_describe(args)} failed: {message}")
+    return done.stdout
+
+
+def run_text(
+    root: Path,
+    *args: str,
+    ok: Collection[int] = (0,),
+    timeout: float = DEFAULT_TIMEOUT,
+    cancel: CancelToken | None = None,
+    keep_env: Collection[str] = (),
+    keep_config: Collection[str] = (),
+) -> str:
+    """`run`, decoded as UTF-8 (undecodable bytes replaced: for reading, never for writing)."""
+    out = run(
+        root, *args, ok=ok, timeout=timeout, cancel=cancel, keep_env=keep_env,
+        keep_config=keep_config,
+    )  # fmt: skip
+    return out.decode("utf-8", "replace")
+
+
+def stream(
+    root: Path,
+    *args: str,
+    timeout: float = DEFAULT_TIMEOUT,
+    cancel: CancelToken | None = None,
+) -> StreamedProcess:
+    """`git ARGS` with stdout read line by line (a context manager; see StreamedProcess).
+
+    Raises GitError when git is not installed. For commands that read files as they are
+    (`grep`), not for `diff`, which would need the filter overrides of `run`.
+    """
+    git = find_git()
+    if git is None:
+        raise GitError("git is not installed (or not on PATH)")
+    return StreamedProcess(
+        git_argv(*args, git=git), cwd=root, timeout=timeout, cancel=cancel, env=git_env()
+    )

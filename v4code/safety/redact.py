@@ -1,0 +1,93 @@
+"""Secrets out of everything v4code writes or shows: session logs, command output, settings.
+
+One scrubber for every place a secret could leak. It knows the secret *values* (the API key
+from the settings and the variables in SECRET_ENV) rather than guessing at patterns, and it
+removes each one in the forms a command or a log is likely to print it: as is, base64 (at any
+alignment inside a longer base64 text, as in an `Authorization: Basic` header), URL-encoded and
+hex. Values shorter than MIN_SECRET characters are left alone: a local engine accepts any key
+("none", "local") and scrubbing those would rewrite ordinary words.
+
+This module imports nothing from v4code, so the store (sessions, config) may use it too.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Mapping
+
+__all__ = ["MARK", "MIN_SECRET", "SECRET_ENV", "Redactor", "mask", "redactor", "secret_values"]
+
+MARK = "[redacted]"
+MIN_SECRET = 8
+SECRET_ENV = ("DEEPSEEK_API_KEY", "V4CODE_API_KEY")
+"""Environment variables whose values are secrets wherever they appear."""
+
+
+def secret_values(
+    api_key: str | None = None, environ: Mapping[str, str] | None = None
+) -> list[str]:
+    """The known secrets: the configured key and the SECRET_ENV variables that are set."""
+    env = os.environ if environ is None else environ
+    found = [api_key, *(env.get(name) for name in SECRET_ENV)]
+    return sorted({value for value in found if value and len(value) >= MIN_SECRET})
+
+
+def _base64_cores(raw: bytes) -> set[str]:
+    """The base64 text that encodes `raw` wherever it starts in the encoded input: three
+    alignments, each without the characters that also depend on the neighbouring bytes."""
+    import base64  # here, not at the top: sessions and config import this module on start-up
+
+    cores: set[str] = set()
+    for shift in range(3):
+        encoded = base64.b64encode(b"\0" * shift + raw).decode("ascii")
+        first = -(-shift * 8 // 6)  # characters that carry bits of the padding bytes
+        last = (shift + len(raw)) * 8 // 6  # characters made of these bytes only
+        core = encoded[first:last]
+        if len(core) >= MIN_SECRET:
+            cores.add(core)
+            cores.add(core.replace("+", "-").replace("/", "_"))  # the URL-safe alphabet
+    return cores
+
+
+def _forms(secret: str) -> set[str]:
+    import urllib.parse
+
+    raw = secret.encode("utf-8")
+    hexed = raw.hex()
+    forms = {secret, hexed, hexed.upper(), *_base64_cores(raw)}
+    forms.add(urllib.parse.quote(secret, safe=""))
+    forms.add(urllib.parse.quote_plus(secret, safe=""))
+    return forms
+
+
+class Redactor:
+    """Replaces every known form of the given secrets by MARK."""
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        forms: set[str] = set()
+        for secret in secrets:
+            if secret and len(secret) >= MIN_SECRET:
+                forms |= _forms(secret)
+        ordered = sorted(forms, key=len, reverse=True)  # the longest form wins an overlap
+        self._pattern = re.compile("|".join(map(re.escape, ordered))) if ordered else None
+
+    def __bool__(self) -> bool:
+        return self._pattern is not None
+
+    def __call__(self, text: str) -> str:
+        if self._pattern is None:
+            return text
+        return self._pattern.sub(MARK, text)
+
+
+def redactor(api_key: str | None = None, environ: Mapping[str, str] | None = None) -> Redactor:
+    """The scrubber for the configured key and the secret environment variables."""
+    return Redactor(secret_values(api_key, environ))
+
+
+def mask(value: str | None) -> str:
+    """A secret as settings are shown: enough to tell two keys apart, never the key."""
+    if not value:
+        return "(not set)"
+    return f"{value[:3]}…{value[-4:]}" if len(value) > 12 else "****"
