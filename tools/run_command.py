@@ -1,20 +1,57 @@
-"""run_command: a shell command in the workspace, with a timeout, capped output, maybe sandboxed."""
+"""run_command: a shell command in the workspace, with a timeout, capped output, maybe sandboxed.
+
+The tool itself only checks the call and returns a `CommandProposal`; the command runs when the
+tool-call pipeline applies it, after the permission policy (and maybe the person) allowed it.
+"""
 
 from __future__ import annotations
 
 import os
 import signal
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 from v4code.errors import Cancelled, ToolError
 from v4code.safety.process import command_env, run_process
 from v4code.safety.sandbox import sandbox_argv
 from v4code.toolkit import ToolContext, ToolOutput, cap_output, tool
+from v4code.types import Preview, ToolSummary
 
 MAX_TIMEOUT = 3600
 
 
-@tool(risk="command")
-def run_command(ctx: ToolContext, command: str, timeout: int = 120) -> ToolOutput:
+def _summary(args: dict[str, Any], data: Any) -> ToolSummary:
+    """`run pytest -q  exit 1`, `run sleep 999  timed out`."""
+    label = f"run {args['command']}"
+    data = data if isinstance(data, dict) else {}
+    if data.get("timed_out"):
+        return ToolSummary(label + "  timed out")
+    if data.get("exit_code") is not None:
+        return ToolSummary(
+            label + f"  exit {data['exit_code']}", counts={"exit": data["exit_code"]}
+        )
+    return ToolSummary(label)
+
+
+@dataclass(frozen=True)
+class CommandProposal:
+    """A checked command waiting to run: the approval shows it with where and how it runs."""
+
+    command: str
+    timeout: int
+    cwd: Path
+    sandboxed: bool
+
+    def preview(self) -> Preview:
+        return Preview(command=self.command, cwd=str(self.cwd), sandboxed=self.sandboxed)
+
+    def apply(self, ctx: ToolContext) -> ToolOutput:
+        return _run(ctx, self)
+
+
+@tool(risk="command", summary=_summary)
+def run_command(ctx: ToolContext, command: str, timeout: int = 120) -> CommandProposal:
     """Run a shell command (bash) in the workspace root and return its exit code and output.
 
     stdout and stderr come back interleaved; very long output keeps its beginning and end.
@@ -30,9 +67,13 @@ def run_command(ctx: ToolContext, command: str, timeout: int = 120) -> ToolOutpu
         raise ToolError("The command is empty.")
     if not 1 <= timeout <= MAX_TIMEOUT:
         raise ToolError(f"timeout must be between 1 and {MAX_TIMEOUT} seconds, not {timeout}.")
-    root = ctx.resolve(".")
+    return CommandProposal(command, timeout, ctx.resolve("."), ctx.sandbox)
+
+
+def _run(ctx: ToolContext, proposal: CommandProposal) -> ToolOutput:
+    command, timeout, root = proposal.command, proposal.timeout, proposal.cwd
     argv = ["bash", "-c", command]
-    if ctx.sandbox:
+    if proposal.sandboxed:
         argv = sandbox_argv(argv, root)
     cap = max(ctx.output_cap, 1000)
     head = cap // 3
@@ -59,7 +100,7 @@ def run_command(ctx: ToolContext, command: str, timeout: int = 120) -> ToolOutpu
         status = [f"exit code: {_describe_exit(result.exit_code)}"]
     if result.stopped_background:
         status.append("(processes the command left running in the background were stopped)")
-    if ctx.sandbox:
+    if proposal.sandboxed:
         status.append("(ran in the sandbox: no network; writes only to the workspace and /tmp)")
     output = _redact(ctx, result.output).rstrip("\n")
     lines = [*status, output if output else "(no output)"]

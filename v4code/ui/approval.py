@@ -73,6 +73,8 @@ class ChatApprover:
             self.after_ask()
 
     def _decide(self, request: ApprovalRequest) -> Approval:
+        if request.note:
+            self.console.print(Text(request.note, style="bold yellow"))
         if request.diff is not None:
             self.console.print(edit_header(request.files))
             if request.diff:
