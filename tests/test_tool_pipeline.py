@@ -251,3 +251,24 @@ def test_frontends_change_the_agent_through_its_methods(tmp_path: Path) -> None:
     assert backend.requests[1].thinking is False and backend.requests[1].effort is None
     with pytest.raises(ValueError):
         agent.set_mode("yolo")
+
+
+def test_the_chat_says_why_a_hook_wants_a_yes(workspace: Path, builtin: ToolRegistry) -> None:
+    from v4code.ui.approval import ChatApprover
+
+    def guard(invocation: Invocation, proposal: Proposal, ctx: ToolContext) -> str | None:
+        return "This command deletes files outside git's reach."
+
+    out = io.StringIO()
+    answers = iter(["n"])
+    approver = ChatApprover(
+        lambda question: next(answers, ""), Console(file=out, width=100, color_system=None)
+    )
+    backend = ScriptedBackend(
+        [reply(calls=[("run_command", {"command": "rm -rf build"})]), reply("ok")]
+    )
+    agent = _agent(workspace, backend, builtin, "full-auto", approver, hooks=(guard,))
+    done = finish(list(agent.submit("clean")))
+    shown = out.getvalue()
+    assert "This command deletes files outside git's reach." in shown
+    assert "Run rm -rf build" in shown and done.status == "denied"

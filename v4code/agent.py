@@ -278,9 +278,8 @@ class Agent:
             raise StopTurn("failed", state.repeat_reason(call))
         prepared = self.registry.prepare(call)
         if isinstance(prepared, ToolResult):  # unknown tool, bad arguments: the model is told
-            yield self.record(ToolStarted(call, None, self.describe(call)))
-            outcome = Outcome(prepared)
-            args, summary = None, self.describe(call)
+            args, summary, outcome = None, self.describe(call), Outcome(prepared)
+            yield self.record(ToolStarted(call, None, summary))
         else:
             args = prepared.args
             yield self.record(ToolStarted(call, args, prepared.summarise()))

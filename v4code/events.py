@@ -155,5 +155,5 @@ Event = Union[
 
 def event_to_dict(event: Event | StreamEvent) -> dict[str, Any]:
     """JSON-ready form of any event, tagged with its kind."""
-    data = asdict(event)  # type: ignore[call-overload]
+    data = asdict(event)
     return {"type": event.kind, **data}

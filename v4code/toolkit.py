@@ -189,9 +189,7 @@ def build_tool(fn: Callable[..., Any], risk: Risk, *, summary: Summarise | None 
         annotation = hints.get(p.name, Any)
         default = ... if p.default is inspect.Parameter.empty else p.default
         fields[p.name] = (annotation, Field(default, description=arg_docs.get(p.name)))
-    model = create_model(  # type: ignore[call-overload]
-        f"{name}_args", __config__=ConfigDict(extra="forbid"), **fields
-    )
+    model = create_model(f"{name}_args", __config__=ConfigDict(extra="forbid"), **fields)
     schema = _clean_schema(model.model_json_schema())
     function: dict[str, Any] = {"name": name, "description": description, "parameters": schema}
     return Tool(
