@@ -15,7 +15,7 @@ from v4code.events import (
     StreamFinish,
     TextDelta,
     ToolCallReady,
-    UsageReport,
+    UsageChunk,
 )
 from v4code.types import ChatRequest, ToolCall, Usage
 
@@ -40,7 +40,7 @@ def reply(
         raw = args if isinstance(args, str) else json.dumps(args)
         events.append(ToolCallReady(ToolCall(f"call_{i}_{name}", name, raw)))
     events.append(
-        UsageReport(usage or Usage(prompt_tokens=100, completion_tokens=10, cache_miss_tokens=100))
+        UsageChunk(usage or Usage(prompt_tokens=100, completion_tokens=10, cache_miss_tokens=100))
     )
     events.append(StreamFinish("tool_calls" if calls else "stop", "deepseek-v4-pro"))
     return events

@@ -18,7 +18,7 @@ from v4code.events import (
     StreamFinish,
     TextDelta,
     ToolCallReady,
-    UsageReport,
+    UsageChunk,
 )
 from v4code.types import ChatRequest, Message, ToolCall
 
@@ -83,7 +83,7 @@ def test_reasoning_text_and_usage(fake_api: FakeDeepSeek) -> None:
     events = collect(backend(fake_api), request(effort="max"))
     assert texts(events, ReasoningDelta) == "2 plus 2 is 4."
     assert texts(events, TextDelta) == "The answer is 4."
-    usage = next(e.usage for e in events if isinstance(e, UsageReport))
+    usage = next(e.usage for e in events if isinstance(e, UsageChunk))
     assert usage.prompt_tokens > 0 and usage.reasoning_tokens > 0
     assert usage.cache_hit_tokens + usage.cache_miss_tokens == usage.prompt_tokens
     assert events[-1] == StreamFinish("stop", "deepseek-v4-pro")
@@ -118,7 +118,7 @@ def test_both_usage_shapes_and_keepalive(fake_api: FakeDeepSeek, shape: str) -> 
     fake_api.load([{**text("hello"), "usage_shape": shape, "keepalive": True}])
     events = collect(backend(fake_api), request())
     assert texts(events, TextDelta) == "hello"
-    assert sum(isinstance(e, UsageReport) for e in events) == 1
+    assert sum(isinstance(e, UsageChunk) for e in events) == 1
 
 
 def test_reasoning_replayed_on_every_assistant_message(fake_api: FakeDeepSeek) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 
 from v4code.app import load_registry
 from v4code.errors import ToolError
+from v4code.protocols import Proposal
 from v4code.toolkit import ToolContext
 
 
@@ -20,7 +21,10 @@ def call(root: Path, name: str, **args: Any) -> str:
     tool = registry.get(name)
     assert tool is not None
     try:
-        result = tool.run(ToolContext(root=root), tool.parse_arguments(json.dumps(args)))
+        ctx = ToolContext(root=root)
+        result = tool.run(ctx, tool.parse_arguments(json.dumps(args)))
+        if isinstance(result, Proposal):  # run_command: the pipeline would apply it
+            result = result.apply(ctx)
     except ToolError as exc:
         return f"ERROR: {exc}"
     return getattr(result, "text", result)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from v4code.conversation import build_system_prompt
+from v4code.instructions import build_system_prompt
 
 
 def test_root_and_nested_agents_md(workspace: Path) -> None:

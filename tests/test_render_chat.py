@@ -18,7 +18,9 @@ from prompt_toolkit.completion import CompleteEvent
 from prompt_toolkit.document import Document
 from rich.console import Console
 from rich.markdown import Markdown
+from rich.text import Text
 
+from v4code.assets import tools_dir
 from v4code.events import (
     ReasoningDelta,
     TextDelta,
@@ -27,6 +29,7 @@ from v4code.events import (
     TurnFinished,
     UsageReported,
 )
+from v4code.toolkit import ToolRegistry
 from v4code.types import ToolCall, ToolResult, Usage
 from v4code.ui.approval import parse_answer
 from v4code.ui.completion import ChatCompleter, path_candidates
@@ -60,13 +63,32 @@ def check(name: str, text: str) -> None:
     assert text == path.read_text()
 
 
+def registry() -> ToolRegistry:
+    return ToolRegistry.load([tools_dir()])
+
+
 def call(name: str, **args: object) -> ToolStarted:
-    return ToolStarted(ToolCall("c1", name, "{}"), dict(args))
+    """A call of a built-in tool, described the way the agent describes it."""
+    tool = registry().get(name)
+    assert tool is not None
+    return ToolStarted(ToolCall("c1", name, "{}"), dict(args), tool.summarise(dict(args)))
 
 
-def done(name: str, text: str = "", data: object = None, **flags: bool) -> ToolFinished:
+def done(started: ToolStarted, text: str = "", data: object = None, **flags: bool) -> ToolFinished:
+    """Its end, described again with the result's data (as the agent does)."""
+    tool = registry().get(started.call.name)
+    assert tool is not None and started.args is not None
     result = ToolResult("c1", text, data, flags.get("is_error", False))
-    return ToolFinished(ToolCall("c1", name, "{}"), result, flags.get("denied", False))
+    summary = tool.summarise(started.args, data)
+    return ToolFinished(started.call, result, flags.get("denied", False), summary)
+
+
+def line(started: ToolStarted, *finished: object, **flags: bool) -> Text:
+    if not finished and not flags:
+        return tool_line(started)
+    text = str(finished[0]) if finished else ""
+    data = finished[1] if len(finished) > 1 else None
+    return tool_line(started, done(started, text, data, **flags))
 
 
 def file_data(path: str, added: int, removed: int, status: str = "modified") -> dict:
@@ -78,24 +100,24 @@ def file_data(path: str, added: int, removed: int, status: str = "modified") -> 
 
 def test_golden_tool_lines() -> None:
     lines = [
-        tool_line(call("read_file", path="src/app.py"), done("read_file", data={"start": 1, "end": 120})),
-        tool_line(call("grep", pattern="TODO"), done("grep", data={"matches": 14})),
-        tool_line(call("grep", pattern="x", path="src"), done("grep", data={"matches": 1})),
-        tool_line(call("list_files", path="src"), done("list_files", data={"count": 42})),
-        tool_line(call("run_command", command="pytest -q"), done("run_command", data={"exit_code": 1})),
-        tool_line(call("run_command", command="sleep 999"), done("run_command", data={"timed_out": True})),
-        tool_line(
+        line(call("read_file", path="src/app.py"), "", {"start": 1, "end": 120}),
+        line(call("grep", pattern="TODO", path="."), "", {"matches": 14}),
+        line(call("grep", pattern="x", path="src"), "", {"matches": 1}),
+        line(call("list_files", path="src", pattern=None), "", {"count": 42}),
+        line(call("run_command", command="pytest -q"), "", {"exit_code": 1}),
+        line(call("run_command", command="sleep 999"), "", {"timed_out": True}),
+        line(
             call("apply_edits", edits=[]),
-            done("apply_edits", data={"files": [file_data("a.py", 3, 1), file_data("b.py", 1, 0)]}),
+            "", {"files": [file_data("a.py", 3, 1), file_data("b.py", 1, 0)]},
         ),
-        tool_line(
+        line(
             call("write_file", path="new.py"),
-            done("write_file", data={"files": [file_data("new.py", 12, 0, "added")]}),
+            "", {"files": [file_data("new.py", 12, 0, "added")]},
         ),
-        tool_line(call("move_file", src="a.py", dst="b.py"), done("move_file", data={"files": [{}]})),
-        tool_line(call("edit_file", path="a.py"), done("edit_file", "Denied", denied=True)),
-        tool_line(call("read_file", path="x.bin"), done("read_file", "x.bin is binary\nmore", is_error=True)),
-        tool_line(call("read_file", path="slow.py")),  # still running
+        line(call("move_file", src="a.py", dst="b.py"), "", {"files": [{}]}),
+        line(call("edit_file", path="a.py"), "Denied", denied=True),
+        line(call("read_file", path="x.bin"), "x.bin is binary\nmore", is_error=True),
+        line(call("read_file", path="slow.py")),  # still running
     ]  # fmt: skip
     check("chat_tool_lines.txt", render(*lines))
 
@@ -147,18 +169,13 @@ def test_golden_whole_turn() -> None:
     out = io.StringIO()
     console = Console(file=out, width=80, color_system=None)
     view = TurnView(console, clock=Clock())
-    edit = ToolCall("c1", "edit_file", "{}")
+    edit = call("edit_file", path="a.py")
     diff = "--- a/a.py\n+++ b/a.py\n@@ -1 +1 @@\n-x = 1\n+x = 10\n"
     events = [
         ReasoningDelta("The user wants x "),
         ReasoningDelta("bumped."),
-        ToolStarted(edit, {"path": "a.py"}),
-        ToolFinished(
-            edit,
-            ToolResult(
-                "c1", "Edited a.py.", {"files": [{**file_data("a.py", 1, 1), "diff": diff}]}
-            ),
-        ),
+        edit,
+        done(edit, "Edited a.py.", {"files": [{**file_data("a.py", 1, 1), "diff": diff}]}),
         *[TextDelta(piece) for piece in ["Done: `x` is ", "now **10**.\n\n- a", "pply\n- check\n"]],
         UsageReported(Usage(5_000, 80, 4_500, 500, 20), 0.0012, Usage(), 0.0012),
         TurnFinished("done", "Done"),
@@ -305,7 +322,7 @@ def test_toolbar_text() -> None:
 
     class Agent:
         settings = Settings(context_window=1_048_576)
-        policy = PermissionPolicy("ask")
+        mode = PermissionPolicy("ask").mode
         last_prompt_tokens = 12_345
         total_cost = 0.0123
 

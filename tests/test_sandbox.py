@@ -17,6 +17,7 @@ import pytest
 
 from v4code import assets
 from v4code.errors import ToolError
+from v4code.protocols import Proposal
 from v4code.safety import sandbox
 from v4code.safety.sandbox import SandboxUnavailable, bwrap_argv, check_sandbox
 from v4code.toolkit import ToolContext, ToolOutput, ToolRegistry
@@ -41,7 +42,11 @@ def registry() -> ToolRegistry:
 def run(registry: ToolRegistry, root: Path, *, sandbox: bool = True, **args: Any) -> ToolOutput:
     tool = registry.get("run_command")
     assert tool is not None
-    out = tool.run(ToolContext(root=root, sandbox=sandbox), tool.parse_arguments(json.dumps(args)))
+    ctx = ToolContext(root=root, sandbox=sandbox)
+    proposal = tool.run(ctx, tool.parse_arguments(json.dumps(args)))
+    assert isinstance(proposal, Proposal)
+    assert proposal.preview().sandboxed is sandbox
+    out = proposal.apply(ctx)
     assert isinstance(out, ToolOutput)
     return out
 

@@ -16,6 +16,7 @@ import pytest
 from v4code import assets
 from v4code.cancel import CancelToken
 from v4code.errors import Cancelled, ToolError
+from v4code.protocols import Proposal
 from v4code.safety.process import OutputBuffer, run_process
 from v4code.toolkit import ToolContext, ToolOutput, ToolRegistry
 
@@ -37,7 +38,9 @@ def run(
     tool = registry.get("run_command")
     assert tool is not None
     ctx = ToolContext(root=root, cancel=cancel or CancelToken(), settings=settings, sandbox=sandbox)
-    out = tool.run(ctx, tool.parse_arguments(json.dumps(args)))
+    proposal = tool.run(ctx, tool.parse_arguments(json.dumps(args)))
+    assert isinstance(proposal, Proposal)  # nothing has run yet: the pipeline applies it
+    out = proposal.apply(ctx)
     assert isinstance(out, ToolOutput)
     return out
 

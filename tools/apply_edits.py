@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field
 
-from v4code.edits.changeset import ChangeSet
+from v4code.edits.changeset import ChangeSet, changes_summary
 from v4code.edits.operations import Edit, prepare_edits
 from v4code.toolkit import ToolContext, tool
+from v4code.types import ToolSummary
 
 
 class EditSpec(BaseModel):
@@ -22,7 +25,13 @@ class EditSpec(BaseModel):
     )
 
 
-@tool(risk="edit")
+def _summary(args: dict[str, Any], data: Any) -> ToolSummary:
+    """`edit a.py, b.py +4 -1`: one line for the whole batch."""
+    paths = {e.get("path", "?") if isinstance(e, dict) else e.path for e in args["edits"]}
+    return changes_summary("edit", sorted(paths), data)
+
+
+@tool(risk="edit", summary=_summary)
 def apply_edits(ctx: ToolContext, edits: list[EditSpec]) -> ChangeSet:
     """Apply several edits across one or more files as one batch: all of them or none.
 

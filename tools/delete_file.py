@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from v4code.edits.changeset import ChangeSet
 from v4code.edits.operations import prepare_delete
 from v4code.toolkit import ToolContext, tool
+from v4code.types import ToolSummary
 
 
-@tool(risk="edit")
+def _summary(args: dict[str, Any], data: Any) -> ToolSummary:
+    return ToolSummary(f"delete {args['path']}", paths=(args["path"],))
+
+
+@tool(risk="edit", summary=_summary)
 def delete_file(ctx: ToolContext, path: str) -> ChangeSet:
     """Delete one file in the workspace (not a directory). It can be restored with undo.
 

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from v4code.edits.changeset import ChangeSet
+from typing import Any
+
+from v4code.edits.changeset import ChangeSet, changes_summary
 from v4code.edits.operations import Edit, prepare_edits
 from v4code.toolkit import ToolContext, tool
+from v4code.types import ToolSummary
 
 
-@tool(risk="edit")
+def _summary(args: dict[str, Any], data: Any) -> ToolSummary:
+    return changes_summary("edit", [args["path"]], data)
+
+
+@tool(risk="edit", summary=_summary)
 def edit_file(
     ctx: ToolContext, path: str, old_string: str, new_string: str, replace_all: bool = False
 ) -> ChangeSet:

@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from v4code.repo.search import search
 from v4code.toolkit import ToolContext, ToolOutput, cap_output, tool
+from v4code.types import ToolSummary
 from v4code.workspace import relative_to_root
 
 MAX_MATCHES = 200
 
 
-@tool(risk="read")
+def _summary(args: dict[str, Any], data: Any) -> ToolSummary:
+    """`grep 'TODO' src 14 matches`."""
+    where = args.get("path")
+    label = f"grep {args['pattern']!r}" + (f" {where}" if where not in (None, ".") else "")
+    counts = {}
+    if isinstance(data, dict) and "matches" in data:
+        n = counts["matches"] = int(data["matches"])
+        label += f" {n} match" + ("" if n == 1 else "es")
+    return ToolSummary(label, paths=(where,) if isinstance(where, str) else (), counts=counts)
+
+
+@tool(risk="read", summary=_summary)
 def grep(
     ctx: ToolContext,
     pattern: str,

@@ -2,16 +2,30 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from v4code.errors import ToolError
 from v4code.repo.files import WALK_LIMIT, glob_matches
 from v4code.repo.files import list_files as workspace_files
 from v4code.toolkit import ToolContext, ToolOutput, cap_output, tool
+from v4code.types import ToolSummary
 from v4code.workspace import relative_to_root
 
 MAX_ENTRIES = 1000
 
 
-@tool(risk="read")
+def _summary(args: dict[str, Any], data: Any) -> ToolSummary:
+    """`list src *.py 42 files`."""
+    path = args.get("path", ".")
+    label = f"list {path}" + (f" {args['pattern']}" if args.get("pattern") else "")
+    counts = {}
+    if isinstance(data, dict) and "count" in data:
+        counts["files"] = int(data["count"])
+        label += f" {data['count']} files"
+    return ToolSummary(label, paths=(path,), counts=counts)
+
+
+@tool(risk="read", summary=_summary)
 def list_files(ctx: ToolContext, path: str = ".", pattern: str | None = None) -> ToolOutput:
     """List the files under a directory of the workspace, one path per line, sorted.
 

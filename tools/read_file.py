@@ -7,11 +7,12 @@ import os
 import stat
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from v4code.errors import ToolError
 from v4code.textio import SNIFF_BYTES, UTF16_BOMS, binary_kind
 from v4code.toolkit import ToolContext, ToolOutput, cap_output, tool
+from v4code.types import ToolSummary
 from v4code.workspace import relative_to_root
 
 MAX_LIMIT = 2000
@@ -23,7 +24,15 @@ WHOLE_FILE_BYTES = 10 * 1024 * 1024
 line by line up to the requested range (so any range of a huge log can still be read)."""
 
 
-@tool(risk="read")
+def _summary(args: dict[str, Any], data: Any) -> ToolSummary:
+    """`read src/app.py 1-120` (the range once it has been read)."""
+    label = f"read {args['path']}"
+    if isinstance(data, dict) and data.get("end"):
+        label += f" {data.get('start', 1)}-{data['end']}"
+    return ToolSummary(label, paths=(args["path"],))
+
+
+@tool(risk="read", summary=_summary)
 def read_file(ctx: ToolContext, path: str, offset: int = 1, limit: int = 2000) -> ToolOutput:
     """Read a text file in the workspace and return its lines with line numbers.
 

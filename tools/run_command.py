@@ -1,8 +1,15 @@
-"""run_command: a shell command in the workspace, with a timeout, capped output, maybe sandboxed."""
+"""run_command: a shell command in the workspace, with a timeout, capped output, maybe sandboxed.
+
+The tool itself only checks the call and returns a `CommandProposal`; the command runs when the
+tool-call pipeline applies it, after the permission policy (and maybe the person) allowed it.
+"""
 
 from __future__ import annotations
 
 import signal
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 from v4code.config import MAX_COMMAND_TIMEOUT
 from v4code.errors import Cancelled, ToolError
@@ -10,13 +17,43 @@ from v4code.safety.process import command_env, run_process
 from v4code.safety.redact import redactor
 from v4code.safety.sandbox import sandbox_argv
 from v4code.toolkit import ToolContext, ToolOutput, cap_output, tool
+from v4code.types import Preview, ToolSummary
 
 MAX_TIMEOUT = MAX_COMMAND_TIMEOUT
 DEFAULT_TIMEOUT = 120  # when the settings do not say (Settings.command_timeout)
 
 
-@tool(risk="command")
-def run_command(ctx: ToolContext, command: str, timeout: int | None = None) -> ToolOutput:
+def _summary(args: dict[str, Any], data: Any) -> ToolSummary:
+    """`run pytest -q  exit 1`, `run sleep 999  timed out`."""
+    label = f"run {args['command']}"
+    data = data if isinstance(data, dict) else {}
+    if data.get("timed_out"):
+        return ToolSummary(label + "  timed out")
+    if data.get("exit_code") is not None:
+        return ToolSummary(
+            label + f"  exit {data['exit_code']}", counts={"exit": data["exit_code"]}
+        )
+    return ToolSummary(label)
+
+
+@dataclass(frozen=True)
+class CommandProposal:
+    """A checked command waiting to run: the approval shows it with where and how it runs."""
+
+    command: str
+    timeout: int
+    cwd: Path
+    sandboxed: bool
+
+    def preview(self) -> Preview:
+        return Preview(command=self.command, cwd=str(self.cwd), sandboxed=self.sandboxed)
+
+    def apply(self, ctx: ToolContext) -> ToolOutput:
+        return _run(ctx, self)
+
+
+@tool(risk="command", summary=_summary)
+def run_command(ctx: ToolContext, command: str, timeout: int | None = None) -> CommandProposal:
     """Run a shell command (bash) in the workspace root and return its exit code and output.
 
     stdout and stderr come back interleaved; very long output keeps its beginning and end.
@@ -35,9 +72,13 @@ def run_command(ctx: ToolContext, command: str, timeout: int | None = None) -> T
         timeout = int(getattr(ctx.settings, "command_timeout", DEFAULT_TIMEOUT))
     if not 1 <= timeout <= MAX_TIMEOUT:
         raise ToolError(f"timeout must be between 1 and {MAX_TIMEOUT} seconds, not {timeout}.")
-    root = ctx.resolve(".")
+    return CommandProposal(command, timeout, ctx.resolve("."), ctx.sandbox)
+
+
+def _run(ctx: ToolContext, proposal: CommandProposal) -> ToolOutput:
+    command, timeout, root = proposal.command, proposal.timeout, proposal.cwd
     argv = ["bash", "-c", command]
-    if ctx.sandbox:
+    if proposal.sandboxed:
         argv = sandbox_argv(argv, root)
     cap = max(ctx.output_cap, 1000)
     head = cap // 3
@@ -64,7 +105,7 @@ def run_command(ctx: ToolContext, command: str, timeout: int | None = None) -> T
         status = [f"exit code: {_describe_exit(result.exit_code)}"]
     if result.stopped_background:
         status.append("(processes the command left running in the background were stopped)")
-    if ctx.sandbox:
+    if proposal.sandboxed:
         status.append("(ran in the sandbox: no network; writes only to the workspace and /tmp)")
     output = redactor(getattr(ctx.settings, "api_key", None))(result.output).rstrip("\n")
     lines = [*status, output if output else "(no output)"]

@@ -9,8 +9,9 @@ from typing import Any
 from v4code.agent import Agent
 from v4code.cancel import CancelToken
 from v4code.config import DEFAULT_BASE_URL, Settings, user_home
-from v4code.conversation import Conversation, build_system_prompt
+from v4code.conversation import Conversation
 from v4code.errors import ConfigError, V4codeError
+from v4code.instructions import build_system_prompt
 from v4code.protocols import Approver, Backend
 from v4code.safety.permissions import PermissionPolicy
 from v4code.sessions import SessionLog, find_session, read_session

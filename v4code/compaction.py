@@ -9,9 +9,17 @@ The agent logs a "compaction" record with the new history, so a resumed session 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
 from v4code.assets import load_prompt
 from v4code.config import Settings
+from v4code.errors import BackendError, Cancelled
+from v4code.events import ErrorEvent, Event, Notice, Retrying, TextDelta, UsageChunk
 from v4code.types import ChatRequest, Message
+
+if TYPE_CHECKING:
+    from v4code.agent import Agent
 
 KEEP_TURNS = 2
 MAX_TRANSCRIPT_CHARS = 400_000
@@ -72,3 +80,53 @@ def rebuild(summary: str, recent: list[Message]) -> list[Message]:
         Message("assistant", "Understood; I will continue from there.", reasoning_content=""),
         *recent,
     ]
+
+
+def needs_compaction(last_prompt_tokens: int, settings: Settings) -> bool:
+    return last_prompt_tokens >= settings.compact_threshold * settings.context_window
+
+
+def compact(agent: Agent, auto: bool = False) -> Iterator[Event]:
+    """Summarise the agent's older turns; recent ones stay verbatim. Logged so resume rebuilds it."""
+    history = agent.conversation.history
+    cut = split_point(history)
+    if cut == 0 or (auto and not worth_compacting(history, cut)):
+        if not auto:
+            yield Notice(f"Nothing to compact yet: the last {KEEP_TURNS} turns stay verbatim.")
+        elif agent.warn_once_uncompactable():
+            yield agent.record(
+                Notice("The context is nearly full, but its recent turns cannot be compacted.")
+            )
+        return
+    full = agent.last_prompt_tokens / max(agent.settings.context_window, 1)
+    yield Notice(
+        f"Compacting: the context is {full:.0%} full; summarising older turns…"
+        if auto
+        else "Compacting: summarising older turns…"
+    )
+    parts: list[str] = []
+    try:
+        for ev in agent.model_stream(summary_request(agent.settings, history[:cut])):
+            if isinstance(ev, TextDelta):
+                parts.append(ev.text)
+            elif isinstance(ev, UsageChunk):
+                yield agent.account(ev.usage, None)
+            elif isinstance(ev, Retrying):
+                yield agent.record(ev)
+    except Cancelled:
+        yield agent.record(Notice("Compaction cancelled; the conversation is unchanged."))
+        return
+    except BackendError as exc:
+        yield agent.record(ErrorEvent(f"compaction failed: {exc.message}", "backend"))
+        return
+    summary = "".join(parts).strip()
+    if not summary:
+        yield agent.record(ErrorEvent("compaction failed: the summary came back empty", "backend"))
+        return
+    agent.replace_history(rebuild(summary, history[cut:]))
+    yield agent.record(
+        Notice(
+            f"Compacted {cut} older messages into a summary; the last {KEEP_TURNS} turns are "
+            "kept verbatim. A new cache prefix starts here."
+        )
+    )

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar, Union
 
-from v4code.types import ToolCall, ToolResult, Usage
+from v4code.types import ToolCall, ToolResult, ToolSummary, Usage
 
 # --- what a backend yields while one response streams -------------------------------------
 
@@ -36,7 +36,10 @@ class ToolCallReady:
 
 
 @dataclass(frozen=True, slots=True)
-class UsageReport:
+class UsageChunk:
+    """The token counts the server reported for one response (the agent prices them and
+    yields `UsageReported`)."""
+
     kind: ClassVar[str] = "usage"
     usage: Usage
 
@@ -58,7 +61,7 @@ class Retrying:
     reason: str
 
 
-StreamEvent = Union[ReasoningDelta, TextDelta, ToolCallReady, UsageReport, StreamFinish, Retrying]
+StreamEvent = Union[ReasoningDelta, TextDelta, ToolCallReady, UsageChunk, StreamFinish, Retrying]
 
 # --- what the agent yields to frontends --------------------------------------------------
 
@@ -78,9 +81,12 @@ class StepStarted:
 
 @dataclass(frozen=True, slots=True)
 class ToolStarted:
+    """A call is about to run; `summary` is its tool's one-line description (no result yet)."""
+
     kind: ClassVar[str] = "tool_started"
     call: ToolCall
     args: dict[str, Any] | None = None
+    summary: ToolSummary | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,11 +95,13 @@ class ToolFinished:
     call: ToolCall
     result: ToolResult
     denied: bool = False
+    summary: ToolSummary | None = None  # described again with the result (counts, lines)
 
 
 @dataclass(frozen=True, slots=True)
 class UsageReported:
-    """Usage of one model request plus its cost and the running session totals."""
+    """Usage of one model request plus its cost and the running session totals (the agent's
+    event; the backend's is `UsageChunk`)."""
 
     kind: ClassVar[str] = "usage_reported"
     usage: Usage
@@ -147,5 +155,5 @@ Event = Union[
 
 def event_to_dict(event: Event | StreamEvent) -> dict[str, Any]:
     """JSON-ready form of any event, tagged with its kind."""
-    data = asdict(event)  # type: ignore[call-overload]
+    data = asdict(event)
     return {"type": event.kind, **data}

@@ -4,6 +4,12 @@ A tool module in `tools/` (or a project's `.v4code/tools/`) defines one function
 with `@tool`. The registry imports such modules under a private dotted name so that no
 top-level `tools` module ever appears in `sys.modules` (a user's own `tools` package must keep
 working under `python -m v4code`).
+
+Everything a tool is lives in its module: the schema (signature and docstring), its risk, how
+one call of it is summarised on screen (`@tool(summary=fn)`, see `Summarise`), and, for a tool
+whose effect needs approval, the `Proposal` it returns instead of acting. The registry turns
+the model's raw call into an `Invocation` (`ToolRegistry.prepare`); `v4code.pipeline` carries
+it through the policy, the approval and the apply step.
 """
 
 from __future__ import annotations
@@ -20,13 +26,30 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from v4code.cancel import CancelToken
 from v4code.errors import ToolError
-from v4code.types import ToolCall
+from v4code.types import ToolCall, ToolOutput, ToolResult, ToolSummary
 from v4code.workspace import resolve_in_workspace
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
 Risk = Literal["read", "edit", "command"]
+Summarise = Callable[[dict[str, Any], Any], ToolSummary]
+"""A tool's own one-line description of a call: (parsed arguments, the result's `data` or
+None while it has not run) -> ToolSummary."""
+
+__all__ = [
+    "Invocation",
+    "Risk",
+    "Summarise",
+    "Tool",
+    "ToolContext",
+    "ToolOutput",
+    "ToolRegistry",
+    "build_tool",
+    "cap_output",
+    "generic_summary",
+    "tool",
+]
 
 NAME_RE = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 MAX_TOOLS = 128
@@ -50,16 +73,6 @@ class ToolContext:
 
 
 @dataclass(frozen=True)
-class ToolOutput:
-    """A tool's answer: `text` for the model, `data` for frontends (a diff, a test summary)."""
-
-    text: str
-    data: Any = None
-    is_error: bool = False
-    ends_turn: bool = False  # e.g. report_findings: the answer is in; no further model call
-
-
-@dataclass(frozen=True)
 class Tool:
     name: str
     description: str
@@ -67,6 +80,19 @@ class Tool:
     fn: Callable[..., Any]
     params: type[BaseModel]
     schema: dict[str, Any]
+    summary: Summarise | None = None
+    proposes: bool = False  # its return annotation is a Proposal: it computes, never acts
+
+    def summarise(self, args: dict[str, Any] | None, data: Any = None) -> ToolSummary:
+        """The tool's own one-line description of a call, or a generic one."""
+        if args is None:
+            return generic_summary(self.name, {})
+        if self.summary is not None:
+            try:
+                return self.summary(args, data)
+            except Exception:  # a summary must never break a turn; fall back
+                pass
+        return generic_summary(self.name, args)
 
     def parse_arguments(self, raw: str) -> dict[str, Any]:
         """Validate the model's JSON arguments; raise ToolError with a message it can act on."""
@@ -126,16 +152,30 @@ def _docstring_parts(doc: str) -> tuple[str, dict[str, str]]:
     return "\n".join(desc_lines).strip(), params
 
 
-def tool(risk: Risk = "read") -> Callable[[Callable[..., Any]], Tool]:
-    """Declare a tool: the first parameter is the ToolContext, the rest are the schema."""
+def generic_summary(name: str, args: dict[str, Any]) -> ToolSummary:
+    """The line for a tool that declares none: its name and the path it names, if any."""
+    path = args.get("path")
+    if isinstance(path, str):
+        return ToolSummary(f"{name} {path}", paths=(path,))
+    return ToolSummary(name)
+
+
+def tool(
+    risk: Risk = "read", *, summary: Summarise | None = None
+) -> Callable[[Callable[..., Any]], Tool]:
+    """Declare a tool: the first parameter is the ToolContext, the rest are the schema.
+
+    `summary(args, data)` describes one call in a line for the chat and `v4code run` (data is
+    the result's `data`, None before it has run); without it a generic line is shown.
+    """
 
     def wrap(fn: Callable[..., Any]) -> Tool:
-        return build_tool(fn, risk)
+        return build_tool(fn, risk, summary=summary)
 
     return wrap
 
 
-def build_tool(fn: Callable[..., Any], risk: Risk) -> Tool:
+def build_tool(fn: Callable[..., Any], risk: Risk, *, summary: Summarise | None = None) -> Tool:
     from pydantic import ConfigDict, Field, create_model
 
     name = fn.__name__
@@ -149,9 +189,7 @@ def build_tool(fn: Callable[..., Any], risk: Risk) -> Tool:
         annotation = hints.get(p.name, Any)
         default = ... if p.default is inspect.Parameter.empty else p.default
         fields[p.name] = (annotation, Field(default, description=arg_docs.get(p.name)))
-    model = create_model(  # type: ignore[call-overload]
-        f"{name}_args", __config__=ConfigDict(extra="forbid"), **fields
-    )
+    model = create_model(f"{name}_args", __config__=ConfigDict(extra="forbid"), **fields)
     schema = _clean_schema(model.model_json_schema())
     function: dict[str, Any] = {"name": name, "description": description, "parameters": schema}
     return Tool(
@@ -161,7 +199,18 @@ def build_tool(fn: Callable[..., Any], risk: Risk) -> Tool:
         fn=fn,
         params=model,
         schema={"type": "function", "function": function},
+        summary=summary,
+        proposes=_returns_proposal(hints.get("return")),
     )
+
+
+def _returns_proposal(annotation: Any) -> bool:
+    from v4code.protocols import Proposal
+
+    try:
+        return isinstance(annotation, type) and issubclass(annotation, Proposal)
+    except TypeError:
+        return False
 
 
 def _hints(fn: Callable[..., Any]) -> dict[str, Any]:
@@ -183,7 +232,7 @@ def _clean_schema(schema: dict[str, Any]) -> dict[str, Any]:
             return [strip(v) for v in node]
         return node
 
-    cleaned = strip(schema)
+    cleaned: dict[str, Any] = strip(schema)
     cleaned.setdefault("properties", {})
     cleaned["additionalProperties"] = False
     return cleaned
@@ -246,6 +295,60 @@ class ToolRegistry:
                 f"There is no tool named {call.name!r}. Available tools: {', '.join(self.names())}."
             )
         return t
+
+    def prepare(self, call: ToolCall) -> Invocation | ToolResult:
+        """The model's raw call made ready to run, or the error result that tells it why not.
+
+        Looks the tool up, parses and validates the arguments against its schema, and repairs
+        arguments cut off at the end where the repair is unambiguous.
+        """
+        try:
+            t = self.lookup(call)
+        except ToolError as exc:
+            return ToolResult(call.id, str(exc), is_error=True)
+        try:
+            return Invocation(t, call, t.parse_arguments(call.arguments))
+        except ToolError as exc:
+            repaired = _repair(call.arguments)
+            if repaired is not None:
+                try:
+                    return Invocation(t, call, t.parse_arguments(repaired))
+                except ToolError:
+                    pass
+            return ToolResult(call.id, str(exc), is_error=True)
+
+    def describe(self, call: ToolCall) -> ToolSummary:
+        """A call from the history in one line (a resumed chat shows its earlier turns)."""
+        try:
+            args = json.loads(call.arguments)
+        except (json.JSONDecodeError, TypeError):
+            args = None
+        t = self._tools.get(call.name)
+        if not isinstance(args, dict):
+            return generic_summary(call.name, {})
+        return t.summarise(args) if t is not None else generic_summary(call.name, args)
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """A call ready to run: its tool, the model's call and the validated arguments."""
+
+    tool: Tool
+    call: ToolCall
+    args: dict[str, Any]
+
+    def summarise(self, data: Any = None) -> ToolSummary:
+        return self.tool.summarise(self.args, data)
+
+    def run(self, ctx: ToolContext) -> Any:
+        """Run the tool: a ToolOutput (or text) for a plain tool, a Proposal for one that asks."""
+        return self.tool.run(ctx, self.args)
+
+
+def _repair(arguments: str) -> str | None:
+    from v4code.backends.repair import repair_json_arguments
+
+    return repair_json_arguments(arguments)
 
 
 def load_tool_module(path: Path) -> list[Tool]:

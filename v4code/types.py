@@ -128,4 +128,44 @@ class ChatRequest:
     thinking: bool = True
     effort: str | None = None
     max_tokens: int | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ToolSummary:
+    """A tool call in one line, as the tool itself declares it (see `@tool(summary=...)`).
+
+    `label` is what the chat and `v4code run` show (`read src/app.py 1-120`, `grep 'TODO' 14
+    matches`); `paths` the workspace paths the call names or touched (nested AGENTS.md files
+    are found from them); `counts` the numbers behind the label (matches, lines added, ...).
+    """
+
+    label: str
+    paths: tuple[str, ...] = ()
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ToolOutput:
+    """A tool's answer: `text` for the model, `data` for frontends (a diff, a test summary).
+
+    `changed` names the files the call changed (a turn reports them); `ends_turn` says the
+    answer is in and no further model call is needed (e.g. report_findings).
+    """
+
+    text: str
+    data: Any = None
+    is_error: bool = False
+    ends_turn: bool = False
+    changed: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What an approval shows of a proposal: a diff and its files, or a command and where it
+    runs. A proposal with neither is shown by its tool name and arguments."""
+
+    diff: str | None = None
+    files: tuple[dict[str, Any], ...] = ()
+    command: str | None = None
+    cwd: str | None = None
+    sandboxed: bool = False

@@ -34,7 +34,7 @@ from v4code.events import (
     StreamFinish,
     TextDelta,
     ToolCallReady,
-    UsageReport,
+    UsageChunk,
 )
 from v4code.types import ChatRequest, Message, ToolCall, Usage
 
@@ -220,7 +220,7 @@ class OpenAICompatBackend:
         for call in leaked:
             yield ToolCallReady(call, leaked=True)
         if state.usage is not None:
-            yield UsageReport(state.usage)
+            yield UsageChunk(state.usage)
         finish = state.finish_reason or "stop"
         if leaked and finish == "stop":
             finish = "tool_calls"
@@ -250,7 +250,6 @@ class OpenAICompatBackend:
         if request.max_tokens:
             body["max_tokens"] = request.max_tokens
         body.update(extra)
-        body.update(request.extra)
         return body
 
     def _wire(self, message: Message) -> dict[str, Any]:

@@ -55,8 +55,9 @@ def apply_changeset(
     if store is not None:
         store.recover(root)
         planned = _missing_dirs(root, [path for path, c in targets if c.after is not None])
-        record: BatchRecord | None = store.record(root, changeset, session_id, created_dirs=planned)
-        batch_id = record.id
+        recorded = store.record(root, changeset, session_id, created_dirs=planned)
+        record: BatchRecord | None = recorded
+        batch_id = recorded.id
     else:
         record, batch_id = None, new_batch_id()
     done: list[tuple[Path, FileChange]] = []

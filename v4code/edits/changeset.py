@@ -1,17 +1,23 @@
 """A ChangeSet is a batch of file changes computed in memory, shown for approval, then applied.
 
-Edit tools never write: they return a ChangeSet. The agent asks the permission policy (and
-the person, with the diff) and only then applies it, atomically and with a checkpoint, so a
-rejected proposal changes nothing on disk.
+Edit tools never write: they return a ChangeSet, a proposal (v4code.protocols.Proposal). The
+tool-call pipeline asks the permission policy (and the person, with `preview()`: the diff and
+the files) and only then calls `apply()`, which writes atomically with a checkpoint (apply.py),
+so a rejected proposal changes nothing on disk.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from v4code.diffs import unified_diff
 from v4code.textio import is_binary
+from v4code.types import Preview, ToolOutput, ToolSummary
+
+if TYPE_CHECKING:
+    from v4code.toolkit import ToolContext
 
 
 @dataclass(frozen=True)
@@ -59,7 +65,6 @@ class ChangeSet:
     changes: tuple[FileChange, ...]
     summary: str
     tool: str = ""
-    meta: dict[str, Any] = field(default_factory=dict)
 
     @property
     def paths(self) -> tuple[str, ...]:
@@ -67,6 +72,18 @@ class ChangeSet:
 
     def unified_diff(self) -> str:
         return "".join(c.unified_diff() for c in self.changes)
+
+    def preview(self) -> Preview:
+        """What the approval shows: one diff for the whole batch and its files."""
+        return Preview(diff=self.unified_diff(), files=tuple(self.as_data()))
+
+    def apply(self, ctx: ToolContext) -> ToolOutput:
+        """Write the batch (re-checked, checkpointed in the context's store, atomic)."""
+        from v4code.edits.apply import apply_changeset
+
+        batch = apply_changeset(ctx.root, self, ctx.checkpoints, ctx.session_id)
+        data = {"files": self.as_data(), "batch": batch}
+        return ToolOutput(self.summary, data=data, changed=self.paths)
 
     def as_data(self) -> list[dict[str, Any]]:
         """Per-file structured form for frontends and `--output json`."""
@@ -86,3 +103,24 @@ class ChangeSet:
                 }
             )
         return out
+
+
+def changes_summary(verb: str, planned: Sequence[str], data: Any) -> ToolSummary:
+    """The line for an edit tool: `edit a.py, new.py (new) +4 -1` once applied, `edit a.py`
+    before (or when it was refused)."""
+    files = data.get("files") if isinstance(data, dict) else None
+    files = [f for f in files if isinstance(f, dict)] if isinstance(files, list) else []
+    if not files:
+        return ToolSummary(f"{verb} {', '.join(planned)}".rstrip(), paths=tuple(planned))
+    added = sum(int(f.get("additions") or 0) for f in files)
+    removed = sum(int(f.get("deletions") or 0) for f in files)
+    counts = " ".join(([f"+{added}"] if added else []) + ([f"-{removed}"] if removed else []))
+    names = ", ".join(
+        str(f.get("path", "?")) + (" (new)" if f.get("status") == "added" else "") for f in files
+    )
+    paths = tuple(str(f.get("path")) for f in files if f.get("path"))
+    return ToolSummary(
+        f"{verb} {names} {counts or '+0 -0'}",
+        paths=paths or tuple(planned),
+        counts={"files": len(files), "additions": added, "deletions": removed},
+    )

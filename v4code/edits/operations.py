@@ -180,7 +180,6 @@ def prepare_edits(root: Path, edits: Sequence[Edit], tool: str) -> ChangeSet:
 def _changeset(states: Iterable[_File], tool: str) -> ChangeSet:
     changes: list[FileChange] = []
     parts: list[str] = []
-    meta: list[dict[str, object]] = []
     for state in states:
         assert state.text is not None
         after = state.doc.encode(state.text, state.rel)
@@ -188,18 +187,9 @@ def _changeset(states: Iterable[_File], tool: str) -> ChangeSet:
             continue
         changes.append(FileChange(state.rel, state.before, after, state.mode, state.mode))
         parts.append(_describe(state))
-        meta.append(
-            {
-                "path": state.rel,
-                "edits": [
-                    {"step": r.step, "replacements": r.count, "lines": [list(s) for s in r.spans]}
-                    for r in state.results
-                ],
-            }
-        )
     if not changes:
         raise ToolError("The edits leave every file exactly as it is; nothing to do.")
-    return ChangeSet(tuple(changes), " ".join(parts), tool=tool, meta={"files": meta})
+    return ChangeSet(tuple(changes), " ".join(parts), tool=tool)
 
 
 def _describe(state: _File) -> str:

@@ -73,6 +73,9 @@ class ChatApprover:
             self.after_ask()
 
     def _decide(self, request: ApprovalRequest) -> Approval:
+        if request.note:
+            self.console.print(Text(request.note, style="bold yellow"))
+        always: str | None = "tool"
         if request.diff is not None:
             self.console.print(edit_header(request.files))
             if request.diff:
@@ -81,13 +84,12 @@ class ChatApprover:
             question = (
                 f"Apply? [y]es  [n]o (+ reason)  [a]lways allow {request.tool} this session: "
             )
-            always = "tool"
         elif request.command is not None:
             self.console.print(command_header(request.command, request.cwd, request.sandboxed))
             if prefix_covers(request.tool, request.command):
                 prefix = command_prefix(request.command)
                 question = f"Run? [y]es  [n]o (+ reason)  [a]lways allow `{prefix}` this session: "
-                always: str | None = "prefix"
+                always = "prefix"
             else:  # a remembered prefix never covers a compound command: only yes or no
                 question = "Run? [y]es  [n]o (+ reason): "
                 always = None
@@ -95,7 +97,6 @@ class ChatApprover:
             args = json.dumps(request.args, ensure_ascii=False)[:300]
             self.console.print(Text(f"Allow {request.tool} {args}", style="bold"))
             question = f"Allow? [y]es  [n]o (+ reason)  [a]lways allow {request.tool}: "
-            always = "tool"
         return self._answer(question, always)
 
     def _answer(self, question: str, always: str | None) -> Approval:

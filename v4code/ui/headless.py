@@ -26,6 +26,7 @@ from v4code.events import (
 )
 from v4code.pricing import format_cost
 from v4code.protocols import Approval, ApprovalRequest
+from v4code.toolkit import generic_summary
 from v4code.types import Usage
 
 STATUS_EXIT = {
@@ -56,24 +57,10 @@ class PolicyApprover:
 
 
 def describe_call(event: ToolStarted) -> str:
-    """A compact one-line description of a tool call."""
-    args = event.args or {}
-    name = event.call.name
-    if name == "run_command":
-        return f"run {args.get('command', '')}"
-    if "path" in args:
-        return f"{name} {args['path']}"
-    if name == "grep":
-        return f"grep {args.get('pattern', '')!r}"
-    if name == "apply_edits":
-        paths = sorted(
-            {
-                e.get("path", "?") if isinstance(e, dict) else getattr(e, "path", "?")
-                for e in args.get("edits", [])
-            }
-        )
-        return f"apply_edits {', '.join(paths)}"
-    return name
+    """A tool call in one line, as its tool declares it (a generic line when it does not)."""
+    if event.summary is not None:
+        return event.summary.label
+    return generic_summary(event.call.name, event.args or {}).label
 
 
 @dataclass

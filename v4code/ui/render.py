@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,7 +33,7 @@ from v4code.events import (
     UsageReported,
 )
 from v4code.pricing import format_cost
-from v4code.types import Message, ToolCall, Usage
+from v4code.types import Message, ToolCall, ToolSummary, Usage
 from v4code.ui.headless import describe_call
 from v4code.ui.stream import LiveRegion
 
@@ -45,11 +46,6 @@ def _files(finished: ToolFinished | None) -> list[dict[str, Any]]:
     return [f for f in files if isinstance(f, dict)] if isinstance(files, list) else []
 
 
-def _data(finished: ToolFinished | None) -> dict[str, Any]:
-    data = finished.result.data if finished is not None else None
-    return data if isinstance(data, dict) else {}
-
-
 def _counts(files: list[dict[str, Any]]) -> str:
     """`+3 -1`, `+12`, `-4`: lines added and removed."""
     added = sum(int(f.get("additions") or 0) for f in files)
@@ -59,52 +55,10 @@ def _counts(files: list[dict[str, Any]]) -> str:
 
 
 def tool_label(started: ToolStarted, finished: ToolFinished | None = None) -> str:
-    """`read src/app.py 1-120`, `grep 'TODO' 14 matches`, `run pytest -q  exit 1`, ..."""
-    args = started.args or {}
-    name = started.call.name
-    data = _data(finished)
-    files = _files(finished)
-    if name == "read_file":
-        label = f"read {args.get('path', '')}"
-        if data.get("end"):
-            label += f" {data.get('start', 1)}-{data['end']}"
-        return label
-    if name == "grep":
-        where = args.get("path")
-        label = f"grep {args.get('pattern', '')!r}" + (
-            f" {where}" if where not in (None, ".") else ""
-        )
-        if "matches" in data:
-            n = data["matches"]
-            label += f" {n} match" + ("" if n == 1 else "es")
-        return label
-    if name == "list_files":
-        label = f"list {args.get('path', '.')}" + (
-            f" {args['pattern']}" if args.get("pattern") else ""
-        )
-        return label + (f" {data['count']} files" if "count" in data else "")
-    if name == "run_command":
-        label = f"run {args.get('command', '')}"
-        if data.get("timed_out"):
-            return label + "  timed out"
-        if data.get("exit_code") is not None:
-            label += f"  exit {data['exit_code']}"
-        return label
-    if files:
-        verb = {"edit_file": "edit", "apply_edits": "edit", "write_file": "write"}.get(name)
-        if name == "move_file":
-            return f"move {args.get('src', '')} -> {args.get('dst', '')}"
-        if name == "delete_file":
-            return f"delete {args.get('path', '')}"
-        paths = ", ".join(
-            str(f.get("path", "?")) + (" (new)" if f.get("status") == "added" else "")
-            for f in files
-        )
-        return f"{verb or name} {paths} {_counts(files)}"
-    if name in ("edit_file", "write_file") and "path" in args:
-        return f"{name.split('_')[0]} {args['path']}"
-    if name == "apply_edits":
-        return describe_call(started).replace("apply_edits", "edit", 1)
+    """`read src/app.py 1-120`, `grep 'TODO' 14 matches`, `run pytest -q  exit 1`, ...: the
+    line the tool declares for itself (`@tool(summary=...)`), with its result once there."""
+    if finished is not None and finished.summary is not None:
+        return finished.summary.label
     return describe_call(started)
 
 
@@ -186,8 +140,14 @@ def estimate_tokens(text: str) -> int:
     return max(1, round(len(text) / 4)) if text else 0
 
 
-def history_renderables(messages: list[Message], last_turns: int = 10) -> list[RenderableType]:
-    """A resumed conversation as the person saw it: prompts, tool lines, answers."""
+def history_renderables(
+    messages: list[Message],
+    last_turns: int = 10,
+    describe: Callable[[ToolCall], ToolSummary] | None = None,
+) -> list[RenderableType]:
+    """A resumed conversation as the person saw it: prompts, tool lines, answers.
+
+    `describe` gives a call's line as its tool declares it (`Agent.describe`)."""
     starts = [i for i, m in enumerate(messages) if m.role == "user"]
     skipped = 0
     if len(starts) > last_turns:
@@ -203,9 +163,10 @@ def history_renderables(messages: list[Message], last_turns: int = 10) -> list[R
             out.append(Text(f"› {first[:300]}{more}", style="bold"))
         elif m.role == "assistant":
             for call in m.tool_calls:
-                out.append(tool_line(ToolStarted(call, _arguments(call))))
+                summary = describe(call) if describe is not None else None
+                out.append(tool_line(ToolStarted(call, _arguments(call), summary)))
             if (m.content or "").strip():
-                out.append(Markdown(m.content.strip()))
+                out.append(Markdown((m.content or "").strip()))
     return out
 
 
@@ -338,7 +299,7 @@ class TurnView:
     def _tool_finished(self, event: ToolFinished) -> None:
         record = self._running.pop(event.call.id, None)
         if record is None:
-            record = ToolRecord(ToolStarted(event.call, _arguments(event.call)))
+            record = ToolRecord(ToolStarted(event.call, _arguments(event.call), event.summary))
             self.tools.append(record)
         record.finished = event
         self.region.status(None)

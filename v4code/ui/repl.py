@@ -99,11 +99,7 @@ class Chat:
 
         settings, mode, backend = self.settings, None, None
         if self.agent is not None:  # /clear and /resume keep the model, thinking and mode
-            settings, mode, backend = (
-                self.agent.settings,
-                self.agent.policy.mode,
-                self.agent.backend,
-            )
+            settings, mode, backend = self.agent.settings, self.agent.mode, self.agent.backend
         session = open_session(
             settings,
             self.root,
@@ -115,10 +111,11 @@ class Chat:
         )
         self.agent = session.agent
         if mode is not None:
-            self.agent.policy.mode = mode
+            self.agent.set_mode(mode)
         self.view = None
         if session.resumed:
-            for item in history_renderables(self.agent.conversation.history):
+            history = self.agent.conversation.history
+            for item in history_renderables(history, describe=self.agent.describe):
                 self.console.print(item)
             self.say(f"Resumed session {self.agent.session_id}.", "dim")
 
@@ -346,7 +343,7 @@ def run_repl(
             raise
         chat.say(f"{exc.message}; starting a new session.", "dim")
         chat.open(None)
-    threading.Thread(target=_warm, args=(chat.agent.backend,), daemon=True).start()
+    threading.Thread(target=_warm, args=(chat.agent,), daemon=True).start()
     if not chat.agent.conversation.history:
         _banner(chat)
     return chat.loop()
@@ -355,19 +352,17 @@ def run_repl(
 def _banner(chat: Chat) -> None:
     s = chat.agent.settings
     chat.say(
-        f"v4code · {s.model} · {chat.agent.policy.mode} mode · {chat.root}\n"
+        f"v4code · {s.model} · {chat.agent.mode} mode · {chat.root}\n"
         "/help for commands, @path attaches a file, Ctrl-D leaves.",
         "dim",
     )
 
 
-def _warm(backend: Any) -> None:
+def _warm(agent: Any) -> None:
     """While the person types: import the SDK and build its client (most of a second), and
     the modules the first answer needs, so Enter is not followed by a pause."""
-    transport = getattr(backend, "transport", None)
     with contextlib.suppress(Exception):  # the first request reports any real problem
-        if callable(transport):
-            transport()
+        agent.warm_up()
         import rich.live  # noqa: F401
         import rich.markdown  # noqa: F401
         import rich.syntax  # noqa: F401

@@ -80,30 +80,27 @@ def cmd_exit(chat: Any, arg: str) -> None:
 
 
 def cmd_model(chat: Any, arg: str) -> None:
-    s = chat.agent.settings
     if arg:
-        chat.agent.settings = s = s.replace(model=arg)
-        if arg not in s.prices:
+        chat.agent.set_model(arg)
+        if arg not in chat.agent.settings.prices:
             say(chat, f"No price is configured for {arg}; its cost shows as $0.", "yellow")
-    say(chat, f"model: {s.model}")
+    say(chat, f"model: {chat.agent.settings.model}")
 
 
 def cmd_think(chat: Any, arg: str) -> None:
     from v4code.ui.toolbar import thinking_label
 
-    s = chat.agent.settings
     arg = arg.lower()
     if arg == "off":
-        s = s.replace(thinking=False)
+        chat.agent.set_thinking(False)
     elif arg == "on":
-        s = s.replace(thinking=True, effort=s.effort or "high")
+        chat.agent.set_thinking(True)
     elif arg in ("low", "high", "max"):
-        s = s.replace(thinking=True, effort=arg)
+        chat.agent.set_thinking(True, arg)
     elif arg:
         say(chat, "usage: /think on|off|low|high|max", "yellow")
         return
-    chat.agent.settings = s
-    say(chat, thinking_label(s).replace("think", "thinking", 1))
+    say(chat, thinking_label(chat.agent.settings).replace("think", "thinking", 1))
 
 
 def cmd_thinking(chat: Any, arg: str) -> None:
@@ -135,8 +132,8 @@ def cmd_mode(chat: Any, arg: str) -> None:
         if arg not in PERMISSION_MODES:
             say(chat, f"usage: /mode {'|'.join(PERMISSION_MODES)}", "yellow")
             return
-        chat.agent.policy.mode = arg
-    say(chat, f"permission mode: {chat.agent.policy.mode}")
+        chat.agent.set_mode(arg)
+    say(chat, f"permission mode: {chat.agent.mode}")
 
 
 def cmd_undo(chat: Any, arg: str) -> None:

@@ -29,7 +29,7 @@ def toolbar_text(agent: Any) -> str:
     window = max(int(s.context_window), 1)
     used = int(agent.last_prompt_tokens)
     return (
-        f" {s.model} · {thinking_label(s)} · {agent.policy.mode} · "
+        f" {s.model} · {thinking_label(s)} · {agent.mode} · "
         f"ctx {short_tokens(used)}/{short_tokens(window)} {used / window:.0%} · "
         f"{format_cost(agent.total_cost)}"
     )
