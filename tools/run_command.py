@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 
+from v4code.edits.snapshot import snapshot_after_command, snapshot_before_command
 from v4code.errors import Cancelled, ToolError
 from v4code.safety.process import command_env, run_process
 from v4code.safety.sandbox import sandbox_argv
@@ -36,6 +37,7 @@ def run_command(ctx: ToolContext, command: str, timeout: int = 120) -> ToolOutpu
         argv = sandbox_argv(argv, root)
     cap = max(ctx.output_cap, 1000)
     head = cap // 3
+    snapshot_note = snapshot_before_command(ctx, command)  # so `v4code undo` can restore
     try:
         result = run_process(
             argv,
@@ -48,6 +50,8 @@ def run_command(ctx: ToolContext, command: str, timeout: int = 120) -> ToolOutpu
         )
     except OSError as exc:
         raise ToolError(f"Could not start bash: {exc}") from None
+    finally:
+        snapshot_after_command(ctx)
     if result.cancelled:
         raise Cancelled()
     if result.timed_out:
@@ -59,6 +63,8 @@ def run_command(ctx: ToolContext, command: str, timeout: int = 120) -> ToolOutpu
         status = [f"exit code: {_describe_exit(result.exit_code)}"]
     if result.stopped_background:
         status.append("(processes the command left running in the background were stopped)")
+    if snapshot_note:
+        status.append(snapshot_note)
     if ctx.sandbox:
         status.append("(ran in the sandbox: no network; writes only to the workspace and /tmp)")
     output = _redact(ctx, result.output).rstrip("\n")
