@@ -348,3 +348,14 @@ def test_a_sandboxed_command_is_snapshotted_and_undone(
     report = store.undo_last(workspace, "s1")
     assert report.ok, report.render()
     assert state(workspace) == before
+
+
+def test_a_file_the_command_made_ignored_is_restored_not_taken_for_deleted(
+    registry: ToolRegistry, workspace: Path, store: CheckpointStore
+) -> None:
+    populate(workspace)
+    before = state(workspace)
+    command(registry, workspace, store, "echo '*.txt' >> .gitignore && echo edited > notes.txt")
+    report = store.undo_last(workspace, "s1")
+    assert report.ok, report.render()
+    assert state(workspace) == before

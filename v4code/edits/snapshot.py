@@ -54,9 +54,6 @@ class SnapshotLimits:
     max_changed_bytes: int = MAX_CHANGED_BYTES
 
 
-UNLIMITED = SnapshotLimits(max_files=10**12, max_changed_bytes=10**15)
-
-
 @dataclass(frozen=True)
 class SkippedSnapshot:
     """No snapshot was taken, and why (a person or the model should know undo cannot help)."""
@@ -112,6 +109,7 @@ def finish_snapshot(
             return record  # stays pending: undo then treats every difference with care
         before = load_tree(store, record.tree)
         tree = _without_unseen(root, before, tree, record.created)
+        tree.update(_now_ignored(root, store, before, tree))
         after = put_tree(store, tree)
         if tree == before:
             store.discard_snapshot(record)
@@ -138,6 +136,21 @@ def _without_unseen(root: Path, before: Tree, after: Tree, created: float) -> Tr
                 continue
         kept[rel] = entry
     return kept
+
+
+def _now_ignored(root: Path, store: CheckpointStore, before: Tree, after: Tree) -> Tree:
+    """Snapshot files missing from the listing after the command but still on disk (the
+    command made them ignored): recorded as they are, so undo does not take them for deleted."""
+    found: Tree = {}
+    for rel in before.keys() - after.keys():
+        path = str(root / rel)
+        try:
+            mode = os.lstat(path).st_mode
+            if stat.S_ISREG(mode) or stat.S_ISLNK(mode):
+                found[rel] = (mode, store.put_blob_unsynced(_read_entry(path, mode))[0])
+        except OSError:
+            continue  # deleted: that is what the after tree says
+    return found
 
 
 # -- the scan ----------------------------------------------------------------------------------
