@@ -283,6 +283,9 @@ class CheckpointStore:
             raise
         return digest, path
 
+    def has_blob(self, digest: str) -> bool:
+        return self._blob_path(digest).is_file()
+
     def blob(self, digest: str | None) -> bytes | None:
         if digest is None:
             return None

@@ -212,7 +212,7 @@ def scan(root: Path, store: CheckpointStore, limits: SnapshotLimits) -> Tree | S
         if max(st.st_mtime_ns, st.st_ctime_ns) < settled:
             fresh[rel] = [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, digest]
     make_durable(new_blobs)
-    if fresh != cache:
+    if to_read or len(fresh) != len(cache):
         _save_cache(cache_path, fresh)
     return tree
 
@@ -241,11 +241,19 @@ def make_durable(paths: list[Path]) -> None:
 # -- trees as blobs ----------------------------------------------------------------------------
 
 
+_LAST_TREE: dict[Path, tuple[Tree, str]] = {}
+"""The last tree stored per store: an unchanged tree is not serialised and hashed again."""
+
+
 def put_tree(store: CheckpointStore, tree: Tree) -> str:
+    last = _LAST_TREE.get(store.directory)
+    if last is not None and last[0] == tree and store.has_blob(last[1]):
+        return last[1]
     rows = [[rel, mode, digest] for rel, (mode, digest) in sorted(tree.items())]
     data = json.dumps({"version": TREE_VERSION, "files": rows}, separators=(",", ":")).encode()
     digest, written = store.put_blob_unsynced(data)
     make_durable([written] if written else [])
+    _LAST_TREE[store.directory] = (tree, digest)
     return digest
 
 
