@@ -359,3 +359,22 @@ def test_a_file_the_command_made_ignored_is_restored_not_taken_for_deleted(
     report = store.undo_last(workspace, "s1")
     assert report.ok, report.render()
     assert state(workspace) == before
+
+
+def test_two_commands_are_undone_one_at_a_time_newest_first(
+    registry: ToolRegistry, workspace: Path, store: CheckpointStore
+) -> None:
+    populate(workspace)
+    start = state(workspace)
+    command(registry, workspace, store, "echo first >> notes.txt")
+    middle = state(workspace)
+    command(registry, workspace, store, "rm -rf src && echo second >> notes.txt")
+    labels = [p.summary for p in store.undo_points(workspace, "s1")]
+    assert labels == [
+        "before command: echo first >> notes.txt",
+        "before command: rm -rf src && echo second >> notes.txt",
+    ]
+    assert store.undo_last(workspace, "s1").ok
+    assert state(workspace) == middle
+    assert store.undo_last(workspace, "s1").ok
+    assert state(workspace) == start
