@@ -318,7 +318,7 @@ def test_undo_command_lists_and_undoes(
         undo_command, ["--list", "-C", str(root / "src")]
     )  # found from a subfolder
     assert listed.exit_code == 0, listed.output
-    assert f"Batches of edits in {os.path.realpath(root)}" in listed.output
+    assert f"Undo points in {os.path.realpath(root)}" in listed.output
     assert "Session sess-1 (latest):" in listed.output
     row = next(line for line in listed.output.splitlines() if batch in line)
     assert row.split()[3:] == ["edit_file", "applied", "src/a.py"]

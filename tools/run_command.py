@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from v4code.config import MAX_COMMAND_TIMEOUT
+from v4code.edits.snapshot import snapshot_after_command, snapshot_before_command
 from v4code.errors import Cancelled, ToolError
 from v4code.safety.process import command_env, run_process
 from v4code.safety.redact import redactor
@@ -82,6 +83,7 @@ def _run(ctx: ToolContext, proposal: CommandProposal) -> ToolOutput:
         argv = sandbox_argv(argv, root)
     cap = max(ctx.output_cap, 1000)
     head = cap // 3
+    snapshot_note = snapshot_before_command(ctx, command)  # so `v4code undo` can restore
     try:
         result = run_process(
             argv,
@@ -94,6 +96,8 @@ def _run(ctx: ToolContext, proposal: CommandProposal) -> ToolOutput:
         )
     except OSError as exc:
         raise ToolError(f"Could not start bash: {exc}") from None
+    finally:
+        snapshot_after_command(ctx)
     if result.cancelled:
         raise Cancelled()
     if result.timed_out:
@@ -105,6 +109,8 @@ def _run(ctx: ToolContext, proposal: CommandProposal) -> ToolOutput:
         status = [f"exit code: {_describe_exit(result.exit_code)}"]
     if result.stopped_background:
         status.append("(processes the command left running in the background were stopped)")
+    if snapshot_note:
+        status.append(snapshot_note)
     if proposal.sandboxed:
         status.append("(ran in the sandbox: no network; writes only to the workspace and /tmp)")
     output = redactor(getattr(ctx.settings, "api_key", None))(result.output).rstrip("\n")

@@ -6,10 +6,16 @@ in any directory and never touches a repository's index, HEAD, branches or stash
     objects/ab/abcdef...                     file contents, content-addressed (sha256)
     workspaces/<key>/root                    the workspace path the key stands for
     workspaces/<key>/batches/<id>.json       one record per batch
+    workspaces/<key>/snapshots/<id>.json     one record per command: the tree before and after
+    workspaces/<key>/statcache.json          what the last snapshot read (see snapshot.py)
 
 A batch is recorded (state "pending") before any file is written and marked "applied" once
 every file is; a crash in between leaves a pending record that undo handles like any other:
 each file is compared with what the batch would have written and restored only if needed.
+
+Edit batches and command snapshots are both undo points; undo takes the newest first, whatever
+its kind. Snapshots live in their own folder so that an older v4code, which knows only batches,
+never mistakes one for an empty batch.
 """
 
 from __future__ import annotations
@@ -83,6 +89,61 @@ class BatchRecord:
 
 
 @dataclass(frozen=True)
+class SnapshotRecord:
+    """The working tree before (and, once it finished, after) one command: an undo point.
+
+    `tree` and `after` are digests of manifest blobs (see snapshot.py), so an unchanged tree
+    costs one small record and nothing more.
+    """
+
+    id: str
+    root: str
+    session_id: str
+    command: str
+    created: float  # when the snapshot started: files changed later are the command's doing
+    tree: str
+    files: int
+    after: str | None = None  # None: v4code did not see the command finish
+    state: str = "pending"  # "applied" once the tree after the command is recorded
+    undone: float | None = None
+    tool: str = "run_command"
+
+    @property
+    def label(self) -> str:
+        line = " ".join(self.command.split())
+        return f"before command: {line if len(line) <= 60 else line[:57] + '...'}"
+
+    @property
+    def summary(self) -> str:
+        return self.label
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["version"] = RECORD_VERSION
+        data["kind"] = "snapshot"
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> SnapshotRecord:
+        return cls(
+            id=str(data["id"]),
+            root=str(data["root"]),
+            session_id=str(data.get("session_id", "")),
+            command=str(data.get("command", "")),
+            created=float(data.get("created", 0.0)),
+            tree=str(data["tree"]),
+            files=int(data.get("files", 0)),
+            after=data.get("after"),
+            state=str(data.get("state", "pending")),
+            undone=data.get("undone"),
+            tool=str(data.get("tool", "run_command")),
+        )
+
+
+UndoPoint = BatchRecord | SnapshotRecord
+
+
+@dataclass(frozen=True)
 class RefusedFile:
     path: str
     reason: str
@@ -93,7 +154,7 @@ class RefusedFile:
 class UndoReport:
     """What an undo did: restored files, files already as before, files it refused."""
 
-    batch: BatchRecord | None
+    batch: UndoPoint | None
     restored: tuple[str, ...] = ()
     unchanged: tuple[str, ...] = ()
     refused: tuple[RefusedFile, ...] = ()
@@ -109,6 +170,8 @@ class UndoReport:
         if self.batch is None:
             return self.message
         b = self.batch
+        if isinstance(b, SnapshotRecord):
+            return self._render_snapshot(b)
         lines = []
         if self.refused:
             done = ", ".join(self.restored) or "nothing"
@@ -132,6 +195,36 @@ class UndoReport:
                 "anyway (the changes shown above would be lost)."
             )
         return "\n".join(lines)
+
+    def _render_snapshot(self, b: SnapshotRecord) -> str:
+        removed = set(self.extra.get("removed", ()))
+        back = [p for p in self.restored if p not in removed]
+        gone = [p for p in self.restored if p in removed]
+        if self.refused:
+            lines = [f"Partly undid {b.label} ({b.id}): restored {_names(back) or 'nothing'}."]
+        else:
+            lines = [f"Undid {b.label} ({b.id})."]
+            if back:
+                lines.append(f"Restored {_names(back)}.")
+            if gone:
+                lines.append(f"Removed {_names(gone)} (created by that command).")
+            if not back and not gone:
+                lines.append("Every file was already as before the command.")
+        for r in self.refused:
+            lines.append(f"Refused {r.path}: {r.reason}")
+            if r.diff:
+                lines.append(r.diff.rstrip("\n"))
+        if self.refused:
+            lines.append(
+                "Undo again once those files are as the command left them, or with --force to "
+                "restore them anyway (the changes shown above would be lost)."
+            )
+        return "\n".join(lines)
+
+
+def _names(paths: list[str], limit: int = 20) -> str:
+    shown = ", ".join(paths[:limit])
+    return shown + (f" and {len(paths) - limit} more" if len(paths) > limit else "")
 
 
 def default_store() -> CheckpointStore:
@@ -168,6 +261,30 @@ class CheckpointStore:
             atomic_write(path, data, 0o600)
         return digest
 
+    def put_blob_unsynced(self, data: bytes) -> tuple[str, Path | None]:
+        """Like put_blob without the fsyncs (thousands of them make a first snapshot take
+        seconds); returns the new blob's path, None when it was already stored, so the caller
+        can make the whole lot durable at once."""
+        digest = hashlib.sha256(data).hexdigest()
+        path = self._blob_path(digest)
+        if path.exists():
+            return digest, None
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        tmp = path.with_name(f".{digest}.{secrets.token_hex(4)}{TEMP_SUFFIX}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        return digest, path
+
+    def has_blob(self, digest: str) -> bool:
+        return self._blob_path(digest).is_file()
+
     def blob(self, digest: str | None) -> bytes | None:
         if digest is None:
             return None
@@ -198,6 +315,48 @@ class CheckpointStore:
             atomic_write(root_file, record.root.encode("utf-8", "surrogateescape"), 0o600)
         data = json.dumps(record.to_json(), indent=1, sort_keys=True).encode()
         atomic_write(path, data, 0o600)
+
+    def save_snapshot(self, record: SnapshotRecord) -> None:
+        folder = self._workspace_dir(record.root) / "snapshots"
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        root_file = folder.parent / "root"
+        if not root_file.exists():
+            atomic_write(root_file, record.root.encode("utf-8", "surrogateescape"), 0o600)
+        data = json.dumps(record.to_json(), indent=1, sort_keys=True).encode()
+        atomic_write(folder / f"{record.id}.json", data, 0o600)
+
+    def discard_snapshot(self, record: SnapshotRecord) -> None:
+        """Forget a snapshot whose command changed nothing (it would be an empty undo)."""
+        with contextlib.suppress(FileNotFoundError):
+            (self._workspace_dir(record.root) / "snapshots" / f"{record.id}.json").unlink()
+
+    def list_snapshots(
+        self, root: Path | str, session_id: str | None = None
+    ) -> list[SnapshotRecord]:
+        """The workspace's command snapshots, oldest first (one session's when set)."""
+        folder = self._workspace_dir(root) / "snapshots"
+        out = []
+        for path in folder.glob("*.json") if folder.is_dir() else ():
+            try:
+                record = SnapshotRecord.from_json(json.loads(path.read_text("utf-8")))
+            except (OSError, ValueError, KeyError, TypeError):
+                continue  # a damaged record is skipped, never fatal
+            if session_id is None or record.session_id == session_id:
+                out.append(record)
+        out.sort(key=lambda r: (r.created, r.id))
+        return out
+
+    def undo_points(self, root: Path | str, session_id: str | None = None) -> list[UndoPoint]:
+        """Edit batches and command snapshots together, oldest first."""
+        points: list[UndoPoint] = [
+            *self.list_batches(root, session_id),
+            *self.list_snapshots(root, session_id),
+        ]
+        points.sort(key=lambda r: (r.created, r.id))
+        return points
+
+    def statcache_path(self, root: Path | str) -> Path:
+        return self._workspace_dir(root) / "statcache.json"
 
     def record(
         self,
@@ -264,11 +423,11 @@ class CheckpointStore:
         return out
 
     def latest_session(self, root: Path | str) -> str | None:
-        batches = self.list_batches(root)
-        return batches[-1].session_id if batches else None
+        points = self.undo_points(root)
+        return points[-1].session_id if points else None
 
     def workspaces(self) -> list[Path]:
-        """Every workspace root the store has batches for."""
+        """Every workspace root the store has batches or snapshots for."""
         out = []
         for root_file in (self.directory / "workspaces").glob("*/root"):
             with contextlib.suppress(OSError):
@@ -295,8 +454,8 @@ class CheckpointStore:
     def undo_last(
         self, root: Path | str, session_id: str | None = None, *, force: bool = False
     ) -> UndoReport:
-        """Restore the files of the newest batch not yet undone (of `session_id`, else of the
-        latest session in this workspace)."""
+        """Undo the newest undo point not yet undone, edit batch or command snapshot (of
+        `session_id`, else of the latest session in this workspace)."""
         root_real = _real(root)
         self.recover(root_real)
         session = session_id if session_id is not None else self.latest_session(root_real)
@@ -304,14 +463,20 @@ class CheckpointStore:
             return UndoReport(
                 None, message=f"Nothing to undo: v4code has made no edits in {root_real}."
             )
-        pending = [b for b in self.list_batches(root_real, session) if b.undone is None]
+        pending = [b for b in self.undo_points(root_real, session) if b.undone is None]
         if not pending:
             return UndoReport(
                 None,
                 message=f"Nothing left to undo in session {session or '(none)'}; "
                 "`v4code undo --list --all` shows every session's batches.",
             )
-        return self.undo_batch(root_real, pending[-1], force=force)
+        latest = pending[-1]
+        if isinstance(latest, SnapshotRecord):
+            # snapshot.py builds on this store, so it is imported here rather than at the top.
+            from v4code.edits.snapshot_restore import undo_snapshot
+
+            return undo_snapshot(root_real, self, latest, force=force)
+        return self.undo_batch(root_real, latest, force=force)
 
     def undo_batch(self, root: Path, record: BatchRecord, *, force: bool = False) -> UndoReport:
         restored: list[str] = []

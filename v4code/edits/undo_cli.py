@@ -13,26 +13,26 @@ from typing import TYPE_CHECKING
 import click
 
 if TYPE_CHECKING:  # the store is imported when the command runs, not for `v4code --help`
-    from v4code.edits.checkpoints import BatchRecord, CheckpointStore
+    from v4code.edits.checkpoints import CheckpointStore, UndoPoint
 
 
 def find_workspace(store: CheckpointStore, start: Path) -> Path:
     """The workspace v4code edited that contains `start` (nearest first); else `start`."""
     here = Path(os.path.realpath(start))
     for candidate in (here, *here.parents):
-        if store.list_batches(candidate):
+        if store.undo_points(candidate):
             return candidate
     return here
 
 
-def _state(batch: BatchRecord) -> str:
+def _state(batch: UndoPoint) -> str:
     if batch.undone is not None:
         return "undone"
     return "applied" if batch.state == "applied" else "interrupted"
 
 
-def format_batches(batches: list[BatchRecord], latest: str | None) -> str:
-    """A table of batches, grouped by session, oldest first."""
+def format_batches(batches: list[UndoPoint], latest: str | None) -> str:
+    """A table of undo points (edit batches and commands), grouped by session, oldest first."""
     if not batches:
         return "No batches."
     lines: list[str] = []
@@ -46,7 +46,7 @@ def format_batches(batches: list[BatchRecord], latest: str | None) -> str:
         lines.append(f"  {'ID':<22}  {'TIME':<19}  {'TOOL':<12}  {'STATE':<11}  FILES")
         for b in (b for b in batches if b.session_id == session):
             when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(b.created))
-            files = ", ".join(b.paths)
+            files = ", ".join(b.paths) if hasattr(b, "paths") else b.summary
             lines.append(f"  {b.id:<22}  {when:<19}  {b.tool or '-':<12}  {_state(b):<11}  {files}")
     return "\n".join(lines)
 
@@ -54,10 +54,10 @@ def format_batches(batches: list[BatchRecord], latest: str | None) -> str:
 def list_text(store: CheckpointStore, root: Path, session: str | None, every: bool) -> str:
     latest = store.latest_session(root)
     chosen = None if every else (session if session is not None else latest)
-    batches = store.list_batches(root, chosen)
+    batches = store.undo_points(root, chosen)
     if not batches:
-        return f"v4code has recorded no edits in {root}."
-    return f"Batches of edits in {root}:\n" + format_batches(batches, latest)
+        return f"v4code has recorded no edits or commands in {root}."
+    return f"Undo points in {root} (edit batches and commands):\n" + format_batches(batches, latest)
 
 
 @click.command("undo")
