@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 
 from v4code.errors import Cancelled, ToolError
 from v4code.safety.process import command_env, run_process
-from v4code.safety.sandbox import sandbox_argv
+from v4code.safety.sandbox import sandboxed
 from v4code.toolkit import ToolContext, ToolOutput, cap_output, tool
 
 MAX_TIMEOUT = 3600
@@ -32,20 +33,24 @@ def run_command(ctx: ToolContext, command: str, timeout: int = 120) -> ToolOutpu
         raise ToolError(f"timeout must be between 1 and {MAX_TIMEOUT} seconds, not {timeout}.")
     root = ctx.resolve(".")
     argv = ["bash", "-c", command]
-    if ctx.sandbox:
-        argv = sandbox_argv(argv, root)
     cap = max(ctx.output_cap, 1000)
     head = cap // 3
+    allow_read = getattr(ctx.settings, "sandbox_allow_read", None) or ()
     try:
-        result = run_process(
-            argv,
-            cwd=root,
-            timeout=timeout,
-            cancel=ctx.cancel,
-            env=command_env(),
-            head_bytes=head,
-            tail_bytes=cap - head - 400,
-        )
+        with (
+            sandboxed(argv, root, allow_read=allow_read)
+            if ctx.sandbox
+            else contextlib.nullcontext(argv)
+        ) as final_argv:
+            result = run_process(
+                final_argv,
+                cwd=root,
+                timeout=timeout,
+                cancel=ctx.cancel,
+                env=command_env(),
+                head_bytes=head,
+                tail_bytes=cap - head - 400,
+            )
     except OSError as exc:
         raise ToolError(f"Could not start bash: {exc}") from None
     if result.cancelled:
@@ -60,7 +65,7 @@ def run_command(ctx: ToolContext, command: str, timeout: int = 120) -> ToolOutpu
     if result.stopped_background:
         status.append("(processes the command left running in the background were stopped)")
     if ctx.sandbox:
-        status.append("(ran in the sandbox: no network; writes only to the workspace and /tmp)")
+        status.append("(ran in the sandbox: no network; writes only to the workspace, outside .git/)")
     output = _redact(ctx, result.output).rstrip("\n")
     lines = [*status, output if output else "(no output)"]
     data = {

@@ -435,6 +435,7 @@ class Agent:
                     command=command,
                     cwd=str(self.root),
                     sandboxed=ctx.sandbox,
+                    guard_reason=self.policy.guard_reason(command),
                 )
                 if refused is not None:
                     return ToolResult(call.id, refused, is_error=True), True

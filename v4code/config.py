@@ -55,6 +55,8 @@ class Settings:
     context_window: int = 1_048_576
     permission_mode: str = "ask"
     sandbox: bool = True
+    sandbox_allow_read: tuple[str, ...] = ()  # paths under $HOME a sandboxed command may read
+    allow_destructive: bool = False  # `run` lets commands the guard flags through unasked
     max_steps: int = 100
     max_cost: float | None = None
     max_time: float | None = None
@@ -95,6 +97,11 @@ def _coerce(name: str, value: Any, source: str) -> Any:
             if not isinstance(value, dict):
                 raise ValueError("a table of model -> {hit, miss, output}")
             return {str(k): {kk: float(vv) for kk, vv in v.items()} for k, v in value.items()}
+        if kind.startswith("tuple"):
+            items = value.split(os.pathsep) if isinstance(value, str) else value
+            if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+                raise ValueError("a list of paths")
+            return tuple(i for i in items if i)
         if kind.startswith("bool"):
             if isinstance(value, bool):
                 return value
@@ -144,6 +151,9 @@ def project_config_path(root: Path) -> Path:
     return root / ".v4code" / "config.toml"
 
 
+USER_ONLY = frozenset({"sandbox", "sandbox_allow_read", "allow_destructive"})
+"""Settings that loosen the sandbox or the guard: a repository's config may not set them."""
+
 ENV_ALIASES = {
     "DEEPSEEK_API_KEY": "api_key",
     "DEEPSEEK_BASE_URL": "base_url",
@@ -171,7 +181,15 @@ def load_settings(root: Path, flags: dict[str, Any] | None = None) -> LoadedSett
 
     for path in (user_config_path(), project_config_path(root)):
         if path.is_file():
-            apply(_read_toml(path), str(path))
+            layer = _read_toml(path)
+            if path != user_config_path():
+                for key in layer:
+                    if key.replace("-", "_") in USER_ONLY:
+                        raise ConfigError(
+                            f"{path}: {key!r} can only be set in your user config "
+                            f"({user_config_path()}), never by a repository"
+                        )
+            apply(layer, str(path))
     env_layer: dict[str, Any] = {}
     env_sources: dict[str, str] = {}
     for var, name in ENV_ALIASES.items():

@@ -30,6 +30,7 @@ class ApprovalRequest:
     command: str | None = None
     cwd: str | None = None
     sandboxed: bool = False
+    guard_reason: str | None = None  # why the command needs a yes in every mode (destructive)
 
 
 @dataclass(frozen=True)
