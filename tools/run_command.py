@@ -65,7 +65,9 @@ def run_command(ctx: ToolContext, command: str, timeout: int = 120) -> ToolOutpu
     if result.stopped_background:
         status.append("(processes the command left running in the background were stopped)")
     if ctx.sandbox:
-        status.append("(ran in the sandbox: no network; writes only to the workspace, outside .git/)")
+        status.append(
+            "(ran in the sandbox: no network; writes only to the workspace, outside .git/)"
+        )
     output = _redact(ctx, result.output).rstrip("\n")
     lines = [*status, output if output else "(no output)"]
     data = {

@@ -216,13 +216,13 @@ class _Checker:
             if command is None:
                 continue
             words = _unwrap(self.words(command))
-            if words and _reads_code_from_stdin(words):
-                if any(_has_downloader(s) for s in stages[:i]):
-                    return GuardFinding(
-                        f"it pipes a download straight into `{_name(words[0])}`, running code "
-                        "from the network unseen",
-                        _text(node),
-                    )
+            downloaded = any(_has_downloader(s) for s in stages[:i])
+            if words and downloaded and _reads_code_from_stdin(words):
+                return GuardFinding(
+                    f"it pipes a download straight into `{_name(words[0])}`, running code "
+                    "from the network unseen",
+                    _text(node),
+                )
         return None
 
     def command(self, node: Any, depth: int) -> GuardFinding | None:
@@ -237,9 +237,7 @@ class _Checker:
             if scope.type != "redirected_statement":
                 scope = node
             if _has_downloader(scope):
-                return GuardFinding(
-                    f"`{name}` runs code downloaded from the network unseen", shown
-                )
+                return GuardFinding(f"`{name}` runs code downloaded from the network unseen", shown)
             inner = _inline_script(name, args)
             if inner is not None:
                 return self.script(inner, depth + 1)
@@ -265,8 +263,10 @@ class _Checker:
 
     def resolve(self, target: str) -> Path | None:
         """Where `target` points (globs cut at their first wild part); None when unknowable."""
-        if target.startswith(("$", "`")) or target.startswith("~") and not (
-            target == "~" or target.startswith("~/")
+        if (
+            target.startswith(("$", "`"))
+            or target.startswith("~")
+            and not (target == "~" or target.startswith("~/"))
         ):
             return None
         if target == "~" or target.startswith("~/"):
@@ -325,7 +325,8 @@ class _Checker:
                 break
             starts.append(arg)
         deletes = "-delete" in args or any(
-            a in ("-exec", "-execdir", "-ok", "-okdir") and i + 1 < len(args)
+            a in ("-exec", "-execdir", "-ok", "-okdir")
+            and i + 1 < len(args)
             and _name(args[i + 1]) in ("rm", "shred", "unlink")
             for i, a in enumerate(args)
         )
@@ -379,8 +380,10 @@ class _Checker:
             return None
         sub, rest = args[i], args[i + 1 :]
         short, long = _short_flags(rest), _long_flags(rest)
-        discards = "the working tree has uncommitted changes" if self.dirty else (
-            "the working tree may have uncommitted changes"
+        discards = (
+            "the working tree has uncommitted changes"
+            if self.dirty
+            else ("the working tree may have uncommitted changes")
         )
         if sub == "reset" and "--hard" in long:
             return "`git reset --hard` throws away uncommitted changes"
@@ -413,11 +416,10 @@ class _Checker:
                     return f"`git push {ref}` force-pushes, overwriting commits on the remote"
                 if ref.startswith(":"):
                     return f"`git push {ref}` deletes a branch on the remote"
-        if sub == "branch":
-            if "D" in short or (("d" in short or "--delete" in long) and (
-                "f" in short or "--force" in long
-            )):
-                return "`git branch -D` deletes a branch even if its commits are not merged"
+        deleting = "d" in short or "--delete" in long
+        forced = "f" in short or "--force" in long
+        if sub == "branch" and ("D" in short or (deleting and forced)):
+            return "`git branch -D` deletes a branch even if its commits are not merged"
         if sub == "stash" and rest and rest[0] in ("drop", "clear"):
             return f"`git stash {rest[0]}` discards stashed changes for good"
         return None

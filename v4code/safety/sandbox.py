@@ -361,7 +361,7 @@ def sandboxed(
         argv, root, bwrap=bwrap, network=network, allow_read=allow_read, cgroup=cgroup
     )
     if cgroup is not None:
-        enter = f"echo $$ > {shlex.quote(str(cgroup / 'cgroup.procs'))} && exec \"$@\""
+        enter = f'echo $$ > {shlex.quote(str(cgroup / "cgroup.procs"))} && exec "$@"'
         wrapped = ["sh", "-c", enter, "v4code-sandbox", *wrapped]
     try:
         yield wrapped
