@@ -310,7 +310,7 @@ class _Checker:
         if not ({"r", "R"} & _short_flags(args) or "--recursive" in _long_flags(args)):
             return None
         targets = _operands(args)
-        if not targets:
+        if not targets or "--xargs" in args:
             return "`rm -r` of paths read from input (which paths cannot be known in advance)"
         for target in targets:
             why = self.danger(target)
@@ -426,7 +426,11 @@ class _Checker:
 
 
 def _unwrap(words: list[str]) -> list[str]:
-    """The command a chain of wrappers (`sudo env A=1 nice -n 5 rm ...`) finally runs."""
+    """The command a chain of wrappers (`sudo env A=1 nice -n 5 rm ...`) finally runs.
+
+    After `xargs`, a `--xargs` marker stands first: the operands come from input as well.
+    """
+    through_xargs = False
     for _ in range(16):
         if not words:
             return words
@@ -439,7 +443,8 @@ def _unwrap(words: list[str]) -> list[str]:
             continue
         takes = _WRAPPERS.get(name)
         if takes is None:
-            return words
+            return [words[0], "--xargs", *words[1:]] if through_xargs else words
+        through_xargs = through_xargs or name == "xargs"
         rest = words[1:]
         while rest:
             head = rest[0]

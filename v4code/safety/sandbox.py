@@ -180,9 +180,10 @@ def _toolchain(command_text: str) -> list[Path]:
             found.append(_real(name))
     found.append(_prefix(_real(sys.executable).parent))
     for word in _PATH_IN_COMMAND.findall(command_text):
-        venv = _venv_root(_real(word))
+        # Lexically: a venv's bin/python is a link out of the venv.
+        venv = _venv_root(Path(os.path.normpath(os.path.expanduser(word))))
         if venv is not None:
-            found.append(venv)
+            found.append(_real(venv))
     for path in list(found):
         venv = _venv_root(path)
         base = _venv_base(venv) if venv is not None else None
