@@ -350,10 +350,15 @@ def test_v4code_home_and_git_are_protected_but_the_workspace_is_writable(
 @needs_bwrap
 def test_tmp_is_private(registry: ToolRegistry, workspace: Path) -> None:
     name = f"/tmp/v4code-probe-{uuid.uuid4().hex}"
-    out = run_in(registry, workspace, f"echo x > {name} && cat {name} && ls /tmp")
+    host = Path(f"/tmp/v4code-host-{uuid.uuid4().hex}")
+    host.write_text("host scratch\n")
+    try:
+        out = run_in(registry, workspace, f"echo x > {name} && cat {name} && ls -A /tmp")
+    finally:
+        host.unlink()
     assert out.data["exit_code"] == 0 and "x" in out.text
     assert not Path(name).exists()
-    assert "pytest-of" in out.text  # only the path down to the workspace is there
+    assert host.name not in out.text
 
 
 def _venv(path: Path) -> Path:
@@ -468,3 +473,19 @@ def test_a_repository_cannot_turn_the_sandbox_off(workspace: Path, v4code_home: 
         (workspace / ".v4code" / "config.toml").write_text(line + "\n")
         with pytest.raises(ConfigError, match="only be set in your user config"):
             load_settings(workspace)
+
+
+@needs_bwrap
+def test_git_works_read_only_in_a_worktree_whose_repository_is_hidden(
+    registry: ToolRegistry, workspace: Path, outside_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The worktree's `.git` file points into the main checkout, here under a hidden $HOME."""
+    home = outside_dir / "home"
+    main = home / "src" / "app"
+    main.parent.mkdir(parents=True)
+    shutil.copytree(workspace, main)
+    tree = main.parent / "app-wt"
+    subprocess.run(["git", "worktree", "add", "-q", "-b", "wt", str(tree)], cwd=main, check=True)
+    monkeypatch.setenv("HOME", str(home))
+    out = run_in(registry, tree, "git log --oneline | wc -l; git status --short; echo rc=$?")
+    assert "rc=0" in out.text and out.text.splitlines()[2].strip() == "1", out.text

@@ -192,6 +192,21 @@ def _toolchain(command_text: str) -> list[Path]:
     return found
 
 
+def _git_dirs(root: Path) -> list[Path]:
+    """Where a worktree's or submodule's `.git` file points (read-only, as `.git/` is)."""
+    try:
+        text = (root / ".git").read_text(errors="replace")
+    except OSError:
+        return []  # a directory (the usual case) or nothing
+    if not text.startswith("gitdir:"):
+        return []
+    gitdir = _real(root / text[len("gitdir:") :].strip())
+    found = [gitdir]
+    with contextlib.suppress(OSError):
+        found.append(_real(gitdir / (gitdir / "commondir").read_text().strip()))
+    return found
+
+
 def _mounts(root: Path, command_text: str, allow_read: Iterable[str]) -> tuple[list[_Mount], Path]:
     """The mounts on top of the read-only system, and the v4code home to make read-only."""
     masks = _masks()
@@ -204,7 +219,8 @@ def _mounts(root: Path, command_text: str, allow_read: Iterable[str]) -> tuple[l
 
     mounts = [_Mount("--tmpfs", m) for m in masks]
     readable: list[Path] = []
-    for path in [*_toolchain(command_text), *(_real(p) for p in allow_read)]:
+    wanted = [*_toolchain(command_text), *_git_dirs(root), *(_real(p) for p in allow_read)]
+    for path in wanted:
         if path.exists() and hidden(path) and not _under(path, v4home) and path not in readable:
             readable.append(path)
     mounts += [_Mount("--ro-bind", p) for p in readable]
