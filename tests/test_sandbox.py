@@ -192,7 +192,7 @@ def test_host_processes_are_invisible(registry: ToolRegistry, workspace: Path) -
 @needs_bwrap
 def test_timeout_in_the_sandbox_leaves_nothing(registry: ToolRegistry, workspace: Path) -> None:
     started = time.monotonic()
-    out = run(registry, workspace, timeout=1, command="sleep 300 & sleep 301")
+    out = run(registry, workspace, timeout=1, command="sleep 3917 & sleep 3918")
     assert time.monotonic() - started < 6
     assert out.data["timed_out"] is True
     deadline = time.monotonic() + 3
@@ -210,7 +210,7 @@ def _sleepers() -> list[str]:
                 state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
             except OSError:
                 continue
-            if cmdline[:2] in ([b"sleep", b"300"], [b"sleep", b"301"]) and state != "Z":
+            if cmdline[:2] in ([b"sleep", b"3917"], [b"sleep", b"3918"]) and state != "Z":
                 found.append(entry.name)
     return found
 
@@ -304,7 +304,9 @@ def test_home_is_empty_except_what_the_user_allows(
     (home / ".ssh" / "id_rsa").write_text("-----BEGIN OPENSSH PRIVATE KEY-----\nsecret\n")
     (home / "shared").mkdir()
     (home / "shared" / "data.txt").write_text("allowed data\n")
+    (home / "bin").mkdir()  # on PATH: visible itself, without unmasking the rest of $HOME
     monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("PATH", f"{home / 'bin'}{os.pathsep}{os.environ['PATH']}")
     settings = Settings(sandbox_allow_read=("~/shared",))
     out = run_in(
         registry,

@@ -219,8 +219,14 @@ def _mounts(root: Path, command_text: str, allow_read: Iterable[str]) -> tuple[l
 
     mounts = [_Mount("--tmpfs", m) for m in masks]
     readable: list[Path] = []
-    wanted = [*_toolchain(command_text), *_git_dirs(root), *(_real(p) for p in allow_read)]
-    for path in wanted:
+    # What v4code finds on its own never unmasks a whole masked directory (`~/bin` on PATH
+    # must not make `~` readable); what the user lists is bound as asked.
+    found = [
+        p
+        for p in (*_toolchain(command_text), *_git_dirs(root))
+        if not any(_under(m, p) for m in masks)
+    ]
+    for path in [*found, *(_real(p) for p in allow_read)]:
         if path.exists() and hidden(path) and not _under(path, v4home) and path not in readable:
             readable.append(path)
     mounts += [_Mount("--ro-bind", p) for p in readable]
@@ -246,6 +252,11 @@ def bwrap_argv(
 ) -> list[str]:
     """The command line that runs `argv` in the sandbox, with `root` the one writable place."""
     root = _real(root)
+    if root == Path("/"):
+        raise SandboxUnavailable(
+            "The workspace is `/`, so a sandbox that lets commands write to the workspace "
+            "would protect nothing; run v4code in a project directory."
+        )
     wrapped = [
         bwrap,
         "--cap-drop", "ALL",
