@@ -6,14 +6,18 @@ import json
 import os
 import shutil
 import socket
+import subprocess
+import sys
 import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from tool_harness import run_tool
 
 from v4code import assets
 from v4code.errors import ToolError
@@ -81,9 +85,11 @@ def test_argv_layout(tmp_path: Path) -> None:
     root = str(tmp_path.resolve())
     assert argv[0] == "/usr/bin/bwrap"
     assert "--unshare-net" in argv and "--die-with-parent" in argv and "--unshare-pid" in argv
+    assert argv[argv.index("--cap-drop") + 1] == "ALL" and "--new-session" in argv
     assert argv[argv.index("--ro-bind") : argv.index("--ro-bind") + 3] == ["--ro-bind", "/", "/"]
     binds = [argv[i + 1] for i, a in enumerate(argv) if a == "--bind"]
-    assert binds[-1] == root  # the workspace is bound last, over anything bound before
+    assert binds == [root]
+    assert argv.index("--bind") > argv.index("/tmp")  # over the private /tmp that hides it
     assert argv[-3:] == ["bash", "-c", "make"]
     assert "--unshare-net" not in bwrap_argv(["true"], tmp_path, network=True)
 
@@ -96,8 +102,8 @@ def test_missing_bwrap_is_refused_with_advice(
         check_sandbox(tmp_path)
     message = str(info.value)
     assert "not installed, so it was not run" in message
-    assert "apt install bubblewrap" in message
-    assert "--permission-mode ask" in message
+    assert "apt-get install bubblewrap" in message
+    assert "--no-sandbox" in message
 
 
 def test_bwrap_that_cannot_start_is_refused(
@@ -121,7 +127,7 @@ def test_workspace_is_writable(registry: ToolRegistry, workspace: Path) -> None:
     out = run(registry, workspace, command="echo data > made.txt && cat made.txt && pwd")
     assert out.text.splitlines() == [
         "exit code: 0",
-        "(ran in the sandbox: no network; writes only to the workspace and /tmp)",
+        "(ran in the sandbox: no network; writes only to the workspace, outside .git/)",
         "data",
         os.path.realpath(workspace),
     ]
@@ -192,7 +198,7 @@ def test_host_processes_are_invisible(registry: ToolRegistry, workspace: Path) -
 @needs_bwrap
 def test_timeout_in_the_sandbox_leaves_nothing(registry: ToolRegistry, workspace: Path) -> None:
     started = time.monotonic()
-    out = run(registry, workspace, timeout=1, command="sleep 300 & sleep 301")
+    out = run(registry, workspace, timeout=1, command="sleep 3917 & sleep 3918")
     assert time.monotonic() - started < 6
     assert out.data["timed_out"] is True
     deadline = time.monotonic() + 3
@@ -210,6 +216,286 @@ def _sleepers() -> list[str]:
                 state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
             except OSError:
                 continue
-            if cmdline[:2] in ([b"sleep", b"300"], [b"sleep", b"301"]) and state != "Z":
+            if cmdline[:2] in ([b"sleep", b"3917"], [b"sleep", b"3918"]) and state != "Z":
                 found.append(entry.name)
     return found
+
+
+# --- attacks as root ---------------------------------------------------------------------
+
+
+def run_in(
+    registry: ToolRegistry, root: Path, command: str, settings: Any = None, timeout: int = 60
+) -> ToolOutput:
+    tool = registry.get("run_command")
+    assert tool is not None
+    ctx = ToolContext(root=root, sandbox=True, settings=settings)
+    return run_tool("run_command", ctx, command=command, timeout=timeout)
+
+
+@needs_bwrap
+def test_remounting_root_read_write_fails(registry: ToolRegistry, workspace: Path) -> None:
+    probe = Path(f"/v4code-probe-{uuid.uuid4().hex}")
+    try:
+        out = run_in(
+            registry,
+            workspace,
+            f"mount -o remount,bind,rw /; echo mount=$?; echo x > {probe}; echo write=$?; "
+            "grep CapEff /proc/self/status",
+        )
+        assert "mount=0" not in out.text and "write=0" not in out.text, out.text
+        assert "CapEff:\t0000000000000000" in out.text
+        assert not probe.exists()
+    finally:
+        probe.unlink(missing_ok=True)
+
+
+@needs_bwrap
+def test_sysctls_are_read_only(registry: ToolRegistry, workspace: Path) -> None:
+    out = run_in(registry, workspace, "echo 0 > /proc/sys/kernel/hostname; echo rc=$?")
+    assert "rc=1" in out.text and "Read-only file system" in out.text
+
+
+def _unix_listener(path: Path) -> socket.socket:
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(str(path))
+    server.listen()
+    return server
+
+
+CONNECT = (
+    f'{sys.executable} -c "import socket, sys; s = socket.socket(socket.AF_UNIX); '
+    "s.connect(sys.argv[1]); print('connected')\" "
+)
+
+
+@needs_bwrap
+def test_host_unix_sockets_are_unreachable(
+    registry: ToolRegistry,
+    workspace: Path,
+    outside_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A daemon socket in /run (docker.sock, D-Bus) and one in $XDG_RUNTIME_DIR (ssh-agent)."""
+    if not os.access("/run", os.W_OK):
+        pytest.skip("needs a writable /run")
+    run_dir = Path(tempfile.mkdtemp(prefix="v4code-test-", dir="/run"))
+    runtime = outside_dir / "runtime"
+    runtime.mkdir()
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
+    servers = [_unix_listener(run_dir / "daemon.sock"), _unix_listener(runtime / "agent.sock")]
+    try:
+        for sock in (run_dir / "daemon.sock", runtime / "agent.sock"):
+            control = run(registry, workspace, sandbox=False, command=CONNECT + str(sock))
+            assert "connected" in control.text  # reachable outside the sandbox
+            out = run_in(registry, workspace, CONNECT + str(sock))
+            assert "connected" not in out.text and out.data["exit_code"] != 0, out.text
+            assert "No such file or directory" in out.text
+    finally:
+        for server in servers:
+            server.close()
+        shutil.rmtree(run_dir, ignore_errors=True)
+
+
+@needs_bwrap
+def test_home_is_empty_except_what_the_user_allows(
+    registry: ToolRegistry, workspace: Path, outside_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from v4code.config import Settings
+
+    home = outside_dir / "home"
+    (home / ".ssh").mkdir(parents=True)
+    (home / ".ssh" / "id_rsa").write_text("-----BEGIN OPENSSH PRIVATE KEY-----\nsecret\n")
+    (home / "shared").mkdir()
+    (home / "shared" / "data.txt").write_text("allowed data\n")
+    (home / "bin").mkdir()  # on PATH: visible itself, without unmasking the rest of $HOME
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("PATH", f"{home / 'bin'}{os.pathsep}{os.environ['PATH']}")
+    settings = Settings(sandbox_allow_read=("~/shared",))
+    out = run_in(
+        registry,
+        workspace,
+        "cat ~/.ssh/id_rsa; echo key=$?; ls -A ~; cat ~/shared/data.txt; "
+        "echo more >> ~/shared/data.txt; echo append=$?",
+        settings,
+    )
+    assert "secret" not in out.text and "key=1" in out.text
+    assert "allowed data" in out.text and "append=1" in out.text
+    assert (home / "shared" / "data.txt").read_text() == "allowed data\n"
+
+
+@needs_bwrap
+def test_v4code_home_and_git_are_protected_but_the_workspace_is_writable(
+    registry: ToolRegistry, workspace: Path, outside_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    v4home = outside_dir / "v4code-home"
+    (v4home / "sessions").mkdir(parents=True)
+    (v4home / "sessions" / "other.jsonl").write_text('{"secret": "another session"}\n')
+    monkeypatch.setenv("V4CODE_HOME", str(v4home))
+    (workspace / ".v4code").mkdir()
+    (workspace / ".v4code" / "config.toml").write_text("model = 'x'\n")
+    head = (workspace / ".git" / "HEAD").read_text()
+    out = run_in(
+        registry,
+        workspace,
+        f"cat {v4home}/sessions/other.jsonl; echo config=sandbox=false >> {v4home}/config.toml; "
+        "echo 'ref: refs/heads/evil' > .git/HEAD; touch .git/hooks/pre-commit; "
+        "echo sandbox = false >> .v4code/config.toml; "
+        "echo made > made.txt && mkdir -p src && echo ok > src/new.py && echo wrote",
+    )
+    assert "another session" not in out.text
+    assert out.text.count("Read-only file system") >= 3, out.text
+    assert not (v4home / "config.toml").exists()
+    assert (workspace / ".git" / "HEAD").read_text() == head
+    assert not (workspace / ".git" / "hooks" / "pre-commit").exists()
+    assert (workspace / ".v4code" / "config.toml").read_text() == "model = 'x'\n"
+    assert "wrote" in out.text and (workspace / "made.txt").read_text() == "made\n"
+    assert (workspace / "src" / "new.py").read_text() == "ok\n"
+
+
+@needs_bwrap
+def test_tmp_is_private(registry: ToolRegistry, workspace: Path) -> None:
+    name = f"/tmp/v4code-probe-{uuid.uuid4().hex}"
+    host = Path(f"/tmp/v4code-host-{uuid.uuid4().hex}")
+    host.write_text("host scratch\n")
+    try:
+        out = run_in(registry, workspace, f"echo x > {name} && cat {name} && ls -A /tmp")
+    finally:
+        host.unlink()
+    assert out.data["exit_code"] == 0 and "x" in out.text
+    assert not Path(name).exists()
+    assert host.name not in out.text
+
+
+def _venv(path: Path) -> Path:
+    """A virtualenv that sees this test run's packages (pytest) through a .pth file."""
+    import sysconfig
+
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(path)], check=True)
+    site = next(path.glob("lib/python*/site-packages"))
+    (site / "outer.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    return path
+
+
+PYTEST_FILE = "def test_ok():\n    assert sum([1, 2]) == 3\n"
+
+
+@needs_bwrap
+def test_venv_in_tmp_outside_the_workspace_still_runs(
+    registry: ToolRegistry, workspace: Path, tmp_path: Path
+) -> None:
+    venv = _venv(tmp_path / "venvs" / "tool")
+    (workspace / "test_ok.py").write_text(PYTEST_FILE)
+    out = run_in(
+        registry,
+        workspace,
+        f"{venv}/bin/python -c 'import sys; print(sys.prefix)' && "
+        f"{venv}/bin/python -m pytest -q -p no:cacheprovider test_ok.py",
+    )
+    assert out.data["exit_code"] == 0, out.text
+    assert str(venv) in out.text and "1 passed" in out.text
+
+
+@needs_bwrap
+def test_python_under_home_on_path_still_runs(
+    registry: ToolRegistry, workspace: Path, outside_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As with pyenv: a shim directory on PATH and the versions it points to, under $HOME."""
+    home = outside_dir / "home"
+    version = _venv(home / ".pyenv" / "versions" / "3.x")
+    shims = home / ".pyenv" / "shims"
+    shims.mkdir(parents=True)
+    shim = shims / "python"
+    shim.write_text(f'#!/bin/sh\nexec "{version}/bin/python" "$@"\n')
+    shim.chmod(0o755)
+    (home / ".ssh").mkdir()
+    (home / ".ssh" / "id_rsa").write_text("secret\n")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("PATH", f"{shims}{os.pathsep}{os.environ['PATH']}")
+    (workspace / "test_ok.py").write_text(PYTEST_FILE)
+    out = run_in(
+        registry,
+        workspace,
+        "python -c 'import sys; print(sys.prefix)' && "
+        "python -m pytest -q -p no:cacheprovider test_ok.py; cat ~/.ssh/id_rsa",
+    )
+    assert str(version) in out.text and "1 passed" in out.text, out.text
+    assert "secret" not in out.text
+
+
+FORK_BOMB = (
+    f'{sys.executable} -c "\n'
+    "import os, time\n"
+    "n = 0\n"
+    "try:\n"
+    "    for _ in range(20000):\n"
+    "        if os.fork() == 0:\n"
+    "            time.sleep(60)\n"
+    "            os._exit(0)\n"
+    "        n += 1\n"
+    "except OSError as exc:\n"
+    "    print('stopped after', n, exc.strerror)\n"
+    '"'
+)
+
+
+@needs_bwrap
+def test_fork_bomb_is_stopped_by_the_process_limit(registry: ToolRegistry, workspace: Path) -> None:
+    if os.geteuid() == 0:
+        group = sandbox._pids_cgroup()
+        if group is None:
+            pytest.skip("no pids cgroup can be made here, and no rlimit binds uid 0")
+        sandbox._remove_cgroup(group)
+    out = run_in(registry, workspace, FORK_BOMB, timeout=120)
+    assert "stopped after" in out.text, out.text
+    forked = int(out.text.split("stopped after")[1].split()[0])
+    assert forked <= sandbox.MAX_PROCESSES
+
+
+@needs_bwrap
+def test_file_size_is_limited(registry: ToolRegistry, workspace: Path) -> None:
+    out = run_in(registry, workspace, "ulimit -f")
+    assert out.text.splitlines()[-1] == str(sandbox.MAX_FILE_BYTES // 1024)
+
+
+def test_user_may_run_unsandboxed_when_bubblewrap_is_missing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sandbox, "find_bwrap", lambda: None)
+    with sandbox.sandboxed(["true"], tmp_path, allow_unsandboxed=True) as argv:
+        assert argv == ["true"]
+    with pytest.raises(SandboxUnavailable), sandbox.sandboxed(["true"], tmp_path):
+        pass
+
+
+def test_a_repository_cannot_turn_the_sandbox_off(workspace: Path, v4code_home: Path) -> None:
+    from v4code.config import load_settings
+    from v4code.safety.trust import grant
+
+    (v4code_home / "config.toml").write_text("sandbox = false\n")
+    assert load_settings(workspace).settings.sandbox is False  # the user may
+    (v4code_home / "config.toml").unlink()
+    (workspace / ".v4code").mkdir()
+    for line in ("sandbox = false", "sandbox-allow-read = ['/']", "allow_destructive = true"):
+        (workspace / ".v4code" / "config.toml").write_text(line + "\n")
+        grant(workspace)  # even a trusted repository
+        loaded = load_settings(workspace)
+        assert loaded.settings.sandbox is True
+        assert not loaded.settings.allow_destructive and not loaded.settings.sandbox_allow_read
+        assert any("ignored" in n for n in loaded.notices), loaded.notices
+
+
+@needs_bwrap
+def test_git_works_read_only_in_a_worktree_whose_repository_is_hidden(
+    registry: ToolRegistry, workspace: Path, outside_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The worktree's `.git` file points into the main checkout, here under a hidden $HOME."""
+    home = outside_dir / "home"
+    main = home / "src" / "app"
+    main.parent.mkdir(parents=True)
+    shutil.copytree(workspace, main)
+    tree = main.parent / "app-wt"
+    subprocess.run(["git", "worktree", "add", "-q", "-b", "wt", str(tree)], cwd=main, check=True)
+    monkeypatch.setenv("HOME", str(home))
+    out = run_in(registry, tree, "git log --oneline | wc -l; git status --short; echo rc=$?")
+    assert "rc=0" in out.text and out.text.splitlines()[2].strip() == "1", out.text

@@ -245,7 +245,7 @@ def test_sandbox_required_but_missing_refuses(
     monkeypatch.setenv("PATH", str(empty))
     with pytest.raises(ToolError, match=r"bubblewrap \(`bwrap`\) is not installed") as info:
         run(registry, workspace, sandbox=True, command="touch ran")
-    assert "apt install bubblewrap" in str(info.value)
+    assert "apt-get install bubblewrap" in str(info.value)
     assert not (workspace / "ran").exists()
 
 

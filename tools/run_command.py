@@ -6,6 +6,7 @@ tool-call pipeline applies it, after the permission policy (and maybe the person
 
 from __future__ import annotations
 
+import contextlib
 import signal
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +17,7 @@ from v4code.edits.snapshot import snapshot_after_command, snapshot_before_comman
 from v4code.errors import Cancelled, ToolError
 from v4code.safety.process import command_env, run_process
 from v4code.safety.redact import redactor
-from v4code.safety.sandbox import sandbox_argv
+from v4code.safety.sandbox import sandboxed
 from v4code.toolkit import ToolContext, ToolOutput, cap_output, tool
 from v4code.types import Preview, ToolSummary
 
@@ -79,21 +80,25 @@ def run_command(ctx: ToolContext, command: str, timeout: int | None = None) -> C
 def _run(ctx: ToolContext, proposal: CommandProposal) -> ToolOutput:
     command, timeout, root = proposal.command, proposal.timeout, proposal.cwd
     argv = ["bash", "-c", command]
-    if proposal.sandboxed:
-        argv = sandbox_argv(argv, root)
     cap = max(ctx.output_cap, 1000)
     head = cap // 3
+    allow_read = getattr(ctx.settings, "sandbox_allow_read", None) or ()
     snapshot_note = snapshot_before_command(ctx, command)  # so `v4code undo` can restore
     try:
-        result = run_process(
-            argv,
-            cwd=root,
-            timeout=timeout,
-            cancel=ctx.cancel,
-            env=command_env(),
-            head_bytes=head,
-            tail_bytes=cap - head - 400,
-        )
+        with (
+            sandboxed(argv, root, allow_read=allow_read)
+            if proposal.sandboxed
+            else contextlib.nullcontext(argv)
+        ) as final_argv:
+            result = run_process(
+                final_argv,
+                cwd=root,
+                timeout=timeout,
+                cancel=ctx.cancel,
+                env=command_env(),
+                head_bytes=head,
+                tail_bytes=cap - head - 400,
+            )
     except OSError as exc:
         raise ToolError(f"Could not start bash: {exc}") from None
     finally:
@@ -112,7 +117,9 @@ def _run(ctx: ToolContext, proposal: CommandProposal) -> ToolOutput:
     if snapshot_note:
         status.append(snapshot_note)
     if proposal.sandboxed:
-        status.append("(ran in the sandbox: no network; writes only to the workspace and /tmp)")
+        status.append(
+            "(ran in the sandbox: no network; writes only to the workspace, outside .git/)"
+        )
     output = redactor(getattr(ctx.settings, "api_key", None))(result.output).rstrip("\n")
     lines = [*status, output if output else "(no output)"]
     data = {

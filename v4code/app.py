@@ -107,7 +107,9 @@ def open_session(
         conversation=conversation,
         session=log,
         approver=approver,
-        policy=PermissionPolicy(settings.permission_mode),
+        policy=PermissionPolicy(
+            settings.permission_mode, root=root, allow_destructive=settings.allow_destructive
+        ),
         checkpoints=CheckpointStore(user_home() / "checkpoints"),
         cancel=cancel,
     )

@@ -121,6 +121,19 @@ def main(
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     help="Work in this directory instead of the current one.",
 )
+@click.option(
+    "--allow-destructive",
+    is_flag=True,
+    default=None,
+    help="Run commands such as `git reset --hard` or `rm -rf ./*` without asking.",
+)
+@click.option(
+    "--no-sandbox",
+    "sandbox",
+    flag_value=False,
+    default=None,
+    help="Run commands unconfined (when bubblewrap is missing or cannot start).",
+)
 def run(
     task: str,
     output: str,
@@ -135,6 +148,8 @@ def run(
     dialect: str | None,
     resume: str | None,
     cwd: Path | None,
+    allow_destructive: bool | None,
+    sandbox: bool | None,
 ) -> None:
     """Run TASK to completion without asking anything (TASK `-` reads it from stdin)."""
     from v4code.ui.run_command import run_task
@@ -156,6 +171,8 @@ def run(
         "base_url": base_url,
         "dialect": dialect,
         "permission_mode": permission_mode,
+        "allow_destructive": allow_destructive,
+        "sandbox": sandbox,
     }
     try:
         code = run_task(task, output=output, flags=flags, resume=resume, cwd=cwd)

@@ -61,6 +61,8 @@ class Settings:
     context_window: int = 1_048_576
     permission_mode: str = "ask"
     sandbox: bool = True
+    sandbox_allow_read: tuple[str, ...] = ()  # paths under $HOME a sandboxed command may read
+    allow_destructive: bool = False  # `run` lets commands the guard flags through unasked
     max_steps: int = 100
     max_cost: float | None = None
     max_time: float | None = None
@@ -102,6 +104,11 @@ def _coerce(name: str, value: Any, source: str) -> Any:
             if not isinstance(value, dict):
                 raise ValueError("a table of model -> {hit, miss, output}")
             return {str(k): {kk: float(vv) for kk, vv in v.items()} for k, v in value.items()}
+        if kind.startswith("tuple"):
+            items = value.split(os.pathsep) if isinstance(value, str) else value
+            if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+                raise ValueError("a list of paths")
+            return tuple(i for i in items if i)
         if kind.startswith("bool"):
             if isinstance(value, bool):
                 return value
@@ -154,7 +161,9 @@ def project_config_path(root: Path) -> Path:
 # Settings a repository could use against its user: where the key goes, the key itself, the
 # sandbox, review gating. Names are matched by shape too, so a later endpoint, key or sandbox
 # setting is covered the day it is added.
-NEVER_FROM_PROJECT = frozenset({"base_url", "api_key", "sandbox", "review_skip"})
+NEVER_FROM_PROJECT = frozenset(
+    {"base_url", "api_key", "sandbox", "sandbox_allow_read", "allow_destructive", "review_skip"}
+)
 _NEVER_SUFFIXES = ("_url", "_key", "_key_env", "_endpoint")
 _NEVER_PREFIXES = ("sandbox", "review_skip", "review_fail", "endpoint")
 PROJECT_PERMISSION_MODES = ("read-only", "ask")  # a project may narrow, never widen

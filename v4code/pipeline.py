@@ -103,7 +103,8 @@ class ToolPipeline:
         preview = proposal.preview()
         asked = False
         if self.policy.check(tool.name, tool.risk, preview.command) is Verdict.ASK:
-            refused = self._ask(invocation, preview, None)
+            guard = self.policy.guard_reason(preview.command)
+            refused = self._ask(invocation, preview, guard, guard=guard)
             if refused is not None:
                 return refused
             asked = True
@@ -116,10 +117,19 @@ class ToolPipeline:
                 asked = True
         return self._finish(invocation, proposal.apply(ctx), ctx)
 
-    def _ask(self, invocation: Invocation, preview: Preview, note: str | None) -> Outcome | None:
+    def _ask(
+        self,
+        invocation: Invocation,
+        preview: Preview,
+        note: str | None,
+        *,
+        guard: str | None = None,
+    ) -> Outcome | None:
         """Ask the Approver; None when allowed, else the refusal for the model."""
         tool, call = invocation.tool, invocation.call
-        request = ApprovalRequest(tool.name, call, invocation.args, tool.risk, preview, note)
+        request = ApprovalRequest(
+            tool.name, call, invocation.args, tool.risk, preview, note, guard_reason=guard
+        )
         approval: Approval = self.approver.decide(request)
         if approval.allowed:
             self.policy.remember(tool.name, approval.remember, preview.command)

@@ -45,6 +45,7 @@ class ApprovalRequest:
     risk: str
     preview: Preview = field(default_factory=Preview)
     note: str | None = None  # why a before-apply hook wants a person's yes
+    guard_reason: str | None = None  # why the command needs a yes in every mode (destructive)
 
     @property
     def diff(self) -> str | None:

@@ -88,8 +88,10 @@ def test_undo_brings_back_what_a_command_destroyed(
             text("Cleaned up."),
         ]
     )
-    # A destructive-command guard may later need `--allow-destructive` here.
-    result = v4code(workspace, fake_api, "run", "clean the working tree")
+    # The guard stops these unless allowed; `.git/` is read-only in the sandbox, so the git
+    # case runs unsandboxed, as a user who passed --no-sandbox would.
+    flags = ["--allow-destructive"] + (["--no-sandbox"] if destructive.startswith("git") else [])
+    result = v4code(workspace, fake_api, "run", *flags, "clean the working tree")
     assert result.returncode == 0, result.stderr
     assert "exit code: 0" in fake_api.chat_requests[1].messages[-1]["content"]
     assert not (workspace / "src" / "feature").exists()

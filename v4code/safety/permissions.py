@@ -2,6 +2,11 @@
 
 read-only: reads only. ask: edits and commands need approval. auto-edit: edits applied,
 commands asked. full-auto: everything allowed, commands in the sandbox.
+
+Whatever the mode, and whatever prefix was allowed "always", a command the destructive-command
+guard flags (`git reset --hard`, `rm -rf ./*`, `curl ... | sh`) needs a person's yes: `check`
+answers ASK and `guard_reason(command)` says why, for the approval to show. Only the user's
+`allow_destructive` setting lets such commands through unasked.
 """
 
 from __future__ import annotations
@@ -9,6 +14,7 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass, field
 from enum import Enum
+from pathlib import Path
 
 from v4code.config import PERMISSION_MODES
 
@@ -41,13 +47,25 @@ class PermissionPolicy:
     mode: str = "ask"
     allowed_tools: set[str] = field(default_factory=set)
     allowed_prefixes: set[str] = field(default_factory=set)
+    root: Path | None = None  # the workspace the guard judges paths against (default: cwd)
+    allow_destructive: bool = False
+    _findings: dict[str, str | None] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         if self.mode not in PERMISSION_MODES:
             raise ValueError(f"unknown permission mode {self.mode!r}")
 
-    def check(self, tool: str, risk: str, command: str | None = None) -> Verdict:
+    def check(
+        self, tool: str, risk: str, command: str | None = None, *, dirty: bool | None = None
+    ) -> Verdict:
+        """ALLOW, ASK or DENY for one call; `dirty` tells the guard about uncommitted changes."""
         verdict = _TABLE[self.mode].get(risk, Verdict.ASK)
+        if verdict is Verdict.DENY:
+            return verdict
+        if command is not None and self._guard(command, dirty) is not None:
+            return Verdict.ASK
         if verdict is not Verdict.ASK:
             return verdict
         if tool in self.allowed_tools:
@@ -55,6 +73,26 @@ class PermissionPolicy:
         if command is not None and self._prefix_allowed(command):
             return Verdict.ALLOW
         return Verdict.ASK
+
+    def guard_reason(self, command: str | None) -> str | None:
+        """Why `command` needs approval whatever the mode (None: the guard has no objection)."""
+        if command is None or self.allow_destructive:
+            return None
+        if command not in self._findings:
+            self._guard(command, None)
+        return self._findings.get(command)
+
+    def _guard(self, command: str, dirty: bool | None) -> str | None:
+        if self.allow_destructive:
+            return None
+        from v4code.safety.command_guard import classify
+
+        finding = classify(command, self.root or Path.cwd(), dirty)
+        reason = finding.reason if finding is not None else None
+        if len(self._findings) > 256:
+            self._findings.clear()
+        self._findings[command] = reason
+        return reason
 
     def _prefix_allowed(self, command: str) -> bool:
         if any(sep in command for sep in (";", "&&", "||", "|", "`", "$(", ">", "<", "\n")):

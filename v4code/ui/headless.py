@@ -46,6 +46,12 @@ class PolicyApprover:
         self.mode = mode
 
     def decide(self, request: ApprovalRequest) -> Approval:
+        if request.guard_reason:
+            return Approval(
+                allowed=False,
+                reason=f"Denied: {request.guard_reason}; `v4code run` runs such commands only "
+                "with --allow-destructive",
+            )
         hint = "auto-edit" if request.risk == "edit" else "full-auto"
         return Approval(
             allowed=False,
