@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from pathlib import Path
@@ -41,7 +42,33 @@ def run_task(
     finally:
         signal.signal(signal.SIGINT, previous)
         session.agent.session.close()
+    exit_now(result.exit_code, session.agent.session.path)
     return result.exit_code
+
+
+def exit_now(code: int, session_file: Path) -> None:
+    """Leave as soon as the result is out: flush stdout and stderr, sync the session log,
+    then skip interpreter teardown (most of a second with large module graphs loaded).
+
+    Only when this process owns the real stdout: a caller that swapped it (a test runner,
+    an embedding program) gets the exit code returned instead.
+    """
+    if sys.stdout is not sys.__stdout__ or sys.stderr is not sys.__stderr__:
+        return
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    try:
+        fd = os.open(session_file, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError:
+        pass
+    os._exit(code)
 
 
 def _install_sigint(cancel: Any) -> Any:
