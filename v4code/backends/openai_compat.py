@@ -230,8 +230,11 @@ class OpenAICompatBackend:
                 for chunk in chunks:
                     if cancel.cancelled:
                         raise Cancelled()
-                    _check_deadline(deadline)
-                    yield from self._chunk(chunk, state)
+                    if deadline is not None and time.monotonic() >= deadline:
+                        raise DeadlineExceeded()
+                    events = self._chunk(chunk, state)
+                    if events:
+                        yield from events
         except HTTPStatusFailure as exc:
             if exc.status in RETRY_STATUSES:
                 raise _Retry(
@@ -259,8 +262,12 @@ class OpenAICompatBackend:
             raise _Retry(f"the server ran out of resources ({state.finish_reason})")
         yield from self._finish(state)
 
-    def _chunk(self, chunk: dict[str, Any], state: _Stream) -> Iterator[StreamEvent]:
-        state.model = chunk.get("model") or state.model
+    def _chunk(self, chunk: dict[str, Any], state: _Stream) -> list[StreamEvent]:
+        """The events one chunk makes (a list: most argument chunks make none)."""
+        events: list[StreamEvent] = []
+        model = chunk.get("model")
+        if model:
+            state.model = model
         usage = chunk.get("usage")
         if usage:
             state.usage = _usage(usage)
@@ -271,26 +278,37 @@ class OpenAICompatBackend:
                 if reasoning:
                     shown = state.reasoning.feed(reasoning)
                     if shown:
-                        yield ReasoningDelta(shown)
+                        events.append(ReasoningDelta(shown))
                 content = delta.get("content")
                 if content:
                     shown = state.content.feed(content)
                     if shown:
-                        yield TextDelta(shown)
-                for part in delta.get("tool_calls") or ():
-                    index = part.get("index", 0)
-                    slot = state.calls.get(index)
-                    if slot is None:
-                        slot = state.calls[index] = _CallParts()
-                    if part.get("id"):
-                        slot.id = part["id"]
-                    fn = part.get("function") or {}
-                    if fn.get("name"):
-                        slot.name.append(fn["name"])
-                    if fn.get("arguments"):
-                        slot.arguments.append(fn["arguments"])
-            if choice.get("finish_reason"):
-                state.finish_reason = choice["finish_reason"]
+                        events.append(TextDelta(shown))
+                parts = delta.get("tool_calls")
+                if parts:
+                    self._call_parts(parts, state.calls)
+            finish = choice.get("finish_reason")
+            if finish:
+                state.finish_reason = finish
+        return events
+
+    @staticmethod
+    def _call_parts(parts: list[dict[str, Any]], calls: dict[int, _CallParts]) -> None:
+        for part in parts:
+            index = part.get("index", 0)
+            slot = calls.get(index)
+            if slot is None:
+                slot = calls[index] = _CallParts()
+            if part.get("id"):
+                slot.id = part["id"]
+            fn = part.get("function")
+            if fn:
+                name = fn.get("name")
+                if name:
+                    slot.name.append(name)
+                arguments = fn.get("arguments")
+                if arguments:
+                    slot.arguments.append(arguments)
 
     def _finish(self, state: _Stream) -> Iterator[StreamEvent]:
         tail = state.reasoning.flush()

@@ -521,8 +521,15 @@ class StdlibTransport:
             conn.close()
 
 
+_DECODE = json.JSONDecoder().raw_decode
+
+
 class _SSE:
-    """The data events of one response, as dicts; `complete` once [DONE] (or EOF) is seen."""
+    """The data events of one response, as dicts; `complete` once [DONE] is seen.
+
+    Reads whatever the socket has (read1) and splits lines itself: one call per network read
+    rather than per line, and a very long line is joined once, not grown piece by piece.
+    """
 
     def __init__(self, response: http.client.HTTPResponse, watch: _Watch) -> None:
         self._response = response
@@ -532,27 +539,33 @@ class _SSE:
     def __iter__(self) -> Iterator[dict[str, Any]]:
         import http.client
 
-        response = self._response
+        read = self._response.read1
+        pending: list[bytes] = []
         try:
             while True:
-                line = response.readline()
-                if not line:
+                block = read(65536)
+                if not block:
                     self._watch.check()  # a shut-down socket reads as EOF
                     return
-                if not line.startswith(b"data:"):
-                    continue  # blank separators, `: keep-alive` comments, event names
-                data = line[5:].strip()
-                if data == b"[DONE]":
-                    self.complete = True
-                    return
-                chunk = json.loads(data)
-                if not isinstance(chunk, dict):
-                    raise ProtocolFailure(f"the server sent a non-object event: {data[:80]!r}")
-                if "error" in chunk and "choices" not in chunk:
-                    raise ConnectionFailure(
-                        f"the server reported an error mid-stream: {error_message(chunk, 'error')}"
-                    )
-                yield chunk
+                lines = block.split(b"\n")
+                if len(lines) == 1:
+                    pending.append(block)
+                    continue
+                if pending:
+                    pending.append(lines[0])
+                    lines[0] = b"".join(pending)
+                    pending = []
+                tail = lines.pop()
+                if tail:
+                    pending.append(tail)
+                for line in lines:
+                    if not line.startswith(b"data:"):
+                        continue  # blank separators, `: keep-alive` comments, event names
+                    data = line[5:].strip()
+                    if data == b"[DONE]":
+                        self.complete = True
+                        return
+                    yield self._event(data)
         except (OSError, http.client.HTTPException) as exc:
             self._watch.check()
             if isinstance(exc, TimeoutError):
@@ -562,3 +575,17 @@ class _SSE:
             ) from None
         except ValueError as exc:  # bad UTF-8 or bad JSON
             raise ProtocolFailure(f"the server sent a malformed event ({exc})") from None
+
+    @staticmethod
+    def _event(data: bytes) -> dict[str, Any]:
+        text = data.decode("utf-8")
+        chunk, end = _DECODE(text)
+        if end != len(text):
+            raise ValueError(f"extra data after the JSON object: {text[end : end + 40]!r}")
+        if not isinstance(chunk, dict):
+            raise ProtocolFailure(f"the server sent a non-object event: {text[:80]!r}")
+        if "error" in chunk and "choices" not in chunk:
+            raise ConnectionFailure(
+                f"the server reported an error mid-stream: {error_message(chunk, 'error')}"
+            )
+        return chunk
