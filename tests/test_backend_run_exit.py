@@ -44,7 +44,12 @@ def test_run_output_and_session_are_complete_at_exit(
         ]
     )
     result = run_v4code(
-        workspace, fake_api.base_url, "--output", "json", "describe", python_flags=("-X", "importtime")
+        workspace,
+        fake_api.base_url,
+        "--output",
+        "json",
+        "describe",
+        python_flags=("-X", "importtime"),
     )
     assert result.returncode == 0, result.stderr[-2000:]
     data = json.loads(result.stdout)

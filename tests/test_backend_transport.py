@@ -162,7 +162,9 @@ def test_http_proxy_forwards_plain_http(
         assert ask(b)[0] == "via proxy"
     finally:
         b.close()
-    assert proxy.requests == [f"POST http://engine.invalid:{fake_api.port}/chat/completions HTTP/1.1"]
+    assert proxy.requests == [
+        f"POST http://engine.invalid:{fake_api.port}/chat/completions HTTP/1.1"
+    ]
 
 
 def test_no_proxy_and_loopback_bypass_the_proxy(monkeypatch: pytest.MonkeyPatch) -> None:

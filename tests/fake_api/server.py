@@ -63,6 +63,7 @@ class RecordedRequest:
     usage: dict[str, Any] | None = field(default=None, repr=False)
     connection: int = 0  # which TCP connection carried it (1, 2, ...): keep-alive is visible
     arrived: float = 0.0  # time.time() when the request was complete, for latency figures
+    answered: float = 0.0  # time.time() when the answer was sent (or given up)
 
     def __getitem__(self, key: str) -> Any:
         return getattr(self, key)
@@ -101,6 +102,7 @@ class RecordedRequest:
             "usage": self.usage,
             "connection": self.connection,
             "arrived": self.arrived,
+            "answered": self.answered,
         }
 
 
@@ -641,6 +643,8 @@ class _Handler(BaseHTTPRequestHandler):
             reply.record.disconnected = not reply.record.cut
             self.close_connection = True
             self._drop()
+        finally:
+            reply.record.answered = time.time()
 
     def _sleep(self, reply: _Reply, seconds: float) -> None:
         if reply.wake is not None and reply.wake.wait(seconds):

@@ -9,7 +9,6 @@ costs linear time.
 
 from __future__ import annotations
 
-import email.utils
 import random
 import re
 import threading
@@ -374,7 +373,7 @@ class OpenAICompatBackend:
     def _delay(self, attempt: int, retry_after: float | None) -> float:
         if retry_after is not None:
             return min(max(retry_after, 0.0), self.retry_max_delay)
-        backoff = self.retry_base_delay * (2 ** (attempt - 1))
+        backoff = self.retry_base_delay * 2.0 ** (attempt - 1)
         return min(backoff, self.retry_max_delay) * random.uniform(0.5, 1.0)
 
     def _connection_reason(self, detail: str) -> str:
@@ -416,6 +415,8 @@ def _retry_after(value: str | None) -> float | None:
     try:
         return float(value)
     except ValueError:
+        import email.utils  # only for the rare HTTP-date form
+
         try:
             parsed = email.utils.parsedate_to_datetime(value)
         except (TypeError, ValueError):

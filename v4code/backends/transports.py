@@ -14,10 +14,10 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 from urllib.parse import SplitResult, unquote, urlsplit
 
 from v4code.errors import Cancelled, DeadlineExceeded
@@ -139,7 +139,7 @@ class SdkTransport:
                 "/chat/completions",
                 body=body,
                 cast_to=object,
-                options=options,  # type: ignore[arg-type]
+                options=cast(Any, options),
                 stream=True,
                 stream_cls=openai.Stream[object],
             )
@@ -422,9 +422,7 @@ class StdlibTransport:
                 return
         conn.close()
 
-    def _send(
-        self, conn: http.client.HTTPConnection, payload: bytes
-    ) -> http.client.HTTPResponse:
+    def _send(self, conn: http.client.HTTPConnection, payload: bytes) -> http.client.HTTPResponse:
         if conn.sock is None:
             conn.connect()
             assert conn.sock is not None
@@ -475,7 +473,7 @@ class StdlibTransport:
         *,
         deadline: float | None = None,
         cancel: CancelToken | None = None,
-    ) -> Iterator[Iterator[dict[str, Any]]]:
+    ) -> Iterator[Iterable[dict[str, Any]]]:
         payload = json.dumps(body, ensure_ascii=False).encode("utf-8")
         watch = _Watch(cancel, deadline)
         conn: http.client.HTTPConnection | None = None
@@ -570,9 +568,7 @@ class _SSE:
             self._watch.check()
             if isinstance(exc, TimeoutError):
                 raise ConnectionFailure("the stream broke off (timed out)") from None
-            raise ConnectionFailure(
-                f"the stream broke off ({exc or type(exc).__name__})"
-            ) from None
+            raise ConnectionFailure(f"the stream broke off ({exc or type(exc).__name__})") from None
         except ValueError as exc:  # bad UTF-8 or bad JSON
             raise ProtocolFailure(f"the server sent a malformed event ({exc})") from None
 

@@ -51,13 +51,17 @@ def exit_now(code: int, session_file: Path) -> None:
     then skip interpreter teardown (most of a second with large module graphs loaded).
 
     Only when this process owns the real stdout: a caller that swapped it (a test runner,
-    an embedding program) gets the exit code returned instead.
+    an embedding program) gets the exit code returned instead, and so does a profiler or a
+    coverage tracer, which writes its results at interpreter exit.
     """
     if sys.stdout is not sys.__stdout__ or sys.stderr is not sys.__stderr__:
         return
+    if sys.gettrace() is not None or sys.getprofile() is not None or "coverage" in sys.modules:
+        return
     for stream in (sys.stdout, sys.stderr):
         try:
-            stream.flush()
+            if stream is not None:
+                stream.flush()
         except (OSError, ValueError):
             pass
     try:
