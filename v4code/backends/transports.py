@@ -518,6 +518,13 @@ class StdlibTransport:
         for conn in idle:
             conn.close()
 
+    def __del__(self) -> None:
+        # A caller that never calls close() still must not leak the kept-alive socket.
+        try:
+            self.close()
+        except Exception:  # noqa: S110 - interpreter shutdown may have torn down modules
+            pass
+
 
 _DECODE = json.JSONDecoder().raw_decode
 
