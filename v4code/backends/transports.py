@@ -14,6 +14,7 @@ import os
 import socket
 import threading
 import time
+import weakref
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -375,6 +376,9 @@ class StdlibTransport:
         self._tls: ssl.SSLContext | None = None
         self._idle: list[http.client.HTTPConnection] = []
         self._lock = threading.Lock()
+        # A caller that never calls close() must not leak the kept-alive socket. A finalizer
+        # rather than __del__: it runs before the garbage sockets' own finalizers would warn.
+        weakref.finalize(self, _close_all, self._idle)
 
     # --- connections ---------------------------------------------------------------------
 
@@ -514,16 +518,14 @@ class StdlibTransport:
 
     def close(self) -> None:
         with self._lock:
-            idle, self._idle = self._idle, []
-        for conn in idle:
-            conn.close()
+            idle = self._idle[:]
+            self._idle.clear()
+        _close_all(idle)
 
-    def __del__(self) -> None:
-        # A caller that never calls close() still must not leak the kept-alive socket.
-        try:
-            self.close()
-        except Exception:  # noqa: S110 - interpreter shutdown may have torn down modules
-            pass
+
+def _close_all(connections: list[http.client.HTTPConnection]) -> None:
+    for conn in connections:
+        conn.close()
 
 
 _DECODE = json.JSONDecoder().raw_decode
