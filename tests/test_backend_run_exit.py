@@ -8,16 +8,22 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from fake_api import FakeDeepSeek, garbage, text, tool_call
 
 from v4code.sessions import list_sessions, read_session
 
 
 def run_v4code(
-    root: Path, base_url: str, *args: str, python_flags: tuple[str, ...] = ()
+    root: Path,
+    base_url: str,
+    *args: str,
+    python_flags: tuple[str, ...] = (),
+    transport: str = "stdlib",
 ) -> subprocess.CompletedProcess[str]:
     env = {
         **os.environ,
+        "V4CODE_TRANSPORT": transport,
         "DEEPSEEK_API_KEY": "sk-test-key-0123456789",
         "DEEPSEEK_BASE_URL": base_url,
         "V4CODE_RETRY_BASE_DELAY": "0.01",
@@ -63,9 +69,12 @@ def test_run_output_and_session_are_complete_at_exit(
     assert len({r.connection for r in fake_api.chat_requests}) == 1  # one kept-alive connection
 
 
-def test_run_ends_with_exit_3_on_a_garbled_stream(workspace: Path, fake_api: FakeDeepSeek) -> None:
+@pytest.mark.parametrize("transport", ["stdlib", "sdk"])
+def test_run_ends_with_exit_3_on_a_garbled_stream(
+    workspace: Path, fake_api: FakeDeepSeek, transport: str
+) -> None:
     fake_api.load([garbage(1, content="abc"), garbage(0, "json", content="abc")])
-    result = run_v4code(workspace, fake_api.base_url, "hello")
+    result = run_v4code(workspace, fake_api.base_url, "hello", transport=transport)
     assert result.returncode == 3
     assert "malformed" in result.stderr and "Traceback" not in result.stderr
 

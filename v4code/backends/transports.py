@@ -547,6 +547,7 @@ class _SSE:
         import http.client
 
         read = self._response.read1
+        event = self._event
         pending: list[bytes] = []
         try:
             while True:
@@ -566,13 +567,13 @@ class _SSE:
                 if tail:
                     pending.append(tail)
                 for line in lines:
-                    if not line.startswith(b"data:"):
+                    if line[:5] != b"data:":
                         continue  # blank separators, `: keep-alive` comments, event names
                     data = line[5:].strip()
                     if data == b"[DONE]":
                         self.complete = True
                         return
-                    yield self._event(data)
+                    yield event(data)
         except (OSError, http.client.HTTPException) as exc:
             self._watch.check()
             if isinstance(exc, TimeoutError):
