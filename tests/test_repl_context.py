@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from fake_api import text, tool_call
-from test_repl import ENTER, chat, ctrl_c_twice_when_requested
+from test_repl import ENTER, chat, ctrl_c_when_requested
 
 from v4code.sessions import list_sessions, read_session
 
@@ -103,9 +103,9 @@ def test_automatic_compaction_inside_a_long_turn(repo, fake_api, monkeypatch):
 def test_ctrl_c_during_compaction_leaves_the_conversation_unchanged(repo, fake_api, monkeypatch):
     fake_api.load([text("a1"), text("a2"), text("a3"), {**text("slow"), "hang": 30}, text("a4")])
     keys = ["one" + ENTER, "two" + ENTER, "three" + ENTER, "/compact" + ENTER, "four" + ENTER]
-    ctrl_c_twice_when_requested(fake_api, 4)
+    ctrl_c_when_requested(fake_api, 4)
     screen = chat(repo, fake_api, monkeypatch, keys)
-    assert "Stopped." in screen and "Compacted" not in screen
+    assert "Compaction cancelled" in screen and "Compacted" not in screen
     assert contents(fake_api.chat_requests[-1]) == ["one", "a1", "two", "a2", "three", "a3", "four"]
 
 

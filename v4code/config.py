@@ -53,7 +53,7 @@ class Settings:
     base_url: str = DEFAULT_BASE_URL
     api_key: str | None = None
     dialect: str = "deepseek"
-    transport: str = "sdk"  # "sdk" (the openai SDK) or "stdlib" (http.client; starts faster)
+    transport: str = "stdlib"  # "stdlib" (http.client, starts at once) or "sdk" (the openai SDK)
     thinking: bool = True
     effort: str | None = "high"
     show_thinking: bool = False  # the chat streams thinking in full instead of one folded line

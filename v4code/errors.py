@@ -42,6 +42,19 @@ class BackendError(V4codeError):
         self.retryable = retryable
 
 
+class DeadlineExceeded(BackendError):
+    """The caller's deadline (e.g. `--max-time`) passed while waiting on the model endpoint.
+
+    Raised from inside a response: every event streamed before it has already been yielded,
+    so nothing is lost. A BackendError, so a caller that does not know it still ends cleanly.
+    """
+
+    exit_code = ExitCode.LIMIT
+
+    def __init__(self, message: str = "the time limit ran out while waiting for the model") -> None:
+        super().__init__(message)
+
+
 class ToolError(Exception):
     """Raised by a tool to send an error result (the message) back to the model."""
 

@@ -15,6 +15,7 @@ __all__ = [
     "cut",
     "dsml_leak",
     "fault",
+    "garbage",
     "raw_args",
     "step",
     "text",
@@ -46,12 +47,16 @@ STEP_KEYS = frozenset(
         "content_chunks",
         "reasoning_chunks",
         "hang",
+        "garbage_after",
+        "garbage",
+        "drop_connection",
         # checks on the request this step answers
         "expect",
     }
 )
 
 USAGE_SHAPES = ("last_chunk", "separate")
+GARBAGE_KINDS = ("bytes", "json")
 REASONING_FIELDS = ("reasoning_content", "reasoning")
 
 # U+FF5C FULLWIDTH VERTICAL LINE and U+2581 LOWER ONE EIGHTH BLOCK, as DeepSeek's tokens spell them.
@@ -82,6 +87,12 @@ def validate_step(raw: Mapping[str, Any], where: str = "step") -> dict[str, Any]
         raise ValueError(f"{where}: 'status' must be an HTTP status code")
     if "cut_after" in st and not (isinstance(st["cut_after"], int) and st["cut_after"] >= 0):
         raise ValueError(f"{where}: 'cut_after' must be an int >= 0")
+    if "garbage_after" in st and not (
+        isinstance(st["garbage_after"], int) and st["garbage_after"] >= 0
+    ):
+        raise ValueError(f"{where}: 'garbage_after' must be an int >= 0")
+    if "garbage" in st and st["garbage"] not in GARBAGE_KINDS:
+        raise ValueError(f"{where}: 'garbage' must be one of {GARBAGE_KINDS}")
     if "chunk_size" in st and not (isinstance(st["chunk_size"], int) and st["chunk_size"] >= 1):
         raise ValueError(f"{where}: 'chunk_size' must be an int >= 1")
     for key in ("delay", "hang", "retry_after"):
@@ -167,6 +178,14 @@ def fault(
 ) -> dict[str, Any]:
     """An HTTP error answer (429, 500, 503, ...) with a DeepSeek-style error body."""
     return step(status=status, retry_after=retry_after, message=message)
+
+
+def garbage(after: int, kind: str = "bytes", **keys: Any) -> dict[str, Any]:
+    """A stream that sends ``after`` data chunks, then a corrupt event, then the rest.
+
+    ``kind`` "bytes": an event of bytes that are not UTF-8; "json": an event that is not JSON.
+    """
+    return step(garbage_after=after, garbage=kind, **keys)
 
 
 def cut(after: int, **keys: Any) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import socket
+import ssl
 import sys
 import threading
 import time
@@ -60,6 +61,9 @@ class RecordedRequest:
     cut: bool = False  # the answer was deliberately cut short
     disconnected: bool = False  # the client went away before the answer was complete
     usage: dict[str, Any] | None = field(default=None, repr=False)
+    connection: int = 0  # which TCP connection carried it (1, 2, ...): keep-alive is visible
+    arrived: float = 0.0  # time.time() when the request was complete, for latency figures
+    answered: float = 0.0  # time.time() when the answer was sent (or given up)
 
     def __getitem__(self, key: str) -> Any:
         return getattr(self, key)
@@ -96,6 +100,9 @@ class RecordedRequest:
             "cut": self.cut,
             "disconnected": self.disconnected,
             "usage": self.usage,
+            "connection": self.connection,
+            "arrived": self.arrived,
+            "answered": self.answered,
         }
 
 
@@ -152,8 +159,10 @@ class FakeDeepSeek:
         chunk_size: int = 12,
         usage_shape: str | None = None,
         reasoning_field: str | None = None,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self.host = host
+        self.ssl_context = ssl_context  # serve HTTPS with this (server-side) context
         self._port = port
         self._lock = threading.RLock()
         self._httpd: _HTTPServer | None = None
@@ -166,6 +175,7 @@ class FakeDeepSeek:
         self.allow_leftover = False
         self._cache = PrefixCache()
         self._call_counter = 0
+        self._connection_counter = 0
         self._generation = 0
         self._wake = threading.Event()
         self._initial = dict(
@@ -212,6 +222,11 @@ class FakeDeepSeek:
             return self
         httpd = _HTTPServer((self.host, self._port), _Handler)
         httpd.fake = self
+        if self.ssl_context is not None:
+            # The handshake happens on the handler's first read, not in the accepting thread.
+            httpd.socket = self.ssl_context.wrap_socket(
+                httpd.socket, server_side=True, do_handshake_on_connect=False
+            )
         self._httpd = httpd
         self._thread = threading.Thread(
             target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
@@ -252,7 +267,8 @@ class FakeDeepSeek:
     @property
     def base_url(self) -> str:
         """``http://127.0.0.1:PORT``; ``/chat/completions`` and ``/v1/chat/completions`` both work."""
-        return f"http://{self.host}:{self.port}"
+        scheme = "https" if self.ssl_context is not None else "http"
+        return f"{scheme}://{self.host}:{self.port}"
 
     # ------------------------------------------------------------------ script
 
@@ -340,6 +356,7 @@ class FakeDeepSeek:
         self, method: str, path: str, headers: dict[str, str], body: Any
     ) -> RecordedRequest:
         rec = RecordedRequest(len(self.requests), method, path, headers, body)
+        rec.arrived = time.time()
         self.requests.append(rec)
         return rec
 
@@ -356,7 +373,9 @@ class FakeDeepSeek:
             return _auth_rejection(key), True
         return None, False
 
-    def _decide(self, method: str, path: str, headers: dict[str, str], raw: bytes) -> _Reply:
+    def _decide(
+        self, method: str, path: str, headers: dict[str, str], raw: bytes, connection: int = 0
+    ) -> _Reply:
         with self._lock:
             body: Any = None
             bad_json = False
@@ -366,6 +385,7 @@ class FakeDeepSeek:
                 except ValueError:
                     bad_json = True
             rec = self._record(method, path, headers, body)
+            rec.connection = connection
             reply = self._decide_locked(rec, method, _route(path), bad_json)
             reply.wake, reply.generation = self._wake, self._generation
             rec.status = reply.status
@@ -509,6 +529,11 @@ class FakeDeepSeek:
         return st.get("usage_shape") or self.usage_shape or default
 
 
+_GARBAGE = {
+    "bytes": b"data: \xff\xfe\x00\x9c\x81garbage\xc3\x28\n\n",
+    "json": b'data: {"id": "x", "choices": [{"delta": {"content": "unterminated\n\n',
+}
+
 _FAULTS = {
     400: ("invalid_request_error", "Invalid request"),
     401: ("authentication_error", "Authentication Fails, Your api key: **** is invalid"),
@@ -567,6 +592,8 @@ class _Handler(BaseHTTPRequestHandler):
         super().setup()
         with self.server.fake._lock:
             self.server.fake._conns.add(self.connection)
+            self.server.fake._connection_counter += 1
+            self.connection_number = self.server.fake._connection_counter
 
     def finish(self) -> None:
         with self.server.fake._lock:
@@ -597,7 +624,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self, raw: bytes) -> None:
         fake = self.server.fake
         headers = {k.lower(): v for k, v in self.headers.items()}
-        reply = fake._decide(self.command, self.path, headers, raw)
+        reply = fake._decide(self.command, self.path, headers, raw, self.connection_number)
         try:
             st = reply.step or {}
             if st.get("hang"):
@@ -608,10 +635,16 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send_stream(reply)
             else:
                 self._send_completion(reply)
+            if st.get("drop_connection"):
+                # Close without saying so (no `Connection: close`), as a server whose idle
+                # timeout passed does: the client finds out on its next request.
+                self.close_connection = True
         except (_Aborted, OSError):
             reply.record.disconnected = not reply.record.cut
             self.close_connection = True
             self._drop()
+        finally:
+            reply.record.answered = time.time()
 
     def _sleep(self, reply: _Reply, seconds: float) -> None:
         if reply.wake is not None and reply.wake.wait(seconds):
@@ -684,9 +717,12 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         cut_after = st.get("cut_after")
         delay = float(st.get("delay") or 0)
+        garbage_after = st.get("garbage_after")
         for i, payload in enumerate(payloads):
             if cut_after is not None and i >= cut_after:
                 raise _Aborted
+            if i == garbage_after:
+                self._frame(_GARBAGE[st.get("garbage") or "bytes"])
             if i and delay:
                 self._sleep(reply, delay)
             if st.get("keepalive"):

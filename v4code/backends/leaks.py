@@ -94,20 +94,33 @@ def parse_block(block: str) -> list[ToolCall]:
     return parse_dsml(block) if "DSML" in block[:8] else parse_v3(block)
 
 
+# The longest closing marker is about 25 characters; a window this wide around each new piece
+# finds one split across chunks without rescanning the whole block.
+_END_WINDOW = 64
+
+
 class LeakFilter:
-    """Incremental filter over one text stream (content or reasoning)."""
+    """Incremental filter over one text stream (content or reasoning).
+
+    Work per piece is proportional to the piece: ordinary text passes straight through, and an
+    open block is kept as a list of pieces, searched for its end only around the newest one.
+    """
 
     def __init__(self, *, strip_think_close: bool = False) -> None:
         self.calls: list[ToolCall] = []
-        self._buf = ""
-        self._in_block = False
+        self._buf = ""  # outside a block: held-back text that could start a marker (short)
+        self._block: list[str] = []  # inside a block: its pieces so far
+        self._tail = ""  # the block's last characters, to find an end marker split across pieces
+        self._end: re.Pattern[str] | None = None  # set while inside a block
         self._at_start = strip_think_close
 
     def feed(self, text: str) -> str:
         """Text that is safe to show now; markup is held back until it is complete."""
+        if self._end is not None:
+            return self._feed_block(text)
         if not self._buf and not self._at_start and "<" not in text:
             return text  # the hot path: ordinary text, nothing pending
-        self._buf += text
+        self._buf += text  # short: at most a marker prefix is ever held back here
         if self._at_start:
             stripped = self._buf.lstrip()
             if len(stripped) < len(_THINK_CLOSE) and _THINK_CLOSE.startswith(stripped):
@@ -118,41 +131,63 @@ class LeakFilter:
         return self._drain()
 
     def _drain(self) -> str:
+        """Pass text on up to a marker; from a marker on, collect the block."""
+        text, self._buf = self._buf, ""
         out = []
-        while self._buf:
-            if not self._in_block:
-                match = _START.search(self._buf)
-                if match is None:
-                    cut = self._buf.rfind("<")
-                    if cut != -1 and _could_start_marker(self._buf[cut:]):
-                        out.append(self._buf[:cut])
-                        self._buf = self._buf[cut:]
-                    else:
-                        out.append(self._buf)
-                        self._buf = ""
-                    break
-                out.append(self._buf[: match.start()])
-                self._buf = self._buf[match.start() :]
-                self._in_block = True
-            end = (_DSML_END if "DSML" in self._buf[:8] else _V3_END).search(self._buf)
-            if end is None:
+        while text:
+            match = _START.search(text)
+            if match is None:
+                cut = text.rfind("<")
+                if cut != -1 and _could_start_marker(text[cut:]):
+                    out.append(text[:cut])
+                    self._buf = text[cut:]
+                else:
+                    out.append(text)
                 break
-            block, self._buf = self._buf[: end.end()], self._buf[end.end() :]
-            self._in_block = False
-            calls = parse_block(block)
-            if calls:
-                self.calls.extend(calls)
-            else:
-                out.append(block)
+            out.append(text[: match.start()])
+            rest = text[match.start() :]
+            self._end = _DSML_END if "DSML" in rest[:8] else _V3_END
+            self._block, self._tail = [], ""
+            text = self._collect(rest, out)
         return "".join(out)
+
+    def _feed_block(self, text: str) -> str:
+        out: list[str] = []
+        rest = self._collect(text, out)
+        if rest:
+            self._buf = rest
+            out.append(self._drain())
+        return "".join(out)
+
+    def _collect(self, text: str, out: list[str]) -> str:
+        """Add `text` to the open block; at its end, parse it and return what follows."""
+        assert self._end is not None
+        window = self._tail + text
+        end = self._end.search(window)
+        if end is None:
+            self._block.append(text)
+            self._tail = window[-_END_WINDOW:]
+            return ""
+        cut = end.end() - len(self._tail)
+        self._block.append(text[:cut])
+        block = "".join(self._block)
+        self._block, self._tail, self._end = [], "", None
+        calls = parse_block(block)
+        if calls:
+            self.calls.extend(calls)
+        else:
+            out.append(block)
+        return text[cut:]
 
     def flush(self) -> str:
         """End of stream: parse an unclosed block if possible, else give it back as text."""
-        rest, self._buf = self._buf, ""
-        if self._in_block:
-            self._in_block = False
-            calls = parse_block(rest)
+        if self._end is not None:
+            block = "".join(self._block)
+            self._block, self._tail, self._end = [], "", None
+            calls = parse_block(block)
             if calls:
                 self.calls.extend(calls)
                 return ""
+            return block + self._buf
+        rest, self._buf = self._buf, ""
         return rest

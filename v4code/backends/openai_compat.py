@@ -1,13 +1,14 @@
-"""The streaming client for DeepSeek's API and OpenAI-compatible engines, over the openai SDK.
+"""The streaming client for DeepSeek's API and OpenAI-compatible engines.
 
 It turns one ChatRequest into StreamEvents, retries what is worth retrying (with the reason
 shown to the person), and turns everything else into a BackendError that says what to do.
-The SDK is imported on first use: it costs most of a second, and many commands never need it.
+The wire goes through a transport (transports.py): http.client by default, the openai SDK on
+request. Streamed pieces are collected in lists and joined once, so a long tool-call argument
+costs linear time.
 """
 
 from __future__ import annotations
 
-import email.utils
 import random
 import re
 import threading
@@ -15,18 +16,23 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from v4code.backends.dialects import Dialect, get_dialect
 from v4code.backends.leaks import LeakFilter
 from v4code.backends.transports import (
+    CertificateFailure,
     ConnectionFailure,
     HTTPStatusFailure,
+    ProtocolFailure,
     SdkTransport,
     StdlibTransport,
     Transport,
+    is_loopback,
+    remaining,
 )
 from v4code.cancel import CancelToken
-from v4code.errors import BackendError, Cancelled
+from v4code.errors import BackendError, Cancelled, DeadlineExceeded
 from v4code.events import (
     ReasoningDelta,
     Retrying,
@@ -45,11 +51,27 @@ _OVERFLOW = re.compile(
 )
 
 
+# A refused connection on this machine means no engine is running: one quick retry (it may
+# be starting up), then say so, instead of backing off for half a minute.
+REFUSED_RETRIES = 1
+REFUSED_DELAY = 0.25
+# A malformed stream is retried once (a proxy or a restart can garble one response); a
+# server that keeps sending garbage will not be fixed by waiting.
+MALFORMED_RETRIES = 1
+
+
 class _Retry(Exception):
-    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+    def __init__(
+        self,
+        reason: str,
+        retry_after: float | None = None,
+        *,
+        kind: str = "transient",
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.retry_after = retry_after
+        self.kind = kind  # "transient", "refused" (loopback) or "malformed"
 
 
 def wire_message(message: Message, dialect: Dialect) -> dict[str, Any]:
@@ -82,12 +104,21 @@ def wire_message(message: Message, dialect: Dialect) -> dict[str, Any]:
 
 
 @dataclass
+class _CallParts:
+    """One streamed tool call: its pieces, joined once at the end (`+=` would be quadratic)."""
+
+    id: str = ""
+    name: list[str] = field(default_factory=list)
+    arguments: list[str] = field(default_factory=list)
+
+
+@dataclass
 class _Stream:
     """The state of one streamed response."""
 
     content: LeakFilter = field(default_factory=lambda: LeakFilter(strip_think_close=True))
     reasoning: LeakFilter = field(default_factory=LeakFilter)
-    calls: dict[int, dict[str, str]] = field(default_factory=dict)
+    calls: dict[int, _CallParts] = field(default_factory=dict)
     usage: Usage | None = None
     finish_reason: str | None = None
     model: str | None = None
@@ -105,7 +136,7 @@ class OpenAICompatBackend:
         max_retries: int = 5,
         retry_base_delay: float = 1.0,
         retry_max_delay: float = 60.0,
-        transport: str = "sdk",
+        transport: str = "stdlib",
     ) -> None:
         self.base_url = base_url
         self.api_key = api_key
@@ -121,24 +152,62 @@ class OpenAICompatBackend:
 
     # --- public -----------------------------------------------------------------------
 
-    def stream(self, request: ChatRequest, cancel: CancelToken) -> Iterator[StreamEvent]:
-        attempt = 0
+    def stream(
+        self,
+        request: ChatRequest,
+        cancel: CancelToken,
+        deadline: float | None = None,
+    ) -> Iterator[StreamEvent]:
+        """Stream one response, retrying what is worth retrying.
+
+        `deadline` (a time.monotonic() value) bounds every read, retry wait and reconnect:
+        when it passes the stream ends with DeadlineExceeded, after everything received so far
+        has been yielded.
+        """
+        attempts = {"transient": 0, "refused": 0, "malformed": 0}
+        limits = {
+            "transient": self.max_retries,
+            "refused": min(REFUSED_RETRIES, self.max_retries),
+            "malformed": min(MALFORMED_RETRIES, self.max_retries),
+        }
         while True:
             try:
-                yield from self._attempt(request, cancel)
+                yield from self._attempt(request, cancel, deadline)
                 return
             except _Retry as retry:
-                attempt += 1
-                if attempt > self.max_retries:
-                    raise BackendError(
-                        f"{retry.reason}; gave up after {self.max_retries} retries. "
-                        "Try again later, or check the endpoint's status.",
-                        retryable=True,
-                    ) from None
+                attempts[retry.kind] += 1
+                attempt = sum(attempts.values())
+                if attempts[retry.kind] > limits[retry.kind] or attempt > self.max_retries:
+                    raise self._gave_up(retry, attempt - 1) from None
                 delay = self._delay(attempt, retry.retry_after)
+                if retry.kind == "refused":
+                    delay = min(delay, REFUSED_DELAY)
+                left = remaining(deadline)
+                if left is not None and left <= delay:
+                    cancel.wait(max(left, 0.0))
+                    cancel.raise_if_cancelled()
+                    raise DeadlineExceeded() from None
                 yield Retrying(attempt, delay, retry.reason)
                 if cancel.wait(delay):
                     raise Cancelled() from None
+
+    def _gave_up(self, retry: _Retry, retries: int) -> BackendError:
+        if retry.kind == "refused":
+            return BackendError(
+                f"{retry.reason}: nothing listens at that address (connection refused). "
+                "Is the engine running? Start it, or point base_url at the right port.",
+                retryable=True,
+            )
+        if retry.kind == "malformed":
+            return BackendError(
+                f"{retry.reason}. The endpoint at {self.base_url} does not speak the "
+                "OpenAI-compatible streaming format correctly; check base_url and the engine.",
+            )
+        return BackendError(
+            f"{retry.reason}; gave up after {retries} retries. "
+            "Try again later, or check the endpoint's status.",
+            retryable=True,
+        )
 
     def close(self) -> None:
         if self._transport is not None:
@@ -147,15 +216,24 @@ class OpenAICompatBackend:
 
     # --- one attempt ------------------------------------------------------------------
 
-    def _attempt(self, request: ChatRequest, cancel: CancelToken) -> Iterator[StreamEvent]:
+    def _attempt(
+        self, request: ChatRequest, cancel: CancelToken, deadline: float | None
+    ) -> Iterator[StreamEvent]:
         cancel.raise_if_cancelled()
+        _check_deadline(deadline)
         state = _Stream()
         try:
-            with self.transport().stream(self.body(request)) as chunks:
+            with self.transport().stream(
+                self.body(request), deadline=deadline, cancel=cancel
+            ) as chunks:
                 for chunk in chunks:
                     if cancel.cancelled:
                         raise Cancelled()
-                    yield from self._chunk(chunk, state)
+                    if deadline is not None and time.monotonic() >= deadline:
+                        raise DeadlineExceeded()
+                    events = self._chunk(chunk, state)
+                    if events:
+                        yield from events
         except HTTPStatusFailure as exc:
             if exc.status in RETRY_STATUSES:
                 raise _Retry(
@@ -165,7 +243,17 @@ class OpenAICompatBackend:
             raise BackendError(
                 _advice(exc.status, exc.message, request, self.base_url), status=exc.status
             ) from None
+        except ProtocolFailure as exc:
+            raise _Retry(str(exc), kind="malformed") from None
+        except CertificateFailure as exc:
+            raise BackendError(
+                f"The TLS certificate of {self.base_url} did not verify ({exc}). If the server "
+                "uses a private CA, point SSL_CERT_FILE (a PEM bundle) or SSL_CERT_DIR at it."
+            ) from None
         except ConnectionFailure as exc:
+            _check_deadline(deadline)
+            if exc.refused and is_loopback(urlsplit(self.base_url).hostname):
+                raise _Retry(f"cannot reach {self.base_url}", kind="refused") from None
             raise _Retry(self._connection_reason(str(exc))) from None
         if state.finish_reason is None:
             raise _Retry("the stream ended before the answer was complete")
@@ -173,8 +261,12 @@ class OpenAICompatBackend:
             raise _Retry(f"the server ran out of resources ({state.finish_reason})")
         yield from self._finish(state)
 
-    def _chunk(self, chunk: dict[str, Any], state: _Stream) -> Iterator[StreamEvent]:
-        state.model = chunk.get("model") or state.model
+    def _chunk(self, chunk: dict[str, Any], state: _Stream) -> list[StreamEvent]:
+        """The events one chunk makes (a list: most argument chunks make none)."""
+        events: list[StreamEvent] = []
+        model = chunk.get("model")
+        if model:
+            state.model = model
         usage = chunk.get("usage")
         if usage:
             state.usage = _usage(usage)
@@ -185,25 +277,37 @@ class OpenAICompatBackend:
                 if reasoning:
                     shown = state.reasoning.feed(reasoning)
                     if shown:
-                        yield ReasoningDelta(shown)
+                        events.append(ReasoningDelta(shown))
                 content = delta.get("content")
                 if content:
                     shown = state.content.feed(content)
                     if shown:
-                        yield TextDelta(shown)
-                for part in delta.get("tool_calls") or ():
-                    slot = state.calls.setdefault(
-                        part.get("index", 0), {"id": "", "name": "", "arguments": ""}
-                    )
-                    if part.get("id"):
-                        slot["id"] = part["id"]
-                    fn = part.get("function") or {}
-                    if fn.get("name"):
-                        slot["name"] += fn["name"]
-                    if fn.get("arguments"):
-                        slot["arguments"] += fn["arguments"]
-            if choice.get("finish_reason"):
-                state.finish_reason = choice["finish_reason"]
+                        events.append(TextDelta(shown))
+                parts = delta.get("tool_calls")
+                if parts:
+                    self._call_parts(parts, state.calls)
+            finish = choice.get("finish_reason")
+            if finish:
+                state.finish_reason = finish
+        return events
+
+    @staticmethod
+    def _call_parts(parts: list[dict[str, Any]], calls: dict[int, _CallParts]) -> None:
+        for part in parts:
+            index = part.get("index", 0)
+            slot = calls.get(index)
+            if slot is None:
+                slot = calls[index] = _CallParts()
+            if part.get("id"):
+                slot.id = part["id"]
+            fn = part.get("function")
+            if fn:
+                name = fn.get("name")
+                if name:
+                    slot.name.append(name)
+                arguments = fn.get("arguments")
+                if arguments:
+                    slot.arguments.append(arguments)
 
     def _finish(self, state: _Stream) -> Iterator[StreamEvent]:
         tail = state.reasoning.flush()
@@ -214,8 +318,9 @@ class OpenAICompatBackend:
             yield TextDelta(tail)
         for index in sorted(state.calls):
             slot = state.calls[index]
-            call_id = slot["id"] or f"call_{index}_{int(time.time() * 1000)}"
-            yield ToolCallReady(ToolCall(call_id, slot["name"], slot["arguments"]))
+            call_id = slot.id or f"call_{index}_{int(time.time() * 1000)}"
+            name, arguments = "".join(slot.name), "".join(slot.arguments)
+            yield ToolCallReady(ToolCall(call_id, name, arguments))
         leaked = state.reasoning.calls + state.content.calls
         for call in leaked:
             yield ToolCallReady(call, leaked=True)
@@ -231,7 +336,7 @@ class OpenAICompatBackend:
     def transport(self) -> Transport:
         with self._transport_lock:  # the chat builds it in the background while the person types
             if self._transport is None:
-                kind = StdlibTransport if self.transport_kind == "stdlib" else SdkTransport
+                kind = SdkTransport if self.transport_kind == "sdk" else StdlibTransport
                 self._transport = kind(self.base_url, self.api_key, self.timeout)
             return self._transport
 
@@ -267,7 +372,7 @@ class OpenAICompatBackend:
     def _delay(self, attempt: int, retry_after: float | None) -> float:
         if retry_after is not None:
             return min(max(retry_after, 0.0), self.retry_max_delay)
-        backoff = self.retry_base_delay * (2 ** (attempt - 1))
+        backoff = self.retry_base_delay * 2.0 ** (attempt - 1)
         return min(backoff, self.retry_max_delay) * random.uniform(0.5, 1.0)
 
     def _connection_reason(self, detail: str) -> str:
@@ -276,6 +381,12 @@ class OpenAICompatBackend:
         if "timed out" in detail.lower():
             return f"the request to {self.base_url} timed out"
         return f"cannot reach {self.base_url}: {detail}"
+
+
+def _check_deadline(deadline: float | None) -> None:
+    left = remaining(deadline)
+    if left is not None and left <= 0:
+        raise DeadlineExceeded()
 
 
 def _usage(raw: dict[str, Any]) -> Usage:
@@ -303,6 +414,8 @@ def _retry_after(value: str | None) -> float | None:
     try:
         return float(value)
     except ValueError:
+        import email.utils  # only for the rare HTTP-date form
+
         try:
             parsed = email.utils.parsedate_to_datetime(value)
         except (TypeError, ValueError):
