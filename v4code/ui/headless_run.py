@@ -1,4 +1,4 @@
-"""`v4code run`: one task, no questions, a result and an exit code."""
+"""The headless `v4code run` frontend: one task, no questions, a result and an exit code."""
 
 from __future__ import annotations
 
