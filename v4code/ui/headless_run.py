@@ -26,7 +26,7 @@ def run_task(
     root = workspace_root(cwd)
     settings = load_settings(root, flags).settings
     cancel = CancelToken()
-    session = open_session(
+    opened = open_session(
         settings,
         root,
         PolicyApprover(settings.permission_mode),
@@ -37,10 +37,10 @@ def run_task(
     renderer = HeadlessRenderer(output)
     previous = _install_sigint(cancel)
     try:
-        result = renderer.run(session.agent.submit(task), session.agent.session_id)
+        result = renderer.run(opened.agent.submit(task), opened.agent.session_id)
     finally:
         signal.signal(signal.SIGINT, previous)
-        session.agent.session.close()
+        opened.agent.session.close()
     return result.exit_code
 
 
