@@ -4,13 +4,15 @@ Run by hand: `python bench/startup.py [-n 30] [--against OTHER_V4CODE]`. A bare 
 is measured in the same run, side by side, so the figure can be read against this machine's
 interpreter start-up. `--against` names a second `v4code` executable (say, an install of an
 earlier commit in its own venv); the two are run alternately, so load from other processes
-falls on both alike.
+falls on both alike. The CPU column (user + system time of the child, median) moves much less
+than wall time when other processes share the machine.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -24,21 +26,34 @@ TARGET_MS = 80
 ARGS = (["--version"], ["--help"], ["run", "--help"])
 
 
-def timed(cmd: list[str]) -> float:
-    start = time.perf_counter()
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed(cmd: list[str]) -> tuple[float, float]:
+    """Wall and CPU seconds of one run of `cmd`."""
+    cpu, start = _cpu(), time.perf_counter()
     subprocess.run(cmd, capture_output=True, check=True, env=ENV)
-    return time.perf_counter() - start
+    return time.perf_counter() - start, _cpu() - cpu
 
 
-def measure(cmds: list[list[str]], runs: int) -> list[tuple[float, float]]:
-    """(median ms, min ms) of each command, the commands run in turn within each round."""
+def measure(cmds: list[list[str]], runs: int) -> list[tuple[float, float, float]]:
+    """(median ms, min ms, median CPU ms) of each command, the commands run in turn each round."""
     for cmd in cmds:
         timed(cmd)  # warm caches, write bytecode
-    times: list[list[float]] = [[] for _ in cmds]
+    times: list[list[tuple[float, float]]] = [[] for _ in cmds]
     for _ in range(runs):
         for i, cmd in enumerate(cmds):
             times[i].append(timed(cmd))
-    return [(statistics.median(t) * 1000, min(t) * 1000) for t in times]
+    return [
+        (
+            statistics.median(w for w, _ in t) * 1000,
+            min(w for w, _ in t) * 1000,
+            statistics.median(c for _, c in t) * 1000,
+        )
+        for t in times
+    ]
 
 
 def main() -> None:
@@ -49,13 +64,13 @@ def main() -> None:
     script = shutil.which("v4code")
     base = [script] if script else [sys.executable, "-m", "v4code"]
     columns = [("this", base)] + ([("against", [args.against])] if args.against else [])
-    header = "".join(f" {name + ' median':>15} {'min':>7}" for name, _ in columns)
+    header = "".join(f" {name + ' median':>15} {'min':>7} {'cpu':>7}" for name, _ in columns)
     print(f"{'command':<22}{header}   (ms, runs={args.runs}, target < {TARGET_MS} ms)")
     rows = [("python -c pass", [[sys.executable, "-c", "pass"]] * len(columns))]
     rows += [(f"v4code {' '.join(a)}", [[*exe, *a] for _, exe in columns]) for a in ARGS]
     for label, cmds in rows:
         cells = measure(cmds, args.runs)
-        print(f"{label:<22}" + "".join(f" {median:>15.1f} {best:>7.1f}" for median, best in cells))
+        print(f"{label:<22}" + "".join(f" {m:>15.1f} {b:>7.1f} {c:>7.1f}" for m, b, c in cells))
 
 
 if __name__ == "__main__":
