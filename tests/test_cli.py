@@ -10,9 +10,11 @@ from pathlib import Path
 import click
 import pytest
 from click.testing import CliRunner
+from fake_api import FakeDeepSeek, text, tool_call
 
 from v4code import __version__
 from v4code.cli import SUBCOMMANDS, main
+from v4code.sessions import list_sessions
 
 
 def test_version_and_help() -> None:
@@ -126,3 +128,19 @@ def test_every_subcommand_runs_from_the_top_level_group(workspace: Path, monkeyp
     assert "--force" in runner.invoke(main, ["hook", "install", "--help"]).output
     unknown = runner.invoke(main, ["frobnicate"])
     assert unknown.exit_code == 2 and "No such command 'frobnicate'" in unknown.output
+
+
+def test_run_cwd_works_in_that_directory(
+    workspace: Path, fake_api: FakeDeepSeek, monkeypatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("DEEPSEEK_API_KEY", "sk-test-key-0123456789")
+    monkeypatch.setenv("DEEPSEEK_BASE_URL", fake_api.base_url)
+    monkeypatch.setenv("V4CODE_SANDBOX", "false")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    fake_api.load([tool_call("read_file", path="README.md"), text("It is a project.")])
+    result = CliRunner().invoke(main, ["run", "-C", str(workspace), "what is this?"])
+    assert result.exit_code == 0 and "It is a project." in result.output
+    assert "# project" in json.dumps(fake_api.chat_requests[-1].messages)
+    assert len(list_sessions(workspace)) == 1 and list_sessions(elsewhere) == []

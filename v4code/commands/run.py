@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import click
 
@@ -54,7 +53,7 @@ Exit codes:
     "-C",
     "--cwd",
     "cwd",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    type=click.Path(exists=True, file_okay=False),  # a str: pathlib is not needed for --help
     help="Work in this directory instead of the current one.",
 )
 def run_command(
@@ -70,9 +69,11 @@ def run_command(
     base_url: str | None,
     dialect: str | None,
     resume: str | None,
-    cwd: Path | None,
+    cwd: str | None,
 ) -> None:
     """Run TASK to completion without asking anything (TASK `-` reads it from stdin)."""
+    from pathlib import Path
+
     from v4code.ui.headless_run import run_task
 
     if task == "-":
@@ -94,7 +95,13 @@ def run_command(
         "permission_mode": permission_mode,
     }
     try:
-        code = run_task(task, output=output, flags=flags, resume=resume, cwd=cwd)
+        code = run_task(
+            task,
+            output=output,
+            flags=flags,
+            resume=resume,
+            cwd=Path(cwd) if cwd is not None else None,
+        )
     except V4codeError as exc:
         fail(exc)
     sys.exit(code)
