@@ -13,10 +13,10 @@ import pytest
 from click.testing import CliRunner
 
 import v4code.assets
+from v4code.commands.undo import undo_command
 from v4code.edits.apply import apply_changeset
 from v4code.edits.changeset import ChangeSet, FileChange
 from v4code.edits.checkpoints import CheckpointStore, default_store
-from v4code.edits.undo_cli import undo_command
 from v4code.toolkit import ToolContext, ToolRegistry
 
 

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
 
+import click
+import pytest
 from click.testing import CliRunner
+from fake_api import FakeDeepSeek, text, tool_call
 
 from v4code import __version__
-from v4code.cli import main
+from v4code.cli import SUBCOMMANDS, main
+from v4code.sessions import list_sessions
 
 
 def test_version_and_help() -> None:
@@ -52,3 +57,90 @@ def test_bad_setting_is_a_usage_error(workspace: Path, monkeypatch) -> None:
     monkeypatch.setenv("V4CODE_MAX_STEPS", "lots")
     result = CliRunner().invoke(main, ["run", "x"])
     assert result.exit_code == 2 and "max_steps" in result.output
+
+
+# Modules that `--help`, `--version` and `run --help` must not import: the chat, the review,
+# undo, the agent and the SDKs behind them (each costs start-up time before any output).
+HEAVY = (
+    "openai",
+    "pydantic",
+    "prompt_toolkit",
+    "rich",
+    "v4code.review",
+    "v4code.edits",
+    "v4code.commands.review",
+    "v4code.commands.undo",
+    "v4code.ui",
+    "v4code.agent",
+    "v4code.app",
+)
+LIGHT_INVOCATIONS = (["--help"], ["--version"], ["run", "--help"], ["-h"])
+
+
+@pytest.mark.parametrize("args", LIGHT_INVOCATIONS, ids=" ".join)
+def test_help_and_version_import_no_command_they_do_not_show(
+    args: list[str], tmp_path: Path
+) -> None:
+    code = (
+        "import json, sys\n"
+        "from click.testing import CliRunner\n"
+        "from v4code.cli import main\n"
+        f"result = CliRunner().invoke(main, {args!r})\n"
+        "print(json.dumps({'exit': result.exit_code, 'output': result.output,\n"
+        "                  'modules': sorted(sys.modules)}))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True
+    )
+    seen = json.loads(out.stdout)
+    assert seen["exit"] == 0 and seen["output"].strip()
+    heavy = [
+        m for m in seen["modules"] if m in HEAVY or m.startswith(tuple(f"{h}." for h in HEAVY))
+    ]
+    assert heavy == []
+
+
+def test_help_lists_every_command_with_its_own_help_line() -> None:
+    """The lazy listing says exactly what click would say with every command loaded."""
+    eager = click.Group("v4code")
+    for name in SUBCOMMANDS:
+        command = main.get_command(click.Context(main), name)
+        assert command is not None
+        eager.add_command(command, name)
+    for width in (50, 80, 200):
+        lazy_help = CliRunner().invoke(main, ["--help"], terminal_width=width).output
+        eager_help = CliRunner().invoke(eager, ["--help"], terminal_width=width).output
+        assert lazy_help.split("Commands:")[1] == eager_help.split("Commands:")[1]
+    listing = CliRunner().invoke(main, ["--help"]).output.split("Commands:")[1]
+    assert [line.split()[0] for line in listing.strip().splitlines()] == sorted(SUBCOMMANDS)
+    for word in ("Review the staged diff", "Run TASK to completion", "Restore the files"):
+        assert word in listing
+
+
+def test_every_subcommand_runs_from_the_top_level_group(workspace: Path, monkeypatch) -> None:
+    monkeypatch.chdir(workspace)
+    runner = CliRunner()
+    assert "No sessions in this workspace yet." in runner.invoke(main, ["sessions"]).output
+    assert "has recorded no edits" in runner.invoke(main, ["undo", "--list"]).output
+    shown = runner.invoke(main, ["config", "show"])
+    assert shown.exit_code == 0 and "user file:" in shown.output and "model" in shown.output
+    assert "--fail-on" in runner.invoke(main, ["review", "--help"]).output
+    assert "--force" in runner.invoke(main, ["hook", "install", "--help"]).output
+    unknown = runner.invoke(main, ["frobnicate"])
+    assert unknown.exit_code == 2 and "No such command 'frobnicate'" in unknown.output
+
+
+def test_run_cwd_works_in_that_directory(
+    workspace: Path, fake_api: FakeDeepSeek, monkeypatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("DEEPSEEK_API_KEY", "sk-test-key-0123456789")
+    monkeypatch.setenv("DEEPSEEK_BASE_URL", fake_api.base_url)
+    monkeypatch.setenv("V4CODE_SANDBOX", "false")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    fake_api.load([tool_call("read_file", path="README.md"), text("It is a project.")])
+    result = CliRunner().invoke(main, ["run", "-C", str(workspace), "what is this?"])
+    assert result.exit_code == 0 and "It is a project." in result.output
+    assert "# project" in json.dumps(fake_api.chat_requests[-1].messages)
+    assert len(list_sessions(workspace)) == 1 and list_sessions(elsewhere) == []

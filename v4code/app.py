@@ -19,7 +19,7 @@ from v4code.toolkit import ToolRegistry
 from v4code.types import Message
 from v4code.workspace import workspace_root
 
-__all__ = ["Session", "load_registry", "make_backend", "open_session", "workspace_root"]
+__all__ = ["AgentSession", "load_registry", "make_backend", "open_session", "workspace_root"]
 
 
 def load_registry(root: Path, only: tuple[str, ...] | None = None) -> ToolRegistry:
@@ -63,7 +63,10 @@ def make_backend(settings: Settings) -> Backend:
 
 
 @dataclass
-class Session:
+class AgentSession:
+    """What open_session returns: an Agent wired to its session log, and whether that log was
+    a saved session continued (`resumed`) rather than a new one."""
+
     agent: Agent
     resumed: bool
 
@@ -79,7 +82,7 @@ def open_session(
     cancel: CancelToken | None = None,
     system_prompt: str | None = None,
     meta: dict[str, Any] | None = None,
-) -> Session:
+) -> AgentSession:
     """A new session, or an existing one continued with its exact history (cache prefix)."""
     from v4code.edits.checkpoints import CheckpointStore
 
@@ -116,4 +119,4 @@ def open_session(
     if resume is not None:
         # Pending calls of a crashed session must be answered before the next request.
         agent.close_pending("Not run: the session ended before this call could run.")
-    return Session(agent, resume is not None)
+    return AgentSession(agent, resume is not None)

@@ -9,7 +9,7 @@ from typing import Any
 def start_chat(
     *, prompt: str | None, continue_: bool, resume: str | None, flags: dict[str, Any]
 ) -> int:
-    from v4code.ui.run_command import run_task
+    from v4code.ui.headless_run import run_task
 
     if prompt is None and not sys.stdin.isatty():
         prompt = sys.stdin.read()

@@ -1,4 +1,4 @@
-"""`v4code run`: one task, no questions, a result and an exit code."""
+"""The headless `v4code run` frontend: one task, no questions, a result and an exit code."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ def run_task(
     for notice in loaded.notices:
         sys.stderr.write(f"v4code: {notice}\n")
     cancel = CancelToken()
-    session = open_session(
+    opened = open_session(
         settings,
         root,
         PolicyApprover(settings.permission_mode),
@@ -41,11 +41,11 @@ def run_task(
     renderer = HeadlessRenderer(output, notices=loaded.notices)
     previous = _install_sigint(cancel)
     try:
-        result = renderer.run(session.agent.submit(task), session.agent.session_id)
+        result = renderer.run(opened.agent.submit(task), opened.agent.session_id)
     finally:
         signal.signal(signal.SIGINT, previous)
-        session.agent.session.close()
-    exit_now(result.exit_code, session.agent.session.path)
+        opened.agent.session.close()
+    exit_now(result.exit_code, opened.agent.session.path)
     return result.exit_code
 
 

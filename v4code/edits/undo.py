@@ -1,6 +1,7 @@
-"""`v4code undo`: restore the files of the last batch of edits, or list the batches.
+"""Undo from outside a session: find the workspace, list its batches, undo the last one.
 
-Wired into the main CLI as a subcommand; it needs no model, so it imports nothing heavy.
+`v4code undo` calls these; they need no model, so they import nothing heavy (the checkpoint
+store is imported when one of them runs).
 """
 
 from __future__ import annotations
@@ -10,10 +11,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import click
-
-if TYPE_CHECKING:  # the store is imported when the command runs, not for `v4code --help`
-    from v4code.edits.checkpoints import CheckpointStore, UndoPoint
+if TYPE_CHECKING:
+    from v4code.edits.checkpoints import CheckpointStore, UndoPoint, UndoReport
 
 
 def find_workspace(store: CheckpointStore, start: Path) -> Path:
@@ -60,34 +59,21 @@ def list_text(store: CheckpointStore, root: Path, session: str | None, every: bo
     return f"Undo points in {root} (edit batches and commands):\n" + format_batches(batches, latest)
 
 
-@click.command("undo")
-@click.option("--list", "show_list", is_flag=True, help="List the batches instead of undoing.")
-@click.option("--all", "every", is_flag=True, help="With --list: every session, not only one.")
-@click.option("--session", "session", metavar="ID", help="Undo (or list) this session's batches.")
-@click.option("--force", is_flag=True, help="Restore files even if they changed since.")
-@click.option(
-    "-C",
-    "--workspace",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    default=".",
-    help="The workspace (default: the one containing the current directory).",
-)
-def undo_command(
-    show_list: bool, every: bool, session: str | None, force: bool, workspace: Path
-) -> None:
-    """Restore the files of the last batch of edits (of the latest session by default).
+def batches_text(start: Path, session: str | None, every: bool) -> str:
+    """The batches of the workspace containing `start`: one session's, or all of them."""
+    from v4code.edits.checkpoints import default_store
 
-    A file that changed since v4code wrote it is not touched: undo shows how it differs and
-    exits with status 1 (--force restores it anyway).
+    store = default_store()
+    return list_text(store, find_workspace(store, start), session, every)
+
+
+def undo_last_batch(start: Path, session: str | None, force: bool) -> UndoReport:
+    """Undo the newest batch not yet undone in the workspace containing `start`.
+
+    A file that changed since v4code wrote it is refused (its diff is in the report) unless
+    `force` is set.
     """
     from v4code.edits.checkpoints import default_store
 
     store = default_store()
-    root = find_workspace(store, workspace)
-    if show_list:
-        click.echo(list_text(store, root, session, every))
-        return
-    report = store.undo_last(root, session, force=force)
-    click.echo(report.render())
-    if not report.ok:
-        raise SystemExit(1)
+    return store.undo_last(find_workspace(store, start), session, force=force)

@@ -1,0 +1,20 @@
+"""The click commands under `v4code`, one module per command group.
+
+Each module is imported only when its command runs or shows its own help (see the lazy group
+in `v4code.cli`); a callback parses flags and calls the part of v4code that does the work.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import NoReturn
+
+import click
+
+from v4code.errors import V4codeError
+
+
+def fail(exc: V4codeError) -> NoReturn:
+    """Say what went wrong in one line and exit with the error's documented code."""
+    click.echo(f"v4code: {exc.message}", err=True)
+    sys.exit(exc.exit_code)

@@ -1,0 +1,88 @@
+"""`v4code review` and `v4code hook install|uninstall`: flags in, v4code.review does the work."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from v4code.errors import ExitCode, V4codeError
+from v4code.review.command import REVIEW_EXIT_HELP, SEVERITIES, ReviewRequest, review
+
+SEVERITY = click.Choice(SEVERITIES)
+
+
+@click.command("review", epilog=REVIEW_EXIT_HELP)
+@click.argument("paths", nargs=-1)
+@click.option("--base", metavar="REF", help="Review the branch's changes since REF (REF...HEAD).")
+@click.option("--commit", metavar="SHA", help="Review one commit.")
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json", "sarif"]), default="text",
+    show_default=True,
+)  # fmt: skip
+@click.option(
+    "--fail-on", type=SEVERITY, default="blocker", show_default=True,
+    help="Lowest severity that fails the review (exit 1).",
+)  # fmt: skip
+@click.option(
+    "--hook", is_flag=True,
+    help="Hook mode: a review that cannot run warns and lets the commit through.",
+)  # fmt: skip
+@click.option("--fail-closed", is_flag=True, help="With --hook, refuse when the review cannot run.")
+@click.option(
+    "--timeout", type=click.FloatRange(min=1), default=60.0, show_default=True,
+    help="Seconds the review may take.",
+)  # fmt: skip
+@click.option("--no-cache", is_flag=True, help="Ask the model even if this diff was reviewed.")
+@click.option("-m", "--model", help="Review model (default: the review_model setting).")
+@click.option("--effort", help="Review effort: none, low, high, max (default: review_effort).")
+def review_command(**opts: Any) -> None:
+    """Review the staged diff (default), a branch, a commit or paths with DeepSeek V4.
+
+    With PATHS and no --base/--commit, the uncommitted changes in PATHS (new files included).
+    """
+    sys.exit(review(ReviewRequest(**opts)))
+
+
+@click.group("hook")
+def hook_group() -> None:
+    """Install or remove v4code's git pre-commit hook."""
+
+
+@hook_group.command("install")
+@click.option("--force", is_flag=True, help="Replace an existing hook instead of chaining it.")
+@click.option("--fail-on", type=SEVERITY, help="Passed to the review (default: blocker).")
+@click.option("--fail-closed", is_flag=True, help="Refuse commits when the review cannot run.")
+@click.option("--timeout", type=click.FloatRange(min=1), help="Passed to the review (seconds).")
+def hook_install(
+    force: bool, fail_on: str | None, fail_closed: bool, timeout: float | None
+) -> None:
+    """Write the pre-commit hook (respects core.hooksPath; an existing hook is chained)."""
+    from v4code.review.hooks import install
+    from v4code.workspace import workspace_root
+
+    args = (["--fail-on", fail_on] if fail_on else []) + (
+        ["--timeout", f"{timeout:g}"] if timeout else []
+    )
+    try:
+        click.echo(install(workspace_root(), force=force, args=args, fail_closed=fail_closed))
+    except V4codeError as exc:
+        _hook_failed(exc)
+
+
+@hook_group.command("uninstall")
+def hook_uninstall() -> None:
+    """Remove v4code's hook and restore the one it chained or replaced, if any."""
+    from v4code.review.hooks import uninstall
+    from v4code.workspace import workspace_root
+
+    try:
+        click.echo(uninstall(workspace_root()))
+    except V4codeError as exc:
+        _hook_failed(exc)
+
+
+def _hook_failed(exc: V4codeError) -> None:
+    click.echo(f"v4code hook: {exc.message}", err=True)
+    sys.exit(ExitCode.USAGE)

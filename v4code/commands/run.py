@@ -1,0 +1,124 @@
+"""`v4code run TASK`: one task for scripts and CI, no questions asked."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from v4code.commands import fail
+from v4code.errors import ExitCode, V4codeError
+
+EXIT_CODES_HELP = """\b
+Exit codes:
+  0    done
+  1    the task failed or the model gave up
+  2    usage or configuration error
+  3    API or backend error (after retries)
+  4    a limit was reached (steps, cost, time)
+  5    an action was denied by the permission mode
+  130  interrupted (Ctrl-C)
+"""
+
+
+@click.command("run", epilog=EXIT_CODES_HELP)
+@click.argument("task")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Choice(["text", "json", "jsonl"]),
+    default="text",
+    show_default=True,
+    help="text: progress on stderr, answer on stdout; json: one result object; jsonl: every event.",
+)
+@click.option(
+    "--permission-mode",
+    type=click.Choice(["read-only", "ask", "auto-edit", "full-auto"]),
+    default="full-auto",
+    show_default=True,
+    help="What may happen without a person: anything `ask` would ask about is denied.",
+)
+@click.option("-m", "--model", help="Model ID.")
+@click.option("--thinking/--no-thinking", default=None, help="Switch V4's thinking mode.")
+@click.option("--effort", help="Reasoning effort: low, high or max (none turns thinking off).")
+@click.option(
+    "--max-steps", type=click.IntRange(min=1), help="Stop after this many model requests."
+)
+@click.option("--max-cost", type=click.FloatRange(min=0), help="Stop once this many USD are spent.")
+@click.option("--max-time", type=click.FloatRange(min=0), help="Stop after this many seconds.")
+@click.option("--base-url", help="OpenAI-compatible endpoint (default https://api.deepseek.com).")
+@click.option("--dialect", type=click.Choice(["deepseek", "vllm", "sglang", "llamacpp", "ollama"]))
+@click.option("--resume", "resume", metavar="ID", help="Continue session ID with this task.")
+@click.option(
+    "-C",
+    "--cwd",
+    "cwd",
+    type=click.Path(exists=True, file_okay=False),  # a str: pathlib is not needed for --help
+    help="Work in this directory instead of the current one.",
+)
+@click.option(
+    "--allow-destructive",
+    is_flag=True,
+    default=None,
+    help="Run commands such as `git reset --hard` or `rm -rf ./*` without asking.",
+)
+@click.option(
+    "--no-sandbox",
+    "sandbox",
+    flag_value=False,
+    default=None,
+    help="Run commands unconfined (when bubblewrap is missing or cannot start).",
+)
+def run_command(
+    task: str,
+    output: str,
+    permission_mode: str,
+    model: str | None,
+    thinking: bool | None,
+    effort: str | None,
+    max_steps: int | None,
+    max_cost: float | None,
+    max_time: float | None,
+    base_url: str | None,
+    dialect: str | None,
+    resume: str | None,
+    cwd: str | None,
+    allow_destructive: bool | None,
+    sandbox: bool | None,
+) -> None:
+    """Run TASK to completion without asking anything (TASK `-` reads it from stdin)."""
+    from pathlib import Path
+
+    from v4code.ui.headless_run import run_task
+
+    if task == "-":
+        task = sys.stdin.read()
+    if not task.strip():
+        click.echo("v4code: the task is empty", err=True)
+        sys.exit(ExitCode.USAGE)
+    if effort is not None and effort.lower() == "none":
+        thinking, effort = False, None
+    flags = {
+        "model": model,
+        "thinking": thinking,
+        "effort": effort,
+        "max_steps": max_steps,
+        "max_cost": max_cost,
+        "max_time": max_time,
+        "base_url": base_url,
+        "dialect": dialect,
+        "permission_mode": permission_mode,
+        "allow_destructive": allow_destructive,
+        "sandbox": sandbox,
+    }
+    try:
+        code = run_task(
+            task,
+            output=output,
+            flags=flags,
+            resume=resume,
+            cwd=Path(cwd) if cwd is not None else None,
+        )
+    except V4codeError as exc:
+        fail(exc)
+    sys.exit(code)

@@ -1,0 +1,16 @@
+"""`v4code sessions`: this workspace's saved sessions, newest first."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.command("sessions")
+@click.option("-n", "--limit", default=20, show_default=True, help="How many to list.")
+def sessions_command(limit: int) -> None:
+    """List this workspace's saved sessions, newest first."""
+    from v4code.ui.session_list import session_rows
+    from v4code.workspace import workspace_root
+
+    for row in session_rows(workspace_root(), limit):
+        click.echo(row)
