@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from v4code.repo.search import search
+from v4code.safety.secret_files import SecretFiles
 from v4code.toolkit import ToolContext, ToolOutput, cap_output, tool
 from v4code.types import ToolSummary
 from v4code.workspace import relative_to_root
@@ -45,6 +46,9 @@ def grep(
     """
     real = ctx.resolve(path, must_exist=True)
     rel = relative_to_root(ctx.root, real)
+    rule = None
+    if real.is_dir() and not getattr(ctx.settings, "allow_secrets", False):
+        rule = SecretFiles.from_settings(ctx.root, ctx.settings).reason  # a file: approved
     result = search(
         ctx.root,
         pattern,
@@ -53,13 +57,24 @@ def grep(
         ignore_case=ignore_case,
         limit=MAX_MATCHES,
         cancel=ctx.cancel,
+        secret=rule,
     )
     data = {"matches": result.total, "complete": result.complete, "backend": result.backend}
+    skipped = ""
+    if result.secrets_skipped:
+        n = result.secrets_skipped
+        skipped = (
+            f"[{n} secret file{'' if n == 1 else 's'} (.env, keys, credentials) not searched; "
+            "read_file asks the user for one]"
+        )
     if not result.matches:
         where = "the workspace" if rel == "." else rel
         also = f" in files matching {glob!r}" if glob else ""
-        return ToolOutput(f"No matches for {pattern!r} in {where}{also}.", data=data)
+        text = f"No matches for {pattern!r} in {where}{also}."
+        return ToolOutput(f"{text}\n{skipped}" if skipped else text, data=data)
     lines = [str(m) for m in result.matches]
+    if skipped:
+        lines.append(skipped)
     hidden = result.total - len(result.matches)
     if hidden > 0 or not result.complete:
         count = f"{hidden:,}" if result.complete else f"at least {hidden:,}"

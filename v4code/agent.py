@@ -285,6 +285,8 @@ class Agent:
             yield self.record(ToolStarted(call, args, prepared.summarise()))
             outcome = self.pipeline.run(prepared, self._context())
             summary = prepared.summarise(outcome.result.data)
+        if outcome.secret:
+            self.session.withhold(call.id)
         if outcome.denied:
             state.denied.append(outcome.denied)
         state.files_changed.extend(outcome.changed)

@@ -63,6 +63,8 @@ class Settings:
     sandbox: bool = True
     sandbox_allow_read: tuple[str, ...] = ()  # paths under $HOME a sandboxed command may read
     allow_destructive: bool = False  # `run` lets commands the guard flags through unasked
+    secret_files: tuple[str, ...] = ()  # globs of more files read only with approval
+    allow_secrets: bool = False  # read secret files (.env, keys) without asking, `run` too
     max_steps: int = 100
     max_cost: float | None = None
     max_time: float | None = None
@@ -162,10 +164,19 @@ def project_config_path(root: Path) -> Path:
 # sandbox, review gating. Names are matched by shape too, so a later endpoint, key or sandbox
 # setting is covered the day it is added.
 NEVER_FROM_PROJECT = frozenset(
-    {"base_url", "api_key", "sandbox", "sandbox_allow_read", "allow_destructive", "review_skip"}
+    {
+        "base_url",
+        "api_key",
+        "sandbox",
+        "sandbox_allow_read",
+        "allow_destructive",
+        "review_skip",
+        "secret_files",
+        "allow_secrets",
+    }
 )
 _NEVER_SUFFIXES = ("_url", "_key", "_key_env", "_endpoint")
-_NEVER_PREFIXES = ("sandbox", "review_skip", "review_fail", "endpoint")
+_NEVER_PREFIXES = ("sandbox", "review_skip", "review_fail", "endpoint", "secret", "allow_")
 PROJECT_PERMISSION_MODES = ("read-only", "ask")  # a project may narrow, never widen
 
 

@@ -13,10 +13,16 @@ may raise ToolError to refuse (its message goes to the model, nothing is applied
 reason that a person must say yes first (the Approver is asked then, even in a mode that
 would not ask; a fixed-policy Approver refuses). A working-tree snapshot before commands and a
 destructive-command guard plug in there.
+
+Secret files (safety/secret_files.py: `.env`, private keys, credential stores) are the one
+thing a read needs a yes for: a read tool whose call names one is asked about in every mode,
+with a note saying why, unless the user set `allow_secrets`. Its result is marked `secret` so
+the session log keeps a placeholder instead of the content (the model still gets it).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +30,8 @@ from typing import Any
 from v4code.errors import Cancelled, ToolError
 from v4code.protocols import Approval, ApprovalRequest, Approver, Proposal
 from v4code.safety.permissions import PermissionPolicy, Verdict
+from v4code.safety.redact import redactor
+from v4code.safety.secret_files import SecretFiles
 from v4code.toolkit import Invocation, ToolContext, cap_output
 from v4code.types import Preview, ToolOutput, ToolResult
 
@@ -39,6 +47,7 @@ class Outcome:
     denied: str | None = None  # what was refused, for the turn's `denied` reason
     changed: tuple[str, ...] = ()
     ends_turn: bool = False
+    secret: bool = False  # the result holds a secret file's content: keep it out of the log
 
 
 @dataclass(frozen=True)
@@ -90,7 +99,15 @@ class ToolPipeline:
             result = ToolResult(invocation.call.id, f"Denied: {what}.", is_error=True)
             return Outcome(result, denied=what)
         if tool.risk == "read" and not tool.proposes:
-            return self._finish(invocation, as_output(invocation.run(ctx)), ctx)
+            found = secret_paths(invocation, ctx)
+            allowed = getattr(ctx.settings, "allow_secrets", False)
+            if found and not allowed and tool.name not in self.policy.allowed_tools:
+                note = SecretFiles.from_settings(ctx.root, ctx.settings).note(found)
+                refused = self._ask(invocation, Preview(), note)
+                if refused is not None:
+                    return refused
+            outcome = self._finish(invocation, as_output(invocation.run(ctx)), ctx)
+            return dataclasses.replace(outcome, secret=bool(found))
         proposal = invocation.run(ctx) if tool.proposes else DeferredCall(invocation, str(ctx.root))
         if not isinstance(proposal, Proposal):  # declared a proposal, returned an answer
             return self._finish(invocation, as_output(proposal), ctx)
@@ -136,13 +153,29 @@ class ToolPipeline:
             return None
         what = tool.name + (f" `{preview.command}`" if preview.command else "")
         text = f"The user denied this {tool.name} call; nothing was changed."
+        if tool.risk == "read":  # only a secret file makes a read ask
+            what = f"{tool.name} of a secret file"
+            text = f"The user did not allow this {tool.name} call: {note}."
         if approval.reason:
             text += f" Their reason: {approval.reason}"
             what += f" ({approval.reason})"
         return Outcome(ToolResult(call.id, text, is_error=True), denied=what)
 
     def _finish(self, invocation: Invocation, output: ToolOutput, ctx: ToolContext) -> Outcome:
-        text = cap_output(output.text, ctx.output_cap)
+        scrub = redactor(getattr(ctx.settings, "api_key", None))  # the key never reaches the model
+        text = scrub(cap_output(output.text, ctx.output_cap))
         result = ToolResult(invocation.call.id, text, output.data, output.is_error)
         ends = output.ends_turn and not output.is_error
         return Outcome(result, changed=output.changed, ends_turn=ends)
+
+
+def secret_paths(invocation: Invocation, ctx: ToolContext) -> list[tuple[str, str]]:
+    """(path, why) for each secret file a read call names: the paths its summary declares
+    and its `path` argument (a symbolic link to a secret file counts as one)."""
+    paths = list(invocation.summarise().paths)
+    named = invocation.args.get("path")
+    if isinstance(named, str):
+        paths.append(named)
+    rule = SecretFiles.from_settings(ctx.root, ctx.settings)
+    found = [hit for p in dict.fromkeys(paths) if p and (hit := rule.check(p)) is not None]
+    return found

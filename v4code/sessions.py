@@ -20,6 +20,7 @@ from typing import Any
 from v4code.config import user_home
 from v4code.errors import V4codeError
 from v4code.safety.redact import Redactor, redactor
+from v4code.safety.secret_files import PLACEHOLDER
 from v4code.types import Message
 
 FORMAT_VERSION = 1
@@ -46,9 +47,15 @@ class SessionLog:
     session_id: str
     secret: str | None = None
     _redact: Redactor = field(init=False, repr=False)
+    _withheld: set[str] = field(default_factory=set, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._redact = redactor(self.secret)
+
+    def withhold(self, call_id: str) -> None:
+        """Keep the result of this tool call out of the file (a secret file's content, read
+        with the person's yes): the model got it, the log gets a placeholder."""
+        self._withheld.add(call_id)
 
     @classmethod
     def create(cls, root: Path, meta: dict[str, Any], secret: str | None = None) -> SessionLog:
@@ -83,9 +90,15 @@ class SessionLog:
             os.close(fd)
 
     def message(self, message: Message) -> None:
-        self.write({"type": "message", "message": message.to_dict()})
+        data = message.to_dict()
+        if message.role == "tool" and message.tool_call_id in self._withheld:
+            data["content"] = PLACEHOLDER
+        self.write({"type": "message", "message": data})
 
     def event(self, data: dict[str, Any]) -> None:
+        result = data.get("result")
+        if isinstance(result, dict) and result.get("call_id") in self._withheld:
+            data = {**data, "result": {**result, "text": PLACEHOLDER, "data": None}}
         self.write({"type": "event", "event": data})
 
     def close(self) -> None:

@@ -235,16 +235,16 @@ class OpenAICompatBackend:
                     if events:
                         yield from events
         except HTTPStatusFailure as exc:
+            said = self._scrub(exc.message)  # a server may echo the key back in its error
             if exc.status in RETRY_STATUSES:
                 raise _Retry(
-                    f"HTTP {exc.status} from the server ({exc.message})",
-                    _retry_after(exc.retry_after),
+                    f"HTTP {exc.status} from the server ({said})", _retry_after(exc.retry_after)
                 ) from None
             raise BackendError(
-                _advice(exc.status, exc.message, request, self.base_url), status=exc.status
+                _advice(exc.status, said, request, self.base_url), status=exc.status
             ) from None
         except ProtocolFailure as exc:
-            raise _Retry(str(exc), kind="malformed") from None
+            raise _Retry(self._scrub(str(exc)), kind="malformed") from None
         except CertificateFailure as exc:
             raise BackendError(
                 f"The TLS certificate of {self.base_url} did not verify ({exc}). If the server "
@@ -339,6 +339,12 @@ class OpenAICompatBackend:
                 kind = SdkTransport if self.transport_kind == "sdk" else StdlibTransport
                 self._transport = kind(self.base_url, self.api_key, self.timeout)
             return self._transport
+
+    def _scrub(self, text: str) -> str:
+        """A server's words without the key (or any other secret v4code knows)."""
+        from v4code.safety.redact import redactor
+
+        return redactor(self.api_key)(text)
 
     def body(self, request: ChatRequest) -> dict[str, Any]:
         """The JSON body of one request, exactly as it goes on the wire."""

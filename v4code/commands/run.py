@@ -16,7 +16,7 @@ Exit codes:
   2    usage or configuration error
   3    API or backend error (after retries)
   4    a limit was reached (steps, cost, time)
-  5    an action was denied by the permission mode
+  5    an action was denied (the permission mode, the guard, a secret file)
   130  interrupted (Ctrl-C)
 """
 
@@ -63,6 +63,12 @@ Exit codes:
     help="Run commands such as `git reset --hard` or `rm -rf ./*` without asking.",
 )
 @click.option(
+    "--allow-secrets",
+    is_flag=True,
+    default=None,
+    help="Let the model read secret files (.env, private keys, credentials).",
+)
+@click.option(
     "--no-sandbox",
     "sandbox",
     flag_value=False,
@@ -84,6 +90,7 @@ def run_command(
     resume: str | None,
     cwd: str | None,
     allow_destructive: bool | None,
+    allow_secrets: bool | None,
     sandbox: bool | None,
 ) -> None:
     """Run TASK to completion without asking anything (TASK `-` reads it from stdin)."""
@@ -109,6 +116,7 @@ def run_command(
         "dialect": dialect,
         "permission_mode": permission_mode,
         "allow_destructive": allow_destructive,
+        "allow_secrets": allow_secrets,
         "sandbox": sandbox,
     }
     try:

@@ -3,7 +3,8 @@
 All three backends honour the same rules, so a result does not depend on what is installed:
 ignored files (.gitignore) and binary files are skipped, hidden files are searched, `.git` is
 not; the glob filter has the semantics of `files.glob_matches`; matches are sorted by path and
-line; paths are workspace-relative. The programs run through `safety/process.py` (git through
+line; paths are workspace-relative; files the caller's `secret` rule names (.env, keys) are
+left out whichever backend runs, and counted, so grep can say how many it skipped. The programs run through `safety/process.py` (git through
 `repo/git.py`), in their own process group, killed on cancel or timeout. The regex dialect is the backend's (ripgrep's Rust syntax
 with PCRE2 for look-around, git's PCRE, Python's `re`): all agree on the common subset.
 """
@@ -15,7 +16,7 @@ import os
 import re
 import shutil
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,6 +77,9 @@ class SearchResult:
     """All matches found; a lower bound when `complete` is False."""
     complete: bool
     backend: str
+    secrets_skipped: int = 0
+    """Files in the searched tree left out as secret (counted whether they match or not, so
+    the count says nothing about their content)."""
 
 
 def find_rg() -> str | None:
@@ -102,9 +106,11 @@ def search(
     backend: str | None = None,
     cancel: CancelToken | None = None,
     timeout: float = DEFAULT_TIMEOUT,
+    secret: Callable[[str], object] | None = None,
 ) -> SearchResult:
     """Search `under` (a resolved path inside `root`; the root by default) for `pattern`.
 
+    `secret(path)` is truthy for a workspace path that must not be searched.
     Raises InvalidPattern for a bad regex, SearchError if the search fails or times out,
     Cancelled if `cancel` is set meanwhile.
     """
@@ -120,9 +126,16 @@ def search(
         raise ValueError(f"unknown search backend {backend!r}")
     glob = glob.strip() if glob else None
     deadline = time.monotonic() + timeout
+    skipped: set[str] = set()
+    if secret is not None:
+        listed = list_files(root, target, cancel=cancel).files
+        skipped = {rel for rel in listed if secret(rel)}
+    keep = (lambda rel: not secret(rel)) if secret is not None else None
     try:
         if backend == "python":
-            found = _python_search(root, target, pattern, glob, ignore_case, cancel, deadline)
+            found = _python_search(
+                root, target, pattern, glob, ignore_case, cancel, deadline, keep
+            )
         else:
             timeout = max(deadline - time.monotonic(), 0.0)
             if backend == "rg":
@@ -131,7 +144,7 @@ def search(
             else:
                 args = _git_grep_args(pattern, spec, ignore_case, perl=_git_has_pcre(root))
                 process = git.stream(root, *args, timeout=timeout, cancel=cancel)
-            found = _run_backend(backend, process, glob)
+            found = _run_backend(backend, process, glob, keep)
     except InvalidPattern as exc:
         raise InvalidPattern(
             f"Invalid regular expression {pattern!r}: {exc}\nTo search for literal text, "
@@ -139,7 +152,7 @@ def search(
         ) from None
     matches, complete = found
     matches.sort(key=lambda m: (m.path, m.line))
-    return SearchResult(matches[:limit], len(matches), complete, backend)
+    return SearchResult(matches[:limit], len(matches), complete, backend, len(skipped))
 
 
 # -- subprocess backends --------------------------------------------------------------------
@@ -168,13 +181,18 @@ def _git_grep_args(pattern: str, spec: str, ignore_case: bool, *, perl: bool) ->
 
 
 def _run_backend(
-    backend: str, process: StreamedProcess, glob: str | None
+    backend: str,
+    process: StreamedProcess,
+    glob: str | None,
+    keep: Callable[[str], bool] | None = None,
 ) -> tuple[list[Match], bool]:
     matches: list[Match] = []
     complete = True
     with process:
         for match in _parse(backend, process.lines()):
             if glob and not glob_matches(match.path, glob):
+                continue
+            if keep is not None and not keep(match.path):
                 continue
             matches.append(match)
             if len(matches) >= COUNT_CAP:
@@ -271,6 +289,7 @@ def _python_search(
     ignore_case: bool,
     cancel: CancelToken | None,
     deadline: float,
+    keep: Callable[[str], bool] | None = None,
 ) -> tuple[list[Match], bool]:
     try:
         regex = re.compile(pattern, re.IGNORECASE if ignore_case else 0)
@@ -283,6 +302,8 @@ def _python_search(
         if time.monotonic() >= deadline:
             raise SearchError(_too_slow())
         if glob and not glob_matches(rel, glob):
+            continue
+        if keep is not None and not keep(rel):
             continue
         for number, line in _text_lines(root, rel):
             if regex.search(line):

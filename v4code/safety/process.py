@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import IO
 
 from v4code.cancel import CancelToken
-from v4code.safety.redact import SECRET_ENV
+from v4code.safety.redact import is_secret_env
 
 __all__ = [
     "DEFAULT_GRACE",
@@ -68,16 +68,18 @@ _QUIET_ENV = {
     "NO_COLOR": "1",
     "PYTHONUNBUFFERED": "1",
 }
-# Never forwarded: forcing colour fills the output with escapes; the API key must not be
-# printable by a command the model runs (its output goes to the model and the session log).
-_DROPPED_ENV = ("FORCE_COLOR", "CLICOLOR_FORCE", "PY_COLORS", *SECRET_ENV)
+# Never forwarded: forcing colour fills the output with escapes; the API key (and any other
+# key, token or secret v4code reads: redact.is_secret_env) must not be printable by a command
+# the model runs (its output goes to the model and the session log).
+_DROPPED_ENV = ("FORCE_COLOR", "CLICOLOR_FORCE", "PY_COLORS")
 
 
 def command_env(base: Mapping[str, str] | None = None, **extra: str) -> dict[str, str]:
     """The environment for a command: the caller's, made non-interactive and secret-free."""
     env = dict(os.environ if base is None else base)
-    for name in _DROPPED_ENV:
-        env.pop(name, None)
+    for name in list(env):
+        if name in _DROPPED_ENV or is_secret_env(name):
+            del env[name]
     env.update(_QUIET_ENV)
     env.update(extra)
     return env

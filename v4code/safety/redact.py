@@ -16,20 +16,47 @@ import os
 import re
 from collections.abc import Iterable, Mapping
 
-__all__ = ["MARK", "MIN_SECRET", "SECRET_ENV", "Redactor", "mask", "redactor", "secret_values"]
+__all__ = [
+    "MARK",
+    "MIN_SECRET",
+    "SECRET_ENV",
+    "Redactor",
+    "is_secret_env",
+    "mask",
+    "redactor",
+    "secret_env_names",
+    "secret_values",
+]
 
 MARK = "[redacted]"
 MIN_SECRET = 8
 SECRET_ENV = ("DEEPSEEK_API_KEY", "V4CODE_API_KEY")
 """Environment variables whose values are secrets wherever they appear."""
+_OWN_PREFIXES = ("DEEPSEEK_", "V4CODE_")
+_SECRET_SUFFIXES = ("_API_KEY", "_KEY", "_TOKEN", "_SECRET")
+
+
+def is_secret_env(name: str) -> bool:
+    """A variable v4code reads whose value is a secret: SECRET_ENV, or one of its own
+    (DEEPSEEK_*, V4CODE_*) named like a key, token or secret."""
+    upper = name.upper()
+    return upper in SECRET_ENV or (
+        upper.startswith(_OWN_PREFIXES) and upper.endswith(_SECRET_SUFFIXES)
+    )
+
+
+def secret_env_names(environ: Mapping[str, str] | None = None) -> list[str]:
+    """The secret variables set in `environ` (os.environ by default)."""
+    env = os.environ if environ is None else environ
+    return sorted({*SECRET_ENV, *(name for name in env if is_secret_env(name))})
 
 
 def secret_values(
     api_key: str | None = None, environ: Mapping[str, str] | None = None
 ) -> list[str]:
-    """The known secrets: the configured key and the SECRET_ENV variables that are set."""
+    """The known secrets: the configured key and the secret variables that are set."""
     env = os.environ if environ is None else environ
-    found = [api_key, *(env.get(name) for name in SECRET_ENV)]
+    found = [api_key, *(env.get(name) for name in secret_env_names(env))]
     return sorted({value for value in found if value and len(value) >= MIN_SECRET})
 
 
@@ -81,9 +108,19 @@ class Redactor:
         return self._pattern.sub(MARK, text)
 
 
+_CACHE: dict[tuple[str, ...], Redactor] = {}
+
+
 def redactor(api_key: str | None = None, environ: Mapping[str, str] | None = None) -> Redactor:
-    """The scrubber for the configured key and the secret environment variables."""
-    return Redactor(secret_values(api_key, environ))
+    """The scrubber for the configured key and the secret environment variables (built once
+    per set of secrets: tool results and printed lines ask for it often)."""
+    values = tuple(secret_values(api_key, environ))
+    found = _CACHE.get(values)
+    if found is None:
+        if len(_CACHE) > 32:
+            _CACHE.clear()
+        found = _CACHE[values] = Redactor(values)
+    return found
 
 
 def mask(value: str | None) -> str:

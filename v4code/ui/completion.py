@@ -98,10 +98,24 @@ class ChatCompleter(Completer):
                 yield Completion("@" + path, -len(word), display=path)
 
 
-def attach_mentions(text: str, root: Path) -> tuple[str, list[str]]:
+def attach_mentions(
+    text: str,
+    root: Path,
+    *,
+    settings: Any = None,
+    confirm: Callable[[str, str], bool] | None = None,
+) -> tuple[str, list[str]]:
     """The message with each mentioned workspace file (or folder listing) attached, and
-    the paths attached. Mentions of anything outside the workspace are left as text."""
+    the paths attached. Mentions of anything outside the workspace are left as text.
+
+    A secret file (.env, a private key: safety/secret_files.py) is attached only when
+    `confirm(path, why)` says yes (or the user's `allow_secrets` setting is on), as a read
+    by the model would be asked about; otherwise the message says it was left out."""
+    from v4code.safety.secret_files import SecretFiles
     from v4code.workspace import relative_to_root, resolve_in_workspace
+
+    secrets = SecretFiles.from_settings(root, settings)
+    allow_all = bool(getattr(settings, "allow_secrets", False))
 
     parts = [text]
     attached: list[str] = []
@@ -114,6 +128,11 @@ def attach_mentions(text: str, root: Path) -> tuple[str, list[str]]:
         rel = relative_to_root(root, path)
         if rel in attached or rel == ".":
             continue
+        found = secrets.check(asked) or secrets.check(rel)
+        if found is not None and path.is_file() and not allow_all:
+            if confirm is None or not confirm(rel, found[1]):
+                parts.append(f'\n\n<file path="{rel}">(a secret file: not attached)</file>')
+                continue
         block = _attachment(root, path, rel)
         if block:
             attached.append(rel)

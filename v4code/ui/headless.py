@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -26,6 +26,7 @@ from v4code.events import (
 )
 from v4code.pricing import format_cost
 from v4code.protocols import Approval, ApprovalRequest
+from v4code.safety.redact import redactor
 from v4code.toolkit import generic_summary
 from v4code.types import Usage
 
@@ -51,6 +52,14 @@ class PolicyApprover:
                 allowed=False,
                 reason=f"Denied: {request.guard_reason}; `v4code run` runs such commands only "
                 "with --allow-destructive",
+            )
+        if request.risk == "read":  # the one read that is asked about: a secret file
+            return Approval(
+                allowed=False,
+                reason=(
+                    f"Denied: {request.note or 'a secret file'}; `v4code run` reads secret "
+                    "files only with --allow-secrets (or allow_secrets = true in your config)"
+                ),
             )
         hint = "auto-edit" if request.risk == "edit" else "full-auto"
         return Approval(
@@ -105,6 +114,20 @@ class RunResult:
         }
 
 
+class _Scrubbed:
+    """A stream that never writes a known secret: the last guard before a script's logs."""
+
+    def __init__(self, stream: IO[str], scrub: Callable[[str], str]) -> None:
+        self.stream = stream
+        self.scrub = scrub
+
+    def write(self, text: str) -> int:
+        return self.stream.write(self.scrub(text))
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+
 class HeadlessRenderer:
     def __init__(
         self,
@@ -112,11 +135,12 @@ class HeadlessRenderer:
         out: IO[str] | None = None,
         err: IO[str] | None = None,
         notices: Iterable[str] = (),
+        scrub: Callable[[str], str] | None = None,
     ) -> None:
         self.output = output
         self.notices = list(notices)
-        self.out = out or sys.stdout
-        self.err = err or sys.stderr
+        self.out = _Scrubbed(out or sys.stdout, scrub or redactor())
+        self.err = _Scrubbed(err or sys.stderr, scrub or redactor())
 
     def run(self, events: Iterable[Event], session_id: str) -> RunResult:
         result = RunResult(session_id=session_id, notices=list(self.notices))

@@ -38,7 +38,10 @@ def run_task(
         cancel=cancel,
         meta={"frontend": "run"},
     )
-    renderer = HeadlessRenderer(output, notices=loaded.notices)
+    from v4code.safety.redact import redactor
+
+    scrub = redactor(settings.api_key)
+    renderer = HeadlessRenderer(output, notices=loaded.notices, scrub=scrub)
     previous = _install_sigint(cancel)
     try:
         result = renderer.run(opened.agent.submit(task), opened.agent.session_id)

@@ -176,7 +176,9 @@ class Chat:
     def turn(self, text: str, shown: str | None = None) -> None:
         from v4code.ui.completion import attach_mentions
 
-        message, attached = attach_mentions(text, self.root)
+        message, attached = attach_mentions(
+            text, self.root, settings=self.agent.settings, confirm=self._confirm_secret
+        )
         if attached:
             self.say("attached " + ", ".join(attached), "dim")
         self.run_events(self.agent.submit(message))
@@ -213,6 +215,15 @@ class Chat:
         self.say(message, "yellow")
 
     # --- small helpers ----------------------------------------------------------------------
+
+    def _confirm_secret(self, path: str, why: str) -> bool:
+        """Whether to attach a mentioned secret file: its content goes to the model."""
+        self.say(f"{path} is {why}: its content would be sent to the model.", "bold yellow")
+        try:
+            answer = self.ask(f"Attach {path}? [y/N] ").strip().lower()
+        except (KeyboardInterrupt, EOFError):
+            return False
+        return answer in ("y", "yes")
 
     def ask(self, question: str) -> str:
         return str(self.asker.prompt(question))
