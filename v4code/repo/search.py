@@ -133,9 +133,7 @@ def search(
     keep = (lambda rel: not secret(rel)) if secret is not None else None
     try:
         if backend == "python":
-            found = _python_search(
-                root, target, pattern, glob, ignore_case, cancel, deadline, keep
-            )
+            found = _python_search(root, target, pattern, glob, ignore_case, cancel, deadline, keep)
         else:
             timeout = max(deadline - time.monotonic(), 0.0)
             if backend == "rg":

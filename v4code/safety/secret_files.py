@@ -58,9 +58,9 @@ def _by_name(name: str) -> str | None:
     suffix = os.path.splitext(lowered)[1]
     if suffix in _SECRET_SUFFIXES:
         return _SECRET_SUFFIXES[suffix]
-    if lowered.startswith("id_") and not lowered.endswith(".pub"):
-        if lowered[3:] in _KEY_TYPES or "." not in lowered:
-            return "an SSH private key"
+    private = lowered[3:] in _KEY_TYPES or "." not in lowered  # id_rsa, not id_rsa.pub
+    if lowered.startswith("id_") and private:
+        return "an SSH private key"
     return None
 
 
@@ -73,9 +73,7 @@ def _has_token(path: Path, markers: tuple[str, ...]) -> bool:
     return any(marker in text for marker in markers)
 
 
-def secret_reason(
-    rel: str, *, root: Path | None = None, globs: Iterable[str] = ()
-) -> str | None:
+def secret_reason(rel: str, *, root: Path | None = None, globs: Iterable[str] = ()) -> str | None:
     """Why the workspace path `rel` is a secret file, or None. With `root`, the token files
     are looked into; without it they count as secret."""
     posix = PurePosixPath(rel.replace(os.sep, "/"))

@@ -130,7 +130,8 @@ def attach_mentions(
             continue
         found = secrets.check(asked) or secrets.check(rel)
         if found is not None and path.is_file() and not allow_all:
-            if confirm is None or not confirm(rel, found[1]):
+            allowed = confirm is not None and confirm(rel, found[1])
+            if not allowed:
                 parts.append(f'\n\n<file path="{rel}">(a secret file: not attached)</file>')
                 continue
         block = _attachment(root, path, rel)
