@@ -113,7 +113,7 @@ def test_help_lists_every_command_with_its_own_help_line() -> None:
         assert lazy_help.split("Commands:")[1] == eager_help.split("Commands:")[1]
     listing = CliRunner().invoke(main, ["--help"]).output.split("Commands:")[1]
     assert [line.split()[0] for line in listing.strip().splitlines()] == sorted(SUBCOMMANDS)
-    for word in ("Review the staged diff", "Run TASK to completion", "Restore the files"):
+    for word in ("Review the staged diff", "Run TASK to completion", "Undo the last edit"):
         assert word in listing
 
 

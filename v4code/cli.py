@@ -47,7 +47,7 @@ SUBCOMMANDS: dict[str, Subcommand] = {
     ),
     "undo": Subcommand(
         "v4code.commands.undo:undo_command",
-        "Restore the files of the last batch of edits (of the latest session by default).",
+        "Undo the last edit batch or command v4code ran (in the latest session).",
     ),
 }
 

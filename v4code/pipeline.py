@@ -23,8 +23,10 @@ the session log keeps a placeholder instead of the content (the model still gets
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from v4code.errors import Cancelled, ToolError
@@ -119,7 +121,8 @@ class ToolPipeline:
         tool = invocation.tool
         preview = proposal.preview()
         asked = False
-        if self.policy.check(tool.name, tool.risk, preview.command) is Verdict.ASK:
+        dirty = functools.partial(tree_dirty, ctx.root)
+        if self.policy.check(tool.name, tool.risk, preview.command, dirty=dirty) is Verdict.ASK:
             guard = self.policy.guard_reason(preview.command)
             refused = self._ask(invocation, preview, guard, guard=guard)
             if refused is not None:
@@ -179,3 +182,15 @@ def secret_paths(invocation: Invocation, ctx: ToolContext) -> list[tuple[str, st
     rule = SecretFiles.from_settings(ctx.root, ctx.settings)
     found = [hit for p in dict.fromkeys(paths) if p and (hit := rule.check(p)) is not None]
     return found
+
+
+def tree_dirty(root: Path) -> bool | None:
+    """Whether tracked files have uncommitted changes (None: not known, e.g. no git here);
+    the guard asks only for commands such as `git checkout .` that lose nothing otherwise."""
+    from v4code.repo import git
+
+    try:
+        out = git.run(root, "status", "--porcelain", "--untracked-files=no", timeout=10)
+    except (git.GitError, OSError):
+        return None
+    return bool(out.strip())

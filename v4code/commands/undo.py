@@ -1,4 +1,4 @@
-"""`v4code undo`: restore the files of the last batch of edits, or list the batches."""
+"""`v4code undo`: undo the last edit batch or command v4code ran, or list the undo points."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import click
 
 
 @click.command("undo")
-@click.option("--list", "show_list", is_flag=True, help="List the batches instead of undoing.")
+@click.option("--list", "show_list", is_flag=True, help="List the undo points instead of undoing.")
 @click.option("--all", "every", is_flag=True, help="With --list: every session, not only one.")
 @click.option("--session", "session", metavar="ID", help="Undo (or list) this session's batches.")
 @click.option("--force", is_flag=True, help="Restore files even if they changed since.")
@@ -22,10 +22,11 @@ import click
 def undo_command(
     show_list: bool, every: bool, session: str | None, force: bool, workspace: Path
 ) -> None:
-    """Restore the files of the last batch of edits (of the latest session by default).
+    """Undo the last edit batch or command v4code ran (in the latest session).
 
-    A file that changed since v4code wrote it is not touched: undo shows how it differs and
-    exits with status 1 (--force restores it anyway).
+    Edits are restored as they were before the batch; a command's changes as the tree was
+    before it ran (files ignored by git are not snapshotted). A file that changed since is
+    not touched: undo shows how it differs and exits with status 1 (--force restores it).
     """
     from v4code.edits.undo import batches_text, undo_last_batch
 

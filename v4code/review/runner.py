@@ -309,14 +309,30 @@ def _request(template: str, target: ReviewTarget, groups: list[list[FileDiff]], 
         n + (f" (part {parts[n][0]} of {parts[n][1]})" if n in parts else "") for n in names
     )
     others = [f.path for f in target.files if f.path not in names]
-    return string.Template(template).substitute(
+    diff = "".join(numbered(f.text) for f in group)
+    if diff and not diff.endswith("\n"):
+        diff += "\n"
+    fence = diff_fence(diff)
+    return string.Template(template).safe_substitute(
         description=target.description,
         files=shown,
         others=f"\nOther files in this change, reviewed separately: {', '.join(others)}."
         if others
         else "",
-        diff="".join(numbered(f.text) for f in group),
+        diff=diff,
+        fence=fence,
+        fence_name=f"{len(fence)} backticks",
     )
+
+
+def diff_fence(text: str) -> str:
+    """A backtick fence the text cannot close: longer than any backtick run inside it (a
+    closing fence must be at least as long as the opening one, CommonMark 4.5), so a diff
+    holding a line of six backticks cannot end the block and talk to the model from outside."""
+    import re
+
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    return "`" * max(3, longest + 1)
 
 
 def _agent(

@@ -12,11 +12,15 @@ answers ASK and `guard_reason(command)` says why, for the approval to show. Only
 from __future__ import annotations
 
 import shlex
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 
 from v4code.config import PERMISSION_MODES
+
+Dirty = bool | None | Callable[[], bool | None]
+"""Uncommitted changes in the tree: known, unknown (None counts as dirty), or a probe."""
 
 
 class Verdict(Enum):
@@ -58,9 +62,10 @@ class PermissionPolicy:
             raise ValueError(f"unknown permission mode {self.mode!r}")
 
     def check(
-        self, tool: str, risk: str, command: str | None = None, *, dirty: bool | None = None
+        self, tool: str, risk: str, command: str | None = None, *, dirty: Dirty = None
     ) -> Verdict:
-        """ALLOW, ASK or DENY for one call; `dirty` tells the guard about uncommitted changes."""
+        """ALLOW, ASK or DENY for one call; `dirty` tells the guard about uncommitted changes
+        (or is a probe asked only when the guard's finding depends on it)."""
         verdict = _TABLE[self.mode].get(risk, Verdict.ASK)
         if verdict is Verdict.DENY:
             return verdict
@@ -82,12 +87,18 @@ class PermissionPolicy:
             self._guard(command, None)
         return self._findings.get(command)
 
-    def _guard(self, command: str, dirty: bool | None) -> str | None:
+    def _guard(self, command: str, dirty: Dirty) -> str | None:
         if self.allow_destructive:
             return None
         from v4code.safety.command_guard import classify
 
-        finding = classify(command, self.root or Path.cwd(), dirty)
+        root = self.root or Path.cwd()
+        if callable(dirty):  # ask the probe only if a clean and a dirty tree differ
+            finding = classify(command, root, False)
+            if finding is None and classify(command, root, True) is not None:
+                finding = classify(command, root, dirty())
+        else:
+            finding = classify(command, root, dirty)
         reason = finding.reason if finding is not None else None
         if len(self._findings) > 256:
             self._findings.clear()

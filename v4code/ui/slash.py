@@ -147,19 +147,31 @@ def cmd_diff(chat: Any, arg: str) -> None:
 
     diff = session_diff(chat.checkpoints(), chat.root, chat.agent.session_id)
     if not diff:
-        say(chat, "This session has not changed any file (edits made by commands are not tracked).")
+        say(
+            chat,
+            "Nothing changed since this session's first edit or command (files ignored by "
+            "git are not tracked).",
+        )
         return
     chat.console.print(diff_renderable(diff))
 
 
 def session_diff(store: Any, root: Path, session_id: str) -> str:
-    """Every file this session's edit batches touched: as it was before them vs now."""
+    """Every file this session's edits and commands changed: as it was before the first
+    edit batch or command snapshot that touched it vs now (what `/undo` steps back through;
+    files ignored by git are not snapshotted, so they are not shown)."""
+    from v4code.edits.checkpoints import SnapshotRecord
+
     first: dict[str, str | None] = {}
-    for batch in store.list_batches(root, session_id):
-        for f in batch.files:
-            first.setdefault(f.path, f.before)
+    for point in store.undo_points(root, session_id):
+        if isinstance(point, SnapshotRecord):
+            for path, digest in _command_changes(store, root, point).items():
+                first.setdefault(path, digest)
+        else:
+            for f in point.files:
+                first.setdefault(f.path, f.before)
     out = []
-    for path, before_digest in first.items():
+    for path, before_digest in sorted(first.items()):
         before = store.blob(before_digest) if before_digest else None
         target = root / path
         try:
@@ -170,6 +182,33 @@ def session_diff(store: Any, root: Path, session_id: str) -> str:
             continue
         out.append(_file_diff(path, before, now))
     return "".join(out)
+
+
+def _command_changes(store: Any, root: Path, point: Any) -> dict[str, str | None]:
+    """path -> its content digest before the command (None: it did not exist), for every
+    file the command changed (when v4code did not see it finish: every snapshotted file
+    that differs now)."""
+    from v4code.edits.snapshot import blob_digest, load_tree
+
+    try:
+        before = load_tree(store, point.tree)
+        after = load_tree(store, point.after) if point.after else None
+    except Exception:  # a damaged snapshot shows nothing rather than failing /diff
+        return {}
+    if after is not None:
+        paths = {p for p in before.keys() | after.keys() if before.get(p) != after.get(p)}
+        return {p: before[p][1] if p in before else None for p in paths}
+    changed: dict[str, str | None] = {}
+    for path, (mode, digest) in before.items():
+        if mode & 0o170000 != 0o100000:  # a symbolic link: its target, not content
+            continue
+        try:
+            now = (root / path).read_bytes()
+        except OSError:
+            now = None
+        if now is None or blob_digest(now) != digest:
+            changed[path] = digest
+    return changed
 
 
 def _file_diff(path: str, before: bytes | None, after: bytes | None) -> str:
@@ -261,8 +300,8 @@ COMMANDS: dict[str, Command] = {
         ),  # fmt: skip
         Command("/details", "[N] the last turn's tool calls with their full output", cmd_details),
         Command("/mode", "read-only|ask|auto-edit|full-auto  permission mode", cmd_mode, _modes),
-        Command("/diff", "what this session changed", cmd_diff),
-        Command("/undo", "undo this session's last edit batch", cmd_undo),
+        Command("/diff", "what this session's edits and commands changed", cmd_diff),
+        Command("/undo", "undo this session's last edit batch or command", cmd_undo),
         Command("/cost", "tokens, cache hits and cost of this session", cmd_cost),
         Command("/compact", "summarise older turns to free context", cmd_compact),
         Command("/clear", "start a new session", cmd_clear),
