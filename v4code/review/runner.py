@@ -79,6 +79,8 @@ class _DenyAll:
     def decide(self, request: Any) -> Any:
         from v4code.protocols import Approval
 
+        if request.risk == "read":  # a secret file (.env, a key): never part of a review
+            return Approval(False, reason="the review does not read secret files")
         return Approval(False, reason="the review is read-only")
 
 
