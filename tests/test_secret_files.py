@@ -146,12 +146,29 @@ def test_allow_secrets_reads_unasked_and_ordinary_files_never_ask(tmp_path: Path
     assert approver.requests == []
 
 
+def test_an_edit_naming_a_secret_file_asks_before_the_tool_runs(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text(f"A={SECRET}\n")
+    args = {"path": ".env", "old_string": "nothing like it", "new_string": "x"}
+    call = ToolCall("call_2", "edit_file", json.dumps(args))
+    invocation = builtin_registry().prepare(call)
+    policy = PermissionPolicy("full-auto", root=tmp_path)
+    outcome = ToolPipeline(policy, PolicyApprover("full-auto")).run(
+        invocation,  # type: ignore[arg-type]
+        ToolContext(root=tmp_path, settings=Settings()),
+    )
+    # refused before the edit looked for its match: no "nearest lines" quoting the file
+    assert outcome.denied and SECRET not in outcome.result.text
+    assert "--allow-secrets" in outcome.result.text and "edit_file" not in policy.allowed_tools
+
+
 def test_the_session_log_keeps_a_placeholder(tmp_path: Path) -> None:
     log = SessionLog(tmp_path / "s.jsonl", "s")
     log.withhold("call_1")
     log.message(Message(role="tool", content=f"A={SECRET}", tool_call_id="call_1"))
     log.event({"type": "tool_finished", "result": {"call_id": "call_1", "text": SECRET}})
     log.message(Message(role="tool", content="ordinary", tool_call_id="call_2"))
+    log.withhold_text(f'<file path=".env">\nA="{SECRET}"\n</file>')
+    log.message(Message(role="user", content=f'see\n\n<file path=".env">\nA="{SECRET}"\n</file>'))
     text = log.path.read_text()
     assert SECRET not in text and "withheld" in text and "ordinary" in text
 

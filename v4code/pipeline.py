@@ -15,8 +15,9 @@ would not ask; a fixed-policy Approver refuses). A working-tree snapshot before 
 destructive-command guard plug in there.
 
 Secret files (safety/secret_files.py: `.env`, private keys, credential stores) are the one
-thing a read needs a yes for: a read tool whose call names one is asked about in every mode,
-with a note saying why, unless the user set `allow_secrets`. Its result is marked `secret` so
+thing a read needs a yes for: a call that names one (a read, or an edit, whose failure would
+quote the file's lines) is asked about in every mode before the tool runs, with a note saying
+why, unless the user set `allow_secrets`. Its result is marked `secret` so
 the session log keeps a placeholder instead of the content (the model still gets it).
 """
 
@@ -100,16 +101,27 @@ class ToolPipeline:
             what = f"{tool.name} is not allowed in {self.policy.mode} mode"
             result = ToolResult(invocation.call.id, f"Denied: {what}.", is_error=True)
             return Outcome(result, denied=what)
+        found = secret_paths(invocation, ctx)
+        if found and not self._secrets_allowed(invocation, ctx):
+            note = SecretFiles.from_settings(ctx.root, ctx.settings).note(found)
+            refused = self._ask(invocation, Preview(), note, secret=True)
+            if refused is not None:
+                return refused
+        outcome = self._run_allowed(invocation, ctx)
+        return dataclasses.replace(outcome, secret=True) if found else outcome
+
+    def _secrets_allowed(self, invocation: Invocation, ctx: ToolContext) -> bool:
+        """The user's `allow_secrets`, or "always" answered to this read tool's question (an
+        edit tool's "always" came from an edit's question, so it does not count)."""
+        tool = invocation.tool
+        if getattr(ctx.settings, "allow_secrets", False):
+            return True
+        return tool.risk == "read" and tool.name in self.policy.allowed_tools
+
+    def _run_allowed(self, invocation: Invocation, ctx: ToolContext) -> Outcome:
+        tool = invocation.tool
         if tool.risk == "read" and not tool.proposes:
-            found = secret_paths(invocation, ctx)
-            allowed = getattr(ctx.settings, "allow_secrets", False)
-            if found and not allowed and tool.name not in self.policy.allowed_tools:
-                note = SecretFiles.from_settings(ctx.root, ctx.settings).note(found)
-                refused = self._ask(invocation, Preview(), note)
-                if refused is not None:
-                    return refused
-            outcome = self._finish(invocation, as_output(invocation.run(ctx)), ctx)
-            return dataclasses.replace(outcome, secret=bool(found))
+            return self._finish(invocation, as_output(invocation.run(ctx)), ctx)
         proposal = invocation.run(ctx) if tool.proposes else DeferredCall(invocation, str(ctx.root))
         if not isinstance(proposal, Proposal):  # declared a proposal, returned an answer
             return self._finish(invocation, as_output(proposal), ctx)
@@ -144,19 +156,23 @@ class ToolPipeline:
         note: str | None,
         *,
         guard: str | None = None,
+        secret: bool = False,
     ) -> Outcome | None:
-        """Ask the Approver; None when allowed, else the refusal for the model."""
+        """Ask the Approver; None when allowed, else the refusal for the model. A question
+        about a secret file is a question about reading it, whatever the tool: risk "read"."""
         tool, call = invocation.tool, invocation.call
+        risk = "read" if secret else tool.risk
         request = ApprovalRequest(
-            tool.name, call, invocation.args, tool.risk, preview, note, guard_reason=guard
+            tool.name, call, invocation.args, risk, preview, note, guard_reason=guard
         )
         approval: Approval = self.approver.decide(request)
         if approval.allowed:
-            self.policy.remember(tool.name, approval.remember, preview.command)
+            if not secret or tool.risk == "read":  # an edit's "always" is not for secrets
+                self.policy.remember(tool.name, approval.remember, preview.command)
             return None
         what = tool.name + (f" `{preview.command}`" if preview.command else "")
         text = f"The user denied this {tool.name} call; nothing was changed."
-        if tool.risk == "read":  # only a secret file makes a read ask
+        if secret:
             what = f"{tool.name} of a secret file"
             text = f"The user did not allow this {tool.name} call: {note}."
         if approval.reason:
@@ -173,7 +189,7 @@ class ToolPipeline:
 
 
 def secret_paths(invocation: Invocation, ctx: ToolContext) -> list[tuple[str, str]]:
-    """(path, why) for each secret file a read call names: the paths its summary declares
+    """(path, why) for each secret file a call names: the paths its summary declares
     and its `path` argument (a symbolic link to a secret file counts as one)."""
     paths = list(invocation.summarise().paths)
     named = invocation.args.get("path")

@@ -48,6 +48,7 @@ class SessionLog:
     secret: str | None = None
     _redact: Redactor = field(init=False, repr=False)
     _withheld: set[str] = field(default_factory=set, init=False, repr=False)
+    _withheld_text: list[str] = field(default_factory=list, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._redact = redactor(self.secret)
@@ -80,7 +81,10 @@ class SessionLog:
         return cls(path, session_id, secret)
 
     def write(self, record: dict[str, Any]) -> None:
-        line = self._redact(json.dumps(record, ensure_ascii=False, default=str))
+        line = json.dumps(record, ensure_ascii=False, default=str)
+        for text in self._withheld_text:
+            line = line.replace(text, PLACEHOLDER)
+        line = self._redact(line)
         # Open, append, close: each record is on disk before the next step, and no handle is
         # left for a crash or a forgotten close() to lose.
         fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
@@ -88,6 +92,14 @@ class SessionLog:
             os.write(fd, (line + "\n").encode("utf-8"))
         finally:
             os.close(fd)
+
+    def withhold_text(self, text: str) -> None:
+        """Keep this text out of the file wherever it appears (a secret file the person
+        attached to a message with `@path`)."""
+        escaped = json.dumps(text, ensure_ascii=False)[1:-1]  # as it appears inside a line
+        if escaped.strip() and escaped not in self._withheld_text:
+            self._withheld_text.append(escaped)
+            self._withheld_text.sort(key=len, reverse=True)
 
     def message(self, message: Message) -> None:
         data = message.to_dict()

@@ -162,6 +162,8 @@ def test_a_mention_of_a_secret_file_asks_before_attaching(
     first, second = (r.messages[-1]["content"] for r in fake_api.chat_requests)
     assert SECRET not in first and "a secret file: not attached" in first
     assert SECRET in second
+    log = session_logs()
+    assert SECRET not in log and PLACEHOLDER in log and "and now @.env" in log
 
 
 def test_diff_in_the_chat_shows_what_a_command_changed(

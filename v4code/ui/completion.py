@@ -104,13 +104,16 @@ def attach_mentions(
     *,
     settings: Any = None,
     confirm: Callable[[str, str], bool] | None = None,
+    secret_blocks: list[str] | None = None,
 ) -> tuple[str, list[str]]:
     """The message with each mentioned workspace file (or folder listing) attached, and
     the paths attached. Mentions of anything outside the workspace are left as text.
 
     A secret file (.env, a private key: safety/secret_files.py) is attached only when
     `confirm(path, why)` says yes (or the user's `allow_secrets` setting is on), as a read
-    by the model would be asked about; otherwise the message says it was left out."""
+    by the model would be asked about; otherwise the message says it was left out. The
+    blocks of secret files that were attached are added to `secret_blocks`, for the caller
+    to keep out of the session log."""
     from v4code.safety.secret_files import SecretFiles
     from v4code.workspace import relative_to_root, resolve_in_workspace
 
@@ -138,6 +141,8 @@ def attach_mentions(
         if block:
             attached.append(rel)
             parts.append(block)
+            if found is not None and secret_blocks is not None:
+                secret_blocks.append(block.strip())
     return "".join(parts), attached
 
 

@@ -176,9 +176,16 @@ class Chat:
     def turn(self, text: str, shown: str | None = None) -> None:
         from v4code.ui.completion import attach_mentions
 
+        secret_blocks: list[str] = []
         message, attached = attach_mentions(
-            text, self.root, settings=self.agent.settings, confirm=self._confirm_secret
+            text,
+            self.root,
+            settings=self.agent.settings,
+            confirm=self._confirm_secret,
+            secret_blocks=secret_blocks,
         )
+        for block in secret_blocks:  # the model gets it; the session log does not
+            self.agent.session.withhold_text(block)
         if attached:
             self.say("attached " + ", ".join(attached), "dim")
         self.run_events(self.agent.submit(message))
