@@ -19,6 +19,7 @@ from v4code.config import Settings, user_home
 from v4code.edits.apply import recover_workspace
 from v4code.edits.changeset import ChangeSet, FileChange
 from v4code.edits.checkpoints import CheckpointStore
+from v4code.edits.undo import list_text
 from v4code.protocols import Approval, ApprovalRequest
 from v4code.sessions import read_session
 from v4code.types import Message, ToolCall
@@ -36,6 +37,7 @@ CHILD = textwrap.dedent(
     from v4code.edits.apply import apply_changeset
     from v4code.edits.changeset import ChangeSet, FileChange
     from v4code.edits.checkpoints import CheckpointStore
+from v4code.edits.undo import list_text
 
     root, store_dir, size = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
     kill_at = int(os.environ.get("KILL_AT", "-1"))
@@ -182,9 +184,9 @@ def test_starting_again_rolls_back_and_a_resumed_session_is_told(workspace: Path
         tool="apply_edits",
     )
     store = CheckpointStore(user_home() / "checkpoints")
-    store.record(workspace, changeset, first.session_id)
+    record = store.record(workspace, changeset, first.session_id)
     (workspace / "a.py").write_text("a = 2\n")
-    (workspace / ".a.py.leftover.v4code-tmp").write_bytes(b"partial")
+    (workspace / f".b.py.{record.id}.v4code-tmp").write_bytes(b"partial")
     call = ToolCall(id="call_1", name="apply_edits", arguments=json.dumps(edits))
     first.session.message(Message(role="assistant", content="", tool_calls=(call,)))
     resumed = open_session(
@@ -201,3 +203,6 @@ def test_starting_again_rolls_back_and_a_resumed_session_is_told(workspace: Path
     assert result.role == "tool"
     assert "rolled back" in str(result.content) and "a.py, b.py" in str(result.content)
     assert "Not run: the session ended" not in str(result.content)
+    listed = list_text(store, workspace, None, every=True)
+    assert "rolled back" in listed and "a.py, b.py" in listed
+    assert not list(workspace.glob("*.v4code-tmp"))
