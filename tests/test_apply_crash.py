@@ -37,7 +37,6 @@ CHILD = textwrap.dedent(
     from v4code.edits.apply import apply_changeset
     from v4code.edits.changeset import ChangeSet, FileChange
     from v4code.edits.checkpoints import CheckpointStore
-from v4code.edits.undo import list_text
 
     root, store_dir, size = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
     kill_at = int(os.environ.get("KILL_AT", "-1"))
