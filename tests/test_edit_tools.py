@@ -210,9 +210,7 @@ def test_apply_refuses_a_file_changed_since_the_proposal(
     target.write_text("x = 1\n")
     cs = call(registry, root, "edit_file", path="a.py", old_string="x = 1", new_string="x = 2")
     target.write_text("x = 1  # edited by the user meanwhile\n")
-    with pytest.raises(
-        ToolError, match="a.py changed on disk since the edit was prepared; read it again"
-    ):
+    with pytest.raises(ToolError, match="a.py changed since it was read; read it again"):
         apply_changeset(root, cs, store, "s1")
     assert target.read_text() == "x = 1  # edited by the user meanwhile\n"
     assert store.list_batches(root) == []

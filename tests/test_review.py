@@ -110,7 +110,9 @@ def test_findings_outside_the_change_are_marked_and_do_not_gate(
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert [(f["line"], f["outside_diff"]) for f in data["findings"]] == [(31, False), (2, True)]
-    assert data["counts"]["major"] == 1 and data["counts"]["blocker"] == 0
+    # counts covers every listed finding; changed_lines only those that can gate.
+    assert data["counts"]["major"] == 1 and data["counts"]["blocker"] == 1
+    assert data["changed_lines"]["major"] == 1 and data["changed_lines"]["blocker"] == 0
 
 
 def test_sarif_structure(workspace: Path, fake_api: FakeDeepSeek, monkeypatch) -> None:
@@ -164,8 +166,34 @@ def test_lock_binary_and_configured_files_are_skipped(
 
 def test_nothing_staged_means_no_call(workspace: Path, fake_api: FakeDeepSeek, monkeypatch) -> None:
     result = review(workspace, fake_api, monkeypatch)
-    assert result.exit_code == 0 and "no findings in 0 file(s)" in result.output
+    assert result.exit_code == 0
+    assert "nothing to review (nothing is staged" in result.output
+    assert "findings" not in result.output and "0 file(s)" not in result.output
     assert fake_api.chat_requests == []
+
+
+def test_only_skipped_files_staged_is_nothing_to_review(
+    workspace: Path, fake_api: FakeDeepSeek, monkeypatch
+) -> None:
+    stage(workspace, "yarn.lock", "# lock\n")
+    result = review(workspace, fake_api, monkeypatch)
+    assert result.exit_code == 0
+    assert "skipped yarn.lock" in result.output
+    assert "nothing to review (every changed file is skipped" in result.output
+    assert fake_api.chat_requests == []
+
+
+def test_only_the_hook_talks_about_a_commit(
+    workspace: Path, fake_api: FakeDeepSeek, monkeypatch
+) -> None:
+    stage(workspace, "app.py", APP)
+    fake_api.load([tool_call("report_findings", findings=[finding()])])
+    manual = review(workspace, fake_api, monkeypatch)
+    assert manual.exit_code == 1
+    assert "commit" not in manual.output and "--no-verify" not in manual.output
+    hook = review(workspace, fake_api, monkeypatch, "--hook")  # the cached review
+    assert hook.exit_code == 1 and "commit blocked" in hook.output
+    assert "git commit --no-verify" in hook.output
 
 
 def test_backend_failure_fails_open_in_hook_mode_only(

@@ -130,7 +130,8 @@ def test_sarif_follows_the_schema() -> None:
     assert rules == ["bug", "docs", "style"]
     for res in run["results"]:
         assert rules[res["ruleIndex"]] == res["ruleId"]
-    assert [r["level"] for r in run["results"]] == ["error", "warning", "note"]
+    # blocker error; the minor is outside the change, so only a note; nit note.
+    assert [r["level"] for r in run["results"]] == ["error", "note", "note"]
     uris = [
         r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in run["results"]
     ]
@@ -158,7 +159,8 @@ def test_sarif_with_no_findings_is_valid() -> None:
 
 def test_json_output() -> None:
     data = json.loads(render_json(result_with(FINDINGS, cost=0.00123, seconds=1.5), 1, "major"))
-    assert data["counts"] == {"blocker": 1, "major": 0, "minor": 0, "nit": 1}
+    assert data["counts"] == {"blocker": 1, "major": 0, "minor": 1, "nit": 1}
+    assert data["changed_lines"] == {"blocker": 1, "major": 0, "minor": 0, "nit": 1}
     assert data["outside_diff"] == 1 and data["exit_code"] == 1 and data["fail_on"] == "major"
     assert data["findings"][0] == {
         "path": "app.py", "line": 2, "severity": "blocker", "category": "bug",
@@ -185,12 +187,37 @@ def test_text_groups_by_file_and_ends_with_a_summary() -> None:
         "            And fix the other one.",
         "",
         "skipped yarn.lock (lock file)",
-        "v4code review: 1 blocker, 1 nit (1 more outside the change) in 2 file(s) ($0.0042, 2.0 s)",
+        "v4code review: 1 blocker, 1 nit in 2 file(s); 1 minor outside the change ($0.0042, 2.0 s)",
     ]
     coloured = render_text(result_with(FINDINGS[:1]), colour=True)
     assert "\x1b[31m" in coloured  # blocker in red
     cached = render_text(result_with([], cached=True), colour=False)
     assert cached.endswith("no findings in 2 file(s) (cached, no API call, 0.0 s)\n")
+
+
+def test_sarif_levels_follow_severity_and_place() -> None:
+    findings = [
+        Finding("app.py", 1, severity, "bug", f"{severity} here.")
+        for severity in ("blocker", "major", "minor", "nit")
+    ] + [
+        Finding("app.py", 30, severity, "bug", f"{severity} far.", outside_diff=True)
+        for severity in ("blocker", "major")
+    ]
+    run = json.loads(render_sarif(result_with(findings)))["runs"][0]
+    levels = [(r["properties"]["severity"], r["level"]) for r in run["results"]]
+    assert levels == [
+        ("blocker", "error"), ("major", "error"), ("minor", "warning"), ("nit", "note"),
+        ("blocker", "note"), ("major", "note"),
+    ]  # fmt: skip
+
+
+def test_a_summary_never_says_no_findings_above_a_listed_one() -> None:
+    only_outside = [Finding("app.py", 9, "nit", "style", "Far away nit.", outside_diff=True)]
+    text = render_text(result_with(only_outside), colour=False)
+    assert "Far away nit." in text
+    summary = text.splitlines()[-1]
+    assert "no findings" not in summary
+    assert "nothing on the changed lines in 2 file(s); 1 nit outside the change" in summary
 
 
 def test_place_keeps_changed_files_dedupes_and_marks_distance() -> None:

@@ -84,8 +84,11 @@ def open_session(
     meta: dict[str, Any] | None = None,
 ) -> AgentSession:
     """A new session, or an existing one continued with its exact history (cache prefix)."""
+    from v4code.edits.apply import recover_workspace
     from v4code.edits.checkpoints import CheckpointStore
 
+    checkpoints = CheckpointStore(user_home() / "checkpoints")
+    recover_workspace(root, checkpoints)  # roll back a batch a crash left half applied
     backend = backend or make_backend(settings)
     registry = registry if registry is not None else load_registry(root)
     if resume is not None:
@@ -113,10 +116,13 @@ def open_session(
         policy=PermissionPolicy(
             settings.permission_mode, root=root, allow_destructive=settings.allow_destructive
         ),
-        checkpoints=CheckpointStore(user_home() / "checkpoints"),
+        checkpoints=checkpoints,
         cancel=cancel,
     )
     if resume is not None:
         # Pending calls of a crashed session must be answered before the next request.
-        agent.close_pending("Not run: the session ended before this call could run.")
+        from v4code.edits.journal_note import pending_call_note
+
+        rolled = checkpoints.interrupted_batches(root, agent.session_id)
+        agent.close_pending(pending_call_note(rolled[-1:]))
     return AgentSession(agent, resume is not None)

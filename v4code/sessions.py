@@ -24,6 +24,10 @@ from v4code.safety.secret_files import PLACEHOLDER
 from v4code.types import Message
 
 FORMAT_VERSION = 1
+# A session's kind is in its first record. Only conversations are offered to `--continue`,
+# `--resume` and the picker; review and hook runs are kept apart (`v4code sessions --all`).
+RESUMABLE_KINDS = ("chat", "run")
+REVIEW_KINDS = ("review", "hook")
 
 
 def sessions_dir(root: Path) -> Path:
@@ -60,6 +64,8 @@ class SessionLog:
 
     @classmethod
     def create(cls, root: Path, meta: dict[str, Any], secret: str | None = None) -> SessionLog:
+        """A new session file; `meta["kind"]` ("chat", "run", "review", "hook") defaults to
+        the frontend's name, else "chat"."""
         session_id = new_session_id()
         directory = sessions_dir(root)
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -72,6 +78,7 @@ class SessionLog:
                 "root": os.path.realpath(root),
                 "created": time.time(),
                 **meta,
+                "kind": _kind_of(meta),
             }
         )
         return log
@@ -160,27 +167,49 @@ def read_session(path: Path) -> SessionData:
     return SessionData(meta.get("session_id", path.stem), path, meta, messages, events)
 
 
-def list_sessions(root: Path) -> list[Path]:
-    """This workspace's session files, newest first."""
+def _kind_of(meta: dict[str, Any]) -> str:
+    kind = meta.get("kind") or meta.get("frontend") or "chat"
+    return str(kind)
+
+
+def session_kind(path: Path) -> str:
+    """A session file's kind, from its first record (older files: from their frontend)."""
+    try:
+        with path.open(encoding="utf-8") as fh:
+            first = json.loads(fh.readline() or "{}")
+    except (OSError, ValueError):
+        return "chat"
+    return _kind_of(first) if isinstance(first, dict) and first.get("type") == "meta" else "chat"
+
+
+def list_sessions(root: Path, *, every: bool = False) -> list[Path]:
+    """This workspace's conversations (every kind with `every`), newest first."""
     directory = sessions_dir(root)
     if not directory.is_dir():
         return []
-    return sorted(
+    files = sorted(
         directory.glob("*.jsonl"), key=lambda p: (p.stat().st_mtime, p.name), reverse=True
     )
+    return files if every else [p for p in files if session_kind(p) in RESUMABLE_KINDS]
 
 
 def find_session(root: Path, session_id: str | None) -> Path:
-    """The file of a session id (a unique prefix is enough), or the latest one."""
+    """The file of a conversation's id (a unique prefix is enough), or the latest one."""
     files = list_sessions(root)
-    if not files:
-        raise V4codeError("there is no saved session for this workspace yet")
     if session_id is None:
+        if not files:
+            raise V4codeError("there is no saved session for this workspace yet")
         return files[0]
     matches = [p for p in files if p.stem == session_id] or [
         p for p in files if p.stem.startswith(session_id)
     ]
     if not matches:
+        other = [p for p in list_sessions(root, every=True) if p.stem == session_id]
+        if other:
+            raise V4codeError(
+                f"session {session_id!r} is a {session_kind(other[0])} run, not a "
+                "conversation; it cannot be continued"
+            )
         raise V4codeError(f"no session {session_id!r} in this workspace (see `v4code sessions`)")
     if len(matches) > 1:
         raise V4codeError(

@@ -7,10 +7,11 @@ import click
 
 @click.command("sessions")
 @click.option("-n", "--limit", default=20, show_default=True, help="How many to list.")
-def sessions_command(limit: int) -> None:
+@click.option("--all", "every", is_flag=True, help="Review and hook runs too, with their kind.")
+def sessions_command(limit: int, every: bool) -> None:
     """List this workspace's saved sessions, newest first."""
     from v4code.ui.session_list import session_rows
     from v4code.workspace import workspace_root
 
-    for row in session_rows(workspace_root(), limit):
+    for row in session_rows(workspace_root(), limit, every=every):
         click.echo(row)

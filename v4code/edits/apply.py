@@ -1,9 +1,15 @@
-"""Apply an approved ChangeSet: re-check, checkpoint first, then write every file atomically.
+"""Apply an approved ChangeSet: lock, re-check, journal first, then write every file atomically.
 
-Order matters. The checkpoint (blobs + a pending record) is durable before the first file is
-touched, so whatever happens next, undo can put things back. Files are written one at a time,
-each atomically (temp, fsync, rename), deletions last. If a write fails, the files already
-written are put back and the record is dropped: the batch applies wholly or not at all.
+Order matters. The workspace's apply lock (lock.py) is held throughout, so no other v4code
+process writes between our check and our rename. Under it, a batch a killed process left half
+written is rolled back first (checkpoints.py), and every file is compared with what the change
+set read (again right before its rename, for writers outside v4code): a file that changed
+fails the batch with "changed since it was read", and the model reads it again. The
+checkpoint (blobs + a record in state "pending", the journal) is durable before the first file
+is touched and marked "applied" after the last, so a crash in between is undone on the next
+start. Files are written one at a time, each atomically (temp, fsync, rename), deletions last;
+if a write fails, the files already written are put back and the record is dropped: the batch
+applies wholly or not at all.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from pathlib import Path
 from v4code.edits.atomic import atomic_delete, atomic_write, make_parents
 from v4code.edits.changeset import ChangeSet, FileChange
 from v4code.edits.checkpoints import BatchRecord, CheckpointStore, new_batch_id
+from v4code.edits.lock import workspace_lock
 from v4code.errors import ToolError
 from v4code.workspace import relative_to_root, resolve_in_workspace
 
@@ -40,10 +47,24 @@ def _check_unchanged(root: Path, change: FileChange) -> Path:
                 f"{change.path} was created by someone else since the edit was prepared; "
                 "read it again."
             )
-        raise ToolError(
-            f"{change.path} changed on disk since the edit was prepared; read it again."
-        )
+        raise ToolError(f"{change.path} changed since it was read; read it again.")
     return path
+
+
+def _lock_directory(store: CheckpointStore | None) -> Path:
+    if store is not None:
+        return store.directory
+    from v4code.config import user_home
+
+    return user_home()
+
+
+def recover_workspace(root: Path, store: CheckpointStore) -> list[BatchRecord]:
+    """Roll back any batch a crash left half applied in `root` (under the apply lock, so a
+    batch another live process is applying is never mistaken for one); return those batches."""
+    root = Path(os.path.realpath(root))
+    with workspace_lock(store.directory, root):
+        return store.roll_back_interrupted(root)
 
 
 def apply_changeset(
@@ -51,9 +72,17 @@ def apply_changeset(
 ) -> str:
     """Write an approved change set; return its batch id (the checkpoint id when recorded)."""
     root = Path(os.path.realpath(root))
+    with workspace_lock(_lock_directory(store), root):
+        if store is not None:
+            store.roll_back_interrupted(root)
+        return _apply_locked(root, changeset, store, session_id)
+
+
+def _apply_locked(
+    root: Path, changeset: ChangeSet, store: CheckpointStore | None, session_id: str
+) -> str:
     targets = [(_check_unchanged(root, c), c) for c in changeset.changes]
     if store is not None:
-        store.recover(root)
         planned = _missing_dirs(root, [path for path, c in targets if c.after is not None])
         recorded = store.record(root, changeset, session_id, created_dirs=planned)
         record: BatchRecord | None = recorded
@@ -65,19 +94,23 @@ def apply_changeset(
     ordered = [t for t in targets if t[1].after is not None] + [
         t for t in targets if t[1].after is None
     ]
+    path = root
     try:
         for path, change in ordered:
+            _check_unchanged(root, change)  # right before the rename: writers outside v4code
             if change.after is None:
                 atomic_delete(path)
             else:
                 created_dirs.extend(make_parents(path, root))
                 atomic_write(path, change.after, change.mode_after, tag=batch_id)
             done.append((path, change))
-    except OSError as exc:
-        failed = relative_to_root(root, path)
-        _roll_back(done, created_dirs)
+    except (OSError, ToolError) as exc:
+        _roll_back(done, created_dirs, batch_id)
         if store is not None and record is not None:
             store.discard(record)
+        if isinstance(exc, ToolError):
+            raise ToolError(f"{exc} No file was changed.") from None
+        failed = relative_to_root(root, path)
         raise ToolError(
             f"Could not write {failed} ({exc.strerror or exc}); no file was changed."
         ) from None
@@ -102,13 +135,15 @@ def _missing_dirs(root: Path, paths: list[Path]) -> list[str]:
     return missing
 
 
-def _roll_back(done: list[tuple[Path, FileChange]], created_dirs: list[Path]) -> None:
+def _roll_back(
+    done: list[tuple[Path, FileChange]], created_dirs: list[Path], batch_id: str
+) -> None:
     for path, change in reversed(done):
         with contextlib.suppress(OSError):
             if change.before is None:
                 atomic_delete(path)
             else:
-                atomic_write(path, change.before, change.mode_before)
+                atomic_write(path, change.before, change.mode_before, tag=batch_id)
     for directory in reversed(created_dirs):
         with contextlib.suppress(OSError):
             directory.rmdir()

@@ -10,8 +10,9 @@ in any directory and never touches a repository's index, HEAD, branches or stash
     workspaces/<key>/statcache.json          what the last snapshot read (see snapshot.py)
 
 A batch is recorded (state "pending") before any file is written and marked "applied" once
-every file is; a crash in between leaves a pending record that undo handles like any other:
-each file is compared with what the batch would have written and restored only if needed.
+every file is: the record is the batch's journal. A crash in between leaves a pending record;
+the next apply, undo or session start in that workspace rolls it back from its before-images
+(state "rolled-back") and removes its temp files, so a batch is all-or-nothing across a crash.
 
 Edit batches and command snapshots are both undo points; undo takes the newest first, whatever
 its kind. Snapshots live in their own folder so that an older v4code, which knows only batches,
@@ -34,6 +35,7 @@ from typing import Any
 from v4code.diffs import unified_diff
 from v4code.edits.atomic import TEMP_SUFFIX, atomic_delete, atomic_write, make_parents
 from v4code.edits.changeset import ChangeSet
+from v4code.edits.lock import workspace_lock
 from v4code.errors import ToolError
 from v4code.workspace import resolve_in_workspace
 
@@ -58,7 +60,8 @@ class BatchRecord:
     summary: str
     created: float
     files: tuple[FileRecord, ...]
-    state: str = "pending"  # "pending" until every file is written, then "applied"
+    state: str = "pending"  # "pending" until every file is written, then "applied"; a crash
+    # in between: "rolled-back" once the next start has put the files back
     undone: float | None = None  # when it was undone
     created_dirs: tuple[str, ...] = ()
 
@@ -434,20 +437,63 @@ class CheckpointStore:
                 out.append(Path(root_file.read_text("utf-8")))
         return out
 
-    def recover(self, root: Path | str) -> list[str]:
-        """Remove the temp files that an interrupted batch left behind; return their paths."""
-        removed = []
+    def roll_back_interrupted(self, root: Path | str) -> list[BatchRecord]:
+        """Undo every batch a crash left half applied (state "pending") and remove its temp
+        files; return those batches, now in state "rolled-back".
+
+        The record is the journal: written before the first file is replaced, marked applied
+        after the last. Each file is put back from its before-image when it holds what the batch
+        wrote; a file someone changed since is left as it is. The caller holds the workspace's
+        apply lock (lock.py), so a batch another process is applying right now never looks
+        interrupted.
+        """
         root_real = _real(root)
+        rolled: list[BatchRecord] = []
         for record in self.list_batches(root_real):
-            if record.state != "pending":
+            if record.state != "pending" or record.undone is not None:
                 continue
             for f in record.files:
                 target = root_real / f.path
                 tmp = target.with_name(f".{target.name}.{record.id}{TEMP_SUFFIX}")
                 with contextlib.suppress(FileNotFoundError, NotADirectoryError):
                     tmp.unlink()
-                    removed.append(f.path)
-        return removed
+            try:
+                self._roll_back_files(root_real, record)
+            except (OSError, ToolError):
+                continue  # left pending: undo shows it as interrupted and can still restore it
+            for rel in reversed(record.created_dirs):
+                with contextlib.suppress(OSError):
+                    (root_real / rel).rmdir()  # only if still empty
+            updated = replace(record, state="rolled-back", undone=time.time())
+            self._save(updated)
+            rolled.append(updated)
+        return rolled
+
+    def _roll_back_files(self, root: Path, record: BatchRecord) -> None:
+        for f in reversed(record.files):
+            path = resolve_in_workspace(root, f.path)
+            if path.exists() and not path.is_file():
+                continue
+            current = path.read_bytes() if path.is_file() else None
+            before, after = self.blob(f.before), self.blob(f.after)
+            if current == before or current != after:
+                continue  # not written yet, or changed by someone else since: left alone
+            if before is None:
+                atomic_delete(path)
+            else:
+                make_parents(path, root)
+                atomic_write(path, before, f.mode_before, tag=record.id)
+
+    def interrupted_batches(
+        self, root: Path | str, session_id: str, since: float = 0.0
+    ) -> list[BatchRecord]:
+        """A session's batches that were rolled back after a crash (rolled back after
+        `since`), so a resumed conversation can be told."""
+        return [
+            b
+            for b in self.list_batches(root, session_id)
+            if b.state == "rolled-back" and (b.undone or 0.0) >= since
+        ]
 
     # -- undo ----------------------------------------------------------------------------------
 
@@ -457,7 +503,11 @@ class CheckpointStore:
         """Undo the newest undo point not yet undone, edit batch or command snapshot (of
         `session_id`, else of the latest session in this workspace)."""
         root_real = _real(root)
-        self.recover(root_real)
+        with workspace_lock(self.directory, root_real):
+            self.roll_back_interrupted(root_real)
+            return self._undo_last(root_real, session_id, force)
+
+    def _undo_last(self, root_real: Path, session_id: str | None, force: bool) -> UndoReport:
         session = session_id if session_id is not None else self.latest_session(root_real)
         if session is None:
             return UndoReport(

@@ -25,6 +25,8 @@ def find_workspace(store: CheckpointStore, start: Path) -> Path:
 
 
 def _state(batch: UndoPoint) -> str:
+    if batch.state == "rolled-back":
+        return "rolled back"
     if batch.undone is not None:
         return "undone"
     return "applied" if batch.state == "applied" else "interrupted"

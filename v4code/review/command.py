@@ -122,7 +122,7 @@ def _run(
     try:
         return run_review(
             root, settings, target, timeout=request.timeout, use_cache=not request.no_cache,
-            on_start=started,
+            on_start=started, kind="hook" if request.hook else "review",
         )  # fmt: skip
     except V4codeError as exc:
         if request.fail_open:

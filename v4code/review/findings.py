@@ -76,8 +76,8 @@ def gating(findings: list[Finding], fail_on: str) -> list[Finding]:
     return [f for f in findings if not f.outside_diff and SEVERITIES.index(f.severity) <= limit]
 
 
-def counts(findings: list[Finding]) -> dict[str, int]:
-    """Findings on the changed lines, per severity (the ones outside are listed, not counted)."""
-    return {
-        s: sum(1 for f in findings if f.severity == s and not f.outside_diff) for s in SEVERITIES
-    }
+def counts(findings: list[Finding], where: str = "changed") -> dict[str, int]:
+    """Findings per severity: on the changed lines (what gates), "outside" the change, or
+    "all" of them."""
+    chosen = [f for f in findings if where == "all" or f.outside_diff == (where == "outside")]
+    return {s: sum(1 for f in chosen if f.severity == s) for s in SEVERITIES}

@@ -2,7 +2,9 @@
 
 The hook is a small shell script. It runs the hook that was there before (if any) first, then
 `v4code review --hook` with the Python environment v4code was installed in, so it works from a
-virtualenv whether or not that is active when `git commit` runs.
+virtualenv whether or not that is active when `git commit` runs; when that environment has
+moved or gone, it finds v4code elsewhere, and never refuses a commit only because v4code is
+missing (unless installed with --fail-closed).
 """
 
 from __future__ import annotations
@@ -29,22 +31,31 @@ def hooks_dir(root: Path) -> Path:
     return path if path.is_absolute() else root / path
 
 
-def review_command() -> list[str]:
-    """How the hook starts v4code: this installation's console script, else its interpreter."""
-    script = Path(sys.executable).parent / "v4code"
-    if script.is_file() and os.access(script, os.X_OK):
-        return [str(script)]
+def _console_script(python: str) -> str:
+    """The `v4code` console script installed beside `python`, or "" when there is none."""
+    script = Path(python).parent / "v4code"
+    return str(script) if script.is_file() and os.access(script, os.X_OK) else ""
+
+
+def hook_script(args: list[str], *, fail_closed: bool = False, python: str | None = None) -> str:
+    """The hook: finds v4code at commit time, not only where it was when installed.
+
+    The recorded interpreter (the one installing the hook) is used while it still exists and
+    can import v4code; a venv that moved or was deleted falls back to `v4code` on PATH, then
+    to `python3 -m v4code`. When none works, the commit goes ahead with a warning (fail-open),
+    or is refused if the hook was installed with --fail-closed.
+    """
+    python = python or sys.executable
+    script = _console_script(python)
     # `python -m` puts the repository first on sys.path, where a module of the user's could
-    # shadow one v4code imports; -P (3.11+) leaves it out.
-    safe = ["-P"] if sys.version_info >= (3, 11) else []
-    return [sys.executable, *safe, "-m", "v4code"]
-
-
-def hook_script(args: list[str], *, fail_closed: bool = False) -> str:
-    command = review_command()
-    program = shlex.quote(command[0])
-    rest = " ".join(shlex.quote(a) for a in [*command[1:], "review", "--hook", *args])
-    missing = 1 if fail_closed else 0
+    # shadow one v4code imports; -P (3.11+) leaves it out. The import checks run from `/`.
+    safe = "-P " if sys.version_info >= (3, 11) else ""
+    rest = " ".join(shlex.quote(a) for a in ["review", "--hook", *args])
+    outcome = (
+        "the commit is refused (installed with --fail-closed)"
+        if fail_closed
+        else "the commit goes ahead unreviewed"
+    )
     return f"""#!/bin/sh
 {MARKER} (`v4code hook uninstall` removes it and restores any hook it chained)
 here=$(dirname "$0")
@@ -55,14 +66,27 @@ if [ "${{V4CODE_SKIP_REVIEW:-}}" = "1" ]; then
   echo "v4code review: skipped (V4CODE_SKIP_REVIEW=1)" >&2
   exit 0
 fi
-if [ -x {program} ]; then
-  exec {program} {rest}
+python={shlex.quote(python)}
+script={shlex.quote(script)}
+if [ -x "$python" ] && (cd / && "$python" -c "import v4code") >/dev/null 2>&1; then
+  if [ -n "$script" ] && [ -x "$script" ]; then
+    exec "$script" {rest}
+  fi
+  exec "$python" {safe}-m v4code {rest}
 fi
-if command -v v4code >/dev/null 2>&1; then
-  exec v4code review --hook {" ".join(shlex.quote(a) for a in args)}
+if command -v v4code >/dev/null 2>&1 && (cd / && v4code --version) >/dev/null 2>&1; then
+  exec v4code {rest}
 fi
-echo "v4code review: {command[0]} is gone and v4code is not on PATH; run \\`v4code hook install\\` again" >&2
-exit {missing}
+if (cd / && python3 -c "import v4code") >/dev/null 2>&1; then
+  if python3 -P -c "" >/dev/null 2>&1; then
+    exec python3 -P -m v4code {rest}
+  fi
+  exec python3 -m v4code {rest}
+fi
+echo "v4code review: warning: v4code cannot be found ($python is gone or has no v4code," >&2
+echo "  and neither v4code on PATH nor python3 -m v4code works); {outcome}." >&2
+echo "  Run 'v4code hook install' again from where v4code is installed." >&2
+exit {1 if fail_closed else 0}
 """
 
 

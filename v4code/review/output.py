@@ -15,18 +15,39 @@ from v4code.review.runner import ReviewResult
 
 COLOURS = {"blocker": "red", "major": "yellow", "minor": "cyan", "nit": "blue"}
 SARIF_LEVEL = {"blocker": "error", "major": "error", "minor": "warning", "nit": "note"}
+OUTSIDE_LEVEL = "note"  # a finding away from the change never gates, so it is never an error
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 
 
+def _tally(c: dict[str, int]) -> str:
+    return ", ".join(f"{n} {s}" for s, n in c.items() if n)
+
+
 def summary_line(result: ReviewResult) -> str:
-    c = counts(result.findings)
-    parts = [f"{n} {s}" for s, n in c.items() if n]
-    found = ", ".join(parts) if parts else "no findings"
-    outside = sum(1 for f in result.findings if f.outside_diff)
+    """`1 blocker, 1 nit in 2 file(s); 1 minor outside the change`: what gates comes first,
+    and a finding listed above is always counted somewhere."""
+    on_change = _tally(counts(result.findings))
+    outside = _tally(counts(result.findings, "outside"))
+    if on_change:
+        found = on_change
+    else:
+        found = "nothing on the changed lines" if outside else "no findings"
+    found += f" in {len(result.files)} file(s)"
     if outside:
-        found += f" ({outside} more outside the change)"
+        found += f"; {outside} outside the change"
     cost = "cached, no API call" if result.cached else format_cost(result.cost)
-    return f"v4code review: {found} in {len(result.files)} file(s) ({cost}, {result.seconds:.1f} s)"
+    return f"v4code review: {found} ({cost}, {result.seconds:.1f} s)"
+
+
+def nothing_to_review(result: ReviewResult) -> str:
+    """The line for a review with no file to look at (nothing staged, or all skipped)."""
+    if result.skipped:
+        return (
+            f"v4code review: nothing to review (every changed file is skipped: "
+            f"{result.description})"
+        )
+    what = "nothing is staged" if result.description == "staged changes" else "no changes"
+    return f"v4code review: nothing to review ({what}: {result.description})"
 
 
 def render_text(result: ReviewResult, *, colour: bool) -> str:
@@ -34,6 +55,9 @@ def render_text(result: ReviewResult, *, colour: bool) -> str:
         return click.style(text, **kw) if colour else text
 
     lines: list[str] = []
+    if not result.files:
+        lines.extend(style(f"skipped {p} ({why})", dim=True) for p, why in result.skipped)
+        return "\n".join([*lines, nothing_to_review(result)]) + "\n"
     by_path = sorted(result.findings, key=lambda f: (f.path, f.outside_diff, f.line))
     for path, group in groupby(by_path, key=lambda f: f.path):
         lines.append(style(path, bold=True))
@@ -64,7 +88,8 @@ def render_json(result: ReviewResult, exit_code: int, fail_on: str = "blocker") 
         "target": result.description,
         "files": result.files,
         "findings": [f.to_dict() for f in result.findings],
-        "counts": counts(result.findings),
+        "counts": counts(result.findings, "all"),
+        "changed_lines": counts(result.findings),
         "outside_diff": sum(1 for f in result.findings if f.outside_diff),
         "summary": result.summaries,
         "skipped": [{"path": p, "reason": r} for p, r in result.skipped],
@@ -113,7 +138,7 @@ def _sarif_result(f: Finding, rule_index: int) -> dict[str, Any]:
     return {
         "ruleId": f.category,
         "ruleIndex": rule_index,
-        "level": SARIF_LEVEL[f.severity],
+        "level": OUTSIDE_LEVEL if f.outside_diff else SARIF_LEVEL[f.severity],
         "message": {"text": text},
         "locations": [
             {

@@ -7,7 +7,6 @@ cache hit stays cheap.
 
 from __future__ import annotations
 
-import os
 import queue
 import threading
 import time
@@ -17,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from v4code.assets import load_prompt
-from v4code.config import Settings, user_home
+from v4code.config import Settings
 from v4code.errors import BackendError, V4codeError
 from v4code.review import cache
 from v4code.review.diff import FileDiff, ReviewTarget, chunks, numbered
@@ -27,7 +26,7 @@ READ_ONLY_TOOLS = ("read_file", "grep", "list_files")
 CHUNK_TOKENS = 24_000  # diff tokens per request; a larger diff is split per file
 PARALLEL = 4  # chunks under review at once
 FORMAT = "2"  # how the diff is shown to the model; part of the cache key
-KEEP_LOGS = 100  # review logs kept in $V4CODE_HOME/review-logs
+KEEP_LOGS = 100  # review and hook runs kept per workspace, beside its conversations
 NUDGE = (
     "You have not called report_findings. Call it now, once, with every finding (an empty "
     "list when there is none). Do not write the findings as text."
@@ -129,6 +128,7 @@ def run_review(
     use_cache: bool = True,
     backend: Any = None,
     on_start: Callable[[int], None] | None = None,
+    kind: str = "review",
 ) -> ReviewResult:
     """Review `target`; raises V4codeError (ReviewTimeout, BackendError, ...) if it cannot."""
     started = time.monotonic()
@@ -154,7 +154,7 @@ def run_review(
     groups = chunks(target.files, CHUNK_TOKENS)
     if on_start is not None:
         on_start(len(groups))
-    outcomes = _review_all(root, rsettings, prompts, target, groups, backend, timeout)
+    outcomes = _review_all(root, rsettings, prompts, target, groups, backend, timeout, kind)
     _merge(result, outcomes, target)
     result.seconds = time.monotonic() - started
     if not result.notes:  # an incomplete review is not remembered: the next run tries again
@@ -195,16 +195,17 @@ def _review_all(
     groups: list[list[FileDiff]],
     backend: Any,
     timeout: float,
+    kind: str = "review",
 ) -> list[_Chunk]:
     from v4code.app import load_registry, make_backend
 
     backend = backend or make_backend(settings)  # a missing key fails here, before any thread
     tools = list(load_registry(root, only=READ_ONLY_TOOLS))
-    _prune_logs()
+    _prune_logs(root)
 
     def job(index: int) -> Callable[[Any], _Chunk]:
         return lambda cancel: _review_chunk(
-            root, settings, prompts, target, groups, index, backend, tools, cancel
+            root, settings, prompts, target, groups, index, backend, tools, cancel, kind
         )
 
     return run_parallel([job(i) for i in range(len(groups))], timeout)
@@ -266,6 +267,7 @@ def _review_chunk(
     backend: Any,
     tools: list[Any],
     cancel: Any,
+    kind: str = "review",
 ) -> _Chunk:
     from v4code.events import TurnFinished, UsageReported
     from v4code.review.report_tool import FindingsCollector
@@ -273,7 +275,7 @@ def _review_chunk(
 
     collector = FindingsCollector()
     registry = ToolRegistry([*tools, collector.tool()])
-    agent = _agent(root, settings, prompts[0], registry, backend, cancel)
+    agent = _agent(root, settings, prompts[0], registry, backend, cancel, kind)
     outcome = _Chunk()
     for message in (_request(prompts[1], target, groups, index), NUDGE):
         if cancel.cancelled:  # the deadline passed, or another chunk failed
@@ -338,34 +340,25 @@ def diff_fence(text: str) -> str:
 
 
 def _agent(
-    root: Path, settings: Settings, prompt: str, registry: Any, backend: Any, cancel: Any
+    root: Path,
+    settings: Settings,
+    prompt: str,
+    registry: Any,
+    backend: Any,
+    cancel: Any,
+    kind: str = "review",
 ) -> Any:
-    """An Agent for one chunk, logged under review-logs/ rather than the chat's sessions/.
-
-    (`app.open_session` would file it with the chat sessions, where `v4code --continue`
-    after a commit would pick up the hook's review instead of the person's conversation.)
-    """
+    """An Agent for one chunk, saved with the workspace's sessions under its own kind
+    ("review", or "hook" for a commit's review), so `v4code sessions --all` lists it while
+    `v4code --continue` and the resume picker never offer it in place of a conversation."""
     from v4code.agent import Agent
     from v4code.conversation import Conversation
     from v4code.safety.permissions import PermissionPolicy
-    from v4code.sessions import FORMAT_VERSION, SessionLog, new_session_id
+    from v4code.sessions import SessionLog
     from v4code.types import Message
 
-    directory = _logs_dir()
-    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-    session_id = new_session_id()
-    log = SessionLog(directory / f"{session_id}.jsonl", session_id, settings.api_key)
-    log.write(
-        {
-            "type": "meta",
-            "version": FORMAT_VERSION,
-            "session_id": session_id,
-            "root": os.path.realpath(root),
-            "created": time.time(),
-            "frontend": "review",
-            "model": settings.model,
-        }
-    )
+    meta = {"frontend": "review", "kind": kind, "model": settings.model}
+    log = SessionLog.create(root, meta, settings.api_key)
     system = Message(role="system", content=prompt)
     log.message(system)
     return Agent(
@@ -382,14 +375,13 @@ def _agent(
     )
 
 
-def _logs_dir() -> Path:
-    return user_home() / "review-logs"
+def _prune_logs(root: Path) -> None:
+    """Keep the newest KEEP_LOGS review and hook runs of the workspace."""
+    from v4code.sessions import REVIEW_KINDS, list_sessions, session_kind
 
-
-def _prune_logs() -> None:
     try:
-        logs = sorted(_logs_dir().glob("*.jsonl"), key=lambda p: p.name, reverse=True)
-        for old in logs[KEEP_LOGS:]:
+        runs = [p for p in list_sessions(root, every=True) if session_kind(p) in REVIEW_KINDS]
+        for old in runs[KEEP_LOGS:]:
             old.unlink()
     except OSError:
         pass

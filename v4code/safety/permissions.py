@@ -11,13 +11,15 @@ answers ASK and `guard_reason(command)` says why, for the approval to show. Only
 
 from __future__ import annotations
 
-import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 
 from v4code.config import PERMISSION_MODES
+from v4code.safety.prefixes import command_prefix
+
+__all__ = ["PermissionPolicy", "Verdict", "command_prefix"]
 
 Dirty = bool | None | Callable[[], bool | None]
 """Uncommitted changes in the tree: known, unknown (None counts as dirty), or a probe."""
@@ -35,15 +37,6 @@ _TABLE: dict[str, dict[str, Verdict]] = {
     "auto-edit": {"read": Verdict.ALLOW, "edit": Verdict.ALLOW, "command": Verdict.ASK},
     "full-auto": {"read": Verdict.ALLOW, "edit": Verdict.ALLOW, "command": Verdict.ALLOW},
 }
-
-
-def command_prefix(command: str) -> str:
-    """The part of a command an "always allow" remembers: the program and its first word."""
-    try:
-        words = shlex.split(command)
-    except ValueError:
-        words = command.split()
-    return " ".join(words[:2])
 
 
 @dataclass
@@ -108,13 +101,16 @@ class PermissionPolicy:
     def _prefix_allowed(self, command: str) -> bool:
         if any(sep in command for sep in (";", "&&", "||", "|", "`", "$(", ">", "<", "\n")):
             return False  # a remembered prefix never covers a compound command
-        return command_prefix(command) in self.allowed_prefixes
+        prefix = command_prefix(command)
+        return prefix is not None and prefix in self.allowed_prefixes
 
     def remember(self, tool: str, kind: str | None, command: str | None = None) -> None:
         if kind == "tool":
             self.allowed_tools.add(tool)
         elif kind == "prefix" and command:
-            self.allowed_prefixes.add(command_prefix(command))
+            prefix = command_prefix(command)
+            if prefix is not None:  # a command with no meaningful prefix is approved once
+                self.allowed_prefixes.add(prefix)
 
     @property
     def sandbox_commands(self) -> bool:

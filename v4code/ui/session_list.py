@@ -6,7 +6,7 @@ import json
 from datetime import datetime
 from pathlib import Path
 
-from v4code.sessions import list_sessions
+from v4code.sessions import list_sessions, session_kind
 
 
 def first_prompt(path: Path) -> str:
@@ -26,13 +26,16 @@ def first_prompt(path: Path) -> str:
     return ""
 
 
-def session_rows(root: Path, limit: int = 20) -> list[str]:
-    files = list_sessions(root)[:limit]
+def session_rows(root: Path, limit: int = 20, *, every: bool = False) -> list[str]:
+    """One line per session, newest first: conversations only, or with `every` review and
+    hook runs too, each with its kind."""
+    files = list_sessions(root, every=every)[:limit]
     if not files:
         return ["No sessions in this workspace yet."]
     rows = []
     for path in files:
         when = datetime.fromtimestamp(path.stat().st_mtime).strftime("%Y-%m-%d %H:%M")
         prompt = first_prompt(path)
-        rows.append(f"{path.stem}  {when}  {prompt[:70]}")
+        kind = f"{session_kind(path):<6}  " if every else ""
+        rows.append(f"{path.stem}  {when}  {kind}{prompt[:70]}")
     return rows

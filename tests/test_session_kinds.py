@@ -1,0 +1,62 @@
+"""Review and hook runs are sessions of their own kind: listed with --all, never continued."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from fake_api import FakeDeepSeek, text, tool_call
+
+from v4code.cli import main
+from v4code.errors import V4codeError
+from v4code.sessions import find_session, list_sessions, read_session, session_kind
+
+FINDING = {
+    "path": "app.py", "line": 1, "severity": "nit", "category": "style",
+    "message": "Name it.", "suggestion": "",
+}  # fmt: skip
+
+
+def _env(monkeypatch: pytest.MonkeyPatch, root: Path, server: FakeDeepSeek) -> None:
+    monkeypatch.chdir(root)
+    monkeypatch.setenv("DEEPSEEK_API_KEY", "sk-test")
+    monkeypatch.setenv("DEEPSEEK_BASE_URL", server.base_url)
+    monkeypatch.setenv("V4CODE_RETRY_BASE_DELAY", "0.01")
+
+
+def test_a_review_after_a_chat_is_not_what_continue_resumes(
+    workspace: Path, fake_api: FakeDeepSeek, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _env(monkeypatch, workspace, fake_api)
+    fake_api.load([text("the chat's answer")])
+    ran = CliRunner().invoke(main, ["run", "explain the project"])
+    assert ran.exit_code == 0, ran.output
+    conversation = list_sessions(workspace)[0]
+
+    (workspace / "app.py").write_text("x = 1\n")
+    subprocess.run(["git", "add", "app.py"], cwd=workspace, check=True)
+    fake_api.load([tool_call("report_findings", findings=[FINDING])])
+    assert CliRunner().invoke(main, ["review", "--hook"]).exit_code == 0
+    fake_api.load([tool_call("report_findings", findings=[FINDING])])
+    assert CliRunner().invoke(main, ["review", "--no-cache"]).exit_code == 0
+
+    # --continue and the picker see the conversation only.
+    assert list_sessions(workspace) == [conversation]
+    assert find_session(workspace, None) == conversation
+    every = list_sessions(workspace, every=True)
+    assert sorted(session_kind(p) for p in every) == ["hook", "review", "run"]
+    assert read_session(every[0]).meta["kind"] == "review"
+
+    listed = CliRunner().invoke(main, ["sessions"])
+    assert listed.exit_code == 0
+    assert conversation.stem in listed.output and len(listed.output.splitlines()) == 1
+    listed_all = CliRunner().invoke(main, ["sessions", "--all"])
+    rows = listed_all.output.splitlines()
+    assert len(rows) == 3
+    assert {row.split()[3] for row in rows} == {"run", "review", "hook"}
+
+    review_id = next(p.stem for p in every if session_kind(p) == "review")
+    with pytest.raises(V4codeError, match="is a review run"):
+        find_session(workspace, review_id)

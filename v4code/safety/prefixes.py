@@ -1,0 +1,213 @@
+"""What an "always allow" for a command remembers: the program and the part that says what it
+does (`python -m pytest`, `npm run test`, `cargo test`, `uv run pytest`), never less.
+
+`PYTHONPATH=src python -m pytest -x` must not turn into "allow `PYTHONPATH=src python`", which
+would approve any Python at all. So the command is parsed (tree-sitter-bash, as the
+destructive-command guard does), environment assignments and wrappers that only change how the
+program runs (`env`, `timeout 60`, `nice`, `nohup`, ...) are looked through, and the prefix is:
+
+- for an interpreter, the module or script it runs (`python -m pytest`, `node build.js`); code
+  given inline (`python -c`, `node -e`, `bash -c`) or on stdin has no prefix worth remembering;
+- for a tool with subcommands, the subcommand (`git status`, `cargo test`, `npm run test`);
+  a runner (`uv run`, `poetry run`, `npx`) adds the prefix of what it runs;
+- otherwise the program alone (`pytest`, `ls`).
+
+`sudo` and `doas` stay in the prefix: approving `make test` never approves `sudo make test`.
+None means the command has no meaningful prefix: only a yes for this one command is offered.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from v4code.safety.command_guard import _name, _parser, _unwrap, _walk, _word
+
+_PYTHON = re.compile(r"^(python|pypy)[0-9.]*$")
+_PYTHON_VALUE_OPTIONS = frozenset({"-W", "-X", "--check-hash-based-pycs"})
+_SHELLS = frozenset({"sh", "bash", "zsh", "dash", "ksh", "mksh", "fish", "ash"})
+_INLINE = {
+    "node": frozenset({"-e", "--eval", "-p", "--print", "-r", "--require", "--import"}),
+    "ruby": frozenset({"-e", "-r"}),
+    "perl": frozenset({"-e", "-E", "-M", "-m"}),
+    "php": frozenset({"-r", "-B", "-R", "-E", "-F"}),
+}
+# Tools whose first plain word is a subcommand; values: global options that take an argument.
+_SUBCOMMANDS: dict[str, frozenset[str]] = {
+    "git": frozenset({"-C", "-c", "--git-dir", "--work-tree", "--namespace"}),
+    "npm": frozenset({"--prefix", "-w", "--workspace"}),
+    "pnpm": frozenset({"-C", "--dir", "--filter", "-F"}),
+    "yarn": frozenset({"--cwd"}),
+    "bun": frozenset({"--cwd"}),
+    "cargo": frozenset({"-C", "--manifest-path", "--config", "-Z"}),
+    "go": frozenset(),
+    "uv": frozenset({"--directory", "--project", "--python", "-p"}),
+    "poetry": frozenset({"-C", "--directory", "-P", "--project"}),
+    "pdm": frozenset({"-p", "--project"}),
+    "hatch": frozenset({"-e", "--env"}),
+    "pip": frozenset(),
+    "pip3": frozenset(),
+    "pipx": frozenset(),
+    "docker": frozenset({"-H", "--host", "--context", "-c", "--config"}),
+    "podman": frozenset(),
+    "kubectl": frozenset({"-n", "--namespace", "--context"}),
+    "gh": frozenset({"-R", "--repo"}),
+    "dotnet": frozenset(),
+    "rustup": frozenset(),
+    "conda": frozenset(),
+    "make": frozenset({"-C", "-f", "--file", "--directory", "-j", "--jobs"}),
+    "just": frozenset({"-f", "--justfile", "-d", "--working-directory"}),
+    "deno": frozenset(),
+    "mvn": frozenset({"-f", "--file", "-P"}),
+    "gradle": frozenset(),
+    "./gradlew": frozenset(),
+    "apt": frozenset(),
+    "apt-get": frozenset(),
+    "brew": frozenset(),
+}
+# (tool, subcommand) pairs that name a script or package: it belongs in the prefix.
+_NAMED = frozenset(
+    {
+        ("npm", "run"), ("npm", "run-script"), ("npm", "exec"), ("pnpm", "run"),
+        ("pnpm", "exec"), ("pnpm", "dlx"), ("yarn", "run"), ("yarn", "dlx"), ("bun", "run"),
+        ("bun", "x"), ("pipx", "run"), ("hatch", "run"), ("conda", "run"),
+    }
+)  # fmt: skip
+# (tool, subcommand) pairs that run another command: its prefix follows theirs.
+_RUNNERS = frozenset({("uv", "run"), ("poetry", "run"), ("pdm", "run"), ("uv", "tool")})
+_PACKAGE_RUNNERS = frozenset({"npx", "uvx", "bunx", "pnpx"})
+_PRIVILEGED = frozenset({"sudo", "doas"})
+# Variables that load other code into any program: a command setting one is never covered.
+_LOADERS = frozenset(
+    {"BASH_ENV", "ENV", "PATH", "PYTHONSTARTUP", "NODE_OPTIONS", "PERL5OPT", "RUBYOPT"}
+)
+
+
+def command_prefix(command: str) -> str | None:
+    """The prefix an "always allow" of `command` remembers, or None when it has none."""
+    parsed = _simple_command(command)
+    if parsed is None:
+        return None
+    words, assigned = parsed
+    unwrapped = _unwrap(words)
+    if not unwrapped or (len(unwrapped) > 1 and unwrapped[1] == "--xargs"):
+        return None
+    stripped = words[: len(words) - len(unwrapped)]
+    assigned += [w.split("=", 1)[0] for w in stripped if "=" in w and not w.startswith("-")]
+    if any(name in _LOADERS or name.startswith("LD_") for name in assigned):
+        return None
+    privileged = any(_name(w) in _PRIVILEGED for w in stripped)
+    prefix = _program_prefix(unwrapped, depth=0)
+    if prefix is None:
+        return None
+    return f"sudo {prefix}" if privileged else prefix
+
+
+def _simple_command(command: str) -> tuple[list[str], list[str]] | None:
+    """The words of a command line that is one simple command, and the names of the
+    variables it assigns before it (left out of the words)."""
+    tree = _parser().parse(command.encode("utf-8", "surrogateescape"))
+    if tree.root_node.has_error:
+        return None
+    commands = [n for n in _walk(tree.root_node) if n.type == "command"]
+    if len(commands) != 1:
+        return None
+    assigned = [
+        _word(child).split("=", 1)[0]
+        for child in commands[0].children
+        if child.type == "variable_assignment"
+    ]
+    return _words(commands[0]), assigned
+
+
+def _words(node: Any) -> list[str]:
+    words = []
+    for child in node.children:
+        if child.type in ("variable_assignment", "file_redirect", "herestring_redirect"):
+            continue
+        if child.type == "command_name":
+            words.append(_word(child.children[0]) if child.children else "")
+        elif child.is_named and child.type != "comment":
+            words.append(_word(child))
+    return words
+
+
+def _program_prefix(words: list[str], depth: int) -> str | None:
+    if not words or depth > 4:
+        return None
+    program, args = words[0], words[1:]
+    name = _name(program)
+    if _PYTHON.match(name):
+        return _python(program, args)
+    if name in _SHELLS or name in _INLINE:
+        return _script(program, args, _INLINE.get(name, frozenset({"-c", "-s"})))
+    if name in _PACKAGE_RUNNERS:
+        package = _first_plain(args, frozenset())
+        return None if package is None else f"{program} {args[package]}"
+    takes = _SUBCOMMANDS.get(name) or _SUBCOMMANDS.get(program)
+    if takes is None and name not in _SUBCOMMANDS and program not in _SUBCOMMANDS:
+        return program
+    at = _first_plain(args, takes or frozenset())
+    if at is None:
+        return program
+    sub, rest = args[at], args[at + 1 :]
+    if (name, sub) in _RUNNERS:
+        inner = _skip_options(rest)
+        if not inner:
+            return f"{program} {sub}"
+        inner_prefix = _program_prefix(inner, depth + 1)
+        return None if inner_prefix is None else f"{program} {sub} {inner_prefix}"
+    if (name, sub) in _NAMED:
+        target = _first_plain(rest, frozenset())
+        return f"{program} {sub}" if target is None else f"{program} {sub} {rest[target]}"
+    return f"{program} {sub}"
+
+
+def _python(program: str, args: list[str]) -> str | None:
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "-m":
+            return f"{program} -m {args[i + 1]}" if i + 1 < len(args) else None
+        if arg.startswith("-m") and not arg.startswith("--"):
+            return f"{program} -m {arg[2:]}"
+        if arg in ("-c", "-") or (arg.startswith("-c") and not arg.startswith("--")):
+            return None  # inline code or stdin: nothing worth remembering
+        if arg in _PYTHON_VALUE_OPTIONS:
+            i += 2
+            continue
+        if arg.startswith("-"):
+            i += 1
+            continue
+        return f"{program} {arg}"  # a script
+    return None  # an interactive interpreter
+
+
+def _script(program: str, args: list[str], inline: frozenset[str]) -> str | None:
+    for arg in args:
+        if arg in inline or arg == "-" or any(arg.startswith(o + "=") for o in inline):
+            return None
+        if not arg.startswith("-"):
+            return f"{program} {arg}"
+    return None
+
+
+def _first_plain(args: list[str], takes: frozenset[str]) -> int | None:
+    """The index of the first word that is not an option (nor an option's value)."""
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            return i + 1 if i + 1 < len(args) else None
+        if arg in takes:
+            i += 2
+        elif arg.startswith("-") or arg.startswith("+"):
+            i += 1
+        else:
+            return i
+    return None
+
+
+def _skip_options(args: list[str]) -> list[str]:
+    at = _first_plain(args, frozenset({"--with", "--python", "-p", "--group", "--extra"}))
+    return [] if at is None else args[at:]
