@@ -110,6 +110,8 @@ class McpHub:
         loop.call_soon_threadsafe(loop.stop)
         if self._thread is not None:
             self._thread.join(timeout)
+            if not self._thread.is_alive():
+                loop.close()
 
     # --- one server ---------------------------------------------------------------------
 
@@ -140,7 +142,7 @@ class McpHub:
 
         cfg = state.config
         async with contextlib.AsyncExitStack() as stack:
-            read, write = await stack.enter_async_context(self._transport(cfg, stack))
+            read, write = await stack.enter_async_context(await self._transport(cfg, stack))
             session = await stack.enter_async_context(ClientSession(read, write))
             await asyncio.wait_for(session.initialize(), cfg.timeout)
             tools = await asyncio.wait_for(_list_tools(session, cfg.name), cfg.timeout)
@@ -152,7 +154,7 @@ class McpHub:
             assert state.wake is not None
             await state.wake.wait()
 
-    def _transport(self, cfg: ServerConfig, stack: contextlib.AsyncExitStack) -> Any:
+    async def _transport(self, cfg: ServerConfig, stack: contextlib.AsyncExitStack) -> Any:
         if cfg.command:
             from mcp import StdioServerParameters, stdio_client
 
@@ -166,7 +168,7 @@ class McpHub:
         from mcp.shared._httpx_utils import create_mcp_http_client
 
         assert cfg.url is not None
-        client = create_mcp_http_client(headers=dict(cfg.headers))
+        client = await stack.enter_async_context(create_mcp_http_client(headers=dict(cfg.headers)))
         return streamable_http_client(cfg.url, http_client=client)
 
     def _errlog(self, name: str) -> Any:

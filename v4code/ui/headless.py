@@ -52,6 +52,8 @@ class PolicyApprover:
                 reason=f"Denied: {request.guard_reason}; `v4code run` runs such commands only "
                 "with --allow-destructive",
             )
+        if request.note:  # a before-apply hook wants a person's yes, which `run` cannot give
+            return Approval(allowed=False, reason=f"Denied: {request.note}")
         hint = "auto-edit" if request.risk == "edit" else "full-auto"
         return Approval(
             allowed=False,
