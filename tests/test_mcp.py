@@ -213,7 +213,7 @@ def test_run_calls_an_allowed_tool_with_a_stable_prefix(
     assert len(bodies) == 3
     names = [t["function"]["name"] for t in bodies[0]["tools"]]
     assert "t__echo" in names and "t__add" in names
-    for earlier, later in zip(bodies, bodies[1:]):
+    for earlier, later in zip(bodies, bodies[1:], strict=False):
         assert json.dumps(later["tools"]) == json.dumps(earlier["tools"])
         prefix = later["messages"][: len(earlier["messages"])]
         assert json.dumps(prefix) == json.dumps(earlier["messages"])

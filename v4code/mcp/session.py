@@ -12,7 +12,7 @@ from pathlib import Path
 
 from v4code.mcp.client import McpHub
 from v4code.mcp.config import LoadedServers, load_servers
-from v4code.mcp.tools import McpCall, register_tools
+from v4code.mcp.tools import SEPARATOR, McpCall, register_tools
 from v4code.protocols import Proposal
 from v4code.safety.permissions import PermissionPolicy
 from v4code.toolkit import Invocation, ToolContext, ToolRegistry
@@ -33,6 +33,10 @@ def shared_hub(loaded: LoadedServers, log_dir: Path | None) -> McpHub:
     _hub = McpHub(loaded.servers, log_dir)
     _hub.start()
     atexit.register(_hub.close)
+    return _hub
+
+
+def current_hub() -> McpHub | None:
     return _hub
 
 
@@ -57,8 +61,9 @@ class McpSession:
     def install(self, registry: ToolRegistry, wait: float = STARTUP_WAIT) -> list[str]:
         """Register the ready servers' tools; notices for what is missing."""
         notices = list(self.loaded.notices)
-        for name in self.names:
-            registry.remove(name)
+        for tool in list(registry):
+            if tool.params is None and SEPARATOR in tool.name:  # an earlier install's
+                registry.remove(tool.name)
         self.names = []
         if self.hub is None:
             return notices
