@@ -147,6 +147,8 @@ class HeadlessRenderer:
             result.model = event.model or result.model
         elif isinstance(event, ToolFinished) and event.denied:
             result.denied.append(event.call.name)
+        elif isinstance(event, Notice):
+            result.notices.append(event.text)
         elif isinstance(event, TurnFinished):
             result.status = event.status
             result.final_message = event.final_text
