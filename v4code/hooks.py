@@ -66,7 +66,7 @@ class Hooks:
         from v4code.safety.process import capture_process, command_env
 
         body = json.dumps({"event": event, "cwd": str(self.root), **payload}, default=str)
-        results = []
+        results: list[tuple[Hook, int | None, str]] = []
         for hook in (h for h in self.hooks if h.event == event):
             try:
                 done = capture_process(

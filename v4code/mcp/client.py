@@ -161,7 +161,7 @@ class McpHub:
             from v4code.safety.process import command_env
 
             params = StdioServerParameters(
-                command=cfg.command, args=list(cfg.args), env=command_env(**cfg.env)
+                command=cfg.command, args=list(cfg.args), env={**command_env(), **cfg.env}
             )
             return stdio_client(params, errlog=stack.enter_context(self._errlog(cfg.name)))
         from mcp.client.streamable_http import streamable_http_client

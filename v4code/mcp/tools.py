@@ -94,7 +94,7 @@ def _validator(name: str, schema: dict[str, Any]) -> Any:
 
     def validate(data: dict[str, Any]) -> dict[str, Any]:
         try:
-            import jsonschema
+            import jsonschema  # type: ignore[import-untyped]
         except ImportError:  # pragma: no cover - the server validates then
             return data
         try:
