@@ -281,3 +281,26 @@ def test_a_project_server_needs_trust(workspace: Path) -> None:
     servers = load_servers(workspace).servers
     assert [s.name for s in servers] == ["proj"]
     assert servers[0].allow == ("proj__*",)
+
+
+def test_at_most_128_tools_in_a_fixed_order_and_a_message_for_the_rest() -> None:
+    from v4code.mcp.client import RemoteTool
+    from v4code.mcp.tools import register_tools
+    from v4code.toolkit import MAX_TOOLS, ToolRegistry
+
+    schema = {"type": "object", "properties": {"q": {"type": "string"}}}
+    hub = McpHub([stdio_config("b"), stdio_config("a")])
+    for state in hub.servers.values():
+        state.status = "ready"
+        state.tools = tuple(
+            RemoteTool(state.name, f"t{i:03d}", "", schema) for i in reversed(range(100))
+        )
+    hub.servers["a"].tools += (RemoteTool("a", "x" * 70, "", schema),)
+    registry = ToolRegistry()
+    allowed, notices = register_tools(registry, hub)
+    assert len(registry) == MAX_TOOLS
+    assert registry.names()[:3] == ["a__t000", "a__t001", "a__t002"]
+    assert "b__t027" in registry.names() and "b__t028" not in registry.names()
+    assert any("at most 128 tools: left out 72 MCP tools (b__t028" in n for n in notices)
+    assert any("x" * 70 in n and "not a valid" in n for n in notices)
+    assert allowed == []

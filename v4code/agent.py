@@ -89,11 +89,9 @@ class Agent:
         self.total_usage = Usage()
         self.total_cost = 0.0
         self.last_prompt_tokens = 0
-        # The tool list is part of the cache prefix: fixed at the first turn (after
-        # `tool_setup` added late tools, MCP servers') and kept for the session.
         self._tool_setup = tool_setup
-        self._tool_schemas: tuple[dict[str, Any], ...] | None = None
-        self.hooks = hooks  # after_tool(agent, call, result) / turn_end(agent, finished) notices
+        self._tool_schemas: tuple[dict[str, Any], ...] | None = None  # fixed at the first turn
+        self.hooks = hooks  # v4code.hooks.Hooks: after_tool and turn_end return notices
         self._turn = TurnState()
         self._instructions = NestedInstructions(root, conversation)
 
@@ -139,19 +137,13 @@ class Agent:
         """A call from the history in one line, as its tool declares it."""
         return self.registry.describe(call)
 
-    def reload_tools(self, setup: Callable[[ToolRegistry], list[str]]) -> list[str]:
-        """Change the tool list mid-session (`/mcp reload`): the next request misses the cache."""
-        notices = setup(self.registry)
+    def fix_tools(self, setup: Callable[[ToolRegistry], list[str]] | None = None) -> list[str]:
+        """Fix the tool list (cache prefix) after `setup` added tools: at the first turn, or on
+        `/mcp reload` (a cache miss); notices from setup are returned."""
+        setup = setup or self._tool_setup
+        notices = setup(self.registry) if setup is not None else []
         self._tool_schemas = tuple(self.registry.schemas())
         return notices
-
-    def _fix_tools(self) -> Iterator[Event]:
-        if self._tool_schemas is not None:
-            return
-        notices = self._tool_setup(self.registry) if self._tool_setup is not None else []
-        self._tool_schemas = tuple(self.registry.schemas())
-        for text in notices:
-            yield self.record(Notice(text))
 
     # --- the turn ---------------------------------------------------------------------
 
@@ -159,15 +151,15 @@ class Agent:
         """Run one user turn to its end, yielding events; the last one is TurnFinished."""
         for event in self._submit(text):
             if isinstance(event, TurnFinished) and self.hooks is not None:
-                for note in self.hooks.turn_end(self, event):
-                    yield self.record(Notice(note))
+                yield from (self.record(Notice(n)) for n in self.hooks.turn_end(self, event))
             yield event
 
     def _submit(self, text: str) -> Iterator[Event]:
         self.cancel.reset()
         state = self._turn = TurnState()
         started, spent = self.clock(), self.total_cost
-        yield from self._fix_tools()
+        if self._tool_schemas is None:
+            yield from (self.record(Notice(note)) for note in self.fix_tools())
         if self.needs_compaction():
             yield from self.compact(auto=True)
         yield self.record(TurnStarted(self.session_id, text))
@@ -247,9 +239,7 @@ class Agent:
         return ChatRequest(
             model=s.model,
             messages=self.conversation.messages(),
-            tools=self._tool_schemas
-            if self._tool_schemas is not None
-            else tuple(self.registry.schemas()),
+            tools=self._tool_schemas or tuple(self.registry.schemas()),
             thinking=s.thinking,
             effort=s.effort if s.thinking else None,
             max_tokens=s.max_tokens,
@@ -324,9 +314,8 @@ class Agent:
             result, loaded = self._instructions.attach(summary.paths, result)
         self._append_result(result)
         yield self.record(ToolFinished(call, result, outcome.denied is not None, summary))
-        if self.hooks is not None:
-            for text in self.hooks.after_tool(self, call, args, result):
-                yield self.record(Notice(text))
+        notes = self.hooks.after_tool(self, call, args, result) if self.hooks else []
+        yield from (self.record(Notice(n)) for n in notes)
         if loaded:
             yield self.record(Notice(f"Read {', '.join(loaded)} (instructions for files there)."))
 

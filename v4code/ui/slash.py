@@ -275,7 +275,7 @@ def cmd_mcp(chat: Any, arg: str) -> None:
         if not any(isinstance(getattr(h, "__self__", None), mcp_session.McpSession) for h in hooks):
             hooks.append(mcp.before_apply)  # the session opened without servers
         say(chat, "Reloading MCP servers; the next request cannot use the prompt cache.", "dim")
-        for notice in chat.agent.reload_tools(mcp.install):
+        for notice in chat.agent.fix_tools(mcp.install):
             say(chat, notice, "yellow")
     elif arg:
         say(chat, "usage: /mcp [reload]", "yellow")
