@@ -304,3 +304,48 @@ def test_at_most_128_tools_in_a_fixed_order_and_a_message_for_the_rest() -> None
     assert any("at most 128 tools: left out 72 MCP tools (b__t028" in n for n in notices)
     assert any("x" * 70 in n and "not a valid" in n for n in notices)
     assert allowed == []
+
+
+def test_mcp_reload_adds_a_server_to_a_running_session(
+    workspace: Path, fake_api: FakeDeepSeek, v4code_home: Path
+) -> None:
+    import io
+
+    from rich.console import Console
+
+    from v4code.app import open_session
+    from v4code.config import load_settings
+    from v4code.mcp.session import close_hub
+    from v4code.protocols import Approval, ApprovalRequest
+    from v4code.ui.slash import dispatch
+
+    class No:
+        def decide(self, request: ApprovalRequest) -> Approval:
+            return Approval(allowed=False)
+
+    settings = load_settings(workspace).settings.replace(
+        base_url=fake_api.base_url, api_key="sk-test", permission_mode="full-auto"
+    )
+    agent = open_session(settings, workspace, No()).agent
+    assert not any("__" in name for name in agent.registry.names())
+    write_user_config(v4code_home, server_table("t"))
+
+    class ChatLike:
+        root = workspace
+        console = Console(file=io.StringIO(), width=120)
+
+    chat = ChatLike()
+    chat.agent = agent  # type: ignore[attr-defined]
+    try:
+        dispatch(chat, "/mcp reload")
+        shown = chat.console.file.getvalue()  # type: ignore[attr-defined]
+        assert "cannot use the prompt cache" in shown
+        assert "t                ready · 7/7 tools in this session" in shown
+        names = [t["function"]["name"] for t in agent.request().tools]
+        assert "t__echo" in names
+        fake_api.load([tool_call("t__echo", text="x"), text("done")])
+        list(agent.submit("go"))
+        # full-auto, not in allow: a person is asked (and here says no), as in `run`
+        assert "denied" in fake_api.chat_requests[1].body["messages"][-1]["content"]
+    finally:
+        close_hub()
