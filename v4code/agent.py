@@ -72,6 +72,8 @@ class Agent:
         cancel: CancelToken | None = None,
         clock: Callable[[], float] = time.monotonic,
         before_apply: Sequence[BeforeApply] = (),
+        tool_setup: Callable[[ToolRegistry], list[str]] | None = None,
+        hooks: Any = None,
     ) -> None:
         self._settings = settings
         self._backend = backend
@@ -87,7 +89,9 @@ class Agent:
         self.total_usage = Usage()
         self.total_cost = 0.0
         self.last_prompt_tokens = 0
-        self._tool_schemas = tuple(registry.schemas())
+        self._tool_setup = tool_setup
+        self._tool_schemas: tuple[dict[str, Any], ...] | None = None  # fixed at the first turn
+        self.hooks = hooks  # v4code.hooks.Hooks: after_tool and turn_end return notices
         self._turn = TurnState()
         self._instructions = NestedInstructions(root, conversation)
 
@@ -133,13 +137,29 @@ class Agent:
         """A call from the history in one line, as its tool declares it."""
         return self.registry.describe(call)
 
+    def fix_tools(self, setup: Callable[[ToolRegistry], list[str]] | None = None) -> list[str]:
+        """Fix the tool list (cache prefix) after `setup` added tools: at the first turn, or on
+        `/mcp reload` (a cache miss); notices from setup are returned."""
+        setup = setup or self._tool_setup
+        notices = setup(self.registry) if setup is not None else []
+        self._tool_schemas = tuple(self.registry.schemas())
+        return notices
+
     # --- the turn ---------------------------------------------------------------------
 
     def submit(self, text: str) -> Iterator[Event]:
         """Run one user turn to its end, yielding events; the last one is TurnFinished."""
+        for event in self._submit(text):
+            if isinstance(event, TurnFinished) and self.hooks is not None:
+                yield from (self.record(Notice(n)) for n in self.hooks.turn_end(self, event))
+            yield event
+
+    def _submit(self, text: str) -> Iterator[Event]:
         self.cancel.reset()
         state = self._turn = TurnState()
         started, spent = self.clock(), self.total_cost
+        if self._tool_schemas is None:
+            yield from (self.record(Notice(note)) for note in self.fix_tools())
         if self.needs_compaction():
             yield from self.compact(auto=True)
         yield self.record(TurnStarted(self.session_id, text))
@@ -219,7 +239,7 @@ class Agent:
         return ChatRequest(
             model=s.model,
             messages=self.conversation.messages(),
-            tools=self._tool_schemas,
+            tools=self._tool_schemas or tuple(self.registry.schemas()),
             thinking=s.thinking,
             effort=s.effort if s.thinking else None,
             max_tokens=s.max_tokens,
@@ -296,6 +316,8 @@ class Agent:
             result, loaded = self._instructions.attach(summary.paths, result)
         self._append_result(result)
         yield self.record(ToolFinished(call, result, outcome.denied is not None, summary))
+        notes = self.hooks.after_tool(self, call, args, result) if self.hooks else []
+        yield from (self.record(Notice(n)) for n in notes)
         if loaded:
             yield self.record(Notice(f"Read {', '.join(loaded)} (instructions for files there)."))
 

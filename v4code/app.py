@@ -38,6 +38,28 @@ def load_registry(root: Path, only: tuple[str, ...] | None = None) -> ToolRegist
     return ToolRegistry.load(directories, only=only)
 
 
+def _extensions(root: Path, policy: PermissionPolicy) -> dict[str, Any]:
+    """MCP servers (started now, in the background) and hooks, as Agent arguments."""
+    from v4code.hooks import load_hooks
+    from v4code.mcp.config import load_servers
+
+    before_apply: list[Any] = []
+    found: dict[str, Any] = {}
+    if load_servers(root).servers:
+        from v4code.mcp.session import McpSession
+
+        mcp = McpSession(root, policy, user_home() / "logs")
+        before_apply.append(mcp.before_apply)
+        found["tool_setup"] = mcp.install
+    hooks = load_hooks(root)
+    if hooks is not None:
+        before_apply.append(hooks.before_apply)
+        found["hooks"] = hooks
+    if before_apply:
+        found["before_apply"] = before_apply
+    return found
+
+
 def make_backend(settings: Settings) -> Backend:
     api_key = settings.api_key
     if not api_key:
@@ -105,6 +127,10 @@ def open_session(
         info = {"model": settings.model, "base_url": settings.base_url, **(meta or {})}
         log = SessionLog.create(root, info, settings.api_key)
         log.message(system)
+    policy = PermissionPolicy(
+        settings.permission_mode, root=root, allow_destructive=settings.allow_destructive
+    )
+    extensions = _extensions(root, policy)
     agent = Agent(
         settings=settings,
         backend=backend,
@@ -113,11 +139,10 @@ def open_session(
         conversation=conversation,
         session=log,
         approver=approver,
-        policy=PermissionPolicy(
-            settings.permission_mode, root=root, allow_destructive=settings.allow_destructive
-        ),
+        policy=policy,
         checkpoints=checkpoints,
         cancel=cancel,
+        **extensions,
     )
     if resume is not None:
         # Pending calls of a crashed session must be answered before the next request.

@@ -29,6 +29,10 @@ SUBCOMMANDS: dict[str, Subcommand] = {
     "hook": Subcommand(
         "v4code.commands.review:hook_group", "Install or remove v4code's git pre-commit hook."
     ),
+    "mcp": Subcommand(
+        "v4code.commands.mcp:mcp_group",
+        "List, add or remove MCP servers (their tools become v4code tools).",
+    ),
     "review": Subcommand(
         "v4code.commands.review:review_command",
         "Review the staged diff (default), a branch, a commit or paths with DeepSeek V4.",

@@ -193,6 +193,29 @@ def never_from_project(name: str, value: Any = None) -> bool:
     )
 
 
+# Tables read by their own loaders (v4code.mcp.config, v4code.hooks), not settings.
+EXTENSION_TABLES = frozenset({"mcp", "hooks"})
+
+
+def user_toml() -> dict[str, Any]:
+    """The user's config file as data ({} when there is none)."""
+    path = user_config_path()
+    return _read_toml(path) if path.is_file() else {}
+
+
+def project_layer_data(root: Path) -> tuple[dict[str, Any], list[str]]:
+    """The project's config file as data when the repository is trusted, else {}; and notices."""
+    from v4code.safety.trust import trust_state
+
+    state = trust_state(root)
+    path = project_config_path(root)
+    if state.notice is not None or not state.trusted or not path.is_file():
+        return {}, []
+    if path.is_symlink():
+        return {}, []
+    return _read_toml(path), []
+
+
 def _project_layer(root: Path) -> tuple[dict[str, Any], list[str]]:
     """The project file's settings that may apply, and the notices on what was left out."""
     from v4code.safety.trust import trust_state  # safety sits above config: import late
@@ -229,6 +252,8 @@ def load_settings(root: Path, flags: dict[str, Any] | None = None) -> LoadedSett
 
     def apply(layer: dict[str, Any], source: str) -> None:
         for key, raw in layer.items():
+            if key in EXTENSION_TABLES:
+                continue
             name = key.replace("-", "_")
             if name not in _FIELD_TYPES:
                 known = ", ".join(sorted(_FIELD_TYPES))

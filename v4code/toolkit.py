@@ -78,10 +78,41 @@ class Tool:
     description: str
     risk: Risk
     fn: Callable[..., Any]
-    params: type[BaseModel]
+    params: type[BaseModel] | None  # None: `validate` checks the arguments (a JSON schema)
     schema: dict[str, Any]
     summary: Summarise | None = None
     proposes: bool = False  # its return annotation is a Proposal: it computes, never acts
+    validate: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+
+    @classmethod
+    def from_schema(
+        cls,
+        name: str,
+        description: str,
+        parameters: dict[str, Any],
+        fn: Callable[..., Any],
+        *,
+        risk: Risk = "command",
+        validate: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+        summary: Summarise | None = None,
+        proposes: bool = True,
+    ) -> Tool:
+        """A tool that is not a Python module (an MCP server's): a name, a JSON schema for its
+        arguments, a validator raising ToolError, and `fn(ctx, **args)` (a Proposal by default)."""
+        if not NAME_RE.match(name):
+            raise ValueError(f"tool name {name!r} must match [a-zA-Z0-9_-]{{1,64}}")
+        function = {"name": name, "description": description, "parameters": parameters}
+        return cls(
+            name=name,
+            description=description,
+            risk=risk,
+            fn=fn,
+            params=None,
+            schema={"type": "function", "function": function},
+            summary=summary,
+            proposes=proposes,
+            validate=validate,
+        )
 
     def summarise(self, args: dict[str, Any] | None, data: Any = None) -> ToolSummary:
         """The tool's own one-line description of a call, or a generic one."""
@@ -108,6 +139,8 @@ class Tool:
             ) from None
         if not isinstance(data, dict):
             raise ToolError(f"The arguments of {self.name} must be a JSON object.")
+        if self.params is None:
+            return self.validate(data) if self.validate is not None else data
         try:
             model = self.params.model_validate(data)
         except ValidationError as exc:
@@ -269,6 +302,9 @@ class ToolRegistry:
                     if wanted is None or t.name in wanted:
                         registry.add(t)
         return registry
+
+    def remove(self, name: str) -> None:
+        self._tools.pop(name, None)
 
     def get(self, name: str) -> Tool | None:
         return self._tools.get(name)

@@ -22,7 +22,7 @@ Exit codes:
 
 
 @click.command("run", epilog=EXIT_CODES_HELP)
-@click.argument("task")
+@click.argument("task", nargs=-1, required=True)
 @click.option(
     "-o",
     "--output",
@@ -76,7 +76,7 @@ Exit codes:
     help="Run commands unconfined (when bubblewrap is missing or cannot start).",
 )
 def run_command(
-    task: str,
+    task: tuple[str, ...],
     output: str,
     permission_mode: str,
     model: str | None,
@@ -93,14 +93,20 @@ def run_command(
     allow_secrets: bool | None,
     sandbox: bool | None,
 ) -> None:
-    """Run TASK to completion without asking anything (TASK `-` reads it from stdin)."""
+    """Run TASK to completion without asking anything (TASK `-` reads it from stdin).
+
+    `/NAME ARGS` runs a custom command (a prompt file in .v4code/commands/ or your own).
+    """
     from pathlib import Path
 
     from v4code.ui.headless_run import run_task
 
-    if task == "-":
-        task = sys.stdin.read()
-    if not task.strip():
+    text = " ".join(task)
+    if text == "-":
+        text = sys.stdin.read()
+    if text.startswith("/") and "/" not in text.split(maxsplit=1)[0][1:]:  # not a path
+        text, model, thinking, effort = _custom(text, cwd, model, thinking, effort)
+    if not text.strip():
         click.echo("v4code: the task is empty", err=True)
         sys.exit(ExitCode.USAGE)
     if effort is not None and effort.lower() == "none":
@@ -121,7 +127,7 @@ def run_command(
     }
     try:
         code = run_task(
-            task,
+            text,
             output=output,
             flags=flags,
             resume=resume,
@@ -130,3 +136,25 @@ def run_command(
     except V4codeError as exc:
         fail(exc)
     sys.exit(code)
+
+
+def _custom(
+    text: str, cwd: str | None, model: str | None, thinking: bool | None, effort: str | None
+) -> tuple[str, str | None, bool | None, str | None]:
+    """`/NAME ARGS` as its prompt; its front matter's model and thinking unless flags say."""
+    from pathlib import Path
+
+    from v4code.custom_commands import load_custom_commands
+    from v4code.workspace import workspace_root
+
+    name, _, arguments = text[1:].partition(" ")
+    commands = load_custom_commands(workspace_root(Path(cwd) if cwd else None))
+    command = commands.get(name.lower())
+    if command is None:
+        known = ", ".join(f"/{n}" for n in commands) or "none"
+        click.echo(f"v4code: no custom command /{name} (custom commands: {known})", err=True)
+        sys.exit(ExitCode.USAGE)
+    if command.thinking is not None and thinking is None and effort is None:
+        thinking = command.thinking != "off"
+        effort = command.thinking if command.thinking in ("low", "high", "max") else None
+    return command.expand(arguments), model or command.model, thinking, effort

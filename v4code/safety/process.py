@@ -320,13 +320,17 @@ def _drain(fd: int, buffer: OutputBuffer) -> None:
 
 
 def _start(
-    argv: Sequence[str], cwd: Path, env: Mapping[str, str] | None, stderr: int | object
+    argv: Sequence[str],
+    cwd: Path,
+    env: Mapping[str, str] | None,
+    stderr: int | object,
+    stdin: int = subprocess.DEVNULL,
 ) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         list(argv),
         cwd=cwd,
         env=dict(env) if env is not None else None,
-        stdin=subprocess.DEVNULL,
+        stdin=stdin,
         stdout=subprocess.PIPE,
         stderr=stderr,  # type: ignore[arg-type]
         start_new_session=True,  # a kill reaches anything it started (rg --pre, a git helper)
@@ -358,20 +362,25 @@ def capture_process(
     timeout: float,
     cancel: CancelToken | None = None,
     env: Mapping[str, str] | None = None,
+    stdin: bytes | None = None,
 ) -> Captured:
     """Run a program to completion in its own process group, keeping all of its output.
 
-    For programs whose output v4code parses (git), not for commands the model runs. The group
-    is killed on timeout or cancel. Raises OSError if the program cannot be started.
+    For programs whose output v4code parses (git) or that read a message on stdin (hooks),
+    not for commands the model runs. The group is killed on timeout or cancel. Raises OSError
+    if the program cannot be started.
     """
-    proc = _start(argv, cwd, env, subprocess.PIPE)
+    pipe_in = subprocess.PIPE if stdin is not None else subprocess.DEVNULL
+    proc = _start(argv, cwd, env, subprocess.PIPE, pipe_in)
     deadline = time.monotonic() + timeout
     stop: str | None = None
+    pending = stdin
     while True:
         try:
-            out, err = proc.communicate(timeout=POLL_INTERVAL * 2)
+            out, err = proc.communicate(pending, timeout=POLL_INTERVAL * 2)
             break
         except subprocess.TimeoutExpired:
+            pending = None  # sent with the first call; a retry must not send it again
             if cancel is not None and cancel.cancelled:
                 stop = "cancel"
             elif time.monotonic() >= deadline:

@@ -61,6 +61,8 @@ class PolicyApprover:
                     "files only with --allow-secrets (or allow_secrets = true in your config)"
                 ),
             )
+        if request.note:  # a before-apply hook wants a person's yes, which `run` cannot give
+            return Approval(allowed=False, reason=f"Denied: {request.note}")
         hint = "auto-edit" if request.risk == "edit" else "full-auto"
         return Approval(
             allowed=False,
@@ -169,6 +171,8 @@ class HeadlessRenderer:
             result.model = event.model or result.model
         elif isinstance(event, ToolFinished) and event.denied:
             result.denied.append(event.call.name)
+        elif isinstance(event, Notice):
+            result.notices.append(event.text)
         elif isinstance(event, TurnFinished):
             result.status = event.status
             result.final_message = event.final_text

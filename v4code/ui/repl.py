@@ -46,7 +46,7 @@ class Chat:
         from v4code.config import load_settings
         from v4code.ui.approval import ChatApprover
         from v4code.ui.completion import ChatCompleter, FileIndex
-        from v4code.ui.slash import COMMANDS, choices_for
+        from v4code.ui.slash import choices_for, command_help
         from v4code.ui.toolbar import toolbar_text
         from v4code.ui.trust_prompt import ask_to_trust
         from v4code.workspace import workspace_root
@@ -66,7 +66,7 @@ class Chat:
         self.show_thinking = self.settings.show_thinking
         self.running = True
         completer = ChatCompleter(
-            {name: c.help for name, c in COMMANDS.items()},
+            command_help(self.root),
             lambda name: choices_for(self, name),
             self.files.files,
         )

@@ -46,9 +46,43 @@ def dispatch(chat: Any, line: str) -> None:
     name, _, arg = line.strip().partition(" ")
     command = COMMANDS.get(name.lower())
     if command is None:
+        custom = custom_commands(chat.root).get(name.lower()[1:])
+        if custom is not None:
+            run_custom(chat, custom, arg)
+            return
         chat.console.print(Text(f"Unknown command {name}. {suggestion(name)}", style="yellow"))
         return
     command.run(chat, arg.strip())
+
+
+def custom_commands(root: Path) -> dict[str, Any]:
+    from v4code.custom_commands import load_custom_commands
+
+    return load_custom_commands(root, frozenset(c[1:] for c in COMMANDS))
+
+
+def command_help(root: Path) -> dict[str, str]:
+    """Every command's help line for completion: the built-in ones, then the custom ones."""
+    helps = {name: c.help for name, c in COMMANDS.items()}
+    helps.update({f"/{name}": c.help for name, c in custom_commands(root).items()})
+    return helps
+
+
+def run_custom(chat: Any, command: Any, arg: str) -> None:
+    """A custom command's prompt as one turn, with its model and thinking for that turn only."""
+    agent = chat.agent
+    settings = agent.settings
+    if command.model:
+        agent.set_model(command.model)
+    if command.thinking == "off":
+        agent.set_thinking(False)
+    elif command.thinking is not None:
+        agent.set_thinking(True, None if command.thinking == "on" else command.thinking)
+    try:
+        chat.turn(command.expand(arg), shown=f"/{command.name}")
+    finally:
+        agent.set_model(settings.model)
+        agent.set_thinking(settings.thinking, settings.effort)
 
 
 def choices_for(chat: Any, name: str) -> list[str]:
@@ -67,6 +101,8 @@ def cmd_help(chat: Any, arg: str) -> None:
     for command in COMMANDS.values():
         if command.name != "/quit":
             say(chat, f"{command.name:<11} {command.help}")
+    for name, custom in custom_commands(chat.root).items():
+        say(chat, f"/{name:<10} {custom.help}")
     say(
         chat,
         "Enter sends · Alt+Enter or a trailing \\ adds a line · @path attaches a file · "
@@ -267,6 +303,42 @@ def cmd_init(chat: Any, arg: str) -> None:
     chat.turn(task.strip(), shown="/init")
 
 
+def cmd_mcp(chat: Any, arg: str) -> None:
+    from v4code.mcp import session as mcp_session
+
+    if arg == "reload":
+        from v4code.config import user_home
+
+        mcp = mcp_session.McpSession(chat.root, chat.agent.policy, user_home() / "logs")
+        hooks = chat.agent.pipeline.before_apply
+        if not any(isinstance(getattr(h, "__self__", None), mcp_session.McpSession) for h in hooks):
+            hooks.append(mcp.before_apply)  # the session opened without servers
+        say(chat, "Reloading MCP servers; the next request cannot use the prompt cache.", "dim")
+        for notice in chat.agent.fix_tools(mcp.install):
+            say(chat, notice, "yellow")
+    elif arg:
+        say(chat, "usage: /mcp [reload]", "yellow")
+        return
+    hub = mcp_session.current_hub()
+    if hub is None or not hub.servers:
+        say(chat, "No MCP servers configured (v4code mcp add NAME -- COMMAND ARGS).", "dim")
+        return
+    in_session = set(chat.agent.registry.names())
+    for state in sorted(hub.servers.values(), key=lambda st: st.name):
+        names = [f"{state.name}__{t.name}" for t in state.tools]
+        here = sum(1 for n in names if n in in_session)
+        error = f" ({state.error})" if state.error and state.status != "ready" else ""
+        say(
+            chat,
+            f"{state.name:<16} {state.status}{error} · {here}/{len(names)} tools in this session",
+        )
+        late = [n for n in names if n not in in_session]
+        if late and state.status == "ready":
+            say(
+                chat, f"  not in this session: {', '.join(late[:8])} (/mcp reload adds them)", "dim"
+            )
+
+
 def _modes(chat: Any) -> list[str]:
     return list(PERMISSION_MODES)
 
@@ -310,6 +382,7 @@ COMMANDS: dict[str, Command] = {
             "/resume", "[ID] continue another session (a picker without ID)", cmd_resume, _sessions
         ),  # fmt: skip
         Command("/init", "write an AGENTS.md for this repository", cmd_init),
+        Command("/mcp", "[reload] MCP servers and their tools", cmd_mcp, lambda chat: ["reload"]),
         Command("/exit", "leave (Ctrl-D)", cmd_exit),
         Command("/quit", "leave", cmd_exit),
     )

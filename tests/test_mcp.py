@@ -1,0 +1,351 @@
+"""MCP servers as tools: a real server (tests/mcp_server) over stdio and over HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fake_api import FakeDeepSeek, text, tool_call
+
+from v4code.cancel import CancelToken
+from v4code.errors import Cancelled, ToolError
+from v4code.mcp.client import McpHub
+from v4code.mcp.config import ServerConfig, load_servers, parse_server
+from v4code.mcp.tools import flatten_schema
+
+SERVER = Path(__file__).parent / "mcp_server" / "server.py"
+
+
+def stdio_config(name: str = "t", **extra: object) -> ServerConfig:
+    return parse_server(
+        name, {"command": sys.executable, "args": [str(SERVER), "stdio"], **extra}, "user"
+    )
+
+
+@pytest.fixture(scope="module")
+def hub() -> Iterator[McpHub]:
+    started = McpHub([stdio_config(timeout=20)])
+    started.start()
+    assert started.wait(60)
+    yield started
+    started.close()
+
+
+def test_listing_a_call_and_an_error(hub: McpHub) -> None:
+    state = hub.servers["t"]
+    assert state.status == "ready"
+    assert {"echo", "add", "fail", "slow", "crash"} <= {t.name for t in state.tools}
+    assert hub.call("t", "echo", {"text": "hi"}, timeout=10).text == "echo: hi"
+    failed = hub.call("t", "fail", {"why": "x"}, timeout=10)
+    assert failed.is_error
+
+
+def test_the_api_key_never_reaches_a_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DEEPSEEK_API_KEY", "sk-secret-0123456789")
+    config = stdio_config(env={"DEEPSEEK_API_KEY": "${DEEPSEEK_API_KEY}", "OTHER": "x"})
+    assert "DEEPSEEK_API_KEY" not in config.env
+    one = McpHub([config])
+    one.start()
+    try:
+        assert one.wait(60)
+        assert one.call("t", "env", {"name": "DEEPSEEK_API_KEY"}, timeout=10).text == "<unset>"
+        assert one.call("t", "env", {"name": "OTHER"}, timeout=10).text == "x"
+    finally:
+        one.close()
+
+
+def test_ctrl_c_abandons_a_slow_call(hub: McpHub) -> None:
+    cancel = CancelToken()
+    threading.Timer(0.3, cancel.cancel).start()
+    started = time.monotonic()
+    with pytest.raises(Cancelled):
+        hub.call("t", "slow", {"seconds": 30}, timeout=60, cancel=cancel)
+    assert time.monotonic() - started < 20
+    assert hub.call("t", "echo", {"text": "still here"}, timeout=20).text == "echo: still here"
+
+
+def test_a_slow_call_times_out(hub: McpHub) -> None:
+    with pytest.raises(ToolError, match="timed out"):
+        hub.call("t", "slow", {"seconds": 30}, timeout=0.5)
+
+
+def test_a_server_that_crashes_is_restarted_once(tmp_path: Path) -> None:
+    marker = tmp_path / "starts"
+    one = McpHub([stdio_config(env={"MCP_TEST_MARKER": str(marker)}, timeout=20)])
+    one.start()
+    try:
+        assert one.wait(60)
+        with pytest.raises(ToolError, match="restarted"):
+            one.call("t", "crash", {}, timeout=20)
+        assert one.call("t", "echo", {"text": "back"}, timeout=60).text == "echo: back"
+        assert marker.read_text().count("start") == 2
+        with pytest.raises(ToolError):
+            one.call("t", "crash", {}, timeout=20)
+        assert one.wait(30)
+        assert one.servers["t"].status == "failed"
+    finally:
+        one.close()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_a_streamable_http_server(tmp_path: Path) -> None:
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, str(SERVER), "http", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), 0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        config = parse_server(
+            "web", {"url": f"http://127.0.0.1:{port}/mcp", "headers": {"X-T": "1"}}, "user"
+        )
+        one = McpHub([config])
+        one.start()
+        try:
+            assert one.wait(60)
+            assert one.servers["web"].status == "ready", one.servers["web"].error
+            assert one.call("web", "add", {"a": 2, "b": 3}, timeout=20).text == "5"
+        finally:
+            one.close()
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_schemas_are_flattened_for_function_calling() -> None:
+    schema = {
+        "type": "object",
+        "title": "args",
+        "$defs": {"P": {"type": "object", "properties": {"x": {"type": "integer"}}}},
+        "properties": {"p": {"$ref": "#/$defs/P"}, "loop": {"$ref": "#/$defs/Missing"}},
+    }
+    flat = flatten_schema(schema)
+    assert "$defs" not in json.dumps(flat) and "$ref" not in json.dumps(flat)
+    assert flat["properties"]["p"]["properties"]["x"] == {"type": "integer"}
+    assert "title" not in flat
+
+
+def write_user_config(home: Path, body: str) -> None:
+    (home / "config.toml").write_text(body)
+
+
+def server_table(name: str, allow: list[str] | None = None) -> str:
+    lines = [
+        f"[mcp.servers.{name}]",
+        f"command = {json.dumps(sys.executable)}",
+        f"args = [{json.dumps(str(SERVER))}, 'stdio']",
+        "timeout = 30",
+    ]
+    if allow is not None:
+        lines.append(f"allow = {json.dumps(allow)}")
+    return "\n".join(lines) + "\n"
+
+
+def run_v4code(root: Path, base_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "DEEPSEEK_API_KEY": "sk-test-key-0123456789",
+        "DEEPSEEK_BASE_URL": base_url,
+        "V4CODE_RETRY_BASE_DELAY": "0.01",
+        "V4CODE_SANDBOX": "false",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "v4code", *args],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+
+
+def test_run_full_auto_denies_a_tool_not_in_allow(
+    workspace: Path, fake_api: FakeDeepSeek, v4code_home: Path
+) -> None:
+    write_user_config(v4code_home, server_table("t"))
+    fake_api.load([tool_call("t__echo", text="hello"), text("done")])
+    result = run_v4code(
+        workspace, fake_api.base_url, "run", "--permission-mode", "full-auto", "say hi"
+    )
+    assert result.returncode != 0
+    tool_message = fake_api.chat_requests[1].body["messages"][-1]
+    assert tool_message["role"] == "tool"
+    assert "allow list" in tool_message["content"]
+    assert "echo: hello" not in tool_message["content"]
+
+
+def test_run_calls_an_allowed_tool_with_a_stable_prefix(
+    workspace: Path, fake_api: FakeDeepSeek, v4code_home: Path
+) -> None:
+    write_user_config(v4code_home, server_table("t", ["t__*"]))
+    fake_api.load(
+        [
+            tool_call("t__echo", text="hello"),
+            tool_call("t__add", a=2, b=40),
+            text("done"),
+        ]
+    )
+    result = run_v4code(
+        workspace, fake_api.base_url, "run", "--permission-mode", "full-auto", "say hi"
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    bodies = [r.body for r in fake_api.chat_requests]
+    assert len(bodies) == 3
+    names = [t["function"]["name"] for t in bodies[0]["tools"]]
+    assert "t__echo" in names and "t__add" in names
+    for earlier, later in zip(bodies, bodies[1:], strict=False):
+        assert json.dumps(later["tools"]) == json.dumps(earlier["tools"])
+        prefix = later["messages"][: len(earlier["messages"])]
+        assert json.dumps(prefix) == json.dumps(earlier["messages"])
+    assert bodies[1]["messages"][-1]["content"] == "echo: hello"
+    assert bodies[2]["messages"][-1]["content"] == "42"
+
+
+def test_ask_mode_asks_before_an_mcp_call(
+    workspace: Path, fake_api: FakeDeepSeek, v4code_home: Path
+) -> None:
+    from v4code.app import open_session
+    from v4code.config import load_settings
+    from v4code.events import ToolFinished
+    from v4code.mcp.session import close_hub
+    from v4code.protocols import Approval, ApprovalRequest
+
+    write_user_config(v4code_home, server_table("t"))
+    asked: list[ApprovalRequest] = []
+
+    class Yes:
+        def decide(self, request: ApprovalRequest) -> Approval:
+            asked.append(request)
+            return Approval(allowed=True)
+
+    settings = load_settings(workspace).settings.replace(
+        base_url=fake_api.base_url, api_key="sk-test", permission_mode="ask", max_retries=0
+    )
+    fake_api.load([tool_call("t__echo", text="yo"), text("done")])
+    try:
+        agent = open_session(settings, workspace, Yes()).agent
+        events = list(agent.submit("go"))
+    finally:
+        close_hub()
+    assert [r.tool for r in asked] == ["t__echo"]
+    finished = [e for e in events if isinstance(e, ToolFinished)]
+    assert finished[0].result.text == "echo: yo"
+    assert finished[0].summary is not None and finished[0].summary.label.startswith("t: echo")
+
+
+def test_help_does_not_import_mcp_or_start_servers(workspace: Path, v4code_home: Path) -> None:
+    marker = workspace / "started"
+    body = server_table("t") + f"env = {{MCP_TEST_MARKER = {json.dumps(str(marker))}}}\n"
+    write_user_config(v4code_home, body)
+    for flag in ("--help", "--version"):
+        result = subprocess.run(
+            [sys.executable, "-X", "importtime", "-m", "v4code", flag],
+            cwd=workspace,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode == 0
+        imported = {line.split("|")[-1].strip() for line in result.stderr.splitlines()}
+        assert "mcp" not in imported and "v4code.mcp" not in imported
+    assert not marker.exists()
+
+
+def test_a_project_server_needs_trust(workspace: Path) -> None:
+    (workspace / ".v4code").mkdir()
+    (workspace / ".v4code" / "config.toml").write_text(server_table("proj", ["proj__*", "x__*"]))
+    assert load_servers(workspace).servers == ()
+    from v4code.safety.trust import grant
+
+    grant(workspace)
+    servers = load_servers(workspace).servers
+    assert [s.name for s in servers] == ["proj"]
+    assert servers[0].allow == ("proj__*",)
+
+
+def test_at_most_128_tools_in_a_fixed_order_and_a_message_for_the_rest() -> None:
+    from v4code.mcp.client import RemoteTool
+    from v4code.mcp.tools import register_tools
+    from v4code.toolkit import MAX_TOOLS, ToolRegistry
+
+    schema = {"type": "object", "properties": {"q": {"type": "string"}}}
+    hub = McpHub([stdio_config("b"), stdio_config("a")])
+    for state in hub.servers.values():
+        state.status = "ready"
+        state.tools = tuple(
+            RemoteTool(state.name, f"t{i:03d}", "", schema) for i in reversed(range(100))
+        )
+    hub.servers["a"].tools += (RemoteTool("a", "x" * 70, "", schema),)
+    registry = ToolRegistry()
+    allowed, notices = register_tools(registry, hub)
+    assert len(registry) == MAX_TOOLS
+    assert registry.names()[:3] == ["a__t000", "a__t001", "a__t002"]
+    assert "b__t027" in registry.names() and "b__t028" not in registry.names()
+    assert any("at most 128 tools: left out 72 MCP tools (b__t028" in n for n in notices)
+    assert any("x" * 70 in n and "not a valid" in n for n in notices)
+    assert allowed == []
+
+
+def test_mcp_reload_adds_a_server_to_a_running_session(
+    workspace: Path, fake_api: FakeDeepSeek, v4code_home: Path
+) -> None:
+    import io
+
+    from rich.console import Console
+
+    from v4code.app import open_session
+    from v4code.config import load_settings
+    from v4code.mcp.session import close_hub
+    from v4code.protocols import Approval, ApprovalRequest
+    from v4code.ui.slash import dispatch
+
+    class No:
+        def decide(self, request: ApprovalRequest) -> Approval:
+            return Approval(allowed=False)
+
+    settings = load_settings(workspace).settings.replace(
+        base_url=fake_api.base_url, api_key="sk-test", permission_mode="full-auto"
+    )
+    agent = open_session(settings, workspace, No()).agent
+    assert not any("__" in name for name in agent.registry.names())
+    write_user_config(v4code_home, server_table("t"))
+
+    class ChatLike:
+        root = workspace
+        console = Console(file=io.StringIO(), width=120)
+
+    chat = ChatLike()
+    chat.agent = agent  # type: ignore[attr-defined]
+    try:
+        dispatch(chat, "/mcp reload")
+        shown = chat.console.file.getvalue()  # type: ignore[attr-defined]
+        assert "cannot use the prompt cache" in shown
+        assert "t                ready · 7/7 tools in this session" in shown
+        names = [t["function"]["name"] for t in agent.request().tools]
+        assert "t__echo" in names
+        fake_api.load([tool_call("t__echo", text="x"), text("done")])
+        list(agent.submit("go"))
+        # full-auto, not in allow: a person is asked (and here says no), as in `run`
+        assert "denied" in fake_api.chat_requests[1].body["messages"][-1]["content"]
+    finally:
+        close_hub()

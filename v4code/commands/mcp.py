@@ -1,0 +1,114 @@
+"""`v4code mcp`: list the configured MCP servers and their tools, add and remove servers."""
+
+from __future__ import annotations
+
+import click
+
+from v4code.commands import fail
+from v4code.errors import ConfigError, V4codeError
+
+
+@click.group("mcp")
+def mcp_group() -> None:
+    """List, add or remove MCP servers (their tools become v4code tools)."""
+
+
+def _pairs(values: tuple[str, ...], what: str) -> dict[str, str]:
+    table: dict[str, str] = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            fail(ConfigError(f"{what} {item!r} is not KEY=VALUE"))
+        table[key] = value
+    return table
+
+
+@mcp_group.command("list")
+@click.option("--wait", default=30.0, show_default=True, help="Seconds to wait for servers.")
+def list_command(wait: float) -> None:
+    """Start each configured server and show its state and tools."""
+    from v4code.mcp.client import McpHub
+    from v4code.mcp.config import load_servers
+    from v4code.workspace import workspace_root
+
+    try:
+        loaded = load_servers(workspace_root())
+    except V4codeError as exc:
+        fail(exc)
+    for notice in loaded.notices:
+        click.echo(f"v4code: {notice}", err=True)
+    if not loaded.servers:
+        click.echo("No MCP servers configured. Add one with: v4code mcp add NAME -- COMMAND ARGS")
+        return
+    hub = McpHub(loaded.servers)
+    hub.start()
+    try:
+        hub.wait(wait)
+        for state in sorted(hub.servers.values(), key=lambda s: s.name):
+            cfg = state.config
+            where = " ".join([cfg.command, *cfg.args]) if cfg.command else str(cfg.url)
+            error = f": {state.error}" if state.error and state.status != "ready" else ""
+            click.echo(f"{state.name} ({cfg.source}, {cfg.transport}) {state.status}{error}")
+            click.echo(f"  {where}")
+            for tool in sorted(state.tools, key=lambda t: t.name):
+                name = f"{state.name}__{tool.name}"
+                allowed = "  [allowed]" if cfg.allows(name) else ""
+                first = tool.description.strip().splitlines()[0] if tool.description else ""
+                click.echo(f"  {name}{allowed}  {first[:80]}")
+    finally:
+        hub.close()
+
+
+@mcp_group.command("add", context_settings={"ignore_unknown_options": True})
+@click.argument("name")
+@click.argument("command", nargs=-1, type=click.UNPROCESSED)
+@click.option("--url", help="A streamable HTTP server's URL instead of a command.")
+@click.option("--env", "env", multiple=True, help="KEY=VALUE for the server's environment.")
+@click.option("--header", "headers", multiple=True, help="KEY=VALUE HTTP header.")
+@click.option("--allow", multiple=True, help="Tools that run without asking (NAME__tool, NAME__*).")
+@click.option("--timeout", type=float, help="Seconds a call may take (default 60).")
+def add_command(
+    name: str,
+    command: tuple[str, ...],
+    url: str | None,
+    env: tuple[str, ...],
+    headers: tuple[str, ...],
+    allow: tuple[str, ...],
+    timeout: float | None,
+) -> None:
+    """Add a server to your config: v4code mcp add NAME -- COMMAND ARGS..."""
+    from v4code.config import user_config_path
+    from v4code.mcp.config_file import add_server
+
+    if bool(command) == bool(url):
+        fail(ConfigError("give either -- COMMAND ARGS... or --url URL"))
+    spec = {
+        "command": command[0] if command else None,
+        "args": list(command[1:]),
+        "url": url,
+        "env": _pairs(env, "--env"),
+        "headers": _pairs(headers, "--header"),
+        "allow": list(allow),
+        "timeout": timeout,
+    }
+    path = user_config_path()
+    try:
+        add_server(path, name, spec)
+    except V4codeError as exc:
+        fail(exc)
+    click.echo(f"added MCP server {name} to {path}; its tools come with the next session")
+
+
+@mcp_group.command("remove")
+@click.argument("name")
+def remove_command(name: str) -> None:
+    """Remove a server from your config."""
+    from v4code.config import user_config_path
+    from v4code.mcp.config_file import remove_server
+
+    path = user_config_path()
+    try:
+        remove_server(path, name)
+    except V4codeError as exc:
+        fail(exc)
+    click.echo(f"removed MCP server {name} from {path}")

@@ -1,0 +1,98 @@
+"""Custom slash commands: a prompt file per command, the user's and a trusted project's.
+
+`<v4code home>/commands/NAME.md` and `.v4code/commands/NAME.md` (only once the repository is
+trusted; the user's file wins a name both have). The file is a prompt template: `$ARGUMENTS`
+is replaced by what follows `/NAME` (without it, the arguments are appended). Optional front
+matter between `---` lines sets `description`, `model` and `thinking` (on, off, low, high, max).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
+MAX_BYTES = 100_000
+THINKING = ("on", "off", "low", "high", "max")
+
+
+@dataclass(frozen=True)
+class CustomCommand:
+    name: str  # without the slash
+    template: str
+    description: str = ""
+    model: str | None = None
+    thinking: str | None = None
+    source: str = "user"
+
+    def expand(self, arguments: str) -> str:
+        arguments = arguments.strip()
+        if "$ARGUMENTS" in self.template:
+            return self.template.replace("$ARGUMENTS", arguments).strip()
+        return f"{self.template.strip()}\n\n{arguments}".strip()
+
+    @property
+    def help(self) -> str:
+        what = self.description or f"custom command ({self.source})"
+        return f"{what} [{self.source}]" if self.description else what
+
+
+def parse_command(name: str, text: str, source: str) -> CustomCommand:
+    """A command from its file's text; front matter is `key: value` lines between `---`."""
+    meta: dict[str, str] = {}
+    body = text
+    lines = text.splitlines()
+    if lines and lines[0].strip() == "---":
+        for i, line in enumerate(lines[1:], 1):
+            if line.strip() == "---":
+                body = "\n".join(lines[i + 1 :])
+                for entry in lines[1:i]:
+                    key, sep, value = entry.partition(":")
+                    if sep:
+                        meta[key.strip().lower()] = value.strip().strip("\"'")
+                break
+    thinking = meta.get("thinking", "").lower() or None
+    if thinking in ("true", "yes"):
+        thinking = "on"
+    elif thinking in ("false", "no"):
+        thinking = "off"
+    return CustomCommand(
+        name=name,
+        template=body.strip() + "\n",
+        description=meta.get("description", "")[:200],
+        model=meta.get("model") or None,
+        thinking=thinking if thinking in THINKING else None,
+        source=source,
+    )
+
+
+def _read_folder(folder: Path, source: str) -> dict[str, CustomCommand]:
+    found: dict[str, CustomCommand] = {}
+    if not folder.is_dir() or folder.is_symlink():
+        return found
+    for path in sorted(folder.glob("*.md")):
+        name = path.stem.lower()
+        if not NAME_RE.match(name) or path.is_symlink() or not path.is_file():
+            continue
+        try:
+            data = path.read_bytes()[:MAX_BYTES]
+        except OSError:
+            continue
+        found[name] = parse_command(name, data.decode("utf-8", "replace"), source)
+    return found
+
+
+def load_custom_commands(
+    root: Path, reserved: frozenset[str] = frozenset()
+) -> dict[str, CustomCommand]:
+    """Every custom command by name; names in `reserved` (built-in commands) are skipped."""
+    from v4code.config import user_home
+    from v4code.safety.trust import is_trusted
+
+    commands: dict[str, CustomCommand] = {}
+    project = root / ".v4code" / "commands"
+    if project.is_dir() and is_trusted(root):
+        commands.update(_read_folder(project, "project"))
+    commands.update(_read_folder(user_home() / "commands", "user"))
+    return {name: c for name, c in sorted(commands.items()) if name not in reserved}

@@ -1,0 +1,151 @@
+"""Lifecycle hooks: the user's commands around tool calls and at the end of each turn.
+
+`[hooks]` in config.toml (the user's; a project's only once trusted) lists shell commands for
+`before_tool`, `after_tool` and `turn_end`. Each gets a JSON description of the event on stdin
+and runs in the workspace with a time limit. A `before_tool` command that exits with code 2
+vetoes the call: its stderr is the reason the model sees. Any other failure is shown as a
+notice and the session goes on: a hook never hangs or ends a session.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from v4code.errors import ConfigError, ToolError
+
+EVENTS = ("before_tool", "after_tool", "turn_end")
+DEFAULT_TIMEOUT = 30.0
+VETO_EXIT = 2
+MAX_REASON = 2000
+
+
+@dataclass(frozen=True)
+class Hook:
+    event: str
+    command: str
+    source: str  # "user" or "project"
+
+
+def _hooks_in(data: dict[str, Any], path: Path, source: str) -> tuple[list[Hook], float | None]:
+    table = data.get("hooks")
+    if table is None:
+        return [], None
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [hooks] must be a table")
+    found: list[Hook] = []
+    timeout: float | None = None
+    for key, value in table.items():
+        if key == "timeout":
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+                raise ConfigError(f"{path}: hooks.timeout must be a positive number of seconds")
+            timeout = float(value)
+            continue
+        if key not in EVENTS:
+            raise ConfigError(f"{path}: unknown hook {key!r} (known: {', '.join(EVENTS)}, timeout)")
+        commands = [value] if isinstance(value, str) else value
+        if not isinstance(commands, list) or not all(isinstance(c, str) for c in commands):
+            raise ConfigError(f"{path}: hooks.{key} must be a command or a list of commands")
+        found.extend(Hook(key, c, source) for c in commands if c.strip())
+    return found, timeout
+
+
+class Hooks:
+    """The hooks of one session; each event method returns notices for the person."""
+
+    def __init__(self, root: Path, hooks: list[Hook], timeout: float = DEFAULT_TIMEOUT) -> None:
+        self.root = root
+        self.hooks = hooks
+        self.timeout = timeout
+
+    def _run(
+        self, event: str, payload: dict[str, Any], cancel: Any = None
+    ) -> list[tuple[Hook, int | None, str]]:
+        from v4code.safety.process import capture_process, command_env
+
+        body = json.dumps({"event": event, "cwd": str(self.root), **payload}, default=str)
+        results: list[tuple[Hook, int | None, str]] = []
+        for hook in (h for h in self.hooks if h.event == event):
+            try:
+                done = capture_process(
+                    ["/bin/sh", "-c", hook.command],
+                    cwd=self.root,
+                    timeout=self.timeout,
+                    cancel=cancel,
+                    env=command_env(V4CODE_HOOK_EVENT=event),
+                    stdin=body.encode(),
+                )
+            except OSError as exc:
+                results.append((hook, None, f"could not start: {exc.strerror or exc}"))
+                continue
+            err = done.stderr.decode("utf-8", "replace").strip()[:MAX_REASON]
+            if done.timed_out:
+                results.append((hook, None, f"stopped after {self.timeout:g} s"))
+            elif done.cancelled:
+                results.append((hook, None, "interrupted"))
+            else:
+                results.append((hook, done.returncode, err))
+        return results
+
+    @staticmethod
+    def _failures(event: str, results: list[tuple[Hook, int | None, str]]) -> list[str]:
+        notes = []
+        for hook, code, err in results:
+            if code == 0:
+                continue
+            how = f"exit code {code}" if code is not None else err
+            detail = f": {err.splitlines()[-1]}" if code is not None and err else ""
+            notes.append(f"{event} hook `{hook.command}` failed ({how}){detail}")
+        return notes
+
+    def before_apply(self, invocation: Any, proposal: Any, ctx: Any) -> str | None:
+        """The pipeline's before-apply seam: exit code 2 vetoes the call with stderr as reason."""
+        if not any(h.event == "before_tool" for h in self.hooks):
+            return None
+        payload = {"tool": invocation.tool.name, "arguments": invocation.args}
+        preview = proposal.preview()
+        if preview.command:
+            payload["command"] = preview.command
+        for hook, code, err in self._run("before_tool", payload, getattr(ctx, "cancel", None)):
+            if code == VETO_EXIT:
+                reason = err or f"the hook `{hook.command}` refused it"
+                raise ToolError(f"Blocked by a before_tool hook: {reason}")
+        return None
+
+    def after_tool(self, agent: Any, call: Any, args: Any, result: Any) -> list[str]:
+        if not any(h.event == "after_tool" for h in self.hooks):
+            return []
+        payload = {
+            "session_id": agent.session_id,
+            "tool": call.name,
+            "arguments": args,
+            "is_error": result.is_error,
+            "result": result.text[:10_000],
+        }
+        return self._failures("after_tool", self._run("after_tool", payload))
+
+    def turn_end(self, agent: Any, finished: Any) -> list[str]:
+        if not any(h.event == "turn_end" for h in self.hooks):
+            return []
+        payload = {
+            "session_id": agent.session_id,
+            "status": finished.status,
+            "files_changed": list(finished.files_changed),
+            "final_message": finished.final_text[:10_000],
+        }
+        return self._failures("turn_end", self._run("turn_end", payload))
+
+
+def load_hooks(root: Path) -> Hooks | None:
+    """The user's hooks, then a trusted project's; None when there are none."""
+    from v4code.config import project_config_path, project_layer_data, user_config_path, user_toml
+
+    hooks, timeout = _hooks_in(user_toml(), user_config_path(), "user")
+    project_data, _ = project_layer_data(root)
+    more, _ = _hooks_in(project_data, project_config_path(root), "project")
+    hooks.extend(more)
+    if not hooks:
+        return None
+    return Hooks(root, hooks, timeout or DEFAULT_TIMEOUT)
