@@ -14,7 +14,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.mark.skipif(not (ROOT / "pyproject.toml").exists(), reason="needs the source tree")
 @pytest.mark.skipif(
-    importlib.util.find_spec("mypy") is None, reason="mypy is not installed (pip install -e .[test])"
+    importlib.util.find_spec("mypy") is None,
+    reason="mypy is not installed (pip install -e .[test])",
 )
 def test_v4code_passes_mypy_strict() -> None:
     # The configuration (strict, files, python_version, cache) lives in pyproject.toml, so
