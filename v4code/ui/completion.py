@@ -7,9 +7,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
 
-from prompt_toolkit.completion import Completer, Completion
+from prompt_toolkit.completion import CompleteEvent, Completer, Completion
 from prompt_toolkit.document import Document
 
 from v4code.errors import V4codeError
@@ -77,7 +76,9 @@ class ChatCompleter(Completer):
         self.choices = choices
         self.files = files
 
-    def get_completions(self, document: Document, complete_event: Any) -> Iterable[Completion]:
+    def get_completions(
+        self, document: Document, complete_event: CompleteEvent
+    ) -> Iterable[Completion]:
         before = document.text_before_cursor
         if before.startswith("/") and "\n" not in before:
             name, space, arg = before.partition(" ")

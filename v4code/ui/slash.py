@@ -11,13 +11,17 @@ import difflib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 
 from v4code.config import PERMISSION_MODES
 from v4code.diffs import unified_diff
 from v4code.errors import V4codeError
+
+if TYPE_CHECKING:
+    from v4code.edits.checkpoints import CheckpointStore
+    from v4code.ui.repl import Chat
 
 THINK_CHOICES = ("on", "off", "low", "high", "max")
 
@@ -26,8 +30,8 @@ THINK_CHOICES = ("on", "off", "low", "high", "max")
 class Command:
     name: str
     help: str
-    run: Callable[[Any, str], None]
-    choices: Callable[[Any], list[str]] | None = None
+    run: Callable[[Chat, str], None]
+    choices: Callable[[Chat], list[str]] | None = None
 
 
 def is_command(line: str) -> bool:
@@ -42,7 +46,7 @@ def suggestion(name: str) -> str:
     return f"Did you mean {close[0]}?" if close else "/help lists the commands."
 
 
-def dispatch(chat: Any, line: str) -> None:
+def dispatch(chat: Chat, line: str) -> None:
     name, _, arg = line.strip().partition(" ")
     command = COMMANDS.get(name.lower())
     if command is None:
@@ -51,19 +55,19 @@ def dispatch(chat: Any, line: str) -> None:
     command.run(chat, arg.strip())
 
 
-def choices_for(chat: Any, name: str) -> list[str]:
+def choices_for(chat: Chat, name: str) -> list[str]:
     command = COMMANDS.get(name)
     return command.choices(chat) if command is not None and command.choices else []
 
 
-def say(chat: Any, text: str, style: str | None = None) -> None:
+def say(chat: Chat, text: str, style: str | None = None) -> None:
     chat.console.print(Text(text, style=style or ""))
 
 
 # --- the commands -------------------------------------------------------------------------
 
 
-def cmd_help(chat: Any, arg: str) -> None:
+def cmd_help(chat: Chat, arg: str) -> None:
     for command in COMMANDS.values():
         if command.name != "/quit":
             say(chat, f"{command.name:<11} {command.help}")
@@ -75,11 +79,11 @@ def cmd_help(chat: Any, arg: str) -> None:
     )
 
 
-def cmd_exit(chat: Any, arg: str) -> None:
+def cmd_exit(chat: Chat, arg: str) -> None:
     chat.running = False
 
 
-def cmd_model(chat: Any, arg: str) -> None:
+def cmd_model(chat: Chat, arg: str) -> None:
     if arg:
         chat.agent.set_model(arg)
         if arg not in chat.agent.settings.prices:
@@ -87,7 +91,7 @@ def cmd_model(chat: Any, arg: str) -> None:
     say(chat, f"model: {chat.agent.settings.model}")
 
 
-def cmd_think(chat: Any, arg: str) -> None:
+def cmd_think(chat: Chat, arg: str) -> None:
     from v4code.ui.toolbar import thinking_label
 
     arg = arg.lower()
@@ -103,7 +107,7 @@ def cmd_think(chat: Any, arg: str) -> None:
     say(chat, thinking_label(chat.agent.settings).replace("think", "thinking", 1))
 
 
-def cmd_thinking(chat: Any, arg: str) -> None:
+def cmd_thinking(chat: Chat, arg: str) -> None:
     if arg in ("on", "off"):
         chat.show_thinking = arg == "on"
         say(
@@ -119,7 +123,7 @@ def cmd_thinking(chat: Any, arg: str) -> None:
     chat.console.print(Markdown(text, style="dim"))
 
 
-def cmd_details(chat: Any, arg: str) -> None:
+def cmd_details(chat: Chat, arg: str) -> None:
     from v4code.ui.render import details_renderables
 
     which = int(arg) if arg.isdigit() else None
@@ -127,7 +131,7 @@ def cmd_details(chat: Any, arg: str) -> None:
         chat.console.print(item)
 
 
-def cmd_mode(chat: Any, arg: str) -> None:
+def cmd_mode(chat: Chat, arg: str) -> None:
     if arg:
         if arg not in PERMISSION_MODES:
             say(chat, f"usage: /mode {'|'.join(PERMISSION_MODES)}", "yellow")
@@ -136,13 +140,13 @@ def cmd_mode(chat: Any, arg: str) -> None:
     say(chat, f"permission mode: {chat.agent.mode}")
 
 
-def cmd_undo(chat: Any, arg: str) -> None:
+def cmd_undo(chat: Chat, arg: str) -> None:
     report = chat.checkpoints().undo_last(chat.root, chat.agent.session_id)
     say(chat, report.render())
     chat.files.invalidate()
 
 
-def cmd_diff(chat: Any, arg: str) -> None:
+def cmd_diff(chat: Chat, arg: str) -> None:
     from v4code.ui.render import diff_renderable
 
     diff = session_diff(chat.checkpoints(), chat.root, chat.agent.session_id)
@@ -152,7 +156,7 @@ def cmd_diff(chat: Any, arg: str) -> None:
     chat.console.print(diff_renderable(diff))
 
 
-def session_diff(store: Any, root: Path, session_id: str) -> str:
+def session_diff(store: CheckpointStore, root: Path, session_id: str) -> str:
     """Every file this session's edit batches touched: as it was before them vs now."""
     first: dict[str, str | None] = {}
     for batch in store.list_batches(root, session_id):
@@ -176,7 +180,7 @@ def _file_diff(path: str, before: bytes | None, after: bytes | None) -> str:
     return unified_diff(path, before, after, status="changed")
 
 
-def cmd_cost(chat: Any, arg: str) -> None:
+def cmd_cost(chat: Chat, arg: str) -> None:
     from v4code.pricing import format_cost
 
     u = chat.agent.total_usage
@@ -188,17 +192,17 @@ def cmd_cost(chat: Any, arg: str) -> None:
     )
 
 
-def cmd_compact(chat: Any, arg: str) -> None:
+def cmd_compact(chat: Chat, arg: str) -> None:
     chat.run_events(chat.agent.compact(), summary=False)
 
 
-def cmd_clear(chat: Any, arg: str) -> None:
+def cmd_clear(chat: Chat, arg: str) -> None:
     previous = chat.agent.session_id
     chat.open(None)
     say(chat, f"New session {chat.agent.session_id} (v4code --resume {previous} goes back).")
 
 
-def cmd_sessions(chat: Any, arg: str) -> None:
+def cmd_sessions(chat: Chat, arg: str) -> None:
     from v4code.ui.session_list import session_rows
 
     for row in session_rows(chat.root):
@@ -206,7 +210,7 @@ def cmd_sessions(chat: Any, arg: str) -> None:
         say(chat, f"{mark} {row}")
 
 
-def cmd_resume(chat: Any, arg: str) -> None:
+def cmd_resume(chat: Chat, arg: str) -> None:
     target = arg or chat.pick_session()
     if target is None:
         return
@@ -216,7 +220,7 @@ def cmd_resume(chat: Any, arg: str) -> None:
         say(chat, exc.message, "yellow")
 
 
-def cmd_init(chat: Any, arg: str) -> None:
+def cmd_init(chat: Chat, arg: str) -> None:
     from v4code.assets import load_prompt
 
     exists = (chat.root / "AGENTS.md").is_file()
@@ -228,15 +232,15 @@ def cmd_init(chat: Any, arg: str) -> None:
     chat.turn(task.strip(), shown="/init")
 
 
-def _modes(chat: Any) -> list[str]:
+def _modes(chat: Chat) -> list[str]:
     return list(PERMISSION_MODES)
 
 
-def _models(chat: Any) -> list[str]:
+def _models(chat: Chat) -> list[str]:
     return sorted(chat.agent.settings.prices)
 
 
-def _sessions(chat: Any) -> list[str]:
+def _sessions(chat: Chat) -> list[str]:
     from v4code.sessions import list_sessions
 
     return [p.stem for p in list_sessions(chat.root)[:30]]
