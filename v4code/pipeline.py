@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from v4code.errors import Cancelled, ToolError
 from v4code.protocols import Approval, ApprovalRequest, Approver, Proposal
@@ -58,7 +57,7 @@ class DeferredCall:
         return as_output(self.invocation.run(ctx))
 
 
-def as_output(value: Any) -> ToolOutput:
+def as_output(value: object) -> ToolOutput:
     return value if isinstance(value, ToolOutput) else ToolOutput(str(value))
 
 

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from v4code.assets import load_prompt
 from v4code.config import Settings, user_home
@@ -22,6 +22,15 @@ from v4code.errors import BackendError, V4codeError
 from v4code.review import cache
 from v4code.review.diff import FileDiff, ReviewTarget, chunks, numbered
 from v4code.review.findings import Finding, place
+
+if TYPE_CHECKING:
+    from v4code.agent import Agent
+    from v4code.cancel import CancelToken
+    from v4code.protocols import Approval, ApprovalRequest, Backend
+    from v4code.toolkit import Tool, ToolRegistry
+    from v4code.types import Usage
+
+T = TypeVar("T")
 
 READ_ONLY_TOOLS = ("read_file", "grep", "list_files")
 CHUNK_TOKENS = 24_000  # diff tokens per request; a larger diff is split per file
@@ -68,7 +77,7 @@ class ReviewResult:
 class _Chunk:
     findings: list[Finding] = field(default_factory=list)
     summary: str = ""
-    usage: Any = None
+    usage: Usage | None = None
     cost: float = 0.0
     note: str = ""
 
@@ -76,7 +85,7 @@ class _Chunk:
 class _DenyAll:
     """The review never edits or runs anything; its tools are read-only anyway."""
 
-    def decide(self, request: Any) -> Any:
+    def decide(self, request: ApprovalRequest) -> Approval:
         from v4code.protocols import Approval
 
         return Approval(False, reason="the review is read-only")
@@ -125,7 +134,7 @@ def run_review(
     *,
     timeout: float = 60.0,
     use_cache: bool = True,
-    backend: Any = None,
+    backend: Backend | None = None,
     on_start: Callable[[int], None] | None = None,
 ) -> ReviewResult:
     """Review `target`; raises V4codeError (ReviewTimeout, BackendError, ...) if it cannot."""
@@ -191,7 +200,7 @@ def _review_all(
     prompts: tuple[str, str],
     target: ReviewTarget,
     groups: list[list[FileDiff]],
-    backend: Any,
+    backend: Backend | None,
     timeout: float,
 ) -> list[_Chunk]:
     from v4code.app import load_registry, make_backend
@@ -200,7 +209,7 @@ def _review_all(
     tools = list(load_registry(root, only=READ_ONLY_TOOLS))
     _prune_logs()
 
-    def job(index: int) -> Callable[[Any], _Chunk]:
+    def job(index: int) -> Callable[[CancelToken], _Chunk]:
         return lambda cancel: _review_chunk(
             root, settings, prompts, target, groups, index, backend, tools, cancel
         )
@@ -208,7 +217,7 @@ def _review_all(
     return run_parallel([job(i) for i in range(len(groups))], timeout)
 
 
-def run_parallel(jobs: list[Callable[[Any], Any]], timeout: float) -> list[Any]:
+def run_parallel(jobs: list[Callable[[CancelToken], T]], timeout: float) -> list[T]:
     """Run jobs (each given its CancelToken) on up to PARALLEL daemon threads, in order.
 
     The first failure, the deadline or Ctrl-C cancels the rest and is raised here. Threads are
@@ -219,7 +228,7 @@ def run_parallel(jobs: list[Callable[[Any], Any]], timeout: float) -> list[Any]:
     tokens = [CancelToken() for _ in jobs]
     pending = list(range(len(jobs)))
     lock = threading.Lock()
-    done: queue.Queue[tuple[int, Any, BaseException | None]] = queue.Queue()
+    done: queue.Queue[tuple[int, T | BaseException]] = queue.Queue()
 
     def worker() -> None:
         while True:
@@ -228,22 +237,22 @@ def run_parallel(jobs: list[Callable[[Any], Any]], timeout: float) -> list[Any]:
                     return
                 i = pending.pop(0)
             try:
-                done.put((i, jobs[i](tokens[i]), None))
+                done.put((i, jobs[i](tokens[i])))
             except BaseException as exc:  # handed to the main thread
-                done.put((i, None, exc))
+                done.put((i, exc))
 
     for n in range(min(PARALLEL, len(jobs))):
         threading.Thread(target=worker, name=f"v4code-review-{n}", daemon=True).start()
-    results: list[Any] = [None] * len(jobs)
+    results: dict[int, T] = {}
     deadline = time.monotonic() + timeout
     try:
         for _ in jobs:
             try:
-                i, value, error = done.get(timeout=max(deadline - time.monotonic(), 0.001))
+                i, value = done.get(timeout=max(deadline - time.monotonic(), 0.001))
             except queue.Empty:
                 raise ReviewTimeout(f"timed out after {timeout:g} s") from None
-            if error is not None:
-                raise error
+            if isinstance(value, BaseException):
+                raise value
             results[i] = value
     except BaseException:
         with lock:
@@ -251,7 +260,7 @@ def run_parallel(jobs: list[Callable[[Any], Any]], timeout: float) -> list[Any]:
         for token in tokens:
             token.cancel()
         raise
-    return results
+    return [results[i] for i in range(len(jobs))]
 
 
 def _review_chunk(
@@ -261,9 +270,9 @@ def _review_chunk(
     target: ReviewTarget,
     groups: list[list[FileDiff]],
     index: int,
-    backend: Any,
-    tools: list[Any],
-    cancel: Any,
+    backend: Backend,
+    tools: list[Tool],
+    cancel: CancelToken,
 ) -> _Chunk:
     from v4code.events import TurnFinished, UsageReported
     from v4code.review.report_tool import FindingsCollector
@@ -320,8 +329,13 @@ def _request(template: str, target: ReviewTarget, groups: list[list[FileDiff]], 
 
 
 def _agent(
-    root: Path, settings: Settings, prompt: str, registry: Any, backend: Any, cancel: Any
-) -> Any:
+    root: Path,
+    settings: Settings,
+    prompt: str,
+    registry: ToolRegistry,
+    backend: Backend,
+    cancel: CancelToken,
+) -> Agent:
     """An Agent for one chunk, logged under review-logs/ rather than the chat's sessions/.
 
     (`app.open_session` would file it with the chat sessions, where `v4code --continue`
