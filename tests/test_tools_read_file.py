@@ -8,7 +8,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from tool_harness import run_tool
+from tool_harness import builtin_registry, run_tool
 
 from v4code import assets
 from v4code.errors import ToolError, WorkspaceError
@@ -172,10 +172,8 @@ def test_fifo_is_refused_without_blocking(workspace: Path) -> None:
     assert result and "not a regular file" in str(result[0])
 
 
-def test_huge_file_is_read_by_range(
-    registry: ToolRegistry, workspace: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    tool = registry.get("read_file")
+def test_huge_file_is_read_by_range(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tool = builtin_registry().get("read_file")
     assert tool is not None
     monkeypatch.setitem(tool.fn.__globals__, "WHOLE_FILE_BYTES", 10_000)
     (workspace / "huge.log").write_text("".join(f"entry {i}\n" for i in range(1, 5001)))
@@ -196,9 +194,9 @@ def test_huge_file_is_read_by_range(
 
 
 def test_huge_single_line_never_loaded_whole(
-    registry: ToolRegistry, workspace: Path, monkeypatch: pytest.MonkeyPatch
+    workspace: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    tool = registry.get("read_file")
+    tool = builtin_registry().get("read_file")
     assert tool is not None
     monkeypatch.setitem(tool.fn.__globals__, "WHOLE_FILE_BYTES", 10_000)
     (workspace / "one.json").write_text("[" + "1," * 1_000_000 + "1]\nnext\n")

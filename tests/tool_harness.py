@@ -35,9 +35,8 @@ def propose(name: str, ctx: ToolContext | Path, **args: object) -> ToolOutput | 
     """The tool's own return value: a ToolOutput, a str, or a Proposal not yet applied."""
     tool = builtin_registry().get(name)
     assert tool is not None, f"no built-in tool {name!r}"
-    out: ToolOutput | str | Proposal = tool.run(
-        context(ctx), tool.parse_arguments(json.dumps(args))
-    )
+    out = tool.run(context(ctx), tool.parse_arguments(json.dumps(args)))
+    assert isinstance(out, (ToolOutput, str, Proposal)), type(out)
     return out
 
 
