@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import signal
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
@@ -13,10 +12,15 @@ from typing import TYPE_CHECKING, Any
 from v4code.errors import ExitCode
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import TypeAlias
+
     from v4code.cancel import CancelToken
 
-# What signal.signal returns: the handler that was installed before.
-SignalHandler = Callable[[int, FrameType | None], object] | int | signal.Handlers | None
+    # What signal.signal returns: the handler that was installed before.
+    SignalHandler: TypeAlias = (
+        Callable[[int, FrameType | None], object] | int | signal.Handlers | None
+    )
 
 
 def run_task(
