@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from v4code.agent import Agent
 from v4code.cancel import CancelToken
 from v4code.errors import BackendError
 from v4code.events import (
@@ -15,8 +16,10 @@ from v4code.events import (
     StreamFinish,
     TextDelta,
     ToolCallReady,
+    TurnFinished,
     UsageChunk,
 )
+from v4code.protocols import Approval, ApprovalRequest
 from v4code.types import ChatRequest, ToolCall, Usage
 
 Reply = (
@@ -64,3 +67,26 @@ class ScriptedBackend:
         for event in item:
             cancel.raise_if_cancelled()
             yield event
+
+
+class Recorder:
+    """An Approver that gives one fixed answer and keeps every request it was asked."""
+
+    def __init__(self, answer: Approval) -> None:
+        self.answer = answer
+        self.requests: list[ApprovalRequest] = []
+
+    def decide(self, request: ApprovalRequest) -> Approval:
+        self.requests.append(request)
+        return self.answer
+
+
+def finish(events: list) -> TurnFinished:
+    """The turn's last event, which must be its TurnFinished."""
+    assert isinstance(events[-1], TurnFinished)
+    return events[-1]
+
+
+def tool_results(agent: Agent) -> list[str]:
+    """The tool results the model was given, in order."""
+    return [m.content or "" for m in agent.conversation.history if m.role == "tool"]

@@ -5,15 +5,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from scripted_backend import ScriptedBackend, reply
+from scripted_backend import Recorder, ScriptedBackend, finish, reply, tool_results
 
 from v4code.agent import Agent
 from v4code.cancel import CancelToken
 from v4code.config import Settings
 from v4code.conversation import Conversation
 from v4code.errors import BackendError, ToolError
-from v4code.events import ToolFinished, TurnFinished
-from v4code.protocols import Approval, ApprovalRequest
+from v4code.events import ToolFinished
+from v4code.protocols import Approval
 from v4code.sessions import SessionLog, read_session
 from v4code.toolkit import ToolContext, ToolRegistry, build_tool
 from v4code.types import Message
@@ -54,16 +54,6 @@ def picky(ctx: ToolContext, n: int) -> str:
     return str(n)
 
 
-class Recorder:
-    def __init__(self, answer: Approval) -> None:
-        self.answer = answer
-        self.requests: list[ApprovalRequest] = []
-
-    def decide(self, request: ApprovalRequest) -> Approval:
-        self.requests.append(request)
-        return self.answer
-
-
 def make_agent(
     tmp_path: Path, replies: list, *, mode: str = "full-auto", approver=None, **settings
 ) -> tuple[Agent, ScriptedBackend]:
@@ -89,15 +79,6 @@ def make_agent(
         approver=approver or Recorder(Approval(True)),
     )
     return agent, backend
-
-
-def finish(events: list) -> TurnFinished:
-    assert isinstance(events[-1], TurnFinished)
-    return events[-1]
-
-
-def tool_results(agent: Agent) -> list[str]:
-    return [m.content or "" for m in agent.conversation.history if m.role == "tool"]
 
 
 def test_tool_call_then_answer(tmp_path: Path) -> None:

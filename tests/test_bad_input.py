@@ -2,32 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import resource
 import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
-from v4code.app import load_registry
-from v4code.errors import ToolError
-from v4code.protocols import Proposal
-from v4code.toolkit import ToolContext
-
-
-def call(root: Path, name: str, **args: Any) -> str:
-    registry = load_registry(root)
-    tool = registry.get(name)
-    assert tool is not None
-    try:
-        ctx = ToolContext(root=root)
-        result = tool.run(ctx, tool.parse_arguments(json.dumps(args)))
-        if isinstance(result, Proposal):  # run_command: the pipeline would apply it
-            result = result.apply(ctx)
-    except ToolError as exc:
-        return f"ERROR: {exc}"
-    return getattr(result, "text", result)
+from tool_harness import tool_text
 
 
 def test_paths_outside_the_workspace_are_refused(workspace: Path, tmp_path: Path) -> None:
@@ -35,23 +16,25 @@ def test_paths_outside_the_workspace_are_refused(workspace: Path, tmp_path: Path
     secret.write_text("do not read\n")
     (workspace / "link").symlink_to(secret)
     for path in ("../secret.txt", str(secret), "link"):
-        out = call(workspace, "read_file", path=path)
+        out = tool_text("read_file", workspace, path=path)
         assert out.startswith("ERROR:") and "outside the workspace" in out
         assert "do not read" not in out
-    out = call(workspace, "write_file", path="link", content="overwritten")
+    out = tool_text("write_file", workspace, path="link", content="overwritten")
     assert out.startswith("ERROR:")
     assert secret.read_text() == "do not read\n"
 
 
 def test_binary_file_refused_with_size_and_type(workspace: Path) -> None:
     (workspace / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 10)
-    out = call(workspace, "read_file", path="logo.png")
+    out = tool_text("read_file", workspace, path="logo.png")
     assert out.startswith("ERROR:") and "binary" in out and "2,568 bytes" in out
 
 
 def test_command_that_never_ends_is_killed(workspace: Path) -> None:
     started = time.monotonic()
-    out = call(workspace, "run_command", command="sleep 300 & sleep 300; echo never", timeout=1)
+    out = tool_text(
+        "run_command", workspace, command="sleep 300 & sleep 300; echo never", timeout=1
+    )
     assert time.monotonic() - started < 10
     assert "timed out after 1 s" in out and "never" not in out
     leftover = subprocess.run(["pgrep", "-f", "sleep 300"], capture_output=True, text=True)
@@ -61,7 +44,7 @@ def test_command_that_never_ends_is_killed(workspace: Path) -> None:
 def test_command_printing_50_mb_is_capped(workspace: Path) -> None:
     script = "import sys\nfor _ in range(50): sys.stdout.write('x' * 1_048_575 + '\\n')\n"
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    out = call(workspace, "run_command", command=f'{sys.executable} -c "{script}"')
+    out = tool_text("run_command", workspace, command=f'{sys.executable} -c "{script}"')
     grown_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
     assert len(out) < 100_000
     assert "exit code: 0" in out
@@ -73,7 +56,7 @@ def test_huge_file_is_read_by_range_not_whole(workspace: Path) -> None:
     with big.open("w") as fh:
         for i in range(400_000):
             fh.write(f"line {i} " + "y" * 40 + "\n")
-    out = call(workspace, "read_file", path="big.log", offset=10, limit=3)
+    out = tool_text("read_file", workspace, path="big.log", offset=10, limit=3)
     assert "is large (21,088,890 bytes)" in out
     assert "line 9 " in out and "line 11 " in out and "line 12 " not in out
     assert "offset=13" in out

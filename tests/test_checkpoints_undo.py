@@ -2,27 +2,19 @@
 
 from __future__ import annotations
 
-import json
 import os
 import stat
 import subprocess
 from pathlib import Path
-from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from tool_harness import apply_changes
 
-import v4code.assets
 from v4code.commands.undo import undo_command
 from v4code.edits.apply import apply_changeset
 from v4code.edits.changeset import ChangeSet, FileChange
 from v4code.edits.checkpoints import CheckpointStore, default_store
-from v4code.toolkit import ToolContext, ToolRegistry
-
-
-@pytest.fixture(scope="module")
-def registry() -> ToolRegistry:
-    return ToolRegistry.load([v4code.assets.tools_dir()])
 
 
 @pytest.fixture
@@ -30,38 +22,22 @@ def store(v4code_home: Path) -> CheckpointStore:
     return default_store()  # under the test's own V4CODE_HOME
 
 
-def edit(
-    registry: ToolRegistry,
-    root: Path,
-    store: CheckpointStore,
-    name: str,
-    session: str = "s1",
-    **args: Any,
-) -> str:
-    tool = registry.get(name)
-    assert tool is not None
-    changeset = tool.run(
-        ToolContext(root=root, session_id=session), tool.parse_arguments(json.dumps(args))
-    )
-    return apply_changeset(root, changeset, store, session)
-
-
 def test_the_store_lives_under_v4code_home(store: CheckpointStore, v4code_home: Path) -> None:
     assert store.directory == v4code_home / "checkpoints"
 
 
 def test_undo_after_edit_restores_bytes_and_mode_then_walks_back(
-    registry: ToolRegistry, tmp_path: Path, store: CheckpointStore
+    tmp_path: Path, store: CheckpointStore
 ) -> None:
     target = tmp_path / "tool.sh"
     original = b"#!/bin/sh\r\necho one\r\n"
     target.write_bytes(original)
     target.chmod(0o755)
-    first = edit(
-        registry, tmp_path, store, "edit_file", path="tool.sh", old_string="one", new_string="two"
+    first = apply_changes(
+        tmp_path, store, "edit_file", path="tool.sh", old_string="one", new_string="two"
     )
-    second = edit(
-        registry, tmp_path, store, "edit_file", path="tool.sh", old_string="two", new_string="three"
+    second = apply_changes(
+        tmp_path, store, "edit_file", path="tool.sh", old_string="two", new_string="three"
     )
     assert target.read_bytes() == b"#!/bin/sh\r\necho three\r\n"
 
@@ -79,14 +55,12 @@ def test_undo_after_edit_restores_bytes_and_mode_then_walks_back(
     assert [b.undone is not None for b in store.list_batches(tmp_path, "s1")] == [True, True]
 
 
-def test_undo_after_move_and_delete(
-    registry: ToolRegistry, tmp_path: Path, store: CheckpointStore
-) -> None:
+def test_undo_after_move_and_delete(tmp_path: Path, store: CheckpointStore) -> None:
     (tmp_path / "a.txt").write_bytes(b"a\n")
     (tmp_path / "b.txt").write_bytes(b"b\n")
     (tmp_path / "b.txt").chmod(0o600)
-    edit(registry, tmp_path, store, "move_file", src="a.txt", dst="sub/dir/a.txt")
-    edit(registry, tmp_path, store, "delete_file", path="b.txt")
+    apply_changes(tmp_path, store, "move_file", src="a.txt", dst="sub/dir/a.txt")
+    apply_changes(tmp_path, store, "delete_file", path="b.txt")
     assert not (tmp_path / "b.txt").exists()
 
     assert store.undo_last(tmp_path, "s1").ok
@@ -102,7 +76,7 @@ def test_undo_after_move_and_delete(
 
 
 def test_undo_refuses_a_file_the_user_changed_and_shows_the_diff(
-    registry: ToolRegistry, tmp_path: Path, store: CheckpointStore
+    tmp_path: Path, store: CheckpointStore
 ) -> None:
     (tmp_path / "a.py").write_text("a = 1\n")
     (tmp_path / "b.py").write_text("b = 1\n")
@@ -110,7 +84,7 @@ def test_undo_refuses_a_file_the_user_changed_and_shows_the_diff(
         {"path": "a.py", "old_string": "a = 1", "new_string": "a = 2"},
         {"path": "b.py", "old_string": "b = 1", "new_string": "b = 2"},
     ]
-    edit(registry, tmp_path, store, "apply_edits", edits=edits)
+    apply_changes(tmp_path, store, "apply_edits", edits=edits)
     (tmp_path / "b.py").write_text("b = 2\nmine = True\n")  # the user kept working
 
     report = store.undo_last(tmp_path, "s1")
@@ -133,25 +107,21 @@ def test_undo_refuses_a_file_the_user_changed_and_shows_the_diff(
     assert (tmp_path / "b.py").read_text() == "b = 1\n"
 
 
-def test_undo_force_restores_a_changed_file(
-    registry: ToolRegistry, tmp_path: Path, store: CheckpointStore
-) -> None:
+def test_undo_force_restores_a_changed_file(tmp_path: Path, store: CheckpointStore) -> None:
     (tmp_path / "a.py").write_text("a = 1\n")
-    edit(
-        registry, tmp_path, store, "edit_file", path="a.py", old_string="a = 1", new_string="a = 2"
-    )
+    apply_changes(tmp_path, store, "edit_file", path="a.py", old_string="a = 1", new_string="a = 2")
     (tmp_path / "a.py").write_text("something else\n")
     assert store.undo_last(tmp_path, "s1", force=True).ok
     assert (tmp_path / "a.py").read_text() == "a = 1\n"
 
 
 def test_undo_in_a_directory_that_is_not_a_git_repository(
-    registry: ToolRegistry, tmp_path: Path, store: CheckpointStore
+    tmp_path: Path, store: CheckpointStore
 ) -> None:
     root = tmp_path / "plain"
     root.mkdir()
     (root / "notes.txt").write_text("draft\n")
-    edit(registry, root, store, "write_file", path="notes.txt", content="final\n")
+    apply_changes(root, store, "write_file", path="notes.txt", content="final\n")
     assert not (root / ".git").exists()
     assert store.undo_last(root, "s1").ok
     assert (root / "notes.txt").read_text() == "draft\n"
@@ -173,15 +143,12 @@ def _git_state(root: Path) -> dict[str, str]:
     }
 
 
-def test_edits_and_undo_never_touch_git(
-    registry: ToolRegistry, workspace: Path, store: CheckpointStore
-) -> None:
+def test_edits_and_undo_never_touch_git(workspace: Path, store: CheckpointStore) -> None:
     (workspace / "staged.txt").write_text("staged\n")
     subprocess.run(["git", "add", "staged.txt"], cwd=workspace, check=True)
     before = _git_state(workspace)
     index_bytes = (workspace / ".git" / "index").read_bytes()
-    edit(
-        registry,
+    apply_changes(
         workspace,
         store,
         "edit_file",
@@ -189,7 +156,7 @@ def test_edits_and_undo_never_touch_git(
         old_string="# project",
         new_string="# Project",
     )
-    edit(registry, workspace, store, "write_file", path="new.txt", content="new\n")
+    apply_changes(workspace, store, "write_file", path="new.txt", content="new\n")
     assert _git_state(workspace) == before
     assert store.undo_last(workspace, "s1").ok
     assert store.undo_last(workspace, "s1").ok
@@ -198,12 +165,9 @@ def test_edits_and_undo_never_touch_git(
     assert (workspace / "README.md").read_text() == "# project\n"
 
 
-def test_sessions_are_kept_apart(
-    registry: ToolRegistry, tmp_path: Path, store: CheckpointStore
-) -> None:
+def test_sessions_are_kept_apart(tmp_path: Path, store: CheckpointStore) -> None:
     (tmp_path / "a.txt").write_text("1\n")
-    edit(
-        registry,
+    apply_changes(
         tmp_path,
         store,
         "edit_file",
@@ -212,8 +176,7 @@ def test_sessions_are_kept_apart(
         old_string="1",
         new_string="2",
     )
-    edit(
-        registry,
+    apply_changes(
         tmp_path,
         store,
         "edit_file",
@@ -282,10 +245,10 @@ def test_applying_after_a_crash_cleans_the_crashed_batch_temp_files(
 
 
 def test_corrupt_blob_refuses_instead_of_restoring_garbage(
-    registry: ToolRegistry, tmp_path: Path, store: CheckpointStore
+    tmp_path: Path, store: CheckpointStore
 ) -> None:
     (tmp_path / "a.txt").write_text("a\n")
-    edit(registry, tmp_path, store, "edit_file", path="a.txt", old_string="a", new_string="b")
+    apply_changes(tmp_path, store, "edit_file", path="a.txt", old_string="a", new_string="b")
     for blob in (store.directory / "objects").rglob("*"):
         if blob.is_file():
             blob.write_bytes(b"damaged")
@@ -298,14 +261,11 @@ def test_corrupt_blob_refuses_instead_of_restoring_garbage(
 # -- v4code undo -------------------------------------------------------------------------------
 
 
-def test_undo_command_lists_and_undoes(
-    registry: ToolRegistry, tmp_path: Path, store: CheckpointStore
-) -> None:
+def test_undo_command_lists_and_undoes(tmp_path: Path, store: CheckpointStore) -> None:
     root = tmp_path / "proj"
     (root / "src").mkdir(parents=True)
     (root / "src" / "a.py").write_text("x = 1\n")
-    batch = edit(
-        registry,
+    batch = apply_changes(
         root,
         store,
         "edit_file",
@@ -337,10 +297,10 @@ def test_undo_command_lists_and_undoes(
 
 
 def test_undo_command_exits_non_zero_when_a_file_is_refused(
-    registry: ToolRegistry, tmp_path: Path, store: CheckpointStore
+    tmp_path: Path, store: CheckpointStore
 ) -> None:
     (tmp_path / "a.txt").write_text("a\n")
-    edit(registry, tmp_path, store, "edit_file", path="a.txt", old_string="a", new_string="b")
+    apply_changes(tmp_path, store, "edit_file", path="a.txt", old_string="a", new_string="b")
     (tmp_path / "a.txt").write_text("c\n")
     result = CliRunner().invoke(undo_command, ["-C", str(tmp_path)])
     assert result.exit_code == 1
@@ -360,13 +320,10 @@ def test_undo_command_with_nothing_recorded(tmp_path: Path) -> None:
     assert "no edits" in listed.output
 
 
-def test_undo_command_session_option_and_all(
-    registry: ToolRegistry, tmp_path: Path, store: CheckpointStore
-) -> None:
+def test_undo_command_session_option_and_all(tmp_path: Path, store: CheckpointStore) -> None:
     (tmp_path / "a.txt").write_text("1\n")
     (tmp_path / "b.txt").write_text("1\n")
-    edit(
-        registry,
+    apply_changes(
         tmp_path,
         store,
         "edit_file",
@@ -375,8 +332,7 @@ def test_undo_command_session_option_and_all(
         old_string="1",
         new_string="2",
     )
-    edit(
-        registry,
+    apply_changes(
         tmp_path,
         store,
         "edit_file",

@@ -2,43 +2,28 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
 
 import pytest
+from tool_harness import propose
 
-import v4code.assets
 from v4code.diffs import unified_diff
 from v4code.edits.changeset import FileChange
 from v4code.edits.checkpoints import _diff as undo_conflict_diff
 from v4code.errors import ToolError
 from v4code.textio import binary_kind, display_text, is_binary
-from v4code.toolkit import ToolContext, ToolRegistry
 
 # No NUL byte, not UTF-8, mostly control bytes: binary, and every reader must say so.
 CONTROLS = bytes([1, 2, 3, 0x81, 0x82, 0x90, 0x9F, 4]) * 200
 
 
-@pytest.fixture(scope="module")
-def registry() -> ToolRegistry:
-    return ToolRegistry.load([v4code.assets.tools_dir()], only=("edit_file", "read_file"))
-
-
-def call(registry: ToolRegistry, root: Path, name: str, **args: Any) -> Any:
-    tool = registry.get(name)
-    assert tool is not None
-    ctx = ToolContext(root=root, session_id="s1")
-    return tool.run(ctx, tool.parse_arguments(json.dumps(args)))
-
-
-def test_the_verdict_is_the_same_everywhere(registry: ToolRegistry, tmp_path: Path) -> None:
+def test_the_verdict_is_the_same_everywhere(tmp_path: Path) -> None:
     (tmp_path / "blob.dat").write_bytes(CONTROLS + b"abc")
     assert binary_kind(CONTROLS) == "binary data" and is_binary(CONTROLS)
     with pytest.raises(ToolError, match="binary"):
-        call(registry, tmp_path, "read_file", path="blob.dat")
+        propose("read_file", tmp_path, path="blob.dat")
     with pytest.raises(ToolError, match=r"binary file \(binary data\)"):
-        call(registry, tmp_path, "edit_file", path="blob.dat", old_string="abc", new_string="x")
+        propose("edit_file", tmp_path, path="blob.dat", old_string="abc", new_string="x")
     change = FileChange("blob.dat", CONTROLS, CONTROLS + b"x")
     assert change.binary and change.unified_diff() == "Binary file blob.dat modified (1601 bytes)\n"
 
@@ -51,10 +36,10 @@ def test_text_stays_text() -> None:
     assert display_text("hé\n".encode("utf-16")) == "hé\n"
 
 
-def test_utf16_files_are_not_edited(registry: ToolRegistry, tmp_path: Path) -> None:
+def test_utf16_files_are_not_edited(tmp_path: Path) -> None:
     (tmp_path / "win.txt").write_bytes("hello\n".encode("utf-16"))
     with pytest.raises(ToolError, match="UTF-16"):
-        call(registry, tmp_path, "edit_file", path="win.txt", old_string="hello", new_string="x")
+        propose("edit_file", tmp_path, path="win.txt", old_string="hello", new_string="x")
 
 
 def test_git_shaped_diffs() -> None:

@@ -6,16 +6,15 @@ import json
 import os
 import stat
 from pathlib import Path
-from typing import Any
 
 import pytest
+from tool_harness import propose_changes
 
 import v4code.assets
 from v4code.edits.apply import apply_changeset
-from v4code.edits.changeset import ChangeSet
 from v4code.edits.checkpoints import CheckpointStore
 from v4code.errors import ToolError
-from v4code.toolkit import ToolContext, ToolRegistry
+from v4code.toolkit import ToolRegistry
 
 EDIT_TOOLS = ("apply_edits", "delete_file", "edit_file", "move_file", "write_file")
 
@@ -35,16 +34,6 @@ def root(tmp_path: Path) -> Path:
 @pytest.fixture
 def store(tmp_path: Path) -> CheckpointStore:
     return CheckpointStore(tmp_path / "checkpoints")
-
-
-def call(registry: ToolRegistry, root: Path, name: str, **args: Any) -> ChangeSet:
-    tool = registry.get(name)
-    assert tool is not None
-    ctx = ToolContext(root=root, session_id="s1")
-    result = tool.run(ctx, tool.parse_arguments(json.dumps(args)))
-    assert isinstance(result, ChangeSet)
-    assert result.tool == name
-    return result
 
 
 def test_every_edit_tool_is_registered_with_risk_edit(registry: ToolRegistry) -> None:
@@ -71,13 +60,13 @@ def test_apply_edits_schema_is_clean(registry: ToolRegistry) -> None:
 
 
 def test_edit_file_returns_a_proposal_and_writes_nothing(
-    registry: ToolRegistry, root: Path, store: CheckpointStore
+    root: Path, store: CheckpointStore
 ) -> None:
     (root / "src").mkdir()
     target = root / "src" / "app.py"
     target.write_text("def main():\n    return 1\n")
-    cs = call(
-        registry, root, "edit_file", path="src/app.py", old_string="return 1", new_string="return 2"
+    cs = propose_changes(
+        "edit_file", root, path="src/app.py", old_string="return 1", new_string="return 2"
     )
     assert target.read_text() == "def main():\n    return 1\n"  # a proposal, not a write
     (change,) = cs.changes
@@ -104,12 +93,10 @@ def test_edit_file_returns_a_proposal_and_writes_nothing(
     assert [b.id for b in store.list_batches(root, "s1")] == [batch]
 
 
-def test_edit_file_failure_tells_the_model_where_to_look(
-    registry: ToolRegistry, root: Path
-) -> None:
+def test_edit_file_failure_tells_the_model_where_to_look(root: Path) -> None:
     (root / "a.py").write_text("x = 1\ny = 2\nz = 3\n")
     with pytest.raises(ToolError) as err:
-        call(registry, root, "edit_file", path="a.py", old_string="x = 1\ny = 5\n", new_string="q")
+        propose_changes("edit_file", root, path="a.py", old_string="x = 1\ny = 5\n", new_string="q")
     message = str(err.value)
     assert message.startswith("a.py: old_string was not found in a.py")
     assert "lines 1-2" in message
@@ -117,41 +104,37 @@ def test_edit_file_failure_tells_the_model_where_to_look(
 
 
 def test_edit_file_creates_a_missing_file_only_with_an_empty_old_string(
-    registry: ToolRegistry, root: Path, store: CheckpointStore
+    root: Path, store: CheckpointStore
 ) -> None:
-    cs = call(registry, root, "edit_file", path="pkg/new.py", old_string="", new_string="A = 1\n")
+    cs = propose_changes("edit_file", root, path="pkg/new.py", old_string="", new_string="A = 1\n")
     assert cs.summary == "Created pkg/new.py (1 line)."
     assert cs.changes[0].before is None
     apply_changeset(root, cs, store, "s1")
     assert (root / "pkg" / "new.py").read_text() == "A = 1\n"
     with pytest.raises(ToolError, match="does not exist"):
-        call(registry, root, "edit_file", path="other.py", old_string="x", new_string="y")
+        propose_changes("edit_file", root, path="other.py", old_string="x", new_string="y")
     with pytest.raises(ToolError, match="already has content"):
-        call(registry, root, "edit_file", path="pkg/new.py", old_string="", new_string="B = 2\n")
+        propose_changes("edit_file", root, path="pkg/new.py", old_string="", new_string="B = 2\n")
 
 
-def test_edit_file_refuses_identical_strings_and_paths_outside(
-    registry: ToolRegistry, root: Path
-) -> None:
+def test_edit_file_refuses_identical_strings_and_paths_outside(root: Path) -> None:
     (root / "a.txt").write_text("hello\n")
     with pytest.raises(ToolError, match="identical"):
-        call(registry, root, "edit_file", path="a.txt", old_string="hello", new_string="hello")
+        propose_changes("edit_file", root, path="a.txt", old_string="hello", new_string="hello")
     with pytest.raises(ToolError, match="outside the workspace"):
-        call(registry, root, "edit_file", path="../escape.txt", old_string="", new_string="x")
+        propose_changes("edit_file", root, path="../escape.txt", old_string="", new_string="x")
     (root / "dir").mkdir()
     with pytest.raises(ToolError, match="is a directory"):
-        call(registry, root, "edit_file", path="dir", old_string="a", new_string="b")
+        propose_changes("edit_file", root, path="dir", old_string="a", new_string="b")
 
 
-def test_edit_file_refuses_binary_files(registry: ToolRegistry, root: Path) -> None:
+def test_edit_file_refuses_binary_files(root: Path) -> None:
     (root / "blob.bin").write_bytes(b"\x00\x01abc")
     with pytest.raises(ToolError, match="binary"):
-        call(registry, root, "edit_file", path="blob.bin", old_string="abc", new_string="x")
+        propose_changes("edit_file", root, path="blob.bin", old_string="abc", new_string="x")
 
 
-def test_apply_edits_applies_in_order_across_files(
-    registry: ToolRegistry, root: Path, store: CheckpointStore
-) -> None:
+def test_apply_edits_applies_in_order_across_files(root: Path, store: CheckpointStore) -> None:
     (root / "a.py").write_text("one\ntwo\nthree\n")
     (root / "b.py").write_text("alpha\n")
     edits = [
@@ -159,7 +142,7 @@ def test_apply_edits_applies_in_order_across_files(
         {"path": "b.py", "old_string": "alpha", "new_string": "beta"},
         {"path": "a.py", "old_string": "ONE\ntwo", "new_string": "ONE\nTWO"},  # sees edit 1
     ]
-    cs = call(registry, root, "apply_edits", edits=edits)
+    cs = propose_changes("apply_edits", root, edits=edits)
     assert cs.paths == ("a.py", "b.py")
     assert (
         cs.summary
@@ -171,7 +154,7 @@ def test_apply_edits_applies_in_order_across_files(
 
 
 def test_apply_edits_whose_third_edit_fails_writes_nothing(
-    registry: ToolRegistry, root: Path, store: CheckpointStore
+    root: Path, store: CheckpointStore
 ) -> None:
     files = {"a.py": "a = 1\n", "b.py": "b = 1\n", "c.py": "c = 1\n"}
     for name, text in files.items():
@@ -182,7 +165,7 @@ def test_apply_edits_whose_third_edit_fails_writes_nothing(
         {"path": "c.py", "old_string": "c = 9", "new_string": "c = 2"},
     ]
     with pytest.raises(ToolError) as err:
-        call(registry, root, "apply_edits", edits=edits)
+        propose_changes("apply_edits", root, edits=edits)
     message = str(err.value)
     assert message.startswith("Edit 3 of 3 (c.py): old_string was not found in c.py")
     assert "Edit 1" not in message and "Edit 2" not in message
@@ -191,24 +174,24 @@ def test_apply_edits_whose_third_edit_fails_writes_nothing(
     assert store.list_batches(root) == []
 
 
-def test_apply_edits_reports_every_failed_edit(registry: ToolRegistry, root: Path) -> None:
+def test_apply_edits_reports_every_failed_edit(root: Path) -> None:
     (root / "a.py").write_text("a = 1\na = 1\n")
     edits = [
         {"path": "a.py", "old_string": "a = 1", "new_string": "a = 2"},
         {"path": "missing.py", "old_string": "x", "new_string": "y"},
     ]
     with pytest.raises(ToolError) as err:
-        call(registry, root, "apply_edits", edits=edits)
+        propose_changes("apply_edits", root, edits=edits)
     assert "Edit 1 of 2 (a.py): old_string occurs 2 times" in str(err.value)
     assert "Edit 2 of 2 (missing.py): missing.py does not exist" in str(err.value)
 
 
 def test_apply_refuses_a_file_changed_since_the_proposal(
-    registry: ToolRegistry, root: Path, store: CheckpointStore
+    root: Path, store: CheckpointStore
 ) -> None:
     target = root / "a.py"
     target.write_text("x = 1\n")
-    cs = call(registry, root, "edit_file", path="a.py", old_string="x = 1", new_string="x = 2")
+    cs = propose_changes("edit_file", root, path="a.py", old_string="x = 1", new_string="x = 2")
     target.write_text("x = 1  # edited by the user meanwhile\n")
     with pytest.raises(ToolError, match="a.py changed since it was read; read it again"):
         apply_changeset(root, cs, store, "s1")
@@ -216,11 +199,9 @@ def test_apply_refuses_a_file_changed_since_the_proposal(
     assert store.list_batches(root) == []
 
 
-def test_write_file_creates_directories_and_new_files(
-    registry: ToolRegistry, root: Path, store: CheckpointStore
-) -> None:
-    cs = call(
-        registry, root, "write_file", path="docs/guide/intro.md", content="# Intro\n\nText.\n"
+def test_write_file_creates_directories_and_new_files(root: Path, store: CheckpointStore) -> None:
+    cs = propose_changes(
+        "write_file", root, path="docs/guide/intro.md", content="# Intro\n\nText.\n"
     )
     assert cs.summary == "Created docs/guide/intro.md (3 lines)."
     apply_changeset(root, cs, store, "s1")
@@ -228,30 +209,30 @@ def test_write_file_creates_directories_and_new_files(
 
 
 def test_write_file_rewrite_keeps_line_endings_final_newline_and_mode(
-    registry: ToolRegistry, root: Path, store: CheckpointStore
+    root: Path, store: CheckpointStore
 ) -> None:
     target = root / "run.sh"
     target.write_bytes(b"#!/bin/sh\r\necho old\r\n")
     target.chmod(0o755)
-    cs = call(registry, root, "write_file", path="run.sh", content="#!/bin/sh\necho new")
+    cs = propose_changes("write_file", root, path="run.sh", content="#!/bin/sh\necho new")
     assert cs.summary == "Rewrote run.sh (2 lines; it had 2)."
     apply_changeset(root, cs, store, "s1")
     assert target.read_bytes() == b"#!/bin/sh\r\necho new\r\n"
     assert stat.S_IMODE(target.stat().st_mode) == 0o755
     with pytest.raises(ToolError, match="already has exactly this content"):
-        call(registry, root, "write_file", path="run.sh", content="#!/bin/sh\necho new\n")
+        propose_changes("write_file", root, path="run.sh", content="#!/bin/sh\necho new\n")
 
 
 def test_move_file_keeps_content_and_mode_and_refuses_to_overwrite(
-    registry: ToolRegistry, root: Path, store: CheckpointStore
+    root: Path, store: CheckpointStore
 ) -> None:
     src = root / "tool.sh"
     src.write_bytes(b"#!/bin/sh\n")
     src.chmod(0o750)
     (root / "taken.sh").write_text("mine\n")
     with pytest.raises(ToolError, match="taken.sh already exists"):
-        call(registry, root, "move_file", src="tool.sh", dst="taken.sh")
-    cs = call(registry, root, "move_file", src="tool.sh", dst="bin/tool.sh")
+        propose_changes("move_file", root, src="tool.sh", dst="taken.sh")
+    cs = propose_changes("move_file", root, src="tool.sh", dst="bin/tool.sh")
     assert cs.summary == "Moved tool.sh to bin/tool.sh."
     assert [c.status for c in cs.changes] == ["deleted", "added"]
     apply_changeset(root, cs, store, "s1")
@@ -261,35 +242,31 @@ def test_move_file_keeps_content_and_mode_and_refuses_to_overwrite(
     assert stat.S_IMODE(moved.stat().st_mode) == 0o750
 
 
-def test_move_and_delete_refuse_symlinks_and_directories(
-    registry: ToolRegistry, root: Path
-) -> None:
+def test_move_and_delete_refuse_symlinks_and_directories(root: Path) -> None:
     (root / "real.txt").write_text("x\n")
     os.symlink("real.txt", root / "link.txt")
     (root / "folder").mkdir()
     with pytest.raises(ToolError, match="symbolic link"):
-        call(registry, root, "delete_file", path="link.txt")
+        propose_changes("delete_file", root, path="link.txt")
     with pytest.raises(ToolError, match="symbolic link"):
-        call(registry, root, "move_file", src="link.txt", dst="other.txt")
+        propose_changes("move_file", root, src="link.txt", dst="other.txt")
     with pytest.raises(ToolError, match="is a directory"):
-        call(registry, root, "delete_file", path="folder")
+        propose_changes("delete_file", root, path="folder")
     with pytest.raises(ToolError, match="does not exist"):
-        call(registry, root, "delete_file", path="nothing.txt")
+        propose_changes("delete_file", root, path="nothing.txt")
 
 
-def test_delete_file(registry: ToolRegistry, root: Path, store: CheckpointStore) -> None:
+def test_delete_file(root: Path, store: CheckpointStore) -> None:
     (root / "old.txt").write_text("a\nb\n")
-    cs = call(registry, root, "delete_file", path="old.txt")
+    cs = propose_changes("delete_file", root, path="old.txt")
     assert cs.summary == "Deleted old.txt (2 lines)."
     apply_changeset(root, cs, store, "s1")
     assert not (root / "old.txt").exists()
 
 
-def test_moving_a_binary_file_proposes_a_short_note_not_a_diff(
-    registry: ToolRegistry, root: Path
-) -> None:
+def test_moving_a_binary_file_proposes_a_short_note_not_a_diff(root: Path) -> None:
     (root / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00" + bytes(range(256)))
-    cs = call(registry, root, "move_file", src="logo.png", dst="img/logo.png")
+    cs = propose_changes("move_file", root, src="logo.png", dst="img/logo.png")
     assert cs.unified_diff() == (
         "Binary file logo.png deleted (266 bytes)\nBinary file img/logo.png added (266 bytes)\n"
     )

@@ -66,4 +66,5 @@ def test_wheel_has_only_v4code_at_top_level(tmp_path: Path) -> None:
     assert {t for t in top if not t.endswith(".dist-info")} == {"v4code"}
     assert "v4code/_bundled/tools/read_file.py" in names
     assert "v4code/_bundled/prompts/system.md" in names
+    assert "v4code/py.typed" in names
     assert not any(n.endswith("__init__.py") and "_bundled" in n for n in names)

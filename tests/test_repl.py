@@ -6,71 +6,16 @@ next one, so a queue plays a whole conversation: the request, the approval answe
 
 from __future__ import annotations
 
-import io
 import os
-import signal
 import subprocess
 import sys
-import threading
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from chat_harness import CTRL_C, ENTER, Screen, chat, ctrl_c_when_requested, sigint
 from fake_api import FakeDeepSeek, text, tool_call, tool_calls
-from prompt_toolkit.input import create_pipe_input
-from prompt_toolkit.output import DummyOutput
-from rich.console import Console
 
-from v4code.ui.repl import history_path, run_repl
-
-ENTER = "\r"
-CTRL_C = "\x03"
-CTRL_D = "\x04"
-
-
-class Screen(io.StringIO):
-    """The console's file; calls `on_write(text so far)` after each write (in the writer's thread)."""
-
-    def __init__(self, on_write: Callable[[str], None] | None = None) -> None:
-        super().__init__()
-        self.on_write = on_write
-
-    def write(self, s: str) -> int:
-        n = super().write(s)
-        if self.on_write is not None:
-            self.on_write(self.getvalue())
-        return n
-
-
-def chat(
-    workspace: Path,
-    server: FakeDeepSeek,
-    monkeypatch: pytest.MonkeyPatch,
-    keys: list[str],
-    *,
-    screen: Screen | None = None,
-    continue_: bool = False,
-    resume: str | None = None,
-    end: str = CTRL_D * 3,  # more than enough: a prompt left waiting would hang the test
-) -> str:
-    monkeypatch.chdir(workspace)
-    monkeypatch.setenv("DEEPSEEK_API_KEY", "sk-test-chat")
-    monkeypatch.setenv("DEEPSEEK_BASE_URL", server.base_url)
-    screen = screen or Screen()
-    console = Console(file=screen, width=100, color_system=None, highlight=False)
-    with create_pipe_input() as pipe:
-        pipe.send_text("".join(keys) + end)
-        code = run_repl(
-            continue_=continue_,
-            resume=resume,
-            flags={},
-            input=pipe,
-            output=DummyOutput(),
-            console=console,
-        )
-    assert code == 0
-    return screen.getvalue()
+from v4code.ui.repl import history_path
 
 
 def edit(path: str, old: str, new: str) -> dict[str, str]:
@@ -246,12 +191,6 @@ def test_cost_and_details_and_thinking(two_files, fake_api, monkeypatch):
 # --- Ctrl-C -------------------------------------------------------------------------------
 
 
-def _sigint() -> None:
-    """Ctrl-C, as the terminal sends it; never while pytest's own handler would take it."""
-    if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
-        os.kill(os.getpid(), signal.SIGINT)
-
-
 def test_ctrl_c_mid_stream_cancels_the_turn_and_the_next_prompt_works(
     two_files, fake_api, monkeypatch
 ):
@@ -262,7 +201,7 @@ def test_ctrl_c_mid_stream_cancels_the_turn_and_the_next_prompt_works(
     def on_write(so_far: str) -> None:  # the person presses Ctrl-C once the answer is flowing
         if "Paragraph 3 " in so_far and not sent:
             sent.append(True)
-            _sigint()
+            sigint()
 
     screen = chat(
         two_files, fake_api, monkeypatch, ["long" + ENTER, "again" + ENTER], screen=Screen(on_write)
@@ -273,20 +212,6 @@ def test_ctrl_c_mid_stream_cancels_the_turn_and_the_next_prompt_works(
     assert second[-1]["content"] == "again"
     kept = second[-2]
     assert kept["role"] == "assistant" and kept["content"].startswith("Paragraph 0 of")
-
-
-def ctrl_c_when_requested(server: FakeDeepSeek, count: int) -> threading.Thread:
-    """Once request `count` reached the server (so a turn is waiting on it), Ctrl-C once: the
-    backend interrupts the blocked read at once, without a second Ctrl-C."""
-
-    def press() -> None:
-        server.wait_for_requests(count, timeout=20)
-        time.sleep(0.3)
-        _sigint()
-
-    thread = threading.Thread(target=press, daemon=True)
-    thread.start()
-    return thread
 
 
 def test_ctrl_c_stops_a_hung_request(two_files, fake_api, monkeypatch):

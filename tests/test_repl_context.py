@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from chat_harness import ENTER, chat, ctrl_c_when_requested
 from fake_api import text, tool_call
-from test_repl import ENTER, chat, ctrl_c_when_requested
 
 from v4code.sessions import list_sessions, read_session
 

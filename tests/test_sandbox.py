@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import socket
@@ -14,17 +13,14 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from tool_harness import run_tool
+from tool_harness import run_command
 
-from v4code import assets
 from v4code.errors import ToolError
-from v4code.protocols import Proposal
 from v4code.safety import sandbox
 from v4code.safety.sandbox import SandboxUnavailable, bwrap_argv, check_sandbox
-from v4code.toolkit import ToolContext, ToolOutput, ToolRegistry
+from v4code.toolkit import ToolContext
 
 
 def _sandbox_works() -> bool:
@@ -36,23 +32,6 @@ def _sandbox_works() -> bool:
 
 
 needs_bwrap = pytest.mark.skipif(not _sandbox_works(), reason="bubblewrap cannot run here")
-
-
-@pytest.fixture(scope="module")
-def registry() -> ToolRegistry:
-    return ToolRegistry.load([assets.tools_dir()])
-
-
-def run(registry: ToolRegistry, root: Path, *, sandbox: bool = True, **args: Any) -> ToolOutput:
-    tool = registry.get("run_command")
-    assert tool is not None
-    ctx = ToolContext(root=root, sandbox=sandbox)
-    proposal = tool.run(ctx, tool.parse_arguments(json.dumps(args)))
-    assert isinstance(proposal, Proposal)
-    assert proposal.preview().sandboxed is sandbox
-    out = proposal.apply(ctx)
-    assert isinstance(out, ToolOutput)
-    return out
 
 
 @pytest.fixture
@@ -107,7 +86,7 @@ def test_missing_bwrap_is_refused_with_advice(
 
 
 def test_bwrap_that_cannot_start_is_refused(
-    registry: ToolRegistry, workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """As in a container without user namespaces: bwrap exists but fails before running."""
     bin_dir = tmp_path / "fake-bin"
@@ -117,14 +96,16 @@ def test_bwrap_that_cannot_start_is_refused(
     fake.chmod(0o755)
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
     with pytest.raises(ToolError, match="bubblewrap cannot start here") as info:
-        run(registry, workspace, command="touch ran")
+        run_command(workspace, sandboxed=True, command="touch ran")
     assert "No permissions to create new namespace" in str(info.value)
     assert not (workspace / "ran").exists()
 
 
 @needs_bwrap
-def test_workspace_is_writable(registry: ToolRegistry, workspace: Path) -> None:
-    out = run(registry, workspace, command="echo data > made.txt && cat made.txt && pwd")
+def test_workspace_is_writable(workspace: Path) -> None:
+    out = run_command(
+        workspace, sandboxed=True, command="echo data > made.txt && cat made.txt && pwd"
+    )
     assert out.text.splitlines() == [
         "exit code: 0",
         "(ran in the sandbox: no network; writes only to the workspace, outside .git/)",
@@ -146,14 +127,12 @@ def outside_dir() -> Iterator[Path]:
 
 
 @needs_bwrap
-def test_writes_outside_the_workspace_fail(
-    registry: ToolRegistry, workspace: Path, outside_dir: Path
-) -> None:
+def test_writes_outside_the_workspace_fail(workspace: Path, outside_dir: Path) -> None:
     probe = Path("/etc/v4code-sandbox-probe")
     try:
-        out = run(
-            registry,
+        out = run_command(
             workspace,
+            sandboxed=True,
             command=f"touch {outside_dir}/x; echo rc=$?; touch {probe}; echo rc=$?",
         )
         assert out.text.count("rc=1") == 2, out.text
@@ -165,13 +144,11 @@ def test_writes_outside_the_workspace_fail(
 
 
 @needs_bwrap
-def test_existing_files_outside_cannot_be_changed(
-    registry: ToolRegistry, workspace: Path, outside_dir: Path
-) -> None:
+def test_existing_files_outside_cannot_be_changed(workspace: Path, outside_dir: Path) -> None:
     (outside_dir / "keep").write_text("original\n")
-    out = run(
-        registry,
+    out = run_command(
         workspace,
+        sandboxed=True,
         command=f"echo changed > {outside_dir}/keep; rm -f {outside_dir}/keep; "
         f"cat {outside_dir}/keep",
     )
@@ -180,25 +157,27 @@ def test_existing_files_outside_cannot_be_changed(
 
 
 @needs_bwrap
-def test_network_is_blocked(registry: ToolRegistry, workspace: Path, listener: int) -> None:
+def test_network_is_blocked(workspace: Path, listener: int) -> None:
     connect = f"echo > /dev/tcp/127.0.0.1/{listener} && echo connected"
-    unconfined = run(registry, workspace, sandbox=False, command=connect)
+    unconfined = run_command(workspace, sandboxed=False, command=connect)
     assert "connected" in unconfined.text  # the control: the listener is reachable
-    confined = run(registry, workspace, command=connect)
+    confined = run_command(workspace, sandboxed=True, command=connect)
     assert "connected" not in confined.text
     assert confined.data["exit_code"] != 0
 
 
 @needs_bwrap
-def test_host_processes_are_invisible(registry: ToolRegistry, workspace: Path) -> None:
-    out = run(registry, workspace, command=f"kill -0 {os.getpid()} 2>/dev/null; echo rc=$?")
+def test_host_processes_are_invisible(workspace: Path) -> None:
+    out = run_command(
+        workspace, sandboxed=True, command=f"kill -0 {os.getpid()} 2>/dev/null; echo rc=$?"
+    )
     assert "rc=1" in out.text
 
 
 @needs_bwrap
-def test_timeout_in_the_sandbox_leaves_nothing(registry: ToolRegistry, workspace: Path) -> None:
+def test_timeout_in_the_sandbox_leaves_nothing(workspace: Path) -> None:
     started = time.monotonic()
-    out = run(registry, workspace, timeout=1, command="sleep 3917 & sleep 3918")
+    out = run_command(workspace, sandboxed=True, timeout=1, command="sleep 3917 & sleep 3918")
     assert time.monotonic() - started < 6
     assert out.data["timed_out"] is True
     deadline = time.monotonic() + 3
@@ -224,24 +203,16 @@ def _sleepers() -> list[str]:
 # --- attacks as root ---------------------------------------------------------------------
 
 
-def run_in(
-    registry: ToolRegistry, root: Path, command: str, settings: Any = None, timeout: int = 60
-) -> ToolOutput:
-    tool = registry.get("run_command")
-    assert tool is not None
-    ctx = ToolContext(root=root, sandbox=True, settings=settings)
-    return run_tool("run_command", ctx, command=command, timeout=timeout)
-
-
 @needs_bwrap
-def test_remounting_root_read_write_fails(registry: ToolRegistry, workspace: Path) -> None:
+def test_remounting_root_read_write_fails(workspace: Path) -> None:
     probe = Path(f"/v4code-probe-{uuid.uuid4().hex}")
     try:
-        out = run_in(
-            registry,
+        out = run_command(
             workspace,
-            f"mount -o remount,bind,rw /; echo mount=$?; echo x > {probe}; echo write=$?; "
+            sandboxed=True,
+            command=f"mount -o remount,bind,rw /; echo mount=$?; echo x > {probe}; echo write=$?; "
             "grep CapEff /proc/self/status",
+            timeout=60,
         )
         assert "mount=0" not in out.text and "write=0" not in out.text, out.text
         assert "CapEff:\t0000000000000000" in out.text
@@ -251,8 +222,13 @@ def test_remounting_root_read_write_fails(registry: ToolRegistry, workspace: Pat
 
 
 @needs_bwrap
-def test_sysctls_are_read_only(registry: ToolRegistry, workspace: Path) -> None:
-    out = run_in(registry, workspace, "echo 0 > /proc/sys/kernel/hostname; echo rc=$?")
+def test_sysctls_are_read_only(workspace: Path) -> None:
+    out = run_command(
+        workspace,
+        sandboxed=True,
+        command="echo 0 > /proc/sys/kernel/hostname; echo rc=$?",
+        timeout=60,
+    )
     assert "rc=1" in out.text and "Read-only file system" in out.text
 
 
@@ -271,7 +247,6 @@ CONNECT = (
 
 @needs_bwrap
 def test_host_unix_sockets_are_unreachable(
-    registry: ToolRegistry,
     workspace: Path,
     outside_dir: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -286,9 +261,9 @@ def test_host_unix_sockets_are_unreachable(
     servers = [_unix_listener(run_dir / "daemon.sock"), _unix_listener(runtime / "agent.sock")]
     try:
         for sock in (run_dir / "daemon.sock", runtime / "agent.sock"):
-            control = run(registry, workspace, sandbox=False, command=CONNECT + str(sock))
+            control = run_command(workspace, sandboxed=False, command=CONNECT + str(sock))
             assert "connected" in control.text  # reachable outside the sandbox
-            out = run_in(registry, workspace, CONNECT + str(sock))
+            out = run_command(workspace, sandboxed=True, command=CONNECT + str(sock), timeout=60)
             assert "connected" not in out.text and out.data["exit_code"] != 0, out.text
             assert "No such file or directory" in out.text
     finally:
@@ -299,7 +274,7 @@ def test_host_unix_sockets_are_unreachable(
 
 @needs_bwrap
 def test_home_is_empty_except_what_the_user_allows(
-    registry: ToolRegistry, workspace: Path, outside_dir: Path, monkeypatch: pytest.MonkeyPatch
+    workspace: Path, outside_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from v4code.config import Settings
 
@@ -312,12 +287,12 @@ def test_home_is_empty_except_what_the_user_allows(
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("PATH", f"{home / 'bin'}{os.pathsep}{os.environ['PATH']}")
     settings = Settings(sandbox_allow_read=("~/shared",))
-    out = run_in(
-        registry,
-        workspace,
-        "cat ~/.ssh/id_rsa; echo key=$?; ls -A ~; cat ~/shared/data.txt; "
+    out = run_command(
+        ToolContext(root=workspace, sandbox=True, settings=settings),
+        sandboxed=True,
+        command="cat ~/.ssh/id_rsa; echo key=$?; ls -A ~; cat ~/shared/data.txt; "
         "echo more >> ~/shared/data.txt; echo append=$?",
-        settings,
+        timeout=60,
     )
     assert "secret" not in out.text and "key=1" in out.text
     assert "allowed data" in out.text and "append=1" in out.text
@@ -326,7 +301,7 @@ def test_home_is_empty_except_what_the_user_allows(
 
 @needs_bwrap
 def test_v4code_home_and_git_are_protected_but_the_workspace_is_writable(
-    registry: ToolRegistry, workspace: Path, outside_dir: Path, monkeypatch: pytest.MonkeyPatch
+    workspace: Path, outside_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     v4home = outside_dir / "v4code-home"
     (v4home / "sessions").mkdir(parents=True)
@@ -335,13 +310,14 @@ def test_v4code_home_and_git_are_protected_but_the_workspace_is_writable(
     (workspace / ".v4code").mkdir()
     (workspace / ".v4code" / "config.toml").write_text("model = 'x'\n")
     head = (workspace / ".git" / "HEAD").read_text()
-    out = run_in(
-        registry,
+    out = run_command(
         workspace,
-        f"cat {v4home}/sessions/other.jsonl; echo config=sandbox=false >> {v4home}/config.toml; "
+        sandboxed=True,
+        command=f"cat {v4home}/sessions/other.jsonl; echo config=sandbox=false >> {v4home}/config.toml; "
         "echo 'ref: refs/heads/evil' > .git/HEAD; touch .git/hooks/pre-commit; "
         "echo sandbox = false >> .v4code/config.toml; "
         "echo made > made.txt && mkdir -p src && echo ok > src/new.py && echo wrote",
+        timeout=60,
     )
     assert "another session" not in out.text
     assert out.text.count("Read-only file system") >= 3, out.text
@@ -354,12 +330,17 @@ def test_v4code_home_and_git_are_protected_but_the_workspace_is_writable(
 
 
 @needs_bwrap
-def test_tmp_is_private(registry: ToolRegistry, workspace: Path) -> None:
+def test_tmp_is_private(workspace: Path) -> None:
     name = f"/tmp/v4code-probe-{uuid.uuid4().hex}"
     host = Path(f"/tmp/v4code-host-{uuid.uuid4().hex}")
     host.write_text("host scratch\n")
     try:
-        out = run_in(registry, workspace, f"echo x > {name} && cat {name} && ls -A /tmp")
+        out = run_command(
+            workspace,
+            sandboxed=True,
+            command=f"echo x > {name} && cat {name} && ls -A /tmp",
+            timeout=60,
+        )
     finally:
         host.unlink()
     assert out.data["exit_code"] == 0 and "x" in out.text
@@ -381,16 +362,15 @@ PYTEST_FILE = "def test_ok():\n    assert sum([1, 2]) == 3\n"
 
 
 @needs_bwrap
-def test_venv_in_tmp_outside_the_workspace_still_runs(
-    registry: ToolRegistry, workspace: Path, tmp_path: Path
-) -> None:
+def test_venv_in_tmp_outside_the_workspace_still_runs(workspace: Path, tmp_path: Path) -> None:
     venv = _venv(tmp_path / "venvs" / "tool")
     (workspace / "test_ok.py").write_text(PYTEST_FILE)
-    out = run_in(
-        registry,
+    out = run_command(
         workspace,
-        f"{venv}/bin/python -c 'import sys; print(sys.prefix)' && "
+        sandboxed=True,
+        command=f"{venv}/bin/python -c 'import sys; print(sys.prefix)' && "
         f"{venv}/bin/python -m pytest -q -p no:cacheprovider test_ok.py",
+        timeout=60,
     )
     assert out.data["exit_code"] == 0, out.text
     assert str(venv) in out.text and "1 passed" in out.text
@@ -398,7 +378,7 @@ def test_venv_in_tmp_outside_the_workspace_still_runs(
 
 @needs_bwrap
 def test_python_under_home_on_path_still_runs(
-    registry: ToolRegistry, workspace: Path, outside_dir: Path, monkeypatch: pytest.MonkeyPatch
+    workspace: Path, outside_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """As with pyenv: a shim directory on PATH and the versions it points to, under $HOME."""
     home = outside_dir / "home"
@@ -413,11 +393,12 @@ def test_python_under_home_on_path_still_runs(
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("PATH", f"{shims}{os.pathsep}{os.environ['PATH']}")
     (workspace / "test_ok.py").write_text(PYTEST_FILE)
-    out = run_in(
-        registry,
+    out = run_command(
         workspace,
-        "python -c 'import sys; print(sys.prefix)' && "
+        sandboxed=True,
+        command="python -c 'import sys; print(sys.prefix)' && "
         "python -m pytest -q -p no:cacheprovider test_ok.py; cat ~/.ssh/id_rsa",
+        timeout=60,
     )
     assert str(version) in out.text and "1 passed" in out.text, out.text
     assert "secret" not in out.text
@@ -440,21 +421,21 @@ FORK_BOMB = (
 
 
 @needs_bwrap
-def test_fork_bomb_is_stopped_by_the_process_limit(registry: ToolRegistry, workspace: Path) -> None:
+def test_fork_bomb_is_stopped_by_the_process_limit(workspace: Path) -> None:
     if os.geteuid() == 0:
         group = sandbox._pids_cgroup()
         if group is None:
             pytest.skip("no pids cgroup can be made here, and no rlimit binds uid 0")
         sandbox._remove_cgroup(group)
-    out = run_in(registry, workspace, FORK_BOMB, timeout=120)
+    out = run_command(workspace, sandboxed=True, command=FORK_BOMB, timeout=120)
     assert "stopped after" in out.text, out.text
     forked = int(out.text.split("stopped after")[1].split()[0])
     assert forked <= sandbox.MAX_PROCESSES
 
 
 @needs_bwrap
-def test_file_size_is_limited(registry: ToolRegistry, workspace: Path) -> None:
-    out = run_in(registry, workspace, "ulimit -f")
+def test_file_size_is_limited(workspace: Path) -> None:
+    out = run_command(workspace, sandboxed=True, command="ulimit -f", timeout=60)
     assert out.text.splitlines()[-1] == str(sandbox.MAX_FILE_BYTES // 1024)
 
 
@@ -487,7 +468,7 @@ def test_a_repository_cannot_turn_the_sandbox_off(workspace: Path, v4code_home: 
 
 @needs_bwrap
 def test_git_works_read_only_in_a_worktree_whose_repository_is_hidden(
-    registry: ToolRegistry, workspace: Path, outside_dir: Path, monkeypatch: pytest.MonkeyPatch
+    workspace: Path, outside_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The worktree's `.git` file points into the main checkout, here under a hidden $HOME."""
     home = outside_dir / "home"
@@ -497,5 +478,10 @@ def test_git_works_read_only_in_a_worktree_whose_repository_is_hidden(
     tree = main.parent / "app-wt"
     subprocess.run(["git", "worktree", "add", "-q", "-b", "wt", str(tree)], cwd=main, check=True)
     monkeypatch.setenv("HOME", str(home))
-    out = run_in(registry, tree, "git log --oneline | wc -l; git status --short; echo rc=$?")
+    out = run_command(
+        tree,
+        sandboxed=True,
+        command="git log --oneline | wc -l; git status --short; echo rc=$?",
+        timeout=60,
+    )
     assert "rc=0" in out.text and out.text.splitlines()[2].strip() == "1", out.text

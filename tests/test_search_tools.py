@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+from tool_harness import tool_text
 
-from v4code.app import load_registry
-from v4code.errors import ToolError
 from v4code.repo.search import search
-from v4code.toolkit import ToolContext
 
 
 @pytest.fixture
@@ -27,16 +24,6 @@ def project(workspace: Path) -> Path:
     (workspace / "new.py").write_text("# TODO untracked but not ignored\n")
     subprocess.run(["git", "add", "src", "notes.md", ".gitignore"], cwd=workspace, check=True)
     return workspace
-
-
-def call(root: Path, name: str, **args: object) -> str:
-    tool = load_registry(root).get(name)
-    assert tool is not None
-    try:
-        result = tool.run(ToolContext(root=root), tool.parse_arguments(json.dumps(args)))
-    except ToolError as exc:
-        return f"ERROR: {exc}"
-    return getattr(result, "text", result)
 
 
 BACKENDS = ["git", "python"] + (["rg"] if shutil.which("rg") else [])
@@ -55,17 +42,17 @@ def test_backends_agree_and_respect_gitignore(project: Path, backend: str) -> No
 
 
 def test_grep_tool_output_and_errors(project: Path) -> None:
-    out = call(project, "grep", pattern=r"def \w+", path="src")
+    out = tool_text("grep", project, pattern=r"def \w+", path="src")
     assert "src/app.py:1:def main():" in out and "src/util.py:1:def helper():" in out
-    assert call(project, "grep", pattern="nothing-like-this").startswith("No matches")
-    bad = call(project, "grep", pattern="(unclosed")
+    assert tool_text("grep", project, pattern="nothing-like-this").startswith("No matches")
+    bad = tool_text("grep", project, pattern="(unclosed")
     assert (
         bad.startswith("ERROR:") and "regular expression" in bad.lower() or "pattern" in bad.lower()
     )
 
 
 def test_list_files_gitignore_and_glob(project: Path) -> None:
-    listed = call(project, "list_files").splitlines()
+    listed = tool_text("list_files", project).splitlines()
     assert "src/app.py" in listed and "new.py" in listed and "build/out.py" not in listed
-    only_py = call(project, "list_files", pattern="*.py").splitlines()
+    only_py = tool_text("list_files", project, pattern="*.py").splitlines()
     assert set(only_py) >= {"src/app.py", "src/util.py", "new.py"} and "notes.md" not in only_py

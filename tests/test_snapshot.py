@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import stat
 import subprocess
 from pathlib import Path
-from typing import Any
 
 import pytest
+from tool_harness import run_command
 
-import v4code.assets
 from v4code.edits.apply import apply_changeset
 from v4code.edits.changeset import ChangeSet, FileChange
 from v4code.edits.checkpoints import CheckpointStore, SnapshotRecord, default_store
@@ -23,38 +21,14 @@ from v4code.edits.snapshot import (
     load_tree,
     snapshot,
 )
-from v4code.toolkit import ToolContext, ToolOutput, ToolRegistry
+from v4code.toolkit import ToolContext
 
 State = dict[str, tuple[str, int, bytes]]
-
-
-@pytest.fixture(scope="module")
-def registry() -> ToolRegistry:
-    return ToolRegistry.load([v4code.assets.tools_dir()])
 
 
 @pytest.fixture
 def store(v4code_home: Path) -> CheckpointStore:
     return default_store()
-
-
-def command(
-    registry: ToolRegistry,
-    root: Path,
-    store: CheckpointStore | None,
-    line: str,
-    *,
-    session: str = "s1",
-    sandbox: bool = False,
-    settings: Any = None,
-) -> ToolOutput:
-    tool = registry.get("run_command")
-    assert tool is not None
-    ctx = ToolContext(
-        root=root, checkpoints=store, session_id=session, sandbox=sandbox, settings=settings
-    )
-    proposal = tool.run(ctx, tool.parse_arguments(json.dumps({"command": line})))
-    return proposal.apply(ctx)
 
 
 def state(root: Path) -> State:
@@ -103,11 +77,14 @@ def git(root: Path, *args: str) -> str:
 
 
 def test_reset_and_clean_then_undo_brings_every_file_back(
-    registry: ToolRegistry, workspace: Path, store: CheckpointStore
+    workspace: Path, store: CheckpointStore
 ) -> None:
     populate(workspace)
     before = state(workspace)
-    out = command(registry, workspace, store, "git reset -q --hard && git clean -fdq")
+    out = run_command(
+        ToolContext(root=workspace, checkpoints=store, session_id="s1"),
+        command="git reset -q --hard && git clean -fdq",
+    )
     assert "exit code: 0" in out.text
     assert not (workspace / "notes.txt").exists()
     assert (workspace / "src" / "pkg" / "deep" / "mod.py").read_text() == "x = 1\n"
@@ -118,12 +95,13 @@ def test_reset_and_clean_then_undo_brings_every_file_back(
     assert "before command: git reset -q --hard && git clean -fdq" in report.render()
 
 
-def test_rm_everything_then_undo(
-    registry: ToolRegistry, workspace: Path, store: CheckpointStore
-) -> None:
+def test_rm_everything_then_undo(workspace: Path, store: CheckpointStore) -> None:
     populate(workspace)
     before = state(workspace)
-    command(registry, workspace, store, "rm -rf ./* .gitignore")
+    run_command(
+        ToolContext(root=workspace, checkpoints=store, session_id="s1"),
+        command="rm -rf ./* .gitignore",
+    )
     assert sorted(os.listdir(workspace)) == [".git", ".venv"]
     report = store.undo_last(workspace, "s1")
     assert report.ok, report.render()
@@ -132,15 +110,13 @@ def test_rm_everything_then_undo(
 
 
 def test_files_the_command_created_are_removed_and_ignored_ones_kept(
-    registry: ToolRegistry, workspace: Path, store: CheckpointStore
+    workspace: Path, store: CheckpointStore
 ) -> None:
     populate(workspace)
     before = state(workspace)
-    command(
-        registry,
-        workspace,
-        store,
-        "mkdir -p gen/sub build && echo a > gen/sub/a.txt && echo b > made.txt "
+    run_command(
+        ToolContext(root=workspace, checkpoints=store, session_id="s1"),
+        command="mkdir -p gen/sub build && echo a > gen/sub/a.txt && echo b > made.txt "
         "&& echo out > build/out.o && echo more >> .venv/lib.py",
     )
     report = store.undo_last(workspace, "s1")
@@ -155,16 +131,12 @@ def test_files_the_command_created_are_removed_and_ignored_ones_kept(
     assert after == before
 
 
-def test_a_file_replaced_by_a_directory_and_back(
-    registry: ToolRegistry, workspace: Path, store: CheckpointStore
-) -> None:
+def test_a_file_replaced_by_a_directory_and_back(workspace: Path, store: CheckpointStore) -> None:
     populate(workspace)
     before = state(workspace)
-    command(
-        registry,
-        workspace,
-        store,
-        "rm notes.txt && mkdir notes.txt && echo inner > notes.txt/inner "
+    run_command(
+        ToolContext(root=workspace, checkpoints=store, session_id="s1"),
+        command="rm notes.txt && mkdir notes.txt && echo inner > notes.txt/inner "
         "&& rm -r docs && echo 'now a file' > docs",
     )
     assert (workspace / "notes.txt").is_dir() and (workspace / "docs").is_file()
@@ -174,13 +146,16 @@ def test_a_file_replaced_by_a_directory_and_back(
 
 
 def test_a_symlinked_folder_put_in_place_is_never_written_through(
-    registry: ToolRegistry, workspace: Path, store: CheckpointStore, tmp_path: Path
+    workspace: Path, store: CheckpointStore, tmp_path: Path
 ) -> None:
     populate(workspace)
     outside = tmp_path / "outside"
     outside.mkdir()
     before = state(workspace)
-    command(registry, workspace, store, f"rm -rf docs && ln -s {outside} docs")
+    run_command(
+        ToolContext(root=workspace, checkpoints=store, session_id="s1"),
+        command=f"rm -rf docs && ln -s {outside} docs",
+    )
     report = store.undo_last(workspace, "s1")
     assert report.ok, report.render()
     assert list(outside.iterdir()) == []
@@ -188,10 +163,13 @@ def test_a_symlinked_folder_put_in_place_is_never_written_through(
 
 
 def test_a_file_changed_after_the_command_is_refused_unless_forced(
-    registry: ToolRegistry, workspace: Path, store: CheckpointStore
+    workspace: Path, store: CheckpointStore
 ) -> None:
     populate(workspace)
-    command(registry, workspace, store, "echo 'by the command' > notes.txt && rm docs/guide.md")
+    run_command(
+        ToolContext(root=workspace, checkpoints=store, session_id="s1"),
+        command="echo 'by the command' > notes.txt && rm docs/guide.md",
+    )
     (workspace / "notes.txt").write_text("by hand afterwards\n")
 
     report = store.undo_last(workspace, "s1")
@@ -209,12 +187,15 @@ def test_a_file_changed_after_the_command_is_refused_unless_forced(
 
 
 def test_undo_takes_the_newest_point_first_whatever_its_kind(
-    registry: ToolRegistry, workspace: Path, store: CheckpointStore
+    workspace: Path, store: CheckpointStore
 ) -> None:
     (workspace / "a.txt").write_text("one\n")
     change = FileChange("a.txt", b"one\n", b"two\n", mode_before=0o644, mode_after=0o644)
     apply_changeset(workspace, ChangeSet((change,), "a.txt", "edit_file"), store, "s1")
-    command(registry, workspace, store, "echo three > a.txt")
+    run_command(
+        ToolContext(root=workspace, checkpoints=store, session_id="s1"),
+        command="echo three > a.txt",
+    )
     change = FileChange("a.txt", b"three\n", b"four\n", mode_before=0o644, mode_after=0o644)
     apply_changeset(workspace, ChangeSet((change,), "a.txt", "edit_file"), store, "s1")
 
@@ -228,14 +209,17 @@ def test_undo_takes_the_newest_point_first_whatever_its_kind(
 
 
 def test_a_command_that_changes_nothing_leaves_no_undo_point(
-    registry: ToolRegistry, workspace: Path, store: CheckpointStore
+    workspace: Path, store: CheckpointStore
 ) -> None:
     populate(workspace)
-    command(registry, workspace, store, "git status --short && cat notes.txt")
+    run_command(
+        ToolContext(root=workspace, checkpoints=store, session_id="s1"),
+        command="git status --short && cat notes.txt",
+    )
     assert store.undo_points(workspace) == []
 
 
-def test_outside_git(registry: ToolRegistry, tmp_path: Path, store: CheckpointStore) -> None:
+def test_outside_git(tmp_path: Path, store: CheckpointStore) -> None:
     root = tmp_path / "plain"
     (root / "a" / "b").mkdir(parents=True)
     (root / "a" / "b" / "c.txt").write_text("c\n")
@@ -244,7 +228,10 @@ def test_outside_git(registry: ToolRegistry, tmp_path: Path, store: CheckpointSt
     (root / "node_modules" / "dep").mkdir(parents=True)  # skipped by the walk, left alone
     (root / "node_modules" / "dep" / "index.js").write_text("dep\n")
     before = state(root)
-    command(registry, root, store, "rm -rf a run.sh node_modules/dep/index.js && echo n > new")
+    run_command(
+        ToolContext(root=root, checkpoints=store, session_id="s1"),
+        command="rm -rf a run.sh node_modules/dep/index.js && echo n > new",
+    )
     report = store.undo_last(root, "s1")
     assert report.ok, report.render()
     after = state(root)
@@ -271,7 +258,7 @@ def test_content_changed_with_the_same_size_and_mtime_is_seen(
 
 
 def test_limits_skip_with_a_reason_and_the_command_still_runs(
-    registry: ToolRegistry, workspace: Path, store: CheckpointStore
+    workspace: Path, store: CheckpointStore
 ) -> None:
     (workspace / "big.bin").write_bytes(b"x" * 5000)
     skipped = snapshot(workspace, store, "s1", "cmd", SnapshotLimits(max_files=1))
@@ -285,18 +272,22 @@ def test_limits_skip_with_a_reason_and_the_command_still_runs(
     class Settings:
         snapshot_max_files = 1
 
-    out = command(registry, workspace, store, "echo ran > ran.txt", settings=Settings())
+    out = run_command(
+        ToolContext(root=workspace, checkpoints=store, session_id="s1", settings=Settings()),
+        command="echo ran > ran.txt",
+    )
     assert (workspace / "ran.txt").read_text() == "ran\n"
     assert "no undo snapshot was taken before this command" in out.text
     assert store.undo_points(workspace) == []
 
 
-def test_a_broken_store_never_stops_the_command(
-    registry: ToolRegistry, workspace: Path, tmp_path: Path
-) -> None:
+def test_a_broken_store_never_stops_the_command(workspace: Path, tmp_path: Path) -> None:
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("")
-    out = command(registry, workspace, CheckpointStore(blocker), "echo ran > ran.txt")
+    out = run_command(
+        ToolContext(root=workspace, checkpoints=CheckpointStore(blocker), session_id="s1"),
+        command="echo ran > ran.txt",
+    )
     assert (workspace / "ran.txt").read_text() == "ran\n"
     assert "exit code: 0" in out.text
     assert "the snapshot failed" in out.text
@@ -339,11 +330,14 @@ def test_snapshot_of_an_unchanged_tree_adds_only_a_record(
 
 @pytest.mark.skipif(shutil.which("bwrap") is None, reason="needs bubblewrap")
 def test_a_sandboxed_command_is_snapshotted_and_undone(
-    registry: ToolRegistry, workspace: Path, store: CheckpointStore
+    workspace: Path, store: CheckpointStore
 ) -> None:
     populate(workspace)
     before = state(workspace)
-    out = command(registry, workspace, store, "rm -rf ./* && echo x > created", sandbox=True)
+    out = run_command(
+        ToolContext(root=workspace, checkpoints=store, session_id="s1", sandbox=True),
+        command="rm -rf ./* && echo x > created",
+    )
     assert "ran in the sandbox" in out.text and "exit code: 0" in out.text
     assert not (workspace / "src").exists()
     report = store.undo_last(workspace, "s1")
@@ -352,24 +346,33 @@ def test_a_sandboxed_command_is_snapshotted_and_undone(
 
 
 def test_a_file_the_command_made_ignored_is_restored_not_taken_for_deleted(
-    registry: ToolRegistry, workspace: Path, store: CheckpointStore
+    workspace: Path, store: CheckpointStore
 ) -> None:
     populate(workspace)
     before = state(workspace)
-    command(registry, workspace, store, "echo '*.txt' >> .gitignore && echo edited > notes.txt")
+    run_command(
+        ToolContext(root=workspace, checkpoints=store, session_id="s1"),
+        command="echo '*.txt' >> .gitignore && echo edited > notes.txt",
+    )
     report = store.undo_last(workspace, "s1")
     assert report.ok, report.render()
     assert state(workspace) == before
 
 
 def test_two_commands_are_undone_one_at_a_time_newest_first(
-    registry: ToolRegistry, workspace: Path, store: CheckpointStore
+    workspace: Path, store: CheckpointStore
 ) -> None:
     populate(workspace)
     start = state(workspace)
-    command(registry, workspace, store, "echo first >> notes.txt")
+    run_command(
+        ToolContext(root=workspace, checkpoints=store, session_id="s1"),
+        command="echo first >> notes.txt",
+    )
     middle = state(workspace)
-    command(registry, workspace, store, "rm -rf src && echo second >> notes.txt")
+    run_command(
+        ToolContext(root=workspace, checkpoints=store, session_id="s1"),
+        command="rm -rf src && echo second >> notes.txt",
+    )
     labels = [p.summary for p in store.undo_points(workspace, "s1")]
     assert labels == [
         "before command: echo first >> notes.txt",

@@ -16,8 +16,7 @@ from typing import Any
 import pytest
 from fake_api import text, tool_call
 from rich.console import Console
-from scripted_backend import ScriptedBackend, reply
-from test_agent import Recorder, finish, tool_results
+from scripted_backend import Recorder, ScriptedBackend, finish, reply, tool_results
 
 from v4code.agent import Agent
 from v4code.app import open_session

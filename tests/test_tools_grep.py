@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -10,16 +9,16 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
+from tool_harness import run_tool
 
 from v4code import assets
 from v4code.cancel import CancelToken
 from v4code.errors import Cancelled, ToolError, WorkspaceError
 from v4code.repo import search as search_mod
 from v4code.repo.search import InvalidPattern, SearchError, search
-from v4code.toolkit import ToolContext, ToolOutput, ToolRegistry
+from v4code.toolkit import ToolRegistry
 
 needs_rg = pytest.mark.skipif(shutil.which("rg") is None, reason="ripgrep is not installed")
 BACKENDS = [pytest.param("rg", marks=needs_rg), "git", "python"]
@@ -28,15 +27,6 @@ BACKENDS = [pytest.param("rg", marks=needs_rg), "git", "python"]
 @pytest.fixture(scope="module")
 def registry() -> ToolRegistry:
     return ToolRegistry.load([assets.tools_dir()])
-
-
-def grep(registry: ToolRegistry, root: Path, cancel: CancelToken | None = None, **args: Any):
-    tool = registry.get("grep")
-    assert tool is not None
-    ctx = ToolContext(root=root, cancel=cancel or CancelToken())
-    out = tool.run(ctx, tool.parse_arguments(json.dumps(args)))
-    assert isinstance(out, ToolOutput)
-    return out
 
 
 def write(root: Path, name: str, text: str | bytes) -> None:
@@ -144,15 +134,15 @@ def test_long_lines_are_clipped(project: Path, backend: str) -> None:
     assert match.text.endswith("… [line cut at 500 of 8,006 characters]")
 
 
-def test_tool_output_and_data(registry: ToolRegistry, project: Path) -> None:
-    out = grep(registry, project, pattern="class Handler")
+def test_tool_output_and_data(project: Path) -> None:
+    out = run_tool("grep", project, pattern="class Handler")
     assert out.text == "src/handlers.py:1:class Handler:"
     assert out.data["matches"] == 1
     assert not out.is_error
 
 
-def test_no_match_is_not_an_error(registry: ToolRegistry, project: Path) -> None:
-    out = grep(registry, project, pattern="nothing_like_this", glob="*.py")
+def test_no_match_is_not_an_error(project: Path) -> None:
+    out = run_tool("grep", project, pattern="nothing_like_this", glob="*.py")
     assert (
         out.text == "No matches for 'nothing_like_this' in the workspace in files matching '*.py'."
     )
@@ -160,16 +150,16 @@ def test_no_match_is_not_an_error(registry: ToolRegistry, project: Path) -> None
     assert not out.is_error
 
 
-def test_invalid_regex_is_a_tool_error(registry: ToolRegistry, project: Path) -> None:
+def test_invalid_regex_is_a_tool_error(project: Path) -> None:
     with pytest.raises(ToolError, match="Invalid regular expression"):
-        grep(registry, project, pattern="[unclosed")
+        run_tool("grep", project, pattern="[unclosed")
     with pytest.raises(ToolError, match="The pattern is empty"):
-        grep(registry, project, pattern="")
+        run_tool("grep", project, pattern="")
 
 
-def test_matches_are_capped(registry: ToolRegistry, project: Path) -> None:
+def test_matches_are_capped(project: Path) -> None:
     write(project, "many.txt", "".join(f"hit {i}\n" for i in range(250)))
-    out = grep(registry, project, pattern="^hit", path="many.txt")
+    out = run_tool("grep", project, pattern="^hit", path="many.txt")
     lines = out.text.splitlines()
     assert len(lines) == 201
     assert lines[0] == "many.txt:1:hit 0"
@@ -178,11 +168,9 @@ def test_matches_are_capped(registry: ToolRegistry, project: Path) -> None:
     assert out.data["matches"] == 250
 
 
-def test_falls_back_to_git_grep_without_rg(
-    registry: ToolRegistry, project: Path, only_on_path
-) -> None:
+def test_falls_back_to_git_grep_without_rg(project: Path, only_on_path) -> None:
     only_on_path("git")
-    out = grep(registry, project, pattern=r"def \w+\(", glob="*.py")
+    out = run_tool("grep", project, pattern=r"def \w+\(", glob="*.py")
     assert out.data["backend"] == "git"
     assert out.text.splitlines() == [
         "src/app.py:3:def main():",
@@ -190,11 +178,9 @@ def test_falls_back_to_git_grep_without_rg(
     ]
 
 
-def test_falls_back_to_python_without_rg_or_git(
-    registry: ToolRegistry, project: Path, only_on_path
-) -> None:
+def test_falls_back_to_python_without_rg_or_git(project: Path, only_on_path) -> None:
     only_on_path()
-    out = grep(registry, project, pattern=r"def \w+\(", glob="*.py")
+    out = run_tool("grep", project, pattern=r"def \w+\(", glob="*.py")
     assert out.data["backend"] == "python"
     # Without git the .gitignore cannot be read: build/ is searched too.
     assert out.text.splitlines() == [
@@ -204,7 +190,7 @@ def test_falls_back_to_python_without_rg_or_git(
     ]
 
 
-def test_python_fallback_outside_git(registry: ToolRegistry, tmp_path: Path, only_on_path) -> None:
+def test_python_fallback_outside_git(tmp_path: Path, only_on_path) -> None:
     write(tmp_path, "a.py", "needle\n")
     write(tmp_path, "node_modules/x/index.js", "needle\n")
     write(tmp_path, "blob.bin", b"needle\x00\n")
@@ -218,15 +204,15 @@ def test_python_fallback_outside_git(registry: ToolRegistry, tmp_path: Path, onl
     (root / "escape").symlink_to(tmp_path / "outside")
     (root / "leak.txt").symlink_to(tmp_path / "outside" / "secret.txt")
     only_on_path("git")
-    out = grep(registry, root, pattern="needle")
+    out = run_tool("grep", root, pattern="needle")
     assert out.data["backend"] == "python"
     assert out.text == "a.py:1:needle"
 
 
 @pytest.mark.parametrize("path", ["..", "/etc", "../project/../.."])
-def test_outside_the_workspace_is_refused(registry: ToolRegistry, project: Path, path: str) -> None:
+def test_outside_the_workspace_is_refused(project: Path, path: str) -> None:
     with pytest.raises(WorkspaceError, match="outside the workspace"):
-        grep(registry, project, pattern="root", path=path)
+        run_tool("grep", project, pattern="root", path=path)
 
 
 def test_git_without_pcre_uses_extended_regexes(
@@ -237,12 +223,10 @@ def test_git_without_pcre_uses_extended_regexes(
     assert [str(m) for m in hits.matches] == ["src/handlers.py:1:class Handler:"]
 
 
-def test_count_cap_reports_a_lower_bound(
-    registry: ToolRegistry, project: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_count_cap_reports_a_lower_bound(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(search_mod, "COUNT_CAP", 300)
     write(project, "many.txt", "".join(f"hit {i}\n" for i in range(1000)))
-    out = grep(registry, project, pattern="^hit")
+    out = run_tool("grep", project, pattern="^hit")
     assert out.data == {"matches": 300, "complete": False, "backend": out.data["backend"]}
     assert out.text.splitlines()[-1].startswith("... at least 100 more matches")
 

@@ -2,31 +2,22 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
+from tool_harness import run_tool
 
 from v4code import assets
 from v4code.errors import WorkspaceError
 from v4code.repo.files import glob_matches
-from v4code.toolkit import ToolContext, ToolOutput, ToolRegistry
+from v4code.toolkit import ToolRegistry
 
 
 @pytest.fixture(scope="module")
 def registry() -> ToolRegistry:
     return ToolRegistry.load([assets.tools_dir()])
-
-
-def ls(registry: ToolRegistry, root: Path, **args: Any) -> ToolOutput:
-    tool = registry.get("list_files")
-    assert tool is not None
-    out = tool.run(ToolContext(root=root), tool.parse_arguments(json.dumps(args)))
-    assert isinstance(out, ToolOutput)
-    return out
 
 
 def make(root: Path, *names: str) -> None:
@@ -64,8 +55,8 @@ def test_loading_never_creates_a_top_level_tools_module(registry: ToolRegistry) 
     assert "tools" not in sys.modules
 
 
-def test_git_listing_respects_gitignore(registry: ToolRegistry, project: Path) -> None:
-    out = ls(registry, project)
+def test_git_listing_respects_gitignore(project: Path) -> None:
+    out = run_tool("list_files", project)
     assert out.text.splitlines() == [
         ".github/workflows/ci.yml",
         ".gitignore",
@@ -93,37 +84,36 @@ def test_git_listing_respects_gitignore(registry: ToolRegistry, project: Path) -
         ("[rs]*.py", ["setup.py"]),
     ],
 )
-def test_glob_patterns(
-    registry: ToolRegistry, project: Path, pattern: str, expected: list[str]
-) -> None:
-    assert ls(registry, project, pattern=pattern).text.splitlines() == expected
+def test_glob_patterns(project: Path, pattern: str, expected: list[str]) -> None:
+    assert run_tool("list_files", project, pattern=pattern).text.splitlines() == expected
 
 
-def test_path_and_pattern_relative_to_it(registry: ToolRegistry, project: Path) -> None:
-    assert ls(registry, project, path="src/util").text.splitlines() == [
+def test_path_and_pattern_relative_to_it(project: Path) -> None:
+    assert run_tool("list_files", project, path="src/util").text.splitlines() == [
         "src/util/data.json",
         "src/util/helpers.py",
     ]
-    assert ls(registry, project, path="src", pattern="util/*.py").text == "src/util/helpers.py"
+    assert (
+        run_tool("list_files", project, path="src", pattern="util/*.py").text
+        == "src/util/helpers.py"
+    )
 
 
-def test_no_match_is_not_an_error(registry: ToolRegistry, project: Path) -> None:
-    out = ls(registry, project, pattern="*.rs")
+def test_no_match_is_not_an_error(project: Path) -> None:
+    out = run_tool("list_files", project, pattern="*.rs")
     assert out.text == "No files matching '*.rs' in the workspace."
     assert not out.is_error
 
 
-def test_ignored_directory_is_listed_when_asked_for(registry: ToolRegistry, project: Path) -> None:
-    out = ls(registry, project, path="build")
+def test_ignored_directory_is_listed_when_asked_for(project: Path) -> None:
+    out = run_tool("list_files", project, path="build")
     assert out.text.splitlines() == [
         "[build is ignored by git (or untracked); listed anyway.]",
         "build/out.py",
     ]
 
 
-def test_outside_git_skips_dependency_and_cache_dirs(
-    registry: ToolRegistry, tmp_path: Path
-) -> None:
+def test_outside_git_skips_dependency_and_cache_dirs(tmp_path: Path) -> None:
     make(
         tmp_path,
         "main.py",
@@ -133,30 +123,30 @@ def test_outside_git_skips_dependency_and_cache_dirs(
         "pkg/__pycache__/mod.cpython-311.pyc",
         ".git/config",
     )
-    assert ls(registry, tmp_path).text.splitlines() == ["main.py", "pkg/mod.py"]
+    assert run_tool("list_files", tmp_path).text.splitlines() == ["main.py", "pkg/mod.py"]
 
 
-def test_listing_is_capped(registry: ToolRegistry, tmp_path: Path) -> None:
+def test_listing_is_capped(tmp_path: Path) -> None:
     (tmp_path / "many").mkdir()
     for i in range(1203):
         (tmp_path / "many" / f"f{i:04d}.txt").touch()
-    lines = ls(registry, tmp_path).text.splitlines()
+    lines = run_tool("list_files", tmp_path).text.splitlines()
     assert len(lines) == 1001
     assert lines[0] == "many/f0000.txt"
     assert lines[-1].startswith("... 203 more files (showing the first 1,000)")
 
 
-def test_outside_the_workspace_is_refused(registry: ToolRegistry, workspace: Path) -> None:
+def test_outside_the_workspace_is_refused(workspace: Path) -> None:
     for path in ("..", "/etc", "../.."):
         with pytest.raises(WorkspaceError, match="outside the workspace"):
-            ls(registry, workspace, path=path)
+            run_tool("list_files", workspace, path=path)
     (workspace / "escape").symlink_to(workspace.parent)
     with pytest.raises(WorkspaceError, match="outside the workspace"):
-        ls(registry, workspace, path="escape")
+        run_tool("list_files", workspace, path="escape")
 
 
-def test_a_file_path_lists_the_file(registry: ToolRegistry, project: Path) -> None:
-    assert ls(registry, project, path="src/app.py").text == "src/app.py"
+def test_a_file_path_lists_the_file(project: Path) -> None:
+    assert run_tool("list_files", project, path="src/app.py").text == "src/app.py"
 
 
 @pytest.mark.parametrize(

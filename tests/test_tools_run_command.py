@@ -2,47 +2,26 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import threading
 import time
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
 
 import pytest
+from tool_harness import run_command
 
 from v4code import assets
 from v4code.cancel import CancelToken
 from v4code.errors import Cancelled, ToolError
-from v4code.protocols import Proposal
 from v4code.safety.process import OutputBuffer, run_process
-from v4code.toolkit import ToolContext, ToolOutput, ToolRegistry
+from v4code.toolkit import ToolContext, ToolRegistry
 
 
 @pytest.fixture(scope="module")
 def registry() -> ToolRegistry:
     return ToolRegistry.load([assets.tools_dir()])
-
-
-def run(
-    registry: ToolRegistry,
-    root: Path,
-    *,
-    cancel: CancelToken | None = None,
-    settings: Any = None,
-    sandbox: bool = False,
-    **args: Any,
-) -> ToolOutput:
-    tool = registry.get("run_command")
-    assert tool is not None
-    ctx = ToolContext(root=root, cancel=cancel or CancelToken(), settings=settings, sandbox=sandbox)
-    proposal = tool.run(ctx, tool.parse_arguments(json.dumps(args)))
-    assert isinstance(proposal, Proposal)  # nothing has run yet: the pipeline applies it
-    out = proposal.apply(ctx)
-    assert isinstance(out, ToolOutput)
-    return out
 
 
 def live_pids(pids: list[int]) -> list[int]:
@@ -80,48 +59,46 @@ def test_loading_never_creates_a_top_level_tools_module(registry: ToolRegistry) 
     assert "tools" not in sys.modules
 
 
-def test_output_and_exit_code(registry: ToolRegistry, workspace: Path) -> None:
-    out = run(registry, workspace, command="echo one; echo two >&2; echo three; exit 3")
+def test_output_and_exit_code(workspace: Path) -> None:
+    out = run_command(workspace, command="echo one; echo two >&2; echo three; exit 3")
     assert out.text == "exit code: 3\none\ntwo\nthree"
     assert out.data["exit_code"] == 3
     assert out.data["timed_out"] is False
     assert out.data["command"].startswith("echo one")
     assert not out.is_error  # a failing command is a result, not a failed call
-    ok = run(registry, workspace, command="true")
+    ok = run_command(workspace, command="true")
     assert ok.text == "exit code: 0\n(no output)"
 
 
-def test_runs_in_the_workspace_with_no_input(registry: ToolRegistry, workspace: Path) -> None:
-    out = run(registry, workspace, command="pwd; cat; test -t 0 || echo no-tty")
+def test_runs_in_the_workspace_with_no_input(workspace: Path) -> None:
+    out = run_command(workspace, command="pwd; cat; test -t 0 || echo no-tty")
     assert out.text == f"exit code: 0\n{os.path.realpath(workspace)}\nno-tty"
 
 
 def test_environment_is_non_interactive_and_has_no_api_key(
-    registry: ToolRegistry, workspace: Path, monkeypatch: pytest.MonkeyPatch
+    workspace: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("DEEPSEEK_API_KEY", "sk-test-1234567890")
     monkeypatch.setenv("FORCE_COLOR", "1")
-    out = run(
-        registry,
+    out = run_command(
         workspace,
         command='echo "$PAGER $GIT_PAGER ${DEEPSEEK_API_KEY:-nokey} ${FORCE_COLOR:-nocolor}"',
     )
     assert out.text.splitlines()[1] == "cat cat nokey nocolor"
 
 
-def test_api_key_is_redacted_from_output(registry: ToolRegistry, workspace: Path) -> None:
+def test_api_key_is_redacted_from_output(workspace: Path) -> None:
     (workspace / ".env").write_text("KEY=sk-secret-abcdef123456\n")
     settings = SimpleNamespace(api_key="sk-secret-abcdef123456")
-    out = run(registry, workspace, settings=settings, command="cat .env")
+    out = run_command(ToolContext(root=workspace, settings=settings), command="cat .env")
     assert "sk-secret" not in out.text
     assert "KEY=[redacted]" in out.text
 
 
 @linux_only
-def test_timeout_kills_the_whole_process_group(registry: ToolRegistry, workspace: Path) -> None:
+def test_timeout_kills_the_whole_process_group(workspace: Path) -> None:
     started = time.monotonic()
-    out = run(
-        registry,
+    out = run_command(
         workspace,
         timeout=1,
         command="echo $$ > leader; (sleep 300 & echo $! > child; wait) & sleep 300",
@@ -152,11 +129,9 @@ def test_sigterm_ignoring_command_is_killed(tmp_path: Path) -> None:
 
 
 @linux_only
-def test_background_processes_are_stopped_when_the_command_exits(
-    registry: ToolRegistry, workspace: Path
-) -> None:
+def test_background_processes_are_stopped_when_the_command_exits(workspace: Path) -> None:
     started = time.monotonic()
-    out = run(registry, workspace, command="sleep 300 & echo $! > bg; echo started")
+    out = run_command(workspace, command="sleep 300 & echo $! > bg; echo started")
     assert time.monotonic() - started < 5
     assert out.text.splitlines()[:3] == [
         "exit code: 0",
@@ -166,9 +141,9 @@ def test_background_processes_are_stopped_when_the_command_exits(
     assert live_pids([int((workspace / "bg").read_text())]) == []
 
 
-def test_huge_output_is_capped_quickly(registry: ToolRegistry, workspace: Path) -> None:
+def test_huge_output_is_capped_quickly(workspace: Path) -> None:
     started = time.monotonic()
-    out = run(registry, workspace, command="yes | head -c 50000000; echo; echo THE-END")
+    out = run_command(workspace, command="yes | head -c 50000000; echo; echo THE-END")
     assert time.monotonic() - started < 10
     assert len(out.text) <= 30_000
     assert out.text.startswith("exit code: 0\ny\ny\n")
@@ -198,12 +173,14 @@ def test_output_buffer_without_overflow_is_exact() -> None:
 
 
 @linux_only
-def test_cancel_mid_command(registry: ToolRegistry, workspace: Path) -> None:
+def test_cancel_mid_command(workspace: Path) -> None:
     token = CancelToken()
     threading.Timer(0.5, token.cancel).start()
     started = time.monotonic()
     with pytest.raises(Cancelled):
-        run(registry, workspace, cancel=token, command="echo $$ > leader; sleep 300")
+        run_command(
+            ToolContext(root=workspace, cancel=token), command="echo $$ > leader; sleep 300"
+        )
     assert time.monotonic() - started < 5
     assert group_members(int((workspace / "leader").read_text())) == []
 
@@ -219,38 +196,38 @@ def test_a_command_that_closes_its_output_still_honours_cancel(tmp_path: Path) -
     assert time.monotonic() - started < 5
 
 
-def test_killed_by_signal_is_described(registry: ToolRegistry, workspace: Path) -> None:
-    out = run(registry, workspace, command="kill -9 $$")
+def test_killed_by_signal_is_described(workspace: Path) -> None:
+    out = run_command(workspace, command="kill -9 $$")
     assert out.text.startswith("exit code: -9 (killed by SIGKILL)")
 
 
 @pytest.mark.parametrize("timeout", [0, -5, 3601])
-def test_timeout_bounds(registry: ToolRegistry, workspace: Path, timeout: int) -> None:
+def test_timeout_bounds(workspace: Path, timeout: int) -> None:
     with pytest.raises(ToolError, match="timeout must be between 1 and 3600 seconds"):
-        run(registry, workspace, command="true", timeout=timeout)
+        run_command(workspace, command="true", timeout=timeout)
 
 
-def test_bad_arguments(registry: ToolRegistry, workspace: Path) -> None:
+def test_bad_arguments(workspace: Path) -> None:
     with pytest.raises(ToolError, match="The command is empty"):
-        run(registry, workspace, command="  ")
+        run_command(workspace, command="  ")
     with pytest.raises(ToolError, match="Invalid arguments for run_command"):
-        run(registry, workspace, command="true", timeout="soon")
+        run_command(workspace, command="true", timeout="soon")
 
 
 def test_sandbox_required_but_missing_refuses(
-    registry: ToolRegistry, workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     empty = tmp_path / "empty-bin"
     empty.mkdir()
     monkeypatch.setenv("PATH", str(empty))
     with pytest.raises(ToolError, match=r"bubblewrap \(`bwrap`\) is not installed") as info:
-        run(registry, workspace, sandbox=True, command="touch ran")
+        run_command(ToolContext(root=workspace, sandbox=True), command="touch ran")
     assert "apt-get install bubblewrap" in str(info.value)
     assert not (workspace / "ran").exists()
 
 
 def test_encoded_keys_and_keys_from_the_environment_are_redacted(
-    registry: ToolRegistry, workspace: Path, monkeypatch: pytest.MonkeyPatch
+    workspace: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("V4CODE_API_KEY", "v4-env-secret-987654")
     settings = SimpleNamespace(api_key="sk-secret-abcdef123456", command_timeout=120)
@@ -258,18 +235,18 @@ def test_encoded_keys_and_keys_from_the_environment_are_redacted(
         "printf 'sk-secret-abcdef123456' | base64; printf 'sk-secret-abcdef123456' | xxd -p; "
         "echo v4-env-secret-987654 ${V4CODE_API_KEY:-dropped}"
     )
-    out = run(registry, workspace, settings=settings, command=command)
+    out = run_command(ToolContext(root=workspace, settings=settings), command=command)
     assert "secret" not in out.text and "c2stc2VjcmV0" not in out.text
     assert out.text.count("[redacted]") == 3 and "dropped" in out.text
 
 
-def test_the_configured_command_timeout_is_the_default(
-    registry: ToolRegistry, workspace: Path
-) -> None:
+def test_the_configured_command_timeout_is_the_default(workspace: Path) -> None:
     settings = SimpleNamespace(api_key=None, command_timeout=1)
-    out = run(registry, workspace, settings=settings, command="sleep 30")
+    out = run_command(ToolContext(root=workspace, settings=settings), command="sleep 30")
     assert out.text.startswith("timed out after 1 s")
-    longer = run(registry, workspace, settings=settings, command="sleep 1.5; echo done", timeout=5)
+    longer = run_command(
+        ToolContext(root=workspace, settings=settings), command="sleep 1.5; echo done", timeout=5
+    )
     assert "exit code: 0" in longer.text and "done" in longer.text
     with pytest.raises(ToolError, match="between 1 and 3600"):
-        run(registry, workspace, settings=settings, command="true", timeout=7200)
+        run_command(ToolContext(root=workspace, settings=settings), command="true", timeout=7200)

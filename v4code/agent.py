@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Generator, Iterator, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from v4code import compaction
 from v4code.cancel import CancelToken
@@ -47,6 +47,10 @@ from v4code.toolkit import ToolContext, ToolRegistry
 from v4code.turn import LOGGED_EVENT_KINDS, Reply, StopTurn, TurnState
 from v4code.types import ChatRequest, Message, ToolCall, ToolResult, ToolSummary, Usage
 
+if TYPE_CHECKING:
+    from v4code.edits.checkpoints import CheckpointStore
+    from v4code.hooks import Hooks
+
 E = TypeVar("E", bound=Event | StreamEvent)
 
 
@@ -68,12 +72,12 @@ class Agent:
         session: SessionLog,
         approver: Approver,
         policy: PermissionPolicy | None = None,
-        checkpoints: Any = None,
+        checkpoints: CheckpointStore | None = None,
         cancel: CancelToken | None = None,
         clock: Callable[[], float] = time.monotonic,
         before_apply: Sequence[BeforeApply] = (),
         tool_setup: Callable[[ToolRegistry], list[str]] | None = None,
-        hooks: Any = None,
+        hooks: Hooks | None = None,
     ) -> None:
         self._settings = settings
         self._backend = backend

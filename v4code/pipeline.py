@@ -28,7 +28,6 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from v4code.errors import Cancelled, ToolError
 from v4code.protocols import Approval, ApprovalRequest, Approver, Proposal
@@ -70,7 +69,7 @@ class DeferredCall:
         return as_output(self.invocation.run(ctx))
 
 
-def as_output(value: Any) -> ToolOutput:
+def as_output(value: object) -> ToolOutput:
     return value if isinstance(value, ToolOutput) else ToolOutput(str(value))
 
 

@@ -19,7 +19,7 @@ import inspect
 import json
 import re
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -31,6 +31,9 @@ from v4code.workspace import resolve_in_workspace
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
+
+    from v4code.config import Settings
+    from v4code.edits.checkpoints import CheckpointStore
 
 Risk = Literal["read", "edit", "command"]
 Summarise = Callable[[dict[str, Any], Any], ToolSummary]
@@ -62,8 +65,8 @@ class ToolContext:
 
     root: Path
     cancel: CancelToken = field(default_factory=CancelToken)
-    settings: Any = None
-    checkpoints: Any = None
+    settings: Settings | None = None
+    checkpoints: CheckpointStore | None = None
     sandbox: bool = False
     session_id: str = ""
     output_cap: int = DEFAULT_OUTPUT_CAP
@@ -151,7 +154,7 @@ class Tool:
             raise ToolError(f"Invalid arguments for {self.name}: {problems}") from None
         return {name: getattr(model, name) for name in type(model).model_fields}
 
-    def run(self, ctx: ToolContext, args: dict[str, Any]) -> Any:
+    def run(self, ctx: ToolContext, args: dict[str, Any]) -> object:
         return self.fn(ctx, **args)
 
 
@@ -312,7 +315,7 @@ class ToolRegistry:
     def names(self) -> list[str]:
         return sorted(self._tools)
 
-    def __iter__(self) -> Any:
+    def __iter__(self) -> Iterator[Tool]:
         return iter(self._tools[n] for n in self.names())
 
     def __len__(self) -> int:
@@ -376,7 +379,7 @@ class Invocation:
     def summarise(self, data: Any = None) -> ToolSummary:
         return self.tool.summarise(self.args, data)
 
-    def run(self, ctx: ToolContext) -> Any:
+    def run(self, ctx: ToolContext) -> object:
         """Run the tool: a ToolOutput (or text) for a plain tool, a Proposal for one that asks."""
         return self.tool.run(ctx, self.args)
 

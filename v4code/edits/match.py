@@ -125,13 +125,13 @@ def find_match(
         chosen = positions if replace_all else positions[:1]
         return _replace_exact(text, old, new, chosen, label, style, parses)
     if positions:
-        lines = tuple(_line_of(text, p) for p in positions)
+        at = tuple(_line_of(text, p) for p in positions)
         raise MatchError(
-            f"old_string occurs {len(positions)} times in {label} (at {_list_lines(lines)}). "
+            f"old_string occurs {len(positions)} times in {label} (at {_list_lines(at)}). "
             "Add surrounding lines to old_string to make it unique, or set replace_all to "
             "true to replace every occurrence.",
             "ambiguous",
-            lines,
+            at,
         )
     lines = text.split("\n")
     old_lines, _ = _split(old)

@@ -29,10 +29,13 @@ import stat
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from v4code.edits.atomic import TEMP_SUFFIX
 from v4code.edits.checkpoints import CheckpointStore, SnapshotRecord, new_batch_id
+
+if TYPE_CHECKING:
+    from v4code.toolkit import ToolContext
 
 MAX_FILES = 50_000
 MAX_CHANGED_BYTES = 1 << 30
@@ -320,7 +323,7 @@ _PENDING: dict[tuple[str, str, str], SnapshotRecord] = {}
 """Snapshots whose command is running, until snapshot_after_command sees it finish."""
 
 
-def limits_from(settings: Any) -> SnapshotLimits:
+def limits_from(settings: object) -> SnapshotLimits:
     """Limits from the settings when they have them (snapshot_max_files, ..._changed_bytes)."""
     files = getattr(settings, "snapshot_max_files", None)
     changed = getattr(settings, "snapshot_max_changed_bytes", None)
@@ -330,30 +333,30 @@ def limits_from(settings: Any) -> SnapshotLimits:
     )
 
 
-def _pending_key(ctx: Any) -> tuple[str, str, str]:
-    return (str(ctx.checkpoints.directory), os.path.realpath(ctx.root), ctx.session_id)
+def _pending_key(store: CheckpointStore, ctx: ToolContext) -> tuple[str, str, str]:
+    return (str(store.directory), os.path.realpath(ctx.root), ctx.session_id)
 
 
-def snapshot_before_command(ctx: Any, command: str) -> str | None:
+def snapshot_before_command(ctx: ToolContext, command: str) -> str | None:
     """Snapshot the workspace before `command` runs; a note for the model and the person when
-    no snapshot could be taken (the command runs anyway). `ctx` is a ToolContext."""
+    no snapshot could be taken (the command runs anyway)."""
     store = getattr(ctx, "checkpoints", None)
     if not isinstance(store, CheckpointStore):
         return None  # nothing to record into (a review, a test context)
     result = snapshot(ctx.root, store, ctx.session_id, command, limits_from(ctx.settings))
     if isinstance(result, SkippedSnapshot):
         return result.note
-    _PENDING[_pending_key(ctx)] = result
+    _PENDING[_pending_key(store, ctx)] = result
     return None
 
 
-def snapshot_after_command(ctx: Any) -> None:
+def snapshot_after_command(ctx: ToolContext) -> None:
     """Record what the command left; without this call the undo point stays usable, only more
     cautious (every later difference is shown rather than restored)."""
     store = getattr(ctx, "checkpoints", None)
     if not isinstance(store, CheckpointStore):
         return
-    record = _PENDING.pop(_pending_key(ctx), None)
+    record = _PENDING.pop(_pending_key(store, ctx), None)
     if record is not None:
         finish_snapshot(store, record, limits_from(ctx.settings))
 

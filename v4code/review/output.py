@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from itertools import groupby
 from typing import Any
 
@@ -72,7 +73,7 @@ def render_text(result: ReviewResult, *, colour: bool) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _finding_lines(f: Finding, style: Any) -> list[str]:
+def _finding_lines(f: Finding, style: Callable[..., str]) -> list[str]:
     tag = style(f"{f.severity:<7}", fg=COLOURS.get(f.severity), bold=f.severity == "blocker")
     head = f"  {f.line:>5}  {tag}  {f.category}: {f.message.strip()}"
     if f.outside_diff:

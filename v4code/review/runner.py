@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from v4code.assets import load_prompt
 from v4code.config import Settings
@@ -21,6 +21,15 @@ from v4code.errors import BackendError, V4codeError
 from v4code.review import cache
 from v4code.review.diff import FileDiff, ReviewTarget, chunks, numbered
 from v4code.review.findings import Finding, place
+
+if TYPE_CHECKING:
+    from v4code.agent import Agent
+    from v4code.cancel import CancelToken
+    from v4code.protocols import Approval, ApprovalRequest, Backend
+    from v4code.toolkit import Tool, ToolRegistry
+    from v4code.types import Usage
+
+T = TypeVar("T")
 
 READ_ONLY_TOOLS = ("read_file", "grep", "list_files")
 CHUNK_TOKENS = 24_000  # diff tokens per request; a larger diff is split per file
@@ -67,7 +76,7 @@ class ReviewResult:
 class _Chunk:
     findings: list[Finding] = field(default_factory=list)
     summary: str = ""
-    usage: Any = None
+    usage: Usage | None = None
     cost: float = 0.0
     note: str = ""
 
@@ -75,7 +84,7 @@ class _Chunk:
 class _DenyAll:
     """The review never edits or runs anything; its tools are read-only anyway."""
 
-    def decide(self, request: Any) -> Any:
+    def decide(self, request: ApprovalRequest) -> Approval:
         from v4code.protocols import Approval
 
         if request.risk == "read":  # a secret file (.env, a key): never part of a review
@@ -126,7 +135,7 @@ def run_review(
     *,
     timeout: float = 60.0,
     use_cache: bool = True,
-    backend: Any = None,
+    backend: Backend | None = None,
     on_start: Callable[[int], None] | None = None,
     kind: str = "review",
 ) -> ReviewResult:
@@ -193,7 +202,7 @@ def _review_all(
     prompts: tuple[str, str],
     target: ReviewTarget,
     groups: list[list[FileDiff]],
-    backend: Any,
+    backend: Backend | None,
     timeout: float,
     kind: str = "review",
 ) -> list[_Chunk]:
@@ -203,7 +212,7 @@ def _review_all(
     tools = list(load_registry(root, only=READ_ONLY_TOOLS))
     _prune_logs(root)
 
-    def job(index: int) -> Callable[[Any], _Chunk]:
+    def job(index: int) -> Callable[[CancelToken], _Chunk]:
         return lambda cancel: _review_chunk(
             root, settings, prompts, target, groups, index, backend, tools, cancel, kind
         )
@@ -211,7 +220,7 @@ def _review_all(
     return run_parallel([job(i) for i in range(len(groups))], timeout)
 
 
-def run_parallel(jobs: list[Callable[[Any], Any]], timeout: float) -> list[Any]:
+def run_parallel(jobs: list[Callable[[CancelToken], T]], timeout: float) -> list[T]:
     """Run jobs (each given its CancelToken) on up to PARALLEL daemon threads, in order.
 
     The first failure, the deadline or Ctrl-C cancels the rest and is raised here. Threads are
@@ -222,7 +231,7 @@ def run_parallel(jobs: list[Callable[[Any], Any]], timeout: float) -> list[Any]:
     tokens = [CancelToken() for _ in jobs]
     pending = list(range(len(jobs)))
     lock = threading.Lock()
-    done: queue.Queue[tuple[int, Any, BaseException | None]] = queue.Queue()
+    done: queue.Queue[tuple[int, T | BaseException]] = queue.Queue()
 
     def worker() -> None:
         while True:
@@ -231,22 +240,22 @@ def run_parallel(jobs: list[Callable[[Any], Any]], timeout: float) -> list[Any]:
                     return
                 i = pending.pop(0)
             try:
-                done.put((i, jobs[i](tokens[i]), None))
+                done.put((i, jobs[i](tokens[i])))
             except BaseException as exc:  # handed to the main thread
-                done.put((i, None, exc))
+                done.put((i, exc))
 
     for n in range(min(PARALLEL, len(jobs))):
         threading.Thread(target=worker, name=f"v4code-review-{n}", daemon=True).start()
-    results: list[Any] = [None] * len(jobs)
+    results: dict[int, T] = {}
     deadline = time.monotonic() + timeout
     try:
         for _ in jobs:
             try:
-                i, value, error = done.get(timeout=max(deadline - time.monotonic(), 0.001))
+                i, value = done.get(timeout=max(deadline - time.monotonic(), 0.001))
             except queue.Empty:
                 raise ReviewTimeout(f"timed out after {timeout:g} s") from None
-            if error is not None:
-                raise error
+            if isinstance(value, BaseException):
+                raise value
             results[i] = value
     except BaseException:
         with lock:
@@ -254,7 +263,7 @@ def run_parallel(jobs: list[Callable[[Any], Any]], timeout: float) -> list[Any]:
         for token in tokens:
             token.cancel()
         raise
-    return results
+    return [results[i] for i in range(len(jobs))]
 
 
 def _review_chunk(
@@ -264,9 +273,9 @@ def _review_chunk(
     target: ReviewTarget,
     groups: list[list[FileDiff]],
     index: int,
-    backend: Any,
-    tools: list[Any],
-    cancel: Any,
+    backend: Backend,
+    tools: list[Tool],
+    cancel: CancelToken,
     kind: str = "review",
 ) -> _Chunk:
     from v4code.events import TurnFinished, UsageReported
@@ -343,11 +352,11 @@ def _agent(
     root: Path,
     settings: Settings,
     prompt: str,
-    registry: Any,
-    backend: Any,
-    cancel: Any,
+    registry: ToolRegistry,
+    backend: Backend,
+    cancel: CancelToken,
     kind: str = "review",
-) -> Any:
+) -> Agent:
     """An Agent for one chunk, saved with the workspace's sessions under its own kind
     ("review", or "hook" for a commit's review), so `v4code sessions --all` lists it while
     `v4code --continue` and the resume picker never offer it in place of a conversation."""

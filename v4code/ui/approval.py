@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any
 
+from rich.console import Console
 from rich.text import Text
 
 from v4code.cancel import CancelToken
@@ -52,7 +52,7 @@ class ChatApprover:
     def __init__(
         self,
         ask: Callable[[str], str],
-        console: Any,
+        console: Console,
         *,
         before_ask: Callable[[], None] | None = None,
         after_ask: Callable[[], None] | None = None,

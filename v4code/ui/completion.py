@@ -7,13 +7,16 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
-from prompt_toolkit.completion import Completer, Completion
+from prompt_toolkit.completion import CompleteEvent, Completer, Completion
 from prompt_toolkit.document import Document
 
 from v4code.errors import V4codeError
 from v4code.textio import is_binary
+
+if TYPE_CHECKING:
+    from v4code.config import Settings
 
 MENTION = re.compile(r"(?<![\w/@])@([\w./~+-]+)")
 MAX_ATTACH_CHARS = 100_000
@@ -77,7 +80,9 @@ class ChatCompleter(Completer):
         self.choices = choices
         self.files = files
 
-    def get_completions(self, document: Document, complete_event: Any) -> Iterable[Completion]:
+    def get_completions(
+        self, document: Document, complete_event: CompleteEvent
+    ) -> Iterable[Completion]:
         before = document.text_before_cursor
         if before.startswith("/") and "\n" not in before:
             name, space, arg = before.partition(" ")
@@ -102,7 +107,7 @@ def attach_mentions(
     text: str,
     root: Path,
     *,
-    settings: Any = None,
+    settings: Settings | None = None,
     confirm: Callable[[str, str], bool] | None = None,
     secret_blocks: list[str] | None = None,
 ) -> tuple[str, list[str]]:

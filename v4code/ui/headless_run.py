@@ -6,9 +6,21 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import Any
+from types import FrameType
+from typing import TYPE_CHECKING, Any
 
 from v4code.errors import ExitCode
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import TypeAlias
+
+    from v4code.cancel import CancelToken
+
+    # What signal.signal returns: the handler that was installed before.
+    SignalHandler: TypeAlias = (
+        Callable[[int, FrameType | None], object] | int | signal.Handlers | None
+    )
 
 
 def run_task(
@@ -81,10 +93,10 @@ def exit_now(code: int, session_file: Path) -> None:
     os._exit(code)
 
 
-def _install_sigint(cancel: Any) -> Any:
+def _install_sigint(cancel: CancelToken) -> SignalHandler:
     """First Ctrl-C cancels the turn cleanly; a second one aborts at once."""
 
-    def handler(signum: int, frame: Any) -> None:
+    def handler(signum: int, frame: FrameType | None) -> None:
         if cancel.cancelled:
             sys.stderr.write("\nv4code: interrupted\n")
             raise SystemExit(ExitCode.INTERRUPTED)

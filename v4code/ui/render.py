@@ -195,7 +195,7 @@ class TurnView:
     show_thinking: bool = False
     shown_diffs: set[str] = field(default_factory=set)  # diffs the approver already showed
     fps: float = 20.0
-    clock: Any = time.monotonic
+    clock: Callable[[], float] = time.monotonic
     reasoning: list[str] = field(default_factory=list)  # every step's thinking, in full
     tools: list[ToolRecord] = field(default_factory=list)
     usage: Usage = field(default_factory=Usage)

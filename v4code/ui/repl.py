@@ -19,12 +19,25 @@ import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from types import FrameType
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 
 from v4code.cancel import CancelToken
 from v4code.errors import V4codeError
+
+if TYPE_CHECKING:
+    from prompt_toolkit import PromptSession
+    from prompt_toolkit.input import Input
+    from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
+    from prompt_toolkit.output import Output
+    from rich.console import Console
+
+    from v4code.agent import Agent
+    from v4code.edits.checkpoints import CheckpointStore
+    from v4code.events import Event
+    from v4code.ui.render import TurnView
 
 PROMPT = "› "
 PICKER_ROWS = 30
@@ -35,9 +48,9 @@ class Chat:
         self,
         *,
         flags: dict[str, Any],
-        input: Any = None,
-        output: Any = None,
-        console: Any = None,
+        input: Input | None = None,
+        output: Output | None = None,
+        console: Console | None = None,
     ) -> None:
         from prompt_toolkit import PromptSession
         from prompt_toolkit.history import FileHistory
@@ -61,8 +74,8 @@ class Chat:
         self.terminal = input is None and sys.stdin.isatty()
         self.files = FileIndex(self.root)
         self.cancel = CancelToken()
-        self.agent: Any = None
-        self.view: Any = None  # the last turn's TurnView (for /thinking, /details)
+        self._agent: Agent | None = None
+        self.view: TurnView | None = None  # the last turn's (for /thinking, /details)
         self.show_thinking = self.settings.show_thinking
         self.running = True
         completer = ChatCompleter(
@@ -70,7 +83,7 @@ class Chat:
             lambda name: choices_for(self, name),
             self.files.files,
         )
-        self.session: Any = PromptSession(
+        self.session: PromptSession[str] = PromptSession(
             history=FileHistory(str(history_path(self.root))),
             input=input,
             output=output,
@@ -78,10 +91,10 @@ class Chat:
             key_bindings=_bindings(),
             completer=completer,
             complete_while_typing=True,
-            bottom_toolbar=lambda: toolbar_text(self.agent),
+            bottom_toolbar=lambda: toolbar_text(self._agent),
             prompt_continuation=lambda width, line, wrap: " " * width,
         )
-        self.asker: Any = PromptSession(input=input, output=output)
+        self.asker: PromptSession[str] = PromptSession(input=input, output=output)
         self.approver = ChatApprover(
             self.ask,
             self.console,
@@ -89,6 +102,16 @@ class Chat:
             after_ask=self._resume_view,
             cancel=self.cancel,
         )
+
+    @property
+    def agent(self) -> Agent:
+        """The open session's agent; `open` sets it before the first prompt."""
+        assert self._agent is not None, "no session is open yet"
+        return self._agent
+
+    @agent.setter
+    def agent(self, agent: Agent) -> None:
+        self._agent = agent
 
     # --- sessions ---------------------------------------------------------------------------
 
@@ -98,7 +121,7 @@ class Chat:
         from v4code.ui.render import history_renderables
 
         settings, mode, backend = self.settings, None, None
-        if self.agent is not None:  # /clear and /resume keep the model, thinking and mode
+        if self._agent is not None:  # /clear and /resume keep the model, thinking and mode
             settings, mode, backend = self.agent.settings, self.agent.mode, self.agent.backend
         session = open_session(
             settings,
@@ -140,7 +163,7 @@ class Chat:
             return files[int(answer) - 1].stem
         return answer  # an ID (or a unique prefix of one)
 
-    def checkpoints(self) -> Any:
+    def checkpoints(self) -> CheckpointStore:
         from v4code.config import user_home
         from v4code.edits.checkpoints import CheckpointStore
 
@@ -192,7 +215,7 @@ class Chat:
         self.console.print()  # a blank line between a turn and the next prompt
         self.files.invalidate()
 
-    def run_events(self, events: Iterator[Any], summary: bool = True) -> None:
+    def run_events(self, events: Iterator[Event], summary: bool = True) -> None:
         """Render a stream of agent events; Ctrl-C cancels it, a second Ctrl-C stops it."""
         from v4code.ui.render import TurnView
 
@@ -213,7 +236,7 @@ class Chat:
             finally:
                 view.close()
 
-    def _abandon(self, events: Iterator[Any], view: Any, message: str) -> None:
+    def _abandon(self, events: Iterator[Event], view: TurnView, message: str) -> None:
         close = getattr(events, "close", None)
         if close is not None:
             close()
@@ -247,19 +270,19 @@ class Chat:
             self.view.resume()
 
     def _goodbye(self) -> None:
-        if self.agent is not None and any(
-            m.role == "user" for m in self.agent.conversation.history
+        if self._agent is not None and any(
+            m.role == "user" for m in self._agent.conversation.history
         ):
             self.say(f"Session saved: v4code --resume {self.agent.session_id}", "dim")
 
 
-def _bindings() -> Any:
+def _bindings() -> KeyBindings:
     from prompt_toolkit.key_binding import KeyBindings
 
     kb = KeyBindings()
 
     @kb.add("enter")
-    def _enter(event: Any) -> None:
+    def _enter(event: KeyPressEvent) -> None:
         buffer = event.current_buffer
         state = buffer.complete_state
         if state is not None and state.current_completion is not None:
@@ -272,11 +295,11 @@ def _bindings() -> Any:
 
     @kb.add("escape", "enter")
     @kb.add("c-j")
-    def _newline(event: Any) -> None:
+    def _newline(event: KeyPressEvent) -> None:
         event.current_buffer.insert_text("\n")
 
     @kb.add("c-c")
-    def _interrupt(event: Any) -> None:
+    def _interrupt(event: KeyPressEvent) -> None:
         buffer = event.current_buffer
         if buffer.text:
             buffer.reset()
@@ -303,7 +326,7 @@ def _sigint_cancels(cancel: CancelToken) -> Iterator[None]:
         yield
         return
 
-    def handler(signum: int, frame: Any) -> None:
+    def handler(signum: int, frame: FrameType | None) -> None:
         if cancel.cancelled:
             raise KeyboardInterrupt
         cancel.cancel()
@@ -344,9 +367,9 @@ def run_repl(
     continue_: bool = False,
     resume: str | None = None,
     flags: dict[str, Any] | None = None,
-    input: Any = None,
-    output: Any = None,
-    console: Any = None,
+    input: Input | None = None,
+    output: Output | None = None,
+    console: Console | None = None,
 ) -> int:
     """The interactive session; returns the exit code."""
     chat = Chat(flags=flags or {}, input=input, output=output, console=console)
@@ -376,7 +399,7 @@ def _banner(chat: Chat) -> None:
     )
 
 
-def _warm(agent: Any) -> None:
+def _warm(agent: Agent) -> None:
     """While the person types: import the SDK and build its client (most of a second), and
     the modules the first answer needs, so Enter is not followed by a pause."""
     with contextlib.suppress(Exception):  # the first request reports any real problem

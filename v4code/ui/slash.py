@@ -11,13 +11,18 @@ import difflib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 
 from v4code.config import PERMISSION_MODES
 from v4code.diffs import unified_diff
 from v4code.errors import V4codeError
+
+if TYPE_CHECKING:
+    from v4code.custom_commands import CustomCommand
+    from v4code.edits.checkpoints import CheckpointStore, SnapshotRecord
+    from v4code.ui.repl import Chat
 
 THINK_CHOICES = ("on", "off", "low", "high", "max")
 
@@ -26,8 +31,8 @@ THINK_CHOICES = ("on", "off", "low", "high", "max")
 class Command:
     name: str
     help: str
-    run: Callable[[Any, str], None]
-    choices: Callable[[Any], list[str]] | None = None
+    run: Callable[[Chat, str], None]
+    choices: Callable[[Chat], list[str]] | None = None
 
 
 def is_command(line: str) -> bool:
@@ -42,7 +47,7 @@ def suggestion(name: str) -> str:
     return f"Did you mean {close[0]}?" if close else "/help lists the commands."
 
 
-def dispatch(chat: Any, line: str) -> None:
+def dispatch(chat: Chat, line: str) -> None:
     name, _, arg = line.strip().partition(" ")
     command = COMMANDS.get(name.lower())
     if command is None:
@@ -55,7 +60,7 @@ def dispatch(chat: Any, line: str) -> None:
     command.run(chat, arg.strip())
 
 
-def custom_commands(root: Path) -> dict[str, Any]:
+def custom_commands(root: Path) -> dict[str, CustomCommand]:
     from v4code.custom_commands import load_custom_commands
 
     return load_custom_commands(root, frozenset(c[1:] for c in COMMANDS))
@@ -68,7 +73,7 @@ def command_help(root: Path) -> dict[str, str]:
     return helps
 
 
-def run_custom(chat: Any, command: Any, arg: str) -> None:
+def run_custom(chat: Chat, command: CustomCommand, arg: str) -> None:
     """A custom command's prompt as one turn, with its model and thinking for that turn only."""
     agent = chat.agent
     settings = agent.settings
@@ -85,19 +90,19 @@ def run_custom(chat: Any, command: Any, arg: str) -> None:
         agent.set_thinking(settings.thinking, settings.effort)
 
 
-def choices_for(chat: Any, name: str) -> list[str]:
+def choices_for(chat: Chat, name: str) -> list[str]:
     command = COMMANDS.get(name)
     return command.choices(chat) if command is not None and command.choices else []
 
 
-def say(chat: Any, text: str, style: str | None = None) -> None:
+def say(chat: Chat, text: str, style: str | None = None) -> None:
     chat.console.print(Text(text, style=style or ""))
 
 
 # --- the commands -------------------------------------------------------------------------
 
 
-def cmd_help(chat: Any, arg: str) -> None:
+def cmd_help(chat: Chat, arg: str) -> None:
     for command in COMMANDS.values():
         if command.name != "/quit":
             say(chat, f"{command.name:<11} {command.help}")
@@ -111,11 +116,11 @@ def cmd_help(chat: Any, arg: str) -> None:
     )
 
 
-def cmd_exit(chat: Any, arg: str) -> None:
+def cmd_exit(chat: Chat, arg: str) -> None:
     chat.running = False
 
 
-def cmd_model(chat: Any, arg: str) -> None:
+def cmd_model(chat: Chat, arg: str) -> None:
     if arg:
         chat.agent.set_model(arg)
         if arg not in chat.agent.settings.prices:
@@ -123,7 +128,7 @@ def cmd_model(chat: Any, arg: str) -> None:
     say(chat, f"model: {chat.agent.settings.model}")
 
 
-def cmd_think(chat: Any, arg: str) -> None:
+def cmd_think(chat: Chat, arg: str) -> None:
     from v4code.ui.toolbar import thinking_label
 
     arg = arg.lower()
@@ -139,7 +144,7 @@ def cmd_think(chat: Any, arg: str) -> None:
     say(chat, thinking_label(chat.agent.settings).replace("think", "thinking", 1))
 
 
-def cmd_thinking(chat: Any, arg: str) -> None:
+def cmd_thinking(chat: Chat, arg: str) -> None:
     if arg in ("on", "off"):
         chat.show_thinking = arg == "on"
         say(
@@ -155,7 +160,7 @@ def cmd_thinking(chat: Any, arg: str) -> None:
     chat.console.print(Markdown(text, style="dim"))
 
 
-def cmd_details(chat: Any, arg: str) -> None:
+def cmd_details(chat: Chat, arg: str) -> None:
     from v4code.ui.render import details_renderables
 
     which = int(arg) if arg.isdigit() else None
@@ -163,7 +168,7 @@ def cmd_details(chat: Any, arg: str) -> None:
         chat.console.print(item)
 
 
-def cmd_mode(chat: Any, arg: str) -> None:
+def cmd_mode(chat: Chat, arg: str) -> None:
     if arg:
         if arg not in PERMISSION_MODES:
             say(chat, f"usage: /mode {'|'.join(PERMISSION_MODES)}", "yellow")
@@ -172,13 +177,13 @@ def cmd_mode(chat: Any, arg: str) -> None:
     say(chat, f"permission mode: {chat.agent.mode}")
 
 
-def cmd_undo(chat: Any, arg: str) -> None:
+def cmd_undo(chat: Chat, arg: str) -> None:
     report = chat.checkpoints().undo_last(chat.root, chat.agent.session_id)
     say(chat, report.render())
     chat.files.invalidate()
 
 
-def cmd_diff(chat: Any, arg: str) -> None:
+def cmd_diff(chat: Chat, arg: str) -> None:
     from v4code.ui.render import diff_renderable
 
     diff = session_diff(chat.checkpoints(), chat.root, chat.agent.session_id)
@@ -192,7 +197,7 @@ def cmd_diff(chat: Any, arg: str) -> None:
     chat.console.print(diff_renderable(diff))
 
 
-def session_diff(store: Any, root: Path, session_id: str) -> str:
+def session_diff(store: CheckpointStore, root: Path, session_id: str) -> str:
     """Every file this session's edits and commands changed: as it was before the first
     edit batch or command snapshot that touched it vs now (what `/undo` steps back through;
     files ignored by git are not snapshotted, so they are not shown)."""
@@ -220,7 +225,9 @@ def session_diff(store: Any, root: Path, session_id: str) -> str:
     return "".join(out)
 
 
-def _command_changes(store: Any, root: Path, point: Any) -> dict[str, str | None]:
+def _command_changes(
+    store: CheckpointStore, root: Path, point: SnapshotRecord
+) -> dict[str, str | None]:
     """path -> its content digest before the command (None: it did not exist), for every
     file the command changed (when v4code did not see it finish: every snapshotted file
     that differs now)."""
@@ -251,7 +258,7 @@ def _file_diff(path: str, before: bytes | None, after: bytes | None) -> str:
     return unified_diff(path, before, after, status="changed")
 
 
-def cmd_cost(chat: Any, arg: str) -> None:
+def cmd_cost(chat: Chat, arg: str) -> None:
     from v4code.pricing import format_cost
 
     u = chat.agent.total_usage
@@ -263,17 +270,17 @@ def cmd_cost(chat: Any, arg: str) -> None:
     )
 
 
-def cmd_compact(chat: Any, arg: str) -> None:
+def cmd_compact(chat: Chat, arg: str) -> None:
     chat.run_events(chat.agent.compact(), summary=False)
 
 
-def cmd_clear(chat: Any, arg: str) -> None:
+def cmd_clear(chat: Chat, arg: str) -> None:
     previous = chat.agent.session_id
     chat.open(None)
     say(chat, f"New session {chat.agent.session_id} (v4code --resume {previous} goes back).")
 
 
-def cmd_sessions(chat: Any, arg: str) -> None:
+def cmd_sessions(chat: Chat, arg: str) -> None:
     from v4code.ui.session_list import session_rows
 
     for row in session_rows(chat.root):
@@ -281,7 +288,7 @@ def cmd_sessions(chat: Any, arg: str) -> None:
         say(chat, f"{mark} {row}")
 
 
-def cmd_resume(chat: Any, arg: str) -> None:
+def cmd_resume(chat: Chat, arg: str) -> None:
     target = arg or chat.pick_session()
     if target is None:
         return
@@ -291,7 +298,7 @@ def cmd_resume(chat: Any, arg: str) -> None:
         say(chat, exc.message, "yellow")
 
 
-def cmd_init(chat: Any, arg: str) -> None:
+def cmd_init(chat: Chat, arg: str) -> None:
     from v4code.assets import load_prompt
 
     exists = (chat.root / "AGENTS.md").is_file()
@@ -303,7 +310,7 @@ def cmd_init(chat: Any, arg: str) -> None:
     chat.turn(task.strip(), shown="/init")
 
 
-def cmd_mcp(chat: Any, arg: str) -> None:
+def cmd_mcp(chat: Chat, arg: str) -> None:
     from v4code.mcp import session as mcp_session
 
     if arg == "reload":
@@ -339,15 +346,15 @@ def cmd_mcp(chat: Any, arg: str) -> None:
             )
 
 
-def _modes(chat: Any) -> list[str]:
+def _modes(chat: Chat) -> list[str]:
     return list(PERMISSION_MODES)
 
 
-def _models(chat: Any) -> list[str]:
+def _models(chat: Chat) -> list[str]:
     return sorted(chat.agent.settings.prices)
 
 
-def _sessions(chat: Any) -> list[str]:
+def _sessions(chat: Chat) -> list[str]:
     from v4code.sessions import list_sessions
 
     return [p.stem for p in list_sessions(chat.root)[:30]]

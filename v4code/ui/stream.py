@@ -17,10 +17,13 @@ import re
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.segment import Segment
+
+if TYPE_CHECKING:
+    from rich.live import Live
 
 FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 LIST_ITEM = re.compile(r"^([-*+]|\d{1,9}[.)])( |$)")
@@ -162,7 +165,7 @@ class LiveRegion:
         self._wake = threading.Event()
         self._closed = False
         self._thread: threading.Thread | None = None
-        self._rich_live: Any = None
+        self._rich_live: Live | None = None
         self._stream: TextStream | None = None
         self._status: RenderableType | None = None
         self._ticking = False

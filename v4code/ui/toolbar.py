@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from v4code.pricing import format_cost
+
+if TYPE_CHECKING:
+    from v4code.agent import Agent
+    from v4code.config import Settings
 
 
 def short_tokens(n: int) -> str:
@@ -15,13 +19,13 @@ def short_tokens(n: int) -> str:
     return str(n)
 
 
-def thinking_label(settings: Any) -> str:
+def thinking_label(settings: Settings) -> str:
     if not settings.thinking:
         return "think off"
     return f"think {settings.effort}" if settings.effort else "think on"
 
 
-def toolbar_text(agent: Any) -> str:
+def toolbar_text(agent: Agent | None) -> str:
     """` deepseek-v4-pro · think high · ask · ctx 12.3k/1M 1% · $0.0123` for one agent."""
     if agent is None:
         return ""

@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from prompt_toolkit.input import Input
+    from prompt_toolkit.output import Output
+    from rich.console import Console
 
 
-def ask_to_trust(root: Path, console: Any, *, input: Any = None, output: Any = None) -> bool:
+def ask_to_trust(
+    root: Path, console: Console, *, input: Input | None = None, output: Output | None = None
+) -> bool:
     """Show what `.v4code/` would change and ask once; True when the user trusts it now.
 
     No (or Ctrl-C, Ctrl-D) keeps the chat going on the user's own settings only; nothing is
@@ -24,7 +31,7 @@ def ask_to_trust(root: Path, console: Any, *, input: Any = None, output: Any = N
     console.print(
         "Trust this .v4code/ and use it? y trusts it as it is now; n uses your settings only."
     )
-    session: Any = PromptSession(input=input, output=output)
+    session: PromptSession[str] = PromptSession(input=input, output=output)
     while True:
         try:
             answer = session.prompt("trust? [y/N] ").strip().lower()
