@@ -125,7 +125,9 @@ def test_plan_run_report_apply_clean(
     fake_api.route("pkg/beta.py", [fix("pkg/beta.py"), text("Done.")])
     fake_api.route("pkg/delta.py", [fix("pkg/delta.py", to=3), text("Done.")])
     expensive = {"prompt_tokens": 4_000_000, "prompt_cache_miss_tokens": 4_000_000}
-    fake_api.route("pkg/gamma.py", [{**tool_call("read_file", path="pkg/gamma.py"), "usage": expensive}])
+    fake_api.route(
+        "pkg/gamma.py", [{**tool_call("read_file", path="pkg/gamma.py"), "usage": expensive}]
+    )
     run_dir = tmp_path / "run"
     ran = batch(
         root, fake_api, "run", str(manifest), "-j", "2", "--verify", VERIFY,
@@ -202,6 +204,8 @@ def test_apply_reports_a_conflict_per_unit(
     workspace: Path, fake_api: FakeDeepSeek, tmp_path: Path
 ) -> None:
     root = project(workspace, ["one", "two"])
+    (root / "pkg" / "__init__.py").write_text("WHO = None\n")
+    git(root, "commit", "-qam", "who")
     manifest = tmp_path / "jobs.jsonl"
     targets = tmp_path / "targets.txt"
     targets.write_text(
@@ -220,7 +224,12 @@ def test_apply_reports_a_conflict_per_unit(
         fake_api.route(
             f"pkg/{name}.py",
             [
-                tool_call("write_file", path="pkg/__init__.py", content=f"WHO = {name!r}\n"),
+                tool_call(
+                    "edit_file",
+                    path="pkg/__init__.py",
+                    old_string="WHO = None",
+                    new_string=f"WHO = {name!r}",
+                ),
                 text("Done."),
             ],
         )
@@ -234,8 +243,8 @@ def test_apply_reports_a_conflict_per_unit(
     assert "conflict pkg-two.py: conflict in pkg/__init__.py" in applied.stderr
     assert git(root, "show", "combined:pkg/__init__.py") == "WHO = 'one'\n"
     after = snapshot(root)
-    assert {k: v for k, v in after.items() if k != "refs"} == before | {
-        "worktrees": before["worktrees"]
+    assert {k: v for k, v in after.items() if k != "refs"} == {
+        k: v for k, v in before.items() if k != "refs"
     }
     assert "refs/heads/combined" in after["refs"]
 
