@@ -225,14 +225,15 @@ def create_bundle(root: Path, path: Path, refs: Iterable[str]) -> None:
     _call(git_at(root), "bundle", "create", "--quiet", str(path), *refs)
 
 
-def clone_bundle(bundle: Path, dest: Path, branch: str) -> None:
-    """Clone `bundle` into `dest` and check out `branch` from it (a Ray worker's copy)."""
+def clone_bundle(bundle: Path, dest: Path, branch: str, base: str) -> None:
+    """Clone `bundle` into `dest` with a new branch `branch` checked out at `base` (a Ray
+    worker's private copy of the repository)."""
     import git as gitpython
 
     _scrub_process_env()
     g = _hardened(gitpython.Git(str(dest.parent)))
     _call(g, "clone", "--quiet", "--no-checkout", str(bundle), str(dest))
-    _call(git_at(dest), "checkout", "--quiet", "-b", branch, f"origin/{branch}")
+    _call(git_at(dest), "checkout", "--quiet", "-b", branch, base)
 
 
 def fetch_branch(root: Path, bundle: Path, branch: str) -> str:
