@@ -88,6 +88,13 @@ def states(run_dir: Path) -> dict[str, dict[str, Any]]:
     }
 
 
+def _cmdline(proc: Path) -> bytes:
+    try:
+        return (proc / "cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
 VERIFY = f"{sys.executable} -m pytest -q -p no:cacheprovider {{tests}}"
 
 
@@ -284,10 +291,23 @@ def test_sigkill_then_resume_loses_nothing_and_repeats_nothing(
         time.sleep(0.1)
     else:
         pytest.fail("the driver never reached the second unit")
+    second = batch(root, fake_api, "run", "--resume", str(run_dir))
+    assert second.returncode == 2 and "being run by another v4code batch" in second.stderr
     driver.send_signal(signal.SIGKILL)
     driver.wait()
+    # The unit's agent process dies with the driver: nothing keeps writing to its worktree.
+    worktree = str(run_dir / "worktrees" / "pkg-u2.py").encode()
+    for _ in range(100):
+        alive = [p for p in Path("/proc").glob("[0-9]*") if worktree in _cmdline(p)]
+        if not alive:
+            break
+        time.sleep(0.05)
+    else:
+        pytest.fail("the agent process outlived its driver")
     assert states(run_dir)["pkg-u1.py"]["status"] == "green"
 
+    status = batch(root, fake_api, "status", str(run_dir), "--once").stdout
+    assert "pkg-u2.py" in status and "running" in status and "--resume" in status
     fake_api.reset()
     for name in names[1:]:
         fake_api.route(f"pkg/{name}.py", [fix(f"pkg/{name}.py"), text("Done.")])
@@ -302,3 +322,46 @@ def test_sigkill_then_resume_loses_nothing_and_repeats_nothing(
     assert git(root, "rev-list", "--count", f"{before['head'].strip()}..{branch}").strip() == "1"
     assert batch(root, fake_api, "clean", str(run_dir)).returncode == 0
     assert snapshot(root) == before
+
+
+def test_ctrl_c_stops_every_unit_and_resume_finishes(
+    workspace: Path, fake_api: FakeDeepSeek, tmp_path: Path
+) -> None:
+    root = project(workspace, ["s1", "s2"])
+    manifest = tmp_path / "jobs.jsonl"
+    assert (
+        batch(
+            root, fake_api, "plan", "Fix {path}.", "--each", "pkg/s*.py", "-o", str(manifest)
+        ).returncode
+        == 0
+    )
+    fake_api.route("pkg/s1.py", [text("never seen", delay=60)])
+    fake_api.route("pkg/s2.py", [text("never seen", delay=60)])
+    run_dir = tmp_path / "run"
+    env = {
+        **os.environ,
+        "DEEPSEEK_API_KEY": "sk-test-key-0123456789",
+        "DEEPSEEK_BASE_URL": fake_api.base_url,
+        "V4CODE_SANDBOX": "true" if shutil.which("bwrap") else "false",
+    }
+    driver = subprocess.Popen(
+        [sys.executable, "-m", "v4code", "batch", "run", str(manifest), "-j", "2", "--out", str(run_dir)],
+        cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    fake_api.wait_for_requests(2, timeout=60)
+    driver.send_signal(signal.SIGINT)
+    _, err = driver.communicate(timeout=30)
+    assert driver.returncode == 130, err
+    assert "--resume" in err
+    got = states(run_dir)
+    assert {s["status"] for s in got.values()} == {"pending"}
+    assert all("interrupted" in s["reason"] for s in got.values())
+    worktrees = str(run_dir.resolve() / "worktrees").encode()
+    assert not [p for p in Path("/proc").glob("[0-9]*") if worktrees in _cmdline(p)]
+
+    fake_api.reset()
+    fake_api.route("pkg/s1.py", [fix("pkg/s1.py"), text("Done.")])
+    fake_api.route("pkg/s2.py", [fix("pkg/s2.py"), text("Done.")])
+    resumed = batch(root, fake_api, "run", "--resume", str(run_dir))
+    assert resumed.returncode == 0, resumed.stderr
+    assert {s["status"] for s in states(run_dir).values()} == {"green"}

@@ -40,7 +40,8 @@ def _drive(run_dir: RunDir, options: RunOptions, only: set[str] | None) -> int:
     click.echo(f"  {len(units)} units to run, {options.jobs} at a time", err=True)
     cancel = CancelToken()
     try:
-        states = runner.execute(run_dir, options, units, cancel, _progress)
+        with run_dir.driving():
+            states = runner.execute(run_dir, options, units, cancel, _progress)
     except KeyboardInterrupt:
         click.echo(
             f"v4code batch: interrupted; continue with `v4code batch run --resume {run_dir.path}`",
@@ -88,7 +89,7 @@ def show_status(path: Path, watch: bool | None) -> None:
         console.print(status_table(run_dir, jobs))
         return
     with Live(status_table(run_dir, jobs), console=console, refresh_per_second=2) as live:
-        while any(s.status in ("running", "pending") for s in run_dir.states()):
+        while run_dir.is_driven():
             time.sleep(0.5)
             live.update(status_table(run_dir, jobs))
         live.update(status_table(run_dir, jobs))

@@ -125,6 +125,8 @@ def status_table(run_dir: RunDir, jobs: int) -> Any:
         f"{counts['running']} running, {counts['pending']} pending; ${spent:.4f} so far"
         + (f"; about {left:.0f} s left" if left is not None else "")
     )
+    if (counts["running"] or counts["pending"]) and not run_dir.is_driven():
+        caption += f"; not running: continue with `v4code batch run --resume {run_dir.path}`"
     table = Table(title=f"batch run {run_dir.run_id}", caption=caption)
     for column in ("unit", "status", "attempts", "cost", "time", "reason"):
         table.add_column(column)

@@ -12,9 +12,12 @@ RUN_DIR/worktrees/ID         the unit's worktree (local executor)
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import secrets
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -121,6 +124,37 @@ class RunDir:
     def save(self, state: UnitState) -> None:
         self.unit_dir(state.id).mkdir(parents=True, exist_ok=True)
         self.write_json(self.unit_dir(state.id) / "state.json", asdict(state))
+
+    @contextlib.contextmanager
+    def driving(self) -> Iterator[None]:
+        """Held by the one driver of this run (a second `run --resume` is refused)."""
+        import fcntl
+
+        fd = os.open(self.path / ".driver.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                raise ConfigError(f"{self.path} is being run by another v4code batch") from None
+            yield
+        finally:
+            os.close(fd)
+
+    def is_driven(self) -> bool:
+        """True while a driver holds the run (for `status`, which watches until it stops)."""
+        import fcntl
+
+        try:
+            fd = os.open(self.path / ".driver.lock", os.O_RDWR)
+        except OSError:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError:
+            return True
+        finally:
+            os.close(fd)
+        return False
 
     def write_json(self, path: Path, data: Any) -> None:
         atomic_write(path, (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode())

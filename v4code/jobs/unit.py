@@ -1,6 +1,7 @@
 """One unit in a checkout of its own: the agent as a child process, the verify command, the commit.
 
-The agent runs as `v4code run --output json` in a child process with its own process group, so
+The agent runs as `v4code run --output json` in a child process with its own process group
+(started through jobs/child.py, so it also dies with the driver), so
 a crash, a memory blow-up or an `os._exit` in one unit never takes the driver down, and
 cancelling (Ctrl-C) kills the unit's whole group. Shared by the local and the Ray executor.
 """
@@ -8,6 +9,7 @@ cancelling (Ctrl-C) kills the unit's whole group. Shared by the local and the Ra
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import sys
 import time
@@ -75,7 +77,8 @@ class UnitOutcome:
 
 
 def agent_argv(checkout: Path, task: str, options: RunOptions) -> list[str]:
-    argv = [sys.executable, "-m", "v4code", "run", "--output", "json", "-C", str(checkout)]
+    argv = [sys.executable, "-m", "v4code.jobs.child", str(os.getpid()), "run"]
+    argv += ["--output", "json", "-C", str(checkout)]
     argv += ["--permission-mode", options.permission_mode]
     limits = {
         "--max-cost": options.max_cost_per_unit,
