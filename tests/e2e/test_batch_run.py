@@ -365,3 +365,27 @@ def test_ctrl_c_stops_every_unit_and_resume_finishes(
     resumed = batch(root, fake_api, "run", "--resume", str(run_dir))
     assert resumed.returncode == 0, resumed.stderr
     assert {s["status"] for s in states(run_dir).values()} == {"green"}
+
+
+def test_run_budget_stops_starting_units(
+    workspace: Path, fake_api: FakeDeepSeek, tmp_path: Path
+) -> None:
+    root = project(workspace, ["c1", "c2"])
+    manifest = tmp_path / "jobs.jsonl"
+    assert (
+        batch(
+            root, fake_api, "plan", "Fix {path}.", "--each", "pkg/c*.py", "-o", str(manifest)
+        ).returncode
+        == 0
+    )
+    expensive = {"prompt_tokens": 2_000_000, "prompt_cache_miss_tokens": 2_000_000}
+    fake_api.route("pkg/c1.py", [fix("pkg/c1.py"), {**text("Done."), "usage": expensive}])
+    run_dir = tmp_path / "run"
+    ran = batch(root, fake_api, "run", str(manifest), "--max-cost", "0.1", "--out", str(run_dir))
+    assert ran.returncode == 1
+    got = states(run_dir)
+    assert got["pkg-c1.py"]["status"] == "green" and got["pkg-c1.py"]["cost_usd"] > 0.1
+    assert got["pkg-c2.py"]["status"] == "pending" and got["pkg-c2.py"]["attempts"] == 0
+    assert got["pkg-c2.py"]["reason"] == "not started: the run's --max-cost was reached"
+    missing = batch(root, fake_api, "run")
+    assert missing.returncode == 2 and "--resume RUN_DIR" in missing.stderr

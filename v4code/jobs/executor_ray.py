@@ -157,9 +157,11 @@ def run_ray(
                 if progress:
                     progress(state)
     except BaseException:
-        for ref in running:
+        for ref, (_unit, state, _started) in running.items():
             with contextlib.suppress(Exception):
                 ray.cancel(ref, force=True)
+            state.status, state.reason = "pending", "interrupted; will restart from its base"
+            run_dir.save(state)
         raise
     finally:
         if started_ray:
