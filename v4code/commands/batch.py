@@ -81,6 +81,13 @@ def plan_command(
 @click.option("--max-steps", type=click.IntRange(min=1), help="Model requests per unit.")
 @click.option("--max-time", type=click.FloatRange(min=0), help="Seconds per unit.")
 @click.option("-m", "--model", help="Model ID.")
+@click.option(
+    "--permission-mode",
+    type=click.Choice(["read-only", "auto-edit", "full-auto"]),
+    default="full-auto",
+    show_default=True,
+    help="Each unit's agent, as in `v4code run`.",
+)
 @click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True)
 @click.option("--address", help="Ray cluster address (--executor ray; default: start a local one).")
 @click.option("--out", type=_PATH, help="The run directory (default: under v4code's home).")

@@ -33,6 +33,7 @@ class Unit:
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
+            **self.extra,  # a reviewer's own notes travel with the unit
             "id": self.id,
             "repo": self.repo,
             "base": self.base,
