@@ -25,6 +25,10 @@ class Subcommand(NamedTuple):
 
 
 SUBCOMMANDS: dict[str, Subcommand] = {
+    "batch": Subcommand(
+        "v4code.commands.batch:batch_group",
+        "Run one task over many units, each in its own worktree, verified and resumable.",
+    ),
     "config": Subcommand("v4code.commands.config:config_group", "Show the effective settings."),
     "hook": Subcommand(
         "v4code.commands.review:hook_group", "Install or remove v4code's git pre-commit hook."

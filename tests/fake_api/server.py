@@ -170,6 +170,7 @@ class FakeDeepSeek:
         self._conns: set[socket.socket] = set()
         self._steps: list[dict[str, Any]] = []
         self._consumed = 0
+        self._keyed: dict[str, list[dict[str, Any]]] = {}
         self.requests: list[RecordedRequest] = []
         self.violations: list[str] = []
         self.allow_leftover = False
@@ -286,6 +287,28 @@ class FakeDeepSeek:
             self._steps.extend(checked)
         return self
 
+    def route(self, key: str, steps: Iterable[Mapping[str, Any]]) -> FakeDeepSeek:
+        """Answer requests whose first user message contains ``key`` from their own script.
+
+        For clients running in parallel (one batch unit each): each client's requests take
+        steps from its own script, in order, whatever the interleaving. Requests matching no
+        key use the main script.
+        """
+        checked = validate_steps(steps)
+        with self._lock:
+            self._keyed.setdefault(key, []).extend(checked)
+        return self
+
+    def _keyed_queue(self, rec: RecordedRequest) -> tuple[str, list[dict[str, Any]]] | None:
+        first = next((m for m in rec.messages if m.get("role") == "user"), None)
+        content = first.get("content") if first else None
+        if not isinstance(content, str):
+            return None
+        for key, queue in self._keyed.items():
+            if key in content:
+                return key, queue
+        return None
+
     @property
     def remaining(self) -> list[dict[str, Any]]:
         with self._lock:
@@ -298,6 +321,7 @@ class FakeDeepSeek:
             self._wake = threading.Event()
             self._generation += 1
             self._steps, self._consumed = [], 0
+            self._keyed = {}
             self.requests.clear()
             self.violations.clear()
             self.allow_leftover = False
@@ -325,8 +349,11 @@ class FakeDeepSeek:
         with self._lock:
             out = list(self.violations)
             left = len(self._steps) - self._consumed
+            keyed_left = {k: len(q) for k, q in self._keyed.items() if q}
         if left and not self.allow_leftover:
             out.append(f"fake_api: {left} scripted step(s) never requested: {self.remaining!r}")
+        if keyed_left and not self.allow_leftover:
+            out.append(f"fake_api: keyed script steps never requested: {keyed_left!r}")
         return out
 
     def wait_for_requests(self, count: int, timeout: float = 5.0) -> list[RecordedRequest]:
@@ -416,9 +443,20 @@ class FakeDeepSeek:
             rec.rejection = rejection.describe()
             if counts:
                 self._violate(rec, rejection.describe())
+            if self._keyed_queue(rec) is not None:
+                return _Reply(rec, rejection.status, rejection.body())
             nxt = self._steps[self._consumed] if self._consumed < len(self._steps) else None
             if nxt is None or "status" not in nxt:
                 return _Reply(rec, rejection.status, rejection.body())
+        keyed = self._keyed_queue(rec)
+        if keyed is not None:
+            key, queue = keyed
+            if not queue:
+                self._violate(rec, f"fake_api: script for {key!r} exhausted")
+                return _Reply(rec, 500, _error_body("fake_api: script exhausted", "api_error"))
+            st = queue.pop(0)
+            self._check_expect(rec, st)
+            return self._fault_reply(rec, st) if "status" in st else self._answer_reply(rec, st)
         if self._consumed >= len(self._steps):
             self._violate(rec, "fake_api: script exhausted")
             return _Reply(rec, 500, _error_body("fake_api: script exhausted", "api_error"))

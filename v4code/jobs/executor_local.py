@@ -1,0 +1,78 @@
+"""Units as local child processes, `-j N` at a time, each in a worktree of the unit's repository.
+
+The worktree is added from the unit's recorded base commit on the unit's own branch; the
+user's checkout, index and HEAD are never read or written.
+"""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from v4code.cancel import CancelToken
+from v4code.jobs import runner
+from v4code.jobs.manifest import Unit
+from v4code.jobs.state import RunDir
+from v4code.jobs.unit import RunOptions, UnitOutcome, run_unit_in
+from v4code.repo import worktrees
+from v4code.repo.git import GitError
+
+
+def run_one(
+    run_dir: RunDir,
+    options: RunOptions,
+    unit: Unit,
+    cancel: CancelToken,
+    budget: runner.Budget,
+    progress: runner.Progress | None,
+) -> None:
+    if cancel.cancelled:
+        return
+    state = run_dir.load(unit.id)
+    if budget.exhausted:
+        state.reason = "not started: the run's --max-cost was reached"
+        run_dir.save(state)
+        return
+    start = time.monotonic()
+    state = runner.begin(run_dir, unit, state)
+    if progress:
+        progress(state)
+    wt = run_dir.worktree(unit.id)
+    try:
+        worktrees.add_worktree(Path(unit.repo), wt, state.branch, unit.base)
+        state.worktree = str(wt)
+        run_dir.save(state)
+    except GitError as exc:
+        outcome = UnitOutcome("error", f"could not create the worktree: {exc.message}")
+    else:
+        outcome = run_unit_in(wt, unit, options, cancel)
+    overhead = time.monotonic() - start - outcome.agent_s - outcome.verify_s
+    state = runner.record(run_dir, unit, state, outcome, overhead)
+    budget.add(state.cost_usd)
+    if progress:
+        progress(state)
+
+
+def run_local(
+    run_dir: RunDir,
+    options: RunOptions,
+    units: list[Unit],
+    cancel: CancelToken,
+    budget: runner.Budget,
+    progress: runner.Progress | None = None,
+) -> None:
+    with ThreadPoolExecutor(max_workers=max(1, options.jobs)) as pool:
+        futures = [
+            pool.submit(run_one, run_dir, options, unit, cancel, budget, progress) for unit in units
+        ]
+        try:
+            for future in futures:
+                while not future.done():
+                    time.sleep(0.05)  # short waits keep the main thread open to Ctrl-C
+                future.result()
+        except BaseException:
+            cancel.cancel()  # every running agent's process group is killed
+            for future in futures:
+                future.cancel()
+            raise

@@ -1,0 +1,146 @@
+"""The report of a run: counts, one row per unit, cost and tokens with the cache share, the
+slowest and the most expensive units, and the failures grouped by cause."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections import Counter
+from dataclasses import asdict
+from typing import Any
+
+from v4code.jobs.state import STATUSES, RunDir, UnitState
+
+TOP = 5
+
+
+def cause(reason: str) -> str:
+    """A failure's cause without the unit-specific detail (exit codes, numbers, paths)."""
+    head = reason.split(":", 1)[0] if reason.startswith("agent ") else reason
+    return re.sub(r"\d+(\.\d+)?", "N", head).strip() or "unknown"
+
+
+def summary(run_dir: RunDir) -> dict[str, Any]:
+    info = run_dir.info()
+    units = {u.id: u for u in run_dir.units()}
+    states = run_dir.states()
+    counts = Counter(s.status for s in states)
+    prompt = sum(s.prompt_tokens for s in states)
+    hits = sum(s.cache_hit_tokens for s in states)
+    failures: dict[str, list[str]] = {}
+    for s in states:
+        if s.status in ("red", "error"):
+            failures.setdefault(cause(s.reason), []).append(s.id)
+    finished = [s for s in states if s.duration_s]
+    return {
+        "run": info["id"],
+        "created": info.get("created"),
+        "units": len(states),
+        "counts": {status: counts.get(status, 0) for status in STATUSES},
+        "cost_usd": round(sum(s.cost_usd for s in states), 6),
+        "tokens": {
+            "prompt": prompt,
+            "completion": sum(s.completion_tokens for s in states),
+            "cache_hit": hits,
+            "cache_hit_share": round(hits / prompt, 4) if prompt else 0.0,
+        },
+        "slowest": [s.id for s in sorted(finished, key=lambda s: -s.duration_s)[:TOP]],
+        "most_expensive": [
+            s.id for s in sorted(states, key=lambda s: -s.cost_usd)[:TOP] if s.cost_usd > 0
+        ],
+        "failures": failures,
+        "rows": [
+            {**_row(s), "repo": units[s.id].repo, "paths": list(units[s.id].paths)} for s in states
+        ],
+    }
+
+
+def _row(s: UnitState) -> dict[str, Any]:
+    data = asdict(s)
+    data.pop("history")
+    return data
+
+
+def eta(states: list[UnitState], jobs: int) -> float | None:
+    """Seconds left, from the mean duration of finished units (None until one finished)."""
+    done = [s.duration_s for s in states if s.status in ("green", "red", "error") and s.duration_s]
+    left = sum(1 for s in states if s.status in ("pending", "running"))
+    if not done or not left:
+        return None
+    return sum(done) / len(done) * left / max(1, jobs)
+
+
+def to_json(data: dict[str, Any]) -> str:
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def to_markdown(data: dict[str, Any]) -> str:
+    c = data["counts"]
+    t = data["tokens"]
+    when = time.strftime("%Y-%m-%d %H:%M", time.localtime(data.get("created") or 0))
+    lines = [
+        f"# Batch run {data['run']} ({when})",
+        "",
+        f"{data['units']} units: {c['green']} green, {c['red']} red, {c['error']} error, "
+        f"{c['pending']} pending, {c['running']} running.",
+        "",
+        f"Cost ${data['cost_usd']:.4f}; {t['prompt']:,} prompt tokens "
+        f"({t['cache_hit_share']:.0%} from cache), {t['completion']:,} completion tokens.",
+        "",
+        "| unit | status | cost | time | steps | change | reason |",
+        "| --- | --- | ---: | ---: | ---: | --- | --- |",
+    ]
+    for row in data["rows"]:
+        change = (row["diffstat"].strip().splitlines() or [""])[-1].strip()
+        lines.append(
+            f"| {row['id']} | {row['status']} | ${row['cost_usd']:.4f} | {row['duration_s']:.1f} s"
+            f" | {row['steps']} | {_cell(change)} | {_cell(row['reason'])} |"
+        )
+    if data["slowest"]:
+        lines += ["", "Slowest: " + ", ".join(data["slowest"])]
+    if data["most_expensive"]:
+        lines += ["", "Most expensive: " + ", ".join(data["most_expensive"])]
+    if data["failures"]:
+        lines += ["", "## Failures by cause", ""]
+        for why, ids in sorted(data["failures"].items(), key=lambda kv: -len(kv[1])):
+            lines.append(f"- {why} ({len(ids)}): {', '.join(ids)}")
+    return "\n".join(lines) + "\n"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")[:120]
+
+
+def status_table(run_dir: RunDir, jobs: int) -> Any:
+    """A rich table of the units' states, with cost so far and the ETA in its caption."""
+    from rich.table import Table
+
+    states = run_dir.states()
+    spent = sum(s.cost_usd for s in states)
+    counts = Counter(s.status for s in states)
+    left = eta(states, jobs)
+    caption = (
+        f"{counts['green']} green, {counts['red']} red, {counts['error']} error, "
+        f"{counts['running']} running, {counts['pending']} pending; ${spent:.4f} so far"
+        + (f"; about {left:.0f} s left" if left is not None else "")
+    )
+    if (counts["running"] or counts["pending"]) and not run_dir.is_driven():
+        caption += f"; not running: continue with `v4code batch run --resume {run_dir.path}`"
+    table = Table(title=f"batch run {run_dir.run_id}", caption=caption)
+    for column in ("unit", "status", "attempts", "cost", "time", "reason"):
+        table.add_column(column)
+    colours = {"green": "green", "red": "red", "error": "magenta", "running": "yellow"}
+    now = time.time()
+    for s in states:
+        took = s.duration_s or ((now - s.started) if s.status == "running" and s.started else 0)
+        colour = colours.get(s.status, "")
+        table.add_row(
+            s.id,
+            f"[{colour}]{s.status}[/]" if colour else s.status,
+            str(s.attempts),
+            f"${s.cost_usd:.4f}",
+            f"{took:.1f} s",
+            s.reason[:60],
+        )
+    return table

@@ -1,0 +1,204 @@
+"""The driver of a run: which units to run, the bookkeeping around each, resume and retry.
+
+Executors (local processes, Ray tasks) only say how a unit's checkout is made and where its
+agent runs; this module records every step in the run directory before and after it happens,
+so a driver killed at any point can be resumed: finished units stay finished, a unit caught
+mid-way is restarted from its base commit (its stale worktree and branch removed first).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from v4code.cancel import CancelToken
+from v4code.errors import ConfigError
+from v4code.jobs.manifest import Unit
+from v4code.jobs.state import FINISHED, RunDir, UnitState, new_run_id
+from v4code.jobs.unit import RunOptions, UnitOutcome, tail
+from v4code.repo import worktrees
+from v4code.repo.git import GitError
+
+Progress = Callable[[UnitState], None]
+
+
+def branch_name(run_id: str, uid: str) -> str:
+    return f"v4code/batch/{run_id}/{uid}"
+
+
+def default_run_dir(run_id: str) -> Path:
+    from v4code.config import user_home
+
+    return user_home() / "batch" / run_id
+
+
+def create_run(units: list[Unit], options: RunOptions, out: Path | None) -> RunDir:
+    """A new run directory for `units` (checked: every repository and base commit exists)."""
+    for unit in units:
+        root = Path(unit.repo)
+        if not root.is_dir():
+            raise ConfigError(f"unit {unit.id}: repository {unit.repo} does not exist")
+        if not worktrees.has_commit(root, unit.base):
+            raise ConfigError(f"unit {unit.id}: commit {unit.base} is not in {unit.repo}")
+    run_id = new_run_id()
+    run_dir = RunDir(out if out is not None else default_run_dir(run_id))
+    run_dir.create(run_id, units, options.to_dict())
+    return run_dir
+
+
+def saved_options(run_dir: RunDir) -> RunOptions:
+    raw = run_dir.info().get("options")
+    return RunOptions.from_dict(raw if isinstance(raw, dict) else {})
+
+
+@dataclass
+class Budget:
+    """The run-wide --max-cost: no unit starts once the units so far have spent it."""
+
+    limit: float | None
+    spent: float = 0.0
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Lock()
+
+    def add(self, cost: float) -> None:
+        with self._lock:
+            self.spent += cost
+
+    @property
+    def exhausted(self) -> bool:
+        with self._lock:
+            return self.limit is not None and self.spent >= self.limit
+
+
+def stop_strays(worktree: Path) -> None:
+    """Kill agent processes a killed driver left running in `worktree` (found by their
+    command line, which names it), so a restarted unit never shares its checkout."""
+    needle = str(worktree).encode()
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"-C" in argv and needle in argv and int(entry.name) != os.getpid():
+            with contextlib.suppress(OSError):
+                os.killpg(int(entry.name), signal.SIGKILL)
+            with contextlib.suppress(OSError):
+                os.kill(int(entry.name), signal.SIGKILL)
+
+
+def discard_attempt(run_dir: RunDir, unit: Unit, state: UnitState) -> None:
+    """Remove what an earlier attempt of `unit` left: its processes, worktree and branch."""
+    root = Path(unit.repo)
+    wt = run_dir.worktree(unit.id)
+    stop_strays(wt)
+    worktrees.remove_worktree(root, wt)
+    branch = state.branch or branch_name(run_dir.run_id, unit.id)
+    worktrees.delete_branch(root, branch)
+
+
+def begin(run_dir: RunDir, unit: Unit, state: UnitState) -> UnitState:
+    state.status, state.reason = "running", ""
+    state.attempts += 1
+    state.started, state.finished = time.time(), 0.0
+    state.branch = branch_name(run_dir.run_id, unit.id)
+    for name in ("agent.json", "agent.log", "verify.log", "result.patch"):
+        with contextlib.suppress(FileNotFoundError):
+            (run_dir.unit_dir(unit.id) / name).unlink()
+    run_dir.save(state)
+    return state
+
+
+def record(
+    run_dir: RunDir, unit: Unit, state: UnitState, out: UnitOutcome, overhead: float
+) -> UnitState:
+    """Write a unit's outcome to its files and state (interrupted units go back to pending)."""
+    uid = unit.id
+    if out.agent_stdout:
+        run_dir.write_text(uid, "agent.json", out.agent_stdout)
+    if out.agent_log:
+        run_dir.write_text(uid, "agent.log", out.agent_log)
+    if out.verify_output:
+        run_dir.write_text(uid, "verify.log", out.verify_output)
+    agent = out.agent
+    raw_usage = agent.get("usage")
+    usage: dict[str, Any] = raw_usage if isinstance(raw_usage, dict) else {}
+    state.session_id = str(agent.get("session_id") or "")
+    state.agent_status = str(agent.get("status") or "")
+    state.cost_usd = float(agent.get("cost_usd") or 0.0)
+    state.steps = int(agent.get("steps") or 0)
+    state.prompt_tokens = int(usage.get("prompt_tokens") or 0)
+    state.completion_tokens = int(usage.get("completion_tokens") or 0)
+    state.cache_hit_tokens = int(usage.get("cache_hit_tokens") or 0)
+    state.verify_exit = out.verify_exit
+    state.verify_tail = tail(out.verify_output)
+    state.commit = out.commit or ""
+    state.diffstat = out.diffstat
+    if out.commit:
+        try:
+            patch = worktrees.format_patch(Path(unit.repo), unit.base, out.commit)
+            run_dir.write_text(uid, "result.patch", patch)
+        except GitError as exc:
+            out.status, out.reason = "error", f"could not record the patch: {exc.message}"
+    state.finished = time.time()
+    state.duration_s = round(state.finished - state.started, 3)
+    state.overhead_s = round(overhead, 4)
+    if out.status == "interrupted":
+        state.status, state.reason = "pending", "interrupted; will restart from its base"
+    else:
+        state.status, state.reason = out.status, out.reason
+    state.history.append(
+        {"attempt": state.attempts, "status": state.status, "reason": state.reason}
+    )
+    run_dir.save(state)
+    return state
+
+
+def select(run_dir: RunDir, only: Iterable[str] | None = None) -> list[Unit]:
+    """The units still to run: not finished, or (retry) those whose id or status is in `only`."""
+    chosen = set(only) if only is not None else None
+    units: list[Unit] = []
+    for unit in run_dir.units():
+        state = run_dir.load(unit.id)
+        if chosen is None:
+            if state.status not in FINISHED:
+                units.append(unit)
+        elif unit.id in chosen or state.status in chosen:
+            units.append(unit)
+    return units
+
+
+def execute(
+    run_dir: RunDir,
+    options: RunOptions,
+    units: list[Unit],
+    cancel: CancelToken,
+    progress: Progress | None = None,
+) -> list[UnitState]:
+    """Run `units` with the chosen executor; returns every unit's final state."""
+    for unit in units:  # stale attempts (a crash, a retry) are undone before anything starts
+        state = run_dir.load(unit.id)
+        if state.attempts or state.status != "pending":
+            discard_attempt(run_dir, unit, state)
+            state.status, state.reason, state.commit = "pending", "", ""
+            run_dir.save(state)
+    budget = Budget(options.max_cost)
+    for state in run_dir.states():
+        if state.status in FINISHED:
+            budget.add(state.cost_usd)
+    if options.executor == "ray":
+        from v4code.jobs.executor_ray import run_ray
+
+        run_ray(run_dir, options, units, cancel, budget, progress)
+    else:
+        from v4code.jobs.executor_local import run_local
+
+        run_local(run_dir, options, units, cancel, budget, progress)
+    return run_dir.states()

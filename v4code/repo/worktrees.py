@@ -1,0 +1,249 @@
+"""Repositories, worktrees and branches for batch jobs, through gitpython.
+
+Batch jobs create and remove many worktrees and branches; gitpython keeps that code short.
+It gets the protections of `repo.git` (see its docstring): every `Git` object is given the
+HARDENING overrides as persistent options and a prompt-free, lock-free environment, and the
+inherited GIT_* variables (which gitpython would copy into every call) are dropped from this
+process's environment before the first call. gitpython is imported only here, and only when a
+batch command needs it.
+
+Nothing here reads or writes the user's checkout or index: worktrees are added from a commit
+by id, branches are created and deleted by name, and commits happen inside our worktrees.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from v4code.repo.git import HARDENING, GitError, git_env
+
+if TYPE_CHECKING:
+    import git as gitpython
+
+DEFAULT_AUTHOR = ("v4code", "v4code@localhost")
+"""The author of a unit's commit when the repository's git config names none."""
+
+_REF_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def ref_safe(name: str) -> str:
+    """`name` as one component of a branch name (git check-ref-format rules, conservatively)."""
+    cleaned = _REF_SAFE.sub("-", name).strip("-.") or "unit"
+    cleaned = cleaned.replace("..", ".")
+    return cleaned[:-5] + "-lock" if cleaned.endswith(".lock") else cleaned
+
+
+def _scrub_process_env() -> None:
+    """Drop inherited GIT_* variables from this process (gitpython copies os.environ)."""
+    clean = git_env()
+    for name in list(os.environ):
+        if name.startswith("GIT_") and name not in clean:
+            del os.environ[name]
+
+
+def _hardened(g: gitpython.Git) -> gitpython.Git:
+    g.set_persistent_git_options(c=[f"{key}={value}" for key, value in HARDENING])
+    g.update_environment(GIT_TERMINAL_PROMPT="0", GIT_OPTIONAL_LOCKS="0", GIT_PAGER="cat")
+    return g
+
+
+def _call(g: gitpython.Git, command: str, *args: str, **kwargs: Any) -> str:
+    """Run `git COMMAND ARGS` through gitpython, turning its errors into GitError."""
+    from git.exc import GitCommandError
+
+    try:
+        out: str = getattr(g, command.replace("-", "_"))(*args, **kwargs)
+    except GitCommandError as exc:
+        detail = (exc.stderr or "").strip().removeprefix("stderr:").strip(" '\n")
+        raise GitError(f"git {command} failed: {detail or exc}") from None
+    return out
+
+
+def git_at(path: Path) -> gitpython.Git:
+    """A hardened gitpython `Git` working in `path` (a repository or one of our worktrees)."""
+    import git as gitpython
+
+    _scrub_process_env()
+    return _hardened(gitpython.Git(str(path)))
+
+
+def repo_root(path: Path) -> Path:
+    """The top of the work tree that holds `path`; GitError when it is not in a repository."""
+    if not path.is_dir():
+        raise GitError(f"{path} is not a directory")
+    try:
+        top = _call(git_at(path), "rev-parse", "--show-toplevel")
+    except GitError:
+        raise GitError(f"{path} is not inside a git repository") from None
+    return Path(top).resolve()
+
+
+def resolve_commit(root: Path, rev: str = "HEAD") -> str:
+    """The full id of commit `rev` (GitError when it does not exist, e.g. an empty repo)."""
+    try:
+        return _call(git_at(root), "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")
+    except GitError:
+        raise GitError(f"{root}: {rev} is not a commit (does the repository have one?)") from None
+
+
+def has_commit(root: Path, commit: str) -> bool:
+    try:
+        resolve_commit(root, commit)
+    except GitError:
+        return False
+    return True
+
+
+def files_at(root: Path, commit: str) -> list[str]:
+    """Every file path committed at `commit` (what a unit's worktree will hold)."""
+    out = _call(git_at(root), "ls-tree", "-r", "-z", "--name-only", "--full-tree", commit)
+    return [name for name in out.split("\0") if name]
+
+
+def branch_exists(root: Path, branch: str) -> bool:
+    out = _call(git_at(root), "branch", "--list", "--format=%(refname:short)", branch)
+    return bool(out.strip())
+
+
+def branch_commit(root: Path, branch: str) -> str | None:
+    try:
+        return resolve_commit(root, f"refs/heads/{branch}")
+    except GitError:
+        return None
+
+
+def add_worktree(root: Path, path: Path, branch: str, base: str) -> None:
+    """A new worktree at `path` on a new branch `branch` that starts at commit `base`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _call(git_at(root), "worktree", "add", "--quiet", "-b", branch, str(path), base)
+
+
+def remove_worktree(root: Path, path: Path) -> None:
+    """Remove our worktree at `path` (changes in it included); quiet when it is gone already."""
+    g = git_at(root)
+    if path.exists():
+        try:
+            _call(g, "worktree", "remove", "--force", "--force", str(path))
+        except GitError:
+            import shutil
+
+            shutil.rmtree(path, ignore_errors=True)
+    _call(g, "worktree", "prune")
+
+
+def delete_branch(root: Path, branch: str) -> None:
+    if branch_exists(root, branch):
+        _call(git_at(root), "branch", "-D", "--quiet", branch)
+
+
+def prune(root: Path) -> None:
+    _call(git_at(root), "worktree", "prune")
+
+
+def _author_env(worktree: Path) -> dict[str, str]:
+    g = git_at(worktree)
+    env: dict[str, str] = {}
+    for key, var, default in (
+        ("user.name", "NAME", DEFAULT_AUTHOR[0]),
+        ("user.email", "EMAIL", DEFAULT_AUTHOR[1]),
+    ):
+        try:
+            value = _call(g, "config", "--get", key)
+        except GitError:
+            value = ""
+        value = value.strip() or default
+        env[f"GIT_AUTHOR_{var}"] = value
+        env[f"GIT_COMMITTER_{var}"] = value
+    return env
+
+
+def commit_all(worktree: Path, message: str) -> str | None:
+    """Commit every change in our worktree (hooks never run); the new commit, or None if clean."""
+    g = git_at(worktree)
+    _call(g, "add", "--all")
+    if not _call(g, "status", "--porcelain", "--untracked-files=no").strip():
+        return None
+    g.update_environment(**_author_env(worktree))
+    _call(g, "commit", "--quiet", "--no-verify", "--no-gpg-sign", "-m", message)
+    return _call(g, "rev-parse", "HEAD")
+
+
+def diffstat(worktree: Path, base: str) -> str:
+    """`git diff --stat BASE HEAD` in our worktree (the unit's committed change)."""
+    return _call(git_at(worktree), "diff", "--no-ext-diff", "--no-textconv", "--stat", base, "HEAD")
+
+
+def format_patch(root: Path, base: str, tip: str) -> str:
+    """The commits between `base` and `tip` as one mbox patch series (empty when none)."""
+    if base == tip:
+        return ""
+    return (
+        _call(
+            git_at(root),
+            "format-patch",
+            "--no-ext-diff",
+            "--no-textconv",
+            "--stdout",
+            f"{base}..{tip}",
+        )
+        + "\n"
+    )
+
+
+@dataclass(frozen=True)
+class PickResult:
+    commit: str | None
+    conflict: str = ""
+
+
+def cherry_pick_into(worktree: Path, commits: Iterable[str]) -> PickResult:
+    """Cherry-pick `commits` onto our worktree's branch; on a conflict abort it (nothing half
+    applied) and say which files conflicted."""
+    g = git_at(worktree)
+    g.update_environment(**_author_env(worktree))
+    for commit in commits:
+        try:
+            _call(g, "cherry-pick", "--allow-empty", "--keep-redundant-commits", commit)
+        except GitError as exc:
+            files = _call(g, "diff", "--name-only", "--diff-filter=U").split()
+            try:
+                _call(g, "cherry-pick", "--abort")
+            except GitError:
+                _call(g, "reset", "--hard", "--quiet", "HEAD")
+            reason = ("conflict in " + ", ".join(files)) if files else exc.message
+            return PickResult(None, reason)
+    return PickResult(_call(g, "rev-parse", "HEAD"))
+
+
+def create_bundle(root: Path, path: Path, refs: Iterable[str]) -> None:
+    """A git bundle at `path` holding `refs` (branch names or `A..B` ranges)."""
+    _call(git_at(root), "bundle", "create", "--quiet", str(path), *refs)
+
+
+def clone_bundle(bundle: Path, dest: Path, branch: str, base: str) -> None:
+    """Clone `bundle` into `dest` with a new branch `branch` checked out at `base` (a Ray
+    worker's private copy of the repository)."""
+    import git as gitpython
+
+    _scrub_process_env()
+    g = _hardened(gitpython.Git(str(dest.parent)))
+    _call(g, "clone", "--quiet", "--no-checkout", str(bundle), str(dest))
+    _call(git_at(dest), "checkout", "--quiet", "-b", branch, base)
+
+
+def fetch_branch(root: Path, bundle: Path, branch: str) -> str:
+    """Set our branch `branch` in `root` to the tip `bundle` carries for it."""
+    _call(
+        git_at(root), "fetch", "--quiet", str(bundle), f"+refs/heads/{branch}:refs/heads/{branch}"
+    )
+    return resolve_commit(root, f"refs/heads/{branch}")
+
+
+def set_branch(root: Path, branch: str, commit: str) -> None:
+    """Point `branch` at `commit` (git refuses when it is checked out somewhere)."""
+    _call(git_at(root), "branch", "--force", "--quiet", branch, commit)
