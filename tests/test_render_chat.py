@@ -327,7 +327,7 @@ def test_toolbar_text() -> None:
         total_cost = 0.0123
 
     assert toolbar_text(Agent()) == (
-        " deepseek-v4-pro · think high · ask · ctx 12.3k/1M 1% · $0.01"
+        " deepseek-v4-pro · think high · ask · ctx 12.3k/1M 1% · $0.0123"
     )
     Agent.settings = Settings(thinking=False)
     assert "think off" in toolbar_text(Agent())

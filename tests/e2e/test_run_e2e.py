@@ -162,7 +162,7 @@ def test_task_from_stdin_and_text_output(workspace: Path, fake_api: FakeDeepSeek
     result = run_v4code(workspace, fake_api, "-", stdin="what is it?\n")
     assert result.returncode == 0
     assert result.stdout == "the answer\n"
-    assert "done: 1 steps" in result.stderr
+    assert "done: 1 step," in result.stderr
     assert fake_api.chat_requests[0].messages[1]["content"] == "what is it?\n"
 
 

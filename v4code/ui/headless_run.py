@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from v4code.errors import ExitCode
+from v4code.errors import ExitCode, V4codeError
 
 
 def run_task(
@@ -21,8 +21,8 @@ def run_task(
 ) -> int:
     from v4code.app import open_session, workspace_root
     from v4code.cancel import CancelToken
-    from v4code.config import load_settings
-    from v4code.ui.headless import HeadlessRenderer, PolicyApprover
+    from v4code.config import check_cost_limit, load_settings
+    from v4code.ui.headless import HeadlessRenderer, PolicyApprover, RunResult
 
     root = workspace_root(cwd)
     loaded = load_settings(root, flags)
@@ -30,15 +30,27 @@ def run_task(
     for notice in loaded.notices:
         sys.stderr.write(f"v4code: {notice}\n")
     cancel = CancelToken()
-    opened = open_session(
-        settings,
-        root,
-        PolicyApprover(settings.permission_mode),
-        resume=resume,
-        cancel=cancel,
-        meta={"frontend": "run"},
-    )
     renderer = HeadlessRenderer(output, notices=loaded.notices)
+    try:
+        check_cost_limit(settings)
+        opened = open_session(
+            settings,
+            root,
+            PolicyApprover(settings.permission_mode),
+            resume=resume,
+            cancel=cancel,
+            meta={"frontend": "run"},
+        )
+    except V4codeError as exc:
+        if output == "text":
+            raise
+        # A script parsing the output gets a result object that says what went wrong.
+        sys.stderr.write(f"v4code: {exc.message}\n")
+        category = "config" if exc.exit_code == ExitCode.USAGE else "backend"
+        failed = RunResult(status="error", reason=exc.message, error_category=category)
+        failed.notices = list(loaded.notices)
+        renderer.finish(failed)
+        return exc.exit_code
     previous = _install_sigint(cancel)
     try:
         result = renderer.run(opened.agent.submit(task), opened.agent.session_id)
@@ -85,6 +97,8 @@ def _install_sigint(cancel: Any) -> Any:
         if cancel.cancelled:
             sys.stderr.write("\nv4code: interrupted\n")
             raise SystemExit(ExitCode.INTERRUPTED)
+        sys.stderr.write("\nv4code: stopping… (Ctrl-C again to quit at once)\n")
+        sys.stderr.flush()
         cancel.cancel()
 
     return signal.signal(signal.SIGINT, handler)

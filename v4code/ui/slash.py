@@ -180,11 +180,13 @@ def cmd_cost(chat: Any, arg: str) -> None:
     from v4code.pricing import format_cost
 
     u = chat.agent.total_usage
+    unpriced = getattr(chat.agent, "unpriced_model", None)
+    cost = format_cost(None if unpriced else chat.agent.total_cost, unpriced)
     say(
         chat,
         f"this session: {u.prompt_tokens:,} tokens in ({u.cache_hit_tokens:,} cache hits, "
         f"{u.cache_hit_share:.0%}), {u.completion_tokens:,} out "
-        f"({u.reasoning_tokens:,} thinking) · {format_cost(chat.agent.total_cost)}",
+        f"({u.reasoning_tokens:,} thinking) · {cost}",
     )
 
 

@@ -31,5 +31,10 @@ def toolbar_text(agent: Any) -> str:
     return (
         f" {s.model} · {thinking_label(s)} · {agent.mode} · "
         f"ctx {short_tokens(used)}/{short_tokens(window)} {used / window:.0%} · "
-        f"{format_cost(agent.total_cost)}"
+        f"{_cost(agent)}"
     )
+
+
+def _cost(agent: Any) -> str:
+    unpriced = getattr(agent, "unpriced_model", None)
+    return "cost ?" if unpriced else format_cost(agent.total_cost)
