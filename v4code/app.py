@@ -117,6 +117,10 @@ def open_session(
         cancel=cancel,
     )
     if resume is not None:
+        from v4code.notes import restore
+        from v4code.sessions import resume_state
+
         # Pending calls of a crashed session must be answered before the next request.
         agent.close_pending("Not run: the session ended before this call could run.")
+        restore(agent, resume_state(data), data.pending_notes)
     return AgentSession(agent, resume is not None)

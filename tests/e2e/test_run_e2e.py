@@ -169,11 +169,11 @@ def test_task_from_stdin_and_text_output(workspace: Path, fake_api: FakeDeepSeek
 @pytest.mark.parametrize(
     ("step", "code", "message"),
     [
-        (fault(401), 3, "DEEPSEEK_API_KEY"),
+        (fault(401), 2, "DEEPSEEK_API_KEY"),  # a rejected key is configuration
         (fault(402), 3, "balance"),
     ],
 )
-def test_backend_errors_exit_3_with_advice(
+def test_backend_errors_exit_with_advice(
     workspace: Path, fake_api: FakeDeepSeek, step: dict, code: int, message: str
 ) -> None:
     fake_api.load([step])

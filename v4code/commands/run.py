@@ -94,7 +94,7 @@ def run_command(
     if task == "-":
         task = sys.stdin.read()
     if not task.strip():
-        click.echo("v4code: the task is empty", err=True)
+        click.echo("v4code: no task given (the task is empty)", err=True)
         sys.exit(ExitCode.USAGE)
     if effort is not None and effort.lower() == "none":
         thinking, effort = False, None

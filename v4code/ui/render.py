@@ -19,6 +19,7 @@ from rich.markdown import Markdown
 from rich.syntax import Syntax
 from rich.text import Text
 
+from v4code.compaction import SUMMARY_HEADER
 from v4code.events import (
     ErrorEvent,
     Event,
@@ -163,7 +164,11 @@ def history_renderables(
     if skipped:
         out.append(Text(f"({skipped} earlier turns not shown)", style="dim"))
     for m in messages:
-        if m.role == "user":
+        if m.role == "user" and (m.content or "").startswith(SUMMARY_HEADER):
+            out.append(Text("▸ earlier turns were compacted into a summary", style="dim italic"))
+        elif m.role == "system" and m.content:  # a note the model was given (an undo, ...)
+            out.append(Text(f"  {m.content.splitlines()[0][:200]}", style="dim"))
+        elif m.role == "user":
             first, *rest = (m.content or "").strip().splitlines() or [""]
             more = f"  (+{len(rest)} lines)" if rest else ""
             out.append(Text(f"› {first[:300]}{more}", style="bold"))
@@ -261,11 +266,7 @@ class TurnView:
         elif isinstance(event, TurnFinished):
             self.status = event.status
             self.region.status(None)
-            for record in self._running.values():  # cut short: its line stays in the chat
-                line = tool_line(record.started)
-                line.append("  interrupted", style="yellow")
-                self.region.print(line)
-            self._running.clear()
+            self.interrupted_tools()
             self.region.print(
                 summary_line(
                     self.usage,
@@ -277,6 +278,14 @@ class TurnView:
                 )
             )
             self.region.close()
+
+    def interrupted_tools(self) -> None:
+        """Calls a turn ended while they ran keep their line in the chat, marked so."""
+        for record in self._running.values():
+            line = tool_line(record.started)
+            line.append("  interrupted", style="yellow")
+            self.region.print(line)
+        self._running.clear()
 
     def pause(self) -> None:
         """Before anyone prompts: finish what is streaming and drop the live part."""

@@ -80,10 +80,21 @@ def cmd_exit(chat: Any, arg: str) -> None:
 
 
 def cmd_model(chat: Any, arg: str) -> None:
+    """Switch models; a name the server does not list is refused (a typo would fail later)."""
+    from v4code.pricing import price_for
+
     if arg:
+        list_models = getattr(chat.agent.backend, "list_models", None)
+        known = list_models() if callable(list_models) else None
+        if known is not None and arg not in known:
+            listed = ", ".join(sorted(known)[:12]) or "none"
+            say(chat, f"The server has no model {arg!r} (it lists: {listed}).", "yellow")
+            return
         chat.agent.set_model(arg)
-        if arg not in chat.agent.settings.prices:
-            say(chat, f"No price is configured for {arg}; its cost shows as $0.", "yellow")
+        if known is None:
+            say(chat, f"The server lists no models; {arg} is used as given.", "dim")
+        if price_for(arg, chat.agent.settings.prices) is None:
+            say(chat, f"No price is configured for {arg}: its cost shows as unknown.", "yellow")
     say(chat, f"model: {chat.agent.settings.model}")
 
 
@@ -137,8 +148,11 @@ def cmd_mode(chat: Any, arg: str) -> None:
 
 
 def cmd_undo(chat: Any, arg: str) -> None:
+    from v4code.notes import tell_undo
+
     report = chat.checkpoints().undo_last(chat.root, chat.agent.session_id)
     say(chat, report.render())
+    tell_undo(chat.agent, report)
     chat.files.invalidate()
 
 
