@@ -12,7 +12,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -281,8 +280,7 @@ def ctrl_c_when_requested(server: FakeDeepSeek, count: int) -> threading.Thread:
 
     def press() -> None:
         server.wait_for_requests(count, timeout=20)
-        time.sleep(0.3)
-        _sigint()
+        _sigint()  # the turn's handler is in place and a cancel ends the read whenever it lands
 
     thread = threading.Thread(target=press, daemon=True)
     thread.start()

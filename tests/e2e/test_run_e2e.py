@@ -250,7 +250,13 @@ def test_ctrl_c_stops_a_running_command_and_keeps_the_session(
     import signal
     import time
 
-    fake_api.load([tool_call("run_command", reasoning="Run the slow thing.", command="sleep 60")])
+    fake_api.load(
+        [
+            tool_call(
+                "run_command", reasoning="Run the slow thing.", command="touch started; sleep 60"
+            )
+        ]
+    )
     env = {
         **os.environ,
         "DEEPSEEK_API_KEY": "sk-test",
@@ -266,7 +272,9 @@ def test_ctrl_c_stops_a_running_command_and_keeps_the_session(
         text=True,
     )
     fake_api.wait_for_requests(1, timeout=30)
-    time.sleep(0.5)  # let the command start
+    limit = time.monotonic() + 30
+    while not (workspace / "started").exists() and time.monotonic() < limit:
+        time.sleep(0.02)  # polls for the command's own sign that it runs
     started = time.monotonic()
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=30)
