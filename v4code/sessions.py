@@ -169,7 +169,8 @@ def find_session(root: Path, session_id: str | None) -> Path:
     """The file of a session id (a unique prefix is enough), or the latest one."""
     files = list_sessions(root)
     if not files:
-        raise ConfigError("there is no saved session for this workspace yet")
+        named = f"no session {session_id!r}: " if session_id else ""
+        raise ConfigError(f"{named}there is no saved session for this workspace yet")
     if session_id is None:
         return files[0]
     matches = [p for p in files if p.stem == session_id] or [

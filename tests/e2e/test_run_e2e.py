@@ -279,6 +279,7 @@ def test_ctrl_c_stops_a_running_command_and_keeps_the_session(
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, err
+    assert err.count("stopping…") == 1  # said at once, on the first Ctrl-C
     assert time.monotonic() - started < 10
     data = json.loads(out)
     assert data["status"] == "interrupted"
