@@ -20,20 +20,26 @@ def undo_note(report: Any) -> str | None:
     restored = tuple(getattr(report, "restored", ()))
     if getattr(report, "batch", None) is None or not restored:
         return None
-    batch = report.batch
-    created = {f.path for f in getattr(batch, "files", ()) if f.before is None}
+    files = getattr(report.batch, "files", ())  # an edit batch's files; a snapshot has a count
+    listed = files if isinstance(files, (list, tuple)) else ()
+    created = {f.path for f in listed if getattr(f, "before", "") is None}
     back = [p for p in restored if p not in created]
     gone = [p for p in restored if p in created]
     parts = []
     if back:
-        parts.append("restored to their earlier content: " + ", ".join(back))
+        parts.append("restored to their earlier content: " + _names(back))
     if gone:
-        parts.append("removed again (they did not exist before): " + ", ".join(gone))
+        parts.append("removed again (they did not exist before): " + _names(gone))
     return (
         "Note: the user undid an earlier change; "
         + "; ".join(parts)
         + ". Those edits are no longer on disk: read the files again before relying on them."
     )
+
+
+def _names(paths: list[str], limit: int = 20) -> str:
+    more = f" and {len(paths) - limit} more" if len(paths) > limit else ""
+    return ", ".join(paths[:limit]) + more
 
 
 def tell_undo(agent: Any, report: Any) -> None:

@@ -151,7 +151,10 @@ def leave_note(root: Path, session_id: str, text: str) -> bool:
         path = find_session(root, session_id)
     except V4codeError:
         return False
-    SessionLog.reopen(path, session_id).note(text)
+    try:
+        SessionLog.reopen(path, session_id).note(text)
+    except OSError:  # the undo itself is done; only the note is lost
+        return False
     return True
 
 
