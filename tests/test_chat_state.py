@@ -221,3 +221,29 @@ def test_first_ctrl_c_says_stopping_at_once() -> None:
         os.kill(os.getpid(), signal.SIGINT)
         assert token.wait(10)
     assert said == ["stopping…"]
+
+
+def test_resume_restores_the_context_gauge_and_totals(tmp_path: Path) -> None:
+    from v4code.notes import restore
+    from v4code.sessions import read_session, resume_state
+
+    log = SessionLog.create(tmp_path, {"model": "deepseek-v4-pro"})
+    usage = {"prompt_tokens": 12_000, "completion_tokens": 345, "cache_miss_tokens": 12_000}
+    log.event(
+        {"type": "usage_reported", "usage": usage, "cost": 0.01, "total_usage": usage}
+        | {"total_cost": 0.0123, "model": "deepseek-v4-pro", "priced": True}
+    )
+    log.event({"type": "settings_changed", "model": "deepseek-flash", "thinking": False})
+    agent = Agent(
+        settings=Settings(),
+        backend=ScriptedBackend([]),
+        registry=ToolRegistry([]),
+        root=tmp_path,
+        conversation=Conversation(Message("system", "sys")),
+        session=log,
+        approver=Deny(),
+    )
+    restore(agent, resume_state(read_session(log.path)))
+    assert agent.last_prompt_tokens == 12_345 and agent.total_cost == 0.0123
+    assert agent.total_usage.prompt_tokens == 12_000
+    assert agent.settings.model == "deepseek-flash" and agent.settings.thinking is False
