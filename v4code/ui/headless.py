@@ -128,6 +128,7 @@ class HeadlessRenderer:
         self.out = out or sys.stdout
         self.err = err or sys.stderr
         self._running: dict[str, ToolStarted] = {}
+        self._errors: set[str] = set()  # printed already: the summary does not repeat them
 
     def run(self, events: Iterable[Event], session_id: str) -> RunResult:
         result = RunResult(session_id=session_id, notices=list(self.notices))
@@ -200,6 +201,7 @@ class HeadlessRenderer:
         elif isinstance(event, Notice):
             self._err(f"  {event.text}")
         elif isinstance(event, ErrorEvent):
+            self._errors.add(event.message)
             self._err(f"error: {event.message}")
 
     def _summary(self, result: RunResult) -> None:
@@ -210,7 +212,7 @@ class HeadlessRenderer:
             f"{result.status}: {steps}, {u.prompt_tokens:,} in "
             f"({u.cache_hit_share:.0%} cached), {u.completion_tokens:,} out, {cost}"
         )
-        if result.reason and result.error_category is None:  # an error was printed already
+        if result.reason and result.reason not in self._errors:
             line += f" — {result.reason}"
         self._err(line)
 
