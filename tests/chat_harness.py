@@ -10,7 +10,6 @@ import io
 import os
 import signal
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -83,8 +82,7 @@ def ctrl_c_when_requested(server: FakeDeepSeek, count: int) -> threading.Thread:
 
     def press() -> None:
         server.wait_for_requests(count, timeout=20)
-        time.sleep(0.3)
-        sigint()
+        sigint()  # the turn's handler is in place and a cancel ends the read whenever it lands
 
     thread = threading.Thread(target=press, daemon=True)
     thread.start()

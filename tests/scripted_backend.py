@@ -54,7 +54,9 @@ class ScriptedBackend:
     replies: list[Reply]
     requests: list[ChatRequest] = field(default_factory=list)
 
-    def stream(self, request: ChatRequest, cancel: CancelToken) -> Iterator[StreamEvent]:
+    def stream(
+        self, request: ChatRequest, cancel: CancelToken, deadline: float | None = None
+    ) -> Iterator[StreamEvent]:
         self.requests.append(request)
         if not self.replies:
             raise AssertionError("the scripted backend ran out of replies")

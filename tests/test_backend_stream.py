@@ -258,18 +258,21 @@ def test_connection_refused_is_explained() -> None:
 
 
 def test_cancel_mid_stream(fake_api: FakeDeepSeek) -> None:
-    fake_api.load([{**text("x" * 400), "chunk_size": 4, "delay": 0.01}])
+    """Cancelled from another thread once the first chunk is in: no timing is assumed."""
+    fake_api.load([{**text("x" * 400), "chunk_size": 4, "delay": 0.05}])
     cancel = CancelToken()
     b = backend(fake_api)
     seen: list = []
+    first_chunk = threading.Event()
 
-    def stop_soon() -> None:
-        time.sleep(0.2)
+    def stop_after_first_chunk() -> None:
+        first_chunk.wait(60)
         cancel.cancel()
 
-    threading.Thread(target=stop_soon).start()
+    threading.Thread(target=stop_after_first_chunk, daemon=True).start()
     with pytest.raises(Cancelled):
         for event in b.stream(request(), cancel):
             seen.append(event)
+            first_chunk.set()
     b.close()
     assert 0 < len(texts(seen, TextDelta)) < 400

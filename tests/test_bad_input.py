@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import re
 import resource
 import subprocess
 import sys
@@ -31,13 +33,14 @@ def test_binary_file_refused_with_size_and_type(workspace: Path) -> None:
 
 
 def test_command_that_never_ends_is_killed(workspace: Path) -> None:
+    marker = f"300.{os.getpid()}{time.monotonic_ns() % 100000}"  # this test's sleeps only
     started = time.monotonic()
-    out = tool_text(
-        "run_command", workspace, command="sleep 300 & sleep 300; echo never", timeout=1
-    )
+    command = f"sleep {marker} & sleep {marker}; echo never"
+    out = tool_text("run_command", workspace, command=command, timeout=1)
     assert time.monotonic() - started < 10
     assert "timed out after 1 s" in out and "never" not in out
-    leftover = subprocess.run(["pgrep", "-f", "sleep 300"], capture_output=True, text=True)
+    pattern = f"^sleep {re.escape(marker)}$"
+    leftover = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True)
     assert leftover.stdout.strip() == ""
 
 

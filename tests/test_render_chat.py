@@ -325,9 +325,10 @@ def test_toolbar_text() -> None:
         mode = PermissionPolicy("ask").mode
         last_prompt_tokens = 12_345
         total_cost = 0.0123
+        unpriced_model = None
 
     assert toolbar_text(Agent()) == (
-        " deepseek-v4-pro · think high · ask · ctx 12.3k/1M 1% · $0.01"
+        " deepseek-v4-pro · think high · ask · ctx 12.3k/1M 1% · $0.0123"
     )
     Agent.settings = Settings(thinking=False)
     assert "think off" in toolbar_text(Agent())

@@ -17,7 +17,7 @@ from v4code import compaction
 from v4code.cancel import CancelToken
 from v4code.config import Settings
 from v4code.conversation import Conversation
-from v4code.errors import BackendError, Cancelled
+from v4code.errors import BackendError, Cancelled, DeadlineExceeded, ExitCode
 from v4code.events import (
     ErrorEvent,
     Event,
@@ -26,23 +26,21 @@ from v4code.events import (
     Retrying,
     StepStarted,
     StreamEvent,
-    StreamFinish,
     TextDelta,
     ToolCallReady,
     ToolFinished,
     ToolStarted,
     TurnFinished,
     TurnStarted,
-    UsageChunk,
     UsageReported,
     event_to_dict,
 )
 from v4code.instructions import NestedInstructions
 from v4code.pipeline import BeforeApply, Outcome, ToolPipeline
-from v4code.pricing import cost_of
+from v4code.pricing import next_prompt_cost, price_usage
 from v4code.protocols import Approver, Backend
 from v4code.safety.permissions import PermissionPolicy
-from v4code.sessions import SessionLog
+from v4code.sessions import SessionLog, settings_event
 from v4code.toolkit import ToolContext, ToolRegistry
 from v4code.turn import LOGGED_EVENT_KINDS, Reply, StopTurn, TurnState
 from v4code.types import ChatRequest, Message, ToolCall, ToolResult, ToolSummary, Usage
@@ -92,10 +90,13 @@ class Agent:
         self.clock = clock
         self.total_usage = Usage()
         self.total_cost = 0.0
+        self.unpriced_model: str | None = None  # a response was served by a model with no price
         self.last_prompt_tokens = 0
         self._tool_setup = tool_setup
         self._tool_schemas: tuple[dict[str, Any], ...] | None = None  # fixed at the first turn
         self.hooks = hooks  # v4code.hooks.Hooks: after_tool and turn_end return notices
+        self.cached = 0  # the previous prompt: what the next one likely re-uses
+        self.notes: list[str] = []  # system notes the next request carries (v4code.notes)
         self._turn = TurnState()
         self._instructions = NestedInstructions(root, conversation)
 
@@ -120,16 +121,23 @@ class Agent:
 
     def set_model(self, model: str) -> None:
         self._settings = self._settings.replace(model=model)
+        self._log_settings()
 
     def set_thinking(self, thinking: bool, effort: str | None = None) -> None:
         """Thinking on or off; `effort` (low, high, max) when on, else the current one or high."""
         effort = (effort or self._settings.effort or "high") if thinking else self._settings.effort
         self._settings = self._settings.replace(thinking=thinking, effort=effort)
+        self._log_settings()
 
     def set_mode(self, mode: str) -> None:
         """A permission mode for the rest of the session (what was allowed with 'always' stays)."""
         PermissionPolicy(mode)  # raises ValueError on an unknown mode
         self.policy.mode = mode
+        self._log_settings()
+
+    def _log_settings(self) -> None:
+        """Logged so a resumed session goes on with what was chosen in it."""
+        self.session.event(settings_event(self._settings, self.policy.mode))
 
     def warm_up(self) -> None:
         """Build the model client ahead of the first request (a frontend calls it while idle)."""
@@ -160,18 +168,21 @@ class Agent:
 
     def _submit(self, text: str) -> Iterator[Event]:
         self.cancel.reset()
-        state = self._turn = TurnState()
-        started, spent = self.clock(), self.total_cost
+        state = self._turn = TurnState.begin(self._settings, self.clock(), self.total_cost)
         if self._tool_schemas is None:
             yield from (self.record(Notice(note)) for note in self.fix_tools())
         if self.needs_compaction():
             yield from self.compact(auto=True)
         yield self.record(TurnStarted(self.session_id, text))
+        for note in self.notes:  # appended after the history, so the cached prefix stays
+            self._append(Message(role="system", content=note))
+        self.notes.clear()
         self._append(Message(role="user", content=text))
         final_text = ""
         try:
             while True:
-                state.check_limits(self._settings, self.clock() - started, self.total_cost - spent)
+                estimate = next_prompt_cost(self._settings, self.last_prompt_tokens, self.cached)
+                state.check_limits(self._settings, self.clock(), self.total_cost, estimate)
                 if state.steps and self.needs_compaction():  # a long turn fills the window too
                     yield from self.compact(auto=True)
                 state.steps += 1
@@ -179,6 +190,8 @@ class Agent:
                 reply = yield from self._stream_reply()
                 self._append(reply.message())
                 final_text = "".join(reply.text)
+                # usage comes at a response's end: the budget is checked before its calls run
+                state.check_cost(self._settings, self.total_cost)
                 if not reply.calls:
                     if reply.finish_reason == "length":
                         yield self.record(
@@ -190,6 +203,7 @@ class Agent:
                 if state.ended_by_tool:
                     break
         except StopTurn as stop:
+            final_text = final_text or state.partial_text
             yield self._stop(stop.status, final_text, stop.reason, f"Not run: {stop.reason}")
             return
         except Cancelled:
@@ -197,11 +211,12 @@ class Agent:
             yield self._stop("interrupted", final_text, "interrupted by the user", note)
             return
         except BackendError as exc:
-            yield self.record(ErrorEvent(exc.message, "backend"))
+            category = "config" if exc.exit_code == ExitCode.USAGE else "backend"
+            yield self.record(ErrorEvent(exc.message, category))
             yield self._stop("error", final_text, exc.message, f"Not run: {exc.message}")
             return
         if state.denied:
-            yield self._finish("denied", final_text, "denied: " + "; ".join(state.denied))
+            yield self._finish("denied", final_text, "; ".join(state.denied))
         else:
             yield self._finish("done", final_text, "")
 
@@ -250,46 +265,51 @@ class Agent:
         )
 
     def model_stream(self, request: ChatRequest) -> Iterator[StreamEvent]:
-        return self._backend.stream(request, self.cancel)
+        """One response; the turn's time limit bounds it, retries and reconnects included."""
+        return self._backend.stream(request, self.cancel, deadline=self._turn.deadline)
 
     def _stream_reply(self) -> Generator[Event, None, Reply]:
         reply = Reply()
         try:
             for ev in self.model_stream(self.request()):
-                if isinstance(ev, ReasoningDelta):
-                    reply.reasoning.append(ev.text)
-                    yield ev
-                elif isinstance(ev, TextDelta):
-                    reply.text.append(ev.text)
-                    yield ev
-                elif isinstance(ev, ToolCallReady):
-                    reply.calls.append(ev.call)
-                    if ev.leaked:
-                        said = f"Recovered a tool call ({ev.call.name}) the model wrote as text."
-                        yield self.record(Notice(said))
-                elif isinstance(ev, UsageChunk):
-                    yield self.account(ev.usage, reply.model)
-                elif isinstance(ev, StreamFinish):
-                    reply.finish_reason, reply.model = ev.finish_reason, ev.model
-                elif isinstance(ev, Retrying):
+                if isinstance(ev, Retrying):
                     reply = Reply()  # the partial reply is discarded; the request starts over
                     yield self.record(ev)
-        except Cancelled:
-            if not reply.empty:
+                    continue
+                reply.add(ev)  # usage is priced once the finish names the model that served it
+                if isinstance(ev, (ReasoningDelta, TextDelta)):
+                    yield ev
+                elif isinstance(ev, ToolCallReady) and ev.leaked:
+                    said = f"Recovered a tool call ({ev.call.name}) the model wrote as text."
+                    yield self.record(Notice(said))
+        except (Cancelled, DeadlineExceeded) as exc:
+            if reply.usage is not None:
+                yield self.account(reply.usage, reply.model)
+            if not reply.empty:  # what was said so far stays in the session
                 self._append(reply.message(with_calls=False))
+            if isinstance(exc, DeadlineExceeded):
+                self._turn.partial_text = "".join(reply.text)
+                limit = self._settings.max_time or 0.0
+                raise StopTurn("limit", f"time limit reached ({limit:.0f} s)") from None
             raise
+        if reply.usage is not None:
+            yield self.account(reply.usage, reply.model)
         return reply
 
     def account(self, usage: Usage, model: str | None) -> UsageReported:
-        """Price one response's usage and add it to the session totals."""
+        """Price one response's usage (by the model that served it, else the configured one)
+        and add it to the session totals, kept to 1e-6 USD (no float noise)."""
         s = self._settings
-        cost = cost_of(usage, model or s.model, s.prices, peak_multiplier=s.peak_multiplier)
-        if cost == 0.0 and model and model != s.model:
-            cost = cost_of(usage, s.model, s.prices, peak_multiplier=s.peak_multiplier)
+        cost, priced = price_usage(usage, (model, s.model), s.prices, s.peak_multiplier)
+        if not priced:
+            self.unpriced_model = model or s.model
         self.total_usage = self.total_usage + usage
-        self.total_cost += cost
+        self.total_cost = round(self.total_cost + cost, 6)
         self.last_prompt_tokens = usage.prompt_tokens + usage.completion_tokens
-        return self.record(UsageReported(usage, cost, self.total_usage, self.total_cost, model))
+        self.cached = usage.prompt_tokens
+        return self.record(
+            UsageReported(usage, cost, self.total_usage, self.total_cost, model, priced)
+        )
 
     # --- one tool call ----------------------------------------------------------------
 

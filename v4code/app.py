@@ -147,7 +147,10 @@ def open_session(
     if resume is not None:
         # Pending calls of a crashed session must be answered before the next request.
         from v4code.edits.journal_note import pending_call_note
+        from v4code.notes import restore
+        from v4code.sessions import resume_state
 
         rolled = checkpoints.interrupted_batches(root, agent.session_id)
         agent.close_pending(pending_call_note(rolled[-1:]))
+        restore(agent, resume_state(data), data.pending_notes)
     return AgentSession(agent, resume is not None)

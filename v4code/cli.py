@@ -66,6 +66,10 @@ class LazyGroup(click.Group):
     The listing in `--help` comes from SUBCOMMANDS, so showing it imports no command module.
     """
 
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        delegated = as_run(args, piped=not sys.stdin.isatty())
+        return super().parse_args(ctx, delegated if delegated is not None else args)
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *SUBCOMMANDS})
 
@@ -96,6 +100,47 @@ class LazyGroup(click.Group):
         return click.Command(name, help=entry.summary).get_short_help_str(limit)
 
 
+PRINT_FLAGS = ("-p", "--print")
+_NOT_A_TASK = frozenset({"-h", "--help", "-V", "--version"})
+
+
+def as_run(args: list[str], *, piped: bool) -> list[str] | None:
+    """`v4code -p TASK [run's options]` (or a task piped in with no subcommand) as the `run`
+    command line it stands for, so every `run` option works there; None: not such a line."""
+    if any(a in _NOT_A_TASK for a in args):
+        return None
+    rest: list[str] = []
+    task: str | None = None
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            rest.extend(args[i:])
+            break
+        if task is None and arg in PRINT_FLAGS and i + 1 < len(args):
+            task, i = args[i + 1], i + 2
+            continue
+        if task is None and arg.startswith("--print="):
+            task = arg.split("=", 1)[1]
+        elif task is None and arg.startswith("-p") and not arg.startswith("--") and len(arg) > 2:
+            task = arg[2:]
+        elif task is None and (arg in SUBCOMMANDS or _bare_word(args, i)):
+            return None  # a subcommand's own line, or a word that is no option's value
+        else:
+            rest.append("--resume" if arg == "-r" else arg)
+        i += 1
+    if task is None and not piped:
+        return None
+    if task is None and any(a in ("-c", "--continue") for a in rest):
+        return None  # the chat's own handling (a task piped into a continued session)
+    return ["run", *rest, "--", task if task is not None else "-"]
+
+
+def _bare_word(args: list[str], i: int) -> bool:
+    before = args[i - 1] if i else ""
+    return not args[i].startswith("-") and (not before.startswith("-") or "=" in before)
+
+
 @click.group(
     cls=LazyGroup,
     invoke_without_command=True,
@@ -122,6 +167,9 @@ class LazyGroup(click.Group):
 @click.option(
     "--permission-mode", type=click.Choice(["read-only", "ask", "auto-edit", "full-auto"])
 )
+@click.option("--effort", help="Reasoning effort: low, high or max (none turns thinking off).")
+@click.option("--base-url", help="OpenAI-compatible endpoint (default https://api.deepseek.com).")
+@click.option("--dialect", type=click.Choice(["deepseek", "vllm", "sglang", "llamacpp", "ollama"]))
 @click.pass_context
 def main(
     ctx: click.Context,
@@ -130,6 +178,9 @@ def main(
     resume: str | None,
     model: str | None,
     permission_mode: str | None,
+    effort: str | None,
+    base_url: str | None,
+    dialect: str | None,
 ) -> None:
     """v4code: a terminal coding agent for DeepSeek V4.
 
@@ -141,7 +192,17 @@ def main(
     from v4code.commands import fail
     from v4code.ui.entry import start_chat
 
-    flags = {"model": model, "permission_mode": permission_mode}
+    thinking = None
+    if effort is not None and effort.lower() == "none":
+        thinking, effort = False, None
+    flags = {
+        "model": model,
+        "permission_mode": permission_mode,
+        "effort": effort,
+        "thinking": thinking,
+        "base_url": base_url,
+        "dialect": dialect,
+    }
     try:
         code = start_chat(prompt=prompt, continue_=continue_, resume=resume, flags=flags)
     except V4codeError as exc:

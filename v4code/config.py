@@ -327,3 +327,12 @@ def describe(loaded: LoadedSettings) -> list[tuple[str, str, str]]:
             shown = repr(value) if isinstance(value, str) else str(value)
         rows.append((f.name, shown, loaded.sources[f.name]))
     return rows
+
+
+def check_cost_limit(settings: Settings) -> None:
+    """A cost limit needs a price: with none known for the model it would never fire, so
+    refuse to start rather than run unlimited (a `[prices."*"]` fallback counts as a price)."""
+    from v4code.pricing import price_for, unknown_price_message
+
+    if settings.max_cost is not None and price_for(settings.model, settings.prices) is None:
+        raise ConfigError(unknown_price_message(settings.model))

@@ -109,6 +109,7 @@ class UsageReported:
     total_usage: Usage
     total_cost: float
     model: str | None = None
+    priced: bool = True  # False: no price is known for the model, `cost` is 0 for want of one
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,8 +15,11 @@ if TYPE_CHECKING:
 
 
 class Backend(Protocol):
-    def stream(self, request: ChatRequest, cancel: CancelToken) -> Iterator[StreamEvent]:
-        """Stream one model response; raise BackendError when it cannot be had."""
+    def stream(
+        self, request: ChatRequest, cancel: CancelToken, deadline: float | None = None
+    ) -> Iterator[StreamEvent]:
+        """Stream one model response; raise BackendError when it cannot be had, and
+        DeadlineExceeded once `deadline` (a time.monotonic() value) passes."""
         ...
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from v4code.config import user_home
-from v4code.errors import V4codeError
+from v4code.errors import ConfigError, V4codeError
 from v4code.safety.redact import Redactor, redactor
 from v4code.safety.secret_files import PLACEHOLDER
 from v4code.types import Message
@@ -120,6 +120,10 @@ class SessionLog:
             data = {**data, "result": {**result, "text": PLACEHOLDER, "data": None}}
         self.write({"type": "event", "event": data})
 
+    def note(self, text: str) -> None:
+        """A system note waiting for the next request (see v4code.notes)."""
+        self.write({"type": "note", "text": text})
+
     def close(self) -> None:
         """Nothing stays open between writes; kept so callers can end a session explicitly."""
 
@@ -131,6 +135,7 @@ class SessionData:
     meta: dict[str, Any]
     messages: list[Message]
     events: list[dict[str, Any]]
+    pending_notes: list[str] = field(default_factory=list)  # not yet sent to the model
 
     @property
     def system(self) -> Message | None:
@@ -142,6 +147,7 @@ def read_session(path: Path) -> SessionData:
     meta: dict[str, Any] = {}
     messages: list[Message] = []
     events: list[dict[str, Any]] = []
+    notes: list[str] = []
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except OSError as exc:
@@ -160,11 +166,28 @@ def read_session(path: Path) -> SessionData:
             meta = record
         elif kind == "message":
             messages.append(Message.from_dict(record["message"]))
+            notes = []  # a message after a note: the agent sent the note before it
         elif kind == "compaction":  # history was summarised: the system message stays
             messages = messages[:1] + [Message.from_dict(m) for m in record["messages"]]
         elif kind == "event":
             events.append(record["event"])
-    return SessionData(meta.get("session_id", path.stem), path, meta, messages, events)
+        elif kind == "note" and isinstance(record.get("text"), str):
+            notes.append(record["text"])
+    return SessionData(meta.get("session_id", path.stem), path, meta, messages, events, notes)
+
+
+def leave_note(root: Path, session_id: str, text: str) -> bool:
+    """Append a note to a saved session of this workspace (False when there is no such
+    session): it reaches the model when the session is resumed."""
+    try:
+        path = find_session(root, session_id)
+    except V4codeError:
+        return False
+    try:
+        SessionLog.reopen(path, session_id).note(text)
+    except OSError:  # the undo itself is done; only the note is lost
+        return False
+    return True
 
 
 def _kind_of(meta: dict[str, Any]) -> str:
@@ -198,7 +221,7 @@ def find_session(root: Path, session_id: str | None) -> Path:
     files = list_sessions(root)
     if session_id is None:
         if not files:
-            raise V4codeError("there is no saved session for this workspace yet")
+            raise ConfigError("there is no saved session for this workspace yet")
         return files[0]
     matches = [p for p in files if p.stem == session_id] or [
         p for p in files if p.stem.startswith(session_id)
@@ -206,13 +229,61 @@ def find_session(root: Path, session_id: str | None) -> Path:
     if not matches:
         other = [p for p in list_sessions(root, every=True) if p.stem == session_id]
         if other:
-            raise V4codeError(
+            raise ConfigError(
                 f"session {session_id!r} is a {session_kind(other[0])} run, not a "
                 "conversation; it cannot be continued"
             )
-        raise V4codeError(f"no session {session_id!r} in this workspace (see `v4code sessions`)")
+        raise ConfigError(f"no session {session_id!r} in this workspace (see `v4code sessions`)")
     if len(matches) > 1:
-        raise V4codeError(
+        raise ConfigError(
             f"session id {session_id!r} is ambiguous: {', '.join(p.stem for p in matches)}"
         )
     return matches[0]
+
+
+@dataclass(frozen=True)
+class ResumeState:
+    """What a resumed session goes on from besides its messages: the totals the toolbar and
+    the summary show, and the settings chosen during the session (None: not changed)."""
+
+    total_usage: dict[str, Any] | None = None
+    total_cost: float = 0.0
+    last_prompt_tokens: int = 0
+    unpriced_model: str | None = None
+    settings: dict[str, Any] = field(default_factory=dict)  # model, thinking, effort, mode
+
+
+SETTINGS_EVENT = "settings_changed"
+
+
+def settings_event(settings: Any, mode: str) -> dict[str, Any]:
+    """The log record of a settings change (model, thinking, effort, permission mode)."""
+    s = settings
+    return {"type": SETTINGS_EVENT, "model": s.model, "thinking": s.thinking, "mode": mode} | {
+        "effort": s.effort
+    }
+
+
+def resume_state(data: SessionData) -> ResumeState:
+    """Read the last reported totals and the latest settings change from a session's events."""
+    usage_event: dict[str, Any] | None = None
+    unpriced: str | None = None
+    chosen: dict[str, Any] = {}
+    for event in data.events:
+        if event.get("type") == "usage_reported":
+            usage_event = event
+            if event.get("priced") is False:
+                unpriced = str(event.get("model") or data.meta.get("model") or "this model")
+        elif event.get("type") == SETTINGS_EVENT:
+            chosen.update(
+                {k: v for k, v in event.items() if k in ("model", "thinking", "effort", "mode")}
+            )
+    if usage_event is None:
+        return ResumeState(unpriced_model=unpriced, settings=chosen)
+    last = usage_event.get("usage") or {}
+    try:
+        cost = float(usage_event.get("total_cost") or 0.0)
+        prompt = int(last.get("prompt_tokens", 0)) + int(last.get("completion_tokens", 0))
+    except (TypeError, ValueError):  # a damaged record: start the figures from zero
+        return ResumeState(settings=chosen)
+    return ResumeState(usage_event.get("total_usage"), cost, prompt, unpriced, chosen)

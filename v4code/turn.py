@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field
 
 from v4code.config import Settings
-from v4code.types import Message, ToolCall
+from v4code.events import (
+    ReasoningDelta,
+    StreamEvent,
+    StreamFinish,
+    TextDelta,
+    ToolCallReady,
+    UsageChunk,
+)
+from v4code.pricing import format_cost
+from v4code.types import Message, ToolCall, Usage
 
 LOGGED_EVENT_KINDS = frozenset(
     {
@@ -32,6 +42,20 @@ class Reply:
     calls: list[ToolCall] = field(default_factory=list)
     finish_reason: str | None = None
     model: str | None = None
+    usage: Usage | None = None
+
+    def add(self, event: StreamEvent) -> None:
+        """Take one streamed piece into the reply."""
+        if isinstance(event, ReasoningDelta):
+            self.reasoning.append(event.text)
+        elif isinstance(event, TextDelta):
+            self.text.append(event.text)
+        elif isinstance(event, ToolCallReady):
+            self.calls.append(event.call)
+        elif isinstance(event, UsageChunk):
+            self.usage = event.usage
+        elif isinstance(event, StreamFinish):
+            self.finish_reason, self.model = event.finish_reason, event.model
 
     def message(self, with_calls: bool = True) -> Message:
         return Message(
@@ -57,6 +81,9 @@ class StopTurn(Exception):
 
 @dataclass
 class TurnState:
+    started: float = 0.0  # the agent's clock when the turn began
+    spent_before: float = 0.0  # the session's cost then
+    deadline: float | None = None  # time.monotonic() when --max-time runs out (the backend's)
     steps: int = 0
     denied: list[str] = field(default_factory=list)
     files_changed: list[str] = field(default_factory=list)
@@ -64,16 +91,42 @@ class TurnState:
     repeats: int = 0
     ended_by_tool: bool = False
     compaction_skipped: bool = False
+    partial_text: str = ""  # the text of a reply a limit cut short
 
-    def check_limits(self, settings: Settings, elapsed: float, spent: float) -> None:
-        """Raise StopTurn when the next step would pass a step, cost or time limit."""
+    @classmethod
+    def begin(cls, settings: Settings, now: float, total_cost: float) -> TurnState:
+        limit = settings.max_time
+        deadline = None if limit is None else time.monotonic() + limit
+        return cls(started=now, spent_before=total_cost, deadline=deadline)
+
+    def check_limits(
+        self,
+        settings: Settings,
+        now: float,
+        total_cost: float,
+        next_prompt: float | None = None,
+    ) -> None:
+        """Raise StopTurn when the next step would pass a step, cost or time limit;
+        `next_prompt` is the estimated cost of the next request's prompt alone."""
         s = settings
+        elapsed, spent = now - self.started, total_cost - self.spent_before
         if self.steps >= s.max_steps:
             raise StopTurn("limit", f"step limit reached ({s.max_steps} steps)")
-        if s.max_cost is not None and spent >= s.max_cost:
-            raise StopTurn("limit", f"cost limit reached (${spent:.4f} of ${s.max_cost:.4f})")
+        self.check_cost(s, total_cost)
+        if s.max_cost is not None and next_prompt is not None and spent + next_prompt > s.max_cost:
+            raise StopTurn(
+                "limit",
+                f"cost limit: the next request would cost about {format_cost(next_prompt)} "
+                f"with {format_cost(spent)} of {format_cost(s.max_cost)} spent",
+            )
         if s.max_time is not None and elapsed >= s.max_time:
             raise StopTurn("limit", f"time limit reached ({elapsed:.0f} s of {s.max_time:.0f} s)")
+
+    def check_cost(self, settings: Settings, total_cost: float) -> None:
+        spent = total_cost - self.spent_before
+        if settings.max_cost is not None and spent >= settings.max_cost:
+            limit = format_cost(settings.max_cost)
+            raise StopTurn("limit", f"cost limit reached ({format_cost(spent)} of {limit})")
 
     def repeated(self, call: ToolCall, limit: int) -> bool:
         """Count identical calls in a row; True once the model is stuck in a loop."""

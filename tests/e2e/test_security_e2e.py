@@ -187,7 +187,7 @@ def test_a_server_echoing_the_key_in_its_401_never_gets_it_printed(
 ) -> None:
     fake_api.load([fault(401, message=f"Authentication Fails, Your api key: {KEY} is invalid")])
     done = v4code(workspace, fake_api, "run", "--output", output, "hello")
-    assert done.returncode == 3, done.stderr
+    assert done.returncode == 2, done.stderr  # a rejected key is configuration
     assert fake_api.chat_requests[0].headers["authorization"] == f"Bearer {KEY}"
     assert KEY not in done.stdout and KEY not in done.stderr
     assert "The API key was rejected" in done.stdout + done.stderr

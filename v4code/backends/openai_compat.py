@@ -32,7 +32,7 @@ from v4code.backends.transports import (
     remaining,
 )
 from v4code.cancel import CancelToken
-from v4code.errors import BackendError, Cancelled, DeadlineExceeded
+from v4code.errors import BackendError, Cancelled, DeadlineExceeded, ExitCode
 from v4code.events import (
     ReasoningDelta,
     Retrying,
@@ -209,6 +209,27 @@ class OpenAICompatBackend:
             retryable=True,
         )
 
+    def list_models(self, timeout: float = 5.0) -> list[str] | None:
+        """The model IDs the server lists at /models, or None when it offers no such list
+        (many local engines) or cannot be asked right now: then any name is taken on trust."""
+        import json
+        import urllib.error
+        import urllib.request
+
+        url = self.base_url.rstrip("/") + "/models"
+        headers = {"Authorization": f"Bearer {self.api_key}", "Accept": "application/json"}
+        try:
+            with urllib.request.urlopen(
+                urllib.request.Request(url, headers=headers), timeout=timeout
+            ) as response:
+                data = json.loads(response.read(4_000_000))
+        except (OSError, ValueError, urllib.error.URLError):
+            return None
+        items = data.get("data") if isinstance(data, dict) else None
+        if not isinstance(items, list):
+            return None
+        return [str(m["id"]) for m in items if isinstance(m, dict) and isinstance(m.get("id"), str)]
+
     def close(self) -> None:
         if self._transport is not None:
             self._transport.close()
@@ -240,9 +261,12 @@ class OpenAICompatBackend:
                 raise _Retry(
                     f"HTTP {exc.status} from the server ({said})", _retry_after(exc.retry_after)
                 ) from None
-            raise BackendError(
+            error = BackendError(
                 _advice(exc.status, said, request, self.base_url), status=exc.status
-            ) from None
+            )
+            if exc.status == 401:  # a wrong key is configuration: exit 2, as the README says
+                error.exit_code = ExitCode.USAGE
+            raise error from None
         except ProtocolFailure as exc:
             raise _Retry(self._scrub(str(exc)), kind="malformed") from None
         except CertificateFailure as exc:

@@ -107,7 +107,7 @@ def run_command(
     if text.startswith("/") and "/" not in text.split(maxsplit=1)[0][1:]:  # not a path
         text, model, thinking, effort = _custom(text, cwd, model, thinking, effort)
     if not text.strip():
-        click.echo("v4code: the task is empty", err=True)
+        click.echo("v4code: no task given (the task is empty)", err=True)
         sys.exit(ExitCode.USAGE)
     if effort is not None and effort.lower() == "none":
         thinking, effort = False, None

@@ -33,7 +33,13 @@ def undo_command(
     if show_list:
         click.echo(batches_text(workspace, session, every))
         return
+    from v4code.notes import undo_note
+    from v4code.sessions import leave_note
+
     report = undo_last_batch(workspace, session, force)
     click.echo(report.render())
+    note = undo_note(report)
+    if note and report.batch is not None:  # the model hears of it when the session goes on
+        leave_note(Path(report.batch.root), report.batch.session_id, note)
     if not report.ok:
         raise SystemExit(1)

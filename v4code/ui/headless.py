@@ -93,10 +93,19 @@ class RunResult:
     session_id: str = ""
     denied: list[str] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)  # settings left out (config.load_settings)
+    unpriced_model: str | None = None  # a response came from a model no price is known for
+    error_category: str | None = None  # "config" (a rejected key, ...) or "backend"
 
     @property
     def exit_code(self) -> int:
+        if self.status == "error" and self.error_category == "config":
+            return ExitCode.USAGE
         return STATUS_EXIT.get(self.status, ExitCode.FAILED)
+
+    @property
+    def cost_usd(self) -> float | None:
+        """Rounded to 1e-6 USD; None when part of the work was done by a model with no price."""
+        return None if self.unpriced_model else round(self.cost, 6)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -107,12 +116,13 @@ class RunResult:
             "files_changed": self.files_changed,
             "usage": self.usage.to_dict(),
             "cache_hit_share": round(self.usage.cache_hit_share, 4),
-            "cost_usd": round(self.cost, 6),
+            "cost_usd": self.cost_usd,
             "steps": self.steps,
             "model": self.model,
             "session_id": self.session_id,
             "denied": self.denied,
             "notices": self.notices,
+            **({"cost_note": f"no price for {self.unpriced_model}"} if self.unpriced_model else {}),
         }
 
 
@@ -143,6 +153,8 @@ class HeadlessRenderer:
         self.notices = list(notices)
         self.out = _Scrubbed(out or sys.stdout, scrub or redactor())
         self.err = _Scrubbed(err or sys.stderr, scrub or redactor())
+        self._running: dict[str, ToolStarted] = {}
+        self._errors: set[str] = set()  # printed already: the summary does not repeat them
 
     def run(self, events: Iterable[Event], session_id: str) -> RunResult:
         result = RunResult(session_id=session_id, notices=list(self.notices))
@@ -153,6 +165,11 @@ class HeadlessRenderer:
                 self.out.flush()
             elif self.output == "text":
                 self._text(event)
+        self.finish(result)
+        return result
+
+    def finish(self, result: RunResult) -> None:
+        """Write the result in the chosen form (also for a run that could not start)."""
         if self.output == "json":
             self.out.write(json.dumps(result.to_dict(), indent=2) + "\n")
         elif self.output == "jsonl":
@@ -162,17 +179,20 @@ class HeadlessRenderer:
                 self.out.write(result.final_message.rstrip() + "\n")
             self._summary(result)
         self.out.flush()
-        return result
 
     def _collect(self, event: Event, result: RunResult) -> None:
         if isinstance(event, UsageReported):
             result.usage = event.total_usage
             result.cost = event.total_cost
             result.model = event.model or result.model
+            if not event.priced:
+                result.unpriced_model = event.model or result.model or "this model"
         elif isinstance(event, ToolFinished) and event.denied:
             result.denied.append(event.call.name)
         elif isinstance(event, Notice):
             result.notices.append(event.text)
+        elif isinstance(event, ErrorEvent):
+            result.error_category = event.category
         elif isinstance(event, TurnFinished):
             result.status = event.status
             result.final_message = event.final_text
@@ -181,25 +201,46 @@ class HeadlessRenderer:
             result.files_changed = list(event.files_changed)
 
     def _text(self, event: Event) -> None:
+        """Progress as the chat shows it: a call's line once it finished, with its result
+        (`• grep 'TODO' 14 matches`, `• run pytest -q  exit 1`)."""
         if isinstance(event, ToolStarted):
-            self._err(f"• {describe_call(event)}")
-        elif isinstance(event, ToolFinished) and event.result.is_error:
-            first = event.result.text.strip().splitlines()[0] if event.result.text.strip() else ""
-            self._err(f"  ✗ {first[:200]}")
+            self._running[event.call.id] = event
+        elif isinstance(event, ToolFinished):
+            started = self._running.pop(event.call.id, None)
+            if event.summary is not None:
+                label = event.summary.label
+            elif started is not None:
+                label = describe_call(started)
+            else:
+                label = generic_summary(event.call.name, {}).label
+            line = f"• {label}"
+            if event.denied:
+                line += "  denied"
+            elif event.result.is_error:
+                first = (event.result.text.strip().splitlines() or [""])[0]
+                line += f"  ✗ {first[:200]}"
+            self._err(line)
+        elif isinstance(event, TurnFinished):
+            for started in self._running.values():  # cut short: the line is not lost
+                self._err(f"• {describe_call(started)}  interrupted")
+            self._running.clear()
         elif isinstance(event, Retrying):
             self._err(f"  retrying in {event.delay:.1f} s ({event.reason})")
         elif isinstance(event, Notice):
             self._err(f"  {event.text}")
         elif isinstance(event, ErrorEvent):
+            self._errors.add(event.message)
             self._err(f"error: {event.message}")
 
     def _summary(self, result: RunResult) -> None:
         u = result.usage
+        steps = "1 step" if result.steps == 1 else f"{result.steps} steps"
+        cost = format_cost(result.cost_usd, result.unpriced_model)
         line = (
-            f"{result.status}: {result.steps} steps, {u.prompt_tokens:,} in "
-            f"({u.cache_hit_share:.0%} cached), {u.completion_tokens:,} out, {format_cost(result.cost)}"
+            f"{result.status}: {steps}, {u.prompt_tokens:,} in "
+            f"({u.cache_hit_share:.0%} cached), {u.completion_tokens:,} out, {cost}"
         )
-        if result.reason:
+        if result.reason and result.reason not in self._errors:
             line += f" — {result.reason}"
         self._err(line)
 

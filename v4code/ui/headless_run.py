@@ -9,7 +9,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
-from v4code.errors import ExitCode
+from v4code.errors import ExitCode, V4codeError
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -33,8 +33,8 @@ def run_task(
 ) -> int:
     from v4code.app import open_session, workspace_root
     from v4code.cancel import CancelToken
-    from v4code.config import load_settings
-    from v4code.ui.headless import HeadlessRenderer, PolicyApprover
+    from v4code.config import check_cost_limit, load_settings
+    from v4code.ui.headless import HeadlessRenderer, PolicyApprover, RunResult
 
     root = workspace_root(cwd)
     loaded = load_settings(root, flags)
@@ -42,18 +42,30 @@ def run_task(
     for notice in loaded.notices:
         sys.stderr.write(f"v4code: {notice}\n")
     cancel = CancelToken()
-    opened = open_session(
-        settings,
-        root,
-        PolicyApprover(settings.permission_mode),
-        resume=resume,
-        cancel=cancel,
-        meta={"frontend": "run"},
-    )
     from v4code.safety.redact import redactor
 
     scrub = redactor(settings.api_key)
     renderer = HeadlessRenderer(output, notices=loaded.notices, scrub=scrub)
+    try:
+        check_cost_limit(settings)
+        opened = open_session(
+            settings,
+            root,
+            PolicyApprover(settings.permission_mode),
+            resume=resume,
+            cancel=cancel,
+            meta={"frontend": "run"},
+        )
+    except V4codeError as exc:
+        if output == "text":
+            raise
+        # A script parsing the output gets a result object that says what went wrong.
+        sys.stderr.write(f"v4code: {scrub(exc.message)}\n")
+        category = "config" if exc.exit_code == ExitCode.USAGE else "backend"
+        failed = RunResult(status="error", reason=scrub(exc.message), error_category=category)
+        failed.notices = list(loaded.notices)
+        renderer.finish(failed)
+        return exc.exit_code
     previous = _install_sigint(cancel)
     try:
         result = renderer.run(opened.agent.submit(task), opened.agent.session_id)
@@ -100,6 +112,8 @@ def _install_sigint(cancel: CancelToken) -> SignalHandler:
         if cancel.cancelled:
             sys.stderr.write("\nv4code: interrupted\n")
             raise SystemExit(ExitCode.INTERRUPTED)
+        sys.stderr.write("\nv4code: stopping… (Ctrl-C again to quit at once)\n")
+        sys.stderr.flush()
         cancel.cancel()
 
     return signal.signal(signal.SIGINT, handler)

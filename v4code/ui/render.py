@@ -19,6 +19,7 @@ from rich.markdown import Markdown
 from rich.syntax import Syntax
 from rich.text import Text
 
+from v4code.compaction import SUMMARY_HEADER
 from v4code.events import (
     ErrorEvent,
     Event,
@@ -112,16 +113,22 @@ def thinking_line(tokens: int, seconds: float, done: bool) -> Text:
 
 
 def summary_line(
-    usage: Usage, cost: float, seconds: float, status: str = "done", reason: str = ""
+    usage: Usage,
+    cost: float | None,
+    seconds: float,
+    status: str = "done",
+    reason: str = "",
+    unpriced_model: str | None = None,
 ) -> Text:
-    """After each turn: tokens, cache-hit share, cost, elapsed time (and why it stopped)."""
+    """After each turn: tokens, cache-hit share, cost, elapsed time (and why it stopped);
+    a cost of None is unknown (no price for `unpriced_model`)."""
     text = Text(style="dim")
     if usage.prompt_tokens or usage.completion_tokens:  # none reported when cut short
         out = f"{usage.completion_tokens:,} out"
         if usage.reasoning_tokens:
             out += f" ({usage.reasoning_tokens:,} thinking)"
         text.append(f"{usage.prompt_tokens:,} in ({usage.cache_hit_share:.0%} cached) · {out} · ")
-    text.append(f"{format_cost(cost)} · {seconds:.1f}s")
+    text.append(f"{format_cost(cost, unpriced_model)} · {seconds:.1f}s")
     if status != "done":
         said = reason and reason != "interrupted by the user"
         text.append(f" · {status}" + (f": {reason}" if said else ""), style="yellow")
@@ -157,7 +164,11 @@ def history_renderables(
     if skipped:
         out.append(Text(f"({skipped} earlier turns not shown)", style="dim"))
     for m in messages:
-        if m.role == "user":
+        if m.role == "user" and (m.content or "").startswith(SUMMARY_HEADER):
+            out.append(Text("▸ earlier turns were compacted into a summary", style="dim italic"))
+        elif m.role == "system" and m.content:  # a note the model was given (an undo, ...)
+            out.append(Text(f"  {m.content.splitlines()[0][:200]}", style="dim"))
+        elif m.role == "user":
             first, *rest = (m.content or "").strip().splitlines() or [""]
             more = f"  (+{len(rest)} lines)" if rest else ""
             out.append(Text(f"› {first[:300]}{more}", style="bold"))
@@ -200,6 +211,7 @@ class TurnView:
     tools: list[ToolRecord] = field(default_factory=list)
     usage: Usage = field(default_factory=Usage)
     cost: float = 0.0
+    unpriced_model: str | None = None  # a response came from a model with no known price
     status: str = ""
     region: LiveRegion = field(init=False)
 
@@ -240,7 +252,9 @@ class TurnView:
             self._tool_finished(event)
         elif isinstance(event, UsageReported):
             self.usage = self.usage + event.usage
-            self.cost += event.cost
+            self.cost = round(self.cost + event.cost, 6)
+            if not event.priced:
+                self.unpriced_model = event.model or "this model"
         elif isinstance(event, Notice):
             self.region.print(Text(f"  {event.text}", style="dim"))
         elif isinstance(event, Retrying):
@@ -252,12 +266,26 @@ class TurnView:
         elif isinstance(event, TurnFinished):
             self.status = event.status
             self.region.status(None)
+            self.interrupted_tools()
             self.region.print(
                 summary_line(
-                    self.usage, self.cost, self.clock() - self._t0, event.status, event.reason
+                    self.usage,
+                    None if self.unpriced_model else self.cost,
+                    self.clock() - self._t0,
+                    event.status,
+                    event.reason,
+                    self.unpriced_model,
                 )
             )
             self.region.close()
+
+    def interrupted_tools(self) -> None:
+        """Calls a turn ended while they ran keep their line in the chat, marked so."""
+        for record in self._running.values():
+            line = tool_line(record.started)
+            line.append("  interrupted", style="yellow")
+            self.region.print(line)
+        self._running.clear()
 
     def pause(self) -> None:
         """Before anyone prompts: finish what is streaming and drop the live part."""

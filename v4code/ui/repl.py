@@ -17,7 +17,7 @@ import contextlib
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
@@ -225,7 +225,8 @@ class Chat:
         if summary:
             self.view = view
         self.cancel.reset()
-        with _sigint_cancels(self.cancel), _no_echo(self.terminal):
+        stopping = lambda: self.console.print("stopping…", style="yellow")  # noqa: E731
+        with _sigint_cancels(self.cancel, stopping), _no_echo(self.terminal):
             try:
                 for event in events:
                     view.handle(event)
@@ -240,6 +241,7 @@ class Chat:
         close = getattr(events, "close", None)
         if close is not None:
             close()
+        view.interrupted_tools()
         view.close()
         self.agent.close_pending("Interrupted by the user before this call finished.")
         self.say(message, "yellow")
@@ -320,8 +322,11 @@ def history_path(root: Path) -> Path:
 
 
 @contextlib.contextmanager
-def _sigint_cancels(cancel: CancelToken) -> Iterator[None]:
-    """During a turn: the first Ctrl-C cancels it cleanly, a second one raises at once."""
+def _sigint_cancels(
+    cancel: CancelToken, stopping: Callable[[], None] = lambda: None
+) -> Iterator[None]:
+    """During a turn: the first Ctrl-C cancels it cleanly (and says so at once, `stopping`),
+    a second one raises at once."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -330,6 +335,8 @@ def _sigint_cancels(cancel: CancelToken) -> Iterator[None]:
         if cancel.cancelled:
             raise KeyboardInterrupt
         cancel.cancel()
+        with contextlib.suppress(Exception):  # never let the message break the cancel
+            stopping()
 
     previous = signal.signal(signal.SIGINT, handler)
     try:

@@ -121,10 +121,21 @@ def cmd_exit(chat: Chat, arg: str) -> None:
 
 
 def cmd_model(chat: Chat, arg: str) -> None:
+    """Switch models; a name the server does not list is refused (a typo would fail later)."""
+    from v4code.pricing import price_for
+
     if arg:
+        list_models = getattr(chat.agent.backend, "list_models", None)
+        known = list_models() if callable(list_models) else None
+        if known is not None and arg not in known:
+            listed = ", ".join(sorted(known)[:12]) or "none"
+            say(chat, f"The server has no model {arg!r} (it lists: {listed}).", "yellow")
+            return
         chat.agent.set_model(arg)
-        if arg not in chat.agent.settings.prices:
-            say(chat, f"No price is configured for {arg}; its cost shows as $0.", "yellow")
+        if known is None:
+            say(chat, f"The server lists no models; {arg} is used as given.", "dim")
+        if price_for(arg, chat.agent.settings.prices) is None:
+            say(chat, f"No price is configured for {arg}: its cost shows as unknown.", "yellow")
     say(chat, f"model: {chat.agent.settings.model}")
 
 
@@ -178,8 +189,11 @@ def cmd_mode(chat: Chat, arg: str) -> None:
 
 
 def cmd_undo(chat: Chat, arg: str) -> None:
+    from v4code.notes import tell_undo
+
     report = chat.checkpoints().undo_last(chat.root, chat.agent.session_id)
     say(chat, report.render())
+    tell_undo(chat.agent, report)
     chat.files.invalidate()
 
 
@@ -262,11 +276,13 @@ def cmd_cost(chat: Chat, arg: str) -> None:
     from v4code.pricing import format_cost
 
     u = chat.agent.total_usage
+    unpriced = getattr(chat.agent, "unpriced_model", None)
+    cost = format_cost(None if unpriced else chat.agent.total_cost, unpriced)
     say(
         chat,
         f"this session: {u.prompt_tokens:,} tokens in ({u.cache_hit_tokens:,} cache hits, "
         f"{u.cache_hit_share:.0%}), {u.completion_tokens:,} out "
-        f"({u.reasoning_tokens:,} thinking) · {format_cost(chat.agent.total_cost)}",
+        f"({u.reasoning_tokens:,} thinking) · {cost}",
     )
 
 

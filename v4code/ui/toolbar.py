@@ -35,5 +35,9 @@ def toolbar_text(agent: Agent | None) -> str:
     return (
         f" {s.model} · {thinking_label(s)} · {agent.mode} · "
         f"ctx {short_tokens(used)}/{short_tokens(window)} {used / window:.0%} · "
-        f"{format_cost(agent.total_cost)}"
+        f"{_cost(agent)}"
     )
+
+
+def _cost(agent: Agent) -> str:
+    return "cost ?" if agent.unpriced_model else format_cost(agent.total_cost)
