@@ -117,21 +117,18 @@ def run_once(
     fake.allow_leftover = True
     cmd, env = setup(fake.base_url, work)
     try:
-        started = time.time()
-        proc = subprocess.Popen(
-            cmd,
-            cwd=repo,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        assert proc.stderr is not None
-        stderr = proc.stderr.read().decode("utf-8", "replace")  # until the process closes it
-        proc.stderr.close()
-        _, status, usage = os.wait4(proc.pid, 0)
-        ended = time.time()
+        # stderr goes to a file, not a pipe: the process is over when it exits, whatever
+        # helper it may leave holding the descriptor.
+        with open(work / "stderr.txt", "wb") as err:
+            started = time.time()
+            proc = subprocess.Popen(
+                cmd, cwd=repo, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                stderr=err,
+            )  # fmt: skip
+            _, status, usage = os.wait4(proc.pid, 0)
+            ended = time.time()
         proc.returncode = os.waitstatus_to_exitcode(status)
+        stderr = (work / "stderr.txt").read_text("utf-8", "replace")
     finally:
         requests, violations = fake.stop()
     posts = [r for r in requests if r["method"] == "POST"]

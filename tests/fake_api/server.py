@@ -1,4 +1,5 @@
-"""A scripted, DeepSeek-compatible chat-completions server on 127.0.0.1 (stdlib only)."""
+"""A scripted, DeepSeek-compatible chat-completions server on 127.0.0.1 (stdlib only);
+the same script also answers the Responses API (``fake_api.responses``)."""
 
 from __future__ import annotations
 
