@@ -160,7 +160,7 @@ def run_once(
     }
 
 
-def v4code_setup(transport: str, cold: bool, cache: Path) -> Setup:
+def v4code_setup(transport: str, cold: bool, cache: Path, sandbox: bool = False) -> Setup:
     cmd = [sys.executable, "-m", "v4code", "run", "--permission-mode", "full-auto", TASK]
 
     def setup(base_url: str, work: Path) -> tuple[list[str], dict[str, str]]:
@@ -172,7 +172,7 @@ def v4code_setup(transport: str, cold: bool, cache: Path) -> Setup:
                 "DEEPSEEK_BASE_URL": base_url,
                 "V4CODE_HOME": str(cache / "home"),
                 "V4CODE_TRANSPORT": transport,
-                "V4CODE_SANDBOX": "false",
+                "V4CODE_SANDBOX": "true" if sandbox else "false",
                 "V4CODE_PERMISSION_MODE": "full-auto",
             }
         )
@@ -184,10 +184,10 @@ def v4code_setup(transport: str, cold: bool, cache: Path) -> Setup:
     return setup
 
 
-def codex_setup(codex: str) -> Setup:
+def codex_setup(codex: str, sandbox: bool = False) -> Setup:
     """Codex CLI with a model provider that points at the fake server's Responses endpoint, in
-    a CODEX_HOME of its own (so no user config, login or key is read), without its sandbox and
-    approvals, as v4code runs here (full-auto, sandbox off)."""
+    a CODEX_HOME of its own (so no user config, login or key is read), with no approvals and
+    its sandbox off or on as v4code's is (`danger-full-access` or `workspace-write`)."""
 
     def setup(base_url: str, work: Path) -> tuple[list[str], dict[str, str]]:
         home = work / "codex-home"
@@ -202,7 +202,8 @@ def codex_setup(codex: str) -> Setup:
             'env_key = "FAKE_API_KEY"\n'
         )
         env = {**os.environ, "CODEX_HOME": str(home), "FAKE_API_KEY": "sk-bench-0123456789"}
-        cmd = [codex, "exec", "--sandbox", "danger-full-access", TASK]
+        mode = "workspace-write" if sandbox else "danger-full-access"
+        cmd = [codex, "exec", "--sandbox", mode, TASK]
         return cmd, env
 
     return setup
@@ -235,6 +236,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("-n", "--runs", type=int, default=5)
     parser.add_argument("--pairs-only", action="store_true", help="skip the transport table")
+    parser.add_argument(
+        "--sandbox", action="store_true", help="rounds with each CLI's own sandbox on"
+    )
     args = parser.parse_args()
     print(f"load before: {loadavg()}")
     header = f"{'':<24} {'wall s':>7} {'CPU s':>7} {'RSS MB':>8} {'1st req ms':>10} {'exit ms':>9}"
@@ -266,19 +270,23 @@ def main() -> None:
             return
         version = subprocess.run([codex, "--version"], capture_output=True, text=True)
         contenders: dict[str, tuple[list[dict[str, Any]], Setup, dict[str, Any]]] = {
-            "v4code warm": (v4code_steps(), v4code_setup("stdlib", False, scratch), {}),
-            "codex": (codex_steps(), codex_setup(codex), {"accepted_models": None}),
+            "v4code warm": (
+                v4code_steps(),
+                v4code_setup("stdlib", False, scratch, args.sandbox),
+                {},
+            ),
+            "codex": (codex_steps(), codex_setup(codex, args.sandbox), {"accepted_models": None}),
         }
         native = native_codex(codex)
         if native:
             contenders["codex (native binary)"] = (
                 codex_steps(),
-                codex_setup(native),
+                codex_setup(native, args.sandbox),
                 {"accepted_models": None},
             )
         print(
             f"\n{version.stdout.strip()}: {args.runs} rounds, each CLI once per round in turn "
-            "(after one unmeasured warm-up each)"
+            f"(after one unmeasured warm-up each), sandboxes {'on' if args.sandbox else 'off'}"
         )
         for steps, setup, server in contenders.values():
             run_once(steps, setup, work(), **server)
