@@ -11,12 +11,25 @@ each request arrived and when each answer was sent, so the figures are:
 - exit after last answer: the last answer sent to the process gone.
 
 Cold: no bytecode cache (PYTHONDONTWRITEBYTECODE and a fresh PYTHONPYCACHEPREFIX); warm: with
-bytecode from a previous run. Run by hand: `python bench/vs_peers.py [-n 5]`.
+bytecode from a previous run. A run counts only if the file is fixed, the test run's output that
+goes back to the model says "1 passed", every scripted turn was requested and the server saw no
+broken rule.
+
+Codex CLI (`npm install -g @openai/codex`) speaks only the Responses API, which the fake server
+also serves from the same kind of script: Codex reads the file, edits it with its `apply_patch`
+(through its `exec_command` tool), runs the same pytest command and finishes. It gets its own
+CODEX_HOME with a model provider pointing at the server, no key but a dummy and no network.
+v4code and Codex then run in alternating rounds (the order flips each round, so load from other
+processes falls on both alike), with the machine's load average before and after. Both the npm
+`codex` launcher (a Node script) and the Rust binary it starts are timed.
+
+Run by hand: `python bench/vs_peers.py [-n 5] [--pairs-only]`.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import statistics
@@ -24,6 +37,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -64,72 +78,142 @@ def v4code_steps() -> list[dict[str, Any]]:
     ]
 
 
-def codex_steps() -> list[dict[str, Any]]:
-    """The same turns in Codex CLI's tool vocabulary (its `shell` tool)."""
+APPLY_PATCH = """apply_patch <<'EOF'
+*** Begin Patch
+*** Update File: calc.py
+@@
+ def add(a, b):
+-    return a - b
++    return a + b
+*** End Patch
+EOF"""
 
-    def shell(script: str, reasoning: str) -> dict[str, Any]:
-        return tool_call("shell", reasoning=reasoning, command=["bash", "-lc", script])
+
+def codex_steps() -> list[dict[str, Any]]:
+    """The same turns in Codex CLI's tool vocabulary: its `exec_command` tool, which also
+    carries its `apply_patch` edits (Codex applies those itself rather than running a shell)."""
+
+    def exec_command(cmd: str, reasoning: str) -> dict[str, Any]:
+        return tool_call("exec_command", reasoning=reasoning, cmd=cmd)
 
     return [
-        shell("cat calc.py", "Look at calc.py."),
-        shell("sed -i 's/return a - b/return a + b/' calc.py", "The operator is wrong."),
-        shell(PYTEST, "Run the tests."),
+        exec_command("cat calc.py", "Look at calc.py."),
+        exec_command(APPLY_PATCH, "The operator is wrong."),
+        exec_command(PYTEST, "Run the tests."),
         text("Fixed `add`; the tests pass.", reasoning="Green."),
     ]
 
 
+Setup = Callable[[str, Path], tuple[list[str], dict[str, str]]]
+
+
 def run_once(
-    cmd: list[str], steps: list[dict[str, Any]], env: dict[str, str], work: Path, **server: Any
+    steps: list[dict[str, Any]], setup: Setup, work: Path, **server: Any
 ) -> dict[str, float]:
+    """One run of the task: a fresh repository and server; ``setup(base_url, work)`` gives the
+    command and its environment once the server's address is known."""
     repo = make_repo(work / "repo")
     fake = start_subprocess_server(steps, work / "server", **server)
     fake.allow_leftover = True
-    env = {**env, "DEEPSEEK_BASE_URL": fake.base_url, "OPENAI_BASE_URL": f"{fake.base_url}/v1"}
+    cmd, env = setup(fake.base_url, work)
     try:
-        started = time.time()
-        proc = subprocess.Popen(
-            cmd, cwd=repo, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-        )
-        _, status, usage = os.wait4(proc.pid, 0)
-        ended = time.time()
+        # stderr goes to a file, not a pipe: the process is over when it exits, whatever
+        # helper it may leave holding the descriptor.
+        with open(work / "stderr.txt", "wb") as err:
+            started = time.time()
+            proc = subprocess.Popen(
+                cmd, cwd=repo, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                stderr=err,
+            )  # fmt: skip
+            _, status, usage = os.wait4(proc.pid, 0)
+            ended = time.time()
         proc.returncode = os.waitstatus_to_exitcode(status)
-        stderr = proc.stderr.read().decode("utf-8", "replace") if proc.stderr else ""
-        if proc.stderr:
-            proc.stderr.close()
+        stderr = (work / "stderr.txt").read_text("utf-8", "replace")
     finally:
         requests, violations = fake.stop()
-    chats = [r for r in requests if r["method"] == "POST"]
+    posts = [r for r in requests if r["method"] == "POST"]
     fixed = (repo / "calc.py").read_text() == CALC.replace("a - b", "a + b")
-    if proc.returncode != 0 or not fixed or len(chats) != len(steps):
+    tools = (posts[0]["body"] or {}).get("tools", []) if posts else []
+    offered = {(t.get("function") or t).get("name") for t in tools}  # chat or Responses shape
+    unknown = {c["name"] for st in steps for c in st.get("tool_calls") or []} - offered
+    # The last request carries the test run's output back to the model: it must have passed.
+    passed = bool(posts) and "1 passed" in json.dumps(posts[-1]["body"])
+    if (
+        proc.returncode != 0
+        or not (fixed and passed)
+        or len(posts) != len(steps)
+        or violations
+        or unknown
+    ):
         raise RuntimeError(
-            f"{cmd[0]} did not finish the task (exit {proc.returncode}, {len(chats)} requests, "
-            f"fixed={fixed}): {stderr[-1500:]} {violations[:3]}"
+            f"{cmd[0]} did not finish the task (exit {proc.returncode}, {len(posts)} requests, "
+            f"fixed={fixed}, tests passed={passed}, tools not offered: {sorted(unknown)}): "
+            f"{stderr[-1500:]} "
+            f"{violations[:3]}"
         )
     return {
         "wall": ended - started,
         "cpu": usage.ru_utime + usage.ru_stime,
         "rss": usage.ru_maxrss / 1024,
-        "first": chats[0]["arrived"] - started,
-        "exit": ended - max(r["answered"] for r in chats),
+        "first": posts[0]["arrived"] - started,
+        "exit": ended - max(r["answered"] for r in posts),
     }
 
 
-def v4code_env(transport: str, cold: bool, cache: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("V4CODE_", "DEEPSEEK_"))}
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
-    env.update(
-        {
-            "DEEPSEEK_API_KEY": "sk-bench-0123456789",
-            "V4CODE_HOME": str(cache / "home"),
-            "V4CODE_TRANSPORT": transport,
-            "V4CODE_SANDBOX": "false",
-            "V4CODE_PERMISSION_MODE": "full-auto",
-        }
-    )
-    if cold:
-        env["PYTHONDONTWRITEBYTECODE"] = "1"
-        env["PYTHONPYCACHEPREFIX"] = tempfile.mkdtemp(prefix="pycache-", dir=cache)
-    return env
+def v4code_setup(transport: str, cold: bool, cache: Path, sandbox: bool = False) -> Setup:
+    cmd = [sys.executable, "-m", "v4code", "run", "--permission-mode", "full-auto", TASK]
+
+    def setup(base_url: str, work: Path) -> tuple[list[str], dict[str, str]]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("V4CODE_", "DEEPSEEK_"))}
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env.update(
+            {
+                "DEEPSEEK_API_KEY": "sk-bench-0123456789",
+                "DEEPSEEK_BASE_URL": base_url,
+                "V4CODE_HOME": str(cache / "home"),
+                "V4CODE_TRANSPORT": transport,
+                "V4CODE_SANDBOX": "true" if sandbox else "false",
+                "V4CODE_PERMISSION_MODE": "full-auto",
+            }
+        )
+        if cold:
+            env["PYTHONDONTWRITEBYTECODE"] = "1"
+            env["PYTHONPYCACHEPREFIX"] = tempfile.mkdtemp(prefix="pycache-", dir=cache)
+        return cmd, env
+
+    return setup
+
+
+def codex_setup(codex: str, sandbox: bool = False) -> Setup:
+    """Codex CLI with a model provider that points at the fake server's Responses endpoint, in
+    a CODEX_HOME of its own (so no user config, login or key is read), with no approvals and
+    its sandbox off or on as v4code's is (`danger-full-access` or `workspace-write`)."""
+
+    def setup(base_url: str, work: Path) -> tuple[list[str], dict[str, str]]:
+        home = work / "codex-home"
+        home.mkdir()
+        (home / "config.toml").write_text(
+            'model = "deepseek-v4-pro"\n'
+            'model_provider = "fake"\n'
+            "[model_providers.fake]\n"
+            'name = "fake"\n'
+            f'base_url = "{base_url}/v1"\n'
+            'wire_api = "responses"\n'
+            'env_key = "FAKE_API_KEY"\n'
+        )
+        env = {**os.environ, "CODEX_HOME": str(home), "FAKE_API_KEY": "sk-bench-0123456789"}
+        mode = "workspace-write" if sandbox else "danger-full-access"
+        cmd = [codex, "exec", "--sandbox", mode, TASK]
+        return cmd, env
+
+    return setup
+
+
+def native_codex(launcher: str) -> str | None:
+    """The Rust binary the npm package's `codex` launcher (a Node script) starts, if found."""
+    root = Path(launcher).resolve().parents[1]
+    found = sorted(root.glob("node_modules/@openai/codex-*/vendor/*/bin/codex"))
+    return str(found[0]) if found else None
 
 
 def summarise(label: str, runs: list[dict[str, float]]) -> dict[str, float]:
@@ -141,82 +225,87 @@ def summarise(label: str, runs: list[dict[str, float]]) -> dict[str, float]:
     return med
 
 
+def loadavg() -> str:
+    try:
+        return Path("/proc/loadavg").read_text().strip()
+    except OSError:
+        return "unknown"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("-n", "--runs", type=int, default=5)
+    parser.add_argument("--pairs-only", action="store_true", help="skip the transport table")
+    parser.add_argument(
+        "--sandbox", action="store_true", help="rounds with each CLI's own sandbox on"
+    )
     args = parser.parse_args()
-    base = [sys.executable, "-m", "v4code", "run", "--permission-mode", "full-auto", TASK]
-    print(f"median of {args.runs} runs; fake server in a child process, 4 scripted turns")
-    print(f"{'':<24} {'wall s':>7} {'CPU s':>7} {'RSS MB':>8} {'1st req ms':>10} {'exit ms':>9}")
-    results: dict[str, dict[str, float]] = {}
+    print(f"load before: {loadavg()}")
+    header = f"{'':<24} {'wall s':>7} {'CPU s':>7} {'RSS MB':>8} {'1st req ms':>10} {'exit ms':>9}"
     with tempfile.TemporaryDirectory(prefix="v4code-vs-peers-") as tmp:
         scratch = Path(tmp)
         counter = 0
-        for transport in ("stdlib", "sdk"):
-            for cold in (True, False):
-                label = f"v4code {transport} {'cold' if cold else 'warm'}"
-                runs = []
-                for _ in range(args.runs + (0 if cold else 1)):
-                    counter += 1
-                    work = scratch / f"run{counter}"
-                    env = v4code_env(transport, cold, scratch)
-                    runs.append(run_once(base, v4code_steps(), env, work))
-                results[label] = summarise(label, runs if cold else runs[1:])
+
+        def work() -> Path:
+            nonlocal counter
+            counter += 1
+            return scratch / f"run{counter}"
+
+        if not args.pairs_only:
+            print(f"median of {args.runs} runs; fake server in a child process, 4 scripted turns")
+            print(header)
+            for transport in ("stdlib", "sdk"):
+                for cold in (True, False):
+                    label = f"v4code {transport} {'cold' if cold else 'warm'}"
+                    setup = v4code_setup(transport, cold, scratch)
+                    runs = [
+                        run_once(v4code_steps(), setup, work())
+                        for _ in range(args.runs + (0 if cold else 1))
+                    ]
+                    summarise(label, runs if cold else runs[1:])
         codex = shutil.which("codex")
         if codex is None:
             print("codex is not on PATH: v4code's figures alone")
+            print(f"load after: {loadavg()}")
             return
-        cmd = [
-            codex, "exec", "--skip-git-repo-check", "--full-auto",
-            "-c", "model_provider=fake", "-c", "model=deepseek-v4-pro",
-            "-c", "model_providers.fake.name=fake",
-            "-c", "model_providers.fake.base_url=${OPENAI_BASE_URL}",
-            "-c", "model_providers.fake.wire_api=chat",
-            "-c", "model_providers.fake.env_key=OPENAI_API_KEY",
-            TASK,
-        ]  # fmt: skip
-        runs = []
-        for _ in range(args.runs):
-            counter += 1
-            env = {**os.environ, "OPENAI_API_KEY": "sk-bench-0123456789"}
-            work = scratch / f"run{counter}"
-            runs.append(run_codex(cmd, env, work))
-        peer = summarise("codex", runs)
-        mine = results["v4code stdlib warm"]
-        print(f"v4code stdlib warm / codex, wall: {mine['wall'] / peer['wall']:.2f}")
-
-
-def run_codex(cmd: list[str], env: dict[str, str], work: Path) -> dict[str, float]:
-    def expanded(base_url: str) -> list[str]:
-        return [c.replace("${OPENAI_BASE_URL}", base_url) for c in cmd]
-
-    # The fake server's URL is known only once it runs: start it, then build the command.
-    repo = make_repo(work / "repo")
-    fake = start_subprocess_server(codex_steps(), work / "server", accepted_models=None)
-    fake.allow_leftover = True
-    try:
-        started = time.time()
-        proc = subprocess.Popen(
-            expanded(f"{fake.base_url}/v1"),
-            cwd=repo,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+        version = subprocess.run([codex, "--version"], capture_output=True, text=True)
+        contenders: dict[str, tuple[list[dict[str, Any]], Setup, dict[str, Any]]] = {
+            "v4code warm": (
+                v4code_steps(),
+                v4code_setup("stdlib", False, scratch, args.sandbox),
+                {},
+            ),
+            "codex": (codex_steps(), codex_setup(codex, args.sandbox), {"accepted_models": None}),
+        }
+        native = native_codex(codex)
+        if native:
+            contenders["codex (native binary)"] = (
+                codex_steps(),
+                codex_setup(native, args.sandbox),
+                {"accepted_models": None},
+            )
+        print(
+            f"\n{version.stdout.strip()}: {args.runs} rounds, each CLI once per round in turn "
+            f"(after one unmeasured warm-up each), sandboxes {'on' if args.sandbox else 'off'}"
         )
-        _, _, usage = os.wait4(proc.pid, 0)
-        ended = time.time()
-    finally:
-        requests, _ = fake.stop()
-    chats = [r for r in requests if r["method"] == "POST"] or [
-        {"arrived": ended, "answered": ended}
-    ]
-    return {
-        "wall": ended - started,
-        "cpu": usage.ru_utime + usage.ru_stime,
-        "rss": usage.ru_maxrss / 1024,
-        "first": chats[0]["arrived"] - started,
-        "exit": ended - max(r["answered"] for r in chats),
-    }
+        for steps, setup, server in contenders.values():
+            run_once(steps, setup, work(), **server)
+        results: dict[str, list[dict[str, float]]] = {label: [] for label in contenders}
+        for round_ in range(args.runs):
+            order = list(contenders.items())
+            if round_ % 2:
+                order.reverse()
+            for label, (steps, setup, server) in order:
+                results[label].append(run_once(steps, setup, work(), **server))
+            walls = "  ".join(f"{label} {results[label][-1]['wall']:.2f}" for label in contenders)
+            print(f"round {round_ + 1}: {walls}")
+        print(header)
+        medians = {label: summarise(label, runs) for label, runs in results.items()}
+        mine = medians["v4code warm"]["wall"]
+        for label in contenders:
+            if label != "v4code warm":
+                print(f"v4code warm / {label}, wall: {mine / medians[label]['wall']:.2f}")
+    print(f"load after: {loadavg()}")
 
 
 if __name__ == "__main__":

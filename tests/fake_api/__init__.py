@@ -7,6 +7,9 @@
         ...
         assert not server.problems()
 
+The same steps also answer ``POST /responses`` in the Responses API's shape (see
+``fake_api.responses``), for clients that speak only that API.
+
 Under pytest use the ``fake_api`` fixture (``fake_api.pytest_plugin``), which fails the test on
 any rule violation or leftover step.
 """

@@ -1,4 +1,5 @@
-"""A scripted, DeepSeek-compatible chat-completions server on 127.0.0.1 (stdlib only)."""
+"""A scripted, DeepSeek-compatible chat-completions server on 127.0.0.1 (stdlib only);
+the same script also answers the Responses API (``fake_api.responses``)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
+from fake_api.responses import (
+    check_responses_request,
+    response_events,
+    response_object,
+    responses_prompt,
+    responses_usage,
+    sse_frame,
+)
 from fake_api.rules import DEFAULT_MODELS, DIALECTS, Rejection, check_chat_request
 from fake_api.script import validate_steps
 from fake_api.wire import (
@@ -112,7 +121,12 @@ def _route(path: str) -> str | None:
         if path.startswith(prefix + "/"):
             path = path[len(prefix) :]
             break
-    return {"/chat/completions": "chat", "/models": "models", "/user/balance": "balance"}.get(path)
+    return {
+        "/chat/completions": "chat",
+        "/responses": "responses",
+        "/models": "models",
+        "/user/balance": "balance",
+    }.get(path)
 
 
 @dataclass
@@ -129,6 +143,7 @@ class _Reply:
     include_usage: bool = False
     wake: threading.Event | None = None
     generation: int = 0
+    api: str = "chat"  # "responses" for an answer to POST /responses
 
 
 class FakeDeepSeek:
@@ -421,11 +436,12 @@ class FakeDeepSeek:
     def _decide_locked(
         self, rec: RecordedRequest, method: str, route: str | None, bad_json: bool
     ) -> _Reply:
-        if route is None or (route == "chat") != (method == "POST"):
+        model_route = route in ("chat", "responses")
+        if route is None or model_route != (method == "POST"):
             self._violate(rec, "unexpected endpoint")
             return _Reply(rec, 404, _error_body("Not Found", "not_found"))
         rejection, counts = self._auth(rec.headers)
-        if route != "chat":
+        if not model_route:
             if rejection:
                 if counts:
                     self._violate(rec, rejection.describe())
@@ -434,7 +450,10 @@ class FakeDeepSeek:
         if rejection is None and bad_json:
             rejection = Rejection(422, "Failed to deserialize the JSON body: invalid JSON")
             counts = True
-        if rejection is None:
+        if rejection is None and route == "responses":
+            rejection = check_responses_request(rec.body, accepted_models=self._models())
+            counts = rejection is not None
+        elif rejection is None:
             rejection = check_chat_request(
                 rec.body, dialect=self.dialect, accepted_models=self._models()
             )
@@ -466,6 +485,8 @@ class FakeDeepSeek:
         self._check_expect(rec, st)
         if "status" in st:
             return self._fault_reply(rec, st)
+        if route == "responses":
+            return self._responses_reply(rec, st)
         return self._answer_reply(rec, st)
 
     def _listing(self, route: str) -> dict[str, Any]:
@@ -507,23 +528,7 @@ class FakeDeepSeek:
 
     def _answer_reply(self, rec: RecordedRequest, st: Mapping[str, Any]) -> _Reply:
         body: dict[str, Any] = rec.body
-        calls = []
-        for index, call in enumerate(st.get("tool_calls") or []):
-            args = call["arguments"]
-            text = args if isinstance(args, str) else json.dumps(args, ensure_ascii=False)
-            calls.append(
-                {
-                    "id": call.get("id") or self._next_call_id(index),
-                    "name": call["name"],
-                    "arguments": text,
-                }
-            )
-        answer = Answer(
-            reasoning=st.get("reasoning") or "",
-            content=st.get("content") or "",
-            calls=tuple(calls),
-            finish_reason=st.get("finish_reason") or ("tool_calls" if calls else "stop"),
-        )
+        answer = self._answer(st)
         blob = serialise_prompt(body)
         prompt_tokens = -(-len(blob) // 4)
         hits = self._cache.hit_tokens(blob, self.cache_unit)
@@ -546,6 +551,37 @@ class FakeDeepSeek:
             include_usage=include,
             body=usage,
         )
+
+    def _answer(self, st: Mapping[str, Any]) -> Answer:
+        """The step's answer, with call ids assigned (the same for either API)."""
+        calls = []
+        for index, call in enumerate(st.get("tool_calls") or []):
+            args = call["arguments"]
+            text = args if isinstance(args, str) else json.dumps(args, ensure_ascii=False)
+            calls.append(
+                {
+                    "id": call.get("id") or self._next_call_id(index),
+                    "name": call["name"],
+                    "arguments": text,
+                }
+            )
+        return Answer(
+            reasoning=st.get("reasoning") or "",
+            content=st.get("content") or "",
+            calls=tuple(calls),
+            finish_reason=st.get("finish_reason") or ("tool_calls" if calls else "stop"),
+        )
+
+    def _responses_reply(self, rec: RecordedRequest, st: Mapping[str, Any]) -> _Reply:
+        """A scripted step answering ``POST /responses`` (the Responses API's shape)."""
+        answer = self._answer(st)
+        blob = responses_prompt(rec.body)
+        hits = self._cache.hit_tokens(blob, self.cache_unit)
+        self._cache.add(blob)
+        usage = responses_usage(-(-len(blob) // 4), hits, answer)
+        rec.usage = usage
+        stream = bool(rec.body.get("stream"))
+        return _Reply(rec, 200, usage, step=st, answer=answer, stream=stream, api="responses")
 
     def _next_call_id(self, index: int) -> str:
         self._call_counter += 1
@@ -669,6 +705,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._sleep(reply, float(st["hang"]))
             if reply.answer is None:
                 self._send_json(reply.status, reply.body, reply.headers)
+            elif reply.api == "responses":
+                self._send_response(reply)
             elif reply.stream:
                 self._send_stream(reply)
             else:
@@ -772,6 +810,31 @@ class _Handler(BaseHTTPRequestHandler):
         if st.get("keepalive"):
             self._frame(b": keep-alive\n\n")
         self._frame(b"data: [DONE]\n\n")
+        self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
+
+    def _send_response(self, reply: _Reply) -> None:
+        """An answer in the Responses API's shape: one object, or its named SSE events."""
+        fake, st, rec = self.server.fake, reply.step or {}, reply.record
+        assert reply.answer is not None
+        shape = dict(
+            ident=fake._completion_id(rec).replace("-", "_"),
+            created=int(time.time()),
+            model=fake._model(rec),
+            usage=reply.body,
+        )
+        if not reply.stream:
+            self._send_json(200, response_object(reply.answer, **shape))
+            return
+        chunk_size = int(st.get("chunk_size") or fake.chunk_size)
+        events = response_events(reply.answer, chunk_size=chunk_size, **shape)
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream; charset=utf-8")
+        self.send_header("Cache-Control", "no-cache")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        for event in events:
+            self._frame(sse_frame(event))
         self.wfile.write(b"0\r\n\r\n")
         self.wfile.flush()
 

@@ -87,9 +87,11 @@ def _rel(root: Path, path: Path) -> str:
 
 
 def _git_files(root: Path, target: Path) -> list[str] | None:
-    """ls-files output relative to the root, or None when git is missing or this is no repo."""
-    if not is_git_work_tree(root):
-        return None
+    """ls-files output relative to the root, or None when git is missing or this is no repo.
+
+    One git process: ls-files itself fails outside a work tree (and inside `.git/`), so no
+    separate `rev-parse` is needed; this runs before and after every command (snapshots).
+    """
     spec = _rel(root, target)
     try:
         out = git.run(
@@ -98,8 +100,12 @@ def _git_files(root: Path, target: Path) -> list[str] | None:
         )  # fmt: skip
     except git.GitError:
         return None
-    names = {n for n in out.decode("utf-8", "surrogateescape").split("\0") if n}
-    return sorted(n for n in names if os.path.lexists(root / n))
+    names = set(out.decode("utf-8", "surrogateescape").split("\0"))
+    names.discard("")
+    base = str(root) + os.sep
+    lexists = os.path.lexists
+    # Tracked files deleted from disk are still in the index: list what a person would see.
+    return sorted([n for n in names if lexists(base + n)])
 
 
 def is_git_work_tree(root: Path) -> bool:
