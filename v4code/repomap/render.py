@@ -81,15 +81,31 @@ def render_map(
 
 
 def rank_for_map(files: dict[str, FileSymbols]) -> list[RankedFile]:
-    """Without a focus: source files first, by how much they define, tests last."""
+    """Without a focus: the files whose definitions the most other files use (a
+    PageRank-like in-degree over the definition/reference graph), tests and docs last."""
+    definers: dict[str, list[str]] = {}
+    for path, sym in files.items():
+        for name in {d.name for d in sym.definitions}:
+            definers.setdefault(name, []).append(path)
+    used_by: dict[str, set[str]] = {}
+    for path, sym in files.items():
+        for name in sym.references:
+            where = definers.get(name)
+            if where and len(where) <= 3:
+                for target in where:
+                    if target != path:
+                        used_by.setdefault(target, set()).add(path)
     scored = []
     for path, sym in files.items():
-        weight = len(sym.definitions) + 1
+        weight = len(used_by.get(path, ())) + 0.01 * len(sym.definitions)
         if is_test_path(path):
             weight *= 0.1
         if sym.language == "text":
             weight *= 0.05
         scored.append((weight, path))
     scored.sort(key=lambda t: (-t[0], t[1]))
-    best = scored[0][0] if scored else 1.0
-    return [RankedFile(p, round(w / best, 4), "defines the most") for w, p in scored]
+    best = scored[0][0] if scored and scored[0][0] > 0 else 1.0
+    return [
+        RankedFile(p, round(w / best, 4), f"used by {len(used_by.get(p, ()))} files")
+        for w, p in scored
+    ]

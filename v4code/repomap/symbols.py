@@ -45,8 +45,8 @@ class FileSymbols:
     """The grammar's name, or "text" when the file was not (or could not be) parsed."""
     definitions: list[Definition] = field(default_factory=list)
     references: list[str] = field(default_factory=list)
-    """Identifiers the file uses other than the names it defines, sorted (their lines are
-    found on demand by `reference_lines`, which few questions need)."""
+    """Identifiers the file mentions, sorted (their lines are found on demand by
+    `reference_lines`, which few questions need)."""
     terms: dict[str, int] = field(default_factory=dict)
     """Term counts of the whole text, for lexical ranking."""
     lines: int = 0
@@ -83,8 +83,7 @@ def index_text(path: str, data: bytes) -> FileSymbols:
     except Exception:  # noqa: BLE001 - a parser failure degrades to text indexing
         symbols.definitions, symbols.language = [], "text"
         return symbols
-    defined = {d.name for d in symbols.definitions}
-    symbols.references = sorted(n for n in names if n not in defined)
+    symbols.references = sorted(names)
     return symbols
 
 
