@@ -58,12 +58,50 @@ def find_git_dir(repos: Path, name: str) -> Path | None:
 
 
 def checkout(git_dir: Path, commit: str, into: Path) -> bool:
-    """The tree at `commit` as a detached worktree (a git checkout, as a user would have)."""
+    """The tree at `commit` as a detached worktree (a git checkout, as a user would have);
+    when the mirror lacks some large blobs, an export of every blob it has."""
     done = subprocess.run(
         ["git", "--git-dir", str(git_dir), "worktree", "add", "--detach", "-f", str(into), commit],
         capture_output=True,
     )
-    return done.returncode == 0
+    if done.returncode == 0:
+        return True
+    remove_worktree(git_dir, into)
+    return export(git_dir, commit, into)
+
+
+def export(git_dir: Path, commit: str, into: Path) -> bool:
+    listing = subprocess.run(
+        ["git", "--git-dir", str(git_dir), "ls-tree", "-r", "-z", commit], capture_output=True
+    )
+    if listing.returncode != 0:
+        return False
+    entries = []
+    for item in listing.stdout.split(b"\0"):
+        if not item:
+            continue
+        meta, path = item.split(b"\t", 1)
+        mode, kind, sha = meta.split()
+        if kind == b"blob" and mode != b"120000":
+            entries.append((sha.decode(), path.decode("utf-8", "surrogateescape")))
+    batch = subprocess.run(
+        ["git", "--git-dir", str(git_dir), "cat-file", "--batch"],
+        input=b"".join(sha.encode() + b"\n" for sha, _p in entries),
+        capture_output=True,
+    ).stdout
+    pos = 0
+    for _sha, path in entries:
+        end = batch.index(b"\n", pos)
+        header = batch[pos:end].split()
+        pos = end + 1
+        if len(header) < 3 or header[1] != b"blob":
+            continue
+        size = int(header[2])
+        target = into / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(batch[pos : pos + size])
+        pos += size + 1
+    return True
 
 
 def remove_worktree(git_dir: Path, tree: Path) -> None:
@@ -82,9 +120,9 @@ def baseline(root: Path, text: str) -> list[str]:
     """Plain BM25 (k1 1.2, b 0.75) over each file's path and contents, whole words, no
     splitting, no boosts: the reference point."""
     docs: dict[str, Counter[str]] = {}
-    out = subprocess.run(["git", "ls-files", "-z"], cwd=root, capture_output=True).stdout
-    for path in out.decode("utf-8", "replace").split("\0"):
-        if not path.endswith(".py"):
+    for full in sorted(root.rglob("*.py")):
+        path = full.relative_to(root).as_posix()
+        if path.startswith(".git/"):
             continue
         try:
             body = (root / path).read_text("utf-8", "replace")

@@ -43,7 +43,7 @@ def extract(text: str) -> Mentions:
     out = Mentions()
     for m in _FRAME.finditer(text):
         out.frames.append((m.group(1).replace("\\", "/"), int(m.group(2)), m.group(3) or ""))
-    frame_paths = {f[0] for f in out.frames}
+    frame_paths = {f[0].strip("./") for f in out.frames}
     seen: set[str] = set()
     for regex in (_PATH, _SLASHED):
         for m in regex.finditer(text):

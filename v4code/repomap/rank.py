@@ -31,6 +31,11 @@ W_MODULE = 1.5
 W_GRAPH = 0.8
 TEST_FACTOR = 0.3
 AUX_FACTOR = 0.5
+CODE_LIKE = (0.0, 0.15, 0.6, 1.0)
+"""By how code-like a name's use is (1 a plain word, 2 a code-shaped name or one in
+backticks, 3 both): "symbols" in prose says little, `simplify_logic()` a lot."""
+MAX_DEFINES = 10.0
+"""The most that definitions of named identifiers add to one file."""
 MAX_DEFINERS = 12
 """A name defined in more files than this says little about which one is meant."""
 
@@ -127,14 +132,19 @@ def _apply_mentions(index: RepoIndex, mentions: Mentions, evidence: dict[str, _E
             evidence[path].add(weight, f"path {mention!r} named")
             named.add(path)
     frames = mentions.frames
+    frame_weight: dict[str, tuple[float, str]] = {}
     for i, (fpath, line, func) in enumerate(frames):
         found = paths.resolve(fpath, min_parts=2 if "/" in fpath else 1)
         if not found or len(found) > 2:
             continue
         depth = (i + 1) / len(frames)
+        where = f" in {func}" if func else ""
         for path in found:
-            where = f" in {func}" if func else ""
-            evidence[path].add(W_FRAME * (0.5 + 0.5 * depth), f"traceback frame line {line}{where}")
+            weight = W_FRAME * (0.4 + 0.6 * depth) / len(found)
+            if weight > frame_weight.get(path, (0.0, ""))[0]:
+                frame_weight[path] = (weight, f"traceback frame line {line}{where}")
+    for path, (weight, reason) in frame_weight.items():
+        evidence[path].add(weight, reason)
     for dotted in mentions.dotted:
         found, rest = paths.module(dotted)
         if not found or len(found) > 2:
@@ -149,14 +159,18 @@ def _apply_mentions(index: RepoIndex, mentions: Mentions, evidence: dict[str, _E
 def _apply_definitions(index: RepoIndex, mentions: Mentions, evidence: dict[str, _Evidence]) -> None:
     definers = index.definers()
     total = len(index.files)
+    gained: dict[str, float] = {}
     for name, code_weight in mentions.identifiers.items():
         where = definers.get(name)
         if not where or len(where) > MAX_DEFINERS:
             continue
         rarity = math.log(1 + total / len(where)) / math.log(1 + total)
-        weight = W_DEFINES * rarity * code_weight / 3.0
+        weight = W_DEFINES * rarity * CODE_LIKE[int(code_weight)]
         for path in where:
-            evidence[path].add(weight, f"defines {name}")
+            room = MAX_DEFINES - gained.get(path, 0.0)
+            if room > 0:
+                gained[path] = gained.get(path, 0.0) + min(weight, room)
+                evidence[path].add(min(weight, room), f"defines {name}")
 
 
 def _apply_lexical(index: RepoIndex, query: Counter[str], evidence: dict[str, _Evidence]) -> None:
@@ -173,9 +187,11 @@ def _apply_lexical(index: RepoIndex, query: Counter[str], evidence: dict[str, _E
             if term in terms:
                 df[term] += 1
         pt = set()
-        for part in path.split("/"):
-            for name in part.split("."):
-                pt.update(split_identifier(name))
+        parts = path.split("/")
+        parts[-1] = parts[-1].split(".", 1)[0]
+        for part in parts:
+            pt.update(split_identifier(part))
+            pt.add(part.lower())
         path_terms[path] = pt
         path_df.update(pt & query.keys())
     idf = {t: math.log(1 + (n - df[t] + 0.5) / (df[t] + 0.5)) for t in query if df[t]}
