@@ -188,7 +188,7 @@ def summary(rows: list[Outcome], attr: str) -> str:
     n = len(ranks) or 1
     accs = [100 * sum(1 for x in ranks if x is not None and x <= k) / n for k in KS]
     mrr = sum(1 / x for x in ranks if x) / n
-    return " ".join(f"@{k} {a:5.1f}" for k, a in zip(KS, accs)) + f"  MRR {mrr:.3f}"
+    return " ".join(f"@{k} {a:5.1f}" for k, a in zip(KS, accs, strict=True)) + f"  MRR {mrr:.3f}"
 
 
 def main() -> int:

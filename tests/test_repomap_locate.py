@@ -61,7 +61,7 @@ def write_rows(rows, stream):
     for row in rows:
         writer.writerow(row)
 ''',
-    "tests/test_invoices.py": '''from billing.invoices import Invoice, render_invoice
+    "tests/test_invoices.py": """from billing.invoices import Invoice, render_invoice
 from billing.money import Money
 
 
@@ -70,7 +70,7 @@ def test_invoice_total_rounding():
     assert render_invoice(invoice) == "Invoice total: 0"
     assert Money(5).format_amount() == "0.05"
     assert Invoice([]).total().cents == 0
-''',
+""",
     "docs/usage.md": "# Usage\n\nCreate an Invoice, call total, render_invoice prints it.\n",
 }
 
@@ -118,7 +118,9 @@ def test_an_identifier_ranks_its_definition_first(project: Path) -> None:
 
 
 def test_tests_rank_below_the_code_they_test(project: Path) -> None:
-    ranked = [r.path for r in api.locate(project, "Invoice total is rendered without cents", top=10)]
+    ranked = [
+        r.path for r in api.locate(project, "Invoice total is rendered without cents", top=10)
+    ]
     assert ranked[0] == "billing/invoices.py"
     assert ranked.index("tests/test_invoices.py") > ranked.index("billing/invoices.py")
     assert ranked.index("tests/test_invoices.py") > ranked.index("billing/money.py")

@@ -180,7 +180,9 @@ def repo(workspace: Path) -> Path:
         ),
     ],
 )
-def test_definitions_with_kinds_and_lines(repo: Path, path: str, expected: dict[str, object]) -> None:
+def test_definitions_with_kinds_and_lines(
+    repo: Path, path: str, expected: dict[str, object]
+) -> None:
     found = defs_of(repo, path)
     for name, want in expected.items():
         assert found.get(name) == want, (name, found)
@@ -217,7 +219,9 @@ def test_dotted_name_narrows_to_the_class(repo: Path) -> None:
 def test_syntax_error_keeps_what_parses(workspace: Path) -> None:
     make_repo(
         workspace,
-        {"broken.py": "def good(a):\n    return a\n\ndef bad(:\n    pass\n\nclass Fine:\n    pass\n"},
+        {
+            "broken.py": "def good(a):\n    return a\n\ndef bad(:\n    pass\n\nclass Fine:\n    pass\n"
+        },
     )
     found = defs_of(workspace, "broken.py")
     assert found["good"][:2] == ("function", 1)
@@ -270,7 +274,9 @@ def test_cache_is_reused_then_invalidated(repo: Path) -> None:
     assert (second.parsed, second.reused) == (0, len(first.files))
     assert second.files == first.files
     target = repo / "shapes" / "geometry.py"
-    target.write_text(target.read_text() + "\n\ndef perimeter(c: Circle) -> float:\n    return 0.0\n")
+    target.write_text(
+        target.read_text() + "\n\ndef perimeter(c: Circle) -> float:\n    return 0.0\n"
+    )
     third = build_index(repo)
     assert third.parsed == 1
     assert "perimeter" in {d.name for d in third.files["shapes/geometry.py"].definitions}

@@ -27,9 +27,51 @@ PARALLEL_FROM = 300
 MAX_WORKERS = 4
 
 SKIP_SUFFIXES = frozenset(
-    """.json .jsonl .csv .tsv .lock .svg .map .min.js .min.css .pdf .png .jpg .jpeg .gif .ico
-    .zip .gz .tar .whl .so .dll .pyc .bin .dat .npy .npz .pkl .parquet .ipynb .fits .h5 .xml
-    .sum .mod .snap .po .mo .pot .woff .woff2 .ttf .otf .eot""".split()
+    [
+        ".json",
+        ".jsonl",
+        ".csv",
+        ".tsv",
+        ".lock",
+        ".svg",
+        ".map",
+        ".min.js",
+        ".min.css",
+        ".pdf",
+        ".png",
+        ".jpg",
+        ".jpeg",
+        ".gif",
+        ".ico",
+        ".zip",
+        ".gz",
+        ".tar",
+        ".whl",
+        ".so",
+        ".dll",
+        ".pyc",
+        ".bin",
+        ".dat",
+        ".npy",
+        ".npz",
+        ".pkl",
+        ".parquet",
+        ".ipynb",
+        ".fits",
+        ".h5",
+        ".xml",
+        ".sum",
+        ".mod",
+        ".snap",
+        ".po",
+        ".mo",
+        ".pot",
+        ".woff",
+        ".woff2",
+        ".ttf",
+        ".otf",
+        ".eot",
+    ]
 )
 """Data rather than code or prose: they would only add noise to the lexical ranking."""
 
@@ -188,7 +230,7 @@ def _parse_parallel(
             for future in as_completed(futures):
                 if cancel is not None:
                     cancel.raise_if_cancelled()
-                out.update(zip(futures[future], future.result()))
+                out.update(zip(futures[future], future.result(), strict=True))
                 if progress is not None:
                     progress(len(out), len(todo))
         except BaseException:

@@ -80,7 +80,12 @@ _TS_CONTAINERS = (
     "class",
 )
 _TS = LanguageSpec(
-    "typescript", "tree_sitter_typescript", "language_typescript", _TS_DEFS, _TS_REFS, _TS_CONTAINERS
+    "typescript",
+    "tree_sitter_typescript",
+    "language_typescript",
+    _TS_DEFS,
+    _TS_REFS,
+    _TS_CONTAINERS,
 )
 _TSX = LanguageSpec(
     "tsx", "tree_sitter_typescript", "language_tsx", _TS_DEFS, _TS_REFS, _TS_CONTAINERS
@@ -173,7 +178,7 @@ class Grammar:
         return Parser(self.language)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def grammar_for(spec: LanguageSpec) -> Grammar | None:
     """The loaded grammar, or None when its package is missing or incompatible."""
     try:

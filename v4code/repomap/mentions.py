@@ -23,8 +23,40 @@ _CALL = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\s*\(")
 _CAMEL = re.compile(r"[a-z][A-Z]|[A-Z][a-z]+[A-Z]")
 
 CODE_SUFFIXES = frozenset(
-    ".py .pyi .pyx .js .jsx .mjs .cjs .ts .tsx .go .rs .java .c .h .cc .cpp .hpp .rb .php"
-    " .kt .scala .swift .cs .toml .cfg .ini .yaml .yml .rst .md .txt .sh".split()
+    [
+        ".py",
+        ".pyi",
+        ".pyx",
+        ".js",
+        ".jsx",
+        ".mjs",
+        ".cjs",
+        ".ts",
+        ".tsx",
+        ".go",
+        ".rs",
+        ".java",
+        ".c",
+        ".h",
+        ".cc",
+        ".cpp",
+        ".hpp",
+        ".rb",
+        ".php",
+        ".kt",
+        ".scala",
+        ".swift",
+        ".cs",
+        ".toml",
+        ".cfg",
+        ".ini",
+        ".yaml",
+        ".yml",
+        ".rst",
+        ".md",
+        ".txt",
+        ".sh",
+    ]
 )
 
 

@@ -20,6 +20,8 @@ from v4code.repomap.tokens import split_identifier, terms_of
 
 __all__ = ["RankedFile", "rank_files"]
 
+TITLE_BONUS = 5
+"""A task's first line (an issue's title) says what it is about: its terms count extra."""
 K1 = 1.2
 B = 0.75
 W_LEXICAL = 1.0
@@ -29,6 +31,7 @@ W_PATH_MENTION = 3.0
 W_FRAME = 1.5
 W_MODULE = 1.5
 W_GRAPH = 0.8
+W_DEF_TERMS = 0.3
 TEST_FACTOR = 0.3
 AUX_FACTOR = 0.5
 CODE_LIKE = (0.0, 0.15, 0.6, 1.0)
@@ -93,7 +96,11 @@ def rank_files(index: RepoIndex, text: str, top: int = 10) -> list[RankedFile]:
     named = _apply_mentions(index, mentions, evidence)
     _apply_definitions(index, mentions, evidence)
     query = Counter(terms_of(text))
+    title = text.strip().split("\n", 1)[0]
+    for term in set(terms_of(title)):
+        query[term] += TITLE_BONUS
     _apply_lexical(index, query, evidence)
+    _apply_definition_terms(index, query, evidence)
     _apply_graph(index, evidence)
     about_tests = any(is_test_path(p) for p in named)
     for path, ev in evidence.items():
@@ -118,7 +125,9 @@ def _explain(ev: _Evidence) -> str:
     return "; ".join(r for _w, r in reasons[:4])
 
 
-def _apply_mentions(index: RepoIndex, mentions: Mentions, evidence: dict[str, _Evidence]) -> set[str]:
+def _apply_mentions(
+    index: RepoIndex, mentions: Mentions, evidence: dict[str, _Evidence]
+) -> set[str]:
     paths = PathIndex(index.files)
     named: set[str] = set()
     for mention in mentions.paths:
@@ -156,7 +165,9 @@ def _apply_mentions(index: RepoIndex, mentions: Mentions, evidence: dict[str, _E
     return named
 
 
-def _apply_definitions(index: RepoIndex, mentions: Mentions, evidence: dict[str, _Evidence]) -> None:
+def _apply_definitions(
+    index: RepoIndex, mentions: Mentions, evidence: dict[str, _Evidence]
+) -> None:
     definers = index.definers()
     total = len(index.files)
     gained: dict[str, float] = {}
@@ -186,7 +197,7 @@ def _apply_lexical(index: RepoIndex, query: Counter[str], evidence: dict[str, _E
         for term in query:
             if term in terms:
                 df[term] += 1
-        pt = set()
+        pt: set[str] = set()
         parts = path.split("/")
         parts[-1] = parts[-1].split(".", 1)[0]
         for part in parts:
@@ -206,9 +217,9 @@ def _apply_lexical(index: RepoIndex, query: Counter[str], evidence: dict[str, _E
         for term, w in idf.items():
             tf = terms.get(term)
             if tf:
-                part = w * qweight[term] * tf * (K1 + 1) / (tf + norm)
-                score += part
-                matched.append((part, term))
+                gain = w * qweight[term] * tf * (K1 + 1) / (tf + norm)
+                score += gain
+                matched.append((gain, term))
         if score:
             raw[path] = score
             hits[path] = matched
@@ -227,7 +238,33 @@ def _apply_lexical(index: RepoIndex, query: Counter[str], evidence: dict[str, _E
         for term in common:
             w = math.log(1 + n / (path_df[term] or 1)) / max_path_idf
             score += w * (1.5 if term in stem_terms else 0.5)
-        evidence[path].add(W_PATH_TERMS * min(score, 2.0), f"path words {', '.join(sorted(common))}")
+        evidence[path].add(
+            W_PATH_TERMS * min(score, 2.0), f"path words {', '.join(sorted(common))}"
+        )
+
+
+def _apply_definition_terms(
+    index: RepoIndex, query: Counter[str], evidence: dict[str, _Evidence]
+) -> None:
+    """The task's words in the names a file defines: a file whose functions are named after
+    the task's subject is more likely the place than one that only uses the same words."""
+    def_terms: dict[str, set[str]] = {}
+    df: Counter[str] = Counter()
+    for path, sym in index.files.items():
+        terms: set[str] = set()
+        for d in sym.definitions:
+            terms.update(split_identifier(d.name))
+            terms.add(d.name.lower())
+        terms &= query.keys()
+        if terms:
+            def_terms[path] = terms
+            df.update(terms)
+    n = len(index.files)
+    raw = {path: sum(math.log(1 + n / df[t]) for t in terms) for path, terms in def_terms.items()}
+    top = max(raw.values(), default=0.0)
+    for path, score in raw.items():
+        shown = ", ".join(sorted(def_terms[path], key=lambda t: df[t])[:4])
+        evidence[path].add(W_DEF_TERMS * score / top, f"defines names with {shown}")
 
 
 def _apply_graph(index: RepoIndex, evidence: dict[str, _Evidence]) -> None:

@@ -56,9 +56,7 @@ def _file_block(path: str, symbols: FileSymbols, limit: int) -> list[str]:
     return lines
 
 
-def render_map(
-    ranked: list[RankedFile], files: dict[str, FileSymbols], max_tokens: int
-) -> str:
+def render_map(ranked: list[RankedFile], files: dict[str, FileSymbols], max_tokens: int) -> str:
     """The ranked files with their key definitions, best first, as many as fit in
     `max_tokens`; a file that does not fit whole is shown with fewer definitions, then by
     name only."""

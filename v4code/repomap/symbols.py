@@ -52,7 +52,9 @@ class FileSymbols:
     lines: int = 0
 
     def to_json(self) -> list[Any]:
-        defs = [[d.name, d.kind, d.line, d.end_line, d.signature, d.parent] for d in self.definitions]
+        defs = [
+            [d.name, d.kind, d.line, d.end_line, d.signature, d.parent] for d in self.definitions
+        ]
         return [self.language, defs, self.references, self.terms, self.lines]
 
     @classmethod
@@ -60,7 +62,10 @@ class FileSymbols:
         language, defs, refs, terms, lines = data
         return cls(
             str(language),
-            [Definition(str(n), str(k), int(a), int(b), str(s), str(p)) for n, k, a, b, s, p in defs],
+            [
+                Definition(str(n), str(k), int(a), int(b), str(s), str(p))
+                for n, k, a, b, s, p in defs
+            ],
             [str(r) for r in refs],
             {str(k): int(v) for k, v in terms.items()},
             int(lines),
@@ -107,7 +112,7 @@ def _tree_reference_lines(grammar: Grammar, data: bytes, name: str) -> list[int]
 
     root = grammar.parser().parse(data).root_node
     encoded = name.encode("utf-8")
-    skip = set()
+    skip: set[int] = set()
     for _pattern, caps in QueryCursor(grammar.definitions).matches(root):
         skip.update(n.start_byte for n in caps.get("name", []))
     lines: set[int] = set()
