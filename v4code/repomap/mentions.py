@@ -18,6 +18,10 @@ _PATH = re.compile(r"(?<![\w.:/@-])((?:[\w.-]+/)*[\w-]+(?:\.[\w-]+)*\.[A-Za-z][A
 _SLASHED = re.compile(r"(?<![\w.@-])((?:[\w.-]+/)+[\w.-]+)")
 _DOTTED = re.compile(r"(?<![\w.])([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+)")
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_ERROR = re.compile(r"^\s*(?:[\w.]+\.)?\w*(?:Error|Exception|Warning|Exit)\s*:\s*(.+?)\s*$", re.M)
+_VARIABLE = re.compile(r"'[^']*'|\"[^\"]*\"|<[^>]*>|\b0x[0-9a-f]+\b|\d+(?:\.\d+)?|[()\[\]{}]")
+MIN_MESSAGE = 12
+MAX_MESSAGES = 3
 _CODE = re.compile(r"`([^`\n]+)`|```.*?```", re.S)
 _CALL = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\s*\(")
 _CAMEL = re.compile(r"[a-z][A-Z]|[A-Z][a-z]+[A-Z]")
@@ -69,6 +73,8 @@ class Mentions:
     dotted: list[str] = field(default_factory=list)
     identifiers: dict[str, float] = field(default_factory=dict)
     """Identifier to how code-like its use is (1 plain word ... 3 clearly code)."""
+    messages: list[str] = field(default_factory=list)
+    """The fixed part of error messages quoted in the task (to find where they are raised)."""
 
 
 def extract(text: str) -> Mentions:
@@ -94,6 +100,13 @@ def extract(text: str) -> Mentions:
         if name not in out.dotted:
             out.dotted.append(name)
     _weigh_identifiers(text, out)
+    for m in _ERROR.finditer(text):
+        chunks = [c.strip(" :,.") for c in _VARIABLE.split(m.group(1))]
+        best = max(chunks, key=len, default="")
+        if len(best) >= MIN_MESSAGE and best not in out.messages:
+            out.messages.append(best)
+        if len(out.messages) >= MAX_MESSAGES:
+            break
     return out
 
 

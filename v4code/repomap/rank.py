@@ -11,6 +11,7 @@ examples rank low unless the task names them. Every result says why it ranks whe
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -31,6 +32,10 @@ W_PATH_MENTION = 3.0
 W_FRAME = 1.5
 W_MODULE = 1.5
 W_GRAPH = 0.8
+W_MESSAGE = 0.5
+MAX_MESSAGE_FILES = 5
+PACKAGE_SHARE = 0.3
+"""Of a dotted name's weight, what a package's __init__ and each of its modules get."""
 W_DEF_TERMS = 0.3
 TEST_FACTOR = 0.3
 AUX_FACTOR = 0.5
@@ -95,6 +100,7 @@ def rank_files(index: RepoIndex, text: str, top: int = 10) -> list[RankedFile]:
     evidence: dict[str, _Evidence] = {p: _Evidence() for p in files}
     named = _apply_mentions(index, mentions, evidence)
     _apply_definitions(index, mentions, evidence)
+    _apply_messages(index, mentions, evidence)
     query = Counter(terms_of(text))
     title = text.strip().split("\n", 1)[0]
     for term in set(terms_of(title)):
@@ -161,8 +167,36 @@ def _apply_mentions(
         depth = dotted.count(".") + 1 - len(rest)
         weight = W_MODULE * min(1.0, 0.35 * depth) / len(found)
         for path in found:
-            evidence[path].add(weight, f"module {dotted!r}")
+            module = ".".join(dotted.split(".")[:depth])
+            if not path.endswith("/__init__.py"):
+                evidence[path].add(weight, f"module {module}")
+                continue
+            # A package: the change is as likely in any of its modules as in __init__.
+            evidence[path].add(weight * PACKAGE_SHARE, f"package {module}")
+            folder = path[: -len("__init__.py")]
+            for other in index.files:
+                same_level = other.count("/") == path.count("/")
+                if other != path and same_level and other.startswith(folder):
+                    evidence[other].add(weight * PACKAGE_SHARE, f"in package {module}")
     return named
+
+
+def _apply_messages(index: RepoIndex, mentions: Mentions, evidence: dict[str, _Evidence]) -> None:
+    """Files containing the fixed text of an error message the task quotes: where it is
+    raised, most likely (found with the project's search: ripgrep, git grep or Python)."""
+    from v4code.repo.search import SearchError, search
+
+    for message in mentions.messages:
+        try:
+            result = search(index.root, re.escape(message), limit=MAX_MESSAGE_FILES + 1)
+        except SearchError:
+            continue
+        where = {m.path for m in result.matches if m.path in evidence}
+        if not where or len(where) > MAX_MESSAGE_FILES:
+            continue
+        shown = message if len(message) <= 40 else message[:37] + "..."
+        for path in where:
+            evidence[path].add(W_MESSAGE / len(where), f"contains the message {shown!r}")
 
 
 def _apply_definitions(
