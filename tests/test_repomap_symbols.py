@@ -340,3 +340,27 @@ def test_outline_lists_line_ranges_and_refuses_outside_paths(repo: Path) -> None
 def test_cache_lives_under_the_v4code_home(repo: Path, v4code_home: Path) -> None:
     build_index(repo)
     assert Path(os.path.commonpath([cache_path(repo), v4code_home])) == v4code_home
+
+
+def test_symlinks_and_missing_roots_are_refused_or_skipped(workspace: Path, tmp_path: Path) -> None:
+    secret = tmp_path / "outside.py"
+    secret.write_text("def private_outside_helper():\n    pass\n")
+    make_repo(workspace, {"src/app.py": "def run():\n    pass\n"})
+    (workspace / "src" / "link.py").symlink_to(secret)
+    git(workspace, "add", "-A")
+    git(workspace, "commit", "-q", "-m", "link")
+    index = build_index(workspace)
+    assert "src/link.py" not in index.files and "src/app.py" in index.files
+    assert api.find_symbol(workspace, "private_outside_helper").definitions == []
+    from v4code.errors import WorkspaceError
+
+    with pytest.raises(WorkspaceError, match="not a directory"):
+        api.locate(tmp_path / "missing", "anything")
+
+
+def test_text_files_report_references(workspace: Path) -> None:
+    make_repo(
+        workspace, {"notes.txt": "call parse_all first\n", "lib.py": "def parse_all():\n    pass\n"}
+    )
+    report = api.find_symbol(workspace, "parse_all")
+    assert [str(h) for h in report.references] == ["notes.txt:1"]

@@ -8,6 +8,7 @@ can show indexing that takes a while; `cancel` stops it between files.
 
 from __future__ import annotations
 
+import bisect
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +19,7 @@ from v4code.repomap.index import MAX_FILE_BYTES, Progress, RepoIndex, build_inde
 from v4code.repomap.rank import RankedFile, rank_files
 from v4code.repomap.render import outline_text, rank_for_map, render_map
 from v4code.repomap.symbols import Definition, reference_lines
+from v4code.repomap.tokens import split_identifier
 from v4code.workspace import relative_to_root, resolve_in_workspace
 
 __all__ = [
@@ -123,7 +125,7 @@ def find_symbol(
         if parent and d.parent != parent:
             continue
         report.definitions.append(SymbolHit(path, d.line, d))
-    users = [p for p, s in index.files.items() if _uses(index, p, name) and s.language != "binary"]
+    users = [p for p in index.files if _uses(index, p, name)]
     report.truncated = len(users) > MAX_REFERENCE_FILES
     for path in users[:MAX_REFERENCE_FILES]:
         data = _read(index.root, path)
@@ -135,23 +137,14 @@ def find_symbol(
 
 
 def _uses(index: RepoIndex, path: str, name: str) -> bool:
+    """Whether a file may use `name`: its identifiers (sorted) hold it, or, for a file
+    indexed as text, its terms hold the name's first part."""
     sym = index.files[path]
     if sym.language == "text":
-        return sym.terms.get(name.lower()) is not None and name in _names_of(index, path)
-    refs = sym.references
-    lo, hi = 0, len(refs)
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if refs[mid] < name:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo < len(refs) and refs[lo] == name
-
-
-def _names_of(index: RepoIndex, path: str) -> str:
-    data = _read(index.root, path)
-    return data.decode("utf-8", "replace") if data is not None else ""
+        parts = split_identifier(name)
+        return bool(parts) and parts[0] in sym.terms
+    at = bisect.bisect_left(sym.references, name)
+    return at < len(sym.references) and sym.references[at] == name
 
 
 def _read(root: Path, path: str) -> bytes | None:

@@ -3,17 +3,21 @@
 Files come from the project's listing (gitignore-aware inside git, a pruned walk outside);
 binary files, data files and very large files are left out. Files not in the cache are
 parsed, in worker processes when there are many, with an optional progress callback so a
-frontend can show indexing that takes a while.
+frontend can show indexing that takes a while. The workers are spawned (forking beside the
+chat's threads is unsafe), so a script calling this must guard its top level with
+`if __name__ == "__main__":`, as for any use of multiprocessing.
 """
 
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from v4code.cancel import CancelToken
+from v4code.errors import WorkspaceError
 from v4code.repo.files import SNIFF_BYTES, binary_kind, list_files
 from v4code.repomap.cache import ParseCache, Stamp, cache_path, decode
 from v4code.repomap.symbols import Definition, FileSymbols, index_text
@@ -121,19 +125,25 @@ def _skipped(path: str) -> bool:
 
 
 def _stamp(full: str) -> Stamp | None:
+    """Size and mtime of a regular file; None for what is not indexed: symbolic links (they
+    may point outside the repository), devices and pipes, and files above MAX_FILE_BYTES."""
     try:
-        st = os.stat(full)
+        st = os.lstat(full)
     except OSError:
         return None
-    if not os.path.isfile(full) or st.st_size > MAX_FILE_BYTES:
+    if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_FILE_BYTES:
         return None
     return (st.st_size, st.st_mtime_ns)
 
 
 def index_file(root: str, path: str) -> FileSymbols:
     """One file's symbols, read safely: a file that vanished or cannot be read is empty."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
     try:
-        with open(os.path.join(root, path), "rb") as handle:
+        fd = os.open(os.path.join(root, path), flags)
+        with os.fdopen(fd, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                return FileSymbols("text")
             data = handle.read(MAX_FILE_BYTES + 1)
     except OSError:
         return FileSymbols("text")
@@ -155,6 +165,8 @@ def build_index(
 ) -> RepoIndex:
     """The index of `root`, reusing cached entries whose size and mtime still match."""
     root = Path(os.path.realpath(root))
+    if not root.is_dir():
+        raise WorkspaceError(f"{root} is not a directory; give the repository's folder.")
     listing = list_files(root, cancel=cancel)
     base = str(root)
     stamps: dict[str, Stamp] = {}
