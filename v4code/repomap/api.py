@@ -66,7 +66,7 @@ def repo_map(
     if focus and focus.strip():
         ranked = rank_files(index, focus, top=200)
     else:
-        ranked = rank_for_map(index.files)
+        ranked = rank_for_map(index)
     return render_map(ranked, index.files, max_tokens)
 
 

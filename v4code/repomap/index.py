@@ -94,6 +94,7 @@ class RepoIndex:
     """Files parsed in this build (the rest came from the cache)."""
     reused: int = 0
     _definers: dict[str, list[str]] | None = field(default=None, repr=False)
+    _used_by: dict[str, set[str]] | None = field(default=None, repr=False)
 
     def definers(self) -> dict[str, list[str]]:
         """Name to the files defining it."""
@@ -104,6 +105,22 @@ class RepoIndex:
                     out.setdefault(name, []).append(path)
             self._definers = out
         return self._definers
+
+    def used_by(self) -> dict[str, set[str]]:
+        """File to the other files using a name it defines (names defined in more than
+        three files are too generic to count)."""
+        if self._used_by is None:
+            definers = self.definers()
+            out: dict[str, set[str]] = {}
+            for path, sym in self.files.items():
+                for name in sym.references:
+                    where = definers.get(name)
+                    if where is not None and len(where) <= 3:
+                        for target in where:
+                            if target != path:
+                                out.setdefault(target, set()).add(path)
+            self._used_by = out
+        return self._used_by
 
     def definitions(self, name: str) -> list[tuple[str, Definition]]:
         return [

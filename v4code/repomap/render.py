@@ -6,6 +6,7 @@ know where to look and what to call, at a fraction of the file's size.
 
 from __future__ import annotations
 
+from v4code.repomap.index import RepoIndex
 from v4code.repomap.rank import RankedFile, is_test_path
 from v4code.repomap.symbols import Definition, FileSymbols
 
@@ -78,23 +79,12 @@ def render_map(ranked: list[RankedFile], files: dict[str, FileSymbols], max_toke
     return "".join(out).rstrip("\n")
 
 
-def rank_for_map(files: dict[str, FileSymbols]) -> list[RankedFile]:
-    """Without a focus: the files whose definitions the most other files use (a
-    PageRank-like in-degree over the definition/reference graph), tests and docs last."""
-    definers: dict[str, list[str]] = {}
-    for path, sym in files.items():
-        for name in {d.name for d in sym.definitions}:
-            definers.setdefault(name, []).append(path)
-    used_by: dict[str, set[str]] = {}
-    for path, sym in files.items():
-        for name in sym.references:
-            where = definers.get(name)
-            if where and len(where) <= 3:
-                for target in where:
-                    if target != path:
-                        used_by.setdefault(target, set()).add(path)
+def rank_for_map(index: RepoIndex) -> list[RankedFile]:
+    """Without a focus: the files whose definitions the most other files use (in-degree
+    over the definition/reference graph), tests and docs last."""
+    used_by = index.used_by()
     scored = []
-    for path, sym in files.items():
+    for path, sym in index.files.items():
         weight = len(used_by.get(path, ())) + 0.01 * len(sym.definitions)
         if is_test_path(path):
             weight *= 0.1
