@@ -188,3 +188,9 @@ def test_an_error_message_finds_where_it_is_raised(project: Path) -> None:
     best = first(project, "Export fails:\n\nKeyError: no VAT rate known for country 'XX'\n")
     assert best.path == "billing/tax.py"
     assert "contains the message 'no VAT rate known for country'" in best.why
+
+
+def test_class_dot_method_names_the_file_defining_that_method(project: Path) -> None:
+    best = first(project, "Money.format_amount drops the sign of negative amounts")
+    assert best.path == "billing/money.py"
+    assert "defines Money.format_amount" in best.why

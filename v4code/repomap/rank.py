@@ -32,6 +32,7 @@ W_PATH_MENTION = 3.0
 W_FRAME = 1.5
 W_MODULE = 1.5
 W_GRAPH = 0.8
+W_METHOD = 1.0
 W_MESSAGE = 0.5
 MAX_MESSAGE_FILES = 5
 PACKAGE_SHARE = 0.3
@@ -128,7 +129,7 @@ def rank_files(index: RepoIndex, text: str, top: int = 10) -> list[RankedFile]:
 
 def _explain(ev: _Evidence) -> str:
     reasons = sorted(ev.reasons, key=lambda r: -r[0])
-    return "; ".join(r for _w, r in reasons[:4])
+    return "; ".join(r for _w, r in reasons[:5])
 
 
 def _apply_mentions(
@@ -202,6 +203,17 @@ def _apply_messages(index: RepoIndex, mentions: Mentions, evidence: dict[str, _E
 def _apply_definitions(
     index: RepoIndex, mentions: Mentions, evidence: dict[str, _Evidence]
 ) -> None:
+    pairs = {
+        (parts[i], parts[i + 1])
+        for dotted in mentions.dotted
+        for parts in [dotted.split(".")]
+        for i in range(len(parts) - 1)
+    }
+    for parent, name in sorted(pairs):
+        where = {p for p, d in index.definitions(name) if d.parent == parent}
+        if 0 < len(where) <= MAX_DEFINERS:
+            for path in where:
+                evidence[path].add(W_METHOD / len(where), f"defines {parent}.{name}")
     definers = index.definers()
     total = len(index.files)
     gained: dict[str, float] = {}
