@@ -210,10 +210,10 @@ def _apply_definitions(
         for i in range(len(parts) - 1)
     }
     for parent, name in sorted(pairs):
-        where = {p for p, d in index.definitions(name) if d.parent == parent}
-        if 0 < len(where) <= MAX_DEFINERS:
-            for path in where:
-                evidence[path].add(W_METHOD / len(where), f"defines {parent}.{name}")
+        owners = {p for p, d in index.definitions(name) if d.parent == parent}
+        if 0 < len(owners) <= MAX_DEFINERS:
+            for path in owners:
+                evidence[path].add(W_METHOD / len(owners), f"defines {parent}.{name}")
     definers = index.definers()
     total = len(index.files)
     gained: dict[str, float] = {}
