@@ -21,7 +21,7 @@ from v4code.repomap.symbols import FileSymbols
 
 __all__ = ["CACHE_VERSION", "ParseCache", "cache_path"]
 
-CACHE_VERSION = 3
+CACHE_VERSION = 4
 """Bumped whenever what an entry holds changes; older entries are then ignored."""
 
 Stamp = tuple[int, int]

@@ -296,12 +296,9 @@ def _apply_definition_terms(
     the task's subject is more likely the place than one that only uses the same words."""
     def_terms: dict[str, set[str]] = {}
     df: Counter[str] = Counter()
+    wanted = query.keys()
     for path, sym in index.files.items():
-        terms: set[str] = set()
-        for d in sym.definitions:
-            terms.update(split_identifier(d.name))
-            terms.add(d.name.lower())
-        terms &= query.keys()
+        terms = wanted & set(sym.name_terms)
         if terms:
             def_terms[path] = terms
             df.update(terms)

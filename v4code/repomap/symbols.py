@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from v4code.repomap.languages import Grammar, grammar_for, language_of
-from v4code.repomap.tokens import IDENTIFIER, counts_of_names
+from v4code.repomap.tokens import IDENTIFIER, counts_of_names, split_identifier
 
 __all__ = ["MAX_PARSE_BYTES", "Definition", "FileSymbols", "index_text", "reference_lines"]
 
@@ -50,16 +50,18 @@ class FileSymbols:
     terms: dict[str, int] = field(default_factory=dict)
     """Term counts of the whole text, for lexical ranking."""
     lines: int = 0
+    name_terms: list[str] = field(default_factory=list)
+    """The terms of the defined names (split and whole), for ranking by what a file defines."""
 
     def to_json(self) -> list[Any]:
         defs = [
             [d.name, d.kind, d.line, d.end_line, d.signature, d.parent] for d in self.definitions
         ]
-        return [self.language, defs, self.references, self.terms, self.lines]
+        return [self.language, defs, self.references, self.terms, self.lines, self.name_terms]
 
     @classmethod
     def from_json(cls, data: Any) -> FileSymbols:
-        language, defs, refs, terms, lines = data
+        language, defs, refs, terms, lines, name_terms = data
         return cls(
             str(language),
             [
@@ -69,6 +71,7 @@ class FileSymbols:
             [str(r) for r in refs],
             {str(k): int(v) for k, v in terms.items()},
             int(lines),
+            [str(t) for t in name_terms],
         )
 
 
@@ -89,6 +92,11 @@ def index_text(path: str, data: bytes) -> FileSymbols:
         symbols.definitions, symbols.language = [], "text"
         return symbols
     symbols.references = sorted(names)
+    terms: set[str] = set()
+    for d in symbols.definitions:
+        terms.update(split_identifier(d.name))
+        terms.add(d.name.lower())
+    symbols.name_terms = sorted(terms)
     return symbols
 
 
