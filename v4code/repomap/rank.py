@@ -345,4 +345,4 @@ def _apply_graph(index: RepoIndex, evidence: dict[str, _Evidence]) -> None:
         return
     for path, gain in gains.items():
         if gain > 0:
-            evidence[path].add(W_GRAPH * gain / top, "used by the files above")
+            evidence[path].add(W_GRAPH * gain / top, "defines names the top files use")
