@@ -1,0 +1,196 @@
+"""locate ranks the file a task names first and says why; the map fits its budget."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+from test_repomap_symbols import make_repo
+
+from v4code.repomap import api
+from v4code.repomap.cli_entry import print_locate, print_map
+from v4code.repomap.render import estimate_tokens
+
+PROJECT = {
+    "billing/__init__.py": "",
+    "billing/invoices.py": '''"""Invoices and their totals."""
+from billing.money import Money
+
+
+class Invoice:
+    def __init__(self, lines):
+        self.lines = lines
+
+    def total(self) -> Money:
+        return sum((line.amount for line in self.lines), Money(0))
+
+
+def render_invoice(invoice: Invoice) -> str:
+    return f"Invoice total: {invoice.total()}"
+''',
+    "billing/money.py": '''"""Amounts of money in cents."""
+
+
+class Money:
+    def __init__(self, cents: int) -> None:
+        self.cents = cents
+
+    def __add__(self, other: "Money") -> "Money":
+        return Money(self.cents + other.cents)
+
+    def format_amount(self) -> str:
+        return f"{self.cents / 100:.2f}"
+''',
+    "billing/tax.py": '''"""Tax rules per country."""
+from billing.money import Money
+
+RATES = {"fr": 20, "de": 19}
+
+
+def apply_vat(amount: Money, country: str) -> Money:
+    return Money(amount.cents * (100 + RATES[country]) // 100)
+''',
+    "billing/export/csv_writer.py": '''"""Invoices as CSV."""
+import csv
+
+
+def write_rows(rows, stream):
+    writer = csv.writer(stream)
+    for row in rows:
+        writer.writerow(row)
+''',
+    "tests/test_invoices.py": """from billing.invoices import Invoice, render_invoice
+from billing.money import Money
+
+
+def test_invoice_total_rounding():
+    invoice = Invoice([])
+    assert render_invoice(invoice) == "Invoice total: 0"
+    assert Money(5).format_amount() == "0.05"
+    assert Invoice([]).total().cents == 0
+""",
+    "docs/usage.md": "# Usage\n\nCreate an Invoice, call total, render_invoice prints it.\n",
+}
+
+
+@pytest.fixture
+def project(workspace: Path) -> Path:
+    return make_repo(workspace, PROJECT)
+
+
+def first(root: Path, text: str) -> api.RankedFile:
+    ranked = api.locate(root, text, top=5)
+    assert ranked, "nothing ranked"
+    return ranked[0]
+
+
+def test_a_named_path_ranks_first(project: Path) -> None:
+    best = first(project, "Rows come out in the wrong order, see billing/export/csv_writer.py")
+    assert best.path == "billing/export/csv_writer.py"
+    assert "billing/export/csv_writer.py" in best.why
+
+
+def test_a_dotted_module_ranks_first(project: Path) -> None:
+    best = first(project, "After upgrading, billing.tax gives a wrong amount for Germany.")
+    assert best.path == "billing/tax.py"
+    assert "module billing.tax" in best.why
+
+
+def test_a_traceback_frame_ranks_first(project: Path) -> None:
+    text = """Crash when formatting an invoice
+
+Traceback (most recent call last):
+  File "/home/someone/venv/lib/python3.11/site-packages/billing/money.py", line 9, in __add__
+    return Money(self.cents + other.cents)
+AttributeError: 'int' object has no attribute 'cents'
+"""
+    best = first(project, text)
+    assert best.path == "billing/money.py"
+    assert "traceback frame line 9 in __add__" in best.why
+
+
+def test_an_identifier_ranks_its_definition_first(project: Path) -> None:
+    best = first(project, "`apply_vat` should round half up")
+    assert best.path == "billing/tax.py"
+    assert "defines apply_vat" in best.why
+
+
+def test_tests_rank_below_the_code_they_test(project: Path) -> None:
+    ranked = [
+        r.path for r in api.locate(project, "Invoice total is rendered without cents", top=10)
+    ]
+    assert ranked[0] == "billing/invoices.py"
+    assert ranked.index("tests/test_invoices.py") > ranked.index("billing/invoices.py")
+    assert ranked.index("tests/test_invoices.py") > ranked.index("billing/money.py")
+
+
+def test_a_task_about_a_test_file_ranks_it(project: Path) -> None:
+    best = first(project, "tests/test_invoices.py::test_invoice_total_rounding is flaky")
+    assert best.path == "tests/test_invoices.py"
+
+
+def test_scores_are_relative_and_sorted(project: Path) -> None:
+    ranked = api.locate(project, "money amounts and invoices", top=3)
+    assert len(ranked) == 3
+    assert ranked[0].score == 1.0
+    assert [r.score for r in ranked] == sorted((r.score for r in ranked), reverse=True)
+    assert all(r.why for r in ranked)
+
+
+def test_locate_json_output(project: Path) -> None:
+    out = io.StringIO()
+    print_locate(project, "apply_vat in billing/tax.py", top=2, as_json=True, out=out)
+    data = json.loads(out.getvalue())
+    assert list(data) == ["files"]
+    assert data["files"][0]["path"] == "billing/tax.py"
+    assert data["files"][0]["score"] == 1.0
+    assert set(data["files"][0]) == {"path", "score", "why"}
+    assert len(data["files"]) == 2
+
+
+def test_locate_text_output(project: Path) -> None:
+    out = io.StringIO()
+    print_locate(project, "apply_vat", top=1, out=out)
+    assert out.getvalue().split()[:2] == ["1.00", "billing/tax.py"]
+
+
+def test_map_shows_signatures_not_bodies_and_fits_the_budget(project: Path) -> None:
+    full = api.repo_map(project, None, 10_000)
+    assert "billing/money.py:" in full
+    assert "def format_amount(self) -> str" in full
+    assert "return" not in full
+    assert full.index("billing/money.py") < full.index("tests/test_invoices.py")
+    for budget in (10, 40, 80, 200):
+        text = api.repo_map(project, None, budget)
+        assert estimate_tokens(text) <= budget
+
+
+def test_a_focused_map_starts_with_the_focus(project: Path) -> None:
+    text = api.repo_map(project, "apply_vat rounding", 200)
+    assert text.startswith("billing/tax.py:")
+    assert "def apply_vat(amount: Money, country: str) -> Money" in text
+
+
+def test_print_map(project: Path) -> None:
+    out = io.StringIO()
+    print_map(project, "invoice", 100, out=out)
+    assert out.getvalue().endswith("\n")
+    assert estimate_tokens(out.getvalue().rstrip("\n")) <= 100
+
+
+def test_an_error_message_finds_where_it_is_raised(project: Path) -> None:
+    (project / "billing" / "tax.py").write_text(
+        (project / "billing" / "tax.py").read_text()
+        + '\n\ndef check(country):\n    raise KeyError(f"no VAT rate known for country {country}")\n'
+    )
+    best = first(project, "Export fails:\n\nKeyError: no VAT rate known for country 'XX'\n")
+    assert best.path == "billing/tax.py"
+    assert "contains the message 'no VAT rate known for country'" in best.why
+
+
+def test_class_dot_method_names_the_file_defining_that_method(project: Path) -> None:
+    best = first(project, "Money.format_amount drops the sign of negative amounts")
+    assert best.path == "billing/money.py"
+    assert "defines Money.format_amount" in best.why

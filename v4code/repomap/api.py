@@ -1,0 +1,165 @@
+"""The library the rest of v4code calls: `locate`, `repo_map`, `find_symbol`, `outline`.
+
+Each call indexes the repository (from the parse cache when it is warm: well under a second
+for thousands of files) and answers from that index. Paths in and out are relative to the
+root, POSIX style. `progress(done, total)` is called while files are parsed, so a frontend
+can show indexing that takes a while; `cancel` stops it between files.
+"""
+
+from __future__ import annotations
+
+import bisect
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from v4code.cancel import CancelToken
+from v4code.errors import WorkspaceError
+from v4code.repomap.index import MAX_FILE_BYTES, Progress, RepoIndex, build_index, index_file
+from v4code.repomap.rank import RankedFile, rank_files
+from v4code.repomap.render import outline_text, rank_for_map, render_map
+from v4code.repomap.symbols import Definition, reference_lines
+from v4code.repomap.tokens import split_identifier
+from v4code.workspace import relative_to_root, resolve_in_workspace
+
+__all__ = [
+    "Definition",
+    "RankedFile",
+    "SymbolHit",
+    "SymbolReport",
+    "find_symbol",
+    "locate",
+    "outline",
+    "repo_map",
+]
+
+MAX_REFERENCE_FILES = 50
+"""find_symbol reports references in at most this many files (the report says so)."""
+
+
+def locate(
+    root: Path | str,
+    text: str,
+    top: int = 10,
+    *,
+    progress: Progress | None = None,
+    cancel: CancelToken | None = None,
+) -> list[RankedFile]:
+    """The `top` files of `root` most likely to matter for the task `text`, best first, each
+    with its score (1.0 for the best) and why it ranks there."""
+    index = build_index(Path(root), progress=progress, cancel=cancel)
+    return rank_files(index, text, top=top)
+
+
+def repo_map(
+    root: Path | str,
+    focus: str | None = None,
+    max_tokens: int = 2048,
+    *,
+    progress: Progress | None = None,
+    cancel: CancelToken | None = None,
+) -> str:
+    """The files that matter most (for `focus`, a task's text, when given; else the ones
+    defining the most) with their key definitions' signatures and line ranges, within
+    `max_tokens` (about four characters a token)."""
+    index = build_index(Path(root), progress=progress, cancel=cancel)
+    if focus and focus.strip():
+        ranked = rank_files(index, focus, top=200)
+    else:
+        ranked = rank_for_map(index)
+    return render_map(ranked, index.files, max_tokens)
+
+
+@dataclass(frozen=True)
+class SymbolHit:
+    path: str
+    line: int
+    definition: Definition | None = None
+    """Set for a definition, None for a reference."""
+
+    def __str__(self) -> str:
+        if self.definition is None:
+            return f"{self.path}:{self.line}"
+        d = self.definition
+        return f"{self.path}:{d.line}-{d.end_line}: {d.signature}"
+
+
+@dataclass
+class SymbolReport:
+    name: str
+    definitions: list[SymbolHit] = field(default_factory=list)
+    references: list[SymbolHit] = field(default_factory=list)
+    truncated: bool = False
+    """True when more files use the name than MAX_REFERENCE_FILES."""
+
+    def format(self) -> str:
+        if not self.definitions and not self.references:
+            return f"No definition of or reference to {self.name!r} found."
+        out = [f"Definitions of {self.name} ({len(self.definitions)}):"]
+        out += [f"  {h}" for h in self.definitions] or ["  (none found)"]
+        out.append(f"References ({len(self.references)}):")
+        out += [f"  {h}" for h in self.references] or ["  (none found)"]
+        if self.truncated:
+            out.append(f"  ... only the first {MAX_REFERENCE_FILES} files using it are shown")
+        return "\n".join(out)
+
+
+def find_symbol(
+    root: Path | str,
+    name: str,
+    kind: str | None = None,
+    *,
+    progress: Progress | None = None,
+    cancel: CancelToken | None = None,
+) -> SymbolReport:
+    """Where `name` is defined (optionally only of `kind`: class, function, method) and the
+    lines that use it. `Class.method` narrows to methods of that class."""
+    index = build_index(Path(root), progress=progress, cancel=cancel)
+    parent = ""
+    if "." in name:
+        parent, name = name.rsplit(".", 1)
+    report = SymbolReport(name if not parent else f"{parent}.{name}")
+    for path, d in index.definitions(name):
+        if kind and d.kind != kind:
+            continue
+        if parent and d.parent != parent:
+            continue
+        report.definitions.append(SymbolHit(path, d.line, d))
+    users = [p for p in index.files if _uses(index, p, name)]
+    report.truncated = len(users) > MAX_REFERENCE_FILES
+    for path in users[:MAX_REFERENCE_FILES]:
+        data = _read(index.root, path)
+        if data is None:
+            continue
+        for line in reference_lines(path, data, name):
+            report.references.append(SymbolHit(path, line))
+    return report
+
+
+def _uses(index: RepoIndex, path: str, name: str) -> bool:
+    """Whether a file may use `name`: its identifiers (sorted) hold it, or, for a file
+    indexed as text, its terms hold the name's first part."""
+    sym = index.files[path]
+    if sym.language == "text":
+        parts = split_identifier(name)
+        return bool(parts) and parts[0] in sym.terms
+    at = bisect.bisect_left(sym.references, name)
+    return at < len(sym.references) and sym.references[at] == name
+
+
+def _read(root: Path, path: str) -> bytes | None:
+    try:
+        with open(os.path.join(root, path), "rb") as handle:
+            return handle.read(MAX_FILE_BYTES)
+    except OSError:
+        return None
+
+
+def outline(root: Path | str, path: str) -> str:
+    """One file's definitions, nested by class, each with its line range and signature.
+    Raises WorkspaceError for a path outside the root or not a file."""
+    real = resolve_in_workspace(Path(root), path, must_exist=True)
+    if not real.is_file():
+        raise WorkspaceError(f"{path!r} is not a file.")
+    rel = relative_to_root(Path(root), real)
+    return outline_text(rel, index_file(os.path.realpath(root), rel))

@@ -1,0 +1,54 @@
+"""What `v4code map` and `v4code locate` print, as plain functions the CLI calls.
+
+Kept apart from the click commands so the output can be tested without the CLI and the CLI
+stays a thin wiring layer.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import TextIO
+
+from v4code.repomap.api import locate, repo_map
+from v4code.repomap.index import Progress
+
+__all__ = ["format_locate", "print_locate", "print_map"]
+
+
+def print_map(
+    root: Path | str,
+    focus: str | None = None,
+    max_tokens: int = 2048,
+    *,
+    out: TextIO | None = None,
+    progress: Progress | None = None,
+) -> None:
+    """`v4code map [FOCUS]`: the repo map, ending with a newline."""
+    text = repo_map(root, focus, max_tokens, progress=progress)
+    (out or sys.stdout).write((text or "(no files to map)") + "\n")
+
+
+def format_locate(root: Path | str, text: str, top: int = 10, *, as_json: bool = False) -> str:
+    ranked = locate(root, text, top=top)
+    if as_json:
+        files = [{"path": r.path, "score": r.score, "why": r.why} for r in ranked]
+        return json.dumps({"files": files}, indent=2) + "\n"
+    if not ranked:
+        return "No file matches.\n"
+    width = max(len(r.path) for r in ranked)
+    return "".join(f"{r.score:5.2f}  {r.path:<{width}}  {r.why}\n" for r in ranked)
+
+
+def print_locate(
+    root: Path | str,
+    text: str,
+    top: int = 10,
+    *,
+    as_json: bool = False,
+    out: TextIO | None = None,
+) -> None:
+    """`v4code locate [--top N] [--json] TEXT|-`: ranked files, best first (`-` as TEXT is
+    for the caller to replace with standard input)."""
+    (out or sys.stdout).write(format_locate(root, text, top, as_json=as_json))

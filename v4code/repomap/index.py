@@ -1,0 +1,270 @@
+"""The index of a repository: every readable file's symbols and terms, from cache or parsed.
+
+Files come from the project's listing (gitignore-aware inside git, a pruned walk outside);
+binary files, data files and very large files are left out. Files not in the cache are
+parsed, in worker processes when there are many, with an optional progress callback so a
+frontend can show indexing that takes a while. The workers are spawned (forking beside the
+chat's threads is unsafe), so a script calling this must guard its top level with
+`if __name__ == "__main__":`, as for any use of multiprocessing.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from v4code.cancel import CancelToken
+from v4code.errors import WorkspaceError
+from v4code.repo.files import list_files
+from v4code.repomap.cache import ParseCache, Stamp, cache_path, decode
+from v4code.repomap.symbols import Definition, FileSymbols, index_text
+from v4code.textio import SNIFF_BYTES, binary_kind
+
+__all__ = ["MAX_FILE_BYTES", "Progress", "RepoIndex", "build_index"]
+
+MAX_FILE_BYTES = 2_000_000
+"""Larger files are not indexed at all."""
+PARALLEL_FROM = 300
+"""Files to parse from which worker processes pay for their start-up."""
+MAX_WORKERS = 4
+
+SKIP_SUFFIXES = frozenset(
+    [
+        ".json",
+        ".jsonl",
+        ".csv",
+        ".tsv",
+        ".lock",
+        ".svg",
+        ".map",
+        ".min.js",
+        ".min.css",
+        ".pdf",
+        ".png",
+        ".jpg",
+        ".jpeg",
+        ".gif",
+        ".ico",
+        ".zip",
+        ".gz",
+        ".tar",
+        ".whl",
+        ".so",
+        ".dll",
+        ".pyc",
+        ".bin",
+        ".dat",
+        ".npy",
+        ".npz",
+        ".pkl",
+        ".parquet",
+        ".ipynb",
+        ".fits",
+        ".h5",
+        ".xml",
+        ".sum",
+        ".mod",
+        ".snap",
+        ".po",
+        ".mo",
+        ".pot",
+        ".woff",
+        ".woff2",
+        ".ttf",
+        ".otf",
+        ".eot",
+    ]
+)
+"""Data rather than code or prose: they would only add noise to the lexical ranking."""
+
+Progress = Callable[[int, int], None]
+"""Called as (files done, files to parse) while parsing."""
+
+_BINARY = FileSymbols("binary")
+
+
+@dataclass
+class RepoIndex:
+    root: Path
+    files: dict[str, FileSymbols]
+    """Relative POSIX path to symbols, for every indexed file."""
+    parsed: int = 0
+    """Files parsed in this build (the rest came from the cache)."""
+    reused: int = 0
+    _definers: dict[str, list[str]] | None = field(default=None, repr=False)
+    _used_by: dict[str, set[str]] | None = field(default=None, repr=False)
+
+    def definers(self) -> dict[str, list[str]]:
+        """Name to the files defining it."""
+        if self._definers is None:
+            out: dict[str, list[str]] = {}
+            for path, sym in self.files.items():
+                for name in {d.name for d in sym.definitions}:
+                    out.setdefault(name, []).append(path)
+            self._definers = out
+        return self._definers
+
+    def used_by(self) -> dict[str, set[str]]:
+        """File to the other files using a name it defines (names defined in more than
+        three files are too generic to count)."""
+        if self._used_by is None:
+            definers = self.definers()
+            out: dict[str, set[str]] = {}
+            for path, sym in self.files.items():
+                for name in sym.references:
+                    where = definers.get(name)
+                    if where is not None and len(where) <= 3:
+                        for target in where:
+                            if target != path:
+                                out.setdefault(target, set()).add(path)
+            self._used_by = out
+        return self._used_by
+
+    def definitions(self, name: str) -> list[tuple[str, Definition]]:
+        return [
+            (path, d)
+            for path in self.definers().get(name, [])
+            for d in self.files[path].definitions
+            if d.name == name
+        ]
+
+
+def _skipped(path: str) -> bool:
+    name = path.rsplit("/", 1)[-1].lower()
+    dot = name.find(".", 1)
+    while dot != -1:
+        if name[dot:] in SKIP_SUFFIXES:
+            return True
+        dot = name.find(".", dot + 1)
+    return False
+
+
+def _stamp(full: str) -> Stamp | None:
+    """Size and mtime of a regular file; None for what is not indexed: symbolic links (they
+    may point outside the repository), devices and pipes, and files above MAX_FILE_BYTES."""
+    try:
+        st = os.lstat(full)
+    except OSError:
+        return None
+    if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_FILE_BYTES:
+        return None
+    return (st.st_size, st.st_mtime_ns)
+
+
+def index_file(root: str, path: str) -> FileSymbols:
+    """One file's symbols, read safely: a file that vanished or cannot be read is empty."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(os.path.join(root, path), flags)
+        with os.fdopen(fd, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                return FileSymbols("text")
+            data = handle.read(MAX_FILE_BYTES + 1)
+    except OSError:
+        return FileSymbols("text")
+    if binary_kind(data[:SNIFF_BYTES]) is not None:
+        return _BINARY
+    return index_text(path, data)
+
+
+def _index_many(root: str, paths: list[str]) -> list[FileSymbols]:
+    return [index_file(root, p) for p in paths]
+
+
+def build_index(
+    root: Path,
+    *,
+    progress: Progress | None = None,
+    cancel: CancelToken | None = None,
+    use_cache: bool = True,
+) -> RepoIndex:
+    """The index of `root`, reusing cached entries whose size and mtime still match."""
+    root = Path(os.path.realpath(root))
+    if not root.is_dir():
+        raise WorkspaceError(f"{root} is not a directory; give the repository's folder.")
+    listing = list_files(root, cancel=cancel)
+    base = str(root)
+    stamps: dict[str, Stamp] = {}
+    for path in listing.files:
+        if _skipped(path):
+            continue
+        stamp = _stamp(os.path.join(base, path))
+        if stamp is not None:
+            stamps[path] = stamp
+    cache = ParseCache(cache_path(root)) if use_cache else None
+    cached = cache.load() if cache is not None else {}
+    files: dict[str, FileSymbols] = {}
+    todo: list[str] = []
+    for path, stamp in stamps.items():
+        entry = cached.get(path)
+        sym = decode(entry[1]) if entry is not None and entry[0] == stamp else None
+        if sym is None:
+            todo.append(path)
+        else:
+            files[path] = sym
+    reused = len(files)
+    parsed = _parse_all(base, todo, progress, cancel)
+    files.update(parsed)
+    if cache is not None:
+        gone = [p for p in cached if p not in stamps]
+        if parsed or gone:
+            cache.store(((p, stamps[p], s) for p, s in parsed.items()), gone)
+        cache.close()
+    indexed = {p: files[p] for p in sorted(files) if files[p].language != "binary"}
+    return RepoIndex(root, indexed, parsed=len(parsed), reused=reused)
+
+
+def _parse_all(
+    root: str, todo: list[str], progress: Progress | None, cancel: CancelToken | None
+) -> dict[str, FileSymbols]:
+    out: dict[str, FileSymbols] = {}
+    total = len(todo)
+    if progress is not None and total:
+        progress(0, total)
+    workers = min(MAX_WORKERS, os.cpu_count() or 1)
+    if total >= PARALLEL_FROM and workers > 1:
+        try:
+            return _parse_parallel(root, todo, workers, progress, cancel)
+        except (OSError, RuntimeError, ImportError):
+            out.clear()
+    for i, path in enumerate(todo, 1):
+        if cancel is not None:
+            cancel.raise_if_cancelled()
+        out[path] = index_file(root, path)
+        if progress is not None and (i % 100 == 0 or i == total):
+            progress(i, total)
+    return out
+
+
+def _parse_parallel(
+    root: str,
+    todo: list[str],
+    workers: int,
+    progress: Progress | None,
+    cancel: CancelToken | None,
+) -> dict[str, FileSymbols]:
+    """Parse in spawned processes (fork is unsafe beside the chat's threads)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    size = max(20, len(todo) // (workers * 8))
+    chunks = [todo[i : i + size] for i in range(0, len(todo), size)]
+    out: dict[str, FileSymbols] = {}
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        futures = {pool.submit(_index_many, root, chunk): chunk for chunk in chunks}
+        try:
+            for future in as_completed(futures):
+                if cancel is not None:
+                    cancel.raise_if_cancelled()
+                out.update(zip(futures[future], future.result(), strict=True))
+                if progress is not None:
+                    progress(len(out), len(todo))
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+    return out

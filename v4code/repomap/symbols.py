@@ -1,0 +1,213 @@
+"""One file's symbols: what it defines (with signature and span) and which names it uses.
+
+Tree-sitter parses the files whose language it knows; every other file, and any file whose
+parse fails, is still indexed as plain text (its terms), never an error. Tree-sitter itself
+is imported on the first parse.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from v4code.repomap.languages import Grammar, grammar_for, language_of
+from v4code.repomap.tokens import IDENTIFIER, counts_of_names, split_identifier
+
+__all__ = ["MAX_PARSE_BYTES", "Definition", "FileSymbols", "index_text", "reference_lines"]
+
+MAX_PARSE_BYTES = 1_000_000
+"""Larger files (generated tables, minified bundles) are indexed as text only."""
+MAX_SIGNATURE = 200
+_SPACE = re.compile(r"\s+")
+_OPEN = re.compile(r"\(\s+")
+_CLOSE = re.compile(r",?\s+\)")
+
+
+@dataclass(frozen=True)
+class Definition:
+    name: str
+    kind: str
+    """"class" (also struct, interface, enum, trait, type), "function", "method", "module"."""
+    line: int
+    """1-based first line (the decorator's, when there is one, is not counted)."""
+    end_line: int
+    signature: str
+    """The definition up to its body, on one line: `def area(self, scale: float) -> float`."""
+    parent: str = ""
+    """The enclosing class (or impl) for a method."""
+
+
+@dataclass
+class FileSymbols:
+    language: str
+    """The grammar's name, or "text" when the file was not (or could not be) parsed."""
+    definitions: list[Definition] = field(default_factory=list)
+    references: list[str] = field(default_factory=list)
+    """Identifiers the file mentions, sorted (their lines are found on demand by
+    `reference_lines`, which few questions need)."""
+    terms: dict[str, int] = field(default_factory=dict)
+    """Term counts of the whole text, for lexical ranking."""
+    lines: int = 0
+    name_terms: list[str] = field(default_factory=list)
+    """The terms of the defined names (split and whole), for ranking by what a file defines."""
+
+    def to_json(self) -> list[Any]:
+        defs = [
+            [d.name, d.kind, d.line, d.end_line, d.signature, d.parent] for d in self.definitions
+        ]
+        return [self.language, defs, self.references, self.terms, self.lines, self.name_terms]
+
+    @classmethod
+    def from_json(cls, data: Any) -> FileSymbols:
+        language, defs, refs, terms, lines, name_terms = data
+        return cls(
+            str(language),
+            [
+                Definition(str(n), str(k), int(a), int(b), str(s), str(p))
+                for n, k, a, b, s, p in defs
+            ],
+            [str(r) for r in refs],
+            {str(k): int(v) for k, v in terms.items()},
+            int(lines),
+            [str(t) for t in name_terms],
+        )
+
+
+def index_text(path: str, data: bytes) -> FileSymbols:
+    """Symbols of a file's bytes; a file tree-sitter cannot read gets its terms only."""
+    text = data.decode("utf-8", "replace")
+    names = Counter(IDENTIFIER.findall(text))
+    symbols = FileSymbols("text", terms=dict(counts_of_names(names)), lines=text.count("\n") + 1)
+    spec = language_of(path)
+    if spec is None or len(data) > MAX_PARSE_BYTES:
+        return symbols
+    grammar = grammar_for(spec)
+    if grammar is None:
+        return symbols
+    try:
+        _parse_into(grammar, data, symbols)
+    except Exception:  # noqa: BLE001 - a parser failure degrades to text indexing
+        symbols.definitions, symbols.language = [], "text"
+        return symbols
+    symbols.references = sorted(names)
+    terms: set[str] = set()
+    for d in symbols.definitions:
+        terms.update(split_identifier(d.name))
+        terms.add(d.name.lower())
+    symbols.name_terms = sorted(terms)
+    return symbols
+
+
+def reference_lines(path: str, data: bytes, name: str) -> list[int]:
+    """The 1-based lines where `name` is used as an identifier (not where it is defined);
+    lines mentioning it anywhere (comments, strings too) for a file tree-sitter cannot read."""
+    spec = language_of(path)
+    grammar = grammar_for(spec) if spec is not None and len(data) <= MAX_PARSE_BYTES else None
+    if grammar is not None:
+        try:
+            return _tree_reference_lines(grammar, data, name)
+        except Exception:  # noqa: BLE001 - fall back to the text
+            pass
+    pattern = re.compile(rf"(?<![A-Za-z0-9_]){re.escape(name)}(?![A-Za-z0-9_])")
+    text = data.decode("utf-8", "replace")
+    return [i for i, line in enumerate(text.splitlines(), 1) if pattern.search(line)]
+
+
+def _tree_reference_lines(grammar: Grammar, data: bytes, name: str) -> list[int]:
+    from tree_sitter import QueryCursor
+
+    root = grammar.parser().parse(data).root_node
+    encoded = name.encode("utf-8")
+    skip: set[int] = set()
+    for _pattern, caps in QueryCursor(grammar.definitions).matches(root):
+        skip.update(n.start_byte for n in caps.get("name", []))
+    lines: set[int] = set()
+    for node in QueryCursor(grammar.references).captures(root).get("ref", []):
+        if node.start_byte in skip or node.end_byte - node.start_byte != len(encoded):
+            continue
+        if data[node.start_byte : node.end_byte] == encoded:
+            lines.add(node.start_point[0] + 1)
+    return sorted(lines)
+
+
+def _parse_into(grammar: Grammar, data: bytes, out: FileSymbols) -> None:
+    from tree_sitter import QueryCursor
+
+    tree = grammar.parser().parse(data)
+    root = tree.root_node
+    definitions: list[tuple[int, int, Definition]] = []
+    for _pattern, caps in QueryCursor(grammar.definitions).matches(root):
+        names = caps.get("name")
+        kind_key = next((k for k in caps if k.startswith("def.")), None)
+        if not names or kind_key is None:
+            continue
+        node = caps[kind_key][0]
+        name_node = names[0]
+        name = data[name_node.start_byte : name_node.end_byte].decode("utf-8", "replace")
+        kind = kind_key[4:]
+        parent = ""
+        if kind == "function":
+            container = _container_of(node, grammar.spec.containers)
+            if container is not None:
+                kind, parent = "method", _container_name(container, data)
+        elif kind == "method" and node.type == "method_declaration":
+            parent = _go_receiver(node, data)
+        definitions.append(
+            (
+                node.start_byte,
+                -node.end_byte,
+                Definition(
+                    name,
+                    kind,
+                    node.start_point[0] + 1,
+                    node.end_point[0] + 1,
+                    _signature(node, data),
+                    parent,
+                ),
+            )
+        )
+    definitions.sort(key=lambda t: (t[0], t[1]))
+    out.definitions = [d for _s, _e, d in definitions]
+    out.language = grammar.spec.name
+
+
+def _container_of(node: Any, containers: tuple[str, ...]) -> Any:
+    """The nearest enclosing class-like node, unless a function comes first (a closure)."""
+    parent = node.parent
+    while parent is not None:
+        if parent.type in containers:
+            return parent
+        if "function" in parent.type or parent.type in ("method_definition", "arrow_function"):
+            return None
+        parent = parent.parent
+    return None
+
+
+def _container_name(node: Any, data: bytes) -> str:
+    name = node.child_by_field_name("name") or node.child_by_field_name("type")
+    if name is None:
+        return ""
+    return data[name.start_byte : name.end_byte].decode("utf-8", "replace")
+
+
+def _go_receiver(node: Any, data: bytes) -> str:
+    receiver = node.child_by_field_name("receiver")
+    if receiver is None:
+        return ""
+    text = data[receiver.start_byte : receiver.end_byte].decode("utf-8", "replace")
+    words = re.findall(r"[A-Za-z_]\w*", text)
+    return words[-1] if words else ""
+
+
+def _signature(node: Any, data: bytes) -> str:
+    body = node.child_by_field_name("body")
+    end = body.start_byte if body is not None else node.end_byte
+    end = min(end, node.start_byte + 4 * MAX_SIGNATURE)
+    raw = data[node.start_byte : end].decode("utf-8", "replace")
+    if body is None:
+        raw = raw.split("\n", 1)[0]
+    text = _SPACE.sub(" ", raw).strip().rstrip("{:").strip()
+    text = _OPEN.sub("(", _CLOSE.sub(")", text))
+    return text if len(text) <= MAX_SIGNATURE else text[: MAX_SIGNATURE - 3] + "..."
