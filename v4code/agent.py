@@ -46,8 +46,8 @@ from v4code.turn import LOGGED_EVENT_KINDS, Reply, StopTurn, TurnState
 from v4code.types import ChatRequest, Message, ToolCall, ToolResult, ToolSummary, Usage
 
 if TYPE_CHECKING:
-    from v4code.edits.checkpoints import CheckpointStore
     from v4code.hooks import Hooks
+    from v4code.toolkit import Checkpoints
 
 E = TypeVar("E", bound=Event | StreamEvent)
 
@@ -70,7 +70,7 @@ class Agent:
         session: SessionLog,
         approver: Approver,
         policy: PermissionPolicy | None = None,
-        checkpoints: CheckpointStore | None = None,
+        checkpoints: Checkpoints | None = None,
         cancel: CancelToken | None = None,
         clock: Callable[[], float] = time.monotonic,
         before_apply: Sequence[BeforeApply] = (),

@@ -22,7 +22,7 @@ import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 from v4code.cancel import CancelToken
 from v4code.errors import ToolError
@@ -34,6 +34,10 @@ if TYPE_CHECKING:
 
     from v4code.config import Settings
     from v4code.edits.checkpoints import CheckpointStore
+
+    Checkpoints: TypeAlias = CheckpointStore
+    """The store a tool context carries for proposals that apply themselves (edit batches)
+    and for snapshots; the loop passes it through without knowing what it is."""
 
 Risk = Literal["read", "edit", "command"]
 Summarise = Callable[[dict[str, Any], Any], ToolSummary]
@@ -323,9 +327,6 @@ class ToolRegistry:
 
     def schemas(self) -> list[dict[str, Any]]:
         return [self._tools[n].schema for n in self.names()]
-
-    def subset(self, names: Iterable[str]) -> ToolRegistry:
-        return ToolRegistry(self._tools[n] for n in names if n in self._tools)
 
     def lookup(self, call: ToolCall) -> Tool:
         t = self._tools.get(call.name)

@@ -122,7 +122,6 @@ class _Stream:
     usage: Usage | None = None
     finish_reason: str | None = None
     model: str | None = None
-    yielded: bool = False
 
 
 class OpenAICompatBackend:

@@ -429,14 +429,6 @@ class CheckpointStore:
         points = self.undo_points(root)
         return points[-1].session_id if points else None
 
-    def workspaces(self) -> list[Path]:
-        """Every workspace root the store has batches or snapshots for."""
-        out = []
-        for root_file in (self.directory / "workspaces").glob("*/root"):
-            with contextlib.suppress(OSError):
-                out.append(Path(root_file.read_text("utf-8")))
-        return out
-
     def roll_back_interrupted(self, root: Path | str) -> list[BatchRecord]:
         """Undo every batch a crash left half applied (state "pending") and remove its temp
         files; return those batches, now in state "rolled-back".

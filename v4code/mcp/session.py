@@ -74,12 +74,6 @@ class McpSession:
         self.policy.allowed_tools.update(allowed)
         return notices + more
 
-    def reload(self, registry: ToolRegistry) -> list[str]:
-        """Read the config again and take every ready server's tools now."""
-        self.loaded = load_servers(self.root)
-        self.hub = shared_hub(self.loaded, self.log_dir) if self.loaded.servers else None
-        return self.install(registry)
-
     def before_apply(
         self, invocation: Invocation, proposal: Proposal, ctx: ToolContext
     ) -> str | None:

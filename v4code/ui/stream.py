@@ -111,7 +111,6 @@ class TextStream:
         self.text = ""
         self.done = 0  # characters whose lines are printed for good
         self.printed = 0  # lines of the open block already printed for good
-        self.blocks = 0  # finished blocks printed
         self.before = ""  # what stands in for the finished blocks when rendering the next one
         self.splitter = BlockSplitter()
 
@@ -133,7 +132,6 @@ class TextStream:
         out = lines[self.printed :]
         self.done, self.printed = cut, 0
         if lines:
-            self.blocks += 1
             self.before = "---" if _ends_with_rule(chunk) else SENTINEL
         return out
 
