@@ -658,6 +658,9 @@ class _Aborted(Exception):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Each SSE event is a small write on a kept-alive connection: without this, Nagle's
+    # algorithm and the client's delayed ACK add ~40 ms to every response, as no real API does.
+    disable_nagle_algorithm = True
     server: _HTTPServer
     server_version = "fake-deepseek/1"
     sys_version = ""
