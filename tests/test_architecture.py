@@ -1,0 +1,150 @@
+"""The import direction ARCHITECTURE.md describes, checked against the code.
+
+A part may import parts in its own layer or below, never above: that is what keeps the loop
+free of edits and backends, and lets a new feature land in one obvious place. Imports under
+`if TYPE_CHECKING:` do not run and are not counted, except where a rule says otherwise.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# Bottom to top. The longest matching prefix decides a module's layer.
+LAYERS: list[tuple[str, tuple[str, ...]]] = [
+    (
+        "ground",
+        (
+            "v4code.types",
+            "v4code.errors",
+            "v4code.textio",
+            "v4code.cancel",
+            "v4code.events",
+            "v4code.diffs",
+            "v4code.workspace",
+            "v4code.conversation",
+            # Leaves: they import nothing from v4code, so every layer may use them.
+            "v4code.edits.atomic",
+            "v4code.safety.redact",
+            "v4code.safety.secret_files",
+        ),
+    ),
+    (
+        "store",
+        (
+            "v4code.config",
+            "v4code.pricing",
+            "v4code.sessions",
+            "v4code.assets",
+            "v4code.safety.trust",
+        ),
+    ),
+    ("safety", ("v4code.safety",)),
+    ("backends", ("v4code.backends",)),
+    ("repo", ("v4code.repo",)),
+    ("tool core", ("v4code.toolkit", "v4code.protocols", "v4code.turn")),
+    ("edits", ("v4code.edits",)),
+    ("reading", ("v4code.repomap",)),
+    (
+        "turn parts",
+        (
+            "v4code.pipeline",
+            "v4code.instructions",
+            "v4code.notes",
+            "v4code.hooks",
+            "v4code.custom_commands",
+        ),
+    ),
+    ("extensions", ("v4code.mcp",)),
+    ("engines", ("v4code.engines",)),
+    ("loop", ("v4code.agent", "v4code.compaction")),
+    ("wiring", ("v4code.app",)),
+    ("frontends", ("v4code.ui", "v4code.review", "v4code.jobs")),
+    ("commands", ("v4code.cli", "v4code.commands", "v4code.__main__", "v4code.jobs.child")),
+]
+
+
+def layer_of(module: str) -> int | None:
+    best: tuple[int, int] | None = None
+    for index, (_, prefixes) in enumerate(LAYERS):
+        for prefix in prefixes:
+            if (module == prefix or module.startswith(prefix + ".")) and (
+                best is None or len(prefix) > best[1]
+            ):
+                best = (index, len(prefix))
+    return None if best is None else best[0]
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    name = ".".join(parts)
+    return name.removesuffix(".__init__")
+
+
+def imports(path: Path, *, with_type_checking: bool) -> list[str]:
+    """The v4code modules a file imports (at any depth: lazy imports count)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    skipped: set[int] = set()
+    if not with_type_checking:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+                skipped.update(id(inner) for inner in ast.walk(node))
+    found = []
+    for node in ast.walk(tree):
+        if id(node) in skipped:
+            continue
+        if isinstance(node, ast.Import):
+            found += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.append(node.module)
+    return [name for name in found if name == "v4code" or name.startswith("v4code.")]
+
+
+def sources() -> list[Path]:
+    """Every module but the package's face (`v4code/__init__.py`: the version, nothing else)."""
+    face = ROOT / "v4code" / "__init__.py"
+    return sorted(
+        p for p in (ROOT / "v4code").rglob("*.py") if "__pycache__" not in p.parts and p != face
+    )
+
+
+def test_every_module_has_a_layer() -> None:
+    missing = [module_name(p) for p in sources() if layer_of(module_name(p)) is None]
+    assert missing == [], f"add these to LAYERS (and ARCHITECTURE.md): {missing}"
+
+
+def test_no_part_imports_a_part_above_it() -> None:
+    upward = []
+    for path in sources():
+        here = module_name(path)
+        mine = layer_of(here)
+        for name in imports(path, with_type_checking=False):
+            theirs = layer_of(name)
+            if mine is not None and theirs is not None and theirs > mine:
+                upward.append(f"{here} ({LAYERS[mine][0]}) -> {name} ({LAYERS[theirs][0]})")
+    assert upward == [], "imports that run upward:\n" + "\n".join(upward)
+
+
+def test_the_loop_knows_neither_edits_nor_backends() -> None:
+    names = imports(ROOT / "v4code" / "agent.py", with_type_checking=True)
+    assert [n for n in names if n.startswith(("v4code.edits", "v4code.backends"))] == []
+
+
+def test_no_tool_imports_the_agent() -> None:
+    for path in sorted((ROOT / "tools").glob("*.py")):
+        names = imports(path, with_type_checking=True)
+        assert not any(n.startswith(("v4code.agent", "v4code.app")) for n in names), path.name
+
+
+def test_only_the_command_layer_declares_click_commands() -> None:
+    declares = re.compile(r"^\s*@(?:click\.(?:command|group)|\w+\.(?:command|group))\(", re.M)
+    allowed = {ROOT / "v4code" / "cli.py", *(ROOT / "v4code" / "commands").glob("*.py")}
+    offenders = [
+        str(p.relative_to(ROOT))
+        for p in sources()
+        if p not in allowed and declares.search(p.read_text(encoding="utf-8"))
+    ]
+    assert offenders == []
