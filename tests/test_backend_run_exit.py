@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from cli_harness import v4code
 from fake_api import FakeDeepSeek, garbage, text, tool_call
 
 from v4code.sessions import list_sessions, read_session
@@ -21,22 +20,13 @@ def run_v4code(
     python_flags: tuple[str, ...] = (),
     transport: str = "stdlib",
 ) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "V4CODE_TRANSPORT": transport,
-        "DEEPSEEK_API_KEY": "sk-test-key-0123456789",
-        "DEEPSEEK_BASE_URL": base_url,
-        "V4CODE_RETRY_BASE_DELAY": "0.01",
-        "V4CODE_RETRY_MAX_DELAY": "0.05",
-        "V4CODE_SANDBOX": "false",
-    }
-    return subprocess.run(
-        [sys.executable, *python_flags, "-m", "v4code", "run", *args],
-        cwd=root,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
+    return v4code(
+        root,
+        "run",
+        *args,
+        base_url=base_url,
+        env={"V4CODE_TRANSPORT": transport},
+        python_flags=python_flags,
     )
 
 

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from cli_harness import v4code
 from click.testing import CliRunner
 from fake_api import FakeDeepSeek, text, tool_calls
 
@@ -17,21 +16,7 @@ from v4code.custom_commands import load_custom_commands, parse_command
 
 
 def run_v4code(root: Path, base_url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "DEEPSEEK_API_KEY": "sk-test-key-0123456789",
-        "DEEPSEEK_BASE_URL": base_url,
-        "V4CODE_RETRY_BASE_DELAY": "0.01",
-        "V4CODE_SANDBOX": "false",
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "v4code", "run", *args],
-        cwd=root,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return v4code(root, "run", *args, base_url=base_url)
 
 
 def test_hooks_veto_a_call_see_results_and_turn_ends(

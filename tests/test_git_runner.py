@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import threading
 from pathlib import Path
 
 import pytest
+from cli_harness import v4code
 from fake_api import FakeDeepSeek, tool_call
 
 from v4code.cancel import CancelToken
@@ -58,23 +58,6 @@ def plant(root: Path, markers: Path) -> dict[str, Path]:
 
 def ran(touched: dict[str, Path]) -> list[str]:
     return sorted(name for name, marker in touched.items() if marker.exists())
-
-
-def v4code(root: Path, *args: str, server: FakeDeepSeek) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "DEEPSEEK_API_KEY": "sk-test-git-runner",
-        "DEEPSEEK_BASE_URL": server.base_url,
-        "V4CODE_RETRY_BASE_DELAY": "0.01",
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "v4code", *args],
-        cwd=root,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
 
 
 def test_the_planted_programs_work_with_plain_git(workspace: Path, tmp_path: Path) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -13,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from cli_harness import v4code
 from fake_api import FakeDeepSeek, text, tool_call
 
 from v4code.cancel import CancelToken
@@ -162,21 +162,7 @@ def server_table(name: str, allow: list[str] | None = None) -> str:
 
 
 def run_v4code(root: Path, base_url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "DEEPSEEK_API_KEY": "sk-test-key-0123456789",
-        "DEEPSEEK_BASE_URL": base_url,
-        "V4CODE_RETRY_BASE_DELAY": "0.01",
-        "V4CODE_SANDBOX": "false",
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "v4code", *args],
-        cwd=root,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
+    return v4code(root, *args, base_url=base_url, timeout=180)
 
 
 def test_run_full_auto_denies_a_tool_not_in_allow(
@@ -258,13 +244,7 @@ def test_help_does_not_import_mcp_or_start_servers(workspace: Path, v4code_home:
     body = server_table("t") + f"env = {{MCP_TEST_MARKER = {json.dumps(str(marker))}}}\n"
     write_user_config(v4code_home, body)
     for flag in ("--help", "--version"):
-        result = subprocess.run(
-            [sys.executable, "-X", "importtime", "-m", "v4code", flag],
-            cwd=workspace,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        result = v4code(workspace, flag, python_flags=("-X", "importtime"), timeout=60)
         assert result.returncode == 0
         imported = {line.split("|")[-1].strip() for line in result.stderr.splitlines()}
         assert "mcp" not in imported and "v4code.mcp" not in imported

@@ -6,13 +6,11 @@ next one, so a queue plays a whole conversation: the request, the approval answe
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from chat_harness import CTRL_C, ENTER, Screen, chat, ctrl_c_when_requested, sigint
+from cli_harness import v4code
 from fake_api import FakeDeepSeek, text, tool_call, tool_calls
 
 from v4code.ui.repl import history_path
@@ -314,39 +312,21 @@ def test_sessions_lists_this_repository(two_files, fake_api, monkeypatch):
 # --- piped use ----------------------------------------------------------------------------
 
 
-def _v4code(
-    workspace: Path, server: FakeDeepSeek, *args: str, stdin: str | None
-) -> subprocess.CompletedProcess:
-    env = {**os.environ, "DEEPSEEK_API_KEY": "sk-test-chat", "DEEPSEEK_BASE_URL": server.base_url}
-    env["V4CODE_SANDBOX"] = "false"
-    return subprocess.run(
-        [sys.executable, "-m", "v4code", *args],
-        cwd=workspace,
-        input=stdin if stdin is not None else "",
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-    )
-
-
 def test_piped_task_runs_like_run(two_files, fake_api):
     fake_api.load([tool_call("edit_file", **A_EDIT), text("Bumped.")])
-    done = _v4code(two_files, fake_api, stdin="bump x\n")
+    done = v4code(two_files, server=fake_api, stdin="bump x\n")
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "Bumped." and files(two_files)[0] == "x = 10\n"
 
 
 def test_print_flag_and_exit_codes(two_files, fake_api):
     fake_api.load([tool_call("edit_file", **A_EDIT), text("Cannot.")])
-    done = _v4code(
-        two_files, fake_api, "-p", "bump x", "--permission-mode", "read-only", stdin=None
-    )
+    done = v4code(two_files, "-p", "bump x", "--permission-mode", "read-only", server=fake_api)
     assert done.returncode == 5 and files(two_files)[0] == "x = 1\n"
 
 
 def test_no_terminal_and_nothing_piped_never_waits(two_files, fake_api):
-    done = _v4code(two_files, fake_api, stdin="")
+    done = v4code(two_files, server=fake_api, stdin="")
     assert done.returncode == 2 and "no task" in done.stderr
 
 

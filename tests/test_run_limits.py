@@ -4,36 +4,23 @@ response and across retries, a failure still gives a script its result object.""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
+import cli_harness
 import pytest
+from cli_harness import DEFAULT_KEY
 from fake_api import FakeDeepSeek, fault, text
 
 from v4code.sessions import list_sessions, read_session
 
 
 def v4code(
-    root: Path, base_url: str | None, *args: str, key: str | None = "sk-test-key-0123456789"
+    root: Path, base_url: str | None, *args: str, key: str | None = DEFAULT_KEY
 ) -> subprocess.CompletedProcess[str]:
     """The real command line with the default retry and timeout settings (no test shortcuts)."""
-    env = {**os.environ, "V4CODE_SANDBOX": "false"}
-    if key is not None:
-        env["DEEPSEEK_API_KEY"] = key
-    if base_url is not None:
-        env["DEEPSEEK_BASE_URL"] = base_url
-    return subprocess.run(
-        [sys.executable, "-m", "v4code", *args],
-        cwd=root,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        stdin=subprocess.DEVNULL,
-    )
+    return cli_harness.v4code(root, *args, base_url=base_url, key=key, fast_retries=False)
 
 
 # --- limits that hold mid-stream ------------------------------------------------------------

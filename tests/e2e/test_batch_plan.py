@@ -4,36 +4,16 @@ several repositories."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
+from cli_harness import v4code
+from conftest import git
 from fake_api import FakeDeepSeek, text, tool_call
 
 
-def git(cwd: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", *args], cwd=cwd, check=True, capture_output=True, text=True
-    ).stdout
-
-
 def batch(root: Path, server: FakeDeepSeek, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "DEEPSEEK_API_KEY": "sk-test-key-0123456789",
-        "DEEPSEEK_BASE_URL": server.base_url,
-        "V4CODE_SANDBOX": "true" if shutil.which("bwrap") else "false",
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "v4code", "batch", *args],
-        cwd=root,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
+    return v4code(root, "batch", *args, server=server, sandbox=True, timeout=180)
 
 
 def test_discover_proposes_units_with_reasons(

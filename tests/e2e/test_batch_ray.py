@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from cli_harness import v4code
+from conftest import git
 from fake_api import FakeDeepSeek, text, tool_call
 
 pytestmark = pytest.mark.skipif(
@@ -20,28 +20,9 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def git(cwd: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", *args], cwd=cwd, check=True, capture_output=True, text=True
-    ).stdout
-
-
 def batch(root: Path, server: FakeDeepSeek, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "DEEPSEEK_API_KEY": "sk-test-key-0123456789",
-        "DEEPSEEK_BASE_URL": server.base_url,
-        "V4CODE_SANDBOX": "true" if shutil.which("bwrap") else "false",
-        "RAY_USAGE_STATS_ENABLED": "0",
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "v4code", "batch", *args],
-        cwd=root,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    env = {"RAY_USAGE_STATS_ENABLED": "0"}
+    return v4code(root, "batch", *args, server=server, env=env, sandbox=True, timeout=300)
 
 
 def shape(run_dir: Path) -> dict[str, object]:

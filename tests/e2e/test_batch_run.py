@@ -4,8 +4,6 @@ fake DeepSeek server answering each unit's agent (a child process per unit) from
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -14,37 +12,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_harness import cli_env, v4code
+from conftest import git
 from fake_api import FakeDeepSeek, text, tool_call
 
 MODULE = "def value():\n    return {n}\n"
 TEST = "from pkg.{name} import value\n\n\ndef test_value():\n    assert value() == {want}\n"
 
 
-def git(cwd: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", *args], cwd=cwd, check=True, capture_output=True, text=True
-    ).stdout
-
-
 def batch(
     root: Path, server: FakeDeepSeek, *args: str, timeout: float = 180
 ) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "DEEPSEEK_API_KEY": "sk-test-key-0123456789",
-        "DEEPSEEK_BASE_URL": server.base_url,
-        "V4CODE_RETRY_BASE_DELAY": "0.01",
-        "V4CODE_RETRY_MAX_DELAY": "0.05",
-        "V4CODE_SANDBOX": "true" if shutil.which("bwrap") else "false",
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "v4code", "batch", *args],
-        cwd=root,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+    return v4code(root, "batch", *args, server=server, sandbox=True, timeout=timeout)
 
 
 def project(root: Path, names: list[str]) -> Path:
@@ -273,12 +252,7 @@ def test_sigkill_then_resume_loses_nothing_and_repeats_nothing(
     fake_api.route("pkg/u1.py", [fix("pkg/u1.py"), text("Done.")])
     fake_api.route("pkg/u2.py", [text("never seen", delay=60)])
     run_dir = tmp_path / "run"
-    env = {
-        **os.environ,
-        "DEEPSEEK_API_KEY": "sk-test-key-0123456789",
-        "DEEPSEEK_BASE_URL": fake_api.base_url,
-        "V4CODE_SANDBOX": "true" if shutil.which("bwrap") else "false",
-    }
+    env = cli_env(server=fake_api, sandbox=True)
     driver = subprocess.Popen(
         [sys.executable, "-m", "v4code", "batch", "run", str(manifest), "--out", str(run_dir)],
         cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -338,12 +312,7 @@ def test_ctrl_c_stops_every_unit_and_resume_finishes(
     fake_api.route("pkg/s1.py", [text("never seen", delay=60)])
     fake_api.route("pkg/s2.py", [text("never seen", delay=60)])
     run_dir = tmp_path / "run"
-    env = {
-        **os.environ,
-        "DEEPSEEK_API_KEY": "sk-test-key-0123456789",
-        "DEEPSEEK_BASE_URL": fake_api.base_url,
-        "V4CODE_SANDBOX": "true" if shutil.which("bwrap") else "false",
-    }
+    env = cli_env(server=fake_api, sandbox=True)
     driver = subprocess.Popen(
         [sys.executable, "-m", "v4code", "batch", "run", str(manifest), "-j", "2", "--out", str(run_dir)],
         cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

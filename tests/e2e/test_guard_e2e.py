@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
+from cli_harness import v4code
 from fake_api import FakeDeepSeek, text, tool_call
 
 DESTROY = "git reset --hard && git clean -fdx"
@@ -17,21 +15,7 @@ DESTROY = "git reset --hard && git clean -fdx"
 def run_v4code(
     root: Path, server: FakeDeepSeek, *args: str, sandbox: bool
 ) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "DEEPSEEK_API_KEY": "sk-test-key-0123456789",
-        "DEEPSEEK_BASE_URL": server.base_url,
-        "V4CODE_RETRY_BASE_DELAY": "0.01",
-    }
-    flags = [] if sandbox and shutil.which("bwrap") else ["--no-sandbox"]
-    return subprocess.run(
-        [sys.executable, "-m", "v4code", "run", "--output", "json", *flags, *args],
-        cwd=root,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return v4code(root, "run", "--output", "json", *args, server=server, sandbox=sandbox)
 
 
 def dirty_project(workspace: Path) -> None:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
+from cli_harness import cli_env, v4code
 from fake_api import FakeDeepSeek, tool_call
 
 FINDING = {
@@ -16,19 +15,6 @@ FINDING = {
     "message": "Divides by zero.",
     "suggestion": "",
 }
-
-
-def v4code(
-    root: Path, *args: str, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "v4code", *args],
-        cwd=root,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
 
 
 def commit(root: Path, env: dict[str, str], *extra: str) -> subprocess.CompletedProcess[str]:
@@ -45,13 +31,8 @@ def commit(root: Path, env: dict[str, str], *extra: str) -> subprocess.Completed
 
 
 def env_for(base_url: str) -> dict[str, str]:
-    return {
-        **os.environ,
-        "DEEPSEEK_API_KEY": "sk-test",
-        "DEEPSEEK_BASE_URL": base_url,
-        "V4CODE_RETRY_BASE_DELAY": "0.01",
-        "V4CODE_MAX_RETRIES": "1",
-    }
+    """What `git commit` runs the hook with: the hook's v4code finds the server here."""
+    return cli_env(base_url=base_url, key="sk-test", env={"V4CODE_MAX_RETRIES": "1"})
 
 
 def head_subject(root: Path) -> str:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_harness import cli_env, v4code
 from fake_api import FakeDeepSeek, fault, text, tool_call, tool_calls
 
 from v4code.sessions import list_sessions, read_session
@@ -22,23 +21,7 @@ TEST_CALC = "from calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 
 def run_v4code(
     root: Path, server: FakeDeepSeek, *args: str, stdin: str | None = None, timeout: float = 120
 ) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "DEEPSEEK_API_KEY": "sk-test-key-0123456789",
-        "DEEPSEEK_BASE_URL": server.base_url,
-        "V4CODE_RETRY_BASE_DELAY": "0.01",
-        "V4CODE_RETRY_MAX_DELAY": "0.05",
-        "V4CODE_SANDBOX": "true" if shutil.which("bwrap") else "false",
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "v4code", "run", *args],
-        cwd=root,
-        env=env,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+    return v4code(root, "run", *args, server=server, stdin=stdin, timeout=timeout, sandbox=True)
 
 
 def project(workspace: Path) -> Path:
@@ -257,16 +240,10 @@ def test_ctrl_c_stops_a_running_command_and_keeps_the_session(
             )
         ]
     )
-    env = {
-        **os.environ,
-        "DEEPSEEK_API_KEY": "sk-test",
-        "DEEPSEEK_BASE_URL": fake_api.base_url,
-        "V4CODE_SANDBOX": "false",
-    }
     proc = subprocess.Popen(
         [sys.executable, "-m", "v4code", "run", "--output", "json", "do the slow thing"],
         cwd=workspace,
-        env=env,
+        env=cli_env(server=fake_api),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -290,26 +267,9 @@ def test_ctrl_c_stops_a_running_command_and_keeps_the_session(
 
 
 def test_piped_and_dash_p_behave_like_run(workspace: Path, fake_api: FakeDeepSeek) -> None:
-    env = {**os.environ, "DEEPSEEK_API_KEY": "sk-test", "DEEPSEEK_BASE_URL": fake_api.base_url}
     fake_api.load([text("piped answer"), text("flag answer")])
-    piped = subprocess.run(
-        [sys.executable, "-m", "v4code"],
-        cwd=workspace,
-        env=env,
-        input="what?\n",
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    piped = v4code(workspace, server=fake_api, stdin="what?\n")
     assert piped.returncode == 0 and piped.stdout == "piped answer\n"
-    flagged = subprocess.run(
-        [sys.executable, "-m", "v4code", "-p", "and now?"],
-        cwd=workspace,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    flagged = v4code(workspace, "-p", "and now?", server=fake_api)
     assert flagged.returncode == 0 and flagged.stdout == "flag answer\n"
     assert [r.messages[1]["content"] for r in fake_api.chat_requests] == ["what?\n", "and now?"]

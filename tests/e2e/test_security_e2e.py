@@ -13,10 +13,10 @@ import json
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
+import cli_harness
 import pytest
 from fake_api import FakeDeepSeek, fault, text, tool_call
 from prompt_toolkit.input import create_pipe_input
@@ -31,22 +31,7 @@ SECRET = "s3cr3t-database-password-4711"
 
 
 def v4code(root: Path, server: FakeDeepSeek, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "DEEPSEEK_API_KEY": KEY,
-        "DEEPSEEK_BASE_URL": server.base_url,
-        "V4CODE_RETRY_BASE_DELAY": "0.01",
-        "V4CODE_MAX_RETRIES": "0",
-        "V4CODE_SANDBOX": "false",
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "v4code", *args],
-        cwd=root,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return cli_harness.v4code(root, *args, server=server, key=KEY, env={"V4CODE_MAX_RETRIES": "0"})
 
 
 def session_logs() -> str:

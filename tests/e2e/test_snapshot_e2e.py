@@ -7,35 +7,19 @@ installed (as test_run_e2e.py runs it).
 from __future__ import annotations
 
 import os
-import shutil
 import stat
 import subprocess
-import sys
 from pathlib import Path
 
+import cli_harness
 import pytest
 from fake_api import FakeDeepSeek, text, tool_call
 
 State = dict[str, tuple[str, int, bytes]]
 
 
-def v4code(
-    root: Path, server: FakeDeepSeek, *args: str, timeout: float = 120
-) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "DEEPSEEK_API_KEY": "sk-test-key-0123456789",
-        "DEEPSEEK_BASE_URL": server.base_url,
-        "V4CODE_SANDBOX": "true" if shutil.which("bwrap") else "false",
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "v4code", *args],
-        cwd=root,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+def v4code(root: Path, server: FakeDeepSeek, *args: str) -> subprocess.CompletedProcess[str]:
+    return cli_harness.v4code(root, *args, server=server, sandbox=True)
 
 
 def state(root: Path) -> State:

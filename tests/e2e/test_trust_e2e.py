@@ -11,10 +11,10 @@ import io
 import json
 import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import cli_harness
 import pytest
 from fake_api import FakeDeepSeek, text, tool_call, tool_calls
 from prompt_toolkit.input import create_pipe_input
@@ -75,22 +75,8 @@ def planted(
 
 
 def v4code(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "DEEPSEEK_API_KEY": KEY,
-        "V4CODE_RETRY_BASE_DELAY": "0.01",
-        "V4CODE_MAX_RETRIES": "1",
-        "V4CODE_SANDBOX": "false",
-    }
-    env.pop("DEEPSEEK_BASE_URL", None)
-    return subprocess.run(
-        [sys.executable, "-m", "v4code", *args],
-        cwd=root,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    """No endpoint in the environment: only a config file can name one."""
+    return cli_harness.v4code(root, *args, key=KEY, env={"V4CODE_MAX_RETRIES": "1"})
 
 
 def run_json(root: Path) -> tuple[dict, str]:
@@ -214,14 +200,8 @@ def test_full_auto_edit_tools_refuse_git_and_v4code_files(
             text("I could not change them."),
         ]
     )
-    env_server = {"DEEPSEEK_BASE_URL": fake_api.base_url}
-    done = subprocess.run(
-        [sys.executable, "-m", "v4code", "run", "--permission-mode", "full-auto", "plant"],
-        cwd=workspace,
-        env={**os.environ, "DEEPSEEK_API_KEY": KEY, "V4CODE_SANDBOX": "false", **env_server},
-        capture_output=True,
-        text=True,
-        timeout=120,
+    done = cli_harness.v4code(
+        workspace, "run", "--permission-mode", "full-auto", "plant", server=fake_api, key=KEY
     )
     assert done.returncode == 0, done.stderr
     assert not (workspace / ".v4code").exists()

@@ -1,0 +1,95 @@
+"""Run the real `v4code` command line in a subprocess, as a user's shell or git hook does.
+
+End-to-end tests want the installed entry point (click parsing, exit codes, stdout/stderr,
+the session log), not an in-process call, and they want it pointed at the fake DeepSeek server
+with nothing from the developer's own environment leaking in (conftest already clears every
+DEEPSEEK_* and V4CODE_* variable but V4CODE_HOME).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from fake_api import FakeDeepSeek
+
+DEFAULT_KEY = "sk-test-key-0123456789"
+
+
+def cli_env(
+    *,
+    server: FakeDeepSeek | None = None,
+    base_url: str | None = None,
+    key: str | None = DEFAULT_KEY,
+    env: Mapping[str, str | None] | None = None,
+    sandbox: bool = False,
+    fast_retries: bool = True,
+) -> dict[str, str]:
+    """The environment the command runs in: os.environ plus what points it at a test server.
+
+    - DEEPSEEK_BASE_URL: `server.base_url`, else `base_url`; with neither it is removed, so
+      only a config file can name an endpoint.
+    - DEEPSEEK_API_KEY: `key` (a fake one by default); `None` removes it.
+    - V4CODE_RETRY_BASE_DELAY / V4CODE_RETRY_MAX_DELAY: tiny, so a retried request (or a
+      Retry-After header) costs milliseconds; `fast_retries=False` keeps the real defaults.
+    - V4CODE_SANDBOX: off by default (commands run as they are); `sandbox=True` turns it on
+      where bubblewrap is installed, as a user's machine would run it.
+    - `env`: more variables; a value of `None` removes that variable.
+    """
+    out = dict(os.environ)
+    url = server.base_url if server is not None else base_url
+    wanted: dict[str, str | None] = {
+        "DEEPSEEK_BASE_URL": url,
+        "DEEPSEEK_API_KEY": key,
+        "V4CODE_SANDBOX": "true" if sandbox and shutil.which("bwrap") else "false",
+    }
+    if fast_retries:
+        wanted |= {"V4CODE_RETRY_BASE_DELAY": "0.01", "V4CODE_RETRY_MAX_DELAY": "0.05"}
+    for name, value in {**wanted, **(env or {})}.items():
+        if value is None:
+            out.pop(name, None)
+        else:
+            out[name] = value
+    return out
+
+
+def v4code(
+    root: Path,
+    *args: str,
+    server: FakeDeepSeek | None = None,
+    base_url: str | None = None,
+    key: str | None = DEFAULT_KEY,
+    env: Mapping[str, str | None] | None = None,
+    timeout: float = 120,
+    stdin: str | None = None,
+    sandbox: bool = False,
+    fast_retries: bool = True,
+    python_flags: Sequence[str] = (),
+) -> subprocess.CompletedProcess[str]:
+    """`python -m v4code ARGS` in `root`; the environment is `cli_env(...)` (see there).
+
+    stdin is `stdin` as text, or empty: never the test runner's own, so a command that reads
+    piped input (bare `v4code`, `run -`) sees exactly what the test gives it.
+    `python_flags` go to the interpreter (`-X importtime`).
+    """
+    return subprocess.run(
+        [sys.executable, *python_flags, "-m", "v4code", *args],
+        cwd=root,
+        env=cli_env(
+            server=server,
+            base_url=base_url,
+            key=key,
+            env=env,
+            sandbox=sandbox,
+            fast_retries=fast_retries,
+        ),
+        input=stdin,
+        stdin=subprocess.DEVNULL if stdin is None else None,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
