@@ -27,10 +27,10 @@ import json
 import os
 import secrets
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from v4code.diffs import unified_diff
 from v4code.edits.atomic import TEMP_SUFFIX, atomic_delete, atomic_write, make_parents
@@ -144,6 +144,26 @@ class SnapshotRecord:
 
 
 UndoPoint = BatchRecord | SnapshotRecord
+_Point = TypeVar("_Point", BatchRecord, SnapshotRecord)
+
+
+def _load_records(
+    folder: Path, parse: Callable[[dict[str, Any]], _Point], session_id: str | None
+) -> list[_Point]:
+    """The records in `folder`, oldest first (one session's when set).
+
+    A damaged record is skipped, never fatal: one bad file must not hide every other undo point.
+    """
+    out: list[_Point] = []
+    for path in folder.glob("*.json") if folder.is_dir() else ():
+        try:
+            record = parse(json.loads(path.read_text("utf-8")))
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if session_id is None or record.session_id == session_id:
+            out.append(record)
+    out.sort(key=lambda r: (r.created, r.id))
+    return out
 
 
 @dataclass(frozen=True)
@@ -338,16 +358,7 @@ class CheckpointStore:
     ) -> list[SnapshotRecord]:
         """The workspace's command snapshots, oldest first (one session's when set)."""
         folder = self._workspace_dir(root) / "snapshots"
-        out = []
-        for path in folder.glob("*.json") if folder.is_dir() else ():
-            try:
-                record = SnapshotRecord.from_json(json.loads(path.read_text("utf-8")))
-            except (OSError, ValueError, KeyError, TypeError):
-                continue  # a damaged record is skipped, never fatal
-            if session_id is None or record.session_id == session_id:
-                out.append(record)
-        out.sort(key=lambda r: (r.created, r.id))
-        return out
+        return _load_records(folder, SnapshotRecord.from_json, session_id)
 
     def undo_points(self, root: Path | str, session_id: str | None = None) -> list[UndoPoint]:
         """Edit batches and command snapshots together, oldest first."""
@@ -414,16 +425,7 @@ class CheckpointStore:
     def list_batches(self, root: Path | str, session_id: str | None = None) -> list[BatchRecord]:
         """The workspace's batches, oldest first; only one session's when `session_id` is set."""
         folder = self._workspace_dir(root) / "batches"
-        out = []
-        for path in folder.glob("*.json") if folder.is_dir() else ():
-            try:
-                record = BatchRecord.from_json(json.loads(path.read_text("utf-8")))
-            except (OSError, ValueError, KeyError, TypeError):
-                continue  # a damaged record is skipped, never fatal
-            if session_id is None or record.session_id == session_id:
-                out.append(record)
-        out.sort(key=lambda r: (r.created, r.id))
-        return out
+        return _load_records(folder, BatchRecord.from_json, session_id)
 
     def latest_session(self, root: Path | str) -> str | None:
         points = self.undo_points(root)

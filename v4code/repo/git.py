@@ -34,10 +34,14 @@ import os
 import shutil
 from collections.abc import Collection, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING, TypedDict
 
 from v4code.cancel import CancelToken
 from v4code.errors import Cancelled, ConfigError
 from v4code.safety.process import StreamedProcess, capture_process
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -187,21 +191,19 @@ def run(
     return done.stdout
 
 
-def run_text(
-    root: Path,
-    *args: str,
-    ok: Collection[int] = (0,),
-    timeout: float = DEFAULT_TIMEOUT,
-    cancel: CancelToken | None = None,
-    keep_env: Collection[str] = (),
-    keep_config: Collection[str] = (),
-) -> str:
+class RunOptions(TypedDict, total=False):
+    """`run`'s keyword options (see there), so that `run_text` takes the same ones."""
+
+    ok: Collection[int]
+    timeout: float
+    cancel: CancelToken | None
+    keep_env: Collection[str]
+    keep_config: Collection[str]
+
+
+def run_text(root: Path, *args: str, **options: Unpack[RunOptions]) -> str:
     """`run`, decoded as UTF-8 (undecodable bytes replaced: for reading, never for writing)."""
-    out = run(
-        root, *args, ok=ok, timeout=timeout, cancel=cancel, keep_env=keep_env,
-        keep_config=keep_config,
-    )  # fmt: skip
-    return out.decode("utf-8", "replace")
+    return run(root, *args, **options).decode("utf-8", "replace")
 
 
 def stream(
