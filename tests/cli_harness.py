@@ -93,3 +93,27 @@ def v4code(
         text=True,
         timeout=timeout,
     )
+
+
+def start_v4code(
+    root: Path,
+    *args: str,
+    server: FakeDeepSeek | None = None,
+    sandbox: bool = False,
+    capture: bool = True,
+) -> subprocess.Popen[str]:
+    """`python -m v4code ARGS` left running, for a test that signals or kills it.
+
+    The environment is `cli_env(server=..., sandbox=...)`. stdout and stderr are pipes to read
+    with `communicate()`, or discarded (`capture=False`) when the test never reads them, so
+    a full pipe cannot stall the command.
+    """
+    stream = subprocess.PIPE if capture else subprocess.DEVNULL
+    return subprocess.Popen(
+        [sys.executable, "-m", "v4code", *args],
+        cwd=root,
+        env=cli_env(server=server, sandbox=sandbox),
+        stdout=stream,
+        stderr=stream,
+        text=True,
+    )

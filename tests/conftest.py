@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +22,25 @@ def v4code_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Mo
         if var.startswith(("DEEPSEEK_", "V4CODE_")) and var != "V4CODE_HOME":
             monkeypatch.delenv(var, raising=False)
     return home
+
+
+def tree_state(root: Path) -> dict[str, tuple[str, int, bytes]]:
+    """Everything on disk below `root` but its .git: kind, permission bits, bytes or link target.
+
+    Two states compare equal only when undo (or anything else) put back every file exactly.
+    """
+    out: dict[str, tuple[str, int, bytes]] = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = [d for d in dirnames if d != ".git" or Path(dirpath) != root]
+        for name in filenames + [d for d in dirnames if os.path.islink(Path(dirpath, d))]:
+            path = Path(dirpath, name)
+            rel = path.relative_to(root).as_posix()
+            st = os.lstat(path)
+            if stat.S_ISLNK(st.st_mode):
+                out[rel] = ("link", 0, os.readlink(path).encode())
+            else:
+                out[rel] = ("file", stat.S_IMODE(st.st_mode), path.read_bytes())
+    return out
 
 
 def git(cwd: Path, *args: str) -> str:

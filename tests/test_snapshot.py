@@ -5,10 +5,11 @@ from __future__ import annotations
 import os
 import shutil
 import stat
-import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
+from conftest import git, tree_state
 from tool_harness import run_command
 
 from v4code.edits.apply import apply_changeset
@@ -21,30 +22,12 @@ from v4code.edits.snapshot import (
     load_tree,
     snapshot,
 )
-from v4code.toolkit import ToolContext
-
-State = dict[str, tuple[str, int, bytes]]
+from v4code.toolkit import ToolContext, ToolOutput
 
 
 @pytest.fixture
 def store(v4code_home: Path) -> CheckpointStore:
     return default_store()
-
-
-def state(root: Path) -> State:
-    """Everything on disk below `root` but .git: kind, permission bits, bytes or link target."""
-    out: State = {}
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = [d for d in dirnames if d != ".git" or Path(dirpath) != root]
-        for name in filenames + [d for d in dirnames if os.path.islink(Path(dirpath, d))]:
-            path = Path(dirpath, name)
-            rel = path.relative_to(root).as_posix()
-            st = os.lstat(path)
-            if stat.S_ISLNK(st.st_mode):
-                out[rel] = ("link", 0, os.readlink(path).encode())
-            else:
-                out[rel] = ("file", stat.S_IMODE(st.st_mode), path.read_bytes())
-    return out
 
 
 def populate(root: Path) -> None:
@@ -70,42 +53,37 @@ def populate(root: Path) -> None:
     (root / "src" / "new_module.py").write_bytes(b"\x00\xffbinary untracked")
 
 
-def git(root: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", *args], cwd=root, check=True, capture_output=True, text=True
-    ).stdout
+def run_s1(root: Path, store: CheckpointStore, command: str, **context: Any) -> ToolOutput:
+    """`run_command` in session "s1" with its snapshot kept in `store`."""
+    return run_command(
+        ToolContext(root=root, checkpoints=store, session_id="s1", **context), command=command
+    )
 
 
 def test_reset_and_clean_then_undo_brings_every_file_back(
     workspace: Path, store: CheckpointStore
 ) -> None:
     populate(workspace)
-    before = state(workspace)
-    out = run_command(
-        ToolContext(root=workspace, checkpoints=store, session_id="s1"),
-        command="git reset -q --hard && git clean -fdq",
-    )
+    before = tree_state(workspace)
+    out = run_s1(workspace, store, command="git reset -q --hard && git clean -fdq")
     assert "exit code: 0" in out.text
     assert not (workspace / "notes.txt").exists()
     assert (workspace / "src" / "pkg" / "deep" / "mod.py").read_text() == "x = 1\n"
 
     report = store.undo_last(workspace, "s1")
     assert report.ok, report.render()
-    assert state(workspace) == before
+    assert tree_state(workspace) == before
     assert "before command: git reset -q --hard && git clean -fdq" in report.render()
 
 
 def test_rm_everything_then_undo(workspace: Path, store: CheckpointStore) -> None:
     populate(workspace)
-    before = state(workspace)
-    run_command(
-        ToolContext(root=workspace, checkpoints=store, session_id="s1"),
-        command="rm -rf ./* .gitignore",
-    )
+    before = tree_state(workspace)
+    run_s1(workspace, store, command="rm -rf ./* .gitignore")
     assert sorted(os.listdir(workspace)) == [".git", ".venv"]
     report = store.undo_last(workspace, "s1")
     assert report.ok, report.render()
-    assert state(workspace) == before
+    assert tree_state(workspace) == before
     assert os.readlink(workspace / "outside-link") == "/etc/hostname"
 
 
@@ -113,9 +91,10 @@ def test_files_the_command_created_are_removed_and_ignored_ones_kept(
     workspace: Path, store: CheckpointStore
 ) -> None:
     populate(workspace)
-    before = state(workspace)
-    run_command(
-        ToolContext(root=workspace, checkpoints=store, session_id="s1"),
+    before = tree_state(workspace)
+    run_s1(
+        workspace,
+        store,
         command="mkdir -p gen/sub build && echo a > gen/sub/a.txt && echo b > made.txt "
         "&& echo out > build/out.o && echo more >> .venv/lib.py",
     )
@@ -123,7 +102,7 @@ def test_files_the_command_created_are_removed_and_ignored_ones_kept(
     assert report.ok, report.render()
     assert "Removed gen/sub/a.txt, made.txt (created by that command)." in report.render()
     assert not (workspace / "gen").exists()  # folders it made are gone once empty
-    after = state(workspace)
+    after = tree_state(workspace)
     # ignored files are not the snapshot's business: left exactly as the command left them
     assert after.pop("build/out.o") == ("file", 0o644, b"out\n")
     assert after.pop(".venv/lib.py")[2] == b"ignored\nmore\n"
@@ -133,16 +112,17 @@ def test_files_the_command_created_are_removed_and_ignored_ones_kept(
 
 def test_a_file_replaced_by_a_directory_and_back(workspace: Path, store: CheckpointStore) -> None:
     populate(workspace)
-    before = state(workspace)
-    run_command(
-        ToolContext(root=workspace, checkpoints=store, session_id="s1"),
+    before = tree_state(workspace)
+    run_s1(
+        workspace,
+        store,
         command="rm notes.txt && mkdir notes.txt && echo inner > notes.txt/inner "
         "&& rm -r docs && echo 'now a file' > docs",
     )
     assert (workspace / "notes.txt").is_dir() and (workspace / "docs").is_file()
     report = store.undo_last(workspace, "s1")
     assert report.ok, report.render()
-    assert state(workspace) == before
+    assert tree_state(workspace) == before
 
 
 def test_a_symlinked_folder_put_in_place_is_never_written_through(
@@ -151,25 +131,19 @@ def test_a_symlinked_folder_put_in_place_is_never_written_through(
     populate(workspace)
     outside = tmp_path / "outside"
     outside.mkdir()
-    before = state(workspace)
-    run_command(
-        ToolContext(root=workspace, checkpoints=store, session_id="s1"),
-        command=f"rm -rf docs && ln -s {outside} docs",
-    )
+    before = tree_state(workspace)
+    run_s1(workspace, store, command=f"rm -rf docs && ln -s {outside} docs")
     report = store.undo_last(workspace, "s1")
     assert report.ok, report.render()
     assert list(outside.iterdir()) == []
-    assert state(workspace) == before
+    assert tree_state(workspace) == before
 
 
 def test_a_file_changed_after_the_command_is_refused_unless_forced(
     workspace: Path, store: CheckpointStore
 ) -> None:
     populate(workspace)
-    run_command(
-        ToolContext(root=workspace, checkpoints=store, session_id="s1"),
-        command="echo 'by the command' > notes.txt && rm docs/guide.md",
-    )
+    run_s1(workspace, store, command="echo 'by the command' > notes.txt && rm docs/guide.md")
     (workspace / "notes.txt").write_text("by hand afterwards\n")
 
     report = store.undo_last(workspace, "s1")
@@ -192,10 +166,7 @@ def test_undo_takes_the_newest_point_first_whatever_its_kind(
     (workspace / "a.txt").write_text("one\n")
     change = FileChange("a.txt", b"one\n", b"two\n", mode_before=0o644, mode_after=0o644)
     apply_changeset(workspace, ChangeSet((change,), "a.txt", "edit_file"), store, "s1")
-    run_command(
-        ToolContext(root=workspace, checkpoints=store, session_id="s1"),
-        command="echo three > a.txt",
-    )
+    run_s1(workspace, store, command="echo three > a.txt")
     change = FileChange("a.txt", b"three\n", b"four\n", mode_before=0o644, mode_after=0o644)
     apply_changeset(workspace, ChangeSet((change,), "a.txt", "edit_file"), store, "s1")
 
@@ -212,10 +183,7 @@ def test_a_command_that_changes_nothing_leaves_no_undo_point(
     workspace: Path, store: CheckpointStore
 ) -> None:
     populate(workspace)
-    run_command(
-        ToolContext(root=workspace, checkpoints=store, session_id="s1"),
-        command="git status --short && cat notes.txt",
-    )
+    run_s1(workspace, store, command="git status --short && cat notes.txt")
     assert store.undo_points(workspace) == []
 
 
@@ -227,14 +195,11 @@ def test_outside_git(tmp_path: Path, store: CheckpointStore) -> None:
     (root / "run.sh").chmod(0o751)
     (root / "node_modules" / "dep").mkdir(parents=True)  # skipped by the walk, left alone
     (root / "node_modules" / "dep" / "index.js").write_text("dep\n")
-    before = state(root)
-    run_command(
-        ToolContext(root=root, checkpoints=store, session_id="s1"),
-        command="rm -rf a run.sh node_modules/dep/index.js && echo n > new",
-    )
+    before = tree_state(root)
+    run_s1(root, store, command="rm -rf a run.sh node_modules/dep/index.js && echo n > new")
     report = store.undo_last(root, "s1")
     assert report.ok, report.render()
-    after = state(root)
+    after = tree_state(root)
     before.pop("node_modules/dep/index.js")
     assert after == before
     assert not (root / "new").exists()
@@ -272,10 +237,7 @@ def test_limits_skip_with_a_reason_and_the_command_still_runs(
     class Settings:
         snapshot_max_files = 1
 
-    out = run_command(
-        ToolContext(root=workspace, checkpoints=store, session_id="s1", settings=Settings()),
-        command="echo ran > ran.txt",
-    )
+    out = run_s1(workspace, store, settings=Settings(), command="echo ran > ran.txt")
     assert (workspace / "ran.txt").read_text() == "ran\n"
     assert "no undo snapshot was taken before this command" in out.text
     assert store.undo_points(workspace) == []
@@ -297,7 +259,7 @@ def test_a_command_v4code_did_not_see_finish_is_undone_cautiously(
     workspace: Path, store: CheckpointStore
 ) -> None:
     populate(workspace)
-    before = state(workspace)
+    before = tree_state(workspace)
     record = snapshot(workspace, store, "s1", "rm -rf ./*")
     assert isinstance(record, SnapshotRecord)
     shutil.rmtree(workspace / "src")
@@ -307,7 +269,7 @@ def test_a_command_v4code_did_not_see_finish_is_undone_cautiously(
     assert "did not see the command finish" in report.render()
     assert (workspace / "src" / "pkg" / "deep" / "mod.py").read_text() == "x = 2  # uncommitted\n"
     assert store.undo_last(workspace, "s1", force=True).ok
-    assert state(workspace) == before
+    assert tree_state(workspace) == before
 
 
 def test_snapshot_of_an_unchanged_tree_adds_only_a_record(
@@ -333,52 +295,40 @@ def test_a_sandboxed_command_is_snapshotted_and_undone(
     workspace: Path, store: CheckpointStore
 ) -> None:
     populate(workspace)
-    before = state(workspace)
-    out = run_command(
-        ToolContext(root=workspace, checkpoints=store, session_id="s1", sandbox=True),
-        command="rm -rf ./* && echo x > created",
-    )
+    before = tree_state(workspace)
+    out = run_s1(workspace, store, sandbox=True, command="rm -rf ./* && echo x > created")
     assert "ran in the sandbox" in out.text and "exit code: 0" in out.text
     assert not (workspace / "src").exists()
     report = store.undo_last(workspace, "s1")
     assert report.ok, report.render()
-    assert state(workspace) == before
+    assert tree_state(workspace) == before
 
 
 def test_a_file_the_command_made_ignored_is_restored_not_taken_for_deleted(
     workspace: Path, store: CheckpointStore
 ) -> None:
     populate(workspace)
-    before = state(workspace)
-    run_command(
-        ToolContext(root=workspace, checkpoints=store, session_id="s1"),
-        command="echo '*.txt' >> .gitignore && echo edited > notes.txt",
-    )
+    before = tree_state(workspace)
+    run_s1(workspace, store, command="echo '*.txt' >> .gitignore && echo edited > notes.txt")
     report = store.undo_last(workspace, "s1")
     assert report.ok, report.render()
-    assert state(workspace) == before
+    assert tree_state(workspace) == before
 
 
 def test_two_commands_are_undone_one_at_a_time_newest_first(
     workspace: Path, store: CheckpointStore
 ) -> None:
     populate(workspace)
-    start = state(workspace)
-    run_command(
-        ToolContext(root=workspace, checkpoints=store, session_id="s1"),
-        command="echo first >> notes.txt",
-    )
-    middle = state(workspace)
-    run_command(
-        ToolContext(root=workspace, checkpoints=store, session_id="s1"),
-        command="rm -rf src && echo second >> notes.txt",
-    )
+    start = tree_state(workspace)
+    run_s1(workspace, store, command="echo first >> notes.txt")
+    middle = tree_state(workspace)
+    run_s1(workspace, store, command="rm -rf src && echo second >> notes.txt")
     labels = [p.summary for p in store.undo_points(workspace, "s1")]
     assert labels == [
         "before command: echo first >> notes.txt",
         "before command: rm -rf src && echo second >> notes.txt",
     ]
     assert store.undo_last(workspace, "s1").ok
-    assert state(workspace) == middle
+    assert tree_state(workspace) == middle
     assert store.undo_last(workspace, "s1").ok
-    assert state(workspace) == start
+    assert tree_state(workspace) == start

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_harness import cli_env, v4code
+from cli_harness import start_v4code, v4code
 from conftest import git
 from fake_api import FakeDeepSeek, text, tool_call
 
@@ -24,6 +24,13 @@ def batch(
     root: Path, server: FakeDeepSeek, *args: str, timeout: float = 180
 ) -> subprocess.CompletedProcess[str]:
     return v4code(root, "batch", *args, server=server, sandbox=True, timeout=timeout)
+
+
+def plan_each(root: Path, server: FakeDeepSeek, pattern: str, manifest: Path) -> Path:
+    """`batch plan "Fix {path}." --each PATTERN -o MANIFEST`: a unit a matching file."""
+    planned = batch(root, server, "plan", "Fix {path}.", "--each", pattern, "-o", str(manifest))
+    assert planned.returncode == 0
+    return manifest
 
 
 def project(root: Path, names: list[str]) -> Path:
@@ -241,21 +248,14 @@ def test_sigkill_then_resume_loses_nothing_and_repeats_nothing(
     names = ["u1", "u2", "u3", "u4"]
     root = project(workspace, names)
     before = snapshot(root)
-    manifest = tmp_path / "jobs.jsonl"
-    assert (
-        batch(
-            root, fake_api, "plan", "Fix {path}.", "--each", "pkg/u*.py", "-o", str(manifest)
-        ).returncode
-        == 0
-    )
+    manifest = plan_each(root, fake_api, "pkg/u*.py", tmp_path / "jobs.jsonl")
     # u1 finishes at once; u2 hangs in its first answer, so the driver is killed mid-unit.
     fake_api.route("pkg/u1.py", [fix("pkg/u1.py"), text("Done.")])
     fake_api.route("pkg/u2.py", [text("never seen", delay=60)])
     run_dir = tmp_path / "run"
-    env = cli_env(server=fake_api, sandbox=True)
-    driver = subprocess.Popen(
-        [sys.executable, "-m", "v4code", "batch", "run", str(manifest), "--out", str(run_dir)],
-        cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    driver = start_v4code(
+        root, "batch", "run", str(manifest), "--out", str(run_dir),
+        server=fake_api, sandbox=True, capture=False,
     )  # fmt: skip
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -302,20 +302,13 @@ def test_ctrl_c_stops_every_unit_and_resume_finishes(
     workspace: Path, fake_api: FakeDeepSeek, tmp_path: Path
 ) -> None:
     root = project(workspace, ["s1", "s2"])
-    manifest = tmp_path / "jobs.jsonl"
-    assert (
-        batch(
-            root, fake_api, "plan", "Fix {path}.", "--each", "pkg/s*.py", "-o", str(manifest)
-        ).returncode
-        == 0
-    )
+    manifest = plan_each(root, fake_api, "pkg/s*.py", tmp_path / "jobs.jsonl")
     fake_api.route("pkg/s1.py", [text("never seen", delay=60)])
     fake_api.route("pkg/s2.py", [text("never seen", delay=60)])
     run_dir = tmp_path / "run"
-    env = cli_env(server=fake_api, sandbox=True)
-    driver = subprocess.Popen(
-        [sys.executable, "-m", "v4code", "batch", "run", str(manifest), "-j", "2", "--out", str(run_dir)],
-        cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    driver = start_v4code(
+        root, "batch", "run", str(manifest), "-j", "2", "--out", str(run_dir),
+        server=fake_api, sandbox=True,
     )  # fmt: skip
     fake_api.wait_for_requests(2, timeout=60)
     driver.send_signal(signal.SIGINT)
@@ -340,13 +333,7 @@ def test_run_budget_stops_starting_units(
     workspace: Path, fake_api: FakeDeepSeek, tmp_path: Path
 ) -> None:
     root = project(workspace, ["c1", "c2"])
-    manifest = tmp_path / "jobs.jsonl"
-    assert (
-        batch(
-            root, fake_api, "plan", "Fix {path}.", "--each", "pkg/c*.py", "-o", str(manifest)
-        ).returncode
-        == 0
-    )
+    manifest = plan_each(root, fake_api, "pkg/c*.py", tmp_path / "jobs.jsonl")
     expensive = {"prompt_tokens": 2_000_000, "prompt_cache_miss_tokens": 2_000_000}
     fake_api.route("pkg/c1.py", [fix("pkg/c1.py"), {**text("Done."), "usage": expensive}])
     run_dir = tmp_path / "run"

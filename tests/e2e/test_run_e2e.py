@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_harness import cli_env, v4code
+from cli_harness import start_v4code, v4code
 from fake_api import FakeDeepSeek, fault, text, tool_call, tool_calls
 
 from v4code.sessions import list_sessions, read_session
@@ -240,14 +240,7 @@ def test_ctrl_c_stops_a_running_command_and_keeps_the_session(
             )
         ]
     )
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "v4code", "run", "--output", "json", "do the slow thing"],
-        cwd=workspace,
-        env=cli_env(server=fake_api),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = start_v4code(workspace, "run", "--output", "json", "do the slow thing", server=fake_api)
     fake_api.wait_for_requests(1, timeout=30)
     limit = time.monotonic() + 30
     while not (workspace / "started").exists() and time.monotonic() < limit:

@@ -7,34 +7,17 @@ installed (as test_run_e2e.py runs it).
 from __future__ import annotations
 
 import os
-import stat
 import subprocess
 from pathlib import Path
 
 import cli_harness
 import pytest
+from conftest import tree_state
 from fake_api import FakeDeepSeek, text, tool_call
-
-State = dict[str, tuple[str, int, bytes]]
 
 
 def v4code(root: Path, server: FakeDeepSeek, *args: str) -> subprocess.CompletedProcess[str]:
     return cli_harness.v4code(root, *args, server=server, sandbox=True)
-
-
-def state(root: Path) -> State:
-    out: State = {}
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = [d for d in dirnames if not (d == ".git" and Path(dirpath) == root)]
-        for name in filenames + [d for d in dirnames if os.path.islink(Path(dirpath, d))]:
-            path = Path(dirpath, name)
-            st = os.lstat(path)
-            rel = path.relative_to(root).as_posix()
-            if stat.S_ISLNK(st.st_mode):
-                out[rel] = ("link", 0, os.readlink(path).encode())
-            else:
-                out[rel] = ("file", stat.S_IMODE(st.st_mode), path.read_bytes())
-    return out
 
 
 def work_in_progress(root: Path) -> None:
@@ -65,7 +48,7 @@ def test_undo_brings_back_what_a_command_destroyed(
     workspace: Path, fake_api: FakeDeepSeek, destructive: str
 ) -> None:
     work_in_progress(workspace)
-    before = state(workspace)
+    before = tree_state(workspace)
     fake_api.load(
         [
             tool_call("run_command", reasoning="Start from a clean tree.", command=destructive),
@@ -79,7 +62,7 @@ def test_undo_brings_back_what_a_command_destroyed(
     assert result.returncode == 0, result.stderr
     assert "exit code: 0" in fake_api.chat_requests[1].messages[-1]["content"]
     assert not (workspace / "src" / "feature").exists()
-    assert state(workspace) != before
+    assert tree_state(workspace) != before
 
     listed = v4code(workspace, fake_api, "undo", "--list")
     assert f"before command: {destructive}" in listed.stdout
@@ -87,7 +70,7 @@ def test_undo_brings_back_what_a_command_destroyed(
     undone = v4code(workspace, fake_api, "undo")
     assert undone.returncode == 0, undone.stdout + undone.stderr
     assert f"Undid before command: {destructive}" in undone.stdout
-    after = state(workspace)
+    after = tree_state(workspace)
     # Ignored files (dependencies, build output) are never snapshotted: the command took them.
     assert before.pop("node_modules/dep.js") and "node_modules/dep.js" not in after
     assert after == before
