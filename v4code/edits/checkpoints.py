@@ -208,15 +208,10 @@ class UndoReport:
                 lines.append(f"Restored {', '.join(back)}.")
             if gone:
                 lines.append(f"Removed {', '.join(gone)} (created by that batch).")
-        for r in self.refused:
-            lines.append(f"Refused {r.path}: {r.reason}")
-            if r.diff:
-                lines.append(r.diff.rstrip("\n"))
-        if self.refused:
-            lines.append(
-                "Undo again once the file is as v4code left it, or with --force to restore it "
-                "anyway (the changes shown above would be lost)."
-            )
+        lines += self._refusals(
+            "Undo again once the file is as v4code left it, or with --force to restore it "
+            "anyway (the changes shown above would be lost)."
+        )
         return "\n".join(lines)
 
     def _render_snapshot(self, b: SnapshotRecord) -> str:
@@ -233,16 +228,20 @@ class UndoReport:
                 lines.append(f"Removed {_names(gone)} (created by that command).")
             if not back and not gone:
                 lines.append("Every file was already as before the command.")
+        lines += self._refusals(
+            "Undo again once those files are as the command left them, or with --force to "
+            "restore them anyway (the changes shown above would be lost)."
+        )
+        return "\n".join(lines)
+
+    def _refusals(self, advice: str) -> list[str]:
+        """Each refused file with the changes undo would lose, then `advice` (or nothing)."""
+        lines: list[str] = []
         for r in self.refused:
             lines.append(f"Refused {r.path}: {r.reason}")
             if r.diff:
                 lines.append(r.diff.rstrip("\n"))
-        if self.refused:
-            lines.append(
-                "Undo again once those files are as the command left them, or with --force to "
-                "restore them anyway (the changes shown above would be lost)."
-            )
-        return "\n".join(lines)
+        return [*lines, advice] if self.refused else lines
 
 
 def _names(paths: list[str], limit: int = 20) -> str:
