@@ -4,39 +4,18 @@ from __future__ import annotations
 
 import json
 import os
-import re
-import shlex
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 from fake_api import start_subprocess_server, text
+from tmux_harness import start_v4code, tmux, wait_for
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
 
 SERVER = Path(__file__).parent.parent / "mcp_server" / "server.py"
-
-
-def tmux(*args: str) -> str:
-    return subprocess.run(["tmux", *args], capture_output=True, text=True, check=True).stdout
-
-
-def scrollback(session: str) -> str:
-    return tmux("capture-pane", "-p", "-J", "-t", session, "-S", "-", "-E", "-")
-
-
-def wait_for(session: str, pattern: str, timeout: float = 60) -> str:
-    deadline = time.monotonic() + timeout
-    screen = ""
-    while time.monotonic() < deadline:
-        screen = scrollback(session)
-        if re.search(pattern, screen):
-            return screen
-        time.sleep(0.05)
-    raise AssertionError(f"{pattern!r} never appeared; the screen was:\n{screen}")
 
 
 def test_an_mcp_call_is_approved_and_rendered(
@@ -57,15 +36,8 @@ def test_an_mcp_call_is_approved_and_rendered(
         ],  # fmt: skip
         tmp_path / "server",
     )
-    env = {
-        "V4CODE_HOME": str(v4code_home), "DEEPSEEK_API_KEY": "sk-test-tmux",
-        "DEEPSEEK_BASE_URL": server.base_url, "TERM": "xterm-256color",
-        "PATH": os.environ.get("PATH", ""),
-    }  # fmt: skip
-    command = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
-    command = f"env -i {command} {shlex.quote(sys.executable)} -m v4code"
     session = f"v4code-mcp-{os.getpid()}"
-    tmux("new-session", "-d", "-s", session, "-x", "100", "-y", "40", "-c", str(workspace), command)  # fmt: skip
+    start_v4code(session, workspace, v4code_home, server.base_url, height=40)
     try:
         wait_for(session, "›")
         tmux("send-keys", "-t", session, "add 20 and 22", "Enter")

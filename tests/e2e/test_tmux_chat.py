@@ -11,50 +11,17 @@ Every wait polls the screen against a deadline; nothing sleeps a fixed time and 
 from __future__ import annotations
 
 import os
-import re
-import shlex
 import shutil
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 from fake_api import start_subprocess_server, text
+from tmux_harness import start_v4code, tmux, wait_for
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
 
 LOREM = "lorem ipsum dolor sit amet " * 6
-
-
-def tmux(*args: str) -> str:
-    return subprocess.run(["tmux", *args], capture_output=True, text=True, check=True).stdout
-
-
-def scrollback(session: str) -> str:
-    return tmux("capture-pane", "-p", "-J", "-t", session, "-S", "-", "-E", "-")
-
-
-def wait_for(session: str, pattern: str, timeout: float = 30) -> str:
-    deadline = time.monotonic() + timeout
-    screen = ""
-    while time.monotonic() < deadline:
-        screen = scrollback(session)
-        if re.search(pattern, screen):
-            return screen
-        time.sleep(0.05)
-    raise AssertionError(f"{pattern!r} never appeared; the screen was:\n{screen}")
-
-
-def start_v4code(session: str, workspace: Path, home: Path, base_url: str, height: int) -> None:
-    env = {
-        "V4CODE_HOME": str(home), "DEEPSEEK_API_KEY": "sk-test-tmux", "DEEPSEEK_BASE_URL": base_url,
-        "TERM": "xterm-256color", "PATH": os.environ.get("PATH", ""),
-    }  # fmt: skip
-    command = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
-    command = f"env -i {command} {shlex.quote(sys.executable)} -m v4code"
-    tmux("new-session", "-d", "-s", session, "-x", "100", "-y", str(height), "-c", str(workspace), command)  # fmt: skip
-    tmux("set-option", "-t", session, "history-limit", "50000")
 
 
 def test_request_diff_approval_cost_line_and_file(

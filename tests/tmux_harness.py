@@ -1,0 +1,51 @@
+"""Drive `v4code` in a real terminal (tmux): what only a terminal shows, read off the screen.
+
+Every wait polls the screen against a deadline; nothing sleeps a fixed time and hopes.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+
+def tmux(*args: str) -> str:
+    return subprocess.run(["tmux", *args], capture_output=True, text=True, check=True).stdout
+
+
+def scrollback(session: str) -> str:
+    """The whole pane, history included, wrapped lines joined."""
+    return tmux("capture-pane", "-p", "-J", "-t", session, "-S", "-", "-E", "-")
+
+
+def wait_for(session: str, pattern: str, timeout: float = 60) -> str:
+    """The screen once `pattern` appears on it; an AssertionError showing it when it never does."""
+    deadline = time.monotonic() + timeout
+    screen = ""
+    while time.monotonic() < deadline:
+        screen = scrollback(session)
+        if re.search(pattern, screen):
+            return screen
+        time.sleep(0.05)
+    raise AssertionError(f"{pattern!r} never appeared; the screen was:\n{screen}")
+
+
+def start_v4code(session: str, workspace: Path, home: Path, base_url: str, height: int) -> None:
+    """The chat in a new detached tmux session, 100 columns wide, in `workspace`.
+
+    It starts from an empty environment (`env -i`) but for its home, a fake key, the server
+    and a colour terminal, so nothing of the machine running the tests reaches it.
+    """
+    env = {
+        "V4CODE_HOME": str(home), "DEEPSEEK_API_KEY": "sk-test-tmux", "DEEPSEEK_BASE_URL": base_url,
+        "TERM": "xterm-256color", "PATH": os.environ.get("PATH", ""),
+    }  # fmt: skip
+    command = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
+    command = f"env -i {command} {shlex.quote(sys.executable)} -m v4code"
+    tmux("new-session", "-d", "-s", session, "-x", "100", "-y", str(height), "-c", str(workspace), command)  # fmt: skip
+    tmux("set-option", "-t", session, "history-limit", "50000")
