@@ -10,11 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from scripted_backend import Recorder
 from tool_harness import builtin_registry, run_tool
 
 from v4code.config import Settings, never_from_project
 from v4code.pipeline import ToolPipeline
-from v4code.protocols import Approval, ApprovalRequest
+from v4code.protocols import Approval
 from v4code.repo.search import search
 from v4code.safety.permissions import PermissionPolicy, Verdict
 from v4code.safety.process import command_env
@@ -97,16 +98,6 @@ def test_a_repository_can_never_set_them() -> None:
 
 
 # --- the pipeline --------------------------------------------------------------------------
-
-
-class Recorder:
-    def __init__(self, answer: Approval) -> None:
-        self.answer = answer
-        self.requests: list[ApprovalRequest] = []
-
-    def decide(self, request: ApprovalRequest) -> Approval:
-        self.requests.append(request)
-        return self.answer
 
 
 def read(root: Path, approver: Any, path: str, mode: str = "full-auto", **settings: Any) -> Any:

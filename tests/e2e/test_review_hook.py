@@ -20,13 +20,13 @@ FINDING = {
 def commit(root: Path, env: dict[str, str], *extra: str) -> subprocess.CompletedProcess[str]:
     (root / "app.py").write_text("def div(a, b):\n    return a / b\n" + "".join(extra))
     subprocess.run(["git", "add", "app.py"], cwd=root, check=True)
+    return git_commit(root, env, "-m", "add div")
+
+
+def git_commit(root: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """`git commit ARGS` as a developer types it: the installed hook runs with `env`."""
     return subprocess.run(
-        ["git", "commit", "-m", "add div"],
-        cwd=root,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=90,
+        ["git", "commit", *args], cwd=root, env=env, capture_output=True, text=True, timeout=90
     )
 
 
@@ -77,13 +77,7 @@ def test_skip_and_no_verify(workspace: Path) -> None:
     assert commit(workspace, {**down, "V4CODE_SKIP_REVIEW": "1"}).returncode == 0
     (workspace / "b.txt").write_text("b\n")
     subprocess.run(["git", "add", "b.txt"], cwd=workspace, check=True)
-    done = subprocess.run(
-        ["git", "commit", "--no-verify", "-m", "b"],
-        cwd=workspace,
-        env=down,
-        capture_output=True,
-        text=True,
-    )
+    done = git_commit(workspace, down, "--no-verify", "-m", "b")
     assert done.returncode == 0
 
 
@@ -118,9 +112,7 @@ def test_commit_all_and_partial_commits_review_what_git_commits(
     blocker = {**FINDING, "path": "README.md", "severity": "blocker"}
     fake_api.load([tool_call("report_findings", findings=[blocker])])
     env = env_for(fake_api.base_url)
-    done = subprocess.run(
-        ["git", "commit", "-am", "all"], cwd=workspace, env=env, capture_output=True, text=True
-    )
+    done = git_commit(workspace, env, "-am", "all")
     assert done.returncode != 0 and "commit blocked" in done.stderr
     assert "unstaged line" in str(fake_api.last_request.messages)
 
@@ -128,13 +120,7 @@ def test_commit_all_and_partial_commits_review_what_git_commits(
     (workspace / "other.txt").write_text("staged, not committed\n")
     subprocess.run(["git", "add", "other.txt"], cwd=workspace, check=True)
     fake_api.load([tool_call("report_findings", findings=[])])
-    done = subprocess.run(
-        ["git", "commit", "README.md", "-m", "readme"],
-        cwd=workspace,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
+    done = git_commit(workspace, env, "README.md", "-m", "readme")
     assert done.returncode == 0, done.stderr
     sent = str(fake_api.last_request.messages)
     assert "and another" in sent and "staged, not committed" not in sent
