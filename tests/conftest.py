@@ -43,6 +43,19 @@ def tree_state(root: Path) -> dict[str, tuple[str, int, bytes]]:
     return out
 
 
+def program_on_path(monkeypatch: pytest.MonkeyPatch, folder: Path, name: str, script: str) -> Path:
+    """The shell script `folder/name`, found first on PATH for the rest of the test.
+
+    A stand-in for a real program (git, rg, bwrap, python) that misbehaves on cue.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    program = folder / name
+    program.write_text(script)
+    program.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{folder}{os.pathsep}{os.environ['PATH']}")
+    return program
+
+
 def git(cwd: Path, *args: str) -> str:
     return subprocess.run(
         ["git", *args], cwd=cwd, check=True, capture_output=True, text=True

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from cli_harness import v4code
+from conftest import program_on_path
 from fake_api import FakeDeepSeek, tool_call
 
 from v4code.cancel import CancelToken
@@ -135,13 +136,8 @@ def test_errors_are_one_clear_type(workspace: Path, monkeypatch: pytest.MonkeyPa
 
 @pytest.fixture
 def stuck_git(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    bin_dir = tmp_path / "stuck-bin"
-    bin_dir.mkdir()
-    script = bin_dir / "git"
-    script.write_text("#!/bin/sh\nsleep 30 &\nsleep 30\n")
-    script.chmod(0o755)
-    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
-    return script
+    script = "#!/bin/sh\nsleep 30 &\nsleep 30\n"
+    return program_on_path(monkeypatch, tmp_path / "stuck-bin", "git", script)
 
 
 def test_a_stuck_git_times_out_or_is_cancelled(workspace: Path, stuck_git: Path) -> None:

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import program_on_path
 from tool_harness import run_command
 
 from v4code.errors import ToolError
@@ -89,12 +90,8 @@ def test_bwrap_that_cannot_start_is_refused(
     workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """As in a container without user namespaces: bwrap exists but fails before running."""
-    bin_dir = tmp_path / "fake-bin"
-    bin_dir.mkdir()
-    fake = bin_dir / "bwrap"
-    fake.write_text("#!/bin/sh\necho 'bwrap: No permissions to create new namespace' >&2\nexit 1\n")
-    fake.chmod(0o755)
-    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    script = "#!/bin/sh\necho 'bwrap: No permissions to create new namespace' >&2\nexit 1\n"
+    program_on_path(monkeypatch, tmp_path / "fake-bin", "bwrap", script)
     with pytest.raises(ToolError, match="bubblewrap cannot start here") as info:
         run_command(workspace, sandboxed=True, command="touch ran")
     assert "No permissions to create new namespace" in str(info.value)
@@ -383,15 +380,11 @@ def test_python_under_home_on_path_still_runs(
     """As with pyenv: a shim directory on PATH and the versions it points to, under $HOME."""
     home = outside_dir / "home"
     version = _venv(home / ".pyenv" / "versions" / "3.x")
-    shims = home / ".pyenv" / "shims"
-    shims.mkdir(parents=True)
-    shim = shims / "python"
-    shim.write_text(f'#!/bin/sh\nexec "{version}/bin/python" "$@"\n')
-    shim.chmod(0o755)
+    shim = f'#!/bin/sh\nexec "{version}/bin/python" "$@"\n'
+    program_on_path(monkeypatch, home / ".pyenv" / "shims", "python", shim)
     (home / ".ssh").mkdir()
     (home / ".ssh" / "id_rsa").write_text("secret\n")
     monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("PATH", f"{shims}{os.pathsep}{os.environ['PATH']}")
     (workspace / "test_ok.py").write_text(PYTEST_FILE)
     out = run_command(
         workspace,

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import program_on_path
 from tool_harness import run_tool
 
 from v4code import assets
@@ -240,13 +241,8 @@ def test_environment_untouched(project: Path) -> None:
 @pytest.fixture
 def stuck_rg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """An `rg` that never answers (and has a child holding its output open)."""
-    bin_dir = tmp_path / "stuck-bin"
-    bin_dir.mkdir()
-    script = bin_dir / "rg"
-    script.write_text('#!/bin/sh\n[ "$1" = --help ] && exit 0\nsleep 30\n')
-    script.chmod(0o755)
-    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
-    return script
+    script = '#!/bin/sh\n[ "$1" = --help ] && exit 0\nsleep 30\n'
+    return program_on_path(monkeypatch, tmp_path / "stuck-bin", "rg", script)
 
 
 def test_cancel_during_a_slow_search(project: Path, stuck_rg: Path) -> None:
