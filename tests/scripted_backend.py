@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from v4code.agent import Agent
 from v4code.cancel import CancelToken
+from v4code.config import Settings
+from v4code.conversation import Conversation
 from v4code.errors import BackendError
 from v4code.events import (
     ReasoningDelta,
@@ -19,8 +22,10 @@ from v4code.events import (
     TurnFinished,
     UsageChunk,
 )
-from v4code.protocols import Approval, ApprovalRequest
-from v4code.types import ChatRequest, ToolCall, Usage
+from v4code.protocols import Approval, ApprovalRequest, Approver
+from v4code.sessions import SessionLog
+from v4code.toolkit import ToolRegistry
+from v4code.types import ChatRequest, Message, ToolCall, Usage
 
 Reply = (
     list[StreamEvent] | Callable[[ChatRequest, CancelToken], Iterator[StreamEvent]] | BackendError
@@ -81,6 +86,32 @@ class Recorder:
     def decide(self, request: ApprovalRequest) -> Approval:
         self.requests.append(request)
         return self.answer
+
+
+def scripted_agent(
+    root: Path,
+    backend: ScriptedBackend,
+    registry: ToolRegistry,
+    settings: Settings,
+    approver: Approver | None = None,
+    session: SessionLog | None = None,
+    **options: Any,
+) -> Agent:
+    """An Agent in `root` over a scripted backend, with the system prompt "sys".
+
+    Every call is approved unless `approver` says otherwise; the session is a fresh log in
+    `root` unless the test prepared one. `options` are Agent's other keywords (before_apply, ...).
+    """
+    return Agent(
+        settings=settings,
+        backend=backend,
+        registry=registry,
+        root=root,
+        conversation=Conversation(Message("system", "sys")),
+        session=session or SessionLog.create(root, {"model": "m"}),
+        approver=approver or Recorder(Approval(True)),
+        **options,
+    )
 
 
 def finish(events: list) -> TurnFinished:

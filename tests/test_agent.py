@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from scripted_backend import Recorder, ScriptedBackend, finish, reply, tool_results
+from scripted_backend import Recorder, ScriptedBackend, finish, reply, scripted_agent, tool_results
 
 from v4code.agent import Agent
 from v4code.cancel import CancelToken
 from v4code.config import Settings
-from v4code.conversation import Conversation
 from v4code.errors import BackendError, ToolError
 from v4code.events import ToolFinished
 from v4code.protocols import Approval
@@ -66,19 +65,10 @@ def make_agent(
             build_tool(picky, "read"),
         ]
     )
-    system = Message(role="system", content="sys")
     log = SessionLog.create(tmp_path, {"model": "m"})
-    log.message(system)
-    agent = Agent(
-        settings=Settings(permission_mode=mode, **settings),
-        backend=backend,
-        registry=registry,
-        root=tmp_path,
-        conversation=Conversation(system),
-        session=log,
-        approver=approver or Recorder(Approval(True)),
-    )
-    return agent, backend
+    log.message(Message(role="system", content="sys"))
+    settings = Settings(permission_mode=mode, **settings)
+    return scripted_agent(tmp_path, backend, registry, settings, approver, log), backend
 
 
 def test_tool_call_then_answer(tmp_path: Path) -> None:

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from scripted_backend import ScriptedBackend, reply
+from scripted_backend import ScriptedBackend, reply, scripted_agent
 
 from v4code.agent import Agent
 from v4code.config import Settings
-from v4code.conversation import Conversation
 from v4code.errors import DeadlineExceeded
 from v4code.events import TextDelta, TurnFinished, UsageReported
-from v4code.protocols import Approval, ApprovalRequest
-from v4code.sessions import SessionLog, read_session
+from v4code.sessions import read_session
 from v4code.toolkit import ToolContext, ToolRegistry, build_tool
-from v4code.types import Message, Usage
+from v4code.types import Usage
 
 FLAT = {"m": {"hit": 0.6, "miss": 0.6, "output": 0.0}}  # USD per 1M tokens, cached or not
 
@@ -29,23 +27,11 @@ def echo(ctx: ToolContext, text: str) -> str:
     return text
 
 
-class Yes:
-    def decide(self, request: ApprovalRequest) -> Approval:
-        return Approval(True)
-
-
 def agent_with(tmp_path: Path, replies: list, **settings) -> tuple[Agent, ScriptedBackend]:
     backend = ScriptedBackend(replies)
-    agent = Agent(
-        settings=Settings(model="m", prices=FLAT, peak_multiplier=1.0, **settings),
-        backend=backend,
-        registry=ToolRegistry([build_tool(echo, "read")]),
-        root=tmp_path,
-        conversation=Conversation(Message("system", "sys")),
-        session=SessionLog.create(tmp_path, {"model": "m"}),
-        approver=Yes(),
-    )
-    return agent, backend
+    registry = ToolRegistry([build_tool(echo, "read")])
+    settings = Settings(model="m", prices=FLAT, peak_multiplier=1.0, **settings)
+    return scripted_agent(tmp_path, backend, registry, settings), backend
 
 
 def million(prompt: int = 1_000_000) -> Usage:

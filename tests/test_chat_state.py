@@ -16,13 +16,11 @@ from fake_api import FakeDeepSeek, text, tool_call
 from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output import DummyOutput
 from rich.console import Console
-from scripted_backend import ScriptedBackend, reply
+from scripted_backend import ScriptedBackend, reply, scripted_agent
 
-from v4code.agent import Agent
 from v4code.cancel import CancelToken
 from v4code.compaction import SUMMARY_HEADER
 from v4code.config import Settings
-from v4code.conversation import Conversation
 from v4code.events import ToolStarted, TurnFinished
 from v4code.pricing import format_cost
 from v4code.protocols import Approval, ApprovalRequest
@@ -179,16 +177,9 @@ def test_a_denied_turn_says_denied_once(tmp_path: Path) -> None:
         return "ran"
 
     backend = ScriptedBackend([reply(calls=[("shell", {"command": "ls"})]), reply("gave up")])
-    log = SessionLog.create(tmp_path, {"model": "m"})
-    agent = Agent(
-        settings=Settings(permission_mode="ask", sandbox=False),
-        backend=backend,
-        registry=ToolRegistry([build_tool(shell, "command")]),
-        root=tmp_path,
-        conversation=Conversation(Message("system", "sys")),
-        session=log,
-        approver=Deny(),
-    )
+    registry = ToolRegistry([build_tool(shell, "command")])
+    settings = Settings(permission_mode="ask", sandbox=False)
+    agent = scripted_agent(tmp_path, backend, registry, settings, approver=Deny())
     done = list(agent.submit("x"))[-1]
     assert isinstance(done, TurnFinished) and done.status == "denied"
     assert not done.reason.startswith("denied")
@@ -234,14 +225,8 @@ def test_resume_restores_the_context_gauge_and_totals(tmp_path: Path) -> None:
         | {"total_cost": 0.0123, "model": "deepseek-v4-pro", "priced": True}
     )
     log.event({"type": "settings_changed", "model": "deepseek-flash", "thinking": False})
-    agent = Agent(
-        settings=Settings(),
-        backend=ScriptedBackend([]),
-        registry=ToolRegistry([]),
-        root=tmp_path,
-        conversation=Conversation(Message("system", "sys")),
-        session=log,
-        approver=Deny(),
+    agent = scripted_agent(
+        tmp_path, ScriptedBackend([]), ToolRegistry([]), Settings(), approver=Deny(), session=log
     )
     restore(agent, resume_state(read_session(log.path)))
     assert agent.last_prompt_tokens == 12_345 and agent.total_cost == 0.0123

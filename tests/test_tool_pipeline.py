@@ -16,21 +16,18 @@ from typing import Any
 import pytest
 from fake_api import text, tool_call
 from rich.console import Console
-from scripted_backend import Recorder, ScriptedBackend, finish, reply, tool_results
+from scripted_backend import Recorder, ScriptedBackend, finish, reply, scripted_agent, tool_results
 
 from v4code.agent import Agent
 from v4code.app import open_session
 from v4code.assets import tools_dir
 from v4code.config import Settings, load_settings
-from v4code.conversation import Conversation
 from v4code.errors import ToolError
 from v4code.events import ToolFinished, ToolStarted
 from v4code.pipeline import BeforeApply
 from v4code.protocols import Approval, Proposal
 from v4code.review.report_tool import FindingsCollector
-from v4code.sessions import SessionLog
 from v4code.toolkit import Invocation, ToolContext, ToolRegistry
-from v4code.types import Message
 from v4code.ui.headless import HeadlessRenderer
 from v4code.ui.render import TurnView
 
@@ -132,18 +129,8 @@ def _agent(
     approver: Any = None,
     hooks: tuple[BeforeApply, ...] = (),
 ) -> Agent:
-    system = Message(role="system", content="sys")
-    log = SessionLog.create(root, {"model": "m"})
-    return Agent(
-        settings=Settings(permission_mode=mode),
-        backend=backend,
-        registry=registry,
-        root=root,
-        conversation=Conversation(system),
-        session=log,
-        approver=approver or Recorder(Approval(True)),
-        before_apply=hooks,
-    )
+    settings = Settings(permission_mode=mode)
+    return scripted_agent(root, backend, registry, settings, approver, before_apply=hooks)
 
 
 @pytest.fixture
