@@ -86,13 +86,14 @@ def kv_from_config(path: Path) -> tuple[float, str]:
         raise ConfigError(f"cannot read {path} as a model config.json: {exc}") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path} is not a model config.json (not an object)")
+    raw = dict(raw)
     try:
         layers = int(raw["num_hidden_layers"])
         if "kv_lora_rank" in raw:
             per_layer = int(raw["kv_lora_rank"]) + int(raw.get("qk_rope_head_dim", 0))
             how = "MLA: layers x (kv_lora_rank + qk_rope_head_dim) x 1 byte (fp8)"
         else:
-            heads = int(raw.get("num_key_value_heads", raw["num_attention_heads"]))
+            heads = int(raw.get("num_key_value_heads") or raw["num_attention_heads"])
             head_dim = int(
                 raw.get("head_dim", int(raw["hidden_size"]) // int(raw["num_attention_heads"]))
             )
