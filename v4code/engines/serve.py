@@ -34,6 +34,9 @@ INSTALL_HINTS = {
 }
 
 
+_DETACHED: list[subprocess.Popen[bytes]] = []
+
+
 @dataclass
 class Served:
     name: str  # the profile it serves
@@ -223,6 +226,7 @@ def serve(
         say(f"use it: v4code --profile {name}   stop it: v4code engine stop {name}")
         if detach:
             keep = True
+            _DETACHED.append(proc)  # it outlives this call; `engine stop` reaps it by pid
             return 0
         say("Ctrl-C stops the engine")
         while proc.poll() is None:
