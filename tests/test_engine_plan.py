@@ -72,7 +72,9 @@ def test_every_figure_has_a_source_or_is_marked() -> None:
 
 def test_config_json_makes_the_kv_arithmetic_exact(tmp_path: Path) -> None:
     config = tmp_path / "config.json"
-    config.write_text(json.dumps({"num_hidden_layers": 10, "kv_lora_rank": 500, "qk_rope_head_dim": 12}))
+    config.write_text(
+        json.dumps({"num_hidden_layers": 10, "kv_lora_rank": 500, "qk_rope_head_dim": 12})
+    )
     code, out = plan(
         "--model", "flash", "--gpus", "4", "--context", "100000", "--concurrency", "2",
         "--config", str(config),

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from click.testing import CliRunner
-
 from fake_api import dsml_leak, text, tool_call
+
 from v4code.cli import main
 from v4code.config import load_settings, user_config_path
 from v4code.engines.probe import FAIL, PASS, WARN, probe
@@ -97,7 +97,10 @@ def test_a_switch_the_server_ignores_is_replaced_by_one_that_works(fake_api: Any
     )
     report = probe(fake_api.base_url, dialect="vllm")
     assert report.dialect == "ollama"
-    assert "the ollama dialect's switch turned thinking off" in report.check("thinking switch").evidence
+    assert (
+        "the ollama dialect's switch turned thinking off"
+        in report.check("thinking switch").evidence
+    )
     assert fake_api.chat_requests[2].body["reasoning_effort"] == "none"
     assert verdicts(report)["usage"] == WARN  # Ollama has no cache fields
 
@@ -119,7 +122,9 @@ def test_probe_cli_fix_writes_the_dialect_into_the_profile(fake_api: Any, worksp
     fake_api.load(script())
     path = user_config_path()
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(f'# keep me\n[profiles.gpu]\nbase_url = "{fake_api.base_url}"\ndialect = "deepseek"\n')
+    path.write_text(
+        f'# keep me\n[profiles.gpu]\nbase_url = "{fake_api.base_url}"\ndialect = "deepseek"\n'
+    )
     result = CliRunner().invoke(main, ["engine", "probe", "--profile", "gpu", "--fix"])
     assert result.exit_code == 0, result.output
     assert "PASS  tool call: structured call probe_echo" in result.output
@@ -129,6 +134,8 @@ def test_probe_cli_fix_writes_the_dialect_into_the_profile(fake_api: Any, worksp
 
 
 def test_probe_of_nothing_listening_fails_cleanly() -> None:
-    result = CliRunner().invoke(main, ["engine", "probe", "http://127.0.0.1:9/v1", "--timeout", "2"])
+    result = CliRunner().invoke(
+        main, ["engine", "probe", "http://127.0.0.1:9/v1", "--timeout", "2"]
+    )
     assert result.exit_code == 1
     assert "FAIL  models" in result.output and "FAIL  streaming" in result.output

@@ -30,9 +30,18 @@ def free_port() -> int:
 @pytest.fixture
 def engine_plan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A plan whose engine is the fake server (a vLLM look-alike serving `m1`)."""
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")]))
+    monkeypatch.setenv(
+        "PYTHONPATH", os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")])
+    )
     script = tmp_path / "script.json"
-    script.write_text(json.dumps({"steps": [], "config": {"dialect": "vllm", "require_auth": False, "served_model": "m1"}}))
+    script.write_text(
+        json.dumps(
+            {
+                "steps": [],
+                "config": {"dialect": "vllm", "require_auth": False, "served_model": "m1"},
+            }
+        )
+    )
     argv = [sys.executable, "-m", "fake_api", "--script", str(script), "--max-lifetime", "120"]
     argv += ["--port", str(free_port())]
     plan = tmp_path / "plan.json"
@@ -44,7 +53,10 @@ def test_serve_detached_writes_the_profile_then_status_and_stop(
     engine_plan: Path, workspace: Path
 ) -> None:
     runner = CliRunner()
-    result = runner.invoke(main, ["engine", "serve", str(engine_plan), "--profile", "gpu", "--detach", "--timeout", "60"])
+    result = runner.invoke(
+        main,
+        ["engine", "serve", str(engine_plan), "--profile", "gpu", "--detach", "--timeout", "60"],
+    )
     assert result.exit_code == 0, result.output
     served = load_state()["gpu"]
     assert alive(served.pid)
@@ -53,7 +65,9 @@ def test_serve_detached_writes_the_profile_then_status_and_stop(
     assert settings.model == "m1" and settings.prices["m1"] == {"hit": 0, "miss": 0, "output": 0}
     status = runner.invoke(main, ["engine", "status"])
     assert f"gpu  running  pid {served.pid}" in status.output
-    again = runner.invoke(main, ["engine", "serve", str(engine_plan), "--profile", "gpu", "--detach"])
+    again = runner.invoke(
+        main, ["engine", "serve", str(engine_plan), "--profile", "gpu", "--detach"]
+    )
     assert again.exit_code == 2 and "already running" in again.output
     stopped = runner.invoke(main, ["engine", "stop", "gpu"])
     assert stopped.exit_code == 0 and f"stopped gpu (pid {served.pid})" in stopped.output

@@ -100,7 +100,7 @@ def test_write_profile_keeps_the_rest_of_the_file(workspace: Path) -> None:
     write_profile(path, "gpu", {"base_url": "http://127.0.0.1:8000/v1", "dialect": "vllm"})
     write_profile(path, "local", {"base_url": "http://127.0.0.1:9/v1", "dialect": "ollama"})
     text = path.read_text()
-    assert text.startswith("# my settings\nmodel = \"deepseek-v4-pro\"\n")
+    assert text.startswith('# my settings\nmodel = "deepseek-v4-pro"\n')
     assert '[mcp.servers.x]\ncommand = "x"' in text
     assert load_settings(workspace, {"profile": "local"}).settings.dialect == "ollama"
     assert load_settings(workspace, {"profile": "gpu"}).settings.dialect == "vllm"
@@ -135,3 +135,25 @@ def test_toolbar_shows_the_profile() -> None:
         total_cost=0.0,
     )
     assert toolbar_text(agent).startswith(" local: tiny · ")  # type: ignore[arg-type]
+
+
+def test_review_and_batch_take_profile(tmp_path: Path) -> None:
+    from v4code.jobs.unit import RunOptions, agent_argv
+
+    for command in (["review"], ["batch", "run"], ["run"], []):
+        out = CliRunner().invoke(main, [*command, "--help"]).output
+        assert "--profile" in out, command
+    argv = agent_argv(tmp_path, "task", RunOptions(profile="local"))
+    assert argv[argv.index("--profile") + 1] == "local"
+
+
+def test_review_uses_the_profiles_endpoint_and_model(workspace: Path, fake_api) -> None:  # type: ignore[no-untyped-def]
+    from v4code.review.command import ReviewRequest, _prepare
+
+    _user_config(f'[profiles.gpu]\nbase_url = "{fake_api.base_url}"\nmodel = "m1"\n')
+    (workspace / "a.py").write_text("x = 1\n")
+    import subprocess
+
+    subprocess.run(["git", "add", "a.py"], cwd=workspace, check=True)
+    settings, _ = _prepare(workspace, ReviewRequest(profile="gpu"))
+    assert settings.base_url == fake_api.base_url and settings.review_model == "m1"

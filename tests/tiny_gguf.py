@@ -23,7 +23,9 @@ SCENARIOS: dict[str, str] = {
     # the final answer after a tool result
     "D": "Done: the tool result is in.",
     # a scripted task: write hello.txt through a leaked DSML call
-    "E": dsml_markup([("write_file", {"path": "hello.txt", "content": "hello from a local engine\n"})]),
+    "E": dsml_markup(
+        [("write_file", {"path": "hello.txt", "content": "hello from a local engine\n"})]
+    ),
 }
 
 CHAT_TEMPLATE = (
@@ -43,7 +45,7 @@ PIECE = 8  # characters per token piece: at most 24 bytes of UTF-8
 def _byte_chars() -> dict[int, str]:
     """GPT-2's reversible byte -> printable character map."""
     keep = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1), *range(ord("®"), 256)]
-    chars = dict(zip(keep, keep))
+    chars = {b: b for b in keep}
     extra = 0
     for b in range(256):
         if b not in chars:
@@ -64,7 +66,7 @@ def _pieces(text: str, used: set[str]) -> list[str]:
             if len(piece) >= 2 and rest != 1 and piece not in used and len(piece.encode()) <= 30:
                 break
         else:
-            raise ValueError(f"no unique piece at {text[pos:pos + PIECE]!r}")
+            raise ValueError(f"no unique piece at {text[pos : pos + PIECE]!r}")
         used.add(piece)
         pieces.append(piece)
         pos += len(piece)
