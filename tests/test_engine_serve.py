@@ -73,6 +73,11 @@ def test_serve_detached_writes_the_profile_then_status_and_stop(
     assert stopped.exit_code == 0 and f"stopped gpu (pid {served.pid})" in stopped.output
     assert not alive(served.pid) and "gpu" not in load_state()
     assert runner.invoke(main, ["engine", "stop", "gpu"]).exit_code == 2
+    # the profile remembers how it was served: start it again by name
+    again = runner.invoke(main, ["engine", "serve", "--profile", "gpu", "--detach"])
+    assert again.exit_code == 0, again.output
+    assert load_state()["gpu"].argv == served.argv
+    assert runner.invoke(main, ["engine", "stop", "gpu"]).exit_code == 0
 
 
 def test_serve_in_the_foreground_stops_the_engine_on_ctrl_c(engine_plan: Path) -> None:
@@ -109,3 +114,4 @@ def test_serve_says_how_to_install_a_missing_engine(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "is not on PATH" in result.output
     result = CliRunner().invoke(main, ["engine", "serve"])
     assert result.exit_code == 2 and "give a PLAN_FILE" in result.output
+    assert "has no `serve` command" in result.output

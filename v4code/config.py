@@ -202,7 +202,8 @@ EXTENSION_TABLES = frozenset({"mcp", "hooks", "profiles"})
 
 # What a `[profiles.NAME]` table may set: an endpoint and how to talk to it. `key_env` names the
 # environment variable holding the key (the key itself never sits in a profile); `prices` is
-# one {hit, miss, output} table for the profile's model (zeros for a local engine).
+# one {hit, miss, output} table for the profile's model (zeros for a local engine); `serve` the
+# command `v4code engine serve --profile NAME` starts again.
 PROFILE_KEYS = frozenset(
     {
         "base_url",
@@ -216,6 +217,7 @@ PROFILE_KEYS = frozenset(
         "prices",
         "transport",
         "request_timeout",
+        "serve",
     }
 )
 
@@ -241,7 +243,7 @@ def profile_layer(name: str) -> dict[str, Any]:
         raise ConfigError(
             f"{source}: unknown key {unknown[0]!r} (known: {', '.join(sorted(PROFILE_KEYS))})"
         )
-    layer = {k: v for k, v in table.items() if k not in ("key_env", "prices")}
+    layer = {k: v for k, v in table.items() if k not in ("key_env", "prices", "serve")}
     key_env = table.get("key_env")
     if key_env is not None:
         if not isinstance(key_env, str) or not key_env:

@@ -75,7 +75,13 @@ def plan_command(as_json: bool, list_devices: bool, **options: object) -> None:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Serve this GGUF with llama.cpp.",
 )
-@click.option("--profile", "name", default="local", show_default=True, help="The profile to write.")
+@click.option(
+    "--profile",
+    "name",
+    default="local",
+    show_default=True,
+    help="The profile to write (or to start again).",
+)
 @click.option("--port", type=click.IntRange(min=1, max=65535), help="Port on 127.0.0.1.")
 @click.option(
     "--context", type=click.IntRange(min=256), default=32768, show_default=True, help="With --gguf."
@@ -103,7 +109,8 @@ def serve_command(
     timeout: float,
     detach: bool,
 ) -> None:
-    """Start a planned engine (PLAN_FILE from `engine plan --json`) or a GGUF, write its profile."""
+    """Start a planned engine (PLAN_FILE from `engine plan --json`), a GGUF, or a served profile
+    again; wait for /v1/models and write the profile."""
     from v4code.engines.launch import PORTS
     from v4code.engines.serve import gguf_argv, serve
 
@@ -122,9 +129,7 @@ def serve_command(
             port = int(argv[argv.index("--port") + 1])
             profile.update(dialect=engine, model=model)
         else:
-            raise ConfigError(
-                "give a PLAN_FILE (`v4code engine plan --json > plan.json`) or --gguf FILE"
-            )
+            argv, port, profile = _profile_argv(name, port)
         base_url = f"http://127.0.0.1:{port}/v1"
         code = serve(
             name,
@@ -155,6 +160,25 @@ def _plan_argv(path: Path, port: int | None) -> tuple[list[str], str, str]:
     if port is not None:
         argv[argv.index("--port") + 1] = str(port)
     return argv, engine, model
+
+
+def _profile_argv(name: str, port: int | None) -> tuple[list[str], int, dict[str, object]]:
+    """The command a profile was served with (`serve` in its table), to start it again."""
+    from v4code.config import user_profiles
+
+    table = user_profiles().get(name) or {}
+    argv = table.get("serve")
+    if not isinstance(argv, list) or not argv or not all(isinstance(a, str) for a in argv):
+        raise ConfigError(
+            f"give a PLAN_FILE (`v4code engine plan --json > plan.json`) or --gguf FILE; "
+            f"profile {name!r} has no `serve` command to start again"
+        )
+    profile = {k: v for k, v in table.items() if k not in ("serve", "base_url")}
+    if "--port" in argv:
+        if port is not None:
+            argv[argv.index("--port") + 1] = str(port)
+        return argv, int(argv[argv.index("--port") + 1]), profile
+    raise ConfigError(f"profile {name!r}: its `serve` command has no --port")
 
 
 def _check_name(name: str) -> None:

@@ -216,7 +216,7 @@ def serve(
     keep = False
     try:
         ids = wait_ready(base_url, proc, timeout)
-        spec = {**profile, "base_url": base_url}
+        spec = {**profile, "base_url": base_url, "serve": argv}
         if ids and not spec.get("model"):
             spec["model"] = ids[0]
         write_profile(user_config_path(), name, spec)
