@@ -30,12 +30,20 @@ SUBCOMMANDS: dict[str, Subcommand] = {
         "Run one task over many units, each in its own worktree, verified and resumable.",
     ),
     "config": Subcommand("v4code.commands.config:config_group", "Show the effective settings."),
+    "engine": Subcommand(
+        "v4code.commands.engine:engine_group",
+        "Plan, serve and probe a local engine (vLLM, SGLang, llama.cpp, Ollama) for V4.",
+    ),
     "hook": Subcommand(
         "v4code.commands.review:hook_group", "Install or remove v4code's git pre-commit hook."
     ),
     "mcp": Subcommand(
         "v4code.commands.mcp:mcp_group",
         "List, add or remove MCP servers (their tools become v4code tools).",
+    ),
+    "profiles": Subcommand(
+        "v4code.commands.engine:profiles_command",
+        "List the endpoint profiles in your config ([profiles.NAME]).",
     ),
     "review": Subcommand(
         "v4code.commands.review:review_command",
@@ -170,6 +178,7 @@ def _bare_word(args: list[str], i: int) -> bool:
 @click.option("--effort", help="Reasoning effort: low, high or max (none turns thinking off).")
 @click.option("--base-url", help="OpenAI-compatible endpoint (default https://api.deepseek.com).")
 @click.option("--dialect", type=click.Choice(["deepseek", "vllm", "sglang", "llamacpp", "ollama"]))
+@click.option("--profile", help="Use [profiles.NAME] from your config (see `v4code profiles`).")
 @click.pass_context
 def main(
     ctx: click.Context,
@@ -181,6 +190,7 @@ def main(
     effort: str | None,
     base_url: str | None,
     dialect: str | None,
+    profile: str | None,
 ) -> None:
     """v4code: a terminal coding agent for DeepSeek V4.
 
@@ -202,6 +212,7 @@ def main(
         "thinking": thinking,
         "base_url": base_url,
         "dialect": dialect,
+        "profile": profile,
     }
     try:
         code = start_chat(prompt=prompt, continue_=continue_, resume=resume, flags=flags)

@@ -82,6 +82,7 @@ class Settings:
     review_transport: str = "stdlib"  # the hook runs on every commit: skip the SDK's import
     review_skip: str = ""  # comma-separated globs `v4code review` leaves out
     compact_threshold: float = 0.8
+    profile: str | None = None  # the [profiles.NAME] applied (flag --profile, V4CODE_PROFILE)
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
@@ -174,6 +175,8 @@ NEVER_FROM_PROJECT = frozenset(
         "review_skip",
         "secret_files",
         "allow_secrets",
+        "profile",
+        "profiles",
     }
 )
 _NEVER_SUFFIXES = ("_url", "_key", "_key_env", "_endpoint")
@@ -195,7 +198,69 @@ def never_from_project(name: str, value: Any = None) -> bool:
 
 
 # Tables read by their own loaders (v4code.mcp.config, v4code.hooks), not settings.
-EXTENSION_TABLES = frozenset({"mcp", "hooks"})
+EXTENSION_TABLES = frozenset({"mcp", "hooks", "profiles"})
+
+# What a `[profiles.NAME]` table may set: an endpoint and how to talk to it. `key_env` names the
+# environment variable holding the key (the key itself never sits in a profile); `prices` is
+# one {hit, miss, output} table for the profile's model (zeros for a local engine); `serve` the
+# command `v4code engine serve --profile NAME` starts again.
+PROFILE_KEYS = frozenset(
+    {
+        "base_url",
+        "dialect",
+        "model",
+        "key_env",
+        "thinking",
+        "effort",
+        "context_window",
+        "max_tokens",
+        "prices",
+        "transport",
+        "request_timeout",
+        "serve",
+    }
+)
+
+
+def user_profiles() -> dict[str, dict[str, Any]]:
+    """The user's `[profiles.NAME]` tables; only the user's own file can hold them."""
+    raw = user_toml().get("profiles", {})
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{user_config_path()}: [profiles] must be a table of tables")
+    return {str(k): v for k, v in raw.items() if isinstance(v, dict)}
+
+
+def profile_layer(name: str) -> dict[str, Any]:
+    """Settings a profile stands for; ConfigError naming the profiles there are otherwise."""
+    profiles = user_profiles()
+    table = profiles.get(name)
+    source = f"{user_config_path()} [profiles.{name}]"
+    if table is None:
+        known = ", ".join(sorted(profiles)) or "none; see `v4code profiles`"
+        raise ConfigError(f"no profile {name!r} in {user_config_path()} (profiles: {known})")
+    unknown = sorted(set(table) - PROFILE_KEYS)
+    if unknown:
+        raise ConfigError(
+            f"{source}: unknown key {unknown[0]!r} (known: {', '.join(sorted(PROFILE_KEYS))})"
+        )
+    layer = {k: v for k, v in table.items() if k not in ("key_env", "prices", "serve")}
+    key_env = table.get("key_env")
+    if key_env is not None:
+        if not isinstance(key_env, str) or not key_env:
+            raise ConfigError(f"{source}: key_env must name an environment variable")
+        layer["api_key"] = os.environ.get(key_env) or None
+    elif "base_url" in table:
+        layer["api_key"] = None  # another endpoint never receives the DeepSeek key
+    prices = table.get("prices")
+    if prices is not None:
+        if not isinstance(prices, dict) or set(prices) - {"hit", "miss", "output"}:
+            raise ConfigError(f"{source}: prices must be a table with hit, miss and output")
+        model = str(table.get("model") or "*")
+        layer["prices"] = {model: prices}
+    if "model" in table:
+        layer["review_model"] = table["model"]  # a local engine serves one model: review too
+    layer["profile"] = name
+    return layer
 
 
 def user_toml() -> dict[str, Any]:
@@ -286,6 +351,10 @@ def load_settings(root: Path, flags: dict[str, Any] | None = None) -> LoadedSett
                 env_sources[name] = f"env {var}"
     for name, raw in env_layer.items():
         apply({name: raw}, env_sources[name])
+    flags = dict(flags or {})
+    profile = flags.pop("profile", None) or values.get("profile")
+    if profile:
+        apply(profile_layer(str(profile)), f"profile {profile}")
     if flags:
         apply({k: v for k, v in flags.items() if v is not None}, "command line")
     settings = Settings(**values)

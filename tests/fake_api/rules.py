@@ -75,6 +75,10 @@ def thinking_enabled(body: dict[str, Any], dialect: str = "deepseek") -> bool:
             if flag is not None:
                 return bool(flag)
         return top_type == "enabled"
+    if dialect == "llamacpp":  # on by default; a template reading `thinking` can turn it off
+        kwargs = body.get("chat_template_kwargs")
+        if isinstance(kwargs, dict) and kwargs.get("thinking") is not None:
+            return bool(kwargs["thinking"])
     if dialect == "ollama":
         reasoning = body.get("reasoning")
         if isinstance(reasoning, dict) and reasoning.get("effort") == "none":

@@ -50,6 +50,10 @@ STEP_KEYS = frozenset(
         "garbage_after",
         "garbage",
         "drop_connection",
+        # engine behaviours (``engine probe`` tests): reasoning only when the request's dialect
+        # switch turns thinking on; no usage even when stream_options.include_usage asks
+        "thinking_only",
+        "no_usage",
         # checks on the request this step answers
         "expect",
     }

@@ -25,7 +25,13 @@ from fake_api.responses import (
     responses_usage,
     sse_frame,
 )
-from fake_api.rules import DEFAULT_MODELS, DIALECTS, Rejection, check_chat_request
+from fake_api.rules import (
+    DEFAULT_MODELS,
+    DIALECTS,
+    Rejection,
+    check_chat_request,
+    thinking_enabled,
+)
 from fake_api.script import validate_steps
 from fake_api.wire import (
     Answer,
@@ -52,6 +58,7 @@ _CONFIG_KEYS = (
     "chunk_size",
     "usage_shape",
     "reasoning_field",
+    "owned_by",
 )
 
 
@@ -174,6 +181,7 @@ class FakeDeepSeek:
         chunk_size: int = 12,
         usage_shape: str | None = None,
         reasoning_field: str | None = None,
+        owned_by: str = "deepseek",
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self.host = host
@@ -204,6 +212,7 @@ class FakeDeepSeek:
             chunk_size=chunk_size,
             usage_shape=usage_shape,
             reasoning_field=reasoning_field,
+            owned_by=owned_by,
         )
         self.configure(**self._initial)
         self.load(steps)
@@ -505,7 +514,7 @@ class FakeDeepSeek:
         models = sorted(self._models() or {self.served_model or "deepseek-v4-flash"})
         return {
             "object": "list",
-            "data": [{"id": m, "object": "model", "owned_by": "deepseek"} for m in models],
+            "data": [{"id": m, "object": "model", "owned_by": self.owned_by} for m in models],
         }
 
     def _check_expect(self, rec: RecordedRequest, st: Mapping[str, Any]) -> None:
@@ -528,6 +537,8 @@ class FakeDeepSeek:
 
     def _answer_reply(self, rec: RecordedRequest, st: Mapping[str, Any]) -> _Reply:
         body: dict[str, Any] = rec.body
+        if st.get("thinking_only") and not thinking_enabled(body, self.dialect):
+            st = {k: v for k, v in st.items() if k not in ("reasoning", "reasoning_chunks")}
         answer = self._answer(st)
         blob = serialise_prompt(body)
         prompt_tokens = -(-len(blob) // 4)
@@ -541,6 +552,7 @@ class FakeDeepSeek:
         rec.usage = usage
         options = body.get("stream_options")
         include = isinstance(options, dict) and bool(options.get("include_usage"))
+        include = include and not st.get("no_usage")
         rec.cut = "cut_after" in st
         return _Reply(
             rec,

@@ -81,6 +81,7 @@ def plan_command(
 @click.option("--max-steps", type=click.IntRange(min=1), help="Model requests per unit.")
 @click.option("--max-time", type=click.FloatRange(min=0), help="Seconds per unit.")
 @click.option("-m", "--model", help="Model ID.")
+@click.option("--profile", help="Use [profiles.NAME] from your config in every unit.")
 @click.option(
     "--permission-mode",
     type=click.Choice(["read-only", "auto-edit", "full-auto"]),

@@ -36,6 +36,7 @@ SEVERITY = click.Choice(SEVERITIES)
 )  # fmt: skip
 @click.option("--no-cache", is_flag=True, help="Ask the model even if this diff was reviewed.")
 @click.option("-m", "--model", help="Review model (default: the review_model setting).")
+@click.option("--profile", help="Use [profiles.NAME] from your config (see `v4code profiles`).")
 @click.option("--effort", help="Review effort: none, low, high, max (default: review_effort).")
 def review_command(**opts: Any) -> None:
     """Review the staged diff (default), a branch, a commit or paths with DeepSeek V4.

@@ -48,6 +48,7 @@ Exit codes:
 @click.option("--max-time", type=click.FloatRange(min=0), help="Stop after this many seconds.")
 @click.option("--base-url", help="OpenAI-compatible endpoint (default https://api.deepseek.com).")
 @click.option("--dialect", type=click.Choice(["deepseek", "vllm", "sglang", "llamacpp", "ollama"]))
+@click.option("--profile", help="Use [profiles.NAME] from your config (see `v4code profiles`).")
 @click.option("--resume", "resume", metavar="ID", help="Continue session ID with this task.")
 @click.option(
     "-C",
@@ -87,6 +88,7 @@ def run_command(
     max_time: float | None,
     base_url: str | None,
     dialect: str | None,
+    profile: str | None,
     resume: str | None,
     cwd: str | None,
     allow_destructive: bool | None,
@@ -120,6 +122,7 @@ def run_command(
         "max_time": max_time,
         "base_url": base_url,
         "dialect": dialect,
+        "profile": profile,
         "permission_mode": permission_mode,
         "allow_destructive": allow_destructive,
         "allow_secrets": allow_secrets,

@@ -42,6 +42,7 @@ class RunOptions:
     max_steps: int | None = None
     max_time: float | None = None
     model: str | None = None
+    profile: str | None = None
     permission_mode: str = "full-auto"
     executor: str = "local"
     address: str | None = None
@@ -85,6 +86,7 @@ def agent_argv(checkout: Path, task: str, options: RunOptions) -> list[str]:
         "--max-steps": options.max_steps,
         "--max-time": options.max_time,
         "--model": options.model,
+        "--profile": options.profile,
     }
     for flag, value in limits.items():
         if value is not None:

@@ -49,6 +49,7 @@ class ReviewRequest:
     no_cache: bool = False
     model: str | None = None
     effort: str | None = None
+    profile: str | None = None
 
     @property
     def fail_open(self) -> bool:
@@ -87,7 +88,11 @@ def _prepare(root: Path, request: ReviewRequest) -> tuple[Settings, ReviewTarget
     from v4code.config import load_settings
     from v4code.review.diff import collect
 
-    flags = {"review_model": request.model, "review_effort": request.effort}
+    flags = {
+        "review_model": request.model,
+        "review_effort": request.effort,
+        "profile": request.profile,
+    }
     loaded = load_settings(root, flags)
     settings = loaded.settings
     for notice in loaded.notices:

@@ -26,17 +26,23 @@ def thinking_label(settings: Settings) -> str:
 
 
 def toolbar_text(agent: Agent | None) -> str:
-    """` deepseek-v4-pro · think high · ask · ctx 12.3k/1M 1% · $0.0123` for one agent."""
+    """` deepseek-v4-pro · think high · ask · ctx 12.3k/1M 1% · $0.0123` for one agent
+    (` local: deepseek-v4-flash · ...` when a profile chose the endpoint)."""
     if agent is None:
         return ""
     s = agent.settings
     window = max(int(s.context_window), 1)
     used = int(agent.last_prompt_tokens)
     return (
-        f" {s.model} · {thinking_label(s)} · {agent.mode} · "
+        f" {_profile(s)}{s.model} · {thinking_label(s)} · {agent.mode} · "
         f"ctx {short_tokens(used)}/{short_tokens(window)} {used / window:.0%} · "
         f"{_cost(agent)}"
     )
+
+
+def _profile(settings: Settings) -> str:
+    name = getattr(settings, "profile", None)
+    return f"{name}: " if name else ""
 
 
 def _cost(agent: Agent) -> str:

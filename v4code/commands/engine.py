@@ -1,0 +1,284 @@
+"""`v4code engine plan | serve | stop | status | probe` and `v4code profiles`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from v4code.commands import fail
+from v4code.errors import ConfigError, V4codeError
+
+_ENGINES = ["vllm", "sglang", "llamacpp", "ollama"]
+_DIALECTS = ["deepseek", "vllm", "sglang", "llamacpp", "ollama"]
+
+
+@click.group("engine")
+def engine_group() -> None:
+    """Plan, serve and probe a local engine (vLLM, SGLang, llama.cpp, Ollama) for V4."""
+
+
+@engine_group.command("plan")
+@click.option("--model", "model", default="flash", show_default=True, help="flash or pro.")
+@click.option("--gpu", default="h200", show_default=True, help="Device kind (see --list).")
+@click.option("--gpus", type=click.IntRange(min=1), default=1, show_default=True, help="Per node.")
+@click.option("--nodes", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option(
+    "--quant", default="native", show_default=True, help="native, bf16, fp8, int8, q8, fp4, q4."
+)
+@click.option("--context", type=click.IntRange(min=1), help="Tokens per sequence (default: 1M).")
+@click.option("--concurrency", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--engine", type=click.Choice(_ENGINES), help="Plan for this engine only.")
+@click.option(
+    "--memory", "memory_gb", type=click.FloatRange(min=1), help="GB per device (Apple, CPU)."
+)
+@click.option(
+    "--kv-bytes-per-token", type=click.FloatRange(min=0), help="Make the KV arithmetic exact."
+)
+@click.option(
+    "--config",
+    "config_json",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The model's config.json, for the KV cache per token.",
+)
+@click.option("--json", "as_json", is_flag=True, help="The plan as JSON (input to `engine serve`).")
+@click.option(
+    "--list", "list_devices", is_flag=True, help="List the device kinds and their memory."
+)
+def plan_command(as_json: bool, list_devices: bool, **options: object) -> None:
+    """Check whether V4 fits the hardware, with the arithmetic and the launch commands."""
+    from v4code.engines.hardware import DEVICES
+    from v4code.engines.plan import PlanRequest, make_plan, render
+
+    if list_devices:
+        for device in DEVICES.values():
+            click.echo(
+                f"{device.kind:10} {device.label:32} {device.memory_gb.value:g} GB  [{device.memory_gb.note()}]"
+            )
+        return
+    try:
+        plan = make_plan(PlanRequest(**options))  # type: ignore[arg-type]
+    except V4codeError as exc:
+        fail(exc)
+    click.echo(plan.to_json() if as_json else render(plan))
+    sys.exit(0 if plan.fits else 1)
+
+
+@engine_group.command("serve")
+@click.argument(
+    "plan_file", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option(
+    "--gguf",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Serve this GGUF with llama.cpp.",
+)
+@click.option(
+    "--profile",
+    "name",
+    default="local",
+    show_default=True,
+    help="The profile to write (or to start again).",
+)
+@click.option("--port", type=click.IntRange(min=1, max=65535), help="Port on 127.0.0.1.")
+@click.option(
+    "--context", type=click.IntRange(min=256), default=32768, show_default=True, help="With --gguf."
+)
+@click.option(
+    "--threads", type=click.IntRange(min=1), default=2, show_default=True, help="With --gguf."
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=1),
+    default=600.0,
+    show_default=True,
+    help="Seconds to wait for /v1/models.",
+)
+@click.option(
+    "--detach", is_flag=True, help="Return once it answers; `v4code engine stop` ends it."
+)
+def serve_command(
+    plan_file: Path | None,
+    gguf: Path | None,
+    name: str,
+    port: int | None,
+    context: int,
+    threads: int,
+    timeout: float,
+    detach: bool,
+) -> None:
+    """Start a planned engine (PLAN_FILE from `engine plan --json`), a GGUF, or a served profile
+    again; wait for /v1/models and write the profile."""
+    from v4code.engines.launch import PORTS
+    from v4code.engines.serve import gguf_argv, serve
+
+    try:
+        _check_name(name)
+        profile: dict[str, object] = {
+            "thinking": True,
+            "prices": {"hit": 0, "miss": 0, "output": 0},
+        }
+        if gguf is not None:
+            port = port or PORTS["llamacpp"]
+            argv = gguf_argv(gguf.resolve(), port, context, threads)
+            profile.update(dialect="llamacpp", context_window=context)
+        elif plan_file is not None:
+            argv, engine, model = _plan_argv(plan_file, port)
+            port = int(argv[argv.index("--port") + 1])
+            profile.update(dialect=engine, model=model)
+        else:
+            argv, port, profile = _profile_argv(name, port)
+        base_url = f"http://127.0.0.1:{port}/v1"
+        code = serve(
+            name,
+            argv,
+            base_url,
+            profile,
+            detach=detach,
+            timeout=timeout,
+            say=lambda t: click.echo(t, err=True),
+        )
+    except V4codeError as exc:
+        fail(exc)
+    sys.exit(code)
+
+
+def _plan_argv(path: Path, port: int | None) -> tuple[list[str], str, str]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        serve = data["serve"]
+        argv, engine, model = list(serve["argv"]), str(serve["engine"]), str(serve["model"])
+    except (OSError, ValueError, KeyError, TypeError):
+        raise ConfigError(
+            f"{path} is not a fitting single-node plan from `v4code engine plan --json` "
+            "(a multi-node plan is started by hand on each node)"
+        ) from None
+    if not all(isinstance(a, str) for a in argv) or "--port" not in argv:
+        raise ConfigError(f"{path}: the plan's command is not a list of strings with --port")
+    if port is not None:
+        argv[argv.index("--port") + 1] = str(port)
+    return argv, engine, model
+
+
+def _profile_argv(name: str, port: int | None) -> tuple[list[str], int, dict[str, object]]:
+    """The command a profile was served with (`serve` in its table), to start it again."""
+    from v4code.config import user_profiles
+
+    table = user_profiles().get(name) or {}
+    argv = table.get("serve")
+    if not isinstance(argv, list) or not argv or not all(isinstance(a, str) for a in argv):
+        raise ConfigError(
+            f"give a PLAN_FILE (`v4code engine plan --json > plan.json`) or --gguf FILE; "
+            f"profile {name!r} has no `serve` command to start again"
+        )
+    profile = {k: v for k, v in table.items() if k not in ("serve", "base_url")}
+    if "--port" in argv:
+        if port is not None:
+            argv[argv.index("--port") + 1] = str(port)
+        return argv, int(argv[argv.index("--port") + 1]), profile
+    raise ConfigError(f"profile {name!r}: its `serve` command has no --port")
+
+
+def _check_name(name: str) -> None:
+    if not name or not all(c.isalnum() or c in "-_" for c in name):
+        raise ConfigError(f"profile name {name!r}: use letters, digits, - and _")
+
+
+@engine_group.command("stop")
+@click.argument("name", default="local")
+def stop_command(name: str) -> None:
+    """Stop an engine `engine serve --detach` started (by its profile name)."""
+    from v4code.engines.serve import stop
+
+    try:
+        served = stop(name)
+    except V4codeError as exc:
+        fail(exc)
+    click.echo(f"stopped {name} (pid {served.pid})")
+
+
+@engine_group.command("status")
+def status_command() -> None:
+    """List the engines v4code started, and whether each still runs."""
+    from v4code.engines.serve import alive, load_state
+
+    state = load_state()
+    if not state:
+        click.echo("no engine started by v4code")
+        return
+    for name, served in state.items():
+        running = "running" if alive(served.pid) else "exited"
+        click.echo(f"{name}  {running}  pid {served.pid}  {served.base_url}  log {served.log}")
+
+
+@engine_group.command("probe")
+@click.argument("url", required=False)
+@click.option("--profile", "name", help="Probe this profile's endpoint.")
+@click.option("--dialect", type=click.Choice(_DIALECTS), help="The dialect to try first.")
+@click.option("-m", "--model", help="The model name to ask for (default: the first served).")
+@click.option("--timeout", type=click.FloatRange(min=1), default=120.0, show_default=True)
+@click.option("--fix", is_flag=True, help="Write the dialect that works into the profile.")
+@click.option("--json", "as_json", is_flag=True)
+def probe_command(
+    url: str | None,
+    name: str | None,
+    dialect: str | None,
+    model: str | None,
+    timeout: float,
+    fix: bool,
+    as_json: bool,
+) -> None:
+    """Check a running server for streaming, thinking, tool calls, reasoning replay and usage."""
+    import os
+
+    from v4code.config import profile_layer, user_config_path, user_profiles
+    from v4code.engines.probe import probe, render
+
+    try:
+        api_key = "none"
+        if name is not None:
+            layer = profile_layer(name)
+            url = url or layer.get("base_url")
+            dialect = dialect or layer.get("dialect")
+            model = model or layer.get("model")
+            api_key = layer.get("api_key") or api_key
+        if not url:
+            raise ConfigError("give a URL (http://127.0.0.1:8000/v1) or --profile NAME")
+        if not url.startswith(("http://", "https://")):
+            raise ConfigError(f"{url!r} must start with http:// or https://")
+        if fix and name is None:
+            raise ConfigError("--fix writes into a profile: give --profile NAME")
+        if api_key == "none" and "deepseek.com" in url:
+            api_key = os.environ.get("DEEPSEEK_API_KEY", "none")
+        report = probe(url, api_key=api_key, dialect=dialect, model=model, timeout=timeout)
+        click.echo(json.dumps(report.to_dict(), indent=2) if as_json else render(report))
+        if fix and name is not None:
+            from v4code.engines.profile_file import set_profile_key
+
+            if user_profiles()[name].get("dialect") != report.dialect:
+                set_profile_key(user_config_path(), name, "dialect", report.dialect)
+                click.echo(f"profile {name!r}: dialect = {report.dialect!r}", err=True)
+    except V4codeError as exc:
+        fail(exc)
+    sys.exit(0 if report.ok else 1)
+
+
+@click.command("profiles")
+def profiles_command() -> None:
+    """List the endpoint profiles in your config ([profiles.NAME])."""
+    from v4code.config import user_config_path, user_profiles
+
+    try:
+        profiles = user_profiles()
+    except V4codeError as exc:
+        fail(exc)
+    if not profiles:
+        click.echo(
+            f"no profiles in {user_config_path()}; add a [profiles.NAME] table or run `v4code engine serve`"
+        )
+        return
+    for name, table in sorted(profiles.items()):
+        parts = [f"{k}={table[k]}" for k in ("base_url", "dialect", "model") if k in table]
+        click.echo(f"{name}  {'  '.join(parts)}")

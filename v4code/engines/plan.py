@@ -1,0 +1,290 @@
+"""Does a DeepSeek V4 model fit the given hardware, and how is it launched there.
+
+The arithmetic: weights at the chosen precision, plus the KV cache for the context and the
+concurrency, against the devices' memory less a runtime share. V4's KV-cache bytes per token
+are not published in DEEPSEEK_API.md, so without `--kv-bytes-per-token` or the model's
+config.json the plan reports the memory left for the KV cache instead of claiming a fit for a
+context it cannot compute.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from v4code.engines.hardware import (
+    DEVICES,
+    MODELS,
+    QUANT_BITS,
+    RECIPE_SETUPS,
+    RUNTIME_SHARE,
+    UNCONFIRMED,
+    Figure,
+)
+from v4code.engines.launch import launch_commands
+from v4code.errors import ConfigError
+
+GB = 1e9
+ENGINES = ("vllm", "sglang", "llamacpp", "ollama")
+
+
+@dataclass(frozen=True)
+class PlanRequest:
+    model: str = "flash"
+    gpu: str = "h200"
+    gpus: int = 1
+    nodes: int = 1
+    quant: str = "native"
+    context: int | None = None
+    concurrency: int = 1
+    engine: str | None = None
+    memory_gb: float | None = None  # per device; overrides the table (Apple, CPU, odd parts)
+    kv_bytes_per_token: float | None = None
+    config_json: Path | None = None
+
+
+@dataclass
+class Line:
+    """One row of the arithmetic: what, how much, and where the number comes from."""
+
+    what: str
+    value: str
+    source: str
+
+
+@dataclass
+class Plan:
+    request: dict[str, Any]
+    fits: bool
+    lines: list[Line]
+    engines: list[str]
+    commands: dict[str, list[str]]  # engine -> shell lines (every node's, in order)
+    notes: list[str] = field(default_factory=list)
+    alternative: str | None = None
+    alternative_commands: dict[str, list[str]] = field(default_factory=dict)
+    serve: dict[str, Any] | None = None  # what `engine serve` runs: argv, port, model
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2, default=str)
+
+
+def _figure(f: Figure) -> str:
+    return f.note()
+
+
+def kv_from_config(path: Path) -> tuple[float, str]:
+    """KV bytes per token from a model's config.json (MLA layout: latent + rope key per layer,
+    one byte each with --kv-cache-dtype fp8). An upper bound for V4: its compressed attention
+    (CSA/HCA) stores less; how much less is not in DEEPSEEK_API.md."""
+    try:
+        raw: Any = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"cannot read {path} as a model config.json: {exc}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path} is not a model config.json (not an object)")
+    raw = dict(raw)
+    try:
+        layers = int(raw["num_hidden_layers"])
+        if "kv_lora_rank" in raw:
+            per_layer = int(raw["kv_lora_rank"]) + int(raw.get("qk_rope_head_dim", 0))
+            how = "MLA: layers x (kv_lora_rank + qk_rope_head_dim) x 1 byte (fp8)"
+        else:
+            heads = int(raw.get("num_key_value_heads") or raw["num_attention_heads"])
+            head_dim = int(
+                raw.get("head_dim", int(raw["hidden_size"]) // int(raw["num_attention_heads"]))
+            )
+            per_layer = 2 * heads * head_dim
+            how = "layers x 2 x kv_heads x head_dim x 1 byte (fp8)"
+    except (KeyError, TypeError, ValueError):
+        raise ConfigError(
+            f"{path}: needs num_hidden_layers and kv_lora_rank (or attention head counts)"
+        ) from None
+    return float(
+        layers * per_layer
+    ), f"{path.name}: {how}; an upper bound for V4's compressed attention"
+
+
+def make_plan(req: PlanRequest) -> Plan:
+    spec = MODELS.get(req.model)
+    if spec is None:
+        raise ConfigError(f"unknown model {req.model!r}: flash or pro")
+    device = DEVICES.get(req.gpu)
+    if device is None:
+        raise ConfigError(f"unknown --gpu {req.gpu!r}; one of {', '.join(DEVICES)}")
+    if req.quant != "native" and req.quant not in QUANT_BITS:
+        raise ConfigError(f"unknown --quant {req.quant!r}; native or {', '.join(QUANT_BITS)}")
+    if req.engine is not None and req.engine not in ENGINES:
+        raise ConfigError(f"unknown --engine {req.engine!r}; one of {', '.join(ENGINES)}")
+    lines: list[Line] = []
+    notes: list[str] = []
+    count = req.gpus * req.nodes
+    per_device = req.memory_gb if req.memory_gb is not None else device.memory_gb.value
+    memory_source = "--memory" if req.memory_gb is not None else _figure(device.memory_gb)
+    lines.append(Line("memory per device", f"{per_device:g} GB", memory_source))
+    lines.append(Line("devices", f"{req.gpus} x {req.nodes} node(s) = {count}", "command line"))
+    usable = count * per_device * RUNTIME_SHARE.value
+    lines.append(
+        Line(
+            "usable for weights + KV",
+            f"{count} x {per_device:g} GB x {RUNTIME_SHARE.value:g} = {usable:,.0f} GB",
+            _figure(RUNTIME_SHARE),
+        )
+    )
+    if req.quant == "native":
+        low, high = spec.native_weights_gb
+        weights = high.value
+        lines.append(
+            Line(
+                "weights (FP4 experts + FP8)",
+                f"{low.value:g}-{high.value:g} GB; planned at {weights:g}",
+                high.note(),
+            )
+        )
+    else:
+        bits = QUANT_BITS[req.quant]
+        weights = spec.total_params_b.value * bits / 8
+        lines.append(
+            Line(
+                f"weights ({req.quant})",
+                f"{spec.total_params_b.value:g}B params x {bits:g} bit / 8 = {weights:,.0f} GB",
+                f"computed from {spec.total_params_b.note()}; no such checkpoint is published "
+                f"in DEEPSEEK_API.md: {UNCONFIRMED}",
+            )
+        )
+    context = req.context or int(spec.context.value)
+    lines.append(
+        Line(
+            "context per sequence",
+            f"{context:,} tokens",
+            "--context" if req.context else spec.context.note(),
+        )
+    )
+    kv_left = usable - weights
+    lines.append(Line("left for KV cache", f"{kv_left:,.0f} GB", "usable - weights"))
+    kv_bytes: float | None = req.kv_bytes_per_token
+    kv_source = "--kv-bytes-per-token"
+    if kv_bytes is None and req.config_json is not None:
+        kv_bytes, kv_source = kv_from_config(req.config_json)
+    fits = kv_left > 0
+    if kv_bytes is not None:
+        need = kv_bytes * context * req.concurrency / GB
+        lines.append(
+            Line(
+                "KV cache",
+                f"{kv_bytes:,.0f} B/token x {context:,} x {req.concurrency} = {need:,.1f} GB",
+                kv_source,
+            )
+        )
+        fits = fits and need <= kv_left
+        if kv_left > 0 and kv_bytes > 0:
+            lines.append(
+                Line(
+                    "tokens the KV budget holds",
+                    f"{kv_left * GB / kv_bytes:,.0f} (all sequences together)",
+                    "left for KV / bytes per token",
+                )
+            )
+    else:
+        lines.append(
+            Line(
+                "KV cache",
+                "not computed: V4's KV bytes per token are not published",
+                f"{UNCONFIRMED}: pass --config config.json or --kv-bytes-per-token",
+            )
+        )
+    engines = _engines(req, device.family)
+    recipe = (req.model, req.gpu, req.gpus, req.nodes) in RECIPE_SETUPS
+    notes.append(
+        "this setup is one the V4 recipes name (DEEPSEEK_API.md)"
+        if recipe
+        else f"this setup is not one the V4 recipes name: {UNCONFIRMED} that it runs"
+    )
+    notes.extend(f"recipe: {r}" for r in spec.recipes)
+    if req.model == "pro" and req.gpu == "h100":
+        notes.append(f"V4-Pro on H100: {UNCONFIRMED} (not in vLLM's hardware list; §2.5)")
+    if device.family in ("apple", "cpu") or "llamacpp" in engines or "ollama" in engines:
+        notes.append(
+            f"llama.cpp and Ollama support for V4: {UNCONFIRMED} (DEEPSEEK_API.md §2.3, §2.4)"
+        )
+    alternative, alternative_commands = None, {}
+    if not fits:
+        alternative, nodes = _alternative(req, weights, per_device)
+        if nodes:
+            bigger = dataclasses.replace(req, nodes=nodes)
+            for engine in engines:
+                alternative_commands[engine] = launch_commands(engine, spec.repo, bigger, context)[
+                    0
+                ]
+    commands: dict[str, list[str]] = {}
+    serve = None
+    if fits:
+        for engine in engines:
+            commands[engine], argv = launch_commands(engine, spec.repo, req, context)
+            if serve is None and argv is not None:
+                serve = {"engine": engine, "argv": argv, "model": spec.repo}
+    return Plan(
+        request={k: str(v) if isinstance(v, Path) else v for k, v in asdict(req).items()},
+        fits=fits,
+        lines=lines,
+        engines=engines,
+        commands=commands,
+        notes=notes,
+        alternative=alternative,
+        alternative_commands=alternative_commands,
+        serve=serve,
+    )
+
+
+def _engines(req: PlanRequest, family: str) -> list[str]:
+    if req.engine is not None:
+        return [req.engine]
+    if family in ("apple", "cpu"):
+        return ["llamacpp", "ollama"]
+    if family == "ascend":
+        return ["vllm"]
+    return ["vllm", "sglang"]
+
+
+def _alternative(req: PlanRequest, weights: float, per_device: float) -> tuple[str, int]:
+    """The nearest setup with the same devices that holds the weights with a KV margin of
+    10% of them (a floor, not a computed KV size)."""
+    need = weights * 1.1
+    node = req.gpus * per_device * RUNTIME_SHARE.value
+    if node <= 0:
+        return "no setup of these devices holds the weights", 0
+    nodes = max(req.nodes + 1, math.ceil(need / node))
+    devices = math.ceil(need / (per_device * RUNTIME_SHARE.value))
+    return (
+        f"{nodes} nodes of {req.gpus}x {req.gpu} ({nodes * req.gpus * per_device:,.0f} GB) hold "
+        f"the {weights:,.0f} GB of weights with room for KV cache: "
+        f"`--gpus {req.gpus} --nodes {nodes}` (at least {devices} devices)",
+        nodes,
+    )
+
+
+def render(plan: Plan) -> str:
+    """The plan as text: the verdict, the arithmetic with sources, the commands, the notes."""
+    r = plan.request
+    head = f"DeepSeek V4-{str(r['model']).capitalize()} on {r['gpus']}x {r['gpu']}"
+    if int(r["nodes"]) > 1:
+        head += f" x {r['nodes']} nodes"
+    out = [f"{head}: {'fits' if plan.fits else 'does NOT fit'}", ""]
+    width = max(len(line.what) for line in plan.lines)
+    for line in plan.lines:
+        out.append(f"  {line.what.ljust(width)}  {line.value}    [{line.source}]")
+    if plan.alternative:
+        out += ["", f"Nearest setup that fits: {plan.alternative}"]
+        for engine, lines in plan.alternative_commands.items():
+            out += ["", f"{engine} on that setup:"]
+            out += [f"  {line}" for line in lines]
+    for engine, lines in plan.commands.items():
+        out += ["", f"{engine}:"]
+        out += [f"  {line}" for line in lines]
+    if plan.notes:
+        out += ["", "Notes:"]
+        out += [f"  - {note}" for note in plan.notes]
+    return "\n".join(out)

@@ -1,0 +1,246 @@
+"""`v4code engine serve | stop | status`: an engine as a child process v4code can find again.
+
+The engine runs in its own process group with its output in a log file; what was started is
+kept in `engines.json` in v4code's home so `engine stop` (from any shell) and `engine status`
+find it. The profile of the served endpoint is written into the user's config.toml once the
+server answers /v1/models.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from v4code.errors import ConfigError, V4codeError
+
+INSTALL_HINTS = {
+    "vllm": "pip install vllm (a CUDA machine; see DEEPSEEK_API.md §2.1 for the V4 version)",
+    "sglang": 'pip install "sglang[all]"',
+    "llama-server": "build llama.cpp (https://github.com/ggml-org/llama.cpp) or "
+    'pip install "llama-cpp-python[server]"',
+    "llama_cpp.server": 'pip install "llama-cpp-python[server]" (builds llama.cpp: minutes)',
+    "ollama": "install Ollama from https://ollama.com",
+}
+
+
+_DETACHED: list[subprocess.Popen[bytes]] = []
+
+
+@dataclass
+class Served:
+    name: str  # the profile it serves
+    pid: int
+    argv: list[str]
+    base_url: str
+    log: str
+    started: float
+
+
+def state_path() -> Path:
+    from v4code.config import user_home
+
+    return user_home() / "engines.json"
+
+
+def load_state() -> dict[str, Served]:
+    path = state_path()
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(raw, dict):
+        return {}
+    out = {}
+    for name, entry in raw.items():
+        with contextlib.suppress(TypeError):
+            out[str(name)] = Served(**entry)
+    return out
+
+
+def save_state(state: dict[str, Served]) -> None:
+    from v4code.edits.atomic import atomic_write
+
+    path = state_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = {name: asdict(s) for name, s in state.items()}
+    atomic_write(path, json.dumps(data, indent=2).encode("utf-8"))
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return not _zombie(pid)
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[-1].split()[0] == "Z"
+
+
+def missing_engine(argv: list[str]) -> str | None:
+    """Why argv cannot start here (with how to install it), or None."""
+    if len(argv) >= 3 and argv[1] == "-m":
+        module = argv[2]
+        top = module.split(".")[0]
+        if importlib.util.find_spec(top) is None:
+            hint = INSTALL_HINTS.get(module, INSTALL_HINTS.get(top, f"pip install {top}"))
+            return f"{module} is not installed in {sys.executable}: {hint}"
+        return None
+    if shutil.which(argv[0]) is None:
+        hint = INSTALL_HINTS.get(argv[0], f"install {argv[0]}")
+        return f"{argv[0]} is not on PATH: {hint}"
+    return None
+
+
+def gguf_argv(gguf: Path, port: int, context: int, threads: int) -> list[str]:
+    """llama-server when it is on PATH, else llama-cpp-python's server (same flags' meaning)."""
+    if shutil.which("llama-server"):
+        return [
+            "llama-server", "-m", str(gguf), "--jinja", "--reasoning-format", "deepseek",
+            "-c", str(context), "-t", str(threads), "--host", "127.0.0.1", "--port", str(port),
+        ]  # fmt: skip
+    return [
+        sys.executable, "-m", "llama_cpp.server", "--model", str(gguf),
+        "--host", "127.0.0.1", "--port", str(port),
+        "--n_ctx", str(context), "--n_threads", str(threads),
+    ]  # fmt: skip
+
+
+def wait_ready(base_url: str, proc: subprocess.Popen[bytes], timeout: float) -> list[str]:
+    """The served model IDs once /models answers; ConfigError if the engine exits first."""
+    deadline = time.monotonic() + timeout
+    url = base_url.rstrip("/") + "/models"
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise ConfigError(f"the engine exited with status {proc.returncode} before it answered")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                data = json.loads(response.read(1_000_000))
+            items = data.get("data") if isinstance(data, dict) else None
+            return [str(m["id"]) for m in items or () if isinstance(m, dict) and "id" in m]
+        except (OSError, ValueError):
+            time.sleep(0.25)
+    raise ConfigError(f"{url} did not answer within {timeout:g} s")
+
+
+def start(name: str, argv: list[str], base_url: str, log: Path) -> subprocess.Popen[bytes]:
+    state = load_state()
+    running = state.get(name)
+    if running is not None and alive(running.pid):
+        raise ConfigError(
+            f"engine {name!r} is already running (pid {running.pid}); `v4code engine stop {name}`"
+        )
+    why = missing_engine(argv)
+    if why is not None:
+        raise ConfigError(why)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("ab") as out:
+        proc = subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: stop ends every child it made
+        )  # fmt: skip
+    state[name] = Served(name, proc.pid, argv, base_url, str(log), time.time())
+    save_state(state)
+    return proc
+
+
+def stop(name: str, grace: float = 10.0) -> Served:
+    """Stop what `engine serve` started under NAME (its whole process group)."""
+    state = load_state()
+    served = state.get(name)
+    if served is None:
+        known = ", ".join(state) or "none"
+        raise ConfigError(f"no engine {name!r} was started by v4code (running: {known})")
+    _terminate(served.pid, grace)
+    del state[name]
+    save_state(state)
+    return served
+
+
+def _terminate(pid: int, grace: float) -> None:
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, sig)
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, os.WNOHANG)
+            if not alive(pid):
+                return
+            time.sleep(0.1)
+
+
+def log_tail(path: str, lines: int = 15) -> str:
+    try:
+        text = Path(path).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def serve(
+    name: str,
+    argv: list[str],
+    base_url: str,
+    profile: dict[str, Any],
+    *,
+    detach: bool,
+    timeout: float,
+    say: Any,
+) -> int:
+    """Start, wait for /models, write the profile; then stay until Ctrl-C (unless detached)."""
+    from v4code.config import user_config_path, user_home
+    from v4code.engines.profile_file import write_profile
+
+    log = user_home() / "logs" / f"engine-{name}.log"
+    proc = start(name, argv, base_url, log)
+    say(f"started {argv[0]} (pid {proc.pid}); log: {log}")
+    keep = False
+    try:
+        ids = wait_ready(base_url, proc, timeout)
+        spec = {**profile, "base_url": base_url, "serve": argv}
+        if ids and not spec.get("model"):
+            spec["model"] = ids[0]
+        write_profile(user_config_path(), name, spec)
+        say(
+            f"serving {', '.join(ids) or '?'} at {base_url}; profile {name!r} written to {user_config_path()}"
+        )
+        say(f"use it: v4code --profile {name}   stop it: v4code engine stop {name}")
+        if detach:
+            keep = True
+            _DETACHED.append(proc)  # it outlives this call; `engine stop` reaps it by pid
+            return 0
+        say("Ctrl-C stops the engine")
+        while proc.poll() is None:
+            time.sleep(0.5)
+        say(f"the engine exited with status {proc.returncode}; log: {log}")
+        return 1
+    except KeyboardInterrupt:
+        say("stopping the engine")
+        return 130
+    except V4codeError as exc:
+        tail = log_tail(str(log))
+        exc.message = f"{exc.message}\n{tail}" if tail else exc.message
+        raise
+    finally:
+        if not keep:
+            with contextlib.suppress(V4codeError):
+                stop(name)
