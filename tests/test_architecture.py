@@ -52,6 +52,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
         "turn parts",
         (
             "v4code.pipeline",
+            "v4code.controls",
             "v4code.instructions",
             "v4code.notes",
             "v4code.hooks",

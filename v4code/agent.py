@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from v4code import compaction
 from v4code.cancel import CancelToken
 from v4code.config import Settings
+from v4code.controls import AgentControls
 from v4code.conversation import Conversation
 from v4code.errors import BackendError, Cancelled, DeadlineExceeded, ExitCode
 from v4code.events import (
@@ -40,10 +41,10 @@ from v4code.pipeline import BeforeApply, Outcome, ToolPipeline
 from v4code.pricing import next_prompt_cost, price_usage
 from v4code.protocols import Approver, Backend
 from v4code.safety.permissions import PermissionPolicy
-from v4code.sessions import SessionLog, settings_event
+from v4code.sessions import SessionLog
 from v4code.toolkit import ToolContext, ToolRegistry
 from v4code.turn import LOGGED_EVENT_KINDS, Reply, StopTurn, TurnState
-from v4code.types import ChatRequest, Message, ToolCall, ToolResult, ToolSummary, Usage
+from v4code.types import ChatRequest, Message, ToolCall, ToolResult, Usage
 
 if TYPE_CHECKING:
     from v4code.hooks import Hooks
@@ -52,7 +53,7 @@ if TYPE_CHECKING:
 E = TypeVar("E", bound=Event | StreamEvent)
 
 
-class Agent:
+class Agent(AgentControls):
     """Runs turns of one session. Not thread-safe; one turn at a time.
 
     Frontends change it only through its methods (`set_model`, `set_thinking`, `set_mode`);
@@ -99,55 +100,6 @@ class Agent:
         self.notes: list[str] = []  # system notes the next request carries (v4code.notes)
         self._turn = TurnState()
         self._instructions = NestedInstructions(root, conversation)
-
-    # --- what frontends read and change ---------------------------------------------------
-
-    @property
-    def session_id(self) -> str:
-        return self.session.session_id
-
-    @property
-    def settings(self) -> Settings:
-        return self._settings
-
-    @property
-    def backend(self) -> Backend:
-        """The model connection, to hand on to the next session of the same chat."""
-        return self._backend
-
-    @property
-    def mode(self) -> str:
-        return self.policy.mode
-
-    def set_model(self, model: str) -> None:
-        self._settings = self._settings.replace(model=model)
-        self._log_settings()
-
-    def set_thinking(self, thinking: bool, effort: str | None = None) -> None:
-        """Thinking on or off; `effort` (low, high, max) when on, else the current one or high."""
-        effort = (effort or self._settings.effort or "high") if thinking else self._settings.effort
-        self._settings = self._settings.replace(thinking=thinking, effort=effort)
-        self._log_settings()
-
-    def set_mode(self, mode: str) -> None:
-        """A permission mode for the rest of the session (what was allowed with 'always' stays)."""
-        PermissionPolicy(mode)  # raises ValueError on an unknown mode
-        self.policy.mode = mode
-        self._log_settings()
-
-    def _log_settings(self) -> None:
-        """Logged so a resumed session goes on with what was chosen in it."""
-        self.session.event(settings_event(self._settings, self.policy.mode))
-
-    def warm_up(self) -> None:
-        """Build the model client ahead of the first request (a frontend calls it while idle)."""
-        transport = getattr(self._backend, "transport", None)
-        if callable(transport):
-            transport()
-
-    def describe(self, call: ToolCall) -> ToolSummary:
-        """A call from the history in one line, as its tool declares it."""
-        return self.registry.describe(call)
 
     def fix_tools(self, setup: Callable[[ToolRegistry], list[str]] | None = None) -> list[str]:
         """Fix the tool list (cache prefix) after `setup` added tools: at the first turn, or on

@@ -1,0 +1,72 @@
+"""What frontends read and change on a running agent: model, thinking, permission mode.
+
+The chat and the headless frontends never assign the agent's attributes; they call these
+methods, which also log each change so a resumed session goes on with what was chosen in it.
+Kept apart from the turn loop (`v4code.agent.Agent` derives from it) so the loop only loops.
+"""
+
+from __future__ import annotations
+
+from v4code.config import Settings
+from v4code.protocols import Backend
+from v4code.safety.permissions import PermissionPolicy
+from v4code.sessions import SessionLog, settings_event
+from v4code.toolkit import ToolRegistry
+from v4code.types import ToolCall, ToolSummary
+
+
+class AgentControls:
+    """The session's settings, policy, model connection and log, behind methods."""
+
+    _settings: Settings
+    _backend: Backend
+    policy: PermissionPolicy
+    session: SessionLog
+    registry: ToolRegistry
+
+    @property
+    def session_id(self) -> str:
+        return self.session.session_id
+
+    @property
+    def settings(self) -> Settings:
+        return self._settings
+
+    @property
+    def backend(self) -> Backend:
+        """The model connection, to hand on to the next session of the same chat."""
+        return self._backend
+
+    @property
+    def mode(self) -> str:
+        return self.policy.mode
+
+    def set_model(self, model: str) -> None:
+        self._settings = self._settings.replace(model=model)
+        self._log_settings()
+
+    def set_thinking(self, thinking: bool, effort: str | None = None) -> None:
+        """Thinking on or off; `effort` (low, high, max) when on, else the current one or high."""
+        effort = (effort or self._settings.effort or "high") if thinking else self._settings.effort
+        self._settings = self._settings.replace(thinking=thinking, effort=effort)
+        self._log_settings()
+
+    def set_mode(self, mode: str) -> None:
+        """A permission mode for the rest of the session (what was allowed with 'always' stays)."""
+        PermissionPolicy(mode)  # raises ValueError on an unknown mode
+        self.policy.mode = mode
+        self._log_settings()
+
+    def _log_settings(self) -> None:
+        """Logged so a resumed session goes on with what was chosen in it."""
+        self.session.event(settings_event(self._settings, self.policy.mode))
+
+    def warm_up(self) -> None:
+        """Build the model client ahead of the first request (a frontend calls it while idle)."""
+        transport = getattr(self._backend, "transport", None)
+        if callable(transport):
+            transport()
+
+    def describe(self, call: ToolCall) -> ToolSummary:
+        """A call from the history in one line, as its tool declares it."""
+        return self.registry.describe(call)
