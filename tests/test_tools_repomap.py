@@ -81,8 +81,7 @@ REPOS: dict[str, dict[str, str]] = {
             "    }\n}\n"
         ),
         "src/pricing.rs": (
-            "pub fn discount_for(code: &str) -> i64 {\n"
-            '    if code == "SALE" { 5 } else { 0 }\n}\n'
+            'pub fn discount_for(code: &str) -> i64 {\n    if code == "SALE" { 5 } else { 0 }\n}\n'
         ),
     },
     "java": {
