@@ -50,6 +50,8 @@ if TYPE_CHECKING:
     from v4code.hooks import Hooks
 
 E = TypeVar("E", bound=Event | StreamEvent)
+FirstMessage = Callable[[str, CancelToken], tuple[str, list[str]]]
+"""The task -> the session's first user message and notices (app.py adds the repo map)."""
 
 
 class Agent:
@@ -76,6 +78,7 @@ class Agent:
         before_apply: Sequence[BeforeApply] = (),
         tool_setup: Callable[[ToolRegistry], list[str]] | None = None,
         hooks: Hooks | None = None,
+        first_message: FirstMessage | None = None,
     ) -> None:
         self._settings = settings
         self._backend = backend
@@ -99,6 +102,7 @@ class Agent:
         self.notes: list[str] = []  # system notes the next request carries (v4code.notes)
         self._turn = TurnState()
         self._instructions = NestedInstructions(root, conversation)
+        self._first_message = first_message  # adds the repo map to the session's first message
 
     # --- what frontends read and change ---------------------------------------------------
 
@@ -177,7 +181,13 @@ class Agent:
         for note in self.notes:  # appended after the history, so the cached prefix stays
             self._append(Message(role="system", content=note))
         self.notes.clear()
-        self._append(Message(role="user", content=text))
+        content = text
+        if self._first_message is not None and not any(
+            m.role == "user" for m in self.conversation.history
+        ):
+            content, notices = self._first_message(text, self.cancel)
+            yield from (self.record(Notice(n)) for n in notices)
+        self._append(Message(role="user", content=content))
         final_text = ""
         try:
             while True:
