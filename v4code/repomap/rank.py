@@ -112,8 +112,7 @@ def rank_files(index: RepoIndex, text: str, top: int = 10) -> list[RankedFile]:
     for term in set(terms_of(title)):
         query[term] += TITLE_BONUS
     _apply_lexical(index, query, evidence)
-    if W_TITLE:
-        _apply_title(index, Counter(terms_of(title)), evidence)
+    _apply_title(index, Counter(terms_of(title)), evidence)
     _apply_definition_terms(index, query, evidence)
     _apply_graph(index, evidence)
     about_tests = any(is_test_path(p) for p in named)
@@ -297,6 +296,7 @@ def _apply_lexical(index: RepoIndex, query: Counter[str], evidence: dict[str, _E
 
 
 def _apply_title(index: RepoIndex, query: Counter[str], evidence: dict[str, _Evidence]) -> None:
+    """BM25 of the title's words alone, normalised like the full text's."""
     files = index.files
     n = len(files)
     if not n or not query:
@@ -310,18 +310,21 @@ def _apply_title(index: RepoIndex, query: Counter[str], evidence: dict[str, _Evi
                 df[term] += 1
     idf = {t: math.log(1 + (n - df[t] + 0.5) / (df[t] + 0.5)) for t in query if df[t]}
     raw: dict[str, float] = {}
+    hits: dict[str, list[tuple[float, str]]] = {}
     for path, sym in files.items():
         norm = K1 * (1 - B + B * lengths[path] / avg)
-        score = 0.0
+        matched = []
         for term, w in idf.items():
             tf = sym.terms.get(term)
             if tf:
-                score += w * tf * (K1 + 1) / (tf + norm)
-        if score:
-            raw[path] = score
+                matched.append((w * tf * (K1 + 1) / (tf + norm), term))
+        if matched:
+            raw[path] = sum(g for g, _t in matched)
+            hits[path] = matched
     top = max(raw.values(), default=0.0)
     for path, score in raw.items():
-        evidence[path].add(W_TITLE * score / top, "title terms")
+        shown = ", ".join(t for _g, t in sorted(hits[path], reverse=True)[:4])
+        evidence[path].add(W_TITLE * score / top, f"title words {shown}")
 
 
 def _apply_definition_terms(
