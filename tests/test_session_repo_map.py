@@ -83,10 +83,10 @@ def test_run_sends_the_map_with_the_task_once(workspace: Path, fake_api: FakeDee
     assert "2-3: def withdraw(self, amount: int) -> None" in rest
     assert "self.balance -= amount" not in rest
     assert first.messages[0]["role"] == "system"
-    assert "<repo_map>" not in str(first.messages[0]["content"])
+    assert "ledger/accounts.py" not in str(first.messages[0]["content"])
     # the second request repeats the first one's messages byte for byte, and adds no map
     assert wire(second.messages)[: len(first.messages)] == wire(first.messages)
-    assert sum("<repo_map>" in str(m.get("content")) for m in second.messages) == 1
+    assert sum("</repo_map>" in str(m.get("content")) for m in second.messages) == 1
 
 
 def test_chat_maps_only_the_first_message(
