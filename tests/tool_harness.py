@@ -31,7 +31,7 @@ def context(ctx: ToolContext | Path) -> ToolContext:
     return ctx if isinstance(ctx, ToolContext) else ToolContext(root=ctx)
 
 
-def propose(name: str, ctx: ToolContext | Path, **args: object) -> ToolOutput | str | Proposal:
+def propose(name: str, ctx: ToolContext | Path, /, **args: object) -> ToolOutput | str | Proposal:
     """The tool's own return value: a ToolOutput, a str, or a Proposal not yet applied."""
     tool = builtin_registry().get(name)
     assert tool is not None, f"no built-in tool {name!r}"
@@ -40,7 +40,7 @@ def propose(name: str, ctx: ToolContext | Path, **args: object) -> ToolOutput | 
     return out
 
 
-def run_tool(name: str, ctx: ToolContext | Path, **args: object) -> ToolOutput:
+def run_tool(name: str, ctx: ToolContext | Path, /, **args: object) -> ToolOutput:
     """What the model would get back once the call is allowed (proposals applied)."""
     ctx = context(ctx)
     out = propose(name, ctx, **args)
@@ -52,7 +52,7 @@ def run_tool(name: str, ctx: ToolContext | Path, **args: object) -> ToolOutput:
     return out
 
 
-def tool_text(name: str, ctx: ToolContext | Path, **args: object) -> str:
+def tool_text(name: str, ctx: ToolContext | Path, /, **args: object) -> str:
     """The text the model reads, a refused call included (as `ERROR: <message>`)."""
     try:
         return run_tool(name, ctx, **args).text

@@ -51,6 +51,8 @@ if TYPE_CHECKING:
     from v4code.toolkit import Checkpoints
 
 E = TypeVar("E", bound=Event | StreamEvent)
+FirstMessage = Callable[[str, CancelToken], tuple[str, list[str]]]
+"""The task -> the session's first user message and notices (app.py adds the repo map)."""
 
 
 class Agent(AgentControls):
@@ -77,6 +79,7 @@ class Agent(AgentControls):
         before_apply: Sequence[BeforeApply] = (),
         tool_setup: Callable[[ToolRegistry], list[str]] | None = None,
         hooks: Hooks | None = None,
+        first_message: FirstMessage | None = None,
     ) -> None:
         self._settings = settings
         self._backend = backend
@@ -100,6 +103,7 @@ class Agent(AgentControls):
         self.notes: list[str] = []  # system notes the next request carries (v4code.notes)
         self._turn = TurnState()
         self._instructions = NestedInstructions(root, conversation)
+        self._first_message = first_message  # adds the repo map to the session's first message
 
     def fix_tools(self, setup: Callable[[ToolRegistry], list[str]] | None = None) -> list[str]:
         """Fix the tool list (cache prefix) after `setup` added tools: at the first turn, or on
@@ -129,7 +133,13 @@ class Agent(AgentControls):
         for note in self.notes:  # appended after the history, so the cached prefix stays
             self._append(Message(role="system", content=note))
         self.notes.clear()
-        self._append(Message(role="user", content=text))
+        content = text
+        if self._first_message is not None and not any(
+            m.role == "user" for m in self.conversation.history
+        ):
+            content, notices = self._first_message(text, self.cancel)
+            yield from (self.record(Notice(n)) for n in notices)
+        self._append(Message(role="user", content=content))
         final_text = ""
         try:
             while True:

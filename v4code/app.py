@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -93,6 +94,22 @@ class AgentSession:
     resumed: bool
 
 
+def _with_repo_map(
+    settings: Settings, root: Path
+) -> Callable[[str, CancelToken], tuple[str, list[str]]] | None:
+    """The first message's hook: the task, then a repo map for it (v4code.repomap.opening)."""
+    if settings.repo_map_tokens <= 0:
+        return None
+
+    def first_message(task: str, cancel: CancelToken) -> tuple[str, list[str]]:
+        from v4code.repomap.opening import opening_message
+
+        opening = opening_message(root, task, settings.repo_map_tokens, cancel=cancel)
+        return opening.content, opening.notices
+
+    return first_message
+
+
 def open_session(
     settings: Settings,
     root: Path,
@@ -142,6 +159,7 @@ def open_session(
         policy=policy,
         checkpoints=checkpoints,
         cancel=cancel,
+        first_message=None if resume is not None else _with_repo_map(settings, root),
         **extensions,
     )
     if resume is not None:

@@ -37,6 +37,14 @@ SUBCOMMANDS: dict[str, Subcommand] = {
     "hook": Subcommand(
         "v4code.commands.review:hook_group", "Install or remove v4code's git pre-commit hook."
     ),
+    "locate": Subcommand(
+        "v4code.commands.repomap:locate_command",
+        "Rank the repository's files for TEXT (a task or an issue; `-` reads it from stdin).",
+    ),
+    "map": Subcommand(
+        "v4code.commands.repomap:map_command",
+        "Print the repo map: the files that matter most with their definitions' signatures.",
+    ),
     "mcp": Subcommand(
         "v4code.commands.mcp:mcp_group",
         "List, add or remove MCP servers (their tools become v4code tools).",

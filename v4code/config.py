@@ -83,6 +83,7 @@ class Settings:
     review_skip: str = ""  # comma-separated globs `v4code review` leaves out
     compact_threshold: float = 0.8
     profile: str | None = None  # the [profiles.NAME] applied (flag --profile, V4CODE_PROFILE)
+    repo_map_tokens: int = 1500  # the repo map sent with a session's first message; 0: none
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
@@ -374,6 +375,8 @@ def validate(settings: Settings) -> None:
             raise ConfigError(f"{name} {getattr(settings, name)!r} is not one of sdk, stdlib")
     if settings.max_steps < 1:
         raise ConfigError("max_steps must be at least 1")
+    if not 0 <= settings.repo_map_tokens <= 20_000:
+        raise ConfigError("repo_map_tokens must be 0 (no map) to 20000")
     if not 1 <= settings.command_timeout <= MAX_COMMAND_TIMEOUT:
         raise ConfigError(f"command_timeout must be 1 to {MAX_COMMAND_TIMEOUT} seconds")
     if not settings.base_url.startswith(("http://", "https://")):

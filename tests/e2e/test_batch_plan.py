@@ -56,6 +56,8 @@ def test_discover_proposes_units_with_reasons(
     # The pass was read-only: no edit tool could run, and it said so to the model.
     first = fake_api.chat_requests[0]
     assert "Do not change anything" in first.messages[1]["content"]
+    seeds = first.messages[1]["content"].split("Files ranked most relevant")[1]
+    assert "- old.py (" in seeds and "- more.py (" in seeds  # locate seeded the search
     grep_result = fake_api.chat_requests[1].messages[-1]["content"]
     assert "old.py" in grep_result and "more.py" in grep_result
     assert git(root, "status", "--porcelain") == ""

@@ -312,7 +312,8 @@ class FakeDeepSeek:
         return self
 
     def route(self, key: str, steps: Iterable[Mapping[str, Any]]) -> FakeDeepSeek:
-        """Answer requests whose first user message contains ``key`` from their own script.
+        """Answer requests whose first user message contains ``key`` (the earliest named, when
+        several are) from their own script.
 
         For clients running in parallel (one batch unit each): each client's requests take
         steps from its own script, in order, whatever the interleaving. Requests matching no
@@ -328,10 +329,12 @@ class FakeDeepSeek:
         content = first.get("content") if first else None
         if not isinstance(content, str):
             return None
-        for key, queue in self._keyed.items():
-            if key in content:
-                return key, queue
-        return None
+        # The key named earliest wins: the task comes first, a repo map after it names others.
+        found = [(content.find(key), key) for key in self._keyed if key in content]
+        if not found:
+            return None
+        key = min(found)[1]
+        return key, self._keyed[key]
 
     @property
     def remaining(self) -> list[dict[str, Any]]:

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 from typing import TextIO
 
 from v4code.repomap.api import locate, repo_map
 from v4code.repomap.index import Progress
 
-__all__ = ["format_locate", "print_locate", "print_map"]
+__all__ = ["TerminalProgress", "format_locate", "print_locate", "print_map"]
 
 
 def print_map(
@@ -30,8 +31,49 @@ def print_map(
     (out or sys.stdout).write((text or "(no files to map)") + "\n")
 
 
-def format_locate(root: Path | str, text: str, top: int = 10, *, as_json: bool = False) -> str:
-    ranked = locate(root, text, top=top)
+class TerminalProgress:
+    """Indexing progress on a terminal's standard error, shown only once indexing has taken
+    more than `after` seconds (a warm cache answers in a blink and should print nothing) and
+    only when the stream is a terminal (a script reading stderr gets no carriage returns)."""
+
+    def __init__(self, stream: TextIO | None = None, after: float = 1.0) -> None:
+        self.stream = stream if stream is not None else sys.stderr
+        self.after = after
+        self.started = time.monotonic()
+        self.shown = False
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.shown or time.monotonic() - self.started > self.after:
+            if not self.shown and not _is_tty(self.stream):
+                return
+            self.shown = True
+            self.stream.write(f"\rindexing {done:,}/{total:,} files")
+            self.stream.flush()
+
+    def finish(self) -> None:
+        """Clear the progress line, if one was shown."""
+        if self.shown:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+            self.shown = False
+
+
+def _is_tty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def format_locate(
+    root: Path | str,
+    text: str,
+    top: int = 10,
+    *,
+    as_json: bool = False,
+    progress: Progress | None = None,
+) -> str:
+    ranked = locate(root, text, top=top, progress=progress)
     if as_json:
         files = [{"path": r.path, "score": r.score, "why": r.why} for r in ranked]
         return json.dumps({"files": files}, indent=2) + "\n"
@@ -48,7 +90,9 @@ def print_locate(
     *,
     as_json: bool = False,
     out: TextIO | None = None,
+    progress: Progress | None = None,
 ) -> None:
     """`v4code locate [--top N] [--json] TEXT|-`: ranked files, best first (`-` as TEXT is
     for the caller to replace with standard input)."""
-    (out or sys.stdout).write(format_locate(root, text, top, as_json=as_json))
+    text = format_locate(root, text, top, as_json=as_json, progress=progress)
+    (out or sys.stdout).write(text)

@@ -206,37 +206,46 @@ def build_index(
         else:
             files[path] = sym
     reused = len(files)
-    parsed = _parse_all(base, todo, progress, cancel)
+    parsed: dict[str, FileSymbols] = {}
+    try:
+        _parse_all(base, todo, progress, cancel, parsed)
+    finally:  # an interrupted build still caches what it parsed: the next one goes further
+        if cache is not None:
+            gone = [p for p in cached if p not in stamps]
+            if parsed or gone:
+                cache.store(((p, stamps[p], s) for p, s in parsed.items()), gone)
+            cache.close()
     files.update(parsed)
-    if cache is not None:
-        gone = [p for p in cached if p not in stamps]
-        if parsed or gone:
-            cache.store(((p, stamps[p], s) for p, s in parsed.items()), gone)
-        cache.close()
     indexed = {p: files[p] for p in sorted(files) if files[p].language != "binary"}
     return RepoIndex(root, indexed, parsed=len(parsed), reused=reused)
 
 
 def _parse_all(
-    root: str, todo: list[str], progress: Progress | None, cancel: CancelToken | None
-) -> dict[str, FileSymbols]:
-    out: dict[str, FileSymbols] = {}
+    root: str,
+    todo: list[str],
+    progress: Progress | None,
+    cancel: CancelToken | None,
+    out: dict[str, FileSymbols],
+) -> None:
+    """Parse `todo` into `out` (filled as files finish, so a cancelled build keeps them)."""
     total = len(todo)
     if progress is not None and total:
         progress(0, total)
     workers = min(MAX_WORKERS, os.cpu_count() or 1)
     if total >= PARALLEL_FROM and workers > 1:
         try:
-            return _parse_parallel(root, todo, workers, progress, cancel)
+            _parse_parallel(root, todo, workers, progress, cancel, out)
+            return
         except (OSError, RuntimeError, ImportError):
-            out.clear()
+            pass  # no worker processes here: parse what is left in this one
     for i, path in enumerate(todo, 1):
+        if path in out:
+            continue
         if cancel is not None:
             cancel.raise_if_cancelled()
         out[path] = index_file(root, path)
         if progress is not None and (i % 100 == 0 or i == total):
             progress(i, total)
-    return out
 
 
 def _parse_parallel(
@@ -245,14 +254,14 @@ def _parse_parallel(
     workers: int,
     progress: Progress | None,
     cancel: CancelToken | None,
-) -> dict[str, FileSymbols]:
+    out: dict[str, FileSymbols],
+) -> None:
     """Parse in spawned processes (fork is unsafe beside the chat's threads)."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     size = max(20, len(todo) // (workers * 8))
     chunks = [todo[i : i + size] for i in range(0, len(todo), size)]
-    out: dict[str, FileSymbols] = {}
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         futures = {pool.submit(_index_many, root, chunk): chunk for chunk in chunks}
@@ -267,4 +276,3 @@ def _parse_parallel(
             for future in futures:
                 future.cancel()
             raise
-    return out

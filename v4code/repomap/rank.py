@@ -16,6 +16,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from v4code.repomap.index import RepoIndex
+from v4code.repomap.issue_text import strip_boilerplate
 from v4code.repomap.mentions import Mentions, PathIndex, extract
 from v4code.repomap.tokens import split_identifier, terms_of
 
@@ -38,6 +39,9 @@ MAX_MESSAGE_FILES = 5
 PACKAGE_SHARE = 0.3
 """Of a dotted name's weight, what a package's __init__ and each of its modules get."""
 W_DEF_TERMS = 0.3
+W_TITLE = 2.5
+"""BM25 over the first line alone: an issue's title names its subject without the noise of
+logs and examples that follow."""
 TEST_FACTOR = 0.3
 AUX_FACTOR = 0.5
 CODE_LIKE = (0.0, 0.15, 0.6, 1.0)
@@ -95,6 +99,7 @@ def is_auxiliary(path: str, language: str) -> bool:
 def rank_files(index: RepoIndex, text: str, top: int = 10) -> list[RankedFile]:
     """The `top` files most likely to matter for `text`, best first."""
     files = index.files
+    text = strip_boilerplate(text)
     if not files or not text.strip():
         return []
     mentions = extract(text)
@@ -107,6 +112,7 @@ def rank_files(index: RepoIndex, text: str, top: int = 10) -> list[RankedFile]:
     for term in set(terms_of(title)):
         query[term] += TITLE_BONUS
     _apply_lexical(index, query, evidence)
+    _apply_title(index, Counter(terms_of(title)), evidence)
     _apply_definition_terms(index, query, evidence)
     _apply_graph(index, evidence)
     about_tests = any(is_test_path(p) for p in named)
@@ -287,6 +293,38 @@ def _apply_lexical(index: RepoIndex, query: Counter[str], evidence: dict[str, _E
         evidence[path].add(
             W_PATH_TERMS * min(score, 2.0), f"path words {', '.join(sorted(common))}"
         )
+
+
+def _apply_title(index: RepoIndex, query: Counter[str], evidence: dict[str, _Evidence]) -> None:
+    """BM25 of the title's words alone, normalised like the full text's."""
+    files = index.files
+    n = len(files)
+    if not n or not query:
+        return
+    lengths = {p: sum(s.terms.values()) for p, s in files.items()}
+    avg = (sum(lengths.values()) / n) or 1.0
+    df: Counter[str] = Counter()
+    for sym in files.values():
+        for term in query:
+            if term in sym.terms:
+                df[term] += 1
+    idf = {t: math.log(1 + (n - df[t] + 0.5) / (df[t] + 0.5)) for t in query if df[t]}
+    raw: dict[str, float] = {}
+    hits: dict[str, list[tuple[float, str]]] = {}
+    for path, sym in files.items():
+        norm = K1 * (1 - B + B * lengths[path] / avg)
+        matched = []
+        for term, w in idf.items():
+            tf = sym.terms.get(term)
+            if tf:
+                matched.append((w * tf * (K1 + 1) / (tf + norm), term))
+        if matched:
+            raw[path] = sum(g for g, _t in matched)
+            hits[path] = matched
+    top = max(raw.values(), default=0.0)
+    for path, score in raw.items():
+        shown = ", ".join(t for _g, t in sorted(hits[path], reverse=True)[:4])
+        evidence[path].add(W_TITLE * score / top, f"title words {shown}")
 
 
 def _apply_definition_terms(

@@ -62,17 +62,17 @@ class FileSymbols:
     @classmethod
     def from_json(cls, data: Any) -> FileSymbols:
         language, defs, refs, terms, lines, name_terms = data
-        return cls(
-            str(language),
-            [
-                Definition(str(n), str(k), int(a), int(b), str(s), str(p))
-                for n, k, a, b, s, p in defs
-            ],
-            [str(r) for r in refs],
-            {str(k): int(v) for k, v in terms.items()},
-            int(lines),
-            [str(t) for t in name_terms],
-        )
+        # JSON gives back the types to_json wrote; only the shape is checked (a warm index of
+        # thousands of files is read on every call, so no per-value conversion).
+        if not (
+            isinstance(language, str)
+            and isinstance(refs, list)
+            and isinstance(terms, dict)
+            and isinstance(lines, int)
+            and isinstance(name_terms, list)
+        ):
+            raise TypeError("malformed cache entry")
+        return cls(language, [Definition(*d) for d in defs], refs, terms, lines, name_terms)
 
 
 def index_text(path: str, data: bytes) -> FileSymbols:

@@ -1,0 +1,88 @@
+"""The repo map a session starts with: computed once from the task, appended to the first
+user message, never regenerated.
+
+Appending it to the first user message (not the system prompt, not later turns) keeps every
+later request's prefix byte-identical, so DeepSeek's prefix cache keeps hitting. Indexing a
+large repository cold can take a while: past a time budget the map is skipped with a notice
+(what was parsed meanwhile is cached, so a later session gets further), and a repository with
+no code, or one that cannot be indexed, simply starts without a map.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from v4code.cancel import CancelToken
+from v4code.errors import Cancelled, V4codeError
+
+__all__ = ["MAP_SECONDS", "Opening", "opening_message"]
+
+MAP_SECONDS = 3.0
+"""Longest the first message waits for the index."""
+
+HEADER = (
+    "<repo_map>\n"
+    "Files of this repository ranked for the task above (definitions with line ranges; "
+    "bodies left out). A starting point: read the ranges you need, and use repo_map, "
+    "find_symbol and outline for more.\n"
+)
+FOOTER = "\n</repo_map>"
+
+
+@dataclass
+class Opening:
+    content: str
+    """The first user message as the model sees it: the task, then the map when there is one."""
+    notices: list[str] = field(default_factory=list)
+
+
+def opening_message(
+    root: Path,
+    task: str,
+    max_tokens: int,
+    *,
+    cancel: CancelToken | None = None,
+    seconds: float = MAP_SECONDS,
+) -> Opening:
+    """`task` with the repo map for it appended, within `max_tokens` (0: no map)."""
+    if max_tokens <= 0 or not task.strip():
+        return Opening(task)
+    from v4code.repomap.api import repo_map
+
+    token = CancelToken()
+    done = threading.Event()
+    watcher = threading.Thread(
+        target=_watch, args=(token, cancel, done, time.monotonic() + seconds), daemon=True
+    )
+    watcher.start()
+    try:
+        text = repo_map(root, task, max_tokens, cancel=token)
+    except Cancelled:
+        if cancel is not None and cancel.cancelled:
+            return Opening(task)
+        return Opening(
+            task,
+            [
+                f"No repo map this session: indexing the repository took over {seconds:g} s "
+                "(it continues from the cache next time; `v4code map` indexes it fully)."
+            ],
+        )
+    except (V4codeError, OSError, sqlite3.Error, ValueError, RuntimeError):
+        return Opening(task)
+    finally:
+        done.set()
+    if not text.strip():
+        return Opening(task)
+    return Opening(f"{task}\n\n{HEADER}{text}{FOOTER}")
+
+
+def _watch(token: CancelToken, user: CancelToken | None, done: threading.Event, end: float) -> None:
+    """Cancel the indexing at the deadline or when the user interrupts."""
+    while not done.wait(0.05):
+        if time.monotonic() >= end or (user is not None and user.cancelled):
+            token.cancel()
+            return
