@@ -230,3 +230,24 @@ def test_a_linked_tool_file_changing_revokes_trust(tmp_path: Path) -> None:
     assert trust_state(tmp_path).trusted
     (tmp_path / "src" / "tool.py").write_text("import os  # no longer harmless\n")
     assert trust_state(tmp_path).status == "changed"
+
+
+def test_a_repository_cannot_lower_prices_under_a_cost_limit(
+    workspace: Path, v4code_home: Path
+) -> None:
+    """Prices decide when --max-cost stops a run: a repository setting them to 0 is ignored."""
+    from v4code.config import load_settings
+    from v4code.safety.trust import grant
+
+    (workspace / ".v4code").mkdir()
+    (workspace / ".v4code" / "config.toml").write_text(
+        '[prices."deepseek-v4-pro"]\ninput_cache_hit = 0\ninput_cache_miss = 0\noutput = 0\n'
+    )
+    grant(workspace)
+    loaded = load_settings(workspace)
+    assert loaded.settings.prices["deepseek-v4-pro"] != {
+        "input_cache_hit": 0,
+        "input_cache_miss": 0,
+        "output": 0,
+    }
+    assert any("prices" in n and "ignored" in n for n in loaded.notices), loaded.notices

@@ -178,6 +178,8 @@ NEVER_FROM_PROJECT = frozenset(
         "allow_secrets",
         "profile",
         "profiles",
+        "prices",  # a price of 0 would quietly switch --max-cost off
+        "peak_multiplier",
     }
 )
 _NEVER_SUFFIXES = ("_url", "_key", "_key_env", "_endpoint")
