@@ -190,6 +190,18 @@ def test_an_error_message_finds_where_it_is_raised(project: Path) -> None:
     assert "contains the message 'no VAT rate known for country'" in best.why
 
 
+def test_a_logged_warning_finds_its_source_despite_the_formatted_value(project: Path) -> None:
+    (project / "billing" / "tax.py").write_text(
+        (project / "billing" / "tax.py").read_text()
+        + '\n\ndef warn(log, kind):\n    log.warning("no rate is assigned for %s", kind)\n'
+    )
+    (project / "billing" / "legacy.txt").write_bytes(b"caf\xe9 cr\xe8me\n")  # not UTF-8
+    text = "Upgrade floods the build log\n\n`WARNING: no rate is assigned for table`\n"
+    best = first(project, text)
+    assert best.path == "billing/tax.py"
+    assert "contains the message 'no rate is assigned for'" in best.why
+
+
 def test_class_dot_method_names_the_file_defining_that_method(project: Path) -> None:
     best = first(project, "Money.format_amount drops the sign of negative amounts")
     assert best.path == "billing/money.py"

@@ -18,12 +18,17 @@ _PATH = re.compile(r"(?<![\w.:/@-])((?:[\w.-]+/)*[\w-]+(?:\.[\w-]+)*\.[A-Za-z][A
 _SLASHED = re.compile(r"(?<![\w.@-])((?:[\w.-]+/)+[\w.-]+)")
 _DOTTED = re.compile(r"(?<![\w.])([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+)")
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_ERROR = re.compile(r"^\s*(?:[\w.]+\.)?\w*(?:Error|Exception|Warning|Exit)\s*:\s*(.+?)\s*$", re.M)
+_ERROR = re.compile(
+    r"^[\s`>]*(?:[\w.]+\.)?(?:\w*(?:Error|Exception|Warning|Exit)|ERROR|WARNING|CRITICAL)"
+    r"\s*:\s*(.+?)[\s`]*$",
+    re.M,
+)
 _VARIABLE = re.compile(r"'[^']*'|\"[^\"]*\"|<[^>]*>|\b0x[0-9a-f]+\b|\d+(?:\.\d+)?|[()\[\]{}]")
 MIN_MESSAGE = 12
 MAX_MESSAGES = 3
 _CODE = re.compile(r"`([^`\n]+)`|```.*?```", re.S)
 _CALL = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\s*\(")
+_METHOD_CALL = re.compile(r"\.([A-Za-z_][A-Za-z0-9_]*)\s*\(")
 _CAMEL = re.compile(r"[a-z][A-Z]|[A-Z][a-z]+[A-Z]")
 
 CODE_SUFFIXES = frozenset(
@@ -114,6 +119,7 @@ def _weigh_identifiers(text: str, out: Mentions) -> None:
     code_spans = " ".join(m.group(0) for m in _CODE.finditer(text))
     in_code = set(_IDENT.findall(code_spans))
     called = set(_CALL.findall(text))
+    methods = set(_METHOD_CALL.findall(code_spans))
     dotted_parts = {p for d in out.dotted for p in d.split(".")}
     frame_funcs = {f[2] for f in out.frames if f[2]}
     for name in _IDENT.findall(text):
@@ -123,6 +129,8 @@ def _weigh_identifiers(text: str, out: Mentions) -> None:
         if "_" in name.strip("_") or _CAMEL.search(name) or name.startswith("_"):
             weight += 1.0
         if name in in_code or name in called or name in dotted_parts or name in frame_funcs:
+            weight += 1.0
+        if name in methods:
             weight += 1.0
         out.identifiers[name] = min(weight, 3.0)
 

@@ -34,11 +34,19 @@ W_FRAME = 1.5
 W_MODULE = 1.5
 W_GRAPH = 0.8
 W_METHOD = 1.0
+GRAPH_SEEDS = 30
+"""How many of the best files so far seed the walk over the reference graph."""
+GRAPH_ALPHA = 0.5
+"""The walk's chance to follow an edge rather than return to a seed."""
 W_MESSAGE = 0.5
 MAX_MESSAGE_FILES = 5
+MIN_MESSAGE_PREFIX = 16
+"""The shortest start of a quoted message still searched for when the whole is not found."""
 PACKAGE_SHARE = 0.3
 """Of a dotted name's weight, what a package's __init__ and each of its modules get."""
 W_DEF_TERMS = 0.3
+W_TITLE_DEFS = 0.5
+"""The title's words in the names a file defines."""
 W_TITLE = 2.5
 """BM25 over the first line alone: an issue's title names its subject without the noise of
 logs and examples that follow."""
@@ -107,13 +115,20 @@ def rank_files(index: RepoIndex, text: str, top: int = 10) -> list[RankedFile]:
     named = _apply_mentions(index, mentions, evidence)
     _apply_definitions(index, mentions, evidence)
     _apply_messages(index, mentions, evidence)
-    query = Counter(terms_of(text))
+    query = Counter(_query_terms(text))
     title = text.strip().split("\n", 1)[0]
-    for term in set(terms_of(title)):
+    for term in set(_query_terms(title)):
         query[term] += TITLE_BONUS
     _apply_lexical(index, query, evidence)
-    _apply_title(index, Counter(terms_of(title)), evidence)
+    _apply_title(index, Counter(_query_terms(title)), evidence)
     _apply_definition_terms(index, query, evidence)
+    _apply_definition_terms(
+        index,
+        Counter(_query_terms(title)),
+        evidence,
+        W_TITLE_DEFS,
+        "defines names with title words",
+    )
     _apply_graph(index, evidence)
     about_tests = any(is_test_path(p) for p in named)
     for path, ev in evidence.items():
@@ -131,6 +146,73 @@ def rank_files(index: RepoIndex, text: str, top: int = 10) -> list[RankedFile]:
         return []
     best = ranked[0][1].score
     return [RankedFile(p, round(ev.score / best, 4), _explain(ev)) for p, ev in ranked]
+
+
+PROSE = frozenset(
+    [
+        "about",
+        "after",
+        "again",
+        "all",
+        "also",
+        "am",
+        "any",
+        "been",
+        "before",
+        "being",
+        "both",
+        "did",
+        "doesn",
+        "don",
+        "each",
+        "even",
+        "every",
+        "few",
+        "here",
+        "how",
+        "just",
+        "like",
+        "more",
+        "most",
+        "much",
+        "now",
+        "only",
+        "other",
+        "out",
+        "over",
+        "own",
+        "same",
+        "seems",
+        "so",
+        "some",
+        "such",
+        "than",
+        "then",
+        "there",
+        "these",
+        "they",
+        "those",
+        "too",
+        "very",
+        "way",
+        "what",
+        "when",
+        "where",
+        "which",
+        "while",
+        "who",
+        "why",
+        "work",
+        "works",
+        "working",
+    ]
+)
+"""Words of an issue's prose that any file may contain: they say nothing about which one."""
+
+
+def _query_terms(text: str) -> list[str]:
+    """The terms of a task that can tell files apart."""
+    return [t for t in terms_of(text) if t not in PROSE]
 
 
 def _explain(ev: _Evidence) -> str:
@@ -194,16 +276,43 @@ def _apply_messages(index: RepoIndex, mentions: Mentions, evidence: dict[str, _E
     from v4code.repo.search import SearchError, search
 
     for message in mentions.messages:
-        try:
-            result = search(index.root, re.escape(message), limit=MAX_MESSAGE_FILES + 1)
-        except SearchError:
-            continue
-        where = {m.path for m in result.matches if m.path in evidence}
+        where: set[str] = set()
+        fixed = message
+        for fixed in _message_prefixes(message):
+            try:
+                result = search(index.root, _literal(fixed), limit=MAX_MESSAGE_FILES + 1)
+            except SearchError:
+                break
+            where = {m.path for m in result.matches if m.path in evidence}
+            if where:
+                break
         if not where or len(where) > MAX_MESSAGE_FILES:
             continue
-        shown = message if len(message) <= 40 else message[:37] + "..."
+        shown = fixed if len(fixed) <= 40 else fixed[:37] + "..."
         for path in where:
             evidence[path].add(W_MESSAGE / len(where), f"contains the message {shown!r}")
+
+
+_SPECIAL = re.compile(r"([.*+?()\[\]{}|\\^$])")
+
+
+def _literal(text: str) -> str:
+    """A regex matching `text` itself. Unlike re.escape, spaces and other plain characters
+    stay bare: ripgrep would take an escaped space for PCRE2 syntax, and PCRE2 gives up on
+    the first file that is not UTF-8."""
+    return _SPECIAL.sub(r"\\\1", text)
+
+
+def _message_prefixes(message: str) -> list[str]:
+    """The message, then without its last word or two: a log line ends with the value the
+    code formats in (`... for table`), which the source spells as a placeholder."""
+    out = [message]
+    words = message.split()
+    for drop in (1, 2):
+        shorter = " ".join(words[:-drop])
+        if len(words) - drop >= 3 and len(shorter) >= MIN_MESSAGE_PREFIX:
+            out.append(shorter)
+    return out
 
 
 def _apply_definitions(
@@ -328,7 +437,11 @@ def _apply_title(index: RepoIndex, query: Counter[str], evidence: dict[str, _Evi
 
 
 def _apply_definition_terms(
-    index: RepoIndex, query: Counter[str], evidence: dict[str, _Evidence]
+    index: RepoIndex,
+    query: Counter[str],
+    evidence: dict[str, _Evidence],
+    weight: float = W_DEF_TERMS,
+    label: str = "defines names with",
 ) -> None:
     """The task's words in the names a file defines: a file whose functions are named after
     the task's subject is more likely the place than one that only uses the same words."""
@@ -345,13 +458,15 @@ def _apply_definition_terms(
     top = max(raw.values(), default=0.0)
     for path, score in raw.items():
         shown = ", ".join(sorted(def_terms[path], key=lambda t: df[t])[:4])
-        evidence[path].add(W_DEF_TERMS * score / top, f"defines names with {shown}")
+        evidence[path].add(weight * score / top, f"{label} {shown}")
 
 
 def _apply_graph(index: RepoIndex, evidence: dict[str, _Evidence]) -> None:
     """Personalised PageRank from the files the evidence already favours, along "uses a name
     defined in" edges, so the code the named files depend on rises too."""
-    seeds = sorted(((ev.score, p) for p, ev in evidence.items() if ev.score > 0), reverse=True)[:30]
+    seeds = sorted(((ev.score, p) for p, ev in evidence.items() if ev.score > 0), reverse=True)[
+        : int(GRAPH_SEEDS)
+    ]
     if not seeds:
         return
     definers = index.definers()
@@ -370,7 +485,7 @@ def _apply_graph(index: RepoIndex, evidence: dict[str, _Evidence]) -> None:
     mass = sum(s for s, _p in seeds)
     restart = {p: s / mass for s, p in seeds}
     rank = dict(restart)
-    alpha = 0.5
+    alpha = GRAPH_ALPHA
     for _ in range(6):
         nxt = {p: (1 - alpha) * w for p, w in restart.items()}
         for src, r in rank.items():
