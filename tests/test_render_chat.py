@@ -134,8 +134,8 @@ def test_golden_diff_and_approval_headers() -> None:
         render(
             edit_header(files),
             diff_renderable(diff),
-            command_header("pytest -q", "/work/project", sandboxed=False),
-            command_header("make test", "/work/project", sandboxed=True),
+            command_header("pytest -q", "/home/dev/invoices", sandboxed=False),
+            command_header("make test", "/home/dev/invoices", sandboxed=True),
         ),
     )
 
