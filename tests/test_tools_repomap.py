@@ -230,3 +230,31 @@ def test_find_symbol_kind_and_class_narrow_the_definitions(workspace: Path) -> N
     assert "shop/cart.py:4-" in tool_text("find_symbol", workspace, name="Cart", kind="class")
     hit = tool_text("find_symbol", workspace, name="Cart.checkout_total")
     assert "shop/cart.py:8-9" in hit
+
+
+def test_secret_files_are_known_by_name_only(workspace: Path) -> None:
+    """A prompt-injected model must not read .env or a key through the map tools, nor probe
+    them through `locate` with a guessed value: their content is never indexed."""
+    from cli_harness import v4code
+
+    secret = "sk-live-0123456789abcdef"
+    write(
+        workspace,
+        {
+            ".env": f"PAYMENT_API_KEY={secret}\n",
+            "keys/server.pem": "-----BEGIN PRIVATE KEY-----\nMIIEpaymentkeymaterial\n",
+            "app/pay.py": "import os\n\n\ndef charge():\n    return os.environ['PAYMENT_API_KEY']\n",
+        },
+    )
+    commit(workspace)
+    for name, args in (
+        ("find_symbol", {"name": "PAYMENT_API_KEY"}),
+        ("outline", {"path": ".env"}),
+        ("outline", {"path": "keys/server.pem"}),
+        ("repo_map", {"focus": f"{secret} MIIEpaymentkeymaterial"}),
+    ):
+        out = tool_text(name, workspace, **args)
+        assert secret not in out and "MIIE" not in out and ".env:1" not in out, (name, out)
+    located = v4code(workspace, "locate", "--json", f"{secret} MIIEpaymentkeymaterial")
+    assert located.returncode == 0, located.stderr
+    assert ".env" not in located.stdout and "server.pem" not in located.stdout

@@ -20,6 +20,7 @@ from v4code.repomap.rank import RankedFile, rank_files
 from v4code.repomap.render import outline_text, rank_for_map, render_map
 from v4code.repomap.symbols import Definition, reference_lines
 from v4code.repomap.tokens import split_identifier
+from v4code.safety.secret_files import SecretFiles
 from v4code.workspace import relative_to_root, resolve_in_workspace
 
 __all__ = [
@@ -162,4 +163,7 @@ def outline(root: Path | str, path: str) -> str:
     if not real.is_file():
         raise WorkspaceError(f"{path!r} is not a file.")
     rel = relative_to_root(Path(root), real)
+    why = SecretFiles(Path(root)).reason(rel)
+    if why is not None:  # its content is never read here; read_file asks the person first
+        return f"{rel}: not outlined ({why}); read_file asks before showing it."
     return outline_text(rel, index_file(os.path.realpath(root), rel))

@@ -21,6 +21,7 @@ from v4code.errors import WorkspaceError
 from v4code.repo.files import list_files
 from v4code.repomap.cache import ParseCache, Stamp, cache_path, decode
 from v4code.repomap.symbols import Definition, FileSymbols, index_text
+from v4code.safety.secret_files import SecretFiles
 from v4code.textio import SNIFF_BYTES, binary_kind
 
 __all__ = ["MAX_FILE_BYTES", "Progress", "RepoIndex", "build_index"]
@@ -84,6 +85,9 @@ Progress = Callable[[int, int], None]
 """Called as (files done, files to parse) while parsing."""
 
 _BINARY = FileSymbols("binary")
+_SECRET = FileSymbols("secret")
+"""A secret-looking file (.env, keys) is known by its name only: its content is never read
+here, so no tool or `locate` built on the index can show it or be used to probe it."""
 
 
 @dataclass
@@ -188,15 +192,19 @@ def build_index(
     listing = list_files(root, cancel=cancel)
     base = str(root)
     stamps: dict[str, Stamp] = {}
+    secret = SecretFiles(root)
+    files: dict[str, FileSymbols] = {}
     for path in listing.files:
         if _skipped(path):
+            continue
+        if secret.reason(path) is not None:
+            files[path] = _SECRET
             continue
         stamp = _stamp(os.path.join(base, path))
         if stamp is not None:
             stamps[path] = stamp
     cache = ParseCache(cache_path(root)) if use_cache else None
     cached = cache.load() if cache is not None else {}
-    files: dict[str, FileSymbols] = {}
     todo: list[str] = []
     for path, stamp in stamps.items():
         entry = cached.get(path)
@@ -205,7 +213,7 @@ def build_index(
             todo.append(path)
         else:
             files[path] = sym
-    reused = len(files)
+    reused = len(files) - sum(1 for f in files.values() if f is _SECRET)
     parsed: dict[str, FileSymbols] = {}
     try:
         _parse_all(base, todo, progress, cancel, parsed)

@@ -274,13 +274,17 @@ def _apply_messages(index: RepoIndex, mentions: Mentions, evidence: dict[str, _E
     """Files containing the fixed text of an error message the task quotes: where it is
     raised, most likely (found with the project's search: ripgrep, git grep or Python)."""
     from v4code.repo.search import SearchError, search
+    from v4code.safety.secret_files import SecretFiles
 
+    secret = SecretFiles(index.root).reason  # a message is never looked for in a secret file
     for message in mentions.messages:
         where: set[str] = set()
         fixed = message
         for fixed in _message_prefixes(message):
             try:
-                result = search(index.root, _literal(fixed), limit=MAX_MESSAGE_FILES + 1)
+                result = search(
+                    index.root, _literal(fixed), limit=MAX_MESSAGE_FILES + 1, secret=secret
+                )
             except SearchError:
                 break
             where = {m.path for m in result.matches if m.path in evidence}
