@@ -74,6 +74,24 @@ def test_argv_layout(tmp_path: Path) -> None:
     assert "--unshare-net" not in bwrap_argv(["true"], tmp_path, network=True)
 
 
+def test_repository_files_cannot_unmask_the_home_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A `.git` file or a `pyvenv.cfg` in the repository names what the sandbox shows: a
+    planted one pointing into the hidden home (at ~/.ssh) must not bind it in."""
+    home = tmp_path / "home"
+    (home / ".ssh").mkdir(parents=True)
+    (home / ".ssh" / "id_rsa").write_text("PRIVATE\n")
+    monkeypatch.setenv("HOME", str(home))
+    repo = tmp_path / "repo"
+    (repo / "venv").mkdir(parents=True)
+    (repo / ".git").write_text(f"gitdir: {home / '.ssh'}\n")
+    (repo / "venv" / "pyvenv.cfg").write_text(f"home = {home / '.ssh'}\n")
+    argv = bwrap_argv(["bash", "-c", f"{repo}/venv/bin/python -V"], repo)
+    shown = {argv[i + 1] for i, a in enumerate(argv) if a in ("--ro-bind", "--bind")}
+    assert str((home / ".ssh").resolve()) not in shown
+
+
 def test_missing_bwrap_is_refused_with_advice(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -153,7 +153,11 @@ def _venv_base(venv: Path) -> Path | None:
     for line in text.splitlines():
         key, _, value = line.partition("=")
         if key.strip() == "home" and value.strip():
-            return _prefix(_real(value.strip()))
+            home = _real(value.strip())
+            # pyvenv.cfg can sit in the repository: only a folder that holds a Python is shown
+            if not any(home.glob("python*")):
+                return None
+            return _prefix(home)
     return None
 
 
@@ -201,6 +205,11 @@ def _git_dirs(root: Path) -> list[Path]:
     if not text.startswith("gitdir:"):
         return []
     gitdir = _real(root / text[len("gitdir:") :].strip())
+    # the `.git` file is the repository's to write: only a real git directory is shown
+    if not (gitdir / "HEAD").is_file() or not (
+        (gitdir / "objects").is_dir() or (gitdir / "commondir").is_file()
+    ):
+        return []
     found = [gitdir]
     with contextlib.suppress(OSError):
         found.append(_real(gitdir / (gitdir / "commondir").read_text().strip()))
