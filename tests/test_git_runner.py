@@ -153,3 +153,21 @@ def test_every_hardening_option_is_accepted_by_this_git(workspace: Path) -> None
     out = git.run_text(workspace, "config", "--get", "core.hooksPath")
     assert out.strip() == os.devnull
     assert git.run_text(workspace, "diff", "HEAD") == ""
+
+
+def test_status_runs_no_filter_of_the_repository(workspace: Path) -> None:
+    """`git status` runs clean filters too (the guard asks whether the tree is dirty)."""
+    from v4code.repo import git as gitrunner
+
+    marker = workspace.parent / "filter-ran"
+    (workspace / ".gitattributes").write_text("*.txt filter=x\n")
+    (workspace / "a.txt").write_text("a\n")
+    subprocess.run(["git", "add", "-A"], cwd=workspace, check=True)
+    subprocess.run(["git", "commit", "-qm", "a"], cwd=workspace, check=True)
+    subprocess.run(
+        ["git", "config", "filter.x.clean", f"touch {marker}; cat"], cwd=workspace, check=True
+    )
+    (workspace / "a.txt").write_text("b\n")
+    os.utime(workspace / "a.txt", (1, 1))  # a changed stat makes status look at the content
+    gitrunner.run_text(workspace, "status", "--porcelain")
+    assert not marker.exists()

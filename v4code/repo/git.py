@@ -154,6 +154,14 @@ def _filter_overrides(root: Path, env: Mapping[str, str], timeout: float) -> lis
     return out
 
 
+def _reads_work_tree(args: tuple[str, ...]) -> bool:
+    """Commands that may run the repository's clean/smudge filters on work-tree files."""
+    command = args[0] if args else ""
+    if command == "diff-index":
+        return "--cached" not in args
+    return command in ("diff", "status", "diff-files") and not {"--cached", "--staged"} & set(args)
+
+
 def run(
     root: Path,
     *args: str,
@@ -175,8 +183,8 @@ def run(
         raise GitError("git is not installed (or not on PATH)")
     env = git_env(keep_env)
     argv = git_argv(*args, git=git, keep_config=keep_config)
-    if args and args[0] == "diff" and not {"--cached", "--staged"} & set(args):
-        argv[1:1] = _filter_overrides(root, env, timeout)  # it may read the work tree
+    if _reads_work_tree(args):
+        argv[1:1] = _filter_overrides(root, env, timeout)  # the repository's filters stay off
     try:
         done = capture_process(argv, cwd=root, timeout=timeout, cancel=cancel, env=env)
     except OSError as exc:
