@@ -190,3 +190,14 @@ def test_numbered_shows_new_file_line_numbers() -> None:
         "    11 +    new",
         "    12      tail",
     ]
+
+
+def test_secret_files_never_reach_the_review(workspace: Path) -> None:
+    """A staged .env (or a file the user lists as secret) is left out of what the model sees."""
+    write(workspace, "app.py", "print('hi')\n")
+    write(workspace, ".env", "API_KEY=sk-live-0123456789abcdef\n")
+    write(workspace, "conf/prod.ini", "password = hunter2hunter2\n")
+    target = collect(workspace, secret_files=("conf/*.ini",))
+    assert [f.path for f in target.files] == ["app.py"]
+    assert dict(target.skipped) == {".env": "secret file", "conf/prod.ini": "secret file"}
+    assert "sk-live" not in target.text and "hunter2" not in target.text

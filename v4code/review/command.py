@@ -105,6 +105,7 @@ def _prepare(root: Path, request: ReviewRequest) -> tuple[Settings, ReviewTarget
         paths=request.paths,
         skip_globs=globs,
         cwd=Path.cwd(),
+        secret_files=settings.secret_files,
     )
     return settings, target
 

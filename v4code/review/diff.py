@@ -259,8 +259,13 @@ def collect(
     paths: tuple[str, ...] = (),
     skip_globs: tuple[str, ...] = (),
     cwd: Path | None = None,
+    secret_files: tuple[str, ...] = (),
 ) -> ReviewTarget:
-    """The change to review, with the files that are left out and why."""
+    """The change to review, with the files that are left out and why. A secret-looking file
+    (.env, a key, the user's `secret_files`) is left out: its lines never reach the model."""
+    from v4code.safety.secret_files import SecretFiles
+
+    secret = SecretFiles(root, secret_files)
     rel_paths = tuple(_relative(root, cwd or root, p) for p in paths)
     text, description = read_diff(root, base=base, commit=commit, paths=rel_paths)
     files = split_files(text)
@@ -268,7 +273,8 @@ def collect(
     kept: list[FileDiff] = []
     skipped: list[tuple[str, str]] = []
     for f in files:
-        why = skip_reason(f, skip_globs, root, attributes)
+        why = "secret file" if secret.reason(f.path) else None
+        why = why or skip_reason(f, skip_globs, root, attributes)
         if why is None:
             kept.append(f)
         else:
