@@ -164,6 +164,19 @@ def test_the_session_log_keeps_a_placeholder(tmp_path: Path) -> None:
     assert SECRET not in text and "withheld" in text and "ordinary" in text
 
 
+def test_compaction_keeps_the_placeholder_for_a_withheld_result(tmp_path: Path) -> None:
+    """Compaction logs the kept turns again: a secret read in them must stay out of the file."""
+    log = SessionLog(tmp_path / "s.jsonl", "s")
+    log.withhold("call_1")
+    kept = [
+        Message(role="tool", content=f"A={SECRET}", tool_call_id="call_1"),
+        Message(role="tool", content="ordinary", tool_call_id="call_2"),
+    ]
+    log.compaction(kept)
+    text = log.path.read_text()
+    assert SECRET not in text and "withheld" in text and "ordinary" in text
+
+
 def test_tool_results_are_scrubbed_of_the_key(tmp_path: Path) -> None:
     key = "sk-config-only-key-0123456789"
     (tmp_path / "leak.txt").write_text(f"token: {key}\n")

@@ -209,7 +209,7 @@ class Agent(AgentControls):
     def replace_history(self, messages: list[Message]) -> None:
         """The one rewrite of history (compaction); logged so a resumed session rebuilds it."""
         self.conversation.history = messages
-        self.session.write({"type": "compaction", "messages": [m.to_dict() for m in messages]})
+        self.session.compaction(messages)
         self._instructions.forget()
         self.last_prompt_tokens = self.conversation.estimate_tokens()
 

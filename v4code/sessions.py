@@ -109,10 +109,17 @@ class SessionLog:
             self._withheld_text.sort(key=len, reverse=True)
 
     def message(self, message: Message) -> None:
+        self.write({"type": "message", "message": self._masked(message)})
+
+    def compaction(self, messages: list[Message]) -> None:
+        """The compacted history, so a resumed session rebuilds it; withheld results stay out."""
+        self.write({"type": "compaction", "messages": [self._masked(m) for m in messages]})
+
+    def _masked(self, message: Message) -> dict[str, Any]:
         data = message.to_dict()
         if message.role == "tool" and message.tool_call_id in self._withheld:
             data["content"] = PLACEHOLDER
-        self.write({"type": "message", "message": data})
+        return data
 
     def event(self, data: dict[str, Any]) -> None:
         result = data.get("result")
