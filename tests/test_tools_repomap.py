@@ -258,3 +258,24 @@ def test_secret_files_are_known_by_name_only(workspace: Path) -> None:
     located = v4code(workspace, "locate", "--json", f"{secret} MIIEpaymentkeymaterial")
     assert located.returncode == 0, located.stderr
     assert ".env" not in located.stdout and "server.pem" not in located.stdout
+
+
+def test_files_the_user_lists_as_secret_are_known_by_name_only(workspace: Path) -> None:
+    """`secret_files` globs in the user's config protect a file as the built-in names do."""
+    from v4code.config import Settings
+    from v4code.toolkit import ToolContext
+
+    token = "sk-live-XYZ-TOPSECRET"
+    write(
+        workspace,
+        {
+            "cfg/prod_secrets.py": f'def connect(token="{token}"):\n    return token\n',
+            "app/main.py": "from cfg.prod_secrets import connect\n\n\ndef run():\n    return connect()\n",
+        },
+    )
+    commit(workspace)
+    ctx = ToolContext(root=workspace, settings=Settings(secret_files=("cfg/prod_*.py",)))
+    for name, args in (("find_symbol", {"name": "connect"}), ("repo_map", {"focus": "connect"})):
+        out = tool_text(name, ctx, **args)
+        assert token not in out, (name, out)
+    assert token in tool_text("repo_map", workspace, focus="connect")  # without the glob: shown

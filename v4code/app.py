@@ -104,7 +104,9 @@ def _with_repo_map(
     def first_message(task: str, cancel: CancelToken) -> tuple[str, list[str]]:
         from v4code.repomap.opening import opening_message
 
-        opening = opening_message(root, task, settings.repo_map_tokens, cancel=cancel)
+        opening = opening_message(
+            root, task, settings.repo_map_tokens, cancel=cancel, secret_files=settings.secret_files
+        )
         return opening.content, opening.notices
 
     return first_message

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,7 +21,6 @@ from v4code.repomap.rank import RankedFile, rank_files
 from v4code.repomap.render import outline_text, rank_for_map, render_map
 from v4code.repomap.symbols import Definition, reference_lines
 from v4code.repomap.tokens import split_identifier
-from v4code.safety.secret_files import SecretFiles
 from v4code.workspace import relative_to_root, resolve_in_workspace
 
 __all__ = [
@@ -45,10 +45,11 @@ def locate(
     *,
     progress: Progress | None = None,
     cancel: CancelToken | None = None,
+    secret_files: Iterable[str] = (),
 ) -> list[RankedFile]:
     """The `top` files of `root` most likely to matter for the task `text`, best first, each
     with its score (1.0 for the best) and why it ranks there."""
-    index = build_index(Path(root), progress=progress, cancel=cancel)
+    index = build_index(Path(root), progress=progress, cancel=cancel, secret_files=secret_files)
     return rank_files(index, text, top=top)
 
 
@@ -59,11 +60,12 @@ def repo_map(
     *,
     progress: Progress | None = None,
     cancel: CancelToken | None = None,
+    secret_files: Iterable[str] = (),
 ) -> str:
     """The files that matter most (for `focus`, a task's text, when given; else the ones
     defining the most) with their key definitions' signatures and line ranges, within
     `max_tokens` (about four characters a token)."""
-    index = build_index(Path(root), progress=progress, cancel=cancel)
+    index = build_index(Path(root), progress=progress, cancel=cancel, secret_files=secret_files)
     if focus and focus.strip():
         ranked = rank_files(index, focus, top=200)
     else:
@@ -112,10 +114,11 @@ def find_symbol(
     *,
     progress: Progress | None = None,
     cancel: CancelToken | None = None,
+    secret_files: Iterable[str] = (),
 ) -> SymbolReport:
     """Where `name` is defined (optionally only of `kind`: class, function, method) and the
     lines that use it. `Class.method` narrows to methods of that class."""
-    index = build_index(Path(root), progress=progress, cancel=cancel)
+    index = build_index(Path(root), progress=progress, cancel=cancel, secret_files=secret_files)
     parent = ""
     if "." in name:
         parent, name = name.rsplit(".", 1)
@@ -163,7 +166,4 @@ def outline(root: Path | str, path: str) -> str:
     if not real.is_file():
         raise WorkspaceError(f"{path!r} is not a file.")
     rel = relative_to_root(Path(root), real)
-    why = SecretFiles(Path(root)).reason(rel)
-    if why is not None:  # its content is never read here; read_file asks the person first
-        return f"{rel}: not outlined ({why}); read_file asks before showing it."
     return outline_text(rel, index_file(os.path.realpath(root), rel))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -98,6 +98,8 @@ class RepoIndex:
     parsed: int = 0
     """Files parsed in this build (the rest came from the cache)."""
     reused: int = 0
+    secret: SecretFiles | None = field(default=None, repr=False)
+    """The secret-file rule the index was built with (known by name, content never read)."""
     _definers: dict[str, list[str]] | None = field(default=None, repr=False)
     _used_by: dict[str, set[str]] | None = field(default=None, repr=False)
 
@@ -184,6 +186,7 @@ def build_index(
     progress: Progress | None = None,
     cancel: CancelToken | None = None,
     use_cache: bool = True,
+    secret_files: Iterable[str] = (),
 ) -> RepoIndex:
     """The index of `root`, reusing cached entries whose size and mtime still match."""
     root = Path(os.path.realpath(root))
@@ -192,19 +195,20 @@ def build_index(
     listing = list_files(root, cancel=cancel)
     base = str(root)
     stamps: dict[str, Stamp] = {}
-    secret = SecretFiles(root)
-    files: dict[str, FileSymbols] = {}
+    secret = SecretFiles(root, secret_files)  # the user's `secret_files` globs included
+    secrets: dict[str, FileSymbols] = {}
     for path in listing.files:
         if _skipped(path):
             continue
         if secret.reason(path) is not None:
-            files[path] = _SECRET
+            secrets[path] = _SECRET
             continue
         stamp = _stamp(os.path.join(base, path))
         if stamp is not None:
             stamps[path] = stamp
     cache = ParseCache(cache_path(root)) if use_cache else None
     cached = cache.load() if cache is not None else {}
+    files: dict[str, FileSymbols] = {}
     todo: list[str] = []
     for path, stamp in stamps.items():
         entry = cached.get(path)
@@ -213,7 +217,7 @@ def build_index(
             todo.append(path)
         else:
             files[path] = sym
-    reused = len(files) - sum(1 for f in files.values() if f is _SECRET)
+    reused = len(files)
     parsed: dict[str, FileSymbols] = {}
     try:
         _parse_all(base, todo, progress, cancel, parsed)
@@ -224,8 +228,9 @@ def build_index(
                 cache.store(((p, stamps[p], s) for p, s in parsed.items()), gone)
             cache.close()
     files.update(parsed)
+    files.update(secrets)
     indexed = {p: files[p] for p in sorted(files) if files[p].language != "binary"}
-    return RepoIndex(root, indexed, parsed=len(parsed), reused=reused)
+    return RepoIndex(root, indexed, parsed=len(parsed), reused=reused, secret=secret)
 
 
 def _parse_all(

@@ -13,6 +13,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,6 +48,7 @@ def opening_message(
     *,
     cancel: CancelToken | None = None,
     seconds: float = MAP_SECONDS,
+    secret_files: Iterable[str] = (),
 ) -> Opening:
     """`task` with the repo map for it appended, within `max_tokens` (0: no map)."""
     if max_tokens <= 0 or not task.strip():
@@ -60,7 +62,7 @@ def opening_message(
     )
     watcher.start()
     try:
-        text = repo_map(root, task, max_tokens, cancel=token)
+        text = repo_map(root, task, max_tokens, cancel=token, secret_files=secret_files)
     except Cancelled:
         if cancel is not None and cancel.cancelled:
             return Opening(task)

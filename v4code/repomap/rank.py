@@ -276,7 +276,8 @@ def _apply_messages(index: RepoIndex, mentions: Mentions, evidence: dict[str, _E
     from v4code.repo.search import SearchError, search
     from v4code.safety.secret_files import SecretFiles
 
-    secret = SecretFiles(index.root).reason  # a message is never looked for in a secret file
+    rule = index.secret or SecretFiles(index.root)
+    secret = rule.reason  # a message is never looked for in a secret file
     for message in mentions.messages:
         where: set[str] = set()
         fixed = message
