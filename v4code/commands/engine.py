@@ -233,7 +233,7 @@ def probe_command(
     """Check a running server for streaming, thinking, tool calls, reasoning replay and usage."""
     import os
 
-    from v4code.config import profile_layer, user_config_path, user_profiles
+    from v4code.config import DEFAULT_BASE_URL, profile_layer, user_config_path, user_profiles
     from v4code.engines.probe import probe, render
 
     try:
@@ -250,7 +250,7 @@ def probe_command(
             raise ConfigError(f"{url!r} must start with http:// or https://")
         if fix and name is None:
             raise ConfigError("--fix writes into a profile: give --profile NAME")
-        if api_key == "none" and "deepseek.com" in url:
+        if api_key == "none" and url.rstrip("/") == DEFAULT_BASE_URL.rstrip("/"):
             api_key = os.environ.get("DEEPSEEK_API_KEY", "none")
         report = probe(url, api_key=api_key, dialect=dialect, model=model, timeout=timeout)
         click.echo(json.dumps(report.to_dict(), indent=2) if as_json else render(report))

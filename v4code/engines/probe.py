@@ -226,7 +226,8 @@ class Prober:
 def guess_dialect(base_url: str, models: list[dict[str, Any]] | None) -> str:
     """A first guess from the address and what /models says of its owner."""
     parts = urlsplit(base_url)
-    if parts.hostname and parts.hostname.endswith("deepseek.com"):
+    host = parts.hostname or ""
+    if host == "deepseek.com" or host.endswith(".deepseek.com"):
         return "deepseek"
     if parts.port == 11434:
         return "ollama"
