@@ -181,7 +181,7 @@ class ToolPipeline:
 
     def _finish(self, invocation: Invocation, output: ToolOutput, ctx: ToolContext) -> Outcome:
         scrub = redactor(getattr(ctx.settings, "api_key", None))  # the key never reaches the model
-        text = scrub(cap_output(output.text, ctx.output_cap))
+        text = cap_output(scrub(output.text), ctx.output_cap)  # no key cut in two by the cap
         result = ToolResult(invocation.call.id, text, output.data, output.is_error)
         ends = output.ends_turn and not output.is_error
         return Outcome(result, changed=output.changed, ends_turn=ends)

@@ -28,6 +28,7 @@ from v4code.backends.transports import (
     SdkTransport,
     StdlibTransport,
     Transport,
+    _check_deadline,
     is_loopback,
     remaining,
 )
@@ -410,12 +411,6 @@ class OpenAICompatBackend:
         if "timed out" in detail.lower():
             return f"the request to {self.base_url} timed out"
         return f"cannot reach {self.base_url}: {detail}"
-
-
-def _check_deadline(deadline: float | None) -> None:
-    left = remaining(deadline)
-    if left is not None and left <= 0:
-        raise DeadlineExceeded()
 
 
 def _usage(raw: dict[str, Any]) -> Usage:
