@@ -12,10 +12,11 @@ import pytest
 from v4code.errors import ConfigError
 from v4code.jobs.discover import parse_proposals
 from v4code.jobs.manifest import expand_task, read_manifest
-from v4code.jobs.plan import glob_regex, plan_each, plan_targets
+from v4code.jobs.plan import plan_each, plan_targets
 from v4code.jobs.report import cause, summary, to_markdown
 from v4code.jobs.state import RunDir, UnitState
 from v4code.jobs.unit import RunOptions, agent_argv, verify_command
+from v4code.repo.files import compile_glob
 
 BASE = "a" * 40
 
@@ -66,7 +67,7 @@ def test_globs() -> None:
         "a?.txt": (["ab.txt"], ["a/.txt", "abc.txt"]),
     }
     for pattern, (yes, no) in cases.items():
-        regex = glob_regex(pattern)
+        regex = compile_glob(pattern)
         assert all(regex.match(p) for p in yes), pattern
         assert not any(regex.match(p) for p in no), pattern
 

@@ -4,47 +4,13 @@ working tree, so a dirty checkout cannot leak into the plan."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path, PurePosixPath
 
 from v4code.errors import ConfigError
 from v4code.jobs.manifest import Unit, expand_task
 from v4code.repo import worktrees
-
-
-def glob_regex(pattern: str) -> re.Pattern[str]:
-    """A git-style glob as a regex: `**/` any folders (or none); `*`, `?` and `[a-z]` within
-    one name."""
-    out = ""
-    i = 0
-    while i < len(pattern):
-        if pattern.startswith("**/", i):
-            out += "(?:.*/)?"
-            i += 3
-        elif pattern.startswith("**", i):
-            out += ".*"
-            i += 2
-        elif pattern[i] == "*":
-            out += "[^/]*"
-            i += 1
-        elif pattern[i] == "[" and "]" in pattern[i + 2 :]:
-            end = pattern.index("]", i + 2)
-            body = pattern[i + 1 : end]
-            if body.startswith("!"):
-                body = "^" + body[1:]
-            out += "[" + body.replace("\\", "\\\\").replace("/", "").replace("[", "\\[") + "]"
-            i = end + 1
-        elif pattern[i] == "?":
-            out += "[^/]"
-            i += 1
-        else:
-            out += re.escape(pattern[i])
-            i += 1
-    try:
-        return re.compile(out + r"\Z")
-    except re.error as exc:
-        raise ConfigError(f"bad pattern {pattern!r}: {exc}") from None
+from v4code.repo.files import compile_glob
 
 
 def unit_id(path: str, taken: set[str], prefix: str = "") -> str:
@@ -70,7 +36,7 @@ def plan_each(
     repos: Sequence[Path], pattern: str, task: str, *, per: str = "file", rev: str = "HEAD"
 ) -> list[Unit]:
     """One unit per committed file matching `pattern` (or per folder holding such files)."""
-    matcher = glob_regex(pattern.lstrip("/"))
+    matcher = compile_glob(pattern.lstrip("/"))  # the listing's own git-style globs
     units: list[Unit] = []
     taken: set[str] = set()
     for repo in repos:
