@@ -13,7 +13,6 @@ import importlib.util
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -176,16 +175,9 @@ def stop(name: str, grace: float = 10.0) -> Served:
 
 
 def _terminate(pid: int, grace: float) -> None:
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(pid, sig)
-        deadline = time.monotonic() + grace
-        while time.monotonic() < deadline:
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(pid, os.WNOHANG)
-            if not alive(pid):
-                return
-            time.sleep(0.1)
+    from v4code.safety.process import stop_group
+
+    stop_group(pid, grace)
 
 
 def log_tail(path: str, lines: int = 15) -> str:

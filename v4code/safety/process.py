@@ -187,6 +187,17 @@ def _signal_group(pgid: int, sig: int) -> None:
         os.killpg(pgid, sig)
 
 
+def stop_group(pgid: int, grace: float) -> None:
+    """Stop a long-lived process group (a served engine): SIGTERM, then SIGKILL for whatever
+    of the group (not only its leader: an engine's workers hold the GPU) is left after `grace`."""
+    _signal_group(pgid, signal.SIGTERM)
+    if not _group_empties(pgid, grace):
+        _signal_group(pgid, signal.SIGKILL)
+        _group_empties(pgid, 5.0)
+    with contextlib.suppress(ChildProcessError, OSError):
+        os.waitpid(pgid, os.WNOHANG)  # reap the leader when it is our own child
+
+
 def _stop_group(proc: subprocess.Popen[bytes], pgid: int, grace: float) -> None:
     """SIGTERM the whole group, SIGKILL whatever is left after `grace` seconds, reap the leader."""
     _signal_group(pgid, signal.SIGTERM)
