@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from v4code.diffs import unified_diff
@@ -47,14 +48,21 @@ class FileChange:
         if self.binary:
             return 0, 0
         added = removed = 0
-        for line in self.unified_diff(context=0).splitlines()[2:]:
+        for line in self.diff.splitlines()[2:]:  # the same +/- lines at any context size
             if line.startswith("+"):
                 added += 1
             elif line.startswith("-"):
                 removed += 1
         return added, removed
 
+    @cached_property
+    def diff(self) -> str:
+        """The diff with three lines of context, made once (files may be large)."""
+        return unified_diff(self.path, self.before, self.after, status=self.status)
+
     def unified_diff(self, context: int = 3) -> str:
+        if context == 3:
+            return self.diff
         return unified_diff(self.path, self.before, self.after, context=context, status=self.status)
 
 
@@ -86,7 +94,11 @@ class ChangeSet:
         return ToolOutput(self.summary, data=data, changed=self.paths)
 
     def as_data(self) -> list[dict[str, Any]]:
-        """Per-file structured form for frontends and `--output json`."""
+        """Per-file structured form for frontends and `--output json` (fresh dicts, one diff)."""
+        return [dict(entry) for entry in self._data]
+
+    @cached_property
+    def _data(self) -> list[dict[str, Any]]:
         out = []
         for c in self.changes:
             added, removed = c.counts()
@@ -94,7 +106,7 @@ class ChangeSet:
                 {
                     "path": c.path,
                     "status": c.status,
-                    "diff": c.unified_diff(),
+                    "diff": c.diff,
                     "additions": added,
                     "deletions": removed,
                     "binary": c.binary,
