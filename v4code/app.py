@@ -46,10 +46,11 @@ def _extensions(root: Path, policy: PermissionPolicy) -> dict[str, Any]:
 
     before_apply: list[Any] = []
     found: dict[str, Any] = {}
-    if load_servers(root).servers:
+    loaded = load_servers(root)  # read once: the session gets what was checked here
+    if loaded.servers:
         from v4code.mcp.session import McpSession
 
-        mcp = McpSession(root, policy, user_home() / "logs")
+        mcp = McpSession(root, policy, user_home() / "logs", loaded)
         before_apply.append(mcp.before_apply)
         found["tool_setup"] = mcp.install
     hooks = load_hooks(root)

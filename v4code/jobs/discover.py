@@ -56,7 +56,9 @@ def parse_proposals(text: str) -> list[tuple[list[str], str]]:
         if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
             continue
         reason = raw.get("reason")
-        out.append(([p.lstrip("./") for p in paths], reason if isinstance(reason, str) else ""))
+        out.append(
+            ([p.removeprefix("./") for p in paths], reason if isinstance(reason, str) else "")
+        )
     return out
 
 

@@ -44,10 +44,6 @@ class Unit:
             out["reason"] = self.reason
         return out
 
-    @property
-    def repo_path(self) -> Path:
-        return Path(self.repo)
-
 
 def expand_task(template: str, paths: Iterable[str]) -> str:
     """TASK with `{path}` (the first path) and `{paths}` (all, space separated) filled in."""

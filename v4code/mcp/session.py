@@ -50,11 +50,17 @@ def close_hub() -> None:
 class McpSession:
     """Puts the hub's tools into a session's registry and gates their calls."""
 
-    def __init__(self, root: Path, policy: PermissionPolicy, log_dir: Path | None) -> None:
+    def __init__(
+        self,
+        root: Path,
+        policy: PermissionPolicy,
+        log_dir: Path | None,
+        loaded: LoadedServers | None = None,
+    ) -> None:
         self.root = root
         self.policy = policy
         self.log_dir = log_dir
-        self.loaded = load_servers(root)
+        self.loaded = loaded if loaded is not None else load_servers(root)
         self.hub = shared_hub(self.loaded, log_dir) if self.loaded.servers else None
         self.names: list[str] = []
 

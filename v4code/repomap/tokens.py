@@ -12,7 +12,7 @@ import functools
 import re
 from collections import Counter
 
-__all__ = ["IDENTIFIER", "counts_of_names", "split_identifier", "term_counts", "terms_of"]
+__all__ = ["IDENTIFIER", "counts_of_names", "split_identifier", "terms_of"]
 
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _PARTS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
@@ -95,11 +95,6 @@ def split_identifier(name: str) -> tuple[str, ...]:
     if len(parts) > 1 and whole and whole not in out:
         out.append(whole)
     return tuple(out)
-
-
-def term_counts(text: str) -> Counter[str]:
-    """How often each term occurs in a text (identifiers counted once, then split)."""
-    return counts_of_names(Counter(IDENTIFIER.findall(text)))
 
 
 def counts_of_names(names: Counter[str]) -> Counter[str]:
