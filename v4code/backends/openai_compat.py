@@ -218,8 +218,14 @@ class OpenAICompatBackend:
 
         url = self.base_url.rstrip("/") + "/models"
         headers = {"Authorization": f"Bearer {self.api_key}", "Accept": "application/json"}
+
+        class _NoRedirect(urllib.request.HTTPRedirectHandler):
+            def redirect_request(self, *args: object, **kwargs: object) -> None:
+                return None  # the key goes to the configured endpoint and nowhere else
+
+        opener = urllib.request.build_opener(_NoRedirect)
         try:
-            with urllib.request.urlopen(
+            with opener.open(
                 urllib.request.Request(url, headers=headers), timeout=timeout
             ) as response:
                 data = json.loads(response.read(4_000_000))
