@@ -42,9 +42,16 @@ def fsync_dir(directory: Path) -> None:
 
 
 def atomic_write(
-    target: Path, data: bytes, mode: int | None = None, tag: str | None = None
+    target: Path,
+    data: bytes,
+    mode: int | None = None,
+    tag: str | None = None,
+    *,
+    sync: bool = True,
 ) -> None:
-    """Replace (or create) `target` with `data` in one step; `mode` None keeps or defaults it."""
+    """Replace (or create) `target` with `data` in one step; `mode` None keeps or defaults it.
+    `sync=False` skips the fsyncs, for files a caller makes durable in bulk or can lose
+    (thousands of fsyncs would make a first snapshot take seconds)."""
     existing: os.stat_result | None
     try:
         existing = os.stat(target)
@@ -63,13 +70,15 @@ def atomic_write(
             if existing is not None and hasattr(os, "fchown"):
                 _keep_owner(fh.fileno(), existing)
             os.fchmod(fh.fileno(), mode)
-            os.fsync(fh.fileno())
+            if sync:
+                os.fsync(fh.fileno())
         os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
-    fsync_dir(target.parent)
+    if sync:
+        fsync_dir(target.parent)
 
 
 def _keep_owner(fd: int, existing: os.stat_result) -> None:

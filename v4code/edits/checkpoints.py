@@ -292,16 +292,7 @@ class CheckpointStore:
         if path.exists():
             return digest, None
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        tmp = path.with_name(f".{digest}.{secrets.token_hex(4)}{TEMP_SUFFIX}")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+        atomic_write(path, data, 0o600, sync=False)
         return digest, path
 
     def has_blob(self, digest: str) -> bool:

@@ -24,14 +24,13 @@ import contextlib
 import hashlib
 import json
 import os
-import secrets
 import stat
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from v4code.edits.atomic import TEMP_SUFFIX
+from v4code.edits.atomic import atomic_write
 from v4code.edits.checkpoints import CheckpointStore, SnapshotRecord, new_batch_id
 
 if TYPE_CHECKING:
@@ -301,17 +300,8 @@ def _save_cache(path: Path, entries: dict[str, list[Any]]) -> None:
     """Written without fsync: a cache lost to a crash only means reading the files again."""
     with contextlib.suppress(OSError):
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}{TEMP_SUFFIX}")
         data = json.dumps({"version": CACHE_VERSION, "entries": entries}, separators=(",", ":"))
-        try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as fh:
-                fh.write(data)
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+        atomic_write(path, data.encode("utf-8"), 0o600, sync=False)
         key = _stat_key(path)
         if key is not None:
             _MEMORY[path] = (key, entries)
