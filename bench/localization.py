@@ -32,7 +32,11 @@ sys.path.insert(0, str(ROOT))
 
 from v4code.repomap import api  # noqa: E402
 
-EVALS = ROOT.parents[1] / "shared" / "evals"
+EVALS = next(
+    (p / "shared" / "evals" for p in ROOT.parents if (p / "shared" / "evals").is_dir()),
+    ROOT.parent / "shared" / "evals",
+)
+"""The project's ../shared/evals, found from a checkout or a worktree beside it."""
 SPLITS = {"sample": "swebench_lite_sample.jsonl", "dev": "swebench_lite_dev.jsonl"}
 KS = (1, 5, 10)
 

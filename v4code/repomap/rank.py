@@ -20,43 +20,45 @@ from v4code.repomap.issue_text import strip_boilerplate
 from v4code.repomap.mentions import Mentions, PathIndex, extract
 from v4code.repomap.tokens import split_identifier, terms_of
 
-__all__ = ["RankedFile", "rank_files"]
+__all__ = ["WEIGHTS", "Evidence", "RankedFile", "rank_files", "score_files"]
 
 TITLE_BONUS = 5
 """A task's first line (an issue's title) says what it is about: its terms count extra."""
 K1 = 1.2
 B = 0.75
-W_LEXICAL = 1.0
-W_PATH_TERMS = 0.6
-W_DEFINES = 1.2
-W_PATH_MENTION = 3.0
-W_FRAME = 1.5
-W_MODULE = 1.5
-W_GRAPH = 0.8
-W_METHOD = 1.0
+WEIGHTS: dict[str, float] = {
+    "path": 3.0,  # a path the task names
+    "frame": 1.5,  # a traceback frame
+    "module": 1.5,  # a dotted module name (a package's modules share it)
+    "method": 1.0,  # defines Parent.name the task names
+    "defines": 1.2,  # defines identifiers the task uses
+    "message": 0.5,  # contains an error message the task quotes
+    "lexical": 1.0,  # BM25 over the whole text of the task
+    "path_terms": 0.6,  # the task's words in the file's path
+    "title": 2.5,  # BM25 over the first line alone
+    "def_terms": 0.3,  # the task's words in the names the file defines
+    "title_defs": 0.5,  # the title's words in the names the file defines
+    "graph": 0.8,  # defines what the best files so far use
+}
+"""How much each kind of evidence counts; each kind is scaled to at most about 1 first. An
+issue's title names its subject without the noise of the logs and examples that follow,
+hence the weight of the title's own BM25."""
 GRAPH_SEEDS = 30
 """How many of the best files so far seed the walk over the reference graph."""
 GRAPH_ALPHA = 0.5
 """The walk's chance to follow an edge rather than return to a seed."""
-W_MESSAGE = 0.5
 MAX_MESSAGE_FILES = 5
 MIN_MESSAGE_PREFIX = 16
 """The shortest start of a quoted message still searched for when the whole is not found."""
 PACKAGE_SHARE = 0.3
 """Of a dotted name's weight, what a package's __init__ and each of its modules get."""
-W_DEF_TERMS = 0.3
-W_TITLE_DEFS = 0.5
-"""The title's words in the names a file defines."""
-W_TITLE = 2.5
-"""BM25 over the first line alone: an issue's title names its subject without the noise of
-logs and examples that follow."""
 TEST_FACTOR = 0.3
 AUX_FACTOR = 0.5
 CODE_LIKE = (0.0, 0.15, 0.6, 1.0)
 """By how code-like a name's use is (1 a plain word, 2 a code-shaped name or one in
 backticks, 3 both): "symbols" in prose says little, `simplify_logic()` a lot."""
 MAX_DEFINES = 10.0
-"""The most that definitions of named identifiers add to one file."""
+"""The most that definitions of named identifiers add to one file (before its weight)."""
 MAX_DEFINERS = 12
 """A name defined in more files than this says little about which one is meant."""
 
@@ -72,14 +74,20 @@ class RankedFile:
 
 
 @dataclass
-class _Evidence:
+class Evidence:
     score: float = 0.0
     reasons: list[tuple[float, str]] = field(default_factory=list)
+    channels: dict[str, float] = field(default_factory=dict)
+    """The unweighted amount of each kind of evidence (what the weights were fitted on)."""
+    factor: float = 1.0
+    """The discount of a test, documentation or example file the task does not name."""
 
-    def add(self, amount: float, reason: str) -> None:
+    def add(self, channel: str, amount: float, reason: str) -> None:
         if amount > 0:
-            self.score += amount
-            self.reasons.append((amount, reason))
+            self.channels[channel] = self.channels.get(channel, 0.0) + amount
+            weighted = amount * WEIGHTS[channel]
+            self.score += weighted
+            self.reasons.append((weighted, reason))
 
 
 def is_test_path(path: str) -> bool:
@@ -106,12 +114,27 @@ def is_auxiliary(path: str, language: str) -> bool:
 
 def rank_files(index: RepoIndex, text: str, top: int = 10) -> list[RankedFile]:
     """The `top` files most likely to matter for `text`, best first."""
+    scored = score_files(index, text)
+    ranked = sorted(
+        (item for item in scored.items() if item[1].score > 0),
+        key=lambda kv: (-kv[1].score, kv[0]),
+    )[:top]
+    if not ranked:
+        return []
+    best = ranked[0][1].score
+    return [RankedFile(p, round(ev.score / best, 4), _explain(ev)) for p, ev in ranked]
+
+
+def score_files(index: RepoIndex, text: str) -> dict[str, Evidence]:
+    """Every file's evidence for `text`: its final score, the reasons, and the unweighted
+    amount of each kind (`channels`, with `factor` the test/auxiliary discount applied to
+    the weighted sum), so that the weights can be fitted and checked from outside."""
     files = index.files
     text = strip_boilerplate(text)
     if not files or not text.strip():
-        return []
+        return {}
     mentions = extract(text)
-    evidence: dict[str, _Evidence] = {p: _Evidence() for p in files}
+    evidence: dict[str, Evidence] = {p: Evidence() for p in files}
     named = _apply_mentions(index, mentions, evidence)
     _apply_definitions(index, mentions, evidence)
     _apply_messages(index, mentions, evidence)
@@ -126,7 +149,7 @@ def rank_files(index: RepoIndex, text: str, top: int = 10) -> list[RankedFile]:
         index,
         Counter(_query_terms(title)),
         evidence,
-        W_TITLE_DEFS,
+        "title_defs",
         "defines names with title words",
     )
     _apply_graph(index, evidence)
@@ -135,17 +158,11 @@ def rank_files(index: RepoIndex, text: str, top: int = 10) -> list[RankedFile]:
         if path in named:
             continue
         if is_test_path(path) and not about_tests:
-            ev.score *= TEST_FACTOR
+            ev.factor = TEST_FACTOR
         elif is_auxiliary(path, files[path].language):
-            ev.score *= AUX_FACTOR
-    ranked = sorted(
-        (item for item in evidence.items() if item[1].score > 0),
-        key=lambda kv: (-kv[1].score, kv[0]),
-    )[:top]
-    if not ranked:
-        return []
-    best = ranked[0][1].score
-    return [RankedFile(p, round(ev.score / best, 4), _explain(ev)) for p, ev in ranked]
+            ev.factor = AUX_FACTOR
+        ev.score *= ev.factor
+    return evidence
 
 
 PROSE = frozenset(
@@ -215,13 +232,13 @@ def _query_terms(text: str) -> list[str]:
     return [t for t in terms_of(text) if t not in PROSE]
 
 
-def _explain(ev: _Evidence) -> str:
+def _explain(ev: Evidence) -> str:
     reasons = sorted(ev.reasons, key=lambda r: -r[0])
     return "; ".join(r for _w, r in reasons[:5])
 
 
 def _apply_mentions(
-    index: RepoIndex, mentions: Mentions, evidence: dict[str, _Evidence]
+    index: RepoIndex, mentions: Mentions, evidence: dict[str, Evidence]
 ) -> set[str]:
     paths = PathIndex(index.files)
     named: set[str] = set()
@@ -232,8 +249,8 @@ def _apply_mentions(
         exact = mention.count("/") + 1
         for path in found:
             full = path == mention or path.endswith("/" + mention)
-            weight = W_PATH_MENTION * (1.0 if full or exact == 1 else 0.6) / len(found)
-            evidence[path].add(weight, f"path {mention!r} named")
+            weight = (1.0 if full or exact == 1 else 0.6) / len(found)
+            evidence[path].add("path", weight, f"path {mention!r} named")
             named.add(path)
     frames = mentions.frames
     frame_weight: dict[str, tuple[float, str]] = {}
@@ -244,33 +261,33 @@ def _apply_mentions(
         depth = (i + 1) / len(frames)
         where = f" in {func}" if func else ""
         for path in found:
-            weight = W_FRAME * (0.4 + 0.6 * depth) / len(found)
+            weight = (0.4 + 0.6 * depth) / len(found)
             if weight > frame_weight.get(path, (0.0, ""))[0]:
                 frame_weight[path] = (weight, f"traceback frame line {line}{where}")
     for path, (weight, reason) in frame_weight.items():
-        evidence[path].add(weight, reason)
+        evidence[path].add("frame", weight, reason)
     for dotted in mentions.dotted:
         found, rest = paths.module(dotted)
         if not found or len(found) > 2:
             continue
         depth = dotted.count(".") + 1 - len(rest)
-        weight = W_MODULE * min(1.0, 0.35 * depth) / len(found)
+        weight = min(1.0, 0.35 * depth) / len(found)
         for path in found:
             module = ".".join(dotted.split(".")[:depth])
             if not path.endswith("/__init__.py"):
-                evidence[path].add(weight, f"module {module}")
+                evidence[path].add("module", weight, f"module {module}")
                 continue
             # A package: the change is as likely in any of its modules as in __init__.
-            evidence[path].add(weight * PACKAGE_SHARE, f"package {module}")
+            evidence[path].add("module", weight * PACKAGE_SHARE, f"package {module}")
             folder = path[: -len("__init__.py")]
             for other in index.files:
                 same_level = other.count("/") == path.count("/")
                 if other != path and same_level and other.startswith(folder):
-                    evidence[other].add(weight * PACKAGE_SHARE, f"in package {module}")
+                    evidence[other].add("module", weight * PACKAGE_SHARE, f"in package {module}")
     return named
 
 
-def _apply_messages(index: RepoIndex, mentions: Mentions, evidence: dict[str, _Evidence]) -> None:
+def _apply_messages(index: RepoIndex, mentions: Mentions, evidence: dict[str, Evidence]) -> None:
     """Files containing the fixed text of an error message the task quotes: where it is
     raised, most likely (found with the project's search: ripgrep, git grep or Python)."""
     from v4code.repo.search import SearchError, search
@@ -295,7 +312,7 @@ def _apply_messages(index: RepoIndex, mentions: Mentions, evidence: dict[str, _E
             continue
         shown = fixed if len(fixed) <= 40 else fixed[:37] + "..."
         for path in where:
-            evidence[path].add(W_MESSAGE / len(where), f"contains the message {shown!r}")
+            evidence[path].add("message", 1.0 / len(where), f"contains the message {shown!r}")
 
 
 _SPECIAL = re.compile(r"([.*+?()\[\]{}|\\^$])")
@@ -320,9 +337,7 @@ def _message_prefixes(message: str) -> list[str]:
     return out
 
 
-def _apply_definitions(
-    index: RepoIndex, mentions: Mentions, evidence: dict[str, _Evidence]
-) -> None:
+def _apply_definitions(index: RepoIndex, mentions: Mentions, evidence: dict[str, Evidence]) -> None:
     pairs = {
         (parts[i], parts[i + 1])
         for dotted in mentions.dotted
@@ -333,7 +348,7 @@ def _apply_definitions(
         owners = {p for p, d in index.definitions(name) if d.parent == parent}
         if 0 < len(owners) <= MAX_DEFINERS:
             for path in owners:
-                evidence[path].add(W_METHOD / len(owners), f"defines {parent}.{name}")
+                evidence[path].add("method", 1.0 / len(owners), f"defines {parent}.{name}")
     definers = index.definers()
     total = len(index.files)
     gained: dict[str, float] = {}
@@ -342,15 +357,15 @@ def _apply_definitions(
         if not where or len(where) > MAX_DEFINERS:
             continue
         rarity = math.log(1 + total / len(where)) / math.log(1 + total)
-        weight = W_DEFINES * rarity * CODE_LIKE[int(code_weight)]
+        weight = rarity * CODE_LIKE[int(code_weight)]
         for path in where:
             room = MAX_DEFINES - gained.get(path, 0.0)
             if room > 0:
                 gained[path] = gained.get(path, 0.0) + min(weight, room)
-                evidence[path].add(min(weight, room), f"defines {name}")
+                evidence[path].add("defines", min(weight, room), f"defines {name}")
 
 
-def _apply_lexical(index: RepoIndex, query: Counter[str], evidence: dict[str, _Evidence]) -> None:
+def _apply_lexical(index: RepoIndex, query: Counter[str], evidence: dict[str, Evidence]) -> None:
     files = index.files
     n = len(files)
     lengths = {p: sum(s.terms.values()) for p, s in files.items()}
@@ -392,7 +407,7 @@ def _apply_lexical(index: RepoIndex, query: Counter[str], evidence: dict[str, _E
     top = max(raw.values(), default=0.0)
     for path, score in raw.items():
         terms_shown = ", ".join(t for _p, t in sorted(hits[path], reverse=True)[:5])
-        evidence[path].add(W_LEXICAL * score / top, f"terms {terms_shown}")
+        evidence[path].add("lexical", score / top, f"terms {terms_shown}")
     max_path_idf = math.log(1 + n)
     for path, pt in path_terms.items():
         common = pt & query.keys()
@@ -404,12 +419,10 @@ def _apply_lexical(index: RepoIndex, query: Counter[str], evidence: dict[str, _E
         for term in common:
             w = math.log(1 + n / (path_df[term] or 1)) / max_path_idf
             score += w * (1.5 if term in stem_terms else 0.5)
-        evidence[path].add(
-            W_PATH_TERMS * min(score, 2.0), f"path words {', '.join(sorted(common))}"
-        )
+        evidence[path].add("path_terms", min(score, 2.0), f"path words {', '.join(sorted(common))}")
 
 
-def _apply_title(index: RepoIndex, query: Counter[str], evidence: dict[str, _Evidence]) -> None:
+def _apply_title(index: RepoIndex, query: Counter[str], evidence: dict[str, Evidence]) -> None:
     """BM25 of the title's words alone, normalised like the full text's."""
     files = index.files
     n = len(files)
@@ -438,14 +451,14 @@ def _apply_title(index: RepoIndex, query: Counter[str], evidence: dict[str, _Evi
     top = max(raw.values(), default=0.0)
     for path, score in raw.items():
         shown = ", ".join(t for _g, t in sorted(hits[path], reverse=True)[:4])
-        evidence[path].add(W_TITLE * score / top, f"title words {shown}")
+        evidence[path].add("title", score / top, f"title words {shown}")
 
 
 def _apply_definition_terms(
     index: RepoIndex,
     query: Counter[str],
-    evidence: dict[str, _Evidence],
-    weight: float = W_DEF_TERMS,
+    evidence: dict[str, Evidence],
+    channel: str = "def_terms",
     label: str = "defines names with",
 ) -> None:
     """The task's words in the names a file defines: a file whose functions are named after
@@ -463,10 +476,10 @@ def _apply_definition_terms(
     top = max(raw.values(), default=0.0)
     for path, score in raw.items():
         shown = ", ".join(sorted(def_terms[path], key=lambda t: df[t])[:4])
-        evidence[path].add(weight * score / top, f"{label} {shown}")
+        evidence[path].add(channel, score / top, f"{label} {shown}")
 
 
-def _apply_graph(index: RepoIndex, evidence: dict[str, _Evidence]) -> None:
+def _apply_graph(index: RepoIndex, evidence: dict[str, Evidence]) -> None:
     """Personalised PageRank from the files the evidence already favours, along "uses a name
     defined in" edges, so the code the named files depend on rises too."""
     seeds = sorted(((ev.score, p) for p, ev in evidence.items() if ev.score > 0), reverse=True)[
@@ -503,4 +516,4 @@ def _apply_graph(index: RepoIndex, evidence: dict[str, _Evidence]) -> None:
         return
     for path, gain in gains.items():
         if gain > 0:
-            evidence[path].add(W_GRAPH * gain / top, "defines names the top files use")
+            evidence[path].add("graph", gain / top, "defines names the top files use")
