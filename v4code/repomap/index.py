@@ -31,6 +31,9 @@ MAX_FILE_BYTES = 2_000_000
 PARALLEL_FROM = 300
 """Files to parse from which worker processes pay for their start-up."""
 MAX_WORKERS = 4
+MAX_CHUNK = 100
+"""Files a worker parses per task: a cancelled build waits for the tasks running (each well
+under a second), so Ctrl-C or the end of a session is not held up."""
 
 SKIP_SUFFIXES = frozenset(
     [
@@ -100,6 +103,9 @@ class RepoIndex:
     reused: int = 0
     secret: SecretFiles | None = field(default=None, repr=False)
     """The secret-file rule the index was built with (known by name, content never read)."""
+    stamps: dict[str, Stamp] = field(default_factory=dict, repr=False)
+    """Size and mtime of every file read for it (binary ones too): a later build given this
+    index as `previous` reuses the entries whose stamp still matches."""
     _definers: dict[str, list[str]] | None = field(default=None, repr=False)
     _used_by: dict[str, set[str]] | None = field(default=None, repr=False)
 
@@ -176,6 +182,14 @@ def index_file(root: str, path: str) -> FileSymbols:
     return index_text(path, data)
 
 
+def _worker_setup() -> None:
+    """A worker ignores Ctrl-C: the terminal sends it to the whole process group, and the
+    parent cancels the build itself (a worker's KeyboardInterrupt would print a traceback)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _index_many(root: str, paths: list[str]) -> list[FileSymbols]:
     return [index_file(root, p) for p in paths]
 
@@ -187,8 +201,10 @@ def build_index(
     cancel: CancelToken | None = None,
     use_cache: bool = True,
     secret_files: Iterable[str] = (),
+    previous: RepoIndex | None = None,
 ) -> RepoIndex:
-    """The index of `root`, reusing cached entries whose size and mtime still match."""
+    """The index of `root`, reusing entries whose size and mtime still match: from `previous`
+    (an earlier index of the same root, kept in memory), else from the parse cache."""
     root = Path(os.path.realpath(root))
     if not root.is_dir():
         raise WorkspaceError(f"{root} is not a directory; give the repository's folder.")
@@ -206,11 +222,23 @@ def build_index(
         stamp = _stamp(os.path.join(base, path))
         if stamp is not None:
             stamps[path] = stamp
-    cache = ParseCache(cache_path(root)) if use_cache else None
-    cached = cache.load() if cache is not None else {}
     files: dict[str, FileSymbols] = {}
-    todo: list[str] = []
+    fresh: list[str] = []
+    known: dict[str, Stamp] = {}
+    kept: dict[str, FileSymbols] = {}
+    if previous is not None and previous.root == root:
+        known, kept = previous.stamps, previous.files
     for path, stamp in stamps.items():
+        if known.get(path) == stamp:
+            files[path] = kept.get(path, _BINARY)  # a binary file is left out of `files`
+        else:
+            fresh.append(path)
+    # Nothing changed since `previous`: no need to read the cache (most of a warm build).
+    cache = ParseCache(cache_path(root)) if use_cache and (fresh or not known) else None
+    cached = cache.load() if cache is not None else {}
+    todo: list[str] = []
+    for path in fresh:
+        stamp = stamps[path]
         entry = cached.get(path)
         sym = decode(entry[1]) if entry is not None and entry[0] == stamp else None
         if sym is None:
@@ -230,7 +258,7 @@ def build_index(
     files.update(parsed)
     files.update(secrets)
     indexed = {p: files[p] for p in sorted(files) if files[p].language != "binary"}
-    return RepoIndex(root, indexed, parsed=len(parsed), reused=reused, secret=secret)
+    return RepoIndex(root, indexed, parsed=len(parsed), reused=reused, secret=secret, stamps=stamps)
 
 
 def _parse_all(
@@ -273,10 +301,11 @@ def _parse_parallel(
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
-    size = max(20, len(todo) // (workers * 8))
+    size = min(MAX_CHUNK, max(20, len(todo) // (workers * 8)))
     chunks = [todo[i : i + size] for i in range(0, len(todo), size)]
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_worker_setup)
+    with pool:
         futures = {pool.submit(_index_many, root, chunk): chunk for chunk in chunks}
         try:
             for future in as_completed(futures):
