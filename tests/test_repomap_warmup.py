@@ -10,9 +10,14 @@ import threading
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
+from scripted_backend import ScriptedBackend
 
+from v4code.app import AgentSession, open_session
+from v4code.config import Settings
+from v4code.protocols import Approval, ApprovalRequest
 from v4code.repomap import api
 from v4code.repomap import index as repomap_index
 from v4code.repomap import opening as opening_module
@@ -125,7 +130,6 @@ def test_close_stops_the_warm_up_and_its_worker_processes(
     workspace: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setattr(repomap_index, "PARALLEL_FROM", 10)
-    monkeypatch.setattr(repomap_index, "MAX_CHUNK", 20)
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
     make(workspace, 400)
     hook = OpeningMap(workspace, 500)
@@ -161,3 +165,33 @@ def test_two_processes_index_the_same_repository_at_once(workspace: Path, tmp_pa
     assert [run.returncode for run in runs] == [0, 0], outputs
     assert outputs[0][0] == outputs[1][0] and "pkg/mod" in outputs[0][0]
     assert api.repo_index(workspace).parsed == 0  # everything was cached by one or the other
+
+
+class Yes:
+    def decide(self, request: ApprovalRequest) -> Approval:
+        return Approval(True)
+
+
+def test_only_a_new_session_that_asks_for_it_warms_up(
+    workspace: Path, parses: Counter[str]
+) -> None:
+    make(workspace, 5)
+
+    def session(tokens: int = 1500, **how: Any) -> AgentSession:
+        settings = Settings(api_key="test", repo_map_tokens=tokens)
+        return open_session(settings, workspace, Yes(), backend=ScriptedBackend([]), **how)
+
+    headless = session()  # `v4code run`: the task is there at once
+    assert not parses
+    chat = session(warm_up_map=True)
+    assert chat.opening_map is not None and chat.opening_map._thread is not None
+    chat.opening_map._thread.join(60)
+    assert len(parses) == 6  # indexed while nobody waited
+    parses.clear()
+    resumed = session(resume=headless.agent.session_id, warm_up_map=True)
+    off = session(0, warm_up_map=True)
+    for opened in (resumed, off):
+        assert opened.opening_map is None
+        opened.close()
+    assert not [t for t in threading.enumerate() if t.name == "v4code-map-warm-up"]
+    assert not parses

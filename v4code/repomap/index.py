@@ -10,11 +10,13 @@ chat's threads is unsafe), so a script calling this must guard its top level wit
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from v4code.cancel import CancelToken
 from v4code.errors import WorkspaceError
@@ -24,6 +26,9 @@ from v4code.repomap.symbols import Definition, FileSymbols, index_text
 from v4code.safety.secret_files import SecretFiles
 from v4code.textio import SNIFF_BYTES, binary_kind
 
+if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
+
 __all__ = ["MAX_FILE_BYTES", "Progress", "RepoIndex", "build_index"]
 
 MAX_FILE_BYTES = 2_000_000
@@ -31,9 +36,6 @@ MAX_FILE_BYTES = 2_000_000
 PARALLEL_FROM = 300
 """Files to parse from which worker processes pay for their start-up."""
 MAX_WORKERS = 4
-MAX_CHUNK = 100
-"""Files a worker parses per task: a cancelled build waits for the tasks running (each well
-under a second), so Ctrl-C or the end of a session is not held up."""
 
 SKIP_SUFFIXES = frozenset(
     [
@@ -297,24 +299,41 @@ def _parse_parallel(
     cancel: CancelToken | None,
     out: dict[str, FileSymbols],
 ) -> None:
-    """Parse in spawned processes (fork is unsafe beside the chat's threads)."""
+    """Parse in spawned processes (fork is unsafe beside the chat's threads). A cancel is
+    seen within a tenth of a second and ends the workers at once: the first message's time
+    budget, Ctrl-C and the end of a chat do not wait for the chunks being parsed."""
     import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
-    size = min(MAX_CHUNK, max(20, len(todo) // (workers * 8)))
+    size = max(20, len(todo) // (workers * 8))
     chunks = [todo[i : i + size] for i in range(0, len(todo), size)]
     context = multiprocessing.get_context("spawn")
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_worker_setup)
-    with pool:
+    try:
         futures = {pool.submit(_index_many, root, chunk): chunk for chunk in chunks}
-        try:
-            for future in as_completed(futures):
-                if cancel is not None:
-                    cancel.raise_if_cancelled()
+        pending = set(futures)
+        while pending:
+            done, pending = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
+            for future in done:
                 out.update(zip(futures[future], future.result(), strict=True))
-                if progress is not None:
-                    progress(len(out), len(todo))
-        except BaseException:
-            for future in futures:
-                future.cancel()
-            raise
+            if done and progress is not None:
+                progress(len(out), len(todo))
+            if cancel is not None:
+                cancel.raise_if_cancelled()
+    except BaseException:
+        _stop_workers(pool)
+        raise
+    pool.shutdown(wait=True)
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    """Drop the chunks not started and end the workers now, then reap them (none is left
+    behind). ProcessPoolExecutor has no public way to end its workers before Python 3.14."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        with contextlib.suppress(OSError, ValueError):
+            process.terminate()
+    for process in processes:
+        with contextlib.suppress(OSError, ValueError, AssertionError):
+            process.join(timeout=10)
