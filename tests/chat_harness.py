@@ -50,14 +50,28 @@ def chat(
     continue_: bool = False,
     resume: str | None = None,
     end: str = CTRL_D * 3,  # more than enough: a prompt left waiting would hang the test
+    type_after: Callable[[], object] | None = None,
 ) -> str:
+    """The chat's screen once the keys ran out. `type_after`, when given, runs in a thread once
+    the chat started and the keys are typed when it returns (a person who takes a while)."""
     monkeypatch.chdir(workspace)
     monkeypatch.setenv("DEEPSEEK_API_KEY", "sk-test-chat")
     monkeypatch.setenv("DEEPSEEK_BASE_URL", server.base_url)
     screen = screen or Screen()
     console = Console(file=screen, width=100, color_system=None, highlight=False)
     with create_pipe_input() as pipe:
-        pipe.send_text("".join(keys) + end)
+        typed = "".join(keys) + end
+        if type_after is None:
+            pipe.send_text(typed)
+        else:
+
+            def type_later() -> None:
+                try:
+                    type_after()
+                finally:  # whatever happened, the chat gets its keys and ends
+                    pipe.send_text(typed)
+
+            threading.Thread(target=type_later, daemon=True).start()
         code = run_repl(
             continue_=continue_,
             resume=resume,

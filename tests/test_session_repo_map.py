@@ -15,8 +15,10 @@ from chat_harness import ENTER, chat
 from fake_api import FakeDeepSeek, text, tool_call
 
 from v4code.repomap import index as repomap_index
+from v4code.repomap import opening as opening_module
+from v4code.repomap.cache import ParseCache, cache_path
 from v4code.repomap.index import build_index
-from v4code.repomap.opening import opening_message
+from v4code.repomap.opening import OpeningMap, opening_message
 
 FILES = {
     "ledger/__init__.py": "",
@@ -136,3 +138,54 @@ def test_slow_indexing_is_skipped_with_a_notice_and_cached_for_next_time(
     again = build_index(workspace)
     assert again.reused > 0  # what the interrupted build parsed was kept
     assert "<repo_map>" in opening_message(workspace, "fix f3", 500).content
+
+
+def cached_entries(root: Path) -> int:
+    cache = ParseCache(cache_path(root))
+    try:
+        return len(cache.load())
+    finally:
+        cache.close()
+
+
+@pytest.mark.parametrize("warm", [True, False], ids=["warm-up", "warm-up-off"])
+def test_chat_indexes_while_the_first_message_is_typed(
+    workspace: Path, fake_api: FakeDeepSeek, monkeypatch: pytest.MonkeyPatch, warm: bool
+) -> None:
+    """Indexing this repository cold takes longer than the first message may wait. The chat
+    starts it when the session opens, so a message typed a little later gets the map."""
+    make(
+        workspace,
+        {**FILES, **{f"pkg/mod{i}.py": f"def f{i}():\n    return {i}\n" for i in range(40)}},
+    )
+    listed = subprocess.run(
+        ["git", "ls-files"], cwd=workspace, check=True, capture_output=True, text=True
+    ).stdout.split()
+    parse = repomap_index.index_file
+
+    def slow(root: str, path: str) -> repomap_index.FileSymbols:
+        time.sleep(0.05)  # 45 files: over 2 s cold
+        return parse(root, path)
+
+    monkeypatch.setattr(repomap_index, "index_file", slow)
+    monkeypatch.setattr(opening_module, "MAP_SECONDS", 0.5)
+    if not warm:
+        monkeypatch.setattr(OpeningMap, "warm_up", lambda self: None)
+
+    def type_after_a_while() -> None:
+        """Until the cache holds every file (with the warm-up) or past a cold index's time."""
+        deadline = time.monotonic() + (60 if warm else 4)
+        while cached_entries(workspace) < len(listed) and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+    fake_api.load([text("Looked.")])
+    screen = chat(workspace, fake_api, monkeypatch, [TASK + ENTER], type_after=type_after_a_while)
+    (first,) = fake_api.chat_requests
+    (opening,) = users(first.messages)
+    if warm:
+        assert opening.startswith(f"{TASK}\n\n<repo_map>\n")
+        assert "ledger/accounts.py:" in opening
+        assert "No repo map" not in screen
+    else:
+        assert opening == TASK
+        assert "No repo map this session: indexing the repository took over 0.5 s" in screen

@@ -158,6 +158,91 @@ def test_invalid_regex_is_a_tool_error(project: Path) -> None:
         run_tool("grep", project, pattern="")
 
 
+# A Latin-1 file: ripgrep's PCRE2 engine (look-around, backreferences, escapes such as `\ `
+# that its default engine rejects) stops matching in it at the first byte that is not UTF-8.
+LATIN1 = 'caf\xe9 = "price 10"\nfoo bar\n'.encode("latin-1")
+MIXED = b"foo bar one\n" + "d\xe9j\xe0\n".encode("latin-1") + b"foo bar three\n"
+
+
+@pytest.fixture
+def latin1(project: Path) -> Path:
+    write(project, "legacy/latin.txt", LATIN1)
+    write(project, "legacy/mixed.txt", MIXED)
+    write(project, "notes.txt", "foo bar\nprice 20\nabab\n")
+    return project
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize(
+    ("pattern", "expected"),
+    [
+        (
+            r"(?<=foo )bar",
+            [
+                "legacy/latin.txt:2:foo bar",
+                "legacy/mixed.txt:1:foo bar one",
+                "legacy/mixed.txt:3:foo bar three",
+                "notes.txt:1:foo bar",
+            ],
+        ),
+        (r"foo\ bar\ t", ["legacy/mixed.txt:3:foo bar three"]),
+        (r"price\ \d+", ['legacy/latin.txt:1:caf\ufffd = "price 10"', "notes.txt:2:price 20"]),
+        (r'= "(?=price)', ['legacy/latin.txt:1:caf\ufffd = "price 10"']),
+        (r"(ab)\1", ["notes.txt:3:abab"]),
+        (r"\d+", ['legacy/latin.txt:1:caf\ufffd = "price 10"', "notes.txt:2:price 20"]),
+    ],
+)
+def test_files_that_are_not_utf8_are_searched(
+    latin1: Path, backend: str, pattern: str, expected: list[str]
+) -> None:
+    result = search(latin1, pattern, under=latin1 / "notes.txt", backend=backend)
+    assert {m.path for m in result.matches} <= {"notes.txt"}
+    result = search(latin1, pattern, glob="*.txt", backend=backend)
+    assert [str(m) for m in result.matches] == expected
+    assert result.complete
+
+
+def test_grep_tool_finds_matches_only_a_latin1_file_has(latin1: Path) -> None:
+    """The pattern needs PCRE2 and only the Latin-1 file matches: once reported as an
+    invalid regular expression (ripgrep exits with an error and no match)."""
+    out = run_tool("grep", latin1, pattern=r'= "(?=price)')
+    assert out.text == 'legacy/latin.txt:1:caf\ufffd = "price 10"'
+    assert not out.is_error
+    out = run_tool("grep", latin1, pattern=r"(?<=foo )bar", path="legacy")
+    assert out.text.splitlines() == [
+        "legacy/latin.txt:2:foo bar",
+        "legacy/mixed.txt:1:foo bar one",
+        "legacy/mixed.txt:3:foo bar three",
+    ]
+    out = run_tool("grep", latin1, pattern=r"(?<=nothing )here")
+    assert out.text == "No matches for '(?<=nothing )here' in the workspace."
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize(
+    ("pattern", "message"),
+    [
+        ("a\0b", "contains a NUL character"),
+        ("def f():\n    pass", "contains a line break, but grep matches one line at a time"),
+        ("(?<=a+)b", "Invalid regular expression"),
+        ("x" * 5000 + "(", r"'…? \(5,001 characters\): "),
+    ],
+    ids=["nul", "line-break", "variable-look-behind", "huge"],
+)
+def test_bad_patterns_get_a_message(latin1: Path, backend: str, pattern: str, message: str) -> None:
+    with pytest.raises(InvalidPattern, match=message) as caught:
+        search(latin1, pattern, backend=backend)
+    assert len(str(caught.value)) < 3000
+
+
+@pytest.mark.parametrize("pattern", ["a\0b", "one\ntwo", "(?<=a+)b", "[z-a]", "\\"])
+def test_grep_tool_reports_a_bad_pattern_as_a_tool_error(latin1: Path, pattern: str) -> None:
+    with pytest.raises(ToolError) as caught:
+        run_tool("grep", latin1, pattern=pattern)
+    assert "Traceback" not in str(caught.value)
+    assert str(caught.value).startswith(("Invalid regular expression", "The pattern"))
+
+
 def test_matches_are_capped(project: Path) -> None:
     write(project, "many.txt", "".join(f"hit {i}\n" for i in range(250)))
     out = run_tool("grep", project, pattern="^hit", path="many.txt")

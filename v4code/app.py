@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from v4code.agent import Agent
 from v4code.cancel import CancelToken
@@ -19,6 +18,9 @@ from v4code.sessions import SessionLog, find_session, read_session
 from v4code.toolkit import ToolRegistry
 from v4code.types import Message
 from v4code.workspace import workspace_root
+
+if TYPE_CHECKING:
+    from v4code.repomap.opening import OpeningMap
 
 __all__ = ["AgentSession", "load_registry", "make_backend", "open_session", "workspace_root"]
 
@@ -93,24 +95,22 @@ class AgentSession:
 
     agent: Agent
     resumed: bool
+    opening_map: OpeningMap | None = None
+    """The first message's repo map (a new session's), perhaps being indexed in the background."""
+
+    def close(self) -> None:
+        """Stop what the session runs in the background (the repo map's warm-up)."""
+        if self.opening_map is not None:
+            self.opening_map.close()
 
 
-def _with_repo_map(
-    settings: Settings, root: Path
-) -> Callable[[str, CancelToken], tuple[str, list[str]]] | None:
+def _with_repo_map(settings: Settings, root: Path) -> OpeningMap | None:
     """The first message's hook: the task, then a repo map for it (v4code.repomap.opening)."""
     if settings.repo_map_tokens <= 0:
         return None
+    from v4code.repomap.opening import OpeningMap
 
-    def first_message(task: str, cancel: CancelToken) -> tuple[str, list[str]]:
-        from v4code.repomap.opening import opening_message
-
-        opening = opening_message(
-            root, task, settings.repo_map_tokens, cancel=cancel, secret_files=settings.secret_files
-        )
-        return opening.content, opening.notices
-
-    return first_message
+    return OpeningMap(root, settings.repo_map_tokens, secret_files=settings.secret_files)
 
 
 def open_session(
@@ -124,8 +124,13 @@ def open_session(
     cancel: CancelToken | None = None,
     system_prompt: str | None = None,
     meta: dict[str, Any] | None = None,
+    warm_up_map: bool = False,
 ) -> AgentSession:
-    """A new session, or an existing one continued with its exact history (cache prefix)."""
+    """A new session, or an existing one continued with its exact history (cache prefix).
+
+    `warm_up_map`: start indexing for the first message's repo map now, in the background
+    (the chat, where the person is still typing it); `AgentSession.close` stops it.
+    """
     from v4code.edits.apply import recover_workspace
     from v4code.edits.checkpoints import CheckpointStore
 
@@ -151,6 +156,7 @@ def open_session(
         settings.permission_mode, root=root, allow_destructive=settings.allow_destructive
     )
     extensions = _extensions(root, policy)
+    opening_map = None if resume is not None else _with_repo_map(settings, root)
     agent = Agent(
         settings=settings,
         backend=backend,
@@ -162,7 +168,7 @@ def open_session(
         policy=policy,
         checkpoints=checkpoints,
         cancel=cancel,
-        first_message=None if resume is not None else _with_repo_map(settings, root),
+        first_message=opening_map,
         **extensions,
     )
     if resume is not None:
@@ -174,4 +180,6 @@ def open_session(
         rolled = checkpoints.interrupted_batches(root, agent.session_id)
         agent.close_pending(pending_call_note(rolled[-1:]))
         restore(agent, resume_state(data), data.pending_notes)
-    return AgentSession(agent, resume is not None)
+    if opening_map is not None and warm_up_map:
+        opening_map.warm_up()
+    return AgentSession(agent, resume is not None, opening_map)

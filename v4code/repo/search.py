@@ -7,10 +7,17 @@ line; paths are workspace-relative; files the caller's `secret` rule names (.env
 left out whichever backend runs, and counted, so grep can say how many it skipped. The programs run through `safety/process.py` (git through
 `repo/git.py`), in their own process group, killed on cancel or timeout. The regex dialect is the backend's (ripgrep's Rust syntax
 with PCRE2 for look-around, git's PCRE, Python's `re`): all agree on the common subset.
+
+A file that is not UTF-8 (a Latin-1 source file, a log) is searched by every backend. ripgrep's
+PCRE2 engine, which it picks for look-around, backreferences and escapes its default engine
+rejects (`\\ `, `\\/`), refuses such a file part-way (PCRE2 builds without
+PCRE2_MATCH_INVALID_UTF): then the search runs once more in byte mode and the files that are
+not UTF-8 take their matches from that run.
 """
 
 from __future__ import annotations
 
+import codecs
 import functools
 import os
 import re
@@ -45,6 +52,8 @@ MAX_TEXT = 500
 """Characters of a matching line kept (minified files have megabyte-long lines)."""
 MAX_FILE_BYTES = 20 * 1024 * 1024
 """The Python backend skips larger files."""
+SHOWN_PATTERN = 200
+"""Characters of the pattern repeated in an error message."""
 DEFAULT_TIMEOUT = 60.0
 
 
@@ -114,8 +123,7 @@ def search(
     Raises InvalidPattern for a bad regex, SearchError if the search fails or times out,
     Cancelled if `cancel` is set meanwhile.
     """
-    if not pattern:
-        raise InvalidPattern("The pattern is empty; give a regular expression to search for.")
+    _check_pattern(pattern)
     if cancel is not None:
         cancel.raise_if_cancelled()
     root = Path(os.path.realpath(root))
@@ -134,18 +142,16 @@ def search(
     try:
         if backend == "python":
             found = _python_search(root, target, pattern, glob, ignore_case, cancel, deadline, keep)
+        elif backend == "rg":
+            found = _rg_search(root, spec, pattern, glob, ignore_case, cancel, deadline, keep)
         else:
             timeout = max(deadline - time.monotonic(), 0.0)
-            if backend == "rg":
-                argv = _rg_argv(pattern, spec, glob, ignore_case)
-                process = StreamedProcess(argv, cwd=root, timeout=timeout, cancel=cancel)
-            else:
-                args = _git_grep_args(pattern, spec, ignore_case, perl=_git_has_pcre(root))
-                process = git.stream(root, *args, timeout=timeout, cancel=cancel)
-            found = _run_backend(backend, process, glob, keep)
+            args = _git_grep_args(pattern, spec, ignore_case, perl=_git_has_pcre(root))
+            process = git.stream(root, *args, timeout=timeout, cancel=cancel)
+            found = _run_backend(backend, process, glob, keep)[:2]
     except InvalidPattern as exc:
         raise InvalidPattern(
-            f"Invalid regular expression {pattern!r}: {exc}\nTo search for literal text, "
+            f"Invalid regular expression {_shown(pattern)}: {exc}\nTo search for literal text, "
             "escape the special characters . * + ? ( ) [ ] { } | \\ ^ $ with a backslash."
         ) from None
     matches, complete = found
@@ -156,11 +162,88 @@ def search(
 # -- subprocess backends --------------------------------------------------------------------
 
 
-def _rg_argv(pattern: str, spec: str, glob: str | None, ignore_case: bool) -> list[str]:
+def _check_pattern(pattern: str) -> None:
+    """Refuse what no backend can take, with the reason (not an engine's traceback)."""
+    if not pattern:
+        raise InvalidPattern("The pattern is empty; give a regular expression to search for.")
+    if "\0" in pattern:
+        raise InvalidPattern(
+            f"The pattern {_shown(pattern)} contains a NUL character; binary files are not "
+            "searched, so remove it."
+        )
+    if "\n" in pattern or "\r" in pattern:
+        raise InvalidPattern(
+            f"The pattern {_shown(pattern)} contains a line break, but grep matches one line "
+            "at a time: search for a single line of the text."
+        )
+
+
+def _shown(pattern: str) -> str:
+    if len(pattern) <= SHOWN_PATTERN:
+        return repr(pattern)
+    return f"{pattern[:SHOWN_PATTERN]!r}… ({len(pattern):,} characters)"
+
+
+def _rg_search(
+    root: Path,
+    spec: str,
+    pattern: str,
+    glob: str | None,
+    ignore_case: bool,
+    cancel: CancelToken | None,
+    deadline: float,
+    keep: Callable[[str], bool] | None,
+) -> tuple[list[Match], bool]:
+    """ripgrep; a second, byte-mode run when PCRE2 refused files that are not UTF-8."""
+
+    def run(byte_mode: bool) -> tuple[list[Match], bool, str]:
+        argv = _rg_argv(pattern, spec, glob, ignore_case, byte_mode=byte_mode)
+        timeout = max(deadline - time.monotonic(), 0.0)
+        process = StreamedProcess(argv, cwd=root, timeout=timeout, cancel=cancel)
+        return _run_backend("rg", process, glob, keep)
+
+    matches, complete, stderr = run(byte_mode=False)
+    if not _pcre2_refused_a_file(stderr) or not _rg_flags(find_rg() or "rg").no_unicode:
+        return matches, complete
+    raw, raw_complete, _ = run(byte_mode=True)
+    seen = {m.path for m in matches} | {m.path for m in raw}
+    not_utf8 = {path for path in seen if not _is_utf8(root / path)}
+    merged = [m for m in matches if m.path not in not_utf8]
+    merged += [m for m in raw if m.path in not_utf8]
+    return merged[:COUNT_CAP], complete and raw_complete and len(merged) <= COUNT_CAP
+
+
+def _pcre2_refused_a_file(stderr: str) -> bool:
+    """rg's note for a file PCRE2 stopped matching in: `path: PCRE2: error matching: UTF-8
+    error: ...` (rg carries on with the other files; matches before the bad byte are printed)."""
+    return "PCRE2: error matching: UTF-8 error" in stderr
+
+
+def _is_utf8(path: Path) -> bool:
+    """Whether the whole file decodes as UTF-8 (an unreadable one counts as UTF-8: rg's
+    first run had the last word on it)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        with open(path, "rb") as f:
+            while chunk := f.read(1 << 20):
+                decoder.decode(chunk)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
+def _rg_argv(
+    pattern: str, spec: str, glob: str | None, ignore_case: bool, *, byte_mode: bool = False
+) -> list[str]:
     rg = find_rg() or "rg"
     argv = [rg, "--no-config", "--line-number", "--no-heading", "--with-filename", "--null"]
     argv += ["--color", "never", "--hidden", "--glob", "!.git"]
-    if _rg_has_engine_flag(rg):
+    if byte_mode:
+        argv += ["--pcre2", "--no-unicode"]  # PCRE2 without its UTF-8 check: any bytes
+    elif _rg_flags(rg).engine:
         argv += ["--engine", "auto"]  # PCRE2 for look-around and backreferences
     if ignore_case:
         argv.append("--ignore-case")
@@ -183,7 +266,8 @@ def _run_backend(
     process: StreamedProcess,
     glob: str | None,
     keep: Callable[[str], bool] | None = None,
-) -> tuple[list[Match], bool]:
+) -> tuple[list[Match], bool, str]:
+    """The matches, whether the search saw everything, and the program's stderr."""
     matches: list[Match] = []
     complete = True
     with process:
@@ -200,9 +284,10 @@ def _run_backend(
         raise Cancelled()
     if process.stopped == "timeout":
         raise SearchError(_too_slow())
-    if complete and process.returncode not in (0, 1) and not matches:
+    refused = backend == "rg" and _pcre2_refused_a_file(process.stderr)
+    if complete and process.returncode not in (0, 1) and not matches and not refused:
         _raise_for(backend, process.stderr)
-    return matches, complete
+    return matches, complete, process.stderr
 
 
 def _parse(backend: str, stream: Iterable[bytes]) -> Iterator[Match]:
@@ -232,22 +317,32 @@ def _raise_for(backend: str, stderr: str) -> None:
     regex_problem = (
         "regex parse error" in lowered
         or "error parsing regex" in lowered
-        or "pcre2" in lowered
+        or "could not be compiled" in lowered
+        or "error compiling pattern" in lowered
         or (backend == "git" and ("-e option" in lowered or "regexp" in lowered))
     )
     if regex_problem:
         lines = stderr.removeprefix("fatal: ").splitlines()
-        raise InvalidPattern("\n".join(ln for ln in lines if ln.strip("~ ")))
+        width = SHOWN_PATTERN + 40  # the engines echo the pattern, with a caret line under it
+        raise InvalidPattern("\n".join(ln[:width] for ln in lines if ln.strip("~ ")))
     raise SearchError(f"The search failed ({backend}): {stderr or 'no error message'}")
 
 
+@dataclass(frozen=True)
+class _RgFlags:
+    engine: bool
+    """`--engine auto` (ripgrep 12+): PCRE2 only for what the default engine rejects."""
+    no_unicode: bool
+    """`--no-unicode` (ripgrep 13+): the byte-mode run for files that are not UTF-8."""
+
+
 @functools.lru_cache(maxsize=4)
-def _rg_has_engine_flag(rg: str) -> bool:
+def _rg_flags(rg: str) -> _RgFlags:
     try:
         done = capture_process([rg, "--help"], cwd=Path.cwd(), timeout=20)
     except OSError:
-        return False
-    return b"--engine" in done.stdout
+        return _RgFlags(engine=False, no_unicode=False)
+    return _RgFlags(b"--engine" in done.stdout, b"--no-unicode" in done.stdout)
 
 
 _GIT_PCRE: dict[str, bool] = {}

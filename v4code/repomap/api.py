@@ -1,21 +1,28 @@
 """The library the rest of v4code calls: `locate`, `repo_map`, `find_symbol`, `outline`.
 
-Each call indexes the repository (from the parse cache when it is warm: well under a second
-for thousands of files) and answers from that index. Paths in and out are relative to the
-root, POSIX style. `progress(done, total)` is called while files are parsed, so a frontend
-can show indexing that takes a while; `cancel` stops it between files.
+Each call indexes the repository and answers from that index. The last index of a
+repository is kept in memory and revalidated by each file's size and mtime, so a later call
+(the repo_map and find_symbol tools during a session) re-reads only the files that changed;
+the first one reads the parse cache (well under a second for thousands of files when it is
+warm). One build runs at a time in a process: a second caller (the first message, while the
+index is warmed up in the background) waits for it and then starts from its result. Paths in
+and out are relative to the root, POSIX style. `progress(done, total)` is called while files
+are parsed, so a frontend can show indexing that takes a while; `cancel` stops it between
+files, or while it waits for another build.
 """
 
 from __future__ import annotations
 
 import bisect
 import os
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from v4code.cancel import CancelToken
-from v4code.errors import WorkspaceError
+from v4code.errors import Cancelled, WorkspaceError
 from v4code.repomap.index import MAX_FILE_BYTES, Progress, RepoIndex, build_index, index_file
 from v4code.repomap.rank import RankedFile, rank_files
 from v4code.repomap.render import outline_text, rank_for_map, render_map
@@ -31,11 +38,55 @@ __all__ = [
     "find_symbol",
     "locate",
     "outline",
+    "repo_index",
     "repo_map",
 ]
 
 MAX_REFERENCE_FILES = 50
 """find_symbol reports references in at most this many files (the report says so)."""
+KEPT_INDEXES = 2
+"""Repositories whose last index stays in memory (a session works in one)."""
+
+_building = threading.Lock()
+_kept: OrderedDict[tuple[str, tuple[str, ...]], RepoIndex] = OrderedDict()
+
+
+def repo_index(
+    root: Path | str,
+    *,
+    progress: Progress | None = None,
+    cancel: CancelToken | None = None,
+    secret_files: Iterable[str] = (),
+) -> RepoIndex:
+    """The index of `root` now: the kept one with the files that changed since re-read."""
+    secret = tuple(secret_files)
+    key = (os.path.realpath(root), secret)
+    _acquire(cancel)
+    try:
+        index = build_index(
+            Path(root),
+            progress=progress,
+            cancel=cancel,
+            secret_files=secret,
+            previous=_kept.get(key),
+        )
+        _kept[key] = index
+        _kept.move_to_end(key)
+        while len(_kept) > KEPT_INDEXES:
+            _kept.popitem(last=False)
+        return index
+    finally:
+        _building.release()
+
+
+def _acquire(cancel: CancelToken | None) -> None:
+    """Wait for a build in progress (its result is then reused), unless cancelled meanwhile."""
+    while not _building.acquire(timeout=0.05):
+        if cancel is not None:
+            cancel.raise_if_cancelled()
+    if cancel is not None and cancel.cancelled:
+        _building.release()
+        raise Cancelled()
 
 
 def locate(
@@ -49,7 +100,7 @@ def locate(
 ) -> list[RankedFile]:
     """The `top` files of `root` most likely to matter for the task `text`, best first, each
     with its score (1.0 for the best) and why it ranks there."""
-    index = build_index(Path(root), progress=progress, cancel=cancel, secret_files=secret_files)
+    index = repo_index(root, progress=progress, cancel=cancel, secret_files=secret_files)
     return rank_files(index, text, top=top)
 
 
@@ -65,7 +116,7 @@ def repo_map(
     """The files that matter most (for `focus`, a task's text, when given; else the ones
     defining the most) with their key definitions' signatures and line ranges, within
     `max_tokens` (about four characters a token)."""
-    index = build_index(Path(root), progress=progress, cancel=cancel, secret_files=secret_files)
+    index = repo_index(root, progress=progress, cancel=cancel, secret_files=secret_files)
     if focus and focus.strip():
         ranked = rank_files(index, focus, top=200)
     else:
@@ -118,7 +169,7 @@ def find_symbol(
 ) -> SymbolReport:
     """Where `name` is defined (optionally only of `kind`: class, function, method) and the
     lines that use it. `Class.method` narrows to methods of that class."""
-    index = build_index(Path(root), progress=progress, cancel=cancel, secret_files=secret_files)
+    index = repo_index(root, progress=progress, cancel=cancel, secret_files=secret_files)
     parent = ""
     if "." in name:
         parent, name = name.rsplit(".", 1)

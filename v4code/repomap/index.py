@@ -10,11 +10,13 @@ chat's threads is unsafe), so a script calling this must guard its top level wit
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from v4code.cancel import CancelToken
 from v4code.errors import WorkspaceError
@@ -23,6 +25,9 @@ from v4code.repomap.cache import ParseCache, Stamp, cache_path, decode
 from v4code.repomap.symbols import Definition, FileSymbols, index_text
 from v4code.safety.secret_files import SecretFiles
 from v4code.textio import SNIFF_BYTES, binary_kind
+
+if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
 
 __all__ = ["MAX_FILE_BYTES", "Progress", "RepoIndex", "build_index"]
 
@@ -100,6 +105,9 @@ class RepoIndex:
     reused: int = 0
     secret: SecretFiles | None = field(default=None, repr=False)
     """The secret-file rule the index was built with (known by name, content never read)."""
+    stamps: dict[str, Stamp] = field(default_factory=dict, repr=False)
+    """Size and mtime of every file read for it (binary ones too): a later build given this
+    index as `previous` reuses the entries whose stamp still matches."""
     _definers: dict[str, list[str]] | None = field(default=None, repr=False)
     _used_by: dict[str, set[str]] | None = field(default=None, repr=False)
 
@@ -176,6 +184,14 @@ def index_file(root: str, path: str) -> FileSymbols:
     return index_text(path, data)
 
 
+def _worker_setup() -> None:
+    """A worker ignores Ctrl-C: the terminal sends it to the whole process group, and the
+    parent cancels the build itself (a worker's KeyboardInterrupt would print a traceback)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _index_many(root: str, paths: list[str]) -> list[FileSymbols]:
     return [index_file(root, p) for p in paths]
 
@@ -187,8 +203,10 @@ def build_index(
     cancel: CancelToken | None = None,
     use_cache: bool = True,
     secret_files: Iterable[str] = (),
+    previous: RepoIndex | None = None,
 ) -> RepoIndex:
-    """The index of `root`, reusing cached entries whose size and mtime still match."""
+    """The index of `root`, reusing entries whose size and mtime still match: from `previous`
+    (an earlier index of the same root, kept in memory), else from the parse cache."""
     root = Path(os.path.realpath(root))
     if not root.is_dir():
         raise WorkspaceError(f"{root} is not a directory; give the repository's folder.")
@@ -206,11 +224,23 @@ def build_index(
         stamp = _stamp(os.path.join(base, path))
         if stamp is not None:
             stamps[path] = stamp
-    cache = ParseCache(cache_path(root)) if use_cache else None
-    cached = cache.load() if cache is not None else {}
     files: dict[str, FileSymbols] = {}
-    todo: list[str] = []
+    fresh: list[str] = []
+    known: dict[str, Stamp] = {}
+    kept: dict[str, FileSymbols] = {}
+    if previous is not None and previous.root == root:
+        known, kept = previous.stamps, previous.files
     for path, stamp in stamps.items():
+        if known.get(path) == stamp:
+            files[path] = kept.get(path, _BINARY)  # a binary file is left out of `files`
+        else:
+            fresh.append(path)
+    # Nothing changed since `previous`: no need to read the cache (most of a warm build).
+    cache = ParseCache(cache_path(root)) if use_cache and (fresh or not known) else None
+    cached = cache.load() if cache is not None else {}
+    todo: list[str] = []
+    for path in fresh:
+        stamp = stamps[path]
         entry = cached.get(path)
         sym = decode(entry[1]) if entry is not None and entry[0] == stamp else None
         if sym is None:
@@ -230,7 +260,7 @@ def build_index(
     files.update(parsed)
     files.update(secrets)
     indexed = {p: files[p] for p in sorted(files) if files[p].language != "binary"}
-    return RepoIndex(root, indexed, parsed=len(parsed), reused=reused, secret=secret)
+    return RepoIndex(root, indexed, parsed=len(parsed), reused=reused, secret=secret, stamps=stamps)
 
 
 def _parse_all(
@@ -269,23 +299,41 @@ def _parse_parallel(
     cancel: CancelToken | None,
     out: dict[str, FileSymbols],
 ) -> None:
-    """Parse in spawned processes (fork is unsafe beside the chat's threads)."""
+    """Parse in spawned processes (fork is unsafe beside the chat's threads). A cancel is
+    seen within a tenth of a second and ends the workers at once: the first message's time
+    budget, Ctrl-C and the end of a chat do not wait for the chunks being parsed."""
     import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
     size = max(20, len(todo) // (workers * 8))
     chunks = [todo[i : i + size] for i in range(0, len(todo), size)]
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_worker_setup)
+    try:
         futures = {pool.submit(_index_many, root, chunk): chunk for chunk in chunks}
-        try:
-            for future in as_completed(futures):
-                if cancel is not None:
-                    cancel.raise_if_cancelled()
+        pending = set(futures)
+        while pending:
+            done, pending = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
+            for future in done:
                 out.update(zip(futures[future], future.result(), strict=True))
-                if progress is not None:
-                    progress(len(out), len(todo))
-        except BaseException:
-            for future in futures:
-                future.cancel()
-            raise
+            if done and progress is not None:
+                progress(len(out), len(todo))
+            if cancel is not None:
+                cancel.raise_if_cancelled()
+    except BaseException:
+        _stop_workers(pool)
+        raise
+    pool.shutdown(wait=True)
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    """Drop the chunks not started and end the workers now, then reap them (none is left
+    behind). ProcessPoolExecutor has no public way to end its workers before Python 3.14."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        with contextlib.suppress(OSError, ValueError):
+            process.terminate()
+    for process in processes:
+        with contextlib.suppress(OSError, ValueError, AssertionError):
+            process.join(timeout=10)

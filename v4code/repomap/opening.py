@@ -6,10 +6,16 @@ later request's prefix byte-identical, so DeepSeek's prefix cache keeps hitting.
 large repository cold can take a while: past a time budget the map is skipped with a notice
 (what was parsed meanwhile is cached, so a later session gets further), and a repository with
 no code, or one that cannot be indexed, simply starts without a map.
+
+In the chat the person takes seconds to type the first message: `OpeningMap.warm_up` indexes
+the repository in a background thread meanwhile, so the first message usually finds the
+index ready. The first message waits for that build (never a second one beside it) within
+the same budget.
 """
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
 import time
@@ -20,7 +26,7 @@ from pathlib import Path
 from v4code.cancel import CancelToken
 from v4code.errors import Cancelled, V4codeError
 
-__all__ = ["MAP_SECONDS", "Opening", "opening_message"]
+__all__ = ["MAP_SECONDS", "Opening", "OpeningMap", "opening_message"]
 
 MAP_SECONDS = 3.0
 """Longest the first message waits for the index."""
@@ -80,6 +86,55 @@ def opening_message(
     if not text.strip():
         return Opening(task)
     return Opening(f"{task}\n\n{HEADER}{text}{FOOTER}")
+
+
+class OpeningMap:
+    """The agent's first-message hook: the task with its repo map, from an index that
+    `warm_up` may have started building while the person typed.
+
+    Indexing failures are not reported by the warm-up (the first message simply has no map,
+    as without it); `close` stops a warm-up still running and waits for it, so no worker
+    process outlives the session.
+    """
+
+    def __init__(self, root: Path, max_tokens: int, *, secret_files: Iterable[str] = ()) -> None:
+        self.root = root
+        self.max_tokens = max_tokens
+        self.secret_files = tuple(secret_files)
+        self._stop = CancelToken()
+        self._thread: threading.Thread | None = None
+
+    def warm_up(self) -> None:
+        """Start indexing in the background (once; never after close)."""
+        if self._thread is not None or self._stop.cancelled or self.max_tokens <= 0:
+            return
+        self._thread = threading.Thread(target=self._index, name="v4code-map-warm-up", daemon=True)
+        self._thread.start()
+
+    def _index(self) -> None:
+        from v4code.repomap.api import repo_index
+
+        with contextlib.suppress(Exception):  # nothing to report: the first message tries again
+            repo_index(self.root, cancel=self._stop, secret_files=self.secret_files)
+
+    def __call__(self, task: str, cancel: CancelToken) -> tuple[str, list[str]]:
+        opening = opening_message(
+            self.root,
+            task,
+            self.max_tokens,
+            cancel=cancel,
+            seconds=MAP_SECONDS,
+            secret_files=self.secret_files,
+        )
+        # Finished, or stopped by the budget or the user: a warm-up is of no more use.
+        self._stop.cancel()
+        return opening.content, opening.notices
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Stop a warm-up still running; return once it ended (its worker processes too)."""
+        self._stop.cancel()
+        if self._thread is not None:
+            self._thread.join(timeout)
 
 
 def _watch(token: CancelToken, user: CancelToken | None, done: threading.Event, end: float) -> None:

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from v4code.agent import Agent
+    from v4code.app import AgentSession
     from v4code.edits.checkpoints import CheckpointStore
     from v4code.events import Event
     from v4code.ui.render import TurnView
@@ -75,6 +76,7 @@ class Chat:
         self.files = FileIndex(self.root)
         self.cancel = CancelToken()
         self._agent: Agent | None = None
+        self._session: AgentSession | None = None
         self.view: TurnView | None = None  # the last turn's (for /thinking, /details)
         self.show_thinking = self.settings.show_thinking
         self.running = True
@@ -131,7 +133,10 @@ class Chat:
             backend=backend,
             cancel=self.cancel,
             meta={"frontend": "chat"},
+            warm_up_map=True,  # indexed while the person types the first message
         )
+        self.close()
+        self._session = session
         self.agent = session.agent
         if mode is not None:
             self.agent.set_mode(mode)
@@ -141,6 +146,11 @@ class Chat:
             for item in history_renderables(history, describe=self.agent.describe):
                 self.console.print(item)
             self.say(f"Resumed session {self.agent.session_id}.", "dim")
+
+    def close(self) -> None:
+        """Stop what the open session runs in the background (the repo map's warm-up)."""
+        if self._session is not None:
+            self._session.close()
 
     def pick_session(self) -> str | None:
         from v4code.sessions import list_sessions
@@ -394,7 +404,10 @@ def run_repl(
     threading.Thread(target=_warm, args=(chat.agent,), daemon=True).start()
     if not chat.agent.conversation.history:
         _banner(chat)
-    return chat.loop()
+    try:
+        return chat.loop()
+    finally:
+        chat.close()
 
 
 def _banner(chat: Chat) -> None:
