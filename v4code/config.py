@@ -273,20 +273,8 @@ def user_toml() -> dict[str, Any]:
 
 
 def project_layer_data(root: Path) -> tuple[dict[str, Any], list[str]]:
-    """The project's config file as data when the repository is trusted, else {}; and notices."""
-    from v4code.safety.trust import trust_state
-
-    state = trust_state(root)
-    path = project_config_path(root)
-    if state.notice is not None or not state.trusted or not path.is_file():
-        return {}, []
-    if path.is_symlink():
-        return {}, []
-    return _read_toml(path), []
-
-
-def _project_layer(root: Path) -> tuple[dict[str, Any], list[str]]:
-    """The project file's settings that may apply, and the notices on what was left out."""
+    """The project's config file as data (extension tables included) when the user trusts the
+    repository, else {}; and the notices on why it was left out."""
     from v4code.safety.trust import trust_state  # safety sits above config: import late
 
     state = trust_state(root)
@@ -297,9 +285,13 @@ def _project_layer(root: Path) -> tuple[dict[str, Any], list[str]]:
         return {}, []
     if path.is_symlink():
         return {}, [f"{path} is a symbolic link: ignored; use a plain file"]
-    layer = _read_toml(path)
+    return _read_toml(path), []
+
+
+def _project_layer(root: Path) -> tuple[dict[str, Any], list[str]]:
+    """The project file's settings that may apply, and the notices on what was left out."""
+    layer, notices = project_layer_data(root)
     ignored = [k for k, v in layer.items() if never_from_project(str(k), v)]
-    notices = []
     if ignored:
         notices.append(
             f"this repository's .v4code/config.toml sets {', '.join(ignored)}: ignored; "
