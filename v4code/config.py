@@ -140,19 +140,31 @@ def _coerce(name: str, value: Any, source: str) -> Any:
         ) from None
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
+def parse_toml(text: str, source: Path) -> dict[str, Any]:
+    """TOML text as data; ConfigError naming `source` when it is not valid TOML."""
     if sys.version_info >= (3, 11):
         import tomllib
     else:  # pragma: no cover
         import tomli as tomllib
     try:
-        with path.open("rb") as fh:
-            data: dict[str, Any] = tomllib.load(fh)
-            return data
+        data: dict[str, Any] = tomllib.loads(text)
+        return data
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source} is not valid TOML: {exc}") from None
+
+
+def read_config_text(path: Path) -> str:
+    """A config file's text; ConfigError when it cannot be read or is not UTF-8."""
+    try:
+        return path.read_bytes().decode("utf-8")
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path} is not valid TOML: {exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path} is not valid TOML: it is not UTF-8 text") from None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    return parse_toml(read_config_text(path), path)
 
 
 def user_config_path() -> Path:
