@@ -74,3 +74,44 @@ def workspace(tmp_path: Path) -> Iterator[Path]:
     git(root, "add", "-A")
     git(root, "commit", "-q", "-m", "initial")
     yield root
+
+
+@pytest.fixture
+def redirecting_models() -> Iterator[tuple[str, list[str | None]]]:
+    """A server whose GET /models redirects to another one; yields its base URL and the
+    Authorization headers the other server received (none, when nothing follows it)."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    seen: list[str | None] = []
+
+    class Elsewhere(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append(self.headers.get("Authorization"))
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b'{"data": [{"id": "m"}]}')
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    other = ThreadingHTTPServer(("127.0.0.1", 0), Elsewhere)
+
+    class Redirects(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(302)
+            self.send_header("Location", f"http://127.0.0.1:{other.server_port}/models")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    first = ThreadingHTTPServer(("127.0.0.1", 0), Redirects)
+    for server in (other, first):
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{first.server_port}/v1", seen
+    finally:
+        for server in (other, first):
+            server.shutdown()
+            server.server_close()

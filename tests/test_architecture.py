@@ -36,6 +36,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
         "store",
         (
             "v4code.config",
+            "v4code.toml_tables",
             "v4code.pricing",
             "v4code.sessions",
             "v4code.assets",

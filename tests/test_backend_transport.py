@@ -266,43 +266,11 @@ def test_https_proxy_tunnels_with_connect(
     ]
 
 
-def test_the_models_list_never_follows_a_redirect_with_the_key() -> None:
+def test_the_models_list_never_follows_a_redirect_with_the_key(
+    redirecting_models: tuple[str, list[str | None]],
+) -> None:
     """A server answering /models with a redirect must not get the key sent to another host."""
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-    seen: list[str | None] = []
-
-    class Elsewhere(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            seen.append(self.headers.get("Authorization"))
-            self.send_response(200)
-            self.end_headers()
-            self.wfile.write(b'{"data": [{"id": "m"}]}')
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    other = ThreadingHTTPServer(("127.0.0.1", 0), Elsewhere)
-
-    class Redirects(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(302)
-            self.send_header("Location", f"http://127.0.0.1:{other.server_port}/models")
-            self.end_headers()
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    first = ThreadingHTTPServer(("127.0.0.1", 0), Redirects)
-    for server in (other, first):
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        backend = OpenAICompatBackend(
-            base_url=f"http://127.0.0.1:{first.server_port}/v1", api_key="sk-test-0123456789"
-        )
-        assert backend.list_models(timeout=5) is None
-        assert seen == []
-    finally:
-        for server in (other, first):
-            server.shutdown()
-            server.server_close()
+    base_url, seen = redirecting_models
+    backend = OpenAICompatBackend(base_url=base_url, api_key="sk-test-0123456789")
+    assert backend.list_models(timeout=5) is None
+    assert seen == []

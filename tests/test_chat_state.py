@@ -204,11 +204,11 @@ def test_an_interrupted_tools_line_stays_in_the_chat() -> None:
 
 @pytest.mark.skipif(threading.current_thread() is not threading.main_thread(), reason="signals")
 def test_first_ctrl_c_says_stopping_at_once() -> None:
-    from v4code.ui.repl import _sigint_cancels
+    from v4code.ui.interrupt import sigint_cancels
 
     said: list[str] = []
     token = CancelToken()
-    with _sigint_cancels(token, lambda: said.append("stopping…")):
+    with sigint_cancels(token, lambda: said.append("stopping…")):
         os.kill(os.getpid(), signal.SIGINT)
         assert token.wait(10)
     assert said == ["stopping…"]

@@ -350,3 +350,50 @@ def test_undo_command_session_option_and_all(tmp_path: Path, store: CheckpointSt
     assert result.exit_code == 0, result.output
     assert (tmp_path / "a.txt").read_text() == "1\n"
     assert (tmp_path / "b.txt").read_text() == "2\n"
+
+
+def _crash_after_first_write(root: Path, store: CheckpointStore) -> None:
+    """What a batch killed after writing `a` leaves: a pending record and `a` written."""
+    (root / "a").write_bytes(b"a old")
+    store.record(root, ChangeSet((FileChange("a", b"a old", b"a new"),), "crashed"), "s1")
+    (root / "a").write_bytes(b"a new")
+
+
+def test_applying_reads_the_pending_batches_only(
+    tmp_path: Path, store: CheckpointStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """However many batches a workspace has, an apply reads the records it must roll back."""
+    from v4code.edits.checkpoints import BatchRecord
+
+    for i in range(30):
+        apply_changeset(
+            tmp_path, ChangeSet((FileChange(f"f{i}", None, b"x", None, 0o644),), "one"), store, "s"
+        )
+    _crash_after_first_write(tmp_path, store)
+    read: list[str] = []
+    parse = BatchRecord.from_json
+    monkeypatch.setattr(
+        BatchRecord,
+        "from_json",
+        classmethod(lambda cls, data: read.append(data["id"]) or parse(data)),
+    )
+    apply_changeset(tmp_path, ChangeSet((FileChange("b", None, b"b"),), "next"), store, "s")
+    assert (tmp_path / "a").read_bytes() == b"a old" and (tmp_path / "b").read_bytes() == b"b"
+    assert len(read) == 1
+    read.clear()
+    apply_changeset(tmp_path, ChangeSet((FileChange("c", None, b"c"),), "next"), store, "s")
+    assert read == []
+
+
+def test_a_batch_an_older_store_left_pending_is_still_rolled_back(
+    tmp_path: Path, store: CheckpointStore
+) -> None:
+    """Stores written before the pending markers keep no marker: the first apply reads them."""
+    import shutil
+
+    _crash_after_first_write(tmp_path, store)
+    for marker_folder in store.directory.rglob("pending"):
+        shutil.rmtree(marker_folder)
+    apply_changeset(tmp_path, ChangeSet((FileChange("b", None, b"b"),), "next"), store, "s")
+    assert (tmp_path / "a").read_bytes() == b"a old"
+    assert [b.state for b in store.list_batches(tmp_path)].count("rolled-back") == 1

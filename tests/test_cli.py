@@ -144,3 +144,28 @@ def test_run_cwd_works_in_that_directory(
     assert result.exit_code == 0 and "It is a project." in result.output
     assert "# project" in json.dumps(fake_api.chat_requests[-1].messages)
     assert len(list_sessions(workspace)) == 1 and list_sessions(elsewhere) == []
+
+
+def test_continue_with_print_goes_on_from_the_latest_conversation(
+    workspace: Path, fake_api: FakeDeepSeek, monkeypatch
+) -> None:
+    """`v4code -c -p TASK` is `v4code run --continue TASK`; a piped task with -c too."""
+    monkeypatch.setenv("DEEPSEEK_API_KEY", "sk-test-key-0123456789")
+    monkeypatch.setenv("DEEPSEEK_BASE_URL", fake_api.base_url)
+    monkeypatch.chdir(workspace)
+    runner = CliRunner()
+    nothing = runner.invoke(main, ["-c", "-p", "go on"])
+    assert nothing.exit_code == 2 and "no saved session" in nothing.output
+    fake_api.load([text("first answer"), text("second answer"), text("third answer")])
+    assert runner.invoke(main, ["-p", "first task"]).exit_code == 0
+    second = runner.invoke(main, ["-c", "-p", "second task"])
+    assert second.exit_code == 0 and "second answer" in second.output, second.output
+    third = runner.invoke(main, ["--continue"], input="third task\n")
+    assert third.exit_code == 0 and "third answer" in third.output, third.output
+    assert len(list_sessions(workspace)) == 1
+    contents = [m["content"] for m in fake_api.chat_requests[-1].messages[1:]]
+    assert contents == [
+        "first task", "first answer", "second task", "second answer", "third task\n"
+    ]  # fmt: skip
+    both = runner.invoke(main, ["run", "-c", "--resume", "x", "task"])
+    assert both.exit_code == 2 and "give one" in both.output

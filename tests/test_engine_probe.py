@@ -139,3 +139,16 @@ def test_probe_of_nothing_listening_fails_cleanly() -> None:
     )
     assert result.exit_code == 1
     assert "FAIL  models" in result.output and "FAIL  streaming" in result.output
+
+
+def test_the_probe_never_follows_a_models_redirect_with_the_key(
+    redirecting_models: tuple[str, list[str | None]],
+) -> None:
+    """The probe asks /models with the key as the chat does: a redirect fails the check and
+    the key reaches no other server."""
+    from v4code.engines.probe import Prober
+
+    base_url, seen = redirecting_models
+    models, where = Prober(base_url, "sk-probe-0123456789", "vllm", 5).models()
+    assert models is None and where.endswith("/v1/models: HTTP 302")
+    assert seen == []

@@ -107,6 +107,27 @@ def test_write_profile_keeps_the_rest_of_the_file(workspace: Path) -> None:
     assert text.count("[profiles.") == 2
 
 
+def test_a_profile_keeps_every_digit_and_an_unreadable_config_is_refused(workspace: Path) -> None:
+    """What `engine serve` writes (its command as a tuple, a fine timeout) reads back as given;
+    an edit never touches a file it cannot read as TOML, nor a table written as dotted keys."""
+    path = _user_config(LOCAL)
+    write_profile(path, "gpu", {"request_timeout": 0.123456789, "serve": ("vllm", "serve", "m")})
+    from v4code.config import user_profiles
+
+    assert user_profiles()["gpu"] == {
+        "request_timeout": 0.123456789,
+        "serve": ["vllm", "serve", "m"],
+    }
+    dotted = 'profiles.gpu.dialect = "vllm"\n'
+    path.write_text(dotted)
+    with pytest.raises(ConfigError, match="edit the file by hand"):
+        write_profile(path, "gpu", {"dialect": "sglang"})
+    assert path.read_text() == dotted
+    path.write_bytes(b'model = "caf\xe9"\n')
+    with pytest.raises(ConfigError, match="not UTF-8"):
+        write_profile(path, "gpu", {"dialect": "vllm"})
+
+
 def test_run_takes_profile_and_talks_to_its_endpoint(workspace: Path, fake_api) -> None:  # type: ignore[no-untyped-def]
     from fake_api import text
 

@@ -60,3 +60,40 @@ def test_a_review_after_a_chat_is_not_what_continue_resumes(
     review_id = next(p.stem for p in every if session_kind(p) == "review")
     with pytest.raises(V4codeError, match="is a review run"):
         find_session(workspace, review_id)
+
+
+def test_finding_a_session_reads_only_the_files_it_needs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ids are file names: a lookup by id opens that file alone, and the latest conversation
+    is found newest first, however many sessions the workspace has."""
+    import json
+    import os
+
+    from v4code import sessions
+
+    folder = sessions.sessions_dir(tmp_path)
+    folder.mkdir(parents=True)
+    for i in range(40):
+        kind = "review" if i in (13, 39) else "run"
+        meta = {"type": "meta", "session_id": f"s-{i:02d}", "kind": kind}
+        path = folder / f"s-{i:02d}.jsonl"
+        path.write_text(json.dumps(meta) + "\n")
+        os.utime(path, (1_000_000 + i, 1_000_000 + i))
+    opened: list[str] = []
+    real = sessions.session_kind
+
+    def recording(path: Path) -> str:
+        opened.append(path.stem)
+        return real(path)
+
+    monkeypatch.setattr(sessions, "session_kind", recording)
+    assert find_session(tmp_path, "s-07").stem == "s-07" and opened == ["s-07"]
+    opened.clear()
+    assert find_session(tmp_path, None).stem == "s-38" and opened == ["s-39", "s-38"]
+    opened.clear()
+    with pytest.raises(V4codeError, match="is a review run"):
+        find_session(tmp_path, "s-13")
+    assert opened == ["s-13"]
+    with pytest.raises(V4codeError, match="ambiguous: s-38, s-37, s-36"):
+        find_session(tmp_path, "s-3")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from fake_api import FakeDeepSeek, text
 
 from v4code.app import load_registry
 from v4code.assets import load_prompt
@@ -251,3 +252,66 @@ def test_a_repository_cannot_lower_prices_under_a_cost_limit(
         "output": 0,
     }
     assert any("prices" in n and "ignored" in n for n in loaded.notices), loaded.notices
+
+
+def _count_hashing(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every `.v4code/` file v4code hashes from now on, in order."""
+    from v4code.safety import trust
+
+    hashed: list[str] = []
+    real = trust._file_digest
+
+    def counting(path: Path, budget: list[int]) -> str:
+        hashed.append(path.name)
+        return real(path, budget)
+
+    monkeypatch.setattr(trust, "_file_digest", counting)
+    monkeypatch.setattr(trust, "RACY_NS", 0)  # as if the files were written long ago
+    return hashed
+
+
+def test_a_session_start_hashes_the_folder_once(
+    workspace: Path, fake_api: FakeDeepSeek, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Settings, tools, MCP servers, hooks and prompts each ask for the trust; one run of
+    `v4code run` reads `.v4code/` once for all of them."""
+    planted(workspace, 'model = "deepseek-v4-flash"\n')
+    grant(workspace)
+    hashed = _count_hashing(monkeypatch)
+    monkeypatch.setenv("DEEPSEEK_API_KEY", "sk-test-key-0123456789")
+    monkeypatch.setenv("DEEPSEEK_BASE_URL", fake_api.base_url)
+    monkeypatch.setenv("V4CODE_SANDBOX", "false")
+    monkeypatch.chdir(workspace)
+    fake_api.load([text("done")])
+    result = CliRunner().invoke(main, ["run", "hello"])
+    assert result.exit_code == 0, result.output
+    assert fake_api.chat_requests[0].json["model"] == "deepseek-v4-flash"  # the trusted config
+    assert sorted(hashed) == ["compact.md", "config.toml", "evil.py"]
+
+
+def test_a_change_after_the_folder_was_hashed_is_seen(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    planted(tmp_path)
+    grant(tmp_path)
+    hashed = _count_hashing(monkeypatch)
+    assert trust_state(tmp_path).trusted and trust_state(tmp_path).trusted
+    assert len(hashed) == 3
+    with (tmp_path / ".v4code" / "config.toml").open("a") as fh:
+        fh.write('effort = "max"\n')
+    assert trust_state(tmp_path).status == "changed"
+    assert len(hashed) == 6
+
+
+def test_a_file_rewritten_just_after_hashing_is_seen(tmp_path: Path) -> None:
+    """Same size, same inode, within a timestamp's granularity: the times may not move, so a
+    folder changed that recently is hashed each time rather than remembered."""
+    planted(tmp_path)
+    grant(tmp_path)
+    assert trust_state(tmp_path).trusted
+    config = tmp_path / ".v4code" / "config.toml"
+    size = config.stat().st_size
+    with config.open("r+b") as fh:
+        fh.write(b"x" * size)
+    assert config.stat().st_size == size
+    assert trust_state(tmp_path).status == "changed"

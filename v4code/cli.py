@@ -147,8 +147,6 @@ def as_run(args: list[str], *, piped: bool) -> list[str] | None:
         i += 1
     if task is None and not piped:
         return None
-    if task is None and any(a in ("-c", "--continue") for a in rest):
-        return None  # the chat's own handling (a task piped into a continued session)
     return ["run", *rest, "--", task if task is not None else "-"]
 
 

@@ -140,19 +140,31 @@ def _coerce(name: str, value: Any, source: str) -> Any:
         ) from None
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
+def parse_toml(text: str, source: Path) -> dict[str, Any]:
+    """TOML text as data; ConfigError naming `source` when it is not valid TOML."""
     if sys.version_info >= (3, 11):
         import tomllib
     else:  # pragma: no cover
         import tomli as tomllib
     try:
-        with path.open("rb") as fh:
-            data: dict[str, Any] = tomllib.load(fh)
-            return data
+        data: dict[str, Any] = tomllib.loads(text)
+        return data
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source} is not valid TOML: {exc}") from None
+
+
+def read_config_text(path: Path) -> str:
+    """A config file's text; ConfigError when it cannot be read or is not UTF-8."""
+    try:
+        return path.read_bytes().decode("utf-8")
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path} is not valid TOML: {exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path} is not valid TOML: it is not UTF-8 text") from None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    return parse_toml(read_config_text(path), path)
 
 
 def user_config_path() -> Path:
@@ -273,20 +285,8 @@ def user_toml() -> dict[str, Any]:
 
 
 def project_layer_data(root: Path) -> tuple[dict[str, Any], list[str]]:
-    """The project's config file as data when the repository is trusted, else {}; and notices."""
-    from v4code.safety.trust import trust_state
-
-    state = trust_state(root)
-    path = project_config_path(root)
-    if state.notice is not None or not state.trusted or not path.is_file():
-        return {}, []
-    if path.is_symlink():
-        return {}, []
-    return _read_toml(path), []
-
-
-def _project_layer(root: Path) -> tuple[dict[str, Any], list[str]]:
-    """The project file's settings that may apply, and the notices on what was left out."""
+    """The project's config file as data (extension tables included) when the user trusts the
+    repository, else {}; and the notices on why it was left out."""
     from v4code.safety.trust import trust_state  # safety sits above config: import late
 
     state = trust_state(root)
@@ -297,9 +297,13 @@ def _project_layer(root: Path) -> tuple[dict[str, Any], list[str]]:
         return {}, []
     if path.is_symlink():
         return {}, [f"{path} is a symbolic link: ignored; use a plain file"]
-    layer = _read_toml(path)
+    return _read_toml(path), []
+
+
+def _project_layer(root: Path) -> tuple[dict[str, Any], list[str]]:
+    """The project file's settings that may apply, and the notices on what was left out."""
+    layer, notices = project_layer_data(root)
     ignored = [k for k, v in layer.items() if never_from_project(str(k), v)]
-    notices = []
     if ignored:
         notices.append(
             f"this repository's .v4code/config.toml sets {', '.join(ignored)}: ignored; "

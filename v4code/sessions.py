@@ -12,6 +12,7 @@ import json
 import os
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -212,32 +213,51 @@ def session_kind(path: Path) -> str:
     return _kind_of(first) if isinstance(first, dict) and first.get("type") == "meta" else "chat"
 
 
-def list_sessions(root: Path, *, every: bool = False) -> list[Path]:
-    """This workspace's conversations (every kind with `every`), newest first."""
-    directory = sessions_dir(root)
+def _newest_first(directory: Path, stems: Callable[[str], bool] = lambda _: True) -> list[Path]:
+    """The session files in `directory` whose id `stems` accepts, newest first; only those
+    are looked at (stat), and none is opened."""
     if not directory.is_dir():
         return []
-    files = sorted(
-        directory.glob("*.jsonl"), key=lambda p: (p.stat().st_mtime, p.name), reverse=True
-    )
+    found: list[tuple[int, str, Path]] = []
+    with os.scandir(directory) as entries:
+        for entry in entries:
+            if not entry.name.endswith(".jsonl") or not stems(entry.name[: -len(".jsonl")]):
+                continue
+            try:
+                found.append((entry.stat().st_mtime_ns, entry.name, Path(entry.path)))
+            except OSError:
+                continue  # removed meanwhile
+    found.sort(reverse=True)
+    return [path for _, _, path in found]
+
+
+def list_sessions(root: Path, *, every: bool = False) -> list[Path]:
+    """This workspace's conversations (every kind with `every`), newest first."""
+    files = _newest_first(sessions_dir(root))
     return files if every else [p for p in files if session_kind(p) in RESUMABLE_KINDS]
 
 
 def find_session(root: Path, session_id: str | None) -> Path:
-    """The file of a conversation's id (a unique prefix is enough), or the latest one."""
-    files = list_sessions(root)
+    """The file of a conversation's id (a unique prefix is enough), or the latest one.
+
+    Ids are file names: only the files an id names are opened (to read their kind), and for
+    the latest one the files newest first until a conversation turns up.
+    """
+    directory = sessions_dir(root)
     if session_id is None:
-        if not files:
-            raise ConfigError("there is no saved session for this workspace yet")
-        return files[0]
-    matches = [p for p in files if p.stem == session_id] or [
-        p for p in files if p.stem.startswith(session_id)
-    ]
+        for path in _newest_first(directory):
+            if session_kind(path) in RESUMABLE_KINDS:
+                return path
+        raise ConfigError("there is no saved session for this workspace yet")
+    named = _newest_first(directory, lambda stem: stem.startswith(session_id))
+    kinds = {path: session_kind(path) for path in named}
+    conversations = [p for p in named if kinds[p] in RESUMABLE_KINDS]
+    matches = [p for p in conversations if p.stem == session_id] or conversations
     if not matches:
-        other = [p for p in list_sessions(root, every=True) if p.stem == session_id]
-        if other:
+        exact = [p for p in named if p.stem == session_id]
+        if exact:
             raise ConfigError(
-                f"session {session_id!r} is a {session_kind(other[0])} run, not a "
+                f"session {session_id!r} is a {kinds[exact[0]]} run, not a "
                 "conversation; it cannot be continued"
             )
         raise ConfigError(f"no session {session_id!r} in this workspace (see `v4code sessions`)")

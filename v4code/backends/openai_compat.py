@@ -212,29 +212,10 @@ class OpenAICompatBackend:
     def list_models(self, timeout: float = 5.0) -> list[str] | None:
         """The model IDs the server lists at /models, or None when it offers no such list
         (many local engines) or cannot be asked right now: then any name is taken on trust."""
-        import json
-        import urllib.error
-        import urllib.request
+        from v4code.backends.model_list import fetch_models
 
-        url = self.base_url.rstrip("/") + "/models"
-        headers = {"Authorization": f"Bearer {self.api_key}", "Accept": "application/json"}
-
-        class _NoRedirect(urllib.request.HTTPRedirectHandler):
-            def redirect_request(self, *args: object, **kwargs: object) -> None:
-                return None  # the key goes to the configured endpoint and nowhere else
-
-        opener = urllib.request.build_opener(_NoRedirect)
-        try:
-            with opener.open(
-                urllib.request.Request(url, headers=headers), timeout=timeout
-            ) as response:
-                data = json.loads(response.read(4_000_000))
-        except (OSError, ValueError, urllib.error.URLError):
-            return None
-        items = data.get("data") if isinstance(data, dict) else None
-        if not isinstance(items, list):
-            return None
-        return [str(m["id"]) for m in items if isinstance(m, dict) and isinstance(m.get("id"), str)]
+        models, _ = fetch_models(self.base_url, self.api_key, timeout)
+        return None if models is None else [str(m["id"]) for m in models]
 
     def close(self) -> None:
         if self._transport is not None:

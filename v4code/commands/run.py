@@ -51,6 +51,13 @@ Exit codes:
 @click.option("--profile", help="Use [profiles.NAME] from your config (see `v4code profiles`).")
 @click.option("--resume", "resume", metavar="ID", help="Continue session ID with this task.")
 @click.option(
+    "-c",
+    "--continue",
+    "continue_",
+    is_flag=True,
+    help="Continue the latest session here with this task.",
+)
+@click.option(
     "-C",
     "--cwd",
     "cwd",
@@ -90,6 +97,7 @@ def run_command(
     dialect: str | None,
     profile: str | None,
     resume: str | None,
+    continue_: bool,
     cwd: str | None,
     allow_destructive: bool | None,
     allow_secrets: bool | None,
@@ -103,6 +111,9 @@ def run_command(
 
     from v4code.ui.headless_run import run_task
 
+    if continue_ and resume is not None:
+        click.echo("v4code: --continue and --resume name two sessions; give one", err=True)
+        sys.exit(ExitCode.USAGE)
     text = " ".join(task)
     if text == "-":
         text = sys.stdin.read()
@@ -133,7 +144,7 @@ def run_command(
             text,
             output=output,
             flags=flags,
-            resume=resume,
+            resume="" if continue_ else resume,  # "": the latest conversation
             cwd=Path(cwd) if cwd is not None else None,
         )
     except V4codeError as exc:

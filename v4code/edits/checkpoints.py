@@ -6,6 +6,7 @@ in any directory and never touches a repository's index, HEAD, branches or stash
     objects/ab/abcdef...                     file contents, content-addressed (sha256)
     workspaces/<key>/root                    the workspace path the key stands for
     workspaces/<key>/batches/<id>.json       one record per batch
+    workspaces/<key>/pending/<id>            an empty marker while batch <id> is pending
     workspaces/<key>/snapshots/<id>.json     one record per command: the tree before and after
     workspaces/<key>/statcache.json          what the last snapshot read (see snapshot.py)
 
@@ -13,6 +14,8 @@ A batch is recorded (state "pending") before any file is written and marked "app
 every file is: the record is the batch's journal. A crash in between leaves a pending record;
 the next apply, undo or session start in that workspace rolls it back from its before-images
 (state "rolled-back") and removes its temp files, so a batch is all-or-nothing across a crash.
+The marker in `pending/`, written before the record and removed once the batch is applied, lets
+every apply find the batches to roll back without reading every record of the workspace.
 
 Edit batches and command snapshots are both undo points; undo takes the newest first, whatever
 its kind. Snapshots live in their own folder so that an older v4code, which knows only batches,
@@ -156,14 +159,19 @@ def _load_records(
     """
     out: list[_Point] = []
     for path in folder.glob("*.json") if folder.is_dir() else ():
-        try:
-            record = parse(json.loads(path.read_text("utf-8")))
-        except (OSError, ValueError, KeyError, TypeError):
-            continue
-        if session_id is None or record.session_id == session_id:
+        record = _read_record(path, parse)
+        if record is not None and (session_id is None or record.session_id == session_id):
             out.append(record)
     out.sort(key=lambda r: (r.created, r.id))
     return out
+
+
+def _read_record(path: Path, parse: Callable[[dict[str, Any]], _Point]) -> _Point | None:
+    """One record; None when it is missing or damaged."""
+    try:
+        return parse(json.loads(path.read_text("utf-8")))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 @dataclass(frozen=True)
@@ -392,18 +400,59 @@ class CheckpointStore:
             files=files,
             created_dirs=tuple(created_dirs),
         )
+        marker = self._pending_dir(record.root) / record.id
+        marker.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        atomic_write(marker, b"", 0o600)  # before the record: a crash leaves no record unmarked
         self._save(record)
         return record
 
     def mark_applied(self, record: BatchRecord) -> BatchRecord:
         updated = replace(record, state="applied")
         self._save(updated)
+        self._unmark(record.root, record.id)
         return updated
 
     def discard(self, record: BatchRecord) -> None:
         """Forget a batch that was rolled back before it took effect."""
         with contextlib.suppress(FileNotFoundError):
             self._record_path(record.root, record.id).unlink()
+        self._unmark(record.root, record.id)
+
+    def _pending_dir(self, root: Path | str) -> Path:
+        return self._workspace_dir(root) / "pending"
+
+    def _unmark(self, root: Path | str, batch_id: str) -> None:
+        """Drop a batch's pending marker (one a crash leaves here is dropped by the next
+        roll-back, which finds the record no longer pending)."""
+        with contextlib.suppress(FileNotFoundError):
+            (self._pending_dir(root) / batch_id).unlink()
+
+    def _pending_batches(self, root: Path) -> list[BatchRecord]:
+        """The batches still pending, oldest first, read through their markers alone.
+
+        A store from before the markers is read whole once and marked, so a batch an older
+        v4code left half applied is still rolled back.
+        """
+        folder = self._pending_dir(root)
+        if not folder.is_dir():
+            if not (self._workspace_dir(root) / "batches").is_dir():
+                return []
+            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+            for old in self.list_batches(root):
+                if old.state == "pending" and old.undone is None:
+                    atomic_write(folder / old.id, b"", 0o600)
+        pending: list[BatchRecord] = []
+        for marker in folder.iterdir():
+            path = self._record_path(root, marker.name)
+            record = _read_record(path, BatchRecord.from_json)
+            if record is None and path.exists():
+                continue  # damaged: skipped, as listing skips it
+            if record is None or record.state != "pending" or record.undone is not None:
+                self._unmark(root, marker.name)  # killed before its record, or done since
+            else:
+                pending.append(record)
+        pending.sort(key=lambda r: (r.created, r.id))
+        return pending
 
     def get(self, root: Path | str, batch_id: str) -> BatchRecord | None:
         try:
@@ -433,9 +482,7 @@ class CheckpointStore:
         """
         root_real = _real(root)
         rolled: list[BatchRecord] = []
-        for record in self.list_batches(root_real):
-            if record.state != "pending" or record.undone is not None:
-                continue
+        for record in self._pending_batches(root_real):
             for f in record.files:
                 target = root_real / f.path
                 tmp = target.with_name(f".{target.name}.{record.id}{TEMP_SUFFIX}")
@@ -450,6 +497,7 @@ class CheckpointStore:
                     (root_real / rel).rmdir()  # only if still empty
             updated = replace(record, state="rolled-back", undone=time.time())
             self._save(updated)
+            self._unmark(root_real, record.id)
             rolled.append(updated)
         return rolled
 

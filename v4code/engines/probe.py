@@ -8,9 +8,6 @@ came at all, the model name the server answered with.
 
 from __future__ import annotations
 
-import json
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -202,21 +199,9 @@ class Prober:
         return answer
 
     def models(self) -> tuple[list[dict[str, Any]] | None, str]:
-        url = self.base_url.rstrip("/") + "/models"
-        request = urllib.request.Request(
-            url, headers={"Authorization": f"Bearer {self.api_key}", "Accept": "application/json"}
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                data = json.loads(response.read(4_000_000))
-        except urllib.error.HTTPError as exc:
-            return None, f"GET {url}: HTTP {exc.code}"
-        except (OSError, ValueError) as exc:
-            return None, f"GET {url}: {exc}"
-        items = data.get("data") if isinstance(data, dict) else None
-        if not isinstance(items, list):
-            return None, f"GET {url}: no `data` list"
-        return [m for m in items if isinstance(m, dict) and isinstance(m.get("id"), str)], url
+        from v4code.backends.model_list import fetch_models
+
+        return fetch_models(self.base_url, self.api_key, self.timeout)
 
     def close(self) -> None:
         for backend in self.backends.values():

@@ -162,7 +162,8 @@ def load_servers(root: Path) -> LoadedServers:
 
     user = _servers_in(user_toml(), user_config_path(), "user")
     names = {s.name for s in user}
-    project_data, notices = project_layer_data(root)
+    project_data, _ = project_layer_data(root)  # its notices are load_settings' to give
+    notices: list[str] = []
     project = []
     for server in _servers_in(project_data, root / ".v4code" / "config.toml", "project"):
         if server.name in names:

@@ -122,6 +122,20 @@ def _word(node: Any) -> str:
     return _text(node)
 
 
+def command_words(node: Any) -> list[str]:
+    """A simple command's words as the program receives them: its name, then its arguments
+    (the variables it assigns and its redirections left out)."""
+    words = []
+    for child in node.children:
+        if child.type in ("variable_assignment", "file_redirect", "herestring_redirect"):
+            continue
+        if child.type == "command_name":
+            words.append(_word(child.children[0]) if child.children else _text(child))
+        elif child.is_named and child.type != "comment":
+            words.append(_word(child))
+    return words
+
+
 def _walk(node: Any) -> Iterator[Any]:
     yield node
     for child in node.children:
@@ -193,17 +207,6 @@ class _Checker:
                 return finding
         return None
 
-    def words(self, node: Any) -> list[str]:
-        words = []
-        for child in node.children:
-            if child.type in ("variable_assignment", "file_redirect", "herestring_redirect"):
-                continue
-            if child.type == "command_name":
-                words.append(_word(child.children[0]) if child.children else _text(child))
-            elif child.is_named and child.type != "comment":
-                words.append(_word(child))
-        return words
-
     def pipeline(self, node: Any) -> GuardFinding | None:
         stages = [c for c in node.children if c.is_named]
         for i, stage in enumerate(stages[1:], start=1):
@@ -215,7 +218,7 @@ class _Checker:
                         break
             if command is None:
                 continue
-            words = _unwrap(self.words(command))
+            words = _unwrap(command_words(command))
             downloaded = any(_has_downloader(s) for s in stages[:i])
             if words and downloaded and _reads_code_from_stdin(words):
                 return GuardFinding(
@@ -226,7 +229,7 @@ class _Checker:
         return None
 
     def command(self, node: Any, depth: int) -> GuardFinding | None:
-        words = _unwrap(self.words(node))
+        words = _unwrap(command_words(node))
         if not words:
             return None
         name = _name(words[0])

@@ -19,9 +19,8 @@ None means the command has no meaningful prefix: only a yes for this one command
 from __future__ import annotations
 
 import re
-from typing import Any
 
-from v4code.safety.command_guard import _name, _parser, _unwrap, _walk, _word
+from v4code.safety.command_guard import _name, _parser, _unwrap, _walk, _word, command_words
 
 _PYTHON = re.compile(r"^(python|pypy)[0-9.]*$")
 _PYTHON_VALUE_OPTIONS = frozenset({"-W", "-X", "--check-hash-based-pycs"})
@@ -117,19 +116,7 @@ def _simple_command(command: str) -> tuple[list[str], list[str]] | None:
         for child in commands[0].children
         if child.type == "variable_assignment"
     ]
-    return _words(commands[0]), assigned
-
-
-def _words(node: Any) -> list[str]:
-    words = []
-    for child in node.children:
-        if child.type in ("variable_assignment", "file_redirect", "herestring_redirect"):
-            continue
-        if child.type == "command_name":
-            words.append(_word(child.children[0]) if child.children else "")
-        elif child.is_named and child.type != "comment":
-            words.append(_word(child))
-    return words
+    return command_words(commands[0]), assigned
 
 
 def _program_prefix(words: list[str], depth: int) -> str | None:

@@ -13,6 +13,7 @@ trust itself.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -243,6 +244,78 @@ def _recorded(root: Path) -> str | None:
     return None
 
 
+# A file changed this close (in ns) before its folder was hashed may change again without its
+# times moving (timestamps are coarse on some file systems): such a hash is not remembered.
+RACY_NS = 2_000_000_000
+
+# Per repository: the stat signature of its `.v4code/` and the digest and summary computed
+# from it. One session start asks for the trust several times (settings, tools, MCP servers,
+# hooks, prompts, commands); the folder is hashed once, and again only when it changed.
+_hashed: dict[str, tuple[tuple[Any, ...], str, tuple[str, ...]]] = {}
+
+
+def _signature(root: Path) -> tuple[Any, ...] | None:
+    """What `.v4code/` holds as far as stat tells (every entry's identity, size and times, a
+    link's target too), walked as `_entries` walks it; None when that cannot be read, or when
+    a file changed too recently for a later change to be sure to move its times."""
+    base = project_dir(root)
+    signature: list[Any] = []
+    newest = 0
+
+    def walk_error(exc: OSError) -> None:
+        raise exc
+
+    try:
+        for dirpath, dirnames, filenames in os.walk(base, onerror=walk_error, followlinks=False):
+            here = Path(dirpath)
+            if here == base:
+                dirnames[:] = [d for d in dirnames if d not in STATE_DIRS]
+            for name in sorted(filenames) + sorted(dirnames):
+                path = here / name
+                stats = [os.lstat(path)]
+                if stat.S_ISDIR(stats[0].st_mode):
+                    continue  # walked into: its entries are what counts
+                if stat.S_ISLNK(stats[0].st_mode):
+                    signature.append(os.readlink(path))
+                    with contextlib.suppress(OSError):
+                        stats.append(os.stat(path))  # a linked file's content counts
+                for st in stats:
+                    signature.append(
+                        (name, st.st_mode, st.st_dev, st.st_ino, st.st_size)
+                        + (st.st_mtime_ns, st.st_ctime_ns)
+                    )
+                    newest = max(newest, st.st_mtime_ns, st.st_ctime_ns)
+            signature.append(dirpath)
+            if len(signature) > 3 * MAX_ENTRIES:
+                return None
+    except OSError:
+        return None
+    if newest >= time.time_ns() - RACY_NS:
+        return None
+    return tuple(signature)
+
+
+def _hash_folder(root: Path) -> tuple[str, tuple[str, ...]]:
+    """The digest and summary of `.v4code/` ("" for an empty one), hashed again only when its
+    stat signature changed since the last time; TrustError when it cannot be read safely.
+
+    The signature is taken before hashing, so a change made while hashing changes the next
+    signature and is hashed then.
+    """
+    key = _real(root)
+    signature = _signature(root)
+    remembered = _hashed.pop(key, None)
+    if signature is not None and remembered is not None and remembered[0] == signature:
+        _hashed[key] = remembered
+        return remembered[1], remembered[2]
+    entries = _entries(root)
+    digest = _digest(entries) if entries else ""
+    summary = _summary(root, entries) if entries else ()
+    if signature is not None:
+        _hashed[key] = (signature, digest, summary)
+    return digest, summary
+
+
 def trust_state(root: Path) -> TrustState:
     """The repository's trust as of now: its `.v4code/` as it is on disk against the record.
 
@@ -260,11 +333,9 @@ def trust_state(root: Path) -> TrustState:
     if not base.is_dir():
         return TrustState(Path(_real(root)), "nothing", "")
     try:
-        entries = _entries(root)
-        if not entries:
+        digest, summary = _hash_folder(root)
+        if not digest:
             return TrustState(Path(_real(root)), "nothing", "")
-        digest = _digest(entries)
-        summary = _summary(root, entries)
         recorded = _recorded(root)
     except TrustError as exc:
         return TrustState(Path(_real(root)), "untrusted", "", (exc.message,))

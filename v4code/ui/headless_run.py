@@ -3,24 +3,11 @@
 from __future__ import annotations
 
 import os
-import signal
 import sys
 from pathlib import Path
-from types import FrameType
-from typing import TYPE_CHECKING, Any
+from typing import Any, NoReturn
 
 from v4code.errors import ExitCode, V4codeError
-
-if TYPE_CHECKING:
-    from collections.abc import Callable
-    from typing import TypeAlias
-
-    from v4code.cancel import CancelToken
-
-    # What signal.signal returns: the handler that was installed before.
-    SignalHandler: TypeAlias = (
-        Callable[[int, FrameType | None], object] | int | signal.Handlers | None
-    )
 
 
 def run_task(
@@ -66,11 +53,12 @@ def run_task(
         failed.notices = list(loaded.notices)
         renderer.finish(failed)
         return exc.exit_code
-    previous = _install_sigint(cancel)
+    from v4code.ui.interrupt import sigint_cancels
+
     try:
-        result = renderer.run(opened.agent.submit(task), opened.agent.session_id)
+        with sigint_cancels(cancel, _say_stopping, _interrupted):
+            result = renderer.run(opened.agent.submit(task), opened.agent.session_id)
     finally:
-        signal.signal(signal.SIGINT, previous)
         opened.agent.session.close()
     exit_now(result.exit_code, opened.agent.session.path)
     return result.exit_code
@@ -105,15 +93,11 @@ def exit_now(code: int, session_file: Path) -> None:
     os._exit(code)
 
 
-def _install_sigint(cancel: CancelToken) -> SignalHandler:
-    """First Ctrl-C cancels the turn cleanly; a second one aborts at once."""
+def _say_stopping() -> None:
+    sys.stderr.write("\nv4code: stopping… (Ctrl-C again to quit at once)\n")
+    sys.stderr.flush()
 
-    def handler(signum: int, frame: FrameType | None) -> None:
-        if cancel.cancelled:
-            sys.stderr.write("\nv4code: interrupted\n")
-            raise SystemExit(ExitCode.INTERRUPTED)
-        sys.stderr.write("\nv4code: stopping… (Ctrl-C again to quit at once)\n")
-        sys.stderr.flush()
-        cancel.cancel()
 
-    return signal.signal(signal.SIGINT, handler)
+def _interrupted() -> NoReturn:
+    sys.stderr.write("\nv4code: interrupted\n")
+    raise SystemExit(ExitCode.INTERRUPTED)

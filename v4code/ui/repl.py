@@ -14,18 +14,17 @@ leaves, like Ctrl-D.
 from __future__ import annotations
 
 import contextlib
-import signal
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 
 from v4code.cancel import CancelToken
 from v4code.errors import V4codeError
+from v4code.ui.interrupt import sigint_cancels
 
 if TYPE_CHECKING:
     from prompt_toolkit import PromptSession
@@ -236,7 +235,7 @@ class Chat:
             self.view = view
         self.cancel.reset()
         stopping = lambda: self.console.print("stopping…", style="yellow")  # noqa: E731
-        with _sigint_cancels(self.cancel, stopping), _no_echo(self.terminal):
+        with sigint_cancels(self.cancel, stopping), _no_echo(self.terminal):
             try:
                 for event in events:
                     view.handle(event)
@@ -329,30 +328,6 @@ def history_path(root: Path) -> Path:
     path = user_home() / "history" / sessions_dir(root).name
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     return path
-
-
-@contextlib.contextmanager
-def _sigint_cancels(
-    cancel: CancelToken, stopping: Callable[[], None] = lambda: None
-) -> Iterator[None]:
-    """During a turn: the first Ctrl-C cancels it cleanly (and says so at once, `stopping`),
-    a second one raises at once."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum: int, frame: FrameType | None) -> None:
-        if cancel.cancelled:
-            raise KeyboardInterrupt
-        cancel.cancel()
-        with contextlib.suppress(Exception):  # never let the message break the cancel
-            stopping()
-
-    previous = signal.signal(signal.SIGINT, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
 
 
 @contextlib.contextmanager
