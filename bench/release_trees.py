@@ -42,11 +42,13 @@ class Project:
     last: tuple[int, int]
 
 
-# The minor releases SWE-bench Lite's instances fall between, for each project.
+# The minor releases SWE-bench Lite's instances fall between, for each project. An
+# instance's version names the release its base commit leads up to, so each range starts
+# one minor release earlier than the oldest instance's version.
 PROJECTS = {
     "django": Project("django/django", (2, 2), (5, 0)),
     "matplotlib": Project("matplotlib/matplotlib", (3, 3), (3, 8)),
-    "scikit-learn": Project("scikit-learn/scikit-learn", (0, 20), (1, 3)),
+    "scikit-learn": Project("scikit-learn/scikit-learn", (0, 19), (1, 3)),
     "pyvista": Project("pyvista/pyvista", (0, 30), (0, 44)),
 }
 PIP_TIMEOUT = 900
