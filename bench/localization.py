@@ -7,7 +7,18 @@ statement with an empty cache (cold) and again with the cache filled (warm), and
 of the gold file is recorded. A plain BM25 over path and contents, computed by this script
 on the same files, is the baseline. Prints Acc@1/5/10 and MRR by repository and overall.
 
-Run by hand: `python bench/localization.py --repos DIR [--split sample|dev|both] [--limit N]`.
+Repositories too large to mirror can be covered approximately with --releases DIR, a folder
+of release source trees (`DIR/owner+name/<version>/`, filled by bench/release_trees.py from
+the project's sdists). An instance whose repository has no mirror is measured on the first
+release, in ascending version order, to which its gold patch applies exactly (`git apply
+--check`: every hunk's context matches, no fuzz). That release is not the base commit: the
+files the fix touches are as they were there, but the rest of the tree may be older or newer,
+and an sdist lacks what the project leaves out of it (CI files, some tooling), so the
+figures are an approximation; their rows say "(release)". The gold patch only chooses the
+tree; the ranker and the baseline see the problem statement alone, as for a checkout.
+
+Run by hand: `python bench/localization.py --repos DIR [--releases DIR]
+[--split sample|dev|both] [--limit N]`.
 The data is read where it lies (never copied into the repository).
 """
 
@@ -26,6 +37,8 @@ import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
+
+from packaging.version import InvalidVersion, Version
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -49,6 +62,11 @@ class Outcome:
     baseline_rank: int | None
     cold: float
     warm: float
+    release: str | None = None
+
+    @property
+    def group(self) -> str:
+        return f"{self.repo} (release)" if self.release else self.repo
 
 
 def find_git_dir(repos: Path, name: str) -> Path | None:
@@ -157,6 +175,29 @@ def rank_of(gold: list[str], ranked: list[str]) -> int | None:
     return None
 
 
+def measure(tree: Path, inst: dict[str, object], home: Path) -> Outcome:
+    """Cold run with an empty cache, warm run, baseline: the same for every kind of tree."""
+    os.environ["V4CODE_HOME"] = str(home)
+    shutil.rmtree(home, ignore_errors=True)
+    text = str(inst["problem_statement"])
+    start = time.perf_counter()
+    ranked = api.locate(tree, text, top=10)
+    cold = time.perf_counter() - start
+    start = time.perf_counter()
+    warm_ranked = api.locate(tree, text, top=10)
+    warm = time.perf_counter() - start
+    assert [r.path for r in ranked] == [r.path for r in warm_ranked]
+    gold = [str(g) for g in inst["gold_files"]]  # type: ignore[attr-defined]
+    return Outcome(
+        str(inst["instance_id"]),
+        str(inst["repo"]),
+        rank_of(gold, [r.path for r in ranked]),
+        rank_of(gold, baseline(tree, text)),
+        cold,
+        warm,
+    )
+
+
 def run_instance(git_dir: Path, inst: dict[str, object], home: Path) -> Outcome | None:
     with tempfile.TemporaryDirectory(prefix="loc-") as tmp:
         tree = Path(tmp) / "tree"
@@ -164,27 +205,65 @@ def run_instance(git_dir: Path, inst: dict[str, object], home: Path) -> Outcome 
             print(f"  {inst['instance_id']}: base commit missing, skipped", file=sys.stderr)
             return None
         try:
-            os.environ["V4CODE_HOME"] = str(home)
-            shutil.rmtree(home, ignore_errors=True)
-            text = str(inst["problem_statement"])
-            start = time.perf_counter()
-            ranked = api.locate(tree, text, top=10)
-            cold = time.perf_counter() - start
-            start = time.perf_counter()
-            warm_ranked = api.locate(tree, text, top=10)
-            warm = time.perf_counter() - start
-            assert [r.path for r in ranked] == [r.path for r in warm_ranked]
-            gold = [str(g) for g in inst["gold_files"]]  # type: ignore[attr-defined]
-            return Outcome(
-                str(inst["instance_id"]),
-                str(inst["repo"]),
-                rank_of(gold, [r.path for r in ranked]),
-                rank_of(gold, baseline(tree, text)),
-                cold,
-                warm,
-            )
+            return measure(tree, inst, home)
         finally:
             remove_worktree(git_dir, tree)
+
+
+def find_releases(releases: Path | None, name: str) -> Path | None:
+    if releases is None:
+        return None
+    folder = releases / name.replace("/", "+")
+    return folder if folder.is_dir() else None
+
+
+def release_versions(folder: Path) -> list[tuple[Version, Path]]:
+    """The complete release trees in `folder`, oldest first (a `.part` folder is one that
+    bench/release_trees.py has not finished extracting)."""
+    found = []
+    for tree in folder.iterdir():
+        try:
+            found.append((Version(tree.name), tree))
+        except InvalidVersion:
+            continue
+    return sorted(found)
+
+
+def patch_applies(tree: Path, patch: str) -> bool:
+    """`git apply --check` in `tree`, which is no repository: the ceiling keeps git from
+    finding one above it, so paths are taken relative to the tree."""
+    env = {**os.environ, "GIT_CEILING_DIRECTORIES": str(tree.parent)}
+    done = subprocess.run(
+        ["git", "apply", "--check", "-"],
+        input=patch.encode("utf-8"),
+        cwd=tree,
+        env=env,
+        capture_output=True,
+    )
+    return done.returncode == 0
+
+
+def pick_release(folder: Path, patch: str) -> tuple[str, Path] | None:
+    for version, tree in release_versions(folder):
+        if patch_applies(tree, patch):
+            return str(version), tree
+    return None
+
+
+def run_release(folder: Path, inst: dict[str, object], home: Path) -> Outcome | None:
+    """Measure on a hard-linked copy of the first release the gold patch applies to (the
+    ranker only reads, so the links never change the stored tree)."""
+    picked = pick_release(folder, str(inst["patch"]))
+    if picked is None:
+        print(f"  {inst['instance_id']}: no release accepts the gold patch", file=sys.stderr)
+        return None
+    version, source = picked
+    with tempfile.TemporaryDirectory(prefix="loc-") as tmp:
+        tree = Path(tmp) / "tree"
+        shutil.copytree(source, tree, symlinks=True, copy_function=os.link)
+        row = measure(tree, inst, home)
+    row.release = version
+    return row
 
 
 def summary(rows: list[Outcome], attr: str) -> str:
@@ -198,6 +277,11 @@ def summary(rows: list[Outcome], attr: str) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repos", type=Path, required=True, help="folder of mirrors or clones")
+    parser.add_argument(
+        "--releases",
+        type=Path,
+        help="folder of release trees for repositories without a mirror (approximate)",
+    )
     parser.add_argument("--split", choices=("sample", "dev", "both"), default="both")
     parser.add_argument("--limit", type=int, default=0, help="only the first N instances")
     parser.add_argument("--data", type=Path, default=EVALS, help="folder of the jsonl files")
@@ -211,33 +295,39 @@ def main() -> int:
     if args.limit:
         instances = instances[: args.limit]
     rows: list[Outcome] = []
-    missing: Counter[str] = Counter()
+    missing: Counter[tuple[str, str]] = Counter()
     with tempfile.TemporaryDirectory(prefix="loc-home-") as home:
         for inst in instances:
             git_dir = find_git_dir(args.repos, inst["repo"])
-            if git_dir is None:
-                missing[inst["repo"]] += 1
-                continue
-            row = run_instance(git_dir, inst, Path(home) / "h")
+            releases = find_releases(args.releases, inst["repo"])
+            if git_dir is not None:
+                row = run_instance(git_dir, inst, Path(home) / "h")
+                reason = "base commit missing"
+            elif releases is not None:
+                row = run_release(releases, inst, Path(home) / "h")
+                reason = "no release accepts the gold patch"
+            else:
+                row, reason = None, "no mirror"
             if row is None:
-                missing[inst["repo"]] += 1
+                missing[(inst["repo"], reason)] += 1
                 continue
             rows.append(row)
             if args.verbose:
+                release = f"  release {row.release}" if row.release else ""
                 print(
                     f"{row.instance:40} rank {row.rank!s:>4}  bm25 {row.baseline_rank!s:>4}"
-                    f"  cold {row.cold:5.2f}s warm {row.warm:5.2f}s",
+                    f"  cold {row.cold:5.2f}s warm {row.warm:5.2f}s{release}",
                     flush=True,
                 )
     by_repo: defaultdict[str, list[Outcome]] = defaultdict(list)
     for row in rows:
-        by_repo[row.repo].append(row)
-    print(f"\n{'repository':32} {'n':>3}  {'locate':40} {'BM25 baseline':40} cold/warm s")
+        by_repo[row.group].append(row)
+    print(f"\n{'repository':36} {'n':>3}  {'locate':40} {'BM25 baseline':40} cold/warm s")
     for repo, group in sorted(by_repo.items()):
         cold = sum(r.cold for r in group) / len(group)
         warm = sum(r.warm for r in group) / len(group)
         print(
-            f"{repo:32} {len(group):3}  {summary(group, 'rank'):40} "
+            f"{repo:36} {len(group):3}  {summary(group, 'rank'):40} "
             f"{summary(group, 'baseline_rank'):40} {cold:5.2f}/{warm:4.2f}"
         )
     if rows:
@@ -245,11 +335,14 @@ def main() -> int:
         warm = sum(r.warm for r in rows) / len(rows)
         worst = max(r.cold for r in rows)
         print(
-            f"{'overall':32} {len(rows):3}  {summary(rows, 'rank'):40} "
+            f"{'overall':36} {len(rows):3}  {summary(rows, 'rank'):40} "
             f"{summary(rows, 'baseline_rank'):40} {cold:5.2f}/{warm:4.2f} (cold max {worst:.2f})"
         )
     if missing:
-        print("not covered: " + ", ".join(f"{r} ({n})" for r, n in sorted(missing.items())))
+        print(
+            "not covered: "
+            + ", ".join(f"{repo} ({n}, {why})" for (repo, why), n in sorted(missing.items()))
+        )
     return 0
 
 
