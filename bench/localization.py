@@ -9,9 +9,10 @@ on the same files, is the baseline. Prints Acc@1/5/10 and MRR by repository and 
 
 Repositories too large to mirror can be covered approximately with --releases DIR, a folder
 of release source trees (`DIR/owner+name/<version>/`, filled by bench/release_trees.py from
-the project's sdists). An instance whose repository has no mirror is measured on the first
-release, in ascending version order, to which its gold patch applies exactly (`git apply
---check`: every hunk's context matches, no fuzz). That release is not the base commit: the
+the project's sdists). An instance whose repository has no mirror is measured on the
+release nearest its `version` (the release its base commit leads up to: that release first,
+then older ones newest first, then newer ones) to which its gold patch applies exactly (`git
+apply --check`: every hunk's context matches, no fuzz). That release is not the base commit: the
 files the fix touches are as they were there, but the rest of the tree may be older or newer,
 and an sdist lacks what the project leaves out of it (CI files, some tooling), so the
 figures are an approximation; their rows say "(release)". The gold patch only chooses the
@@ -243,17 +244,33 @@ def patch_applies(tree: Path, patch: str) -> bool:
     return done.returncode == 0
 
 
-def pick_release(folder: Path, patch: str) -> tuple[str, Path] | None:
-    for version, tree in release_versions(folder):
+def pick_release(folder: Path, patch: str, version: str = "") -> tuple[str, Path] | None:
+    """The release nearest the base commit that the gold patch applies to: an instance's
+    `version` is the release its base commit leads up to, so that release's first tree is
+    tried first, then its later patch releases, then older releases newest first, then
+    newer ones (the patch only chooses the tree, never the ranking)."""
+    for release, tree in by_nearness(release_versions(folder), version):
         if patch_applies(tree, patch):
-            return str(version), tree
+            return str(release), tree
     return None
 
 
+def by_nearness(releases: list[tuple[Version, Path]], version: str) -> list[tuple[Version, Path]]:
+    try:
+        target = Version(version)
+    except InvalidVersion:
+        return releases
+    minor = target.release[:2]
+    same = [r for r in releases if r[0].release[:2] == minor]
+    older = [r for r in releases if r[0].release[:2] < minor]
+    newer = [r for r in releases if r[0].release[:2] > minor]
+    return same + older[::-1] + newer
+
+
 def run_release(folder: Path, inst: dict[str, object], home: Path) -> Outcome | None:
-    """Measure on a hard-linked copy of the first release the gold patch applies to (the
+    """Measure on a hard-linked copy of the nearest release the gold patch applies to (the
     ranker only reads, so the links never change the stored tree)."""
-    picked = pick_release(folder, str(inst["patch"]))
+    picked = pick_release(folder, str(inst["patch"]), str(inst.get("version", "")))
     if picked is None:
         print(f"  {inst['instance_id']}: no release accepts the gold patch", file=sys.stderr)
         return None

@@ -111,6 +111,52 @@ AttributeError: 'int' object has no attribute 'cents'
     assert "traceback frame line 9 in __add__" in best.why
 
 
+@pytest.mark.parametrize(
+    "frame",
+    [
+        # IPython 7 and Jupyter: the line number comes on a later arrow line
+        "~/venv/lib/python3.11/site-packages/billing/money.py in __add__(self, other)\n"
+        "      8     def __add__(self, other):\n"
+        "----> 9         return Money(self.cents + other.cents)",
+        # IPython 8
+        "File ~/venv/lib/python3.11/site-packages/billing/money.py:9, in Money.__add__(self, other)",
+        # pytest
+        "billing/money.py:9: in __add__",
+    ],
+)
+def test_a_traceback_frame_from_ipython_or_pytest_ranks_first(project: Path, frame: str) -> None:
+    text = f"""Crash when formatting an invoice
+
+{frame}
+AttributeError: 'int' object has no attribute 'cents'
+"""
+    best = first(project, text)
+    assert best.path == "billing/money.py"
+    assert "traceback frame line 9 in __add__" in best.why
+
+
+def test_a_short_class_called_in_the_task_finds_its_definition(workspace: Path) -> None:
+    files = {
+        "orm/query_utils.py": "class Q:\n    def __or__(self, other):\n        return self\n",
+        "orm/expressions.py": "class Combinable:\n    def __or__(self, other):\n        return self\n",
+        "orm/shortcuts.py": "def Q2():\n    return 1\n\nq = 3\n",
+    }
+    root = make_repo(workspace, files)
+    best = first(root, "Combining fails: `Q(a=1) | Q(b=2)` raises TypeError about the or")
+    assert best.path == "orm/query_utils.py"
+    assert "defines Q" in best.why
+
+
+def test_a_test_file_named_in_the_body_stays_below_the_code(project: Path) -> None:
+    text = (
+        "Invoice total drops the cents\n\n"
+        "Invoice.total() loses the cents; see tests/test_invoices.py for the case."
+    )
+    ranked = [r.path for r in api.locate(project, text, top=10)]
+    assert ranked[0] == "billing/invoices.py"
+    assert "tests/test_invoices.py" in ranked
+
+
 def test_an_identifier_ranks_its_definition_first(project: Path) -> None:
     best = first(project, "`apply_vat` should round half up")
     assert best.path == "billing/tax.py"

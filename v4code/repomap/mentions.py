@@ -14,6 +14,14 @@ from dataclasses import dataclass, field
 __all__ = ["Mentions", "PathIndex", "extract"]
 
 _FRAME = re.compile(r'File "([^"\n]+)", line (\d+)(?:, in ([A-Za-z_<>][\w<>]*))?')
+_IPYTHON_FRAME = re.compile(
+    r"^[ \t]*(?:File )?([^\s\"']+\.py)(?::(\d+))?,? in ([A-Za-z_][\w.]*(?=\()|<module>)", re.M
+)
+"""IPython and Jupyter: `~/env/site-packages/pkg/mod.py in func(args)` (its line on a later
+`---> 92` line), or `File ~/pkg/mod.py:92, in Class.func(self)` from IPython 8."""
+_PYTEST_FRAME = re.compile(r"^[ \t]*([^\s\"':]+\.py):(\d+): (?:in ([A-Za-z_]\w*))?", re.M)
+"""pytest's tracebacks: `src/pkg/mod.py:42: in func`, and the last one `src/pkg/mod.py:42: Error`."""
+_ARROW_LINE = re.compile(r"^-+> ?(\d+)", re.M)
 _PATH = re.compile(r"(?<![\w.:/@-])((?:[\w.-]+/)*[\w-]+(?:\.[\w-]+)*\.[A-Za-z][A-Za-z0-9]{0,4})\b")
 _SLASHED = re.compile(r"(?<![\w.@-])((?:[\w.-]+/)+[\w.-]+)")
 _DOTTED = re.compile(r"(?<![\w.])([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+)")
@@ -84,8 +92,7 @@ class Mentions:
 
 def extract(text: str) -> Mentions:
     out = Mentions()
-    for m in _FRAME.finditer(text):
-        out.frames.append((m.group(1).replace("\\", "/"), int(m.group(2)), m.group(3) or ""))
+    out.frames = _frames(text)
     frame_paths = {f[0].strip("./") for f in out.frames}
     seen: set[str] = set()
     for regex in (_PATH, _SLASHED):
@@ -115,6 +122,23 @@ def extract(text: str) -> Mentions:
     return out
 
 
+def _frames(text: str) -> list[tuple[str, int, str]]:
+    """Traceback frames in the order they appear, whichever tool printed them."""
+    found: list[tuple[int, str, int, str]] = []
+    for m in _FRAME.finditer(text):
+        found.append((m.start(), m.group(1), int(m.group(2)), m.group(3) or ""))
+    for m in _IPYTHON_FRAME.finditer(text):
+        line = m.group(2)
+        if line is None:
+            arrow = _ARROW_LINE.search(text, m.end())
+            line = arrow.group(1) if arrow else "0"
+        found.append((m.start(), m.group(1), int(line), m.group(3).rsplit(".", 1)[-1]))
+    for m in _PYTEST_FRAME.finditer(text):
+        found.append((m.start(), m.group(1), int(m.group(2)), m.group(3) or ""))
+    found.sort()
+    return [(path.replace("\\", "/"), line, func) for _pos, path, line, func in found]
+
+
 def _weigh_identifiers(text: str, out: Mentions) -> None:
     code_spans = " ".join(m.group(0) for m in _CODE.finditer(text))
     in_code = set(_IDENT.findall(code_spans))
@@ -123,7 +147,13 @@ def _weigh_identifiers(text: str, out: Mentions) -> None:
     dotted_parts = {p for d in out.dotted for p in d.split(".")}
     frame_funcs = {f[2] for f in out.frames if f[2]}
     for name in _IDENT.findall(text):
-        if len(name) < 3 or name in out.identifiers:
+        if name in out.identifiers:
+            continue
+        if len(name) < 3:
+            # `Q(...)`, `F(...)`: a short class called in the text is still a name to look
+            # up (rank.py counts only classes for these); any other short word is noise.
+            if name[0].isupper() and name in called:
+                out.identifiers[name] = 3.0
             continue
         weight = 1.0
         if "_" in name.strip("_") or _CAMEL.search(name) or name.startswith("_"):

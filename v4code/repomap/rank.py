@@ -43,7 +43,7 @@ WEIGHTS: dict[str, float] = {
 """How much each kind of evidence counts; each kind is scaled to at most about 1 first. An
 issue's title names its subject without the noise of the logs and examples that follow,
 hence the weight of the title's own BM25."""
-GRAPH_SEEDS = 30
+GRAPH_SEEDS = 10
 """How many of the best files so far seed the walk over the reference graph."""
 GRAPH_ALPHA = 0.5
 """The walk's chance to follow an edge rather than return to a seed."""
@@ -153,11 +153,14 @@ def score_files(index: RepoIndex, text: str) -> dict[str, Evidence]:
         "defines names with title words",
     )
     _apply_graph(index, evidence)
-    about_tests = any(is_test_path(p) for p in named)
+    # A test file named in the body is most often where the reporter saw the failure, or
+    # where the regression test goes; one named in the title is what the task is about.
+    about_tests = any(is_test_path(p) and p.rsplit("/", 1)[-1] in title for p in named)
     for path, ev in evidence.items():
-        if path in named:
-            continue
         if is_test_path(path) and not about_tests:
+            ev.factor = TEST_FACTOR
+        elif path in named:
+            continue
             ev.factor = TEST_FACTOR
         elif is_auxiliary(path, files[path].language):
             ev.factor = AUX_FACTOR
@@ -354,6 +357,8 @@ def _apply_definitions(index: RepoIndex, mentions: Mentions, evidence: dict[str,
     gained: dict[str, float] = {}
     for name, code_weight in mentions.identifiers.items():
         where = definers.get(name)
+        if where and len(name) < 3:
+            where = sorted({p for p, d in index.definitions(name) if d.kind == "class"})
         if not where or len(where) > MAX_DEFINERS:
             continue
         rarity = math.log(1 + total / len(where)) / math.log(1 + total)
