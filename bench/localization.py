@@ -306,9 +306,13 @@ def main() -> int:
     args = parser.parse_args()
     splits = ["sample", "dev"] if args.split == "both" else [args.split]
     instances = []
+    split_of: dict[str, str] = {}
     for split in splits:
         with open(args.data / SPLITS[split], encoding="utf-8") as handle:
-            instances.extend(json.loads(line) for line in handle if line.strip())
+            for line in handle:
+                if line.strip():
+                    instances.append(json.loads(line))
+                    split_of[instances[-1]["instance_id"]] = split
     if args.limit:
         instances = instances[: args.limit]
     rows: list[Outcome] = []
@@ -355,6 +359,14 @@ def main() -> int:
             f"{'overall':36} {len(rows):3}  {summary(rows, 'rank'):40} "
             f"{summary(rows, 'baseline_rank'):40} {cold:5.2f}/{warm:4.2f} (cold max {worst:.2f})"
         )
+    if len(splits) > 1:
+        for split in splits:
+            part = [r for r in rows if split_of[r.instance] == split]
+            if part:
+                print(
+                    f"{'  ' + split + ' split':36} {len(part):3}  {summary(part, 'rank'):40} "
+                    f"{summary(part, 'baseline_rank'):40}"
+                )
     if missing:
         print(
             "not covered: "
