@@ -18,7 +18,9 @@ def start_chat(
             return 2
     if prompt is not None:
         run_flags = {**flags, "permission_mode": flags.get("permission_mode") or "full-auto"}
-        return run_task(prompt, output="text", flags=run_flags, resume=None)
+        # "" resumes the latest session, as `run --continue` does
+        resumed = resume if resume is not None else ("" if continue_ else None)
+        return run_task(prompt, output="text", flags=run_flags, resume=resumed)
     from v4code.ui.repl import run_repl
 
     return run_repl(continue_=continue_, resume=resume, flags=flags)
