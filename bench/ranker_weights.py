@@ -125,6 +125,9 @@ def show(label: str, f: dict[str, float]) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repos", type=Path, required=True, help="folder of mirrors or clones")
+    parser.add_argument(
+        "--releases", type=Path, help="release trees for repositories without a mirror"
+    )
     parser.add_argument("--trees", type=Path, help="folder of trees already checked out, by id")
     parser.add_argument("--data", type=Path, default=localization.EVALS)
     parser.add_argument("--home", type=Path, help="V4CODE_HOME to keep the parse cache in")
@@ -142,6 +145,12 @@ def main() -> int:
                 continue
             git_dir = localization.find_git_dir(args.repos, inst["repo"])
             if git_dir is None:
+                folder = localization.find_releases(args.releases, inst["repo"])
+                picked = folder and localization.pick_release(
+                    folder, inst["patch"], str(inst.get("version", ""))
+                )
+                if picked:
+                    cases.append(record(picked[1], inst))
                 continue
             with tempfile.TemporaryDirectory(prefix="weights-") as tmp:
                 tree = Path(tmp) / "tree"
