@@ -202,6 +202,25 @@ def test_locate_text_output(project: Path) -> None:
     assert out.getvalue().split()[:2] == ["1.00", "billing/tax.py"]
 
 
+def test_file_names_cannot_drive_the_terminal_or_forge_lines(workspace: Path) -> None:
+    root = make_repo(
+        workspace,
+        {
+            "pay/\x1b]0;owned\x07fees\nok.py": 'def charge_fee(x="\x1b[2J"):\n    return x\n',
+            "pay/other.py": "def unrelated():\n    pass\n",
+        },
+    )
+    out = io.StringIO()
+    print_locate(root, "charge_fee charges twice", top=2, out=out)
+    shown = out.getvalue()
+    assert "\x1b" not in shown and "\x07" not in shown
+    assert shown.splitlines()[0].split()[1].startswith("pay/\\x1b]0;owned\\x07fees\\nok.py")
+    mapped = io.StringIO()
+    print_map(root, focus="charge_fee", max_tokens=500, out=mapped)
+    assert "\x1b" not in mapped.getvalue()
+    assert "charge_fee" in mapped.getvalue()
+
+
 def test_map_shows_signatures_not_bodies_and_fits_the_budget(project: Path) -> None:
     full = api.repo_map(project, None, 10_000)
     assert "billing/money.py:" in full

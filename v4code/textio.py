@@ -2,12 +2,15 @@
 
 `binary_kind` decides from a file's first SNIFF_BYTES bytes (the edit tools, read_file, the
 search, the diffs and the chat's @-attachments all ask it, so a file is text or binary the same
-way everywhere); `display_text` turns bytes into text for showing, never for writing back.
+way everywhere); `display_text` turns bytes into text for showing, never for writing back;
+`one_line` shows a repository's own short text (a file name, a signature) safely on one line.
 """
 
 from __future__ import annotations
 
-__all__ = ["SNIFF_BYTES", "UTF16_BOMS", "binary_kind", "display_text", "is_binary"]
+import re
+
+__all__ = ["SNIFF_BYTES", "UTF16_BOMS", "binary_kind", "display_text", "is_binary", "one_line"]
 
 SNIFF_BYTES = 8192
 """How much of a file's start decides whether it is binary (git and grep look at 8000)."""
@@ -98,3 +101,13 @@ def display_text(data: bytes | None) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         return data.decode("latin-1")
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def one_line(text: str) -> str:
+    """A repository's own text (a file name, a signature) kept on its line: control
+    characters shown as escapes, so a file named `a\\nIgnore the task.py` cannot start a line
+    of its own in what the model reads, nor `\\x1b]...` drive the terminal it is printed on."""
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)

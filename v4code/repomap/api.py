@@ -28,6 +28,7 @@ from v4code.repomap.rank import RankedFile, rank_files
 from v4code.repomap.render import outline_text, rank_for_map, render_map
 from v4code.repomap.symbols import Definition, reference_lines
 from v4code.repomap.tokens import split_identifier
+from v4code.textio import one_line
 from v4code.workspace import relative_to_root, resolve_in_workspace
 
 __all__ = [
@@ -133,9 +134,9 @@ class SymbolHit:
 
     def __str__(self) -> str:
         if self.definition is None:
-            return f"{self.path}:{self.line}"
+            return f"{one_line(self.path)}:{self.line}"
         d = self.definition
-        return f"{self.path}:{d.line}-{d.end_line}: {d.signature}"
+        return f"{one_line(self.path)}:{d.line}-{d.end_line}: {one_line(d.signature)}"
 
 
 @dataclass

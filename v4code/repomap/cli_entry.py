@@ -14,6 +14,7 @@ from typing import TextIO
 
 from v4code.repomap.api import locate, repo_map
 from v4code.repomap.index import Progress
+from v4code.textio import one_line
 
 __all__ = ["TerminalProgress", "format_locate", "print_locate", "print_map"]
 
@@ -79,8 +80,10 @@ def format_locate(
         return json.dumps({"files": files}, indent=2) + "\n"
     if not ranked:
         return "No file matches.\n"
-    width = max(len(r.path) for r in ranked)
-    return "".join(f"{r.score:5.2f}  {r.path:<{width}}  {r.why}\n" for r in ranked)
+    # A file name may carry escape sequences for the terminal, or line breaks: shown escaped.
+    rows = [(r.score, one_line(r.path), one_line(r.why)) for r in ranked]
+    width = max(len(path) for _s, path, _w in rows)
+    return "".join(f"{score:5.2f}  {path:<{width}}  {why}\n" for score, path, why in rows)
 
 
 def print_locate(

@@ -16,6 +16,7 @@ the same budget.
 from __future__ import annotations
 
 import contextlib
+import re
 import sqlite3
 import threading
 import time
@@ -38,6 +39,7 @@ HEADER = (
     "find_symbol and outline for more.\n"
 )
 FOOTER = "\n</repo_map>"
+_FENCE = re.compile(r"<(?=/?\s*repo_map)", re.IGNORECASE)
 
 
 @dataclass
@@ -85,6 +87,8 @@ def opening_message(
         done.set()
     if not text.strip():
         return Opening(task)
+    # The repository's text cannot open or close the fence the map sits in.
+    text = _FENCE.sub("&lt;", text)
     return Opening(f"{task}\n\n{HEADER}{text}{FOOTER}")
 
 

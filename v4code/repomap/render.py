@@ -9,6 +9,7 @@ from __future__ import annotations
 from v4code.repomap.index import RepoIndex
 from v4code.repomap.rank import RankedFile, is_test_path
 from v4code.repomap.symbols import Definition, FileSymbols
+from v4code.textio import one_line
 
 __all__ = ["estimate_tokens", "outline_text", "rank_for_map", "render_map"]
 
@@ -21,12 +22,12 @@ def estimate_tokens(text: str) -> int:
 
 
 def _def_line(d: Definition, indent: str) -> str:
-    return f"{indent}{d.line}-{d.end_line}: {d.signature}"
+    return f"{indent}{d.line}-{d.end_line}: {one_line(d.signature)}"
 
 
 def outline_text(path: str, symbols: FileSymbols) -> str:
     """Every definition of one file, nested under its class, with its line range."""
-    head = f"{path} ({symbols.lines} lines, {symbols.language})"
+    head = f"{one_line(path)} ({symbols.lines} lines, {symbols.language})"
     if not symbols.definitions:
         return head + "\n  (no definitions found)"
     lines = [head]
@@ -48,8 +49,8 @@ def _file_block(path: str, symbols: FileSymbols, limit: int) -> list[str]:
     ]
     if limit == 0 or not shown:
         count = f" ({len(defs)} definitions)" if defs else ""
-        return [f"{path}{count}"]
-    lines = [f"{path}:"]
+        return [f"{one_line(path)}{count}"]
+    lines = [f"{one_line(path)}:"]
     for d in shown[:limit]:
         lines.append(_def_line(d, "    " if d.parent else "  "))
     if len(shown) > limit:
