@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from v4code.repomap.index import RepoIndex
@@ -142,8 +143,9 @@ def score_files(index: RepoIndex, text: str) -> dict[str, Evidence]:
     title = text.strip().split("\n", 1)[0]
     for term in set(_query_terms(title)):
         query[term] += TITLE_BONUS
-    _apply_lexical(index, query, evidence)
-    _apply_title(index, Counter(_query_terms(title)), evidence)
+    corpus = _Corpus.of(index, query.keys())
+    _apply_lexical(index, corpus, query, evidence)
+    _apply_title(corpus, Counter(_query_terms(title)), evidence)
     _apply_definition_terms(index, query, evidence)
     _apply_definition_terms(
         index,
@@ -370,19 +372,69 @@ def _apply_definitions(index: RepoIndex, mentions: Mentions, evidence: dict[str,
                 evidence[path].add("defines", min(weight, room), f"defines {name}")
 
 
-def _apply_lexical(index: RepoIndex, query: Counter[str], evidence: dict[str, Evidence]) -> None:
-    files = index.files
-    n = len(files)
-    lengths = {p: sum(s.terms.values()) for p, s in files.items()}
-    avg = (sum(lengths.values()) / n) or 1.0
-    df: Counter[str] = Counter()
+@dataclass
+class _Corpus:
+    """What BM25 needs of the files, for one task's terms, gathered in one pass over them:
+    each file's length and its counts of the task's terms (title terms are among them)."""
+
+    n: int
+    avg: float
+    lengths: dict[str, int]
+    found: dict[str, dict[str, int]]
+    """File to the task's terms it contains, with their counts (files with none left out)."""
+    df: Counter[str]
+
+    @classmethod
+    def of(cls, index: RepoIndex, wanted: Iterable[str]) -> _Corpus:
+        wanted = list(wanted)
+        lengths: dict[str, int] = {}
+        found: dict[str, dict[str, int]] = {}
+        df: Counter[str] = Counter()
+        for path, sym in index.files.items():
+            terms = sym.terms
+            lengths[path] = sum(terms.values())
+            hit = {t: terms[t] for t in wanted if t in terms}
+            if hit:
+                found[path] = hit
+                df.update(hit.keys())
+        n = len(index.files)
+        return cls(n, (sum(lengths.values()) / n if n else 0.0) or 1.0, lengths, found, df)
+
+    def bm25(self, query: Counter[str], *, weigh_query: bool) -> dict[str, list[tuple[float, str]]]:
+        """File to its (gain, term) pairs for `query`: Okapi BM25, k1 1.2, b 0.75."""
+        n = self.n
+        idf = {
+            t: math.log(1 + (n - self.df[t] + 0.5) / (self.df[t] + 0.5))
+            for t in query
+            if self.df[t]
+        }
+        qweight = {t: (1 + math.log(c)) if weigh_query else 1.0 for t, c in query.items()}
+        out: dict[str, list[tuple[float, str]]] = {}
+        for path, hit in self.found.items():
+            norm = K1 * (1 - B + B * self.lengths[path] / self.avg)
+            matched = [
+                (w * qweight[t] * tf * (K1 + 1) / (tf + norm), t)
+                for t, w in idf.items()
+                if (tf := hit.get(t))
+            ]
+            if matched:
+                out[path] = matched
+        return out
+
+
+def _apply_lexical(
+    index: RepoIndex, corpus: _Corpus, query: Counter[str], evidence: dict[str, Evidence]
+) -> None:
+    hits = corpus.bm25(query, weigh_query=True)
+    raw = {path: sum(g for g, _t in matched) for path, matched in hits.items()}
+    top = max(raw.values(), default=0.0)
+    for path, score in raw.items():
+        terms_shown = ", ".join(t for _p, t in sorted(hits[path], reverse=True)[:5])
+        evidence[path].add("lexical", score / top, f"terms {terms_shown}")
+    n = corpus.n
     path_terms: dict[str, set[str]] = {}
     path_df: Counter[str] = Counter()
-    for path, sym in files.items():
-        terms = sym.terms
-        for term in query:
-            if term in terms:
-                df[term] += 1
+    for path in index.files:
         pt: set[str] = set()
         parts = path.split("/")
         parts[-1] = parts[-1].split(".", 1)[0]
@@ -391,28 +443,6 @@ def _apply_lexical(index: RepoIndex, query: Counter[str], evidence: dict[str, Ev
             pt.add(part.lower())
         path_terms[path] = pt
         path_df.update(pt & query.keys())
-    idf = {t: math.log(1 + (n - df[t] + 0.5) / (df[t] + 0.5)) for t in query if df[t]}
-    qweight = {t: 1 + math.log(c) for t, c in query.items()}
-    raw: dict[str, float] = {}
-    hits: dict[str, list[tuple[float, str]]] = {}
-    for path, sym in files.items():
-        terms = sym.terms
-        norm = K1 * (1 - B + B * lengths[path] / avg)
-        score = 0.0
-        matched: list[tuple[float, str]] = []
-        for term, w in idf.items():
-            tf = terms.get(term)
-            if tf:
-                gain = w * qweight[term] * tf * (K1 + 1) / (tf + norm)
-                score += gain
-                matched.append((gain, term))
-        if score:
-            raw[path] = score
-            hits[path] = matched
-    top = max(raw.values(), default=0.0)
-    for path, score in raw.items():
-        terms_shown = ", ".join(t for _p, t in sorted(hits[path], reverse=True)[:5])
-        evidence[path].add("lexical", score / top, f"terms {terms_shown}")
     max_path_idf = math.log(1 + n)
     for path, pt in path_terms.items():
         common = pt & query.keys()
@@ -427,32 +457,12 @@ def _apply_lexical(index: RepoIndex, query: Counter[str], evidence: dict[str, Ev
         evidence[path].add("path_terms", min(score, 2.0), f"path words {', '.join(sorted(common))}")
 
 
-def _apply_title(index: RepoIndex, query: Counter[str], evidence: dict[str, Evidence]) -> None:
+def _apply_title(corpus: _Corpus, query: Counter[str], evidence: dict[str, Evidence]) -> None:
     """BM25 of the title's words alone, normalised like the full text's."""
-    files = index.files
-    n = len(files)
-    if not n or not query:
+    if not corpus.n or not query:
         return
-    lengths = {p: sum(s.terms.values()) for p, s in files.items()}
-    avg = (sum(lengths.values()) / n) or 1.0
-    df: Counter[str] = Counter()
-    for sym in files.values():
-        for term in query:
-            if term in sym.terms:
-                df[term] += 1
-    idf = {t: math.log(1 + (n - df[t] + 0.5) / (df[t] + 0.5)) for t in query if df[t]}
-    raw: dict[str, float] = {}
-    hits: dict[str, list[tuple[float, str]]] = {}
-    for path, sym in files.items():
-        norm = K1 * (1 - B + B * lengths[path] / avg)
-        matched = []
-        for term, w in idf.items():
-            tf = sym.terms.get(term)
-            if tf:
-                matched.append((w * tf * (K1 + 1) / (tf + norm), term))
-        if matched:
-            raw[path] = sum(g for g, _t in matched)
-            hits[path] = matched
+    hits = corpus.bm25(query, weigh_query=False)
+    raw = {path: sum(g for g, _t in matched) for path, matched in hits.items()}
     top = max(raw.values(), default=0.0)
     for path, score in raw.items():
         shown = ", ".join(t for _g, t in sorted(hits[path], reverse=True)[:4])
