@@ -20,6 +20,7 @@ from v4code.jobs import runner
 from v4code.jobs.manifest import read_manifest
 from v4code.jobs.state import RunDir, UnitState
 from v4code.jobs.unit import RunOptions
+from v4code.textio import one_line
 
 _print_lock = threading.Lock()
 
@@ -29,7 +30,7 @@ def _progress(state: UnitState) -> None:
     if state.status not in ("running", "pending"):
         line += f" ({state.duration_s:.1f} s, ${state.cost_usd:.4f})"
     if state.reason:
-        line += f" — {state.reason}"
+        line += f" — {one_line(state.reason)}"
     with _print_lock:
         click.echo(line, err=True)
 

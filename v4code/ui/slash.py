@@ -18,6 +18,7 @@ from rich.text import Text
 from v4code.config import PERMISSION_MODES
 from v4code.diffs import unified_diff
 from v4code.errors import V4codeError
+from v4code.textio import one_line
 
 if TYPE_CHECKING:
     from v4code.custom_commands import CustomCommand
@@ -107,7 +108,7 @@ def cmd_help(chat: Chat, arg: str) -> None:
         if command.name != "/quit":
             say(chat, f"{command.name:<11} {command.help}")
     for name, custom in custom_commands(chat.root).items():
-        say(chat, f"/{name:<10} {custom.help}")
+        say(chat, f"/{name:<10} {one_line(custom.help)}")  # a trusted repository's text
     say(
         chat,
         "Enter sends · Alt+Enter or a trailing \\ adds a line · @path attaches a file · "
