@@ -21,6 +21,7 @@ from fake_api import FakeDeepSeek, text, tool_call, tool_calls
 EVIL = "pay/\x1b]0;owned\x07fees\nok.py"
 SHOWN = "pay/\\x1b]0;owned\\x07fees\\nok.py"  # EVIL as v4code shows it
 CONTENT = "x = 1\nbell = '\x1b[2J'\n"
+RULES = "rules\x1b]0;owned\x07\nok.py.d"  # a folder with its own AGENTS.md
 
 
 def safe(text: str) -> bool:
@@ -38,14 +39,18 @@ def hostile(workspace: Path) -> Path:
     (workspace / "pay").mkdir()
     (workspace / EVIL).write_text(CONTENT)
     (workspace / "pay" / "other.py").write_text("def unrelated():\n    pass\n")
+    (workspace / RULES).mkdir()
+    (workspace / RULES / "AGENTS.md").write_text("Fees are in cents.\n")
+    (workspace / RULES / "fees.md").write_text("Round down.\n")
     git(workspace, "add", "-A")
     git(workspace, "commit", "-qm", "fees")
     return workspace
 
 
 def fix_the_fee(answer: str = "done \x1b]0;answer\x07 here") -> list[dict]:
+    reads = [EVIL, "pay/\x1b[2Jgone.py", f"{RULES}/fees.md"]
     return [
-        tool_calls([("read_file", {"path": EVIL}), ("read_file", {"path": "pay/\x1b[2Jgone.py"})]),
+        tool_calls([("read_file", {"path": path}) for path in reads]),
         tool_call("edit_file", path=EVIL, old_string="x = 1", new_string="x = '\x1b[31m'"),
         text(answer),
     ]
@@ -66,6 +71,7 @@ def test_chat_tool_lines_approval_diff_details_and_undo_show_names_escaped(
     assert "     2  bell = '\\x1b[2J'" in screen  # /details: the file's text as it is
     assert "done \\x1b]0;answer\\x07 here" in screen  # the answer quoting it
     assert f"Restored {SHOWN}." in screen
+    assert "Read rules\\x1b]0;owned\\x07\\nok.py.d/AGENTS.md (instructions" in screen
     assert (hostile / EVIL).read_text() == CONTENT
 
 
@@ -125,6 +131,31 @@ def test_undo_list_undo_and_the_models_note_show_names_escaped(
         if m["role"] == "system" and "undid" in m["content"]
     ]
     assert len(notes) == 1 and SHOWN in notes[0] and "\n" not in notes[0]
+
+
+def test_undoing_a_command_names_the_files_it_made_escaped(
+    hostile: Path, fake_api: FakeDeepSeek
+) -> None:
+    """The repository's own scripts choose the names a command creates."""
+    make = "printf x > \"$(printf 'made\\033]0;owned\\007\\nok.py')\""
+    fake_api.load([tool_call("run_command", command=make), text("made it")])
+    done = v4code(hostile, "run", "--permission-mode", "full-auto", "build", server=fake_api)
+    assert done.returncode == 0, done.stderr
+    assert (hostile / "made\x1b]0;owned\x07\nok.py").is_file()
+    undone = v4code(hostile, "undo")
+    assert undone.returncode == 0, undone.stdout + undone.stderr
+    assert safe(undone.stdout), undone.stdout
+    assert "Removed made\\x1b]0;owned\\x07\\nok.py (created by that command)." in undone.stdout
+    assert not (hostile / "made\x1b]0;owned\x07\nok.py").exists()
+
+
+def test_sessions_list_a_task_from_elsewhere_escaped(hostile: Path, fake_api: FakeDeepSeek) -> None:
+    """`cat issue.txt | v4code run -`: the issue's author wrote the first message."""
+    fake_api.load([text("ok")])
+    done = v4code(hostile, "run", "-", stdin="Fix \x1b]0;owned\x07 the fees", server=fake_api)
+    assert done.returncode == 0, done.stderr
+    listed = v4code(hostile, "sessions")
+    assert safe(listed.stdout) and "Fix \\x1b]0;owned\\x07 the fees" in listed.stdout
 
 
 def test_review_output_and_request_keep_names_on_their_line(
