@@ -18,8 +18,8 @@ from cli_harness import v4code
 from conftest import git
 from fake_api import FakeDeepSeek, text, tool_call, tool_calls
 
-EVIL = "pay/\x1b]0;owned\x07fees\nok.py"
-SHOWN = "pay/\\x1b]0;owned\\x07fees\\nok.py"  # EVIL as v4code shows it
+EVIL = "pay/\x1b]0;owned\x07fees\x9b2J\nok.py"  # U+009B: ESC [ in one character
+SHOWN = "pay/\\x1b]0;owned\\x07fees\\x9b2J\\nok.py"  # EVIL as v4code shows it
 CONTENT = "x = 1\nbell = '\x1b[2J'\n"
 RULES = "rules\x1b]0;owned\x07\nok.py.d"  # a folder with its own AGENTS.md
 
@@ -27,11 +27,8 @@ RULES = "rules\x1b]0;owned\x07\nok.py.d"  # a folder with its own AGENTS.md
 def safe(text: str) -> bool:
     """Nothing that drives a terminal, and no line the name forged."""
     lines = text.splitlines()
-    return (
-        "\x1b" not in text
-        and "\x07" not in text
-        and not any(line.lstrip(" •+-").startswith("ok.py") for line in lines)
-    )
+    drives = {"\x1b", "\x07", "\x9b"} & set(text)
+    return not drives and not any(line.lstrip(" •+-").startswith("ok.py") for line in lines)
 
 
 @pytest.fixture
@@ -183,6 +180,15 @@ def test_review_output_and_request_keep_names_on_their_line(
     before_the_diff = request.split("```", 1)[0]
     assert SHOWN in before_the_diff
     assert not any(line.startswith("ok.py") for line in request.splitlines())
+    # `v4code review pay/*`: the shell's glob puts the repository's names on the command line
+    fake_api.load([tool_call("report_findings", findings=[], summary="Fine.")])
+    named = v4code(
+        workspace, "review", "--no-cache", EVIL, str(locked / "yarn.lock"), server=fake_api
+    )
+    assert named.returncode == 0, named.stdout + named.stderr
+    request = fake_api.chat_requests[-1].messages[1]["content"]
+    assert f"uncommitted changes in {SHOWN}, " in request
+    assert not any(line.startswith(("ok.py", "hidden")) for line in request.splitlines())
 
 
 def test_trust_status_shows_the_names_in_an_untrusted_folder_escaped(workspace: Path) -> None:

@@ -43,13 +43,11 @@ def summary_line(result: ReviewResult) -> str:
 
 def nothing_to_review(result: ReviewResult) -> str:
     """The line for a review with no file to look at (nothing staged, or all skipped)."""
+    described = one_line(result.description)  # `review PATH...` names the paths
     if result.skipped:
-        return (
-            f"v4code review: nothing to review (every changed file is skipped: "
-            f"{result.description})"
-        )
+        return f"v4code review: nothing to review (every changed file is skipped: {described})"
     what = "nothing is staged" if result.description == "staged changes" else "no changes"
-    return f"v4code review: nothing to review ({what}: {result.description})"
+    return f"v4code review: nothing to review ({what}: {described})"
 
 
 def render_text(result: ReviewResult, *, colour: bool) -> str:

@@ -330,7 +330,7 @@ def _request(template: str, target: ReviewTarget, groups: list[list[FileDiff]], 
         diff += "\n"
     fence = diff_fence(diff)
     return string.Template(template).safe_substitute(
-        description=target.description,
+        description=one_line(target.description),  # `review PATH...` names the paths
         files=shown,
         others=f"\nOther files in this change, reviewed separately: {', '.join(others)}."
         if others

@@ -371,7 +371,8 @@ def details_renderables(tools: list[ToolRecord], which: int | None = None) -> li
         args = record.started.args or _arguments(record.started.call) or {}
         shown = {k: v for k, v in args.items() if k not in ("content", "edits", "new_string")}
         if shown:
-            out.append(Text("   " + json.dumps(shown, ensure_ascii=False)[:500], style="dim"))
+            shown_args = one_line(json.dumps(shown, ensure_ascii=False)[:500])  # U+009B too
+            out.append(Text("   " + shown_args, style="dim"))
         if record.finished is not None:
             body = record.finished.result.text
             if len(body) > 8000 and which is None:
