@@ -49,7 +49,7 @@ def fix_the_fee(answer: str = "done \x1b]0;answer\x07 here") -> list[dict]:
     return [
         tool_calls([("read_file", {"path": path}) for path in reads]),
         tool_call("edit_file", path=EVIL, old_string="x = 1", new_string="x = '\x1b[31m'"),
-        text(answer),
+        text(answer, reasoning="It says \x1b]0;owned\x07 there."),
     ]
 
 
@@ -57,7 +57,8 @@ def test_chat_tool_lines_approval_diff_details_and_undo_show_names_escaped(
     hostile: Path, fake_api: FakeDeepSeek, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fake_api.load(fix_the_fee())
-    keys = ["fix the fee" + ENTER, "y" + ENTER, "/details 1" + ENTER, "/undo" + ENTER]
+    keys = ["fix the fee" + ENTER, "y" + ENTER, "/details 1" + ENTER, "/thinking" + ENTER]
+    keys.append("/undo" + ENTER)
     screen = chat(hostile, fake_api, monkeypatch, keys)
     assert safe(screen), screen
     assert f"• read {SHOWN} 1-2" in screen
@@ -67,9 +68,21 @@ def test_chat_tool_lines_approval_diff_details_and_undo_show_names_escaped(
     assert f"• edit {SHOWN} +1 -1" in screen
     assert "     2  bell = '\\x1b[2J'" in screen  # /details: the file's text as it is
     assert "done \\x1b]0;answer\\x07 here" in screen  # the answer quoting it
+    assert "It says \\x1b]0;owned\\x07 there." in screen  # and the thinking
     assert f"Restored {SHOWN}." in screen
     assert "Read rules\\x1b]0;owned\\x07\\nok.py.d/AGENTS.md (instructions" in screen
     assert (hostile / EVIL).read_text() == CONTENT
+
+
+def test_the_question_before_reading_a_secret_file_keeps_its_name_on_one_line(
+    hostile: Path, fake_api: FakeDeepSeek, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secret = ".env.\x1b]0;owned\x07\nok.py"
+    (hostile / secret).write_text("TOKEN=1\n")
+    fake_api.load([tool_call("read_file", path=secret), text("fine")])
+    screen = chat(hostile, fake_api, monkeypatch, ["read it" + ENTER, "n" + ENTER, ENTER])
+    assert safe(screen), screen
+    assert ".env.\\x1b]0;owned\\x07\\nok.py is " in screen
 
 
 def test_an_attached_folder_lists_each_name_on_its_own_line(

@@ -167,9 +167,9 @@ def cmd_thinking(chat: Chat, arg: str) -> None:
     if not text:
         say(chat, "No thinking in the last turn.", "dim")
         return
-    from rich.markdown import Markdown
+    from v4code.ui.render import thinking_text
 
-    chat.console.print(Markdown(text, style="dim"))
+    chat.console.print(thinking_text(text))
 
 
 def cmd_details(chat: Chat, arg: str) -> None:
