@@ -125,6 +125,6 @@ def apply_run(path: Path, only: str, into: str | None, patch_dir: Path | None) -
     for uid in result.applied:
         click.echo(f"applied {uid}")
     for uid, why in result.conflicts.items():
-        click.echo(f"conflict {uid}: {why} (not applied)", err=True)
+        click.echo(f"conflict {uid}: {one_line(why)} (not applied)", err=True)  # names files
     click.echo(f"{len(result.applied)} units on branch {branch}; your checkout is unchanged")
     return ExitCode.FAILED if result.conflicts else ExitCode.DONE

@@ -19,8 +19,6 @@ import os
 from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 
-from v4code.textio import one_line
-
 __all__ = ["PLACEHOLDER", "SecretFiles", "secret_reason"]
 
 PLACEHOLDER = "[content of a secret file withheld from the session log]"
@@ -138,7 +136,7 @@ class SecretFiles:
 
     def note(self, found: Iterable[tuple[str, str]]) -> str:
         """One line for the person and the model: which files, and why they are protected."""
-        parts = [f"{one_line(path)} is {why}" for path, why in found]  # a model-given path
+        parts = [f"{path} is {why}" for path, why in found]
         return (
             "; ".join(parts)
             + ". Secret files are read only with your approval, and their content is kept "
