@@ -42,6 +42,7 @@ from v4code.pricing import next_prompt_cost, price_usage
 from v4code.protocols import Approver, Backend
 from v4code.safety.permissions import PermissionPolicy
 from v4code.sessions import SessionLog
+from v4code.textio import one_line
 from v4code.toolkit import ToolContext, ToolRegistry
 from v4code.turn import LOGGED_EVENT_KINDS, Reply, StopTurn, TurnState
 from v4code.types import ChatRequest, Message, ToolCall, ToolResult, Usage
@@ -305,7 +306,8 @@ class Agent(AgentControls):
         notes = self.hooks.after_tool(self, call, args, result) if self.hooks else []
         yield from (self.record(Notice(n)) for n in notes)
         if loaded:
-            yield self.record(Notice(f"Read {', '.join(loaded)} (instructions for files there)."))
+            read = ", ".join(map(one_line, loaded))  # folder names the repository chose
+            yield self.record(Notice(f"Read {read} (instructions for files there)."))
 
     def _context(self) -> ToolContext:
         return ToolContext(

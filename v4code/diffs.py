@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 
-from v4code.textio import display_text, is_binary
+from v4code.textio import display_text, is_binary, one_line
 
 __all__ = ["NO_NEWLINE", "unified_diff"]
 
@@ -29,15 +29,16 @@ def unified_diff(
     """The diff from `before` to `after` (None: the file does not exist on that side).
 
     `status` (added, deleted, modified, ...) names the change in the line a binary file gets;
-    `label_a` / `label_b` replace the `a/PATH` / `b/PATH` labels of existing sides.
+    `label_a` / `label_b` replace the `a/PATH` / `b/PATH` labels of existing sides. A path
+    keeps to its header line (textio.one_line), whatever characters its name holds.
     """
     if is_binary(before) or is_binary(after):
         if status is None:
             status = "added" if before is None else "deleted" if after is None else "modified"
         size = len(after if after is not None else before or b"")
-        return f"Binary file {path} {status} ({size} bytes)\n"
-    a = "/dev/null" if before is None else label_a or f"a/{path}"
-    b = "/dev/null" if after is None else label_b or f"b/{path}"
+        return f"Binary file {one_line(path)} {status} ({size} bytes)\n"
+    a = "/dev/null" if before is None else one_line(label_a or f"a/{path}")
+    b = "/dev/null" if after is None else one_line(label_b or f"b/{path}")
     lines = difflib.unified_diff(_lines(before), _lines(after), a, b, n=context)
     return "".join(line if line.endswith("\n") else line + "\n" + NO_NEWLINE for line in lines)
 

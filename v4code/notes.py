@@ -12,6 +12,7 @@ from typing import Any
 
 from v4code.config import PERMISSION_MODES
 from v4code.sessions import ResumeState
+from v4code.textio import one_line
 from v4code.types import Usage
 
 
@@ -38,8 +39,9 @@ def undo_note(report: Any) -> str | None:
 
 
 def _names(paths: list[str], limit: int = 20) -> str:
+    """Paths a command may have named: each kept on its line of the note (textio.one_line)."""
     more = f" and {len(paths) - limit} more" if len(paths) > limit else ""
-    return ", ".join(paths[:limit]) + more
+    return ", ".join(map(one_line, paths[:limit])) + more
 
 
 def tell_undo(agent: Any, report: Any) -> None:

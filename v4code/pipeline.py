@@ -34,6 +34,7 @@ from v4code.protocols import Approval, ApprovalRequest, Approver, Proposal
 from v4code.safety.permissions import PermissionPolicy, Verdict
 from v4code.safety.redact import redactor
 from v4code.safety.secret_files import SecretFiles
+from v4code.textio import one_line
 from v4code.toolkit import Invocation, ToolContext, cap_output
 from v4code.types import Preview, ToolOutput, ToolResult
 
@@ -102,7 +103,8 @@ class ToolPipeline:
             return Outcome(result, denied=what)
         found = secret_paths(invocation, ctx)
         if found and not self._secrets_allowed(invocation, ctx):
-            note = SecretFiles.from_settings(ctx.root, ctx.settings).note(found)
+            named = [(one_line(path), why) for path, why in found]  # the question's one line
+            note = SecretFiles.from_settings(ctx.root, ctx.settings).note(named)
             refused = self._ask(invocation, Preview(), note, secret=True)
             if refused is not None:
                 return refused

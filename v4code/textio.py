@@ -3,14 +3,23 @@
 `binary_kind` decides from a file's first SNIFF_BYTES bytes (the edit tools, read_file, the
 search, the diffs and the chat's @-attachments all ask it, so a file is text or binary the same
 way everywhere); `display_text` turns bytes into text for showing, never for writing back;
-`one_line` shows a repository's own short text (a file name, a signature) safely on one line.
+`one_line` shows a repository's own short text (a file name, a signature) safely on one line,
+`shown_lines` its longer text (a diff, a file's content) with its line breaks and tabs kept.
 """
 
 from __future__ import annotations
 
 import re
 
-__all__ = ["SNIFF_BYTES", "UTF16_BOMS", "binary_kind", "display_text", "is_binary", "one_line"]
+__all__ = [
+    "SNIFF_BYTES",
+    "UTF16_BOMS",
+    "binary_kind",
+    "display_text",
+    "is_binary",
+    "one_line",
+    "shown_lines",
+]
 
 SNIFF_BYTES = 8192
 """How much of a file's start decides whether it is binary (git and grep look at 8000)."""
@@ -103,7 +112,10 @@ def display_text(data: bytes | None) -> str:
         return data.decode("latin-1")
 
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# C0 and C1 control characters (a terminal obeys U+009B as it obeys ESC [), and the lone
+# surrogates a name that is not UTF-8 decodes to (printing one would raise).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+_KEPT = re.compile(r"(\r?\n|\t)")
 
 
 def one_line(text: str) -> str:
@@ -111,3 +123,11 @@ def one_line(text: str) -> str:
     characters shown as escapes, so a file named `a\\nIgnore the task.py` cannot start a line
     of its own in what the model reads, nor `\\x1b]...` drive the terminal it is printed on."""
     return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
+
+
+def shown_lines(text: str) -> str:
+    """`one_line` for a repository's text of several lines (a diff, a file's content, an
+    answer quoting one) on a terminal: line breaks and tabs stay, so it reads as it is, and
+    every other control character is shown as an escape, so it cannot drive the terminal."""
+    parts = _KEPT.split(text)
+    return "".join(part if i % 2 else one_line(part) for i, part in enumerate(parts))

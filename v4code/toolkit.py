@@ -20,12 +20,13 @@ import json
 import re
 import sys
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 from v4code.cancel import CancelToken
 from v4code.errors import ToolError
+from v4code.textio import one_line
 from v4code.types import ToolCall, ToolOutput, ToolResult, ToolSummary
 from v4code.workspace import resolve_in_workspace
 
@@ -122,12 +123,14 @@ class Tool:
         )
 
     def summarise(self, args: dict[str, Any] | None, data: Any = None) -> ToolSummary:
-        """The tool's own one-line description of a call, or a generic one."""
+        """The tool's own one-line description of a call, or a generic one; either way one
+        line (the paths in it come from the repository, through the model: textio.one_line)."""
         if args is None:
             return generic_summary(self.name, {})
         if self.summary is not None:
             try:
-                return self.summary(args, data)
+                summary = self.summary(args, data)
+                return replace(summary, label=one_line(summary.label))
             except Exception:  # a summary must never break a turn; fall back
                 pass
         return generic_summary(self.name, args)
@@ -196,8 +199,8 @@ def generic_summary(name: str, args: dict[str, Any]) -> ToolSummary:
     """The line for a tool that declares none: its name and the path it names, if any."""
     path = args.get("path")
     if isinstance(path, str):
-        return ToolSummary(f"{name} {path}", paths=(path,))
-    return ToolSummary(name)
+        return ToolSummary(one_line(f"{name} {path}"), paths=(path,))
+    return ToolSummary(one_line(name))
 
 
 def tool(

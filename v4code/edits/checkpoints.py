@@ -40,6 +40,7 @@ from v4code.edits.atomic import TEMP_SUFFIX, atomic_delete, atomic_write, make_p
 from v4code.edits.changeset import ChangeSet
 from v4code.edits.lock import workspace_lock
 from v4code.errors import ToolError
+from v4code.textio import one_line, shown_lines
 from v4code.workspace import resolve_in_workspace
 
 RECORD_VERSION = 1
@@ -116,7 +117,7 @@ class SnapshotRecord:
 
     @property
     def label(self) -> str:
-        line = " ".join(self.command.split())
+        line = one_line(" ".join(self.command.split()))
         return f"before command: {line if len(line) <= 60 else line[:57] + '...'}"
 
     @property
@@ -205,17 +206,17 @@ class UndoReport:
             return self._render_snapshot(b)
         lines = []
         if self.refused:
-            done = ", ".join(self.restored) or "nothing"
+            done = ", ".join(map(one_line, self.restored)) or "nothing"
             lines.append(f"Partly undid batch {b.id} ({b.tool}): restored {done}.")
         else:
-            lines.append(f"Undid batch {b.id} ({b.tool}): {b.summary}")
+            lines.append(f"Undid batch {b.id} ({b.tool}): {one_line(b.summary)}")
             created = {f.path for f in b.files if f.before is None}
             back = [p for p in self.restored if p not in created]
             gone = [p for p in self.restored if p in created]
             if back:
-                lines.append(f"Restored {', '.join(back)}.")
+                lines.append(f"Restored {', '.join(map(one_line, back))}.")
             if gone:
-                lines.append(f"Removed {', '.join(gone)} (created by that batch).")
+                lines.append(f"Removed {', '.join(map(one_line, gone))} (created by that batch).")
         lines += self._refusals(
             "Undo again once the file is as v4code left it, or with --force to restore it "
             "anyway (the changes shown above would be lost)."
@@ -246,14 +247,14 @@ class UndoReport:
         """Each refused file with the changes undo would lose, then `advice` (or nothing)."""
         lines: list[str] = []
         for r in self.refused:
-            lines.append(f"Refused {r.path}: {r.reason}")
-            if r.diff:
-                lines.append(r.diff.rstrip("\n"))
+            lines.append(f"Refused {one_line(r.path)}: {r.reason}")
+            if r.diff:  # the file's lines as they are now: the repository's text
+                lines.append(shown_lines(r.diff.rstrip("\n")))
         return [*lines, advice] if self.refused else lines
 
 
 def _names(paths: list[str], limit: int = 20) -> str:
-    shown = ", ".join(paths[:limit])
+    shown = ", ".join(map(one_line, paths[:limit]))
     return shown + (f" and {len(paths) - limit} more" if len(paths) > limit else "")
 
 

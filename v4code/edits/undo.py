@@ -11,6 +11,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from v4code.textio import one_line
+
 if TYPE_CHECKING:
     from v4code.edits.checkpoints import CheckpointStore, UndoPoint, UndoReport
 
@@ -47,7 +49,7 @@ def format_batches(batches: list[UndoPoint], latest: str | None) -> str:
         lines.append(f"  {'ID':<22}  {'TIME':<19}  {'TOOL':<12}  {'STATE':<11}  FILES")
         for b in (b for b in batches if b.session_id == session):
             when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(b.created))
-            files = ", ".join(b.paths) if hasattr(b, "paths") else b.summary
+            files = ", ".join(map(one_line, b.paths)) if hasattr(b, "paths") else b.summary
             lines.append(f"  {b.id:<22}  {when:<19}  {b.tool or '-':<12}  {_state(b):<11}  {files}")
     return "\n".join(lines)
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from v4code.errors import ConfigError, V4codeError
 from v4code.jobs.unit import RunOptions, run_agent
+from v4code.textio import one_line
 
 PROMPT = """\
 You are planning a batch refactor. Do not change anything: only read and search.
@@ -96,4 +97,4 @@ def _seeds(root: Path, task: str) -> str:
         return ""
     if not ranked:
         return ""
-    return SEEDS.format(files="\n".join(f"- {r.path} ({r.why})" for r in ranked))
+    return SEEDS.format(files="\n".join(one_line(f"- {r.path} ({r.why})") for r in ranked))

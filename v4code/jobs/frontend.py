@@ -20,6 +20,7 @@ from v4code.jobs import runner
 from v4code.jobs.manifest import read_manifest
 from v4code.jobs.state import RunDir, UnitState
 from v4code.jobs.unit import RunOptions
+from v4code.textio import one_line
 
 _print_lock = threading.Lock()
 
@@ -29,7 +30,7 @@ def _progress(state: UnitState) -> None:
     if state.status not in ("running", "pending"):
         line += f" ({state.duration_s:.1f} s, ${state.cost_usd:.4f})"
     if state.reason:
-        line += f" — {state.reason}"
+        line += f" — {one_line(state.reason)}"
     with _print_lock:
         click.echo(line, err=True)
 
@@ -124,6 +125,6 @@ def apply_run(path: Path, only: str, into: str | None, patch_dir: Path | None) -
     for uid in result.applied:
         click.echo(f"applied {uid}")
     for uid, why in result.conflicts.items():
-        click.echo(f"conflict {uid}: {why} (not applied)", err=True)
+        click.echo(f"conflict {uid}: {one_line(why)} (not applied)", err=True)  # names files
     click.echo(f"{len(result.applied)} units on branch {branch}; your checkout is unchanged")
     return ExitCode.FAILED if result.conflicts else ExitCode.DONE

@@ -14,6 +14,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from v4code.errors import ConfigError
+from v4code.textio import one_line
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 _HEX = re.compile(r"^[0-9a-f]{7,64}$")
@@ -46,8 +47,9 @@ class Unit:
 
 
 def expand_task(template: str, paths: Iterable[str]) -> str:
-    """TASK with `{path}` (the first path) and `{paths}` (all, space separated) filled in."""
-    listed = list(paths)
+    """TASK with `{path}` (the first path) and `{paths}` (all, space separated) filled in;
+    the task is the unit's user message, so a name keeps to its line (textio.one_line)."""
+    listed = [one_line(p) for p in paths]
     return template.replace("{paths}", " ".join(listed)).replace(
         "{path}", listed[0] if listed else ""
     )

@@ -11,6 +11,7 @@ from dataclasses import asdict
 from typing import Any
 
 from v4code.jobs.state import STATUSES, RunDir, UnitState
+from v4code.textio import one_line
 
 TOP = 5
 
@@ -104,17 +105,20 @@ def to_markdown(data: dict[str, Any]) -> str:
     if data["failures"]:
         lines += ["", "## Failures by cause", ""]
         for why, ids in sorted(data["failures"].items(), key=lambda kv: -len(kv[1])):
-            lines.append(f"- {why} ({len(ids)}): {', '.join(ids)}")
+            lines.append(f"- {one_line(why)} ({len(ids)}): {', '.join(ids)}")
     return "\n".join(lines) + "\n"
 
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")[:120]
+    """A table cell: a failure's reason quotes what the agent or the tests printed."""
+    return one_line(text.replace("|", "\\|").replace("\n", " ")[:120])
 
 
 def status_table(run_dir: RunDir, jobs: int) -> Any:
-    """A rich table of the units' states, with cost so far and the ETA in its caption."""
+    """A rich table of the units' states, with cost so far and the ETA in its caption; a
+    reason is shown as written (never as rich markup) and on its line."""
     from rich.table import Table
+    from rich.text import Text
 
     states = run_dir.states()
     spent = sum(s.cost_usd for s in states)
@@ -141,6 +145,6 @@ def status_table(run_dir: RunDir, jobs: int) -> Any:
             str(s.attempts),
             f"${s.cost_usd:.4f}",
             f"{took:.1f} s",
-            s.reason[:60],
+            Text(one_line(s.reason[:60])),
         )
     return table

@@ -13,6 +13,7 @@ from v4code import __version__
 from v4code.pricing import format_cost
 from v4code.review.findings import Finding, counts
 from v4code.review.runner import ReviewResult
+from v4code.textio import one_line, shown_lines
 
 COLOURS = {"blocker": "red", "major": "yellow", "minor": "cyan", "nit": "blue"}
 SARIF_LEVEL = {"blocker": "error", "major": "error", "minor": "warning", "nit": "note"}
@@ -42,13 +43,11 @@ def summary_line(result: ReviewResult) -> str:
 
 def nothing_to_review(result: ReviewResult) -> str:
     """The line for a review with no file to look at (nothing staged, or all skipped)."""
+    described = one_line(result.description)  # `review PATH...` names the paths
     if result.skipped:
-        return (
-            f"v4code review: nothing to review (every changed file is skipped: "
-            f"{result.description})"
-        )
+        return f"v4code review: nothing to review (every changed file is skipped: {described})"
     what = "nothing is staged" if result.description == "staged changes" else "no changes"
-    return f"v4code review: nothing to review ({what}: {result.description})"
+    return f"v4code review: nothing to review ({what}: {described})"
 
 
 def render_text(result: ReviewResult, *, colour: bool) -> str:
@@ -57,29 +56,29 @@ def render_text(result: ReviewResult, *, colour: bool) -> str:
 
     lines: list[str] = []
     if not result.files:
-        lines.extend(style(f"skipped {p} ({why})", dim=True) for p, why in result.skipped)
+        lines.extend(style(f"skipped {one_line(p)} ({why})", dim=True) for p, why in result.skipped)
         return "\n".join([*lines, nothing_to_review(result)]) + "\n"
     by_path = sorted(result.findings, key=lambda f: (f.path, f.outside_diff, f.line))
     for path, group in groupby(by_path, key=lambda f: f.path):
-        lines.append(style(path, bold=True))
+        lines.append(style(one_line(path), bold=True))  # a name from the diff, kept on its line
         for f in group:
             lines.extend(_finding_lines(f, style))
         lines.append("")
     for path, why in result.skipped:
-        lines.append(style(f"skipped {path} ({why})", dim=True))
+        lines.append(style(f"skipped {one_line(path)} ({why})", dim=True))
     for note in result.notes:
-        lines.append(style(f"note: {note}", dim=True))
+        lines.append(style(f"note: {one_line(note)}", dim=True))
     lines.append(summary_line(result))
     return "\n".join(lines) + "\n"
 
 
 def _finding_lines(f: Finding, style: Callable[..., str]) -> list[str]:
     tag = style(f"{f.severity:<7}", fg=COLOURS.get(f.severity), bold=f.severity == "blocker")
-    head = f"  {f.line:>5}  {tag}  {f.category}: {f.message.strip()}"
+    head = f"  {f.line:>5}  {tag}  {one_line(f.category)}: {shown_lines(f.message.strip())}"
     if f.outside_diff:
         head += style("  (outside the change)", dim=True)
     lines = [head]
-    for i, text in enumerate(f.suggestion.strip().splitlines()):
+    for i, text in enumerate(shown_lines(f.suggestion.strip()).splitlines()):
         lines.append(style(("          → " if i == 0 else "            ") + text, dim=True))
     return lines
 

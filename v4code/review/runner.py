@@ -21,6 +21,7 @@ from v4code.errors import BackendError, V4codeError
 from v4code.review import cache
 from v4code.review.diff import FileDiff, ReviewTarget, chunks, numbered
 from v4code.review.findings import Finding, place
+from v4code.textio import one_line
 
 if TYPE_CHECKING:
     from v4code.agent import Agent
@@ -318,16 +319,18 @@ def _request(template: str, target: ReviewTarget, groups: list[list[FileDiff]], 
     group = groups[index]
     names = list(dict.fromkeys(f.path for f in group))
     parts = {f.path: f.part for f in group if f.part}
+    # The names stand outside the fenced diff: each is kept on its line (textio.one_line).
     shown = ", ".join(
-        n + (f" (part {parts[n][0]} of {parts[n][1]})" if n in parts else "") for n in names
+        one_line(n) + (f" (part {parts[n][0]} of {parts[n][1]})" if n in parts else "")
+        for n in names
     )
-    others = [f.path for f in target.files if f.path not in names]
+    others = [one_line(f.path) for f in target.files if f.path not in names]
     diff = "".join(numbered(f.text) for f in group)
     if diff and not diff.endswith("\n"):
         diff += "\n"
     fence = diff_fence(diff)
     return string.Template(template).safe_substitute(
-        description=target.description,
+        description=one_line(target.description),  # `review PATH...` names the paths
         files=shown,
         others=f"\nOther files in this change, reviewed separately: {', '.join(others)}."
         if others

@@ -25,6 +25,7 @@ from typing import Any, Literal
 
 from v4code.config import never_from_project, user_home
 from v4code.errors import V4codeError
+from v4code.textio import one_line
 
 TrustStatus = Literal["trusted", "untrusted", "changed", "nothing"]
 
@@ -121,7 +122,7 @@ def _entries(root: Path) -> list[_Entry]:
     budget = [MAX_BYTES]
 
     def walk_error(exc: OSError) -> None:
-        raise TrustError(f"cannot read {exc.filename}: {exc.strerror}")
+        raise TrustError(f"cannot read {one_line(str(exc.filename))}: {exc.strerror}")
 
     for dirpath, dirnames, filenames in os.walk(base, onerror=walk_error, followlinks=False):
         here = Path(dirpath)
@@ -146,7 +147,9 @@ def _entries(root: Path) -> list[_Entry]:
                 else:
                     entries.append(_Entry(rel, "other", digest=oct(stat.S_IFMT(st.st_mode))))
             except OSError as exc:
-                raise TrustError(f"cannot read {PROJECT_DIR}/{rel}: {exc.strerror}") from None
+                raise TrustError(
+                    f"cannot read {PROJECT_DIR}/{one_line(rel)}: {exc.strerror}"
+                ) from None
             if len(entries) > MAX_ENTRIES:
                 raise TrustError(
                     f"{PROJECT_DIR}/ holds more than {MAX_ENTRIES} files; "
@@ -174,21 +177,21 @@ def _summary(root: Path, entries: list[_Entry]) -> tuple[str, ...]:
     tools = [e.rel for e in entries if e.rel.startswith("tools/") and e.rel.endswith(".py")]
     if tools:
         used.update(tools)
-        names = ", ".join(Path(t).stem for t in tools)
+        names = ", ".join(one_line(Path(t).stem) for t in tools)
         lines.append(f"tools (Python, run by v4code with your rights): {names}")
     prompts = [e.rel for e in entries if e.rel.startswith("prompts/") and e.rel.endswith(".md")]
     if prompts:
         used.update(prompts)
-        names = ", ".join(Path(p).stem for p in prompts)
+        names = ", ".join(one_line(Path(p).stem) for p in prompts)
         lines.append(f"prompts replacing v4code's own: {names}")
     links = [e for e in entries if e.kind == "link"]
     if links:
-        shown = ", ".join(f"{e.rel} -> {e.target}" for e in links[:5])
+        shown = ", ".join(one_line(f"{e.rel} -> {e.target}") for e in links[:5])
         lines.append(f"symbolic links (a linked file's content counts, a directory's not): {shown}")
     rest = [e.rel for e in entries if e.rel not in used and e.kind != "link"]
     if rest:
         more = f" and {len(rest) - 5} more" if len(rest) > 5 else ""
-        lines.append(f"other files: {', '.join(rest[:5])}{more}")
+        lines.append(f"other files: {', '.join(map(one_line, rest[:5]))}{more}")
     return tuple(lines)
 
 
@@ -206,9 +209,9 @@ def _settings_line(path: Path, entry: _Entry) -> str:
         return "config.toml: sets nothing"
     used = [k for k in keys if not never_from_project(k, data.get(k))]
     ignored = [k for k in keys if never_from_project(k, data.get(k))]
-    line = f"settings: {', '.join(used) or 'none'}"
+    line = f"settings: {', '.join(map(one_line, used)) or 'none'}"
     if ignored:
-        line += f" (ignored even when trusted: {', '.join(ignored)})"
+        line += f" (ignored even when trusted: {', '.join(map(one_line, ignored))})"
     return line
 
 

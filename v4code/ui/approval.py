@@ -16,6 +16,7 @@ from rich.text import Text
 from v4code.cancel import CancelToken
 from v4code.protocols import Approval, ApprovalRequest
 from v4code.safety.permissions import PermissionPolicy, Verdict, command_prefix
+from v4code.textio import one_line, shown_lines
 from v4code.ui.render import command_header, diff_renderable, edit_header
 
 YES = ("y", "yes")
@@ -74,7 +75,7 @@ class ChatApprover:
 
     def _decide(self, request: ApprovalRequest) -> Approval:
         if request.note:
-            self.console.print(Text(request.note, style="bold yellow"))
+            self.console.print(Text(shown_lines(request.note), style="bold yellow"))
         always: str | None = "tool"
         if request.diff is not None:
             self.console.print(edit_header(request.files))
@@ -94,7 +95,7 @@ class ChatApprover:
                 question = "Run? [y]es  [n]o (+ reason): "
                 always = None
         else:
-            args = json.dumps(request.args, ensure_ascii=False)[:300]
+            args = one_line(json.dumps(request.args, ensure_ascii=False)[:300])
             self.console.print(Text(f"Allow {request.tool} {args}", style="bold"))
             question = f"Allow? [y]es  [n]o (+ reason)  [a]lways allow {request.tool}: "
         return self._answer(question, always)

@@ -13,7 +13,7 @@ from prompt_toolkit.completion import CompleteEvent, Completer, Completion
 from prompt_toolkit.document import Document
 
 from v4code.errors import V4codeError
-from v4code.textio import is_binary
+from v4code.textio import is_binary, one_line
 
 if TYPE_CHECKING:
     from v4code.config import Settings
@@ -159,7 +159,7 @@ def _attachment(root: Path, path: Path, rel: str) -> str:
             files = list_files(root, path).files
         except (OSError, V4codeError):
             return ""
-        listed = "\n".join(files[:MAX_LISTED])
+        listed = "\n".join(map(one_line, files[:MAX_LISTED]))  # a name cannot add a line
         more = f"\n… {len(files) - MAX_LISTED} more" if len(files) > MAX_LISTED else ""
         return f'\n\n<directory path="{rel}">\n{listed}{more}\n</directory>'
     if not path.is_file():

@@ -27,6 +27,7 @@ from v4code.events import (
 from v4code.pricing import format_cost
 from v4code.protocols import Approval, ApprovalRequest
 from v4code.safety.redact import redactor
+from v4code.textio import one_line, shown_lines
 from v4code.toolkit import generic_summary
 from v4code.types import Usage
 
@@ -175,8 +176,8 @@ class HeadlessRenderer:
         elif self.output == "jsonl":
             self.out.write(json.dumps({"type": "result", **result.to_dict()}) + "\n")
         elif self.output == "text":
-            if result.final_message:
-                self.out.write(result.final_message.rstrip() + "\n")
+            if result.final_message:  # what it quotes of a file cannot drive the terminal
+                self.out.write(shown_lines(result.final_message.rstrip()) + "\n")
             self._summary(result)
         self.out.flush()
 
@@ -218,19 +219,19 @@ class HeadlessRenderer:
                 line += "  denied"
             elif event.result.is_error:
                 first = (event.result.text.strip().splitlines() or [""])[0]
-                line += f"  ✗ {first[:200]}"
+                line += f"  ✗ {one_line(first[:200])}"
             self._err(line)
         elif isinstance(event, TurnFinished):
             for started in self._running.values():  # cut short: the line is not lost
                 self._err(f"• {describe_call(started)}  interrupted")
             self._running.clear()
         elif isinstance(event, Retrying):
-            self._err(f"  retrying in {event.delay:.1f} s ({event.reason})")
-        elif isinstance(event, Notice):
-            self._err(f"  {event.text}")
+            self._err(f"  retrying in {event.delay:.1f} s ({one_line(event.reason)})")
+        elif isinstance(event, Notice):  # a hook's output, a path: the repository's text
+            self._err(f"  {shown_lines(event.text)}")
         elif isinstance(event, ErrorEvent):
             self._errors.add(event.message)
-            self._err(f"error: {event.message}")
+            self._err(f"error: {shown_lines(event.message)}")
 
     def _summary(self, result: RunResult) -> None:
         u = result.usage
@@ -241,7 +242,7 @@ class HeadlessRenderer:
             f"({u.cache_hit_share:.0%} cached), {u.completion_tokens:,} out, {cost}"
         )
         if result.reason and result.reason not in self._errors:
-            line += f" — {result.reason}"
+            line += f" — {one_line(result.reason)}"
         self._err(line)
 
     def _err(self, text: str) -> None:

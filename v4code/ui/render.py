@@ -34,6 +34,7 @@ from v4code.events import (
     UsageReported,
 )
 from v4code.pricing import format_cost
+from v4code.textio import one_line, shown_lines
 from v4code.types import Message, ToolCall, ToolSummary, Usage
 from v4code.ui.headless import describe_call
 from v4code.ui.stream import LiveRegion
@@ -71,14 +72,18 @@ def tool_line(started: ToolStarted, finished: ToolFinished | None = None) -> Tex
         line.append("  denied", style="yellow")
     elif finished is not None and finished.result.is_error:
         first = (finished.result.text.strip().splitlines() or [""])[0]
-        line.append(f"  ✗ {first[:120]}", style="red")
+        line.append(f"  ✗ {one_line(first[:120])}", style="red")
     return line
 
 
 def diff_renderable(diff: str) -> RenderableType:
-    """A unified diff, syntax-highlighted."""
+    """A unified diff, syntax-highlighted (what it quotes of a file cannot drive the terminal)."""
     return Syntax(
-        diff.rstrip("\n"), "diff", theme="ansi_dark", background_color="default", word_wrap=True
+        shown_lines(diff.rstrip("\n")),
+        "diff",
+        theme="ansi_dark",
+        background_color="default",
+        word_wrap=True,
     )
 
 
@@ -88,15 +93,15 @@ def edit_header(files: tuple[dict[str, Any], ...] | list[dict[str, Any]]) -> Tex
     for f in files:
         status = f.get("status")
         note = "new, " if status == "added" else "deleted, " if status == "deleted" else ""
-        parts.append(f"{f.get('path', '?')} ({note}{_counts([f])})")
+        parts.append(f"{one_line(str(f.get('path', '?')))} ({note}{_counts([f])})")
     count = f"{len(parts)} files" if len(parts) != 1 else "1 file"
     return Text(f"Edit {count}: " + ", ".join(parts), style="bold")
 
 
 def command_header(command: str, cwd: str | None, sandboxed: bool) -> Text:
     text = Text("Run ", style="bold")
-    text.append(command, style="bold cyan")
-    text.append(f"\n  in {cwd or '.'}, ", style="dim")
+    text.append(shown_lines(command), style="bold cyan")  # what runs is what the person sees
+    text.append(f"\n  in {one_line(cwd or '.')}, ", style="dim")
     text.append(
         "sandboxed (no network, writes only in the workspace)" if sandboxed else "not sandboxed",
         style="dim" if sandboxed else "yellow",
@@ -131,16 +136,17 @@ def summary_line(
     text.append(f"{format_cost(cost, unpriced_model)} · {seconds:.1f}s")
     if status != "done":
         said = reason and reason != "interrupted by the user"
-        text.append(f" · {status}" + (f": {reason}" if said else ""), style="yellow")
+        text.append(f" · {status}" + (f": {one_line(reason)}" if said else ""), style="yellow")
     return text
 
 
 def answer(text: str) -> RenderableType:
-    return Markdown(text)
+    """The model's answer; what it copied from a file cannot drive the terminal."""
+    return Markdown(shown_lines(text))
 
 
 def thinking_text(text: str) -> RenderableType:
-    return Markdown(text, style="dim")
+    return Markdown(shown_lines(text), style="dim")
 
 
 def estimate_tokens(text: str) -> int:
@@ -167,7 +173,7 @@ def history_renderables(
         if m.role == "user" and (m.content or "").startswith(SUMMARY_HEADER):
             out.append(Text("▸ earlier turns were compacted into a summary", style="dim italic"))
         elif m.role == "system" and m.content:  # a note the model was given (an undo, ...)
-            out.append(Text(f"  {m.content.splitlines()[0][:200]}", style="dim"))
+            out.append(Text(f"  {one_line(m.content.splitlines()[0][:200])}", style="dim"))
         elif m.role == "user":
             first, *rest = (m.content or "").strip().splitlines() or [""]
             more = f"  (+{len(rest)} lines)" if rest else ""
@@ -177,7 +183,7 @@ def history_renderables(
                 summary = describe(call) if describe is not None else None
                 out.append(tool_line(ToolStarted(call, _arguments(call), summary)))
             if (m.content or "").strip():
-                out.append(Markdown((m.content or "").strip()))
+                out.append(answer((m.content or "").strip()))
     return out
 
 
@@ -255,14 +261,14 @@ class TurnView:
             self.cost = round(self.cost + event.cost, 6)
             if not event.priced:
                 self.unpriced_model = event.model or "this model"
-        elif isinstance(event, Notice):
-            self.region.print(Text(f"  {event.text}", style="dim"))
+        elif isinstance(event, Notice):  # a hook's output, a path: the repository's text
+            self.region.print(Text(f"  {shown_lines(event.text)}", style="dim"))
         elif isinstance(event, Retrying):
             self.region.print(
-                Text(f"  retrying in {event.delay:.1f}s ({event.reason})", style="dim")
+                Text(f"  retrying in {event.delay:.1f}s ({one_line(event.reason)})", style="dim")
             )
         elif isinstance(event, ErrorEvent):
-            self.region.print(Text(f"error: {event.message}", style="bold red"))
+            self.region.print(Text(f"error: {shown_lines(event.message)}", style="bold red"))
         elif isinstance(event, TurnFinished):
             self.status = event.status
             self.region.status(None)
@@ -365,10 +371,11 @@ def details_renderables(tools: list[ToolRecord], which: int | None = None) -> li
         args = record.started.args or _arguments(record.started.call) or {}
         shown = {k: v for k, v in args.items() if k not in ("content", "edits", "new_string")}
         if shown:
-            out.append(Text("   " + json.dumps(shown, ensure_ascii=False)[:500], style="dim"))
+            shown_args = one_line(json.dumps(shown, ensure_ascii=False)[:500])  # U+009B too
+            out.append(Text("   " + shown_args, style="dim"))
         if record.finished is not None:
             body = record.finished.result.text
             if len(body) > 8000 and which is None:
                 body = body[:8000] + f"\n… {len(body) - 8000:,} more characters (/details {i})"
-            out.append(Text(body, style="dim"))
+            out.append(Text(shown_lines(body), style="dim"))
     return out

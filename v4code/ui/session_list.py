@@ -7,6 +7,7 @@ from datetime import datetime
 from pathlib import Path
 
 from v4code.sessions import list_sessions, session_kind
+from v4code.textio import one_line
 
 
 def first_prompt(path: Path) -> str:
@@ -37,5 +38,5 @@ def session_rows(root: Path, limit: int = 20, *, every: bool = False) -> list[st
         when = datetime.fromtimestamp(path.stat().st_mtime).strftime("%Y-%m-%d %H:%M")
         prompt = first_prompt(path)
         kind = f"{session_kind(path):<6}  " if every else ""
-        rows.append(f"{path.stem}  {when}  {kind}{prompt[:70]}")
+        rows.append(f"{path.stem}  {when}  {kind}{one_line(prompt[:70])}")  # may quote names
     return rows

@@ -18,6 +18,7 @@ from rich.text import Text
 from v4code.config import PERMISSION_MODES
 from v4code.diffs import unified_diff
 from v4code.errors import V4codeError
+from v4code.textio import one_line
 
 if TYPE_CHECKING:
     from v4code.custom_commands import CustomCommand
@@ -107,7 +108,7 @@ def cmd_help(chat: Chat, arg: str) -> None:
         if command.name != "/quit":
             say(chat, f"{command.name:<11} {command.help}")
     for name, custom in custom_commands(chat.root).items():
-        say(chat, f"/{name:<10} {custom.help}")
+        say(chat, f"/{name:<10} {one_line(custom.help)}")  # a trusted repository's text
     say(
         chat,
         "Enter sends · Alt+Enter or a trailing \\ adds a line · @path attaches a file · "
@@ -166,9 +167,9 @@ def cmd_thinking(chat: Chat, arg: str) -> None:
     if not text:
         say(chat, "No thinking in the last turn.", "dim")
         return
-    from rich.markdown import Markdown
+    from v4code.ui.render import thinking_text
 
-    chat.console.print(Markdown(text, style="dim"))
+    chat.console.print(thinking_text(text))
 
 
 def cmd_details(chat: Chat, arg: str) -> None:
