@@ -131,3 +131,12 @@ def shown_lines(text: str) -> str:
     every other control character is shown as an escape, so it cannot drive the terminal."""
     parts = _KEPT.split(text)
     return "".join(part if i % 2 else one_line(part) for i, part in enumerate(parts))
+
+
+def code_fence(text: str) -> str:
+    """A backtick fence `text` cannot close: longer than any backtick run inside it (a
+    closing fence must be at least as long as the opening one, CommonMark 4.5), so a diff or
+    a file holding a line of six backticks cannot end its block and talk to the model from
+    outside it."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    return "`" * max(3, longest + 1)

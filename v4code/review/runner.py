@@ -21,7 +21,7 @@ from v4code.errors import BackendError, V4codeError
 from v4code.review import cache
 from v4code.review.diff import FileDiff, ReviewTarget, chunks, numbered
 from v4code.review.findings import Finding, place
-from v4code.textio import one_line
+from v4code.textio import code_fence, one_line
 
 if TYPE_CHECKING:
     from v4code.agent import Agent
@@ -328,7 +328,7 @@ def _request(template: str, target: ReviewTarget, groups: list[list[FileDiff]], 
     diff = "".join(numbered(f.text) for f in group)
     if diff and not diff.endswith("\n"):
         diff += "\n"
-    fence = diff_fence(diff)
+    fence = code_fence(diff)
     return string.Template(template).safe_substitute(
         description=one_line(target.description),  # `review PATH...` names the paths
         files=shown,
@@ -339,16 +339,6 @@ def _request(template: str, target: ReviewTarget, groups: list[list[FileDiff]], 
         fence=fence,
         fence_name=f"{len(fence)} backticks",
     )
-
-
-def diff_fence(text: str) -> str:
-    """A backtick fence the text cannot close: longer than any backtick run inside it (a
-    closing fence must be at least as long as the opening one, CommonMark 4.5), so a diff
-    holding a line of six backticks cannot end the block and talk to the model from outside."""
-    import re
-
-    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
-    return "`" * max(3, longest + 1)
 
 
 def _agent(

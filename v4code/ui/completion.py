@@ -13,13 +13,14 @@ from prompt_toolkit.completion import CompleteEvent, Completer, Completion
 from prompt_toolkit.document import Document
 
 from v4code.errors import V4codeError
-from v4code.textio import is_binary, one_line
+from v4code.textio import code_fence, is_binary, one_line
 
 if TYPE_CHECKING:
     from v4code.config import Settings
 
 MENTION = re.compile(r"(?<![\w/@])@([\w./~+-]+)")
 MAX_ATTACH_CHARS = 100_000
+_CLOSING_TAG = re.compile(r"</\s*file\b", re.IGNORECASE)
 MAX_LISTED = 500
 MAX_COMPLETIONS = 50
 
@@ -140,7 +141,9 @@ def attach_mentions(
         if found is not None and path.is_file() and not allow_all:
             allowed = confirm is not None and confirm(rel, found[1])
             if not allowed:
-                parts.append(f'\n\n<file path="{rel}">(a secret file: not attached)</file>')
+                parts.append(
+                    f'\n\n<file path="{_attribute(rel)}">(a secret file: not attached)</file>'
+                )
                 continue
         block = _attachment(root, path, rel)
         if block:
@@ -161,7 +164,7 @@ def _attachment(root: Path, path: Path, rel: str) -> str:
             return ""
         listed = "\n".join(map(one_line, files[:MAX_LISTED]))  # a name cannot add a line
         more = f"\n… {len(files) - MAX_LISTED} more" if len(files) > MAX_LISTED else ""
-        return f'\n\n<directory path="{rel}">\n{listed}{more}\n</directory>'
+        return f'\n\n<directory path="{_attribute(rel)}">\n{listed}{more}\n</directory>'
     if not path.is_file():
         return ""
     try:
@@ -169,8 +172,19 @@ def _attachment(root: Path, path: Path, rel: str) -> str:
     except OSError:
         return ""
     if is_binary(data):
-        return f'\n\n<file path="{rel}">(binary file, {len(data):,} bytes)</file>'
+        return f'\n\n<file path="{_attribute(rel)}">(binary file, {len(data):,} bytes)</file>'
     body = data[:MAX_ATTACH_CHARS].decode("utf-8", "replace")
     if len(data) > MAX_ATTACH_CHARS:
         body += f"\n… cut at {MAX_ATTACH_CHARS:,} of {len(data):,} bytes; read_file has the rest"
-    return f'\n\n<file path="{rel}">\n{body.rstrip(chr(10))}\n</file>'
+    body = body.rstrip("\n")
+    if _CLOSING_TAG.search(body):
+        # The file could end its block and speak as the user: fenced, so it cannot.
+        fence = code_fence(body)
+        body = f"{fence}\n{body}\n{fence}"
+    return f'\n\n<file path="{_attribute(rel)}">\n{body}\n</file>'
+
+
+def _attribute(rel: str) -> str:
+    """A path as the value of the tag's attribute: on one line, its quotes escaped, so a file
+    name cannot end the tag or start a line of the user's message."""
+    return one_line(rel).replace("&", "&amp;").replace('"', "&quot;")
