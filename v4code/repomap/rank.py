@@ -144,12 +144,17 @@ def score_files(index: RepoIndex, text: str) -> dict[str, Evidence]:
     for term in set(_query_terms(title)):
         query[term] += TITLE_BONUS
     corpus = _Corpus.of(index, query.keys())
-    _apply_lexical(index, corpus, query, evidence)
-    _apply_title(corpus, Counter(_query_terms(title)), evidence)
+    _apply_bm25(corpus, query, evidence, "lexical", weigh_query=True, label="terms", shown=5)
+    _apply_path_terms(index, query, evidence)
+    # the title alone: an issue's title names its subject without the noise of the logs
+    title_query = Counter(_query_terms(title))
+    _apply_bm25(
+        corpus, title_query, evidence, "title", weigh_query=False, label="title words", shown=4
+    )
     _apply_definition_terms(index, query, evidence)
     _apply_definition_terms(
         index,
-        Counter(_query_terms(title)),
+        title_query,
         evidence,
         "title_defs",
         "defines names with title words",
@@ -422,16 +427,30 @@ class _Corpus:
         return out
 
 
-def _apply_lexical(
-    index: RepoIndex, corpus: _Corpus, query: Counter[str], evidence: dict[str, Evidence]
+def _apply_bm25(
+    corpus: _Corpus,
+    query: Counter[str],
+    evidence: dict[str, Evidence],
+    channel: str,
+    *,
+    weigh_query: bool,
+    label: str,
+    shown: int,
 ) -> None:
-    hits = corpus.bm25(query, weigh_query=True)
+    """BM25 of `query`, scaled to 1 for the best file, as one kind of evidence."""
+    if not corpus.n or not query:
+        return
+    hits = corpus.bm25(query, weigh_query=weigh_query)
     raw = {path: sum(g for g, _t in matched) for path, matched in hits.items()}
     top = max(raw.values(), default=0.0)
     for path, score in raw.items():
-        terms_shown = ", ".join(t for _p, t in sorted(hits[path], reverse=True)[:5])
-        evidence[path].add("lexical", score / top, f"terms {terms_shown}")
-    n = corpus.n
+        terms = ", ".join(t for _g, t in sorted(hits[path], reverse=True)[:shown])
+        evidence[path].add(channel, score / top, f"{label} {terms}")
+
+
+def _apply_path_terms(index: RepoIndex, query: Counter[str], evidence: dict[str, Evidence]) -> None:
+    """The task's words in a file's path, its name's above its folders'."""
+    n = len(index.files)
     path_terms: dict[str, set[str]] = {}
     path_df: Counter[str] = Counter()
     for path in index.files:
@@ -455,18 +474,6 @@ def _apply_lexical(
             w = math.log(1 + n / (path_df[term] or 1)) / max_path_idf
             score += w * (1.5 if term in stem_terms else 0.5)
         evidence[path].add("path_terms", min(score, 2.0), f"path words {', '.join(sorted(common))}")
-
-
-def _apply_title(corpus: _Corpus, query: Counter[str], evidence: dict[str, Evidence]) -> None:
-    """BM25 of the title's words alone, normalised like the full text's."""
-    if not corpus.n or not query:
-        return
-    hits = corpus.bm25(query, weigh_query=False)
-    raw = {path: sum(g for g, _t in matched) for path, matched in hits.items()}
-    top = max(raw.values(), default=0.0)
-    for path, score in raw.items():
-        shown = ", ".join(t for _g, t in sorted(hits[path], reverse=True)[:4])
-        evidence[path].add("title", score / top, f"title words {shown}")
 
 
 def _apply_definition_terms(
