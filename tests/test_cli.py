@@ -169,3 +169,7 @@ def test_continue_with_print_goes_on_from_the_latest_conversation(
     ]  # fmt: skip
     both = runner.invoke(main, ["run", "-c", "--resume", "x", "task"])
     assert both.exit_code == 2 and "give one" in both.output
+    for no_id in (["-r", "-p", "task"], ["-p", "task", "--resume"]):
+        told = runner.invoke(main, no_id)
+        assert told.exit_code == 2 and "needs a session ID with a task" in told.output, told.output
+    assert len(list_sessions(workspace)) == 1

@@ -127,6 +127,7 @@ def as_run(args: list[str], *, piped: bool) -> list[str] | None:
         return None
     rest: list[str] = []
     task: str | None = None
+    picker = ""
     i = 0
     while i < len(args):
         arg = args[i]
@@ -143,11 +144,23 @@ def as_run(args: list[str], *, piped: bool) -> list[str] | None:
         elif task is None and (arg in SUBCOMMANDS or _bare_word(args, i)):
             return None  # a subcommand's own line, or a word that is no option's value
         else:
+            if arg in ("-r", "--resume") and not _has_value(args, i):
+                picker = arg
             rest.append("--resume" if arg == "-r" else arg)
         i += 1
     if task is None and not piped:
         return None
+    if picker:  # there is no picker without a terminal: say what works instead
+        raise click.UsageError(
+            f"{picker} needs a session ID with a task (`v4code sessions` lists them); "
+            "-c continues the latest session"
+        )
     return ["run", *rest, "--", task if task is not None else "-"]
+
+
+def _has_value(args: list[str], i: int) -> bool:
+    after = args[i + 1] if i + 1 < len(args) else ""
+    return bool(after) and not after.startswith("-")
 
 
 def _bare_word(args: list[str], i: int) -> bool:
