@@ -97,3 +97,52 @@ def test_finding_a_session_reads_only_the_files_it_needs(
     assert opened == ["s-13"]
     with pytest.raises(V4codeError, match="ambiguous: s-38, s-37, s-36"):
         find_session(tmp_path, "s-3")
+
+
+def test_listing_a_few_sessions_reads_only_the_newest_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`v4code sessions -n N`, the picker and completion show the same newest N
+    conversations as before, however many sessions there are, and open no older file."""
+    import json
+    import os
+
+    from v4code import sessions
+
+    folder = sessions.sessions_dir(tmp_path)
+    folder.mkdir(parents=True)
+    for i in range(300):
+        kind = "review" if i % 7 == 0 else "chat"
+        records = [
+            {"type": "meta", "session_id": f"s-{i:03d}", "kind": kind},
+            {"type": "message", "message": {"role": "user", "content": f"question {i}"}},
+        ]
+        path = folder / f"s-{i:03d}.jsonl"
+        path.write_text("".join(json.dumps(r) + "\n" for r in records))
+        os.utime(path, (1_000_000 + i, 1_000_000 + i))
+    everything = list_sessions(tmp_path)
+    assert len(everything) == 300 - 43
+    opened: list[str] = []
+    real = sessions.session_kind
+
+    def recording(path: Path) -> str:
+        opened.append(path.stem)
+        return real(path)
+
+    monkeypatch.setattr(sessions, "session_kind", recording)
+    newest = list_sessions(tmp_path, limit=5)
+    assert newest == everything[:5]
+    assert [p.stem for p in newest] == ["s-299", "s-298", "s-297", "s-296", "s-295"]
+    assert opened == ["s-299", "s-298", "s-297", "s-296", "s-295"]
+    opened.clear()
+    assert list_sessions(tmp_path, limit=9) == everything[:9]
+    assert opened == [f"s-{i}" for i in range(299, 289, -1)]  # s-294 (a review) is skipped
+    assert list_sessions(tmp_path, every=True, limit=3)[-1].stem == "s-297"
+    assert list_sessions(tmp_path, limit=1000) == everything
+
+    monkeypatch.chdir(tmp_path)
+    listed = CliRunner().invoke(main, ["sessions", "-n", "9"])
+    assert listed.exit_code == 0, listed.output
+    rows = listed.output.splitlines()
+    assert [row.split()[0] for row in rows] == [p.stem for p in everything[:9]]
+    assert rows[0].endswith("question 299") and "s-294" not in listed.output

@@ -231,10 +231,20 @@ def _newest_first(directory: Path, stems: Callable[[str], bool] = lambda _: True
     return [path for _, _, path in found]
 
 
-def list_sessions(root: Path, *, every: bool = False) -> list[Path]:
-    """This workspace's conversations (every kind with `every`), newest first."""
+def list_sessions(root: Path, *, every: bool = False, limit: int | None = None) -> list[Path]:
+    """This workspace's conversations (every kind with `every`), newest first; at most
+    `limit` of them. Files are ordered by stat alone, and only as many first lines are read
+    as it takes to find `limit` conversations, so a long history costs no more to show."""
     files = _newest_first(sessions_dir(root))
-    return files if every else [p for p in files if session_kind(p) in RESUMABLE_KINDS]
+    if every:
+        return files if limit is None else files[: max(limit, 0)]
+    found: list[Path] = []
+    for path in files:
+        if limit is not None and len(found) >= limit:
+            break
+        if session_kind(path) in RESUMABLE_KINDS:
+            found.append(path)
+    return found
 
 
 def find_session(root: Path, session_id: str | None) -> Path:

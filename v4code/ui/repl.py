@@ -155,7 +155,7 @@ class Chat:
         from v4code.sessions import list_sessions
         from v4code.ui.session_list import first_prompt, session_rows
 
-        files = [p for p in list_sessions(self.root)[:PICKER_ROWS] if first_prompt(p)]
+        files = [p for p in list_sessions(self.root, limit=PICKER_ROWS) if first_prompt(p)]
         if not files:
             self.say("There are no saved sessions in this repository yet.", "dim")
             return None

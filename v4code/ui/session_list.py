@@ -30,7 +30,7 @@ def first_prompt(path: Path) -> str:
 def session_rows(root: Path, limit: int = 20, *, every: bool = False) -> list[str]:
     """One line per session, newest first: conversations only, or with `every` review and
     hook runs too, each with its kind."""
-    files = list_sessions(root, every=every)[:limit]
+    files = list_sessions(root, every=every, limit=limit)
     if not files:
         return ["No sessions in this workspace yet."]
     rows = []

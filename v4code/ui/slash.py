@@ -374,7 +374,7 @@ def _models(chat: Chat) -> list[str]:
 def _sessions(chat: Chat) -> list[str]:
     from v4code.sessions import list_sessions
 
-    return [p.stem for p in list_sessions(chat.root)[:30]]
+    return [p.stem for p in list_sessions(chat.root, limit=30)]
 
 
 COMMANDS: dict[str, Command] = {
