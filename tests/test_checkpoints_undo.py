@@ -397,3 +397,100 @@ def test_a_batch_an_older_store_left_pending_is_still_rolled_back(
     apply_changeset(tmp_path, ChangeSet((FileChange("b", None, b"b"),), "next"), store, "s")
     assert (tmp_path / "a").read_bytes() == b"a old"
     assert [b.state for b in store.list_batches(tmp_path)].count("rolled-back") == 1
+
+
+def _copies_of(record_file: Path, count: int, session: str, start: float) -> None:
+    """`count` older records next to `record_file`, one a second from `start`, each file as
+    old as its record."""
+    import json
+
+    data = json.loads(record_file.read_text())
+    for i in range(count):
+        created = start + i
+        copy = {**data, "id": f"old-{i:04d}", "session_id": session, "created": created}
+        path = record_file.with_name(f"old-{i:04d}.json")
+        path.write_text(json.dumps(copy))
+        os.utime(path, (created, created))
+
+
+def test_undo_among_many_records_reads_only_the_newest(
+    tmp_path: Path, store: CheckpointStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """However long a workspace's history, `v4code undo` picks the newest undo point of the
+    latest session, reading the newest records alone."""
+    from v4code.edits.checkpoints import BatchRecord
+
+    root = tmp_path / "proj"
+    root.mkdir()
+    (root / "a.txt").write_text("1\n")
+    first = apply_changes(
+        root, store, "edit_file", session="s", path="a.txt", old_string="1", new_string="2"
+    )
+    second = apply_changes(
+        root, store, "edit_file", session="s", path="a.txt", old_string="2", new_string="3"
+    )
+    record_file = next(store.directory.rglob(f"batches/{first}.json"))
+    _copies_of(record_file, 400, "old", start=1_000_000_000.0)
+    read: list[str] = []
+    parse = BatchRecord.from_json
+    monkeypatch.setattr(
+        BatchRecord,
+        "from_json",
+        classmethod(lambda cls, data: read.append(data["id"]) or parse(data)),
+    )
+
+    report = store.undo_last(root)
+    assert report.ok and report.batch is not None and report.batch.id == second
+    assert (root / "a.txt").read_text() == "2\n"
+    assert len(read) < 10
+    read.clear()
+    done = CliRunner().invoke(undo_command, ["-C", str(root)])
+    assert done.exit_code == 0, done.output
+    assert f"Undid batch {first} (edit_file)" in done.output
+    assert (root / "a.txt").read_text() == "1\n"
+    assert len(read) < 10
+    again = CliRunner().invoke(undo_command, ["-C", str(root)])
+    assert again.exit_code == 1 and "Nothing left to undo in session s;" in again.output
+
+
+def test_the_newest_undo_point_is_the_one_a_full_read_picks(
+    tmp_path: Path, store: CheckpointStore
+) -> None:
+    """Whatever order files were rewritten in (undone since, or stamped by a coarse clock), the
+    undo point chosen is the newest by its record, as reading every record would find."""
+    import json
+    import random
+
+    from v4code.edits.checkpoints import SnapshotRecord
+
+    (tmp_path / "a.txt").write_text("1\n")
+    batch = apply_changes(
+        tmp_path, store, "edit_file", session="s", path="a.txt", old_string="1", new_string="2"
+    )
+    batches = next(store.directory.rglob(f"batches/{batch}.json")).parent
+    (batches.parent / "snapshots").mkdir()
+    rng = random.Random(7)
+    data = json.loads((batches / f"{batch}.json").read_text())
+    for i in range(300):
+        created = 1_000_000_000.0 + rng.uniform(0, 10_000)
+        undone = created + rng.uniform(0, 20_000) if rng.random() < 0.3 else None
+        session = rng.choice(["s", "t", "u"])
+        if i % 3:
+            record = {**data, "id": f"b-{i:03d}", "created": created, "undone": undone}
+            path = batches / f"b-{i:03d}.json"
+        else:
+            snap = SnapshotRecord(f"c-{i:03d}", data["root"], session, "make", created, "0" * 64, 1)
+            record = {**snap.to_json(), "undone": undone}
+            path = batches.parent / "snapshots" / f"c-{i:03d}.json"
+        path.write_text(json.dumps({**record, "session_id": session}))
+        stamped = (undone or created) + rng.choice([-0.5, 0.0, rng.uniform(0, 5_000)])
+        os.utime(path, (stamped, stamped))
+    (batches / f"{batch}.json").unlink()
+    points = store.undo_points(tmp_path)
+    assert store.latest_session(tmp_path) == points[-1].session_id
+    for session in ("s", "t", "u"):
+        expected = [p for p in points if p.session_id == session and p.undone is None][-1]
+        chosen = store.latest_point(
+            tmp_path, lambda p, s=session: p.session_id == s and p.undone is None
+        )
+        assert chosen == expected

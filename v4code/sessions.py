@@ -12,9 +12,10 @@ import json
 import os
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -213,22 +214,22 @@ def session_kind(path: Path) -> str:
     return _kind_of(first) if isinstance(first, dict) and first.get("type") == "meta" else "chat"
 
 
-def _newest_first(directory: Path, stems: Callable[[str], bool] = lambda _: True) -> list[Path]:
+def _newest_first(directory: Path, stems: Callable[[str], bool] = lambda _: True) -> Iterator[Path]:
     """The session files in `directory` whose id `stems` accepts, newest first; only those
     are looked at (stat), and none is opened."""
     if not directory.is_dir():
-        return []
-    found: list[tuple[int, str, Path]] = []
+        return iter(())
+    found: list[tuple[int, str, str]] = []
     with os.scandir(directory) as entries:
         for entry in entries:
             if not entry.name.endswith(".jsonl") or not stems(entry.name[: -len(".jsonl")]):
                 continue
             try:
-                found.append((entry.stat().st_mtime_ns, entry.name, Path(entry.path)))
+                found.append((entry.stat().st_mtime_ns, entry.name, entry.path))
             except OSError:
                 continue  # removed meanwhile
     found.sort(reverse=True)
-    return [path for _, _, path in found]
+    return (Path(path) for _, _, path in found)  # a Path only for the files looked at
 
 
 def list_sessions(root: Path, *, every: bool = False, limit: int | None = None) -> list[Path]:
@@ -237,7 +238,7 @@ def list_sessions(root: Path, *, every: bool = False, limit: int | None = None) 
     as it takes to find `limit` conversations, so a long history costs no more to show."""
     files = _newest_first(sessions_dir(root))
     if every:
-        return files if limit is None else files[: max(limit, 0)]
+        return list(files if limit is None else islice(files, max(limit, 0)))
     found: list[Path] = []
     for path in files:
         if limit is not None and len(found) >= limit:
@@ -259,7 +260,7 @@ def find_session(root: Path, session_id: str | None) -> Path:
             if session_kind(path) in RESUMABLE_KINDS:
                 return path
         raise ConfigError("there is no saved session for this workspace yet")
-    named = _newest_first(directory, lambda stem: stem.startswith(session_id))
+    named = list(_newest_first(directory, lambda stem: stem.startswith(session_id)))
     kinds = {path: session_kind(path) for path in named}
     conversations = [p for p in named if kinds[p] in RESUMABLE_KINDS]
     matches = [p for p in conversations if p.stem == session_id] or conversations

@@ -30,7 +30,7 @@ import json
 import os
 import secrets
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
@@ -165,6 +165,49 @@ def _load_records(
             out.append(record)
     out.sort(key=lambda r: (r.created, r.id))
     return out
+
+
+# A record's file is written after its `created` time is taken and only rewritten later (and
+# `_keep_mtime_after` holds that even when the clock went back meanwhile), so a file's mtime is
+# never older than its record's `created`, give or take the coarse clock file systems stamp
+# with. Reading records newest file first can therefore stop at the first file older than the
+# best record found so far: nothing in it or after it can be newer.
+_MTIME_SLACK_NS = 2_000_000_000
+
+
+def _files_newest_first(folders: Iterable[Path]) -> Iterator[tuple[int, Path]]:
+    """(mtime in ns, path) of every record in `folders`, newest file first; none is opened."""
+    found: list[tuple[int, str]] = []
+    for folder in folders:
+        try:
+            entries = os.scandir(folder)
+        except OSError:  # no such folder yet
+            continue
+        with entries:
+            for entry in entries:
+                if not entry.name.endswith(".json"):
+                    continue
+                try:
+                    found.append((entry.stat().st_mtime_ns, entry.path))
+                except OSError:
+                    continue  # removed meanwhile
+    found.sort(reverse=True)
+    return ((mtime_ns, Path(path)) for mtime_ns, path in found)  # a Path only when read
+
+
+def _keep_mtime_after(path: Path, created: float) -> None:
+    """Keep a record's mtime no older than its `created` (see `_MTIME_SLACK_NS`)."""
+    with contextlib.suppress(OSError):
+        st = os.stat(path)
+        if st.st_mtime < created:
+            os.utime(path, (st.st_atime, created))
+
+
+def _read_point(path: Path) -> UndoPoint | None:
+    """An edit batch or a command snapshot, by the folder it is in; None when damaged."""
+    if path.parent.name == "snapshots":
+        return _read_record(path, SnapshotRecord.from_json)
+    return _read_record(path, BatchRecord.from_json)
 
 
 def _read_record(path: Path, parse: Callable[[dict[str, Any]], _Point]) -> _Point | None:
@@ -337,6 +380,7 @@ class CheckpointStore:
             atomic_write(root_file, record.root.encode("utf-8", "surrogateescape"), 0o600)
         data = json.dumps(record.to_json(), indent=1, sort_keys=True).encode()
         atomic_write(path, data, 0o600)
+        _keep_mtime_after(path, record.created)
 
     def save_snapshot(self, record: SnapshotRecord) -> None:
         folder = self._workspace_dir(record.root) / "snapshots"
@@ -346,6 +390,7 @@ class CheckpointStore:
             atomic_write(root_file, record.root.encode("utf-8", "surrogateescape"), 0o600)
         data = json.dumps(record.to_json(), indent=1, sort_keys=True).encode()
         atomic_write(folder / f"{record.id}.json", data, 0o600)
+        _keep_mtime_after(folder / f"{record.id}.json", record.created)
 
     def discard_snapshot(self, record: SnapshotRecord) -> None:
         """Forget a snapshot whose command changed nothing (it would be an empty undo)."""
@@ -367,6 +412,32 @@ class CheckpointStore:
         ]
         points.sort(key=lambda r: (r.created, r.id))
         return points
+
+    def latest_point(
+        self, root: Path | str, accept: Callable[[UndoPoint], bool] = lambda _: True
+    ) -> UndoPoint | None:
+        """The newest undo point `accept` takes, the one `undo_points(root)[-1]` of those would
+        be, read newest file first and only until no older file can hold a newer one."""
+        best: UndoPoint | None = None
+        for mtime_ns, path in _files_newest_first(self._point_folders(root)):
+            if best is not None and mtime_ns < best.created * 1e9 - _MTIME_SLACK_NS:
+                break
+            record = _read_point(path)
+            if record is None or not accept(record):
+                continue
+            if best is None or (record.created, record.id) > (best.created, best.id):
+                best = record
+        return best
+
+    def has_undo_points(self, root: Path | str) -> bool:
+        """Whether v4code recorded any edit batch or command here (damaged records aside),
+        without reading them all."""
+        files = _files_newest_first(self._point_folders(root))
+        return any(_read_point(path) is not None for _, path in files)
+
+    def _point_folders(self, root: Path | str) -> tuple[Path, Path]:
+        folder = self._workspace_dir(root)
+        return folder / "batches", folder / "snapshots"
 
     def statcache_path(self, root: Path | str) -> Path:
         return self._workspace_dir(root) / "statcache.json"
@@ -468,8 +539,8 @@ class CheckpointStore:
         return _load_records(folder, BatchRecord.from_json, session_id)
 
     def latest_session(self, root: Path | str) -> str | None:
-        points = self.undo_points(root)
-        return points[-1].session_id if points else None
+        latest = self.latest_point(root)
+        return latest.session_id if latest is not None else None
 
     def roll_back_interrupted(self, root: Path | str) -> list[BatchRecord]:
         """Undo every batch a crash left half applied (state "pending") and remove its temp
@@ -546,14 +617,15 @@ class CheckpointStore:
             return UndoReport(
                 None, message=f"Nothing to undo: v4code has made no edits in {root_real}."
             )
-        pending = [b for b in self.undo_points(root_real, session) if b.undone is None]
-        if not pending:
+        latest = self.latest_point(
+            root_real, lambda p: p.session_id == session and p.undone is None
+        )
+        if latest is None:
             return UndoReport(
                 None,
                 message=f"Nothing left to undo in session {session or '(none)'}; "
                 "`v4code undo --list --all` shows every session's batches.",
             )
-        latest = pending[-1]
         if isinstance(latest, SnapshotRecord):
             # snapshot.py builds on this store, so it is imported here rather than at the top.
             from v4code.edits.snapshot_restore import undo_snapshot

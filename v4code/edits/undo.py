@@ -21,7 +21,7 @@ def find_workspace(store: CheckpointStore, start: Path) -> Path:
     """The workspace v4code edited that contains `start` (nearest first); else `start`."""
     here = Path(os.path.realpath(start))
     for candidate in (here, *here.parents):
-        if store.undo_points(candidate):
+        if store.has_undo_points(candidate):
             return candidate
     return here
 
