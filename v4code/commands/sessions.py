@@ -6,7 +6,14 @@ import click
 
 
 @click.command("sessions")
-@click.option("-n", "--limit", default=20, show_default=True, help="How many to list.")
+@click.option(
+    "-n",
+    "--limit",
+    type=click.IntRange(min=1),
+    default=20,
+    show_default=True,
+    help="How many to list.",
+)
 @click.option("--all", "every", is_flag=True, help="Review and hook runs too, with their kind.")
 def sessions_command(limit: int, every: bool) -> None:
     """List this workspace's saved sessions, newest first."""
