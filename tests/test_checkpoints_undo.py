@@ -363,20 +363,13 @@ def test_applying_reads_the_pending_batches_only(
     tmp_path: Path, store: CheckpointStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """However many batches a workspace has, an apply reads the records it must roll back."""
-    from v4code.edits.checkpoints import BatchRecord
 
     for i in range(30):
         apply_changeset(
             tmp_path, ChangeSet((FileChange(f"f{i}", None, b"x", None, 0o644),), "one"), store, "s"
         )
     _crash_after_first_write(tmp_path, store)
-    read: list[str] = []
-    parse = BatchRecord.from_json
-    monkeypatch.setattr(
-        BatchRecord,
-        "from_json",
-        classmethod(lambda cls, data: read.append(data["id"]) or parse(data)),
-    )
+    read = _record_reads(monkeypatch)
     apply_changeset(tmp_path, ChangeSet((FileChange("b", None, b"b"),), "next"), store, "s")
     assert (tmp_path / "a").read_bytes() == b"a old" and (tmp_path / "b").read_bytes() == b"b"
     assert len(read) == 1
@@ -418,7 +411,6 @@ def test_undo_among_many_records_reads_only_the_newest(
 ) -> None:
     """However long a workspace's history, `v4code undo` picks the newest undo point of the
     latest session, reading the newest records alone."""
-    from v4code.edits.checkpoints import BatchRecord
 
     root = tmp_path / "proj"
     root.mkdir()
@@ -431,13 +423,7 @@ def test_undo_among_many_records_reads_only_the_newest(
     )
     record_file = next(store.directory.rglob(f"batches/{first}.json"))
     _copies_of(record_file, 400, "old", start=1_000_000_000.0)
-    read: list[str] = []
-    parse = BatchRecord.from_json
-    monkeypatch.setattr(
-        BatchRecord,
-        "from_json",
-        classmethod(lambda cls, data: read.append(data["id"]) or parse(data)),
-    )
+    read = _record_reads(monkeypatch)
 
     report = store.undo_last(root)
     assert report.ok and report.batch is not None and report.batch.id == second
@@ -494,3 +480,17 @@ def test_the_newest_undo_point_is_the_one_a_full_read_picks(
             tmp_path, lambda p, s=session: p.session_id == s and p.undone is None
         )
         assert chosen == expected
+
+
+def _record_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The ids of the batch records read from now on, in order."""
+    from v4code.edits.checkpoints import BatchRecord
+
+    read: list[str] = []
+    parse = BatchRecord.from_json
+    monkeypatch.setattr(
+        BatchRecord,
+        "from_json",
+        classmethod(lambda cls, data: read.append(data["id"]) or parse(data)),
+    )
+    return read

@@ -80,14 +80,7 @@ def test_finding_a_session_reads_only_the_files_it_needs(
         path = folder / f"s-{i:02d}.jsonl"
         path.write_text(json.dumps(meta) + "\n")
         os.utime(path, (1_000_000 + i, 1_000_000 + i))
-    opened: list[str] = []
-    real = sessions.session_kind
-
-    def recording(path: Path) -> str:
-        opened.append(path.stem)
-        return real(path)
-
-    monkeypatch.setattr(sessions, "session_kind", recording)
+    opened = _opened_sessions(monkeypatch)
     assert find_session(tmp_path, "s-07").stem == "s-07" and opened == ["s-07"]
     opened.clear()
     assert find_session(tmp_path, None).stem == "s-38" and opened == ["s-39", "s-38"]
@@ -122,14 +115,7 @@ def test_listing_a_few_sessions_reads_only_the_newest_files(
         os.utime(path, (1_000_000 + i, 1_000_000 + i))
     everything = list_sessions(tmp_path)
     assert len(everything) == 300 - 43
-    opened: list[str] = []
-    real = sessions.session_kind
-
-    def recording(path: Path) -> str:
-        opened.append(path.stem)
-        return real(path)
-
-    monkeypatch.setattr(sessions, "session_kind", recording)
+    opened = _opened_sessions(monkeypatch)
     newest = list_sessions(tmp_path, limit=5)
     assert newest == everything[:5]
     assert [p.stem for p in newest] == ["s-299", "s-298", "s-297", "s-296", "s-295"]
@@ -146,3 +132,18 @@ def test_listing_a_few_sessions_reads_only_the_newest_files(
     rows = listed.output.splitlines()
     assert [row.split()[0] for row in rows] == [p.stem for p in everything[:9]]
     assert rows[0].endswith("question 299") and "s-294" not in listed.output
+
+
+def _opened_sessions(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The session files opened from now on (their stems), in order."""
+    from v4code import sessions
+
+    opened: list[str] = []
+    real = sessions.session_kind
+
+    def recording(path: Path) -> str:
+        opened.append(path.stem)
+        return real(path)
+
+    monkeypatch.setattr(sessions, "session_kind", recording)
+    return opened
