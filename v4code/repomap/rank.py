@@ -166,10 +166,7 @@ def score_files(index: RepoIndex, text: str) -> dict[str, Evidence]:
     for path, ev in evidence.items():
         if is_test_path(path) and not about_tests:
             ev.factor = TEST_FACTOR
-        elif path in named:
-            continue
-            ev.factor = TEST_FACTOR
-        elif is_auxiliary(path, files[path].language):
+        elif path not in named and is_auxiliary(path, files[path].language):
             ev.factor = AUX_FACTOR
         ev.score *= ev.factor
     return evidence
@@ -504,14 +501,13 @@ def _apply_definition_terms(
 def _apply_graph(index: RepoIndex, evidence: dict[str, Evidence]) -> None:
     """Personalised PageRank from the files the evidence already favours, along "uses a name
     defined in" edges, so the code the named files depend on rises too."""
-    seeds = sorted(((ev.score, p) for p, ev in evidence.items() if ev.score > 0), reverse=True)[
-        : int(GRAPH_SEEDS)
-    ]
+    seeds = sorted(((ev.score, p) for p, ev in evidence.items() if ev.score > 0), reverse=True)
+    seeds = seeds[:GRAPH_SEEDS]
     if not seeds:
         return
     definers = index.definers()
     edges: dict[str, dict[str, float]] = {}
-    for path, _score in ((p, s) for s, p in seeds):
+    for _score, path in seeds:
         out: dict[str, float] = {}
         for name in index.files[path].references:
             where = definers.get(name)
@@ -525,12 +521,11 @@ def _apply_graph(index: RepoIndex, evidence: dict[str, Evidence]) -> None:
     mass = sum(s for s, _p in seeds)
     restart = {p: s / mass for s, p in seeds}
     rank = dict(restart)
-    alpha = GRAPH_ALPHA
     for _ in range(6):
-        nxt = {p: (1 - alpha) * w for p, w in restart.items()}
+        nxt = {p: (1 - GRAPH_ALPHA) * w for p, w in restart.items()}
         for src, r in rank.items():
             for dst, w in edges.get(src, {}).items():
-                nxt[dst] = nxt.get(dst, 0.0) + alpha * r * w
+                nxt[dst] = nxt.get(dst, 0.0) + GRAPH_ALPHA * r * w
         rank = nxt
     gains = {p: r - restart.get(p, 0.0) for p, r in rank.items()}
     top = max(gains.values(), default=0.0)
