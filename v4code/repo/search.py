@@ -116,10 +116,13 @@ def search(
     cancel: CancelToken | None = None,
     timeout: float = DEFAULT_TIMEOUT,
     secret: Callable[[str], object] | None = None,
+    count_secrets: bool = True,
 ) -> SearchResult:
     """Search `under` (a resolved path inside `root`; the root by default) for `pattern`.
 
-    `secret(path)` is truthy for a workspace path that must not be searched.
+    `secret(path)` is truthy for a workspace path that must not be searched. Counting the
+    files it leaves out (`secrets_skipped`) lists the whole tree: a caller that shows no
+    count passes `count_secrets=False`.
     Raises InvalidPattern for a bad regex, SearchError if the search fails or times out,
     Cancelled if `cancel` is set meanwhile.
     """
@@ -134,10 +137,10 @@ def search(
         raise ValueError(f"unknown search backend {backend!r}")
     glob = glob.strip() if glob else None
     deadline = time.monotonic() + timeout
-    skipped: set[str] = set()
-    if secret is not None:
+    skipped = 0
+    if secret is not None and count_secrets:
         listed = list_files(root, target, cancel=cancel).files
-        skipped = {rel for rel in listed if secret(rel)}
+        skipped = sum(1 for rel in listed if secret(rel))
     keep = (lambda rel: not secret(rel)) if secret is not None else None
     try:
         if backend == "python":
@@ -156,7 +159,7 @@ def search(
         ) from None
     matches, complete = found
     matches.sort(key=lambda m: (m.path, m.line))
-    return SearchResult(matches[:limit], len(matches), complete, backend, len(skipped))
+    return SearchResult(matches[:limit], len(matches), complete, backend, skipped)
 
 
 # -- subprocess backends --------------------------------------------------------------------

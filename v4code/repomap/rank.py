@@ -297,18 +297,26 @@ def _apply_mentions(
 def _apply_messages(index: RepoIndex, mentions: Mentions, evidence: dict[str, Evidence]) -> None:
     """Files containing the fixed text of an error message the task quotes: where it is
     raised, most likely (found with the project's search: ripgrep, git grep or Python)."""
-    from v4code.repo.search import SearchError, search
+    if not mentions.messages:
+        return
+    from v4code.repo.search import SearchError, choose_backend, search
     from v4code.safety.secret_files import SecretFiles
 
     rule = index.secret or SecretFiles(index.root)
     secret = rule.reason  # a message is never looked for in a secret file
+    backend = choose_backend(index.root)  # once, not once per search
     for message in mentions.messages:
         where: set[str] = set()
         fixed = message
         for fixed in _message_prefixes(message):
             try:
                 result = search(
-                    index.root, _literal(fixed), limit=MAX_MESSAGE_FILES + 1, secret=secret
+                    index.root,
+                    _literal(fixed),
+                    limit=MAX_MESSAGE_FILES + 1,
+                    backend=backend,
+                    secret=secret,
+                    count_secrets=False,  # no count is shown: no listing of the whole tree
                 )
             except SearchError:
                 break
