@@ -42,6 +42,7 @@ __all__ = [
     "SearchResult",
     "choose_backend",
     "find_rg",
+    "literal",
     "search",
 ]
 
@@ -160,6 +161,16 @@ def search(
     matches, complete = found
     matches.sort(key=lambda m: (m.path, m.line))
     return SearchResult(matches[:limit], len(matches), complete, backend, skipped)
+
+
+_SPECIAL = re.compile(r"([.*+?()\[\]{}|\\^$])")
+
+
+def literal(text: str) -> str:
+    """A pattern matching `text` itself in every backend. Unlike re.escape, spaces and other
+    plain characters stay bare: ripgrep would take an escaped space for PCRE2 syntax, and
+    PCRE2 gives up on the first file that is not UTF-8."""
+    return _SPECIAL.sub(r"\\\1", text)
 
 
 # -- subprocess backends --------------------------------------------------------------------

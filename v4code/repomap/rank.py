@@ -11,7 +11,6 @@ examples rank low unless the task names them. Every result says why it ranks whe
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -299,7 +298,7 @@ def _apply_messages(index: RepoIndex, mentions: Mentions, evidence: dict[str, Ev
     raised, most likely (found with the project's search: ripgrep, git grep or Python)."""
     if not mentions.messages:
         return
-    from v4code.repo.search import SearchError, choose_backend, search
+    from v4code.repo.search import SearchError, choose_backend, literal, search
     from v4code.safety.secret_files import SecretFiles
 
     rule = index.secret or SecretFiles(index.root)
@@ -312,7 +311,7 @@ def _apply_messages(index: RepoIndex, mentions: Mentions, evidence: dict[str, Ev
             try:
                 result = search(
                     index.root,
-                    _literal(fixed),
+                    literal(fixed),
                     limit=MAX_MESSAGE_FILES + 1,
                     backend=backend,
                     secret=secret,
@@ -328,16 +327,6 @@ def _apply_messages(index: RepoIndex, mentions: Mentions, evidence: dict[str, Ev
         shown = fixed if len(fixed) <= 40 else fixed[:37] + "..."
         for path in where:
             evidence[path].add("message", 1.0 / len(where), f"contains the message {shown!r}")
-
-
-_SPECIAL = re.compile(r"([.*+?()\[\]{}|\\^$])")
-
-
-def _literal(text: str) -> str:
-    """A regex matching `text` itself. Unlike re.escape, spaces and other plain characters
-    stay bare: ripgrep would take an escaped space for PCRE2 syntax, and PCRE2 gives up on
-    the first file that is not UTF-8."""
-    return _SPECIAL.sub(r"\\\1", text)
 
 
 def _message_prefixes(message: str) -> list[str]:
