@@ -373,24 +373,22 @@ class CheckpointStore:
         return self._workspace_dir(root) / "batches" / f"{batch_id}.json"
 
     def _save(self, record: BatchRecord) -> None:
-        path = self._record_path(record.root, record.id)
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        root_file = path.parent.parent / "root"
-        if not root_file.exists():
-            atomic_write(root_file, record.root.encode("utf-8", "surrogateescape"), 0o600)
-        data = json.dumps(record.to_json(), indent=1, sort_keys=True).encode()
-        atomic_write(path, data, 0o600)
-        _keep_mtime_after(path, record.created)
+        self._write_record(self._record_path(record.root, record.id).parent, record)
 
     def save_snapshot(self, record: SnapshotRecord) -> None:
-        folder = self._workspace_dir(record.root) / "snapshots"
+        self._write_record(self._workspace_dir(record.root) / "snapshots", record)
+
+    def _write_record(self, folder: Path, record: UndoPoint) -> None:
+        """Write a record durably into `folder` (batches/ or snapshots/), naming the workspace
+        in `root` beside them the first time."""
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         root_file = folder.parent / "root"
         if not root_file.exists():
             atomic_write(root_file, record.root.encode("utf-8", "surrogateescape"), 0o600)
+        path = folder / f"{record.id}.json"
         data = json.dumps(record.to_json(), indent=1, sort_keys=True).encode()
-        atomic_write(folder / f"{record.id}.json", data, 0o600)
-        _keep_mtime_after(folder / f"{record.id}.json", record.created)
+        atomic_write(path, data, 0o600)
+        _keep_mtime_after(path, record.created)
 
     def discard_snapshot(self, record: SnapshotRecord) -> None:
         """Forget a snapshot whose command changed nothing (it would be an empty undo)."""
