@@ -328,23 +328,22 @@ class CheckpointStore:
         return self.directory / "objects" / digest[:2] / digest
 
     def put_blob(self, data: bytes) -> str:
-        digest = hashlib.sha256(data).hexdigest()
-        path = self._blob_path(digest)
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            atomic_write(path, data, 0o600)
+        digest, _ = self._put_blob(data, sync=True)
         return digest
 
     def put_blob_unsynced(self, data: bytes) -> tuple[str, Path | None]:
         """Like put_blob without the fsyncs (thousands of them make a first snapshot take
         seconds); returns the new blob's path, None when it was already stored, so the caller
         can make the whole lot durable at once."""
+        return self._put_blob(data, sync=False)
+
+    def _put_blob(self, data: bytes, *, sync: bool) -> tuple[str, Path | None]:
         digest = hashlib.sha256(data).hexdigest()
         path = self._blob_path(digest)
         if path.exists():
             return digest, None
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        atomic_write(path, data, 0o600, sync=False)
+        atomic_write(path, data, 0o600, sync=sync)
         return digest, path
 
     def has_blob(self, digest: str) -> bool:
