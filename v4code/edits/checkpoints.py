@@ -25,6 +25,7 @@ never mistakes one for an empty batch.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -208,6 +209,25 @@ def _read_point(path: Path) -> UndoPoint | None:
     if path.parent.name == "snapshots":
         return _read_record(path, SnapshotRecord.from_json)
     return _read_record(path, BatchRecord.from_json)
+
+
+def _newest(
+    files: Iterable[tuple[int, Path]],
+    accept: Callable[[UndoPoint], bool],
+    read: Callable[[Path], UndoPoint | None],
+) -> UndoPoint | None:
+    """The newest record `accept` takes among `files` (newest file first, see
+    `_MTIME_SLACK_NS`), reading only until no older file can hold a newer one."""
+    best: UndoPoint | None = None
+    for mtime_ns, path in files:
+        if best is not None and mtime_ns < best.created * 1e9 - _MTIME_SLACK_NS:
+            break
+        record = read(path)
+        if record is None or not accept(record):
+            continue
+        if best is None or (record.created, record.id) > (best.created, best.id):
+            best = record
+    return best
 
 
 def _read_record(path: Path, parse: Callable[[dict[str, Any]], _Point]) -> _Point | None:
@@ -415,16 +435,7 @@ class CheckpointStore:
     ) -> UndoPoint | None:
         """The newest undo point `accept` takes, the one `undo_points(root)[-1]` of those would
         be, read newest file first and only until no older file can hold a newer one."""
-        best: UndoPoint | None = None
-        for mtime_ns, path in _files_newest_first(self._point_folders(root)):
-            if best is not None and mtime_ns < best.created * 1e9 - _MTIME_SLACK_NS:
-                break
-            record = _read_point(path)
-            if record is None or not accept(record):
-                continue
-            if best is None or (record.created, record.id) > (best.created, best.id):
-                best = record
-        return best
+        return _newest(_files_newest_first(self._point_folders(root)), accept, _read_point)
 
     def has_undo_points(self, root: Path | str) -> bool:
         """Whether v4code recorded any edit batch or command here (damaged records aside),
@@ -609,14 +620,20 @@ class CheckpointStore:
             return self._undo_last(root_real, session_id, force)
 
     def _undo_last(self, root_real: Path, session_id: str | None, force: bool) -> UndoReport:
-        session = session_id if session_id is not None else self.latest_session(root_real)
+        # One listing and one read per record for both lookups: the latest session is the
+        # newest point's, and its newest point not undone is usually that same file.
+        files = list(_files_newest_first(self._point_folders(root_real)))
+        read = functools.cache(_read_point)
+        if session_id is None:
+            newest = _newest(files, lambda _: True, read)
+            session = newest.session_id if newest is not None else None
+        else:
+            session = session_id
         if session is None:
             return UndoReport(
                 None, message=f"Nothing to undo: v4code has made no edits in {root_real}."
             )
-        latest = self.latest_point(
-            root_real, lambda p: p.session_id == session and p.undone is None
-        )
+        latest = _newest(files, lambda p: p.session_id == session and p.undone is None, read)
         if latest is None:
             return UndoReport(
                 None,
