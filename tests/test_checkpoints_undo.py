@@ -439,6 +439,26 @@ def test_undo_among_many_records_reads_only_the_newest(
     assert again.exit_code == 1 and "Nothing left to undo in session s;" in again.output
 
 
+def test_undo_reads_each_record_once(
+    tmp_path: Path, store: CheckpointStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Finding the latest session and then its newest point does not read a record twice."""
+    root = tmp_path / "proj"
+    root.mkdir()
+    (root / "a.txt").write_text("1\n")
+    apply_changes(
+        root, store, "edit_file", session="s", path="a.txt", old_string="1", new_string="2"
+    )
+    second = apply_changes(
+        root, store, "edit_file", session="s", path="a.txt", old_string="2", new_string="3"
+    )
+    read = _record_reads(monkeypatch)
+    report = store.undo_last(root)
+    assert report.ok and report.batch is not None and report.batch.id == second
+    assert (root / "a.txt").read_text() == "2\n"
+    assert read and len(read) == len(set(read))
+
+
 def test_the_newest_undo_point_is_the_one_a_full_read_picks(
     tmp_path: Path, store: CheckpointStore
 ) -> None:

@@ -25,6 +25,7 @@ never mistakes one for an empty batch.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -210,6 +211,25 @@ def _read_point(path: Path) -> UndoPoint | None:
     return _read_record(path, BatchRecord.from_json)
 
 
+def _newest(
+    files: Iterable[tuple[int, Path]],
+    accept: Callable[[UndoPoint], bool],
+    read: Callable[[Path], UndoPoint | None],
+) -> UndoPoint | None:
+    """The newest record `accept` takes among `files` (newest file first, see
+    `_MTIME_SLACK_NS`), reading only until no older file can hold a newer one."""
+    best: UndoPoint | None = None
+    for mtime_ns, path in files:
+        if best is not None and mtime_ns < best.created * 1e9 - _MTIME_SLACK_NS:
+            break
+        record = read(path)
+        if record is None or not accept(record):
+            continue
+        if best is None or (record.created, record.id) > (best.created, best.id):
+            best = record
+    return best
+
+
 def _read_record(path: Path, parse: Callable[[dict[str, Any]], _Point]) -> _Point | None:
     """One record; None when it is missing or damaged."""
     try:
@@ -328,23 +348,22 @@ class CheckpointStore:
         return self.directory / "objects" / digest[:2] / digest
 
     def put_blob(self, data: bytes) -> str:
-        digest = hashlib.sha256(data).hexdigest()
-        path = self._blob_path(digest)
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            atomic_write(path, data, 0o600)
+        digest, _ = self._put_blob(data, sync=True)
         return digest
 
     def put_blob_unsynced(self, data: bytes) -> tuple[str, Path | None]:
         """Like put_blob without the fsyncs (thousands of them make a first snapshot take
         seconds); returns the new blob's path, None when it was already stored, so the caller
         can make the whole lot durable at once."""
+        return self._put_blob(data, sync=False)
+
+    def _put_blob(self, data: bytes, *, sync: bool) -> tuple[str, Path | None]:
         digest = hashlib.sha256(data).hexdigest()
         path = self._blob_path(digest)
         if path.exists():
             return digest, None
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        atomic_write(path, data, 0o600, sync=False)
+        atomic_write(path, data, 0o600, sync=sync)
         return digest, path
 
     def has_blob(self, digest: str) -> bool:
@@ -373,24 +392,22 @@ class CheckpointStore:
         return self._workspace_dir(root) / "batches" / f"{batch_id}.json"
 
     def _save(self, record: BatchRecord) -> None:
-        path = self._record_path(record.root, record.id)
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        root_file = path.parent.parent / "root"
-        if not root_file.exists():
-            atomic_write(root_file, record.root.encode("utf-8", "surrogateescape"), 0o600)
-        data = json.dumps(record.to_json(), indent=1, sort_keys=True).encode()
-        atomic_write(path, data, 0o600)
-        _keep_mtime_after(path, record.created)
+        self._write_record(self._record_path(record.root, record.id).parent, record)
 
     def save_snapshot(self, record: SnapshotRecord) -> None:
-        folder = self._workspace_dir(record.root) / "snapshots"
+        self._write_record(self._workspace_dir(record.root) / "snapshots", record)
+
+    def _write_record(self, folder: Path, record: UndoPoint) -> None:
+        """Write a record durably into `folder` (batches/ or snapshots/), naming the workspace
+        in `root` beside them the first time."""
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         root_file = folder.parent / "root"
         if not root_file.exists():
             atomic_write(root_file, record.root.encode("utf-8", "surrogateescape"), 0o600)
+        path = folder / f"{record.id}.json"
         data = json.dumps(record.to_json(), indent=1, sort_keys=True).encode()
-        atomic_write(folder / f"{record.id}.json", data, 0o600)
-        _keep_mtime_after(folder / f"{record.id}.json", record.created)
+        atomic_write(path, data, 0o600)
+        _keep_mtime_after(path, record.created)
 
     def discard_snapshot(self, record: SnapshotRecord) -> None:
         """Forget a snapshot whose command changed nothing (it would be an empty undo)."""
@@ -418,16 +435,7 @@ class CheckpointStore:
     ) -> UndoPoint | None:
         """The newest undo point `accept` takes, the one `undo_points(root)[-1]` of those would
         be, read newest file first and only until no older file can hold a newer one."""
-        best: UndoPoint | None = None
-        for mtime_ns, path in _files_newest_first(self._point_folders(root)):
-            if best is not None and mtime_ns < best.created * 1e9 - _MTIME_SLACK_NS:
-                break
-            record = _read_point(path)
-            if record is None or not accept(record):
-                continue
-            if best is None or (record.created, record.id) > (best.created, best.id):
-                best = record
-        return best
+        return _newest(_files_newest_first(self._point_folders(root)), accept, _read_point)
 
     def has_undo_points(self, root: Path | str) -> bool:
         """Whether v4code recorded any edit batch or command here (damaged records aside),
@@ -612,14 +620,20 @@ class CheckpointStore:
             return self._undo_last(root_real, session_id, force)
 
     def _undo_last(self, root_real: Path, session_id: str | None, force: bool) -> UndoReport:
-        session = session_id if session_id is not None else self.latest_session(root_real)
+        # One listing and one read per record for both lookups: the latest session is the
+        # newest point's, and its newest point not undone is usually that same file.
+        files = list(_files_newest_first(self._point_folders(root_real)))
+        read = functools.cache(_read_point)
+        if session_id is None:
+            newest = _newest(files, lambda _: True, read)
+            session = newest.session_id if newest is not None else None
+        else:
+            session = session_id
         if session is None:
             return UndoReport(
                 None, message=f"Nothing to undo: v4code has made no edits in {root_real}."
             )
-        latest = self.latest_point(
-            root_real, lambda p: p.session_id == session and p.undone is None
-        )
+        latest = _newest(files, lambda p: p.session_id == session and p.undone is None, read)
         if latest is None:
             return UndoReport(
                 None,

@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 import stat
 import time
 from dataclasses import replace
 from pathlib import Path
 
 from v4code.diffs import unified_diff
-from v4code.edits.atomic import TEMP_SUFFIX
+from v4code.edits.atomic import atomic_write, temp_name
 from v4code.edits.checkpoints import CheckpointStore, RefusedFile, SnapshotRecord, UndoReport
 from v4code.edits.snapshot import Entry, Tree, blob_digest, load_tree, make_durable
 from v4code.errors import ToolError
@@ -182,20 +181,17 @@ def _restore(root: Path, store: CheckpointStore, rel: str, entry: Entry, done: l
         current = current / part
         with contextlib.suppress(FileExistsError):
             current.mkdir()
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}{TEMP_SUFFIX}")
-    try:
-        if stat.S_ISLNK(mode):
+    if not stat.S_ISLNK(mode):
+        atomic_write(path, data, stat.S_IMODE(mode), sync=False)  # made durable in bulk
+    else:
+        tmp = temp_name(path)
+        try:
             os.symlink(os.fsdecode(data), tmp)
-        else:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                os.fchmod(fh.fileno(), stat.S_IMODE(mode))
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
     done.append(rel)
     return True
 

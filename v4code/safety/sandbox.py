@@ -37,7 +37,6 @@ import os
 import re
 import shlex
 import shutil
-import subprocess
 import sys
 import time
 import uuid
@@ -46,6 +45,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from v4code.errors import ToolError
+from v4code.safety.process import capture_process
 
 __all__ = [
     "MAX_FILE_BYTES",
@@ -301,14 +301,13 @@ def bwrap_argv(
 def _probe(bwrap: str, root: str) -> str | None:
     """None if a trivial command runs in the sandbox; else bubblewrap's own complaint."""
     try:
-        done = subprocess.run(
-            bwrap_argv(["true"], Path(root), bwrap=bwrap),
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            timeout=20,
+        done = capture_process(
+            bwrap_argv(["true"], Path(root), bwrap=bwrap), cwd=Path(root), timeout=20
         )
-    except (OSError, subprocess.TimeoutExpired) as exc:
+    except OSError as exc:
         return str(exc)
+    if done.timed_out:
+        return "it did not finish within 20 seconds"
     if done.returncode == 0:
         return None
     return done.stderr.decode("utf-8", "replace").strip() or f"exit status {done.returncode}"
