@@ -158,14 +158,19 @@ def _servers_in(data: dict[str, Any], path: Path, source: str) -> list[ServerCon
 
 def load_servers(root: Path) -> LoadedServers:
     """The servers a session in `root` uses: the user's, then a trusted project's new ones."""
-    from v4code.config import project_layer_data, user_config_path, user_toml
+    from v4code.config import (
+        project_config_path,
+        project_layer_data,
+        user_config_path,
+        user_toml,
+    )
 
     user = _servers_in(user_toml(), user_config_path(), "user")
     names = {s.name for s in user}
     project_data, _ = project_layer_data(root)  # its notices are load_settings' to give
     notices: list[str] = []
     project = []
-    for server in _servers_in(project_data, root / ".v4code" / "config.toml", "project"):
+    for server in _servers_in(project_data, project_config_path(root), "project"):
         if server.name in names:
             notices.append(
                 f"this repository's .v4code/config.toml declares MCP server {server.name!r}, "
