@@ -76,7 +76,8 @@ def _read_folder(folder: Path, source: str) -> dict[str, CustomCommand]:
         if not NAME_RE.match(name) or path.is_symlink() or not path.is_file():
             continue
         try:
-            data = path.read_bytes()[:MAX_BYTES]
+            with path.open("rb") as file:  # a huge file in a repository is not read whole
+                data = file.read(MAX_BYTES)
         except OSError:
             continue
         found[name] = parse_command(name, data.decode("utf-8", "replace"), source)

@@ -51,7 +51,7 @@ def list_command(wait: float) -> None:
             click.echo(f"{state.name} ({cfg.source}, {cfg.transport}) {state.status}{error}")
             click.echo(f"  {where}")
             for tool in sorted(state.tools, key=lambda t: t.name):
-                name = f"{state.name}__{tool.name}"
+                name = tool.full_name
                 allowed = "  [allowed]" if cfg.allows(name) else ""
                 first = tool.description.strip().splitlines()[0] if tool.description else ""
                 click.echo(f"  {name}{allowed}  {first[:80]}")

@@ -22,7 +22,7 @@ from typing import Any
 
 from v4code.cancel import CancelToken
 from v4code.errors import Cancelled, ToolError
-from v4code.mcp.config import ServerConfig
+from v4code.mcp.config import ServerConfig, tool_name
 
 POLL = 0.05
 
@@ -35,6 +35,10 @@ class RemoteTool:
     name: str
     description: str
     input_schema: dict[str, Any]
+
+    @property
+    def full_name(self) -> str:
+        return tool_name(self.server, self.name)
 
 
 @dataclass(frozen=True)
@@ -219,14 +223,14 @@ class McpHub:
                 if time.monotonic() > deadline:
                     future.cancel()
                     raise ToolError(
-                        f"{server}__{tool} timed out after {timeout:g} s (the server's "
+                        f"{tool_name(server, tool)} timed out after {timeout:g} s (the server's "
                         "`timeout` setting); the call was abandoned."
                     ) from None
             except concurrent.futures.CancelledError:
-                raise ToolError(f"The call to {server}__{tool} was cancelled.") from None
+                raise ToolError(f"The call to {tool_name(server, tool)} was cancelled.") from None
             except Exception as exc:
                 if _is_protocol_error(exc):
-                    raise ToolError(f"{server}__{tool} failed: {_describe(exc)}") from None
+                    raise ToolError(f"{tool_name(server, tool)} failed: {_describe(exc)}") from None
                 self._restart(state)
                 raise ToolError(
                     f"MCP server {server!r} stopped during the call ({_describe(exc)}); "

@@ -19,7 +19,13 @@ from v4code.errors import ConfigError
 
 SERVER_NAME_RE = re.compile(r"^[a-zA-Z0-9_-]{1,32}$")
 DEFAULT_TIMEOUT = 60.0
+SEPARATOR = "__"  # between a server's name and its tool's in the name the model calls
 _VAR_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def tool_name(server: str, tool: str) -> str:
+    """The name a server's tool goes by in the registry, the allow lists and messages."""
+    return f"{server}{SEPARATOR}{tool}"
 
 
 @dataclass(frozen=True)
@@ -95,7 +101,7 @@ def parse_server(name: str, table: Any, source: str) -> ServerConfig:
     """One server table, checked; ValueError says what is wrong with it."""
     from v4code.safety.redact import SECRET_ENV
 
-    if not SERVER_NAME_RE.match(name) or "__" in name:
+    if not SERVER_NAME_RE.match(name) or SEPARATOR in name:
         raise ValueError("a server name is 1-32 letters, digits, - or _ (no double underscore)")
     if not isinstance(table, dict):
         raise ValueError("must be a table")
@@ -121,7 +127,7 @@ def parse_server(name: str, table: Any, source: str) -> ServerConfig:
     }
     allow = _str_list(table.get("allow"), "allow")
     if source == "project":
-        allow = tuple(p for p in allow if p.startswith(f"{name}__"))
+        allow = tuple(p for p in allow if p.startswith(tool_name(name, "")))
     timeout = table.get("timeout", DEFAULT_TIMEOUT)
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
         raise ValueError("timeout must be a positive number of seconds")
@@ -158,14 +164,19 @@ def _servers_in(data: dict[str, Any], path: Path, source: str) -> list[ServerCon
 
 def load_servers(root: Path) -> LoadedServers:
     """The servers a session in `root` uses: the user's, then a trusted project's new ones."""
-    from v4code.config import project_layer_data, user_config_path, user_toml
+    from v4code.config import (
+        project_config_path,
+        project_layer_data,
+        user_config_path,
+        user_toml,
+    )
 
     user = _servers_in(user_toml(), user_config_path(), "user")
     names = {s.name for s in user}
     project_data, _ = project_layer_data(root)  # its notices are load_settings' to give
     notices: list[str] = []
     project = []
-    for server in _servers_in(project_data, root / ".v4code" / "config.toml", "project"):
+    for server in _servers_in(project_data, project_config_path(root), "project"):
         if server.name in names:
             notices.append(
                 f"this repository's .v4code/config.toml declares MCP server {server.name!r}, "

@@ -11,8 +11,8 @@ import atexit
 from pathlib import Path
 
 from v4code.mcp.client import McpHub
-from v4code.mcp.config import LoadedServers, load_servers
-from v4code.mcp.tools import SEPARATOR, McpCall, register_tools
+from v4code.mcp.config import SEPARATOR, LoadedServers, load_servers
+from v4code.mcp.tools import McpCall, register_tools
 from v4code.protocols import Proposal
 from v4code.safety.permissions import PermissionPolicy
 from v4code.toolkit import Invocation, ToolContext, ToolRegistry

@@ -18,7 +18,6 @@ from v4code.mcp.config import ServerConfig
 from v4code.toolkit import MAX_TOOLS, NAME_RE, Tool, ToolContext, ToolRegistry
 from v4code.types import Preview, ToolOutput, ToolSummary
 
-SEPARATOR = "__"
 MAX_DESCRIPTION = 1024
 _DROPPED_KEYWORDS = frozenset(
     {
@@ -151,7 +150,7 @@ def _summary(server: str, tool: str) -> Any:
 
 
 def make_tool(hub: McpHub, server: ServerConfig, remote: RemoteTool) -> Tool:
-    name = f"{server.name}{SEPARATOR}{remote.name}"
+    name = remote.full_name
     description = (
         remote.description.strip() or f"The {remote.name} tool of MCP server {server.name}."
     )
@@ -188,7 +187,7 @@ def register_tools(registry: ToolRegistry, hub: McpHub) -> tuple[list[str], list
             )
             continue
         for remote in sorted(state.tools, key=lambda t: t.name):
-            name = f"{state.name}{SEPARATOR}{remote.name}"
+            name = remote.full_name
             if not NAME_RE.match(name) or registry.get(name) is not None:
                 notices.append(f"MCP tool {name!r} left out: not a valid or unique tool name")
                 continue

@@ -349,7 +349,7 @@ def cmd_mcp(chat: Chat, arg: str) -> None:
         return
     in_session = set(chat.agent.registry.names())
     for state in sorted(hub.servers.values(), key=lambda st: st.name):
-        names = [f"{state.name}__{t.name}" for t in state.tools]
+        names = [t.full_name for t in state.tools]
         here = sum(1 for n in names if n in in_session)
         error = f" ({state.error})" if state.error and state.status != "ready" else ""
         say(
