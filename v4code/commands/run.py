@@ -166,7 +166,7 @@ def _custom(
         known = ", ".join(f"/{n}" for n in commands) or "none"
         click.echo(f"v4code: no custom command /{name} (custom commands: {known})", err=True)
         sys.exit(ExitCode.USAGE)
-    if command.thinking is not None and thinking is None and effort is None:
-        thinking = command.thinking != "off"
-        effort = command.thinking if command.thinking in ("low", "high", "max") else None
+    choice = command.thinking_choice()
+    if choice is not None and thinking is None and effort is None:
+        thinking, effort = choice
     return command.expand(arguments), model or command.model, thinking, effort
