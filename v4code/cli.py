@@ -219,7 +219,7 @@ def main(
     if ctx.invoked_subcommand is not None:
         return
     from v4code.commands import fail, session_flags
-    from v4code.ui.entry import start_chat
+    from v4code.ui.repl import run_repl
 
     flags = session_flags(
         model=model,
@@ -230,7 +230,8 @@ def main(
         profile=profile,
     )
     try:
-        code = start_chat(prompt=prompt, continue_=continue_, resume=resume, flags=flags)
+        # never with a task: `-p TASK` or one piped in made `as_run` a `run` command line
+        code = run_repl(continue_=continue_, resume=resume, flags=flags)
     except V4codeError as exc:
         fail(exc)
     sys.exit(code)
