@@ -218,23 +218,20 @@ def main(
     """
     if ctx.invoked_subcommand is not None:
         return
-    from v4code.commands import fail
-    from v4code.ui.entry import start_chat
+    from v4code.commands import fail, session_flags
+    from v4code.ui.repl import run_repl
 
-    thinking = None
-    if effort is not None and effort.lower() == "none":
-        thinking, effort = False, None
-    flags = {
-        "model": model,
-        "permission_mode": permission_mode,
-        "effort": effort,
-        "thinking": thinking,
-        "base_url": base_url,
-        "dialect": dialect,
-        "profile": profile,
-    }
+    flags = session_flags(
+        model=model,
+        permission_mode=permission_mode,
+        effort=effort,
+        base_url=base_url,
+        dialect=dialect,
+        profile=profile,
+    )
     try:
-        code = start_chat(prompt=prompt, continue_=continue_, resume=resume, flags=flags)
+        # never with a task: `-p TASK` or one piped in made `as_run` a `run` command line
+        code = run_repl(continue_=continue_, resume=resume, flags=flags)
     except V4codeError as exc:
         fail(exc)
     sys.exit(code)

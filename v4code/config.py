@@ -237,17 +237,18 @@ PROFILE_KEYS = frozenset(
 )
 
 
-def user_profiles() -> dict[str, dict[str, Any]]:
-    """The user's `[profiles.NAME]` tables; only the user's own file can hold them."""
-    raw = user_toml().get("profiles", {})
+def user_profiles(user: dict[str, Any] | None = None) -> dict[str, dict[str, Any]]:
+    """The user's `[profiles.NAME]` tables; only the user's own file can hold them (`user`:
+    that file already read)."""
+    raw = (user_toml() if user is None else user).get("profiles", {})
     if not isinstance(raw, dict):
         raise ConfigError(f"{user_config_path()}: [profiles] must be a table of tables")
     return {str(k): v for k, v in raw.items() if isinstance(v, dict)}
 
 
-def profile_layer(name: str) -> dict[str, Any]:
+def profile_layer(name: str, user: dict[str, Any] | None = None) -> dict[str, Any]:
     """Settings a profile stands for; ConfigError naming the profiles there are otherwise."""
-    profiles = user_profiles()
+    profiles = user_profiles(user)
     table = profiles.get(name)
     source = f"{user_config_path()} [profiles.{name}]"
     if table is None:
@@ -339,9 +340,8 @@ def load_settings(root: Path, flags: dict[str, Any] | None = None) -> LoadedSett
             values[name] = value
             sources[name] = source
 
-    user_path = user_config_path()
-    if user_path.is_file():
-        apply(_read_toml(user_path), str(user_path))
+    user = user_toml()  # read once: the profiles come from it too
+    apply(user, str(user_config_path()))
     project_layer, notices = _project_layer(root)
     apply(project_layer, str(project_config_path(root)))
     env_layer: dict[str, Any] = {}
@@ -361,7 +361,7 @@ def load_settings(root: Path, flags: dict[str, Any] | None = None) -> LoadedSett
     flags = dict(flags or {})
     profile = flags.pop("profile", None) or values.get("profile")
     if profile:
-        apply(profile_layer(str(profile)), f"profile {profile}")
+        apply(profile_layer(str(profile), user), f"profile {profile}")
     if flags:
         apply({k: v for k, v in flags.items() if v is not None}, "command line")
     settings = Settings(**values)

@@ -32,6 +32,14 @@ class CustomCommand:
             return self.template.replace("$ARGUMENTS", arguments).strip()
         return f"{self.template.strip()}\n\n{arguments}".strip()
 
+    def thinking_choice(self) -> tuple[bool, str | None] | None:
+        """(thinking, effort) as the front matter sets them, None when it does not; the chat
+        and `run` read it alike. An effort of None keeps the configured one."""
+        if self.thinking is None:
+            return None
+        effort = self.thinking if self.thinking in ("low", "high", "max") else None
+        return self.thinking != "off", effort
+
     @property
     def help(self) -> str:
         what = self.description or f"custom command ({self.source})"

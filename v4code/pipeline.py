@@ -101,10 +101,11 @@ class ToolPipeline:
             what = f"{tool.name} is not allowed in {self.policy.mode} mode"
             result = ToolResult(invocation.call.id, f"Denied: {what}.", is_error=True)
             return Outcome(result, denied=what)
-        found = secret_paths(invocation, ctx)
+        rule = SecretFiles.from_settings(ctx.root, ctx.settings)
+        found = secret_paths(invocation, rule)
         if found and not self._secrets_allowed(invocation, ctx):
             named = [(one_line(path), why) for path, why in found]  # the question's one line
-            note = SecretFiles.from_settings(ctx.root, ctx.settings).note(named)
+            note = rule.note(named)
             refused = self._ask(invocation, Preview(), note, secret=True)
             if refused is not None:
                 return refused
@@ -189,16 +190,14 @@ class ToolPipeline:
         return Outcome(result, changed=output.changed, ends_turn=ends)
 
 
-def secret_paths(invocation: Invocation, ctx: ToolContext) -> list[tuple[str, str]]:
+def secret_paths(invocation: Invocation, rule: SecretFiles) -> list[tuple[str, str]]:
     """(path, why) for each secret file a call names: the paths its summary declares
     and its `path` argument (a symbolic link to a secret file counts as one)."""
     paths = list(invocation.summarise().paths)
     named = invocation.args.get("path")
     if isinstance(named, str):
         paths.append(named)
-    rule = SecretFiles.from_settings(ctx.root, ctx.settings)
-    found = [hit for p in dict.fromkeys(paths) if p and (hit := rule.check(p)) is not None]
-    return found
+    return [hit for p in dict.fromkeys(paths) if p and (hit := rule.check(p)) is not None]
 
 
 def tree_dirty(root: Path) -> bool | None:

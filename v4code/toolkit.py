@@ -107,16 +107,13 @@ class Tool:
     ) -> Tool:
         """A tool that is not a Python module (an MCP server's): a name, a JSON schema for its
         arguments, a validator raising ToolError, and `fn(ctx, **args)` (a Proposal by default)."""
-        if not NAME_RE.match(name):
-            raise ValueError(f"tool name {name!r} must match [a-zA-Z0-9_-]{{1,64}}")
-        function = {"name": name, "description": description, "parameters": parameters}
         return cls(
             name=name,
             description=description,
             risk=risk,
             fn=fn,
             params=None,
-            schema={"type": "function", "function": function},
+            schema=_function_schema(name, description, parameters),
             summary=summary,
             proposes=proposes,
             validate=validate,
@@ -222,8 +219,6 @@ def build_tool(fn: Callable[..., Any], risk: Risk, *, summary: Summarise | None 
     from pydantic import ConfigDict, Field, create_model
 
     name = fn.__name__
-    if not NAME_RE.match(name):
-        raise ValueError(f"tool name {name!r} must match [a-zA-Z0-9_-]{{1,64}}")
     description, arg_docs = _docstring_parts(fn.__doc__ or "")
     hints = _hints(fn)
     params = list(inspect.signature(fn).parameters.values())[1:]  # drop ctx
@@ -233,18 +228,24 @@ def build_tool(fn: Callable[..., Any], risk: Risk, *, summary: Summarise | None 
         default = ... if p.default is inspect.Parameter.empty else p.default
         fields[p.name] = (annotation, Field(default, description=arg_docs.get(p.name)))
     model = create_model(f"{name}_args", __config__=ConfigDict(extra="forbid"), **fields)
-    schema = _clean_schema(model.model_json_schema())
-    function: dict[str, Any] = {"name": name, "description": description, "parameters": schema}
     return Tool(
         name=name,
         description=description,
         risk=risk,
         fn=fn,
         params=model,
-        schema={"type": "function", "function": function},
+        schema=_function_schema(name, description, _clean_schema(model.model_json_schema())),
         summary=summary,
         proposes=_returns_proposal(hints.get("return")),
     )
+
+
+def _function_schema(name: str, description: str, parameters: dict[str, Any]) -> dict[str, Any]:
+    """The tool as the API lists it; the API refuses other names, so they fail here first."""
+    if not NAME_RE.match(name):
+        raise ValueError(f"tool name {name!r} must match [a-zA-Z0-9_-]{{1,64}}")
+    function = {"name": name, "description": description, "parameters": parameters}
+    return {"type": "function", "function": function}
 
 
 def _returns_proposal(annotation: Any) -> bool:

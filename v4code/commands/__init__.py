@@ -7,7 +7,7 @@ in `v4code.cli`); a callback parses flags and calls the part of v4code that does
 from __future__ import annotations
 
 import sys
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import click
 
@@ -18,3 +18,11 @@ def fail(exc: V4codeError) -> NoReturn:
     """Say what went wrong in one line and exit with the error's documented code."""
     click.echo(f"v4code: {exc.message}", err=True)
     sys.exit(exc.exit_code)
+
+
+def session_flags(**flags: Any) -> dict[str, Any]:
+    """The command line's layer for `load_settings`: `--effort none` means thinking off."""
+    effort = flags.get("effort")
+    if effort is not None and effort.lower() == "none":
+        flags.update(thinking=False, effort=None)
+    return flags

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from v4code.commands import fail
+from v4code.commands import fail, session_flags
 from v4code.errors import ExitCode, V4codeError
 
 EXIT_CODES_HELP = """\b
@@ -122,23 +122,21 @@ def run_command(
     if not text.strip():
         click.echo("v4code: no task given (the task is empty)", err=True)
         sys.exit(ExitCode.USAGE)
-    if effort is not None and effort.lower() == "none":
-        thinking, effort = False, None
-    flags = {
-        "model": model,
-        "thinking": thinking,
-        "effort": effort,
-        "max_steps": max_steps,
-        "max_cost": max_cost,
-        "max_time": max_time,
-        "base_url": base_url,
-        "dialect": dialect,
-        "profile": profile,
-        "permission_mode": permission_mode,
-        "allow_destructive": allow_destructive,
-        "allow_secrets": allow_secrets,
-        "sandbox": sandbox,
-    }
+    flags = session_flags(
+        model=model,
+        thinking=thinking,
+        effort=effort,
+        max_steps=max_steps,
+        max_cost=max_cost,
+        max_time=max_time,
+        base_url=base_url,
+        dialect=dialect,
+        profile=profile,
+        permission_mode=permission_mode,
+        allow_destructive=allow_destructive,
+        allow_secrets=allow_secrets,
+        sandbox=sandbox,
+    )
     try:
         code = run_task(
             text,
@@ -168,7 +166,7 @@ def _custom(
         known = ", ".join(f"/{n}" for n in commands) or "none"
         click.echo(f"v4code: no custom command /{name} (custom commands: {known})", err=True)
         sys.exit(ExitCode.USAGE)
-    if command.thinking is not None and thinking is None and effort is None:
-        thinking = command.thinking != "off"
-        effort = command.thinking if command.thinking in ("low", "high", "max") else None
+    choice = command.thinking_choice()
+    if choice is not None and thinking is None and effort is None:
+        thinking, effort = choice
     return command.expand(arguments), model or command.model, thinking, effort

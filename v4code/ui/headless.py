@@ -74,11 +74,15 @@ class PolicyApprover:
         )
 
 
-def describe_call(event: ToolStarted) -> str:
-    """A tool call in one line, as its tool declares it (a generic line when it does not)."""
-    if event.summary is not None:
-        return event.summary.label
-    return generic_summary(event.call.name, event.args or {}).label
+def describe_call(started: ToolStarted, finished: ToolFinished | None = None) -> str:
+    """`read src/app.py 1-120`, `grep 'TODO' 14 matches`, `run pytest -q  exit 1`, ...: the
+    line the tool declares for itself (`@tool(summary=...)`), with its result once `finished`
+    (a generic line when the tool declares none). The chat's tool lines are these too."""
+    if finished is not None and finished.summary is not None:
+        return finished.summary.label
+    if started.summary is not None:
+        return started.summary.label
+    return generic_summary(started.call.name, started.args or {}).label
 
 
 @dataclass
@@ -207,14 +211,8 @@ class HeadlessRenderer:
         if isinstance(event, ToolStarted):
             self._running[event.call.id] = event
         elif isinstance(event, ToolFinished):
-            started = self._running.pop(event.call.id, None)
-            if event.summary is not None:
-                label = event.summary.label
-            elif started is not None:
-                label = describe_call(started)
-            else:
-                label = generic_summary(event.call.name, {}).label
-            line = f"• {label}"
+            started = self._running.pop(event.call.id, None) or ToolStarted(event.call)
+            line = f"• {describe_call(started, event)}"
             if event.denied:
                 line += "  denied"
             elif event.result.is_error:

@@ -56,18 +56,10 @@ def _counts(files: list[dict[str, Any]]) -> str:
     return " ".join(parts) or "+0 -0"
 
 
-def tool_label(started: ToolStarted, finished: ToolFinished | None = None) -> str:
-    """`read src/app.py 1-120`, `grep 'TODO' 14 matches`, `run pytest -q  exit 1`, ...: the
-    line the tool declares for itself (`@tool(summary=...)`), with its result once there."""
-    if finished is not None and finished.summary is not None:
-        return finished.summary.label
-    return describe_call(started)
-
-
 def tool_line(started: ToolStarted, finished: ToolFinished | None = None) -> Text:
     """One compact line per tool call; a denial or an error is said on the same line."""
     line = Text("• ", style="cyan")
-    line.append(tool_label(started, finished))
+    line.append(describe_call(started, finished))
     if finished is not None and finished.denied:
         line.append("  denied", style="yellow")
     elif finished is not None and finished.result.is_error:
@@ -345,7 +337,7 @@ class TurnView:
 
 
 def _running_line(event: ToolStarted) -> RenderableType:
-    return _spinner(tool_label(event), "cyan")
+    return _spinner(describe_call(event), "cyan")
 
 
 def _spinner(label: str, style: str) -> RenderableType:

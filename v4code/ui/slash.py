@@ -80,10 +80,9 @@ def run_custom(chat: Chat, command: CustomCommand, arg: str) -> None:
     settings = agent.settings
     if command.model:
         agent.set_model(command.model)
-    if command.thinking == "off":
-        agent.set_thinking(False)
-    elif command.thinking is not None:
-        agent.set_thinking(True, None if command.thinking == "on" else command.thinking)
+    choice = command.thinking_choice()
+    if choice is not None:
+        agent.set_thinking(*choice)
     try:
         chat.turn(command.expand(arg), shown=f"/{command.name}")
     finally:
