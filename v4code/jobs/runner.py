@@ -177,6 +177,11 @@ def record(
     return state
 
 
+def parse_only(only: str) -> set[str]:
+    """The statuses and unit ids of an `--only` option ("red,error", "u1, u2")."""
+    return {part.strip() for part in only.split(",") if part.strip()}
+
+
 def select(run_dir: RunDir, only: Iterable[str] | None = None) -> list[Unit]:
     """The units still to run: not finished, or (retry) those whose id or status is in `only`."""
     chosen = set(only) if only is not None else None
