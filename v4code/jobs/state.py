@@ -111,7 +111,13 @@ class RunDir:
         return str(self.info()["id"])
 
     def units(self) -> list[Unit]:
-        return read_manifest(self.path / "manifest.jsonl")
+        return list(self._manifest)
+
+    @functools.cached_property
+    def _manifest(self) -> tuple[Unit, ...]:
+        """Read once: the manifest is written when the run is created and never changes
+        (`status --watch` asks for the units twice a second)."""
+        return tuple(read_manifest(self.path / "manifest.jsonl"))
 
     def load(self, uid: str) -> UnitState:
         try:
