@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -125,8 +126,7 @@ def serve_command(
             argv = gguf_argv(gguf.resolve(), port, context, threads)
             profile.update(dialect="llamacpp", context_window=context)
         elif plan_file is not None:
-            argv, engine, model = _plan_argv(plan_file, port)
-            port = int(argv[argv.index("--port") + 1])
+            argv, port, engine, model = _plan_argv(plan_file, port)
             profile.update(dialect=engine, model=model)
         else:
             argv, port, profile = _profile_argv(name, port)
@@ -145,7 +145,7 @@ def serve_command(
     sys.exit(code)
 
 
-def _plan_argv(path: Path, port: int | None) -> tuple[list[str], str, str]:
+def _plan_argv(path: Path, port: int | None) -> tuple[list[str], int, str, str]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         serve = data["serve"]
@@ -157,9 +157,7 @@ def _plan_argv(path: Path, port: int | None) -> tuple[list[str], str, str]:
         ) from None
     if not all(isinstance(a, str) for a in argv) or "--port" not in argv:
         raise ConfigError(f"{path}: the plan's command is not a list of strings with --port")
-    if port is not None:
-        argv[argv.index("--port") + 1] = str(port)
-    return argv, engine, model
+    return argv, _set_port(argv, port), engine, model
 
 
 def _profile_argv(name: str, port: int | None) -> tuple[list[str], int, dict[str, object]]:
@@ -174,11 +172,17 @@ def _profile_argv(name: str, port: int | None) -> tuple[list[str], int, dict[str
             f"profile {name!r} has no `serve` command to start again"
         )
     profile = {k: v for k, v in table.items() if k not in ("serve", "base_url")}
-    if "--port" in argv:
-        if port is not None:
-            argv[argv.index("--port") + 1] = str(port)
-        return argv, int(argv[argv.index("--port") + 1]), profile
-    raise ConfigError(f"profile {name!r}: its `serve` command has no --port")
+    if "--port" not in argv:
+        raise ConfigError(f"profile {name!r}: its `serve` command has no --port")
+    return argv, _set_port(argv, port), profile
+
+
+def _set_port(argv: list[str], port: int | None) -> int:
+    """The port `argv` (which has --port) serves on, after setting it to `port` if given."""
+    at = argv.index("--port") + 1
+    if port is not None:
+        argv[at] = str(port)
+    return int(argv[at])
 
 
 def _check_name(name: str) -> None:
@@ -233,11 +237,12 @@ def probe_command(
     """Check a running server for streaming, thinking, tool calls, reasoning replay and usage."""
     import os
 
-    from v4code.config import DEFAULT_BASE_URL, profile_layer, user_config_path, user_profiles
+    from v4code.config import DEFAULT_BASE_URL, profile_layer, user_config_path
     from v4code.engines.probe import probe, render
 
     try:
         api_key = "none"
+        layer: dict[str, Any] = {}
         if name is not None:
             layer = profile_layer(name)
             url = url or layer.get("base_url")
@@ -257,7 +262,7 @@ def probe_command(
         if fix and name is not None:
             from v4code.engines.profile_file import set_profile_key
 
-            if user_profiles()[name].get("dialect") != report.dialect:
+            if layer.get("dialect") != report.dialect:
                 set_profile_key(user_config_path(), name, "dialect", report.dialect)
                 click.echo(f"profile {name!r}: dialect = {report.dialect!r}", err=True)
     except V4codeError as exc:

@@ -23,7 +23,6 @@ from v4code.engines.hardware import (
     RECIPE_SETUPS,
     RUNTIME_SHARE,
     UNCONFIRMED,
-    Figure,
 )
 from v4code.engines.launch import launch_commands
 from v4code.errors import ConfigError
@@ -70,10 +69,6 @@ class Plan:
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, default=str)
-
-
-def _figure(f: Figure) -> str:
-    return f.note()
 
 
 def kv_from_config(path: Path) -> tuple[float, str]:
@@ -123,7 +118,7 @@ def make_plan(req: PlanRequest) -> Plan:
     notes: list[str] = []
     count = req.gpus * req.nodes
     per_device = req.memory_gb if req.memory_gb is not None else device.memory_gb.value
-    memory_source = "--memory" if req.memory_gb is not None else _figure(device.memory_gb)
+    memory_source = "--memory" if req.memory_gb is not None else device.memory_gb.note()
     lines.append(Line("memory per device", f"{per_device:g} GB", memory_source))
     lines.append(Line("devices", f"{req.gpus} x {req.nodes} node(s) = {count}", "command line"))
     usable = count * per_device * RUNTIME_SHARE.value
@@ -131,7 +126,7 @@ def make_plan(req: PlanRequest) -> Plan:
         Line(
             "usable for weights + KV",
             f"{count} x {per_device:g} GB x {RUNTIME_SHARE.value:g} = {usable:,.0f} GB",
-            _figure(RUNTIME_SHARE),
+            RUNTIME_SHARE.note(),
         )
     )
     if req.quant == "native":

@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from v4code.engines.launch import LLAMACPP_V4
 from v4code.errors import ConfigError, V4codeError
 
 INSTALL_HINTS = {
@@ -113,7 +114,7 @@ def gguf_argv(gguf: Path, port: int, context: int, threads: int) -> list[str]:
     """llama-server when it is on PATH, else llama-cpp-python's server (same flags' meaning)."""
     if shutil.which("llama-server"):
         return [
-            "llama-server", "-m", str(gguf), "--jinja", "--reasoning-format", "deepseek",
+            "llama-server", "-m", str(gguf), *LLAMACPP_V4,
             "-c", str(context), "-t", str(threads), "--host", "127.0.0.1", "--port", str(port),
         ]  # fmt: skip
     return [

@@ -31,7 +31,7 @@ class ApplyResult:
 
 def _chosen(run_dir: RunDir, only: str) -> list[tuple[str, str, str, str]]:
     """(unit id, repo, base, commit) of the chosen units that have a commit."""
-    wanted = {part.strip() for part in only.split(",") if part.strip()}
+    wanted = runner.parse_only(only)
     out = []
     for unit in run_dir.units():
         state = run_dir.load(unit.id)

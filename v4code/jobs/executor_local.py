@@ -29,13 +29,11 @@ def run_one(
 ) -> None:
     if cancel.cancelled:
         return
-    state = run_dir.load(unit.id)
     if budget.exhausted:
-        state.reason = "not started: the run's --max-cost was reached"
-        run_dir.save(state)
+        runner.not_started(run_dir, unit.id)
         return
     start = time.monotonic()
-    state = runner.begin(run_dir, unit, state)
+    state = runner.begin(run_dir, unit, run_dir.load(unit.id))
     if progress:
         progress(state)
     wt = run_dir.worktree(unit.id)
@@ -47,8 +45,7 @@ def run_one(
         outcome = UnitOutcome("error", f"could not create the worktree: {exc.message}")
     else:
         outcome = run_unit_in(wt, unit, options, cancel)
-    overhead = time.monotonic() - start - outcome.agent_s - outcome.verify_s
-    state = runner.record(run_dir, unit, state, outcome, overhead)
+    state = runner.record(run_dir, unit, state, outcome, start)
     budget.add(state.cost_usd)
     if progress:
         progress(state)

@@ -110,8 +110,7 @@ def _finish(run_dir: RunDir, unit: Unit, state: UnitState, result: dict[str, Any
         finally:
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
-    overhead = time.monotonic() - started - outcome.agent_s - outcome.verify_s
-    return runner.record(run_dir, unit, state, outcome, overhead)
+    return runner.record(run_dir, unit, state, outcome, started)
 
 
 def run_ray(
@@ -143,9 +142,7 @@ def run_ray(
                     progress(state)
             if waiting and not running and budget.exhausted:
                 for unit in waiting:
-                    state = run_dir.load(unit.id)
-                    state.reason = "not started: the run's --max-cost was reached"
-                    run_dir.save(state)
+                    runner.not_started(run_dir, unit.id)
                 break
             ready, _ = ray.wait(list(running), num_returns=1, timeout=0.2)
             if cancel.cancelled:
@@ -160,7 +157,7 @@ def run_ray(
         for ref, (_unit, state, _started) in running.items():
             with contextlib.suppress(Exception):
                 ray.cancel(ref, force=True)
-            state.status, state.reason = "pending", "interrupted; will restart from its base"
+            runner.requeue(state)
             run_dir.save(state)
         raise
     finally:

@@ -71,8 +71,7 @@ def resume_run(path: Path) -> int:
 
 def retry_run(path: Path, only: str) -> int:
     run_dir = RunDir(path)
-    chosen = {part.strip() for part in only.split(",") if part.strip()}
-    return _drive(run_dir, runner.saved_options(run_dir), chosen)
+    return _drive(run_dir, runner.saved_options(run_dir), runner.parse_only(only))
 
 
 def show_status(path: Path, watch: bool | None) -> None:

@@ -116,10 +116,26 @@ def begin(run_dir: RunDir, unit: Unit, state: UnitState) -> UnitState:
     return state
 
 
+def not_started(run_dir: RunDir, uid: str) -> None:
+    """Leave a unit pending, saying why: the run's --max-cost was spent before its turn."""
+    state = run_dir.load(uid)
+    state.reason = "not started: the run's --max-cost was reached"
+    run_dir.save(state)
+
+
+def requeue(state: UnitState) -> None:
+    """Back to pending: an interrupted unit restarts from its base on --resume."""
+    state.status, state.reason = "pending", "interrupted; will restart from its base"
+
+
 def record(
-    run_dir: RunDir, unit: Unit, state: UnitState, out: UnitOutcome, overhead: float
+    run_dir: RunDir, unit: Unit, state: UnitState, out: UnitOutcome, started: float
 ) -> UnitState:
-    """Write a unit's outcome to its files and state (interrupted units go back to pending)."""
+    """Write a unit's outcome to its files and state (interrupted units go back to pending).
+
+    `started` is the unit's `time.monotonic()` start: the time neither the agent nor the
+    verify command took is recorded as the executor's overhead."""
+    overhead = time.monotonic() - started - out.agent_s - out.verify_s
     uid = unit.id
     if out.agent_stdout:
         run_dir.write_text(uid, "agent.json", out.agent_stdout)
@@ -151,7 +167,7 @@ def record(
     state.duration_s = round(state.finished - state.started, 3)
     state.overhead_s = round(overhead, 4)
     if out.status == "interrupted":
-        state.status, state.reason = "pending", "interrupted; will restart from its base"
+        requeue(state)
     else:
         state.status, state.reason = out.status, out.reason
     state.history.append(
@@ -159,6 +175,11 @@ def record(
     )
     run_dir.save(state)
     return state
+
+
+def parse_only(only: str) -> set[str]:
+    """The statuses and unit ids of an `--only` option ("red,error", "u1, u2")."""
+    return {part.strip() for part in only.split(",") if part.strip()}
 
 
 def select(run_dir: RunDir, only: Iterable[str] | None = None) -> list[Unit]:

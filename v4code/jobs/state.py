@@ -13,6 +13,7 @@ RUN_DIR/worktrees/ID         the unit's worktree (local executor)
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import secrets
@@ -104,12 +105,19 @@ class RunDir:
             raise ConfigError(f"{self.path}/run.json is damaged")
         return data
 
-    @property
+    @functools.cached_property
     def run_id(self) -> str:
+        """Read once: run.json is written when the run is created and never changes."""
         return str(self.info()["id"])
 
     def units(self) -> list[Unit]:
-        return read_manifest(self.path / "manifest.jsonl")
+        return list(self._manifest)
+
+    @functools.cached_property
+    def _manifest(self) -> tuple[Unit, ...]:
+        """Read once: the manifest is written when the run is created and never changes
+        (`status --watch` asks for the units twice a second)."""
+        return tuple(read_manifest(self.path / "manifest.jsonl"))
 
     def load(self, uid: str) -> UnitState:
         try:
