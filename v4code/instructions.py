@@ -17,7 +17,7 @@ from pathlib import Path
 
 from v4code.assets import load_prompt
 from v4code.conversation import Conversation
-from v4code.errors import V4codeError
+from v4code.errors import V4codeError, WorkspaceError
 from v4code.types import ToolResult
 from v4code.workspace import relative_to_root, resolve_in_workspace
 
@@ -42,6 +42,21 @@ def instruction_files(root: Path) -> list[Path]:
     ]
 
 
+def read_instructions(root: Path, rel: str, limit: int) -> str | None:
+    """An AGENTS.md's text (stripped, at most `limit` characters), or None unless it is a
+    regular file inside the workspace: a cloned repository's AGENTS.md that links to
+    ~/.ssh/id_rsa is not instructions, and a pipe would never end."""
+    try:
+        real = resolve_in_workspace(root, rel, must_exist=True)
+        if not real.is_file():
+            return None
+        with open(real, "rb") as handle:
+            data = handle.read(4 * limit)  # at most four bytes a character
+    except (OSError, V4codeError, WorkspaceError):
+        return None
+    return data.decode("utf-8", "replace")[:limit].strip()
+
+
 def project_instructions(root: Path) -> str:
     """AGENTS.md files as prompt sections; a nested one applies to files below its folder.
 
@@ -51,11 +66,10 @@ def project_instructions(root: Path) -> str:
     parts = []
     budget = MAX_INSTRUCTIONS_CHARS
     for path in instruction_files(root):
-        try:
-            text = path.read_text(encoding="utf-8", errors="replace")[:budget].strip()
-        except OSError:
-            continue
         rel = path.relative_to(root).as_posix()
+        text = read_instructions(root, rel, budget)
+        if text is None:
+            continue
         folder = rel.rsplit("/", 1)[0] if "/" in rel else ""
         scope = f" — for files under {folder}/" if folder else ""
         parts.append(f"\n# Project instructions ({rel}){scope}\n\n{text}\n")
@@ -95,12 +109,11 @@ def nested_instruction_files(root: Path, rel_paths: list[str]) -> list[str]:
 def nested_instructions_text(root: Path, files: list[str]) -> str:
     parts = []
     for rel in files:
-        try:
-            text = (root / rel).read_text(encoding="utf-8", errors="replace")
-        except OSError:
+        text = read_instructions(root, rel, MAX_INSTRUCTIONS_CHARS)
+        if text is None:
             continue
         header = NESTED_HEADER.format(path=rel, folder=os.path.dirname(rel))
-        parts.append(f"\n\n{header}\n{text[:MAX_INSTRUCTIONS_CHARS].strip()}")
+        parts.append(f"\n\n{header}\n{text}")
     return "".join(parts)
 
 
