@@ -329,3 +329,32 @@ def test_mcp_reload_adds_a_server_to_a_running_session(
         assert "denied" in fake_api.chat_requests[1].body["messages"][-1]["content"]
     finally:
         close_hub()
+
+
+def test_mcp_list_shows_a_servers_own_text_on_its_line(v4code_home: Path) -> None:
+    """A server's tool description cannot drive the terminal or forge a line in the listing."""
+    from click.testing import CliRunner
+
+    from v4code.cli import main
+
+    runner = CliRunner()
+    added = runner.invoke(
+        main,
+        [
+            "mcp",
+            "add",
+            "t",
+            "--env",
+            "MCP_TEST_HOSTILE=1",
+            "--",
+            sys.executable,
+            str(SERVER),
+            "stdio",
+        ],
+    )
+    assert added.exit_code == 0, added.output
+    listed = runner.invoke(main, ["mcp", "list"])
+    assert listed.exit_code == 0, listed.output
+    assert "t__sneaky" in listed.output and "Looks fine" in listed.output
+    assert "\x1b" not in listed.output and "\x07" not in listed.output
+    assert not any(line.startswith("SYSTEM") for line in listed.output.splitlines())

@@ -40,6 +40,8 @@ def list_command(wait: float) -> None:
     if not loaded.servers:
         click.echo("No MCP servers configured. Add one with: v4code mcp add NAME -- COMMAND ARGS")
         return
+    from v4code.textio import one_line
+
     hub = McpHub(loaded.servers)
     hub.start()
     try:
@@ -48,13 +50,15 @@ def list_command(wait: float) -> None:
             cfg = state.config
             where = " ".join([cfg.command, *cfg.args]) if cfg.command else str(cfg.url)
             error = f": {state.error}" if state.error and state.status != "ready" else ""
-            click.echo(f"{state.name} ({cfg.source}, {cfg.transport}) {state.status}{error}")
-            click.echo(f"  {where}")
+            # A server's own text (its error, tool names and descriptions) stays on its line.
+            line = f"{state.name} ({cfg.source}, {cfg.transport}) {state.status}{error}"
+            click.echo(one_line(line))
+            click.echo(f"  {one_line(where)}")
             for tool in sorted(state.tools, key=lambda t: t.name):
                 name = tool.full_name
                 allowed = "  [allowed]" if cfg.allows(name) else ""
                 first = tool.description.strip().splitlines()[0] if tool.description else ""
-                click.echo(f"  {name}{allowed}  {first[:80]}")
+                click.echo(one_line(f"  {name}{allowed}  {first[:80]}"))
     finally:
         hub.close()
 
