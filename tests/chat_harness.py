@@ -10,7 +10,7 @@ import io
 import os
 import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import pytest
@@ -51,9 +51,11 @@ def chat(
     resume: str | None = None,
     end: str = CTRL_D * 3,  # more than enough: a prompt left waiting would hang the test
     type_after: Callable[[], object] | None = None,
+    flags: Mapping[str, object] | None = None,
 ) -> str:
     """The chat's screen once the keys ran out. `type_after`, when given, runs in a thread once
-    the chat started and the keys are typed when it returns (a person who takes a while)."""
+    the chat started and the keys are typed when it returns (a person who takes a while).
+    `flags` are the command line's options (`{"permission_mode": "full-auto"}`)."""
     monkeypatch.chdir(workspace)
     monkeypatch.setenv("DEEPSEEK_API_KEY", "sk-test-chat")
     monkeypatch.setenv("DEEPSEEK_BASE_URL", server.base_url)
@@ -75,7 +77,7 @@ def chat(
         code = run_repl(
             continue_=continue_,
             resume=resume,
-            flags={},
+            flags=dict(flags or {}),
             input=pipe,
             output=DummyOutput(),
             console=console,

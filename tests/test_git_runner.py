@@ -1,9 +1,10 @@
 """Every git call goes through repo/git.py: a hostile repository's config runs nothing.
 
 The repository plants an fsmonitor command, a textconv driver, an external diff, a clean
-filter and a post-checkout hook, each touching a marker file. The real CLI (`v4code review`
-against the fake server), the file listing and `git grep` must never run any of them, and the
-review must still see the real content.
+filter and a post-checkout hook (and for checkouts and commits a smudge filter, a pager and
+commit hooks), each touching a marker file. The real CLI (`v4code review`, `run` and `undo`,
+`batch` against the fake server), the file listing and `git grep` must never run any of them,
+and the review must still see the real content.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from pathlib import Path
 
 import pytest
 from cli_harness import v4code
-from conftest import program_on_path
-from fake_api import FakeDeepSeek, tool_call
+from conftest import git as plain_git
+from conftest import make_repo, program_on_path
+from fake_api import FakeDeepSeek, text, tool_call
 
 from v4code.cancel import CancelToken
 from v4code.errors import Cancelled
@@ -97,6 +99,78 @@ def test_review_runs_nothing_the_repository_configures(
     assert SECRET_LINE in sent and "FORGED" not in sent
     if how == "paths":
         assert "fresh = 1" in sent
+
+
+def plant_more(root: Path, markers: Path, touched: dict[str, Path]) -> dict[str, Path]:
+    """Beyond `plant`: a smudge filter (checkouts, `worktree add`), a pager, commit hooks."""
+    for name in ("smudge", "pager", "pre-commit", "commit-msg"):
+        touched[name] = markers / f"{name}.ran"
+        script = markers / "scripts" / name
+        script.write_text(f'#!/bin/sh\ntouch "{touched[name]}"\ncat\n')
+        script.chmod(0o755)
+    subprocess.run(["git", "config", "filter.lie.smudge", str(markers / "scripts" / "smudge")], cwd=root, check=True)  # fmt: skip
+    subprocess.run(["git", "config", "core.pager", str(markers / "scripts" / "pager")], cwd=root, check=True)  # fmt: skip
+    for hook in ("pre-commit", "commit-msg"):
+        path = root / ".git" / "hooks" / hook
+        path.write_text((markers / "scripts" / hook).read_text())
+        path.chmod(0o755)
+    return touched
+
+
+@pytest.fixture
+def hostile(workspace: Path, tmp_path: Path) -> dict[str, Path]:
+    """`plant` and `plant_more` with .gitattributes committed (a new checkout of it filters),
+    proven to fire under plain git, then every marker cleared."""
+    touched = plant_more(workspace, tmp_path / "markers", plant(workspace, tmp_path / "markers"))
+    make_repo(workspace, {"pkg/mod.py": SECRET_LINE + "\n", "pkg/other.py": "x = 1\n"})
+    plain_git(workspace, "worktree", "add", "-q", str(tmp_path / "control"), "HEAD")
+    assert {"smudge", "hook", "clean", "pre-commit"} <= set(ran(touched))  # the trap is real
+    plain_git(workspace, "worktree", "remove", "--force", str(tmp_path / "control"))
+    for marker in touched.values():
+        marker.unlink(missing_ok=True)
+    return touched
+
+
+FIX = tool_call("edit_file", path="pkg/mod.py", old_string="compute()", new_string="fixed()")
+
+
+def test_run_and_undo_run_nothing_the_repository_configures(
+    workspace: Path, fake_api: FakeDeepSeek, hostile: dict[str, Path]
+) -> None:
+    """An edit's checkpoint, the snapshot around a command, and `undo` of that command."""
+    command = tool_call("run_command", command="echo made > made.txt && rm pkg/other.py")
+    fake_api.load([FIX, command, text("Done.")])
+    done = v4code(workspace, "run", "--permission-mode", "full-auto", "fix", server=fake_api)
+    assert done.returncode == 0, done.stderr
+    assert v4code(workspace, "undo", server=fake_api).returncode == 0
+    assert (workspace / "pkg" / "other.py").exists() and not (workspace / "made.txt").exists()
+    assert "fixed()" in (workspace / "pkg" / "mod.py").read_text()
+    assert ran(hostile) == []
+
+
+@pytest.mark.xfail(
+    reason="batch's gitpython calls (repo/worktrees.py) leave the repository's filter drivers "
+    "on: `worktree add` runs its smudge and commit_all's `add --all` its clean command",
+    strict=True,
+)
+def test_batch_runs_nothing_the_repository_configures(
+    workspace: Path, tmp_path: Path, fake_api: FakeDeepSeek, hostile: dict[str, Path]
+) -> None:
+    """A unit's worktree, its commit, and applying it onto a branch."""
+    manifest = tmp_path / "jobs.jsonl"
+    planned = v4code(
+        workspace, "batch", "plan", "Fix {path}.", "--each", "pkg/mod.py", "-o", str(manifest),
+        server=fake_api,
+    )  # fmt: skip
+    assert planned.returncode == 0, planned.stderr
+    fake_api.route("pkg/mod.py", [FIX, text("Done.")])
+    out = tmp_path / "run"
+    batch = v4code(workspace, "batch", "run", str(manifest), "--out", str(out), server=fake_api)
+    assert batch.returncode == 0, batch.stderr
+    applied = v4code(workspace, "batch", "apply", str(out), "--into", "fixed", server=fake_api)
+    assert applied.returncode == 0, applied.stderr
+    assert "fixed()" in plain_git(workspace, "show", "fixed:pkg/mod.py")
+    assert ran(hostile) == []
 
 
 def test_listing_and_git_grep_run_nothing(workspace: Path, tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from test_repomap_symbols import make_repo
+from conftest import make_repo
 
 from v4code.repomap import api
 from v4code.repomap.cli_entry import print_locate, print_map

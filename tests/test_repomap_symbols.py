@@ -7,7 +7,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from conftest import git
+from conftest import git, make_repo
 
 from v4code.repomap import api
 from v4code.repomap.cache import cache_path
@@ -101,17 +101,6 @@ public class Main {
 }
 """,
 }
-
-
-def make_repo(root: Path, files: dict[str, str], *, commit: bool = True) -> Path:
-    for rel, text in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    if commit:
-        git(root, "add", "-A")
-        git(root, "commit", "-q", "-m", "code")
-    return root
 
 
 def defs_of(root: Path, path: str) -> dict[str, tuple[str, int, int, str]]:

@@ -7,6 +7,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from conftest import make_repo
 from tool_harness import run_tool, tool_text
 
 REPOS: dict[str, dict[str, str]] = {
@@ -118,23 +119,9 @@ NAMES = {
 }
 
 
-def write(root: Path, files: dict[str, str]) -> Path:
-    for rel, text in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    return root
-
-
-def commit(root: Path) -> None:
-    subprocess.run(["git", "add", "-A"], cwd=root, check=True)
-    subprocess.run(["git", "commit", "-qm", "code"], cwd=root, check=True)
-
-
 @pytest.fixture(params=sorted(REPOS))
 def lang_repo(request: pytest.FixtureRequest, workspace: Path) -> tuple[str, Path]:
-    write(workspace, REPOS[request.param])
-    commit(workspace)
+    make_repo(workspace, REPOS[request.param])
     return request.param, workspace
 
 
@@ -179,14 +166,13 @@ def test_repo_map_without_focus_stays_within_its_budget(lang_repo: tuple[str, Pa
 
 
 def test_a_file_that_does_not_parse_is_still_mapped(workspace: Path) -> None:
-    write(
+    make_repo(
         workspace,
         {
             "app/broken.py": "def fine():\n    return 1\n\ndef broken(:\n    pass\n",
             "app/ok.py": "from app.broken import fine\n\n\ndef use_fine():\n    return fine()\n",
         },
     )
-    commit(workspace)
     assert "app/broken.py" in tool_text("outline", workspace, path="app/broken.py")
     found = tool_text("find_symbol", workspace, name="fine")
     assert "app/ok.py:" in found
@@ -204,7 +190,7 @@ def test_an_empty_repository_answers_plainly(tmp_path: Path) -> None:
 
 
 def test_a_folder_outside_git_works(tmp_path: Path) -> None:
-    root = write(tmp_path / "plain", REPOS["python"])
+    root = make_repo(tmp_path / "plain", REPOS["python"], commit=False)
     (root / "node_modules" / "dep").mkdir(parents=True)
     (root / "node_modules" / "dep" / "index.js").write_text("function discount_for() {}\n")
     found = tool_text("find_symbol", root, name="discount_for")
@@ -215,7 +201,7 @@ def test_a_folder_outside_git_works(tmp_path: Path) -> None:
 
 
 def test_bad_arguments_are_refused_with_a_reason(workspace: Path) -> None:
-    write(workspace, REPOS["python"])
+    make_repo(workspace, REPOS["python"], commit=False)
     assert "one identifier" in tool_text("find_symbol", workspace, name="two words")
     assert tool_text("outline", workspace, path="shop").startswith("ERROR: shop is a directory")
     assert tool_text("outline", workspace, path="../outside.py").startswith("ERROR:")
@@ -224,8 +210,7 @@ def test_bad_arguments_are_refused_with_a_reason(workspace: Path) -> None:
 
 
 def test_find_symbol_kind_and_class_narrow_the_definitions(workspace: Path) -> None:
-    write(workspace, REPOS["python"])
-    commit(workspace)
+    make_repo(workspace, REPOS["python"])
     assert "shop/cart.py:4" not in tool_text("find_symbol", workspace, name="Cart", kind="function")
     assert "shop/cart.py:4-" in tool_text("find_symbol", workspace, name="Cart", kind="class")
     hit = tool_text("find_symbol", workspace, name="Cart.checkout_total")
@@ -238,7 +223,7 @@ def test_secret_files_are_known_by_name_only(workspace: Path) -> None:
     from cli_harness import v4code
 
     secret = "sk-live-0123456789abcdef"
-    write(
+    make_repo(
         workspace,
         {
             ".env": f"PAYMENT_API_KEY={secret}\n",
@@ -246,7 +231,6 @@ def test_secret_files_are_known_by_name_only(workspace: Path) -> None:
             "app/pay.py": "import os\n\n\ndef charge():\n    return os.environ['PAYMENT_API_KEY']\n",
         },
     )
-    commit(workspace)
     for name, args in (
         ("find_symbol", {"name": "PAYMENT_API_KEY"}),
         ("outline", {"path": ".env"}),
@@ -266,14 +250,13 @@ def test_files_the_user_lists_as_secret_are_known_by_name_only(workspace: Path) 
     from v4code.toolkit import ToolContext
 
     token = "sk-live-XYZ-TOPSECRET"
-    write(
+    make_repo(
         workspace,
         {
             "cfg/prod_secrets.py": f'def connect(token="{token}"):\n    return token\n',
             "app/main.py": "from cfg.prod_secrets import connect\n\n\ndef run():\n    return connect()\n",
         },
     )
-    commit(workspace)
     ctx = ToolContext(root=workspace, settings=Settings(secret_files=("cfg/prod_*.py",)))
     for name, args in (("find_symbol", {"name": "connect"}), ("repo_map", {"focus": "connect"})):
         out = tool_text(name, ctx, **args)

@@ -11,7 +11,11 @@ import shlex
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+from fake_api import SubprocessServer
 
 
 def tmux(*args: str) -> str:
@@ -49,3 +53,33 @@ def start_v4code(session: str, workspace: Path, home: Path, base_url: str, heigh
     command = f"env -i {command} {shlex.quote(sys.executable)} -m v4code"
     tmux("new-session", "-d", "-s", session, "-x", "100", "-y", str(height), "-c", str(workspace), command)  # fmt: skip
     tmux("set-option", "-t", session, "history-limit", "50000")
+
+
+def send(session: str, *keys: str) -> None:
+    """Type `keys` (text or tmux key names such as Enter, C-c) into the chat."""
+    tmux("send-keys", "-t", session, *keys)
+
+
+def leave(session: str) -> str:
+    """Ctrl-D at the prompt; the screen once the chat said how to resume the saved session."""
+    send(session, "C-d")
+    return wait_for(session, r"Session saved: v4code --resume \S+")
+
+
+@contextmanager
+def chat_in_tmux(
+    name: str, workspace: Path, home: Path, server: SubprocessServer, height: int
+) -> Iterator[str]:
+    """The tmux session running the chat against `server`, once its first prompt shows.
+
+    On the way out, however the test ended, the session is killed and the server stopped, so
+    `server.stop()` afterwards returns what the server recorded.
+    """
+    session = f"v4code-{name}-{os.getpid()}"
+    start_v4code(session, workspace, home, server.base_url, height=height)
+    try:
+        wait_for(session, "›")
+        yield session
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+        server.stop()

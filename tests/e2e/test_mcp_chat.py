@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from fake_api import start_subprocess_server, text
-from tmux_harness import start_v4code, tmux, wait_for
+from tmux_harness import chat_in_tmux, leave, send, wait_for
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
 
@@ -36,24 +34,18 @@ def test_an_mcp_call_is_approved_and_rendered(
         ],  # fmt: skip
         tmp_path / "server",
     )
-    session = f"v4code-mcp-{os.getpid()}"
-    start_v4code(session, workspace, v4code_home, server.base_url, height=40)
-    try:
-        wait_for(session, "›")
-        tmux("send-keys", "-t", session, "add 20 and 22", "Enter")
+    with chat_in_tmux("mcp", workspace, v4code_home, server, height=40) as session:
+        send(session, "add 20 and 22", "Enter")
         screen = wait_for(session, r"t__add")
         screen = wait_for(session, r"\? ")
         assert '"a": 20' in screen
-        tmux("send-keys", "-t", session, "y", "Enter")
+        send(session, "y", "Enter")
         screen = wait_for(session, r"The server says 42\.")
         assert "t: add" in screen
-        tmux("send-keys", "-t", session, "/mcp", "Enter")
+        send(session, "/mcp", "Enter")
         screen = wait_for(session, r"t\s+ready · 7/7 tools in this session")
-        tmux("send-keys", "-t", session, "C-d")
-        wait_for(session, r"Session saved")
-    finally:
-        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
-        requests, violations = server.stop()
+        leave(session)
+    requests, violations = server.stop()
     assert violations == []
     posts = [r for r in requests if r["method"] == "POST"]
     assert posts[1]["body"]["messages"][-1]["content"] == "42"

@@ -10,14 +10,12 @@ Every wait polls the screen against a deadline; nothing sleeps a fixed time and 
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 from fake_api import start_subprocess_server, text
-from tmux_harness import start_v4code, tmux, wait_for
+from tmux_harness import chat_in_tmux, leave, send, wait_for
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
 
@@ -43,25 +41,19 @@ def test_request_diff_approval_cost_line_and_file(
         ],  # fmt: skip
         tmp_path / "server",
     )
-    session = f"v4code-chat-{os.getpid()}"
-    start_v4code(session, workspace, v4code_home, server.base_url, height=40)
-    try:
-        wait_for(session, "›")
-        tmux("send-keys", "-t", session, "bump x and y", "Enter")
+    with chat_in_tmux("chat", workspace, v4code_home, server, height=40) as session:
+        send(session, "bump x and y", "Enter")
         screen = wait_for(session, r"Apply\?")
         for line in ("Edit 2 files: a.py (+1 -1), b.py (+1 -1)", "-x = 1", "+x = 10", "+y = 20"):
             assert line in screen
         assert (workspace / "a.py").read_text() == "x = 1\n"  # nothing before the answer
-        tmux("send-keys", "-t", session, "y", "Enter")
+        send(session, "y", "Enter")
         screen = wait_for(session, r"in \(\d+% cached\) · .* · \$\d+\.\d+ · \d+\.\d+s")
         assert "• edit a.py, b.py +2 -2" in screen and "Bumped x and y." in screen
         assert (workspace / "a.py").read_text() == "x = 10\n"
         assert (workspace / "b.py").read_text() == "y = 20\n"
-        tmux("send-keys", "-t", session, "C-d")
-        wait_for(session, r"Session saved: v4code --resume \S+")
-    finally:
-        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
-        requests, violations = server.stop()
+        leave(session)
+    requests, violations = server.stop()
     assert violations == []
     assert len([r for r in requests if r["method"] == "POST"]) == 2
 
@@ -84,13 +76,10 @@ def test_stream_type_ahead_and_ctrl_c(workspace: Path, tmp_path: Path, v4code_ho
         tmp_path / "server",
     )
     server.allow_leftover = True
-    session = f"v4code-stream-{os.getpid()}"
-    start_v4code(session, workspace, v4code_home, server.base_url, height=20)
-    try:
-        wait_for(session, "›")
-        tmux("send-keys", "-t", session, "explain", "Enter")
+    with chat_in_tmux("stream", workspace, v4code_home, server, height=20) as session:
+        send(session, "explain", "Enter")
         wait_for(session, r"Para 3:")
-        tmux("send-keys", "-t", session, "typed ahead")  # while the answer streams
+        send(session, "typed ahead")  # while the answer streams
         screen = wait_for(session, r"cached\)")
         for i in range(40):  # redrawn in place: each paragraph once in the scrollback
             assert screen.count(f"Para {i}: ") == 1, (
@@ -100,18 +89,15 @@ def test_stream_type_ahead_and_ctrl_c(workspace: Path, tmp_path: Path, v4code_ho
         screen = wait_for(session, r"› typed ahead")  # waited for the prompt, not echoed
         assert screen.count("typed ahead") == 1
 
-        tmux("send-keys", "-t", session, "Enter")
+        send(session, "Enter")
         wait_for(session, r"Slow 5:")
-        tmux("send-keys", "-t", session, "C-c")
+        send(session, "C-c")
         screen = wait_for(session, r"interrupted")
         assert "Slow 399" not in screen
-        tmux("send-keys", "-t", session, "again", "Enter")
+        send(session, "again", "Enter")
         wait_for(session, r"Second answer\.")
-        tmux("send-keys", "-t", session, "C-d")
-        wait_for(session, r"Session saved: v4code --resume \S+")
-    finally:
-        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
-        requests, violations = server.stop()
+        leave(session)
+    requests, violations = server.stop()
     assert violations == []
     chats = [r for r in requests if r["method"] == "POST"]
     assert len(chats) == 3
