@@ -11,6 +11,7 @@ three several times after the V4 launch. Every effective value remembers where i
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import sys
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from v4code.errors import ConfigError
-from v4code.safety.redact import mask
+from v4code.safety.redact import add_secret_env, mask
 
 PERMISSION_MODES = ("read-only", "ask", "auto-edit", "full-auto")
 MAX_COMMAND_TIMEOUT = 3600  # seconds; the run_command tool's ceiling too
@@ -243,7 +244,11 @@ def user_profiles(user: dict[str, Any] | None = None) -> dict[str, dict[str, Any
     raw = (user_toml() if user is None else user).get("profiles", {})
     if not isinstance(raw, dict):
         raise ConfigError(f"{user_config_path()}: [profiles] must be a table of tables")
-    return {str(k): v for k, v in raw.items() if isinstance(v, dict)}
+    profiles = {str(k): v for k, v in raw.items() if isinstance(v, dict)}
+    for table in profiles.values():
+        if isinstance(table.get("key_env"), str) and table["key_env"]:
+            add_secret_env(table["key_env"])  # every profile's key, used or not
+    return profiles
 
 
 def profile_layer(name: str, user: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -341,6 +346,8 @@ def load_settings(root: Path, flags: dict[str, Any] | None = None) -> LoadedSett
             sources[name] = source
 
     user = user_toml()  # read once: the profiles come from it too
+    with contextlib.suppress(ConfigError):  # a bad [profiles] matters when one is used
+        user_profiles(user)  # their keys are secrets whichever profile is used
     apply(user, str(user_config_path()))
     project_layer, notices = _project_layer(root)
     apply(project_layer, str(project_config_path(root)))

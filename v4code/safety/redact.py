@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping
 
 __all__ = [
     "MARK",
+    "add_secret_env",
     "MIN_SECRET",
     "SECRET_ENV",
     "Redactor",
@@ -36,12 +37,25 @@ _OWN_PREFIXES = ("DEEPSEEK_", "V4CODE_")
 _SECRET_SUFFIXES = ("_API_KEY", "_KEY", "_TOKEN", "_SECRET")
 
 
+_NAMED: set[str] = set()
+"""Variables the user's config names as holding a key (a profile's `key_env`)."""
+
+
+def add_secret_env(name: str) -> None:
+    """Treat `name` as a secret variable from now on, as SECRET_ENV: a profile's key is kept
+    out of commands' environments and scrubbed from what v4code writes, like DeepSeek's."""
+    _NAMED.add(name.upper())
+
+
 def is_secret_env(name: str) -> bool:
-    """A variable v4code reads whose value is a secret: SECRET_ENV, or one of its own
-    (DEEPSEEK_*, V4CODE_*) named like a key, token or secret."""
+    """A variable v4code reads whose value is a secret: SECRET_ENV, one the user's config
+    names (add_secret_env), or one of its own (DEEPSEEK_*, V4CODE_*) named like a key, token
+    or secret."""
     upper = name.upper()
-    return upper in SECRET_ENV or (
-        upper.startswith(_OWN_PREFIXES) and upper.endswith(_SECRET_SUFFIXES)
+    return (
+        upper in SECRET_ENV
+        or upper in _NAMED
+        or (upper.startswith(_OWN_PREFIXES) and upper.endswith(_SECRET_SUFFIXES))
     )
 
 
