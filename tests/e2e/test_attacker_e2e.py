@@ -199,11 +199,6 @@ def test_a_trusted_project_cannot_choose_a_profile_or_hand_the_key_to_its_server
     assert fake_api.chat_requests[-1].headers["authorization"] == f"Bearer {key}"
 
 
-@pytest.mark.xfail(
-    reason="command_env drops DEEPSEEK_*/V4CODE_* keys but not the variable a user profile's "
-    "key_env names, so a command the model runs reads that key (reversed, past the redactor)",
-    strict=True,
-)
 def test_a_command_cannot_read_the_key_a_profile_names(
     workspace: Path, fake_api: FakeDeepSeek, v4code_home: Path
 ) -> None:
@@ -277,11 +272,6 @@ def test_map_and_locate_never_show_a_dot_env(workspace: Path) -> None:
         assert ENV_TOKEN not in out
 
 
-@pytest.mark.xfail(
-    reason="`v4code map` and `v4code locate` index without the user's secret_files globs "
-    "(commands/repomap.py passes none to repomap.api), so such a file's signatures are printed",
-    strict=True,
-)
 def test_map_and_locate_never_show_a_file_the_user_calls_secret(
     workspace: Path, v4code_home: Path
 ) -> None:

@@ -34,7 +34,7 @@ def map_command(focus: str | None, tokens: int, cwd: str | None) -> None:
     root = _root(cwd)
     progress = TerminalProgress()
     try:
-        print_map(root, focus, tokens, progress=progress)
+        print_map(root, focus, tokens, progress=progress, secret_files=_secret_files(root))
     except V4codeError as exc:
         progress.finish()
         fail(exc)
@@ -61,7 +61,9 @@ def locate_command(text: str, top: int, as_json: bool, cwd: str | None) -> None:
     root = _root(cwd)
     progress = TerminalProgress()
     try:
-        print_locate(root, text, top, as_json=as_json, progress=progress)
+        print_locate(
+            root, text, top, as_json=as_json, progress=progress, secret_files=_secret_files(root)
+        )
     except V4codeError as exc:
         progress.finish()
         fail(exc)
@@ -75,3 +77,12 @@ def _root(cwd: str | None) -> str:
     from v4code.workspace import workspace_root
 
     return str(workspace_root(Path(cwd) if cwd is not None else None))
+
+
+def _secret_files(root: str) -> tuple[str, ...]:
+    """The user's own `secret_files` globs: such files are known by name only, as in a session."""
+    from pathlib import Path
+
+    from v4code.config import load_settings
+
+    return tuple(load_settings(Path(root)).settings.secret_files)

@@ -89,10 +89,12 @@ def _seeds(root: Path, task: str) -> str:
     (the pass then searches unaided)."""
     if not _has_repomap():
         return ""
+    from v4code.config import load_settings
     from v4code.repomap import locate
 
     try:
-        ranked = locate(root, task, top=SEED_COUNT)
+        secret = load_settings(root).settings.secret_files  # known by name only
+        ranked = locate(root, task, top=SEED_COUNT, secret_files=secret)
     except (V4codeError, OSError, ValueError, RuntimeError):
         return ""
     if not ranked:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TextIO
 
@@ -26,9 +27,10 @@ def print_map(
     *,
     out: TextIO | None = None,
     progress: Progress | None = None,
+    secret_files: Iterable[str] = (),
 ) -> None:
     """`v4code map [FOCUS]`: the repo map, ending with a newline."""
-    text = repo_map(root, focus, max_tokens, progress=progress)
+    text = repo_map(root, focus, max_tokens, progress=progress, secret_files=secret_files)
     (out or sys.stdout).write((text or "(no files to map)") + "\n")
 
 
@@ -73,8 +75,9 @@ def format_locate(
     *,
     as_json: bool = False,
     progress: Progress | None = None,
+    secret_files: Iterable[str] = (),
 ) -> str:
-    ranked = locate(root, text, top=top, progress=progress)
+    ranked = locate(root, text, top=top, progress=progress, secret_files=secret_files)
     if as_json:
         files = [{"path": r.path, "score": r.score, "why": r.why} for r in ranked]
         return json.dumps({"files": files}, indent=2) + "\n"
@@ -94,8 +97,11 @@ def print_locate(
     as_json: bool = False,
     out: TextIO | None = None,
     progress: Progress | None = None,
+    secret_files: Iterable[str] = (),
 ) -> None:
     """`v4code locate [--top N] [--json] TEXT|-`: ranked files, best first (`-` as TEXT is
     for the caller to replace with standard input)."""
-    text = format_locate(root, text, top, as_json=as_json, progress=progress)
+    text = format_locate(
+        root, text, top, as_json=as_json, progress=progress, secret_files=secret_files
+    )
     (out or sys.stdout).write(text)
