@@ -148,11 +148,6 @@ def test_run_and_undo_run_nothing_the_repository_configures(
     assert ran(hostile) == []
 
 
-@pytest.mark.xfail(
-    reason="batch's gitpython calls (repo/worktrees.py) leave the repository's filter drivers "
-    "on: `worktree add` runs its smudge and commit_all's `add --all` its clean command",
-    strict=True,
-)
 def test_batch_runs_nothing_the_repository_configures(
     workspace: Path, tmp_path: Path, fake_api: FakeDeepSeek, hostile: dict[str, Path]
 ) -> None:

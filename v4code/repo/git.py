@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_TIMEOUT",
     "HARDENING",
+    "filters_off",
     "GitError",
     "config_args",
     "find_git",
@@ -128,6 +129,18 @@ def _describe(args: tuple[str, ...]) -> str:
 def _filter_overrides(root: Path, env: Mapping[str, str], timeout: float) -> list[str]:
     """`-c` pairs that switch off every filter driver configured for this repository
     (a `diff` against the work tree would run its clean command on the files)."""
+    out: list[str] = []
+    for pair in filters_off(root, env, timeout):
+        out += ["-c", pair]
+    return out
+
+
+def filters_off(
+    root: Path, env: Mapping[str, str] | None = None, timeout: float = DEFAULT_TIMEOUT
+) -> list[str]:
+    """`key=value` settings that switch off every clean/smudge/process filter the repository's
+    configuration defines: what a checkout, an add or a diff of the work tree would start."""
+    env = git_env() if env is None else env
     try:
         done = capture_process(
             git_argv(
@@ -148,9 +161,8 @@ def _filter_overrides(root: Path, env: Mapping[str, str], timeout: float) -> lis
     }
     out: list[str] = []
     for driver in sorted(drivers):
-        for part in ("clean", "smudge", "process"):
-            out += ["-c", f"{driver}.{part}="]
-        out += ["-c", f"{driver}.required=false"]
+        out += [f"{driver}.{part}=" for part in ("clean", "smudge", "process")]
+        out.append(f"{driver}.required=false")
     return out
 
 

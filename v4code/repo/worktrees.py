@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from v4code.repo.git import HARDENING, GitError, git_env
+from v4code.repo.git import HARDENING, GitError, filters_off, git_env
 
 if TYPE_CHECKING:
     import git as gitpython
@@ -46,8 +46,12 @@ def _scrub_process_env() -> None:
             del os.environ[name]
 
 
-def _hardened(g: gitpython.Git) -> gitpython.Git:
-    g.set_persistent_git_options(c=[f"{key}={value}" for key, value in HARDENING])
+def _hardened(g: gitpython.Git, path: Path) -> gitpython.Git:
+    """Hooks, fsmonitor and the repository's filter programs off: a checkout (smudge) or an
+    add (clean) in our worktrees starts nothing the repository configures (git-lfs files
+    stay pointers there)."""
+    overrides = [f"{key}={value}" for key, value in HARDENING] + filters_off(path)
+    g.set_persistent_git_options(c=overrides)
     g.update_environment(GIT_TERMINAL_PROMPT="0", GIT_OPTIONAL_LOCKS="0", GIT_PAGER="cat")
     return g
 
@@ -69,7 +73,7 @@ def git_at(path: Path) -> gitpython.Git:
     import git as gitpython
 
     _scrub_process_env()
-    return _hardened(gitpython.Git(str(path)))
+    return _hardened(gitpython.Git(str(path)), path)
 
 
 def repo_root(path: Path) -> Path:
@@ -231,7 +235,7 @@ def clone_bundle(bundle: Path, dest: Path, branch: str, base: str) -> None:
     import git as gitpython
 
     _scrub_process_env()
-    g = _hardened(gitpython.Git(str(dest.parent)))
+    g = _hardened(gitpython.Git(str(dest.parent)), dest.parent)
     _call(g, "clone", "--quiet", "--no-checkout", str(bundle), str(dest))
     _call(git_at(dest), "checkout", "--quiet", "-b", branch, base)
 
