@@ -247,7 +247,7 @@ def patch_applies(tree: Path, patch: str) -> bool:
 def pick_release(folder: Path, patch: str, version: str = "") -> tuple[str, Path] | None:
     """The release nearest the base commit that the gold patch applies to: an instance's
     `version` is the release its base commit leads up to, so that release's first tree is
-    tried first, then its later patch releases, then older releases newest first, then
+    tried first (its first pre-release, nearest the main branch), then its later releases, then older releases newest first, then
     newer ones (the patch only chooses the tree, never the ranking)."""
     for release, tree in by_nearness(release_versions(folder), version):
         if patch_applies(tree, patch):
