@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -143,6 +145,24 @@ def test_cache_avoids_a_second_api_call(
     assert len(fake_api.chat_requests) == 1
     a, b = json.loads(first.output), json.loads(second.output)
     assert a["findings"] == b["findings"] and b["cached"] and not a["cached"]
+
+
+def test_old_review_runs_are_pruned_and_conversations_kept(
+    workspace: Path, fake_api: FakeDeepSeek, monkeypatch
+) -> None:
+    from v4code.sessions import SessionLog, sessions_dir
+
+    monkeypatch.setattr("v4code.review.runner.KEEP_LOGS", 2)
+    kinds = ["chat", "hook", "run", "review", "review"]  # oldest first
+    old = [SessionLog.create(workspace, {"kind": kind}).path for kind in kinds]
+    for age, path in enumerate(reversed(old), start=1):
+        os.utime(path, (time.time() - 100 * age,) * 2)
+    stage(workspace, "app.py", APP)
+    fake_api.load([tool_call("report_findings", findings=[])])
+    assert review(workspace, fake_api, monkeypatch).exit_code == 0
+    left = set(sessions_dir(workspace).iterdir())
+    assert [p for p in old if p not in left] == [old[1]]  # the oldest review-like run only
+    assert len(left) == len(old)  # the new run's log replaced it
 
 
 def test_lock_binary_and_configured_files_are_skipped(

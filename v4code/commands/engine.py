@@ -10,9 +10,9 @@ from typing import Any
 import click
 
 from v4code.commands import fail
+from v4code.engines.plan import ENGINES  # stdlib-only module: `--help` stays light
 from v4code.errors import ConfigError, V4codeError
 
-_ENGINES = ["vllm", "sglang", "llamacpp", "ollama"]
 _DIALECTS = ["deepseek", "vllm", "sglang", "llamacpp", "ollama"]
 
 
@@ -31,7 +31,7 @@ def engine_group() -> None:
 )
 @click.option("--context", type=click.IntRange(min=1), help="Tokens per sequence (default: 1M).")
 @click.option("--concurrency", type=click.IntRange(min=1), default=1, show_default=True)
-@click.option("--engine", type=click.Choice(_ENGINES), help="Plan for this engine only.")
+@click.option("--engine", type=click.Choice(ENGINES), help="Plan for this engine only.")
 @click.option(
     "--memory", "memory_gb", type=click.FloatRange(min=1), help="GB per device (Apple, CPU)."
 )

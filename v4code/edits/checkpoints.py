@@ -534,13 +534,6 @@ class CheckpointStore:
         pending.sort(key=lambda r: (r.created, r.id))
         return pending
 
-    def get(self, root: Path | str, batch_id: str) -> BatchRecord | None:
-        try:
-            data = json.loads(self._record_path(root, batch_id).read_text("utf-8"))
-        except (FileNotFoundError, ValueError):
-            return None
-        return BatchRecord.from_json(data)
-
     def list_batches(self, root: Path | str, session_id: str | None = None) -> list[BatchRecord]:
         """The workspace's batches, oldest first; only one session's when `session_id` is set."""
         folder = self._workspace_dir(root) / "batches"

@@ -16,11 +16,11 @@ import shutil
 import subprocess
 import sys
 import time
-import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from v4code.backends.model_list import fetch_models
 from v4code.engines.launch import LLAMACPP_V4
 from v4code.errors import ConfigError, V4codeError
 
@@ -127,18 +127,15 @@ def gguf_argv(gguf: Path, port: int, context: int, threads: int) -> list[str]:
 def wait_ready(base_url: str, proc: subprocess.Popen[bytes], timeout: float) -> list[str]:
     """The served model IDs once /models answers; ConfigError if the engine exits first."""
     deadline = time.monotonic() + timeout
-    url = base_url.rstrip("/") + "/models"
+    why = f"GET {base_url.rstrip('/')}/models: no answer"
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise ConfigError(f"the engine exited with status {proc.returncode} before it answered")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                data = json.loads(response.read(1_000_000))
-            items = data.get("data") if isinstance(data, dict) else None
-            return [str(m["id"]) for m in items or () if isinstance(m, dict) and "id" in m]
-        except (OSError, ValueError):
-            time.sleep(0.25)
-    raise ConfigError(f"{url} did not answer within {timeout:g} s")
+        models, why = fetch_models(base_url, "none", timeout=2)  # "none": it was started keyless
+        if models is not None:
+            return [m["id"] for m in models]
+        time.sleep(0.25)
+    raise ConfigError(f"the engine did not list its models within {timeout:g} s: {why}")
 
 
 def start(name: str, argv: list[str], base_url: str, log: Path) -> subprocess.Popen[bytes]:

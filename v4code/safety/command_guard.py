@@ -14,12 +14,20 @@ dirty, since discarding changes is only harmless when there are none.
 
 from __future__ import annotations
 
-import functools
 import os
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from v4code.safety.shell_words import (
+    command_words,
+    node_text,
+    parser,
+    program_name,
+    unwrap,
+    walk,
+    word_value,
+)
 
 __all__ = ["GuardFinding", "classify"]
 
@@ -29,26 +37,6 @@ _DOWNLOADERS = frozenset({"curl", "wget", "fetch", "aria2c", "http", "https", "x
 _SOURCERS = frozenset({"eval", "source", "."})
 _MAX_DEPTH = 8
 
-# Wrappers that run the command after them; the values are options that take an argument.
-_WRAPPERS: dict[str, frozenset[str]] = {
-    "sudo": frozenset({"-u", "-g", "-C", "-D", "-h", "-p", "-r", "-t", "-U", "-T"}),
-    "doas": frozenset({"-u", "-C"}),
-    "env": frozenset({"-u", "-C", "-S", "--unset", "--chdir"}),
-    "nice": frozenset({"-n", "--adjustment"}),
-    "ionice": frozenset({"-c", "-n", "-p"}),
-    "nohup": frozenset(),
-    "time": frozenset({"-f", "-o"}),
-    "command": frozenset(),
-    "builtin": frozenset(),
-    "exec": frozenset({"-a"}),
-    "stdbuf": frozenset({"-i", "-o", "-e"}),
-    "setsid": frozenset(),
-    "chronic": frozenset(),
-    "unbuffer": frozenset(),
-    "xargs": frozenset(
-        {"-I", "-i", "-n", "-P", "-d", "-L", "-l", "-s", "-a", "-E", "-e", "--delimiter"}
-    ),
-}
 _WHOLE_TREE = frozenset({".", "./", ":/", ":/.", "*", "./*", ":(top)"})
 
 
@@ -61,14 +49,6 @@ class GuardFinding:
 
     def __str__(self) -> str:
         return self.reason
-
-
-@functools.lru_cache(maxsize=1)
-def _parser() -> Any:
-    import tree_sitter
-    import tree_sitter_bash
-
-    return tree_sitter.Parser(tree_sitter.Language(tree_sitter_bash.language()))
 
 
 def classify(command: str, root: Path, dirty: bool | None = None) -> GuardFinding | None:
@@ -86,60 +66,6 @@ def classify(command: str, root: Path, dirty: bool | None = None) -> GuardFindin
 
 class _Unparsable(Exception):
     pass
-
-
-def _name(word: str) -> str:
-    return word.rsplit("/", 1)[-1]
-
-
-def _text(node: Any) -> str:
-    return bytes(node.text).decode("utf-8", "replace")
-
-
-def _word(node: Any) -> str:
-    """An argument as the program receives it (quotes removed; expansions left as written)."""
-    kind = node.type
-    if kind == "raw_string":
-        return _text(node)[1:-1]
-    if kind == "ansi_c_string":
-        return _text(node)[2:-1]
-    if kind == "string":
-        inner = [c for c in node.children if c.type != '"']
-        if all(c.type == "string_content" for c in inner):
-            return "".join(_text(c) for c in inner)
-        return _text(node)[1:-1]
-    if kind == "concatenation":
-        return "".join(_word(c) for c in node.children)
-    if kind == "word":
-        text = _text(node)
-        out, i = [], 0
-        while i < len(text):
-            if text[i] == "\\" and i + 1 < len(text):
-                i += 1
-            out.append(text[i])
-            i += 1
-        return "".join(out)
-    return _text(node)
-
-
-def command_words(node: Any) -> list[str]:
-    """A simple command's words as the program receives them: its name, then its arguments
-    (the variables it assigns and its redirections left out)."""
-    words = []
-    for child in node.children:
-        if child.type in ("variable_assignment", "file_redirect", "herestring_redirect"):
-            continue
-        if child.type == "command_name":
-            words.append(_word(child.children[0]) if child.children else _text(child))
-        elif child.is_named and child.type != "comment":
-            words.append(_word(child))
-    return words
-
-
-def _walk(node: Any) -> Iterator[Any]:
-    yield node
-    for child in node.children:
-        yield from _walk(child)
 
 
 def _short_flags(args: list[str]) -> set[str]:
@@ -175,10 +101,10 @@ def _operands(args: list[str]) -> list[str]:
 
 
 def _has_downloader(node: Any) -> bool:
-    for sub in _walk(node):
+    for sub in walk(node):
         if sub.type == "command":
             name = sub.child_by_field_name("name")
-            if name is not None and _name(_word(name)) in _DOWNLOADERS:
+            if name is not None and program_name(word_value(name)) in _DOWNLOADERS:
                 return True
     return False
 
@@ -194,10 +120,10 @@ class _Checker:
     def script(self, text: str, depth: int) -> GuardFinding | None:
         if depth > _MAX_DEPTH:
             raise _Unparsable("shells nested too deeply")
-        tree = _parser().parse(text.encode("utf-8", "surrogateescape"))
+        tree = parser().parse(text.encode("utf-8", "surrogateescape"))
         if tree.root_node.has_error:
             raise _Unparsable("a syntax error")
-        for node in _walk(tree.root_node):
+        for node in walk(tree.root_node):
             finding = None
             if node.type == "pipeline":
                 finding = self.pipeline(node)
@@ -212,29 +138,29 @@ class _Checker:
         for i, stage in enumerate(stages[1:], start=1):
             command = stage if stage.type == "command" else None
             if command is None:
-                for sub in _walk(stage):
+                for sub in walk(stage):
                     if sub.type == "command":
                         command = sub
                         break
             if command is None:
                 continue
-            words = _unwrap(command_words(command))
+            words = unwrap(command_words(command))
             downloaded = any(_has_downloader(s) for s in stages[:i])
             if words and downloaded and _reads_code_from_stdin(words):
                 return GuardFinding(
-                    f"it pipes a download straight into `{_name(words[0])}`, running code "
+                    f"it pipes a download straight into `{program_name(words[0])}`, running code "
                     "from the network unseen",
-                    _text(node),
+                    node_text(node),
                 )
         return None
 
     def command(self, node: Any, depth: int) -> GuardFinding | None:
-        words = _unwrap(command_words(node))
+        words = unwrap(command_words(node))
         if not words:
             return None
-        name = _name(words[0])
+        name = program_name(words[0])
         args = words[1:]
-        shown = _text(node)
+        shown = node_text(node)
         if name in _SHELLS or name in _SOURCERS:
             scope = node.parent if node.parent is not None else node
             if scope.type != "redirected_statement":
@@ -330,7 +256,7 @@ class _Checker:
         deletes = "-delete" in args or any(
             a in ("-exec", "-execdir", "-ok", "-okdir")
             and i + 1 < len(args)
-            and _name(args[i + 1]) in ("rm", "shred", "unlink")
+            and program_name(args[i + 1]) in ("rm", "shred", "unlink")
             for i, a in enumerate(args)
         )
         if not deletes:
@@ -428,44 +354,6 @@ class _Checker:
         return None
 
 
-def _unwrap(words: list[str]) -> list[str]:
-    """The command a chain of wrappers (`sudo env A=1 nice -n 5 rm ...`) finally runs.
-
-    After `xargs`, a `--xargs` marker stands first: the operands come from input as well.
-    """
-    through_xargs = False
-    for _ in range(16):
-        if not words:
-            return words
-        name = _name(words[0])
-        if name == "timeout":
-            rest = words[1:]
-            while rest and rest[0].startswith("-"):
-                rest = rest[2:] if rest[0] in ("-s", "-k", "--signal", "--kill-after") else rest[1:]
-            words = rest[1:]  # the duration
-            continue
-        takes = _WRAPPERS.get(name)
-        if takes is None:
-            return [words[0], "--xargs", *words[1:]] if through_xargs else words
-        through_xargs = through_xargs or name == "xargs"
-        rest = words[1:]
-        while rest:
-            head = rest[0]
-            if head == "--":
-                rest = rest[1:]
-                break
-            if name == "env" and "=" in head and not head.startswith("-"):
-                rest = rest[1:]
-            elif head.startswith("-") and len(head) > 1:
-                rest = rest[2:] if head in takes else rest[1:]
-            else:
-                break
-        if name == "env" and rest and rest[0].startswith("-"):
-            rest = rest[1:]
-        words = rest
-    return words
-
-
 def _inline_script(name: str, args: list[str]) -> str | None:
     """The script a shell runs from `-c`, or the text `eval` runs."""
     if name == "eval":
@@ -491,7 +379,7 @@ def _inline_script(name: str, args: list[str]) -> str | None:
 
 def _reads_code_from_stdin(words: list[str]) -> bool:
     """A shell or interpreter with no script of its own runs whatever comes on stdin."""
-    name = _name(words[0])
+    name = program_name(words[0])
     if name not in _SHELLS and name not in _INTERPRETERS:
         return False
     args = words[1:]

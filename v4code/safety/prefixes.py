@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 
-from v4code.safety.command_guard import _name, _parser, _unwrap, _walk, _word, command_words
+from v4code.safety.shell_words import command_words, parser, program_name, unwrap, walk, word_value
 
 _PYTHON = re.compile(r"^(python|pypy)[0-9.]*$")
 _PYTHON_VALUE_OPTIONS = frozenset({"-W", "-X", "--check-hash-based-pycs"})
@@ -88,14 +88,14 @@ def command_prefix(command: str) -> str | None:
     if parsed is None:
         return None
     words, assigned = parsed
-    unwrapped = _unwrap(words)
+    unwrapped = unwrap(words)
     if not unwrapped or (len(unwrapped) > 1 and unwrapped[1] == "--xargs"):
         return None
     stripped = words[: len(words) - len(unwrapped)]
     assigned += [w.split("=", 1)[0] for w in stripped if "=" in w and not w.startswith("-")]
     if any(name in _LOADERS or name.startswith("LD_") for name in assigned):
         return None
-    privileged = any(_name(w) in _PRIVILEGED for w in stripped)
+    privileged = any(program_name(w) in _PRIVILEGED for w in stripped)
     prefix = _program_prefix(unwrapped, depth=0)
     if prefix is None:
         return None
@@ -105,14 +105,14 @@ def command_prefix(command: str) -> str | None:
 def _simple_command(command: str) -> tuple[list[str], list[str]] | None:
     """The words of a command line that is one simple command, and the names of the
     variables it assigns before it (left out of the words)."""
-    tree = _parser().parse(command.encode("utf-8", "surrogateescape"))
+    tree = parser().parse(command.encode("utf-8", "surrogateescape"))
     if tree.root_node.has_error:
         return None
-    commands = [n for n in _walk(tree.root_node) if n.type == "command"]
+    commands = [n for n in walk(tree.root_node) if n.type == "command"]
     if len(commands) != 1:
         return None
     assigned = [
-        _word(child).split("=", 1)[0]
+        word_value(child).split("=", 1)[0]
         for child in commands[0].children
         if child.type == "variable_assignment"
     ]
@@ -123,7 +123,7 @@ def _program_prefix(words: list[str], depth: int) -> str | None:
     if not words or depth > 4:
         return None
     program, args = words[0], words[1:]
-    name = _name(program)
+    name = program_name(program)
     if _PYTHON.match(name):
         return _python(program, args)
     if name in _SHELLS or name in _INLINE:

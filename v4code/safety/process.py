@@ -18,6 +18,7 @@ line by line while it runs). The guarantees:
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import selectors
 import signal
@@ -25,7 +26,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -42,6 +43,7 @@ __all__ = [
     "capture_process",
     "command_env",
     "run_process",
+    "stop_group",
 ]
 
 DEFAULT_HEAD_BYTES = 64 * 1024
@@ -172,14 +174,18 @@ def _live_member_in_proc(pgid: int) -> bool:
     return False
 
 
-def _group_empties(pgid: int, within: float) -> bool:
-    """Wait a moment for members that are already exiting (a sandbox's init, say)."""
+def _group_empties(pgid: int, within: float, reap: Callable[[], object] | None = None) -> bool:
+    """Wait a moment for members that are already exiting (a sandbox's init, say). `reap`
+    collects the leader when it is our child, so its zombie does not hold the group open."""
     deadline = time.monotonic() + within
-    while _group_alive(pgid):
+    while True:
+        if reap is not None:
+            reap()
+        if not _group_alive(pgid):
+            return True
         if time.monotonic() >= deadline:
             return False
         time.sleep(0.02)
-    return True
 
 
 def _signal_group(pgid: int, sig: int) -> None:
@@ -187,32 +193,22 @@ def _signal_group(pgid: int, sig: int) -> None:
         os.killpg(pgid, sig)
 
 
-def stop_group(pgid: int, grace: float) -> None:
-    """Stop a long-lived process group (a served engine): SIGTERM, then SIGKILL for whatever
-    of the group (not only its leader: an engine's workers hold the GPU) is left after `grace`."""
-    _signal_group(pgid, signal.SIGTERM)
-    if not _group_empties(pgid, grace):
-        _signal_group(pgid, signal.SIGKILL)
-        _group_empties(pgid, 5.0)
+def _reap_pid(pid: int) -> None:
     with contextlib.suppress(ChildProcessError, OSError):
-        os.waitpid(pgid, os.WNOHANG)  # reap the leader when it is our own child
+        os.waitpid(pid, os.WNOHANG)  # only succeeds when it is our own child
 
 
-def _stop_group(proc: subprocess.Popen[bytes], pgid: int, grace: float) -> None:
-    """SIGTERM the whole group, SIGKILL whatever is left after `grace` seconds, reap the leader."""
+def stop_group(pgid: int, grace: float, leader: subprocess.Popen[bytes] | None = None) -> None:
+    """SIGTERM the whole group, SIGKILL whatever of it is left after `grace` seconds (not only
+    its leader: a command's background jobs, an engine's workers holding the GPU), and reap
+    the leader: through `leader` when this process started it, else by pid if it is our child."""
+    reap = leader.poll if leader is not None else functools.partial(_reap_pid, pgid)
     _signal_group(pgid, signal.SIGTERM)
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline:
-        if proc.poll() is not None and not _group_alive(pgid):
-            return
-        time.sleep(POLL_INTERVAL)
-    _signal_group(pgid, signal.SIGKILL)
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        proc.wait(timeout=5)
-    # Members that are not our children are reaped by init; wait until they are gone.
-    deadline = time.monotonic() + 5
-    while _group_alive(pgid) and time.monotonic() < deadline:
-        time.sleep(POLL_INTERVAL)
+    if not _group_empties(pgid, grace, reap):
+        _signal_group(pgid, signal.SIGKILL)
+        # Members that are not our children are reaped by init; wait until they are gone.
+        _group_empties(pgid, 5.0, reap)
+    reap()  # the leader may have turned zombie after the last look
 
 
 def run_process(
@@ -252,10 +248,10 @@ def run_process(
         stop = _wait_leader(proc, deadline, cancel)
     stopped_background = False
     if stop is not None:
-        _stop_group(proc, pgid, grace)
+        stop_group(pgid, grace, proc)
     elif not _group_empties(pgid, within=0.5):
         stopped_background = True
-        _stop_group(proc, pgid, grace)
+        stop_group(pgid, grace, proc)
     _drain(fd, buffer)
     proc.stdout.close()
     return ProcessResult(
