@@ -239,6 +239,23 @@ def test_timeout_is_treated_like_a_failure(
     assert result.exit_code == 0 and "timed out after 1 s" in result.output
 
 
+def test_a_chunk_out_of_time_sends_no_second_request(
+    workspace: Path, fake_api: FakeDeepSeek, monkeypatch
+) -> None:
+    """The review's own time limit ends a chunk: no nudge (a new turn, with a new clock) goes
+    out after it, even when the waiting thread notices the deadline late (a loaded machine)."""
+    from v4code.review import runner
+
+    real = runner.run_parallel
+    monkeypatch.setattr(runner, "run_parallel", lambda jobs, timeout: real(jobs, timeout + 5))
+    stage(workspace, "app.py", APP)
+    fake_api.load([{**tool_call("report_findings", findings=[]), "hang": 3}])
+    fake_api.allow_leftover = True
+    result = review(workspace, fake_api, monkeypatch, "--hook", "--timeout", "1")
+    assert result.exit_code == 0 and "timed out after 1 s" in result.output, result.output
+    assert len(fake_api.requests) == 1 and not fake_api.problems()
+
+
 def test_large_diff_is_split_per_file_within_budget() -> None:
     diff = "".join(
         f"diff --git a/f{i}.py b/f{i}.py\n--- a/f{i}.py\n+++ b/f{i}.py\n@@ -0,0 +1,200 @@\n"

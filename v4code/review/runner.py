@@ -287,6 +287,7 @@ def _review_chunk(
     registry = ToolRegistry([*tools, collector.tool()])
     agent = _agent(root, settings, prompts[0], registry, backend, cancel, kind)
     outcome = _Chunk()
+    ends = time.monotonic() + (settings.max_time or 0.0)
     for message in (_request(prompts[1], target, groups, index), NUDGE):
         if cancel.cancelled:  # the deadline passed, or another chunk failed
             raise ReviewTimeout("cancelled")
@@ -303,6 +304,9 @@ def _review_chunk(
             raise BackendError(reason)
         if status == "interrupted":
             raise ReviewTimeout("cancelled")
+        if status == "limit" and settings.max_time is not None and time.monotonic() >= ends:
+            # The review's time is spent: a nudge would start a turn with a clock of its own.
+            raise ReviewTimeout(f"timed out after {settings.max_time:g} s")
         if collector.reported:
             break
     outcome.findings = collector.findings
