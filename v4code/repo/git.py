@@ -7,8 +7,9 @@ to trust, so every git call goes through `run` (or `stream`), which
 
 - passes `-c` overrides for the keys in `HARDENING` (fsmonitor and hooks off, paths unquoted,
   no colour), and `--no-ext-diff --no-textconv` to the diff-like commands;
-- disables every clean/smudge/process filter the configuration defines before a `diff` that
-  may read the work tree;
+- before a `diff` or `status` that may read the work tree, switches off the clean/smudge/
+  process filters the repository's own configuration defines (`filters_off`); a filter only
+  the user's global or system configuration defines (git-lfs) keeps working;
 - starts git with `GIT_TERMINAL_PROMPT=0` (never waits for a password) and
   `GIT_OPTIONAL_LOCKS=0` (a read never takes the index lock from a person's git), and without
   the inherited `GIT_*` variables (`GIT_DIR`, `GIT_WORK_TREE`, `GIT_INDEX_FILE`,
@@ -127,40 +128,70 @@ def _describe(args: tuple[str, ...]) -> str:
 
 
 def _filter_overrides(root: Path, env: Mapping[str, str], timeout: float) -> list[str]:
-    """`-c` pairs that switch off every filter driver configured for this repository
-    (a `diff` against the work tree would run its clean command on the files)."""
+    """`-c` pairs of `filters_off` (a `diff` against the work tree runs clean filters)."""
     out: list[str] = []
     for pair in filters_off(root, env, timeout):
         out += ["-c", pair]
     return out
 
 
+_FILTER_PROGRAMS = r"^filter\..*\.(clean|smudge|process)$"
+"""The configuration keys that name a program of a filter driver."""
+
+_USER_SCOPES = frozenset({"global", "system"})
+"""Configuration scopes a repository cannot write: ~/.gitconfig (or XDG's git/config) and
+/etc/gitconfig, with what they include. GIT_CONFIG_GLOBAL, GIT_CONFIG_SYSTEM and the other
+GIT_CONFIG_* variables that could point them elsewhere are dropped by `git_env`."""
+
+
+def _filter_keys(
+    root: Path, env: Mapping[str, str], timeout: float, *options: str
+) -> list[str] | None:
+    """The NUL-separated fields `git config OPTIONS -z --name-only --get-regexp` prints for the
+    filter programs ([] when none is configured or git hangs), or None when git refuses (an
+    old git that does not know an option)."""
+    argv = git_argv("config", *options, "-z", "--name-only", "--get-regexp", _FILTER_PROGRAMS)
+    try:
+        done = capture_process(argv, cwd=root, timeout=timeout, env=env)
+    except OSError:
+        return []
+    if done.timed_out or done.returncode == 1:  # 1: no such key
+        return []
+    if done.returncode != 0:
+        return None
+    return done.stdout.decode("utf-8", "surrogateescape").split("\0")[:-1]
+
+
 def filters_off(
     root: Path, env: Mapping[str, str] | None = None, timeout: float = DEFAULT_TIMEOUT
 ) -> list[str]:
-    """`key=value` settings that switch off every clean/smudge/process filter the repository's
-    configuration defines: what a checkout, an add or a diff of the work tree would start."""
+    """`key=value` settings that switch off the filter drivers the repository itself defines:
+    the programs a checkout (smudge), an add or a diff of the work tree (clean) would start.
+
+    A driver is switched off when any of its clean/smudge/process programs is set anywhere but
+    the user's global or system configuration: in the repository's `.git/config` or
+    `config.worktree` (scope local or worktree, with every file they include), on the command
+    line, or where git cannot say. Such a definition overrides the user's, so a driver the
+    user defines and the repository redefines is off too. A driver defined only in the user's
+    global or system configuration, as `git lfs install` writes it, is the user's own program
+    and keeps working (LFS files are real content in batch worktrees); it runs with the
+    repository's configuration as it would under the user's own git (git-lfs reads its remote
+    and transfer settings there). A git older than 2.26 cannot tell scopes (`--show-scope`):
+    then every driver is off.
+    """
     env = git_env() if env is None else env
-    try:
-        done = capture_process(
-            git_argv(
-                "config", "--name-only", "--get-regexp", r"^filter\..*\.(clean|smudge|process)$"
-            ),
-            cwd=root,
-            timeout=timeout,
-            env=env,
-        )
-    except OSError:
-        return []
-    if done.returncode != 0:  # 1: no filter configured
-        return []
-    drivers = {
-        name.rsplit(".", 1)[0]
-        for name in done.stdout.decode("utf-8", "surrogateescape").splitlines()
-        if name
-    }
+    fields = _filter_keys(root, env, timeout, "--show-scope")
+    if fields is not None and len(fields) % 2 == 0:
+        pairs = list(zip(fields[0::2], fields[1::2], strict=True))  # scope, key
+    else:
+        pairs = [("unknown", key) for key in _filter_keys(root, env, timeout) or []]
+    scopes: dict[str, set[str]] = {}
+    for scope, key in pairs:
+        scopes.setdefault(key.rsplit(".", 1)[0], set()).add(scope)
     out: list[str] = []
-    for driver in sorted(drivers):
+    for driver, defined_in in sorted(scopes.items()):
+        if defined_in <= _USER_SCOPES:
+            continue
         out += [f"{driver}.{part}=" for part in ("clean", "smudge", "process")]
         out.append(f"{driver}.required=false")
     return out

@@ -1,0 +1,180 @@
+"""The user's own filter drivers (git-lfs) work in v4code's git; the repository's stay off.
+
+A filter driver named `up` stands in for git-lfs: its smudge program upper-cases what a
+checkout writes, its clean program lower-cases what an add stores, and each touches a marker.
+Defined in the user's global configuration (a temporary HOME, as `git lfs install` writes
+~/.gitconfig) it runs in batch worktrees, commits and diffs. Defined by the repository (its
+.git/config, a file that includes, config.worktree), or redefined there over the user's, it
+runs nowhere.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+from cli_harness import v4code
+from conftest import git as plain_git
+from conftest import make_repo, program_on_path
+from fake_api import FakeDeepSeek, text, tool_call
+
+from v4code.repo import git, worktrees
+
+STORED = "hello lfs\n"
+SMUDGED = "HELLO LFS\n"
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty HOME (and XDG config folder): no test reads the real user's git config."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    for name in ("GIT_CONFIG_GLOBAL", "GIT_CONFIG_SYSTEM", "GIT_CONFIG_PARAMETERS"):
+        monkeypatch.delenv(name, raising=False)
+    return home
+
+
+def driver(folder: Path) -> dict[str, Path]:
+    """The `up` driver's clean and smudge scripts in `folder`, each touching its marker."""
+    folder.mkdir(parents=True, exist_ok=True)
+    scripts: dict[str, Path] = {}
+    for part, conversion in (("smudge", "a-z A-Z"), ("clean", "A-Z a-z")):
+        script = folder / part
+        script.write_text(f'#!/bin/sh\ntouch "{folder / (part + ".ran")}"\ntr {conversion}\n')
+        script.chmod(0o755)
+        scripts[part] = script
+    return scripts
+
+
+def define(where: list[str], cwd: Path, scripts: dict[str, Path]) -> None:
+    """`git config WHERE filter.up.{clean,smudge} SCRIPT` (WHERE: --global, --local, ...)."""
+    for part, script in scripts.items():
+        subprocess.run(["git", "config", *where, f"filter.up.{part}", str(script)], cwd=cwd, check=True)  # fmt: skip
+
+
+@pytest.fixture
+def lfs_like(workspace: Path, home: Path) -> Path:
+    """The workspace with `data.dat` under the `up` filter, committed as STORED, and no
+    filter defined anywhere yet."""
+    make_repo(workspace, {".gitattributes": "*.dat filter=up\n", "data.dat": STORED})
+    assert plain_git(workspace, "show", "HEAD:data.dat") == STORED
+    return workspace
+
+
+def test_the_users_filter_runs_in_a_batch_worktree_and_its_commit(
+    lfs_like: Path, home: Path, tmp_path: Path
+) -> None:
+    scripts = driver(home / "filter")
+    define(["--global"], lfs_like, scripts)
+    unit = tmp_path / "unit"
+    worktrees.add_worktree(lfs_like, unit, "unit-a", worktrees.resolve_commit(lfs_like))
+    assert (unit / "data.dat").read_text() == SMUDGED
+    (unit / "data.dat").write_text("GOODBYE LFS\n")
+    commit = worktrees.commit_all(unit, "change the data")
+    assert commit is not None
+    assert plain_git(lfs_like, "show", f"{commit}:data.dat") == "goodbye lfs\n"  # cleaned
+
+
+def test_a_diff_of_a_file_under_the_users_filter_shows_no_change(
+    lfs_like: Path, home: Path
+) -> None:
+    """Checked out through the filter, the file differs from what is stored; git compares
+    them through its clean program (without it every such file would look changed)."""
+    define(["--global"], lfs_like, driver(home / "filter"))
+    (lfs_like / "data.dat").unlink()
+    plain_git(lfs_like, "checkout", "--", "data.dat")
+    assert (lfs_like / "data.dat").read_text() == SMUDGED
+    assert git.run_text(lfs_like, "diff", "--stat") == ""
+    (lfs_like / "data.dat").write_text("HELLO AGAIN\n")
+    assert "+hello again" in git.run_text(lfs_like, "diff")
+
+
+@pytest.mark.parametrize("where", ["local", "included", "worktree", "over-the-users"])
+def test_a_filter_the_repository_defines_runs_nowhere(
+    lfs_like: Path, home: Path, tmp_path: Path, where: str
+) -> None:
+    scripts = driver(tmp_path / "repo-filter")
+    if where == "local":
+        define(["--local"], lfs_like, scripts)
+    elif where == "included":
+        included = lfs_like / ".git" / "more.config"
+        define(["--file", str(included)], lfs_like, scripts)
+        plain_git(lfs_like, "config", "include.path", "more.config")
+    elif where == "worktree":
+        plain_git(lfs_like, "config", "extensions.worktreeConfig", "true")
+        define(["--worktree"], lfs_like, scripts)
+    else:  # the user's driver, redefined by the repository
+        define(["--global"], lfs_like, driver(home / "filter"))
+        define(["--local"], lfs_like, scripts)
+    markers = tmp_path / "repo-filter"
+    (lfs_like / "data.dat").unlink()
+    plain_git(lfs_like, "checkout", "--", "data.dat")
+    assert (markers / "smudge.ran").exists()  # plain git runs it
+    (markers / "smudge.ran").unlink()
+
+    unit = tmp_path / "unit"
+    worktrees.add_worktree(lfs_like, unit, "unit-a", worktrees.resolve_commit(lfs_like))
+    assert (unit / "data.dat").read_text() == STORED
+    (unit / "data.dat").write_text("Changed\n")
+    commit = worktrees.commit_all(unit, "change the data")
+    assert commit is not None
+    assert plain_git(lfs_like, "show", f"{commit}:data.dat") == "Changed\n"
+    (lfs_like / "data.dat").write_text("Changed\n")
+    assert "+Changed" in git.run_text(lfs_like, "diff")  # the work tree as it is
+    assert sorted(p.name for p in markers.glob("*.ran")) == []
+    assert not (home / "filter" / "smudge.ran").exists()
+
+
+def test_a_filter_set_on_the_command_line_is_not_taken_for_the_users(
+    lfs_like: Path, home: Path, tmp_path: Path
+) -> None:
+    """`git -c` and GIT_CONFIG_PARAMETERS (scope "command") are not the user's configuration:
+    whoever passes them on purpose gets the driver switched off."""
+    scripts = driver(tmp_path / "command-filter")
+    env = git.git_env() | {"GIT_CONFIG_PARAMETERS": f"'filter.up.smudge'='{scripts['smudge']}'"}
+    assert "filter.up.smudge=" in git.filters_off(lfs_like, env)
+    define(["--global"], lfs_like, driver(home / "filter"))
+    assert "filter.up.smudge=" in git.filters_off(lfs_like, env)
+    assert git.filters_off(lfs_like) == []
+
+
+def test_a_git_without_show_scope_switches_every_filter_off(
+    lfs_like: Path, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = git.find_git()
+    program_on_path(
+        monkeypatch,
+        tmp_path / "old-git",
+        "git",
+        f'#!/bin/sh\nfor a; do [ "$a" = --show-scope ] && exit 129; done\nexec "{real}" "$@"\n',
+    )
+    define(["--global"], lfs_like, driver(home / "filter"))
+    unit = tmp_path / "unit"
+    worktrees.add_worktree(lfs_like, unit, "unit-a", worktrees.resolve_commit(lfs_like))
+    assert (unit / "data.dat").read_text() == STORED
+    assert not (home / "filter" / "smudge.ran").exists()
+
+
+def test_batch_edits_the_content_the_users_filter_checks_out(
+    lfs_like: Path, home: Path, tmp_path: Path, fake_api: FakeDeepSeek
+) -> None:
+    """The unit's agent sees (and edits) the smudged content; the applied branch stores what
+    the user's clean program makes of it."""
+    define(["--global"], lfs_like, driver(home / "filter"))
+    manifest = tmp_path / "jobs.jsonl"
+    planned = v4code(
+        lfs_like, "batch", "plan", "Fix {path}.", "--each", "data.dat", "-o", str(manifest),
+        server=fake_api,
+    )  # fmt: skip
+    assert planned.returncode == 0, planned.stderr
+    edit = tool_call("edit_file", path="data.dat", old_string="HELLO", new_string="GOODBYE")
+    fake_api.route("data.dat", [edit, text("Done.")])
+    out = tmp_path / "run"
+    batch = v4code(lfs_like, "batch", "run", str(manifest), "--out", str(out), server=fake_api)
+    assert batch.returncode == 0, batch.stderr
+    applied = v4code(lfs_like, "batch", "apply", str(out), "--into", "fixed", server=fake_api)
+    assert applied.returncode == 0, applied.stderr
+    assert plain_git(lfs_like, "show", "fixed:data.dat") == "goodbye lfs\n"
