@@ -128,6 +128,25 @@ def test_a_filter_the_repository_defines_runs_nowhere(
     assert not (home / "filter" / "smudge.ran").exists()
 
 
+def test_a_ray_workers_copy_from_a_bundle_runs_no_filter(
+    lfs_like: Path, home: Path, tmp_path: Path
+) -> None:
+    """A copy cloned from a bundle lacks what the user's driver keeps beside the commits
+    (git-lfs objects): files stay as committed, and what a unit adds is committed as it is."""
+    define(["--global"], lfs_like, driver(home / "filter"))
+    bundle = tmp_path / "in.bundle"
+    worktrees.create_bundle(lfs_like, bundle, ["main"])
+    copy = tmp_path / "worker" / "repo"
+    copy.parent.mkdir()
+    worktrees.clone_bundle(bundle, copy, "unit-a", worktrees.resolve_commit(lfs_like))
+    assert (copy / "data.dat").read_text() == STORED
+    (copy / "new.dat").write_text("Added There\n")
+    commit = worktrees.commit_all(copy, "add data")
+    assert commit is not None
+    assert plain_git(copy, "show", f"{commit}:new.dat") == "Added There\n"
+    assert sorted(p.name for p in (home / "filter").glob("*.ran")) == []
+
+
 def test_a_filter_set_on_the_command_line_is_not_taken_for_the_users(
     lfs_like: Path, home: Path, tmp_path: Path
 ) -> None:

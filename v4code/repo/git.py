@@ -163,7 +163,11 @@ def _filter_keys(
 
 
 def filters_off(
-    root: Path, env: Mapping[str, str] | None = None, timeout: float = DEFAULT_TIMEOUT
+    root: Path,
+    env: Mapping[str, str] | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    *,
+    users_too: bool = False,
 ) -> list[str]:
     """`key=value` settings that switch off the filter drivers the repository itself defines:
     the programs a checkout (smudge), an add or a diff of the work tree (clean) would start.
@@ -177,7 +181,8 @@ def filters_off(
     and keeps working (LFS files are real content in batch worktrees); it runs with the
     repository's configuration as it would under the user's own git (git-lfs reads its remote
     and transfer settings there). A git older than 2.26 cannot tell scopes (`--show-scope`):
-    then every driver is off.
+    then every driver is off. `users_too` switches the user's drivers off as well (for a
+    copy that lacks what they keep in the repository, e.g. git-lfs objects).
     """
     env = git_env() if env is None else env
     fields = _filter_keys(root, env, timeout, "--show-scope")
@@ -190,7 +195,7 @@ def filters_off(
         scopes.setdefault(key.rsplit(".", 1)[0], set()).add(scope)
     out: list[str] = []
     for driver, defined_in in sorted(scopes.items()):
-        if defined_in <= _USER_SCOPES:
+        if defined_in <= _USER_SCOPES and not users_too:
             continue
         out += [f"{driver}.{part}=" for part in ("clean", "smudge", "process")]
         out.append(f"{driver}.required=false")

@@ -233,12 +233,20 @@ def create_bundle(root: Path, path: Path, refs: Iterable[str]) -> None:
 
 def clone_bundle(bundle: Path, dest: Path, branch: str, base: str) -> None:
     """Clone `bundle` into `dest` with a new branch `branch` checked out at `base` (a Ray
-    worker's private copy of the repository)."""
+    worker's private copy of the repository).
+
+    The copy has the commits but nothing a filter keeps beside them (git-lfs objects), so
+    its own configuration switches every filter driver off, the user's too: files stay as
+    committed (LFS pointers), and a file added there is committed as it is rather than into
+    a store that goes away with the copy."""
     import git as gitpython
 
     _scrub_process_env()
     g = _hardened(gitpython.Git(str(dest.parent)), dest.parent)
     _call(g, "clone", "--quiet", "--no-checkout", str(bundle), str(dest))
+    clone = git_at(dest)
+    for setting in filters_off(dest, users_too=True):
+        _call(clone, "config", *setting.split("=", 1))
     _call(git_at(dest), "checkout", "--quiet", "-b", branch, base)
 
 
