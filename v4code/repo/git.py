@@ -34,6 +34,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Collection, Mapping
+from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import TYPE_CHECKING, TypedDict
 
@@ -135,31 +136,108 @@ def _filter_overrides(root: Path, env: Mapping[str, str], timeout: float) -> lis
     return out
 
 
-_FILTER_PROGRAMS = r"^filter\..*\.(clean|smudge|process)$"
-"""The configuration keys that name a program of a filter driver."""
+_FILTER_PARTS = ("clean", "smudge", "process")
+"""The keys of a filter driver (`filter.<driver>.<part>`) that name a program."""
 
 _USER_SCOPES = frozenset({"global", "system"})
 """Configuration scopes a repository cannot write: ~/.gitconfig (or XDG's git/config) and
 /etc/gitconfig, with what they include. GIT_CONFIG_GLOBAL, GIT_CONFIG_SYSTEM and the other
 GIT_CONFIG_* variables that could point them elsewhere are dropped by `git_env`."""
 
+_CALLER_SCOPES = _USER_SCOPES | {"command"}
+"""Scopes whose keys are not the repository's: the user's, and `-c` pairs (HARDENING's)."""
 
-def _filter_keys(
+# fmt: off
+_ORDINARY_KEYS = frozenset({
+    "core.repositoryformatversion", "core.filemode", "core.bare", "core.logallrefupdates",
+    "core.ignorecase", "core.precomposeunicode", "core.symlinks", "core.autocrlf", "core.eol",
+    "core.safecrlf", "core.sparsecheckout", "core.sparsecheckoutcone",
+    "extensions.*",
+    "remote.*.url", "remote.*.pushurl", "remote.*.fetch", "remote.*.tagopt", "remote.*.mirror",
+    "remote.*.promisor", "remote.*.partialclonefilter",
+    "branch.*.remote", "branch.*.merge", "branch.*.rebase", "branch.*.pushremote",
+    "user.name", "user.email", "user.signingkey",
+    "init.defaultbranch", "pull.rebase", "pull.ff", "push.default", "fetch.prune", "gc.auto",
+    "lfs.repositoryformatversion", "lfs.*.access", "lfs.*.locksverify",
+    "submodule.*.url", "submodule.*.active",
+})
+# fmt: on
+"""The keys (`fnmatch` patterns; git prints section and name in lower case) that `git init`,
+`git clone`, `git remote add`, `git submodule init`, `git sparse-checkout` and git-lfs write
+to a repository's own configuration and that name no program. Left out on purpose, among
+others: core.worktree (moves the work tree), core.sshcommand, core.askpass, credential.*,
+http.*, url.*, include.*, includeif.*, gpg.*, maintenance.*, submodule.*.update (`!command`),
+remote.*.uploadpack/receivepack/vcs, lfs.url and lfs.customtransfer.* (git-lfs starts
+programs and connects where they say)."""
+
+_REMOTE_KEYS = frozenset(
+    {"remote.*.url", "remote.*.pushurl", "submodule.*.url", "branch.*.remote",
+     "branch.*.pushremote", "extensions.partialclone"}
+)  # fmt: skip
+"""Ordinary keys whose value is a URL, or a remote's name that git and git-lfs take for a
+URL when no remote has it: `_plain_url` must accept the value."""
+
+_URL_SCHEMES = frozenset({"https", "http", "ssh", "git", "file"})
+
+
+def _plain_url(url: str) -> bool:
+    """Whether `url` is a https/http/ssh/git/file URL, a scp-like `[user@]host:path`, or a
+    local path (or a remote's name): no `<transport>::address` (`ext::` runs a command), no
+    other scheme, and no host or user that an ssh command line would take for an option."""
+    if not url or not url.isprintable() or url.startswith("-") or "::" in url:
+        return False
+    scheme, sep, rest = url.partition("://")
+    if sep:
+        authority = rest.split("/", 1)[0].replace("@", ":").split(":")
+        return scheme.lower() in _URL_SCHEMES and not any(p.startswith("-") for p in authority)
+    head, colon, _ = url.partition(":")
+    if colon and "/" not in head:  # scp-like
+        return bool(head) and not any(part.startswith("-") for part in head.split("@"))
+    return True  # a path
+
+
+def _ordinary(key: str, value: str | None) -> bool:
+    """Whether the repository's configuration may hold `key = value` with the user's filter
+    drivers kept (see `_ORDINARY_KEYS`, `_REMOTE_KEYS`)."""
+    if not any(fnmatchcase(key, pattern) for pattern in _ORDINARY_KEYS):
+        return False
+    if any(fnmatchcase(key, pattern) for pattern in _REMOTE_KEYS):
+        return value is not None and _plain_url(value)
+    return True
+
+
+def _config_list(
     root: Path, env: Mapping[str, str], timeout: float, *options: str
 ) -> list[str] | None:
-    """The NUL-separated fields `git config OPTIONS -z --name-only --get-regexp` prints for the
-    filter programs ([] when none is configured or git hangs), or None when git refuses (an
-    old git that does not know an option)."""
-    argv = git_argv("config", *options, "-z", "--name-only", "--get-regexp", _FILTER_PROGRAMS)
+    """The NUL-separated fields `git config OPTIONS -z --list` prints ([] when git cannot
+    start or hangs), or None when git refuses (an old git that does not know an option)."""
+    argv = git_argv("config", *options, "-z", "--list")
     try:
         done = capture_process(argv, cwd=root, timeout=timeout, env=env)
     except OSError:
         return []
-    if done.timed_out or done.returncode == 1:  # 1: no such key
+    if done.timed_out:
         return []
     if done.returncode != 0:
         return None
     return done.stdout.decode("utf-8", "surrogateescape").split("\0")[:-1]
+
+
+def _scoped_config(
+    root: Path, env: Mapping[str, str], timeout: float
+) -> list[tuple[str, str, str | None]]:
+    """(scope, key, value) of every configuration entry git sees in `root` (value None for a
+    key without `=`); scope "unknown" for them all when git cannot tell (older than 2.26)."""
+    fields = _config_list(root, env, timeout, "--show-scope")
+    if fields is not None and len(fields) % 2 == 0:
+        pairs = list(zip(fields[0::2], fields[1::2], strict=True))
+    else:
+        pairs = [("unknown", entry) for entry in _config_list(root, env, timeout) or []]
+    out: list[tuple[str, str, str | None]] = []
+    for scope, entry in pairs:
+        key, newline, value = entry.partition("\n")
+        out.append((scope, key, value if newline else None))
+    return out
 
 
 def filters_off(
@@ -169,35 +247,38 @@ def filters_off(
     *,
     users_too: bool = False,
 ) -> list[str]:
-    """`key=value` settings that switch off the filter drivers the repository itself defines:
-    the programs a checkout (smudge), an add or a diff of the work tree (clean) would start.
+    """`key=value` settings that switch off the filter drivers v4code must not start: the
+    programs a checkout (smudge), an add or a diff of the work tree (clean) would run.
 
-    A driver is switched off when any of its clean/smudge/process programs is set anywhere but
-    the user's global or system configuration: in the repository's `.git/config` or
-    `config.worktree` (scope local or worktree, with every file they include), on the command
-    line, or where git cannot say. Such a definition overrides the user's, so a driver the
-    user defines and the repository redefines is off too. A driver defined only in the user's
-    global or system configuration, as `git lfs install` writes it, is the user's own program
-    and keeps working (LFS files are real content in batch worktrees); it runs with the
-    repository's configuration as it would under the user's own git (git-lfs reads its remote
-    and transfer settings there). A git older than 2.26 cannot tell scopes (`--show-scope`):
-    then every driver is off. `users_too` switches the user's drivers off as well (for a
-    copy that lacks what they keep in the repository, e.g. git-lfs objects).
+    A driver is the user's own when each of its clean/smudge/process programs is set only in
+    the user's global or system configuration, as `git lfs install` writes it. It is kept
+    (LFS files are real content in batch worktrees) only when every key of the repository's
+    own configuration (scopes local and worktree: `.git/config`, `config.worktree` and the
+    files they include) is one `_ORDINARY_KEYS` allows, each URL or remote name in it plain
+    (`_plain_url`): a kept driver reads that configuration, and git-lfs starts programs it
+    names (custom transfer agents, credential helpers, ssh and askpass commands) that no
+    allowlist of bad keys could enumerate. Otherwise, silently, every driver is off and LFS
+    files stay pointers. A driver the repository defines or redefines, one set on the command
+    line, and every driver when git cannot tell scopes (older than 2.26) are always off.
+    `users_too` switches the user's drivers off as well (for a copy that lacks what they keep
+    in the repository, e.g. git-lfs objects).
+
+    One `git config --list` answers it all, so each call costs one process.
     """
     env = git_env() if env is None else env
-    fields = _filter_keys(root, env, timeout, "--show-scope")
-    if fields is not None and len(fields) % 2 == 0:
-        pairs = list(zip(fields[0::2], fields[1::2], strict=True))  # scope, key
-    else:
-        pairs = [("unknown", key) for key in _filter_keys(root, env, timeout) or []]
+    entries = _scoped_config(root, env, timeout)
+    users_kept = not users_too and all(
+        _ordinary(key, value) for scope, key, value in entries if scope not in _CALLER_SCOPES
+    )
     scopes: dict[str, set[str]] = {}
-    for scope, key in pairs:
-        scopes.setdefault(key.rsplit(".", 1)[0], set()).add(scope)
+    for scope, key, _ in entries:
+        if any(fnmatchcase(key, f"filter.*.{part}") for part in _FILTER_PARTS):
+            scopes.setdefault(key.rsplit(".", 1)[0], set()).add(scope)
     out: list[str] = []
     for driver, defined_in in sorted(scopes.items()):
-        if defined_in <= _USER_SCOPES and not users_too:
+        if defined_in <= _USER_SCOPES and users_kept:
             continue
-        out += [f"{driver}.{part}=" for part in ("clean", "smudge", "process")]
+        out += [f"{driver}.{part}=" for part in _FILTER_PARTS]
         out.append(f"{driver}.required=false")
     return out
 
