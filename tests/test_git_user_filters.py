@@ -5,7 +5,9 @@ checkout writes, its clean program lower-cases what an add stores, and each touc
 Defined in the user's global configuration (a temporary HOME, as `git lfs install` writes
 ~/.gitconfig) it runs in batch worktrees, commits and diffs. Defined by the repository (its
 .git/config, a file that includes, config.worktree), or redefined there over the user's, it
-runs nowhere.
+runs nowhere. The user's own runs only while the repository's configuration holds what a
+clone and git-lfs write (git-lfs starts programs that configuration names), remote URLs
+included.
 """
 
 from __future__ import annotations
@@ -197,3 +199,96 @@ def test_batch_edits_the_content_the_users_filter_checks_out(
     applied = v4code(lfs_like, "batch", "apply", str(out), "--into", "fixed", server=fake_api)
     assert applied.returncode == 0, applied.stderr
     assert plain_git(lfs_like, "show", "fixed:data.dat") == "goodbye lfs\n"
+
+
+def test_a_clone_like_configuration_keeps_the_users_filter(
+    lfs_like: Path, home: Path, tmp_path: Path
+) -> None:
+    """What `git clone` (a remote, a tracking branch) and git-lfs itself write to .git/config
+    names no program: the user's driver keeps working there."""
+    define(["--global"], lfs_like, driver(home / "filter"))
+    plain_git(lfs_like, "remote", "add", "origin", "https://example.com/project.git")
+    plain_git(lfs_like, "remote", "set-url", "--push", "origin", "git@example.com:project.git")
+    plain_git(lfs_like, "remote", "add", "mirror", "../mirror.git")
+    plain_git(lfs_like, "config", "branch.main.remote", "origin")
+    plain_git(lfs_like, "config", "branch.main.merge", "refs/heads/main")
+    plain_git(lfs_like, "config", "lfs.repositoryformatversion", "0")
+    plain_git(lfs_like, "config", "lfs.https://example.com/project.git/info/lfs.access", "basic")
+    unit = tmp_path / "unit"
+    worktrees.add_worktree(lfs_like, unit, "unit-a", worktrees.resolve_commit(lfs_like))
+    assert (unit / "data.dat").read_text() == SMUDGED
+    assert (home / "filter" / "smudge.ran").exists()
+
+
+def _helper(tmp_path: Path) -> str:
+    """A program a hostile configuration names; it leaves a marker when started."""
+    helper = tmp_path / "helper"
+    helper.write_text(f'#!/bin/sh\ntouch "{tmp_path / "helper.ran"}"\n')
+    helper.chmod(0o755)
+    return str(helper)
+
+
+@pytest.mark.parametrize(
+    "setting",
+    ["credential-helper", "custom-transfer", "ssh-command-in-worktree", "included", "ext-remote"],
+)
+def test_a_repository_config_naming_a_program_switches_the_users_filter_off(
+    lfs_like: Path, home: Path, tmp_path: Path, setting: str
+) -> None:
+    """git-lfs, run as the user's filter, reads the repository's configuration and starts the
+    programs it names: with anything there beyond what clone and git-lfs write, it never runs,
+    and files stay as committed (LFS pointers)."""
+    define(["--global"], lfs_like, driver(home / "filter"))
+    helper = _helper(tmp_path)
+    if setting == "credential-helper":
+        plain_git(lfs_like, "config", "credential.helper", f"!{helper}")
+    elif setting == "custom-transfer":
+        plain_git(lfs_like, "config", "lfs.customtransfer.x.path", helper)
+        plain_git(lfs_like, "config", "lfs.standalonetransferagent", "x")
+    elif setting == "ssh-command-in-worktree":
+        plain_git(lfs_like, "config", "extensions.worktreeConfig", "true")
+        plain_git(lfs_like, "config", "--worktree", "core.sshCommand", helper)
+    elif setting == "included":
+        included = lfs_like / ".git" / "more.config"
+        plain_git(lfs_like, "config", "--file", str(included), "credential.helper", f"!{helper}")
+        plain_git(lfs_like, "config", "include.path", "more.config")
+    else:
+        plain_git(lfs_like, "remote", "add", "origin", f"ext::{helper} %S")
+    assert "filter.up.smudge=" in git.filters_off(lfs_like)
+    unit = tmp_path / "unit"
+    worktrees.add_worktree(lfs_like, unit, "unit-a", worktrees.resolve_commit(lfs_like))
+    assert (unit / "data.dat").read_text() == STORED
+    (lfs_like / "data.dat").write_text("Changed\n")
+    assert "+Changed" in git.run_text(lfs_like, "diff")  # not cleaned to lower case
+    assert sorted(p.name for p in (home / "filter").glob("*.ran")) == []
+    assert not (tmp_path / "helper.ran").exists()
+
+
+@pytest.mark.parametrize(
+    ("url", "kept"),
+    [
+        ("https://example.com/project.git", True),
+        ("ssh://git@example.com:2222/project.git", True),
+        ("git://example.com/project.git", True),
+        ("git@example.com:project.git", True),
+        ("file:///srv/project.git", True),
+        ("/srv/project.git", True),
+        ("ext::sh -c touch% /tmp/x", False),
+        ("fd::3", False),
+        ("https::example.com/project.git", False),
+        ("ftp://example.com/project.git", False),
+        ("ssh://-oProxyCommand=touch%20x/project.git", False),
+        ("ssh://git@-oProxyCommand=x/project.git", False),
+        ("-oProxyCommand=x:project.git", False),
+        ("", False),
+    ],
+)
+def test_a_remote_url_other_than_a_plain_one_switches_the_users_filter_off(
+    lfs_like: Path, home: Path, url: str, kept: bool
+) -> None:
+    """git-lfs finds its server from the remote's URL: a `<transport>::` URL (`ext::` runs a
+    command), another scheme, or a host an ssh command line would take for an option turns
+    the user's drivers off; https, http, ssh, git, file, scp-like and paths keep them."""
+    define(["--global"], lfs_like, driver(home / "filter"))
+    plain_git(lfs_like, "config", "remote.origin.url", url)
+    assert (git.filters_off(lfs_like) == []) is kept

@@ -8,8 +8,10 @@ to trust, so every git call goes through `run` (or `stream`), which
 - passes `-c` overrides for the keys in `HARDENING` (fsmonitor and hooks off, paths unquoted,
   no colour), and `--no-ext-diff --no-textconv` to the diff-like commands;
 - before a `diff` or `status` that may read the work tree, switches off the clean/smudge/
-  process filters the repository's own configuration defines (`filters_off`); a filter only
-  the user's global or system configuration defines (git-lfs) keeps working;
+  process filters (`filters_off`): those the repository's own configuration defines always;
+  those only the user's global or system configuration defines (git-lfs) too, unless the
+  repository's own configuration holds nothing but the ordinary keys of a clone
+  (`_ORDINARY_KEYS`) with plain remote URLs, because git-lfs starts programs it names;
 - starts git with `GIT_TERMINAL_PROMPT=0` (never waits for a password) and
   `GIT_OPTIONAL_LOCKS=0` (a read never takes the index lock from a person's git), and without
   the inherited `GIT_*` variables (`GIT_DIR`, `GIT_WORK_TREE`, `GIT_INDEX_FILE`,
@@ -253,12 +255,12 @@ def filters_off(
     A driver is the user's own when each of its clean/smudge/process programs is set only in
     the user's global or system configuration, as `git lfs install` writes it. It is kept
     (LFS files are real content in batch worktrees) only when every key of the repository's
-    own configuration (scopes local and worktree: `.git/config`, `config.worktree` and the
-    files they include) is one `_ORDINARY_KEYS` allows, each URL or remote name in it plain
-    (`_plain_url`): a kept driver reads that configuration, and git-lfs starts programs it
-    names (custom transfer agents, credential helpers, ssh and askpass commands) that no
-    allowlist of bad keys could enumerate. Otherwise, silently, every driver is off and LFS
-    files stay pointers. A driver the repository defines or redefines, one set on the command
+    own configuration (any scope but global, system and command: `.git/config`,
+    `config.worktree` and the files they include) is one `_ORDINARY_KEYS` allows, each URL
+    or remote name in it plain (`_plain_url`): a kept driver reads that configuration, and
+    git-lfs starts programs it names (custom transfer agents, credential helpers, ssh and
+    askpass commands) that no list of forbidden keys could be sure to cover. Otherwise,
+    silently, every driver is off and LFS files stay pointers. A driver the repository defines or redefines, one set on the command
     line, and every driver when git cannot tell scopes (older than 2.26) are always off.
     `users_too` switches the user's drivers off as well (for a copy that lacks what they keep
     in the repository, e.g. git-lfs objects).
