@@ -7,8 +7,11 @@ to trust, so every git call goes through `run` (or `stream`), which
 
 - passes `-c` overrides for the keys in `HARDENING` (fsmonitor and hooks off, paths unquoted,
   no colour), and `--no-ext-diff --no-textconv` to the diff-like commands;
-- disables every clean/smudge/process filter the configuration defines before a `diff` that
-  may read the work tree;
+- before a `diff` or `status` that may read the work tree, switches off the clean/smudge/
+  process filters (`filters_off`): those the repository's own configuration defines always;
+  those only the user's global or system configuration defines (git-lfs) too, unless the
+  repository's own configuration holds nothing but the ordinary keys of a clone
+  (`_ORDINARY_KEYS`) with plain remote URLs, because git-lfs starts programs it names;
 - starts git with `GIT_TERMINAL_PROMPT=0` (never waits for a password) and
   `GIT_OPTIONAL_LOCKS=0` (a read never takes the index lock from a person's git), and without
   the inherited `GIT_*` variables (`GIT_DIR`, `GIT_WORK_TREE`, `GIT_INDEX_FILE`,
@@ -33,6 +36,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Collection, Mapping
+from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import TYPE_CHECKING, TypedDict
 
@@ -127,41 +131,156 @@ def _describe(args: tuple[str, ...]) -> str:
 
 
 def _filter_overrides(root: Path, env: Mapping[str, str], timeout: float) -> list[str]:
-    """`-c` pairs that switch off every filter driver configured for this repository
-    (a `diff` against the work tree would run its clean command on the files)."""
+    """`-c` pairs of `filters_off` (a `diff` against the work tree runs clean filters)."""
     out: list[str] = []
     for pair in filters_off(root, env, timeout):
         out += ["-c", pair]
     return out
 
 
-def filters_off(
-    root: Path, env: Mapping[str, str] | None = None, timeout: float = DEFAULT_TIMEOUT
-) -> list[str]:
-    """`key=value` settings that switch off every clean/smudge/process filter the repository's
-    configuration defines: what a checkout, an add or a diff of the work tree would start."""
-    env = git_env() if env is None else env
+_FILTER_PARTS = ("clean", "smudge", "process")
+"""The keys of a filter driver (`filter.<driver>.<part>`) that name a program."""
+
+_USER_SCOPES = frozenset({"global", "system"})
+"""Configuration scopes a repository cannot write: ~/.gitconfig (or XDG's git/config) and
+/etc/gitconfig, with what they include. GIT_CONFIG_GLOBAL, GIT_CONFIG_SYSTEM and the other
+GIT_CONFIG_* variables that could point them elsewhere are dropped by `git_env`."""
+
+_CALLER_SCOPES = _USER_SCOPES | {"command"}
+"""Scopes whose keys are not the repository's: the user's, and `-c` pairs (HARDENING's)."""
+
+# fmt: off
+_ORDINARY_KEYS = frozenset({
+    "core.repositoryformatversion", "core.filemode", "core.bare", "core.logallrefupdates",
+    "core.ignorecase", "core.precomposeunicode", "core.symlinks", "core.autocrlf", "core.eol",
+    "core.safecrlf", "core.sparsecheckout", "core.sparsecheckoutcone",
+    "extensions.*",
+    "remote.*.url", "remote.*.pushurl", "remote.*.fetch", "remote.*.tagopt", "remote.*.mirror",
+    "remote.*.promisor", "remote.*.partialclonefilter",
+    "branch.*.remote", "branch.*.merge", "branch.*.rebase", "branch.*.pushremote",
+    "user.name", "user.email", "user.signingkey",
+    "init.defaultbranch", "pull.rebase", "pull.ff", "push.default", "fetch.prune", "gc.auto",
+    "lfs.repositoryformatversion", "lfs.*.access", "lfs.*.locksverify",
+    "submodule.*.url", "submodule.*.active",
+})
+# fmt: on
+"""The keys (`fnmatch` patterns; git prints section and name in lower case) that `git init`,
+`git clone`, `git remote add`, `git submodule init`, `git sparse-checkout` and git-lfs write
+to a repository's own configuration and that name no program. Left out on purpose, among
+others: core.worktree (moves the work tree), core.sshcommand, core.askpass, credential.*,
+http.*, url.*, include.*, includeif.*, gpg.*, maintenance.*, submodule.*.update (`!command`),
+remote.*.uploadpack/receivepack/vcs, lfs.url and lfs.customtransfer.* (git-lfs starts
+programs and connects where they say)."""
+
+_REMOTE_KEYS = frozenset(
+    {"remote.*.url", "remote.*.pushurl", "submodule.*.url", "branch.*.remote",
+     "branch.*.pushremote", "extensions.partialclone"}
+)  # fmt: skip
+"""Ordinary keys whose value is a URL, or a remote's name that git and git-lfs take for a
+URL when no remote has it: `_plain_url` must accept the value."""
+
+_URL_SCHEMES = frozenset({"https", "http", "ssh", "git", "file"})
+
+
+def _plain_url(url: str) -> bool:
+    """Whether `url` is a https/http/ssh/git/file URL, a scp-like `[user@]host:path`, or a
+    local path (or a remote's name): no `<transport>::address` (`ext::` runs a command), no
+    other scheme, and no host or user that an ssh command line would take for an option."""
+    if not url or not url.isprintable() or url.startswith("-") or "::" in url:
+        return False
+    scheme, sep, rest = url.partition("://")
+    if sep:
+        authority = rest.split("/", 1)[0].replace("@", ":").split(":")
+        return scheme.lower() in _URL_SCHEMES and not any(p.startswith("-") for p in authority)
+    head, colon, _ = url.partition(":")
+    if colon and "/" not in head:  # scp-like
+        return bool(head) and not any(part.startswith("-") for part in head.split("@"))
+    return True  # a path
+
+
+def _ordinary(key: str, value: str | None) -> bool:
+    """Whether the repository's configuration may hold `key = value` with the user's filter
+    drivers kept (see `_ORDINARY_KEYS`, `_REMOTE_KEYS`)."""
+    if not any(fnmatchcase(key, pattern) for pattern in _ORDINARY_KEYS):
+        return False
+    if any(fnmatchcase(key, pattern) for pattern in _REMOTE_KEYS):
+        return value is not None and _plain_url(value)
+    return True
+
+
+def _config_list(
+    root: Path, env: Mapping[str, str], timeout: float, *options: str
+) -> list[str] | None:
+    """The NUL-separated fields `git config OPTIONS -z --list` prints ([] when git cannot
+    start or hangs), or None when git refuses (an old git that does not know an option)."""
+    argv = git_argv("config", *options, "-z", "--list")
     try:
-        done = capture_process(
-            git_argv(
-                "config", "--name-only", "--get-regexp", r"^filter\..*\.(clean|smudge|process)$"
-            ),
-            cwd=root,
-            timeout=timeout,
-            env=env,
-        )
+        done = capture_process(argv, cwd=root, timeout=timeout, env=env)
     except OSError:
         return []
-    if done.returncode != 0:  # 1: no filter configured
+    if done.timed_out:
         return []
-    drivers = {
-        name.rsplit(".", 1)[0]
-        for name in done.stdout.decode("utf-8", "surrogateescape").splitlines()
-        if name
-    }
+    if done.returncode != 0:
+        return None
+    return done.stdout.decode("utf-8", "surrogateescape").split("\0")[:-1]
+
+
+def _scoped_config(
+    root: Path, env: Mapping[str, str], timeout: float
+) -> list[tuple[str, str, str | None]]:
+    """(scope, key, value) of every configuration entry git sees in `root` (value None for a
+    key without `=`); scope "unknown" for them all when git cannot tell (older than 2.26)."""
+    fields = _config_list(root, env, timeout, "--show-scope")
+    if fields is not None and len(fields) % 2 == 0:
+        pairs = list(zip(fields[0::2], fields[1::2], strict=True))
+    else:
+        pairs = [("unknown", entry) for entry in _config_list(root, env, timeout) or []]
+    out: list[tuple[str, str, str | None]] = []
+    for scope, entry in pairs:
+        key, newline, value = entry.partition("\n")
+        out.append((scope, key, value if newline else None))
+    return out
+
+
+def filters_off(
+    root: Path,
+    env: Mapping[str, str] | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    *,
+    users_too: bool = False,
+) -> list[str]:
+    """`key=value` settings that switch off the filter drivers v4code must not start: the
+    programs a checkout (smudge), an add or a diff of the work tree (clean) would run.
+
+    A driver is the user's own when each of its clean/smudge/process programs is set only in
+    the user's global or system configuration, as `git lfs install` writes it. It is kept
+    (LFS files are real content in batch worktrees) only when every key of the repository's
+    own configuration (any scope but global, system and command: `.git/config`,
+    `config.worktree` and the files they include) is one `_ORDINARY_KEYS` allows, each URL
+    or remote name in it plain (`_plain_url`): a kept driver reads that configuration, and
+    git-lfs starts programs it names (custom transfer agents, credential helpers, ssh and
+    askpass commands) that no list of forbidden keys could be sure to cover. Otherwise,
+    silently, every driver is off and LFS files stay pointers. A driver the repository defines or redefines, one set on the command
+    line, and every driver when git cannot tell scopes (older than 2.26) are always off.
+    `users_too` switches the user's drivers off as well (for a copy that lacks what they keep
+    in the repository, e.g. git-lfs objects).
+
+    One `git config --list` answers it all, so each call costs one process.
+    """
+    env = git_env() if env is None else env
+    entries = _scoped_config(root, env, timeout)
+    users_kept = not users_too and all(
+        _ordinary(key, value) for scope, key, value in entries if scope not in _CALLER_SCOPES
+    )
+    scopes: dict[str, set[str]] = {}
+    for scope, key, _ in entries:
+        if any(fnmatchcase(key, f"filter.*.{part}") for part in _FILTER_PARTS):
+            scopes.setdefault(key.rsplit(".", 1)[0], set()).add(scope)
     out: list[str] = []
-    for driver in sorted(drivers):
-        out += [f"{driver}.{part}=" for part in ("clean", "smudge", "process")]
+    for driver, defined_in in sorted(scopes.items()):
+        if defined_in <= _USER_SCOPES and users_kept:
+            continue
+        out += [f"{driver}.{part}=" for part in _FILTER_PARTS]
         out.append(f"{driver}.required=false")
     return out
 

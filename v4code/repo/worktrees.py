@@ -2,10 +2,12 @@
 
 Batch jobs create and remove many worktrees and branches; gitpython keeps that code short.
 It gets the protections of `repo.git` (see its docstring): every `Git` object is given the
-HARDENING overrides as persistent options and a prompt-free, lock-free environment, and the
+HARDENING overrides and `filters_off` (the filter drivers the repository defines switched off;
+the user's own, like git-lfs, kept only while the repository's configuration is that of a
+plain clone) as persistent options and a prompt-free, lock-free environment, and the
 inherited GIT_* variables (which gitpython would copy into every call) are dropped from this
-process's environment before the first call. gitpython is imported only here, and only when a
-batch command needs it.
+process's environment before the first call. gitpython is imported only here, and only when
+a batch command needs it.
 
 Nothing here reads or writes the user's checkout or index: worktrees are added from a commit
 by id, branches are created and deleted by name, and commits happen inside our worktrees.
@@ -48,8 +50,12 @@ def _scrub_process_env() -> None:
 
 def _hardened(g: gitpython.Git, path: Path) -> gitpython.Git:
     """Hooks, fsmonitor and the repository's filter programs off: a checkout (smudge) or an
-    add (clean) in our worktrees starts nothing the repository configures (git-lfs files
-    stay pointers there)."""
+    add (clean) in our worktrees starts nothing the repository configures. Filters of the
+    user's global or system configuration keep working while the repository's own
+    configuration holds only what a clone and git-lfs write (`filters_off`), so git-lfs
+    files are real content in a unit's worktree and are stored as pointers again when it
+    commits; any other key there (git-lfs could start a program it names) switches them off
+    too, and the files stay pointers."""
     overrides = [f"{key}={value}" for key, value in HARDENING] + filters_off(path)
     g.set_persistent_git_options(c=overrides)
     g.update_environment(GIT_TERMINAL_PROMPT="0", GIT_OPTIONAL_LOCKS="0", GIT_PAGER="cat")
@@ -231,12 +237,20 @@ def create_bundle(root: Path, path: Path, refs: Iterable[str]) -> None:
 
 def clone_bundle(bundle: Path, dest: Path, branch: str, base: str) -> None:
     """Clone `bundle` into `dest` with a new branch `branch` checked out at `base` (a Ray
-    worker's private copy of the repository)."""
+    worker's private copy of the repository).
+
+    The copy has the commits but nothing a filter keeps beside them (git-lfs objects), so
+    its own configuration switches every filter driver off, the user's too: files stay as
+    committed (LFS pointers), and a file added there is committed as it is rather than into
+    a store that goes away with the copy."""
     import git as gitpython
 
     _scrub_process_env()
     g = _hardened(gitpython.Git(str(dest.parent)), dest.parent)
     _call(g, "clone", "--quiet", "--no-checkout", str(bundle), str(dest))
+    clone = git_at(dest)
+    for setting in filters_off(dest, users_too=True):
+        _call(clone, "config", *setting.split("=", 1))
     _call(git_at(dest), "checkout", "--quiet", "-b", branch, base)
 
 
