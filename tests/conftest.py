@@ -15,9 +15,15 @@ pytest_plugins = ["fake_api.pytest_plugin"]
 
 @pytest.fixture(autouse=True)
 def v4code_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Every test gets its own user-level folder and no real API key."""
+    """Every test gets its own user-level folder and no real API key, and git reads no
+    configuration of the person running the tests (their global filters, git-lfs, hooks
+    path or identity would change what v4code's git does)."""
     home = tmp_path_factory.mktemp("v4code_home")
     monkeypatch.setenv("V4CODE_HOME", str(home))
+    user = tmp_path_factory.mktemp("user_home")
+    monkeypatch.setenv("HOME", str(user))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(user / ".config"))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
     for var in list(os.environ):
         if var.startswith(("DEEPSEEK_", "V4CODE_")) and var != "V4CODE_HOME":
             monkeypatch.delenv(var, raising=False)
