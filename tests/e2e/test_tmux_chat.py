@@ -3,7 +3,8 @@
 1. Type a request, see the proposed diff, approve it, read the turn's cost line and the file.
 2. What only a terminal shows: the live area redraws in place, so the scrollback must hold every
    paragraph of a long answer exactly once; keys typed while the model streams are not echoed
-   into the answer but wait at the next prompt; Ctrl-C stops the stream, the next prompt works.
+   into the answer but wait at the next prompt (an Enter typed ahead sends them when the
+   answer ends); Ctrl-C stops the stream, the next prompt works.
 
 Every wait polls the screen against a deadline; nothing sleeps a fixed time and hopes.
 """
@@ -103,3 +104,29 @@ def test_stream_type_ahead_and_ctrl_c(workspace: Path, tmp_path: Path, v4code_ho
     assert len(chats) == 3
     assert chats[1]["body"]["messages"][-1]["content"] == "typed ahead"
     assert chats[2]["body"]["messages"][-1]["content"] == "again"
+
+
+def test_enter_typed_ahead_sends_the_message_when_the_turn_ends(
+    workspace: Path, tmp_path: Path, v4code_home: Path
+) -> None:
+    """A message typed and sent with Enter while the model still answers goes out once the
+    answer ends, as it was typed (not a line break left waiting in the prompt)."""
+    server = start_subprocess_server(
+        [
+            {**text(paragraphs(60, "Para")), "chunk_size": 8, "delay": 0.01},
+            text("Second answer."),
+        ],  # fmt: skip
+        tmp_path / "server",
+    )
+    with chat_in_tmux("ahead", workspace, v4code_home, server, height=20) as session:
+        send(session, "explain", "Enter")
+        wait_for(session, r"Para 3:")
+        send(session, "and then?", "Enter")  # while the answer streams
+        screen = wait_for(session, r"Second answer\.")
+        assert screen.count("and then?") == 1
+        leave(session)
+    requests, violations = server.stop()
+    assert violations == []
+    chats = [r for r in requests if r["method"] == "POST"]
+    assert len(chats) == 2
+    assert chats[1]["body"]["messages"][-1]["content"] == "and then?"

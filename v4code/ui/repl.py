@@ -181,6 +181,10 @@ class Chat:
     # --- the loop ---------------------------------------------------------------------------
 
     def loop(self) -> int:
+        with _typed_ahead_waits(self.terminal):
+            return self._loop()
+
+    def _loop(self) -> int:
         from v4code.ui.slash import dispatch, is_command
 
         interrupts = 0
@@ -235,7 +239,7 @@ class Chat:
             self.view = view
         self.cancel.reset()
         stopping = lambda: self.console.print("stopping…", style="yellow")  # noqa: E731
-        with sigint_cancels(self.cancel, stopping), _no_echo(self.terminal):
+        with sigint_cancels(self.cancel, stopping):
             try:
                 for event in events:
                     view.handle(event)
@@ -331,8 +335,13 @@ def history_path(root: Path) -> Path:
 
 
 @contextlib.contextmanager
-def _no_echo(terminal: bool) -> Iterator[None]:
-    """Keys typed while a turn runs are not echoed into the output; they wait for the prompt."""
+def _typed_ahead_waits(terminal: bool) -> Iterator[None]:
+    """For the whole chat: keys typed while a turn runs (or between a turn's end and the next
+    prompt) are not echoed into the output but wait for the prompt, Enter included. With
+    echo off the text does not mix with the answer; with CR kept as CR (no ICRNL) an Enter
+    typed ahead reaches the prompt as Enter, which sends the message, not as Ctrl-J, which
+    would only start a new line. prompt-toolkit puts the terminal in raw mode for each prompt
+    and back in this state after it; the terminal's own state returns when the chat ends."""
     if not terminal:
         yield
         return
@@ -342,6 +351,7 @@ def _no_echo(terminal: bool) -> Iterator[None]:
         fd = sys.stdin.fileno()
         saved = termios.tcgetattr(fd)
         quiet = termios.tcgetattr(fd)
+        quiet[0] &= ~termios.ICRNL
         quiet[3] &= ~termios.ECHO
         termios.tcsetattr(fd, termios.TCSANOW, quiet)
     except (ImportError, OSError, ValueError):
