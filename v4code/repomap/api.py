@@ -23,7 +23,14 @@ from pathlib import Path
 
 from v4code.cancel import CancelToken
 from v4code.errors import Cancelled, WorkspaceError
-from v4code.repomap.index import MAX_FILE_BYTES, Progress, RepoIndex, build_index, index_file
+from v4code.repomap.index import (
+    MAX_FILE_BYTES,
+    Progress,
+    RepoIndex,
+    build_index,
+    index_file,
+    read_source,
+)
 from v4code.repomap.rank import RankedFile, rank_files
 from v4code.repomap.render import outline_text, rank_for_map, render_map
 from v4code.repomap.symbols import Definition, reference_lines
@@ -204,11 +211,10 @@ def _uses(index: RepoIndex, path: str, name: str) -> bool:
 
 
 def _read(root: Path, path: str) -> bytes | None:
-    try:
-        with open(os.path.join(root, path), "rb") as handle:
-            return handle.read(MAX_FILE_BYTES)
-    except OSError:
-        return None
+    """The file as it is now, if still a regular file inside the root (it may have been
+    swapped for a pipe or a link out since the index was built)."""
+    read = read_source(str(root), path, MAX_FILE_BYTES)
+    return None if read is None else read[1]
 
 
 def outline(root: Path | str, path: str) -> str:
@@ -218,4 +224,7 @@ def outline(root: Path | str, path: str) -> str:
     if not real.is_file():
         raise WorkspaceError(f"{path!r} is not a file.")
     rel = relative_to_root(Path(root), real)
-    return outline_text(rel, index_file(os.path.realpath(root), rel))
+    indexed = index_file(os.path.realpath(root), rel)
+    if indexed is None:
+        raise WorkspaceError(f"{path!r} cannot be read (not a regular file, or not readable).")
+    return outline_text(rel, indexed[1])

@@ -70,7 +70,14 @@ class ParseCache:
             ).fetchall()
         except sqlite3.Error:
             return {}
-        return {str(p): ((int(s), int(m)), str(d)) for p, s, m, d in rows}
+        entries: dict[str, tuple[Stamp, str]] = {}
+        for path, size, mtime, data in rows:
+            if isinstance(path, str) and isinstance(data, str):
+                try:  # a damaged row is skipped: its file is parsed again
+                    entries[path] = ((int(size), int(mtime)), data)
+                except (TypeError, ValueError):
+                    continue
+        return entries
 
     def store(self, entries: Iterable[tuple[str, Stamp, FileSymbols]], gone: Iterable[str]) -> None:
         db = self._connect()
@@ -79,7 +86,9 @@ class ParseCache:
         rows = [
             (path, size, mtime, CACHE_VERSION, json.dumps(sym.to_json(), separators=(",", ":")))
             for path, (size, mtime), sym in entries
+            if _storable(path)
         ]
+        gone = [p for p in gone if _storable(p)]
         try:
             with db:
                 db.execute("BEGIN IMMEDIATE")
@@ -93,6 +102,16 @@ class ParseCache:
             with contextlib.suppress(sqlite3.Error):
                 self._db.close()
             self._db = None
+
+
+def _storable(path: str) -> bool:
+    """Whether SQLite can hold the path: a file name that is not UTF-8 (kept by Python as
+    lone surrogates) cannot be a TEXT key, so that file is simply parsed on every build."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def decode(data: str) -> FileSymbols | None:
