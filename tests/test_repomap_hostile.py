@@ -9,6 +9,7 @@ the repository, or a cache entry that poisons a later answer.
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -210,15 +211,15 @@ def test_many_files_stay_within_the_budget(workspace: Path) -> None:
 # -- files changing under the reader ----------------------------------------------------
 
 
-def test_a_file_gone_while_indexing_is_not_cached_as_empty(workspace: Path) -> None:
+def test_a_file_gone_while_indexing_is_left_out(workspace: Path) -> None:
     """A file that vanishes (or turns into a link) between the listing and its read is left
-    out; once back unchanged (same size and mtime) the next map shows its definitions."""
+    out, not mapped as an empty file; back, it is mapped again."""
     make_repo(workspace, {"app/flaky.py": "def flaky_handler():\n    return 1\n"})
     path = workspace / "app" / "flaky.py"
-    content, stat = path.read_bytes(), path.stat()
+    content = path.read_bytes()
 
     def swap(done: int, total: int) -> None:
-        if done == 0 and path.exists():
+        if done == 0 and not path.is_symlink():
             path.unlink()
             path.symlink_to("/dev/zero")
 
@@ -226,8 +227,26 @@ def test_a_file_gone_while_indexing_is_not_cached_as_empty(workspace: Path) -> N
     assert "app/flaky.py" not in index.files
     path.unlink()
     path.write_bytes(content)
-    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
     assert "flaky_handler" in ok(v4code(workspace, "map"))
+
+
+def test_a_read_that_fails_once_is_not_cached(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Too many open files (or any passing error) while reading one file: the next build,
+    the file untouched, reads it again instead of reusing an empty entry."""
+    make_repo(workspace, {"app/busy.py": "def busy_handler():\n    return 1\n"})
+    real_open = os.open
+
+    def failing_open(path: object, *args: object, **kwargs: object) -> int:
+        if str(path).endswith("busy.py"):
+            raise OSError(24, "Too many open files")
+        return real_open(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "open", failing_open)
+    build_index(workspace)
+    monkeypatch.setattr(os, "open", real_open)
+    assert "busy_handler" in ok(v4code(workspace, "map"))
 
 
 def test_a_folder_swapped_for_a_link_out_while_indexing_is_not_read(
@@ -398,3 +417,33 @@ def test_two_processes_building_at_once(workspace: Path) -> None:
     assert [p.returncode for p in procs] == [0, 0, 0], [e for _o, e in outs]
     assert len({o for o, _e in outs}) == 1 and b"both_59" in outs[0][0]
     assert ok(v4code(workspace, "map", "--tokens", "4000")).encode() == outs[0][0]
+
+
+def test_another_repository_unpacked_in_the_same_place_is_read_afresh(tmp_path: Path) -> None:
+    """An archive restores its files' mtimes: the second project, unpacked where the first
+    was, has a file of the same path, size and mtime but other content."""
+    root = tmp_path / "project"
+    for name in ("alpha", "bravo"):
+        shutil.rmtree(root, ignore_errors=True)
+        root.mkdir()
+        (root / "core.py").write_text(f"def {name}_only(): pass\n")
+        os.utime(root / "core.py", ns=(1_700_000_000_000_000_000,) * 2)
+        out = ok(v4code(root, "map"))
+        other = "bravo_only" if name == "alpha" else "alpha_only"
+        assert f"{name}_only" in out and other not in out
+
+
+def test_a_cache_of_an_older_version_is_replaced_and_then_reused(cached_repo: Path) -> None:
+    import sqlite3
+
+    with sqlite3.connect(cache_path(cached_repo)) as db:
+        db.execute("DROP TABLE files")
+        db.execute(
+            "CREATE TABLE files (path TEXT PRIMARY KEY, size INTEGER, mtime INTEGER,"
+            " version INTEGER, data TEXT)"
+        )
+        db.execute("INSERT INTO files VALUES ('pkg/m0.py', 1, 2, 4, '[]')")
+        db.execute("PRAGMA user_version = 0")
+    assert "cached_fn_0" in ok(v4code(cached_repo, "map"))
+    index = build_index(cached_repo)
+    assert index.parsed == 0 and "cached_fn_0" in index.definers()

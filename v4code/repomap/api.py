@@ -1,7 +1,7 @@
 """The library the rest of v4code calls: `locate`, `repo_map`, `find_symbol`, `outline`.
 
 Each call indexes the repository and answers from that index. The last index of a
-repository is kept in memory and revalidated by each file's size and mtime, so a later call
+repository is kept in memory and revalidated by each file's size and times, so a later call
 (the repo_map and find_symbol tools during a session) re-reads only the files that changed;
 the first one reads the parse cache (well under a second for thousands of files when it is
 warm). One build runs at a time in a process: a second caller (the first message, while the

@@ -1,7 +1,10 @@
 """The parse cache: one SQLite file per repository under v4code's home.
 
-A file's entry is reused while its path, size and modification time are unchanged, so a
-second look at a repository parses only what changed. SQLite in WAL mode lets two v4code
+A file's entry is reused while its path, size, modification time and change time are
+unchanged, so a second look at a repository parses only what changed. The change time is
+there because an archive or a copy restores modification times: another project unpacked
+where the first one was may have files of the same path, size and mtime, never the same
+ctime (which only the kernel sets). SQLite in WAL mode lets two v4code
 processes read and write the same cache; any cache failure (locked too long, corrupt, a
 read-only home) only costs a re-parse, never an error.
 """
@@ -19,13 +22,22 @@ from pathlib import Path
 from v4code.config import user_home
 from v4code.repomap.symbols import FileSymbols
 
-__all__ = ["CACHE_VERSION", "ParseCache", "cache_path"]
+__all__ = ["CACHE_VERSION", "ParseCache", "Stamp", "cache_path", "stamp_of"]
 
-CACHE_VERSION = 4
-"""Bumped whenever what an entry holds changes; older entries are then ignored."""
+CACHE_VERSION = 5
+"""Bumped whenever what an entry holds changes; a cache of another version is emptied."""
 
-Stamp = tuple[int, int]
-"""(size, mtime in nanoseconds)."""
+Stamp = tuple[int, int, int]
+"""(size, mtime in nanoseconds, ctime in nanoseconds)."""
+
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, size INTEGER, mtime INTEGER,"
+    " ctime INTEGER, data TEXT)"
+)
+
+
+def stamp_of(st: os.stat_result) -> Stamp:
+    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
 def cache_path(root: Path) -> Path:
@@ -45,16 +57,18 @@ class ParseCache:
     def _connect(self) -> sqlite3.Connection | None:
         if self._db is not None:
             return self._db
+        db: sqlite3.Connection | None = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             db = sqlite3.connect(self.path, timeout=5.0, isolation_level=None)
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
-            db.execute(
-                "CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, size INTEGER,"
-                " mtime INTEGER, version INTEGER, data TEXT)"
-            )
+            if db.execute("PRAGMA user_version").fetchone()[0] != CACHE_VERSION:
+                _migrate(db)
         except (sqlite3.Error, OSError):
+            if db is not None:
+                with contextlib.suppress(sqlite3.Error):
+                    db.close()
             return None
         self._db = db
         return db
@@ -65,16 +79,14 @@ class ParseCache:
         if db is None:
             return {}
         try:
-            rows = db.execute(
-                "SELECT path, size, mtime, data FROM files WHERE version = ?", (CACHE_VERSION,)
-            ).fetchall()
+            rows = db.execute("SELECT path, size, mtime, ctime, data FROM files").fetchall()
         except sqlite3.Error:
             return {}
         entries: dict[str, tuple[Stamp, str]] = {}
-        for path, size, mtime, data in rows:
+        for path, size, mtime, ctime, data in rows:
             if isinstance(path, str) and isinstance(data, str):
                 try:  # a damaged row is skipped: its file is parsed again
-                    entries[path] = ((int(size), int(mtime)), data)
+                    entries[path] = ((int(size), int(mtime), int(ctime)), data)
                 except (TypeError, ValueError):
                     continue
         return entries
@@ -84,8 +96,8 @@ class ParseCache:
         if db is None:
             return
         rows = [
-            (path, size, mtime, CACHE_VERSION, json.dumps(sym.to_json(), separators=(",", ":")))
-            for path, (size, mtime), sym in entries
+            (path, size, mtime, ctime, json.dumps(sym.to_json(), separators=(",", ":")))
+            for path, (size, mtime, ctime), sym in entries
             if _storable(path)
         ]
         gone = [p for p in gone if _storable(p)]
@@ -102,6 +114,17 @@ class ParseCache:
             with contextlib.suppress(sqlite3.Error):
                 self._db.close()
             self._db = None
+
+
+def _migrate(db: sqlite3.Connection) -> None:
+    """Empty a cache written by another version (or new) and give it this version's table;
+    once, when two processes open it at the same time."""
+    with db:
+        db.execute("BEGIN IMMEDIATE")
+        if db.execute("PRAGMA user_version").fetchone()[0] != CACHE_VERSION:
+            db.execute("DROP TABLE IF EXISTS files")
+            db.execute(_SCHEMA)
+            db.execute(f"PRAGMA user_version = {CACHE_VERSION}")
 
 
 def _storable(path: str) -> bool:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from v4code.cancel import CancelToken
 from v4code.errors import WorkspaceError
 from v4code.repo.files import list_files
-from v4code.repomap.cache import ParseCache, Stamp, cache_path, decode
+from v4code.repomap.cache import ParseCache, Stamp, cache_path, decode, stamp_of
 from v4code.repomap.symbols import Definition, FileSymbols, index_text
 from v4code.safety.secret_files import SecretFiles
 from v4code.textio import SNIFF_BYTES, binary_kind
@@ -106,7 +106,7 @@ class RepoIndex:
     secret: SecretFiles | None = field(default=None, repr=False)
     """The secret-file rule the index was built with (known by name, content never read)."""
     stamps: dict[str, Stamp] = field(default_factory=dict, repr=False)
-    """Size and mtime of every file read for it (binary ones too): a later build given this
+    """Size, mtime and ctime of every file read for it (binary ones too): a later build given this
     index as `previous` reuses the entries whose stamp still matches."""
     _definers: dict[str, list[str]] | None = field(default=None, repr=False)
     _used_by: dict[str, set[str]] | None = field(default=None, repr=False)
@@ -157,7 +157,7 @@ def _skipped(path: str) -> bool:
 
 
 def _stamp(full: str) -> Stamp | None:
-    """Size and mtime of a regular file; None for what is not indexed: symbolic links (they
+    """Size, mtime and ctime of a regular file; None for what is not indexed: symbolic links (they
     may point outside the repository), devices and pipes, and files above MAX_FILE_BYTES."""
     try:
         st = os.lstat(full)
@@ -165,7 +165,7 @@ def _stamp(full: str) -> Stamp | None:
         return None
     if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_FILE_BYTES:
         return None
-    return (st.st_size, st.st_mtime_ns)
+    return stamp_of(st)
 
 
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
@@ -227,7 +227,7 @@ def read_source(
         return None
     finally:
         os.close(fd)
-    return (st.st_size, st.st_mtime_ns), b"".join(chunks)
+    return stamp_of(st), b"".join(chunks)
 
 
 Indexed = tuple[Stamp, FileSymbols]
@@ -267,7 +267,7 @@ def build_index(
     secret_files: Iterable[str] = (),
     previous: RepoIndex | None = None,
 ) -> RepoIndex:
-    """The index of `root`, reusing entries whose size and mtime still match: from `previous`
+    """The index of `root`, reusing entries whose stamp still matches: from `previous`
     (an earlier index of the same root, kept in memory), else from the parse cache."""
     root = Path(os.path.realpath(root))
     if not root.is_dir():
