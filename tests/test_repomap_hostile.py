@@ -169,6 +169,37 @@ def test_deeply_nested_code_is_still_indexed(workspace: Path) -> None:
     assert find_symbol(workspace, "after_parens").definitions
 
 
+def test_deep_expressions_do_not_stall_the_symbol_queries(workspace: Path) -> None:
+    """A generated 100,000-term sum nests 100,000 deep: tree-sitter's queries slow down with
+    depth (half a minute a file), so find_symbol and the map must not walk that deep."""
+    terms = " + ".join(f"a{i}" for i in range(100_000))
+    files = {f"gen{i}.py": f"def total_{i}():\n    return {terms}\n" for i in range(3)}
+    files["Nested.java"] = "class A {" * 50_000 + "}" * 50_000
+    make_repo(workspace, files)
+    assert "total_0" in ok(v4code(workspace, "map"))
+    script = "import sys; from v4code.repomap import find_symbol as f; print(f('.', 'a5').format())"
+    found = ok(subprocess.run(
+        [sys.executable, "-c", script], cwd=workspace, capture_output=True, text=True, timeout=TIMEOUT
+    ))  # fmt: skip
+    assert "gen0.py:2" in found
+
+
+def test_a_parse_over_its_time_budget_degrades_to_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    import random
+    import string
+
+    from v4code.repomap import symbols
+
+    rng = random.Random(7)
+    garbage = "".join(rng.choice(string.printable) for _ in range(300_000))
+    monkeypatch.setattr(symbols, "PARSE_SECONDS", 0.0)
+    slow = symbols.index_text("noise.ts", garbage.encode() + b"\nfunction lateName() {}\n")
+    assert slow.language == "text" and not slow.definitions and "latename" in slow.terms
+    assert symbols.reference_lines("noise.ts", b"x\nlateName()\n", "lateName") == [2]
+    monkeypatch.undo()
+    assert symbols.index_text("fine.ts", b"function fine() {}\n").language == "typescript"
+
+
 def test_odd_bytes_degrade_to_text(workspace: Path) -> None:
     files = {
         "long_line.py": "x = '" + "a" * 1_900_000 + "'\n",

@@ -191,6 +191,8 @@ def find_symbol(
     users = [p for p in index.files if _uses(index, p, name)]
     report.truncated = len(users) > MAX_REFERENCE_FILES
     for path in users[:MAX_REFERENCE_FILES]:
+        if cancel is not None:  # each file is parsed again: a stop is seen between them
+            cancel.raise_if_cancelled()
         data = _read(index.root, path)
         if data is None:
             continue
