@@ -478,3 +478,14 @@ def test_a_cache_of_an_older_version_is_replaced_and_then_reused(cached_repo: Pa
     assert "cached_fn_0" in ok(v4code(cached_repo, "map"))
     index = build_index(cached_repo)
     assert index.parsed == 0 and "cached_fn_0" in index.definers()
+
+
+@pytest.mark.parametrize("name", ["x" * 250, "line\nbreak", "caf\udce9"])
+def test_a_repository_with_an_odd_folder_name_gets_its_cache(tmp_path: Path, name: str) -> None:
+    root = tmp_path / name
+    root.mkdir()
+    (root / "a.py").write_text("def odd_folder(): pass\n")
+    assert "odd_folder" in ok(v4code(root, "map"))
+    cache = cache_path(root)
+    assert cache.is_file() and cache.name.isascii() and "\n" not in cache.name
+    assert build_index(root).parsed == 0

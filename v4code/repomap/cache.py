@@ -15,6 +15,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
@@ -36,15 +37,22 @@ _SCHEMA = (
 )
 
 
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
+_NAME_CHARS = 60
+
+
 def stamp_of(st: os.stat_result) -> Stamp:
     return (st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
 def cache_path(root: Path) -> Path:
-    """Per-repository file: a readable name plus a hash so two same-named repos never mix."""
+    """Per-repository file: a readable name plus a hash so two same-named repos never mix.
+    The readable part is the folder's name cut short, in plain characters: a folder name of
+    255 bytes (too long with the hash added) or holding line breaks still gets its cache."""
     real = os.path.realpath(root)
     digest = hashlib.sha256(real.encode("utf-8", "surrogateescape")).hexdigest()[:12]
-    return user_home() / "repomap" / f"{Path(real).name or 'root'}-{digest}.sqlite"
+    name = _UNSAFE.sub("_", Path(real).name)[:_NAME_CHARS] or "root"
+    return user_home() / "repomap" / f"{name}-{digest}.sqlite"
 
 
 class ParseCache:
