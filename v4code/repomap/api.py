@@ -1,7 +1,7 @@
 """The library the rest of v4code calls: `locate`, `repo_map`, `find_symbol`, `outline`.
 
 Each call indexes the repository and answers from that index. The last index of a
-repository is kept in memory and revalidated by each file's size and mtime, so a later call
+repository is kept in memory and revalidated by each file's size and times, so a later call
 (the repo_map and find_symbol tools during a session) re-reads only the files that changed;
 the first one reads the parse cache (well under a second for thousands of files when it is
 warm). One build runs at a time in a process: a second caller (the first message, while the
@@ -23,7 +23,14 @@ from pathlib import Path
 
 from v4code.cancel import CancelToken
 from v4code.errors import Cancelled, WorkspaceError
-from v4code.repomap.index import MAX_FILE_BYTES, Progress, RepoIndex, build_index, index_file
+from v4code.repomap.index import (
+    MAX_FILE_BYTES,
+    Progress,
+    RepoIndex,
+    build_index,
+    index_file,
+    read_source,
+)
 from v4code.repomap.rank import RankedFile, rank_files
 from v4code.repomap.render import outline_text, rank_for_map, render_map
 from v4code.repomap.symbols import Definition, reference_lines
@@ -184,6 +191,8 @@ def find_symbol(
     users = [p for p in index.files if _uses(index, p, name)]
     report.truncated = len(users) > MAX_REFERENCE_FILES
     for path in users[:MAX_REFERENCE_FILES]:
+        if cancel is not None:  # each file is parsed again: a stop is seen between them
+            cancel.raise_if_cancelled()
         data = _read(index.root, path)
         if data is None:
             continue
@@ -204,11 +213,10 @@ def _uses(index: RepoIndex, path: str, name: str) -> bool:
 
 
 def _read(root: Path, path: str) -> bytes | None:
-    try:
-        with open(os.path.join(root, path), "rb") as handle:
-            return handle.read(MAX_FILE_BYTES)
-    except OSError:
-        return None
+    """The file as it is now, if still a regular file inside the root (it may have been
+    swapped for a pipe or a link out since the index was built)."""
+    read = read_source(str(root), path, MAX_FILE_BYTES)
+    return None if read is None else read[1]
 
 
 def outline(root: Path | str, path: str) -> str:
@@ -218,4 +226,7 @@ def outline(root: Path | str, path: str) -> str:
     if not real.is_file():
         raise WorkspaceError(f"{path!r} is not a file.")
     rel = relative_to_root(Path(root), real)
-    return outline_text(rel, index_file(os.path.realpath(root), rel))
+    indexed = index_file(os.path.realpath(root), rel)
+    if indexed is None:
+        raise WorkspaceError(f"{path!r} cannot be read (not a regular file, or not readable).")
+    return outline_text(rel, indexed[1])

@@ -1,7 +1,10 @@
 """The parse cache: one SQLite file per repository under v4code's home.
 
-A file's entry is reused while its path, size and modification time are unchanged, so a
-second look at a repository parses only what changed. SQLite in WAL mode lets two v4code
+A file's entry is reused while its path, size, modification time and change time are
+unchanged, so a second look at a repository parses only what changed. The change time is
+there because an archive or a copy restores modification times: another project unpacked
+where the first one was may have files of the same path, size and mtime, never the same
+ctime (which only the kernel sets). SQLite in WAL mode lets two v4code
 processes read and write the same cache; any cache failure (locked too long, corrupt, a
 read-only home) only costs a re-parse, never an error.
 """
@@ -12,6 +15,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
@@ -19,20 +23,36 @@ from pathlib import Path
 from v4code.config import user_home
 from v4code.repomap.symbols import FileSymbols
 
-__all__ = ["CACHE_VERSION", "ParseCache", "cache_path"]
+__all__ = ["CACHE_VERSION", "ParseCache", "Stamp", "cache_path", "stamp_of"]
 
-CACHE_VERSION = 4
-"""Bumped whenever what an entry holds changes; older entries are then ignored."""
+CACHE_VERSION = 5
+"""Bumped whenever what an entry holds changes; a cache of another version is emptied."""
 
-Stamp = tuple[int, int]
-"""(size, mtime in nanoseconds)."""
+Stamp = tuple[int, int, int]
+"""(size, mtime in nanoseconds, ctime in nanoseconds)."""
+
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, size INTEGER, mtime INTEGER,"
+    " ctime INTEGER, data TEXT)"
+)
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
+_NAME_CHARS = 60
+
+
+def stamp_of(st: os.stat_result) -> Stamp:
+    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
 def cache_path(root: Path) -> Path:
-    """Per-repository file: a readable name plus a hash so two same-named repos never mix."""
+    """Per-repository file: a readable name plus a hash so two same-named repos never mix.
+    The readable part is the folder's name cut short, in plain characters: a folder name of
+    255 bytes (too long with the hash added) or holding line breaks still gets its cache."""
     real = os.path.realpath(root)
     digest = hashlib.sha256(real.encode("utf-8", "surrogateescape")).hexdigest()[:12]
-    return user_home() / "repomap" / f"{Path(real).name or 'root'}-{digest}.sqlite"
+    name = _UNSAFE.sub("_", Path(real).name)[:_NAME_CHARS] or "root"
+    return user_home() / "repomap" / f"{name}-{digest}.sqlite"
 
 
 class ParseCache:
@@ -45,16 +65,18 @@ class ParseCache:
     def _connect(self) -> sqlite3.Connection | None:
         if self._db is not None:
             return self._db
+        db: sqlite3.Connection | None = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             db = sqlite3.connect(self.path, timeout=5.0, isolation_level=None)
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
-            db.execute(
-                "CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, size INTEGER,"
-                " mtime INTEGER, version INTEGER, data TEXT)"
-            )
+            if db.execute("PRAGMA user_version").fetchone()[0] != CACHE_VERSION:
+                _migrate(db)
         except (sqlite3.Error, OSError):
+            if db is not None:
+                with contextlib.suppress(sqlite3.Error):
+                    db.close()
             return None
         self._db = db
         return db
@@ -65,21 +87,28 @@ class ParseCache:
         if db is None:
             return {}
         try:
-            rows = db.execute(
-                "SELECT path, size, mtime, data FROM files WHERE version = ?", (CACHE_VERSION,)
-            ).fetchall()
+            rows = db.execute("SELECT path, size, mtime, ctime, data FROM files").fetchall()
         except sqlite3.Error:
             return {}
-        return {str(p): ((int(s), int(m)), str(d)) for p, s, m, d in rows}
+        entries: dict[str, tuple[Stamp, str]] = {}
+        for path, size, mtime, ctime, data in rows:
+            if isinstance(path, str) and isinstance(data, str):
+                try:  # a damaged row is skipped: its file is parsed again
+                    entries[path] = ((int(size), int(mtime), int(ctime)), data)
+                except (TypeError, ValueError):
+                    continue
+        return entries
 
     def store(self, entries: Iterable[tuple[str, Stamp, FileSymbols]], gone: Iterable[str]) -> None:
         db = self._connect()
         if db is None:
             return
         rows = [
-            (path, size, mtime, CACHE_VERSION, json.dumps(sym.to_json(), separators=(",", ":")))
-            for path, (size, mtime), sym in entries
+            (path, size, mtime, ctime, json.dumps(sym.to_json(), separators=(",", ":")))
+            for path, (size, mtime, ctime), sym in entries
+            if _storable(path)
         ]
+        gone = [p for p in gone if _storable(p)]
         try:
             with db:
                 db.execute("BEGIN IMMEDIATE")
@@ -93,6 +122,27 @@ class ParseCache:
             with contextlib.suppress(sqlite3.Error):
                 self._db.close()
             self._db = None
+
+
+def _migrate(db: sqlite3.Connection) -> None:
+    """Empty a cache written by another version (or new) and give it this version's table;
+    once, when two processes open it at the same time."""
+    with db:
+        db.execute("BEGIN IMMEDIATE")
+        if db.execute("PRAGMA user_version").fetchone()[0] != CACHE_VERSION:
+            db.execute("DROP TABLE IF EXISTS files")
+            db.execute(_SCHEMA)
+            db.execute(f"PRAGMA user_version = {CACHE_VERSION}")
+
+
+def _storable(path: str) -> bool:
+    """Whether SQLite can hold the path: a file name that is not UTF-8 (kept by Python as
+    lone surrogates) cannot be a TEXT key, so that file is simply parsed on every build."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def decode(data: str) -> FileSymbols | None:

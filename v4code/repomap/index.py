@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from v4code.cancel import CancelToken
 from v4code.errors import WorkspaceError
 from v4code.repo.files import list_files
-from v4code.repomap.cache import ParseCache, Stamp, cache_path, decode
+from v4code.repomap.cache import ParseCache, Stamp, cache_path, decode, stamp_of
 from v4code.repomap.symbols import Definition, FileSymbols, index_text
 from v4code.safety.secret_files import SecretFiles
 from v4code.textio import SNIFF_BYTES, binary_kind
@@ -29,7 +29,7 @@ from v4code.textio import SNIFF_BYTES, binary_kind
 if TYPE_CHECKING:
     from concurrent.futures import ProcessPoolExecutor
 
-__all__ = ["MAX_FILE_BYTES", "Progress", "RepoIndex", "build_index"]
+__all__ = ["MAX_FILE_BYTES", "Indexed", "Progress", "RepoIndex", "build_index", "read_source"]
 
 MAX_FILE_BYTES = 2_000_000
 """Larger files are not indexed at all."""
@@ -106,7 +106,7 @@ class RepoIndex:
     secret: SecretFiles | None = field(default=None, repr=False)
     """The secret-file rule the index was built with (known by name, content never read)."""
     stamps: dict[str, Stamp] = field(default_factory=dict, repr=False)
-    """Size and mtime of every file read for it (binary ones too): a later build given this
+    """Size, mtime and ctime of every file read for it (binary ones too): a later build given this
     index as `previous` reuses the entries whose stamp still matches."""
     _definers: dict[str, list[str]] | None = field(default=None, repr=False)
     _used_by: dict[str, set[str]] | None = field(default=None, repr=False)
@@ -157,7 +157,7 @@ def _skipped(path: str) -> bool:
 
 
 def _stamp(full: str) -> Stamp | None:
-    """Size and mtime of a regular file; None for what is not indexed: symbolic links (they
+    """Size, mtime and ctime of a regular file; None for what is not indexed: symbolic links (they
     may point outside the repository), devices and pipes, and files above MAX_FILE_BYTES."""
     try:
         st = os.lstat(full)
@@ -165,23 +165,85 @@ def _stamp(full: str) -> Stamp | None:
         return None
     if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_FILE_BYTES:
         return None
-    return (st.st_size, st.st_mtime_ns)
+    return stamp_of(st)
 
 
-def index_file(root: str, path: str) -> FileSymbols:
-    """One file's symbols, read safely: a file that vanished or cannot be read is empty."""
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | _CLOEXEC
+_FILE_FLAGS = os.O_RDONLY | _NOFOLLOW | getattr(os, "O_NONBLOCK", 0) | _CLOEXEC
+
+
+def _open_beneath(root: str, path: str) -> int | None:
+    """A descriptor for `path` (relative, POSIX) opened one component at a time below `root`
+    without following a symbolic link anywhere: a folder or file swapped for a link out of
+    the repository since the listing is refused, not read. A pipe opens without blocking."""
+    parts = path.split("/")
+    if any(part in ("", ".", "..") for part in parts):
+        return None
+    if os.open not in os.supports_dir_fd:  # no openat: the last component is still checked
+        try:
+            return os.open(os.path.join(root, *parts), _FILE_FLAGS)
+        except OSError:
+            return None
     try:
-        fd = os.open(os.path.join(root, path), flags)
-        with os.fdopen(fd, "rb") as handle:
-            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-                return FileSymbols("text")
-            data = handle.read(MAX_FILE_BYTES + 1)
+        fd = os.open(root, _DIR_FLAGS)
     except OSError:
-        return FileSymbols("text")
+        return None
+    try:
+        for part in parts[:-1]:
+            below = os.open(part, _DIR_FLAGS | _NOFOLLOW, dir_fd=fd)
+            os.close(fd)
+            fd = below
+        return os.open(parts[-1], _FILE_FLAGS, dir_fd=fd)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def read_source(
+    root: str, path: str, limit: int = MAX_FILE_BYTES + 1
+) -> tuple[Stamp, bytes] | None:
+    """Up to `limit` bytes of the repository file `path` with the stamp of what was read, or
+    None when it is no longer a regular file inside `root` (gone, unreadable, a link, a pipe,
+    a device): the one way this package reads a repository's file."""
+    fd = _open_beneath(root, path)
+    if fd is None:
+        return None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            return None
+        chunks: list[bytes] = []
+        left = limit
+        while left > 0:
+            chunk = os.read(fd, min(left, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    return stamp_of(st), b"".join(chunks)
+
+
+Indexed = tuple[Stamp, FileSymbols]
+"""A file's symbols with the stamp of the content they were read from."""
+
+
+def index_file(root: str, path: str) -> Indexed | None:
+    """One file's symbols, read safely (see `read_source`); None when it cannot be read now,
+    so nothing is cached for it and the next build tries again."""
+    read = read_source(root, path)
+    if read is None:
+        return None
+    stamp, data = read
     if binary_kind(data[:SNIFF_BYTES]) is not None:
-        return _BINARY
-    return index_text(path, data)
+        return stamp, _BINARY
+    return stamp, index_text(path, data)
 
 
 def _worker_setup() -> None:
@@ -192,7 +254,7 @@ def _worker_setup() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def _index_many(root: str, paths: list[str]) -> list[FileSymbols]:
+def _index_many(root: str, paths: list[str]) -> list[Indexed | None]:
     return [index_file(root, p) for p in paths]
 
 
@@ -205,7 +267,7 @@ def build_index(
     secret_files: Iterable[str] = (),
     previous: RepoIndex | None = None,
 ) -> RepoIndex:
-    """The index of `root`, reusing entries whose size and mtime still match: from `previous`
+    """The index of `root`, reusing entries whose stamp still matches: from `previous`
     (an earlier index of the same root, kept in memory), else from the parse cache."""
     root = Path(os.path.realpath(root))
     if not root.is_dir():
@@ -248,19 +310,26 @@ def build_index(
         else:
             files[path] = sym
     reused = len(files)
-    parsed: dict[str, FileSymbols] = {}
+    parsed: dict[str, Indexed | None] = {}
+    read: dict[str, Indexed] = {}
     try:
         _parse_all(base, todo, progress, cancel, parsed)
     finally:  # an interrupted build still caches what it parsed: the next one goes further
+        for path, got in parsed.items():
+            if got is None:  # gone or unreadable since the listing: left out, never cached
+                stamps.pop(path, None)
+            else:
+                read[path] = got
+                stamps[path] = got[0]
         if cache is not None:
             gone = [p for p in cached if p not in stamps]
-            if parsed or gone:
-                cache.store(((p, stamps[p], s) for p, s in parsed.items()), gone)
+            if read or gone:
+                cache.store(((p, stamp, sym) for p, (stamp, sym) in read.items()), gone)
             cache.close()
-    files.update(parsed)
+    files.update((p, sym) for p, (_stamp, sym) in read.items())
     files.update(secrets)
     indexed = {p: files[p] for p in sorted(files) if files[p].language != "binary"}
-    return RepoIndex(root, indexed, parsed=len(parsed), reused=reused, secret=secret, stamps=stamps)
+    return RepoIndex(root, indexed, parsed=len(read), reused=reused, secret=secret, stamps=stamps)
 
 
 def _parse_all(
@@ -268,7 +337,7 @@ def _parse_all(
     todo: list[str],
     progress: Progress | None,
     cancel: CancelToken | None,
-    out: dict[str, FileSymbols],
+    out: dict[str, Indexed | None],
 ) -> None:
     """Parse `todo` into `out` (filled as files finish, so a cancelled build keeps them)."""
     total = len(todo)
@@ -297,7 +366,7 @@ def _parse_parallel(
     workers: int,
     progress: Progress | None,
     cancel: CancelToken | None,
-    out: dict[str, FileSymbols],
+    out: dict[str, Indexed | None],
 ) -> None:
     """Parse in spawned processes (fork is unsafe beside the chat's threads). A cancel is
     seen within a tenth of a second and ends the workers at once: the first message's time

@@ -8,6 +8,7 @@ is imported on the first parse.
 from __future__ import annotations
 
 import re
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +20,15 @@ __all__ = ["MAX_PARSE_BYTES", "Definition", "FileSymbols", "index_text", "refere
 
 MAX_PARSE_BYTES = 1_000_000
 """Larger files (generated tables, minified bundles) are indexed as text only."""
+PARSE_SECONDS = 5.0
+"""A file whose parse takes longer is indexed as text: honest code of MAX_PARSE_BYTES parses
+in well under a second, while text built to make the parser's error recovery crawl takes
+ten; one such file then costs seconds, never minutes."""
+MAX_QUERY_DEPTH = 1000
+"""Syntax nodes deeper than this are not searched for definitions or references. A query's
+time grows with the tree's depth (the references of a generated 100,000-term sum took half
+a minute) and no honest definition sits that deep; deeper uses are simply not listed."""
+_CHUNK = 1 << 16
 MAX_SIGNATURE = 200
 _SPACE = re.compile(r"\s+")
 _OPEN = re.compile(r"\(\s+")
@@ -102,43 +112,90 @@ def index_text(path: str, data: bytes) -> FileSymbols:
 
 def reference_lines(path: str, data: bytes, name: str) -> list[int]:
     """The 1-based lines where `name` is used as an identifier (not where it is defined);
-    lines mentioning it anywhere (comments, strings too) for a file tree-sitter cannot read."""
+    lines mentioning it anywhere (comments, strings too) for a file tree-sitter cannot read,
+    or whose tree shows no use but nests deeper than MAX_QUERY_DEPTH (where the uses are)."""
     spec = language_of(path)
     grammar = grammar_for(spec) if spec is not None and len(data) <= MAX_PARSE_BYTES else None
+    defined: set[int] = set()
     if grammar is not None:
         try:
-            return _tree_reference_lines(grammar, data, name)
+            found, defined, deep = _tree_reference_lines(grammar, data, name)
         except Exception:  # noqa: BLE001 - fall back to the text
-            pass
+            found, deep = [], True
+        if found or not deep:
+            return found
     pattern = re.compile(rf"(?<![A-Za-z0-9_]){re.escape(name)}(?![A-Za-z0-9_])")
     text = data.decode("utf-8", "replace")
-    return [i for i, line in enumerate(text.splitlines(), 1) if pattern.search(line)]
+    lines = enumerate(text.splitlines(), 1)
+    return [i for i, line in lines if i not in defined and pattern.search(line)]
 
 
-def _tree_reference_lines(grammar: Grammar, data: bytes, name: str) -> list[int]:
+def _parse(grammar: Grammar, data: bytes) -> Any:
+    """The syntax tree; ValueError when parsing takes over PARSE_SECONDS (the parser reads
+    through a callback because only then does it report progress and accept a stop)."""
+    deadline = time.monotonic() + PARSE_SECONDS
+
+    def read(offset: int, _point: Any) -> bytes:
+        return data[offset : offset + _CHUNK]
+
+    def overdue(*_state: Any) -> bool:
+        return time.monotonic() > deadline
+
+    return grammar.parser().parse(read, progress_callback=overdue)
+
+
+def _cursor(query: Any) -> Any:
     from tree_sitter import QueryCursor
 
-    root = grammar.parser().parse(data).root_node
+    cursor = QueryCursor(query)
+    cursor.set_max_start_depth(MAX_QUERY_DEPTH)
+    return cursor
+
+
+def _tree_reference_lines(
+    grammar: Grammar, data: bytes, name: str
+) -> tuple[list[int], set[int], bool]:
+    """The lines using `name`, the lines defining it, and (when no use was found) whether
+    the tree is deeper than the queries look."""
+    root = _parse(grammar, data).root_node
     encoded = name.encode("utf-8")
     skip: set[int] = set()
-    for _pattern, caps in QueryCursor(grammar.definitions).matches(root):
-        skip.update(n.start_byte for n in caps.get("name", []))
+    defined: set[int] = set()
+    for _pattern, caps in _cursor(grammar.definitions).matches(root):
+        for node in caps.get("name", []):
+            skip.add(node.start_byte)
+            if data[node.start_byte : node.end_byte] == encoded:
+                defined.add(node.start_point[0] + 1)
     lines: set[int] = set()
-    for node in QueryCursor(grammar.references).captures(root).get("ref", []):
+    for node in _cursor(grammar.references).captures(root).get("ref", []):
         if node.start_byte in skip or node.end_byte - node.start_byte != len(encoded):
             continue
         if data[node.start_byte : node.end_byte] == encoded:
             lines.add(node.start_point[0] + 1)
-    return sorted(lines)
+    return sorted(lines), defined, not lines and _deeper_than(root, MAX_QUERY_DEPTH)
+
+
+def _deeper_than(root: Any, limit: int) -> bool:
+    """Whether any node lies more than `limit` levels below `root` (an iterative walk that
+    stops as soon as one does)."""
+    cursor = root.walk()
+    depth = 0
+    while True:
+        if depth > limit:
+            return True
+        if cursor.goto_first_child():
+            depth += 1
+            continue
+        while not cursor.goto_next_sibling():
+            if not cursor.goto_parent():
+                return False
+            depth -= 1
 
 
 def _parse_into(grammar: Grammar, data: bytes, out: FileSymbols) -> None:
-    from tree_sitter import QueryCursor
-
-    tree = grammar.parser().parse(data)
-    root = tree.root_node
+    root = _parse(grammar, data).root_node
     definitions: list[tuple[int, int, Definition]] = []
-    for _pattern, caps in QueryCursor(grammar.definitions).matches(root):
+    for _pattern, caps in _cursor(grammar.definitions).matches(root):
         names = caps.get("name")
         kind_key = next((k for k in caps if k.startswith("def.")), None)
         if not names or kind_key is None:

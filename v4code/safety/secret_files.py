@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import stat
 from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 
@@ -65,11 +66,22 @@ def _by_name(name: str) -> str | None:
 
 
 def _has_token(path: Path, markers: tuple[str, ...]) -> bool:
+    """Whether the file holds a credential. A link (it may point out of the workspace), a
+    pipe (opening one for reading would block), anything not a regular file or unreadable
+    now counts as holding one: the worst is assumed rather than read later unasked."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
     try:
-        with path.open("rb") as fh:
-            text = fh.read(_TOKEN_SNIFF).decode("utf-8", "replace").lower()
+        fd = os.open(path, flags)
     except OSError:
-        return True  # unreadable now: assume the worst rather than read it later unasked
+        return True
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return True
+        text = os.read(fd, _TOKEN_SNIFF).decode("utf-8", "replace").lower()
+    except OSError:
+        return True
+    finally:
+        os.close(fd)
     return any(marker in text for marker in markers)
 
 
