@@ -489,3 +489,41 @@ def test_a_repository_with_an_odd_folder_name_gets_its_cache(tmp_path: Path, nam
     cache = cache_path(root)
     assert cache.is_file() and cache.name.isascii() and "\n" not in cache.name
     assert build_index(root).parsed == 0
+
+
+def test_a_file_that_crashes_the_parser_degrades_its_chunk_to_text(tmp_path: Path) -> None:
+    """A worker that dies while parsing (tree-sitter crashing on some file, or the worker
+    killed for memory) costs the files it had left their symbols, not the command: they are
+    indexed as text in the parent, which never hands them to tree-sitter, and are not cached,
+    so a later build parses them again. The crash is staged by a `sitecustomize` that makes
+    parsing `crash_me.py` kill its process, as a segfault in the parser would."""
+    root = tmp_path / "many"
+    root.mkdir()
+    for i in range(320):  # enough files to be parsed in worker processes
+        (root / f"mod_{i:03}.py").write_text(f"def function_number_{i}():\n    return {i}\n")
+    (root / "crash_me.py").write_text("def never_listed_by_the_parser():\n    pass\n")
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(
+        "import os\n"
+        "from v4code.repomap import symbols\n"
+        "real = symbols._parse_into\n"
+        "def crashing(grammar, data, out):\n"
+        "    if b'never_listed_by_the_parser' in data:\n"
+        "        os._exit(139)\n"
+        "    return real(grammar, data, out)\n"
+        "symbols._parse_into = crashing\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(hook), *sys.path])}
+    done = subprocess.run(
+        [sys.executable, "-m", "v4code", "locate", "--json", "never listed by the parser"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+    )
+    out = ok(done)
+    assert '"crash_me.py"' in out  # found by its words, as text
+    index = build_index(root)  # the same cache: the text-only entries were not kept
+    assert index.parsed >= 1 and index.files["crash_me.py"].language == "python"

@@ -234,16 +234,17 @@ Indexed = tuple[Stamp, FileSymbols]
 """A file's symbols with the stamp of the content they were read from."""
 
 
-def index_file(root: str, path: str) -> Indexed | None:
+def index_file(root: str, path: str, *, parse: bool = True) -> Indexed | None:
     """One file's symbols, read safely (see `read_source`); None when it cannot be read now,
-    so nothing is cached for it and the next build tries again."""
+    so nothing is cached for it and the next build tries again. Without `parse`, its terms
+    only (tree-sitter is not run)."""
     read = read_source(root, path)
     if read is None:
         return None
     stamp, data = read
     if binary_kind(data[:SNIFF_BYTES]) is not None:
         return stamp, _BINARY
-    return stamp, index_text(path, data)
+    return stamp, index_text(path, data, parse=parse)
 
 
 def _worker_setup() -> None:
@@ -312,8 +313,9 @@ def build_index(
     reused = len(files)
     parsed: dict[str, Indexed | None] = {}
     read: dict[str, Indexed] = {}
+    unparsed: set[str] = set()
     try:
-        _parse_all(base, todo, progress, cancel, parsed)
+        unparsed = _parse_all(base, todo, progress, cancel, parsed)
     finally:  # an interrupted build still caches what it parsed: the next one goes further
         for path, got in parsed.items():
             if got is None:  # gone or unreadable since the listing: left out, never cached
@@ -323,8 +325,9 @@ def build_index(
                 stamps[path] = got[0]
         if cache is not None:
             gone = [p for p in cached if p not in stamps]
+            rows = ((p, stamp, sym) for p, (stamp, sym) in read.items() if p not in unparsed)
             if read or gone:
-                cache.store(((p, stamp, sym) for p, (stamp, sym) in read.items()), gone)
+                cache.store(rows, gone)
             cache.close()
     files.update((p, sym) for p, (_stamp, sym) in read.items())
     files.update(secrets)
@@ -338,26 +341,40 @@ def _parse_all(
     progress: Progress | None,
     cancel: CancelToken | None,
     out: dict[str, Indexed | None],
-) -> None:
-    """Parse `todo` into `out` (filled as files finish, so a cancelled build keeps them)."""
+) -> set[str]:
+    """Parse `todo` into `out` (filled as files finish, so a cancelled build keeps them).
+
+    Returns the files indexed as text only because a worker died (BrokenProcessPool: killed
+    for memory, or a crash in tree-sitter on some file of its chunk): parsing the rest in
+    this process could take it down the same way, so they get their terms only, and are not
+    cached, so that the next build parses them again (in workers)."""
+    from concurrent.futures.process import BrokenProcessPool
+
     total = len(todo)
     if progress is not None and total:
         progress(0, total)
     workers = min(MAX_WORKERS, os.cpu_count() or 1)
+    parse = True
     if total >= PARALLEL_FROM and workers > 1:
         try:
             _parse_parallel(root, todo, workers, progress, cancel, out)
-            return
+            return set()
+        except BrokenProcessPool:
+            parse = False
         except (OSError, RuntimeError, ImportError):
             pass  # no worker processes here: parse what is left in this one
+    unparsed: set[str] = set()
     for i, path in enumerate(todo, 1):
         if path in out:
             continue
         if cancel is not None:
             cancel.raise_if_cancelled()
-        out[path] = index_file(root, path)
+        out[path] = index_file(root, path, parse=parse)
+        if not parse:
+            unparsed.add(path)
         if progress is not None and (i % 100 == 0 or i == total):
             progress(i, total)
+    return unparsed
 
 
 def _parse_parallel(

@@ -85,13 +85,14 @@ class FileSymbols:
         return cls(language, [Definition(*d) for d in defs], refs, terms, lines, name_terms)
 
 
-def index_text(path: str, data: bytes) -> FileSymbols:
-    """Symbols of a file's bytes; a file tree-sitter cannot read gets its terms only."""
+def index_text(path: str, data: bytes, *, parse: bool = True) -> FileSymbols:
+    """Symbols of a file's bytes; a file tree-sitter cannot read (or, without `parse`, is
+    not given to) gets its terms only."""
     text = data.decode("utf-8", "replace")
     names = Counter(IDENTIFIER.findall(text))
     symbols = FileSymbols("text", terms=dict(counts_of_names(names)), lines=text.count("\n") + 1)
     spec = language_of(path)
-    if spec is None or len(data) > MAX_PARSE_BYTES:
+    if not parse or spec is None or len(data) > MAX_PARSE_BYTES:
         return symbols
     grammar = grammar_for(spec)
     if grammar is None:
