@@ -7,6 +7,7 @@ from typing import Any
 from v4code.errors import ToolError
 from v4code.repo.files import WALK_LIMIT, glob_matches
 from v4code.repo.files import list_files as workspace_files
+from v4code.textio import one_line
 from v4code.toolkit import ToolContext, ToolOutput, cap_output, tool
 from v4code.types import ToolSummary
 from v4code.workspace import relative_to_root
@@ -58,7 +59,7 @@ def list_files(ctx: ToolContext, path: str = ".", pattern: str | None = None) ->
         return _output(
             f"No files in {where} (empty, or everything in it is ignored).", rel, None, 0
         )
-    lines = files[:MAX_ENTRIES]
+    lines = [one_line(f) for f in files[:MAX_ENTRIES]]  # a name cannot start a line of its own
     if listing.note:
         lines = [f"[{listing.note}]", *lines]
     if len(files) > MAX_ENTRIES:

@@ -76,7 +76,11 @@ class Match:
     """The line without its end-of-line, cut to MAX_TEXT characters."""
 
     def __str__(self) -> str:
-        return f"{self.path}:{self.line}:{self.text}"
+        """`path:line:text`, the path kept on its line (a repository's file name may hold a
+        line break or an escape sequence: textio.one_line)."""
+        from v4code.textio import one_line
+
+        return f"{one_line(self.path)}:{self.line}:{self.text}"
 
 
 @dataclass(frozen=True)
@@ -152,7 +156,7 @@ def search(
             timeout = max(deadline - time.monotonic(), 0.0)
             args = _git_grep_args(pattern, spec, ignore_case, perl=_git_has_pcre(root))
             process = git.stream(root, *args, timeout=timeout, cancel=cancel)
-            found = _run_backend(backend, process, glob, keep)[:2]
+            found = _run_backend(backend, root, process, glob, keep)[:2]
     except InvalidPattern as exc:
         raise InvalidPattern(
             f"Invalid regular expression {_shown(pattern)}: {exc}\nTo search for literal text, "
@@ -214,7 +218,7 @@ def _rg_search(
         argv = _rg_argv(pattern, spec, glob, ignore_case, byte_mode=byte_mode)
         timeout = max(deadline - time.monotonic(), 0.0)
         process = StreamedProcess(argv, cwd=root, timeout=timeout, cancel=cancel)
-        return _run_backend("rg", process, glob, keep)
+        return _run_backend("rg", root, process, glob, keep)
 
     matches, complete, stderr = run(byte_mode=False)
     if not _pcre2_refused_a_file(stderr) or not _rg_flags(find_rg() or "rg").no_unicode:
@@ -277,6 +281,7 @@ def _git_grep_args(pattern: str, spec: str, ignore_case: bool, *, perl: bool) ->
 
 def _run_backend(
     backend: str,
+    root: Path,
     process: StreamedProcess,
     glob: str | None,
     keep: Callable[[str], bool] | None = None,
@@ -285,7 +290,7 @@ def _run_backend(
     matches: list[Match] = []
     complete = True
     with process:
-        for match in _parse(backend, process.lines()):
+        for match in _parse(backend, process.lines(), root):
             if glob and not glob_matches(match.path, glob):
                 continue
             if keep is not None and not keep(match.path):
@@ -304,14 +309,24 @@ def _run_backend(
     return matches, complete, process.stderr
 
 
-def _parse(backend: str, stream: Iterable[bytes]) -> Iterator[Match]:
+def _parse(backend: str, stream: Iterable[bytes], root: Path) -> Iterator[Match]:
     """rg --null: `path\\0line:text`; git grep -z: `path\\0line\\0text`. Other lines (rg's
-    "binary file matches" notes) are skipped."""
+    "binary file matches" notes) are skipped. A file name may hold a line break, which splits
+    its record: a line without the NUL is kept, and the next record's path is joined to it
+    when a file of that name exists in `root` (else the name is taken as it came)."""
     second = b":" if backend == "rg" else b"\0"
+    pending = b""
     for raw in stream:
         path, sep, rest = raw.partition(b"\0")
+        if not sep:
+            pending += raw
+            continue
+        if pending:
+            joined, pending = pending + path, b""
+            if os.path.lexists(root / os.fsdecode(joined)):
+                path = joined
         number, sep2, text = rest.partition(second)
-        if not sep or not sep2 or not number.isdigit():
+        if not sep2 or not number.isdigit():
             continue
         name = path.decode("utf-8", "surrogateescape")
         if name.startswith("./"):
