@@ -41,12 +41,12 @@ def make(root: Path, count: int) -> Path:
 def parses(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
     """Files parsed in this process (each slowly, so builds overlap), counted by path."""
     seen: Counter[str] = Counter()
-    parse = repomap_index.index_file
+    real = repomap_index.index_file
 
-    def slow(root: str, path: str) -> repomap_index.FileSymbols:
+    def slow(root: str, path: str, *, parse: bool = True) -> repomap_index.FileSymbols:
         seen[path] += 1
         time.sleep(0.02)
-        return parse(root, path)
+        return real(root, path, parse=parse)
 
     monkeypatch.setattr(repomap_index, "index_file", slow)
     return seen

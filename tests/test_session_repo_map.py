@@ -115,18 +115,18 @@ def test_slow_indexing_is_skipped_with_a_notice_and_cached_for_next_time(
     workspace: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     make_repo(workspace, {f"pkg/mod{i}.py": f"def f{i}():\n    return {i}\n" for i in range(20)})
-    parse = repomap_index.index_file
+    real = repomap_index.index_file
 
-    def slow(root: str, path: str) -> repomap_index.FileSymbols:
+    def slow(root: str, path: str, *, parse: bool = True) -> repomap_index.FileSymbols:
         time.sleep(0.05)
-        return parse(root, path)
+        return real(root, path, parse=parse)
 
     monkeypatch.setattr(repomap_index, "index_file", slow)
     opening = opening_message(workspace, "fix f3", 500, seconds=0.2)
     assert opening.content == "fix f3"
     assert len(opening.notices) == 1
     assert "took over 0.2 s" in opening.notices[0]
-    monkeypatch.setattr(repomap_index, "index_file", parse)
+    monkeypatch.setattr(repomap_index, "index_file", real)
     again = build_index(workspace)
     assert again.reused > 0  # what the interrupted build parsed was kept
     assert "<repo_map>" in opening_message(workspace, "fix f3", 500).content
@@ -153,11 +153,11 @@ def test_chat_indexes_while_the_first_message_is_typed(
     listed = subprocess.run(
         ["git", "ls-files"], cwd=workspace, check=True, capture_output=True, text=True
     ).stdout.split()
-    parse = repomap_index.index_file
+    real = repomap_index.index_file
 
-    def slow(root: str, path: str) -> repomap_index.FileSymbols:
+    def slow(root: str, path: str, *, parse: bool = True) -> repomap_index.FileSymbols:
         time.sleep(0.05)  # 45 files: over 2 s cold
-        return parse(root, path)
+        return real(root, path, parse=parse)
 
     monkeypatch.setattr(repomap_index, "index_file", slow)
     monkeypatch.setattr(opening_module, "MAP_SECONDS", 0.5)
