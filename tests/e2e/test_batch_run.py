@@ -81,6 +81,19 @@ def _cmdline(proc: Path) -> bytes:
         return b""
 
 
+def asked(server: FakeDeepSeek, keys: list[str]) -> set[str]:
+    """The keys whose unit's request has arrived: a request belongs to the key its first user
+    message names earliest (the task comes first; a repo map after it may name the others)."""
+    seen: set[str] = set()
+    for request in server.chat_requests:
+        first = next((m for m in request.messages if m.get("role") == "user"), {})
+        content = str(first.get("content", ""))
+        found = [(content.find(key), key) for key in keys if key in content]
+        if found:
+            seen.add(min(found)[1])
+    return seen
+
+
 VERIFY = f"{sys.executable} -m pytest -q -p no:cacheprovider {{tests}}"
 
 
@@ -310,9 +323,21 @@ def test_ctrl_c_stops_every_unit_and_resume_finishes(
         root, "batch", "run", str(manifest), "-j", "2", "--out", str(run_dir),
         server=fake_api, sandbox=True,
     )  # fmt: skip
-    fake_api.wait_for_requests(2, timeout=60)
+    # Ctrl-C once each unit's own agent is waiting on the model: two requests alone could be
+    # one unit's retry while the other unit is still starting.
+    deadline = time.monotonic() + 60
+    while asked(fake_api, ["pkg/s1.py", "pkg/s2.py"]) != {"pkg/s1.py", "pkg/s2.py"}:
+        if driver.poll() is not None or time.monotonic() > deadline:
+            driver.kill()
+            pytest.fail(f"the units never both reached the model: {driver.communicate()[1]}")
+        time.sleep(0.05)
     driver.send_signal(signal.SIGINT)
-    _, err = driver.communicate(timeout=30)
+    try:
+        _, err = driver.communicate(timeout=60)
+    finally:  # a driver that ignored Ctrl-C must not outlive the test
+        if driver.poll() is None:
+            driver.kill()
+            driver.communicate()
     assert driver.returncode == 130, err
     assert "--resume" in err
     got = states(run_dir)
