@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from cli_harness import start_v4code, v4code
 from conftest import git, make_repo
 from tool_harness import tool_text
 
@@ -30,16 +31,6 @@ TIMEOUT = 60
 
 SECRET_NAME = "outside_only_credential_loader"
 """Defined only in a file outside the repository: it must never show up in an answer."""
-
-
-def v4code(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "v4code", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-    )
 
 
 def ok(done: subprocess.CompletedProcess[str]) -> str:
@@ -439,15 +430,11 @@ def test_same_relative_paths_in_two_repositories_do_not_mix(tmp_path: Path) -> N
 
 def test_two_processes_building_at_once(workspace: Path) -> None:
     make_repo(workspace, {f"m{i}.py": f"def both_{i}(): pass\n" for i in range(60)})
-    command = [sys.executable, "-m", "v4code", "map", "--tokens", "4000"]
-    procs = [
-        subprocess.Popen(command, cwd=workspace, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        for _ in range(3)
-    ]
+    procs = [start_v4code(workspace, "map", "--tokens", "4000") for _ in range(3)]
     outs = [p.communicate(timeout=TIMEOUT) for p in procs]
     assert [p.returncode for p in procs] == [0, 0, 0], [e for _o, e in outs]
-    assert len({o for o, _e in outs}) == 1 and b"both_59" in outs[0][0]
-    assert ok(v4code(workspace, "map", "--tokens", "4000")).encode() == outs[0][0]
+    assert len({o for o, _e in outs}) == 1 and "both_59" in outs[0][0]
+    assert ok(v4code(workspace, "map", "--tokens", "4000")) == outs[0][0]
 
 
 def test_another_repository_unpacked_in_the_same_place_is_read_afresh(tmp_path: Path) -> None:
@@ -514,14 +501,12 @@ def test_a_file_that_crashes_the_parser_degrades_its_chunk_to_text(tmp_path: Pat
         "    return real(grammar, data, out)\n"
         "symbols._parse_into = crashing\n"
     )
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(hook), *sys.path])}
-    done = subprocess.run(
-        [sys.executable, "-m", "v4code", "locate", "--json", "never listed by the parser"],
-        cwd=root,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
+    done = v4code(
+        root,
+        "locate",
+        "--json",
+        "never listed by the parser",
+        env={"PYTHONPATH": os.pathsep.join([str(hook), *sys.path])},
     )
     out = ok(done)
     assert '"crash_me.py"' in out  # found by its words, as text
