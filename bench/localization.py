@@ -36,8 +36,11 @@ import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from packaging.version import InvalidVersion, Version
 
@@ -53,6 +56,12 @@ EVALS = next(
 """The project's ../shared/evals, found from a checkout or a worktree beside it."""
 SPLITS = {"sample": "swebench_lite_sample.jsonl", "dev": "swebench_lite_dev.jsonl"}
 KS = (1, 5, 10)
+
+
+def read_split(data: Path, split: str) -> list[dict[str, Any]]:
+    """The instances of one split (`sample` or `dev`), as the jsonl file lists them."""
+    with open(data / SPLITS[split], encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
 
 
 @dataclass
@@ -125,6 +134,21 @@ def export(git_dir: Path, commit: str, into: Path) -> bool:
         target.write_bytes(batch[pos : pos + size])
         pos += size + 1
     return True
+
+
+@contextmanager
+def checked_out(git_dir: Path, commit: str) -> Iterator[Path | None]:
+    """The tree at `commit` in a temporary folder for the block (None when the mirror lacks
+    the commit), removed with its worktree entry afterwards."""
+    with tempfile.TemporaryDirectory(prefix="loc-") as tmp:
+        tree = Path(tmp) / "tree"
+        if not checkout(git_dir, commit, tree):
+            yield None
+            return
+        try:
+            yield tree
+        finally:
+            remove_worktree(git_dir, tree)
 
 
 def remove_worktree(git_dir: Path, tree: Path) -> None:
@@ -200,15 +224,11 @@ def measure(tree: Path, inst: dict[str, object], home: Path) -> Outcome:
 
 
 def run_instance(git_dir: Path, inst: dict[str, object], home: Path) -> Outcome | None:
-    with tempfile.TemporaryDirectory(prefix="loc-") as tmp:
-        tree = Path(tmp) / "tree"
-        if not checkout(git_dir, str(inst["base_commit"]), tree):
+    with checked_out(git_dir, str(inst["base_commit"])) as tree:
+        if tree is None:
             print(f"  {inst['instance_id']}: base commit missing, skipped", file=sys.stderr)
             return None
-        try:
-            return measure(tree, inst, home)
-        finally:
-            remove_worktree(git_dir, tree)
+        return measure(tree, inst, home)
 
 
 def find_releases(releases: Path | None, name: str) -> Path | None:
@@ -308,11 +328,9 @@ def main() -> int:
     instances = []
     split_of: dict[str, str] = {}
     for split in splits:
-        with open(args.data / SPLITS[split], encoding="utf-8") as handle:
-            for line in handle:
-                if line.strip():
-                    instances.append(json.loads(line))
-                    split_of[instances[-1]["instance_id"]] = split
+        for inst in read_split(args.data, split):
+            instances.append(inst)
+            split_of[inst["instance_id"]] = split
     if args.limit:
         instances = instances[: args.limit]
     rows: list[Outcome] = []

@@ -20,7 +20,6 @@ Run by hand: `python bench/ranker_weights.py --repos DIR [--releases DIR] [--hom
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -136,9 +135,7 @@ def main() -> int:
     os.environ["V4CODE_HOME"] = str(home)
     cases: list[Case] = []
     for split in ("sample", "dev"):
-        with open(args.data / localization.SPLITS[split], encoding="utf-8") as handle:
-            instances = [json.loads(line) for line in handle if line.strip()]
-        for inst in instances:
+        for inst in localization.read_split(args.data, split):
             ready = args.trees / inst["instance_id"] if args.trees else None
             if ready is not None and ready.is_dir():
                 cases.append(record(ready, inst))
@@ -152,14 +149,9 @@ def main() -> int:
                 if picked:
                     cases.append(record(picked[1], inst))
                 continue
-            with tempfile.TemporaryDirectory(prefix="weights-") as tmp:
-                tree = Path(tmp) / "tree"
-                if not localization.checkout(git_dir, inst["base_commit"], tree):
-                    continue
-                try:
+            with localization.checked_out(git_dir, str(inst["base_commit"])) as tree:
+                if tree is not None:
                     cases.append(record(tree, inst))
-                finally:
-                    localization.remove_worktree(git_dir, tree)
     print(f"{len(cases)} instances, {len({c.repo for c in cases})} repositories\n")
     print(show("current weights (set on these instances)", figures(cases, WEIGHTS)))
     fitted = fit(cases, WEIGHTS)
