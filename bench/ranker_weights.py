@@ -23,7 +23,6 @@ import argparse
 import os
 import sys
 import tempfile
-from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,7 +84,11 @@ def rank_of(case: Case, weights: dict[str, float]) -> int | None:
 
 
 def figures(cases: list[Case], weights: dict[str, float]) -> dict[str, float]:
-    ranks = [rank_of(c, weights) for c in cases]
+    return figures_of([rank_of(c, weights) for c in cases])
+
+
+def figures_of(ranks: list[int | None]) -> dict[str, float]:
+    """Acc@1/5/10 (percent) and MRR over the first 10 of the gold files' ranks."""
     n = len(ranks) or 1
     out = {f"acc@{k}": 100 * sum(1 for r in ranks if r and r <= k) / n for k in (1, 5, 10)}
     out["mrr"] = sum(1 / r for r in ranks if r and r <= 10) / n
@@ -156,19 +159,11 @@ def main() -> int:
     print(show("current weights (set on these instances)", figures(cases, WEIGHTS)))
     fitted = fit(cases, WEIGHTS)
     print(show("fitted on all (in-sample, optimistic)", figures(cases, fitted)))
-    by_repo: defaultdict[str, list[Case]] = defaultdict(list)
-    for case in cases:
-        by_repo[case.repo].append(case)
-    held_out: list[Case] = []
-    held_weights: dict[str, dict[str, float]] = {}
-    for repo, group in sorted(by_repo.items()):
-        rest = [c for c in cases if c.repo != repo]
-        held_weights[repo] = fit(rest, WEIGHTS)
-        held_out.extend(group)
-    loro_ranks = [rank_of(c, held_weights[c.repo]) for c in held_out]
-    n = len(loro_ranks) or 1
-    loro = {f"acc@{k}": 100 * sum(1 for r in loro_ranks if r and r <= k) / n for k in (1, 5, 10)}
-    loro["mrr"] = sum(1 / r for r in loro_ranks if r and r <= 10) / n
+    held_weights = {
+        repo: fit([c for c in cases if c.repo != repo], WEIGHTS)
+        for repo in sorted({c.repo for c in cases})
+    }
+    loro = figures_of([rank_of(c, held_weights[c.repo]) for c in cases])
     print(show("fitted, leave-one-repository-out", loro))
     print("\nfitted weights (current → fitted on all):")
     for channel in sorted(WEIGHTS):
