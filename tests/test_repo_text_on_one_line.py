@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from chat_harness import ENTER, chat
 from cli_harness import v4code
-from conftest import git
+from conftest import git, make_repo
 from fake_api import FakeDeepSeek, text, tool_call, tool_calls
 
 EVIL = "pay/\x1b]0;owned\x07fees\x9b2J\nok.py"  # U+009B: ESC [ in one character
@@ -33,15 +33,13 @@ def safe(text: str) -> bool:
 
 @pytest.fixture
 def hostile(workspace: Path) -> Path:
-    (workspace / "pay").mkdir()
-    (workspace / EVIL).write_text(CONTENT)
-    (workspace / "pay" / "other.py").write_text("def unrelated():\n    pass\n")
-    (workspace / RULES).mkdir()
-    (workspace / RULES / "AGENTS.md").write_text("Fees are in cents.\n")
-    (workspace / RULES / "fees.md").write_text("Round down.\n")
-    git(workspace, "add", "-A")
-    git(workspace, "commit", "-qm", "fees")
-    return workspace
+    files = {
+        EVIL: CONTENT,
+        "pay/other.py": "def unrelated():\n    pass\n",
+        f"{RULES}/AGENTS.md": "Fees are in cents.\n",
+        f"{RULES}/fees.md": "Round down.\n",
+    }
+    return make_repo(workspace, files)
 
 
 def fix_the_fee(answer: str = "done \x1b]0;answer\x07 here") -> list[dict]:
