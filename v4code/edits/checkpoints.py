@@ -169,20 +169,19 @@ def _load_records(
     return out
 
 
-# A record's file is written after its `created` time is taken and only rewritten later (and
-# `_keep_mtime_after` holds that even when the clock went back meanwhile), so a file's mtime is
-# never older than its record's `created`, give or take the coarse clock file systems stamp
-# with. Reading records newest file first can therefore stop at the first file older than the
-# best record found so far: nothing in it or after it can be newer.
+# A record's file carries its `created` as its mtime (`_stamp_created`; a file an older v4code
+# wrote was written after its `created`), so no file's mtime is older than its record's
+# `created`, give or take the coarse clock file systems stamp with. Reading records newest file
+# first can therefore stop at the first file older than the best record found so far: nothing
+# in it or after it can be newer.
 _MTIME_SLACK_NS = 2_000_000_000
 
 
-def _keep_mtime_after(path: Path, created: float) -> None:
-    """Keep a record's mtime no older than its `created` (see `_MTIME_SLACK_NS`)."""
+def _stamp_created(path: Path, created: float) -> None:
+    """Give a record's file its `created` as mtime, whatever the clock says now (it may have
+    been set back since), so listing by mtime lists by record (see `_MTIME_SLACK_NS`)."""
     with contextlib.suppress(OSError):
-        st = os.stat(path)
-        if st.st_mtime < created:
-            os.utime(path, (st.st_atime, created))
+        os.utime(path, (created, created))
 
 
 def _read_point(path: Path) -> UndoPoint | None:
@@ -388,7 +387,7 @@ class CheckpointStore:
         path = folder / f"{record.id}.json"
         data = json.dumps(record.to_json(), indent=1, sort_keys=True).encode()
         atomic_write(path, data, 0o600)
-        _keep_mtime_after(path, record.created)
+        _stamp_created(path, record.created)
 
     def discard_snapshot(self, record: SnapshotRecord) -> None:
         """Forget a snapshot whose command changed nothing (it would be an empty undo)."""
