@@ -21,6 +21,7 @@ from typing import Any
 
 from v4code.config import user_home
 from v4code.errors import ConfigError, V4codeError
+from v4code.newest_files import newest_files
 from v4code.safety.redact import Redactor, redactor
 from v4code.safety.secret_files import PLACEHOLDER
 from v4code.types import Message
@@ -217,19 +218,7 @@ def session_kind(path: Path) -> str:
 def _newest_first(directory: Path, stems: Callable[[str], bool] = lambda _: True) -> Iterator[Path]:
     """The session files in `directory` whose id `stems` accepts, newest first; only those
     are looked at (stat), and none is opened."""
-    if not directory.is_dir():
-        return iter(())
-    found: list[tuple[int, str, str]] = []
-    with os.scandir(directory) as entries:
-        for entry in entries:
-            if not entry.name.endswith(".jsonl") or not stems(entry.name[: -len(".jsonl")]):
-                continue
-            try:
-                found.append((entry.stat().st_mtime_ns, entry.name, entry.path))
-            except OSError:
-                continue  # removed meanwhile
-    found.sort(reverse=True)
-    return (Path(path) for _, _, path in found)  # a Path only for the files looked at
+    return (path for _, path in newest_files([directory], ".jsonl", stems))
 
 
 def list_sessions(root: Path, *, every: bool = False, limit: int | None = None) -> list[Path]:

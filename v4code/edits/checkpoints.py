@@ -31,7 +31,7 @@ import json
 import os
 import secrets
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
@@ -41,6 +41,7 @@ from v4code.edits.atomic import TEMP_SUFFIX, atomic_delete, atomic_write, make_p
 from v4code.edits.changeset import ChangeSet
 from v4code.edits.lock import workspace_lock
 from v4code.errors import ToolError
+from v4code.newest_files import newest_files
 from v4code.textio import one_line, shown_lines
 from v4code.workspace import resolve_in_workspace
 
@@ -168,40 +169,19 @@ def _load_records(
     return out
 
 
-# A record's file is written after its `created` time is taken and only rewritten later (and
-# `_keep_mtime_after` holds that even when the clock went back meanwhile), so a file's mtime is
-# never older than its record's `created`, give or take the coarse clock file systems stamp
-# with. Reading records newest file first can therefore stop at the first file older than the
-# best record found so far: nothing in it or after it can be newer.
+# A record's file carries its `created` as its mtime (`_stamp_created`; a file an older v4code
+# wrote was written after its `created`), so no file's mtime is older than its record's
+# `created`, give or take the coarse clock file systems stamp with. Reading records newest file
+# first can therefore stop at the first file older than the best record found so far: nothing
+# in it or after it can be newer.
 _MTIME_SLACK_NS = 2_000_000_000
 
 
-def _files_newest_first(folders: Iterable[Path]) -> Iterator[tuple[int, Path]]:
-    """(mtime in ns, path) of every record in `folders`, newest file first; none is opened."""
-    found: list[tuple[int, str]] = []
-    for folder in folders:
-        try:
-            entries = os.scandir(folder)
-        except OSError:  # no such folder yet
-            continue
-        with entries:
-            for entry in entries:
-                if not entry.name.endswith(".json"):
-                    continue
-                try:
-                    found.append((entry.stat().st_mtime_ns, entry.path))
-                except OSError:
-                    continue  # removed meanwhile
-    found.sort(reverse=True)
-    return ((mtime_ns, Path(path)) for mtime_ns, path in found)  # a Path only when read
-
-
-def _keep_mtime_after(path: Path, created: float) -> None:
-    """Keep a record's mtime no older than its `created` (see `_MTIME_SLACK_NS`)."""
+def _stamp_created(path: Path, created: float) -> None:
+    """Give a record's file its `created` as mtime, whatever the clock says now (it may have
+    been set back since), so listing by mtime lists by record (see `_MTIME_SLACK_NS`)."""
     with contextlib.suppress(OSError):
-        st = os.stat(path)
-        if st.st_mtime < created:
-            os.utime(path, (st.st_atime, created))
+        os.utime(path, (created, created))
 
 
 def _read_point(path: Path) -> UndoPoint | None:
@@ -407,7 +387,7 @@ class CheckpointStore:
         path = folder / f"{record.id}.json"
         data = json.dumps(record.to_json(), indent=1, sort_keys=True).encode()
         atomic_write(path, data, 0o600)
-        _keep_mtime_after(path, record.created)
+        _stamp_created(path, record.created)
 
     def discard_snapshot(self, record: SnapshotRecord) -> None:
         """Forget a snapshot whose command changed nothing (it would be an empty undo)."""
@@ -435,12 +415,12 @@ class CheckpointStore:
     ) -> UndoPoint | None:
         """The newest undo point `accept` takes, the one `undo_points(root)[-1]` of those would
         be, read newest file first and only until no older file can hold a newer one."""
-        return _newest(_files_newest_first(self._point_folders(root)), accept, _read_point)
+        return _newest(newest_files(self._point_folders(root), ".json"), accept, _read_point)
 
     def has_undo_points(self, root: Path | str) -> bool:
         """Whether v4code recorded any edit batch or command here (damaged records aside),
         without reading them all."""
-        files = _files_newest_first(self._point_folders(root))
+        files = newest_files(self._point_folders(root), ".json")
         return any(_read_point(path) is not None for _, path in files)
 
     def _point_folders(self, root: Path | str) -> tuple[Path, Path]:
@@ -615,7 +595,7 @@ class CheckpointStore:
     def _undo_last(self, root_real: Path, session_id: str | None, force: bool) -> UndoReport:
         # One listing and one read per record for both lookups: the latest session is the
         # newest point's, and its newest point not undone is usually that same file.
-        files = list(_files_newest_first(self._point_folders(root_real)))
+        files = list(newest_files(self._point_folders(root_real), ".json"))
         read = functools.cache(_read_point)
         if session_id is None:
             newest = _newest(files, lambda _: True, read)
