@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from cli_harness import v4code as run_v4code
 from conftest import git, make_repo
 from tool_harness import tool_text
 
@@ -33,13 +34,7 @@ SECRET_NAME = "outside_only_credential_loader"
 
 
 def v4code(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "v4code", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-    )
+    return run_v4code(cwd, *args, timeout=TIMEOUT)
 
 
 def ok(done: subprocess.CompletedProcess[str]) -> str:
@@ -514,14 +509,9 @@ def test_a_file_that_crashes_the_parser_degrades_its_chunk_to_text(tmp_path: Pat
         "    return real(grammar, data, out)\n"
         "symbols._parse_into = crashing\n"
     )
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(hook), *sys.path])}
-    done = subprocess.run(
-        [sys.executable, "-m", "v4code", "locate", "--json", "never listed by the parser"],
-        cwd=root,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
+    env = {"PYTHONPATH": os.pathsep.join([str(hook), *sys.path])}
+    done = run_v4code(
+        root, "locate", "--json", "never listed by the parser", env=env, timeout=TIMEOUT
     )
     out = ok(done)
     assert '"crash_me.py"' in out  # found by its words, as text
