@@ -512,3 +512,42 @@ def test_a_file_that_crashes_the_parser_degrades_its_chunk_to_text(tmp_path: Pat
     assert '"crash_me.py"' in out  # found by its words, as text
     index = build_index(root)  # the same cache: the text-only entries were not kept
     assert index.parsed >= 1 and index.files["crash_me.py"].language == "python"
+
+
+def test_text_only_files_are_not_cached_when_the_build_is_then_cancelled(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a worker died, the rest is indexed as text only; a stop that comes during that
+    must not cache those text-only entries as if they had been parsed."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    from v4code.cancel import CancelToken
+    from v4code.errors import Cancelled
+    from v4code.repomap import index as repomap_index
+
+    root = tmp_path / "few"
+    root.mkdir()
+    for i in range(4):
+        (root / f"mod_{i}.py").write_text(f"def function_number_{i}():\n    return {i}\n")
+
+    def broken(*_args: object) -> None:
+        raise BrokenProcessPool("a worker died")
+
+    cancel = CancelToken()
+    real = repomap_index.index_file
+
+    def then_stop(root_: str, path: str, *, parse: bool = True) -> object:
+        cancel.cancel()  # the user stops the build while the first file is indexed
+        return real(root_, path, parse=parse)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(repomap_index, "PARALLEL_FROM", 1)
+        patch.setattr(repomap_index, "MAX_WORKERS", 2)
+        patch.setattr(repomap_index.os, "cpu_count", lambda: 2)
+        patch.setattr(repomap_index, "_parse_parallel", broken)
+        patch.setattr(repomap_index, "index_file", then_stop)
+        with pytest.raises(Cancelled):
+            build_index(root, cancel=cancel)
+    index = build_index(root)
+    assert index.parsed == 4
+    assert all(sym.language == "python" and sym.definitions for sym in index.files.values())

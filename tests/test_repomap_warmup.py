@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import make_repo
 from scripted_backend import ScriptedBackend
 
 from v4code.app import AgentSession, open_session
@@ -28,13 +29,9 @@ TASK = "f3 returns the wrong number; fix it."
 
 
 def make(root: Path, count: int) -> Path:
-    for i in range(count):
-        path = root / "pkg" / f"mod{i}.py"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(f"def f{i}():\n    return {i}\n")
-    subprocess.run(["git", "add", "-A"], cwd=root, check=True)
-    subprocess.run(["git", "commit", "-qm", "code"], cwd=root, check=True)
-    return root
+    return make_repo(
+        root, {f"pkg/mod{i}.py": f"def f{i}():\n    return {i}\n" for i in range(count)}
+    )
 
 
 @pytest.fixture

@@ -315,7 +315,7 @@ def build_index(
     read: dict[str, Indexed] = {}
     unparsed: set[str] = set()
     try:
-        unparsed = _parse_all(base, todo, progress, cancel, parsed)
+        _parse_all(base, todo, progress, cancel, parsed, unparsed)
     finally:  # an interrupted build still caches what it parsed: the next one goes further
         for path, got in parsed.items():
             if got is None:  # gone or unreadable since the listing: left out, never cached
@@ -341,13 +341,15 @@ def _parse_all(
     progress: Progress | None,
     cancel: CancelToken | None,
     out: dict[str, Indexed | None],
-) -> set[str]:
+    unparsed: set[str],
+) -> None:
     """Parse `todo` into `out` (filled as files finish, so a cancelled build keeps them).
 
-    Returns the files indexed as text only because a worker died (BrokenProcessPool: killed
-    for memory, or a crash in tree-sitter on some file of its chunk): parsing the rest in
-    this process could take it down the same way, so they get their terms only, and are not
-    cached, so that the next build parses them again (in workers)."""
+    `unparsed` gets the files indexed as text only because a worker died (BrokenProcessPool:
+    killed for memory, or a crash in tree-sitter on some file of its chunk): parsing the rest
+    in this process could take it down the same way, so they get their terms only, and are
+    not cached, so that the next build parses them again (in workers). It is filled as they
+    are indexed, so a build cancelled after such a fallback does not cache them either."""
     from concurrent.futures.process import BrokenProcessPool
 
     total = len(todo)
@@ -358,12 +360,11 @@ def _parse_all(
     if total >= PARALLEL_FROM and workers > 1:
         try:
             _parse_parallel(root, todo, workers, progress, cancel, out)
-            return set()
+            return
         except BrokenProcessPool:
             parse = False
         except (OSError, RuntimeError, ImportError):
             pass  # no worker processes here: parse what is left in this one
-    unparsed: set[str] = set()
     for i, path in enumerate(todo, 1):
         if path in out:
             continue
@@ -374,7 +375,6 @@ def _parse_all(
             unparsed.add(path)
         if progress is not None and (i % 100 == 0 or i == total):
             progress(i, total)
-    return unparsed
 
 
 def _parse_parallel(
