@@ -138,6 +138,13 @@ def test_reasoning_replayed_on_every_assistant_message(fake_api: FakeDeepSeek) -
     assert [m["reasoning_content"] for m in sent] == ["looked", ""]
 
 
+def test_every_dialect_the_settings_accept_has_its_switches() -> None:
+    from v4code.backends.dialects import DIALECTS as IMPLEMENTED
+    from v4code.choices import DIALECTS as OFFERED
+
+    assert sorted(OFFERED) == sorted(IMPLEMENTED)
+
+
 def test_vllm_dialect_switches_and_reasoning_field(fake_api: FakeDeepSeek) -> None:
     fake_api.configure(dialect="vllm")
     history = (

@@ -49,3 +49,14 @@ def test_an_agents_md_that_links_outside_the_repository_is_not_read(
 
     nested = nested_instruction_files(workspace, ["lib/code.py", "docs"])
     assert "outside-secret" not in nested_instructions_text(workspace, nested)
+
+
+def test_a_touched_path_outside_the_workspace_adds_no_instructions(workspace: Path) -> None:
+    from v4code.conversation import Conversation
+    from v4code.instructions import NestedInstructions
+    from v4code.types import Message, ToolResult
+
+    (workspace.parent / "AGENTS.md").write_text("not this repository's\n", encoding="utf-8")
+    nested = NestedInstructions(workspace, Conversation(Message(role="system", content="s")))
+    result = ToolResult("call-1", "done")
+    assert nested.attach(["../AGENTS.md", "", "a\x00b"], result) == (result, [])

@@ -19,12 +19,12 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from v4code.choices import DIALECTS
+from v4code.choices import PERMISSION_MODES as PERMISSION_MODES  # re-exported for the store
 from v4code.errors import ConfigError
 from v4code.safety.redact import add_secret_env, mask
 
-PERMISSION_MODES = ("read-only", "ask", "auto-edit", "full-auto")
 MAX_COMMAND_TIMEOUT = 3600  # seconds; the run_command tool's ceiling too
-DIALECTS = ("deepseek", "vllm", "sglang", "llamacpp", "ollama")
 DEFAULT_BASE_URL = "https://api.deepseek.com"
 
 # USD per 1M tokens, off-peak; DeepSeek bills peak hours at `peak_multiplier` times these

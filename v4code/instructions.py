@@ -17,7 +17,7 @@ from pathlib import Path
 
 from v4code.assets import load_prompt
 from v4code.conversation import Conversation
-from v4code.errors import V4codeError, WorkspaceError
+from v4code.errors import WorkspaceError
 from v4code.types import ToolResult
 from v4code.workspace import relative_to_root, resolve_in_workspace
 
@@ -52,7 +52,7 @@ def read_instructions(root: Path, rel: str, limit: int) -> str | None:
             return None
         with open(real, "rb") as handle:
             data = handle.read(4 * limit)  # at most four bytes a character
-    except (OSError, V4codeError, WorkspaceError):
+    except (OSError, WorkspaceError):
         return None
     return data.decode("utf-8", "replace")[:limit].strip()
 
@@ -159,7 +159,7 @@ class NestedInstructions:
         for path in paths:
             try:
                 rels.append(relative_to_root(self.root, resolve_in_workspace(self.root, path)))
-            except (V4codeError, OSError):
+            except (WorkspaceError, OSError):  # the workspace check raises the former
                 continue
         if not rels:
             return result, []

@@ -9,11 +9,10 @@ from typing import Any
 
 import click
 
+from v4code.choices import DIALECTS
 from v4code.commands import fail
 from v4code.engines.plan import ENGINES  # stdlib-only module: `--help` stays light
 from v4code.errors import ConfigError, V4codeError
-
-_DIALECTS = ["deepseek", "vllm", "sglang", "llamacpp", "ollama"]
 
 
 @click.group("engine")
@@ -220,7 +219,7 @@ def status_command() -> None:
 @engine_group.command("probe")
 @click.argument("url", required=False)
 @click.option("--profile", "name", help="Probe this profile's endpoint.")
-@click.option("--dialect", type=click.Choice(_DIALECTS), help="The dialect to try first.")
+@click.option("--dialect", type=click.Choice(DIALECTS), help="The dialect to try first.")
 @click.option("-m", "--model", help="The model name to ask for (default: the first served).")
 @click.option("--timeout", type=click.FloatRange(min=1), default=120.0, show_default=True)
 @click.option("--fix", is_flag=True, help="Write the dialect that works into the profile.")

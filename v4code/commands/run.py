@@ -6,6 +6,7 @@ import sys
 
 import click
 
+from v4code.choices import DIALECTS, PERMISSION_MODES
 from v4code.commands import fail, session_flags
 from v4code.errors import ExitCode, V4codeError
 
@@ -33,7 +34,7 @@ Exit codes:
 )
 @click.option(
     "--permission-mode",
-    type=click.Choice(["read-only", "ask", "auto-edit", "full-auto"]),
+    type=click.Choice(PERMISSION_MODES),
     default="full-auto",
     show_default=True,
     help="What may happen without a person: anything `ask` would ask about is denied.",
@@ -47,7 +48,7 @@ Exit codes:
 @click.option("--max-cost", type=click.FloatRange(min=0), help="Stop once this many USD are spent.")
 @click.option("--max-time", type=click.FloatRange(min=0), help="Stop after this many seconds.")
 @click.option("--base-url", help="OpenAI-compatible endpoint (default https://api.deepseek.com).")
-@click.option("--dialect", type=click.Choice(["deepseek", "vllm", "sglang", "llamacpp", "ollama"]))
+@click.option("--dialect", type=click.Choice(DIALECTS))
 @click.option("--profile", help="Use [profiles.NAME] from your config (see `v4code profiles`).")
 @click.option("--resume", "resume", metavar="ID", help="Continue session ID with this task.")
 @click.option(

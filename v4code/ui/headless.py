@@ -85,6 +85,13 @@ def describe_call(started: ToolStarted, finished: ToolFinished | None = None) ->
     return generic_summary(started.call.name, started.args or {}).label
 
 
+def error_line(finished: ToolFinished, width: int) -> str:
+    """A failed call's error as its tool line ends (`✗ ...`): the first line of what the tool
+    said, cut to `width`, kept on that line whatever the repository's text in it holds."""
+    first = (finished.result.text.strip().splitlines() or [""])[0]
+    return f"✗ {one_line(first[:width])}"
+
+
 @dataclass
 class RunResult:
     status: str = "error"
@@ -216,8 +223,7 @@ class HeadlessRenderer:
             if event.denied:
                 line += "  denied"
             elif event.result.is_error:
-                first = (event.result.text.strip().splitlines() or [""])[0]
-                line += f"  ✗ {one_line(first[:200])}"
+                line += f"  {error_line(event, 200)}"
             self._err(line)
         elif isinstance(event, TurnFinished):
             for started in self._running.values():  # cut short: the line is not lost

@@ -36,7 +36,7 @@ from v4code.events import (
 from v4code.pricing import format_cost
 from v4code.textio import one_line, shown_lines
 from v4code.types import Message, ToolCall, ToolSummary, Usage
-from v4code.ui.headless import describe_call
+from v4code.ui.headless import describe_call, error_line
 from v4code.ui.stream import LiveRegion
 
 # --- pure pieces ------------------------------------------------------------------------
@@ -63,8 +63,7 @@ def tool_line(started: ToolStarted, finished: ToolFinished | None = None) -> Tex
     if finished is not None and finished.denied:
         line.append("  denied", style="yellow")
     elif finished is not None and finished.result.is_error:
-        first = (finished.result.text.strip().splitlines() or [""])[0]
-        line.append(f"  ✗ {one_line(first[:120])}", style="red")
+        line.append(f"  {error_line(finished, 120)}", style="red")
     return line
 
 

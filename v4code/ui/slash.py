@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from rich.text import Text
 
-from v4code.config import PERMISSION_MODES
+from v4code.choices import PERMISSION_MODES
 from v4code.diffs import unified_diff
 from v4code.errors import V4codeError
 from v4code.textio import one_line

@@ -1,0 +1,11 @@
+"""The fixed values of the settings the command line offers as choices.
+
+They live apart from config.py, which validates them, because the click options are built on
+every `v4code --help`, and config.py imports far more than these two tuples need.
+"""
+
+from __future__ import annotations
+
+PERMISSION_MODES = ("read-only", "ask", "auto-edit", "full-auto")
+# One per engine; backends/dialects.py holds what each one does (a test keeps the two equal).
+DIALECTS = ("deepseek", "vllm", "sglang", "llamacpp", "ollama")
