@@ -117,3 +117,14 @@ def start_v4code(
         stderr=stream,
         text=True,
     )
+
+
+def plan_each(root: Path, server: FakeDeepSeek, pattern: str, manifest: Path) -> Path:
+    """`v4code batch plan "Fix {path}." --each PATTERN -o MANIFEST` (one unit a matching
+    file), asserted to succeed; returns `manifest` for `batch run`."""
+    planned = v4code(
+        root, "batch", "plan", "Fix {path}.", "--each", pattern, "-o", str(manifest),
+        server=server,
+    )  # fmt: skip
+    assert planned.returncode == 0, planned.stderr
+    return manifest

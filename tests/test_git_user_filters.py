@@ -16,7 +16,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from cli_harness import v4code
+from cli_harness import plan_each, v4code
 from conftest import git as plain_git
 from conftest import make_repo, program_on_path
 from fake_api import FakeDeepSeek, text, tool_call
@@ -185,12 +185,7 @@ def test_batch_edits_the_content_the_users_filter_checks_out(
     """The unit's agent sees (and edits) the smudged content; the applied branch stores what
     the user's clean program makes of it."""
     define(["--global"], lfs_like, driver(home / "filter"))
-    manifest = tmp_path / "jobs.jsonl"
-    planned = v4code(
-        lfs_like, "batch", "plan", "Fix {path}.", "--each", "data.dat", "-o", str(manifest),
-        server=fake_api,
-    )  # fmt: skip
-    assert planned.returncode == 0, planned.stderr
+    manifest = plan_each(lfs_like, fake_api, "data.dat", tmp_path / "jobs.jsonl")
     edit = tool_call("edit_file", path="data.dat", old_string="HELLO", new_string="GOODBYE")
     fake_api.route("data.dat", [edit, text("Done.")])
     out = tmp_path / "run"
