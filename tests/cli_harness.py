@@ -128,3 +128,12 @@ def plan_each(root: Path, server: FakeDeepSeek, pattern: str, manifest: Path) ->
     )  # fmt: skip
     assert planned.returncode == 0, planned.stderr
     return manifest
+
+
+def run_and_apply(root: Path, server: FakeDeepSeek, manifest: Path, out: Path, into: str) -> None:
+    """`v4code batch run MANIFEST --out OUT`, then `batch apply OUT --into INTO`, each asserted
+    to succeed."""
+    batch = v4code(root, "batch", "run", str(manifest), "--out", str(out), server=server)
+    assert batch.returncode == 0, batch.stderr
+    applied = v4code(root, "batch", "apply", str(out), "--into", into, server=server)
+    assert applied.returncode == 0, applied.stderr
