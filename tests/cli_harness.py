@@ -117,3 +117,23 @@ def start_v4code(
         stderr=stream,
         text=True,
     )
+
+
+def plan_each(root: Path, server: FakeDeepSeek, pattern: str, manifest: Path) -> Path:
+    """`v4code batch plan "Fix {path}." --each PATTERN -o MANIFEST` (one unit a matching
+    file), asserted to succeed; returns `manifest` for `batch run`."""
+    planned = v4code(
+        root, "batch", "plan", "Fix {path}.", "--each", pattern, "-o", str(manifest),
+        server=server,
+    )  # fmt: skip
+    assert planned.returncode == 0, planned.stderr
+    return manifest
+
+
+def run_and_apply(root: Path, server: FakeDeepSeek, manifest: Path, out: Path, into: str) -> None:
+    """`v4code batch run MANIFEST --out OUT`, then `batch apply OUT --into INTO`, each asserted
+    to succeed."""
+    batch = v4code(root, "batch", "run", str(manifest), "--out", str(out), server=server)
+    assert batch.returncode == 0, batch.stderr
+    applied = v4code(root, "batch", "apply", str(out), "--into", into, server=server)
+    assert applied.returncode == 0, applied.stderr

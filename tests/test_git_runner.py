@@ -15,7 +15,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from cli_harness import v4code
+from cli_harness import plan_each, run_and_apply, v4code
 from conftest import git as plain_git
 from conftest import make_repo, program_on_path
 from fake_api import FakeDeepSeek, text, tool_call
@@ -152,18 +152,9 @@ def test_batch_runs_nothing_the_repository_configures(
     workspace: Path, tmp_path: Path, fake_api: FakeDeepSeek, hostile: dict[str, Path]
 ) -> None:
     """A unit's worktree, its commit, and applying it onto a branch."""
-    manifest = tmp_path / "jobs.jsonl"
-    planned = v4code(
-        workspace, "batch", "plan", "Fix {path}.", "--each", "pkg/mod.py", "-o", str(manifest),
-        server=fake_api,
-    )  # fmt: skip
-    assert planned.returncode == 0, planned.stderr
+    manifest = plan_each(workspace, fake_api, "pkg/mod.py", tmp_path / "jobs.jsonl")
     fake_api.route("pkg/mod.py", [FIX, text("Done.")])
-    out = tmp_path / "run"
-    batch = v4code(workspace, "batch", "run", str(manifest), "--out", str(out), server=fake_api)
-    assert batch.returncode == 0, batch.stderr
-    applied = v4code(workspace, "batch", "apply", str(out), "--into", "fixed", server=fake_api)
-    assert applied.returncode == 0, applied.stderr
+    run_and_apply(workspace, fake_api, manifest, tmp_path / "run", into="fixed")
     assert "fixed()" in plain_git(workspace, "show", "fixed:pkg/mod.py")
     assert ran(hostile) == []
 

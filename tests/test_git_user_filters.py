@@ -16,7 +16,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from cli_harness import v4code
+from cli_harness import plan_each, run_and_apply
 from conftest import git as plain_git
 from conftest import make_repo, program_on_path
 from fake_api import FakeDeepSeek, text, tool_call
@@ -57,6 +57,22 @@ def define(where: list[str], cwd: Path, scripts: dict[str, Path]) -> None:
         subprocess.run(["git", "config", *where, f"filter.up.{part}", str(script)], cwd=cwd, check=True)  # fmt: skip
 
 
+def unit_worktree(repo: Path, tmp_path: Path) -> Path:
+    """A batch unit's worktree of `repo`'s HEAD (branch `unit-a`), made by v4code's code."""
+    unit = tmp_path / "unit"
+    worktrees.add_worktree(repo, unit, "unit-a", worktrees.resolve_commit(repo))
+    return unit
+
+
+def committed(checkout: Path, name: str, content: str, repo: Path) -> str:
+    """`name` written as `content` in `checkout` and committed there by v4code's code: the
+    bytes `repo` stores for it in that commit."""
+    (checkout / name).write_text(content)
+    commit = worktrees.commit_all(checkout, "change the data")
+    assert commit is not None
+    return plain_git(repo, "show", f"{commit}:{name}")
+
+
 @pytest.fixture
 def lfs_like(workspace: Path, home: Path) -> Path:
     """The workspace with `data.dat` under the `up` filter, committed as STORED, and no
@@ -71,13 +87,9 @@ def test_the_users_filter_runs_in_a_batch_worktree_and_its_commit(
 ) -> None:
     scripts = driver(home / "filter")
     define(["--global"], lfs_like, scripts)
-    unit = tmp_path / "unit"
-    worktrees.add_worktree(lfs_like, unit, "unit-a", worktrees.resolve_commit(lfs_like))
+    unit = unit_worktree(lfs_like, tmp_path)
     assert (unit / "data.dat").read_text() == SMUDGED
-    (unit / "data.dat").write_text("GOODBYE LFS\n")
-    commit = worktrees.commit_all(unit, "change the data")
-    assert commit is not None
-    assert plain_git(lfs_like, "show", f"{commit}:data.dat") == "goodbye lfs\n"  # cleaned
+    assert committed(unit, "data.dat", "GOODBYE LFS\n", lfs_like) == "goodbye lfs\n"  # cleaned
 
 
 def test_a_diff_of_a_file_under_the_users_filter_shows_no_change(
@@ -117,13 +129,9 @@ def test_a_filter_the_repository_defines_runs_nowhere(
     assert (markers / "smudge.ran").exists()  # plain git runs it
     (markers / "smudge.ran").unlink()
 
-    unit = tmp_path / "unit"
-    worktrees.add_worktree(lfs_like, unit, "unit-a", worktrees.resolve_commit(lfs_like))
+    unit = unit_worktree(lfs_like, tmp_path)
     assert (unit / "data.dat").read_text() == STORED
-    (unit / "data.dat").write_text("Changed\n")
-    commit = worktrees.commit_all(unit, "change the data")
-    assert commit is not None
-    assert plain_git(lfs_like, "show", f"{commit}:data.dat") == "Changed\n"
+    assert committed(unit, "data.dat", "Changed\n", lfs_like) == "Changed\n"
     (lfs_like / "data.dat").write_text("Changed\n")
     assert "+Changed" in git.run_text(lfs_like, "diff")  # the work tree as it is
     assert sorted(p.name for p in markers.glob("*.ran")) == []
@@ -142,10 +150,7 @@ def test_a_ray_workers_copy_from_a_bundle_runs_no_filter(
     copy.parent.mkdir()
     worktrees.clone_bundle(bundle, copy, "unit-a", worktrees.resolve_commit(lfs_like))
     assert (copy / "data.dat").read_text() == STORED
-    (copy / "new.dat").write_text("Added There\n")
-    commit = worktrees.commit_all(copy, "add data")
-    assert commit is not None
-    assert plain_git(copy, "show", f"{commit}:new.dat") == "Added There\n"
+    assert committed(copy, "new.dat", "Added There\n", copy) == "Added There\n"
     assert sorted(p.name for p in (home / "filter").glob("*.ran")) == []
 
 
@@ -173,8 +178,7 @@ def test_a_git_without_show_scope_switches_every_filter_off(
         f'#!/bin/sh\nfor a; do [ "$a" = --show-scope ] && exit 129; done\nexec "{real}" "$@"\n',
     )
     define(["--global"], lfs_like, driver(home / "filter"))
-    unit = tmp_path / "unit"
-    worktrees.add_worktree(lfs_like, unit, "unit-a", worktrees.resolve_commit(lfs_like))
+    unit = unit_worktree(lfs_like, tmp_path)
     assert (unit / "data.dat").read_text() == STORED
     assert not (home / "filter" / "smudge.ran").exists()
 
@@ -185,19 +189,10 @@ def test_batch_edits_the_content_the_users_filter_checks_out(
     """The unit's agent sees (and edits) the smudged content; the applied branch stores what
     the user's clean program makes of it."""
     define(["--global"], lfs_like, driver(home / "filter"))
-    manifest = tmp_path / "jobs.jsonl"
-    planned = v4code(
-        lfs_like, "batch", "plan", "Fix {path}.", "--each", "data.dat", "-o", str(manifest),
-        server=fake_api,
-    )  # fmt: skip
-    assert planned.returncode == 0, planned.stderr
+    manifest = plan_each(lfs_like, fake_api, "data.dat", tmp_path / "jobs.jsonl")
     edit = tool_call("edit_file", path="data.dat", old_string="HELLO", new_string="GOODBYE")
     fake_api.route("data.dat", [edit, text("Done.")])
-    out = tmp_path / "run"
-    batch = v4code(lfs_like, "batch", "run", str(manifest), "--out", str(out), server=fake_api)
-    assert batch.returncode == 0, batch.stderr
-    applied = v4code(lfs_like, "batch", "apply", str(out), "--into", "fixed", server=fake_api)
-    assert applied.returncode == 0, applied.stderr
+    run_and_apply(lfs_like, fake_api, manifest, tmp_path / "run", into="fixed")
     assert plain_git(lfs_like, "show", "fixed:data.dat") == "goodbye lfs\n"
 
 
@@ -214,8 +209,7 @@ def test_a_clone_like_configuration_keeps_the_users_filter(
     plain_git(lfs_like, "config", "branch.main.merge", "refs/heads/main")
     plain_git(lfs_like, "config", "lfs.repositoryformatversion", "0")
     plain_git(lfs_like, "config", "lfs.https://example.com/project.git/info/lfs.access", "basic")
-    unit = tmp_path / "unit"
-    worktrees.add_worktree(lfs_like, unit, "unit-a", worktrees.resolve_commit(lfs_like))
+    unit = unit_worktree(lfs_like, tmp_path)
     assert (unit / "data.dat").read_text() == SMUDGED
     assert (home / "filter" / "smudge.ran").exists()
 
@@ -255,8 +249,7 @@ def test_a_repository_config_naming_a_program_switches_the_users_filter_off(
     else:
         plain_git(lfs_like, "remote", "add", "origin", f"ext::{helper} %S")
     assert "filter.up.smudge=" in git.filters_off(lfs_like)
-    unit = tmp_path / "unit"
-    worktrees.add_worktree(lfs_like, unit, "unit-a", worktrees.resolve_commit(lfs_like))
+    unit = unit_worktree(lfs_like, tmp_path)
     assert (unit / "data.dat").read_text() == STORED
     (lfs_like / "data.dat").write_text("Changed\n")
     assert "+Changed" in git.run_text(lfs_like, "diff")  # not cleaned to lower case

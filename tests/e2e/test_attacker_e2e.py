@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 from chat_harness import ENTER, chat
-from cli_harness import v4code
+from cli_harness import plan_each, v4code
 from conftest import git, make_repo, program_on_path
 from fake_api import FakeDeepSeek, text, tool_call, tool_calls
 
@@ -133,12 +133,7 @@ def test_batch_starts_nothing_of_a_committed_untrusted_v4code(
     """The repository's `.v4code/` is committed, so every unit's worktree holds it too."""
     touched = plant_v4code(workspace, tmp_path / "markers")
     make_repo(workspace, {"pkg/mod.py": "def value():\n    return 1\n"})
-    manifest = tmp_path / "jobs.jsonl"
-    planned = v4code(
-        workspace, "batch", "plan", "Fix {path}.", "--each", "pkg/*.py", "-o", str(manifest),
-        server=fake_api,
-    )  # fmt: skip
-    assert planned.returncode == 0, planned.stderr
+    manifest = plan_each(workspace, fake_api, "pkg/*.py", tmp_path / "jobs.jsonl")
     fake_api.route("pkg/mod.py", a_turn_that_would_start_everything())
     out = tmp_path / "run"
     done = v4code(

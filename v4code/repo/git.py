@@ -130,14 +130,6 @@ def _describe(args: tuple[str, ...]) -> str:
     return shown if len(shown) <= 120 else shown[:117] + "..."
 
 
-def _filter_overrides(root: Path, env: Mapping[str, str], timeout: float) -> list[str]:
-    """`-c` pairs of `filters_off` (a `diff` against the work tree runs clean filters)."""
-    out: list[str] = []
-    for pair in filters_off(root, env, timeout):
-        out += ["-c", pair]
-    return out
-
-
 _FILTER_PARTS = ("clean", "smudge", "process")
 """The keys of a filter driver (`filter.<driver>.<part>`) that name a program."""
 
@@ -274,8 +266,9 @@ def filters_off(
     )
     scopes: dict[str, set[str]] = {}
     for scope, key, _ in entries:
-        if any(fnmatchcase(key, f"filter.*.{part}") for part in _FILTER_PARTS):
-            scopes.setdefault(key.rsplit(".", 1)[0], set()).add(scope)
+        driver, _, part = key.rpartition(".")
+        if driver.startswith("filter.") and part in _FILTER_PARTS:
+            scopes.setdefault(driver, set()).add(scope)
     out: list[str] = []
     for driver, defined_in in sorted(scopes.items()):
         if defined_in <= _USER_SCOPES and users_kept:
@@ -314,8 +307,8 @@ def run(
         raise GitError("git is not installed (or not on PATH)")
     env = git_env(keep_env)
     argv = git_argv(*args, git=git, keep_config=keep_config)
-    if _reads_work_tree(args):
-        argv[1:1] = _filter_overrides(root, env, timeout)  # the repository's filters stay off
+    if _reads_work_tree(args):  # a diff of the work tree would run the clean filters
+        argv[1:1] = [arg for pair in filters_off(root, env, timeout) for arg in ("-c", pair)]
     try:
         done = capture_process(argv, cwd=root, timeout=timeout, cancel=cancel, env=env)
     except OSError as exc:

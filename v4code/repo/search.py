@@ -156,7 +156,7 @@ def search(
             timeout = max(deadline - time.monotonic(), 0.0)
             args = _git_grep_args(pattern, spec, ignore_case, perl=_git_has_pcre(root))
             process = git.stream(root, *args, timeout=timeout, cancel=cancel)
-            found = _run_backend(backend, root, process, glob, keep)[:2]
+            found = _run_backend(backend, root, process, glob, keep)
     except InvalidPattern as exc:
         raise InvalidPattern(
             f"Invalid regular expression {_shown(pattern)}: {exc}\nTo search for literal text, "
@@ -218,7 +218,7 @@ def _rg_search(
         argv = _rg_argv(pattern, spec, glob, ignore_case, byte_mode=byte_mode)
         timeout = max(deadline - time.monotonic(), 0.0)
         process = StreamedProcess(argv, cwd=root, timeout=timeout, cancel=cancel)
-        return _run_backend("rg", root, process, glob, keep)
+        return (*_run_backend("rg", root, process, glob, keep), process.stderr)
 
     matches, complete, stderr = run(byte_mode=False)
     if not _pcre2_refused_a_file(stderr) or not _rg_flags(find_rg() or "rg").no_unicode:
@@ -285,8 +285,8 @@ def _run_backend(
     process: StreamedProcess,
     glob: str | None,
     keep: Callable[[str], bool] | None = None,
-) -> tuple[list[Match], bool, str]:
-    """The matches, whether the search saw everything, and the program's stderr."""
+) -> tuple[list[Match], bool]:
+    """The matches, and whether the search saw everything."""
     matches: list[Match] = []
     complete = True
     with process:
@@ -306,7 +306,7 @@ def _run_backend(
     refused = backend == "rg" and _pcre2_refused_a_file(process.stderr)
     if complete and process.returncode not in (0, 1) and not matches and not refused:
         _raise_for(backend, process.stderr)
-    return matches, complete, process.stderr
+    return matches, complete
 
 
 def _parse(backend: str, stream: Iterable[bytes], root: Path) -> Iterator[Match]:

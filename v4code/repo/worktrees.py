@@ -251,7 +251,7 @@ def clone_bundle(bundle: Path, dest: Path, branch: str, base: str) -> None:
     clone = git_at(dest)
     for setting in filters_off(dest, users_too=True):
         _call(clone, "config", *setting.split("=", 1))
-    _call(git_at(dest), "checkout", "--quiet", "-b", branch, base)
+    _call(clone, "checkout", "--quiet", "-b", branch, base)
 
 
 def fetch_branch(root: Path, bundle: Path, branch: str) -> str:
