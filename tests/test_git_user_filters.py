@@ -196,6 +196,26 @@ def test_batch_edits_the_content_the_users_filter_checks_out(
     assert plain_git(lfs_like, "show", "fixed:data.dat") == "goodbye lfs\n"
 
 
+def test_batch_in_a_repository_naming_programs_gives_them_no_way_in_through_the_users_filter(
+    lfs_like: Path, home: Path, tmp_path: Path, fake_api: FakeDeepSeek
+) -> None:
+    """A copied repository whose .git/config names programs git-lfs would start (a credential
+    helper, a custom transfer agent): through the real CLI, batch runs neither the user's
+    driver (the way in) nor those programs; the unit edits and stores the bytes as committed."""
+    trap = tmp_path / "trap"
+    plain_git(lfs_like, "config", "credential.helper", f"!touch {trap}-credential")
+    plain_git(lfs_like, "config", "lfs.customtransfer.evil.path", f"touch {trap}-transfer")
+    plain_git(lfs_like, "config", "lfs.standalonetransferagent", "evil")
+    define(["--global"], lfs_like, driver(home / "filter"))
+    manifest = plan_each(lfs_like, fake_api, "data.dat", tmp_path / "jobs.jsonl")
+    edit = tool_call("edit_file", path="data.dat", old_string="hello", new_string="goodbye")
+    fake_api.route("data.dat", [edit, text("Done.")])
+    run_and_apply(lfs_like, fake_api, manifest, tmp_path / "run", into="fixed")
+    assert plain_git(lfs_like, "show", "fixed:data.dat") == "goodbye lfs\n"  # stored as edited
+    assert sorted(p.name for p in (home / "filter").glob("*.ran")) == []
+    assert sorted(p.name for p in tmp_path.glob("trap-*")) == []
+
+
 def test_a_clone_like_configuration_keeps_the_users_filter(
     lfs_like: Path, home: Path, tmp_path: Path
 ) -> None:
