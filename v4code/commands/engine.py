@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -13,6 +13,9 @@ from v4code.choices import DIALECTS
 from v4code.commands import fail
 from v4code.engines.plan import ENGINES  # stdlib-only module: `--help` stays light
 from v4code.errors import ConfigError, V4codeError
+
+if TYPE_CHECKING:
+    from v4code.engines.probe import ProbeReport
 
 
 @click.group("engine")
@@ -236,7 +239,7 @@ def probe_command(
     """Check a running server for streaming, thinking, tool calls, reasoning replay and usage."""
     import os
 
-    from v4code.config import DEFAULT_BASE_URL, profile_layer, user_config_path
+    from v4code.config import DEFAULT_BASE_URL, profile_layer
     from v4code.engines.probe import probe, render
 
     try:
@@ -259,14 +262,30 @@ def probe_command(
         report = probe(url, api_key=api_key, dialect=dialect, model=model, timeout=timeout)
         click.echo(json.dumps(report.to_dict(), indent=2) if as_json else render(report))
         if fix and name is not None:
-            from v4code.engines.profile_file import set_profile_key
-
-            if layer.get("dialect") != report.dialect:
-                set_profile_key(user_config_path(), name, "dialect", report.dialect)
-                click.echo(f"profile {name!r}: dialect = {report.dialect!r}", err=True)
+            click.echo(_fix_profile(name, layer.get("dialect"), report), err=as_json)
     except V4codeError as exc:
         fail(exc)
     sys.exit(0 if report.ok else 1)
+
+
+def _fix_profile(name: str, before: object, report: ProbeReport) -> str:
+    """Write the dialect that works into profile NAME and say what changed and why: the
+    profile's dialect is the user's choice, so it never changes without a line saying so."""
+    from v4code.config import user_config_path
+    from v4code.engines.profile_file import set_profile_key
+
+    after = report.dialect
+    if before == after:
+        return f"--fix: profile {name!r} keeps dialect {after!r}: nothing changed"
+    path = user_config_path()
+    set_profile_key(path, name, "dialect", after)
+    if before is None:
+        return f"--fix: profile {name!r} had no dialect; set dialect = {after!r} in {path}"
+    why = f" because {report.why}" if report.why else ""
+    return (
+        f"--fix: profile {name!r}: dialect changed from {before!r} to {after!r}{why}; "
+        f"to keep {before!r}, set it back in {path}"
+    )
 
 
 @click.command("profiles")
