@@ -186,6 +186,16 @@ def test_cost_and_details_and_thinking(two_files, fake_api, monkeypatch):
     assert screen.index("They have two lines.") > screen.index("this session:")
 
 
+def test_details_shows_what_an_edit_wrote(two_files, fake_api, monkeypatch):
+    wrote = "x = 10  # the new limit\nLIMIT = x"
+    fake_api.load([tool_call("edit_file", **edit("a.py", "x = 1", wrote)), text("Bumped.")])
+    screen = chat(two_files, fake_api, monkeypatch, ["bump" + ENTER, "y", "/details" + ENTER])
+    details = screen.split("1. ", 1)[1]
+    assert '"path": "a.py"' in details
+    assert "old_string:\n     x = 1\n" in details
+    assert "new_string:\n     x = 10  # the new limit\n     LIMIT = x\n" in details
+
+
 # --- Ctrl-C -------------------------------------------------------------------------------
 
 
