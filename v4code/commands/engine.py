@@ -27,12 +27,24 @@ def engine_group() -> None:
 @click.option("--model", "model", default="flash", show_default=True, help="flash or pro.")
 @click.option("--gpu", default="h200", show_default=True, help="Device kind (see --list).")
 @click.option("--gpus", type=click.IntRange(min=1), default=1, show_default=True, help="Per node.")
-@click.option("--nodes", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option(
+    "--nodes",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Machines, each with --gpus devices.",
+)
 @click.option(
     "--quant", default="native", show_default=True, help="native, bf16, fp8, int8, q8, fp4, q4."
 )
 @click.option("--context", type=click.IntRange(min=1), help="Tokens per sequence (default: 1M).")
-@click.option("--concurrency", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option(
+    "--concurrency",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Sequences served at once (each holds its own KV cache).",
+)
 @click.option("--engine", type=click.Choice(ENGINES), help="Plan for this engine only.")
 @click.option(
     "--memory", "memory_gb", type=click.FloatRange(min=1), help="GB per device (Apple, CPU)."
@@ -224,9 +236,15 @@ def status_command() -> None:
 @click.option("--profile", "name", help="Probe this profile's endpoint.")
 @click.option("--dialect", type=click.Choice(DIALECTS), help="The dialect to try first.")
 @click.option("-m", "--model", help="The model name to ask for (default: the first served).")
-@click.option("--timeout", type=click.FloatRange(min=1), default=120.0, show_default=True)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=1),
+    default=120.0,
+    show_default=True,
+    help="Seconds each probe request may take.",
+)
 @click.option("--fix", is_flag=True, help="Write the dialect that works into the profile.")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="The checks as JSON (ok, dialect, evidence).")
 def probe_command(
     url: str | None,
     name: str | None,

@@ -19,7 +19,7 @@ SEVERITY = click.Choice(SEVERITIES)
 @click.option("--commit", metavar="SHA", help="Review one commit.")
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "json", "sarif"]), default="text",
-    show_default=True,
+    show_default=True, help="text for a terminal, json for scripts, sarif for code scanning.",
 )  # fmt: skip
 @click.option(
     "--fail-on", type=SEVERITY, default="blocker", show_default=True,
