@@ -205,3 +205,14 @@ def test_every_option_of_every_command_says_what_it_does() -> None:
         if isinstance(param, click.Option) and not param.hidden and not (param.help or "").strip()
     ]
     assert bare == []
+
+
+def test_dash_c_means_the_directory_to_work_in_for_every_command() -> None:
+    with_c = {
+        path: param.opts
+        for path, command in _commands(main, "v4code")
+        for param in command.params
+        if isinstance(param, click.Option) and "-C" in param.opts
+    }
+    assert {"v4code run", "v4code review", "v4code undo", "v4code map"} <= set(with_c)
+    assert all("--cwd" in opts for opts in with_c.values()), with_c
