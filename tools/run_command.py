@@ -16,6 +16,7 @@ from v4code.config import MAX_COMMAND_TIMEOUT
 from v4code.edits.snapshot import snapshot_after_command, snapshot_before_command
 from v4code.errors import Cancelled, ToolError
 from v4code.safety.process import command_env, run_process
+from v4code.safety.programs import find_program
 from v4code.safety.redact import redactor
 from v4code.safety.sandbox import sandboxed
 from v4code.toolkit import ToolContext, ToolOutput, cap_output, tool
@@ -79,7 +80,10 @@ def run_command(ctx: ToolContext, command: str, timeout: int | None = None) -> C
 
 def _run(ctx: ToolContext, proposal: CommandProposal) -> ToolOutput:
     command, timeout, root = proposal.command, proposal.timeout, proposal.cwd
-    argv = ["bash", "-c", command]
+    bash = find_program("bash", root)  # never a `bash` the workspace holds
+    if bash is None and not proposal.sandboxed:  # (the sandbox says why it cannot start)
+        raise ToolError("Could not start bash: it was not found on PATH outside the workspace.")
+    argv = [bash or "bash", "-c", command]
     cap = max(ctx.output_cap, 1000)
     head = cap // 3
     allow_read = getattr(ctx.settings, "sandbox_allow_read", None) or ()

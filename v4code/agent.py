@@ -41,6 +41,7 @@ from v4code.pipeline import BeforeApply, Outcome, ToolPipeline
 from v4code.pricing import next_prompt_cost, price_usage
 from v4code.protocols import Approver, Backend
 from v4code.safety.permissions import PermissionPolicy
+from v4code.safety.programs import take_notices
 from v4code.sessions import SessionLog
 from v4code.textio import one_line
 from v4code.toolkit import ToolContext, ToolRegistry
@@ -139,7 +140,7 @@ class Agent(AgentControls):
             m.role == "user" for m in self.conversation.history
         ):
             content, notices = self._first_message(text, self.cancel)
-            yield from (self.record(Notice(n)) for n in notices)
+            yield from (self.record(Notice(n)) for n in [*notices, *take_notices()])
         self._append(Message(role="user", content=content))
         final_text = ""
         try:
@@ -304,7 +305,8 @@ class Agent(AgentControls):
         self._append_result(result)
         yield self.record(ToolFinished(call, result, outcome.denied is not None, summary))
         notes = self.hooks.after_tool(self, call, args, result) if self.hooks else []
-        yield from (self.record(Notice(n)) for n in notes)
+        # e.g. "git found only at .venv/bin/git: not used" (a program the workspace planted)
+        yield from (self.record(Notice(n)) for n in [*notes, *take_notices()])
         if loaded:
             read = ", ".join(map(one_line, loaded))  # folder names the repository chose
             yield self.record(Notice(f"Read {read} (instructions for files there)."))

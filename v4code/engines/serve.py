@@ -12,7 +12,6 @@ import contextlib
 import importlib.util
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ from typing import Any
 from v4code.backends.model_list import fetch_models
 from v4code.engines.launch import LLAMACPP_V4
 from v4code.errors import ConfigError, V4codeError
+from v4code.safety.programs import find_program
 
 INSTALL_HINTS = {
     "vllm": "pip install vllm (a CUDA machine; see DEEPSEEK_API.md §2.1 for the V4 version)",
@@ -104,17 +104,18 @@ def missing_engine(argv: list[str]) -> str | None:
             hint = INSTALL_HINTS.get(module, INSTALL_HINTS.get(top, f"pip install {top}"))
             return f"{module} is not installed in {sys.executable}: {hint}"
         return None
-    if shutil.which(argv[0]) is None:
+    if find_program(argv[0], Path.cwd()) is None:
         hint = INSTALL_HINTS.get(argv[0], f"install {argv[0]}")
-        return f"{argv[0]} is not on PATH: {hint}"
+        return f"{argv[0]} is not on PATH (outside the current folder): {hint}"
     return None
 
 
 def gguf_argv(gguf: Path, port: int, context: int, threads: int) -> list[str]:
     """llama-server when it is on PATH, else llama-cpp-python's server (same flags' meaning)."""
-    if shutil.which("llama-server"):
+    server = find_program("llama-server", Path.cwd())
+    if server is not None:
         return [
-            "llama-server", "-m", str(gguf), *LLAMACPP_V4,
+            server, "-m", str(gguf), *LLAMACPP_V4,
             "-c", str(context), "-t", str(threads), "--host", "127.0.0.1", "--port", str(port),
         ]  # fmt: skip
     return [
@@ -148,6 +149,7 @@ def start(name: str, argv: list[str], base_url: str, log: Path) -> subprocess.Po
     why = missing_engine(argv)
     if why is not None:
         raise ConfigError(why)
+    argv = [find_program(argv[0], Path.cwd()) or argv[0], *argv[1:]]  # the one just checked
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as out:
         proc = subprocess.Popen(

@@ -17,6 +17,8 @@ to trust, so every git call goes through `run` (or `stream`), which
   the inherited `GIT_*` variables (`GIT_DIR`, `GIT_WORK_TREE`, `GIT_INDEX_FILE`,
   `GIT_CONFIG_*`, `GIT_EXTERNAL_DIFF`, ...) unless a caller passes one on purpose through
   `keep_env` (a pre-commit review keeps the `GIT_INDEX_FILE` git gives its hooks);
+- starts the git that `safety/programs.py` resolved once to an absolute path outside the
+  workspace (a `.venv/bin/git` a command planted is never run on the host);
 - runs git in its own process group with a timeout and cancellation (`safety/process.py`), so
   a stuck git is killed with everything it started;
 - raises `GitError` when git is missing, fails or is stopped.
@@ -34,7 +36,6 @@ variables (start it with `env=git_env()`), or make those calls through `run` her
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Collection, Mapping
 from fnmatch import fnmatchcase
 from pathlib import Path
@@ -43,6 +44,7 @@ from typing import TYPE_CHECKING, TypedDict
 from v4code.cancel import CancelToken
 from v4code.errors import Cancelled, ConfigError
 from v4code.safety.process import StreamedProcess, capture_process
+from v4code.safety.programs import find_program
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -87,8 +89,16 @@ class GitError(ConfigError):
     """git is missing, or a git command failed or was stopped (the message says which)."""
 
 
-def find_git() -> str | None:
-    return shutil.which("git")
+def find_git(workspace: Path | None = None) -> str | None:
+    """git's absolute path, found once and never inside a workspace (`safety/programs.py`)."""
+    return find_program("git", workspace)
+
+
+def _git_or_fail(workspace: Path | None) -> str:
+    git = find_git(workspace)
+    if git is None:
+        raise GitError("git is not installed (or not on PATH outside the workspace)")
+    return git
 
 
 def config_args(keep_config: Collection[str] = ()) -> list[str]:
@@ -118,8 +128,9 @@ def git_env(
 
 
 def git_argv(*args: str, git: str | None = None, keep_config: Collection[str] = ()) -> list[str]:
-    """The hardened command line for `git ARGS` (without the filter overrides of `run`)."""
-    argv = [git or find_git() or "git", *config_args(keep_config)]
+    """The hardened command line for `git ARGS` (without the filter overrides of `run`);
+    GitError when no git may be started."""
+    argv = [git or _git_or_fail(None), *config_args(keep_config)]
     if args and args[0] in DIFF_COMMANDS:
         return [*argv, args[0], "--no-ext-diff", "--no-textconv", *args[1:]]
     return [*argv, *args]
@@ -205,7 +216,10 @@ def _config_list(
 ) -> list[str] | None:
     """The NUL-separated fields `git config OPTIONS -z --list` prints ([] when git cannot
     start or hangs), or None when git refuses (an old git that does not know an option)."""
-    argv = git_argv("config", *options, "-z", "--list")
+    try:
+        argv = git_argv("config", *options, "-z", "--list", git=find_git(root))
+    except GitError:
+        return []
     try:
         done = capture_process(argv, cwd=root, timeout=timeout, env=env)
     except OSError:
@@ -302,9 +316,7 @@ def run(
     to pass on; `keep_config` names HARDENING keys to leave as the repository sets them (only
     for commands that start nothing, e.g. `rev-parse --git-path hooks`).
     """
-    git = find_git()
-    if git is None:
-        raise GitError("git is not installed (or not on PATH)")
+    git = _git_or_fail(root)
     env = git_env(keep_env)
     argv = git_argv(*args, git=git, keep_config=keep_config)
     if _reads_work_tree(args):  # a diff of the work tree would run the clean filters
@@ -349,9 +361,7 @@ def stream(
     Raises GitError when git is not installed. For commands that read files as they are
     (`grep`), not for `diff`, which would need the filter overrides of `run`.
     """
-    git = find_git()
-    if git is None:
-        raise GitError("git is not installed (or not on PATH)")
+    git = _git_or_fail(root)
     return StreamedProcess(
         git_argv(*args, git=git), cwd=root, timeout=timeout, cancel=cancel, env=git_env()
     )

@@ -6,7 +6,8 @@ HARDENING overrides and `filters_off` (the filter drivers the repository defines
 the user's own, like git-lfs, kept only while the repository's configuration is that of a
 plain clone) as persistent options and a prompt-free, lock-free environment, and the
 inherited GIT_* variables (which gitpython would copy into every call) are dropped from this
-process's environment before the first call. gitpython is imported only here, and only when
+process's environment before the first call; gitpython starts the git `find_git` resolved
+(GIT_PYTHON_GIT_EXECUTABLE), never one on PATH. gitpython is imported only here, and only when
 a batch command needs it.
 
 Nothing here reads or writes the user's checkout or index: worktrees are added from a commit
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from v4code.repo.git import HARDENING, GitError, filters_off, git_env
+from v4code.repo.git import HARDENING, GitError, filters_off, find_git, git_env
 
 if TYPE_CHECKING:
     import git as gitpython
@@ -46,6 +47,22 @@ def _scrub_process_env() -> None:
     for name in list(os.environ):
         if name.startswith("GIT_") and name not in clean:
             del os.environ[name]
+
+
+def _gitpython(workspace: Path) -> Any:
+    """The gitpython module, set to start the git `find_git` resolved (never one on PATH
+    inside a workspace). Importing gitpython runs `git version` from
+    GIT_PYTHON_GIT_EXECUTABLE, or from PATH without it, so that is set first."""
+    _scrub_process_env()
+    program = find_git(workspace)
+    if program is None:
+        raise GitError("git is not installed (or not on PATH outside the workspace)")
+    os.environ["GIT_PYTHON_GIT_EXECUTABLE"] = program
+    import git as gitpython
+
+    if program != gitpython.Git.GIT_PYTHON_GIT_EXECUTABLE:
+        gitpython.refresh(program)
+    return gitpython
 
 
 def _hardened(g: gitpython.Git, path: Path) -> gitpython.Git:
@@ -76,9 +93,7 @@ def _call(g: gitpython.Git, command: str, *args: str, **kwargs: Any) -> str:
 
 def git_at(path: Path) -> gitpython.Git:
     """A hardened gitpython `Git` working in `path` (a repository or one of our worktrees)."""
-    import git as gitpython
-
-    _scrub_process_env()
+    gitpython = _gitpython(path)
     return _hardened(gitpython.Git(str(path)), path)
 
 
@@ -243,9 +258,7 @@ def clone_bundle(bundle: Path, dest: Path, branch: str, base: str) -> None:
     its own configuration switches every filter driver off, the user's too: files stay as
     committed (LFS pointers), and a file added there is committed as it is rather than into
     a store that goes away with the copy."""
-    import git as gitpython
-
-    _scrub_process_env()
+    gitpython = _gitpython(dest.parent)
     g = _hardened(gitpython.Git(str(dest.parent)), dest.parent)
     _call(g, "clone", "--quiet", "--no-checkout", str(bundle), str(dest))
     clone = git_at(dest)

@@ -36,7 +36,6 @@ import functools
 import os
 import re
 import shlex
-import shutil
 import sys
 import time
 import uuid
@@ -46,6 +45,7 @@ from pathlib import Path
 
 from v4code.errors import ToolError
 from v4code.safety.process import capture_process
+from v4code.safety.programs import find_program
 
 __all__ = [
     "MAX_FILE_BYTES",
@@ -82,8 +82,21 @@ class SandboxUnavailable(ToolError):
     """The sandbox is required but cannot be used here; the message says why and what to do."""
 
 
-def find_bwrap() -> str | None:
-    return shutil.which("bwrap")
+def find_bwrap(workspace: Path | None = None) -> str | None:
+    """bubblewrap's absolute path, found once and never inside a workspace: a planted
+    `.venv/bin/bwrap` would otherwise *be* the sandbox."""
+    return find_program("bwrap", workspace)
+
+
+def _shell(name: str, root: Path) -> str:
+    """The absolute path of a shell v4code puts around the command (`bash`, `sh`)."""
+    found = find_program(name, root)
+    if found is None:
+        raise SandboxUnavailable(
+            f"This command must run in the sandbox, but `{name}` was not found outside the "
+            "workspace, so it was not run."
+        )
+    return found
 
 
 @dataclass(frozen=True)
@@ -293,7 +306,7 @@ def bwrap_argv(
     limits = f"ulimit -f {MAX_FILE_BYTES // 1024} && "
     if cgroup is None:
         limits += f"ulimit -u {MAX_PROCESSES} 2>/dev/null; "
-    wrapped += ["bash", "-c", limits + 'exec "$@"', "v4code-sandbox"]
+    wrapped += [_shell("bash", root), "-c", limits + 'exec "$@"', "v4code-sandbox"]
     return [*wrapped, *argv]
 
 
@@ -315,7 +328,7 @@ def _probe(bwrap: str, root: str) -> str | None:
 
 def check_sandbox(root: Path) -> str:
     """Return the bwrap executable to use, or raise SandboxUnavailable saying why not."""
-    bwrap = find_bwrap()
+    bwrap = find_bwrap(root)
     if bwrap is None:
         raise SandboxUnavailable(
             "This command must run in the sandbox, but bubblewrap (`bwrap`) is not installed, "
@@ -398,7 +411,7 @@ def sandboxed(
     )
     if cgroup is not None:
         enter = f'echo $$ > {shlex.quote(str(cgroup / "cgroup.procs"))} && exec "$@"'
-        wrapped = ["sh", "-c", enter, "v4code-sandbox", *wrapped]
+        wrapped = [_shell("sh", root), "-c", enter, "v4code-sandbox", *wrapped]
     try:
         yield wrapped
     finally:
