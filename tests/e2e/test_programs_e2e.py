@@ -35,7 +35,7 @@ def planted(marker: Path, real: str | None) -> str:
     """A stand-in that leaves `marker` (on the host, outside the workspace), then runs the
     real program so nothing else looks wrong."""
     tail = f'exec {real} "$@"\n' if real else "exit 0\n"
-    return f"#!/bin/sh\necho ran >> {marker}\n{tail}"
+    return f'#!/bin/sh\necho ran "$PWD" "$@" >> {marker}\n{tail}'
 
 
 def venv_on_path(root: Path) -> dict[str, str | None]:
@@ -139,7 +139,7 @@ def test_the_only_git_inside_the_workspace_is_not_used_and_said_so(
         env=env,
     )
     assert done.returncode == 0, done.stderr
-    assert not mark.exists()
+    assert not mark.exists(), mark.read_text()
     assert "git found only at .venv/bin/git: not used" in json.loads(done.stdout)["notices"]
 
 
@@ -153,3 +153,24 @@ def test_mcp_add_warns_when_the_server_lives_inside_a_repository(workspace: Path
     assert f"inside the repository {workspace}" in done.stderr
     elsewhere = v4code(workspace, "mcp", "add", "system", "--", "/bin/sh")
     assert elsewhere.returncode == 0 and "warning" not in elsewhere.stderr
+
+
+def test_batch_and_its_gitpython_never_run_the_workspaces_git(
+    workspace: Path, tmp_path: Path, fake_api: FakeDeepSeek
+) -> None:
+    env = venv_on_path(workspace)
+    mark = tmp_path / "git.ran"
+    git = workspace / ".venv" / "bin" / "git"
+    git.write_text(planted(mark, shutil.which("git")))
+    git.chmod(0o755)
+    manifest = tmp_path / "jobs.jsonl"
+    planned = v4code(
+        workspace, "batch", "plan", "Fix {path}.", "--each", "README.md", "-o", str(manifest),
+        server=fake_api, env=env,
+    )  # fmt: skip
+    assert planned.returncode == 0, planned.stderr
+    fake_api.route("README.md", [tool_call("write_file", path="README.md", content="# x\n")])
+    fake_api.route("README.md", [text("Done.")])
+    ran = v4code(workspace, "batch", "run", str(manifest), server=fake_api, env=env)
+    assert ran.returncode == 0, ran.stderr
+    assert not mark.exists(), mark.read_text()

@@ -23,6 +23,7 @@ from v4code.jobs.manifest import Unit
 from v4code.repo import worktrees
 from v4code.repo.git import GitError, git_env
 from v4code.safety.process import capture_process, command_env, run_process
+from v4code.safety.programs import workspaces_env
 
 AGENT_TIMEOUT = 24 * 3600.0
 """A unit without --max-time still ends some day."""
@@ -135,7 +136,8 @@ def run_agent(
         cwd=checkout,
         timeout=timeout,
         cancel=cancel,
-        env=git_env(base=env) if env is not None else git_env(),
+        # the driver's repository is a workspace for the agent too (its .venv/bin on PATH)
+        env={**(git_env(base=env) if env is not None else git_env()), **workspaces_env()},
     )
     out = UnitOutcome("error", agent_s=time.monotonic() - start)
     out.agent_stdout = done.stdout.decode("utf-8", "replace")

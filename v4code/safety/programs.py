@@ -29,13 +29,26 @@ import os
 import threading
 from pathlib import Path
 
-__all__ = ["find_program", "inside_workspace", "on_path", "repository_of", "take_notices"]
+__all__ = [
+    "WORKSPACES_ENV",
+    "find_program",
+    "inside_workspace",
+    "on_path",
+    "repository_of",
+    "take_notices",
+    "workspaces_env",
+]
+
+WORKSPACES_ENV = "V4CODE_WORKSPACES"
+"""The workspaces of the v4code process that started this one (a batch driver's repository,
+for a unit's agent working in a worktree elsewhere): PATH folders there are skipped too."""
 
 _lock = threading.Lock()
 _workspaces: list[Path] = []
 _found: dict[tuple[str, str, tuple[Path, ...]], str | None] = {}
 _notices: list[str] = []
 _said: set[str] = set()
+_inherited: list[bool] = []  # [True] once WORKSPACES_ENV was read
 
 
 def _forms(path: Path) -> set[Path]:
@@ -45,11 +58,24 @@ def _forms(path: Path) -> set[Path]:
 
 
 def _remember(workspace: Path | None) -> tuple[Path, ...]:
-    if workspace is not None:
-        for form in sorted(_forms(workspace)):
+    given = [] if workspace is None else [workspace]
+    if not _inherited:
+        _inherited.append(True)
+        raw = os.environ.get(WORKSPACES_ENV, "")
+        given += [Path(p) for p in raw.split(os.pathsep) if os.path.isabs(p)]
+    for folder in given:
+        for form in sorted(_forms(folder)):
             if form != Path("/") and form not in _workspaces:
                 _workspaces.append(form)
     return tuple(_workspaces)
+
+
+def workspaces_env(workspace: Path | None = None) -> dict[str, str]:
+    """`{WORKSPACES_ENV: ...}` for a v4code child: this process's workspaces (and
+    `workspace`), whose PATH folders it must skip as well."""
+    with _lock:
+        bases = _remember(workspace)
+    return {WORKSPACES_ENV: os.pathsep.join(str(base) for base in bases)}
 
 
 def _within(path: Path, bases: tuple[Path, ...]) -> Path | None:

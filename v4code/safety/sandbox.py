@@ -40,6 +40,7 @@ the kernel enforces for uid 0, and `ulimit -u` otherwise) and a file size (`ulim
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import functools
 import os
@@ -375,7 +376,7 @@ def _git_dirs(root: Path) -> list[Path]:
 _SOCKET_SCAN = ("/var", "/srv", "/opt", "/mnt", "/media", "/home", "/root")
 """Where host daemons keep sockets outside the masked folders; scanned once, not deeply."""
 _SCAN_DEPTH = 4
-_SCAN_ENTRIES = 20000
+_SCAN_ENTRIES = 10000
 
 
 def _a_socket(path: str) -> bool:
@@ -387,13 +388,14 @@ def _a_socket(path: str) -> bool:
 
 @functools.lru_cache(maxsize=1)
 def _scanned_sockets() -> tuple[str, ...]:
-    """Socket files in `_SOCKET_SCAN` (a few levels down, a bounded number of entries):
-    those of daemons in other network namespaces, which /proc/net/unix does not list."""
+    """Socket files in `_SOCKET_SCAN` (a few levels down, shallowest first, a bounded number
+    of entries: about a tenth of a second, once per process): those of daemons in other
+    network namespaces, which /proc/net/unix does not list."""
     found: list[str] = []
     budget = _SCAN_ENTRIES
-    todo = [(top, 0) for top in _SOCKET_SCAN]
+    todo = collections.deque((top, 0) for top in _SOCKET_SCAN)  # shallowest first
     while todo and budget > 0:
-        folder, depth = todo.pop()
+        folder, depth = todo.popleft()
         with contextlib.suppress(OSError), os.scandir(folder) as entries:
             for entry in entries:
                 budget -= 1
