@@ -195,16 +195,21 @@ def _venv_base(venv: Path) -> Path | None:
 
 
 def _linked_venvs(directory: Path) -> list[Path]:
-    """The virtualenvs the links of a PATH folder point into (pipx puts links in
-    `~/.local/bin`): a link's target is shown only as part of a venv, never its parent."""
+    """The virtualenvs and Pythons the links of a PATH folder outside the workspace point
+    into (pipx and uv put links in `~/.local/bin`): a link's target is shown only as part
+    of a venv or of a Python installation, never just its parent folder."""
     found: list[Path] = []
     with contextlib.suppress(OSError):
         for item in directory.iterdir():
             with contextlib.suppress(OSError):
-                if item.is_symlink():
-                    venv = _venv_root(_real(item))
-                    if venv is not None:
-                        found.append(venv)
+                if not item.is_symlink():
+                    continue
+                target = _real(item)
+                venv = _venv_root(target)
+                if venv is not None:
+                    found.append(venv)
+                elif target.name.startswith("python") and target.parent.name == "bin":
+                    found.append(target.parent.parent)
     return found
 
 
