@@ -254,3 +254,15 @@ def test_a_command_word_that_cannot_be_inspected_still_runs(
 ) -> None:
     seen = commands(workspace, fake_api, "ls /proc/1/root/x 2>/dev/null; echo started")
     assert "started" in seen and "Could not start" not in seen
+
+
+def test_a_destructive_command_on_an_uninspectable_path_is_judged_not_crashed(
+    workspace: Path, fake_api: FakeDeepSeek
+) -> None:
+    fake_api.load([tool_call("run_command", command="rm -rf /proc/1/root/x/y"), text("Done.")])
+    done = v4code(
+        workspace, "run", "--permission-mode", "full-auto", "go", server=fake_api, sandbox=True
+    )
+    assert "Traceback" not in done.stderr
+    assert done.returncode == 5, done.stderr  # denied: a person would have to say yes
+    assert "cannot be worked out" in done.stderr + done.stdout
