@@ -174,7 +174,16 @@ def _author_env(worktree: Path) -> dict[str, str]:
 
 
 def commit_all(worktree: Path, message: str) -> str | None:
-    """Commit every change in our worktree (hooks never run); the new commit, or None if clean."""
+    """Commit every change in our worktree (hooks never run); the new commit, or None if clean.
+
+    A git repository inside the worktree (a `.git` below its root: the unit's agent or
+    verify command made it) is refused: `add --all` would record it as a gitlink, and git
+    on the host reads its configuration, which can name programs."""
+    from v4code.repo.files import list_files
+
+    nested = sorted(list_files(worktree).repositories)
+    if nested:
+        raise GitError(f"a git repository inside the worktree is never committed: {nested[0]}")
     g = git_at(worktree)
     _call(g, "add", "--all")
     if not _call(g, "status", "--porcelain", "--untracked-files=no").strip():
