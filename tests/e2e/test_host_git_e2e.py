@@ -151,9 +151,12 @@ def test_a_repository_a_command_makes_in_a_submodule_runs_nothing_on_the_host(
     assert result["status"] == "denied"  # the guard's check found the tree dirty
     assert started(markers) == []
     assert not os.path.lexists(workspace / "sub" / ".git")
-    assert any(line.startswith("sub/.git: a git repository appeared") for line in result["planted"])
+    assert any(
+        line.startswith("sub/.git: a git repository appeared inside the workspace")
+        for line in result["planted"]
+    )
     tool_results = [m["content"] for m in fake_api.chat_requests[1].messages if m["role"] == "tool"]
-    assert "sub/.git: a git repository appeared" in tool_results[0]
+    assert "sub/.git: a git repository appeared inside the workspace" in tool_results[0]
     moved = list(Path(os.environ["V4CODE_HOME"]).rglob("moved-aside/*/sub/.git/config"))
     assert len(moved) == 1 and "fsmonitor" in moved[0].read_text()  # kept, not deleted
     subprocess.run(["git", "status"], cwd=workspace, check=True, capture_output=True)

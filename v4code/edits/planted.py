@@ -1,7 +1,7 @@
 """What a command leaves in the workspace that v4code must not take for the user's own.
 
 - A nested git repository (a `.git` below the root that was not there before the command,
-  or that the command replaced). git on the host, v4code's own or the user's next `git
+  that the command replaced, or whose configuration it changed). git on the host, v4code's own or the user's next `git
   status`, would read its configuration, and that can name programs: a clean filter, an
   fsmonitor. It is moved out of the workspace into v4code's checkpoint store (kept, not
   deleted), with a line that says where.
@@ -21,14 +21,15 @@ from pathlib import Path
 
 from v4code.textio import one_line
 
-Repositories = Mapping[str, tuple[int, int]]
+Repositories = Mapping[str, tuple[int, ...]]
 """`.git` path (workspace-relative) -> (inode, file type), as `FileListing.repositories`."""
 
 PROJECT_DIR = ".v4code"
 
 
 def new_repositories(before: Repositories, after: Repositories) -> list[str]:
-    """The `.git` entries that are new, or not the same file as before the command."""
+    """The `.git` entries that are new, not the same file as before the command, or hold a
+    configuration that changed."""
     return sorted(rel for rel, ident in after.items() if before.get(rel) != ident)
 
 
@@ -46,8 +47,8 @@ def move_aside(root: Path, rels: list[str], aside: Path) -> list[str]:
             _remove(source)
             where = f"removed (it could not be moved: {exc.strerror or exc})"
         lines.append(
-            f"{one_line(rel)}: a git repository appeared inside the workspace during this "
-            f"command; {where}, because git on this machine would run programs its "
+            f"{one_line(rel)}: a git repository appeared inside the workspace (or its "
+            f"configuration changed) during this command; {where}, because git on this machine would run programs its "
             "configuration names (move it back only if you trust it)"
         )
     return lines

@@ -326,7 +326,7 @@ class _Pending:
     the nested repositories and whether `.v4code/` was there."""
 
     record: SnapshotRecord | None
-    repositories: dict[str, tuple[int, int]]
+    repositories: dict[str, tuple[int, ...]]
     project_dir: bool
 
 

@@ -64,10 +64,11 @@ class FileListing:
     """False when the walk stopped at WALK_LIMIT."""
     note: str = ""
     """Something worth telling the reader (an ignored directory listed anyway, ...)."""
-    repositories: dict[str, tuple[int, int]] = field(default_factory=dict)
+    repositories: dict[str, tuple[int, ...]] = field(default_factory=dict)
     """The nested git repositories below the root among the listed entries (a gitlink, or an
-    untracked folder with a `.git`): the `.git` entry's path -> (inode, file type). Found
-    while listing, so no second walk; empty outside a git work tree (a walk skips `.git`)."""
+    untracked folder with a `.git`): the `.git` entry's path -> its identity (`_identity`).
+    Found while listing, so no second walk; empty outside a git work tree (a walk skips
+    `.git`)."""
 
 
 def list_files(
@@ -93,7 +94,7 @@ def _rel(root: Path, path: Path) -> str:
     return path.relative_to(root).as_posix() or "."
 
 
-def _git_files(root: Path, target: Path) -> tuple[list[str], dict[str, tuple[int, int]]] | None:
+def _git_files(root: Path, target: Path) -> tuple[list[str], dict[str, tuple[int, ...]]] | None:
     """ls-files output relative to the root and the nested repositories among it (see
     `FileListing.repositories`), or None when git is missing or this is no repo.
 
@@ -113,7 +114,7 @@ def _git_files(root: Path, target: Path) -> tuple[list[str], dict[str, tuple[int
     base = str(root) + os.sep
     lstat = os.lstat
     files: list[str] = []
-    repositories: dict[str, tuple[int, int]] = {}
+    repositories: dict[str, tuple[int, ...]] = {}
     for name in names:
         try:  # tracked files deleted from disk are still in the index: list what is there
             mode = lstat(base + name).st_mode
@@ -123,9 +124,23 @@ def _git_files(root: Path, target: Path) -> tuple[list[str], dict[str, tuple[int
         if stat.S_ISDIR(mode):  # a gitlink, or an untracked repository ("sub/")
             marker = name.rstrip("/") + "/.git"
             with contextlib.suppress(OSError):
-                st = lstat(base + marker)
-                repositories[marker] = (st.st_ino, stat.S_IFMT(st.st_mode))
+                repositories[marker] = _identity(base + marker)
     return sorted(files), repositories
+
+
+def _identity(path: str) -> tuple[int, ...]:
+    """What tells one `.git` from another put in its place (an inode can be reused at once)
+    and from itself with a changed configuration: its own inode and type, and the identity,
+    size and times of what names programs (`config` in a directory, the file itself)."""
+    st = os.lstat(path)
+    named = st
+    if stat.S_ISDIR(st.st_mode):
+        try:
+            named = os.lstat(path + "/config")
+        except OSError:
+            return (st.st_ino, stat.S_IFMT(st.st_mode))
+    return (st.st_ino, stat.S_IFMT(st.st_mode), named.st_ino, named.st_size,
+            named.st_mtime_ns, named.st_ctime_ns)  # fmt: skip
 
 
 def is_git_work_tree(root: Path) -> bool:
