@@ -88,6 +88,7 @@ def _run(ctx: ToolContext, proposal: CommandProposal) -> ToolOutput:
     head = cap // 3
     allow_read = getattr(ctx.settings, "sandbox_allow_read", None) or ()
     snapshot_note = snapshot_before_command(ctx, command)  # so `v4code undo` can restore
+    planted: list[str] = []
     try:
         with (
             sandboxed(argv, root, allow_read=allow_read)
@@ -106,7 +107,7 @@ def _run(ctx: ToolContext, proposal: CommandProposal) -> ToolOutput:
     except OSError as exc:
         raise ToolError(f"Could not start bash: {exc}") from None
     finally:
-        snapshot_after_command(ctx)
+        planted = snapshot_after_command(ctx)  # a nested .git moved aside, a new .v4code/
     if result.cancelled:
         raise Cancelled()
     if result.timed_out:
@@ -120,6 +121,7 @@ def _run(ctx: ToolContext, proposal: CommandProposal) -> ToolOutput:
         status.append("(processes the command left running in the background were stopped)")
     if snapshot_note:
         status.append(snapshot_note)
+    status += planted
     if proposal.sandboxed:
         status.append(
             "(ran in the sandbox: no network; writes only to the workspace, outside .git/)"
@@ -132,6 +134,8 @@ def _run(ctx: ToolContext, proposal: CommandProposal) -> ToolOutput:
         "timed_out": result.timed_out,
         "duration": round(result.duration, 3),
     }
+    if planted:
+        data["planted"] = planted  # `v4code run` reports them; a batch unit becomes an error
     text = cap_output("\n".join(lines), ctx.output_cap)
     # A command that ran and failed is a result, not a failed call; frontends read exit_code.
     return ToolOutput(text, data=data, is_error=result.timed_out)

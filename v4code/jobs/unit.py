@@ -157,6 +157,10 @@ def run_agent(
         out.reason = f"the agent process failed (exit {done.returncode}): {last[0][:300]}"
         return out
     out.agent = result
+    planted = result.get("planted")
+    if planted and isinstance(planted, list):  # a nested .git, a .v4code/: never committed
+        out.reason = f"the agent's command left what v4code does not commit: {planted[0]}"
+        return out
     status = str(result.get("status", "error"))
     if status != "done":
         why = str(result.get("reason") or "")

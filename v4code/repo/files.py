@@ -8,10 +8,12 @@ strings, sorted. Used by the `list_files` and `grep` tools, the repo map and the
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import re
-from dataclasses import dataclass
+import stat
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from v4code.cancel import CancelToken
@@ -62,6 +64,11 @@ class FileListing:
     """False when the walk stopped at WALK_LIMIT."""
     note: str = ""
     """Something worth telling the reader (an ignored directory listed anyway, ...)."""
+    repositories: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    """The nested git repositories below the root among the listed entries (a gitlink, or an
+    untracked folder with a `.git`): the `.git` entry's path -> its identity (`_identity`).
+    Found while listing, so no second walk; empty outside a git work tree (a walk skips
+    `.git`)."""
 
 
 def list_files(
@@ -72,10 +79,11 @@ def list_files(
     target = Path(os.path.realpath(under)) if under is not None else root
     if target.is_file():
         return FileListing([_rel(root, target)], "walk")
-    files = _git_files(root, target)
-    if files is not None:
+    found = _git_files(root, target)
+    if found is not None:
+        files, repositories = found
         if files or not _has_any_file(target):
-            return FileListing(files, "git")
+            return FileListing(files, "git", repositories=repositories)
         listing = _walk(root, target, cancel)
         note = f"{_rel(root, target)} is ignored by git (or untracked); listed anyway."
         return FileListing(listing.files, "walk", listing.complete, note)
@@ -86,8 +94,9 @@ def _rel(root: Path, path: Path) -> str:
     return path.relative_to(root).as_posix() or "."
 
 
-def _git_files(root: Path, target: Path) -> list[str] | None:
-    """ls-files output relative to the root, or None when git is missing or this is no repo.
+def _git_files(root: Path, target: Path) -> tuple[list[str], dict[str, tuple[int, ...]]] | None:
+    """ls-files output relative to the root and the nested repositories among it (see
+    `FileListing.repositories`), or None when git is missing or this is no repo.
 
     One git process: ls-files itself fails outside a work tree (and inside `.git/`), so no
     separate `rev-parse` is needed; this runs before and after every command (snapshots).
@@ -103,9 +112,35 @@ def _git_files(root: Path, target: Path) -> list[str] | None:
     names = set(out.decode("utf-8", "surrogateescape").split("\0"))
     names.discard("")
     base = str(root) + os.sep
-    lexists = os.path.lexists
-    # Tracked files deleted from disk are still in the index: list what a person would see.
-    return sorted([n for n in names if lexists(base + n)])
+    lstat = os.lstat
+    files: list[str] = []
+    repositories: dict[str, tuple[int, ...]] = {}
+    for name in names:
+        try:  # tracked files deleted from disk are still in the index: list what is there
+            mode = lstat(base + name).st_mode
+        except OSError:
+            continue
+        files.append(name)
+        if stat.S_ISDIR(mode):  # a gitlink, or an untracked repository ("sub/")
+            marker = name.rstrip("/") + "/.git"
+            with contextlib.suppress(OSError):
+                repositories[marker] = _identity(base + marker)
+    return sorted(files), repositories
+
+
+def _identity(path: str) -> tuple[int, ...]:
+    """What tells one `.git` from another put in its place (an inode can be reused at once)
+    and from itself with a changed configuration: its own inode and type, and the identity,
+    size and times of what names programs (`config` in a directory, the file itself)."""
+    st = os.lstat(path)
+    named = st
+    if stat.S_ISDIR(st.st_mode):
+        try:
+            named = os.lstat(path + "/config")
+        except OSError:
+            return (st.st_ino, stat.S_IFMT(st.st_mode))
+    return (st.st_ino, stat.S_IFMT(st.st_mode), named.st_ino, named.st_size,
+            named.st_mtime_ns, named.st_ctime_ns)  # fmt: skip
 
 
 def is_git_work_tree(root: Path) -> bool:

@@ -365,8 +365,41 @@ def grant(root: Path) -> TrustState:
     data = _read_store()
     data["version"] = STORE_VERSION
     data["repositories"][_real(root)] = {"digest": state.digest, "granted": int(time.time())}
+    appeared = data.get("appeared")
+    if isinstance(appeared, dict):
+        appeared.pop(_real(root), None)  # the user looked at it and trusts it
     _write_store(data)
     return TrustState(state.root, "trusted", state.digest, state.summary)
+
+
+def remember_appeared(root: Path) -> None:
+    """Note that `.v4code/` appeared while v4code ran a command here (the model's command may
+    have made it): the chat never offers to trust it (`appeared`); the user's own `v4code
+    trust` (`grant`) still can, and forgets the note."""
+    data = _read_store()
+    appeared = data.get("appeared")
+    data["appeared"] = appeared if isinstance(appeared, dict) else {}
+    data["appeared"][_real(root)] = int(time.time())
+    _write_store(data)
+
+
+def appeared(root: Path) -> bool:
+    """Whether `.v4code/` appeared during a v4code command (`remember_appeared`) and the user
+    has not trusted it since; a trust file that cannot be read counts as yes."""
+    try:
+        recorded = _read_store().get("appeared")
+    except TrustError:
+        return True
+    return isinstance(recorded, dict) and _real(root) in recorded
+
+
+def forget_appeared(root: Path) -> None:
+    """Drop the note of `remember_appeared` (`.v4code/` is gone: a new one is the user's)."""
+    with contextlib.suppress(TrustError):
+        data = _read_store()
+        recorded = data.get("appeared")
+        if isinstance(recorded, dict) and recorded.pop(_real(root), None) is not None:
+            _write_store(data)
 
 
 def revoke(root: Path) -> bool:
