@@ -135,7 +135,7 @@ def run_agent(
         cwd=checkout,
         timeout=timeout,
         cancel=cancel,
-        env=git_env(base=env) if env is not None else git_env(),
+        env=git_env(base=env, keep_secrets=True),  # the unit's agent needs the key
     )
     out = UnitOutcome("error", agent_s=time.monotonic() - start)
     out.agent_stdout = done.stdout.decode("utf-8", "replace")
