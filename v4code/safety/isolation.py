@@ -68,7 +68,7 @@ def _host_binds() -> list[str]:
 
 
 def _wrapper(bwrap: str) -> list[str]:
-    args = [bwrap, "--die-with-parent", "--unshare-pid", *_host_binds(), "--proc", "/proc"]
+    args = [bwrap, "--unshare-pid", *_host_binds(), "--proc", "/proc"]
     if os.geteuid() == 0:
         for cap in _known_caps(bwrap):
             args += ["--cap-drop", cap]
@@ -99,12 +99,14 @@ def isolation_problem() -> str | None:
     return _probe()[1]
 
 
-def isolated(argv: Sequence[str]) -> list[str]:
+def isolated(argv: Sequence[str], *, outlive: bool = False) -> list[str]:
     """`argv` to run in a PID namespace of its own, or `argv` unchanged (said once) when
-    none can be had here. The wrapped command keeps its working directory and environment."""
+    none can be had here. The wrapped command keeps its working directory and environment;
+    it ends with v4code unless `outlive` (an engine started with `--detach`)."""
     wrapper, why = _probe()
     if wrapper is not None:
-        return [*wrapper, "--", *argv]
+        tie = [] if outlive else ["--die-with-parent"]
+        return [wrapper[0], *tie, *wrapper[1:], "--", *argv]
     global _warned
     if not _warned:
         _warned = True
