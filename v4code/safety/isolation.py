@@ -111,8 +111,8 @@ def isolated(argv: Sequence[str], *, outlive: bool = False) -> list[str]:
     if not _warned:
         _warned = True
         sys.stderr.write(
-            "v4code: hooks, MCP servers, engines and unsandboxed commands run in v4code's own "
-            f"process view: {why}. Run as a user other than root, or install bubblewrap with "
-            "user namespaces enabled, to keep them from reading v4code's memory.\n"
+            "v4code: hooks, MCP servers, engines and unsandboxed commands see v4code's process "
+            f"here ({why}), so they may read its memory, the API key included; bubblewrap "
+            "with user namespaces enabled gives them a process view of their own.\n"
         )
     return list(argv)
