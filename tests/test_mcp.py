@@ -320,7 +320,7 @@ def test_mcp_reload_adds_a_server_to_a_running_session(
         dispatch(chat, "/mcp reload")
         shown = chat.console.file.getvalue()  # type: ignore[attr-defined]
         assert "cannot use the prompt cache" in shown
-        assert "t                ready · 7/7 tools in this session" in shown
+        assert "t                ready · 8/8 tools in this session" in shown
         names = [t["function"]["name"] for t in agent.request().tools]
         assert "t__echo" in names
         fake_api.load([tool_call("t__echo", text="x"), text("done")])

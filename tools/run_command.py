@@ -15,6 +15,7 @@ from typing import Any
 from v4code.config import MAX_COMMAND_TIMEOUT
 from v4code.edits.snapshot import snapshot_after_command, snapshot_before_command
 from v4code.errors import Cancelled, ToolError
+from v4code.safety.isolation import isolated
 from v4code.safety.process import command_env, run_process
 from v4code.safety.programs import find_program
 from v4code.safety.redact import redactor
@@ -93,7 +94,7 @@ def _run(ctx: ToolContext, proposal: CommandProposal) -> ToolOutput:
         with (
             sandboxed(argv, root, allow_read=allow_read)
             if proposal.sandboxed
-            else contextlib.nullcontext(argv)
+            else contextlib.nullcontext(isolated(argv))
         ) as final_argv:
             result = run_process(
                 final_argv,
@@ -150,4 +151,9 @@ def _describe_exit(code: int | None) -> str:
         except ValueError:
             name = f"signal {-code}"
         return f"{code} (killed by {name})"
+    if 128 < code < 128 + 65:  # a shell's (or a PID namespace's init's) way to say it
+        try:
+            return f"{code} (killed by {signal.Signals(code - 128).name})"
+        except ValueError:
+            pass
     return str(code)

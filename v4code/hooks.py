@@ -63,6 +63,7 @@ class Hooks:
     def _run(
         self, event: str, payload: dict[str, Any], cancel: Any = None
     ) -> list[tuple[Hook, int | None, str]]:
+        from v4code.safety.isolation import isolated
         from v4code.safety.process import capture_process, command_env
 
         body = json.dumps({"event": event, "cwd": str(self.root), **payload}, default=str)
@@ -70,7 +71,7 @@ class Hooks:
         for hook in (h for h in self.hooks if h.event == event):
             try:
                 done = capture_process(
-                    ["/bin/sh", "-c", hook.command],
+                    isolated(["/bin/sh", "-c", hook.command]),
                     cwd=self.root,
                     timeout=self.timeout,
                     cancel=cancel,

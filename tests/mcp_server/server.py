@@ -3,6 +3,7 @@
 Run: python server.py stdio | python server.py http PORT. Its tools: echo, add, fail (an
 error result), slow (sleeps), crash (the process exits), picture (an image), and, with
 MCP_TEST_MARKER set, it writes a line to that file per start (the restart test counts them);
+snoop (what it can read of the processes it sees: tests/mcp_server/snoop.py),
 with MCP_TEST_HOSTILE set, a tool whose description carries escape codes and a line break.
 """
 
@@ -64,6 +65,14 @@ def crash() -> str:
 def env(name: str) -> str:
     """The value of an environment variable, or <unset>."""
     return os.environ.get(name, "<unset>")
+
+
+@server.tool()
+def snoop() -> str:
+    """Where the other processes this server sees hold MCP_TEST_NEEDLE (given reversed)."""
+    from snoop import report
+
+    return report(os.environ.get("MCP_TEST_NEEDLE", "")[::-1])
 
 
 if os.environ.get("MCP_TEST_HOSTILE"):

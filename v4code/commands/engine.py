@@ -99,6 +99,10 @@ def plan_command(as_json: bool, list_devices: bool, **options: object) -> None:
 @click.option(
     "--detach", is_flag=True, help="Return once it answers; `v4code engine stop` ends it."
 )
+@click.option("--yes", is_flag=True, help="Start a plan's command without asking.")
+@click.option(
+    "--force", is_flag=True, help="Start a plan's command even if it is not a known engine."
+)
 def serve_command(
     plan_file: Path | None,
     gguf: Path | None,
@@ -108,9 +112,15 @@ def serve_command(
     threads: int,
     timeout: float,
     detach: bool,
+    yes: bool,
+    force: bool,
 ) -> None:
     """Start a planned engine (PLAN_FILE from `engine plan --json`), a GGUF, or a served profile
-    again; wait for /v1/models and write the profile."""
+    again; wait for /v1/models and write the profile.
+
+    A plan file is a command to run: it is shown and asked about first (`--yes` skips the
+    question), and one that is not a known engine is refused unless `--force`. The engine
+    starts without v4code's API keys in its environment."""
     from v4code.engines.launch import PORTS
     from v4code.engines.serve import gguf_argv, serve
 
@@ -129,19 +139,46 @@ def serve_command(
             profile.update(dialect=engine, model=model)
         else:
             argv, port, profile = _profile_argv(name, port)
+        resolved = _checked(argv, force=force, ask=plan_file is not None and not yes)
         base_url = f"http://127.0.0.1:{port}/v1"
         code = serve(
             name,
-            argv,
+            resolved,
             base_url,
             profile,
             detach=detach,
             timeout=timeout,
             say=lambda t: click.echo(t, err=True),
+            as_planned=argv,
         )
     except V4codeError as exc:
         fail(exc)
     sys.exit(code)
+
+
+def _checked(argv: list[str], *, force: bool, ask: bool) -> list[str]:
+    """The engine's command with its program resolved, shown; refused when it is not a known
+    engine (unless `force`) or, when `ask`, unless the person says yes (or passed --yes)."""
+    import shlex
+
+    from v4code.engines.serve import resolve_engine, unknown_engine
+    from v4code.textio import one_line
+
+    why = unknown_engine(argv)
+    if why is not None and not force:
+        raise ConfigError(
+            f"{why}: refusing to run `{one_line(shlex.join(argv))}`; pass --force to run it anyway"
+        )
+    resolved = resolve_engine(argv, Path.cwd())
+    shown = one_line(shlex.join(resolved))
+    click.echo(f"engine command: {shown}", err=True)
+    if not ask:
+        return resolved
+    if not sys.stdin.isatty():
+        raise ConfigError("a plan file's command runs only when you agree: pass --yes to start it")
+    if not click.confirm("Start it?", default=False, err=True):
+        raise ConfigError("not started")
+    return resolved
 
 
 def _plan_argv(path: Path, port: int | None) -> tuple[list[str], int, str, str]:

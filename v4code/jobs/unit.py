@@ -136,8 +136,9 @@ def run_agent(
         cwd=checkout,
         timeout=timeout,
         cancel=cancel,
-        # the driver's repository is a workspace for the agent too (its .venv/bin on PATH)
-        env={**(git_env(base=env) if env is not None else git_env()), **workspaces_env()},
+        # the driver's repository is a workspace for the agent too (its .venv/bin on PATH);
+        # the unit's agent needs the key
+        env={**git_env(base=env, keep_secrets=True), **workspaces_env()},
     )
     out = UnitOutcome("error", agent_s=time.monotonic() - start)
     out.agent_stdout = done.stdout.decode("utf-8", "replace")

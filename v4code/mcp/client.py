@@ -162,10 +162,13 @@ class McpHub:
         if cfg.command:
             from mcp import StdioServerParameters, stdio_client
 
+            from v4code.safety.isolation import isolated
             from v4code.safety.process import command_env
 
+            # a PID namespace of its own: it cannot see v4code's process (safety.isolation)
+            argv = isolated([cfg.command, *cfg.args])
             params = StdioServerParameters(
-                command=cfg.command, args=list(cfg.args), env={**command_env(), **cfg.env}
+                command=argv[0], args=argv[1:], env={**command_env(), **cfg.env}
             )
             return stdio_client(params, errlog=stack.enter_context(self._errlog(cfg.name)))
         from mcp.client.streamable_http import streamable_http_client

@@ -49,6 +49,7 @@ from v4code.cancel import CancelToken
 from v4code.errors import Cancelled, ConfigError
 from v4code.safety.process import StreamedProcess, capture_process
 from v4code.safety.programs import find_program
+from v4code.safety.redact import is_secret_env
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -125,15 +126,20 @@ def config_args(keep_config: Collection[str] = ()) -> list[str]:
 
 
 def git_env(
-    keep_env: Collection[str] = (), base: Mapping[str, str] | None = None
+    keep_env: Collection[str] = (),
+    base: Mapping[str, str] | None = None,
+    *,
+    keep_secrets: bool = False,
 ) -> dict[str, str]:
     """The environment for git: the caller's, without inherited GIT_* variables (bar those
-    in `keep_env`), never prompting, never taking optional locks."""
+    in `keep_env`) and without v4code's secrets (unless `keep_secrets`: a unit's own agent
+    process needs the key), never prompting, never taking optional locks."""
     source = os.environ if base is None else base
     env = {
         name: value
         for name, value in source.items()
-        if not name.startswith("GIT_") or name in _KEPT_GIT_VARS or name in keep_env
+        if (not name.startswith("GIT_") or name in _KEPT_GIT_VARS or name in keep_env)
+        and (keep_secrets or not is_secret_env(name))
     }
     env["GIT_TERMINAL_PROMPT"] = "0"
     env["GIT_OPTIONAL_LOCKS"] = "0"

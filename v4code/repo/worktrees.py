@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from v4code.repo.git import HARDENING, GitError, drivers_off, find_git, git_env
+from v4code.safety.redact import is_secret_env
 
 if TYPE_CHECKING:
     import git as gitpython
@@ -77,6 +78,8 @@ def _hardened(g: gitpython.Git, path: Path) -> gitpython.Git:
     overrides = [f"{key}={value}" for key, value in HARDENING] + drivers_off(path)
     g.set_persistent_git_options(c=overrides)
     g.update_environment(GIT_TERMINAL_PROMPT="0", GIT_OPTIONAL_LOCKS="0", GIT_PAGER="cat")
+    # gitpython starts git with os.environ: v4code's secrets are unset there (None removes)
+    g.update_environment(**dict.fromkeys(n for n in os.environ if is_secret_env(n)))
     return g
 
 

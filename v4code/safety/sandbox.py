@@ -562,14 +562,17 @@ def sandboxed(
     """Yield `argv` wrapped in the sandbox; run it inside the `with` block.
 
     When the sandbox cannot start, raise SandboxUnavailable (never a silent fallback), unless
-    the user allowed unconfined commands, in which case `argv` comes back unchanged.
+    the user allowed unconfined commands, in which case `argv` comes back as every program
+    run outside the sandbox is started (safety.isolation).
     """
     try:
         bwrap = check_sandbox(root)
     except SandboxUnavailable:
         if not allow_unsandboxed:
             raise
-        yield list(argv)
+        from v4code.safety.isolation import isolated
+
+        yield isolated(argv)  # unconfined, but out of sight of v4code's process where possible
         return
     cgroup = _pids_cgroup()
     wrapped = bwrap_argv(
