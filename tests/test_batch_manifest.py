@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 
 from v4code.errors import ConfigError
+from v4code.globs import compile_glob
 from v4code.jobs.discover import parse_proposals
 from v4code.jobs.manifest import expand_task, read_manifest
 from v4code.jobs.plan import plan_each, plan_targets
 from v4code.jobs.report import cause, summary, to_markdown
 from v4code.jobs.state import RunDir, UnitState
 from v4code.jobs.unit import RunOptions, agent_argv, verify_command
-from v4code.repo.files import compile_glob
 
 BASE = "a" * 40
 
