@@ -103,6 +103,8 @@ def test_plan_uses_the_base_commit_not_the_working_tree(tmp_path: Path) -> None:
         plan_targets([tmp_path], ["src/untracked.py"], "Fix {path}")
     with pytest.raises(ConfigError, match="no committed file matches"):
         plan_each([tmp_path], "*.rs", "t")
+    # The one glob dialect: a pattern without a slash names files in any folder, as grep's.
+    assert [u.paths for u in plan_each([tmp_path], "b.py", "t")] == [("src/b.py",)]
 
 
 def test_discovery_answers_are_parsed_defensively() -> None:

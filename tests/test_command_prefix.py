@@ -70,6 +70,7 @@ NAMES_A_PROGRAM = [
     "pytest -p evil",
     "python -m pytest -p evil",
     "env -S'sh -c ./x' git status",
+    "env -C ../other make test",
     "sudo -s",
     "find . -exec ./x {} ;",
     "rg --pre ./x foo",
