@@ -74,24 +74,34 @@ _TOKEN_FILES = {
     ".pypirc": ("password",),
 }
 _TOKEN_SNIFF = 64 * 1024
-# What a credential looks like inside any file, whatever its name: the header of a private key
-# (PEM, OpenSSH, PGP, PuTTY) or the fields of a cloud credential (a Google service-account or
-# user key, an AWS credentials file).
+# What a credential looks like inside any file, whatever its name: a private key (PEM, OpenSSH,
+# PGP, PuTTY) as a header followed by its encoded body, not a header alone (code that parses keys
+# names the header too), or a cloud credential file (a Google service-account or user key, an
+# AWS credentials file). A line of the key may start a diff line (`+`); a key inside JSON, with
+# its newlines written `\n`, is found by the JSON fields.
 _CONTENT_SNIFF = 16 * 1024
+_NL = rb"\r?\n[+\- ]?"
+_BODY = _NL + rb"(?:[A-Za-z-]+: [^\r\n\\]*" + _NL + rb")*(?:" + _NL + rb")?[A-Za-z0-9+/]{16,}"
+
+
+def _key(header: bytes) -> re.Pattern[bytes]:
+    return re.compile(rb"-----BEGIN " + header + rb"-----" + _BODY)
+
+
 _CONTENT: tuple[tuple[re.Pattern[bytes], str], ...] = (
-    (re.compile(rb"-----BEGIN OPENSSH PRIVATE KEY-----"), "an OpenSSH private key"),
-    (re.compile(rb"-----BEGIN PGP PRIVATE KEY BLOCK-----"), "a PGP private key"),
-    (re.compile(rb"PuTTY-User-Key-File-\d"), "a PuTTY private key"),
+    (_key(rb"OPENSSH PRIVATE KEY"), "an OpenSSH private key"),
+    (_key(rb"PGP PRIVATE KEY BLOCK"), "a PGP private key"),
+    (_key(rb"(?:[A-Z0-9]+ )*PRIVATE KEY"), "a private key (PEM)"),
+    (re.compile(rb"PuTTY-User-Key-File-\d: [\w-]+\r?\n"), "a PuTTY private key"),
+    (re.compile(rb"(?im)^\s*aws_secret_access_key\s*[=:]\s*[A-Za-z0-9/+]{20,}"), "AWS credentials"),
+)
+# Only in a JSON file: the fields of a cloud credential.
+_JSON_CONTENT: tuple[tuple[re.Pattern[bytes], str], ...] = (
     (
         re.compile(rb'"type"\s*:\s*"(?:service_account|authorized_user|external_account)"'),
         "a cloud credential (service-account or user key)",
     ),
-    (
-        re.compile(rb"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----"),
-        "a private key (PEM)",
-    ),
     (re.compile(rb'"private_key"\s*:\s*"'), "a cloud credential (private key)"),
-    (re.compile(rb"(?i)aws_secret_access_key\s*[=:]"), "AWS credentials"),
 )
 
 
@@ -157,7 +167,8 @@ def _has_token(path: Path, markers: tuple[str, ...]) -> bool:
 def secret_in_text(data: str | bytes) -> str | None:
     """What credential `data` (a file's first bytes, a diff) holds, or None."""
     raw = data.encode("utf-8", "surrogateescape") if isinstance(data, str) else data
-    for pattern, why in _CONTENT:
+    rules = _CONTENT + _JSON_CONTENT if raw.lstrip()[:1] == b"{" else _CONTENT
+    for pattern, why in rules:
         if pattern.search(raw):
             return why
     return None
