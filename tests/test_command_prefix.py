@@ -54,6 +54,8 @@ NAMES_A_PROGRAM = [
     "git config core.fsmonitor ./x",
     "GIT_CONFIG_PARAMETERS=x git status",
     "GIT_PAGER=./x git log",
+    "HOME=/tmp/x git status",
+    "PYTEST_ADDOPTS='-p evil' pytest",
     "go test -exec=./x ./...",
     "go build -toolexec ./x",
     "GOFLAGS=-toolexec=./x go test",

@@ -232,8 +232,12 @@ _VARIABLES = _f(
     "BASH_ENV", "ENV", "PATH", "PYTHONSTARTUP", "PYTHONHOME", "NODE_OPTIONS", "PERL5OPT",
     "RUBYOPT", "CC", "CXX", "CPP", "LD", "AR", "AS", "RUSTC", "RUSTDOC", "GOROOT", "GOENV",
     "GOTOOLCHAIN", "MAKE", "MAKEFILES", "BROWSER", "VISUAL", "JAVA_TOOL_OPTIONS",
+    "HOME",  # every program's dotfiles: ~/.gitconfig, ~/.npmrc, ...
 )  # fmt: skip
-_VARIABLE_PREFIXES = ("LD_", "DYLD_", "GIT_", "NPM_CONFIG_", "CARGO_", "PIP_", "UV_", "BUNDLE_")
+_VARIABLE_PREFIXES = (
+    "LD_", "DYLD_", "GIT_", "NPM_CONFIG_", "CARGO_", "PIP_", "UV_", "BUNDLE_", "XDG_",
+    "BASH_FUNC_",
+)  # fmt: skip
 _VARIABLE_WORDS = re.compile(
     r"CONFIG|COMMAND|CMD|PROGRAM|EDITOR|PAGER|SHELL|WRAPPER|EXEC|HOOK|PLUGIN|ASKPASS|"
     r"PRELOAD|FLAGS|OPTS|OPTIONS|RCFILE|LOADER"
