@@ -325,8 +325,10 @@ def test_a_linked_folder_is_refused_and_a_file_a_hook_runs_counts(tmp_path: Path
     assert state.status == "untrusted" and "more is a link to a folder" in state.summary[0]
     (tmp_path / ".v4code" / "more").unlink()
     (tmp_path / "hook.sh").write_text("echo one\n")
-    (tmp_path / ".v4code" / "config.toml").write_text('[hooks]\nturn_end = "sh ./hook.sh"\n')
+    (tmp_path / ".v4code" / "config.toml").write_text(
+        "[hooks]\nturn_end = \"sh -c 'sh ./hook.sh --x'\"\n"
+    )
     grant(tmp_path)
-    assert any("sh ./hook.sh" in line for line in trust_state(tmp_path).summary)
+    assert any("sh ./hook.sh --x" in line for line in trust_state(tmp_path).summary)
     (tmp_path / "hook.sh").write_text("echo two\n")
     assert trust_state(tmp_path).status == "changed"

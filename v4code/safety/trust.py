@@ -205,12 +205,17 @@ def _project_commands(root: Path) -> list[tuple[str, str]]:
     return found
 
 
-def _words(command: str) -> list[str]:
+def _words(command: str, depth: int = 0) -> list[str]:
+    """The words of a command line, an option's value (`--file=x`) and the words of a quoted
+    inner command (`sh -c 'python scripts/x.py'`) included."""
     try:
         words = shlex.split(command)
     except ValueError:
         words = command.split()
-    return words + [w.split("=", 1)[1] for w in words if "=" in w]
+    words += [w.split("=", 1)[1] for w in words if "=" in w]
+    if depth < 2:
+        words += [x for w in words if any(c.isspace() for c in w) for x in _words(w, depth + 1)]
+    return words
 
 
 def _named_files(root: Path) -> list[str]:
