@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 
 from v4code.errors import ConfigError
+from v4code.globs import compile_glob
 from v4code.jobs.discover import parse_proposals
 from v4code.jobs.manifest import expand_task, read_manifest
 from v4code.jobs.plan import plan_each, plan_targets
 from v4code.jobs.report import cause, summary, to_markdown
 from v4code.jobs.state import RunDir, UnitState
 from v4code.jobs.unit import RunOptions, agent_argv, verify_command
-from v4code.repo.files import compile_glob
 
 BASE = "a" * 40
 
@@ -103,6 +103,8 @@ def test_plan_uses_the_base_commit_not_the_working_tree(tmp_path: Path) -> None:
         plan_targets([tmp_path], ["src/untracked.py"], "Fix {path}")
     with pytest.raises(ConfigError, match="no committed file matches"):
         plan_each([tmp_path], "*.rs", "t")
+    # The one glob dialect: a pattern without a slash names files in any folder, as grep's.
+    assert [u.paths for u in plan_each([tmp_path], "b.py", "t")] == [("src/b.py",)]
 
 
 def test_discovery_answers_are_parsed_defensively() -> None:
