@@ -7,10 +7,12 @@ from typing import Any
 
 import click
 
+from v4code.choices import EFFORTS
 from v4code.errors import ExitCode, V4codeError
 from v4code.review.command import REVIEW_EXIT_HELP, SEVERITIES, ReviewRequest, review
 
 SEVERITY = click.Choice(SEVERITIES)
+EFFORT = click.Choice(EFFORTS, case_sensitive=False)
 
 
 @click.command("review", epilog=REVIEW_EXIT_HELP)
@@ -37,7 +39,9 @@ SEVERITY = click.Choice(SEVERITIES)
 @click.option("--no-cache", is_flag=True, help="Ask the model even if this diff was reviewed.")
 @click.option("-m", "--model", help="Review model (default: the review_model setting).")
 @click.option("--profile", help="Use [profiles.NAME] from your config (see `v4code profiles`).")
-@click.option("--effort", help="Review effort: none, low, high, max (default: review_effort).")
+@click.option(
+    "--effort", type=EFFORT, help="Review effort: none, low, high, max (default: review_effort)."
+)
 def review_command(**opts: Any) -> None:
     """Review the staged diff (default), a branch, a commit or paths with DeepSeek V4.
 

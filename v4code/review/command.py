@@ -62,8 +62,8 @@ def review(request: ReviewRequest) -> int:
     if request.hook and os.environ.get("V4CODE_SKIP_REVIEW") == "1":
         _say("v4code review: skipped (V4CODE_SKIP_REVIEW=1)", err=True)
         return 0
-    root = _workspace()
     try:
+        root = _workspace()
         settings, target = _prepare(root, request)
     except V4codeError as exc:
         _say(f"v4code review: {exc.message}", err=True)
@@ -79,9 +79,9 @@ def review(request: ReviewRequest) -> int:
 
 
 def _workspace() -> Path:
-    from v4code.workspace import workspace_root
+    from v4code.workspace import repository_root
 
-    return workspace_root()
+    return repository_root("review")
 
 
 def _prepare(root: Path, request: ReviewRequest) -> tuple[Settings, ReviewTarget]:
