@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from v4code.choices import EFFORTS
+from v4code.commands import say
 from v4code.errors import ExitCode, V4codeError
 from v4code.review.command import REVIEW_EXIT_HELP, SEVERITIES, ReviewRequest, review
 
@@ -71,7 +72,7 @@ def hook_install(
         ["--timeout", f"{timeout:g}"] if timeout else []
     )
     try:
-        click.echo(install(workspace_root(), force=force, args=args, fail_closed=fail_closed))
+        say(install(workspace_root(), force=force, args=args, fail_closed=fail_closed))
     except V4codeError as exc:
         _hook_failed(exc)
 
@@ -83,11 +84,11 @@ def hook_uninstall() -> None:
     from v4code.workspace import workspace_root
 
     try:
-        click.echo(uninstall(workspace_root()))
+        say(uninstall(workspace_root()))
     except V4codeError as exc:
         _hook_failed(exc)
 
 
 def _hook_failed(exc: V4codeError) -> None:
-    click.echo(f"v4code hook: {exc.message}", err=True)
+    say(f"v4code hook: {exc.message}", err=True)
     sys.exit(ExitCode.USAGE)

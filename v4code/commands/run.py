@@ -7,7 +7,7 @@ import sys
 import click
 
 from v4code.choices import DIALECTS, EFFORTS, PERMISSION_MODES
-from v4code.commands import fail, session_flags
+from v4code.commands import fail, say, session_flags
 from v4code.errors import ExitCode, V4codeError
 
 EFFORT = click.Choice(EFFORTS, case_sensitive=False)
@@ -117,7 +117,7 @@ def run_command(
     from v4code.ui.headless_run import run_task
 
     if continue_ and resume is not None:
-        click.echo("v4code: --continue and --resume name two sessions; give one", err=True)
+        say("v4code: --continue and --resume name two sessions; give one", err=True)
         sys.exit(ExitCode.USAGE)
     text = " ".join(task)
     if text == "-":
@@ -125,7 +125,7 @@ def run_command(
     if text.startswith("/") and "/" not in text.split(maxsplit=1)[0][1:]:  # not a path
         text, model, thinking, effort = _custom(text, cwd, model, thinking, effort)
     if not text.strip():
-        click.echo("v4code: no task given (the task is empty)", err=True)
+        say("v4code: no task given (the task is empty)", err=True)
         sys.exit(ExitCode.USAGE)
     flags = session_flags(
         model=model,
@@ -169,11 +169,11 @@ def _custom(
     commands = load_custom_commands(root)
     command = commands.get(name.lower())
     if command is None and (notice := untrusted_notice(root, name)):
-        click.echo(f"v4code: {notice}", err=True)
+        say(f"v4code: {notice}", err=True)
         sys.exit(ExitCode.USAGE)
     if command is None:
         known = ", ".join(f"/{n}" for n in commands) or "none"
-        click.echo(f"v4code: no custom command /{name} (custom commands: {known})", err=True)
+        say(f"v4code: no custom command /{name} (custom commands: {known})", err=True)
         sys.exit(ExitCode.USAGE)
     choice = command.thinking_choice()
     if choice is not None and thinking is None and effort is None:

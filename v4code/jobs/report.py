@@ -73,7 +73,7 @@ def eta(states: list[UnitState], jobs: int) -> float | None:
 
 
 def to_json(data: dict[str, Any]) -> str:
-    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(data, indent=2) + "\n"  # ASCII: no control or bidi character raw
 
 
 def to_markdown(data: dict[str, Any]) -> str:

@@ -96,7 +96,7 @@ class ChatApprover:
                 always = None
         else:
             args = one_line(json.dumps(request.args, ensure_ascii=False)[:300])
-            self.console.print(Text(f"Allow {request.tool} {args}", style="bold"))
+            self.console.print(Text(f"Allow {one_line(request.tool)} {args}", style="bold"))
             question = f"Allow? [y]es  [n]o (+ reason)  [a]lways allow {request.tool}: "
         return self._answer(question, always)
 

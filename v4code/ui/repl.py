@@ -70,7 +70,7 @@ class Chat:
         loaded = load_settings(self.root, flags)
         self.settings = loaded.settings
         for notice in loaded.notices:
-            self.console.print(f"v4code: {notice}", style="yellow", markup=False)
+            self.say(f"v4code: {notice}", "yellow")
         self.terminal = input is None and sys.stdin.isatty()
         self.files = FileIndex(self.root)
         self.cancel = CancelToken()
@@ -284,7 +284,11 @@ class Chat:
         return str(self.asker.prompt(question))
 
     def say(self, text: str, style: str | None = None) -> None:
-        self.console.print(Text(text, style=style or ""))
+        """A line for the person, through the display sanitiser (textio.shown_lines): the
+        chat's messages carry file names, server errors and MCP text."""
+        from v4code.textio import shown_lines
+
+        self.console.print(Text(shown_lines(text), style=style or ""))
 
     def _pause_view(self) -> None:
         if self.view is not None:

@@ -100,7 +100,7 @@ def choices_for(chat: Chat, name: str) -> list[str]:
 
 
 def say(chat: Chat, text: str, style: str | None = None) -> None:
-    chat.console.print(Text(text, style=style or ""))
+    chat.say(text, style)
 
 
 # --- the commands -------------------------------------------------------------------------
