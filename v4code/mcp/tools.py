@@ -129,7 +129,7 @@ class McpCall:
             self.server.name,
             self.tool,
             self.arguments,
-            timeout=self.server.timeout,
+            timeout=ctx.cancel.bound(self.server.timeout),  # never past --max-time
             cancel=ctx.cancel,
         )
         data = {"server": self.server.name, "tool": self.tool, "error": result.is_error}

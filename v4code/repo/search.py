@@ -141,7 +141,7 @@ def search(
     if backend not in BACKENDS:
         raise ValueError(f"unknown search backend {backend!r}")
     glob = glob.strip() if glob else None
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + (cancel.bound(timeout) if cancel is not None else timeout)
     skipped = 0
     if secret is not None and count_secrets:
         listed = list_files(root, target, cancel=cancel).files
