@@ -4,7 +4,9 @@ would cost more than the cap is never sent."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -50,9 +52,10 @@ def test_max_time_stops_a_hook(workspace: Path, fake_api: FakeDeepSeek, v4code_h
     assert not late.exists()
 
 
-@pytest.fixture
-def http_mcp_server() -> Iterator[str]:
-    """The test MCP server over HTTP, started (and its imports done) before v4code runs."""
+@contextlib.contextmanager
+def http_mcp(**env: str) -> Iterator[str]:
+    """The test MCP server over HTTP (`env` added to its environment), started and its imports
+    done before v4code runs, so a loaded machine's slow start does not count; its URL."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = int(s.getsockname()[1])
@@ -60,6 +63,7 @@ def http_mcp_server() -> Iterator[str]:
         [sys.executable, str(SERVER), "http", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        env={**os.environ, **env},
     )
     try:
         deadline = time.monotonic() + 60
@@ -73,6 +77,12 @@ def http_mcp_server() -> Iterator[str]:
     finally:
         proc.kill()  # a call it still sleeps in would hold a polite shutdown
         proc.wait(10)
+
+
+@pytest.fixture
+def http_mcp_server() -> Iterator[str]:
+    with http_mcp() as url:
+        yield url
 
 
 def test_max_time_cuts_an_mcp_call(
@@ -108,3 +118,21 @@ def test_max_cost_lets_a_first_request_within_the_cap_through(
     result = v4code(workspace, "run", "--max-cost", "0.05", "say done", server=fake_api)
     assert result.returncode == 0, result.stderr
     assert len(fake_api.chat_requests) == 1
+
+
+def test_an_mcp_schema_that_fans_out_is_bounded_with_a_notice(
+    workspace: Path, fake_api: FakeDeepSeek, v4code_home: Path
+) -> None:
+    fake_api.load([tool_call("t__deep", root={"a": {"b": {}}}), text("Done.")])
+    with http_mcp(MCP_TEST_FANOUT="18") as url:
+        (v4code_home / "config.toml").write_text(
+            f'[mcp.servers.t]\nurl = {json.dumps(url)}\nallow = ["t__*"]\n'
+        )
+        result = v4code(workspace, "run", "use the tree tool", server=fake_api, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "MCP tool t__deep" in result.stderr and "32,000 characters" in result.stderr
+    first = fake_api.chat_requests[0]
+    (deep,) = [t for t in first.tools if t["function"]["name"] == "t__deep"]
+    assert len(json.dumps(deep)) < 32_000
+    assert len(json.dumps(first.tools)) < 200_000  # the other tools are untouched
+    assert "deep ok" in tool_results(workspace)[0]  # the simplified tool still works
