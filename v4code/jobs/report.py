@@ -140,7 +140,7 @@ def status_table(run_dir: RunDir, jobs: int) -> Any:
         took = s.duration_s or ((now - s.started) if s.status == "running" and s.started else 0)
         colour = colours.get(s.status, "")
         table.add_row(
-            s.id,
+            Text(one_line(s.id)),  # named after files: never markup, never escapes
             f"[{colour}]{s.status}[/]" if colour else s.status,
             str(s.attempts),
             f"${s.cost_usd:.4f}",
