@@ -11,6 +11,8 @@ from chat_harness import ENTER, chat
 from cli_harness import v4code
 from fake_api import FakeDeepSeek, fault, text, tool_call
 
+from v4code.ui import repl
+
 OSC52 = "\x1b]52;c;ZWNobyBwd25lZA==\x07"
 OSC8 = "\x1b]8;;https://evil.example/\x1b\\click\x1b]8;;\x1b\\"
 CLEAR = "\x1b[2J\x9b2J"
@@ -52,6 +54,23 @@ def test_a_server_error_is_shown_escaped(workspace: Path, fake_api: FakeDeepSeek
     assert result.returncode != 0
     assert "bad request" in result.stderr
     assert raw_controls(result.stderr) == []
+
+
+def test_an_approval_question_shows_a_prefix_with_bidi_controls_as_escapes(
+    workspace: Path, fake_api: FakeDeepSeek, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake_api.load([tool_call("run_command", command="ls\u202e -la"), text("ok")])
+    asked: list[str] = []
+    real_ask = repl.Chat.ask
+
+    def ask(self: repl.Chat, question: str) -> str:
+        asked.append(question)
+        return real_ask(self, question)
+
+    monkeypatch.setattr(repl.Chat, "ask", ask)
+    chat(workspace, fake_api, monkeypatch, ["list it" + ENTER, "n" + ENTER, ENTER])
+    assert asked and raw_controls("".join(asked)) == []
+    assert "\\u202e" in asked[0]
 
 
 @pytest.mark.parametrize("control", list(BIDI))

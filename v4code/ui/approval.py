@@ -103,7 +103,7 @@ class ChatApprover:
     def _answer(self, question: str, always: str | None) -> Approval:
         while True:
             try:
-                parsed = parse_answer(self.ask(question))
+                parsed = parse_answer(self.ask(one_line(question)))  # a prefix, a tool name
             except KeyboardInterrupt:
                 if self.cancel is not None:
                     self.cancel.cancel()
