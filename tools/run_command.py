@@ -111,7 +111,9 @@ def _run(ctx: ToolContext, proposal: CommandProposal) -> ToolOutput:
         planted = snapshot_after_command(ctx)  # a nested .git moved aside, a new .v4code/
     if result.cancelled:
         raise Cancelled()
-    if result.timed_out:
+    if result.timed_out and ctx.cancel.out_of_time:
+        status = ["stopped: the time limit ran out (--max-time); the process group was killed."]
+    elif result.timed_out:
         status = [
             f"timed out after {timeout} s; the process group was killed. If the command is "
             "slow rather than stuck, call again with a larger timeout."

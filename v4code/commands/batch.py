@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from v4code.commands import fail
+from v4code.commands import fail, say
 from v4code.errors import ExitCode, V4codeError
 
 _PATH = click.Path(path_type=Path)
@@ -46,7 +46,7 @@ def plan_command(
     from v4code.jobs.manifest import manifest_text
 
     if sum((each is not None, targets is not None, discover)) != 1:
-        click.echo("v4code: give exactly one of --each, --targets or --discover", err=True)
+        say("v4code: give exactly one of --each, --targets or --discover", err=True)
         sys.exit(ExitCode.USAGE)
     where = list(repos) or [Path.cwd()]
     try:
@@ -66,7 +66,7 @@ def plan_command(
         atomic_write(output.resolve(), manifest_text(units).encode())
     except V4codeError as exc:
         fail(exc)
-    click.echo(f"{len(units)} units written to {output}")
+    say(f"{len(units)} units written to {output}")
 
 
 @batch_group.command("run")
@@ -176,4 +176,4 @@ def clean_command(run_dir: Path) -> None:
         removed = clean(RunDir(run_dir))
     except V4codeError as exc:
         fail(exc)
-    click.echo(f"removed {len(removed)} worktrees and branches")
+    say(f"removed {len(removed)} worktrees and branches")

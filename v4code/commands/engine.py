@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from v4code.choices import DIALECTS
-from v4code.commands import fail
+from v4code.commands import fail, say
 from v4code.engines.plan import ENGINES  # stdlib-only module: `--help` stays light
 from v4code.errors import ConfigError, V4codeError
 
@@ -54,7 +54,7 @@ def plan_command(as_json: bool, list_devices: bool, **options: object) -> None:
 
     if list_devices:
         for device in DEVICES.values():
-            click.echo(
+            say(
                 f"{device.kind:10} {device.label:32} {device.memory_gb.value:g} GB  [{device.memory_gb.note()}]"
             )
         return
@@ -62,7 +62,10 @@ def plan_command(as_json: bool, list_devices: bool, **options: object) -> None:
         plan = make_plan(PlanRequest(**options))  # type: ignore[arg-type]
     except V4codeError as exc:
         fail(exc)
-    click.echo(plan.to_json() if as_json else render(plan))
+    if as_json:
+        click.echo(plan.to_json())
+    else:
+        say(render(plan))
     sys.exit(0 if plan.fits else 1)
 
 
@@ -148,7 +151,7 @@ def serve_command(
             profile,
             detach=detach,
             timeout=timeout,
-            say=lambda t: click.echo(t, err=True),
+            say=lambda t: say(t, err=True),
             as_planned=argv,
         )
     except V4codeError as exc:
@@ -236,7 +239,7 @@ def stop_command(name: str) -> None:
         served = stop(name)
     except V4codeError as exc:
         fail(exc)
-    click.echo(f"stopped {name} (pid {served.pid})")
+    say(f"stopped {name} (pid {served.pid})")
 
 
 @engine_group.command("status")
@@ -246,11 +249,11 @@ def status_command() -> None:
 
     state = load_state()
     if not state:
-        click.echo("no engine started by v4code")
+        say("no engine started by v4code")
         return
     for name, served in state.items():
         running = "running" if alive(served.pid) else "exited"
-        click.echo(f"{name}  {running}  pid {served.pid}  {served.base_url}  log {served.log}")
+        say(f"{name}  {running}  pid {served.pid}  {served.base_url}  log {served.log}")
 
 
 @engine_group.command("probe")
@@ -294,13 +297,16 @@ def probe_command(
         if api_key == "none" and url.rstrip("/") == DEFAULT_BASE_URL.rstrip("/"):
             api_key = os.environ.get("DEEPSEEK_API_KEY", "none")
         report = probe(url, api_key=api_key, dialect=dialect, model=model, timeout=timeout)
-        click.echo(json.dumps(report.to_dict(), indent=2) if as_json else render(report))
+        if as_json:
+            click.echo(json.dumps(report.to_dict(), indent=2))
+        else:
+            say(render(report))
         if fix and name is not None:
             from v4code.engines.profile_file import set_profile_key
 
             if layer.get("dialect") != report.dialect:
                 set_profile_key(user_config_path(), name, "dialect", report.dialect)
-                click.echo(f"profile {name!r}: dialect = {report.dialect!r}", err=True)
+                say(f"profile {name!r}: dialect = {report.dialect!r}", err=True)
     except V4codeError as exc:
         fail(exc)
     sys.exit(0 if report.ok else 1)
@@ -316,10 +322,10 @@ def profiles_command() -> None:
     except V4codeError as exc:
         fail(exc)
     if not profiles:
-        click.echo(
+        say(
             f"no profiles in {user_config_path()}; add a [profiles.NAME] table or run `v4code engine serve`"
         )
         return
     for name, table in sorted(profiles.items()):
         parts = [f"{k}={table[k]}" for k in ("base_url", "dialect", "model") if k in table]
-        click.echo(f"{name}  {'  '.join(parts)}")
+        say(f"{name}  {'  '.join(parts)}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from v4code.commands import fail
+from v4code.commands import fail, say
 from v4code.errors import ConfigError, V4codeError
 
 
@@ -36,9 +36,9 @@ def list_command(wait: float) -> None:
     except V4codeError as exc:
         fail(exc)
     for notice in loaded.notices:
-        click.echo(f"v4code: {notice}", err=True)
+        say(f"v4code: {notice}", err=True)
     if not loaded.servers:
-        click.echo("No MCP servers configured. Add one with: v4code mcp add NAME -- COMMAND ARGS")
+        say("No MCP servers configured. Add one with: v4code mcp add NAME -- COMMAND ARGS")
         return
     from v4code.textio import one_line
 
@@ -52,13 +52,13 @@ def list_command(wait: float) -> None:
             error = f": {state.error}" if state.error and state.status != "ready" else ""
             # A server's own text (its error, tool names and descriptions) stays on its line.
             line = f"{state.name} ({cfg.source}, {cfg.transport}) {state.status}{error}"
-            click.echo(one_line(line))
-            click.echo(f"  {one_line(where)}")
+            say(one_line(line))
+            say(f"  {one_line(where)}")
             for tool in sorted(state.tools, key=lambda t: t.name):
                 name = tool.full_name
                 allowed = "  [allowed]" if cfg.allows(name) else ""
                 first = tool.description.strip().splitlines()[0] if tool.description else ""
-                click.echo(one_line(f"  {name}{allowed}  {first[:80]}"))
+                say(one_line(f"  {name}{allowed}  {first[:80]}"))
     finally:
         hub.close()
 
@@ -102,7 +102,7 @@ def add_command(
         add_server(path, name, spec)
     except V4codeError as exc:
         fail(exc)
-    click.echo(f"added MCP server {name} to {path}; its tools come with the next session")
+    say(f"added MCP server {name} to {path}; its tools come with the next session")
 
 
 def _warn_if_in_a_repository(command: str) -> None:
@@ -132,4 +132,4 @@ def remove_command(name: str) -> None:
         remove_server(path, name)
     except V4codeError as exc:
         fail(exc)
-    click.echo(f"removed MCP server {name} from {path}")
+    say(f"removed MCP server {name} from {path}")

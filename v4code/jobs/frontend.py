@@ -20,9 +20,15 @@ from v4code.jobs import runner
 from v4code.jobs.manifest import read_manifest
 from v4code.jobs.state import RunDir, UnitState
 from v4code.jobs.unit import RunOptions
-from v4code.textio import one_line
+from v4code.textio import one_line, shown_lines
 
 _print_lock = threading.Lock()
+
+
+def _say(text: str, err: bool = False) -> None:
+    """A line for a person, through the one display sanitiser: unit reasons, paths and
+    git's words cannot drive the terminal or reorder the line (textio.shown_lines)."""
+    click.echo(shown_lines(text), err=err)
 
 
 def _progress(state: UnitState) -> None:
@@ -32,29 +38,29 @@ def _progress(state: UnitState) -> None:
     if state.reason:
         line += f" — {one_line(state.reason)}"
     with _print_lock:
-        click.echo(line, err=True)
+        _say(line, err=True)
 
 
 def _drive(run_dir: RunDir, options: RunOptions, only: set[str] | None) -> int:
     units = runner.select(run_dir, only)
-    click.echo(f"v4code batch: run {run_dir.run_id} in {run_dir.path}", err=True)
-    click.echo(f"  {len(units)} units to run, {options.jobs} at a time", err=True)
+    _say(f"v4code batch: run {run_dir.run_id} in {run_dir.path}", err=True)
+    _say(f"  {len(units)} units to run, {options.jobs} at a time", err=True)
     cancel = CancelToken()
     try:
         with run_dir.driving():
             states = runner.execute(run_dir, options, units, cancel, _progress)
     except KeyboardInterrupt:
-        click.echo(
+        _say(
             f"v4code batch: interrupted; continue with `v4code batch run --resume {run_dir.path}`",
             err=True,
         )
         return ExitCode.INTERRUPTED
     green = sum(1 for s in states if s.status == "green")
-    click.echo(
+    _say(
         f"v4code batch: {green} of {len(states)} units green; `v4code batch report {run_dir.path}`",
         err=True,
     )
-    click.echo(str(run_dir.path))
+    _say(str(run_dir.path))
     return ExitCode.DONE if green == len(states) else ExitCode.FAILED
 
 
@@ -102,12 +108,12 @@ def show_report(path: Path, fmt: str) -> None:
     if fmt == "json":
         sys.stdout.write(to_json(data))
     elif fmt == "md":
-        sys.stdout.write(to_markdown(data))
+        sys.stdout.write(shown_lines(to_markdown(data)))
     else:
         from rich.console import Console
         from rich.markdown import Markdown
 
-        Console().print(Markdown(to_markdown(data)))
+        Console().print(Markdown(shown_lines(to_markdown(data))))
 
 
 def apply_run(path: Path, only: str, into: str | None, patch_dir: Path | None) -> int:
@@ -117,13 +123,13 @@ def apply_run(path: Path, only: str, into: str | None, patch_dir: Path | None) -
     if patch_dir is not None:
         result = write_patches(run_dir, patch_dir, only)
         for patch in result.patches:
-            click.echo(str(patch))
+            _say(str(patch))
         return ExitCode.DONE
     branch = into or runner.branch_name(run_dir.run_id, "applied")
     result = apply_into(run_dir, branch, only)
     for uid in result.applied:
-        click.echo(f"applied {uid}")
+        _say(f"applied {uid}")
     for uid, why in result.conflicts.items():
-        click.echo(f"conflict {uid}: {one_line(why)} (not applied)", err=True)  # names files
-    click.echo(f"{len(result.applied)} units on branch {branch}; your checkout is unchanged")
+        _say(f"conflict {uid}: {one_line(why)} (not applied)", err=True)  # names files
+    _say(f"{len(result.applied)} units on branch {branch}; your checkout is unchanged")
     return ExitCode.FAILED if result.conflicts else ExitCode.DONE

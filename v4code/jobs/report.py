@@ -73,7 +73,7 @@ def eta(states: list[UnitState], jobs: int) -> float | None:
 
 
 def to_json(data: dict[str, Any]) -> str:
-    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(data, indent=2) + "\n"  # ASCII: no control or bidi character raw
 
 
 def to_markdown(data: dict[str, Any]) -> str:
@@ -140,7 +140,7 @@ def status_table(run_dir: RunDir, jobs: int) -> Any:
         took = s.duration_s or ((now - s.started) if s.status == "running" and s.started else 0)
         colour = colours.get(s.status, "")
         table.add_row(
-            s.id,
+            Text(one_line(s.id)),  # named after files: never markup, never escapes
             f"[{colour}]{s.status}[/]" if colour else s.status,
             str(s.attempts),
             f"${s.cost_usd:.4f}",

@@ -225,9 +225,13 @@ class McpHub:
                     raise Cancelled() from None
                 if time.monotonic() > deadline:
                     future.cancel()
+                    why = (
+                        "the time limit ran out (--max-time)"
+                        if cancel is not None and cancel.out_of_time
+                        else f"timed out after {timeout:g} s (the server's `timeout` setting)"
+                    )
                     raise ToolError(
-                        f"{tool_name(server, tool)} timed out after {timeout:g} s (the server's "
-                        "`timeout` setting); the call was abandoned."
+                        f"{tool_name(server, tool)}: {why}; the call was abandoned."
                     ) from None
             except concurrent.futures.CancelledError:
                 raise ToolError(f"The call to {tool_name(server, tool)} was cancelled.") from None

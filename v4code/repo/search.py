@@ -146,7 +146,7 @@ def search(
     if backend == "rg" and rg is None:
         backend = "git" if is_git_work_tree(root) else "python"
     glob = glob.strip() if glob else None
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + (cancel.bound(timeout) if cancel is not None else timeout)
     skipped = 0
     if secret is not None and count_secrets:
         listed = list_files(root, target, cancel=cancel).files

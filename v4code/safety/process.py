@@ -235,7 +235,7 @@ def run_process(
     """
     buffer = OutputBuffer(head_bytes, tail_bytes)
     start = time.monotonic()
-    deadline = start + timeout
+    deadline = start + (cancel.bound(timeout) if cancel is not None else timeout)
     proc = subprocess.Popen(
         list(argv),
         cwd=cwd,
@@ -386,7 +386,7 @@ def capture_process(
     """
     pipe_in = subprocess.PIPE if stdin is not None else subprocess.DEVNULL
     proc = _start(argv, cwd, env, subprocess.PIPE, pipe_in)
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + (cancel.bound(timeout) if cancel is not None else timeout)
     stop: str | None = None
     pending = stdin
     while True:
@@ -427,7 +427,7 @@ class StreamedProcess:
         self._argv = list(argv)
         self._cwd = cwd
         self._env = env
-        self._deadline = time.monotonic() + timeout
+        self._deadline = time.monotonic() + (cancel.bound(timeout) if cancel else timeout)
         self._cancel = cancel
         self._done = threading.Event()
         self._errors: IO[bytes] | None = None

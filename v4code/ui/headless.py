@@ -254,5 +254,7 @@ class HeadlessRenderer:
         self._err(line)
 
     def _err(self, text: str) -> None:
-        self.err.write(text + "\n")
+        """Every progress line goes out here, through the display sanitiser: a model id or
+        a reason a server chose cannot drive the terminal (OSC 52, CSI 2J) or reorder it."""
+        self.err.write(shown_lines(text) + "\n")
         self.err.flush()

@@ -31,6 +31,7 @@ def ask_to_trust(
     from prompt_toolkit import PromptSession
 
     from v4code.safety.trust import appeared, describe, forget_appeared, grant, trust_state
+    from v4code.textio import shown_lines
 
     state = trust_state(root)
     if state.status == "nothing":
@@ -41,7 +42,7 @@ def ask_to_trust(
         console.print(APPEARED, markup=False)
         return False
     for line in describe(state):
-        console.print(line, markup=False)
+        console.print(shown_lines(line), markup=False)  # hook and server commands
     console.print(
         "Trust this .v4code/ and use it? y trusts it as it is now; n uses your settings only."
     )
