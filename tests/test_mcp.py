@@ -372,3 +372,21 @@ def test_mcp_list_shows_a_servers_own_text_on_its_line(v4code_home: Path) -> Non
     assert "t__sneaky" in listed.output and "Looks fine" in listed.output
     assert "\x1b" not in listed.output and "\x07" not in listed.output
     assert not any(line.startswith("SYSTEM") for line in listed.output.splitlines())
+
+
+def test_mcp_list_exits_1_when_a_server_did_not_start(v4code_home: Path) -> None:
+    from click.testing import CliRunner
+
+    from v4code.cli import main
+
+    runner = CliRunner()
+    good = ["mcp", "add", "t", "--", sys.executable, str(SERVER), "stdio"]
+    assert runner.invoke(main, good).exit_code == 0
+    bad = ["mcp", "add", "broken", "--", sys.executable, "-c", "raise SystemExit(3)"]
+    assert runner.invoke(main, bad).exit_code == 0
+    listed = runner.invoke(main, ["mcp", "list", "--wait", "20"])
+    assert listed.exit_code == 1, listed.output
+    assert "broken (user, stdio) failed" in listed.output and "t__echo" in listed.output
+    assert "not ready: broken" in listed.output
+    assert runner.invoke(main, ["mcp", "remove", "broken"]).exit_code == 0
+    assert runner.invoke(main, ["mcp", "list", "--wait", "20"]).exit_code == 0

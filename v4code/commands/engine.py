@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -13,6 +13,9 @@ from v4code.choices import DIALECTS
 from v4code.commands import fail, say
 from v4code.engines.plan import ENGINES  # stdlib-only module: `--help` stays light
 from v4code.errors import ConfigError, V4codeError
+
+if TYPE_CHECKING:
+    from v4code.engines.probe import ProbeReport
 
 
 @click.group("engine")
@@ -24,12 +27,24 @@ def engine_group() -> None:
 @click.option("--model", "model", default="flash", show_default=True, help="flash or pro.")
 @click.option("--gpu", default="h200", show_default=True, help="Device kind (see --list).")
 @click.option("--gpus", type=click.IntRange(min=1), default=1, show_default=True, help="Per node.")
-@click.option("--nodes", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option(
+    "--nodes",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Machines, each with --gpus devices.",
+)
 @click.option(
     "--quant", default="native", show_default=True, help="native, bf16, fp8, int8, q8, fp4, q4."
 )
 @click.option("--context", type=click.IntRange(min=1), help="Tokens per sequence (default: 1M).")
-@click.option("--concurrency", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option(
+    "--concurrency",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Sequences served at once (each holds its own KV cache).",
+)
 @click.option("--engine", type=click.Choice(ENGINES), help="Plan for this engine only.")
 @click.option(
     "--memory", "memory_gb", type=click.FloatRange(min=1), help="GB per device (Apple, CPU)."
@@ -261,9 +276,15 @@ def status_command() -> None:
 @click.option("--profile", "name", help="Probe this profile's endpoint.")
 @click.option("--dialect", type=click.Choice(DIALECTS), help="The dialect to try first.")
 @click.option("-m", "--model", help="The model name to ask for (default: the first served).")
-@click.option("--timeout", type=click.FloatRange(min=1), default=120.0, show_default=True)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=1),
+    default=120.0,
+    show_default=True,
+    help="Seconds each probe request may take.",
+)
 @click.option("--fix", is_flag=True, help="Write the dialect that works into the profile.")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="The checks as JSON (ok, dialect, evidence).")
 def probe_command(
     url: str | None,
     name: str | None,
@@ -276,7 +297,7 @@ def probe_command(
     """Check a running server for streaming, thinking, tool calls, reasoning replay and usage."""
     import os
 
-    from v4code.config import DEFAULT_BASE_URL, profile_layer, user_config_path
+    from v4code.config import DEFAULT_BASE_URL, profile_layer
     from v4code.engines.probe import probe, render
 
     try:
@@ -302,14 +323,30 @@ def probe_command(
         else:
             say(render(report))
         if fix and name is not None:
-            from v4code.engines.profile_file import set_profile_key
-
-            if layer.get("dialect") != report.dialect:
-                set_profile_key(user_config_path(), name, "dialect", report.dialect)
-                say(f"profile {name!r}: dialect = {report.dialect!r}", err=True)
+            say(_fix_profile(name, layer.get("dialect"), report), err=as_json)
     except V4codeError as exc:
         fail(exc)
     sys.exit(0 if report.ok else 1)
+
+
+def _fix_profile(name: str, before: object, report: ProbeReport) -> str:
+    """Write the dialect that works into profile NAME and say what changed and why: the
+    profile's dialect is the user's choice, so it never changes without a line saying so."""
+    from v4code.config import user_config_path
+    from v4code.engines.profile_file import set_profile_key
+
+    after = report.dialect
+    if before == after:
+        return f"--fix: profile {name!r} keeps dialect {after!r}: nothing changed"
+    path = user_config_path()
+    set_profile_key(path, name, "dialect", after)
+    if before is None:
+        return f"--fix: profile {name!r} had no dialect; set dialect = {after!r} in {path}"
+    why = f" because {report.why}" if report.why else ""
+    return (
+        f"--fix: profile {name!r}: dialect changed from {before!r} to {after!r}{why}; "
+        f"to keep {before!r}, set it back in {path}"
+    )
 
 
 @click.command("profiles")

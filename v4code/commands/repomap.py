@@ -43,7 +43,13 @@ def map_command(focus: str | None, tokens: int, cwd: str | None) -> None:
 
 @click.command("locate")
 @click.argument("text")
-@click.option("--top", type=click.IntRange(min=1), default=10, show_default=True)
+@click.option(
+    "--top",
+    type=click.IntRange(min=1),
+    default=10,
+    show_default=True,
+    help="How many files to list.",
+)
 @click.option("--json", "as_json", is_flag=True, help='Print {"files": [{path, score, why}]}.')
 @click.option("-C", "--cwd", "cwd", type=_DIR, default=None, help="Run in this repository.")
 def locate_command(text: str, top: int, as_json: bool, cwd: str | None) -> None:

@@ -52,7 +52,11 @@ Exit codes:
 @click.option("--max-cost", type=click.FloatRange(min=0), help="Stop once this many USD are spent.")
 @click.option("--max-time", type=click.FloatRange(min=0), help="Stop after this many seconds.")
 @click.option("--base-url", help="OpenAI-compatible endpoint (default https://api.deepseek.com).")
-@click.option("--dialect", type=click.Choice(DIALECTS))
+@click.option(
+    "--dialect",
+    type=click.Choice(DIALECTS),
+    help="The engine the endpoint is: how it takes thinking and replays reasoning.",
+)
 @click.option("--profile", help="Use [profiles.NAME] from your config (see `v4code profiles`).")
 @click.option("--resume", "resume", metavar="ID", help="Continue session ID with this task.")
 @click.option(

@@ -16,10 +16,12 @@ from v4code.commands import say
 @click.option("--force", is_flag=True, help="Restore files even if they changed since.")
 @click.option(
     "-C",
+    "--cwd",
     "--workspace",
+    "workspace",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     default=".",
-    help="The workspace (default: the one containing the current directory).",
+    help="Work in this directory instead of the current one (its workspace's undo points).",
 )
 def undo_command(
     show_list: bool, every: bool, session: str | None, force: bool, workspace: Path

@@ -25,7 +25,8 @@ from v4code.errors import ConfigError, V4codeError
 from v4code.safety.programs import find_program
 
 INSTALL_HINTS = {
-    "vllm": "pip install vllm (a CUDA machine; see DEEPSEEK_API.md §2.1 for the V4 version)",
+    "vllm": "pip install vllm (a CUDA machine; V4 needs vLLM 0.20.0 or later: "
+    "https://github.com/vllm-project/recipes)",
     "sglang": 'pip install "sglang[all]"',
     "llama-server": "build llama.cpp (https://github.com/ggml-org/llama.cpp) or "
     'pip install "llama-cpp-python[server]"',

@@ -57,7 +57,7 @@ class Chat:
         from rich.console import Console
 
         from v4code.config import load_settings
-        from v4code.ui.approval import ChatApprover
+        from v4code.ui.approval import ChatApprover, key_asker
         from v4code.ui.completion import ChatCompleter, FileIndex
         from v4code.ui.slash import choices_for, command_help
         from v4code.ui.toolbar import toolbar_text
@@ -102,6 +102,7 @@ class Chat:
             before_ask=self._pause_view,
             after_ask=self._resume_view,
             cancel=self.cancel,
+            ask_key=key_asker(input, output),
         )
 
     @property
