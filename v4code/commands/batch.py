@@ -72,8 +72,19 @@ def plan_command(
 @batch_group.command("run")
 @click.argument("manifest", type=_PATH, required=False)
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=1, show_default=True)
-@click.option("--verify", metavar="CMD", help="Run in each worktree; {tests} and {paths} filled.")
+@click.option(
+    "--verify",
+    metavar="CMD",
+    help="Run in each worktree, in the sandbox; {tests} and {paths} become quoted file names.",
+)
 @click.option("--verify-timeout", type=click.FloatRange(min=1), default=1800.0, show_default=True)
+@click.option(
+    "--on-red-base",
+    type=click.Choice(["refuse", "warn", "skip"]),
+    default="refuse",
+    show_default=True,
+    help="When --verify fails on the base commit: refuse before spending, warn, or skip the check.",
+)
 @click.option("--max-cost-per-unit", type=click.FloatRange(min=0), help="USD per unit.")
 @click.option(
     "--max-cost", type=click.FloatRange(min=0), help="USD for the run: no unit starts after."
@@ -91,7 +102,9 @@ def plan_command(
 )
 @click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True)
 @click.option("--address", help="Ray cluster address (--executor ray; default: start a local one).")
-@click.option("--out", type=_PATH, help="The run directory (default: under v4code's home).")
+@click.option(
+    "--out", type=_PATH, help="The run directory (default: ~/.local/state/v4code/batch/RUN)."
+)
 @click.option("--resume", type=_RUN_DIR, help="Continue the run in this directory.")
 def run_command(manifest: Path | None, resume: Path | None, out: Path | None, **flags: Any) -> None:
     """Run every unit of MANIFEST headless, each in its own worktree and branch."""
