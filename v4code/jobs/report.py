@@ -148,13 +148,16 @@ def _cell(text: str) -> str:
     return one_line(text.replace("|", "\\|").replace("\n", " ")[:120])
 
 
-def status_table(run_dir: RunDir, jobs: int) -> Any:
-    """A rich table of the units' states, with cost so far and the ETA in its caption; a
-    reason is shown as written (never as rich markup) and on its line."""
-    from rich.table import Table
-    from rich.text import Text
+_COLOURS = {
+    "green": "green",
+    "red": "red",
+    "unchanged": "yellow",
+    "error": "magenta",
+    "running": "yellow",
+}
 
-    states = run_dir.states()
+
+def _caption(run_dir: RunDir, states: list[UnitState], jobs: int) -> str:
     spent = sum(s.cost_usd for s in states)
     counts = Counter(s.status for s in states)
     left = eta(states, jobs)
@@ -166,30 +169,48 @@ def status_table(run_dir: RunDir, jobs: int) -> Any:
     )
     if (counts["running"] or counts["pending"]) and not run_dir.is_driven():
         caption += f"; not running: continue with `v4code batch run --resume {run_dir.path}`"
-    table = Table(title=f"batch run {run_dir.run_id}", caption=caption)
+    return caption
+
+
+def _status_row(s: UnitState, now: float) -> list[Any]:
+    from rich.text import Text
+
+    took = s.duration_s or ((now - s.started) if s.status == "running" and s.started else 0)
+    colour = _COLOURS.get(s.status, "")
+    status = f"[{colour}]{s.status}[/]" if colour else s.status
+    if s.attempts > 1:
+        status += f" (try {s.attempts})"
+    reason = s.reason
+    if s.status == "unchanged":  # the status says it; the agent's own words follow
+        reason = reason.removeprefix("the agent changed nothing").lstrip(": ")
+    return [
+        s.id,
+        status,
+        f"${s.cost_usd:.4f}",
+        f"{took:.0f} s",
+        Text(_change(s.diffstat)),
+        Text(one_line(reason[:60])),
+    ]
+
+
+def status_table(run_dir: RunDir, jobs: int) -> Any:
+    """A rich table of the units' states (with what each changed), with cost so far and the
+    ETA in its caption; a reason is shown as written (never as rich markup) and on its line."""
+    from rich import box
+    from rich.table import Table
+
+    states = run_dir.states()
+    table = Table(
+        title=f"batch run {run_dir.run_id}",
+        caption=_caption(run_dir, states, jobs),
+        box=box.SIMPLE_HEAD,
+    )
     table.add_column("unit", no_wrap=True)  # an id is what a person types back (--only)
-    for column in ("status", "attempts", "cost", "time"):
+    for column in ("status", "cost", "time"):
         table.add_column(column, no_wrap=True)
-    table.add_column("change", max_width=30)
-    table.add_column("reason")
-    colours = {
-        "green": "green",
-        "red": "red",
-        "unchanged": "yellow",
-        "error": "magenta",
-        "running": "yellow",
-    }
+    table.add_column("change", overflow="fold", ratio=1)
+    table.add_column("reason", ratio=2)
     now = time.time()
     for s in states:
-        took = s.duration_s or ((now - s.started) if s.status == "running" and s.started else 0)
-        colour = colours.get(s.status, "")
-        table.add_row(
-            s.id,
-            f"[{colour}]{s.status}[/]" if colour else s.status,
-            str(s.attempts),
-            f"${s.cost_usd:.4f}",
-            f"{took:.1f} s",
-            Text(_change(s.diffstat)),
-            Text(one_line(s.reason[:60])),
-        )
+        table.add_row(*_status_row(s, now))
     return table
