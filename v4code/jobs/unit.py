@@ -182,6 +182,9 @@ def run_unit_in(
         if run.cancelled:
             out.status, out.reason = "interrupted", "interrupted"
             return out
+        if run.error:  # the sandbox (or the shell) did not start: nothing was verified
+            out.status, out.reason = "error", f"verify {run.error}"
+            return out
         if not run.passed:
             out.status, out.reason = "red", f"verify failed ({run.why()})"
             return out
