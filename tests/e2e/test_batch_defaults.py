@@ -236,3 +236,25 @@ def test_verify_failing_on_the_base_commit_stops_the_run_before_spending(
     assert going.returncode == 0, going.stderr
     assert "fails on the base commit" in going.stderr
     assert fake_api.chat_requests
+
+
+def test_a_run_directory_the_agents_could_not_edit_or_the_checkout_would_see_is_refused(
+    workspace: Path, fake_api: FakeDeepSeek, v4code_home: Path
+) -> None:
+    from v4code.jobs.manifest import read_manifest
+    from v4code.jobs.state import RunDir
+
+    root = package(workspace, ["a"])
+    plan(root, fake_api, "pkg/a.py")
+    for out, why in ((v4code_home / "runs" / "r1", "under v4code's home"),
+                     (root / "runs" / "r1", "inside the repository")):  # fmt: skip
+        ran = batch(root, fake_api, "run", "jobs.jsonl", "--out", str(out))
+        assert ran.returncode == 2 and why in ran.stderr, ran.stderr
+        assert not out.exists()
+    # A run made under v4code's home before is not continued either.
+    old = RunDir(v4code_home / "batch" / "r0")
+    old.create("r0", read_manifest(root / "jobs.jsonl"), {})
+    for args in (("run", "--resume", str(old.path)), ("retry", str(old.path))):
+        again = batch(root, fake_api, *args)
+        assert again.returncode == 2 and "start it again with an --out folder" in again.stderr
+    assert fake_api.chat_requests == []

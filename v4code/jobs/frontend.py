@@ -114,13 +114,20 @@ def start_run(manifest: Path, out: Path | None, flags: dict[str, Any]) -> int:
     return _drive(run_dir, options, None, confine)
 
 
-def resume_run(path: Path) -> int:
+def _existing(path: Path) -> RunDir:
+    """A run to continue; one made where its agents can change nothing is refused."""
     run_dir = RunDir(path)
+    runner.check_run_dir(run_dir.path, run_dir.units(), fix="start it again with an --out folder")
+    return run_dir
+
+
+def resume_run(path: Path) -> int:
+    run_dir = _existing(path)
     return _drive(run_dir, runner.saved_options(run_dir), None)
 
 
 def retry_run(path: Path, only: str) -> int:
-    run_dir = RunDir(path)
+    run_dir = _existing(path)
     return _drive(run_dir, runner.saved_options(run_dir), runner.parse_only(only))
 
 

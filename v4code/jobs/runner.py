@@ -61,7 +61,7 @@ def check_units(units: list[Unit]) -> None:
             raise ConfigError(f"unit {unit.id}: commit {unit.base} is not in {unit.repo}")
 
 
-def check_run_dir(path: Path, units: list[Unit]) -> None:
+def check_run_dir(path: Path, units: list[Unit], *, fix: str = "give an --out folder") -> None:
     """Refuse a run directory whose worktrees the units' agents could not edit (v4code's
     home) or that a unit's repository would hold (its checkout would show the worktrees)."""
     from v4code.config import user_home
@@ -71,14 +71,14 @@ def check_run_dir(path: Path, units: list[Unit]) -> None:
     if real == home or home in real.parents:
         raise ConfigError(
             f"{path} is under v4code's home ({home}), where the agents' edit tools change "
-            "nothing; give an --out folder elsewhere"
+            f"nothing; {fix} elsewhere"
         )
     for repo in {unit.repo for unit in units}:
         root = Path(os.path.realpath(repo))
         if real == root or root in real.parents:
             raise ConfigError(
                 f"{path} is inside the repository {repo}, whose checkout would show the "
-                "run's worktrees; give an --out folder outside it"
+                f"run's worktrees; {fix} outside it"
             )
 
 
