@@ -1,7 +1,9 @@
 """What `v4code batch` shows a person: progress lines, the status table, the report, results.
 
-Exit codes of `batch run` / `retry`: 0 every unit green, 1 some unit red or in error (or
-left pending by the run's --max-cost), 130 interrupted (resume with `--resume RUN_DIR`).
+Exit codes of `batch run` / `retry`: 0 every unit green, 1 some unit red, unchanged (its agent
+changed nothing) or in error (or left pending by the run's --max-cost), 2 refused before
+anything was spent (the sandbox cannot start, verify fails on the base commit), 130
+interrupted (resume with `--resume RUN_DIR`).
 """
 
 from __future__ import annotations
@@ -9,17 +11,20 @@ from __future__ import annotations
 import sys
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import click
 
 from v4code.cancel import CancelToken
-from v4code.errors import ExitCode
+from v4code.errors import ConfigError, ExitCode
 from v4code.jobs import runner
-from v4code.jobs.manifest import read_manifest
+from v4code.jobs.manifest import Unit, read_manifest
+from v4code.jobs.preflight import check_sandbox_for, verify_base
 from v4code.jobs.state import RunDir, UnitState
 from v4code.jobs.unit import RunOptions
+from v4code.jobs.verify import Confinement, confinement
 from v4code.textio import one_line, shown_lines
 
 _print_lock = threading.Lock()
@@ -41,42 +46,94 @@ def _progress(state: UnitState) -> None:
         _say(line, err=True)
 
 
-def _drive(run_dir: RunDir, options: RunOptions, only: set[str] | None) -> int:
+def _confine(units: list[Unit], options: RunOptions) -> Confinement:
+    """The user's sandbox settings now, checked before anything is spent (the notice shown)."""
+    root = Path(units[0].repo) if units else Path.cwd()
+    confine = confinement(root, options.profile)
+    notice = check_sandbox_for(units, options, confine)
+    if notice:
+        _say(f"v4code batch: {notice}", err=True)
+    return confine
+
+
+def _summary_line(states: list[UnitState], run_dir: RunDir) -> str:
+    counts = Counter(s.status for s in states)
+    line = f"v4code batch: {counts['green']} of {len(states)} units green"
+    others = [f"{counts[k]} {k}" for k in ("red", "unchanged", "error", "pending") if counts[k]]
+    if others:
+        line += f" ({', '.join(others)})"
+    return line + f"; `v4code batch report {run_dir.path}`"
+
+
+def _drive(
+    run_dir: RunDir, options: RunOptions, only: set[str] | None, confine: Confinement | None = None
+) -> int:
     units = runner.select(run_dir, only)
+    if confine is None:
+        confine = _confine(run_dir.units(), options)
     _say(f"v4code batch: run {run_dir.run_id} in {run_dir.path}", err=True)
     _say(f"  {len(units)} units to run, {options.jobs} at a time", err=True)
     cancel = CancelToken()
     try:
         with run_dir.driving():
-            states = runner.execute(run_dir, options, units, cancel, _progress)
+            states = runner.execute(run_dir, options, units, cancel, _progress, confine)
     except KeyboardInterrupt:
         _say(
             f"v4code batch: interrupted; continue with `v4code batch run --resume {run_dir.path}`",
             err=True,
         )
         return ExitCode.INTERRUPTED
-    green = sum(1 for s in states if s.status == "green")
-    _say(
-        f"v4code batch: {green} of {len(states)} units green; `v4code batch report {run_dir.path}`",
-        err=True,
-    )
+    _say(_summary_line(states, run_dir), err=True)
     _say(str(run_dir.path))
+    green = sum(1 for s in states if s.status == "green")
     return ExitCode.DONE if green == len(states) else ExitCode.FAILED
+
+
+def _check_base(units: list[Unit], options: RunOptions, confine: Confinement) -> None:
+    """Verify on the base commits first; refuse (or warn) when it fails there."""
+    for check in verify_base(units, options, confine, CancelToken()):
+        if check.run.passed:
+            click.echo(
+                f"v4code batch: verify passes on the base commit {check.base[:12]} "
+                f"({check.run.duration:.1f} s)",
+                err=True,
+            )
+            continue
+        click.echo(shown_lines(check.tail()), err=True)
+        if options.on_red_base == "refuse":
+            raise ConfigError(
+                f"{check.failure()}; nothing was spent. Fix the command, or pass "
+                "--on-red-base warn if the units are meant to make it pass."
+            )
+        _say(f"v4code batch: warning: {check.failure()}; running anyway", err=True)
 
 
 def start_run(manifest: Path, out: Path | None, flags: dict[str, Any]) -> int:
     options = RunOptions(**{k: v for k, v in flags.items() if v is not None})
-    run_dir = runner.create_run(read_manifest(manifest), options, out)
-    return _drive(run_dir, options, None)
+    units = read_manifest(manifest)
+    runner.check_units(units)
+    if out is not None:
+        runner.check_run_dir(out, units)
+    confine = _confine(units, options)
+    _check_base(units, options, confine)
+    run_dir = runner.create_run(units, options, out)
+    return _drive(run_dir, options, None, confine)
+
+
+def _existing(path: Path) -> RunDir:
+    """A run to continue; one made where its agents can change nothing is refused."""
+    run_dir = RunDir(path)
+    runner.check_run_dir(run_dir.path, run_dir.units(), fix="start it again with an --out folder")
+    return run_dir
 
 
 def resume_run(path: Path) -> int:
-    run_dir = RunDir(path)
+    run_dir = _existing(path)
     return _drive(run_dir, runner.saved_options(run_dir), None)
 
 
 def retry_run(path: Path, only: str) -> int:
-    run_dir = RunDir(path)
+    run_dir = _existing(path)
     return _drive(run_dir, runner.saved_options(run_dir), runner.parse_only(only))
 
 

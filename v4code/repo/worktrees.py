@@ -211,6 +211,31 @@ def commit_all(worktree: Path, message: str) -> str | None:
     return _call(g, "rev-parse", "HEAD")
 
 
+def stage_all(worktree: Path, base: str) -> str:
+    """Stage every change in our worktree; the diffstat of the staged tree against `base`
+    (empty when the worktree holds what `base` holds). What is staged now is what
+    `commit_staged` commits, so files a verify command leaves behind later are not."""
+    g = git_at(worktree)
+    _call(g, "add", "--all")
+    return _call(g, "diff", "--no-ext-diff", "--no-textconv", "--cached", "--stat", base)
+
+
+def commit_staged(worktree: Path, message: str) -> str | None:
+    """Commit what is staged in our worktree (hooks never run); the new commit, or None."""
+    g = git_at(worktree)
+    if not _call(g, "diff", "--no-ext-diff", "--no-textconv", "--cached", "--name-only").strip():
+        return None
+    g.update_environment(**_author_env(worktree))
+    _call(g, "commit", "--quiet", "--no-verify", "--no-gpg-sign", "-m", message)
+    return _call(g, "rev-parse", "HEAD")
+
+
+def add_detached(root: Path, path: Path, commit: str) -> None:
+    """A worktree at `path` checked out at `commit`, on no branch (a throwaway checkout)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _call(git_at(root), "worktree", "add", "--quiet", "--detach", str(path), commit)
+
+
 def diffstat(worktree: Path, base: str) -> str:
     """`git diff --stat BASE HEAD` in our worktree (the unit's committed change)."""
     return _call(git_at(worktree), "diff", "--no-ext-diff", "--no-textconv", "--stat", base, "HEAD")

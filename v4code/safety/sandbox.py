@@ -65,6 +65,7 @@ __all__ = [
     "bwrap_argv",
     "check_sandbox",
     "find_bwrap",
+    "sandbox_problem",
     "sandboxed",
 ]
 
@@ -490,6 +491,16 @@ def _probe(bwrap: str, root: str) -> str | None:
     if done.returncode == 0:
         return None
     return done.stderr.decode("utf-8", "replace").strip() or f"exit status {done.returncode}"
+
+
+def sandbox_problem(root: Path) -> str | None:
+    """Why the sandbox cannot start for `root` (bubblewrap missing, or bubblewrap's own
+    complaint), or None when it can: for callers that check before they start anything and
+    word their own advice (`batch run`)."""
+    bwrap = find_bwrap()
+    if bwrap is None:
+        return "bubblewrap (`bwrap`) is not installed"
+    return _probe(bwrap, str(_real(root)))
 
 
 def check_sandbox(root: Path) -> str:
