@@ -6,8 +6,9 @@ plans all match paths with `glob_matches`, so a pattern means the same everywher
 - `*` and `?` stay within one path segment; `**` crosses segments (`**/` also matches no
   directory at all); `[abc]`, `[!abc]` classes; `{a,b}` alternatives.
 - A pattern without a slash (`*.key`) matches a file's name in any directory; one with a slash
-  (`deploy/*.env`, `src/**/*.ts`) matches the whole workspace-relative path, so `a/*.key`
-  matches `a/c.key` but not `a/b/c.key` (write `a/**/*.key` for that).
+  (`deploy/*.env`, `src/**/*.ts`) matches the whole workspace-relative path, or a folder above
+  it (`secrets/*` takes `secrets/deep/x`, as .gitignore does), so `a/*.key` matches `a/c.key`
+  but not `a/b/c.key` (write `a/**/*.key` for that).
 - A trailing slash means everything below that directory; a leading `./` or `/` anchors at the
   workspace root, as any slash does.
 
@@ -93,4 +94,9 @@ def glob_matches(path: str, pattern: str) -> bool:
     regex = compile_glob(pattern)
     if regex.match(path):
         return True
-    return not anchored and regex.match(path.rsplit("/", 1)[-1]) is not None
+    if not anchored:
+        return regex.match(path.rsplit("/", 1)[-1]) is not None
+    # As in .gitignore, a folder a pattern names takes everything below it: `secrets/*` covers
+    # `secrets/deep/x`, while `a/*.key` (no folder matches it) still leaves `a/b/c.key` out.
+    parts = path.split("/")
+    return any(regex.match("/".join(parts[:i])) for i in range(1, len(parts)))
