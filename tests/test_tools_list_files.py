@@ -11,7 +11,7 @@ from tool_harness import run_tool
 
 from v4code import assets
 from v4code.errors import WorkspaceError
-from v4code.repo.files import glob_matches
+from v4code.globs import glob_matches
 from v4code.toolkit import ToolRegistry
 
 
@@ -168,6 +168,9 @@ def test_a_file_path_lists_the_file(project: Path) -> None:
         ("file[1].txt", "file[1].txt", False),
         ("file1.txt", "file[1].txt", True),
         ("weird[.txt", "weird[.txt", True),
+        ("secrets/deep/x.txt", "secrets/*", True),  # a folder it names takes what is below
+        ("a/b/c.key", "a/*.key", False),
+        ("deploy/stage.env", "deploy/{prod,stage}.env", True),
     ],
 )
 def test_glob_semantics(path: str, pattern: str, matches: bool) -> None:

@@ -14,8 +14,10 @@ from typing import NamedTuple
 import click
 
 from v4code import __version__
-from v4code.choices import DIALECTS, PERMISSION_MODES
+from v4code.choices import DIALECTS, EFFORTS, PERMISSION_MODES
 from v4code.errors import V4codeError
+
+EFFORT = click.Choice(EFFORTS, case_sensitive=False)
 
 
 class Subcommand(NamedTuple):
@@ -216,7 +218,9 @@ def _bare_word(args: list[str], i: int) -> bool:
     type=click.Choice(PERMISSION_MODES),
     help="What runs without asking (chat default: ask; see README, Permission modes).",
 )
-@click.option("--effort", help="Reasoning effort: low, high or max (none turns thinking off).")
+@click.option(
+    "--effort", type=EFFORT, help="Reasoning effort: low, high or max (none turns thinking off)."
+)
 @click.option("--base-url", help="OpenAI-compatible endpoint (default https://api.deepseek.com).")
 @click.option(
     "--dialect",

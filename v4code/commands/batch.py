@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from v4code.commands import fail
+from v4code.commands import fail, say
 from v4code.errors import ExitCode, V4codeError
 
 _PATH = click.Path(path_type=Path)
@@ -59,7 +59,7 @@ def plan_command(
     from v4code.jobs.manifest import manifest_text
 
     if sum((each is not None, targets is not None, discover)) != 1:
-        click.echo("v4code: give exactly one of --each, --targets or --discover", err=True)
+        say("v4code: give exactly one of --each, --targets or --discover", err=True)
         sys.exit(ExitCode.USAGE)
     where = list(repos) or [Path.cwd()]
     try:
@@ -79,7 +79,7 @@ def plan_command(
         atomic_write(output.resolve(), manifest_text(units).encode())
     except V4codeError as exc:
         fail(exc)
-    click.echo(f"{len(units)} units written to {output}")
+    say(f"{len(units)} units written to {output}")
 
 
 @batch_group.command("run")
@@ -92,13 +92,24 @@ def plan_command(
     show_default=True,
     help="Units run at the same time.",
 )
-@click.option("--verify", metavar="CMD", help="Run in each worktree; {tests} and {paths} filled.")
+@click.option(
+    "--verify",
+    metavar="CMD",
+    help="Run in each worktree, in the sandbox; {tests} and {paths} become quoted file names.",
+)
 @click.option(
     "--verify-timeout",
     type=click.FloatRange(min=1),
     default=1800.0,
     show_default=True,
     help="Seconds --verify may take in a unit.",
+)
+@click.option(
+    "--on-red-base",
+    type=click.Choice(["refuse", "warn", "skip"]),
+    default="refuse",
+    show_default=True,
+    help="When --verify fails on the base commit: refuse before spending, warn, or skip the check.",
 )
 @click.option("--max-cost-per-unit", type=click.FloatRange(min=0), help="USD per unit.")
 @click.option(
@@ -123,7 +134,9 @@ def plan_command(
     help="Run units on this machine, or on a Ray cluster (needs ray installed).",
 )
 @click.option("--address", help="Ray cluster address (--executor ray; default: start a local one).")
-@click.option("--out", type=_PATH, help="The run directory (default: under v4code's home).")
+@click.option(
+    "--out", type=_PATH, help="The run directory (default: ~/.local/state/v4code/batch/RUN)."
+)
 @click.option("--resume", type=_RUN_DIR, help="Continue the run in this directory.")
 def run_command(manifest: Path | None, resume: Path | None, out: Path | None, **flags: Any) -> None:
     """Run every unit of MANIFEST headless, each in its own worktree and branch."""
@@ -214,4 +227,4 @@ def clean_command(run_dir: Path) -> None:
         removed = clean(RunDir(run_dir))
     except V4codeError as exc:
         fail(exc)
-    click.echo(f"removed {len(removed)} worktrees and branches")
+    say(f"removed {len(removed)} worktrees and branches")

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from v4code.choices import DIALECTS
-from v4code.commands import fail
+from v4code.commands import fail, say
 from v4code.engines.plan import ENGINES  # stdlib-only module: `--help` stays light
 from v4code.errors import ConfigError, V4codeError
 
@@ -69,7 +69,7 @@ def plan_command(as_json: bool, list_devices: bool, **options: object) -> None:
 
     if list_devices:
         for device in DEVICES.values():
-            click.echo(
+            say(
                 f"{device.kind:10} {device.label:32} {device.memory_gb.value:g} GB  [{device.memory_gb.note()}]"
             )
         return
@@ -77,7 +77,10 @@ def plan_command(as_json: bool, list_devices: bool, **options: object) -> None:
         plan = make_plan(PlanRequest(**options))  # type: ignore[arg-type]
     except V4codeError as exc:
         fail(exc)
-    click.echo(plan.to_json() if as_json else render(plan))
+    if as_json:
+        click.echo(plan.to_json())
+    else:
+        say(render(plan))
     sys.exit(0 if plan.fits else 1)
 
 
@@ -114,6 +117,10 @@ def plan_command(as_json: bool, list_devices: bool, **options: object) -> None:
 @click.option(
     "--detach", is_flag=True, help="Return once it answers; `v4code engine stop` ends it."
 )
+@click.option("--yes", is_flag=True, help="Start a plan's command without asking.")
+@click.option(
+    "--force", is_flag=True, help="Start a plan's command even if it is not a known engine."
+)
 def serve_command(
     plan_file: Path | None,
     gguf: Path | None,
@@ -123,9 +130,15 @@ def serve_command(
     threads: int,
     timeout: float,
     detach: bool,
+    yes: bool,
+    force: bool,
 ) -> None:
     """Start a planned engine (PLAN_FILE from `engine plan --json`), a GGUF, or a served profile
-    again; wait for /v1/models and write the profile."""
+    again; wait for /v1/models and write the profile.
+
+    A plan file is a command to run: it is shown and asked about first (`--yes` skips the
+    question), and one that is not a known engine is refused unless `--force`. The engine
+    starts without v4code's API keys in its environment."""
     from v4code.engines.launch import PORTS
     from v4code.engines.serve import gguf_argv, serve
 
@@ -144,19 +157,46 @@ def serve_command(
             profile.update(dialect=engine, model=model)
         else:
             argv, port, profile = _profile_argv(name, port)
+        resolved = _checked(argv, force=force, ask=plan_file is not None and not yes)
         base_url = f"http://127.0.0.1:{port}/v1"
         code = serve(
             name,
-            argv,
+            resolved,
             base_url,
             profile,
             detach=detach,
             timeout=timeout,
-            say=lambda t: click.echo(t, err=True),
+            say=lambda t: say(t, err=True),
+            as_planned=argv,
         )
     except V4codeError as exc:
         fail(exc)
     sys.exit(code)
+
+
+def _checked(argv: list[str], *, force: bool, ask: bool) -> list[str]:
+    """The engine's command with its program resolved, shown; refused when it is not a known
+    engine (unless `force`) or, when `ask`, unless the person says yes (or passed --yes)."""
+    import shlex
+
+    from v4code.engines.serve import resolve_engine, unknown_engine
+    from v4code.textio import one_line
+
+    why = unknown_engine(argv)
+    if why is not None and not force:
+        raise ConfigError(
+            f"{why}: refusing to run `{one_line(shlex.join(argv))}`; pass --force to run it anyway"
+        )
+    resolved = resolve_engine(argv, Path.cwd())
+    shown = one_line(shlex.join(resolved))
+    click.echo(f"engine command: {shown}", err=True)
+    if not ask:
+        return resolved
+    if not sys.stdin.isatty():
+        raise ConfigError("a plan file's command runs only when you agree: pass --yes to start it")
+    if not click.confirm("Start it?", default=False, err=True):
+        raise ConfigError("not started")
+    return resolved
 
 
 def _plan_argv(path: Path, port: int | None) -> tuple[list[str], int, str, str]:
@@ -214,7 +254,7 @@ def stop_command(name: str) -> None:
         served = stop(name)
     except V4codeError as exc:
         fail(exc)
-    click.echo(f"stopped {name} (pid {served.pid})")
+    say(f"stopped {name} (pid {served.pid})")
 
 
 @engine_group.command("status")
@@ -224,11 +264,11 @@ def status_command() -> None:
 
     state = load_state()
     if not state:
-        click.echo("no engine started by v4code")
+        say("no engine started by v4code")
         return
     for name, served in state.items():
         running = "running" if alive(served.pid) else "exited"
-        click.echo(f"{name}  {running}  pid {served.pid}  {served.base_url}  log {served.log}")
+        say(f"{name}  {running}  pid {served.pid}  {served.base_url}  log {served.log}")
 
 
 @engine_group.command("probe")
@@ -278,9 +318,12 @@ def probe_command(
         if api_key == "none" and url.rstrip("/") == DEFAULT_BASE_URL.rstrip("/"):
             api_key = os.environ.get("DEEPSEEK_API_KEY", "none")
         report = probe(url, api_key=api_key, dialect=dialect, model=model, timeout=timeout)
-        click.echo(json.dumps(report.to_dict(), indent=2) if as_json else render(report))
+        if as_json:
+            click.echo(json.dumps(report.to_dict(), indent=2))
+        else:
+            say(render(report))
         if fix and name is not None:
-            click.echo(_fix_profile(name, layer.get("dialect"), report), err=as_json)
+            say(_fix_profile(name, layer.get("dialect"), report), err=as_json)
     except V4codeError as exc:
         fail(exc)
     sys.exit(0 if report.ok else 1)
@@ -316,10 +359,10 @@ def profiles_command() -> None:
     except V4codeError as exc:
         fail(exc)
     if not profiles:
-        click.echo(
+        say(
             f"no profiles in {user_config_path()}; add a [profiles.NAME] table or run `v4code engine serve`"
         )
         return
     for name, table in sorted(profiles.items()):
         parts = [f"{k}={table[k]}" for k in ("base_url", "dialect", "model") if k in table]
-        click.echo(f"{name}  {'  '.join(parts)}")
+        say(f"{name}  {'  '.join(parts)}")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from v4code.commands import fail
+from v4code.commands import fail, say
 from v4code.errors import ConfigError, V4codeError
 
 
@@ -41,9 +41,9 @@ def list_command(wait: float) -> None:
     except V4codeError as exc:
         fail(exc)
     for notice in loaded.notices:
-        click.echo(f"v4code: {notice}", err=True)
+        say(f"v4code: {notice}", err=True)
     if not loaded.servers:
-        click.echo("No MCP servers configured. Add one with: v4code mcp add NAME -- COMMAND ARGS")
+        say("No MCP servers configured. Add one with: v4code mcp add NAME -- COMMAND ARGS")
         return
     from v4code.textio import one_line
 
@@ -58,19 +58,19 @@ def list_command(wait: float) -> None:
             error = f": {state.error}" if state.error and state.status != "ready" else ""
             # A server's own text (its error, tool names and descriptions) stays on its line.
             line = f"{state.name} ({cfg.source}, {cfg.transport}) {state.status}{error}"
-            click.echo(one_line(line))
-            click.echo(f"  {one_line(where)}")
+            say(one_line(line))
+            say(f"  {one_line(where)}")
             if state.status != "ready":
                 failed.append(state.name)
             for tool in sorted(state.tools, key=lambda t: t.name):
                 name = tool.full_name
                 allowed = "  [allowed]" if cfg.allows(name) else ""
                 first = tool.description.strip().splitlines()[0] if tool.description else ""
-                click.echo(one_line(f"  {name}{allowed}  {first[:80]}"))
+                say(one_line(f"  {name}{allowed}  {first[:80]}"))
     finally:
         hub.close()
     if failed:
-        click.echo(one_line(f"v4code: not ready: {', '.join(failed)}"), err=True)
+        say(one_line(f"v4code: not ready: {', '.join(failed)}"), err=True)
         sys.exit(1)
 
 
@@ -99,7 +99,7 @@ def add_command(
         fail(ConfigError("give either -- COMMAND ARGS... or --url URL"))
     program, notes = resolve_program(command[0], Path.cwd()) if command else (None, [])
     for note in notes:
-        click.echo(f"v4code: {note}", err=True)
+        say(f"v4code: {note}", err=True)
     spec = {
         "command": program,
         "args": list(command[1:]),
@@ -109,12 +109,29 @@ def add_command(
         "allow": list(allow),
         "timeout": timeout,
     }
+    if command:
+        _warn_if_in_a_repository(command[0])
     path = user_config_path()
     try:
         add_server(path, name, spec)
     except V4codeError as exc:
         fail(exc)
-    click.echo(f"added MCP server {name} to {path}; its tools come with the next session")
+    say(f"added MCP server {name} to {path}; its tools come with the next session")
+
+
+def _warn_if_in_a_repository(command: str) -> None:
+    """A server program inside a repository can be replaced by whatever runs there (a
+    sandboxed command writes the workspace): it still runs as asked, with a warning."""
+    from v4code.safety.programs import on_path, repository_of
+
+    program = on_path(command)
+    repo = repository_of(program) if program is not None else None
+    if program is not None and repo is not None:
+        say(
+            f"v4code: warning: {command} is {program}, inside the repository {repo}; "
+            "a command run there can replace it",
+            err=True,
+        )
 
 
 @mcp_group.command("allow")
@@ -132,9 +149,9 @@ def allow_command(name: str, patterns: tuple[str, ...]) -> None:
     except V4codeError as exc:
         fail(exc)
     if added:
-        click.echo(f"MCP server {name} now allows {', '.join(added)} (in {path})")
+        say(f"MCP server {name} now allows {', '.join(added)} (in {path})")
     else:
-        click.echo(f"MCP server {name} already allows {', '.join(patterns)}; nothing changed")
+        say(f"MCP server {name} already allows {', '.join(patterns)}; nothing changed")
 
 
 @mcp_group.command("remove")
@@ -149,4 +166,4 @@ def remove_command(name: str) -> None:
         remove_server(path, name)
     except V4codeError as exc:
         fail(exc)
-    click.echo(f"removed MCP server {name} from {path}")
+    say(f"removed MCP server {name} from {path}")

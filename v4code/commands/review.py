@@ -8,10 +8,13 @@ from typing import Any
 
 import click
 
+from v4code.choices import EFFORTS
+from v4code.commands import say
 from v4code.errors import ExitCode, V4codeError
 from v4code.review.command import REVIEW_EXIT_HELP, SEVERITIES, ReviewRequest, review
 
 SEVERITY = click.Choice(SEVERITIES)
+EFFORT = click.Choice(EFFORTS, case_sensitive=False)
 CWD = click.option(
     "-C",
     "--cwd",
@@ -51,7 +54,9 @@ def _enter(cwd: str | None) -> None:
 @click.option("--no-cache", is_flag=True, help="Ask the model even if this diff was reviewed.")
 @click.option("-m", "--model", help="Review model (default: the review_model setting).")
 @click.option("--profile", help="Use [profiles.NAME] from your config (see `v4code profiles`).")
-@click.option("--effort", help="Review effort: none, low, high, max (default: review_effort).")
+@click.option(
+    "--effort", type=EFFORT, help="Review effort: none, low, high, max (default: review_effort)."
+)
 @CWD
 def review_command(cwd: str | None, **opts: Any) -> None:
     """Review the staged diff (default), a branch, a commit or paths with DeepSeek V4.
@@ -85,7 +90,7 @@ def hook_install(
         ["--timeout", f"{timeout:g}"] if timeout else []
     )
     try:
-        click.echo(install(workspace_root(), force=force, args=args, fail_closed=fail_closed))
+        say(install(workspace_root(), force=force, args=args, fail_closed=fail_closed))
     except V4codeError as exc:
         _hook_failed(exc)
 
@@ -99,11 +104,11 @@ def hook_uninstall(cwd: str | None) -> None:
 
     _enter(cwd)
     try:
-        click.echo(uninstall(workspace_root()))
+        say(uninstall(workspace_root()))
     except V4codeError as exc:
         _hook_failed(exc)
 
 
 def _hook_failed(exc: V4codeError) -> None:
-    click.echo(f"v4code hook: {exc.message}", err=True)
+    say(f"v4code hook: {exc.message}", err=True)
     sys.exit(ExitCode.USAGE)

@@ -141,14 +141,14 @@ class ChatApprover:
                 always = None
         else:
             args = one_line(json.dumps(request.args, ensure_ascii=False)[:300])
-            self.console.print(Text(f"Allow {request.tool} {args}", style="bold"))
+            self.console.print(Text(f"Allow {one_line(request.tool)} {args}", style="bold"))
             question = f"Allow? [y]es  [n]o  [a]lways allow {request.tool}: "
         return self._answer(question, always)
 
     def _answer(self, question: str, always: str | None) -> Approval:
         while True:
             try:
-                parsed = self._read(question)
+                parsed = self._read(one_line(question))  # a prefix, a tool name
             except KeyboardInterrupt:
                 if self.cancel is not None:
                     self.cancel.cancel()

@@ -60,7 +60,7 @@ def _counts(files: list[dict[str, Any]]) -> str:
 def tool_line(started: ToolStarted, finished: ToolFinished | None = None) -> Text:
     """One compact line per tool call; a denial or an error is said on the same line."""
     line = Text("• ", style="cyan")
-    line.append(describe_call(started, finished))
+    line.append(one_line(describe_call(started, finished)))  # names, commands, MCP tools
     if finished is not None and finished.denied:
         line.append("  denied", style="yellow")
     elif finished is not None and finished.result.is_error:
@@ -125,7 +125,7 @@ def summary_line(
         if usage.reasoning_tokens:
             out += f" ({usage.reasoning_tokens:,} thinking)"
         text.append(f"{usage.prompt_tokens:,} in ({usage.cache_hit_share:.0%} cached) · {out} · ")
-    text.append(f"{format_cost(cost, unpriced_model)} · {seconds:.1f}s")
+    text.append(f"{one_line(format_cost(cost, unpriced_model))} · {seconds:.1f}s")  # a model id
     if status != "done":
         said = reason and reason != "interrupted by the user"
         text.append(f" · {status}" + (f": {one_line(reason)}" if said else ""), style="yellow")
@@ -169,7 +169,7 @@ def history_renderables(
         elif m.role == "user":
             first, *rest = (m.content or "").strip().splitlines() or [""]
             more = f"  (+{len(rest)} lines)" if rest else ""
-            out.append(Text(f"› {first[:300]}{more}", style="bold"))
+            out.append(Text(f"› {one_line(first[:300])}{more}", style="bold"))
         elif m.role == "assistant":
             for call in m.tool_calls:
                 summary = describe(call) if describe is not None else None
