@@ -52,9 +52,22 @@ _inherited: list[bool] = []  # [True] once WORKSPACES_ENV was read
 
 
 def _forms(path: Path) -> set[Path]:
-    """The path as written (made absolute, normalised) and with its links resolved."""
+    """The path as written (made absolute, normalised), with its links resolved, and each
+    of its parents resolved with the rest kept as written: a workspace reached through a
+    link (`~/proj` -> `/data/proj`) holds `~/proj/.venv/bin` even when a command made that
+    folder a link to somewhere else."""
     lexical = Path(os.path.normpath(os.path.abspath(path)))
-    return {lexical, Path(os.path.realpath(lexical))}
+    forms = {lexical}
+    for parent in lexical.parents:
+        try:
+            forms.add(Path(os.path.realpath(parent)) / lexical.relative_to(parent))
+        except (OSError, ValueError):
+            continue
+    try:
+        forms.add(Path(os.path.realpath(lexical)))
+    except OSError:
+        pass
+    return forms
 
 
 def _remember(workspace: Path | None) -> tuple[Path, ...]:
