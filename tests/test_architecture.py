@@ -31,6 +31,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "v4code.safety.redact",
             "v4code.safety.secret_files",
             "v4code.safety.programs",
+            "v4code.globs",
             "v4code.newest_files",
             "v4code.choices",
         ),

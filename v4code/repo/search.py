@@ -2,7 +2,7 @@
 
 All three backends honour the same rules, so a result does not depend on what is installed:
 ignored files (.gitignore) and binary files are skipped, hidden files are searched, `.git` is
-not; the glob filter has the semantics of `files.glob_matches`; matches are sorted by path and
+not; the glob filter has the semantics of `globs.glob_matches`; matches are sorted by path and
 line; paths are workspace-relative; files the caller's `secret` rule names (.env, keys) are
 left out whichever backend runs, and counted, so grep can say how many it skipped. The programs run through `safety/process.py` (git through
 `repo/git.py`), in their own process group, killed on cancel or timeout. The regex dialect is the backend's (ripgrep's Rust syntax
@@ -28,8 +28,9 @@ from pathlib import Path
 
 from v4code.cancel import CancelToken
 from v4code.errors import Cancelled, ToolError
+from v4code.globs import glob_matches
 from v4code.repo import git
-from v4code.repo.files import glob_matches, is_git_work_tree, list_files
+from v4code.repo.files import is_git_work_tree, list_files
 from v4code.safety.process import StreamedProcess, capture_process
 from v4code.safety.programs import find_program
 from v4code.textio import SNIFF_BYTES, is_binary
@@ -145,7 +146,7 @@ def search(
     if backend == "rg" and rg is None:
         backend = "git" if is_git_work_tree(root) else "python"
     glob = glob.strip() if glob else None
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + (cancel.bound(timeout) if cancel is not None else timeout)
     skipped = 0
     if secret is not None and count_secrets:
         listed = list_files(root, target, cancel=cancel).files

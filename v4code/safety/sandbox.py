@@ -65,6 +65,7 @@ __all__ = [
     "bwrap_argv",
     "check_sandbox",
     "find_bwrap",
+    "sandbox_problem",
     "sandboxed",
 ]
 
@@ -509,6 +510,16 @@ def _probe(bwrap: str, root: str) -> str | None:
     return done.stderr.decode("utf-8", "replace").strip() or f"exit status {done.returncode}"
 
 
+def sandbox_problem(root: Path) -> str | None:
+    """Why the sandbox cannot start for `root` (bubblewrap missing, or bubblewrap's own
+    complaint), or None when it can: for callers that check before they start anything and
+    word their own advice (`batch run`)."""
+    bwrap = find_bwrap()
+    if bwrap is None:
+        return "bubblewrap (`bwrap`) is not installed"
+    return _probe(bwrap, str(_real(root)))
+
+
 def check_sandbox(root: Path) -> str:
     """Return the bwrap executable to use, or raise SandboxUnavailable saying why not."""
     bwrap = find_bwrap(root)
@@ -579,14 +590,17 @@ def sandboxed(
     """Yield `argv` wrapped in the sandbox; run it inside the `with` block.
 
     When the sandbox cannot start, raise SandboxUnavailable (never a silent fallback), unless
-    the user allowed unconfined commands, in which case `argv` comes back unchanged.
+    the user allowed unconfined commands, in which case `argv` comes back as every program
+    run outside the sandbox is started (safety.isolation).
     """
     try:
         bwrap = check_sandbox(root)
     except SandboxUnavailable:
         if not allow_unsandboxed:
             raise
-        yield list(argv)
+        from v4code.safety.isolation import isolated
+
+        yield isolated(argv)  # unconfined, but out of sight of v4code's process where possible
         return
     cgroup = _pids_cgroup()
     wrapped = bwrap_argv(
