@@ -34,7 +34,6 @@ __all__ = [
     "find_program",
     "inside_workspace",
     "on_path",
-    "repository_of",
     "take_notices",
     "workspaces_env",
 ]
@@ -172,13 +171,4 @@ def on_path(name: str) -> str | None:
         candidate = os.path.join(os.path.abspath(entry or "."), name)
         if _executable(candidate):
             return candidate
-    return None
-
-
-def repository_of(path: str | Path) -> Path | None:
-    """The git work tree that holds `path` (its links resolved), or None."""
-    real = Path(os.path.realpath(path))
-    for folder in real.parents:
-        if os.path.lexists(folder / ".git"):
-            return folder
     return None

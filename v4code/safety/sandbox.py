@@ -514,7 +514,7 @@ def sandbox_problem(root: Path) -> str | None:
     """Why the sandbox cannot start for `root` (bubblewrap missing, or bubblewrap's own
     complaint), or None when it can: for callers that check before they start anything and
     word their own advice (`batch run`)."""
-    bwrap = find_bwrap()
+    bwrap = find_bwrap(root)
     if bwrap is None:
         return "bubblewrap (`bwrap`) is not installed"
     return _probe(bwrap, str(_real(root)))
