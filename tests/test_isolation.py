@@ -25,7 +25,7 @@ def test_a_wrapped_program_cannot_see_this_process_but_keeps_its_directory(
 def test_without_bubblewrap_the_program_runs_as_it_is_and_v4code_says_so_once(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr(isolation.shutil, "which", lambda name: None)
+    monkeypatch.setattr(isolation, "find_program", lambda *_: None)
     monkeypatch.setattr(isolation, "_warned", False)
     isolation._probe.cache_clear()
     try:

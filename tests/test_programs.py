@@ -99,3 +99,16 @@ def test_a_child_skips_the_workspaces_of_the_process_that_started_it(
     monkeypatch.setattr(programs, "_inherited", [])
     monkeypatch.setenv(programs.WORKSPACES_ENV, handed[programs.WORKSPACES_ENV])
     assert find_program("frob", worktree) == str(system)
+
+
+def test_a_workspace_reached_through_a_link_still_holds_its_path_folders(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = tmp_path / "data" / "proj"
+    (real / ".venv").mkdir(parents=True)
+    link = tmp_path / "proj"
+    link.symlink_to(real)
+    other = tool(tmp_path / "other", "frob")  # the folder a command made .venv/bin point to
+    (real / ".venv" / "bin").symlink_to(other.parent)
+    monkeypatch.setenv("PATH", str(link / ".venv" / "bin"))
+    assert find_program("frob", real) is None

@@ -109,29 +109,12 @@ def add_command(
         "allow": list(allow),
         "timeout": timeout,
     }
-    if command:
-        _warn_if_in_a_repository(command[0])
     path = user_config_path()
     try:
         add_server(path, name, spec)
     except V4codeError as exc:
         fail(exc)
     say(f"added MCP server {name} to {path}; its tools come with the next session")
-
-
-def _warn_if_in_a_repository(command: str) -> None:
-    """A server program inside a repository can be replaced by whatever runs there (a
-    sandboxed command writes the workspace): it still runs as asked, with a warning."""
-    from v4code.safety.programs import on_path, repository_of
-
-    program = on_path(command)
-    repo = repository_of(program) if program is not None else None
-    if program is not None and repo is not None:
-        say(
-            f"v4code: warning: {command} is {program}, inside the repository {repo}; "
-            "a command run there can replace it",
-            err=True,
-        )
 
 
 @mcp_group.command("allow")

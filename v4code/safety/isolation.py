@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import functools
 import os
-import shutil
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from v4code.safety.process import capture_process, secret_free_env
+from v4code.safety.programs import find_program
 
 __all__ = ["isolated", "isolation_problem"]
 
@@ -78,7 +78,7 @@ def _wrapper(bwrap: str) -> list[str]:
 @functools.lru_cache(maxsize=1)
 def _probe() -> tuple[list[str] | None, str | None]:
     """(the wrapper's argv, None) when a trivial program runs in it; else (None, why not)."""
-    bwrap = shutil.which("bwrap")
+    bwrap = find_program("bwrap", Path.cwd())  # never a `bwrap` the workspace holds
     if bwrap is None:
         return None, "bubblewrap (`bwrap`) is not installed"
     try:

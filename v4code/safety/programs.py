@@ -34,7 +34,6 @@ __all__ = [
     "find_program",
     "inside_workspace",
     "on_path",
-    "repository_of",
     "take_notices",
     "workspaces_env",
 ]
@@ -52,9 +51,22 @@ _inherited: list[bool] = []  # [True] once WORKSPACES_ENV was read
 
 
 def _forms(path: Path) -> set[Path]:
-    """The path as written (made absolute, normalised) and with its links resolved."""
+    """The path as written (made absolute, normalised), with its links resolved, and each
+    of its parents resolved with the rest kept as written: a workspace reached through a
+    link (`~/proj` -> `/data/proj`) holds `~/proj/.venv/bin` even when a command made that
+    folder a link to somewhere else."""
     lexical = Path(os.path.normpath(os.path.abspath(path)))
-    return {lexical, Path(os.path.realpath(lexical))}
+    forms = {lexical}
+    for parent in lexical.parents:
+        try:
+            forms.add(Path(os.path.realpath(parent)) / lexical.relative_to(parent))
+        except (OSError, ValueError):
+            continue
+    try:
+        forms.add(Path(os.path.realpath(lexical)))
+    except OSError:
+        pass
+    return forms
 
 
 def _remember(workspace: Path | None) -> tuple[Path, ...]:
@@ -159,13 +171,4 @@ def on_path(name: str) -> str | None:
         candidate = os.path.join(os.path.abspath(entry or "."), name)
         if _executable(candidate):
             return candidate
-    return None
-
-
-def repository_of(path: str | Path) -> Path | None:
-    """The git work tree that holds `path` (its links resolved), or None."""
-    real = Path(os.path.realpath(path))
-    for folder in real.parents:
-        if os.path.lexists(folder / ".git"):
-            return folder
     return None

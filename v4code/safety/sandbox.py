@@ -214,6 +214,16 @@ def _linked_venvs(directory: Path) -> list[Path]:
     return found
 
 
+def _in_workspace(path: Path, root: Path) -> bool:
+    """Whether `path` (as written) is in the workspace, also when the workspace is reached
+    through a link (`~/proj` -> `/data/proj`) and a command made `path` a link elsewhere."""
+    for prefix in (path, *path.parents):
+        with contextlib.suppress(OSError):
+            if prefix != Path("/") and _under(_real(prefix), root):
+                return True
+    return False
+
+
 def _path_folders(root: Path) -> list[Path]:
     """PATH's folders, their installations and the venvs their links lead into. A folder
     in the workspace (an activated `.venv/bin`) is not followed anywhere: a command can
@@ -224,7 +234,7 @@ def _path_folders(root: Path) -> list[Path]:
         if not os.path.isabs(entry):
             continue
         lexical = Path(os.path.normpath(entry))
-        if _under(lexical, root):
+        if _in_workspace(lexical, root):
             venv = _venv_root(lexical)
             found += [] if venv is None else [venv]
             continue
@@ -284,7 +294,7 @@ def _toolchain(root: Path, command_text: str) -> list[Path]:
     for path in found:
         with contextlib.suppress(OSError):
             real = _real(path)
-            if _under(path, root) and not _under(real, root) and _venv_root(real) != real:
+            if _in_workspace(path, root) and not _under(real, root) and _venv_root(real) != real:
                 continue  # a link out of the workspace is followed only to a virtualenv
             out.append(real)
             venv = _venv_root(path)
@@ -293,7 +303,9 @@ def _toolchain(root: Path, command_text: str) -> list[Path]:
     return _narrowed(out)
 
 
-def _mounts(root: Path, command_text: str, allow_read: Iterable[str]) -> tuple[list[_Mount], Path]:
+def _mounts(
+    root: Path, command_text: str, allow_read: Iterable[str], hide_sockets: bool = True
+) -> tuple[list[_Mount], Path]:
     """The mounts on top of the read-only system, and the v4code home to make read-only."""
     masks = _masks()
     v4home = _v4code_home()
@@ -325,7 +337,7 @@ def _mounts(root: Path, command_text: str, allow_read: Iterable[str]) -> tuple[l
         if os.path.lexists(root / protected):
             mounts.append(_Mount("--ro-bind", root / protected))
     shown = [root, *readable]
-    for sock in _host_sockets():  # none stays reachable where the sandbox can see it
+    for sock in _host_sockets() if hide_sockets else []:  # none stays reachable
         if not hidden(sock) or any(_under(sock, p) for p in shown):
             mounts.append(_Mount("--socket", sock))
     # Shallowest first (stable for equal depths): deeper mounts land on top.
@@ -436,6 +448,7 @@ def bwrap_argv(
     network: bool = False,
     allow_read: Iterable[str] = (),
     cgroup: Path | None = None,
+    hide_sockets: bool = True,
 ) -> list[str]:
     """The command line that runs `argv` in the sandbox, with `root` the one writable place."""
     root = _real(root)
@@ -459,7 +472,7 @@ def bwrap_argv(
     for name in _PROC_READ_ONLY:
         if os.path.lexists(f"/proc/{name}"):
             wrapped += ["--ro-bind", f"/proc/{name}", f"/proc/{name}"]
-    mounts, v4home = _mounts(root, " ".join(argv), allow_read)
+    mounts, v4home = _mounts(root, " ".join(argv), allow_read, hide_sockets)
     for mount in mounts:
         if mount.op == "--tmpfs":
             wrapped += ["--tmpfs", str(mount.path)]
@@ -482,7 +495,11 @@ def _probe(bwrap: str, root: str) -> str | None:
     """None if a trivial command runs in the sandbox; else bubblewrap's own complaint."""
     try:
         done = capture_process(
-            bwrap_argv(["true"], Path(root), bwrap=bwrap), cwd=Path(root), timeout=20
+            # without the host sockets: one that goes away meanwhile (bwrap cannot create
+            # the file it binds over) must not make the sandbox unavailable for the session
+            bwrap_argv(["true"], Path(root), bwrap=bwrap, hide_sockets=False),
+            cwd=Path(root),
+            timeout=20,
         )
     except OSError as exc:
         return str(exc)
@@ -497,7 +514,7 @@ def sandbox_problem(root: Path) -> str | None:
     """Why the sandbox cannot start for `root` (bubblewrap missing, or bubblewrap's own
     complaint), or None when it can: for callers that check before they start anything and
     word their own advice (`batch run`)."""
-    bwrap = find_bwrap()
+    bwrap = find_bwrap(root)
     if bwrap is None:
         return "bubblewrap (`bwrap`) is not installed"
     return _probe(bwrap, str(_real(root)))
