@@ -68,7 +68,7 @@ def test_an_approval_question_shows_a_prefix_with_bidi_controls_as_escapes(
         return real_ask(self, question)
 
     monkeypatch.setattr(repl.Chat, "ask", ask)
-    chat(workspace, fake_api, monkeypatch, ["list it" + ENTER, "n" + ENTER, ENTER])
+    chat(workspace, fake_api, monkeypatch, ["list it" + ENTER, "n", ENTER])
     assert asked and raw_controls("".join(asked)) == []
     assert "\\u202e" in asked[0]
 
@@ -79,7 +79,7 @@ def test_an_approval_line_shows_bidi_controls_as_escapes(
 ) -> None:
     command = f"echo safe {control}# && rm -rf ~"
     fake_api.load([tool_call("run_command", command=command), text("ok")])
-    screen = chat(workspace, fake_api, monkeypatch, ["run it" + ENTER, "n" + ENTER, ENTER])
+    screen = chat(workspace, fake_api, monkeypatch, ["run it" + ENTER, "n", ENTER])
     assert "Run echo safe" in screen
     assert raw_controls(screen) == []
     assert f"\\u{ord(control):04x}" in screen
