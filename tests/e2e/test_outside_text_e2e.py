@@ -4,14 +4,16 @@ summary, a server's error, and bidi controls in what an approval line shows."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from chat_harness import ENTER, chat
 from cli_harness import v4code
 from fake_api import FakeDeepSeek, fault, text, tool_call
 
-from v4code.ui import repl
+from v4code.ui import approval
 
 OSC52 = "\x1b]52;c;ZWNobyBwd25lZA==\x07"
 OSC8 = "\x1b]8;;https://evil.example/\x1b\\click\x1b]8;;\x1b\\"
@@ -61,13 +63,18 @@ def test_an_approval_question_shows_a_prefix_with_bidi_controls_as_escapes(
 ) -> None:
     fake_api.load([tool_call("run_command", command="ls\u202e -la"), text("ok")])
     asked: list[str] = []
-    real_ask = repl.Chat.ask
+    real_asker = approval.key_asker
 
-    def ask(self: repl.Chat, question: str) -> str:
-        asked.append(question)
-        return real_ask(self, question)
+    def key_asker(*args: Any, **kwargs: Any) -> Callable[[str], str]:
+        ask_key = real_asker(*args, **kwargs)
 
-    monkeypatch.setattr(repl.Chat, "ask", ask)
+        def ask(question: str) -> str:  # the approval's question, answered with one key
+            asked.append(question)
+            return ask_key(question)
+
+        return ask
+
+    monkeypatch.setattr(approval, "key_asker", key_asker)
     chat(workspace, fake_api, monkeypatch, ["list it" + ENTER, "n", ENTER])
     assert asked and raw_controls("".join(asked)) == []
     assert "\\u202e" in asked[0]
