@@ -82,7 +82,7 @@ PLACEHOLDERS: dict[str, Callable[[Scratch], str]] = {
 
 # The set-up block's test command, run inside the suite, only collects the suite (running it
 # inside itself would never end); .ci/run runs it whole.
-SUITE_IN_SUITE = " --collect-only -q"
+SUITE_IN_SUITE = " --collect-only"
 # The set-up block's pip may use the user's pip cache (HOME is a scratch folder).
 PIP_CACHE = os.environ.get("PIP_CACHE_DIR") or os.path.expanduser("~/.cache/pip")
 
@@ -468,7 +468,7 @@ def runnable() -> list[Any]:
         if block.name == SETUP.name or all(e.skip for e in block.examples):
             continue
         marks = [KNOWN_BUGS[block.first]] if block.first in KNOWN_BUGS else []
-        params.append(pytest.param(block, id=block.name, marks=marks))
+        params.append(pytest.param(block, id=block.section, marks=marks))
     return params
 
 
@@ -490,7 +490,7 @@ def test_readme_block_runs_as_written(block: Block, tmp_path: Path, fake_api: Fa
             run_example(example, shell, scratch)
 
 
-def test_every_example_runs_or_says_why_not(request: pytest.FixtureRequest) -> None:
+def test_every_example_runs_or_says_why_not(capsys: pytest.CaptureFixture[str]) -> None:
     """Every example has an entry in EXPECT or a skip marker in the README, and every entry
     belongs to an example; prints how many run and how many are skipped, and why."""
     examples = [e for block in all_blocks() for e in block.examples]
@@ -512,10 +512,8 @@ def test_every_example_runs_or_says_why_not(request: pytest.FixtureRequest) -> N
     skipped = [e for e in examples if e.skip]
     report = [f"README examples: {len(examples) - len(skipped)} run, {len(skipped)} skipped"]
     report += [f"  skipped {e.doc}:{e.line} `{e.key}`: {e.skip}" for e in skipped]
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    for line in report:
-        if reporter is not None:
-            reporter.write_line(line)
+    with capsys.disabled():
+        print("\n" + "\n".join(report))
 
 
 def system_python() -> Path:
@@ -584,7 +582,7 @@ def test_setup_block_works_as_pasted(tmp_path: Path, fake_api: FakeDeepSeek) -> 
     where = shell.run("command -v v4code", timeout=30).stdout.strip()
     assert where == str(scratch.root / ".venv" / "bin" / "v4code"), where
     run_example(run, shell, scratch)
-    collect = Example(test.doc, test.line, test.command + SUITE_IN_SUITE)
+    collect = Example(test.doc, test.line, test.key + SUITE_IN_SUITE)
     run_example(collect, shell, scratch, EXPECT[test.key])
 
 
