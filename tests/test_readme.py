@@ -549,13 +549,18 @@ OFFLINE = ("No matching distribution", "Could not find a version", "Failed to es
 
 
 def setup_shell(tmp_path: Path, scratch: Scratch) -> Shell:
-    """A newcomer's shell: no venv active, `python3` the system's, pip's cache kept."""
+    """A newcomer's shell: no venv active, `python3` and `pip` the system's, pip's cache
+    kept."""
     env = environment(scratch)
     here = str(Path(sys.executable).parent)
     folders = [f for f in env["PATH"].split(os.pathsep) if f and f != here]
     stock = tmp_path / "stock-bin"
     stock.mkdir()
-    (stock / "python3").symlink_to(system_python())
+    python = system_python()
+    (stock / "python3").symlink_to(python)
+    for pip in ("pip", "pip3"):  # the system's own pip, where it has one (Debian: python3-pip)
+        if (python.parent / pip).exists():
+            (stock / pip).symlink_to(python.parent / pip)
     env["PATH"] = os.pathsep.join([str(stock), *folders])
     env.pop("VIRTUAL_ENV", None)
     env["PIP_CACHE_DIR"] = PIP_CACHE
