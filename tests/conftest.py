@@ -23,6 +23,7 @@ def v4code_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Mo
     user = tmp_path_factory.mktemp("user_home")
     monkeypatch.setenv("HOME", str(user))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(user / ".config"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(user / ".local" / "state"))  # batch runs
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
     for var in list(os.environ):
         if var.startswith(("DEEPSEEK_", "V4CODE_")) and var != "V4CODE_HOME":

@@ -30,6 +30,8 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "v4code.edits.atomic",
             "v4code.safety.redact",
             "v4code.safety.secret_files",
+            "v4code.safety.programs",
+            "v4code.globs",
             "v4code.newest_files",
             "v4code.choices",
         ),

@@ -10,13 +10,14 @@ from pathlib import Path
 import pytest
 
 from v4code.errors import ConfigError
+from v4code.globs import compile_glob
 from v4code.jobs.discover import parse_proposals
 from v4code.jobs.manifest import expand_task, read_manifest
 from v4code.jobs.plan import plan_each, plan_targets
 from v4code.jobs.report import cause, summary, to_markdown
 from v4code.jobs.state import RunDir, UnitState
-from v4code.jobs.unit import RunOptions, agent_argv, verify_command
-from v4code.repo.files import compile_glob
+from v4code.jobs.unit import RunOptions, agent_argv
+from v4code.jobs.verify import verify_command
 
 BASE = "a" * 40
 
@@ -103,6 +104,8 @@ def test_plan_uses_the_base_commit_not_the_working_tree(tmp_path: Path) -> None:
         plan_targets([tmp_path], ["src/untracked.py"], "Fix {path}")
     with pytest.raises(ConfigError, match="no committed file matches"):
         plan_each([tmp_path], "*.rs", "t")
+    # The one glob dialect: a pattern without a slash names files in any folder, as grep's.
+    assert [u.paths for u in plan_each([tmp_path], "b.py", "t")] == [("src/b.py",)]
 
 
 def test_discovery_answers_are_parsed_defensively() -> None:
@@ -127,6 +130,17 @@ def test_verify_placeholders_and_agent_flags(tmp_path: Path) -> None:
     )
     assert command == (
         "pytest tests/test_mod.py pkg/test_other.py --x pkg/mod.py pkg/other.py 'it'\"'\"'s.txt'"
+    )
+    # Filled in one pass: a name holding a placeholder is not filled again, and stays one word.
+    hostile = "tests/test_{paths}$(sh${IFS}x.sh).py"
+    (tmp_path / hostile).write_text("")
+    command = verify_command("run {tests} -- {paths}", tmp_path, (hostile, "-k.py", "a{tests}b"))
+    assert command == (
+        "run 'tests/test_{paths}$(sh${IFS}x.sh).py' -- 'tests/test_{paths}$(sh${IFS}x.sh).py'"
+        " ./-k.py 'a{tests}b'"
+    )
+    assert expand_task("Fix {paths} ({path}).", ["a{path}.py", "b.py"]) == (
+        "Fix a{path}.py b.py (a{path}.py)."
     )
     argv = agent_argv(tmp_path, "-rm everything", RunOptions(max_cost_per_unit=0.5, max_steps=3))
     assert argv[-2:] == ["--", "-rm everything"]  # a task is never read as a flag

@@ -92,7 +92,7 @@ def test_model_is_taken_on_trust_when_the_server_lists_none() -> None:
 
 def test_undo_in_the_chat_is_told_to_the_model_once(one_file, fake_api, monkeypatch):
     fake_api.load([tool_call("edit_file", **A_EDIT), text("done"), text("ok"), text("ok")])
-    keys = ["bump" + ENTER, "y" + ENTER, "/undo" + ENTER, "next" + ENTER, "again" + ENTER]
+    keys = ["bump" + ENTER, "y", "/undo" + ENTER, "next" + ENTER, "again" + ENTER]
     chat(one_file, fake_api, monkeypatch, keys)
     assert (one_file / "a.py").read_text() == "x = 1\n"
     third, fourth = fake_api.chat_requests[2].body, fake_api.chat_requests[3].body
@@ -106,7 +106,7 @@ def test_undo_from_the_command_line_reaches_the_resumed_session(one_file, fake_a
     from v4code.commands.undo import undo_command
 
     fake_api.load([tool_call("edit_file", **A_EDIT), text("done"), text("ok")])
-    chat(one_file, fake_api, monkeypatch, ["bump" + ENTER, "y" + ENTER])
+    chat(one_file, fake_api, monkeypatch, ["bump" + ENTER, "y"])
     assert (one_file / "a.py").read_text() == "x = 10\n"
     undone = CliRunner().invoke(undo_command, ["-C", str(one_file)])
     assert undone.exit_code == 0, undone.output

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
@@ -173,3 +174,45 @@ def test_continue_with_print_goes_on_from_the_latest_conversation(
         told = runner.invoke(main, no_id)
         assert told.exit_code == 2 and "needs a session ID with a task" in told.output, told.output
     assert len(list_sessions(workspace)) == 1
+
+
+def test_a_mistyped_command_gets_the_nearest_name() -> None:
+    for line, near in (
+        (["rn"], "Did you mean 'run'?"),
+        (["sesions"], "Did you mean 'sessions'?"),
+        (["engine", "plna"], "Did you mean 'plan'?"),
+        (["mcp", "lst"], "Did you mean 'list'?"),
+    ):
+        result = CliRunner().invoke(main, line)
+        assert result.exit_code == 2 and near in result.output, (line, result.output)
+
+
+def _commands(command: click.Command, path: str) -> Iterator[tuple[str, click.Command]]:
+    yield path, command
+    if isinstance(command, click.Group):
+        context = click.Context(command)
+        for name in command.list_commands(context):
+            sub = command.get_command(context, name)
+            assert sub is not None, name
+            yield from _commands(sub, f"{path} {name}")
+
+
+def test_every_option_of_every_command_says_what_it_does() -> None:
+    bare = [
+        f"{path} {'/'.join(param.opts)}"
+        for path, command in _commands(main, "v4code")
+        for param in command.params
+        if isinstance(param, click.Option) and not param.hidden and not (param.help or "").strip()
+    ]
+    assert bare == []
+
+
+def test_dash_c_means_the_directory_to_work_in_for_every_command() -> None:
+    with_c = {
+        path: param.opts
+        for path, command in _commands(main, "v4code")
+        for param in command.params
+        if isinstance(param, click.Option) and "-C" in param.opts
+    }
+    assert {"v4code run", "v4code review", "v4code undo", "v4code map"} <= set(with_c)
+    assert all("--cwd" in opts for opts in with_c.values()), with_c

@@ -99,8 +99,9 @@ def test_map_prints_signatures_within_the_budget(repo: Path) -> None:
     assert "return" not in whole.stdout
 
 
-def test_map_of_a_folder_without_code_or_git(tmp_path: Path) -> None:
+def test_map_of_a_repository_without_code(tmp_path: Path) -> None:
     (tmp_path / "notes").mkdir()
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path / "notes", check=True)
     done = v4code(tmp_path / "notes", "map")
     assert done.returncode == 0, done.stderr
     assert done.stdout == "(no files to map)\n"

@@ -16,7 +16,7 @@ TABLE = [
     ("cargo test --all", "cargo test"),
     ("cargo +nightly test", "cargo test"),
     ("git status --short", "git status"),
-    ("git -C sub log -1", "git log"),
+    ("git log -C -1", "git log"),
     ("uv run pytest -q", "uv run pytest"),
     ("uv run python -m pytest", "uv run python -m pytest"),
     ("poetry run pytest", "poetry run pytest"),
@@ -39,6 +39,62 @@ TABLE = [
     ("ls | xargs rm", None),
     ("make test && rm -rf build", None),
 ]
+
+# Each runs a program or reads a configuration that the remembered prefix never named.
+NAMES_A_PROGRAM = [
+    "git -c core.fsmonitor=./x status",
+    "git -c diff.external=./x diff",
+    "git --config-env=core.pager=X log",
+    "git --exec-path=/tmp/x status",
+    "git -C ../other status",
+    "git diff --ext-diff",
+    "git fetch --upload-pack=./x origin",
+    "git rebase -x ./x main",
+    "git submodule foreach ./x",
+    "git config core.fsmonitor ./x",
+    "GIT_CONFIG_PARAMETERS=x git status",
+    "GIT_PAGER=./x git log",
+    "HOME=/tmp/x git status",
+    "PYTEST_ADDOPTS='-p evil' pytest",
+    "go test -exec=./x ./...",
+    "go build -toolexec ./x",
+    "GOFLAGS=-toolexec=./x go test",
+    "cargo --config 'target.x.runner=\"./x\"' test",
+    "cargo test --config x",
+    "npm run --script-shell=./x test",
+    "npx --package=evil prettier",
+    "npx -p evil prettier",
+    "uvx --from=evil ruff",
+    "uv run --with evil pytest",
+    "make -f other.mk test",
+    "make -C ../other test",
+    "make test SHELL=./x",
+    "pytest -p evil",
+    "python -m pytest -p evil",
+    "env -S'sh -c ./x' git status",
+    "env -C ../other make test",
+    "sudo -s",
+    "find . -exec ./x {} ;",
+    "rg --pre ./x foo",
+    "tar --to-command=./x -xf a.tar",
+    "tar --use-compress-program=./x -xf a.tar",
+    "ssh -o ProxyCommand=./x host",
+    "bash --rcfile=./x build.sh",
+    "node --loader ./x app.js",
+    "watch ls",
+    "mvn -Dexec.executable=./x test",
+]
+
+
+@pytest.mark.parametrize("command", NAMES_A_PROGRAM)
+def test_a_command_that_can_name_a_program_is_never_covered(command: str) -> None:
+    assert command_prefix(command) is None
+    policy = PermissionPolicy("ask")
+    for plain in ("git status", "git log", "git diff", "git fetch", "go test", "cargo test"):
+        policy.remember("run_command", "prefix", plain)
+    for plain in ("npm run test", "npx prettier", "uvx ruff", "make test", "pytest", "find"):
+        policy.remember("run_command", "prefix", plain)
+    assert policy.check("run_command", "command", command) is Verdict.ASK
 
 
 @pytest.mark.parametrize(("command", "prefix"), TABLE)

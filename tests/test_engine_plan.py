@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -20,7 +21,7 @@ def test_flash_on_four_h200_fits_with_vllm_and_sglang_commands() -> None:
     assert code == 0, out
     assert out.startswith("DeepSeek V4-Flash on 4x h200: fits")
     assert "4 x 141 GB x 0.9 = 508 GB" in out
-    assert "160-170 GB; planned at 170" in out and "DEEPSEEK_API.md §2.5" in out
+    assert "160-170 GB; planned at 170    [vLLM recipes (about 160-170 GB)]" in out
     assert "left for KV cache            338 GB" in out
     vllm = next(line for line in out.splitlines() if line.strip().startswith("vllm serve"))
     for flag in (
@@ -64,7 +65,7 @@ def test_every_figure_has_a_source_or_is_marked() -> None:
     for line in data["lines"]:
         assert line["source"], line
     sources = " ".join(line["source"] for line in data["lines"])
-    assert "UNCONFIRMED: H200: 141 GB" in sources  # not in DEEPSEEK_API.md: marked
+    assert "UNCONFIRMED: H200: 141 GB" in sources  # not in the V4 recipes: marked
     kv = next(line for line in data["lines"] if line["what"] == "KV cache")
     assert "not computed" in kv["value"] and "UNCONFIRMED" in kv["source"]
     assert data["serve"]["argv"][:3] == ["vllm", "serve", "deepseek-ai/DeepSeek-V4-Flash"]
@@ -100,3 +101,35 @@ def test_apple_and_cpu_plan_llama_cpp_and_say_v4_support_is_unconfirmed() -> Non
     assert "llama-server -m MODEL.gguf --jinja --reasoning-format deepseek" in out
     assert "284B params x 4.5 bit / 8 = 160 GB" in out
     assert "llama.cpp and Ollama support for V4: UNCONFIRMED" in out
+
+
+def test_one_small_device_gets_one_node_with_enough_of_them() -> None:
+    code, out = plan("--model", "flash", "--gpu", "h100", "--gpus", "1")
+    assert code == 1
+    assert "Nearest setup that fits: 1 node of 4x h100 (320 GB) holds" in out
+    assert "`--gpus 4 --nodes 1`" in out
+    assert "--tp 4 " in out and "--data-parallel-size 4" in out
+    assert "--nnodes" not in out and "ray start" not in out
+
+
+def test_plan_and_serve_cite_public_pages_not_an_unshipped_file(tmp_path: Path) -> None:
+    outputs = [
+        plan("--model", "pro", "--gpu", "h100", "--gpus", "8")[1],
+        plan("--model", "flash", "--gpu", "apple", "--quant", "q4")[1],
+        plan("--model", "flash", "--gpu", "atlas-a3", "--gpus", "8", "--json")[1],
+    ]
+    spec = tmp_path / "plan.json"
+    argv = ["vllm", "serve", "x", "--port", "8000"]
+    spec.write_text(json.dumps({"serve": {"engine": "vllm", "argv": argv, "model": "x"}}))
+    outputs.append(CliRunner().invoke(main, ["engine", "serve", str(spec)]).output)
+    for out in outputs:
+        assert "DEEPSEEK_API" not in out and "§" not in out, out
+    assert "https://github.com/vllm-project/recipes" in outputs[0]
+    assert "https://docs.sglang.io/cookbook/autoregressive/DeepSeek/DeepSeek-V4" in outputs[0]
+    assert "https://github.com/ggml-org/llama.cpp" in outputs[1]
+    assert (
+        "vllm-ascend tutorials: https://docs.vllm.ai/projects/ascend"
+        in (json.loads(outputs[2])["sources"])
+    )
+    if shutil.which("vllm") is None:  # the install hint names where V4's version is given
+        assert "https://github.com/vllm-project/recipes" in outputs[3]

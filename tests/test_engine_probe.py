@@ -152,3 +152,46 @@ def test_the_probe_never_follows_a_models_redirect_with_the_key(
     models, where = Prober(base_url, "sk-probe-0123456789", "vllm", 5).models()
     assert models is None and where.endswith("/v1/models: HTTP 302")
     assert seen == []
+
+
+def test_a_missing_tool_parser_is_fixed_on_the_engine_the_user_named(fake_api: Any) -> None:
+    """A vLLM that still sends reasoning_content (what the sglang dialect reads) and leaks its
+    tool calls: the advice is vLLM's flag, and the report says why the dialect differs."""
+    fake_api.configure(dialect="sglang", require_auth=False)
+    leak = dsml_leak([("probe_echo", {"text": "ok"})])
+    fake_api.load(script(tool=leak))
+    result = CliRunner().invoke(main, ["engine", "probe", fake_api.base_url, "--dialect", "vllm"])
+    assert "WARN  tool call: leaked as text" in result.output, result.output
+    fix = next(line for line in result.output.splitlines() if "fix:" in line)
+    assert "--tool-call-parser deepseek_v4 --enable-auto-tool-choice" in fix
+    assert "SGLang" not in fix and "model ID" not in fix
+    assert "dialect: sglang (not vllm: the reasoning came in delta.reasoning_content" in (
+        result.output
+    )
+
+
+def test_a_local_server_probed_as_deepseek_gets_each_engines_parser_flag(fake_api: Any) -> None:
+    fake_api.configure(dialect="sglang", require_auth=False)
+    fake_api.load(script(tool=dsml_leak([("probe_echo", {"text": "ok"})])))
+    report = probe(fake_api.base_url, dialect="deepseek")
+    fix = report.check("tool call").fix
+    assert "model ID" not in fix
+    for flag in ("--tool-call-parser deepseek_v4", "--tool-call-parser deepseekv4", "--jinja"):
+        assert flag in fix
+
+
+def test_fix_says_when_it_changes_the_dialect_the_user_chose(fake_api: Any, workspace: Any) -> None:
+    fake_api.configure(dialect="sglang", require_auth=False)
+    fake_api.load(script())
+    path = user_config_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f'[profiles.gpu]\nbase_url = "{fake_api.base_url}"\ndialect = "vllm"\n')
+    result = CliRunner().invoke(main, ["engine", "probe", "--profile", "gpu", "--fix"])
+    assert result.exit_code == 0, result.output
+    said = next(line for line in result.output.splitlines() if line.startswith("--fix:"))
+    assert "dialect changed from 'vllm' to 'sglang' because the reasoning came in" in said
+    assert "to keep 'vllm', set it back in" in said
+    assert load_settings(workspace, {"profile": "gpu"}).settings.dialect == "sglang"
+    fake_api.load(script())
+    again = CliRunner().invoke(main, ["engine", "probe", "--profile", "gpu", "--fix"])
+    assert "--fix: profile 'gpu' keeps dialect 'sglang': nothing changed" in again.output

@@ -55,7 +55,8 @@ def test_serve_detached_writes_the_profile_then_status_and_stop(
     runner = CliRunner()
     result = runner.invoke(
         main,
-        ["engine", "serve", str(engine_plan), "--profile", "gpu", "--detach", "--timeout", "60"],
+        ["engine", "serve", str(engine_plan), "--profile", "gpu", "--detach", "--timeout", "60"]
+        + ["--yes", "--force"],  # the fake server is not a known engine
     )
     assert result.exit_code == 0, result.output
     served = load_state()["gpu"]
@@ -66,7 +67,8 @@ def test_serve_detached_writes_the_profile_then_status_and_stop(
     status = runner.invoke(main, ["engine", "status"])
     assert f"gpu  running  pid {served.pid}" in status.output
     again = runner.invoke(
-        main, ["engine", "serve", str(engine_plan), "--profile", "gpu", "--detach"]
+        main,
+        ["engine", "serve", str(engine_plan), "--profile", "gpu", "--detach", "--yes", "--force"],
     )
     assert again.exit_code == 2 and "already running" in again.output
     stopped = runner.invoke(main, ["engine", "stop", "gpu"])
@@ -74,7 +76,7 @@ def test_serve_detached_writes_the_profile_then_status_and_stop(
     assert not alive(served.pid) and "gpu" not in load_state()
     assert runner.invoke(main, ["engine", "stop", "gpu"]).exit_code == 2
     # the profile remembers how it was served: start it again by name
-    again = runner.invoke(main, ["engine", "serve", "--profile", "gpu", "--detach"])
+    again = runner.invoke(main, ["engine", "serve", "--profile", "gpu", "--detach", "--force"])
     assert again.exit_code == 0, again.output
     assert load_state()["gpu"].argv == served.argv
     assert runner.invoke(main, ["engine", "stop", "gpu"]).exit_code == 0
@@ -82,7 +84,8 @@ def test_serve_detached_writes_the_profile_then_status_and_stop(
 
 def test_serve_in_the_foreground_stops_the_engine_on_ctrl_c(engine_plan: Path) -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "v4code", "engine", "serve", str(engine_plan), "--timeout", "60"],
+        [sys.executable, "-m", "v4code", "engine", "serve", str(engine_plan), "--timeout", "60"]
+        + ["--yes", "--force"],
         stderr=subprocess.PIPE,
         text=True,
     )
@@ -106,9 +109,12 @@ def test_serve_in_the_foreground_stops_the_engine_on_ctrl_c(engine_plan: Path) -
     assert not alive(pid) and "local" not in load_state()
 
 
-def test_serve_says_how_to_install_a_missing_engine(tmp_path: Path) -> None:
+def test_serve_says_how_to_install_a_missing_engine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path / "no-programs-here"))
     plan = tmp_path / "plan.json"
-    argv = ["vllm-not-installed-here", "serve", "x", "--port", "8000"]
+    argv = ["vllm", "serve", "x", "--port", "8000"]
     plan.write_text(json.dumps({"serve": {"engine": "vllm", "argv": argv, "model": "x"}}))
     result = CliRunner().invoke(main, ["engine", "serve", str(plan)])
     assert result.exit_code == 2 and "is not on PATH" in result.output

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from pathlib import Path
 
@@ -121,7 +122,7 @@ def test_mcp_add_and_remove_keep_the_rest_of_the_config(v4code_home: Path) -> No
     from v4code.mcp.config import load_servers
 
     servers = load_servers(v4code_home).servers
-    assert servers[0].command == "npx" and servers[0].args == ("-y", "srv")
+    assert Path(servers[0].command or "").name == "npx" and servers[0].args == ("-y", "srv")
     assert servers[0].env == {"TOKEN": 'a"b\\c'} and servers[0].allow == ("gh__*",)
     again = runner.invoke(main, ["mcp", "add", "gh", "--", "x"])
     assert again.exit_code == 2 and "already" in again.output
@@ -138,3 +139,55 @@ def test_a_project_server_gets_no_expanded_variables(workspace: Path, value: str
 
     server = parse_server("p", {"command": "x", "env": {"A": value}}, "project")
     assert server.env == {"A": value}
+
+
+def test_mcp_allow_extends_a_servers_allow_list_and_keeps_the_rest(v4code_home: Path) -> None:
+    from v4code.mcp.config import load_servers
+
+    runner = CliRunner()
+    config = v4code_home / "config.toml"
+    config.write_text('# mine\nmodel = "deepseek-v4-pro"\n')
+    add = ["mcp", "add", "gh", "--env", "TOKEN=${GH_TOKEN}", "--allow", "gh__get_*"]
+    assert runner.invoke(main, [*add, "--url", "https://mcp.example.com/mcp"]).exit_code == 0
+    allowed = runner.invoke(main, ["mcp", "allow", "gh", "search_*", "gh__list"])
+    assert allowed.exit_code == 0, allowed.output
+    assert "now allows gh__search_*, gh__list" in allowed.output
+    (server,) = load_servers(v4code_home).servers
+    assert server.allow == ("gh__get_*", "gh__search_*", "gh__list")
+    assert server.url == "https://mcp.example.com/mcp"
+    assert "${GH_TOKEN}" in config.read_text() and config.read_text().startswith("# mine\n")
+    again = runner.invoke(main, ["mcp", "allow", "gh", "list"])
+    assert again.exit_code == 0 and "nothing changed" in again.output
+    missing = runner.invoke(main, ["mcp", "allow", "nope", "x"])
+    assert missing.exit_code == 2 and "no MCP server 'nope'" in missing.output
+
+
+def test_mcp_add_stores_where_the_program_is_and_says_so(
+    workspace: Path, v4code_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from v4code.mcp.config import load_servers
+
+    tools = tmp_path / "venv-bin"
+    tools.mkdir()
+    (tools / "mcp-tool").write_text("#!/bin/sh\nexit 0\n")
+    (tools / "mcp-tool").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tools}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.chdir(workspace)
+    (workspace / "bin").mkdir()
+    (workspace / "bin" / "serve").write_text("#!/bin/sh\nexit 0\n")
+    (workspace / "bin" / "serve").chmod(0o755)
+    runner = CliRunner()
+    found = runner.invoke(main, ["mcp", "add", "a", "--", "mcp-tool", "stdio"])
+    assert found.exit_code == 0, found.output
+    assert f"mcp-tool is {tools / 'mcp-tool'} on PATH now" in found.output
+    lost = runner.invoke(main, ["mcp", "add", "b", "--", "no-such-mcp-program"])
+    assert lost.exit_code == 0 and "no-such-mcp-program is not on PATH" in lost.output
+    inside = runner.invoke(main, ["mcp", "add", "c", "--", "./bin/serve"])
+    assert inside.exit_code == 0, inside.output
+    assert f"warning: {workspace / 'bin' / 'serve'} is inside the git repository" in inside.output
+    commands = {s.name: s.command for s in load_servers(v4code_home).servers}
+    assert commands == {
+        "a": str(tools / "mcp-tool"),
+        "b": "no-such-mcp-program",
+        "c": str(workspace / "bin" / "serve"),
+    }

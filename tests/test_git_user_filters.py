@@ -161,10 +161,10 @@ def test_a_filter_set_on_the_command_line_is_not_taken_for_the_users(
     whoever passes them on purpose gets the driver switched off."""
     scripts = driver(tmp_path / "command-filter")
     env = git.git_env() | {"GIT_CONFIG_PARAMETERS": f"'filter.up.smudge'='{scripts['smudge']}'"}
-    assert "filter.up.smudge=" in git.filters_off(lfs_like, env)
+    assert "filter.up.smudge=" in git.drivers_off(lfs_like, env)
     define(["--global"], lfs_like, driver(home / "filter"))
-    assert "filter.up.smudge=" in git.filters_off(lfs_like, env)
-    assert git.filters_off(lfs_like) == []
+    assert "filter.up.smudge=" in git.drivers_off(lfs_like, env)
+    assert git.drivers_off(lfs_like) == []
 
 
 def test_a_git_without_show_scope_switches_every_filter_off(
@@ -268,7 +268,7 @@ def test_a_repository_config_naming_a_program_switches_the_users_filter_off(
         plain_git(lfs_like, "config", "include.path", "more.config")
     else:
         plain_git(lfs_like, "remote", "add", "origin", f"ext::{helper} %S")
-    assert "filter.up.smudge=" in git.filters_off(lfs_like)
+    assert "filter.up.smudge=" in git.drivers_off(lfs_like)
     unit = unit_worktree(lfs_like, tmp_path)
     assert (unit / "data.dat").read_text() == STORED
     (lfs_like / "data.dat").write_text("Changed\n")
@@ -304,4 +304,30 @@ def test_a_remote_url_other_than_a_plain_one_switches_the_users_filter_off(
     the user's drivers off; https, http, ssh, git, file, scp-like and paths keep them."""
     define(["--global"], lfs_like, driver(home / "filter"))
     plain_git(lfs_like, "config", "remote.origin.url", url)
-    assert (git.filters_off(lfs_like) == []) is kept
+    assert (git.drivers_off(lfs_like) == []) is kept
+
+
+@pytest.mark.parametrize("condition", ["onbranch:v4code/**", "gitdir:/nowhere/", "nested"])
+def test_a_driver_in_a_file_the_repository_includes_is_off_whatever_the_condition(
+    lfs_like: Path, home: Path, tmp_path: Path, condition: str
+) -> None:
+    """git reads a conditional include where its condition holds (batch's own branch, another
+    worktree), not where v4code asked: every included file's filter and merge drivers are
+    off, a merge driver replaced by git's own text merge."""
+    git_dir = lfs_like / ".git"
+    drivers = f'[filter "up"]\n\tsmudge = {_helper(tmp_path)}\n[merge "m"]\n\tdriver = x %A\n'
+    if condition == "nested":
+        (git_dir / "inner").mkdir()
+        (git_dir / "inner" / "b.config").write_text(drivers)
+        (git_dir / "a.config").write_text("[include]\n\tpath = inner/b.config\n")
+        plain_git(lfs_like, "config", "includeIf.onbranch:elsewhere.path", "a.config")
+    else:
+        (git_dir / "a.config").write_text(drivers)
+        plain_git(lfs_like, "config", f"includeIf.{condition}.path", "a.config")
+    off = git.drivers_off(lfs_like)
+    assert "filter.up.smudge=" in off
+    (merge,) = [s for s in off if s.startswith("merge.m.driver=")]
+    assert " merge-file --marker-size=%L %A %O %B" in merge
+    unit = unit_worktree(lfs_like, tmp_path)
+    assert (unit / "data.dat").read_text() == STORED
+    assert not (tmp_path / "helper.ran").exists()

@@ -19,7 +19,7 @@ from v4code.cancel import CancelToken
 from v4code.errors import Cancelled, ToolError
 from v4code.mcp.client import McpHub
 from v4code.mcp.config import ServerConfig, load_servers, parse_server
-from v4code.mcp.tools import flatten_schema
+from v4code.mcp.tools import bounded_schema, flatten_schema
 
 SERVER = Path(__file__).parent / "mcp_server" / "server.py"
 
@@ -143,6 +143,20 @@ def test_schemas_are_flattened_for_function_calling() -> None:
     assert "$defs" not in json.dumps(flat) and "$ref" not in json.dumps(flat)
     assert flat["properties"]["p"]["properties"]["x"] == {"type": "integer"}
     assert "title" not in flat
+
+
+@pytest.mark.parametrize("depth", [24, 64])
+def test_a_ref_fan_out_is_simplified_and_one_too_big_anyway_left_out(depth: int) -> None:
+    sys.path.insert(0, str(SERVER.parent))
+    try:
+        from server import fanout_schema  # the test server's own schema
+    finally:
+        sys.path.remove(str(SERVER.parent))
+    schema, notice = bounded_schema("t__deep", fanout_schema(depth))
+    assert schema is not None and len(json.dumps(schema)) < 32_000
+    assert notice is not None and "t__deep" in notice
+    huge = {"type": "object", "properties": {f"p{i}": {"type": "string"} for i in range(5000)}}
+    assert bounded_schema("t__wide", huge)[0] is None
 
 
 def write_user_config(home: Path, body: str) -> None:
@@ -320,7 +334,7 @@ def test_mcp_reload_adds_a_server_to_a_running_session(
         dispatch(chat, "/mcp reload")
         shown = chat.console.file.getvalue()  # type: ignore[attr-defined]
         assert "cannot use the prompt cache" in shown
-        assert "t                ready · 7/7 tools in this session" in shown
+        assert "t                ready · 8/8 tools in this session" in shown
         names = [t["function"]["name"] for t in agent.request().tools]
         assert "t__echo" in names
         fake_api.load([tool_call("t__echo", text="x"), text("done")])
@@ -358,3 +372,21 @@ def test_mcp_list_shows_a_servers_own_text_on_its_line(v4code_home: Path) -> Non
     assert "t__sneaky" in listed.output and "Looks fine" in listed.output
     assert "\x1b" not in listed.output and "\x07" not in listed.output
     assert not any(line.startswith("SYSTEM") for line in listed.output.splitlines())
+
+
+def test_mcp_list_exits_1_when_a_server_did_not_start(v4code_home: Path) -> None:
+    from click.testing import CliRunner
+
+    from v4code.cli import main
+
+    runner = CliRunner()
+    good = ["mcp", "add", "t", "--", sys.executable, str(SERVER), "stdio"]
+    assert runner.invoke(main, good).exit_code == 0
+    bad = ["mcp", "add", "broken", "--", sys.executable, "-c", "raise SystemExit(3)"]
+    assert runner.invoke(main, bad).exit_code == 0
+    listed = runner.invoke(main, ["mcp", "list", "--wait", "20"])
+    assert listed.exit_code == 1, listed.output
+    assert "broken (user, stdio) failed" in listed.output and "t__echo" in listed.output
+    assert "not ready: broken" in listed.output
+    assert runner.invoke(main, ["mcp", "remove", "broken"]).exit_code == 0
+    assert runner.invoke(main, ["mcp", "list", "--wait", "20"]).exit_code == 0

@@ -49,7 +49,7 @@ def test_one_batch_across_two_files_is_one_diff_and_one_yes(two_files, fake_api,
             text("Both bumped.", reasoning="Done."),
         ]
     )
-    screen = chat(two_files, fake_api, monkeypatch, ["bump both" + ENTER, "y" + ENTER])
+    screen = chat(two_files, fake_api, monkeypatch, ["bump both" + ENTER, "y"])
     assert files(two_files) == ("x = 10\n", "y = 20\n")
     assert "Edit 2 files: a.py (+1 -1), b.py (+1 -1)" in screen
     assert screen.count("Edit ") == 1
@@ -63,7 +63,7 @@ def test_one_batch_across_two_files_is_one_diff_and_one_yes(two_files, fake_api,
 
 def test_two_edit_calls_are_asked_one_by_one(two_files, fake_api, monkeypatch):
     fake_api.load([tool_calls([("edit_file", A_EDIT), ("edit_file", B_EDIT)]), text("ok")])
-    screen = chat(two_files, fake_api, monkeypatch, ["bump" + ENTER, "y" + ENTER, "yes" + ENTER])
+    screen = chat(two_files, fake_api, monkeypatch, ["bump" + ENTER, "y", "Y"])
     assert files(two_files) == ("x = 10\n", "y = 20\n")
     assert screen.count("Edit 1 file: ") == 2
 
@@ -72,7 +72,7 @@ def test_rejection_with_a_reason_reaches_the_model_and_changes_nothing(
     two_files, fake_api, monkeypatch
 ):
     fake_api.load([tool_call("edit_file", **A_EDIT), text("Understood.")])
-    keys = ["bump" + ENTER, "n" + ENTER, "use a constant" + ENTER]
+    keys = ["bump" + ENTER, "n", "use a constant" + ENTER]
     screen = chat(two_files, fake_api, monkeypatch, keys)
     assert files(two_files) == ("x = 1\n", "y = 2\n")
     result = last_message(fake_api, 1)
@@ -81,18 +81,18 @@ def test_rejection_with_a_reason_reaches_the_model_and_changes_nothing(
     assert "• edit a.py  denied" in screen and "Understood." in screen
 
 
-def test_reason_on_the_same_line_and_unclear_answers_ask_again(two_files, fake_api, monkeypatch):
+def test_other_keys_do_nothing_and_n_opens_the_reason_line(two_files, fake_api, monkeypatch):
     fake_api.load([tool_call("edit_file", **A_EDIT), text("ok")])
-    keys = ["bump" + ENTER, "maybe" + ENTER, "no, keep it at 1" + ENTER]
+    keys = ["bump" + ENTER, "m", ENTER, "N", "keep it at 1" + ENTER]
     screen = chat(two_files, fake_api, monkeypatch, keys)
-    assert "Answer y, n" in screen
+    assert "Press y" not in screen  # ignored, not refused
     assert "keep it at 1" in last_message(fake_api, 1)["content"]
     assert files(two_files) == ("x = 1\n", "y = 2\n")
 
 
 def test_always_allows_the_tool_for_the_session(two_files, fake_api, monkeypatch):
     fake_api.load([tool_call("edit_file", **A_EDIT), tool_call("edit_file", **B_EDIT), text("ok")])
-    screen = chat(two_files, fake_api, monkeypatch, ["go" + ENTER, "a" + ENTER])
+    screen = chat(two_files, fake_api, monkeypatch, ["go" + ENTER, "a"])
     assert files(two_files) == ("x = 10\n", "y = 20\n")
     assert screen.count("Edit 1 file: ") == 1
     assert "+y = 20" in screen  # applied without asking: its diff follows its tool line
@@ -108,7 +108,7 @@ def test_command_shows_directory_and_sandbox_and_always_covers_its_prefix(
             text("ran"),
         ]
     )
-    screen = chat(two_files, fake_api, monkeypatch, ["run" + ENTER, "a" + ENTER])
+    screen = chat(two_files, fake_api, monkeypatch, ["run" + ENTER, "a"])
     assert "Run git status" in screen and f"in {two_files}" in screen
     assert "not sandboxed" in screen and "Run git status --short" not in screen
     assert "• run git status  exit 0" in screen and "• run git status --short  exit 0" in screen
@@ -157,7 +157,7 @@ def test_undo_restores_the_last_batch_and_diff_shows_the_session(two_files, fake
     fake_api.load(
         [tool_call("edit_file", **A_EDIT), tool_call("edit_file", **B_EDIT), text("done")]
     )
-    keys = ["bump" + ENTER, "y" + ENTER, "y" + ENTER, "/diff" + ENTER, "/undo" + ENTER]
+    keys = ["bump" + ENTER, "y", "y", "/diff" + ENTER, "/undo" + ENTER]
     screen = chat(two_files, fake_api, monkeypatch, keys)
     assert files(two_files) == ("x = 10\n", "y = 2\n")  # the last batch (b.py) is undone
     after_diff = screen.split("/diff", 1)[-1] if "/diff" in screen else screen
@@ -184,6 +184,16 @@ def test_cost_and_details_and_thinking(two_files, fake_api, monkeypatch):
         "Let me look at the notes first." in screen and "They have two lines." in screen
     )
     assert screen.index("They have two lines.") > screen.index("this session:")
+
+
+def test_details_shows_what_an_edit_wrote(two_files, fake_api, monkeypatch):
+    wrote = "x = 10  # the new limit\nLIMIT = x"
+    fake_api.load([tool_call("edit_file", **edit("a.py", "x = 1", wrote)), text("Bumped.")])
+    screen = chat(two_files, fake_api, monkeypatch, ["bump" + ENTER, "y", "/details" + ENTER])
+    details = screen.split("1. ", 1)[1]
+    assert '"path": "a.py"' in details
+    assert "old_string:\n     x = 1\n" in details
+    assert "new_string:\n     x = 10  # the new limit\n     LIMIT = x\n" in details
 
 
 # --- Ctrl-C -------------------------------------------------------------------------------
@@ -348,7 +358,7 @@ def test_init_writes_agents_md_through_the_agent(two_files, fake_api, monkeypatc
             text("Wrote AGENTS.md."),
         ]
     )
-    screen = chat(two_files, fake_api, monkeypatch, ["/init" + ENTER, "y" + ENTER])
+    screen = chat(two_files, fake_api, monkeypatch, ["/init" + ENTER, "y"])
     task = fake_api.chat_requests[0].body["messages"][-1]["content"]
     assert task.startswith("Write an AGENTS.md at the repository root")
     assert (two_files / "AGENTS.md").read_text() == "# Agents\n\nRun `pytest`.\n"
@@ -367,8 +377,6 @@ def test_compound_command_is_not_offered_always(two_files, fake_api, monkeypatch
             text("ok"),
         ]
     )
-    screen = chat(
-        two_files, fake_api, monkeypatch, ["run" + ENTER, "a" + ENTER, "y" + ENTER, "y" + ENTER]
-    )
-    assert "Answer y or n" in screen  # "a" is not an answer here
+    screen = chat(two_files, fake_api, monkeypatch, ["run" + ENTER, "a", "y", "y"])
+    assert "Press y or n" in screen  # "a" is not an answer here
     assert screen.count("Run echo a; echo b") == 2  # asked again the second time

@@ -55,7 +55,7 @@ def test_chat_tool_lines_approval_diff_details_and_undo_show_names_escaped(
     hostile: Path, fake_api: FakeDeepSeek, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fake_api.load(fix_the_fee())
-    keys = ["fix the fee" + ENTER, "y" + ENTER, "/details 1" + ENTER, "/thinking" + ENTER]
+    keys = ["fix the fee" + ENTER, "y", "/details 1" + ENTER, "/thinking" + ENTER]
     keys.append("/undo" + ENTER)
     screen = chat(hostile, fake_api, monkeypatch, keys)
     assert safe(screen), screen
@@ -78,7 +78,7 @@ def test_the_question_before_reading_a_secret_file_keeps_its_name_on_one_line(
     secret = ".env.\x1b]0;owned\x07\nok.py"
     (hostile / secret).write_text("TOKEN=1\n")
     fake_api.load([tool_call("read_file", path=secret), text("fine")])
-    screen = chat(hostile, fake_api, monkeypatch, ["read it" + ENTER, "n" + ENTER, ENTER])
+    screen = chat(hostile, fake_api, monkeypatch, ["read it" + ENTER, "n", ENTER])
     assert safe(screen), screen
     assert ".env.\\x1b]0;owned\\x07\\nok.py is " in screen
 

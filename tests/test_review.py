@@ -289,3 +289,23 @@ def test_review_never_imports_the_sdk(workspace: Path, fake_api: FakeDeepSeek) -
     )
     assert done.stderr.endswith("exit=0 openai=False rich=False"), done.stderr
     assert json.loads(done.stdout)["findings"] == []
+
+
+def test_review_and_hook_take_dash_c_like_every_other_command(
+    workspace: Path, fake_api: FakeDeepSeek, tmp_path: Path
+) -> None:
+    from cli_harness import v4code
+
+    stage(workspace, "app.py", APP)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    fake_api.load([tool_call("report_findings", findings=[finding()])])
+    done = v4code(elsewhere, "review", "-C", str(workspace), server=fake_api)
+    assert done.returncode == 1, done.stderr
+    assert "Division by zero" in done.stdout
+    assert "+    return a / b" in fake_api.chat_requests[0].body["messages"][1]["content"]
+    installed = v4code(elsewhere, "hook", "install", "-C", str(workspace))
+    assert installed.returncode == 0, installed.stderr
+    assert (workspace / ".git" / "hooks" / "pre-commit").is_file()
+    assert v4code(elsewhere, "hook", "uninstall", "--cwd", str(workspace)).returncode == 0
+    assert not (workspace / ".git" / "hooks" / "pre-commit").exists()

@@ -48,6 +48,16 @@ SECRET = "hunter2-very-secret-value"
         ".git-credentials",
         "credentials",
         "aws/credentials.json",
+        "prod.env",
+        "deploy/stage.env",
+        ".env-production",
+        ".env_local",
+        ".envrc",
+        ".pgpass",
+        "infra/terraform.tfstate",
+        "old.tfstate.backup",
+        "home/.kube/config",
+        "putty.ppk",
     ],
 )
 def test_secret_names(path: str) -> None:
@@ -66,6 +76,10 @@ def test_secret_names(path: str) -> None:
         "keys.py",
         "README.md",
         "docs/credentials.md",
+        "example.env",
+        ".env-sample",
+        "config",
+        "environment.envy",
     ],
 )
 def test_ordinary_names(path: str) -> None:
@@ -79,6 +93,61 @@ def test_token_files_count_only_with_a_token(tmp_path: Path) -> None:
     assert secret_reason(".pypirc", root=tmp_path) is not None
     (tmp_path / ".npmrc").write_text("//registry.npmjs.org/:_authToken=npm_abc\n")
     assert secret_reason(".npmrc", root=tmp_path) is not None
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAE\n",
+        "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAx4N0tAbCdEfGhIjKlMnOp\n",
+        "-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES,0\n\nMIIEowIBAAKCAQEAx4N0tAbCdEfGhIjKlMnOp\n",
+        "-----BEGIN EC PRIVATE KEY-----\r\nMIIEowIBAAKCAQEAx4N0tAbCdEfGhIjKlMnOp\r\n",
+        "-----BEGIN PRIVATE KEY-----\nMIIEowIBAAKCAQEAx4N0tAbCdEfGhIjKlMnOp\n",
+        "-----BEGIN PGP PRIVATE KEY BLOCK-----\nVersion: GnuPG\n\nlQOYBFMIIEowIBAAKCAQEAx4N0tAbCdEfGhIjKlMnOp\n",
+        "PuTTY-User-Key-File-3: ssh-ed25519\nEncryption: none\n",
+        '{"type": "service_account", "project_id": "p"}',
+        '{"client_id": "x", "private_key": "-----BEGIN PRIVATE KEY-----\\nMIIE\\n"}',
+        "[default]\naws_access_key_id = AKIA\naws_secret_access_key = wJalrXUtnFEMIK7MDENGbPxRfiCY\n",
+    ],
+)
+def test_a_credential_is_recognised_by_its_content_whatever_the_name(
+    tmp_path: Path, content: str
+) -> None:
+    (tmp_path / "deploy_key").write_text(content)
+    assert secret_reason("deploy_key", root=tmp_path) is not None
+    assert SecretFiles(tmp_path).check("deploy_key") is not None
+
+
+def test_content_is_looked_at_again_once_the_file_changed(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("-----BEGIN PUBLIC KEY-----\nMIIB\n")
+    rule = SecretFiles(tmp_path)
+    assert rule.reason("notes.txt") is None  # a public key is no secret
+    (tmp_path / "notes.txt").write_text(
+        "-----BEGIN PRIVATE KEY-----\nMIIEowIBAAKCAQEAx4N0tAbCdEfGhIjKlMnOp\n"
+    )
+    assert rule.reason("notes.txt") is not None
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        'HEADER = b"-----BEGIN OPENSSH PRIVATE KEY-----"\n',  # code that parses keys
+        'KEY = f"-----BEGIN PRIVATE KEY-----\\n{body}\\n"\n',
+        "secret = {'type': 'service_account'}  # not a JSON file\n",
+        "aws_secret_access_key = os.environ['AWS_SECRET_ACCESS_KEY']\n",
+    ],
+)
+def test_code_that_names_a_key_format_is_not_a_key(tmp_path: Path, content: str) -> None:
+    (tmp_path / "keys.py").write_text(content)
+    assert secret_reason("keys.py", root=tmp_path) is None
+
+
+def test_user_globs_are_the_one_glob_dialect(tmp_path: Path) -> None:
+    rule = SecretFiles(tmp_path, ["deploy/{prod,stage}.env.txt", "a/*.key.txt", "**/vault/*"])
+    assert rule.reason("deploy/stage.env.txt") is not None
+    assert rule.reason("a/c.key.txt") is not None
+    assert rule.reason("a/b/c.key.txt") is None  # `*` stays within one folder, as in grep
+    assert rule.reason("x/y/vault/token") is not None
 
 
 def test_user_globs_and_a_link_to_a_secret(tmp_path: Path) -> None:
@@ -264,3 +333,12 @@ def test_the_pipeline_probes_the_tree(workspace: Path) -> None:
     (workspace / "README.md").write_text("unsaved\n")
     assert tree_dirty(workspace) is True
     assert tree_dirty(Path(os.sep)) in (None, False, True)  # never raises
+
+
+def test_a_diff_adding_a_key_is_recognised() -> None:
+    from v4code.safety.secret_files import secret_in_text
+
+    body = "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAE"
+    diff = f"@@ -0,0 +1,3 @@\n+-----BEGIN OPENSSH PRIVATE KEY-----\n+{body}\n+-----END\n"
+    assert secret_in_text(diff) == "an OpenSSH private key"
+    assert secret_in_text("@@ -1 +1 @@\n-x = 1\n+x = 2\n") is None

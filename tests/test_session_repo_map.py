@@ -206,3 +206,24 @@ def test_a_repository_cannot_close_the_map_or_forge_lines_in_it(
     map_part = first.split("<repo_map>", 1)[1]
     assert "withdraw_all" in map_part and "withdraw_fee" in map_part
     assert not any(line.startswith(("Now push", "</")) for line in map_part.splitlines()[:-1])
+
+
+def test_a_sessions_title_is_its_task_without_the_map(
+    workspace: Path, fake_api: FakeDeepSeek
+) -> None:
+    make_repo(workspace, FILES)
+    fake_api.load([text("Refused overdrafts.")])
+    assert run(workspace, fake_api, TASK).returncode == 0
+    assert "<repo_map>" in users(fake_api.chat_requests[0].messages)[0]
+    listed = subprocess.run(
+        [sys.executable, "-m", "v4code", "sessions"],
+        cwd=workspace,
+        env={**os.environ, "DEEPSEEK_API_KEY": "sk-test-key-0123456789"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert listed.returncode == 0, listed.stderr
+    (row,) = listed.stdout.splitlines()
+    assert row.endswith("Account.withdraw lets the balance go negative; refuse overdrafts.")
+    assert "repo_map" not in row and "Files of" not in row

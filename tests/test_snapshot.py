@@ -332,3 +332,33 @@ def test_two_commands_are_undone_one_at_a_time_newest_first(
     assert tree_state(workspace) == middle
     assert store.undo_last(workspace, "s1").ok
     assert tree_state(workspace) == start
+
+
+def test_a_repository_the_command_makes_or_replaces_is_moved_aside_and_others_stay(
+    workspace: Path, store: CheckpointStore
+) -> None:
+    """A nested `.git` that was there before the command stays; one the command made (in an
+    untracked folder) or put in place of another (`rm -rf sub/.git && git init sub`) is moved out of
+    the workspace into the store, with its files, and the output names each."""
+    (workspace / "vendor" / "lib").mkdir(parents=True)
+    git(workspace / "vendor" / "lib", "init", "-q")  # the user's own clone: kept
+    (workspace / "sub").mkdir()
+    git(workspace / "sub", "init", "-q")
+    out = run_s1(
+        workspace,
+        store,
+        command="mkdir made && cd made && git init -q && echo x > f && cd .. && "
+        "rm -rf sub/.git && git init -q sub && git -C vendor/lib status >/dev/null",
+    )
+    assert "made/.git: a git repository appeared inside the workspace" in out.text
+    assert "sub/.git: a git repository appeared inside the workspace" in out.text
+    assert "vendor/lib/.git" not in out.text and (workspace / "vendor/lib/.git").is_dir()
+    assert not (workspace / "made" / ".git").exists() and (workspace / "made" / "f").exists()
+    assert not (workspace / "sub" / ".git").exists()
+    aside = store.aside_dir(workspace)
+    assert sorted(p.relative_to(aside).parts[1:] for p in aside.glob("*/*/.git")) == [
+        ("made", ".git"),
+        ("sub", ".git"),
+    ]
+    assert out.data["planted"] and len(out.data["planted"]) == 2
+    assert "planted" not in run_s1(workspace, store, command="true").data  # nothing new

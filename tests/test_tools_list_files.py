@@ -11,7 +11,7 @@ from tool_harness import run_tool
 
 from v4code import assets
 from v4code.errors import WorkspaceError
-from v4code.repo.files import glob_matches
+from v4code.globs import glob_matches
 from v4code.toolkit import ToolRegistry
 
 

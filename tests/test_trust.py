@@ -315,3 +315,20 @@ def test_a_file_rewritten_just_after_hashing_is_seen(tmp_path: Path) -> None:
         fh.write(b"x" * size)
     assert config.stat().st_size == size
     assert trust_state(tmp_path).status == "changed"
+
+
+def test_a_linked_folder_is_refused_and_a_file_a_hook_runs_counts(tmp_path: Path) -> None:
+    planted(tmp_path)
+    (tmp_path / "docs").mkdir()
+    (tmp_path / ".v4code" / "more").symlink_to("../docs")
+    state = trust_state(tmp_path)
+    assert state.status == "untrusted" and "more is a link to a folder" in state.summary[0]
+    (tmp_path / ".v4code" / "more").unlink()
+    (tmp_path / "hook.sh").write_text("echo one\n")
+    (tmp_path / ".v4code" / "config.toml").write_text(
+        "[hooks]\nturn_end = \"sh -c 'sh ./hook.sh --x'\"\n"
+    )
+    grant(tmp_path)
+    assert any("sh ./hook.sh --x" in line for line in trust_state(tmp_path).summary)
+    (tmp_path / "hook.sh").write_text("echo two\n")
+    assert trust_state(tmp_path).status == "changed"

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from v4code.errors import ToolError
-from v4code.repo.files import WALK_LIMIT, glob_matches
+from v4code.globs import glob_matches
+from v4code.repo.files import WALK_LIMIT
 from v4code.repo.files import list_files as workspace_files
 from v4code.textio import one_line
 from v4code.toolkit import ToolContext, ToolOutput, cap_output, tool

@@ -15,7 +15,9 @@ from typing import Any
 from v4code.config import MAX_COMMAND_TIMEOUT
 from v4code.edits.snapshot import snapshot_after_command, snapshot_before_command
 from v4code.errors import Cancelled, ToolError
+from v4code.safety.isolation import isolated
 from v4code.safety.process import command_env, run_process
+from v4code.safety.programs import find_program
 from v4code.safety.redact import redactor
 from v4code.safety.sandbox import sandboxed
 from v4code.toolkit import ToolContext, ToolOutput, cap_output, tool
@@ -79,16 +81,20 @@ def run_command(ctx: ToolContext, command: str, timeout: int | None = None) -> C
 
 def _run(ctx: ToolContext, proposal: CommandProposal) -> ToolOutput:
     command, timeout, root = proposal.command, proposal.timeout, proposal.cwd
-    argv = ["bash", "-c", command]
+    bash = find_program("bash", root)  # never a `bash` the workspace holds
+    if bash is None and not proposal.sandboxed:  # (the sandbox says why it cannot start)
+        raise ToolError("Could not start bash: it was not found on PATH outside the workspace.")
+    argv = [bash or "bash", "-c", command]
     cap = max(ctx.output_cap, 1000)
     head = cap // 3
     allow_read = getattr(ctx.settings, "sandbox_allow_read", None) or ()
     snapshot_note = snapshot_before_command(ctx, command)  # so `v4code undo` can restore
+    planted: list[str] = []
     try:
         with (
             sandboxed(argv, root, allow_read=allow_read)
             if proposal.sandboxed
-            else contextlib.nullcontext(argv)
+            else contextlib.nullcontext(isolated(argv))
         ) as final_argv:
             result = run_process(
                 final_argv,
@@ -102,10 +108,12 @@ def _run(ctx: ToolContext, proposal: CommandProposal) -> ToolOutput:
     except OSError as exc:
         raise ToolError(f"Could not start bash: {exc}") from None
     finally:
-        snapshot_after_command(ctx)
+        planted = snapshot_after_command(ctx)  # a nested .git moved aside, a new .v4code/
     if result.cancelled:
         raise Cancelled()
-    if result.timed_out:
+    if result.timed_out and ctx.cancel.out_of_time:
+        status = ["stopped: the time limit ran out (--max-time); the process group was killed."]
+    elif result.timed_out:
         status = [
             f"timed out after {timeout} s; the process group was killed. If the command is "
             "slow rather than stuck, call again with a larger timeout."
@@ -116,6 +124,7 @@ def _run(ctx: ToolContext, proposal: CommandProposal) -> ToolOutput:
         status.append("(processes the command left running in the background were stopped)")
     if snapshot_note:
         status.append(snapshot_note)
+    status += planted
     if proposal.sandboxed:
         status.append(
             "(ran in the sandbox: no network; writes only to the workspace, outside .git/)"
@@ -128,6 +137,8 @@ def _run(ctx: ToolContext, proposal: CommandProposal) -> ToolOutput:
         "timed_out": result.timed_out,
         "duration": round(result.duration, 3),
     }
+    if planted:
+        data["planted"] = planted  # `v4code run` reports them; a batch unit becomes an error
     text = cap_output("\n".join(lines), ctx.output_cap)
     # A command that ran and failed is a result, not a failed call; frontends read exit_code.
     return ToolOutput(text, data=data, is_error=result.timed_out)
@@ -142,4 +153,9 @@ def _describe_exit(code: int | None) -> str:
         except ValueError:
             name = f"signal {-code}"
         return f"{code} (killed by {name})"
+    if 128 < code < 128 + 65:  # a shell's (or a PID namespace's init's) way to say it
+        try:
+            return f"{code} (killed by {signal.Signals(code - 128).name})"
+        except ValueError:
+            pass
     return str(code)

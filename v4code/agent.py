@@ -38,9 +38,10 @@ from v4code.events import (
 )
 from v4code.instructions import NestedInstructions
 from v4code.pipeline import BeforeApply, Outcome, ToolPipeline
-from v4code.pricing import next_prompt_cost, price_usage
+from v4code.pricing import next_prompt_cost, price_for, price_usage, prompt_cost_estimate
 from v4code.protocols import Approver, Backend
 from v4code.safety.permissions import PermissionPolicy
+from v4code.safety.programs import take_notices
 from v4code.sessions import SessionLog
 from v4code.textio import one_line
 from v4code.toolkit import ToolContext, ToolRegistry
@@ -126,6 +127,7 @@ class Agent(AgentControls):
     def _submit(self, text: str) -> Iterator[Event]:
         self.cancel.reset()
         state = self._turn = TurnState.begin(self._settings, self.clock(), self.total_cost)
+        self.cancel.deadline = state.deadline  # what runs under the turn stops with it too
         if self._tool_schemas is None:
             yield from (self.record(Notice(note)) for note in self.fix_tools())
         if self.needs_compaction():
@@ -139,13 +141,14 @@ class Agent(AgentControls):
             m.role == "user" for m in self.conversation.history
         ):
             content, notices = self._first_message(text, self.cancel)
-            yield from (self.record(Notice(n)) for n in notices)
+            yield from (self.record(Notice(n)) for n in [*notices, *take_notices()])
         self._append(Message(role="user", content=content))
         final_text = ""
         try:
             while True:
-                estimate = next_prompt_cost(self._settings, self.last_prompt_tokens, self.cached)
-                state.check_limits(self._settings, self.clock(), self.total_cost, estimate)
+                state.check_limits(
+                    self._settings, self.clock(), self.total_cost, self._next_prompt_cost()
+                )
                 if state.steps and self.needs_compaction():  # a long turn fills the window too
                     yield from self.compact(auto=True)
                 state.steps += 1
@@ -162,6 +165,7 @@ class Agent(AgentControls):
                         )
                     break
                 for call in reply.calls:
+                    state.check_time(self._settings)  # no call starts once time is up
                     yield from self._handle_call(call, state)
                 if state.ended_by_tool:
                     break
@@ -182,6 +186,19 @@ class Agent(AgentControls):
             yield self._finish("denied", final_text, "; ".join(state.denied))
         else:
             yield self._finish("done", final_text, "")
+
+    def _next_prompt_cost(self) -> float | None:
+        """The next request's prompt cost, estimated: from the last prompt's size once the
+        server reported one; before that (a session's first request) from the request itself,
+        system prompt, tool schemas and repo map included, all of it at the cache-miss rate."""
+        s = self._settings
+        if self.last_prompt_tokens or s.max_cost is None:
+            return next_prompt_cost(s, self.last_prompt_tokens, self.cached)
+        import json
+
+        tools = self._tool_schemas or tuple(self.registry.schemas())
+        tokens = self.conversation.estimate_tokens() + len(json.dumps(tools)) // 4
+        return prompt_cost_estimate(0, tokens, price_for(s.model, s.prices))
 
     def _stop(self, status: str, final_text: str, reason: str, pending: str) -> TurnFinished:
         self.close_pending(pending)
@@ -304,7 +321,8 @@ class Agent(AgentControls):
         self._append_result(result)
         yield self.record(ToolFinished(call, result, outcome.denied is not None, summary))
         notes = self.hooks.after_tool(self, call, args, result) if self.hooks else []
-        yield from (self.record(Notice(n)) for n in notes)
+        # e.g. "git found only at .venv/bin/git: not used" (a program the workspace planted)
+        yield from (self.record(Notice(n)) for n in [*notes, *take_notices()])
         if loaded:
             read = ", ".join(map(one_line, loaded))  # folder names the repository chose
             yield self.record(Notice(f"Read {read} (instructions for files there)."))

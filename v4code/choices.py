@@ -9,3 +9,6 @@ from __future__ import annotations
 PERMISSION_MODES = ("read-only", "ask", "auto-edit", "full-auto")
 # One per engine; backends/dialects.py holds what each one does (a test keeps the two equal).
 DIALECTS = ("deepseek", "vllm", "sglang", "llamacpp", "ollama")
+# DeepSeek's documented reasoning_effort values (none turns thinking off; low, high and max
+# turn it on). An engine or API that names them differently is a dialect's business.
+EFFORTS = ("none", "low", "high", "max")

@@ -14,8 +14,10 @@ from typing import NamedTuple
 import click
 
 from v4code import __version__
-from v4code.choices import DIALECTS, PERMISSION_MODES
+from v4code.choices import DIALECTS, EFFORTS, PERMISSION_MODES
 from v4code.errors import V4codeError
+
+EFFORT = click.Choice(EFFORTS, case_sensitive=False)
 
 
 class Subcommand(NamedTuple):
@@ -48,7 +50,7 @@ SUBCOMMANDS: dict[str, Subcommand] = {
     ),
     "mcp": Subcommand(
         "v4code.commands.mcp:mcp_group",
-        "List, add or remove MCP servers (their tools become v4code tools).",
+        "List, add, remove MCP servers or allow their tools (they become v4code tools).",
     ),
     "profiles": Subcommand(
         "v4code.commands.engine:profiles_command",
@@ -99,6 +101,25 @@ class LazyGroup(click.Group):
         if not isinstance(command, click.Command):
             raise TypeError(f"{entry.target} is not a click command")
         return command
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        """click suggests a near name only among the commands it has loaded (none, here): an
+        unknown name gets the suggestion from the whole table (`rn`: did you mean 'run'?)."""
+        name = args[0] if args else ""
+        known = not name or name.startswith("-") or ctx.resilient_parsing
+        if not known and self.get_command(ctx, name) is None:
+            from difflib import get_close_matches
+
+            near = get_close_matches(name, self.list_commands(ctx))
+            hint = ""
+            if len(near) == 1:
+                hint = f" Did you mean {near[0]!r}?"
+            elif near:
+                hint = f" (Did you mean one of: {', '.join(near)}?)"
+            ctx.fail(f"No such command {name!r}.{hint}")
+        return super().resolve_command(ctx, args)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         names = self.list_commands(ctx)
@@ -192,10 +213,20 @@ def _bare_word(args: list[str], i: int) -> bool:
     help="Resume a session (a picker when no ID is given).",
 )
 @click.option("-m", "--model", help="Model ID, e.g. deepseek-v4-pro or deepseek-flash.")
-@click.option("--permission-mode", type=click.Choice(PERMISSION_MODES))
-@click.option("--effort", help="Reasoning effort: low, high or max (none turns thinking off).")
+@click.option(
+    "--permission-mode",
+    type=click.Choice(PERMISSION_MODES),
+    help="What runs without asking (chat default: ask; see README, Permission modes).",
+)
+@click.option(
+    "--effort", type=EFFORT, help="Reasoning effort: low, high or max (none turns thinking off)."
+)
 @click.option("--base-url", help="OpenAI-compatible endpoint (default https://api.deepseek.com).")
-@click.option("--dialect", type=click.Choice(DIALECTS))
+@click.option(
+    "--dialect",
+    type=click.Choice(DIALECTS),
+    help="The engine the endpoint is: how it takes thinking and replays reasoning.",
+)
 @click.option("--profile", help="Use [profiles.NAME] from your config (see `v4code profiles`).")
 @click.pass_context
 def main(

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from v4code.choices import DIALECTS
+from v4code.choices import DIALECTS, EFFORTS
 from v4code.choices import PERMISSION_MODES as PERMISSION_MODES  # re-exported for the store
 from v4code.errors import ConfigError
 from v4code.safety.redact import add_secret_env, mask
@@ -134,6 +134,8 @@ def _coerce(name: str, value: Any, source: str) -> Any:
         if isinstance(value, (dict, list)):
             raise ValueError("a string")
         text = str(value)
+        if name in ("effort", "review_effort"):  # "none" is an effort: thinking off
+            return text.strip().lower() or None
         return None if "None" in kind and text.lower() in ("", "none") else text
     except (TypeError, ValueError) as exc:
         raise ConfigError(
@@ -373,6 +375,8 @@ def load_settings(root: Path, flags: dict[str, Any] | None = None) -> LoadedSett
         apply({k: v for k, v in flags.items() if v is not None}, "command line")
     settings = Settings(**values)
     validate(settings)
+    if settings.effort == "none":  # the documented way to say thinking off
+        settings = settings.replace(thinking=False, effort=None)
     return LoadedSettings(settings, sources, tuple(notices))
 
 
@@ -383,6 +387,10 @@ def validate(settings: Settings) -> None:
         )
     if settings.dialect not in DIALECTS:
         raise ConfigError(f"dialect {settings.dialect!r} is not one of {', '.join(DIALECTS)}")
+    for name in ("effort", "review_effort"):
+        value = getattr(settings, name)
+        if value is not None and value not in EFFORTS:
+            raise ConfigError(f"{name} {value!r} is not one of {', '.join(EFFORTS)}")
     for name in ("transport", "review_transport"):
         if getattr(settings, name) not in ("sdk", "stdlib"):
             raise ConfigError(f"{name} {getattr(settings, name)!r} is not one of sdk, stdlib")

@@ -105,3 +105,18 @@ def load_custom_commands(
         commands.update(_read_folder(project, "project"))
     commands.update(_read_folder(user_home() / "commands", "user"))
     return {name: c for name, c in sorted(commands.items()) if name not in reserved}
+
+
+def untrusted_notice(root: Path, name: str) -> str | None:
+    """Why `/NAME` is not a command when the repository ships `.v4code/commands/NAME.md` but
+    is not trusted (or changed since): the user learns what to do instead of "no command"."""
+    from v4code.safety.trust import is_trusted
+
+    path = root / ".v4code" / "commands" / f"{name.lower()}.md"
+    if not NAME_RE.match(name.lower()) or not path.is_file() or is_trusted(root):
+        return None
+    return (
+        f"/{name.lower()} is this repository's own command (.v4code/commands/{name.lower()}.md), "
+        "and v4code does not use a repository's .v4code/ folder until you trust it: "
+        "read it, then run `v4code trust` here"
+    )

@@ -31,6 +31,10 @@ class ConfigError(V4codeError):
     exit_code = ExitCode.USAGE
 
 
+class NotARepository(ConfigError):
+    """A command that reads a git repository was run outside one."""
+
+
 class BackendError(V4codeError):
     """The model endpoint failed in a way retrying will not fix (or retries ran out)."""
 
@@ -59,8 +63,12 @@ class ToolError(Exception):
     """Raised by a tool to send an error result (the message) back to the model."""
 
 
-class WorkspaceError(ToolError):
-    """A path that resolves outside the workspace, or is otherwise unusable."""
+class WorkspaceError(ToolError, V4codeError):
+    """A path that resolves outside the workspace, or is otherwise unusable.
+
+    A ToolError, so a tool's bad path goes back to the model; a V4codeError too, so a
+    frontend that meets one (an @-mention in the chat, a command's argument) says it in one
+    line like every other error a person can act on, instead of ending in a traceback."""
 
 
 class Cancelled(Exception):

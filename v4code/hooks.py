@@ -63,6 +63,7 @@ class Hooks:
     def _run(
         self, event: str, payload: dict[str, Any], cancel: Any = None
     ) -> list[tuple[Hook, int | None, str]]:
+        from v4code.safety.isolation import isolated
         from v4code.safety.process import capture_process, command_env
 
         body = json.dumps({"event": event, "cwd": str(self.root), **payload}, default=str)
@@ -70,7 +71,7 @@ class Hooks:
         for hook in (h for h in self.hooks if h.event == event):
             try:
                 done = capture_process(
-                    ["/bin/sh", "-c", hook.command],
+                    isolated(["/bin/sh", "-c", hook.command]),
                     cwd=self.root,
                     timeout=self.timeout,
                     cancel=cancel,
@@ -81,7 +82,9 @@ class Hooks:
                 results.append((hook, None, f"could not start: {exc.strerror or exc}"))
                 continue
             err = done.stderr.decode("utf-8", "replace").strip()[:MAX_REASON]
-            if done.timed_out:
+            if done.timed_out and cancel is not None and cancel.out_of_time:
+                results.append((hook, None, "stopped: the time limit ran out"))
+            elif done.timed_out:
                 results.append((hook, None, f"stopped after {self.timeout:g} s"))
             elif done.cancelled:
                 results.append((hook, None, "interrupted"))
@@ -124,7 +127,8 @@ class Hooks:
             "is_error": result.is_error,
             "result": result.text[:10_000],
         }
-        return self._failures("after_tool", self._run("after_tool", payload))
+        cancel = getattr(agent, "cancel", None)  # the turn's: its time limit bounds the hook
+        return self._failures("after_tool", self._run("after_tool", payload, cancel))
 
     def turn_end(self, agent: Any, finished: Any) -> list[str]:
         if not any(h.event == "turn_end" for h in self.hooks):
@@ -135,7 +139,8 @@ class Hooks:
             "files_changed": list(finished.files_changed),
             "final_message": finished.final_text[:10_000],
         }
-        return self._failures("turn_end", self._run("turn_end", payload))
+        cancel = getattr(agent, "cancel", None)
+        return self._failures("turn_end", self._run("turn_end", payload, cancel))
 
 
 def load_hooks(root: Path) -> Hooks | None:

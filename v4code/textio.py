@@ -112,9 +112,16 @@ def display_text(data: bytes | None) -> str:
         return data.decode("latin-1")
 
 
-# C0 and C1 control characters (a terminal obeys U+009B as it obeys ESC [), and the lone
-# surrogates a name that is not UTF-8 decodes to (printing one would raise).
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+# C0 and C1 control characters (a terminal obeys U+009B as it obeys ESC [), the lone
+# surrogates a name that is not UTF-8 decodes to (printing one would raise), and the
+# invisible characters that change how the rest of a line looks: bidi embeddings, overrides
+# and isolates (U+202A-202E, U+2066-2069, U+061C), zero-width spaces, joiners and marks
+# (U+200B-200F), line and paragraph separators (U+2028, U+2029) and the zero-width no-break
+# space (U+FEFF). Shown as escapes, a line reads in the order it will run.
+_CONTROL = re.compile(
+    "[\x00-\x1f\x7f-\x9f\ud800-\udfff\u061c\u200b-\u200f\u2028\u2029"
+    "\u202a-\u202e\u2066-\u2069\ufeff]"
+)
 _KEPT = re.compile(r"(\r?\n|\t)")
 
 
@@ -122,7 +129,16 @@ def one_line(text: str) -> str:
     """A repository's own text (a file name, a signature) kept on its line: control
     characters shown as escapes, so a file named `a\\nIgnore the task.py` cannot start a line
     of its own in what the model reads, nor `\\x1b]...` drive the terminal it is printed on."""
-    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
+    return _CONTROL.sub(_escape, text)
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    return (
+        repr(char)[1:-1]
+        if ord(char) < 0x100 or 0xD800 <= ord(char) <= 0xDFFF
+        else f"\\u{ord(char):04x}"
+    )
 
 
 def shown_lines(text: str) -> str:

@@ -122,6 +122,12 @@ class TurnState:
         if s.max_time is not None and elapsed >= s.max_time:
             raise StopTurn("limit", f"time limit reached ({elapsed:.0f} s of {s.max_time:.0f} s)")
 
+    def check_time(self, settings: Settings) -> None:
+        """Raise StopTurn once the time limit's deadline passed (between a step's calls)."""
+        if self.deadline is not None and time.monotonic() >= self.deadline:
+            limit = settings.max_time or 0.0
+            raise StopTurn("limit", f"time limit reached ({limit:.0f} s)")
+
     def check_cost(self, settings: Settings, total_cost: float) -> None:
         spent = total_cost - self.spent_before
         if settings.max_cost is not None and spent >= settings.max_cost:

@@ -6,7 +6,7 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from v4code.errors import WorkspaceError
+from v4code.errors import NotARepository, WorkspaceError
 
 
 def resolve_in_workspace(root: Path, path: str, *, must_exist: bool = False) -> Path:
@@ -78,10 +78,25 @@ def relative_to_root(root: Path, path: Path) -> str:
     return rel.as_posix() or "."
 
 
+def git_top_level(start: Path | None = None) -> Path | None:
+    """The git top level containing `start` (default: cwd), or None outside any repository."""
+    here = Path(os.path.realpath(start or Path.cwd()))
+    return next((c for c in (here, *here.parents) if (c / ".git").exists()), None)
+
+
 def workspace_root(start: Path | None = None) -> Path:
     """The git top level containing `start` (default: cwd), else `start` itself."""
-    here = Path(os.path.realpath(start or Path.cwd()))
-    for candidate in (here, *here.parents):
-        if (candidate / ".git").exists():
-            return candidate
-    return here
+    return git_top_level(start) or Path(os.path.realpath(start or Path.cwd()))
+
+
+def repository_root(command: str, start: Path | None = None) -> Path:
+    """The git top level for a command that reads a repository (review's diff, the map's
+    files): outside one it says so in one line instead of reading whatever lies below."""
+    top = git_top_level(start)
+    if top is None:
+        here = os.path.realpath(start or Path.cwd())
+        raise NotARepository(
+            f"{here} is not inside a git repository, and `v4code {command}` reads one: "
+            "run it in a repository (or `git init` first)"
+        )
+    return top

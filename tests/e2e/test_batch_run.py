@@ -137,7 +137,7 @@ def test_plan_run_report_apply_clean(
     run_dir = tmp_path / "run"
     ran = batch(
         root, fake_api, "run", str(manifest), "-j", "2", "--verify", VERIFY,
-        "--max-cost-per-unit", "0.5", "--out", str(run_dir),
+        "--max-cost-per-unit", "0.5", "--out", str(run_dir), "--on-red-base", "warn",
     )  # fmt: skip
     assert ran.returncode == 1, ran.stderr
     assert ran.stdout.strip() == str(run_dir.resolve())

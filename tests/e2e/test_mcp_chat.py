@@ -43,7 +43,7 @@ def test_an_mcp_call_is_approved_and_rendered(
         screen = wait_for(session, r"The server says 42\.")
         assert "t: add" in screen
         send(session, "/mcp", "Enter")
-        screen = wait_for(session, r"t\s+ready · 7/7 tools in this session")
+        screen = wait_for(session, r"t\s+ready · 8/8 tools in this session")
         leave(session)
     requests, violations = server.stop()
     assert violations == []

@@ -70,3 +70,24 @@ def test_the_readme_local_hook_blocks_a_commit_on_a_blocker(
     assert done.returncode != 0, output
     assert "v4code review" in output and "Failed" in output and "Divides by zero." in output
     assert len(fake_api.chat_requests) == 1
+
+    # a review that passes still shows its findings: the snippet's `verbose: true`
+    fake_api.load([tool_call("report_findings", findings=[finding("minor", "Guard b == 0.")])])
+    git = ["git", "-c", "core.hooksPath=/dev/null", "commit", "-q", "-m", "hook"]
+    subprocess.run([*git, ".pre-commit-config.yaml"], cwd=workspace, env=env, check=True)
+    (workspace / "app.py").write_text("def div(a, b):\n    return a / b if b else 0\n")
+    subprocess.run(["git", "add", "app.py"], cwd=workspace, check=True)
+    done = subprocess.run(
+        ["git", "commit", "-m", "add div"],
+        cwd=workspace, env=env, capture_output=True, text=True, timeout=240,
+    )  # fmt: skip
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output
+    assert "Passed" in output and "Guard b == 0." in output
+
+
+def finding(severity: str, message: str) -> dict[str, object]:
+    return {
+        "path": "app.py", "line": 2, "severity": severity, "category": "bug",
+        "message": message, "suggestion": "",
+    }  # fmt: skip

@@ -48,8 +48,9 @@ def test_request_diff_approval_cost_line_and_file(
         for line in ("Edit 2 files: a.py (+1 -1), b.py (+1 -1)", "-x = 1", "+x = 10", "+y = 20"):
             assert line in screen
         assert (workspace / "a.py").read_text() == "x = 1\n"  # nothing before the answer
-        send(session, "y", "Enter")
+        send(session, "y")  # one key, no Enter
         screen = wait_for(session, r"in \(\d+% cached\) · .* · \$\d+\.\d+ · \d+\.\d+s")
+        assert "this session: y" in screen  # the key pressed is echoed after the question
         assert "• edit a.py, b.py +2 -2" in screen and "Bumped x and y." in screen
         assert (workspace / "a.py").read_text() == "x = 10\n"
         assert (workspace / "b.py").read_text() == "y = 20\n"
@@ -57,6 +58,38 @@ def test_request_diff_approval_cost_line_and_file(
     requests, violations = server.stop()
     assert violations == []
     assert len([r for r in requests if r["method"] == "POST"]) == 2
+
+
+def test_approval_keys_n_opens_the_reason_line_and_a_needs_no_enter(
+    workspace: Path, tmp_path: Path, v4code_home: Path
+) -> None:
+    (workspace / "a.py").write_text("x = 1\n")
+    edit = {"path": "a.py", "old_string": "x = 1", "new_string": "x = 10"}
+    server = start_subprocess_server(
+        [
+            {**text(""), "tool_calls": [{"name": "edit_file", "arguments": edit}]},
+            {**text(""), "tool_calls": [{"name": "edit_file", "arguments": edit}]},
+            text("Done."),
+        ],
+        tmp_path / "server",
+    )
+    with chat_in_tmux("keys", workspace, v4code_home, server, height=40) as session:
+        send(session, "bump x", "Enter")
+        wait_for(session, r"Apply\?")
+        send(session, "Enter", "q")  # neither is an answer: nothing happens
+        send(session, "n")
+        wait_for(session, r"Why not\?")
+        assert (workspace / "a.py").read_text() == "x = 1\n"
+        send(session, "keep it at one", "Enter")
+        screen = wait_for(session, r"(?s)Why not.*Apply\?")
+        send(session, "a")
+        wait_for(session, r"Done\.(.|\n)*in \(\d+% cached\)")
+        assert (workspace / "a.py").read_text() == "x = 10\n"
+        leave(session)
+    requests, _ = server.stop()
+    posts = [r for r in requests if r["method"] == "POST"]
+    assert "keep it at one" in str(posts[1]["body"]["messages"][-1]["content"])
+    assert "[n]o (+ reason)" not in screen
 
 
 def paragraphs(n: int, tag: str) -> str:

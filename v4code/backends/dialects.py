@@ -1,8 +1,11 @@
 """What differs between engines serving DeepSeek V4, and nothing else.
 
 Each dialect knows how its engine switches thinking on and off, how it takes the effort, and
-under which field name it wants reasoning replayed on assistant messages. Sources: the
-project's DEEPSEEK_API.md (§1.3, §2.1-2.4); where that file says UNCONFIRMED, so does a comment.
+under which field name it wants reasoning replayed on assistant messages. Sources: DeepSeek's
+thinking-mode guide (api-docs.deepseek.com/guides/thinking_mode), vLLM's recipes and reasoning
+outputs page, SGLang's V4 cookbook, llama.cpp's server README and Ollama's OpenAI compatibility
+page (engines/sources.py has the addresses); where those leave a point open, a comment says
+UNCONFIRMED.
 """
 
 from __future__ import annotations

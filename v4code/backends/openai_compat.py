@@ -80,7 +80,7 @@ def wire_message(message: Message, dialect: Dialect) -> dict[str, Any]:
 
     Every assistant message carries its reasoning (or "") in the dialect's field: DeepSeek
     rejects a thinking-mode request with tools when any is missing, ignores it otherwise, and
-    SGLang silently stops thinking when history lacks it (DEEPSEEK_API.md §1.5, §2.2).
+    SGLang silently stops thinking when history lacks it (DeepSeek's thinking-mode guide; SGLang's V4 cookbook).
     """
     if message.role == "assistant":
         data: dict[str, Any] = {"role": "assistant", "content": message.content or ""}

@@ -14,9 +14,18 @@ import click
 from v4code.errors import V4codeError
 
 
+def say(text: str, err: bool = False) -> None:
+    """A line for a person: every command's text output goes through here, so a server's
+    model id or error, a file name or a hook's output printed in it cannot drive the terminal
+    (escape sequences) or change how the line reads (bidi controls): see textio.shown_lines."""
+    from v4code.textio import shown_lines
+
+    click.echo(shown_lines(text), err=err)
+
+
 def fail(exc: V4codeError) -> NoReturn:
     """Say what went wrong in one line and exit with the error's documented code."""
-    click.echo(f"v4code: {exc.message}", err=True)
+    say(f"v4code: {exc.message}", err=True)
     sys.exit(exc.exit_code)
 
 

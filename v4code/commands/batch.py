@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from v4code.commands import fail
+from v4code.commands import fail, say
 from v4code.errors import ExitCode, V4codeError
 
 _PATH = click.Path(path_type=Path)
@@ -23,13 +23,26 @@ def batch_group() -> None:
 @batch_group.command("plan")
 @click.argument("task")
 @click.option("--each", "each", metavar="GLOB", help="One unit per committed file matching GLOB.")
-@click.option("--per", type=click.Choice(["file", "dir"]), default="file", show_default=True)
+@click.option(
+    "--per",
+    type=click.Choice(["file", "dir"]),
+    default="file",
+    show_default=True,
+    help="One unit per matching file, or per directory holding matches.",
+)
 @click.option("--targets", type=_PATH, help="One unit per line of this file (paths).")
 @click.option("--discover", is_flag=True, help="A read-only agent pass proposes the units.")
 @click.option("--repo", "repos", multiple=True, type=_PATH, help="Repository (repeatable).")
 @click.option("--rev", default="HEAD", show_default=True, help="The base commit of every unit.")
 @click.option("-m", "--model", help="Model ID for --discover.")
-@click.option("-o", "--output", type=_PATH, default=Path("jobs.jsonl"), show_default=True)
+@click.option(
+    "-o",
+    "--output",
+    type=_PATH,
+    default=Path("jobs.jsonl"),
+    show_default=True,
+    help="The manifest to write (JSON lines, one unit each).",
+)
 def plan_command(
     task: str,
     each: str | None,
@@ -46,7 +59,7 @@ def plan_command(
     from v4code.jobs.manifest import manifest_text
 
     if sum((each is not None, targets is not None, discover)) != 1:
-        click.echo("v4code: give exactly one of --each, --targets or --discover", err=True)
+        say("v4code: give exactly one of --each, --targets or --discover", err=True)
         sys.exit(ExitCode.USAGE)
     where = list(repos) or [Path.cwd()]
     try:
@@ -66,14 +79,38 @@ def plan_command(
         atomic_write(output.resolve(), manifest_text(units).encode())
     except V4codeError as exc:
         fail(exc)
-    click.echo(f"{len(units)} units written to {output}")
+    say(f"{len(units)} units written to {output}")
 
 
 @batch_group.command("run")
 @click.argument("manifest", type=_PATH, required=False)
-@click.option("-j", "--jobs", type=click.IntRange(min=1), default=1, show_default=True)
-@click.option("--verify", metavar="CMD", help="Run in each worktree; {tests} and {paths} filled.")
-@click.option("--verify-timeout", type=click.FloatRange(min=1), default=1800.0, show_default=True)
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Units run at the same time.",
+)
+@click.option(
+    "--verify",
+    metavar="CMD",
+    help="Run in each worktree, in the sandbox; {tests} and {paths} become quoted file names.",
+)
+@click.option(
+    "--verify-timeout",
+    type=click.FloatRange(min=1),
+    default=1800.0,
+    show_default=True,
+    help="Seconds --verify may take in a unit.",
+)
+@click.option(
+    "--on-red-base",
+    type=click.Choice(["refuse", "warn", "skip"]),
+    default="refuse",
+    show_default=True,
+    help="When --verify fails on the base commit: refuse before spending, warn, or skip the check.",
+)
 @click.option("--max-cost-per-unit", type=click.FloatRange(min=0), help="USD per unit.")
 @click.option(
     "--max-cost", type=click.FloatRange(min=0), help="USD for the run: no unit starts after."
@@ -89,9 +126,17 @@ def plan_command(
     show_default=True,
     help="Each unit's agent, as in `v4code run`.",
 )
-@click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True)
+@click.option(
+    "--executor",
+    type=click.Choice(["local", "ray"]),
+    default="local",
+    show_default=True,
+    help="Run units on this machine, or on a Ray cluster (pip install v4code[ray]).",
+)
 @click.option("--address", help="Ray cluster address (--executor ray; default: start a local one).")
-@click.option("--out", type=_PATH, help="The run directory (default: under v4code's home).")
+@click.option(
+    "--out", type=_PATH, help="The run directory (default: ~/.local/state/v4code/batch/RUN)."
+)
 @click.option("--resume", type=_RUN_DIR, help="Continue the run in this directory.")
 def run_command(manifest: Path | None, resume: Path | None, out: Path | None, **flags: Any) -> None:
     """Run every unit of MANIFEST headless, each in its own worktree and branch."""
@@ -138,7 +183,13 @@ def status_command(run_dir: Path, watch: bool | None) -> None:
 
 @batch_group.command("report")
 @click.argument("run_dir", type=_RUN_DIR)
-@click.option("--format", "fmt", type=click.Choice(["text", "md", "json"]), default="text")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "md", "json"]),
+    default="text",
+    help="text for a terminal, md for a pull request, json for scripts.",
+)
 def report_command(run_dir: Path, fmt: str) -> None:
     """Counts, per-unit rows, cost, the slowest units and the failures by cause."""
     from v4code.jobs.frontend import show_report
@@ -176,4 +227,4 @@ def clean_command(run_dir: Path) -> None:
         removed = clean(RunDir(run_dir))
     except V4codeError as exc:
         fail(exc)
-    click.echo(f"removed {len(removed)} worktrees and branches")
+    say(f"removed {len(removed)} worktrees and branches")

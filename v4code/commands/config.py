@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from v4code.commands import fail
+from v4code.commands import fail, say
 from v4code.errors import V4codeError
 
 
@@ -24,4 +24,4 @@ def config_show() -> None:
     except V4codeError as exc:
         fail(exc)
     for line in lines:
-        click.echo(line)
+        say(line)

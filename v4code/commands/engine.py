@@ -5,14 +5,17 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from v4code.choices import DIALECTS
-from v4code.commands import fail
+from v4code.commands import fail, say
 from v4code.engines.plan import ENGINES  # stdlib-only module: `--help` stays light
 from v4code.errors import ConfigError, V4codeError
+
+if TYPE_CHECKING:
+    from v4code.engines.probe import ProbeReport
 
 
 @click.group("engine")
@@ -24,12 +27,24 @@ def engine_group() -> None:
 @click.option("--model", "model", default="flash", show_default=True, help="flash or pro.")
 @click.option("--gpu", default="h200", show_default=True, help="Device kind (see --list).")
 @click.option("--gpus", type=click.IntRange(min=1), default=1, show_default=True, help="Per node.")
-@click.option("--nodes", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option(
+    "--nodes",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Machines, each with --gpus devices.",
+)
 @click.option(
     "--quant", default="native", show_default=True, help="native, bf16, fp8, int8, q8, fp4, q4."
 )
 @click.option("--context", type=click.IntRange(min=1), help="Tokens per sequence (default: 1M).")
-@click.option("--concurrency", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option(
+    "--concurrency",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Sequences served at once (each holds its own KV cache).",
+)
 @click.option("--engine", type=click.Choice(ENGINES), help="Plan for this engine only.")
 @click.option(
     "--memory", "memory_gb", type=click.FloatRange(min=1), help="GB per device (Apple, CPU)."
@@ -54,7 +69,7 @@ def plan_command(as_json: bool, list_devices: bool, **options: object) -> None:
 
     if list_devices:
         for device in DEVICES.values():
-            click.echo(
+            say(
                 f"{device.kind:10} {device.label:32} {device.memory_gb.value:g} GB  [{device.memory_gb.note()}]"
             )
         return
@@ -62,7 +77,10 @@ def plan_command(as_json: bool, list_devices: bool, **options: object) -> None:
         plan = make_plan(PlanRequest(**options))  # type: ignore[arg-type]
     except V4codeError as exc:
         fail(exc)
-    click.echo(plan.to_json() if as_json else render(plan))
+    if as_json:
+        click.echo(plan.to_json())
+    else:
+        say(render(plan))
     sys.exit(0 if plan.fits else 1)
 
 
@@ -99,6 +117,10 @@ def plan_command(as_json: bool, list_devices: bool, **options: object) -> None:
 @click.option(
     "--detach", is_flag=True, help="Return once it answers; `v4code engine stop` ends it."
 )
+@click.option("--yes", is_flag=True, help="Start a plan's command without asking.")
+@click.option(
+    "--force", is_flag=True, help="Start a plan's command even if it is not a known engine."
+)
 def serve_command(
     plan_file: Path | None,
     gguf: Path | None,
@@ -108,9 +130,15 @@ def serve_command(
     threads: int,
     timeout: float,
     detach: bool,
+    yes: bool,
+    force: bool,
 ) -> None:
     """Start a planned engine (PLAN_FILE from `engine plan --json`), a GGUF, or a served profile
-    again; wait for /v1/models and write the profile."""
+    again; wait for /v1/models and write the profile.
+
+    A plan file is a command to run: it is shown and asked about first (`--yes` skips the
+    question), and one that is not a known engine is refused unless `--force`. The engine
+    starts without v4code's API keys in its environment."""
     from v4code.engines.launch import PORTS
     from v4code.engines.serve import gguf_argv, serve
 
@@ -129,19 +157,46 @@ def serve_command(
             profile.update(dialect=engine, model=model)
         else:
             argv, port, profile = _profile_argv(name, port)
+        resolved = _checked(argv, force=force, ask=plan_file is not None and not yes)
         base_url = f"http://127.0.0.1:{port}/v1"
         code = serve(
             name,
-            argv,
+            resolved,
             base_url,
             profile,
             detach=detach,
             timeout=timeout,
-            say=lambda t: click.echo(t, err=True),
+            say=lambda t: say(t, err=True),
+            as_planned=argv,
         )
     except V4codeError as exc:
         fail(exc)
     sys.exit(code)
+
+
+def _checked(argv: list[str], *, force: bool, ask: bool) -> list[str]:
+    """The engine's command with its program resolved, shown; refused when it is not a known
+    engine (unless `force`) or, when `ask`, unless the person says yes (or passed --yes)."""
+    import shlex
+
+    from v4code.engines.serve import resolve_engine, unknown_engine
+    from v4code.textio import one_line
+
+    why = unknown_engine(argv)
+    if why is not None and not force:
+        raise ConfigError(
+            f"{why}: refusing to run `{one_line(shlex.join(argv))}`; pass --force to run it anyway"
+        )
+    resolved = resolve_engine(argv, Path.cwd())
+    shown = one_line(shlex.join(resolved))
+    click.echo(f"engine command: {shown}", err=True)
+    if not ask:
+        return resolved
+    if not sys.stdin.isatty():
+        raise ConfigError("a plan file's command runs only when you agree: pass --yes to start it")
+    if not click.confirm("Start it?", default=False, err=True):
+        raise ConfigError("not started")
+    return resolved
 
 
 def _plan_argv(path: Path, port: int | None) -> tuple[list[str], int, str, str]:
@@ -199,7 +254,7 @@ def stop_command(name: str) -> None:
         served = stop(name)
     except V4codeError as exc:
         fail(exc)
-    click.echo(f"stopped {name} (pid {served.pid})")
+    say(f"stopped {name} (pid {served.pid})")
 
 
 @engine_group.command("status")
@@ -209,11 +264,11 @@ def status_command() -> None:
 
     state = load_state()
     if not state:
-        click.echo("no engine started by v4code")
+        say("no engine started by v4code")
         return
     for name, served in state.items():
         running = "running" if alive(served.pid) else "exited"
-        click.echo(f"{name}  {running}  pid {served.pid}  {served.base_url}  log {served.log}")
+        say(f"{name}  {running}  pid {served.pid}  {served.base_url}  log {served.log}")
 
 
 @engine_group.command("probe")
@@ -221,9 +276,15 @@ def status_command() -> None:
 @click.option("--profile", "name", help="Probe this profile's endpoint.")
 @click.option("--dialect", type=click.Choice(DIALECTS), help="The dialect to try first.")
 @click.option("-m", "--model", help="The model name to ask for (default: the first served).")
-@click.option("--timeout", type=click.FloatRange(min=1), default=120.0, show_default=True)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=1),
+    default=120.0,
+    show_default=True,
+    help="Seconds each probe request may take.",
+)
 @click.option("--fix", is_flag=True, help="Write the dialect that works into the profile.")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="The checks as JSON (ok, dialect, evidence).")
 def probe_command(
     url: str | None,
     name: str | None,
@@ -236,7 +297,7 @@ def probe_command(
     """Check a running server for streaming, thinking, tool calls, reasoning replay and usage."""
     import os
 
-    from v4code.config import DEFAULT_BASE_URL, profile_layer, user_config_path
+    from v4code.config import DEFAULT_BASE_URL, profile_layer
     from v4code.engines.probe import probe, render
 
     try:
@@ -257,16 +318,35 @@ def probe_command(
         if api_key == "none" and url.rstrip("/") == DEFAULT_BASE_URL.rstrip("/"):
             api_key = os.environ.get("DEEPSEEK_API_KEY", "none")
         report = probe(url, api_key=api_key, dialect=dialect, model=model, timeout=timeout)
-        click.echo(json.dumps(report.to_dict(), indent=2) if as_json else render(report))
+        if as_json:
+            click.echo(json.dumps(report.to_dict(), indent=2))
+        else:
+            say(render(report))
         if fix and name is not None:
-            from v4code.engines.profile_file import set_profile_key
-
-            if layer.get("dialect") != report.dialect:
-                set_profile_key(user_config_path(), name, "dialect", report.dialect)
-                click.echo(f"profile {name!r}: dialect = {report.dialect!r}", err=True)
+            say(_fix_profile(name, layer.get("dialect"), report), err=as_json)
     except V4codeError as exc:
         fail(exc)
     sys.exit(0 if report.ok else 1)
+
+
+def _fix_profile(name: str, before: object, report: ProbeReport) -> str:
+    """Write the dialect that works into profile NAME and say what changed and why: the
+    profile's dialect is the user's choice, so it never changes without a line saying so."""
+    from v4code.config import user_config_path
+    from v4code.engines.profile_file import set_profile_key
+
+    after = report.dialect
+    if before == after:
+        return f"--fix: profile {name!r} keeps dialect {after!r}: nothing changed"
+    path = user_config_path()
+    set_profile_key(path, name, "dialect", after)
+    if before is None:
+        return f"--fix: profile {name!r} had no dialect; set dialect = {after!r} in {path}"
+    why = f" because {report.why}" if report.why else ""
+    return (
+        f"--fix: profile {name!r}: dialect changed from {before!r} to {after!r}{why}; "
+        f"to keep {before!r}, set it back in {path}"
+    )
 
 
 @click.command("profiles")
@@ -279,10 +359,10 @@ def profiles_command() -> None:
     except V4codeError as exc:
         fail(exc)
     if not profiles:
-        click.echo(
+        say(
             f"no profiles in {user_config_path()}; add a [profiles.NAME] table or run `v4code engine serve`"
         )
         return
     for name, table in sorted(profiles.items()):
         parts = [f"{k}={table[k]}" for k in ("base_url", "dialect", "model") if k in table]
-        click.echo(f"{name}  {'  '.join(parts)}")
+        say(f"{name}  {'  '.join(parts)}")

@@ -1,16 +1,20 @@
-"""`v4code mcp`: list the configured MCP servers and their tools, add and remove servers."""
+"""`v4code mcp`: list the configured MCP servers and their tools, add and remove servers,
+extend a server's allow list."""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import click
 
-from v4code.commands import fail
+from v4code.commands import fail, say
 from v4code.errors import ConfigError, V4codeError
 
 
 @click.group("mcp")
 def mcp_group() -> None:
-    """List, add or remove MCP servers (their tools become v4code tools)."""
+    """List, add, remove MCP servers or allow their tools (they become v4code tools)."""
 
 
 def _pairs(values: tuple[str, ...], what: str) -> dict[str, str]:
@@ -26,7 +30,8 @@ def _pairs(values: tuple[str, ...], what: str) -> dict[str, str]:
 @mcp_group.command("list")
 @click.option("--wait", default=30.0, show_default=True, help="Seconds to wait for servers.")
 def list_command(wait: float) -> None:
-    """Start each configured server and show its state and tools."""
+    """Start each configured server and show its state and tools; exit 1 when one did not
+    start."""
     from v4code.mcp.client import McpHub
     from v4code.mcp.config import load_servers
     from v4code.workspace import workspace_root
@@ -36,14 +41,15 @@ def list_command(wait: float) -> None:
     except V4codeError as exc:
         fail(exc)
     for notice in loaded.notices:
-        click.echo(f"v4code: {notice}", err=True)
+        say(f"v4code: {notice}", err=True)
     if not loaded.servers:
-        click.echo("No MCP servers configured. Add one with: v4code mcp add NAME -- COMMAND ARGS")
+        say("No MCP servers configured. Add one with: v4code mcp add NAME -- COMMAND ARGS")
         return
     from v4code.textio import one_line
 
     hub = McpHub(loaded.servers)
     hub.start()
+    failed = []
     try:
         hub.wait(wait)
         for state in sorted(hub.servers.values(), key=lambda s: s.name):
@@ -52,15 +58,20 @@ def list_command(wait: float) -> None:
             error = f": {state.error}" if state.error and state.status != "ready" else ""
             # A server's own text (its error, tool names and descriptions) stays on its line.
             line = f"{state.name} ({cfg.source}, {cfg.transport}) {state.status}{error}"
-            click.echo(one_line(line))
-            click.echo(f"  {one_line(where)}")
+            say(one_line(line))
+            say(f"  {one_line(where)}")
+            if state.status != "ready":
+                failed.append(state.name)
             for tool in sorted(state.tools, key=lambda t: t.name):
                 name = tool.full_name
                 allowed = "  [allowed]" if cfg.allows(name) else ""
                 first = tool.description.strip().splitlines()[0] if tool.description else ""
-                click.echo(one_line(f"  {name}{allowed}  {first[:80]}"))
+                say(one_line(f"  {name}{allowed}  {first[:80]}"))
     finally:
         hub.close()
+    if failed:
+        say(one_line(f"v4code: not ready: {', '.join(failed)}"), err=True)
+        sys.exit(1)
 
 
 @mcp_group.command("add", context_settings={"ignore_unknown_options": True})
@@ -82,12 +93,15 @@ def add_command(
 ) -> None:
     """Add a server to your config: v4code mcp add NAME -- COMMAND ARGS..."""
     from v4code.config import user_config_path
-    from v4code.mcp.config_file import add_server
+    from v4code.mcp.config_file import add_server, resolve_program
 
     if bool(command) == bool(url):
         fail(ConfigError("give either -- COMMAND ARGS... or --url URL"))
+    program, notes = resolve_program(command[0], Path.cwd()) if command else (None, [])
+    for note in notes:
+        say(f"v4code: {note}", err=True)
     spec = {
-        "command": command[0] if command else None,
+        "command": program,
         "args": list(command[1:]),
         "url": url,
         "env": _pairs(env, "--env"),
@@ -95,12 +109,49 @@ def add_command(
         "allow": list(allow),
         "timeout": timeout,
     }
+    if command:
+        _warn_if_in_a_repository(command[0])
     path = user_config_path()
     try:
         add_server(path, name, spec)
     except V4codeError as exc:
         fail(exc)
-    click.echo(f"added MCP server {name} to {path}; its tools come with the next session")
+    say(f"added MCP server {name} to {path}; its tools come with the next session")
+
+
+def _warn_if_in_a_repository(command: str) -> None:
+    """A server program inside a repository can be replaced by whatever runs there (a
+    sandboxed command writes the workspace): it still runs as asked, with a warning."""
+    from v4code.safety.programs import on_path, repository_of
+
+    program = on_path(command)
+    repo = repository_of(program) if program is not None else None
+    if program is not None and repo is not None:
+        say(
+            f"v4code: warning: {command} is {program}, inside the repository {repo}; "
+            "a command run there can replace it",
+            err=True,
+        )
+
+
+@mcp_group.command("allow")
+@click.argument("name")
+@click.argument("patterns", nargs=-1, required=True)
+def allow_command(name: str, patterns: tuple[str, ...]) -> None:
+    """Let tools of server NAME run without asking: PATTERNS are tool names or globs
+    (`search`, `read_*`, `*`; the NAME__ prefix is added when missing)."""
+    from v4code.config import user_config_path
+    from v4code.mcp.config_file import allow_tools
+
+    path = user_config_path()
+    try:
+        added = allow_tools(path, name, list(patterns))
+    except V4codeError as exc:
+        fail(exc)
+    if added:
+        say(f"MCP server {name} now allows {', '.join(added)} (in {path})")
+    else:
+        say(f"MCP server {name} already allows {', '.join(patterns)}; nothing changed")
 
 
 @mcp_group.command("remove")
@@ -115,4 +166,4 @@ def remove_command(name: str) -> None:
         remove_server(path, name)
     except V4codeError as exc:
         fail(exc)
-    click.echo(f"removed MCP server {name} from {path}")
+    say(f"removed MCP server {name} from {path}")

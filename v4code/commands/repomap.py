@@ -31,7 +31,7 @@ def map_command(focus: str | None, tokens: int, cwd: str | None) -> None:
     """
     from v4code.repomap.cli_entry import TerminalProgress, print_map
 
-    root = _root(cwd)
+    root = _root("map", cwd)
     progress = TerminalProgress()
     try:
         print_map(root, focus, tokens, progress=progress, secret_files=_secret_files(root))
@@ -43,7 +43,13 @@ def map_command(focus: str | None, tokens: int, cwd: str | None) -> None:
 
 @click.command("locate")
 @click.argument("text")
-@click.option("--top", type=click.IntRange(min=1), default=10, show_default=True)
+@click.option(
+    "--top",
+    type=click.IntRange(min=1),
+    default=10,
+    show_default=True,
+    help="How many files to list.",
+)
 @click.option("--json", "as_json", is_flag=True, help='Print {"files": [{path, score, why}]}.')
 @click.option("-C", "--cwd", "cwd", type=_DIR, default=None, help="Run in this repository.")
 def locate_command(text: str, top: int, as_json: bool, cwd: str | None) -> None:
@@ -58,7 +64,7 @@ def locate_command(text: str, top: int, as_json: bool, cwd: str | None) -> None:
         text = sys.stdin.read()
     if not text.strip():
         raise click.UsageError("TEXT is empty: say what the task is about.")
-    root = _root(cwd)
+    root = _root("locate", cwd)
     progress = TerminalProgress()
     try:
         print_locate(
@@ -70,13 +76,17 @@ def locate_command(text: str, top: int, as_json: bool, cwd: str | None) -> None:
     progress.finish()
 
 
-def _root(cwd: str | None) -> str:
-    """The git top level containing `cwd` (or the current folder), else that folder."""
+def _root(command: str, cwd: str | None) -> str:
+    """The git top level containing `cwd` (or the current folder); outside a repository
+    the command stops with one line (exit 2) instead of indexing every file below."""
     from pathlib import Path
 
-    from v4code.workspace import workspace_root
+    from v4code.workspace import repository_root
 
-    return str(workspace_root(Path(cwd) if cwd is not None else None))
+    try:
+        return str(repository_root(command, Path(cwd) if cwd is not None else None))
+    except V4codeError as exc:
+        fail(exc)
 
 
 def _secret_files(root: str) -> tuple[str, ...]:

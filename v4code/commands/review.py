@@ -2,15 +2,32 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
 
 import click
 
+from v4code.choices import EFFORTS
+from v4code.commands import say
 from v4code.errors import ExitCode, V4codeError
 from v4code.review.command import REVIEW_EXIT_HELP, SEVERITIES, ReviewRequest, review
 
 SEVERITY = click.Choice(SEVERITIES)
+EFFORT = click.Choice(EFFORTS, case_sensitive=False)
+CWD = click.option(
+    "-C",
+    "--cwd",
+    "cwd",
+    type=click.Path(exists=True, file_okay=False),
+    help="Work in this directory instead of the current one (as git -C).",
+)
+
+
+def _enter(cwd: str | None) -> None:
+    """-C: the command runs as if started in `cwd`, PATHS relative to it, as with git -C."""
+    if cwd is not None:
+        os.chdir(cwd)
 
 
 @click.command("review", epilog=REVIEW_EXIT_HELP)
@@ -19,7 +36,7 @@ SEVERITY = click.Choice(SEVERITIES)
 @click.option("--commit", metavar="SHA", help="Review one commit.")
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "json", "sarif"]), default="text",
-    show_default=True,
+    show_default=True, help="text for a terminal, json for scripts, sarif for code scanning.",
 )  # fmt: skip
 @click.option(
     "--fail-on", type=SEVERITY, default="blocker", show_default=True,
@@ -37,12 +54,16 @@ SEVERITY = click.Choice(SEVERITIES)
 @click.option("--no-cache", is_flag=True, help="Ask the model even if this diff was reviewed.")
 @click.option("-m", "--model", help="Review model (default: the review_model setting).")
 @click.option("--profile", help="Use [profiles.NAME] from your config (see `v4code profiles`).")
-@click.option("--effort", help="Review effort: none, low, high, max (default: review_effort).")
-def review_command(**opts: Any) -> None:
+@click.option(
+    "--effort", type=EFFORT, help="Review effort: none, low, high, max (default: review_effort)."
+)
+@CWD
+def review_command(cwd: str | None, **opts: Any) -> None:
     """Review the staged diff (default), a branch, a commit or paths with DeepSeek V4.
 
     With PATHS and no --base/--commit, the uncommitted changes in PATHS (new files included).
     """
+    _enter(cwd)
     sys.exit(review(ReviewRequest(**opts)))
 
 
@@ -56,34 +77,38 @@ def hook_group() -> None:
 @click.option("--fail-on", type=SEVERITY, help="Passed to the review (default: blocker).")
 @click.option("--fail-closed", is_flag=True, help="Refuse commits when the review cannot run.")
 @click.option("--timeout", type=click.FloatRange(min=1), help="Passed to the review (seconds).")
+@CWD
 def hook_install(
-    force: bool, fail_on: str | None, fail_closed: bool, timeout: float | None
+    force: bool, fail_on: str | None, fail_closed: bool, timeout: float | None, cwd: str | None
 ) -> None:
     """Write the pre-commit hook (respects core.hooksPath; an existing hook is chained)."""
     from v4code.review.hooks import install
     from v4code.workspace import workspace_root
 
+    _enter(cwd)
     args = (["--fail-on", fail_on] if fail_on else []) + (
         ["--timeout", f"{timeout:g}"] if timeout else []
     )
     try:
-        click.echo(install(workspace_root(), force=force, args=args, fail_closed=fail_closed))
+        say(install(workspace_root(), force=force, args=args, fail_closed=fail_closed))
     except V4codeError as exc:
         _hook_failed(exc)
 
 
 @hook_group.command("uninstall")
-def hook_uninstall() -> None:
+@CWD
+def hook_uninstall(cwd: str | None) -> None:
     """Remove v4code's hook and restore the one it chained or replaced, if any."""
     from v4code.review.hooks import uninstall
     from v4code.workspace import workspace_root
 
+    _enter(cwd)
     try:
-        click.echo(uninstall(workspace_root()))
+        say(uninstall(workspace_root()))
     except V4codeError as exc:
         _hook_failed(exc)
 
 
 def _hook_failed(exc: V4codeError) -> None:
-    click.echo(f"v4code hook: {exc.message}", err=True)
+    say(f"v4code hook: {exc.message}", err=True)
     sys.exit(ExitCode.USAGE)

@@ -6,9 +6,11 @@ import sys
 
 import click
 
-from v4code.choices import DIALECTS, PERMISSION_MODES
-from v4code.commands import fail, session_flags
+from v4code.choices import DIALECTS, EFFORTS, PERMISSION_MODES
+from v4code.commands import fail, say, session_flags
 from v4code.errors import ExitCode, V4codeError
+
+EFFORT = click.Choice(EFFORTS, case_sensitive=False)
 
 EXIT_CODES_HELP = """\b
 Exit codes:
@@ -41,14 +43,20 @@ Exit codes:
 )
 @click.option("-m", "--model", help="Model ID.")
 @click.option("--thinking/--no-thinking", default=None, help="Switch V4's thinking mode.")
-@click.option("--effort", help="Reasoning effort: low, high or max (none turns thinking off).")
+@click.option(
+    "--effort", type=EFFORT, help="Reasoning effort: low, high or max (none turns thinking off)."
+)
 @click.option(
     "--max-steps", type=click.IntRange(min=1), help="Stop after this many model requests."
 )
 @click.option("--max-cost", type=click.FloatRange(min=0), help="Stop once this many USD are spent.")
 @click.option("--max-time", type=click.FloatRange(min=0), help="Stop after this many seconds.")
 @click.option("--base-url", help="OpenAI-compatible endpoint (default https://api.deepseek.com).")
-@click.option("--dialect", type=click.Choice(DIALECTS))
+@click.option(
+    "--dialect",
+    type=click.Choice(DIALECTS),
+    help="The engine the endpoint is: how it takes thinking and replays reasoning.",
+)
 @click.option("--profile", help="Use [profiles.NAME] from your config (see `v4code profiles`).")
 @click.option("--resume", "resume", metavar="ID", help="Continue session ID with this task.")
 @click.option(
@@ -113,7 +121,7 @@ def run_command(
     from v4code.ui.headless_run import run_task
 
     if continue_ and resume is not None:
-        click.echo("v4code: --continue and --resume name two sessions; give one", err=True)
+        say("v4code: --continue and --resume name two sessions; give one", err=True)
         sys.exit(ExitCode.USAGE)
     text = " ".join(task)
     if text == "-":
@@ -121,7 +129,7 @@ def run_command(
     if text.startswith("/") and "/" not in text.split(maxsplit=1)[0][1:]:  # not a path
         text, model, thinking, effort = _custom(text, cwd, model, thinking, effort)
     if not text.strip():
-        click.echo("v4code: no task given (the task is empty)", err=True)
+        say("v4code: no task given (the task is empty)", err=True)
         sys.exit(ExitCode.USAGE)
     flags = session_flags(
         model=model,
@@ -157,15 +165,19 @@ def _custom(
     """`/NAME ARGS` as its prompt; its front matter's model and thinking unless flags say."""
     from pathlib import Path
 
-    from v4code.custom_commands import load_custom_commands
+    from v4code.custom_commands import load_custom_commands, untrusted_notice
     from v4code.workspace import workspace_root
 
     name, _, arguments = text[1:].partition(" ")
-    commands = load_custom_commands(workspace_root(Path(cwd) if cwd else None))
+    root = workspace_root(Path(cwd) if cwd else None)
+    commands = load_custom_commands(root)
     command = commands.get(name.lower())
+    if command is None and (notice := untrusted_notice(root, name)):
+        say(f"v4code: {notice}", err=True)
+        sys.exit(ExitCode.USAGE)
     if command is None:
         known = ", ".join(f"/{n}" for n in commands) or "none"
-        click.echo(f"v4code: no custom command /{name} (custom commands: {known})", err=True)
+        say(f"v4code: no custom command /{name} (custom commands: {known})", err=True)
         sys.exit(ExitCode.USAGE)
     choice = command.thinking_choice()
     if choice is not None and thinking is None and effort is None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from v4code.commands import say
+
 
 @click.command("sessions")
 @click.option(
@@ -21,4 +23,4 @@ def sessions_command(limit: int, every: bool) -> None:
     from v4code.workspace import workspace_root
 
     for row in session_rows(workspace_root(), limit, every=every):
-        click.echo(row)
+        say(row)

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from v4code.commands import fail
+from v4code.commands import fail, say
 from v4code.errors import V4codeError
 
 
@@ -30,13 +30,13 @@ def trust_command(path: str | None, revoke: bool, status: bool) -> None:
     try:
         if revoke:
             known = workspace_trust.revoke(root)
-            click.echo(f"{root}: {'no longer trusted' if known else 'was not trusted'}")
+            say(f"{root}: {'no longer trusted' if known else 'was not trusted'}")
             return
         state = workspace_trust.trust_state(root)
-        click.echo("\n".join(workspace_trust.describe(state)))
+        say("\n".join(workspace_trust.describe(state)))
         if status or state.status in ("trusted", "nothing"):
             sys.exit(0 if state.status in ("trusted", "nothing") else 1)
         workspace_trust.grant(root)
-        click.echo(f"trusted {state.root / '.v4code'} as it is now")
+        say(f"trusted {state.root / '.v4code'} as it is now")
     except V4codeError as exc:
         fail(exc)

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from v4code.commands import say
+
 
 @click.command("undo")
 @click.option("--list", "show_list", is_flag=True, help="List the undo points instead of undoing.")
@@ -14,10 +16,12 @@ import click
 @click.option("--force", is_flag=True, help="Restore files even if they changed since.")
 @click.option(
     "-C",
+    "--cwd",
     "--workspace",
+    "workspace",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     default=".",
-    help="The workspace (default: the one containing the current directory).",
+    help="Work in this directory instead of the current one (its workspace's undo points).",
 )
 def undo_command(
     show_list: bool, every: bool, session: str | None, force: bool, workspace: Path
@@ -31,13 +35,13 @@ def undo_command(
     from v4code.edits.undo import batches_text, undo_last_batch
 
     if show_list:
-        click.echo(batches_text(workspace, session, every))
+        say(batches_text(workspace, session, every))
         return
     from v4code.notes import undo_note
     from v4code.sessions import leave_note
 
     report = undo_last_batch(workspace, session, force)
-    click.echo(report.render())
+    say(report.render())
     note = undo_note(report)
     if note and report.batch is not None:  # the model hears of it when the session goes on
         leave_note(Path(report.batch.root), report.batch.session_id, note)

@@ -430,6 +430,10 @@ class CheckpointStore:
     def statcache_path(self, root: Path | str) -> Path:
         return self._workspace_dir(root) / "statcache.json"
 
+    def aside_dir(self, root: Path | str) -> Path:
+        """Where what a command must not leave in the workspace is kept (a nested `.git`)."""
+        return self._workspace_dir(root) / "moved-aside"
+
     def record(
         self,
         root: Path,

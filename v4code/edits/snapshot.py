@@ -32,8 +32,10 @@ from typing import TYPE_CHECKING, Any
 
 from v4code.edits.atomic import atomic_write
 from v4code.edits.checkpoints import CheckpointStore, SnapshotRecord, new_batch_id
+from v4code.errors import V4codeError
 
 if TYPE_CHECKING:
+    from v4code.repo.files import FileListing
     from v4code.toolkit import ToolContext
 
 MAX_FILES = 50_000
@@ -76,12 +78,14 @@ def snapshot(
     session_id: str,
     reason: str,
     limits: SnapshotLimits | None = None,
+    listing: FileListing | None = None,
 ) -> SnapshotRecord | SkippedSnapshot:
-    """Record the working tree as an undo point labelled with `reason` (the command line)."""
+    """Record the working tree as an undo point labelled with `reason` (the command line);
+    `listing` is the root's file listing when the caller has it already."""
     try:
         root_real = Path(os.path.realpath(root))
         created = time.time()
-        tree = scan(root_real, store, limits or SnapshotLimits())
+        tree = scan(root_real, store, limits or SnapshotLimits(), listing)
         if isinstance(tree, SkippedSnapshot):
             return tree
         record = SnapshotRecord(
@@ -100,13 +104,16 @@ def snapshot(
 
 
 def finish_snapshot(
-    store: CheckpointStore, record: SnapshotRecord, limits: SnapshotLimits | None = None
+    store: CheckpointStore,
+    record: SnapshotRecord,
+    limits: SnapshotLimits | None = None,
+    listing: FileListing | None = None,
 ) -> SnapshotRecord | None:
     """Record the tree after the command: undo then knows what the command did and can tell
     it apart from later changes. A command that changed nothing leaves no undo point (None)."""
     try:
         root = Path(record.root)
-        tree = scan(root, store, limits or SnapshotLimits())
+        tree = scan(root, store, limits or SnapshotLimits(), listing)
         if isinstance(tree, SkippedSnapshot):
             return record  # stays pending: undo then treats every difference with care
         before = load_tree(store, record.tree)
@@ -158,11 +165,14 @@ def _now_ignored(root: Path, store: CheckpointStore, before: Tree, after: Tree) 
 # -- the scan ----------------------------------------------------------------------------------
 
 
-def scan(root: Path, store: CheckpointStore, limits: SnapshotLimits) -> Tree | SkippedSnapshot:
-    """The tree as it is now, every changed file's content stored in `store`."""
+def scan(
+    root: Path, store: CheckpointStore, limits: SnapshotLimits, listing: FileListing | None = None
+) -> Tree | SkippedSnapshot:
+    """The tree as it is now (`listing` when given, listed now otherwise), every changed
+    file's content stored in `store`."""
     from v4code.repo.files import list_files
 
-    listing = list_files(root)
+    listing = list_files(root) if listing is None else listing
     if not listing.complete or len(listing.files) > limits.max_files:
         return SkippedSnapshot(
             f"the workspace has more than {limits.max_files:,} files (the limit of a snapshot)"
@@ -309,8 +319,19 @@ def _save_cache(path: Path, entries: dict[str, list[Any]]) -> None:
 
 # -- the entry point for commands --------------------------------------------------------------
 
-_PENDING: dict[tuple[str, str, str], SnapshotRecord] = {}
-"""Snapshots whose command is running, until snapshot_after_command sees it finish."""
+
+@dataclass(frozen=True)
+class _Pending:
+    """What the scan before a running command found: its undo point (None when skipped),
+    the nested repositories and whether `.v4code/` was there."""
+
+    record: SnapshotRecord | None
+    repositories: dict[str, tuple[int, ...]]
+    project_dir: bool
+
+
+_PENDING: dict[tuple[str, str, str], _Pending] = {}
+"""Commands that are running, until snapshot_after_command sees them finish."""
 
 
 def limits_from(settings: object) -> SnapshotLimits:
@@ -327,28 +348,61 @@ def _pending_key(store: CheckpointStore, ctx: ToolContext) -> tuple[str, str, st
     return (str(store.directory), os.path.realpath(ctx.root), ctx.session_id)
 
 
+def _listing(root: Path) -> FileListing | None:
+    from v4code.repo.files import list_files
+
+    try:
+        return list_files(root)
+    except Exception:  # the snapshot says why; the command runs anyway
+        return None
+
+
 def snapshot_before_command(ctx: ToolContext, command: str) -> str | None:
     """Snapshot the workspace before `command` runs; a note for the model and the person when
     no snapshot could be taken (the command runs anyway)."""
+    from v4code.edits.planted import has_project_dir
+
     store = getattr(ctx, "checkpoints", None)
     if not isinstance(store, CheckpointStore):
         return None  # nothing to record into (a review, a test context)
-    result = snapshot(ctx.root, store, ctx.session_id, command, limits_from(ctx.settings))
-    if isinstance(result, SkippedSnapshot):
-        return result.note
-    _PENDING[_pending_key(store, ctx)] = result
-    return None
+    root = Path(os.path.realpath(ctx.root))
+    listing = _listing(root)
+    result = snapshot(root, store, ctx.session_id, command, limits_from(ctx.settings), listing)
+    record = None if isinstance(result, SkippedSnapshot) else result
+    repositories = dict(listing.repositories) if listing is not None else {}
+    _PENDING[_pending_key(store, ctx)] = _Pending(record, repositories, has_project_dir(root))
+    return result.note if isinstance(result, SkippedSnapshot) else None
 
 
-def snapshot_after_command(ctx: ToolContext) -> None:
+def snapshot_after_command(ctx: ToolContext) -> list[str]:
     """Record what the command left; without this call the undo point stays usable, only more
-    cautious (every later difference is shown rather than restored)."""
+    cautious (every later difference is shown rather than restored). Moves aside a nested git
+    repository the command made and remembers a `.v4code/` it made (`planted.py`); the lines
+    that say so."""
+    from v4code.edits import planted
+
     store = getattr(ctx, "checkpoints", None)
     if not isinstance(store, CheckpointStore):
-        return
-    record = _PENDING.pop(_pending_key(store, ctx), None)
-    if record is not None:
-        finish_snapshot(store, record, limits_from(ctx.settings))
+        return []
+    pending = _PENDING.pop(_pending_key(store, ctx), None)
+    if pending is None:
+        return []
+    root = Path(os.path.realpath(ctx.root))
+    listing = _listing(root)
+    lines: list[str] = []
+    if listing is not None:
+        made = planted.new_repositories(pending.repositories, listing.repositories)
+        if made:
+            lines += planted.move_aside(root, made, store.aside_dir(root) / new_batch_id())
+            listing = _listing(root)  # the folders they held are plain files now
+    try:
+        appeared = planted.project_dir_appeared(root, pending.project_dir)
+    except V4codeError as exc:  # the trust file cannot be written: say so, never stop
+        appeared = f"{planted.PROJECT_DIR}/ appeared during this command ({exc.message})"
+    lines += [appeared] if appeared else []
+    if pending.record is not None:
+        finish_snapshot(store, pending.record, limits_from(ctx.settings), listing)
+    return lines
 
 
 def _size(n: int) -> str:

@@ -1,20 +1,30 @@
 """Hardware and model figures as data, each with where it comes from.
 
-`source` names the section of the project's DEEPSEEK_API.md a figure is quoted from; a figure
-that file does not give is marked UNCONFIRMED with where it was taken from instead, so the plan
-can say which of its numbers are facts and which are the usual vendor figures.
+`source` names the public page a figure is quoted from (engines/sources.py has the addresses);
+a figure no V4 source gives is marked UNCONFIRMED with where it was taken from instead, so the
+plan can say which of its numbers are facts and which are the usual vendor figures.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from v4code.engines.sources import (
+    DEEPSEEK_PRICING,
+    DYNAMO,
+    SGLANG_COOKBOOK,
+    V4_FLASH_CARD,
+    V4_PRO_CARD,
+    VLLM_ASCEND,
+    VLLM_RECIPES,
+)
+
 UNCONFIRMED = "UNCONFIRMED"
 
 
 @dataclass(frozen=True)
 class Figure:
-    """A number and its provenance; `confirmed` only when DEEPSEEK_API.md states it."""
+    """A number and its provenance; `confirmed` only when a published V4 source states it."""
 
     value: float
     source: str
@@ -25,7 +35,7 @@ class Figure:
 
 
 def _vendor(value: float, what: str) -> Figure:
-    return Figure(value, f"{what} (vendor datasheet; not in DEEPSEEK_API.md)", False)
+    return Figure(value, f"{what} (vendor datasheet; not in the V4 recipes)", False)
 
 
 @dataclass(frozen=True)
@@ -51,13 +61,13 @@ DEVICES: dict[str, Device] = {
         Device(
             "atlas-a3",
             "Huawei Atlas 800 A3 NPU",
-            Figure(128, "DEEPSEEK_API.md §2.5 (vllm-ascend: 128 GB x 8)", True),
+            Figure(128, f"{VLLM_ASCEND} (Atlas 800 A3: 128 GB x 8)", True),
             "ascend",
         ),
         Device(
             "atlas-a2",
             "Huawei Atlas 800 A2 NPU",
-            Figure(64, "DEEPSEEK_API.md §2.5 (vllm-ascend: 64 GB x 8)", True),
+            Figure(64, f"{VLLM_ASCEND} (Atlas 800 A2: 64 GB x 8)", True),
             "ascend",
         ),
         Device(
@@ -72,9 +82,7 @@ DEVICES: dict[str, Device] = {
 
 # Runtime headroom: vLLM takes 90% of each GPU by default (--gpu-memory-utilization 0.9); the
 # rest is CUDA context, activations and fragmentation. The same share is used for every engine.
-RUNTIME_SHARE = Figure(
-    0.9, "vLLM's default --gpu-memory-utilization; not in DEEPSEEK_API.md", False
-)
+RUNTIME_SHARE = Figure(0.9, "vLLM's default --gpu-memory-utilization; not in the V4 recipes", False)
 
 
 @dataclass(frozen=True)
@@ -85,45 +93,45 @@ class ModelSpec:
     active_params_b: Figure
     native_weights_gb: tuple[Figure, Figure]  # (low, high) for the released FP4+FP8 checkpoint
     context: Figure  # tokens
-    recipes: tuple[str, ...]  # setups the engines' V4 recipes name (DEEPSEEK_API.md §2.2, §2.5)
+    recipes: tuple[str, ...]  # setups the engines' published V4 recipes name
 
 
-CONTEXT_1M = Figure(1_048_576, "DEEPSEEK_API.md §1.8 (1M context; 1,048,576 tokens)", True)
+CONTEXT_1M = Figure(1_048_576, f"{DEEPSEEK_PRICING} (1M context; 1,048,576 tokens)", True)
 
 MODELS: dict[str, ModelSpec] = {
     "flash": ModelSpec(
         "flash",
         "deepseek-ai/DeepSeek-V4-Flash",
-        Figure(284, "DEEPSEEK_API.md §3 (284B total)", True),
-        Figure(13, "DEEPSEEK_API.md §3 (13B active)", True),
+        Figure(284, f"{V4_FLASH_CARD} (284B total)", True),
+        Figure(13, f"{V4_FLASH_CARD} (13B active)", True),
         (
-            Figure(160, "DEEPSEEK_API.md §2.5 (vLLM recipe: about 160-170 GB)", True),
-            Figure(170, "DEEPSEEK_API.md §2.5 (vLLM recipe: about 160-170 GB)", True),
+            Figure(160, f"{VLLM_RECIPES} (about 160-170 GB)", True),
+            Figure(170, f"{VLLM_RECIPES} (about 160-170 GB)", True),
         ),
         CONTEXT_1M,
         (
-            "4x H200/B200/B300 DP+EP (vLLM recipe, Dynamo; §2.5)",
-            "4x B200/GB200/GB300/H200 (SGLang cookbook; §2.2)",
-            "8x RTX PRO 6000, 1x DGX Station GB300, 2x DGX Spark TP2 (vLLM recipe; §2.5)",
-            "1x Atlas 800 A3 or A2, w8a8 (vllm-ascend; §2.5)",
+            f"4x H200/B200/B300 DP+EP ({VLLM_RECIPES}; {DYNAMO})",
+            f"4x B200/GB200/GB300/H200 ({SGLANG_COOKBOOK})",
+            f"8x RTX PRO 6000, 1x DGX Station GB300, 2x DGX Spark TP2 ({VLLM_RECIPES})",
+            f"1x Atlas 800 A3 or A2, w8a8 ({VLLM_ASCEND})",
         ),
     ),
     "pro": ModelSpec(
         "pro",
         "deepseek-ai/DeepSeek-V4-Pro",
-        Figure(1600, "DEEPSEEK_API.md §3 (1.6T total)", True),
-        Figure(49, "DEEPSEEK_API.md §3 (49B active)", True),
+        Figure(1600, f"{V4_PRO_CARD} (1.6T total)", True),
+        Figure(49, f"{V4_PRO_CARD} (49B active)", True),
         (
-            Figure(865, "DEEPSEEK_API.md §2.5 (about 865 GB on disk)", True),
-            Figure(960, "DEEPSEEK_API.md §2.5 (about 960 GB of FP4+FP8 weights)", True),
+            Figure(865, f"{VLLM_RECIPES} (about 865 GB on disk)", True),
+            Figure(960, f"{VLLM_RECIPES} (about 960 GB of FP4+FP8 weights)", True),
         ),
         CONTEXT_1M,
         (
-            "8x H200 DP+EP (vLLM recipe; context cap disputed: 800K in the guide, "
-            "200000 in the yaml, 86016 in Dynamo's FP8 recipe; §2.5)",
-            "8x B200/B300 TP+EP, 8x B200 NVFP4 full 1M context (vLLM, Dynamo; §2.5)",
-            "2 nodes of 8x H200 with SGLang FP8 (16 GPUs; §2.2)",
-            "2x Atlas 800 A3 or 4x A2, w4a8 (vllm-ascend; §2.5)",
+            f"8x H200 DP+EP ({VLLM_RECIPES}; context cap disputed: 800K in the guide, "
+            f"200000 in the yaml, 86016 in Dynamo's FP8 recipe ({DYNAMO}))",
+            f"8x B200/B300 TP+EP, 8x B200 NVFP4 full 1M context ({VLLM_RECIPES}; {DYNAMO})",
+            f"2 nodes of 8x H200 with SGLang FP8 (16 GPUs; {SGLANG_COOKBOOK})",
+            f"2x Atlas 800 A3 or 4x A2, w4a8 ({VLLM_ASCEND})",
         ),
     ),
 }
@@ -131,7 +139,7 @@ MODELS: dict[str, ModelSpec] = {
 # Bits per weight for --quant; "native" is the released checkpoint (FP4 experts, FP8 rest).
 QUANT_BITS: dict[str, float] = {"bf16": 16, "fp8": 8, "int8": 8, "q8": 8.5, "fp4": 4, "q4": 4.5}
 
-# Setups DEEPSEEK_API.md names as working: (model, device, devices per node, nodes).
+# Setups the published V4 recipes name as working: (model, device, devices per node, nodes).
 RECIPE_SETUPS: frozenset[tuple[str, str, int, int]] = frozenset(
     {
         ("flash", "h200", 4, 1),

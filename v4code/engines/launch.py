@@ -1,6 +1,7 @@
-"""The launch command lines each engine needs for DeepSeek V4 (DEEPSEEK_API.md §2.1-2.5).
+"""The launch command lines each engine needs for DeepSeek V4, from the engines' published V4
+recipes (engines/sources.py has their addresses).
 
-Flags the V4 recipes quote are used as quoted; the few generic engine flags the file does not
+Flags the V4 recipes quote are used as quoted; the few generic engine flags they do not
 quote (parallel sizes by name, ports) carry a `# UNCONFIRMED` comment in the printed line.
 """
 
@@ -9,12 +10,19 @@ from __future__ import annotations
 import shlex
 from typing import TYPE_CHECKING
 
+from v4code.engines.sources import (
+    LLAMACPP_SERVER,
+    OLLAMA_OPENAI,
+    SGLANG_COOKBOOK,
+    VLLM_RECIPES,
+)
+
 if TYPE_CHECKING:
     from v4code.engines.plan import PlanRequest
 
 PORTS = {"vllm": 8000, "sglang": 30000, "llamacpp": 8080, "ollama": 11434}
 
-# §2.1: the V4 row of vLLM's recipe table.
+# The V4 row of vLLM's recipe table (vLLM recipes).
 VLLM_V4 = [
     "--trust-remote-code",
     "--tokenizer-mode", "deepseek_v4",
@@ -24,9 +32,9 @@ VLLM_V4 = [
     "--kv-cache-dtype", "fp8",
     "--block-size", "256",
 ]  # fmt: skip
-# §2.2: SGLang's V4 parsers.
+# SGLang's V4 parsers (SGLang V4 cookbook).
 SGLANG_V4 = ["--reasoning-parser", "deepseek-v4", "--tool-call-parser", "deepseekv4"]
-# §2.3: llama-server's template and reasoning flags.
+# llama-server's template and reasoning flags (llama.cpp server README).
 LLAMACPP_V4 = ["--jinja", "--reasoning-format", "deepseek"]
 
 
@@ -48,11 +56,11 @@ def launch_commands(
         argv = ["llama-server", "-m", "MODEL.gguf", *LLAMACPP_V4, "-c", str(context)]
         argv += ["--host", "127.0.0.1", "--port", str(port)]
         return [
-            "# a V4 GGUF conversion: llama.cpp's V4 support is UNCONFIRMED (§2.3)",
+            f"# a V4 GGUF conversion: llama.cpp's V4 support is UNCONFIRMED ({LLAMACPP_SERVER})",
             _line(argv),
         ], None
     lines = [
-        "# Ollama's OpenAI endpoint is http://localhost:11434/v1 (§2.4);",
+        f"# Ollama's OpenAI endpoint is http://localhost:11434/v1 ({OLLAMA_OPENAI});",
         "# a local V4 model in Ollama's library is UNCONFIRMED",
         "ollama serve",
     ]
@@ -65,10 +73,13 @@ def _vllm(
     argv = ["vllm", "serve", repo, *VLLM_V4, "--max-model-len", str(context)]
     argv += ["--host", "127.0.0.1", "--port", str(port)]
     if req.nodes == 1:
-        # §2.1/§2.5: single-node DP+EP with --data-parallel-size N
+        # the recipes' single-node DP+EP with --data-parallel-size N
         single = [*argv, "--data-parallel-size", str(req.gpus), "--enable-expert-parallel"]
         return [
-            _line(single, "--enable-expert-parallel: vLLM's EP flag, UNCONFIRMED in §2.5")
+            _line(
+                single,
+                f"--enable-expert-parallel: vLLM's EP flag, UNCONFIRMED in the {VLLM_RECIPES}",
+            )
         ], single
     multi = [
         *argv,
@@ -95,8 +106,14 @@ def _sglang(
     argv += [*SGLANG_V4, "--tp", str(req.gpus * req.nodes), "--context-length", str(context)]
     argv += ["--host", "127.0.0.1", "--port", str(port)]
     if req.nodes == 1:
-        return [_line(argv, "--tp/--context-length: SGLang's flags, UNCONFIRMED in §2.2")], argv
-    lines = ["# thinking on by default: SGLANG_DEFAULT_THINKING=1 (§2.2, partly UNCONFIRMED)"]
+        return [
+            _line(
+                argv, f"--tp/--context-length: SGLang's flags, UNCONFIRMED in the {SGLANG_COOKBOOK}"
+            )
+        ], argv
+    lines = [
+        f"# thinking on by default: SGLANG_DEFAULT_THINKING=1 ({SGLANG_COOKBOOK}; partly UNCONFIRMED)"
+    ]
     for rank in range(req.nodes):
         node = [*argv, "--nnodes", str(req.nodes), "--node-rank", str(rank)]
         node += ["--dist-init-addr", "HEAD_IP:5000"]

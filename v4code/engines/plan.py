@@ -2,7 +2,7 @@
 
 The arithmetic: weights at the chosen precision, plus the KV cache for the context and the
 concurrency, against the devices' memory less a runtime share. V4's KV-cache bytes per token
-are not published in DEEPSEEK_API.md, so without `--kv-bytes-per-token` or the model's
+are not published in the V4 model cards or recipes, so without `--kv-bytes-per-token` or the model's
 config.json the plan reports the memory left for the KV cache instead of claiming a fit for a
 context it cannot compute.
 """
@@ -25,6 +25,7 @@ from v4code.engines.hardware import (
     UNCONFIRMED,
 )
 from v4code.engines.launch import launch_commands
+from v4code.engines.sources import LLAMACPP_SERVER, OLLAMA_OPENAI, VLLM_RECIPES, cited
 from v4code.errors import ConfigError
 
 GB = 1e9
@@ -66,6 +67,7 @@ class Plan:
     alternative: str | None = None
     alternative_commands: dict[str, list[str]] = field(default_factory=dict)
     serve: dict[str, Any] | None = None  # what `engine serve` runs: argv, port, model
+    sources: list[str] = field(default_factory=list)  # "name: address" of every source cited
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, default=str)
@@ -74,7 +76,7 @@ class Plan:
 def kv_from_config(path: Path) -> tuple[float, str]:
     """KV bytes per token from a model's config.json (MLA layout: latent + rope key per layer,
     one byte each with --kv-cache-dtype fp8). An upper bound for V4: its compressed attention
-    (CSA/HCA) stores less; how much less is not in DEEPSEEK_API.md."""
+    (CSA/HCA) stores less; how much less is not published."""
     try:
         raw: Any = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
@@ -147,7 +149,7 @@ def make_plan(req: PlanRequest) -> Plan:
                 f"weights ({req.quant})",
                 f"{spec.total_params_b.value:g}B params x {bits:g} bit / 8 = {weights:,.0f} GB",
                 f"computed from {spec.total_params_b.note()}; no such checkpoint is published "
-                f"in DEEPSEEK_API.md: {UNCONFIRMED}",
+                f"in the V4 model cards: {UNCONFIRMED}",
             )
         )
     context = req.context or int(spec.context.value)
@@ -194,22 +196,24 @@ def make_plan(req: PlanRequest) -> Plan:
     engines = _engines(req, device.family)
     recipe = (req.model, req.gpu, req.gpus, req.nodes) in RECIPE_SETUPS
     notes.append(
-        "this setup is one the V4 recipes name (DEEPSEEK_API.md)"
+        "this setup is one the V4 recipes name"
         if recipe
         else f"this setup is not one the V4 recipes name: {UNCONFIRMED} that it runs"
     )
     notes.extend(f"recipe: {r}" for r in spec.recipes)
     if req.model == "pro" and req.gpu == "h100":
-        notes.append(f"V4-Pro on H100: {UNCONFIRMED} (not in vLLM's hardware list; §2.5)")
+        notes.append(
+            f"V4-Pro on H100: {UNCONFIRMED} (not in the hardware list of the {VLLM_RECIPES})"
+        )
     if device.family in ("apple", "cpu") or "llamacpp" in engines or "ollama" in engines:
         notes.append(
-            f"llama.cpp and Ollama support for V4: {UNCONFIRMED} (DEEPSEEK_API.md §2.3, §2.4)"
+            f"llama.cpp and Ollama support for V4: {UNCONFIRMED} ({LLAMACPP_SERVER}; {OLLAMA_OPENAI})"
         )
     alternative, alternative_commands = None, {}
     if not fits:
-        alternative, nodes = _alternative(req, weights, per_device)
+        alternative, gpus, nodes = _alternative(req, weights, per_device)
         if nodes:
-            bigger = dataclasses.replace(req, nodes=nodes)
+            bigger = dataclasses.replace(req, gpus=gpus, nodes=nodes)
             for engine in engines:
                 alternative_commands[engine] = launch_commands(engine, spec.repo, bigger, context)[
                     0
@@ -221,7 +225,17 @@ def make_plan(req: PlanRequest) -> Plan:
             commands[engine], argv = launch_commands(engine, spec.repo, req, context)
             if serve is None and argv is not None:
                 serve = {"engine": engine, "argv": argv, "model": spec.repo}
+    cites = " ".join(
+        [line.source for line in lines]
+        + notes
+        + [
+            line
+            for lines_ in (*commands.values(), *alternative_commands.values())
+            for line in lines_
+        ]
+    )
     return Plan(
+        sources=cited(cites),
         request={k: str(v) if isinstance(v, Path) else v for k, v in asdict(req).items()},
         fits=fits,
         lines=lines,
@@ -244,19 +258,33 @@ def _engines(req: PlanRequest, family: str) -> list[str]:
     return ["vllm", "sglang"]
 
 
-def _alternative(req: PlanRequest, weights: float, per_device: float) -> tuple[str, int]:
-    """The nearest setup with the same devices that holds the weights with a KV margin of
-    10% of them (a floor, not a computed KV size)."""
+# Devices per node the plan proposes: powers of two up to a full node of 8, so the tensor- and
+# data-parallel sizes divide the model's heads and experts evenly.
+NODE_SIZES = (1, 2, 4, 8)
+
+
+def _alternative(req: PlanRequest, weights: float, per_device: float) -> tuple[str, int, int]:
+    """The nearest larger setup of the same devices that holds the weights with a KV margin of
+    10% of them (a floor, not a computed KV size): one node with enough devices when a node of
+    up to 8 does, else as few full nodes as hold them. Returns (text, devices per node, nodes)."""
     need = weights * 1.1
-    node = req.gpus * per_device * RUNTIME_SHARE.value
-    if node <= 0:
-        return "no setup of these devices holds the weights", 0
-    nodes = max(req.nodes + 1, math.ceil(need / node))
-    devices = math.ceil(need / (per_device * RUNTIME_SHARE.value))
+    device = per_device * RUNTIME_SHARE.value
+    if device <= 0:
+        return "no setup of these devices holds the weights", 0, 0
+    devices = max(math.ceil(need / device), req.gpus * req.nodes + 1)
+    single = next((n for n in NODE_SIZES if n >= max(devices, req.gpus)), None)
+    if single is not None:
+        gpus, nodes = single, 1
+        where = f"1 node of {gpus}x {req.gpu}"
+    else:
+        gpus = max(NODE_SIZES[-1], req.gpus)
+        nodes = math.ceil(devices / gpus)
+        where = f"{nodes} nodes of {gpus}x {req.gpu}"
     return (
-        f"{nodes} nodes of {req.gpus}x {req.gpu} ({nodes * req.gpus * per_device:,.0f} GB) hold "
+        f"{where} ({nodes * gpus * per_device:,.0f} GB) hold{'s' if nodes == 1 else ''} "
         f"the {weights:,.0f} GB of weights with room for KV cache: "
-        f"`--gpus {req.gpus} --nodes {nodes}` (at least {devices} devices)",
+        f"`--gpus {gpus} --nodes {nodes}` (at least {devices} devices)",
+        gpus,
         nodes,
     )
 
@@ -282,4 +310,7 @@ def render(plan: Plan) -> str:
     if plan.notes:
         out += ["", "Notes:"]
         out += [f"  - {note}" for note in plan.notes]
+    if plan.sources:
+        out += ["", "Sources:"]
+        out += [f"  {source}" for source in plan.sources]
     return "\n".join(out)

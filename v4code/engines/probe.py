@@ -37,7 +37,7 @@ ASK_PLAIN = "v4code engine probe: answer with one short sentence."
 ASK_TOOL = "v4code engine probe: call the probe_echo tool with text ok."
 UNKNOWN_MODEL = "v4code-probe-no-such-model"
 
-# What to change on each engine, by finding (DEEPSEEK_API.md §2.1-2.4).
+# What to change on each engine, by finding (the engines' V4 pages in engines/sources.py).
 FIXES: dict[str, dict[str, str]] = {
     "thinking": {
         "vllm": "start vLLM with --reasoning-parser deepseek_v4",
@@ -51,7 +51,7 @@ FIXES: dict[str, dict[str, str]] = {
         "sglang": "start SGLang with --tool-call-parser deepseekv4",
         "llamacpp": "start llama-server with --jinja (its native DeepSeek parser)",
         "ollama": "use a model whose template declares tools",
-        "deepseek": "check the model ID",
+        "deepseek": "every V4 model ID calls tools on DeepSeek's API: check the model ID",
     },
     "switch": {
         "vllm": "vLLM takes chat_template_kwargs.thinking with the deepseek_v4 tokenizer mode",
@@ -67,10 +67,30 @@ FIXES: dict[str, dict[str, str]] = {
         "sglang": "upgrade SGLang: usage with stream_options.include_usage is expected",
         "llamacpp": "llama-server sends usage on the last chunk; llama-cpp-python's server "
         "does not: costs and cache hits stay unknown",
-        "ollama": "Ollama reports no cache fields (DEEPSEEK_API.md §2.4): nothing to change",
+        "ollama": "Ollama reports no cache fields (https://docs.ollama.com/api/openai-compatibility): "
+        "nothing to change",
         "deepseek": "nothing: DeepSeek always reports usage",
     },
 }
+
+
+LOCAL_ENGINES = ("vllm", "sglang", "llamacpp", "ollama")
+ENGINE_NAMES = {"vllm": "vLLM", "sglang": "SGLang", "llamacpp": "llama.cpp", "ollama": "Ollama"}
+
+
+def hosted(base_url: str) -> bool:
+    """Whether base_url is DeepSeek's own API (the one place the deepseek dialect names an
+    engine: anywhere else it is a wire format some local engine happens to speak)."""
+    host = urlsplit(base_url).hostname or ""
+    return host == "deepseek.com" or host.endswith(".deepseek.com")
+
+
+def fix_for(kind: str, engine: str | None) -> str:
+    """What to change for a finding on the engine the user runs; for an engine the probe
+    cannot name (a local server probed with the deepseek dialect), the change on each."""
+    if engine is not None:
+        return FIXES[kind][engine]
+    return "; ".join(f"on {ENGINE_NAMES[e]}: {FIXES[kind][e]}" for e in LOCAL_ENGINES)
 
 
 @dataclass
@@ -88,6 +108,7 @@ class ProbeReport:
     dialect: str  # the dialect that works best, by the evidence
     model: str
     checks: list[Check] = field(default_factory=list)
+    why: str = ""  # why `dialect` differs from `dialect_tried`, in the evidence's words
 
     @property
     def ok(self) -> bool:
@@ -211,8 +232,7 @@ class Prober:
 def guess_dialect(base_url: str, models: list[dict[str, Any]] | None) -> str:
     """A first guess from the address and what /models says of its owner."""
     parts = urlsplit(base_url)
-    host = parts.hostname or ""
-    if host == "deepseek.com" or host.endswith(".deepseek.com"):
+    if hosted(base_url):
         return "deepseek"
     if parts.port == 11434:
         return "ollama"
@@ -281,6 +301,8 @@ def _run(prober: Prober, dialect: str | None, model: str | None) -> ProbeReport:
         )
         model = model or "deepseek-v4-flash"
     report = ProbeReport(prober.base_url, tried, tried, model, checks)
+    # the advice names the engine the user runs (given or guessed), not the wire format chosen
+    engine = None if tried == "deepseek" and not hosted(prober.base_url) else tried
 
     plain = prober.ask(tried, ChatRequest(model, (Message("user", ASK_PLAIN),), effort="high"))
     if plain.error is not None:
@@ -324,7 +346,7 @@ def _run(prober: Prober, dialect: str | None, model: str | None) -> ProbeReport:
         evidence = "no reasoning_content or reasoning in any chunk"
         if leaked:
             evidence += "; <think> tags came inside the content"
-        checks.append(Check("thinking", FAIL, evidence, FIXES["thinking"][tried]))
+        checks.append(Check("thinking", FAIL, evidence, fix_for("thinking", engine)))
 
     chosen = tried
     if fields and DIALECTS[tried].reasoning_field not in fields:
@@ -332,6 +354,10 @@ def _run(prober: Prober, dialect: str | None, model: str | None) -> ProbeReport:
             d
             for d in ("vllm", "ollama", "sglang", "llamacpp", "deepseek")
             if DIALECTS[d].reasoning_field in fields
+        )
+        report.why = (
+            f"the reasoning came in delta.{fields[0]}, the field the {chosen} dialect reads "
+            f"and replays (the {tried} dialect uses {DIALECTS[tried].reasoning_field})"
         )
     off_request = ChatRequest(model, (Message("user", ASK_PLAIN),), thinking=False)
     off = prober.ask(chosen, off_request)
@@ -349,6 +375,11 @@ def _run(prober: Prober, dialect: str | None, model: str | None) -> ProbeReport:
                         "switch turned thinking off",
                     )
                 )
+                switched = (
+                    f"the {chosen} dialect's thinking switch was ignored; the {candidate} "
+                    "dialect's switch turned thinking off"
+                )
+                report.why = f"{report.why}; then {switched}" if report.why else switched
                 chosen = candidate
                 break
         else:
@@ -358,7 +389,7 @@ def _run(prober: Prober, dialect: str | None, model: str | None) -> ProbeReport:
                     FAIL,
                     f"thinking off with the {chosen} dialect's switch (and {', '.join(same_field)}), "
                     "reasoning still came back",
-                    FIXES["switch"][chosen],
+                    fix_for("switch", engine),
                 )
             )
     elif off.error is not None:
@@ -383,7 +414,7 @@ def _run(prober: Prober, dialect: str | None, model: str | None) -> ProbeReport:
         chosen, ChatRequest(model, (Message("user", ASK_TOOL),), tools=(PROBE_TOOL,), effort="high")
     )
     if tool.error is not None:
-        checks.append(Check("tool call", FAIL, tool.error, FIXES["tools"][chosen]))
+        checks.append(Check("tool call", FAIL, tool.error, fix_for("tools", engine)))
     elif tool.calls and not tool.leaked:
         checks.append(
             Check(
@@ -399,7 +430,7 @@ def _run(prober: Prober, dialect: str | None, model: str | None) -> ProbeReport:
                 WARN,
                 f"leaked as text and recovered by v4code: {tool.calls[0].name}({tool.calls[0].arguments}); "
                 "the engine's tool-call parser is missing",
-                FIXES["tools"][chosen],
+                fix_for("tools", engine),
             )
         )
     else:
@@ -408,7 +439,7 @@ def _run(prober: Prober, dialect: str | None, model: str | None) -> ProbeReport:
                 "tool call",
                 FAIL,
                 f"no tool call; the answer: {tool.text[:120]!r}",
-                FIXES["tools"][chosen],
+                fix_for("tools", engine),
             )
         )
 
@@ -445,7 +476,7 @@ def _run(prober: Prober, dialect: str | None, model: str | None) -> ProbeReport:
                 "usage",
                 FAIL,
                 "no usage in the stream (stream_options.include_usage ignored)",
-                FIXES["usage"][chosen],
+                fix_for("usage", engine),
             )
         )
     else:
@@ -462,7 +493,7 @@ def _run(prober: Prober, dialect: str | None, model: str | None) -> ProbeReport:
                     "usage",
                     WARN,
                     f"usage without cache hit/miss fields ({keys})",
-                    FIXES["usage"][chosen],
+                    fix_for("usage", engine),
                 )
             )
 
@@ -492,5 +523,8 @@ def render(report: ProbeReport) -> str:
         out.append(f"  {marks[c.verdict]}  {c.name}: {c.evidence}")
         if c.fix and c.verdict != PASS:
             out.append(f"        fix: {c.fix}")
-    out.append(f"dialect: {report.dialect}")
+    if report.dialect != report.dialect_tried and report.why:
+        out.append(f"dialect: {report.dialect} (not {report.dialect_tried}: {report.why})")
+    else:
+        out.append(f"dialect: {report.dialect}")
     return "\n".join(out)

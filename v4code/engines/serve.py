@@ -12,7 +12,6 @@ import contextlib
 import importlib.util
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -23,9 +22,11 @@ from typing import Any
 from v4code.backends.model_list import fetch_models
 from v4code.engines.launch import LLAMACPP_V4
 from v4code.errors import ConfigError, V4codeError
+from v4code.safety.programs import find_program
 
 INSTALL_HINTS = {
-    "vllm": "pip install vllm (a CUDA machine; see DEEPSEEK_API.md §2.1 for the V4 version)",
+    "vllm": "pip install vllm (a CUDA machine; V4 needs vLLM 0.20.0 or later: "
+    "https://github.com/vllm-project/recipes)",
     "sglang": 'pip install "sglang[all]"',
     "llama-server": "build llama.cpp (https://github.com/ggml-org/llama.cpp) or "
     'pip install "llama-cpp-python[server]"',
@@ -95,26 +96,68 @@ def _zombie(pid: int) -> bool:
     return stat.rsplit(")", 1)[-1].split()[0] == "Z"
 
 
-def missing_engine(argv: list[str]) -> str | None:
-    """Why argv cannot start here (with how to install it), or None."""
-    if len(argv) >= 3 and argv[1] == "-m":
+KNOWN_PROGRAMS = frozenset({"vllm", "llama-server", "ollama"})
+"""Engines `engine plan` writes as a program name."""
+KNOWN_MODULES = frozenset({"sglang.launch_server", "llama_cpp.server"})
+"""Engines it writes as `python -m MODULE`."""
+_PYTHONS = frozenset({"python", "python3"})
+
+
+def unknown_engine(argv: list[str]) -> str | None:
+    """Why `argv` is not one of the engines v4code plans, or None when it is one. A plan
+    file can come with a repository: whatever else it names is a program to be trusted
+    only on purpose (`--force`)."""
+    if not argv:
+        return "the command is empty"
+    program = argv[0]
+    if (program in _PYTHONS or program == sys.executable) and argv[1:2] == ["-m"]:
+        if argv[2:3] and argv[2] in KNOWN_MODULES:
+            return None
+        return f"`{' '.join(argv[:3])}` is not a known engine ({', '.join(sorted(KNOWN_MODULES))})"
+    if program in KNOWN_PROGRAMS:
+        return None
+    return f"{program!r} is not a known engine ({', '.join(sorted(KNOWN_PROGRAMS))})"
+
+
+def resolve_engine(argv: list[str], workspace: Path | None) -> list[str]:
+    """`argv` with its program found as every program v4code starts is (on PATH, never in
+    the workspace); ConfigError, with how to install it, when it is not there."""
+
+    program = argv[0]
+    if program == sys.executable:
+        found: str | None = sys.executable  # v4code's own interpreter
+    elif os.path.isabs(program):  # a path given on purpose (`--force`): never the workspace's
+        real = Path(os.path.realpath(program))
+        inside = workspace is not None and real.is_relative_to(os.path.realpath(workspace))
+        found = program if os.access(real, os.X_OK) and real.is_file() and not inside else None
+    else:
+        found = find_program(program, workspace)
+    if found is None:
+        hint = INSTALL_HINTS.get(argv[0], f"install {argv[0]}")
+        raise ConfigError(f"{argv[0]} is not on PATH (outside this directory): {hint}")
+    why = _missing_module(argv)
+    if why is not None:
+        raise ConfigError(why)
+    return [found, *argv[1:]]
+
+
+def _missing_module(argv: list[str]) -> str | None:
+    """For `python -m MODULE` run by v4code's interpreter: why MODULE is missing, or None."""
+    if len(argv) >= 3 and argv[1] == "-m" and argv[0] == sys.executable:
         module = argv[2]
         top = module.split(".")[0]
         if importlib.util.find_spec(top) is None:
             hint = INSTALL_HINTS.get(module, INSTALL_HINTS.get(top, f"pip install {top}"))
             return f"{module} is not installed in {sys.executable}: {hint}"
-        return None
-    if shutil.which(argv[0]) is None:
-        hint = INSTALL_HINTS.get(argv[0], f"install {argv[0]}")
-        return f"{argv[0]} is not on PATH: {hint}"
     return None
 
 
 def gguf_argv(gguf: Path, port: int, context: int, threads: int) -> list[str]:
     """llama-server when it is on PATH, else llama-cpp-python's server (same flags' meaning)."""
-    if shutil.which("llama-server"):
+    server = find_program("llama-server", Path.cwd())
+    if server is not None:
         return [
-            "llama-server", "-m", str(gguf), *LLAMACPP_V4,
+            server, "-m", str(gguf), *LLAMACPP_V4,
             "-c", str(context), "-t", str(threads), "--host", "127.0.0.1", "--port", str(port),
         ]  # fmt: skip
     return [
@@ -139,19 +182,22 @@ def wait_ready(base_url: str, proc: subprocess.Popen[bytes], timeout: float) -> 
 
 
 def start(name: str, argv: list[str], base_url: str, log: Path) -> subprocess.Popen[bytes]:
+    """Start `argv` (its program already resolved) without v4code's secrets in its
+    environment and in a PID namespace of its own, so it cannot read them from v4code."""
+    from v4code.safety.isolation import isolated
+    from v4code.safety.process import command_env
+
     state = load_state()
     running = state.get(name)
     if running is not None and alive(running.pid):
         raise ConfigError(
             f"engine {name!r} is already running (pid {running.pid}); `v4code engine stop {name}`"
         )
-    why = missing_engine(argv)
-    if why is not None:
-        raise ConfigError(why)
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as out:
         proc = subprocess.Popen(
-            argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+            isolated(argv, outlive=True), env=command_env(),
+            stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: stop ends every child it made
         )  # fmt: skip
     state[name] = Served(name, proc.pid, argv, base_url, str(log), time.time())
@@ -195,8 +241,12 @@ def serve(
     detach: bool,
     timeout: float,
     say: Any,
+    as_planned: list[str] | None = None,
 ) -> int:
-    """Start, wait for /models, write the profile; then stay until Ctrl-C (unless detached)."""
+    """Start, wait for /models, write the profile; then stay until Ctrl-C (unless detached).
+
+    `argv` has its program resolved (resolve_engine); the profile keeps `as_planned` (the
+    command before that), so starting it again resolves the program again."""
     from v4code.config import user_config_path, user_home
     from v4code.engines.profile_file import write_profile
 
@@ -206,7 +256,7 @@ def serve(
     keep = False
     try:
         ids = wait_ready(base_url, proc, timeout)
-        spec = {**profile, "base_url": base_url, "serve": argv}
+        spec = {**profile, "base_url": base_url, "serve": as_planned or argv}
         if ids and not spec.get("model"):
             spec["model"] = ids[0]
         write_profile(user_config_path(), name, spec)

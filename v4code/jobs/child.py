@@ -36,6 +36,9 @@ def main() -> None:
         sys.stderr.write("usage: python -m v4code.jobs.child DRIVER_PID run ...\n")
         raise SystemExit(2) from None
     die_with_parent(parent)
+    from v4code.safety.key_handoff import hand_over
+
+    hand_over(sys.argv[2:])  # the key out of this process's environment block too
     from v4code.cli import main as cli
 
     cli(args=sys.argv[2:], prog_name="v4code")

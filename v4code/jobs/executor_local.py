@@ -6,6 +6,7 @@ user's checkout, index and HEAD are never read or written.
 
 from __future__ import annotations
 
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -15,8 +16,11 @@ from v4code.jobs import runner
 from v4code.jobs.manifest import Unit
 from v4code.jobs.state import RunDir
 from v4code.jobs.unit import RunOptions, UnitOutcome, run_unit_in
+from v4code.jobs.verify import Confinement
 from v4code.repo import worktrees
 from v4code.repo.git import GitError
+
+_ADDING = threading.Lock()
 
 
 def run_one(
@@ -26,6 +30,7 @@ def run_one(
     cancel: CancelToken,
     budget: runner.Budget,
     progress: runner.Progress | None,
+    confine: Confinement,
 ) -> None:
     if cancel.cancelled:
         return
@@ -38,14 +43,15 @@ def run_one(
         progress(state)
     wt = run_dir.worktree(unit.id)
     try:
-        worktrees.add_worktree(Path(unit.repo), wt, state.branch, unit.base)
+        with _ADDING:  # git reads every worktree's files while it adds one: one at a time
+            worktrees.add_worktree(Path(unit.repo), wt, state.branch, unit.base)
         state.worktree = str(wt)
         run_dir.save(state)
     except GitError as exc:
         outcome = UnitOutcome("error", f"could not create the worktree: {exc.message}")
     else:
-        outcome = run_unit_in(wt, unit, options, cancel)
-    state = runner.record(run_dir, unit, state, outcome, start)
+        outcome = run_unit_in(wt, unit, options, cancel, confine=confine)
+    state = runner.record(run_dir, unit, state, outcome, start, confine)
     budget.add(state.cost_usd)
     if progress:
         progress(state)
@@ -58,10 +64,13 @@ def run_local(
     cancel: CancelToken,
     budget: runner.Budget,
     progress: runner.Progress | None = None,
+    confine: Confinement | None = None,
 ) -> None:
+    confine = confine or Confinement()
     with ThreadPoolExecutor(max_workers=max(1, options.jobs)) as pool:
         futures = [
-            pool.submit(run_one, run_dir, options, unit, cancel, budget, progress) for unit in units
+            pool.submit(run_one, run_dir, options, unit, cancel, budget, progress, confine)
+            for unit in units
         ]
         try:
             for future in futures:

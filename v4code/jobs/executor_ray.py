@@ -26,6 +26,7 @@ from v4code.jobs import runner
 from v4code.jobs.manifest import Unit, parse_unit
 from v4code.jobs.state import RunDir, UnitState
 from v4code.jobs.unit import RunOptions, UnitOutcome, run_unit_in
+from v4code.jobs.verify import Confinement
 from v4code.repo import worktrees
 from v4code.repo.git import GitError
 
@@ -38,9 +39,15 @@ def shipped_env() -> dict[str, str]:
 
 
 def ray_unit(
-    bundle: bytes, unit: dict[str, Any], branch: str, options: dict[str, Any], env: dict[str, str]
+    bundle: bytes,
+    unit: dict[str, Any],
+    branch: str,
+    options: dict[str, Any],
+    env: dict[str, str],
+    confine: dict[str, Any],
 ) -> dict[str, Any]:
-    """A Ray task: clone the bundle, run the unit, return its outcome and result bundle."""
+    """A Ray task: clone the bundle, run the unit (verify confined as the driver's user
+    settings say), return its outcome and result bundle."""
     work = Path(tempfile.mkdtemp(prefix="v4code-batch-"))
     try:
         (work / "in.bundle").write_bytes(bundle)
@@ -48,7 +55,7 @@ def ray_unit(
         parsed = parse_unit(unit, f"unit {unit.get('id')}")
         worktrees.clone_bundle(work / "in.bundle", checkout, branch, parsed.base)
         outcome = run_unit_in(checkout, parsed, RunOptions.from_dict(options), None,
-                              {**os.environ, **env})  # fmt: skip
+                              {**os.environ, **env}, Confinement.from_shipped(confine))  # fmt: skip
         result: bytes | None = None
         if outcome.commit:
             worktrees.create_bundle(checkout, work / "out.bundle", [f"{parsed.base}..{branch}"])
@@ -96,7 +103,7 @@ def _base_bundle(run_dir: RunDir, unit: Unit, branch: str, made: dict[tuple[str,
 
 
 def _finish(run_dir: RunDir, unit: Unit, state: UnitState, result: dict[str, Any],
-            started: float) -> UnitState:  # fmt: skip
+            started: float, confine: Confinement) -> UnitState:  # fmt: skip
     outcome = UnitOutcome(**result["outcome"])
     bundle = result.get("bundle")
     if bundle:
@@ -110,7 +117,7 @@ def _finish(run_dir: RunDir, unit: Unit, state: UnitState, result: dict[str, Any
         finally:
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
-    return runner.record(run_dir, unit, state, outcome, started)
+    return runner.record(run_dir, unit, state, outcome, started, confine)
 
 
 def run_ray(
@@ -120,7 +127,9 @@ def run_ray(
     cancel: CancelToken,
     budget: runner.Budget,
     progress: runner.Progress | None = None,
+    confine: Confinement | None = None,
 ) -> None:
+    confine = confine or Confinement()
     started_ray = _connect(options)
     import ray
 
@@ -136,7 +145,8 @@ def run_ray(
                 state = runner.begin(run_dir, unit, run_dir.load(unit.id))
                 worktrees.set_branch(Path(unit.repo), state.branch, unit.base)
                 ref = task.remote(_base_bundle(run_dir, unit, state.branch, bundles),
-                                  unit.to_dict(), state.branch, options.to_dict(), env)  # fmt: skip
+                                  unit.to_dict(), state.branch, options.to_dict(), env,
+                                  confine.shipped())  # fmt: skip
                 running[ref] = (unit, state, time.monotonic())
                 if progress:
                     progress(state)
@@ -149,7 +159,7 @@ def run_ray(
                 raise KeyboardInterrupt
             for ref in ready:
                 unit, state, started = running.pop(ref)
-                state = _finish(run_dir, unit, state, ray.get(ref), started)
+                state = _finish(run_dir, unit, state, ray.get(ref), started, confine)
                 budget.add(state.cost_usd)
                 if progress:
                     progress(state)

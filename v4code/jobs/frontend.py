@@ -1,7 +1,9 @@
 """What `v4code batch` shows a person: progress lines, the status table, the report, results.
 
-Exit codes of `batch run` / `retry`: 0 every unit green, 1 some unit red or in error (or
-left pending by the run's --max-cost), 130 interrupted (resume with `--resume RUN_DIR`).
+Exit codes of `batch run` / `retry`: 0 every unit green, 1 some unit red, unchanged (its agent
+changed nothing) or in error (or left pending by the run's --max-cost), 2 refused before
+anything was spent (the sandbox cannot start, verify fails on the base commit), 130
+interrupted (resume with `--resume RUN_DIR`).
 """
 
 from __future__ import annotations
@@ -9,20 +11,29 @@ from __future__ import annotations
 import sys
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import click
 
 from v4code.cancel import CancelToken
-from v4code.errors import ExitCode
+from v4code.errors import ConfigError, ExitCode
 from v4code.jobs import runner
-from v4code.jobs.manifest import read_manifest
+from v4code.jobs.manifest import Unit, read_manifest
+from v4code.jobs.preflight import check_sandbox_for, verify_base
 from v4code.jobs.state import RunDir, UnitState
 from v4code.jobs.unit import RunOptions
-from v4code.textio import one_line
+from v4code.jobs.verify import Confinement, confinement
+from v4code.textio import one_line, shown_lines
 
 _print_lock = threading.Lock()
+
+
+def _say(text: str, err: bool = False) -> None:
+    """A line for a person, through the one display sanitiser: unit reasons, paths and
+    git's words cannot drive the terminal or reorder the line (textio.shown_lines)."""
+    click.echo(shown_lines(text), err=err)
 
 
 def _progress(state: UnitState) -> None:
@@ -32,45 +43,97 @@ def _progress(state: UnitState) -> None:
     if state.reason:
         line += f" — {one_line(state.reason)}"
     with _print_lock:
-        click.echo(line, err=True)
+        _say(line, err=True)
 
 
-def _drive(run_dir: RunDir, options: RunOptions, only: set[str] | None) -> int:
+def _confine(units: list[Unit], options: RunOptions) -> Confinement:
+    """The user's sandbox settings now, checked before anything is spent (the notice shown)."""
+    root = Path(units[0].repo) if units else Path.cwd()
+    confine = confinement(root, options.profile)
+    notice = check_sandbox_for(units, options, confine)
+    if notice:
+        _say(f"v4code batch: {notice}", err=True)
+    return confine
+
+
+def _summary_line(states: list[UnitState], run_dir: RunDir) -> str:
+    counts = Counter(s.status for s in states)
+    line = f"v4code batch: {counts['green']} of {len(states)} units green"
+    others = [f"{counts[k]} {k}" for k in ("red", "unchanged", "error", "pending") if counts[k]]
+    if others:
+        line += f" ({', '.join(others)})"
+    return line + f"; `v4code batch report {run_dir.path}`"
+
+
+def _drive(
+    run_dir: RunDir, options: RunOptions, only: set[str] | None, confine: Confinement | None = None
+) -> int:
     units = runner.select(run_dir, only)
-    click.echo(f"v4code batch: run {run_dir.run_id} in {run_dir.path}", err=True)
-    click.echo(f"  {len(units)} units to run, {options.jobs} at a time", err=True)
+    if confine is None:
+        confine = _confine(run_dir.units(), options)
+    _say(f"v4code batch: run {run_dir.run_id} in {run_dir.path}", err=True)
+    _say(f"  {len(units)} units to run, {options.jobs} at a time", err=True)
     cancel = CancelToken()
     try:
         with run_dir.driving():
-            states = runner.execute(run_dir, options, units, cancel, _progress)
+            states = runner.execute(run_dir, options, units, cancel, _progress, confine)
     except KeyboardInterrupt:
-        click.echo(
+        _say(
             f"v4code batch: interrupted; continue with `v4code batch run --resume {run_dir.path}`",
             err=True,
         )
         return ExitCode.INTERRUPTED
+    _say(_summary_line(states, run_dir), err=True)
+    _say(str(run_dir.path))
     green = sum(1 for s in states if s.status == "green")
-    click.echo(
-        f"v4code batch: {green} of {len(states)} units green; `v4code batch report {run_dir.path}`",
-        err=True,
-    )
-    click.echo(str(run_dir.path))
     return ExitCode.DONE if green == len(states) else ExitCode.FAILED
+
+
+def _check_base(units: list[Unit], options: RunOptions, confine: Confinement) -> None:
+    """Verify on the base commits first; refuse (or warn) when it fails there."""
+    for check in verify_base(units, options, confine, CancelToken()):
+        if check.run.passed:
+            click.echo(
+                f"v4code batch: verify passes on the base commit {check.base[:12]} "
+                f"({check.run.duration:.1f} s)",
+                err=True,
+            )
+            continue
+        click.echo(shown_lines(check.tail()), err=True)
+        if options.on_red_base == "refuse":
+            raise ConfigError(
+                f"{check.failure()}; nothing was spent. Fix the command, or pass "
+                "--on-red-base warn if the units are meant to make it pass."
+            )
+        _say(f"v4code batch: warning: {check.failure()}; running anyway", err=True)
 
 
 def start_run(manifest: Path, out: Path | None, flags: dict[str, Any]) -> int:
     options = RunOptions(**{k: v for k, v in flags.items() if v is not None})
-    run_dir = runner.create_run(read_manifest(manifest), options, out)
-    return _drive(run_dir, options, None)
+    units = read_manifest(manifest)
+    runner.check_units(units)
+    if out is not None:
+        runner.check_run_dir(out, units)
+    confine = _confine(units, options)
+    _check_base(units, options, confine)
+    run_dir = runner.create_run(units, options, out)
+    return _drive(run_dir, options, None, confine)
+
+
+def _existing(path: Path) -> RunDir:
+    """A run to continue; one made where its agents can change nothing is refused."""
+    run_dir = RunDir(path)
+    runner.check_run_dir(run_dir.path, run_dir.units(), fix="start it again with an --out folder")
+    return run_dir
 
 
 def resume_run(path: Path) -> int:
-    run_dir = RunDir(path)
+    run_dir = _existing(path)
     return _drive(run_dir, runner.saved_options(run_dir), None)
 
 
 def retry_run(path: Path, only: str) -> int:
-    run_dir = RunDir(path)
+    run_dir = _existing(path)
     return _drive(run_dir, runner.saved_options(run_dir), runner.parse_only(only))
 
 
@@ -102,12 +165,12 @@ def show_report(path: Path, fmt: str) -> None:
     if fmt == "json":
         sys.stdout.write(to_json(data))
     elif fmt == "md":
-        sys.stdout.write(to_markdown(data))
+        sys.stdout.write(shown_lines(to_markdown(data)))
     else:
         from rich.console import Console
         from rich.markdown import Markdown
 
-        Console().print(Markdown(to_markdown(data)))
+        Console().print(Markdown(shown_lines(to_markdown(data))))
 
 
 def apply_run(path: Path, only: str, into: str | None, patch_dir: Path | None) -> int:
@@ -117,13 +180,13 @@ def apply_run(path: Path, only: str, into: str | None, patch_dir: Path | None) -
     if patch_dir is not None:
         result = write_patches(run_dir, patch_dir, only)
         for patch in result.patches:
-            click.echo(str(patch))
+            _say(str(patch))
         return ExitCode.DONE
     branch = into or runner.branch_name(run_dir.run_id, "applied")
     result = apply_into(run_dir, branch, only)
     for uid in result.applied:
-        click.echo(f"applied {uid}")
+        _say(f"applied {uid}")
     for uid, why in result.conflicts.items():
-        click.echo(f"conflict {uid}: {one_line(why)} (not applied)", err=True)  # names files
-    click.echo(f"{len(result.applied)} units on branch {branch}; your checkout is unchanged")
+        _say(f"conflict {uid}: {one_line(why)} (not applied)", err=True)  # names files
+    _say(f"{len(result.applied)} units on branch {branch}; your checkout is unchanged")
     return ExitCode.FAILED if result.conflicts else ExitCode.DONE

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -46,13 +46,21 @@ class Unit:
         return out
 
 
+def fill(template: str, values: Mapping[str, str]) -> str:
+    """`template` with each `{NAME}` of `values` replaced, in one pass: what is filled in is
+    never read again, so a file named `test_{paths}.py` stays that name (filling one name
+    after another would expand the `{paths}` inside it, and break a command's quoting)."""
+    if not values:
+        return template
+    pattern = "|".join(re.escape("{" + name + "}") for name in sorted(values, key=len)[::-1])
+    return re.sub(pattern, lambda m: values[m.group()[1:-1]], template)
+
+
 def expand_task(template: str, paths: Iterable[str]) -> str:
     """TASK with `{path}` (the first path) and `{paths}` (all, space separated) filled in;
     the task is the unit's user message, so a name keeps to its line (textio.one_line)."""
     listed = [one_line(p) for p in paths]
-    return template.replace("{paths}", " ".join(listed)).replace(
-        "{path}", listed[0] if listed else ""
-    )
+    return fill(template, {"paths": " ".join(listed), "path": listed[0] if listed else ""})
 
 
 def _check_path(raw: Any, where: str) -> str:

@@ -8,9 +8,9 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path, PurePosixPath
 
 from v4code.errors import ConfigError
+from v4code.globs import glob_matches
 from v4code.jobs.manifest import Unit, expand_task
 from v4code.repo import worktrees
-from v4code.repo.files import compile_glob
 
 
 def unit_id(path: str, taken: set[str], prefix: str = "") -> str:
@@ -36,12 +36,11 @@ def plan_each(
     repos: Sequence[Path], pattern: str, task: str, *, per: str = "file", rev: str = "HEAD"
 ) -> list[Unit]:
     """One unit per committed file matching `pattern` (or per folder holding such files)."""
-    matcher = compile_glob(pattern.lstrip("/"))  # the listing's own git-style globs
     units: list[Unit] = []
     taken: set[str] = set()
     for repo in repos:
         root, base = base_of(repo, rev)
-        matched = [p for p in worktrees.files_at(root, base) if matcher.match(p)]
+        matched = [p for p in worktrees.files_at(root, base) if glob_matches(p, pattern)]
         groups: dict[str, list[str]] = {}
         for path in matched:
             key = path if per == "file" else str(PurePosixPath(path).parent)

@@ -23,6 +23,7 @@ from v4code.errors import ConfigError
 from v4code.jobs.manifest import Unit
 from v4code.jobs.state import FINISHED, RunDir, UnitState, new_run_id
 from v4code.jobs.unit import RunOptions, UnitOutcome, tail
+from v4code.jobs.verify import Confinement
 from v4code.repo import worktrees
 from v4code.repo.git import GitError
 
@@ -33,22 +34,61 @@ def branch_name(run_id: str, uid: str) -> str:
     return f"v4code/batch/{run_id}/{uid}"
 
 
+def runs_home() -> Path:
+    """Where runs go without `--out`: `$XDG_STATE_HOME/v4code/batch` (`~/.local/state/...`).
+
+    Not under v4code's home, whose files the edit tools refuse to touch (every unit would
+    change nothing); not in the repository, whose checkout would see the worktrees and whose
+    `.v4code/` is covered by trust. A run is state to resume, report and apply from, so it
+    belongs with state rather than in a cache that is cleared without asking."""
+    base = os.environ.get("XDG_STATE_HOME", "")
+    if not os.path.isabs(base):
+        base = os.path.join(os.path.expanduser("~"), ".local", "state")
+    return Path(base) / "v4code" / "batch"
+
+
 def default_run_dir(run_id: str) -> Path:
-    from v4code.config import user_home
-
-    return user_home() / "batch" / run_id
+    return runs_home() / run_id
 
 
-def create_run(units: list[Unit], options: RunOptions, out: Path | None) -> RunDir:
-    """A new run directory for `units` (checked: every repository and base commit exists)."""
+def check_units(units: list[Unit]) -> None:
+    """Every unit's repository and base commit exist."""
     for unit in units:
         root = Path(unit.repo)
         if not root.is_dir():
             raise ConfigError(f"unit {unit.id}: repository {unit.repo} does not exist")
         if not worktrees.has_commit(root, unit.base):
             raise ConfigError(f"unit {unit.id}: commit {unit.base} is not in {unit.repo}")
+
+
+def check_run_dir(path: Path, units: list[Unit], *, fix: str = "give an --out folder") -> None:
+    """Refuse a run directory whose worktrees the units' agents could not edit (v4code's
+    home) or that a unit's repository would hold (its checkout would show the worktrees)."""
+    from v4code.config import user_home
+
+    real = Path(os.path.realpath(path))
+    home = Path(os.path.realpath(user_home()))
+    if real == home or home in real.parents:
+        raise ConfigError(
+            f"{path} is under v4code's home ({home}), where the agents' edit tools change "
+            f"nothing; {fix} elsewhere"
+        )
+    for repo in {unit.repo for unit in units}:
+        root = Path(os.path.realpath(repo))
+        if real == root or root in real.parents:
+            raise ConfigError(
+                f"{path} is inside the repository {repo}, whose checkout would show the "
+                f"run's worktrees; {fix} outside it"
+            )
+
+
+def create_run(units: list[Unit], options: RunOptions, out: Path | None) -> RunDir:
+    """A new run directory for `units` (checked: every repository and base commit exists)."""
+    check_units(units)
     run_id = new_run_id()
-    run_dir = RunDir(out if out is not None else default_run_dir(run_id))
+    path = out if out is not None else default_run_dir(run_id)
+    check_run_dir(path, units)
+    run_dir = RunDir(path)
     run_dir.create(run_id, units, options.to_dict())
     return run_dir
 
@@ -129,13 +169,22 @@ def requeue(state: UnitState) -> None:
 
 
 def record(
-    run_dir: RunDir, unit: Unit, state: UnitState, out: UnitOutcome, started: float
+    run_dir: RunDir,
+    unit: Unit,
+    state: UnitState,
+    out: UnitOutcome,
+    started: float,
+    confine: Confinement | None = None,
 ) -> UnitState:
     """Write a unit's outcome to its files and state (interrupted units go back to pending).
 
     `started` is the unit's `time.monotonic()` start: the time neither the agent nor the
-    verify command took is recorded as the executor's overhead."""
+    verify command took is recorded as the executor's overhead. Everything written is
+    scrubbed of the driver's secrets first (a Ray worker's output included)."""
     overhead = time.monotonic() - started - out.agent_s - out.verify_s
+    scrub = (confine or Confinement()).scrub
+    for name in ("reason", "agent_stdout", "agent_log", "verify_output", "diffstat"):
+        setattr(out, name, scrub(getattr(out, name)))
     uid = unit.id
     if out.agent_stdout:
         run_dir.write_text(uid, "agent.json", out.agent_stdout)
@@ -202,8 +251,10 @@ def execute(
     units: list[Unit],
     cancel: CancelToken,
     progress: Progress | None = None,
+    confine: Confinement | None = None,
 ) -> list[UnitState]:
     """Run `units` with the chosen executor; returns every unit's final state."""
+    confine = confine or Confinement()
     for unit in units:  # stale attempts (a crash, a retry) are undone before anything starts
         state = run_dir.load(unit.id)
         if state.attempts or state.status != "pending":
@@ -217,9 +268,9 @@ def execute(
     if options.executor == "ray":
         from v4code.jobs.executor_ray import run_ray
 
-        run_ray(run_dir, options, units, cancel, budget, progress)
+        run_ray(run_dir, options, units, cancel, budget, progress, confine)
     else:
         from v4code.jobs.executor_local import run_local
 
-        run_local(run_dir, options, units, cancel, budget, progress)
+        run_local(run_dir, options, units, cancel, budget, progress, confine)
     return run_dir.states()

@@ -27,8 +27,9 @@ from v4code.edits.atomic import atomic_write
 from v4code.errors import ConfigError
 from v4code.jobs.manifest import Unit, manifest_text, read_manifest
 
-STATUSES = ("pending", "running", "green", "red", "error")
-FINISHED = frozenset({"green", "red", "error"})
+STATUSES = ("pending", "running", "green", "red", "unchanged", "error")
+FINISHED = frozenset({"green", "red", "unchanged", "error"})
+"""`unchanged`: the agent said done but changed nothing (never counted green)."""
 
 
 @dataclass

@@ -10,19 +10,21 @@ from __future__ import annotations
 
 import json
 import os
-import shlex
 import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 from v4code.cancel import CancelToken
 from v4code.jobs.manifest import Unit
+from v4code.jobs.verify import Confinement, run_verify, verify_command
 from v4code.repo import worktrees
 from v4code.repo.git import GitError, git_env
-from v4code.safety.process import capture_process, command_env, run_process
+from v4code.safety.process import capture_process
+from v4code.safety.programs import workspaces_env
+from v4code.textio import one_line
 
 AGENT_TIMEOUT = 24 * 3600.0
 """A unit without --max-time still ends some day."""
@@ -37,6 +39,7 @@ class RunOptions:
     jobs: int = 1
     verify: str | None = None
     verify_timeout: float = VERIFY_TIMEOUT
+    on_red_base: str = "refuse"  # verify fails on the base commit: refuse, warn or skip the check
     max_cost_per_unit: float | None = None
     max_cost: float | None = None
     max_steps: int | None = None
@@ -60,7 +63,7 @@ class RunOptions:
 class UnitOutcome:
     """What happened to a unit in its checkout (before the driver records it)."""
 
-    status: str  # green, red, error, interrupted
+    status: str  # green, red, unchanged, error, interrupted
     reason: str = ""
     agent: dict[str, Any] = field(default_factory=dict)
     agent_stdout: str = ""
@@ -94,29 +97,6 @@ def agent_argv(checkout: Path, task: str, options: RunOptions) -> list[str]:
     return [*argv, "--", task]
 
 
-def test_paths(checkout: Path, paths: tuple[str, ...]) -> list[str]:
-    """The tests of a unit: its paths that are tests, and `test_NAME.py` files for its modules
-    (beside them or under tests/)."""
-    found: list[str] = []
-    for raw in paths:
-        p = PurePosixPath(raw)
-        if p.name.startswith("test_") or p.stem.endswith("_test"):
-            found.append(raw)
-            continue
-        if p.suffix != ".py":
-            continue
-        for candidate in (p.parent / f"test_{p.name}", PurePosixPath("tests") / f"test_{p.name}"):
-            if (checkout / candidate).is_file():
-                found.append(str(candidate))
-    return list(dict.fromkeys(found))
-
-
-def verify_command(template: str, checkout: Path, paths: tuple[str, ...]) -> str:
-    quoted = " ".join(shlex.quote(p) for p in paths)
-    tests = " ".join(shlex.quote(p) for p in test_paths(checkout, paths))
-    return template.replace("{tests}", tests).replace("{paths}", quoted)
-
-
 def tail(text: str) -> str:
     return text if len(text) <= TAIL_CHARS else "..." + text[-TAIL_CHARS:]
 
@@ -135,7 +115,9 @@ def run_agent(
         cwd=checkout,
         timeout=timeout,
         cancel=cancel,
-        env=git_env(base=env) if env is not None else git_env(),
+        # the driver's repository is a workspace for the agent too (its .venv/bin on PATH);
+        # the unit's agent needs the key
+        env={**git_env(base=env, keep_secrets=True), **workspaces_env()},
     )
     out = UnitOutcome("error", agent_s=time.monotonic() - start)
     out.agent_stdout = done.stdout.decode("utf-8", "replace")
@@ -155,6 +137,10 @@ def run_agent(
         out.reason = f"the agent process failed (exit {done.returncode}): {last[0][:300]}"
         return out
     out.agent = result
+    planted = result.get("planted")
+    if planted and isinstance(planted, list):  # a nested .git, a .v4code/: never committed
+        out.reason = f"the agent's command left what v4code does not commit: {planted[0]}"
+        return out
     status = str(result.get("status", "error"))
     if status != "done":
         why = str(result.get("reason") or "")
@@ -171,36 +157,47 @@ def run_unit_in(
     options: RunOptions,
     cancel: CancelToken | None = None,
     env: Mapping[str, str] | None = None,
+    confine: Confinement | None = None,
 ) -> UnitOutcome:
-    """Agent, then verify, then (green only) commit, all inside `checkout`."""
+    """Agent, then verify, then (green only) commit, all inside `checkout`.
+
+    What the agent changed is staged before verify runs: that is the unit's diffstat (red
+    units show it too) and its commit, so what verify leaves behind (caches) is not."""
     out = run_agent(checkout, unit.task, options, cancel, env)
+    if out.status == "interrupted":
+        return out
+    try:
+        out.diffstat = worktrees.stage_all(checkout, unit.base)
+    except GitError as exc:
+        if out.status == "green":
+            out.status, out.reason = "error", f"could not read the change: {exc.message}"
+        return out
     if out.status != "green":
         return out
+    if not out.diffstat.strip():
+        said = (str(out.agent.get("final_message") or "").strip().splitlines() or [""])[0]
+        said = one_line(said[:200])
+        out.status = "unchanged"
+        out.reason = "the agent changed nothing" + (f": {said}" if said else "")
+        return out
     if options.verify:
-        start = time.monotonic()
-        command = verify_command(options.verify, checkout, unit.paths)
-        done = run_process(
-            ["/bin/sh", "-c", command],
-            cwd=checkout,
-            timeout=options.verify_timeout,
-            cancel=cancel,
-            env=command_env(base=env) if env is not None else command_env(),
-        )
-        out.verify_s = time.monotonic() - start
-        out.verify_exit = done.exit_code
-        out.verify_output = f"$ {command}\n{done.output}"
-        if done.cancelled:
+        run = run_verify(
+            verify_command(options.verify, checkout, unit.paths), checkout,
+            confine or Confinement(), options.verify_timeout, cancel, env,
+        )  # fmt: skip
+        out.verify_s, out.verify_exit, out.verify_output = run.duration, run.exit_code, run.output
+        if run.cancelled:
             out.status, out.reason = "interrupted", "interrupted"
             return out
-        if done.timed_out or done.exit_code != 0:
-            why = "timed out" if done.timed_out else f"exit {done.exit_code}"
-            out.status, out.reason = "red", f"verify failed ({why})"
+        if run.error:  # the sandbox (or the shell) did not start: nothing was verified
+            out.status, out.reason = "error", f"verify {run.error}"
+            return out
+        if not run.passed:
+            out.status, out.reason = "red", f"verify failed ({run.why()})"
             return out
     start = time.monotonic()
     try:
-        out.commit = worktrees.commit_all(checkout, f"v4code batch: {unit.id}\n\n{unit.task}\n")
-        if out.commit:
-            out.diffstat = worktrees.diffstat(checkout, unit.base)
+        out.commit = worktrees.commit_staged(checkout, f"v4code batch: {unit.id}\n\n{unit.task}\n")
     except GitError as exc:
         out.status, out.reason = "error", f"commit failed: {exc.message}"
     out.commit_s = time.monotonic() - start

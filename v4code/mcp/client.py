@@ -162,10 +162,13 @@ class McpHub:
         if cfg.command:
             from mcp import StdioServerParameters, stdio_client
 
+            from v4code.safety.isolation import isolated
             from v4code.safety.process import command_env
 
+            # a PID namespace of its own: it cannot see v4code's process (safety.isolation)
+            argv = isolated([cfg.command, *cfg.args])
             params = StdioServerParameters(
-                command=cfg.command, args=list(cfg.args), env={**command_env(), **cfg.env}
+                command=argv[0], args=argv[1:], env={**command_env(), **cfg.env}
             )
             return stdio_client(params, errlog=stack.enter_context(self._errlog(cfg.name)))
         from mcp.client.streamable_http import streamable_http_client
@@ -222,9 +225,13 @@ class McpHub:
                     raise Cancelled() from None
                 if time.monotonic() > deadline:
                     future.cancel()
+                    why = (
+                        "the time limit ran out (--max-time)"
+                        if cancel is not None and cancel.out_of_time
+                        else f"timed out after {timeout:g} s (the server's `timeout` setting)"
+                    )
                     raise ToolError(
-                        f"{tool_name(server, tool)} timed out after {timeout:g} s (the server's "
-                        "`timeout` setting); the call was abandoned."
+                        f"{tool_name(server, tool)}: {why}; the call was abandoned."
                     ) from None
             except concurrent.futures.CancelledError:
                 raise ToolError(f"The call to {tool_name(server, tool)} was cancelled.") from None

@@ -4,6 +4,8 @@ keeps the rest of the file byte for byte and refuses an edit that would change a
 
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,8 @@ def server_table(name: str, spec: dict[str, Any]) -> str:
             lines.append(f"{key} = {toml_value(spec[key])}")
     if spec.get("timeout") is not None:
         lines.append(f"timeout = {toml_value(float(spec['timeout']))}")
+    if spec.get("enabled") is not None:
+        lines.append(f"enabled = {toml_value(bool(spec['enabled']))}")
     return "\n".join(lines) + "\n"
 
 
@@ -41,6 +45,73 @@ def add_server(path: Path, name: str, spec: dict[str, Any]) -> None:
     if name in _servers(read_config_file(path)[1]):
         raise ConfigError(f"MCP server {name!r} is already in {path}; remove it first")
     replace_table(path, ("mcp", "servers", name), server_table(name, spec), f"MCP server {name!r}")
+
+
+def resolve_program(program: str, cwd: Path) -> tuple[str, list[str]]:
+    """The program to store for a server, and what to tell the user about it.
+
+    The config is read from every directory later, with whatever PATH that shell has: a bare
+    name is stored as the absolute path it has on PATH now (a venv's `python` stays that
+    venv's: links are kept, not resolved), a relative path as an absolute one; a program not
+    found is stored as given, saying so; a program inside a git repository works only while
+    that checkout is there and runs whatever the checkout holds at that path, which is said too.
+    """
+    notes: list[str] = []
+    if os.sep in program or (os.altsep and os.altsep in program):
+        stored = os.path.abspath(os.path.join(cwd, os.path.expanduser(program)))
+        if not os.access(stored, os.X_OK) or os.path.isdir(stored):
+            notes.append(f"{stored} is not an executable file (yet): stored as given")
+    else:
+        found = shutil.which(program)
+        if found is None:
+            return program, [
+                f"{program} is not on PATH: stored as a bare name; the server starts only where "
+                "a shell finds it on PATH (give its absolute path to avoid this)"
+            ]
+        stored = os.path.abspath(found)
+        notes.append(f"{program} is {stored} on PATH now: stored as that absolute path")
+    root = _repository_of(Path(stored))
+    if root is not None:
+        notes.append(
+            f"warning: {stored} is inside the git repository {root}: the server runs whatever "
+            "that checkout holds there, and stops working if it moves"
+        )
+    return stored, notes
+
+
+def _repository_of(path: Path) -> Path | None:
+    for parent in path.parents:
+        if (parent / ".git").exists():
+            return parent
+    return None
+
+
+def allow_tools(path: Path, name: str, patterns: list[str]) -> list[str]:
+    """Add tool-name patterns to server NAME's `allow` list; the patterns added (a pattern
+    without the `NAME__` prefix gets it: a server's allow list covers its own tools only)."""
+    if not path.is_file():
+        raise ConfigError(f"there is no MCP server {name!r}: {path} does not exist")
+    table = _servers(read_config_file(path)[1]).get(name)
+    if not isinstance(table, dict):
+        raise ConfigError(f"there is no MCP server {name!r} in {path}")
+    prefix = f"{name}__"
+    allow = [str(p) for p in table.get("allow") or []]
+    added = []
+    for pattern in patterns:
+        full = pattern if pattern.startswith(prefix) else prefix + pattern
+        if full not in allow:
+            allow.append(full)
+            added.append(full)
+    if added:
+        spec = {**table, "allow": allow}
+        try:
+            parse_server(name, spec, "user")
+        except ValueError as exc:
+            raise ConfigError(f"MCP server {name!r}: {exc}") from None
+        replace_table(
+            path, ("mcp", "servers", name), server_table(name, spec), f"MCP server {name!r}"
+        )
+    return added
 
 
 def remove_server(path: Path, name: str) -> None:

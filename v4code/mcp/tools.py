@@ -15,6 +15,7 @@ from typing import Any
 from v4code.errors import ToolError
 from v4code.mcp.client import McpHub, RemoteTool
 from v4code.mcp.config import ServerConfig
+from v4code.textio import one_line
 from v4code.toolkit import MAX_TOOLS, NAME_RE, Tool, ToolContext, ToolRegistry
 from v4code.types import Preview, ToolOutput, ToolSummary
 
@@ -46,25 +47,46 @@ _DROPPED_KEYWORDS = frozenset(
 )
 
 
-def flatten_schema(schema: dict[str, Any]) -> dict[str, Any]:
+MAX_SCHEMA_CHARS = 32_000
+"""A tool's flattened schema goes with every request: past this it is simplified or left out
+(a `$ref` fan-out, each definition referring twice to the next, doubles with every level)."""
+
+
+class SchemaTooLarge(ValueError):
+    """Inlining the schema's references would pass the size limit."""
+
+
+def flatten_schema(
+    schema: dict[str, Any], *, limit: int = MAX_SCHEMA_CHARS, inline: bool = True
+) -> dict[str, Any]:
     """The schema with every local `$ref` inlined and unsupported keywords dropped.
 
-    A reference that loops back on itself is cut to a bare object at its second visit.
+    A reference that loops back on itself is cut to a bare object at its second visit. The
+    output is counted as it is built, so a schema that would expand past `limit` characters
+    raises SchemaTooLarge early, however far its references fan out. With `inline=False`
+    every reference becomes a bare object (the simplified form of a schema too large).
     """
     defs: dict[str, Any] = {}
     for key in ("$defs", "definitions"):
         table = schema.get(key)
         if isinstance(table, dict):
             defs.update({f"#/{key}/{name}": value for name, value in table.items()})
+    size = [0]
+
+    def count(chars: int) -> None:
+        size[0] += chars
+        if size[0] > limit:
+            raise SchemaTooLarge(f"its input schema expands past {limit:,} characters")
 
     def walk(node: Any, seen: tuple[str, ...]) -> Any:
         if isinstance(node, list):
             return [walk(v, seen) for v in node]
         if not isinstance(node, dict):
+            count(len(str(node)) + 2)
             return node
         ref = node.get("$ref")
         if isinstance(ref, str):
-            target = defs.get(ref)
+            target = defs.get(ref) if inline else None
             rest = {k: v for k, v in node.items() if k != "$ref"}
             if target is None or ref in seen:
                 inlined: dict[str, Any] = {"type": "object"}
@@ -75,6 +97,7 @@ def flatten_schema(schema: dict[str, Any]) -> dict[str, Any]:
         for key, value in node.items():
             if key in _DROPPED_KEYWORDS:
                 continue
+            count(len(key) + 4)
             if key == "properties" and isinstance(value, dict):
                 out[key] = {name: walk(v, seen) for name, v in value.items()}
             else:
@@ -86,6 +109,24 @@ def flatten_schema(schema: dict[str, Any]) -> dict[str, Any]:
         flat = {"type": "object", "properties": {}}
     flat.setdefault("properties", {})
     return flat
+
+
+def bounded_schema(name: str, schema: dict[str, Any]) -> tuple[dict[str, Any] | None, str | None]:
+    """(the schema sent to the model, a notice): the flattened schema; when that passes the
+    size limit, the schema with its references as bare objects (the server still checks the
+    arguments it gets); when even that does not fit, None: the tool is left out."""
+    try:
+        return flatten_schema(schema), None
+    except SchemaTooLarge as exc:
+        why = str(exc)
+    try:
+        simple = flatten_schema(schema, inline=False)
+    except SchemaTooLarge:
+        return None, f"MCP tool {name} left out: {why}, even with its references simplified"
+    return simple, (
+        f"MCP tool {name}: {why}; its nested definitions are sent as plain objects "
+        "(the server still checks the arguments)"
+    )
 
 
 def _validator(name: str, schema: dict[str, Any]) -> Any:
@@ -129,7 +170,7 @@ class McpCall:
             self.server.name,
             self.tool,
             self.arguments,
-            timeout=self.server.timeout,
+            timeout=ctx.cancel.bound(self.server.timeout),  # never past --max-time
             cancel=ctx.cancel,
         )
         data = {"server": self.server.name, "tool": self.tool, "error": result.is_error}
@@ -149,7 +190,10 @@ def _summary(server: str, tool: str) -> Any:
     return summarise
 
 
-def make_tool(hub: McpHub, server: ServerConfig, remote: RemoteTool) -> Tool:
+def make_tool(
+    hub: McpHub, server: ServerConfig, remote: RemoteTool, schema: dict[str, Any] | None = None
+) -> Tool:
+    """The registry entry for `remote`; `schema` is its bounded schema (see bounded_schema)."""
     name = remote.full_name
     description = (
         remote.description.strip() or f"The {remote.name} tool of MCP server {server.name}."
@@ -163,7 +207,7 @@ def make_tool(hub: McpHub, server: ServerConfig, remote: RemoteTool) -> Tool:
     return Tool.from_schema(
         name,
         f"[MCP {server.name}] {description}",
-        flatten_schema(remote.input_schema),
+        schema if schema is not None else flatten_schema(remote.input_schema),
         propose,
         validate=_validator(name, remote.input_schema),
         summary=_summary(server.name, remote.name),
@@ -194,7 +238,12 @@ def register_tools(registry: ToolRegistry, hub: McpHub) -> tuple[list[str], list
             if len(registry) >= MAX_TOOLS:
                 left_out.append(name)
                 continue
-            registry.add(make_tool(hub, state.config, remote))
+            schema, notice = bounded_schema(name, remote.input_schema)
+            if notice:
+                notices.append(one_line(notice))
+            if schema is None:
+                continue
+            registry.add(make_tool(hub, state.config, remote, schema))
             if state.config.allows(name):
                 allowed.append(name)
     if left_out:

@@ -1,4 +1,4 @@
-"""The files of a workspace as a person sees them: gitignore-aware listing and glob matching.
+"""The files of a workspace as a person sees them: a gitignore-aware listing (globs: globs.py).
 
 Inside a git work tree the listing is `git ls-files --cached --others --exclude-standard`
 (tracked files plus untracked ones that are not ignored); elsewhere it is a walk that skips
@@ -8,13 +8,14 @@ strings, sorted. Used by the `list_files` and `grep` tools, the repo map and the
 
 from __future__ import annotations
 
-import functools
+import contextlib
 import os
-import re
-from dataclasses import dataclass
+import stat
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from v4code.cancel import CancelToken
+from v4code.globs import compile_glob, glob_matches
 from v4code.repo import git
 
 __all__ = [
@@ -62,6 +63,11 @@ class FileListing:
     """False when the walk stopped at WALK_LIMIT."""
     note: str = ""
     """Something worth telling the reader (an ignored directory listed anyway, ...)."""
+    repositories: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    """The nested git repositories below the root among the listed entries (a gitlink, or an
+    untracked folder with a `.git`): the `.git` entry's path -> its identity (`_identity`).
+    Found while listing, so no second walk; empty outside a git work tree (a walk skips
+    `.git`)."""
 
 
 def list_files(
@@ -72,10 +78,11 @@ def list_files(
     target = Path(os.path.realpath(under)) if under is not None else root
     if target.is_file():
         return FileListing([_rel(root, target)], "walk")
-    files = _git_files(root, target)
-    if files is not None:
+    found = _git_files(root, target)
+    if found is not None:
+        files, repositories = found
         if files or not _has_any_file(target):
-            return FileListing(files, "git")
+            return FileListing(files, "git", repositories=repositories)
         listing = _walk(root, target, cancel)
         note = f"{_rel(root, target)} is ignored by git (or untracked); listed anyway."
         return FileListing(listing.files, "walk", listing.complete, note)
@@ -86,8 +93,9 @@ def _rel(root: Path, path: Path) -> str:
     return path.relative_to(root).as_posix() or "."
 
 
-def _git_files(root: Path, target: Path) -> list[str] | None:
-    """ls-files output relative to the root, or None when git is missing or this is no repo.
+def _git_files(root: Path, target: Path) -> tuple[list[str], dict[str, tuple[int, ...]]] | None:
+    """ls-files output relative to the root and the nested repositories among it (see
+    `FileListing.repositories`), or None when git is missing or this is no repo.
 
     One git process: ls-files itself fails outside a work tree (and inside `.git/`), so no
     separate `rev-parse` is needed; this runs before and after every command (snapshots).
@@ -103,9 +111,35 @@ def _git_files(root: Path, target: Path) -> list[str] | None:
     names = set(out.decode("utf-8", "surrogateescape").split("\0"))
     names.discard("")
     base = str(root) + os.sep
-    lexists = os.path.lexists
-    # Tracked files deleted from disk are still in the index: list what a person would see.
-    return sorted([n for n in names if lexists(base + n)])
+    lstat = os.lstat
+    files: list[str] = []
+    repositories: dict[str, tuple[int, ...]] = {}
+    for name in names:
+        try:  # tracked files deleted from disk are still in the index: list what is there
+            mode = lstat(base + name).st_mode
+        except OSError:
+            continue
+        files.append(name)
+        if stat.S_ISDIR(mode):  # a gitlink, or an untracked repository ("sub/")
+            marker = name.rstrip("/") + "/.git"
+            with contextlib.suppress(OSError):
+                repositories[marker] = _identity(base + marker)
+    return sorted(files), repositories
+
+
+def _identity(path: str) -> tuple[int, ...]:
+    """What tells one `.git` from another put in its place (an inode can be reused at once)
+    and from itself with a changed configuration: its own inode and type, and the identity,
+    size and times of what names programs (`config` in a directory, the file itself)."""
+    st = os.lstat(path)
+    named = st
+    if stat.S_ISDIR(st.st_mode):
+        try:
+            named = os.lstat(path + "/config")
+        except OSError:
+            return (st.st_ino, stat.S_IFMT(st.st_mode))
+    return (st.st_ino, stat.S_IFMT(st.st_mode), named.st_ino, named.st_size,
+            named.st_mtime_ns, named.st_ctime_ns)  # fmt: skip
 
 
 def is_git_work_tree(root: Path) -> bool:
@@ -138,80 +172,3 @@ def _walk(root: Path, target: Path, cancel: CancelToken | None) -> FileListing:
             if len(files) >= WALK_LIMIT:
                 return FileListing(sorted(files), "walk", complete=False)
     return FileListing(sorted(files), "walk")
-
-
-# -- globs -------------------------------------------------------------------------------
-
-
-def _translate(pattern: str) -> str:
-    """Glob to regex: `*` and `?` stay within a path segment, `**` crosses segments,
-    `**/` also matches no directory at all, `[...]` classes, `{a,b}` alternatives."""
-    out: list[str] = []
-    i, n = 0, len(pattern)
-    while i < n:
-        c = pattern[i]
-        if c == "*" and pattern.startswith("**", i):
-            if pattern.startswith("**/", i):
-                out.append("(?:.*/)?")
-                i += 3
-            else:
-                out.append(".*")
-                i += 2
-            continue
-        if c == "*":
-            out.append("[^/]*")
-        elif c == "?":
-            out.append("[^/]")
-        elif c == "[":
-            start = i + 2 if pattern[i + 1 : i + 2] in ("!", "^") else i + 1
-            end = pattern.find("]", start + 1 if pattern[start : start + 1] == "]" else start)
-            if end == -1:
-                out.append(re.escape(c))
-            else:
-                body = pattern[i + 1 : end]
-                if body[:1] in ("!", "^"):
-                    body = "^" + body[1:]
-                out.append("[" + body.replace("\\", "\\\\") + "]")
-                i = end + 1
-                continue
-        elif c == "{" and "}" in pattern[i:]:
-            end = pattern.index("}", i)
-            alternatives = pattern[i + 1 : end].split(",")
-            out.append("(?:" + "|".join(_translate(a) for a in alternatives) + ")")
-            i = end + 1
-            continue
-        else:
-            out.append(re.escape(c))
-        i += 1
-    return "".join(out)
-
-
-@functools.lru_cache(maxsize=256)
-def compile_glob(pattern: str) -> re.Pattern[str]:
-    """The regex for one glob, anchored at both ends (a bad class is matched literally)."""
-    try:
-        return re.compile(f"(?s:{_translate(pattern)})\\Z")
-    except re.error:
-        return re.compile(f"(?s:{re.escape(pattern)})\\Z")
-
-
-def glob_matches(path: str, pattern: str) -> bool:
-    """Whether a relative POSIX path matches a glob, .gitignore style.
-
-    A pattern without a slash (`*.py`) matches the file name in any directory; one with a
-    slash (`src/**/*.ts`) matches the whole relative path; a trailing slash means everything
-    below that directory; a leading `./` or `/` anchors at the start (as the slash does).
-    """
-    pattern = pattern.strip()
-    if pattern.startswith("./"):
-        pattern = pattern[2:]
-    if pattern.endswith("/"):
-        pattern += "**"
-    anchored = "/" in pattern
-    pattern = pattern.lstrip("/")
-    if not pattern:
-        return True
-    regex = compile_glob(pattern)
-    if regex.match(path):
-        return True
-    return not anchored and regex.match(path.rsplit("/", 1)[-1]) is not None

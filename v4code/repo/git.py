@@ -5,10 +5,12 @@ by `ls-files`, `diff`, `status`), hooks, external diff drivers and textconv filt
 clean filters (`diff` reading the work tree). v4code reads repositories it has not been told
 to trust, so every git call goes through `run` (or `stream`), which
 
-- passes `-c` overrides for the keys in `HARDENING` (fsmonitor and hooks off, paths unquoted,
-  no colour), and `--no-ext-diff --no-textconv` to the diff-like commands;
+- passes `-c` overrides for the keys in `HARDENING` (fsmonitor and hooks off, submodules
+  never entered, no signing, paths unquoted, no colour), and `--no-ext-diff --no-textconv`
+  to the diff-like commands;
 - before a `diff` or `status` that may read the work tree, switches off the clean/smudge/
-  process filters (`filters_off`): those the repository's own configuration defines always;
+  process filters (`drivers_off`): those the repository's own configuration defines (in any
+  file it includes, whatever the condition) always;
   those only the user's global or system configuration defines (git-lfs) too, unless the
   repository's own configuration holds nothing but the ordinary keys of a clone
   (`_ORDINARY_KEYS`) with plain remote URLs, because git-lfs starts programs it names;
@@ -17,6 +19,8 @@ to trust, so every git call goes through `run` (or `stream`), which
   the inherited `GIT_*` variables (`GIT_DIR`, `GIT_WORK_TREE`, `GIT_INDEX_FILE`,
   `GIT_CONFIG_*`, `GIT_EXTERNAL_DIFF`, ...) unless a caller passes one on purpose through
   `keep_env` (a pre-commit review keeps the `GIT_INDEX_FILE` git gives its hooks);
+- starts the git that `safety/programs.py` resolved once to an absolute path outside the
+  workspace (a `.venv/bin/git` a command planted is never run on the host);
 - runs git in its own process group with a timeout and cancellation (`safety/process.py`), so
   a stuck git is killed with everything it started;
 - raises `GitError` when git is missing, fails or is stopped.
@@ -24,7 +28,8 @@ to trust, so every git call goes through `run` (or `stream`), which
 Git runs as a subprocess, not through gitpython: it starts faster than importing gitpython,
 and a commit hook pays that cost on every commit. Code that uses gitpython (worktrees for
 batch jobs) must give it the same protection, on every `Git` object it uses (`repo.git`):
-`g.set_persistent_git_options(c=[f"{k}={v}" for k, v in HARDENING])`, `--no-ext-diff
+`g.set_persistent_git_options(c=[f"{k}={v}" for k, v in HARDENING] + drivers_off(path))`,
+`--no-gpg-sign` where it commits or picks, `--no-ext-diff
 --no-textconv` on its diffs, and `g.update_environment(GIT_TERMINAL_PROMPT="0",
 GIT_OPTIONAL_LOCKS="0")`. gitpython copies `os.environ` into every call and cannot drop a
 variable from it, so the process that uses it must itself run without the inherited GIT_*
@@ -34,7 +39,7 @@ variables (start it with `env=git_env()`), or make those calls through `run` her
 from __future__ import annotations
 
 import os
-import shutil
+import shlex
 from collections.abc import Collection, Mapping
 from fnmatch import fnmatchcase
 from pathlib import Path
@@ -43,6 +48,8 @@ from typing import TYPE_CHECKING, TypedDict
 from v4code.cancel import CancelToken
 from v4code.errors import Cancelled, ConfigError
 from v4code.safety.process import StreamedProcess, capture_process
+from v4code.safety.programs import find_program
+from v4code.safety.redact import is_secret_env
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -50,7 +57,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_TIMEOUT",
     "HARDENING",
-    "filters_off",
+    "drivers_off",
     "GitError",
     "config_args",
     "find_git",
@@ -68,9 +75,19 @@ HARDENING: tuple[tuple[str, str], ...] = (
     ("core.hooksPath", os.devnull),
     ("core.quotepath", "off"),
     ("color.ui", "false"),
+    ("diff.ignoreSubmodules", "all"),
+    ("status.submoduleSummary", "false"),
+    ("submodule.recurse", "false"),
+    ("fetch.recurseSubmodules", "false"),
+    ("log.showSignature", "false"),
+    ("commit.gpgSign", "false"),
 )
-"""Configuration every git call overrides (`-c key=value`). `diff.external` is not in it:
-git has no way to unset it from the command line (an empty value makes every diff fail with
+"""Configuration every git call overrides (`-c key=value`). Submodules are never entered: a
+nested repository (a gitlink a command initialised, or one `git add --all` recorded) has a
+configuration of its own that no `-c` here can see, and `status`, `diff`, `commit` and a
+recursing `checkout`/`grep`/`fetch` would run its filters in it. Signatures are neither made
+nor checked: both start `gpg.program`, which the repository may name. `diff.external` is not
+in it: git has no way to unset it from the command line (an empty value makes every diff fail with
 "cannot run"); `--no-ext-diff` on the diff-like commands and dropping GIT_EXTERNAL_DIFF keep
 it from running instead."""
 
@@ -87,8 +104,16 @@ class GitError(ConfigError):
     """git is missing, or a git command failed or was stopped (the message says which)."""
 
 
-def find_git() -> str | None:
-    return shutil.which("git")
+def find_git(workspace: Path | None = None) -> str | None:
+    """git's absolute path, found once and never inside a workspace (`safety/programs.py`)."""
+    return find_program("git", workspace)
+
+
+def _git_or_fail(workspace: Path | None) -> str:
+    git = find_git(workspace)
+    if git is None:
+        raise GitError("git is not installed (or not on PATH outside the workspace)")
+    return git
 
 
 def config_args(keep_config: Collection[str] = ()) -> list[str]:
@@ -101,15 +126,20 @@ def config_args(keep_config: Collection[str] = ()) -> list[str]:
 
 
 def git_env(
-    keep_env: Collection[str] = (), base: Mapping[str, str] | None = None
+    keep_env: Collection[str] = (),
+    base: Mapping[str, str] | None = None,
+    *,
+    keep_secrets: bool = False,
 ) -> dict[str, str]:
     """The environment for git: the caller's, without inherited GIT_* variables (bar those
-    in `keep_env`), never prompting, never taking optional locks."""
+    in `keep_env`) and without v4code's secrets (unless `keep_secrets`: a unit's own agent
+    process needs the key), never prompting, never taking optional locks."""
     source = os.environ if base is None else base
     env = {
         name: value
         for name, value in source.items()
-        if not name.startswith("GIT_") or name in _KEPT_GIT_VARS or name in keep_env
+        if (not name.startswith("GIT_") or name in _KEPT_GIT_VARS or name in keep_env)
+        and (keep_secrets or not is_secret_env(name))
     }
     env["GIT_TERMINAL_PROMPT"] = "0"
     env["GIT_OPTIONAL_LOCKS"] = "0"
@@ -118,8 +148,9 @@ def git_env(
 
 
 def git_argv(*args: str, git: str | None = None, keep_config: Collection[str] = ()) -> list[str]:
-    """The hardened command line for `git ARGS` (without the filter overrides of `run`)."""
-    argv = [git or find_git() or "git", *config_args(keep_config)]
+    """The hardened command line for `git ARGS` (without the filter overrides of `run`);
+    GitError when no git may be started."""
+    argv = [git or _git_or_fail(None), *config_args(keep_config)]
     if args and args[0] in DIFF_COMMANDS:
         return [*argv, args[0], "--no-ext-diff", "--no-textconv", *args[1:]]
     return [*argv, *args]
@@ -205,7 +236,10 @@ def _config_list(
 ) -> list[str] | None:
     """The NUL-separated fields `git config OPTIONS -z --list` prints ([] when git cannot
     start or hangs), or None when git refuses (an old git that does not know an option)."""
-    argv = git_argv("config", *options, "-z", "--list")
+    try:
+        argv = git_argv("config", *options, "-z", "--list", git=find_git(root))
+    except GitError:
+        return []
     try:
         done = capture_process(argv, cwd=root, timeout=timeout, env=env)
     except OSError:
@@ -217,65 +251,124 @@ def _config_list(
     return done.stdout.decode("utf-8", "surrogateescape").split("\0")[:-1]
 
 
-def _scoped_config(
-    root: Path, env: Mapping[str, str], timeout: float
-) -> list[tuple[str, str, str | None]]:
-    """(scope, key, value) of every configuration entry git sees in `root` (value None for a
-    key without `=`); scope "unknown" for them all when git cannot tell (older than 2.26)."""
-    fields = _config_list(root, env, timeout, "--show-scope")
-    if fields is not None and len(fields) % 2 == 0:
-        pairs = list(zip(fields[0::2], fields[1::2], strict=True))
-    else:
-        pairs = [("unknown", entry) for entry in _config_list(root, env, timeout) or []]
-    out: list[tuple[str, str, str | None]] = []
-    for scope, entry in pairs:
-        key, newline, value = entry.partition("\n")
-        out.append((scope, key, value if newline else None))
+ConfigEntry = tuple[str, str, str, str | None]
+"""(scope, origin, key, value) of one configuration entry (value None for a key without `=`;
+origin `file:PATH` or "" when git cannot tell)."""
+
+
+def _entries(fields: list[str], width: int, scope: str = "unknown") -> list[ConfigEntry]:
+    """Fields of `git config [--show-scope] [--show-origin] -z --list`, `width` a row."""
+    out: list[ConfigEntry] = []
+    for i in range(0, len(fields) - width + 1, width):
+        row = fields[i : i + width]
+        key, newline, value = row[-1].partition("\n")
+        out.append((row[0] if width == 3 else scope, row[-2] if width > 1 else "", key,
+                    value if newline else None))  # fmt: skip
     return out
 
 
-def filters_off(
+def _scoped_config(root: Path, env: Mapping[str, str], timeout: float) -> list[ConfigEntry]:
+    """Every configuration entry git sees in `root`; scope "unknown" for them all when git
+    cannot tell (older than 2.26)."""
+    for options in (("--show-scope", "--show-origin"), ("--show-origin",), ()):
+        fields = _config_list(root, env, timeout, *options)
+        if fields is not None and len(fields) % (len(options) + 1) == 0:
+            return _entries(fields, len(options) + 1)
+    return []
+
+
+_INCLUDE_DEPTH = 10
+"""As deep as git itself follows includes."""
+
+
+def _include_target(origin: str, value: str | None, root: Path) -> Path | None:
+    """The file an `include.path` / `includeIf.*.path` entry names, resolved as git does
+    (relative to the file that holds it, `~/` in the home folder)."""
+    if not value or not origin.startswith("file:") or value.startswith("%(prefix)"):
+        return None
+    if value.startswith("~"):
+        return Path(os.path.expanduser(value))
+    return (root / origin.removeprefix("file:")).parent / value
+
+
+def _with_every_include(
+    root: Path, env: Mapping[str, str], timeout: float, entries: list[ConfigEntry]
+) -> list[ConfigEntry]:
+    """`entries` plus those of every file the repository's own configuration includes,
+    whatever the condition (`includeIf "onbranch:..."`, `gitdir:`, `hasconfig:`): git reads
+    a conditional file on the branch or in the worktree where the condition holds, not
+    where v4code asked, so all of them count as the repository's (scope "local")."""
+    out = list(entries)
+    queue = [(e, 0) for e in entries if e[0] not in _CALLER_SCOPES]
+    seen: set[Path] = set()
+    while queue:
+        (_, origin, key, value), depth = queue.pop()
+        if not (key == "include.path" or (key.startswith("includeif.") and key.endswith(".path"))):
+            continue
+        target = _include_target(origin, value, root)
+        if target is None or target in seen or depth >= _INCLUDE_DEPTH or not target.is_file():
+            continue
+        seen.add(target)
+        fields = _config_list(root, env, timeout, "--file", str(target), "--no-includes")
+        found = _entries(fields or [], 1, "local")
+        found = [("local", f"file:{target}", k, v) for _, _, k, v in found]
+        out += found
+        queue += [(e, depth + 1) for e in found]
+    return out
+
+
+def drivers_off(
     root: Path,
     env: Mapping[str, str] | None = None,
     timeout: float = DEFAULT_TIMEOUT,
     *,
     users_too: bool = False,
 ) -> list[str]:
-    """`key=value` settings that switch off the filter drivers v4code must not start: the
-    programs a checkout (smudge), an add or a diff of the work tree (clean) would run.
+    """`key=value` settings that switch off the filter and merge drivers v4code must not
+    start: the programs a checkout (smudge), an add or a diff of the work tree (clean) or a
+    cherry-pick's three-way merge would run.
 
-    A driver is the user's own when each of its clean/smudge/process programs is set only in
-    the user's global or system configuration, as `git lfs install` writes it. It is kept
-    (LFS files are real content in batch worktrees) only when every key of the repository's
-    own configuration (any scope but global, system and command: `.git/config`,
+    A filter driver is the user's own when each of its clean/smudge/process programs is set
+    only in the user's global or system configuration, as `git lfs install` writes it. It is
+    kept (LFS files are real content in batch worktrees) only when every key of the
+    repository's own configuration (any scope but global, system and command: `.git/config`,
     `config.worktree` and the files they include) is one `_ORDINARY_KEYS` allows, each URL
     or remote name in it plain (`_plain_url`): a kept driver reads that configuration, and
     git-lfs starts programs it names (custom transfer agents, credential helpers, ssh and
     askpass commands) that no list of forbidden keys could be sure to cover. Otherwise,
-    silently, every driver is off and LFS files stay pointers. A driver the repository defines or redefines, one set on the command
-    line, and every driver when git cannot tell scopes (older than 2.26) are always off.
-    `users_too` switches the user's drivers off as well (for a copy that lacks what they keep
-    in the repository, e.g. git-lfs objects).
+    silently, every driver is off and LFS files stay pointers. A driver the repository
+    defines or redefines, one set on the command line, and every driver when git cannot tell
+    scopes (older than 2.26) are always off. `users_too` switches the user's drivers off as
+    well (for a copy that lacks what they keep in the repository, e.g. git-lfs objects).
 
-    One `git config --list` answers it all, so each call costs one process.
+    A merge driver the repository defines becomes git's own text merge (`git merge-file`):
+    the pick merges as it would without the driver, or conflicts. The repository's own
+    configuration includes every file it names under any condition (`_with_every_include`),
+    so what is off does not depend on the branch or worktree git runs in.
+
+    One `git config --list` answers it all (one more a file the repository includes).
     """
     env = git_env() if env is None else env
-    entries = _scoped_config(root, env, timeout)
+    entries = _with_every_include(root, env, timeout, _scoped_config(root, env, timeout))
     users_kept = not users_too and all(
-        _ordinary(key, value) for scope, key, value in entries if scope not in _CALLER_SCOPES
+        _ordinary(key, value) for scope, _, key, value in entries if scope not in _CALLER_SCOPES
     )
     scopes: dict[str, set[str]] = {}
-    for scope, key, _ in entries:
+    merges: set[str] = set()
+    for scope, _, key, _ in entries:
         driver, _, part = key.rpartition(".")
         if driver.startswith("filter.") and part in _FILTER_PARTS:
             scopes.setdefault(driver, set()).add(scope)
+        elif driver.startswith("merge.") and part == "driver" and scope not in _USER_SCOPES:
+            merges.add(driver)
     out: list[str] = []
     for driver, defined_in in sorted(scopes.items()):
         if defined_in <= _USER_SCOPES and users_kept:
             continue
         out += [f"{driver}.{part}=" for part in _FILTER_PARTS]
         out.append(f"{driver}.required=false")
-    return out
+    text_merge = f"{shlex.quote(find_git() or 'git')} merge-file --marker-size=%L %A %O %B"
+    return out + [f"{driver}.driver={text_merge}" for driver in sorted(merges)]
 
 
 def _reads_work_tree(args: tuple[str, ...]) -> bool:
@@ -302,13 +395,11 @@ def run(
     to pass on; `keep_config` names HARDENING keys to leave as the repository sets them (only
     for commands that start nothing, e.g. `rev-parse --git-path hooks`).
     """
-    git = find_git()
-    if git is None:
-        raise GitError("git is not installed (or not on PATH)")
+    git = _git_or_fail(root)
     env = git_env(keep_env)
     argv = git_argv(*args, git=git, keep_config=keep_config)
     if _reads_work_tree(args):  # a diff of the work tree would run the clean filters
-        argv[1:1] = [arg for pair in filters_off(root, env, timeout) for arg in ("-c", pair)]
+        argv[1:1] = [arg for pair in drivers_off(root, env, timeout) for arg in ("-c", pair)]
     try:
         done = capture_process(argv, cwd=root, timeout=timeout, cancel=cancel, env=env)
     except OSError as exc:
@@ -349,9 +440,7 @@ def stream(
     Raises GitError when git is not installed. For commands that read files as they are
     (`grep`), not for `diff`, which would need the filter overrides of `run`.
     """
-    git = find_git()
-    if git is None:
-        raise GitError("git is not installed (or not on PATH)")
+    git = _git_or_fail(root)
     return StreamedProcess(
         git_argv(*args, git=git), cwd=root, timeout=timeout, cancel=cancel, env=git_env()
     )

@@ -2,7 +2,7 @@
 
 All three backends honour the same rules, so a result does not depend on what is installed:
 ignored files (.gitignore) and binary files are skipped, hidden files are searched, `.git` is
-not; the glob filter has the semantics of `files.glob_matches`; matches are sorted by path and
+not; the glob filter has the semantics of `globs.glob_matches`; matches are sorted by path and
 line; paths are workspace-relative; files the caller's `secret` rule names (.env, keys) are
 left out whichever backend runs, and counted, so grep can say how many it skipped. The programs run through `safety/process.py` (git through
 `repo/git.py`), in their own process group, killed on cancel or timeout. The regex dialect is the backend's (ripgrep's Rust syntax
@@ -21,7 +21,6 @@ import codecs
 import functools
 import os
 import re
-import shutil
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -29,9 +28,11 @@ from pathlib import Path
 
 from v4code.cancel import CancelToken
 from v4code.errors import Cancelled, ToolError
+from v4code.globs import glob_matches
 from v4code.repo import git
-from v4code.repo.files import glob_matches, is_git_work_tree, list_files
+from v4code.repo.files import is_git_work_tree, list_files
 from v4code.safety.process import StreamedProcess, capture_process
+from v4code.safety.programs import find_program
 from v4code.textio import SNIFF_BYTES, is_binary
 
 __all__ = [
@@ -96,13 +97,14 @@ class SearchResult:
     the count says nothing about their content)."""
 
 
-def find_rg() -> str | None:
-    return shutil.which("rg")
+def find_rg(workspace: Path | None = None) -> str | None:
+    """ripgrep's absolute path, found once and never inside a workspace (`safety/programs`)."""
+    return find_program("rg", workspace)
 
 
 def choose_backend(root: Path) -> str:
     """The best backend available for this workspace."""
-    if find_rg() is not None:
+    if find_rg(root) is not None:
         return "rg"
     if is_git_work_tree(root):
         return "git"
@@ -140,8 +142,11 @@ def search(
     backend = backend or choose_backend(root)
     if backend not in BACKENDS:
         raise ValueError(f"unknown search backend {backend!r}")
+    rg = find_rg(root) if backend == "rg" else None
+    if backend == "rg" and rg is None:
+        backend = "git" if is_git_work_tree(root) else "python"
     glob = glob.strip() if glob else None
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + (cancel.bound(timeout) if cancel is not None else timeout)
     skipped = 0
     if secret is not None and count_secrets:
         listed = list_files(root, target, cancel=cancel).files
@@ -150,8 +155,8 @@ def search(
     try:
         if backend == "python":
             found = _python_search(root, target, pattern, glob, ignore_case, cancel, deadline, keep)
-        elif backend == "rg":
-            found = _rg_search(root, spec, pattern, glob, ignore_case, cancel, deadline, keep)
+        elif rg is not None:
+            found = _rg_search(rg, root, spec, pattern, glob, ignore_case, cancel, deadline, keep)
         else:
             timeout = max(deadline - time.monotonic(), 0.0)
             args = _git_grep_args(pattern, spec, ignore_case, perl=_git_has_pcre(root))
@@ -203,6 +208,7 @@ def _shown(pattern: str) -> str:
 
 
 def _rg_search(
+    rg: str,
     root: Path,
     spec: str,
     pattern: str,
@@ -215,13 +221,13 @@ def _rg_search(
     """ripgrep; a second, byte-mode run when PCRE2 refused files that are not UTF-8."""
 
     def run(byte_mode: bool) -> tuple[list[Match], bool, str]:
-        argv = _rg_argv(pattern, spec, glob, ignore_case, byte_mode=byte_mode)
+        argv = _rg_argv(rg, pattern, spec, glob, ignore_case, byte_mode=byte_mode)
         timeout = max(deadline - time.monotonic(), 0.0)
         process = StreamedProcess(argv, cwd=root, timeout=timeout, cancel=cancel)
         return (*_run_backend("rg", root, process, glob, keep), process.stderr)
 
     matches, complete, stderr = run(byte_mode=False)
-    if not _pcre2_refused_a_file(stderr) or not _rg_flags(find_rg() or "rg").no_unicode:
+    if not _pcre2_refused_a_file(stderr) or not _rg_flags(rg).no_unicode:
         return matches, complete
     raw, raw_complete, _ = run(byte_mode=True)
     seen = {m.path for m in matches} | {m.path for m in raw}
@@ -254,9 +260,14 @@ def _is_utf8(path: Path) -> bool:
 
 
 def _rg_argv(
-    pattern: str, spec: str, glob: str | None, ignore_case: bool, *, byte_mode: bool = False
+    rg: str,
+    pattern: str,
+    spec: str,
+    glob: str | None,
+    ignore_case: bool,
+    *,
+    byte_mode: bool = False,
 ) -> list[str]:
-    rg = find_rg() or "rg"
     argv = [rg, "--no-config", "--line-number", "--no-heading", "--with-filename", "--null"]
     argv += ["--color", "never", "--hidden", "--glob", "!.git"]
     if byte_mode:
@@ -380,7 +391,7 @@ _GIT_PCRE: dict[str, bool] = {}
 def _git_has_pcre(root: Path) -> bool:
     """git built without PCRE refuses -P; then fall back to POSIX extended regexes.
     (A property of the git build: cached per executable; `root` only gives it a repo.)"""
-    key = git.find_git() or "git"
+    key = git.find_git(root) or "git"
     if key not in _GIT_PCRE:
         try:
             git.run(root, "grep", "-P", "-e", "x", "--", ":(exclude)*", ok=(0, 1), timeout=20)

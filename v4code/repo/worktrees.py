@@ -2,11 +2,13 @@
 
 Batch jobs create and remove many worktrees and branches; gitpython keeps that code short.
 It gets the protections of `repo.git` (see its docstring): every `Git` object is given the
-HARDENING overrides and `filters_off` (the filter drivers the repository defines switched off;
-the user's own, like git-lfs, kept only while the repository's configuration is that of a
+HARDENING overrides and `drivers_off` (the filter drivers the repository defines switched off,
+its merge drivers replaced by git's text merge, whatever branch an `includeIf` names; the
+user's own filters, like git-lfs, kept only while the repository's configuration is that of a
 plain clone) as persistent options and a prompt-free, lock-free environment, and the
 inherited GIT_* variables (which gitpython would copy into every call) are dropped from this
-process's environment before the first call. gitpython is imported only here, and only when
+process's environment before the first call; gitpython starts the git `find_git` resolved
+(GIT_PYTHON_GIT_EXECUTABLE), never one on PATH. gitpython is imported only here, and only when
 a batch command needs it.
 
 Nothing here reads or writes the user's checkout or index: worktrees are added from a commit
@@ -22,7 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from v4code.repo.git import HARDENING, GitError, filters_off, git_env
+from v4code.repo.git import HARDENING, GitError, drivers_off, find_git, git_env
+from v4code.safety.redact import is_secret_env
 
 if TYPE_CHECKING:
     import git as gitpython
@@ -48,17 +51,35 @@ def _scrub_process_env() -> None:
             del os.environ[name]
 
 
+def _gitpython(workspace: Path) -> Any:
+    """The gitpython module, set to start the git `find_git` resolved (never one on PATH
+    inside a workspace). Importing gitpython runs `git version` from
+    GIT_PYTHON_GIT_EXECUTABLE, or from PATH without it, so that is set first."""
+    _scrub_process_env()
+    program = find_git(workspace)
+    if program is None:
+        raise GitError("git is not installed (or not on PATH outside the workspace)")
+    os.environ["GIT_PYTHON_GIT_EXECUTABLE"] = program
+    import git as gitpython
+
+    if program != gitpython.Git.GIT_PYTHON_GIT_EXECUTABLE:
+        gitpython.refresh(program)
+    return gitpython
+
+
 def _hardened(g: gitpython.Git, path: Path) -> gitpython.Git:
     """Hooks, fsmonitor and the repository's filter programs off: a checkout (smudge) or an
     add (clean) in our worktrees starts nothing the repository configures. Filters of the
     user's global or system configuration keep working while the repository's own
-    configuration holds only what a clone and git-lfs write (`filters_off`), so git-lfs
+    configuration holds only what a clone and git-lfs write (`drivers_off`), so git-lfs
     files are real content in a unit's worktree and are stored as pointers again when it
     commits; any other key there (git-lfs could start a program it names) switches them off
     too, and the files stay pointers."""
-    overrides = [f"{key}={value}" for key, value in HARDENING] + filters_off(path)
+    overrides = [f"{key}={value}" for key, value in HARDENING] + drivers_off(path)
     g.set_persistent_git_options(c=overrides)
     g.update_environment(GIT_TERMINAL_PROMPT="0", GIT_OPTIONAL_LOCKS="0", GIT_PAGER="cat")
+    # gitpython starts git with os.environ: v4code's secrets are unset there (None removes)
+    g.update_environment(**dict.fromkeys(n for n in os.environ if is_secret_env(n)))
     return g
 
 
@@ -76,9 +97,7 @@ def _call(g: gitpython.Git, command: str, *args: str, **kwargs: Any) -> str:
 
 def git_at(path: Path) -> gitpython.Git:
     """A hardened gitpython `Git` working in `path` (a repository or one of our worktrees)."""
-    import git as gitpython
-
-    _scrub_process_env()
+    gitpython = _gitpython(path)
     return _hardened(gitpython.Git(str(path)), path)
 
 
@@ -173,7 +192,16 @@ def _author_env(worktree: Path) -> dict[str, str]:
 
 
 def commit_all(worktree: Path, message: str) -> str | None:
-    """Commit every change in our worktree (hooks never run); the new commit, or None if clean."""
+    """Commit every change in our worktree (hooks never run); the new commit, or None if clean.
+
+    A git repository inside the worktree (a `.git` below its root: the unit's agent or
+    verify command made it) is refused: `add --all` would record it as a gitlink, and git
+    on the host reads its configuration, which can name programs."""
+    from v4code.repo.files import list_files
+
+    nested = sorted(list_files(worktree).repositories)
+    if nested:
+        raise GitError(f"a git repository inside the worktree is never committed: {nested[0]}")
     g = git_at(worktree)
     _call(g, "add", "--all")
     if not _call(g, "status", "--porcelain", "--untracked-files=no").strip():
@@ -181,6 +209,31 @@ def commit_all(worktree: Path, message: str) -> str | None:
     g.update_environment(**_author_env(worktree))
     _call(g, "commit", "--quiet", "--no-verify", "--no-gpg-sign", "-m", message)
     return _call(g, "rev-parse", "HEAD")
+
+
+def stage_all(worktree: Path, base: str) -> str:
+    """Stage every change in our worktree; the diffstat of the staged tree against `base`
+    (empty when the worktree holds what `base` holds). What is staged now is what
+    `commit_staged` commits, so files a verify command leaves behind later are not."""
+    g = git_at(worktree)
+    _call(g, "add", "--all")
+    return _call(g, "diff", "--no-ext-diff", "--no-textconv", "--cached", "--stat", base)
+
+
+def commit_staged(worktree: Path, message: str) -> str | None:
+    """Commit what is staged in our worktree (hooks never run); the new commit, or None."""
+    g = git_at(worktree)
+    if not _call(g, "diff", "--no-ext-diff", "--no-textconv", "--cached", "--name-only").strip():
+        return None
+    g.update_environment(**_author_env(worktree))
+    _call(g, "commit", "--quiet", "--no-verify", "--no-gpg-sign", "-m", message)
+    return _call(g, "rev-parse", "HEAD")
+
+
+def add_detached(root: Path, path: Path, commit: str) -> None:
+    """A worktree at `path` checked out at `commit`, on no branch (a throwaway checkout)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _call(git_at(root), "worktree", "add", "--quiet", "--detach", str(path), commit)
 
 
 def diffstat(worktree: Path, base: str) -> str:
@@ -218,7 +271,8 @@ def cherry_pick_into(worktree: Path, commits: Iterable[str]) -> PickResult:
     g.update_environment(**_author_env(worktree))
     for commit in commits:
         try:
-            _call(g, "cherry-pick", "--allow-empty", "--keep-redundant-commits", commit)
+            _call(g, "cherry-pick", "--no-gpg-sign", "--allow-empty", "--keep-redundant-commits",
+                  commit)  # fmt: skip
         except GitError as exc:
             files = _call(g, "diff", "--name-only", "--diff-filter=U").split()
             try:
@@ -243,13 +297,11 @@ def clone_bundle(bundle: Path, dest: Path, branch: str, base: str) -> None:
     its own configuration switches every filter driver off, the user's too: files stay as
     committed (LFS pointers), and a file added there is committed as it is rather than into
     a store that goes away with the copy."""
-    import git as gitpython
-
-    _scrub_process_env()
+    gitpython = _gitpython(dest.parent)
     g = _hardened(gitpython.Git(str(dest.parent)), dest.parent)
     _call(g, "clone", "--quiet", "--no-checkout", str(bundle), str(dest))
     clone = git_at(dest)
-    for setting in filters_off(dest, users_too=True):
+    for setting in drivers_off(dest, users_too=True):
         _call(clone, "config", *setting.split("=", 1))
     _call(clone, "checkout", "--quiet", "-b", branch, base)
 

@@ -15,7 +15,7 @@ from typing import TextIO
 
 from v4code.repomap.api import locate, repo_map
 from v4code.repomap.index import Progress
-from v4code.textio import one_line
+from v4code.textio import one_line, shown_lines
 
 __all__ = ["TerminalProgress", "format_locate", "print_locate", "print_map"]
 
@@ -31,7 +31,7 @@ def print_map(
 ) -> None:
     """`v4code map [FOCUS]`: the repo map, ending with a newline."""
     text = repo_map(root, focus, max_tokens, progress=progress, secret_files=secret_files)
-    (out or sys.stdout).write((text or "(no files to map)") + "\n")
+    (out or sys.stdout).write(shown_lines(text or "(no files to map)") + "\n")  # names, code
 
 
 class TerminalProgress:

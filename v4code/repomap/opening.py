@@ -27,7 +27,7 @@ from pathlib import Path
 from v4code.cancel import CancelToken
 from v4code.errors import Cancelled, V4codeError
 
-__all__ = ["MAP_SECONDS", "Opening", "OpeningMap", "opening_message"]
+__all__ = ["MAP_SECONDS", "Opening", "OpeningMap", "opening_message", "task_of"]
 
 MAP_SECONDS = 3.0
 """Longest the first message waits for the index."""
@@ -40,6 +40,13 @@ HEADER = (
 )
 FOOTER = "\n</repo_map>"
 _FENCE = re.compile(r"<(?=/?\s*repo_map)", re.IGNORECASE)
+
+
+def task_of(content: str) -> str:
+    """The task a first user message was built from: the message without its repo map (the
+    map's text is fenced, so its header marks where the task ends)."""
+    task, found, rest = content.rpartition(f"\n\n{HEADER}")
+    return task if found and rest.endswith(FOOTER) else content
 
 
 @dataclass

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from v4code.errors import ExitCode, V4codeError
+from v4code.textio import shown_lines
 
 if TYPE_CHECKING:
     from v4code.config import Settings
@@ -62,8 +63,8 @@ def review(request: ReviewRequest) -> int:
     if request.hook and os.environ.get("V4CODE_SKIP_REVIEW") == "1":
         _say("v4code review: skipped (V4CODE_SKIP_REVIEW=1)", err=True)
         return 0
-    root = _workspace()
     try:
+        root = _workspace()
         settings, target = _prepare(root, request)
     except V4codeError as exc:
         _say(f"v4code review: {exc.message}", err=True)
@@ -79,9 +80,9 @@ def review(request: ReviewRequest) -> int:
 
 
 def _workspace() -> Path:
-    from v4code.workspace import workspace_root
+    from v4code.workspace import repository_root
 
-    return workspace_root()
+    return repository_root("review")
 
 
 def _prepare(root: Path, request: ReviewRequest) -> tuple[Settings, ReviewTarget]:
@@ -96,7 +97,7 @@ def _prepare(root: Path, request: ReviewRequest) -> tuple[Settings, ReviewTarget
     loaded = load_settings(root, flags)
     settings = loaded.settings
     for notice in loaded.notices:
-        sys.stderr.write(f"v4code review: {notice}\n")
+        _say(f"v4code review: {notice}", err=True)
     globs = tuple(g.strip() for g in settings.review_skip.split(",") if g.strip())
     target = collect(
         root,
@@ -150,13 +151,13 @@ def _report(result: ReviewResult, request: ReviewRequest) -> int:
     fail_on = request.fail_on
     code = 1 if gating(result.findings, fail_on) else 0
     if request.fmt == "json":
-        _say(render_json(result, code, fail_on), nl=False)
+        _say(render_json(result, code, fail_on), nl=False, raw=True)
     elif request.fmt == "sarif":
-        _say(render_sarif(result), nl=False)
+        _say(render_sarif(result), nl=False, raw=True)
     else:
         to_stderr = request.hook  # git shows a hook's stderr; stdout may be a pipe
         stream = sys.stderr if to_stderr else sys.stdout
-        _say(render_text(result, colour=stream.isatty()), nl=False, err=to_stderr)
+        _say(render_text(result, colour=stream.isatty()), nl=False, err=to_stderr, raw=True)
     if code and request.hook:
         _say(
             f"v4code review: commit blocked: findings at or above {fail_on!r} ({SKIP_HINT})",
@@ -165,7 +166,11 @@ def _report(result: ReviewResult, request: ReviewRequest) -> int:
     return code
 
 
-def _say(text: str, *, err: bool = False, nl: bool = True) -> None:
+def _say(text: str, *, err: bool = False, nl: bool = True, raw: bool = False) -> None:
+    """A line out; through the display sanitiser unless `raw` (the rendered review, which
+    sanitised the model's and the diff's text itself and adds its own colours, and JSON)."""
+    if not raw:
+        text = shown_lines(text)
     stream: TextIO = sys.stderr if err else sys.stdout
     stream.write(text + "\n" if nl else text)
     stream.flush()

@@ -9,7 +9,6 @@ the review sees what will be committed.
 
 from __future__ import annotations
 
-import fnmatch
 import os
 import re
 from collections.abc import Collection
@@ -17,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from v4code.errors import ConfigError
+from v4code.globs import glob_matches
 from v4code.repo import git as gitrunner
 
 CONTEXT_LINES = 5
@@ -222,11 +222,11 @@ def skip_reason(
     if name in LOCK_FILES:
         return "lock file"
     for pattern in globs:
-        if fnmatch.fnmatch(f.path, pattern) or fnmatch.fnmatch(name, pattern):
+        if glob_matches(f.path, pattern):
             return f"matches {pattern}"
     if f.path in attributes:
         return "generated or vendored (.gitattributes)"
-    if any(fnmatch.fnmatch(name, g) for g in GENERATED_GLOBS):
+    if any(glob_matches(name, g) for g in GENERATED_GLOBS):
         return "generated"
     if f.deleted:
         return "deleted"
@@ -263,7 +263,7 @@ def collect(
 ) -> ReviewTarget:
     """The change to review, with the files that are left out and why. A secret-looking file
     (.env, a key, the user's `secret_files`) is left out: its lines never reach the model."""
-    from v4code.safety.secret_files import SecretFiles
+    from v4code.safety.secret_files import SecretFiles, secret_in_text
 
     secret = SecretFiles(root, secret_files)
     rel_paths = tuple(_relative(root, cwd or root, p) for p in paths)
@@ -273,7 +273,7 @@ def collect(
     kept: list[FileDiff] = []
     skipped: list[tuple[str, str]] = []
     for f in files:
-        why = "secret file" if secret.reason(f.path) else None
+        why = "secret file" if secret.reason(f.path) or secret_in_text(f.text) else None
         why = why or skip_reason(f, skip_globs, root, attributes)
         if why is None:
             kept.append(f)

@@ -217,7 +217,10 @@ class _Checker:
             return None
         else:
             path = Path(os.path.normpath(self.cwd / base))
-        parent = Path(os.path.realpath(path.parent))
+        try:
+            parent = Path(os.path.realpath(path.parent))
+        except OSError:  # `/proc/1/root/...` as root: unknowable, never a crash
+            return None
         return parent / path.name if path.name else parent
 
     def danger(self, target: str) -> str | None:

@@ -14,13 +14,25 @@ program runs (`env`, `timeout 60`, `nice`, `nohup`, ...) are looked through, and
 
 `sudo` and `doas` stay in the prefix: approving `make test` never approves `sudo make test`.
 None means the command has no meaningful prefix: only a yes for this one command is offered.
+So is a command holding a word that can make it run a program or read a configuration nobody
+approved (`git -c core.fsmonitor=PROG status`, `make -f other.mk test`, `GIT_PAGER=PROG git
+log`): `program_options.py` says which words those are, at every level of wrappers and runners.
 """
 
 from __future__ import annotations
 
 import re
 
-from v4code.safety.shell_words import command_words, parser, program_name, unwrap, walk, word_value
+from v4code.safety.program_options import loads_program, names_program
+from v4code.safety.shell_words import (
+    WRAPPERS,
+    command_words,
+    parser,
+    program_name,
+    unwrap,
+    walk,
+    word_value,
+)
 
 _PYTHON = re.compile(r"^(python|pypy)[0-9.]*$")
 _PYTHON_VALUE_OPTIONS = frozenset({"-W", "-X", "--check-hash-based-pycs"})
@@ -76,10 +88,6 @@ _NAMED = frozenset(
 _RUNNERS = frozenset({("uv", "run"), ("poetry", "run"), ("pdm", "run"), ("uv", "tool")})
 _PACKAGE_RUNNERS = frozenset({"npx", "uvx", "bunx", "pnpx"})
 _PRIVILEGED = frozenset({"sudo", "doas"})
-# Variables that load other code into any program: a command setting one is never covered.
-_LOADERS = frozenset(
-    {"BASH_ENV", "ENV", "PATH", "PYTHONSTARTUP", "NODE_OPTIONS", "PERL5OPT", "RUBYOPT"}
-)
 
 
 def command_prefix(command: str) -> str | None:
@@ -93,7 +101,7 @@ def command_prefix(command: str) -> str | None:
         return None
     stripped = words[: len(words) - len(unwrapped)]
     assigned += [w.split("=", 1)[0] for w in stripped if "=" in w and not w.startswith("-")]
-    if any(name in _LOADERS or name.startswith("LD_") for name in assigned):
+    if any(loads_program(name) for name in assigned) or _wrapper_names_program(stripped):
         return None
     privileged = any(program_name(w) in _PRIVILEGED for w in stripped)
     prefix = _program_prefix(unwrapped, depth=0)
@@ -119,6 +127,17 @@ def _simple_command(command: str) -> tuple[list[str], list[str]] | None:
     return command_words(commands[0]), assigned
 
 
+def _wrapper_names_program(stripped: list[str]) -> bool:
+    """Whether a wrapper's own options (`env -S`, `sudo -s`) run something of their own."""
+    wrapper = ""
+    for word in stripped:
+        if not word.startswith("-") and program_name(word) in (*WRAPPERS, "timeout"):
+            wrapper = program_name(word)
+        elif names_program(wrapper, [word]) is not None:
+            return True
+    return False
+
+
 def _program_prefix(words: list[str], depth: int) -> str | None:
     if not words or depth > 4:
         return None
@@ -127,14 +146,20 @@ def _program_prefix(words: list[str], depth: int) -> str | None:
     if _PYTHON.match(name):
         return _python(program, args)
     if name in _SHELLS or name in _INLINE:
+        if names_program(name, args) is not None:
+            return None
         return _script(program, args, _INLINE.get(name, frozenset({"-c", "-s"})))
     if name in _PACKAGE_RUNNERS:
         package = _first_plain(args, frozenset())
-        return None if package is None else f"{program} {args[package]}"
+        if package is None or names_program(name, args) is not None:
+            return None
+        return f"{program} {args[package]}"
     takes = _SUBCOMMANDS.get(name) or _SUBCOMMANDS.get(program)
     if takes is None and name not in _SUBCOMMANDS and program not in _SUBCOMMANDS:
-        return program
+        return None if names_program(name, args) is not None else program
     at = _first_plain(args, takes or frozenset())
+    if names_program(name, args, at) is not None:
+        return None
     if at is None:
         return program
     sub, rest = args[at], args[at + 1 :]
@@ -154,10 +179,12 @@ def _python(program: str, args: list[str]) -> str | None:
     i = 0
     while i < len(args):
         arg = args[i]
-        if arg == "-m":
-            return f"{program} -m {args[i + 1]}" if i + 1 < len(args) else None
         if arg.startswith("-m") and not arg.startswith("--"):
-            return f"{program} -m {arg[2:]}"
+            module = arg[2:] or (args[i + 1] if i + 1 < len(args) else "")
+            rest = args[i + 1 :] if arg[2:] else args[i + 2 :]
+            if not module or names_program(module, rest) is not None:
+                return None  # what the module is told can name another program
+            return f"{program} -m {module}"
         if arg in ("-c", "-") or (arg.startswith("-c") and not arg.startswith("--")):
             return None  # inline code or stdin: nothing worth remembering
         if arg in _PYTHON_VALUE_OPTIONS:
@@ -166,6 +193,8 @@ def _python(program: str, args: list[str]) -> str | None:
         if arg.startswith("-"):
             i += 1
             continue
+        if names_program(program_name(arg), args[i + 1 :]) is not None:
+            return None
         return f"{program} {arg}"  # a script
     return None  # an interactive interpreter
 

@@ -43,6 +43,7 @@ __all__ = [
     "capture_process",
     "command_env",
     "run_process",
+    "secret_free_env",
     "stop_group",
 ]
 
@@ -74,6 +75,12 @@ _QUIET_ENV = {
 # key, token or secret v4code reads: redact.is_secret_env) must not be printable by a command
 # the model runs (its output goes to the model and the session log).
 _DROPPED_ENV = ("FORCE_COLOR", "CLICOLOR_FORCE", "PY_COLORS")
+
+
+def secret_free_env() -> dict[str, str]:
+    """This process's environment without the secrets v4code reads: what a helper program
+    (git, ripgrep, a probe) gets when its caller names no environment."""
+    return {name: value for name, value in os.environ.items() if not is_secret_env(name)}
 
 
 def command_env(base: Mapping[str, str] | None = None, **extra: str) -> dict[str, str]:
@@ -228,7 +235,7 @@ def run_process(
     """
     buffer = OutputBuffer(head_bytes, tail_bytes)
     start = time.monotonic()
-    deadline = start + timeout
+    deadline = start + (cancel.bound(timeout) if cancel is not None else timeout)
     proc = subprocess.Popen(
         list(argv),
         cwd=cwd,
@@ -336,7 +343,7 @@ def _start(
     return subprocess.Popen(
         list(argv),
         cwd=cwd,
-        env=dict(env) if env is not None else None,
+        env=dict(env) if env is not None else secret_free_env(),
         stdin=stdin,
         stdout=subprocess.PIPE,
         stderr=stderr,  # type: ignore[arg-type]
@@ -379,7 +386,7 @@ def capture_process(
     """
     pipe_in = subprocess.PIPE if stdin is not None else subprocess.DEVNULL
     proc = _start(argv, cwd, env, subprocess.PIPE, pipe_in)
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + (cancel.bound(timeout) if cancel is not None else timeout)
     stop: str | None = None
     pending = stdin
     while True:
@@ -420,7 +427,7 @@ class StreamedProcess:
         self._argv = list(argv)
         self._cwd = cwd
         self._env = env
-        self._deadline = time.monotonic() + timeout
+        self._deadline = time.monotonic() + (cancel.bound(timeout) if cancel else timeout)
         self._cancel = cancel
         self._done = threading.Event()
         self._errors: IO[bytes] | None = None

@@ -13,14 +13,23 @@ Inside, every capability is dropped (as root, a bare `--ro-bind / /` lets a comm
 
 - `/` read-only, fresh `/dev` and `/proc` (with `/proc/sys` read-only: uid 0 could otherwise
   write sysctls without any capability);
-- a private `/tmp`, and `/run`, `/var/run` and `$XDG_RUNTIME_DIR` masked, so no host Unix
-  socket (docker, D-Bus, ssh-agent) can be reached; the network namespace is private as well;
+- a private `/tmp`, and `/run`, `/var/run` and `$XDG_RUNTIME_DIR` masked; every other host
+  Unix socket v4code can find (those listening in its network namespace, and a shallow scan
+  of /var, /srv, /opt, /mnt, /media, /home, /root) has /dev/null bound over it, so no host
+  daemon (docker, D-Bus, a database) can be reached; the network namespace is private too;
 - `$HOME` an empty scratch tmpfs, except the paths the user lists in `sandbox_allow_read`;
-- the v4code home (settings, sessions, checkpoints) masked and read-only;
-- the workspace writable, except `.git/` and `.v4code/`, bound read-only on top;
+- the v4code home (settings, sessions, checkpoints) masked and read-only, always, even
+  when the workspace (a batch unit's worktree) lies inside it: the workspace is bound on top;
+- the workspace writable, except `.git/` and `.v4code/`, bound read-only on top; where its
+  `.git` file pointed when this process first looked (a worktree's repository), only if
+  that is a real git directory and its `commondir` a real repository;
 - the user's toolchain readable wherever it lives: every directory on PATH and the
-  installation its entries resolve to (pyenv, nvm, cargo under `$HOME`), the active
-  virtualenv, the running interpreter's prefix and any virtualenv the command names.
+  installation it belongs to (pyenv, nvm under `$HOME`; of `~/.cargo` only bin, registry
+  and git, of `~/.local` only bin and lib/python*), the virtualenvs links there lead into,
+  the active virtualenv, the running interpreter's prefix, any virtualenv the command
+  names, and a virtualenv's `pyvenv.cfg` `home` when it holds a Python. A PATH folder in the
+  workspace (an activated `.venv/bin`) is never followed: a link planted there shows nothing.
+  A path that cannot be looked at (`/proc/1/root/...`) is left out; it never stops a command.
 
 Mounts are applied shallowest first, so a deeper path (the workspace under `/tmp`, a venv
 under `$HOME`) lands on top of the mask that hides its parent.
@@ -31,12 +40,13 @@ the kernel enforces for uid 0, and `ulimit -u` otherwise) and a file size (`ulim
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import functools
 import os
 import re
 import shlex
-import shutil
+import stat
 import sys
 import time
 import uuid
@@ -46,6 +56,7 @@ from pathlib import Path
 
 from v4code.errors import ToolError
 from v4code.safety.process import capture_process
+from v4code.safety.programs import find_program
 
 __all__ = [
     "MAX_FILE_BYTES",
@@ -54,6 +65,7 @@ __all__ = [
     "bwrap_argv",
     "check_sandbox",
     "find_bwrap",
+    "sandbox_problem",
     "sandboxed",
 ]
 
@@ -82,18 +94,40 @@ class SandboxUnavailable(ToolError):
     """The sandbox is required but cannot be used here; the message says why and what to do."""
 
 
-def find_bwrap() -> str | None:
-    return shutil.which("bwrap")
+def find_bwrap(workspace: Path | None = None) -> str | None:
+    """bubblewrap's absolute path, found once and never inside a workspace: a planted
+    `.venv/bin/bwrap` would otherwise *be* the sandbox."""
+    return find_program("bwrap", workspace)
+
+
+def _shell(name: str, root: Path) -> str:
+    """The absolute path of a shell v4code puts around the command (`bash`, `sh`)."""
+    found = find_program(name, root)
+    if found is None:
+        raise SandboxUnavailable(
+            f"This command must run in the sandbox, but `{name}` was not found outside the "
+            "workspace, so it was not run."
+        )
+    return found
 
 
 @dataclass(frozen=True)
 class _Mount:
-    op: str  # a bwrap option: --tmpfs, --bind, --ro-bind
+    op: str  # a bwrap option: --tmpfs, --bind, --ro-bind; or --socket (to hide)
     path: Path
 
 
 def _real(path: str | Path) -> Path:
     return Path(os.path.realpath(os.path.expanduser(str(path))))
+
+
+def _reals(paths: Iterable[str]) -> list[Path]:
+    """`_real` of each path that can be looked at (`/proc/1/root/...` cannot, as root)."""
+    out: list[Path] = []
+    for path in paths:
+        with contextlib.suppress(OSError):
+            out.append(_real(path))
+    return out
 
 
 def _under(path: Path, base: Path) -> bool:
@@ -161,59 +195,102 @@ def _venv_base(venv: Path) -> Path | None:
     return None
 
 
-def _toolchain(command_text: str) -> list[Path]:
-    """Everything the command's programs need to be found and to run, as real paths."""
+def _linked_venvs(directory: Path) -> list[Path]:
+    """The virtualenvs and Pythons the links of a PATH folder outside the workspace point
+    into (pipx and uv put links in `~/.local/bin`): a link's target is shown only as part
+    of a venv or of a Python installation, never just its parent folder."""
     found: list[Path] = []
-    path_dirs = [p for p in os.environ.get("PATH", "").split(os.pathsep) if os.path.isabs(p)]
-    for entry in path_dirs:
-        directory = _real(entry)
-        if not directory.is_dir():
+    with contextlib.suppress(OSError):
+        for item in directory.iterdir():
+            with contextlib.suppress(OSError):
+                if not item.is_symlink():
+                    continue
+                target = _real(item)
+                venv = _venv_root(target)
+                if venv is not None:
+                    found.append(venv)
+                elif target.name.startswith("python") and target.parent.name == "bin":
+                    found.append(target.parent.parent)
+    return found
+
+
+def _path_folders(root: Path) -> list[Path]:
+    """PATH's folders, their installations and the venvs their links lead into. A folder
+    in the workspace (an activated `.venv/bin`) is not followed anywhere: a command can
+    plant links there, or make the folder itself a link; only its venv's `pyvenv.cfg`
+    names what else is shown (see `_toolchain`)."""
+    found: list[Path] = []
+    for entry in os.environ.get("PATH", "").split(os.pathsep):
+        if not os.path.isabs(entry):
             continue
-        found += [directory, _prefix(directory)]
-        if directory.parts[1:2] in (("usr",), ("bin",), ("sbin",)):
-            continue  # system directories: visible anyway, and their links stay there
+        lexical = Path(os.path.normpath(entry))
+        if _under(lexical, root):
+            venv = _venv_root(lexical)
+            found += [] if venv is None else [venv]
+            continue
         with contextlib.suppress(OSError):
-            for item in directory.iterdir():
-                if item.is_symlink():
-                    target = _real(item)
-                    found += [target.parent, _prefix(target.parent)]
-    if any(_real(p) == _real("~/.cargo/bin") for p in path_dirs):
-        found.append(_real(os.environ.get("RUSTUP_HOME", "~/.rustup")))
+            directory = _real(entry)
+            if not directory.is_dir() or _under(directory, root):
+                continue
+            found += [directory, _prefix(directory)]
+            if directory.parts[1:2] not in (("usr",), ("bin",), ("sbin",)):
+                found += _linked_venvs(directory)  # system folders: visible anyway
+    return found
+
+
+def _narrowed(paths: list[Path]) -> list[Path]:
+    """Installations that also hold credentials, cut down to what their tools need:
+    `~/.cargo` (credentials.toml) to bin, registry and git; `~/.local` (keyrings, tokens
+    under share/) to bin and lib/python*."""
+    home = _home()
+    narrow: dict[Path, tuple[str, ...]] = {}
+    if home is not None:
+        narrow[home / ".local"] = ("bin", "lib/python*")
+        narrow[home / ".cargo"] = ("bin", "registry", "git")
+    if os.path.isabs(os.environ.get("CARGO_HOME", "")):
+        with contextlib.suppress(OSError):
+            narrow[_real(os.environ["CARGO_HOME"])] = ("bin", "registry", "git")
+    out: list[Path] = []
+    for path in paths:
+        parts = narrow.get(path)
+        if parts is None:
+            out.append(path)
+            continue
+        with contextlib.suppress(OSError):
+            out += sorted(p for part in parts for p in path.glob(part))
+    return out
+
+
+def _toolchain(root: Path, command_text: str) -> list[Path]:
+    """Everything the command's programs need to be found and to run, as real paths.
+
+    Nothing a command can inspect stops it: a path that cannot be looked at (`/proc/1/root`
+    as root) is left out."""
+    found = _path_folders(root)
+    path_dirs = [p for p in os.environ.get("PATH", "").split(os.pathsep) if os.path.isabs(p)]
+    with contextlib.suppress(OSError):
+        if any(_real(p) == _real("~/.cargo/bin") for p in path_dirs):
+            found.append(_real(os.environ.get("RUSTUP_HOME", "~/.rustup")))
     for name in (os.environ.get("VIRTUAL_ENV"), sys.prefix, sys.base_prefix):
-        if name:
-            found.append(_real(name))
-    found.append(_prefix(_real(sys.executable).parent))
+        if name and os.path.isabs(name):
+            found.append(Path(os.path.normpath(name)))
     for word in _PATH_IN_COMMAND.findall(command_text):
         # Lexically: a venv's bin/python is a link out of the venv.
-        venv = _venv_root(Path(os.path.normpath(os.path.expanduser(word))))
-        if venv is not None:
-            found.append(_real(venv))
-    for path in list(found):
-        venv = _venv_root(path)
-        base = _venv_base(venv) if venv is not None else None
-        if base is not None:
-            found.append(base)
-    return found
-
-
-def _git_dirs(root: Path) -> list[Path]:
-    """Where a worktree's or submodule's `.git` file points (read-only, as `.git/` is)."""
-    try:
-        text = (root / ".git").read_text(errors="replace")
-    except OSError:
-        return []  # a directory (the usual case) or nothing
-    if not text.startswith("gitdir:"):
-        return []
-    gitdir = _real(root / text[len("gitdir:") :].strip())
-    # the `.git` file is the repository's to write: only a real git directory is shown
-    if not (gitdir / "HEAD").is_file() or not (
-        (gitdir / "objects").is_dir() or (gitdir / "commondir").is_file()
-    ):
-        return []
-    found = [gitdir]
-    with contextlib.suppress(OSError):
-        found.append(_real(gitdir / (gitdir / "commondir").read_text().strip()))
-    return found
+        with contextlib.suppress(OSError, ValueError):
+            venv = _venv_root(Path(os.path.normpath(os.path.expanduser(word))))
+            if venv is not None:
+                found.append(venv)
+    out: list[Path] = []
+    for path in found:
+        with contextlib.suppress(OSError):
+            real = _real(path)
+            if _under(path, root) and not _under(real, root) and _venv_root(real) != real:
+                continue  # a link out of the workspace is followed only to a virtualenv
+            out.append(real)
+            venv = _venv_root(path)
+            base = _venv_base(venv) if venv is not None else None
+            out += [] if base is None else [base]
+    return _narrowed(out)
 
 
 def _mounts(root: Path, command_text: str, allow_read: Iterable[str]) -> tuple[list[_Mount], Path]:
@@ -232,22 +309,123 @@ def _mounts(root: Path, command_text: str, allow_read: Iterable[str]) -> tuple[l
     # must not make `~` readable); what the user lists is bound as asked.
     found = [
         p
-        for p in (*_toolchain(command_text), *_git_dirs(root))
+        for p in (*_toolchain(root, command_text), *_git_dirs(root))
         if not any(_under(m, p) for m in masks)
     ]
-    for path in [*found, *(_real(p) for p in allow_read)]:
-        if path.exists() and hidden(path) and not _under(path, v4home) and path not in readable:
-            readable.append(path)
+    for path in [*found, *_reals(allow_read)]:
+        if os.path.exists(path) and hidden(path) and not _under(path, v4home):
+            readable += [] if path in readable else [path]
     mounts += [_Mount("--ro-bind", p) for p in readable]
-    if v4home.is_dir() and v4home != Path("/") and not _under(root, v4home):
+    # Always masked, even when the workspace (a batch unit's worktree) lies inside it:
+    # the workspace is bound again on top, deeper.
+    if v4home.is_dir() and v4home not in (Path("/"), root):
         mounts.append(_Mount("--tmpfs", v4home))
     mounts.append(_Mount("--bind", root))
     for protected in (".git", ".v4code"):
         if os.path.lexists(root / protected):
             mounts.append(_Mount("--ro-bind", root / protected))
+    shown = [root, *readable]
+    for sock in _host_sockets():  # none stays reachable where the sandbox can see it
+        if not hidden(sock) or any(_under(sock, p) for p in shown):
+            mounts.append(_Mount("--socket", sock))
     # Shallowest first (stable for equal depths): deeper mounts land on top.
     mounts.sort(key=lambda m: len(m.path.parts))
     return mounts, v4home
+
+
+_GIT_DIRS: dict[Path, list[Path]] = {}
+"""What each workspace's `.git` file pointed to when this process first looked (before
+any command of the session ran): a `.git` file a command writes later binds nothing."""
+
+
+def _a_git_dir(path: Path) -> bool:
+    return (path / "HEAD").is_file() and (
+        (path / "objects").is_dir() or (path / "commondir").is_file()
+    )
+
+
+def _read_git_dirs(root: Path) -> list[Path]:
+    try:
+        text = (root / ".git").read_text(errors="replace")
+    except OSError:
+        return []  # a directory (the usual case) or nothing
+    if not text.startswith("gitdir:"):
+        return []
+    gitdir = _real(root / text[len("gitdir:") :].strip())
+    # the `.git` file is the repository's to write: only a real git directory is shown
+    if not _a_git_dir(gitdir):
+        return []
+    with contextlib.suppress(OSError):  # a worktree's git dir names the worktree back
+        back = (gitdir / "gitdir").read_text(errors="replace").strip()
+        if _real(back).parent != root:
+            return []
+    found = [gitdir]
+    with contextlib.suppress(OSError):
+        common = _real(gitdir / (gitdir / "commondir").read_text().strip())
+        if not ((common / "objects").is_dir() and (common / "HEAD").is_file()):
+            return []  # `commondir` must name a real repository, not a folder to expose
+        found.append(common)
+    return found
+
+
+def _git_dirs(root: Path) -> list[Path]:
+    """Where a worktree's or submodule's `.git` file points (read-only, as `.git/` is), as
+    it was when this process first looked."""
+    if root not in _GIT_DIRS:
+        try:
+            _GIT_DIRS[root] = _read_git_dirs(root)
+        except OSError:
+            _GIT_DIRS[root] = []
+    return _GIT_DIRS[root]
+
+
+_SOCKET_SCAN = ("/var", "/srv", "/opt", "/mnt", "/media", "/home", "/root")
+"""Where host daemons keep sockets outside the masked folders; scanned once, not deeply."""
+_SCAN_DEPTH = 4
+_SCAN_ENTRIES = 10000
+
+
+def _a_socket(path: str) -> bool:
+    try:
+        return stat.S_ISSOCK(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
+@functools.lru_cache(maxsize=1)
+def _scanned_sockets() -> tuple[str, ...]:
+    """Socket files in `_SOCKET_SCAN` (a few levels down, shallowest first, a bounded number
+    of entries: about a tenth of a second, once per process): those of daemons in other
+    network namespaces, which /proc/net/unix does not list."""
+    found: list[str] = []
+    budget = _SCAN_ENTRIES
+    todo = collections.deque((top, 0) for top in _SOCKET_SCAN)  # shallowest first
+    while todo and budget > 0:
+        folder, depth = todo.popleft()
+        with contextlib.suppress(OSError), os.scandir(folder) as entries:
+            for entry in entries:
+                budget -= 1
+                if budget <= 0:
+                    break
+                with contextlib.suppress(OSError):
+                    if entry.is_dir(follow_symlinks=False):
+                        if depth + 1 < _SCAN_DEPTH:
+                            todo.append((entry.path, depth + 1))
+                    elif not entry.is_file(follow_symlinks=False) and _a_socket(entry.path):
+                        found.append(entry.path)
+    return tuple(found)
+
+
+def _host_sockets() -> list[Path]:
+    """Every host Unix socket file v4code can find: those listening in its network
+    namespace (/proc/net/unix) and those `_scanned_sockets` found."""
+    paths = set(_scanned_sockets())
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/net/unix").read_text(errors="replace").splitlines()[1:]:
+            fields = line.split(None, 7)
+            if len(fields) == 8 and fields[7].startswith("/"):
+                paths.add(fields[7])
+    return [Path(name) for name in sorted(paths) if _a_socket(name)]
 
 
 def bwrap_argv(
@@ -285,6 +463,8 @@ def bwrap_argv(
     for mount in mounts:
         if mount.op == "--tmpfs":
             wrapped += ["--tmpfs", str(mount.path)]
+        elif mount.op == "--socket":  # /dev/null over it: connecting is refused
+            wrapped += ["--ro-bind", "/dev/null", str(mount.path)]
         else:
             wrapped += [mount.op, str(mount.path), str(mount.path)]
     if any(m.op == "--tmpfs" and m.path == v4home for m in mounts):
@@ -293,7 +473,7 @@ def bwrap_argv(
     limits = f"ulimit -f {MAX_FILE_BYTES // 1024} && "
     if cgroup is None:
         limits += f"ulimit -u {MAX_PROCESSES} 2>/dev/null; "
-    wrapped += ["bash", "-c", limits + 'exec "$@"', "v4code-sandbox"]
+    wrapped += [_shell("bash", root), "-c", limits + 'exec "$@"', "v4code-sandbox"]
     return [*wrapped, *argv]
 
 
@@ -313,9 +493,19 @@ def _probe(bwrap: str, root: str) -> str | None:
     return done.stderr.decode("utf-8", "replace").strip() or f"exit status {done.returncode}"
 
 
+def sandbox_problem(root: Path) -> str | None:
+    """Why the sandbox cannot start for `root` (bubblewrap missing, or bubblewrap's own
+    complaint), or None when it can: for callers that check before they start anything and
+    word their own advice (`batch run`)."""
+    bwrap = find_bwrap()
+    if bwrap is None:
+        return "bubblewrap (`bwrap`) is not installed"
+    return _probe(bwrap, str(_real(root)))
+
+
 def check_sandbox(root: Path) -> str:
     """Return the bwrap executable to use, or raise SandboxUnavailable saying why not."""
-    bwrap = find_bwrap()
+    bwrap = find_bwrap(root)
     if bwrap is None:
         raise SandboxUnavailable(
             "This command must run in the sandbox, but bubblewrap (`bwrap`) is not installed, "
@@ -383,14 +573,17 @@ def sandboxed(
     """Yield `argv` wrapped in the sandbox; run it inside the `with` block.
 
     When the sandbox cannot start, raise SandboxUnavailable (never a silent fallback), unless
-    the user allowed unconfined commands, in which case `argv` comes back unchanged.
+    the user allowed unconfined commands, in which case `argv` comes back as every program
+    run outside the sandbox is started (safety.isolation).
     """
     try:
         bwrap = check_sandbox(root)
     except SandboxUnavailable:
         if not allow_unsandboxed:
             raise
-        yield list(argv)
+        from v4code.safety.isolation import isolated
+
+        yield isolated(argv)  # unconfined, but out of sight of v4code's process where possible
         return
     cgroup = _pids_cgroup()
     wrapped = bwrap_argv(
@@ -398,7 +591,7 @@ def sandboxed(
     )
     if cgroup is not None:
         enter = f'echo $$ > {shlex.quote(str(cgroup / "cgroup.procs"))} && exec "$@"'
-        wrapped = ["sh", "-c", enter, "v4code-sandbox", *wrapped]
+        wrapped = [_shell("sh", root), "-c", enter, "v4code-sandbox", *wrapped]
     try:
         yield wrapped
     finally:

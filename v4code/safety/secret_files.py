@@ -3,29 +3,46 @@
 A repository's code is the model's to read; its `.env` and `id_rsa` are not. A file this
 module calls secret is read only with a person's yes (even in full-auto), refused in
 `v4code run` unless the user allowed it (`--allow-secrets` or the `allow_secrets` setting),
-left out of grep, and its content never reaches the session log. The decision is by name
-(and for `.npmrc` / `.pypirc`, whether they carry a token), plus the globs the user lists in
-the user-only `secret_files` setting. Names are not secrets: listings still show them, so the
-model can say a `.env` exists and ask for it.
+left out of grep, the repo map and a review, and its content never reaches the session log.
+The decision is by name (`.env`, `prod.env`, `.env-production`, `.envrc`, `*.pem`, `id_rsa`,
+`.pgpass`, `terraform.tfstate`, ...), by content (a private-key header, PEM, OpenSSH, PGP or
+PuTTY, or a cloud credential such as a service-account key, in the file's first 16 KB: a key
+named `deploy_key` or `service-account.json` is still one), by whether `.npmrc` / `.pypirc`
+carry a token, and by the globs the user lists in the user-only `secret_files` setting
+(matched as every path pattern is: `v4code.globs`). Names are not secrets: listings still
+show them, so the model can say a `.env` exists and ask for it.
 
-This module imports nothing from v4code, so the pipeline, the search and the chat's `@path`
-attachments share one rule.
+This module imports nothing from v4code but the glob leaf, so the pipeline, the search, the
+repo map, the review and the chat's `@path` attachments share one rule.
 """
 
 from __future__ import annotations
 
-import fnmatch
 import os
+import re
 import stat
 from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 
-__all__ = ["PLACEHOLDER", "SecretFiles", "secret_reason"]
+from v4code.globs import glob_matches
+
+__all__ = ["PLACEHOLDER", "SecretFiles", "secret_in_text", "secret_reason"]
 
 PLACEHOLDER = "[content of a secret file withheld from the session log]"
 
-_EXAMPLE_ENV = frozenset({".env.example", ".env.sample", ".env.template", ".env.dist"})
+_EXAMPLE_WORDS = ("example", "sample", "template", "dist", "defaults")
+_ENV = "an environment file (.env)"
 _SECRET_NAMES = {
+    ".envrc": "a direnv file (.envrc)",
+    ".pgpass": "a PostgreSQL password file (.pgpass)",
+    ".my.cnf": "a MySQL client file (.my.cnf)",
+    ".s3cfg": "an S3 credentials file",
+    ".boto": "a cloud credentials file (.boto)",
+    ".vault-token": "a Vault token",
+    ".dockercfg": "a Docker credentials file",
+    "terraform.tfstate": "a Terraform state file (holds secrets in plain text)",
+    "terraform.tfstate.backup": "a Terraform state file (holds secrets in plain text)",
+    "kubeconfig": "a Kubernetes credentials file",
     ".netrc": "a .netrc file (login passwords)",
     "_netrc": "a .netrc file (login passwords)",
     ".git-credentials": "a git credential store",
@@ -40,6 +57,15 @@ _SECRET_SUFFIXES = {
     ".pfx": "a PKCS#12 key store",
     ".keystore": "a key store",
     ".jks": "a Java key store",
+    ".ppk": "a PuTTY private key",
+    ".kdbx": "a KeePass database",
+    ".tfstate": "a Terraform state file (holds secrets in plain text)",
+}
+# Paths (their last parts) whose name alone says nothing: `config` is a secret under `.kube/`.
+_SECRET_TAILS: dict[tuple[str, ...], str] = {
+    (".kube", "config"): "a Kubernetes credentials file",
+    (".docker", "config.json"): "a Docker credentials file",
+    ("gh", "hosts.yml"): "a GitHub CLI token file",
 }
 _KEY_TYPES = ("rsa", "dsa", "ecdsa", "ed25519", "ecdsa_sk", "ed25519_sk", "xmss")
 # A file named so only matters when it holds a credential: a plain registry setting is not one.
@@ -48,62 +74,159 @@ _TOKEN_FILES = {
     ".pypirc": ("password",),
 }
 _TOKEN_SNIFF = 64 * 1024
+# What a credential looks like inside any file, whatever its name: a private key (PEM, OpenSSH,
+# PGP, PuTTY) as a header followed by its encoded body, not a header alone (code that parses keys
+# names the header too), or a cloud credential file (a Google service-account or user key, an
+# AWS credentials file). A line of the key may start a diff line (`+`); a key inside JSON, with
+# its newlines written `\n`, is found by the JSON fields.
+_CONTENT_SNIFF = 16 * 1024
+_NL = rb"\r?\n[+\- ]?"
+_BODY = _NL + rb"(?:[A-Za-z-]+: [^\r\n\\]*" + _NL + rb")*(?:" + _NL + rb")?[A-Za-z0-9+/]{16,}"
+
+
+def _key(header: bytes) -> re.Pattern[bytes]:
+    return re.compile(rb"-----BEGIN " + header + rb"-----" + _BODY)
+
+
+_CONTENT: tuple[tuple[re.Pattern[bytes], str], ...] = (
+    (_key(rb"OPENSSH PRIVATE KEY"), "an OpenSSH private key"),
+    (_key(rb"PGP PRIVATE KEY BLOCK"), "a PGP private key"),
+    (_key(rb"(?:[A-Z0-9]+ )*PRIVATE KEY"), "a private key (PEM)"),
+    (re.compile(rb"PuTTY-User-Key-File-\d: [\w-]+\r?\n"), "a PuTTY private key"),
+    (re.compile(rb"(?im)^\s*aws_secret_access_key\s*[=:]\s*[A-Za-z0-9/+]{20,}"), "AWS credentials"),
+)
+# Only in a JSON file: the fields of a cloud credential.
+_JSON_CONTENT: tuple[tuple[re.Pattern[bytes], str], ...] = (
+    (
+        re.compile(rb'"type"\s*:\s*"(?:service_account|authorized_user|external_account)"'),
+        "a cloud credential (service-account or user key)",
+    ),
+    (re.compile(rb'"private_key"\s*:\s*"'), "a cloud credential (private key)"),
+)
+
+
+def _is_example(stem: str) -> bool:
+    return any(word in stem for word in _EXAMPLE_WORDS)
+
+
+def _env_file(lowered: str) -> bool:
+    """`.env`, `.env.production`, `.env-prod`, `.env_local`, `prod.env`; not `.env.example`."""
+    if lowered == ".env":
+        return True
+    if lowered.startswith((".env.", ".env-", ".env_")):
+        return not _is_example(lowered[5:])
+    return lowered.endswith(".env") and not _is_example(lowered[:-4])
 
 
 def _by_name(name: str) -> str | None:
     lowered = name.lower()
-    if lowered == ".env" or (lowered.startswith(".env.") and lowered not in _EXAMPLE_ENV):
-        return "an environment file (.env)"
+    if _env_file(lowered):
+        return _ENV
     if lowered in _SECRET_NAMES:
         return _SECRET_NAMES[lowered]
     suffix = os.path.splitext(lowered)[1]
     if suffix in _SECRET_SUFFIXES:
         return _SECRET_SUFFIXES[suffix]
+    if lowered.endswith(".tfstate.backup"):
+        return _SECRET_SUFFIXES[".tfstate"]
     private = lowered[3:] in _KEY_TYPES or "." not in lowered  # id_rsa, not id_rsa.pub
     if lowered.startswith("id_") and private:
         return "an SSH private key"
     return None
 
 
-def _has_token(path: Path, markers: tuple[str, ...]) -> bool:
-    """Whether the file holds a credential. A link (it may point out of the workspace), a
-    pipe (opening one for reading would block), anything not a regular file or unreadable
-    now counts as holding one: the worst is assumed rather than read later unasked."""
+def _head(path: Path, size: int) -> bytes | None:
+    """The first `size` bytes of a regular file, opened without following a link and without
+    blocking; None for a link, a pipe, anything not a regular file, or an unreadable one."""
     flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
     try:
         fd = os.open(path, flags)
     except OSError:
-        return True
+        return None
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return True
-        text = os.read(fd, _TOKEN_SNIFF).decode("utf-8", "replace").lower()
+            return None
+        return os.read(fd, size)
     except OSError:
-        return True
+        return None
     finally:
         os.close(fd)
+
+
+def _has_token(path: Path, markers: tuple[str, ...]) -> bool:
+    """Whether the file holds a credential. A link (it may point out of the workspace), a
+    pipe (opening one for reading would block), anything not a regular file or unreadable
+    now counts as holding one: the worst is assumed rather than read later unasked."""
+    head = _head(path, _TOKEN_SNIFF)
+    if head is None:
+        return True
+    text = head.decode("utf-8", "replace").lower()
     return any(marker in text for marker in markers)
 
 
-def secret_reason(rel: str, *, root: Path | None = None, globs: Iterable[str] = ()) -> str | None:
-    """Why the workspace path `rel` is a secret file, or None. With `root`, the token files
-    are looked into; without it they count as secret."""
-    posix = PurePosixPath(rel.replace(os.sep, "/"))
-    name = posix.name
-    if not name:
+def secret_in_text(data: str | bytes) -> str | None:
+    """What credential `data` (a file's first bytes, a diff) holds, or None."""
+    raw = data.encode("utf-8", "surrogateescape") if isinstance(data, str) else data
+    rules = _CONTENT + _JSON_CONTENT if raw.lstrip()[:1] == b"{" else _CONTENT
+    for pattern, why in rules:
+        if pattern.search(raw):
+            return why
+    return None
+
+
+# Content answers per file, keyed by what stat says of it: a file the model rewrites with a key
+# inside is looked at again; an unchanged one is not read twice.
+_sniffed: dict[tuple[str, int, int, int, int, int], str | None] = {}
+
+
+def _by_content(path: Path) -> str | None:
+    """What credential the regular file at `path` holds in its first bytes (a link is not
+    followed: the caller looks at its target under its own name)."""
+    try:
+        st = os.lstat(path)
+    except OSError:
         return None
-    reason = _by_name(name)
-    if reason is None and name.lower() in _TOKEN_FILES:
-        markers = _TOKEN_FILES[name.lower()]
-        if root is None or _has_token(root / rel, markers):
-            reason = f"a {name} file with a token"
+    if not stat.S_ISREG(st.st_mode) or st.st_size == 0:
+        return None
+    key = (str(path), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    if key not in _sniffed:
+        if len(_sniffed) > 65_536:
+            _sniffed.clear()
+        head = _head(path, _CONTENT_SNIFF)
+        _sniffed[key] = None if head is None else secret_in_text(head)
+    return _sniffed[key]
+
+
+def _named(posix: PurePosixPath, globs: Iterable[str]) -> str | None:
+    """Why a path is secret by its name, its last folders or the user's globs."""
+    reason = _by_name(posix.name) or _SECRET_TAILS.get(tuple(p.lower() for p in posix.parts[-2:]))
     if reason is None:
         text = posix.as_posix()
         for pattern in globs:
             pattern = pattern.strip()
-            if pattern and (fnmatch.fnmatch(text, pattern) or fnmatch.fnmatch(name, pattern)):
+            if pattern and glob_matches(text, pattern):
                 return f"a file matching your secret_files setting ({pattern!r})"
     return reason
+
+
+def secret_reason(rel: str, *, root: Path | None = None, globs: Iterable[str] = ()) -> str | None:
+    """Why the workspace path `rel` is a secret file, or None. With `root`, the file is looked
+    into (token files, private keys, cloud credentials); without it the token files count as
+    secret and nothing else is read."""
+    posix = PurePosixPath(rel.replace(os.sep, "/"))
+    if not posix.name:
+        return None
+    return _named(posix, globs) or _looked_into(posix, root)
+
+
+def _looked_into(posix: PurePosixPath, root: Path | None) -> str | None:
+    """Why a path is secret by what it holds (a token file without `root` counts as one)."""
+    name = posix.name
+    if name.lower() in _TOKEN_FILES:
+        if root is None or _has_token(root / posix, _TOKEN_FILES[name.lower()]):
+            return f"a {name} file with a token"
+        return None
+    return None if root is None else _by_content(root / posix)
 
 
 class SecretFiles:
@@ -119,12 +242,16 @@ class SecretFiles:
         return cls(root, getattr(settings, "secret_files", ()) or ())
 
     def reason(self, rel: str) -> str | None:
-        """Why `rel` (workspace-relative) is secret, or None; answers are remembered."""
+        """Why `rel` (workspace-relative) is secret, or None. The answer by name is
+        remembered; what the file holds is looked at again whenever it changed."""
+        posix = PurePosixPath(rel.replace(os.sep, "/"))
+        if not posix.name:
+            return None
         if rel not in self._seen:
             if len(self._seen) > 4096:
                 self._seen.clear()
-            self._seen[rel] = secret_reason(rel, root=self.root, globs=self.globs)
-        return self._seen[rel]
+            self._seen[rel] = _named(posix, self.globs)
+        return self._seen[rel] or _looked_into(posix, self.root)
 
     def check(self, path: str) -> tuple[str, str] | None:
         """(path as named, why) when `path` (as a tool got it) names a secret file, by its
@@ -139,9 +266,10 @@ class SecretFiles:
         for name in names:
             try:
                 rel = Path(name).relative_to(self.root).as_posix()
-            except ValueError:
-                rel = Path(name).name
-            why = self.reason(rel)
+            except ValueError:  # outside the workspace: its own name, then what it holds
+                why = secret_reason(Path(name).name, globs=self.globs) or _by_content(Path(name))
+            else:
+                why = self.reason(rel)
             if why is not None:
                 return path, why
         return None

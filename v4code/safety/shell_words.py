@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 __all__ = [
+    "WRAPPERS",
     "command_words",
     "node_text",
     "parser",
@@ -22,7 +23,7 @@ __all__ = [
 ]
 
 # Wrappers that run the command after them; the values are options that take an argument.
-_WRAPPERS: dict[str, frozenset[str]] = {
+WRAPPERS: dict[str, frozenset[str]] = {
     "sudo": frozenset({"-u", "-g", "-C", "-D", "-h", "-p", "-r", "-t", "-U", "-T"}),
     "doas": frozenset({"-u", "-C"}),
     "env": frozenset({"-u", "-C", "-S", "--unset", "--chdir"}),
@@ -124,7 +125,7 @@ def unwrap(words: list[str]) -> list[str]:
                 rest = rest[2:] if rest[0] in ("-s", "-k", "--signal", "--kill-after") else rest[1:]
             words = rest[1:]  # the duration
             continue
-        takes = _WRAPPERS.get(name)
+        takes = WRAPPERS.get(name)
         if takes is None:
             return [words[0], "--xargs", *words[1:]] if through_xargs else words
         through_xargs = through_xargs or name == "xargs"

@@ -3,9 +3,12 @@
 `.v4code/` can hold settings, Python tools (imported, so they run with the user's rights before
 any model call) and prompts. A cloned project, a pull request in CI or one repository of many in
 a batch job was not written by the person running v4code, so none of that is used until the user
-says so with `v4code trust`. A trust record is the repository's real path plus a digest of every
-entry of its `.v4code/`; any change to `.v4code/` afterwards (a pull, a checkout, a planted file)
-makes it untrusted again until the user looks at it and trusts it once more.
+says so with `v4code trust`. A trust record is the repository's real path plus a digest of what
+every entry of its `.v4code/` holds (a linked file by its content, a linked folder refused), and
+of every repository file a hook or MCP server command of its config names (`./scripts/hook.sh`,
+`node tools/server.js`); any change to those afterwards (a pull, a checkout, a planted file, the
+model rewriting a script) makes it untrusted again until the user looks at it and trusts it once
+more. The summary `v4code trust` shows names the commands hooks and MCP servers would run.
 
 Records live in the user's own v4code home, never in the repository, so a repository cannot
 trust itself.
@@ -17,6 +20,7 @@ import contextlib
 import hashlib
 import json
 import os
+import shlex
 import stat
 import time
 from dataclasses import dataclass, field
@@ -77,7 +81,7 @@ class TrustState:
 @dataclass
 class _Entry:
     rel: str
-    kind: Literal["file", "link", "other"]
+    kind: Literal["file", "link", "other", "named"]  # named: a file a project command names
     digest: str = ""
     target: str = ""
 
@@ -137,9 +141,16 @@ def _entries(root: Path) -> list[_Entry]:
             try:
                 st = os.lstat(path)
                 if stat.S_ISLNK(st.st_mode):
-                    # Walking never follows a link, but a linked tool file is loaded through
-                    # it, so the content of a linked regular file is part of the digest.
+                    # Walking never follows a link, but a linked file is loaded through it, so
+                    # the content of a linked regular file is part of the digest. A linked
+                    # folder's files would be loaded through it unhashed: it is refused.
                     real = Path(os.path.realpath(path))
+                    if real.is_dir():
+                        raise TrustError(
+                            f"{PROJECT_DIR}/{one_line(rel)} is a link to a folder "
+                            f"({one_line(os.readlink(path))}); trust covers what files hold, "
+                            "not where a link points: put the folder itself there"
+                        )
                     content = _file_digest(real, budget) if real.is_file() else ""
                     entries.append(_Entry(rel, "link", digest=content, target=os.readlink(path)))
                 elif stat.S_ISREG(st.st_mode):
@@ -156,7 +167,74 @@ def _entries(root: Path) -> list[_Entry]:
                     "v4code does not use a directory that large"
                 )
     entries.sort(key=lambda e: e.rel)
+    for rel in _named_files(root):
+        try:
+            entries.append(_Entry(rel, "named", digest=_file_digest(Path(root) / rel, budget)))
+        except OSError as exc:
+            raise TrustError(f"cannot read {one_line(rel)}: {exc.strerror}") from None
     return entries
+
+
+def _project_commands(root: Path) -> list[tuple[str, str]]:
+    """(what, command line) for every hook and MCP server the project's config.toml sets."""
+    path = project_dir(root) / "config.toml"
+    if path.is_symlink() or not path.is_file():
+        return []
+    try:
+        from v4code.config import _read_toml
+
+        data = _read_toml(path)
+    except V4codeError:
+        return []
+    found: list[tuple[str, str]] = []
+    hooks = data.get("hooks")
+    for event, value in hooks.items() if isinstance(hooks, dict) else ():
+        commands = [value] if isinstance(value, str) else value if isinstance(value, list) else []
+        found += [(f"{event} hook", c) for c in commands if isinstance(c, str) and c.strip()]
+    mcp = data.get("mcp")
+    servers = mcp.get("servers") if isinstance(mcp, dict) else None
+    for name, table in servers.items() if isinstance(servers, dict) else ():
+        if not isinstance(table, dict):
+            continue
+        command, args = table.get("command"), table.get("args") or []
+        if isinstance(command, str):
+            words = [command, *(a for a in args if isinstance(a, str))]
+            found.append((f"MCP server {name}", shlex.join(words)))
+        elif isinstance(table.get("url"), str):
+            found.append((f"MCP server {name}", f"connects to {table['url']}"))
+    return found
+
+
+def _words(command: str, depth: int = 0) -> list[str]:
+    """The words of a command line, an option's value (`--file=x`) and the words of a quoted
+    inner command (`sh -c 'python scripts/x.py'`) included."""
+    try:
+        words = shlex.split(command)
+    except ValueError:
+        words = command.split()
+    words += [w.split("=", 1)[1] for w in words if "=" in w]
+    if depth < 2:
+        words += [x for w in words if any(c.isspace() for c in w) for x in _words(w, depth + 1)]
+    return words
+
+
+def _named_files(root: Path) -> list[str]:
+    """Repository files (workspace-relative) that a project hook or MCP server command names:
+    what they hold is part of the trust, as `.v4code/`'s own files are."""
+    base = Path(_real(root))
+    named: set[str] = set()
+    for _, command in _project_commands(root):
+        for word in _words(command):
+            if not word or word.startswith("-") or len(named) >= 64:
+                continue
+            real = Path(os.path.realpath(base / word))
+            try:
+                rel = real.relative_to(base).as_posix()
+            except ValueError:
+                continue  # outside the repository: the user's own programs
+            if not rel.startswith((".git/", f"{PROJECT_DIR}/")) and real.is_file():
+                named.add(rel)
+    return sorted(named)
 
 
 def _digest(entries: list[_Entry]) -> str:
@@ -184,11 +262,16 @@ def _summary(root: Path, entries: list[_Entry]) -> tuple[str, ...]:
         used.update(prompts)
         names = ", ".join(one_line(Path(p).stem) for p in prompts)
         lines.append(f"prompts replacing v4code's own: {names}")
+    for what, command in _project_commands(root):
+        lines.append(f"{what} runs with your rights: {one_line(command)}")
+    named = [e.rel for e in entries if e.kind == "named"]
+    if named:
+        lines.append(f"files those commands run (their content counts): {', '.join(named)}")
     links = [e for e in entries if e.kind == "link"]
     if links:
         shown = ", ".join(one_line(f"{e.rel} -> {e.target}") for e in links[:5])
-        lines.append(f"symbolic links (a linked file's content counts, a directory's not): {shown}")
-    rest = [e.rel for e in entries if e.rel not in used and e.kind != "link"]
+        lines.append(f"symbolic links (the linked file's content counts): {shown}")
+    rest = [e.rel for e in entries if e.rel not in used and e.kind not in ("link", "named")]
     if rest:
         more = f" and {len(rest) - 5} more" if len(rest) > 5 else ""
         lines.append(f"other files: {', '.join(map(one_line, rest[:5]))}{more}")
@@ -291,6 +374,12 @@ def _signature(root: Path) -> tuple[Any, ...] | None:
             signature.append(dirpath)
             if len(signature) > 3 * MAX_ENTRIES:
                 return None
+        for rel in _named_files(root):
+            st = os.stat(Path(root) / rel)
+            signature.append(
+                (rel, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+            )
+            newest = max(newest, st.st_mtime_ns, st.st_ctime_ns)
     except OSError:
         return None
     if newest >= time.time_ns() - RACY_NS:
@@ -365,8 +454,41 @@ def grant(root: Path) -> TrustState:
     data = _read_store()
     data["version"] = STORE_VERSION
     data["repositories"][_real(root)] = {"digest": state.digest, "granted": int(time.time())}
+    appeared = data.get("appeared")
+    if isinstance(appeared, dict):
+        appeared.pop(_real(root), None)  # the user looked at it and trusts it
     _write_store(data)
     return TrustState(state.root, "trusted", state.digest, state.summary)
+
+
+def remember_appeared(root: Path) -> None:
+    """Note that `.v4code/` appeared while v4code ran a command here (the model's command may
+    have made it): the chat never offers to trust it (`appeared`); the user's own `v4code
+    trust` (`grant`) still can, and forgets the note."""
+    data = _read_store()
+    appeared = data.get("appeared")
+    data["appeared"] = appeared if isinstance(appeared, dict) else {}
+    data["appeared"][_real(root)] = int(time.time())
+    _write_store(data)
+
+
+def appeared(root: Path) -> bool:
+    """Whether `.v4code/` appeared during a v4code command (`remember_appeared`) and the user
+    has not trusted it since; a trust file that cannot be read counts as yes."""
+    try:
+        recorded = _read_store().get("appeared")
+    except TrustError:
+        return True
+    return isinstance(recorded, dict) and _real(root) in recorded
+
+
+def forget_appeared(root: Path) -> None:
+    """Drop the note of `remember_appeared` (`.v4code/` is gone: a new one is the user's)."""
+    with contextlib.suppress(TrustError):
+        data = _read_store()
+        recorded = data.get("appeared")
+        if isinstance(recorded, dict) and recorded.pop(_real(root), None) is not None:
+            _write_store(data)
 
 
 def revoke(root: Path) -> bool:

@@ -1,14 +1,17 @@
 """The person as the agent's Approver: an edit batch as one diff, a command with where it runs.
 
-Answers: `y` yes; `n` no, optionally with a reason for the model (`n use a constant`, or asked
-for after a bare `n`); `a` always, for this tool (edits) or this command prefix (commands), for
-the rest of the session. Ctrl-C at the question cancels the turn; nothing is changed.
+Answers, one key each and no Enter: `y` yes; `n` no, then a line for an optional reason for
+the model; `a` always, for this tool (edits) or this command prefix (commands), for the rest of
+the session. Ctrl-C at the question cancels the turn; nothing is changed. Without a terminal's
+single keys (`ask_key` not given) a typed line is read instead: `y`, `a`, or `n` with an
+optional reason (`n use a constant`).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.text import Text
@@ -19,7 +22,12 @@ from v4code.safety.permissions import PermissionPolicy, Verdict, command_prefix
 from v4code.textio import one_line, shown_lines
 from v4code.ui.render import command_header, diff_renderable, edit_header
 
+if TYPE_CHECKING:
+    from prompt_toolkit.input import Input
+    from prompt_toolkit.output import Output
+
 YES = ("y", "yes")
+KEYS = {"y": "yes", "n": "no", "a": "always"}
 NO = ("n", "no")
 ALWAYS = ("a", "always")
 
@@ -40,6 +48,43 @@ def parse_answer(text: str) -> tuple[str, str | None] | None:
     return None
 
 
+def key_asker(input: Input | None = None, output: Output | None = None) -> Callable[[str], str]:
+    """Ask a question answered by one key of y, n, a (either case), taken as it is pressed:
+    the answer is echoed after the question; Enter and other keys do nothing; Ctrl-C raises
+    KeyboardInterrupt and Ctrl-D EOFError, as at a line prompt."""
+    from prompt_toolkit import PromptSession
+    from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
+
+    bindings = KeyBindings()
+
+    def take(key: str) -> None:
+        def handler(event: KeyPressEvent) -> None:
+            event.current_buffer.text = key
+            event.app.exit(result=key)
+
+        bindings.add(key)(handler)
+        bindings.add(key.upper())(handler)
+
+    for key in KEYS:
+        take(key)
+
+    @bindings.add("<any>")
+    @bindings.add("enter")
+    def _ignore(event: KeyPressEvent) -> None:
+        """Anything but an answer: nothing happens (a stray Enter is not a `no`)."""
+
+    @bindings.add("c-c")
+    def _interrupt(event: KeyPressEvent) -> None:
+        event.app.exit(exception=KeyboardInterrupt())
+
+    @bindings.add("c-d")
+    def _eof(event: KeyPressEvent) -> None:
+        event.app.exit(exception=EOFError())
+
+    session: PromptSession[str] = PromptSession(input=input, output=output, key_bindings=bindings)
+    return lambda question: str(session.prompt(question))
+
+
 def prefix_covers(tool: str, command: str) -> bool:
     """Whether "always" for this command's prefix would allow this very command again."""
     policy = PermissionPolicy("ask")
@@ -58,8 +103,10 @@ class ChatApprover:
         before_ask: Callable[[], None] | None = None,
         after_ask: Callable[[], None] | None = None,
         cancel: CancelToken | None = None,
+        ask_key: Callable[[str], str] | None = None,
     ) -> None:
         self.ask = ask
+        self.ask_key = ask_key
         self.console = console
         self.before_ask = before_ask or (lambda: None)
         self.after_ask = after_ask or (lambda: None)
@@ -82,28 +129,26 @@ class ChatApprover:
             if request.diff:
                 self.console.print(diff_renderable(request.diff))
                 self.shown_diffs.add(request.diff)
-            question = (
-                f"Apply? [y]es  [n]o (+ reason)  [a]lways allow {request.tool} this session: "
-            )
+            question = f"Apply? [y]es  [n]o  [a]lways allow {request.tool} this session: "
         elif request.command is not None:
             self.console.print(command_header(request.command, request.cwd, request.sandboxed))
             if prefix_covers(request.tool, request.command):
                 prefix = command_prefix(request.command)
-                question = f"Run? [y]es  [n]o (+ reason)  [a]lways allow `{prefix}` this session: "
+                question = f"Run? [y]es  [n]o  [a]lways allow `{prefix}` this session: "
                 always = "prefix"
             else:  # a remembered prefix never covers a compound command: only yes or no
-                question = "Run? [y]es  [n]o (+ reason): "
+                question = "Run? [y]es  [n]o: "
                 always = None
         else:
             args = one_line(json.dumps(request.args, ensure_ascii=False)[:300])
-            self.console.print(Text(f"Allow {request.tool} {args}", style="bold"))
-            question = f"Allow? [y]es  [n]o (+ reason)  [a]lways allow {request.tool}: "
+            self.console.print(Text(f"Allow {one_line(request.tool)} {args}", style="bold"))
+            question = f"Allow? [y]es  [n]o  [a]lways allow {request.tool}: "
         return self._answer(question, always)
 
     def _answer(self, question: str, always: str | None) -> Approval:
         while True:
             try:
-                parsed = parse_answer(self.ask(question))
+                parsed = self._read(one_line(question))  # a prefix, a tool name
             except KeyboardInterrupt:
                 if self.cancel is not None:
                     self.cancel.cancel()
@@ -113,9 +158,8 @@ class ChatApprover:
                 return Approval(False)
             if parsed is None or (parsed[0] == "always" and always is None):
                 choices = "y or n" if always is None else "y, n or a"
-                self.console.print(
-                    Text(f"Answer {choices} (n may be followed by a reason).", style="dim")
-                )
+                how = "Press" if self.ask_key else "Answer"
+                self.console.print(Text(f"{how} {choices}; a reason can follow n.", style="dim"))
                 continue
             kind, reason = parsed
             if kind == "yes":
@@ -128,3 +172,10 @@ class ChatApprover:
                 except (KeyboardInterrupt, EOFError):
                     reason = ""
             return Approval(False, reason=reason or None)
+
+    def _read(self, question: str) -> tuple[str, str | None] | None:
+        """The answer as parse_answer gives it: one key when the chat has keys, else a line."""
+        if self.ask_key is None:
+            return parse_answer(self.ask(question))
+        kind = KEYS.get(self.ask_key(question).lower())
+        return None if kind is None else (kind, None)

@@ -90,18 +90,18 @@ class ChatCompleter(Completer):
             if not space:
                 for command, help_text in self.commands.items():
                     if command.startswith(name):
-                        yield Completion(command, -len(name), display_meta=help_text)
+                        yield Completion(command, -len(name), display_meta=one_line(help_text))
                 return
             if " " in arg:
                 return
             for choice in self.choices(name):
                 if choice.startswith(arg):
-                    yield Completion(choice, -len(arg))
+                    yield Completion(choice, -len(arg), display=one_line(choice))  # a server's id
             return
         word = document.get_word_before_cursor(WORD=True)
         if word.startswith("@"):
             for path in path_candidates(self.files(), word[1:]):
-                yield Completion("@" + path, -len(word), display=path)
+                yield Completion("@" + path, -len(word), display=one_line(path))
 
 
 def attach_mentions(

@@ -105,6 +105,7 @@ class RunResult:
     session_id: str = ""
     denied: list[str] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)  # settings left out (config.load_settings)
+    planted: list[str] = field(default_factory=list)  # a nested .git moved aside, a new .v4code/
     unpriced_model: str | None = None  # a response came from a model no price is known for
     error_category: str | None = None  # "config" (a rejected key, ...) or "backend"
 
@@ -134,6 +135,7 @@ class RunResult:
             "session_id": self.session_id,
             "denied": self.denied,
             "notices": self.notices,
+            "planted": self.planted,
             **({"cost_note": f"no price for {self.unpriced_model}"} if self.unpriced_model else {}),
         }
 
@@ -201,6 +203,8 @@ class HeadlessRenderer:
                 result.unpriced_model = event.model or result.model or "this model"
         elif isinstance(event, ToolFinished) and event.denied:
             result.denied.append(event.call.name)
+        elif isinstance(event, ToolFinished) and isinstance(event.result.data, dict):
+            result.planted += [str(line) for line in event.result.data.get("planted", ())]
         elif isinstance(event, Notice):
             result.notices.append(event.text)
         elif isinstance(event, ErrorEvent):
@@ -250,5 +254,7 @@ class HeadlessRenderer:
         self._err(line)
 
     def _err(self, text: str) -> None:
-        self.err.write(text + "\n")
+        """Every progress line goes out here, through the display sanitiser: a model id or
+        a reason a server chose cannot drive the terminal (OSC 52, CSI 2J) or reorder it."""
+        self.err.write(shown_lines(text) + "\n")
         self.err.flush()

@@ -21,13 +21,14 @@ def run_task(
     from v4code.app import open_session, workspace_root
     from v4code.cancel import CancelToken
     from v4code.config import check_cost_limit, load_settings
+    from v4code.textio import shown_lines
     from v4code.ui.headless import HeadlessRenderer, PolicyApprover, RunResult
 
     root = workspace_root(cwd)
     loaded = load_settings(root, flags)
     settings = loaded.settings
     for notice in loaded.notices:
-        sys.stderr.write(f"v4code: {notice}\n")
+        sys.stderr.write(f"v4code: {shown_lines(notice)}\n")
     cancel = CancelToken()
     from v4code.safety.redact import redactor
 
@@ -47,7 +48,7 @@ def run_task(
         if output == "text":
             raise
         # A script parsing the output gets a result object that says what went wrong.
-        sys.stderr.write(f"v4code: {scrub(exc.message)}\n")
+        sys.stderr.write(f"v4code: {shown_lines(scrub(exc.message))}\n")
         category = "config" if exc.exit_code == ExitCode.USAGE else "backend"
         failed = RunResult(status="error", reason=scrub(exc.message), error_category=category)
         failed.notices = list(loaded.notices)

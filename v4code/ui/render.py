@@ -9,6 +9,7 @@ tests; `TurnView` puts them on screen as a turn's events arrive, through a `Live
 from __future__ import annotations
 
 import json
+import textwrap
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -59,7 +60,7 @@ def _counts(files: list[dict[str, Any]]) -> str:
 def tool_line(started: ToolStarted, finished: ToolFinished | None = None) -> Text:
     """One compact line per tool call; a denial or an error is said on the same line."""
     line = Text("• ", style="cyan")
-    line.append(describe_call(started, finished))
+    line.append(one_line(describe_call(started, finished)))  # names, commands, MCP tools
     if finished is not None and finished.denied:
         line.append("  denied", style="yellow")
     elif finished is not None and finished.result.is_error:
@@ -124,7 +125,7 @@ def summary_line(
         if usage.reasoning_tokens:
             out += f" ({usage.reasoning_tokens:,} thinking)"
         text.append(f"{usage.prompt_tokens:,} in ({usage.cache_hit_share:.0%} cached) · {out} · ")
-    text.append(f"{format_cost(cost, unpriced_model)} · {seconds:.1f}s")
+    text.append(f"{one_line(format_cost(cost, unpriced_model))} · {seconds:.1f}s")  # a model id
     if status != "done":
         said = reason and reason != "interrupted by the user"
         text.append(f" · {status}" + (f": {one_line(reason)}" if said else ""), style="yellow")
@@ -168,7 +169,7 @@ def history_renderables(
         elif m.role == "user":
             first, *rest = (m.content or "").strip().splitlines() or [""]
             more = f"  (+{len(rest)} lines)" if rest else ""
-            out.append(Text(f"› {first[:300]}{more}", style="bold"))
+            out.append(Text(f"› {one_line(first[:300])}{more}", style="bold"))
         elif m.role == "assistant":
             for call in m.tool_calls:
                 summary = describe(call) if describe is not None else None
@@ -345,6 +346,25 @@ def _spinner(label: str, style: str) -> RenderableType:
     return Spinner("dots", Text(label, style=style), style=style)
 
 
+TEXT_ARGS = ("old_string", "new_string", "content", "edits")
+"""Arguments that carry a file's text: shown as blocks of their own, lines kept, not squeezed
+into the one-line argument summary (an edit's `new_string` is what the call wrote)."""
+
+
+def _text_args(args: dict[str, Any], *, cap: bool) -> list[RenderableType]:
+    out: list[RenderableType] = []
+    for key in TEXT_ARGS:
+        if key not in args:
+            continue
+        value = args[key]
+        body = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, indent=2)
+        if cap and len(body) > 4000:
+            body = body[:4000] + f"\n… {len(body) - 4000:,} more characters"
+        out.append(Text(f"   {key}:", style="dim"))
+        out.append(Text(shown_lines(textwrap.indent(body, "     ")), style="dim"))
+    return out
+
+
 def details_renderables(tools: list[ToolRecord], which: int | None = None) -> list[RenderableType]:
     """`/details`: each tool call of the last turn with its arguments and its full result."""
     if not tools:
@@ -360,10 +380,11 @@ def details_renderables(tools: list[ToolRecord], which: int | None = None) -> li
         head.append_text(tool_line(record.started, record.finished))
         out.append(head)
         args = record.started.args or _arguments(record.started.call) or {}
-        shown = {k: v for k, v in args.items() if k not in ("content", "edits", "new_string")}
+        shown = {k: v for k, v in args.items() if k not in TEXT_ARGS}
         if shown:
             shown_args = one_line(json.dumps(shown, ensure_ascii=False)[:500])  # U+009B too
             out.append(Text("   " + shown_args, style="dim"))
+        out += _text_args(args, cap=which is None)
         if record.finished is not None:
             body = record.finished.result.text
             if len(body) > 8000 and which is None:

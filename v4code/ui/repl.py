@@ -57,7 +57,7 @@ class Chat:
         from rich.console import Console
 
         from v4code.config import load_settings
-        from v4code.ui.approval import ChatApprover
+        from v4code.ui.approval import ChatApprover, key_asker
         from v4code.ui.completion import ChatCompleter, FileIndex
         from v4code.ui.slash import choices_for, command_help
         from v4code.ui.toolbar import toolbar_text
@@ -70,7 +70,7 @@ class Chat:
         loaded = load_settings(self.root, flags)
         self.settings = loaded.settings
         for notice in loaded.notices:
-            self.console.print(f"v4code: {notice}", style="yellow", markup=False)
+            self.say(f"v4code: {notice}", "yellow")
         self.terminal = input is None and sys.stdin.isatty()
         self.files = FileIndex(self.root)
         self.cancel = CancelToken()
@@ -102,6 +102,7 @@ class Chat:
             before_ask=self._pause_view,
             after_ask=self._resume_view,
             cancel=self.cancel,
+            ask_key=key_asker(input, output),
         )
 
     @property
@@ -185,8 +186,6 @@ class Chat:
             return self._loop()
 
     def _loop(self) -> int:
-        from v4code.ui.slash import dispatch, is_command
-
         interrupts = 0
         while self.running:
             try:
@@ -200,14 +199,26 @@ class Chat:
             except EOFError:
                 break
             interrupts = 0
-            if not text.strip():
-                continue
+            if text.strip():
+                self.line(text)
+        self._goodbye()
+        return 0
+
+    def line(self, text: str) -> None:
+        """What one typed line asks for: a command or a turn. An error on the way (a path, a
+        setting, a bug) is said in one line and the chat goes on: nothing typed ends it."""
+        from v4code.textio import one_line
+        from v4code.ui.slash import dispatch, is_command
+
+        try:
             if is_command(text.strip()):
                 dispatch(self, text.strip())
             else:
                 self.turn(text)
-        self._goodbye()
-        return 0
+        except V4codeError as exc:
+            self.say(one_line(exc.message), "yellow")
+        except Exception as exc:  # a bug must not end the session
+            self.say(one_line(f"internal error: {type(exc).__name__}: {exc}"), "yellow")
 
     def turn(self, text: str, shown: str | None = None) -> None:
         from v4code.ui.completion import attach_mentions
@@ -274,7 +285,11 @@ class Chat:
         return str(self.asker.prompt(question))
 
     def say(self, text: str, style: str | None = None) -> None:
-        self.console.print(Text(text, style=style or ""))
+        """A line for the person, through the display sanitiser (textio.shown_lines): the
+        chat's messages carry file names, server errors and MCP text."""
+        from v4code.textio import shown_lines
+
+        self.console.print(Text(shown_lines(text), style=style or ""))
 
     def _pause_view(self) -> None:
         if self.view is not None:

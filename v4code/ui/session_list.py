@@ -11,7 +11,10 @@ from v4code.textio import one_line
 
 
 def first_prompt(path: Path) -> str:
-    """The first user message of a session, read without loading the whole file."""
+    """The task a session started with (its first user message without the repo map that
+    message carries to the model), read without loading the whole file."""
+    from v4code.repomap.opening import task_of
+
     try:
         with path.open(encoding="utf-8") as fh:
             for line in fh:
@@ -21,7 +24,7 @@ def first_prompt(path: Path) -> str:
                     continue
                 message = record.get("message") or {}
                 if record.get("type") == "message" and message.get("role") == "user":
-                    return " ".join(str(message.get("content", "")).split())
+                    return " ".join(task_of(str(message.get("content", ""))).split())
     except OSError:
         return ""
     return ""

@@ -56,7 +56,11 @@ def dispatch(chat: Chat, line: str) -> None:
         if custom is not None:
             run_custom(chat, custom, arg)
             return
-        chat.console.print(Text(f"Unknown command {name}. {suggestion(name)}", style="yellow"))
+        from v4code.custom_commands import untrusted_notice
+
+        notice = untrusted_notice(chat.root, name[1:])
+        shown = notice or f"Unknown command {name}. {suggestion(name)}"
+        chat.console.print(Text(one_line(shown), style="yellow"))
         return
     command.run(chat, arg.strip())
 
@@ -96,7 +100,7 @@ def choices_for(chat: Chat, name: str) -> list[str]:
 
 
 def say(chat: Chat, text: str, style: str | None = None) -> None:
-    chat.console.print(Text(text, style=style or ""))
+    chat.say(text, style)
 
 
 # --- the commands -------------------------------------------------------------------------

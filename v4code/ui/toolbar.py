@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from v4code.pricing import format_cost
+from v4code.textio import one_line
 
 if TYPE_CHECKING:
     from v4code.agent import Agent
@@ -33,7 +34,7 @@ def toolbar_text(agent: Agent | None) -> str:
     s = agent.settings
     window = max(int(s.context_window), 1)
     used = int(agent.last_prompt_tokens)
-    return (
+    return one_line(  # a model id picked from a server's list, a profile's name
         f" {_profile(s)}{s.model} · {thinking_label(s)} · {agent.mode} · "
         f"ctx {short_tokens(used)}/{short_tokens(window)} {used / window:.0%} · "
         f"{_cost(agent)}"

@@ -11,23 +11,38 @@ if TYPE_CHECKING:
     from rich.console import Console
 
 
+APPEARED = (
+    ".v4code/ appeared while v4code ran a command here, so it is not offered for trust; "
+    "read it, then run `v4code trust` if it is yours."
+)
+
+
 def ask_to_trust(
     root: Path, console: Console, *, input: Input | None = None, output: Output | None = None
 ) -> bool:
     """Show what `.v4code/` would change and ask once; True when the user trusts it now.
+
+    A `.v4code/` that appeared during a command v4code ran (the model's, maybe) is never
+    offered: one line says so, and only the user's own `v4code trust` can trust it.
 
     No (or Ctrl-C, Ctrl-D) keeps the chat going on the user's own settings only; nothing is
     recorded, so the next start asks again.
     """
     from prompt_toolkit import PromptSession
 
-    from v4code.safety.trust import describe, grant, trust_state
+    from v4code.safety.trust import appeared, describe, forget_appeared, grant, trust_state
+    from v4code.textio import shown_lines
 
     state = trust_state(root)
+    if state.status == "nothing":
+        forget_appeared(root)
     if state.status not in ("untrusted", "changed") or not state.digest:
         return False
+    if appeared(root):
+        console.print(APPEARED, markup=False)
+        return False
     for line in describe(state):
-        console.print(line, markup=False)
+        console.print(shown_lines(line), markup=False)  # hook and server commands
     console.print(
         "Trust this .v4code/ and use it? y trusts it as it is now; n uses your settings only."
     )

@@ -1,0 +1,118 @@
+"""What a user types that is not quite right: an effort the API does not know, a project's
+command before the folder is trusted, a command run outside a repository, an `@word` in the chat
+that names no file. Each gets one clear line, and nothing is sent or lost."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+from chat_harness import ENTER, chat
+from cli_harness import v4code
+from fake_api import FakeDeepSeek, text
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("run", "--effort", "extreme", "hi"),
+        ("--effort", "extreme", "-p", "hi"),
+        ("review", "--effort", "extreme"),
+    ],
+)
+def test_an_effort_outside_the_documented_values_is_refused_before_any_request(
+    workspace: Path, fake_api: FakeDeepSeek, args: tuple[str, ...]
+) -> None:
+    (workspace / "README.md").write_text("# project\n\nchanged\n")
+    subprocess.run(["git", "add", "-A"], cwd=workspace, check=True)
+    result = v4code(workspace, *args, server=fake_api)
+    assert result.returncode == 2, result.stderr
+    assert "'extreme' is not one of 'none', 'low', 'high', 'max'" in result.stderr
+    assert fake_api.chat_requests == []
+
+
+def test_an_effort_in_the_config_file_is_checked_and_none_turns_thinking_off(
+    workspace: Path, fake_api: FakeDeepSeek, v4code_home: Path
+) -> None:
+    config = v4code_home / "config.toml"
+    config.write_text('effort = "extreme"\n')
+    result = v4code(workspace, "run", "hi", server=fake_api)
+    assert result.returncode == 2
+    assert "effort 'extreme' is not one of none, low, high, max" in result.stderr
+    assert fake_api.chat_requests == []
+
+    config.write_text('effort = "none"\n')
+    fake_api.load([text("done")])
+    result = v4code(workspace, "run", "hi", server=fake_api)
+    assert result.returncode == 0, result.stderr
+    body = fake_api.chat_requests[0].json
+    assert body["thinking"] == {"type": "disabled"}
+    assert "reasoning_effort" not in body
+
+
+def test_a_project_command_before_trust_says_the_folder_is_untrusted(
+    workspace: Path, fake_api: FakeDeepSeek
+) -> None:
+    commands = workspace / ".v4code" / "commands"
+    commands.mkdir(parents=True)
+    (commands / "fixit.md").write_text("Fix $ARGUMENTS\n")
+    result = v4code(workspace, "run", "/fixit the bug", server=fake_api)
+    assert result.returncode == 2
+    assert "/fixit is this repository's own command" in result.stderr
+    assert "v4code trust" in result.stderr
+    assert "custom commands: none" not in result.stderr
+    assert fake_api.chat_requests == []
+
+
+def test_a_project_command_before_trust_in_the_chat(
+    workspace: Path, fake_api: FakeDeepSeek, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    commands = workspace / ".v4code" / "commands"
+    commands.mkdir(parents=True)
+    (commands / "fixit.md").write_text("Fix $ARGUMENTS\n")
+    screen = chat(workspace, fake_api, monkeypatch, ["n" + ENTER, "/fixit the bug" + ENTER])
+    assert "/fixit is this repository's own command" in screen
+    assert "run `v4code trust` here" in screen
+    assert fake_api.chat_requests == []
+
+
+@pytest.mark.parametrize(
+    "args", [("review",), ("map",), ("locate", "parser"), ("review", "--hook")]
+)
+def test_review_map_and_locate_outside_a_repository_say_so_in_one_line(
+    tmp_path: Path, fake_api: FakeDeepSeek, args: tuple[str, ...]
+) -> None:
+    folder = tmp_path / "not-a-repo"
+    (folder / "src").mkdir(parents=True)
+    (folder / "src" / "parser.py").write_text("def parse():\n    pass\n")
+    result = v4code(folder, *args, server=fake_api)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "is not inside a git repository" in lines[0]
+    assert f"`v4code {args[0]}`" in lines[0]
+    assert result.stdout == ""
+    assert fake_api.chat_requests == []
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "make LineItem a frozen @dataclass",
+        "why is @property slow here",
+        "look at @pkg/ta",
+        "compare @README.md with @nothing/../../etc/passwd",
+    ],
+)
+def test_an_at_word_that_names_no_file_stays_plain_text(
+    workspace: Path, fake_api: FakeDeepSeek, monkeypatch: pytest.MonkeyPatch, typed: str
+) -> None:
+    (workspace / "pkg").mkdir()
+    (workspace / "pkg" / "tasks.py").write_text("X = 1\n")
+    fake_api.load([text("Sure."), text("Still here.")])
+    screen = chat(workspace, fake_api, monkeypatch, [typed + ENTER, "and then?" + ENTER])
+    assert "Traceback" not in screen and "internal error" not in screen
+    first, second = fake_api.chat_requests
+    assert typed in first.messages[-1]["content"]
+    assert second.messages[-1]["content"] == "and then?"

@@ -1,0 +1,63 @@
+"""The entry executes itself again without secret variables and gets them back from a pipe."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from v4code.safety import key_handoff
+
+PROBE = (
+    "import os, sys\n"
+    "from v4code.safety.key_handoff import hand_over\n"
+    "hand_over()\n"
+    "block = open('/proc/self/environ', 'rb').read()\n"
+    "print(os.environ.get('DEEPSEEK_API_KEY'), os.environ.get('LOCAL_ENGINE_KEY'),\n"
+    "      b'sk-' in block, 'V4CODE_HANDOFF_FD' in os.environ, sys.argv[1:])\n"
+)
+
+
+def run_probe(tmp_path: Path, *args: str, **env: str) -> str:
+    clean = {k: v for k, v in os.environ.items() if not k.endswith("_KEY")}
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, *args],
+        cwd=tmp_path,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="Linux /proc")
+def test_the_keys_leave_the_block_and_come_back_in_memory(tmp_path: Path) -> None:
+    out = run_probe(
+        tmp_path, "run", "a task", DEEPSEEK_API_KEY="sk-0123456789", LOCAL_ENGINE_KEY="sk-local-99"
+    )
+    assert out == "sk-0123456789 sk-local-99 False False ['run', 'a task']"
+
+
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="Linux /proc")
+def test_help_starts_nothing_and_is_not_executed_again(tmp_path: Path) -> None:
+    out = run_probe(tmp_path, "--help", DEEPSEEK_API_KEY="sk-0123456789")
+    assert out == "sk-0123456789 None True False ['--help']"
+
+
+def test_a_handoff_variable_naming_no_pipe_is_ignored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plain = tmp_path / "file"
+    plain.write_text('{"DEEPSEEK_API_KEY": "sk-forged-0123"}')
+    with plain.open("rb") as fh:
+        monkeypatch.setenv(key_handoff.HANDOFF_FD, str(fh.fileno()))
+        monkeypatch.delenv("DEEPSEEK_API_KEY", raising=False)
+        key_handoff.hand_over(["--help"])
+        assert "DEEPSEEK_API_KEY" not in os.environ
+        assert key_handoff.HANDOFF_FD not in os.environ
+        assert fh.read() == plain.read_bytes()  # not read, not closed

@@ -1,0 +1,116 @@
+"""The API key out of v4code's original environment block, handed over through a pipe.
+
+The kernel keeps a process's original environment (`/proc/PID/environ`) for as long as the
+process lives; deleting a variable from `os.environ` does not touch that copy. Any program
+v4code starts outside the sandbox (a hook, an MCP server, an engine) could read the key from
+there. So the command line's entry starts, finds the secret variables, and executes itself
+again without them, passing their values through an inherited pipe; the new process reads
+them back into `os.environ` (its own memory, where `command_env` keeps them from children).
+
+Cheap on purpose: it runs before anything else is imported, and not at all for `--help` or
+`--version` (which start nothing). This module imports nothing from v4code but the leaf
+`redact`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import sys
+from collections.abc import Mapping, Sequence
+
+from v4code.safety.redact import is_secret_env
+
+__all__ = ["HANDOFF_FD", "hand_over", "secret_names"]
+
+HANDOFF_FD = "V4CODE_HANDOFF_FD"
+"""The variable naming the pipe that carries the secrets into the executed process."""
+
+_LOOKS_SECRET = ("_API_KEY", "_KEY", "_TOKEN", "_SECRET", "_PASSWORD")
+"""A profile's `key_env` may name any variable; its name is not known before the config is
+read, so every variable named like a key leaves the block (and comes back in memory)."""
+
+_NO_WORK = frozenset({"--help", "-h", "--version"})
+_MAX_PAYLOAD = 60 * 1024  # below a pipe's buffer: the write never blocks
+
+
+def secret_names(environ: Mapping[str, str]) -> list[str]:
+    """The variables that must not stay in the original environment block."""
+    return [
+        name
+        for name in environ
+        if name != HANDOFF_FD and (is_secret_env(name) or name.upper().endswith(_LOOKS_SECRET))
+    ]
+
+
+def _starts_nothing(args: Sequence[str]) -> bool:
+    for arg in args:
+        if arg == "--":
+            return False
+        if arg in _NO_WORK:
+            return True
+    return False
+
+
+def _receive(value: str) -> None:
+    """Read the secrets from the pipe named by HANDOFF_FD back into os.environ."""
+    try:
+        fd = int(value)
+        if not stat.S_ISFIFO(os.fstat(fd).st_mode):
+            return  # not a pipe this module made: leave it alone
+    except (ValueError, OSError):
+        return
+    chunks = []
+    try:
+        while chunk := os.read(fd, 65536):
+            chunks.append(chunk)
+    finally:
+        os.close(fd)
+    try:
+        moved = json.loads(b"".join(chunks))
+    except ValueError:
+        return
+    if isinstance(moved, dict):
+        for name, secret in moved.items():
+            if isinstance(name, str) and isinstance(secret, str):
+                os.environ[name] = secret
+
+
+def hand_over(args: Sequence[str] | None = None) -> None:
+    """Re-execute this process without its secret variables (and return in the new one).
+
+    Called first by the command line's entry. Returns at once when there is nothing to
+    move, when the command starts nothing, or when executing again is not possible (not
+    POSIX, no interpreter path); the process then goes on as before.
+    """
+    inherited = os.environ.pop(HANDOFF_FD, None)
+    if inherited is not None:
+        _receive(inherited)
+        return
+    if os.name != "posix" or not sys.executable or not hasattr(sys, "orig_argv"):
+        return
+    names = secret_names(os.environ)
+    if not names or _starts_nothing(sys.argv[1:] if args is None else args):
+        return
+    payload = json.dumps({name: os.environ[name] for name in names}).encode()
+    if len(payload) > _MAX_PAYLOAD:
+        return
+    _exec_without(names, payload)
+
+
+def _exec_without(names: list[str], payload: bytes) -> None:
+    read_end, write_end = os.pipe()
+    try:
+        os.write(write_end, payload)
+    finally:
+        os.close(write_end)
+    os.set_inheritable(read_end, True)
+    env = {k: v for k, v in os.environ.items() if k not in names}
+    env[HANDOFF_FD] = str(read_end)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    try:
+        os.execve(sys.executable, [sys.executable, *sys.orig_argv[1:]], env)
+    except OSError:
+        os.close(read_end)  # cannot execute again: go on with the key where it was

@@ -1,0 +1,298 @@
+"""Words that make a command run a program or read a configuration nobody approved.
+
+"Always allow `git status`" means git's status, not `git -c core.fsmonitor=PROG status`, which
+runs PROG. Many tools take such words: an option naming a program (`go test -exec=`,
+`rg --pre`, `tar --to-command`), a configuration file or setting that can name one
+(`make -f`, `cargo --config`, `ssh -o ProxyCommand=`), a package to fetch and run
+(`npx --package=`, `uvx --from=`), a variable override a recipe runs (`make SHELL=...`), or a
+subcommand whose job is to run or configure programs (`git config`, `git bisect run`). A
+remembered prefix never covers a command holding one: it is asked every time.
+
+Two parts decide: a table per program of such options and subcommands (the short options and
+names no general rule can guess), and a general rule for every program: an option whose name
+says it takes a program, a command, a configuration or a plugin (`--exec`, `--config-file`,
+`--script-shell`, `--plugin`, `--pager`, ...). A false alarm costs one question; a miss runs a
+program the person never saw.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+__all__ = ["loads_program", "names_program"]
+
+
+@dataclass(frozen=True)
+class _Rule:
+    """What in one program's words can name a program or a configuration."""
+
+    anywhere: frozenset[str] = frozenset()  # options, wherever they stand
+    before: frozenset[str] = frozenset()  # global options, only before the subcommand
+    after: dict[str, frozenset[str]] = field(default_factory=dict)  # per subcommand
+    subcommands: frozenset[str] = frozenset()  # subcommands that run or set programs
+    assignments: bool = False  # `NAME=value` arguments override what recipes run
+
+
+def _f(*words: str) -> frozenset[str]:
+    return frozenset(words)
+
+
+_CONFIG_SUBCOMMAND = _f("config")
+_TABLE: dict[str, _Rule] = {
+    "git": _Rule(
+        before=_f("-c", "-C", "--git-dir", "--work-tree", "-p", "--paginate"),
+        after={
+            "clone": _f("-c", "-u", "--template"),
+            "init": _f("--template"),
+            "fetch": _f("--upload-pack"),
+            "pull": _f("--upload-pack"),
+            "ls-remote": _f("--upload-pack"),
+            "push": _f("--receive-pack", "--exec"),
+            "archive": _f("--exec", "--remote"),
+            "rebase": _f("-x"),
+            "difftool": _f("-x", "-t", "--tool", "--extcmd"),
+            "mergetool": _f("-t", "--tool"),
+            "grep": _f("-O", "--open-files-in-pager"),
+            "log": _f("--ext-diff", "--textconv"),
+            "diff": _f("--ext-diff", "--textconv"),
+            "show": _f("--ext-diff", "--textconv"),
+            "submodule": _f("foreach"),
+            "bisect": _f("run"),
+        },
+        subcommands=_f("config", "filter-branch", "filter-repo", "daemon", "instaweb", "var"),
+    ),
+    "go": _Rule(anywhere=_f("-overlay", "-modfile", "-vettool"), subcommands=_f("env")),
+    "cargo": _Rule(anywhere=_f("-Z", "--manifest-path"), before=_f("-C")),
+    "rustc": _Rule(anywhere=_f("-C", "--codegen", "-Z")),
+    "npm": _Rule(anywhere=_f("-c", "--call", "-p", "--package"), subcommands=_CONFIG_SUBCOMMAND),
+    "pnpm": _Rule(anywhere=_f("-c", "--package"), subcommands=_CONFIG_SUBCOMMAND),
+    "yarn": _Rule(anywhere=_f("-p", "--package"), subcommands=_CONFIG_SUBCOMMAND),
+    "bun": _Rule(anywhere=_f("-p", "--package", "-r", "--preload")),
+    "npx": _Rule(anywhere=_f("-p", "--package", "-c", "--call")),
+    "pnpx": _Rule(anywhere=_f("-p", "--package", "-c")),
+    "bunx": _Rule(anywhere=_f("-p", "--package")),
+    "uvx": _Rule(
+        anywhere=_f(
+            "--from",
+            "--with",
+            "--with-editable",
+            "--with-requirements",
+            "-p",
+            "--python",
+            "--index",
+            "--index-url",
+            "--extra-index-url",
+            "-f",
+            "--find-links",
+        )
+    ),  # fmt: skip
+    "uv": _Rule(
+        anywhere=_f(
+            "--from",
+            "--with",
+            "--with-editable",
+            "--with-requirements",
+            "-p",
+            "--python",
+            "--index",
+            "--index-url",
+            "--extra-index-url",
+            "-f",
+            "--find-links",
+        )
+    ),  # fmt: skip
+    "pip": _Rule(subcommands=_CONFIG_SUBCOMMAND),
+    "pip3": _Rule(subcommands=_CONFIG_SUBCOMMAND),
+    "poetry": _Rule(subcommands=_CONFIG_SUBCOMMAND),
+    "make": _Rule(
+        anywhere=_f(
+            "-f", "--file", "--makefile", "-C", "--directory", "-I", "--include-dir", "-E", "--eval"
+        ),
+        assignments=True,
+    ),  # fmt: skip
+    "gmake": _Rule(
+        anywhere=_f(
+            "-f", "--file", "--makefile", "-C", "--directory", "-I", "--include-dir", "-E", "--eval"
+        ),
+        assignments=True,
+    ),  # fmt: skip
+    "just": _Rule(
+        anywhere=_f(
+            "-f",
+            "--justfile",
+            "-d",
+            "--working-directory",
+            "--set",
+            "--dotenv-path",
+            "--dotenv-filename",
+        ),
+        assignments=True,
+    ),  # fmt: skip
+    "mvn": _Rule(
+        anywhere=_f(
+            "-f",
+            "--file",
+            "-s",
+            "--settings",
+            "-gs",
+            "--global-settings",
+            "-t",
+            "--toolchains",
+            "-D",
+            "--define",
+        )
+    ),  # fmt: skip
+    "gradle": _Rule(
+        anywhere=_f(
+            "-I",
+            "--init-script",
+            "-c",
+            "-b",
+            "--build-file",
+            "-D",
+            "-P",
+            "-g",
+            "--gradle-user-home",
+            "-p",
+            "--project-dir",
+        )
+    ),  # fmt: skip
+    "./gradlew": _Rule(
+        anywhere=_f(
+            "-I",
+            "--init-script",
+            "-c",
+            "-b",
+            "--build-file",
+            "-D",
+            "-P",
+            "-g",
+            "--gradle-user-home",
+            "-p",
+            "--project-dir",
+        )
+    ),  # fmt: skip
+    "pytest": _Rule(anywhere=_f("-p", "-c", "-o", "--override-ini", "--rootdir", "--confcutdir")),
+    "py.test": _Rule(anywhere=_f("-p", "-c", "-o", "--override-ini", "--rootdir")),
+    "tox": _Rule(anywhere=_f("-c", "--conf", "-x", "--override")),
+    "nox": _Rule(anywhere=_f("-f", "--noxfile")),
+    "rake": _Rule(
+        anywhere=_f(
+            "-f",
+            "--rakefile",
+            "-r",
+            "--require",
+            "-I",
+            "--libdir",
+            "-R",
+            "--rakelibdir",
+            "-E",
+            "-e",
+            "-p",
+        )
+    ),  # fmt: skip
+    "bundle": _Rule(subcommands=_CONFIG_SUBCOMMAND),
+    "find": _Rule(anywhere=_f("-ok", "-okdir", "-fprint", "-fprintf", "-fls")),
+    "rg": _Rule(anywhere=_f("--pre", "--pre-glob")),
+    "tar": _Rule(anywhere=_f("-I", "-F", "--checkpoint-action", "--rsh-command", "--rmt-command")),
+    "rsync": _Rule(anywhere=_f("-e", "--rsh", "--rsync-path")),
+    "ssh": _Rule(anywhere=_f("-o", "-F", "-J", "-S")),
+    "scp": _Rule(anywhere=_f("-o", "-F", "-J", "-S")),
+    "sftp": _Rule(anywhere=_f("-o", "-F", "-J", "-S", "-D")),
+    "env": _Rule(anywhere=_f("-S", "--split-string", "-C", "--chdir")),
+    "sudo": _Rule(anywhere=_f("-s", "-i", "-e", "--edit", "--login", "-E", "-D", "--chdir")),
+    "doas": _Rule(anywhere=_f("-s")),
+    "docker": _Rule(before=_f("-H", "--host", "-c", "--context")),
+    "kubectl": _Rule(anywhere=_f("--kubeconfig"), subcommands=_CONFIG_SUBCOMMAND),
+    "gh": _Rule(subcommands=_f("config", "alias", "extension")),
+    "curl": _Rule(anywhere=_f("-K")),
+    "wget": _Rule(anywhere=_f("-e", "--execute")),
+}
+
+# The general rule: a long option (or a find/go style single-dash word) whose name says it
+# takes a program, a command, a configuration, a plugin or code to load.
+_GENERAL = re.compile(
+    r"exec|config|command|cmd|shell|program|plugin|hook|pager|editor|wrapper|rcfile|"
+    r"init-file|loader|require|preload|interpreter|askpass|upload-pack|receive-pack|"
+    r"template|rsh|env-file|dotenv|toolchain|settings|init-script|^pre$"
+)
+# Programs whose arguments are a command they run: approving the program approves any command.
+_RUNS_ITS_ARGUMENTS = _f(
+    "watch", "parallel", "flock", "strace", "ltrace", "valgrind", "gdb", "lldb", "chroot",
+    "unshare", "nsenter", "runuser", "su", "script", "eatmydata", "firejail", "systemd-run",
+    "taskset", "chrt", "numactl", "fakeroot", "proot", "busybox", "entr", "hyperfine", "sem",
+    "at", "batch", "tsp", "dbus-run-session", "xvfb-run", "torsocks", "proxychains",
+    "proxychains4", "ssh-agent", "sg", "pkexec", "nix-shell", "direnv", "catchsegv", "perf",
+    "expect", "rlwrap", "winpty", "caffeinate", "faketime", "tini", "dumb-init", "su-exec",
+    "gosu", "setpriv", "capsh", "prlimit", "cgexec", "trickle",
+)  # fmt: skip
+# Environment variables that name a program, a configuration or code to load, for any program.
+_VARIABLES = _f(
+    "BASH_ENV", "ENV", "PATH", "PYTHONSTARTUP", "PYTHONHOME", "NODE_OPTIONS", "PERL5OPT",
+    "RUBYOPT", "CC", "CXX", "CPP", "LD", "AR", "AS", "RUSTC", "RUSTDOC", "GOROOT", "GOENV",
+    "GOTOOLCHAIN", "MAKE", "MAKEFILES", "BROWSER", "VISUAL", "JAVA_TOOL_OPTIONS",
+    "HOME",  # every program's dotfiles: ~/.gitconfig, ~/.npmrc, ...
+)  # fmt: skip
+_VARIABLE_PREFIXES = (
+    "LD_", "DYLD_", "GIT_", "NPM_CONFIG_", "CARGO_", "PIP_", "UV_", "BUNDLE_", "XDG_",
+    "BASH_FUNC_",
+)  # fmt: skip
+_VARIABLE_WORDS = re.compile(
+    r"CONFIG|COMMAND|CMD|PROGRAM|EDITOR|PAGER|SHELL|WRAPPER|EXEC|HOOK|PLUGIN|ASKPASS|"
+    r"PRELOAD|FLAGS|OPTS|OPTIONS|RCFILE|LOADER"
+)
+_ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*\+?[:?]?=")
+
+
+def _matches(arg: str, options: frozenset[str]) -> bool:
+    """`arg` is one of `options`, with its value attached (`--opt=v`, `-ov`) or not."""
+    if not arg.startswith("-") or not options:
+        return False
+    if arg.split("=", 1)[0] in options:
+        return True
+    return not arg.startswith("--") and len(arg) > 2 and arg[:2] in options
+
+
+def _general(arg: str) -> bool:
+    if not arg.startswith("-") or len(arg) < 3:
+        return False
+    name = arg.lstrip("-").split("=", 1)[0].lower()
+    return len(name) >= 3 and _GENERAL.search(name) is not None
+
+
+def names_program(program: str, args: list[str], subcommand: int | None = None) -> str | None:
+    """The first word of `program args` that can name a program or a configuration, or None.
+
+    `program` is the command's name (a path's last part); `subcommand` is the index in `args`
+    of the subcommand, for tools that have one (global options stand before it).
+    """
+    if program in _RUNS_ITS_ARGUMENTS:
+        return program
+    rule = _TABLE.get(program, _Rule())
+    sub = args[subcommand] if subcommand is not None and subcommand < len(args) else None
+    if sub is not None and sub in rule.subcommands:
+        return sub
+    local = rule.after.get(sub, frozenset()) if sub is not None else frozenset()
+    for i, arg in enumerate(args):
+        if _general(arg) or _matches(arg, rule.anywhere):
+            return arg
+        in_front = subcommand is None or i < subcommand
+        if in_front and _matches(arg, rule.before):
+            return arg
+        if not in_front and i > (subcommand or 0) and (arg in local or _matches(arg, local)):
+            return arg
+        if rule.assignments and _ASSIGNMENT.match(arg):
+            return arg
+    return None
+
+
+def loads_program(variable: str) -> bool:
+    """Whether setting `variable` in a command's environment can make it run another program
+    or read another configuration (`GIT_CONFIG_*`, `LD_PRELOAD`, `GOFLAGS`, `PAGER`, ...)."""
+    upper = variable.upper()
+    return (
+        upper in _VARIABLES
+        or upper.startswith(_VARIABLE_PREFIXES)
+        or _VARIABLE_WORDS.search(upper) is not None
+    )
