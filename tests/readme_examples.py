@@ -210,9 +210,10 @@ class Shell:
 
 def clean_environ() -> dict[str, str]:
     """os.environ without anything that points v4code somewhere: every DEEPSEEK_* and
-    V4CODE_* variable (V4CODE_HOME included) and XDG_CONFIG_HOME."""
+    V4CODE_* variable (V4CODE_HOME included) and the XDG_*_HOME folders (so HOME decides)."""
     return {
         name: value
         for name, value in os.environ.items()
-        if not name.startswith(("DEEPSEEK_", "V4CODE_")) and name != "XDG_CONFIG_HOME"
+        if not name.startswith(("DEEPSEEK_", "V4CODE_"))
+        and not (name.startswith("XDG_") and name.endswith("_HOME"))
     }

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fake_api import FakeDeepSeek, step, text, tool_call
+from fake_api import FakeDeepSeek, step, text, tool_call, tool_calls
 from readme_examples import Block, Example, Shell, blocks, clean_environ
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -156,11 +156,26 @@ def scratch_repo(root: Path) -> Path:
 
 def stage_a_change(scratch: Scratch) -> None:
     """A change in the index and one more in the working tree, for the examples that review
-    the staged diff and uncommitted changes."""
+    the staged diff and uncommitted changes; one staged in ../other-repo too."""
     path = scratch.root / "src/app.py"
     path.write_text(path.read_text() + "\n\ndef shout(name):\n    return greet(name).upper()\n")
     git(scratch.root, "add", "src/app.py")
+    other = scratch.root.parent / "other-repo"
+    (other / "notes.py").write_text("def note(text):\n    return text\n")
+    git(other, "add", "notes.py")
     path.write_text(path.read_text() + "\n\ndef whisper(name):\n    return greet(name).lower()\n")
+
+
+PING = 'def ping():\n    import requests\n\n    return requests.get("https://example.com/").ok\n'
+
+
+def every_module_calls_requests(scratch: Scratch) -> None:
+    """Each module under src/ calls requests.get, so each unit of the batch example has
+    something to change."""
+    for path in sorted((scratch.root / "src").rglob("*.py")):
+        if "requests.get" not in path.read_text():
+            path.write_text(path.read_text() + "\n\n" + PING)
+    git(scratch.root, "commit", "-qam", "Ping the server")
 
 
 def local_profile(scratch: Scratch) -> None:
@@ -266,19 +281,33 @@ LOCAL_ENGINE = {"dialect": "vllm", "require_auth": False}
 
 
 def batch_units(scratch: Scratch) -> dict[str, list[dict[str, Any]]]:
-    """Each planned unit's agent: replaces requests.get where its file has one."""
+    """Each planned unit's agent: replaces requests.get (and its import) in its file."""
     routes: dict[str, list[dict[str, Any]]] = {}
     for line in (scratch.root / "jobs.jsonl").read_text().splitlines():
         path = json.loads(line)["paths"][0]
-        if "requests.get" in (scratch.root / path).read_text():
-            new = 'http_client.get(f"https://example.com/users/{uid}").json()'
-            routes[path] = [
-                edit(path, 'requests.get(f"https://example.com/users/{uid}").json()', new),
-                edit(path, "    import requests\n", "    import http_client\n"),
-                text(f"Replaced requests.get in {path}."),
-            ]
-        else:
-            routes[path] = [text(f"{path} does not call requests.get.")]
+        routes[path] = [
+            tool_calls(
+                [
+                    (
+                        "edit_file",
+                        {
+                            "path": path,
+                            "old_string": "requests.get",
+                            "new_string": "http_client.get",
+                        },
+                    ),
+                    (
+                        "edit_file",
+                        {
+                            "path": path,
+                            "old_string": "import requests",
+                            "new_string": "import http_client",
+                        },
+                    ),
+                ]
+            ),
+            text(f"Replaced requests.get in {path}."),
+        ]
     return routes
 
 
@@ -351,6 +380,7 @@ EXPECT: dict[str, Expect] = {
     "v4code review --format sarif > review.sarif": Expect(
         check=file_json("review.sarif", lambda r: r["runs"][0]["results"] == [])
     ),
+    "v4code review -C ../other-repo": Expect(NO_FINDINGS),
     "v4code hook install": Expect(check=has(".git/hooks/pre-commit", "v4code")),
     "v4code hook uninstall": Expect(check=gone(".git/hooks/pre-commit")),
     # Security model: the CI step
@@ -362,13 +392,16 @@ EXPECT: dict[str, Expect] = {
     "@modelcontextprotocol/server-github": Expect(
         check=user_config("[mcp.servers.github]", "${GITHUB_TOKEN}")
     ),
+    "v4code mcp allow github 'get_*'": Expect(check=user_config('"github__get_*"')),
     "v4code mcp remove github": Expect(check=user_config("github", absent=True)),
     # Refactor jobs
     'v4code batch plan "Replace requests.get with http_client.get in {path}; keep behaviour" '
     "--each 'src/**/*.py' -o jobs.jsonl": Expect(check=has("jobs.jsonl", "src/api/users.py")),
     "cat jobs.jsonl": Expect(says=('"paths": ["src/api/users.py"]',)),
     "v4code batch run jobs.jsonl -j 4 --verify 'python -m pytest -q {tests}' "
-    "--max-cost-per-unit 0.20": Expect(routes=batch_units, check=has("src/api/users.py")),
+    "--max-cost-per-unit 0.20": Expect(
+        routes=batch_units, check=has("src/api/users.py", "requests.get")
+    ),
     "v4code batch status RUN_DIR": Expect(says=("green",)),
     "v4code batch report RUN_DIR --format md > report.md": Expect(check=has("report.md", "green")),
     "v4code batch retry RUN_DIR --only red": Expect(),
@@ -405,21 +438,17 @@ EXPECT: dict[str, Expect] = {
 PREPARE: dict[str, Callable[[Scratch], None]] = {
     "v4code review": stage_a_change,
     "pip install v4code": stage_a_change,
+    'v4code batch plan "Replace requests.get with http_client.get in {path}; keep behaviour" '
+    "--each 'src/**/*.py' -o jobs.jsonl": every_module_calls_requests,
     "v4code engine probe http://127.0.0.1:8000/v1": local_profile,
     'v4code run --profile local "add a --verbose flag to cli.py"': local_profile,
 }
 # Blocks that run in this checkout rather than in the scratch repository (they only read it).
 IN_CHECKOUT = {"python -m pytest"}
 
-# Known bugs, fixed on other branches: drop the mark when the fix is merged.
-KNOWN_BUG_BATCH_RUN_WITHOUT_OUT = pytest.mark.xfail(
-    reason="known bug: `batch run` without --out edits nothing (its default run directory)",
-    strict=False,
-)
-KNOWN_BUGS: dict[str, pytest.MarkDecorator] = {
-    'v4code batch plan "Replace requests.get with http_client.get in {path}; keep behaviour" '
-    "--each 'src/**/*.py' -o jobs.jsonl": KNOWN_BUG_BATCH_RUN_WITHOUT_OUT,
-}
+# Known bugs, each a clearly named pytest.mark.xfail(reason=..., strict=False) keyed by its
+# block's first command, as long as the fix is not merged; none today.
+KNOWN_BUGS: dict[str, pytest.MarkDecorator] = {}
 
 
 # ---------------------------------------------------------------- the tests
