@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
+import yaml  # type: ignore[import-untyped]  # PyYAML, which pre-commit (a test extra) needs
 
 SHELL_LANGS = ("sh", "bash", "shell", "console")
 FENCE = re.compile(r"^```\s*([\w-]*)\s*$")

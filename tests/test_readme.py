@@ -5,9 +5,12 @@ Each shell or YAML block (see readme_examples for what counts as an example and 
 markers, `<!-- readme-test: skip REASON -->` before a block, or ``skip `PREFIX` REASON`` for
 some of its commands) runs line by line in a fresh scratch repository, against the fake
 DeepSeek server answering from a script per command. The only differences from what a user
-pastes are listed in SUBSTITUTIONS: the environment (`environment`) and the placeholders the
-README names (`PLACEHOLDERS`). What each command must do is in EXPECT; a command with neither an
-entry there nor a skip marker fails `test_every_example_runs_or_says_why_not`.
+pastes are in the "substitutions" section below: the environment (`environment`), the
+placeholders the README names (`PLACEHOLDERS`, one line each) and, for the set-up block only,
+`SUITE_IN_SUITE` and `PIP_CACHE`. What each command must do is in EXPECT (what a block needs
+first, a staged change say, in PREPARE); a command with neither an entry there nor a skip
+marker fails `test_every_example_runs_or_says_why_not`, which prints how many run and how many
+are skipped, and why.
 """
 
 from __future__ import annotations
