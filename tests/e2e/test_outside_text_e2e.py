@@ -63,19 +63,26 @@ def test_an_approval_question_shows_a_prefix_with_bidi_controls_as_escapes(
 ) -> None:
     fake_api.load([tool_call("run_command", command="ls\u202e -la"), text("ok")])
     asked: list[str] = []
-    real_asker = approval.key_asker
+    real_decide = approval.ChatApprover.decide
 
-    def key_asker(*args: Any, **kwargs: Any) -> Callable[[str], str]:
-        ask_key = real_asker(*args, **kwargs)
-
-        def ask(question: str) -> str:  # the approval's question, answered with one key
+    def recording(ask: Callable[[str], str]) -> Callable[[str], str]:
+        def ask_and_record(question: str) -> str:
             asked.append(question)
-            return ask_key(question)
+            return ask(question)
 
-        return ask
+        return ask_and_record
 
-    monkeypatch.setattr(approval, "key_asker", key_asker)
-    chat(workspace, fake_api, monkeypatch, ["list it" + ENTER, "n", ENTER])
+    def decide(self: approval.ChatApprover, request: Any) -> Any:
+        for name in ("ask", "ask_key"):  # a line or a single key: whichever asks
+            ask = getattr(self, name, None)
+            if ask is not None and not getattr(ask, "recorded", False):
+                wrapped = recording(ask)
+                wrapped.recorded = True  # type: ignore[attr-defined]
+                setattr(self, name, wrapped)
+        return real_decide(self, request)
+
+    monkeypatch.setattr(approval.ChatApprover, "decide", decide)
+    chat(workspace, fake_api, monkeypatch, ["list it" + ENTER, "n" + ENTER, ENTER])
     assert asked and raw_controls("".join(asked)) == []
     assert "\\u202e" in asked[0]
 
@@ -86,7 +93,7 @@ def test_an_approval_line_shows_bidi_controls_as_escapes(
 ) -> None:
     command = f"echo safe {control}# && rm -rf ~"
     fake_api.load([tool_call("run_command", command=command), text("ok")])
-    screen = chat(workspace, fake_api, monkeypatch, ["run it" + ENTER, "n", ENTER])
+    screen = chat(workspace, fake_api, monkeypatch, ["run it" + ENTER, "n" + ENTER, ENTER])
     assert "Run echo safe" in screen
     assert raw_controls(screen) == []
     assert f"\\u{ord(control):04x}" in screen
