@@ -216,7 +216,8 @@ def _bare_word(args: list[str], i: int) -> bool:
 @click.option(
     "--permission-mode",
     type=click.Choice(PERMISSION_MODES),
-    help="What runs without asking (chat default: ask; see README, Permission modes).",
+    help="What runs without asking (chat default: ask; read-only denies all effects for the "
+    "session, --plan only until you approve a plan; see README, Permission modes).",
 )
 @click.option(
     "--effort", type=EFFORT, help="Reasoning effort: low, high or max (none turns thinking off)."

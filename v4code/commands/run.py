@@ -39,7 +39,8 @@ Exit codes:
     type=click.Choice(PERMISSION_MODES),
     default="full-auto",
     show_default=True,
-    help="What may happen without a person: anything `ask` would ask about is denied.",
+    help="What may happen without a person: anything `ask` would ask about is denied "
+    "(read-only denies every effect; --plan is plan mode, --execute then uses this mode).",
 )
 @click.option("-m", "--model", help="Model ID.")
 @click.option("--thinking/--no-thinking", default=None, help="Switch V4's thinking mode.")

@@ -399,7 +399,12 @@ COMMANDS: dict[str, Command] = {
             lambda chat: ["on", "off"],
         ),  # fmt: skip
         Command("/details", "[N] the last turn's tool calls with their full output", cmd_details),
-        Command("/mode", "read-only|ask|auto-edit|full-auto  permission mode", cmd_mode, _modes),
+        Command(
+            "/mode",
+            "read-only|ask|auto-edit|full-auto  permission mode (plan mode is /plan)",
+            cmd_mode,
+            _modes,
+        ),  # fmt: skip
         Command("/plan", PLAN_HELP, cmd_plan, lambda chat: ["yes", "no", "off"]),
         Command("/todo", "the model's todo list for this task", cmd_todo),
         Command("/diff", "what this session's edits and commands changed", cmd_diff),
