@@ -157,6 +157,11 @@ def test_run_plan_execute_jsonl_events_then_the_edit(
     assert approval["role"] == "user" and approval["content"].startswith("Yes: carry out the plan")
     assert "auto-edit permission mode" in approval["content"]
 
+    session = read_session(list_sessions(root)[0])  # the plan and the answer are in the log
+    logged = {e["type"]: e for e in session.events}
+    assert logged["plan_proposed"]["files"] == ["calc.py"]
+    assert logged["plan_answer"] == {"type": "plan_answer", "approved": True, "mode": "auto-edit"}
+
 
 def test_plan_survives_resume_and_stays_in_plan_mode(
     workspace: Path, fake_api: FakeDeepSeek, v4code_home: Path
