@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
+import yaml  # type: ignore[import-untyped]  # PyYAML, which pre-commit (a test extra) needs
 
 SHELL_LANGS = ("sh", "bash", "shell", "console")
 FENCE = re.compile(r"^```\s*([\w-]*)\s*$")
@@ -56,6 +56,7 @@ class Block:
     line: int
     lang: str
     examples: tuple[Example, ...]
+    section: str = ""  # the heading above it, and its number there when it is not the first
 
     @property
     def name(self) -> str:
@@ -120,7 +121,9 @@ def _skip(command: str, markers: list[tuple[str | None, str]]) -> str | None:
     return None
 
 
-def _block(doc: str, fence: int, lang: str, body: list[str], markers: list[Any]) -> Block:
+def _block(
+    doc: str, fence: int, lang: str, body: list[str], markers: list[Any], section: str
+) -> Block:
     if lang == "yaml":
         found = _yaml_commands(body, fence + 1)
     else:
@@ -129,7 +132,7 @@ def _block(doc: str, fence: int, lang: str, body: list[str], markers: list[Any])
         Example(doc, number, command, env, _skip(command, markers))
         for number, command, env in found
     )
-    return Block(doc, fence, lang, examples)
+    return Block(doc, fence, lang, examples, section)
 
 
 def blocks(path: Path, doc: str) -> list[Block]:
@@ -137,6 +140,7 @@ def blocks(path: Path, doc: str) -> list[Block]:
     lines = path.read_text(encoding="utf-8").splitlines()
     out: list[Block] = []
     markers: list[tuple[str | None, str]] = []
+    heading, seen = doc, 0
     index = 0
     while index < len(lines):
         line = lines[index]
@@ -145,6 +149,8 @@ def blocks(path: Path, doc: str) -> list[Block]:
         if marker:
             markers.append((marker.group(1), marker.group(2)))
             continue
+        if line.startswith("#"):
+            heading, seen = line.lstrip("#").strip().replace("`", ""), 0
         fence = FENCE.match(line)
         if not fence:
             if line.strip():
@@ -157,9 +163,11 @@ def blocks(path: Path, doc: str) -> list[Block]:
             index += 1
         index += 1
         if lang in SHELL_LANGS or lang == "yaml":
-            block = _block(doc, fence_line, lang, body, markers)
+            section = heading if seen == 0 else f"{heading} {seen + 1}"
+            block = _block(doc, fence_line, lang, body, markers, section)
             if block.examples:
                 out.append(block)
+                seen += 1
         markers = []
     return out
 
@@ -202,9 +210,10 @@ class Shell:
 
 def clean_environ() -> dict[str, str]:
     """os.environ without anything that points v4code somewhere: every DEEPSEEK_* and
-    V4CODE_* variable (V4CODE_HOME included) and XDG_CONFIG_HOME."""
+    V4CODE_* variable (V4CODE_HOME included) and the XDG_*_HOME folders (so HOME decides)."""
     return {
         name: value
         for name, value in os.environ.items()
-        if not name.startswith(("DEEPSEEK_", "V4CODE_")) and name != "XDG_CONFIG_HOME"
+        if not name.startswith(("DEEPSEEK_", "V4CODE_"))
+        and not (name.startswith("XDG_") and name.endswith("_HOME"))
     }

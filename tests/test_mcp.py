@@ -328,6 +328,9 @@ def test_mcp_reload_adds_a_server_to_a_running_session(
         root = workspace
         console = Console(file=io.StringIO(), width=120)
 
+        def say(self, text: str, style: str | None = None) -> None:
+            self.console.print(text, markup=False)
+
     chat = ChatLike()
     chat.agent = agent  # type: ignore[attr-defined]
     try:

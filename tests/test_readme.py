@@ -5,9 +5,12 @@ Each shell or YAML block (see readme_examples for what counts as an example and 
 markers, `<!-- readme-test: skip REASON -->` before a block, or ``skip `PREFIX` REASON`` for
 some of its commands) runs line by line in a fresh scratch repository, against the fake
 DeepSeek server answering from a script per command. The only differences from what a user
-pastes are listed in SUBSTITUTIONS: the environment (`environment`) and the placeholders the
-README names (`PLACEHOLDERS`). What each command must do is in EXPECT; a command with neither an
-entry there nor a skip marker fails `test_every_example_runs_or_says_why_not`.
+pastes are in the "substitutions" section below: the environment (`environment`), the
+placeholders the README names (`PLACEHOLDERS`, one line each) and, for the set-up block only,
+`SUITE_IN_SUITE` and `PIP_CACHE`. What each command must do is in EXPECT (what a block needs
+first, a staged change say, in PREPARE); a command with neither an entry there nor a skip
+marker fails `test_every_example_runs_or_says_why_not`, which prints how many run and how many
+are skipped, and why.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fake_api import FakeDeepSeek, step, text, tool_call
+from fake_api import FakeDeepSeek, step, text, tool_call, tool_calls
 from readme_examples import Block, Example, Shell, blocks, clean_environ
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -82,7 +85,7 @@ PLACEHOLDERS: dict[str, Callable[[Scratch], str]] = {
 
 # The set-up block's test command, run inside the suite, only collects the suite (running it
 # inside itself would never end); .ci/run runs it whole.
-SUITE_IN_SUITE = " --collect-only -q"
+SUITE_IN_SUITE = " --collect-only"
 # The set-up block's pip may use the user's pip cache (HOME is a scratch folder).
 PIP_CACHE = os.environ.get("PIP_CACHE_DIR") or os.path.expanduser("~/.cache/pip")
 
@@ -156,11 +159,26 @@ def scratch_repo(root: Path) -> Path:
 
 def stage_a_change(scratch: Scratch) -> None:
     """A change in the index and one more in the working tree, for the examples that review
-    the staged diff and uncommitted changes."""
+    the staged diff and uncommitted changes; one staged in ../other-repo too."""
     path = scratch.root / "src/app.py"
     path.write_text(path.read_text() + "\n\ndef shout(name):\n    return greet(name).upper()\n")
     git(scratch.root, "add", "src/app.py")
+    other = scratch.root.parent / "other-repo"
+    (other / "notes.py").write_text("def note(text):\n    return text\n")
+    git(other, "add", "notes.py")
     path.write_text(path.read_text() + "\n\ndef whisper(name):\n    return greet(name).lower()\n")
+
+
+PING = 'def ping():\n    import requests\n\n    return requests.get("https://example.com/").ok\n'
+
+
+def every_module_calls_requests(scratch: Scratch) -> None:
+    """Each module under src/ calls requests.get, so each unit of the batch example has
+    something to change."""
+    for path in sorted((scratch.root / "src").rglob("*.py")):
+        if "requests.get" not in path.read_text():
+            path.write_text(path.read_text() + "\n\n" + PING)
+    git(scratch.root, "commit", "-qam", "Ping the server")
 
 
 def local_profile(scratch: Scratch) -> None:
@@ -277,19 +295,33 @@ LOCAL_ENGINE = {"dialect": "vllm", "require_auth": False}
 
 
 def batch_units(scratch: Scratch) -> dict[str, list[dict[str, Any]]]:
-    """Each planned unit's agent: replaces requests.get where its file has one."""
+    """Each planned unit's agent: replaces requests.get (and its import) in its file."""
     routes: dict[str, list[dict[str, Any]]] = {}
     for line in (scratch.root / "jobs.jsonl").read_text().splitlines():
         path = json.loads(line)["paths"][0]
-        if "requests.get" in (scratch.root / path).read_text():
-            new = 'http_client.get(f"https://example.com/users/{uid}").json()'
-            routes[path] = [
-                edit(path, 'requests.get(f"https://example.com/users/{uid}").json()', new),
-                edit(path, "    import requests\n", "    import http_client\n"),
-                text(f"Replaced requests.get in {path}."),
-            ]
-        else:
-            routes[path] = [text(f"{path} does not call requests.get.")]
+        routes[path] = [
+            tool_calls(
+                [
+                    (
+                        "edit_file",
+                        {
+                            "path": path,
+                            "old_string": "requests.get",
+                            "new_string": "http_client.get",
+                        },
+                    ),
+                    (
+                        "edit_file",
+                        {
+                            "path": path,
+                            "old_string": "import requests",
+                            "new_string": "import http_client",
+                        },
+                    ),
+                ]
+            ),
+            text(f"Replaced requests.get in {path}."),
+        ]
     return routes
 
 
@@ -380,6 +412,7 @@ EXPECT: dict[str, Expect] = {
     "v4code review --format sarif > review.sarif": Expect(
         check=file_json("review.sarif", lambda r: r["runs"][0]["results"] == [])
     ),
+    "v4code review -C ../other-repo": Expect(NO_FINDINGS),
     "v4code hook install": Expect(check=has(".git/hooks/pre-commit", "v4code")),
     "v4code hook uninstall": Expect(check=gone(".git/hooks/pre-commit")),
     # Security model: the CI step
@@ -391,13 +424,16 @@ EXPECT: dict[str, Expect] = {
     "@modelcontextprotocol/server-github": Expect(
         check=user_config("[mcp.servers.github]", "${GITHUB_TOKEN}")
     ),
+    "v4code mcp allow github 'get_*'": Expect(check=user_config('"github__get_*"')),
     "v4code mcp remove github": Expect(check=user_config("github", absent=True)),
     # Refactor jobs
     'v4code batch plan "Replace requests.get with http_client.get in {path}; keep behaviour" '
     "--each 'src/**/*.py' -o jobs.jsonl": Expect(check=has("jobs.jsonl", "src/api/users.py")),
     "cat jobs.jsonl": Expect(says=('"paths": ["src/api/users.py"]',)),
     "v4code batch run jobs.jsonl -j 4 --verify 'python -m pytest -q {tests}' "
-    "--max-cost-per-unit 0.20": Expect(routes=batch_units, check=has("src/api/users.py")),
+    "--max-cost-per-unit 0.20": Expect(
+        routes=batch_units, check=has("src/api/users.py", "requests.get")
+    ),
     "v4code batch status RUN_DIR": Expect(says=("green",)),
     "v4code batch report RUN_DIR --format md > report.md": Expect(check=has("report.md", "green")),
     "v4code batch retry RUN_DIR --only red": Expect(),
@@ -434,21 +470,17 @@ EXPECT: dict[str, Expect] = {
 PREPARE: dict[str, Callable[[Scratch], None]] = {
     "v4code review": stage_a_change,
     "pip install v4code": stage_a_change,
+    'v4code batch plan "Replace requests.get with http_client.get in {path}; keep behaviour" '
+    "--each 'src/**/*.py' -o jobs.jsonl": every_module_calls_requests,
     "v4code engine probe http://127.0.0.1:8000/v1": local_profile,
     'v4code run --profile local "add a --verbose flag to cli.py"': local_profile,
 }
 # Blocks that run in this checkout rather than in the scratch repository (they only read it).
 IN_CHECKOUT = {"python -m pytest"}
 
-# Known bugs, fixed on other branches: drop the mark when the fix is merged.
-KNOWN_BUG_BATCH_RUN_WITHOUT_OUT = pytest.mark.xfail(
-    reason="known bug: `batch run` without --out edits nothing (its default run directory)",
-    strict=False,
-)
-KNOWN_BUGS: dict[str, pytest.MarkDecorator] = {
-    'v4code batch plan "Replace requests.get with http_client.get in {path}; keep behaviour" '
-    "--each 'src/**/*.py' -o jobs.jsonl": KNOWN_BUG_BATCH_RUN_WITHOUT_OUT,
-}
+# Known bugs, each a clearly named pytest.mark.xfail(reason=..., strict=False) keyed by its
+# block's first command, as long as the fix is not merged; none today.
+KNOWN_BUGS: dict[str, pytest.MarkDecorator] = {}
 
 
 # ---------------------------------------------------------------- the tests
@@ -497,7 +529,7 @@ def runnable() -> list[Any]:
         if block.name == SETUP.name or all(e.skip for e in block.examples):
             continue
         marks = [KNOWN_BUGS[block.first]] if block.first in KNOWN_BUGS else []
-        params.append(pytest.param(block, id=block.name, marks=marks))
+        params.append(pytest.param(block, id=block.section, marks=marks))
     return params
 
 
@@ -519,7 +551,7 @@ def test_readme_block_runs_as_written(block: Block, tmp_path: Path, fake_api: Fa
             run_example(example, shell, scratch)
 
 
-def test_every_example_runs_or_says_why_not(request: pytest.FixtureRequest) -> None:
+def test_every_example_runs_or_says_why_not(capsys: pytest.CaptureFixture[str]) -> None:
     """Every example has an entry in EXPECT or a skip marker in the README, and every entry
     belongs to an example; prints how many run and how many are skipped, and why."""
     examples = [e for block in all_blocks() for e in block.examples]
@@ -541,10 +573,8 @@ def test_every_example_runs_or_says_why_not(request: pytest.FixtureRequest) -> N
     skipped = [e for e in examples if e.skip]
     report = [f"README examples: {len(examples) - len(skipped)} run, {len(skipped)} skipped"]
     report += [f"  skipped {e.doc}:{e.line} `{e.key}`: {e.skip}" for e in skipped]
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    for line in report:
-        if reporter is not None:
-            reporter.write_line(line)
+    with capsys.disabled():
+        print("\n" + "\n".join(report))
 
 
 def system_python() -> Path:
@@ -580,13 +610,18 @@ OFFLINE = ("No matching distribution", "Could not find a version", "Failed to es
 
 
 def setup_shell(tmp_path: Path, scratch: Scratch) -> Shell:
-    """A newcomer's shell: no venv active, `python3` the system's, pip's cache kept."""
+    """A newcomer's shell: no venv active, `python3` and `pip` the system's, pip's cache
+    kept."""
     env = environment(scratch)
     here = str(Path(sys.executable).parent)
     folders = [f for f in env["PATH"].split(os.pathsep) if f and f != here]
     stock = tmp_path / "stock-bin"
     stock.mkdir()
-    (stock / "python3").symlink_to(system_python())
+    python = system_python()
+    (stock / "python3").symlink_to(python)
+    for pip in ("pip", "pip3"):  # the system's own pip, where it has one (Debian: python3-pip)
+        if (python.parent / pip).exists():
+            (stock / pip).symlink_to(python.parent / pip)
     env["PATH"] = os.pathsep.join([str(stock), *folders])
     env.pop("VIRTUAL_ENV", None)
     env["PIP_CACHE_DIR"] = PIP_CACHE
@@ -613,7 +648,7 @@ def test_setup_block_works_as_pasted(tmp_path: Path, fake_api: FakeDeepSeek) -> 
     where = shell.run("command -v v4code", timeout=30).stdout.strip()
     assert where == str(scratch.root / ".venv" / "bin" / "v4code"), where
     run_example(run, shell, scratch)
-    collect = Example(test.doc, test.line, test.command + SUITE_IN_SUITE)
+    collect = Example(test.doc, test.line, test.key + SUITE_IN_SUITE)
     run_example(collect, shell, scratch, EXPECT[test.key])
 
 

@@ -122,10 +122,13 @@ class Agent(AgentControls):
 
     def submit(self, text: str) -> Iterator[Event]:
         """Run one user turn to its end, yielding events; the last one is TurnFinished."""
-        for event in self._submit(text):
-            if isinstance(event, TurnFinished) and self.hooks is not None:
-                yield from (self.record(Notice(n)) for n in self.hooks.turn_end(self, event))
-            yield event
+        try:
+            for event in self._submit(text):
+                if isinstance(event, TurnFinished) and self.hooks is not None:
+                    yield from (self.record(Notice(n)) for n in self.hooks.turn_end(self, event))
+                yield event
+        finally:
+            self.cancel.deadline = None  # the turn's time limit ends with it
 
     def _submit(self, text: str) -> Iterator[Event]:
         self.cancel.reset()

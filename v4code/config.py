@@ -380,6 +380,25 @@ def load_settings(root: Path, flags: dict[str, Any] | None = None) -> LoadedSett
     return LoadedSettings(settings, sources, tuple(notices))
 
 
+_INF = float("inf")
+# (setting, lowest, highest, the range in words): a value outside is refused, not sent on.
+_RANGES: tuple[tuple[str, float, float, str], ...] = (
+    ("max_steps", 1, _INF, "at least 1"),
+    ("repo_map_tokens", 0, 20_000, "0 (no map) to 20000"),
+    ("command_timeout", 1, MAX_COMMAND_TIMEOUT, f"1 to {MAX_COMMAND_TIMEOUT} seconds"),
+    ("max_tokens", 1, 393_216, "1 to 393216 (DeepSeek's output limit)"),
+    ("max_cost", 0, _INF, "0 or more USD"),
+    ("max_time", 0, _INF, "0 or more seconds"),
+    ("context_window", 1, _INF, "at least 1 token"),
+    ("compact_threshold", 0.05, 1, "a share of the context window, 0.05 to 1"),
+    ("request_timeout", 0.001, _INF, "more than 0 seconds"),
+    ("max_retries", 0, 100, "0 to 100"),
+    ("repeat_limit", 1, _INF, "at least 1"),
+    ("output_cap", 1000, _INF, "at least 1000 characters"),
+    ("peak_multiplier", 0, _INF, "0 or more"),
+)
+
+
 def validate(settings: Settings) -> None:
     if settings.permission_mode not in PERMISSION_MODES:
         raise ConfigError(
@@ -394,12 +413,10 @@ def validate(settings: Settings) -> None:
     for name in ("transport", "review_transport"):
         if getattr(settings, name) not in ("sdk", "stdlib"):
             raise ConfigError(f"{name} {getattr(settings, name)!r} is not one of sdk, stdlib")
-    if settings.max_steps < 1:
-        raise ConfigError("max_steps must be at least 1")
-    if not 0 <= settings.repo_map_tokens <= 20_000:
-        raise ConfigError("repo_map_tokens must be 0 (no map) to 20000")
-    if not 1 <= settings.command_timeout <= MAX_COMMAND_TIMEOUT:
-        raise ConfigError(f"command_timeout must be 1 to {MAX_COMMAND_TIMEOUT} seconds")
+    for name, low, high, what in _RANGES:
+        value = getattr(settings, name)
+        if value is not None and not low <= value <= high:
+            raise ConfigError(f"{name} must be {what}, not {value!r}")
     if not settings.base_url.startswith(("http://", "https://")):
         raise ConfigError(f"base_url {settings.base_url!r} must start with http:// or https://")
 

@@ -46,11 +46,13 @@ def test_an_always_allowed_prefix_never_covers_a_program_named_in_an_option(
     with chat_in_tmux("approvals", workspace, v4code_home, server, height=60) as session:
         send(session, "check the tree", "Enter")
         wait_for(session, rf"\[a\]lways allow `{plain}`")
-        send(session, "a", "Enter")
-        screen = wait_for(session, r"Run\? \[y\]es  \[n\]o \(\+ reason\):")
+        send(session, "a")  # one key, no Enter
+        screen = wait_for(session, r"Run\? \[y\]es  \[n\]o:")
         assert hostile in screen
         assert not out.exists()  # asked, not run
-        send(session, "n not this", "Enter")
+        send(session, "n")
+        wait_for(session, "Why not")
+        send(session, "not this", "Enter")
         wait_for(session, "Done.")
         leave(session)
     assert not out.exists()

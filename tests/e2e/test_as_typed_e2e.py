@@ -51,6 +51,25 @@ def test_an_effort_in_the_config_file_is_checked_and_none_turns_thinking_off(
     assert "reasoning_effort" not in body
 
 
+@pytest.mark.parametrize(
+    ("setting", "said"),
+    [
+        ("max_time = -5", "max_time must be 0 or more seconds"),
+        ("max_tokens = 0", "max_tokens must be 1 to 393216"),
+        ("compact_threshold = 7.0", "compact_threshold must be a share of the context window"),
+        ("max_retries = -1", "max_retries must be 0 to 100"),
+    ],
+)
+def test_a_setting_outside_its_documented_range_is_refused(
+    workspace: Path, fake_api: FakeDeepSeek, v4code_home: Path, setting: str, said: str
+) -> None:
+    (v4code_home / "config.toml").write_text(setting + "\n")
+    result = v4code(workspace, "run", "hi", server=fake_api)
+    assert result.returncode == 2
+    assert said in result.stderr
+    assert fake_api.chat_requests == []
+
+
 def test_a_project_command_before_trust_says_the_folder_is_untrusted(
     workspace: Path, fake_api: FakeDeepSeek
 ) -> None:

@@ -155,7 +155,8 @@ def test_chat_no_starts_nothing_of_an_untrusted_v4code(
     )  # fmt: skip
     assert "Trust this" in screen and "Done." in screen
     assert ran(touched) == []
-    assert "Unknown command /ship" in screen and "PLANTED" not in sent(fake_api)
+    assert "/ship is this repository's own command" in screen  # not run: says how to trust
+    assert "PLANTED" not in sent(fake_api)
     assert "There is no tool named 'evil__echo'" in sent(fake_api)
 
 

@@ -4,14 +4,16 @@ summary, a server's error, and bidi controls in what an approval line shows."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from chat_harness import ENTER, chat
 from cli_harness import v4code
 from fake_api import FakeDeepSeek, fault, text, tool_call
 
-from v4code.ui import repl
+from v4code.ui import approval
 
 OSC52 = "\x1b]52;c;ZWNobyBwd25lZA==\x07"
 OSC8 = "\x1b]8;;https://evil.example/\x1b\\click\x1b]8;;\x1b\\"
@@ -61,13 +63,25 @@ def test_an_approval_question_shows_a_prefix_with_bidi_controls_as_escapes(
 ) -> None:
     fake_api.load([tool_call("run_command", command="ls\u202e -la"), text("ok")])
     asked: list[str] = []
-    real_ask = repl.Chat.ask
+    real_decide = approval.ChatApprover.decide
 
-    def ask(self: repl.Chat, question: str) -> str:
-        asked.append(question)
-        return real_ask(self, question)
+    def recording(ask: Callable[[str], str]) -> Callable[[str], str]:
+        def ask_and_record(question: str) -> str:
+            asked.append(question)
+            return ask(question)
 
-    monkeypatch.setattr(repl.Chat, "ask", ask)
+        return ask_and_record
+
+    def decide(self: approval.ChatApprover, request: Any) -> Any:
+        for name in ("ask", "ask_key"):  # a line or a single key: whichever asks
+            ask = getattr(self, name, None)
+            if ask is not None and not getattr(ask, "recorded", False):
+                wrapped = recording(ask)
+                wrapped.recorded = True  # type: ignore[attr-defined]
+                setattr(self, name, wrapped)
+        return real_decide(self, request)
+
+    monkeypatch.setattr(approval.ChatApprover, "decide", decide)
     chat(workspace, fake_api, monkeypatch, ["list it" + ENTER, "n" + ENTER, ENTER])
     assert asked and raw_controls("".join(asked)) == []
     assert "\\u202e" in asked[0]

@@ -22,6 +22,7 @@ from typing import Any
 
 from v4code.cancel import CancelToken
 from v4code.jobs.manifest import fill
+from v4code.safety.isolation import isolated
 from v4code.safety.process import command_env, run_process
 from v4code.safety.redact import redactor
 from v4code.safety.sandbox import SandboxUnavailable, sandboxed
@@ -136,7 +137,7 @@ def run_verify(
         with (
             sandboxed(argv, checkout, allow_read=confine.allow_read)
             if confine.sandbox
-            else contextlib.nullcontext(argv)
+            else contextlib.nullcontext(isolated(argv))  # out of sight of v4code's process
         ) as final_argv:
             done = run_process(
                 final_argv, cwd=checkout, timeout=timeout, cancel=cancel,
