@@ -207,3 +207,21 @@ def test_execute_needs_plan(workspace: Path, v4code_home: Path) -> None:
     result = v4code(workspace, "run", "--execute", "fix add")
     assert result.returncode == 2
     assert "--execute carries out a plan: give --plan too" in result.stderr
+
+
+def test_update_plan_allows_one_item_in_progress(
+    workspace: Path, fake_api: FakeDeepSeek, v4code_home: Path
+) -> None:
+    root = project(workspace)
+    fake_api.load(
+        [
+            tool_call("update_plan", **todo("in_progress", "in_progress")),
+            tool_call("update_plan", **todo("in_progress", "pending")),
+            text("Listed."),
+        ]
+    )
+    result = v4code(root, "run", "-o", "json", "list the steps", server=fake_api)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["todo"] == todo("in_progress", "pending")["items"]
+    said = tool_results(fake_api.chat_requests[1])[-1]
+    assert said == "Only one item may be in_progress at a time; mark the others pending."
