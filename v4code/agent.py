@@ -61,7 +61,8 @@ FirstMessage = Callable[[str, CancelToken], tuple[str, list[str]]]
 class Agent(AgentControls):
     """Runs turns of one session. Not thread-safe; one turn at a time.
 
-    Frontends change it only through its methods (`set_model`, `set_thinking`, `set_mode`);
+    Frontends change it only through its methods (`set_model`, `set_thinking`, `set_mode`,
+    `start_planning`, `approve_plan`, ...: v4code.controls);
     `before_apply` hooks (see v4code.pipeline) run before every approved effect.
     """
 
