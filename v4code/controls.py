@@ -8,7 +8,7 @@ Kept apart from the turn loop (`v4code.agent.Agent` derives from it) so the loop
 from __future__ import annotations
 
 from v4code.config import Settings
-from v4code.planning import PlanBook
+from v4code.planning import PLAN_MODE_NOTE, PlanBook
 from v4code.protocols import Backend
 from v4code.safety.permissions import PermissionPolicy
 from v4code.sessions import SessionLog, settings_event
@@ -67,9 +67,14 @@ class AgentControls:
             self.notes.append(self.plan.start())
 
     def stop_planning(self) -> None:
-        """Plan mode off without carrying a plan out."""
+        """Plan mode off without carrying a plan out (a note the model has not had yet saying
+        it was on is taken back instead of followed by another)."""
         if self.plan.planning:
-            self.notes.append(self.plan.stop())
+            note = self.plan.stop()
+            if PLAN_MODE_NOTE in self.notes:
+                self.notes.remove(PLAN_MODE_NOTE)
+            else:
+                self.notes.append(note)
 
     def approve_plan(self, mode: str | None = None) -> str:
         """The person's yes: `mode` (else the current one) from now on; returns the message
