@@ -281,6 +281,17 @@ PROBE = [  # engine probe: thinking on, thinking off, a tool call, its answer, a
     text("Done."),
     text("Any model."),
 ]
+PLAN_STEPS = [  # plan mode: read, keep the list, propose
+    tool_call("read_file", path="calc.py"),
+    tool_call("update_plan", items=[{"step": "Make add return a + b", "status": "pending"}]),
+    tool_call(
+        "propose_plan",
+        steps=["Make add return a + b"],
+        files=["calc.py"],
+        checks=["python -m pytest -q"],
+        summary="add subtracts.",
+    ),
+]
 LOCAL_ENGINE = {"dialect": "vllm", "require_auth": False}
 
 
@@ -363,6 +374,24 @@ EXPECT: dict[str, Expect] = {
         [edit("README.md", "See `Foo`.", "See `Bar`."), text("README.md names Bar.")],
         says=("README.md names Bar.",),
         check=has("README.md", "See `Bar`."),
+    ),
+    # Plan mode and the todo list
+    'v4code run --plan "make add() in calc.py add instead of subtract"': Expect(
+        PLAN_STEPS, says=("1. Make add return a + b",), check=has("calc.py", "return a - b")
+    ),
+    'v4code run --plan -o json "make add() in calc.py add" > plan.json': Expect(
+        PLAN_STEPS,
+        check=file_json("plan.json", lambda r: r["plan"]["files"] == ["calc.py"]),
+    ),
+    'v4code run --plan --execute --permission-mode auto-edit "make add() in calc.py add"': Expect(
+        [
+            *PLAN_STEPS,
+            edit("calc.py", "return a - b", "return a + b"),
+            tool_call("update_plan", items=[{"step": "Make add return a + b", "status": "done"}]),
+            text("add() adds now."),
+        ],
+        says=("add() adds now.",),
+        check=has("calc.py", "return a + b"),
     ),
     # Reading a repository
     'v4code locate "TypeError in Invoice.total when a line has no amount"': Expect(
