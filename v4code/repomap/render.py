@@ -25,14 +25,29 @@ def _def_line(d: Definition, indent: str) -> str:
     return f"{indent}{d.line}-{d.end_line}: {one_line(d.signature)}"
 
 
+def _indents(defs: list[Definition]) -> dict[int, str]:
+    """Each definition's indent by how many others enclose it (a method under its class, a
+    closure under its function), keyed by position in `defs` (in source order): the parent
+    field names classes only, so a nested function would otherwise look top-level."""
+    open_ends: list[int] = []
+    indents: dict[int, str] = {}
+    for i, d in enumerate(defs):
+        while open_ends and open_ends[-1] < d.line:
+            open_ends.pop()
+        indents[i] = "  " * (len(open_ends) + 1)
+        open_ends.append(d.end_line)
+    return indents
+
+
 def outline_text(path: str, symbols: FileSymbols) -> str:
     """Every definition of one file, nested under its class, with its line range."""
     head = f"{one_line(path)} ({symbols.lines} lines, {symbols.language})"
     if not symbols.definitions:
         return head + "\n  (no definitions found)"
     lines = [head]
-    for d in symbols.definitions:
-        lines.append(_def_line(d, "    " if d.parent else "  "))
+    indents = _indents(symbols.definitions)
+    for i, d in enumerate(symbols.definitions):
+        lines.append(_def_line(d, indents[i]))
     return "\n".join(lines)
 
 
@@ -40,10 +55,11 @@ def _file_block(path: str, symbols: FileSymbols, limit: int) -> list[str]:
     """The file's public definitions in source order (methods of private classes and
     private helpers left out), at most `limit` of them."""
     defs = [d for d in symbols.definitions if d.kind != "module"]
+    indents = _indents(defs)
     private_classes = {d.name for d in defs if d.kind == "class" and d.name.startswith("_")}
     shown = [
-        d
-        for d in defs
+        (d, indents[i])
+        for i, d in enumerate(defs)
         if not (d.name.startswith("_") and not (d.name.startswith("__") and d.name == "__init__"))
         and d.parent not in private_classes
     ]
@@ -51,8 +67,8 @@ def _file_block(path: str, symbols: FileSymbols, limit: int) -> list[str]:
         count = f" ({len(defs)} definitions)" if defs else ""
         return [f"{one_line(path)}{count}"]
     lines = [f"{one_line(path)}:"]
-    for d in shown[:limit]:
-        lines.append(_def_line(d, "    " if d.parent else "  "))
+    for d, indent in shown[:limit]:
+        lines.append(_def_line(d, indent))
     if len(shown) > limit:
         lines.append(f"  ... {len(shown) - limit} more")
     return lines
