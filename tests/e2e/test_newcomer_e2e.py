@@ -116,3 +116,14 @@ def test_the_fake_server_run_by_hand_answers_parallel_clients_from_their_own_scr
     finally:
         os.kill(server.pid, signal.SIGTERM)
         server.wait(10)
+
+
+def test_a_signature_in_the_map_leaves_out_comments(workspace: Path) -> None:
+    code = "def total(lines,  # the invoice's\n          tax):  # computed below\n    return 0\n"
+    (workspace / "invoice.py").write_text(code + "\n\nclass Invoice:  # one per order\n    pass\n")
+    commit_all(workspace, "invoice")
+    shown = v4code(workspace, "map", "--tokens", "2000")
+    assert shown.returncode == 0, shown.stderr
+    lines = shown.stdout.splitlines()
+    assert "  1-3: def total(lines, tax)" in lines, shown.stdout
+    assert "  6-7: class Invoice" in lines, shown.stdout

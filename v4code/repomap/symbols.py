@@ -259,11 +259,33 @@ def _go_receiver(node: Any, data: bytes) -> str:
     return words[-1] if words else ""
 
 
+def _without_comments(node: Any, data: bytes, end: int) -> bytes:
+    """The bytes from the definition's start to `end` with its comments cut out: on one line,
+    `def f(a,  # the first` would hide the parameters after it, and a comment after the
+    colon is the body's, not the signature's."""
+    spans: list[tuple[int, int]] = []
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if current.start_byte >= end:
+            continue
+        if "comment" in current.type:
+            spans.append((current.start_byte, min(current.end_byte, end)))
+            continue
+        stack.extend(current.children)
+    out, at = [], node.start_byte
+    for start, stop in sorted(spans):
+        out.append(data[at:start])
+        at = max(at, stop)
+    out.append(data[at:end])
+    return b"".join(out)
+
+
 def _signature(node: Any, data: bytes) -> str:
     body = node.child_by_field_name("body")
     end = body.start_byte if body is not None else node.end_byte
     end = min(end, node.start_byte + 4 * MAX_SIGNATURE)
-    raw = data[node.start_byte : end].decode("utf-8", "replace")
+    raw = _without_comments(node, data, end).decode("utf-8", "replace")
     if body is None:
         raw = raw.split("\n", 1)[0]
     text = _SPACE.sub(" ", raw).strip().rstrip("{:").strip()
