@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
 from pathlib import Path
 
 from cli_harness import plan_each, v4code
-from fake_api import FakeDeepSeek, text, tool_call
+from fake_api import FakeDeepSeek, start_subprocess_server, text, tool_call
+from tmux_harness import chat_in_tmux, leave, send, wait_for
 
 NESTED = '''\
 def iter_params(order, declared):
@@ -127,3 +129,19 @@ def test_a_signature_in_the_map_leaves_out_comments(workspace: Path) -> None:
     lines = shown.stdout.splitlines()
     assert "  1-3: def total(lines, tax)" in lines, shown.stdout
     assert "  6-7: class Invoice" in lines, shown.stdout
+
+
+def test_the_chat_goes_on_when_its_history_folder_disappears(
+    workspace: Path, tmp_path: Path, v4code_home: Path
+) -> None:
+    server = start_subprocess_server(
+        [text("first answer"), text("second answer")], tmp_path / "server"
+    )
+    with chat_in_tmux("history", workspace, v4code_home, server, height=30) as session:
+        shutil.rmtree(v4code_home / "history")  # a cleaner, a moved home: the chat goes on
+        send(session, "hello", "Enter")
+        screen = wait_for(session, "first answer")
+        send(session, "again", "Enter")
+        screen = wait_for(session, "second answer")
+        assert "Press ENTER" not in screen and "Exception" not in screen, screen
+        leave(session)
