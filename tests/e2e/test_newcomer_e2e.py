@@ -145,3 +145,9 @@ def test_the_chat_goes_on_when_its_history_folder_disappears(
         screen = wait_for(session, "second answer")
         assert "Press ENTER" not in screen and "Exception" not in screen, screen
         leave(session)
+
+
+def test_review_with_nothing_staged_says_so_once(workspace: Path) -> None:
+    done = v4code(workspace, "review", "--hook")
+    assert done.returncode == 0, done.stderr
+    assert "v4code review: nothing to review (nothing is staged)\n" in done.stdout + done.stderr
