@@ -440,7 +440,7 @@ EXPECT: dict[str, Expect] = {
 # What a block needs before its first command, keyed by that command.
 PREPARE: dict[str, Callable[[Scratch], None]] = {
     "v4code review": stage_a_change,
-    "pip install v4code": stage_a_change,
+    'pip install "git+https://github.com/OWNER/v4code@TAG"': stage_a_change,
     'v4code batch plan "Replace requests.get with http_client.get in {path}; keep behaviour" '
     "--each 'src/**/*.py' -o jobs.jsonl": every_module_calls_requests,
     "v4code engine probe http://127.0.0.1:8000/v1": local_profile,
