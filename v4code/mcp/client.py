@@ -94,7 +94,8 @@ class McpHub:
         except OSError:
             return ""
         written = [x.strip() for x in data.decode("utf-8", "replace").splitlines() if x.strip()]
-        return " / ".join(written[-lines:])
+        distinct = list(dict.fromkeys(written))  # a server restarted once says it twice
+        return " / ".join(distinct[-lines:])
 
     # --- life ---------------------------------------------------------------------------
 
