@@ -159,3 +159,25 @@ def test_review_with_nothing_staged_says_so_once(workspace: Path) -> None:
     done = v4code(workspace, "review", "--hook")
     assert done.returncode == 0, done.stderr
     assert "v4code review: nothing to review (nothing is staged)\n" in done.stdout + done.stderr
+
+
+def test_probe_fix_keeps_the_profile_header_as_the_user_wrote_it(
+    workspace: Path, fake_api: FakeDeepSeek, v4code_home: Path
+) -> None:
+    fake_api.configure(dialect="vllm", require_auth=False)
+    answer = {"reasoning": "I think.", "thinking_only": True}
+    fake_api.load(
+        [
+            text("It works.", **answer),
+            text("It works.", **answer),
+            tool_call("probe_echo", reasoning="call it", text="ok"),
+            text("Done."),
+            text("Any model."),
+        ]
+    )
+    config = v4code_home / "config.toml"
+    config.write_text(f'[profiles.local]\nbase_url = "{fake_api.base_url}"\ndialect = "deepseek"\n')
+    fixed = v4code(workspace, "engine", "probe", "--profile", "local", "--fix")
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+    written = config.read_text()
+    assert written.startswith("[profiles.local]\n") and 'dialect = "vllm"' in written, written
