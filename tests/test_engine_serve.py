@@ -94,7 +94,7 @@ def test_serve_in_the_foreground_stops_the_engine_on_ctrl_c(engine_plan: Path) -
         while "local" not in load_state() or not user_config_path().is_file():
             assert proc.poll() is None and time.monotonic() < deadline
             time.sleep(0.1)
-        while '[profiles."local"]' not in user_config_path().read_text():
+        while "[profiles.local]" not in user_config_path().read_text():
             assert time.monotonic() < deadline
             time.sleep(0.1)
         pid = load_state()["local"].pid

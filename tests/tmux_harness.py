@@ -17,9 +17,16 @@ from pathlib import Path
 
 from fake_api import SubprocessServer
 
+SOCKET = f"v4code-tests-{os.getpid()}"
+"""A tmux server of the tests' own: a session on the default server would make it (when the tests
+start it) carry the test's environment (HOME, V4CODE_HOME, XDG_*) into every later tmux
+window of the person at the machine, long after those folders are gone."""
+
 
 def tmux(*args: str) -> str:
-    return subprocess.run(["tmux", *args], capture_output=True, text=True, check=True).stdout
+    return subprocess.run(
+        ["tmux", "-L", SOCKET, *args], capture_output=True, text=True, check=True
+    ).stdout
 
 
 def scrollback(session: str) -> str:
@@ -89,5 +96,5 @@ def chat_in_tmux(
         wait_for(session, "›")
         yield session
     finally:
-        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+        subprocess.run(["tmux", "-L", SOCKET, "kill-session", "-t", session], capture_output=True)
         server.stop()

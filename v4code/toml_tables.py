@@ -22,6 +22,12 @@ from v4code.errors import ConfigError
 _HEADER = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
 
 
+def toml_key(name: str) -> str:
+    """A table or key name as a person writes it: bare when TOML allows (`[profiles.local]`),
+    quoted only when it must be (`[profiles."gpu box"]`)."""
+    return name if re.fullmatch(r"[A-Za-z0-9_-]+", name) else toml_string(name)
+
+
 def toml_string(value: str) -> str:
     """A TOML basic string: JSON's escapes are TOML's, given raw (not \\u-escaped) non-ASCII."""
     return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007F")

@@ -112,4 +112,4 @@ def test_a_plan_is_shown_and_asked_and_its_engine_gets_no_key(
     assert "key found in: nothing" in report, report
     if shutil.which("bwrap"):
         assert "v4code among them: no" in report, report
-    assert '[profiles."local"]' in (v4code_home / "config.toml").read_text()
+    assert "[profiles.local]" in (v4code_home / "config.toml").read_text()

@@ -1,7 +1,10 @@
 """The standalone fake server: serve a JSON script until SIGTERM/SIGINT, then dump the record.
 
-Script file: either a JSON list of steps, or ``{"steps": [...], "config": {...}}`` where config
-holds ``FakeDeepSeek`` settings (dialect, served_model, accepted_models, cache_unit, ...).
+Script file: either a JSON list of steps, or ``{"steps": [...], "config": {...}, "routes": {...}}``
+where config holds ``FakeDeepSeek`` settings (dialect, served_model, accepted_models, cache_unit,
+...) and routes maps a key to its own steps: requests whose first user message holds the key take
+those (``FakeDeepSeek.route``), so clients running in parallel, such as batch units, each follow
+their own script by hand as they do in the tests.
 """
 
 from __future__ import annotations
@@ -31,19 +34,25 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _load(path: Path | None) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+Script = tuple[list[dict[str, Any]], dict[str, Any], dict[str, list[dict[str, Any]]]]
+
+
+def _load(path: Path | None) -> Script:
     if path is None:
-        return [], {}
+        return [], {}, {}
     data = json.loads(path.read_text(encoding="utf-8"))
     if isinstance(data, list):
-        return data, {}
-    return list(data.get("steps") or []), dict(data.get("config") or {})
+        return data, {}, {}
+    routes = {str(k): list(v) for k, v in dict(data.get("routes") or {}).items()}
+    return list(data.get("steps") or []), dict(data.get("config") or {}), routes
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
-    steps, config = _load(args.script)
+    steps, config, routes = _load(args.script)
     server = FakeDeepSeek(steps, port=args.port, **config)
+    for key, keyed in routes.items():
+        server.route(key, keyed)
     done = threading.Event()
 
     def _stop(signum: int, frame: object) -> None:

@@ -32,6 +32,7 @@ def _pairs(values: tuple[str, ...], what: str) -> dict[str, str]:
 def list_command(wait: float) -> None:
     """Start each configured server and show its state and tools; exit 1 when one did not
     start."""
+    from v4code.config import user_home
     from v4code.mcp.client import McpHub
     from v4code.mcp.config import load_servers
     from v4code.workspace import workspace_root
@@ -47,7 +48,7 @@ def list_command(wait: float) -> None:
         return
     from v4code.textio import one_line
 
-    hub = McpHub(loaded.servers)
+    hub = McpHub(loaded.servers, user_home() / "logs")  # the chat's log, so the reason is there
     hub.start()
     failed = []
     try:
@@ -62,6 +63,9 @@ def list_command(wait: float) -> None:
             say(f"  {one_line(where)}")
             if state.status != "ready":
                 failed.append(state.name)
+                said = hub.stderr_since_start(state.name)
+                if said:
+                    say(one_line(f"  its stderr ({hub.log_path(state.name)}): {said[-300:]}"))
             for tool in sorted(state.tools, key=lambda t: t.name):
                 name = tool.full_name
                 allowed = "  [allowed]" if cfg.allows(name) else ""

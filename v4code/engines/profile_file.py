@@ -7,11 +7,11 @@ from pathlib import Path
 from typing import Any
 
 from v4code.errors import ConfigError
-from v4code.toml_tables import read_config_file, replace_table, toml_string, toml_value
+from v4code.toml_tables import read_config_file, replace_table, toml_key, toml_value
 
 
 def profile_table(name: str, spec: dict[str, Any]) -> str:
-    lines = [f"[profiles.{toml_string(name)}]"]
+    lines = [f"[profiles.{toml_key(name)}]"]
     lines += [f"{key} = {toml_value(value)}" for key, value in spec.items() if value is not None]
     return "\n".join(lines) + "\n"
 

@@ -208,8 +208,10 @@ def status_table(run_dir: RunDir, jobs: int) -> Any:
     table.add_column("unit", no_wrap=True)  # an id is what a person types back (--only)
     for column in ("status", "cost", "time"):
         table.add_column(column, no_wrap=True)
-    table.add_column("change", overflow="fold", ratio=1)
-    table.add_column("reason", ratio=2)
+    # Widths follow the content (no ratios): a narrow terminal wraps the widest column first,
+    # a long reason, rather than folding every path into pieces of a few letters.
+    table.add_column("change", overflow="fold")
+    table.add_column("reason")
     now = time.time()
     for s in states:
         table.add_row(*_status_row(s, now))

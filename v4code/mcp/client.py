@@ -75,6 +75,27 @@ class McpHub:
         self._thread: threading.Thread | None = None
         self._tasks: list[concurrent.futures.Future[None]] = []
         self._closing = False
+        self._log_starts: dict[str, int] = {}
+
+    def log_path(self, name: str) -> Path | None:
+        """Where a stdio server's stderr goes (None without a log folder)."""
+        return None if self._log_dir is None else self._log_dir / f"mcp-{name}.log"
+
+    def stderr_since_start(self, name: str, lines: int = 2) -> str:
+        """The last lines a server wrote to its log since `start()`: why one that did not
+        start failed, in its own words ("No such file", a traceback's last line)."""
+        path = self.log_path(name)
+        if path is None:
+            return ""
+        try:
+            with path.open("rb") as f:
+                f.seek(self._log_starts.get(name, 0))
+                data = f.read(1 << 20)
+        except OSError:
+            return ""
+        written = [x.strip() for x in data.decode("utf-8", "replace").splitlines() if x.strip()]
+        distinct = list(dict.fromkeys(written))  # a server restarted once says it twice
+        return " / ".join(distinct[-lines:])
 
     # --- life ---------------------------------------------------------------------------
 
@@ -82,6 +103,10 @@ class McpHub:
         """Start every server in the background; returns at once."""
         if self._thread is not None or not self.servers:
             return
+        for name in self.servers:
+            path = self.log_path(name)
+            with contextlib.suppress(OSError):
+                self._log_starts[name] = path.stat().st_size if path is not None else 0
         loop = asyncio.new_event_loop()
         self._loop = loop
         self._thread = threading.Thread(target=loop.run_forever, name="v4code-mcp", daemon=True)

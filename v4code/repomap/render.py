@@ -25,22 +25,26 @@ def _def_line(d: Definition, indent: str) -> str:
     return f"{indent}{d.line}-{d.end_line}: {one_line(d.signature)}"
 
 
-def _depths(defs: list[Definition]) -> dict[int, int]:
-    """How deep each definition (by id) is nested in the others by its line span (a closure
-    in a method in a class: 2), so it prints at its own indentation. Go methods, declared
-    outside their type, count one level for the type their receiver names."""
-    depths: dict[int, int] = {}
-    open_: list[Definition] = []
-    for d in defs:
-        while open_ and not (open_[-1].line <= d.line and d.end_line <= open_[-1].end_line):
-            open_.pop()
-        depths[id(d)] = max(len(open_), 1 if d.parent else 0)
-        open_.append(d)
-    return depths
+def _enclosing(defs: list[Definition]) -> list[int]:
+    """For each definition (in source order), the position of the nearest one enclosing it
+    (a method's class, a closure's function), or -1: the parent field names classes only, so a
+    nested function would otherwise look top-level."""
+    open_defs: list[int] = []
+    out: list[int] = []
+    for i, d in enumerate(defs):
+        while open_defs and defs[open_defs[-1]].end_line < d.line:
+            open_defs.pop()
+        out.append(open_defs[-1] if open_defs else -1)
+        open_defs.append(i)
+    return out
 
 
-def _indent(depths: dict[int, int], d: Definition) -> str:
-    return "  " * (depths.get(id(d), 1 if d.parent else 0) + 1)
+def _indents(enclosing: list[int]) -> list[str]:
+    """Two spaces a level: one for a top-level definition, one more per enclosing one."""
+    depth: list[int] = []
+    for outer in enclosing:
+        depth.append(depth[outer] + 1 if outer >= 0 else 0)
+    return ["  " * (n + 1) for n in depth]
 
 
 def outline_text(path: str, symbols: FileSymbols) -> str:
@@ -49,30 +53,30 @@ def outline_text(path: str, symbols: FileSymbols) -> str:
     if not symbols.definitions:
         return head + "\n  (no definitions found)"
     lines = [head]
-    depths = _depths([d for d in symbols.definitions if d.kind != "module"])
-    for d in symbols.definitions:
-        lines.append(_def_line(d, _indent(depths, d)))
+    indents = _indents(_enclosing(symbols.definitions))
+    for i, d in enumerate(symbols.definitions):
+        lines.append(_def_line(d, indents[i]))
     return "\n".join(lines)
 
 
 def _file_block(path: str, symbols: FileSymbols, limit: int) -> list[str]:
-    """The file's public definitions in source order (methods of private classes and
-    private helpers left out), at most `limit` of them."""
+    """The file's public definitions in source order (private helpers and whatever they
+    enclose, such as a private class's methods or a private function's closures, left out),
+    at most `limit` of them."""
     defs = [d for d in symbols.definitions if d.kind != "module"]
-    private_classes = {d.name for d in defs if d.kind == "class" and d.name.startswith("_")}
-    shown = [
-        d
-        for d in defs
-        if not (d.name.startswith("_") and not (d.name.startswith("__") and d.name == "__init__"))
-        and d.parent not in private_classes
-    ]
+    enclosing = _enclosing(defs)
+    indents = _indents(enclosing)
+    visible: list[bool] = []
+    for i, d in enumerate(defs):
+        public = not d.name.startswith("_") or d.name == "__init__"
+        visible.append(public and (enclosing[i] < 0 or visible[enclosing[i]]))
+    shown = [(d, indents[i]) for i, d in enumerate(defs) if visible[i]]
     if limit == 0 or not shown:
         count = f" ({len(defs)} definitions)" if defs else ""
         return [f"{one_line(path)}{count}"]
     lines = [f"{one_line(path)}:"]
-    depths = _depths(defs)
-    for d in shown[:limit]:
-        lines.append(_def_line(d, _indent(depths, d)))
+    for d, indent in shown[:limit]:
+        lines.append(_def_line(d, indent))
     if len(shown) > limit:
         lines.append(f"  ... {len(shown) - limit} more")
     return lines

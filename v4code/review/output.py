@@ -46,8 +46,9 @@ def nothing_to_review(result: ReviewResult) -> str:
     described = one_line(result.description)  # `review PATH...` names the paths
     if result.skipped:
         return f"v4code review: nothing to review (every changed file is skipped: {described})"
-    what = "nothing is staged" if result.description == "staged changes" else "no changes"
-    return f"v4code review: nothing to review ({what}: {described})"
+    if result.description == "staged changes":  # said once, not "nothing is staged: staged ..."
+        return "v4code review: nothing to review (nothing is staged)"
+    return f"v4code review: nothing to review (no changes: {described})"
 
 
 def render_text(result: ReviewResult, *, colour: bool) -> str:

@@ -53,12 +53,12 @@ class Chat:
         console: Console | None = None,
     ) -> None:
         from prompt_toolkit import PromptSession
-        from prompt_toolkit.history import FileHistory
         from rich.console import Console
 
         from v4code.config import load_settings
         from v4code.ui.approval import ChatApprover, key_asker
         from v4code.ui.completion import ChatCompleter, FileIndex
+        from v4code.ui.prompt_history import KeptHistory
         from v4code.ui.slash import choices_for, command_help
         from v4code.ui.toolbar import toolbar_text
         from v4code.ui.trust_prompt import ask_to_trust
@@ -85,7 +85,7 @@ class Chat:
             self.files.files,
         )
         self.session: PromptSession[str] = PromptSession(
-            history=FileHistory(str(history_path(self.root))),
+            history=KeptHistory(str(history_path(self.root))),
             input=input,
             output=output,
             multiline=True,
