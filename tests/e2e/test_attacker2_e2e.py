@@ -1,0 +1,105 @@
+"""Attacks of the same classes as the sandbox fixes, by a hostile workspace or a prompt-injected
+model, through the real CLI: the variants each fix had to cover as well.
+
+Each test plants what an attacker would and looks at what a user would see: marker files a
+started program leaves, the requests the model server received, what the terminal printed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+from cli_harness import v4code
+from fake_api import FakeDeepSeek, text, tool_call
+
+from v4code.safety.sandbox import SandboxUnavailable, check_sandbox
+
+
+def _sandbox_works() -> bool:
+    try:
+        check_sandbox(Path.cwd())
+    except SandboxUnavailable:
+        return False
+    return True
+
+
+needs_bwrap = pytest.mark.skipif(not _sandbox_works(), reason="bubblewrap cannot run here")
+
+KEY = "sk-attacker-two-key-0123456789"
+MARK = "z9-leaked-credential"
+PEM_BODY = f"b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ{MARK}AAAAAQAAADMAAAALc3NoLWVkMjU1MTk"
+OPENSSH_KEY = (
+    f"-----BEGIN OPENSSH PRIVATE KEY-----\n{PEM_BODY}\n-----END OPENSSH PRIVATE KEY-----\n"
+)
+
+
+def seen_by_model(server: FakeDeepSeek) -> str:
+    return json.dumps([r.messages for r in server.chat_requests])
+
+
+def session_logs() -> str:
+    home = Path(os.environ["V4CODE_HOME"])
+    return "".join(p.read_text() for p in sorted(home.rglob("*.jsonl")))
+
+
+def sandboxed_run(root: Path, server: FakeDeepSeek) -> subprocess.CompletedProcess[str]:
+    return v4code(
+        root, "run", "--permission-mode", "full-auto", "--output", "json", "go",
+        server=server, sandbox=True,
+    )  # fmt: skip
+
+
+@needs_bwrap
+def test_a_repository_a_command_makes_at_the_root_of_a_plain_folder_runs_nothing(
+    tmp_path: Path, fake_api: FakeDeepSeek
+) -> None:
+    """A plain folder (no git): a sandboxed command runs `git init` at its root with an
+    fsmonitor. The user's next plain `git status` there would run it on the host."""
+    root = tmp_path / "plain"
+    root.mkdir()
+    (root / "notes.txt").write_text("notes\n")
+    marker = tmp_path / "fsmonitor.ran"
+    fake_api.load(
+        [
+            tool_call(
+                "run_command",
+                command=f"git init -q && git config core.fsmonitor 'touch {marker}; exit 1'",
+            ),
+            text("Done."),
+        ]
+    )
+    done = sandboxed_run(root, fake_api)
+    assert done.returncode == 0, done.stderr
+    planted = json.loads(done.stdout)["planted"]
+    assert any(line.startswith(".git: a git repository appeared") for line in planted), planted
+    subprocess.run(["git", "status"], cwd=root, capture_output=True)
+    assert not marker.exists()
+    assert (root / "notes.txt").read_text() == "notes\n"
+
+
+def test_a_key_past_the_first_bytes_of_a_file_is_still_a_secret(
+    workspace: Path, fake_api: FakeDeepSeek
+) -> None:
+    """A private key pasted after 20 KB of notes, in a file whose name says nothing."""
+    (workspace / "notes.md").write_text("".join(f"note {n}\n" for n in range(3000)) + OPENSSH_KEY)
+    fake_api.load(
+        [
+            tool_call("read_file", path="notes.md", offset=2990),
+            tool_call("grep", pattern="leaked", context=3),
+            text("Done."),
+        ]
+    )
+    v4code(workspace, "run", "--permission-mode", "read-only", "go", server=fake_api, key=KEY)
+    assert MARK not in seen_by_model(fake_api) and MARK not in session_logs()
+
+
+def test_the_models_answer_reaches_the_terminal_without_escapes(
+    workspace: Path, fake_api: FakeDeepSeek
+) -> None:
+    fake_api.load([text("Done.\x1b]52;c;ZWNobyBwd24=\x07 \x1b[2J \u202eevil")])
+    done = v4code(workspace, "run", "--permission-mode", "read-only", "go", server=fake_api)
+    assert "\x1b" not in done.stdout + done.stderr and "\u202e" not in done.stdout + done.stderr
