@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 from cli_harness import v4code
-from fake_api import FakeDeepSeek, text, tool_call
+from fake_api import FakeDeepSeek, start_subprocess_server, text, tool_call
+from tmux_harness import chat_in_tmux, leave, send, wait_for
 
 from v4code.safety.sandbox import SandboxUnavailable, check_sandbox
 
@@ -103,3 +105,44 @@ def test_the_models_answer_reaches_the_terminal_without_escapes(
     fake_api.load([text("Done.\x1b]52;c;ZWNobyBwd24=\x07 \x1b[2J \u202eevil")])
     done = v4code(workspace, "run", "--permission-mode", "read-only", "go", server=fake_api)
     assert "\x1b" not in done.stdout + done.stderr and "\u202e" not in done.stdout + done.stderr
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+@pytest.mark.parametrize(
+    ("plain", "hostile"),
+    [
+        ("sed -n 1p README.md", "sed -n 1e./prog.sh README.md"),
+        ("sed -n 1p README.md", r"sed 's/.*/.\/prog.sh/e' README.md"),
+        ("awk NR==1 README.md", 'awk BEGIN{system("./prog.sh")}'),
+        ("awk NR==1 README.md", 'awk BEGIN{print|"./prog.sh"}'),
+    ],
+)
+def test_an_always_allowed_script_program_never_covers_a_script_that_runs_a_program(
+    workspace: Path, tmp_path: Path, v4code_home: Path, plain: str, hostile: str
+) -> None:
+    """sed's `e` command and flag and awk's `system()` and pipes run programs: "always allow
+    `sed`" (the model's usual way to read a few lines) must not cover them."""
+    out = tmp_path / "ran"
+    prog = workspace / "prog.sh"
+    prog.write_text(f"#!/bin/sh\necho ran > {out}\n")
+    prog.chmod(0o755)
+    server = start_subprocess_server(
+        [
+            tool_call("run_command", command=plain),
+            tool_call("run_command", command=hostile),
+            text("Done."),
+        ],
+        tmp_path / "server",
+    )
+    with chat_in_tmux("approvals", workspace, v4code_home, server, height=60) as session:
+        send(session, "look", "Enter")
+        wait_for(session, rf"\[a\]lways allow `{plain.split()[0]}`")
+        send(session, "a")
+        wait_for(session, r"Run\? \[y\]es  \[n\]o:")
+        assert not out.exists()  # asked, not run
+        send(session, "n")
+        wait_for(session, "Why not")
+        send(session, "not this", "Enter")
+        wait_for(session, "Done.")
+        leave(session)
+    assert not out.exists()
