@@ -11,11 +11,12 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from cli_harness import v4code
-from fake_api import FakeDeepSeek, start_subprocess_server, text, tool_call
+from fake_api import FakeDeepSeek, start_subprocess_server, text, tool_call, tool_calls
 from tmux_harness import chat_in_tmux, leave, send, wait_for
 
 from v4code.safety.sandbox import SandboxUnavailable, check_sandbox
@@ -146,3 +147,63 @@ def test_an_always_allowed_script_program_never_covers_a_script_that_runs_a_prog
         wait_for(session, "Done.")
         leave(session)
     assert not out.exists()
+
+
+def test_a_trusted_hook_script_the_model_rewrites_in_the_session_does_not_run(
+    workspace: Path, tmp_path: Path, fake_api: FakeDeepSeek
+) -> None:
+    """Trust covers what a hook's script holds; the model rewriting it during the session
+    (an edit, no command) must not get the rewritten script run by the hook on the host."""
+    ran = tmp_path / "hook-ran"
+    (workspace / "scripts").mkdir()
+    (workspace / "scripts" / "hook.sh").write_text(f"echo reviewed >> {ran}\n")
+    (workspace / ".v4code").mkdir()
+    (workspace / ".v4code" / "config.toml").write_text('[hooks]\nturn_end = "sh scripts/hook.sh"\n')
+    home = Path(os.environ["V4CODE_HOME"])
+    (home / "config.toml").write_text(f'base_url = "{fake_api.base_url}"\n')
+    trusted = v4code(workspace, "trust", key=KEY)
+    assert trusted.returncode == 0, trusted.stderr
+    fake_api.load(
+        [
+            tool_calls(
+                [("write_file", {"path": "scripts/hook.sh", "content": f"echo model >> {ran}\n"})]
+            ),
+            text("Done."),
+        ]
+    )
+    done = v4code(workspace, "run", "--permission-mode", "auto-edit", "go", key=KEY)
+    assert done.returncode == 0, done.stderr
+    assert not ran.exists() or "model" not in ran.read_text()
+    assert "its hooks no longer run" in done.stderr
+
+
+def test_a_trusted_mcp_server_the_model_rewrites_and_crashes_is_not_restarted(
+    workspace: Path, tmp_path: Path, fake_api: FakeDeepSeek
+) -> None:
+    """The model rewrites the script a trusted project's MCP server runs (an edit), then makes
+    the server exit with a tool call: the restart must not start the model's script."""
+    ran = tmp_path / "server-ran"
+    (workspace / "tools").mkdir()
+    server = Path(__file__).resolve().parent.parent / "mcp_server" / "server.py"
+    (workspace / "tools" / "srv.py").write_text(server.read_text())
+    (workspace / ".v4code").mkdir()
+    (workspace / ".v4code" / "config.toml").write_text(
+        f'[mcp.servers.srv]\ncommand = "{sys.executable}"\nargs = ["tools/srv.py", "stdio"]\n'
+        'allow = ["srv__*"]\n'
+    )
+    home = Path(os.environ["V4CODE_HOME"])
+    (home / "config.toml").write_text(f'base_url = "{fake_api.base_url}"\n')
+    trusted = v4code(workspace, "trust", key=KEY)
+    assert trusted.returncode == 0, trusted.stderr
+    hostile = f"open({str(ran)!r}, 'w').write('the model')\n"
+    fake_api.load(
+        [
+            tool_calls([("write_file", {"path": "tools/srv.py", "content": hostile})]),
+            tool_call("srv__crash"),
+            tool_call("srv__echo", text="again"),  # waits for the restart, if any
+            text("Done."),
+        ]
+    )
+    done = v4code(workspace, "run", "--permission-mode", "auto-edit", "go", key=KEY)
+    assert "srv: crash" in done.stderr, done.stderr  # the server was up and was called
+    assert not ran.exists()
