@@ -207,3 +207,30 @@ def test_a_trusted_mcp_server_the_model_rewrites_and_crashes_is_not_restarted(
     done = v4code(workspace, "run", "--permission-mode", "auto-edit", "go", key=KEY)
     assert "srv: crash" in done.stderr, done.stderr  # the server was up and was called
     assert not ran.exists()
+
+
+@needs_bwrap
+def test_batch_verify_without_the_sandbox_cannot_see_v4codes_processes(
+    workspace: Path, tmp_path: Path, fake_api: FakeDeepSeek
+) -> None:
+    """With the user's own `sandbox = false`, batch's verify command (the agent's code: a
+    conftest.py) still runs out of sight of the driver and the unit's agent, as every other
+    unsandboxed child does: it could read the key from their memory otherwise."""
+    out = tmp_path / "verify-saw.txt"
+    snoop = Path(__file__).resolve().parent.parent / "mcp_server" / "snoop.py"
+    manifest = tmp_path / "jobs.jsonl"
+    planned = v4code(
+        workspace, "batch", "plan", "Fix {path}.", "--each", "README.md", "-o", str(manifest),
+        server=fake_api, key=KEY,
+    )  # fmt: skip
+    assert planned.returncode == 0, planned.stderr
+    fake_api.route("README.md", [tool_call("write_file", path="README.md", content="# x\n")])
+    fake_api.route("README.md", [text("Done.")])
+    ran = v4code(
+        workspace, "batch", "run", str(manifest), "--verify",
+        f"{sys.executable} {snoop} {KEY[::-1]} {out}",
+        server=fake_api, key=KEY,
+    )  # fmt: skip
+    report = out.read_text()
+    assert "key found in: nothing" in report, (report, ran.stderr)
+    assert "v4code among them: no" in report, (report, ran.stderr)
