@@ -234,3 +234,28 @@ def test_batch_verify_without_the_sandbox_cannot_see_v4codes_processes(
     report = out.read_text()
     assert "key found in: nothing" in report, (report, ran.stderr)
     assert "v4code among them: no" in report, (report, ran.stderr)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="trust hashes the files a project hook names, not those its program reads by "
+    "convention (a Makefile, package.json, a `python -m` module and what it imports)",
+)
+def test_a_trusted_hook_that_runs_make_does_not_run_the_models_makefile(
+    workspace: Path, tmp_path: Path, fake_api: FakeDeepSeek
+) -> None:
+    ran = tmp_path / "hook-ran"
+    (workspace / "Makefile").write_text(f"lint:\n\t@echo reviewed >> {ran}\n")
+    (workspace / ".v4code").mkdir()
+    (workspace / ".v4code" / "config.toml").write_text('[hooks]\nturn_end = "make -s lint"\n')
+    home = Path(os.environ["V4CODE_HOME"])
+    (home / "config.toml").write_text(f'base_url = "{fake_api.base_url}"\n')
+    trusted = v4code(workspace, "trust", key=KEY)
+    assert trusted.returncode == 0, trusted.stderr
+    hostile = f"lint:\n\t@echo model >> {ran}\n"
+    fake_api.load(
+        [tool_calls([("write_file", {"path": "Makefile", "content": hostile})]), text("Done.")]
+    )
+    done = v4code(workspace, "run", "--permission-mode", "auto-edit", "go", key=KEY)
+    assert done.returncode == 0, done.stderr
+    assert not ran.exists() or "model" not in ran.read_text()
