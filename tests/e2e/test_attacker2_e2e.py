@@ -116,13 +116,17 @@ def test_the_models_answer_reaches_the_terminal_without_escapes(
         ("sed -n 1p README.md", r"sed 's/.*/.\/prog.sh/e' README.md"),
         ("awk NR==1 README.md", 'awk BEGIN{system("./prog.sh")}'),
         ("awk NR==1 README.md", 'awk BEGIN{print|"./prog.sh"}'),
+        ("sed -n 1p README.md", "sed -n 'w {out}' README.md"),
+        ("less README.md", "LESSOPEN='./prog.sh %s' less README.md"),
     ],
 )
 def test_an_always_allowed_script_program_never_covers_a_script_that_runs_a_program(
     workspace: Path, tmp_path: Path, v4code_home: Path, plain: str, hostile: str
 ) -> None:
-    """sed's `e` command and flag and awk's `system()` and pipes run programs: "always allow
-    `sed`" (the model's usual way to read a few lines) must not cover them."""
+    """sed's `e` command and flag and awk's `system()` and pipes run programs, sed's `w` writes
+    any file (unsandboxed in ask mode: `~/.bashrc`), `LESSOPEN` makes less run a program:
+    "always allow `sed`" (the model's usual way to read a few lines) or `less` must not cover
+    them."""
     out = tmp_path / "ran"
     prog = workspace / "prog.sh"
     prog.write_text(f"#!/bin/sh\necho ran > {out}\n")
@@ -130,7 +134,7 @@ def test_an_always_allowed_script_program_never_covers_a_script_that_runs_a_prog
     server = start_subprocess_server(
         [
             tool_call("run_command", command=plain),
-            tool_call("run_command", command=hostile),
+            tool_call("run_command", command=hostile.replace("{out}", str(out))),
             text("Done."),
         ],
         tmp_path / "server",
@@ -259,3 +263,23 @@ def test_a_trusted_hook_that_runs_make_does_not_run_the_models_makefile(
     done = v4code(workspace, "run", "--permission-mode", "auto-edit", "go", key=KEY)
     assert done.returncode == 0, done.stderr
     assert not ran.exists() or "model" not in ran.read_text()
+
+
+def test_symbol_tools_show_nothing_of_a_key_in_a_source_file(
+    workspace: Path, fake_api: FakeDeepSeek
+) -> None:
+    """A key pasted into a source file makes it a secret file: read_file and grep refuse it,
+    and so must the symbol tools and the repo map."""
+    (workspace / "settings.py").write_text(
+        f'def connect(key="""{OPENSSH_KEY}"""):\n    return key\n'
+    )
+    fake_api.load(
+        [
+            tool_call("outline", path="settings.py"),
+            tool_calls([("find_symbol", {"name": "connect"})]),
+            tool_call("repo_map"),
+            text("Done."),
+        ]
+    )
+    v4code(workspace, "run", "--permission-mode", "read-only", "go", server=fake_api, key=KEY)
+    assert MARK not in seen_by_model(fake_api) and MARK not in session_logs()

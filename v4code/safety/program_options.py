@@ -15,7 +15,8 @@ says it takes a program, a command, a configuration or a plugin (`--exec`, `--co
 program the person never saw.
 
 sed and awk take their script as an argument, and a script can run a program: sed's `e`
-command and `s///e` flag, awk's `system()`, its pipes and gawk's `@load`. "Always allow `sed`"
+command and `s///e` flag, awk's `system()`, its pipes and gawk's `@load`; or write any file
+(sed's `w`, awk's `print >`), `~/.bashrc` included when the command runs outside the sandbox. "Always allow `sed`"
 (how a model reads a few lines) therefore never covers a script that does, nor a script file
 the approval never showed (`-f`).
 """
@@ -59,9 +60,10 @@ _TABLE: dict[str, _Rule] = {
             "difftool": _f("-x", "-t", "--tool", "--extcmd"),
             "mergetool": _f("-t", "--tool"),
             "grep": _f("-O", "--open-files-in-pager"),
-            "log": _f("--ext-diff", "--textconv"),
-            "diff": _f("--ext-diff", "--textconv"),
-            "show": _f("--ext-diff", "--textconv"),
+            "log": _f("--ext-diff", "--textconv", "--output"),
+            "diff": _f("--ext-diff", "--textconv", "--output"),
+            "show": _f("--ext-diff", "--textconv", "--output"),
+            "format-patch": _f("-o", "--output-directory"),
             "submodule": _f("foreach"),
             "bisect": _f("run"),
         },
@@ -212,6 +214,14 @@ _TABLE: dict[str, _Rule] = {
     "kubectl": _Rule(anywhere=_f("--kubeconfig"), subcommands=_CONFIG_SUBCOMMAND),
     "gh": _Rule(subcommands=_f("config", "alias", "extension")),
     "curl": _Rule(anywhere=_f("-K")),
+    "zip": _Rule(anywhere=_f("-TT")),  # the command that tests the archive
+    "man": _Rule(anywhere=_f("-P", "-H", "--html", "-p")),  # a pager, a browser, preprocessors
+    "vim": _Rule(anywhere=_f("-c", "--cmd", "-S", "-u", "-U", "-s")),
+    "nvim": _Rule(anywhere=_f("-c", "--cmd", "-S", "-u", "-s")),
+    "vi": _Rule(anywhere=_f("-c", "--cmd", "-S", "-u", "-s")),
+    "view": _Rule(anywhere=_f("-c", "--cmd", "-S", "-u", "-s")),
+    "ex": _Rule(anywhere=_f("-c", "--cmd", "-S", "-u", "-s")),
+    "less": _Rule(anywhere=_f("-k", "--lesskey-file", "--lesskey-src")),
     "wget": _Rule(anywhere=_f("-e", "--execute")),
 }
 
@@ -238,6 +248,9 @@ _VARIABLES = _f(
     "RUBYOPT", "CC", "CXX", "CPP", "LD", "AR", "AS", "RUSTC", "RUSTDOC", "GOROOT", "GOENV",
     "GOTOOLCHAIN", "MAKE", "MAKEFILES", "BROWSER", "VISUAL", "JAVA_TOOL_OPTIONS",
     "HOME",  # every program's dotfiles: ~/.gitconfig, ~/.npmrc, ...
+    "LESSOPEN", "LESSCLOSE",  # less runs them on every file
+    "GCONV_PATH",  # glibc loads character-set modules from there
+    "ZIPOPT", "UNZIP", "MANOPT", "MANPL",
 )  # fmt: skip
 _VARIABLE_PREFIXES = (
     "LD_", "DYLD_", "GIT_", "NPM_CONFIG_", "CARGO_", "PIP_", "UV_", "BUNDLE_", "XDG_",
@@ -271,7 +284,7 @@ _AWK = _f("awk", "gawk", "mawk", "nawk")
 _SED_SKIPPED = frozenset(" \t\n;{}!,$+~0123456789")
 _SED_VALUE = frozenset("l")  # short options that take a value (`-l 70`)
 _AWK_VALUE = frozenset("vF")
-_AWK_SCRIPT_RUNS = re.compile(r"system|\||@")
+_AWK_SCRIPT_RUNS = re.compile(r"system|\||@|>")  # `print > FILE` writes where it says
 
 
 def _delimited(text: str, i: int, delim: str) -> int:
@@ -293,7 +306,8 @@ def _to(text: str, i: int, stops: str) -> int:
 
 
 def _sed_runs(script: str) -> bool:
-    """Whether a sed script holds an `e` command or an `s` command with the `e` flag."""
+    """Whether a sed script holds an `e` command or an `s` command with the `e` flag, or
+    writes a file it names (`w`, `W`, the `w` flag): outside the sandbox, `~/.bashrc`."""
     i, n = 0, len(script)
     while i < n:
         c = script[i]
@@ -303,17 +317,17 @@ def _sed_runs(script: str) -> bool:
             end = _delimited(script, _delimited(script, i + 2, script[i + 1]), script[i + 1])
             flags = end
             while flags < n and script[flags] not in _SED_SKIPPED - set("0123456789"):
-                if script[flags] == "e" and c == "s":
+                if script[flags] in "ewW" and c == "s":  # runs it, or writes a file it names
                     return True
-                if script[flags] in "wW":  # the rest of the line is a file name
-                    break
                 flags += 1
-            i = _to(script, flags, "\n") if flags < n and script[flags] in "wW" else flags
+            i = flags
         elif c == "/":
             i = _delimited(script, i + 1, "/")
         elif c == "\\" and i + 1 < n:
             i = _delimited(script, i + 2, script[i + 1])
-        elif c in "#aicrRwW":  # text, a comment or a file name up to the end of the line
+        elif c in "wW":  # writes the file it names, wherever that is
+            return True
+        elif c in "#aicrR":  # text, a comment or a file name up to the end of the line
             i = _to(script, i + 1, "\n")
         elif c in "btT:":
             i = _to(script, i + 1, ";\n")
