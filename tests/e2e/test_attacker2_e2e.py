@@ -283,3 +283,28 @@ def test_symbol_tools_show_nothing_of_a_key_in_a_source_file(
     )
     v4code(workspace, "run", "--permission-mode", "read-only", "go", server=fake_api, key=KEY)
     assert MARK not in seen_by_model(fake_api) and MARK not in session_logs()
+
+
+def test_credential_stores_named_for_what_they_hold_are_secret_files(
+    workspace: Path, fake_api: FakeDeepSeek
+) -> None:
+    """cargo's `credentials.toml`, Streamlit's `secrets.toml`, a `secrets.yaml`, Terraform's
+    `credentials.tfrc.json`: read in `read-only` without approval, and grepped, before."""
+    files = {
+        ".cargo/credentials.toml": f'[registry]\ntoken = "{MARK}"\n',
+        ".streamlit/secrets.toml": f'db_password = "{MARK}"\n',
+        "deploy/secrets.yaml": f"password: {MARK}\n",
+        "credentials.tfrc.json": json.dumps({"credentials": {"app.terraform.io": {"token": MARK}}}),
+    }
+    for name, content in files.items():
+        (workspace / name).parent.mkdir(parents=True, exist_ok=True)
+        (workspace / name).write_text(content)
+    fake_api.load(
+        [
+            tool_call("grep", pattern=MARK[:6]),
+            tool_calls([("read_file", {"path": name}) for name in files]),
+            text("Done."),
+        ]
+    )
+    v4code(workspace, "run", "--permission-mode", "read-only", "go", server=fake_api, key=KEY)
+    assert MARK not in seen_by_model(fake_api) and MARK not in session_logs()

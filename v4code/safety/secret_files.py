@@ -5,7 +5,7 @@ module calls secret is read only with a person's yes (even in full-auto), refuse
 `v4code run` unless the user allowed it (`--allow-secrets` or the `allow_secrets` setting),
 left out of grep, the repo map and a review, and its content never reaches the session log.
 The decision is by name (`.env`, `prod.env`, `.env-production`, `.envrc`, `*.pem`, `id_rsa`,
-`.pgpass`, `terraform.tfstate`, ...), by content (a private-key header, PEM, OpenSSH, PGP or
+`.pgpass`, `terraform.tfstate`, `credentials.toml`, `secrets.yaml`, ...), by content (a private-key header, PEM, OpenSSH, PGP or
 PuTTY, or a cloud credential such as a service-account key, anywhere in the file: a key
 named `deploy_key` or `service-account.json` is still one), by whether `.npmrc` / `.pypirc`
 carry a token, and by the globs the user lists in the user-only `secret_files` setting
@@ -121,12 +121,29 @@ def _env_file(lowered: str) -> bool:
     return lowered.endswith(".env") and not _is_example(lowered[:-4])
 
 
+# `credentials.toml` (cargo), `secrets.toml` (Streamlit), `credentials.yml`, `secrets.json`:
+# a data file named for what it holds. Code (`secrets.py`) is not one.
+_STORE_STEMS = ("credentials", "secrets", "secret")
+_DATA_SUFFIXES = frozenset(
+    {"", ".toml", ".yaml", ".yml", ".json", ".ini", ".cfg", ".conf", ".txt", ".properties",
+     ".xml", ".tfrc", ".tfrc.json"}
+)  # fmt: skip
+
+
+def _store_file(lowered: str) -> bool:
+    """`credentials.toml`, `secrets.yaml`, `credentials.tfrc.json`; not `secrets.example.yml`."""
+    stem, dot, rest = lowered.partition(".")
+    return stem in _STORE_STEMS and (f"{dot}{rest}" in _DATA_SUFFIXES) and not _is_example(rest)
+
+
 def _by_name(name: str) -> str | None:
     lowered = name.lower()
     if _env_file(lowered):
         return _ENV
     if lowered in _SECRET_NAMES:
         return _SECRET_NAMES[lowered]
+    if _store_file(lowered):
+        return "a credentials or secrets file"
     suffix = os.path.splitext(lowered)[1]
     if suffix in _SECRET_SUFFIXES:
         return _SECRET_SUFFIXES[suffix]
