@@ -60,6 +60,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "v4code.controls",
             "v4code.instructions",
             "v4code.notes",
+            "v4code.planning",
             "v4code.hooks",
             "v4code.custom_commands",
         ),

@@ -81,7 +81,10 @@ def test_model_is_taken_on_trust_when_the_server_lists_none() -> None:
         set_model=lambda name: setattr(agent, "settings", Settings(model=name)),
     )
     console = SimpleNamespace(print=lambda text, **kw: said.append(str(text)))
-    cmd_model(SimpleNamespace(agent=agent, console=console, say=None), "my-engine-model")
+    chat = SimpleNamespace(
+        agent=agent, console=console, say=lambda text, style=None: said.append(text)
+    )
+    cmd_model(chat, "my-engine-model")
     assert agent.settings.model == "my-engine-model"
     assert any("lists no models" in s for s in said)
     assert any("cost shows as unknown" in s for s in said)

@@ -134,3 +134,43 @@ def test_progress_shows_on_a_terminal_only_after_a_while() -> None:
     piped = io.StringIO()
     TerminalProgress(piped, after=0)(10, 100)
     assert piped.getvalue() == ""
+
+
+def test_the_map_indents_by_nesting_and_signatures_drop_comments(workspace: Path) -> None:
+    make_repo(
+        workspace,
+        {
+            "nest.py": (
+                "class Outer:\n"
+                "    def method(self, x):  # the trailing remark\n"
+                "        def inner(y):\n"
+                "            return y\n"
+                "        return inner(x)\n\n\n"
+                "def top(a,  # why a\n"
+                "        b):\n"
+                "    def helper():  # helps\n"
+                "        pass\n"
+                "    return helper\n"
+            ),
+            "web/nest.js": (
+                "function outer(a /* the a */, b) { // remark\n"
+                "  function inner() {\n    return a;\n  }\n  return inner;\n}\n"
+            ),
+        },
+    )
+    done = v4code(workspace, "map")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    for expected in (
+        "  1-5: class Outer",
+        "    2-5: def method(self, x)",
+        "      3-4: def inner(y)",
+        "  8-12: def top(a, b)",
+        "    10-11: def helper()",
+        "  1-6: function outer(a, b)",
+        "    2-4: function inner()",
+    ):
+        assert expected in lines, (expected, done.stdout)
+    assert "remark" not in done.stdout and "why a" not in done.stdout
+    outline = v4code(workspace, "map", "--tokens", "4000")
+    assert "      3-4: def inner(y)" in outline.stdout.splitlines()

@@ -16,8 +16,11 @@ PROBE = (
     "from v4code.safety.key_handoff import hand_over\n"
     "hand_over()\n"
     "block = open('/proc/self/environ', 'rb').read()\n"
+    "import subprocess\n"
+    "child = subprocess.run(['sh', '-c', 'echo ${DEEPSEEK_API_KEY:-none}'], capture_output=True)\n"
     "print(os.environ.get('DEEPSEEK_API_KEY'), os.environ.get('LOCAL_ENGINE_KEY'),\n"
-    "      b'sk-' in block, 'V4CODE_HANDOFF_FD' in os.environ, sys.argv[1:])\n"
+    "      b'sk-' in block, 'V4CODE_HANDOFF_FD' in os.environ, sys.argv[1:],\n"
+    "      child.stdout.decode().strip())\n"
 )
 
 
@@ -40,13 +43,14 @@ def test_the_keys_leave_the_block_and_come_back_in_memory(tmp_path: Path) -> Non
     out = run_probe(
         tmp_path, "run", "a task", DEEPSEEK_API_KEY="sk-0123456789", LOCAL_ENGINE_KEY="sk-local-99"
     )
-    assert out == "sk-0123456789 sk-local-99 False False ['run', 'a task']"
+    # back in os.environ, not in what a child started without an environment inherits
+    assert out == "sk-0123456789 sk-local-99 False False ['run', 'a task'] none"
 
 
 @pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="Linux /proc")
 def test_help_starts_nothing_and_is_not_executed_again(tmp_path: Path) -> None:
     out = run_probe(tmp_path, "--help", DEEPSEEK_API_KEY="sk-0123456789")
-    assert out == "sk-0123456789 None True False ['--help']"
+    assert out == "sk-0123456789 None True False ['--help'] sk-0123456789"
 
 
 def test_a_handoff_variable_naming_no_pipe_is_ignored(

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -280,6 +281,17 @@ PROBE = [  # engine probe: thinking on, thinking off, a tool call, its answer, a
     text("Done."),
     text("Any model."),
 ]
+PLAN_STEPS = [  # plan mode: read, keep the list, propose
+    tool_call("read_file", path="calc.py"),
+    tool_call("update_plan", items=[{"step": "Make add return a + b", "status": "pending"}]),
+    tool_call(
+        "propose_plan",
+        steps=["Make add return a + b"],
+        files=["calc.py"],
+        checks=["python -m pytest -q"],
+        summary="add subtracts.",
+    ),
+]
 LOCAL_ENGINE = {"dialect": "vllm", "require_auth": False}
 
 
@@ -363,6 +375,24 @@ EXPECT: dict[str, Expect] = {
         says=("README.md names Bar.",),
         check=has("README.md", "See `Bar`."),
     ),
+    # Plan mode and the todo list
+    'v4code run --plan "make add() in calc.py add instead of subtract"': Expect(
+        PLAN_STEPS, says=("1. Make add return a + b",), check=has("calc.py", "return a - b")
+    ),
+    'v4code run --plan -o json "make add() in calc.py add" > plan.json': Expect(
+        PLAN_STEPS,
+        check=file_json("plan.json", lambda r: r["plan"]["files"] == ["calc.py"]),
+    ),
+    'v4code run --plan --execute --permission-mode auto-edit "make add() in calc.py add"': Expect(
+        [
+            *PLAN_STEPS,
+            edit("calc.py", "return a - b", "return a + b"),
+            tool_call("update_plan", items=[{"step": "Make add return a + b", "status": "done"}]),
+            text("add() adds now."),
+        ],
+        says=("add() adds now.",),
+        check=has("calc.py", "return a + b"),
+    ),
     # Reading a repository
     'v4code locate "TypeError in Invoice.total when a line has no amount"': Expect(
         says=("src/invoice.py",)
@@ -395,7 +425,9 @@ EXPECT: dict[str, Expect] = {
     "@modelcontextprotocol/server-github": Expect(
         check=user_config("[mcp.servers.github]", "${GITHUB_TOKEN}")
     ),
-    "v4code mcp allow github 'get_*'": Expect(check=user_config('"github__get_*"')),
+    "v4code mcp allow github 'get_*'": Expect(
+        says=("now allows github__get_*",), check=user_config('"github__get_*"')
+    ),
     "v4code mcp remove github": Expect(check=user_config("github", absent=True)),
     # Refactor jobs
     'v4code batch plan "Replace requests.get with http_client.get in {path}; keep behaviour" '
@@ -416,6 +448,7 @@ EXPECT: dict[str, Expect] = {
     "v4code engine plan --model flash --gpu h200 --gpus 4": Expect(says=("vllm serve",)),
     "v4code engine plan --model pro --gpu h100 --gpus 8": Expect(code=1, says=("2 nodes",)),
     "v4code engine plan --list": Expect(says=("h200",)),
+    "v4code engine plan --model flash --gpu h100": Expect(code=1, says=("1 node of 4x h100",)),
     "v4code engine plan --model flash --gpu h200 --gpus 4 --json > plan.json": Expect(
         check=file_json("plan.json", lambda r: isinstance(r, dict))
     ),
@@ -440,7 +473,7 @@ EXPECT: dict[str, Expect] = {
 # What a block needs before its first command, keyed by that command.
 PREPARE: dict[str, Callable[[Scratch], None]] = {
     "v4code review": stage_a_change,
-    "pip install v4code": stage_a_change,
+    'pipx install "git+https://github.com/OWNER/v4code@TAG"': stage_a_change,
     'v4code batch plan "Replace requests.get with http_client.get in {path}; keep behaviour" '
     "--each 'src/**/*.py' -o jobs.jsonl": every_module_calls_requests,
     "v4code engine probe http://127.0.0.1:8000/v1": local_profile,
@@ -634,3 +667,20 @@ def test_ci_installs_as_the_readme_says_then_runs_its_test_command() -> None:
     install, _, test = (example.key for example in SETUP.examples)
     assert install in commands, f".ci/run does not run {install!r}"
     assert commands[-1] == test, f".ci/run ends with {commands[-1]!r}, not {test!r}"
+
+
+def test_no_install_line_asks_the_package_index_for_an_unpublished_name() -> None:
+    """v4code is not on PyPI: every install names a checkout, a repository URL or a
+    dependency, never `pip install v4code` (which would fetch whatever holds that name)."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    from_index = re.findall(
+        r"""(?:pipx?|uv tool|uv pip) install\s+(?:-\S+\s+)*["']?v4code\b[^\n]*""", readme
+    )
+    assert from_index == []
+    assert 'pipx install "git+https://github.com/OWNER/v4code@TAG"' in readme
+
+
+def test_the_pre_commit_snippet_shows_a_passing_reviews_findings() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    (snippet,) = [b for b in re.findall(r"```yaml\n(.*?)```", readme, re.S) if "repo: local" in b]
+    assert re.search(r"^\s+verbose: true\b", snippet, re.M)

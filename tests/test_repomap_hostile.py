@@ -40,6 +40,24 @@ def ok(done: subprocess.CompletedProcess[str]) -> str:
     return done.stdout
 
 
+def indexed(root: Path, command: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """What `v4code map` / `v4code locate ARGS` print for `root`, in a child process (so a hang
+    or a crash fails the test, not the runner). The commands themselves refuse a folder
+    outside git; a session in such a folder still maps it by walking it, which is what these
+    hostile folders test."""
+    call = {
+        "map": "print_map(Path.cwd())",
+        "locate": "print_locate(Path.cwd(), sys.argv[1])",
+    }[command]
+    script = (
+        f"import sys\nfrom pathlib import Path\nfrom v4code.repomap.cli_entry import *\n{call}\n"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", script, *args],
+        cwd=root, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+
+
 @pytest.fixture
 def outside(tmp_path: Path) -> Path:
     """A folder beside the repository holding code the repository must not expose."""
@@ -65,8 +83,8 @@ def plain_folder(tmp_path: Path) -> Iterator[Path]:
 @pytest.mark.parametrize("name", [".npmrc", ".pypirc", "pipe.py", "notes.md"])
 def test_a_fifo_in_a_folder_outside_git_does_not_hang(plain_folder: Path, name: str) -> None:
     os.mkfifo(plain_folder / name)
-    assert "visible_entry_point" in ok(v4code(plain_folder, "map"))
-    assert "app.py" in ok(v4code(plain_folder, "locate", "visible entry point"))
+    assert "visible_entry_point" in ok(indexed(plain_folder, "map"))
+    assert "app.py" in ok(indexed(plain_folder, "locate", "visible entry point"))
 
 
 def test_a_tracked_token_file_replaced_by_a_fifo_does_not_hang(workspace: Path) -> None:
@@ -75,7 +93,7 @@ def test_a_tracked_token_file_replaced_by_a_fifo_does_not_hang(workspace: Path) 
     )
     (workspace / ".npmrc").unlink()
     os.mkfifo(workspace / ".npmrc")
-    assert "def run()" in ok(v4code(workspace, "map"))
+    assert "def run()" in ok(indexed(workspace, "map"))
 
 
 def test_sockets_devices_and_link_loops_are_skipped(plain_folder: Path) -> None:
@@ -87,7 +105,7 @@ def test_sockets_devices_and_link_loops_are_skipped(plain_folder: Path) -> None:
         (plain_folder / "b.py").symlink_to("a.py")
         (plain_folder / "zero.py").symlink_to("/dev/zero")
         (plain_folder / "random.py").symlink_to("/dev/urandom")
-        out = ok(v4code(plain_folder, "map"))
+        out = ok(indexed(plain_folder, "map"))
     finally:
         sock.close()
     assert "visible_entry_point" in out
@@ -101,9 +119,9 @@ def test_links_out_of_the_repository_are_not_read(workspace: Path, outside: Path
     (workspace / "vendor").symlink_to(outside, target_is_directory=True)
     git(workspace, "add", "-A")
     git(workspace, "commit", "-q", "-m", "links")
-    assert SECRET_NAME not in ok(v4code(workspace, "map"))
-    assert SECRET_NAME not in ok(v4code(workspace, "map", "--focus", SECRET_NAME))
-    located = ok(v4code(workspace, "locate", "--json", SECRET_NAME))
+    assert SECRET_NAME not in ok(indexed(workspace, "map"))
+    assert SECRET_NAME not in ok(indexed(workspace, "map", "--focus", SECRET_NAME))
+    located = ok(indexed(workspace, "locate", "--json", SECRET_NAME))
     assert "linked.py" not in located and "vendor" not in located
     report = find_symbol(workspace, SECRET_NAME)
     assert not report.definitions and not report.references
@@ -122,14 +140,14 @@ def test_a_file_name_that_is_not_utf8_is_mapped(plain_folder: Path) -> None:
     with open(name, "w") as handle:
         handle.write("def latin_one_named_module():\n    pass\n")
     for _ in range(2):  # cold, then from the cache
-        out = ok(v4code(plain_folder, "map"))
+        out = ok(indexed(plain_folder, "map"))
         assert "latin_one_named_module" in out and "caf\\udce9.py" in out
 
 
 def test_a_file_name_that_is_not_utf8_in_git(workspace: Path) -> None:
     with open(os.fsencode(workspace) + b"/\xff.py", "w") as handle:
         handle.write("def odd_named_module():\n    pass\n")
-    assert "odd_named_module" in ok(v4code(workspace, "map"))
+    assert "odd_named_module" in ok(indexed(workspace, "map"))
 
 
 # -- pathological sources ---------------------------------------------------------------
@@ -152,7 +170,7 @@ def test_deeply_nested_code_is_still_indexed(workspace: Path) -> None:
             "blocks.rs": "fn outer() {" + "{" * depth + "}" * depth + "}\nfn after_blocks() {}\n",
         },
     )
-    out = ok(v4code(workspace, "map"))
+    out = ok(indexed(workspace, "map"))
     for name in ("after_parens", "afterArrays", "after_blocks"):
         assert name in out
     assert "ifs.py" in out
@@ -167,7 +185,7 @@ def test_deep_expressions_do_not_stall_the_symbol_queries(workspace: Path) -> No
     files = {f"gen{i}.py": f"def total_{i}():\n    return {terms}\n" for i in range(3)}
     files["Nested.java"] = "class A {" * 50_000 + "}" * 50_000
     make_repo(workspace, files)
-    assert "total_0" in ok(v4code(workspace, "map"))
+    assert "total_0" in ok(indexed(workspace, "map"))
     script = "import sys; from v4code.repomap import find_symbol as f; print(f('.', 'a5').format())"
     found = ok(subprocess.run(
         [sys.executable, "-c", script], cwd=workspace, capture_output=True, text=True, timeout=TIMEOUT
@@ -202,7 +220,7 @@ def test_odd_bytes_degrade_to_text(workspace: Path) -> None:
         (workspace / rel).write_bytes(text.encode("latin-1"))
     (workspace / "nul.py").write_bytes(b"def hidden_by_nul(): pass\n\x00\x00")
     (workspace / "too_big.py").write_bytes(b"def too_big(): pass\n" + b"#" * 2_100_000)
-    out = ok(v4code(workspace, "map", "--tokens", "4000"))
+    out = ok(indexed(workspace, "map", "--tokens", "4000"))
     assert "after_latin" in out and "before_nul" in out
     assert "hidden_by_nul" not in out and "too_big" not in out
     assert len(out) < 4000 * 4 + 200  # the 500 kB name is cut in its signature
@@ -213,7 +231,7 @@ def test_a_hundred_thousand_definitions_stay_within_the_budget(workspace: Path) 
     # 45,000 fit below the parse limit; the rest make a second file indexed as text.
     (workspace / "many.py").write_text("".join(f"def f{i}(): pass\n" for i in range(45_000)))
     (workspace / "more.py").write_text("".join(f"def g{i}(): pass\n" for i in range(55_000)))
-    out = ok(v4code(workspace, "map", "--tokens", "500"))
+    out = ok(indexed(workspace, "map", "--tokens", "500"))
     assert "def f0()" in out and len(out) <= 500 * 4 + 100
     hits = find_symbol(workspace, "f44999").definitions
     assert [(h.path, h.line) for h in hits] == [("many.py", 45_000)]
@@ -249,7 +267,7 @@ def test_a_file_gone_while_indexing_is_left_out(workspace: Path) -> None:
     assert "app/flaky.py" not in index.files
     path.unlink()
     path.write_bytes(content)
-    assert "flaky_handler" in ok(v4code(workspace, "map"))
+    assert "flaky_handler" in ok(indexed(workspace, "map"))
 
 
 def test_a_read_that_fails_once_is_not_cached(
@@ -268,7 +286,7 @@ def test_a_read_that_fails_once_is_not_cached(
     monkeypatch.setattr(os, "open", failing_open)
     build_index(workspace)
     monkeypatch.setattr(os, "open", real_open)
-    assert "busy_handler" in ok(v4code(workspace, "map"))
+    assert "busy_handler" in ok(indexed(workspace, "map"))
 
 
 def test_a_folder_swapped_for_a_link_out_while_indexing_is_not_read(
@@ -294,10 +312,10 @@ def test_an_unreadable_file_is_skipped_and_read_once_readable(workspace: Path) -
     path = workspace / "locked.py"
     path.chmod(0)
     try:
-        assert "locked_away" not in ok(v4code(workspace, "map"))
+        assert "locked_away" not in ok(indexed(workspace, "map"))
     finally:
         path.chmod(0o644)
-    assert "locked_away" in ok(v4code(workspace, "map"))
+    assert "locked_away" in ok(indexed(workspace, "map"))
 
 
 def _stale_index(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -372,7 +390,7 @@ def cached_repo(workspace: Path) -> Path:
         workspace,
         {f"pkg/m{i}.py": f"def cached_fn_{i}():\n    return {i}\n" for i in range(30)},
     )
-    assert "cached_fn_0" in ok(v4code(workspace, "map"))
+    assert "cached_fn_0" in ok(indexed(workspace, "map"))
     assert cache_path(workspace).is_file()
     return workspace
 
@@ -392,7 +410,7 @@ def test_a_damaged_cache_costs_only_a_reparse(cached_repo: Path, damage: str) ->
         cache.unlink()
         cache.mkdir()
     for _ in range(2):
-        out = ok(v4code(cached_repo, "map"))
+        out = ok(indexed(cached_repo, "map"))
         assert "cached_fn_0" in out and "cached_fn_29" in out
 
 
@@ -402,7 +420,7 @@ def test_a_cache_entry_with_the_wrong_shape_is_reparsed(cached_repo: Path) -> No
     with sqlite3.connect(cache_path(cached_repo)) as db:
         db.execute("UPDATE files SET data = '[\"python\", [[1, 2]], 3, 4, 5, 6]'")
         db.execute("UPDATE files SET size = 'big' WHERE path = 'pkg/m1.py'")
-    out = ok(v4code(cached_repo, "map", "--tokens", "4000"))
+    out = ok(indexed(cached_repo, "map", "--tokens", "4000"))
     assert "cached_fn_0" in out and "cached_fn_1()" in out
 
 
@@ -411,7 +429,7 @@ def test_an_unwritable_cache_folder_costs_only_the_cache(
 ) -> None:
     (v4code_home / "repomap").rename(v4code_home / "old")
     (v4code_home / "repomap").write_text("not a folder\n")
-    assert "cached_fn_0" in ok(v4code(cached_repo, "map"))
+    assert "cached_fn_0" in ok(indexed(cached_repo, "map"))
 
 
 def test_same_relative_paths_in_two_repositories_do_not_mix(tmp_path: Path) -> None:
@@ -423,8 +441,8 @@ def test_same_relative_paths_in_two_repositories_do_not_mix(tmp_path: Path) -> N
         (root / "core.py").write_text(f"def {name}_only(): pass\n")
         os.utime(root / "core.py", ns=(1_700_000_000_000_000_000,) * 2)
         roots.append(root)
-    assert "alpha_only" in ok(v4code(roots[0], "map"))
-    out = ok(v4code(roots[1], "map"))
+    assert "alpha_only" in ok(indexed(roots[0], "map"))
+    out = ok(indexed(roots[1], "map"))
     assert "bravo_only" in out and "alpha_only" not in out
 
 
@@ -434,7 +452,7 @@ def test_two_processes_building_at_once(workspace: Path) -> None:
     outs = [p.communicate(timeout=TIMEOUT) for p in procs]
     assert [p.returncode for p in procs] == [0, 0, 0], [e for _o, e in outs]
     assert len({o for o, _e in outs}) == 1 and "both_59" in outs[0][0]
-    assert ok(v4code(workspace, "map", "--tokens", "4000")) == outs[0][0]
+    assert ok(indexed(workspace, "map", "--tokens", "4000")) == outs[0][0]
 
 
 def test_another_repository_unpacked_in_the_same_place_is_read_afresh(tmp_path: Path) -> None:
@@ -446,7 +464,7 @@ def test_another_repository_unpacked_in_the_same_place_is_read_afresh(tmp_path: 
         root.mkdir()
         (root / "core.py").write_text(f"def {name}_only(): pass\n")
         os.utime(root / "core.py", ns=(1_700_000_000_000_000_000,) * 2)
-        out = ok(v4code(root, "map"))
+        out = ok(indexed(root, "map"))
         other = "bravo_only" if name == "alpha" else "alpha_only"
         assert f"{name}_only" in out and other not in out
 
@@ -462,7 +480,7 @@ def test_a_cache_of_an_older_version_is_replaced_and_then_reused(cached_repo: Pa
         )
         db.execute("INSERT INTO files VALUES ('pkg/m0.py', 1, 2, 4, '[]')")
         db.execute("PRAGMA user_version = 0")
-    assert "cached_fn_0" in ok(v4code(cached_repo, "map"))
+    assert "cached_fn_0" in ok(indexed(cached_repo, "map"))
     index = build_index(cached_repo)
     assert index.parsed == 0 and "cached_fn_0" in index.definers()
 
@@ -472,7 +490,7 @@ def test_a_repository_with_an_odd_folder_name_gets_its_cache(tmp_path: Path, nam
     root = tmp_path / name
     root.mkdir()
     (root / "a.py").write_text("def odd_folder(): pass\n")
-    assert "odd_folder" in ok(v4code(root, "map"))
+    assert "odd_folder" in ok(indexed(root, "map"))
     cache = cache_path(root)
     assert cache.is_file() and cache.name.isascii() and "\n" not in cache.name
     assert build_index(root).parsed == 0
@@ -489,6 +507,7 @@ def test_a_file_that_crashes_the_parser_degrades_its_chunk_to_text(tmp_path: Pat
     for i in range(320):  # enough files to be parsed in worker processes
         (root / f"mod_{i:03}.py").write_text(f"def function_number_{i}():\n    return {i}\n")
     (root / "crash_me.py").write_text("def never_listed_by_the_parser():\n    pass\n")
+    git(root, "init", "-q")  # `locate` reads a repository (its files may all be untracked)
     hook = tmp_path / "hook"
     hook.mkdir()
     (hook / "sitecustomize.py").write_text(

@@ -11,7 +11,7 @@ import shlex
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -39,7 +39,9 @@ def wait_for(session: str, pattern: str, timeout: float = 60) -> str:
     raise AssertionError(f"{pattern!r} never appeared; the screen was:\n{screen}")
 
 
-def start_v4code(session: str, workspace: Path, home: Path, base_url: str, height: int) -> None:
+def start_v4code(
+    session: str, workspace: Path, home: Path, base_url: str, height: int, args: Sequence[str] = ()
+) -> None:
     """The chat in a new detached tmux session, 100 columns wide, in `workspace`.
 
     It starts from an empty environment (`env -i`) but for its home, a fake key, the server
@@ -51,6 +53,7 @@ def start_v4code(session: str, workspace: Path, home: Path, base_url: str, heigh
     }  # fmt: skip
     command = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
     command = f"env -i {command} {shlex.quote(sys.executable)} -m v4code"
+    command += "".join(f" {shlex.quote(arg)}" for arg in args)
     tmux("new-session", "-d", "-s", session, "-x", "100", "-y", str(height), "-c", str(workspace), command)  # fmt: skip
     tmux("set-option", "-t", session, "history-limit", "50000")
 
@@ -68,7 +71,12 @@ def leave(session: str) -> str:
 
 @contextmanager
 def chat_in_tmux(
-    name: str, workspace: Path, home: Path, server: SubprocessServer, height: int
+    name: str,
+    workspace: Path,
+    home: Path,
+    server: SubprocessServer,
+    height: int,
+    args: Sequence[str] = (),
 ) -> Iterator[str]:
     """The tmux session running the chat against `server`, once its first prompt shows.
 
@@ -76,7 +84,7 @@ def chat_in_tmux(
     `server.stop()` afterwards returns what the server recorded.
     """
     session = f"v4code-{name}-{os.getpid()}"
-    start_v4code(session, workspace, home, server.base_url, height=height)
+    start_v4code(session, workspace, home, server.base_url, height=height, args=args)
     try:
         wait_for(session, "›")
         yield session

@@ -38,6 +38,7 @@ from v4code.events import (
 )
 from v4code.instructions import NestedInstructions
 from v4code.pipeline import BeforeApply, Outcome, ToolPipeline
+from v4code.planning import PlanBook
 from v4code.pricing import next_prompt_cost, price_for, price_usage, prompt_cost_estimate
 from v4code.protocols import Approver, Backend
 from v4code.safety.permissions import PermissionPolicy
@@ -45,7 +46,7 @@ from v4code.safety.programs import take_notices
 from v4code.sessions import SessionLog
 from v4code.textio import one_line
 from v4code.toolkit import ToolContext, ToolRegistry
-from v4code.turn import LOGGED_EVENT_KINDS, Reply, StopTurn, TurnState
+from v4code.turn import LOGGED_EVENT_KINDS, Reply, StopTurn, TurnState, Watcher
 from v4code.types import ChatRequest, Message, ToolCall, ToolResult, Usage
 
 if TYPE_CHECKING:
@@ -60,7 +61,8 @@ FirstMessage = Callable[[str, CancelToken], tuple[str, list[str]]]
 class Agent(AgentControls):
     """Runs turns of one session. Not thread-safe; one turn at a time.
 
-    Frontends change it only through its methods (`set_model`, `set_thinking`, `set_mode`);
+    Frontends change it only through its methods (`set_model`, `set_thinking`, `set_mode`,
+    `start_planning`, `approve_plan`, ...: v4code.controls);
     `before_apply` hooks (see v4code.pipeline) run before every approved effect.
     """
 
@@ -106,6 +108,8 @@ class Agent(AgentControls):
         self._turn = TurnState()
         self._instructions = NestedInstructions(root, conversation)
         self._first_message = first_message  # adds the repo map to the session's first message
+        self.plan = PlanBook(self.policy, session)  # the todo list and plan mode (controls)
+        self.watchers: list[Watcher] = [self.plan.watch]  # see each finished call
 
     def fix_tools(self, setup: Callable[[ToolRegistry], list[str]] | None = None) -> list[str]:
         """Fix the tool list (cache prefix) after `setup` added tools: at the first turn, or on
@@ -322,7 +326,10 @@ class Agent(AgentControls):
         if args and outcome.denied is None and not result.is_error:
             result, loaded = self._instructions.attach(summary.paths, result)
         self._append_result(result)
-        yield self.record(ToolFinished(call, result, outcome.denied is not None, summary))
+        finished = self.record(ToolFinished(call, result, outcome.denied is not None, summary))
+        yield finished
+        for watch in self.watchers:
+            yield from (self.record(event) for event in watch(finished))
         notes = self.hooks.after_tool(self, call, args, result) if self.hooks else []
         # e.g. "git found only at .venv/bin/git: not used" (a program the workspace planted)
         yield from (self.record(Notice(n)) for n in [*notes, *take_notices()])

@@ -180,6 +180,7 @@ def open_session(
         rolled = checkpoints.interrupted_batches(root, agent.session_id)
         agent.close_pending(pending_call_note(rolled[-1:]))
         restore(agent, resume_state(data), data.pending_notes)
+        agent.plan.restore(data.events)  # the todo list, plan mode, a plan awaiting its answer
     if opening_map is not None and warm_up_map:
         opening_map.warm_up()
     return AgentSession(agent, resume is not None, opening_map)

@@ -216,7 +216,8 @@ def _bare_word(args: list[str], i: int) -> bool:
 @click.option(
     "--permission-mode",
     type=click.Choice(PERMISSION_MODES),
-    help="What runs without asking (chat default: ask; see README, Permission modes).",
+    help="What runs without asking (chat default: ask; read-only denies all effects for the "
+    "session, --plan only until you approve a plan; see README, Permission modes).",
 )
 @click.option(
     "--effort", type=EFFORT, help="Reasoning effort: low, high or max (none turns thinking off)."
@@ -228,6 +229,12 @@ def _bare_word(args: list[str], i: int) -> bool:
     help="The engine the endpoint is: how it takes thinking and replays reasoning.",
 )
 @click.option("--profile", help="Use [profiles.NAME] from your config (see `v4code profiles`).")
+@click.option(
+    "--plan",
+    "plan",
+    is_flag=True,
+    help="Start in plan mode: reads only until you approve the model's plan (see /plan).",
+)
 @click.pass_context
 def main(
     ctx: click.Context,
@@ -240,6 +247,7 @@ def main(
     base_url: str | None,
     dialect: str | None,
     profile: str | None,
+    plan: bool,
 ) -> None:
     """v4code: a terminal coding agent for DeepSeek V4.
 
@@ -261,7 +269,7 @@ def main(
     )
     try:
         # never with a task: `-p TASK` or one piped in made `as_run` a `run` command line
-        code = run_repl(continue_=continue_, resume=resume, flags=flags)
+        code = run_repl(continue_=continue_, resume=resume, flags=flags, plan=plan)
     except V4codeError as exc:
         fail(exc)
     sys.exit(code)

@@ -74,9 +74,12 @@ def summary_request(settings: Settings, older: list[Message]) -> ChatRequest:
     )
 
 
-def rebuild(summary: str, recent: list[Message]) -> list[Message]:
+def rebuild(summary: str, recent: list[Message], kept: str = "") -> list[Message]:
+    """The new history: the summary (with `kept`, what must survive word for word: the todo
+    list, plan mode), then the recent turns as they were."""
+    text = f"{SUMMARY_HEADER}\n\n{summary}" + (f"\n\n{kept}" if kept else "")
     return [
-        Message("user", f"{SUMMARY_HEADER}\n\n{summary}"),
+        Message("user", text),
         Message("assistant", "Understood; I will continue from there.", reasoning_content=""),
         *recent,
     ]
@@ -123,7 +126,7 @@ def compact(agent: Agent, auto: bool = False) -> Iterator[Event]:
     if not summary:
         yield agent.record(ErrorEvent("compaction failed: the summary came back empty", "backend"))
         return
-    agent.replace_history(rebuild(summary, history[cut:]))
+    agent.replace_history(rebuild(summary, history[cut:], agent.plan.for_model()))
     yield agent.record(
         Notice(
             f"Compacted {cut} older messages into a summary; the last {KEEP_TURNS} turns are "

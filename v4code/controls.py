@@ -1,4 +1,4 @@
-"""What frontends read and change on a running agent: model, thinking, permission mode.
+"""What frontends read and change on a running agent: model, thinking, permission mode, plan mode.
 
 The chat and the headless frontends never assign the agent's attributes; they call these
 methods, which also log each change so a resumed session goes on with what was chosen in it.
@@ -8,6 +8,7 @@ Kept apart from the turn loop (`v4code.agent.Agent` derives from it) so the loop
 from __future__ import annotations
 
 from v4code.config import Settings
+from v4code.planning import PLAN_MODE_NOTE, PlanBook
 from v4code.protocols import Backend
 from v4code.safety.permissions import PermissionPolicy
 from v4code.sessions import SessionLog, settings_event
@@ -23,6 +24,8 @@ class AgentControls:
     policy: PermissionPolicy
     session: SessionLog
     registry: ToolRegistry
+    plan: PlanBook
+    notes: list[str]
 
     @property
     def session_id(self) -> str:
@@ -56,6 +59,33 @@ class AgentControls:
         PermissionPolicy(mode)  # raises ValueError on an unknown mode
         self.policy.mode = mode
         self._log_settings()
+
+    def start_planning(self) -> None:
+        """Plan mode: from the next message on only reads run until the person says yes. The
+        model is told in a note of the history (the system prompt and tools stay as they are)."""
+        if not self.plan.planning:
+            self.notes.append(self.plan.start())
+
+    def stop_planning(self) -> None:
+        """Plan mode off without carrying a plan out (a note the model has not had yet saying
+        it was on is taken back instead of followed by another)."""
+        if self.plan.planning:
+            note = self.plan.stop()
+            if PLAN_MODE_NOTE in self.notes:
+                self.notes.remove(PLAN_MODE_NOTE)
+            else:
+                self.notes.append(note)
+
+    def approve_plan(self, mode: str | None = None) -> str:
+        """The person's yes: `mode` (else the current one) from now on; returns the message
+        that starts carrying the plan out (the todo list carries on)."""
+        if mode is not None and mode != self.policy.mode:
+            self.set_mode(mode)
+        return self.plan.approve(self.policy.mode)
+
+    def reject_plan(self, reason: str) -> str:
+        """The person's no: still planning; returns the message asking for a revised plan."""
+        return self.plan.reject(reason)
 
     def _log_settings(self) -> None:
         """Logged so a resumed session goes on with what was chosen in it."""

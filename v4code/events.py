@@ -128,6 +128,27 @@ class ErrorEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class PlanUpdated:
+    """The model's todo list changed: every item, in order, each a dict with `step` and
+    `status` (pending, in_progress, done)."""
+
+    kind: ClassVar[str] = "plan_updated"
+    items: tuple[dict[str, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PlanProposed:
+    """Plan mode's result, waiting for the person's yes: the steps (the todo list), the files
+    the model expects to touch, how it will check the result, and a short summary."""
+
+    kind: ClassVar[str] = "plan_proposed"
+    items: tuple[dict[str, str], ...]
+    files: tuple[str, ...] = ()
+    checks: tuple[str, ...] = ()
+    summary: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class TurnFinished:
     """The turn is over. `status` is one of: done, failed, limit, denied, interrupted, error."""
 
@@ -150,6 +171,8 @@ Event = Union[
     Notice,
     Retrying,
     ErrorEvent,
+    PlanUpdated,
+    PlanProposed,
     TurnFinished,
 ]
 

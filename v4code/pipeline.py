@@ -97,6 +97,9 @@ class ToolPipeline:
 
     def _run(self, invocation: Invocation, ctx: ToolContext) -> Outcome:
         tool = invocation.tool
+        turned_away = self.policy.refusal(tool.name, tool.risk)
+        if turned_away is not None:  # plan mode: the tool stays listed, the call is refused
+            return Outcome(ToolResult(invocation.call.id, turned_away, is_error=True))
         if self.policy.check(tool.name, tool.risk) is Verdict.DENY:
             what = f"{tool.name} is not allowed in {self.policy.mode} mode"
             result = ToolResult(invocation.call.id, f"Denied: {what}.", is_error=True)

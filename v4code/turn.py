@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from v4code.config import Settings
 from v4code.events import (
+    Event,
     ReasoningDelta,
     StreamEvent,
     StreamFinish,
     TextDelta,
     ToolCallReady,
+    ToolFinished,
     UsageChunk,
 )
 from v4code.pricing import format_cost
@@ -27,10 +30,16 @@ LOGGED_EVENT_KINDS = frozenset(
         "notice",
         "retrying",
         "error",
+        "plan_updated",
+        "plan_proposed",
         "turn_finished",
     }
 )
 """The agent events the session log keeps (deltas are not: the messages hold their text)."""
+
+Watcher = Callable[[ToolFinished], list[Event]]
+"""Sees each finished tool call and answers with events about it (the todo list's
+`plan_updated`); the agent records and yields them without knowing what they mean."""
 
 
 @dataclass

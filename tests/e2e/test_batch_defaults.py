@@ -158,7 +158,7 @@ def test_verify_runs_in_the_sandbox_and_its_output_is_scrubbed(
             assert DEFAULT_KEY not in written.read_text(errors="replace"), written
 
 
-def test_with_the_users_sandbox_false_verify_says_so_and_the_key_is_scrubbed(
+def test_with_the_users_sandbox_false_verify_says_so_and_finds_no_key(
     workspace: Path, fake_api: FakeDeepSeek
 ) -> None:
     root = leaky_project(workspace)
@@ -176,7 +176,9 @@ def test_with_the_users_sandbox_false_verify_says_so_and_the_key_is_scrubbed(
     assert "sandbox = false" in ran.stderr and "unconfined" in ran.stderr
     run_dir = Path(ran.stdout.strip().splitlines()[-1])
     unit = run_dir / "units" / "pkg-mod.py"
-    assert "key [redacted]" in (unit / "verify.log").read_text()  # found, and scrubbed
+    # unconfined, yet no process it can see holds the key in its environment: v4code's own
+    # processes hand it over through a pipe, and verify runs in a PID namespace of its own
+    assert "seen 0" in (unit / "verify.log").read_text()
     for name in ("verify.log", "state.json"):
         assert DEFAULT_KEY not in (unit / name).read_text()
     report = batch(root, fake_api, "report", str(run_dir), "--format", "md", sandbox=False)

@@ -16,7 +16,7 @@ from fake_api import FakeDeepSeek, text, tool_call
 
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("ray") is None,
-    reason='ray is not installed (pip install "v4code[ray]")',
+    reason='ray is not installed (pip install -e ".[ray]")',
 )
 
 

@@ -39,7 +39,7 @@ def test_an_mcp_call_is_approved_and_rendered(
         screen = wait_for(session, r"t__add")
         screen = wait_for(session, r"\? ")
         assert '"a": 20' in screen
-        send(session, "y", "Enter")
+        send(session, "y")  # one key answers
         screen = wait_for(session, r"The server says 42\.")
         assert "t: add" in screen
         send(session, "/mcp", "Enter")

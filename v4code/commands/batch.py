@@ -131,7 +131,7 @@ def plan_command(
     type=click.Choice(["local", "ray"]),
     default="local",
     show_default=True,
-    help="Run units on this machine, or on a Ray cluster (pip install v4code[ray]).",
+    help="Run units on this machine, or on a Ray cluster (needs ray installed).",
 )
 @click.option("--address", help="Ray cluster address (--executor ray; default: start a local one).")
 @click.option(

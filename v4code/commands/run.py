@@ -39,7 +39,8 @@ Exit codes:
     type=click.Choice(PERMISSION_MODES),
     default="full-auto",
     show_default=True,
-    help="What may happen without a person: anything `ask` would ask about is denied.",
+    help="What may happen without a person: anything `ask` would ask about is denied "
+    "(read-only denies every effect; --plan is plan mode, --execute then uses this mode).",
 )
 @click.option("-m", "--model", help="Model ID.")
 @click.option("--thinking/--no-thinking", default=None, help="Switch V4's thinking mode.")
@@ -92,6 +93,17 @@ Exit codes:
     default=None,
     help="Run commands unconfined (when bubblewrap is missing or cannot start).",
 )
+@click.option(
+    "--plan",
+    "plan",
+    is_flag=True,
+    help="Plan mode: explore read-only and print a plan (steps, files, checks); change nothing.",
+)
+@click.option(
+    "--execute",
+    is_flag=True,
+    help="With --plan: carry the plan out at once under --permission-mode, no question asked.",
+)
 def run_command(
     task: tuple[str, ...],
     output: str,
@@ -111,6 +123,8 @@ def run_command(
     allow_destructive: bool | None,
     allow_secrets: bool | None,
     sandbox: bool | None,
+    plan: bool,
+    execute: bool,
 ) -> None:
     """Run TASK to completion without asking anything (TASK `-` reads it from stdin).
 
@@ -120,6 +134,9 @@ def run_command(
 
     from v4code.ui.headless_run import run_task
 
+    if execute and not plan:
+        say("v4code: --execute carries out a plan: give --plan too", err=True)
+        sys.exit(ExitCode.USAGE)
     if continue_ and resume is not None:
         say("v4code: --continue and --resume name two sessions; give one", err=True)
         sys.exit(ExitCode.USAGE)
@@ -153,6 +170,8 @@ def run_command(
             flags=flags,
             resume="" if continue_ else resume,  # "": the latest conversation
             cwd=Path(cwd) if cwd is not None else None,
+            plan=plan,
+            execute=execute,
         )
     except V4codeError as exc:
         fail(exc)

@@ -1,4 +1,4 @@
-"""Units as tasks on a Ray cluster (`pip install "v4code[ray]"`).
+"""Units as tasks on a Ray cluster (`pip install "ray>=2.9"` into v4code's environment).
 
 The driver ships each repository at the unit's base commit as a git bundle (made once per
 repository and base, put in Ray's object store); a task clones it into a private folder, runs
@@ -72,7 +72,9 @@ def _connect(options: RunOptions) -> bool:
     try:
         import ray
     except ImportError:
-        raise ConfigError('the Ray executor needs ray: pip install "v4code[ray]"') from None
+        raise ConfigError(
+            'the Ray executor needs ray: pip install "ray>=2.9" into v4code\'s environment'
+        ) from None
     if ray.is_initialized():
         return False
     if options.address:

@@ -5,9 +5,7 @@ The verify command runs code the agent has just written (a `conftest.py`, a test
 script), so it gets what `run_command` gets: bubblewrap with its own PID namespace (it cannot
 see the driver, whose environment holds the API key), no network, a private `/tmp`, an empty
 `$HOME`, and an environment without v4code's secrets. Only the user's own `sandbox = false`
-runs it unconfined, and then, like every program v4code starts outside the sandbox, in a PID
-namespace of its own (`safety/isolation.py`): the driver's and the agents' memory stays out of
-its sight. Its output goes to `verify.log`, `state.json` and the report, so it is
+runs it unconfined. Its output goes to `verify.log`, `state.json` and the report, so it is
 scrubbed like every other output.
 """
 
@@ -139,7 +137,7 @@ def run_verify(
         with (
             sandboxed(argv, checkout, allow_read=confine.allow_read)
             if confine.sandbox
-            else contextlib.nullcontext(isolated(argv))
+            else contextlib.nullcontext(isolated(argv))  # out of sight of v4code's process
         ) as final_argv:
             done = run_process(
                 final_argv, cwd=checkout, timeout=timeout, cancel=cancel,

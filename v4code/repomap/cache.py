@@ -25,7 +25,7 @@ from v4code.repomap.symbols import FileSymbols
 
 __all__ = ["CACHE_VERSION", "ParseCache", "Stamp", "cache_path", "stamp_of"]
 
-CACHE_VERSION = 5
+CACHE_VERSION = 6
 """Bumped whenever what an entry holds changes; a cache of another version is emptied."""
 
 Stamp = tuple[int, int, int]

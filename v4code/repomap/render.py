@@ -25,14 +25,33 @@ def _def_line(d: Definition, indent: str) -> str:
     return f"{indent}{d.line}-{d.end_line}: {one_line(d.signature)}"
 
 
+def _depths(defs: list[Definition]) -> dict[int, int]:
+    """How deep each definition (by id) is nested in the others by its line span (a closure
+    in a method in a class: 2), so it prints at its own indentation. Go methods, declared
+    outside their type, count one level for the type their receiver names."""
+    depths: dict[int, int] = {}
+    open_: list[Definition] = []
+    for d in defs:
+        while open_ and not (open_[-1].line <= d.line and d.end_line <= open_[-1].end_line):
+            open_.pop()
+        depths[id(d)] = max(len(open_), 1 if d.parent else 0)
+        open_.append(d)
+    return depths
+
+
+def _indent(depths: dict[int, int], d: Definition) -> str:
+    return "  " * (depths.get(id(d), 1 if d.parent else 0) + 1)
+
+
 def outline_text(path: str, symbols: FileSymbols) -> str:
     """Every definition of one file, nested under its class, with its line range."""
     head = f"{one_line(path)} ({symbols.lines} lines, {symbols.language})"
     if not symbols.definitions:
         return head + "\n  (no definitions found)"
     lines = [head]
+    depths = _depths([d for d in symbols.definitions if d.kind != "module"])
     for d in symbols.definitions:
-        lines.append(_def_line(d, "    " if d.parent else "  "))
+        lines.append(_def_line(d, _indent(depths, d)))
     return "\n".join(lines)
 
 
@@ -51,8 +70,9 @@ def _file_block(path: str, symbols: FileSymbols, limit: int) -> list[str]:
         count = f" ({len(defs)} definitions)" if defs else ""
         return [f"{one_line(path)}{count}"]
     lines = [f"{one_line(path)}:"]
+    depths = _depths(defs)
     for d in shown[:limit]:
-        lines.append(_def_line(d, "    " if d.parent else "  "))
+        lines.append(_def_line(d, _indent(depths, d)))
     if len(shown) > limit:
         lines.append(f"  ... {len(shown) - limit} more")
     return lines

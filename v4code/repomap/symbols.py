@@ -33,6 +33,7 @@ MAX_SIGNATURE = 200
 _SPACE = re.compile(r"\s+")
 _OPEN = re.compile(r"\(\s+")
 _CLOSE = re.compile(r",?\s+\)")
+_BEFORE_COMMA = re.compile(r"\s+,")
 
 
 @dataclass(frozen=True)
@@ -231,6 +232,22 @@ def _parse_into(grammar: Grammar, data: bytes, out: FileSymbols) -> None:
     out.language = grammar.spec.name
 
 
+def _comments(node: Any, end: int) -> list[tuple[int, int]]:
+    """Byte spans of the comments inside `node` before `end` (its body): a signature is the
+    code that declares, not the remarks beside it."""
+    spans: list[tuple[int, int]] = []
+    stack = [node]
+    while stack:
+        for child in stack.pop().children:
+            if child.start_byte >= end:
+                break
+            if "comment" in child.type:
+                spans.append((child.start_byte, min(child.end_byte, end)))
+            elif child.children:
+                stack.append(child)
+    return sorted(spans)
+
+
 def _container_of(node: Any, containers: tuple[str, ...]) -> Any:
     """The nearest enclosing class-like node, unless a function comes first (a closure)."""
     parent = node.parent
@@ -263,9 +280,14 @@ def _signature(node: Any, data: bytes) -> str:
     body = node.child_by_field_name("body")
     end = body.start_byte if body is not None else node.end_byte
     end = min(end, node.start_byte + 4 * MAX_SIGNATURE)
-    raw = data[node.start_byte : end].decode("utf-8", "replace")
+    kept, at = bytearray(), node.start_byte
+    for start, stop in _comments(node, end):  # `def f(a,  # why` or `):  # note`
+        kept += data[at:start]
+        at = max(at, stop)
+    kept += data[at:end]
+    raw = bytes(kept).decode("utf-8", "replace")
     if body is None:
         raw = raw.split("\n", 1)[0]
     text = _SPACE.sub(" ", raw).strip().rstrip("{:").strip()
-    text = _OPEN.sub("(", _CLOSE.sub(")", text))
+    text = _OPEN.sub("(", _CLOSE.sub(")", _BEFORE_COMMA.sub(",", text)))
     return text if len(text) <= MAX_SIGNATURE else text[: MAX_SIGNATURE - 3] + "..."

@@ -5,7 +5,9 @@ process lives; deleting a variable from `os.environ` does not touch that copy. A
 v4code starts outside the sandbox (a hook, an MCP server, an engine) could read the key from
 there. So the command line's entry starts, finds the secret variables, and executes itself
 again without them, passing their values through an inherited pipe; the new process reads
-them back into `os.environ` (its own memory, where `command_env` keeps them from children).
+them back into `os.environ` only (not the C environment), so they stay in its own memory:
+no child inherits them unless it is handed an environment built from `os.environ`, and those
+(`command_env`, `git_env`) drop them.
 
 Cheap on purpose: it runs before anything else is imported, and not at all for `--help` or
 `--version` (which start nothing). This module imports nothing from v4code but the leaf
@@ -74,7 +76,18 @@ def _receive(value: str) -> None:
     if isinstance(moved, dict):
         for name, secret in moved.items():
             if isinstance(name, str) and isinstance(secret, str):
-                os.environ[name] = secret
+                _restore(name, secret)
+
+
+def _restore(name: str, secret: str) -> None:
+    """Put a secret back into os.environ but not into the C environment (no putenv): a
+    program started without an explicit environment (multiprocessing's workers, a library's
+    subprocess) then inherits none of them. CPython keeps os.environ's values in `_data`."""
+    data = getattr(os.environ, "_data", None)
+    if os.name == "posix" and isinstance(data, dict):
+        data[os.fsencode(name)] = os.fsencode(secret)
+    else:
+        os.environ[name] = secret
 
 
 def hand_over(args: Sequence[str] | None = None) -> None:

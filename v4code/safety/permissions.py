@@ -3,6 +3,11 @@
 read-only: reads only. ask: edits and commands need approval. auto-edit: edits applied,
 commands asked. full-auto: everything allowed, commands in the sandbox.
 
+Planning (plan mode) is not a permission mode but a phase on top of one: while `planning` is
+set, `refusal` turns away every tool that is not a read (the todo tool and `propose_plan` are
+reads), with a one-line reason for the model; once the person says yes, the chosen mode
+applies. `propose_plan` outside plan mode is refused the same way. The tools stay listed.
+
 Whatever the mode, and whatever prefix was allowed "always", a command the destructive-command
 guard flags (`git reset --hard`, `rm -rf ./*`, `curl ... | sh`) needs a person's yes: `check`
 answers ASK and `guard_reason(command)` says why, for the approval to show. Only the user's
@@ -19,7 +24,10 @@ from pathlib import Path
 from v4code.config import PERMISSION_MODES
 from v4code.safety.prefixes import command_prefix
 
-__all__ = ["PermissionPolicy", "Verdict", "command_prefix"]
+__all__ = ["PROPOSE_PLAN", "PermissionPolicy", "Verdict", "command_prefix"]
+
+PROPOSE_PLAN = "propose_plan"
+"""The tool that ends plan mode's turn with a plan for the person to answer."""
 
 Dirty = bool | None | Callable[[], bool | None]
 """Uncommitted changes in the tree: known, unknown (None counts as dirty), or a probe."""
@@ -46,6 +54,7 @@ class PermissionPolicy:
     allowed_prefixes: set[str] = field(default_factory=set)
     root: Path | None = None  # the workspace the guard judges paths against (default: cwd)
     allow_destructive: bool = False
+    planning: bool = False  # plan mode: only reads run until the person approves the plan
     _findings: dict[str, str | None] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
@@ -71,6 +80,22 @@ class PermissionPolicy:
         if command is not None and self._prefix_allowed(command):
             return Verdict.ALLOW
         return Verdict.ASK
+
+    def refusal(self, tool: str, risk: str) -> str | None:
+        """Why a call is refused outright in this phase (planning or not), in one line for
+        the model; None when the permission mode decides."""
+        if self.planning and risk != "read":
+            does = {"edit": "changes files", "command": "runs a command"}.get(risk, "has effects")
+            return (
+                f"Refused while planning: {tool} {does}. Until the user approves the plan only "
+                "reading, searching, the repo map and update_plan run; finish with propose_plan."
+            )
+        if not self.planning and tool == PROPOSE_PLAN:
+            return (
+                "Refused: propose_plan is for plan mode, which is off. Carry on with the work "
+                "and keep the todo list current with update_plan."
+            )
+        return None
 
     def guard_reason(self, command: str | None) -> str | None:
         """Why `command` needs approval whatever the mode (None: the guard has no objection)."""

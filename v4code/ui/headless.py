@@ -17,6 +17,8 @@ from v4code.events import (
     ErrorEvent,
     Event,
     Notice,
+    PlanProposed,
+    PlanUpdated,
     Retrying,
     ToolFinished,
     ToolStarted,
@@ -108,6 +110,8 @@ class RunResult:
     planted: list[str] = field(default_factory=list)  # a nested .git moved aside, a new .v4code/
     unpriced_model: str | None = None  # a response came from a model no price is known for
     error_category: str | None = None  # "config" (a rejected key, ...) or "backend"
+    todo: list[dict[str, str]] = field(default_factory=list)  # the model's list as it ended
+    plan: dict[str, Any] | None = None  # plan mode's proposal (`run --plan`)
 
     @property
     def exit_code(self) -> int:
@@ -136,8 +140,21 @@ class RunResult:
             "denied": self.denied,
             "notices": self.notices,
             "planted": self.planted,
+            "todo": self.todo,
+            "plan": self.plan,
             **({"cost_note": f"no price for {self.unpriced_model}"} if self.unpriced_model else {}),
         }
+
+
+def _plan_text(plan: dict[str, Any]) -> list[str]:
+    """`run --plan`'s answer: the plan as `-o json` carries it, as lines."""
+    from v4code.planning import plan_lines
+
+    items = tuple({"step": str(s), "status": "pending"} for s in plan.get("steps", ()))
+    proposed = PlanProposed(
+        items, tuple(plan.get("files", ())), tuple(plan.get("checks", ())), plan.get("summary", "")
+    )
+    return plan_lines(proposed)
 
 
 class _Scrubbed:
@@ -162,16 +179,22 @@ class HeadlessRenderer:
         err: IO[str] | None = None,
         notices: Iterable[str] = (),
         scrub: Callable[[str], str] | None = None,
+        plan_only: bool = False,
     ) -> None:
         self.output = output
+        self.plan_only = plan_only  # `run --plan`: the plan is the answer on stdout
         self.notices = list(notices)
         self.out = _Scrubbed(out or sys.stdout, scrub or redactor())
         self.err = _Scrubbed(err or sys.stderr, scrub or redactor())
         self._running: dict[str, ToolStarted] = {}
         self._errors: set[str] = set()  # printed already: the summary does not repeat them
 
-    def run(self, events: Iterable[Event], session_id: str) -> RunResult:
+    def run(
+        self, events: Iterable[Event], session_id: str, todo: Iterable[dict[str, str]] = ()
+    ) -> RunResult:
+        """Render the events; `todo` is the list a resumed session already had."""
         result = RunResult(session_id=session_id, notices=list(self.notices))
+        result.todo = [dict(item) for item in todo]
         for event in events:
             self._collect(event, result)
             if self.output == "jsonl":
@@ -189,6 +212,8 @@ class HeadlessRenderer:
         elif self.output == "jsonl":
             self.out.write(json.dumps({"type": "result", **result.to_dict()}) + "\n")
         elif self.output == "text":
+            if self.plan_only and result.plan is not None:
+                self.out.write(shown_lines("\n".join(_plan_text(result.plan))) + "\n")
             if result.final_message:  # what it quotes of a file cannot drive the terminal
                 self.out.write(shown_lines(result.final_message.rstrip()) + "\n")
             self._summary(result)
@@ -209,12 +234,20 @@ class HeadlessRenderer:
             result.notices.append(event.text)
         elif isinstance(event, ErrorEvent):
             result.error_category = event.category
-        elif isinstance(event, TurnFinished):
+        elif isinstance(event, PlanUpdated):
+            result.todo = [dict(item) for item in event.items]
+        elif isinstance(event, PlanProposed):
+            from v4code.planning import plan_dict
+
+            result.plan = plan_dict(event)
+        elif isinstance(event, TurnFinished):  # `run --plan --execute` has two turns
             result.status = event.status
             result.final_message = event.final_text
             result.reason = event.reason
-            result.steps = event.steps
-            result.files_changed = list(event.files_changed)
+            result.steps += event.steps
+            result.files_changed += [
+                f for f in event.files_changed if f not in result.files_changed
+            ]
 
     def _text(self, event: Event) -> None:
         """Progress as the chat shows it: a call's line once it finished, with its result
@@ -233,6 +266,14 @@ class HeadlessRenderer:
             for started in self._running.values():  # cut short: the line is not lost
                 self._err(f"• {describe_call(started)}  interrupted")
             self._running.clear()
+        elif isinstance(event, PlanUpdated):
+            from v4code.planning import todo_lines
+
+            self._err("  todo:")
+            for line in todo_lines(event.items):
+                self._err(f"    {line}")
+        elif isinstance(event, PlanProposed):
+            self._err(f"  plan proposed: {len(event.items)} steps, {len(event.files)} files")
         elif isinstance(event, Retrying):
             self._err(f"  retrying in {event.delay:.1f} s ({one_line(event.reason)})")
         elif isinstance(event, Notice):  # a hook's output, a path: the repository's text

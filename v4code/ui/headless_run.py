@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from v4code.errors import ExitCode, V4codeError
+
+if TYPE_CHECKING:
+    from v4code.agent import Agent
+    from v4code.events import Event
 
 
 def run_task(
@@ -17,7 +22,11 @@ def run_task(
     flags: dict[str, Any],
     resume: str | None = None,
     cwd: Path | None = None,
+    plan: bool = False,
+    execute: bool = False,
 ) -> int:
+    """One task to its result; with `plan`, plan mode first: the plan is the answer, or with
+    `execute` it is carried out at once under the permission mode (no question asked)."""
     from v4code.app import open_session, workspace_root
     from v4code.cancel import CancelToken
     from v4code.config import check_cost_limit, load_settings
@@ -33,7 +42,9 @@ def run_task(
     from v4code.safety.redact import redactor
 
     scrub = redactor(settings.api_key)
-    renderer = HeadlessRenderer(output, notices=loaded.notices, scrub=scrub)
+    renderer = HeadlessRenderer(
+        output, notices=loaded.notices, scrub=scrub, plan_only=plan and not execute
+    )
     try:
         check_cost_limit(settings)
         opened = open_session(
@@ -58,11 +69,28 @@ def run_task(
 
     try:
         with sigint_cancels(cancel, _say_stopping, _interrupted):
-            result = renderer.run(opened.agent.submit(task), opened.agent.session_id)
+            events = planned(opened.agent, task, execute) if plan else opened.agent.submit(task)
+            agent = opened.agent
+            result = renderer.run(events, agent.session_id, agent.plan.items)
     finally:
         opened.agent.session.close()
     exit_now(result.exit_code, opened.agent.session.path)
     return result.exit_code
+
+
+def planned(agent: Agent, task: str, execute: bool) -> Iterator[Event]:
+    """Plan mode's turn; with `execute`, a proposed plan is approved under the session's
+    permission mode and carried out in a second turn (the todo list carries on)."""
+    from v4code.events import TurnFinished
+
+    agent.start_planning()
+    status = ""
+    for event in agent.submit(task):
+        if isinstance(event, TurnFinished):
+            status = event.status
+        yield event
+    if execute and status == "done" and agent.plan.proposal is not None:
+        yield from agent.submit(agent.approve_plan())
 
 
 def exit_now(code: int, session_file: Path) -> None:

@@ -25,6 +25,8 @@ from v4code.events import (
     ErrorEvent,
     Event,
     Notice,
+    PlanProposed,
+    PlanUpdated,
     ReasoningDelta,
     Retrying,
     StepStarted,
@@ -255,6 +257,8 @@ class TurnView:
                 self.unpriced_model = event.model or "this model"
         elif isinstance(event, Notice):  # a hook's output, a path: the repository's text
             self.region.print(Text(f"  {shown_lines(event.text)}", style="dim"))
+        elif isinstance(event, (PlanUpdated, PlanProposed)):
+            self._plan(event)
         elif isinstance(event, Retrying):
             self.region.print(
                 Text(f"  retrying in {event.delay:.1f}s ({one_line(event.reason)})", style="dim")
@@ -276,6 +280,15 @@ class TurnView:
                 )
             )
             self.region.close()
+
+    def _plan(self, event: PlanUpdated | PlanProposed) -> None:
+        """The todo list each time it changes; a proposed plan before its question."""
+        from v4code.ui.plan_chat import plan_renderable, todo_renderable
+
+        if isinstance(event, PlanUpdated):
+            self.region.print(todo_renderable(event.items))
+        else:
+            self.region.print(plan_renderable(event))
 
     def interrupted_tools(self) -> None:
         """Calls a turn ended while they ran keep their line in the chat, marked so."""

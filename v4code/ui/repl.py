@@ -146,6 +146,9 @@ class Chat:
             for item in history_renderables(history, describe=self.agent.describe):
                 self.console.print(item)
             self.say(f"Resumed session {self.agent.session_id}.", "dim")
+            from v4code.ui.plan_chat import after_resume
+
+            after_resume(self)
 
     def close(self) -> None:
         """Stop what the open session runs in the background (the repo map's warm-up)."""
@@ -220,7 +223,8 @@ class Chat:
         except Exception as exc:  # a bug must not end the session
             self.say(one_line(f"internal error: {type(exc).__name__}: {exc}"), "yellow")
 
-    def turn(self, text: str, shown: str | None = None) -> None:
+    def turn(self, text: str, shown: str | None = None, answer_plans: bool = True) -> None:
+        """One message as a turn; a plan it ends with is put to the person (`answer_plans`)."""
         from v4code.ui.completion import attach_mentions
 
         secret_blocks: list[str] = []
@@ -238,6 +242,10 @@ class Chat:
         self.run_events(self.agent.submit(message))
         self.console.print()  # a blank line between a turn and the next prompt
         self.files.invalidate()
+        if answer_plans and self.agent.plan.proposal is not None:
+            from v4code.ui.plan_chat import answer_plan
+
+            answer_plan(self)
 
     def run_events(self, events: Iterator[Event], summary: bool = True) -> None:
         """Render a stream of agent events; Ctrl-C cancels it, a second Ctrl-C stops it."""
@@ -387,8 +395,9 @@ def run_repl(
     input: Input | None = None,
     output: Output | None = None,
     console: Console | None = None,
+    plan: bool = False,
 ) -> int:
-    """The interactive session; returns the exit code."""
+    """The interactive session (in plan mode from the start with `plan`); the exit code."""
     chat = Chat(flags=flags or {}, input=input, output=output, console=console)
     if continue_:
         resume = ""
@@ -401,6 +410,8 @@ def run_repl(
             raise
         chat.say(f"{exc.message}; starting a new session.", "dim")
         chat.open(None)
+    if plan:
+        chat.agent.start_planning()
     threading.Thread(target=_warm, args=(chat.agent,), daemon=True).start()
     if not chat.agent.conversation.history:
         _banner(chat)
@@ -413,10 +424,16 @@ def run_repl(
 def _banner(chat: Chat) -> None:
     s = chat.agent.settings
     chat.say(
-        f"v4code · {s.model} · {chat.agent.mode} mode · {chat.root}\n"
+        f"v4code · {s.model} · {_mode(chat.agent)} · {chat.root}\n"
         "/help for commands, @path attaches a file, Ctrl-D leaves.",
         "dim",
     )
+
+
+def _mode(agent: Agent) -> str:
+    if agent.plan.planning:
+        return f"plan mode (reads only until you approve; then {agent.mode} mode)"
+    return f"{agent.mode} mode"
 
 
 def _warm(agent: Agent) -> None:

@@ -19,6 +19,7 @@ from v4code.choices import PERMISSION_MODES
 from v4code.diffs import unified_diff
 from v4code.errors import V4codeError
 from v4code.textio import one_line
+from v4code.ui.plan_chat import PLAN_HELP, cmd_plan, cmd_todo
 
 if TYPE_CHECKING:
     from v4code.custom_commands import CustomCommand
@@ -398,7 +399,14 @@ COMMANDS: dict[str, Command] = {
             lambda chat: ["on", "off"],
         ),  # fmt: skip
         Command("/details", "[N] the last turn's tool calls with their full output", cmd_details),
-        Command("/mode", "read-only|ask|auto-edit|full-auto  permission mode", cmd_mode, _modes),
+        Command(
+            "/mode",
+            "read-only|ask|auto-edit|full-auto  permission mode (plan mode is /plan)",
+            cmd_mode,
+            _modes,
+        ),  # fmt: skip
+        Command("/plan", PLAN_HELP, cmd_plan, lambda chat: ["yes", "no", "off"]),
+        Command("/todo", "the model's todo list for this task", cmd_todo),
         Command("/diff", "what this session's edits and commands changed", cmd_diff),
         Command("/undo", "undo this session's last edit batch or command", cmd_undo),
         Command("/cost", "tokens, cache hits and cost of this session", cmd_cost),

@@ -34,8 +34,10 @@ def toolbar_text(agent: Agent | None) -> str:
     s = agent.settings
     window = max(int(s.context_window), 1)
     used = int(agent.last_prompt_tokens)
+    planning = getattr(getattr(agent, "plan", None), "planning", False)  # v4code.planning
+    mode = f"plan, then {agent.mode}" if planning else agent.mode
     return one_line(  # a model id picked from a server's list, a profile's name
-        f" {_profile(s)}{s.model} · {thinking_label(s)} · {agent.mode} · "
+        f" {_profile(s)}{s.model} · {thinking_label(s)} · {mode} · "
         f"ctx {short_tokens(used)}/{short_tokens(window)} {used / window:.0%} · "
         f"{_cost(agent)}"
     )

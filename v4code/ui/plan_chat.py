@@ -1,0 +1,105 @@
+"""Plan mode and the todo list in the chat: `/plan`, `/todo`, and the yes-or-no to a plan.
+
+After a turn that ended with a proposed plan the person answers: `y` carries it out under the
+permission mode in force (`/mode` chooses it; the todo list carries on), `n` asks why and
+hands the reason back to the model, which revises the plan. A plan left unanswered (Ctrl-C,
+or a session resumed while one waited) is answered later with `/plan yes` or `/plan no WHY`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+
+from v4code.planning import plan_lines, todo_lines
+
+if TYPE_CHECKING:
+    from rich.console import RenderableType
+
+    from v4code.events import PlanProposed
+    from v4code.ui.repl import Chat
+
+PLAN_HELP = "[TASK|yes|no WHY|off] plan first: reads only until you approve"
+QUESTION = "Carry out this plan? [y]es / [n]o: "
+WAITING = "The plan waits for your answer: /plan yes carries it out, /plan no WHY revises it."
+
+
+def todo_renderable(items: tuple[dict[str, str], ...] | list[dict[str, str]]) -> RenderableType:
+    """The list as the chat shows it when it changes: one line per item, the current marked."""
+    text = Text()
+    for n, line in enumerate(todo_lines(items)):
+        style = "bold cyan" if line.startswith("[>]") else ("dim" if line.startswith("[x]") else "")
+        text.append(("\n" if n else "") + f"  {line}", style=style)
+    return text if items else Text("  (todo list cleared)", style="dim")
+
+
+def plan_renderable(plan: PlanProposed) -> RenderableType:
+    first, *rest = plan_lines(plan)
+    text = Text(first, style="bold")
+    for line in rest:
+        text.append("\n" + line)
+    return text
+
+
+def answer_plan(chat: Chat) -> None:
+    """While a proposed plan waits: ask y or n (a reason with n) and run the turn it leads to."""
+    while chat.agent.plan.proposal is not None:
+        try:
+            answer = chat.ask(QUESTION).strip().lower()
+            reason = chat.ask("Why not? ").strip() if answer in ("n", "no") else ""
+        except (KeyboardInterrupt, EOFError):
+            chat.say(WAITING, "dim")
+            return
+        if answer in ("y", "yes"):
+            chat.turn(chat.agent.approve_plan(), answer_plans=False)
+        elif answer in ("n", "no"):
+            chat.turn(chat.agent.reject_plan(reason), answer_plans=False)
+        else:
+            chat.say("Answer y or n.", "yellow")
+
+
+def cmd_plan(chat: Chat, arg: str) -> None:
+    agent = chat.agent
+    word, _, rest = arg.partition(" ")
+    if word.lower() in ("yes", "y", "no", "n"):
+        if agent.plan.proposal is None:
+            chat.say("No plan waits for an answer.", "yellow")
+        elif word.lower().startswith("y"):
+            chat.turn(agent.approve_plan())
+        else:
+            chat.turn(agent.reject_plan(rest.strip()))
+        return
+    if word.lower() == "off":
+        agent.stop_planning()
+        chat.say(f"Plan mode off; permission mode: {agent.mode}.")
+        return
+    agent.start_planning()
+    if not arg:
+        chat.say(
+            f"Plan mode: the next message is planned (reads only); on your yes it runs under "
+            f"{agent.mode} mode. /plan off leaves it.",
+        )
+        return
+    chat.turn(arg)
+
+
+def cmd_todo(chat: Chat, arg: str) -> None:
+    items = chat.agent.plan.items
+    if not items:
+        chat.say("No todo list yet (the model keeps one with update_plan).", "dim")
+        return
+    chat.console.print(todo_renderable(items))
+
+
+def after_resume(chat: Chat) -> None:
+    """A resumed session says where its plan stands: the list, plan mode, a plan waiting."""
+    plan = chat.agent.plan
+    if plan.items:
+        chat.say("Todo list:", "dim")
+        chat.console.print(todo_renderable(plan.items))
+    if plan.proposal is not None:
+        chat.console.print(plan_renderable(plan.proposal))
+        chat.say(WAITING, "dim")
+    elif plan.planning:
+        chat.say("Plan mode is on (reads only until you approve a plan; /plan off leaves it).")
