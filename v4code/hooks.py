@@ -5,6 +5,11 @@
 and runs in the workspace with a time limit. A `before_tool` command that exits with code 2
 vetoes the call: its stderr is the reason the model sees. Any other failure is shown as a
 notice and the session goes on: a hook never hangs or ends a session.
+
+A project's hooks run only while the repository is still trusted as it was: its trust covers
+the scripts they run (`sh scripts/hook.sh`), and the model can rewrite those during the session
+(an edit needs no command). Each run looks again (a stat per file when nothing changed); once
+the trust is gone, the project's hooks stop for the session and a notice says so.
 """
 
 from __future__ import annotations
@@ -59,6 +64,22 @@ class Hooks:
         self.root = root
         self.hooks = hooks
         self.timeout = timeout
+        self.untrusted_note: str | None = None  # said once, when the project's hooks stop
+
+    def _runnable(self, event: str) -> list[Hook]:
+        """The hooks for `event`: the user's, and the project's while it is still trusted."""
+        wanted = [h for h in self.hooks if h.event == event]
+        if any(h.source == "project" for h in wanted):
+            from v4code.safety.trust import is_trusted
+
+            if not is_trusted(self.root):
+                self.hooks = [h for h in self.hooks if h.source != "project"]
+                self.untrusted_note = (
+                    "this repository's .v4code/ or a script its hooks run changed during the "
+                    "session: its hooks no longer run (run `v4code trust` after reading it)"
+                )
+                wanted = [h for h in wanted if h.source != "project"]
+        return wanted
 
     def _run(
         self, event: str, payload: dict[str, Any], cancel: Any = None
@@ -68,7 +89,7 @@ class Hooks:
 
         body = json.dumps({"event": event, "cwd": str(self.root), **payload}, default=str)
         results: list[tuple[Hook, int | None, str]] = []
-        for hook in (h for h in self.hooks if h.event == event):
+        for hook in self._runnable(event):
             try:
                 done = capture_process(
                     isolated(["/bin/sh", "-c", hook.command]),
@@ -91,6 +112,10 @@ class Hooks:
             else:
                 results.append((hook, done.returncode, err))
         return results
+
+    def _take_note(self) -> list[str]:
+        note, self.untrusted_note = self.untrusted_note, None
+        return [] if note is None else [note]
 
     @staticmethod
     def _failures(event: str, results: list[tuple[Hook, int | None, str]]) -> list[str]:
@@ -128,7 +153,8 @@ class Hooks:
             "result": result.text[:10_000],
         }
         cancel = getattr(agent, "cancel", None)  # the turn's: its time limit bounds the hook
-        return self._failures("after_tool", self._run("after_tool", payload, cancel))
+        notes = self._failures("after_tool", self._run("after_tool", payload, cancel))
+        return self._take_note() + notes
 
     def turn_end(self, agent: Any, finished: Any) -> list[str]:
         if not any(h.event == "turn_end" for h in self.hooks):
@@ -140,7 +166,8 @@ class Hooks:
             "final_message": finished.final_text[:10_000],
         }
         cancel = getattr(agent, "cancel", None)
-        return self._failures("turn_end", self._run("turn_end", payload, cancel))
+        notes = self._failures("turn_end", self._run("turn_end", payload, cancel))
+        return self._take_note() + notes
 
 
 def load_hooks(root: Path) -> Hooks | None:

@@ -1,7 +1,9 @@
 """What a command leaves in the workspace that v4code must not take for the user's own.
 
 - A nested git repository (a `.git` below the root that was not there before the command,
-  that the command replaced, or whose configuration it changed). git on the host, v4code's own or the user's next `git
+  that the command replaced, or whose configuration it changed), and a `.git` at the root of
+  a folder that was no repository before the command (`git init` in a plain folder, with an
+  fsmonitor for the user's next `git status`). git on the host, v4code's own or the user's next `git
   status`, would read its configuration, and that can name programs: a clean filter, an
   fsmonitor. It is moved out of the workspace into v4code's checkpoint store (kept, not
   deleted), with a line that says where.
@@ -27,10 +29,27 @@ Repositories = Mapping[str, tuple[int, ...]]
 PROJECT_DIR = ".v4code"
 
 
+ROOT_GIT = ".git"
+
+
+def with_root(root: Path, found: Repositories) -> dict[str, tuple[int, ...]]:
+    """`found` (the listing's nested repositories) plus the root's own `.git` when there is
+    one: only whether it exists counts (the user's own repository changes its configuration
+    as it likes; a sandboxed command cannot write it)."""
+    out = dict(found)
+    if os.path.lexists(root / ROOT_GIT):
+        out[ROOT_GIT] = (1,)
+    return out
+
+
 def new_repositories(before: Repositories, after: Repositories) -> list[str]:
     """The `.git` entries that are new, not the same file as before the command, or hold a
-    configuration that changed."""
-    return sorted(rel for rel, ident in after.items() if before.get(rel) != ident)
+    configuration that changed; the root's own only when it is new."""
+    return sorted(
+        rel
+        for rel, ident in after.items()
+        if before.get(rel) != ident and (rel != ROOT_GIT or rel not in before)
+    )
 
 
 def move_aside(root: Path, rels: list[str], aside: Path) -> list[str]:

@@ -360,7 +360,7 @@ def _listing(root: Path) -> FileListing | None:
 def snapshot_before_command(ctx: ToolContext, command: str) -> str | None:
     """Snapshot the workspace before `command` runs; a note for the model and the person when
     no snapshot could be taken (the command runs anyway)."""
-    from v4code.edits.planted import has_project_dir
+    from v4code.edits.planted import has_project_dir, with_root
 
     store = getattr(ctx, "checkpoints", None)
     if not isinstance(store, CheckpointStore):
@@ -369,7 +369,7 @@ def snapshot_before_command(ctx: ToolContext, command: str) -> str | None:
     listing = _listing(root)
     result = snapshot(root, store, ctx.session_id, command, limits_from(ctx.settings), listing)
     record = None if isinstance(result, SkippedSnapshot) else result
-    repositories = dict(listing.repositories) if listing is not None else {}
+    repositories = with_root(root, listing.repositories if listing is not None else {})
     _PENDING[_pending_key(store, ctx)] = _Pending(record, repositories, has_project_dir(root))
     return result.note if isinstance(result, SkippedSnapshot) else None
 
@@ -391,7 +391,8 @@ def snapshot_after_command(ctx: ToolContext) -> list[str]:
     listing = _listing(root)
     lines: list[str] = []
     if listing is not None:
-        made = planted.new_repositories(pending.repositories, listing.repositories)
+        after = planted.with_root(root, listing.repositories)
+        made = planted.new_repositories(pending.repositories, after)
         if made:
             lines += planted.move_aside(root, made, store.aside_dir(root) / new_batch_id())
             listing = _listing(root)  # the folders they held are plain files now

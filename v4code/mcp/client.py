@@ -15,7 +15,7 @@ import contextlib
 import json
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -68,9 +68,17 @@ class ServerState:
 class McpHub:
     """The MCP servers of one process: started once, shared by the sessions of a chat."""
 
-    def __init__(self, servers: Iterable[ServerConfig], log_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        servers: Iterable[ServerConfig],
+        log_dir: Path | None = None,
+        project_trusted: Callable[[], bool] | None = None,
+    ) -> None:
         self.servers = {s.name: ServerState(s) for s in servers}
         self._log_dir = log_dir
+        # A project's server is restarted only while the repository is still trusted as it
+        # was: the model may have rewritten the script it runs since it first started.
+        self._project_trusted = project_trusted
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._tasks: list[concurrent.futures.Future[None]] = []
@@ -158,13 +166,24 @@ class McpHub:
                 state.session = None
             if self._closing:
                 break
-            if state.restarts >= 1:
+            if state.restarts >= 1 or not self._may_restart(state):
                 state.status = "failed"
                 state.settled.set()
                 return
             state.restarts += 1
         state.status = "stopped"
         state.settled.set()
+
+    def _may_restart(self, state: ServerState) -> bool:
+        if state.config.source != "project" or self._project_trusted is None:
+            return True
+        if self._project_trusted():
+            return True
+        state.error = (
+            f"{state.error}; not restarted: this repository's .v4code/ or a file its servers "
+            "run changed during the session (run `v4code trust` after reading it)"
+        )
+        return False
 
     async def _connect_and_hold(self, state: ServerState) -> None:
         from mcp import ClientSession

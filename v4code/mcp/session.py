@@ -22,15 +22,23 @@ STARTUP_WAIT = 10.0  # seconds the first request waits for servers still startin
 _hub: McpHub | None = None
 
 
-def shared_hub(loaded: LoadedServers, log_dir: Path | None) -> McpHub:
-    """The process's hub, started anew only when the configured servers changed."""
+def shared_hub(loaded: LoadedServers, log_dir: Path | None, root: Path | None = None) -> McpHub:
+    """The process's hub, started anew only when the configured servers changed; a project's
+    servers (of `root`) are restarted only while it is still trusted."""
     global _hub
     keys = sorted(s.key() for s in loaded.servers)
     if _hub is not None and sorted(s.config.key() for s in _hub.servers.values()) == keys:
         return _hub
     if _hub is not None:
         _hub.close()
-    _hub = McpHub(loaded.servers, log_dir)
+    trusted = None
+    if root is not None:
+        from v4code.safety.trust import is_trusted
+
+        def trusted() -> bool:
+            return is_trusted(root)
+
+    _hub = McpHub(loaded.servers, log_dir, trusted)
     _hub.start()
     atexit.register(_hub.close)
     return _hub
@@ -61,7 +69,7 @@ class McpSession:
         self.policy = policy
         self.log_dir = log_dir
         self.loaded = loaded if loaded is not None else load_servers(root)
-        self.hub = shared_hub(self.loaded, log_dir) if self.loaded.servers else None
+        self.hub = shared_hub(self.loaded, log_dir, self.root) if self.loaded.servers else None
         self.names: list[str] = []
 
     def install(self, registry: ToolRegistry, wait: float = STARTUP_WAIT) -> list[str]:

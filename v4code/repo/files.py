@@ -66,8 +66,7 @@ class FileListing:
     repositories: dict[str, tuple[int, ...]] = field(default_factory=dict)
     """The nested git repositories below the root among the listed entries (a gitlink, or an
     untracked folder with a `.git`): the `.git` entry's path -> its identity (`_identity`).
-    Found while listing, so no second walk; empty outside a git work tree (a walk skips
-    `.git`)."""
+    Found while listing, so no second walk (a walk records the `.git` entries it skips)."""
 
 
 def list_files(
@@ -159,16 +158,25 @@ def _has_any_file(target: Path) -> bool:
 
 
 def _walk(root: Path, target: Path, cancel: CancelToken | None) -> FileListing:
+    """Every file below `target` but the skipped folders; the `.git` entries below the root
+    that the walk passes over are its nested repositories (a folder that is no repository
+    may hold some, and a command may make more)."""
     files: list[str] = []
+    repositories: dict[str, tuple[int, ...]] = {}
     for dirpath, dirnames, filenames in os.walk(target):
         if cancel is not None:
             cancel.raise_if_cancelled()
-        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
         base = Path(dirpath)
+        if ".git" in dirnames or ".git" in filenames:
+            marker = base / ".git"
+            if marker != root / ".git":
+                with contextlib.suppress(OSError):
+                    repositories[_rel(root, marker)] = _identity(str(marker))
+        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
         for name in filenames:
             if name in SKIP_DIRS:
                 continue
             files.append(_rel(root, base / name))
             if len(files) >= WALK_LIMIT:
-                return FileListing(sorted(files), "walk", complete=False)
-    return FileListing(sorted(files), "walk")
+                return FileListing(sorted(files), "walk", False, repositories=repositories)
+    return FileListing(sorted(files), "walk", repositories=repositories)

@@ -13,6 +13,12 @@ names no general rule can guess), and a general rule for every program: an optio
 says it takes a program, a command, a configuration or a plugin (`--exec`, `--config-file`,
 `--script-shell`, `--plugin`, `--pager`, ...). A false alarm costs one question; a miss runs a
 program the person never saw.
+
+sed and awk take their script as an argument, and a script can run a program: sed's `e`
+command and `s///e` flag, awk's `system()`, its pipes and gawk's `@load`; or write any file
+(sed's `w`, awk's `print >`), `~/.bashrc` included when the command runs outside the sandbox. "Always allow `sed`"
+(how a model reads a few lines) therefore never covers a script that does, nor a script file
+the approval never showed (`-f`).
 """
 
 from __future__ import annotations
@@ -54,9 +60,10 @@ _TABLE: dict[str, _Rule] = {
             "difftool": _f("-x", "-t", "--tool", "--extcmd"),
             "mergetool": _f("-t", "--tool"),
             "grep": _f("-O", "--open-files-in-pager"),
-            "log": _f("--ext-diff", "--textconv"),
-            "diff": _f("--ext-diff", "--textconv"),
-            "show": _f("--ext-diff", "--textconv"),
+            "log": _f("--ext-diff", "--textconv", "--output"),
+            "diff": _f("--ext-diff", "--textconv", "--output"),
+            "show": _f("--ext-diff", "--textconv", "--output"),
+            "format-patch": _f("-o", "--output-directory"),
             "submodule": _f("foreach"),
             "bisect": _f("run"),
         },
@@ -207,6 +214,14 @@ _TABLE: dict[str, _Rule] = {
     "kubectl": _Rule(anywhere=_f("--kubeconfig"), subcommands=_CONFIG_SUBCOMMAND),
     "gh": _Rule(subcommands=_f("config", "alias", "extension")),
     "curl": _Rule(anywhere=_f("-K")),
+    "zip": _Rule(anywhere=_f("-TT")),  # the command that tests the archive
+    "man": _Rule(anywhere=_f("-P", "-H", "--html", "-p")),  # a pager, a browser, preprocessors
+    "vim": _Rule(anywhere=_f("-c", "--cmd", "-S", "-u", "-U", "-s")),
+    "nvim": _Rule(anywhere=_f("-c", "--cmd", "-S", "-u", "-s")),
+    "vi": _Rule(anywhere=_f("-c", "--cmd", "-S", "-u", "-s")),
+    "view": _Rule(anywhere=_f("-c", "--cmd", "-S", "-u", "-s")),
+    "ex": _Rule(anywhere=_f("-c", "--cmd", "-S", "-u", "-s")),
+    "less": _Rule(anywhere=_f("-k", "--lesskey-file", "--lesskey-src")),
     "wget": _Rule(anywhere=_f("-e", "--execute")),
 }
 
@@ -233,6 +248,9 @@ _VARIABLES = _f(
     "RUBYOPT", "CC", "CXX", "CPP", "LD", "AR", "AS", "RUSTC", "RUSTDOC", "GOROOT", "GOENV",
     "GOTOOLCHAIN", "MAKE", "MAKEFILES", "BROWSER", "VISUAL", "JAVA_TOOL_OPTIONS",
     "HOME",  # every program's dotfiles: ~/.gitconfig, ~/.npmrc, ...
+    "LESSOPEN", "LESSCLOSE",  # less runs them on every file
+    "GCONV_PATH",  # glibc loads character-set modules from there
+    "ZIPOPT", "UNZIP", "MANOPT", "MANPL",
 )  # fmt: skip
 _VARIABLE_PREFIXES = (
     "LD_", "DYLD_", "GIT_", "NPM_CONFIG_", "CARGO_", "PIP_", "UV_", "BUNDLE_", "XDG_",
@@ -261,6 +279,121 @@ def _general(arg: str) -> bool:
     return len(name) >= 3 and _GENERAL.search(name) is not None
 
 
+_SED = _f("sed", "gsed")
+_AWK = _f("awk", "gawk", "mawk", "nawk")
+_SED_SKIPPED = frozenset(" \t\n;{}!,$+~0123456789")
+_SED_VALUE = frozenset("l")  # short options that take a value (`-l 70`)
+_AWK_VALUE = frozenset("vF")
+_AWK_SCRIPT_RUNS = re.compile(r"system|\||@|>")  # `print > FILE` writes where it says
+
+
+def _delimited(text: str, i: int, delim: str) -> int:
+    """The index after the `delim` that closes a part starting at `i` (backslash escapes)."""
+    while i < len(text):
+        if text[i] == "\\":
+            i += 2
+        elif text[i] == delim:
+            return i + 1
+        else:
+            i += 1
+    return len(text)
+
+
+def _to(text: str, i: int, stops: str) -> int:
+    while i < len(text) and text[i] not in stops:
+        i += 1
+    return i
+
+
+def _sed_runs(script: str) -> bool:
+    """Whether a sed script holds an `e` command or an `s` command with the `e` flag, or
+    writes a file it names (`w`, `W`, the `w` flag): outside the sandbox, `~/.bashrc`."""
+    i, n = 0, len(script)
+    while i < n:
+        c = script[i]
+        if c == "e":
+            return True
+        if c in "sy" and i + 1 < n:
+            end = _delimited(script, _delimited(script, i + 2, script[i + 1]), script[i + 1])
+            flags = end
+            while flags < n and script[flags] not in _SED_SKIPPED - set("0123456789"):
+                if script[flags] in "ewW" and c == "s":  # runs it, or writes a file it names
+                    return True
+                flags += 1
+            i = flags
+        elif c == "/":
+            i = _delimited(script, i + 1, "/")
+        elif c == "\\" and i + 1 < n:
+            i = _delimited(script, i + 2, script[i + 1])
+        elif c in "wW":  # writes the file it names, wherever that is
+            return True
+        elif c in "#aicrR":  # text, a comment or a file name up to the end of the line
+            i = _to(script, i + 1, "\n")
+        elif c in "btT:":
+            i = _to(script, i + 1, ";\n")
+        else:
+            i += 1
+    return False
+
+
+def _scripts(
+    args: list[str],
+    script_opts: tuple[str, str],
+    file_opts: frozenset[str],
+    takes_value: frozenset[str],
+) -> tuple[list[str], str | None]:
+    """(the scripts given inline, a word naming a script file or None) for sed/awk words;
+    `script_opts` the short and long option of an inline script."""  # fmt: skip
+    short, long = script_opts
+    scripts: list[str] = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--" or not arg.startswith("-") or arg == "-":
+            break
+        name, eq, value = arg.partition("=")
+        if arg.startswith("--"):
+            if name in file_opts:
+                return scripts, arg
+            if name == long:
+                scripts.append(value if eq else (args[i + 1] if i + 1 < len(args) else ""))
+                i += 0 if eq else 1
+            i += 1
+            continue
+        for k, letter in enumerate(arg[1:], 1):
+            rest = arg[k + 1 :]
+            if f"-{letter}" in file_opts:
+                return scripts, arg
+            if letter == short or letter in takes_value:
+                value = rest or (args[i + 1] if i + 1 < len(args) else "")
+                i += 0 if rest else 1
+                if letter == short:
+                    scripts.append(value)
+                break
+        i += 1
+    if not scripts and i < len(args):
+        scripts.append(args[i + 1] if args[i] == "--" and i + 1 < len(args) else args[i])
+    return scripts, None
+
+
+def _script_runs(program: str, args: list[str]) -> str | None:
+    """The word of a sed or awk command whose script can run a program, or None."""
+    if program in _SED:
+        if "--sandbox" in args:  # GNU sed refuses e, r and w then
+            return None
+        files = _f("-f", "--file")
+        scripts, named = _scripts(args, ("e", "--expression"), files, _SED_VALUE)
+        runs = _sed_runs
+    else:
+        files = _f("-f", "--file", "-E", "--exec", "-i", "--include", "-l", "--load")
+        scripts, named = _scripts(args, ("e", "--source"), files, _AWK_VALUE)
+
+        def runs(script: str) -> bool:
+            return _AWK_SCRIPT_RUNS.search(script) is not None
+
+    return named or next((s for s in scripts if runs(s)), None)
+
+
 def names_program(program: str, args: list[str], subcommand: int | None = None) -> str | None:
     """The first word of `program args` that can name a program or a configuration, or None.
 
@@ -269,6 +402,8 @@ def names_program(program: str, args: list[str], subcommand: int | None = None) 
     """
     if program in _RUNS_ITS_ARGUMENTS:
         return program
+    if program in _SED | _AWK and (script := _script_runs(program, args)) is not None:
+        return script
     rule = _TABLE.get(program, _Rule())
     sub = args[subcommand] if subcommand is not None and subcommand < len(args) else None
     if sub is not None and sub in rule.subcommands:

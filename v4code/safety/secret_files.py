@@ -5,8 +5,8 @@ module calls secret is read only with a person's yes (even in full-auto), refuse
 `v4code run` unless the user allowed it (`--allow-secrets` or the `allow_secrets` setting),
 left out of grep, the repo map and a review, and its content never reaches the session log.
 The decision is by name (`.env`, `prod.env`, `.env-production`, `.envrc`, `*.pem`, `id_rsa`,
-`.pgpass`, `terraform.tfstate`, ...), by content (a private-key header, PEM, OpenSSH, PGP or
-PuTTY, or a cloud credential such as a service-account key, in the file's first 16 KB: a key
+`.pgpass`, `terraform.tfstate`, `credentials.toml`, `secrets.yaml`, ...), by content (a private-key header, PEM, OpenSSH, PGP or
+PuTTY, or a cloud credential such as a service-account key, anywhere in the file: a key
 named `deploy_key` or `service-account.json` is still one), by whether `.npmrc` / `.pypirc`
 carry a token, and by the globs the user lists in the user-only `secret_files` setting
 (matched as every path pattern is: `v4code.globs`). Names are not secrets: listings still
@@ -18,6 +18,7 @@ repo map, the review and the chat's `@path` attachments share one rule.
 
 from __future__ import annotations
 
+import mmap
 import os
 import re
 import stat
@@ -78,8 +79,10 @@ _TOKEN_SNIFF = 64 * 1024
 # PGP, PuTTY) as a header followed by its encoded body, not a header alone (code that parses keys
 # names the header too), or a cloud credential file (a Google service-account or user key, an
 # AWS credentials file). A line of the key may start a diff line (`+`); a key inside JSON, with
-# its newlines written `\n`, is found by the JSON fields.
-_CONTENT_SNIFF = 16 * 1024
+# its newlines written `\n`, is found by the JSON fields. The whole file is looked at (up to
+# _CONTENT_LIMIT, mapped rather than read): read_file takes any line, so a key pasted after
+# pages of notes is as readable as one at the top.
+_CONTENT_LIMIT = 256 * 1024 * 1024
 _NL = rb"\r?\n[+\- ]?"
 _BODY = _NL + rb"(?:[A-Za-z-]+: [^\r\n\\]*" + _NL + rb")*(?:" + _NL + rb")?[A-Za-z0-9+/]{16,}"
 
@@ -118,12 +121,29 @@ def _env_file(lowered: str) -> bool:
     return lowered.endswith(".env") and not _is_example(lowered[:-4])
 
 
+# `credentials.toml` (cargo), `secrets.toml` (Streamlit), `credentials.yml`, `secrets.json`:
+# a data file named for what it holds. Code (`secrets.py`) is not one.
+_STORE_STEMS = ("credentials", "secrets", "secret")
+_DATA_SUFFIXES = frozenset(
+    {"", ".toml", ".yaml", ".yml", ".json", ".ini", ".cfg", ".conf", ".txt", ".properties",
+     ".xml", ".tfrc", ".tfrc.json"}
+)  # fmt: skip
+
+
+def _store_file(lowered: str) -> bool:
+    """`credentials.toml`, `secrets.yaml`, `credentials.tfrc.json`; not `secrets.example.yml`."""
+    stem, dot, rest = lowered.partition(".")
+    return stem in _STORE_STEMS and (f"{dot}{rest}" in _DATA_SUFFIXES) and not _is_example(rest)
+
+
 def _by_name(name: str) -> str | None:
     lowered = name.lower()
     if _env_file(lowered):
         return _ENV
     if lowered in _SECRET_NAMES:
         return _SECRET_NAMES[lowered]
+    if _store_file(lowered):
+        return "a credentials or secrets file"
     suffix = os.path.splitext(lowered)[1]
     if suffix in _SECRET_SUFFIXES:
         return _SECRET_SUFFIXES[suffix]
@@ -164,14 +184,35 @@ def _has_token(path: Path, markers: tuple[str, ...]) -> bool:
     return any(marker in text for marker in markers)
 
 
-def secret_in_text(data: str | bytes) -> str | None:
-    """What credential `data` (a file's first bytes, a diff) holds, or None."""
+def secret_in_text(data: str | bytes | mmap.mmap) -> str | None:
+    """What credential `data` (a file's bytes, a diff) holds, or None."""
     raw = data.encode("utf-8", "surrogateescape") if isinstance(data, str) else data
-    rules = _CONTENT + _JSON_CONTENT if raw.lstrip()[:1] == b"{" else _CONTENT
+    rules = _CONTENT + _JSON_CONTENT if bytes(raw[:4096]).lstrip()[:1] == b"{" else _CONTENT
     for pattern, why in rules:
         if pattern.search(raw):
             return why
     return None
+
+
+def _whole_content(path: Path) -> str | None:
+    """What credential the regular file at `path` holds anywhere in it (its first
+    _CONTENT_LIMIT bytes), opened without following a link; None when it holds none or is
+    not a regular file."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size == 0:
+            return None
+        with mmap.mmap(fd, min(st.st_size, _CONTENT_LIMIT), access=mmap.ACCESS_READ) as view:
+            return secret_in_text(view)
+    except (OSError, ValueError):
+        return None
+    finally:
+        os.close(fd)
 
 
 # Content answers per file, keyed by what stat says of it: a file the model rewrites with a key
@@ -192,8 +233,7 @@ def _by_content(path: Path) -> str | None:
     if key not in _sniffed:
         if len(_sniffed) > 65_536:
             _sniffed.clear()
-        head = _head(path, _CONTENT_SNIFF)
-        _sniffed[key] = None if head is None else secret_in_text(head)
+        _sniffed[key] = _whole_content(path)
     return _sniffed[key]
 
 
