@@ -45,6 +45,26 @@ def _f(*words: str) -> frozenset[str]:
 
 
 _CONFIG_SUBCOMMAND = _f("config")
+# Rules several names share (a program and its other name or wrapper).
+_UV = _Rule(
+    anywhere=_f(
+        "--from", "--with", "--with-editable", "--with-requirements", "-p", "--python",
+        "--index", "--index-url", "--extra-index-url", "-f", "--find-links",
+    )
+)  # fmt: skip
+_MAKE = _Rule(
+    anywhere=_f(
+        "-f", "--file", "--makefile", "-C", "--directory", "-I", "--include-dir", "-E", "--eval"
+    ),
+    assignments=True,
+)  # fmt: skip
+_GRADLE = _Rule(
+    anywhere=_f(
+        "-I", "--init-script", "-c", "-b", "--build-file", "-D", "-P", "-g",
+        "--gradle-user-home", "-p", "--project-dir",
+    )
+)  # fmt: skip
+_VI = _Rule(anywhere=_f("-c", "--cmd", "-S", "-u", "-s"))
 _TABLE: dict[str, _Rule] = {
     "git": _Rule(
         before=_f("-c", "-C", "--git-dir", "--work-tree", "-p", "--paginate"),
@@ -79,51 +99,13 @@ _TABLE: dict[str, _Rule] = {
     "npx": _Rule(anywhere=_f("-p", "--package", "-c", "--call")),
     "pnpx": _Rule(anywhere=_f("-p", "--package", "-c")),
     "bunx": _Rule(anywhere=_f("-p", "--package")),
-    "uvx": _Rule(
-        anywhere=_f(
-            "--from",
-            "--with",
-            "--with-editable",
-            "--with-requirements",
-            "-p",
-            "--python",
-            "--index",
-            "--index-url",
-            "--extra-index-url",
-            "-f",
-            "--find-links",
-        )
-    ),  # fmt: skip
-    "uv": _Rule(
-        anywhere=_f(
-            "--from",
-            "--with",
-            "--with-editable",
-            "--with-requirements",
-            "-p",
-            "--python",
-            "--index",
-            "--index-url",
-            "--extra-index-url",
-            "-f",
-            "--find-links",
-        )
-    ),  # fmt: skip
+    "uvx": _UV,
+    "uv": _UV,
     "pip": _Rule(subcommands=_CONFIG_SUBCOMMAND),
     "pip3": _Rule(subcommands=_CONFIG_SUBCOMMAND),
     "poetry": _Rule(subcommands=_CONFIG_SUBCOMMAND),
-    "make": _Rule(
-        anywhere=_f(
-            "-f", "--file", "--makefile", "-C", "--directory", "-I", "--include-dir", "-E", "--eval"
-        ),
-        assignments=True,
-    ),  # fmt: skip
-    "gmake": _Rule(
-        anywhere=_f(
-            "-f", "--file", "--makefile", "-C", "--directory", "-I", "--include-dir", "-E", "--eval"
-        ),
-        assignments=True,
-    ),  # fmt: skip
+    "make": _MAKE,
+    "gmake": _MAKE,
     "just": _Rule(
         anywhere=_f(
             "-f",
@@ -150,36 +132,8 @@ _TABLE: dict[str, _Rule] = {
             "--define",
         )
     ),  # fmt: skip
-    "gradle": _Rule(
-        anywhere=_f(
-            "-I",
-            "--init-script",
-            "-c",
-            "-b",
-            "--build-file",
-            "-D",
-            "-P",
-            "-g",
-            "--gradle-user-home",
-            "-p",
-            "--project-dir",
-        )
-    ),  # fmt: skip
-    "./gradlew": _Rule(
-        anywhere=_f(
-            "-I",
-            "--init-script",
-            "-c",
-            "-b",
-            "--build-file",
-            "-D",
-            "-P",
-            "-g",
-            "--gradle-user-home",
-            "-p",
-            "--project-dir",
-        )
-    ),  # fmt: skip
+    "gradle": _GRADLE,
+    "./gradlew": _GRADLE,
     "pytest": _Rule(anywhere=_f("-p", "-c", "-o", "--override-ini", "--rootdir", "--confcutdir")),
     "py.test": _Rule(anywhere=_f("-p", "-c", "-o", "--override-ini", "--rootdir")),
     "tox": _Rule(anywhere=_f("-c", "--conf", "-x", "--override")),
@@ -217,10 +171,10 @@ _TABLE: dict[str, _Rule] = {
     "zip": _Rule(anywhere=_f("-TT")),  # the command that tests the archive
     "man": _Rule(anywhere=_f("-P", "-H", "--html", "-p")),  # a pager, a browser, preprocessors
     "vim": _Rule(anywhere=_f("-c", "--cmd", "-S", "-u", "-U", "-s")),
-    "nvim": _Rule(anywhere=_f("-c", "--cmd", "-S", "-u", "-s")),
-    "vi": _Rule(anywhere=_f("-c", "--cmd", "-S", "-u", "-s")),
-    "view": _Rule(anywhere=_f("-c", "--cmd", "-S", "-u", "-s")),
-    "ex": _Rule(anywhere=_f("-c", "--cmd", "-S", "-u", "-s")),
+    "nvim": _VI,
+    "vi": _VI,
+    "view": _VI,
+    "ex": _VI,
     "less": _Rule(anywhere=_f("-k", "--lesskey-file", "--lesskey-src")),
     "wget": _Rule(anywhere=_f("-e", "--execute")),
 }
