@@ -124,14 +124,9 @@ def resolve_engine(argv: list[str], workspace: Path | None) -> list[str]:
     the workspace); ConfigError, with how to install it, when it is not there."""
 
     program = argv[0]
-    if program == sys.executable:
-        found: str | None = sys.executable  # v4code's own interpreter
-    elif os.path.isabs(program):  # a path given on purpose (`--force`): never the workspace's
-        real = Path(os.path.realpath(program))
-        inside = workspace is not None and real.is_relative_to(os.path.realpath(workspace))
-        found = program if os.access(real, os.X_OK) and real.is_file() and not inside else None
-    else:
-        found = find_program(program, workspace)
+    # v4code's own interpreter, or as v4code's own programs are: an absolute path (given on
+    # purpose, `--force`) is kept unless it lies in the workspace
+    found = sys.executable if program == sys.executable else find_program(program, workspace)
     if found is None:
         hint = INSTALL_HINTS.get(argv[0], f"install {argv[0]}")
         raise ConfigError(f"{argv[0]} is not on PATH (outside this directory): {hint}")

@@ -133,7 +133,8 @@ def find_program(name: str, workspace: Path | None) -> str | None:
     """The absolute path of program `name` for v4code to start, or None when there is none
     outside the workspaces (a notice then says where the skipped one was).
 
-    `name` may also be an absolute path (`/bin/sh`): it is kept unless it lies in a workspace.
+    `name` may also be an absolute path (`/bin/sh`): it is kept when it is an executable file
+    that does not lie in a workspace.
     """
     search_path = os.environ.get("PATH", os.defpath)
     with _lock:
@@ -143,7 +144,7 @@ def find_program(name: str, workspace: Path | None) -> str | None:
             return _found[key]
     if os.path.isabs(name):
         inside = _within(Path(name), bases) is not None
-        found, skipped = (None, name) if inside else (name, None)
+        found, skipped = (None, name) if inside else (name if _executable(name) else None, None)
     else:
         found, skipped = _search(name, search_path, bases)
     with _lock:
