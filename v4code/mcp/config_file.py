@@ -5,12 +5,12 @@ keeps the rest of the file byte for byte and refuses an edit that would change a
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
 from v4code.errors import ConfigError
 from v4code.mcp.config import parse_server
-from v4code.safety.programs import on_path
 from v4code.toml_tables import read_config_file, replace_table, toml_string, toml_value
 
 
@@ -62,7 +62,7 @@ def resolve_program(program: str, cwd: Path) -> tuple[str, list[str]]:
         if not os.access(stored, os.X_OK) or os.path.isdir(stored):
             notes.append(f"{stored} is not an executable file (yet): stored as given")
     else:
-        found = on_path(program)  # the user's PATH as it is: the server runs as they ask
+        found = shutil.which(program)  # the user's PATH as it is: the server runs as they ask
         if found is None:
             return program, [
                 f"{program} is not on PATH: stored as a bare name; the server starts only where "

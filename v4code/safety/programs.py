@@ -33,7 +33,6 @@ __all__ = [
     "WORKSPACES_ENV",
     "find_program",
     "inside_workspace",
-    "on_path",
     "take_notices",
     "workspaces_env",
 ]
@@ -161,15 +160,3 @@ def take_notices() -> list[str]:
         out = list(_notices)
         _notices.clear()
     return out
-
-
-def on_path(name: str) -> str | None:
-    """Where a command the user configured (`name`, or a path) is found with PATH as it is,
-    every entry included: to warn about it, never to start a program of v4code's own."""
-    if os.sep in name:
-        return os.path.abspath(os.path.expanduser(name))
-    for entry in os.environ.get("PATH", os.defpath).split(os.pathsep):
-        candidate = os.path.join(os.path.abspath(entry or "."), name)
-        if _executable(candidate):
-            return candidate
-    return None
