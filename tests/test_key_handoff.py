@@ -53,6 +53,12 @@ def test_help_starts_nothing_and_is_not_executed_again(tmp_path: Path) -> None:
     assert out == "sk-0123456789 None True False ['--help'] sk-0123456789"
 
 
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="Linux /proc")
+def test_help_as_an_options_value_does_not_keep_the_key_in_the_block(tmp_path: Path) -> None:
+    out = run_probe(tmp_path, "-p", "--help", DEEPSEEK_API_KEY="sk-0123456789")
+    assert out == "sk-0123456789 None False False ['-p', '--help'] none"
+
+
 def test_a_handoff_variable_naming_no_pipe_is_ignored(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -33,7 +33,9 @@ _LOOKS_SECRET = ("_API_KEY", "_KEY", "_TOKEN", "_SECRET", "_PASSWORD")
 """A profile's `key_env` may name any variable; its name is not known before the config is
 read, so every variable named like a key leaves the block (and comes back in memory)."""
 
-_NO_WORK = frozenset({"--help", "-h", "--version"})
+_NO_WORK = frozenset({"--help", "-h", "--version", "-V"})
+"""The command line's help and version options: as its first word, each prints and stops.
+Further on, a word can be an option's value (`v4code -p --help` runs the task `--help`)."""
 _MAX_PAYLOAD = 60 * 1024  # below a pipe's buffer: the write never blocks
 
 
@@ -47,12 +49,7 @@ def secret_names(environ: Mapping[str, str]) -> list[str]:
 
 
 def _starts_nothing(args: Sequence[str]) -> bool:
-    for arg in args:
-        if arg == "--":
-            return False
-        if arg in _NO_WORK:
-            return True
-    return False
+    return bool(args) and args[0] in _NO_WORK
 
 
 def _receive(value: str) -> None:
