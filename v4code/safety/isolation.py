@@ -41,7 +41,7 @@ ROOT_ONLY_CAPS = (
 _warned = False
 
 
-def _known_caps(bwrap: str) -> tuple[str, ...]:
+def _known_caps() -> tuple[str, ...]:
     """ROOT_ONLY_CAPS this kernel has (CAP_BPF and CAP_PERFMON are recent)."""
     last = Path("/proc/sys/kernel/cap_last_cap")
     try:
@@ -70,7 +70,7 @@ def _host_binds() -> list[str]:
 def _wrapper(bwrap: str) -> list[str]:
     args = [bwrap, "--unshare-pid", *_host_binds(), "--proc", "/proc"]
     if os.geteuid() == 0:
-        for cap in _known_caps(bwrap):
+        for cap in _known_caps():
             args += ["--cap-drop", cap]
     return args
 
