@@ -23,7 +23,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from v4code.safety.process import capture_process, secret_free_env
+from v4code.safety.process import capture_process
 from v4code.safety.programs import find_program
 
 __all__ = ["isolated", "isolation_problem"]
@@ -83,9 +83,7 @@ def _probe() -> tuple[list[str] | None, str | None]:
         return None, "bubblewrap (`bwrap`) is not installed"
     try:
         wrapper = _wrapper(bwrap)
-        done = capture_process(
-            [*wrapper, "--", "true"], cwd=Path("/"), timeout=20, env=secret_free_env()
-        )
+        done = capture_process([*wrapper, "--", "true"], cwd=Path("/"), timeout=20)
     except OSError as exc:
         return None, str(exc)
     if done.returncode == 0:
