@@ -18,11 +18,12 @@ repo map, the review and the chat's `@path` attachments share one rule.
 
 from __future__ import annotations
 
+import contextlib
 import mmap
 import os
 import re
 import stat
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path, PurePosixPath
 
 from v4code.globs import glob_matches
@@ -155,22 +156,32 @@ def _by_name(name: str) -> str | None:
     return None
 
 
-def _head(path: Path, size: int) -> bytes | None:
-    """The first `size` bytes of a regular file, opened without following a link and without
-    blocking; None for a link, a pipe, anything not a regular file, or an unreadable one."""
+@contextlib.contextmanager
+def _regular(path: Path) -> Iterator[tuple[int, os.stat_result] | None]:
+    """(descriptor, stat) of the regular file at `path`, opened without following a link and
+    without blocking; None for a link, a pipe, anything not a regular file, or one that
+    cannot be opened."""
     flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
     try:
         fd = os.open(path, flags)
     except OSError:
-        return None
+        yield None
+        return
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return None
-        return os.read(fd, size)
-    except OSError:
-        return None
+        st = os.fstat(fd)
+        yield (fd, st) if stat.S_ISREG(st.st_mode) else None
     finally:
         os.close(fd)
+
+
+def _head(path: Path, size: int) -> bytes | None:
+    """The first `size` bytes of a regular file (`_regular`); None when it is none or
+    cannot be read."""
+    try:
+        with _regular(path) as opened:
+            return None if opened is None else os.read(opened[0], size)
+    except OSError:
+        return None
 
 
 def _has_token(path: Path, markers: tuple[str, ...]) -> bool:
@@ -198,21 +209,15 @@ def _whole_content(path: Path) -> str | None:
     """What credential the regular file at `path` holds anywhere in it (its first
     _CONTENT_LIMIT bytes), opened without following a link; None when it holds none or is
     not a regular file."""
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
     try:
-        fd = os.open(path, flags)
-    except OSError:
-        return None
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode) or st.st_size == 0:
-            return None
-        with mmap.mmap(fd, min(st.st_size, _CONTENT_LIMIT), access=mmap.ACCESS_READ) as view:
-            return secret_in_text(view)
+        with _regular(path) as opened:
+            if opened is None or opened[1].st_size == 0:
+                return None
+            fd, st = opened
+            with mmap.mmap(fd, min(st.st_size, _CONTENT_LIMIT), access=mmap.ACCESS_READ) as view:
+                return secret_in_text(view)
     except (OSError, ValueError):
         return None
-    finally:
-        os.close(fd)
 
 
 # Content answers per file, keyed by what stat says of it: a file the model rewrites with a key
@@ -221,7 +226,7 @@ _sniffed: dict[tuple[str, int, int, int, int, int], str | None] = {}
 
 
 def _by_content(path: Path) -> str | None:
-    """What credential the regular file at `path` holds in its first bytes (a link is not
+    """What credential the regular file at `path` holds (`_whole_content`; a link is not
     followed: the caller looks at its target under its own name)."""
     try:
         st = os.lstat(path)
