@@ -12,6 +12,7 @@ from typing import Any
 from v4code.errors import ConfigError
 from v4code.mcp.config import parse_server
 from v4code.toml_tables import read_config_file, replace_table, toml_string, toml_value
+from v4code.workspace import git_top_level
 
 
 def server_table(name: str, spec: dict[str, Any]) -> str:
@@ -70,20 +71,13 @@ def resolve_program(program: str, cwd: Path) -> tuple[str, list[str]]:
             ]
         stored = os.path.abspath(found)
         notes.append(f"{program} is {stored} on PATH now: stored as that absolute path")
-    root = _repository_of(Path(stored))
+    root = git_top_level(Path(stored).parent)
     if root is not None:
         notes.append(
             f"warning: {stored} is inside the git repository {root}: the server runs whatever "
             "that checkout holds there, and stops working if it moves"
         )
     return stored, notes
-
-
-def _repository_of(path: Path) -> Path | None:
-    for parent in path.parents:
-        if (parent / ".git").exists():
-            return parent
-    return None
 
 
 def allow_tools(path: Path, name: str, patterns: list[str]) -> list[str]:
