@@ -93,13 +93,13 @@ def _check_base(units: list[Unit], options: RunOptions, confine: Confinement) ->
     """Verify on the base commits first; refuse (or warn) when it fails there."""
     for check in verify_base(units, options, confine, CancelToken()):
         if check.run.passed:
-            click.echo(
+            _say(
                 f"v4code batch: verify passes on the base commit {check.base[:12]} "
                 f"({check.run.duration:.1f} s)",
                 err=True,
             )
             continue
-        click.echo(shown_lines(check.tail()), err=True)
+        _say(check.tail(), err=True)
         if options.on_red_base == "refuse":
             raise ConfigError(
                 f"{check.failure()}; nothing was spent. Fix the command, or pass "
