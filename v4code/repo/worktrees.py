@@ -236,11 +236,6 @@ def add_detached(root: Path, path: Path, commit: str) -> None:
     _call(git_at(root), "worktree", "add", "--quiet", "--detach", str(path), commit)
 
 
-def diffstat(worktree: Path, base: str) -> str:
-    """`git diff --stat BASE HEAD` in our worktree (the unit's committed change)."""
-    return _call(git_at(worktree), "diff", "--no-ext-diff", "--no-textconv", "--stat", base, "HEAD")
-
-
 def format_patch(root: Path, base: str, tip: str) -> str:
     """The commits between `base` and `tip` as one mbox patch series (empty when none)."""
     if base == tip:
