@@ -52,8 +52,13 @@ def default_run_dir(run_id: str) -> Path:
 
 
 def check_units(units: list[Unit]) -> None:
-    """Every unit's repository and base commit exist."""
+    """Every unit's repository and base commit exist (each pair asked about once: units
+    mostly share them, and each question starts git)."""
+    seen: set[tuple[str, str]] = set()
     for unit in units:
+        if (unit.repo, unit.base) in seen:
+            continue
+        seen.add((unit.repo, unit.base))
         root = Path(unit.repo)
         if not root.is_dir():
             raise ConfigError(f"unit {unit.id}: repository {unit.repo} does not exist")
