@@ -24,7 +24,7 @@ from pathlib import Path
 from v4code.textio import one_line
 
 Repositories = Mapping[str, tuple[int, ...]]
-"""`.git` path (workspace-relative) -> (inode, file type), as `FileListing.repositories`."""
+"""`.git` path (workspace-relative) -> its identity, as `FileListing.repositories`."""
 
 PROJECT_DIR = ".v4code"
 

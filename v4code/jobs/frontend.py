@@ -93,13 +93,13 @@ def _check_base(units: list[Unit], options: RunOptions, confine: Confinement) ->
     """Verify on the base commits first; refuse (or warn) when it fails there."""
     for check in verify_base(units, options, confine, CancelToken()):
         if check.run.passed:
-            click.echo(
+            _say(
                 f"v4code batch: verify passes on the base commit {check.base[:12]} "
                 f"({check.run.duration:.1f} s)",
                 err=True,
             )
             continue
-        click.echo(shown_lines(check.tail()), err=True)
+        _say(check.tail(), err=True)
         if options.on_red_base == "refuse":
             raise ConfigError(
                 f"{check.failure()}; nothing was spent. Fix the command, or pass "
@@ -111,12 +111,10 @@ def _check_base(units: list[Unit], options: RunOptions, confine: Confinement) ->
 def start_run(manifest: Path, out: Path | None, flags: dict[str, Any]) -> int:
     options = RunOptions(**{k: v for k, v in flags.items() if v is not None})
     units = read_manifest(manifest)
-    runner.check_units(units)
-    if out is not None:
-        runner.check_run_dir(out, units)
+    checked = runner.check_run(units, out)
     confine = _confine(units, options)
     _check_base(units, options, confine)
-    run_dir = runner.create_run(units, options, out)
+    run_dir = runner.create_run(units, options, out, checked)
     return _drive(run_dir, options, None, confine)
 
 

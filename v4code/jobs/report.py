@@ -10,7 +10,7 @@ from collections import Counter
 from dataclasses import asdict
 from typing import Any
 
-from v4code.jobs.state import STATUSES, RunDir, UnitState
+from v4code.jobs.state import FINISHED, STATUSES, RunDir, UnitState
 from v4code.textio import code_fence, one_line, shown_lines
 
 TOP = 5
@@ -70,7 +70,7 @@ def _row(s: UnitState) -> dict[str, Any]:
 
 def eta(states: list[UnitState], jobs: int) -> float | None:
     """Seconds left, from the mean duration of finished units (None until one finished)."""
-    done = [s.duration_s for s in states if s.status in ("green", *NOT_GREEN) and s.duration_s]
+    done = [s.duration_s for s in states if s.status in FINISHED and s.duration_s]
     left = sum(1 for s in states if s.status in ("pending", "running"))
     if not done or not left:
         return None

@@ -52,8 +52,13 @@ def default_run_dir(run_id: str) -> Path:
 
 
 def check_units(units: list[Unit]) -> None:
-    """Every unit's repository and base commit exist."""
+    """Every unit's repository and base commit exist (each pair asked about once: units
+    mostly share them, and each question starts git)."""
+    seen: set[tuple[str, str]] = set()
     for unit in units:
+        if (unit.repo, unit.base) in seen:
+            continue
+        seen.add((unit.repo, unit.base))
         root = Path(unit.repo)
         if not root.is_dir():
             raise ConfigError(f"unit {unit.id}: repository {unit.repo} does not exist")
@@ -82,12 +87,25 @@ def check_run_dir(path: Path, units: list[Unit], *, fix: str = "give an --out fo
             )
 
 
-def create_run(units: list[Unit], options: RunOptions, out: Path | None) -> RunDir:
-    """A new run directory for `units` (checked: every repository and base commit exists)."""
+def check_run(units: list[Unit], out: Path | None) -> tuple[str, Path]:
+    """A new run's id and directory, once every repository and base commit of `units`
+    exists (`check_units`) and the directory is one they may use (`check_run_dir`)."""
     check_units(units)
     run_id = new_run_id()
     path = out if out is not None else default_run_dir(run_id)
     check_run_dir(path, units)
+    return run_id, path
+
+
+def create_run(
+    units: list[Unit],
+    options: RunOptions,
+    out: Path | None,
+    checked: tuple[str, Path] | None = None,
+) -> RunDir:
+    """A new run directory for `units`; `checked` is what `check_run` gave (checked now
+    without it)."""
+    run_id, path = checked if checked is not None else check_run(units, out)
     run_dir = RunDir(path)
     run_dir.create(run_id, units, options.to_dict())
     return run_dir

@@ -144,7 +144,7 @@ def search(
         raise ValueError(f"unknown search backend {backend!r}")
     rg = find_rg(root) if backend == "rg" else None
     if backend == "rg" and rg is None:
-        backend = "git" if is_git_work_tree(root) else "python"
+        backend = choose_backend(root)  # the next best: rg is not to be had here
     glob = glob.strip() if glob else None
     deadline = time.monotonic() + (cancel.bound(timeout) if cancel is not None else timeout)
     skipped = 0

@@ -174,8 +174,8 @@ def prune(root: Path) -> None:
     _call(git_at(root), "worktree", "prune")
 
 
-def _author_env(worktree: Path) -> dict[str, str]:
-    g = git_at(worktree)
+def _author_env(g: gitpython.Git) -> dict[str, str]:
+    """The author and committer git `g` would use, v4code's own when none is configured."""
     env: dict[str, str] = {}
     for key, var, default in (
         ("user.name", "NAME", DEFAULT_AUTHOR[0]),
@@ -206,7 +206,7 @@ def commit_all(worktree: Path, message: str) -> str | None:
     _call(g, "add", "--all")
     if not _call(g, "status", "--porcelain", "--untracked-files=no").strip():
         return None
-    g.update_environment(**_author_env(worktree))
+    g.update_environment(**_author_env(g))
     _call(g, "commit", "--quiet", "--no-verify", "--no-gpg-sign", "-m", message)
     return _call(g, "rev-parse", "HEAD")
 
@@ -225,7 +225,7 @@ def commit_staged(worktree: Path, message: str) -> str | None:
     g = git_at(worktree)
     if not _call(g, "diff", "--no-ext-diff", "--no-textconv", "--cached", "--name-only").strip():
         return None
-    g.update_environment(**_author_env(worktree))
+    g.update_environment(**_author_env(g))
     _call(g, "commit", "--quiet", "--no-verify", "--no-gpg-sign", "-m", message)
     return _call(g, "rev-parse", "HEAD")
 
@@ -234,11 +234,6 @@ def add_detached(root: Path, path: Path, commit: str) -> None:
     """A worktree at `path` checked out at `commit`, on no branch (a throwaway checkout)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     _call(git_at(root), "worktree", "add", "--quiet", "--detach", str(path), commit)
-
-
-def diffstat(worktree: Path, base: str) -> str:
-    """`git diff --stat BASE HEAD` in our worktree (the unit's committed change)."""
-    return _call(git_at(worktree), "diff", "--no-ext-diff", "--no-textconv", "--stat", base, "HEAD")
 
 
 def format_patch(root: Path, base: str, tip: str) -> str:
@@ -268,7 +263,7 @@ def cherry_pick_into(worktree: Path, commits: Iterable[str]) -> PickResult:
     """Cherry-pick `commits` onto our worktree's branch; on a conflict abort it (nothing half
     applied) and say which files conflicted."""
     g = git_at(worktree)
-    g.update_environment(**_author_env(worktree))
+    g.update_environment(**_author_env(g))
     for commit in commits:
         try:
             _call(g, "cherry-pick", "--no-gpg-sign", "--allow-empty", "--keep-redundant-commits",
