@@ -245,11 +245,12 @@ class McpHub:
         timeout: float,
         cancel: CancelToken | None = None,
     ) -> CallResult:
-        """Call one tool; ToolError when the server cannot answer, Cancelled on Ctrl-C."""
+        """Call one tool; ToolError when the server cannot answer, Cancelled on Ctrl-C.
+        It waits `timeout` seconds at most, and never past `cancel`'s deadline (--max-time)."""
         state = self.servers.get(server)
         if state is None or self._loop is None:
             raise ToolError(f"MCP server {server!r} is not running.")
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + (cancel.bound(timeout) if cancel is not None else timeout)
         while state.status == "starting" and time.monotonic() < deadline:
             if cancel is not None and cancel.cancelled:
                 raise Cancelled()

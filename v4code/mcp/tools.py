@@ -170,7 +170,7 @@ class McpCall:
             self.server.name,
             self.tool,
             self.arguments,
-            timeout=ctx.cancel.bound(self.server.timeout),  # never past --max-time
+            timeout=self.server.timeout,
             cancel=ctx.cancel,
         )
         data = {"server": self.server.name, "tool": self.tool, "error": result.is_error}
