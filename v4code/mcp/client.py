@@ -226,10 +226,11 @@ class McpHub:
         """Where a server's stderr goes: a log file (the chat's screen is not its to write)."""
         import os
 
-        if self._log_dir is not None:
+        path = self.log_path(name)
+        if path is not None:
             try:
-                self._log_dir.mkdir(parents=True, exist_ok=True)
-                return (self._log_dir / f"mcp-{name}.log").open("a", encoding="utf-8")
+                path.parent.mkdir(parents=True, exist_ok=True)
+                return path.open("a", encoding="utf-8")
             except OSError:
                 pass
         return open(os.devnull, "w", encoding="utf-8")
