@@ -14,10 +14,9 @@ from typing import NamedTuple
 import click
 
 from v4code import __version__
-from v4code.choices import DIALECTS, EFFORTS, PERMISSION_MODES
+from v4code.choices import DIALECTS, PERMISSION_MODES
+from v4code.commands import EFFORT
 from v4code.errors import V4codeError
-
-EFFORT = click.Choice(EFFORTS, case_sensitive=False)
 
 
 class Subcommand(NamedTuple):

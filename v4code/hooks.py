@@ -113,9 +113,12 @@ class Hooks:
                 results.append((hook, done.returncode, err))
         return results
 
-    def _take_note(self) -> list[str]:
+    def _notices(self, event: str, payload: dict[str, Any], agent: Any) -> list[str]:
+        """Run `event`'s hooks under the turn's cancel token (its time limit bounds them): the
+        line saying the project's hooks stopped, if they just did, then each failure."""
+        results = self._run(event, payload, getattr(agent, "cancel", None))
         note, self.untrusted_note = self.untrusted_note, None
-        return [] if note is None else [note]
+        return ([] if note is None else [note]) + self._failures(event, results)
 
     @staticmethod
     def _failures(event: str, results: list[tuple[Hook, int | None, str]]) -> list[str]:
@@ -152,9 +155,7 @@ class Hooks:
             "is_error": result.is_error,
             "result": result.text[:10_000],
         }
-        cancel = getattr(agent, "cancel", None)  # the turn's: its time limit bounds the hook
-        notes = self._failures("after_tool", self._run("after_tool", payload, cancel))
-        return self._take_note() + notes
+        return self._notices("after_tool", payload, agent)
 
     def turn_end(self, agent: Any, finished: Any) -> list[str]:
         if not any(h.event == "turn_end" for h in self.hooks):
@@ -165,9 +166,7 @@ class Hooks:
             "files_changed": list(finished.files_changed),
             "final_message": finished.final_text[:10_000],
         }
-        cancel = getattr(agent, "cancel", None)
-        notes = self._failures("turn_end", self._run("turn_end", payload, cancel))
-        return self._take_note() + notes
+        return self._notices("turn_end", payload, agent)
 
 
 def load_hooks(root: Path) -> Hooks | None:

@@ -15,7 +15,7 @@ the phase and a plan still waiting for its answer when a session is resumed.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from v4code.events import Event, PlanProposed, PlanUpdated, ToolFinished
@@ -87,7 +87,6 @@ class PlanBook:
     session: SessionLog
     items: tuple[Item, ...] = ()
     proposal: PlanProposed | None = None
-    answers: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def planning(self) -> bool:
@@ -144,7 +143,6 @@ class PlanBook:
         )
 
     def _answer(self, answer: dict[str, Any]) -> None:
-        self.answers.append(answer)
         self.session.event({"type": "plan_answer", **answer})
 
     def for_model(self) -> str:
@@ -173,6 +171,5 @@ class PlanBook:
                 self.proposal = None if not self.policy.planning else self.proposal
             elif kind == "plan_answer":
                 self.proposal = None
-                self.answers.append({k: v for k, v in event.items() if k != "type"})
                 if event.get("approved"):
                     self.policy.planning = False

@@ -11,7 +11,11 @@ from typing import Any, NoReturn
 
 import click
 
+from v4code.choices import EFFORTS
 from v4code.errors import V4codeError
+
+EFFORT = click.Choice(EFFORTS, case_sensitive=False)
+"""`--effort`'s type, for every command that takes it (the chat, run, review)."""
 
 
 def say(text: str, err: bool = False) -> None:

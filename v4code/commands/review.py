@@ -8,13 +8,11 @@ from typing import Any
 
 import click
 
-from v4code.choices import EFFORTS
-from v4code.commands import say
+from v4code.commands import EFFORT, say
 from v4code.errors import ExitCode, V4codeError
 from v4code.review.command import REVIEW_EXIT_HELP, SEVERITIES, ReviewRequest, review
 
 SEVERITY = click.Choice(SEVERITIES)
-EFFORT = click.Choice(EFFORTS, case_sensitive=False)
 CWD = click.option(
     "-C",
     "--cwd",

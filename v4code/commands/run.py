@@ -6,11 +6,9 @@ import sys
 
 import click
 
-from v4code.choices import DIALECTS, EFFORTS, PERMISSION_MODES
-from v4code.commands import fail, say, session_flags
+from v4code.choices import DIALECTS, PERMISSION_MODES
+from v4code.commands import EFFORT, fail, say, session_flags
 from v4code.errors import ExitCode, V4codeError
-
-EFFORT = click.Choice(EFFORTS, case_sensitive=False)
 
 EXIT_CODES_HELP = """\b
 Exit codes:

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from v4code.backends.dialects import DIALECTS
 from v4code.cancel import CancelToken
+from v4code.engines.sources import OLLAMA_OPENAI, SOURCES
 from v4code.errors import V4codeError
 from v4code.events import ReasoningDelta, StreamFinish, TextDelta, ToolCallReady, UsageChunk
 from v4code.types import ChatRequest, Message, ToolCall
@@ -67,15 +68,14 @@ FIXES: dict[str, dict[str, str]] = {
         "sglang": "upgrade SGLang: usage with stream_options.include_usage is expected",
         "llamacpp": "llama-server sends usage on the last chunk; llama-cpp-python's server "
         "does not: costs and cache hits stay unknown",
-        "ollama": "Ollama reports no cache fields (https://docs.ollama.com/api/openai-compatibility): "
-        "nothing to change",
+        "ollama": f"Ollama reports no cache fields ({SOURCES[OLLAMA_OPENAI]}): nothing to change",
         "deepseek": "nothing: DeepSeek always reports usage",
     },
 }
 
 
-LOCAL_ENGINES = ("vllm", "sglang", "llamacpp", "ollama")
 ENGINE_NAMES = {"vllm": "vLLM", "sglang": "SGLang", "llamacpp": "llama.cpp", "ollama": "Ollama"}
+"""The local engines, in the order advice for all of them names them."""
 
 
 def hosted(base_url: str) -> bool:
@@ -90,7 +90,7 @@ def fix_for(kind: str, engine: str | None) -> str:
     cannot name (a local server probed with the deepseek dialect), the change on each."""
     if engine is not None:
         return FIXES[kind][engine]
-    return "; ".join(f"on {ENGINE_NAMES[e]}: {FIXES[kind][e]}" for e in LOCAL_ENGINES)
+    return "; ".join(f"on {name}: {FIXES[kind][e]}" for e, name in ENGINE_NAMES.items())
 
 
 @dataclass

@@ -226,10 +226,11 @@ class McpHub:
         """Where a server's stderr goes: a log file (the chat's screen is not its to write)."""
         import os
 
-        if self._log_dir is not None:
+        path = self.log_path(name)
+        if path is not None:
             try:
-                self._log_dir.mkdir(parents=True, exist_ok=True)
-                return (self._log_dir / f"mcp-{name}.log").open("a", encoding="utf-8")
+                path.parent.mkdir(parents=True, exist_ok=True)
+                return path.open("a", encoding="utf-8")
             except OSError:
                 pass
         return open(os.devnull, "w", encoding="utf-8")
@@ -245,11 +246,12 @@ class McpHub:
         timeout: float,
         cancel: CancelToken | None = None,
     ) -> CallResult:
-        """Call one tool; ToolError when the server cannot answer, Cancelled on Ctrl-C."""
+        """Call one tool; ToolError when the server cannot answer, Cancelled on Ctrl-C.
+        It waits `timeout` seconds at most, and never past `cancel`'s deadline (--max-time)."""
         state = self.servers.get(server)
         if state is None or self._loop is None:
             raise ToolError(f"MCP server {server!r} is not running.")
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + (cancel.bound(timeout) if cancel is not None else timeout)
         while state.status == "starting" and time.monotonic() < deadline:
             if cancel is not None and cancel.cancelled:
                 raise Cancelled()

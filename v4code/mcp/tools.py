@@ -170,7 +170,7 @@ class McpCall:
             self.server.name,
             self.tool,
             self.arguments,
-            timeout=ctx.cancel.bound(self.server.timeout),  # never past --max-time
+            timeout=self.server.timeout,
             cancel=ctx.cancel,
         )
         data = {"server": self.server.name, "tool": self.tool, "error": result.is_error}
@@ -191,7 +191,7 @@ def _summary(server: str, tool: str) -> Any:
 
 
 def make_tool(
-    hub: McpHub, server: ServerConfig, remote: RemoteTool, schema: dict[str, Any] | None = None
+    hub: McpHub, server: ServerConfig, remote: RemoteTool, schema: dict[str, Any]
 ) -> Tool:
     """The registry entry for `remote`; `schema` is its bounded schema (see bounded_schema)."""
     name = remote.full_name
@@ -207,7 +207,7 @@ def make_tool(
     return Tool.from_schema(
         name,
         f"[MCP {server.name}] {description}",
-        schema if schema is not None else flatten_schema(remote.input_schema),
+        schema,
         propose,
         validate=_validator(name, remote.input_schema),
         summary=_summary(server.name, remote.name),

@@ -146,17 +146,6 @@ class RunResult:
         }
 
 
-def _plan_text(plan: dict[str, Any]) -> list[str]:
-    """`run --plan`'s answer: the plan as `-o json` carries it, as lines."""
-    from v4code.planning import plan_lines
-
-    items = tuple({"step": str(s), "status": "pending"} for s in plan.get("steps", ()))
-    proposed = PlanProposed(
-        items, tuple(plan.get("files", ())), tuple(plan.get("checks", ())), plan.get("summary", "")
-    )
-    return plan_lines(proposed)
-
-
 class _Scrubbed:
     """A stream that never writes a known secret: the last guard before a script's logs."""
 
@@ -188,6 +177,7 @@ class HeadlessRenderer:
         self.err = _Scrubbed(err or sys.stderr, scrub or redactor())
         self._running: dict[str, ToolStarted] = {}
         self._errors: set[str] = set()  # printed already: the summary does not repeat them
+        self._proposal: PlanProposed | None = None  # the plan `run --plan` prints
 
     def run(
         self, events: Iterable[Event], session_id: str, todo: Iterable[dict[str, str]] = ()
@@ -212,8 +202,10 @@ class HeadlessRenderer:
         elif self.output == "jsonl":
             self.out.write(json.dumps({"type": "result", **result.to_dict()}) + "\n")
         elif self.output == "text":
-            if self.plan_only and result.plan is not None:
-                self.out.write(shown_lines("\n".join(_plan_text(result.plan))) + "\n")
+            if self.plan_only and self._proposal is not None:
+                from v4code.planning import plan_lines
+
+                self.out.write(shown_lines("\n".join(plan_lines(self._proposal))) + "\n")
             if result.final_message:  # what it quotes of a file cannot drive the terminal
                 self.out.write(shown_lines(result.final_message.rstrip()) + "\n")
             self._summary(result)
@@ -239,6 +231,7 @@ class HeadlessRenderer:
         elif isinstance(event, PlanProposed):
             from v4code.planning import plan_dict
 
+            self._proposal = event
             result.plan = plan_dict(event)
         elif isinstance(event, TurnFinished):  # `run --plan --execute` has two turns
             result.status = event.status

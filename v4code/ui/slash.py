@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rich.text import Text
-
 from v4code.choices import PERMISSION_MODES
 from v4code.diffs import unified_diff
 from v4code.errors import V4codeError
@@ -61,7 +59,7 @@ def dispatch(chat: Chat, line: str) -> None:
 
         notice = untrusted_notice(chat.root, name[1:])
         shown = notice or f"Unknown command {name}. {suggestion(name)}"
-        chat.console.print(Text(one_line(shown), style="yellow"))
+        chat.say(one_line(shown), "yellow")
         return
     command.run(chat, arg.strip())
 
@@ -100,21 +98,16 @@ def choices_for(chat: Chat, name: str) -> list[str]:
     return command.choices(chat) if command is not None and command.choices else []
 
 
-def say(chat: Chat, text: str, style: str | None = None) -> None:
-    chat.say(text, style)
-
-
 # --- the commands -------------------------------------------------------------------------
 
 
 def cmd_help(chat: Chat, arg: str) -> None:
     for command in COMMANDS.values():
         if command.name != "/quit":
-            say(chat, f"{command.name:<11} {command.help}")
+            chat.say(f"{command.name:<11} {command.help}")
     for name, custom in custom_commands(chat.root).items():
-        say(chat, f"/{name:<10} {one_line(custom.help)}")  # a trusted repository's text
-    say(
-        chat,
+        chat.say(f"/{name:<10} {one_line(custom.help)}")  # a trusted repository's text
+    chat.say(
         "Enter sends · Alt+Enter or a trailing \\ adds a line · @path attaches a file · "
         "Tab completes · Ctrl-C cancels a turn · Ctrl-D leaves",
         "dim",
@@ -134,14 +127,14 @@ def cmd_model(chat: Chat, arg: str) -> None:
         known = list_models() if callable(list_models) else None
         if known is not None and arg not in known:
             listed = ", ".join(sorted(known)[:12]) or "none"
-            say(chat, f"The server has no model {arg!r} (it lists: {listed}).", "yellow")
+            chat.say(f"The server has no model {arg!r} (it lists: {listed}).", "yellow")
             return
         chat.agent.set_model(arg)
         if known is None:
-            say(chat, f"The server lists no models; {arg} is used as given.", "dim")
+            chat.say(f"The server lists no models; {arg} is used as given.", "dim")
         if price_for(arg, chat.agent.settings.prices) is None:
-            say(chat, f"No price is configured for {arg}: its cost shows as unknown.", "yellow")
-    say(chat, f"model: {chat.agent.settings.model}")
+            chat.say(f"No price is configured for {arg}: its cost shows as unknown.", "yellow")
+    chat.say(f"model: {chat.agent.settings.model}")
 
 
 def cmd_think(chat: Chat, arg: str) -> None:
@@ -155,21 +148,19 @@ def cmd_think(chat: Chat, arg: str) -> None:
     elif arg in ("low", "high", "max"):
         chat.agent.set_thinking(True, arg)
     elif arg:
-        say(chat, "usage: /think on|off|low|high|max", "yellow")
+        chat.say("usage: /think on|off|low|high|max", "yellow")
         return
-    say(chat, thinking_label(chat.agent.settings).replace("think", "thinking", 1))
+    chat.say(thinking_label(chat.agent.settings).replace("think", "thinking", 1))
 
 
 def cmd_thinking(chat: Chat, arg: str) -> None:
     if arg in ("on", "off"):
         chat.show_thinking = arg == "on"
-        say(
-            chat, f"thinking is {'shown in full' if chat.show_thinking else 'folded'} as it streams"
-        )
+        chat.say(f"thinking is {'shown in full' if chat.show_thinking else 'folded'} as it streams")
         return
     text = chat.view.full_reasoning if chat.view is not None else ""
     if not text:
-        say(chat, "No thinking in the last turn.", "dim")
+        chat.say("No thinking in the last turn.", "dim")
         return
     from v4code.ui.render import thinking_text
 
@@ -187,17 +178,17 @@ def cmd_details(chat: Chat, arg: str) -> None:
 def cmd_mode(chat: Chat, arg: str) -> None:
     if arg:
         if arg not in PERMISSION_MODES:
-            say(chat, f"usage: /mode {'|'.join(PERMISSION_MODES)}", "yellow")
+            chat.say(f"usage: /mode {'|'.join(PERMISSION_MODES)}", "yellow")
             return
         chat.agent.set_mode(arg)
-    say(chat, f"permission mode: {chat.agent.mode}")
+    chat.say(f"permission mode: {chat.agent.mode}")
 
 
 def cmd_undo(chat: Chat, arg: str) -> None:
     from v4code.notes import tell_undo
 
     report = chat.checkpoints().undo_last(chat.root, chat.agent.session_id)
-    say(chat, report.render())
+    chat.say(report.render())
     tell_undo(chat.agent, report)
     chat.files.invalidate()
 
@@ -207,8 +198,7 @@ def cmd_diff(chat: Chat, arg: str) -> None:
 
     diff = session_diff(chat.checkpoints(), chat.root, chat.agent.session_id)
     if not diff:
-        say(
-            chat,
+        chat.say(
             "Nothing changed since this session's first edit or command (files ignored by "
             "git are not tracked).",
         )
@@ -283,8 +273,7 @@ def cmd_cost(chat: Chat, arg: str) -> None:
     u = chat.agent.total_usage
     unpriced = getattr(chat.agent, "unpriced_model", None)
     cost = format_cost(None if unpriced else chat.agent.total_cost, unpriced)
-    say(
-        chat,
+    chat.say(
         f"this session: {u.prompt_tokens:,} tokens in ({u.cache_hit_tokens:,} cache hits, "
         f"{u.cache_hit_share:.0%}), {u.completion_tokens:,} out "
         f"({u.reasoning_tokens:,} thinking) · {cost}",
@@ -298,7 +287,7 @@ def cmd_compact(chat: Chat, arg: str) -> None:
 def cmd_clear(chat: Chat, arg: str) -> None:
     previous = chat.agent.session_id
     chat.open(None)
-    say(chat, f"New session {chat.agent.session_id} (v4code --resume {previous} goes back).")
+    chat.say(f"New session {chat.agent.session_id} (v4code --resume {previous} goes back).")
 
 
 def cmd_sessions(chat: Chat, arg: str) -> None:
@@ -306,7 +295,7 @@ def cmd_sessions(chat: Chat, arg: str) -> None:
 
     for row in session_rows(chat.root):
         mark = "*" if row.startswith(chat.agent.session_id) else " "
-        say(chat, f"{mark} {row}")
+        chat.say(f"{mark} {row}")
 
 
 def cmd_resume(chat: Chat, arg: str) -> None:
@@ -316,7 +305,7 @@ def cmd_resume(chat: Chat, arg: str) -> None:
     try:
         chat.open(target)
     except V4codeError as exc:
-        say(chat, exc.message, "yellow")
+        chat.say(exc.message, "yellow")
 
 
 def cmd_init(chat: Chat, arg: str) -> None:
@@ -341,30 +330,27 @@ def cmd_mcp(chat: Chat, arg: str) -> None:
         hooks = chat.agent.pipeline.before_apply
         if not any(isinstance(getattr(h, "__self__", None), mcp_session.McpSession) for h in hooks):
             hooks.append(mcp.before_apply)  # the session opened without servers
-        say(chat, "Reloading MCP servers; the next request cannot use the prompt cache.", "dim")
+        chat.say("Reloading MCP servers; the next request cannot use the prompt cache.", "dim")
         for notice in chat.agent.fix_tools(mcp.install):
-            say(chat, notice, "yellow")
+            chat.say(notice, "yellow")
     elif arg:
-        say(chat, "usage: /mcp [reload]", "yellow")
+        chat.say("usage: /mcp [reload]", "yellow")
         return
     hub = mcp_session.current_hub()
     if hub is None or not hub.servers:
-        say(chat, "No MCP servers configured (v4code mcp add NAME -- COMMAND ARGS).", "dim")
+        chat.say("No MCP servers configured (v4code mcp add NAME -- COMMAND ARGS).", "dim")
         return
     in_session = set(chat.agent.registry.names())
     for state in sorted(hub.servers.values(), key=lambda st: st.name):
         names = [t.full_name for t in state.tools]
         here = sum(1 for n in names if n in in_session)
         error = f" ({state.error})" if state.error and state.status != "ready" else ""
-        say(
-            chat,
+        chat.say(
             f"{state.name:<16} {state.status}{error} · {here}/{len(names)} tools in this session",
         )
         late = [n for n in names if n not in in_session]
         if late and state.status == "ready":
-            say(
-                chat, f"  not in this session: {', '.join(late[:8])} (/mcp reload adds them)", "dim"
-            )
+            chat.say(f"  not in this session: {', '.join(late[:8])} (/mcp reload adds them)", "dim")
 
 
 def _modes(chat: Chat) -> list[str]:
