@@ -10,7 +10,20 @@ from pathlib import Path
 
 import pytest
 
+from v4code.safety.sandbox import SandboxUnavailable, check_sandbox
+
 pytest_plugins = ["fake_api.pytest_plugin"]
+
+
+def _sandbox_works() -> bool:
+    try:
+        check_sandbox(Path.cwd())
+    except SandboxUnavailable:
+        return False
+    return True
+
+
+needs_bwrap = pytest.mark.skipif(not _sandbox_works(), reason="bubblewrap cannot run here")
 
 
 @pytest.fixture(autouse=True)

@@ -16,21 +16,9 @@ from pathlib import Path
 
 import pytest
 from cli_harness import v4code
+from conftest import needs_bwrap
 from fake_api import FakeDeepSeek, start_subprocess_server, text, tool_call, tool_calls
 from tmux_harness import chat_in_tmux, leave, send, wait_for
-
-from v4code.safety.sandbox import SandboxUnavailable, check_sandbox
-
-
-def _sandbox_works() -> bool:
-    try:
-        check_sandbox(Path.cwd())
-    except SandboxUnavailable:
-        return False
-    return True
-
-
-needs_bwrap = pytest.mark.skipif(not _sandbox_works(), reason="bubblewrap cannot run here")
 
 KEY = "sk-attacker-two-key-0123456789"
 MARK = "z9-leaked-credential"

@@ -13,22 +13,9 @@ import os
 import shutil
 from pathlib import Path
 
-import pytest
 from cli_harness import v4code
+from conftest import needs_bwrap
 from fake_api import FakeDeepSeek, text, tool_call, tool_calls
-
-from v4code.safety.sandbox import SandboxUnavailable, check_sandbox
-
-
-def _sandbox_works() -> bool:
-    try:
-        check_sandbox(Path.cwd())
-    except SandboxUnavailable:
-        return False
-    return True
-
-
-needs_bwrap = pytest.mark.skipif(not _sandbox_works(), reason="bubblewrap cannot run here")
 
 
 def planted(marker: Path, real: str | None) -> str:

@@ -24,21 +24,10 @@ from pathlib import Path
 
 import pytest
 from cli_harness import v4code
-from conftest import git
+from conftest import git, needs_bwrap
 from fake_api import FakeDeepSeek, text, tool_call
 
-from v4code.safety.sandbox import SandboxUnavailable, check_sandbox
-
-
-def _sandbox_works() -> bool:
-    try:
-        check_sandbox(Path.cwd())
-    except SandboxUnavailable:
-        return False
-    return True
-
-
-pytestmark = pytest.mark.skipif(not _sandbox_works(), reason="bubblewrap cannot run here")
+pytestmark = needs_bwrap
 
 SECRET = "PRIVATE-KEY-0f3a9c"
 
