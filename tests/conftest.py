@@ -44,6 +44,20 @@ def v4code_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Mo
     return home
 
 
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty HOME (and XDG config folder) at `tmp_path / "home"`, with no git config named
+    by the environment: the test writes the user's git config there, and no test reads the
+    real user's."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    for name in ("GIT_CONFIG_GLOBAL", "GIT_CONFIG_SYSTEM", "GIT_CONFIG_PARAMETERS"):
+        monkeypatch.delenv(name, raising=False)
+    return home
+
+
 def tree_state(root: Path) -> dict[str, tuple[str, int, bytes]]:
     """Everything on disk below `root` but its .git: kind, permission bits, bytes or link target.
 
