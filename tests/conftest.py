@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import socket
 import stat
 import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +17,8 @@ import pytest
 from v4code.safety.sandbox import SandboxUnavailable, check_sandbox
 
 pytest_plugins = ["fake_api.pytest_plugin"]
+
+MCP_SERVER = Path(__file__).parent / "mcp_server" / "server.py"
 
 
 def _sandbox_works() -> bool:
@@ -161,3 +167,34 @@ def redirecting_models() -> Iterator[tuple[str, list[str | None]]]:
         for server in (other, first):
             server.shutdown()
             server.server_close()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def http_mcp(**env: str) -> Iterator[str]:
+    """The test MCP server over HTTP (`env` added to its environment), started and its imports
+    done before v4code runs, so a loaded machine's slow start does not count; its URL."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, str(MCP_SERVER), "http", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, **env},
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), 0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}/mcp"
+    finally:
+        proc.kill()  # a call it still sleeps in would hold a polite shutdown
+        proc.wait(10)

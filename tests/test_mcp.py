@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 import threading
@@ -13,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from cli_harness import v4code
+from conftest import MCP_SERVER, http_mcp
 from fake_api import FakeDeepSeek, text, tool_call
 
 from v4code.cancel import CancelToken
@@ -21,7 +21,7 @@ from v4code.mcp.client import McpHub
 from v4code.mcp.config import ServerConfig, load_servers, parse_server
 from v4code.mcp.tools import bounded_schema, flatten_schema
 
-SERVER = Path(__file__).parent / "mcp_server" / "server.py"
+SERVER = MCP_SERVER
 
 
 def stdio_config(name: str = "t", **extra: object) -> ServerConfig:
@@ -95,30 +95,9 @@ def test_a_server_that_crashes_is_restarted_once(tmp_path: Path) -> None:
         one.close()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_a_streamable_http_server(tmp_path: Path) -> None:
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, str(SERVER), "http", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), 0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
-        config = parse_server(
-            "web", {"url": f"http://127.0.0.1:{port}/mcp", "headers": {"X-T": "1"}}, "user"
-        )
+    with http_mcp() as url:
+        config = parse_server("web", {"url": url, "headers": {"X-T": "1"}}, "user")
         one = McpHub([config])
         one.start()
         try:
@@ -127,9 +106,6 @@ def test_a_streamable_http_server(tmp_path: Path) -> None:
             assert one.call("web", "add", {"a": 2, "b": 3}, timeout=20).text == "5"
         finally:
             one.close()
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 def test_schemas_are_flattened_for_function_calling() -> None:

@@ -11,20 +11,14 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import sys
 from pathlib import Path
 
 from cli_harness import v4code
+from conftest import free_port
 
 TESTS = Path(__file__).resolve().parent.parent
 KEY = "sk-user-key-0123456789engine"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def write_plan(path: Path, argv: list[str]) -> Path:
