@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import socket
 import stat
@@ -167,6 +168,29 @@ def redirecting_models() -> Iterator[tuple[str, list[str | None]]]:
         for server in (other, first):
             server.shutdown()
             server.server_close()
+
+
+def mcp_table(
+    name: str,
+    *,
+    allow: list[str] | None = None,
+    env: dict[str, str] | None = None,
+    timeout: int | None = None,
+) -> str:
+    """A `[mcp.servers.NAME]` config table that runs the test MCP server over stdio."""
+    lines = [
+        f"[mcp.servers.{name}]",
+        f"command = {json.dumps(sys.executable)}",
+        f"args = [{json.dumps(str(MCP_SERVER))}, 'stdio']",
+    ]
+    if timeout is not None:
+        lines.append(f"timeout = {timeout}")
+    if allow is not None:
+        lines.append(f"allow = {json.dumps(allow)}")
+    if env is not None:
+        pairs = ", ".join(f"{json.dumps(k)} = {json.dumps(v)}" for k, v in env.items())
+        lines.append(f"env = {{ {pairs} }}")
+    return "\n".join(lines) + "\n"
 
 
 def free_port() -> int:
