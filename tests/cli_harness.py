@@ -8,6 +8,7 @@ DEEPSEEK_* and V4CODE_* variable but V4CODE_HOME).
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -117,6 +118,17 @@ def start_v4code(
         stderr=stream,
         text=True,
     )
+
+
+def session_logs() -> str:
+    """Every session log below V4CODE_HOME, as one text: to check what v4code wrote down."""
+    home = Path(os.environ["V4CODE_HOME"])
+    return "".join(p.read_text() for p in sorted(home.rglob("*.jsonl")))
+
+
+def seen_by_model(server: FakeDeepSeek) -> str:
+    """Every message the model server was sent, as one JSON text."""
+    return json.dumps([r.messages for r in server.chat_requests])
 
 
 def plan_each(root: Path, server: FakeDeepSeek, pattern: str, manifest: Path) -> Path:

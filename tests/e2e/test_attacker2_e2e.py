@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from cli_harness import v4code
+from cli_harness import seen_by_model, session_logs, v4code
 from conftest import needs_bwrap
 from fake_api import FakeDeepSeek, start_subprocess_server, text, tool_call, tool_calls
 from tmux_harness import chat_in_tmux, leave, send, wait_for
@@ -26,15 +26,6 @@ PEM_BODY = f"b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ{MARK}AAAAAQAAADMAAAALc3N
 OPENSSH_KEY = (
     f"-----BEGIN OPENSSH PRIVATE KEY-----\n{PEM_BODY}\n-----END OPENSSH PRIVATE KEY-----\n"
 )
-
-
-def seen_by_model(server: FakeDeepSeek) -> str:
-    return json.dumps([r.messages for r in server.chat_requests])
-
-
-def session_logs() -> str:
-    home = Path(os.environ["V4CODE_HOME"])
-    return "".join(p.read_text() for p in sorted(home.rglob("*.jsonl")))
 
 
 def sandboxed_run(root: Path, server: FakeDeepSeek) -> subprocess.CompletedProcess[str]:
