@@ -131,12 +131,22 @@ def seen_by_model(server: FakeDeepSeek) -> str:
     return json.dumps([r.messages for r in server.chat_requests])
 
 
-def plan_each(root: Path, server: FakeDeepSeek, pattern: str, manifest: Path) -> Path:
+def plan_each(
+    root: Path,
+    server: FakeDeepSeek,
+    pattern: str,
+    manifest: Path,
+    *,
+    key: str | None = DEFAULT_KEY,
+    env: Mapping[str, str | None] | None = None,
+    sandbox: bool = False,
+) -> Path:
     """`v4code batch plan "Fix {path}." --each PATTERN -o MANIFEST` (one unit a matching
-    file), asserted to succeed; returns `manifest` for `batch run`."""
+    file), asserted to succeed; returns `manifest` for `batch run`. `key`, `env` and `sandbox`
+    are as for `v4code`."""
     planned = v4code(
         root, "batch", "plan", "Fix {path}.", "--each", pattern, "-o", str(manifest),
-        server=server,
+        server=server, key=key, env=env, sandbox=sandbox,
     )  # fmt: skip
     assert planned.returncode == 0, planned.stderr
     return manifest

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from cli_harness import seen_by_model, session_logs, v4code
+from cli_harness import plan_each, seen_by_model, session_logs, v4code
 from conftest import needs_bwrap
 from fake_api import FakeDeepSeek, start_subprocess_server, text, tool_call, tool_calls
 from tmux_harness import chat_in_tmux, leave, send, wait_for
@@ -201,12 +201,7 @@ def test_batch_verify_without_the_sandbox_cannot_see_v4codes_processes(
     unsandboxed child does: it could read the key from their memory otherwise."""
     out = tmp_path / "verify-saw.txt"
     snoop = Path(__file__).resolve().parent.parent / "mcp_server" / "snoop.py"
-    manifest = tmp_path / "jobs.jsonl"
-    planned = v4code(
-        workspace, "batch", "plan", "Fix {path}.", "--each", "README.md", "-o", str(manifest),
-        server=fake_api, key=KEY,
-    )  # fmt: skip
-    assert planned.returncode == 0, planned.stderr
+    manifest = plan_each(workspace, fake_api, "README.md", tmp_path / "jobs.jsonl", key=KEY)
     fake_api.route("README.md", [tool_call("write_file", path="README.md", content="# x\n")])
     fake_api.route("README.md", [text("Done.")])
     ran = v4code(

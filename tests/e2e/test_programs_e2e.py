@@ -13,7 +13,7 @@ import os
 import shutil
 from pathlib import Path
 
-from cli_harness import v4code
+from cli_harness import plan_each, v4code
 from conftest import needs_bwrap
 from fake_api import FakeDeepSeek, text, tool_call, tool_calls
 
@@ -138,12 +138,7 @@ def test_batch_and_its_gitpython_never_run_the_workspaces_git(
     git = workspace / ".venv" / "bin" / "git"
     git.write_text(planted(mark, shutil.which("git")))
     git.chmod(0o755)
-    manifest = tmp_path / "jobs.jsonl"
-    planned = v4code(
-        workspace, "batch", "plan", "Fix {path}.", "--each", "README.md", "-o", str(manifest),
-        server=fake_api, env=env,
-    )  # fmt: skip
-    assert planned.returncode == 0, planned.stderr
+    manifest = plan_each(workspace, fake_api, "README.md", tmp_path / "jobs.jsonl", env=env)
     fake_api.route("README.md", [tool_call("write_file", path="README.md", content="# x\n")])
     fake_api.route("README.md", [text("Done.")])
     ran = v4code(workspace, "batch", "run", str(manifest), server=fake_api, env=env)
