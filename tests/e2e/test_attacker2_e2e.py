@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cli_harness import plan_each, seen_by_model, session_logs, v4code
@@ -33,6 +34,12 @@ def sandboxed_run(root: Path, server: FakeDeepSeek) -> subprocess.CompletedProce
         root, "run", "--permission-mode", "full-auto", "--output", "json", "go",
         server=server, sandbox=True,
     )  # fmt: skip
+
+
+def read_only_run(root: Path, server: FakeDeepSeek, *steps: dict[str, Any]) -> None:
+    """`run --permission-mode read-only`, the model taking `steps` and then saying it is done."""
+    server.load([*steps, text("Done.")])
+    v4code(root, "run", "--permission-mode", "read-only", "go", server=server, key=KEY)
 
 
 @needs_bwrap
@@ -68,14 +75,12 @@ def test_a_key_past_the_first_bytes_of_a_file_is_still_a_secret(
 ) -> None:
     """A private key pasted after 20 KB of notes, in a file whose name says nothing."""
     (workspace / "notes.md").write_text("".join(f"note {n}\n" for n in range(3000)) + OPENSSH_KEY)
-    fake_api.load(
-        [
-            tool_call("read_file", path="notes.md", offset=2990),
-            tool_call("grep", pattern="leaked", context=3),
-            text("Done."),
-        ]
+    read_only_run(
+        workspace,
+        fake_api,
+        tool_call("read_file", path="notes.md", offset=2990),
+        tool_call("grep", pattern="leaked", context=3),
     )
-    v4code(workspace, "run", "--permission-mode", "read-only", "go", server=fake_api, key=KEY)
     assert MARK not in seen_by_model(fake_api) and MARK not in session_logs()
 
 
@@ -247,15 +252,13 @@ def test_symbol_tools_show_nothing_of_a_key_in_a_source_file(
     (workspace / "settings.py").write_text(
         f'def connect(key="""{OPENSSH_KEY}"""):\n    return key\n'
     )
-    fake_api.load(
-        [
-            tool_call("outline", path="settings.py"),
-            tool_calls([("find_symbol", {"name": "connect"})]),
-            tool_call("repo_map"),
-            text("Done."),
-        ]
+    read_only_run(
+        workspace,
+        fake_api,
+        tool_call("outline", path="settings.py"),
+        tool_calls([("find_symbol", {"name": "connect"})]),
+        tool_call("repo_map"),
     )
-    v4code(workspace, "run", "--permission-mode", "read-only", "go", server=fake_api, key=KEY)
     assert MARK not in seen_by_model(fake_api) and MARK not in session_logs()
 
 
@@ -273,12 +276,10 @@ def test_credential_stores_named_for_what_they_hold_are_secret_files(
     for name, content in files.items():
         (workspace / name).parent.mkdir(parents=True, exist_ok=True)
         (workspace / name).write_text(content)
-    fake_api.load(
-        [
-            tool_call("grep", pattern=MARK[:6]),
-            tool_calls([("read_file", {"path": name}) for name in files]),
-            text("Done."),
-        ]
+    read_only_run(
+        workspace,
+        fake_api,
+        tool_call("grep", pattern=MARK[:6]),
+        tool_calls([("read_file", {"path": name}) for name in files]),
     )
-    v4code(workspace, "run", "--permission-mode", "read-only", "go", server=fake_api, key=KEY)
     assert MARK not in seen_by_model(fake_api) and MARK not in session_logs()
