@@ -42,6 +42,17 @@ def read_only_run(root: Path, server: FakeDeepSeek, *steps: dict[str, Any]) -> N
     v4code(root, "run", "--permission-mode", "read-only", "go", server=server, key=KEY)
 
 
+def trust_project(root: Path, server: FakeDeepSeek, config: str) -> None:
+    """`.v4code/config.toml` holding `config`, trusted with `v4code trust`; the endpoint is in
+    the user's config, so the runs after it name none in the environment."""
+    (root / ".v4code").mkdir()
+    (root / ".v4code" / "config.toml").write_text(config)
+    home = Path(os.environ["V4CODE_HOME"])
+    (home / "config.toml").write_text(f'base_url = "{server.base_url}"\n')
+    trusted = v4code(root, "trust", key=KEY)
+    assert trusted.returncode == 0, trusted.stderr
+
+
 @needs_bwrap
 def test_a_repository_a_command_makes_at_the_root_of_a_plain_folder_runs_nothing(
     tmp_path: Path, fake_api: FakeDeepSeek
@@ -145,12 +156,7 @@ def test_a_trusted_hook_script_the_model_rewrites_in_the_session_does_not_run(
     ran = tmp_path / "hook-ran"
     (workspace / "scripts").mkdir()
     (workspace / "scripts" / "hook.sh").write_text(f"echo reviewed >> {ran}\n")
-    (workspace / ".v4code").mkdir()
-    (workspace / ".v4code" / "config.toml").write_text('[hooks]\nturn_end = "sh scripts/hook.sh"\n')
-    home = Path(os.environ["V4CODE_HOME"])
-    (home / "config.toml").write_text(f'base_url = "{fake_api.base_url}"\n')
-    trusted = v4code(workspace, "trust", key=KEY)
-    assert trusted.returncode == 0, trusted.stderr
+    trust_project(workspace, fake_api, '[hooks]\nturn_end = "sh scripts/hook.sh"\n')
     fake_api.load(
         [
             tool_calls(
@@ -174,15 +180,12 @@ def test_a_trusted_mcp_server_the_model_rewrites_and_crashes_is_not_restarted(
     (workspace / "tools").mkdir()
     server = Path(__file__).resolve().parent.parent / "mcp_server" / "server.py"
     (workspace / "tools" / "srv.py").write_text(server.read_text())
-    (workspace / ".v4code").mkdir()
-    (workspace / ".v4code" / "config.toml").write_text(
+    trust_project(
+        workspace,
+        fake_api,
         f'[mcp.servers.srv]\ncommand = "{sys.executable}"\nargs = ["tools/srv.py", "stdio"]\n'
-        'allow = ["srv__*"]\n'
+        'allow = ["srv__*"]\n',
     )
-    home = Path(os.environ["V4CODE_HOME"])
-    (home / "config.toml").write_text(f'base_url = "{fake_api.base_url}"\n')
-    trusted = v4code(workspace, "trust", key=KEY)
-    assert trusted.returncode == 0, trusted.stderr
     hostile = f"open({str(ran)!r}, 'w').write('the model')\n"
     fake_api.load(
         [
@@ -229,12 +232,7 @@ def test_a_trusted_hook_that_runs_make_does_not_run_the_models_makefile(
 ) -> None:
     ran = tmp_path / "hook-ran"
     (workspace / "Makefile").write_text(f"lint:\n\t@echo reviewed >> {ran}\n")
-    (workspace / ".v4code").mkdir()
-    (workspace / ".v4code" / "config.toml").write_text('[hooks]\nturn_end = "make -s lint"\n')
-    home = Path(os.environ["V4CODE_HOME"])
-    (home / "config.toml").write_text(f'base_url = "{fake_api.base_url}"\n')
-    trusted = v4code(workspace, "trust", key=KEY)
-    assert trusted.returncode == 0, trusted.stderr
+    trust_project(workspace, fake_api, '[hooks]\nturn_end = "make -s lint"\n')
     hostile = f"lint:\n\t@echo model >> {ran}\n"
     fake_api.load(
         [tool_calls([("write_file", {"path": "Makefile", "content": hostile})]), text("Done.")]
