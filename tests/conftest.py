@@ -193,6 +193,12 @@ def mcp_table(
     return "\n".join(lines) + "\n"
 
 
+def snoop_command(key: str, out: Path | str) -> str:
+    """The command line of tests/mcp_server/snoop.py looking for `key` (given reversed, so its
+    own command line does not hold it) and writing its report to `out`."""
+    return f"{sys.executable} {MCP_SERVER.parent / 'snoop.py'} {key[::-1]} {out}"
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from cli_harness import plan_each, seen_by_model, session_logs, v4code
-from conftest import needs_bwrap
+from conftest import MCP_SERVER, needs_bwrap, snoop_command
 from fake_api import FakeDeepSeek, start_subprocess_server, text, tool_call, tool_calls
 from tmux_harness import chat_in_tmux, leave, send, wait_for
 
@@ -178,8 +178,7 @@ def test_a_trusted_mcp_server_the_model_rewrites_and_crashes_is_not_restarted(
     the server exit with a tool call: the restart must not start the model's script."""
     ran = tmp_path / "server-ran"
     (workspace / "tools").mkdir()
-    server = Path(__file__).resolve().parent.parent / "mcp_server" / "server.py"
-    (workspace / "tools" / "srv.py").write_text(server.read_text())
+    (workspace / "tools" / "srv.py").write_text(MCP_SERVER.read_text())
     trust_project(
         workspace,
         fake_api,
@@ -208,13 +207,12 @@ def test_batch_verify_without_the_sandbox_cannot_see_v4codes_processes(
     conftest.py) still runs out of sight of the driver and the unit's agent, as every other
     unsandboxed child does: it could read the key from their memory otherwise."""
     out = tmp_path / "verify-saw.txt"
-    snoop = Path(__file__).resolve().parent.parent / "mcp_server" / "snoop.py"
     manifest = plan_each(workspace, fake_api, "README.md", tmp_path / "jobs.jsonl", key=KEY)
     fake_api.route("README.md", [tool_call("write_file", path="README.md", content="# x\n")])
     fake_api.route("README.md", [text("Done.")])
     ran = v4code(
         workspace, "batch", "run", str(manifest), "--verify",
-        f"{sys.executable} {snoop} {KEY[::-1]} {out}",
+        snoop_command(KEY, out),
         server=fake_api, key=KEY,
     )  # fmt: skip
     report = out.read_text()
