@@ -8,6 +8,7 @@ DEEPSEEK_* and V4CODE_* variable but V4CODE_HOME).
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -119,12 +120,33 @@ def start_v4code(
     )
 
 
-def plan_each(root: Path, server: FakeDeepSeek, pattern: str, manifest: Path) -> Path:
+def session_logs() -> str:
+    """Every session log below V4CODE_HOME, as one text: to check what v4code wrote down."""
+    home = Path(os.environ["V4CODE_HOME"])
+    return "".join(p.read_text() for p in sorted(home.rglob("*.jsonl")))
+
+
+def seen_by_model(server: FakeDeepSeek) -> str:
+    """Every message the model server was sent, as one JSON text."""
+    return json.dumps([r.messages for r in server.chat_requests])
+
+
+def plan_each(
+    root: Path,
+    server: FakeDeepSeek,
+    pattern: str,
+    manifest: Path,
+    *,
+    key: str | None = DEFAULT_KEY,
+    env: Mapping[str, str | None] | None = None,
+    sandbox: bool = False,
+) -> Path:
     """`v4code batch plan "Fix {path}." --each PATTERN -o MANIFEST` (one unit a matching
-    file), asserted to succeed; returns `manifest` for `batch run`."""
+    file), asserted to succeed; returns `manifest` for `batch run`. `key`, `env` and `sandbox`
+    are as for `v4code`."""
     planned = v4code(
         root, "batch", "plan", "Fix {path}.", "--each", pattern, "-o", str(manifest),
-        server=server,
+        server=server, key=key, env=env, sandbox=sandbox,
     )  # fmt: skip
     assert planned.returncode == 0, planned.stderr
     return manifest

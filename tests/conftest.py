@@ -2,15 +2,35 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
+import socket
 import stat
 import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from v4code.safety.sandbox import SandboxUnavailable, check_sandbox
+
 pytest_plugins = ["fake_api.pytest_plugin"]
+
+MCP_SERVER = Path(__file__).parent / "mcp_server" / "server.py"
+
+
+def _sandbox_works() -> bool:
+    try:
+        check_sandbox(Path.cwd())
+    except SandboxUnavailable:
+        return False
+    return True
+
+
+needs_bwrap = pytest.mark.skipif(not _sandbox_works(), reason="bubblewrap cannot run here")
 
 
 @pytest.fixture(autouse=True)
@@ -28,6 +48,20 @@ def v4code_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Mo
     for var in list(os.environ):
         if var.startswith(("DEEPSEEK_", "V4CODE_")) and var != "V4CODE_HOME":
             monkeypatch.delenv(var, raising=False)
+    return home
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty HOME (and XDG config folder) at `tmp_path / "home"`, with no git config named
+    by the environment: the test writes the user's git config there, and no test reads the
+    real user's."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    for name in ("GIT_CONFIG_GLOBAL", "GIT_CONFIG_SYSTEM", "GIT_CONFIG_PARAMETERS"):
+        monkeypatch.delenv(name, raising=False)
     return home
 
 
@@ -134,3 +168,63 @@ def redirecting_models() -> Iterator[tuple[str, list[str | None]]]:
         for server in (other, first):
             server.shutdown()
             server.server_close()
+
+
+def mcp_table(
+    name: str,
+    *,
+    allow: list[str] | None = None,
+    env: dict[str, str] | None = None,
+    timeout: int | None = None,
+) -> str:
+    """A `[mcp.servers.NAME]` config table that runs the test MCP server over stdio."""
+    lines = [
+        f"[mcp.servers.{name}]",
+        f"command = {json.dumps(sys.executable)}",
+        f"args = [{json.dumps(str(MCP_SERVER))}, 'stdio']",
+    ]
+    if timeout is not None:
+        lines.append(f"timeout = {timeout}")
+    if allow is not None:
+        lines.append(f"allow = {json.dumps(allow)}")
+    if env is not None:
+        pairs = ", ".join(f"{json.dumps(k)} = {json.dumps(v)}" for k, v in env.items())
+        lines.append(f"env = {{ {pairs} }}")
+    return "\n".join(lines) + "\n"
+
+
+def snoop_command(key: str, out: Path | str) -> str:
+    """The command line of tests/mcp_server/snoop.py looking for `key` (given reversed, so its
+    own command line does not hold it) and writing its report to `out`."""
+    return f"{sys.executable} {MCP_SERVER.parent / 'snoop.py'} {key[::-1]} {out}"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def http_mcp(**env: str) -> Iterator[str]:
+    """The test MCP server over HTTP (`env` added to its environment), started and its imports
+    done before v4code runs, so a loaded machine's slow start does not count; its URL."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, str(MCP_SERVER), "http", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, **env},
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), 0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}/mcp"
+    finally:
+        proc.kill()  # a call it still sleeps in would hold a polite shutdown
+        proc.wait(10)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -21,6 +20,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import free_port
 
 from v4code.cli import main
 from v4code.config import user_config_path
@@ -39,12 +39,6 @@ def _missing() -> str | None:
             '`pip install "llama-cpp-python[server]" gguf` to run the engine tests'
         )
     return None
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="session")

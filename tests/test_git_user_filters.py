@@ -27,18 +27,6 @@ STORED = "hello lfs\n"
 SMUDGED = "HELLO LFS\n"
 
 
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """An empty HOME (and XDG config folder): no test reads the real user's git config."""
-    home = tmp_path / "home"
-    home.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
-    for name in ("GIT_CONFIG_GLOBAL", "GIT_CONFIG_SYSTEM", "GIT_CONFIG_PARAMETERS"):
-        monkeypatch.delenv(name, raising=False)
-    return home
-
-
 def driver(folder: Path) -> dict[str, Path]:
     """The `up` driver's clean and smudge scripts in `folder`, each touching its marker."""
     folder.mkdir(parents=True, exist_ok=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 import threading
@@ -13,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from cli_harness import v4code
+from conftest import MCP_SERVER, http_mcp, mcp_table
 from fake_api import FakeDeepSeek, text, tool_call
 
 from v4code.cancel import CancelToken
@@ -21,7 +21,7 @@ from v4code.mcp.client import McpHub
 from v4code.mcp.config import ServerConfig, load_servers, parse_server
 from v4code.mcp.tools import bounded_schema, flatten_schema
 
-SERVER = Path(__file__).parent / "mcp_server" / "server.py"
+SERVER = MCP_SERVER
 
 
 def stdio_config(name: str = "t", **extra: object) -> ServerConfig:
@@ -95,30 +95,9 @@ def test_a_server_that_crashes_is_restarted_once(tmp_path: Path) -> None:
         one.close()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_a_streamable_http_server(tmp_path: Path) -> None:
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, str(SERVER), "http", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), 0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
-        config = parse_server(
-            "web", {"url": f"http://127.0.0.1:{port}/mcp", "headers": {"X-T": "1"}}, "user"
-        )
+    with http_mcp() as url:
+        config = parse_server("web", {"url": url, "headers": {"X-T": "1"}}, "user")
         one = McpHub([config])
         one.start()
         try:
@@ -127,9 +106,6 @@ def test_a_streamable_http_server(tmp_path: Path) -> None:
             assert one.call("web", "add", {"a": 2, "b": 3}, timeout=20).text == "5"
         finally:
             one.close()
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 def test_schemas_are_flattened_for_function_calling() -> None:
@@ -163,18 +139,6 @@ def write_user_config(home: Path, body: str) -> None:
     (home / "config.toml").write_text(body)
 
 
-def server_table(name: str, allow: list[str] | None = None) -> str:
-    lines = [
-        f"[mcp.servers.{name}]",
-        f"command = {json.dumps(sys.executable)}",
-        f"args = [{json.dumps(str(SERVER))}, 'stdio']",
-        "timeout = 30",
-    ]
-    if allow is not None:
-        lines.append(f"allow = {json.dumps(allow)}")
-    return "\n".join(lines) + "\n"
-
-
 def run_v4code(root: Path, base_url: str, *args: str) -> subprocess.CompletedProcess[str]:
     return v4code(root, *args, base_url=base_url, timeout=180)
 
@@ -182,7 +146,7 @@ def run_v4code(root: Path, base_url: str, *args: str) -> subprocess.CompletedPro
 def test_run_full_auto_denies_a_tool_not_in_allow(
     workspace: Path, fake_api: FakeDeepSeek, v4code_home: Path
 ) -> None:
-    write_user_config(v4code_home, server_table("t"))
+    write_user_config(v4code_home, mcp_table("t", timeout=30))
     fake_api.load([tool_call("t__echo", text="hello"), text("done")])
     result = run_v4code(
         workspace, fake_api.base_url, "run", "--permission-mode", "full-auto", "say hi"
@@ -197,7 +161,7 @@ def test_run_full_auto_denies_a_tool_not_in_allow(
 def test_run_calls_an_allowed_tool_with_a_stable_prefix(
     workspace: Path, fake_api: FakeDeepSeek, v4code_home: Path
 ) -> None:
-    write_user_config(v4code_home, server_table("t", ["t__*"]))
+    write_user_config(v4code_home, mcp_table("t", allow=["t__*"], timeout=30))
     fake_api.load(
         [
             tool_call("t__echo", text="hello"),
@@ -230,7 +194,7 @@ def test_ask_mode_asks_before_an_mcp_call(
     from v4code.mcp.session import close_hub
     from v4code.protocols import Approval, ApprovalRequest
 
-    write_user_config(v4code_home, server_table("t"))
+    write_user_config(v4code_home, mcp_table("t", timeout=30))
     asked: list[ApprovalRequest] = []
 
     class Yes:
@@ -255,7 +219,7 @@ def test_ask_mode_asks_before_an_mcp_call(
 
 def test_help_does_not_import_mcp_or_start_servers(workspace: Path, v4code_home: Path) -> None:
     marker = workspace / "started"
-    body = server_table("t") + f"env = {{MCP_TEST_MARKER = {json.dumps(str(marker))}}}\n"
+    body = mcp_table("t", timeout=30, env={"MCP_TEST_MARKER": str(marker)})
     write_user_config(v4code_home, body)
     for flag in ("--help", "--version"):
         result = v4code(workspace, flag, python_flags=("-X", "importtime"), timeout=60)
@@ -267,7 +231,9 @@ def test_help_does_not_import_mcp_or_start_servers(workspace: Path, v4code_home:
 
 def test_a_project_server_needs_trust(workspace: Path) -> None:
     (workspace / ".v4code").mkdir()
-    (workspace / ".v4code" / "config.toml").write_text(server_table("proj", ["proj__*", "x__*"]))
+    (workspace / ".v4code" / "config.toml").write_text(
+        mcp_table("proj", allow=["proj__*", "x__*"], timeout=30)
+    )
     assert load_servers(workspace).servers == ()
     from v4code.safety.trust import grant
 
@@ -322,7 +288,7 @@ def test_mcp_reload_adds_a_server_to_a_running_session(
     )
     agent = open_session(settings, workspace, No()).agent
     assert not any("__" in name for name in agent.registry.names())
-    write_user_config(v4code_home, server_table("t"))
+    write_user_config(v4code_home, mcp_table("t", timeout=30))
 
     class ChatLike:
         root = workspace

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import git
 from fake_api import FakeDeepSeek, step, text, tool_call, tool_calls
 from readme_examples import Block, Example, Shell, blocks, clean_environ
 
@@ -124,11 +125,6 @@ FILES = {
     "tests/test_invoice.py": "from src.invoice import Invoice\n\n\ndef test_total():\n"
     '    assert Invoice([{"amount": 2}]).total() == 2\n',
 }
-
-
-def git(cwd: Path, *args: str) -> str:
-    done = subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True)
-    return done.stdout
 
 
 def scratch_repo(root: Path) -> Path:

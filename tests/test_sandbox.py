@@ -15,24 +15,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import program_on_path
+from conftest import needs_bwrap, program_on_path
 from tool_harness import run_command
 
 from v4code.errors import ToolError
 from v4code.safety import sandbox
 from v4code.safety.sandbox import SandboxUnavailable, bwrap_argv, check_sandbox
 from v4code.toolkit import ToolContext
-
-
-def _sandbox_works() -> bool:
-    try:
-        check_sandbox(Path.cwd())
-    except SandboxUnavailable:
-        return False
-    return True
-
-
-needs_bwrap = pytest.mark.skipif(not _sandbox_works(), reason="bubblewrap cannot run here")
 
 
 @pytest.fixture

@@ -13,24 +13,13 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
-from cli_harness import v4code
+from cli_harness import plan_each, seen_by_model, session_logs, v4code
+from conftest import MCP_SERVER, needs_bwrap, snoop_command
 from fake_api import FakeDeepSeek, start_subprocess_server, text, tool_call, tool_calls
 from tmux_harness import chat_in_tmux, leave, send, wait_for
-
-from v4code.safety.sandbox import SandboxUnavailable, check_sandbox
-
-
-def _sandbox_works() -> bool:
-    try:
-        check_sandbox(Path.cwd())
-    except SandboxUnavailable:
-        return False
-    return True
-
-
-needs_bwrap = pytest.mark.skipif(not _sandbox_works(), reason="bubblewrap cannot run here")
 
 KEY = "sk-attacker-two-key-0123456789"
 MARK = "z9-leaked-credential"
@@ -40,20 +29,28 @@ OPENSSH_KEY = (
 )
 
 
-def seen_by_model(server: FakeDeepSeek) -> str:
-    return json.dumps([r.messages for r in server.chat_requests])
-
-
-def session_logs() -> str:
-    home = Path(os.environ["V4CODE_HOME"])
-    return "".join(p.read_text() for p in sorted(home.rglob("*.jsonl")))
-
-
 def sandboxed_run(root: Path, server: FakeDeepSeek) -> subprocess.CompletedProcess[str]:
     return v4code(
         root, "run", "--permission-mode", "full-auto", "--output", "json", "go",
         server=server, sandbox=True,
     )  # fmt: skip
+
+
+def read_only_run(root: Path, server: FakeDeepSeek, *steps: dict[str, Any]) -> None:
+    """`run --permission-mode read-only`, the model taking `steps` and then saying it is done."""
+    server.load([*steps, text("Done.")])
+    v4code(root, "run", "--permission-mode", "read-only", "go", server=server, key=KEY)
+
+
+def trust_project(root: Path, server: FakeDeepSeek, config: str) -> None:
+    """`.v4code/config.toml` holding `config`, trusted with `v4code trust`; the endpoint is in
+    the user's config, so the runs after it name none in the environment."""
+    (root / ".v4code").mkdir()
+    (root / ".v4code" / "config.toml").write_text(config)
+    home = Path(os.environ["V4CODE_HOME"])
+    (home / "config.toml").write_text(f'base_url = "{server.base_url}"\n')
+    trusted = v4code(root, "trust", key=KEY)
+    assert trusted.returncode == 0, trusted.stderr
 
 
 @needs_bwrap
@@ -89,14 +86,12 @@ def test_a_key_past_the_first_bytes_of_a_file_is_still_a_secret(
 ) -> None:
     """A private key pasted after 20 KB of notes, in a file whose name says nothing."""
     (workspace / "notes.md").write_text("".join(f"note {n}\n" for n in range(3000)) + OPENSSH_KEY)
-    fake_api.load(
-        [
-            tool_call("read_file", path="notes.md", offset=2990),
-            tool_call("grep", pattern="leaked", context=3),
-            text("Done."),
-        ]
+    read_only_run(
+        workspace,
+        fake_api,
+        tool_call("read_file", path="notes.md", offset=2990),
+        tool_call("grep", pattern="leaked", context=3),
     )
-    v4code(workspace, "run", "--permission-mode", "read-only", "go", server=fake_api, key=KEY)
     assert MARK not in seen_by_model(fake_api) and MARK not in session_logs()
 
 
@@ -161,12 +156,7 @@ def test_a_trusted_hook_script_the_model_rewrites_in_the_session_does_not_run(
     ran = tmp_path / "hook-ran"
     (workspace / "scripts").mkdir()
     (workspace / "scripts" / "hook.sh").write_text(f"echo reviewed >> {ran}\n")
-    (workspace / ".v4code").mkdir()
-    (workspace / ".v4code" / "config.toml").write_text('[hooks]\nturn_end = "sh scripts/hook.sh"\n')
-    home = Path(os.environ["V4CODE_HOME"])
-    (home / "config.toml").write_text(f'base_url = "{fake_api.base_url}"\n')
-    trusted = v4code(workspace, "trust", key=KEY)
-    assert trusted.returncode == 0, trusted.stderr
+    trust_project(workspace, fake_api, '[hooks]\nturn_end = "sh scripts/hook.sh"\n')
     fake_api.load(
         [
             tool_calls(
@@ -188,17 +178,13 @@ def test_a_trusted_mcp_server_the_model_rewrites_and_crashes_is_not_restarted(
     the server exit with a tool call: the restart must not start the model's script."""
     ran = tmp_path / "server-ran"
     (workspace / "tools").mkdir()
-    server = Path(__file__).resolve().parent.parent / "mcp_server" / "server.py"
-    (workspace / "tools" / "srv.py").write_text(server.read_text())
-    (workspace / ".v4code").mkdir()
-    (workspace / ".v4code" / "config.toml").write_text(
+    (workspace / "tools" / "srv.py").write_text(MCP_SERVER.read_text())
+    trust_project(
+        workspace,
+        fake_api,
         f'[mcp.servers.srv]\ncommand = "{sys.executable}"\nargs = ["tools/srv.py", "stdio"]\n'
-        'allow = ["srv__*"]\n'
+        'allow = ["srv__*"]\n',
     )
-    home = Path(os.environ["V4CODE_HOME"])
-    (home / "config.toml").write_text(f'base_url = "{fake_api.base_url}"\n')
-    trusted = v4code(workspace, "trust", key=KEY)
-    assert trusted.returncode == 0, trusted.stderr
     hostile = f"open({str(ran)!r}, 'w').write('the model')\n"
     fake_api.load(
         [
@@ -221,18 +207,12 @@ def test_batch_verify_without_the_sandbox_cannot_see_v4codes_processes(
     conftest.py) still runs out of sight of the driver and the unit's agent, as every other
     unsandboxed child does: it could read the key from their memory otherwise."""
     out = tmp_path / "verify-saw.txt"
-    snoop = Path(__file__).resolve().parent.parent / "mcp_server" / "snoop.py"
-    manifest = tmp_path / "jobs.jsonl"
-    planned = v4code(
-        workspace, "batch", "plan", "Fix {path}.", "--each", "README.md", "-o", str(manifest),
-        server=fake_api, key=KEY,
-    )  # fmt: skip
-    assert planned.returncode == 0, planned.stderr
+    manifest = plan_each(workspace, fake_api, "README.md", tmp_path / "jobs.jsonl", key=KEY)
     fake_api.route("README.md", [tool_call("write_file", path="README.md", content="# x\n")])
     fake_api.route("README.md", [text("Done.")])
     ran = v4code(
         workspace, "batch", "run", str(manifest), "--verify",
-        f"{sys.executable} {snoop} {KEY[::-1]} {out}",
+        snoop_command(KEY, out),
         server=fake_api, key=KEY,
     )  # fmt: skip
     report = out.read_text()
@@ -250,12 +230,7 @@ def test_a_trusted_hook_that_runs_make_does_not_run_the_models_makefile(
 ) -> None:
     ran = tmp_path / "hook-ran"
     (workspace / "Makefile").write_text(f"lint:\n\t@echo reviewed >> {ran}\n")
-    (workspace / ".v4code").mkdir()
-    (workspace / ".v4code" / "config.toml").write_text('[hooks]\nturn_end = "make -s lint"\n')
-    home = Path(os.environ["V4CODE_HOME"])
-    (home / "config.toml").write_text(f'base_url = "{fake_api.base_url}"\n')
-    trusted = v4code(workspace, "trust", key=KEY)
-    assert trusted.returncode == 0, trusted.stderr
+    trust_project(workspace, fake_api, '[hooks]\nturn_end = "make -s lint"\n')
     hostile = f"lint:\n\t@echo model >> {ran}\n"
     fake_api.load(
         [tool_calls([("write_file", {"path": "Makefile", "content": hostile})]), text("Done.")]
@@ -273,15 +248,13 @@ def test_symbol_tools_show_nothing_of_a_key_in_a_source_file(
     (workspace / "settings.py").write_text(
         f'def connect(key="""{OPENSSH_KEY}"""):\n    return key\n'
     )
-    fake_api.load(
-        [
-            tool_call("outline", path="settings.py"),
-            tool_calls([("find_symbol", {"name": "connect"})]),
-            tool_call("repo_map"),
-            text("Done."),
-        ]
+    read_only_run(
+        workspace,
+        fake_api,
+        tool_call("outline", path="settings.py"),
+        tool_calls([("find_symbol", {"name": "connect"})]),
+        tool_call("repo_map"),
     )
-    v4code(workspace, "run", "--permission-mode", "read-only", "go", server=fake_api, key=KEY)
     assert MARK not in seen_by_model(fake_api) and MARK not in session_logs()
 
 
@@ -299,12 +272,10 @@ def test_credential_stores_named_for_what_they_hold_are_secret_files(
     for name, content in files.items():
         (workspace / name).parent.mkdir(parents=True, exist_ok=True)
         (workspace / name).write_text(content)
-    fake_api.load(
-        [
-            tool_call("grep", pattern=MARK[:6]),
-            tool_calls([("read_file", {"path": name}) for name in files]),
-            text("Done."),
-        ]
+    read_only_run(
+        workspace,
+        fake_api,
+        tool_call("grep", pattern=MARK[:6]),
+        tool_calls([("read_file", {"path": name}) for name in files]),
     )
-    v4code(workspace, "run", "--permission-mode", "read-only", "go", server=fake_api, key=KEY)
     assert MARK not in seen_by_model(fake_api) and MARK not in session_logs()

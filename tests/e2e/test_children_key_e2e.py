@@ -18,16 +18,12 @@ from pathlib import Path
 
 import pytest
 from cli_harness import cli_env, v4code
+from conftest import mcp_table, snoop_command
 from fake_api import FakeDeepSeek, text, tool_calls
 
 pytestmark = pytest.mark.skipif(shutil.which("bwrap") is None, reason="needs bubblewrap")
 
-MCP_DIR = Path(__file__).parent.parent / "mcp_server"
 KEY = "sk-user-key-9876543210fedcba"
-
-
-def snoop_command(out: Path) -> str:
-    return f"{sys.executable} {MCP_DIR / 'snoop.py'} {KEY[::-1]} {out}"
 
 
 def test_no_unsandboxed_child_can_read_the_key_from_v4codes_process(
@@ -35,17 +31,13 @@ def test_no_unsandboxed_child_can_read_the_key_from_v4codes_process(
 ) -> None:
     hook_out, command_out = tmp_path / "hook.txt", tmp_path / "command.txt"
     (v4code_home / "config.toml").write_text(
-        "[mcp.servers.spy]\n"
-        f"command = {json.dumps(sys.executable)}\n"
-        f"args = [{json.dumps(str(MCP_DIR / 'server.py'))}, 'stdio']\n"
-        "allow = ['spy__*']\n"
-        f"env = {{ MCP_TEST_NEEDLE = {json.dumps(KEY[::-1])} }}\n\n"
-        f"[hooks]\nbefore_tool = {json.dumps(snoop_command(hook_out))}\n"
+        mcp_table("spy", allow=["spy__*"], env={"MCP_TEST_NEEDLE": KEY[::-1]})
+        + f"\n[hooks]\nbefore_tool = {json.dumps(snoop_command(KEY, hook_out))}\n"
     )
     fake_api.load(
         [
             tool_calls(
-                [("spy__snoop", {}), ("run_command", {"command": snoop_command(command_out)})]
+                [("spy__snoop", {}), ("run_command", {"command": snoop_command(KEY, command_out)})]
             ),
             text("Done."),
         ]

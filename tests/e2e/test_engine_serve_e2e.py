@@ -11,20 +11,14 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import sys
 from pathlib import Path
 
 from cli_harness import v4code
+from conftest import free_port, snoop_command
 
 TESTS = Path(__file__).resolve().parent.parent
 KEY = "sk-user-key-0123456789engine"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def write_plan(path: Path, argv: list[str]) -> Path:
@@ -37,11 +31,10 @@ def fake_vllm(folder: Path, ran: Path, script: Path) -> Path:
     the fake server (a vLLM look-alike serving `m1`) on the port it was given."""
     folder.mkdir(parents=True, exist_ok=True)
     program = folder / "vllm"
-    snoop = TESTS / "mcp_server" / "snoop.py"
     program.write_text(
         "#!/bin/sh\n"
         f"env > {ran}.env\n"
-        f"{sys.executable} {snoop} {KEY[::-1]} {ran}.snoop\n"
+        f"{snoop_command(KEY, f'{ran}.snoop')}\n"
         f'exec {sys.executable} -m fake_api --script {script} --max-lifetime 120 --port "$4"\n'
     )
     program.chmod(0o755)

@@ -29,18 +29,6 @@ BOTTOM = "bottom = 1\n"
 MIDDLE = "".join(f"line {n}\n" for n in range(12))
 
 
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """An empty HOME (and XDG config folder): no test reads the real user's git config."""
-    home = tmp_path / "home"
-    home.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
-    for name in ("GIT_CONFIG_GLOBAL", "GIT_CONFIG_SYSTEM", "GIT_CONFIG_PARAMETERS"):
-        monkeypatch.delenv(name, raising=False)
-    return home
-
-
 def program(markers: Path, name: str, body: str = "cat") -> str:
     """A shell command line that leaves `markers/NAME` when it starts, then runs `body`."""
     markers.mkdir(exist_ok=True)

@@ -2,28 +2,21 @@
 
 from __future__ import annotations
 
-import json
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
+from conftest import mcp_table
 from fake_api import start_subprocess_server, text
 from tmux_harness import chat_in_tmux, leave, send, wait_for
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
 
-SERVER = Path(__file__).parent.parent / "mcp_server" / "server.py"
-
 
 def test_an_mcp_call_is_approved_and_rendered(
     workspace: Path, tmp_path: Path, v4code_home: Path
 ) -> None:
-    (v4code_home / "config.toml").write_text(
-        "[mcp.servers.t]\n"
-        f"command = {json.dumps(sys.executable)}\n"
-        f"args = [{json.dumps(str(SERVER))}, 'stdio']\n"
-    )
+    (v4code_home / "config.toml").write_text(mcp_table("t"))
     server = start_subprocess_server(
         [
             {

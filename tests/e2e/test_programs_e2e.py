@@ -13,22 +13,9 @@ import os
 import shutil
 from pathlib import Path
 
-import pytest
-from cli_harness import v4code
+from cli_harness import plan_each, v4code
+from conftest import needs_bwrap
 from fake_api import FakeDeepSeek, text, tool_call, tool_calls
-
-from v4code.safety.sandbox import SandboxUnavailable, check_sandbox
-
-
-def _sandbox_works() -> bool:
-    try:
-        check_sandbox(Path.cwd())
-    except SandboxUnavailable:
-        return False
-    return True
-
-
-needs_bwrap = pytest.mark.skipif(not _sandbox_works(), reason="bubblewrap cannot run here")
 
 
 def planted(marker: Path, real: str | None) -> str:
@@ -151,12 +138,7 @@ def test_batch_and_its_gitpython_never_run_the_workspaces_git(
     git = workspace / ".venv" / "bin" / "git"
     git.write_text(planted(mark, shutil.which("git")))
     git.chmod(0o755)
-    manifest = tmp_path / "jobs.jsonl"
-    planned = v4code(
-        workspace, "batch", "plan", "Fix {path}.", "--each", "README.md", "-o", str(manifest),
-        server=fake_api, env=env,
-    )  # fmt: skip
-    assert planned.returncode == 0, planned.stderr
+    manifest = plan_each(workspace, fake_api, "README.md", tmp_path / "jobs.jsonl", env=env)
     fake_api.route("README.md", [tool_call("write_file", path="README.md", content="# x\n")])
     fake_api.route("README.md", [text("Done.")])
     ran = v4code(workspace, "batch", "run", str(manifest), server=fake_api, env=env)

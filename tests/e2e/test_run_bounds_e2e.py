@@ -4,23 +4,17 @@ would cost more than the cap is never sent."""
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from cli_harness import v4code
+from conftest import http_mcp
 from fake_api import FakeDeepSeek, text, tool_call
 
 from v4code.sessions import list_sessions, read_session
-
-SERVER = Path(__file__).parent.parent / "mcp_server" / "server.py"
 
 
 def tool_results(root: Path) -> list[str]:
@@ -50,33 +44,6 @@ def test_max_time_stops_a_hook(workspace: Path, fake_api: FakeDeepSeek, v4code_h
     assert result.returncode == 4, result.stderr
     time.sleep(0.5)
     assert not late.exists()
-
-
-@contextlib.contextmanager
-def http_mcp(**env: str) -> Iterator[str]:
-    """The test MCP server over HTTP (`env` added to its environment), started and its imports
-    done before v4code runs, so a loaded machine's slow start does not count; its URL."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    proc = subprocess.Popen(
-        [sys.executable, str(SERVER), "http", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ, **env},
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), 0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}/mcp"
-    finally:
-        proc.kill()  # a call it still sleeps in would hold a polite shutdown
-        proc.wait(10)
 
 
 @pytest.fixture

@@ -23,22 +23,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cli_harness import v4code
-from conftest import git
+from cli_harness import plan_each, v4code
+from conftest import git, needs_bwrap
 from fake_api import FakeDeepSeek, text, tool_call
 
-from v4code.safety.sandbox import SandboxUnavailable, check_sandbox
-
-
-def _sandbox_works() -> bool:
-    try:
-        check_sandbox(Path.cwd())
-    except SandboxUnavailable:
-        return False
-    return True
-
-
-pytestmark = pytest.mark.skipif(not _sandbox_works(), reason="bubblewrap cannot run here")
+pytestmark = needs_bwrap
 
 SECRET = "PRIVATE-KEY-0f3a9c"
 
@@ -187,12 +176,7 @@ def test_a_batch_units_sandbox_sees_its_worktree_but_not_the_v4code_home(
     (workspace / "a.txt").write_text("a\n")
     git(workspace, "add", "-A")
     git(workspace, "commit", "-qm", "a")
-    manifest = tmp_path / "jobs.jsonl"
-    planned = v4code(
-        workspace, "batch", "plan", "Fix {path}.", "--each", "a.txt", "-o", str(manifest),
-        server=fake_api, sandbox=True,
-    )  # fmt: skip
-    assert planned.returncode == 0, planned.stderr
+    manifest = plan_each(workspace, fake_api, "a.txt", tmp_path / "jobs.jsonl", sandbox=True)
     fake_api.route(
         "a.txt",
         [

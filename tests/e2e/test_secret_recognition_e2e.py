@@ -10,11 +10,11 @@ A review leaves such files out of the diff it sends.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from pathlib import Path
 
 import cli_harness
+from cli_harness import seen_by_model, session_logs
 from conftest import git
 from fake_api import FakeDeepSeek, text, tool_call, tool_calls
 
@@ -43,15 +43,6 @@ FILES = {
 
 def v4code(root: Path, server: FakeDeepSeek, *args: str) -> subprocess.CompletedProcess[str]:
     return cli_harness.v4code(root, *args, server=server, key=KEY, env={"V4CODE_MAX_RETRIES": "0"})
-
-
-def session_logs() -> str:
-    home = Path(os.environ["V4CODE_HOME"])
-    return "".join(p.read_text() for p in sorted(home.rglob("*.jsonl")))
-
-
-def seen_by_model(server: FakeDeepSeek) -> str:
-    return json.dumps([r.messages for r in server.chat_requests])
 
 
 def test_read_only_run_reads_and_greps_no_secret_file(

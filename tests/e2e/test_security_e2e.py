@@ -18,6 +18,7 @@ from typing import Any
 
 import cli_harness
 import pytest
+from cli_harness import session_logs
 from fake_api import FakeDeepSeek, fault, text, tool_call
 from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output import DummyOutput
@@ -32,11 +33,6 @@ SECRET = "s3cr3t-database-password-4711"
 
 def v4code(root: Path, server: FakeDeepSeek, *args: str) -> subprocess.CompletedProcess[str]:
     return cli_harness.v4code(root, *args, server=server, key=KEY, env={"V4CODE_MAX_RETRIES": "0"})
-
-
-def session_logs() -> str:
-    home = Path(os.environ["V4CODE_HOME"])
-    return "".join(p.read_text() for p in sorted(home.rglob("*.jsonl")))
 
 
 def with_env_file(workspace: Path) -> Path:
