@@ -89,6 +89,22 @@ def test_the_backend_gets_the_turns_deadline(tmp_path: Path) -> None:
     assert seen and seen[0] is not None
 
 
+def test_a_request_between_turns_is_not_bound_by_the_last_turns_deadline(tmp_path: Path) -> None:
+    """`/compact` runs between turns: the limit of the turn before, long spent, must not cut it."""
+    seen: list[float | None] = []
+
+    class Recording(ScriptedBackend):
+        def stream(self, request, cancel, deadline=None):
+            seen.append(deadline)
+            return super().stream(request, cancel, deadline)
+
+    agent, _ = agent_with(tmp_path, [], max_time=30.0)
+    agent._backend = Recording([reply("ok"), reply("summary")])
+    list(agent.submit("go"))
+    list(agent.model_stream(agent.request()))  # as compaction's summary request does
+    assert seen[0] is not None and seen[1] is None
+
+
 def test_usage_is_priced_by_the_model_the_finish_names(tmp_path: Path) -> None:
     from v4code.events import StreamFinish, UsageChunk
 

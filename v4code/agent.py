@@ -252,8 +252,10 @@ class Agent(AgentControls):
         )
 
     def model_stream(self, request: ChatRequest) -> Iterator[StreamEvent]:
-        """One response; the turn's time limit bounds it, retries and reconnects included."""
-        return self._backend.stream(request, self.cancel, deadline=self._turn.deadline)
+        """One response; the turn's time limit bounds it, retries and reconnects included. The
+        deadline is read from the cancel token, which holds it only while a turn runs: a
+        `/compact` between turns is not bound by the last turn's spent limit."""
+        return self._backend.stream(request, self.cancel, deadline=self.cancel.deadline)
 
     def _stream_reply(self) -> Generator[Event, None, Reply]:
         reply = Reply()
