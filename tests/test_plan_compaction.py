@@ -23,7 +23,7 @@ def test_compaction_keeps_the_todo_list_verbatim(workspace: Path, fake_api, monk
             text("a2"),
             text("a3"),
             text("Earlier: a parser fix is under way."),  # the summary forgets the list
-            text("a4"),
+            text("Fourth answer."),
         ]
     )
     keys = ["one" + ENTER, "two" + ENTER, "three" + ENTER, "/compact" + ENTER]
@@ -32,5 +32,5 @@ def test_compaction_keeps_the_todo_list_verbatim(workspace: Path, fake_api, monk
     first = fake_api.chat_requests[5].body["messages"][1]["content"]
     assert first.startswith("Summary of the earlier part")
     assert "[x] Read the parser\n[>] Fix the off-by-one in tokenize\n[ ] Run the tests" in first
-    after_todo = screen.rsplit("a4", 1)[1]  # what /todo printed after the last answer
+    after_todo = screen.rsplit("Fourth answer.", 1)[1]  # what /todo printed after the last answer
     assert "  [>] Fix the off-by-one in tokenize\n  [ ] Run the tests" in after_todo

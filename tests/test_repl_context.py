@@ -62,7 +62,7 @@ def test_automatic_compaction_near_the_context_window(repo, fake_api, monkeypatc
             {**text("a2"), "usage": BIG},
             {**text("a3"), "usage": BIG},
             text("summary of one"),
-            text("a4"),
+            text("Fourth answer."),
         ]
     )
     keys = ["one" + ENTER, "two" + ENTER, "three" + ENTER, "four" + ENTER]
@@ -78,7 +78,7 @@ def test_automatic_compaction_near_the_context_window(repo, fake_api, monkeypatc
         "a3",
         "four",
     ]
-    assert screen.index("Compacted") < screen.index("a4")
+    assert screen.index("Compacted") < screen.index("Fourth answer.")
 
 
 def test_automatic_compaction_inside_a_long_turn(repo, fake_api, monkeypatch):
