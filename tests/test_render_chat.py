@@ -282,6 +282,25 @@ def test_live_terminal_draws_the_first_characters_at_once_then_throttles() -> No
     assert "word399" in ANSI.sub("", out.getvalue())
 
 
+def test_what_is_printed_for_good_is_not_drawn_again_below_it() -> None:
+    """When the open text is printed for good (the answer ended, a line printed after it), the
+    live part under it is the status at once, not the old frame with the same text again:
+    a screen read between that write and the next frame shows each line once."""
+    out = io.StringIO()
+    console = Console(file=out, width=80, height=12, force_terminal=True, color_system=None)
+    region = LiveRegion(console, fps=1000)
+    region.write("Alpha beta gamma", Markdown)
+    region.refresh()  # the open text is on screen, in the live part
+    for finish in (region.end_text, lambda: region.print(Text("Summary line."))):
+        before = len(out.getvalue())
+        finish()
+        write = ANSI.sub("", out.getvalue()[before:])
+        assert write.count("Alpha beta gamma") <= 1, write
+        region.write("Alpha beta gamma", Markdown)
+        region.refresh()
+    region.close()
+
+
 @pytest.mark.parametrize("seed", range(3))
 def test_what_leaves_the_live_area_is_printed_once_and_in_order(seed: int) -> None:
     """A live region on a short screen: a long open block (a code block) overflows it, and the
