@@ -204,9 +204,7 @@ def _bare_word(args: list[str], i: int) -> bool:
 @click.option(
     "-p", "--print", "prompt", metavar="TASK", help="Run TASK without a prompt, like `v4code run`."
 )
-@click.option(
-    "-c", "--continue", "continue_", is_flag=True, help="Continue the latest session here."
-)
+@options.continue_session("Continue the latest session here.")
 @click.option(
     "-r",
     "--resume",
@@ -226,12 +224,7 @@ def _bare_word(args: list[str], i: int) -> bool:
 @options.base_url()
 @options.dialect()
 @options.profile()
-@click.option(
-    "--plan",
-    "plan",
-    is_flag=True,
-    help="Start in plan mode: reads only until you approve the model's plan (see /plan).",
-)
+@options.plan("Start in plan mode: reads only until you approve the model's plan (see /plan).")
 @click.pass_context
 def main(
     ctx: click.Context,

@@ -82,9 +82,24 @@ def max_time(help: str) -> Decorator:
     return click.option("--max-time", type=click.FloatRange(min=0), help=help)
 
 
-def cwd(help: str = "Work in this directory instead of the current one.") -> Decorator:
-    """`-C/--cwd DIR`, as git -C: the folder the command works in (a str: no pathlib at
-    `--help`)."""
-    return click.option(
-        "-C", "--cwd", "cwd", type=click.Path(exists=True, file_okay=False), help=help
-    )
+def continue_session(help: str) -> Decorator:
+    """`-c/--continue`: go on from this workspace's latest session."""
+    return click.option("-c", "--continue", "continue_", is_flag=True, help=help)
+
+
+def plan(help: str) -> Decorator:
+    """`--plan`: start in plan mode (reads only until a plan is approved)."""
+    return click.option("--plan", "plan", is_flag=True, help=help)
+
+
+def cwd(
+    help: str = "Work in this directory instead of the current one.",
+    *aliases: str,
+    dest: str = "cwd",
+    path_type: type[Any] | None = None,
+    **extra: Any,
+) -> Decorator:
+    """`-C/--cwd DIR`, as git -C: the folder the command works in (a str unless `path_type`
+    says otherwise: pathlib is not needed for `--help`)."""
+    folder = click.Path(exists=True, file_okay=False, path_type=path_type)
+    return click.option("-C", "--cwd", *aliases, dest, type=folder, help=help, **extra)

@@ -48,13 +48,7 @@ Exit codes:
 @options.dialect()
 @options.profile()
 @click.option("--resume", "resume", metavar="ID", help="Continue session ID with this task.")
-@click.option(
-    "-c",
-    "--continue",
-    "continue_",
-    is_flag=True,
-    help="Continue the latest session here with this task.",
-)
+@options.continue_session("Continue the latest session here with this task.")
 @options.cwd()
 @click.option(
     "--allow-destructive",
@@ -75,11 +69,8 @@ Exit codes:
     default=None,
     help="Run commands unconfined (when bubblewrap is missing or cannot start).",
 )
-@click.option(
-    "--plan",
-    "plan",
-    is_flag=True,
-    help="Plan mode: explore read-only and print a plan (steps, files, checks); change nothing.",
+@options.plan(
+    "Plan mode: explore read-only and print a plan (steps, files, checks); change nothing."
 )
 @click.option(
     "--execute",
