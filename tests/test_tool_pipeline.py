@@ -2,7 +2,7 @@
 
 The schema golden (tests/golden/tool_schemas.json) is what the model sees of every built-in
 tool. It is part of the request's cached prefix, so a change must be deliberate: rerun with
-V4CODE_UPDATE_GOLDEN=1 and review the diff.
+--update-golden and review the diff.
 """
 
 from __future__ import annotations
