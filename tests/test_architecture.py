@@ -35,6 +35,8 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "v4code.globs",
             "v4code.newest_files",
             "v4code.choices",
+            "v4code.engines.table",
+            "v4code.engines.sources",
         ),
     ),
     (
