@@ -15,11 +15,10 @@ from v4code.engines.table import ENGINES, LOCAL
 # Run in a child, so the extra record is in the table before any module reads it.
 ONE_MORE = textwrap.dedent(
     """
-    import dataclasses, json, sys
+    import json
     from v4code.engines import table
 
-    toy = dataclasses.replace(
-        table.VLLM,
+    toy = table.VLLM._replace(
         name="toy",
         label="ToyServe",
         port=9123,

@@ -8,12 +8,14 @@ advises by `advice`. Flags and advice are quoted from the engines' V4 pages (eng
 has their addresses); what those pages leave open says UNCONFIRMED.
 
 A leaf: it imports only engines/sources.py (a leaf too), so the ground layer may read it.
+The records are named tuples, not dataclasses: `v4code --help` reads this table, and a
+named tuple costs a fraction of a frozen dataclass to define.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from v4code.engines.sources import (
     LLAMACPP_SERVER,
@@ -24,8 +26,7 @@ from v4code.engines.sources import (
 )
 
 
-@dataclass(frozen=True)
-class Advice:
+class Advice(NamedTuple):
     """What to change on the engine, by what the probe found missing."""
 
     thinking: str  # no reasoning came back
@@ -34,8 +35,7 @@ class Advice:
     usage: str  # no usage, or usage without cache fields
 
 
-@dataclass(frozen=True)
-class Launch:
+class Launch(NamedTuple):
     """How `engine plan` writes the engine's command for V4. Every string may name {repo},
     {context}, {port}, {gpus} (per node), {nodes} and {devices} (gpus x nodes); `per_node`
     also {rank}. Without `many_nodes` or `per_node` a multi-node plan shows the one-node form."""
@@ -51,8 +51,7 @@ class Launch:
     per_node: tuple[str, ...] = ()  # appended to each node's own command, one line per node
 
 
-@dataclass(frozen=True)
-class Engine:
+class Engine(NamedTuple):
     name: str  # the value of --dialect and --engine, and of a profile's `dialect`
     label: str  # as people write it
     switches: str  # how thinking and effort are switched: a key of backends/dialects.SWITCHES
@@ -63,8 +62,8 @@ class Engine:
     owners: tuple[str, ...] = ()  # `owned_by` values in GET /models that name it
     families: tuple[str, ...] = ()  # device families `engine plan` proposes it for
     launch: Launch | None = None
-    programs: Mapping[str, str] = field(default_factory=dict)  # program -> how to install it
-    modules: Mapping[str, str] = field(default_factory=dict)  # `python -m` module -> install
+    programs: Mapping[str, str] = {}  # program -> how to install it
+    modules: Mapping[str, str] = {}  # `python -m` module -> install
     v4_unconfirmed: bool = False  # its V4 support is not confirmed by its own pages
     source: str = ""  # the page (engines/sources.py) its flags are quoted from
 
