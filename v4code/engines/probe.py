@@ -1,24 +1,21 @@
 """`v4code engine probe`: ask a running server what v4code needs, and say what it answered.
 
-Every request goes through v4code's own backend (the dialect's switches, the streaming parser,
-the recovery of tool calls leaked as DSML or V3.1 text), with the raw chunks recorded on the
-way so each verdict can quote its evidence: the field the thinking came in, whether usage
-came at all, the model name the server answered with.
+Every request goes through v4code's own backend with the raw chunks recorded on the way
+(engines/prober.py), so each verdict can quote its evidence: the field the thinking came in,
+whether usage came at all, the model name the server answered with. The checks run in order
+(`CHECKS`, one function each), each reading what the earlier ones found.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
 from v4code.backends.dialects import DIALECTS
-from v4code.cancel import CancelToken
+from v4code.engines.prober import Answer, Prober
 from v4code.engines.table import ENGINES, LOCAL
-from v4code.errors import V4codeError
-from v4code.events import ReasoningDelta, StreamFinish, TextDelta, ToolCallReady, UsageChunk
 from v4code.types import ChatRequest, Message, ToolCall
 
 PASS, WARN, FAIL = "pass", "warn", "fail"
@@ -89,112 +86,6 @@ class ProbeReport:
         return data
 
 
-@dataclass
-class _Answer:
-    """One probe request: the events the backend made and the raw chunks behind them."""
-
-    chunks: list[dict[str, Any]] = field(default_factory=list)
-    reasoning: str = ""
-    text: str = ""
-    calls: list[ToolCall] = field(default_factory=list)
-    leaked: bool = False
-    usage_raw: dict[str, Any] | None = None
-    model: str | None = None
-    finish: str | None = None
-    error: str | None = None
-
-    def reasoning_fields(self) -> list[str]:
-        found = []
-        for chunk in self.chunks:
-            for choice in chunk.get("choices") or ():
-                delta = choice.get("delta") or {}
-                for key in ("reasoning_content", "reasoning"):
-                    if delta.get(key) and key not in found:
-                        found.append(key)
-        return found
-
-
-class _Recording:
-    """A transport wrapper that keeps every chunk it passes on."""
-
-    def __init__(self, inner: Any, sink: list[dict[str, Any]]) -> None:
-        self.inner = inner
-        self.sink = sink
-
-    @contextmanager
-    def stream(self, body: dict[str, Any], **kwargs: Any) -> Iterator[Iterator[dict[str, Any]]]:
-        with self.inner.stream(body, **kwargs) as chunks:
-            yield self._tee(chunks)
-
-    def _tee(self, chunks: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-        for chunk in chunks:
-            self.sink.append(chunk)
-            yield chunk
-
-    def close(self) -> None:
-        self.inner.close()
-
-
-class Prober:
-    def __init__(self, base_url: str, api_key: str, dialect: str, timeout: float) -> None:
-        from v4code.backends.openai_compat import OpenAICompatBackend
-
-        self.base_url = base_url
-        self.api_key = api_key
-        self.timeout = timeout
-        self.backends: dict[str, OpenAICompatBackend] = {}
-        self.dialect = dialect
-
-    def backend(self, dialect: str) -> Any:
-        from v4code.backends.openai_compat import OpenAICompatBackend
-
-        if dialect not in self.backends:
-            self.backends[dialect] = OpenAICompatBackend(
-                base_url=self.base_url,
-                api_key=self.api_key,
-                dialect=dialect,
-                timeout=self.timeout,
-                max_retries=0,
-            )
-        return self.backends[dialect]
-
-    def ask(self, dialect: str, request: ChatRequest) -> _Answer:
-        answer = _Answer()
-        backend = self.backend(dialect)
-        recording = _Recording(backend.transport(), answer.chunks)
-        backend._transport = recording  # record this request's chunks
-        try:
-            for event in backend.stream(request, CancelToken()):
-                if isinstance(event, ReasoningDelta):
-                    answer.reasoning += event.text
-                elif isinstance(event, TextDelta):
-                    answer.text += event.text
-                elif isinstance(event, ToolCallReady):
-                    answer.calls.append(event.call)
-                    answer.leaked = answer.leaked or event.leaked
-                elif isinstance(event, UsageChunk):
-                    pass
-                elif isinstance(event, StreamFinish):
-                    answer.finish, answer.model = event.finish_reason, event.model
-        except V4codeError as exc:
-            answer.error = exc.message
-        finally:
-            backend._transport = recording.inner
-        for chunk in answer.chunks:
-            if chunk.get("usage"):
-                answer.usage_raw = chunk["usage"]
-        return answer
-
-    def models(self) -> tuple[list[dict[str, Any]] | None, str]:
-        from v4code.backends.model_list import fetch_models
-
-        return fetch_models(self.base_url, self.api_key, self.timeout)
-
-    def close(self) -> None:
-        for backend in self.backends.values():
-            backend.close()
-
-
 def guess_dialect(base_url: str, models: list[dict[str, Any]] | None) -> str:
     """A first guess from the address and what /models says of its owner."""
     if hosted(base_url):
@@ -247,14 +138,14 @@ class _Probe:
     prober: Prober
     report: ProbeReport
     engine: str | None  # the engine advice names: the one the user runs, given or guessed
-    plain: _Answer = field(default_factory=_Answer)  # thinking on, no tools
+    plain: Answer = field(default_factory=Answer)  # thinking on, no tools
     fields: list[str] = field(default_factory=list)  # where its reasoning came
-    tool: _Answer = field(default_factory=_Answer)  # asked for a tool call
+    tool: Answer = field(default_factory=Answer)  # asked for a tool call
 
     def add(self, name: str, verdict: str, evidence: str, fix: str = "") -> None:
         self.report.checks.append(Check(name, verdict, evidence, fix))
 
-    def ask(self, request: ChatRequest, dialect: str | None = None) -> _Answer:
+    def ask(self, request: ChatRequest, dialect: str | None = None) -> Answer:
         return self.prober.ask(dialect or self.report.dialect, request)
 
 
