@@ -561,12 +561,14 @@ class FakeDeepSeek:
         answer = self._answer(st)
         blob = serialise_prompt(body)
         prompt_tokens = -(-len(blob) // 4)
-        hits = self._cache.hit_tokens(blob, self.cache_unit)
-        self._cache.add(blob)
+        model = body.get("model")
+        hits = self._cache.hit_tokens(blob, self.cache_unit, model)
+        self._cache.add(blob, model)
         if "cut_after" not in st:
             # DeepSeek also persists "the end of the model output" as a cache unit, so the
             # next request hits through this answer if the client replays it unchanged.
-            self._cache.add(blob + canonical(replay_message(answer, self._reasoning_field(st))))
+            replayed = canonical(replay_message(answer, self._reasoning_field(st)))
+            self._cache.add(blob + replayed, model)
         usage = make_usage(prompt_tokens, hits, answer, self.dialect, st.get("usage"))
         rec.usage = usage
         options = body.get("stream_options")
@@ -607,8 +609,9 @@ class FakeDeepSeek:
         """A scripted step answering a POST in another API's shape."""
         answer = self._answer(st)
         blob = api.prompt(rec.body)
-        hits = self._cache.hit_tokens(blob, self.cache_unit)
-        self._cache.add(blob)
+        model = rec.body.get("model")
+        hits = self._cache.hit_tokens(blob, self.cache_unit, model)
+        self._cache.add(blob, model)
         usage = api.usage(-(-len(blob) // 4), hits, answer)
         rec.usage = usage
         stream = bool(rec.body.get("stream"))
