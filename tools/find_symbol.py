@@ -44,7 +44,7 @@ def find_symbol(
         raise ToolError(
             f"name must be one identifier such as 'parse_config' or 'Invoice.total', not {name!r}."
         )
-    secret = getattr(ctx.settings, "secret_files", ()) or ()  # the user's globs too
+    secret = ctx.secret_files  # the user's globs too
     report = lookup(ctx.root, name, kind, cancel=ctx.cancel, secret_files=secret)
     data = {"definitions": len(report.definitions), "references": len(report.references)}
     return ToolOutput(cap_output(report.format(), ctx.output_cap), data=data)

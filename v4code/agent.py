@@ -8,6 +8,7 @@ registry prepares each call; compaction and project instructions have modules of
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Generator, Iterator, Sequence
 from pathlib import Path
@@ -86,6 +87,7 @@ class Agent(AgentControls):
         first_message: FirstMessage | None = None,
     ) -> None:
         self._settings = settings
+        self._tools_context = ToolContext.for_session(root, settings)  # no key: a sealed scrub
         self._backend = backend
         self.registry = registry
         self.root = root
@@ -340,14 +342,14 @@ class Agent(AgentControls):
             yield self.record(Notice(f"Read {read} (instructions for files there)."))
 
     def _context(self) -> ToolContext:
-        return ToolContext(
+        """The session's tool context (built once) with this call's cancel token and sandbox."""
+        return dataclasses.replace(
+            self._tools_context,
             root=self.root,
             cancel=self.cancel,
-            settings=self._settings,
             checkpoints=self.checkpoints,
             sandbox=self.policy.sandbox_commands and self._settings.sandbox,
             session_id=self.session_id,
-            output_cap=self._settings.output_cap,
         )
 
     # --- history and log --------------------------------------------------------------

@@ -20,29 +20,17 @@ import json
 import re
 import sys
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
-from v4code.cancel import CancelToken
 from v4code.errors import ToolError
 from v4code.textio import one_line
+from v4code.tool_context import DEFAULT_OUTPUT_CAP, Checkpoints, ToolContext
 from v4code.types import Preview, ToolCall, ToolOutput, ToolResult, ToolSummary
-from v4code.workspace import resolve_in_workspace
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
-
-    from v4code.config import Settings
-
-
-class Checkpoints(Protocol):
-    """The store a tool context carries for proposals that apply themselves (edit batches)
-    and for snapshots (`v4code.edits.checkpoints.CheckpointStore`); the tool core and the loop
-    pass it through knowing only where it lives, so neither imports the edits it records."""
-
-    directory: Path
-
 
 Risk = Literal["read", "edit", "command"]
 Summarise = Callable[[dict[str, Any], Any], ToolSummary]
@@ -67,23 +55,6 @@ __all__ = [
 
 NAME_RE = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 MAX_TOOLS = 128
-DEFAULT_OUTPUT_CAP = 30_000
-
-
-@dataclass
-class ToolContext:
-    """What a running tool may use; built by the agent for each call."""
-
-    root: Path
-    cancel: CancelToken = field(default_factory=CancelToken)
-    settings: Settings | None = None
-    checkpoints: Checkpoints | None = None
-    sandbox: bool = False
-    session_id: str = ""
-    output_cap: int = DEFAULT_OUTPUT_CAP
-
-    def resolve(self, path: str, *, must_exist: bool = False) -> Path:
-        return resolve_in_workspace(self.root, path, must_exist=must_exist)
 
 
 @dataclass(frozen=True)
