@@ -75,6 +75,12 @@ class ScriptedBackend:
             cancel.raise_if_cancelled()
             yield event
 
+    def warm_up(self) -> None:
+        """Nothing to build: the replies are at hand."""
+
+    def close(self) -> None:
+        """Nothing to let go of."""
+
 
 class Recorder:
     """An Approver that gives one fixed answer and keeps every request it was asked."""
