@@ -13,7 +13,7 @@ from v4code.workspace import relative_to_root
 MAX_MATCHES = 200
 
 
-def _summary(args: dict[str, Any], data: Any) -> ToolSummary:
+def _summary(args: dict[str, Any], data: object) -> ToolSummary:
     """`grep 'TODO' src 14 matches`."""
     where = args.get("path")
     label = f"grep {args['pattern']!r}" + (f" {where}" if where not in (None, ".") else "")

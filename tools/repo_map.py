@@ -13,7 +13,7 @@ MAX_TOKENS = 8000
 """The most one call may ask for: a map is an overview, not a dump of the repository."""
 
 
-def _summary(args: dict[str, Any], data: Any) -> ToolSummary:
+def _summary(args: dict[str, Any], data: object) -> ToolSummary:
     """`repo map 'invoice totals' 12 files`."""
     focus = args.get("focus")
     label = "repo map" + (f" {focus[:60]!r}" if isinstance(focus, str) and focus else "")

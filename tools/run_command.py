@@ -24,15 +24,15 @@ from v4code.types import Preview, ToolSummary
 MAX_TIMEOUT = MAX_COMMAND_TIMEOUT
 
 
-def _summary(args: dict[str, Any], data: Any) -> ToolSummary:
+def _summary(args: dict[str, Any], data: object) -> ToolSummary:
     """`run pytest -q  exit 1`, `run sleep 999  timed out`."""
     label = f"run {args['command']}"
-    data = data if isinstance(data, dict) else {}
-    if data.get("timed_out"):
+    ended = data if isinstance(data, dict) else {}
+    if ended.get("timed_out"):
         return ToolSummary(label + "  timed out")
-    if data.get("exit_code") is not None:
+    if ended.get("exit_code") is not None:
         return ToolSummary(
-            label + f"  exit {data['exit_code']}", counts={"exit": data["exit_code"]}
+            label + f"  exit {ended['exit_code']}", counts={"exit": ended["exit_code"]}
         )
     return ToolSummary(label)
 

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from pydantic import BaseModel
 
 Risk = Literal["read", "edit", "command"]
-Summarise = Callable[[dict[str, Any], Any], ToolSummary]
+Summarise = Callable[[dict[str, Any], object], ToolSummary]
 """A tool's own one-line description of a call: (parsed arguments, the result's `data` or
 None while it has not run) -> ToolSummary."""
 
@@ -96,7 +96,7 @@ class Tool:
             validate=validate,
         )
 
-    def summarise(self, args: dict[str, Any] | None, data: Any = None) -> ToolSummary:
+    def summarise(self, args: dict[str, Any] | None, data: object = None) -> ToolSummary:
         """The tool's own one-line description of a call, or a generic one; either way one
         line (the paths in it come from the repository, through the model: textio.one_line)."""
         if args is None:
@@ -241,7 +241,7 @@ class Proposal(Protocol):
     def apply(self, ctx: ToolContext) -> ToolOutput: ...
 
 
-def _returns_proposal(annotation: Any) -> bool:
+def _returns_proposal(annotation: object) -> bool:
     try:
         return isinstance(annotation, type) and issubclass(annotation, Proposal)
     except TypeError:
@@ -260,14 +260,14 @@ def _hints(fn: Callable[..., Any]) -> dict[str, Any]:
 def _clean_schema(schema: dict[str, Any]) -> dict[str, Any]:
     """Drop pydantic's `title` noise; keep properties in signature order."""
 
-    def strip(node: Any) -> Any:
+    def strip(node: object) -> object:
         if isinstance(node, dict):
             return {k: strip(v) for k, v in node.items() if k != "title"}
         if isinstance(node, list):
             return [strip(v) for v in node]
         return node
 
-    cleaned: dict[str, Any] = strip(schema)
+    cleaned = {k: strip(v) for k, v in schema.items() if k != "title"}
     cleaned.setdefault("properties", {})
     cleaned["additionalProperties"] = False
     return cleaned
@@ -372,7 +372,7 @@ class Invocation:
     call: ToolCall
     args: dict[str, Any]
 
-    def summarise(self, data: Any = None) -> ToolSummary:
+    def summarise(self, data: object = None) -> ToolSummary:
         return self.tool.summarise(self.args, data)
 
     def run(self, ctx: ToolContext) -> object:
