@@ -24,6 +24,10 @@ class Backend(Protocol):
         DeadlineExceeded once `deadline` (a time.monotonic() value) passes."""
         ...
 
+    def list_models(self, timeout: float = 5.0) -> list[str] | None:
+        """The model IDs the server lists; None when it lists none or cannot be asked now."""
+        ...
+
     def warm_up(self) -> None:
         """Get ready for the first request (build the client) while the person types."""
         ...

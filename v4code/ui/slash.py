@@ -121,8 +121,7 @@ def cmd_model(chat: Chat, arg: str) -> None:
     from v4code.pricing import price_for
 
     if arg:
-        list_models = getattr(chat.agent.backend, "list_models", None)
-        known = list_models() if callable(list_models) else None
+        known = chat.agent.backend.list_models()
         if known is not None and arg not in known:
             listed = ", ".join(sorted(known)[:12]) or "none"
             chat.say(f"The server has no model {arg!r} (it lists: {listed}).", "yellow")
