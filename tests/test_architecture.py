@@ -27,6 +27,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "v4code.diffs",
             "v4code.workspace",
             "v4code.conversation",
+            "v4code.relay",
             # Leaves: they import nothing from v4code, so every layer may use them.
             "v4code.edits.atomic",
             "v4code.safety.redact",
@@ -66,12 +67,13 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "v4code.planning",
             "v4code.hooks",
             "v4code.custom_commands",
+            "v4code.named_agents",
         ),
     ),
     ("extensions", ("v4code.mcp",)),
     ("engines", ("v4code.engines",)),
     ("loop", ("v4code.agent", "v4code.compaction")),
-    ("wiring", ("v4code.app",)),
+    ("wiring", ("v4code.app", "v4code.subagents")),
     ("frontends", ("v4code.ui", "v4code.review", "v4code.jobs")),
     ("commands", ("v4code.cli", "v4code.commands", "v4code.__main__", "v4code.jobs.child")),
 ]

@@ -28,6 +28,7 @@ from v4code.events import (
     Retrying,
     StepStarted,
     StreamEvent,
+    SubagentFinished,
     TextDelta,
     ToolCallReady,
     ToolFinished,
@@ -42,11 +43,13 @@ from v4code.pipeline import BeforeApply, Outcome, ToolPipeline
 from v4code.planning import PlanBook
 from v4code.pricing import next_prompt_cost, price_for, price_usage, prompt_cost_estimate
 from v4code.protocols import Approver, Backend
+from v4code.relay import Relay
 from v4code.safety.permissions import PermissionPolicy
 from v4code.safety.programs import take_notices
 from v4code.sessions import SessionLog
 from v4code.textio import one_line
-from v4code.toolkit import ToolContext, ToolRegistry
+from v4code.tool_context import SubagentStarter
+from v4code.toolkit import Invocation, ToolContext, ToolRegistry
 from v4code.turn import LOGGED_EVENT_KINDS, Reply, StopTurn, TurnState, Watcher
 from v4code.types import ChatRequest, Message, ToolCall, ToolResult, Usage
 
@@ -114,6 +117,18 @@ class Agent(AgentControls):
         self._first_message = first_message  # adds the repo map to the session's first message
         self.plan = PlanBook(self.policy, session)  # the todo list and plan mode (controls)
         self.watchers: list[Watcher] = [self.plan.watch]  # see each finished call
+        self.relay = Relay()  # child agents' progress and questions, taken on the turn's thread
+
+    def give_agents(self, agents: SubagentStarter) -> None:
+        """The seam the `task` tool starts child agents through (the wiring builds it)."""
+        self._tools_context = dataclasses.replace(self._tools_context, agents=agents)
+
+    def turn_budget(self) -> tuple[float | None, float | None]:
+        """What the running turn has left: USD under `--max-cost` and the deadline
+        (time.monotonic()) of `--max-time`, None where there is no limit."""
+        limit = self._settings.max_cost
+        left = None if limit is None else limit - (self.total_cost - self._turn.spent_before)
+        return left, self._turn.deadline
 
     def fix_tools(self, setup: Callable[[ToolRegistry], list[str]] | None = None) -> list[str]:
         """Fix the tool list (cache prefix) after `setup` added tools: at the first turn, or on
@@ -175,9 +190,12 @@ class Agent(AgentControls):
                             Notice("The answer was cut off at the output token limit.")
                         )
                     break
-                for call in reply.calls:
+                for group in self._call_groups(reply.calls):
                     state.check_time(self._settings)  # no call starts once time is up
-                    yield from self._handle_call(call, state)
+                    if len(group) == 1:
+                        yield from self._handle_call(group[0], state)
+                    else:
+                        yield from self._handle_parallel(group, state)
                 if state.ended_by_tool:
                     break
         except StopTurn as stop:
@@ -307,6 +325,40 @@ class Agent(AgentControls):
     # --- one tool call ----------------------------------------------------------------
 
     def _handle_call(self, call: ToolCall, state: TurnState) -> Iterator[Event]:
+        prepared = yield from self._start_call(call, state)
+        if isinstance(prepared, Invocation) and prepared.tool.parallel:
+            outcomes = yield from self._run_parallel([prepared])  # its progress is relayed
+            outcome = outcomes[0]
+        else:
+            outcome = self._run_call(prepared)
+        yield from self._end_call(call, prepared, outcome, state)
+
+    def _handle_parallel(self, calls: list[ToolCall], state: TurnState) -> Iterator[Event]:
+        """Calls of a parallel tool in a row (child agents): started in order, run at once
+        (at most `max_parallel_agents`), their progress yielded as it comes, their results
+        recorded in call order."""
+        pending = []
+        for call in calls:
+            pending.append((yield from self._start_call(call, state)))
+        outcomes = yield from self._run_parallel(pending)
+        for call, prepared, outcome in zip(calls, pending, outcomes, strict=True):
+            yield from self._end_call(call, prepared, outcome, state)
+
+    def _call_groups(self, calls: Sequence[ToolCall]) -> list[list[ToolCall]]:
+        """The step's calls in order, consecutive calls of a parallel tool in one group."""
+        groups: list[list[ToolCall]] = []
+        for call in calls:
+            tool = self.registry.get(call.name)
+            parallel = tool is not None and tool.parallel
+            if parallel and groups and groups[-1][0].name == call.name:
+                groups[-1].append(call)
+            else:
+                groups.append([call])
+        return groups
+
+    def _start_call(
+        self, call: ToolCall, state: TurnState
+    ) -> Generator[Event, None, Invocation | ToolResult]:
         self.cancel.raise_if_cancelled()
         if state.repeated(call, self._settings.repeat_limit):
             self._append_result(
@@ -315,13 +367,50 @@ class Agent(AgentControls):
             raise StopTurn("failed", state.repeat_reason(call))
         prepared = self.registry.prepare(call)
         if isinstance(prepared, ToolResult):  # unknown tool, bad arguments: the model is told
-            args, summary, outcome = None, self.describe(call), Outcome(prepared)
-            yield self.record(ToolStarted(call, None, summary))
+            yield self.record(ToolStarted(call, None, self.describe(call)))
         else:
-            args = prepared.args
-            yield self.record(ToolStarted(call, args, prepared.summarise()))
-            outcome = self.pipeline.run(prepared, self._context())
-            summary = prepared.summarise(outcome.result.data)
+            yield self.record(ToolStarted(call, prepared.args, prepared.summarise()))
+        return prepared
+
+    def _run_call(self, prepared: Invocation | ToolResult) -> Outcome:
+        if isinstance(prepared, ToolResult):
+            return Outcome(prepared)
+        return self.pipeline.run(prepared, self._context(prepared.call.id))
+
+    def _run_parallel(
+        self, pending: list[Invocation | ToolResult]
+    ) -> Generator[Event, None, list[Outcome]]:
+        """Run calls in worker threads while the relay's events (and approvals) are taken
+        here; a child's spending is added to the totals as it finishes."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        workers = max(1, min(self._settings.max_parallel_agents, len(pending)))
+        with ThreadPoolExecutor(workers, thread_name_prefix="v4code-call") as pool:
+            futures = [pool.submit(self._run_call, one) for one in pending]
+            try:
+                for event in self.relay.drain(lambda: all(f.done() for f in futures)):
+                    if isinstance(event, SubagentFinished):
+                        event = self._absorb(event)
+                    yield self.record(event)
+            finally:
+                if any(not f.done() for f in futures):  # the turn was closed under them
+                    self.cancel.cancel()
+        return [f.result() for f in futures]  # Cancelled from any of them ends the turn
+
+    def _absorb(self, event: SubagentFinished) -> SubagentFinished:
+        """A child's tokens and cost, added to the session's (and so the turn's) totals."""
+        self.total_usage = self.total_usage + event.usage
+        self.total_cost = round(self.total_cost + event.cost, 6)
+        if not event.priced:
+            self.unpriced_model = event.model
+        return dataclasses.replace(event, total_usage=self.total_usage, total_cost=self.total_cost)
+
+    def _end_call(
+        self, call: ToolCall, prepared: Invocation | ToolResult, outcome: Outcome, state: TurnState
+    ) -> Iterator[Event]:
+        args, summary = None, self.describe(call)
+        if isinstance(prepared, Invocation):
+            args, summary = prepared.args, prepared.summarise(outcome.result.data)
         if outcome.secret:
             self.session.withhold(call.id)
         if outcome.denied:
@@ -343,10 +432,11 @@ class Agent(AgentControls):
             read = ", ".join(map(one_line, loaded))  # folder names the repository chose
             yield self.record(Notice(f"Read {read} (instructions for files there)."))
 
-    def _context(self) -> ToolContext:
+    def _context(self, call_id: str = "") -> ToolContext:
         """The session's tool context (built once) with this call's cancel token and sandbox."""
         return dataclasses.replace(
             self._tools_context,
+            call_id=call_id,
             root=self.root,
             cancel=self.cancel,
             checkpoints=self.checkpoints,

@@ -22,8 +22,17 @@ from v4code.workspace import workspace_root
 if TYPE_CHECKING:
     from v4code.edits.checkpoints import CheckpointStore
     from v4code.repomap.opening import OpeningMap
+    from v4code.subagents import ChildPlan, PathClaims
 
-__all__ = ["AgentSession", "load_registry", "make_backend", "open_session", "workspace_root"]
+__all__ = [
+    "AgentSession",
+    "child_agent",
+    "give_agents",
+    "load_registry",
+    "make_backend",
+    "open_session",
+    "workspace_root",
+]
 
 
 def load_registry(root: Path, only: tuple[str, ...] | None = None) -> ToolRegistry:
@@ -182,6 +191,79 @@ def open_session(
         agent.close_pending(pending_call_note(rolled[-1:]))
         restore(agent, resume_state(data), data.pending_notes)
         agent.plan.restore(data.events)  # the todo list, plan mode, a plan awaiting its answer
+    give_agents(agent)
     if opening_map is not None and warm_up_map:
         opening_map.warm_up()
     return AgentSession(agent, resume is not None, checkpoints, opening_map)
+
+
+# --- child agents (the `task` tool) ------------------------------------------------------
+
+NOT_FOR_CHILDREN = frozenset({"task", "propose_plan", "update_plan"})
+"""A child starts no children (depth 1) and keeps no plan of the session's."""
+
+
+def give_agents(agent: Agent, folders: list[tuple[Path, str]] | None = None) -> None:
+    """Let the agent's `task` tool start children: named agents from `folders` (default:
+    the user's agents folder and, once trusted, the repository's `.v4code/agents/`)."""
+    if agent.registry.get("task") is None:
+        return
+    from v4code.named_agents import agent_folders, load_named_agents
+    from v4code.subagents import SubagentRunner
+
+    named = load_named_agents(agent_folders(agent.root) if folders is None else folders)
+    agent.give_agents(
+        SubagentRunner(agent, lambda plan, claims: child_agent(agent, plan, claims), named)
+    )
+
+
+def child_agent(parent: Agent, plan: ChildPlan, claims: PathClaims) -> Agent:
+    """A child of `parent` for one brief: a fresh conversation, its own model, tools and
+    backend connection; the parent's permission mode, before-apply hooks, checkpoints and
+    session log (its records tagged as the child's); approvals asked through the parent."""
+    from v4code.assets import load_prompt
+    from v4code.subagents import RelayedApprover
+
+    settings = plan.settings
+    prompt = build_system_prompt(parent.root) + "\n" + load_prompt("subagent")
+    if plan.prompt:
+        prompt += f"\n## Your role: {plan.name}\n\n{plan.prompt}\n"
+    log = parent.session.for_child(plan.child)
+    log.write({"type": "meta", "name": plan.name, "model": settings.model})
+    system = Message(role="system", content=prompt)
+    log.message(system)
+    p = parent.policy
+    policy = PermissionPolicy(
+        p.mode,
+        allowed_tools=p.allowed_tools,  # an "always" answered to one agent holds for all
+        allowed_prefixes=p.allowed_prefixes,
+        root=parent.root,
+        allow_destructive=p.allow_destructive,
+        planning=p.planning,
+    )
+    return Agent(
+        settings=settings,
+        backend=make_backend(settings),  # a connection of its own: children run at once
+        registry=_child_tools(parent.registry, plan.tools),
+        root=parent.root,
+        conversation=Conversation(system),
+        session=log,
+        approver=RelayedApprover(parent.relay, parent.pipeline.approver),
+        policy=policy,
+        checkpoints=parent.checkpoints,
+        before_apply=[claims.hook(plan.child, plan.name), *parent.pipeline.before_apply],
+    )
+
+
+def _child_tools(parent: ToolRegistry, names: tuple[str, ...] | None) -> ToolRegistry:
+    """The parent's read tools, or the tools a named agent lists (never `task`)."""
+    if names is None:
+        return ToolRegistry(
+            t for t in parent if t.risk == "read" and t.name not in NOT_FOR_CHILDREN
+        )
+    unknown = [n for n in names if parent.get(n) is None]
+    if unknown:
+        from v4code.errors import ToolError
+
+        raise ToolError(f"The agent lists tools that do not exist: {', '.join(unknown)}.")
+    return ToolRegistry(t for n in names if n not in NOT_FOR_CHILDREN and (t := parent.get(n)))

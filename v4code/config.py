@@ -85,6 +85,11 @@ class Settings:
     compact_threshold: float = 0.8
     profile: str | None = None  # the [profiles.NAME] applied (flag --profile, V4CODE_PROFILE)
     repo_map_tokens: int = 1500  # the repo map sent with a session's first message; 0: none
+    subagent_model: str = "deepseek-flash"  # what a child agent (the `task` tool) runs on
+    max_parallel_agents: int = 4  # child agents running at once; more calls wait their turn
+    subagent_max_steps: int = 30  # model requests per child agent
+    subagent_max_cost: float | None = 0.5  # USD per child, inside the turn's --max-cost
+    subagent_max_time: float | None = 600.0  # seconds per child, inside the turn's --max-time
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
@@ -281,7 +286,8 @@ def profile_layer(name: str, user: dict[str, Any] | None = None) -> dict[str, An
         model = str(table.get("model") or "*")
         layer["prices"] = {model: prices}
     if "model" in table:
-        layer["review_model"] = table["model"]  # a local engine serves one model: review too
+        # a local engine serves one model: review and child agents too
+        layer["review_model"] = layer["subagent_model"] = table["model"]
     layer["profile"] = name
     return layer
 

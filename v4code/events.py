@@ -149,6 +149,50 @@ class PlanProposed:
 
 
 @dataclass(frozen=True, slots=True)
+class SubagentStarted:
+    """A child agent took a brief (the `task` tool): `child` is the id of the call that
+    started it, `name` the named agent or "task", `model` the model it runs on."""
+
+    kind: ClassVar[str] = "subagent_started"
+    child: str
+    name: str
+    brief: str
+    model: str
+
+
+@dataclass(frozen=True, slots=True)
+class SubagentProgress:
+    """What a running child is doing now (its latest tool line, or "thinking…") and what it
+    has cost so far: the chat's live line for it."""
+
+    kind: ClassVar[str] = "subagent_progress"
+    child: str
+    name: str
+    doing: str
+    cost: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class SubagentFinished:
+    """A child ended: how (a turn status), its steps, tokens and cost. The agent adds them to
+    the turn's and the session's totals and says the new totals in `total_usage` and
+    `total_cost` (as `UsageReported` does for its own requests)."""
+
+    kind: ClassVar[str] = "subagent_finished"
+    child: str
+    name: str
+    model: str
+    status: str
+    steps: int = 0
+    usage: Usage = field(default_factory=Usage)
+    cost: float = 0.0
+    priced: bool = True
+    reason: str = ""
+    total_usage: Usage | None = None
+    total_cost: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class TurnFinished:
     """The turn is over. `status` is one of: done, failed, limit, denied, interrupted, error."""
 
@@ -173,6 +217,9 @@ Event = Union[
     ErrorEvent,
     PlanUpdated,
     PlanProposed,
+    SubagentStarted,
+    SubagentProgress,
+    SubagentFinished,
     TurnFinished,
 ]
 

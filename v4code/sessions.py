@@ -53,6 +53,7 @@ class SessionLog:
     path: Path
     session_id: str
     secret: str | None = None
+    child: str = ""  # a child agent's log: its records go into the parent's file, tagged
     _redact: Redactor = field(init=False, repr=False)
     _withheld: set[str] = field(default_factory=set, init=False, repr=False)
     _withheld_text: list[str] = field(default_factory=list, init=False, repr=False)
@@ -90,7 +91,15 @@ class SessionLog:
     def reopen(cls, path: Path, session_id: str, secret: str | None = None) -> SessionLog:
         return cls(path, session_id, secret)
 
+    def for_child(self, child: str) -> SessionLog:
+        """The log of a child agent (the `task` tool): its transcript goes into this file as
+        `child` records, kept apart from the session's own messages (a resume never reads
+        them into the conversation) and from the parent's context."""
+        return SessionLog(self.path, self.session_id, self.secret, child=child)
+
     def write(self, record: dict[str, Any]) -> None:
+        if self.child:
+            record = {"type": "child", "child": self.child, "record": record}
         line = json.dumps(record, ensure_ascii=False, default=str)
         for text in self._withheld_text:
             line = line.replace(text, PLACEHOLDER)
@@ -294,11 +303,13 @@ def settings_event(settings: Settings, mode: str) -> dict[str, Any]:
 def resume_state(data: SessionData) -> ResumeState:
     """Read the last reported totals and the latest settings change from a session's events."""
     usage_event: dict[str, Any] | None = None
+    totals: dict[str, Any] | None = None  # the latest totals: a request's or a child's
     unpriced: str | None = None
     chosen: dict[str, Any] = {}
     for event in data.events:
-        if event.get("type") == "usage_reported":
-            usage_event = event
+        if event.get("type") in ("usage_reported", "subagent_finished"):
+            totals = event if event.get("total_usage") else totals
+            usage_event = event if event.get("type") == "usage_reported" else usage_event
             if event.get("priced") is False:
                 unpriced = str(event.get("model") or data.meta.get("model") or "this model")
         elif event.get("type") == SETTINGS_EVENT:
@@ -307,10 +318,11 @@ def resume_state(data: SessionData) -> ResumeState:
             )
     if usage_event is None:
         return ResumeState(unpriced_model=unpriced, settings=chosen)
+    totals = totals or usage_event
     last = usage_event.get("usage") or {}
     try:
-        cost = float(usage_event.get("total_cost") or 0.0)
+        cost = float(totals.get("total_cost") or 0.0)
         prompt = int(last.get("prompt_tokens", 0)) + int(last.get("completion_tokens", 0))
     except (TypeError, ValueError):  # a damaged record: start the figures from zero
         return ResumeState(settings=chosen)
-    return ResumeState(usage_event.get("total_usage"), cost, prompt, unpriced, chosen)
+    return ResumeState(totals.get("total_usage"), cost, prompt, unpriced, chosen)

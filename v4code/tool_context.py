@@ -44,10 +44,14 @@ Scrub = Callable[[str], str]
 
 
 class SubagentStarter(Protocol):
-    """Starts a child agent on a brief and returns its final answer (a tool that hands part
-    of its work on); the child stops when `cancel` does."""
+    """Starts a child agent on a brief and returns its report (a tool that hands part of its
+    work on); the child stops when `cancel` does. `agent` names a named agent (None: the
+    default, read-only one); `child` is the id of the call that starts it, which names the
+    child in the events and the session log. Raises ToolError for a name that is not known."""
 
-    def start(self, brief: str, cancel: CancelToken) -> str: ...
+    def start(
+        self, brief: str, cancel: CancelToken, *, agent: str | None = None, child: str = ""
+    ) -> str: ...
 
 
 class DiagnosticsSource(Protocol):
@@ -78,6 +82,7 @@ class ToolContext:
     checkpoints: Checkpoints | None = None
     sandbox: bool = False
     session_id: str = ""
+    call_id: str = ""  # the call being run (a child agent is named after it)
     output_cap: int = DEFAULT_OUTPUT_CAP
     command_timeout: int = DEFAULT_COMMAND_TIMEOUT
     sandbox_allow_read: tuple[str, ...] = ()  # paths under $HOME a sandboxed command may read

@@ -68,6 +68,7 @@ class Tool:
     summary: Summarise | None = None
     proposes: bool = False  # its return annotation is a Proposal: it computes, never acts
     validate: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    parallel: bool = False  # calls of it in a row run at once (child agents: `task`)
 
     @classmethod
     def from_schema(
@@ -178,16 +179,18 @@ def generic_summary(name: str, args: dict[str, Any]) -> ToolSummary:
 
 
 def tool(
-    risk: Risk = "read", *, summary: Summarise | None = None
+    risk: Risk = "read", *, summary: Summarise | None = None, parallel: bool = False
 ) -> Callable[[Callable[..., Any]], Tool]:
     """Declare a tool: the first parameter is the ToolContext, the rest are the schema.
 
     `summary(args, data)` describes one call in a line for the chat and `v4code run` (data is
     the result's `data`, None before it has run); without it a generic line is shown.
+    `parallel`: several calls of it in one step run at the same time, each in a thread of
+    its own (its work waits on others, as a child agent does), results kept in call order.
     """
 
     def wrap(fn: Callable[..., Any]) -> Tool:
-        return build_tool(fn, risk, summary=summary)
+        return replace(build_tool(fn, risk, summary=summary), parallel=parallel)
 
     return wrap
 

@@ -32,6 +32,8 @@ LOGGED_EVENT_KINDS = frozenset(
         "error",
         "plan_updated",
         "plan_proposed",
+        "subagent_started",
+        "subagent_finished",
         "turn_finished",
     }
 )

@@ -20,6 +20,7 @@ from v4code.events import (
     PlanProposed,
     PlanUpdated,
     Retrying,
+    SubagentFinished,
     ToolFinished,
     ToolStarted,
     TurnFinished,
@@ -94,6 +95,28 @@ def error_line(finished: ToolFinished, width: int) -> str:
     return f"✗ {one_line(first[:width])}"
 
 
+def subagent_dict(event: SubagentFinished) -> dict[str, Any]:
+    """One child agent in `run -o json`'s `subagents` list."""
+    return {
+        "id": event.child,
+        "name": event.name,
+        "model": event.model,
+        "status": event.status,
+        "reason": event.reason,
+        "steps": event.steps,
+        "usage": event.usage.to_dict(),
+        "cost_usd": round(event.cost, 6) if event.priced else None,
+    }
+
+
+def subagent_line(event: SubagentFinished) -> str:
+    """`agent task done: 3 steps, 12,400 in, $0.0021` (a finished child, on one line)."""
+    steps = "1 step" if event.steps == 1 else f"{event.steps} steps"
+    cost = format_cost(event.cost if event.priced else None, None if event.priced else event.model)
+    line = f"agent {event.name} {event.status}: {steps}, {event.usage.prompt_tokens:,} in, {cost}"
+    return line + (f" — {one_line(event.reason)}" if event.reason else "")
+
+
 @dataclass
 class RunResult:
     status: str = "error"
@@ -112,6 +135,7 @@ class RunResult:
     error_category: str | None = None  # "config" (a rejected key, ...) or "backend"
     todo: list[dict[str, str]] = field(default_factory=list)  # the model's list as it ended
     plan: dict[str, Any] | None = None  # plan mode's proposal (`run --plan`)
+    subagents: list[dict[str, Any]] = field(default_factory=list)  # each child agent, in order
 
     @property
     def exit_code(self) -> int:
@@ -142,6 +166,7 @@ class RunResult:
             "planted": self.planted,
             "todo": self.todo,
             "plan": self.plan,
+            "subagents": self.subagents,
             **({"cost_note": f"no price for {self.unpriced_model}"} if self.unpriced_model else {}),
         }
 
@@ -218,6 +243,12 @@ class HeadlessRenderer:
             result.model = event.model or result.model
             if not event.priced:
                 result.unpriced_model = event.model or result.model or "this model"
+        elif isinstance(event, SubagentFinished):
+            result.subagents.append(subagent_dict(event))
+            result.usage = event.total_usage or result.usage
+            result.cost = result.cost if event.total_cost is None else event.total_cost
+            if not event.priced:
+                result.unpriced_model = event.model
         elif isinstance(event, ToolFinished) and event.denied:
             result.denied.append(event.call.name)
         elif isinstance(event, ToolFinished) and isinstance(event.result.data, dict):
@@ -267,6 +298,8 @@ class HeadlessRenderer:
                 self._err(f"    {line}")
         elif isinstance(event, PlanProposed):
             self._err(f"  plan proposed: {len(event.items)} steps, {len(event.files)} files")
+        elif isinstance(event, SubagentFinished):
+            self._err(f"  {subagent_line(event)}")
         elif isinstance(event, Retrying):
             self._err(f"  retrying in {event.delay:.1f} s ({one_line(event.reason)})")
         elif isinstance(event, Notice):  # a hook's output, a path: the repository's text

@@ -1,0 +1,103 @@
+"""Named agents: a child agent's role in a Markdown file, the user's and a trusted project's.
+
+`<v4code home>/agents/NAME.md` and `.v4code/agents/NAME.md` (the project's only once the user
+trusts the repository: `agent_folders`). Front matter between `---` lines sets `name`,
+`description`, `model` and `tools` (a comma-separated list of tool names; without it the
+child gets the read-only tools); the body is the agent's prompt. The model starts one with
+the `task` tool's `agent` argument. The user's file wins a name both folders have.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
+MAX_BYTES = 100_000
+
+__all__ = ["NamedAgent", "agent_folders", "load_named_agents", "parse_agent"]
+
+
+@dataclass(frozen=True)
+class NamedAgent:
+    name: str
+    prompt: str
+    description: str = ""
+    model: str | None = None
+    tools: tuple[str, ...] | None = None  # None: the read-only default
+    source: str = "user"
+
+
+def _front_matter(text: str) -> tuple[dict[str, str], str]:
+    lines = text.splitlines()
+    if not lines or lines[0].strip() != "---":
+        return {}, text
+    for i, line in enumerate(lines[1:], 1):
+        if line.strip() == "---":
+            meta: dict[str, str] = {}
+            for entry in lines[1:i]:
+                key, sep, value = entry.partition(":")
+                if sep:
+                    meta[key.strip().lower()] = value.strip().strip("\"'")
+            return meta, "\n".join(lines[i + 1 :])
+    return {}, text
+
+
+def parse_agent(stem: str, text: str, source: str) -> NamedAgent | None:
+    """An agent from its file's text; None when its name is not a valid one."""
+    meta, body = _front_matter(text)
+    name = (meta.get("name") or stem).strip().lower()
+    if not NAME_RE.match(name):
+        return None
+    listed = meta.get("tools", "").strip().strip("[]")
+    tools = tuple(t.strip().strip("\"'") for t in listed.split(",") if t.strip()) or None
+    return NamedAgent(
+        name=name,
+        prompt=body.strip(),
+        description=" ".join(meta.get("description", "").split())[:200],
+        model=meta.get("model") or None,
+        tools=tools,
+        source=source,
+    )
+
+
+def _read_folder(folder: Path, source: str) -> dict[str, NamedAgent]:
+    found: dict[str, NamedAgent] = {}
+    if not folder.is_dir() or folder.is_symlink():
+        return found
+    for path in sorted(folder.glob("*.md")):
+        if path.is_symlink() or not path.is_file():
+            continue
+        try:
+            with path.open("rb") as file:  # a huge file in a repository is not read whole
+                data = file.read(MAX_BYTES)
+        except OSError:
+            continue
+        agent = parse_agent(path.stem.lower(), data.decode("utf-8", "replace"), source)
+        if agent is not None:
+            found[agent.name] = agent
+    return found
+
+
+def load_named_agents(folders: Iterable[tuple[Path, str]]) -> dict[str, NamedAgent]:
+    """Every agent in `folders` ((folder, source) pairs, lowest precedence first) by name."""
+    agents: dict[str, NamedAgent] = {}
+    for folder, source in folders:
+        agents.update(_read_folder(folder, source))
+    return dict(sorted(agents.items()))
+
+
+def agent_folders(root: Path) -> list[tuple[Path, str]]:
+    """Where named agents come from: the repository's `.v4code/agents/` only once the user
+    trusts it (a prompt and a tool list are instructions to the model), then the user's own."""
+    from v4code.config import user_home
+    from v4code.safety.trust import is_trusted
+
+    folders: list[tuple[Path, str]] = []
+    project = root / ".v4code" / "agents"
+    if project.is_dir() and is_trusted(root):
+        folders.append((project, "project"))
+    folders.append((user_home() / "agents", "user"))
+    return folders
