@@ -118,6 +118,7 @@ class Agent(AgentControls):
         self.plan = PlanBook(self.policy, session)  # the todo list and plan mode (controls)
         self.watchers: list[Watcher] = [self.plan.watch]  # see each finished call
         self.relay = Relay()  # child agents' progress and questions, taken on the turn's thread
+        self.subagents: list[SubagentFinished] = []  # this session's child agents (`/cost`)
 
     def give_agents(self, agents: SubagentStarter) -> None:
         """The seam the `task` tool starts child agents through (the wiring builds it)."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import textwrap
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +30,9 @@ from v4code.events import (
     ReasoningDelta,
     Retrying,
     StepStarted,
+    SubagentFinished,
+    SubagentProgress,
+    SubagentStarted,
     TextDelta,
     ToolFinished,
     ToolStarted,
@@ -222,6 +225,7 @@ class TurnView:
         self._thinking_since = 0.0
         self._thinking_size = 0
         self._running: dict[str, ToolRecord] = {}
+        self._children: dict[str, SubagentProgress] = {}  # child agents running: their lines
         self._waiting = False
 
     @property
@@ -250,6 +254,8 @@ class TurnView:
             self.region.status(_running_line(event), ticking=True)
         elif isinstance(event, ToolFinished):
             self._tool_finished(event)
+        elif isinstance(event, (SubagentStarted, SubagentProgress, SubagentFinished)):
+            self._child(event)
         elif isinstance(event, UsageReported):
             self.usage = self.usage + event.usage
             self.cost = round(self.cost + event.cost, 6)
@@ -305,7 +311,9 @@ class TurnView:
 
     def resume(self) -> None:
         """After a prompt: show the running tool again (it runs once the person said yes)."""
-        if self._running:
+        if self._children:
+            self.region.status(children_renderable(self._children.values()), ticking=True)
+        elif self._running:
             record = list(self._running.values())[-1]
             self.region.status(_running_line(record.started), ticking=True)
 
@@ -347,6 +355,40 @@ class TurnView:
         if diff and diff not in self.shown_diffs:  # not twice after an approval
             shown.append(diff_renderable(diff))
         self.region.print(*shown)
+
+    def _child(self, event: SubagentStarted | SubagentProgress | SubagentFinished) -> None:
+        """Each running child agent as one live line (what it does, its cost); a finished
+        one leaves a line with its outcome, and its tokens and cost join the turn's."""
+        if isinstance(event, SubagentStarted):
+            self._children[event.child] = SubagentProgress(event.child, event.name, "starting…")
+        elif isinstance(event, SubagentProgress):
+            self._children[event.child] = event
+        else:
+            self._children.pop(event.child, None)
+            self.usage = self.usage + event.usage
+            self.cost = round(self.cost + event.cost, 6)
+            if not event.priced:
+                self.unpriced_model = event.model
+            from v4code.ui.headless import subagent_line
+
+            self.region.print(Text(f"  {subagent_line(event)}", style="dim"))
+        live = children_renderable(self._children.values()) if self._children else None
+        self.region.status(live, ticking=live is not None)
+
+
+def children_renderable(children: Iterable[SubagentProgress]) -> RenderableType:
+    """One spinner line per running child: `agent task · read a.py · $0.0012`."""
+    from rich.console import Group
+
+    return Group(
+        *(
+            _spinner(
+                f"agent {one_line(c.name)} · {one_line(c.doing)[:80]} · {format_cost(c.cost)}",
+                "cyan",
+            )
+            for c in children
+        )
+    )
 
 
 def _running_line(event: ToolStarted) -> RenderableType:

@@ -216,6 +216,10 @@ def cmd_cost(chat: Chat, arg: str) -> None:
         f"{u.cache_hit_share:.0%}), {u.completion_tokens:,} out "
         f"({u.reasoning_tokens:,} thinking) · {cost}",
     )
+    from v4code.ui.headless import subagent_line
+
+    for child in chat.agent.subagents:  # included in the figures above
+        chat.say(f"  {subagent_line(child)}")
 
 
 def cmd_compact(chat: Chat, arg: str) -> None:
