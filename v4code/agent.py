@@ -404,6 +404,8 @@ class Agent(AgentControls):
         self.total_cost = round(self.total_cost + event.cost, 6)
         if not event.priced:
             self.unpriced_model = event.model
+        self.subagents.append(event)
+        self._turn.files_changed.extend(event.files_changed)  # the turn's, as its own edits
         return dataclasses.replace(event, total_usage=self.total_usage, total_cost=self.total_cost)
 
     def _end_call(

@@ -188,6 +188,7 @@ class SubagentFinished:
     cost: float = 0.0
     priced: bool = True
     reason: str = ""
+    files_changed: tuple[str, ...] = ()
     total_usage: Usage | None = None
     total_cost: float | None = None
 

@@ -239,6 +239,7 @@ def _finished(plan: ChildPlan, kid: Agent, finished: TurnFinished) -> SubagentFi
         cost=kid.total_cost,
         priced=kid.unpriced_model is None,
         reason=finished.reason,
+        files_changed=finished.files_changed,
     )
 
 

@@ -104,3 +104,117 @@ def test_three_tasks_in_one_step_run_as_three_flash_children(
     }  # one transcript per child
     assert "REPORT-A: a.py defines A." in json.dumps(child_records)
     assert "CHILD-THINKING-A" in json.dumps(child_records)
+
+
+FIXER = """---
+name: fixer
+description: Makes one small, named change.
+model: deepseek-v4-flash
+tools: read_file, edit_file, task
+---
+ROLE-PROMPT: you make exactly the change the brief names.
+"""
+
+
+def fixer_edits(server: FakeDeepSeek, key: str, old: str, new: str, report: str) -> None:
+    """The child whose brief holds `key` edits a.py, then reports (a second later)."""
+    edit = {"path": "a.py", "old_string": old, "new_string": new}
+    server.route(key, [tool_call("edit_file", **edit), {**text(report), "hang": 1}])
+
+
+def test_named_agent_from_the_user_folder_edits_through_approvals_and_undo(
+    workspace: Path, fake_api: FakeDeepSeek, v4code_home: Path
+) -> None:
+    root = project(workspace)
+    (v4code_home / "agents").mkdir()
+    (v4code_home / "agents" / "fixer.md").write_text(FIXER)
+    (root / ".v4code" / "agents").mkdir(parents=True)  # the repository's own, untrusted
+    (root / ".v4code" / "agents" / "spy.md").write_text("---\nname: spy\n---\nSPY-PROMPT\n")
+    fake_api.load(
+        [
+            tool_calls(
+                [
+                    ("task", {"brief": "BRIEF-FIX: set A to 3 in a.py.", "agent": "fixer"}),
+                    ("task", {"brief": "BRIEF-SPY: read everything.", "agent": "spy"}),
+                ]
+            ),
+            text("Fixed."),
+        ]
+    )
+    fixer_edits(fake_api, "BRIEF-FIX", "A = 1", "A = 3", "FIX-REPORT: a.py now sets A = 3.")
+    result, stderr = run_json(root, fake_api, "Fix A.", "--permission-mode", "auto-edit")
+    assert result["status"] == "done", (result, stderr)
+    assert (root / "a.py").read_text() == "A = 3\n"
+    assert result["files_changed"] == ["a.py"], json.dumps(result["subagents"])
+
+    child = [r for r in fake_api.chat_requests if first_user(r).startswith("BRIEF-FIX")]
+    assert len(child) == 2 and {r.body["model"] for r in child} == {"deepseek-v4-flash"}
+    assert "ROLE-PROMPT" in child[0].messages[0]["content"]
+    assert {t["function"]["name"] for t in child[0].tools} == {"read_file", "edit_file"}
+    said = json.dumps(fake_api.chat_requests[-1].messages)
+    assert "FIX-REPORT" in said and "There is no agent named 'spy' (named agents: fixer)" in said
+    assert "SPY-PROMPT" not in json.dumps([r.messages for r in fake_api.chat_requests])
+    assert [s["name"] for s in result["subagents"]] == ["fixer"]
+    assert result["subagents"][0]["files_changed"] == ["a.py"]
+
+    # the child's edit is an undo point of the session, undone as the parent's would be
+    undone = v4code(root, "undo", server=fake_api)
+    assert undone.returncode == 0, undone.stderr
+    assert (root / "a.py").read_text() == "A = 1\n"
+
+
+def test_a_childs_edit_is_asked_about_like_the_parents(
+    workspace: Path, fake_api: FakeDeepSeek, v4code_home: Path
+) -> None:
+    """`run` answers a child's question through its policy: in `ask` mode an edit is denied."""
+    root = project(workspace)
+    (v4code_home / "agents").mkdir()
+    (v4code_home / "agents" / "fixer.md").write_text(FIXER)
+    brief = {"brief": "BRIEF-FIX: set A to 3 in a.py.", "agent": "fixer"}
+    fake_api.load([tool_call("task", **brief), text("It was not allowed.")])
+    fixer_edits(fake_api, "BRIEF-FIX", "A = 1", "A = 3", "FIX-REPORT: the edit was denied.")
+    result, stderr = run_json(root, fake_api, "Fix A.", "--permission-mode", "ask")
+    assert (root / "a.py").read_text() == "A = 1\n"
+    child = [r for r in fake_api.chat_requests if first_user(r).startswith("BRIEF-FIX")]
+    assert "does not ask questions" in json.dumps(child[1].messages)
+    assert result["subagents"][0]["status"] == "denied"
+
+
+def test_two_children_never_edit_one_file_at_once(
+    workspace: Path, fake_api: FakeDeepSeek, v4code_home: Path
+) -> None:
+    root = workspace
+    (root / "a.py").write_text("A = 1\nZ = 9\n")
+    (v4code_home / "agents").mkdir()
+    (v4code_home / "agents" / "fixer.md").write_text(FIXER)
+    briefs = [
+        {"brief": "BRIEF-ONE: set A to 3.", "agent": "fixer"},
+        {"brief": "BRIEF-TWO: set Z to 0.", "agent": "fixer"},
+    ]
+    fake_api.load([tool_calls([("task", b) for b in briefs]), text("Done.")])
+    fixer_edits(fake_api, "BRIEF-ONE", "A = 1", "A = 3", "ONE-REPORT")
+    fixer_edits(fake_api, "BRIEF-TWO", "Z = 9", "Z = 0", "TWO-REPORT")
+    result, stderr = run_json(root, fake_api, "Fix both.", "--permission-mode", "auto-edit")
+    assert result["status"] == "done", (result, stderr)
+    after = (root / "a.py").read_text()
+    assert after in ("A = 3\nZ = 9\n", "A = 1\nZ = 0\n")  # one edit, never both
+    refused = [
+        r
+        for r in fake_api.chat_requests
+        if "is being edited by another agent (fixer)" in json.dumps(r.messages[2:])
+    ]
+    assert len(refused) == 1 and first_user(refused[0]).startswith("BRIEF-")
+
+
+def test_a_trusted_repository_brings_its_agents(workspace: Path, fake_api: FakeDeepSeek) -> None:
+    root = project(workspace)
+    (root / ".v4code" / "agents").mkdir(parents=True)
+    (root / ".v4code" / "agents" / "scout.md").write_text("---\nname: scout\n---\nSCOUT-ROLE\n")
+    assert v4code(root, "trust", server=fake_api).returncode == 0
+    fake_api.load([tool_call("task", brief="BRIEF-SCOUT: look.", agent="scout"), text("ok")])
+    fake_api.route("BRIEF-SCOUT", [text("SCOUT-REPORT")])
+    result, stderr = run_json(root, fake_api, "Scout.")
+    assert result["status"] == "done", (result, stderr)
+    scout = [r for r in fake_api.chat_requests if first_user(r).startswith("BRIEF-SCOUT")]
+    assert "SCOUT-ROLE" in scout[0].messages[0]["content"]
+    assert "SCOUT-REPORT" in json.dumps(fake_api.chat_requests[-1].messages)

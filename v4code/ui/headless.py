@@ -104,6 +104,7 @@ def subagent_dict(event: SubagentFinished) -> dict[str, Any]:
         "status": event.status,
         "reason": event.reason,
         "steps": event.steps,
+        "files_changed": list(event.files_changed),
         "usage": event.usage.to_dict(),
         "cost_usd": round(event.cost, 6) if event.priced else None,
     }
