@@ -212,6 +212,9 @@ def give_agents(agent: Agent, folders: list[tuple[Path, str]] | None = None) -> 
     from v4code.subagents import SubagentRunner
 
     named = load_named_agents(agent_folders(agent.root) if folders is None else folders)
+    if named and not any(m.role == "user" for m in agent.conversation.history):
+        listed = "; ".join(f"{a.name}: {a.description or 'no description'}" for a in named.values())
+        agent.notes.append(f"Named agents the task tool can start (its `agent`): {listed}.")
     agent.give_agents(
         SubagentRunner(agent, lambda plan, claims: child_agent(agent, plan, claims), named)
     )

@@ -150,6 +150,8 @@ def test_named_agent_from_the_user_folder_edits_through_approvals_and_undo(
     child = [r for r in fake_api.chat_requests if first_user(r).startswith("BRIEF-FIX")]
     assert len(child) == 2 and {r.body["model"] for r in child} == {"deepseek-v4-flash"}
     assert "ROLE-PROMPT" in child[0].messages[0]["content"]
+    first = json.dumps(fake_api.chat_requests[0].messages)  # the parent learns their names
+    assert "fixer: Makes one small, named change." in first and "spy" not in first
     assert {t["function"]["name"] for t in child[0].tools} == {"read_file", "edit_file"}
     said = json.dumps(fake_api.chat_requests[-1].messages)
     assert "FIX-REPORT" in said and "There is no agent named 'spy' (named agents: fixer)" in said
@@ -218,3 +220,24 @@ def test_a_trusted_repository_brings_its_agents(workspace: Path, fake_api: FakeD
     scout = [r for r in fake_api.chat_requests if first_user(r).startswith("BRIEF-SCOUT")]
     assert "SCOUT-ROLE" in scout[0].messages[0]["content"]
     assert "SCOUT-REPORT" in json.dumps(fake_api.chat_requests[-1].messages)
+
+
+def test_a_child_starts_no_children_and_stops_at_its_own_step_limit(
+    workspace: Path, fake_api: FakeDeepSeek
+) -> None:
+    root = project(workspace)
+    fake_api.load([tool_call("task", brief="BRIEF-DEEP: go deeper."), text("Noted.")])
+    fake_api.route("BRIEF-DEEP", [tool_call("task", brief="BRIEF-GRANDCHILD: deeper still.")])
+    done = v4code(
+        root, "run", "-o", "json", "Delegate.", server=fake_api,
+        env={"V4CODE_SUBAGENT_MAX_STEPS": "1"},
+    )  # fmt: skip
+    result = json.loads(done.stdout)
+    assert result["status"] == "done", done.stderr
+    assert not [r for r in fake_api.chat_requests if "BRIEF-GRANDCHILD" in first_user(r)]
+    (child,) = result["subagents"]
+    assert child["status"] == "limit" and child["steps"] == 1
+    report = fake_api.chat_requests[-1].messages[-1]["content"]
+    assert report.startswith("The sub-agent stopped before it finished (limit: step limit")
+    log = list_sessions(root)[0].read_text()
+    assert "There is no tool named 'task'" in log  # the child's own transcript
