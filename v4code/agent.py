@@ -387,6 +387,7 @@ class Agent(AgentControls):
 
         workers = max(1, min(self._settings.max_parallel_agents, len(pending)))
         with ThreadPoolExecutor(workers, thread_name_prefix="v4code-call") as pool:
+            self.relay.hold()
             futures = [pool.submit(self._run_call, one) for one in pending]
             try:
                 for event in self.relay.drain(lambda: all(f.done() for f in futures)):

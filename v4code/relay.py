@@ -51,6 +51,11 @@ class Relay:
         self._drainer: int | None = None  # the thread draining now, if any
         self._direct = threading.Lock()  # questions asked with no drainer: one at a time
 
+    def hold(self) -> None:
+        """This thread will drain: call before starting the workers, so a question asked
+        before the drain begins waits for it instead of being asked on the worker's thread."""
+        self._drainer = threading.get_ident()
+
     def post(self, event: Event) -> None:
         self._queue.put(event)
 
