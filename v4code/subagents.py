@@ -21,7 +21,6 @@ from v4code.cancel import CancelToken
 from v4code.config import Settings
 from v4code.errors import Cancelled, ToolError
 from v4code.events import (
-    Event,
     StepStarted,
     SubagentFinished,
     SubagentProgress,
@@ -180,18 +179,26 @@ class SubagentRunner:
         )
 
     def _run(self, kid: Agent, plan: ChildPlan, brief: str) -> TurnFinished:
-        """The child's turn; each step, call and usage becomes its live line."""
+        """The child's turn; its steps, calls and spending become its live line (the last
+        call it made, or "thinking…" before its first)."""
         finished = TurnFinished("failed", reason="the sub-agent ended without a result")
+        doing, step = "thinking…", 1
         for event in kid.submit(brief):
-            doing = _doing(event)
             if isinstance(event, TurnFinished):
                 finished = event
+                continue
+            if isinstance(event, ToolStarted):
+                doing = event.summary.label if event.summary is not None else event.call.name
             elif isinstance(event, UsageReported):
                 self._spend(plan.child, kid)
-            if doing is not None:
-                self.parent.relay.post(
-                    SubagentProgress(plan.child, plan.name, doing, kid.total_cost)
-                )
+            elif isinstance(event, StepStarted):
+                step = event.step
+            else:
+                continue
+            where = f"step {step} · " if step > 1 else ""
+            self.parent.relay.post(
+                SubagentProgress(plan.child, plan.name, where + doing, kid.total_cost)
+            )
         return finished
 
     def _spend(self, child: str, kid: Agent) -> None:
@@ -207,17 +214,6 @@ class SubagentRunner:
 
 def _least(a: float | None, b: float | None) -> float | None:
     return b if a is None else a if b is None else min(a, b)
-
-
-def _doing(event: Event) -> str | None:
-    """A child's event as its live line's first part; None: the line does not change."""
-    if isinstance(event, StepStarted):
-        return "thinking…"
-    if isinstance(event, ToolStarted):
-        return event.summary.label if event.summary is not None else event.call.name
-    if isinstance(event, UsageReported):
-        return "thinking…"
-    return None
 
 
 def _follow(parent: CancelToken, child: CancelToken, stop: threading.Event) -> None:

@@ -96,16 +96,25 @@ def start_subprocess_server(
     *,
     max_lifetime: float = 600.0,
     apis: Iterable[Path] = (),
+    routes: Mapping[str, Iterable[Mapping[str, Any]]] | None = None,
     **config: Any,
 ) -> SubprocessServer:
     """Start ``python tests/fake_api`` with these steps (and FakeDeepSeek settings) and wait for
-    it; `apis` are files whose `API` it answers too (``--api``)."""
+    it; `apis` are files whose `API` it answers too (``--api``); `routes`: key -> the steps
+    of requests whose first user message holds the key (``FakeDeepSeek.route``)."""
     tmp_path = Path(tmp_path)
     tmp_path.mkdir(parents=True, exist_ok=True)
     script = tmp_path / "fake_api_script.json"
     record = tmp_path / "fake_api_record.json"
     script.write_text(
-        json.dumps({"steps": validate_steps(steps), "config": config}), encoding="utf-8"
+        json.dumps(
+            {
+                "steps": validate_steps(steps),
+                "config": config,
+                "routes": {k: validate_steps(v) for k, v in (routes or {}).items()},
+            }
+        ),
+        encoding="utf-8",
     )
     cmd = [
         sys.executable,
