@@ -389,6 +389,24 @@ EXPECT: dict[str, Expect] = {
         says=("add() adds now.",),
         check=has("calc.py", "return a + b"),
     ),
+    # Sub-agents: the parent hands the brief to the README's `fixer`, which edits calc.py
+    'v4code run -o json --permission-mode auto-edit "have the fixer make add() in calc.py add" '
+    "> result.json": Expect(
+        [
+            tool_call("task", brief="FIXER-BRIEF: make add() in calc.py add.", agent="fixer"),
+            text("The fixer made add() add."),
+        ],
+        routes=lambda _: {
+            "FIXER-BRIEF": [
+                edit("calc.py", "return a - b", "return a + b"),
+                text("calc.py: add() returns a + b."),
+            ]
+        },
+        check=file_json(
+            "result.json",
+            lambda r: r["subagents"][0]["name"] == "fixer" and r["files_changed"] == ["calc.py"],
+        ),
+    ),
     # Reading a repository
     'v4code locate "TypeError in Invoice.total when a line has no amount"': Expect(
         says=("src/invoice.py",)
@@ -466,8 +484,21 @@ EXPECT: dict[str, Expect] = {
     "ruff check . && ruff format --check .": Expect(says=("All checks passed!",)),
 }
 
+
 # What a block needs before its first command, keyed by that command.
+def readme_agent(scratch: Scratch) -> None:
+    """The README's named agent, saved where it says: `agents/` of v4code's folder."""
+    text = (ROOT / "README.md").read_text()
+    block = re.search(r"```markdown\n(---\nname: fixer\n.*?)```", text, re.S)
+    assert block is not None, "the README's fixer agent is gone"
+    folder = scratch.home / ".config" / "v4code" / "agents"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "fixer.md").write_text(block.group(1))
+
+
 PREPARE: dict[str, Callable[[Scratch], None]] = {
+    'v4code run -o json --permission-mode auto-edit "have the fixer make add() in calc.py add" '
+    "> result.json": readme_agent,
     "v4code review": stage_a_change,
     'pipx install "git+https://github.com/OWNER/v4code@TAG"': stage_a_change,
     'v4code batch plan "Replace requests.get with http_client.get in {path}; keep behaviour" '
