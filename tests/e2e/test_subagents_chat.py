@@ -44,3 +44,40 @@ def test_each_child_has_a_live_line_and_ctrl_c_stops_them_all(
     answered = [m for m in chats[-1]["body"]["messages"] if m["role"] == "tool"]
     assert len(answered) == 2 and all("Interrupted" in m["content"] for m in answered)
     assert "never" not in json.dumps(chats[-1]["body"]["messages"])
+
+
+FIXER = "---\nname: fixer\ntools: read_file, edit_file\n---\nMake the change.\n"
+
+
+def test_questions_from_parallel_children_come_one_at_a_time(
+    workspace: Path, tmp_path: Path, v4code_home: Path
+) -> None:
+    (workspace / "a.py").write_text("x = 1\n")
+    (workspace / "b.py").write_text("y = 2\n")
+    (v4code_home / "agents").mkdir()
+    (v4code_home / "agents" / "fixer.md").write_text(FIXER)
+    routes = {
+        f"BRIEF-{path}": [
+            tool_call("edit_file", path=path, old_string=old, new_string=new),
+            text(f"{path} edited."),
+        ]
+        for path, old, new in (("a.py", "x = 1", "x = 10"), ("b.py", "y = 2", "y = 20"))
+    }
+    briefs = [("task", {"brief": key, "agent": "fixer"}) for key in routes]
+    server = start_subprocess_server(
+        [tool_calls(briefs), text("Both edited.")], tmp_path / "server", routes=routes
+    )
+    with chat_in_tmux("child-asks", workspace, v4code_home, server, height=50) as session:
+        send(session, "bump both", "Enter")
+        screen = wait_for(session, r"Apply\?")
+        assert screen.count("Apply?") == 1  # the other child waits for this answer
+        send(session, "y")
+        screen = wait_for(session, r"(?s)Apply\?.*Apply\?")
+        send(session, "y")
+        screen = wait_for(session, r"Both edited\.(.|\n)*in \(\d+% cached\)")
+        assert screen.count("agent fixer done") == 2
+        leave(session)
+    assert (workspace / "a.py").read_text() == "x = 10\n"
+    assert (workspace / "b.py").read_text() == "y = 20\n"
+    _, violations = server.stop()
+    assert violations == []
