@@ -390,6 +390,10 @@ _INF = float("inf")
 # (setting, lowest, highest, the range in words): a value outside is refused, not sent on.
 _RANGES: tuple[tuple[str, float, float, str], ...] = (
     ("max_steps", 1, _INF, "at least 1"),
+    ("max_parallel_agents", 1, 16, "1 to 16"),
+    ("subagent_max_steps", 1, _INF, "at least 1"),
+    ("subagent_max_cost", 0, _INF, "0 or more USD"),
+    ("subagent_max_time", 0, _INF, "0 or more seconds"),
     ("repo_map_tokens", 0, 20_000, "0 (no map) to 20000"),
     ("command_timeout", 1, MAX_COMMAND_TIMEOUT, f"1 to {MAX_COMMAND_TIMEOUT} seconds"),
     ("max_tokens", 1, 393_216, "1 to 393216 (DeepSeek's output limit)"),

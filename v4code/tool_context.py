@@ -8,7 +8,9 @@ paths a sandboxed command may read, where the helper programs live. Not the sett
 API key, not the agent.
 
 The seams later features plug in are small Protocols here, None until something provides them:
-`agents` starts a child agent on a brief, `diagnostics` asks a language server about a file.
+`agents` starts a child agent on a brief (the wiring's `subagents.SubagentRunner`; a child's
+own context has none, so a child starts no child), `diagnostics` asks a language server about
+a file.
 """
 
 from __future__ import annotations

@@ -241,3 +241,26 @@ def test_a_child_starts_no_children_and_stops_at_its_own_step_limit(
     assert report.startswith("The sub-agent stopped before it finished (limit: step limit")
     log = list_sessions(root)[0].read_text()
     assert "There is no tool named 'task'" in log  # the child's own transcript
+
+
+def test_jsonl_carries_the_children_and_a_resume_reads_only_the_session(
+    workspace: Path, fake_api: FakeDeepSeek
+) -> None:
+    root = project(workspace)
+    fake_api.load([tool_call("task", brief="BRIEF-J: report."), text("Reported.")])
+    fake_api.route("BRIEF-J", [text("J-REPORT", reasoning="J-THINKING")])
+    done = v4code(root, "run", "-o", "jsonl", "Ask a child.", server=fake_api)
+    events = [json.loads(line) for line in done.stdout.splitlines()]
+    kinds = [e["type"] for e in events]
+    assert kinds.index("subagent_started") < kinds.index("subagent_progress")
+    finished = next(e for e in events if e["type"] == "subagent_finished")
+    assert finished["status"] == "done" and finished["total_cost"] > finished["cost"] > 0
+    assert events[-1]["subagents"][0]["id"] == finished["child"]
+
+    session = events[-1]["session_id"]
+    fake_api.load([text("Again.")])
+    again = v4code(root, "run", "--resume", session, "And now?", server=fake_api)
+    assert again.returncode == 0, again.stderr
+    resumed = json.dumps(fake_api.chat_requests[-1].messages)
+    assert "J-REPORT" in resumed  # the task's result, as the parent got it
+    assert "J-THINKING" not in resumed and 'BRIEF-J: report."' not in resumed.split("task")[0]
