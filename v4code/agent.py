@@ -119,10 +119,13 @@ class Agent(AgentControls):
         self.watchers: list[Watcher] = [self.plan.watch]  # see each finished call
         self.relay = Relay()  # child agents' progress and questions, taken on the turn's thread
         self.subagents: list[SubagentFinished] = []  # this session's child agents (`/cost`)
+        self._agents_owner: object = None  # what the `agents` seam stands for (give_agents)
 
-    def give_agents(self, agents: SubagentStarter) -> None:
-        """The seam the `task` tool starts child agents through (the wiring builds it)."""
+    def give_agents(self, agents: SubagentStarter, owner: object = None) -> None:
+        """The seam the `task` tool starts child agents through (the wiring builds it);
+        `owner`, what the seam stands for, is kept alive here, out of the tools' reach."""
         self._tools_context = dataclasses.replace(self._tools_context, agents=agents)
+        self._agents_owner = owner
 
     def turn_budget(self) -> tuple[float | None, float | None]:
         """What the running turn has left: USD under `--max-cost` and the deadline

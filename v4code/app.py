@@ -209,15 +209,14 @@ def give_agents(agent: Agent, folders: list[tuple[Path, str]] | None = None) -> 
     if agent.registry.get("task") is None:
         return
     from v4code.named_agents import agent_folders, load_named_agents
-    from v4code.subagents import SubagentRunner
+    from v4code.subagents import AgentsSeam, SubagentRunner
 
     named = load_named_agents(agent_folders(agent.root) if folders is None else folders)
     if named and not any(m.role == "user" for m in agent.conversation.history):
         listed = "; ".join(f"{a.name}: {a.description or 'no description'}" for a in named.values())
         agent.notes.append(f"Named agents the task tool can start (its `agent`): {listed}.")
-    agent.give_agents(
-        SubagentRunner(agent, lambda plan, claims: child_agent(agent, plan, claims), named)
-    )
+    runner = SubagentRunner(agent, lambda plan, claims: child_agent(agent, plan, claims), named)
+    agent.give_agents(AgentsSeam(runner), owner=runner)  # the context holds no path to the key
 
 
 def child_agent(parent: Agent, plan: ChildPlan, claims: PathClaims) -> Agent:

@@ -11,8 +11,10 @@ messages stay in its own conversation; the parent gets the report alone.
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
+import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -38,7 +40,7 @@ from v4code.toolkit import Invocation, ToolContext
 if TYPE_CHECKING:
     from v4code.agent import Agent
 
-__all__ = ["ChildPlan", "PathClaims", "RelayedApprover", "SubagentRunner"]
+__all__ = ["AgentsSeam", "ChildPlan", "PathClaims", "RelayedApprover", "SubagentRunner"]
 
 DEFAULT_NAME = "task"
 
@@ -246,3 +248,28 @@ def _report(finished: TurnFinished) -> str:
         return text or "(The sub-agent finished without a report.)"
     why = f"The sub-agent stopped before it finished ({finished.status}: {finished.reason})."
     return f"{why}\n{text}" if text else why
+
+
+_RUNNERS: weakref.WeakValueDictionary[int, SubagentRunner] = weakref.WeakValueDictionary()
+_TICKETS = itertools.count(1)
+
+
+class AgentsSeam:
+    """What a tool context holds of the runner: a ticket, nothing more. The runner holds the
+    parent agent, and so its settings and the API key; every tool, a trusted repository's
+    own included, gets the context, and nothing reachable from it may carry the key. The
+    runner lives as long as its parent agent keeps it (`Agent.give_agents`)."""
+
+    __slots__ = ("_ticket",)
+
+    def __init__(self, runner: SubagentRunner) -> None:
+        self._ticket = next(_TICKETS)
+        _RUNNERS[self._ticket] = runner
+
+    def start(
+        self, brief: str, cancel: CancelToken, *, agent: str | None = None, child: str = ""
+    ) -> str:
+        runner = _RUNNERS.get(self._ticket)
+        if runner is None:
+            raise ToolError("Sub-agents are not available here: do this part yourself.")
+        return runner.start(brief, cancel, agent=agent, child=child)
