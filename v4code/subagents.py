@@ -11,6 +11,7 @@ messages stay in its own conversation; the parent gets the report alone.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import threading
 import time
@@ -116,6 +117,8 @@ class SubagentRunner:
         self.claims = PathClaims()
         self._lock = threading.Lock()
         self._running: dict[str, float] = {}  # child -> its cost, not yet in the parent's
+        self._tokens: dict[str, CancelToken] = {}  # child -> what stops it
+        self._over: set[str] = set()  # children stopped because the turn's budget ran out
 
     def start(
         self, brief: str, cancel: CancelToken, *, agent: str | None = None, child: str = ""
@@ -137,6 +140,7 @@ class SubagentRunner:
         relay.post(SubagentStarted(child, plan.name, one_line(brief)[:200], plan.settings.model))
         with self._lock:
             self._running[child] = 0.0
+            self._tokens[child] = kid.cancel
         stop = threading.Event()
         threading.Thread(target=_follow, args=(cancel, kid.cancel, stop), daemon=True).start()
         try:
@@ -146,7 +150,13 @@ class SubagentRunner:
             self.claims.release(child)
             with self._lock:
                 self._running.pop(child, None)
+                self._tokens.pop(child, None)
             kid.backend.close()
+        if child in self._over and not cancel.cancelled:  # stopped by the shared budget
+            self._over.discard(child)
+            finished = dataclasses.replace(
+                finished, status="limit", reason="this turn's cost limit (--max-cost) is spent"
+            )
         relay.post(_finished(plan, kid, finished))
         if cancel.cancelled:
             raise Cancelled()
@@ -204,14 +214,17 @@ class SubagentRunner:
         return finished
 
     def _spend(self, child: str, kid: Agent) -> None:
-        """Children running at once share what the turn has left: the one that passes it
-        is stopped."""
+        """Children running at once share what the turn has left: once they spent it, every
+        one of them stops (the turn ends at its limit next anyway)."""
         left, _ = self.parent.turn_budget()
         with self._lock:
             self._running[child] = kid.total_cost
-            over = left is not None and sum(self._running.values()) > left
-        if over:
-            kid.cancel.cancel()
+            if left is None or sum(self._running.values()) <= left:
+                return
+            stopping = dict(self._tokens)
+            self._over.update(stopping)
+        for token in stopping.values():
+            token.cancel()
 
 
 def _least(a: float | None, b: float | None) -> float | None:

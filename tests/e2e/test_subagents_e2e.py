@@ -264,3 +264,47 @@ def test_jsonl_carries_the_children_and_a_resume_reads_only_the_session(
     resumed = json.dumps(fake_api.chat_requests[-1].messages)
     assert "J-REPORT" in resumed  # the task's result, as the parent got it
     assert "J-THINKING" not in resumed and 'BRIEF-J: report."' not in resumed.split("task")[0]
+
+
+def big_usage(tokens: int) -> dict[str, int]:
+    return {
+        "prompt_tokens": tokens,
+        "prompt_cache_hit_tokens": 0,
+        "prompt_cache_miss_tokens": tokens,
+    }
+
+
+def test_children_share_what_the_turns_cost_limit_leaves(
+    workspace: Path, fake_api: FakeDeepSeek
+) -> None:
+    """Each child's first answer costs 0.6 USD on Flash: under a 1 USD turn the two cannot both
+    go on, and the parent stops once the turn's limit is spent."""
+    root = project(workspace)
+    briefs = [("task", {"brief": f"BRIEF-{n}: read a.py."}) for n in (1, 2)]
+    fake_api.load([tool_calls(briefs)])
+    for n in (1, 2):
+        costly = {**tool_call("read_file", path="a.py"), "usage": big_usage(4_000_000)}
+        fake_api.route(f"BRIEF-{n}", [costly, {**text("cut short"), "hang": 10}])
+    fake_api.allow_leftover = True
+    done = v4code(
+        root, "run", "-o", "json", "--max-cost", "1", "Split.", server=fake_api,
+        env={"V4CODE_SUBAGENT_MAX_COST": "5"},
+    )  # fmt: skip
+    result = json.loads(done.stdout)
+    assert done.returncode == 4 and result["status"] == "limit", done.stdout
+    assert [s["status"] for s in result["subagents"]] == ["limit", "limit"]
+    children = [r for r in fake_api.chat_requests if first_user(r).startswith("BRIEF-")]
+    # a child that asked again before the other's answer spent the money was stopped mid-way
+    assert len([r for r in children if r.answered and not r.disconnected]) == 2
+    assert len(fake_api.chat_requests) == len(children) + 1 and result["cost_usd"] > 1
+
+
+def test_a_child_stops_at_the_turns_time_limit(workspace: Path, fake_api: FakeDeepSeek) -> None:
+    root = project(workspace)
+    fake_api.load([tool_call("task", brief="BRIEF-SLOW: take your time.")])
+    fake_api.route("BRIEF-SLOW", [{**text("too late"), "hang": 30}])
+    done = v4code(root, "run", "-o", "json", "--max-time", "4", "Delegate.", server=fake_api)
+    result = json.loads(done.stdout)
+    assert done.returncode == 4 and result["status"] == "limit", done.stderr
+    (child,) = result["subagents"]
+    assert child["status"] == "limit" and "time limit" in child["reason"]
