@@ -189,6 +189,7 @@ class SubagentFinished:
     priced: bool = True
     reason: str = ""
     files_changed: tuple[str, ...] = ()
+    brief: str = ""  # its first line, as SubagentStarted said it
     total_usage: Usage | None = None
     total_cost: float | None = None
 

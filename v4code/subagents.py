@@ -55,6 +55,7 @@ class ChildPlan:
     settings: Settings  # the parent's, with the child's model and limits
     prompt: str = ""  # the named agent's prompt
     tools: tuple[str, ...] | None = None  # None: the read-only default
+    brief: str = ""  # the brief on one line, cut short: what the person sees of it
 
 
 class RelayedApprover:
@@ -134,10 +135,11 @@ class SubagentRunner:
             self._limits(spec),
             spec.prompt if spec else "",
             spec.tools if spec else None,
+            one_line(brief)[:200],
         )
         kid = self.build(plan, self.claims)
         relay = self.parent.relay
-        relay.post(SubagentStarted(child, plan.name, one_line(brief)[:200], plan.settings.model))
+        relay.post(SubagentStarted(child, plan.name, plan.brief, plan.settings.model))
         with self._lock:
             self._running[child] = 0.0
             self._tokens[child] = kid.cancel
@@ -251,6 +253,7 @@ def _finished(plan: ChildPlan, kid: Agent, finished: TurnFinished) -> SubagentFi
         priced=kid.unpriced_model is None,
         reason=finished.reason,
         files_changed=finished.files_changed,
+        brief=plan.brief,
     )
 
 

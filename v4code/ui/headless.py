@@ -103,6 +103,7 @@ def subagent_dict(event: SubagentFinished) -> dict[str, Any]:
         "model": event.model,
         "status": event.status,
         "reason": event.reason,
+        "brief": event.brief,
         "steps": event.steps,
         "files_changed": list(event.files_changed),
         "usage": event.usage.to_dict(),
@@ -111,11 +112,13 @@ def subagent_dict(event: SubagentFinished) -> dict[str, Any]:
 
 
 def subagent_line(event: SubagentFinished) -> str:
-    """`agent task done: 3 steps, 12,400 in, $0.0021` (a finished child, on one line)."""
+    """`agent task done: 3 steps, 12,400 in, $0.0021 · Find where...` (a finished child, on
+    one line, with the start of its brief)."""
     steps = "1 step" if event.steps == 1 else f"{event.steps} steps"
     cost = format_cost(event.cost if event.priced else None, None if event.priced else event.model)
     line = f"agent {event.name} {event.status}: {steps}, {event.usage.prompt_tokens:,} in, {cost}"
-    return line + (f" — {one_line(event.reason)}" if event.reason else "")
+    line += f" — {one_line(event.reason)}" if event.reason else ""
+    return line + (f" · {one_line(event.brief)[:60]}" if event.brief else "")
 
 
 @dataclass
