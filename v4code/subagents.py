@@ -33,6 +33,7 @@ from v4code.events import (
     UsageReported,
 )
 from v4code.named_agents import NamedAgent
+from v4code.pricing import price_for
 from v4code.protocols import Approval, ApprovalRequest, Approver, Proposal
 from v4code.relay import Relay
 from v4code.textio import one_line
@@ -182,11 +183,16 @@ class SubagentRunner:
                 left -= sum(self._running.values())
             if left <= 0:
                 raise ToolError("Not started: this turn's cost limit (--max-cost) is spent.")
+        model = spec.model if spec and spec.model else s.subagent_model
+        if s.max_cost is not None and price_for(model, s.prices) is None:
+            raise ToolError(  # its spending could not be counted against the limit
+                f"Not started: {model} has no price, so --max-cost could not bound it."
+            )
         seconds = None if deadline is None else deadline - time.monotonic()
         if seconds is not None and seconds <= 1:
             raise ToolError("Not started: this turn's time limit (--max-time) is reached.")
         return s.replace(
-            model=(spec.model if spec and spec.model else s.subagent_model),
+            model=model,
             max_steps=s.subagent_max_steps,
             max_cost=_least(s.subagent_max_cost, left),
             max_time=_least(s.subagent_max_time, seconds),

@@ -308,3 +308,18 @@ def test_a_child_stops_at_the_turns_time_limit(workspace: Path, fake_api: FakeDe
     assert done.returncode == 4 and result["status"] == "limit", done.stderr
     (child,) = result["subagents"]
     assert child["status"] == "limit" and "time limit" in child["reason"]
+
+
+def test_under_a_cost_limit_a_child_on_a_model_with_no_price_is_not_started(
+    workspace: Path, fake_api: FakeDeepSeek
+) -> None:
+    root = project(workspace)
+    fake_api.load([tool_call("task", brief="BRIEF-X: look."), text("Understood.")])
+    done = v4code(
+        root, "run", "-o", "json", "--max-cost", "1", "Delegate.", server=fake_api,
+        env={"V4CODE_SUBAGENT_MODEL": "deepseek-chat"},
+    )  # fmt: skip
+    assert json.loads(done.stdout)["status"] == "done", done.stderr
+    answer = fake_api.chat_requests[-1].messages[-1]["content"]
+    assert answer == "Not started: deepseek-chat has no price, so --max-cost could not bound it."
+    assert len(fake_api.chat_requests) == 2  # no child request was made
