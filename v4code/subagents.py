@@ -154,9 +154,10 @@ class SubagentRunner:
             with self._lock:
                 self._running.pop(child, None)
                 self._tokens.pop(child, None)
+                over = child in self._over
+                self._over.discard(child)
             kid.backend.close()
-        if child in self._over and not cancel.cancelled:  # stopped by the shared budget
-            self._over.discard(child)
+        if over and not cancel.cancelled:  # stopped by the shared budget, not by the person
             finished = dataclasses.replace(
                 finished, status="limit", reason="this turn's cost limit (--max-cost) is spent"
             )
