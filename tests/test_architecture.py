@@ -34,6 +34,8 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "v4code.globs",
             "v4code.newest_files",
             "v4code.choices",
+            "v4code.home",
+            "v4code.project_rules",
         ),
     ),
     (
@@ -45,6 +47,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "v4code.sessions",
             "v4code.assets",
             "v4code.safety.trust",
+            "v4code.project_layer",
         ),
     ),
     ("safety", ("v4code.safety",)),

@@ -17,9 +17,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from v4code.errors import ConfigError, ToolError
+
+if TYPE_CHECKING:
+    from v4code.project_layer import SessionLayers
 
 EVENTS = ("before_tool", "after_tool", "turn_end")
 DEFAULT_TIMEOUT = 30.0
@@ -169,13 +172,15 @@ class Hooks:
         return self._notices("turn_end", payload, agent)
 
 
-def load_hooks(root: Path) -> Hooks | None:
-    """The user's hooks, then a trusted project's; None when there are none."""
-    from v4code.config import project_config_path, project_layer_data, user_config_path, user_toml
+def load_hooks(root: Path, layers: SessionLayers | None = None) -> Hooks | None:
+    """The user's hooks, then a trusted project's; None when there are none. `layers`: the
+    session's config files, read when it opened (else read now)."""
+    from v4code.config import session_layers
 
-    hooks, timeout = _hooks_in(user_toml(), user_config_path(), "user")
-    project_data, _ = project_layer_data(root)
-    more, _ = _hooks_in(project_data, project_config_path(root), "project")
+    layers = session_layers(root, layers)
+    hooks, timeout = _hooks_in(layers.user.table(), layers.user.path, "user")
+    project = layers.project.config
+    more, _ = _hooks_in(project.table(), project.path, "project")
     hooks.extend(more)
     if not hooks:
         return None

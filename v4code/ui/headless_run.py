@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -13,6 +13,8 @@ from v4code.errors import ExitCode, V4codeError
 if TYPE_CHECKING:
     from v4code.agent import Agent
     from v4code.events import Event
+    from v4code.project_layer import SessionLayers
+    from v4code.ui.headless import HeadlessRenderer
 
 
 def run_task(
@@ -20,21 +22,22 @@ def run_task(
     *,
     output: str,
     flags: dict[str, Any],
+    layers: SessionLayers,
     resume: str | None = None,
-    cwd: Path | None = None,
     plan: bool = False,
     execute: bool = False,
 ) -> int:
     """One task to its result; with `plan`, plan mode first: the plan is the answer, or with
-    `execute` it is carried out at once under the permission mode (no question asked)."""
-    from v4code.app import open_session, workspace_root
+    `execute` it is carried out at once under the permission mode (no question asked).
+    `layers`: the config files and the workspace's project layer, read once for the start."""
+    from v4code.app import open_session
     from v4code.cancel import CancelToken
     from v4code.config import check_cost_limit, load_settings
     from v4code.textio import shown_lines
-    from v4code.ui.headless import HeadlessRenderer, PolicyApprover, RunResult
+    from v4code.ui.headless import HeadlessRenderer, PolicyApprover
 
-    root = workspace_root(cwd)
-    loaded = load_settings(root, flags)
+    root = layers.project.root
+    loaded = load_settings(root, flags, layers)
     settings = loaded.settings
     for notice in loaded.notices:
         sys.stderr.write(f"v4code: {shown_lines(notice)}\n")
@@ -54,17 +57,12 @@ def run_task(
             resume=resume,
             cancel=cancel,
             meta={"frontend": "run"},
+            layers=layers,
         )
     except V4codeError as exc:
         if output == "text":
             raise
-        # A script parsing the output gets a result object that says what went wrong.
-        sys.stderr.write(f"v4code: {shown_lines(scrub(exc.message))}\n")
-        category = "config" if exc.exit_code == ExitCode.USAGE else "backend"
-        failed = RunResult(status="error", reason=scrub(exc.message), error_category=category)
-        failed.notices = list(loaded.notices)
-        renderer.finish(failed)
-        return exc.exit_code
+        return _failed_start(exc, renderer, loaded.notices, scrub)
     from v4code.ui.interrupt import sigint_cancels
 
     try:
@@ -76,6 +74,24 @@ def run_task(
         opened.agent.session.close()
     exit_now(result.exit_code, opened.agent.session.path)
     return result.exit_code
+
+
+def _failed_start(
+    exc: V4codeError,
+    renderer: HeadlessRenderer,
+    notices: tuple[str, ...],
+    scrub: Callable[[str], str],
+) -> int:
+    """A script parsing the output gets a result object that says what went wrong."""
+    from v4code.textio import shown_lines
+    from v4code.ui.headless import RunResult
+
+    sys.stderr.write(f"v4code: {shown_lines(scrub(exc.message))}\n")
+    category = "config" if exc.exit_code == ExitCode.USAGE else "backend"
+    failed = RunResult(status="error", reason=scrub(exc.message), error_category=category)
+    failed.notices = list(notices)
+    renderer.finish(failed)
+    return exc.exit_code
 
 
 def planned(agent: Agent, task: str, execute: bool) -> Iterator[Event]:

@@ -56,6 +56,7 @@ class Chat:
         from rich.console import Console
 
         from v4code.config import load_settings
+        from v4code.project_layer import read_layers
         from v4code.ui.approval import ChatApprover, key_asker
         from v4code.ui.completion import ChatCompleter, FileIndex
         from v4code.ui.prompt_history import KeptHistory
@@ -66,8 +67,9 @@ class Chat:
 
         self.root = workspace_root()
         self.console = console or Console(highlight=False)
-        ask_to_trust(self.root, self.console, input=input, output=output)
-        loaded = load_settings(self.root, flags)
+        trust = ask_to_trust(self.root, self.console, input=input, output=output)
+        self.layers = read_layers(self.root, trust)  # read once: settings, tools, prompts...
+        loaded = load_settings(self.root, flags, self.layers)
         self.settings = loaded.settings
         for notice in loaded.notices:
             self.say(f"v4code: {notice}", "yellow")
@@ -80,7 +82,7 @@ class Chat:
         self.show_thinking = self.settings.show_thinking
         self.running = True
         completer = ChatCompleter(
-            command_help(self.root),
+            command_help(self.root, self.layers.project),
             lambda name: choices_for(self, name),
             self.files.files,
         )
@@ -120,11 +122,13 @@ class Chat:
     def open(self, resume: str | None) -> None:
         """A new session (None), or an existing one continued ("" is the latest)."""
         from v4code.app import open_session
+        from v4code.project_layer import read_layers
         from v4code.ui.render import history_renderables
 
         settings, mode, backend = self.settings, None, None
         if self._agent is not None:  # /clear and /resume keep the model, thinking and mode
             settings, mode, backend = self.agent.settings, self.agent.mode, self.agent.backend
+            self.layers = read_layers(self.root)  # a new session reads the files anew
         session = open_session(
             settings,
             self.root,
@@ -134,6 +138,7 @@ class Chat:
             cancel=self.cancel,
             meta={"frontend": "chat"},
             warm_up_map=True,  # indexed while the person types the first message
+            layers=self.layers,
         )
         self.close()
         self._session = session
