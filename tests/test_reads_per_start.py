@@ -113,3 +113,35 @@ def test_a_custom_command_start_reads_no_more(
     assert request.json["messages"][-1]["content"].startswith("Ship it: now")
     assert reads.trust == 1
     assert set(reads.parses.values()) == {1} and len(reads.parses) == 2
+
+
+def test_a_chat_start_computes_the_trust_once_and_parses_each_config_once(
+    workspace: Path, fake_api: FakeDeepSeek, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The chat asks about the trust on start; the session opens with that same answer."""
+    import io
+
+    from prompt_toolkit.input import create_pipe_input
+    from prompt_toolkit.output import DummyOutput
+    from rich.console import Console
+
+    from v4code.ui.repl import run_repl
+
+    trusted_repository(workspace)
+    home = Path(os.environ["V4CODE_HOME"])
+    (home / "config.toml").write_text(f'base_url = "{fake_api.base_url}"\n')
+    monkeypatch.setenv("DEEPSEEK_API_KEY", "sk-test-key-0123456789")
+    monkeypatch.setenv("V4CODE_SANDBOX", "false")
+    monkeypatch.chdir(workspace)
+    fake_api.load([text("done")])
+    reads = Reads(monkeypatch)
+    console = Console(file=io.StringIO(), width=120, color_system=None, highlight=False)
+    with create_pipe_input() as pipe:
+        pipe.send_text("hello\r" + "\x04" * 3)
+        assert run_repl(flags={}, input=pipe, output=DummyOutput(), console=console) == 0
+
+    (request,) = fake_api.chat_requests
+    assert "PROJECT PROMPT" in request.json["messages"][0]["content"]
+    assert "project_tool" in json.dumps(request.tools)
+    assert reads.trust == 1
+    assert set(reads.parses.values()) == {1} and len(reads.parses) == 2
