@@ -133,7 +133,9 @@ class Agent(AgentControls):
         finally:
             self.cancel.deadline = None  # the turn's time limit ends with it
 
-    def _submit(self, text: str) -> Iterator[Event]:
+    def _begin(self, text: str) -> Generator[Event, None, TurnState]:
+        """Start a turn: its state and time limit, the tool list fixed, the context compacted
+        if full, pending system notes, then the user's message (the first with its map)."""
         self.cancel.reset()
         state = self._turn = TurnState.begin(self._settings, self.clock(), self.total_cost)
         self.cancel.deadline = state.deadline  # what runs under the turn stops with it too
@@ -152,6 +154,10 @@ class Agent(AgentControls):
             content, notices = self._first_message(text, self.cancel)
             yield from (self.record(Notice(n)) for n in [*notices, *take_notices()])
         self._append(Message(role="user", content=content))
+        return state
+
+    def _submit(self, text: str) -> Iterator[Event]:
+        state = yield from self._begin(text)
         final_text = ""
         try:
             while True:
