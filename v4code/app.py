@@ -20,6 +20,7 @@ from v4code.types import Message
 from v4code.workspace import workspace_root
 
 if TYPE_CHECKING:
+    from v4code.edits.checkpoints import CheckpointStore
     from v4code.repomap.opening import OpeningMap
 
 __all__ = [
@@ -136,6 +137,8 @@ class AgentSession:
 
     agent: Agent
     resumed: bool
+    checkpoints: CheckpointStore
+    """Where the agent's edits and commands are recorded (what `/undo` and `/diff` read)."""
     opening_map: OpeningMap | None = None
     """The first message's repo map (a new session's), perhaps being indexed in the background."""
 
@@ -172,11 +175,9 @@ def open_session(
     `warm_up_map`: start indexing for the first message's repo map now, in the background
     (the chat, where the person is still typing it); `AgentSession.close` stops it.
     """
-    from v4code.edits.apply import recover_workspace
-    from v4code.edits.checkpoints import CheckpointStore
+    from v4code.edits.checkpoints import session_store
 
-    checkpoints = CheckpointStore(user_home() / "checkpoints")
-    recover_workspace(root, checkpoints)  # roll back a batch a crash left half applied
+    checkpoints = session_store(root)  # a batch a crash left half applied is rolled back
     backend = backend or make_backend(settings)
     registry = registry if registry is not None else load_registry(root)
     if resume is not None:
@@ -224,4 +225,4 @@ def open_session(
         agent.plan.restore(data.events)  # the todo list, plan mode, a plan awaiting its answer
     if opening_map is not None and warm_up_map:
         opening_map.warm_up()
-    return AgentSession(agent, resume is not None, opening_map)
+    return AgentSession(agent, resume is not None, checkpoints, opening_map)

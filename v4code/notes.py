@@ -17,7 +17,7 @@ from v4code.types import Usage
 
 
 def undo_note(report: Any) -> str | None:
-    """The note for an undo (an edits.checkpoints.UndoReport), or None when nothing changed."""
+    """The note for an undo (an edits.undo_report.UndoReport), or None when nothing changed."""
     restored = tuple(getattr(report, "restored", ()))
     if getattr(report, "batch", None) is None or not restored:
         return None

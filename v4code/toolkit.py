@@ -22,23 +22,27 @@ import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, TypeAlias
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 from v4code.cancel import CancelToken
 from v4code.errors import ToolError
 from v4code.textio import one_line
-from v4code.types import ToolCall, ToolOutput, ToolResult, ToolSummary
+from v4code.types import Preview, ToolCall, ToolOutput, ToolResult, ToolSummary
 from v4code.workspace import resolve_in_workspace
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
     from v4code.config import Settings
-    from v4code.edits.checkpoints import CheckpointStore
 
-    Checkpoints: TypeAlias = CheckpointStore
+
+class Checkpoints(Protocol):
     """The store a tool context carries for proposals that apply themselves (edit batches)
-    and for snapshots; the loop passes it through without knowing what it is."""
+    and for snapshots (`v4code.edits.checkpoints.CheckpointStore`); the tool core and the loop
+    pass it through knowing only where it lives, so neither imports the edits it records."""
+
+    directory: Path
+
 
 Risk = Literal["read", "edit", "command"]
 Summarise = Callable[[dict[str, Any], Any], ToolSummary]
@@ -46,7 +50,9 @@ Summarise = Callable[[dict[str, Any], Any], ToolSummary]
 None while it has not run) -> ToolSummary."""
 
 __all__ = [
+    "Checkpoints",
     "Invocation",
+    "Proposal",
     "Risk",
     "Summarise",
     "Tool",
@@ -71,7 +77,7 @@ class ToolContext:
     root: Path
     cancel: CancelToken = field(default_factory=CancelToken)
     settings: Settings | None = None
-    checkpoints: CheckpointStore | None = None
+    checkpoints: Checkpoints | None = None
     sandbox: bool = False
     session_id: str = ""
     output_cap: int = DEFAULT_OUTPUT_CAP
@@ -248,9 +254,23 @@ def _function_schema(name: str, description: str, parameters: dict[str, Any]) ->
     return {"type": "function", "function": function}
 
 
-def _returns_proposal(annotation: Any) -> bool:
-    from v4code.protocols import Proposal
+@runtime_checkable
+class Proposal(Protocol):
+    """An effect a tool computed but has not carried out: an edit batch, a command, ...
 
+    A tool whose effect may need approval returns one instead of acting. The agent shows
+    `preview()` to the Approver when the permission policy says to ask, runs the before-apply
+    hooks, then calls `apply()`, which does the work and returns what the model is told. The
+    agent never looks further into it, so every kind of effect takes the same path. (Declared
+    beside the ToolContext its `apply` takes; `v4code.protocols` names it with the other seams.)
+    """
+
+    def preview(self) -> Preview: ...
+
+    def apply(self, ctx: ToolContext) -> ToolOutput: ...
+
+
+def _returns_proposal(annotation: Any) -> bool:
     try:
         return isinstance(annotation, type) and issubclass(annotation, Proposal)
     except TypeError:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -13,6 +13,7 @@ from v4code.errors import ExitCode, V4codeError
 if TYPE_CHECKING:
     from v4code.agent import Agent
     from v4code.events import Event
+    from v4code.ui.headless import HeadlessRenderer
 
 
 def run_task(
@@ -31,7 +32,7 @@ def run_task(
     from v4code.cancel import CancelToken
     from v4code.config import check_cost_limit, load_settings
     from v4code.textio import shown_lines
-    from v4code.ui.headless import HeadlessRenderer, PolicyApprover, RunResult
+    from v4code.ui.headless import HeadlessRenderer, PolicyApprover
 
     root = workspace_root(cwd)
     loaded = load_settings(root, flags)
@@ -58,13 +59,7 @@ def run_task(
     except V4codeError as exc:
         if output == "text":
             raise
-        # A script parsing the output gets a result object that says what went wrong.
-        sys.stderr.write(f"v4code: {shown_lines(scrub(exc.message))}\n")
-        category = "config" if exc.exit_code == ExitCode.USAGE else "backend"
-        failed = RunResult(status="error", reason=scrub(exc.message), error_category=category)
-        failed.notices = list(loaded.notices)
-        renderer.finish(failed)
-        return exc.exit_code
+        return _not_opened(exc, renderer, scrub, loaded.notices)
     from v4code.ui.interrupt import sigint_cancels
 
     try:
@@ -76,6 +71,25 @@ def run_task(
         opened.agent.session.close()
     exit_now(result.exit_code, opened.agent.session.path)
     return result.exit_code
+
+
+def _not_opened(
+    exc: V4codeError,
+    renderer: HeadlessRenderer,
+    scrub: Callable[[str], str],
+    notices: Iterable[str],
+) -> int:
+    """The session could not open: a script parsing json or jsonl output still gets a result
+    object that says what went wrong (the key scrubbed from it), and the error's exit code."""
+    from v4code.textio import shown_lines
+    from v4code.ui.headless import RunResult
+
+    sys.stderr.write(f"v4code: {shown_lines(scrub(exc.message))}\n")
+    category = "config" if exc.exit_code == ExitCode.USAGE else "backend"
+    failed = RunResult(status="error", reason=scrub(exc.message), error_category=category)
+    failed.notices = list(notices)
+    renderer.finish(failed)
+    return exc.exit_code
 
 
 def planned(agent: Agent, task: str, execute: bool) -> Iterator[Event]:
