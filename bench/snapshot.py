@@ -28,7 +28,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from v4code.edits import snapshot as snap  # noqa: E402
-from v4code.edits.checkpoints import CheckpointStore, SnapshotRecord  # noqa: E402
+from v4code.edits.checkpoints import CheckpointStore  # noqa: E402
+from v4code.edits.records import SnapshotRecord  # noqa: E402
 from v4code.repo.files import list_files  # noqa: E402
 
 

@@ -16,7 +16,7 @@ goes back to the model says "1 passed", every scripted turn was requested and th
 broken rule.
 
 Codex CLI (`npm install -g @openai/codex`) speaks only the Responses API, which the fake server
-also serves from the same kind of script: Codex reads the file, edits it with its `apply_patch`
+also serves from the same kind of script (bench/responses_api.py): Codex reads the file, edits it with its `apply_patch`
 (through its `exec_command` tool), runs the same pytest command and finishes. It gets its own
 CODEX_HOME with a model provider pointing at the server, no key but a dummy and no network.
 v4code and Codex then run in alternating rounds (the order flips each round, so load from other
@@ -45,6 +45,7 @@ import _common  # noqa: F401  (puts tests/ on sys.path)
 from fake_api import start_subprocess_server, text, tool_call
 
 CALC = "def add(a, b):\n    return a - b\n"
+RESPONSES_API = Path(__file__).with_name("responses_api.py")  # what Codex speaks
 TEST_CALC = "from calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n"
 TASK = "fix the add function so the tests pass"
 PYTEST = f"{sys.executable} -m pytest -q -p no:cacheprovider"
@@ -113,7 +114,7 @@ def run_once(
     """One run of the task: a fresh repository and server; ``setup(base_url, work)`` gives the
     command and its environment once the server's address is known."""
     repo = make_repo(work / "repo")
-    fake = start_subprocess_server(steps, work / "server", **server)
+    fake = start_subprocess_server(steps, work / "server", apis=[RESPONSES_API], **server)
     fake.allow_leftover = True
     cmd, env = setup(fake.base_url, work)
     try:

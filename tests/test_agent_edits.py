@@ -9,6 +9,7 @@ from scripted_backend import ScriptedBackend, reply
 from v4code.app import load_registry, open_session
 from v4code.config import Settings, user_home
 from v4code.edits.checkpoints import CheckpointStore
+from v4code.edits.undo import undo_last
 from v4code.events import ToolFinished, TurnFinished
 from v4code.protocols import Approval, ApprovalRequest
 
@@ -51,7 +52,7 @@ def test_approved_batch_applies_and_undo_restores(workspace: Path) -> None:
     finished = [e for e in events if isinstance(e, ToolFinished)][0]
     assert finished.result.data["batch"]
 
-    report = CheckpointStore(user_home() / "checkpoints").undo_last(workspace, s.agent.session_id)
+    report = undo_last(CheckpointStore(user_home() / "checkpoints"), workspace, s.agent.session_id)
     assert report.ok
     assert (workspace / "a.py").read_text() == "x = 1\n" and (
         workspace / "b.py"

@@ -16,9 +16,8 @@ from scripted_backend import ScriptedBackend, reply
 
 from v4code.app import load_registry, open_session
 from v4code.config import Settings, user_home
-from v4code.edits.apply import recover_workspace
 from v4code.edits.changeset import ChangeSet, FileChange
-from v4code.edits.checkpoints import CheckpointStore
+from v4code.edits.checkpoints import CheckpointStore, recover_workspace
 from v4code.edits.undo import list_text
 from v4code.protocols import Approval, ApprovalRequest
 from v4code.sessions import read_session

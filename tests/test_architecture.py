@@ -21,6 +21,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "v4code.types",
             "v4code.errors",
             "v4code.textio",
+            "v4code.say",
             "v4code.cancel",
             "v4code.events",
             "v4code.diffs",
@@ -34,6 +35,8 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "v4code.globs",
             "v4code.newest_files",
             "v4code.choices",
+            "v4code.engines.table",
+            "v4code.engines.sources",
             "v4code.home",
             "v4code.project_rules",
         ),
@@ -53,7 +56,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("safety", ("v4code.safety",)),
     ("backends", ("v4code.backends",)),
     ("repo", ("v4code.repo",)),
-    ("tool core", ("v4code.toolkit", "v4code.protocols", "v4code.turn")),
+    ("tool core", ("v4code.toolkit", "v4code.tool_context", "v4code.protocols", "v4code.turn")),
     ("edits", ("v4code.edits",)),
     ("reading", ("v4code.repomap",)),
     (
@@ -158,3 +161,18 @@ def test_only_the_command_layer_declares_click_commands() -> None:
         if p not in allowed and declares.search(p.read_text(encoding="utf-8"))
     ]
     assert offenders == []
+
+
+def test_only_the_wiring_builds_an_agent_and_its_session_log() -> None:
+    """ARCHITECTURE.md names app.py the one place an Agent is built: a frontend that built
+    its own would miss what the wiring gives every agent (the policy, the session log).
+    `sessions.py` reopens a log itself only to leave a note in it."""
+    builds = {"Agent", "SessionLog.create", "SessionLog.reopen"}
+    offenders = []
+    for path in sources():
+        if path in (ROOT / "v4code" / "app.py", ROOT / "v4code" / "sessions.py"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and ast.unparse(node.func) in builds:
+                offenders.append(f"{module_name(path)}:{node.lineno} {ast.unparse(node.func)}")
+    assert offenders == [], "build it through v4code.app:\n" + "\n".join(offenders)

@@ -17,6 +17,7 @@ from v4code.edits.apply import apply_changeset
 from v4code.edits.atomic import TEMP_SUFFIX, atomic_write, default_mode
 from v4code.edits.changeset import ChangeSet, FileChange
 from v4code.edits.checkpoints import CheckpointStore
+from v4code.edits.undo import undo_last
 from v4code.errors import ToolError
 
 
@@ -186,7 +187,7 @@ def test_sigkill_at_many_points_never_leaves_a_partial_file(tmp_path: Path) -> N
         assert _finish(proc, 30) == 0
         duration = time.perf_counter() - started
         assert _state(root, files) == (total, 0)
-        assert store.undo_last(root, "kill-test").ok
+        assert undo_last(store, root, "kill-test").ok
         assert _state(root, files) == (0, total)
 
     def kill_after(delay: float) -> tuple[int, int]:
@@ -196,7 +197,7 @@ def test_sigkill_at_many_points_never_leaves_a_partial_file(tmp_path: Path) -> N
         proc.send_signal(signal.SIGKILL)
         _finish(proc, 10)
         outcome = _state(root, files)  # asserts every file is wholly old or new
-        report = store.undo_last(root, "kill-test")
+        report = undo_last(store, root, "kill-test")
         assert not report.refused, report.render()
         assert _state(root, files) == (0, total)
         assert _temp_files(root) == []  # leftovers of the killed batch are cleaned up

@@ -15,6 +15,7 @@ from v4code.commands.undo import undo_command
 from v4code.edits.apply import apply_changeset
 from v4code.edits.changeset import ChangeSet, FileChange
 from v4code.edits.checkpoints import CheckpointStore, default_store
+from v4code.edits.undo import undo_last
 
 
 @pytest.fixture
@@ -41,15 +42,15 @@ def test_undo_after_edit_restores_bytes_and_mode_then_walks_back(
     )
     assert target.read_bytes() == b"#!/bin/sh\r\necho three\r\n"
 
-    report = store.undo_last(tmp_path, "s1")
+    report = undo_last(store, tmp_path, "s1")
     assert report.ok and report.batch is not None and report.batch.id == second
     assert target.read_bytes() == b"#!/bin/sh\r\necho two\r\n"
-    report = store.undo_last(tmp_path, "s1")
+    report = undo_last(store, tmp_path, "s1")
     assert report.ok and report.batch is not None and report.batch.id == first
     assert target.read_bytes() == original
     assert stat.S_IMODE(target.stat().st_mode) == 0o755
 
-    report = store.undo_last(tmp_path, "s1")
+    report = undo_last(store, tmp_path, "s1")
     assert not report.ok and report.batch is None
     assert "Nothing left to undo" in report.render()
     assert [b.undone is not None for b in store.list_batches(tmp_path, "s1")] == [True, True]
@@ -63,11 +64,11 @@ def test_undo_after_move_and_delete(tmp_path: Path, store: CheckpointStore) -> N
     apply_changes(tmp_path, store, "delete_file", path="b.txt")
     assert not (tmp_path / "b.txt").exists()
 
-    assert store.undo_last(tmp_path, "s1").ok
+    assert undo_last(store, tmp_path, "s1").ok
     assert (tmp_path / "b.txt").read_bytes() == b"b\n"
     assert stat.S_IMODE((tmp_path / "b.txt").stat().st_mode) == 0o600
 
-    report = store.undo_last(tmp_path, "s1")
+    report = undo_last(store, tmp_path, "s1")
     assert report.ok
     assert "Restored a.txt." in report.render()
     assert "Removed sub/dir/a.txt" in report.render()
@@ -87,7 +88,7 @@ def test_undo_refuses_a_file_the_user_changed_and_shows_the_diff(
     apply_changes(tmp_path, store, "apply_edits", edits=edits)
     (tmp_path / "b.py").write_text("b = 2\nmine = True\n")  # the user kept working
 
-    report = store.undo_last(tmp_path, "s1")
+    report = undo_last(store, tmp_path, "s1")
     assert not report.ok
     assert report.restored == ("a.py",)
     (refused,) = report.refused
@@ -101,7 +102,7 @@ def test_undo_refuses_a_file_the_user_changed_and_shows_the_diff(
 
     # The batch is not marked undone: once the user reverts their change, undo finishes it.
     (tmp_path / "b.py").write_text("b = 2\n")
-    report = store.undo_last(tmp_path, "s1")
+    report = undo_last(store, tmp_path, "s1")
     assert report.ok
     assert report.unchanged == ("a.py",) and report.restored == ("b.py",)
     assert (tmp_path / "b.py").read_text() == "b = 1\n"
@@ -111,7 +112,7 @@ def test_undo_force_restores_a_changed_file(tmp_path: Path, store: CheckpointSto
     (tmp_path / "a.py").write_text("a = 1\n")
     apply_changes(tmp_path, store, "edit_file", path="a.py", old_string="a = 1", new_string="a = 2")
     (tmp_path / "a.py").write_text("something else\n")
-    assert store.undo_last(tmp_path, "s1", force=True).ok
+    assert undo_last(store, tmp_path, "s1", force=True).ok
     assert (tmp_path / "a.py").read_text() == "a = 1\n"
 
 
@@ -123,7 +124,7 @@ def test_undo_in_a_directory_that_is_not_a_git_repository(
     (root / "notes.txt").write_text("draft\n")
     apply_changes(root, store, "write_file", path="notes.txt", content="final\n")
     assert not (root / ".git").exists()
-    assert store.undo_last(root, "s1").ok
+    assert undo_last(store, root, "s1").ok
     assert (root / "notes.txt").read_text() == "draft\n"
     assert sorted(p.name for p in root.iterdir()) == ["notes.txt"]  # nothing of ours left here
 
@@ -158,8 +159,8 @@ def test_edits_and_undo_never_touch_git(workspace: Path, store: CheckpointStore)
     )
     apply_changes(workspace, store, "write_file", path="new.txt", content="new\n")
     assert _git_state(workspace) == before
-    assert store.undo_last(workspace, "s1").ok
-    assert store.undo_last(workspace, "s1").ok
+    assert undo_last(store, workspace, "s1").ok
+    assert undo_last(store, workspace, "s1").ok
     assert _git_state(workspace) == before
     assert (workspace / ".git" / "index").read_bytes() == index_bytes
     assert (workspace / "README.md").read_text() == "# project\n"
@@ -189,10 +190,10 @@ def test_sessions_are_kept_apart(tmp_path: Path, store: CheckpointStore) -> None
     assert [b.session_id for b in store.list_batches(tmp_path)] == ["old", "new"]
     assert len(store.list_batches(tmp_path, "old")) == 1
     # Undoing the older session's batch while the newer one sits on top is refused.
-    report = store.undo_last(tmp_path, "old")
+    report = undo_last(store, tmp_path, "old")
     assert [r.path for r in report.refused] == ["a.txt"]
-    assert store.undo_last(tmp_path).ok  # latest session by default
-    assert store.undo_last(tmp_path, "old").ok
+    assert undo_last(store, tmp_path).ok  # latest session by default
+    assert undo_last(store, tmp_path, "old").ok
     assert (tmp_path / "a.txt").read_text() == "1\n"
 
 
@@ -220,7 +221,7 @@ def test_a_batch_recorded_but_not_fully_applied_is_rolled_back_from_the_blobs(
 
     # The next undo (like the next apply or session start) rolls the batch back first, so
     # there is nothing of it left to undo.
-    report = store.undo_last(root, "s1")
+    report = undo_last(store, root, "s1")
     assert not report.ok and "Nothing left to undo" in report.render()
     assert {n: (root / n).read_bytes() for n in "abc"} == {n: f"{n} old".encode() for n in "abc"}
     assert not leftover.exists()
@@ -252,7 +253,7 @@ def test_corrupt_blob_refuses_instead_of_restoring_garbage(
     for blob in (store.directory / "objects").rglob("*"):
         if blob.is_file():
             blob.write_bytes(b"damaged")
-    report = store.undo_last(tmp_path, "s1")
+    report = undo_last(store, tmp_path, "s1")
     assert not report.ok
     assert "corrupt" in report.refused[0].reason
     assert (tmp_path / "a.txt").read_text() == "b\n"
@@ -425,7 +426,7 @@ def test_undo_among_many_records_reads_only_the_newest(
     _copies_of(record_file, 400, "old", start=1_000_000_000.0)
     read = _record_reads(monkeypatch)
 
-    report = store.undo_last(root)
+    report = undo_last(store, root)
     assert report.ok and report.batch is not None and report.batch.id == second
     assert (root / "a.txt").read_text() == "2\n"
     assert len(read) < 10
@@ -453,7 +454,7 @@ def test_undo_reads_each_record_once(
         root, store, "edit_file", session="s", path="a.txt", old_string="2", new_string="3"
     )
     read = _record_reads(monkeypatch)
-    report = store.undo_last(root)
+    report = undo_last(store, root)
     assert report.ok and report.batch is not None and report.batch.id == second
     assert (root / "a.txt").read_text() == "2\n"
     assert read and len(read) == len(set(read))
@@ -467,7 +468,7 @@ def test_the_newest_undo_point_is_the_one_a_full_read_picks(
     import json
     import random
 
-    from v4code.edits.checkpoints import SnapshotRecord
+    from v4code.edits.records import SnapshotRecord
 
     (tmp_path / "a.txt").write_text("1\n")
     batch = apply_changes(
@@ -504,7 +505,7 @@ def test_the_newest_undo_point_is_the_one_a_full_read_picks(
 
 def _record_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The ids of the batch records read from now on, in order."""
-    from v4code.edits.checkpoints import BatchRecord
+    from v4code.edits.records import BatchRecord
 
     read: list[str] = []
     parse = BatchRecord.from_json

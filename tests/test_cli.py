@@ -216,3 +216,51 @@ def test_dash_c_means_the_directory_to_work_in_for_every_command() -> None:
     }
     assert {"v4code run", "v4code review", "v4code undo", "v4code map"} <= set(with_c)
     assert all("--cwd" in opts for opts in with_c.values()), with_c
+
+
+COMMAND_LAYER = Path(__file__).resolve().parents[1] / "v4code"
+SHARED_OPTIONS = {"-m", "--model", "--effort", "--base-url", "--dialect", "--profile"} | {
+    "--permission-mode", "--max-steps", "--max-cost", "--max-time", "-C", "--cwd", "-c", "--plan"
+}  # fmt: skip
+
+
+def _command_sources() -> list[Path]:
+    return [COMMAND_LAYER / "cli.py", *sorted((COMMAND_LAYER / "commands").glob("*.py"))]
+
+
+def test_shared_options_are_declared_once_in_commands_options() -> None:
+    """A command words its help for `-m` or `--profile`, but declares them through
+    commands/options.py, so their names, types and meaning cannot drift apart."""
+    import ast
+
+    copied = []
+    for path in _command_sources():
+        if path.name == "options.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and ast.unparse(node.func) == "click.option":
+                names = {a.value for a in node.args if isinstance(a, ast.Constant)}
+                if names & SHARED_OPTIONS and names != {"--model", "model"}:  # engine plan: a size
+                    copied.append(f"{path.name}:{node.lineno} {sorted(names)}")
+    assert copied == []
+
+
+def test_a_v4code_error_is_said_by_the_group_not_caught_in_each_command() -> None:
+    import ast
+
+    catches = [
+        f"{path.name}:{node.lineno}"
+        for path in _command_sources()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.ExceptHandler) and "V4codeError" in ast.unparse(node.type or node)
+    ]
+    assert len(catches) == 2 and {c.split(":")[0] for c in catches} == {"cli.py", "review.py"}
+
+
+def test_an_error_inside_a_command_is_one_line_with_its_exit_code(tmp_path: Path) -> None:
+    url = ["--url", "http://127.0.0.1:9/mcp"]
+    result = CliRunner().invoke(main, ["mcp", "add", "x", *url, "--env", "NOEQUALS"])
+    assert (result.exit_code, result.output) == (2, "v4code: --env 'NOEQUALS' is not KEY=VALUE\n")
+    hook = CliRunner().invoke(main, ["hook", "install", "-C", str(tmp_path)])
+    assert hook.exit_code == 2 and hook.output.startswith("v4code hook: ")
+    assert len(hook.output.splitlines()) == 1

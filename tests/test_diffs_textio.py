@@ -9,7 +9,7 @@ from tool_harness import propose
 
 from v4code.diffs import unified_diff
 from v4code.edits.changeset import FileChange
-from v4code.edits.checkpoints import _diff as undo_conflict_diff
+from v4code.edits.undo import _diff as undo_conflict_diff
 from v4code.errors import ToolError
 from v4code.textio import binary_kind, display_text, is_binary
 

@@ -17,6 +17,7 @@ import pytest
 import v4code.assets
 from v4code.edits.apply import apply_changeset
 from v4code.edits.checkpoints import CheckpointStore
+from v4code.edits.undo import undo_last
 from v4code.errors import ToolError
 from v4code.toolkit import ToolContext, ToolRegistry
 
@@ -144,7 +145,7 @@ def test_scenario(scenario: Scenario, registry: ToolRegistry, tmp_path: Path) ->
     apply_changeset(root, changeset, store, "s")
     assert target.read_bytes() == scenario.after
     assert stat.S_IMODE(target.stat().st_mode) == scenario.mode
-    report = store.undo_last(root, "s")
+    report = undo_last(store, root, "s")
     assert report.ok, report.render()
     assert target.read_bytes() == scenario.before
     assert stat.S_IMODE(target.stat().st_mode) == scenario.mode

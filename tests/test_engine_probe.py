@@ -195,3 +195,26 @@ def test_fix_says_when_it_changes_the_dialect_the_user_chose(fake_api: Any, work
     fake_api.load(script())
     again = CliRunner().invoke(main, ["engine", "probe", "--profile", "gpu", "--fix"])
     assert "--fix: profile 'gpu' keeps dialect 'sglang': nothing changed" in again.output
+
+
+def test_probe_fix_changes_the_dialect_line_only(fake_api: Any, workspace: Any) -> None:
+    """The profile is the user's text: its quotes, comments, order and place stay as written."""
+    fake_api.configure(dialect="vllm", require_auth=False)
+    fake_api.load(script())
+    path = user_config_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    before = (
+        "# keep me\n"
+        "[profiles.gpu]\n"
+        "# my box under the desk\n"
+        f"base_url = '{fake_api.base_url}'  # port forwarded\n"
+        "dialect = 'deepseek'   # a guess\n"
+        "prices = {hit = 0, miss = 0, output = 0}\n"
+        "\n"
+        "[profiles.other]\n"
+        "model = 'm2'\n"
+    )
+    path.write_text(before)
+    result = CliRunner().invoke(main, ["engine", "probe", "--profile", "gpu", "--fix"])
+    assert result.exit_code == 0, result.output
+    assert path.read_text() == before.replace("'deepseek'", "'vllm'")

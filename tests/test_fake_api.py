@@ -66,7 +66,7 @@ def stream(client: OpenAI, messages: list[dict[str, Any]], **kw: Any) -> dict[st
         "chunks": [],
     }
     with client.chat.completions.create(
-        model=MODEL,
+        model=kw.pop("model", MODEL),
         messages=messages,
         stream=True,
         stream_options={"include_usage": True},
@@ -344,6 +344,22 @@ def test_usage_override_stays_consistent(fake_api, client):
     assert usage.prompt_tokens_details.cached_tokens == 5
     assert (usage.model_extra or {})["prompt_cache_miss_tokens"] == usage.prompt_tokens - 5
     assert client.chat.completions.create(model=MODEL, messages=[USER]).usage.total_tokens == 1
+
+
+def test_each_model_keeps_its_own_prefix_cache(fake_api, client):
+    """As on DeepSeek: a switch from Flash to Pro is a miss however long the shared prefix;
+    the retired Flash ID is served by the current Flash, so it shares Flash's cache."""
+    fake_api.load([text("a"), text("b"), text("c"), text("d")])
+    history = [USER, {"role": "user", "content": "x = 1\n" * 200}]
+
+    def hits(model: str) -> int:
+        got = stream(client, history, tools=[READ_TOOL], model=model)
+        return int((got["usage"].model_extra or {})["prompt_cache_hit_tokens"])
+
+    assert hits("deepseek-flash") == 0  # the first prompt
+    assert hits("deepseek-v4-pro") == 0  # the same prompt, another model
+    assert hits("deepseek-v4-flash") > 200  # Flash again, by its retired name
+    assert hits("deepseek-v4-pro") > 200
 
 
 def test_cache_unit_rounds_hits_down_and_rejected_requests_are_not_cached(fake_api, client):

@@ -359,3 +359,29 @@ def test_mcp_list_exits_1_when_a_server_did_not_start(v4code_home: Path) -> None
     assert "not ready: broken" in listed.output
     assert runner.invoke(main, ["mcp", "remove", "broken"]).exit_code == 0
     assert runner.invoke(main, ["mcp", "list", "--wait", "20"]).exit_code == 0
+
+
+def test_mcp_allow_changes_the_allow_list_only(workspace: Path, v4code_home: Path) -> None:
+    """`mcp allow` edits the server's table where it is: other keys keep their quotes and comments."""
+    from click.testing import CliRunner
+
+    from v4code.cli import main
+    from v4code.config import user_config_path
+
+    path = user_config_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    before = (
+        "[mcp.servers.web]\n"
+        "# the one from the team wiki\n"
+        "command = '/usr/bin/true'   # pinned\n"
+        "args = ['--stdio']\n"
+        "allow = ['web__get']\n"
+        "\n"
+        "[profiles.gpu]\n"
+        "model = 'm'\n"
+    )
+    path.write_text(before)
+    result = CliRunner().invoke(main, ["mcp", "allow", "web", "list_*"])
+    assert result.exit_code == 0, result.output
+    after = path.read_text()
+    assert after == before.replace("allow = ['web__get']", 'allow = ["web__get", "web__list_*"]')

@@ -1,13 +1,12 @@
 """The chat's rendering: golden snapshots of what a person sees, and the streamed Markdown.
 
-Golden files live in tests/golden/render/chat_*.txt. Set UPDATE_GOLDEN=1 to rewrite them
-after a deliberate change, then review the diff.
+Golden files live in tests/golden/render/chat_*.txt. Run with --update-golden to rewrite
+them after a deliberate change, then review the diff.
 """
 
 from __future__ import annotations
 
 import io
-import os
 import random
 import re
 import time
@@ -55,11 +54,11 @@ def render(*items: object, width: int = 80) -> str:
     return console.export_text()
 
 
-def check(name: str, text: str) -> None:
+def check(name: str, text: str, update: bool) -> None:
     path = GOLDEN / name
-    if os.environ.get("UPDATE_GOLDEN") == "1":
+    if update:
         path.write_text(text)
-    assert path.exists(), f"{path} is missing; run with UPDATE_GOLDEN=1 and review it"
+    assert path.exists(), f"{path} is missing; run with --update-golden and review it"
     assert text == path.read_text()
 
 
@@ -98,7 +97,7 @@ def file_data(path: str, added: int, removed: int, status: str = "modified") -> 
 # --- golden snapshots ------------------------------------------------------------------
 
 
-def test_golden_tool_lines() -> None:
+def test_golden_tool_lines(update_golden: bool) -> None:
     lines = [
         line(call("read_file", path="src/app.py"), "", {"start": 1, "end": 120}),
         line(call("grep", pattern="TODO", path="."), "", {"matches": 14}),
@@ -119,10 +118,10 @@ def test_golden_tool_lines() -> None:
         line(call("read_file", path="x.bin"), "x.bin is binary\nmore", is_error=True),
         line(call("read_file", path="slow.py")),  # still running
     ]  # fmt: skip
-    check("chat_tool_lines.txt", render(*lines))
+    check("chat_tool_lines.txt", render(*lines), update_golden)
 
 
-def test_golden_diff_and_approval_headers() -> None:
+def test_golden_diff_and_approval_headers(update_golden: bool) -> None:
     diff = (
         "--- a/src/app.py\n+++ b/src/app.py\n@@ -1,3 +1,3 @@\n def add(a, b):\n"
         "-    return a - b\n+    return a + b\n"
@@ -137,10 +136,11 @@ def test_golden_diff_and_approval_headers() -> None:
             command_header("pytest -q", "/home/dev/invoices", sandboxed=False),
             command_header("make test", "/home/dev/invoices", sandboxed=True),
         ),
+        update_golden,
     )
 
 
-def test_golden_summary_and_thinking_lines() -> None:
+def test_golden_summary_and_thinking_lines(update_golden: bool) -> None:
     usage = Usage(12_345, 678, cache_hit_tokens=11_000, cache_miss_tokens=1_345)
     thinking = Usage(2_000, 900, 1_500, 500, reasoning_tokens=600)
     check(
@@ -153,6 +153,7 @@ def test_golden_summary_and_thinking_lines() -> None:
             thinking_line(312, 0, done=False),
             thinking_line(1_312, 4.25, done=True),
         ),
+        update_golden,
     )
 
 
@@ -165,7 +166,7 @@ class Clock:
         return self.now
 
 
-def test_golden_whole_turn() -> None:
+def test_golden_whole_turn(update_golden: bool) -> None:
     out = io.StringIO()
     console = Console(file=out, width=80, color_system=None)
     view = TurnView(console, clock=Clock())
@@ -182,7 +183,7 @@ def test_golden_whole_turn() -> None:
     ]
     for event in events:
         view.handle(event)
-    check("chat_turn.txt", out.getvalue())
+    check("chat_turn.txt", out.getvalue(), update_golden)
     assert view.full_reasoning == "The user wants x bumped."
     assert [r.finished is not None for r in view.tools] == [True]
 
@@ -280,6 +281,25 @@ def test_live_terminal_draws_the_first_characters_at_once_then_throttles() -> No
     elapsed = time.monotonic() - start
     assert region.frames <= elapsed * 20 + 4
     assert "word399" in ANSI.sub("", out.getvalue())
+
+
+def test_what_is_printed_for_good_is_not_drawn_again_below_it() -> None:
+    """When the open text is printed for good (the answer ended, a line printed after it), the
+    live part under it is the status at once, not the old frame with the same text again:
+    a screen read between that write and the next frame shows each line once."""
+    out = io.StringIO()
+    console = Console(file=out, width=80, height=12, force_terminal=True, color_system=None)
+    region = LiveRegion(console, fps=1000)
+    region.write("Alpha beta gamma", Markdown)
+    region.refresh()  # the open text is on screen, in the live part
+    for finish in (region.end_text, lambda: region.print(Text("Summary line."))):
+        before = len(out.getvalue())
+        finish()
+        write = ANSI.sub("", out.getvalue()[before:])
+        assert write.count("Alpha beta gamma") <= 1, write
+        region.write("Alpha beta gamma", Markdown)
+        region.refresh()
+    region.close()
 
 
 @pytest.mark.parametrize("seed", range(3))

@@ -14,7 +14,8 @@ from tool_harness import run_command
 
 from v4code.edits.apply import apply_changeset
 from v4code.edits.changeset import ChangeSet, FileChange
-from v4code.edits.checkpoints import CheckpointStore, SnapshotRecord, default_store
+from v4code.edits.checkpoints import CheckpointStore, default_store
+from v4code.edits.records import SnapshotRecord
 from v4code.edits.snapshot import (
     SkippedSnapshot,
     SnapshotLimits,
@@ -22,6 +23,7 @@ from v4code.edits.snapshot import (
     load_tree,
     snapshot,
 )
+from v4code.edits.undo import undo_last
 from v4code.toolkit import ToolContext, ToolOutput
 
 
@@ -70,7 +72,7 @@ def test_reset_and_clean_then_undo_brings_every_file_back(
     assert not (workspace / "notes.txt").exists()
     assert (workspace / "src" / "pkg" / "deep" / "mod.py").read_text() == "x = 1\n"
 
-    report = store.undo_last(workspace, "s1")
+    report = undo_last(store, workspace, "s1")
     assert report.ok, report.render()
     assert tree_state(workspace) == before
     assert "before command: git reset -q --hard && git clean -fdq" in report.render()
@@ -81,7 +83,7 @@ def test_rm_everything_then_undo(workspace: Path, store: CheckpointStore) -> Non
     before = tree_state(workspace)
     run_s1(workspace, store, command="rm -rf ./* .gitignore")
     assert sorted(os.listdir(workspace)) == [".git", ".venv"]
-    report = store.undo_last(workspace, "s1")
+    report = undo_last(store, workspace, "s1")
     assert report.ok, report.render()
     assert tree_state(workspace) == before
     assert os.readlink(workspace / "outside-link") == "/etc/hostname"
@@ -98,7 +100,7 @@ def test_files_the_command_created_are_removed_and_ignored_ones_kept(
         command="mkdir -p gen/sub build && echo a > gen/sub/a.txt && echo b > made.txt "
         "&& echo out > build/out.o && echo more >> .venv/lib.py",
     )
-    report = store.undo_last(workspace, "s1")
+    report = undo_last(store, workspace, "s1")
     assert report.ok, report.render()
     assert "Removed gen/sub/a.txt, made.txt (created by that command)." in report.render()
     assert not (workspace / "gen").exists()  # folders it made are gone once empty
@@ -120,7 +122,7 @@ def test_a_file_replaced_by_a_directory_and_back(workspace: Path, store: Checkpo
         "&& rm -r docs && echo 'now a file' > docs",
     )
     assert (workspace / "notes.txt").is_dir() and (workspace / "docs").is_file()
-    report = store.undo_last(workspace, "s1")
+    report = undo_last(store, workspace, "s1")
     assert report.ok, report.render()
     assert tree_state(workspace) == before
 
@@ -133,7 +135,7 @@ def test_a_symlinked_folder_put_in_place_is_never_written_through(
     outside.mkdir()
     before = tree_state(workspace)
     run_s1(workspace, store, command=f"rm -rf docs && ln -s {outside} docs")
-    report = store.undo_last(workspace, "s1")
+    report = undo_last(store, workspace, "s1")
     assert report.ok, report.render()
     assert list(outside.iterdir()) == []
     assert tree_state(workspace) == before
@@ -146,7 +148,7 @@ def test_a_file_changed_after_the_command_is_refused_unless_forced(
     run_s1(workspace, store, command="echo 'by the command' > notes.txt && rm docs/guide.md")
     (workspace / "notes.txt").write_text("by hand afterwards\n")
 
-    report = store.undo_last(workspace, "s1")
+    report = undo_last(store, workspace, "s1")
     assert not report.ok
     text = report.render()
     assert "Refused notes.txt: it changed after the command" in text
@@ -155,7 +157,7 @@ def test_a_file_changed_after_the_command_is_refused_unless_forced(
     assert (workspace / "docs" / "guide.md").read_text() == "guide\n"
     assert (workspace / "notes.txt").read_text() == "by hand afterwards\n"
 
-    forced = store.undo_last(workspace, "s1", force=True)
+    forced = undo_last(store, workspace, "s1", force=True)
     assert forced.ok, forced.render()
     assert (workspace / "notes.txt").read_text() == "untracked notes\n"
 
@@ -173,10 +175,10 @@ def test_undo_takes_the_newest_point_first_whatever_its_kind(
     points = store.undo_points(workspace, "s1")
     assert [type(p).__name__ for p in points] == ["BatchRecord", "SnapshotRecord", "BatchRecord"]
     for expected in ("three\n", "two\n", "one\n"):
-        report = store.undo_last(workspace, "s1")
+        report = undo_last(store, workspace, "s1")
         assert report.ok, report.render()
         assert (workspace / "a.txt").read_text() == expected
-    assert "Nothing left to undo" in store.undo_last(workspace, "s1").render()
+    assert "Nothing left to undo" in undo_last(store, workspace, "s1").render()
 
 
 def test_a_command_that_changes_nothing_leaves_no_undo_point(
@@ -197,7 +199,7 @@ def test_outside_git(tmp_path: Path, store: CheckpointStore) -> None:
     (root / "node_modules" / "dep" / "index.js").write_text("dep\n")
     before = tree_state(root)
     run_s1(root, store, command="rm -rf a run.sh node_modules/dep/index.js && echo n > new")
-    report = store.undo_last(root, "s1")
+    report = undo_last(store, root, "s1")
     assert report.ok, report.render()
     after = tree_state(root)
     before.pop("node_modules/dep/index.js")
@@ -234,10 +236,7 @@ def test_limits_skip_with_a_reason_and_the_command_still_runs(
         isinstance(skipped, SkippedSnapshot) and "changed since the last snapshot" in skipped.reason
     )
 
-    class Settings:
-        snapshot_max_files = 1
-
-    out = run_s1(workspace, store, settings=Settings(), command="echo ran > ran.txt")
+    out = run_s1(workspace, store, snapshot_max_files=1, command="echo ran > ran.txt")
     assert (workspace / "ran.txt").read_text() == "ran\n"
     assert "no undo snapshot was taken before this command" in out.text
     assert store.undo_points(workspace) == []
@@ -264,11 +263,11 @@ def test_a_command_v4code_did_not_see_finish_is_undone_cautiously(
     assert isinstance(record, SnapshotRecord)
     shutil.rmtree(workspace / "src")
     (workspace / "notes.txt").write_text("changed\n")
-    report = store.undo_last(workspace, "s1")  # no tree after the command: pending
+    report = undo_last(store, workspace, "s1")  # no tree after the command: pending
     assert [r.path for r in report.refused] == ["notes.txt"]
     assert "did not see the command finish" in report.render()
     assert (workspace / "src" / "pkg" / "deep" / "mod.py").read_text() == "x = 2  # uncommitted\n"
-    assert store.undo_last(workspace, "s1", force=True).ok
+    assert undo_last(store, workspace, "s1", force=True).ok
     assert tree_state(workspace) == before
 
 
@@ -299,7 +298,7 @@ def test_a_sandboxed_command_is_snapshotted_and_undone(
     out = run_s1(workspace, store, sandbox=True, command="rm -rf ./* && echo x > created")
     assert "ran in the sandbox" in out.text and "exit code: 0" in out.text
     assert not (workspace / "src").exists()
-    report = store.undo_last(workspace, "s1")
+    report = undo_last(store, workspace, "s1")
     assert report.ok, report.render()
     assert tree_state(workspace) == before
 
@@ -310,7 +309,7 @@ def test_a_file_the_command_made_ignored_is_restored_not_taken_for_deleted(
     populate(workspace)
     before = tree_state(workspace)
     run_s1(workspace, store, command="echo '*.txt' >> .gitignore && echo edited > notes.txt")
-    report = store.undo_last(workspace, "s1")
+    report = undo_last(store, workspace, "s1")
     assert report.ok, report.render()
     assert tree_state(workspace) == before
 
@@ -328,9 +327,9 @@ def test_two_commands_are_undone_one_at_a_time_newest_first(
         "before command: echo first >> notes.txt",
         "before command: rm -rf src && echo second >> notes.txt",
     ]
-    assert store.undo_last(workspace, "s1").ok
+    assert undo_last(store, workspace, "s1").ok
     assert tree_state(workspace) == middle
-    assert store.undo_last(workspace, "s1").ok
+    assert undo_last(store, workspace, "s1").ok
     assert tree_state(workspace) == start
 
 

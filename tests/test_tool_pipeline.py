@@ -2,14 +2,13 @@
 
 The schema golden (tests/golden/tool_schemas.json) is what the model sees of every built-in
 tool. It is part of the request's cached prefix, so a change must be deliberate: rerun with
-V4CODE_UPDATE_GOLDEN=1 and review the diff.
+--update-golden and review the diff.
 """
 
 from __future__ import annotations
 
 import io
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -32,9 +31,6 @@ from v4code.ui.headless import HeadlessRenderer
 from v4code.ui.render import TurnView
 
 GOLDEN_SCHEMAS = Path(__file__).parent / "golden" / "tool_schemas.json"
-UPDATE_GOLDEN = (
-    os.environ.get("V4CODE_UPDATE_GOLDEN") == "1"
-)  # read before conftest clears V4CODE_*
 
 NEW_TOOL = '''
 """count_lines: how many lines a file has (a tool added by dropping this file in tools/)."""
@@ -100,14 +96,14 @@ def tool_schemas() -> dict[str, Any]:
     return {"agent": registry.schemas(), "review": [FindingsCollector().tool().schema]}
 
 
-def test_tool_schemas_are_pinned() -> None:
+def test_tool_schemas_are_pinned(update_golden: bool) -> None:
     shown = json.dumps(tool_schemas(), indent=2, ensure_ascii=False) + "\n"
-    if UPDATE_GOLDEN:
+    if update_golden:
         GOLDEN_SCHEMAS.write_text(shown, encoding="utf-8")
-    assert GOLDEN_SCHEMAS.exists(), "run with V4CODE_UPDATE_GOLDEN=1 to write the schema golden"
+    assert GOLDEN_SCHEMAS.exists(), "run with --update-golden to write the schema golden"
     assert shown == GOLDEN_SCHEMAS.read_text(encoding="utf-8"), (
         "A tool schema changed. Schemas are part of the request's cached prefix; if the change "
-        "is deliberate, rerun with V4CODE_UPDATE_GOLDEN=1 and review tests/golden/tool_schemas.json"
+        "is deliberate, rerun with --update-golden and review tests/golden/tool_schemas.json"
     )
 
 

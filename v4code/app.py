@@ -24,7 +24,14 @@ if TYPE_CHECKING:
     from v4code.project_layer import ProjectLayer, SessionLayers
     from v4code.repomap.opening import OpeningMap
 
-__all__ = ["AgentSession", "load_registry", "make_backend", "open_session", "workspace_root"]
+__all__ = [
+    "AgentSession",
+    "load_registry",
+    "make_backend",
+    "open_session",
+    "task_agent",
+    "workspace_root",
+]
 
 
 def load_registry(
@@ -95,6 +102,40 @@ def make_backend(settings: Settings) -> Backend:
     )
 
 
+def task_agent(
+    settings: Settings,
+    root: Path,
+    approver: Approver,
+    registry: ToolRegistry,
+    *,
+    system_prompt: str,
+    meta: dict[str, Any],
+    backend: Backend,
+    cancel: CancelToken | None = None,
+) -> Agent:
+    """An Agent for one fixed task that edits nothing (a review of a diff chunk): a new
+    session log (`meta` as its header), the settings' permission mode, and none of a
+    session's extras (checkpoints, MCP servers, hooks, a repo map in the first message)."""
+    system = Message(role="system", content=system_prompt)
+    log = SessionLog.create(root, meta, settings.api_key)
+    log.message(system)
+    policy = PermissionPolicy(
+        settings.permission_mode, root=root, allow_destructive=settings.allow_destructive
+    )
+    return Agent(
+        settings=settings,
+        backend=backend,
+        registry=registry,
+        root=root,
+        conversation=Conversation(system),
+        session=log,
+        approver=approver,
+        policy=policy,
+        checkpoints=None,
+        cancel=cancel,
+    )
+
+
 @dataclass
 class AgentSession:
     """What open_session returns: an Agent wired to its session log, and whether that log was
@@ -102,6 +143,8 @@ class AgentSession:
 
     agent: Agent
     resumed: bool
+    checkpoints: CheckpointStore
+    """Where the agent's edits and commands are recorded (what `/undo` and `/diff` read)."""
     opening_map: OpeningMap | None = None
     """The first message's repo map (a new session's), perhaps being indexed in the background."""
 
@@ -142,12 +185,10 @@ def open_session(
     the project's tools, prompts, MCP servers and hooks come from the same reading.
     """
     from v4code.config import session_layers
-    from v4code.edits.apply import recover_workspace
-    from v4code.edits.checkpoints import CheckpointStore
+    from v4code.edits.checkpoints import session_store
 
     layers = session_layers(root, layers)
-    checkpoints = CheckpointStore(user_home() / "checkpoints")
-    recover_workspace(root, checkpoints)  # roll back a batch a crash left half applied
+    checkpoints = session_store(root)  # a batch a crash left half applied is rolled back
     backend = backend or make_backend(settings)
     registry = registry if registry is not None else load_registry(root, project=layers.project)
     if resume is not None:
@@ -179,7 +220,7 @@ def open_session(
         _resume_state(agent, data, checkpoints)
     if opening_map is not None and warm_up_map:
         opening_map.warm_up()
-    return AgentSession(agent, resume is not None, opening_map)
+    return AgentSession(agent, resume is not None, checkpoints, opening_map)
 
 
 def _reopened(data: SessionData, settings: Settings) -> tuple[Conversation, SessionLog]:

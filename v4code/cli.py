@@ -14,8 +14,7 @@ from typing import NamedTuple
 import click
 
 from v4code import __version__
-from v4code.choices import DIALECTS, PERMISSION_MODES
-from v4code.commands import EFFORT
+from v4code.commands import fail, options, session_flags
 from v4code.errors import V4codeError
 
 
@@ -82,7 +81,14 @@ class LazyGroup(click.Group):
     """A group whose subcommands are imported on first use (click's lazy-loading pattern).
 
     The listing in `--help` comes from SUBCOMMANDS, so showing it imports no command module.
+    A `V4codeError` from any command (or the chat) ends here, in one line with its exit code.
     """
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except V4codeError as exc:
+            fail(exc)
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         delegated = as_run(args, piped=not sys.stdin.isatty())
@@ -198,9 +204,7 @@ def _bare_word(args: list[str], i: int) -> bool:
 @click.option(
     "-p", "--print", "prompt", metavar="TASK", help="Run TASK without a prompt, like `v4code run`."
 )
-@click.option(
-    "-c", "--continue", "continue_", is_flag=True, help="Continue the latest session here."
-)
+@options.continue_session("Continue the latest session here.")
 @click.option(
     "-r",
     "--resume",
@@ -211,29 +215,16 @@ def _bare_word(args: list[str], i: int) -> bool:
     metavar="[ID]",
     help="Resume a session (a picker when no ID is given).",
 )
-@click.option("-m", "--model", help="Model ID, e.g. deepseek-v4-pro or deepseek-flash.")
-@click.option(
-    "--permission-mode",
-    type=click.Choice(PERMISSION_MODES),
-    help="What runs without asking (chat default: ask; read-only denies all effects for the "
-    "session, --plan only until you approve a plan; see README, Permission modes).",
+@options.model("Model ID, e.g. deepseek-v4-pro or deepseek-flash.")
+@options.permission_mode(
+    "What runs without asking (chat default: ask; read-only denies all effects for the "
+    "session, --plan only until you approve a plan; see README, Permission modes)."
 )
-@click.option(
-    "--effort", type=EFFORT, help="Reasoning effort: low, high or max (none turns thinking off)."
-)
-@click.option("--base-url", help="OpenAI-compatible endpoint (default https://api.deepseek.com).")
-@click.option(
-    "--dialect",
-    type=click.Choice(DIALECTS),
-    help="The engine the endpoint is: how it takes thinking and replays reasoning.",
-)
-@click.option("--profile", help="Use [profiles.NAME] from your config (see `v4code profiles`).")
-@click.option(
-    "--plan",
-    "plan",
-    is_flag=True,
-    help="Start in plan mode: reads only until you approve the model's plan (see /plan).",
-)
+@options.effort()
+@options.base_url()
+@options.dialect()
+@options.profile()
+@options.plan("Start in plan mode: reads only until you approve the model's plan (see /plan).")
 @click.pass_context
 def main(
     ctx: click.Context,
@@ -255,7 +246,6 @@ def main(
     """
     if ctx.invoked_subcommand is not None:
         return
-    from v4code.commands import fail, session_flags
     from v4code.ui.repl import run_repl
 
     flags = session_flags(
@@ -266,12 +256,8 @@ def main(
         dialect=dialect,
         profile=profile,
     )
-    try:
-        # never with a task: `-p TASK` or one piped in made `as_run` a `run` command line
-        code = run_repl(continue_=continue_, resume=resume, flags=flags, plan=plan)
-    except V4codeError as exc:
-        fail(exc)
-    sys.exit(code)
+    # never with a task: `-p TASK` or one piped in made `as_run` a `run` command line
+    sys.exit(run_repl(continue_=continue_, resume=resume, flags=flags, plan=plan))
 
 
 if __name__ == "__main__":

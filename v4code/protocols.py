@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import Any, Protocol
 
 from v4code.cancel import CancelToken
 from v4code.events import StreamEvent
-from v4code.types import ChatRequest, Preview, ToolCall, ToolOutput
+from v4code.toolkit import Proposal
+from v4code.types import ChatRequest, Preview, ToolCall
 
-if TYPE_CHECKING:
-    from v4code.toolkit import ToolContext
+__all__ = ["Approval", "ApprovalRequest", "Approver", "Backend", "Proposal"]
 
 
 class Backend(Protocol):
+    """The model connection: one streamed response per request."""
+
     def stream(
         self, request: ChatRequest, cancel: CancelToken, deadline: float | None = None
     ) -> Iterator[StreamEvent]:
@@ -22,20 +24,17 @@ class Backend(Protocol):
         DeadlineExceeded once `deadline` (a time.monotonic() value) passes."""
         ...
 
+    def list_models(self, timeout: float = 5.0) -> list[str] | None:
+        """The model IDs the server lists; None when it lists none or cannot be asked now."""
+        ...
 
-@runtime_checkable
-class Proposal(Protocol):
-    """An effect a tool computed but has not carried out: an edit batch, a command, ...
+    def warm_up(self) -> None:
+        """Get ready for the first request (build the client) while the person types."""
+        ...
 
-    A tool whose effect may need approval returns one instead of acting. The agent shows
-    `preview()` to the Approver when the permission policy says to ask, runs the before-apply
-    hooks, then calls `apply()`, which does the work and returns what the model is told. The
-    agent never looks further into it, so every kind of effect takes the same path.
-    """
-
-    def preview(self) -> Preview: ...
-
-    def apply(self, ctx: ToolContext) -> ToolOutput: ...
+    def close(self) -> None:
+        """Let go of the connection; a later request opens a new one."""
+        ...
 
 
 @dataclass(frozen=True)

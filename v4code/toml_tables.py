@@ -1,26 +1,29 @@
-"""Reads config files once (`read_toml_file`) and edits a user's TOML config file as text, one
-table at a time (`v4code mcp add` and `remove`, the profiles `v4code engine serve` and `probe
---fix` write).
+"""The one reader of config files (`read_toml_file`: each parsed once) and the one writer of
+the user's TOML config: one table at a time, the person's text kept (`v4code mcp add`, `allow`
+and `remove`, the profiles `v4code engine serve` and `probe --fix` write).
 
-A hand-written config keeps its comments, order and other tables byte for byte: the table's old
-lines are cut out, the new ones appended, and the result parsed again. An edit that would change
-anything but that one table (a table written inline, as dotted keys, or split up) is refused
-with a message to edit the file by hand, and nothing is written.
+The table's own lines are edited where they stand (tomlkit): a key whose value stays keeps
+its text, a changed value keeps its line's comment and its quote style, a new key goes at the
+table's end, a new table at the file's end, and every other line is kept byte for byte. The
+result is parsed again: an edit that would change anything but that one table (a table
+written inline, as dotted keys, or split up) is refused with a message to edit the file by
+hand, and nothing is written.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
-import math
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from v4code.errors import ConfigError
+
+if TYPE_CHECKING:
+    from tomlkit.items import Item
 
 _HEADER = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
 
@@ -92,33 +95,6 @@ def read_toml_file(path: Path, *, follow_links: bool = True) -> TomlFile:
         return TomlFile(path, True, error=exc.message, digest=digest)
 
 
-def toml_key(name: str) -> str:
-    """A table or key name as a person writes it: bare when TOML allows (`[profiles.local]`),
-    quoted only when it must be (`[profiles."gpu box"]`)."""
-    return name if re.fullmatch(r"[A-Za-z0-9_-]+", name) else toml_string(name)
-
-
-def toml_string(value: str) -> str:
-    """A TOML basic string: JSON's escapes are TOML's, given raw (not \\u-escaped) non-ASCII."""
-    return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007F")
-
-
-def toml_value(value: Any) -> str:
-    """A value as TOML: booleans, numbers, arrays, inline tables, strings."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        return repr(value) if math.isfinite(value) else str(value)  # repr: no digit lost
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(toml_value(v) for v in value) + "]"
-    if isinstance(value, dict):
-        items = ", ".join(f"{toml_string(str(k))} = {toml_value(v)}" for k, v in value.items())
-        return "{ " + items + " }"
-    return toml_string(str(value))
-
-
 def read_config_file(path: Path) -> tuple[str, dict[str, Any]]:
     """The file's text and data ("" and {} when there is no file); ConfigError when it
     cannot be read or is not valid TOML."""
@@ -128,6 +104,61 @@ def read_config_file(path: Path) -> tuple[str, dict[str, Any]]:
     return text, parse_toml(text, path)
 
 
+def write_table(
+    path: Path, where: Sequence[str], values: Mapping[str, Any] | None, what: str
+) -> None:
+    """Make the table at `where` hold exactly `values` (keys whose value is None left out;
+    a dict value is written inline), or remove it with its sub-tables (`values` None);
+    `what` names it in the refusal."""
+    from v4code.edits.atomic import atomic_write
+
+    text, before = read_config_file(path)
+    refused = ConfigError(
+        f"{what} is not written as its own [{'.'.join(where)}] table in {path}; "
+        "edit the file by hand"
+    )
+    lines = text.splitlines(keepends=True)
+    mine = _table_lines(lines, where)
+    kept = [line for i, line in enumerate(lines) if i not in mine]
+    expected = None
+    if values is None:
+        new = "".join(kept)
+    else:
+        values = {k: _plain(v) for k, v in values.items() if v is not None}
+        fresh = _fresh_table(where, values)
+        expected = _at(parse_toml(fresh, path), where)
+        if mine:
+            edited = _edited("".join(lines[i] for i in sorted(mine)), where, values, refused)
+            first = min(mine)
+            new = "".join(kept[:first]) + edited + "".join(kept[first:])
+        else:
+            new = "".join(kept)
+            if new and not new.endswith("\n"):
+                new += "\n"
+            new += ("\n" if new.strip() else "") + fresh
+    try:
+        after = parse_toml(new, path)
+    except ConfigError:
+        raise refused from None  # the file is fine; the edit would not be
+    if _at(after, where) != expected or _without(before, where) != _without(after, where):
+        raise refused
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, new.encode("utf-8"))
+
+
+def _table_lines(lines: list[str], where: Sequence[str]) -> set[int]:
+    """The indexes of the lines under a header of the table at `where` or of its sub-tables."""
+    mine: set[int] = set()
+    inside = False
+    for index, line in enumerate(lines):
+        header = _header_path(line)
+        if header is not None:
+            inside = header[: len(where)] == list(where)
+        if inside:
+            mine.add(index)
+    return mine
+
+
 def _header_path(line: str) -> list[str] | None:
     match = _HEADER.match(line)
     if match is None:
@@ -135,7 +166,93 @@ def _header_path(line: str) -> list[str] | None:
     return [part.strip().strip('"').strip("'") for part in match.group(1).split(".")]
 
 
-def _at(data: Any, where: Sequence[str]) -> Any:
+def _edited(
+    segment: str, where: Sequence[str], values: dict[str, Any], refused: ConfigError
+) -> str:
+    """The table's lines with its keys set to `values`, each unchanged key's text kept."""
+    import tomlkit
+    from tomlkit.exceptions import TOMLKitError
+    from tomlkit.items import Table
+
+    try:
+        doc = tomlkit.parse(segment)
+        table: Any = doc
+        for key in where:
+            table = table[key]
+    except (TOMLKitError, KeyError):
+        raise refused from None
+    if not isinstance(table, Table):
+        raise refused
+    for key in [k for k in table if k not in values]:
+        del table[key]
+    for key, value in values.items():
+        old = table.item(key) if key in table else None
+        if old is None or not _same(old.unwrap(), value):
+            table[key] = _item(value, old)
+    return tomlkit.dumps(doc)
+
+
+def _fresh_table(where: Sequence[str], values: dict[str, Any]) -> str:
+    """`values` as a new `[where]` table's text."""
+    import tomlkit
+
+    doc = tomlkit.document()
+    parent: Any = doc
+    for key in where[:-1]:
+        inner = tomlkit.table(is_super_table=True)
+        parent.add(key, inner)
+        parent = inner
+    table = tomlkit.table()
+    for key, value in values.items():
+        table.add(key, _item(value, None))
+    parent.add(where[-1], table)
+    return tomlkit.dumps(doc)
+
+
+def _item(value: object, old: object) -> Item:
+    """`value` as tomlkit writes it: a string in the quotes the old value used, when they
+    can hold it; a dict as an inline table; a list as an inline array."""
+    import tomlkit
+    from tomlkit.items import String, StringType
+
+    if isinstance(value, str):
+        literal = isinstance(old, String) and old.type == StringType.SLL
+        if literal and "'" not in value and "\n" not in value and value.isprintable():
+            return tomlkit.string(value, literal=True)
+        return tomlkit.string(value)
+    if isinstance(value, dict):
+        inline = tomlkit.inline_table()
+        for key, inner in value.items():
+            inline.append(key, _item(inner, None))
+        return inline
+    if isinstance(value, list):
+        array = tomlkit.array()
+        for inner in value:
+            array.append(_item(inner, None))
+        return array
+    item: Item = tomlkit.item(value)
+    return item
+
+
+def _plain(value: object) -> Any:
+    """Tuples as lists and mappings as dicts, all the way down: what TOML can hold."""
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return value
+
+
+def _same(a: object, b: object) -> bool:
+    """Equal and of the same kind (True is not 1 here, nor 1 the same as 1.0)."""
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    return type(a) is type(b) and bool(a == b)
+
+
+def _at(data: object, where: Sequence[str]) -> Any:
     for key in where:
         data = data.get(key) if isinstance(data, dict) else None
     return data
@@ -157,38 +274,3 @@ def _without(data: dict[str, Any], where: Sequence[str]) -> dict[str, Any]:
         else:
             out.pop(head)
     return out
-
-
-def replace_table(path: Path, where: Sequence[str], table: str | None, what: str) -> None:
-    """Write `table` (TOML text of the table at `where`, sub-tables included) in place of that
-    table's lines, or remove them (`table` None); `what` names it in the refusal."""
-    from v4code.edits.atomic import atomic_write
-
-    text, before = read_config_file(path)
-    kept: list[str] = []
-    skipping = False
-    for line in text.splitlines(keepends=True):
-        header = _header_path(line)
-        if header is not None:
-            skipping = header[: len(where)] == list(where)
-        if not skipping:
-            kept.append(line)
-    new = "".join(kept)
-    expected = None
-    if table is not None:
-        if new and not new.endswith("\n"):
-            new += "\n"
-        new += ("\n" if new.strip() else "") + table
-        expected = _at(parse_toml(table, path), where)
-    refused = ConfigError(
-        f"{what} is not written as its own [{'.'.join(where)}] table in {path}; "
-        "edit the file by hand"
-    )
-    try:
-        after = parse_toml(new, path)
-    except ConfigError:
-        raise refused from None  # the file is fine; the edit would not be
-    if _at(after, where) != expected or _without(before, where) != _without(after, where):
-        raise refused
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, new.encode("utf-8"))

@@ -20,33 +20,27 @@ import json
 import re
 import sys
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, TypeAlias
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
-from v4code.cancel import CancelToken
 from v4code.errors import ToolError
 from v4code.textio import one_line
-from v4code.types import ToolCall, ToolOutput, ToolResult, ToolSummary
-from v4code.workspace import resolve_in_workspace
+from v4code.tool_context import DEFAULT_OUTPUT_CAP, Checkpoints, ToolContext
+from v4code.types import Preview, ToolCall, ToolOutput, ToolResult, ToolSummary
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-    from v4code.config import Settings
-    from v4code.edits.checkpoints import CheckpointStore
-
-    Checkpoints: TypeAlias = CheckpointStore
-    """The store a tool context carries for proposals that apply themselves (edit batches)
-    and for snapshots; the loop passes it through without knowing what it is."""
-
 Risk = Literal["read", "edit", "command"]
-Summarise = Callable[[dict[str, Any], Any], ToolSummary]
+Summarise = Callable[[dict[str, Any], object], ToolSummary]
 """A tool's own one-line description of a call: (parsed arguments, the result's `data` or
 None while it has not run) -> ToolSummary."""
 
 __all__ = [
+    "Checkpoints",
     "Invocation",
+    "Proposal",
     "Risk",
     "Summarise",
     "Tool",
@@ -61,23 +55,6 @@ __all__ = [
 
 NAME_RE = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 MAX_TOOLS = 128
-DEFAULT_OUTPUT_CAP = 30_000
-
-
-@dataclass
-class ToolContext:
-    """What a running tool may use; built by the agent for each call."""
-
-    root: Path
-    cancel: CancelToken = field(default_factory=CancelToken)
-    settings: Settings | None = None
-    checkpoints: CheckpointStore | None = None
-    sandbox: bool = False
-    session_id: str = ""
-    output_cap: int = DEFAULT_OUTPUT_CAP
-
-    def resolve(self, path: str, *, must_exist: bool = False) -> Path:
-        return resolve_in_workspace(self.root, path, must_exist=must_exist)
 
 
 @dataclass(frozen=True)
@@ -119,7 +96,7 @@ class Tool:
             validate=validate,
         )
 
-    def summarise(self, args: dict[str, Any] | None, data: Any = None) -> ToolSummary:
+    def summarise(self, args: dict[str, Any] | None, data: object = None) -> ToolSummary:
         """The tool's own one-line description of a call, or a generic one; either way one
         line (the paths in it come from the repository, through the model: textio.one_line)."""
         if args is None:
@@ -248,9 +225,23 @@ def _function_schema(name: str, description: str, parameters: dict[str, Any]) ->
     return {"type": "function", "function": function}
 
 
-def _returns_proposal(annotation: Any) -> bool:
-    from v4code.protocols import Proposal
+@runtime_checkable
+class Proposal(Protocol):
+    """An effect a tool computed but has not carried out: an edit batch, a command, ...
 
+    A tool whose effect may need approval returns one instead of acting. The agent shows
+    `preview()` to the Approver when the permission policy says to ask, runs the before-apply
+    hooks, then calls `apply()`, which does the work and returns what the model is told. The
+    agent never looks further into it, so every kind of effect takes the same path. (Declared
+    beside the ToolContext its `apply` takes; `v4code.protocols` names it with the other seams.)
+    """
+
+    def preview(self) -> Preview: ...
+
+    def apply(self, ctx: ToolContext) -> ToolOutput: ...
+
+
+def _returns_proposal(annotation: object) -> bool:
     try:
         return isinstance(annotation, type) and issubclass(annotation, Proposal)
     except TypeError:
@@ -269,14 +260,14 @@ def _hints(fn: Callable[..., Any]) -> dict[str, Any]:
 def _clean_schema(schema: dict[str, Any]) -> dict[str, Any]:
     """Drop pydantic's `title` noise; keep properties in signature order."""
 
-    def strip(node: Any) -> Any:
+    def strip(node: object) -> object:
         if isinstance(node, dict):
             return {k: strip(v) for k, v in node.items() if k != "title"}
         if isinstance(node, list):
             return [strip(v) for v in node]
         return node
 
-    cleaned: dict[str, Any] = strip(schema)
+    cleaned = {k: strip(v) for k, v in schema.items() if k != "title"}
     cleaned.setdefault("properties", {})
     cleaned["additionalProperties"] = False
     return cleaned
@@ -381,7 +372,7 @@ class Invocation:
     call: ToolCall
     args: dict[str, Any]
 
-    def summarise(self, data: Any = None) -> ToolSummary:
+    def summarise(self, data: object = None) -> ToolSummary:
         return self.tool.summarise(self.args, data)
 
     def run(self, ctx: ToolContext) -> object:

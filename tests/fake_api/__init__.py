@@ -7,8 +7,8 @@
         ...
         assert not server.problems()
 
-The same steps also answer ``POST /responses`` in the Responses API's shape (see
-``fake_api.responses``), for clients that speak only that API.
+Another API's shape can answer from the same steps (``OtherApi``, given as ``apis=``);
+bench/responses_api.py adds the Responses API so, for the benchmarks' peers.
 
 Under pytest use the ``fake_api`` fixture (``fake_api.pytest_plugin``), which fails the test on
 any rule violation or leftover step.

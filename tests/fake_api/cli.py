@@ -10,6 +10,7 @@ their own script by hand as they do in the tests.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import signal
 import sys
@@ -17,7 +18,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from fake_api.server import FakeDeepSeek
+from fake_api.server import FakeDeepSeek, OtherApi
 
 __all__ = ["main"]
 
@@ -31,7 +32,25 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--max-lifetime", type=float, default=None, help="exit by itself after this many seconds"
     )
+    parser.add_argument(
+        "--api",
+        type=Path,
+        action="append",
+        default=[],
+        help="a Python file whose API (an OtherApi) the server answers too; repeatable",
+    )
     return parser.parse_args(argv)
+
+
+def _other_api(path: Path) -> OtherApi:
+    """The `API` a file defines, loaded by path (bench/ is no package of the tests)."""
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    if spec is None or spec.loader is None:
+        raise SystemExit(f"fake_api: cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    api: OtherApi = module.API
+    return api
 
 
 Script = tuple[list[dict[str, Any]], dict[str, Any], dict[str, list[dict[str, Any]]]]
@@ -50,7 +69,8 @@ def _load(path: Path | None) -> Script:
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
     steps, config, routes = _load(args.script)
-    server = FakeDeepSeek(steps, port=args.port, **config)
+    apis = [_other_api(path) for path in args.api]
+    server = FakeDeepSeek(steps, port=args.port, apis=apis, **config)
     for key, keyed in routes.items():
         server.route(key, keyed)
     done = threading.Event()

@@ -1,5 +1,8 @@
-"""A scripted, DeepSeek-compatible chat-completions server on 127.0.0.1 (stdlib only);
-the same script also answers the Responses API (``fake_api.responses``)."""
+"""A scripted, DeepSeek-compatible chat-completions server on 127.0.0.1 (stdlib only).
+
+Another request shape can answer from the same script: an ``OtherApi`` given to the server
+(``apis=``) names its path, its request rules, and how an answer is written in its shape
+(bench/responses_api.py adds the Responses API this way, for the benchmarks' peers)."""
 
 from __future__ import annotations
 
@@ -14,17 +17,9 @@ import traceback
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from fake_api.responses import (
-    check_responses_request,
-    response_events,
-    response_object,
-    responses_prompt,
-    responses_usage,
-    sse_frame,
-)
 from fake_api.rules import (
     DEFAULT_MODELS,
     DIALECTS,
@@ -44,7 +39,7 @@ from fake_api.wire import (
     sse_payloads,
 )
 
-__all__ = ["FakeDeepSeek", "RecordedRequest"]
+__all__ = ["FakeDeepSeek", "OtherApi", "RecordedRequest"]
 
 _PREFIXES = ("/v1", "/beta")
 _DEFAULT = object()
@@ -101,7 +96,7 @@ class RecordedRequest:
 
     @property
     def is_chat(self) -> bool:
-        return self.method == "POST" and _route(self.path) == "chat"
+        return self.method == "POST" and _route(self.path, {}) == "chat"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -122,18 +117,36 @@ class RecordedRequest:
         }
 
 
-def _route(path: str) -> str | None:
+class OtherApi(Protocol):
+    """A request shape besides chat completions whose POSTs the same script answers."""
+
+    path: str  # "/responses": answered under /v1 and /beta too
+
+    def check(self, body: Any, accepted_models: frozenset[str] | None) -> Rejection | None:
+        """The first rule the request breaks, or None."""
+
+    def prompt(self, body: Mapping[str, Any]) -> bytes:
+        """The request as the prefix cache sees it."""
+
+    def usage(self, prompt_tokens: int, hits: int, answer: Answer) -> dict[str, Any]: ...
+
+    def response(self, answer: Answer, **shape: Any) -> dict[str, Any]:
+        """The answer not streamed; `shape` is ident, created, model and usage."""
+
+    def frames(self, answer: Answer, chunk_size: int, **shape: Any) -> list[bytes]:
+        """The answer streamed: its SSE frames, in order."""
+
+
+_ROUTES = {"/chat/completions": "chat", "/models": "models", "/user/balance": "balance"}
+
+
+def _route(path: str, apis: Mapping[str, OtherApi]) -> str | None:
     path = urlsplit(path).path.rstrip("/")
     for prefix in _PREFIXES:
         if path.startswith(prefix + "/"):
             path = path[len(prefix) :]
             break
-    return {
-        "/chat/completions": "chat",
-        "/responses": "responses",
-        "/models": "models",
-        "/user/balance": "balance",
-    }.get(path)
+    return _ROUTES.get(path) or (path if path in apis else None)
 
 
 @dataclass
@@ -150,7 +163,7 @@ class _Reply:
     include_usage: bool = False
     wake: threading.Event | None = None
     generation: int = 0
-    api: str = "chat"  # "responses" for an answer to POST /responses
+    api: OtherApi | None = None  # the shape of the answer, when not chat completions
 
 
 class FakeDeepSeek:
@@ -183,8 +196,10 @@ class FakeDeepSeek:
         reasoning_field: str | None = None,
         owned_by: str = "deepseek",
         ssl_context: ssl.SSLContext | None = None,
+        apis: Iterable[OtherApi] = (),
     ) -> None:
         self.host = host
+        self.apis = {api.path: api for api in apis}
         self.ssl_context = ssl_context  # serve HTTPS with this (server-side) context
         self._port = port
         self._lock = threading.RLock()
@@ -440,7 +455,7 @@ class FakeDeepSeek:
                     bad_json = True
             rec = self._record(method, path, headers, body)
             rec.connection = connection
-            reply = self._decide_locked(rec, method, _route(path), bad_json)
+            reply = self._decide_locked(rec, method, _route(path, self.apis), bad_json)
             reply.wake, reply.generation = self._wake, self._generation
             rec.status = reply.status
             return reply
@@ -448,7 +463,8 @@ class FakeDeepSeek:
     def _decide_locked(
         self, rec: RecordedRequest, method: str, route: str | None, bad_json: bool
     ) -> _Reply:
-        model_route = route in ("chat", "responses")
+        api = self.apis.get(route or "")
+        model_route = route == "chat" or api is not None
         if route is None or model_route != (method == "POST"):
             self._violate(rec, "unexpected endpoint")
             return _Reply(rec, 404, _error_body("Not Found", "not_found"))
@@ -462,8 +478,8 @@ class FakeDeepSeek:
         if rejection is None and bad_json:
             rejection = Rejection(422, "Failed to deserialize the JSON body: invalid JSON")
             counts = True
-        if rejection is None and route == "responses":
-            rejection = check_responses_request(rec.body, accepted_models=self._models())
+        if rejection is None and api is not None:
+            rejection = api.check(rec.body, self._models())
             counts = rejection is not None
         elif rejection is None:
             rejection = check_chat_request(
@@ -497,8 +513,8 @@ class FakeDeepSeek:
         self._check_expect(rec, st)
         if "status" in st:
             return self._fault_reply(rec, st)
-        if route == "responses":
-            return self._responses_reply(rec, st)
+        if api is not None:
+            return self._other_reply(api, rec, st)
         return self._answer_reply(rec, st)
 
     def _listing(self, route: str) -> dict[str, Any]:
@@ -545,12 +561,14 @@ class FakeDeepSeek:
         answer = self._answer(st)
         blob = serialise_prompt(body)
         prompt_tokens = -(-len(blob) // 4)
-        hits = self._cache.hit_tokens(blob, self.cache_unit)
-        self._cache.add(blob)
+        model = body.get("model")
+        hits = self._cache.hit_tokens(blob, self.cache_unit, model)
+        self._cache.add(blob, model)
         if "cut_after" not in st:
             # DeepSeek also persists "the end of the model output" as a cache unit, so the
             # next request hits through this answer if the client replays it unchanged.
-            self._cache.add(blob + canonical(replay_message(answer, self._reasoning_field(st))))
+            replayed = canonical(replay_message(answer, self._reasoning_field(st)))
+            self._cache.add(blob + replayed, model)
         usage = make_usage(prompt_tokens, hits, answer, self.dialect, st.get("usage"))
         rec.usage = usage
         options = body.get("stream_options")
@@ -587,16 +605,17 @@ class FakeDeepSeek:
             finish_reason=st.get("finish_reason") or ("tool_calls" if calls else "stop"),
         )
 
-    def _responses_reply(self, rec: RecordedRequest, st: Mapping[str, Any]) -> _Reply:
-        """A scripted step answering ``POST /responses`` (the Responses API's shape)."""
+    def _other_reply(self, api: OtherApi, rec: RecordedRequest, st: Mapping[str, Any]) -> _Reply:
+        """A scripted step answering a POST in another API's shape."""
         answer = self._answer(st)
-        blob = responses_prompt(rec.body)
-        hits = self._cache.hit_tokens(blob, self.cache_unit)
-        self._cache.add(blob)
-        usage = responses_usage(-(-len(blob) // 4), hits, answer)
+        blob = api.prompt(rec.body)
+        model = rec.body.get("model")
+        hits = self._cache.hit_tokens(blob, self.cache_unit, model)
+        self._cache.add(blob, model)
+        usage = api.usage(-(-len(blob) // 4), hits, answer)
         rec.usage = usage
         stream = bool(rec.body.get("stream"))
-        return _Reply(rec, 200, usage, step=st, answer=answer, stream=stream, api="responses")
+        return _Reply(rec, 200, usage, step=st, answer=answer, stream=stream, api=api)
 
     def _next_call_id(self, index: int) -> str:
         self._call_counter += 1
@@ -723,8 +742,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._sleep(reply, float(st["hang"]))
             if reply.answer is None:
                 self._send_json(reply.status, reply.body, reply.headers)
-            elif reply.api == "responses":
-                self._send_response(reply)
+            elif reply.api is not None:
+                self._send_other(reply, reply.api)
             elif reply.stream:
                 self._send_stream(reply)
             else:
@@ -831,8 +850,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(b"0\r\n\r\n")
         self.wfile.flush()
 
-    def _send_response(self, reply: _Reply) -> None:
-        """An answer in the Responses API's shape: one object, or its named SSE events."""
+    def _send_other(self, reply: _Reply, api: OtherApi) -> None:
+        """An answer in another API's shape: one object, or its SSE frames."""
         fake, st, rec = self.server.fake, reply.step or {}, reply.record
         assert reply.answer is not None
         shape = dict(
@@ -842,17 +861,17 @@ class _Handler(BaseHTTPRequestHandler):
             usage=reply.body,
         )
         if not reply.stream:
-            self._send_json(200, response_object(reply.answer, **shape))
+            self._send_json(200, api.response(reply.answer, **shape))
             return
         chunk_size = int(st.get("chunk_size") or fake.chunk_size)
-        events = response_events(reply.answer, chunk_size=chunk_size, **shape)
+        frames = api.frames(reply.answer, chunk_size, **shape)
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream; charset=utf-8")
         self.send_header("Cache-Control", "no-cache")
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
-        for event in events:
-            self._frame(sse_frame(event))
+        for frame in frames:
+            self._frame(frame)
         self.wfile.write(b"0\r\n\r\n")
         self.wfile.flush()
 

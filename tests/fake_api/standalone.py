@@ -95,9 +95,11 @@ def start_subprocess_server(
     tmp_path: Path,
     *,
     max_lifetime: float = 600.0,
+    apis: Iterable[Path] = (),
     **config: Any,
 ) -> SubprocessServer:
-    """Start ``python tests/fake_api`` with these steps (and FakeDeepSeek settings) and wait for it."""
+    """Start ``python tests/fake_api`` with these steps (and FakeDeepSeek settings) and wait for
+    it; `apis` are files whose `API` it answers too (``--api``)."""
     tmp_path = Path(tmp_path)
     tmp_path.mkdir(parents=True, exist_ok=True)
     script = tmp_path / "fake_api_script.json"
@@ -115,6 +117,8 @@ def start_subprocess_server(
         "--max-lifetime",
         str(max_lifetime),
     ]
+    for api in apis:
+        cmd += ["--api", str(Path(api).resolve())]
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env=env)
     assert proc.stdout is not None

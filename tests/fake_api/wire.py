@@ -45,20 +45,39 @@ def _common_prefix(a: bytes, b: bytes) -> int:
     return lo
 
 
+# IDs DeepSeek serves with one model (and so one prefix cache): the retired Flash IDs are
+# served by the current Flash; `deepseek-chat` / `deepseek-reasoner` were Flash's aliases.
+SERVED_BY = {
+    "deepseek-v4-flash": "deepseek-flash",
+    "deepseek-v4-flash-vision-exp": "deepseek-flash",
+    "deepseek-chat": "deepseek-flash",
+    "deepseek-reasoner": "deepseek-flash",
+}
+
+
+def served_model(model: object) -> str:
+    """The model behind a request's `model`: each one keeps a prefix cache of its own."""
+    name = model if isinstance(model, str) else ""
+    return SERVED_BY.get(name, name)
+
+
 class PrefixCache:
-    """Every answered prompt so far; a new prompt hits the longest byte prefix it shares."""
+    """Every answered prompt so far, per served model; a new prompt hits the longest byte
+    prefix it shares with an earlier prompt to the same model (a switch of model is a miss)."""
 
     def __init__(self) -> None:
-        self._blobs: list[bytes] = []
+        self._blobs: dict[str, list[bytes]] = {}
 
-    def hit_tokens(self, blob: bytes, unit: int = 1) -> int:
-        shared = max((_common_prefix(blob, old) for old in self._blobs), default=0)
+    def hit_tokens(self, blob: bytes, unit: int = 1, model: object = "") -> int:
+        blobs = self._blobs.get(served_model(model), [])
+        shared = max((_common_prefix(blob, old) for old in blobs), default=0)
         tokens = shared // 4
         return tokens - tokens % max(unit, 1)
 
-    def add(self, blob: bytes) -> None:
-        if blob not in self._blobs:
-            self._blobs.append(blob)
+    def add(self, blob: bytes, model: object = "") -> None:
+        blobs = self._blobs.setdefault(served_model(model), [])
+        if blob not in blobs:
+            blobs.append(blob)
 
     def clear(self) -> None:
         self._blobs.clear()

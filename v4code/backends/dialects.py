@@ -5,13 +5,16 @@ under which field name it wants reasoning replayed on assistant messages. Source
 thinking-mode guide (api-docs.deepseek.com/guides/thinking_mode), vLLM's recipes and reasoning
 outputs page, SGLang's V4 cookbook, llama.cpp's server README and Ollama's OpenAI compatibility
 page (engines/sources.py has the addresses); where those leave a point open, a comment says
-UNCONFIRMED.
+UNCONFIRMED. Which engine uses which dialect, and its reasoning field, is its record in
+engines/table.py.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+
+from v4code.engines.table import ENGINES
 
 
 @dataclass(frozen=True)
@@ -59,12 +62,16 @@ class OllamaDialect(Dialect):
         return {"reasoning_effort": (effort or "high") if thinking else "none"}, {}
 
 
+SWITCHES: dict[str, type[Dialect]] = {
+    "deepseek": DeepSeekDialect,
+    "chat-template": TemplateKwargsDialect,
+    "llama.cpp": LlamaCppDialect,
+    "ollama": OllamaDialect,
+}
+"""How an engine switches thinking and effort, by the `switches` its record names."""
+
 DIALECTS: dict[str, Dialect] = {
-    "deepseek": DeepSeekDialect("deepseek", "reasoning_content"),
-    "sglang": TemplateKwargsDialect("sglang", "reasoning_content"),
-    "vllm": TemplateKwargsDialect("vllm", "reasoning"),
-    "llamacpp": LlamaCppDialect("llamacpp", "reasoning_content"),
-    "ollama": OllamaDialect("ollama", "reasoning"),
+    e.name: SWITCHES[e.switches](e.name, e.reasoning_field) for e in ENGINES.values()
 }
 
 

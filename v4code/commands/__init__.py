@@ -2,6 +2,8 @@
 
 Each module is imported only when its command runs or shows its own help (see the lazy group
 in `v4code.cli`); a callback parses flags and calls the part of v4code that does the work.
+Options several commands share are declared once, in `options`; a `V4codeError` a command
+raises is said in one line by the root group (`fail`), never caught command by command.
 """
 
 from __future__ import annotations
@@ -9,22 +11,10 @@ from __future__ import annotations
 import sys
 from typing import Any, NoReturn
 
-import click
-
-from v4code.choices import EFFORTS
 from v4code.errors import V4codeError
+from v4code.say import say
 
-EFFORT = click.Choice(EFFORTS, case_sensitive=False)
-"""`--effort`'s type, for every command that takes it (the chat, run, review)."""
-
-
-def say(text: str, err: bool = False) -> None:
-    """A line for a person: every command's text output goes through here, so a server's
-    model id or error, a file name or a hook's output printed in it cannot drive the terminal
-    (escape sequences) or change how the line reads (bidi controls): see textio.shown_lines."""
-    from v4code.textio import shown_lines
-
-    click.echo(shown_lines(text), err=err)
+__all__ = ["fail", "say", "session_flags"]
 
 
 def fail(exc: V4codeError) -> NoReturn:

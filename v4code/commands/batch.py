@@ -8,8 +8,8 @@ from typing import Any
 
 import click
 
-from v4code.commands import fail, say
-from v4code.errors import ExitCode, V4codeError
+from v4code.commands import options, say
+from v4code.errors import ExitCode
 
 _PATH = click.Path(path_type=Path)
 _RUN_DIR = click.Path(exists=True, file_okay=False, path_type=Path)
@@ -34,7 +34,7 @@ def batch_group() -> None:
 @click.option("--discover", is_flag=True, help="A read-only agent pass proposes the units.")
 @click.option("--repo", "repos", multiple=True, type=_PATH, help="Repository (repeatable).")
 @click.option("--rev", default="HEAD", show_default=True, help="The base commit of every unit.")
-@click.option("-m", "--model", help="Model ID for --discover.")
+@options.model("Model ID for --discover.")
 @click.option(
     "-o",
     "--output",
@@ -62,23 +62,18 @@ def plan_command(
         say("v4code: give exactly one of --each, --targets or --discover", err=True)
         sys.exit(ExitCode.USAGE)
     where = list(repos) or [Path.cwd()]
-    try:
-        if each is not None:
-            units = plan.plan_each(where, each, task, per=per, rev=rev)
-        elif targets is not None:
-            units = plan.plan_targets(where, plan.read_targets(targets), task, rev=rev)
-        else:
-            from v4code.jobs.discover import agent_proposer
-            from v4code.jobs.unit import RunOptions
+    if each is not None:
+        units = plan.plan_each(where, each, task, per=per, rev=rev)
+    elif targets is not None:
+        units = plan.plan_targets(where, plan.read_targets(targets), task, rev=rev)
+    else:
+        from v4code.jobs.discover import agent_proposer
+        from v4code.jobs.unit import RunOptions
 
-            units = plan.plan_discover(
-                where, task, agent_proposer(RunOptions(model=model)), rev=rev
-            )
-        from v4code.edits.atomic import atomic_write
+        units = plan.plan_discover(where, task, agent_proposer(RunOptions(model=model)), rev=rev)
+    from v4code.edits.atomic import atomic_write
 
-        atomic_write(output.resolve(), manifest_text(units).encode())
-    except V4codeError as exc:
-        fail(exc)
+    atomic_write(output.resolve(), manifest_text(units).encode())
     say(f"{len(units)} units written to {output}")
 
 
@@ -112,19 +107,16 @@ def plan_command(
     help="When --verify fails on the base commit: refuse before spending, warn, or skip the check.",
 )
 @click.option("--max-cost-per-unit", type=click.FloatRange(min=0), help="USD per unit.")
-@click.option(
-    "--max-cost", type=click.FloatRange(min=0), help="USD for the run: no unit starts after."
-)
-@click.option("--max-steps", type=click.IntRange(min=1), help="Model requests per unit.")
-@click.option("--max-time", type=click.FloatRange(min=0), help="Seconds per unit.")
-@click.option("-m", "--model", help="Model ID.")
-@click.option("--profile", help="Use [profiles.NAME] from your config in every unit.")
-@click.option(
-    "--permission-mode",
-    type=click.Choice(["read-only", "auto-edit", "full-auto"]),
+@options.max_cost("USD for the run: no unit starts after.")
+@options.max_steps("Model requests per unit.")
+@options.max_time("Seconds per unit.")
+@options.model()
+@options.profile("Use [profiles.NAME] from your config in every unit.")
+@options.permission_mode(
+    "Each unit's agent, as in `v4code run`.",
+    ("read-only", "auto-edit", "full-auto"),
     default="full-auto",
     show_default=True,
-    help="Each unit's agent, as in `v4code run`.",
 )
 @click.option(
     "--executor",
@@ -142,15 +134,12 @@ def run_command(manifest: Path | None, resume: Path | None, out: Path | None, **
     """Run every unit of MANIFEST headless, each in its own worktree and branch."""
     from v4code.jobs.frontend import resume_run, start_run
 
-    try:
-        if resume is not None:
-            code = resume_run(resume)
-        elif manifest is None:
-            raise click.UsageError("give a MANIFEST, or --resume RUN_DIR")
-        else:
-            code = start_run(manifest, out, flags)
-    except V4codeError as exc:
-        fail(exc)
+    if resume is not None:
+        code = resume_run(resume)
+    elif manifest is None:
+        raise click.UsageError("give a MANIFEST, or --resume RUN_DIR")
+    else:
+        code = start_run(manifest, out, flags)
     sys.exit(code)
 
 
@@ -161,10 +150,7 @@ def retry_command(run_dir: Path, only: str) -> None:
     """Run the chosen units of RUN_DIR again, each from its base commit."""
     from v4code.jobs.frontend import retry_run
 
-    try:
-        code = retry_run(run_dir, only)
-    except V4codeError as exc:
-        fail(exc)
+    code = retry_run(run_dir, only)
     sys.exit(code)
 
 
@@ -175,10 +161,7 @@ def status_command(run_dir: Path, watch: bool | None) -> None:
     """Show each unit's state, the cost so far and the time left."""
     from v4code.jobs.frontend import show_status
 
-    try:
-        show_status(run_dir, watch)
-    except V4codeError as exc:
-        fail(exc)
+    show_status(run_dir, watch)
 
 
 @batch_group.command("report")
@@ -194,10 +177,7 @@ def report_command(run_dir: Path, fmt: str) -> None:
     """Counts, per-unit rows, cost, the slowest units and the failures by cause."""
     from v4code.jobs.frontend import show_report
 
-    try:
-        show_report(run_dir, fmt)
-    except V4codeError as exc:
-        fail(exc)
+    show_report(run_dir, fmt)
 
 
 @batch_group.command("apply")
@@ -209,10 +189,7 @@ def apply_command(run_dir: Path, only: str, into: str | None, patch_dir: Path | 
     """Apply the green units onto one branch (never the checkout), or write patches."""
     from v4code.jobs.frontend import apply_run
 
-    try:
-        code = apply_run(run_dir, only, into, patch_dir)
-    except V4codeError as exc:
-        fail(exc)
+    code = apply_run(run_dir, only, into, patch_dir)
     sys.exit(code)
 
 
@@ -223,8 +200,5 @@ def clean_command(run_dir: Path) -> None:
     from v4code.jobs.apply import clean
     from v4code.jobs.state import RunDir
 
-    try:
-        removed = clean(RunDir(run_dir))
-    except V4codeError as exc:
-        fail(exc)
+    removed = clean(RunDir(run_dir))
     say(f"removed {len(removed)} worktrees and branches")

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import click
 
-from v4code.commands import fail, say
-from v4code.errors import V4codeError
+from v4code.commands import say
 
 
 @click.group("config")
@@ -19,9 +18,6 @@ def config_show() -> None:
     from v4code.ui.settings_table import settings_lines
     from v4code.workspace import workspace_root
 
-    try:
-        lines = settings_lines(workspace_root())
-    except V4codeError as exc:
-        fail(exc)
+    lines = settings_lines(workspace_root())
     for line in lines:
         say(line)

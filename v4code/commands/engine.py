@@ -9,10 +9,9 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from v4code.choices import DIALECTS
-from v4code.commands import fail, say
+from v4code.commands import options, say
 from v4code.engines.plan import ENGINES  # stdlib-only module: `--help` stays light
-from v4code.errors import ConfigError, V4codeError
+from v4code.errors import ConfigError
 
 if TYPE_CHECKING:
     from v4code.engines.probe import ProbeReport
@@ -62,7 +61,7 @@ def engine_group() -> None:
 @click.option(
     "--list", "list_devices", is_flag=True, help="List the device kinds and their memory."
 )
-def plan_command(as_json: bool, list_devices: bool, **options: object) -> None:
+def plan_command(as_json: bool, list_devices: bool, **request: object) -> None:
     """Check whether V4 fits the hardware, with the arithmetic and the launch commands."""
     from v4code.engines.hardware import DEVICES
     from v4code.engines.plan import PlanRequest, make_plan, render
@@ -73,10 +72,7 @@ def plan_command(as_json: bool, list_devices: bool, **options: object) -> None:
                 f"{device.kind:10} {device.label:32} {device.memory_gb.value:g} GB  [{device.memory_gb.note()}]"
             )
         return
-    try:
-        plan = make_plan(PlanRequest(**options))  # type: ignore[arg-type]
-    except V4codeError as exc:
-        fail(exc)
+    plan = make_plan(PlanRequest(**request))  # type: ignore[arg-type]
     if as_json:
         click.echo(plan.to_json())
     else:
@@ -93,12 +89,8 @@ def plan_command(as_json: bool, list_devices: bool, **options: object) -> None:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Serve this GGUF with llama.cpp.",
 )
-@click.option(
-    "--profile",
-    "name",
-    default="local",
-    show_default=True,
-    help="The profile to write (or to start again).",
+@options.profile(
+    "The profile to write (or to start again).", dest="name", default="local", show_default=True
 )
 @click.option("--port", type=click.IntRange(min=1, max=65535), help="Port on 127.0.0.1.")
 @click.option(
@@ -142,35 +134,32 @@ def serve_command(
     from v4code.engines.launch import PORTS
     from v4code.engines.serve import gguf_argv, serve
 
-    try:
-        _check_name(name)
-        profile: dict[str, object] = {
-            "thinking": True,
-            "prices": {"hit": 0, "miss": 0, "output": 0},
-        }
-        if gguf is not None:
-            port = port or PORTS["llamacpp"]
-            argv = gguf_argv(gguf.resolve(), port, context, threads)
-            profile.update(dialect="llamacpp", context_window=context)
-        elif plan_file is not None:
-            argv, port, engine, model = _plan_argv(plan_file, port)
-            profile.update(dialect=engine, model=model)
-        else:
-            argv, port, profile = _profile_argv(name, port)
-        resolved = _checked(argv, force=force, ask=plan_file is not None and not yes)
-        base_url = f"http://127.0.0.1:{port}/v1"
-        code = serve(
-            name,
-            resolved,
-            base_url,
-            profile,
-            detach=detach,
-            timeout=timeout,
-            say=lambda t: say(t, err=True),
-            as_planned=argv,
-        )
-    except V4codeError as exc:
-        fail(exc)
+    _check_name(name)
+    profile: dict[str, object] = {
+        "thinking": True,
+        "prices": {"hit": 0, "miss": 0, "output": 0},
+    }
+    if gguf is not None:
+        port = port or PORTS["llamacpp"]
+        argv = gguf_argv(gguf.resolve(), port, context, threads)
+        profile.update(dialect="llamacpp", context_window=context)
+    elif plan_file is not None:
+        argv, port, engine, model = _plan_argv(plan_file, port)
+        profile.update(dialect=engine, model=model)
+    else:
+        argv, port, profile = _profile_argv(name, port)
+    resolved = _checked(argv, force=force, ask=plan_file is not None and not yes)
+    base_url = f"http://127.0.0.1:{port}/v1"
+    code = serve(
+        name,
+        resolved,
+        base_url,
+        profile,
+        detach=detach,
+        timeout=timeout,
+        say=lambda t: say(t, err=True),
+        as_planned=argv,
+    )
     sys.exit(code)
 
 
@@ -250,10 +239,7 @@ def stop_command(name: str) -> None:
     """Stop an engine `engine serve --detach` started (by its profile name)."""
     from v4code.engines.serve import stop
 
-    try:
-        served = stop(name)
-    except V4codeError as exc:
-        fail(exc)
+    served = stop(name)
     say(f"stopped {name} (pid {served.pid})")
 
 
@@ -273,9 +259,9 @@ def status_command() -> None:
 
 @engine_group.command("probe")
 @click.argument("url", required=False)
-@click.option("--profile", "name", help="Probe this profile's endpoint.")
-@click.option("--dialect", type=click.Choice(DIALECTS), help="The dialect to try first.")
-@click.option("-m", "--model", help="The model name to ask for (default: the first served).")
+@options.profile("Probe this profile's endpoint.", dest="name")
+@options.dialect("The dialect to try first.")
+@options.model("The model name to ask for (default: the first served).")
 @click.option(
     "--timeout",
     type=click.FloatRange(min=1),
@@ -300,32 +286,29 @@ def probe_command(
     from v4code.config import DEFAULT_BASE_URL, profile_layer
     from v4code.engines.probe import probe, render
 
-    try:
-        api_key = "none"
-        layer: dict[str, Any] = {}
-        if name is not None:
-            layer = profile_layer(name)
-            url = url or layer.get("base_url")
-            dialect = dialect or layer.get("dialect")
-            model = model or layer.get("model")
-            api_key = layer.get("api_key") or api_key
-        if not url:
-            raise ConfigError("give a URL (http://127.0.0.1:8000/v1) or --profile NAME")
-        if not url.startswith(("http://", "https://")):
-            raise ConfigError(f"{url!r} must start with http:// or https://")
-        if fix and name is None:
-            raise ConfigError("--fix writes into a profile: give --profile NAME")
-        if api_key == "none" and url.rstrip("/") == DEFAULT_BASE_URL.rstrip("/"):
-            api_key = os.environ.get("DEEPSEEK_API_KEY", "none")
-        report = probe(url, api_key=api_key, dialect=dialect, model=model, timeout=timeout)
-        if as_json:
-            click.echo(json.dumps(report.to_dict(), indent=2))
-        else:
-            say(render(report))
-        if fix and name is not None:
-            say(_fix_profile(name, layer.get("dialect"), report), err=as_json)
-    except V4codeError as exc:
-        fail(exc)
+    api_key = "none"
+    layer: dict[str, Any] = {}
+    if name is not None:
+        layer = profile_layer(name)
+        url = url or layer.get("base_url")
+        dialect = dialect or layer.get("dialect")
+        model = model or layer.get("model")
+        api_key = layer.get("api_key") or api_key
+    if not url:
+        raise ConfigError("give a URL (http://127.0.0.1:8000/v1) or --profile NAME")
+    if not url.startswith(("http://", "https://")):
+        raise ConfigError(f"{url!r} must start with http:// or https://")
+    if fix and name is None:
+        raise ConfigError("--fix writes into a profile: give --profile NAME")
+    if api_key == "none" and url.rstrip("/") == DEFAULT_BASE_URL.rstrip("/"):
+        api_key = os.environ.get("DEEPSEEK_API_KEY", "none")
+    report = probe(url, api_key=api_key, dialect=dialect, model=model, timeout=timeout)
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), indent=2))
+    else:
+        say(render(report))
+    if fix and name is not None:
+        say(_fix_profile(name, layer.get("dialect"), report), err=as_json)
     sys.exit(0 if report.ok else 1)
 
 
@@ -354,10 +337,7 @@ def profiles_command() -> None:
     """List the endpoint profiles in your config ([profiles.NAME])."""
     from v4code.config import user_config_path, user_profiles
 
-    try:
-        profiles = user_profiles()
-    except V4codeError as exc:
-        fail(exc)
+    profiles = user_profiles()
     if not profiles:
         say(
             f"no profiles in {user_config_path()}; add a [profiles.NAME] table or run `v4code engine serve`"

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import click
 
-from v4code.commands import fail, say
-from v4code.errors import ConfigError, V4codeError
+from v4code.commands import say
+from v4code.errors import ConfigError
 
 
 @click.group("mcp")
@@ -22,7 +22,7 @@ def _pairs(values: tuple[str, ...], what: str) -> dict[str, str]:
     for item in values:
         key, sep, value = item.partition("=")
         if not sep or not key:
-            fail(ConfigError(f"{what} {item!r} is not KEY=VALUE"))
+            raise ConfigError(f"{what} {item!r} is not KEY=VALUE")
         table[key] = value
     return table
 
@@ -37,10 +37,7 @@ def list_command(wait: float) -> None:
     from v4code.mcp.config import load_servers
     from v4code.workspace import workspace_root
 
-    try:
-        loaded = load_servers(workspace_root())
-    except V4codeError as exc:
-        fail(exc)
+    loaded = load_servers(workspace_root())
     for notice in loaded.notices:
         say(f"v4code: {notice}", err=True)
     if not loaded.servers:
@@ -100,7 +97,7 @@ def add_command(
     from v4code.mcp.config_file import add_server, resolve_program
 
     if bool(command) == bool(url):
-        fail(ConfigError("give either -- COMMAND ARGS... or --url URL"))
+        raise ConfigError("give either -- COMMAND ARGS... or --url URL")
     program, notes = resolve_program(command[0], Path.cwd()) if command else (None, [])
     for note in notes:
         say(f"v4code: {note}", err=True)
@@ -114,10 +111,7 @@ def add_command(
         "timeout": timeout,
     }
     path = user_config_path()
-    try:
-        add_server(path, name, spec)
-    except V4codeError as exc:
-        fail(exc)
+    add_server(path, name, spec)
     say(f"added MCP server {name} to {path}; its tools come with the next session")
 
 
@@ -131,10 +125,7 @@ def allow_command(name: str, patterns: tuple[str, ...]) -> None:
     from v4code.mcp.config_file import allow_tools
 
     path = user_config_path()
-    try:
-        added = allow_tools(path, name, list(patterns))
-    except V4codeError as exc:
-        fail(exc)
+    added = allow_tools(path, name, list(patterns))
     if added:
         say(f"MCP server {name} now allows {', '.join(added)} (in {path})")
     else:
@@ -149,8 +140,5 @@ def remove_command(name: str) -> None:
     from v4code.mcp.config_file import remove_server
 
     path = user_config_path()
-    try:
-        remove_server(path, name)
-    except V4codeError as exc:
-        fail(exc)
+    remove_server(path, name)
     say(f"removed MCP server {name} from {path}")

@@ -7,10 +7,7 @@ import sys
 
 import click
 
-from v4code.commands import fail
-from v4code.errors import V4codeError
-
-_DIR = click.Path(exists=True, file_okay=False)
+from v4code.commands import options
 
 
 @click.command("map")
@@ -22,7 +19,7 @@ _DIR = click.Path(exists=True, file_okay=False)
     show_default=True,
     help="Size of the map in tokens (about 4 characters each).",
 )
-@click.option("-C", "--cwd", "cwd", type=_DIR, default=None, help="Run in this repository.")
+@options.cwd("Run in this repository.")
 def map_command(focus: str | None, tokens: int, cwd: str | None) -> None:
     """Print the repo map: the files that matter most with their definitions' signatures.
 
@@ -35,10 +32,8 @@ def map_command(focus: str | None, tokens: int, cwd: str | None) -> None:
     progress = TerminalProgress()
     try:
         print_map(root, focus, tokens, progress=progress, secret_files=_secret_files(root))
-    except V4codeError as exc:
+    finally:  # the progress line is gone before any error is said
         progress.finish()
-        fail(exc)
-    progress.finish()
 
 
 @click.command("locate")
@@ -51,7 +46,7 @@ def map_command(focus: str | None, tokens: int, cwd: str | None) -> None:
     help="How many files to list.",
 )
 @click.option("--json", "as_json", is_flag=True, help='Print {"files": [{path, score, why}]}.')
-@click.option("-C", "--cwd", "cwd", type=_DIR, default=None, help="Run in this repository.")
+@options.cwd("Run in this repository.")
 def locate_command(text: str, top: int, as_json: bool, cwd: str | None) -> None:
     """Rank the repository's files for TEXT (a task or an issue; `-` reads it from stdin).
 
@@ -70,10 +65,8 @@ def locate_command(text: str, top: int, as_json: bool, cwd: str | None) -> None:
         print_locate(
             root, text, top, as_json=as_json, progress=progress, secret_files=_secret_files(root)
         )
-    except V4codeError as exc:
+    finally:
         progress.finish()
-        fail(exc)
-    progress.finish()
 
 
 def _root(command: str, cwd: str | None) -> str:
@@ -83,10 +76,7 @@ def _root(command: str, cwd: str | None) -> str:
 
     from v4code.workspace import repository_root
 
-    try:
-        return str(repository_root(command, Path(cwd) if cwd is not None else None))
-    except V4codeError as exc:
-        fail(exc)
+    return str(repository_root(command, Path(cwd) if cwd is not None else None))
 
 
 def _secret_files(root: str) -> tuple[str, ...]:

@@ -8,18 +8,12 @@ from typing import Any
 
 import click
 
-from v4code.commands import EFFORT, say
+from v4code.commands import options, say
 from v4code.errors import ExitCode, V4codeError
 from v4code.review.command import REVIEW_EXIT_HELP, SEVERITIES, ReviewRequest, review
 
 SEVERITY = click.Choice(SEVERITIES)
-CWD = click.option(
-    "-C",
-    "--cwd",
-    "cwd",
-    type=click.Path(exists=True, file_okay=False),
-    help="Work in this directory instead of the current one (as git -C).",
-)
+CWD = options.cwd("Work in this directory instead of the current one (as git -C).")
 
 
 def _enter(cwd: str | None) -> None:
@@ -50,11 +44,9 @@ def _enter(cwd: str | None) -> None:
     help="Seconds the review may take.",
 )  # fmt: skip
 @click.option("--no-cache", is_flag=True, help="Ask the model even if this diff was reviewed.")
-@click.option("-m", "--model", help="Review model (default: the review_model setting).")
-@click.option("--profile", help="Use [profiles.NAME] from your config (see `v4code profiles`).")
-@click.option(
-    "--effort", type=EFFORT, help="Review effort: none, low, high, max (default: review_effort)."
-)
+@options.model("Review model (default: the review_model setting).")
+@options.profile()
+@options.effort("Review effort: none, low, high, max (default: review_effort).")
 @CWD
 def review_command(cwd: str | None, **opts: Any) -> None:
     """Review the staged diff (default), a branch, a commit or paths with DeepSeek V4.
@@ -65,7 +57,19 @@ def review_command(cwd: str | None, **opts: Any) -> None:
     sys.exit(review(ReviewRequest(**opts)))
 
 
-@click.group("hook")
+class _HookGroup(click.Group):
+    """`hook install|uninstall`: a hook that cannot be written or removed is a usage error,
+    said as `v4code hook: ...` (exit 2)."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except V4codeError as exc:
+            say(f"v4code hook: {exc.message}", err=True)
+            sys.exit(ExitCode.USAGE)
+
+
+@click.group("hook", cls=_HookGroup)
 def hook_group() -> None:
     """Install or remove v4code's git pre-commit hook."""
 
@@ -87,10 +91,7 @@ def hook_install(
     args = (["--fail-on", fail_on] if fail_on else []) + (
         ["--timeout", f"{timeout:g}"] if timeout else []
     )
-    try:
-        say(install(workspace_root(), force=force, args=args, fail_closed=fail_closed))
-    except V4codeError as exc:
-        _hook_failed(exc)
+    say(install(workspace_root(), force=force, args=args, fail_closed=fail_closed))
 
 
 @hook_group.command("uninstall")
@@ -101,12 +102,4 @@ def hook_uninstall(cwd: str | None) -> None:
     from v4code.workspace import workspace_root
 
     _enter(cwd)
-    try:
-        say(uninstall(workspace_root()))
-    except V4codeError as exc:
-        _hook_failed(exc)
-
-
-def _hook_failed(exc: V4codeError) -> None:
-    say(f"v4code hook: {exc.message}", err=True)
-    sys.exit(ExitCode.USAGE)
+    say(uninstall(workspace_root()))

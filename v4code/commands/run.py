@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from v4code.choices import DIALECTS, PERMISSION_MODES
-from v4code.commands import EFFORT, fail, say, session_flags
-from v4code.errors import ExitCode, V4codeError
+from v4code.commands import options, say, session_flags
+from v4code.errors import ExitCode
 
 if TYPE_CHECKING:
     from v4code.project_layer import SessionLayers
@@ -36,46 +35,24 @@ Exit codes:
     show_default=True,
     help="text: progress on stderr, answer on stdout; json: one result object; jsonl: every event.",
 )
-@click.option(
-    "--permission-mode",
-    type=click.Choice(PERMISSION_MODES),
+@options.permission_mode(
+    "What may happen without a person: anything `ask` would ask about is denied "
+    "(read-only denies every effect; --plan is plan mode, --execute then uses this mode).",
     default="full-auto",
     show_default=True,
-    help="What may happen without a person: anything `ask` would ask about is denied "
-    "(read-only denies every effect; --plan is plan mode, --execute then uses this mode).",
 )
-@click.option("-m", "--model", help="Model ID.")
+@options.model()
 @click.option("--thinking/--no-thinking", default=None, help="Switch V4's thinking mode.")
-@click.option(
-    "--effort", type=EFFORT, help="Reasoning effort: low, high or max (none turns thinking off)."
-)
-@click.option(
-    "--max-steps", type=click.IntRange(min=1), help="Stop after this many model requests."
-)
-@click.option("--max-cost", type=click.FloatRange(min=0), help="Stop once this many USD are spent.")
-@click.option("--max-time", type=click.FloatRange(min=0), help="Stop after this many seconds.")
-@click.option("--base-url", help="OpenAI-compatible endpoint (default https://api.deepseek.com).")
-@click.option(
-    "--dialect",
-    type=click.Choice(DIALECTS),
-    help="The engine the endpoint is: how it takes thinking and replays reasoning.",
-)
-@click.option("--profile", help="Use [profiles.NAME] from your config (see `v4code profiles`).")
+@options.effort()
+@options.max_steps("Stop after this many model requests.")
+@options.max_cost("Stop once this many USD are spent.")
+@options.max_time("Stop after this many seconds.")
+@options.base_url()
+@options.dialect()
+@options.profile()
 @click.option("--resume", "resume", metavar="ID", help="Continue session ID with this task.")
-@click.option(
-    "-c",
-    "--continue",
-    "continue_",
-    is_flag=True,
-    help="Continue the latest session here with this task.",
-)
-@click.option(
-    "-C",
-    "--cwd",
-    "cwd",
-    type=click.Path(exists=True, file_okay=False),  # a str: pathlib is not needed for --help
-    help="Work in this directory instead of the current one.",
-)
+@options.continue_session("Continue the latest session here with this task.")
+@options.cwd()
 @click.option(
     "--allow-destructive",
     is_flag=True,
@@ -95,11 +72,8 @@ Exit codes:
     default=None,
     help="Run commands unconfined (when bubblewrap is missing or cannot start).",
 )
-@click.option(
-    "--plan",
-    "plan",
-    is_flag=True,
-    help="Plan mode: explore read-only and print a plan (steps, files, checks); change nothing.",
+@options.plan(
+    "Plan mode: explore read-only and print a plan (steps, files, checks); change nothing."
 )
 @click.option(
     "--execute",
@@ -109,24 +83,12 @@ Exit codes:
 def run_command(
     task: tuple[str, ...],
     output: str,
-    permission_mode: str,
-    model: str | None,
-    thinking: bool | None,
-    effort: str | None,
-    max_steps: int | None,
-    max_cost: float | None,
-    max_time: float | None,
-    base_url: str | None,
-    dialect: str | None,
-    profile: str | None,
     resume: str | None,
     continue_: bool,
     cwd: str | None,
-    allow_destructive: bool | None,
-    allow_secrets: bool | None,
-    sandbox: bool | None,
     plan: bool,
     execute: bool,
+    **flags: Any,
 ) -> None:
     """Run TASK to completion without asking anything (TASK `-` reads it from stdin).
 
@@ -145,37 +107,19 @@ def run_command(
         text = sys.stdin.read()
     layers = _layers(cwd)  # the config files and the project layer, read once for the start
     if text.startswith("/") and "/" not in text.split(maxsplit=1)[0][1:]:  # not a path
-        text, model, thinking, effort = _custom(text, layers, model, thinking, effort)
+        text = _custom(text, layers, flags)
     if not text.strip():
         say("v4code: no task given (the task is empty)", err=True)
         sys.exit(ExitCode.USAGE)
-    flags = session_flags(
-        model=model,
-        thinking=thinking,
-        effort=effort,
-        max_steps=max_steps,
-        max_cost=max_cost,
-        max_time=max_time,
-        base_url=base_url,
-        dialect=dialect,
-        profile=profile,
-        permission_mode=permission_mode,
-        allow_destructive=allow_destructive,
-        allow_secrets=allow_secrets,
-        sandbox=sandbox,
+    code = run_task(
+        text,
+        output=output,
+        flags=session_flags(**flags),
+        resume="" if continue_ else resume,  # "": the latest conversation
+        plan=plan,
+        execute=execute,
+        layers=layers,
     )
-    try:
-        code = run_task(
-            text,
-            output=output,
-            flags=flags,
-            resume="" if continue_ else resume,  # "": the latest conversation
-            plan=plan,
-            execute=execute,
-            layers=layers,
-        )
-    except V4codeError as exc:
-        fail(exc)
     sys.exit(code)
 
 
@@ -189,14 +133,9 @@ def _layers(cwd: str | None) -> SessionLayers:
     return read_layers(workspace_root(Path(cwd) if cwd else None))
 
 
-def _custom(
-    text: str,
-    layers: SessionLayers,
-    model: str | None,
-    thinking: bool | None,
-    effort: str | None,
-) -> tuple[str, str | None, bool | None, str | None]:
-    """`/NAME ARGS` as its prompt; its front matter's model and thinking unless flags say."""
+def _custom(text: str, layers: SessionLayers, flags: dict[str, Any]) -> str:
+    """`/NAME ARGS` as its prompt; its front matter's model and thinking go into `flags`
+    unless the command line set them."""
     from v4code.custom_commands import load_custom_commands, untrusted_notice
 
     name, _, arguments = text[1:].partition(" ")
@@ -211,6 +150,7 @@ def _custom(
         say(f"v4code: no custom command /{name} (custom commands: {known})", err=True)
         sys.exit(ExitCode.USAGE)
     choice = command.thinking_choice()
-    if choice is not None and thinking is None and effort is None:
-        thinking, effort = choice
-    return command.expand(arguments), model or command.model, thinking, effort
+    if choice is not None and flags["thinking"] is None and flags["effort"] is None:
+        flags["thinking"], flags["effort"] = choice
+    flags["model"] = flags["model"] or command.model
+    return command.expand(arguments)

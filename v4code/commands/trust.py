@@ -6,8 +6,7 @@ import sys
 
 import click
 
-from v4code.commands import fail, say
-from v4code.errors import V4codeError
+from v4code.commands import say
 
 
 @click.command("trust")
@@ -27,16 +26,13 @@ def trust_command(path: str | None, revoke: bool, status: bool) -> None:
     from v4code.workspace import workspace_root
 
     root = workspace_root(Path(path) if path is not None else None)
-    try:
-        if revoke:
-            known = workspace_trust.revoke(root)
-            say(f"{root}: {'no longer trusted' if known else 'was not trusted'}")
-            return
-        state = workspace_trust.trust_state(root)
-        say("\n".join(workspace_trust.describe(state)))
-        if status or state.status in ("trusted", "nothing"):
-            sys.exit(0 if state.status in ("trusted", "nothing") else 1)
-        workspace_trust.grant(root)
-        say(f"trusted {state.root / '.v4code'} as it is now")
-    except V4codeError as exc:
-        fail(exc)
+    if revoke:
+        known = workspace_trust.revoke(root)
+        say(f"{root}: {'no longer trusted' if known else 'was not trusted'}")
+        return
+    state = workspace_trust.trust_state(root)
+    say("\n".join(workspace_trust.describe(state)))
+    if status or state.status in ("trusted", "nothing"):
+        sys.exit(0 if state.status in ("trusted", "nothing") else 1)
+    workspace_trust.grant(root)
+    say(f"trusted {state.root / '.v4code'} as it is now")

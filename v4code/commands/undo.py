@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from v4code.commands import say
+from v4code.commands import options, say
 
 
 @click.command("undo")
@@ -14,14 +14,12 @@ from v4code.commands import say
 @click.option("--all", "every", is_flag=True, help="With --list: every session, not only one.")
 @click.option("--session", "session", metavar="ID", help="Undo (or list) this session's batches.")
 @click.option("--force", is_flag=True, help="Restore files even if they changed since.")
-@click.option(
-    "-C",
-    "--cwd",
+@options.cwd(
+    "Work in this directory instead of the current one (its workspace's undo points).",
     "--workspace",
-    "workspace",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    dest="workspace",
+    path_type=Path,
     default=".",
-    help="Work in this directory instead of the current one (its workspace's undo points).",
 )
 def undo_command(
     show_list: bool, every: bool, session: str | None, force: bool, workspace: Path

@@ -1,5 +1,7 @@
 """Apply an approved ChangeSet: lock, re-check, journal first, then write every file atomically.
 
+This is the one place a batch of edits is written (a ChangeSet's `apply` comes here).
+
 Order matters. The workspace's apply lock (lock.py) is held throughout, so no other v4code
 process writes between our check and our rename. Under it, a batch a killed process left half
 written is rolled back first (checkpoints.py), and every file is compared with what the change
@@ -20,9 +22,10 @@ import stat
 from pathlib import Path
 
 from v4code.edits.atomic import atomic_delete, atomic_write, make_parents
-from v4code.edits.changeset import ChangeSet, FileChange
-from v4code.edits.checkpoints import BatchRecord, CheckpointStore, new_batch_id
+from v4code.edits.checkpoints import CheckpointStore
+from v4code.edits.filechange import ChangeBatch, FileChange
 from v4code.edits.lock import workspace_lock
+from v4code.edits.records import BatchRecord, new_batch_id
 from v4code.errors import ToolError
 from v4code.workspace import relative_to_root, resolve_in_workspace
 
@@ -59,16 +62,8 @@ def _lock_directory(store: CheckpointStore | None) -> Path:
     return user_home()
 
 
-def recover_workspace(root: Path, store: CheckpointStore) -> list[BatchRecord]:
-    """Roll back any batch a crash left half applied in `root` (under the apply lock, so a
-    batch another live process is applying is never mistaken for one); return those batches."""
-    root = Path(os.path.realpath(root))
-    with workspace_lock(store.directory, root):
-        return store.roll_back_interrupted(root)
-
-
 def apply_changeset(
-    root: Path, changeset: ChangeSet, store: CheckpointStore | None, session_id: str
+    root: Path, changeset: ChangeBatch, store: CheckpointStore | None, session_id: str
 ) -> str:
     """Write an approved change set; return its batch id (the checkpoint id when recorded)."""
     root = Path(os.path.realpath(root))
@@ -79,7 +74,7 @@ def apply_changeset(
 
 
 def _apply_locked(
-    root: Path, changeset: ChangeSet, store: CheckpointStore | None, session_id: str
+    root: Path, changeset: ChangeBatch, store: CheckpointStore | None, session_id: str
 ) -> str:
     targets = [(_check_unchanged(root, c), c) for c in changeset.changes]
     if store is not None:

@@ -2,8 +2,9 @@
 
 Edit tools never write: they return a ChangeSet, a proposal (v4code.protocols.Proposal). The
 tool-call pipeline asks the permission policy (and the person, with `preview()`: the diff and
-the files) and only then calls `apply()`, which writes atomically with a checkpoint (apply.py),
-so a rejected proposal changes nothing on disk.
+the files) and only then calls `apply()`, which hands it to the one apply step (apply.py: atomic,
+with a checkpoint), so a rejected proposal changes nothing on disk. The changes themselves are
+FileChange values (filechange.py), which apply.py and the checkpoint store read without this module.
 """
 
 from __future__ import annotations
@@ -13,57 +14,15 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from v4code.diffs import unified_diff
-from v4code.textio import is_binary
+from v4code.edits.apply import apply_changeset
+from v4code.edits.checkpoints import CheckpointStore
+from v4code.edits.filechange import FileChange
 from v4code.types import Preview, ToolOutput, ToolSummary
 
 if TYPE_CHECKING:
     from v4code.toolkit import ToolContext
 
-
-@dataclass(frozen=True)
-class FileChange:
-    """One file's change. `before is None`: created; `after is None`: deleted."""
-
-    path: str  # workspace-relative, POSIX separators
-    before: bytes | None
-    after: bytes | None
-    mode_before: int | None = None
-    mode_after: int | None = None
-
-    @property
-    def status(self) -> str:
-        if self.before is None:
-            return "added"
-        if self.after is None:
-            return "deleted"
-        return "modified"
-
-    @property
-    def binary(self) -> bool:
-        return is_binary(self.before) or is_binary(self.after)
-
-    def counts(self) -> tuple[int, int]:
-        """(lines added, lines removed), 0 for binary files."""
-        if self.binary:
-            return 0, 0
-        added = removed = 0
-        for line in self.diff.splitlines()[2:]:  # the same +/- lines at any context size
-            if line.startswith("+"):
-                added += 1
-            elif line.startswith("-"):
-                removed += 1
-        return added, removed
-
-    @cached_property
-    def diff(self) -> str:
-        """The diff with three lines of context, made once (files may be large)."""
-        return unified_diff(self.path, self.before, self.after, status=self.status)
-
-    def unified_diff(self, context: int = 3) -> str:
-        if context == 3:
-            return self.diff
-        return unified_diff(self.path, self.before, self.after, context=context, status=self.status)
+__all__ = ["ChangeSet", "FileChange", "changes_summary"]
 
 
 @dataclass(frozen=True)
@@ -87,9 +46,8 @@ class ChangeSet:
 
     def apply(self, ctx: ToolContext) -> ToolOutput:
         """Write the batch (re-checked, checkpointed in the context's store, atomic)."""
-        from v4code.edits.apply import apply_changeset
-
-        batch = apply_changeset(ctx.root, self, ctx.checkpoints, ctx.session_id)
+        store = ctx.checkpoints if isinstance(ctx.checkpoints, CheckpointStore) else None
+        batch = apply_changeset(ctx.root, self, store, ctx.session_id)
         data = {"files": self.as_data(), "batch": batch}
         return ToolOutput(self.summary, data=data, changed=self.paths)
 
@@ -117,7 +75,7 @@ class ChangeSet:
         return out
 
 
-def changes_summary(verb: str, planned: Sequence[str], data: Any) -> ToolSummary:
+def changes_summary(verb: str, planned: Sequence[str], data: object) -> ToolSummary:
     """The line for an edit tool: `edit a.py, new.py (new) +4 -1` once applied, `edit a.py`
     before (or when it was refused)."""
     files = data.get("files") if isinstance(data, dict) else None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from v4code.edits.checkpoints import BatchRecord
+from v4code.edits.records import BatchRecord
 
 NOT_RUN = "Not run: the session ended before this call could run."
 

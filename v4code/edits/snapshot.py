@@ -3,7 +3,8 @@
 A command can delete or rewrite anything (`git reset --hard`, `rm -rf ./*`); edit checkpoints
 never see it. So before a command runs, the files a person would call the project (tracked and
 untracked-not-ignored, from repo/files.py; never `.git/`, never ignored folders such as `.venv/`)
-are recorded in the checkpoint store, and again once it finished.
+are recorded in the checkpoint store (blobs.py holds the contents, records.py the undo point),
+and again once it finished.
 
 It has to be cheap, because it happens before every command:
 
@@ -26,12 +27,15 @@ import json
 import os
 import stat
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from v4code.edits.atomic import atomic_write
-from v4code.edits.checkpoints import CheckpointStore, SnapshotRecord, new_batch_id
+from v4code.edits.blobs import BlobStore
+from v4code.edits.checkpoints import CheckpointStore
+from v4code.edits.records import SnapshotRecord, new_batch_id
 from v4code.errors import V4codeError
 
 if TYPE_CHECKING:
@@ -147,7 +151,7 @@ def _without_unseen(root: Path, before: Tree, after: Tree, created: float) -> Tr
     return kept
 
 
-def _now_ignored(root: Path, store: CheckpointStore, before: Tree, after: Tree) -> Tree:
+def _now_ignored(root: Path, store: BlobStore, before: Tree, after: Tree) -> Tree:
     """Snapshot files missing from the listing after the command but still on disk (the
     command made them ignored): recorded as they are, so undo does not take them for deleted."""
     found: Tree = {}
@@ -181,10 +185,28 @@ def scan(
     cache = _load_cache(cache_path)
     start_ns = time.time_ns()
     base = str(root) + os.sep
+    tree, fresh, to_read = _unchanged(base, listing.files, cache)
+    changed = sum(st.st_size for _, st in to_read)
+    if changed > limits.max_changed_bytes:
+        return SkippedSnapshot(
+            f"{_size(changed)} changed since the last snapshot (the limit is "
+            f"{_size(limits.max_changed_bytes)})"
+        )
+    _read_changed(store, base, to_read, start_ns - RACY_NS, tree, fresh)
+    if to_read or len(fresh) != len(cache):
+        _save_cache(cache_path, fresh)
+    return tree
+
+
+def _unchanged(
+    base: str, files: Iterable[str], cache: dict[str, list[Any]]
+) -> tuple[Tree, dict[str, list[Any]], list[tuple[str, os.stat_result]]]:
+    """Stat every listed file: those the cache still describes go into the tree (and the
+    fresh cache) as they are; the others are returned to be read."""
     tree: Tree = {}
     fresh: dict[str, list[Any]] = {}
     to_read: list[tuple[str, os.stat_result]] = []
-    for rel in listing.files:
+    for rel in files:
         try:
             st = os.lstat(base + rel)
         except OSError:
@@ -204,14 +226,20 @@ def scan(
             fresh[rel] = hit
         else:
             to_read.append((rel, st))
-    changed = sum(st.st_size for _, st in to_read)
-    if changed > limits.max_changed_bytes:
-        return SkippedSnapshot(
-            f"{_size(changed)} changed since the last snapshot (the limit is "
-            f"{_size(limits.max_changed_bytes)})"
-        )
+    return tree, fresh, to_read
+
+
+def _read_changed(
+    store: BlobStore,
+    base: str,
+    to_read: list[tuple[str, os.stat_result]],
+    settled: int,
+    tree: Tree,
+    fresh: dict[str, list[Any]],
+) -> None:
+    """Store the files whose stat changed into `tree` (and `fresh`, those last changed before
+    `settled`, see RACY_NS), their new blobs made durable together."""
     new_blobs: list[Path] = []
-    settled = start_ns - RACY_NS
     for rel, st in to_read:
         try:
             data = _read_entry(base + rel, st.st_mode)
@@ -224,9 +252,6 @@ def scan(
         if max(st.st_mtime_ns, st.st_ctime_ns) < settled:
             fresh[rel] = [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, digest]
     make_durable(new_blobs)
-    if to_read or len(fresh) != len(cache):
-        _save_cache(cache_path, fresh)
-    return tree
 
 
 def _read_entry(path: str, mode: int) -> bytes:
@@ -257,7 +282,7 @@ _LAST_TREE: dict[Path, tuple[Tree, str]] = {}
 """The last tree stored per store: an unchanged tree is not serialised and hashed again."""
 
 
-def put_tree(store: CheckpointStore, tree: Tree) -> str:
+def put_tree(store: BlobStore, tree: Tree) -> str:
     last = _LAST_TREE.get(store.directory)
     if last is not None and last[0] == tree and store.has_blob(last[1]):
         return last[1]
@@ -269,7 +294,7 @@ def put_tree(store: CheckpointStore, tree: Tree) -> str:
     return digest
 
 
-def load_tree(store: CheckpointStore, digest: str) -> Tree:
+def load_tree(store: BlobStore, digest: str) -> Tree:
     data = json.loads(store.blob(digest) or b"{}")
     return {str(rel): (int(mode), str(d)) for rel, mode, d in data.get("files", ())}
 
@@ -334,13 +359,12 @@ _PENDING: dict[tuple[str, str, str], _Pending] = {}
 """Commands that are running, until snapshot_after_command sees them finish."""
 
 
-def limits_from(settings: object) -> SnapshotLimits:
-    """Limits from the settings when they have them (snapshot_max_files, ..._changed_bytes)."""
-    files = getattr(settings, "snapshot_max_files", None)
-    changed = getattr(settings, "snapshot_max_changed_bytes", None)
+def limits_from(ctx: ToolContext) -> SnapshotLimits:
+    """The limits a tool context sets (snapshot_max_files, ..._changed_bytes), else ours."""
+    files, changed = ctx.snapshot_max_files, ctx.snapshot_max_changed_bytes
     return SnapshotLimits(
-        max_files=files if isinstance(files, int) else MAX_FILES,
-        max_changed_bytes=changed if isinstance(changed, int) else MAX_CHANGED_BYTES,
+        max_files=MAX_FILES if files is None else files,
+        max_changed_bytes=MAX_CHANGED_BYTES if changed is None else changed,
     )
 
 
@@ -362,12 +386,12 @@ def snapshot_before_command(ctx: ToolContext, command: str) -> str | None:
     no snapshot could be taken (the command runs anyway)."""
     from v4code.edits.planted import has_project_dir, with_root
 
-    store = getattr(ctx, "checkpoints", None)
+    store = ctx.checkpoints
     if not isinstance(store, CheckpointStore):
         return None  # nothing to record into (a review, a test context)
     root = Path(os.path.realpath(ctx.root))
     listing = _listing(root)
-    result = snapshot(root, store, ctx.session_id, command, limits_from(ctx.settings), listing)
+    result = snapshot(root, store, ctx.session_id, command, limits_from(ctx), listing)
     record = None if isinstance(result, SkippedSnapshot) else result
     repositories = with_root(root, listing.repositories if listing is not None else {})
     _PENDING[_pending_key(store, ctx)] = _Pending(record, repositories, has_project_dir(root))
@@ -381,7 +405,7 @@ def snapshot_after_command(ctx: ToolContext) -> list[str]:
     that say so."""
     from v4code.edits import planted
 
-    store = getattr(ctx, "checkpoints", None)
+    store = ctx.checkpoints
     if not isinstance(store, CheckpointStore):
         return []
     pending = _PENDING.pop(_pending_key(store, ctx), None)
@@ -402,7 +426,7 @@ def snapshot_after_command(ctx: ToolContext) -> list[str]:
         appeared = f"{planted.PROJECT_DIR}/ appeared during this command ({exc.message})"
     lines += [appeared] if appeared else []
     if pending.record is not None:
-        finish_snapshot(store, pending.record, limits_from(ctx.settings), listing)
+        finish_snapshot(store, pending.record, limits_from(ctx), listing)
     return lines
 
 

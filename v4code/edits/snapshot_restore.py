@@ -17,13 +17,16 @@ import contextlib
 import os
 import stat
 import time
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from v4code.diffs import unified_diff
 from v4code.edits.atomic import atomic_write, temp_name
-from v4code.edits.checkpoints import CheckpointStore, RefusedFile, SnapshotRecord, UndoReport
+from v4code.edits.blobs import BlobStore
+from v4code.edits.checkpoints import CheckpointStore
+from v4code.edits.records import SnapshotRecord
 from v4code.edits.snapshot import Entry, Tree, blob_digest, load_tree, make_durable
+from v4code.edits.undo_report import RefusedFile, UndoReport
 from v4code.errors import ToolError
 
 _DIR = (-1, "directory")
@@ -32,6 +35,16 @@ _BLOCKED = (-2, "blocked")
 """A path whose parent is no longer a plain directory (a file or a symlink is in its place)."""
 
 State = Entry | None
+
+
+@dataclass
+class _Plan:
+    """What undoing a snapshot will do with each path the command changed."""
+
+    unchanged: list[str] = field(default_factory=list)
+    refused: dict[str, RefusedFile] = field(default_factory=dict)
+    to_restore: list[str] = field(default_factory=list)
+    to_remove: list[str] = field(default_factory=list)
 
 
 def undo_snapshot(
@@ -48,15 +61,29 @@ def undo_snapshot(
         paths = {p for p in before.keys() | after.keys() if before.get(p) != after.get(p)}
     else:
         paths = _differences(root, before, record.created)
-    restored: list[str] = []
-    removed: list[str] = []
-    unchanged: list[str] = []
-    refused: dict[str, RefusedFile] = {}
-    to_restore: list[str] = []
-    to_remove: list[str] = []
-    for rel in sorted(paths):
+    plan = _plan(store, root, sorted(paths), before, after, force)
+    restored, removed = _carry_out(store, root, before, plan)
+    make_durable([root / rel for rel in restored])
+    if not plan.refused:
+        store.save_snapshot(replace(record, undone=time.time()))
+    return UndoReport(
+        record,
+        tuple(sorted(restored + removed)),
+        tuple(sorted(plan.unchanged)),
+        tuple(plan.refused[k] for k in sorted(plan.refused)),
+        extra={"removed": tuple(removed)},
+    )
+
+
+def _plan(
+    store: BlobStore, root: Path, paths: list[str], before: Tree, after: Tree | None, force: bool
+) -> _Plan:
+    """Sort each changed path: already as before, refused (changed again since, unless
+    `force`; a file simply gone is always brought back), to restore, or to remove."""
+    plan = _Plan()
+    for rel in paths:
         if not _safe_rel(rel):
-            refused[rel] = RefusedFile(rel, "its recorded path is not a plain workspace path.")
+            plan.refused[rel] = RefusedFile(rel, "its recorded path is not a plain workspace path.")
             continue
         want = before.get(rel)
         now = _state(root, rel)
@@ -64,24 +91,34 @@ def undo_snapshot(
         # its own: whatever is inside is judged path by path.
         seen = None if now in (_DIR, _BLOCKED) else now
         if now == want or (want is None and seen is None):
-            unchanged.append(rel)
+            plan.unchanged.append(rel)
             continue
         left = None if after is None else after.get(rel)
         as_left = after is not None and seen == left
         if not (force or as_left or (seen is None and want is not None)):
             shown = left if after is not None else want
-            refused[rel] = _refusal(store, root, rel, now, shown, after is not None)
+            plan.refused[rel] = _refusal(store, root, rel, now, shown, after is not None)
         elif want is None:
-            to_remove.append(rel)
+            plan.to_remove.append(rel)
         else:
-            to_restore.append(rel)
-    blocked = [rel for rel in to_restore if not _restore(root, store, rel, before[rel], restored)]
-    listed = _listed(root) if to_remove else set()
-    for rel in to_remove:
+            plan.to_restore.append(rel)
+    return plan
+
+
+def _carry_out(
+    store: BlobStore, root: Path, before: Tree, plan: _Plan
+) -> tuple[list[str], list[str]]:
+    """Restore and remove what `plan` says; (restored, removed). A file whose place a
+    directory held is tried again once the removals may have emptied it."""
+    restored: list[str] = []
+    removed: list[str] = []
+    blocked = [r for r in plan.to_restore if not _restore(root, store, r, before[r], restored)]
+    listed = _listed(root) if plan.to_remove else set()
+    for rel in plan.to_remove:
         if listed is not None and rel not in listed:
-            unchanged.append(rel)  # ignored by the snapshot's own rules: not ours to remove
+            plan.unchanged.append(rel)  # ignored by the snapshot's own rules: not ours to remove
         elif _state(root, rel) in (_DIR, _BLOCKED, None):
-            unchanged.append(rel)  # no file of the command's is there any more
+            plan.unchanged.append(rel)  # no file of the command's is there any more
         else:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(root / rel)
@@ -90,17 +127,10 @@ def undo_snapshot(
     for rel in blocked:
         if not _restore(root, store, rel, before[rel], restored):
             what = "a directory" if _state(root, rel) == _DIR else "a file or a link"
-            refused[rel] = RefusedFile(rel, f"{what} is in its way, changed after the command.")
-    make_durable([root / rel for rel in restored])
-    if not refused:
-        store.save_snapshot(replace(record, undone=time.time()))
-    return UndoReport(
-        record,
-        tuple(sorted(restored + removed)),
-        tuple(sorted(unchanged)),
-        tuple(refused[k] for k in sorted(refused)),
-        extra={"removed": tuple(removed)},
-    )
+            plan.refused[rel] = RefusedFile(
+                rel, f"{what} is in its way, changed after the command."
+            )
+    return restored, removed
 
 
 def _differences(root: Path, before: Tree, created: float) -> set[str]:
@@ -169,7 +199,7 @@ def _read(path: Path, mode: int) -> bytes:
     return path.read_bytes()
 
 
-def _restore(root: Path, store: CheckpointStore, rel: str, entry: Entry, done: list[str]) -> bool:
+def _restore(root: Path, store: BlobStore, rel: str, entry: Entry, done: list[str]) -> bool:
     """Write one snapshot entry back; False when something is in its way."""
     if not _parents_ok(root, rel) or _state(root, rel) == _DIR:
         return False
@@ -208,7 +238,7 @@ def _remove_empty_parents(root: Path, removed: list[str]) -> None:
 
 
 def _refusal(
-    store: CheckpointStore, root: Path, rel: str, now: State, left: State, known: bool
+    store: BlobStore, root: Path, rel: str, now: State, left: State, known: bool
 ) -> RefusedFile:
     if not known:
         reason = (
@@ -223,7 +253,7 @@ def _refusal(
     return RefusedFile(rel, reason, _diff(rel, old, new, label))
 
 
-def _content(store: CheckpointStore, entry: State, path: Path | None = None) -> bytes | None:
+def _content(store: BlobStore, entry: State, path: Path | None = None) -> bytes | None:
     if entry is None or entry[0] < 0:
         return None
     if path is not None:

@@ -9,7 +9,6 @@ context it cannot compute.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 from dataclasses import asdict, dataclass, field
@@ -23,13 +22,17 @@ from v4code.engines.hardware import (
     RECIPE_SETUPS,
     RUNTIME_SHARE,
     UNCONFIRMED,
+    Device,
+    ModelSpec,
 )
 from v4code.engines.launch import launch_commands
-from v4code.engines.sources import LLAMACPP_SERVER, OLLAMA_OPENAI, VLLM_RECIPES, cited
+from v4code.engines.sources import VLLM_RECIPES, cited
+from v4code.engines.table import LOCAL
 from v4code.errors import ConfigError
 
 GB = 1e9
-ENGINES = ("vllm", "sglang", "llamacpp", "ollama")
+ENGINES = tuple(e.name for e in LOCAL)
+"""The engines a plan may name (`--engine`), from engines/table.py."""
 
 
 @dataclass(frozen=True)
@@ -106,52 +109,9 @@ def kv_from_config(path: Path) -> tuple[float, str]:
 
 
 def make_plan(req: PlanRequest) -> Plan:
-    spec = MODELS.get(req.model)
-    if spec is None:
-        raise ConfigError(f"unknown model {req.model!r}: flash or pro")
-    device = DEVICES.get(req.gpu)
-    if device is None:
-        raise ConfigError(f"unknown --gpu {req.gpu!r}; one of {', '.join(DEVICES)}")
-    if req.quant != "native" and req.quant not in QUANT_BITS:
-        raise ConfigError(f"unknown --quant {req.quant!r}; native or {', '.join(QUANT_BITS)}")
-    if req.engine is not None and req.engine not in ENGINES:
-        raise ConfigError(f"unknown --engine {req.engine!r}; one of {', '.join(ENGINES)}")
-    lines: list[Line] = []
-    notes: list[str] = []
-    count = req.gpus * req.nodes
-    per_device = req.memory_gb if req.memory_gb is not None else device.memory_gb.value
-    memory_source = "--memory" if req.memory_gb is not None else device.memory_gb.note()
-    lines.append(Line("memory per device", f"{per_device:g} GB", memory_source))
-    lines.append(Line("devices", f"{req.gpus} x {req.nodes} node(s) = {count}", "command line"))
-    usable = count * per_device * RUNTIME_SHARE.value
-    lines.append(
-        Line(
-            "usable for weights + KV",
-            f"{count} x {per_device:g} GB x {RUNTIME_SHARE.value:g} = {usable:,.0f} GB",
-            RUNTIME_SHARE.note(),
-        )
-    )
-    if req.quant == "native":
-        low, high = spec.native_weights_gb
-        weights = high.value
-        lines.append(
-            Line(
-                "weights (FP4 experts + FP8)",
-                f"{low.value:g}-{high.value:g} GB; planned at {weights:g}",
-                high.note(),
-            )
-        )
-    else:
-        bits = QUANT_BITS[req.quant]
-        weights = spec.total_params_b.value * bits / 8
-        lines.append(
-            Line(
-                f"weights ({req.quant})",
-                f"{spec.total_params_b.value:g}B params x {bits:g} bit / 8 = {weights:,.0f} GB",
-                f"computed from {spec.total_params_b.note()}; no such checkpoint is published "
-                f"in the V4 model cards: {UNCONFIRMED}",
-            )
-        )
+    spec, device = _checked(req)
+    lines, per_device, usable = _memory_lines(req, device)
+    weights = _weights(req, spec, lines)
     context = req.context or int(spec.context.value)
     lines.append(
         Line(
@@ -162,78 +122,27 @@ def make_plan(req: PlanRequest) -> Plan:
     )
     kv_left = usable - weights
     lines.append(Line("left for KV cache", f"{kv_left:,.0f} GB", "usable - weights"))
-    kv_bytes: float | None = req.kv_bytes_per_token
-    kv_source = "--kv-bytes-per-token"
-    if kv_bytes is None and req.config_json is not None:
-        kv_bytes, kv_source = kv_from_config(req.config_json)
-    fits = kv_left > 0
-    if kv_bytes is not None:
-        need = kv_bytes * context * req.concurrency / GB
-        lines.append(
-            Line(
-                "KV cache",
-                f"{kv_bytes:,.0f} B/token x {context:,} x {req.concurrency} = {need:,.1f} GB",
-                kv_source,
-            )
-        )
-        fits = fits and need <= kv_left
-        if kv_left > 0 and kv_bytes > 0:
-            lines.append(
-                Line(
-                    "tokens the KV budget holds",
-                    f"{kv_left * GB / kv_bytes:,.0f} (all sequences together)",
-                    "left for KV / bytes per token",
-                )
-            )
-    else:
-        lines.append(
-            Line(
-                "KV cache",
-                "not computed: V4's KV bytes per token are not published",
-                f"{UNCONFIRMED}: pass --config config.json or --kv-bytes-per-token",
-            )
-        )
+    fits = _kv_lines(req, context, kv_left, lines)
     engines = _engines(req, device.family)
-    recipe = (req.model, req.gpu, req.gpus, req.nodes) in RECIPE_SETUPS
-    notes.append(
-        "this setup is one the V4 recipes name"
-        if recipe
-        else f"this setup is not one the V4 recipes name: {UNCONFIRMED} that it runs"
-    )
-    notes.extend(f"recipe: {r}" for r in spec.recipes)
-    if req.model == "pro" and req.gpu == "h100":
-        notes.append(
-            f"V4-Pro on H100: {UNCONFIRMED} (not in the hardware list of the {VLLM_RECIPES})"
-        )
-    if device.family in ("apple", "cpu") or "llamacpp" in engines or "ollama" in engines:
-        notes.append(
-            f"llama.cpp and Ollama support for V4: {UNCONFIRMED} ({LLAMACPP_SERVER}; {OLLAMA_OPENAI})"
-        )
+    notes = _notes(req, spec, device.family, engines)
     alternative, alternative_commands = None, {}
     if not fits:
         alternative, gpus, nodes = _alternative(req, weights, per_device)
         if nodes:
-            bigger = dataclasses.replace(req, gpus=gpus, nodes=nodes)
-            for engine in engines:
-                alternative_commands[engine] = launch_commands(engine, spec.repo, bigger, context)[
-                    0
-                ]
+            alternative_commands = {
+                e: launch_commands(e, spec.repo, gpus, nodes, context)[0] for e in engines
+            }
     commands: dict[str, list[str]] = {}
     serve = None
     if fits:
         for engine in engines:
-            commands[engine], argv = launch_commands(engine, spec.repo, req, context)
+            commands[engine], argv = launch_commands(
+                engine, spec.repo, req.gpus, req.nodes, context
+            )
             if serve is None and argv is not None:
                 serve = {"engine": engine, "argv": argv, "model": spec.repo}
-    cites = " ".join(
-        [line.source for line in lines]
-        + notes
-        + [
-            line
-            for lines_ in (*commands.values(), *alternative_commands.values())
-            for line in lines_
-        ]
-    )
+    shown = [*commands.values(), *alternative_commands.values()]
+    cites = " ".join([line.source for line in lines] + notes + [s for c in shown for s in c])
     return Plan(
         sources=cited(cites),
         request={k: str(v) if isinstance(v, Path) else v for k, v in asdict(req).items()},
@@ -248,14 +157,124 @@ def make_plan(req: PlanRequest) -> Plan:
     )
 
 
+def _checked(req: PlanRequest) -> tuple[ModelSpec, Device]:
+    """The model and device the request names; ConfigError for a name not in the tables."""
+    spec = MODELS.get(req.model)
+    if spec is None:
+        raise ConfigError(f"unknown model {req.model!r}: flash or pro")
+    device = DEVICES.get(req.gpu)
+    if device is None:
+        raise ConfigError(f"unknown --gpu {req.gpu!r}; one of {', '.join(DEVICES)}")
+    if req.quant != "native" and req.quant not in QUANT_BITS:
+        raise ConfigError(f"unknown --quant {req.quant!r}; native or {', '.join(QUANT_BITS)}")
+    if req.engine is not None and req.engine not in ENGINES:
+        raise ConfigError(f"unknown --engine {req.engine!r}; one of {', '.join(ENGINES)}")
+    return spec, device
+
+
+def _memory_lines(req: PlanRequest, device: Device) -> tuple[list[Line], float, float]:
+    """The memory rows: per device, how many, what is usable; and those two figures."""
+    count = req.gpus * req.nodes
+    per_device = req.memory_gb if req.memory_gb is not None else device.memory_gb.value
+    memory_source = "--memory" if req.memory_gb is not None else device.memory_gb.note()
+    usable = count * per_device * RUNTIME_SHARE.value
+    lines = [
+        Line("memory per device", f"{per_device:g} GB", memory_source),
+        Line("devices", f"{req.gpus} x {req.nodes} node(s) = {count}", "command line"),
+        Line(
+            "usable for weights + KV",
+            f"{count} x {per_device:g} GB x {RUNTIME_SHARE.value:g} = {usable:,.0f} GB",
+            RUNTIME_SHARE.note(),
+        ),
+    ]
+    return lines, per_device, usable
+
+
+def _weights(req: PlanRequest, spec: ModelSpec, lines: list[Line]) -> float:
+    """The weights' GB at the requested precision, with its row added to `lines`."""
+    if req.quant == "native":
+        low, high = spec.native_weights_gb
+        lines.append(
+            Line(
+                "weights (FP4 experts + FP8)",
+                f"{low.value:g}-{high.value:g} GB; planned at {high.value:g}",
+                high.note(),
+            )
+        )
+        return high.value
+    bits = QUANT_BITS[req.quant]
+    weights = spec.total_params_b.value * bits / 8
+    lines.append(
+        Line(
+            f"weights ({req.quant})",
+            f"{spec.total_params_b.value:g}B params x {bits:g} bit / 8 = {weights:,.0f} GB",
+            f"computed from {spec.total_params_b.note()}; no such checkpoint is published "
+            f"in the V4 model cards: {UNCONFIRMED}",
+        )
+    )
+    return weights
+
+
+def _kv_lines(req: PlanRequest, context: int, kv_left: float, lines: list[Line]) -> bool:
+    """Add the KV-cache rows; whether the KV cache fits (weights alone, when it is unknown)."""
+    kv_bytes: float | None = req.kv_bytes_per_token
+    kv_source = "--kv-bytes-per-token"
+    if kv_bytes is None and req.config_json is not None:
+        kv_bytes, kv_source = kv_from_config(req.config_json)
+    if kv_bytes is None:
+        lines.append(
+            Line(
+                "KV cache",
+                "not computed: V4's KV bytes per token are not published",
+                f"{UNCONFIRMED}: pass --config config.json or --kv-bytes-per-token",
+            )
+        )
+        return kv_left > 0
+    need = kv_bytes * context * req.concurrency / GB
+    lines.append(
+        Line(
+            "KV cache",
+            f"{kv_bytes:,.0f} B/token x {context:,} x {req.concurrency} = {need:,.1f} GB",
+            kv_source,
+        )
+    )
+    if kv_left > 0 and kv_bytes > 0:
+        lines.append(
+            Line(
+                "tokens the KV budget holds",
+                f"{kv_left * GB / kv_bytes:,.0f} (all sequences together)",
+                "left for KV / bytes per token",
+            )
+        )
+    return kv_left > 0 and need <= kv_left
+
+
+def _notes(req: PlanRequest, spec: ModelSpec, family: str, engines: list[str]) -> list[str]:
+    """Whether the recipes name this setup, their recipes, and what no source confirms."""
+    recipe = (req.model, req.gpu, req.gpus, req.nodes) in RECIPE_SETUPS
+    notes = [
+        "this setup is one the V4 recipes name"
+        if recipe
+        else f"this setup is not one the V4 recipes name: {UNCONFIRMED} that it runs"
+    ]
+    notes.extend(f"recipe: {r}" for r in spec.recipes)
+    if req.model == "pro" and req.gpu == "h100":
+        notes.append(
+            f"V4-Pro on H100: {UNCONFIRMED} (not in the hardware list of the {VLLM_RECIPES})"
+        )
+    doubtful = [e for e in LOCAL if e.v4_unconfirmed]
+    if any(family in e.families or e.name in engines for e in doubtful):
+        names = " and ".join(e.label for e in doubtful)
+        notes.append(
+            f"{names} support for V4: {UNCONFIRMED} ({'; '.join(e.source for e in doubtful)})"
+        )
+    return notes
+
+
 def _engines(req: PlanRequest, family: str) -> list[str]:
     if req.engine is not None:
         return [req.engine]
-    if family in ("apple", "cpu"):
-        return ["llamacpp", "ollama"]
-    if family == "ascend":
-        return ["vllm"]
-    return ["vllm", "sglang"]
+    return [e.name for e in LOCAL if family in e.families]
 
 
 # Devices per node the plan proposes: powers of two up to a full node of 8, so the tensor- and

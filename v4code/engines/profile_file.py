@@ -1,5 +1,6 @@
-"""Writes a `[profiles.NAME]` table into the user's config.toml (v4code/toml_tables.py keeps
-the rest of the file byte for byte and refuses an edit that would change anything else)."""
+"""Writes a `[profiles.NAME]` table into the user's config.toml (v4code/toml_tables.py edits
+that table where it stands, keeps the rest of the file byte for byte and refuses an edit
+that would change anything else)."""
 
 from __future__ import annotations
 
@@ -7,22 +8,16 @@ from pathlib import Path
 from typing import Any
 
 from v4code.errors import ConfigError
-from v4code.toml_tables import read_config_file, replace_table, toml_key, toml_value
-
-
-def profile_table(name: str, spec: dict[str, Any]) -> str:
-    lines = [f"[profiles.{toml_key(name)}]"]
-    lines += [f"{key} = {toml_value(value)}" for key, value in spec.items() if value is not None]
-    return "\n".join(lines) + "\n"
+from v4code.toml_tables import read_config_file, write_table
 
 
 def write_profile(path: Path, name: str, spec: dict[str, Any]) -> None:
     """Add or replace profile NAME; ConfigError when it cannot be done as a plain table."""
-    replace_table(path, ("profiles", name), profile_table(name, spec), f"profile {name!r}")
+    write_table(path, ("profiles", name), spec, f"profile {name!r}")
 
 
-def set_profile_key(path: Path, name: str, key: str, value: Any) -> None:
-    """Change one key of an existing profile (rewrites that profile's table)."""
+def set_profile_key(path: Path, name: str, key: str, value: object) -> None:
+    """Change one key of an existing profile (its other lines stay as written)."""
     _, data = read_config_file(path)
     profiles = data.get("profiles")
     current = profiles.get(name) if isinstance(profiles, dict) else None

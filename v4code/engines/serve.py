@@ -20,19 +20,16 @@ from pathlib import Path
 from typing import Any
 
 from v4code.backends.model_list import fetch_models
-from v4code.engines.launch import LLAMACPP_V4
+from v4code.engines.table import LLAMACPP_V4, LOCAL
 from v4code.errors import ConfigError, V4codeError
 from v4code.safety.programs import find_program
 
 INSTALL_HINTS = {
-    "vllm": "pip install vllm (a CUDA machine; V4 needs vLLM 0.20.0 or later: "
-    "https://github.com/vllm-project/recipes)",
-    "sglang": 'pip install "sglang[all]"',
-    "llama-server": "build llama.cpp (https://github.com/ggml-org/llama.cpp) or "
-    'pip install "llama-cpp-python[server]"',
-    "llama_cpp.server": 'pip install "llama-cpp-python[server]" (builds llama.cpp: minutes)',
-    "ollama": "install Ollama from https://ollama.com",
+    name: hint
+    for engine in LOCAL
+    for name, hint in (*engine.programs.items(), *engine.modules.items())
 }
+"""How to install each program and `python -m` module an engine runs as (engines/table.py)."""
 
 
 _DETACHED: list[subprocess.Popen[bytes]] = []
@@ -96,9 +93,9 @@ def _zombie(pid: int) -> bool:
     return stat.rsplit(")", 1)[-1].split()[0] == "Z"
 
 
-KNOWN_PROGRAMS = frozenset({"vllm", "llama-server", "ollama"})
+KNOWN_PROGRAMS = frozenset(name for engine in LOCAL for name in engine.programs)
 """Engines `engine plan` writes as a program name."""
-KNOWN_MODULES = frozenset({"sglang.launch_server", "llama_cpp.server"})
+KNOWN_MODULES = frozenset(name for engine in LOCAL for name in engine.modules)
 """Engines it writes as `python -m MODULE`."""
 _PYTHONS = frozenset({"python", "python3"})
 

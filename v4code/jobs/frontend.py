@@ -15,25 +15,18 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import click
-
 from v4code.cancel import CancelToken
 from v4code.errors import ConfigError, ExitCode
-from v4code.jobs import runner
+from v4code.jobs import attempts, runner
 from v4code.jobs.manifest import Unit, read_manifest
 from v4code.jobs.preflight import check_sandbox_for, verify_base
 from v4code.jobs.state import RunDir, UnitState
 from v4code.jobs.unit import RunOptions
 from v4code.jobs.verify import Confinement, confinement
+from v4code.say import say
 from v4code.textio import one_line, shown_lines
 
 _print_lock = threading.Lock()
-
-
-def _say(text: str, err: bool = False) -> None:
-    """A line for a person, through the one display sanitiser: unit reasons, paths and
-    git's words cannot drive the terminal or reorder the line (textio.shown_lines)."""
-    click.echo(shown_lines(text), err=err)
 
 
 def _progress(state: UnitState) -> None:
@@ -43,7 +36,7 @@ def _progress(state: UnitState) -> None:
     if state.reason:
         line += f" — {one_line(state.reason)}"
     with _print_lock:
-        _say(line, err=True)
+        say(line, err=True)
 
 
 def _confine(units: list[Unit], options: RunOptions) -> Confinement:
@@ -52,7 +45,7 @@ def _confine(units: list[Unit], options: RunOptions) -> Confinement:
     confine = confinement(root, options.profile)
     notice = check_sandbox_for(units, options, confine)
     if notice:
-        _say(f"v4code batch: {notice}", err=True)
+        say(f"v4code batch: {notice}", err=True)
     return confine
 
 
@@ -71,20 +64,20 @@ def _drive(
     units = runner.select(run_dir, only)
     if confine is None:
         confine = _confine(run_dir.units(), options)
-    _say(f"v4code batch: run {run_dir.run_id} in {run_dir.path}", err=True)
-    _say(f"  {len(units)} units to run, {options.jobs} at a time", err=True)
+    say(f"v4code batch: run {run_dir.run_id} in {run_dir.path}", err=True)
+    say(f"  {len(units)} units to run, {options.jobs} at a time", err=True)
     cancel = CancelToken()
     try:
         with run_dir.driving():
             states = runner.execute(run_dir, options, units, cancel, _progress, confine)
     except KeyboardInterrupt:
-        _say(
+        say(
             f"v4code batch: interrupted; continue with `v4code batch run --resume {run_dir.path}`",
             err=True,
         )
         return ExitCode.INTERRUPTED
-    _say(_summary_line(states, run_dir), err=True)
-    _say(str(run_dir.path))
+    say(_summary_line(states, run_dir), err=True)
+    say(str(run_dir.path))
     green = sum(1 for s in states if s.status == "green")
     return ExitCode.DONE if green == len(states) else ExitCode.FAILED
 
@@ -93,19 +86,19 @@ def _check_base(units: list[Unit], options: RunOptions, confine: Confinement) ->
     """Verify on the base commits first; refuse (or warn) when it fails there."""
     for check in verify_base(units, options, confine, CancelToken()):
         if check.run.passed:
-            _say(
+            say(
                 f"v4code batch: verify passes on the base commit {check.base[:12]} "
                 f"({check.run.duration:.1f} s)",
                 err=True,
             )
             continue
-        _say(check.tail(), err=True)
+        say(check.tail(), err=True)
         if options.on_red_base == "refuse":
             raise ConfigError(
                 f"{check.failure()}; nothing was spent. Fix the command, or pass "
                 "--on-red-base warn if the units are meant to make it pass."
             )
-        _say(f"v4code batch: warning: {check.failure()}; running anyway", err=True)
+        say(f"v4code batch: warning: {check.failure()}; running anyway", err=True)
 
 
 def start_run(manifest: Path, out: Path | None, flags: dict[str, Any]) -> int:
@@ -178,13 +171,13 @@ def apply_run(path: Path, only: str, into: str | None, patch_dir: Path | None) -
     if patch_dir is not None:
         result = write_patches(run_dir, patch_dir, only)
         for patch in result.patches:
-            _say(str(patch))
+            say(str(patch))
         return ExitCode.DONE
-    branch = into or runner.branch_name(run_dir.run_id, "applied")
+    branch = into or attempts.branch_name(run_dir.run_id, "applied")
     result = apply_into(run_dir, branch, only)
     for uid in result.applied:
-        _say(f"applied {uid}")
+        say(f"applied {uid}")
     for uid, why in result.conflicts.items():
-        _say(f"conflict {uid}: {one_line(why)} (not applied)", err=True)  # names files
-    _say(f"{len(result.applied)} units on branch {branch}; your checkout is unchanged")
+        say(f"conflict {uid}: {one_line(why)} (not applied)", err=True)  # names files
+    say(f"{len(result.applied)} units on branch {branch}; your checkout is unchanged")
     return ExitCode.FAILED if result.conflicts else ExitCode.DONE

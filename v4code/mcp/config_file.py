@@ -1,5 +1,6 @@
-"""Adds and removes `[mcp.servers.NAME]` tables in the user's config.toml (v4code/toml_tables.py
-keeps the rest of the file byte for byte and refuses an edit that would change anything else).
+"""Adds, edits and removes `[mcp.servers.NAME]` tables in the user's config.toml
+(v4code/toml_tables.py edits that table where it stands, keeps the rest of the file byte for
+byte and refuses an edit that would change anything else).
 """
 
 from __future__ import annotations
@@ -11,23 +12,24 @@ from typing import Any
 
 from v4code.errors import ConfigError
 from v4code.mcp.config import parse_server
-from v4code.toml_tables import read_config_file, replace_table, toml_string, toml_value
+from v4code.toml_tables import read_config_file, write_table
 from v4code.workspace import git_top_level
 
 
-def server_table(name: str, spec: dict[str, Any]) -> str:
-    lines = [f"[mcp.servers.{name}]"]
+def server_table(spec: dict[str, Any]) -> dict[str, Any]:
+    """A server's keys as its table holds them, in the order a person reads them."""
+    table: dict[str, Any] = {}
     for key in ("command", "url"):
         if spec.get(key) is not None:
-            lines.append(f"{key} = {toml_string(spec[key])}")
+            table[key] = str(spec[key])
     for key in ("args", "allow", "env", "headers"):
         if spec.get(key):
-            lines.append(f"{key} = {toml_value(spec[key])}")
+            table[key] = spec[key]
     if spec.get("timeout") is not None:
-        lines.append(f"timeout = {toml_value(float(spec['timeout']))}")
+        table["timeout"] = float(spec["timeout"])
     if spec.get("enabled") is not None:
-        lines.append(f"enabled = {toml_value(bool(spec['enabled']))}")
-    return "\n".join(lines) + "\n"
+        table["enabled"] = bool(spec["enabled"])
+    return table
 
 
 def _servers(data: dict[str, Any]) -> dict[str, Any]:
@@ -45,7 +47,7 @@ def add_server(path: Path, name: str, spec: dict[str, Any]) -> None:
         raise ConfigError(f"MCP server {name!r}: {exc}") from None
     if name in _servers(read_config_file(path)[1]):
         raise ConfigError(f"MCP server {name!r} is already in {path}; remove it first")
-    replace_table(path, ("mcp", "servers", name), server_table(name, spec), f"MCP server {name!r}")
+    write_table(path, ("mcp", "servers", name), server_table(spec), f"MCP server {name!r}")
 
 
 def resolve_program(program: str, cwd: Path) -> tuple[str, list[str]]:
@@ -102,9 +104,7 @@ def allow_tools(path: Path, name: str, patterns: list[str]) -> list[str]:
             parse_server(name, spec, "user")
         except ValueError as exc:
             raise ConfigError(f"MCP server {name!r}: {exc}") from None
-        replace_table(
-            path, ("mcp", "servers", name), server_table(name, spec), f"MCP server {name!r}"
-        )
+        write_table(path, ("mcp", "servers", name), server_table(spec), f"MCP server {name!r}")
     return added
 
 
@@ -114,4 +114,4 @@ def remove_server(path: Path, name: str) -> None:
         raise ConfigError(f"there is no MCP server {name!r}: {path} does not exist")
     if name not in _servers(read_config_file(path)[1]):
         raise ConfigError(f"there is no MCP server {name!r} in {path}")
-    replace_table(path, ("mcp", "servers", name), None, f"MCP server {name!r}")
+    write_table(path, ("mcp", "servers", name), None, f"MCP server {name!r}")

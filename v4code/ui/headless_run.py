@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -62,7 +62,7 @@ def run_task(
     except V4codeError as exc:
         if output == "text":
             raise
-        return _failed_start(exc, renderer, loaded.notices, scrub)
+        return _not_opened(exc, renderer, scrub, loaded.notices)
     from v4code.ui.interrupt import sigint_cancels
 
     try:
@@ -76,13 +76,14 @@ def run_task(
     return result.exit_code
 
 
-def _failed_start(
+def _not_opened(
     exc: V4codeError,
     renderer: HeadlessRenderer,
-    notices: tuple[str, ...],
     scrub: Callable[[str], str],
+    notices: Iterable[str],
 ) -> int:
-    """A script parsing the output gets a result object that says what went wrong."""
+    """The session could not open: a script parsing json or jsonl output still gets a result
+    object that says what went wrong (the key scrubbed from it), and the error's exit code."""
     from v4code.textio import shown_lines
     from v4code.ui.headless import RunResult
 

@@ -181,11 +181,11 @@ class Chat:
             return files[int(answer) - 1].stem
         return answer  # an ID (or a unique prefix of one)
 
+    @property
     def checkpoints(self) -> CheckpointStore:
-        from v4code.config import user_home
-        from v4code.edits.checkpoints import CheckpointStore
-
-        return CheckpointStore(user_home() / "checkpoints")
+        """The open session's checkpoint store (`/undo`, `/diff`)."""
+        assert self._session is not None, "no session is open yet"
+        return self._session.checkpoints
 
     # --- the loop ---------------------------------------------------------------------------
 

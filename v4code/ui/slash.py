@@ -1,7 +1,7 @@
 """Slash commands: the table, dispatch, and one small function per command.
 
-A handler gets the chat (`v4code.ui.repl.Chat`) and the rest of the line. Unknown commands get
-a suggestion and never reach the model. A line whose first word is a path (`/usr/bin/env is
+A handler gets the chat (what `v4code.ui.chat_face.ChatFace` names of it) and the rest of
+the line. Unknown commands get a suggestion and never reach the model. A line whose first word is a path (`/usr/bin/env is
 missing`) is a message, not a command.
 """
 
@@ -14,16 +14,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from v4code.choices import PERMISSION_MODES
-from v4code.diffs import unified_diff
 from v4code.errors import V4codeError
 from v4code.textio import one_line
 from v4code.ui.plan_chat import PLAN_HELP, cmd_plan, cmd_todo
 
 if TYPE_CHECKING:
     from v4code.custom_commands import CustomCommand
-    from v4code.edits.checkpoints import CheckpointStore, SnapshotRecord
     from v4code.project_layer import ProjectLayer
-    from v4code.ui.repl import Chat
+    from v4code.ui.chat_face import ChatFace as Chat
 
 THINK_CHOICES = ("on", "off", "low", "high", "max")
 
@@ -127,8 +125,7 @@ def cmd_model(chat: Chat, arg: str) -> None:
     from v4code.pricing import price_for
 
     if arg:
-        list_models = getattr(chat.agent.backend, "list_models", None)
-        known = list_models() if callable(list_models) else None
+        known = chat.agent.backend.list_models()
         if known is not None and arg not in known:
             listed = ", ".join(sorted(known)[:12]) or "none"
             chat.say(f"The server has no model {arg!r} (it lists: {listed}).", "yellow")
@@ -189,18 +186,20 @@ def cmd_mode(chat: Chat, arg: str) -> None:
 
 
 def cmd_undo(chat: Chat, arg: str) -> None:
+    from v4code.edits.undo import undo_last
     from v4code.notes import tell_undo
 
-    report = chat.checkpoints().undo_last(chat.root, chat.agent.session_id)
+    report = undo_last(chat.checkpoints, chat.root, chat.agent.session_id)
     chat.say(report.render())
     tell_undo(chat.agent, report)
     chat.files.invalidate()
 
 
 def cmd_diff(chat: Chat, arg: str) -> None:
+    from v4code.edits.session_diff import session_diff
     from v4code.ui.render import diff_renderable
 
-    diff = session_diff(chat.checkpoints(), chat.root, chat.agent.session_id)
+    diff = session_diff(chat.checkpoints, chat.root, chat.agent.session_id)
     if not diff:
         chat.say(
             "Nothing changed since this session's first edit or command (files ignored by "
@@ -208,67 +207,6 @@ def cmd_diff(chat: Chat, arg: str) -> None:
         )
         return
     chat.console.print(diff_renderable(diff))
-
-
-def session_diff(store: CheckpointStore, root: Path, session_id: str) -> str:
-    """Every file this session's edits and commands changed: as it was before the first
-    edit batch or command snapshot that touched it vs now (what `/undo` steps back through;
-    files ignored by git are not snapshotted, so they are not shown)."""
-    from v4code.edits.checkpoints import SnapshotRecord
-
-    first: dict[str, str | None] = {}
-    for point in store.undo_points(root, session_id):
-        if isinstance(point, SnapshotRecord):
-            for path, digest in _command_changes(store, root, point).items():
-                first.setdefault(path, digest)
-        else:
-            for f in point.files:
-                first.setdefault(f.path, f.before)
-    out = []
-    for path, before_digest in sorted(first.items()):
-        before = store.blob(before_digest) if before_digest else None
-        target = root / path
-        try:
-            now = target.read_bytes() if target.is_file() else None
-        except OSError:
-            now = None
-        if before == now:
-            continue
-        out.append(_file_diff(path, before, now))
-    return "".join(out)
-
-
-def _command_changes(
-    store: CheckpointStore, root: Path, point: SnapshotRecord
-) -> dict[str, str | None]:
-    """path -> its content digest before the command (None: it did not exist), for every
-    file the command changed (when v4code did not see it finish: every snapshotted file
-    that differs now)."""
-    from v4code.edits.snapshot import blob_digest, load_tree
-
-    try:
-        before = load_tree(store, point.tree)
-        after = load_tree(store, point.after) if point.after else None
-    except Exception:  # a damaged snapshot shows nothing rather than failing /diff
-        return {}
-    if after is not None:
-        paths = {p for p in before.keys() | after.keys() if before.get(p) != after.get(p)}
-        return {p: before[p][1] if p in before else None for p in paths}
-    changed: dict[str, str | None] = {}
-    for path, (mode, digest) in before.items():
-        if mode & 0o170000 != 0o100000:  # a symbolic link: its target, not content
-            continue
-        try:
-            now = (root / path).read_bytes()
-        except OSError:
-            now = None
-        if now is None or blob_digest(now) != digest:
-            changed[path] = digest
-    return changed
-
-
-def _file_diff(path: str, before: bytes | None, after: bytes | None) -> str:
-    return unified_diff(path, before, after, status="changed")
 
 
 def cmd_cost(chat: Chat, arg: str) -> None:

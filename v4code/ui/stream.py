@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
@@ -196,11 +196,7 @@ class LiveRegion:
         """Print for good, after everything streamed so far."""
         with self._lock:
             self._settle_stream()
-            if self._rich_live is not None:  # printing redraws the live part: make it current
-                status = [self._status] if self._status is not None else []
-                self._rich_live.update(Group(*status))
-            for renderable in renderables:
-                self.console.print(renderable)
+            self._frame(self._status_parts(), renderables)
 
     def refresh(self) -> None:
         """Draw a frame now instead of at the next tick."""
@@ -271,10 +267,8 @@ class LiveRegion:
             return
         lines = self._stream.settle(self.console, final=True)
         self._stream = None
-        if self._rich_live is not None:  # the live part shrinks to the status in the same write
-            status = [self._status] if self._status is not None else []
-            self._rich_live.update(Group(*status), refresh=not lines)
-        self._out(lines)
+        # the live part shrinks to the status in the same write
+        self._frame(self._status_parts(), [SegmentLines(lines)] if lines else [])
 
     def _window(self) -> int:
         return max(3, self.console.size.height - 4)
@@ -309,10 +303,25 @@ class LiveRegion:
                 redirect_stderr=False,
             )
             self._rich_live.start()
-        # Printing above a Live redraws it below: one write per frame either way.
-        self._rich_live.update(Group(*parts), refresh=not done)
-        self._out(done)
+        self._frame(parts, [SegmentLines(done)] if done else [])
         self.frames += 1
+
+    def _status_parts(self) -> list[RenderableType]:
+        return [self._status] if self._status is not None else []
+
+    def _frame(self, live: list[RenderableType], above: Sequence[RenderableType]) -> None:
+        """Print `above` for good and make `live` the live part, in one write.
+
+        rich's `Live.update(refresh=False)` keeps drawing the previous frame below whatever is
+        printed next, so a print right after it would show the old open text again under the
+        new lines until the next refresh (and leave it on screen if nothing refreshes soon).
+        Refreshing first, inside one buffered write, keeps every frame current.
+        """
+        with self.console:
+            if self._rich_live is not None:
+                self._rich_live.update(Group(*live), refresh=True)
+            for renderable in above:
+                self.console.print(renderable)
 
     def _out(self, lines: Lines) -> None:
         if lines:

@@ -1,4 +1,6 @@
-"""The Responses API face of the fake server: request rules, usage, and the streamed events.
+"""The Responses API face of the fake server (tests/fake_api), for the benchmarks' peers:
+request rules, usage, and the streamed events. `API` is what the server takes (``apis=[API]``,
+or ``--api bench/responses_api.py`` for the server run as a program).
 
 The same script steps answer ``POST /responses`` as answer ``/chat/completions``: a step's
 reasoning becomes a ``reasoning`` output item (as a summary), its content a ``message`` item, and
@@ -21,6 +23,7 @@ from fake_api.rules import Rejection
 from fake_api.wire import Answer, canonical, split
 
 __all__ = [
+    "API",
     "FUNCTION_OUTPUT_ORPHAN",
     "FUNCTION_OUTPUT_MISSING",
     "check_responses_request",
@@ -28,6 +31,7 @@ __all__ = [
     "response_object",
     "responses_prompt",
     "responses_usage",
+    "ResponsesApi",
 ]
 
 FUNCTION_OUTPUT_ORPHAN = "No tool call found for function call output with call_id {call_id}."
@@ -254,3 +258,27 @@ def sse_frame(event: Mapping[str, Any]) -> bytes:
     """One event as the Responses API frames it: a named SSE event with a JSON data line."""
     data = json.dumps(event, ensure_ascii=False)
     return f"event: {event['type']}\ndata: {data}\n\n".encode()
+
+
+class ResponsesApi:
+    """``POST /responses`` answered from the fake server's script (its ``OtherApi``)."""
+
+    path = "/responses"
+
+    def check(self, body: Any, accepted_models: frozenset[str] | None) -> Rejection | None:
+        return check_responses_request(body, accepted_models)
+
+    def prompt(self, body: Mapping[str, Any]) -> bytes:
+        return responses_prompt(body)
+
+    def usage(self, prompt_tokens: int, hits: int, answer: Answer) -> dict[str, Any]:
+        return responses_usage(prompt_tokens, hits, answer)
+
+    def response(self, answer: Answer, **shape: Any) -> dict[str, Any]:
+        return response_object(answer, **shape)
+
+    def frames(self, answer: Answer, chunk_size: int, **shape: Any) -> list[bytes]:
+        return [sse_frame(e) for e in response_events(answer, chunk_size=chunk_size, **shape)]
+
+
+API = ResponsesApi()

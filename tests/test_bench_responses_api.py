@@ -1,15 +1,49 @@
-"""The fake server's Responses API endpoint, driven through the real openai client."""
+"""The benchmarks' Responses API face of the fake server (bench/responses_api.py, what Codex CLI
+speaks in bench/vs_peers.py), driven through the real openai client."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import openai
 import pytest
-from fake_api import FakeDeepSeek, text, tool_call
+from fake_api import FakeDeepSeek, start_subprocess_server, text, tool_call
 from openai import OpenAI
+
+RESPONSES_API = Path(__file__).resolve().parents[1] / "bench" / "responses_api.py"
+
+
+def _api() -> Any:
+    spec = importlib.util.spec_from_file_location("responses_api", RESPONSES_API)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.API
+
+
+@pytest.fixture(scope="module")
+def responses_server() -> Iterator[FakeDeepSeek]:
+    server = FakeDeepSeek(apis=[_api()]).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def fake_api(responses_server: FakeDeepSeek) -> Iterator[FakeDeepSeek]:
+    """The server answering /responses too, reset; a broken rule or a leftover step fails."""
+    responses_server.reset()
+    yield responses_server
+    problems = responses_server.problems()
+    responses_server.reset()
+    if problems:
+        pytest.fail("fake_api problems:\n  " + "\n  ".join(problems), pytrace=False)
+
 
 SHELL_TOOL = {
     "type": "function",
@@ -107,3 +141,14 @@ def test_unanswered_or_orphan_tool_outputs_are_refused(fake_api, client, items, 
         client.responses.create(model="some-model", input=items)
     assert any(needle in v for v in fake_api.violations)
     fake_api.violations.clear()
+
+
+def test_the_server_run_as_a_program_answers_responses_with_api(tmp_path: Path) -> None:
+    """What bench/vs_peers.py starts: the child server given the file with --api."""
+    server = start_subprocess_server(
+        [text("Done.")], tmp_path, apis=[RESPONSES_API], accepted_models=None
+    )
+    with server, OpenAI(api_key="test", base_url=server.base_url, max_retries=0) as client:
+        response = client.responses.create(model="some-model", input="hi")
+        assert response.output_text == "Done."
+    assert server.problems == []
