@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from v4code.app import AgentSession
     from v4code.edits.checkpoints import CheckpointStore
     from v4code.events import Event
+    from v4code.project_layer import SessionLayers
     from v4code.ui.render import TurnView
 
 PROMPT = "› "
@@ -56,19 +57,16 @@ class Chat:
         from rich.console import Console
 
         from v4code.config import load_settings
-        from v4code.project_layer import read_layers
         from v4code.ui.approval import ChatApprover, key_asker
         from v4code.ui.completion import ChatCompleter, FileIndex
         from v4code.ui.prompt_history import KeptHistory
         from v4code.ui.slash import choices_for, command_help
         from v4code.ui.toolbar import toolbar_text
-        from v4code.ui.trust_prompt import ask_to_trust
         from v4code.workspace import workspace_root
 
         self.root = workspace_root()
         self.console = console or Console(highlight=False)
-        trust = ask_to_trust(self.root, self.console, input=input, output=output)
-        self.layers = read_layers(self.root, trust)  # read once: settings, tools, prompts...
+        self.layers = self._opening_layers(input, output)
         loaded = load_settings(self.root, flags, self.layers)
         self.settings = loaded.settings
         for notice in loaded.notices:
@@ -106,6 +104,15 @@ class Chat:
             cancel=self.cancel,
             ask_key=key_asker(input, output),
         )
+
+    def _opening_layers(self, input: Input | None, output: Output | None) -> SessionLayers:
+        """The trust question on start, then the config files and the project layer, read
+        once for the settings and the session (its tools, prompts, servers, hooks)."""
+        from v4code.project_layer import read_layers
+        from v4code.ui.trust_prompt import ask_to_trust
+
+        trust = ask_to_trust(self.root, self.console, input=input, output=output)
+        return read_layers(self.root, trust)
 
     @property
     def agent(self) -> Agent:
