@@ -145,3 +145,33 @@ def test_a_chat_start_computes_the_trust_once_and_parses_each_config_once(
     assert "project_tool" in json.dumps(request.tools)
     assert reads.trust == 1
     assert set(reads.parses.values()) == {1} and len(reads.parses) == 2
+
+
+def test_a_review_start_computes_the_trust_once_and_parses_each_config_once(
+    workspace: Path, fake_api: FakeDeepSeek, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`v4code review` reads settings, its two prompts and the tools from one reading."""
+    import subprocess
+
+    from fake_api import tool_call
+
+    project_config = trusted_repository(workspace)
+    prompts = workspace / ".v4code" / "prompts"
+    (prompts / "review.md").write_text("PROJECT REVIEWER\n")
+    (prompts / "review_request.md").write_text("Review this: $diff\n")
+    trust.grant(workspace)  # the new prompts are part of what the user trusts
+    (workspace / "app.py").write_text("x = 1\n")
+    subprocess.run(["git", "add", "app.py"], cwd=workspace, check=True)
+    home = Path(os.environ["V4CODE_HOME"])
+    (home / "config.toml").write_text(f'base_url = "{fake_api.base_url}"\n')
+    monkeypatch.setenv("DEEPSEEK_API_KEY", "sk-test-key-0123456789")
+    monkeypatch.chdir(workspace)
+    fake_api.load([tool_call("report_findings", findings=[], summary="Fine.")])
+    reads = Reads(monkeypatch)
+    result = CliRunner().invoke(main, ["review", "--no-cache"])
+    assert result.exit_code == 0, result.output
+
+    (request,) = fake_api.chat_requests
+    assert request.json["messages"][0]["content"].startswith("PROJECT REVIEWER")
+    assert reads.trust == 1
+    assert reads.parses == {str(home / "config.toml"): 1, str(project_config): 1}
