@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from v4code.agent import Agent
 from v4code.cancel import CancelToken
-from v4code.config import DEFAULT_BASE_URL, Settings, user_home
+from v4code.config import AUTO, DEFAULT_BASE_URL, Settings, user_home
 from v4code.conversation import Conversation
 from v4code.errors import ConfigError, V4codeError
 from v4code.instructions import build_system_prompt
@@ -40,6 +40,17 @@ def load_registry(root: Path, only: tuple[str, ...] | None = None) -> ToolRegist
     if project.is_dir() and not project.is_symlink() and is_trusted(root):
         directories.append(project)
     return ToolRegistry.load(directories, only=only)
+
+
+def offer_escalate(registry: ToolRegistry) -> None:
+    """Add the `escalate` tool (tools/auto/): offered only in sessions routed by `auto`, so
+    every other session's tool list stays as it was."""
+    from v4code.assets import tools_dir
+    from v4code.routing import ESCALATE_TOOL
+
+    found = ToolRegistry.load([tools_dir() / "auto"]).get(ESCALATE_TOOL)
+    if found is not None and registry.get(ESCALATE_TOOL) is None:
+        registry.add(found)
 
 
 def _extensions(root: Path, policy: PermissionPolicy) -> dict[str, Any]:
@@ -182,6 +193,8 @@ def open_session(
         agent.close_pending(pending_call_note(rolled[-1:]))
         restore(agent, resume_state(data), data.pending_notes)
         agent.plan.restore(data.events)  # the todo list, plan mode, a plan awaiting its answer
+    if agent.settings.model == AUTO:  # before the first turn fixes the tool list
+        offer_escalate(registry)
     if opening_map is not None and warm_up_map:
         opening_map.warm_up()
     return AgentSession(agent, resume is not None, checkpoints, opening_map)

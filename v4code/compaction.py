@@ -62,10 +62,11 @@ def worth_compacting(history: list[Message], cut: int, share: float = 0.25) -> b
     return size(history[:cut]) >= share * max(size(history), 1)
 
 
-def summary_request(settings: Settings, older: list[Message]) -> ChatRequest:
-    """The request that summarises `older`: no tools, no thinking, the prompt from prompts/."""
+def summary_request(settings: Settings, older: list[Message], model: str) -> ChatRequest:
+    """The request that summarises `older` on `model`: no tools, no thinking, the prompt from
+    prompts/."""
     return ChatRequest(
-        model=settings.model,
+        model=model,
         messages=(
             Message("system", load_prompt("compact")),
             Message("user", "Summarise this session so far:\n\n" + transcript(older)),
@@ -108,12 +109,13 @@ def compact(agent: Agent, auto: bool = False) -> Iterator[Event]:
         else "Compacting: summarising older turns…"
     )
     parts: list[str] = []
+    model = agent.settings.compact_model or agent.model  # priced as its own role
     try:
-        for ev in agent.model_stream(summary_request(agent.settings, history[:cut])):
+        for ev in agent.model_stream(summary_request(agent.settings, history[:cut], model)):
             if isinstance(ev, TextDelta):
                 parts.append(ev.text)
             elif isinstance(ev, UsageChunk):
-                yield agent.account(ev.usage, None)
+                yield agent.account(ev.usage, model)
             elif isinstance(ev, Retrying):
                 yield agent.record(ev)
     except Cancelled:
