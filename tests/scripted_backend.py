@@ -75,6 +75,16 @@ class ScriptedBackend:
             cancel.raise_if_cancelled()
             yield event
 
+    def list_models(self, timeout: float = 5.0) -> list[str] | None:
+        """No list: any model name is taken as given."""
+        return None
+
+    def warm_up(self) -> None:
+        """Nothing to build: the replies are at hand."""
+
+    def close(self) -> None:
+        """Nothing to let go of."""
+
 
 class Recorder:
     """An Approver that gives one fixed answer and keeps every request it was asked."""

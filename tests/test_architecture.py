@@ -53,7 +53,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("safety", ("v4code.safety",)),
     ("backends", ("v4code.backends",)),
     ("repo", ("v4code.repo",)),
-    ("tool core", ("v4code.toolkit", "v4code.protocols", "v4code.turn")),
+    ("tool core", ("v4code.toolkit", "v4code.tool_context", "v4code.protocols", "v4code.turn")),
     ("edits", ("v4code.edits",)),
     ("reading", ("v4code.repomap",)),
     (
@@ -159,3 +159,18 @@ def test_only_the_command_layer_declares_click_commands() -> None:
         if p not in allowed and declares.search(p.read_text(encoding="utf-8"))
     ]
     assert offenders == []
+
+
+def test_only_the_wiring_builds_an_agent_and_its_session_log() -> None:
+    """ARCHITECTURE.md names app.py the one place an Agent is built: a frontend that built
+    its own would miss what the wiring gives every agent (the policy, the session log).
+    `sessions.py` reopens a log itself only to leave a note in it."""
+    builds = {"Agent", "SessionLog.create", "SessionLog.reopen"}
+    offenders = []
+    for path in sources():
+        if path in (ROOT / "v4code" / "app.py", ROOT / "v4code" / "sessions.py"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and ast.unparse(node.func) in builds:
+                offenders.append(f"{module_name(path)}:{node.lineno} {ast.unparse(node.func)}")
+    assert offenders == [], "build it through v4code.app:\n" + "\n".join(offenders)

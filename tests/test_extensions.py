@@ -49,6 +49,7 @@ def test_hooks_veto_a_call_see_results_and_turn_ends(
 
 
 def test_a_hook_that_hangs_is_stopped(workspace: Path, v4code_home: Path) -> None:
+    from v4code.cancel import CancelToken
     from v4code.hooks import Hook, Hooks
 
     hooks = Hooks(workspace, [Hook("turn_end", "sleep 30", "user")], timeout=0.5)
@@ -58,6 +59,7 @@ def test_a_hook_that_hangs_is_stopped(workspace: Path, v4code_home: Path) -> Non
 
     class AgentLike:
         session_id = "s"
+        cancel = CancelToken()
 
     notes = hooks.turn_end(AgentLike(), Finished())
     assert notes and "stopped after 0.5 s" in notes[0]

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from v4code.config import load_settings
-from v4code.safety.redact import Redactor, mask, redactor, secret_values
+from v4code.safety.redact import Redactor, SealedRedactor, mask, redactor, secret_values
 from v4code.sessions import SessionLog, read_session
 
 KEY = "sk-live-Zq9/+AbCdEfGh1234"
@@ -40,6 +40,25 @@ def test_short_values_and_ordinary_text_are_left_alone() -> None:
     scrub = Redactor(["none", "local"])
     assert not scrub
     assert scrub("none of the local tests") == "none of the local tests"
+
+
+def test_the_sealed_scrubber_scrubs_as_the_redactor_and_holds_no_key() -> None:
+    """A tool's context scrubs with a SealedRedactor: same result, and nothing in it to find."""
+    other = "v4-env-secret-987654"
+    plain, sealed = Redactor([KEY, other]), SealedRedactor([KEY, other])
+    encoded = base64.b64encode(f"us:{KEY}:tail".encode()).decode()
+    texts = [
+        f"Authorization: Basic {encoded}",
+        f"x={urllib.parse.quote(KEY, safe='')}&y={KEY.encode().hex().upper()}",
+        f"{KEY}{KEY}{other} {KEY[:-1]} {other}{KEY[3:]}",
+        "nothing secret here, sk-l and v4-e",
+        "",
+    ]
+    for text in texts:
+        assert sealed(text) == plain(text)
+    held = repr(vars(sealed)) + "".join(map(repr, vars(sealed).values()))
+    assert KEY not in held and KEY[4:] not in held and other[4:] not in held
+    assert not SealedRedactor(["none"]) and SealedRedactor(["none"])("none") == "none"
 
 
 def test_the_secrets_are_the_key_and_the_secret_variables() -> None:

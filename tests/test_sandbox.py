@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import socket
@@ -292,7 +293,7 @@ def test_home_is_empty_except_what_the_user_allows(
     monkeypatch.setenv("PATH", f"{home / 'bin'}{os.pathsep}{os.environ['PATH']}")
     settings = Settings(sandbox_allow_read=("~/shared",))
     out = run_command(
-        ToolContext(root=workspace, sandbox=True, settings=settings),
+        dataclasses.replace(ToolContext.for_session(workspace, settings), sandbox=True),
         sandboxed=True,
         command="cat ~/.ssh/id_rsa; echo key=$?; ls -A ~; cat ~/shared/data.txt; "
         "echo more >> ~/shared/data.txt; echo append=$?",

@@ -174,7 +174,7 @@ def read(root: Path, approver: Any, path: str, mode: str = "full-auto", **settin
     invocation = builtin_registry().prepare(call)
     assert not hasattr(invocation, "is_error"), invocation
     pipeline = ToolPipeline(PermissionPolicy(mode, root=root), approver)
-    ctx = ToolContext(root=root, settings=Settings(**settings))
+    ctx = ToolContext.for_session(root, Settings(**settings))
     return pipeline.run(invocation, ctx)  # type: ignore[arg-type]
 
 
@@ -214,7 +214,7 @@ def test_an_edit_naming_a_secret_file_asks_before_the_tool_runs(tmp_path: Path) 
     policy = PermissionPolicy("full-auto", root=tmp_path)
     outcome = ToolPipeline(policy, PolicyApprover("full-auto")).run(
         invocation,  # type: ignore[arg-type]
-        ToolContext(root=tmp_path, settings=Settings()),
+        ToolContext.for_session(tmp_path, Settings()),
     )
     # refused before the edit looked for its match: no "nearest lines" quoting the file
     assert outcome.denied and SECRET not in outcome.result.text
@@ -259,7 +259,7 @@ def test_tool_results_are_scrubbed_of_the_key(tmp_path: Path) -> None:
 def test_grep_skips_secret_files_and_counts_them_whatever_matches(workspace: Path) -> None:
     (workspace / ".env").write_text(f"PASSWORD={SECRET}\n")
     (workspace / "app.py").write_text("PASSWORD = env()\n")
-    ctx = ToolContext(root=workspace, settings=Settings())
+    ctx = ToolContext.for_session(workspace, Settings())
     hit = run_tool("grep", ctx, pattern="PASSWORD").text
     miss = run_tool("grep", ctx, pattern="no-such-text").text
     assert "app.py:1:" in hit and SECRET not in hit and ".env:" not in hit

@@ -236,10 +236,7 @@ def test_limits_skip_with_a_reason_and_the_command_still_runs(
         isinstance(skipped, SkippedSnapshot) and "changed since the last snapshot" in skipped.reason
     )
 
-    class Settings:
-        snapshot_max_files = 1
-
-    out = run_s1(workspace, store, settings=Settings(), command="echo ran > ran.txt")
+    out = run_s1(workspace, store, snapshot_max_files=1, command="echo ran > ran.txt")
     assert (workspace / "ran.txt").read_text() == "ran\n"
     assert "no undo snapshot was taken before this command" in out.text
     assert store.undo_points(workspace) == []

@@ -246,7 +246,6 @@ def test_secret_files_are_known_by_name_only(workspace: Path) -> None:
 
 def test_files_the_user_lists_as_secret_are_known_by_name_only(workspace: Path) -> None:
     """`secret_files` globs in the user's config protect a file as the built-in names do."""
-    from v4code.config import Settings
     from v4code.toolkit import ToolContext
 
     token = "sk-live-XYZ-TOPSECRET"
@@ -257,7 +256,7 @@ def test_files_the_user_lists_as_secret_are_known_by_name_only(workspace: Path) 
             "app/main.py": "from cfg.prod_secrets import connect\n\n\ndef run():\n    return connect()\n",
         },
     )
-    ctx = ToolContext(root=workspace, settings=Settings(secret_files=("cfg/prod_*.py",)))
+    ctx = ToolContext(root=workspace, secret_files=("cfg/prod_*.py",))
     for name, args in (("find_symbol", {"name": "connect"}), ("repo_map", {"focus": "connect"})):
         out = tool_text(name, ctx, **args)
         assert token not in out, (name, out)

@@ -7,13 +7,13 @@ import sys
 import threading
 import time
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 from tool_harness import run_command
 
 from v4code import assets
 from v4code.cancel import CancelToken
+from v4code.config import Settings
 from v4code.errors import Cancelled, ToolError
 from v4code.safety.process import OutputBuffer, run_process
 from v4code.toolkit import ToolContext, ToolRegistry
@@ -102,8 +102,8 @@ def test_environment_is_non_interactive_and_has_no_api_key(
 
 def test_api_key_is_redacted_from_output(workspace: Path) -> None:
     (workspace / ".env").write_text("KEY=sk-secret-abcdef123456\n")
-    settings = SimpleNamespace(api_key="sk-secret-abcdef123456")
-    out = run_command(ToolContext(root=workspace, settings=settings), command="cat .env")
+    settings = Settings(api_key="sk-secret-abcdef123456")
+    out = run_command(ToolContext.for_session(workspace, settings), command="cat .env")
     assert "sk-secret" not in out.text
     assert "KEY=[redacted]" in out.text
 
@@ -241,23 +241,23 @@ def test_encoded_keys_and_keys_from_the_environment_are_redacted(
     workspace: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("V4CODE_API_KEY", "v4-env-secret-987654")
-    settings = SimpleNamespace(api_key="sk-secret-abcdef123456", command_timeout=120)
+    settings = Settings(api_key="sk-secret-abcdef123456", command_timeout=120)
     command = (
         "printf 'sk-secret-abcdef123456' | base64; printf 'sk-secret-abcdef123456' | xxd -p; "
         "echo v4-env-secret-987654 ${V4CODE_API_KEY:-dropped}"
     )
-    out = run_command(ToolContext(root=workspace, settings=settings), command=command)
+    out = run_command(ToolContext.for_session(workspace, settings), command=command)
     assert "secret" not in out.text and "c2stc2VjcmV0" not in out.text
     assert out.text.count("[redacted]") == 3 and "dropped" in out.text
 
 
 def test_the_configured_command_timeout_is_the_default(workspace: Path) -> None:
-    settings = SimpleNamespace(api_key=None, command_timeout=1)
-    out = run_command(ToolContext(root=workspace, settings=settings), command="sleep 30")
+    settings = Settings(api_key=None, command_timeout=1)
+    out = run_command(ToolContext.for_session(workspace, settings), command="sleep 30")
     assert out.text.startswith("timed out after 1 s")
     longer = run_command(
-        ToolContext(root=workspace, settings=settings), command="sleep 1.5; echo done", timeout=5
+        ToolContext.for_session(workspace, settings), command="sleep 1.5; echo done", timeout=5
     )
     assert "exit code: 0" in longer.text and "done" in longer.text
     with pytest.raises(ToolError, match="between 1 and 3600"):
-        run_command(ToolContext(root=workspace, settings=settings), command="true", timeout=7200)
+        run_command(ToolContext.for_session(workspace, settings), command="true", timeout=7200)

@@ -25,7 +25,7 @@ class EditSpec(BaseModel):
     )
 
 
-def _summary(args: dict[str, Any], data: Any) -> ToolSummary:
+def _summary(args: dict[str, Any], data: object) -> ToolSummary:
     """`edit a.py, b.py +4 -1`: one line for the whole batch."""
     paths = {e.get("path", "?") if isinstance(e, dict) else e.path for e in args["edits"]}
     return changes_summary("edit", sorted(paths), data)

@@ -10,7 +10,7 @@ from v4code.toolkit import ToolContext, tool
 from v4code.types import ToolSummary
 
 
-def _summary(args: dict[str, Any], data: Any) -> ToolSummary:
+def _summary(args: dict[str, Any], data: object) -> ToolSummary:
     return changes_summary("edit", [args["path"]], data)
 
 

@@ -10,7 +10,7 @@ from v4code.toolkit import ToolContext, ToolOutput, cap_output, tool
 from v4code.types import ToolSummary
 
 
-def _summary(args: dict[str, Any], data: Any) -> ToolSummary:
+def _summary(args: dict[str, Any], data: object) -> ToolSummary:
     """`find_symbol Invoice.total 1 definition, 4 references`."""
     label = f"find_symbol {args['name']}"
     counts = {}
@@ -44,7 +44,7 @@ def find_symbol(
         raise ToolError(
             f"name must be one identifier such as 'parse_config' or 'Invoice.total', not {name!r}."
         )
-    secret = getattr(ctx.settings, "secret_files", ()) or ()  # the user's globs too
+    secret = ctx.secret_files  # the user's globs too
     report = lookup(ctx.root, name, kind, cancel=ctx.cancel, secret_files=secret)
     data = {"definitions": len(report.definitions), "references": len(report.references)}
     return ToolOutput(cap_output(report.format(), ctx.output_cap), data=data)

@@ -13,7 +13,7 @@ from v4code.workspace import relative_to_root
 MAX_MATCHES = 200
 
 
-def _summary(args: dict[str, Any], data: Any) -> ToolSummary:
+def _summary(args: dict[str, Any], data: object) -> ToolSummary:
     """`grep 'TODO' src 14 matches`."""
     where = args.get("path")
     label = f"grep {args['pattern']!r}" + (f" {where}" if where not in (None, ".") else "")
@@ -47,8 +47,8 @@ def grep(
     real = ctx.resolve(path, must_exist=True)
     rel = relative_to_root(ctx.root, real)
     rule = None
-    if real.is_dir() and not getattr(ctx.settings, "allow_secrets", False):
-        rule = SecretFiles.from_settings(ctx.root, ctx.settings).reason  # a file: approved
+    if real.is_dir() and not ctx.allow_secrets:
+        rule = SecretFiles(ctx.root, ctx.secret_files).reason  # a file: approved
     result = search(
         ctx.root,
         pattern,

@@ -16,7 +16,7 @@ from v4code.workspace import relative_to_root
 MAX_ENTRIES = 1000
 
 
-def _summary(args: dict[str, Any], data: Any) -> ToolSummary:
+def _summary(args: dict[str, Any], data: object) -> ToolSummary:
     """`list src *.py 42 files`."""
     path = args.get("path", ".")
     label = f"list {path}" + (f" {args['pattern']}" if args.get("pattern") else "")

@@ -10,7 +10,7 @@ from v4code.toolkit import ToolContext, ToolOutput, cap_output, tool
 from v4code.types import ToolSummary
 
 
-def _summary(args: dict[str, Any], data: Any) -> ToolSummary:
+def _summary(args: dict[str, Any], data: object) -> ToolSummary:
     """`outline src/app.py 14 definitions`."""
     label = f"outline {args['path']}"
     counts = {}

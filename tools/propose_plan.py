@@ -12,7 +12,7 @@ from v4code.types import ToolSummary
 MAX_STEPS = 50
 
 
-def _summary(args: dict[str, Any], data: Any) -> ToolSummary:
+def _summary(args: dict[str, Any], data: object) -> ToolSummary:
     """`plan 4 steps, 2 files`."""
     steps, files = args.get("steps") or [], args.get("files") or []
     return ToolSummary(f"plan {len(steps)} steps, {len(files)} files", paths=tuple(files))

@@ -24,7 +24,7 @@ WHOLE_FILE_BYTES = 10 * 1024 * 1024
 line by line up to the requested range (so any range of a huge log can still be read)."""
 
 
-def _summary(args: dict[str, Any], data: Any) -> ToolSummary:
+def _summary(args: dict[str, Any], data: object) -> ToolSummary:
     """`read src/app.py 1-120` (the range once it has been read)."""
     label = f"read {args['path']}"
     if isinstance(data, dict) and data.get("end"):

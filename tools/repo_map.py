@@ -13,7 +13,7 @@ MAX_TOKENS = 8000
 """The most one call may ask for: a map is an overview, not a dump of the repository."""
 
 
-def _summary(args: dict[str, Any], data: Any) -> ToolSummary:
+def _summary(args: dict[str, Any], data: object) -> ToolSummary:
     """`repo map 'invoice totals' 12 files`."""
     focus = args.get("focus")
     label = "repo map" + (f" {focus[:60]!r}" if isinstance(focus, str) and focus else "")
@@ -41,7 +41,7 @@ def repo_map(ctx: ToolContext, focus: str | None = None, max_tokens: int = 2000)
     if max_tokens < 100:
         raise ToolError(f"max_tokens must be 100 or more, not {max_tokens}.")
     budget = min(max_tokens, MAX_TOKENS)
-    secret = getattr(ctx.settings, "secret_files", ()) or ()  # the user's globs too
+    secret = ctx.secret_files  # the user's globs too
     text = build_map(ctx.root, focus, budget, cancel=ctx.cancel, secret_files=secret)
     files = sum(1 for line in text.splitlines() if line and not line.startswith(" "))
     if not text:

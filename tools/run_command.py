@@ -16,26 +16,23 @@ from v4code.config import MAX_COMMAND_TIMEOUT
 from v4code.edits.snapshot import snapshot_after_command, snapshot_before_command
 from v4code.errors import Cancelled, ToolError
 from v4code.safety.isolation import isolated
-from v4code.safety.process import command_env, run_process
-from v4code.safety.programs import find_program
-from v4code.safety.redact import redactor
+from v4code.safety.process import ProcessResult, command_env, run_process
 from v4code.safety.sandbox import sandboxed
 from v4code.toolkit import ToolContext, ToolOutput, cap_output, tool
 from v4code.types import Preview, ToolSummary
 
 MAX_TIMEOUT = MAX_COMMAND_TIMEOUT
-DEFAULT_TIMEOUT = 120  # when the settings do not say (Settings.command_timeout)
 
 
-def _summary(args: dict[str, Any], data: Any) -> ToolSummary:
+def _summary(args: dict[str, Any], data: object) -> ToolSummary:
     """`run pytest -q  exit 1`, `run sleep 999  timed out`."""
     label = f"run {args['command']}"
-    data = data if isinstance(data, dict) else {}
-    if data.get("timed_out"):
+    ended = data if isinstance(data, dict) else {}
+    if ended.get("timed_out"):
         return ToolSummary(label + "  timed out")
-    if data.get("exit_code") is not None:
+    if ended.get("exit_code") is not None:
         return ToolSummary(
-            label + f"  exit {data['exit_code']}", counts={"exit": data["exit_code"]}
+            label + f"  exit {ended['exit_code']}", counts={"exit": ended["exit_code"]}
         )
     return ToolSummary(label)
 
@@ -73,55 +70,26 @@ def run_command(ctx: ToolContext, command: str, timeout: int | None = None) -> C
     if not command.strip():
         raise ToolError("The command is empty.")
     if timeout is None:
-        timeout = int(getattr(ctx.settings, "command_timeout", DEFAULT_TIMEOUT))
+        timeout = ctx.command_timeout
     if not 1 <= timeout <= MAX_TIMEOUT:
         raise ToolError(f"timeout must be between 1 and {MAX_TIMEOUT} seconds, not {timeout}.")
     return CommandProposal(command, timeout, ctx.resolve("."), ctx.sandbox)
 
 
 def _run(ctx: ToolContext, proposal: CommandProposal) -> ToolOutput:
-    command, timeout, root = proposal.command, proposal.timeout, proposal.cwd
-    bash = find_program("bash", root)  # never a `bash` the workspace holds
+    command = proposal.command
+    bash = ctx.program("bash")  # never a `bash` the workspace holds
     if bash is None and not proposal.sandboxed:  # (the sandbox says why it cannot start)
         raise ToolError("Could not start bash: it was not found on PATH outside the workspace.")
-    argv = [bash or "bash", "-c", command]
-    cap = max(ctx.output_cap, 1000)
-    head = cap // 3
-    allow_read = getattr(ctx.settings, "sandbox_allow_read", None) or ()
     snapshot_note = snapshot_before_command(ctx, command)  # so `v4code undo` can restore
     planted: list[str] = []
     try:
-        with (
-            sandboxed(argv, root, allow_read=allow_read)
-            if proposal.sandboxed
-            else contextlib.nullcontext(isolated(argv))
-        ) as final_argv:
-            result = run_process(
-                final_argv,
-                cwd=root,
-                timeout=timeout,
-                cancel=ctx.cancel,
-                env=command_env(),
-                head_bytes=head,
-                tail_bytes=cap - head - 400,
-            )
-    except OSError as exc:
-        raise ToolError(f"Could not start bash: {exc}") from None
+        result = _execute(ctx, proposal, [bash or "bash", "-c", command])
     finally:
         planted = snapshot_after_command(ctx)  # a nested .git moved aside, a new .v4code/
     if result.cancelled:
         raise Cancelled()
-    if result.timed_out and ctx.cancel.out_of_time:
-        status = ["stopped: the time limit ran out (--max-time); the process group was killed."]
-    elif result.timed_out:
-        status = [
-            f"timed out after {timeout} s; the process group was killed. If the command is "
-            "slow rather than stuck, call again with a larger timeout."
-        ]
-    else:
-        status = [f"exit code: {_describe_exit(result.exit_code)}"]
-    if result.stopped_background:
-        status.append("(processes the command left running in the background were stopped)")
+    status = _status(ctx, proposal, result)
     if snapshot_note:
         status.append(snapshot_note)
     status += planted
@@ -129,9 +97,9 @@ def _run(ctx: ToolContext, proposal: CommandProposal) -> ToolOutput:
         status.append(
             "(ran in the sandbox: no network; writes only to the workspace, outside .git/)"
         )
-    output = redactor(getattr(ctx.settings, "api_key", None))(result.output).rstrip("\n")
+    output = ctx.scrub(result.output).rstrip("\n")  # before the cap: no key cut in two
     lines = [*status, output if output else "(no output)"]
-    data = {
+    data: dict[str, object] = {
         "command": command,
         "exit_code": result.exit_code,
         "timed_out": result.timed_out,
@@ -142,6 +110,45 @@ def _run(ctx: ToolContext, proposal: CommandProposal) -> ToolOutput:
     text = cap_output("\n".join(lines), ctx.output_cap)
     # A command that ran and failed is a result, not a failed call; frontends read exit_code.
     return ToolOutput(text, data=data, is_error=result.timed_out)
+
+
+def _execute(ctx: ToolContext, proposal: CommandProposal, argv: list[str]) -> ProcessResult:
+    """Run `argv` in the sandbox, or in a PID namespace of its own, with capped output."""
+    cap = max(ctx.output_cap, 1000)
+    head = cap // 3
+    try:
+        with (
+            sandboxed(argv, proposal.cwd, allow_read=ctx.sandbox_allow_read)
+            if proposal.sandboxed
+            else contextlib.nullcontext(isolated(argv))
+        ) as final_argv:
+            return run_process(
+                final_argv,
+                cwd=proposal.cwd,
+                timeout=proposal.timeout,
+                cancel=ctx.cancel,
+                env=command_env(),
+                head_bytes=head,
+                tail_bytes=cap - head - 400,
+            )
+    except OSError as exc:
+        raise ToolError(f"Could not start bash: {exc}") from None
+
+
+def _status(ctx: ToolContext, proposal: CommandProposal, result: ProcessResult) -> list[str]:
+    """How the command ended, in the lines the model reads first."""
+    if result.timed_out and ctx.cancel.out_of_time:
+        status = ["stopped: the time limit ran out (--max-time); the process group was killed."]
+    elif result.timed_out:
+        status = [
+            f"timed out after {proposal.timeout} s; the process group was killed. If the "
+            "command is slow rather than stuck, call again with a larger timeout."
+        ]
+    else:
+        status = [f"exit code: {_describe_exit(result.exit_code)}"]
+    if result.stopped_background:
+        status.append("(processes the command left running in the background were stopped)")
+    return status
 
 
 def _describe_exit(code: int | None) -> str:

@@ -24,7 +24,7 @@ class TodoItem(BaseModel):
     )
 
 
-def _summary(args: dict[str, Any], data: Any) -> ToolSummary:
+def _summary(args: dict[str, Any], data: object) -> ToolSummary:
     """`todo 2/5 done`."""
     items = data.get("todo") if isinstance(data, dict) else args.get("items")
     items = items if isinstance(items, list) else []
@@ -32,7 +32,7 @@ def _summary(args: dict[str, Any], data: Any) -> ToolSummary:
     return ToolSummary(f"todo {done}/{len(items)} done")
 
 
-def _status(item: Any) -> str:
+def _status(item: object) -> str:
     return str(item.get("status") if isinstance(item, dict) else getattr(item, "status", ""))
 
 

@@ -8,6 +8,7 @@ registry prepares each call; compaction and project instructions have modules of
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Generator, Iterator, Sequence
 from pathlib import Path
@@ -34,6 +35,7 @@ from v4code.events import (
     ToolStarted,
     TurnFinished,
     TurnStarted,
+    UsageChunk,
     UsageReported,
     event_to_dict,
 )
@@ -56,6 +58,7 @@ if TYPE_CHECKING:
     from v4code.toolkit import Checkpoints
 
 E = TypeVar("E", bound=Event | StreamEvent)
+T = TypeVar("T")
 FirstMessage = Callable[[str, CancelToken], tuple[str, list[str]]]
 """The task -> the session's first user message and notices (app.py adds the repo map)."""
 
@@ -86,8 +89,11 @@ class Agent(AgentControls):
         tool_setup: Callable[[ToolRegistry], list[str]] | None = None,
         hooks: Hooks | None = None,
         first_message: FirstMessage | None = None,
+        tool_context: ToolContext | None = None,
     ) -> None:
         self._settings = settings
+        # What every tool call gets (no settings, no key); the wiring may hand one with seams.
+        self._tools_context = tool_context or ToolContext.for_session(root, settings)
         self._backend = backend
         self.registry = registry
         self.root = root
@@ -134,7 +140,9 @@ class Agent(AgentControls):
         finally:
             self.cancel.deadline = None  # the turn's time limit ends with it
 
-    def _submit(self, text: str) -> Iterator[Event]:
+    def _begin(self, text: str) -> Generator[Event, None, TurnState]:
+        """Start a turn: its state and time limit, the tool list fixed, the context compacted
+        if full, pending system notes, then the user's message (the first with its map)."""
         self.cancel.reset()
         state = self._turn = TurnState.begin(self._settings, self.clock(), self.total_cost)
         self.cancel.deadline = state.deadline  # what runs under the turn stops with it too
@@ -153,6 +161,10 @@ class Agent(AgentControls):
             content, notices = self._first_message(text, self.cancel)
             yield from (self.record(Notice(n)) for n in [*notices, *take_notices()])
         self._append(Message(role="user", content=content))
+        return state
+
+    def _submit(self, text: str) -> Iterator[Event]:
+        state = yield from self._begin(text)
         final_text = ""
         try:
             while True:
@@ -226,14 +238,44 @@ class Agent(AgentControls):
         return compaction.needs_compaction(self.last_prompt_tokens, self._settings)
 
     def compact(self, auto: bool = False) -> Iterator[Event]:
-        """Summarise older turns; recent ones stay verbatim."""
-        return compaction.compact(self, auto)
+        """Summarise older turns; recent ones stay verbatim. The progress notices are shown,
+        not logged; a full context that cannot be compacted is said once a turn."""
+        history = self.conversation.history
+        cut = compaction.cut_point(history, auto)
+        if not cut:
+            if not auto:
+                yield Notice(compaction.NOTHING_YET)
+            elif not self._turn.compaction_skipped:
+                self._turn.compaction_skipped = True
+                yield self.record(Notice(compaction.UNCOMPACTABLE))
+            return
+        full = self.last_prompt_tokens / max(self._settings.context_window, 1)
+        yield compaction.starting(auto, full)
+        model = self._settings.compact_model or self.model  # a role of its own, priced so
+        summarise = compaction.compact(
+            history, cut, self.model_stream, model=model, kept=self.plan.for_model()
+        )
+        new = yield from self._recorded(summarise, model)
+        if new is not None:
+            self.replace_history(new)
+            yield self.record(compaction.compacted(cut))
 
-    def warn_once_uncompactable(self) -> bool:
-        """True the first time in a turn that a full context could not be compacted."""
-        first = not self._turn.compaction_skipped
-        self._turn.compaction_skipped = True
-        return first
+    def _recorded(
+        self, events: Generator[Event | UsageChunk, None, T], model: str | None = None
+    ) -> Generator[Event, None, T]:
+        """Pass on what `events` yields, recorded (usage priced first, as `model`'s when
+        given); return its result."""
+        while True:
+            try:
+                event = next(events)
+            except StopIteration as done:
+                result: T = done.value
+                return result
+            yield (
+                self.account(event.usage, model)
+                if isinstance(event, UsageChunk)
+                else self.record(event)
+            )
 
     def replace_history(self, messages: list[Message]) -> None:
         """The one rewrite of history (compaction); logged so a resumed session rebuilds it."""
@@ -377,14 +419,14 @@ class Agent(AgentControls):
             yield self.record(Notice(f"Read {read} (instructions for files there)."))
 
     def _context(self) -> ToolContext:
-        return ToolContext(
+        """The session's tool context (built once) with this call's cancel token and sandbox."""
+        return dataclasses.replace(
+            self._tools_context,
             root=self.root,
             cancel=self.cancel,
-            settings=self._settings,
             checkpoints=self.checkpoints,
             sandbox=self.policy.sandbox_commands and self._settings.sandbox,
             session_id=self.session_id,
-            output_cap=self._settings.output_cap,
         )
 
     # --- history and log --------------------------------------------------------------

@@ -23,7 +23,14 @@ if TYPE_CHECKING:
     from v4code.edits.checkpoints import CheckpointStore
     from v4code.repomap.opening import OpeningMap
 
-__all__ = ["AgentSession", "load_registry", "make_backend", "open_session", "workspace_root"]
+__all__ = [
+    "AgentSession",
+    "load_registry",
+    "make_backend",
+    "open_session",
+    "task_agent",
+    "workspace_root",
+]
 
 
 def load_registry(root: Path, only: tuple[str, ...] | None = None) -> ToolRegistry:
@@ -97,6 +104,40 @@ def make_backend(settings: Settings) -> Backend:
         retry_base_delay=settings.retry_base_delay,
         retry_max_delay=settings.retry_max_delay,
         transport=settings.transport,
+    )
+
+
+def task_agent(
+    settings: Settings,
+    root: Path,
+    approver: Approver,
+    registry: ToolRegistry,
+    *,
+    system_prompt: str,
+    meta: dict[str, Any],
+    backend: Backend,
+    cancel: CancelToken | None = None,
+) -> Agent:
+    """An Agent for one fixed task that edits nothing (a review of a diff chunk): a new
+    session log (`meta` as its header), the settings' permission mode, and none of a
+    session's extras (checkpoints, MCP servers, hooks, a repo map in the first message)."""
+    system = Message(role="system", content=system_prompt)
+    log = SessionLog.create(root, meta, settings.api_key)
+    log.message(system)
+    policy = PermissionPolicy(
+        settings.permission_mode, root=root, allow_destructive=settings.allow_destructive
+    )
+    return Agent(
+        settings=settings,
+        backend=backend,
+        registry=registry,
+        root=root,
+        conversation=Conversation(system),
+        session=log,
+        approver=approver,
+        policy=policy,
+        checkpoints=None,
+        cancel=cancel,
     )
 
 

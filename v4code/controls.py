@@ -14,7 +14,7 @@ from v4code.routing import Router
 from v4code.safety.permissions import PermissionPolicy
 from v4code.sessions import SessionLog, settings_event
 from v4code.toolkit import ToolRegistry
-from v4code.types import ToolCall, ToolSummary
+from v4code.types import ToolCall, ToolSummary, Usage
 
 
 class AgentControls:
@@ -28,6 +28,11 @@ class AgentControls:
     plan: PlanBook
     routing: Router
     notes: list[str]
+    total_usage: Usage
+    total_cost: float
+    unpriced_model: str | None  # a response was served by a model with no price
+    last_prompt_tokens: int
+    cached: int  # the previous prompt's tokens: what the next one likely re-uses
 
     @property
     def session_id(self) -> str:
@@ -97,9 +102,7 @@ class AgentControls:
 
     def warm_up(self) -> None:
         """Build the model client ahead of the first request (a frontend calls it while idle)."""
-        transport = getattr(self._backend, "transport", None)
-        if callable(transport):
-            transport()
+        self._backend.warm_up()
 
     def describe(self, call: ToolCall) -> ToolSummary:
         """A call from the history in one line, as its tool declares it."""

@@ -17,14 +17,32 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from v4code.errors import ConfigError, ToolError
+
+if TYPE_CHECKING:
+    from v4code.cancel import CancelToken
+    from v4code.events import TurnFinished
+    from v4code.protocols import Proposal
+    from v4code.toolkit import Invocation, ToolContext
+    from v4code.types import ToolCall, ToolResult
 
 EVENTS = ("before_tool", "after_tool", "turn_end")
 DEFAULT_TIMEOUT = 30.0
 VETO_EXIT = 2
 MAX_REASON = 2000
+
+
+class HookedSession(Protocol):
+    """What a hook's event reads of the running agent: its session and the turn's cancel
+    token (its time limit bounds the hooks too)."""
+
+    @property
+    def session_id(self) -> str: ...
+
+    @property
+    def cancel(self) -> CancelToken: ...
 
 
 @dataclass(frozen=True)
@@ -82,7 +100,7 @@ class Hooks:
         return wanted
 
     def _run(
-        self, event: str, payload: dict[str, Any], cancel: Any = None
+        self, event: str, payload: dict[str, Any], cancel: CancelToken | None = None
     ) -> list[tuple[Hook, int | None, str]]:
         from v4code.safety.isolation import isolated
         from v4code.safety.process import capture_process, command_env
@@ -113,10 +131,10 @@ class Hooks:
                 results.append((hook, done.returncode, err))
         return results
 
-    def _notices(self, event: str, payload: dict[str, Any], agent: Any) -> list[str]:
+    def _notices(self, event: str, payload: dict[str, Any], agent: HookedSession) -> list[str]:
         """Run `event`'s hooks under the turn's cancel token (its time limit bounds them): the
         line saying the project's hooks stopped, if they just did, then each failure."""
-        results = self._run(event, payload, getattr(agent, "cancel", None))
+        results = self._run(event, payload, agent.cancel)
         note, self.untrusted_note = self.untrusted_note, None
         return ([] if note is None else [note]) + self._failures(event, results)
 
@@ -131,21 +149,29 @@ class Hooks:
             notes.append(f"{event} hook `{hook.command}` failed ({how}){detail}")
         return notes
 
-    def before_apply(self, invocation: Any, proposal: Any, ctx: Any) -> str | None:
+    def before_apply(
+        self, invocation: Invocation, proposal: Proposal, ctx: ToolContext
+    ) -> str | None:
         """The pipeline's before-apply seam: exit code 2 vetoes the call with stderr as reason."""
         if not any(h.event == "before_tool" for h in self.hooks):
             return None
-        payload = {"tool": invocation.tool.name, "arguments": invocation.args}
+        payload: dict[str, Any] = {"tool": invocation.tool.name, "arguments": invocation.args}
         preview = proposal.preview()
         if preview.command:
             payload["command"] = preview.command
-        for hook, code, err in self._run("before_tool", payload, getattr(ctx, "cancel", None)):
+        for hook, code, err in self._run("before_tool", payload, ctx.cancel):
             if code == VETO_EXIT:
                 reason = err or f"the hook `{hook.command}` refused it"
                 raise ToolError(f"Blocked by a before_tool hook: {reason}")
         return None
 
-    def after_tool(self, agent: Any, call: Any, args: Any, result: Any) -> list[str]:
+    def after_tool(
+        self,
+        agent: HookedSession,
+        call: ToolCall,
+        args: dict[str, Any] | None,
+        result: ToolResult,
+    ) -> list[str]:
         if not any(h.event == "after_tool" for h in self.hooks):
             return []
         payload = {
@@ -157,7 +183,7 @@ class Hooks:
         }
         return self._notices("after_tool", payload, agent)
 
-    def turn_end(self, agent: Any, finished: Any) -> list[str]:
+    def turn_end(self, agent: HookedSession, finished: TurnFinished) -> list[str]:
         if not any(h.event == "turn_end" for h in self.hooks):
             return []
         payload = {

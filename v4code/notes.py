@@ -8,22 +8,26 @@ before its next turn) waits in the session log as a `note` record until the sess
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 from v4code.config import PERMISSION_MODES
 from v4code.sessions import ResumeState
 from v4code.textio import one_line
 from v4code.types import Usage
 
+if TYPE_CHECKING:
+    from v4code.controls import AgentControls
+    from v4code.edits.undo_report import UndoReport
 
-def undo_note(report: Any) -> str | None:
-    """The note for an undo (an edits.undo_report.UndoReport), or None when nothing changed."""
-    restored = tuple(getattr(report, "restored", ()))
-    if getattr(report, "batch", None) is None or not restored:
+
+def undo_note(report: UndoReport) -> str | None:
+    """The note for an undo, or None when nothing changed."""
+    restored = report.restored
+    if report.batch is None or not restored:
         return None
-    files = getattr(report.batch, "files", ())  # an edit batch's files; a snapshot has a count
-    listed = files if isinstance(files, (list, tuple)) else ()
-    created = {f.path for f in listed if getattr(f, "before", "") is None}
+    files = report.batch.files  # an edit batch's files; a snapshot has a count
+    listed = files if isinstance(files, tuple) else ()
+    created = {f.path for f in listed if f.before is None}
     back = [p for p in restored if p not in created]
     gone = [p for p in restored if p in created]
     parts = []
@@ -44,7 +48,7 @@ def _names(paths: list[str], limit: int = 20) -> str:
     return ", ".join(map(one_line, paths[:limit])) + more
 
 
-def tell_undo(agent: Any, report: Any) -> None:
+def tell_undo(agent: AgentControls, report: UndoReport) -> None:
     """Tell the model in the next request what an undo restored (logged until it is sent)."""
     text = undo_note(report)
     if text:
@@ -52,7 +56,7 @@ def tell_undo(agent: Any, report: Any) -> None:
         agent.notes.append(text)
 
 
-def restore(agent: Any, state: ResumeState, notes: Sequence[str] = ()) -> None:
+def restore(agent: AgentControls, state: ResumeState, notes: Sequence[str] = ()) -> None:
     """Go on from a saved session: its totals, the settings chosen in it, the notes it owes."""
     if state.total_usage:
         agent.total_usage = Usage.from_dict(state.total_usage)

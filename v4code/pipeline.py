@@ -32,7 +32,6 @@ from pathlib import Path
 from v4code.errors import Cancelled, ToolError
 from v4code.protocols import Approval, ApprovalRequest, Approver, Proposal
 from v4code.safety.permissions import PermissionPolicy, Verdict
-from v4code.safety.redact import redactor
 from v4code.safety.secret_files import SecretFiles
 from v4code.textio import one_line
 from v4code.toolkit import Invocation, ToolContext, cap_output
@@ -104,7 +103,7 @@ class ToolPipeline:
             what = f"{tool.name} is not allowed in {self.policy.mode} mode"
             result = ToolResult(invocation.call.id, f"Denied: {what}.", is_error=True)
             return Outcome(result, denied=what)
-        rule = SecretFiles.from_settings(ctx.root, ctx.settings)
+        rule = SecretFiles(ctx.root, ctx.secret_files)
         found = secret_paths(invocation, rule)
         if found and not self._secrets_allowed(invocation, ctx):
             named = [(one_line(path), why) for path, why in found]  # the question's one line
@@ -119,7 +118,7 @@ class ToolPipeline:
         """The user's `allow_secrets`, or "always" answered to this read tool's question (an
         edit tool's "always" came from an edit's question, so it does not count)."""
         tool = invocation.tool
-        if getattr(ctx.settings, "allow_secrets", False):
+        if ctx.allow_secrets:
             return True
         return tool.risk == "read" and tool.name in self.policy.allowed_tools
 
@@ -186,8 +185,7 @@ class ToolPipeline:
         return Outcome(ToolResult(call.id, text, is_error=True), denied=what)
 
     def _finish(self, invocation: Invocation, output: ToolOutput, ctx: ToolContext) -> Outcome:
-        scrub = redactor(getattr(ctx.settings, "api_key", None))  # the key never reaches the model
-        text = cap_output(scrub(output.text), ctx.output_cap)  # no key cut in two by the cap
+        text = cap_output(ctx.scrub(output.text), ctx.output_cap)  # no key cut in two by the cap
         result = ToolResult(invocation.call.id, text, output.data, output.is_error)
         ends = output.ends_turn and not output.is_error
         return Outcome(result, changed=output.changed, ends_turn=ends)

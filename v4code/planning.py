@@ -64,7 +64,7 @@ def plan_dict(plan: PlanProposed) -> dict[str, Any]:
     }
 
 
-def _items(data: Any) -> tuple[Item, ...] | None:
+def _items(data: object) -> tuple[Item, ...] | None:
     todo = data.get("todo") if isinstance(data, dict) else None
     if not isinstance(todo, list):
         return None
@@ -75,7 +75,7 @@ def _items(data: Any) -> tuple[Item, ...] | None:
     )
 
 
-def _strings(value: Any) -> tuple[str, ...]:
+def _strings(value: object) -> tuple[str, ...]:
     return tuple(str(v) for v in value) if isinstance(value, (list, tuple)) else ()
 
 

@@ -15,11 +15,25 @@ __all__ = ["Approval", "ApprovalRequest", "Approver", "Backend", "Proposal"]
 
 
 class Backend(Protocol):
+    """The model connection: one streamed response per request."""
+
     def stream(
         self, request: ChatRequest, cancel: CancelToken, deadline: float | None = None
     ) -> Iterator[StreamEvent]:
         """Stream one model response; raise BackendError when it cannot be had, and
         DeadlineExceeded once `deadline` (a time.monotonic() value) passes."""
+        ...
+
+    def list_models(self, timeout: float = 5.0) -> list[str] | None:
+        """The model IDs the server lists; None when it lists none or cannot be asked now."""
+        ...
+
+    def warm_up(self) -> None:
+        """Get ready for the first request (build the client) while the person types."""
+        ...
+
+    def close(self) -> None:
+        """Let go of the connection; a later request opens a new one."""
         ...
 
 

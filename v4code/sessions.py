@@ -19,7 +19,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from v4code.config import user_home
+from v4code.config import Settings, user_home
 from v4code.errors import ConfigError, V4codeError
 from v4code.newest_files import newest_files
 from v4code.safety.redact import Redactor, redactor
@@ -284,7 +284,7 @@ class ResumeState:
 SETTINGS_EVENT = "settings_changed"
 
 
-def settings_event(settings: Any, mode: str) -> dict[str, Any]:
+def settings_event(settings: Settings, mode: str) -> dict[str, Any]:
     """The log record of a settings change (model, thinking, effort, permission mode)."""
     s = settings
     return {"type": SETTINGS_EVENT, "model": s.model, "thinking": s.thinking, "mode": mode} | {

@@ -140,7 +140,7 @@ def _fresh_table(where: Sequence[str], values: dict[str, Any]) -> str:
     return tomlkit.dumps(doc)
 
 
-def _item(value: Any, old: object) -> Item:
+def _item(value: object, old: object) -> Item:
     """`value` as tomlkit writes it: a string in the quotes the old value used, when they
     can hold it; a dict as an inline table; a list as an inline array."""
     import tomlkit
@@ -165,7 +165,7 @@ def _item(value: Any, old: object) -> Item:
     return item
 
 
-def _plain(value: Any) -> Any:
+def _plain(value: object) -> Any:
     """Tuples as lists and mappings as dicts, all the way down: what TOML can hold."""
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
@@ -174,7 +174,7 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _same(a: Any, b: Any) -> bool:
+def _same(a: object, b: object) -> bool:
     """Equal and of the same kind (True is not 1 here, nor 1 the same as 1.0)."""
     if isinstance(a, list) and isinstance(b, list):
         return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
@@ -183,7 +183,7 @@ def _same(a: Any, b: Any) -> bool:
     return type(a) is type(b) and bool(a == b)
 
 
-def _at(data: Any, where: Sequence[str]) -> Any:
+def _at(data: object, where: Sequence[str]) -> Any:
     for key in where:
         data = data.get(key) if isinstance(data, dict) else None
     return data

@@ -20,32 +20,20 @@ import json
 import re
 import sys
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
-from v4code.cancel import CancelToken
 from v4code.errors import ToolError
 from v4code.textio import one_line
+from v4code.tool_context import DEFAULT_OUTPUT_CAP, Checkpoints, ToolContext
 from v4code.types import Preview, ToolCall, ToolOutput, ToolResult, ToolSummary
-from v4code.workspace import resolve_in_workspace
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-    from v4code.config import Settings
-
-
-class Checkpoints(Protocol):
-    """The store a tool context carries for proposals that apply themselves (edit batches)
-    and for snapshots (`v4code.edits.checkpoints.CheckpointStore`); the tool core and the loop
-    pass it through knowing only where it lives, so neither imports the edits it records."""
-
-    directory: Path
-
-
 Risk = Literal["read", "edit", "command"]
-Summarise = Callable[[dict[str, Any], Any], ToolSummary]
+Summarise = Callable[[dict[str, Any], object], ToolSummary]
 """A tool's own one-line description of a call: (parsed arguments, the result's `data` or
 None while it has not run) -> ToolSummary."""
 
@@ -67,23 +55,6 @@ __all__ = [
 
 NAME_RE = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 MAX_TOOLS = 128
-DEFAULT_OUTPUT_CAP = 30_000
-
-
-@dataclass
-class ToolContext:
-    """What a running tool may use; built by the agent for each call."""
-
-    root: Path
-    cancel: CancelToken = field(default_factory=CancelToken)
-    settings: Settings | None = None
-    checkpoints: Checkpoints | None = None
-    sandbox: bool = False
-    session_id: str = ""
-    output_cap: int = DEFAULT_OUTPUT_CAP
-
-    def resolve(self, path: str, *, must_exist: bool = False) -> Path:
-        return resolve_in_workspace(self.root, path, must_exist=must_exist)
 
 
 @dataclass(frozen=True)
@@ -125,7 +96,7 @@ class Tool:
             validate=validate,
         )
 
-    def summarise(self, args: dict[str, Any] | None, data: Any = None) -> ToolSummary:
+    def summarise(self, args: dict[str, Any] | None, data: object = None) -> ToolSummary:
         """The tool's own one-line description of a call, or a generic one; either way one
         line (the paths in it come from the repository, through the model: textio.one_line)."""
         if args is None:
@@ -270,7 +241,7 @@ class Proposal(Protocol):
     def apply(self, ctx: ToolContext) -> ToolOutput: ...
 
 
-def _returns_proposal(annotation: Any) -> bool:
+def _returns_proposal(annotation: object) -> bool:
     try:
         return isinstance(annotation, type) and issubclass(annotation, Proposal)
     except TypeError:
@@ -289,14 +260,14 @@ def _hints(fn: Callable[..., Any]) -> dict[str, Any]:
 def _clean_schema(schema: dict[str, Any]) -> dict[str, Any]:
     """Drop pydantic's `title` noise; keep properties in signature order."""
 
-    def strip(node: Any) -> Any:
+    def strip(node: object) -> object:
         if isinstance(node, dict):
             return {k: strip(v) for k, v in node.items() if k != "title"}
         if isinstance(node, list):
             return [strip(v) for v in node]
         return node
 
-    cleaned: dict[str, Any] = strip(schema)
+    cleaned = {k: strip(v) for k, v in schema.items() if k != "title"}
     cleaned.setdefault("properties", {})
     cleaned["additionalProperties"] = False
     return cleaned
@@ -401,7 +372,7 @@ class Invocation:
     call: ToolCall
     args: dict[str, Any]
 
-    def summarise(self, data: Any = None) -> ToolSummary:
+    def summarise(self, data: object = None) -> ToolSummary:
         return self.tool.summarise(self.args, data)
 
     def run(self, ctx: ToolContext) -> object:

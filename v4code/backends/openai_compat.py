@@ -222,6 +222,10 @@ class OpenAICompatBackend:
         models, _ = fetch_models(self.base_url, self.api_key, timeout)
         return None if models is None else [str(m["id"]) for m in models]
 
+    def warm_up(self) -> None:
+        """Build the transport ahead of the first request (the chat does it while idle)."""
+        self.transport()
+
     def close(self) -> None:
         if self._transport is not None:
             self._transport.close()
@@ -410,7 +414,7 @@ class OpenAICompatBackend:
 
 
 def _usage(raw: dict[str, Any]) -> Usage:
-    def number(obj: Any, name: str) -> int:
+    def number(obj: object, name: str) -> int:
         return int((obj or {}).get(name) or 0) if isinstance(obj, dict) or obj is None else 0
 
     prompt = number(raw, "prompt_tokens")

@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     import http.client
     import ssl
 
+    import openai
+
     from v4code.cancel import CancelToken
 
 CONNECT_TIMEOUT = 30.0
@@ -74,7 +76,7 @@ class Transport(Protocol):
     def close(self) -> None: ...
 
 
-def error_message(body: Any, fallback: str) -> str:
+def error_message(body: object, fallback: str) -> str:
     if isinstance(body, dict):
         inner = body.get("error", body)
         if isinstance(inner, dict) and inner.get("message"):
@@ -152,11 +154,14 @@ class SdkTransport:
         with response:
             yield self._iterate(response, deadline)
 
-    def _iterate(self, response: Any, deadline: float | None) -> Iterator[dict[str, Any]]:
+    def _iterate(
+        self, response: openai.Stream[object], deadline: float | None
+    ) -> Iterator[dict[str, Any]]:
         import openai
 
+        chunks = cast("Iterable[dict[str, Any]]", response)  # Stream[object]: plain dicts
         try:
-            yield from response
+            yield from chunks
         except openai.APIStatusError as exc:
             raise self._status(exc) from None
         except openai.APIConnectionError as exc:
@@ -176,10 +181,9 @@ class SdkTransport:
             raise ConnectionFailure(f"the stream broke off ({_reason(exc)})") from None
 
     @staticmethod
-    def _status(exc: Any) -> HTTPStatusFailure:
-        message = error_message(getattr(exc, "body", None), str(getattr(exc, "message", exc)))
-        response = getattr(exc, "response", None)
-        retry_after = response.headers.get("retry-after") if response is not None else None
+    def _status(exc: openai.APIStatusError) -> HTTPStatusFailure:
+        message = error_message(exc.body, str(exc.message))
+        retry_after = exc.response.headers.get("retry-after")
         return HTTPStatusFailure(exc.status_code, message, retry_after)
 
     def close(self) -> None:

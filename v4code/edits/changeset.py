@@ -75,7 +75,7 @@ class ChangeSet:
         return out
 
 
-def changes_summary(verb: str, planned: Sequence[str], data: Any) -> ToolSummary:
+def changes_summary(verb: str, planned: Sequence[str], data: object) -> ToolSummary:
     """The line for an edit tool: `edit a.py, new.py (new) +4 -1` once applied, `edit a.py`
     before (or when it was refused)."""
     files = data.get("files") if isinstance(data, dict) else None

@@ -359,13 +359,12 @@ _PENDING: dict[tuple[str, str, str], _Pending] = {}
 """Commands that are running, until snapshot_after_command sees them finish."""
 
 
-def limits_from(settings: object) -> SnapshotLimits:
-    """Limits from the settings when they have them (snapshot_max_files, ..._changed_bytes)."""
-    files = getattr(settings, "snapshot_max_files", None)
-    changed = getattr(settings, "snapshot_max_changed_bytes", None)
+def limits_from(ctx: ToolContext) -> SnapshotLimits:
+    """The limits a tool context sets (snapshot_max_files, ..._changed_bytes), else ours."""
+    files, changed = ctx.snapshot_max_files, ctx.snapshot_max_changed_bytes
     return SnapshotLimits(
-        max_files=files if isinstance(files, int) else MAX_FILES,
-        max_changed_bytes=changed if isinstance(changed, int) else MAX_CHANGED_BYTES,
+        max_files=MAX_FILES if files is None else files,
+        max_changed_bytes=MAX_CHANGED_BYTES if changed is None else changed,
     )
 
 
@@ -387,12 +386,12 @@ def snapshot_before_command(ctx: ToolContext, command: str) -> str | None:
     no snapshot could be taken (the command runs anyway)."""
     from v4code.edits.planted import has_project_dir, with_root
 
-    store = getattr(ctx, "checkpoints", None)
+    store = ctx.checkpoints
     if not isinstance(store, CheckpointStore):
         return None  # nothing to record into (a review, a test context)
     root = Path(os.path.realpath(ctx.root))
     listing = _listing(root)
-    result = snapshot(root, store, ctx.session_id, command, limits_from(ctx.settings), listing)
+    result = snapshot(root, store, ctx.session_id, command, limits_from(ctx), listing)
     record = None if isinstance(result, SkippedSnapshot) else result
     repositories = with_root(root, listing.repositories if listing is not None else {})
     _PENDING[_pending_key(store, ctx)] = _Pending(record, repositories, has_project_dir(root))
@@ -406,7 +405,7 @@ def snapshot_after_command(ctx: ToolContext) -> list[str]:
     that say so."""
     from v4code.edits import planted
 
-    store = getattr(ctx, "checkpoints", None)
+    store = ctx.checkpoints
     if not isinstance(store, CheckpointStore):
         return []
     pending = _PENDING.pop(_pending_key(store, ctx), None)
@@ -427,7 +426,7 @@ def snapshot_after_command(ctx: ToolContext) -> list[str]:
         appeared = f"{planted.PROJECT_DIR}/ appeared during this command ({exc.message})"
     lines += [appeared] if appeared else []
     if pending.record is not None:
-        finish_snapshot(store, pending.record, limits_from(ctx.settings), listing)
+        finish_snapshot(store, pending.record, limits_from(ctx), listing)
     return lines
 
 

@@ -16,7 +16,7 @@ def write_profile(path: Path, name: str, spec: dict[str, Any]) -> None:
     write_table(path, ("profiles", name), spec, f"profile {name!r}")
 
 
-def set_profile_key(path: Path, name: str, key: str, value: Any) -> None:
+def set_profile_key(path: Path, name: str, key: str, value: object) -> None:
     """Change one key of an existing profile (its other lines stay as written)."""
     _, data = read_config_file(path)
     profiles = data.get("profiles")

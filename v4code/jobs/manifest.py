@@ -63,7 +63,7 @@ def expand_task(template: str, paths: Iterable[str]) -> str:
     return fill(template, {"paths": " ".join(listed), "path": listed[0] if listed else ""})
 
 
-def _check_path(raw: Any, where: str) -> str:
+def _check_path(raw: object, where: str) -> str:
     if not isinstance(raw, str) or not raw or "\0" in raw:
         raise ConfigError(f"{where}: every path must be a non-empty string")
     pure = PurePosixPath(raw)
@@ -72,7 +72,7 @@ def _check_path(raw: Any, where: str) -> str:
     return str(pure)
 
 
-def parse_unit(raw: Any, where: str, default_repo: Path | None = None) -> Unit:
+def parse_unit(raw: object, where: str, default_repo: Path | None = None) -> Unit:
     if not isinstance(raw, dict):
         raise ConfigError(f"{where}: a unit must be a JSON object")
     uid = raw.get("id")

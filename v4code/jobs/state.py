@@ -165,7 +165,7 @@ class RunDir:
             os.close(fd)
         return False
 
-    def write_json(self, path: Path, data: Any) -> None:
+    def write_json(self, path: Path, data: object) -> None:
         atomic_write(path, (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode())
 
     def write_text(self, uid: str, name: str, text: str) -> None:

@@ -18,11 +18,15 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from v4code.cancel import CancelToken
 from v4code.errors import Cancelled, ToolError
 from v4code.mcp.config import ServerConfig, tool_name
+
+if TYPE_CHECKING:
+    from mcp import ClientSession
+    from mcp.types import CallToolResult
 
 POLL = 0.05
 
@@ -300,7 +304,7 @@ class McpHub:
         self._loop.call_soon_threadsafe(state.wake.set)
 
 
-async def _list_tools(session: Any, server: str) -> list[RemoteTool]:
+async def _list_tools(session: ClientSession, server: str) -> list[RemoteTool]:
     tools: list[RemoteTool] = []
     cursor: str | None = None
     from mcp.types import PaginatedRequestParams
@@ -333,7 +337,7 @@ def _describe(exc: BaseException) -> str:
     return text if len(text) < 300 else text[:300] + "..."
 
 
-def render_result(result: Any) -> CallResult:
+def render_result(result: CallToolResult) -> CallResult:
     """A tool result as text: text blocks verbatim, images, audio and binary resources summarised."""
     parts: list[str] = []
     for block in getattr(result, "content", None) or []:

@@ -81,7 +81,7 @@ def _expand(value: str, allowed: bool) -> str:
     return _VAR_RE.sub(sub, value)
 
 
-def _str_table(value: Any, what: str) -> dict[str, str]:
+def _str_table(value: object, what: str) -> dict[str, str]:
     if value is None:
         return {}
     if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
@@ -89,7 +89,7 @@ def _str_table(value: Any, what: str) -> dict[str, str]:
     return {str(k): v for k, v in value.items()}
 
 
-def _str_list(value: Any, what: str) -> tuple[str, ...]:
+def _str_list(value: object, what: str) -> tuple[str, ...]:
     if value is None:
         return ()
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
@@ -97,7 +97,7 @@ def _str_list(value: Any, what: str) -> tuple[str, ...]:
     return tuple(value)
 
 
-def parse_server(name: str, table: Any, source: str) -> ServerConfig:
+def parse_server(name: str, table: object, source: str) -> ServerConfig:
     """One server table, checked; ValueError says what is wrong with it."""
     from v4code.safety.redact import SECRET_ENV
 

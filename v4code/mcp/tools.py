@@ -16,7 +16,7 @@ from v4code.errors import ToolError
 from v4code.mcp.client import McpHub, RemoteTool
 from v4code.mcp.config import ServerConfig
 from v4code.textio import one_line
-from v4code.toolkit import MAX_TOOLS, NAME_RE, Tool, ToolContext, ToolRegistry
+from v4code.toolkit import MAX_TOOLS, NAME_RE, Summarise, Tool, ToolContext, ToolRegistry
 from v4code.types import Preview, ToolOutput, ToolSummary
 
 MAX_DESCRIPTION = 1024
@@ -78,7 +78,7 @@ def flatten_schema(
         if size[0] > limit:
             raise SchemaTooLarge(f"its input schema expands past {limit:,} characters")
 
-    def walk(node: Any, seen: tuple[str, ...]) -> Any:
+    def walk(node: object, seen: tuple[str, ...]) -> Any:
         if isinstance(node, list):
             return [walk(v, seen) for v in node]
         if not isinstance(node, dict):
@@ -177,8 +177,8 @@ class McpCall:
         return ToolOutput(result.text, data=data, is_error=result.is_error)
 
 
-def _summary(server: str, tool: str) -> Any:
-    def summarise(args: dict[str, Any], data: Any) -> ToolSummary:
+def _summary(server: str, tool: str) -> Summarise:
+    def summarise(args: dict[str, Any], data: object) -> ToolSummary:
         shown = json.dumps(args, ensure_ascii=False, sort_keys=True)
         if len(shown) > 80:
             shown = shown[:77] + "..."
@@ -201,7 +201,7 @@ def make_tool(
     if len(description) > MAX_DESCRIPTION:
         description = description[: MAX_DESCRIPTION - 3] + "..."
 
-    def propose(ctx: ToolContext, **arguments: Any) -> McpCall:
+    def propose(ctx: ToolContext, **arguments: object) -> McpCall:
         return McpCall(hub, server, remote.name, arguments)
 
     return Tool.from_schema(

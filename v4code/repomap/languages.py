@@ -11,7 +11,10 @@ from __future__ import annotations
 import functools
 import importlib
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tree_sitter import Language, Parser, Query
 
 __all__ = ["LANGUAGES", "Grammar", "grammar_for", "language_of"]
 
@@ -168,11 +171,11 @@ class Grammar:
     """A loaded grammar: a parser factory and its two compiled queries."""
 
     spec: LanguageSpec
-    language: Any
-    definitions: Any
-    references: Any
+    language: Language
+    definitions: Query
+    references: Query
 
-    def parser(self) -> Any:
+    def parser(self) -> Parser:
         from tree_sitter import Parser
 
         return Parser(self.language)

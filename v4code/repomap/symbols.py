@@ -11,10 +11,13 @@ import re
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from v4code.repomap.languages import Grammar, grammar_for, language_of
 from v4code.repomap.tokens import IDENTIFIER, counts_of_names, split_identifier
+
+if TYPE_CHECKING:
+    from tree_sitter import Node, Point, Query, QueryCursor, Tree
 
 __all__ = ["MAX_PARSE_BYTES", "Definition", "FileSymbols", "index_text", "reference_lines"]
 
@@ -71,7 +74,7 @@ class FileSymbols:
         return [self.language, defs, self.references, self.terms, self.lines, self.name_terms]
 
     @classmethod
-    def from_json(cls, data: Any) -> FileSymbols:
+    def from_json(cls, data: list[Any]) -> FileSymbols:
         language, defs, refs, terms, lines, name_terms = data
         # JSON gives back the types to_json wrote; only the shape is checked (a warm index of
         # thousands of files is read on every call, so no per-value conversion).
@@ -132,21 +135,21 @@ def reference_lines(path: str, data: bytes, name: str) -> list[int]:
     return [i for i, line in lines if i not in defined and pattern.search(line)]
 
 
-def _parse(grammar: Grammar, data: bytes) -> Any:
+def _parse(grammar: Grammar, data: bytes) -> Tree:
     """The syntax tree; ValueError when parsing takes over PARSE_SECONDS (the parser reads
     through a callback because only then does it report progress and accept a stop)."""
     deadline = time.monotonic() + PARSE_SECONDS
 
-    def read(offset: int, _point: Any) -> bytes:
+    def read(offset: int, _point: Point) -> bytes:
         return data[offset : offset + _CHUNK]
 
-    def overdue(*_state: Any) -> bool:
+    def overdue(*_state: object) -> bool:
         return time.monotonic() > deadline
 
     return grammar.parser().parse(read, progress_callback=overdue)
 
 
-def _cursor(query: Any) -> Any:
+def _cursor(query: Query) -> QueryCursor:
     from tree_sitter import QueryCursor
 
     cursor = QueryCursor(query)
@@ -177,7 +180,7 @@ def _tree_reference_lines(
     return sorted(lines), defined, not lines and _deeper_than(root, MAX_QUERY_DEPTH)
 
 
-def _deeper_than(root: Any, limit: int) -> bool:
+def _deeper_than(root: Node, limit: int) -> bool:
     """Whether any node lies more than `limit` levels below `root` (an iterative walk that
     stops as soon as one does)."""
     cursor = root.walk()
@@ -232,7 +235,7 @@ def _parse_into(grammar: Grammar, data: bytes, out: FileSymbols) -> None:
     out.language = grammar.spec.name
 
 
-def _comments(node: Any, end: int) -> list[tuple[int, int]]:
+def _comments(node: Node, end: int) -> list[tuple[int, int]]:
     """Byte spans of the comments inside `node` before `end` (its body): a signature is the
     code that declares, not the remarks beside it."""
     spans: list[tuple[int, int]] = []
@@ -248,7 +251,7 @@ def _comments(node: Any, end: int) -> list[tuple[int, int]]:
     return sorted(spans)
 
 
-def _container_of(node: Any, containers: tuple[str, ...]) -> Any:
+def _container_of(node: Node, containers: tuple[str, ...]) -> Node | None:
     """The nearest enclosing class-like node, unless a function comes first (a closure)."""
     parent = node.parent
     while parent is not None:
@@ -260,14 +263,14 @@ def _container_of(node: Any, containers: tuple[str, ...]) -> Any:
     return None
 
 
-def _container_name(node: Any, data: bytes) -> str:
+def _container_name(node: Node, data: bytes) -> str:
     name = node.child_by_field_name("name") or node.child_by_field_name("type")
     if name is None:
         return ""
     return data[name.start_byte : name.end_byte].decode("utf-8", "replace")
 
 
-def _go_receiver(node: Any, data: bytes) -> str:
+def _go_receiver(node: Node, data: bytes) -> str:
     receiver = node.child_by_field_name("receiver")
     if receiver is None:
         return ""
@@ -276,7 +279,7 @@ def _go_receiver(node: Any, data: bytes) -> str:
     return words[-1] if words else ""
 
 
-def _signature(node: Any, data: bytes) -> str:
+def _signature(node: Node, data: bytes) -> str:
     body = node.child_by_field_name("body")
     end = body.start_byte if body is not None else node.end_byte
     end = min(end, node.start_byte + 4 * MAX_SIGNATURE)

@@ -356,27 +356,19 @@ def _agent(
 ) -> Agent:
     """An Agent for one chunk, saved with the workspace's sessions under its own kind
     ("review", or "hook" for a commit's review), so `v4code sessions --all` lists it while
-    `v4code --continue` and the resume picker never offer it in place of a conversation."""
-    from v4code.agent import Agent
-    from v4code.conversation import Conversation
-    from v4code.safety.permissions import PermissionPolicy
-    from v4code.sessions import SessionLog
-    from v4code.types import Message
+    `v4code --continue` and the resume picker never offer it in place of a conversation.
+    Built by `app.py`, read-only as `review_settings` made the settings."""
+    from v4code.app import task_agent
 
     meta = {"frontend": "review", "kind": kind, "model": settings.model}
-    log = SessionLog.create(root, meta, settings.api_key)
-    system = Message(role="system", content=prompt)
-    log.message(system)
-    return Agent(
-        settings=settings,
+    return task_agent(
+        settings,
+        root,
+        _DenyAll(),
+        registry,
+        system_prompt=prompt,
+        meta=meta,
         backend=backend,
-        registry=registry,
-        root=root,
-        conversation=Conversation(system),
-        session=log,
-        approver=_DenyAll(),
-        policy=PermissionPolicy("read-only"),
-        checkpoints=None,
         cancel=cancel,
     )
 

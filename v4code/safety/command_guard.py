@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from v4code.safety.shell_words import (
     command_words,
@@ -28,6 +28,9 @@ from v4code.safety.shell_words import (
     walk,
     word_value,
 )
+
+if TYPE_CHECKING:
+    from tree_sitter import Node
 
 __all__ = ["GuardFinding", "classify"]
 
@@ -100,7 +103,7 @@ def _operands(args: list[str]) -> list[str]:
     return out
 
 
-def _has_downloader(node: Any) -> bool:
+def _has_downloader(node: Node) -> bool:
     for sub in walk(node):
         if sub.type == "command":
             name = sub.child_by_field_name("name")
@@ -133,7 +136,7 @@ class _Checker:
                 return finding
         return None
 
-    def pipeline(self, node: Any) -> GuardFinding | None:
+    def pipeline(self, node: Node) -> GuardFinding | None:
         stages = [c for c in node.children if c.is_named]
         for i, stage in enumerate(stages[1:], start=1):
             command = stage if stage.type == "command" else None
@@ -154,7 +157,7 @@ class _Checker:
                 )
         return None
 
-    def command(self, node: Any, depth: int) -> GuardFinding | None:
+    def command(self, node: Node, depth: int) -> GuardFinding | None:
         words = unwrap(command_words(node))
         if not words:
             return None

@@ -25,6 +25,7 @@ __all__ = [
     "is_secret_env",
     "mask",
     "redactor",
+    "sealed_redactor",
     "secret_env_names",
     "secret_values",
 ]
@@ -135,6 +136,64 @@ def redactor(api_key: str | None = None, environ: Mapping[str, str] | None = Non
             _CACHE.clear()
         found = _CACHE[values] = Redactor(values)
     return found
+
+
+_SEAL_PREFIX = 4
+
+
+class SealedRedactor:
+    """A Redactor that holds no secret: what code outside v4code may be handed (a tool's
+    context), so that looking into it finds no key.
+
+    Of each form of a secret it keeps the first few characters (where a match may start), the
+    length and a salted digest; a place that starts so is replaced when the digest of that
+    stretch matches. The result is the Redactor's: the longest form wins an overlap.
+    """
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        import hashlib
+
+        self._salt = os.urandom(16)
+        self._hash = hashlib.blake2b
+        forms: set[str] = set()
+        for secret in secrets:
+            if secret and len(secret) >= MIN_SECRET:
+                forms |= _forms(secret)
+        self._by_start: dict[str, list[tuple[int, bytes]]] = {}
+        for form in sorted(forms, key=len, reverse=True):
+            entry = (len(form), self._digest(form))
+            self._by_start.setdefault(form[:_SEAL_PREFIX], []).append(entry)
+        starts = "|".join(map(re.escape, self._by_start))
+        self._starts = re.compile(f"(?=({starts}))") if self._by_start else None
+
+    def _digest(self, text: str) -> bytes:
+        return self._hash(text.encode("utf-8"), key=self._salt, digest_size=32).digest()
+
+    def __bool__(self) -> bool:
+        return self._starts is not None
+
+    def __call__(self, text: str) -> str:
+        if self._starts is None:
+            return text
+        parts: list[str] = []
+        done = 0
+        for start in self._starts.finditer(text):
+            at = start.start()
+            if at < done:
+                continue  # inside a stretch already replaced
+            for length, digest in self._by_start[start.group(1)]:
+                if self._digest(text[at : at + length]) == digest:
+                    parts += [text[done:at], MARK]
+                    done = at + length
+                    break
+        return "".join([*parts, text[done:]]) if parts else text
+
+
+def sealed_redactor(
+    api_key: str | None = None, environ: Mapping[str, str] | None = None
+) -> SealedRedactor:
+    """`redactor`'s scrubbing, from a scrubber that holds no secret (see SealedRedactor)."""
+    return SealedRedactor(secret_values(api_key, environ))
 
 
 def mask(value: str | None) -> str:

@@ -282,10 +282,6 @@ class SecretFiles:
         self.globs = tuple(g for g in globs if g.strip())
         self._seen: dict[str, str | None] = {}
 
-    @classmethod
-    def from_settings(cls, root: Path, settings: object) -> SecretFiles:
-        return cls(root, getattr(settings, "secret_files", ()) or ())
-
     def reason(self, rel: str) -> str | None:
         """Why `rel` (workspace-relative) is secret, or None. The answer by name is
         remembered; what the file holds is looked at again whenever it changed."""

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tree_sitter import Node, Parser
 
 __all__ = [
     "WRAPPERS",
@@ -45,7 +48,7 @@ WRAPPERS: dict[str, frozenset[str]] = {
 
 
 @functools.lru_cache(maxsize=1)
-def parser() -> Any:
+def parser() -> Parser:
     """One tree-sitter-bash parser, built on first use (tree-sitter is a heavy import)."""
     import tree_sitter
     import tree_sitter_bash
@@ -58,11 +61,11 @@ def program_name(word: str) -> str:
     return word.rsplit("/", 1)[-1]
 
 
-def node_text(node: Any) -> str:
-    return bytes(node.text).decode("utf-8", "replace")
+def node_text(node: Node) -> str:
+    return (node.text or b"").decode("utf-8", "replace")  # None only for a tree with no source
 
 
-def word_value(node: Any) -> str:
+def word_value(node: Node) -> str:
     """An argument as the program receives it (quotes removed; expansions left as written)."""
     kind = node.type
     if kind == "raw_string":
@@ -88,7 +91,7 @@ def word_value(node: Any) -> str:
     return node_text(node)
 
 
-def command_words(node: Any) -> list[str]:
+def command_words(node: Node) -> list[str]:
     """A simple command's words as the program receives them: its name, then its arguments
     (the variables it assigns and its redirections left out)."""
     words = []
@@ -102,7 +105,7 @@ def command_words(node: Any) -> list[str]:
     return words
 
 
-def walk(node: Any) -> Iterator[Any]:
+def walk(node: Node) -> Iterator[Node]:
     """Every node under `node` (itself first), depth first."""
     yield node
     for child in node.children:

@@ -123,8 +123,8 @@ def attach_mentions(
     from v4code.safety.secret_files import SecretFiles
     from v4code.workspace import relative_to_root, resolve_in_workspace
 
-    secrets = SecretFiles.from_settings(root, settings)
-    allow_all = bool(getattr(settings, "allow_secrets", False))
+    secrets = SecretFiles(root, settings.secret_files if settings is not None else ())
+    allow_all = settings is not None and settings.allow_secrets
 
     parts = [text]
     attached: list[str] = []

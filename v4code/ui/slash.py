@@ -1,7 +1,7 @@
 """Slash commands: the table, dispatch, and one small function per command.
 
-A handler gets the chat (`v4code.ui.repl.Chat`) and the rest of the line. Unknown commands get
-a suggestion and never reach the model. A line whose first word is a path (`/usr/bin/env is
+A handler gets the chat (what `v4code.ui.chat_face.ChatFace` names of it) and the rest of
+the line. Unknown commands get a suggestion and never reach the model. A line whose first word is a path (`/usr/bin/env is
 missing`) is a message, not a command.
 """
 
@@ -20,7 +20,7 @@ from v4code.ui.plan_chat import PLAN_HELP, cmd_plan, cmd_todo
 
 if TYPE_CHECKING:
     from v4code.custom_commands import CustomCommand
-    from v4code.ui.repl import Chat
+    from v4code.ui.chat_face import ChatFace as Chat
 
 THINK_CHOICES = ("on", "off", "low", "high", "max")
 
@@ -121,8 +121,7 @@ def cmd_model(chat: Chat, arg: str) -> None:
     from v4code.pricing import price_for
 
     if arg:
-        list_models = getattr(chat.agent.backend, "list_models", None)
-        known = list_models() if callable(list_models) else None
+        known = chat.agent.backend.list_models()
         if known is not None and arg not in known:
             listed = ", ".join(sorted(known)[:12]) or "none"
             chat.say(f"The server has no model {arg!r} (it lists: {listed}).", "yellow")

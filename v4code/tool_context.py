@@ -1,0 +1,115 @@
+"""What a running tool may use: the workspace, the session's rules and a few seams; never the key.
+
+Every tool gets the same context, a repository's own tools (once trusted) included, and such a
+tool runs inside v4code's process. So the context holds exactly what tools read, each as a
+typed field fixed when the session opens (`ToolContext.for_session`): the secret-file rules,
+the scrubber for tool output (a `SealedRedactor`, which holds no key), the command timeout, the
+paths a sandboxed command may read, where the helper programs live. Not the settings, not the
+API key, not the agent.
+
+The seams later features plug in are small Protocols here, None until something provides them:
+`agents` starts a child agent on a brief, `diagnostics` asks a language server about a file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from v4code.cancel import CancelToken
+from v4code.safety.programs import find_program
+from v4code.safety.redact import sealed_redactor
+from v4code.workspace import resolve_in_workspace
+
+if TYPE_CHECKING:
+    from v4code.config import Settings
+
+__all__ = [
+    "Checkpoints",
+    "DEFAULT_COMMAND_TIMEOUT",
+    "DEFAULT_OUTPUT_CAP",
+    "DiagnosticsSource",
+    "Scrub",
+    "SubagentStarter",
+    "ToolContext",
+]
+
+DEFAULT_OUTPUT_CAP = 30_000
+DEFAULT_COMMAND_TIMEOUT = 120  # Settings.command_timeout's default
+
+Scrub = Callable[[str], str]
+"""Text -> the same text with every known secret (the key, secret variables) replaced."""
+
+
+class SubagentStarter(Protocol):
+    """Starts a child agent on a brief and returns its final answer (a tool that hands part
+    of its work on); the child stops when `cancel` does."""
+
+    def start(self, brief: str, cancel: CancelToken) -> str: ...
+
+
+class DiagnosticsSource(Protocol):
+    """A language server's findings for one workspace file, a line each (`12:5 error: ...`)."""
+
+    def diagnostics(self, path: Path, cancel: CancelToken) -> Sequence[str]: ...
+
+
+class Checkpoints(Protocol):
+    """The store a tool context carries for proposals that apply themselves (edit batches)
+    and for snapshots (`v4code.edits.checkpoints.CheckpointStore`); the tool core and the loop
+    pass it through knowing only where it lives, so neither imports the edits it records."""
+
+    directory: Path
+
+
+def _scrub_environment() -> Scrub:
+    return sealed_redactor(None)  # the secret variables that are set; no key was given
+
+
+@dataclass(frozen=True)
+class ToolContext:
+    """What a running tool may use. The agent builds one per session (`for_session`) and
+    hands each call a copy with the turn's cancel token and whether commands are sandboxed."""
+
+    root: Path
+    cancel: CancelToken = field(default_factory=CancelToken)
+    checkpoints: Checkpoints | None = None
+    sandbox: bool = False
+    session_id: str = ""
+    output_cap: int = DEFAULT_OUTPUT_CAP
+    command_timeout: int = DEFAULT_COMMAND_TIMEOUT
+    sandbox_allow_read: tuple[str, ...] = ()  # paths under $HOME a sandboxed command may read
+    secret_files: tuple[str, ...] = ()  # the user's globs of more secret files
+    allow_secrets: bool = False  # secret files are read without asking
+    scrub: Scrub = field(default_factory=_scrub_environment, repr=False)
+    snapshot_max_files: int | None = None  # None: the snapshot's own limits
+    snapshot_max_changed_bytes: int | None = None
+    agents: SubagentStarter | None = None
+    diagnostics: DiagnosticsSource | None = None
+
+    @classmethod
+    def for_session(
+        cls, root: Path, settings: Settings, *, checkpoints: Checkpoints | None = None
+    ) -> ToolContext:
+        """The context of one session, from its settings: what tools read, and not the key
+        (it only seals the scrubber)."""
+        return cls(
+            root=root,
+            checkpoints=checkpoints,
+            output_cap=settings.output_cap,
+            command_timeout=settings.command_timeout,
+            sandbox_allow_read=tuple(settings.sandbox_allow_read),
+            secret_files=tuple(settings.secret_files),
+            allow_secrets=settings.allow_secrets,
+            scrub=sealed_redactor(settings.api_key),
+        )
+
+    def resolve(self, path: str, *, must_exist: bool = False) -> Path:
+        return resolve_in_workspace(self.root, path, must_exist=must_exist)
+
+    def program(self, name: str) -> str | None:
+        """Where the helper program `name` (bash, rg, git) lives: found once per process on
+        PATH, never a copy inside the workspace (safety/programs.py); None if there is none."""
+        return find_program(name, self.root)
