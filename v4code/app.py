@@ -49,12 +49,14 @@ def load_registry(root: Path, only: tuple[str, ...] | None = None) -> ToolRegist
     return ToolRegistry.load(directories, only=only)
 
 
-def offer_escalate(registry: ToolRegistry) -> None:
-    """Add the `escalate` tool (tools/auto/): offered only in sessions routed by `auto`, so
-    every other session's tool list stays as it was."""
+def offer_escalate(registry: ToolRegistry, settings: Settings) -> None:
+    """Add the `escalate` tool (tools/auto/) to a session routed by `auto` (a resumed one
+    too); every other session's tool list stays as it was."""
     from v4code.assets import tools_dir
     from v4code.routing import ESCALATE_TOOL
 
+    if settings.model != AUTO:
+        return
     found = ToolRegistry.load([tools_dir() / "auto"]).get(ESCALATE_TOOL)
     if found is not None and registry.get(ESCALATE_TOOL) is None:
         registry.add(found)
@@ -234,8 +236,7 @@ def open_session(
         agent.close_pending(pending_call_note(rolled[-1:]))
         restore(agent, resume_state(data), data.pending_notes)
         agent.plan.restore(data.events)  # the todo list, plan mode, a plan awaiting its answer
-    if agent.settings.model == AUTO:  # before the first turn fixes the tool list
-        offer_escalate(registry)
+    offer_escalate(registry, agent.settings)  # before the first turn fixes the tool list
     if opening_map is not None and warm_up_map:
         opening_map.warm_up()
     return AgentSession(agent, resume is not None, checkpoints, opening_map)

@@ -32,16 +32,23 @@ EDIT_REFUSALS = 2  # the same edit refused this many times
 TEST_FAILURES = 3  # the test command failing this many times in a row
 REPEATS = 2  # the same call this many times in a row
 
-# A command is a test run when one of these appears in it as words (after `&&`, in a
-# `python -m`, `uv run` or `npx` line alike), or when it contains the `test_command` setting.
-TEST_RUNNERS = re.compile(
-    r"(?<![\w./-])(?:"
-    r"py\.?test|tox|nox|jest|vitest|mocha|rspec|phpunit|ctest|unittest"
-    r"|(?:npm|pnpm|yarn|bun)\s+(?:run\s+)?test"
-    r"|(?:cargo|go|mix|dotnet|mvn|gradle|\./gradlew|deno|zig)\s+test"
-    r"|make\s+(?:test|check)"
-    r")(?![\w-])"
+# A command is a test run when one of its parts (split at `&&`, `||`, `;` and `|`) runs a test
+# runner: after environment assignments and wrappers (`env`, `time`, `timeout N`, `python -m`,
+# `uv run`, `poetry run`, `npx`, ...), its program is one of RUNNERS, or one of TEST_VERBS'
+# programs given `test` (`npm test`, `npm run test`, `cargo test`, `make check`). Or it holds
+# the configured `test_command`.
+RUNNERS = frozenset(
+    {"pytest", "py.test", "tox", "nox", "jest", "vitest", "mocha", "rspec", "phpunit", "ctest"}
+    | {"unittest"}
 )
+TEST_VERBS = {
+    **dict.fromkeys(("npm", "pnpm", "yarn", "bun"), ("test", "run test")),
+    **dict.fromkeys(("cargo", "go", "mix", "dotnet", "mvn", "gradle", "gradlew"), ("test",)),
+    **dict.fromkeys(("deno", "zig"), ("test",)),
+    "make": ("test", "check"),
+}
+WRAPPERS = frozenset({"env", "time", "nice", "command", "exec", "npx", "bunx"})
+RUN_WRAPPERS = frozenset({"uv", "poetry", "pipenv", "pdm", "hatch", "rye"})  # `X run ...`
 FALLBACK_CAUSES = ("overloaded", "model_not_served")  # BackendError.cause values
 REASONS = {
     "edit_refused": "the same edit was refused twice",
@@ -58,7 +65,40 @@ def is_test_command(command: str, configured: str | None = None) -> bool:
     test runner (pytest, npm test, cargo test, go test, make test, ...)."""
     if configured and configured.strip() and configured.strip() in command:
         return True
-    return TEST_RUNNERS.search(command) is not None
+    return any(_runs_tests(part) for part in re.split(r"&&|\|\||;|\|", command))
+
+
+def _runs_tests(part: str) -> bool:
+    import shlex
+
+    try:
+        words = shlex.split(part)
+    except ValueError:
+        words = part.split()
+    words = _program(words)
+    if not words:
+        return False
+    name = words[0].rsplit("/", 1)[-1]
+    rest = " ".join(words[1:3])
+    verbs = TEST_VERBS.get(name, ())
+    return name in RUNNERS or any(rest == v or rest.startswith(v + " ") for v in verbs)
+
+
+def _program(words: list[str]) -> list[str]:
+    """The words from the program on: assignments and wrappers taken off the front."""
+    while words:
+        first = words[0].rsplit("/", 1)[-1]
+        assignment = "=" in words[0] and not words[0].startswith("=")
+        runs = (first in RUN_WRAPPERS and words[1:2] == ["run"]) or (
+            first.startswith("python") and words[1:2] == ["-m"]
+        )
+        if assignment or first in WRAPPERS:
+            words = words[1:]
+        elif runs or first == "timeout":
+            words = words[2:]
+        else:
+            return words
+    return words
 
 
 def _key(finished: ToolFinished) -> tuple[str, str]:

@@ -23,6 +23,7 @@ from conftest import git
 from fake_api import FakeDeepSeek, fault, text, tool_call
 
 from v4code.config import DEFAULT_PRICES
+from v4code.sessions import list_sessions, read_session
 
 FLASH, PRO = "deepseek-flash", "deepseek-v4-pro"
 TEST_CALC = "from calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n"
@@ -257,3 +258,20 @@ def test_the_chat_shows_the_switch(
     screen = chat(workspace, fake_api, monkeypatch, ["look at it" + ENTER], flags={"model": "auto"})
     assert f"⇄ escalated: {FLASH} → {PRO}, the model asked for the stronger model" in screen
     assert models(fake_api) == [FLASH, PRO]
+
+
+def test_compaction_runs_on_the_compact_model_and_is_priced_as_it(
+    workspace: Path,
+    fake_api: FakeDeepSeek,
+    v4code_home: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    fake_api.load([text("a1"), text("a2"), text("a3"), text("Earlier: one, two."), text("a4")])
+    keys = ["one" + ENTER, "two" + ENTER, "three" + ENTER, "/compact" + ENTER, "four" + ENTER]
+    flags = {"model": PRO, "compact_model": FLASH}
+    screen = chat(workspace, fake_api, monkeypatch, keys, flags=flags)
+    assert "Compacted 2 older messages" in screen
+    assert models(fake_api) == [PRO, PRO, PRO, FLASH, PRO]
+    log = read_session(list_sessions(workspace)[0])
+    priced = [e["model"] for e in log.events if e["type"] == "usage_reported"]
+    assert priced == [PRO, PRO, PRO, FLASH, PRO]
