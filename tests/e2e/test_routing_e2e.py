@@ -275,3 +275,16 @@ def test_compaction_runs_on_the_compact_model_and_is_priced_as_it(
     log = read_session(list_sessions(workspace)[0])
     priced = [e["model"] for e in log.events if e["type"] == "usage_reported"]
     assert priced == [PRO, PRO, PRO, FLASH, PRO]
+
+
+def test_model_auto_in_the_chat(
+    workspace: Path,
+    fake_api: FakeDeepSeek,
+    v4code_home: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    fake_api.load([text("Hi.")])
+    screen = chat(workspace, fake_api, monkeypatch, ["/model auto" + ENTER, "hi" + ENTER])
+    assert "model: auto" in screen
+    assert "has no model" not in screen and "No price" not in screen
+    assert models(fake_api) == [FLASH]
