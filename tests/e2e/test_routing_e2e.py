@@ -288,3 +288,19 @@ def test_model_auto_in_the_chat(
     assert "model: auto" in screen
     assert "has no model" not in screen and "No price" not in screen
     assert models(fake_api) == [FLASH]
+
+
+def test_a_switch_is_budgeted_as_the_cache_miss_it_is(
+    workspace: Path, fake_api: FakeDeepSeek, v4code_home: Path
+) -> None:
+    """After the escalation the next prompt is Pro's, with nothing of it in Pro's cache: at
+    Pro's miss rate it would pass the cap, so it is never sent (at a cache-hit rate it would
+    have looked affordable)."""
+    root = project(workspace)
+    fake_api.load([tool_call("escalate", reason="hard")])
+    done = run(root, fake_api, "-o", "json", "-m", "auto", "--max-cost", "0.002", "fix add")
+    result = json.loads(done.stdout)
+    assert done.returncode == 4, done.stderr
+    assert result["status"] == "limit" and "the next request would cost" in result["reason"]
+    assert models(fake_api) == [FLASH]
+    assert [s["to"] for s in result["switches"]] == [PRO]
