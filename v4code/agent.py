@@ -284,9 +284,7 @@ class Agent(AgentControls):
         self._instructions.forget()
         self.last_prompt_tokens = self.conversation.estimate_tokens()
 
-    # --- one model request --------------------------------------------------------------
-
-    # --- which model (v4code.routing decides) ------------------------------------------------
+    # --- which model (v4code.routing decides) -----------------------------------------------
 
     @property
     def model(self) -> str:
@@ -306,6 +304,8 @@ class Agent(AgentControls):
         """The new model's prefix cache is cold: the next prompt is priced as a miss."""
         self.cached = 0
         return switch
+
+    # --- one model request --------------------------------------------------------------
 
     def request(self) -> ChatRequest:
         s = self._settings
