@@ -139,6 +139,10 @@ class Router:
         self.switched_to, self.escalated = None, False
         self._recount()
 
+    def state(self) -> tuple[str | None, bool]:
+        """Where the last switch led and whether it was an escalation (for `restore`)."""
+        return self.switched_to, self.escalated
+
     def restore(self, model: str | None, escalated: bool) -> None:
         """Go on from a saved session's last switch."""
         self.switched_to, self.escalated = model, escalated

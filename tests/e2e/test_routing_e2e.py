@@ -304,3 +304,19 @@ def test_a_switch_is_budgeted_as_the_cache_miss_it_is(
     assert result["status"] == "limit" and "the next request would cost" in result["reason"]
     assert models(fake_api) == [FLASH]
     assert [s["to"] for s in result["switches"]] == [PRO]
+
+
+def test_a_custom_commands_model_is_for_its_turn_and_the_escalation_holds(
+    workspace: Path,
+    fake_api: FakeDeepSeek,
+    v4code_home: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    (v4code_home / "commands").mkdir()
+    (v4code_home / "commands" / "quick.md").write_text(f"---\nmodel: {FLASH}\n---\nAnswer briefly.")
+    fake_api.load(
+        [tool_call("escalate", reason="hard"), text("On Pro."), text("Brief."), text("Pro again.")]
+    )
+    keys = ["look" + ENTER, "/quick" + ENTER, "and now?" + ENTER]
+    chat(workspace, fake_api, monkeypatch, keys, flags={"model": "auto"})
+    assert models(fake_api) == [FLASH, PRO, FLASH, PRO]

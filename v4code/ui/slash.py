@@ -78,7 +78,7 @@ def command_help(root: Path) -> dict[str, str]:
 def run_custom(chat: Chat, command: CustomCommand, arg: str) -> None:
     """A custom command's prompt as one turn, with its model and thinking for that turn only."""
     agent = chat.agent
-    settings = agent.settings
+    settings, route = agent.settings, agent.routing.state()
     if command.model:
         agent.set_model(command.model)
     choice = command.thinking_choice()
@@ -88,6 +88,7 @@ def run_custom(chat: Chat, command: CustomCommand, arg: str) -> None:
         chat.turn(command.expand(arg), shown=f"/{command.name}")
     finally:
         agent.set_model(settings.model)
+        agent.routing.restore(*route)  # an escalation before the command holds after it
         agent.set_thinking(settings.thinking, settings.effort)
 
 
