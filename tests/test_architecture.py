@@ -37,6 +37,8 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "v4code.choices",
             "v4code.engines.table",
             "v4code.engines.sources",
+            "v4code.home",
+            "v4code.project_rules",
         ),
     ),
     (
@@ -48,6 +50,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "v4code.sessions",
             "v4code.assets",
             "v4code.safety.trust",
+            "v4code.project_layer",
         ),
     ),
     ("safety", ("v4code.safety",)),
@@ -174,3 +177,25 @@ def test_only_the_wiring_builds_an_agent_and_its_session_log() -> None:
             if isinstance(node, ast.Call) and ast.unparse(node.func) in builds:
                 offenders.append(f"{module_name(path)}:{node.lineno} {ast.unparse(node.func)}")
     assert offenders == [], "build it through v4code.app:\n" + "\n".join(offenders)
+
+
+# --- every function on one screen -------------------------------------------------------------
+
+LONGEST_FUNCTION = 60
+LONG_FUNCTIONS: dict[str, str] = {}  # "path:function" -> why it must stay long
+
+
+def long_functions() -> list[str]:
+    found = []
+    for path in [*sources(), *sorted((ROOT / "tools").glob("*.py"))]:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                length = (node.end_lineno or node.lineno) - node.lineno + 1
+                where = f"{path.relative_to(ROOT)}:{node.name}"
+                if length > LONGEST_FUNCTION and where not in LONG_FUNCTIONS:
+                    found.append(f"{where} ({length} lines)")
+    return sorted(found)
+
+
+def test_every_function_fits_on_one_screen() -> None:
+    assert long_functions() == []

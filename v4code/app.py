@@ -14,13 +14,14 @@ from v4code.errors import ConfigError, V4codeError
 from v4code.instructions import build_system_prompt
 from v4code.protocols import Approver, Backend
 from v4code.safety.permissions import PermissionPolicy
-from v4code.sessions import SessionLog, find_session, read_session
+from v4code.sessions import SessionData, SessionLog, find_session, read_session
 from v4code.toolkit import ToolRegistry
 from v4code.types import Message
 from v4code.workspace import workspace_root
 
 if TYPE_CHECKING:
     from v4code.edits.checkpoints import CheckpointStore
+    from v4code.project_layer import ProjectLayer, SessionLayers
     from v4code.repomap.opening import OpeningMap
 
 __all__ = [
@@ -33,19 +34,24 @@ __all__ = [
 ]
 
 
-def load_registry(root: Path, only: tuple[str, ...] | None = None) -> ToolRegistry:
+def load_registry(
+    root: Path, only: tuple[str, ...] | None = None, project: ProjectLayer | None = None
+) -> ToolRegistry:
     """The bundled tools, plus `.v4code/tools/` once the user trusts the repository.
 
     A project tool is Python that runs on import, so it is never loaded from an untrusted
     repository (or through a linked directory, whose content trust does not cover).
+    `project`: the session's project layer (else `root`'s, read now).
     """
     from v4code.assets import tools_dir
-    from v4code.safety.trust import is_trusted
 
     directories = [tools_dir()]
-    project = root / ".v4code" / "tools"
-    if project.is_dir() and not project.is_symlink() and is_trusted(root):
-        directories.append(project)
+    if project is None and (root / ".v4code" / "tools").is_dir():
+        from v4code.project_layer import read_project_layer
+
+        project = read_project_layer(root)
+    if project is not None and project.tools is not None:
+        directories.append(project.tools)
     return ToolRegistry.load(directories, only=only)
 
 
@@ -62,21 +68,21 @@ def offer_escalate(registry: ToolRegistry, settings: Settings) -> None:
         registry.add(found)
 
 
-def _extensions(root: Path, policy: PermissionPolicy) -> dict[str, Any]:
+def _extensions(root: Path, policy: PermissionPolicy, layers: SessionLayers) -> dict[str, Any]:
     """MCP servers (started now, in the background) and hooks, as Agent arguments."""
     from v4code.hooks import load_hooks
     from v4code.mcp.config import load_servers
 
     before_apply: list[Any] = []
     found: dict[str, Any] = {}
-    loaded = load_servers(root)  # read once: the session gets what was checked here
+    loaded = load_servers(root, layers)  # read once: the session gets what was checked here
     if loaded.servers:
         from v4code.mcp.session import McpSession
 
         mcp = McpSession(root, policy, user_home() / "logs", loaded)
         before_apply.append(mcp.before_apply)
         found["tool_setup"] = mcp.install
-    hooks = load_hooks(root)
+    hooks = load_hooks(root, layers)
     if hooks is not None:
         before_apply.append(hooks.before_apply)
         found["hooks"] = hooks
@@ -182,35 +188,32 @@ def open_session(
     system_prompt: str | None = None,
     meta: dict[str, Any] | None = None,
     warm_up_map: bool = False,
+    layers: SessionLayers | None = None,
 ) -> AgentSession:
     """A new session, or an existing one continued with its exact history (cache prefix).
 
     `warm_up_map`: start indexing for the first message's repo map now, in the background
     (the chat, where the person is still typing it); `AgentSession.close` stops it.
+    `layers`: the config files and project layer the settings came from (else read now):
+    the project's tools, prompts, MCP servers and hooks come from the same reading.
     """
+    from v4code.config import session_layers
     from v4code.edits.checkpoints import session_store
 
+    layers = session_layers(root, layers)
     checkpoints = session_store(root)  # a batch a crash left half applied is rolled back
     backend = backend or make_backend(settings)
-    registry = registry if registry is not None else load_registry(root)
+    registry = registry if registry is not None else load_registry(root, project=layers.project)
     if resume is not None:
         data = read_session(find_session(root, resume or None))
-        if data.system is None:
-            raise V4codeError(
-                f"session {data.session_id} has no system message; it cannot be resumed"
-            )
-        conversation = Conversation(data.system, data.messages[1:])
-        log = SessionLog.reopen(data.path, data.session_id, settings.api_key)
+        conversation, log = _reopened(data, settings)
     else:
-        system = Message(role="system", content=system_prompt or build_system_prompt(root))
-        conversation = Conversation(system)
-        info = {"model": settings.model, "base_url": settings.base_url, **(meta or {})}
-        log = SessionLog.create(root, info, settings.api_key)
-        log.message(system)
+        system = system_prompt or build_system_prompt(root, layers.project)
+        conversation, log = _created(settings, root, system, meta)
     policy = PermissionPolicy(
         settings.permission_mode, root=root, allow_destructive=settings.allow_destructive
     )
-    extensions = _extensions(root, policy)
+    extensions = _extensions(root, policy, layers)
     opening_map = None if resume is not None else _with_repo_map(settings, root)
     agent = Agent(
         settings=settings,
@@ -227,16 +230,40 @@ def open_session(
         **extensions,
     )
     if resume is not None:
-        # Pending calls of a crashed session must be answered before the next request.
-        from v4code.edits.journal_note import pending_call_note
-        from v4code.notes import restore
-        from v4code.sessions import resume_state
-
-        rolled = checkpoints.interrupted_batches(root, agent.session_id)
-        agent.close_pending(pending_call_note(rolled[-1:]))
-        restore(agent, resume_state(data), data.pending_notes)
-        agent.plan.restore(data.events)  # the todo list, plan mode, a plan awaiting its answer
+        _resume_state(agent, data, checkpoints)
     offer_escalate(registry, agent.settings)  # before the first turn fixes the tool list
     if opening_map is not None and warm_up_map:
         opening_map.warm_up()
     return AgentSession(agent, resume is not None, checkpoints, opening_map)
+
+
+def _reopened(data: SessionData, settings: Settings) -> tuple[Conversation, SessionLog]:
+    """A saved session's exact history and its log, opened to append to."""
+    if data.system is None:
+        raise V4codeError(f"session {data.session_id} has no system message; it cannot be resumed")
+    conversation = Conversation(data.system, data.messages[1:])
+    return conversation, SessionLog.reopen(data.path, data.session_id, settings.api_key)
+
+
+def _created(
+    settings: Settings, root: Path, system_prompt: str, meta: dict[str, Any] | None
+) -> tuple[Conversation, SessionLog]:
+    """A new session's conversation and log, the system message written first."""
+    system = Message(role="system", content=system_prompt)
+    info = {"model": settings.model, "base_url": settings.base_url, **(meta or {})}
+    log = SessionLog.create(root, info, settings.api_key)
+    log.message(system)
+    return Conversation(system), log
+
+
+def _resume_state(agent: Agent, data: SessionData, checkpoints: CheckpointStore) -> None:
+    """What a continued session carries on with: pending calls of a crashed session answered
+    before the next request, the notes, the todo list, plan mode, a plan awaiting its answer."""
+    from v4code.edits.journal_note import pending_call_note
+    from v4code.notes import restore
+    from v4code.sessions import resume_state
+
+    rolled = checkpoints.interrupted_batches(agent.root, agent.session_id)
+    agent.close_pending(pending_call_note(rolled[-1:]))
+    restore(agent, resume_state(data), data.pending_notes)
+    agent.plan.restore(data.events)

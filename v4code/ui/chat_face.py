@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from v4code.agent import Agent
     from v4code.edits.checkpoints import CheckpointStore
     from v4code.events import Event
+    from v4code.project_layer import SessionLayers
     from v4code.ui.completion import FileIndex
     from v4code.ui.render import TurnView
 
@@ -29,6 +30,7 @@ class ChatFace(Protocol):
     view: TurnView | None  # the last turn's (for /thinking, /details)
     show_thinking: bool
     running: bool  # False ends the chat after the current line
+    layers: SessionLayers  # the config files and project layer the session opened with
 
     @property
     def agent(self) -> Agent: ...

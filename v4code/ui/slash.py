@@ -20,6 +20,7 @@ from v4code.ui.plan_chat import PLAN_HELP, cmd_plan, cmd_todo
 
 if TYPE_CHECKING:
     from v4code.custom_commands import CustomCommand
+    from v4code.project_layer import ProjectLayer
     from v4code.ui.chat_face import ChatFace as Chat
 
 THINK_CHOICES = ("on", "off", "low", "high", "max")
@@ -49,29 +50,32 @@ def dispatch(chat: Chat, line: str) -> None:
     name, _, arg = line.strip().partition(" ")
     command = COMMANDS.get(name.lower())
     if command is None:
-        custom = custom_commands(chat.root).get(name.lower()[1:])
+        project = chat.layers.project.rechecked()
+        custom = custom_commands(chat.root, project).get(name.lower()[1:])
         if custom is not None:
             run_custom(chat, custom, arg)
             return
         from v4code.custom_commands import untrusted_notice
 
-        notice = untrusted_notice(chat.root, name[1:])
+        notice = untrusted_notice(chat.root, name[1:], project)
         shown = notice or f"Unknown command {name}. {suggestion(name)}"
         chat.say(one_line(shown), "yellow")
         return
     command.run(chat, arg.strip())
 
 
-def custom_commands(root: Path) -> dict[str, CustomCommand]:
+def custom_commands(root: Path, project: ProjectLayer | None = None) -> dict[str, CustomCommand]:
+    """The custom commands; `project`: the session's project layer (`rechecked` for a read
+    during the session), else `root`'s read now."""
     from v4code.custom_commands import load_custom_commands
 
-    return load_custom_commands(root, frozenset(c[1:] for c in COMMANDS))
+    return load_custom_commands(root, frozenset(c[1:] for c in COMMANDS), project)
 
 
-def command_help(root: Path) -> dict[str, str]:
+def command_help(root: Path, project: ProjectLayer | None = None) -> dict[str, str]:
     """Every command's help line for completion: the built-in ones, then the custom ones."""
     helps = {name: c.help for name, c in COMMANDS.items()}
-    helps.update({f"/{name}": c.help for name, c in custom_commands(root).items()})
+    helps.update({f"/{name}": c.help for name, c in custom_commands(root, project).items()})
     return helps
 
 
@@ -104,7 +108,7 @@ def cmd_help(chat: Chat, arg: str) -> None:
     for command in COMMANDS.values():
         if command.name != "/quit":
             chat.say(f"{command.name:<11} {command.help}")
-    for name, custom in custom_commands(chat.root).items():
+    for name, custom in custom_commands(chat.root, chat.layers.project.rechecked()).items():
         chat.say(f"/{name:<10} {one_line(custom.help)}")  # a trusted repository's text
     chat.say(
         "Enter sends · Alt+Enter or a trailing \\ adds a line · @path attaches a file · "
@@ -257,7 +261,7 @@ def cmd_init(chat: Chat, arg: str) -> None:
     exists = (chat.root / "AGENTS.md").is_file()
     task = load_prompt(
         "init",
-        chat.root,
+        chat.layers.project.rechecked(),
         action="Update the existing AGENTS.md" if exists else "Write an AGENTS.md",
     )
     chat.turn(task.strip(), shown="/init")
