@@ -37,10 +37,8 @@ REPEATS = 2  # the same call this many times in a row
 # `uv run`, `poetry run`, `npx`, ...), its program is one of RUNNERS, or one of TEST_VERBS'
 # programs given `test` (`npm test`, `npm run test`, `cargo test`, `make check`). Or it holds
 # the configured `test_command`.
-RUNNERS = frozenset(
-    {"pytest", "py.test", "tox", "nox", "jest", "vitest", "mocha", "rspec", "phpunit", "ctest"}
-    | {"unittest"}
-)
+PYTHON_RUNNERS = frozenset({"pytest", "py.test", "unittest", "tox", "nox"})
+RUNNERS = PYTHON_RUNNERS | {"jest", "vitest", "mocha", "rspec", "phpunit", "ctest"}
 TEST_VERBS = {
     **dict.fromkeys(("npm", "pnpm", "yarn", "bun"), ("test", "run test")),
     **dict.fromkeys(("cargo", "go", "mix", "dotnet", "mvn", "gradle", "gradlew"), ("test",)),
