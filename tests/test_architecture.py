@@ -69,6 +69,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "v4code.planning",
             "v4code.hooks",
             "v4code.custom_commands",
+            "v4code.routing",
         ),
     ),
     ("extensions", ("v4code.mcp",)),

@@ -23,6 +23,7 @@ from v4code.errors import BackendError, Cancelled, DeadlineExceeded, ExitCode
 from v4code.events import (
     ErrorEvent,
     Event,
+    ModelSwitched,
     Notice,
     ReasoningDelta,
     Retrying,
@@ -43,6 +44,7 @@ from v4code.pipeline import BeforeApply, Outcome, ToolPipeline
 from v4code.planning import PlanBook
 from v4code.pricing import next_prompt_cost, price_for, price_usage, prompt_cost_estimate
 from v4code.protocols import Approver, Backend
+from v4code.routing import Router
 from v4code.safety.permissions import PermissionPolicy
 from v4code.safety.programs import take_notices
 from v4code.sessions import SessionLog
@@ -115,7 +117,8 @@ class Agent(AgentControls):
         self._instructions = NestedInstructions(root, conversation)
         self._first_message = first_message  # adds the repo map to the session's first message
         self.plan = PlanBook(self.policy, session)  # the todo list and plan mode (controls)
-        self.watchers: list[Watcher] = [self.plan.watch]  # see each finished call
+        self.routing = Router(self._risk_of)  # `auto`'s escalation, the fallback (controls)
+        self.watchers: list[Watcher] = [self.plan.watch, self._route]  # see each finished call
 
     def fix_tools(self, setup: Callable[[ToolRegistry], list[str]] | None = None) -> list[str]:
         """Fix the tool list (cache prefix) after `setup` added tools: at the first turn, or on
@@ -211,13 +214,14 @@ class Agent(AgentControls):
         server reported one; before that (a session's first request) from the request itself,
         system prompt, tool schemas and repo map included, all of it at the cache-miss rate."""
         s = self._settings
+        price = price_for(self.model, s.prices)  # the routed model's: `auto` has none itself
         if self.last_prompt_tokens or s.max_cost is None:
-            return next_prompt_cost(s, self.last_prompt_tokens, self.cached)
+            return next_prompt_cost(price, self.last_prompt_tokens, self.cached)
         import json
 
         tools = self._tool_schemas or tuple(self.registry.schemas())
         tokens = self.conversation.estimate_tokens() + len(json.dumps(tools)) // 4
-        return prompt_cost_estimate(0, tokens, price_for(s.model, s.prices))
+        return prompt_cost_estimate(0, tokens, price)
 
     def _stop(self, status: str, final_text: str, reason: str, pending: str) -> TurnFinished:
         self.close_pending(pending)
@@ -247,18 +251,20 @@ class Agent(AgentControls):
             return
         full = self.last_prompt_tokens / max(self._settings.context_window, 1)
         yield compaction.starting(auto, full)
+        model = self._settings.compact_model or self.model  # a role of its own, priced so
         summarise = compaction.compact(
-            history, cut, self.model_stream, model=self._settings.model, kept=self.plan.for_model()
+            history, cut, self.model_stream, model=model, kept=self.plan.for_model()
         )
-        new = yield from self._recorded(summarise)
+        new = yield from self._recorded(summarise, model)
         if new is not None:
             self.replace_history(new)
             yield self.record(compaction.compacted(cut))
 
     def _recorded(
-        self, events: Generator[Event | UsageChunk, None, T]
+        self, events: Generator[Event | UsageChunk, None, T], model: str | None = None
     ) -> Generator[Event, None, T]:
-        """Pass on what `events` yields, recorded (usage priced first); return its result."""
+        """Pass on what `events` yields, recorded (usage priced first, as `model`'s when
+        given); return its result."""
         while True:
             try:
                 event = next(events)
@@ -266,7 +272,7 @@ class Agent(AgentControls):
                 result: T = done.value
                 return result
             yield (
-                self.account(event.usage, None)
+                self.account(event.usage, model)
                 if isinstance(event, UsageChunk)
                 else self.record(event)
             )
@@ -278,12 +284,33 @@ class Agent(AgentControls):
         self._instructions.forget()
         self.last_prompt_tokens = self.conversation.estimate_tokens()
 
+    # --- which model (v4code.routing decides) -----------------------------------------------
+
+    @property
+    def model(self) -> str:
+        """The model the next request goes to: `model`, or where `auto` or a fallback led."""
+        return self.routing.model(self._settings)
+
+    def _risk_of(self, name: str) -> str | None:
+        found = self.registry.get(name)
+        return None if found is None else found.risk
+
+    def _route(self, finished: ToolFinished) -> list[Event]:
+        """A watcher: `auto`'s escalation signals, counted on each finished call."""
+        switch = self.routing.watch(finished, self._settings, self._turn.steps)
+        return [] if switch is None else [self._switched(switch)]
+
+    def _switched(self, switch: ModelSwitched) -> ModelSwitched:
+        """The new model's prefix cache is cold: the next prompt is priced as a miss."""
+        self.cached = 0
+        return switch
+
     # --- one model request --------------------------------------------------------------
 
     def request(self) -> ChatRequest:
         s = self._settings
         return ChatRequest(
-            model=s.model,
+            model=self.model,
             messages=self.conversation.messages(),
             tools=self._tool_schemas or tuple(self.registry.schemas()),
             thinking=s.thinking,
@@ -298,6 +325,18 @@ class Agent(AgentControls):
         return self._backend.stream(request, self.cancel, deadline=self.cancel.deadline)
 
     def _stream_reply(self) -> Generator[Event, None, Reply]:
+        """One reply; when the model is overloaded or no longer served, the same request
+        again on `fallback_model`, said first (v4code.routing)."""
+        while True:
+            try:
+                return (yield from self._stream_once())
+            except BackendError as exc:
+                switch = self.routing.fall_back(exc, self._settings, self._turn.steps)
+                if switch is None:
+                    raise
+                yield self.record(self._switched(switch))
+
+    def _stream_once(self) -> Generator[Event, None, Reply]:
         reply = Reply()
         try:
             for ev in self.model_stream(self.request()):
@@ -329,9 +368,9 @@ class Agent(AgentControls):
         """Price one response's usage (by the model that served it, else the configured one)
         and add it to the session totals, kept to 1e-6 USD (no float noise)."""
         s = self._settings
-        cost, priced = price_usage(usage, (model, s.model), s.prices, s.peak_multiplier)
+        cost, priced = price_usage(usage, (model, self.model), s.prices, s.peak_multiplier)
         if not priced:
-            self.unpriced_model = model or s.model
+            self.unpriced_model = model or self.model
         self.total_usage = self.total_usage + usage
         self.total_cost = round(self.total_cost + cost, 6)
         self.last_prompt_tokens = usage.prompt_tokens + usage.completion_tokens

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from v4code.agent import Agent
 from v4code.cancel import CancelToken
-from v4code.config import DEFAULT_BASE_URL, Settings, user_home
+from v4code.config import AUTO, DEFAULT_BASE_URL, Settings, user_home
 from v4code.conversation import Conversation
 from v4code.errors import ConfigError, V4codeError
 from v4code.instructions import build_system_prompt
@@ -53,6 +53,19 @@ def load_registry(
     if project is not None and project.tools is not None:
         directories.append(project.tools)
     return ToolRegistry.load(directories, only=only)
+
+
+def offer_escalate(registry: ToolRegistry, settings: Settings) -> None:
+    """Add the `escalate` tool (tools/auto/) to a session routed by `auto` (a resumed one
+    too); every other session's tool list stays as it was."""
+    from v4code.assets import tools_dir
+    from v4code.routing import ESCALATE_TOOL
+
+    if settings.model != AUTO:
+        return
+    found = ToolRegistry.load([tools_dir() / "auto"]).get(ESCALATE_TOOL)
+    if found is not None and registry.get(ESCALATE_TOOL) is None:
+        registry.add(found)
 
 
 def _extensions(root: Path, policy: PermissionPolicy, layers: SessionLayers) -> dict[str, Any]:
@@ -218,6 +231,7 @@ def open_session(
     )
     if resume is not None:
         _resume_state(agent, data, checkpoints)
+    offer_escalate(registry, agent.settings)  # before the first turn fixes the tool list
     if opening_map is not None and warm_up_map:
         opening_map.warm_up()
     return AgentSession(agent, resume is not None, checkpoints, opening_map)

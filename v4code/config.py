@@ -32,6 +32,9 @@ if TYPE_CHECKING:
 
 MAX_COMMAND_TIMEOUT = 3600  # seconds; the run_command tool's ceiling too
 DEFAULT_BASE_URL = "https://api.deepseek.com"
+AUTO = "auto"
+"""`model = "auto"`: the main loop starts on `flash_model` and escalates to `pro_model` on the
+signals v4code.routing names."""
 
 # USD per 1M tokens, off-peak; DeepSeek bills peak hours at `peak_multiplier` times these
 # (pricing page, 2026-09-10 onwards). Override under [prices."MODEL"] in a config file.
@@ -74,7 +77,13 @@ class Settings:
     output_cap: int = 30_000
     peak_multiplier: float = 2.0
     prices: dict[str, dict[str, float]] = field(default_factory=lambda: dict(DEFAULT_PRICES))
-    review_model: str = "deepseek-flash"
+    review_model: str = "deepseek-flash"  # the commit gate and `v4code review`
+    subagent_model: str = "deepseek-flash"  # the model a child agent runs on
+    compact_model: str | None = None  # summarises older turns; None: the session's own model
+    fallback_model: str | None = None  # taken on overload or a model no longer served
+    flash_model: str = "deepseek-flash"  # where `model = "auto"` starts
+    pro_model: str = "deepseek-v4-pro"  # where `model = "auto"` escalates to
+    test_command: str | None = None  # your tests; for `auto`, its failures count as pytest's do
     review_effort: str | None = "low"
     review_transport: str = "stdlib"  # the hook runs on every commit: skip the SDK's import
     review_skip: str = ""  # comma-separated globs `v4code review` leaves out
@@ -212,8 +221,8 @@ def profile_layer(name: str, user: dict[str, Any] | None = None) -> dict[str, An
             raise ConfigError(f"{source}: prices must be a table with hit, miss and output")
         model = str(table.get("model") or "*")
         layer["prices"] = {model: prices}
-    if "model" in table:
-        layer["review_model"] = table["model"]  # a local engine serves one model: review too
+    if "model" in table:  # a local engine serves one model: every role runs on it
+        layer["review_model"] = layer["subagent_model"] = table["model"]
     layer["profile"] = name
     return layer
 
@@ -369,10 +378,24 @@ def describe(loaded: LoadedSettings) -> list[tuple[str, str, str]]:
     return rows
 
 
+def session_models(settings: Settings) -> tuple[str, ...]:
+    """Every model a session may send requests to, each priced by its own price: the main
+    loop's (both of `auto`'s), the compaction's and the fallback."""
+    main = (
+        (settings.flash_model, settings.pro_model) if settings.model == AUTO else (settings.model,)
+    )
+    roles = (settings.compact_model, settings.fallback_model)
+    return tuple(dict.fromkeys([*main, *(m for m in roles if m)]))
+
+
 def check_cost_limit(settings: Settings) -> None:
-    """A cost limit needs a price: with none known for the model it would never fire, so
-    refuse to start rather than run unlimited (a `[prices."*"]` fallback counts as a price)."""
+    """A cost limit needs a price: with none known for a model the session may use it would
+    never fire, so refuse to start rather than run unlimited (a `[prices."*"]` fallback counts
+    as a price). `auto` is priced as the two models it routes between."""
     from v4code.pricing import price_for, unknown_price_message
 
-    if settings.max_cost is not None and price_for(settings.model, settings.prices) is None:
-        raise ConfigError(unknown_price_message(settings.model))
+    if settings.max_cost is None:
+        return
+    for model in session_models(settings):
+        if price_for(model, settings.prices) is None:
+            raise ConfigError(unknown_price_message(model))

@@ -24,6 +24,7 @@ from v4code.compaction import SUMMARY_HEADER
 from v4code.events import (
     ErrorEvent,
     Event,
+    ModelSwitched,
     Notice,
     PlanProposed,
     PlanUpdated,
@@ -283,6 +284,10 @@ class TurnView:
             )
         elif isinstance(event, ErrorEvent):
             self.region.print(Text(f"error: {shown_lines(event.message)}", style="bold red"))
+        elif isinstance(event, ModelSwitched):
+            from v4code.routing import switch_line
+
+            self.region.print(Text(f"  ⇄ {shown_lines(switch_line(event))}", style="yellow"))
         elif isinstance(event, TurnFinished):
             self.status = event.status
             self.region.status(None)

@@ -82,7 +82,7 @@ def command_help(root: Path, project: ProjectLayer | None = None) -> dict[str, s
 def run_custom(chat: Chat, command: CustomCommand, arg: str) -> None:
     """A custom command's prompt as one turn, with its model and thinking for that turn only."""
     agent = chat.agent
-    settings = agent.settings
+    settings, route = agent.settings, agent.routing.state()
     if command.model:
         agent.set_model(command.model)
     choice = command.thinking_choice()
@@ -92,6 +92,7 @@ def run_custom(chat: Chat, command: CustomCommand, arg: str) -> None:
         chat.turn(command.expand(arg), shown=f"/{command.name}")
     finally:
         agent.set_model(settings.model)
+        agent.routing.restore(*route)  # an escalation before the command holds after it
         agent.set_thinking(settings.thinking, settings.effort)
 
 
@@ -122,19 +123,23 @@ def cmd_exit(chat: Chat, arg: str) -> None:
 
 def cmd_model(chat: Chat, arg: str) -> None:
     """Switch models; a name the server does not list is refused (a typo would fail later)."""
+    from v4code.config import AUTO, session_models
     from v4code.pricing import price_for
 
     if arg:
         known = chat.agent.backend.list_models()
-        if known is not None and arg not in known:
+        if known is not None and arg != AUTO and arg not in known:
             listed = ", ".join(sorted(known)[:12]) or "none"
             chat.say(f"The server has no model {arg!r} (it lists: {listed}).", "yellow")
             return
         chat.agent.set_model(arg)
         if known is None:
             chat.say(f"The server lists no models; {arg} is used as given.", "dim")
-        if price_for(arg, chat.agent.settings.prices) is None:
-            chat.say(f"No price is configured for {arg}: its cost shows as unknown.", "yellow")
+        for model in session_models(chat.agent.settings):  # `auto`: both of its models
+            if price_for(model, chat.agent.settings.prices) is None:
+                chat.say(
+                    f"No price is configured for {model}: its cost shows as unknown.", "yellow"
+                )
     chat.say(f"model: {chat.agent.settings.model}")
 
 
