@@ -9,7 +9,11 @@ round, so load from other processes falls on all alike), after one unmeasured ru
 figure is the median of the rounds; the ratio is v4code's median wall time over the floor's,
 and the median of the per-round ratios beside it.
 
-Run by hand: `python bench/floor.py [-n 7]`.
+`--against DIR` adds a second v4code, the source checkout in DIR (say, of an earlier commit:
+`git worktree add DIR COMMIT`), run by the same interpreter with `PYTHONPATH=DIR`, in the same
+rounds: before and after side by side, each against the same floor.
+
+Run by hand: `python bench/floor.py [-n 7] [--against DIR]`.
 """
 
 from __future__ import annotations
@@ -46,6 +50,16 @@ def first_request(setup: Setup, work: Path) -> dict[str, Any]:
     return body
 
 
+def from_tree(setup: Setup, tree: str) -> Setup:
+    """`setup`, with v4code imported from the checkout in `tree`."""
+
+    def with_tree(base_url: str, work: Path) -> tuple[list[str], dict[str, str]]:
+        cmd, env = setup(base_url, work)
+        return cmd, {**env, "PYTHONPATH": tree}
+
+    return with_tree
+
+
 def floor_setup(prefix: Path) -> Setup:
     def setup(base_url: str, work: Path) -> tuple[list[str], dict[str, str]]:
         env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
@@ -57,6 +71,7 @@ def floor_setup(prefix: Path) -> Setup:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("-n", "--runs", type=int, default=7)
+    parser.add_argument("--against", metavar="DIR", help="another v4code checkout to time too")
     args = parser.parse_args()
     print(f"load before: {loadavg()}")
     with tempfile.TemporaryDirectory(prefix="v4code-floor-") as tmp:
@@ -70,6 +85,12 @@ def main() -> None:
             "v4code, no sandbox": plain,
             "v4code, sandbox": v4code_setup("stdlib", False, scratch, sandbox=True),
         }
+        if args.against:
+            tree = str(Path(args.against).resolve())
+            contenders["against, no sandbox"] = from_tree(plain, tree)
+            contenders["against, sandbox"] = from_tree(
+                v4code_setup("stdlib", False, scratch, sandbox=True), tree
+            )
         for setup in contenders.values():
             run_once(v4code_steps(), setup, next(works))  # bytecode, caches
         results: dict[str, list[dict[str, float]]] = {label: [] for label in contenders}
@@ -85,7 +106,7 @@ def main() -> None:
     print(HEADER)
     medians = {label: summarise(label, runs) for label, runs in results.items()}
     floor = results["floor (plain python)"]
-    for label in ("v4code, no sandbox", "v4code, sandbox"):
+    for label in [name for name in contenders if not name.startswith("floor")]:
         pairs = [r["wall"] / f["wall"] for r, f in zip(results[label], floor, strict=True)]
         ratio = medians[label]["wall"] / medians["floor (plain python)"]["wall"]
         print(
