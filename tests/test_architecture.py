@@ -39,6 +39,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "v4code.engines.sources",
             "v4code.home",
             "v4code.project_rules",
+            "v4code.tool_args",
         ),
     ),
     (
@@ -56,7 +57,16 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("safety", ("v4code.safety",)),
     ("backends", ("v4code.backends",)),
     ("repo", ("v4code.repo",)),
-    ("tool core", ("v4code.toolkit", "v4code.tool_context", "v4code.protocols", "v4code.turn")),
+    (
+        "tool core",
+        (
+            "v4code.toolkit",
+            "v4code.tool_context",
+            "v4code.tool_cards",
+            "v4code.protocols",
+            "v4code.turn",
+        ),
+    ),
     ("edits", ("v4code.edits",)),
     ("reading", ("v4code.repomap",)),
     (

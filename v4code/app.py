@@ -44,15 +44,19 @@ def load_registry(
     `project`: the session's project layer (else `root`'s, read now).
     """
     from v4code.assets import tools_dir
+    from v4code.tool_cards import ToolCards
 
-    directories = [tools_dir()]
+    # The bundled tools' modules are imported when the model first calls one of them.
+    cards = ToolCards(user_home() / "cache" / "tool-cards.json")
+    registry = ToolRegistry.load([tools_dir()], only=only, cards=cards)
     if project is None and (root / ".v4code" / "tools").is_dir():
         from v4code.project_layer import read_project_layer
 
         project = read_project_layer(root)
     if project is not None and project.tools is not None:
-        directories.append(project.tools)
-    return ToolRegistry.load(directories, only=only)
+        for t in ToolRegistry.load([project.tools], only=only):
+            registry.add(t)
+    return registry
 
 
 def offer_escalate(registry: ToolRegistry, settings: Settings) -> None:
@@ -176,6 +180,21 @@ def _with_repo_map(settings: Settings, root: Path) -> OpeningMap | None:
     return OpeningMap(root, settings.repo_map_tokens, secret_files=settings.secret_files)
 
 
+def _warm_up_commands(settings: Settings, root: Path) -> None:
+    """Start the once-per-process checks the first command waits for (can bubblewrap start
+    here, which host sockets to hide) in the background now, so they overlap the start-up."""
+    if settings.permission_mode == "read-only":
+        return  # no command will run
+    if PermissionPolicy(settings.permission_mode).sandbox_commands and settings.sandbox:
+        from v4code.safety.sandbox import warm_up
+
+        warm_up(root)
+    else:
+        from v4code.safety.isolation import warm_up as warm_up_isolation
+
+        warm_up_isolation()
+
+
 def open_session(
     settings: Settings,
     root: Path,
@@ -200,6 +219,7 @@ def open_session(
     from v4code.config import session_layers
     from v4code.edits.checkpoints import session_store
 
+    _warm_up_commands(settings, root)  # first: it overlaps all that follows
     layers = session_layers(root, layers)
     checkpoints = session_store(root)  # a batch a crash left half applied is rolled back
     backend = backend or make_backend(settings)

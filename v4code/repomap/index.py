@@ -374,14 +374,14 @@ def _parse_all(
     in this process could take it down the same way, so they get their terms only, and are
     not cached, so that the next build parses them again (in workers). It is filled as they
     are indexed, so a build cancelled after such a fallback does not cache them either."""
-    from concurrent.futures.process import BrokenProcessPool
-
     total = len(todo)
     if progress is not None and total:
         progress(0, total)
     workers = min(MAX_WORKERS, os.cpu_count() or 1)
     parse = True
     if total >= PARALLEL_FROM and workers > 1:
+        from concurrent.futures.process import BrokenProcessPool  # multiprocessing: only here
+
         try:
             _parse_parallel(root, todo, workers, progress, cancel, out)
             return
