@@ -72,6 +72,7 @@ class Tool:
     summary: Summarise | None = None
     proposes: bool = False  # its return annotation is a Proposal: it computes, never acts
     validate: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    external: bool = False  # declared by a schema (an MCP server's), not by a Python module
 
     @classmethod
     def from_schema(
@@ -98,6 +99,7 @@ class Tool:
             summary=summary,
             proposes=proposes,
             validate=validate,
+            external=True,
         )
 
     def summarise(self, args: dict[str, Any] | None, data: object = None) -> ToolSummary:
