@@ -38,6 +38,9 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "v4code.choices",
             "v4code.engines.table",
             "v4code.engines.sources",
+            "v4code.home",
+            "v4code.project_rules",
+            "v4code.tool_args",
         ),
     ),
     (
@@ -49,12 +52,22 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "v4code.sessions",
             "v4code.assets",
             "v4code.safety.trust",
+            "v4code.project_layer",
         ),
     ),
     ("safety", ("v4code.safety",)),
     ("backends", ("v4code.backends",)),
     ("repo", ("v4code.repo",)),
-    ("tool core", ("v4code.toolkit", "v4code.tool_context", "v4code.protocols", "v4code.turn")),
+    (
+        "tool core",
+        (
+            "v4code.toolkit",
+            "v4code.tool_context",
+            "v4code.tool_cards",
+            "v4code.protocols",
+            "v4code.turn",
+        ),
+    ),
     ("edits", ("v4code.edits",)),
     ("reading", ("v4code.repomap",)),
     (
@@ -67,6 +80,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "v4code.planning",
             "v4code.hooks",
             "v4code.custom_commands",
+            "v4code.routing",
             "v4code.named_agents",
         ),
     ),
@@ -160,3 +174,40 @@ def test_only_the_command_layer_declares_click_commands() -> None:
         if p not in allowed and declares.search(p.read_text(encoding="utf-8"))
     ]
     assert offenders == []
+
+
+def test_only_the_wiring_builds_an_agent_and_its_session_log() -> None:
+    """ARCHITECTURE.md names app.py the one place an Agent is built: a frontend that built
+    its own would miss what the wiring gives every agent (the policy, the session log).
+    `sessions.py` reopens a log itself only to leave a note in it."""
+    builds = {"Agent", "SessionLog.create", "SessionLog.reopen"}
+    offenders = []
+    for path in sources():
+        if path in (ROOT / "v4code" / "app.py", ROOT / "v4code" / "sessions.py"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and ast.unparse(node.func) in builds:
+                offenders.append(f"{module_name(path)}:{node.lineno} {ast.unparse(node.func)}")
+    assert offenders == [], "build it through v4code.app:\n" + "\n".join(offenders)
+
+
+# --- every function on one screen -------------------------------------------------------------
+
+LONGEST_FUNCTION = 60
+LONG_FUNCTIONS: dict[str, str] = {}  # "path:function" -> why it must stay long
+
+
+def long_functions() -> list[str]:
+    found = []
+    for path in [*sources(), *sorted((ROOT / "tools").glob("*.py"))]:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                length = (node.end_lineno or node.lineno) - node.lineno + 1
+                where = f"{path.relative_to(ROOT)}:{node.name}"
+                if length > LONGEST_FUNCTION and where not in LONG_FUNCTIONS:
+                    found.append(f"{where} ({length} lines)")
+    return sorted(found)
+
+
+def test_every_function_fits_on_one_screen() -> None:
+    assert long_functions() == []

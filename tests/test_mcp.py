@@ -385,3 +385,29 @@ def test_mcp_allow_changes_the_allow_list_only(workspace: Path, v4code_home: Pat
     assert result.exit_code == 0, result.output
     after = path.read_text()
     assert after == before.replace("allow = ['web__get']", 'allow = ["web__get", "web__list_*"]')
+
+
+def test_reinstalling_mcp_tools_keeps_a_project_tool_whose_name_has_the_separator(
+    tmp_path: Path,
+) -> None:
+    """Only tools an MCP server declared are taken out before a reinstall: a project's own
+    tool called `db__query` (a plain Python signature) stays in the list."""
+    from v4code.mcp.config import LoadedServers
+    from v4code.mcp.session import McpSession
+    from v4code.safety.permissions import PermissionPolicy
+    from v4code.toolkit import Tool, ToolRegistry
+
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    (tools / "db.py").write_text(
+        "from v4code.toolkit import ToolContext, tool\n\n\n"
+        "@tool(risk='read')\n"
+        "def db__query(ctx: ToolContext, sql: str) -> str:\n"
+        '    """Run a query."""\n'
+        "    return sql\n"
+    )
+    registry = ToolRegistry.load([tools])
+    registry.add(Tool.from_schema("old__tool", "An earlier server's.", {"type": "object"}, print))
+    session = McpSession(tmp_path, PermissionPolicy("ask"), None, LoadedServers(()))
+    session.install(registry)
+    assert registry.names() == ["db__query"]

@@ -150,6 +150,7 @@ def test_toolbar_shows_the_profile() -> None:
 
     agent = SimpleNamespace(
         settings=Settings(model="tiny", profile="local"),
+        model="tiny",
         last_prompt_tokens=0,
         mode="ask",
         unpriced_model=False,

@@ -371,6 +371,16 @@ EXPECT: dict[str, Expect] = {
         says=("README.md names Bar.",),
         check=has("README.md", "See `Bar`."),
     ),
+    # Model roles and `auto`
+    'v4code run --model auto --max-cost 0.50 "make add() in calc.py add; it is stuck"': Expect(
+        [
+            tool_call("escalate", reason="the user says it is stuck"),
+            edit("calc.py", "return a - b", "return a + b"),
+            text("add() adds now."),
+        ],
+        says=("⇄ escalated: deepseek-flash → deepseek-v4-pro", "add() adds now."),
+        check=has("calc.py", "return a + b"),
+    ),
     # Plan mode and the todo list
     'v4code run --plan "make add() in calc.py add instead of subtract"': Expect(
         PLAN_STEPS, says=("1. Make add return a + b",), check=has("calc.py", "return a - b")

@@ -346,6 +346,7 @@ def test_toolbar_text() -> None:
         last_prompt_tokens = 12_345
         total_cost = 0.0123
         unpriced_model = None
+        model = "deepseek-v4-pro"  # where the next request goes (Agent.model)
 
     assert toolbar_text(Agent()) == (
         " deepseek-v4-pro · think high · ask · ctx 12.3k/1M 1% · $0.0123"

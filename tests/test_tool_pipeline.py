@@ -92,8 +92,11 @@ def test_a_new_tool_is_one_file(
 
 
 def tool_schemas() -> dict[str, Any]:
+    """Every session's tools ("agent"), the review's, and what `model = "auto"` adds."""
     registry = ToolRegistry.load([tools_dir()])
-    return {"agent": registry.schemas(), "review": [FindingsCollector().tool().schema]}
+    review = [FindingsCollector().tool().schema]
+    auto = ToolRegistry.load([tools_dir() / "auto"]).schemas()
+    return {"agent": registry.schemas(), "review": review, "auto": auto}
 
 
 def test_tool_schemas_are_pinned(update_golden: bool) -> None:

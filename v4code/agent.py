@@ -23,6 +23,7 @@ from v4code.errors import BackendError, Cancelled, DeadlineExceeded, ExitCode
 from v4code.events import (
     ErrorEvent,
     Event,
+    ModelSwitched,
     Notice,
     ReasoningDelta,
     Retrying,
@@ -35,6 +36,7 @@ from v4code.events import (
     ToolStarted,
     TurnFinished,
     TurnStarted,
+    UsageChunk,
     UsageReported,
     event_to_dict,
 )
@@ -44,6 +46,7 @@ from v4code.planning import PlanBook
 from v4code.pricing import next_prompt_cost, price_for, price_usage, prompt_cost_estimate
 from v4code.protocols import Approver, Backend
 from v4code.relay import Relay
+from v4code.routing import Router
 from v4code.safety.permissions import PermissionPolicy
 from v4code.safety.programs import take_notices
 from v4code.sessions import SessionLog
@@ -58,6 +61,7 @@ if TYPE_CHECKING:
     from v4code.toolkit import Checkpoints
 
 E = TypeVar("E", bound=Event | StreamEvent)
+T = TypeVar("T")
 FirstMessage = Callable[[str, CancelToken], tuple[str, list[str]]]
 """The task -> the session's first user message and notices (app.py adds the repo map)."""
 
@@ -116,7 +120,8 @@ class Agent(AgentControls):
         self._instructions = NestedInstructions(root, conversation)
         self._first_message = first_message  # adds the repo map to the session's first message
         self.plan = PlanBook(self.policy, session)  # the todo list and plan mode (controls)
-        self.watchers: list[Watcher] = [self.plan.watch]  # see each finished call
+        self.routing = Router(self._risk_of)  # `auto`'s escalation, the fallback (controls)
+        self.watchers: list[Watcher] = [self.plan.watch, self._route]  # see each finished call
         self.relay = Relay()  # child agents' progress and questions, taken on the turn's thread
         self.subagents: list[SubagentFinished] = []  # this session's child agents (`/cost`)
         self._agents_owner: object = None  # what the `agents` seam stands for (give_agents)
@@ -154,7 +159,9 @@ class Agent(AgentControls):
         finally:
             self.cancel.deadline = None  # the turn's time limit ends with it
 
-    def _submit(self, text: str) -> Iterator[Event]:
+    def _begin(self, text: str) -> Generator[Event, None, TurnState]:
+        """Start a turn: its state and time limit, the tool list fixed, the context compacted
+        if full, pending system notes, then the user's message (the first with its map)."""
         self.cancel.reset()
         state = self._turn = TurnState.begin(self._settings, self.clock(), self.total_cost)
         self.cancel.deadline = state.deadline  # what runs under the turn stops with it too
@@ -173,6 +180,10 @@ class Agent(AgentControls):
             content, notices = self._first_message(text, self.cancel)
             yield from (self.record(Notice(n)) for n in [*notices, *take_notices()])
         self._append(Message(role="user", content=content))
+        return state
+
+    def _submit(self, text: str) -> Iterator[Event]:
+        state = yield from self._begin(text)
         final_text = ""
         try:
             while True:
@@ -225,13 +236,14 @@ class Agent(AgentControls):
         server reported one; before that (a session's first request) from the request itself,
         system prompt, tool schemas and repo map included, all of it at the cache-miss rate."""
         s = self._settings
+        price = price_for(self.model, s.prices)  # the routed model's: `auto` has none itself
         if self.last_prompt_tokens or s.max_cost is None:
-            return next_prompt_cost(s, self.last_prompt_tokens, self.cached)
+            return next_prompt_cost(price, self.last_prompt_tokens, self.cached)
         import json
 
         tools = self._tool_schemas or tuple(self.registry.schemas())
         tokens = self.conversation.estimate_tokens() + len(json.dumps(tools)) // 4
-        return prompt_cost_estimate(0, tokens, price_for(s.model, s.prices))
+        return prompt_cost_estimate(0, tokens, price)
 
     def _stop(self, status: str, final_text: str, reason: str, pending: str) -> TurnFinished:
         self.close_pending(pending)
@@ -248,14 +260,44 @@ class Agent(AgentControls):
         return compaction.needs_compaction(self.last_prompt_tokens, self._settings)
 
     def compact(self, auto: bool = False) -> Iterator[Event]:
-        """Summarise older turns; recent ones stay verbatim."""
-        return compaction.compact(self, auto)
+        """Summarise older turns; recent ones stay verbatim. The progress notices are shown,
+        not logged; a full context that cannot be compacted is said once a turn."""
+        history = self.conversation.history
+        cut = compaction.cut_point(history, auto)
+        if not cut:
+            if not auto:
+                yield Notice(compaction.NOTHING_YET)
+            elif not self._turn.compaction_skipped:
+                self._turn.compaction_skipped = True
+                yield self.record(Notice(compaction.UNCOMPACTABLE))
+            return
+        full = self.last_prompt_tokens / max(self._settings.context_window, 1)
+        yield compaction.starting(auto, full)
+        model = self._settings.compact_model or self.model  # a role of its own, priced so
+        summarise = compaction.compact(
+            history, cut, self.model_stream, model=model, kept=self.plan.for_model()
+        )
+        new = yield from self._recorded(summarise, model)
+        if new is not None:
+            self.replace_history(new)
+            yield self.record(compaction.compacted(cut))
 
-    def warn_once_uncompactable(self) -> bool:
-        """True the first time in a turn that a full context could not be compacted."""
-        first = not self._turn.compaction_skipped
-        self._turn.compaction_skipped = True
-        return first
+    def _recorded(
+        self, events: Generator[Event | UsageChunk, None, T], model: str | None = None
+    ) -> Generator[Event, None, T]:
+        """Pass on what `events` yields, recorded (usage priced first, as `model`'s when
+        given); return its result."""
+        while True:
+            try:
+                event = next(events)
+            except StopIteration as done:
+                result: T = done.value
+                return result
+            yield (
+                self.account(event.usage, model)
+                if isinstance(event, UsageChunk)
+                else self.record(event)
+            )
 
     def replace_history(self, messages: list[Message]) -> None:
         """The one rewrite of history (compaction); logged so a resumed session rebuilds it."""
@@ -264,12 +306,33 @@ class Agent(AgentControls):
         self._instructions.forget()
         self.last_prompt_tokens = self.conversation.estimate_tokens()
 
+    # --- which model (v4code.routing decides) -----------------------------------------------
+
+    @property
+    def model(self) -> str:
+        """The model the next request goes to: `model`, or where `auto` or a fallback led."""
+        return self.routing.model(self._settings)
+
+    def _risk_of(self, name: str) -> str | None:
+        found = self.registry.get(name)
+        return None if found is None else found.risk
+
+    def _route(self, finished: ToolFinished) -> list[Event]:
+        """A watcher: `auto`'s escalation signals, counted on each finished call."""
+        switch = self.routing.watch(finished, self._settings, self._turn.steps)
+        return [] if switch is None else [self._switched(switch)]
+
+    def _switched(self, switch: ModelSwitched) -> ModelSwitched:
+        """The new model's prefix cache is cold: the next prompt is priced as a miss."""
+        self.cached = 0
+        return switch
+
     # --- one model request --------------------------------------------------------------
 
     def request(self) -> ChatRequest:
         s = self._settings
         return ChatRequest(
-            model=s.model,
+            model=self.model,
             messages=self.conversation.messages(),
             tools=self._tool_schemas or tuple(self.registry.schemas()),
             thinking=s.thinking,
@@ -284,6 +347,18 @@ class Agent(AgentControls):
         return self._backend.stream(request, self.cancel, deadline=self.cancel.deadline)
 
     def _stream_reply(self) -> Generator[Event, None, Reply]:
+        """One reply; when the model is overloaded or no longer served, the same request
+        again on `fallback_model`, said first (v4code.routing)."""
+        while True:
+            try:
+                return (yield from self._stream_once())
+            except BackendError as exc:
+                switch = self.routing.fall_back(exc, self._settings, self._turn.steps)
+                if switch is None:
+                    raise
+                yield self.record(self._switched(switch))
+
+    def _stream_once(self) -> Generator[Event, None, Reply]:
         reply = Reply()
         try:
             for ev in self.model_stream(self.request()):
@@ -315,9 +390,9 @@ class Agent(AgentControls):
         """Price one response's usage (by the model that served it, else the configured one)
         and add it to the session totals, kept to 1e-6 USD (no float noise)."""
         s = self._settings
-        cost, priced = price_usage(usage, (model, s.model), s.prices, s.peak_multiplier)
+        cost, priced = price_usage(usage, (model, self.model), s.prices, s.peak_multiplier)
         if not priced:
-            self.unpriced_model = model or s.model
+            self.unpriced_model = model or self.model
         self.total_usage = self.total_usage + usage
         self.total_cost = round(self.total_cost + cost, 6)
         self.last_prompt_tokens = usage.prompt_tokens + usage.completion_tokens

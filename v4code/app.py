@@ -8,19 +8,20 @@ from typing import TYPE_CHECKING, Any
 
 from v4code.agent import Agent
 from v4code.cancel import CancelToken
-from v4code.config import DEFAULT_BASE_URL, Settings, user_home
+from v4code.config import AUTO, DEFAULT_BASE_URL, Settings, user_home
 from v4code.conversation import Conversation
 from v4code.errors import ConfigError, V4codeError
 from v4code.instructions import build_system_prompt
 from v4code.protocols import Approver, Backend
 from v4code.safety.permissions import PermissionPolicy
-from v4code.sessions import SessionLog, find_session, read_session
+from v4code.sessions import SessionData, SessionLog, find_session, read_session
 from v4code.toolkit import ToolRegistry
 from v4code.types import Message
 from v4code.workspace import workspace_root
 
 if TYPE_CHECKING:
     from v4code.edits.checkpoints import CheckpointStore
+    from v4code.project_layer import ProjectLayer, SessionLayers
     from v4code.repomap.opening import OpeningMap
     from v4code.subagents import ChildPlan, PathClaims
 
@@ -31,41 +32,64 @@ __all__ = [
     "load_registry",
     "make_backend",
     "open_session",
+    "task_agent",
     "workspace_root",
 ]
 
 
-def load_registry(root: Path, only: tuple[str, ...] | None = None) -> ToolRegistry:
+def load_registry(
+    root: Path, only: tuple[str, ...] | None = None, project: ProjectLayer | None = None
+) -> ToolRegistry:
     """The bundled tools, plus `.v4code/tools/` once the user trusts the repository.
 
     A project tool is Python that runs on import, so it is never loaded from an untrusted
     repository (or through a linked directory, whose content trust does not cover).
+    `project`: the session's project layer (else `root`'s, read now).
     """
     from v4code.assets import tools_dir
-    from v4code.safety.trust import is_trusted
+    from v4code.tool_cards import ToolCards
 
-    directories = [tools_dir()]
-    project = root / ".v4code" / "tools"
-    if project.is_dir() and not project.is_symlink() and is_trusted(root):
-        directories.append(project)
-    return ToolRegistry.load(directories, only=only)
+    # The bundled tools' modules are imported when the model first calls one of them.
+    cards = ToolCards(user_home() / "cache" / "tool-cards.json")
+    registry = ToolRegistry.load([tools_dir()], only=only, cards=cards)
+    if project is None and (root / ".v4code" / "tools").is_dir():
+        from v4code.project_layer import read_project_layer
+
+        project = read_project_layer(root)
+    if project is not None and project.tools is not None:
+        for t in ToolRegistry.load([project.tools], only=only):
+            registry.add(t)
+    return registry
 
 
-def _extensions(root: Path, policy: PermissionPolicy) -> dict[str, Any]:
+def offer_escalate(registry: ToolRegistry, settings: Settings) -> None:
+    """Add the `escalate` tool (tools/auto/) to a session routed by `auto` (a resumed one
+    too); every other session's tool list stays as it was."""
+    from v4code.assets import tools_dir
+    from v4code.routing import ESCALATE_TOOL
+
+    if settings.model != AUTO:
+        return
+    found = ToolRegistry.load([tools_dir() / "auto"]).get(ESCALATE_TOOL)
+    if found is not None and registry.get(ESCALATE_TOOL) is None:
+        registry.add(found)
+
+
+def _extensions(root: Path, policy: PermissionPolicy, layers: SessionLayers) -> dict[str, Any]:
     """MCP servers (started now, in the background) and hooks, as Agent arguments."""
     from v4code.hooks import load_hooks
     from v4code.mcp.config import load_servers
 
     before_apply: list[Any] = []
     found: dict[str, Any] = {}
-    loaded = load_servers(root)  # read once: the session gets what was checked here
+    loaded = load_servers(root, layers)  # read once: the session gets what was checked here
     if loaded.servers:
         from v4code.mcp.session import McpSession
 
         mcp = McpSession(root, policy, user_home() / "logs", loaded)
         before_apply.append(mcp.before_apply)
         found["tool_setup"] = mcp.install
-    hooks = load_hooks(root)
+    hooks = load_hooks(root, layers)
     if hooks is not None:
         before_apply.append(hooks.before_apply)
         found["hooks"] = hooks
@@ -98,6 +122,40 @@ def make_backend(settings: Settings) -> Backend:
     )
 
 
+def task_agent(
+    settings: Settings,
+    root: Path,
+    approver: Approver,
+    registry: ToolRegistry,
+    *,
+    system_prompt: str,
+    meta: dict[str, Any],
+    backend: Backend,
+    cancel: CancelToken | None = None,
+) -> Agent:
+    """An Agent for one fixed task that edits nothing (a review of a diff chunk): a new
+    session log (`meta` as its header), the settings' permission mode, and none of a
+    session's extras (checkpoints, MCP servers, hooks, a repo map in the first message)."""
+    system = Message(role="system", content=system_prompt)
+    log = SessionLog.create(root, meta, settings.api_key)
+    log.message(system)
+    policy = PermissionPolicy(
+        settings.permission_mode, root=root, allow_destructive=settings.allow_destructive
+    )
+    return Agent(
+        settings=settings,
+        backend=backend,
+        registry=registry,
+        root=root,
+        conversation=Conversation(system),
+        session=log,
+        approver=approver,
+        policy=policy,
+        checkpoints=None,
+        cancel=cancel,
+    )
+
+
 @dataclass
 class AgentSession:
     """What open_session returns: an Agent wired to its session log, and whether that log was
@@ -125,6 +183,21 @@ def _with_repo_map(settings: Settings, root: Path) -> OpeningMap | None:
     return OpeningMap(root, settings.repo_map_tokens, secret_files=settings.secret_files)
 
 
+def _warm_up_commands(settings: Settings, root: Path) -> None:
+    """Start the once-per-process checks the first command waits for (can bubblewrap start
+    here, which host sockets to hide) in the background now, so they overlap the start-up."""
+    if settings.permission_mode == "read-only":
+        return  # no command will run
+    if PermissionPolicy(settings.permission_mode).sandbox_commands and settings.sandbox:
+        from v4code.safety.sandbox import warm_up
+
+        warm_up(root)
+    else:
+        from v4code.safety.isolation import warm_up as warm_up_isolation
+
+        warm_up_isolation()
+
+
 def open_session(
     settings: Settings,
     root: Path,
@@ -137,35 +210,33 @@ def open_session(
     system_prompt: str | None = None,
     meta: dict[str, Any] | None = None,
     warm_up_map: bool = False,
+    layers: SessionLayers | None = None,
 ) -> AgentSession:
     """A new session, or an existing one continued with its exact history (cache prefix).
 
     `warm_up_map`: start indexing for the first message's repo map now, in the background
     (the chat, where the person is still typing it); `AgentSession.close` stops it.
+    `layers`: the config files and project layer the settings came from (else read now):
+    the project's tools, prompts, MCP servers and hooks come from the same reading.
     """
+    from v4code.config import session_layers
     from v4code.edits.checkpoints import session_store
 
+    _warm_up_commands(settings, root)  # first: it overlaps all that follows
+    layers = session_layers(root, layers)
     checkpoints = session_store(root)  # a batch a crash left half applied is rolled back
     backend = backend or make_backend(settings)
-    registry = registry if registry is not None else load_registry(root)
+    registry = registry if registry is not None else load_registry(root, project=layers.project)
     if resume is not None:
         data = read_session(find_session(root, resume or None))
-        if data.system is None:
-            raise V4codeError(
-                f"session {data.session_id} has no system message; it cannot be resumed"
-            )
-        conversation = Conversation(data.system, data.messages[1:])
-        log = SessionLog.reopen(data.path, data.session_id, settings.api_key)
+        conversation, log = _reopened(data, settings)
     else:
-        system = Message(role="system", content=system_prompt or build_system_prompt(root))
-        conversation = Conversation(system)
-        info = {"model": settings.model, "base_url": settings.base_url, **(meta or {})}
-        log = SessionLog.create(root, info, settings.api_key)
-        log.message(system)
+        system = system_prompt or build_system_prompt(root, layers.project)
+        conversation, log = _created(settings, root, system, meta)
     policy = PermissionPolicy(
         settings.permission_mode, root=root, allow_destructive=settings.allow_destructive
     )
-    extensions = _extensions(root, policy)
+    extensions = _extensions(root, policy, layers)
     opening_map = None if resume is not None else _with_repo_map(settings, root)
     agent = Agent(
         settings=settings,
@@ -182,36 +253,68 @@ def open_session(
         **extensions,
     )
     if resume is not None:
-        # Pending calls of a crashed session must be answered before the next request.
-        from v4code.edits.journal_note import pending_call_note
-        from v4code.notes import restore
-        from v4code.sessions import resume_state
-
-        rolled = checkpoints.interrupted_batches(root, agent.session_id)
-        agent.close_pending(pending_call_note(rolled[-1:]))
-        restore(agent, resume_state(data), data.pending_notes)
-        agent.plan.restore(data.events)  # the todo list, plan mode, a plan awaiting its answer
-    give_agents(agent)
+        _resume_state(agent, data, checkpoints)
+    _session_tools(agent, layers)  # before the first turn fixes the tool list
     if opening_map is not None and warm_up_map:
         opening_map.warm_up()
     return AgentSession(agent, resume is not None, checkpoints, opening_map)
 
 
+def _reopened(data: SessionData, settings: Settings) -> tuple[Conversation, SessionLog]:
+    """A saved session's exact history and its log, opened to append to."""
+    if data.system is None:
+        raise V4codeError(f"session {data.session_id} has no system message; it cannot be resumed")
+    conversation = Conversation(data.system, data.messages[1:])
+    return conversation, SessionLog.reopen(data.path, data.session_id, settings.api_key)
+
+
+def _created(
+    settings: Settings, root: Path, system_prompt: str, meta: dict[str, Any] | None
+) -> tuple[Conversation, SessionLog]:
+    """A new session's conversation and log, the system message written first."""
+    system = Message(role="system", content=system_prompt)
+    info = {"model": settings.model, "base_url": settings.base_url, **(meta or {})}
+    log = SessionLog.create(root, info, settings.api_key)
+    log.message(system)
+    return Conversation(system), log
+
+
+def _resume_state(agent: Agent, data: SessionData, checkpoints: CheckpointStore) -> None:
+    """What a continued session carries on with: pending calls of a crashed session answered
+    before the next request, the notes, the todo list, plan mode, a plan awaiting its answer."""
+    from v4code.edits.journal_note import pending_call_note
+    from v4code.notes import restore
+    from v4code.sessions import resume_state
+
+    rolled = checkpoints.interrupted_batches(agent.root, agent.session_id)
+    agent.close_pending(pending_call_note(rolled[-1:]))
+    restore(agent, resume_state(data), data.pending_notes)
+    agent.plan.restore(data.events)
+
+
 # --- child agents (the `task` tool) ------------------------------------------------------
 
-NOT_FOR_CHILDREN = frozenset({"task", "propose_plan", "update_plan"})
-"""A child starts no children (depth 1) and keeps no plan of the session's."""
+NOT_FOR_CHILDREN = frozenset({"task", "propose_plan", "update_plan", "escalate"})
+"""A child starts no children (depth 1), keeps no plan of the session's and does not
+escalate the session's model."""
 
 
-def give_agents(agent: Agent, folders: list[tuple[Path, str]] | None = None) -> None:
-    """Let the agent's `task` tool start children: named agents from `folders` (default:
-    the user's agents folder and, once trusted, the repository's `.v4code/agents/`)."""
-    if agent.registry.get("task") is None:
+def _session_tools(agent: Agent, layers: SessionLayers) -> None:
+    """The tools only some sessions get: `escalate` for `auto`, children for `task`."""
+    offer_escalate(agent.registry, agent.settings)
+    give_agents(agent, layers.project.agents)
+
+
+def give_agents(agent: Agent, project_agents: Path | None = None) -> None:
+    """Let the agent's `task` tool start children: named agents from the user's agents
+    folder and `project_agents` (a trusted repository's `.v4code/agents/`, from the session's
+    project layer, which says None for an untrusted one)."""
+    if "task" not in agent.registry.names():
         return
     from v4code.named_agents import agent_folders, load_named_agents
     from v4code.subagents import AgentsSeam, SubagentRunner
 
-    named = load_named_agents(agent_folders(agent.root) if folders is None else folders)
+    named = load_named_agents(agent_folders(project_agents))
     if named and not any(m.role == "user" for m in agent.conversation.history):
         listed = "; ".join(f"{a.name}: {a.description or 'no description'}" for a in named.values())
         agent.notes.append(f"Named agents the task tool can start (its `agent`): {listed}.")
@@ -227,7 +330,9 @@ def child_agent(parent: Agent, plan: ChildPlan, claims: PathClaims) -> Agent:
     from v4code.subagents import RelayedApprover
 
     settings = plan.settings
-    prompt = build_system_prompt(parent.root) + "\n" + load_prompt("subagent")
+    # the parent's system prompt first: the same prefix, so the children's requests share
+    # one prompt cache
+    prompt = (parent.conversation.system.content or "") + "\n" + load_prompt("subagent")
     if plan.prompt:
         prompt += f"\n## Your role: {plan.name}\n\n{plan.prompt}\n"
     log = parent.session.for_child(plan.child)

@@ -10,9 +10,13 @@ from __future__ import annotations
 import functools
 import string
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import v4code
 from v4code.errors import V4codeError
+
+if TYPE_CHECKING:
+    from v4code.project_layer import ProjectLayer
 
 
 def _bundled_dir(kind: str) -> Path:
@@ -36,19 +40,22 @@ def prompts_dir() -> Path:
     return _bundled_dir("prompts")
 
 
-def prompt_path(name: str, project_root: Path | None = None) -> Path:
+def prompt_path(name: str, project_root: Path | ProjectLayer | None = None) -> Path:
     """Project `.v4code/prompts/` overrides the user's, which override the bundled one.
 
     The project's prompt counts only in a repository the user trusts (safety/trust.py): an
     untrusted one could otherwise rewrite the review's instructions to pass anything.
+    `project_root`: the repository (its trust asked now) or the session's project layer.
     """
-    from v4code.config import user_home
+    from v4code.home import user_home
 
     candidates = []
-    if project_root is not None:
+    if isinstance(project_root, Path):
         project = project_root / ".v4code" / "prompts" / f"{name}.md"
         if project.is_file() and not project.is_symlink() and _trusted(project_root):
             candidates.append(project)
+    elif project_root is not None and (found := project_root.prompt(name)) is not None:
+        candidates.append(found)
     candidates.append(user_home() / "prompts" / f"{name}.md")
     candidates.append(prompts_dir() / f"{name}.md")
     for c in candidates:
@@ -63,7 +70,9 @@ def _trusted(root: Path) -> bool:
     return is_trusted(root)
 
 
-def load_prompt(name: str, project_root: Path | None = None, **variables: str) -> str:
+def load_prompt(
+    name: str, project_root: Path | ProjectLayer | None = None, **variables: str
+) -> str:
     """Render a Markdown prompt; a missing `$variable` is an error, not a silent blank."""
     text = prompt_path(name, project_root).read_text(encoding="utf-8")
     return string.Template(text).substitute(variables)

@@ -4,26 +4,25 @@ It is the one deliberate rewrite of history (it starts a new cache prefix), done
 conversation nears `compact_threshold` of the context window (checked before every model
 request, so a long turn is compacted too) or when the person asks (/compact). The current turn
 and the one before it stay verbatim (the task state); the summary prompt is prompts/compact.md.
-The agent logs a "compaction" record with the new history, so a resumed session rebuilds it.
+`compact` asks for the summary and returns the new history; the agent replaces its history
+with it and logs a "compaction" record, so a resumed session rebuilds it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Generator, Iterator
 
 from v4code.assets import load_prompt
 from v4code.config import Settings
 from v4code.errors import BackendError, Cancelled
-from v4code.events import ErrorEvent, Event, Notice, Retrying, TextDelta, UsageChunk
+from v4code.events import ErrorEvent, Event, Notice, Retrying, StreamEvent, TextDelta, UsageChunk
 from v4code.types import ChatRequest, Message
-
-if TYPE_CHECKING:
-    from v4code.agent import Agent
 
 KEEP_TURNS = 2
 MAX_TRANSCRIPT_CHARS = 400_000
 SUMMARY_HEADER = "Summary of the earlier part of this session (older turns were compacted):"
+NOTHING_YET = f"Nothing to compact yet: the last {KEEP_TURNS} turns stay verbatim."
+UNCOMPACTABLE = "The context is nearly full, but its recent turns cannot be compacted."
 
 
 def split_point(history: list[Message], keep_turns: int = KEEP_TURNS) -> int:
@@ -62,10 +61,10 @@ def worth_compacting(history: list[Message], cut: int, share: float = 0.25) -> b
     return size(history[:cut]) >= share * max(size(history), 1)
 
 
-def summary_request(settings: Settings, older: list[Message]) -> ChatRequest:
+def summary_request(model: str, older: list[Message]) -> ChatRequest:
     """The request that summarises `older`: no tools, no thinking, the prompt from prompts/."""
     return ChatRequest(
-        model=settings.model,
+        model=model,
         messages=(
             Message("system", load_prompt("compact")),
             Message("user", "Summarise this session so far:\n\n" + transcript(older)),
@@ -89,47 +88,54 @@ def needs_compaction(last_prompt_tokens: int, settings: Settings) -> bool:
     return last_prompt_tokens >= settings.compact_threshold * settings.context_window
 
 
-def compact(agent: Agent, auto: bool = False) -> Iterator[Event]:
-    """Summarise the agent's older turns; recent ones stay verbatim. Logged so resume rebuilds it."""
-    history = agent.conversation.history
+def cut_point(history: list[Message], auto: bool) -> int:
+    """Where the summarised part ends; 0 when there is nothing to compact (automatically,
+    also when compacting would not pay)."""
     cut = split_point(history)
-    if cut == 0 or (auto and not worth_compacting(history, cut)):
-        if not auto:
-            yield Notice(f"Nothing to compact yet: the last {KEEP_TURNS} turns stay verbatim.")
-        elif agent.warn_once_uncompactable():
-            yield agent.record(
-                Notice("The context is nearly full, but its recent turns cannot be compacted.")
-            )
-        return
-    full = agent.last_prompt_tokens / max(agent.settings.context_window, 1)
-    yield Notice(
-        f"Compacting: the context is {full:.0%} full; summarising older turns…"
-        if auto
-        else "Compacting: summarising older turns…"
+    return 0 if auto and cut and not worth_compacting(history, cut) else cut
+
+
+def starting(auto: bool, full: float) -> Notice:
+    """What the person sees while the summary is written (`full`: the share of the window)."""
+    if auto:
+        return Notice(f"Compacting: the context is {full:.0%} full; summarising older turns…")
+    return Notice("Compacting: summarising older turns…")
+
+
+def compacted(cut: int) -> Notice:
+    return Notice(
+        f"Compacted {cut} older messages into a summary; the last {KEEP_TURNS} turns are "
+        "kept verbatim. A new cache prefix starts here."
     )
+
+
+def compact(
+    history: list[Message],
+    cut: int,
+    stream: Callable[[ChatRequest], Iterator[StreamEvent]],
+    *,
+    model: str,
+    kept: str = "",
+) -> Generator[Event | UsageChunk, None, list[Message] | None]:
+    """Summarise `history[:cut]` with one request through `stream`; returns the new history
+    (the summary with `kept`, then the recent turns as they were), or None when the request
+    failed or was cancelled. Retries, usage and failures are yielded for the caller to record
+    (and price): the history is the caller's to replace and log."""
     parts: list[str] = []
     try:
-        for ev in agent.model_stream(summary_request(agent.settings, history[:cut])):
+        for ev in stream(summary_request(model, history[:cut])):
             if isinstance(ev, TextDelta):
                 parts.append(ev.text)
-            elif isinstance(ev, UsageChunk):
-                yield agent.account(ev.usage, None)
-            elif isinstance(ev, Retrying):
-                yield agent.record(ev)
+            elif isinstance(ev, (UsageChunk, Retrying)):
+                yield ev
     except Cancelled:
-        yield agent.record(Notice("Compaction cancelled; the conversation is unchanged."))
-        return
+        yield Notice("Compaction cancelled; the conversation is unchanged.")
+        return None
     except BackendError as exc:
-        yield agent.record(ErrorEvent(f"compaction failed: {exc.message}", "backend"))
-        return
+        yield ErrorEvent(f"compaction failed: {exc.message}", "backend")
+        return None
     summary = "".join(parts).strip()
     if not summary:
-        yield agent.record(ErrorEvent("compaction failed: the summary came back empty", "backend"))
-        return
-    agent.replace_history(rebuild(summary, history[cut:], agent.plan.for_model()))
-    yield agent.record(
-        Notice(
-            f"Compacted {cut} older messages into a summary; the last {KEEP_TURNS} turns are "
-            "kept verbatim. A new cache prefix starts here."
-        )
-    )
+        yield ErrorEvent("compaction failed: the summary came back empty", "backend")
+        return None
+    return rebuild(summary, history[cut:], kept)

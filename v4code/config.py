@@ -14,18 +14,27 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
-import sys
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from v4code.choices import DIALECTS, EFFORTS
 from v4code.choices import PERMISSION_MODES as PERMISSION_MODES  # re-exported for the store
 from v4code.errors import ConfigError
+from v4code.home import user_config_path as user_config_path  # re-exported: one import for
+from v4code.home import user_home as user_home  # the many callers that also need settings
+from v4code.project_rules import never_from_project as never_from_project
 from v4code.safety.redact import add_secret_env, mask
+from v4code.toml_tables import parse_toml, read_config_text
+
+if TYPE_CHECKING:
+    from v4code.project_layer import SessionLayers
 
 MAX_COMMAND_TIMEOUT = 3600  # seconds; the run_command tool's ceiling too
 DEFAULT_BASE_URL = "https://api.deepseek.com"
+AUTO = "auto"
+"""`model = "auto"`: the main loop starts on `flash_model` and escalates to `pro_model` on the
+signals v4code.routing names."""
 
 # USD per 1M tokens, off-peak; DeepSeek bills peak hours at `peak_multiplier` times these
 # (pricing page, 2026-09-10 onwards). Override under [prices."MODEL"] in a config file.
@@ -34,16 +43,6 @@ DEFAULT_PRICES: dict[str, dict[str, float]] = {
     "deepseek-flash": {"hit": 0.003, "miss": 0.15, "output": 0.60},
     "deepseek-v4-flash": {"hit": 0.003, "miss": 0.15, "output": 0.60},
 }
-
-
-def user_home() -> Path:
-    """Where every user-level file lives; V4CODE_HOME moves all of them to one folder."""
-    override = os.environ.get("V4CODE_HOME")
-    if override:
-        return Path(override).expanduser()
-    import click
-
-    return Path(click.get_app_dir("v4code"))
 
 
 @dataclass(frozen=True)
@@ -78,14 +77,19 @@ class Settings:
     output_cap: int = 30_000
     peak_multiplier: float = 2.0
     prices: dict[str, dict[str, float]] = field(default_factory=lambda: dict(DEFAULT_PRICES))
-    review_model: str = "deepseek-flash"
+    review_model: str = "deepseek-flash"  # the commit gate and `v4code review`
+    subagent_model: str = "deepseek-flash"  # the model a child agent runs on
+    compact_model: str | None = None  # summarises older turns; None: the session's own model
+    fallback_model: str | None = None  # taken on overload or a model no longer served
+    flash_model: str = "deepseek-flash"  # where `model = "auto"` starts
+    pro_model: str = "deepseek-v4-pro"  # where `model = "auto"` escalates to
+    test_command: str | None = None  # your tests; for `auto`, its failures count as pytest's do
     review_effort: str | None = "low"
     review_transport: str = "stdlib"  # the hook runs on every commit: skip the SDK's import
     review_skip: str = ""  # comma-separated globs `v4code review` leaves out
     compact_threshold: float = 0.8
     profile: str | None = None  # the [profiles.NAME] applied (flag --profile, V4CODE_PROFILE)
     repo_map_tokens: int = 1500  # the repo map sent with a session's first message; 0: none
-    subagent_model: str = "deepseek-flash"  # what a child agent (the `task` tool) runs on
     max_parallel_agents: int = 4  # child agents running at once; more calls wait their turn
     subagent_max_steps: int = 30  # model requests per child agent
     subagent_max_cost: float | None = 0.5  # USD per child, inside the turn's --max-cost
@@ -148,76 +152,12 @@ def _coerce(name: str, value: Any, source: str) -> Any:
         ) from None
 
 
-def parse_toml(text: str, source: Path) -> dict[str, Any]:
-    """TOML text as data; ConfigError naming `source` when it is not valid TOML."""
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover
-        import tomli as tomllib
-    try:
-        data: dict[str, Any] = tomllib.loads(text)
-        return data
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{source} is not valid TOML: {exc}") from None
-
-
-def read_config_text(path: Path) -> str:
-    """A config file's text; ConfigError when it cannot be read or is not UTF-8."""
-    try:
-        return path.read_bytes().decode("utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path} is not valid TOML: it is not UTF-8 text") from None
-
-
 def _read_toml(path: Path) -> dict[str, Any]:
     return parse_toml(read_config_text(path), path)
 
 
-def user_config_path() -> Path:
-    return user_home() / "config.toml"
-
-
 def project_config_path(root: Path) -> Path:
     return root / ".v4code" / "config.toml"
-
-
-# Settings a repository could use against its user: where the key goes, the key itself, the
-# sandbox, review gating. Names are matched by shape too, so a later endpoint, key or sandbox
-# setting is covered the day it is added.
-NEVER_FROM_PROJECT = frozenset(
-    {
-        "base_url",
-        "api_key",
-        "sandbox",
-        "sandbox_allow_read",
-        "allow_destructive",
-        "review_skip",
-        "secret_files",
-        "allow_secrets",
-        "profile",
-        "profiles",
-        "prices",  # a price of 0 would quietly switch --max-cost off
-        "peak_multiplier",
-    }
-)
-_NEVER_SUFFIXES = ("_url", "_key", "_key_env", "_endpoint")
-_NEVER_PREFIXES = ("sandbox", "review_skip", "review_fail", "endpoint", "secret", "allow_")
-PROJECT_PERMISSION_MODES = ("read-only", "ask")  # a project may narrow, never widen
-
-
-def never_from_project(name: str, value: Any = None) -> bool:
-    """True for a setting a repository's `.v4code/config.toml` may not set, trusted or not."""
-    name = name.replace("-", "_").lower()
-    if name == "permission_mode":
-        return str(value).strip().lower() not in PROJECT_PERMISSION_MODES
-    return (
-        name in NEVER_FROM_PROJECT
-        or name.endswith(_NEVER_SUFFIXES)
-        or name.startswith(_NEVER_PREFIXES)
-        or "url" in name.split("_")
-    )
 
 
 # Tables read by their own loaders (v4code.mcp.config, v4code.hooks), not settings.
@@ -285,38 +225,31 @@ def profile_layer(name: str, user: dict[str, Any] | None = None) -> dict[str, An
             raise ConfigError(f"{source}: prices must be a table with hit, miss and output")
         model = str(table.get("model") or "*")
         layer["prices"] = {model: prices}
-    if "model" in table:
-        # a local engine serves one model: review and child agents too
+    if "model" in table:  # a local engine serves one model: every role runs on it
         layer["review_model"] = layer["subagent_model"] = table["model"]
     layer["profile"] = name
     return layer
 
 
 def user_toml() -> dict[str, Any]:
-    """The user's config file as data ({} when there is none)."""
+    """The user's config file as data ({} when there is none), read now: for the commands
+    that edit or list it; a session reads it once, in its `SessionLayers`."""
     path = user_config_path()
     return _read_toml(path) if path.is_file() else {}
 
 
-def project_layer_data(root: Path) -> tuple[dict[str, Any], list[str]]:
-    """The project's config file as data (extension tables included) when the user trusts the
-    repository, else {}; and the notices on why it was left out."""
-    from v4code.safety.trust import trust_state  # safety sits above config: import late
+def session_layers(root: Path, layers: SessionLayers | None) -> SessionLayers:
+    """`layers`, or the user's file and `root`'s project layer read now (a one-off caller)."""
+    if layers is not None:
+        return layers
+    from v4code.project_layer import read_layers
 
-    state = trust_state(root)
-    if state.notice is not None:
-        return {}, [state.notice]
-    path = project_config_path(root)
-    if not state.trusted or not path.is_file():
-        return {}, []
-    if path.is_symlink():
-        return {}, [f"{path} is a symbolic link: ignored; use a plain file"]
-    return _read_toml(path), []
+    return read_layers(root)
 
 
-def _project_layer(root: Path) -> tuple[dict[str, Any], list[str]]:
+def _project_layer(layers: SessionLayers) -> tuple[dict[str, Any], list[str]]:
     """The project file's settings that may apply, and the notices on what was left out."""
-    layer, notices = project_layer_data(root)
+    layer, notices = layers.project.config.table(), list(layers.project.notices)
     ignored = [k for k, v in layer.items() if never_from_project(str(k), v)]
     if ignored:
         notices.append(
@@ -332,8 +265,12 @@ ENV_ALIASES = {
 }
 
 
-def load_settings(root: Path, flags: dict[str, Any] | None = None) -> LoadedSettings:
-    """Merge every layer; unknown keys are errors so a typo never silently does nothing."""
+def load_settings(
+    root: Path, flags: dict[str, Any] | None = None, layers: SessionLayers | None = None
+) -> LoadedSettings:
+    """Merge every layer; unknown keys are errors so a typo never silently does nothing.
+    `layers`: the session's files, read when it opened (else read now)."""
+    layers = session_layers(root, layers)
     values: dict[str, Any] = {}
     sources: dict[str, str] = {f.name: "default" for f in fields(Settings)}
 
@@ -353,11 +290,11 @@ def load_settings(root: Path, flags: dict[str, Any] | None = None) -> LoadedSett
             values[name] = value
             sources[name] = source
 
-    user = user_toml()  # read once: the profiles come from it too
+    user = layers.user.table()  # read once: the profiles come from it too
     with contextlib.suppress(ConfigError):  # a bad [profiles] matters when one is used
         user_profiles(user)  # their keys are secrets whichever profile is used
     apply(user, str(user_config_path()))
-    project_layer, notices = _project_layer(root)
+    project_layer, notices = _project_layer(layers)
     apply(project_layer, str(project_config_path(root)))
     env_layer: dict[str, Any] = {}
     env_sources: dict[str, str] = {}
@@ -449,10 +386,24 @@ def describe(loaded: LoadedSettings) -> list[tuple[str, str, str]]:
     return rows
 
 
+def session_models(settings: Settings) -> tuple[str, ...]:
+    """Every model a session may send requests to, each priced by its own price: the main
+    loop's (both of `auto`'s), the compaction's and the fallback."""
+    main = (
+        (settings.flash_model, settings.pro_model) if settings.model == AUTO else (settings.model,)
+    )
+    roles = (settings.compact_model, settings.fallback_model)
+    return tuple(dict.fromkeys([*main, *(m for m in roles if m)]))
+
+
 def check_cost_limit(settings: Settings) -> None:
-    """A cost limit needs a price: with none known for the model it would never fire, so
-    refuse to start rather than run unlimited (a `[prices."*"]` fallback counts as a price)."""
+    """A cost limit needs a price: with none known for a model the session may use it would
+    never fire, so refuse to start rather than run unlimited (a `[prices."*"]` fallback counts
+    as a price). `auto` is priced as the two models it routes between."""
     from v4code.pricing import price_for, unknown_price_message
 
-    if settings.max_cost is not None and price_for(settings.model, settings.prices) is None:
-        raise ConfigError(unknown_price_message(settings.model))
+    if settings.max_cost is None:
+        return
+    for model in session_models(settings):
+        if price_for(model, settings.prices) is None:
+            raise ConfigError(unknown_price_message(model))

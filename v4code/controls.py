@@ -10,6 +10,7 @@ from __future__ import annotations
 from v4code.config import Settings
 from v4code.planning import PLAN_MODE_NOTE, PlanBook
 from v4code.protocols import Backend
+from v4code.routing import Router
 from v4code.safety.permissions import PermissionPolicy
 from v4code.sessions import SessionLog, settings_event
 from v4code.toolkit import ToolRegistry
@@ -25,6 +26,7 @@ class AgentControls:
     session: SessionLog
     registry: ToolRegistry
     plan: PlanBook
+    routing: Router
     notes: list[str]
     total_usage: Usage
     total_cost: float
@@ -50,7 +52,9 @@ class AgentControls:
         return self.policy.mode
 
     def set_model(self, model: str) -> None:
+        """The person's choice of model; it holds over an earlier escalation or fallback."""
         self._settings = self._settings.replace(model=model)
+        self.routing.chosen()
         self._log_settings()
 
     def set_thinking(self, thinking: bool, effort: str | None = None) -> None:

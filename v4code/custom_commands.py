@@ -11,6 +11,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from v4code.project_layer import ProjectLayer
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 MAX_BYTES = 100_000
@@ -93,27 +97,35 @@ def _read_folder(folder: Path, source: str) -> dict[str, CustomCommand]:
 
 
 def load_custom_commands(
-    root: Path, reserved: frozenset[str] = frozenset()
+    root: Path, reserved: frozenset[str] = frozenset(), project: ProjectLayer | None = None
 ) -> dict[str, CustomCommand]:
-    """Every custom command by name; names in `reserved` (built-in commands) are skipped."""
-    from v4code.config import user_home
-    from v4code.safety.trust import is_trusted
+    """Every custom command by name; names in `reserved` (built-in commands) are skipped.
+    `project`: the session's project layer (else `root`'s, read now)."""
+    from v4code.home import user_home
 
+    layer = project if project is not None else _layer(root)
     commands: dict[str, CustomCommand] = {}
-    project = root / ".v4code" / "commands"
-    if project.is_dir() and is_trusted(root):
-        commands.update(_read_folder(project, "project"))
+    folder = layer.commands
+    if folder is not None:
+        commands.update(_read_folder(folder, "project"))
     commands.update(_read_folder(user_home() / "commands", "user"))
     return {name: c for name, c in sorted(commands.items()) if name not in reserved}
 
 
-def untrusted_notice(root: Path, name: str) -> str | None:
-    """Why `/NAME` is not a command when the repository ships `.v4code/commands/NAME.md` but
-    is not trusted (or changed since): the user learns what to do instead of "no command"."""
-    from v4code.safety.trust import is_trusted
+def _layer(root: Path) -> ProjectLayer:
+    from v4code.project_layer import read_project_layer
 
+    return read_project_layer(root)
+
+
+def untrusted_notice(root: Path, name: str, project: ProjectLayer | None = None) -> str | None:
+    """Why `/NAME` is not a command when the repository ships `.v4code/commands/NAME.md` but
+    is not trusted (or changed since): the user learns what to do instead of "no command".
+    `project`: the session's project layer (else `root`'s, read now if the file is there)."""
     path = root / ".v4code" / "commands" / f"{name.lower()}.md"
-    if not NAME_RE.match(name.lower()) or not path.is_file() or is_trusted(root):
+    if not NAME_RE.match(name.lower()) or not path.is_file():
+        return None
+    if (project if project is not None else _layer(root)).trusted:
         return None
     return (
         f"/{name.lower()} is this repository's own command (.v4code/commands/{name.lower()}.md), "

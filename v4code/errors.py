@@ -40,10 +40,19 @@ class BackendError(V4codeError):
 
     exit_code = ExitCode.BACKEND
 
-    def __init__(self, message: str, *, status: int | None = None, retryable: bool = False) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        retryable: bool = False,
+        cause: str = "",
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.retryable = retryable
+        # "overloaded" (429/503 after retries), "model_not_served": a fallback model may help
+        self.cause = cause
 
 
 class DeadlineExceeded(BackendError):

@@ -121,6 +121,20 @@ class Notice:
 
 
 @dataclass(frozen=True, slots=True)
+class ModelSwitched:
+    """The session moved to another model from the next request on: an escalation of `auto`
+    (`signal`: edit_refused, tests_failing, repeated_call, escalate) or a fallback (overloaded,
+    model_not_served). The new model's prefix cache is cold: the next prompt is a miss."""
+
+    kind: ClassVar[str] = "model_switched"
+    from_model: str
+    to_model: str
+    signal: str
+    reason: str
+    step: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class ErrorEvent:
     kind: ClassVar[str] = "error"
     message: str
@@ -216,6 +230,7 @@ Event = Union[
     UsageReported,
     Notice,
     Retrying,
+    ModelSwitched,
     ErrorEvent,
     PlanUpdated,
     PlanProposed,

@@ -24,6 +24,7 @@ from v4code.errors import ConfigError, ToolError
 if TYPE_CHECKING:
     from v4code.cancel import CancelToken
     from v4code.events import TurnFinished
+    from v4code.project_layer import SessionLayers
     from v4code.protocols import Proposal
     from v4code.toolkit import Invocation, ToolContext
     from v4code.types import ToolCall, ToolResult
@@ -195,13 +196,15 @@ class Hooks:
         return self._notices("turn_end", payload, agent)
 
 
-def load_hooks(root: Path) -> Hooks | None:
-    """The user's hooks, then a trusted project's; None when there are none."""
-    from v4code.config import project_config_path, project_layer_data, user_config_path, user_toml
+def load_hooks(root: Path, layers: SessionLayers | None = None) -> Hooks | None:
+    """The user's hooks, then a trusted project's; None when there are none. `layers`: the
+    session's config files, read when it opened (else read now)."""
+    from v4code.config import session_layers
 
-    hooks, timeout = _hooks_in(user_toml(), user_config_path(), "user")
-    project_data, _ = project_layer_data(root)
-    more, _ = _hooks_in(project_data, project_config_path(root), "project")
+    layers = session_layers(root, layers)
+    hooks, timeout = _hooks_in(layers.user.table(), layers.user.path, "user")
+    project = layers.project.config
+    more, _ = _hooks_in(project.table(), project.path, "project")
     hooks.extend(more)
     if not hooks:
         return None

@@ -14,12 +14,16 @@ import re
 from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from v4code.assets import load_prompt
 from v4code.conversation import Conversation
 from v4code.errors import WorkspaceError
 from v4code.types import ToolResult
 from v4code.workspace import relative_to_root, resolve_in_workspace
+
+if TYPE_CHECKING:
+    from v4code.project_layer import ProjectLayer
 
 INSTRUCTION_FILES = ("AGENTS.md",)
 MAX_INSTRUCTIONS_CHARS = 40_000
@@ -117,12 +121,14 @@ def nested_instructions_text(root: Path, files: list[str]) -> str:
     return "".join(parts)
 
 
-def build_system_prompt(root: Path) -> str:
+def build_system_prompt(root: Path, project: ProjectLayer | None = None) -> str:
+    """The session's system prompt; a trusted project's `prompts/system.md` from `project`
+    (the session's layer), else from `root`'s trust asked now."""
     is_git = (root / ".git").exists()
     return (
         load_prompt(
             "system",
-            project_root=root,
+            project_root=project if project is not None else root,
             workspace=str(root),
             platform=f"{platform.system()} {platform.release()}",
             git="yes" if is_git else "no",

@@ -89,15 +89,14 @@ def load_named_agents(folders: Iterable[tuple[Path, str]]) -> dict[str, NamedAge
     return dict(sorted(agents.items()))
 
 
-def agent_folders(root: Path) -> list[tuple[Path, str]]:
-    """Where named agents come from: the repository's `.v4code/agents/` only once the user
-    trusts it (a prompt and a tool list are instructions to the model), then the user's own."""
+def agent_folders(project: Path | None = None) -> list[tuple[Path, str]]:
+    """Where named agents come from: `project`, a repository's `.v4code/agents/` (only once
+    the user trusts it: a prompt and a tool list are instructions to the model; the session's
+    project layer gives None otherwise), then the user's own, which wins a name both have."""
     from v4code.config import user_home
-    from v4code.safety.trust import is_trusted
 
     folders: list[tuple[Path, str]] = []
-    project = root / ".v4code" / "agents"
-    if project.is_dir() and is_trusted(root):
+    if project is not None:
         folders.append((project, "project"))
     folders.append((user_home() / "agents", "user"))
     return folders

@@ -7,20 +7,8 @@ Prices are configuration (Settings.prices, USD per 1M tokens, off-peak). DeepSee
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Protocol
 
 from v4code.types import Usage
-
-
-class PricedSettings(Protocol):
-    """What pricing reads of the settings (config.Settings): the model and the price table."""
-
-    @property
-    def model(self) -> str: ...
-
-    @property
-    def prices(self) -> dict[str, dict[str, float]]: ...
-
 
 PEAK_WINDOWS_UTC = ((1, 4), (6, 10))
 
@@ -56,14 +44,13 @@ def prompt_cost_estimate(cached: int, new: int, price: dict[str, float] | None) 
     return (cached * price.get("hit", 0.0) + new * price.get("miss", 0.0)) / 1_000_000
 
 
-def next_prompt_cost(settings: PricedSettings, last_prompt: int, cached: int) -> float | None:
-    """The next prompt's cost alone, from the last one's size (None: nothing to go by)."""
+def next_prompt_cost(price: dict[str, float] | None, last_prompt: int, cached: int) -> float | None:
+    """The next prompt's cost alone, from the last one's size at the model's `price` (None:
+    nothing to go by). `cached` is 0 after a switch of model: its cache starts cold."""
     if not last_prompt:
         return None
     cached = min(cached, last_prompt)
-    return prompt_cost_estimate(
-        cached, last_prompt - cached, price_for(settings.model, settings.prices)
-    )
+    return prompt_cost_estimate(cached, last_prompt - cached, price)
 
 
 def price_usage(

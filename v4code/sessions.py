@@ -287,6 +287,7 @@ class ResumeState:
     last_prompt_tokens: int = 0
     unpriced_model: str | None = None
     settings: dict[str, Any] = field(default_factory=dict)  # model, thinking, effort, mode
+    routed: tuple[str | None, bool] = (None, False)  # the last switch's model; escalated?
 
 
 SETTINGS_EVENT = "settings_changed"
@@ -300,12 +301,27 @@ def settings_event(settings: Settings, mode: str) -> dict[str, Any]:
     }
 
 
+def routed_model(data: SessionData) -> tuple[str | None, bool]:
+    """Where the session's last model switch (v4code.routing) led, and whether it was an
+    escalation; (None, False) when none did or the person chose a model after it."""
+    model = data.meta.get("model")
+    routed: tuple[str | None, bool] = (None, False)
+    for event in data.events:
+        if event.get("type") == "model_switched" and isinstance(event.get("to_model"), str):
+            fell_back = event.get("signal") in ("overloaded", "model_not_served")
+            routed = (event["to_model"], routed[1] or not fell_back)
+        elif event.get("type") == SETTINGS_EVENT and event.get("model") != model:
+            model, routed = event.get("model"), (None, False)
+    return routed
+
+
 def resume_state(data: SessionData) -> ResumeState:
-    """Read the last reported totals and the latest settings change from a session's events."""
+    """Read the last reported totals and the latest settings change from a session's events
+    (a session started with `auto` goes on with `auto`, where its switches led)."""
     usage_event: dict[str, Any] | None = None
     totals: dict[str, Any] | None = None  # the latest totals: a request's or a child's
     unpriced: str | None = None
-    chosen: dict[str, Any] = {}
+    chosen: dict[str, Any] = {"model": "auto"} if data.meta.get("model") == "auto" else {}
     for event in data.events:
         if event.get("type") in ("usage_reported", "subagent_finished"):
             totals = event if event.get("total_usage") else totals
@@ -316,13 +332,14 @@ def resume_state(data: SessionData) -> ResumeState:
             chosen.update(
                 {k: v for k, v in event.items() if k in ("model", "thinking", "effort", "mode")}
             )
+    routed = routed_model(data)
     if usage_event is None:
-        return ResumeState(unpriced_model=unpriced, settings=chosen)
+        return ResumeState(unpriced_model=unpriced, settings=chosen, routed=routed)
     totals = totals or usage_event
     last = usage_event.get("usage") or {}
     try:
         cost = float(totals.get("total_cost") or 0.0)
         prompt = int(last.get("prompt_tokens", 0)) + int(last.get("completion_tokens", 0))
     except (TypeError, ValueError):  # a damaged record: start the figures from zero
-        return ResumeState(settings=chosen)
-    return ResumeState(totals.get("total_usage"), cost, prompt, unpriced, chosen)
+        return ResumeState(settings=chosen, routed=routed)
+    return ResumeState(totals.get("total_usage"), cost, prompt, unpriced, chosen, routed)

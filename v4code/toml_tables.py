@@ -1,6 +1,6 @@
-"""The one writer of the user's TOML config: one table at a time, the person's text kept
-(`v4code mcp add`, `allow` and `remove`, the profiles `v4code engine serve` and `probe --fix`
-write).
+"""The one reader of config files (`read_toml_file`: each parsed once) and the one writer of
+the user's TOML config: one table at a time, the person's text kept (`v4code mcp add`, `allow`
+and `remove`, the profiles `v4code engine serve` and `probe --fix` write).
 
 The table's own lines are edited where they stand (tomlkit): a key whose value stays keeps
 its text, a changed value keeps its line's comment and its quote style, a new key goes at the
@@ -12,18 +12,87 @@ hand, and nothing is written.
 
 from __future__ import annotations
 
+import hashlib
 import re
+import sys
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from v4code.config import parse_toml, read_config_text
 from v4code.errors import ConfigError
 
 if TYPE_CHECKING:
     from tomlkit.items import Item
 
 _HEADER = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
+
+
+def parse_toml(text: str, source: Path) -> dict[str, Any]:
+    """TOML text as data; ConfigError naming `source` when it is not valid TOML."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+    try:
+        data: dict[str, Any] = tomllib.loads(text)
+        return data
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source} is not valid TOML: {exc}") from None
+
+
+def read_config_text(path: Path) -> str:
+    """A config file's text; ConfigError when it cannot be read or is not UTF-8."""
+    return _decode(_read_bytes(path), path)
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+
+
+def _decode(raw: bytes, path: Path) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path} is not valid TOML: it is not UTF-8 text") from None
+
+
+@dataclass(frozen=True)
+class TomlFile:
+    """A config file read once: its data, or why it could not be used, and the sha256 of the
+    bytes the data came from (so a reader can tell it is what was hashed elsewhere)."""
+
+    path: Path
+    present: bool = False
+    data: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+    digest: str = ""
+
+    def table(self) -> dict[str, Any]:
+        """The data ({} when there is no file); ConfigError when it is not valid TOML."""
+        if self.error is not None:
+            raise ConfigError(self.error)
+        return self.data
+
+
+def read_toml_file(path: Path, *, follow_links: bool = True) -> TomlFile:
+    """`path` read and parsed once; absent (no file, or a link when `follow_links` is off)
+    gives an empty, not-present TomlFile. Errors are kept, not raised: `table()` raises them
+    where the data is used."""
+    if (not follow_links and path.is_symlink()) or not path.is_file():
+        return TomlFile(path)
+    try:
+        raw = _read_bytes(path)
+    except ConfigError as exc:
+        return TomlFile(path, True, error=exc.message)
+    digest = hashlib.sha256(raw).hexdigest()
+    try:
+        return TomlFile(path, True, parse_toml(_decode(raw, path), path), digest=digest)
+    except ConfigError as exc:
+        return TomlFile(path, True, error=exc.message, digest=digest)
 
 
 def read_config_file(path: Path) -> tuple[str, dict[str, Any]]:

@@ -14,6 +14,7 @@ it through the policy, the approval and the apply step.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import inspect
 import json
@@ -26,11 +27,14 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 from v4code.errors import ToolError
 from v4code.textio import one_line
+from v4code.tool_args import PlainArguments, plain_arguments
 from v4code.tool_context import DEFAULT_OUTPUT_CAP, Checkpoints, ToolContext
 from v4code.types import Preview, ToolCall, ToolOutput, ToolResult, ToolSummary
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
+
+    from v4code.tool_cards import ToolCards
 
 Risk = Literal["read", "edit", "command"]
 Summarise = Callable[[dict[str, Any], object], ToolSummary]
@@ -68,6 +72,7 @@ class Tool:
     summary: Summarise | None = None
     proposes: bool = False  # its return annotation is a Proposal: it computes, never acts
     validate: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    external: bool = False  # declared by a schema (an MCP server's), not by a Python module
     parallel: bool = False  # calls of it in a row run at once (child agents: `task`)
 
     @classmethod
@@ -95,6 +100,7 @@ class Tool:
             summary=summary,
             proposes=proposes,
             validate=validate,
+            external=True,
         )
 
     def summarise(self, args: dict[str, Any] | None, data: object = None) -> ToolSummary:
@@ -112,8 +118,6 @@ class Tool:
 
     def parse_arguments(self, raw: str) -> dict[str, Any]:
         """Validate the model's JSON arguments; raise ToolError with a message it can act on."""
-        from pydantic import ValidationError
-
         text = raw.strip() or "{}"
         try:
             data = json.loads(text)
@@ -126,15 +130,7 @@ class Tool:
             raise ToolError(f"The arguments of {self.name} must be a JSON object.")
         if self.params is None:
             return self.validate(data) if self.validate is not None else data
-        try:
-            model = self.params.model_validate(data)
-        except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in err['loc']) or 'arguments'}: {err['msg']}"
-                for err in exc.errors()
-            )
-            raise ToolError(f"Invalid arguments for {self.name}: {problems}") from None
-        return {name: getattr(model, name) for name in type(model).model_fields}
+        return _validated(self.params, self.name, data)
 
     def run(self, ctx: ToolContext, args: dict[str, Any]) -> object:
         return self.fn(ctx, **args)
@@ -196,28 +192,82 @@ def tool(
 
 
 def build_tool(fn: Callable[..., Any], risk: Risk, *, summary: Summarise | None = None) -> Tool:
-    from pydantic import ConfigDict, Field, create_model
-
+    """The Tool of a function. A plain signature (strings, integers, booleans, lists of
+    strings, choices, or None: `tool_args`) needs no pydantic until arguments fail the exact
+    check; any other gets its pydantic model now."""
     name = fn.__name__
     description, arg_docs = _docstring_parts(fn.__doc__ or "")
     hints = _hints(fn)
     params = list(inspect.signature(fn).parameters.values())[1:]  # drop ctx
-    fields: dict[str, Any] = {}
-    for p in params:
-        annotation = hints.get(p.name, Any)
-        default = ... if p.default is inspect.Parameter.empty else p.default
-        fields[p.name] = (annotation, Field(default, description=arg_docs.get(p.name)))
-    model = create_model(f"{name}_args", __config__=ConfigDict(extra="forbid"), **fields)
+    plain = plain_arguments(params, hints, arg_docs)
+    args_model: type[BaseModel] | None = None
+    validate: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    if plain is not None:
+        parameters = plain.schema
+        validate = _plain_validator(name, plain, lambda: _args_model(name, params, hints, arg_docs))
+    else:
+        args_model = _args_model(name, params, hints, arg_docs)
+        parameters = _clean_schema(args_model.model_json_schema())
     return Tool(
         name=name,
         description=description,
         risk=risk,
         fn=fn,
-        params=model,
-        schema=_function_schema(name, description, _clean_schema(model.model_json_schema())),
+        params=args_model,
+        schema=_function_schema(name, description, parameters),
         summary=summary,
         proposes=_returns_proposal(hints.get("return")),
+        validate=validate,
     )
+
+
+def _plain_validator(
+    name: str, plain: PlainArguments, model: Callable[[], type[BaseModel]]
+) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """Arguments that match a plain signature exactly pass as they are; any others go to
+    pydantic (its model built on first need), which gives the answer it always gave."""
+    built = functools.cache(model)
+
+    def validate(data: dict[str, Any]) -> dict[str, Any]:
+        exact = plain.check(data)
+        if exact is not None:
+            return exact
+        return _validated(built(), name, data)
+
+    return validate
+
+
+def _args_model(
+    name: str, params: list[inspect.Parameter], hints: dict[str, Any], docs: dict[str, str]
+) -> type[BaseModel]:
+    """The pydantic model of a tool's parameters (`extra="forbid"`: unknown names fail)."""
+    from pydantic import ConfigDict, Field, create_model
+
+    fields: dict[str, Any] = {}
+    for p in params:
+        annotation = hints.get(p.name, Any)
+        default = ... if p.default is inspect.Parameter.empty else p.default
+        fields[p.name] = (annotation, Field(default, description=docs.get(p.name)))
+    model: type[BaseModel] = create_model(
+        f"{name}_args", __config__=ConfigDict(extra="forbid"), **fields
+    )
+    return model
+
+
+def _validated(model: type[BaseModel], name: str, data: dict[str, Any]) -> dict[str, Any]:
+    """The arguments as `model` validates them (every field, in order), or ToolError with a
+    message the model can act on."""
+    from pydantic import ValidationError
+
+    try:
+        valid = model.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'arguments'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise ToolError(f"Invalid arguments for {name}: {problems}") from None
+    return {field: getattr(valid, field) for field in type(valid).model_fields}
 
 
 def _function_schema(name: str, description: str, parameters: dict[str, Any]) -> dict[str, Any]:
@@ -281,20 +331,31 @@ class ToolRegistry:
 
     def __init__(self, tools: Iterable[Tool] = ()) -> None:
         self._tools: dict[str, Tool] = {}
+        self._deferred: dict[str, tuple[Path, dict[str, Any]]] = {}
+        """Tools known by their card (module, schema), imported when first needed."""
         for t in tools:
             self.add(t)
 
-    def add(self, t: Tool) -> None:
-        if t.name in self._tools:
-            raise ValueError(f"two tools are named {t.name!r}")
-        if len(self._tools) >= MAX_TOOLS:
+    def _claim(self, name: str) -> None:
+        if name in self._tools or name in self._deferred:
+            raise ValueError(f"two tools are named {name!r}")
+        if len(self) >= MAX_TOOLS:
             raise ValueError(f"more than {MAX_TOOLS} tools; DeepSeek accepts at most {MAX_TOOLS}")
+
+    def add(self, t: Tool) -> None:
+        self._claim(t.name)
         self._tools[t.name] = t
 
     @classmethod
     def load(
-        cls, directories: Iterable[Path], *, only: Iterable[str] | None = None
+        cls,
+        directories: Iterable[Path],
+        *,
+        only: Iterable[str] | None = None,
+        cards: ToolCards | None = None,
     ) -> ToolRegistry:
+        """The tools of the modules in `directories`; with `cards`, a module whose card
+        holds is imported only when one of its tools is first needed (not for its schema)."""
         registry = cls()
         wanted = set(only) if only is not None else None
         for directory in directories:
@@ -303,31 +364,64 @@ class ToolRegistry:
             for path in sorted(directory.glob("*.py")):
                 if path.name.startswith("_") or (wanted is not None and path.stem not in wanted):
                     continue  # a tool module is named after its tool: skip what is not wanted
-                for t in load_tool_module(path):
-                    if wanted is None or t.name in wanted:
-                        registry.add(t)
+                registry._load_module(path, wanted, cards)
+        if cards is not None:
+            cards.save()
         return registry
+
+    def _load_module(self, path: Path, wanted: set[str] | None, cards: ToolCards | None) -> None:
+        from v4code.tool_cards import digest
+
+        key = digest(path.read_bytes()) if cards is not None else ""
+        declared = cards.get(path, key) if cards is not None else None
+        if declared is not None:
+            for name, schema in declared:
+                if wanted is None or name in wanted:
+                    self._claim(name)
+                    self._deferred[name] = (path, schema)
+            return
+        tools = load_tool_module(path)
+        if cards is not None:
+            cards.put(path, key, [(t.name, t.schema) for t in tools])
+        for t in tools:
+            if wanted is None or t.name in wanted:
+                self.add(t)
+
+    def _resolve(self, name: str) -> Tool | None:
+        """The tool named so, its module imported now if it was known by its card."""
+        found = self._deferred.get(name)
+        if found is not None and name not in self._tools:
+            for t in load_tool_module(found[0]):
+                if self._deferred.get(t.name, (None,))[0] == found[0]:
+                    self._tools[t.name] = t
+                    del self._deferred[t.name]
+            self._deferred.pop(name, None)  # the module no longer declares it
+        return self._tools.get(name)
 
     def remove(self, name: str) -> None:
         self._tools.pop(name, None)
+        self._deferred.pop(name, None)
 
     def get(self, name: str) -> Tool | None:
-        return self._tools.get(name)
+        return self._resolve(name)
 
     def names(self) -> list[str]:
-        return sorted(self._tools)
+        return sorted(self._tools.keys() | self._deferred.keys())
 
     def __iter__(self) -> Iterator[Tool]:
-        return iter(self._tools[n] for n in self.names())
+        return iter([t for n in self.names() if (t := self._resolve(n)) is not None])
 
     def __len__(self) -> int:
-        return len(self._tools)
+        return len(self._tools) + len(self._deferred)
 
     def schemas(self) -> list[dict[str, Any]]:
-        return [self._tools[n].schema for n in self.names()]
+        return [
+            self._tools[n].schema if n in self._tools else self._deferred[n][1]
+            for n in self.names()
+        ]
 
     def lookup(self, call: ToolCall) -> Tool:
-        t = self._tools.get(call.name)
+        t = self._resolve(call.name)
         if t is None:
             raise ToolError(
                 f"There is no tool named {call.name!r}. Available tools: {', '.join(self.names())}."
@@ -361,7 +455,7 @@ class ToolRegistry:
             args = json.loads(call.arguments)
         except (json.JSONDecodeError, TypeError):
             args = None
-        t = self._tools.get(call.name)
+        t = self._resolve(call.name)
         if not isinstance(args, dict):
             return generic_summary(call.name, {})
         return t.summarise(args) if t is not None else generic_summary(call.name, args)

@@ -29,6 +29,7 @@ LOGGED_EVENT_KINDS = frozenset(
         "usage_reported",
         "notice",
         "retrying",
+        "model_switched",
         "error",
         "plan_updated",
         "plan_proposed",

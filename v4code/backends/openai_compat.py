@@ -47,6 +47,7 @@ from v4code.types import ChatRequest, Message, ToolCall, Usage
 
 RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
 RETRY_FINISH = frozenset({"insufficient_system_resource"})
+OVERLOADED = frozenset({429, 503})  # rate limit (concurrency) and overload: a fallback may help
 _OVERFLOW = re.compile(
     r"maximum context length is (\d+) tokens.*?requested (\d+) tokens", re.DOTALL
 )
@@ -68,11 +69,13 @@ class _Retry(Exception):
         retry_after: float | None = None,
         *,
         kind: str = "transient",
+        status: int | None = None,
     ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.retry_after = retry_after
         self.kind = kind  # "transient", "refused" (loopback) or "malformed"
+        self.status = status  # the HTTP status that asked for the retry, if any
 
 
 def wire_message(message: Message, dialect: Dialect) -> dict[str, Any]:
@@ -207,6 +210,8 @@ class OpenAICompatBackend:
             f"{retry.reason}; gave up after {retries} retries. "
             "Try again later, or check the endpoint's status.",
             retryable=True,
+            status=retry.status,
+            cause="overloaded" if retry.status in OVERLOADED else "",
         )
 
     def list_models(self, timeout: float = 5.0) -> list[str] | None:
@@ -250,10 +255,14 @@ class OpenAICompatBackend:
             said = self._scrub(exc.message)  # a server may echo the key back in its error
             if exc.status in RETRY_STATUSES:
                 raise _Retry(
-                    f"HTTP {exc.status} from the server ({said})", _retry_after(exc.retry_after)
+                    f"HTTP {exc.status} from the server ({said})",
+                    _retry_after(exc.retry_after),
+                    status=exc.status,
                 ) from None
             error = BackendError(
-                _advice(exc.status, said, request, self.base_url), status=exc.status
+                _advice(exc.status, said, request, self.base_url),
+                status=exc.status,
+                cause="model_not_served" if _model_missing(exc.status, said) else "",
             )
             if exc.status == 401:  # a wrong key is configuration: exit 2, as the README says
                 error.exit_code = ExitCode.USAGE
@@ -438,6 +447,13 @@ def _retry_after(value: str | None) -> float | None:
         return max(parsed.timestamp() - time.time(), 0.0)
 
 
+def _model_missing(status: int, message: str) -> bool:
+    """The server does not serve the model asked for (DeepSeek: 400 "Model Not Exist", as
+    for a retired ID; other engines: 404 "model ... not found")."""
+    said = message.lower()
+    return status in (400, 404) and "model" in said and ("exist" in said or "not found" in said)
+
+
 def _advice(status: int, message: str, request: ChatRequest, base_url: str) -> str:
     if status == 401:
         return (
@@ -453,10 +469,7 @@ def _advice(status: int, message: str, request: ChatRequest, base_url: str) -> s
             f"The conversation is too long for the model: {int(asked):,} tokens requested, "
             f"{int(limit):,} allowed. Compact it (/compact) or start a new session."
         )
-    if status in (400, 404) and (
-        "model" in message.lower()
-        and ("exist" in message.lower() or "not found" in message.lower())
-    ):
+    if _model_missing(status, message):
         return (
             f"The model {request.model!r} is not served at {base_url} ({message}). Set `model` "
             "(--model, V4CODE_MODEL or the config file), e.g. deepseek-v4-pro or deepseek-flash."

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from v4code.commands import options, say, session_flags
 from v4code.errors import ExitCode
+
+if TYPE_CHECKING:
+    from v4code.project_layer import SessionLayers
 
 EXIT_CODES_HELP = """\b
 Exit codes:
@@ -91,8 +94,6 @@ def run_command(
 
     `/NAME ARGS` runs a custom command (a prompt file in .v4code/commands/ or your own).
     """
-    from pathlib import Path
-
     from v4code.ui.headless_run import run_task
 
     if execute and not plan:
@@ -104,8 +105,9 @@ def run_command(
     text = " ".join(task)
     if text == "-":
         text = sys.stdin.read()
+    layers = _layers(cwd)  # the config files and the project layer, read once for the start
     if text.startswith("/") and "/" not in text.split(maxsplit=1)[0][1:]:  # not a path
-        text = _custom(text, cwd, flags)
+        text = _custom(text, layers, flags)
     if not text.strip():
         say("v4code: no task given (the task is empty)", err=True)
         sys.exit(ExitCode.USAGE)
@@ -114,26 +116,33 @@ def run_command(
         output=output,
         flags=session_flags(**flags),
         resume="" if continue_ else resume,  # "": the latest conversation
-        cwd=Path(cwd) if cwd is not None else None,
         plan=plan,
         execute=execute,
+        layers=layers,
     )
     sys.exit(code)
 
 
-def _custom(text: str, cwd: str | None, flags: dict[str, Any]) -> str:
-    """`/NAME ARGS` as its prompt; its front matter's model and thinking go into `flags`
-    unless the command line set them."""
+def _layers(cwd: str | None) -> SessionLayers:
+    """The user's config file and the workspace's project layer, read once."""
     from pathlib import Path
 
-    from v4code.custom_commands import load_custom_commands, untrusted_notice
+    from v4code.project_layer import read_layers
     from v4code.workspace import workspace_root
 
+    return read_layers(workspace_root(Path(cwd) if cwd else None))
+
+
+def _custom(text: str, layers: SessionLayers, flags: dict[str, Any]) -> str:
+    """`/NAME ARGS` as its prompt; its front matter's model and thinking go into `flags`
+    unless the command line set them."""
+    from v4code.custom_commands import load_custom_commands, untrusted_notice
+
     name, _, arguments = text[1:].partition(" ")
-    root = workspace_root(Path(cwd) if cwd else None)
-    commands = load_custom_commands(root)
+    project = layers.project
+    commands = load_custom_commands(project.root, project=project)
     command = commands.get(name.lower())
-    if command is None and (notice := untrusted_notice(root, name)):
+    if command is None and (notice := untrusted_notice(project.root, name, project)):
         say(f"v4code: {notice}", err=True)
         sys.exit(ExitCode.USAGE)
     if command is None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from v4code.errors import ConfigError
-from v4code.jobs import runner
+from v4code.jobs import attempts, runner
 from v4code.jobs.state import RunDir
 from v4code.repo import worktrees
 from v4code.repo.git import GitError
@@ -54,7 +54,7 @@ def apply_into(run_dir: RunDir, branch: str, only: str = "green") -> ApplyResult
         start = worktrees.branch_commit(root, branch) or picks[0][1]
         wt = run_dir.path / "apply" / worktrees.ref_safe(root.name)
         work_branch = (
-            f"{runner.branch_name(run_dir.run_id, 'apply')}-{worktrees.ref_safe(root.name)}"
+            f"{attempts.branch_name(run_dir.run_id, 'apply')}-{worktrees.ref_safe(root.name)}"
         )
         worktrees.remove_worktree(root, wt)
         worktrees.delete_branch(root, work_branch)
@@ -107,7 +107,7 @@ def clean(run_dir: RunDir) -> list[str]:
         if wt.exists():
             worktrees.remove_worktree(root, wt)
             removed.append(str(wt))
-        branch = state.branch or runner.branch_name(run_dir.run_id, unit.id)
+        branch = state.branch or attempts.branch_name(run_dir.run_id, unit.id)
         if worktrees.branch_exists(root, branch):
             worktrees.delete_branch(root, branch)
             removed.append(branch)

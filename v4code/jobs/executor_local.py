@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from v4code.cancel import CancelToken
-from v4code.jobs import runner
+from v4code.jobs import attempts
 from v4code.jobs.manifest import Unit
 from v4code.jobs.state import RunDir
 from v4code.jobs.unit import RunOptions, UnitOutcome, run_unit_in
@@ -28,17 +28,17 @@ def run_one(
     options: RunOptions,
     unit: Unit,
     cancel: CancelToken,
-    budget: runner.Budget,
-    progress: runner.Progress | None,
+    budget: attempts.Budget,
+    progress: attempts.Progress | None,
     confine: Confinement,
 ) -> None:
     if cancel.cancelled:
         return
     if budget.exhausted:
-        runner.not_started(run_dir, unit.id)
+        attempts.not_started(run_dir, unit.id)
         return
     start = time.monotonic()
-    state = runner.begin(run_dir, unit, run_dir.load(unit.id))
+    state = attempts.begin(run_dir, unit, run_dir.load(unit.id))
     if progress:
         progress(state)
     wt = run_dir.worktree(unit.id)
@@ -51,7 +51,7 @@ def run_one(
         outcome = UnitOutcome("error", f"could not create the worktree: {exc.message}")
     else:
         outcome = run_unit_in(wt, unit, options, cancel, confine=confine)
-    state = runner.record(run_dir, unit, state, outcome, start, confine)
+    state = attempts.record(run_dir, unit, state, outcome, start, confine)
     budget.add(state.cost_usd)
     if progress:
         progress(state)
@@ -62,8 +62,8 @@ def run_local(
     options: RunOptions,
     units: list[Unit],
     cancel: CancelToken,
-    budget: runner.Budget,
-    progress: runner.Progress | None = None,
+    budget: attempts.Budget,
+    progress: attempts.Progress | None = None,
     confine: Confinement | None = None,
 ) -> None:
     confine = confine or Confinement()

@@ -22,7 +22,7 @@ from typing import Any
 
 from v4code.cancel import CancelToken
 from v4code.errors import ConfigError
-from v4code.jobs import runner
+from v4code.jobs import attempts
 from v4code.jobs.manifest import Unit, parse_unit
 from v4code.jobs.state import RunDir, UnitState
 from v4code.jobs.unit import RunOptions, UnitOutcome, run_unit_in
@@ -119,7 +119,7 @@ def _finish(run_dir: RunDir, unit: Unit, state: UnitState, result: dict[str, Any
         finally:
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
-    return runner.record(run_dir, unit, state, outcome, started, confine)
+    return attempts.record(run_dir, unit, state, outcome, started, confine)
 
 
 def run_ray(
@@ -127,8 +127,8 @@ def run_ray(
     options: RunOptions,
     units: list[Unit],
     cancel: CancelToken,
-    budget: runner.Budget,
-    progress: runner.Progress | None = None,
+    budget: attempts.Budget,
+    progress: attempts.Progress | None = None,
     confine: Confinement | None = None,
 ) -> None:
     confine = confine or Confinement()
@@ -144,7 +144,7 @@ def run_ray(
         while waiting or running:
             while waiting and len(running) < max(1, options.jobs) and not budget.exhausted:
                 unit = waiting.pop(0)
-                state = runner.begin(run_dir, unit, run_dir.load(unit.id))
+                state = attempts.begin(run_dir, unit, run_dir.load(unit.id))
                 worktrees.set_branch(Path(unit.repo), state.branch, unit.base)
                 ref = task.remote(_base_bundle(run_dir, unit, state.branch, bundles),
                                   unit.to_dict(), state.branch, options.to_dict(), env,
@@ -154,7 +154,7 @@ def run_ray(
                     progress(state)
             if waiting and not running and budget.exhausted:
                 for unit in waiting:
-                    runner.not_started(run_dir, unit.id)
+                    attempts.not_started(run_dir, unit.id)
                 break
             ready, _ = ray.wait(list(running), num_returns=1, timeout=0.2)
             if cancel.cancelled:
@@ -169,7 +169,7 @@ def run_ray(
         for ref, (_unit, state, _started) in running.items():
             with contextlib.suppress(Exception):
                 ray.cancel(ref, force=True)
-            runner.requeue(state)
+            attempts.requeue(state)
             run_dir.save(state)
         raise
     finally:

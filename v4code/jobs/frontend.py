@@ -17,7 +17,7 @@ from typing import Any
 
 from v4code.cancel import CancelToken
 from v4code.errors import ConfigError, ExitCode
-from v4code.jobs import runner
+from v4code.jobs import attempts, runner
 from v4code.jobs.manifest import Unit, read_manifest
 from v4code.jobs.preflight import check_sandbox_for, verify_base
 from v4code.jobs.state import RunDir, UnitState
@@ -173,7 +173,7 @@ def apply_run(path: Path, only: str, into: str | None, patch_dir: Path | None) -
         for patch in result.patches:
             say(str(patch))
         return ExitCode.DONE
-    branch = into or runner.branch_name(run_dir.run_id, "applied")
+    branch = into or attempts.branch_name(run_dir.run_id, "applied")
     result = apply_into(run_dir, branch, only)
     for uid in result.applied:
         say(f"applied {uid}")

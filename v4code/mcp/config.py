@@ -13,9 +13,12 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from v4code.errors import ConfigError
+
+if TYPE_CHECKING:
+    from v4code.project_layer import SessionLayers
 
 SERVER_NAME_RE = re.compile(r"^[a-zA-Z0-9_-]{1,32}$")
 DEFAULT_TIMEOUT = 60.0
@@ -162,21 +165,18 @@ def _servers_in(data: dict[str, Any], path: Path, source: str) -> list[ServerCon
     return found
 
 
-def load_servers(root: Path) -> LoadedServers:
-    """The servers a session in `root` uses: the user's, then a trusted project's new ones."""
-    from v4code.config import (
-        project_config_path,
-        project_layer_data,
-        user_config_path,
-        user_toml,
-    )
+def load_servers(root: Path, layers: SessionLayers | None = None) -> LoadedServers:
+    """The servers a session in `root` uses: the user's, then a trusted project's new ones.
+    `layers`: the session's config files, read when it opened (else read now)."""
+    from v4code.config import session_layers
 
-    user = _servers_in(user_toml(), user_config_path(), "user")
+    layers = session_layers(root, layers)
+    user = _servers_in(layers.user.table(), layers.user.path, "user")
     names = {s.name for s in user}
-    project_data, _ = project_layer_data(root)  # its notices are load_settings' to give
+    config = layers.project.config  # the layer's notices are load_settings' to give
     notices: list[str] = []
     project = []
-    for server in _servers_in(project_data, project_config_path(root), "project"):
+    for server in _servers_in(config.table(), config.path, "project"):
         if server.name in names:
             notices.append(
                 f"this repository's .v4code/config.toml declares MCP server {server.name!r}, "

@@ -76,7 +76,7 @@ class McpSession:
         """Register the ready servers' tools; notices for what is missing."""
         notices = list(self.loaded.notices)
         for tool in list(registry):
-            if tool.params is None and SEPARATOR in tool.name:  # an earlier install's
+            if tool.external and SEPARATOR in tool.name:  # an earlier install's
                 registry.remove(tool.name)
         self.names = []
         if self.hub is None:

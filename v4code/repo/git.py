@@ -29,11 +29,10 @@ Git runs as a subprocess, not through gitpython: it starts faster than importing
 and a commit hook pays that cost on every commit. Code that uses gitpython (worktrees for
 batch jobs) must give it the same protection, on every `Git` object it uses (`repo.git`):
 `g.set_persistent_git_options(c=[f"{k}={v}" for k, v in HARDENING] + drivers_off(path))`,
-`--no-gpg-sign` where it commits or picks, `--no-ext-diff
---no-textconv` on its diffs, and `g.update_environment(GIT_TERMINAL_PROMPT="0",
-GIT_OPTIONAL_LOCKS="0")`. gitpython copies `os.environ` into every call and cannot drop a
-variable from it, so the process that uses it must itself run without the inherited GIT_*
-variables (start it with `env=git_env()`), or make those calls through `run` here.
+`--no-gpg-sign` where it commits or picks, `--no-ext-diff --no-textconv` on its diffs. gitpython
+copies `os.environ` into every call and cannot drop a variable from it, so its calls are
+started by a `Git` subclass in `git_env()`'s environment (`repo/worktrees.py`), never by
+changing this process's environment.
 """
 
 from __future__ import annotations

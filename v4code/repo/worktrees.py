@@ -5,11 +5,12 @@ It gets the protections of `repo.git` (see its docstring): every `Git` object is
 HARDENING overrides and `drivers_off` (the filter drivers the repository defines switched off,
 its merge drivers replaced by git's text merge, whatever branch an `includeIf` names; the
 user's own filters, like git-lfs, kept only while the repository's configuration is that of a
-plain clone) as persistent options and a prompt-free, lock-free environment, and the
-inherited GIT_* variables (which gitpython would copy into every call) are dropped from this
-process's environment before the first call; gitpython starts the git `find_git` resolved
-(GIT_PYTHON_GIT_EXECUTABLE), never one on PATH. gitpython is imported only here, and only when
-a batch command needs it.
+plain clone) as persistent options, and is a `Git` whose calls start in `repo.git`'s
+environment (`git_env`: prompt-free, lock-free, without the inherited GIT_* variables and
+v4code's secrets) through `safety/process.py`, not in a copy of this process's environment,
+which stays as it is. gitpython starts the git `find_git` resolved, never one on PATH (its
+import-time `git version` included). gitpython is imported only here, and only when a batch
+command needs it.
 
 Nothing here reads or writes the user's checkout or index: worktrees are added from a commit
 by id, branches are created and deleted by name, and commits happen inside our worktrees.
@@ -17,15 +18,18 @@ by id, branches are created and deleted by name, and commits happen inside our w
 
 from __future__ import annotations
 
+import functools
 import os
 import re
+import sys
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from v4code.repo.git import HARDENING, GitError, drivers_off, find_git, git_env
-from v4code.safety.redact import is_secret_env
+from v4code.safety.process import capture_process
 
 if TYPE_CHECKING:
     import git as gitpython
@@ -34,6 +38,11 @@ DEFAULT_AUTHOR = ("v4code", "v4code@localhost")
 """The author of a unit's commit when the repository's git config names none."""
 
 _REF_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_IMPORTING = threading.Lock()
+_EXECUTABLE_VAR = "GIT_PYTHON_GIT_EXECUTABLE"
+GITPYTHON_TIMEOUT = 6 * 3600.0
+"""A git call of a batch job that has not ended by then is killed (a clone of a huge
+repository takes minutes, not hours)."""
 
 
 def ref_safe(name: str) -> str:
@@ -43,28 +52,68 @@ def ref_safe(name: str) -> str:
     return cleaned[:-5] + "-lock" if cleaned.endswith(".lock") else cleaned
 
 
-def _scrub_process_env() -> None:
-    """Drop inherited GIT_* variables from this process (gitpython copies os.environ)."""
-    clean = git_env()
-    for name in list(os.environ):
-        if name.startswith("GIT_") and name not in clean:
-            del os.environ[name]
-
-
 def _gitpython(workspace: Path) -> Any:
     """The gitpython module, set to start the git `find_git` resolved (never one on PATH
-    inside a workspace). Importing gitpython runs `git version` from
-    GIT_PYTHON_GIT_EXECUTABLE, or from PATH without it, so that is set first."""
-    _scrub_process_env()
+    inside a workspace)."""
     program = find_git(workspace)
     if program is None:
         raise GitError("git is not installed (or not on PATH outside the workspace)")
-    os.environ["GIT_PYTHON_GIT_EXECUTABLE"] = program
-    import git as gitpython
-
-    if program != gitpython.Git.GIT_PYTHON_GIT_EXECUTABLE:
-        gitpython.refresh(program)
+    with _IMPORTING:
+        gitpython = sys.modules.get("git") or _import_gitpython(program)
+        if program != gitpython.Git.GIT_PYTHON_GIT_EXECUTABLE:
+            gitpython.refresh(program)
     return gitpython
+
+
+def _import_gitpython(program: str) -> Any:
+    """Import gitpython, whose import runs `git version` with the git its variable
+    GIT_PYTHON_GIT_EXECUTABLE names, or the first on PATH without it: the variable names
+    `program` during the import (under `_IMPORTING`) and is put back as it was at once."""
+    before = os.environ.get(_EXECUTABLE_VAR)
+    os.environ[_EXECUTABLE_VAR] = program
+    try:
+        import git as gitpython
+    finally:
+        if before is None:
+            del os.environ[_EXECUTABLE_VAR]
+        else:
+            os.environ[_EXECUTABLE_VAR] = before
+    return gitpython
+
+
+@functools.cache
+def _git_class(gitpython: Any) -> Any:
+    """gitpython's `Git`, its calls started as `repo.git` starts git (`_execute`)."""
+
+    class HardenedGit(gitpython.Git):  # type: ignore[misc]  # gitpython is imported lazily
+        def execute(self, command: list[str], *args: Any, **options: Any) -> str:
+            if args or options:  # nothing here asks for streams or extended output
+                raise TypeError(f"unsupported gitpython execute options: {sorted(options)}")
+            return _execute(gitpython, command, self._working_dir, self._environment)
+
+    return HardenedGit
+
+
+def _execute(gitpython: Any, command: list[str], cwd: Any, extra: dict[str, str]) -> str:
+    """Run one command gitpython built, in the environment `repo.git` gives git (inherited
+    GIT_* variables and v4code's secrets left out: gitpython would copy this process's
+    environment, and cannot drop a variable from it), plus the `Git` object's own variables;
+    stdout as gitpython returns it (text, one trailing newline off)."""
+    from git.compat import safe_decode
+    from git.util import remove_password_if_present
+
+    env = {**git_env(), "LANGUAGE": "C", "LC_ALL": "C", **extra}
+    where = Path(cwd) if cwd else Path.cwd()
+    try:
+        done = capture_process(command, cwd=where, timeout=GITPYTHON_TIMEOUT, env=env)
+    except OSError as exc:
+        raise GitError(f"git could not be started: {exc.strerror or exc}") from None
+    out, err = done.stdout.removesuffix(b"\n"), done.stderr.removesuffix(b"\n")
+    if done.timed_out or done.returncode != 0:
+        shown = remove_password_if_present(command)
+        status = done.returncode if not done.timed_out else "timed out"
+        raise gitpython.exc.GitCommandError(shown, status, err, out)
+    return str(safe_decode(out))
 
 
 def _hardened(g: gitpython.Git, path: Path) -> gitpython.Git:
@@ -77,9 +126,6 @@ def _hardened(g: gitpython.Git, path: Path) -> gitpython.Git:
     too, and the files stay pointers."""
     overrides = [f"{key}={value}" for key, value in HARDENING] + drivers_off(path)
     g.set_persistent_git_options(c=overrides)
-    g.update_environment(GIT_TERMINAL_PROMPT="0", GIT_OPTIONAL_LOCKS="0", GIT_PAGER="cat")
-    # gitpython starts git with os.environ: v4code's secrets are unset there (None removes)
-    g.update_environment(**dict.fromkeys(n for n in os.environ if is_secret_env(n)))
     return g
 
 
@@ -98,7 +144,7 @@ def _call(g: gitpython.Git, command: str, *args: str, **kwargs: Any) -> str:
 def git_at(path: Path) -> gitpython.Git:
     """A hardened gitpython `Git` working in `path` (a repository or one of our worktrees)."""
     gitpython = _gitpython(path)
-    return _hardened(gitpython.Git(str(path)), path)
+    return _hardened(_git_class(gitpython)(str(path)), path)
 
 
 def repo_root(path: Path) -> Path:
@@ -293,7 +339,7 @@ def clone_bundle(bundle: Path, dest: Path, branch: str, base: str) -> None:
     committed (LFS pointers), and a file added there is committed as it is rather than into
     a store that goes away with the copy."""
     gitpython = _gitpython(dest.parent)
-    g = _hardened(gitpython.Git(str(dest.parent)), dest.parent)
+    g = _hardened(_git_class(gitpython)(str(dest.parent)), dest.parent)
     _call(g, "clone", "--quiet", "--no-checkout", str(bundle), str(dest))
     clone = git_at(dest)
     for setting in drivers_off(dest, users_too=True):

@@ -273,20 +273,9 @@ def build_index(
     root = Path(os.path.realpath(root))
     if not root.is_dir():
         raise WorkspaceError(f"{root} is not a directory; give the repository's folder.")
-    listing = list_files(root, cancel=cancel)
     base = str(root)
-    stamps: dict[str, Stamp] = {}
     secret = SecretFiles(root, secret_files)  # the user's `secret_files` globs included
-    secrets: dict[str, FileSymbols] = {}
-    for path in listing.files:
-        if _skipped(path):
-            continue
-        if secret.reason(path) is not None:
-            secrets[path] = _SECRET
-            continue
-        stamp = _stamp(os.path.join(base, path))
-        if stamp is not None:
-            stamps[path] = stamp
+    stamps, secrets = _listed(root, secret, cancel)
     files: dict[str, FileSymbols] = {}
     fresh: list[str] = []
     known: dict[str, Stamp] = {}
@@ -311,12 +300,50 @@ def build_index(
         else:
             files[path] = sym
     reused = len(files)
+    read = _parse_and_cache(base, todo, progress, cancel, stamps, cache, cached)
+    files.update((p, sym) for p, (_stamp, sym) in read.items())
+    files.update(secrets)
+    indexed = {p: files[p] for p in sorted(files) if files[p].language != "binary"}
+    return RepoIndex(root, indexed, parsed=len(read), reused=reused, secret=secret, stamps=stamps)
+
+
+def _listed(
+    root: Path, secret: SecretFiles, cancel: CancelToken | None
+) -> tuple[dict[str, Stamp], dict[str, FileSymbols]]:
+    """The listed files to index with their stamps, and the secret ones (never read)."""
+    base = str(root)
+    stamps: dict[str, Stamp] = {}
+    secrets: dict[str, FileSymbols] = {}
+    for path in list_files(root, cancel=cancel).files:
+        if _skipped(path):
+            continue
+        if secret.reason(path) is not None:
+            secrets[path] = _SECRET
+            continue
+        stamp = _stamp(os.path.join(base, path))
+        if stamp is not None:
+            stamps[path] = stamp
+    return stamps, secrets
+
+
+def _parse_and_cache(
+    base: str,
+    todo: list[str],
+    progress: Progress | None,
+    cancel: CancelToken | None,
+    stamps: dict[str, Stamp],
+    cache: ParseCache | None,
+    cached: dict[str, tuple[Stamp, str]],
+) -> dict[str, Indexed]:
+    """Parse `todo`; what was read, its stamps updated in `stamps` (files gone since the
+    listing dropped) and stored in `cache`, even when the build is interrupted: the next
+    one goes further."""
     parsed: dict[str, Indexed | None] = {}
     read: dict[str, Indexed] = {}
     unparsed: set[str] = set()
     try:
         _parse_all(base, todo, progress, cancel, parsed, unparsed)
-    finally:  # an interrupted build still caches what it parsed: the next one goes further
+    finally:
         for path, got in parsed.items():
             if got is None:  # gone or unreadable since the listing: left out, never cached
                 stamps.pop(path, None)
@@ -329,10 +356,7 @@ def build_index(
             if read or gone:
                 cache.store(rows, gone)
             cache.close()
-    files.update((p, sym) for p, (_stamp, sym) in read.items())
-    files.update(secrets)
-    indexed = {p: files[p] for p in sorted(files) if files[p].language != "binary"}
-    return RepoIndex(root, indexed, parsed=len(read), reused=reused, secret=secret, stamps=stamps)
+    return read
 
 
 def _parse_all(
@@ -350,14 +374,14 @@ def _parse_all(
     in this process could take it down the same way, so they get their terms only, and are
     not cached, so that the next build parses them again (in workers). It is filled as they
     are indexed, so a build cancelled after such a fallback does not cache them either."""
-    from concurrent.futures.process import BrokenProcessPool
-
     total = len(todo)
     if progress is not None and total:
         progress(0, total)
     workers = min(MAX_WORKERS, os.cpu_count() or 1)
     parse = True
     if total >= PARALLEL_FROM and workers > 1:
+        from concurrent.futures.process import BrokenProcessPool  # multiprocessing: only here
+
         try:
             _parse_parallel(root, todo, workers, progress, cancel, out)
             return

@@ -18,6 +18,7 @@ from v4code.textio import shown_lines
 
 if TYPE_CHECKING:
     from v4code.config import Settings
+    from v4code.project_layer import ProjectLayer, SessionLayers
     from v4code.review.diff import ReviewTarget
     from v4code.review.runner import ReviewResult
 
@@ -63,14 +64,17 @@ def review(request: ReviewRequest) -> int:
     if request.hook and os.environ.get("V4CODE_SKIP_REVIEW") == "1":
         _say("v4code review: skipped (V4CODE_SKIP_REVIEW=1)", err=True)
         return 0
+    from v4code.project_layer import read_layers
+
     try:
         root = _workspace()
-        settings, target = _prepare(root, request)
+        layers = read_layers(root)  # `.v4code/` and the user config, read once for the review
+        settings, target = _prepare(root, request, layers)
     except V4codeError as exc:
         _say(f"v4code review: {exc.message}", err=True)
         return ExitCode.USAGE
     try:
-        result = _run(root, settings, target, request)
+        result = _run(root, settings, target, request, layers.project)
     except KeyboardInterrupt:
         _say("v4code review: interrupted", err=True)
         return ExitCode.INTERRUPTED
@@ -85,7 +89,9 @@ def _workspace() -> Path:
     return repository_root("review")
 
 
-def _prepare(root: Path, request: ReviewRequest) -> tuple[Settings, ReviewTarget]:
+def _prepare(
+    root: Path, request: ReviewRequest, layers: SessionLayers
+) -> tuple[Settings, ReviewTarget]:
     from v4code.config import load_settings
     from v4code.review.diff import collect
 
@@ -94,7 +100,7 @@ def _prepare(root: Path, request: ReviewRequest) -> tuple[Settings, ReviewTarget
         "review_effort": request.effort,
         "profile": request.profile,
     }
-    loaded = load_settings(root, flags)
+    loaded = load_settings(root, flags, layers)
     settings = loaded.settings
     for notice in loaded.notices:
         _say(f"v4code review: {notice}", err=True)
@@ -112,7 +118,11 @@ def _prepare(root: Path, request: ReviewRequest) -> tuple[Settings, ReviewTarget
 
 
 def _run(
-    root: Path, settings: Settings, target: ReviewTarget, request: ReviewRequest
+    root: Path,
+    settings: Settings,
+    target: ReviewTarget,
+    request: ReviewRequest,
+    project: ProjectLayer,
 ) -> ReviewResult | None:
     """The review's result, or None (after saying why) when it could not run."""
     from v4code.review.runner import run_review
@@ -129,7 +139,7 @@ def _run(
     try:
         return run_review(
             root, settings, target, timeout=request.timeout, use_cache=not request.no_cache,
-            on_start=started, kind="hook" if request.hook else "review",
+            on_start=started, kind="hook" if request.hook else "review", project=project,
         )  # fmt: skip
     except V4codeError as exc:
         if request.fail_open:

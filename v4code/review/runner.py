@@ -26,6 +26,7 @@ from v4code.textio import code_fence, one_line
 if TYPE_CHECKING:
     from v4code.agent import Agent
     from v4code.cancel import CancelToken
+    from v4code.project_layer import ProjectLayer
     from v4code.protocols import Approval, ApprovalRequest, Backend
     from v4code.toolkit import Tool, ToolRegistry
     from v4code.types import Usage
@@ -139,8 +140,14 @@ def run_review(
     backend: Backend | None = None,
     on_start: Callable[[int], None] | None = None,
     kind: str = "review",
+    project: ProjectLayer | None = None,
 ) -> ReviewResult:
-    """Review `target`; raises V4codeError (ReviewTimeout, BackendError, ...) if it cannot."""
+    """Review `target`; raises V4codeError (ReviewTimeout, BackendError, ...) if it cannot.
+    `project`: the repository's `.v4code/` as read when the review started (else read now)."""
+    if project is None:
+        from v4code.project_layer import read_project_layer
+
+        project = read_project_layer(root)
     started = time.monotonic()
     rsettings = review_settings(settings, timeout)
     result = ReviewResult(
@@ -150,7 +157,7 @@ def run_review(
     if not target.files:
         result.seconds = time.monotonic() - started
         return result
-    prompts = (load_prompt("review", root), _request_template(root))
+    prompts = (load_prompt("review", project), _request_template(project))
     key = cache_key(target, rsettings, prompts)
     hit = cache.load(key) if use_cache else None
     if hit is not None:
@@ -164,7 +171,7 @@ def run_review(
     groups = chunks(target.files, CHUNK_TOKENS)
     if on_start is not None:
         on_start(len(groups))
-    outcomes = _review_all(root, rsettings, prompts, target, groups, backend, timeout, kind)
+    outcomes = _review_all(rsettings, prompts, target, groups, backend, timeout, kind, project)
     _merge(result, outcomes, target)
     result.seconds = time.monotonic() - started
     if not result.notes:  # an incomplete review is not remembered: the next run tries again
@@ -191,26 +198,27 @@ def _merge(result: ReviewResult, outcomes: list[_Chunk], target: ReviewTarget) -
     result.requests = len(outcomes)
 
 
-def _request_template(root: Path) -> str:
+def _request_template(project: ProjectLayer) -> str:
     from v4code.assets import prompt_path
 
-    return prompt_path("review_request", root).read_text(encoding="utf-8")
+    return prompt_path("review_request", project).read_text(encoding="utf-8")
 
 
 def _review_all(
-    root: Path,
     settings: Settings,
     prompts: tuple[str, str],
     target: ReviewTarget,
     groups: list[list[FileDiff]],
     backend: Backend | None,
     timeout: float,
-    kind: str = "review",
+    kind: str,
+    project: ProjectLayer,
 ) -> list[_Chunk]:
     from v4code.app import load_registry, make_backend
 
+    root = project.root
     backend = backend or make_backend(settings)  # a missing key fails here, before any thread
-    tools = list(load_registry(root, only=READ_ONLY_TOOLS))
+    tools = list(load_registry(root, only=READ_ONLY_TOOLS, project=project))
     _prune_logs(root)
 
     def job(index: int) -> Callable[[CancelToken], _Chunk]:
@@ -356,27 +364,19 @@ def _agent(
 ) -> Agent:
     """An Agent for one chunk, saved with the workspace's sessions under its own kind
     ("review", or "hook" for a commit's review), so `v4code sessions --all` lists it while
-    `v4code --continue` and the resume picker never offer it in place of a conversation."""
-    from v4code.agent import Agent
-    from v4code.conversation import Conversation
-    from v4code.safety.permissions import PermissionPolicy
-    from v4code.sessions import SessionLog
-    from v4code.types import Message
+    `v4code --continue` and the resume picker never offer it in place of a conversation.
+    Built by `app.py`, read-only as `review_settings` made the settings."""
+    from v4code.app import task_agent
 
     meta = {"frontend": "review", "kind": kind, "model": settings.model}
-    log = SessionLog.create(root, meta, settings.api_key)
-    system = Message(role="system", content=prompt)
-    log.message(system)
-    return Agent(
-        settings=settings,
+    return task_agent(
+        settings,
+        root,
+        _DenyAll(),
+        registry,
+        system_prompt=prompt,
+        meta=meta,
         backend=backend,
-        registry=registry,
-        root=root,
-        conversation=Conversation(system),
-        session=log,
-        approver=_DenyAll(),
-        policy=PermissionPolicy("read-only"),
-        checkpoints=None,
         cancel=cancel,
     )
 

@@ -10,13 +10,13 @@ no child inherits them unless it is handed an environment built from `os.environ
 (`command_env`, `git_env`) drop them.
 
 Cheap on purpose: it runs before anything else is imported, and not at all for `--help` or
-`--version` (which start nothing). This module imports nothing from v4code but the leaf
-`redact`.
+`--version` (which start nothing); the process that executes again imports next to nothing
+(no json, no re: the secrets travel as NUL-separated names and values, which an environment
+cannot contain). This module imports nothing from v4code but the leaf `redact`.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import stat
 import sys
@@ -66,14 +66,11 @@ def _receive(value: str) -> None:
             chunks.append(chunk)
     finally:
         os.close(fd)
-    try:
-        moved = json.loads(b"".join(chunks))
-    except ValueError:
-        return
-    if isinstance(moved, dict):
-        for name, secret in moved.items():
-            if isinstance(name, str) and isinstance(secret, str):
-                _restore(name, secret)
+    parts = b"".join(chunks).split(b"\0")
+    if len(parts) % 2:
+        return  # not what _exec_without wrote
+    for name, secret in zip(parts[0::2], parts[1::2], strict=True):
+        _restore(os.fsdecode(name), os.fsdecode(secret))
 
 
 def _restore(name: str, secret: str) -> None:
@@ -103,7 +100,7 @@ def hand_over(args: Sequence[str] | None = None) -> None:
     names = secret_names(os.environ)
     if not names or _starts_nothing(sys.argv[1:] if args is None else args):
         return
-    payload = json.dumps({name: os.environ[name] for name in names}).encode()
+    payload = b"\0".join(os.fsencode(x) for name in names for x in (name, os.environ[name]))
     if len(payload) > _MAX_PAYLOAD:
         return
     _exec_without(names, payload)

@@ -13,7 +13,6 @@ This module imports nothing from v4code, so the store (sessions, config) may use
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterable, Mapping
 
 __all__ = [
@@ -112,6 +111,8 @@ class Redactor:
             if secret and len(secret) >= MIN_SECRET:
                 forms |= _forms(secret)
         ordered = sorted(forms, key=len, reverse=True)  # the longest form wins an overlap
+        import re  # here, not at the top: the entry imports this module before anything else
+
         self._pattern = re.compile("|".join(map(re.escape, ordered))) if ordered else None
 
     def __bool__(self) -> bool:
@@ -163,6 +164,8 @@ class SealedRedactor:
         for form in sorted(forms, key=len, reverse=True):
             entry = (len(form), self._digest(form))
             self._by_start.setdefault(form[:_SEAL_PREFIX], []).append(entry)
+        import re  # as in Redactor: not at the top
+
         starts = "|".join(map(re.escape, self._by_start))
         self._starts = re.compile(f"(?=({starts}))") if self._by_start else None
 

@@ -48,6 +48,7 @@ import re
 import shlex
 import stat
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
@@ -67,6 +68,7 @@ __all__ = [
     "find_bwrap",
     "sandbox_problem",
     "sandboxed",
+    "warm_up",
 ]
 
 MAX_PROCESSES = 1024
@@ -131,6 +133,12 @@ def _reals(paths: Iterable[str]) -> list[Path]:
 
 
 def _under(path: Path, base: Path) -> bool:
+    """`path` is `base` or lies below it, lexically. Compared as text when both are absolute
+    (what pathlib's parts comparison amounts to there, at a fraction of the cost: this runs
+    thousands of times per sandboxed command)."""
+    p, b = str(path), str(base)
+    if p[:1] == "/" and b[:1] == "/" and p[:2] != "//" and b[:2] != "//":
+        return p == b or p.startswith(b if b == "/" else b + "/")
     return path == base or base in path.parents
 
 
@@ -431,6 +439,7 @@ def _scanned_sockets() -> tuple[str, ...]:
 def _host_sockets() -> list[Path]:
     """Every host Unix socket file v4code can find: those listening in its network
     namespace (/proc/net/unix) and those `_scanned_sockets` found."""
+    _settled()
     paths = set(_scanned_sockets())
     with contextlib.suppress(OSError):
         for line in Path("/proc/net/unix").read_text(errors="replace").splitlines()[1:]:
@@ -514,14 +523,43 @@ def sandbox_problem(root: Path) -> str | None:
     """Why the sandbox cannot start for `root` (bubblewrap missing, or bubblewrap's own
     complaint), or None when it can: for callers that check before they start anything and
     word their own advice (`batch run`)."""
+    _settled()
     bwrap = find_bwrap(root)
     if bwrap is None:
         return "bubblewrap (`bwrap`) is not installed"
     return _probe(bwrap, str(_real(root)))
 
 
+_WARMING: list[threading.Thread] = []
+
+
+def warm_up(root: Path) -> None:
+    """Start, in the background, what the first sandboxed command would otherwise wait for:
+    the check that bubblewrap starts here and the scan for host sockets. Both are done once
+    per process anyway; a session that will run commands starts them when it opens, so they
+    overlap its start-up and first requests instead of delaying its first command."""
+
+    def warm() -> None:
+        with contextlib.suppress(Exception):  # the real call reports what went wrong
+            bwrap = find_bwrap(root)
+            if bwrap is not None:
+                _probe(bwrap, str(_real(root)))
+            _scanned_sockets()
+
+    thread = threading.Thread(target=warm, name="v4code-sandbox-warm-up", daemon=True)
+    _WARMING.append(thread)
+    thread.start()
+
+
+def _settled() -> None:
+    """Wait for a warm-up in flight, so that its results are used rather than computed twice."""
+    while _WARMING:
+        _WARMING.pop().join()
+
+
 def check_sandbox(root: Path) -> str:
     """Return the bwrap executable to use, or raise SandboxUnavailable saying why not."""
+    _settled()
     bwrap = find_bwrap(root)
     if bwrap is None:
         raise SandboxUnavailable(
@@ -568,14 +606,21 @@ def _pids_cgroup() -> Path | None:
 
 
 def _remove_cgroup(group: Path) -> None:
-    for _ in range(50):  # members that are still exiting keep it busy for a moment
+    """Members that are still exiting keep the group busy for a moment: try again, soon at
+    first (they are usually gone within a millisecond or two), for about a second in all."""
+    delay, waited = 0.001, 0.0
+    while True:
         try:
             group.rmdir()
             return
         except FileNotFoundError:
             return
         except OSError:
-            time.sleep(0.02)
+            if waited >= 1.0:
+                return
+            time.sleep(delay)
+            waited += delay
+            delay = min(delay * 2, 0.02)
 
 
 @contextlib.contextmanager

@@ -27,9 +27,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from v4code.config import never_from_project, user_home
 from v4code.errors import V4codeError
+from v4code.home import user_home
+from v4code.project_rules import never_from_project
 from v4code.textio import one_line
+from v4code.toml_tables import TomlFile, read_toml_file
 
 TrustStatus = Literal["trusted", "untrusted", "changed", "nothing"]
 
@@ -63,6 +65,9 @@ class TrustState:
     status: TrustStatus
     digest: str
     summary: tuple[str, ...] = field(default=())
+    config: TomlFile | None = None
+    """`.v4code/config.toml` as hashed into `digest` (read once, a link never followed); the
+    settings use it only when the status is trusted."""
 
     @property
     def trusted(self) -> bool:
@@ -119,7 +124,13 @@ def _file_digest(path: Path, budget: list[int]) -> str:
     return h.hexdigest()
 
 
-def _entries(root: Path) -> list[_Entry]:
+def _read_config(root: Path) -> TomlFile:
+    """`.v4code/config.toml`, read once per trust computation (a link is not read: it is
+    never used as settings): its hooks and servers name files, the summary shows its keys."""
+    return read_toml_file(project_dir(root) / "config.toml", follow_links=False)
+
+
+def _entries(root: Path, config: TomlFile) -> list[_Entry]:
     """Every entry of `.v4code/` (links recorded, never followed), v4code's own state left out."""
     base = project_dir(root)
     entries: list[_Entry] = []
@@ -167,7 +178,7 @@ def _entries(root: Path) -> list[_Entry]:
                     "v4code does not use a directory that large"
                 )
     entries.sort(key=lambda e: e.rel)
-    for rel in _named_files(root):
+    for rel in _named_files(root, config):
         try:
             entries.append(_Entry(rel, "named", digest=_file_digest(Path(root) / rel, budget)))
         except OSError as exc:
@@ -175,17 +186,9 @@ def _entries(root: Path) -> list[_Entry]:
     return entries
 
 
-def _project_commands(root: Path) -> list[tuple[str, str]]:
+def _project_commands(config: TomlFile) -> list[tuple[str, str]]:
     """(what, command line) for every hook and MCP server the project's config.toml sets."""
-    path = project_dir(root) / "config.toml"
-    if path.is_symlink() or not path.is_file():
-        return []
-    try:
-        from v4code.config import _read_toml
-
-        data = _read_toml(path)
-    except V4codeError:
-        return []
+    data = config.data
     found: list[tuple[str, str]] = []
     hooks = data.get("hooks")
     for event, value in hooks.items() if isinstance(hooks, dict) else ():
@@ -218,12 +221,12 @@ def _words(command: str, depth: int = 0) -> list[str]:
     return words
 
 
-def _named_files(root: Path) -> list[str]:
+def _named_files(root: Path, config: TomlFile) -> list[str]:
     """Repository files (workspace-relative) that a project hook or MCP server command names:
     what they hold is part of the trust, as `.v4code/`'s own files are."""
     base = Path(_real(root))
     named: set[str] = set()
-    for _, command in _project_commands(root):
+    for _, command in _project_commands(config):
         for word in _words(command):
             if not word or word.startswith("-") or len(named) >= 64:
                 continue
@@ -244,14 +247,14 @@ def _digest(entries: list[_Entry]) -> str:
     return h.hexdigest()
 
 
-def _summary(root: Path, entries: list[_Entry]) -> tuple[str, ...]:
+def _summary(entries: list[_Entry], config: TomlFile) -> tuple[str, ...]:
     """A few lines on what `.v4code/` would change: settings, tools, prompts, anything else."""
     lines: list[str] = []
     used: set[str] = set()
-    config = next((e for e in entries if e.rel == "config.toml"), None)
-    if config is not None:
-        used.add(config.rel)
-        lines.append(_settings_line(project_dir(root) / "config.toml", config))
+    config_entry = next((e for e in entries if e.rel == "config.toml"), None)
+    if config_entry is not None:
+        used.add(config_entry.rel)
+        lines.append(_settings_line(config_entry, config))
     tools = [e.rel for e in entries if e.rel.startswith("tools/") and e.rel.endswith(".py")]
     if tools:
         used.update(tools)
@@ -262,7 +265,7 @@ def _summary(root: Path, entries: list[_Entry]) -> tuple[str, ...]:
         used.update(prompts)
         names = ", ".join(one_line(Path(p).stem) for p in prompts)
         lines.append(f"prompts replacing v4code's own: {names}")
-    for what, command in _project_commands(root):
+    for what, command in _project_commands(config):
         lines.append(f"{what} runs with your rights: {one_line(command)}")
     named = [e.rel for e in entries if e.kind == "named"]
     if named:
@@ -278,15 +281,12 @@ def _summary(root: Path, entries: list[_Entry]) -> tuple[str, ...]:
     return tuple(lines)
 
 
-def _settings_line(path: Path, entry: _Entry) -> str:
+def _settings_line(entry: _Entry, config: TomlFile) -> str:
     if entry.kind != "file":
         return "config.toml: not a regular file (ignored)"
-    try:
-        from v4code.config import _read_toml
-
-        data = _read_toml(path)
-    except V4codeError:
+    if config.error is not None:
         return "config.toml: not valid TOML (v4code stops with an error once trusted)"
+    data = config.data
     keys = [str(k).replace("-", "_") for k in data]
     if not keys:
         return "config.toml: sets nothing"
@@ -334,13 +334,14 @@ def _recorded(root: Path) -> str | None:
 # times moving (timestamps are coarse on some file systems): such a hash is not remembered.
 RACY_NS = 2_000_000_000
 
-# Per repository: the stat signature of its `.v4code/` and the digest and summary computed
-# from it. One session start asks for the trust several times (settings, tools, MCP servers,
-# hooks, prompts, commands); the folder is hashed once, and again only when it changed.
-_hashed: dict[str, tuple[tuple[Any, ...], str, tuple[str, ...]]] = {}
+# Per repository: the stat signature of its `.v4code/`, the digest and summary computed from
+# it and the sha256 of the config.toml read then. A session start asks once (its project
+# layer); hooks and MCP restarts ask again during the session: the folder is hashed again
+# only when it changed.
+_hashed: dict[str, tuple[tuple[Any, ...], str, tuple[str, ...], str]] = {}
 
 
-def _signature(root: Path) -> tuple[Any, ...] | None:
+def _signature(root: Path, config: TomlFile) -> tuple[Any, ...] | None:
     """What `.v4code/` holds as far as stat tells (every entry's identity, size and times, a
     link's target too), walked as `_entries` walks it; None when that cannot be read, or when
     a file changed too recently for a later change to be sure to move its times."""
@@ -374,7 +375,7 @@ def _signature(root: Path) -> tuple[Any, ...] | None:
             signature.append(dirpath)
             if len(signature) > 3 * MAX_ENTRIES:
                 return None
-        for rel in _named_files(root):
+        for rel in _named_files(root, config):
             st = os.stat(Path(root) / rel)
             signature.append(
                 (rel, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
@@ -387,25 +388,44 @@ def _signature(root: Path) -> tuple[Any, ...] | None:
     return tuple(signature)
 
 
-def _hash_folder(root: Path) -> tuple[str, tuple[str, ...]]:
-    """The digest and summary of `.v4code/` ("" for an empty one), hashed again only when its
-    stat signature changed since the last time; TrustError when it cannot be read safely.
+def _hash_folder(root: Path) -> tuple[str, tuple[str, ...], TomlFile]:
+    """The digest and summary of `.v4code/` ("" for an empty one) and its config.toml as
+    hashed, hashed again only when its stat signature changed since the last time; TrustError
+    when it cannot be read safely.
 
-    The signature is taken before hashing, so a change made while hashing changes the next
-    signature and is hashed then.
+    The config is read first and the signature taken before hashing, so a change made while
+    hashing changes the next signature and is hashed then; a config.toml that changed between
+    its reading and its hashing is refused (the settings used are always the bytes hashed).
     """
     key = _real(root)
-    signature = _signature(root)
+    config = _read_config(root)
+    signature = _signature(root, config)
     remembered = _hashed.pop(key, None)
-    if signature is not None and remembered is not None and remembered[0] == signature:
+    if (
+        signature is not None
+        and remembered is not None
+        and remembered[0] == signature
+        and remembered[3] == config.digest
+    ):
         _hashed[key] = remembered
-        return remembered[1], remembered[2]
-    entries = _entries(root)
+        return remembered[1], remembered[2], config
+    entries = _entries(root, config)
+    _check_config(entries, config)
     digest = _digest(entries) if entries else ""
-    summary = _summary(root, entries) if entries else ()
+    summary = _summary(entries, config) if entries else ()
     if signature is not None:
-        _hashed[key] = (signature, digest, summary)
-    return digest, summary
+        _hashed[key] = (signature, digest, summary, config.digest)
+    return digest, summary, config
+
+
+def _check_config(entries: list[_Entry], config: TomlFile) -> None:
+    """TrustError unless the config.toml read is the one hashed (a plain file both times)."""
+    entry = next((e for e in entries if e.rel == "config.toml"), None)
+    hashed = entry.digest if entry is not None and entry.kind == "file" else None
+    if hashed != (config.digest if config.present else None):
+        raise TrustError(
+            f"{PROJECT_DIR}/config.toml changed while v4code read it; start v4code again"
+        )
 
 
 def trust_state(root: Path) -> TrustState:
@@ -425,7 +445,7 @@ def trust_state(root: Path) -> TrustState:
     if not base.is_dir():
         return TrustState(Path(_real(root)), "nothing", "")
     try:
-        digest, summary = _hash_folder(root)
+        digest, summary, config = _hash_folder(root)
         if not digest:
             return TrustState(Path(_real(root)), "nothing", "")
         recorded = _recorded(root)
@@ -437,7 +457,7 @@ def trust_state(root: Path) -> TrustState:
         status = "trusted"
     else:
         status = "changed"
-    return TrustState(Path(_real(root)), status, digest, summary)
+    return TrustState(Path(_real(root)), status, digest, summary, config)
 
 
 def is_trusted(root: Path) -> bool:
@@ -458,7 +478,7 @@ def grant(root: Path) -> TrustState:
     if isinstance(appeared, dict):
         appeared.pop(_real(root), None)  # the user looked at it and trusts it
     _write_store(data)
-    return TrustState(state.root, "trusted", state.digest, state.summary)
+    return TrustState(state.root, "trusted", state.digest, state.summary, state.config)
 
 
 def remember_appeared(root: Path) -> None:

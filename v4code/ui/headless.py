@@ -16,6 +16,7 @@ from v4code.errors import ExitCode
 from v4code.events import (
     ErrorEvent,
     Event,
+    ModelSwitched,
     Notice,
     PlanProposed,
     PlanUpdated,
@@ -139,6 +140,7 @@ class RunResult:
     error_category: str | None = None  # "config" (a rejected key, ...) or "backend"
     todo: list[dict[str, str]] = field(default_factory=list)  # the model's list as it ended
     plan: dict[str, Any] | None = None  # plan mode's proposal (`run --plan`)
+    switches: list[dict[str, Any]] = field(default_factory=list)  # escalations, fallbacks
     subagents: list[dict[str, Any]] = field(default_factory=list)  # each child agent, in order
 
     @property
@@ -170,6 +172,7 @@ class RunResult:
             "planted": self.planted,
             "todo": self.todo,
             "plan": self.plan,
+            "switches": self.switches,
             "subagents": self.subagents,
             **({"cost_note": f"no price for {self.unpriced_model}"} if self.unpriced_model else {}),
         }
@@ -261,6 +264,11 @@ class HeadlessRenderer:
             result.notices.append(event.text)
         elif isinstance(event, ErrorEvent):
             result.error_category = event.category
+        elif isinstance(event, ModelSwitched):
+            result.switches.append(
+                {"from": event.from_model, "to": event.to_model, "signal": event.signal}
+                | {"reason": event.reason, "step": event.step}
+            )
         elif isinstance(event, PlanUpdated):
             result.todo = [dict(item) for item in event.items]
         elif isinstance(event, PlanProposed):
@@ -311,6 +319,10 @@ class HeadlessRenderer:
         elif isinstance(event, ErrorEvent):
             self._errors.add(event.message)
             self._err(f"error: {shown_lines(event.message)}")
+        elif isinstance(event, ModelSwitched):
+            from v4code.routing import switch_line
+
+            self._err(f"  ⇄ {switch_line(event)}")
 
     def _summary(self, result: RunResult) -> None:
         u = result.usage

@@ -13,6 +13,7 @@ from v4code.errors import ExitCode, V4codeError
 if TYPE_CHECKING:
     from v4code.agent import Agent
     from v4code.events import Event
+    from v4code.project_layer import SessionLayers
     from v4code.ui.headless import HeadlessRenderer
 
 
@@ -21,21 +22,22 @@ def run_task(
     *,
     output: str,
     flags: dict[str, Any],
+    layers: SessionLayers,
     resume: str | None = None,
-    cwd: Path | None = None,
     plan: bool = False,
     execute: bool = False,
 ) -> int:
     """One task to its result; with `plan`, plan mode first: the plan is the answer, or with
-    `execute` it is carried out at once under the permission mode (no question asked)."""
-    from v4code.app import open_session, workspace_root
+    `execute` it is carried out at once under the permission mode (no question asked).
+    `layers`: the config files and the workspace's project layer, read once for the start."""
+    from v4code.app import open_session
     from v4code.cancel import CancelToken
     from v4code.config import check_cost_limit, load_settings
     from v4code.textio import shown_lines
     from v4code.ui.headless import HeadlessRenderer, PolicyApprover
 
-    root = workspace_root(cwd)
-    loaded = load_settings(root, flags)
+    root = layers.project.root
+    loaded = load_settings(root, flags, layers)
     settings = loaded.settings
     for notice in loaded.notices:
         sys.stderr.write(f"v4code: {shown_lines(notice)}\n")
@@ -55,6 +57,7 @@ def run_task(
             resume=resume,
             cancel=cancel,
             meta={"frontend": "run"},
+            layers=layers,
         )
     except V4codeError as exc:
         if output == "text":

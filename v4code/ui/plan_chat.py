@@ -10,36 +10,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from rich.text import Text
-
-from v4code.planning import plan_lines, todo_lines
+from v4code.ui.render import plan_renderable, todo_renderable
 
 if TYPE_CHECKING:
-    from rich.console import RenderableType
-
-    from v4code.events import PlanProposed
-    from v4code.ui.repl import Chat
+    from v4code.ui.chat_face import ChatFace as Chat
 
 PLAN_HELP = "[TASK|yes|no WHY|off] plan first: reads only until you approve"
 QUESTION = "Carry out this plan? [y]es / [n]o: "
 WAITING = "The plan waits for your answer: /plan yes carries it out, /plan no WHY revises it."
-
-
-def todo_renderable(items: tuple[dict[str, str], ...] | list[dict[str, str]]) -> RenderableType:
-    """The list as the chat shows it when it changes: one line per item, the current marked."""
-    text = Text()
-    for n, line in enumerate(todo_lines(items)):
-        style = "bold cyan" if line.startswith("[>]") else ("dim" if line.startswith("[x]") else "")
-        text.append(("\n" if n else "") + f"  {line}", style=style)
-    return text if items else Text("  (todo list cleared)", style="dim")
-
-
-def plan_renderable(plan: PlanProposed) -> RenderableType:
-    first, *rest = plan_lines(plan)
-    text = Text(first, style="bold")
-    for line in rest:
-        text.append("\n" + line)
-    return text
 
 
 def answer_plan(chat: Chat) -> None:

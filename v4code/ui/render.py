@@ -24,6 +24,7 @@ from v4code.compaction import SUMMARY_HEADER
 from v4code.events import (
     ErrorEvent,
     Event,
+    ModelSwitched,
     Notice,
     PlanProposed,
     PlanUpdated,
@@ -39,6 +40,7 @@ from v4code.events import (
     TurnFinished,
     UsageReported,
 )
+from v4code.planning import plan_lines, todo_lines
 from v4code.pricing import format_cost
 from v4code.textio import one_line, shown_lines
 from v4code.types import Message, ToolCall, ToolSummary, Usage
@@ -148,6 +150,23 @@ def thinking_text(text: str) -> RenderableType:
 
 def estimate_tokens(text: str) -> int:
     return max(1, round(len(text) / 4)) if text else 0
+
+
+def todo_renderable(items: tuple[dict[str, str], ...] | list[dict[str, str]]) -> RenderableType:
+    """The list as the chat shows it when it changes: one line per item, the current marked."""
+    text = Text()
+    for n, line in enumerate(todo_lines(items)):
+        style = "bold cyan" if line.startswith("[>]") else ("dim" if line.startswith("[x]") else "")
+        text.append(("\n" if n else "") + f"  {line}", style=style)
+    return text if items else Text("  (todo list cleared)", style="dim")
+
+
+def plan_renderable(plan: PlanProposed) -> RenderableType:
+    first, *rest = plan_lines(plan)
+    text = Text(first, style="bold")
+    for line in rest:
+        text.append("\n" + line)
+    return text
 
 
 def history_renderables(
@@ -271,6 +290,10 @@ class TurnView:
             )
         elif isinstance(event, ErrorEvent):
             self.region.print(Text(f"error: {shown_lines(event.message)}", style="bold red"))
+        elif isinstance(event, ModelSwitched):
+            from v4code.routing import switch_line
+
+            self.region.print(Text(f"  ⇄ {shown_lines(switch_line(event))}", style="yellow"))
         elif isinstance(event, TurnFinished):
             self.status = event.status
             self.region.status(None)
@@ -289,8 +312,6 @@ class TurnView:
 
     def _plan(self, event: PlanUpdated | PlanProposed) -> None:
         """The todo list each time it changes; a proposed plan before its question."""
-        from v4code.ui.plan_chat import plan_renderable, todo_renderable
-
         if isinstance(event, PlanUpdated):
             self.region.print(todo_renderable(event.items))
         else:

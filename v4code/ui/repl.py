@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from v4code.app import AgentSession
     from v4code.edits.checkpoints import CheckpointStore
     from v4code.events import Event
+    from v4code.project_layer import SessionLayers
     from v4code.ui.render import TurnView
 
 PROMPT = "› "
@@ -61,13 +62,12 @@ class Chat:
         from v4code.ui.prompt_history import KeptHistory
         from v4code.ui.slash import choices_for, command_help
         from v4code.ui.toolbar import toolbar_text
-        from v4code.ui.trust_prompt import ask_to_trust
         from v4code.workspace import workspace_root
 
         self.root = workspace_root()
         self.console = console or Console(highlight=False)
-        ask_to_trust(self.root, self.console, input=input, output=output)
-        loaded = load_settings(self.root, flags)
+        self.layers = self._opening_layers(input, output)
+        loaded = load_settings(self.root, flags, self.layers)
         self.settings = loaded.settings
         for notice in loaded.notices:
             self.say(f"v4code: {notice}", "yellow")
@@ -80,7 +80,7 @@ class Chat:
         self.show_thinking = self.settings.show_thinking
         self.running = True
         completer = ChatCompleter(
-            command_help(self.root),
+            command_help(self.root, self.layers.project),
             lambda name: choices_for(self, name),
             self.files.files,
         )
@@ -105,6 +105,15 @@ class Chat:
             ask_key=key_asker(input, output),
         )
 
+    def _opening_layers(self, input: Input | None, output: Output | None) -> SessionLayers:
+        """The trust question on start, then the config files and the project layer, read
+        once for the settings and the session (its tools, prompts, servers, hooks)."""
+        from v4code.project_layer import read_layers
+        from v4code.ui.trust_prompt import ask_to_trust
+
+        trust = ask_to_trust(self.root, self.console, input=input, output=output)
+        return read_layers(self.root, trust)
+
     @property
     def agent(self) -> Agent:
         """The open session's agent; `open` sets it before the first prompt."""
@@ -120,11 +129,13 @@ class Chat:
     def open(self, resume: str | None) -> None:
         """A new session (None), or an existing one continued ("" is the latest)."""
         from v4code.app import open_session
+        from v4code.project_layer import read_layers
         from v4code.ui.render import history_renderables
 
         settings, mode, backend = self.settings, None, None
         if self._agent is not None:  # /clear and /resume keep the model, thinking and mode
             settings, mode, backend = self.agent.settings, self.agent.mode, self.agent.backend
+            self.layers = read_layers(self.root)  # a new session reads the files anew
         session = open_session(
             settings,
             self.root,
@@ -134,6 +145,7 @@ class Chat:
             cancel=self.cancel,
             meta={"frontend": "chat"},
             warm_up_map=True,  # indexed while the person types the first message
+            layers=self.layers,
         )
         self.close()
         self._session = session

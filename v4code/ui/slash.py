@@ -1,7 +1,7 @@
 """Slash commands: the table, dispatch, and one small function per command.
 
-A handler gets the chat (`v4code.ui.repl.Chat`) and the rest of the line. Unknown commands get
-a suggestion and never reach the model. A line whose first word is a path (`/usr/bin/env is
+A handler gets the chat (what `v4code.ui.chat_face.ChatFace` names of it) and the rest of
+the line. Unknown commands get a suggestion and never reach the model. A line whose first word is a path (`/usr/bin/env is
 missing`) is a message, not a command.
 """
 
@@ -20,7 +20,8 @@ from v4code.ui.plan_chat import PLAN_HELP, cmd_plan, cmd_todo
 
 if TYPE_CHECKING:
     from v4code.custom_commands import CustomCommand
-    from v4code.ui.repl import Chat
+    from v4code.project_layer import ProjectLayer
+    from v4code.ui.chat_face import ChatFace as Chat
 
 THINK_CHOICES = ("on", "off", "low", "high", "max")
 
@@ -49,36 +50,39 @@ def dispatch(chat: Chat, line: str) -> None:
     name, _, arg = line.strip().partition(" ")
     command = COMMANDS.get(name.lower())
     if command is None:
-        custom = custom_commands(chat.root).get(name.lower()[1:])
+        project = chat.layers.project.rechecked()
+        custom = custom_commands(chat.root, project).get(name.lower()[1:])
         if custom is not None:
             run_custom(chat, custom, arg)
             return
         from v4code.custom_commands import untrusted_notice
 
-        notice = untrusted_notice(chat.root, name[1:])
+        notice = untrusted_notice(chat.root, name[1:], project)
         shown = notice or f"Unknown command {name}. {suggestion(name)}"
         chat.say(one_line(shown), "yellow")
         return
     command.run(chat, arg.strip())
 
 
-def custom_commands(root: Path) -> dict[str, CustomCommand]:
+def custom_commands(root: Path, project: ProjectLayer | None = None) -> dict[str, CustomCommand]:
+    """The custom commands; `project`: the session's project layer (`rechecked` for a read
+    during the session), else `root`'s read now."""
     from v4code.custom_commands import load_custom_commands
 
-    return load_custom_commands(root, frozenset(c[1:] for c in COMMANDS))
+    return load_custom_commands(root, frozenset(c[1:] for c in COMMANDS), project)
 
 
-def command_help(root: Path) -> dict[str, str]:
+def command_help(root: Path, project: ProjectLayer | None = None) -> dict[str, str]:
     """Every command's help line for completion: the built-in ones, then the custom ones."""
     helps = {name: c.help for name, c in COMMANDS.items()}
-    helps.update({f"/{name}": c.help for name, c in custom_commands(root).items()})
+    helps.update({f"/{name}": c.help for name, c in custom_commands(root, project).items()})
     return helps
 
 
 def run_custom(chat: Chat, command: CustomCommand, arg: str) -> None:
     """A custom command's prompt as one turn, with its model and thinking for that turn only."""
     agent = chat.agent
-    settings = agent.settings
+    settings, route = agent.settings, agent.routing.state()
     if command.model:
         agent.set_model(command.model)
     choice = command.thinking_choice()
@@ -88,6 +92,7 @@ def run_custom(chat: Chat, command: CustomCommand, arg: str) -> None:
         chat.turn(command.expand(arg), shown=f"/{command.name}")
     finally:
         agent.set_model(settings.model)
+        agent.routing.restore(*route)  # an escalation before the command holds after it
         agent.set_thinking(settings.thinking, settings.effort)
 
 
@@ -103,7 +108,7 @@ def cmd_help(chat: Chat, arg: str) -> None:
     for command in COMMANDS.values():
         if command.name != "/quit":
             chat.say(f"{command.name:<11} {command.help}")
-    for name, custom in custom_commands(chat.root).items():
+    for name, custom in custom_commands(chat.root, chat.layers.project.rechecked()).items():
         chat.say(f"/{name:<10} {one_line(custom.help)}")  # a trusted repository's text
     chat.say(
         "Enter sends · Alt+Enter or a trailing \\ adds a line · @path attaches a file · "
@@ -118,19 +123,23 @@ def cmd_exit(chat: Chat, arg: str) -> None:
 
 def cmd_model(chat: Chat, arg: str) -> None:
     """Switch models; a name the server does not list is refused (a typo would fail later)."""
+    from v4code.config import AUTO, session_models
     from v4code.pricing import price_for
 
     if arg:
         known = chat.agent.backend.list_models()
-        if known is not None and arg not in known:
+        if known is not None and arg != AUTO and arg not in known:
             listed = ", ".join(sorted(known)[:12]) or "none"
             chat.say(f"The server has no model {arg!r} (it lists: {listed}).", "yellow")
             return
         chat.agent.set_model(arg)
         if known is None:
             chat.say(f"The server lists no models; {arg} is used as given.", "dim")
-        if price_for(arg, chat.agent.settings.prices) is None:
-            chat.say(f"No price is configured for {arg}: its cost shows as unknown.", "yellow")
+        for model in session_models(chat.agent.settings):  # `auto`: both of its models
+            if price_for(model, chat.agent.settings.prices) is None:
+                chat.say(
+                    f"No price is configured for {model}: its cost shows as unknown.", "yellow"
+                )
     chat.say(f"model: {chat.agent.settings.model}")
 
 
@@ -256,7 +265,7 @@ def cmd_init(chat: Chat, arg: str) -> None:
     exists = (chat.root / "AGENTS.md").is_file()
     task = load_prompt(
         "init",
-        chat.root,
+        chat.layers.project.rechecked(),
         action="Update the existing AGENTS.md" if exists else "Write an AGENTS.md",
     )
     chat.turn(task.strip(), shown="/init")

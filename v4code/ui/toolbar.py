@@ -37,10 +37,17 @@ def toolbar_text(agent: Agent | None) -> str:
     planning = getattr(getattr(agent, "plan", None), "planning", False)  # v4code.planning
     mode = f"plan, then {agent.mode}" if planning else agent.mode
     return one_line(  # a model id picked from a server's list, a profile's name
-        f" {_profile(s)}{s.model} · {thinking_label(s)} · {mode} · "
+        f" {_profile(s)}{model_label(agent)} · {thinking_label(s)} · {mode} · "
         f"ctx {short_tokens(used)}/{short_tokens(window)} {used / window:.0%} · "
         f"{_cost(agent)}"
     )
+
+
+def model_label(agent: Agent) -> str:
+    """The model the next request goes to; `auto: deepseek-flash` while `auto` routes."""
+    from v4code.config import AUTO
+
+    return f"{AUTO}: {agent.model}" if agent.settings.model == AUTO else agent.model
 
 
 def _profile(settings: Settings) -> str:

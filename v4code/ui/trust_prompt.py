@@ -10,6 +10,8 @@ if TYPE_CHECKING:
     from prompt_toolkit.output import Output
     from rich.console import Console
 
+    from v4code.safety.trust import TrustState
+
 
 APPEARED = (
     ".v4code/ appeared while v4code ran a command here, so it is not offered for trust; "
@@ -19,8 +21,9 @@ APPEARED = (
 
 def ask_to_trust(
     root: Path, console: Console, *, input: Input | None = None, output: Output | None = None
-) -> bool:
-    """Show what `.v4code/` would change and ask once; True when the user trusts it now.
+) -> TrustState:
+    """Show what `.v4code/` would change and ask once; the trust the session opens with (the
+    state computed to ask, or the one recorded when the user trusts it now).
 
     A `.v4code/` that appeared during a command v4code ran (the model's, maybe) is never
     offered: one line says so, and only the user's own `v4code trust` can trust it.
@@ -37,10 +40,10 @@ def ask_to_trust(
     if state.status == "nothing":
         forget_appeared(root)
     if state.status not in ("untrusted", "changed") or not state.digest:
-        return False
+        return state
     if appeared(root):
         console.print(APPEARED, markup=False)
-        return False
+        return state
     for line in describe(state):
         console.print(shown_lines(line), markup=False)  # hook and server commands
     console.print(
@@ -53,9 +56,9 @@ def ask_to_trust(
         except (EOFError, KeyboardInterrupt):
             answer = "n"
         if answer in ("y", "yes"):
-            grant(root)
+            granted = grant(root)
             console.print("Trusted: v4code uses this repository's .v4code/ from now on.")
-            return True
+            return granted
         if answer in ("", "n", "no"):
-            return False  # the settings notice that follows says what this means
+            return state  # the settings notice that follows says what this means
         console.print("Answer y or n.")
