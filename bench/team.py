@@ -178,13 +178,15 @@ def cache_breaking_switches(run: Run) -> int:
     return sum(1 for a, b in pairs if a.model != b.model and b.usage.cache_hit_tokens == 0)
 
 
-def breakdown(run: Run, settings: Settings) -> dict[str, float]:
-    """Off-peak USD of a run with a switch: before it, the new model's first (cold) request,
-    and after it."""
-    first = next(
-        (i for i, r in enumerate(run.requests) if r.model != run.requests[0].model),
-        len(run.requests),
-    )
+def first_switched(run: Run) -> int | None:
+    """The index of the first request to a model other than the first request's."""
+    models = [r.model for r in run.requests]
+    return next((i for i, m in enumerate(models) if m != models[0]), None)
+
+
+def breakdown(run: Run, settings: Settings, first: int) -> dict[str, float]:
+    """Off-peak USD of a run in three parts: before request `first`, that request (the new
+    model's cold one, after a switch) and after it."""
     parts = {
         "before": run.requests[:first],
         "cold": run.requests[first : first + 1],
@@ -215,8 +217,11 @@ def figures(runs: list[Run], settings: Settings) -> dict[str, Any]:
             "completion_tokens": sum(r.usage.completion_tokens for r in run.requests),
             "violations": run.violations,
         }
-        if run.result.get("switches"):
-            out["runs"][run.setting]["off_peak_parts"] = breakdown(run, settings)
+    switched = {r.setting: first_switched(r) for r in runs}
+    at = switched.get(AUTO)
+    for run in runs:  # Pro-only cut where auto switched: what a warm switch would cost
+        if at is not None and run.setting in (AUTO, PRO):
+            out["runs"][run.setting]["off_peak_parts"] = breakdown(run, settings, at)
     by = out["runs"]
     if AUTO in by and PRO in by:
         out["auto_over_pro"] = {
@@ -230,7 +235,7 @@ def _usd(value: float | None) -> str:
     return "unknown" if value is None else f"{value:.6f}"
 
 
-def report(data: dict[str, Any]) -> None:
+def report_cost(data: dict[str, Any]) -> None:
     print(
         "Cost: 20 steps (explore 1-8; edit + tests failing 9-12; fix + pass 13-20), "
         f"{data['thinking_chars']} characters of reasoning per answer"
@@ -255,11 +260,23 @@ def report(data: dict[str, Any]) -> None:
     for setting, r in data["runs"].items():
         if "off_peak_parts" in r:
             parts = r["off_peak_parts"]
+            step = data["runs"][AUTO]["models"].index(PRO) + 1
             print(
-                f"{setting}, off-peak: ${parts['before']:.6f} before the switch, "
-                f"${parts['cold']:.6f} the new model's first (cold) request, "
-                f"${parts['after']:.6f} after it"
+                f"{setting}, off-peak: ${parts['before']:.6f} steps 1-{step - 1}, "
+                f"${parts['cold']:.6f} step {step}, ${parts['after']:.6f} steps {step + 1}-"
+                f"{len(r['models'])}"
             )
+    if PRO in data["runs"] and "off_peak_parts" in data["runs"][PRO]:
+        auto, pro = data["runs"][AUTO], data["runs"][PRO]
+        warm = auto["off_peak_parts"]["before"] + pro["off_peak_parts"]["cold"]
+        warm += auto["off_peak_parts"]["after"]
+        print(
+            f"auto with a warm switch (not possible: each model has its own cache): "
+            f"${warm:.6f}, {warm / pro['usd']['off-peak']:.3f}x Pro-only off-peak"
+        )
+
+
+def report_cache(data: dict[str, Any]) -> None:
     print("\nCache: hit share per role against its ceiling (all but the role's first prompt)")
     print(f"{'--model':<16} {'role':<24} {'req':>3} {'prompt tok':>10} {'hit tok':>9} "
           f"{'share':>6} {'ceiling':>7} {'of ceil':>7}")  # fmt: skip
@@ -326,7 +343,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(data, indent=2))
     else:
-        report(data)
+        report_cost(data)
+        report_cache(data)
         parallel()
     return 1 if data["violations"] else 0
 
