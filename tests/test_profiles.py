@@ -170,6 +170,7 @@ def test_review_and_batch_take_profile(tmp_path: Path) -> None:
 
 
 def test_review_uses_the_profiles_endpoint_and_model(workspace: Path, fake_api) -> None:  # type: ignore[no-untyped-def]
+    from v4code.project_layer import read_layers
     from v4code.review.command import ReviewRequest, _prepare
 
     _user_config(f'[profiles.gpu]\nbase_url = "{fake_api.base_url}"\nmodel = "m1"\n')
@@ -177,5 +178,5 @@ def test_review_uses_the_profiles_endpoint_and_model(workspace: Path, fake_api) 
     import subprocess
 
     subprocess.run(["git", "add", "a.py"], cwd=workspace, check=True)
-    settings, _ = _prepare(workspace, ReviewRequest(profile="gpu"))
+    settings, _ = _prepare(workspace, ReviewRequest(profile="gpu"), read_layers(workspace))
     assert settings.base_url == fake_api.base_url and settings.review_model == "m1"
