@@ -98,3 +98,14 @@ def test_agent_files_front_matter_and_precedence(tmp_path: Path) -> None:
     found = load_named_agents([(project, "project"), (user, "user")])
     assert list(found) == ["a", "b"]
     assert (found["a"].description, found["a"].source) == ("user's", "user")
+
+
+def test_a_resumed_session_knows_its_children(tmp_path: Path) -> None:
+    from v4code.events import SubagentFinished, event_to_dict
+    from v4code.sessions import SessionData, finished_children
+    from v4code.types import Usage
+
+    child = SubagentFinished("c1", "fixer", "m", "done", 2, Usage(prompt_tokens=9), 0.5)
+    events = [event_to_dict(child), {"type": "subagent_finished", "child": "broken"}]
+    data = SessionData("s", tmp_path / "s.jsonl", {}, [], events)
+    assert finished_children(data) == [child]

@@ -284,12 +284,13 @@ def _resume_state(agent: Agent, data: SessionData, checkpoints: CheckpointStore)
     before the next request, the notes, the todo list, plan mode, a plan awaiting its answer."""
     from v4code.edits.journal_note import pending_call_note
     from v4code.notes import restore
-    from v4code.sessions import resume_state
+    from v4code.sessions import finished_children, resume_state
 
     rolled = checkpoints.interrupted_batches(agent.root, agent.session_id)
     agent.close_pending(pending_call_note(rolled[-1:]))
     restore(agent, resume_state(data), data.pending_notes)
     agent.plan.restore(data.events)
+    agent.subagents = finished_children(data)  # `/cost` lists them after a resume too
 
 
 # --- child agents (the `task` tool) ------------------------------------------------------

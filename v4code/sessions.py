@@ -21,10 +21,11 @@ from typing import Any
 
 from v4code.config import Settings, user_home
 from v4code.errors import ConfigError, V4codeError
+from v4code.events import SubagentFinished
 from v4code.newest_files import newest_files
 from v4code.safety.redact import Redactor, redactor
 from v4code.safety.secret_files import PLACEHOLDER
-from v4code.types import Message
+from v4code.types import Message, Usage
 
 FORMAT_VERSION = 1
 # A session's kind is in its first record. Only conversations are offered to `--continue`,
@@ -343,3 +344,30 @@ def resume_state(data: SessionData) -> ResumeState:
     except (TypeError, ValueError):  # a damaged record: start the figures from zero
         return ResumeState(settings=chosen, routed=routed)
     return ResumeState(totals.get("total_usage"), cost, prompt, unpriced, chosen, routed)
+
+
+def finished_children(data: SessionData) -> list[SubagentFinished]:
+    """The session's child agents as they ended (what `/cost` lists), from its events; a
+    damaged record is left out."""
+    found: list[SubagentFinished] = []
+    for event in data.events:
+        if event.get("type") != "subagent_finished":
+            continue
+        try:
+            found.append(
+                SubagentFinished(
+                    child=str(event["child"]),
+                    name=str(event["name"]),
+                    model=str(event["model"]),
+                    status=str(event["status"]),
+                    steps=int(event.get("steps") or 0),
+                    usage=Usage.from_dict(event.get("usage") or {}),
+                    cost=float(event.get("cost") or 0.0),
+                    priced=event.get("priced") is not False,
+                    reason=str(event.get("reason") or ""),
+                    brief=str(event.get("brief") or ""),
+                )
+            )
+        except (KeyError, TypeError, ValueError):
+            continue
+    return found
