@@ -31,7 +31,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-import _common
+import _common  # noqa: F401  (puts tests/ on sys.path)
 import team_scenario as sc
 from fake_api import start_subprocess_server
 
@@ -303,14 +303,14 @@ def report_cache(data: dict[str, Any]) -> None:
             print(f"  {setting}: {violation}")
 
 
-def parallel() -> None:
-    """Parallel part: three `task` calls in one step, each child taking 4 responses of 1 s
-    latency; wall <= 1.3x one child's, and the parent's context grows by no more than the
-    reports. A stub until the `task` tool exists."""
-    if not (_common.ROOT / "tools" / "task.py").exists():
-        print("\nParallel: needs the task tool")
-        return
-    print("\nParallel: not written yet (the task tool exists: write this part)")
+def parallel(work: Path) -> int:
+    """The parallel part (`team_parallel.py`); the violations it saw."""
+    import team_parallel as tp
+
+    one = tp.run_parallel(1, work / "one")
+    three = tp.run_parallel(3, work / "three")
+    tp.report(one, three)
+    return len(one.violations) + len(three.violations)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -345,7 +345,9 @@ def main(argv: list[str] | None = None) -> int:
     else:
         report_cost(data)
         report_cache(data)
-        parallel()
+        with tempfile.TemporaryDirectory(prefix="v4code-team-") as tmp:
+            if parallel(Path(tmp)):
+                return 1
     return 1 if data["violations"] else 0
 
 
