@@ -178,6 +178,47 @@ class RunResult:
         }
 
 
+def collect(event: Event, result: RunResult) -> None:
+    """Fold one event into the result a caller gets (`v4code run`'s and the Python API's)."""
+    if isinstance(event, UsageReported):
+        result.usage = event.total_usage
+        result.cost = event.total_cost
+        result.model = event.model or result.model
+        if not event.priced:
+            result.unpriced_model = event.model or result.model or "this model"
+    elif isinstance(event, SubagentFinished):
+        result.subagents.append(subagent_dict(event))
+        result.usage = event.total_usage or result.usage
+        result.cost = result.cost if event.total_cost is None else event.total_cost
+        if not event.priced:
+            result.unpriced_model = event.model
+    elif isinstance(event, ToolFinished) and event.denied:
+        result.denied.append(event.call.name)
+    elif isinstance(event, ToolFinished) and isinstance(event.result.data, dict):
+        result.planted += [str(line) for line in event.result.data.get("planted", ())]
+    elif isinstance(event, Notice):
+        result.notices.append(event.text)
+    elif isinstance(event, ErrorEvent):
+        result.error_category = event.category
+    elif isinstance(event, ModelSwitched):
+        result.switches.append(
+            {"from": event.from_model, "to": event.to_model, "signal": event.signal}
+            | {"reason": event.reason, "step": event.step}
+        )
+    elif isinstance(event, PlanUpdated):
+        result.todo = [dict(item) for item in event.items]
+    elif isinstance(event, PlanProposed):
+        from v4code.planning import plan_dict
+
+        result.plan = plan_dict(event)
+    elif isinstance(event, TurnFinished):  # `run --plan --execute` has two turns
+        result.status = event.status
+        result.final_message = event.final_text
+        result.reason = event.reason
+        result.steps += event.steps
+        result.files_changed += [f for f in event.files_changed if f not in result.files_changed]
+
+
 class _Scrubbed:
     """A stream that never writes a known secret: the last guard before a script's logs."""
 
@@ -218,14 +259,20 @@ class HeadlessRenderer:
         result = RunResult(session_id=session_id, notices=list(self.notices))
         result.todo = [dict(item) for item in todo]
         for event in events:
-            self._collect(event, result)
-            if self.output == "jsonl":
-                self.out.write(json.dumps(event_to_dict(event), default=str) + "\n")
-                self.out.flush()
-            elif self.output == "text":
-                self._text(event)
+            collect(event, result)
+            self.render(event)
         self.finish(result)
         return result
+
+    def render(self, event: Event) -> None:
+        """One event as it happens: a jsonl line, or text mode's progress on stderr."""
+        if isinstance(event, PlanProposed):
+            self._proposal = event
+        if self.output == "jsonl":
+            self.out.write(json.dumps(event_to_dict(event), default=str) + "\n")
+            self.out.flush()
+        elif self.output == "text":
+            self._text(event)
 
     def finish(self, result: RunResult) -> None:
         """Write the result in the chosen form (also for a run that could not start)."""
@@ -242,48 +289,6 @@ class HeadlessRenderer:
                 self.out.write(shown_lines(result.final_message.rstrip()) + "\n")
             self._summary(result)
         self.out.flush()
-
-    def _collect(self, event: Event, result: RunResult) -> None:
-        if isinstance(event, UsageReported):
-            result.usage = event.total_usage
-            result.cost = event.total_cost
-            result.model = event.model or result.model
-            if not event.priced:
-                result.unpriced_model = event.model or result.model or "this model"
-        elif isinstance(event, SubagentFinished):
-            result.subagents.append(subagent_dict(event))
-            result.usage = event.total_usage or result.usage
-            result.cost = result.cost if event.total_cost is None else event.total_cost
-            if not event.priced:
-                result.unpriced_model = event.model
-        elif isinstance(event, ToolFinished) and event.denied:
-            result.denied.append(event.call.name)
-        elif isinstance(event, ToolFinished) and isinstance(event.result.data, dict):
-            result.planted += [str(line) for line in event.result.data.get("planted", ())]
-        elif isinstance(event, Notice):
-            result.notices.append(event.text)
-        elif isinstance(event, ErrorEvent):
-            result.error_category = event.category
-        elif isinstance(event, ModelSwitched):
-            result.switches.append(
-                {"from": event.from_model, "to": event.to_model, "signal": event.signal}
-                | {"reason": event.reason, "step": event.step}
-            )
-        elif isinstance(event, PlanUpdated):
-            result.todo = [dict(item) for item in event.items]
-        elif isinstance(event, PlanProposed):
-            from v4code.planning import plan_dict
-
-            self._proposal = event
-            result.plan = plan_dict(event)
-        elif isinstance(event, TurnFinished):  # `run --plan --execute` has two turns
-            result.status = event.status
-            result.final_message = event.final_text
-            result.reason = event.reason
-            result.steps += event.steps
-            result.files_changed += [
-                f for f in event.files_changed if f not in result.files_changed
-            ]
 
     def _text(self, event: Event) -> None:
         """Progress as the chat shows it: a call's line once it finished, with its result
