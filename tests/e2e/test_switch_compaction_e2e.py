@@ -15,6 +15,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+from chat_harness import ENTER, chat
 from cli_harness import v4code
 from conftest import git
 from fake_api import FakeDeepSeek, fault, text, tool_call
@@ -139,3 +141,26 @@ def test_a_fallback_sends_the_full_history_the_old_model_cannot_summarise(
     assert models(fake_api) == [PRO, PRO, FLASH]
     assert OLD in wire(fake_api.chat_requests[2])
     assert json.loads(done.stdout)["switches"][0]["signal"] == "model_not_served"
+
+
+def test_the_chat_shows_the_switch_and_then_the_compaction(
+    workspace: Path,
+    fake_api: FakeDeepSeek,
+    v4code_home: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    project(workspace)
+    fake_api.load(script(summary=True))
+    screen = chat(
+        workspace,
+        fake_api,
+        monkeypatch,
+        ["fix add" + ENTER],
+        flags={"model": "auto", "permission_mode": "full-auto"},
+    )
+    switched = screen.index(f"⇄ escalated: {FLASH} → {PRO}")
+    assert (
+        screen.index(f"Compacted 3 older messages into a summary before the switch to {PRO}")
+        > switched
+    )
+    assert models(fake_api) == [FLASH] * 5 + [PRO]
