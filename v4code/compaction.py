@@ -175,7 +175,7 @@ def summarise(
 # summary does. On a fallback the old model has just failed, so the new one would write the
 # summary on a cold cache; the same estimate then says it does not pay.
 
-KEEP_STEPS = 3  # model steps (with their tool results) kept verbatim: the longest signal's
+KEEP_STEPS = 3  # model steps kept verbatim with their results: as many as TEST_FAILURES
 SUMMARY_TOKENS = 1_500  # what a summary and its reasoning are reckoned to take
 SWITCH_PROMPT = (
     "Before you go on: this session moves to another model now. Write a summary of the "
