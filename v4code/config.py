@@ -80,6 +80,7 @@ class Settings:
     review_model: str = "deepseek-flash"  # the commit gate and `v4code review`
     subagent_model: str = "deepseek-flash"  # the model a child agent runs on
     compact_model: str | None = None  # summarises older turns; None: the session's own model
+    compact_on_switch: bool = True  # a switch of model compacts first, when that pays
     fallback_model: str | None = None  # taken on overload or a model no longer served
     flash_model: str = "deepseek-flash"  # where `model = "auto"` starts
     pro_model: str = "deepseek-v4-pro"  # where `model = "auto"` escalates to
