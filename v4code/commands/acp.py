@@ -22,7 +22,7 @@ from v4code.errors import ConfigError
 @options.dialect()
 @options.profile()
 def acp_command(**flags: Any) -> None:
-    """Be an Agent Client Protocol agent on stdin/stdout (for Zed and other editors).
+    """Serve an editor (Zed, JetBrains) over the Agent Client Protocol on stdin/stdout.
 
     The editor opens sessions in its project folders; approvals appear there as permission
     requests. Needs the extra: pip install 'v4code[acp]'.
