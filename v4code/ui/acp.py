@@ -15,6 +15,8 @@ itself, in the sandbox), images and audio in prompts, session modes.
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -126,6 +128,7 @@ class V4codeAgent:
         self.client: Any = None  # the SDK's connection to the editor (acp.Client)
         self.sessions: dict[str, Session] = {}
         self.scrubs: dict[str, Any] = {}
+        self.busy: set[str] = set()  # sessions with a prompt turn running
 
     def on_connect(self, conn: Any) -> None:
         self.client = conn
@@ -212,12 +215,18 @@ class V4codeAgent:
         task = prompt_text(prompt)
         if not task.strip():
             raise acp.RequestError.invalid_params({"message": "the prompt has no text"})
+        if session_id in self.busy:
+            raise acp.RequestError.invalid_request({"message": "a prompt is already running"})
         status = "done"
-        async for event in AsyncSession(session).send(task):
-            for update in self.updates(session_id, event):
-                await self.client.session_update(session_id=session_id, update=update)
-            if isinstance(event, TurnFinished):
-                status = event.status
+        self.busy.add(session_id)
+        try:
+            async for event in AsyncSession(session).send(task):
+                for update in self.updates(session_id, event):
+                    await self.client.session_update(session_id=session_id, update=update)
+                if isinstance(event, TurnFinished):
+                    status = event.status
+        finally:
+            self.busy.discard(session_id)
         return schema.PromptResponse(stop_reason=STOP_REASONS.get(status, "end_turn"))  # type: ignore[arg-type]
 
     async def cancel(self, session_id: str, **_: Any) -> None:
@@ -364,10 +373,29 @@ def plan_update(items: tuple[dict[str, str], ...]) -> Any:
     )
 
 
+STDIO_LIMIT = 50 * 1024 * 1024  # one JSON-RPC line may carry a large file the editor attached
+
+
+async def _protocol_streams() -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """stdin and a private copy of stdout for JSON-RPC alone; file descriptor 1 itself then
+    points at stderr, so a stray print or a program that inherits it cannot corrupt the
+    protocol (the editor shows stderr as the agent's log)."""
+    from acp.stdio import stdio_streams
+
+    protocol_out = os.fdopen(os.dup(1), "wb", buffering=0)
+    os.dup2(2, 1)
+    sys.stdout = protocol_out  # what the SDK connects, this once
+    try:
+        return await stdio_streams(limit=STDIO_LIMIT)
+    finally:
+        sys.stdout = sys.stderr
+
+
 async def serve(flags: dict[str, Any]) -> None:
     """Answer the editor on stdin/stdout until it closes the connection."""
     agent = V4codeAgent(flags)
+    reader, writer = await _protocol_streams()
     try:
-        await acp.run_agent(agent)  # type: ignore[arg-type]
+        await acp.run_agent(agent, writer, reader)  # type: ignore[arg-type]
     finally:
         await asyncio.to_thread(agent.close)
