@@ -214,3 +214,28 @@ def test_an_unknown_session_to_load_is_a_clear_error(repo: Path, fake_api: FakeD
 
     assert "nope" in drive(repo, fake_api, Editor(), script)
     assert fake_api.requests == []
+
+
+def test_the_api_key_never_reaches_the_editor(repo: Path, fake_api: FakeDeepSeek) -> None:
+    fake_api.load([text(f"Your key is {DEFAULT_KEY}.", reasoning=f"It is {DEFAULT_KEY}.")])
+    editor = Editor()
+    drive(repo, fake_api, editor, lambda conn: one_turn(conn, repo))
+    shown = editor.text() + editor.text("agent_thought_chunk")
+    assert "Your key is" in shown and DEFAULT_KEY not in shown
+
+
+def test_a_second_prompt_while_one_runs_is_refused(repo: Path, fake_api: FakeDeepSeek) -> None:
+    fake_api.load([text("Slow answer. " * 40, chunk_size=8, delay=0.02)])
+
+    async def script(conn: Any) -> tuple[str, str]:
+        session = await conn.new_session(cwd=str(repo), mcp_servers=[])
+        prompt = [acp.text_block("talk")]
+        first = asyncio.ensure_future(conn.prompt(session_id=session.session_id, prompt=prompt))
+        await asyncio.sleep(0.3)
+        with pytest.raises(acp.RequestError) as caught:
+            await conn.prompt(session_id=session.session_id, prompt=prompt)
+        return str((await first).stop_reason), str(caught.value.data)
+
+    stop, refused = drive(repo, fake_api, Editor(), script)
+    assert stop == "end_turn" and "already running" in refused
+    assert len(fake_api.requests) == 1

@@ -35,6 +35,7 @@ from v4code.events import (
     TurnFinished,
 )
 from v4code.protocols import Approval, ApprovalRequest
+from v4code.safety.redact import Redactor, StreamScrubber
 from v4code.textio import one_line
 
 if TYPE_CHECKING:
@@ -73,6 +74,29 @@ TOOL_KINDS: dict[str, str] = {
 
 PLAN_STATUS = {"pending": "pending", "in_progress": "in_progress", "done": "completed"}
 OUTPUT_CAP = 4000  # characters of a tool's result shown in the editor (the model has it all)
+
+
+class StreamedText:
+    """A session's thinking and answer as they stream, scrubbed across chunk boundaries (a
+    key split over two chunks is caught): what is safe is sent, the rest when the stream
+    ends, i.e. before anything else is shown."""
+
+    def __init__(self, scrub: Redactor) -> None:
+        self.streams = {"thought": StreamScrubber(scrub), "message": StreamScrubber(scrub)}
+
+    def feed(self, kind: str, text: str) -> list[Any]:
+        return self._update(kind, self.streams[kind].feed(text))
+
+    def flush(self, kind: str) -> list[Any]:
+        return self._update(kind, self.streams[kind].flush())
+
+    @staticmethod
+    def _update(kind: str, text: str) -> list[Any]:
+        if not text:
+            return []
+        if kind == "thought":
+            return [acp.update_agent_thought_text(text)]
+        return [acp.update_agent_message_text(text)]
 
 
 class AcpApprover:
@@ -128,6 +152,7 @@ class V4codeAgent:
         self.client: Any = None  # the SDK's connection to the editor (acp.Client)
         self.sessions: dict[str, Session] = {}
         self.scrubs: dict[str, Any] = {}
+        self.streams: dict[str, StreamedText] = {}
         self.busy: set[str] = set()  # sessions with a prompt turn running
 
     def on_connect(self, conn: Any) -> None:
@@ -181,7 +206,8 @@ class V4codeAgent:
 
         approver.session_id = session.id
         self.sessions[session.id] = session
-        self.scrubs[session.id] = redactor(session.settings.api_key)
+        self.scrubs[session.id] = scrub = redactor(session.settings.api_key)
+        self.streams[session.id] = StreamedText(scrub)
         return session
 
     async def _replay(self, session: Session) -> None:
@@ -235,21 +261,23 @@ class V4codeAgent:
             session.cancel()
 
     def updates(self, session_id: str, event: Event) -> list[Any]:
-        """The session updates one v4code event becomes (none for most bookkeeping events)."""
-        scrub = self.scrubs[session_id]
+        """The session updates one v4code event becomes (none for most bookkeeping events);
+        streamed text held back by the scrubber is sent before anything else."""
+        scrub, streams = self.scrubs[session_id], self.streams[session_id]
         if isinstance(event, ReasoningDelta):
-            return [acp.update_agent_thought_text(scrub(event.text))]
+            return streams.flush("message") + streams.feed("thought", event.text)
         if isinstance(event, TextDelta):
-            return [acp.update_agent_message_text(scrub(event.text))]
+            return streams.flush("thought") + streams.feed("message", event.text)
+        out = streams.flush("thought") + streams.flush("message")
         if isinstance(event, ToolStarted):
-            return [tool_started(event, scrub)]
-        if isinstance(event, ToolFinished):
-            return [tool_finished(event, scrub)]
-        if isinstance(event, (PlanUpdated, PlanProposed)):
-            return [plan_update(event.items)]
-        if isinstance(event, ErrorEvent):
-            return [acp.update_agent_message_text(scrub(f"\n\nv4code: {event.message}"))]
-        return []
+            out.append(tool_started(event, scrub))
+        elif isinstance(event, ToolFinished):
+            out.append(tool_finished(event, scrub))
+        elif isinstance(event, (PlanUpdated, PlanProposed)):
+            out.append(plan_update(event.items))
+        elif isinstance(event, ErrorEvent):
+            out.append(acp.update_agent_message_text(scrub(f"\n\nv4code: {event.message}")))
+        return out
 
     async def ask_permission(
         self, session_id: str, request: ApprovalRequest, always: bool
