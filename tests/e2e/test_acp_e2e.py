@@ -239,3 +239,21 @@ def test_a_second_prompt_while_one_runs_is_refused(repo: Path, fake_api: FakeDee
     stop, refused = drive(repo, fake_api, Editor(), script)
     assert stop == "end_turn" and "already running" in refused
     assert len(fake_api.requests) == 1
+
+
+def test_the_permission_modes_are_the_sessions_modes(repo: Path, fake_api: FakeDeepSeek) -> None:
+    fix_script(fake_api)
+    editor = Editor()
+
+    async def script(conn: Any) -> tuple[str, list[str], str]:
+        session = await conn.new_session(cwd=str(repo), mcp_servers=[])
+        modes = session.modes
+        await conn.set_session_mode(session_id=session.session_id, mode_id="read-only")
+        response = await conn.prompt(session_id=session.session_id, prompt=[acp.text_block("fix")])
+        ids = [m.id for m in modes.available_modes]
+        return modes.current_mode_id, ids, str(response.stop_reason)
+
+    current, ids, stop = drive(repo, fake_api, editor, script)
+    assert current == "ask" and ids == ["read-only", "ask", "auto-edit", "full-auto"]
+    assert stop == "end_turn" and editor.asked == []  # read-only refuses without asking
+    assert (repo / "calc.py").read_text() == CALC

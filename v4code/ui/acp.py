@@ -72,6 +72,14 @@ TOOL_KINDS: dict[str, str] = {
     "propose_plan": "think",
 }
 
+MODES: dict[str, str] = {
+    "read-only": "Reads only; every edit and command is refused.",
+    "ask": "Asks before each edit and command.",
+    "auto-edit": "Edits without asking; asks before commands.",
+    "full-auto": "Edits and runs commands (sandboxed) without asking.",
+}
+"""v4code's permission modes as the session's ACP modes (the chat's /mode)."""
+
 PLAN_STATUS = {"pending": "pending", "in_progress": "in_progress", "done": "completed"}
 OUTPUT_CAP = 4000  # characters of a tool's result shown in the editor (the model has it all)
 
@@ -154,6 +162,7 @@ class V4codeAgent:
         self.scrubs: dict[str, Any] = {}
         self.streams: dict[str, StreamedText] = {}
         self.busy: set[str] = set()  # sessions with a prompt turn running
+        self.pending_modes: dict[str, str] = {}  # chosen during a turn, applied at its end
 
     def on_connect(self, conn: Any) -> None:
         self.client = conn
@@ -184,14 +193,29 @@ class V4codeAgent:
         self, cwd: str, mcp_servers: Any = None, **_: Any
     ) -> schema.NewSessionResponse:
         session = await self._open(cwd, None)
-        return schema.NewSessionResponse(session_id=session.id)
+        return schema.NewSessionResponse(session_id=session.id, modes=modes(session))
 
     async def load_session(
         self, cwd: str, session_id: str, mcp_servers: Any = None, **_: Any
     ) -> schema.LoadSessionResponse:
         session = await self._open(cwd, session_id)
         await self._replay(session)
-        return schema.LoadSessionResponse()
+        return schema.LoadSessionResponse(modes=modes(session))
+
+    async def set_session_mode(
+        self, session_id: str, mode_id: str, **_: Any
+    ) -> schema.SetSessionModeResponse:
+        """A permission mode for the rest of the session; chosen while a prompt runs, it
+        applies once that turn ends (the turn's thread owns the session until then)."""
+        session = self._session(session_id)
+        if mode_id not in MODES:
+            known = ", ".join(MODES)
+            raise acp.RequestError.invalid_params({"message": f"no mode {mode_id} ({known})"})
+        if session_id in self.busy:
+            self.pending_modes[session_id] = mode_id
+        else:
+            session.agent.set_mode(mode_id)
+        return schema.SetSessionModeResponse()
 
     async def _open(self, cwd: str, resume: str | None) -> Session:
         """A v4code session in `cwd`'s workspace: the settings layers, trust and checks of
@@ -253,6 +277,8 @@ class V4codeAgent:
                     status = event.status
         finally:
             self.busy.discard(session_id)
+            if (mode := self.pending_modes.pop(session_id, None)) is not None:
+                session.agent.set_mode(mode)
         return schema.PromptResponse(stop_reason=STOP_REASONS.get(status, "end_turn"))  # type: ignore[arg-type]
 
     async def cancel(self, session_id: str, **_: Any) -> None:
@@ -302,6 +328,11 @@ class V4codeAgent:
         for session in self.sessions.values():
             session.close()
         self.sessions.clear()
+
+
+def modes(session: Session) -> schema.SessionModeState:
+    available = [schema.SessionMode(id=m, name=m, description=d) for m, d in MODES.items()]
+    return schema.SessionModeState(current_mode_id=session.agent.mode, available_modes=available)
 
 
 def _start(cwd: str, flags: dict[str, Any], approver: AcpApprover, resume: str | None) -> Session:
