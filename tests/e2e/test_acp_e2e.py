@@ -257,3 +257,24 @@ def test_the_permission_modes_are_the_sessions_modes(repo: Path, fake_api: FakeD
     assert current == "ask" and ids == ["read-only", "ask", "auto-edit", "full-auto"]
     assert stop == "end_turn" and editor.asked == []  # read-only refuses without asking
     assert (repo / "calc.py").read_text() == CALC
+
+
+def test_a_command_is_asked_with_the_chats_always_for_its_prefix(
+    repo: Path, fake_api: FakeDeepSeek
+) -> None:
+    fake_api.load(
+        [
+            tool_call("run_command", command="echo hello"),
+            tool_call("run_command", command="echo one && echo two"),
+            text("Ran them."),
+        ]
+    )
+    editor = Editor("allow_once")
+    drive(repo, fake_api, editor, lambda conn: one_turn(conn, repo))
+    (simple, simple_options), (compound, compound_options) = editor.asked
+    assert simple.kind == "execute" and "$ echo hello" in simple.content[0].content.text
+    assert [o.name for o in simple_options][1] == "Always allow `echo` this session"
+    assert [o.kind for o in compound_options] == ["allow_once", "reject_once"]
+    outputs = [u for u in editor.updates if u.session_update == "tool_call_update"]
+    assert "hello" in outputs[0].content[0].content.text
+    assert "one" in str(fake_api.requests[2].messages[-1]["content"])
