@@ -13,7 +13,7 @@ This module imports nothing from v4code, so the store (sessions, config) may use
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 __all__ = [
     "MARK",
@@ -130,8 +130,10 @@ class StreamScrubber:
     pieces is caught too. `feed` returns what is safe to show now, holding back a tail that
     could be the start of a secret; `flush` returns the rest once the stream ends."""
 
-    def __init__(self, scrub: Redactor) -> None:
+    def __init__(self, scrub: Callable[[str], str]) -> None:
         self.scrub = scrub
+        self.forms: tuple[str, ...] = getattr(scrub, "forms", ())  # a Redactor's
+        self.longest = max((len(form) for form in self.forms), default=0)
         self.pending = ""
 
     def feed(self, text: str) -> str:
@@ -146,11 +148,9 @@ class StreamScrubber:
 
     def _unsafe_tail(self, text: str) -> int:
         """The length of the longest end of `text` that begins some form of a secret."""
-        for size in range(
-            min(len(text), max((len(f) for f in self.scrub.forms), default=0)), 0, -1
-        ):
+        for size in range(min(len(text), self.longest), 0, -1):
             tail = text[-size:]
-            if any(form.startswith(tail) and len(form) > size for form in self.scrub.forms):
+            if any(form.startswith(tail) and len(form) > size for form in self.forms):
                 return size
         return 0
 

@@ -35,8 +35,8 @@ from v4code.events import (
     TurnFinished,
 )
 from v4code.protocols import Approval, ApprovalRequest
-from v4code.safety.redact import Redactor, StreamScrubber
 from v4code.textio import one_line
+from v4code.ui.headless import ScrubbedDeltas
 
 if TYPE_CHECKING:
     from v4code.api import Session
@@ -82,29 +82,6 @@ MODES: dict[str, str] = {
 
 PLAN_STATUS = {"pending": "pending", "in_progress": "in_progress", "done": "completed"}
 OUTPUT_CAP = 4000  # characters of a tool's result shown in the editor (the model has it all)
-
-
-class StreamedText:
-    """A session's thinking and answer as they stream, scrubbed across chunk boundaries (a
-    key split over two chunks is caught): what is safe is sent, the rest when the stream
-    ends, i.e. before anything else is shown."""
-
-    def __init__(self, scrub: Redactor) -> None:
-        self.streams = {"thought": StreamScrubber(scrub), "message": StreamScrubber(scrub)}
-
-    def feed(self, kind: str, text: str) -> list[Any]:
-        return self._update(kind, self.streams[kind].feed(text))
-
-    def flush(self, kind: str) -> list[Any]:
-        return self._update(kind, self.streams[kind].flush())
-
-    @staticmethod
-    def _update(kind: str, text: str) -> list[Any]:
-        if not text:
-            return []
-        if kind == "thought":
-            return [acp.update_agent_thought_text(text)]
-        return [acp.update_agent_message_text(text)]
 
 
 class AcpApprover:
@@ -160,7 +137,7 @@ class V4codeAgent:
         self.client: Any = None  # the SDK's connection to the editor (acp.Client)
         self.sessions: dict[str, Session] = {}
         self.scrubs: dict[str, Any] = {}
-        self.streams: dict[str, StreamedText] = {}
+        self.deltas: dict[str, ScrubbedDeltas] = {}
         self.busy: set[str] = set()  # sessions with a prompt turn running
         self.pending_modes: dict[str, str] = {}  # chosen during a turn, applied at its end
 
@@ -231,7 +208,7 @@ class V4codeAgent:
         approver.session_id = session.id
         self.sessions[session.id] = session
         self.scrubs[session.id] = scrub = redactor(session.settings.api_key)
-        self.streams[session.id] = StreamedText(scrub)
+        self.deltas[session.id] = ScrubbedDeltas(scrub)
         return session
 
     async def _replay(self, session: Session) -> None:
@@ -288,22 +265,10 @@ class V4codeAgent:
 
     def updates(self, session_id: str, event: Event) -> list[Any]:
         """The session updates one v4code event becomes (none for most bookkeeping events);
-        streamed text held back by the scrubber is sent before anything else."""
-        scrub, streams = self.scrubs[session_id], self.streams[session_id]
-        if isinstance(event, ReasoningDelta):
-            return streams.flush("message") + streams.feed("thought", event.text)
-        if isinstance(event, TextDelta):
-            return streams.flush("thought") + streams.feed("message", event.text)
-        out = streams.flush("thought") + streams.flush("message")
-        if isinstance(event, ToolStarted):
-            out.append(tool_started(event, scrub))
-        elif isinstance(event, ToolFinished):
-            out.append(tool_finished(event, scrub))
-        elif isinstance(event, (PlanUpdated, PlanProposed)):
-            out.append(plan_update(event.items))
-        elif isinstance(event, ErrorEvent):
-            out.append(acp.update_agent_message_text(scrub(f"\n\nv4code: {event.message}")))
-        return out
+        streamed text is scrubbed across chunks, what it held back sent before the rest."""
+        scrub = self.scrubs[session_id]
+        shown = (update(each, scrub) for each in self.deltas[session_id].events(event))
+        return [u for u in shown if u is not None]
 
     async def ask_permission(
         self, session_id: str, request: ApprovalRequest, always: bool
@@ -420,6 +385,23 @@ def approval_content(request: ApprovalRequest, scrub: Any) -> list[Any]:
     if request.note:
         return [acp.tool_content(acp.text_block(scrub(request.note)))]
     return []
+
+
+def update(event: Event, scrub: Any) -> Any:
+    """One event as a session update, or None (deltas come here scrubbed already)."""
+    if isinstance(event, ReasoningDelta):
+        return acp.update_agent_thought_text(event.text)
+    if isinstance(event, TextDelta):
+        return acp.update_agent_message_text(event.text)
+    if isinstance(event, ToolStarted):
+        return tool_started(event, scrub)
+    if isinstance(event, ToolFinished):
+        return tool_finished(event, scrub)
+    if isinstance(event, (PlanUpdated, PlanProposed)):
+        return plan_update(event.items)
+    if isinstance(event, ErrorEvent):
+        return acp.update_agent_message_text(scrub(f"\n\nv4code: {event.message}"))
+    return None
 
 
 def plan_update(items: tuple[dict[str, str], ...]) -> Any:
