@@ -20,8 +20,10 @@ from v4code.events import (
     Notice,
     PlanProposed,
     PlanUpdated,
+    ReasoningDelta,
     Retrying,
     SubagentFinished,
+    TextDelta,
     ToolFinished,
     ToolStarted,
     TurnFinished,
@@ -30,7 +32,7 @@ from v4code.events import (
 )
 from v4code.pricing import format_cost
 from v4code.protocols import Approval, ApprovalRequest
-from v4code.safety.redact import redactor
+from v4code.safety.redact import StreamScrubber, redactor
 from v4code.textio import one_line, shown_lines
 from v4code.toolkit import generic_summary
 from v4code.types import Usage
@@ -219,6 +221,33 @@ def collect(event: Event, result: RunResult) -> None:
         result.files_changed += [f for f in event.files_changed if f not in result.files_changed]
 
 
+class ScrubbedDeltas:
+    """The answer's and the thinking's deltas scrubbed across their boundaries (a key the
+    model streams in two pieces is caught): each delta comes out with what is safe so far
+    (none when nothing is), the held-back rest before the next event of another kind."""
+
+    def __init__(self, scrub: Callable[[str], str]) -> None:
+        self.text = StreamScrubber(scrub)
+        self.thinking = StreamScrubber(scrub)
+
+    def events(self, event: Event) -> list[Event]:
+        if isinstance(event, TextDelta):
+            return self._rest_of_thinking() + _delta(TextDelta, self.text.feed(event.text))
+        if isinstance(event, ReasoningDelta):
+            return self._rest_of_text() + _delta(ReasoningDelta, self.thinking.feed(event.text))
+        return [*self._rest_of_thinking(), *self._rest_of_text(), event]
+
+    def _rest_of_text(self) -> list[Event]:
+        return _delta(TextDelta, self.text.flush())
+
+    def _rest_of_thinking(self) -> list[Event]:
+        return _delta(ReasoningDelta, self.thinking.flush())
+
+
+def _delta(kind: type[TextDelta] | type[ReasoningDelta], text: str) -> list[Event]:
+    return [kind(text)] if text else []
+
+
 class _Scrubbed:
     """A stream that never writes a known secret: the last guard before a script's logs."""
 
@@ -247,6 +276,7 @@ class HeadlessRenderer:
         self.plan_only = plan_only  # `run --plan`: the plan is the answer on stdout
         self.notices = list(notices)
         self.out = _Scrubbed(out or sys.stdout, scrub or redactor())
+        self.deltas = ScrubbedDeltas(scrub or redactor())
         self.err = _Scrubbed(err or sys.stderr, scrub or redactor())
         self._running: dict[str, ToolStarted] = {}
         self._errors: set[str] = set()  # printed already: the summary does not repeat them
@@ -269,7 +299,8 @@ class HeadlessRenderer:
         if isinstance(event, PlanProposed):
             self._proposal = event
         if self.output == "jsonl":
-            self.out.write(json.dumps(event_to_dict(event), default=str) + "\n")
+            for shown in self.deltas.events(event):
+                self.out.write(json.dumps(event_to_dict(shown), default=str) + "\n")
             self.out.flush()
         elif self.output == "text":
             self._text(event)
