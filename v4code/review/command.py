@@ -30,7 +30,8 @@ Exit codes:
   1    a finding on the changed lines reaches --fail-on
   2    usage or configuration error
   3    the review could not run (backend, network, no key, --timeout) without --hook,
-       or with --fail-closed
+       or with --fail-closed; with --pr, also when GitHub refused or could not be reached
+       (with --pr, a model that cannot be reached posts nothing and exits 0, as --hook does)
   130  interrupted (Ctrl-C)
 """
 SKIP_HINT = "skip once with `git commit --no-verify` or V4CODE_SKIP_REVIEW=1"
@@ -52,6 +53,8 @@ class ReviewRequest:
     model: str | None = None
     effort: str | None = None
     profile: str | None = None
+    pr: int | None = None
+    repo: str | None = None
 
     @property
     def fail_open(self) -> bool:
@@ -64,6 +67,13 @@ def review(request: ReviewRequest) -> int:
     if request.hook and os.environ.get("V4CODE_SKIP_REVIEW") == "1":
         _say("v4code review: skipped (V4CODE_SKIP_REVIEW=1)", err=True)
         return 0
+    if request.pr is not None:
+        if request.base or request.commit or request.paths or request.hook:
+            _say("v4code review: --pr takes no PATHS, --base, --commit or --hook", err=True)
+            return ExitCode.USAGE
+        from v4code.review.pr import review_pr
+
+        return review_pr(request, _say, lambda result: _report(result, request))
     from v4code.project_layer import read_layers
 
     try:

@@ -1,0 +1,140 @@
+"""`v4code review --pr N` as a CI job runs it: the real CLI, the DeepSeek test server for the
+model and the GitHub test server for the forge; what GitHub received is asserted."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cli_harness import DEFAULT_KEY, v4code
+from fake_api import FakeDeepSeek, tool_call
+from fake_github import FakeGitHub, PullFile
+
+MARK = "<!-- v4code-review -->"
+APP_PATCH = (
+    "@@ -1,2 +1,4 @@\n"
+    " import os\n"
+    "-x = 1\n"
+    "+def div(a, b):\n"
+    "+    return a / b\n"
+    '+KEY = os.environ["K"]'
+)
+BASE = "".join(f"v{i} = {i}\n" for i in range(1, 41)).encode()
+HEAD = BASE.replace(b"v20 = 20\n", b"v20 = 20 * 86400\n")
+
+
+def finding(
+    path: str, line: int, severity: str, message: str, suggestion: str = ""
+) -> dict[str, Any]:
+    return {"path": path, "line": line, "severity": severity, "category": "bug",
+            "message": message, "suggestion": suggestion}  # fmt: skip
+
+
+@pytest.fixture
+def github() -> Iterator[FakeGitHub]:
+    server = FakeGitHub(page_size=1).start()
+    server.files[7] = [
+        PullFile("app.py", APP_PATCH),
+        PullFile("big.py", None, base=BASE, head=HEAD),  # GitHub omitted the patch
+    ]
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def review_pr(
+    root: Path, github: FakeGitHub, api: FakeDeepSeek | None, *extra: str, token: str = ""
+) -> Any:
+    env = {"GITHUB_TOKEN": token or github.token, "GITHUB_API_URL": github.url,
+           "GITHUB_REPOSITORY": github.repo, "V4CODE_MAX_RETRIES": "0"}  # fmt: skip
+    where = {"server": api} if api is not None else {"base_url": "http://127.0.0.1:9"}
+    return v4code(root, "review", "--pr", "7", *extra, env=env, **where)
+
+
+def test_one_review_inline_comments_scrubbed(
+    workspace: Path, fake_api: FakeDeepSeek, github: FakeGitHub
+) -> None:
+    github.rate_limited.add("/repos/acme/app/pulls/7/files")
+    fake_api.load([tool_call("report_findings", summary="Adds div.", findings=[
+        finding("app.py", 3, "blocker", f"Divides by zero; the key {DEFAULT_KEY} is in the log",
+                f"guard b; never print {github.token}"),
+        finding("big.py", 20, "minor", "Magic number."),
+        finding("app.py", 30, "nit", "Old code far from the change."),
+    ])])  # fmt: skip
+    done = review_pr(workspace, github, fake_api)
+    assert done.returncode == 1, done.stderr  # a blocker on the changed lines
+    posts = github.sent("POST", "/pulls/7/reviews")
+    assert len(posts) == 1
+    body = posts[0].body
+    assert body["event"] == "COMMENT" and body["commit_id"] == github.head_sha
+    placed = sorted((c["path"], c["line"], c["side"]) for c in body["comments"])
+    assert placed == [("app.py", 3, "RIGHT"), ("big.py", 20, "RIGHT")]
+    assert "Old code far from the change." in body["body"] and MARK in body["body"]
+    # the 403 secondary rate limit was waited out, then the files came page by page
+    files = [r for r in github.requests if r.path.endswith("/pulls/7/files")]
+    assert [r.status for r in files] == [403, 200, 200]
+    # the file without a patch was fetched from both refs
+    assert {r.query["ref"][0] for r in github.sent("GET", "/contents/big.py")} == {
+        github.base_sha, github.head_sha,
+    }  # fmt: skip
+    for request in github.requests:
+        text = str(request.body)
+        assert DEFAULT_KEY not in text and github.token not in text
+
+
+def test_rerun_updates_instead_of_stacking(
+    workspace: Path, fake_api: FakeDeepSeek, github: FakeGitHub
+) -> None:
+    first = [
+        finding("app.py", 3, "blocker", "Divides by zero.", "guard b"),
+        finding("big.py", 20, "minor", "Magic number."),
+    ]
+    fake_api.load([tool_call("report_findings", findings=first)])
+    assert review_pr(workspace, github, fake_api).returncode == 1
+    review_id = github.reviews[0]["id"]
+    kept_id = next(c["id"] for c in github.comments if c["path"] == "app.py")
+    gone_id = next(c["id"] for c in github.comments if c["path"] == "big.py")
+    github.requests.clear()
+
+    second = [
+        finding("app.py", 3, "blocker", "Divides by zero.", "raise ValueError when b == 0"),
+        finding("app.py", 4, "major", "Reads the environment at import."),
+    ]
+    fake_api.load([tool_call("report_findings", findings=second)])
+    done = review_pr(workspace, github, fake_api, "--no-cache")
+    assert done.returncode == 1, done.stderr
+    assert [r.path for r in github.sent("PUT")] == [f"/repos/acme/app/pulls/7/reviews/{review_id}"]
+    assert [r.path for r in github.sent("PATCH")] == [f"/repos/acme/app/pulls/comments/{kept_id}"]
+    assert [r.path for r in github.sent("DELETE")] == [f"/repos/acme/app/pulls/comments/{gone_id}"]
+    posts = github.sent("POST", "/pulls/7/reviews")
+    assert len(posts) == 1 and [c["line"] for c in posts[0].body["comments"]] == [4]
+    assert sum(MARK in r["body"] for r in github.reviews) == 1  # one summary, updated
+    assert sorted((c["path"], c["line"]) for c in github.comments) == [("app.py", 3), ("app.py", 4)]
+
+    github.requests.clear()  # the same findings again: nothing is written
+    fake_api.load([tool_call("report_findings", findings=second)])
+    assert review_pr(workspace, github, fake_api, "--no-cache").returncode == 1
+    assert not [r for r in github.requests if r.method != "GET"]
+
+
+def test_model_unreachable_fails_open_and_posts_nothing(
+    workspace: Path, github: FakeGitHub
+) -> None:
+    done = review_pr(workspace, github, None)
+    assert done.returncode == 0 and "could not run" in done.stderr
+    assert not [r for r in github.requests if r.method != "GET"]
+    closed = review_pr(workspace, github, None, "--fail-closed")
+    assert closed.returncode == 3
+
+
+def test_forge_refusal_is_one_line(
+    workspace: Path, fake_api: FakeDeepSeek, github: FakeGitHub
+) -> None:
+    done = review_pr(workspace, github, fake_api, token="another-token-value-0123")
+    assert done.returncode == 3
+    assert done.stderr.strip().splitlines() == [
+        "v4code review: GitHub refused GET /repos/acme/app/pulls/7: 401 Bad credentials"
+    ]
