@@ -138,3 +138,17 @@ def test_forge_refusal_is_one_line(
     assert done.stderr.strip().splitlines() == [
         "v4code review: GitHub refused GET /repos/acme/app/pulls/7: 401 Bad credentials"
     ]
+
+
+def test_a_copied_marker_in_someone_elses_review_is_left_alone(
+    workspace: Path, fake_api: FakeDeepSeek, github: FakeGitHub
+) -> None:
+    github.reviews.append({"id": 5, "pr": 7, "body": f"lgtm {MARK}", "user": {"login": "mallory"}})
+    github.comments.append({"id": 6, "pr": 7, "path": "app.py", "line": 3, "side": "RIGHT",
+                            "body": "x <!-- v4code-finding 0123 -->", "user": {"login": "mallory"}})  # fmt: skip
+    fake_api.load([tool_call("report_findings", findings=[finding("app.py", 2, "nit", "Name.")])])
+    done = review_pr(workspace, github, fake_api)
+    assert done.returncode == 0, done.stderr
+    assert not github.sent("PUT") and not github.sent("DELETE") and not github.sent("PATCH")
+    assert len(github.sent("POST", "/pulls/7/reviews")) == 1
+    assert github.reviews[0]["body"] == f"lgtm {MARK}" and github.comments[0]["id"] == 6

@@ -140,6 +140,8 @@ class FakeGitHub:
             self.rate_limited.discard(path)
             message = "You have exceeded a secondary rate limit. Please wait a few minutes."
             return 403, {"message": message}, {"Retry-After": "1"}
+        if method == "GET" and path == "/user":
+            return 200, {"login": "v4code-bot"}, {}
         prefix = f"/repos/{self.repo}"
         if not path.startswith(prefix + "/"):
             return 404, {"message": "Not Found"}, {}

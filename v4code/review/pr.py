@@ -151,11 +151,11 @@ def _review(
 
 def _publish(gh: GitHub, pr: PullRequest, target: PrTarget, result: ReviewResult, say: Say) -> int:
     """0 once the review is on the pull request; 3 (said) when GitHub would not take it."""
-    from v4code.review.pr_post import sync_review
+    from v4code.review.pr_post import sync_review, whoami
 
     before = gh.requests
     try:
-        done = sync_review(gh, pr, result, target.commentable)
+        done = sync_review(gh, pr, result, target.commentable, whoami(gh))
     except V4codeError as exc:
         say(f"v4code review: could not post the review: {exc.message}", err=True)
         return ExitCode.BACKEND

@@ -77,14 +77,41 @@ def _marker_of(body: str) -> str | None:
     return body[at + len(_FINDING_MARK) :].split(" ", 1)[0].strip() or None
 
 
+def whoami(gh: GitHub) -> str | None:
+    """The login the token posts as: `GET /user`, or in a workflow run (whose token may not
+    read it) the Actions bot; None when neither is known."""
+    import os
+
+    from v4code.forge.github import ForgeError
+
+    try:
+        me = gh.get("/user")
+    except ForgeError:
+        me = None
+    if isinstance(me, dict) and me.get("login"):
+        return str(me["login"])
+    return "github-actions[bot]" if os.environ.get("GITHUB_ACTIONS") == "true" else None
+
+
+def _mine(item: dict[str, Any], me: str | None) -> bool:
+    """Written by the token's user (anyone may copy a marker into a review of their own)."""
+    user = item.get("user")
+    return me is None or (isinstance(user, dict) and user.get("login") == me)
+
+
 def sync_review(
-    gh: GitHub, pr: PullRequest, result: ReviewResult, commentable: dict[str, set[int]]
+    gh: GitHub,
+    pr: PullRequest,
+    result: ReviewResult,
+    commentable: dict[str, set[int]],
+    me: str | None = None,
 ) -> Synced:
-    """Bring v4code's review of `pr` in line with `result`; nothing stacks."""
+    """Bring v4code's review of `pr` in line with `result`; nothing stacks. `me`: the login
+    v4code posts as; only its own marked review and comments are touched."""
     inline = [f for f in result.findings if f.line in commentable.get(f.path, set())]
     done = Synced(in_body=[f for f in result.findings if f not in inline])
-    ours = _our_review(gh, pr)
-    earlier = _our_comments(gh, pr)
+    ours = _our_review(gh, pr, me)
+    earlier = _our_comments(gh, pr, me)
     new: list[dict[str, Any]] = []
     for f in inline:
         body = comment_body(f)
@@ -132,19 +159,19 @@ def _post(
     done.created += len(new)
 
 
-def _our_review(gh: GitHub, pr: PullRequest) -> dict[str, Any] | None:
+def _our_review(gh: GitHub, pr: PullRequest, me: str | None) -> dict[str, Any] | None:
     for review in gh.pages(f"{pr.path}/reviews"):
-        if MARK in str(review.get("body") or ""):
+        if MARK in str(review.get("body") or "") and _mine(review, me):
             return dict(review)
     return None
 
 
-def _our_comments(gh: GitHub, pr: PullRequest) -> dict[str, dict[str, Any]]:
+def _our_comments(gh: GitHub, pr: PullRequest, me: str | None) -> dict[str, dict[str, Any]]:
     """v4code's earlier inline comments by finding key (a duplicate is one to delete)."""
     found: dict[str, dict[str, Any]] = {}
     for comment in gh.pages(f"{pr.path}/comments"):
         key = _marker_of(str(comment.get("body") or ""))
-        if key is None:
+        if key is None or not _mine(comment, me):
             continue
         if key in found:
             key = f"duplicate-{comment.get('id')}"
