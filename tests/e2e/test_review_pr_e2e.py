@@ -3,6 +3,7 @@ model and the GitHub test server for the forge; what GitHub received is asserted
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -46,12 +47,18 @@ def github() -> Iterator[FakeGitHub]:
 
 
 def review_pr(
-    root: Path, github: FakeGitHub, api: FakeDeepSeek | None, *extra: str, token: str = ""
+    root: Path,
+    github: FakeGitHub,
+    api: FakeDeepSeek | None,
+    *extra: str,
+    token: str = "",
+    pr: bool = True,
 ) -> Any:
     env = {"GITHUB_TOKEN": token or github.token, "GITHUB_API_URL": github.url,
            "GITHUB_REPOSITORY": github.repo, "V4CODE_MAX_RETRIES": "0"}  # fmt: skip
     where = {"server": api} if api is not None else {"base_url": "http://127.0.0.1:9"}
-    return v4code(root, "review", "--pr", "7", *extra, env=env, **where)
+    number = ("--pr", "7") if pr else ()
+    return v4code(root, "review", *number, *extra, env=env, **where)
 
 
 def test_one_review_inline_comments_scrubbed(
@@ -152,3 +159,18 @@ def test_a_copied_marker_in_someone_elses_review_is_left_alone(
     assert not github.sent("PUT") and not github.sent("DELETE") and not github.sent("PATCH")
     assert len(github.sent("POST", "/pulls/7/reviews")) == 1
     assert github.reviews[0]["body"] == f"lgtm {MARK}" and github.comments[0]["id"] == 6
+
+
+def test_base_post_reviews_the_branchs_open_pull_request(
+    workspace: Path, fake_api: FakeDeepSeek, github: FakeGitHub
+) -> None:
+    subprocess.run(["git", "checkout", "-q", "-b", "feature"], cwd=workspace, check=True)
+    github.branches["feature"] = 7
+    fake_api.load([tool_call("report_findings", findings=[finding("app.py", 2, "nit", "Name.")])])
+    done = review_pr(workspace, github, fake_api, "--base", "main", "--post", pr=False)
+    assert done.returncode == 0, done.stderr
+    assert [c["line"] for c in github.sent("POST", "/pulls/7/reviews")[0].body["comments"]] == [2]
+    subprocess.run(["git", "checkout", "-q", "-b", "no-pr"], cwd=workspace, check=True)
+    missing = review_pr(workspace, github, None, "--base", "main", "--post", pr=False)
+    assert missing.returncode == 2
+    assert "no open pull request for branch 'no-pr' in acme/app" in missing.stderr

@@ -64,6 +64,7 @@ class FakeGitHub:
     reviews: list[dict[str, Any]] = field(default_factory=list)
     comments: list[dict[str, Any]] = field(default_factory=list)
     requests: list[Request] = field(default_factory=list)
+    branches: dict[str, int] = field(default_factory=dict)  # head branch -> open pull request
     _next_id: int = 100
 
     def start(self) -> FakeGitHub:
@@ -153,6 +154,7 @@ class FakeGitHub:
 
     def _routes(self) -> list[tuple[str, Any]]:
         return [
+            (r"GET /pulls", self._list_pulls),
             (r"GET /pulls/(\d+)", self._pull),
             (r"GET /pulls/(\d+)/files", self._files),
             (r"GET /contents/(.+)", self._contents),
@@ -175,6 +177,11 @@ class FakeGitHub:
             nxt = f"{self.url}/repos/{self.repo}{path}?per_page={per}&page={page + 1}"
             headers["Link"] = f'<{nxt}>; rel="next", <{nxt}>; rel="last"'
         return 200, chunk, headers
+
+    def _list_pulls(self, query: Any, body: Any) -> tuple[int, Any, dict[str, str]]:
+        owner, _, branch = query.get("head", [":"])[0].partition(":")
+        n = self.branches.get(branch) if owner == self.repo.split("/")[0] else None
+        return 200, ([] if n is None else [{"number": n, "head": {"ref": branch}}]), {}
 
     def _pull(self, query: Any, body: Any, n: str) -> tuple[int, Any, dict[str, str]]:
         if int(n) not in self.files:

@@ -32,6 +32,10 @@ def _enter(cwd: str | None) -> None:
     "(GITHUB_TOKEN; GITHUB_API_URL for GitHub Enterprise).",
 )  # fmt: skip
 @click.option(
+    "--post", is_flag=True,
+    help="With --base: review the branch's open pull request on GitHub as --pr does.",
+)  # fmt: skip
+@click.option(
     "--repo", metavar="OWNER/NAME", help="With --pr: the repository (default: GITHUB_REPOSITORY)."
 )
 @click.option(

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from v4code.errors import ExitCode, V4codeError
+from v4code.errors import ConfigError, ExitCode, V4codeError
 from v4code.textio import shown_lines
 
 if TYPE_CHECKING:
@@ -55,6 +55,7 @@ class ReviewRequest:
     profile: str | None = None
     pr: int | None = None
     repo: str | None = None
+    post: bool = False
 
     @property
     def fail_open(self) -> bool:
@@ -67,6 +68,12 @@ def review(request: ReviewRequest) -> int:
     if request.hook and os.environ.get("V4CODE_SKIP_REVIEW") == "1":
         _say("v4code review: skipped (V4CODE_SKIP_REVIEW=1)", err=True)
         return 0
+    if request.post:
+        try:
+            request = replace(request, pr=_branch_pr(request), base=None)
+        except V4codeError as exc:
+            _say(f"v4code review: {exc.message}", err=True)
+            return ExitCode.USAGE if isinstance(exc, ConfigError) else ExitCode.BACKEND
     if request.pr is not None:
         if request.base or request.commit or request.paths or request.hook:
             _say("v4code review: --pr takes no PATHS, --base, --commit or --hook", err=True)
@@ -91,6 +98,15 @@ def review(request: ReviewRequest) -> int:
     if result is None:
         return 0 if request.fail_open else ExitCode.BACKEND
     return _report(result, request)
+
+
+def _branch_pr(request: ReviewRequest) -> int:
+    """`--base REF --post`: the number of the branch's open pull request on GitHub."""
+    from v4code.review.pr import pr_of_branch
+
+    if request.pr is not None or not request.base:
+        raise ConfigError("--post goes with --base REF (or use --pr N)")
+    return pr_of_branch(_workspace(), request.repo)
 
 
 def _workspace() -> Path:

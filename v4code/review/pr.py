@@ -62,6 +62,25 @@ def repository(given: str | None) -> str:
     return repo
 
 
+def pr_of_branch(root: Path, given_repo: str | None) -> int:
+    """The open pull request whose head is the checked-out branch (`--base REF --post`)."""
+    import urllib.parse
+
+    from v4code.errors import ConfigError
+    from v4code.forge.github import GitHub
+    from v4code.repo.git import run_text
+
+    branch = run_text(root, "rev-parse", "--abbrev-ref", "HEAD").strip()
+    if not branch or branch == "HEAD":
+        raise ConfigError("--post needs a checked-out branch (HEAD is detached)")
+    repo = repository(given_repo)
+    head = urllib.parse.quote(f"{repo.split('/')[0]}:{branch}", safe="")
+    pulls = GitHub.from_env().get(f"/repos/{repo}/pulls?state=open&head={head}")
+    if not isinstance(pulls, list) or not pulls:
+        raise ConfigError(f"no open pull request for branch {branch!r} in {repo}")
+    return int(pulls[0]["number"])
+
+
 def review_pr(request: ReviewRequest, say: Say, report: Report) -> int:
     """Review pull request `request.pr`, post or update v4code's review, return the exit code.
     `say` and `report` are the review command's (its lines out, its findings printed)."""
