@@ -39,6 +39,7 @@ def github() -> Iterator[FakeGitHub]:
     server.files[7] = [
         PullFile("app.py", APP_PATCH),
         PullFile("big.py", None, base=BASE, head=HEAD),  # GitHub omitted the patch
+        PullFile("util.py", "@@ -0,0 +1,2 @@\n+def one():\n+    return 1", status="added"),
     ]
     try:
         yield server
@@ -78,11 +79,13 @@ def test_one_review_inline_comments_scrubbed(
     body = posts[0].body
     assert body["event"] == "COMMENT" and body["commit_id"] == github.head_sha
     placed = sorted((c["path"], c["line"], c["side"]) for c in body["comments"])
-    assert placed == [("app.py", 3, "RIGHT"), ("big.py", 20, "RIGHT")]
+    assert placed == [("app.py", 3, "RIGHT")]
+    # off the hunks, and in a file whose patch GitHub omitted (no inline comment there)
     assert "Old code far from the change." in body["body"] and MARK in body["body"]
+    assert "`big.py:20` **minor** (bug): Magic number." in body["body"]
     # the 403 secondary rate limit was waited out, then the files came page by page
     files = [r for r in github.requests if r.path.endswith("/pulls/7/files")]
-    assert [r.status for r in files] == [403, 200, 200]
+    assert [r.status for r in files] == [403, 200, 200, 200]
     # the file without a patch was fetched from both refs
     assert {r.query["ref"][0] for r in github.sent("GET", "/contents/big.py")} == {
         github.base_sha, github.head_sha,
@@ -97,13 +100,13 @@ def test_rerun_updates_instead_of_stacking(
 ) -> None:
     first = [
         finding("app.py", 3, "blocker", "Divides by zero.", "guard b"),
-        finding("big.py", 20, "minor", "Magic number."),
+        finding("util.py", 2, "minor", "Magic number."),
     ]
     fake_api.load([tool_call("report_findings", findings=first)])
     assert review_pr(workspace, github, fake_api).returncode == 1
     review_id = github.reviews[0]["id"]
     kept_id = next(c["id"] for c in github.comments if c["path"] == "app.py")
-    gone_id = next(c["id"] for c in github.comments if c["path"] == "big.py")
+    gone_id = next(c["id"] for c in github.comments if c["path"] == "util.py")
     github.requests.clear()
 
     second = [

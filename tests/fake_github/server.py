@@ -28,10 +28,10 @@ class PullFile:
     base: bytes | None = None
     head: bytes | None = None
 
-    def right_lines(self) -> set[int] | None:
-        """Lines a comment may sit on (None: no patch, any line of the head)."""
+    def right_lines(self) -> set[int]:
+        """Lines a comment may sit on (none in a file whose patch GitHub omitted)."""
         if self.patch is None:
-            return None
+            return set()
         lines, new = set(), 0
         for line in self.patch.splitlines():
             if m := _HUNK.match(line):

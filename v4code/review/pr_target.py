@@ -4,7 +4,7 @@ Each file's `patch` becomes a `diff --git` section that `diff.split_files` reads
 git's own output, so chunks, skip rules and finding placement are the review's. GitHub omits
 the patch of a large file: then both sides are fetched from the pull request's refs (the
 contents API) and diffed here. Besides the changed lines, the target keeps the lines GitHub
-accepts an inline comment on (the new side's lines inside the hunks).
+accepts an inline comment on (the new side's lines inside the hunks of the patches it sent).
 """
 
 from __future__ import annotations
@@ -75,7 +75,9 @@ def pr_target(gh: GitHub, pr: PullRequest, skip_globs: tuple[str, ...] = ()) -> 
         why = why or skip_reason(f, skip_globs)
         if why is None:
             kept.append(f)
-            commentable[path] = hunk_lines(f.text)
+            # A file whose patch GitHub omitted takes no inline comment: its findings go
+            # into the review's body.
+            commentable[path] = hunk_lines(f.text) if "patch" in entry else set()
         else:
             skipped.append((path, why))
     return PrTarget(ReviewTarget(f"pull request #{pr.number}", kept, skipped), commentable)
