@@ -219,6 +219,8 @@ class FakeGitHub:
         files = {f.filename: f for f in self.files.get(int(n), [])}
         if body.get("commit_id") != self.head_sha:
             return 422, {"message": "commit_id is not the head"}, {}
+        if not body.get("comments") and not body.get("body"):
+            return 422, {"message": "Review body is required for COMMENT"}, {}
         for c in body.get("comments", []):
             f = files.get(c.get("path"))
             lines = f.right_lines() if f else set()
