@@ -177,3 +177,15 @@ def test_base_post_reviews_the_branchs_open_pull_request(
     missing = review_pr(workspace, github, None, "--base", "main", "--post", pr=False)
     assert missing.returncode == 2
     assert "no open pull request for branch 'no-pr' in acme/app" in missing.stderr
+
+
+def test_comments_github_will_not_place_go_into_the_body(
+    workspace: Path, fake_api: FakeDeepSeek, github: FakeGitHub
+) -> None:
+    github.unplaceable.add(("app.py", 3))  # the pull request moved on since it was read
+    fake_api.load([tool_call("report_findings", findings=[finding("app.py", 3, "nit", "Name.")])])
+    done = review_pr(workspace, github, fake_api)
+    assert done.returncode == 0, done.stderr
+    assert len(github.reviews) == 1 and not github.comments
+    assert "`app.py:3` **nit** (bug): Name." in github.reviews[0]["body"]
+    assert github.reviews[0]["body"].count(MARK) == 1

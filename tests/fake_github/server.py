@@ -65,6 +65,7 @@ class FakeGitHub:
     comments: list[dict[str, Any]] = field(default_factory=list)
     requests: list[Request] = field(default_factory=list)
     branches: dict[str, int] = field(default_factory=dict)  # head branch -> open pull request
+    unplaceable: set[tuple[str, int]] = field(default_factory=set)  # (path, line): 422 on them
     _next_id: int = 100
 
     def start(self) -> FakeGitHub:
@@ -224,9 +225,8 @@ class FakeGitHub:
         for c in body.get("comments", []):
             f = files.get(c.get("path"))
             lines = f.right_lines() if f else set()
-            if c.get("side", "RIGHT") != "RIGHT" or (
-                lines is not None and c.get("line") not in lines
-            ):
+            placed = (c.get("path"), c.get("line")) not in self.unplaceable
+            if c.get("side", "RIGHT") != "RIGHT" or c.get("line") not in lines or not placed:
                 return (
                     422,
                     {"message": "Pull request review thread line must be part of the diff"},

@@ -181,7 +181,8 @@ def _publish(gh: GitHub, pr: PullRequest, target: PrTarget, result: ReviewResult
     say(
         f"v4code review: posted on {pr.repo}#{pr.number}: {done.created} new comment(s), "
         f"{done.edited} edited, {done.kept} kept, {done.deleted} deleted, "
-        f"{len(done.in_body)} in the review body ({gh.requests - before} GitHub requests)",
+        f"{len(done.in_body) + done.folded} in the review body "
+        f"({gh.requests - before} GitHub requests)",
         err=True,
     )
     return 0

@@ -14,7 +14,7 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from v4code.forge.github import GitHub
+from v4code.forge.github import ForgeError, GitHub
 from v4code.review.findings import Finding, counts
 from v4code.review.pr_target import PullRequest
 from v4code.review.runner import ReviewResult
@@ -33,6 +33,7 @@ class Synced:
     kept: int = 0
     deleted: int = 0
     body_updated: bool = False
+    folded: int = 0  # comments GitHub would not place, listed in the body instead
     in_body: list[Finding] = field(default_factory=list)
 
 
@@ -81,8 +82,6 @@ def whoami(gh: GitHub) -> str | None:
     """The login the token posts as: `GET /user`, or in a workflow run (whose token may not
     read it) the Actions bot; None when neither is known."""
     import os
-
-    from v4code.forge.github import ForgeError
 
     try:
         me = gh.get("/user")
@@ -142,6 +141,7 @@ def _post(
     done: Synced,
 ) -> None:
     """The body onto the earlier review (or a first one), the new comments in one review."""
+    summary = body
     if ours is not None:
         done.review_id = int(ours["id"])
         if ours.get("body") != body:
@@ -153,10 +153,43 @@ def _post(
     payload: dict[str, Any] = {"commit_id": pr.head_sha, "event": "COMMENT", "body": body}
     if new:
         payload["comments"] = new
-    posted, _ = gh.call("POST", f"{pr.path}/reviews", payload)
+    try:
+        posted, _ = gh.call("POST", f"{pr.path}/reviews", payload)
+    except ForgeError as exc:
+        if not new or " 422 " not in exc.message:
+            raise
+        _fold(gh, pr, ours, summary, new, done)
+        return
     if done.review_id is None and isinstance(posted, dict):
         done.review_id = int(posted.get("id", 0)) or None
     done.created += len(new)
+
+
+def _fold(
+    gh: GitHub,
+    pr: PullRequest,
+    ours: dict[str, Any] | None,
+    summary: str,
+    new: list[dict[str, Any]],
+    done: Synced,
+) -> None:
+    """GitHub would not place the comments (the pull request moved on since it was read):
+    they go into the review's body instead, so the review still arrives, once."""
+    lines = [
+        f"- `{inert(str(c['path']))}:{c['line']}` {str(c['body']).split(_FINDING_MARK)[0].strip()}"
+        for c in new
+    ]
+    text, mark = summary.rsplit(MARK, 1)[0].rstrip(), f"\n\n{MARK}"
+    body = text + "\n\nFindings GitHub would not place on their lines:\n" + "\n".join(lines) + mark
+    if ours is not None:
+        gh.call("PUT", f"{pr.path}/reviews/{ours['id']}", {"body": body})
+        done.body_updated = True
+    else:
+        payload = {"commit_id": pr.head_sha, "event": "COMMENT", "body": body}
+        posted, _ = gh.call("POST", f"{pr.path}/reviews", payload)
+        if isinstance(posted, dict):
+            done.review_id = int(posted.get("id", 0)) or None
+    done.folded = len(new)
 
 
 def _our_review(gh: GitHub, pr: PullRequest, me: str | None) -> dict[str, Any] | None:
