@@ -189,3 +189,15 @@ def test_comments_github_will_not_place_go_into_the_body(
     assert len(github.reviews) == 1 and not github.comments
     assert "`app.py:3` **nit** (bug): Name." in github.reviews[0]["body"]
     assert github.reviews[0]["body"].count(MARK) == 1
+
+
+def test_the_repository_comes_from_origin(
+    workspace: Path, fake_api: FakeDeepSeek, github: FakeGitHub
+) -> None:
+    remote = ["git", "remote", "add", "origin", "git@github.com:acme/app.git"]
+    subprocess.run(remote, cwd=workspace, check=True)
+    fake_api.load([tool_call("report_findings", findings=[])])
+    env = {"GITHUB_TOKEN": github.token, "GITHUB_API_URL": github.url, "GITHUB_REPOSITORY": None}
+    done = v4code(workspace, "review", "--pr", "7", server=fake_api, env=env)
+    assert done.returncode == 0, done.stderr
+    assert len(github.sent("POST", "/repos/acme/app/pulls/7/reviews")) == 1

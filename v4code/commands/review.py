@@ -36,7 +36,9 @@ def _enter(cwd: str | None) -> None:
     help="With --base: review the branch's open pull request on GitHub as --pr does.",
 )  # fmt: skip
 @click.option(
-    "--repo", metavar="OWNER/NAME", help="With --pr: the repository (default: GITHUB_REPOSITORY)."
+    "--repo",
+    metavar="OWNER/NAME",
+    help="With --pr: the repository (default: GITHUB_REPOSITORY, else the origin remote).",
 )
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "json", "sarif"]), default="text",

@@ -52,14 +52,30 @@ Report = Callable[["ReviewResult"], int]
 
 
 def repository(given: str | None) -> str:
-    """owner/name: --repo, else GITHUB_REPOSITORY (set in every workflow run)."""
+    """owner/name: --repo, else GITHUB_REPOSITORY (set in every workflow run), else the
+    `origin` remote of the repository v4code runs in."""
     from v4code.errors import ConfigError
 
-    repo = given or os.environ.get("GITHUB_REPOSITORY") or ""
+    repo = given or os.environ.get("GITHUB_REPOSITORY") or _origin() or ""
     parts = repo.split("/")
     if len(parts) != 2 or not all(parts):
-        raise ConfigError("--pr needs the repository: --repo OWNER/NAME or GITHUB_REPOSITORY")
+        raise ConfigError(
+            "--pr needs the repository: --repo OWNER/NAME, GITHUB_REPOSITORY or an origin remote"
+        )
     return repo
+
+
+def _origin() -> str | None:
+    """owner/name of the `origin` remote (`git@host:owner/name.git`, `https://host/owner/name`)."""
+    from v4code.repo.git import run_text
+
+    try:
+        url = run_text(Path.cwd(), "remote", "get-url", "origin").strip()
+    except V4codeError:
+        return None
+    path = url.split(":", 1)[1] if url.startswith("git@") else url.split("://", 1)[-1]
+    tail = path.removesuffix(".git").rstrip("/").split("/")[-2:]
+    return "/".join(tail) if len(tail) == 2 else None
 
 
 def pr_of_branch(root: Path, given_repo: str | None) -> int:
