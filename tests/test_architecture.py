@@ -57,6 +57,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ),
     ("safety", ("v4code.safety",)),
     ("backends", ("v4code.backends",)),
+    ("forge", ("v4code.forge",)),
     ("repo", ("v4code.repo",)),
     (
         "tool core",
