@@ -31,7 +31,9 @@ EFFORT = click.Choice(EFFORTS, case_sensitive=False)
 PROFILE_HELP = "Use [profiles.NAME] from your config (see `v4code profiles`)."
 
 
-def model(help: str = "Model ID.") -> Decorator:
+def model(
+    help: str = "Model ID (deepseek-v4-pro, deepseek-flash), or auto: Flash, Pro when it is stuck.",
+) -> Decorator:
     """`-m/--model`: the model id the session asks for."""
     return click.option("-m", "--model", help=help)
 
