@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -75,8 +76,11 @@ def offer_escalate(registry: ToolRegistry, settings: Settings) -> None:
         registry.add(found)
 
 
-def _extensions(root: Path, policy: PermissionPolicy, layers: SessionLayers) -> dict[str, Any]:
-    """MCP servers (started now, in the background) and hooks, as Agent arguments."""
+def _extensions(
+    root: Path, policy: PermissionPolicy, layers: SessionLayers, mcp_wait: float
+) -> dict[str, Any]:
+    """MCP servers (started now, in the background) and hooks, as Agent arguments;
+    `mcp_wait`: how long the first request waits for servers still starting."""
     from v4code.hooks import load_hooks
     from v4code.mcp.config import load_servers
 
@@ -88,7 +92,7 @@ def _extensions(root: Path, policy: PermissionPolicy, layers: SessionLayers) -> 
 
         mcp = McpSession(root, policy, user_home() / "logs", loaded)
         before_apply.append(mcp.before_apply)
-        found["tool_setup"] = mcp.install
+        found["tool_setup"] = functools.partial(mcp.install, wait=mcp_wait)
     hooks = load_hooks(root, layers)
     if hooks is not None:
         before_apply.append(hooks.before_apply)
@@ -236,7 +240,7 @@ def open_session(
     policy = PermissionPolicy(
         settings.permission_mode, root=root, allow_destructive=settings.allow_destructive
     )
-    extensions = _extensions(root, policy, layers)
+    extensions = _extensions(root, policy, layers, settings.mcp_startup_wait)
     opening_map = None if resume is not None else _with_repo_map(settings, root)
     agent = Agent(
         settings=settings,

@@ -70,6 +70,7 @@ class Settings:
     max_time: float | None = None
     repeat_limit: int = 3
     request_timeout: float = 600.0
+    mcp_startup_wait: float = 10.0  # seconds the first request waits for MCP servers starting
     max_retries: int = 5
     retry_base_delay: float = 1.0
     retry_max_delay: float = 60.0
@@ -342,6 +343,7 @@ _RANGES: tuple[tuple[str, float, float, str], ...] = (
     ("context_window", 1, _INF, "at least 1 token"),
     ("compact_threshold", 0.05, 1, "a share of the context window, 0.05 to 1"),
     ("request_timeout", 0.001, _INF, "more than 0 seconds"),
+    ("mcp_startup_wait", 0, 600, "0 to 600 seconds"),
     ("max_retries", 0, 100, "0 to 100"),
     ("repeat_limit", 1, _INF, "at least 1"),
     ("output_cap", 1000, _INF, "at least 1000 characters"),
