@@ -138,8 +138,10 @@ class StreamScrubber:
 
     def __init__(self, scrub: Redactor) -> None:
         self.scrub = scrub
-        self.forms = scrub.forms  # what a piece's end may be the start of
-        self.longest = max((len(form) for form in self.forms), default=0)
+        # what a piece's end may be: the start of a form, short of all of it (that is scrubbed);
+        # a set, so each delta costs a lookup per length rather than a scan of every form
+        self.starts = frozenset(form[:size] for form in scrub.forms for size in range(1, len(form)))
+        self.longest = max(map(len, self.starts), default=0)
         self.pending = ""
 
     def feed(self, text: str) -> str:
@@ -155,8 +157,7 @@ class StreamScrubber:
     def _unsafe_tail(self, text: str) -> int:
         """The length of the longest end of `text` that begins some form of a secret."""
         for size in range(min(len(text), self.longest), 0, -1):
-            tail = text[-size:]
-            if any(form.startswith(tail) and len(form) > size for form in self.forms):
+            if text[-size:] in self.starts:
                 return size
         return 0
 
