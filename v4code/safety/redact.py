@@ -13,7 +13,7 @@ This module imports nothing from v4code, so the store (sessions, config) may use
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 __all__ = [
     "MARK",
@@ -102,15 +102,21 @@ def _forms(secret: str) -> set[str]:
     return forms
 
 
+def _all_forms(secrets: Iterable[str]) -> list[str]:
+    """Every form of every secret long enough to scrub, longest first: the longest form
+    wins an overlap (Redactor and SealedRedactor alike)."""
+    forms: set[str] = set()
+    for secret in secrets:
+        if secret and len(secret) >= MIN_SECRET:
+            forms |= _forms(secret)
+    return sorted(forms, key=len, reverse=True)
+
+
 class Redactor:
     """Replaces every known form of the given secrets by MARK."""
 
     def __init__(self, secrets: Iterable[str]) -> None:
-        forms: set[str] = set()
-        for secret in secrets:
-            if secret and len(secret) >= MIN_SECRET:
-                forms |= _forms(secret)
-        ordered = sorted(forms, key=len, reverse=True)  # the longest form wins an overlap
+        ordered = _all_forms(secrets)
         import re  # here, not at the top: the entry imports this module before anything else
 
         self._pattern = re.compile("|".join(map(re.escape, ordered))) if ordered else None
@@ -130,10 +136,12 @@ class StreamScrubber:
     pieces is caught too. `feed` returns what is safe to show now, holding back a tail that
     could be the start of a secret; `flush` returns the rest once the stream ends."""
 
-    def __init__(self, scrub: Callable[[str], str]) -> None:
+    def __init__(self, scrub: Redactor) -> None:
         self.scrub = scrub
-        self.forms: tuple[str, ...] = getattr(scrub, "forms", ())  # a Redactor's
-        self.longest = max((len(form) for form in self.forms), default=0)
+        # what a piece's end may be: the start of a form, short of all of it (that is scrubbed);
+        # a set, so each delta costs a lookup per length rather than a scan of every form
+        self.starts = frozenset(form[:size] for form in scrub.forms for size in range(1, len(form)))
+        self.longest = max(map(len, self.starts), default=0)
         self.pending = ""
 
     def feed(self, text: str) -> str:
@@ -149,8 +157,7 @@ class StreamScrubber:
     def _unsafe_tail(self, text: str) -> int:
         """The length of the longest end of `text` that begins some form of a secret."""
         for size in range(min(len(text), self.longest), 0, -1):
-            tail = text[-size:]
-            if any(form.startswith(tail) and len(form) > size for form in self.forms):
+            if text[-size:] in self.starts:
                 return size
         return 0
 
@@ -187,12 +194,8 @@ class SealedRedactor:
 
         self._salt = os.urandom(16)
         self._hash = hashlib.blake2b
-        forms: set[str] = set()
-        for secret in secrets:
-            if secret and len(secret) >= MIN_SECRET:
-                forms |= _forms(secret)
         self._by_start: dict[str, list[tuple[int, bytes]]] = {}
-        for form in sorted(forms, key=len, reverse=True):
+        for form in _all_forms(secrets):
             entry = (len(form), self._digest(form))
             self._by_start.setdefault(form[:_SEAL_PREFIX], []).append(entry)
         import re  # as in Redactor: not at the top

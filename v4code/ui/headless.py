@@ -32,7 +32,7 @@ from v4code.events import (
 )
 from v4code.pricing import format_cost
 from v4code.protocols import Approval, ApprovalRequest
-from v4code.safety.redact import StreamScrubber, redactor
+from v4code.safety.redact import Redactor, StreamScrubber, redactor
 from v4code.textio import one_line, shown_lines
 from v4code.toolkit import generic_summary
 from v4code.types import Usage
@@ -226,7 +226,7 @@ class ScrubbedDeltas:
     model streams in two pieces is caught): each delta comes out with what is safe so far
     (none when nothing is), the held-back rest before the next event of another kind."""
 
-    def __init__(self, scrub: Callable[[str], str]) -> None:
+    def __init__(self, scrub: Redactor) -> None:
         self.text = StreamScrubber(scrub)
         self.thinking = StreamScrubber(scrub)
 
@@ -269,7 +269,7 @@ class HeadlessRenderer:
         out: IO[str] | None = None,
         err: IO[str] | None = None,
         notices: Iterable[str] = (),
-        scrub: Callable[[str], str] | None = None,
+        scrub: Redactor | None = None,
         plan_only: bool = False,
     ) -> None:
         self.output = output
