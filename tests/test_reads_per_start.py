@@ -18,7 +18,6 @@ import pytest
 from click.testing import CliRunner
 from fake_api import FakeDeepSeek, text
 
-import v4code.config
 import v4code.safety.trust as trust
 import v4code.toml_tables
 from v4code.cli import main
@@ -68,8 +67,7 @@ class Reads:
             return parse(text, source)
 
         monkeypatch.setattr(trust, "_hash_folder", hashing)
-        for module in (v4code.toml_tables, v4code.config):
-            monkeypatch.setattr(module, "parse_toml", parsing)
+        monkeypatch.setattr(v4code.toml_tables, "parse_toml", parsing)  # every config parse
 
 
 def user_setup(

@@ -140,21 +140,16 @@ def task_agent(
     """An Agent for one fixed task that edits nothing (a review of a diff chunk): a new
     session log (`meta` as its header), the settings' permission mode, and none of a
     session's extras (checkpoints, MCP servers, hooks, a repo map in the first message)."""
-    system = Message(role="system", content=system_prompt)
-    log = SessionLog.create(root, meta, settings.api_key)
-    log.message(system)
-    policy = PermissionPolicy(
-        settings.permission_mode, root=root, allow_destructive=settings.allow_destructive
-    )
+    conversation, log = _created(settings, root, system_prompt, meta)
     return Agent(
         settings=settings,
         backend=backend,
         registry=registry,
         root=root,
-        conversation=Conversation(system),
+        conversation=conversation,
         session=log,
         approver=approver,
-        policy=policy,
+        policy=_policy(settings, root),
         checkpoints=None,
         cancel=cancel,
     )
@@ -236,10 +231,9 @@ def open_session(
         conversation, log = _reopened(data, settings)
     else:
         system = system_prompt or build_system_prompt(root, layers.project)
-        conversation, log = _created(settings, root, system, meta)
-    policy = PermissionPolicy(
-        settings.permission_mode, root=root, allow_destructive=settings.allow_destructive
-    )
+        info = {"model": settings.model, "base_url": settings.base_url, **(meta or {})}
+        conversation, log = _created(settings, root, system, info)
+    policy = _policy(settings, root)
     extensions = _extensions(root, policy, layers, settings.mcp_startup_wait)
     opening_map = None if resume is not None else _with_repo_map(settings, root)
     agent = Agent(
@@ -273,14 +267,21 @@ def _reopened(data: SessionData, settings: Settings) -> tuple[Conversation, Sess
 
 
 def _created(
-    settings: Settings, root: Path, system_prompt: str, meta: dict[str, Any] | None
+    settings: Settings, root: Path, system_prompt: str, header: dict[str, Any]
 ) -> tuple[Conversation, SessionLog]:
-    """A new session's conversation and log, the system message written first."""
+    """A new session's conversation and log (`header` its first record), the system message
+    written first."""
     system = Message(role="system", content=system_prompt)
-    info = {"model": settings.model, "base_url": settings.base_url, **(meta or {})}
-    log = SessionLog.create(root, info, settings.api_key)
+    log = SessionLog.create(root, header, settings.api_key)
     log.message(system)
     return Conversation(system), log
+
+
+def _policy(settings: Settings, root: Path) -> PermissionPolicy:
+    """A session's permission policy, as its settings say."""
+    return PermissionPolicy(
+        settings.permission_mode, root=root, allow_destructive=settings.allow_destructive
+    )
 
 
 def _resume_state(agent: Agent, data: SessionData, checkpoints: CheckpointStore) -> None:

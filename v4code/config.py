@@ -25,7 +25,7 @@ from v4code.home import user_config_path as user_config_path  # re-exported: one
 from v4code.home import user_home as user_home  # the many callers that also need settings
 from v4code.project_rules import never_from_project as never_from_project
 from v4code.safety.redact import add_secret_env, mask
-from v4code.toml_tables import parse_toml, read_config_text
+from v4code.toml_tables import read_config_file
 
 if TYPE_CHECKING:
     from v4code.project_layer import SessionLayers
@@ -155,10 +155,6 @@ def _coerce(name: str, value: Any, source: str) -> Any:
         ) from None
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
-    return parse_toml(read_config_text(path), path)
-
-
 def project_config_path(root: Path) -> Path:
     return root / ".v4code" / "config.toml"
 
@@ -238,8 +234,7 @@ def profile_layer(name: str, user: dict[str, Any] | None = None) -> dict[str, An
 def user_toml() -> dict[str, Any]:
     """The user's config file as data ({} when there is none), read now: for the commands
     that edit or list it; a session reads it once, in its `SessionLayers`."""
-    path = user_config_path()
-    return _read_toml(path) if path.is_file() else {}
+    return read_config_file(user_config_path())[1]
 
 
 def session_layers(root: Path, layers: SessionLayers | None) -> SessionLayers:
