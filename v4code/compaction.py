@@ -16,7 +16,7 @@ from collections.abc import Callable, Generator, Iterator
 
 from v4code.assets import load_prompt
 from v4code.config import Settings
-from v4code.errors import BackendError, Cancelled
+from v4code.errors import FALLBACK_CAUSES, BackendError, Cancelled
 from v4code.events import (
     ErrorEvent,
     Event,
@@ -28,7 +28,6 @@ from v4code.events import (
     UsageChunk,
 )
 from v4code.pricing import price_for
-from v4code.routing import FALLBACK_CAUSES
 from v4code.types import ChatRequest, Message
 
 KEEP_TURNS = 2

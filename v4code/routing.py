@@ -24,7 +24,7 @@ from collections.abc import Callable
 from typing import Any
 
 from v4code.config import AUTO, Settings
-from v4code.errors import BackendError
+from v4code.errors import FALLBACK_CAUSES, BackendError
 from v4code.events import ModelSwitched, ToolFinished
 
 ESCALATE_TOOL = "escalate"
@@ -47,7 +47,6 @@ TEST_VERBS = {
 }
 WRAPPERS = frozenset({"env", "time", "nice", "command", "exec", "npx", "bunx"})
 RUN_WRAPPERS = frozenset({"uv", "poetry", "pipenv", "pdm", "hatch", "rye"})  # `X run ...`
-FALLBACK_CAUSES = ("overloaded", "model_not_served")  # BackendError.cause values
 REASONS = {
     "edit_refused": "the same edit was refused twice",
     "tests_failing": "the tests failed three times in a row",

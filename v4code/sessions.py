@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from v4code.config import Settings, user_home
-from v4code.errors import ConfigError, V4codeError
+from v4code.errors import FALLBACK_CAUSES, ConfigError, V4codeError
 from v4code.events import SubagentFinished
 from v4code.newest_files import newest_files
 from v4code.safety.redact import Redactor, redactor
@@ -309,7 +309,7 @@ def routed_model(data: SessionData) -> tuple[str | None, bool]:
     routed: tuple[str | None, bool] = (None, False)
     for event in data.events:
         if event.get("type") == "model_switched" and isinstance(event.get("to_model"), str):
-            fell_back = event.get("signal") in ("overloaded", "model_not_served")
+            fell_back = event.get("signal") in FALLBACK_CAUSES
             routed = (event["to_model"], routed[1] or not fell_back)
         elif event.get("type") == SETTINGS_EVENT and event.get("model") != model:
             model, routed = event.get("model"), (None, False)
