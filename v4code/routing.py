@@ -146,9 +146,12 @@ class Router:
 
     def watch(self, finished: ToolFinished, settings: Settings, step: int) -> ModelSwitched | None:
         """Count the signals in one finished call; the escalation when one fires (`auto`
-        only, once: a session on its strong model or its fallback stays there)."""
+        only, once: a session on its strong model or its fallback stays there). Nothing is
+        counted when no escalation can follow: a person's choice of model counts afresh."""
+        if settings.model != AUTO or self.switched_to is not None:
+            return None
         signal = self._signal(finished, settings)
-        if signal is None or settings.model != AUTO or self.switched_to is not None:
+        if signal is None:
             return None
         self.escalated = True
         return self._switch(settings, settings.pro_model, signal, step)
