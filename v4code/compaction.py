@@ -16,6 +16,7 @@ from collections.abc import Callable, Generator, Iterator
 
 from v4code.assets import load_prompt
 from v4code.config import Settings
+from v4code.conversation import estimate_tokens
 from v4code.errors import FALLBACK_CAUSES, BackendError, Cancelled
 from v4code.events import (
     ErrorEvent,
@@ -208,15 +209,6 @@ def switch_cut(history: list[Message], keep_steps: int = KEEP_STEPS) -> int:
     return steps[-keep_steps] if len(steps) >= keep_steps else turn
 
 
-def tokens(messages: list[Message]) -> int:
-    """A rough size (4 characters a token), as the conversation reckons it."""
-    chars = 0
-    for m in messages:
-        chars += len(m.content or "") + len(m.reasoning_content or "")
-        chars += sum(len(c.arguments) + len(c.name) for c in m.tool_calls)
-    return chars // 4
-
-
 def switch_pays(
     history: list[Message], cut: int, writer: str, switch: ModelSwitched, settings: Settings
 ) -> bool:
@@ -228,9 +220,9 @@ def switch_pays(
     if writer_price is None or to_price is None:
         return False
     rate = "hit" if writer == switch.from_model else "miss"
-    summary = tokens(history) * writer_price.get(rate, 0.0)
+    summary = estimate_tokens(history) * writer_price.get(rate, 0.0)
     summary += SUMMARY_TOKENS * writer_price.get("output", 0.0)
-    saved = (tokens(history[:cut]) - SUMMARY_TOKENS) * to_price.get("miss", 0.0)
+    saved = (estimate_tokens(history[:cut]) - SUMMARY_TOKENS) * to_price.get("miss", 0.0)
     return saved > summary
 
 
