@@ -61,7 +61,6 @@ if TYPE_CHECKING:
     from v4code.toolkit import Checkpoints
 
 E = TypeVar("E", bound=Event | StreamEvent)
-T = TypeVar("T")
 FirstMessage = Callable[[str, CancelToken], tuple[str, list[str]]]
 """The task -> the session's first user message and notices (app.py adds the repo map)."""
 
@@ -277,30 +276,32 @@ class Agent(AgentControls):
         full = self.last_prompt_tokens / max(self._settings.context_window, 1)
         yield compaction.starting(auto, full)
         model = self._settings.compact_model or self.model  # a role of its own, priced so
-        summarise = compaction.compact(
-            history, cut, self.model_stream, model=model, kept=self.plan.for_model()
-        )
-        new = yield from self._recorded(summarise, model)
-        if new is not None:
-            self.replace_history(new)
+        request = compaction.summary_request(model, history[:cut])
+        recent, kept = history[cut:], self.plan.for_model()
+        done = yield from self._summarised(request, lambda s: compaction.rebuild(s, recent, kept))
+        if done:
             yield self.record(compaction.compacted(cut))
 
-    def _recorded(
-        self, events: Generator[Event | UsageChunk, None, T], model: str | None = None
-    ) -> Generator[Event, None, T]:
-        """Pass on what `events` yields, recorded (usage priced first, as `model`'s when
-        given); return its result."""
+    def _summarised(
+        self, request: ChatRequest, rebuild: Callable[[str], list[Message]]
+    ) -> Generator[Event, None, bool]:
+        """Both compactions' one request: the summary asked with `request` (its retries and
+        failures recorded, its usage priced as `request.model`'s), and the history replaced
+        with what `rebuild` makes of it. False when no summary came."""
+        answer = compaction.summarise(request, self.model_stream)
         while True:
             try:
-                event = next(events)
+                event = next(answer)
             except StopIteration as done:
-                result: T = done.value
-                return result
-            yield (
-                self.account(event.usage, model)
-                if isinstance(event, UsageChunk)
-                else self.record(event)
-            )
+                summary: str | None = done.value
+                break
+            if isinstance(event, UsageChunk):
+                yield self.account(event.usage, request.model)
+            else:
+                yield self.record(event)
+        if summary is not None:
+            self.replace_history(rebuild(summary))
+        return summary is not None
 
     def replace_history(self, messages: list[Message]) -> None:
         """The one rewrite of history (compaction); logged so a resumed session rebuilds it."""
@@ -344,14 +345,13 @@ class Agent(AgentControls):
         if plan is None:
             return
         yield compaction.switch_starting(plan)
-        request = compaction.switch_request(self.request(), plan)
-        summary = yield from self._recorded(
-            compaction.summarise(request, self.model_stream), plan.writer
+        request = compaction.switch_request(self.request(), plan)  # to plan.writer
+        kept = self.plan.for_model()
+        done = yield from self._summarised(
+            request, lambda s: compaction.switch_rebuild(s, history, plan, kept)
         )
-        self.cached = 0
-        if summary is not None:
-            kept = self.plan.for_model()
-            self.replace_history(compaction.switch_rebuild(summary, history, plan, kept))
+        self.cached = 0  # the summary's usage was the writer's cache, not the new model's
+        if done:
             yield self.record(compaction.switch_compacted(plan))
 
     # --- one model request --------------------------------------------------------------

@@ -5,8 +5,9 @@ conversation nears `compact_threshold` of the context window (checked before eve
 request, so a long turn is compacted too), when the person asks (/compact), or at a switch of
 model when it pays (`compact_on_switch`, see `switch_plan`). The current turn
 and the one before it stay verbatim (the task state); the summary prompt is prompts/compact.md.
-`compact` asks for the summary and returns the new history; the agent replaces its history
-with it and logs a "compaction" record, so a resumed session rebuilds it.
+`summarise` asks for the summary and `rebuild` (or `switch_rebuild`) makes the new history
+of it; the agent replaces its history with that and logs a "compaction" record, so a resumed
+session rebuilds it.
 """
 
 from __future__ import annotations
@@ -123,22 +124,6 @@ def compacted(cut: int) -> Notice:
 
 
 Stream = Callable[[ChatRequest], Iterator[StreamEvent]]
-
-
-def compact(
-    history: list[Message],
-    cut: int,
-    stream: Stream,
-    *,
-    model: str,
-    kept: str = "",
-) -> Generator[Event | UsageChunk, None, list[Message] | None]:
-    """Summarise `history[:cut]` with one request through `stream`; returns the new history
-    (the summary with `kept`, then the recent turns as they were), or None when the request
-    failed or was cancelled. Retries, usage and failures are yielded for the caller to record
-    (and price): the history is the caller's to replace and log."""
-    summary = yield from summarise(summary_request(model, history[:cut]), stream)
-    return None if summary is None else rebuild(summary, history[cut:], kept)
 
 
 def summarise(
