@@ -87,15 +87,15 @@ def summary_request(model: str, older: list[Message]) -> ChatRequest:
     )
 
 
-def rebuild(summary: str, recent: list[Message], kept: str = "") -> list[Message]:
+def rebuild(summary: str, recent: list[Message], *kept: str) -> list[Message]:
     """The new history: the summary (with `kept`, what must survive word for word: the todo
-    list, plan mode), then the recent turns as they were."""
-    text = f"{SUMMARY_HEADER}\n\n{summary}" + (f"\n\n{kept}" if kept else "")
-    return [
-        Message("user", text),
-        Message("assistant", "Understood; I will continue from there.", reasoning_content=""),
-        *recent,
-    ]
+    list, plan mode), then the recent messages as they were. Recent turns follow a word from
+    the assistant that it goes on from there; a turn's kept steps (a switch's) answer the
+    summary themselves."""
+    text = "\n\n".join([SUMMARY_HEADER, summary, *(part for part in kept if part)])
+    steps = bool(recent) and recent[0].role != "user"
+    ack = Message("assistant", "Understood; I will continue from there.", reasoning_content="")
+    return [Message("user", text), *([] if steps else [ack]), *recent]
 
 
 def needs_compaction(last_prompt_tokens: int, settings: Settings) -> bool:
@@ -241,12 +241,9 @@ def switch_rebuild(
     """The new history: the summary (with this turn's request word for word when its
     message was summarised, and `kept`), then the kept steps as they were."""
     recent = history[plan.cut :]
-    if recent[0].role == "user":
-        return rebuild(summary, recent, kept)
-    asked = f"The request being worked on, word for word:\n\n{plan.request}"
-    extra = [part for part in (asked if plan.request else "", kept) if part]
-    text = "\n\n".join([SUMMARY_HEADER, summary, *extra])
-    return [Message("user", text), *recent]
+    summarised = plan.request and recent[0].role != "user"  # the turn's message is not kept
+    asked = f"The request being worked on, word for word:\n\n{plan.request}" if summarised else ""
+    return rebuild(summary, recent, asked, kept)
 
 
 def switch_starting(plan: SwitchPlan) -> Notice:
