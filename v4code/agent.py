@@ -209,10 +209,7 @@ class Agent(AgentControls):
                     break
                 for group in self._call_groups(reply.calls):
                     state.check_time(self._settings)  # no call starts once time is up
-                    if len(group) == 1:
-                        yield from self._handle_call(group[0], state)
-                    else:
-                        yield from self._handle_parallel(group, state)
+                    yield from self._handle_calls(group, state)
                 if state.ended_by_tool:
                     break
         except StopTurn as stop:
@@ -431,23 +428,17 @@ class Agent(AgentControls):
 
     # --- one tool call ----------------------------------------------------------------
 
-    def _handle_call(self, call: ToolCall, state: TurnState) -> Iterator[Event]:
-        prepared = yield from self._start_call(call, state)
-        if isinstance(prepared, Invocation) and prepared.tool.parallel:
-            outcomes = yield from self._run_parallel([prepared])  # its progress is relayed
-            outcome = outcomes[0]
-        else:
-            outcome = self._run_call(prepared)
-        yield from self._end_call(call, prepared, outcome, state)
-
-    def _handle_parallel(self, calls: list[ToolCall], state: TurnState) -> Iterator[Event]:
-        """Calls of a parallel tool in a row (child agents): started in order, run at once
-        (at most `max_parallel_agents`), their progress yielded as it comes, their results
-        recorded in call order."""
+    def _handle_calls(self, calls: list[ToolCall], state: TurnState) -> Iterator[Event]:
+        """One call, or calls of a parallel tool in a row (child agents): started in order;
+        a parallel tool's run at once in worker threads (at most `max_parallel_agents`),
+        their progress yielded as it comes; the results recorded in call order."""
         pending = []
         for call in calls:
             pending.append((yield from self._start_call(call, state)))
-        outcomes = yield from self._run_parallel(pending)
+        if any(isinstance(p, Invocation) and p.tool.parallel for p in pending):
+            outcomes = yield from self._run_parallel(pending)
+        else:
+            outcomes = [self._run_call(p) for p in pending]
         for call, prepared, outcome in zip(calls, pending, outcomes, strict=True):
             yield from self._end_call(call, prepared, outcome, state)
 
