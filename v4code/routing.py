@@ -116,7 +116,6 @@ class Router:
     def __init__(self, risk_of: Callable[[str], str | None]) -> None:
         self._risk_of = risk_of
         self.switched_to: str | None = None  # set by a switch; a person's /model clears it
-        self.escalated = False
         self._recount()
 
     def _recount(self) -> None:
@@ -133,16 +132,16 @@ class Router:
 
     def chosen(self) -> None:
         """The person picked a model: their choice holds, the signals count afresh."""
-        self.switched_to, self.escalated = None, False
+        self.switched_to = None
         self._recount()
 
-    def state(self) -> tuple[str | None, bool]:
-        """Where the last switch led and whether it was an escalation (for `restore`)."""
-        return self.switched_to, self.escalated
+    def state(self) -> str | None:
+        """Where the last switch led (for `restore`)."""
+        return self.switched_to
 
-    def restore(self, model: str | None, escalated: bool) -> None:
+    def restore(self, model: str | None) -> None:
         """Go on from a saved session's last switch."""
-        self.switched_to, self.escalated = model, escalated
+        self.switched_to = model
 
     def watch(self, finished: ToolFinished, settings: Settings, step: int) -> ModelSwitched | None:
         """Count the signals in one finished call; the escalation when one fires (`auto`
@@ -153,7 +152,6 @@ class Router:
         signal = self._signal(finished, settings)
         if signal is None:
             return None
-        self.escalated = True
         return self._switch(settings, settings.pro_model, signal, step)
 
     def fall_back(self, error: BackendError, settings: Settings, step: int) -> ModelSwitched | None:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from v4code.config import Settings, user_home
-from v4code.errors import FALLBACK_CAUSES, ConfigError, V4codeError
+from v4code.errors import ConfigError, V4codeError
 from v4code.events import SubagentFinished
 from v4code.newest_files import newest_files
 from v4code.safety.redact import Redactor, redactor
@@ -288,7 +288,7 @@ class ResumeState:
     last_prompt_tokens: int = 0
     unpriced_model: str | None = None
     settings: dict[str, Any] = field(default_factory=dict)  # model, thinking, effort, mode
-    routed: tuple[str | None, bool] = (None, False)  # the last switch's model; escalated?
+    routed: str | None = None  # where the last model switch led
 
 
 SETTINGS_EVENT = "settings_changed"
@@ -302,17 +302,16 @@ def settings_event(settings: Settings, mode: str) -> dict[str, Any]:
     }
 
 
-def routed_model(data: SessionData) -> tuple[str | None, bool]:
-    """Where the session's last model switch (v4code.routing) led, and whether it was an
-    escalation; (None, False) when none did or the person chose a model after it."""
+def routed_model(data: SessionData) -> str | None:
+    """Where the session's last model switch (v4code.routing) led; None when none did or the
+    person chose a model after it."""
     model = data.meta.get("model")
-    routed: tuple[str | None, bool] = (None, False)
+    routed: str | None = None
     for event in data.events:
         if event.get("type") == "model_switched" and isinstance(event.get("to_model"), str):
-            fell_back = event.get("signal") in FALLBACK_CAUSES
-            routed = (event["to_model"], routed[1] or not fell_back)
+            routed = event["to_model"]
         elif event.get("type") == SETTINGS_EVENT and event.get("model") != model:
-            model, routed = event.get("model"), (None, False)
+            model, routed = event.get("model"), None
     return routed
 
 
