@@ -95,8 +95,11 @@ class SessionLog:
     def for_child(self, child: str) -> SessionLog:
         """The log of a child agent (the `task` tool): its transcript goes into this file as
         `child` records, kept apart from the session's own messages (a resume never reads
-        them into the conversation) and from the parent's context."""
-        return SessionLog(self.path, self.session_id, self.secret, child=child)
+        them into the conversation) and from the parent's context. Text the session withholds
+        (now or later) stays out of the child's lines too: it is one list, shared."""
+        log = SessionLog(self.path, self.session_id, self.secret, child=child)
+        log._withheld_text = self._withheld_text
+        return log
 
     def write(self, record: dict[str, Any]) -> None:
         if self.child:
