@@ -91,11 +91,10 @@ class Agent(AgentControls):
         tool_setup: Callable[[ToolRegistry], list[str]] | None = None,
         hooks: Hooks | None = None,
         first_message: FirstMessage | None = None,
-        tool_context: ToolContext | None = None,
     ) -> None:
         self._settings = settings
-        # What every tool call gets (no settings, no key); the wiring may hand one with seams.
-        self._tools_context = tool_context or ToolContext.for_session(root, settings)
+        # What every tool call gets (no settings, no key); `give_agents` adds a seam.
+        self._tools_context = ToolContext.for_session(root, settings)
         self._backend = backend
         self.registry = registry
         self.root = root
