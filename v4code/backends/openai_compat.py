@@ -293,7 +293,7 @@ class OpenAICompatBackend:
             state.model = model
         usage = chunk.get("usage")
         if usage:
-            state.usage = _usage(usage)
+            state.usage = wire_usage(usage)
         for choice in chunk.get("choices") or ():
             delta = choice.get("delta")
             if delta:
@@ -413,7 +413,10 @@ class OpenAICompatBackend:
         return f"cannot reach {self.base_url}: {detail}"
 
 
-def _usage(raw: dict[str, Any]) -> Usage:
+def wire_usage(raw: dict[str, Any]) -> Usage:
+    """A response's `usage` object as the server sent it (DeepSeek's cache fields, or the
+    OpenAI-style `prompt_tokens_details.cached_tokens`)."""
+
     def number(obj: object, name: str) -> int:
         return int((obj or {}).get(name) or 0) if isinstance(obj, dict) or obj is None else 0
 

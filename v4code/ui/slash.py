@@ -92,7 +92,7 @@ def run_custom(chat: Chat, command: CustomCommand, arg: str) -> None:
         chat.turn(command.expand(arg), shown=f"/{command.name}")
     finally:
         agent.set_model(settings.model)
-        agent.routing.restore(*route)  # an escalation before the command holds after it
+        agent.routing.restore(route)  # an escalation before the command holds after it
         agent.set_thinking(settings.thinking, settings.effort)
 
 
