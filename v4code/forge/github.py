@@ -20,7 +20,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from v4code.errors import V4codeError
@@ -71,7 +71,6 @@ class GitHub:
     scrub: Callable[[str], str] = _identity
     sleep: Callable[[float], None] = time.sleep
     requests: int = 0
-    log: list[str] = field(default_factory=list)
 
     @classmethod
     def from_env(cls, scrub: Callable[[str], str] = _identity) -> GitHub:
@@ -111,7 +110,6 @@ class GitHub:
         data = None if body is None else json.dumps(body).encode("utf-8")
         for attempt in range(MAX_TRIES):
             self.requests += 1
-            self.log.append(f"{method} {url}")
             try:
                 with _OPENER.open(self._request(method, url, data), timeout=TIMEOUT) as r:
                     raw = r.read()
