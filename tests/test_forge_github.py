@@ -100,3 +100,22 @@ def test_a_redirect_is_not_followed_with_the_token() -> None:
         server.shutdown()
         server.server_close()
     assert seen == ["Bearer tok-0123456789"]  # one request: the redirect was not followed
+
+
+def test_a_patch_line_numbers_agree_across_a_blank_context_line_without_its_space() -> None:
+    """A blank context line whose leading space was trimmed still takes a line: the changed
+    lines, the numbers shown to the model and the lines a comment may sit on all agree."""
+    from v4code.review.diff import numbered
+    from v4code.review.pr_target import fetch_pr, pr_target
+
+    server = FakeGitHub().start()
+    server.files[3] = [PullFile("a.py", "@@ -1,3 +1,4 @@\n a = 1\n\n+b = 2\n c = 3")]
+    try:
+        gh = GitHub(server.url, server.token)
+        target = pr_target(gh, fetch_pr(gh, server.repo, 3))
+    finally:
+        server.stop()
+    [f] = target.target.files
+    assert f.changed_lines == {3}
+    assert "     3 +b = 2" in numbered(f.text)
+    assert target.commentable == {"a.py": {1, 2, 3, 4}}
