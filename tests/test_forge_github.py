@@ -119,3 +119,33 @@ def test_a_patch_line_numbers_agree_across_a_blank_context_line_without_its_spac
     assert f.changed_lines == {3}
     assert "     3 +b = 2" in numbered(f.text)
     assert target.commentable == {"a.py": {1, 2, 3, 4}}
+
+
+def test_an_answer_that_is_not_json_is_one_line() -> None:
+    """GITHUB_API_URL set to the web server (an HTML page) is said, not a traceback."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            page = b"<!DOCTYPE html><html>Sign in</html>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(page)))
+            self.end_headers()
+            self.wfile.write(page)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        gh = GitHub(f"http://127.0.0.1:{server.server_address[1]}", "tok-0123456789")
+        with pytest.raises(
+            ForgeError, match="^GitHub's answer to GET /repos/a/b/pulls/1 is not JSON"
+        ):
+            gh.get("/repos/a/b/pulls/1")
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -123,7 +123,7 @@ class GitHub:
             except (urllib.error.URLError, OSError) as exc:
                 reason = getattr(exc, "reason", exc)
                 raise ForgeError(f"GitHub could not be reached ({reason})") from None
-            return (json.loads(raw) if raw.strip() else None), headers
+            return _json(method, url, raw), headers
         raise ForgeError(f"{method} {url}: rate limited")  # not reached: the loop raises
 
     def _request(self, method: str, url: str, data: bytes | None) -> urllib.request.Request:
@@ -160,6 +160,18 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 
 
 _OPENER = urllib.request.build_opener(_NoRedirect)
+
+
+def _json(method: str, url: str, raw: bytes) -> Any:
+    """An answer's JSON (None when empty); a page that is not JSON (GITHUB_API_URL naming the
+    web server, a proxy's sign-in page) is said in one line."""
+    try:
+        return json.loads(raw) if raw.strip() else None
+    except ValueError:
+        path = urllib.parse.urlsplit(url).path
+        raise ForgeError(
+            f"GitHub's answer to {method} {path} is not JSON (is {API_ENV} the API's address?)"
+        ) from None
 
 
 def _refusal(method: str, url: str, exc: urllib.error.HTTPError) -> str:
