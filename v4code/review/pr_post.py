@@ -27,12 +27,10 @@ _FINDING_MARK = "<!-- v4code-finding "
 class Synced:
     """What the sync did, for the command's summary line."""
 
-    review_id: int | None = None
     created: int = 0
     edited: int = 0
     kept: int = 0
     deleted: int = 0
-    body_updated: bool = False
     folded: int = 0  # comments GitHub would not place, listed in the body instead
     in_body: list[Finding] = field(default_factory=list)
 
@@ -143,10 +141,8 @@ def _post(
     """The body onto the earlier review (or a first one), the new comments in one review."""
     summary = body
     if ours is not None:
-        done.review_id = int(ours["id"])
         if ours.get("body") != body:
             gh.call("PUT", f"{pr.path}/reviews/{ours['id']}", {"body": body})
-            done.body_updated = True
         if not new:
             return
         body = ""  # the summary lives on the first review; this one only carries comments
@@ -154,14 +150,12 @@ def _post(
     if new:
         payload["comments"] = new
     try:
-        posted, _ = gh.call("POST", f"{pr.path}/reviews", payload)
+        gh.call("POST", f"{pr.path}/reviews", payload)
     except ForgeError as exc:
         if not new or " 422 " not in exc.message:
             raise
         _fold(gh, pr, ours, summary, new, done)
         return
-    if done.review_id is None and isinstance(posted, dict):
-        done.review_id = int(posted.get("id", 0)) or None
     done.created += len(new)
 
 
@@ -183,12 +177,9 @@ def _fold(
     body = text + "\n\nFindings GitHub would not place on their lines:\n" + "\n".join(lines) + mark
     if ours is not None:
         gh.call("PUT", f"{pr.path}/reviews/{ours['id']}", {"body": body})
-        done.body_updated = True
     else:
         payload = {"commit_id": pr.head_sha, "event": "COMMENT", "body": body}
-        posted, _ = gh.call("POST", f"{pr.path}/reviews", payload)
-        if isinstance(posted, dict):
-            done.review_id = int(posted.get("id", 0)) or None
+        gh.call("POST", f"{pr.path}/reviews", payload)
     done.folded = len(new)
 
 
