@@ -112,18 +112,20 @@ def sync_review(
     new: list[dict[str, Any]] = []
     for f in inline:
         body = comment_body(f)
-        old = earlier.pop(finding_key(f), None)
-        if old is not None and old.get("line") == f.line:
-            if old.get("body") == body:
-                done.kept += 1
-            else:
-                gh.call("PATCH", f"/repos/{pr.repo}/pulls/comments/{old['id']}", {"body": body})
-                done.edited += 1
+        same = earlier.get(finding_key(f), [])
+        # Kept only on its own line: a comment's line cannot be edited, so one that moved
+        # is deleted below and posted anew.
+        old = next((c for c in same if c.get("line") == f.line), None)
+        if old is None:
+            new.append({"path": f.path, "line": f.line, "side": "RIGHT", "body": body})
             continue
-        if old is not None:  # moved: a comment's line cannot be edited
-            earlier[f"moved-{old['id']}"] = old
-        new.append({"path": f.path, "line": f.line, "side": "RIGHT", "body": body})
-    for old in earlier.values():
+        same.remove(old)
+        if old.get("body") == body:
+            done.kept += 1
+        else:
+            gh.call("PATCH", f"/repos/{pr.repo}/pulls/comments/{old['id']}", {"body": body})
+            done.edited += 1
+    for old in (c for same in earlier.values() for c in same):
         gh.call("DELETE", f"/repos/{pr.repo}/pulls/comments/{old['id']}")
         done.deleted += 1
     _post(gh, pr, ours, review_body(result, done.in_body), new, done)
@@ -190,14 +192,12 @@ def _our_review(gh: GitHub, pr: PullRequest, me: str | None) -> dict[str, Any] |
     return None
 
 
-def _our_comments(gh: GitHub, pr: PullRequest, me: str | None) -> dict[str, dict[str, Any]]:
-    """v4code's earlier inline comments by finding key (a duplicate is one to delete)."""
-    found: dict[str, dict[str, Any]] = {}
+def _our_comments(gh: GitHub, pr: PullRequest, me: str | None) -> dict[str, list[dict[str, Any]]]:
+    """v4code's earlier inline comments by finding key (the same finding may stand on
+    several lines; what no finding claims is deleted)."""
+    found: dict[str, list[dict[str, Any]]] = {}
     for comment in gh.pages(f"{pr.path}/comments"):
         key = _marker_of(str(comment.get("body") or ""))
-        if key is None or not _mine(comment, me):
-            continue
-        if key in found:
-            key = f"duplicate-{comment.get('id')}"
-        found[key] = dict(comment)
+        if key is not None and _mine(comment, me):
+            found.setdefault(key, []).append(dict(comment))
     return found
