@@ -36,6 +36,15 @@ def test_pages_are_followed_and_a_short_rate_limit_is_waited_out(github: FakeGit
     assert waits == [1.0]
 
 
+def test_header_names_are_read_in_any_case(github: FakeGitHub) -> None:
+    github.lower_headers = True  # `link`, `retry-after`: a proxy in front of the API
+    github.rate_limited.add("/repos/acme/app/pulls/1/files")
+    waits: list[float] = []
+    files = client(github, waits).pages("/repos/acme/app/pulls/1/files")
+    assert [f["filename"] for f in files] == [f"f{i}.py" for i in range(5)]
+    assert waits == [1.0]
+
+
 def test_a_next_page_on_another_host_is_refused() -> None:
     link = '<https://elsewhere.example/x?page=2>; rel="next", <https://a/x>; rel="last"'
     assert next_link(link) == "https://elsewhere.example/x?page=2"

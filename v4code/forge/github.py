@@ -21,6 +21,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
+from email.message import Message
 from typing import Any
 
 from v4code.errors import V4codeError
@@ -78,7 +79,7 @@ class GitHub:
         return cls(api.rstrip("/"), os.environ.get(TOKEN_ENV) or None, scrub)
 
     def get(self, path: str) -> Any:
-        return self.call("GET", path)[0]
+        return self.call("GET", path)
 
     def pages(self, path: str) -> list[Any]:
         """Every item of a listing, page after page (`per_page=100`)."""
@@ -90,14 +91,15 @@ class GitHub:
                 return items
             data, headers = self._send("GET", url, None)
             items.extend(data if isinstance(data, list) else [])
-            url = next_link(headers.get("Link"))
+            url = next_link(headers.get("Link"))  # any case: a proxy may lower it
             if url is not None and not self._own(url):
                 raise ForgeError(f"GitHub sent a next page on another host: {url}")
         return items
 
-    def call(self, method: str, path: str, body: Any = None) -> tuple[Any, dict[str, str]]:
+    def call(self, method: str, path: str, body: Any = None) -> Any:
+        """The answer's JSON to `method path` with `body` (scrubbed) sent."""
         payload = None if body is None else scrubbed(body, self.scrub)
-        return self._send(method, self._url(path), payload)
+        return self._send(method, self._url(path), payload)[0]
 
     def _url(self, path: str) -> str:
         return path if path.startswith(("http://", "https://")) else self.api_url + path
@@ -106,14 +108,13 @@ class GitHub:
         mine, theirs = urllib.parse.urlsplit(self.api_url), urllib.parse.urlsplit(url)
         return (mine.scheme, mine.netloc) == (theirs.scheme, theirs.netloc)
 
-    def _send(self, method: str, url: str, body: Any) -> tuple[Any, dict[str, str]]:
+    def _send(self, method: str, url: str, body: Any) -> tuple[Any, Message]:
         data = None if body is None else json.dumps(body).encode("utf-8")
         for attempt in range(MAX_TRIES):
             self.requests += 1
             try:
                 with _OPENER.open(self._request(method, url, data), timeout=TIMEOUT) as r:
-                    raw = r.read()
-                    headers = {k: v for k, v in r.headers.items()}
+                    raw, headers = r.read(), r.headers
             except urllib.error.HTTPError as exc:
                 wait = self._rate_wait(exc)
                 if wait is None or attempt == MAX_TRIES - 1:
