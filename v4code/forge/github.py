@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from email.message import Message
 from typing import Any
 
+from v4code.backends.transports import no_redirect_opener
 from v4code.errors import V4codeError
 
 DEFAULT_API = "https://api.github.com"
@@ -153,14 +154,7 @@ class GitHub:
         return wait if wait is not None and wait <= MAX_WAIT else None
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    """A redirect is not followed: urllib would carry the token to wherever it points."""
-
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-
-_OPENER = urllib.request.build_opener(_NoRedirect)
+_OPENER = no_redirect_opener()  # urllib would carry the token to wherever a redirect points
 
 
 def _json(method: str, url: str, raw: bytes) -> Any:
