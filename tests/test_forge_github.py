@@ -158,3 +158,30 @@ def test_an_answer_that_is_not_json_is_one_line() -> None:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_an_answer_cut_short_is_one_line() -> None:
+    """The connection closing mid-answer is said as GitHub not reached, not a traceback."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Length", "100")
+            self.end_headers()
+            self.wfile.write(b'{"number": ')
+            self.close_connection = True
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        gh = GitHub(f"http://127.0.0.1:{server.server_address[1]}", "tok-0123456789")
+        with pytest.raises(ForgeError, match="^GitHub could not be reached"):
+            gh.get("/repos/a/b/pulls/1")
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -13,6 +13,7 @@ quoted from the diff never reaches the pull request.
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import time
@@ -122,7 +123,7 @@ class GitHub:
                     raise ForgeError(_refusal(method, url, exc)) from None
                 self.sleep(wait)
                 continue
-            except (urllib.error.URLError, OSError) as exc:
+            except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
                 reason = getattr(exc, "reason", exc)
                 raise ForgeError(f"GitHub could not be reached ({reason})") from None
             return _json(method, url, raw), headers
