@@ -100,6 +100,23 @@ def no_redirect_opener() -> urllib.request.OpenerDirector:
     return urllib.request.build_opener(NoRedirect)
 
 
+def retry_after_seconds(value: str | None) -> float | None:
+    """A `Retry-After` header's wait in seconds (a number, or the rarer HTTP date); None when
+    absent or unreadable."""
+    if not value:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        import email.utils  # only for the rare HTTP-date form
+
+        try:
+            parsed = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        return max(parsed.timestamp() - time.time(), 0.0)
+
+
 def is_loopback(host: str | None) -> bool:
     """127.0.0.0/8, ::1 and localhost: a refused connection there means no engine is running."""
     if not host:

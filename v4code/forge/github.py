@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from email.message import Message
 from typing import Any
 
-from v4code.backends.transports import no_redirect_opener
+from v4code.backends.transports import no_redirect_opener, retry_after_seconds
 from v4code.errors import V4codeError
 
 DEFAULT_API = "https://api.github.com"
@@ -145,10 +145,9 @@ class GitHub:
         """Seconds to wait before trying again, when `exc` is a short rate limit; else None."""
         if exc.code not in (403, 429):
             return None
-        after = exc.headers.get("Retry-After")
-        wait: float | None = None
-        if after is not None and after.strip().isdigit():
-            wait = float(after.strip())
+        wait = retry_after_seconds(exc.headers.get("Retry-After"))
+        if wait is not None:
+            wait = max(wait, 0.0)
         elif exc.headers.get("X-RateLimit-Remaining") == "0":
             reset = exc.headers.get("X-RateLimit-Reset", "")
             wait = max(float(reset) - time.time(), 0.0) + 1 if reset.isdigit() else None
