@@ -201,3 +201,18 @@ def test_the_repository_comes_from_origin(
     done = v4code(workspace, "review", "--pr", "7", server=fake_api, env=env)
     assert done.returncode == 0, done.stderr
     assert len(github.sent("POST", "/repos/acme/app/pulls/7/reviews")) == 1
+
+
+def test_the_same_finding_on_two_lines_is_kept_on_a_rerun(
+    workspace: Path, fake_api: FakeDeepSeek, github: FakeGitHub
+) -> None:
+    same = [finding("app.py", 3, "major", "Divides by zero."),
+            finding("app.py", 4, "major", "Divides by zero.")]  # fmt: skip
+    fake_api.load([tool_call("report_findings", findings=same)])
+    assert review_pr(workspace, github, fake_api).returncode == 0
+    assert sorted(c["line"] for c in github.comments) == [3, 4]
+    github.requests.clear()  # the same findings again: nothing is written
+    fake_api.load([tool_call("report_findings", findings=same)])
+    assert review_pr(workspace, github, fake_api, "--no-cache").returncode == 0
+    assert not [r for r in github.requests if r.method != "GET"]
+    assert sorted(c["line"] for c in github.comments) == [3, 4]

@@ -10,7 +10,6 @@ accepts an inline comment on (the new side's lines inside the hunks of the patch
 from __future__ import annotations
 
 import base64
-import re
 import urllib.parse
 from dataclasses import dataclass
 from typing import Any
@@ -18,7 +17,6 @@ from typing import Any
 from v4code.forge.github import ForgeError, GitHub
 from v4code.review.diff import FileDiff, ReviewTarget, skip_reason, split_files
 
-_HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,\d+)? @@")
 MAX_CONTENT = 2_000_000  # bytes of one side fetched for a file without a patch
 
 
@@ -77,7 +75,7 @@ def pr_target(gh: GitHub, pr: PullRequest, skip_globs: tuple[str, ...] = ()) -> 
             kept.append(f)
             # A file whose patch GitHub omitted takes no inline comment: its findings go
             # into the review's body.
-            commentable[path] = hunk_lines(f.text) if "patch" in entry else set()
+            commentable[path] = f.hunk_lines if "patch" in entry else set()
         else:
             skipped.append((path, why))
     return PrTarget(ReviewTarget(f"pull request #{pr.number}", kept, skipped), commentable)
@@ -119,20 +117,3 @@ def _contents(gh: GitHub, repo: str, path: str, ref: str) -> bytes | None:
     if int(data.get("size", 0) or 0) > MAX_CONTENT:
         return None
     return base64.b64decode(str(data.get("content", "")))
-
-
-def hunk_lines(text: str) -> set[int]:
-    """The new side's line numbers inside the hunks: where GitHub takes a comment (RIGHT)."""
-    lines: set[int] = set()
-    new_line = 0
-    in_hunk = False
-    for line in text.splitlines():
-        if match := _HUNK.match(line):
-            new_line, in_hunk = int(match.group(1)), True
-        elif in_hunk and line.startswith(("+", " ")):
-            lines.add(new_line)
-            new_line += 1
-        elif in_hunk and line == "":
-            lines.add(new_line)  # a blank context line whose space was trimmed
-            new_line += 1
-    return lines
