@@ -125,6 +125,18 @@ class Redactor:
         return self._pattern.sub(MARK, text)
 
 
+def scrubbed(value: object, scrub: Callable[[str], str]) -> object:
+    """`value` (JSON data: dicts, lists, strings, numbers) with every string passed through
+    `scrub` (a request's body, a message to an editor)."""
+    if isinstance(value, str):
+        return scrub(value)
+    if isinstance(value, list):
+        return [scrubbed(v, scrub) for v in value]
+    if isinstance(value, dict):
+        return {k: scrubbed(v, scrub) for k, v in value.items()}
+    return value
+
+
 class StreamScrubber:
     """Scrubs text that arrives in pieces (a streamed answer): a secret split across two
     pieces is caught too. `feed` returns what is safe to show now, holding back a tail that
