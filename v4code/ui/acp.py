@@ -95,7 +95,9 @@ class AcpApprover:
         self.session_id = ""  # known once the session is open
 
     def decide(self, request: ApprovalRequest) -> Approval:
-        always = _always(request)
+        from v4code.ui.approval import always_scope
+
+        always = always_scope(request)
         asked = self.agent.ask_permission(self.session_id, request, always is not None)
         outcome = asyncio.run_coroutine_threadsafe(asked, self.loop).result()
         if outcome == ALLOW_ONCE:
@@ -105,16 +107,6 @@ class AcpApprover:
         if outcome is None:  # the editor cancelled the prompt turn
             return Approval(False, "The user interrupted the turn.")
         return Approval(False)
-
-
-def _always(request: ApprovalRequest) -> str | None:
-    """What "always" remembers, as in the chat: the tool, or the command's prefix when a
-    remembered prefix would cover this command (never for a compound command)."""
-    if request.command is None or request.diff is not None:
-        return "tool"
-    from v4code.ui.approval import prefix_covers
-
-    return "prefix" if prefix_covers(request.tool, request.command) else None
 
 
 def permission_options(always: bool, request: ApprovalRequest) -> list[schema.PermissionOption]:
