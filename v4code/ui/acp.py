@@ -2,7 +2,7 @@
 
 The editor starts `v4code acp` and speaks JSON-RPC over its stdio through the official SDK
 (`agent-client-protocol`, the `v4code[acp]` extra). Each ACP session is a v4code session opened
-the way the API opens one (`api.start`: the same settings layers, trust, sandbox and secret
+the way the API opens one (`api.open_in`: the same settings layers, trust, sandbox and secret
 handling as the chat); its events become session updates (thinking, answer text, tool calls
 with their diffs, the todo list as a plan) and its approvals become permission requests with
 the chat's answers: allow once, always (this tool, or this command prefix), reject. Text sent
@@ -190,11 +190,15 @@ class V4codeAgent:
 
     async def _open(self, cwd: str, resume: str | None) -> Session:
         """A v4code session in `cwd`'s workspace: the settings layers, trust and checks of
-        every start (`api.start`); a bad setting or an unknown id is a JSON-RPC error."""
-        loop = asyncio.get_running_loop()
-        approver = AcpApprover(self, loop)
+        every start (`api.open_in`); a bad setting or an unknown id is a JSON-RPC error."""
+        from v4code.api import open_in
+
+        approver = AcpApprover(self, asyncio.get_running_loop())
+        meta = {"frontend": "acp"}
         try:
-            session = await asyncio.to_thread(_start, cwd, self.flags, approver, resume)
+            session = await asyncio.to_thread(
+                open_in, Path(cwd), self.flags, approver, resume=resume, meta=meta
+            )
         except Exception as exc:  # a V4codeError or a failed open: one line to the editor
             raise acp.RequestError.invalid_params({"message": one_line(str(exc))}) from exc
         from v4code.safety.redact import redactor
@@ -295,21 +299,6 @@ class V4codeAgent:
 def modes(session: Session) -> schema.SessionModeState:
     available = [schema.SessionMode(id=m, name=m, description=d) for m, d in MODES.items()]
     return schema.SessionModeState(current_mode_id=session.agent.mode, available_modes=available)
-
-
-def _start(cwd: str, flags: dict[str, Any], approver: AcpApprover, resume: str | None) -> Session:
-    from v4code.api import start
-    from v4code.config import load_settings
-    from v4code.errors import ConfigError
-    from v4code.project_layer import read_layers
-    from v4code.workspace import workspace_root
-
-    folder = Path(cwd)
-    if not folder.is_dir():
-        raise ConfigError(f"workspace {cwd} is not a directory")
-    layers = read_layers(workspace_root(folder))
-    loaded = load_settings(layers.project.root, flags, layers)
-    return start(loaded, layers, approver, resume=resume, meta={"frontend": "acp"})
 
 
 def prompt_text(blocks: list[Any]) -> str:
