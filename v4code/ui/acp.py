@@ -33,7 +33,6 @@ from v4code.events import (
     TextDelta,
     ToolFinished,
     ToolStarted,
-    TurnFinished,
 )
 from v4code.protocols import Approval, ApprovalRequest
 from v4code.safety.redact import scrubbed
@@ -239,14 +238,13 @@ class V4codeAgent:
             raise acp.RequestError.invalid_params({"message": "the prompt has no text"})
         if session_id in self.busy:
             raise acp.RequestError.invalid_request({"message": "a prompt is already running"})
-        status = "done"
         self.busy.add(session_id)
         try:
-            async for event in AsyncSession(session).send(task):
+            turn = AsyncSession(session).send(task)
+            async for event in turn:
                 for update in self.updates(session_id, event):
                     await self.client.session_update(session_id=session_id, update=update)
-                if isinstance(event, TurnFinished):
-                    status = event.status
+            status = (await turn.result()).status
         finally:
             self.busy.discard(session_id)
             if (mode := self.pending_modes.pop(session_id, None)) is not None:
