@@ -11,7 +11,8 @@ from collections.abc import Iterator
 import pytest
 from fake_github import FakeGitHub, PullFile
 
-from v4code.forge.github import MAX_WAIT, ForgeError, GitHub, next_link, scrubbed
+from v4code.forge.github import MAX_WAIT, ForgeError, GitHub, next_link
+from v4code.safety.redact import scrubbed
 
 
 @pytest.fixture

@@ -278,3 +278,19 @@ def test_a_command_is_asked_with_the_chats_always_for_its_prefix(
     outputs = [u for u in editor.updates if u.session_update == "tool_call_update"]
     assert "hello" in outputs[0].content[0].content.text
     assert "one" in str(fake_api.requests[2].messages[-1]["content"])
+
+
+def test_the_api_key_in_a_tool_call_or_the_todo_list_never_reaches_the_editor(
+    repo: Path, fake_api: FakeDeepSeek
+) -> None:
+    fake_api.load(
+        [
+            tool_call("update_plan", items=[{"step": f"Use {DEFAULT_KEY}", "status": "pending"}]),
+            tool_call("run_command", command=f"echo {DEFAULT_KEY}"),
+            text("Done."),
+        ]
+    )
+    editor = Editor("allow_once")
+    drive(repo, fake_api, editor, lambda conn: one_turn(conn, repo))
+    assert "plan" in editor.kinds() and len(editor.asked) == 1
+    assert DEFAULT_KEY not in str(editor.updates) and DEFAULT_KEY not in str(editor.asked)

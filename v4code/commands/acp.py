@@ -13,7 +13,7 @@ from v4code.errors import ConfigError
 @click.command("acp")
 @options.permission_mode("Which actions need the editor's yes (default: your config's mode).")
 @options.model()
-@click.option("--thinking/--no-thinking", default=None, help="Switch V4's thinking mode.")
+@options.thinking()
 @options.effort()
 @options.max_steps("Stop a prompt turn after this many model requests.")
 @options.max_cost("Stop once this many USD are spent.")

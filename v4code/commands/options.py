@@ -38,6 +38,11 @@ def model(
     return click.option("-m", "--model", help=help)
 
 
+def thinking() -> Decorator:
+    """`--thinking/--no-thinking`: V4's thinking mode on or off (unset: the config's)."""
+    return click.option("--thinking/--no-thinking", default=None, help="Switch V4's thinking mode.")
+
+
 def effort(
     help: str = "Reasoning effort: low, high or max (none turns thinking off).",
 ) -> Decorator:

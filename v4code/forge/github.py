@@ -27,6 +27,7 @@ from typing import Any
 
 from v4code.backends.transports import no_redirect_opener, retry_after_seconds
 from v4code.errors import V4codeError
+from v4code.safety.redact import scrubbed
 
 DEFAULT_API = "https://api.github.com"
 TOKEN_ENV = "GITHUB_TOKEN"
@@ -43,17 +44,6 @@ class ForgeError(V4codeError):
 
 def _identity(text: str) -> str:
     return text
-
-
-def scrubbed(value: Any, scrub: Callable[[str], str]) -> Any:
-    """`value` (JSON data) with every string passed through `scrub`."""
-    if isinstance(value, str):
-        return scrub(value)
-    if isinstance(value, list):
-        return [scrubbed(v, scrub) for v in value]
-    if isinstance(value, dict):
-        return {k: scrubbed(v, scrub) for k, v in value.items()}
-    return value
 
 
 def next_link(header: str | None) -> str | None:

@@ -13,7 +13,7 @@ This module imports nothing from v4code, so the store (sessions, config) may use
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 __all__ = [
     "MARK",
@@ -129,6 +129,18 @@ class Redactor:
         if self._pattern is None:
             return text
         return self._pattern.sub(MARK, text)
+
+
+def scrubbed(value: object, scrub: Callable[[str], str]) -> object:
+    """`value` (JSON data: dicts, lists, strings, numbers) with every string passed through
+    `scrub` (a request's body, a message to an editor)."""
+    if isinstance(value, str):
+        return scrub(value)
+    if isinstance(value, list):
+        return [scrubbed(v, scrub) for v in value]
+    if isinstance(value, dict):
+        return {k: scrubbed(v, scrub) for k, v in value.items()}
+    return value
 
 
 class StreamScrubber:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -268,31 +268,18 @@ class HeadlessRenderer:
         output: str,
         out: IO[str] | None = None,
         err: IO[str] | None = None,
-        notices: Iterable[str] = (),
         scrub: Redactor | None = None,
         plan_only: bool = False,
     ) -> None:
         self.output = output
         self.plan_only = plan_only  # `run --plan`: the plan is the answer on stdout
-        self.notices = list(notices)
-        self.out = _Scrubbed(out or sys.stdout, scrub or redactor())
-        self.deltas = ScrubbedDeltas(scrub or redactor())
-        self.err = _Scrubbed(err or sys.stderr, scrub or redactor())
+        scrub = scrub or redactor()
+        self.out = _Scrubbed(out or sys.stdout, scrub)
+        self.deltas = ScrubbedDeltas(scrub)
+        self.err = _Scrubbed(err or sys.stderr, scrub)
         self._running: dict[str, ToolStarted] = {}
         self._errors: set[str] = set()  # printed already: the summary does not repeat them
         self._proposal: PlanProposed | None = None  # the plan `run --plan` prints
-
-    def run(
-        self, events: Iterable[Event], session_id: str, todo: Iterable[dict[str, str]] = ()
-    ) -> RunResult:
-        """Render the events; `todo` is the list a resumed session already had."""
-        result = RunResult(session_id=session_id, notices=list(self.notices))
-        result.todo = [dict(item) for item in todo]
-        for event in events:
-            collect(event, result)
-            self.render(event)
-        self.finish(result)
-        return result
 
     def render(self, event: Event) -> None:
         """One event as it happens: a jsonl line, or text mode's progress on stderr."""
