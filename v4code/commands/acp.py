@@ -25,7 +25,7 @@ def acp_command(**flags: Any) -> None:
     """Serve an editor (Zed, JetBrains) over the Agent Client Protocol on stdin/stdout.
 
     The editor opens sessions in its project folders; approvals appear there as permission
-    requests. Needs the extra: pip install 'v4code[acp]'.
+    requests. Needs the acp extra (pipx install --force '.[acp]' in a checkout of v4code).
     """
     import asyncio
 
@@ -33,6 +33,8 @@ def acp_command(**flags: Any) -> None:
         from v4code.ui.acp import serve
     except ImportError as exc:
         raise ConfigError(
-            "`v4code acp` needs the Agent Client Protocol SDK: pip install 'v4code[acp]'"
+            "`v4code acp` needs the Agent Client Protocol SDK: reinstall v4code with its acp "
+            "extra (pipx install --force '.[acp]' in a checkout of v4code), or pip install "
+            "'agent-client-protocol>=0.12' into v4code's environment"
         ) from exc
     asyncio.run(serve(session_flags(**flags)))

@@ -84,7 +84,7 @@ class McpSession:
             return notices
         self.hub.wait(wait)
         before = set(registry.names())
-        allowed, more = register_tools(registry, self.hub)
+        allowed, more = register_tools(registry, self.hub, waited=wait)
         self.names = [n for n in registry.names() if n not in before]
         self.policy.allowed_tools.update(allowed)
         return notices + more

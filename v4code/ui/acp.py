@@ -1,7 +1,7 @@
 """`v4code acp`: v4code as an Agent Client Protocol agent for editors (Zed, JetBrains).
 
 The editor starts `v4code acp` and speaks JSON-RPC over its stdio through the official SDK
-(`agent-client-protocol`, the `v4code[acp]` extra). Each ACP session is a v4code session opened
+(`agent-client-protocol`, v4code's `acp` extra). Each ACP session is a v4code session opened
 the way the API opens one (`api.open_in`: the same settings layers, trust, sandbox and secret
 handling as the chat); its events become session updates (thinking, answer text, tool calls
 with their diffs, the todo list as a plan) and its approvals become permission requests with
