@@ -33,7 +33,7 @@ from v4code.events import (
 from v4code.pricing import format_cost
 from v4code.protocols import Approval, ApprovalRequest
 from v4code.safety.redact import Redactor, StreamScrubber, redactor
-from v4code.textio import one_line, shown_lines
+from v4code.textio import counted, one_line, shown_lines
 from v4code.toolkit import generic_summary
 from v4code.types import Usage
 
@@ -332,7 +332,8 @@ class HeadlessRenderer:
             for line in todo_lines(event.items):
                 self._err(f"    {line}")
         elif isinstance(event, PlanProposed):
-            self._err(f"  plan proposed: {len(event.items)} steps, {len(event.files)} files")
+            steps, files = counted(len(event.items), "step"), counted(len(event.files), "file")
+            self._err(f"  plan proposed: {steps}, {files}")
         elif isinstance(event, SubagentFinished):
             self._err(f"  {subagent_line(event)}")
         elif isinstance(event, Retrying):
