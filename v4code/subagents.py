@@ -169,7 +169,13 @@ class SubagentRunner:
         spec = self.named.get(agent.strip().lower())
         if spec is None:
             known = ", ".join(self.named) or "none"
-            raise ToolError(f"There is no agent named {agent!r} (named agents: {known}).")
+            from v4code.home import user_home
+
+            raise ToolError(
+                f"There is no agent named {agent!r} (named agents: {known}). Named agents are "
+                f"the NAME.md files in {user_home() / 'agents'} and a trusted repository's "
+                ".v4code/agents/, read when the session starts."
+            )
         return spec
 
     def _limits(self, spec: NamedAgent | None) -> Settings:

@@ -323,3 +323,18 @@ def test_under_a_cost_limit_a_child_on_a_model_with_no_price_is_not_started(
     answer = fake_api.chat_requests[-1].messages[-1]["content"]
     assert answer == "Not started: deepseek-chat has no price, so --max-cost could not bound it."
     assert len(fake_api.chat_requests) == 2  # no child request was made
+
+
+def test_an_unknown_agent_says_where_named_agents_are_read_from(
+    workspace: Path, fake_api: FakeDeepSeek, v4code_home: Path
+) -> None:
+    """A fixer saved in the wrong folder: the refusal names the folder v4code reads them from."""
+    root = project(workspace)
+    fake_api.load(
+        [tool_call("task", brief="Set A to 3 in a.py.", agent="fixer"), text("No fixer.")]
+    )
+    result, stderr = run_json(root, fake_api, "Have the fixer set A.")
+    assert result["status"] == "done", (result, stderr)
+    said = fake_api.chat_requests[-1].messages[-1]["content"]
+    assert "There is no agent named 'fixer' (named agents: none)" in said
+    assert str(v4code_home / "agents") in said and ".v4code/agents/" in said
