@@ -294,3 +294,18 @@ def test_the_api_key_in_a_tool_call_or_the_todo_list_never_reaches_the_editor(
     drive(repo, fake_api, editor, lambda conn: one_turn(conn, repo))
     assert "plan" in editor.kinds() and len(editor.asked) == 1
     assert DEFAULT_KEY not in str(editor.updates) and DEFAULT_KEY not in str(editor.asked)
+
+
+def test_the_permission_card_keeps_the_tool_calls_one_line_title(
+    repo: Path, fake_api: FakeDeepSeek
+) -> None:
+    """The card asking about an edit or a command is titled as its tool call is (`edit
+    calc.py`, `run echo hello`), not with the raw arguments (`old_string='...'`)."""
+    fake_api.load(
+        [tool_call("edit_file", **FIX), tool_call("run_command", command="echo hello"), text("ok")]
+    )
+    editor = Editor("allow_once")
+    drive(repo, fake_api, editor, lambda conn: one_turn(conn, repo))
+    starts = [u.title for u in editor.updates if u.session_update == "tool_call"]
+    asked = [call.title for call, _ in editor.asked]
+    assert asked == starts == ["edit calc.py", "run echo hello"]

@@ -275,7 +275,7 @@ class V4codeAgent:
         """The option the editor chose (None: the prompt turn was cancelled)."""
         call = schema.ToolCallUpdate(
             tool_call_id=request.call.id,
-            title=_title(request.tool, request.args, None),
+            title=_title(request.tool, request.args, self._label(session_id, request)),
             kind=TOOL_KINDS.get(request.tool, "other"),  # type: ignore[arg-type]
             status="pending",
             content=approval_content(request) or None,
@@ -287,6 +287,12 @@ class V4codeAgent:
         )
         outcome = response.outcome
         return None if outcome.outcome == "cancelled" else str(outcome.option_id)
+
+    def _label(self, session_id: str, request: ApprovalRequest) -> str | None:
+        """The call's one-line label as the tool call showed it (`edit calc.py`), so the
+        permission card does not replace it with the raw arguments."""
+        tool = self.sessions[session_id].agent.registry.get(request.tool)
+        return tool.summarise(request.args).label if tool is not None else None
 
     def close(self) -> None:
         for session in self.sessions.values():
