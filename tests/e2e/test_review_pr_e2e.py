@@ -216,3 +216,18 @@ def test_the_same_finding_on_two_lines_is_kept_on_a_rerun(
     assert review_pr(workspace, github, fake_api, "--no-cache").returncode == 0
     assert not [r for r in github.requests if r.method != "GET"]
     assert sorted(c["line"] for c in github.comments) == [3, 4]
+
+
+def test_an_unknown_repository_is_named_for_the_option_given(
+    workspace: Path, github: FakeGitHub
+) -> None:
+    """No --repo, no GITHUB_REPOSITORY, no origin: `--post` is told how to name the
+    repository without being blamed for a `--pr` it was not given."""
+    subprocess.run(["git", "checkout", "-q", "-b", "feature"], cwd=workspace, check=True)
+    env = {"GITHUB_TOKEN": github.token, "GITHUB_API_URL": github.url, "GITHUB_REPOSITORY": None}
+    done = v4code(workspace, "review", "--base", "main", "--post", env=env)
+    assert done.returncode == 2
+    message = done.stderr.strip().splitlines()[-1]
+    assert "--pr" not in message and "--repo OWNER/NAME" in message
+    assert "GITHUB_REPOSITORY" in message and "origin" in message
+    assert not github.requests

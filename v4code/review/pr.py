@@ -61,7 +61,8 @@ def repository(given: str | None) -> str:
     parts = repo.split("/")
     if len(parts) != 2 or not all(parts):
         raise ConfigError(
-            "--pr needs the repository: --repo OWNER/NAME, GITHUB_REPOSITORY or an origin remote"
+            "which GitHub repository holds the pull request? Pass --repo OWNER/NAME, set "
+            "GITHUB_REPOSITORY, or add an origin remote"
         )
     return repo
 
