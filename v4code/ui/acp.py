@@ -239,7 +239,10 @@ class V4codeAgent:
         from v4code.api import AsyncSession
 
         session = self._session(session_id)
-        task = prompt_text(prompt)
+        secret: list[str] = []
+        task = prompt_text(prompt, secret)
+        for block in secret:  # the model gets it; the session log does not
+            session.agent.session.withhold_text(block)
         if not task.strip():
             raise acp.RequestError.invalid_params({"message": "the prompt has no text"})
         if session_id in self.busy:
@@ -315,18 +318,28 @@ def _start(cwd: str, flags: dict[str, Any], approver: AcpApprover, resume: str |
     return start(loaded, layers, approver, resume=resume, meta={"frontend": "acp"})
 
 
-def prompt_text(blocks: list[Any]) -> str:
+def prompt_text(blocks: list[Any], secret: list[str] | None = None) -> str:
     """The task: the text blocks, then embedded resources (files the editor attached) with
-    their names; images and audio are not advertised, so not expected."""
+    their names; images and audio are not advertised, so not expected. An attachment is the
+    repository's text: framed as an `@` mention's, so it cannot end its block, and one that
+    is a secret file (by name or content) goes into `secret`, for the session log to leave
+    out (the person attached it: the model gets it)."""
+    from v4code.safety.secret_files import secret_in_text, secret_reason
+    from v4code.ui.completion import file_block
+
     parts: list[str] = []
     for block in blocks:
         kind = getattr(block, "type", None)
         if kind == "text":
             parts.append(block.text)
         elif kind == "resource" and hasattr(block.resource, "text"):
-            parts.append(f'\n<file uri="{block.resource.uri}">\n{block.resource.text}\n</file>')
+            uri, body = str(block.resource.uri), str(block.resource.text)
+            parts.append(file_block("uri", uri, body))
+            name = uri.rsplit("/", 1)[-1]
+            if secret is not None and (secret_reason(name) or secret_in_text(body)):
+                secret.append(parts[-1].strip())
         elif kind == "resource_link":
-            parts.append(f"\n(see {block.uri})")
+            parts.append(f"\n(see {one_line(str(block.uri))})")
     return "".join(parts)
 
 
