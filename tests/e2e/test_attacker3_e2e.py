@@ -13,7 +13,7 @@ from typing import Any
 import cli_harness
 import pytest
 from cli_harness import cli_env
-from fake_api import FakeDeepSeek, text
+from fake_api import FakeDeepSeek, text, tool_call
 
 acp = pytest.importorskip("acp")
 from acp import schema  # noqa: E402
@@ -100,3 +100,33 @@ def test_an_attached_file_cannot_end_its_block_or_reach_the_log_when_secret(
     assert "```\n# notes\n" + ESCAPE + "\n```" in user  # fenced: it cannot end its block
     assert secret in user  # the user attached it: the model gets it
     assert secret not in cli_harness.session_logs()
+
+
+GIT_PASSWORD = "ghp_attackerThreeGitPassword0123"
+HEADER = "eC1hY2Nlc3MtdG9rZW46Z2hzX2F0dGFja2VyVGhyZWVIZWFkZXI="
+
+
+@pytest.mark.parametrize(
+    "setting",
+    [
+        f'[remote "origin"]\n\turl = https://bot:{GIT_PASSWORD}@github.com/acme/app.git\n',
+        f'[http "https://github.com/"]\n\textraheader = AUTHORIZATION: basic {HEADER}\n',
+    ],
+)
+def test_a_git_config_holding_a_credential_is_a_secret_file(
+    workspace: Path, fake_api: FakeDeepSeek, setting: str
+) -> None:
+    """A clone made with a token in its URL, or a CI checkout's persisted auth header."""
+    config = workspace / ".git" / "config"
+    config.write_text(config.read_text() + setting)
+    fake_api.load(
+        [
+            tool_call("read_file", path=".git/config"),
+            tool_call("grep", pattern="github", path=".git", context=3),
+            text("done"),
+        ]
+    )
+    cli_harness.v4code(workspace, "run", "--permission-mode", "read-only", "go", server=fake_api)
+    seen = cli_harness.seen_by_model(fake_api)
+    assert GIT_PASSWORD not in seen and HEADER not in seen
+    assert GIT_PASSWORD not in cli_harness.session_logs()
