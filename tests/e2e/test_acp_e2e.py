@@ -278,3 +278,24 @@ def test_a_command_is_asked_with_the_chats_always_for_its_prefix(
     outputs = [u for u in editor.updates if u.session_update == "tool_call_update"]
     assert "hello" in outputs[0].content[0].content.text
     assert "one" in str(fake_api.requests[2].messages[-1]["content"])
+
+
+def test_the_api_key_in_a_calls_arguments_or_the_plan_never_reaches_the_editor(
+    repo: Path, fake_api: FakeDeepSeek
+) -> None:
+    """Everything an update carries is scrubbed: the raw arguments of a call and of an
+    approval, the plan's steps, not only the text and the titles."""
+    plan = [{"step": f"send {DEFAULT_KEY}", "status": "in_progress"}]
+    fake_api.load(
+        [
+            tool_call("update_plan", items=plan),
+            tool_call("run_command", command=f"echo {DEFAULT_KEY} > k.txt"),
+            text("Done."),
+        ]
+    )
+    editor = Editor(choice="reject_once")
+    drive(repo, fake_api, editor, lambda conn: one_turn(conn, repo))
+    sent = [u.model_dump_json() for u in editor.updates]
+    sent += [call.model_dump_json() for call, _ in editor.asked]
+    assert editor.asked and any("send" in s for s in sent), sent
+    assert not [s for s in sent if DEFAULT_KEY in s]

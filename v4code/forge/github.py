@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from v4code.errors import V4codeError
+from v4code.safety.redact import scrub_data
 
 DEFAULT_API = "https://api.github.com"
 TOKEN_ENV = "GITHUB_TOKEN"
@@ -42,15 +43,7 @@ def _identity(text: str) -> str:
     return text
 
 
-def scrubbed(value: Any, scrub: Callable[[str], str]) -> Any:
-    """`value` (JSON data) with every string passed through `scrub`."""
-    if isinstance(value, str):
-        return scrub(value)
-    if isinstance(value, list):
-        return [scrubbed(v, scrub) for v in value]
-    if isinstance(value, dict):
-        return {k: scrubbed(v, scrub) for k, v in value.items()}
-    return value
+scrubbed = scrub_data  # `value` (JSON data) with every string passed through `scrub`
 
 
 def next_link(header: str | None) -> str | None:

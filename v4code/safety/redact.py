@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 __all__ = [
     "MARK",
@@ -153,6 +154,18 @@ class StreamScrubber:
             if any(form.startswith(tail) and len(form) > size for form in self.forms):
                 return size
         return 0
+
+
+def scrub_data(value: Any, scrub: Callable[[str], str]) -> Any:
+    """`value` (JSON data: what a message to a forge or an editor carries) with every string
+    passed through `scrub`, keys included."""
+    if isinstance(value, str):
+        return scrub(value)
+    if isinstance(value, (list, tuple)):
+        return [scrub_data(v, scrub) for v in value]
+    if isinstance(value, dict):
+        return {scrub(str(k)): scrub_data(v, scrub) for k, v in value.items()}
+    return value
 
 
 _CACHE: dict[tuple[str, ...], Redactor] = {}

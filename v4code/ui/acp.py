@@ -223,7 +223,13 @@ class V4codeAgent:
                 update = acp.update_agent_message_text(self._scrub(session.id, content))
             else:
                 continue
-            await self.client.session_update(session_id=session.id, update=update)
+            await self._send(session.id, update)
+
+    async def _send(self, session_id: str, update: Any) -> None:
+        """Every session update leaves through here, every string in it scrubbed: the raw
+        arguments of a call, a plan's steps and a path as well as the text."""
+        clean = _scrubbed_model(update, self.scrubs[session_id])
+        await self.client.session_update(session_id=session_id, update=clean)
 
     def _scrub(self, session_id: str, text: str) -> str:
         scrub = self.scrubs.get(session_id)
@@ -252,7 +258,7 @@ class V4codeAgent:
         try:
             async for event in AsyncSession(session).send(task):
                 for update in self.updates(session_id, event):
-                    await self.client.session_update(session_id=session_id, update=update)
+                    await self._send(session_id, update)
                 if isinstance(event, TurnFinished):
                     status = event.status
         finally:
@@ -287,7 +293,9 @@ class V4codeAgent:
             raw_input=request.args,
         )
         response = await self.client.request_permission(
-            session_id=session_id, tool_call=call, options=permission_options(always, request)
+            session_id=session_id,
+            tool_call=_scrubbed_model(call, scrub),
+            options=permission_options(always, request),
         )
         outcome = response.outcome
         return None if outcome.outcome == "cancelled" else str(outcome.option_id)
@@ -398,6 +406,14 @@ def approval_content(request: ApprovalRequest, scrub: Any) -> list[Any]:
     if request.note:
         return [acp.tool_content(acp.text_block(scrub(request.note)))]
     return []
+
+
+def _scrubbed_model(message: Any, scrub: Any) -> Any:
+    """An ACP message (a pydantic model) with every string in it scrubbed."""
+    from v4code.safety.redact import scrub_data
+
+    data = message.model_dump(by_alias=True, exclude_unset=True)
+    return type(message).model_validate(scrub_data(data, scrub))
 
 
 def update(event: Event, scrub: Any) -> Any:
