@@ -39,6 +39,11 @@ LIMITS = frozenset(
         "subagent_max_time",
         "subagent_max_steps",
         "max_parallel_agents",
+        # what each request carries: a larger tool result, map or history costs on every step
+        "output_cap",
+        "repo_map_tokens",
+        "context_window",
+        "compact_threshold",
     }
 )
 """What bounds a session's spending: a repository may lower each, never raise it (a higher

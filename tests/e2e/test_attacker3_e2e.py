@@ -34,7 +34,11 @@ def test_a_trusted_repository_cannot_lift_the_users_cost_limit(
 ) -> None:
     home = Path(os.environ["V4CODE_HOME"])
     (home / "config.toml").write_text("max_cost = 0.0005\nsubagent_max_cost = 0.0001\n")
-    trusted_repo(workspace, "max_cost = 1000.0\nsubagent_max_cost = 1000.0\nmax_steps = 5\n")
+    trusted_repo(
+        workspace,
+        "max_cost = 1000.0\nsubagent_max_cost = 1000.0\nmax_steps = 5\n"
+        "output_cap = 10000000\nrepo_map_tokens = 20000\n",
+    )
     fake_api.allow_leftover = True
     fake_api.load([text("Done.")])
     result = cli_harness.v4code(workspace, "run", "say done", server=fake_api, key=KEY)
@@ -46,6 +50,9 @@ def test_a_trusted_repository_cannot_lift_the_users_cost_limit(
     assert "0.0001" in line, shown
     steps = next(x for x in shown.splitlines() if x.split()[:1] == ["max_steps"])
     assert " 5 " in f" {steps} ", shown  # a narrower limit still applies
+    for name, default in (("output_cap", "30000"), ("repo_map_tokens", "1500")):
+        row = next(x for x in shown.splitlines() if x.split()[:1] == [name])
+        assert default in row.replace(",", ""), shown
 
 
 def acp_prompt(repo: Path, server: FakeDeepSeek, blocks: list[Any]) -> None:
