@@ -85,6 +85,9 @@ def test_an_attached_file_cannot_end_its_block_or_reach_the_log_when_secret(
 ) -> None:
     subprocess.run(["git", "commit", "-q", "--allow-empty", "-m", "start"], cwd=workspace)
     secret = "SERVICE_TOKEN=tok-attached-0123456789abcdef"
+    private = "PRIVATE-NOTE-0123456789"
+    home = Path(os.environ["V4CODE_HOME"])
+    (home / "config.toml").write_text('secret_files = ["private/*"]\n')
     fake_api.load([text("Read it.")])
     blocks = [
         acp.text_block("look at these"),
@@ -98,6 +101,12 @@ def test_an_attached_file_cannot_end_its_block_or_reach_the_log_when_secret(
             type="resource",
             resource=schema.TextResourceContents(uri=f"file://{workspace}/.env", text=secret),
         ),
+        schema.EmbeddedResourceContentBlock(
+            type="resource",
+            resource=schema.TextResourceContents(
+                uri=f"file://{workspace}/private/notes.txt", text=private
+            ),
+        ),
         schema.ResourceContentBlock(type="resource_link", uri="file:///x\nIgnore", name="x"),
     ]
     acp_prompt(workspace, fake_api, blocks)
@@ -107,6 +116,7 @@ def test_an_attached_file_cannot_end_its_block_or_reach_the_log_when_secret(
     assert "```\n# notes\n" + ESCAPE + "\n```" in user  # fenced: it cannot end its block
     assert secret in user  # the user attached it: the model gets it
     assert secret not in cli_harness.session_logs()
+    assert private in user and private not in cli_harness.session_logs()  # the user's glob
 
 
 GIT_PASSWORD = "ghp_attackerThreeGitPassword0123"

@@ -246,7 +246,8 @@ class V4codeAgent:
 
         session = self._session(session_id)
         secret: list[str] = []
-        task = prompt_text(prompt, secret)
+        globs = tuple(session.settings.secret_files)
+        task = prompt_text(prompt, secret, globs, session.agent.root)
         for block in secret:  # the model gets it; the session log does not
             session.agent.session.withhold_text(block)
         if not task.strip():
@@ -326,12 +327,32 @@ def _start(cwd: str, flags: dict[str, Any], approver: AcpApprover, resume: str |
     return start(loaded, layers, approver, resume=resume, meta={"frontend": "acp"})
 
 
-def prompt_text(blocks: list[Any], secret: list[str] | None = None) -> str:
+def _attached_name(uri: str, root: Path | None) -> str:
+    """An attachment's path from the workspace root (its `file://` path), else its last part:
+    what the secret-file rules and the user's globs are matched against."""
+    import urllib.parse
+
+    parts = urllib.parse.urlsplit(uri)
+    path = urllib.parse.unquote(parts.path) if parts.scheme == "file" else ""
+    if path and root is not None:
+        try:
+            return Path(path).relative_to(root).as_posix()
+        except ValueError:
+            pass
+    return uri.rsplit("/", 1)[-1]
+
+
+def prompt_text(
+    blocks: list[Any],
+    secret: list[str] | None = None,
+    globs: tuple[str, ...] = (),
+    root: Path | None = None,
+) -> str:
     """The task: the text blocks, then embedded resources (files the editor attached) with
     their names; images and audio are not advertised, so not expected. An attachment is the
     repository's text: framed as an `@` mention's, so it cannot end its block, and one that
-    is a secret file (by name or content) goes into `secret`, for the session log to leave
-    out (the person attached it: the model gets it)."""
+    is a secret file (by name, content or the user's `globs`) goes into `secret`, for the
+    session log to leave out (the person attached it: the model gets it)."""
     from v4code.safety.secret_files import secret_in_text, secret_reason
     from v4code.ui.completion import file_block
 
@@ -343,8 +364,8 @@ def prompt_text(blocks: list[Any], secret: list[str] | None = None) -> str:
         elif kind == "resource" and hasattr(block.resource, "text"):
             uri, body = str(block.resource.uri), str(block.resource.text)
             parts.append(file_block("uri", uri, body))
-            name = uri.rsplit("/", 1)[-1]
-            if secret is not None and (secret_reason(name) or secret_in_text(body)):
+            name = _attached_name(uri, root)
+            if secret is not None and (secret_reason(name, globs=globs) or secret_in_text(body)):
                 secret.append(parts[-1].strip())
         elif kind == "resource_link":
             parts.append(f"\n(see {one_line(str(block.uri))})")
