@@ -330,7 +330,7 @@ def give_agents(agent: Agent, project_agents: Path | None = None) -> None:
 
 def child_agent(parent: Agent, plan: ChildPlan, claims: PathClaims) -> Agent:
     """A child of `parent` for one brief: a fresh conversation, its own model, tools and
-    backend connection; the parent's permission mode, before-apply hooks, checkpoints and
+    backend connection; the parent's permission mode, hooks (not `turn_end`), checkpoints and
     session log (its records tagged as the child's); approvals asked through the parent."""
     from v4code.assets import load_prompt
     from v4code.subagents import RelayedApprover
@@ -365,6 +365,7 @@ def child_agent(parent: Agent, plan: ChildPlan, claims: PathClaims) -> Agent:
         policy=policy,
         checkpoints=parent.checkpoints,
         before_apply=[claims.hook(plan.child, plan.name), *parent.pipeline.before_apply],
+        hooks=parent.hooks.for_child() if parent.hooks is not None else None,
     )
 
 

@@ -110,6 +110,7 @@ class LoadedSettings:
 
 
 _FIELD_TYPES = {f.name: f.type for f in fields(Settings)}
+_DEFAULTS = {f.name: f.default for f in fields(Settings)}  # a factory's field: MISSING, unused
 
 
 def _coerce(name: str, value: Any, source: str) -> Any:
@@ -258,6 +259,28 @@ def _project_layer(layers: SessionLayers) -> tuple[dict[str, Any], list[str]]:
     return {k: v for k, v in layer.items() if k not in ignored}, notices
 
 
+def _within_limits(
+    layer: dict[str, Any], values: dict[str, Any], notices: list[str], source: str
+) -> dict[str, Any]:
+    """The project's settings without the limits it would raise above the user's (or the
+    default), with a notice naming them: a repository may lower a limit, never lift it."""
+    from v4code.project_rules import widens_limit
+
+    raised = []
+    for key, raw in layer.items():
+        name = str(key).replace("-", "_")
+        if name in _FIELD_TYPES and name not in EXTENSION_TABLES:
+            current = values.get(name, _DEFAULTS.get(name))
+            if widens_limit(name, _coerce(name, raw, source), current):
+                raised.append(str(key))
+    if raised:
+        notices.append(
+            f"this repository's .v4code/config.toml raises {', '.join(raised)}: ignored; "
+            "a repository may lower a limit, never raise it"
+        )
+    return {k: v for k, v in layer.items() if k not in raised}
+
+
 ENV_ALIASES = {
     "DEEPSEEK_API_KEY": "api_key",
     "DEEPSEEK_BASE_URL": "base_url",
@@ -294,7 +317,8 @@ def load_settings(
         user_profiles(user)  # their keys are secrets whichever profile is used
     apply(user, str(user_config_path()))
     project_layer, notices = _project_layer(layers)
-    apply(project_layer, str(project_config_path(root)))
+    project_source = str(project_config_path(root))
+    apply(_within_limits(project_layer, values, notices, project_source), project_source)
     env_layer: dict[str, Any] = {}
     env_sources: dict[str, str] = {}
     for var, name in ENV_ALIASES.items():

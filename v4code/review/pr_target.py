@@ -82,9 +82,13 @@ def pr_target(gh: GitHub, pr: PullRequest, skip_globs: tuple[str, ...] = ()) -> 
 
 
 def _section(gh: GitHub, pr: PullRequest, entry: dict[str, Any]) -> str:
-    """One file of the pull request as a `diff --git` section."""
-    path = str(entry["filename"])
-    old = str(entry.get("previous_filename") or path)
+    """One file of the pull request as a `diff --git` section. Its names keep to their header
+    lines (textio.one_line), as in a local review: git allows a newline in a file name, and
+    GitHub lists it as it is (the caller keeps the real name)."""
+    from v4code.textio import one_line
+
+    path = one_line(str(entry["filename"]))
+    old = one_line(str(entry.get("previous_filename") or entry["filename"]))
     status = str(entry.get("status", "modified"))
     a = "/dev/null" if status == "added" else f"a/{old}"
     b = "/dev/null" if status == "removed" else f"b/{path}"
@@ -95,8 +99,12 @@ def _section(gh: GitHub, pr: PullRequest, entry: dict[str, Any]) -> str:
         return f"{head}--- {a}\n+++ {b}\n{body}" if body else head
     from v4code.diffs import unified_diff
 
-    before = None if status == "added" else _contents(gh, pr.repo, old, pr.base_sha)
-    after = None if status == "removed" else _contents(gh, pr.repo, path, pr.head_sha)
+    real, real_old = (
+        str(entry["filename"]),
+        str(entry.get("previous_filename") or entry["filename"]),
+    )
+    before = None if status == "added" else _contents(gh, pr.repo, real_old, pr.base_sha)
+    after = None if status == "removed" else _contents(gh, pr.repo, real, pr.head_sha)
     if before == after:
         return head  # renamed without a change, or nothing GitHub could show
     text = unified_diff(path, before, after, context=5, label_a=f"a/{old}")
@@ -106,7 +114,11 @@ def _section(gh: GitHub, pr: PullRequest, entry: dict[str, Any]) -> str:
 
 
 def _contents(gh: GitHub, repo: str, path: str, ref: str) -> bytes | None:
-    """A file at `ref` (None when it does not exist there or is too large to fetch)."""
+    """A file at `ref` (None when it does not exist there or is too large to fetch). A name
+    with a `.`, `..` or empty part is not asked for: it would name another path of the API
+    (another repository's contents) that the token can read."""
+    if any(part in ("", ".", "..") for part in path.split("/")):
+        return None
     quoted = urllib.parse.quote(path)
     try:
         data = gh.get(f"/repos/{repo}/contents/{quoted}?ref={urllib.parse.quote(ref)}")

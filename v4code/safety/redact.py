@@ -136,10 +136,10 @@ def scrubbed(value: object, scrub: Callable[[str], str]) -> object:
     `scrub` (a request's body, a message to an editor)."""
     if isinstance(value, str):
         return scrub(value)
-    if isinstance(value, list):
+    if isinstance(value, (list, tuple)):
         return [scrubbed(v, scrub) for v in value]
-    if isinstance(value, dict):
-        return {k: scrubbed(v, scrub) for k, v in value.items()}
+    if isinstance(value, dict):  # keys too: a call's arguments are the model's to name
+        return {scrub(str(k)): scrubbed(v, scrub) for k, v in value.items()}
     return value
 
 

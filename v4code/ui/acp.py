@@ -233,7 +233,11 @@ class V4codeAgent:
         from v4code.api import AsyncSession
 
         session = self._session(session_id)
-        task = prompt_text(prompt)
+        secret: list[str] = []
+        globs = tuple(session.settings.secret_files)
+        task = prompt_text(prompt, secret, globs, session.agent.root)
+        for block in secret:  # the model gets it; the session log does not
+            session.agent.session.withhold_text(block)
         if not task.strip():
             raise acp.RequestError.invalid_params({"message": "the prompt has no text"})
         if session_id in self.busy:
@@ -283,7 +287,9 @@ class V4codeAgent:
         )
         call = scrubbed_update(call, self.scrubs[session_id])
         response = await self.client.request_permission(
-            session_id=session_id, tool_call=call, options=permission_options(always, request)
+            session_id=session_id,
+            tool_call=call,
+            options=permission_options(always, request),
         )
         outcome = response.outcome
         return None if outcome.outcome == "cancelled" else str(outcome.option_id)
@@ -305,18 +311,48 @@ def modes(session: Session) -> schema.SessionModeState:
     return schema.SessionModeState(current_mode_id=session.agent.mode, available_modes=available)
 
 
-def prompt_text(blocks: list[Any]) -> str:
+def _attached_name(uri: str, root: Path | None) -> str:
+    """An attachment's path from the workspace root (its `file://` path), else its last part:
+    what the secret-file rules and the user's globs are matched against."""
+    import urllib.parse
+
+    parts = urllib.parse.urlsplit(uri)
+    path = urllib.parse.unquote(parts.path) if parts.scheme == "file" else ""
+    if path and root is not None:
+        try:
+            return Path(path).relative_to(root).as_posix()
+        except ValueError:
+            pass
+    return uri.rsplit("/", 1)[-1]
+
+
+def prompt_text(
+    blocks: list[Any],
+    secret: list[str] | None = None,
+    globs: tuple[str, ...] = (),
+    root: Path | None = None,
+) -> str:
     """The task: the text blocks, then embedded resources (files the editor attached) with
-    their names; images and audio are not advertised, so not expected."""
+    their names; images and audio are not advertised, so not expected. An attachment is the
+    repository's text: framed as an `@` mention's, so it cannot end its block, and one that
+    is a secret file (by name, content or the user's `globs`) goes into `secret`, for the
+    session log to leave out (the person attached it: the model gets it)."""
+    from v4code.safety.secret_files import secret_in_text, secret_reason
+    from v4code.ui.completion import file_block
+
     parts: list[str] = []
     for block in blocks:
         kind = getattr(block, "type", None)
         if kind == "text":
             parts.append(block.text)
         elif kind == "resource" and hasattr(block.resource, "text"):
-            parts.append(f'\n<file uri="{block.resource.uri}">\n{block.resource.text}\n</file>')
+            uri, body = str(block.resource.uri), str(block.resource.text)
+            parts.append(file_block("uri", uri, body))
+            name = _attached_name(uri, root)
+            if secret is not None and (secret_reason(name, globs=globs) or secret_in_text(body)):
+                secret.append(parts[-1].strip())
         elif kind == "resource_link":
-            parts.append(f"\n(see {block.uri})")
+            parts.append(f"\n(see {one_line(str(block.uri))})")
     return "".join(parts)
 
 
