@@ -3,6 +3,7 @@ model and the GitHub test server for the forge; what GitHub received is asserted
 
 from __future__ import annotations
 
+import json
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -259,3 +260,20 @@ def test_a_file_name_with_dot_dot_never_points_the_contents_api_elsewhere(
     done = review_pr(workspace, github, fake_api)
     assert done.returncode == 0, done.stderr
     assert not [r for r in github.requests if "/contents/" in r.path], github.requests
+
+
+def test_no_post_prints_the_review_and_writes_nothing(
+    workspace: Path, fake_api: FakeDeepSeek, github: FakeGitHub
+) -> None:
+    """A read-only token (a pull request from a fork) can still read the pull request: the
+    review comes out as SARIF and GitHub receives only reads."""
+    fake_api.load([tool_call("report_findings", findings=[finding("app.py", 3, "major", "Zero.")])])
+    done = review_pr(workspace, github, fake_api, "--no-post", "--format", "sarif",
+                     "--fail-on", "major")  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    results = json.loads(done.stdout)["runs"][0]["results"]
+    assert [r["message"]["text"] for r in results] == ["Zero."]
+    assert github.requests and all(r.method == "GET" for r in github.requests)
+    assert not github.sent("GET", "/user")  # who posts is asked only to post
+    alone = v4code(workspace, "review", "--no-post")
+    assert alone.returncode == 2 and "--no-post goes with --pr" in alone.stderr

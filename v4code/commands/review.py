@@ -36,6 +36,10 @@ def _enter(cwd: str | None) -> None:
     help="With --base: review the branch's open pull request on GitHub as --pr does.",
 )  # fmt: skip
 @click.option(
+    "--no-post", is_flag=True,
+    help="With --pr: print the review (any --format) and post nothing on GitHub.",
+)  # fmt: skip
+@click.option(
     "--repo",
     metavar="OWNER/NAME",
     help="With --pr: the repository (default: GITHUB_REPOSITORY, else the origin remote).",

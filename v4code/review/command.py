@@ -56,6 +56,7 @@ class ReviewRequest:
     pr: int | None = None
     repo: str | None = None
     post: bool = False
+    no_post: bool = False
 
     @property
     def fail_open(self) -> bool:
@@ -74,6 +75,9 @@ def review(request: ReviewRequest) -> int:
         except V4codeError as exc:
             _say(f"v4code review: {exc.message}", err=True)
             return ExitCode.USAGE if isinstance(exc, ConfigError) else ExitCode.BACKEND
+    if request.no_post and request.pr is None:
+        _say("v4code review: --no-post goes with --pr N or --base REF --post", err=True)
+        return ExitCode.USAGE
     if request.pr is not None:
         if request.base or request.commit or request.paths or request.hook:
             _say("v4code review: --pr takes no PATHS, --base, --commit or --hook", err=True)

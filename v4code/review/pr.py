@@ -46,6 +46,8 @@ class ReviewRequest(Protocol):
     def no_cache(self) -> bool: ...
     @property
     def fail_closed(self) -> bool: ...
+    @property
+    def no_post(self) -> bool: ...
 
 
 Say = Callable[..., None]
@@ -124,6 +126,8 @@ def review_pr(request: ReviewRequest, say: Say, report: Report) -> int:
         if result is None:
             return 0 if not request.fail_closed else ExitCode.BACKEND
         code = report(result)
+        if request.no_post:
+            return code
         return _publish(gh, pr, target, result, say) or code
 
 
