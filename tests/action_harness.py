@@ -186,6 +186,7 @@ class Runner:
     workspace: Path
     event: dict[str, Any]
     github: Mapping[str, str] = field(default_factory=dict)  # GITHUB_* the runner sets
+    secrets: Mapping[str, str] = field(default_factory=dict)  # the workflow's `secrets`
 
     def __post_init__(self) -> None:
         self.temp = self.tmp / "runner-temp"
@@ -214,6 +215,16 @@ class Runner:
             **self.github,
         }
         return env
+
+    def run_workflow_step(self, step: Mapping[str, Any]) -> ActionRun:
+        """A workflow's step that uses the action: its `with:` evaluated in the workflow's
+        contexts and turned into text as the runner does (`true`, not `True`), then run."""
+        contexts = {
+            "secrets": dict(self.secrets),
+            "github": {"token": self.github.get("GITHUB_TOKEN")},
+        }
+        given = step.get("with") or {}
+        return self.run({k: evaluate(as_text(v), contexts) for k, v in given.items()})
 
     def run(self, inputs: Mapping[str, str]) -> ActionRun:
         action = load_action()

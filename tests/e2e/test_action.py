@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from action_harness import TEMPLATE, ActionRun, Runner, load_action
+import yaml  # type: ignore[import-untyped]  # PyYAML, which pre-commit (a test extra) needs
+from action_harness import ROOT, TEMPLATE, ActionRun, Runner, load_action
 from cli_harness import DEFAULT_KEY
 from fake_api import FakeDeepSeek, text, tool_call
 from fake_github import FakeGitHub, PullFile
@@ -241,3 +242,55 @@ def test_run_mode_gives_the_task_word_for_word(
     first = fake_api.chat_requests[0].messages
     assert any(task in str(m.get("content")) for m in first if m["role"] == "user")
     assert not github.requests
+
+
+# ---------------------------------------------------------------- the README's workflows
+
+
+def readme_workflows() -> list[dict[str, Any]]:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    found = [yaml.safe_load(b) for b in re.findall(r"```yaml\n(.*?)```", readme, re.S)]
+    return [w for w in found if isinstance(w, dict) and "jobs" in w]
+
+
+def triggers(workflow: dict[str, Any]) -> list[str]:
+    on = workflow.get("on", workflow.get(True))  # YAML 1.1 reads a bare `on` as true
+    return [on] if isinstance(on, str) else sorted(on)
+
+
+def action_steps(workflow: dict[str, Any]) -> list[dict[str, Any]]:
+    steps = [s for job in workflow["jobs"].values() for s in job["steps"]]
+    return [s for s in steps if re.fullmatch(r"OWNER/v4code@\w+", str(s.get("uses", "")))]
+
+
+def test_the_readme_workflows_use_only_what_the_action_declares() -> None:
+    """One workflow reviews pull requests, one runs `batch` on a schedule; each names only
+    inputs action.yml declares, and no script of theirs splices an expression in."""
+    declared = set(load_action()["inputs"])
+    workflows = readme_workflows()
+    assert sorted(triggers(w) for w in workflows) == [
+        ["pull_request"], ["schedule", "workflow_dispatch"],
+    ]  # fmt: skip
+    for workflow in workflows:
+        (step,) = action_steps(workflow)
+        assert set(step.get("with") or {}) <= declared
+        assert step["with"].get("mode", "review") in ("review", "run", "setup")
+        for job in workflow["jobs"].values():
+            for s in job["steps"]:
+                assert "${{" not in s.get("run", ""), s["run"]
+
+
+def test_the_readme_review_workflow_reviews_the_pull_request(
+    tmp_path: Path, workspace: Path, fake_api: FakeDeepSeek, github: FakeGitHub
+) -> None:
+    (workflow,) = [w for w in readme_workflows() if triggers(w) == ["pull_request"]]
+    (step,) = action_steps(workflow)
+    assert {"pull-requests": "write"}.items() <= workflow["permissions"].items()
+    fake_api.load([tool_call("report_findings", findings=[finding(3, "major", "Divides by 0.")])])
+    job = runner(tmp_path, workspace, github, pull_request_event())
+    job.secrets = {"DEEPSEEK_API_KEY": DEFAULT_KEY}
+    # the one substitution: the endpoint (the README's step talks to DeepSeek)
+    done = job.run_workflow_step({"with": {**step["with"], "base-url": fake_api.base_url}})
+    assert done.failed == 1, done.log  # fail-on: major, as the README says
+    assert len(github.sent("POST", "/pulls/7/reviews")) == 1
+    assert [u["uses"].split("@")[0] for u in done.uses] == ["github/codeql-action/upload-sarif"]
