@@ -150,6 +150,7 @@ def test_a_fork_with_a_key_gets_sarif_and_nothing_posted(
     assert done.failed == 0, done.log
     assert not writes(github) and not done.uses
     assert "::notice title=v4code::a pull request from a fork" in done.log
+    assert "app.py:3 major: Divides by 0." in done.log  # the findings are in the job's log
     sarif_file = Path(done.outputs["review"]["sarif-file"])
     assert json.loads(sarif_file.read_text())["runs"][0]["results"]
 
