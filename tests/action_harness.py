@@ -187,13 +187,16 @@ class Runner:
     event: dict[str, Any]
     github: Mapping[str, str] = field(default_factory=dict)  # GITHUB_* the runner sets
     secrets: Mapping[str, str] = field(default_factory=dict)  # the workflow's `secrets`
+    preinstalled: bool = True  # v4code already in the job's venv (the install step skips pip)
+    path: tuple[str, ...] = ()  # folders in front of PATH (programs standing in for the runner's)
 
     def __post_init__(self) -> None:
         self.temp = self.tmp / "runner-temp"
         self.temp.mkdir(parents=True, exist_ok=True)
         self.event_path = self.tmp / "event.json"
         self.event_path.write_text(json.dumps(self.event), encoding="utf-8")
-        self._preinstall()
+        if self.preinstalled:
+            self._preinstall()
 
     def _preinstall(self) -> None:
         """v4code as the install step leaves it: `$RUNNER_TEMP/v4code-venv/bin/v4code` (here
@@ -269,7 +272,7 @@ class Runner:
         step_env = {k: evaluate(str(v), contexts) for k, v in (step.get("env") or {}).items()}
         env = self.environment() | step_env
         env["GITHUB_OUTPUT"], env["GITHUB_PATH"] = str(files["output"]), str(files["path"])
-        env["PATH"] = os.pathsep.join([*path_prefix, env["PATH"]])
+        env["PATH"] = os.pathsep.join([*path_prefix, *self.path, env["PATH"]])
         done = subprocess.run(
             ["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)],
             cwd=self.workspace, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,

@@ -295,3 +295,39 @@ def test_the_readme_review_workflow_reviews_the_pull_request(
     assert done.failed == 1, done.log  # fail-on: major, as the README says
     assert len(github.sent("POST", "/pulls/7/reviews")) == 1
     assert [u["uses"].split("@")[0] for u in done.uses] == ["github/codeql-action/upload-sarif"]
+
+
+def test_setup_mode_only_puts_v4code_on_path(
+    tmp_path: Path, workspace: Path, fake_api: FakeDeepSeek, github: FakeGitHub
+) -> None:
+    job = runner(tmp_path, workspace, github, {"repository": {"full_name": "acme/app"}})
+    done = job.run({"mode": "setup"})
+    assert done.failed == 0 and [r.id for r in done.runs] == ["install"], done.log
+    program = Path(done.outputs["install"]["program"])
+    assert program == job.temp / "v4code-venv" / "bin" / "v4code"
+    path_file = job.tmp / "step-0.path"  # what the step appended to $GITHUB_PATH
+    assert path_file.read_text().split() == [str(program.parent)]
+    assert not github.requests and not fake_api.chat_requests
+
+
+def test_v4code_is_installed_from_the_actions_own_checkout(
+    tmp_path: Path, workspace: Path, github: FakeGitHub
+) -> None:
+    """In a venv of its own, from `github.action_path` (the ref the workflow pinned), never
+    from the repository the job checked out. python3 here stands in for the runner's, and
+    the venv's pip records what it was asked."""
+    fake = tmp_path / "fake-bin"
+    fake.mkdir()
+    log = tmp_path / "pip.log"
+    (fake / "python3").write_text(
+        '#!/bin/sh\n[ "$1 $2" = "-m venv" ] || exit 9\nmkdir -p "$3/bin"\n'
+        f'printf \'#!/bin/sh\\necho "$@" >> {log}\\n\' > "$3/bin/pip"\nchmod +x "$3/bin/pip"\n'
+    )
+    (fake / "python3").chmod(0o755)
+    event = {"repository": {"full_name": "acme/app"}}
+    job = Runner(tmp_path / "job", workspace, event, {}, preinstalled=False, path=(str(fake),))
+    done = job.run({"mode": "setup"})
+    assert done.failed == 0, done.log
+    assert log.read_text().split() == [
+        "install", "--quiet", "--disable-pip-version-check", str(ROOT),
+    ]  # fmt: skip
