@@ -59,7 +59,7 @@ def test_blocker_fails_and_text_groups_findings(
         and "blocker" in result.output
         and "Division by zero" in result.output
     )
-    assert "1 blocker, 1 nit in 1 file(s)" in result.output
+    assert "1 blocker, 1 nit in 1 file" in result.output
     body = fake_api.chat_requests[0].body
     assert body["model"] == "deepseek-flash" and body["reasoning_effort"] == "low"
     assert "+    return a / b" in body["messages"][1]["content"]
@@ -188,7 +188,7 @@ def test_nothing_staged_means_no_call(workspace: Path, fake_api: FakeDeepSeek, m
     result = review(workspace, fake_api, monkeypatch)
     assert result.exit_code == 0
     assert "nothing to review (nothing is staged" in result.output
-    assert "findings" not in result.output and "0 file(s)" not in result.output
+    assert "findings" not in result.output and "0 files" not in result.output
     assert fake_api.chat_requests == []
 
 

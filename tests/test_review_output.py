@@ -187,12 +187,12 @@ def test_text_groups_by_file_and_ends_with_a_summary() -> None:
         "            And fix the other one.",
         "",
         "skipped yarn.lock (lock file)",
-        "v4code review: 1 blocker, 1 nit in 2 file(s); 1 minor outside the change ($0.0042, 2.0 s)",
+        "v4code review: 1 blocker, 1 nit in 2 files; 1 minor outside the change ($0.0042, 2.0 s)",
     ]
     coloured = render_text(result_with(FINDINGS[:1]), colour=True)
     assert "\x1b[31m" in coloured  # blocker in red
     cached = render_text(result_with([], cached=True), colour=False)
-    assert cached.endswith("no findings in 2 file(s) (cached, no API call, 0.0 s)\n")
+    assert cached.endswith("no findings in 2 files (cached, no API call, 0.0 s)\n")
 
 
 def test_sarif_levels_follow_severity_and_place() -> None:
@@ -217,7 +217,7 @@ def test_a_summary_never_says_no_findings_above_a_listed_one() -> None:
     assert "Far away nit." in text
     summary = text.splitlines()[-1]
     assert "no findings" not in summary
-    assert "nothing on the changed lines in 2 file(s); 1 nit outside the change" in summary
+    assert "nothing on the changed lines in 2 files; 1 nit outside the change" in summary
 
 
 def test_place_keeps_changed_files_dedupes_and_marks_distance() -> None:

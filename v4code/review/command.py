@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from v4code.errors import ConfigError, ExitCode, V4codeError
-from v4code.textio import shown_lines
+from v4code.textio import counted, shown_lines
 
 if TYPE_CHECKING:
     from v4code.config import Settings
@@ -161,7 +161,7 @@ def _run(
         if request.fmt == "text":
             parts = f" in {chunks} parts" if chunks > 1 else ""
             _say(
-                f"v4code review: reviewing {target.description} ({len(target.files)} file(s)"
+                f"v4code review: reviewing {target.description} ({counted(len(target.files), 'file')}"
                 f"{parts}) with {settings.review_model}…",
                 err=True,
             )

@@ -13,7 +13,7 @@ from v4code import __version__
 from v4code.pricing import format_cost
 from v4code.review.findings import Finding, counts
 from v4code.review.runner import ReviewResult
-from v4code.textio import one_line, shown_lines
+from v4code.textio import counted, one_line, shown_lines
 
 COLOURS = {"blocker": "red", "major": "yellow", "minor": "cyan", "nit": "blue"}
 SARIF_LEVEL = {"blocker": "error", "major": "error", "minor": "warning", "nit": "note"}
@@ -26,7 +26,7 @@ def _tally(c: dict[str, int]) -> str:
 
 
 def summary_line(result: ReviewResult) -> str:
-    """`1 blocker, 1 nit in 2 file(s); 1 minor outside the change`: what gates comes first,
+    """`1 blocker, 1 nit in 2 files; 1 minor outside the change`: what gates comes first,
     and a finding listed above is always counted somewhere."""
     on_change = _tally(counts(result.findings))
     outside = _tally(counts(result.findings, "outside"))
@@ -34,7 +34,7 @@ def summary_line(result: ReviewResult) -> str:
         found = on_change
     else:
         found = "nothing on the changed lines" if outside else "no findings"
-    found += f" in {len(result.files)} file(s)"
+    found += f" in {counted(len(result.files), 'file')}"
     if outside:
         found += f"; {outside} outside the change"
     cost = "cached, no API call" if result.cached else format_cost(result.cost)

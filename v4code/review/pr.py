@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from v4code.errors import ExitCode, V4codeError
+from v4code.textio import counted
 
 if TYPE_CHECKING:
     from v4code.config import Settings
@@ -175,7 +176,7 @@ def _review(
 
     files = target.target.files
     say(
-        f"v4code review: reviewing {target.target.description} ({len(files)} file(s)) "
+        f"v4code review: reviewing {target.target.description} ({counted(len(files), 'file')}) "
         f"with {settings.review_model}…",
         err=True,
     )
