@@ -202,6 +202,7 @@ def test_plan_run_report_apply_clean(
 
     cleaned = batch(root, fake_api, "clean", str(run_dir))
     assert cleaned.returncode == 0, cleaned.stderr
+    assert "removed 4 worktrees and 4 branches" in cleaned.stdout + cleaned.stderr
     assert snapshot(root) == before
     assert not (run_dir / "worktrees").exists()
 

@@ -200,6 +200,9 @@ def clean_command(run_dir: Path) -> None:
     """Remove the worktrees and branches the run made, and nothing else."""
     from v4code.jobs.apply import clean
     from v4code.jobs.state import RunDir
+    from v4code.textio import counted
 
-    removed = clean(RunDir(run_dir))
-    say(f"removed {len(removed)} worktrees and branches")
+    removed, branches = clean(RunDir(run_dir))
+    say(
+        f"removed {counted(len(removed), 'worktree')} and {counted(len(branches), 'branch', 'branches')}"
+    )

@@ -92,9 +92,11 @@ def write_patches(run_dir: RunDir, directory: Path, only: str = "green") -> Appl
     return result
 
 
-def clean(run_dir: RunDir) -> list[str]:
-    """Remove the run's worktrees and unit branches; returns what was removed."""
+def clean(run_dir: RunDir) -> tuple[list[str], list[str]]:
+    """Remove the run's worktrees and unit branches; returns the worktrees and the branches
+    removed, which the person is told apart."""
     removed: list[str] = []
+    branches: list[str] = []
     roots: set[Path] = set()
     for unit in run_dir.units():
         state = run_dir.load(unit.id)
@@ -110,9 +112,9 @@ def clean(run_dir: RunDir) -> list[str]:
         branch = state.branch or attempts.branch_name(run_dir.run_id, unit.id)
         if worktrees.branch_exists(root, branch):
             worktrees.delete_branch(root, branch)
-            removed.append(branch)
+            branches.append(branch)
     for root in roots:
         with contextlib.suppress(GitError):
             worktrees.prune(root)
     shutil.rmtree(run_dir.path / "worktrees", ignore_errors=True)
-    return removed
+    return removed, branches
