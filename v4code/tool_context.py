@@ -57,7 +57,9 @@ class SubagentStarter(Protocol):
 
 
 class DiagnosticsSource(Protocol):
-    """A language server's findings for one workspace file, a line each (`12:5 error: ...`)."""
+    """A language server's current errors for one workspace file (`path` absolute), a line
+    each (`calc.py:12: "totl" is not defined`); ToolError says why there are none to give
+    (no server for the file, one that did not answer in time). `v4code.lsp.LanguageServers`."""
 
     def diagnostics(self, path: Path, cancel: CancelToken) -> Sequence[str]: ...
 

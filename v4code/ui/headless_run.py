@@ -71,6 +71,7 @@ def run_task(
             agent = opened.agent
             result = renderer.run(events, agent.session_id, agent.plan.items)
     finally:
+        opened.close()  # the language servers
         opened.agent.session.close()
     exit_now(result.exit_code, opened.agent.session.path)
     return result.exit_code
