@@ -154,10 +154,17 @@ while True:
     message = read()
     if MODE == "hang":
         continue  # never answers anything
-    if message.get("method") == "initialize":
+    method = message.get("method", "")
+    with open(STARTS, "a") as f:
+        f.write(method + "\n")
+    if method == "initialize":
         send({"jsonrpc": "2.0", "id": message["id"], "result": {"capabilities": {}}})
-    elif message.get("method", "").startswith("textDocument/did"):
+    elif method.startswith("textDocument/did") and MODE == "crash":
         sys.exit(3)  # crashes on the first file it is shown
+    elif method.startswith("textDocument/did"):  # "record": no errors, ever
+        doc = message["params"]["textDocument"]
+        params = {"uri": doc["uri"], "version": doc["version"], "diagnostics": []}
+        send({"jsonrpc": "2.0", "method": "textDocument/publishDiagnostics", "params": params})
 """
 
 
@@ -211,6 +218,25 @@ def test_a_crashing_server_is_restarted_once_then_off_with_one_notice(
     off = [n for n in notices if "stopped twice" in n]
     assert len(off) == 1, notices
     assert (workspace / "calc.py").read_text() == BROKEN
+
+
+def test_reading_a_file_starts_its_server_and_shows_it_the_file(
+    workspace: Path, tmp_path: Path, v4code_home: Path, fake_api: FakeDeepSeek
+) -> None:
+    (workspace / "calc.py").write_text(CLEAN)
+    starts = tmp_path / "starts"
+    script = _fake_server(tmp_path, "record", starts)
+    _config(v4code_home, lsp_python=[sys.executable, str(script)])
+    fake_api.load([tool_call("read_file", path="calc.py"), _write(BROKEN), text("done")])
+
+    events = _run(workspace, fake_api)
+
+    seen = starts.read_text().splitlines()
+    assert seen.count("started") == 1 and seen[1] == "initialize"
+    assert "textDocument/didOpen" in seen and "textDocument/didChange" in seen
+    assert seen.index("textDocument/didOpen") < seen.index("textDocument/didChange")
+    assert [e["errors"] for e in events if e["type"] == "diagnostics"] == [[]]
+    assert "shutdown" in seen and "exit" in seen  # stopped with the session
 
 
 def test_a_repository_cannot_name_a_server(

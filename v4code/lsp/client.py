@@ -57,6 +57,7 @@ class LspClient:
         )
         self._lock = threading.Condition()
         self._write_lock = threading.Lock()
+        self._sync_lock = threading.Lock()
         self._next_id = 0
         self._answers: dict[int, Any] = {}
         self._dead = False
@@ -121,7 +122,10 @@ class LspClient:
 
     def sync(self, path: Path, text: str, language: str) -> None:
         """Make the server's copy of `path` hold `text` (open it, or replace its content)."""
-        uri = path.as_uri()
+        with self._sync_lock:  # the turn's thread and a warm-up may both sync
+            self._sync(path.as_uri(), text, language)
+
+    def _sync(self, uri: str, text: str, language: str) -> None:
         known = self.opened.get(uri)
         if known is not None and known[1] == text:
             return

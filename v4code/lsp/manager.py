@@ -20,9 +20,10 @@ from typing import TYPE_CHECKING
 
 from lsprotocol import types as lsp
 
-from v4code.errors import ToolError
+from v4code.errors import ToolError, V4codeError
 from v4code.lsp.servers import Language, language_of, server_argv
 from v4code.textio import one_line
+from v4code.workspace import resolve_in_workspace
 
 if TYPE_CHECKING:
     from v4code.cancel import CancelToken
@@ -32,6 +33,11 @@ __all__ = ["Checked", "LanguageServers", "ServerSettings", "new_errors"]
 
 MAX_STARTS = 2
 """A server is started at most this often in a session: once, and once again after a crash."""
+
+WARM_WAIT = 60.0
+"""How long a warm-up waits for a starting server before it gives up showing it a file."""
+MAX_WARM_BYTES = 1_000_000
+"""Files larger than this are not shown to a server when read (an edit still is)."""
 
 
 @dataclass(frozen=True)
@@ -191,6 +197,29 @@ class LanguageServers:
             found.errors += new_errors(path, base, now)
         found.notes = list(dict.fromkeys(found.notes))
         return found
+
+    def warm(self, path: str) -> None:
+        """Start the server for `path`'s language now (a file of it was read) and show it
+        the file in the background, so the first edit finds it warm with a baseline."""
+        language = language_of(path)
+        try:  # only a file inside the workspace, links resolved
+            found = resolve_in_workspace(self.root, path, must_exist=True)
+            full = self.root / found.relative_to(self.root)  # named as an edit names it
+        except (V4codeError, ValueError):
+            return
+        if language is None or not full.is_file() or full.stat().st_size > MAX_WARM_BYTES:
+            return
+        client = self._client(language)
+        if client is None or full.as_uri() in client.opened:
+            return
+
+        def show() -> None:
+            if client.ready(time.monotonic() + WARM_WAIT):
+                with contextlib.suppress(OSError):
+                    text = full.read_text(encoding="utf-8", errors="replace")
+                    client.sync(full, text, language.language_id)
+
+        threading.Thread(target=show, name="v4code-lsp-warm", daemon=True).start()
 
     def _late(self, language: Language, client: LspClient) -> str:
         if not client.alive:

@@ -8,6 +8,7 @@ servers' notices, for the call just finished).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import threading
 from typing import TYPE_CHECKING, Any
@@ -24,6 +25,8 @@ __all__ = ["DiagnosticsObserver", "MAX_SHOWN"]
 
 MAX_SHOWN = 10
 """New errors listed in one result; the rest are counted."""
+WARM_PATHS = 5
+"""Files of one call shown to a server ahead of an edit."""
 
 
 class DiagnosticsObserver:
@@ -58,9 +61,14 @@ class DiagnosticsObserver:
         return dataclasses.replace(output, text=text)
 
     def watch(self, finished: ToolFinished) -> list[Event]:
-        """The call's `diagnostics` event, and the servers' notices (one each)."""
+        """The call's `diagnostics` event, and the servers' notices (one each). A file read
+        (or otherwise named) by a call that did not fail starts its language's server."""
         with self._lock:
             found = self._found.pop(finished.call.id, None)
+        if found is None and finished.summary is not None and not finished.result.is_error:
+            for path in finished.summary.paths[:WARM_PATHS]:
+                with contextlib.suppress(Exception):  # a warm-up is only a head start
+                    self.servers.warm(path)
         events: list[Event] = [] if found is None else [found]
         return events + [Notice(n) for n in self.servers.take_notices()]
 
