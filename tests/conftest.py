@@ -65,6 +65,9 @@ def v4code_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Mo
     for var in list(os.environ):
         if var.startswith(("DEEPSEEK_", "V4CODE_")) and var != "V4CODE_HOME":
             monkeypatch.delenv(var, raising=False)
+    # No language server starts unless a test asks for one (tests/e2e/test_diagnostics_e2e.py
+    # removes this): each would cost a session seconds of a busy machine's time.
+    monkeypatch.setenv("V4CODE_DIAGNOSTICS", "false")
     return home
 
 

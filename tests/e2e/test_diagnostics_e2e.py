@@ -51,6 +51,7 @@ def _run(workspace: Path, server: FakeDeepSeek, *, sandbox: bool = False) -> lis
         "fix it",
         server=server,
         sandbox=sandbox,
+        env={"V4CODE_DIAGNOSTICS": None},  # the user's config says (conftest turns it off)
         timeout=240,
     )
     assert done.returncode == 0, done.stderr
