@@ -160,8 +160,25 @@ while True:
         f.write(method + "\n")
     if method == "initialize":
         send({"jsonrpc": "2.0", "id": message["id"], "result": {"capabilities": {}}})
+    elif method == "shutdown":
+        send({"jsonrpc": "2.0", "id": message["id"], "result": None})
+    elif method == "exit":
+        sys.exit(0)
     elif method.startswith("textDocument/did") and MODE == "crash":
         sys.exit(3)  # crashes on the first file it is shown
+    elif method.startswith("textDocument/did") and MODE == "garbage":
+        sys.stdout.buffer.write(b"Traceback (most recent call last): oops\r\n\r\n")
+        sys.stdout.buffer.flush()
+    elif method.startswith("textDocument/did") and MODE == "flood":
+        uri = message["params"]["textDocument"]["uri"]
+        junk = {"range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 1}},
+                "message": "noise", "severity": 1}
+        for n in range(2000):  # about another file, then old versions of this one
+            other = {"uri": uri + ".other", "diagnostics": [junk] * 50}
+            send({"jsonrpc": "2.0", "method": "textDocument/publishDiagnostics", "params": other})
+            send({"jsonrpc": "2.0", "method": "window/logMessage", "params": {"type": 4, "message": "x" * 1000}})
+        send({"jsonrpc": "2.0", "method": "textDocument/publishDiagnostics",
+              "params": {"uri": uri, "version": 0, "diagnostics": [junk]}})
     elif method.startswith("textDocument/did"):  # "record": no errors, ever
         doc = message["params"]["textDocument"]
         params = {"uri": doc["uri"], "version": doc["version"], "diagnostics": []}
@@ -205,7 +222,7 @@ def test_a_crashing_server_is_restarted_once_then_off_with_one_notice(
 ) -> None:
     starts = tmp_path / "starts"
     script = _fake_server(tmp_path, "crash", starts)
-    _config(v4code_home, diagnostics_timeout=5, lsp_python=[sys.executable, str(script)])
+    _config(v4code_home, diagnostics_timeout=30, lsp_python=[sys.executable, str(script)])
     edits = [CLEAN, BROKEN, CLEAN, BROKEN]
     fake_api.load([*(_write(c) for c in edits), text("done")])
 
@@ -221,13 +238,50 @@ def test_a_crashing_server_is_restarted_once_then_off_with_one_notice(
     assert (workspace / "calc.py").read_text() == BROKEN
 
 
+def test_a_server_that_prints_garbage_is_dropped_and_the_edit_kept(
+    workspace: Path, tmp_path: Path, v4code_home: Path, fake_api: FakeDeepSeek
+) -> None:
+    starts = tmp_path / "starts"
+    script = _fake_server(tmp_path, "garbage", starts)
+    _config(v4code_home, diagnostics_timeout=30, lsp_python=[sys.executable, str(script)])
+    fake_api.load([_write(CLEAN), _write(BROKEN), _write(CLEAN), text("done")])
+
+    events = _run(workspace, fake_api)
+
+    results = _results(fake_api)
+    assert all(r.startswith("Created calc.py") or "calc.py" in r for r in results)
+    assert "server stopped" in results[0], results
+    assert "noise" not in "".join(results)
+    assert starts.read_text().count("started") == 2
+    assert len([e for e in events if "stopped twice" in e.get("text", "")]) == 1
+    assert (workspace / "calc.py").read_text() == CLEAN
+
+
+def test_a_flooding_server_does_not_stall_the_turn(
+    workspace: Path, tmp_path: Path, v4code_home: Path, fake_api: FakeDeepSeek
+) -> None:
+    starts = tmp_path / "starts"
+    script = _fake_server(tmp_path, "flood", starts)
+    _config(v4code_home, diagnostics_timeout=2, lsp_python=[sys.executable, str(script)])
+    fake_api.load([_write(CLEAN), _write(BROKEN), text("done")])
+
+    events = _run(workspace, fake_api)
+
+    first, second = _results(fake_api)
+    for result in (first, second):  # only stale versions of the file came: not counted
+        assert "noise" not in result
+        assert "did not answer within 2 s" in result
+    assert events[-1]["status"] == "done"
+    assert (workspace / "calc.py").read_text() == BROKEN
+
+
 def test_reading_a_file_starts_its_server_and_shows_it_the_file(
     workspace: Path, tmp_path: Path, v4code_home: Path, fake_api: FakeDeepSeek
 ) -> None:
     (workspace / "calc.py").write_text(CLEAN)
     starts = tmp_path / "starts"
     script = _fake_server(tmp_path, "record", starts)
-    _config(v4code_home, lsp_python=[sys.executable, str(script)])
+    _config(v4code_home, diagnostics_timeout=30, lsp_python=[sys.executable, str(script)])
     fake_api.load([tool_call("read_file", path="calc.py"), _write(BROKEN), text("done")])
 
     events = _run(workspace, fake_api)

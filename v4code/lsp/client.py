@@ -12,6 +12,7 @@ whose process ended; the caller decides whether to start another.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import threading
@@ -28,6 +29,9 @@ __all__ = ["FileDiagnostics", "LspClient", "MAX_MESSAGE_BYTES"]
 
 MAX_MESSAGE_BYTES = 32 * 1024 * 1024
 """A message longer than this is garbage (or a flood): the server is treated as dead."""
+
+POLL = 0.2
+"""Seconds between looks at whether the server's process ended (its pipe may outlive it)."""
 
 _converter = get_converter()
 
@@ -64,9 +68,11 @@ class LspClient:
         self._ready = False
         self.published: dict[str, FileDiagnostics] = {}
         self.opened: dict[str, tuple[int, str]] = {}  # uri -> (version, text) the server has
+        self._init_id = self._next_id = 1  # known before the reader can see the answer
         reader = threading.Thread(target=self._read_loop, name="v4code-lsp-reader", daemon=True)
         reader.start()
-        self._init_id = self._send_request("initialize", self._initialize_params())
+        init = {"jsonrpc": "2.0", "id": self._init_id, "method": "initialize"}
+        self._write(init | _params(self._initialize_params()))
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -97,9 +103,9 @@ class LspClient:
         with self._lock:
             while not self._ready and not self._dead:
                 left = deadline - time.monotonic()
-                if left <= 0:
+                if left <= 0 or self._proc.poll() is not None:
                     return False
-                self._lock.wait(left)
+                self._lock.wait(min(left, POLL))
             return self._ready
 
     def close(self, grace: float = 1.0) -> None:
@@ -110,6 +116,8 @@ class LspClient:
             asked = self._send_request("shutdown", None)
             self._wait_answer(asked, time.monotonic() + grace)
             self.notify("exit", None)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self._proc.wait(grace)  # a server ends by itself on `exit`
         stop_group(self._proc.pid, grace, self._proc)
         for pipe in (self._proc.stdin, self._proc.stdout):
             if pipe is not None:
@@ -129,17 +137,16 @@ class LspClient:
         known = self.opened.get(uri)
         if known is not None and known[1] == text:
             return
+        version = 1 if known is None else known[0] + 1
+        self.opened[uri] = (version, text)  # first: the answer may come before notify returns
         if known is None:
-            version = 1
             item = lsp.TextDocumentItem(uri=uri, language_id=language, version=1, text=text)
             self.notify("textDocument/didOpen", lsp.DidOpenTextDocumentParams(text_document=item))
         else:
-            version = known[0] + 1
             change = lsp.TextDocumentContentChangeWholeDocument(text=text)
             doc = lsp.VersionedTextDocumentIdentifier(uri=uri, version=version)
             params = lsp.DidChangeTextDocumentParams(text_document=doc, content_changes=[change])
             self.notify("textDocument/didChange", params)
-        self.opened[uri] = (version, text)
 
     def current(self, path: Path, text: str) -> list[lsp.Diagnostic] | None:
         """What the server published for `path` if it already holds `text` and has
@@ -173,9 +180,9 @@ class LspClient:
                 if fresh and found is not None and _covers(found.version, want):
                     return list(found.items)
                 left = deadline - time.monotonic()
-                if left <= 0 or self._dead:
+                if left <= 0 or self._dead or self._proc.poll() is not None:
                     return None
-                self._lock.wait(left)
+                self._lock.wait(min(left, POLL))
 
     # --- the wire -------------------------------------------------------------------------
 
@@ -193,9 +200,9 @@ class LspClient:
         with self._lock:
             while ident not in self._answers:
                 left = deadline - time.monotonic()
-                if left <= 0 or self._dead:
+                if left <= 0 or self._dead or self._proc.poll() is not None:
                     return None
-                self._lock.wait(left)
+                self._lock.wait(min(left, POLL))
             return self._answers.pop(ident)
 
     def _write(self, message: dict[str, Any]) -> None:
@@ -223,8 +230,8 @@ class LspClient:
                 if message is None:
                     break
                 self._dispatch(message)
-        except (OSError, ValueError):
-            pass  # garbage on stdout: the server is no use any more
+        except Exception:  # noqa: BLE001 - garbage on stdout: the server is no use any more
+            pass
         self._mark_dead()
 
     def _dispatch(self, message: dict[str, Any]) -> None:
@@ -248,6 +255,11 @@ class LspClient:
                 self._lock.notify_all()
 
     def _take_diagnostics(self, raw: object) -> None:
+        """Keep a publication for a file the server was shown; others (a whole workspace's,
+        a flood) are dropped unread, so they cost no parsing."""
+        uri = raw.get("uri") if isinstance(raw, dict) else None
+        if uri not in self.opened:
+            return
         try:
             params = _converter.structure(raw, lsp.PublishDiagnosticsParams)
         except Exception:  # noqa: BLE001 - one bad message is skipped, not fatal
