@@ -50,6 +50,7 @@ TARGET = 0.5  # auto at most half of Pro-only
 class Request:
     model: str
     usage: Usage
+    summary: bool = False  # the summary asked for at a switch (compact_on_switch)
 
 
 @dataclass
@@ -90,7 +91,7 @@ def run_scenario(setting: str, work: Path, sandbox: bool = False, thinking: int 
     """The scenario through the real command line with `--model setting`; what the server
     received and the command's json result. Raises when the task was not done as scripted."""
     repo = sc.make_repo(work / "repo")
-    steps = sc.scenario(thinking)
+    steps = sc.scenario(thinking, compact_on_switch=setting == AUTO)
     fake = start_subprocess_server(steps, work / "server")
     cmd = [sys.executable, "-m", "v4code", "run", "-o", "json", "--model", setting, sc.TASK]
     try:
@@ -106,7 +107,10 @@ def run_scenario(setting: str, work: Path, sandbox: bool = False, thinking: int 
     finally:
         recorded, violations = fake.stop()
     posts = [r for r in recorded if r["method"] == "POST"]
-    requests = [Request(r["body"]["model"], _usage(r.get("usage"))) for r in posts]
+    requests = [
+        Request(r["body"]["model"], _usage(r.get("usage")), i > 0 and _asks(r["body"]))
+        for i, r in enumerate(posts)
+    ]
     try:
         result = json.loads(done.stdout)
     except ValueError:
@@ -122,6 +126,13 @@ def run_scenario(setting: str, work: Path, sandbox: bool = False, thinking: int 
             f"{done.stderr[-1500:]}"
         )
     return Run(setting, requests, result, violations)
+
+
+def _asks(body: dict[str, Any]) -> bool:
+    """A request that ends with a user message after the first: the summary at a switch (in
+    this one-turn scenario every main-loop request after the first ends with tool results)."""
+    messages = body.get("messages") or []
+    return bool(messages) and messages[-1].get("role") == "user"
 
 
 def _cost(request: Request, settings: Settings, moment: datetime) -> float:
@@ -179,14 +190,37 @@ def cache_breaking_switches(run: Run) -> int:
 
 
 def first_switched(run: Run) -> int | None:
-    """The index of the first request to a model other than the first request's."""
-    models = [r.model for r in run.requests]
-    return next((i for i, m in enumerate(models) if m != models[0]), None)
+    """The scenario step (0-based) of the first request to a model other than the first
+    request's (the summary at the switch is not a step)."""
+    steps = [r.model for r in run.requests if not r.summary]
+    return next((i for i, m in enumerate(steps) if m != steps[0]), None)
 
 
-def breakdown(run: Run, settings: Settings, first: int) -> dict[str, float]:
-    """Off-peak USD of a run in three parts: before request `first`, that request (the new
-    model's cold one, after a switch) and after it."""
+def step_index(run: Run, step: int) -> int:
+    """The index in `run.requests` of scenario step `step` (0-based)."""
+    return [i for i, r in enumerate(run.requests) if not r.summary][step]
+
+
+def summaries(run: Run, settings: Settings) -> list[dict[str, Any]]:
+    """The summaries asked for at a switch: model, prompt and hit tokens, off-peak USD."""
+    return [
+        {
+            "model": r.model,
+            "prompt_tokens": r.usage.prompt_tokens,
+            "hit_tokens": r.usage.cache_hit_tokens,
+            "completion_tokens": r.usage.completion_tokens,
+            "usd_off_peak": round(_cost(r, settings, OFF_PEAK), 6),
+        }
+        for r in run.requests
+        if r.summary
+    ]
+
+
+def breakdown(run: Run, settings: Settings, step: int) -> dict[str, float]:
+    """Off-peak USD of a run in three parts: before scenario step `step` (a summary at the
+    switch included), that step's request (the new model's cold one, after a switch) and
+    after it."""
+    first = step_index(run, step)
     parts = {
         "before": run.requests[:first],
         "cold": run.requests[first : first + 1],
@@ -214,11 +248,14 @@ def figures(runs: list[Run], settings: Settings) -> dict[str, Any]:
             "cache_breaking_switches": cache_breaking_switches(run),
             "cache": cache_roles(run),
             "prompt_tokens": {"first": prompts[0], "last": prompts[-1], "total": sum(prompts)},
+            "prompt_tokens_by_step": [r.usage.prompt_tokens for r in run.requests if not r.summary],
             "completion_tokens": sum(r.usage.completion_tokens for r in run.requests),
             "violations": run.violations,
+            "summaries": summaries(run, settings),
         }
     switched = {r.setting: first_switched(r) for r in runs}
     at = switched.get(AUTO)
+    out["switch_step"] = None if at is None else at + 1  # the new model's first step
     for run in runs:  # Pro-only cut where auto switched: what a warm switch would cost
         if at is not None and run.setting in (AUTO, PRO):
             out["runs"][run.setting]["off_peak_parts"] = breakdown(run, settings, at)
@@ -259,20 +296,21 @@ def report_cost(data: dict[str, Any]) -> None:
         )
     for setting, r in data["runs"].items():
         if "off_peak_parts" in r:
-            parts = r["off_peak_parts"]
-            step = data["runs"][AUTO]["models"].index(PRO) + 1
+            parts, step = r["off_peak_parts"], data["switch_step"]
+            summary = " and the summary" if r["summaries"] else ""
             print(
-                f"{setting}, off-peak: ${parts['before']:.6f} steps 1-{step - 1}, "
+                f"{setting}, off-peak: ${parts['before']:.6f} steps 1-{step - 1}{summary}, "
                 f"${parts['cold']:.6f} step {step}, ${parts['after']:.6f} steps {step + 1}-"
-                f"{len(r['models'])}"
+                f"{sc.STEPS}"
             )
     if PRO in data["runs"] and "off_peak_parts" in data["runs"][PRO]:
         auto, pro = data["runs"][AUTO], data["runs"][PRO]
-        warm = auto["off_peak_parts"]["before"] + pro["off_peak_parts"]["cold"]
-        warm += auto["off_peak_parts"]["after"]
+        warm = auto["off_peak_parts"]["before"] - sum(c["usd_off_peak"] for c in auto["summaries"])
+        warm += pro["off_peak_parts"]["cold"] + pro["off_peak_parts"]["after"]
         print(
-            f"auto with a warm switch (not possible: each model has its own cache): "
-            f"${warm:.6f}, {warm / pro['usd']['off-peak']:.3f}x Pro-only off-peak"
+            f"auto's floor, Flash's steps 1-{data['switch_step'] - 1} and Pro-only's steps "
+            f"{data['switch_step']}-{sc.STEPS} on its warm cache (not possible: each model has "
+            f"its own cache): ${warm:.6f}, {warm / pro['usd']['off-peak']:.3f}x Pro-only off-peak"
         )
 
 
@@ -289,7 +327,7 @@ def report_cache(data: dict[str, Any]) -> None:
             )
     sizes = ", ".join(f"{n} {len(t) / 1000:.1f} KB" for n, t in sc.FILES.items() if len(t) > 2000)
     print(f"files read: {sizes}")
-    print("compaction: none (every request was one of the 20 scripted main-loop steps)")
+    report_compaction(data)
     for setting, r in data["runs"].items():
         p = r["prompt_tokens"]
         print(
@@ -301,6 +339,29 @@ def report_cache(data: dict[str, Any]) -> None:
     for setting, r in data["runs"].items():
         for violation in r["violations"]:
             print(f"  {setting}: {violation}")
+
+
+def report_compaction(data: dict[str, Any]) -> None:
+    """The summaries written at a switch (`compact_on_switch`), and what the new model's first
+    prompt carried against Pro-only's at the same step."""
+    said = False
+    for setting, r in data["runs"].items():
+        for c in r["summaries"]:
+            said = True
+            first = r["cache"][-1]["first_prompt"]  # the new model's first prompt
+            pro = data["runs"].get(PRO)
+            versus = ""
+            if pro and data["switch_step"]:
+                same = pro["prompt_tokens_by_step"][data["switch_step"] - 1]
+                versus = f" (Pro-only's prompt at that step: {same:,})"
+            print(
+                f"compaction at the switch ({setting}): 1 summary on {c['model']}, prompt "
+                f"{c['prompt_tokens']:,} tokens ({c['hit_tokens']:,} cache hits), "
+                f"{c['completion_tokens']:,} completion tokens, ${c['usd_off_peak']:.6f} off-peak; "
+                f"the new model's first prompt {first:,} tokens{versus}"
+            )
+    if not said:
+        print("compaction: none (every request was one of the 20 scripted main-loop steps)")
 
 
 def parallel(work: Path) -> int:

@@ -4,7 +4,8 @@ and the scripted model that explores it, fails the tests three times, then fixes
 Steps 1-8 explore (repo_map, list_files, read_file, grep); steps 9-12 edit and run the tests,
 which fail three times in a row (the escalation signal of `auto`); steps 13-20 fix and pass.
 Each step is one request. The files are a few KB each and every answer carries a few hundred
-tokens of reasoning, so the prompts grow as a real session's do.
+tokens of reasoning, so the prompts grow as a real session's do. With `auto`, the switch at
+step 12 compacts first (`compact_on_switch`): one more request, on Flash, answered by SUMMARY.
 """
 
 from __future__ import annotations
@@ -217,8 +218,39 @@ def _run_tests() -> tuple[str, dict[str, Any]]:
     return ("run_command", {"command": TESTS})
 
 
-def scenario(size: int = 1400) -> list[dict[str, Any]]:
-    """The 20 scripted answers, one per request, each with `size` characters of reasoning."""
+SUMMARY = (
+    "Task: the discounted invoice total is wrong; tests/test_invoice.py::test_discounted_total "
+    "expects 180.00 for a 200.00 invoice with discount_percent = 10.\n"
+    "Code: ledger/invoice.py Invoice.total() returns round(apply_discount(subtotal, "
+    "discount_percent), 2); ledger/discounts.py apply_discount(total, percent) is meant to take "
+    "`percent` per cent off `total`; tier_percent returns plain percentages (15.0, 10.0, 5.0). "
+    "ledger/money.py and ledger/report.py only parse and format amounts; report.summary "
+    "formats invoice.total() and does not depend on how the discount is computed. Nothing else "
+    "calls apply_discount.\n"
+    "Tried (see the steps kept below): rounding the total to 1 place in invoice.py (still "
+    "rounded to 1: put back to 2), then two rewrites of apply_discount; the tests failed each "
+    "time.\n"
+    "Next: make apply_discount return total * (100 - percent) / 100, restore round(total, 2) "
+    "in Invoice.total, run the tests."
+)
+
+
+def switch_summary(size: int = 1400) -> dict[str, Any]:
+    """The summary `auto` asks Flash for at the switch (`compact_on_switch`), before Pro's
+    first request."""
+    return text(SUMMARY, reasoning=thought("Summarise the session for the next model.", size))
+
+
+def scenario(size: int = 1400, compact_on_switch: bool = False) -> list[dict[str, Any]]:
+    """The 20 scripted answers, one per request, each with `size` characters of reasoning;
+    with `compact_on_switch`, the summary comes after step 12 (`auto`'s escalation)."""
+    steps = _steps(size)
+    if compact_on_switch:
+        steps.insert(ESCALATION_STEP, switch_summary(size))
+    return steps
+
+
+def _steps(size: int) -> list[dict[str, Any]]:
 
     def think(focus: str) -> str:
         return thought(focus, size)

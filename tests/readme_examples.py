@@ -4,7 +4,10 @@ What counts as an example:
 - a fenced `sh`, `bash` or `shell` block: every line that is not blank or a comment is one
   command (a line ending in a backslash goes on with the next); a `console` block: the lines
   starting with `$ `;
-- a fenced `yaml` block: every `run:` step (with the `env:` of its step).
+- a fenced `yaml` block: every `run:` step (with the `env:` of its step);
+- a fenced `python` block: the whole block is one example, run as `python -` (the test
+  environment's interpreter, first on PATH) with the block on stdin; its key is
+  `python: ` and the block's first line of code.
 Other blocks (toml, markdown, text) are configuration or output, not commands.
 
 Markers: an HTML comment right before a block (blank lines and other markers may sit between),
@@ -25,6 +28,7 @@ from typing import Any
 import yaml  # type: ignore[import-untyped]  # PyYAML, which pre-commit (a test extra) needs
 
 SHELL_LANGS = ("sh", "bash", "shell", "console")
+PYTHON_LANGS = ("python", "py")
 FENCE = re.compile(r"^```\s*([\w-]*)\s*$")
 MARKER = re.compile(r"^<!--\s*readme-test:\s*skip\s+(?:`([^`]+)`\s+)?(.+?)\s*-->\s*$")
 COMMENT = re.compile(r"\s+#\s.*$")
@@ -40,9 +44,12 @@ class Example:
     command: str
     env: dict[str, str] = field(default_factory=dict)
     skip: str | None = None
+    label: str | None = None  # the key, when not the command (a python block's)
 
     @property
     def key(self) -> str:
+        if self.label is not None:
+            return self.label
         lines = [COMMENT.sub("", part) for part in self.command.split("\n")]
         joined = " ".join(part.rstrip("\\").strip() for part in lines)
         return " ".join(joined.split())
@@ -124,6 +131,8 @@ def _skip(command: str, markers: list[tuple[str | None, str]]) -> str | None:
 def _block(
     doc: str, fence: int, lang: str, body: list[str], markers: list[Any], section: str
 ) -> Block:
+    if lang in PYTHON_LANGS:
+        return _python_block(doc, fence, lang, body, markers, section)
     if lang == "yaml":
         found = _yaml_commands(body, fence + 1)
     else:
@@ -133,6 +142,19 @@ def _block(
         for number, command, env in found
     )
     return Block(doc, fence, lang, examples, section)
+
+
+def _python_block(
+    doc: str, fence: int, lang: str, body: list[str], markers: list[Any], section: str
+) -> Block:
+    """A python block as one example: the block fed to `python -` from a quoted heredoc."""
+    code = [line for line in body if line.strip() and not line.lstrip().startswith("#")]
+    if not code:
+        return Block(doc, fence, lang, (), section)
+    label = f"python: {code[0].strip()}"
+    command = "python - <<'PYTHON'\n" + "\n".join(body) + "\nPYTHON"
+    skip = _skip(label, markers)
+    return Block(doc, fence, lang, (Example(doc, fence + 1, command, {}, skip, label),), section)
 
 
 def blocks(path: Path, doc: str) -> list[Block]:
@@ -162,7 +184,7 @@ def blocks(path: Path, doc: str) -> list[Block]:
             body.append(lines[index])
             index += 1
         index += 1
-        if lang in SHELL_LANGS or lang == "yaml":
+        if lang in SHELL_LANGS or lang in PYTHON_LANGS or lang == "yaml":
             section = heading if seen == 0 else f"{heading} {seen + 1}"
             block = _block(doc, fence_line, lang, body, markers, section)
             if block.examples:

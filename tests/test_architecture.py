@@ -57,6 +57,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ),
     ("safety", ("v4code.safety",)),
     ("backends", ("v4code.backends",)),
+    ("forge", ("v4code.forge",)),
     ("repo", ("v4code.repo",)),
     (
         "tool core",
@@ -88,7 +89,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("engines", ("v4code.engines",)),
     ("loop", ("v4code.agent", "v4code.compaction")),
     ("wiring", ("v4code.app", "v4code.subagents")),
-    ("frontends", ("v4code.ui", "v4code.review", "v4code.jobs")),
+    ("frontends", ("v4code.api", "v4code.ui", "v4code.review", "v4code.jobs")),
     ("commands", ("v4code.cli", "v4code.commands", "v4code.__main__", "v4code.jobs.child")),
 ]
 

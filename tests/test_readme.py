@@ -323,6 +323,12 @@ def batch_units(scratch: Scratch) -> dict[str, list[dict[str, Any]]]:
 
 
 EXPECT: dict[str, Expect] = {
+    # The Python API
+    "python: import v4code": Expect(
+        [edit("calc.py", "return a - b", "return a + b"), text("Fixed add in calc.py.")],
+        says=("asked: edit_file", "+    return a + b", "done: edit_file", "done 0 ['calc.py']"),
+        check=has("calc.py", "return a + b"),
+    ),
     # The set-up block (test_setup_block_works_as_pasted)
     'python3 -m venv .venv && . .venv/bin/activate && pip install -e ".[test]"': Expect(),
     'export DEEPSEEK_API_KEY=sk-... && v4code run "fix the failing test"': Expect(

@@ -10,7 +10,14 @@ from pathlib import Path
 import pytest
 
 from v4code.config import load_settings
-from v4code.safety.redact import Redactor, SealedRedactor, mask, redactor, secret_values
+from v4code.safety.redact import (
+    Redactor,
+    SealedRedactor,
+    StreamScrubber,
+    mask,
+    redactor,
+    secret_values,
+)
 from v4code.sessions import SessionLog, read_session
 
 KEY = "sk-live-Zq9/+AbCdEfGh1234"
@@ -95,3 +102,15 @@ def test_config_show_masks_the_key(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("DEEPSEEK_API_KEY", KEY)
     rows = {name: shown for name, shown, _ in describe(load_settings(tmp_path, {}))}
     assert rows["api_key"] == "sk-…1234"
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 5, 7, 40])
+def test_a_secret_split_across_streamed_pieces_is_still_scrubbed(size: int) -> None:
+    key = "sk-stream-0123456789abcdef"
+    text = f"the key {key} and its hex {key.encode().hex()}, s k done"
+    stream = StreamScrubber(Redactor([key]))
+    pieces = [stream.feed(text[i : i + size]) for i in range(0, len(text), size)]
+    shown = "".join(pieces) + stream.flush()
+    assert key not in shown and key.encode().hex() not in shown
+    assert shown == Redactor([key])(text)
+    assert all(key[:8] not in piece for piece in pieces)  # nothing half-shown on the way

@@ -126,6 +126,7 @@ class Agent(AgentControls):
         self.relay = Relay()  # child agents' progress and questions, taken on the turn's thread
         self.subagents: list[SubagentFinished] = []  # this session's child agents (`/cost`)
         self._agents_owner: object = None  # what the `agents` seam stands for (give_agents)
+        self._handover: ModelSwitched | None = None  # a switch whose compaction is still due
 
     def give_agents(self, agents: SubagentStarter, owner: object = None) -> None:
         """The seam the `task` tool starts child agents through (the wiring builds it);
@@ -174,6 +175,7 @@ class Agent(AgentControls):
         self.cancel.reset()
         state = self._turn = TurnState.begin(self._settings, self.clock(), self.total_cost)
         self.cancel.deadline = state.deadline  # what runs under the turn stops with it too
+        state.request = text
         if self._tool_schemas is None:
             yield from (self.record(Notice(note)) for note in self.fix_tools())
         if self.needs_compaction():
@@ -199,6 +201,7 @@ class Agent(AgentControls):
                 state.check_limits(
                     self._settings, self.clock(), self.total_cost, self._next_prompt_cost()
                 )
+                yield from self._compact_for_switch()  # before the budget sees the history
                 if state.steps and self.needs_compaction():  # a long turn fills the window too
                     yield from self.compact(auto=True)
                 state.steps += 1
@@ -332,9 +335,33 @@ class Agent(AgentControls):
         return [] if switch is None else [self._switched(switch)]
 
     def _switched(self, switch: ModelSwitched) -> ModelSwitched:
-        """The new model's prefix cache is cold: the next prompt is priced as a miss."""
+        """The new model's prefix cache is cold: the next prompt is priced as a miss, and
+        the history may be compacted before it (`_compact_for_switch`)."""
         self.cached = 0
+        self._handover = switch
         return switch
+
+    def _compact_for_switch(self) -> Iterator[Event]:
+        """After a switch, before the new model's first request: the older history
+        summarised by the model the session was on, when that pays (v4code.compaction's
+        `switch_plan`); the new model's cache stays cold either way."""
+        switch, self._handover = self._handover, None
+        history = self.conversation.history
+        if switch is None or switch.to_model != self.model:  # the person chose another since
+            return
+        plan = compaction.switch_plan(history, switch, self._settings, self._turn.request)
+        if plan is None:
+            return
+        yield compaction.switch_starting(plan)
+        request = compaction.switch_request(self.request(), plan)
+        summary = yield from self._recorded(
+            compaction.summarise(request, self.model_stream), plan.writer
+        )
+        self.cached = 0
+        if summary is not None:
+            kept = self.plan.for_model()
+            self.replace_history(compaction.switch_rebuild(summary, history, plan, kept))
+            yield self.record(compaction.switch_compacted(plan))
 
     # --- one model request --------------------------------------------------------------
 
@@ -366,6 +393,7 @@ class Agent(AgentControls):
                 if switch is None:
                     raise
                 yield self.record(self._switched(switch))
+                yield from self._compact_for_switch()
 
     def _stream_once(self) -> Generator[Event, None, Reply]:
         reply = Reply()

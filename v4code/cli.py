@@ -26,6 +26,10 @@ class Subcommand(NamedTuple):
 
 
 SUBCOMMANDS: dict[str, Subcommand] = {
+    "acp": Subcommand(
+        "v4code.commands.acp:acp_command",
+        "Serve an editor (Zed, JetBrains) over the Agent Client Protocol on stdin/stdout.",
+    ),
     "batch": Subcommand(
         "v4code.commands.batch:batch_group",
         "Run one task over many units, each in its own worktree, verified and resumable.",

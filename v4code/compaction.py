@@ -2,7 +2,8 @@
 
 It is the one deliberate rewrite of history (it starts a new cache prefix), done when the
 conversation nears `compact_threshold` of the context window (checked before every model
-request, so a long turn is compacted too) or when the person asks (/compact). The current turn
+request, so a long turn is compacted too), when the person asks (/compact), or at a switch of
+model when it pays (`compact_on_switch`, see `switch_plan`). The current turn
 and the one before it stay verbatim (the task state); the summary prompt is prompts/compact.md.
 `compact` asks for the summary and returns the new history; the agent replaces its history
 with it and logs a "compaction" record, so a resumed session rebuilds it.
@@ -10,12 +11,24 @@ with it and logs a "compaction" record, so a resumed session rebuilds it.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Generator, Iterator
 
 from v4code.assets import load_prompt
 from v4code.config import Settings
 from v4code.errors import BackendError, Cancelled
-from v4code.events import ErrorEvent, Event, Notice, Retrying, StreamEvent, TextDelta, UsageChunk
+from v4code.events import (
+    ErrorEvent,
+    Event,
+    ModelSwitched,
+    Notice,
+    Retrying,
+    StreamEvent,
+    TextDelta,
+    UsageChunk,
+)
+from v4code.pricing import price_for
+from v4code.routing import FALLBACK_CAUSES
 from v4code.types import ChatRequest, Message
 
 KEEP_TURNS = 2
@@ -109,10 +122,13 @@ def compacted(cut: int) -> Notice:
     )
 
 
+Stream = Callable[[ChatRequest], Iterator[StreamEvent]]
+
+
 def compact(
     history: list[Message],
     cut: int,
-    stream: Callable[[ChatRequest], Iterator[StreamEvent]],
+    stream: Stream,
     *,
     model: str,
     kept: str = "",
@@ -121,9 +137,18 @@ def compact(
     (the summary with `kept`, then the recent turns as they were), or None when the request
     failed or was cancelled. Retries, usage and failures are yielded for the caller to record
     (and price): the history is the caller's to replace and log."""
+    summary = yield from summarise(summary_request(model, history[:cut]), stream)
+    return None if summary is None else rebuild(summary, history[cut:], kept)
+
+
+def summarise(
+    request: ChatRequest, stream: Stream
+) -> Generator[Event | UsageChunk, None, str | None]:
+    """The summary `request` is answered with, or None (said) when it failed, was cancelled
+    or came back empty."""
     parts: list[str] = []
     try:
-        for ev in stream(summary_request(model, history[:cut])):
+        for ev in stream(request):
             if isinstance(ev, TextDelta):
                 parts.append(ev.text)
             elif isinstance(ev, (UsageChunk, Retrying)):
@@ -138,4 +163,125 @@ def compact(
     if not summary:
         yield ErrorEvent("compaction failed: the summary came back empty", "backend")
         return None
-    return rebuild(summary, history[cut:], kept)
+    return summary
+
+
+# --- at a switch of model ------------------------------------------------------------------
+#
+# Each model keeps its own prefix cache, so the first request to a new model pays the miss
+# rate on the whole history. A summary written by the model the session was on re-sends that
+# history as its cached prefix (hits), and the new model then reads the summary and the recent
+# steps instead of everything: worth it when the miss tokens it saves cost more than the
+# summary does. On a fallback the old model has just failed, so the new one would write the
+# summary on a cold cache; the same estimate then says it does not pay.
+
+KEEP_STEPS = 3  # model steps kept verbatim with their results: as many as TEST_FAILURES
+SUMMARY_TOKENS = 1_500  # what a summary and its reasoning are reckoned to take
+SWITCH_PROMPT = (
+    "Before you go on: this session moves to another model now. Write a summary of the "
+    "session so far for it, as the notes of an engineer handing over: the task, what was "
+    "learned about the code (files, functions, facts found), what was tried and how it "
+    "failed, what remains to do. The last {steps} steps are kept word for word after your "
+    "summary, so summarise what comes before them. No tool calls; the summary only."
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class SwitchPlan:
+    """A compaction at a switch: the first message kept, who writes the summary, and the
+    person's request of this turn (carried word for word when its message is summarised)."""
+
+    cut: int
+    writer: str
+    to_model: str
+    request: str
+
+
+def switch_cut(history: list[Message], keep_steps: int = KEEP_STEPS) -> int:
+    """The first message kept verbatim: the last `keep_steps` model steps of this turn, each
+    with its tool results (so the outputs that made the switch, such as three failing test
+    runs, reach the new model as they were), or the whole turn when it has fewer steps."""
+    users = [i for i, m in enumerate(history) if m.role == "user"]
+    if not users:
+        return 0
+    turn = users[-1]
+    steps = [i for i in range(turn + 1, len(history)) if history[i].role == "assistant"]
+    return steps[-keep_steps] if len(steps) >= keep_steps else turn
+
+
+def tokens(messages: list[Message]) -> int:
+    """A rough size (4 characters a token), as the conversation reckons it."""
+    chars = 0
+    for m in messages:
+        chars += len(m.content or "") + len(m.reasoning_content or "")
+        chars += sum(len(c.arguments) + len(c.name) for c in m.tool_calls)
+    return chars // 4
+
+
+def switch_pays(
+    history: list[Message], cut: int, writer: str, switch: ModelSwitched, settings: Settings
+) -> bool:
+    """Whether the new model's miss tokens saved on its first prompt cost more than the
+    summary: its prompt (the whole history: at the hit rate when the writer's cache holds
+    it, else at the miss rate) and its answer. Unpriced models are never compacted."""
+    writer_price = price_for(writer, settings.prices)
+    to_price = price_for(switch.to_model, settings.prices)
+    if writer_price is None or to_price is None:
+        return False
+    rate = "hit" if writer == switch.from_model else "miss"
+    summary = tokens(history) * writer_price.get(rate, 0.0)
+    summary += SUMMARY_TOKENS * writer_price.get("output", 0.0)
+    saved = (tokens(history[:cut]) - SUMMARY_TOKENS) * to_price.get("miss", 0.0)
+    return saved > summary
+
+
+def switch_plan(
+    history: list[Message], switch: ModelSwitched, settings: Settings, request: str
+) -> SwitchPlan | None:
+    """The compaction a switch calls for, or None: `compact_on_switch` off, nothing older
+    than the kept steps, or a summary that would cost more than it saves. `request` is the
+    person's words that started this turn, carried word for word when its message is
+    summarised (without what the app added to it, such as the first message's repo map)."""
+    cut = switch_cut(history)
+    fallback = switch.signal in FALLBACK_CAUSES
+    writer = switch.to_model if fallback else switch.from_model
+    if not settings.compact_on_switch or cut == 0:
+        return None
+    if not switch_pays(history, cut, writer, switch, settings):
+        return None
+    return SwitchPlan(cut, writer, switch.to_model, request)
+
+
+def switch_request(request: ChatRequest, plan: SwitchPlan) -> ChatRequest:
+    """The summary request: the main loop's own request (tools, history) to the writer, so
+    its cache serves the prefix, with the ask for a summary after it."""
+    ask = Message("user", SWITCH_PROMPT.format(steps=KEEP_STEPS))
+    return dataclasses.replace(request, model=plan.writer, messages=(*request.messages, ask))
+
+
+def switch_rebuild(
+    summary: str, history: list[Message], plan: SwitchPlan, kept: str
+) -> list[Message]:
+    """The new history: the summary (with this turn's request word for word when its
+    message was summarised, and `kept`), then the kept steps as they were."""
+    recent = history[plan.cut :]
+    if recent[0].role == "user":
+        return rebuild(summary, recent, kept)
+    asked = f"The request being worked on, word for word:\n\n{plan.request}"
+    extra = [part for part in (asked if plan.request else "", kept) if part]
+    text = "\n\n".join([SUMMARY_HEADER, summary, *extra])
+    return [Message("user", text), *recent]
+
+
+def switch_starting(plan: SwitchPlan) -> Notice:
+    return Notice(
+        f"Compacting before the switch to {plan.to_model}: {plan.writer} summarises older turns…"
+    )
+
+
+def switch_compacted(plan: SwitchPlan) -> Notice:
+    return Notice(
+        f"Compacted {plan.cut} older messages into a summary before the switch to "
+        f"{plan.to_model}; the last {KEEP_STEPS} steps are kept verbatim. A new cache prefix "
+        "starts here."
+    )

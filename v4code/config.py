@@ -78,8 +78,10 @@ class Settings:
     peak_multiplier: float = 2.0
     prices: dict[str, dict[str, float]] = field(default_factory=lambda: dict(DEFAULT_PRICES))
     review_model: str = "deepseek-flash"  # the commit gate and `v4code review`
+    pr_review_model: str = "deepseek-v4-pro"  # `v4code review --pr`: deeper than the gate
     subagent_model: str = "deepseek-flash"  # the model a child agent runs on
     compact_model: str | None = None  # summarises older turns; None: the session's own model
+    compact_on_switch: bool = True  # a switch of model compacts first, when that pays
     fallback_model: str | None = None  # taken on overload or a model no longer served
     flash_model: str = "deepseek-flash"  # where `model = "auto"` starts
     pro_model: str = "deepseek-v4-pro"  # where `model = "auto"` escalates to
@@ -234,6 +236,7 @@ def profile_layer(name: str, user: dict[str, Any] | None = None) -> dict[str, An
         layer["prices"] = {model: prices}
     if "model" in table:  # a local engine serves one model: every role runs on it
         layer["review_model"] = layer["subagent_model"] = table["model"]
+        layer["pr_review_model"] = table["model"]
     layer["profile"] = name
     return layer
 

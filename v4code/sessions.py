@@ -30,7 +30,7 @@ from v4code.types import Message, Usage
 FORMAT_VERSION = 1
 # A session's kind is in its first record. Only conversations are offered to `--continue`,
 # `--resume` and the picker; review and hook runs are kept apart (`v4code sessions --all`).
-RESUMABLE_KINDS = ("chat", "run")
+RESUMABLE_KINDS = ("chat", "run", "api", "acp")  # "api": the Python API; "acp": an editor
 REVIEW_KINDS = ("review", "hook")
 
 

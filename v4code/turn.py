@@ -105,6 +105,7 @@ class TurnState:
     ended_by_tool: bool = False
     compaction_skipped: bool = False
     partial_text: str = ""  # the text of a reply a limit cut short
+    request: str = ""  # the person's words that started the turn (a compaction keeps them)
 
     @classmethod
     def begin(cls, settings: Settings, now: float, total_cost: float) -> TurnState:

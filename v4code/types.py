@@ -169,3 +169,6 @@ class Preview:
     command: str | None = None
     cwd: str | None = None
     sandboxed: bool = False
+    texts: tuple[tuple[str, str | None, str | None], ...] = ()
+    """(path, text before, text after) of each text file an edit changes (None: no such
+    file): for frontends that show a change as whole files (an editor's diff view)."""

@@ -163,3 +163,20 @@ def test_enter_typed_ahead_sends_the_message_when_the_turn_ends(
     chats = [r for r in requests if r["method"] == "POST"]
     assert len(chats) == 2
     assert chats[1]["body"]["messages"][-1]["content"] == "and then?"
+
+
+def test_ctrl_d_typed_while_the_answer_streams_ends_the_chat_at_the_prompt(
+    workspace: Path, tmp_path: Path, v4code_home: Path
+) -> None:
+    """Ctrl-D pressed before the next prompt shows (the turn still running) is kept for the
+    prompt, where it ends the chat as it does when typed there: not lost as an end-of-file
+    the terminal gives to nobody."""
+    server = start_subprocess_server(
+        [{**text(paragraphs(30, "Para")), "chunk_size": 8, "delay": 0.01}], tmp_path / "server"
+    )
+    with chat_in_tmux("eof", workspace, v4code_home, server, height=20) as session:
+        send(session, "explain", "Enter")
+        wait_for(session, r"Para 3:")
+        send(session, "C-d")  # while the answer streams
+        screen = wait_for(session, r"Session saved: v4code --resume \S+")
+        assert "Para 29:" in screen

@@ -27,6 +27,20 @@ def _enter(cwd: str | None) -> None:
 @click.option("--base", metavar="REF", help="Review the branch's changes since REF (REF...HEAD).")
 @click.option("--commit", metavar="SHA", help="Review one commit.")
 @click.option(
+    "--pr", type=click.IntRange(min=1), metavar="N",
+    help="Review GitHub pull request N and post one review with inline comments "
+    "(GITHUB_TOKEN; GITHUB_API_URL for GitHub Enterprise).",
+)  # fmt: skip
+@click.option(
+    "--post", is_flag=True,
+    help="With --base: review the branch's open pull request on GitHub as --pr does.",
+)  # fmt: skip
+@click.option(
+    "--repo",
+    metavar="OWNER/NAME",
+    help="With --pr: the repository (default: GITHUB_REPOSITORY, else the origin remote).",
+)
+@click.option(
     "--format", "fmt", type=click.Choice(["text", "json", "sarif"]), default="text",
     show_default=True, help="text for a terminal, json for scripts, sarif for code scanning.",
 )  # fmt: skip
@@ -52,6 +66,7 @@ def review_command(cwd: str | None, **opts: Any) -> None:
     """Review the staged diff (default), a branch, a commit or paths with DeepSeek V4.
 
     With PATHS and no --base/--commit, the uncommitted changes in PATHS (new files included).
+    With --pr N, a GitHub pull request, reviewed with pr_review_model.
     """
     _enter(cwd)
     sys.exit(review(ReviewRequest(**opts)))

@@ -42,7 +42,10 @@ class ChangeSet:
 
     def preview(self) -> Preview:
         """What the approval shows: one diff for the whole batch and its files."""
-        return Preview(diff=self.unified_diff(), files=tuple(self.as_data()))
+        texts = tuple(
+            (c.path, _text(c.before), _text(c.after)) for c in self.changes if not c.binary
+        )
+        return Preview(diff=self.unified_diff(), files=tuple(self.as_data()), texts=texts)
 
     def apply(self, ctx: ToolContext) -> ToolOutput:
         """Write the batch (re-checked, checkpointed in the context's store, atomic)."""
@@ -73,6 +76,10 @@ class ChangeSet:
                 }
             )
         return out
+
+
+def _text(content: bytes | None) -> str | None:
+    return None if content is None else content.decode("utf-8", errors="replace")
 
 
 def changes_summary(verb: str, planned: Sequence[str], data: object) -> ToolSummary:

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from v4code.errors import ExitCode, V4codeError
+from v4code.errors import ConfigError, ExitCode, V4codeError
 from v4code.textio import shown_lines
 
 if TYPE_CHECKING:
@@ -30,7 +30,8 @@ Exit codes:
   1    a finding on the changed lines reaches --fail-on
   2    usage or configuration error
   3    the review could not run (backend, network, no key, --timeout) without --hook,
-       or with --fail-closed
+       or with --fail-closed; with --pr, also when GitHub refused or could not be reached
+       (with --pr, a model that cannot be reached posts nothing and exits 0, as --hook does)
   130  interrupted (Ctrl-C)
 """
 SKIP_HINT = "skip once with `git commit --no-verify` or V4CODE_SKIP_REVIEW=1"
@@ -52,6 +53,9 @@ class ReviewRequest:
     model: str | None = None
     effort: str | None = None
     profile: str | None = None
+    pr: int | None = None
+    repo: str | None = None
+    post: bool = False
 
     @property
     def fail_open(self) -> bool:
@@ -64,6 +68,19 @@ def review(request: ReviewRequest) -> int:
     if request.hook and os.environ.get("V4CODE_SKIP_REVIEW") == "1":
         _say("v4code review: skipped (V4CODE_SKIP_REVIEW=1)", err=True)
         return 0
+    if request.post:
+        try:
+            request = replace(request, pr=_branch_pr(request), base=None)
+        except V4codeError as exc:
+            _say(f"v4code review: {exc.message}", err=True)
+            return ExitCode.USAGE if isinstance(exc, ConfigError) else ExitCode.BACKEND
+    if request.pr is not None:
+        if request.base or request.commit or request.paths or request.hook:
+            _say("v4code review: --pr takes no PATHS, --base, --commit or --hook", err=True)
+            return ExitCode.USAGE
+        from v4code.review.pr import review_pr
+
+        return review_pr(request, _say, lambda result: _report(result, request))
     from v4code.project_layer import read_layers
 
     try:
@@ -81,6 +98,15 @@ def review(request: ReviewRequest) -> int:
     if result is None:
         return 0 if request.fail_open else ExitCode.BACKEND
     return _report(result, request)
+
+
+def _branch_pr(request: ReviewRequest) -> int:
+    """`--base REF --post`: the number of the branch's open pull request on GitHub."""
+    from v4code.review.pr import pr_of_branch
+
+    if request.pr is not None or not request.base:
+        raise ConfigError("--post goes with --base REF (or use --pr N)")
+    return pr_of_branch(_workspace(), request.repo)
 
 
 def _workspace() -> Path:

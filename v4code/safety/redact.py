@@ -13,7 +13,7 @@ This module imports nothing from v4code, so the store (sessions, config) may use
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 __all__ = [
     "MARK",
@@ -114,6 +114,7 @@ class Redactor:
         import re  # here, not at the top: the entry imports this module before anything else
 
         self._pattern = re.compile("|".join(map(re.escape, ordered))) if ordered else None
+        self.forms = tuple(ordered)
 
     def __bool__(self) -> bool:
         return self._pattern is not None
@@ -122,6 +123,36 @@ class Redactor:
         if self._pattern is None:
             return text
         return self._pattern.sub(MARK, text)
+
+
+class StreamScrubber:
+    """Scrubs text that arrives in pieces (a streamed answer): a secret split across two
+    pieces is caught too. `feed` returns what is safe to show now, holding back a tail that
+    could be the start of a secret; `flush` returns the rest once the stream ends."""
+
+    def __init__(self, scrub: Callable[[str], str]) -> None:
+        self.scrub = scrub
+        self.forms: tuple[str, ...] = getattr(scrub, "forms", ())  # a Redactor's
+        self.longest = max((len(form) for form in self.forms), default=0)
+        self.pending = ""
+
+    def feed(self, text: str) -> str:
+        text = self.scrub(self.pending + text)
+        keep = self._unsafe_tail(text)
+        self.pending = text[len(text) - keep :]
+        return text[: len(text) - keep]
+
+    def flush(self) -> str:
+        text, self.pending = self.pending, ""
+        return text
+
+    def _unsafe_tail(self, text: str) -> int:
+        """The length of the longest end of `text` that begins some form of a secret."""
+        for size in range(min(len(text), self.longest), 0, -1):
+            tail = text[-size:]
+            if any(form.startswith(tail) and len(form) > size for form in self.forms):
+                return size
+        return 0
 
 
 _CACHE: dict[tuple[str, ...], Redactor] = {}

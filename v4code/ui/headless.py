@@ -20,8 +20,10 @@ from v4code.events import (
     Notice,
     PlanProposed,
     PlanUpdated,
+    ReasoningDelta,
     Retrying,
     SubagentFinished,
+    TextDelta,
     ToolFinished,
     ToolStarted,
     TurnFinished,
@@ -30,7 +32,7 @@ from v4code.events import (
 )
 from v4code.pricing import format_cost
 from v4code.protocols import Approval, ApprovalRequest
-from v4code.safety.redact import redactor
+from v4code.safety.redact import StreamScrubber, redactor
 from v4code.textio import one_line, shown_lines
 from v4code.toolkit import generic_summary
 from v4code.types import Usage
@@ -178,6 +180,74 @@ class RunResult:
         }
 
 
+def collect(event: Event, result: RunResult) -> None:
+    """Fold one event into the result a caller gets (`v4code run`'s and the Python API's)."""
+    if isinstance(event, UsageReported):
+        result.usage = event.total_usage
+        result.cost = event.total_cost
+        result.model = event.model or result.model
+        if not event.priced:
+            result.unpriced_model = event.model or result.model or "this model"
+    elif isinstance(event, SubagentFinished):
+        result.subagents.append(subagent_dict(event))
+        result.usage = event.total_usage or result.usage
+        result.cost = result.cost if event.total_cost is None else event.total_cost
+        if not event.priced:
+            result.unpriced_model = event.model
+    elif isinstance(event, ToolFinished) and event.denied:
+        result.denied.append(event.call.name)
+    elif isinstance(event, ToolFinished) and isinstance(event.result.data, dict):
+        result.planted += [str(line) for line in event.result.data.get("planted", ())]
+    elif isinstance(event, Notice):
+        result.notices.append(event.text)
+    elif isinstance(event, ErrorEvent):
+        result.error_category = event.category
+    elif isinstance(event, ModelSwitched):
+        result.switches.append(
+            {"from": event.from_model, "to": event.to_model, "signal": event.signal}
+            | {"reason": event.reason, "step": event.step}
+        )
+    elif isinstance(event, PlanUpdated):
+        result.todo = [dict(item) for item in event.items]
+    elif isinstance(event, PlanProposed):
+        from v4code.planning import plan_dict
+
+        result.plan = plan_dict(event)
+    elif isinstance(event, TurnFinished):  # `run --plan --execute` has two turns
+        result.status = event.status
+        result.final_message = event.final_text
+        result.reason = event.reason
+        result.steps += event.steps
+        result.files_changed += [f for f in event.files_changed if f not in result.files_changed]
+
+
+class ScrubbedDeltas:
+    """The answer's and the thinking's deltas scrubbed across their boundaries (a key the
+    model streams in two pieces is caught): each delta comes out with what is safe so far
+    (none when nothing is), the held-back rest before the next event of another kind."""
+
+    def __init__(self, scrub: Callable[[str], str]) -> None:
+        self.text = StreamScrubber(scrub)
+        self.thinking = StreamScrubber(scrub)
+
+    def events(self, event: Event) -> list[Event]:
+        if isinstance(event, TextDelta):
+            return self._rest_of_thinking() + _delta(TextDelta, self.text.feed(event.text))
+        if isinstance(event, ReasoningDelta):
+            return self._rest_of_text() + _delta(ReasoningDelta, self.thinking.feed(event.text))
+        return [*self._rest_of_thinking(), *self._rest_of_text(), event]
+
+    def _rest_of_text(self) -> list[Event]:
+        return _delta(TextDelta, self.text.flush())
+
+    def _rest_of_thinking(self) -> list[Event]:
+        return _delta(ReasoningDelta, self.thinking.flush())
+
+
+def _delta(kind: type[TextDelta] | type[ReasoningDelta], text: str) -> list[Event]:
+    return [kind(text)] if text else []
+
+
 class _Scrubbed:
     """A stream that never writes a known secret: the last guard before a script's logs."""
 
@@ -206,6 +276,7 @@ class HeadlessRenderer:
         self.plan_only = plan_only  # `run --plan`: the plan is the answer on stdout
         self.notices = list(notices)
         self.out = _Scrubbed(out or sys.stdout, scrub or redactor())
+        self.deltas = ScrubbedDeltas(scrub or redactor())
         self.err = _Scrubbed(err or sys.stderr, scrub or redactor())
         self._running: dict[str, ToolStarted] = {}
         self._errors: set[str] = set()  # printed already: the summary does not repeat them
@@ -218,14 +289,21 @@ class HeadlessRenderer:
         result = RunResult(session_id=session_id, notices=list(self.notices))
         result.todo = [dict(item) for item in todo]
         for event in events:
-            self._collect(event, result)
-            if self.output == "jsonl":
-                self.out.write(json.dumps(event_to_dict(event), default=str) + "\n")
-                self.out.flush()
-            elif self.output == "text":
-                self._text(event)
+            collect(event, result)
+            self.render(event)
         self.finish(result)
         return result
+
+    def render(self, event: Event) -> None:
+        """One event as it happens: a jsonl line, or text mode's progress on stderr."""
+        if isinstance(event, PlanProposed):
+            self._proposal = event
+        if self.output == "jsonl":
+            for shown in self.deltas.events(event):
+                self.out.write(json.dumps(event_to_dict(shown), default=str) + "\n")
+            self.out.flush()
+        elif self.output == "text":
+            self._text(event)
 
     def finish(self, result: RunResult) -> None:
         """Write the result in the chosen form (also for a run that could not start)."""
@@ -242,48 +320,6 @@ class HeadlessRenderer:
                 self.out.write(shown_lines(result.final_message.rstrip()) + "\n")
             self._summary(result)
         self.out.flush()
-
-    def _collect(self, event: Event, result: RunResult) -> None:
-        if isinstance(event, UsageReported):
-            result.usage = event.total_usage
-            result.cost = event.total_cost
-            result.model = event.model or result.model
-            if not event.priced:
-                result.unpriced_model = event.model or result.model or "this model"
-        elif isinstance(event, SubagentFinished):
-            result.subagents.append(subagent_dict(event))
-            result.usage = event.total_usage or result.usage
-            result.cost = result.cost if event.total_cost is None else event.total_cost
-            if not event.priced:
-                result.unpriced_model = event.model
-        elif isinstance(event, ToolFinished) and event.denied:
-            result.denied.append(event.call.name)
-        elif isinstance(event, ToolFinished) and isinstance(event.result.data, dict):
-            result.planted += [str(line) for line in event.result.data.get("planted", ())]
-        elif isinstance(event, Notice):
-            result.notices.append(event.text)
-        elif isinstance(event, ErrorEvent):
-            result.error_category = event.category
-        elif isinstance(event, ModelSwitched):
-            result.switches.append(
-                {"from": event.from_model, "to": event.to_model, "signal": event.signal}
-                | {"reason": event.reason, "step": event.step}
-            )
-        elif isinstance(event, PlanUpdated):
-            result.todo = [dict(item) for item in event.items]
-        elif isinstance(event, PlanProposed):
-            from v4code.planning import plan_dict
-
-            self._proposal = event
-            result.plan = plan_dict(event)
-        elif isinstance(event, TurnFinished):  # `run --plan --execute` has two turns
-            result.status = event.status
-            result.final_message = event.final_text
-            result.reason = event.reason
-            result.steps += event.steps
-            result.files_changed += [
-                f for f in event.files_changed if f not in result.files_changed
-            ]
 
     def _text(self, event: Event) -> None:
         """Progress as the chat shows it: a call's line once it finished, with its result

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from v4code.errors import ExitCode, V4codeError
 
 if TYPE_CHECKING:
-    from v4code.agent import Agent
-    from v4code.events import Event
     from v4code.project_layer import SessionLayers
     from v4code.ui.headless import HeadlessRenderer
 
@@ -30,18 +28,15 @@ def run_task(
     """One task to its result; with `plan`, plan mode first: the plan is the answer, or with
     `execute` it is carried out at once under the permission mode (no question asked).
     `layers`: the config files and the workspace's project layer, read once for the start."""
-    from v4code.app import open_session
-    from v4code.cancel import CancelToken
-    from v4code.config import check_cost_limit, load_settings
+    from v4code.api import start
+    from v4code.config import load_settings
     from v4code.textio import shown_lines
     from v4code.ui.headless import HeadlessRenderer, PolicyApprover
 
-    root = layers.project.root
-    loaded = load_settings(root, flags, layers)
+    loaded = load_settings(layers.project.root, flags, layers)
     settings = loaded.settings
     for notice in loaded.notices:
         sys.stderr.write(f"v4code: {shown_lines(notice)}\n")
-    cancel = CancelToken()
     from v4code.safety.redact import redactor
 
     scrub = redactor(settings.api_key)
@@ -49,15 +44,12 @@ def run_task(
         output, notices=loaded.notices, scrub=scrub, plan_only=plan and not execute
     )
     try:
-        check_cost_limit(settings)
-        opened = open_session(
-            settings,
-            root,
+        session = start(
+            loaded,
+            layers,
             PolicyApprover(settings.permission_mode),
             resume=resume,
-            cancel=cancel,
             meta={"frontend": "run"},
-            layers=layers,
         )
     except V4codeError as exc:
         if output == "text":
@@ -66,14 +58,15 @@ def run_task(
     from v4code.ui.interrupt import sigint_cancels
 
     try:
-        with sigint_cancels(cancel, _say_stopping, _interrupted):
-            events = planned(opened.agent, task, execute) if plan else opened.agent.submit(task)
-            agent = opened.agent
-            result = renderer.run(events, agent.session_id, agent.plan.items)
+        with sigint_cancels(session.cancel_token, _say_stopping, _interrupted):
+            turn = session.send(task, plan=plan, execute=execute)
+            for event in turn:
+                renderer.render(event)
+            result = turn.result()
+            renderer.finish(result)
     finally:
-        opened.close()  # the language servers
-        opened.agent.session.close()
-    exit_now(result.exit_code, opened.agent.session.path)
+        session.close()  # the language servers too
+    exit_now(result.exit_code, session.agent.session.path)
     return result.exit_code
 
 
@@ -94,21 +87,6 @@ def _not_opened(
     failed.notices = list(notices)
     renderer.finish(failed)
     return exc.exit_code
-
-
-def planned(agent: Agent, task: str, execute: bool) -> Iterator[Event]:
-    """Plan mode's turn; with `execute`, a proposed plan is approved under the session's
-    permission mode and carried out in a second turn (the todo list carries on)."""
-    from v4code.events import TurnFinished
-
-    agent.start_planning()
-    status = ""
-    for event in agent.submit(task):
-        if isinstance(event, TurnFinished):
-            status = event.status
-        yield event
-    if execute and status == "done" and agent.plan.proposal is not None:
-        yield from agent.submit(agent.approve_plan())
 
 
 def exit_now(code: int, session_file: Path) -> None:

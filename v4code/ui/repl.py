@@ -375,8 +375,11 @@ def _typed_ahead_waits(terminal: bool) -> Iterator[None]:
     prompt) are not echoed into the output but wait for the prompt, Enter included. With
     echo off the text does not mix with the answer; with CR kept as CR (no ICRNL) an Enter
     typed ahead reaches the prompt as Enter, which sends the message, not as Ctrl-J, which
-    would only start a new line. prompt-toolkit puts the terminal in raw mode for each prompt
-    and back in this state after it; the terminal's own state returns when the chat ends."""
+    would only start a new line; with the line discipline off (no ICANON) every key waits as
+    the byte it is, so a Ctrl-D typed as a turn ends reaches the prompt as Ctrl-D instead of
+    being taken by the terminal as an end-of-file nobody reads. Ctrl-C still interrupts
+    (ISIG stays). prompt-toolkit puts the terminal in raw mode for each prompt and back in
+    this state after it; the terminal's own state returns when the chat ends."""
     if not terminal:
         yield
         return
@@ -387,7 +390,8 @@ def _typed_ahead_waits(terminal: bool) -> Iterator[None]:
         saved = termios.tcgetattr(fd)
         quiet = termios.tcgetattr(fd)
         quiet[0] &= ~termios.ICRNL
-        quiet[3] &= ~termios.ECHO
+        quiet[3] &= ~(termios.ECHO | termios.ICANON)
+        quiet[6][termios.VMIN], quiet[6][termios.VTIME] = 1, 0
         termios.tcsetattr(fd, termios.TCSANOW, quiet)
     except (ImportError, OSError, ValueError):
         yield

@@ -1,0 +1,203 @@
+"""`v4code review --pr N` as a CI job runs it: the real CLI, the DeepSeek test server for the
+model and the GitHub test server for the forge; what GitHub received is asserted."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cli_harness import DEFAULT_KEY, v4code
+from fake_api import FakeDeepSeek, tool_call
+from fake_github import FakeGitHub, PullFile
+
+MARK = "<!-- v4code-review -->"
+APP_PATCH = (
+    "@@ -1,2 +1,4 @@\n"
+    " import os\n"
+    "-x = 1\n"
+    "+def div(a, b):\n"
+    "+    return a / b\n"
+    '+KEY = os.environ["K"]'
+)
+BASE = "".join(f"v{i} = {i}\n" for i in range(1, 41)).encode()
+HEAD = BASE.replace(b"v20 = 20\n", b"v20 = 20 * 86400\n")
+
+
+def finding(
+    path: str, line: int, severity: str, message: str, suggestion: str = ""
+) -> dict[str, Any]:
+    return {"path": path, "line": line, "severity": severity, "category": "bug",
+            "message": message, "suggestion": suggestion}  # fmt: skip
+
+
+@pytest.fixture
+def github() -> Iterator[FakeGitHub]:
+    server = FakeGitHub(page_size=1).start()
+    server.files[7] = [
+        PullFile("app.py", APP_PATCH),
+        PullFile("big.py", None, base=BASE, head=HEAD),  # GitHub omitted the patch
+        PullFile("util.py", "@@ -0,0 +1,2 @@\n+def one():\n+    return 1", status="added"),
+    ]
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def review_pr(
+    root: Path,
+    github: FakeGitHub,
+    api: FakeDeepSeek | None,
+    *extra: str,
+    token: str = "",
+    pr: bool = True,
+) -> Any:
+    env = {"GITHUB_TOKEN": token or github.token, "GITHUB_API_URL": github.url,
+           "GITHUB_REPOSITORY": github.repo, "V4CODE_MAX_RETRIES": "0"}  # fmt: skip
+    where = {"server": api} if api is not None else {"base_url": "http://127.0.0.1:9"}
+    number = ("--pr", "7") if pr else ()
+    return v4code(root, "review", *number, *extra, env=env, **where)
+
+
+def test_one_review_inline_comments_scrubbed(
+    workspace: Path, fake_api: FakeDeepSeek, github: FakeGitHub
+) -> None:
+    github.rate_limited.add("/repos/acme/app/pulls/7/files")
+    fake_api.load([tool_call("report_findings", summary="Adds div.", findings=[
+        finding("app.py", 3, "blocker", f"Divides by zero; the key {DEFAULT_KEY} is in the log",
+                f"guard b; never print {github.token}"),
+        finding("big.py", 20, "minor", "Magic number."),
+        finding("app.py", 30, "nit", "Old code far from the change."),
+    ])])  # fmt: skip
+    done = review_pr(workspace, github, fake_api)
+    assert done.returncode == 1, done.stderr  # a blocker on the changed lines
+    posts = github.sent("POST", "/pulls/7/reviews")
+    assert len(posts) == 1
+    body = posts[0].body
+    assert body["event"] == "COMMENT" and body["commit_id"] == github.head_sha
+    placed = sorted((c["path"], c["line"], c["side"]) for c in body["comments"])
+    assert placed == [("app.py", 3, "RIGHT")]
+    # off the hunks, and in a file whose patch GitHub omitted (no inline comment there)
+    assert "Old code far from the change." in body["body"] and MARK in body["body"]
+    assert "`big.py:20` **minor** (bug): Magic number." in body["body"]
+    # the 403 secondary rate limit was waited out, then the files came page by page
+    files = [r for r in github.requests if r.path.endswith("/pulls/7/files")]
+    assert [r.status for r in files] == [403, 200, 200, 200]
+    # the file without a patch was fetched from both refs
+    assert {r.query["ref"][0] for r in github.sent("GET", "/contents/big.py")} == {
+        github.base_sha, github.head_sha,
+    }  # fmt: skip
+    for request in github.requests:
+        text = str(request.body)
+        assert DEFAULT_KEY not in text and github.token not in text
+
+
+def test_rerun_updates_instead_of_stacking(
+    workspace: Path, fake_api: FakeDeepSeek, github: FakeGitHub
+) -> None:
+    first = [
+        finding("app.py", 3, "blocker", "Divides by zero.", "guard b"),
+        finding("util.py", 2, "minor", "Magic number."),
+    ]
+    fake_api.load([tool_call("report_findings", findings=first)])
+    assert review_pr(workspace, github, fake_api).returncode == 1
+    review_id = github.reviews[0]["id"]
+    kept_id = next(c["id"] for c in github.comments if c["path"] == "app.py")
+    gone_id = next(c["id"] for c in github.comments if c["path"] == "util.py")
+    github.requests.clear()
+
+    second = [
+        finding("app.py", 3, "blocker", "Divides by zero.", "raise ValueError when b == 0"),
+        finding("app.py", 4, "major", "Reads the environment at import."),
+    ]
+    fake_api.load([tool_call("report_findings", findings=second)])
+    done = review_pr(workspace, github, fake_api, "--no-cache")
+    assert done.returncode == 1, done.stderr
+    assert [r.path for r in github.sent("PUT")] == [f"/repos/acme/app/pulls/7/reviews/{review_id}"]
+    assert [r.path for r in github.sent("PATCH")] == [f"/repos/acme/app/pulls/comments/{kept_id}"]
+    assert [r.path for r in github.sent("DELETE")] == [f"/repos/acme/app/pulls/comments/{gone_id}"]
+    posts = github.sent("POST", "/pulls/7/reviews")
+    assert len(posts) == 1 and [c["line"] for c in posts[0].body["comments"]] == [4]
+    assert sum(MARK in r["body"] for r in github.reviews) == 1  # one summary, updated
+    assert sorted((c["path"], c["line"]) for c in github.comments) == [("app.py", 3), ("app.py", 4)]
+
+    github.requests.clear()  # the same findings again: nothing is written
+    fake_api.load([tool_call("report_findings", findings=second)])
+    assert review_pr(workspace, github, fake_api, "--no-cache").returncode == 1
+    assert not [r for r in github.requests if r.method != "GET"]
+
+
+def test_model_unreachable_fails_open_and_posts_nothing(
+    workspace: Path, github: FakeGitHub
+) -> None:
+    done = review_pr(workspace, github, None)
+    assert done.returncode == 0 and "could not run" in done.stderr
+    assert not [r for r in github.requests if r.method != "GET"]
+    closed = review_pr(workspace, github, None, "--fail-closed")
+    assert closed.returncode == 3
+
+
+def test_forge_refusal_is_one_line(
+    workspace: Path, fake_api: FakeDeepSeek, github: FakeGitHub
+) -> None:
+    done = review_pr(workspace, github, fake_api, token="another-token-value-0123")
+    assert done.returncode == 3
+    assert done.stderr.strip().splitlines() == [
+        "v4code review: GitHub refused GET /repos/acme/app/pulls/7: 401 Bad credentials"
+    ]
+
+
+def test_a_copied_marker_in_someone_elses_review_is_left_alone(
+    workspace: Path, fake_api: FakeDeepSeek, github: FakeGitHub
+) -> None:
+    github.reviews.append({"id": 5, "pr": 7, "body": f"lgtm {MARK}", "user": {"login": "mallory"}})
+    github.comments.append({"id": 6, "pr": 7, "path": "app.py", "line": 3, "side": "RIGHT",
+                            "body": "x <!-- v4code-finding 0123 -->", "user": {"login": "mallory"}})  # fmt: skip
+    fake_api.load([tool_call("report_findings", findings=[finding("app.py", 2, "nit", "Name.")])])
+    done = review_pr(workspace, github, fake_api)
+    assert done.returncode == 0, done.stderr
+    assert not github.sent("PUT") and not github.sent("DELETE") and not github.sent("PATCH")
+    assert len(github.sent("POST", "/pulls/7/reviews")) == 1
+    assert github.reviews[0]["body"] == f"lgtm {MARK}" and github.comments[0]["id"] == 6
+
+
+def test_base_post_reviews_the_branchs_open_pull_request(
+    workspace: Path, fake_api: FakeDeepSeek, github: FakeGitHub
+) -> None:
+    subprocess.run(["git", "checkout", "-q", "-b", "feature"], cwd=workspace, check=True)
+    github.branches["feature"] = 7
+    fake_api.load([tool_call("report_findings", findings=[finding("app.py", 2, "nit", "Name.")])])
+    done = review_pr(workspace, github, fake_api, "--base", "main", "--post", pr=False)
+    assert done.returncode == 0, done.stderr
+    assert [c["line"] for c in github.sent("POST", "/pulls/7/reviews")[0].body["comments"]] == [2]
+    subprocess.run(["git", "checkout", "-q", "-b", "no-pr"], cwd=workspace, check=True)
+    missing = review_pr(workspace, github, None, "--base", "main", "--post", pr=False)
+    assert missing.returncode == 2
+    assert "no open pull request for branch 'no-pr' in acme/app" in missing.stderr
+
+
+def test_comments_github_will_not_place_go_into_the_body(
+    workspace: Path, fake_api: FakeDeepSeek, github: FakeGitHub
+) -> None:
+    github.unplaceable.add(("app.py", 3))  # the pull request moved on since it was read
+    fake_api.load([tool_call("report_findings", findings=[finding("app.py", 3, "nit", "Name.")])])
+    done = review_pr(workspace, github, fake_api)
+    assert done.returncode == 0, done.stderr
+    assert len(github.reviews) == 1 and not github.comments
+    assert "`app.py:3` **nit** (bug): Name." in github.reviews[0]["body"]
+    assert github.reviews[0]["body"].count(MARK) == 1
+
+
+def test_the_repository_comes_from_origin(
+    workspace: Path, fake_api: FakeDeepSeek, github: FakeGitHub
+) -> None:
+    remote = ["git", "remote", "add", "origin", "git@github.com:acme/app.git"]
+    subprocess.run(remote, cwd=workspace, check=True)
+    fake_api.load([tool_call("report_findings", findings=[])])
+    env = {"GITHUB_TOKEN": github.token, "GITHUB_API_URL": github.url, "GITHUB_REPOSITORY": None}
+    done = v4code(workspace, "review", "--pr", "7", server=fake_api, env=env)
+    assert done.returncode == 0, done.stderr
+    assert len(github.sent("POST", "/repos/acme/app/pulls/7/reviews")) == 1

@@ -1,0 +1,138 @@
+"""A pull request's change as a review target, built from GitHub's list of its files.
+
+Each file's `patch` becomes a `diff --git` section that `diff.split_files` reads as it reads
+git's own output, so chunks, skip rules and finding placement are the review's. GitHub omits
+the patch of a large file: then both sides are fetched from the pull request's refs (the
+contents API) and diffed here. Besides the changed lines, the target keeps the lines GitHub
+accepts an inline comment on (the new side's lines inside the hunks of the patches it sent).
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import urllib.parse
+from dataclasses import dataclass
+from typing import Any
+
+from v4code.forge.github import ForgeError, GitHub
+from v4code.review.diff import FileDiff, ReviewTarget, skip_reason, split_files
+
+_HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,\d+)? @@")
+MAX_CONTENT = 2_000_000  # bytes of one side fetched for a file without a patch
+
+
+@dataclass(frozen=True)
+class PullRequest:
+    repo: str  # owner/name
+    number: int
+    head_sha: str
+    base_sha: str
+    title: str
+
+    @property
+    def path(self) -> str:
+        return f"/repos/{self.repo}/pulls/{self.number}"
+
+
+@dataclass
+class PrTarget:
+    target: ReviewTarget
+    commentable: dict[str, set[int]]  # new-side lines inside the hunks, per file
+
+
+def fetch_pr(gh: GitHub, repo: str, number: int) -> PullRequest:
+    data = gh.get(f"/repos/{repo}/pulls/{number}")
+    try:
+        return PullRequest(
+            repo, number, data["head"]["sha"], data["base"]["sha"], str(data.get("title", ""))
+        )
+    except (KeyError, TypeError):
+        raise ForgeError(
+            f"GitHub's answer for pull request #{number} has no head or base"
+        ) from None
+
+
+def pr_target(gh: GitHub, pr: PullRequest, skip_globs: tuple[str, ...] = ()) -> PrTarget:
+    """The pull request's files as a ReviewTarget; secret-looking files never reach the model."""
+    from v4code.safety.secret_files import secret_in_text, secret_reason
+
+    kept: list[FileDiff] = []
+    skipped: list[tuple[str, str]] = []
+    commentable: dict[str, set[int]] = {}
+    for entry in gh.pages(f"{pr.path}/files"):
+        path = str(entry.get("filename", ""))
+        if not path:
+            continue
+        text = _section(gh, pr, entry)
+        files = split_files(text)
+        if not files:
+            skipped.append((path, "no content change"))
+            continue
+        f = files[0]
+        f.path = path
+        why = "secret file" if secret_reason(path) or secret_in_text(f.text) else None
+        why = why or skip_reason(f, skip_globs)
+        if why is None:
+            kept.append(f)
+            # A file whose patch GitHub omitted takes no inline comment: its findings go
+            # into the review's body.
+            commentable[path] = hunk_lines(f.text) if "patch" in entry else set()
+        else:
+            skipped.append((path, why))
+    return PrTarget(ReviewTarget(f"pull request #{pr.number}", kept, skipped), commentable)
+
+
+def _section(gh: GitHub, pr: PullRequest, entry: dict[str, Any]) -> str:
+    """One file of the pull request as a `diff --git` section."""
+    path = str(entry["filename"])
+    old = str(entry.get("previous_filename") or path)
+    status = str(entry.get("status", "modified"))
+    a = "/dev/null" if status == "added" else f"a/{old}"
+    b = "/dev/null" if status == "removed" else f"b/{path}"
+    head = f"diff --git a/{old} b/{path}\n"
+    patch = entry.get("patch")
+    if isinstance(patch, str):
+        body = patch if patch.endswith("\n") or not patch else patch + "\n"
+        return f"{head}--- {a}\n+++ {b}\n{body}" if body else head
+    from v4code.diffs import unified_diff
+
+    before = None if status == "added" else _contents(gh, pr.repo, old, pr.base_sha)
+    after = None if status == "removed" else _contents(gh, pr.repo, path, pr.head_sha)
+    if before == after:
+        return head  # renamed without a change, or nothing GitHub could show
+    text = unified_diff(path, before, after, context=5, label_a=f"a/{old}")
+    if text.startswith("Binary file"):
+        return f"{head}Binary files {a} and {b} differ\n"
+    return head + text
+
+
+def _contents(gh: GitHub, repo: str, path: str, ref: str) -> bytes | None:
+    """A file at `ref` (None when it does not exist there or is too large to fetch)."""
+    quoted = urllib.parse.quote(path)
+    try:
+        data = gh.get(f"/repos/{repo}/contents/{quoted}?ref={urllib.parse.quote(ref)}")
+    except ForgeError:
+        return None
+    if not isinstance(data, dict) or data.get("encoding") != "base64":
+        return None
+    if int(data.get("size", 0) or 0) > MAX_CONTENT:
+        return None
+    return base64.b64decode(str(data.get("content", "")))
+
+
+def hunk_lines(text: str) -> set[int]:
+    """The new side's line numbers inside the hunks: where GitHub takes a comment (RIGHT)."""
+    lines: set[int] = set()
+    new_line = 0
+    in_hunk = False
+    for line in text.splitlines():
+        if match := _HUNK.match(line):
+            new_line, in_hunk = int(match.group(1)), True
+        elif in_hunk and line.startswith(("+", " ")):
+            lines.add(new_line)
+            new_line += 1
+        elif in_hunk and line == "":
+            lines.add(new_line)  # a blank context line whose space was trimmed
+            new_line += 1
+    return lines

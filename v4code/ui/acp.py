@@ -1,0 +1,442 @@
+"""`v4code acp`: v4code as an Agent Client Protocol agent for editors (Zed, JetBrains).
+
+The editor starts `v4code acp` and speaks JSON-RPC over its stdio through the official SDK
+(`agent-client-protocol`, the `v4code[acp]` extra). Each ACP session is a v4code session opened
+the way the API opens one (`api.start`: the same settings layers, trust, sandbox and secret
+handling as the chat); its events become session updates (thinking, answer text, tool calls
+with their diffs, the todo list as a plan) and its approvals become permission requests with
+the chat's answers: allow once, always (this tool, or this command prefix), reject. Text sent
+to the editor is scrubbed of the API key and secret environment values, as the chat's output.
+
+Not yet: the editor's own file system and terminals (v4code reads, writes and runs commands
+itself, in the sandbox), images and audio in prompts, session modes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import acp
+from acp import schema
+
+from v4code.events import (
+    ErrorEvent,
+    Event,
+    PlanProposed,
+    PlanUpdated,
+    ReasoningDelta,
+    TextDelta,
+    ToolFinished,
+    ToolStarted,
+    TurnFinished,
+)
+from v4code.protocols import Approval, ApprovalRequest
+from v4code.textio import one_line
+from v4code.ui.headless import ScrubbedDeltas
+
+if TYPE_CHECKING:
+    from v4code.api import Session
+
+ALLOW_ONCE = "allow_once"
+ALLOW_ALWAYS = "allow_always"
+REJECT = "reject_once"
+
+STOP_REASONS: dict[str, str] = {
+    "done": "end_turn",
+    "failed": "end_turn",
+    "denied": "end_turn",
+    "error": "end_turn",
+    "limit": "max_turn_requests",
+    "interrupted": "cancelled",
+}
+"""A turn's status as the ACP stop reason (a failure is told in the answer text)."""
+
+TOOL_KINDS: dict[str, str] = {
+    "read_file": "read",
+    "list_files": "read",
+    "outline": "read",
+    "repo_map": "read",
+    "grep": "search",
+    "find_symbol": "search",
+    "edit_file": "edit",
+    "write_file": "edit",
+    "apply_edits": "edit",
+    "delete_file": "delete",
+    "move_file": "move",
+    "run_command": "execute",
+    "update_plan": "think",
+    "propose_plan": "think",
+}
+
+MODES: dict[str, str] = {
+    "read-only": "Reads only; every edit and command is refused.",
+    "ask": "Asks before each edit and command.",
+    "auto-edit": "Edits without asking; asks before commands.",
+    "full-auto": "Edits and runs commands (sandboxed) without asking.",
+}
+"""v4code's permission modes as the session's ACP modes (the chat's /mode)."""
+
+PLAN_STATUS = {"pending": "pending", "in_progress": "in_progress", "done": "completed"}
+OUTPUT_CAP = 4000  # characters of a tool's result shown in the editor (the model has it all)
+
+
+class AcpApprover:
+    """The session's Approver: a permission request to the editor, from the turn's thread."""
+
+    def __init__(self, agent: V4codeAgent, loop: asyncio.AbstractEventLoop) -> None:
+        self.agent = agent
+        self.loop = loop
+        self.session_id = ""  # known once the session is open
+
+    def decide(self, request: ApprovalRequest) -> Approval:
+        always = _always(request)
+        asked = self.agent.ask_permission(self.session_id, request, always is not None)
+        outcome = asyncio.run_coroutine_threadsafe(asked, self.loop).result()
+        if outcome == ALLOW_ONCE:
+            return Approval(True)
+        if outcome == ALLOW_ALWAYS and always is not None:
+            return Approval(True, remember=always)
+        if outcome is None:  # the editor cancelled the prompt turn
+            return Approval(False, "The user interrupted the turn.")
+        return Approval(False)
+
+
+def _always(request: ApprovalRequest) -> str | None:
+    """What "always" remembers, as in the chat: the tool, or the command's prefix when a
+    remembered prefix would cover this command (never for a compound command)."""
+    if request.command is None or request.diff is not None:
+        return "tool"
+    from v4code.ui.approval import prefix_covers
+
+    return "prefix" if prefix_covers(request.tool, request.command) else None
+
+
+def permission_options(always: bool, request: ApprovalRequest) -> list[schema.PermissionOption]:
+    options = [schema.PermissionOption(option_id=ALLOW_ONCE, name="Allow once", kind="allow_once")]
+    if always:
+        from v4code.safety.permissions import command_prefix
+
+        what = request.tool if request.command is None else f"`{command_prefix(request.command)}`"
+        name = f"Always allow {what} this session"
+        options.append(
+            schema.PermissionOption(option_id=ALLOW_ALWAYS, name=name, kind="allow_always")
+        )
+    options.append(schema.PermissionOption(option_id=REJECT, name="Reject", kind="reject_once"))
+    return options
+
+
+class V4codeAgent:
+    """The ACP agent side: sessions by id, each a v4code Session; one prompt turn at a time."""
+
+    def __init__(self, flags: dict[str, Any]) -> None:
+        self.flags = flags
+        self.client: Any = None  # the SDK's connection to the editor (acp.Client)
+        self.sessions: dict[str, Session] = {}
+        self.scrubs: dict[str, Any] = {}
+        self.deltas: dict[str, ScrubbedDeltas] = {}
+        self.busy: set[str] = set()  # sessions with a prompt turn running
+        self.pending_modes: dict[str, str] = {}  # chosen during a turn, applied at its end
+
+    def on_connect(self, conn: Any) -> None:
+        self.client = conn
+
+    async def initialize(
+        self,
+        protocol_version: int,
+        client_capabilities: Any = None,
+        client_info: Any = None,
+        **_: Any,
+    ) -> schema.InitializeResponse:
+        from v4code import __version__
+
+        return schema.InitializeResponse(
+            protocol_version=min(protocol_version, acp.PROTOCOL_VERSION),
+            agent_capabilities=schema.AgentCapabilities(
+                load_session=True,
+                prompt_capabilities=schema.PromptCapabilities(embedded_context=True),
+            ),
+            agent_info=schema.Implementation(name="v4code", title="v4code", version=__version__),
+            auth_methods=[],
+        )
+
+    async def authenticate(self, method_id: str, **_: Any) -> None:
+        return None  # the API key comes from v4code's own settings, as in the chat
+
+    async def new_session(
+        self, cwd: str, mcp_servers: Any = None, **_: Any
+    ) -> schema.NewSessionResponse:
+        session = await self._open(cwd, None)
+        return schema.NewSessionResponse(session_id=session.id, modes=modes(session))
+
+    async def load_session(
+        self, cwd: str, session_id: str, mcp_servers: Any = None, **_: Any
+    ) -> schema.LoadSessionResponse:
+        session = await self._open(cwd, session_id)
+        await self._replay(session)
+        return schema.LoadSessionResponse(modes=modes(session))
+
+    async def set_session_mode(
+        self, session_id: str, mode_id: str, **_: Any
+    ) -> schema.SetSessionModeResponse:
+        """A permission mode for the rest of the session; chosen while a prompt runs, it
+        applies once that turn ends (the turn's thread owns the session until then)."""
+        session = self._session(session_id)
+        if mode_id not in MODES:
+            known = ", ".join(MODES)
+            raise acp.RequestError.invalid_params({"message": f"no mode {mode_id} ({known})"})
+        if session_id in self.busy:
+            self.pending_modes[session_id] = mode_id
+        else:
+            session.agent.set_mode(mode_id)
+        return schema.SetSessionModeResponse()
+
+    async def _open(self, cwd: str, resume: str | None) -> Session:
+        """A v4code session in `cwd`'s workspace: the settings layers, trust and checks of
+        every start (`api.start`); a bad setting or an unknown id is a JSON-RPC error."""
+        loop = asyncio.get_running_loop()
+        approver = AcpApprover(self, loop)
+        try:
+            session = await asyncio.to_thread(_start, cwd, self.flags, approver, resume)
+        except Exception as exc:  # a V4codeError or a failed open: one line to the editor
+            raise acp.RequestError.invalid_params({"message": one_line(str(exc))}) from exc
+        from v4code.safety.redact import redactor
+
+        approver.session_id = session.id
+        self.sessions[session.id] = session
+        self.scrubs[session.id] = scrub = redactor(session.settings.api_key)
+        self.deltas[session.id] = ScrubbedDeltas(scrub)
+        return session
+
+    async def _replay(self, session: Session) -> None:
+        """A loaded session's conversation, sent again as updates (what ACP asks of a load)."""
+        for message in session.agent.conversation.history:
+            role, content = message.role, message.content
+            if not content:
+                continue
+            if role == "user":
+                update: Any = acp.update_user_message_text(self._scrub(session.id, content))
+            elif role == "assistant":
+                update = acp.update_agent_message_text(self._scrub(session.id, content))
+            else:
+                continue
+            await self.client.session_update(session_id=session.id, update=update)
+
+    def _scrub(self, session_id: str, text: str) -> str:
+        scrub = self.scrubs.get(session_id)
+        return str(scrub(text)) if scrub is not None else text
+
+    def _session(self, session_id: str) -> Session:
+        session = self.sessions.get(session_id)
+        if session is None:
+            raise acp.RequestError.invalid_params({"message": f"no session {session_id}"})
+        return session
+
+    async def prompt(self, session_id: str, prompt: list[Any], **_: Any) -> schema.PromptResponse:
+        from v4code.api import AsyncSession
+
+        session = self._session(session_id)
+        task = prompt_text(prompt)
+        if not task.strip():
+            raise acp.RequestError.invalid_params({"message": "the prompt has no text"})
+        if session_id in self.busy:
+            raise acp.RequestError.invalid_request({"message": "a prompt is already running"})
+        status = "done"
+        self.busy.add(session_id)
+        try:
+            async for event in AsyncSession(session).send(task):
+                for update in self.updates(session_id, event):
+                    await self.client.session_update(session_id=session_id, update=update)
+                if isinstance(event, TurnFinished):
+                    status = event.status
+        finally:
+            self.busy.discard(session_id)
+            if (mode := self.pending_modes.pop(session_id, None)) is not None:
+                session.agent.set_mode(mode)
+        return schema.PromptResponse(stop_reason=STOP_REASONS.get(status, "end_turn"))  # type: ignore[arg-type]
+
+    async def cancel(self, session_id: str, **_: Any) -> None:
+        session = self.sessions.get(session_id)
+        if session is not None:
+            session.cancel()
+
+    def updates(self, session_id: str, event: Event) -> list[Any]:
+        """The session updates one v4code event becomes (none for most bookkeeping events);
+        streamed text is scrubbed across chunks, what it held back sent before the rest."""
+        scrub = self.scrubs[session_id]
+        shown = (update(each, scrub) for each in self.deltas[session_id].events(event))
+        return [u for u in shown if u is not None]
+
+    async def ask_permission(
+        self, session_id: str, request: ApprovalRequest, always: bool
+    ) -> str | None:
+        """The option the editor chose (None: the prompt turn was cancelled)."""
+        scrub = self.scrubs[session_id]
+        call = schema.ToolCallUpdate(
+            tool_call_id=request.call.id,
+            title=scrub(_title(request.tool, request.args, None)),
+            kind=TOOL_KINDS.get(request.tool, "other"),  # type: ignore[arg-type]
+            status="pending",
+            content=approval_content(request, scrub) or None,
+            raw_input=request.args,
+        )
+        response = await self.client.request_permission(
+            session_id=session_id, tool_call=call, options=permission_options(always, request)
+        )
+        outcome = response.outcome
+        return None if outcome.outcome == "cancelled" else str(outcome.option_id)
+
+    def close(self) -> None:
+        for session in self.sessions.values():
+            session.close()
+        self.sessions.clear()
+
+
+def modes(session: Session) -> schema.SessionModeState:
+    available = [schema.SessionMode(id=m, name=m, description=d) for m, d in MODES.items()]
+    return schema.SessionModeState(current_mode_id=session.agent.mode, available_modes=available)
+
+
+def _start(cwd: str, flags: dict[str, Any], approver: AcpApprover, resume: str | None) -> Session:
+    from v4code.api import start
+    from v4code.config import load_settings
+    from v4code.errors import ConfigError
+    from v4code.project_layer import read_layers
+    from v4code.workspace import workspace_root
+
+    folder = Path(cwd)
+    if not folder.is_dir():
+        raise ConfigError(f"workspace {cwd} is not a directory")
+    layers = read_layers(workspace_root(folder))
+    loaded = load_settings(layers.project.root, flags, layers)
+    return start(loaded, layers, approver, resume=resume, meta={"frontend": "acp"})
+
+
+def prompt_text(blocks: list[Any]) -> str:
+    """The task: the text blocks, then embedded resources (files the editor attached) with
+    their names; images and audio are not advertised, so not expected."""
+    parts: list[str] = []
+    for block in blocks:
+        kind = getattr(block, "type", None)
+        if kind == "text":
+            parts.append(block.text)
+        elif kind == "resource" and hasattr(block.resource, "text"):
+            parts.append(f'\n<file uri="{block.resource.uri}">\n{block.resource.text}\n</file>')
+        elif kind == "resource_link":
+            parts.append(f"\n(see {block.uri})")
+    return "".join(parts)
+
+
+def _title(tool: str, args: dict[str, Any] | None, label: str | None) -> str:
+    if label:
+        return one_line(label)
+    shown = ", ".join(f"{k}={v!r}" for k, v in (args or {}).items() if isinstance(v, (str, int)))
+    return one_line(f"{tool} {shown}"[:200])
+
+
+def tool_started(event: ToolStarted, scrub: Any) -> Any:
+    label = event.summary.label if event.summary is not None else None
+    locations = (
+        [schema.ToolCallLocation(path=p) for p in event.summary.paths] if event.summary else []
+    )
+    return acp.start_tool_call(
+        event.call.id,
+        scrub(_title(event.call.name, event.args, label)),
+        kind=TOOL_KINDS.get(event.call.name, "other"),  # type: ignore[arg-type]
+        status="in_progress",
+        locations=locations or None,
+        raw_input=event.args,
+    )
+
+
+def tool_finished(event: ToolFinished, scrub: Any) -> Any:
+    failed = event.denied or event.result.is_error
+    text = event.result.text
+    if len(text) > OUTPUT_CAP:
+        text = text[:OUTPUT_CAP] + f"\n… ({len(event.result.text) - OUTPUT_CAP} more characters)"
+    label = event.summary.label if event.summary is not None else None
+    return acp.update_tool_call(
+        event.call.id,
+        title=scrub(one_line(label)) if label else None,
+        status="failed" if failed else "completed",
+        content=[acp.tool_content(acp.text_block(scrub(text)))] if text else None,
+    )
+
+
+def approval_content(request: ApprovalRequest, scrub: Any) -> list[Any]:
+    """What the editor shows with the question: each file's change as a diff, or the command."""
+    if request.preview.texts:
+        return [
+            acp.tool_diff_content(
+                path, scrub(after or ""), None if before is None else scrub(before)
+            )
+            for path, before, after in request.preview.texts
+        ]
+    if request.command is not None:
+        where = f" (in {request.cwd})" if request.cwd else ""
+        sandbox = "sandboxed" if request.sandboxed else "not sandboxed"
+        text = f"$ {request.command}\n{sandbox}{where}"
+        if request.guard_reason:
+            text += f"\n{request.guard_reason}"
+        return [acp.tool_content(acp.text_block(scrub(text)))]
+    if request.note:
+        return [acp.tool_content(acp.text_block(scrub(request.note)))]
+    return []
+
+
+def update(event: Event, scrub: Any) -> Any:
+    """One event as a session update, or None (deltas come here scrubbed already)."""
+    if isinstance(event, ReasoningDelta):
+        return acp.update_agent_thought_text(event.text)
+    if isinstance(event, TextDelta):
+        return acp.update_agent_message_text(event.text)
+    if isinstance(event, ToolStarted):
+        return tool_started(event, scrub)
+    if isinstance(event, ToolFinished):
+        return tool_finished(event, scrub)
+    if isinstance(event, (PlanUpdated, PlanProposed)):
+        return plan_update(event.items)
+    if isinstance(event, ErrorEvent):
+        return acp.update_agent_message_text(scrub(f"\n\nv4code: {event.message}"))
+    return None
+
+
+def plan_update(items: tuple[dict[str, str], ...]) -> Any:
+    return acp.update_plan(
+        acp.plan_entry(
+            item.get("step", ""),
+            status=PLAN_STATUS.get(item.get("status", ""), "pending"),  # type: ignore[arg-type]
+        )
+        for item in items
+    )
+
+
+STDIO_LIMIT = 50 * 1024 * 1024  # one JSON-RPC line may carry a large file the editor attached
+
+
+async def _protocol_streams() -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """stdin and a private copy of stdout for JSON-RPC alone; file descriptor 1 itself then
+    points at stderr, so a stray print or a program that inherits it cannot corrupt the
+    protocol (the editor shows stderr as the agent's log)."""
+    from acp.stdio import stdio_streams
+
+    protocol_out = os.fdopen(os.dup(1), "wb", buffering=0)
+    os.dup2(2, 1)
+    sys.stdout = protocol_out  # what the SDK connects, this once
+    try:
+        return await stdio_streams(limit=STDIO_LIMIT)
+    finally:
+        sys.stdout = sys.stderr
+
+
+async def serve(flags: dict[str, Any]) -> None:
+    """Answer the editor on stdin/stdout until it closes the connection."""
+    agent = V4codeAgent(flags)
+    reader, writer = await _protocol_streams()
+    try:
+        await acp.run_agent(agent, writer, reader)  # type: ignore[arg-type]
+    finally:
+        await asyncio.to_thread(agent.close)
