@@ -14,14 +14,13 @@ import argparse
 import asyncio
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-import _common  # noqa: F401  (puts tests/ on sys.path)
+import _common  # (also puts tests/ on sys.path)
 import acp
 from acp import schema
 from fake_api import FakeDeepSeek, text
@@ -80,11 +79,7 @@ def main() -> None:
     parser.add_argument("-n", type=int, default=9, help="prompts (default 9)")
     rounds = parser.parse_args().n
     with tempfile.TemporaryDirectory(prefix="v4code-acp-") as tmp, FakeDeepSeek() as server:
-        repo = Path(tmp) / "repo"
-        repo.mkdir()
-        (repo / "README.md").write_text("# repo\n")
-        for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "init"]):
-            subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True)
+        repo = _common.committed_repo(Path(tmp) / "repo", {"README.md": "# repo\n"})
         server.load([text(f"Answer {n}.", reasoning="Think.") for n in range(rounds)])
         env = os.environ | {
             "DEEPSEEK_API_KEY": "sk-bench-0123456789",

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import _common  # noqa: F401  (puts tests/ on sys.path)
+import _common  # (also puts tests/ on sys.path)
 from fake_api import FakeDeepSeek, text, tool_call
 
 TASK = "fix the add function in calc.py"
@@ -40,12 +40,9 @@ def script() -> list[dict[str, object]]:
 
 
 def fresh_repo(base: Path, n: int) -> Path:
-    root = base / f"repo{n}"
-    root.mkdir()
-    (root / "calc.py").write_text("def add(a, b):\n    return a - b\n")
-    for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "calc"]):
-        subprocess.run(["git", *args], cwd=root, check=True, capture_output=True)
-    return root
+    return _common.committed_repo(
+        base / f"repo{n}", {"calc.py": "def add(a, b):\n    return a - b\n"}
+    )
 
 
 def main() -> None:

@@ -35,6 +35,7 @@ import _common  # noqa: F401  (puts tests/ on sys.path)
 import team_scenario as sc
 from fake_api import start_subprocess_server
 
+from v4code.backends.openai_compat import wire_usage
 from v4code.config import Settings
 from v4code.pricing import cost_of
 from v4code.types import Usage
@@ -60,17 +61,6 @@ class Run:
     result: dict[str, Any]
     violations: list[str]
     usd: dict[str, float] = field(default_factory=dict)  # "off-peak" / "peak"
-
-
-def _usage(raw: dict[str, Any] | None) -> Usage:
-    raw = raw or {}
-    return Usage(
-        prompt_tokens=raw.get("prompt_tokens", 0),
-        completion_tokens=raw.get("completion_tokens", 0),
-        cache_hit_tokens=raw.get("prompt_cache_hit_tokens", 0),
-        cache_miss_tokens=raw.get("prompt_cache_miss_tokens", 0),
-        reasoning_tokens=(raw.get("completion_tokens_details") or {}).get("reasoning_tokens", 0),
-    )
 
 
 def _env(base_url: str, home: Path, sandbox: bool) -> dict[str, str]:
@@ -108,7 +98,7 @@ def run_scenario(setting: str, work: Path, sandbox: bool = False, thinking: int 
         recorded, violations = fake.stop()
     posts = [r for r in recorded if r["method"] == "POST"]
     requests = [
-        Request(r["body"]["model"], _usage(r.get("usage")), i > 0 and _asks(r["body"]))
+        Request(r["body"]["model"], wire_usage(r.get("usage") or {}), i > 0 and _asks(r["body"]))
         for i, r in enumerate(posts)
     ]
     try:

@@ -10,12 +10,11 @@ step 12 compacts first (`compact_on_switch`): one more request, on Flash, answer
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
-import _common  # noqa: F401  (puts tests/ on sys.path)
+import _common  # (also puts tests/ on sys.path)
 from fake_api import step, text, tool_call
 
 TASK = "the discounted invoice total is wrong (test_discounted_total fails): fix it"
@@ -175,17 +174,7 @@ FILES = {
 
 def make_repo(where: Path) -> Path:
     """The package, committed in a fresh git repository at `where`."""
-    for name, content in FILES.items():
-        path = where / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(content)
-    for args in (
-        ["init", "-q", "-b", "main"],
-        ["add", "-A"],
-        ["-c", "user.email=b@example.com", "-c", "user.name=b", "commit", "-qm", "ledger"],
-    ):
-        subprocess.run(["git", *args], cwd=where, check=True, capture_output=True)
-    return where
+    return _common.committed_repo(where, FILES, "ledger")
 
 
 THOUGHTS = (

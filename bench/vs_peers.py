@@ -41,7 +41,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import _common  # noqa: F401  (puts tests/ on sys.path)
+import _common  # (also puts tests/ on sys.path)
 from fake_api import start_subprocess_server, text, tool_call
 
 CALC = "def add(a, b):\n    return a - b\n"
@@ -52,16 +52,7 @@ PYTEST = f"{sys.executable} -m pytest -q -p no:cacheprovider"
 
 
 def make_repo(where: Path) -> Path:
-    where.mkdir(parents=True)
-    (where / "calc.py").write_text(CALC)
-    (where / "test_calc.py").write_text(TEST_CALC)
-    for args in (
-        ["init", "-q", "-b", "main"],
-        ["-c", "user.email=b@example.com", "-c", "user.name=b", "add", "-A"],
-        ["-c", "user.email=b@example.com", "-c", "user.name=b", "commit", "-qm", "calc"],
-    ):
-        subprocess.run(["git", *args], cwd=where, check=True, capture_output=True)
-    return where
+    return _common.committed_repo(where, {"calc.py": CALC, "test_calc.py": TEST_CALC}, "calc")
 
 
 def v4code_steps() -> list[dict[str, Any]]:

@@ -40,6 +40,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "v4code.engines.sources",
             "v4code.home",
             "v4code.project_rules",
+            "v4code.prompt_files",
             "v4code.tool_args",
         ),
     ),

@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from cli_harness import v4code
 
 from v4code.errors import ConfigError
 from v4code.globs import compile_glob
@@ -167,3 +168,18 @@ def test_state_files_and_report(tmp_path: Path) -> None:
     assert "| u2 | red |" in to_markdown(data)
     assert cause("agent limit: cost limit reached ($0.51 of $0.50)") == "agent limit"
     assert not list(run_dir.path.rglob("*.v4code-tmp"))
+
+
+def test_one_unit_is_counted_as_one_unit(tmp_path: Path) -> None:
+    """`batch plan` of one file says `1 unit written`, and the report `1 unit: ...`."""
+    repo = tmp_path / "repo"
+    (repo / "src").mkdir(parents=True)
+    (repo / "src" / "a.py").write_text("")
+    _repo(repo)
+    done = v4code(repo, "batch", "plan", "Fix {path}", "--each", "src/*.py", "-o", "jobs.jsonl")
+    assert done.returncode == 0, done.stderr
+    assert "1 unit written" in done.stdout + done.stderr
+    run_dir = RunDir(tmp_path / "run")
+    run_dir.create("r1", read_manifest(repo / "jobs.jsonl"), RunOptions().to_dict())
+    run_dir.save(UnitState("src-a.py", status="green", cost_usd=0.01))
+    assert "\n1 unit: 1 green, 0 red" in to_markdown(summary(run_dir))

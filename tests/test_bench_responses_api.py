@@ -12,6 +12,7 @@ from typing import Any
 import openai
 import pytest
 from fake_api import FakeDeepSeek, start_subprocess_server, text, tool_call
+from fake_api.pytest_plugin import checked, running
 from openai import OpenAI
 
 RESPONSES_API = Path(__file__).resolve().parents[1] / "bench" / "responses_api.py"
@@ -27,22 +28,13 @@ def _api() -> Any:
 
 @pytest.fixture(scope="module")
 def responses_server() -> Iterator[FakeDeepSeek]:
-    server = FakeDeepSeek(apis=[_api()]).start()
-    try:
-        yield server
-    finally:
-        server.stop()
+    yield from running(FakeDeepSeek(apis=[_api()]))
 
 
 @pytest.fixture
 def fake_api(responses_server: FakeDeepSeek) -> Iterator[FakeDeepSeek]:
     """The server answering /responses too, reset; a broken rule or a leftover step fails."""
-    responses_server.reset()
-    yield responses_server
-    problems = responses_server.problems()
-    responses_server.reset()
-    if problems:
-        pytest.fail("fake_api problems:\n  " + "\n  ".join(problems), pytrace=False)
+    yield from checked(responses_server)
 
 
 SHELL_TOOL = {

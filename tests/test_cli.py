@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 import pytest
+from cli_harness import v4code
 from click.testing import CliRunner
 from fake_api import FakeDeepSeek, text, tool_call
 
@@ -264,3 +265,19 @@ def test_an_error_inside_a_command_is_one_line_with_its_exit_code(tmp_path: Path
     hook = CliRunner().invoke(main, ["hook", "install", "-C", str(tmp_path)])
     assert hook.exit_code == 2 and hook.output.startswith("v4code hook: ")
     assert len(hook.output.splitlines()) == 1
+
+
+def test_acp_without_its_sdk_says_how_to_install_it_from_a_checkout(
+    workspace: Path, tmp_path: Path
+) -> None:
+    """v4code is not on PyPI: the hint names the extra from a checkout and the SDK's own package,
+    never `pip install 'v4code[acp]'`, which would fetch whatever another project published."""
+    shadow = tmp_path / "shadow"
+    (shadow / "acp").mkdir(parents=True)
+    (shadow / "acp" / "__init__.py").write_text("raise ImportError('no acp here')\n")
+    done = v4code(workspace, "acp", env={"PYTHONPATH": str(shadow)}, stdin="")
+    assert done.returncode == 2, done.stderr
+    message = done.stderr.strip()
+    assert len(message.splitlines()) == 1 and "Traceback" not in message
+    assert "'.[acp]'" in message and "agent-client-protocol" in message
+    assert "v4code[acp]" not in message

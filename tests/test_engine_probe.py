@@ -149,7 +149,7 @@ def test_the_probe_never_follows_a_models_redirect_with_the_key(
     from v4code.engines.probe import Prober
 
     base_url, seen = redirecting_models
-    models, where = Prober(base_url, "sk-probe-0123456789", "vllm", 5).models()
+    models, where = Prober(base_url, "sk-probe-0123456789", 5).models()
     assert models is None and where.endswith("/v1/models: HTTP 302")
     assert seen == []
 

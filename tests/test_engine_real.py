@@ -26,7 +26,8 @@ from v4code.cli import main
 from v4code.config import user_config_path
 from v4code.engines.probe import FAIL, PASS, WARN, probe
 
-pytestmark = pytest.mark.engine
+# real inference on CPU, beside another test worker on 2 cores: more than the default 120 s
+pytestmark = [pytest.mark.engine, pytest.mark.timeout(600)]
 
 NEEDED = ("llama_cpp", "gguf", "uvicorn", "fastapi", "sse_starlette", "numpy")
 

@@ -11,7 +11,8 @@ from collections.abc import Iterator
 import pytest
 from fake_github import FakeGitHub, PullFile
 
-from v4code.forge.github import MAX_WAIT, ForgeError, GitHub, next_link, scrubbed
+from v4code.forge.github import MAX_WAIT, ForgeError, GitHub, next_link
+from v4code.safety.redact import scrubbed
 
 
 @pytest.fixture
@@ -29,6 +30,15 @@ def client(server: FakeGitHub, waits: list[float]) -> GitHub:
 
 
 def test_pages_are_followed_and_a_short_rate_limit_is_waited_out(github: FakeGitHub) -> None:
+    github.rate_limited.add("/repos/acme/app/pulls/1/files")
+    waits: list[float] = []
+    files = client(github, waits).pages("/repos/acme/app/pulls/1/files")
+    assert [f["filename"] for f in files] == [f"f{i}.py" for i in range(5)]
+    assert waits == [1.0]
+
+
+def test_header_names_are_read_in_any_case(github: FakeGitHub) -> None:
+    github.lower_headers = True  # `link`, `retry-after`: a proxy in front of the API
     github.rate_limited.add("/repos/acme/app/pulls/1/files")
     waits: list[float] = []
     files = client(github, waits).pages("/repos/acme/app/pulls/1/files")
@@ -100,3 +110,79 @@ def test_a_redirect_is_not_followed_with_the_token() -> None:
         server.shutdown()
         server.server_close()
     assert seen == ["Bearer tok-0123456789"]  # one request: the redirect was not followed
+
+
+def test_a_patch_line_numbers_agree_across_a_blank_context_line_without_its_space() -> None:
+    """A blank context line whose leading space was trimmed still takes a line: the changed
+    lines, the numbers shown to the model and the lines a comment may sit on all agree."""
+    from v4code.review.diff import numbered
+    from v4code.review.pr_target import fetch_pr, pr_target
+
+    server = FakeGitHub().start()
+    server.files[3] = [PullFile("a.py", "@@ -1,3 +1,4 @@\n a = 1\n\n+b = 2\n c = 3")]
+    try:
+        gh = GitHub(server.url, server.token)
+        target = pr_target(gh, fetch_pr(gh, server.repo, 3))
+    finally:
+        server.stop()
+    [f] = target.target.files
+    assert f.changed_lines == {3}
+    assert "     3 +b = 2" in numbered(f.text)
+    assert target.commentable == {"a.py": {1, 2, 3, 4}}
+
+
+def test_an_answer_that_is_not_json_is_one_line() -> None:
+    """GITHUB_API_URL set to the web server (an HTML page) is said, not a traceback."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            page = b"<!DOCTYPE html><html>Sign in</html>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(page)))
+            self.end_headers()
+            self.wfile.write(page)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        gh = GitHub(f"http://127.0.0.1:{server.server_address[1]}", "tok-0123456789")
+        with pytest.raises(
+            ForgeError, match="^GitHub's answer to GET /repos/a/b/pulls/1 is not JSON"
+        ):
+            gh.get("/repos/a/b/pulls/1")
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_an_answer_cut_short_is_one_line() -> None:
+    """The connection closing mid-answer is said as GitHub not reached, not a traceback."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Length", "100")
+            self.end_headers()
+            self.wfile.write(b'{"number": ')
+            self.close_connection = True
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        gh = GitHub(f"http://127.0.0.1:{server.server_address[1]}", "tok-0123456789")
+        with pytest.raises(ForgeError, match="^GitHub could not be reached"):
+            gh.get("/repos/a/b/pulls/1")
+    finally:
+        server.shutdown()
+        server.server_close()

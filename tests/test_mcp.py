@@ -411,3 +411,20 @@ def test_reinstalling_mcp_tools_keeps_a_project_tool_whose_name_has_the_separato
     session = McpSession(tmp_path, PermissionPolicy("ask"), None, LoadedServers(()))
     session.install(registry)
     assert registry.names() == ["db__query"]
+
+
+def test_a_server_still_starting_is_named_with_the_setting_that_waits_longer(
+    workspace: Path, fake_api: FakeDeepSeek, v4code_home: Path
+) -> None:
+    """The first request went without the server's tools: the notice says how long it waited
+    and which setting makes it wait longer, so the user can tell a slow start from a bug."""
+    write_user_config(v4code_home, mcp_table("t", allow=["t__*"], timeout=30))
+    fake_api.load([text("done")])
+    result = v4code(
+        workspace, "run", "say hi", server=fake_api, env={"V4CODE_MCP_STARTUP_WAIT": "0"}
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    names = [t["function"]["name"] for t in fake_api.chat_requests[0].body["tools"]]
+    assert "t__echo" not in names
+    notice = next(line for line in result.stderr.splitlines() if "MCP server t " in line)
+    assert "still starting after 0 s" in notice and "mcp_startup_wait" in notice

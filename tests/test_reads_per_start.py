@@ -18,7 +18,6 @@ import pytest
 from click.testing import CliRunner
 from fake_api import FakeDeepSeek, text
 
-import v4code.config
 import v4code.safety.trust as trust
 import v4code.toml_tables
 from v4code.cli import main
@@ -68,20 +67,32 @@ class Reads:
             return parse(text, source)
 
         monkeypatch.setattr(trust, "_hash_folder", hashing)
-        for module in (v4code.toml_tables, v4code.config):
-            monkeypatch.setattr(module, "parse_toml", parsing)
+        monkeypatch.setattr(v4code.toml_tables, "parse_toml", parsing)  # every config parse
+
+
+def user_setup(
+    workspace: Path,
+    fake_api: FakeDeepSeek,
+    monkeypatch: pytest.MonkeyPatch,
+    steps: list[dict[str, object]],
+    more: str = "",
+) -> Path:
+    """The user's endpoint in their config file (plus `more`), a key, `workspace` as the
+    current folder and `steps` scripted; the user's config file."""
+    config = Path(os.environ["V4CODE_HOME"]) / "config.toml"
+    config.write_text(f'base_url = "{fake_api.base_url}"\n{more}')
+    monkeypatch.setenv("DEEPSEEK_API_KEY", "sk-test-key-0123456789")
+    monkeypatch.setenv("V4CODE_SANDBOX", "false")
+    monkeypatch.chdir(workspace)
+    fake_api.load(steps)
+    return config
 
 
 def start(
     workspace: Path, fake_api: FakeDeepSeek, monkeypatch: pytest.MonkeyPatch, *args: str
 ) -> Reads:
     """`v4code run ARGS` with the user's endpoint in their config file; what it read."""
-    home = Path(os.environ["V4CODE_HOME"])
-    (home / "config.toml").write_text(f'base_url = "{fake_api.base_url}"\nmax_steps = 7\n')
-    monkeypatch.setenv("DEEPSEEK_API_KEY", "sk-test-key-0123456789")
-    monkeypatch.setenv("V4CODE_SANDBOX", "false")
-    monkeypatch.chdir(workspace)
-    fake_api.load([text("done")])
+    user_setup(workspace, fake_api, monkeypatch, [text("done")], "max_steps = 7\n")
     reads = Reads(monkeypatch)
     result = CliRunner().invoke(main, ["run", *args])
     assert result.exit_code == 0, result.output
@@ -128,12 +139,7 @@ def test_a_chat_start_computes_the_trust_once_and_parses_each_config_once(
     from v4code.ui.repl import run_repl
 
     trusted_repository(workspace)
-    home = Path(os.environ["V4CODE_HOME"])
-    (home / "config.toml").write_text(f'base_url = "{fake_api.base_url}"\n')
-    monkeypatch.setenv("DEEPSEEK_API_KEY", "sk-test-key-0123456789")
-    monkeypatch.setenv("V4CODE_SANDBOX", "false")
-    monkeypatch.chdir(workspace)
-    fake_api.load([text("done")])
+    user_setup(workspace, fake_api, monkeypatch, [text("done")])
     reads = Reads(monkeypatch)
     console = Console(file=io.StringIO(), width=120, color_system=None, highlight=False)
     with create_pipe_input() as pipe:
@@ -162,11 +168,8 @@ def test_a_review_start_computes_the_trust_once_and_parses_each_config_once(
     trust.grant(workspace)  # the new prompts are part of what the user trusts
     (workspace / "app.py").write_text("x = 1\n")
     subprocess.run(["git", "add", "app.py"], cwd=workspace, check=True)
-    home = Path(os.environ["V4CODE_HOME"])
-    (home / "config.toml").write_text(f'base_url = "{fake_api.base_url}"\n')
-    monkeypatch.setenv("DEEPSEEK_API_KEY", "sk-test-key-0123456789")
-    monkeypatch.chdir(workspace)
-    fake_api.load([tool_call("report_findings", findings=[], summary="Fine.")])
+    steps = [tool_call("report_findings", findings=[], summary="Fine.")]
+    user_config = user_setup(workspace, fake_api, monkeypatch, steps)
     reads = Reads(monkeypatch)
     result = CliRunner().invoke(main, ["review", "--no-cache"])
     assert result.exit_code == 0, result.output
@@ -174,4 +177,4 @@ def test_a_review_start_computes_the_trust_once_and_parses_each_config_once(
     (request,) = fake_api.chat_requests
     assert request.json["messages"][0]["content"].startswith("PROJECT REVIEWER")
     assert reads.trust == 1
-    assert reads.parses == {str(home / "config.toml"): 1, str(project_config): 1}
+    assert reads.parses == {str(user_config): 1, str(project_config): 1}

@@ -233,6 +233,20 @@ def test_the_session_log_keeps_a_placeholder(tmp_path: Path) -> None:
     assert SECRET not in text and "withheld" in text and "ordinary" in text
 
 
+def test_a_childs_records_keep_out_what_the_session_withholds(tmp_path: Path) -> None:
+    """A child agent's transcript goes into the same file: text withheld from the session's
+    lines (before or after the child started) stays out of the child's lines too."""
+    log = SessionLog(tmp_path / "s.jsonl", "s")
+    first = f'<file path=".env">\nA="{SECRET}"\n</file>'
+    log.withhold_text(first)
+    child = log.for_child("call_9")
+    later = f'<file path="key.pem">\n{SECRET}-PEM\n</file>'
+    log.withhold_text(later)
+    child.message(Message(role="user", content=f"brief:\n{first}\nand\n{later}"))
+    text = log.path.read_text()
+    assert SECRET not in text and "withheld" in text and '"child": "call_9"' in text
+
+
 def test_compaction_keeps_the_placeholder_for_a_withheld_result(tmp_path: Path) -> None:
     """Compaction logs the kept turns again: a secret read in them must stay out of the file."""
     log = SessionLog(tmp_path / "s.jsonl", "s")

@@ -94,3 +94,27 @@ def test_a_broken_cards_file_is_ignored_and_replaced(tmp_path: Path) -> None:
     again = ToolRegistry.load([tools_dir()], cards=ToolCards(cards_file))
     assert again.schemas() == eager.schemas()
     assert [t.risk for t in again] == [t.risk for t in eager]
+
+
+def test_setting_up_mcp_tools_imports_no_tool_module(tmp_path: Path) -> None:
+    """A session with MCP servers adds their tools at its first turn: the bundled tools stay
+    known by their cards, and only an earlier install's MCP tools are taken out."""
+    from v4code.mcp.config import LoadedServers
+    from v4code.mcp.session import McpSession
+    from v4code.safety.permissions import PermissionPolicy
+    from v4code.toolkit import Tool
+
+    folder = tmp_path / "tools"
+    folder.mkdir()
+    echo = write_tool(folder, "echo")
+    cards_file = tmp_path / "cards.json"
+    ToolRegistry.load([folder], cards=ToolCards(cards_file))
+    imported(echo)
+    forget(folder)
+    registry = ToolRegistry.load([folder], cards=ToolCards(cards_file))
+    schema = {"type": "object", "properties": {}}
+    registry.add(Tool.from_schema("docs__search", "Search.", schema, lambda ctx: "", risk="read"))
+    mcp = McpSession(tmp_path, PermissionPolicy("ask"), None, LoadedServers(()))
+    assert mcp.install(registry) == []
+    assert registry.names() == ["echo"]
+    assert not imported(echo)

@@ -83,7 +83,9 @@ def test_a_new_tool_is_one_file(
         view.handle(event)
     assert "• count notes.txt 3 lines" in out.getvalue()
     err = io.StringIO()
-    HeadlessRenderer("text", out=io.StringIO(), err=err).run(events, session.agent.session_id)
+    renderer = HeadlessRenderer("text", out=io.StringIO(), err=err)
+    for event in events:
+        renderer.render(event)
     assert "• count notes.txt" in err.getvalue()
     names = [t["function"]["name"] for t in fake_api.chat_requests[0].body["tools"]]
     assert "count_lines" in names

@@ -22,6 +22,7 @@ from v4code.edits.operations import (
     prepare_write,
 )
 from v4code.errors import ToolError
+from v4code.project_layer import read_project_layer
 from v4code.safety.trust import (
     CHANGED_NOTICE,
     UNTRUSTED_NOTICE,
@@ -113,7 +114,7 @@ def test_untrusted_config_tools_and_prompts_are_ignored(tmp_path: Path) -> None:
     assert loaded.notices == (UNTRUSTED_NOTICE,)
     assert "project_tool" not in load_registry(tmp_path).names()
     assert not (tmp_path / "MARKER").exists()
-    assert "PLANTED" not in load_prompt("compact", tmp_path)
+    assert "PLANTED" not in load_prompt("compact", read_project_layer(tmp_path))
 
 
 def test_trusted_config_tools_and_prompts_are_used(tmp_path: Path) -> None:
@@ -123,7 +124,7 @@ def test_trusted_config_tools_and_prompts_are_used(tmp_path: Path) -> None:
     assert loaded.settings.model == "project-model" and loaded.notices == ()
     assert "project_tool" in load_registry(tmp_path).names()
     assert (tmp_path / "MARKER").exists()
-    assert "PLANTED" in load_prompt("compact", tmp_path)
+    assert "PLANTED" in load_prompt("compact", read_project_layer(tmp_path))
 
 
 def test_a_project_never_sets_endpoint_key_sandbox_wider_modes_or_review_skips(

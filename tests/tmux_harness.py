@@ -57,6 +57,7 @@ def start_v4code(
     env = {
         "V4CODE_HOME": str(home), "DEEPSEEK_API_KEY": "sk-test-tmux", "DEEPSEEK_BASE_URL": base_url,
         "TERM": "xterm-256color", "PATH": os.environ.get("PATH", ""),
+        "V4CODE_MCP_STARTUP_WAIT": "120",  # see conftest: the runner may be slow
     }  # fmt: skip
     command = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
     command = f"env -i {command} {shlex.quote(sys.executable)} -m v4code"

@@ -6,6 +6,7 @@ from typing import Any
 
 from v4code.repo.search import search
 from v4code.safety.secret_files import SecretFiles
+from v4code.textio import counted
 from v4code.toolkit import ToolContext, ToolOutput, cap_output, tool
 from v4code.types import ToolSummary
 from v4code.workspace import relative_to_root
@@ -20,7 +21,7 @@ def _summary(args: dict[str, Any], data: object) -> ToolSummary:
     counts = {}
     if isinstance(data, dict) and "matches" in data:
         n = counts["matches"] = int(data["matches"])
-        label += f" {n} match" + ("" if n == 1 else "es")
+        label += f" {counted(n, 'match', 'matches')}"
     return ToolSummary(label, paths=(where,) if isinstance(where, str) else (), counts=counts)
 
 

@@ -8,7 +8,7 @@ from v4code.errors import ToolError
 from v4code.globs import glob_matches
 from v4code.repo.files import WALK_LIMIT
 from v4code.repo.files import list_files as workspace_files
-from v4code.textio import one_line
+from v4code.textio import counted, one_line
 from v4code.toolkit import ToolContext, ToolOutput, cap_output, tool
 from v4code.types import ToolSummary
 from v4code.workspace import relative_to_root
@@ -23,7 +23,7 @@ def _summary(args: dict[str, Any], data: object) -> ToolSummary:
     counts = {}
     if isinstance(data, dict) and "count" in data:
         counts["files"] = int(data["count"])
-        label += f" {data['count']} files"
+        label += f" {counted(counts['files'], 'file')}"
     return ToolSummary(label, paths=(path,), counts=counts)
 
 

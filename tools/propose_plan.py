@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from v4code.errors import ToolError
-from v4code.textio import one_line
+from v4code.textio import counted, one_line
 from v4code.toolkit import ToolContext, ToolOutput, tool
 from v4code.types import ToolSummary
 
@@ -15,7 +15,8 @@ MAX_STEPS = 50
 def _summary(args: dict[str, Any], data: object) -> ToolSummary:
     """`plan 4 steps, 2 files`."""
     steps, files = args.get("steps") or [], args.get("files") or []
-    return ToolSummary(f"plan {len(steps)} steps, {len(files)} files", paths=tuple(files))
+    label = f"plan {counted(len(steps), 'step')}, {counted(len(files), 'file')}"
+    return ToolSummary(label, paths=tuple(files))
 
 
 def _clean(values: list[str]) -> list[str]:

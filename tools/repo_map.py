@@ -6,6 +6,7 @@ from typing import Any
 
 from v4code.errors import ToolError
 from v4code.repomap import repo_map as build_map
+from v4code.textio import counted
 from v4code.toolkit import ToolContext, ToolOutput, cap_output, tool
 from v4code.types import ToolSummary
 
@@ -20,7 +21,7 @@ def _summary(args: dict[str, Any], data: object) -> ToolSummary:
     counts = {}
     if isinstance(data, dict) and "files" in data:
         counts["files"] = int(data["files"])
-        label += f" {counts['files']} files"
+        label += f" {counted(counts['files'], 'file')}"
     return ToolSummary(label, counts=counts)
 
 

@@ -24,19 +24,6 @@ if TYPE_CHECKING:
     )
     from v4code.errors import ConfigError, V4codeError
 
-_API = frozenset(
-    {
-        "Approval",
-        "ApprovalRequest",
-        "AsyncSession",
-        "AsyncTurn",
-        "Result",
-        "Session",
-        "Turn",
-        "open_session",
-        "open_session_async",
-    }
-)
 _ERRORS = frozenset({"ConfigError", "V4codeError"})
 
 __all__ = [
@@ -56,13 +43,13 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    """`v4code.open_session` and the API's types, imported on first use."""
-    if name in _API:
-        from v4code import api
-
-        return getattr(api, name)
+    """`v4code.open_session`, the API's types and its errors, imported on first use."""
+    if name not in __all__:
+        raise AttributeError(f"module 'v4code' has no attribute {name!r}")
     if name in _ERRORS:
         from v4code import errors
 
         return getattr(errors, name)
-    raise AttributeError(f"module 'v4code' has no attribute {name!r}")
+    from v4code import api
+
+    return getattr(api, name)

@@ -61,7 +61,6 @@ if TYPE_CHECKING:
     from v4code.toolkit import Checkpoints
 
 E = TypeVar("E", bound=Event | StreamEvent)
-T = TypeVar("T")
 FirstMessage = Callable[[str, CancelToken], tuple[str, list[str]]]
 """The task -> the session's first user message and notices (app.py adds the repo map)."""
 
@@ -93,11 +92,10 @@ class Agent(AgentControls):
         tool_setup: Callable[[ToolRegistry], list[str]] | None = None,
         hooks: Hooks | None = None,
         first_message: FirstMessage | None = None,
-        tool_context: ToolContext | None = None,
     ) -> None:
         self._settings = settings
-        # What every tool call gets (no settings, no key); the wiring may hand one with seams.
-        self._tools_context = tool_context or ToolContext.for_session(root, settings)
+        # What every tool call gets (no settings, no key); `give_agents` adds a seam.
+        self._tools_context = ToolContext.for_session(root, settings)
         self._backend = backend
         self.registry = registry
         self.root = root
@@ -219,10 +217,7 @@ class Agent(AgentControls):
                     break
                 for group in self._call_groups(reply.calls):
                     state.check_time(self._settings)  # no call starts once time is up
-                    if len(group) == 1:
-                        yield from self._handle_call(group[0], state)
-                    else:
-                        yield from self._handle_parallel(group, state)
+                    yield from self._handle_calls(group, state)
                 if state.ended_by_tool:
                     break
         except StopTurn as stop:
@@ -286,30 +281,32 @@ class Agent(AgentControls):
         full = self.last_prompt_tokens / max(self._settings.context_window, 1)
         yield compaction.starting(auto, full)
         model = self._settings.compact_model or self.model  # a role of its own, priced so
-        summarise = compaction.compact(
-            history, cut, self.model_stream, model=model, kept=self.plan.for_model()
-        )
-        new = yield from self._recorded(summarise, model)
-        if new is not None:
-            self.replace_history(new)
+        request = compaction.summary_request(model, history[:cut])
+        recent, kept = history[cut:], self.plan.for_model()
+        done = yield from self._summarised(request, lambda s: compaction.rebuild(s, recent, kept))
+        if done:
             yield self.record(compaction.compacted(cut))
 
-    def _recorded(
-        self, events: Generator[Event | UsageChunk, None, T], model: str | None = None
-    ) -> Generator[Event, None, T]:
-        """Pass on what `events` yields, recorded (usage priced first, as `model`'s when
-        given); return its result."""
+    def _summarised(
+        self, request: ChatRequest, rebuild: Callable[[str], list[Message]]
+    ) -> Generator[Event, None, bool]:
+        """Both compactions' one request: the summary asked with `request` (its retries and
+        failures recorded, its usage priced as `request.model`'s), and the history replaced
+        with what `rebuild` makes of it. False when no summary came."""
+        answer = compaction.summarise(request, self.model_stream)
         while True:
             try:
-                event = next(events)
+                event = next(answer)
             except StopIteration as done:
-                result: T = done.value
-                return result
-            yield (
-                self.account(event.usage, model)
-                if isinstance(event, UsageChunk)
-                else self.record(event)
-            )
+                summary: str | None = done.value
+                break
+            if isinstance(event, UsageChunk):
+                yield self.account(event.usage, request.model)
+            else:
+                yield self.record(event)
+        if summary is not None:
+            self.replace_history(rebuild(summary))
+        return summary is not None
 
     def replace_history(self, messages: list[Message]) -> None:
         """The one rewrite of history (compaction); logged so a resumed session rebuilds it."""
@@ -353,14 +350,13 @@ class Agent(AgentControls):
         if plan is None:
             return
         yield compaction.switch_starting(plan)
-        request = compaction.switch_request(self.request(), plan)
-        summary = yield from self._recorded(
-            compaction.summarise(request, self.model_stream), plan.writer
+        request = compaction.switch_request(self.request(), plan)  # to plan.writer
+        kept = self.plan.for_model()
+        done = yield from self._summarised(
+            request, lambda s: compaction.switch_rebuild(s, history, plan, kept)
         )
-        self.cached = 0
-        if summary is not None:
-            kept = self.plan.for_model()
-            self.replace_history(compaction.switch_rebuild(summary, history, plan, kept))
+        self.cached = 0  # the summary's usage was the writer's cache, not the new model's
+        if done:
             yield self.record(compaction.switch_compacted(plan))
 
     # --- one model request --------------------------------------------------------------
@@ -440,23 +436,17 @@ class Agent(AgentControls):
 
     # --- one tool call ----------------------------------------------------------------
 
-    def _handle_call(self, call: ToolCall, state: TurnState) -> Iterator[Event]:
-        prepared = yield from self._start_call(call, state)
-        if isinstance(prepared, Invocation) and prepared.tool.parallel:
-            outcomes = yield from self._run_parallel([prepared])  # its progress is relayed
-            outcome = outcomes[0]
-        else:
-            outcome = self._run_call(prepared)
-        yield from self._end_call(call, prepared, outcome, state)
-
-    def _handle_parallel(self, calls: list[ToolCall], state: TurnState) -> Iterator[Event]:
-        """Calls of a parallel tool in a row (child agents): started in order, run at once
-        (at most `max_parallel_agents`), their progress yielded as it comes, their results
-        recorded in call order."""
+    def _handle_calls(self, calls: list[ToolCall], state: TurnState) -> Iterator[Event]:
+        """One call, or calls of a parallel tool in a row (child agents): started in order;
+        a parallel tool's run at once in worker threads (at most `max_parallel_agents`),
+        their progress yielded as it comes; the results recorded in call order."""
         pending = []
         for call in calls:
             pending.append((yield from self._start_call(call, state)))
-        outcomes = yield from self._run_parallel(pending)
+        if any(isinstance(p, Invocation) and p.tool.parallel for p in pending):
+            outcomes = yield from self._run_parallel(pending)
+        else:
+            outcomes = [self._run_call(p) for p in pending]
         for call, prepared, outcome in zip(calls, pending, outcomes, strict=True):
             yield from self._end_call(call, prepared, outcome, state)
 

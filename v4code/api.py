@@ -206,10 +206,6 @@ def open_session(
     setting by name). `resume`: a session id to continue. A bad option raises a
     `V4codeError` (`ConfigError`) before anything is written.
     """
-    from v4code.config import load_settings
-    from v4code.project_layer import read_layers
-    from v4code.workspace import workspace_root
-
     given = {
         "model": model,
         "profile": profile,
@@ -224,16 +220,32 @@ def open_session(
     if flags.get("effort") is not None and str(flags["effort"]).lower() == "none":
         flags.update(thinking=False, effort=None)
     start_dir = Path(workspace).expanduser() if workspace is not None else None
-    if start_dir is not None and not start_dir.is_dir():
-        raise ConfigError(f"workspace {start_dir} is not a directory")
-    layers = read_layers(workspace_root(start_dir))
+    chosen = None if approve is None else _CallbackApprover(approve)
+    return open_in(start_dir, flags, chosen, resume=resume, meta={"frontend": "api"})
+
+
+def open_in(
+    workspace: Path | None,
+    flags: dict[str, Any],
+    approver: Approver | None,
+    *,
+    resume: str | None,
+    meta: dict[str, Any],
+) -> Session:
+    """A Session in `workspace`'s git top level (None: the current directory's) on the
+    config files under `flags` (the command line's layer); without an `approver`, whatever
+    the permission mode would ask about is denied. The API's and an editor's way in."""
+    from v4code.config import load_settings
+    from v4code.project_layer import read_layers
+    from v4code.workspace import workspace_root
+
+    if workspace is not None and not workspace.is_dir():
+        raise ConfigError(f"workspace {workspace} is not a directory")
+    layers = read_layers(workspace_root(workspace))
     loaded = load_settings(layers.project.root, flags, layers)
-    chosen: Approver
-    if approve is None:
-        chosen = PolicyApprover(loaded.settings.permission_mode)
-    else:
-        chosen = _CallbackApprover(approve)
-    return start(loaded, layers, chosen, resume=resume, meta={"frontend": "api"})
+    if approver is None:
+        approver = PolicyApprover(loaded.settings.permission_mode)
+    return start(loaded, layers, approver, resume=resume, meta=meta)
 
 
 # --- async -------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -76,8 +77,11 @@ def offer_escalate(registry: ToolRegistry, settings: Settings) -> None:
         registry.add(found)
 
 
-def _extensions(root: Path, policy: PermissionPolicy, layers: SessionLayers) -> dict[str, Any]:
-    """MCP servers (started now, in the background) and hooks, as Agent arguments."""
+def _extensions(
+    root: Path, policy: PermissionPolicy, layers: SessionLayers, mcp_wait: float
+) -> dict[str, Any]:
+    """MCP servers (started now, in the background) and hooks, as Agent arguments;
+    `mcp_wait`: how long the first request waits for servers still starting."""
     from v4code.hooks import load_hooks
     from v4code.mcp.config import load_servers
 
@@ -89,7 +93,7 @@ def _extensions(root: Path, policy: PermissionPolicy, layers: SessionLayers) -> 
 
         mcp = McpSession(root, policy, user_home() / "logs", loaded)
         before_apply.append(mcp.before_apply)
-        found["tool_setup"] = mcp.install
+        found["tool_setup"] = functools.partial(mcp.install, wait=mcp_wait)
     hooks = load_hooks(root, layers)
     if hooks is not None:
         before_apply.append(hooks.before_apply)
@@ -137,19 +141,16 @@ def task_agent(
     """An Agent for one fixed task that edits nothing (a review of a diff chunk): a new
     session log (`meta` as its header), the settings' permission mode, and none of a
     session's extras (checkpoints, MCP servers, hooks, a repo map in the first message)."""
-    system = Message(role="system", content=system_prompt)
-    log = SessionLog.create(root, meta, settings.api_key)
-    log.message(system)
-    policy = _policy(settings, root)
+    conversation, log = _created(settings, root, system_prompt, meta)
     return Agent(
         settings=settings,
         backend=backend,
         registry=registry,
         root=root,
-        conversation=Conversation(system),
+        conversation=conversation,
         session=log,
         approver=approver,
-        policy=policy,
+        policy=_policy(settings, root),
         checkpoints=None,
         cancel=cancel,
     )
@@ -236,9 +237,10 @@ def open_session(
         conversation, log = _reopened(data, settings)
     else:
         system = system_prompt or build_system_prompt(root, layers.project)
-        conversation, log = _created(settings, root, system, meta)
+        info = {"model": settings.model, "base_url": settings.base_url, **(meta or {})}
+        conversation, log = _created(settings, root, system, info)
     policy = _policy(settings, root)
-    extensions = _extensions(root, policy, layers)
+    extensions = _extensions(root, policy, layers, settings.mcp_startup_wait)
     opening_map = None if resume is not None else _with_repo_map(settings, root)
     agent = Agent(
         settings=settings,
@@ -291,12 +293,6 @@ def _language_servers(agent: Agent) -> LanguageServers | None:
     return servers
 
 
-def _policy(settings: Settings, root: Path) -> PermissionPolicy:
-    return PermissionPolicy(
-        settings.permission_mode, root=root, allow_destructive=settings.allow_destructive
-    )
-
-
 def _reopened(data: SessionData, settings: Settings) -> tuple[Conversation, SessionLog]:
     """A saved session's exact history and its log, opened to append to."""
     if data.system is None:
@@ -306,14 +302,21 @@ def _reopened(data: SessionData, settings: Settings) -> tuple[Conversation, Sess
 
 
 def _created(
-    settings: Settings, root: Path, system_prompt: str, meta: dict[str, Any] | None
+    settings: Settings, root: Path, system_prompt: str, header: dict[str, Any]
 ) -> tuple[Conversation, SessionLog]:
-    """A new session's conversation and log, the system message written first."""
+    """A new session's conversation and log (`header` its first record), the system message
+    written first."""
     system = Message(role="system", content=system_prompt)
-    info = {"model": settings.model, "base_url": settings.base_url, **(meta or {})}
-    log = SessionLog.create(root, info, settings.api_key)
+    log = SessionLog.create(root, header, settings.api_key)
     log.message(system)
     return Conversation(system), log
+
+
+def _policy(settings: Settings, root: Path) -> PermissionPolicy:
+    """A session's permission policy, as its settings say."""
+    return PermissionPolicy(
+        settings.permission_mode, root=root, allow_destructive=settings.allow_destructive
+    )
 
 
 def _resume_state(agent: Agent, data: SessionData, checkpoints: CheckpointStore) -> None:
@@ -362,7 +365,7 @@ def give_agents(agent: Agent, project_agents: Path | None = None) -> None:
 
 def child_agent(parent: Agent, plan: ChildPlan, claims: PathClaims) -> Agent:
     """A child of `parent` for one brief: a fresh conversation, its own model, tools and
-    backend connection; the parent's permission mode, before-apply hooks, checkpoints and
+    backend connection; the parent's permission mode, hooks (not `turn_end`), checkpoints and
     session log (its records tagged as the child's); approvals asked through the parent."""
     from v4code.assets import load_prompt
     from v4code.subagents import RelayedApprover
@@ -398,6 +401,7 @@ def child_agent(parent: Agent, plan: ChildPlan, claims: PathClaims) -> Agent:
         checkpoints=parent.checkpoints,
         before_apply=[claims.hook(plan.child, plan.name), *parent.pipeline.before_apply],
         after_apply=parent.pipeline.after_apply,  # the parent's language servers, shared
+        hooks=parent.hooks.for_child() if parent.hooks is not None else None,
     )
     child.give_diagnostics(parent.diagnostics_source)
     return child

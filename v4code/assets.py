@@ -40,21 +40,17 @@ def prompts_dir() -> Path:
     return _bundled_dir("prompts")
 
 
-def prompt_path(name: str, project_root: Path | ProjectLayer | None = None) -> Path:
+def prompt_path(name: str, project: ProjectLayer | None = None) -> Path:
     """Project `.v4code/prompts/` overrides the user's, which override the bundled one.
 
     The project's prompt counts only in a repository the user trusts (safety/trust.py): an
     untrusted one could otherwise rewrite the review's instructions to pass anything.
-    `project_root`: the repository (its trust asked now) or the session's project layer.
+    `project`: the session's project layer, which says whether it was trusted.
     """
     from v4code.home import user_home
 
     candidates = []
-    if isinstance(project_root, Path):
-        project = project_root / ".v4code" / "prompts" / f"{name}.md"
-        if project.is_file() and not project.is_symlink() and _trusted(project_root):
-            candidates.append(project)
-    elif project_root is not None and (found := project_root.prompt(name)) is not None:
+    if project is not None and (found := project.prompt(name)) is not None:
         candidates.append(found)
     candidates.append(user_home() / "prompts" / f"{name}.md")
     candidates.append(prompts_dir() / f"{name}.md")
@@ -64,15 +60,7 @@ def prompt_path(name: str, project_root: Path | ProjectLayer | None = None) -> P
     raise V4codeError(f"prompt {name!r} not found (looked in {', '.join(map(str, candidates))})")
 
 
-def _trusted(root: Path) -> bool:
-    from v4code.safety.trust import is_trusted
-
-    return is_trusted(root)
-
-
-def load_prompt(
-    name: str, project_root: Path | ProjectLayer | None = None, **variables: str
-) -> str:
+def load_prompt(name: str, project: ProjectLayer | None = None, **variables: str) -> str:
     """Render a Markdown prompt; a missing `$variable` is an error, not a silent blank."""
-    text = prompt_path(name, project_root).read_text(encoding="utf-8")
+    text = prompt_path(name, project).read_text(encoding="utf-8")
     return string.Template(text).substitute(variables)

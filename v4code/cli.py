@@ -219,7 +219,7 @@ def _bare_word(args: list[str], i: int) -> bool:
     metavar="[ID]",
     help="Resume a session (a picker when no ID is given).",
 )
-@options.model("Model ID, e.g. deepseek-v4-pro or deepseek-flash.")
+@options.model()
 @options.permission_mode(
     "What runs without asking (chat default: ask; read-only denies all effects for the "
     "session, --plan only until you approve a plan; see README, Permission modes)."

@@ -5,8 +5,9 @@ conversation nears `compact_threshold` of the context window (checked before eve
 request, so a long turn is compacted too), when the person asks (/compact), or at a switch of
 model when it pays (`compact_on_switch`, see `switch_plan`). The current turn
 and the one before it stay verbatim (the task state); the summary prompt is prompts/compact.md.
-`compact` asks for the summary and returns the new history; the agent replaces its history
-with it and logs a "compaction" record, so a resumed session rebuilds it.
+`summarise` asks for the summary and `rebuild` (or `switch_rebuild`) makes the new history
+of it; the agent replaces its history with that and logs a "compaction" record, so a resumed
+session rebuilds it.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from collections.abc import Callable, Generator, Iterator
 
 from v4code.assets import load_prompt
 from v4code.config import Settings
-from v4code.errors import BackendError, Cancelled
+from v4code.conversation import estimate_tokens
+from v4code.errors import FALLBACK_CAUSES, BackendError, Cancelled
 from v4code.events import (
     ErrorEvent,
     Event,
@@ -28,7 +30,6 @@ from v4code.events import (
     UsageChunk,
 )
 from v4code.pricing import price_for
-from v4code.routing import FALLBACK_CAUSES
 from v4code.types import ChatRequest, Message
 
 KEEP_TURNS = 2
@@ -86,15 +87,15 @@ def summary_request(model: str, older: list[Message]) -> ChatRequest:
     )
 
 
-def rebuild(summary: str, recent: list[Message], kept: str = "") -> list[Message]:
+def rebuild(summary: str, recent: list[Message], *kept: str) -> list[Message]:
     """The new history: the summary (with `kept`, what must survive word for word: the todo
-    list, plan mode), then the recent turns as they were."""
-    text = f"{SUMMARY_HEADER}\n\n{summary}" + (f"\n\n{kept}" if kept else "")
-    return [
-        Message("user", text),
-        Message("assistant", "Understood; I will continue from there.", reasoning_content=""),
-        *recent,
-    ]
+    list, plan mode), then the recent messages as they were. Recent turns follow a word from
+    the assistant that it goes on from there; a turn's kept steps (a switch's) answer the
+    summary themselves."""
+    text = "\n\n".join([SUMMARY_HEADER, summary, *(part for part in kept if part)])
+    steps = bool(recent) and recent[0].role != "user"
+    ack = Message("assistant", "Understood; I will continue from there.", reasoning_content="")
+    return [Message("user", text), *([] if steps else [ack]), *recent]
 
 
 def needs_compaction(last_prompt_tokens: int, settings: Settings) -> bool:
@@ -123,22 +124,6 @@ def compacted(cut: int) -> Notice:
 
 
 Stream = Callable[[ChatRequest], Iterator[StreamEvent]]
-
-
-def compact(
-    history: list[Message],
-    cut: int,
-    stream: Stream,
-    *,
-    model: str,
-    kept: str = "",
-) -> Generator[Event | UsageChunk, None, list[Message] | None]:
-    """Summarise `history[:cut]` with one request through `stream`; returns the new history
-    (the summary with `kept`, then the recent turns as they were), or None when the request
-    failed or was cancelled. Retries, usage and failures are yielded for the caller to record
-    (and price): the history is the caller's to replace and log."""
-    summary = yield from summarise(summary_request(model, history[:cut]), stream)
-    return None if summary is None else rebuild(summary, history[cut:], kept)
 
 
 def summarise(
@@ -209,15 +194,6 @@ def switch_cut(history: list[Message], keep_steps: int = KEEP_STEPS) -> int:
     return steps[-keep_steps] if len(steps) >= keep_steps else turn
 
 
-def tokens(messages: list[Message]) -> int:
-    """A rough size (4 characters a token), as the conversation reckons it."""
-    chars = 0
-    for m in messages:
-        chars += len(m.content or "") + len(m.reasoning_content or "")
-        chars += sum(len(c.arguments) + len(c.name) for c in m.tool_calls)
-    return chars // 4
-
-
 def switch_pays(
     history: list[Message], cut: int, writer: str, switch: ModelSwitched, settings: Settings
 ) -> bool:
@@ -229,9 +205,9 @@ def switch_pays(
     if writer_price is None or to_price is None:
         return False
     rate = "hit" if writer == switch.from_model else "miss"
-    summary = tokens(history) * writer_price.get(rate, 0.0)
+    summary = estimate_tokens(history) * writer_price.get(rate, 0.0)
     summary += SUMMARY_TOKENS * writer_price.get("output", 0.0)
-    saved = (tokens(history[:cut]) - SUMMARY_TOKENS) * to_price.get("miss", 0.0)
+    saved = (estimate_tokens(history[:cut]) - SUMMARY_TOKENS) * to_price.get("miss", 0.0)
     return saved > summary
 
 
@@ -265,12 +241,9 @@ def switch_rebuild(
     """The new history: the summary (with this turn's request word for word when its
     message was summarised, and `kept`), then the kept steps as they were."""
     recent = history[plan.cut :]
-    if recent[0].role == "user":
-        return rebuild(summary, recent, kept)
-    asked = f"The request being worked on, word for word:\n\n{plan.request}"
-    extra = [part for part in (asked if plan.request else "", kept) if part]
-    text = "\n\n".join([SUMMARY_HEADER, summary, *extra])
-    return [Message("user", text), *recent]
+    summarised = plan.request and recent[0].role != "user"  # the turn's message is not kept
+    asked = f"The request being worked on, word for word:\n\n{plan.request}" if summarised else ""
+    return rebuild(summary, recent, asked, kept)
 
 
 def switch_starting(plan: SwitchPlan) -> Notice:

@@ -25,7 +25,7 @@ from v4code.home import user_config_path as user_config_path  # re-exported: one
 from v4code.home import user_home as user_home  # the many callers that also need settings
 from v4code.project_rules import never_from_project as never_from_project
 from v4code.safety.redact import add_secret_env, mask
-from v4code.toml_tables import parse_toml, read_config_text
+from v4code.toml_tables import read_config_file
 
 if TYPE_CHECKING:
     from v4code.project_layer import SessionLayers
@@ -70,6 +70,7 @@ class Settings:
     max_time: float | None = None
     repeat_limit: int = 3
     request_timeout: float = 600.0
+    mcp_startup_wait: float = 10.0  # seconds the first request waits for MCP servers starting
     max_retries: int = 5
     retry_base_delay: float = 1.0
     retry_max_delay: float = 60.0
@@ -112,6 +113,7 @@ class LoadedSettings:
 
 
 _FIELD_TYPES = {f.name: f.type for f in fields(Settings)}
+_DEFAULTS = {f.name: f.default for f in fields(Settings)}  # a factory's field: MISSING, unused
 
 
 def _coerce(name: str, value: Any, source: str) -> Any:
@@ -159,10 +161,6 @@ def _coerce(name: str, value: Any, source: str) -> Any:
         raise ConfigError(
             f"{source}: setting {name!r} has an invalid value {value!r} ({exc})"
         ) from None
-
-
-def _read_toml(path: Path) -> dict[str, Any]:
-    return parse_toml(read_config_text(path), path)
 
 
 def project_config_path(root: Path) -> Path:
@@ -244,8 +242,7 @@ def profile_layer(name: str, user: dict[str, Any] | None = None) -> dict[str, An
 def user_toml() -> dict[str, Any]:
     """The user's config file as data ({} when there is none), read now: for the commands
     that edit or list it; a session reads it once, in its `SessionLayers`."""
-    path = user_config_path()
-    return _read_toml(path) if path.is_file() else {}
+    return read_config_file(user_config_path())[1]
 
 
 def session_layers(root: Path, layers: SessionLayers | None) -> SessionLayers:
@@ -267,6 +264,28 @@ def _project_layer(layers: SessionLayers) -> tuple[dict[str, Any], list[str]]:
             "these come only from your own config, the environment or flags"
         )
     return {k: v for k, v in layer.items() if k not in ignored}, notices
+
+
+def _within_limits(
+    layer: dict[str, Any], values: dict[str, Any], notices: list[str], source: str
+) -> dict[str, Any]:
+    """The project's settings without the limits it would raise above the user's (or the
+    default), with a notice naming them: a repository may lower a limit, never lift it."""
+    from v4code.project_rules import widens_limit
+
+    raised = []
+    for key, raw in layer.items():
+        name = str(key).replace("-", "_")
+        if name in _FIELD_TYPES and name not in EXTENSION_TABLES:
+            current = values.get(name, _DEFAULTS.get(name))
+            if widens_limit(name, _coerce(name, raw, source), current):
+                raised.append(str(key))
+    if raised:
+        notices.append(
+            f"this repository's .v4code/config.toml raises {', '.join(raised)}: ignored; "
+            "a repository may lower a limit, never raise it"
+        )
+    return {k: v for k, v in layer.items() if k not in raised}
 
 
 ENV_ALIASES = {
@@ -305,7 +324,8 @@ def load_settings(
         user_profiles(user)  # their keys are secrets whichever profile is used
     apply(user, str(user_config_path()))
     project_layer, notices = _project_layer(layers)
-    apply(project_layer, str(project_config_path(root)))
+    project_source = str(project_config_path(root))
+    apply(_within_limits(project_layer, values, notices, project_source), project_source)
     env_layer: dict[str, Any] = {}
     env_sources: dict[str, str] = {}
     for var, name in ENV_ALIASES.items():
@@ -349,6 +369,7 @@ _RANGES: tuple[tuple[str, float, float, str], ...] = (
     ("context_window", 1, _INF, "at least 1 token"),
     ("compact_threshold", 0.05, 1, "a share of the context window, 0.05 to 1"),
     ("request_timeout", 0.001, _INF, "more than 0 seconds"),
+    ("mcp_startup_wait", 0, 600, "0 to 600 seconds"),
     ("max_retries", 0, 100, "0 to 100"),
     ("repeat_limit", 1, _INF, "at least 1"),
     ("output_cap", 1000, _INF, "at least 1000 characters"),

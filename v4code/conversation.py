@@ -7,6 +7,7 @@ timestamps, no live state; see instructions.py) and history is only ever appende
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from v4code.types import Message, ToolCall
@@ -37,8 +38,13 @@ class Conversation:
 
     def estimate_tokens(self) -> int:
         """A rough size (4 characters a token) for when the server has not told us yet."""
-        chars = 0
-        for m in self.messages():
-            chars += len(m.content or "") + len(m.reasoning_content or "")
-            chars += sum(len(c.arguments) + len(c.name) for c in m.tool_calls)
-        return chars // 4
+        return estimate_tokens(self.messages())
+
+
+def estimate_tokens(messages: Iterable[Message]) -> int:
+    """The rough size of `messages`: 4 characters a token, reasoning and tool calls included."""
+    chars = 0
+    for m in messages:
+        chars += len(m.content or "") + len(m.reasoning_content or "")
+        chars += sum(len(c.arguments) + len(c.name) for c in m.tool_calls)
+    return chars // 4

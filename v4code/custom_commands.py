@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from v4code.prompt_files import front_matter, markdown_files
+
 if TYPE_CHECKING:
     from v4code.project_layer import ProjectLayer
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
-MAX_BYTES = 100_000
 THINKING = ("on", "off", "low", "high", "max")
 
 
@@ -52,18 +53,7 @@ class CustomCommand:
 
 def parse_command(name: str, text: str, source: str) -> CustomCommand:
     """A command from its file's text; front matter is `key: value` lines between `---`."""
-    meta: dict[str, str] = {}
-    body = text
-    lines = text.splitlines()
-    if lines and lines[0].strip() == "---":
-        for i, line in enumerate(lines[1:], 1):
-            if line.strip() == "---":
-                body = "\n".join(lines[i + 1 :])
-                for entry in lines[1:i]:
-                    key, sep, value = entry.partition(":")
-                    if sep:
-                        meta[key.strip().lower()] = value.strip().strip("\"'")
-                break
+    meta, body = front_matter(text)
     thinking = meta.get("thinking", "").lower() or None
     if thinking in ("true", "yes"):
         thinking = "on"
@@ -80,20 +70,11 @@ def parse_command(name: str, text: str, source: str) -> CustomCommand:
 
 
 def _read_folder(folder: Path, source: str) -> dict[str, CustomCommand]:
-    found: dict[str, CustomCommand] = {}
-    if not folder.is_dir() or folder.is_symlink():
-        return found
-    for path in sorted(folder.glob("*.md")):
-        name = path.stem.lower()
-        if not NAME_RE.match(name) or path.is_symlink() or not path.is_file():
-            continue
-        try:
-            with path.open("rb") as file:  # a huge file in a repository is not read whole
-                data = file.read(MAX_BYTES)
-        except OSError:
-            continue
-        found[name] = parse_command(name, data.decode("utf-8", "replace"), source)
-    return found
+    return {
+        name: parse_command(name, text, source)
+        for name, text in markdown_files(folder)
+        if NAME_RE.match(name)
+    }
 
 
 def load_custom_commands(

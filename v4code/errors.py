@@ -35,6 +35,12 @@ class NotARepository(ConfigError):
     """A command that reads a git repository was run outside one."""
 
 
+FALLBACK_CAUSES = ("overloaded", "model_not_served")
+"""`BackendError.cause` values a fallback model may help with: the model overloaded (429 or 503
+after the retries) or no longer served. A `model_switched` event's `signal` is one of these
+when the switch was a fallback (an escalation's is not)."""
+
+
 class BackendError(V4codeError):
     """The model endpoint failed in a way retrying will not fix (or retries ran out)."""
 
@@ -51,8 +57,7 @@ class BackendError(V4codeError):
         super().__init__(message)
         self.status = status
         self.retryable = retryable
-        # "overloaded" (429/503 after retries), "model_not_served": a fallback model may help
-        self.cause = cause
+        self.cause = cause  # one of FALLBACK_CAUSES, or ""
 
 
 class DeadlineExceeded(BackendError):

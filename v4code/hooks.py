@@ -85,6 +85,12 @@ class Hooks:
         self.timeout = timeout
         self.untrusted_note: str | None = None  # said once, when the project's hooks stop
 
+    def for_child(self) -> Hooks:
+        """The hooks a child agent runs: every call's (`before_tool` is the parent's
+        before-apply seam already, `after_tool` runs here), not `turn_end`, which is the
+        session's turn; a trust revoked in either is revoked in both."""
+        return _ChildHooks(self)
+
     def _runnable(self, event: str) -> list[Hook]:
         """The hooks for `event`: the user's, and the project's while it is still trusted."""
         wanted = [h for h in self.hooks if h.event == event]
@@ -194,6 +200,17 @@ class Hooks:
             "final_message": finished.final_text[:10_000],
         }
         return self._notices("turn_end", payload, agent)
+
+
+class _ChildHooks(Hooks):
+    """`Hooks.for_child`: the parent's hooks, asked through the parent (its trust state)."""
+
+    def __init__(self, parent: Hooks) -> None:
+        super().__init__(parent.root, parent.hooks, parent.timeout)
+        self._parent = parent
+
+    def _runnable(self, event: str) -> list[Hook]:
+        return [] if event == "turn_end" else self._parent._runnable(event)
 
 
 def load_hooks(root: Path, layers: SessionLayers | None = None) -> Hooks | None:

@@ -123,12 +123,16 @@ def nested_instructions_text(root: Path, files: list[str]) -> str:
 
 def build_system_prompt(root: Path, project: ProjectLayer | None = None) -> str:
     """The session's system prompt; a trusted project's `prompts/system.md` from `project`
-    (the session's layer), else from `root`'s trust asked now."""
+    (the session's layer), else from `root`'s layer read now."""
+    if project is None:
+        from v4code.project_layer import read_project_layer
+
+        project = read_project_layer(root)
     is_git = (root / ".git").exists()
     return (
         load_prompt(
             "system",
-            project_root=project if project is not None else root,
+            project,
             workspace=str(root),
             platform=f"{platform.system()} {platform.release()}",
             git="yes" if is_git else "no",

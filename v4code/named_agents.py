@@ -14,8 +14,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from v4code.prompt_files import front_matter, markdown_files
+
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
-MAX_BYTES = 100_000
 
 __all__ = ["NamedAgent", "agent_folders", "load_named_agents", "parse_agent"]
 
@@ -30,24 +31,9 @@ class NamedAgent:
     source: str = "user"
 
 
-def _front_matter(text: str) -> tuple[dict[str, str], str]:
-    lines = text.splitlines()
-    if not lines or lines[0].strip() != "---":
-        return {}, text
-    for i, line in enumerate(lines[1:], 1):
-        if line.strip() == "---":
-            meta: dict[str, str] = {}
-            for entry in lines[1:i]:
-                key, sep, value = entry.partition(":")
-                if sep:
-                    meta[key.strip().lower()] = value.strip().strip("\"'")
-            return meta, "\n".join(lines[i + 1 :])
-    return {}, text
-
-
 def parse_agent(stem: str, text: str, source: str) -> NamedAgent | None:
     """An agent from its file's text; None when its name is not a valid one."""
-    meta, body = _front_matter(text)
+    meta, body = front_matter(text)
     name = (meta.get("name") or stem).strip().lower()
     if not NAME_RE.match(name):
         return None
@@ -65,17 +51,8 @@ def parse_agent(stem: str, text: str, source: str) -> NamedAgent | None:
 
 def _read_folder(folder: Path, source: str) -> dict[str, NamedAgent]:
     found: dict[str, NamedAgent] = {}
-    if not folder.is_dir() or folder.is_symlink():
-        return found
-    for path in sorted(folder.glob("*.md")):
-        if path.is_symlink() or not path.is_file():
-            continue
-        try:
-            with path.open("rb") as file:  # a huge file in a repository is not read whole
-                data = file.read(MAX_BYTES)
-        except OSError:
-            continue
-        agent = parse_agent(path.stem.lower(), data.decode("utf-8", "replace"), source)
+    for stem, text in markdown_files(folder):
+        agent = parse_agent(stem, text, source)
         if agent is not None:
             found[agent.name] = agent
     return found

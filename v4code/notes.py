@@ -70,6 +70,6 @@ def restore(agent: AgentControls, state: ResumeState, notes: Sequence[str] = ())
         agent.set_thinking(chosen["thinking"], effort if isinstance(effort, str) else None)
     if chosen.get("mode") in PERMISSION_MODES:
         agent.set_mode(str(chosen["mode"]))
-    agent.routing.restore(*state.routed)  # after set_model: an escalation holds on resume
+    agent.routing.restore(state.routed)  # after set_model: an escalation holds on resume
     for note in notes:
         agent.notes.append(note)

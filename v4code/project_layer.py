@@ -58,7 +58,7 @@ class ProjectLayer:
 
     @property
     def agents(self) -> Path | None:
-        """Where a trusted repository's named agents live (none are loaded yet)."""
+        """Where a trusted repository's named agents live (v4code.named_agents)."""
         return self.folder("agents")
 
     def prompt(self, name: str) -> Path | None:

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from typing import Any
 
 from v4code.config import AUTO, Settings
-from v4code.errors import BackendError
+from v4code.errors import FALLBACK_CAUSES, BackendError
 from v4code.events import ModelSwitched, ToolFinished
 
 ESCALATE_TOOL = "escalate"
@@ -47,7 +47,6 @@ TEST_VERBS = {
 }
 WRAPPERS = frozenset({"env", "time", "nice", "command", "exec", "npx", "bunx"})
 RUN_WRAPPERS = frozenset({"uv", "poetry", "pipenv", "pdm", "hatch", "rye"})  # `X run ...`
-FALLBACK_CAUSES = ("overloaded", "model_not_served")  # BackendError.cause values
 REASONS = {
     "edit_refused": "the same edit was refused twice",
     "tests_failing": "the tests failed three times in a row",
@@ -117,7 +116,6 @@ class Router:
     def __init__(self, risk_of: Callable[[str], str | None]) -> None:
         self._risk_of = risk_of
         self.switched_to: str | None = None  # set by a switch; a person's /model clears it
-        self.escalated = False
         self._recount()
 
     def _recount(self) -> None:
@@ -134,24 +132,26 @@ class Router:
 
     def chosen(self) -> None:
         """The person picked a model: their choice holds, the signals count afresh."""
-        self.switched_to, self.escalated = None, False
+        self.switched_to = None
         self._recount()
 
-    def state(self) -> tuple[str | None, bool]:
-        """Where the last switch led and whether it was an escalation (for `restore`)."""
-        return self.switched_to, self.escalated
+    def state(self) -> str | None:
+        """Where the last switch led (for `restore`)."""
+        return self.switched_to
 
-    def restore(self, model: str | None, escalated: bool) -> None:
+    def restore(self, model: str | None) -> None:
         """Go on from a saved session's last switch."""
-        self.switched_to, self.escalated = model, escalated
+        self.switched_to = model
 
     def watch(self, finished: ToolFinished, settings: Settings, step: int) -> ModelSwitched | None:
         """Count the signals in one finished call; the escalation when one fires (`auto`
-        only, once: a session on its strong model or its fallback stays there)."""
-        signal = self._signal(finished, settings)
-        if signal is None or settings.model != AUTO or self.switched_to is not None:
+        only, once: a session on its strong model or its fallback stays there). Nothing is
+        counted when no escalation can follow: a person's choice of model counts afresh."""
+        if settings.model != AUTO or self.switched_to is not None:
             return None
-        self.escalated = True
+        signal = self._signal(finished, settings)
+        if signal is None:
+            return None
         return self._switch(settings, settings.pro_model, signal, step)
 
     def fall_back(self, error: BackendError, settings: Settings, step: int) -> ModelSwitched | None:

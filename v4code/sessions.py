@@ -95,8 +95,11 @@ class SessionLog:
     def for_child(self, child: str) -> SessionLog:
         """The log of a child agent (the `task` tool): its transcript goes into this file as
         `child` records, kept apart from the session's own messages (a resume never reads
-        them into the conversation) and from the parent's context."""
-        return SessionLog(self.path, self.session_id, self.secret, child=child)
+        them into the conversation) and from the parent's context. Text the session withholds
+        (now or later) stays out of the child's lines too: it is one list, shared."""
+        log = SessionLog(self.path, self.session_id, self.secret, child=child)
+        log._withheld_text = self._withheld_text
+        return log
 
     def write(self, record: dict[str, Any]) -> None:
         if self.child:
@@ -288,7 +291,7 @@ class ResumeState:
     last_prompt_tokens: int = 0
     unpriced_model: str | None = None
     settings: dict[str, Any] = field(default_factory=dict)  # model, thinking, effort, mode
-    routed: tuple[str | None, bool] = (None, False)  # the last switch's model; escalated?
+    routed: str | None = None  # where the last model switch led
 
 
 SETTINGS_EVENT = "settings_changed"
@@ -302,17 +305,16 @@ def settings_event(settings: Settings, mode: str) -> dict[str, Any]:
     }
 
 
-def routed_model(data: SessionData) -> tuple[str | None, bool]:
-    """Where the session's last model switch (v4code.routing) led, and whether it was an
-    escalation; (None, False) when none did or the person chose a model after it."""
+def routed_model(data: SessionData) -> str | None:
+    """Where the session's last model switch (v4code.routing) led; None when none did or the
+    person chose a model after it."""
     model = data.meta.get("model")
-    routed: tuple[str | None, bool] = (None, False)
+    routed: str | None = None
     for event in data.events:
         if event.get("type") == "model_switched" and isinstance(event.get("to_model"), str):
-            fell_back = event.get("signal") in ("overloaded", "model_not_served")
-            routed = (event["to_model"], routed[1] or not fell_back)
+            routed = event["to_model"]
         elif event.get("type") == SETTINGS_EVENT and event.get("model") != model:
-            model, routed = event.get("model"), (None, False)
+            model, routed = event.get("model"), None
     return routed
 
 

@@ -118,8 +118,7 @@ class SubagentRunner:
         self.named = dict(named)
         self.claims = PathClaims()
         self._lock = threading.Lock()
-        self._running: dict[str, float] = {}  # child -> its cost, not yet in the parent's
-        self._tokens: dict[str, CancelToken] = {}  # child -> what stops it
+        self._running: dict[str, Agent] = {}  # their costs are not yet in the parent's
         self._over: set[str] = set()  # children stopped because the turn's budget ran out
 
     def start(
@@ -142,8 +141,7 @@ class SubagentRunner:
         relay = self.parent.relay
         relay.post(SubagentStarted(child, plan.name, plan.brief, plan.settings.model))
         with self._lock:
-            self._running[child] = 0.0
-            self._tokens[child] = kid.cancel
+            self._running[child] = kid
         stop = threading.Event()
         threading.Thread(target=_follow, args=(cancel, kid.cancel, stop), daemon=True).start()
         try:
@@ -153,7 +151,6 @@ class SubagentRunner:
             self.claims.release(child)
             with self._lock:
                 self._running.pop(child, None)
-                self._tokens.pop(child, None)
                 over = child in self._over
                 self._over.discard(child)
             kid.backend.close()
@@ -172,7 +169,13 @@ class SubagentRunner:
         spec = self.named.get(agent.strip().lower())
         if spec is None:
             known = ", ".join(self.named) or "none"
-            raise ToolError(f"There is no agent named {agent!r} (named agents: {known}).")
+            from v4code.home import user_home
+
+            raise ToolError(
+                f"There is no agent named {agent!r} (named agents: {known}). Named agents are "
+                f"the NAME.md files in {user_home() / 'agents'} and a trusted repository's "
+                ".v4code/agents/, read when the session starts."
+            )
         return spec
 
     def _limits(self, spec: NamedAgent | None) -> Settings:
@@ -181,7 +184,7 @@ class SubagentRunner:
         left, deadline = self.parent.turn_budget()
         if left is not None:
             with self._lock:
-                left -= sum(self._running.values())
+                left -= self._running_cost()
             if left <= 0:
                 raise ToolError("Not started: this turn's cost limit (--max-cost) is spent.")
         model = spec.model if spec and spec.model else s.subagent_model
@@ -211,7 +214,7 @@ class SubagentRunner:
             if isinstance(event, ToolStarted):
                 doing = event.summary.label if event.summary is not None else event.call.name
             elif isinstance(event, UsageReported):
-                self._spend(plan.child, kid)
+                self._spend()
             elif isinstance(event, StepStarted):
                 step = event.step
             else:
@@ -222,18 +225,21 @@ class SubagentRunner:
             )
         return finished
 
-    def _spend(self, child: str, kid: Agent) -> None:
+    def _spend(self) -> None:
         """Children running at once share what the turn has left: once they spent it, every
         one of them stops (the turn ends at its limit next anyway)."""
         left, _ = self.parent.turn_budget()
         with self._lock:
-            self._running[child] = kid.total_cost
-            if left is None or sum(self._running.values()) <= left:
+            if left is None or self._running_cost() <= left:
                 return
-            stopping = dict(self._tokens)
-            self._over.update(stopping)
-        for token in stopping.values():
-            token.cancel()
+            stopping = list(self._running.values())
+            self._over.update(self._running)
+        for kid in stopping:
+            kid.cancel.cancel()
+
+    def _running_cost(self) -> float:
+        """What the running children have spent so far (the caller holds the lock)."""
+        return sum(kid.total_cost for kid in self._running.values())
 
 
 def _least(a: float | None, b: float | None) -> float | None:

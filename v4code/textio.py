@@ -156,3 +156,8 @@ def code_fence(text: str) -> str:
     outside it."""
     longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
     return "`" * max(3, longest + 1)
+
+
+def counted(n: int, noun: str, plural: str | None = None) -> str:
+    """`1 file`, `2 files`: a count as the person reads it in a one-line summary."""
+    return f"{n} {noun}" if n == 1 else f"{n} {plural or noun + 's'}"

@@ -278,3 +278,55 @@ def test_a_command_is_asked_with_the_chats_always_for_its_prefix(
     outputs = [u for u in editor.updates if u.session_update == "tool_call_update"]
     assert "hello" in outputs[0].content[0].content.text
     assert "one" in str(fake_api.requests[2].messages[-1]["content"])
+
+
+def test_the_api_key_in_a_tool_call_or_the_todo_list_never_reaches_the_editor(
+    repo: Path, fake_api: FakeDeepSeek
+) -> None:
+    fake_api.load(
+        [
+            tool_call("update_plan", items=[{"step": f"Use {DEFAULT_KEY}", "status": "pending"}]),
+            tool_call("run_command", command=f"echo {DEFAULT_KEY}"),
+            text("Done."),
+        ]
+    )
+    editor = Editor("allow_once")
+    drive(repo, fake_api, editor, lambda conn: one_turn(conn, repo))
+    assert "plan" in editor.kinds() and len(editor.asked) == 1
+    assert DEFAULT_KEY not in str(editor.updates) and DEFAULT_KEY not in str(editor.asked)
+
+
+def test_the_permission_card_keeps_the_tool_calls_one_line_title(
+    repo: Path, fake_api: FakeDeepSeek
+) -> None:
+    """The card asking about an edit or a command is titled as its tool call is (`edit
+    calc.py`, `run echo hello`), not with the raw arguments (`old_string='...'`)."""
+    fake_api.load(
+        [tool_call("edit_file", **FIX), tool_call("run_command", command="echo hello"), text("ok")]
+    )
+    editor = Editor("allow_once")
+    drive(repo, fake_api, editor, lambda conn: one_turn(conn, repo))
+    starts = [u.title for u in editor.updates if u.session_update == "tool_call"]
+    asked = [call.title for call, _ in editor.asked]
+    assert asked == starts == ["edit calc.py", "run echo hello"]
+
+
+def test_the_api_key_in_a_calls_arguments_or_the_plan_never_reaches_the_editor(
+    repo: Path, fake_api: FakeDeepSeek
+) -> None:
+    """Everything an update carries is scrubbed: the raw arguments of a call and of an
+    approval, the plan's steps, not only the text and the titles."""
+    plan = [{"step": f"send {DEFAULT_KEY}", "status": "in_progress"}]
+    fake_api.load(
+        [
+            tool_call("update_plan", items=plan),
+            tool_call("run_command", command=f"echo {DEFAULT_KEY} > k.txt"),
+            text("Done."),
+        ]
+    )
+    editor = Editor(choice="reject_once")
+    drive(repo, fake_api, editor, lambda conn: one_turn(conn, repo))
+    sent = [u.model_dump_json() for u in editor.updates]
+    sent += [call.model_dump_json() for call, _ in editor.asked]
+    assert editor.asked and any("send" in s for s in sent), sent
+    assert not [s for s in sent if DEFAULT_KEY in s]

@@ -181,3 +181,13 @@ def test_import_v4code_loads_no_session_machinery() -> None:
     first, second = out.stdout.splitlines()
     assert first == "[]"
     assert second == "True"
+
+
+def test_every_name_v4code_exports_is_the_apis_or_an_error() -> None:
+    from v4code import api
+
+    names = set(v4code.__all__) - {"__version__", "ConfigError", "V4codeError"}
+    assert names == set(api.__all__)
+    assert all(getattr(v4code, name) is not None for name in v4code.__all__)
+    with pytest.raises(AttributeError):
+        v4code.start  # noqa: B018  (the API's own helper is not exported)

@@ -225,3 +225,24 @@ def test_update_plan_allows_one_item_in_progress(
     assert json.loads(result.stdout)["todo"] == todo("in_progress", "pending")["items"]
     said = tool_results(fake_api.chat_requests[1])[-1]
     assert said == "Only one item may be in_progress at a time; mark the others pending."
+
+
+def test_counts_in_the_progress_lines_read_as_english(
+    workspace: Path, fake_api: FakeDeepSeek
+) -> None:
+    """One step, one file, one match: `plan 1 step, 1 file`, never `1 steps, 1 files`."""
+    project(workspace)
+    one = {**PLAN, "steps": STEPS[:1]}
+    fake_api.load(
+        [
+            tool_call("grep", pattern="return a - b"),
+            tool_call("list_files", pattern="calc.py"),
+            tool_call("propose_plan", **one),
+        ]
+    )
+    done = v4code(workspace, "run", "--plan", "make add add", server=fake_api)
+    assert done.returncode == 0, done.stderr
+    assert "1 match" in done.stderr and "1 matches" not in done.stderr
+    assert "plan 1 step, 1 file" in done.stderr
+    assert "plan proposed: 1 step, 1 file" in done.stderr
+    assert "1 files" not in done.stderr and "1 steps" not in done.stderr

@@ -29,7 +29,8 @@ def test_each_child_has_a_live_line_and_ctrl_c_stops_them_all(
         line = r"agent task · step 2 · read a\.py · \$\d"  # what it did last, its cost
         screen = wait_for(session, f"(?s){line}.*{line}")  # one line per child
         send(session, "C-c")
-        screen = wait_for(session, r"interrupted")
+        # each child's line says so once it has stopped (the two may end a moment apart)
+        screen = wait_for(session, r"(?s)agent task interrupted.*agent task interrupted")
         assert screen.count("agent task interrupted") == 2
         send(session, "/cost", "Enter")
         wait_for(session, r"(?s)this session:.*agent task interrupted.*agent task interrupted")

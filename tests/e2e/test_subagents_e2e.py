@@ -323,3 +323,43 @@ def test_under_a_cost_limit_a_child_on_a_model_with_no_price_is_not_started(
     answer = fake_api.chat_requests[-1].messages[-1]["content"]
     assert answer == "Not started: deepseek-chat has no price, so --max-cost could not bound it."
     assert len(fake_api.chat_requests) == 2  # no child request was made
+
+
+def test_an_unknown_agent_says_where_named_agents_are_read_from(
+    workspace: Path, fake_api: FakeDeepSeek, v4code_home: Path
+) -> None:
+    """A fixer saved in the wrong folder: the refusal names the folder v4code reads them from."""
+    root = project(workspace)
+    fake_api.load(
+        [tool_call("task", brief="Set A to 3 in a.py.", agent="fixer"), text("No fixer.")]
+    )
+    result, stderr = run_json(root, fake_api, "Have the fixer set A.")
+    assert result["status"] == "done", (result, stderr)
+    said = fake_api.chat_requests[-1].messages[-1]["content"]
+    assert "There is no agent named 'fixer' (named agents: none)" in said
+    assert str(v4code_home / "agents") in said and ".v4code/agents/" in said
+
+
+def test_the_users_after_tool_hook_sees_a_childs_calls_and_turn_end_only_the_sessions(
+    workspace: Path, fake_api: FakeDeepSeek, v4code_home: Path
+) -> None:
+    """A hook the user keeps as an audit trail (or a formatter) is not skipped by handing the
+    work to a child."""
+    root = project(workspace)
+    audit = v4code_home / "audit.log"
+    (v4code_home / "config.toml").write_text(
+        f'[hooks]\nafter_tool = "cat >> {audit}; echo >> {audit}"\n'
+        f'turn_end = "echo TURN-END >> {audit}"\n'
+    )
+    (v4code_home / "agents").mkdir()
+    (v4code_home / "agents" / "fixer.md").write_text(FIXER)
+    fake_api.load(
+        [tool_call("task", brief="BRIEF-FIX: set A to 3 in a.py.", agent="fixer"), text("Fixed.")]
+    )
+    fixer_edits(fake_api, "BRIEF-FIX", "A = 1", "A = 3", "FIX-REPORT: done.")
+    result, stderr = run_json(root, fake_api, "Fix A.", "--permission-mode", "auto-edit")
+    assert result["status"] == "done", (result, stderr)
+    assert (root / "a.py").read_text() == "A = 3\n"
+    seen = [json.loads(line) for line in audit.read_text().splitlines() if line.startswith("{")]
+    assert [e["tool"] for e in seen] == ["edit_file", "task"]
+    assert audit.read_text().count("TURN-END") == 1

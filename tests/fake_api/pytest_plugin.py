@@ -23,23 +23,33 @@ from fake_api.standalone import SubprocessServer, start_subprocess_server
 __all__ = ["fake_api", "fake_api_server", "fake_api_subprocess"]
 
 
-@pytest.fixture(scope="session")
-def fake_api_server() -> Iterator[FakeDeepSeek]:
-    server = FakeDeepSeek().start()
+def running(server: FakeDeepSeek) -> Iterator[FakeDeepSeek]:
+    """`server` started for a fixture's scope, stopped after."""
+    server.start()
     try:
         yield server
     finally:
         server.stop()
 
 
-@pytest.fixture
-def fake_api(fake_api_server: FakeDeepSeek) -> Iterator[FakeDeepSeek]:
-    fake_api_server.reset()
-    yield fake_api_server
-    problems = fake_api_server.problems()
-    fake_api_server.reset()
+def checked(server: FakeDeepSeek) -> Iterator[FakeDeepSeek]:
+    """`server` reset for one test; the test fails at teardown on a broken rule or a leftover."""
+    server.reset()
+    yield server
+    problems = server.problems()
+    server.reset()
     if problems:
         pytest.fail("fake_api problems:\n  " + "\n  ".join(problems), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def fake_api_server() -> Iterator[FakeDeepSeek]:
+    yield from running(FakeDeepSeek())
+
+
+@pytest.fixture
+def fake_api(fake_api_server: FakeDeepSeek) -> Iterator[FakeDeepSeek]:
+    yield from checked(fake_api_server)
 
 
 @pytest.fixture

@@ -66,6 +66,7 @@ class FakeGitHub:
     requests: list[Request] = field(default_factory=list)
     branches: dict[str, int] = field(default_factory=dict)  # head branch -> open pull request
     unplaceable: set[tuple[str, int]] = field(default_factory=set)  # (path, line): 422 on them
+    lower_headers: bool = False  # header names in lower case, as a proxy may pass them on
     _next_id: int = 100
 
     def start(self) -> FakeGitHub:
@@ -127,7 +128,7 @@ class FakeGitHub:
         payload = b"" if data is None else json.dumps(data).encode()
         h.send_response(status)
         for name, value in headers.items():
-            h.send_header(name, value)
+            h.send_header(name.lower() if self.lower_headers else name, value)
         h.send_header("Content-Type", "application/json")
         h.send_header("Content-Length", str(len(payload)))
         h.end_headers()

@@ -13,12 +13,9 @@ import urllib.error
 import urllib.request
 from typing import Any
 
+from v4code.backends.transports import no_redirect_opener
+
 MAX_BYTES = 4_000_000
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args: object, **kwargs: object) -> None:
-        return None  # a 3xx then fails as an HTTPError
 
 
 def fetch_models(
@@ -28,7 +25,7 @@ def fetch_models(
     asked; or None and what went wrong, in one line naming the URL."""
     url = base_url.rstrip("/") + "/models"
     headers = {"Authorization": f"Bearer {api_key}", "Accept": "application/json"}
-    opener = urllib.request.build_opener(_NoRedirect)
+    opener = no_redirect_opener()
     try:
         with opener.open(urllib.request.Request(url, headers=headers), timeout=timeout) as response:
             data = json.loads(response.read(MAX_BYTES))

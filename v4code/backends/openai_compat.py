@@ -31,6 +31,7 @@ from v4code.backends.transports import (
     _check_deadline,
     is_loopback,
     remaining,
+    retry_after_seconds,
 )
 from v4code.cancel import CancelToken
 from v4code.errors import BackendError, Cancelled, DeadlineExceeded, ExitCode
@@ -256,7 +257,7 @@ class OpenAICompatBackend:
             if exc.status in RETRY_STATUSES:
                 raise _Retry(
                     f"HTTP {exc.status} from the server ({said})",
-                    _retry_after(exc.retry_after),
+                    retry_after_seconds(exc.retry_after),
                     status=exc.status,
                 ) from None
             error = BackendError(
@@ -293,7 +294,7 @@ class OpenAICompatBackend:
             state.model = model
         usage = chunk.get("usage")
         if usage:
-            state.usage = _usage(usage)
+            state.usage = wire_usage(usage)
         for choice in chunk.get("choices") or ():
             delta = choice.get("delta")
             if delta:
@@ -413,7 +414,10 @@ class OpenAICompatBackend:
         return f"cannot reach {self.base_url}: {detail}"
 
 
-def _usage(raw: dict[str, Any]) -> Usage:
+def wire_usage(raw: dict[str, Any]) -> Usage:
+    """A response's `usage` object as the server sent it (DeepSeek's cache fields, or the
+    OpenAI-style `prompt_tokens_details.cached_tokens`)."""
+
     def number(obj: object, name: str) -> int:
         return int((obj or {}).get(name) or 0) if isinstance(obj, dict) or obj is None else 0
 
@@ -430,21 +434,6 @@ def _usage(raw: dict[str, Any]) -> Usage:
         cache_miss_tokens=misses,
         reasoning_tokens=number(raw.get("completion_tokens_details"), "reasoning_tokens"),
     )
-
-
-def _retry_after(value: str | None) -> float | None:
-    if not value:
-        return None
-    try:
-        return float(value)
-    except ValueError:
-        import email.utils  # only for the rare HTTP-date form
-
-        try:
-            parsed = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        return max(parsed.timestamp() - time.time(), 0.0)
 
 
 def _model_missing(status: int, message: str) -> bool:

@@ -26,6 +26,7 @@ from v4code.errors import Cancelled, DeadlineExceeded
 if TYPE_CHECKING:
     import http.client
     import ssl
+    import urllib.request
 
     import openai
 
@@ -84,6 +85,36 @@ def error_message(body: object, fallback: str) -> str:
         if isinstance(body.get("message"), str):
             return str(body["message"])
     return fallback
+
+
+def no_redirect_opener() -> urllib.request.OpenerDirector:
+    """A urllib opener for a request that carries a credential (an API key, a forge's token):
+    a redirect is not followed but fails as an HTTPError, so the credential reaches the
+    configured server and nowhere else. urllib is imported here: the SSE path never needs it."""
+    import urllib.request
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args: object, **kwargs: object) -> None:
+            return None
+
+    return urllib.request.build_opener(NoRedirect)
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """A `Retry-After` header's wait in seconds (a number, or the rarer HTTP date); None when
+    absent or unreadable."""
+    if not value:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        import email.utils  # only for the rare HTTP-date form
+
+        try:
+            parsed = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        return max(parsed.timestamp() - time.time(), 0.0)
 
 
 def is_loopback(host: str | None) -> bool:

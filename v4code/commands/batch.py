@@ -72,9 +72,10 @@ def plan_command(
 
         units = plan.plan_discover(where, task, agent_proposer(RunOptions(model=model)), rev=rev)
     from v4code.edits.atomic import atomic_write
+    from v4code.textio import counted
 
     atomic_write(output.resolve(), manifest_text(units).encode())
-    say(f"{len(units)} units written to {output}")
+    say(f"{counted(len(units), 'unit')} written to {output}")
 
 
 @batch_group.command("run")

@@ -31,9 +31,16 @@ EFFORT = click.Choice(EFFORTS, case_sensitive=False)
 PROFILE_HELP = "Use [profiles.NAME] from your config (see `v4code profiles`)."
 
 
-def model(help: str = "Model ID.") -> Decorator:
+def model(
+    help: str = "Model ID (deepseek-v4-pro, deepseek-flash), or auto: Flash, Pro when it is stuck.",
+) -> Decorator:
     """`-m/--model`: the model id the session asks for."""
     return click.option("-m", "--model", help=help)
+
+
+def thinking() -> Decorator:
+    """`--thinking/--no-thinking`: V4's thinking mode on or off (unset: the config's)."""
+    return click.option("--thinking/--no-thinking", default=None, help="Switch V4's thinking mode.")
 
 
 def effort(

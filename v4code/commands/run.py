@@ -42,7 +42,7 @@ Exit codes:
     show_default=True,
 )
 @options.model()
-@click.option("--thinking/--no-thinking", default=None, help="Switch V4's thinking mode.")
+@options.thinking()
 @options.effort()
 @options.max_steps("Stop after this many model requests.")
 @options.max_cost("Stop once this many USD are spent.")

@@ -123,7 +123,7 @@ def probe(
     timeout: float = 60.0,
 ) -> ProbeReport:
     """Run every check against the server at base_url; never raises for what the server does."""
-    prober = Prober(base_url, api_key, dialect or "deepseek", timeout)
+    prober = Prober(base_url, api_key, timeout)
     try:
         return _run(prober, dialect, model)
     finally:
@@ -139,8 +139,12 @@ class _Probe:
     report: ProbeReport
     engine: str | None  # the engine advice names: the one the user runs, given or guessed
     plain: Answer = field(default_factory=Answer)  # thinking on, no tools
-    fields: list[str] = field(default_factory=list)  # where its reasoning came
     tool: Answer = field(default_factory=Answer)  # asked for a tool call
+
+    @property
+    def fields(self) -> list[str]:
+        """Where the plain answer's reasoning came."""
+        return self.plain.reasoning_fields()
 
     def add(self, name: str, verdict: str, evidence: str, fix: str = "") -> None:
         self.report.checks.append(Check(name, verdict, evidence, fix))
@@ -200,7 +204,7 @@ def _streaming(s: _Probe) -> bool:
 
 def _thinking(s: _Probe) -> bool:
     """Reasoning came in a field of its own; the dialect that reads that field is chosen."""
-    s.fields = fields = s.plain.reasoning_fields()
+    fields = s.fields
     if fields:
         where = " and delta.".join(fields)
         s.add(

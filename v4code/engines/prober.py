@@ -65,14 +65,13 @@ class _Recording:
 class Prober:
     """One server, asked with one backend per dialect (made when first used)."""
 
-    def __init__(self, base_url: str, api_key: str, dialect: str, timeout: float) -> None:
+    def __init__(self, base_url: str, api_key: str, timeout: float) -> None:
         from v4code.backends.openai_compat import OpenAICompatBackend
 
         self.base_url = base_url
         self.api_key = api_key
         self.timeout = timeout
         self.backends: dict[str, OpenAICompatBackend] = {}
-        self.dialect = dialect
 
     def backend(self, dialect: str) -> Any:
         from v4code.backends.openai_compat import OpenAICompatBackend

@@ -13,6 +13,7 @@ quoted from the diff never reaches the pull request.
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import time
@@ -20,10 +21,13 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from email.message import Message
 from typing import Any
 
+from v4code.backends.transports import no_redirect_opener, retry_after_seconds
 from v4code.errors import V4codeError
+from v4code.safety.redact import scrubbed
 
 DEFAULT_API = "https://api.github.com"
 TOKEN_ENV = "GITHUB_TOKEN"
@@ -40,17 +44,6 @@ class ForgeError(V4codeError):
 
 def _identity(text: str) -> str:
     return text
-
-
-def scrubbed(value: Any, scrub: Callable[[str], str]) -> Any:
-    """`value` (JSON data) with every string passed through `scrub`."""
-    if isinstance(value, str):
-        return scrub(value)
-    if isinstance(value, list):
-        return [scrubbed(v, scrub) for v in value]
-    if isinstance(value, dict):
-        return {k: scrubbed(v, scrub) for k, v in value.items()}
-    return value
 
 
 def next_link(header: str | None) -> str | None:
@@ -71,7 +64,6 @@ class GitHub:
     scrub: Callable[[str], str] = _identity
     sleep: Callable[[float], None] = time.sleep
     requests: int = 0
-    log: list[str] = field(default_factory=list)
 
     @classmethod
     def from_env(cls, scrub: Callable[[str], str] = _identity) -> GitHub:
@@ -79,7 +71,7 @@ class GitHub:
         return cls(api.rstrip("/"), os.environ.get(TOKEN_ENV) or None, scrub)
 
     def get(self, path: str) -> Any:
-        return self.call("GET", path)[0]
+        return self.call("GET", path)
 
     def pages(self, path: str) -> list[Any]:
         """Every item of a listing, page after page (`per_page=100`)."""
@@ -91,14 +83,15 @@ class GitHub:
                 return items
             data, headers = self._send("GET", url, None)
             items.extend(data if isinstance(data, list) else [])
-            url = next_link(headers.get("Link"))
+            url = next_link(headers.get("Link"))  # any case: a proxy may lower it
             if url is not None and not self._own(url):
                 raise ForgeError(f"GitHub sent a next page on another host: {url}")
         return items
 
-    def call(self, method: str, path: str, body: Any = None) -> tuple[Any, dict[str, str]]:
+    def call(self, method: str, path: str, body: Any = None) -> Any:
+        """The answer's JSON to `method path` with `body` (scrubbed) sent."""
         payload = None if body is None else scrubbed(body, self.scrub)
-        return self._send(method, self._url(path), payload)
+        return self._send(method, self._url(path), payload)[0]
 
     def _url(self, path: str) -> str:
         return path if path.startswith(("http://", "https://")) else self.api_url + path
@@ -107,25 +100,23 @@ class GitHub:
         mine, theirs = urllib.parse.urlsplit(self.api_url), urllib.parse.urlsplit(url)
         return (mine.scheme, mine.netloc) == (theirs.scheme, theirs.netloc)
 
-    def _send(self, method: str, url: str, body: Any) -> tuple[Any, dict[str, str]]:
+    def _send(self, method: str, url: str, body: Any) -> tuple[Any, Message]:
         data = None if body is None else json.dumps(body).encode("utf-8")
         for attempt in range(MAX_TRIES):
             self.requests += 1
-            self.log.append(f"{method} {url}")
             try:
                 with _OPENER.open(self._request(method, url, data), timeout=TIMEOUT) as r:
-                    raw = r.read()
-                    headers = {k: v for k, v in r.headers.items()}
+                    raw, headers = r.read(), r.headers
             except urllib.error.HTTPError as exc:
                 wait = self._rate_wait(exc)
                 if wait is None or attempt == MAX_TRIES - 1:
                     raise ForgeError(_refusal(method, url, exc)) from None
                 self.sleep(wait)
                 continue
-            except (urllib.error.URLError, OSError) as exc:
+            except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
                 reason = getattr(exc, "reason", exc)
                 raise ForgeError(f"GitHub could not be reached ({reason})") from None
-            return (json.loads(raw) if raw.strip() else None), headers
+            return _json(method, url, raw), headers
         raise ForgeError(f"{method} {url}: rate limited")  # not reached: the loop raises
 
     def _request(self, method: str, url: str, data: bytes | None) -> urllib.request.Request:
@@ -144,24 +135,28 @@ class GitHub:
         """Seconds to wait before trying again, when `exc` is a short rate limit; else None."""
         if exc.code not in (403, 429):
             return None
-        after = exc.headers.get("Retry-After")
-        wait: float | None = None
-        if after is not None and after.strip().isdigit():
-            wait = float(after.strip())
+        wait = retry_after_seconds(exc.headers.get("Retry-After"))
+        if wait is not None:
+            wait = max(wait, 0.0)
         elif exc.headers.get("X-RateLimit-Remaining") == "0":
             reset = exc.headers.get("X-RateLimit-Reset", "")
             wait = max(float(reset) - time.time(), 0.0) + 1 if reset.isdigit() else None
         return wait if wait is not None and wait <= MAX_WAIT else None
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    """A redirect is not followed: urllib would carry the token to wherever it points."""
-
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
+_OPENER = no_redirect_opener()  # urllib would carry the token to wherever a redirect points
 
 
-_OPENER = urllib.request.build_opener(_NoRedirect)
+def _json(method: str, url: str, raw: bytes) -> Any:
+    """An answer's JSON (None when empty); a page that is not JSON (GITHUB_API_URL naming the
+    web server, a proxy's sign-in page) is said in one line."""
+    try:
+        return json.loads(raw) if raw.strip() else None
+    except ValueError:
+        path = urllib.parse.urlsplit(url).path
+        raise ForgeError(
+            f"GitHub's answer to {method} {path} is not JSON (is {API_ENV} the API's address?)"
+        ) from None
 
 
 def _refusal(method: str, url: str, exc: urllib.error.HTTPError) -> str:

@@ -24,7 +24,7 @@ from v4code.jobs.state import RunDir, UnitState
 from v4code.jobs.unit import RunOptions
 from v4code.jobs.verify import Confinement, confinement
 from v4code.say import say
-from v4code.textio import one_line, shown_lines
+from v4code.textio import counted, one_line, shown_lines
 
 _print_lock = threading.Lock()
 
@@ -65,7 +65,7 @@ def _drive(
     if confine is None:
         confine = _confine(run_dir.units(), options)
     say(f"v4code batch: run {run_dir.run_id} in {run_dir.path}", err=True)
-    say(f"  {len(units)} units to run, {options.jobs} at a time", err=True)
+    say(f"  {counted(len(units), 'unit')} to run, {options.jobs} at a time", err=True)
     cancel = CancelToken()
     try:
         with run_dir.driving():
@@ -179,5 +179,5 @@ def apply_run(path: Path, only: str, into: str | None, patch_dir: Path | None) -
         say(f"applied {uid}")
     for uid, why in result.conflicts.items():
         say(f"conflict {uid}: {one_line(why)} (not applied)", err=True)  # names files
-    say(f"{len(result.applied)} units on branch {branch}; your checkout is unchanged")
+    say(f"{counted(len(result.applied), 'unit')} on branch {branch}; your checkout is unchanged")
     return ExitCode.FAILED if result.conflicts else ExitCode.DONE

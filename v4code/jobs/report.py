@@ -11,7 +11,7 @@ from dataclasses import asdict
 from typing import Any
 
 from v4code.jobs.state import FINISHED, STATUSES, RunDir, UnitState
-from v4code.textio import code_fence, one_line, shown_lines
+from v4code.textio import code_fence, counted, one_line, shown_lines
 
 TOP = 5
 VERIFY_LINES = 40
@@ -88,7 +88,7 @@ def to_markdown(data: dict[str, Any]) -> str:
     lines = [
         f"# Batch run {data['run']} ({when})",
         "",
-        f"{data['units']} units: {c['green']} green, {c['red']} red, "
+        f"{counted(data['units'], 'unit')}: {c['green']} green, {c['red']} red, "
         f"{c['unchanged']} unchanged, {c['error']} error, "
         f"{c['pending']} pending, {c['running']} running.",
         "",

@@ -75,15 +75,16 @@ class McpSession:
     def install(self, registry: ToolRegistry, wait: float = STARTUP_WAIT) -> list[str]:
         """Register the ready servers' tools; notices for what is missing."""
         notices = list(self.loaded.notices)
-        for tool in list(registry):
-            if tool.external and SEPARATOR in tool.name:  # an earlier install's
-                registry.remove(tool.name)
+        for name in registry.names():  # by name: a bundled tool known by its card stays unimported
+            tool = registry.get(name) if SEPARATOR in name else None
+            if tool is not None and tool.external:  # an earlier install's
+                registry.remove(name)
         self.names = []
         if self.hub is None:
             return notices
         self.hub.wait(wait)
         before = set(registry.names())
-        allowed, more = register_tools(registry, self.hub)
+        allowed, more = register_tools(registry, self.hub, waited=wait)
         self.names = [n for n in registry.names() if n not in before]
         self.policy.allowed_tools.update(allowed)
         return notices + more

@@ -214,9 +214,13 @@ def make_tool(
     )
 
 
-def register_tools(registry: ToolRegistry, hub: McpHub) -> tuple[list[str], list[str]]:
+def register_tools(
+    registry: ToolRegistry, hub: McpHub, waited: float | None = None
+) -> tuple[list[str], list[str]]:
     """Add the ready servers' tools, sorted by server then tool, up to MAX_TOOLS in all.
 
+    `waited`: how long the caller waited for servers still starting, named in their notice
+    with the setting that waits longer (a slow `npx` fetch looks like a broken server otherwise).
     Returns the names of the tools the config allows without asking, and notices.
     """
     notices: list[str] = []
@@ -224,11 +228,7 @@ def register_tools(registry: ToolRegistry, hub: McpHub) -> tuple[list[str], list
     left_out: list[str] = []
     for state in sorted(hub.servers.values(), key=lambda s: s.name):
         if state.status != "ready":
-            why = f" ({state.error})" if state.error else ""
-            notices.append(
-                f"MCP server {state.name} is {state.status}{why}: its tools are not in this "
-                "session (they come at the next one, or with /mcp reload)"
-            )
+            notices.append(_not_ready(state.name, state.status, state.error, waited))
             continue
         for remote in sorted(state.tools, key=lambda t: t.name):
             name = remote.full_name
@@ -252,3 +252,15 @@ def register_tools(registry: ToolRegistry, hub: McpHub) -> tuple[list[str], list
             f"({', '.join(left_out[:10])}{', ...' if len(left_out) > 10 else ''})"
         )
     return allowed, notices
+
+
+def _not_ready(name: str, status: str, error: str | None, waited: float | None) -> str:
+    """The notice for a server whose tools this session goes without."""
+    missing = "its tools are not in this session (they come at the next one, or with /mcp reload"
+    if status == "starting" and waited is not None:
+        return (
+            f"MCP server {name} is still starting after {waited:g} s: {missing}; "
+            "mcp_startup_wait sets how long the first request waits)"
+        )
+    why = f" ({error})" if error else ""
+    return f"MCP server {name} is {status}{why}: {missing})"

@@ -338,9 +338,7 @@ def clone_bundle(bundle: Path, dest: Path, branch: str, base: str) -> None:
     its own configuration switches every filter driver off, the user's too: files stay as
     committed (LFS pointers), and a file added there is committed as it is rather than into
     a store that goes away with the copy."""
-    gitpython = _gitpython(dest.parent)
-    g = _hardened(_git_class(gitpython)(str(dest.parent)), dest.parent)
-    _call(g, "clone", "--quiet", "--no-checkout", str(bundle), str(dest))
+    _call(git_at(dest.parent), "clone", "--quiet", "--no-checkout", str(bundle), str(dest))
     clone = git_at(dest)
     for setting in drivers_off(dest, users_too=True):
         _call(clone, "config", *setting.split("=", 1))

@@ -9,7 +9,7 @@ from __future__ import annotations
 from v4code.repomap.index import RepoIndex
 from v4code.repomap.rank import RankedFile, is_test_path
 from v4code.repomap.symbols import Definition, FileSymbols
-from v4code.textio import one_line
+from v4code.textio import counted, one_line
 
 __all__ = ["estimate_tokens", "outline_text", "rank_for_map", "render_map"]
 
@@ -119,6 +119,6 @@ def rank_for_map(index: RepoIndex) -> list[RankedFile]:
     scored.sort(key=lambda t: (-t[0], t[1]))
     best = scored[0][0] if scored and scored[0][0] > 0 else 1.0
     return [
-        RankedFile(p, round(w / best, 4), f"used by {len(used_by.get(p, ()))} files")
+        RankedFile(p, round(w / best, 4), f"used by {counted(len(used_by.get(p, ())), 'file')}")
         for w, p in scored
     ]

@@ -51,6 +51,9 @@ class FileDiff:
     # Lines of the new version that were added or changed, and the places where lines were
     # removed: a finding there concerns the change.
     changed_lines: set[int] = field(default_factory=set)
+    # Every line of the new version inside the hunks (kept or added): where a forge takes an
+    # inline comment on the change.
+    hunk_lines: set[int] = field(default_factory=set)
     binary: bool = False
     deleted: bool = False
     part: tuple[int, int] | None = None  # (i, n): piece i of a file cut into n pieces
@@ -191,14 +194,20 @@ def split_files(diff: str) -> list[FileDiff]:
             in_hunk = True
         elif not in_hunk:
             continue
-        elif line.startswith("+"):
-            current.changed_lines.add(new_line)
-            new_line += 1
         elif line.startswith("-"):
             current.changed_lines.add(max(new_line, 1))  # where the removed lines were
-        elif line.startswith(" "):
+        elif _new_side(line):
+            if line.startswith("+"):
+                current.changed_lines.add(new_line)
+            current.hunk_lines.add(new_line)
             new_line += 1
     return files
+
+
+def _new_side(line: str) -> bool:
+    """A hunk's line that is a line of the new version: added, kept, or a blank kept line
+    whose leading space was trimmed (as a patch pasted or sent through an API may have it)."""
+    return line.startswith(("+", " ")) or line in ("\n", "\r\n")
 
 
 def _generated_header(root: Path, f: FileDiff) -> bool:
@@ -329,7 +338,9 @@ def _pieces(f: FileDiff, budget_tokens: int) -> list[FileDiff]:
     bodies.append(current)
     n = len(bodies)
     return [
-        FileDiff(f.path, header + b, f.changed_lines, part=(i + 1, n) if n > 1 else None)
+        FileDiff(
+            f.path, header + b, f.changed_lines, f.hunk_lines, part=(i + 1, n) if n > 1 else None
+        )
         for i, b in enumerate(bodies)
     ]
 
@@ -396,7 +407,7 @@ def numbered(text: str) -> str:
             out.append(line)
         elif not in_hunk:
             out.append(line)
-        elif line.startswith(("+", " ")):
+        elif _new_side(line):
             out.append(f"{new_line:>6} {line}")
             new_line += 1
         else:

@@ -21,6 +21,7 @@ from v4code.errors import ExitCode, V4codeError
 if TYPE_CHECKING:
     from v4code.config import Settings
     from v4code.forge.github import GitHub
+    from v4code.project_layer import ProjectLayer, SessionLayers
     from v4code.review.pr_target import PrTarget, PullRequest
     from v4code.review.runner import ReviewResult
 
@@ -60,7 +61,8 @@ def repository(given: str | None) -> str:
     parts = repo.split("/")
     if len(parts) != 2 or not all(parts):
         raise ConfigError(
-            "--pr needs the repository: --repo OWNER/NAME, GITHUB_REPOSITORY or an origin remote"
+            "which GitHub repository holds the pull request? Pass --repo OWNER/NAME, set "
+            "GITHUB_REPOSITORY, or add an origin remote"
         )
     return repo
 
@@ -101,6 +103,7 @@ def review_pr(request: ReviewRequest, say: Say, report: Report) -> int:
     """Review pull request `request.pr`, post or update v4code's review, return the exit code.
     `say` and `report` are the review command's (its lines out, its findings printed)."""
     from v4code.forge.github import TOKEN_ENV
+    from v4code.project_layer import read_layers
     from v4code.safety.redact import add_secret_env
 
     assert request.pr is not None
@@ -110,13 +113,14 @@ def review_pr(request: ReviewRequest, say: Say, report: Report) -> int:
     with tempfile.TemporaryDirectory(prefix="v4code-pr-") as empty:
         root = Path(empty)
         try:
-            settings = _settings(root, request, say)
+            layers = read_layers(root)  # the user's config; the folder has no `.v4code/`
+            settings = _settings(root, request, say, layers)
             gh = _client(settings)
             pr, target = _fetch(gh, repository(request.repo), request.pr, settings)
         except V4codeError as exc:
             say(f"v4code review: {exc.message}", err=True)
             return ExitCode.USAGE if _is_usage(exc) else ExitCode.BACKEND
-        result = _review(root, settings, target, request, say)
+        result = _review(layers.project, settings, target, request, say)
         if result is None:
             return 0 if not request.fail_closed else ExitCode.BACKEND
         code = report(result)
@@ -129,17 +133,16 @@ def _is_usage(exc: V4codeError) -> bool:
     return isinstance(exc, ConfigError)
 
 
-def _settings(root: Path, request: ReviewRequest, say: Say) -> Settings:
+def _settings(root: Path, request: ReviewRequest, say: Say, layers: SessionLayers) -> Settings:
     """The user's settings and flags; no repository layer (the folder is empty)."""
     from v4code.config import load_settings
-    from v4code.project_layer import read_layers
 
     flags = {
         "pr_review_model": request.model,
         "review_effort": request.effort,
         "profile": request.profile,
     }
-    loaded = load_settings(root, flags, read_layers(root))
+    loaded = load_settings(root, flags, layers)
     for notice in loaded.notices:
         say(f"v4code review: {notice}", err=True)
     return loaded.settings.replace(review_model=loaded.settings.pr_review_model)
@@ -161,10 +164,9 @@ def _fetch(gh: GitHub, repo: str, number: int, settings: Settings) -> tuple[Pull
 
 
 def _review(
-    root: Path, settings: Settings, target: PrTarget, request: ReviewRequest, say: Say
+    project: ProjectLayer, settings: Settings, target: PrTarget, request: ReviewRequest, say: Say
 ) -> ReviewResult | None:
     """The review's result, or None (after a warning) when the model could not be reached."""
-    from v4code.project_layer import read_project_layer
     from v4code.review.runner import run_review
 
     files = target.target.files
@@ -175,8 +177,8 @@ def _review(
     )
     try:
         return run_review(
-            root, settings, target.target, timeout=request.timeout,
-            use_cache=not request.no_cache, kind="review", project=read_project_layer(root),
+            project.root, settings, target.target, timeout=request.timeout,
+            use_cache=not request.no_cache, kind="review", project=project,
         )  # fmt: skip
     except V4codeError as exc:
         what = "nothing posted" + ("" if request.fail_closed else "; exit 0 (fail-open)")

@@ -27,12 +27,10 @@ _FINDING_MARK = "<!-- v4code-finding "
 class Synced:
     """What the sync did, for the command's summary line."""
 
-    review_id: int | None = None
     created: int = 0
     edited: int = 0
     kept: int = 0
     deleted: int = 0
-    body_updated: bool = False
     folded: int = 0  # comments GitHub would not place, listed in the body instead
     in_body: list[Finding] = field(default_factory=list)
 
@@ -114,18 +112,20 @@ def sync_review(
     new: list[dict[str, Any]] = []
     for f in inline:
         body = comment_body(f)
-        old = earlier.pop(finding_key(f), None)
-        if old is not None and old.get("line") == f.line:
-            if old.get("body") == body:
-                done.kept += 1
-            else:
-                gh.call("PATCH", f"/repos/{pr.repo}/pulls/comments/{old['id']}", {"body": body})
-                done.edited += 1
+        same = earlier.get(finding_key(f), [])
+        # Kept only on its own line: a comment's line cannot be edited, so one that moved
+        # is deleted below and posted anew.
+        old = next((c for c in same if c.get("line") == f.line), None)
+        if old is None:
+            new.append({"path": f.path, "line": f.line, "side": "RIGHT", "body": body})
             continue
-        if old is not None:  # moved: a comment's line cannot be edited
-            earlier[f"moved-{old['id']}"] = old
-        new.append({"path": f.path, "line": f.line, "side": "RIGHT", "body": body})
-    for old in earlier.values():
+        same.remove(old)
+        if old.get("body") == body:
+            done.kept += 1
+        else:
+            gh.call("PATCH", f"/repos/{pr.repo}/pulls/comments/{old['id']}", {"body": body})
+            done.edited += 1
+    for old in (c for same in earlier.values() for c in same):
         gh.call("DELETE", f"/repos/{pr.repo}/pulls/comments/{old['id']}")
         done.deleted += 1
     _post(gh, pr, ours, review_body(result, done.in_body), new, done)
@@ -143,10 +143,8 @@ def _post(
     """The body onto the earlier review (or a first one), the new comments in one review."""
     summary = body
     if ours is not None:
-        done.review_id = int(ours["id"])
         if ours.get("body") != body:
             gh.call("PUT", f"{pr.path}/reviews/{ours['id']}", {"body": body})
-            done.body_updated = True
         if not new:
             return
         body = ""  # the summary lives on the first review; this one only carries comments
@@ -154,14 +152,12 @@ def _post(
     if new:
         payload["comments"] = new
     try:
-        posted, _ = gh.call("POST", f"{pr.path}/reviews", payload)
+        gh.call("POST", f"{pr.path}/reviews", payload)
     except ForgeError as exc:
         if not new or " 422 " not in exc.message:
             raise
         _fold(gh, pr, ours, summary, new, done)
         return
-    if done.review_id is None and isinstance(posted, dict):
-        done.review_id = int(posted.get("id", 0)) or None
     done.created += len(new)
 
 
@@ -183,12 +179,9 @@ def _fold(
     body = text + "\n\nFindings GitHub would not place on their lines:\n" + "\n".join(lines) + mark
     if ours is not None:
         gh.call("PUT", f"{pr.path}/reviews/{ours['id']}", {"body": body})
-        done.body_updated = True
     else:
         payload = {"commit_id": pr.head_sha, "event": "COMMENT", "body": body}
-        posted, _ = gh.call("POST", f"{pr.path}/reviews", payload)
-        if isinstance(posted, dict):
-            done.review_id = int(posted.get("id", 0)) or None
+        gh.call("POST", f"{pr.path}/reviews", payload)
     done.folded = len(new)
 
 
@@ -199,14 +192,12 @@ def _our_review(gh: GitHub, pr: PullRequest, me: str | None) -> dict[str, Any] |
     return None
 
 
-def _our_comments(gh: GitHub, pr: PullRequest, me: str | None) -> dict[str, dict[str, Any]]:
-    """v4code's earlier inline comments by finding key (a duplicate is one to delete)."""
-    found: dict[str, dict[str, Any]] = {}
+def _our_comments(gh: GitHub, pr: PullRequest, me: str | None) -> dict[str, list[dict[str, Any]]]:
+    """v4code's earlier inline comments by finding key (the same finding may stand on
+    several lines; what no finding claims is deleted)."""
+    found: dict[str, list[dict[str, Any]]] = {}
     for comment in gh.pages(f"{pr.path}/comments"):
         key = _marker_of(str(comment.get("body") or ""))
-        if key is None or not _mine(comment, me):
-            continue
-        if key in found:
-            key = f"duplicate-{comment.get('id')}"
-        found[key] = dict(comment)
+        if key is not None and _mine(comment, me):
+            found.setdefault(key, []).append(dict(comment))
     return found

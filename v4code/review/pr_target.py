@@ -10,7 +10,6 @@ accepts an inline comment on (the new side's lines inside the hunks of the patch
 from __future__ import annotations
 
 import base64
-import re
 import urllib.parse
 from dataclasses import dataclass
 from typing import Any
@@ -18,7 +17,6 @@ from typing import Any
 from v4code.forge.github import ForgeError, GitHub
 from v4code.review.diff import FileDiff, ReviewTarget, skip_reason, split_files
 
-_HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,\d+)? @@")
 MAX_CONTENT = 2_000_000  # bytes of one side fetched for a file without a patch
 
 
@@ -77,16 +75,20 @@ def pr_target(gh: GitHub, pr: PullRequest, skip_globs: tuple[str, ...] = ()) -> 
             kept.append(f)
             # A file whose patch GitHub omitted takes no inline comment: its findings go
             # into the review's body.
-            commentable[path] = hunk_lines(f.text) if "patch" in entry else set()
+            commentable[path] = f.hunk_lines if "patch" in entry else set()
         else:
             skipped.append((path, why))
     return PrTarget(ReviewTarget(f"pull request #{pr.number}", kept, skipped), commentable)
 
 
 def _section(gh: GitHub, pr: PullRequest, entry: dict[str, Any]) -> str:
-    """One file of the pull request as a `diff --git` section."""
-    path = str(entry["filename"])
-    old = str(entry.get("previous_filename") or path)
+    """One file of the pull request as a `diff --git` section. Its names keep to their header
+    lines (textio.one_line), as in a local review: git allows a newline in a file name, and
+    GitHub lists it as it is (the caller keeps the real name)."""
+    from v4code.textio import one_line
+
+    path = one_line(str(entry["filename"]))
+    old = one_line(str(entry.get("previous_filename") or entry["filename"]))
     status = str(entry.get("status", "modified"))
     a = "/dev/null" if status == "added" else f"a/{old}"
     b = "/dev/null" if status == "removed" else f"b/{path}"
@@ -97,8 +99,12 @@ def _section(gh: GitHub, pr: PullRequest, entry: dict[str, Any]) -> str:
         return f"{head}--- {a}\n+++ {b}\n{body}" if body else head
     from v4code.diffs import unified_diff
 
-    before = None if status == "added" else _contents(gh, pr.repo, old, pr.base_sha)
-    after = None if status == "removed" else _contents(gh, pr.repo, path, pr.head_sha)
+    real, real_old = (
+        str(entry["filename"]),
+        str(entry.get("previous_filename") or entry["filename"]),
+    )
+    before = None if status == "added" else _contents(gh, pr.repo, real_old, pr.base_sha)
+    after = None if status == "removed" else _contents(gh, pr.repo, real, pr.head_sha)
     if before == after:
         return head  # renamed without a change, or nothing GitHub could show
     text = unified_diff(path, before, after, context=5, label_a=f"a/{old}")
@@ -108,7 +114,11 @@ def _section(gh: GitHub, pr: PullRequest, entry: dict[str, Any]) -> str:
 
 
 def _contents(gh: GitHub, repo: str, path: str, ref: str) -> bytes | None:
-    """A file at `ref` (None when it does not exist there or is too large to fetch)."""
+    """A file at `ref` (None when it does not exist there or is too large to fetch). A name
+    with a `.`, `..` or empty part is not asked for: it would name another path of the API
+    (another repository's contents) that the token can read."""
+    if any(part in ("", ".", "..") for part in path.split("/")):
+        return None
     quoted = urllib.parse.quote(path)
     try:
         data = gh.get(f"/repos/{repo}/contents/{quoted}?ref={urllib.parse.quote(ref)}")
@@ -119,20 +129,3 @@ def _contents(gh: GitHub, repo: str, path: str, ref: str) -> bytes | None:
     if int(data.get("size", 0) or 0) > MAX_CONTENT:
         return None
     return base64.b64decode(str(data.get("content", "")))
-
-
-def hunk_lines(text: str) -> set[int]:
-    """The new side's line numbers inside the hunks: where GitHub takes a comment (RIGHT)."""
-    lines: set[int] = set()
-    new_line = 0
-    in_hunk = False
-    for line in text.splitlines():
-        if match := _HUNK.match(line):
-            new_line, in_hunk = int(match.group(1)), True
-        elif in_hunk and line.startswith(("+", " ")):
-            lines.add(new_line)
-            new_line += 1
-        elif in_hunk and line == "":
-            lines.add(new_line)  # a blank context line whose space was trimmed
-            new_line += 1
-    return lines

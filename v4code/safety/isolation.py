@@ -17,15 +17,13 @@ namespaces), the program runs as before and v4code says so once.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import os
 import sys
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from v4code.safety.process import capture_process
+from v4code.safety.process import WarmUp, capture_process
 from v4code.safety.programs import find_program
 
 __all__ = ["isolated", "isolation_problem", "warm_up"]
@@ -94,31 +92,18 @@ def _probe() -> tuple[list[str] | None, str | None]:
     return None, f"bubblewrap cannot start here ({why.splitlines()[-1]})"
 
 
-_WARMING: list[threading.Thread] = []
+_WARM_UP = WarmUp("v4code-isolation-warm-up")
 
 
 def warm_up() -> None:
     """Start, in the background, the once-per-process check that bubblewrap starts here, so
     that it overlaps a session's start-up instead of delaying the first program it wraps."""
-
-    def warm() -> None:
-        with contextlib.suppress(Exception):  # the real call reports what went wrong
-            _probe()
-
-    thread = threading.Thread(target=warm, name="v4code-isolation-warm-up", daemon=True)
-    _WARMING.append(thread)
-    thread.start()
-
-
-def _settled() -> None:
-    """Wait for a warm-up in flight, so that its result is used rather than computed twice."""
-    while _WARMING:
-        _WARMING.pop().join()
+    _WARM_UP.start(_probe)
 
 
 def isolation_problem() -> str | None:
     """Why unsandboxed programs cannot get a PID namespace here, or None when they can."""
-    _settled()
+    _WARM_UP.wait()
     return _probe()[1]
 
 
@@ -126,7 +111,7 @@ def isolated(argv: Sequence[str], *, outlive: bool = False) -> list[str]:
     """`argv` to run in a PID namespace of its own, or `argv` unchanged (said once) when
     none can be had here. The wrapped command keeps its working directory and environment;
     it ends with v4code unless `outlive` (an engine started with `--detach`)."""
-    _settled()
+    _WARM_UP.wait()
     wrapper, why = _probe()
     if wrapper is not None:
         tie = [] if outlive else ["--die-with-parent"]

@@ -40,6 +40,7 @@ __all__ = [
     "OutputBuffer",
     "ProcessResult",
     "StreamedProcess",
+    "WarmUp",
     "capture_process",
     "command_env",
     "run_process",
@@ -479,3 +480,34 @@ class StreamedProcess:
         self._errors.seek(0)
         self.stderr = self._errors.read(64 * 1024).decode("utf-8", "replace").strip()
         self._errors.close()
+
+
+class WarmUp:
+    """A once-per-process check that starts a helper program (can bubblewrap start here),
+    begun in the background when a session opens so that it overlaps the start-up; whoever
+    needs its answer first calls `wait`, and gets the cached result instead of a second run.
+    Every caller waits for every warm-up still running: two commands that start at once both
+    wait, rather than the second running the check again beside it."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._lock = threading.Lock()
+        self._running: list[threading.Thread] = []
+
+    def start(self, work: Callable[[], object]) -> None:
+        def run() -> None:
+            with contextlib.suppress(Exception):  # the real call reports what went wrong
+                work()
+
+        thread = threading.Thread(target=run, name=self._name, daemon=True)
+        with self._lock:  # started under the lock: `wait` never joins an unstarted thread
+            self._running = [t for t in self._running if t.is_alive()]
+            thread.start()
+            self._running.append(thread)
+
+    def wait(self) -> None:
+        with self._lock:
+            running = list(self._running)
+        for thread in running:
+            if thread is not threading.current_thread():
+                thread.join()

@@ -102,15 +102,21 @@ def _forms(secret: str) -> set[str]:
     return forms
 
 
+def _all_forms(secrets: Iterable[str]) -> list[str]:
+    """Every form of every secret long enough to scrub, longest first: the longest form
+    wins an overlap (Redactor and SealedRedactor alike)."""
+    forms: set[str] = set()
+    for secret in secrets:
+        if secret and len(secret) >= MIN_SECRET:
+            forms |= _forms(secret)
+    return sorted(forms, key=len, reverse=True)
+
+
 class Redactor:
     """Replaces every known form of the given secrets by MARK."""
 
     def __init__(self, secrets: Iterable[str]) -> None:
-        forms: set[str] = set()
-        for secret in secrets:
-            if secret and len(secret) >= MIN_SECRET:
-                forms |= _forms(secret)
-        ordered = sorted(forms, key=len, reverse=True)  # the longest form wins an overlap
+        ordered = _all_forms(secrets)
         import re  # here, not at the top: the entry imports this module before anything else
 
         self._pattern = re.compile("|".join(map(re.escape, ordered))) if ordered else None
@@ -125,15 +131,29 @@ class Redactor:
         return self._pattern.sub(MARK, text)
 
 
+def scrubbed(value: object, scrub: Callable[[str], str]) -> object:
+    """`value` (JSON data: dicts, lists, strings, numbers) with every string passed through
+    `scrub` (a request's body, a message to an editor)."""
+    if isinstance(value, str):
+        return scrub(value)
+    if isinstance(value, (list, tuple)):
+        return [scrubbed(v, scrub) for v in value]
+    if isinstance(value, dict):  # keys too: a call's arguments are the model's to name
+        return {scrub(str(k)): scrubbed(v, scrub) for k, v in value.items()}
+    return value
+
+
 class StreamScrubber:
     """Scrubs text that arrives in pieces (a streamed answer): a secret split across two
     pieces is caught too. `feed` returns what is safe to show now, holding back a tail that
     could be the start of a secret; `flush` returns the rest once the stream ends."""
 
-    def __init__(self, scrub: Callable[[str], str]) -> None:
+    def __init__(self, scrub: Redactor) -> None:
         self.scrub = scrub
-        self.forms: tuple[str, ...] = getattr(scrub, "forms", ())  # a Redactor's
-        self.longest = max((len(form) for form in self.forms), default=0)
+        # what a piece's end may be: the start of a form, short of all of it (that is scrubbed);
+        # a set, so each delta costs a lookup per length rather than a scan of every form
+        self.starts = frozenset(form[:size] for form in scrub.forms for size in range(1, len(form)))
+        self.longest = max(map(len, self.starts), default=0)
         self.pending = ""
 
     def feed(self, text: str) -> str:
@@ -149,8 +169,7 @@ class StreamScrubber:
     def _unsafe_tail(self, text: str) -> int:
         """The length of the longest end of `text` that begins some form of a secret."""
         for size in range(min(len(text), self.longest), 0, -1):
-            tail = text[-size:]
-            if any(form.startswith(tail) and len(form) > size for form in self.forms):
+            if text[-size:] in self.starts:
                 return size
         return 0
 
@@ -187,12 +206,8 @@ class SealedRedactor:
 
         self._salt = os.urandom(16)
         self._hash = hashlib.blake2b
-        forms: set[str] = set()
-        for secret in secrets:
-            if secret and len(secret) >= MIN_SECRET:
-                forms |= _forms(secret)
         self._by_start: dict[str, list[tuple[int, bytes]]] = {}
-        for form in sorted(forms, key=len, reverse=True):
+        for form in _all_forms(secrets):
             entry = (len(form), self._digest(form))
             self._by_start.setdefault(form[:_SEAL_PREFIX], []).append(entry)
         import re  # as in Redactor: not at the top

@@ -48,7 +48,6 @@ import re
 import shlex
 import stat
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
@@ -56,7 +55,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from v4code.errors import ToolError
-from v4code.safety.process import capture_process
+from v4code.safety.process import WarmUp, capture_process
 from v4code.safety.programs import find_program
 
 __all__ = [
@@ -443,7 +442,7 @@ def _scanned_sockets() -> tuple[str, ...]:
 def _host_sockets() -> list[Path]:
     """Every host Unix socket file v4code can find: those listening in its network
     namespace (/proc/net/unix) and those `_scanned_sockets` found."""
-    _settled()
+    _WARM_UP.wait()
     paths = set(_scanned_sockets())
     with contextlib.suppress(OSError):
         for line in Path("/proc/net/unix").read_text(errors="replace").splitlines()[1:]:
@@ -530,14 +529,14 @@ def sandbox_problem(root: Path) -> str | None:
     """Why the sandbox cannot start for `root` (bubblewrap missing, or bubblewrap's own
     complaint), or None when it can: for callers that check before they start anything and
     word their own advice (`batch run`)."""
-    _settled()
+    _WARM_UP.wait()
     bwrap = find_bwrap(root)
     if bwrap is None:
         return "bubblewrap (`bwrap`) is not installed"
     return _probe(bwrap, str(_real(root)))
 
 
-_WARMING: list[threading.Thread] = []
+_WARM_UP = WarmUp("v4code-sandbox-warm-up")
 
 
 def warm_up(root: Path) -> None:
@@ -547,26 +546,17 @@ def warm_up(root: Path) -> None:
     overlap its start-up and first requests instead of delaying its first command."""
 
     def warm() -> None:
-        with contextlib.suppress(Exception):  # the real call reports what went wrong
-            bwrap = find_bwrap(root)
-            if bwrap is not None:
-                _probe(bwrap, str(_real(root)))
-            _scanned_sockets()
+        bwrap = find_bwrap(root)
+        if bwrap is not None:
+            _probe(bwrap, str(_real(root)))
+        _scanned_sockets()
 
-    thread = threading.Thread(target=warm, name="v4code-sandbox-warm-up", daemon=True)
-    _WARMING.append(thread)
-    thread.start()
-
-
-def _settled() -> None:
-    """Wait for a warm-up in flight, so that its results are used rather than computed twice."""
-    while _WARMING:
-        _WARMING.pop().join()
+    _WARM_UP.start(warm)
 
 
 def check_sandbox(root: Path) -> str:
     """Return the bwrap executable to use, or raise SandboxUnavailable saying why not."""
-    _settled()
+    _WARM_UP.wait()
     bwrap = find_bwrap(root)
     if bwrap is None:
         raise SandboxUnavailable(

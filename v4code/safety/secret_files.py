@@ -98,6 +98,14 @@ _CONTENT: tuple[tuple[re.Pattern[bytes], str], ...] = (
     (_key(rb"(?:[A-Z0-9]+ )*PRIVATE KEY"), "a private key (PEM)"),
     (re.compile(rb"PuTTY-User-Key-File-\d: [\w-]+\r?\n"), "a PuTTY private key"),
     (re.compile(rb"(?im)^\s*aws_secret_access_key\s*[=:]\s*[A-Za-z0-9/+]{20,}"), "AWS credentials"),
+    # A config line whose URL holds a password: a git remote cloned with a token in it
+    # (`.git/config`), pip's `index-url`, a TOML `url = "..."`; an auth header a CI checkout
+    # persisted in git's config
+    (
+        re.compile(rb"(?im)^\s*(?:push|[\w-]*-)?url\s*=\s*[\"']?\S+://[^\s/:@\"']+:[^\s/@]+@"),
+        "a URL holding a password",
+    ),
+    (re.compile(rb"(?im)^\s*extraheader\s*=\s*authorization:"), "a git HTTP auth header"),
 )
 # Only in a JSON file: the fields of a cloud credential.
 _JSON_CONTENT: tuple[tuple[re.Pattern[bytes], str], ...] = (

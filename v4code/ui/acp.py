@@ -1,8 +1,8 @@
 """`v4code acp`: v4code as an Agent Client Protocol agent for editors (Zed, JetBrains).
 
 The editor starts `v4code acp` and speaks JSON-RPC over its stdio through the official SDK
-(`agent-client-protocol`, the `v4code[acp]` extra). Each ACP session is a v4code session opened
-the way the API opens one (`api.start`: the same settings layers, trust, sandbox and secret
+(`agent-client-protocol`, v4code's `acp` extra). Each ACP session is a v4code session opened
+the way the API opens one (`api.open_in`: the same settings layers, trust, sandbox and secret
 handling as the chat); its events become session updates (thinking, answer text, tool calls
 with their diffs, the todo list as a plan) and its approvals become permission requests with
 the chat's answers: allow once, always (this tool, or this command prefix), reject. Text sent
@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,9 +33,9 @@ from v4code.events import (
     TextDelta,
     ToolFinished,
     ToolStarted,
-    TurnFinished,
 )
 from v4code.protocols import Approval, ApprovalRequest
+from v4code.safety.redact import scrubbed
 from v4code.textio import one_line
 from v4code.ui.headless import ScrubbedDeltas
 
@@ -93,7 +94,9 @@ class AcpApprover:
         self.session_id = ""  # known once the session is open
 
     def decide(self, request: ApprovalRequest) -> Approval:
-        always = _always(request)
+        from v4code.ui.approval import always_scope
+
+        always = always_scope(request)
         asked = self.agent.ask_permission(self.session_id, request, always is not None)
         outcome = asyncio.run_coroutine_threadsafe(asked, self.loop).result()
         if outcome == ALLOW_ONCE:
@@ -103,16 +106,6 @@ class AcpApprover:
         if outcome is None:  # the editor cancelled the prompt turn
             return Approval(False, "The user interrupted the turn.")
         return Approval(False)
-
-
-def _always(request: ApprovalRequest) -> str | None:
-    """What "always" remembers, as in the chat: the tool, or the command's prefix when a
-    remembered prefix would cover this command (never for a compound command)."""
-    if request.command is None or request.diff is not None:
-        return "tool"
-    from v4code.ui.approval import prefix_covers
-
-    return "prefix" if prefix_covers(request.tool, request.command) else None
 
 
 def permission_options(always: bool, request: ApprovalRequest) -> list[schema.PermissionOption]:
@@ -136,7 +129,7 @@ class V4codeAgent:
         self.flags = flags
         self.client: Any = None  # the SDK's connection to the editor (acp.Client)
         self.sessions: dict[str, Session] = {}
-        self.scrubs: dict[str, Any] = {}
+        self.scrubs: dict[str, Callable[[str], str]] = {}
         self.deltas: dict[str, ScrubbedDeltas] = {}
         self.busy: set[str] = set()  # sessions with a prompt turn running
         self.pending_modes: dict[str, str] = {}  # chosen during a turn, applied at its end
@@ -196,11 +189,15 @@ class V4codeAgent:
 
     async def _open(self, cwd: str, resume: str | None) -> Session:
         """A v4code session in `cwd`'s workspace: the settings layers, trust and checks of
-        every start (`api.start`); a bad setting or an unknown id is a JSON-RPC error."""
-        loop = asyncio.get_running_loop()
-        approver = AcpApprover(self, loop)
+        every start (`api.open_in`); a bad setting or an unknown id is a JSON-RPC error."""
+        from v4code.api import open_in
+
+        approver = AcpApprover(self, asyncio.get_running_loop())
+        meta = {"frontend": "acp"}
         try:
-            session = await asyncio.to_thread(_start, cwd, self.flags, approver, resume)
+            session = await asyncio.to_thread(
+                open_in, Path(cwd), self.flags, approver, resume=resume, meta=meta
+            )
         except Exception as exc:  # a V4codeError or a failed open: one line to the editor
             raise acp.RequestError.invalid_params({"message": one_line(str(exc))}) from exc
         from v4code.safety.redact import redactor
@@ -218,16 +215,13 @@ class V4codeAgent:
             if not content:
                 continue
             if role == "user":
-                update: Any = acp.update_user_message_text(self._scrub(session.id, content))
+                update: Any = acp.update_user_message_text(content)
             elif role == "assistant":
-                update = acp.update_agent_message_text(self._scrub(session.id, content))
+                update = acp.update_agent_message_text(content)
             else:
                 continue
+            update = scrubbed_update(update, self.scrubs[session.id])
             await self.client.session_update(session_id=session.id, update=update)
-
-    def _scrub(self, session_id: str, text: str) -> str:
-        scrub = self.scrubs.get(session_id)
-        return str(scrub(text)) if scrub is not None else text
 
     def _session(self, session_id: str) -> Session:
         session = self.sessions.get(session_id)
@@ -239,19 +233,22 @@ class V4codeAgent:
         from v4code.api import AsyncSession
 
         session = self._session(session_id)
-        task = prompt_text(prompt)
+        secret: list[str] = []
+        globs = tuple(session.settings.secret_files)
+        task = prompt_text(prompt, secret, globs, session.agent.root)
+        for block in secret:  # the model gets it; the session log does not
+            session.agent.session.withhold_text(block)
         if not task.strip():
             raise acp.RequestError.invalid_params({"message": "the prompt has no text"})
         if session_id in self.busy:
             raise acp.RequestError.invalid_request({"message": "a prompt is already running"})
-        status = "done"
         self.busy.add(session_id)
         try:
-            async for event in AsyncSession(session).send(task):
+            turn = AsyncSession(session).send(task)
+            async for event in turn:
                 for update in self.updates(session_id, event):
                     await self.client.session_update(session_id=session_id, update=update)
-                if isinstance(event, TurnFinished):
-                    status = event.status
+            status = (await turn.result()).status
         finally:
             self.busy.discard(session_id)
             if (mode := self.pending_modes.pop(session_id, None)) is not None:
@@ -264,30 +261,44 @@ class V4codeAgent:
             session.cancel()
 
     def updates(self, session_id: str, event: Event) -> list[Any]:
-        """The session updates one v4code event becomes (none for most bookkeeping events);
-        streamed text is scrubbed across chunks, what it held back sent before the rest."""
+        """The session updates one v4code event becomes (none for most bookkeeping events),
+        scrubbed whole; streamed text is scrubbed across chunks, what it held back sent
+        before the rest."""
         scrub = self.scrubs[session_id]
-        shown = (update(each, scrub) for each in self.deltas[session_id].events(event))
-        return [u for u in shown if u is not None]
+        shown: list[Any] = []
+        for each in self.deltas[session_id].events(event):
+            made = update(each)
+            if made is not None:
+                streamed = isinstance(each, (TextDelta, ReasoningDelta))  # scrubbed already
+                shown.append(made if streamed else scrubbed_update(made, scrub))
+        return shown
 
     async def ask_permission(
         self, session_id: str, request: ApprovalRequest, always: bool
     ) -> str | None:
         """The option the editor chose (None: the prompt turn was cancelled)."""
-        scrub = self.scrubs[session_id]
         call = schema.ToolCallUpdate(
             tool_call_id=request.call.id,
-            title=scrub(_title(request.tool, request.args, None)),
+            title=_title(request.tool, request.args, self._label(session_id, request)),
             kind=TOOL_KINDS.get(request.tool, "other"),  # type: ignore[arg-type]
             status="pending",
-            content=approval_content(request, scrub) or None,
+            content=approval_content(request) or None,
             raw_input=request.args,
         )
+        call = scrubbed_update(call, self.scrubs[session_id])
         response = await self.client.request_permission(
-            session_id=session_id, tool_call=call, options=permission_options(always, request)
+            session_id=session_id,
+            tool_call=call,
+            options=permission_options(always, request),
         )
         outcome = response.outcome
         return None if outcome.outcome == "cancelled" else str(outcome.option_id)
+
+    def _label(self, session_id: str, request: ApprovalRequest) -> str | None:
+        """The call's one-line label as the tool call showed it (`edit calc.py`), so the
+        permission card does not replace it with the raw arguments."""
+        tool = self.sessions[session_id].agent.registry.get(request.tool)
+        return tool.summarise(request.args).label if tool is not None else None
 
     def close(self) -> None:
         for session in self.sessions.values():
@@ -300,33 +311,48 @@ def modes(session: Session) -> schema.SessionModeState:
     return schema.SessionModeState(current_mode_id=session.agent.mode, available_modes=available)
 
 
-def _start(cwd: str, flags: dict[str, Any], approver: AcpApprover, resume: str | None) -> Session:
-    from v4code.api import start
-    from v4code.config import load_settings
-    from v4code.errors import ConfigError
-    from v4code.project_layer import read_layers
-    from v4code.workspace import workspace_root
+def _attached_name(uri: str, root: Path | None) -> str:
+    """An attachment's path from the workspace root (its `file://` path), else its last part:
+    what the secret-file rules and the user's globs are matched against."""
+    import urllib.parse
 
-    folder = Path(cwd)
-    if not folder.is_dir():
-        raise ConfigError(f"workspace {cwd} is not a directory")
-    layers = read_layers(workspace_root(folder))
-    loaded = load_settings(layers.project.root, flags, layers)
-    return start(loaded, layers, approver, resume=resume, meta={"frontend": "acp"})
+    parts = urllib.parse.urlsplit(uri)
+    path = urllib.parse.unquote(parts.path) if parts.scheme == "file" else ""
+    if path and root is not None:
+        try:
+            return Path(path).relative_to(root).as_posix()
+        except ValueError:
+            pass
+    return uri.rsplit("/", 1)[-1]
 
 
-def prompt_text(blocks: list[Any]) -> str:
+def prompt_text(
+    blocks: list[Any],
+    secret: list[str] | None = None,
+    globs: tuple[str, ...] = (),
+    root: Path | None = None,
+) -> str:
     """The task: the text blocks, then embedded resources (files the editor attached) with
-    their names; images and audio are not advertised, so not expected."""
+    their names; images and audio are not advertised, so not expected. An attachment is the
+    repository's text: framed as an `@` mention's, so it cannot end its block, and one that
+    is a secret file (by name, content or the user's `globs`) goes into `secret`, for the
+    session log to leave out (the person attached it: the model gets it)."""
+    from v4code.safety.secret_files import secret_in_text, secret_reason
+    from v4code.ui.completion import file_block
+
     parts: list[str] = []
     for block in blocks:
         kind = getattr(block, "type", None)
         if kind == "text":
             parts.append(block.text)
         elif kind == "resource" and hasattr(block.resource, "text"):
-            parts.append(f'\n<file uri="{block.resource.uri}">\n{block.resource.text}\n</file>')
+            uri, body = str(block.resource.uri), str(block.resource.text)
+            parts.append(file_block("uri", uri, body))
+            name = _attached_name(uri, root)
+            if secret is not None and (secret_reason(name, globs=globs) or secret_in_text(body)):
+                secret.append(parts[-1].strip())
         elif kind == "resource_link":
-            parts.append(f"\n(see {block.uri})")
+            parts.append(f"\n(see {one_line(str(block.uri))})")
     return "".join(parts)
 
 
@@ -337,14 +363,20 @@ def _title(tool: str, args: dict[str, Any] | None, label: str | None) -> str:
     return one_line(f"{tool} {shown}"[:200])
 
 
-def tool_started(event: ToolStarted, scrub: Any) -> Any:
+def scrubbed_update(update: Any, scrub: Callable[[str], str]) -> Any:
+    """A message to the editor with every string in it scrubbed (its text, diffs, title, the
+    tool's arguments, the todo list): whatever field carries the model's words, no key."""
+    return type(update).model_validate(scrubbed(update.model_dump(by_alias=True), scrub))
+
+
+def tool_started(event: ToolStarted) -> Any:
     label = event.summary.label if event.summary is not None else None
     locations = (
         [schema.ToolCallLocation(path=p) for p in event.summary.paths] if event.summary else []
     )
     return acp.start_tool_call(
         event.call.id,
-        scrub(_title(event.call.name, event.args, label)),
+        _title(event.call.name, event.args, label),
         kind=TOOL_KINDS.get(event.call.name, "other"),  # type: ignore[arg-type]
         status="in_progress",
         locations=locations or None,
@@ -352,7 +384,7 @@ def tool_started(event: ToolStarted, scrub: Any) -> Any:
     )
 
 
-def tool_finished(event: ToolFinished, scrub: Any) -> Any:
+def tool_finished(event: ToolFinished) -> Any:
     failed = event.denied or event.result.is_error
     text = event.result.text
     if len(text) > OUTPUT_CAP:
@@ -360,19 +392,17 @@ def tool_finished(event: ToolFinished, scrub: Any) -> Any:
     label = event.summary.label if event.summary is not None else None
     return acp.update_tool_call(
         event.call.id,
-        title=scrub(one_line(label)) if label else None,
+        title=one_line(label) if label else None,
         status="failed" if failed else "completed",
-        content=[acp.tool_content(acp.text_block(scrub(text)))] if text else None,
+        content=[acp.tool_content(acp.text_block(text))] if text else None,
     )
 
 
-def approval_content(request: ApprovalRequest, scrub: Any) -> list[Any]:
+def approval_content(request: ApprovalRequest) -> list[Any]:
     """What the editor shows with the question: each file's change as a diff, or the command."""
     if request.preview.texts:
         return [
-            acp.tool_diff_content(
-                path, scrub(after or ""), None if before is None else scrub(before)
-            )
+            acp.tool_diff_content(path, after or "", before)
             for path, before, after in request.preview.texts
         ]
     if request.command is not None:
@@ -381,26 +411,26 @@ def approval_content(request: ApprovalRequest, scrub: Any) -> list[Any]:
         text = f"$ {request.command}\n{sandbox}{where}"
         if request.guard_reason:
             text += f"\n{request.guard_reason}"
-        return [acp.tool_content(acp.text_block(scrub(text)))]
+        return [acp.tool_content(acp.text_block(text))]
     if request.note:
-        return [acp.tool_content(acp.text_block(scrub(request.note)))]
+        return [acp.tool_content(acp.text_block(request.note))]
     return []
 
 
-def update(event: Event, scrub: Any) -> Any:
-    """One event as a session update, or None (deltas come here scrubbed already)."""
+def update(event: Event) -> Any:
+    """One event as a session update, or None (to be scrubbed before it is sent)."""
     if isinstance(event, ReasoningDelta):
         return acp.update_agent_thought_text(event.text)
     if isinstance(event, TextDelta):
         return acp.update_agent_message_text(event.text)
     if isinstance(event, ToolStarted):
-        return tool_started(event, scrub)
+        return tool_started(event)
     if isinstance(event, ToolFinished):
-        return tool_finished(event, scrub)
+        return tool_finished(event)
     if isinstance(event, (PlanUpdated, PlanProposed)):
         return plan_update(event.items)
     if isinstance(event, ErrorEvent):
-        return acp.update_agent_message_text(scrub(f"\n\nv4code: {event.message}"))
+        return acp.update_agent_message_text(f"\n\nv4code: {event.message}")
     return None
 
 

@@ -92,6 +92,15 @@ def prefix_covers(tool: str, command: str) -> bool:
     return policy.check(tool, "command", command) is Verdict.ALLOW
 
 
+def always_scope(request: ApprovalRequest) -> str | None:
+    """What "always" remembers for this request (the chat's and an editor's answer alike):
+    the tool, or the command's prefix when a remembered prefix would cover this command;
+    None for a compound command, which is only ever allowed once."""
+    if request.diff is not None or request.command is None:
+        return "tool"
+    return "prefix" if prefix_covers(request.tool, request.command) else None
+
+
 class ChatApprover:
     """Shows the proposal, asks, and turns the answer into an Approval."""
 
@@ -123,7 +132,7 @@ class ChatApprover:
     def _decide(self, request: ApprovalRequest) -> Approval:
         if request.note:
             self.console.print(Text(shown_lines(request.note), style="bold yellow"))
-        always: str | None = "tool"
+        always = always_scope(request)
         if request.diff is not None:
             self.console.print(edit_header(request.files))
             if request.diff:
@@ -132,13 +141,11 @@ class ChatApprover:
             question = f"Apply? [y]es  [n]o  [a]lways allow {request.tool} this session: "
         elif request.command is not None:
             self.console.print(command_header(request.command, request.cwd, request.sandboxed))
-            if prefix_covers(request.tool, request.command):
+            if always == "prefix":
                 prefix = command_prefix(request.command)
                 question = f"Run? [y]es  [n]o  [a]lways allow `{prefix}` this session: "
-                always = "prefix"
             else:  # a remembered prefix never covers a compound command: only yes or no
                 question = "Run? [y]es  [n]o: "
-                always = None
         else:
             args = one_line(json.dumps(request.args, ensure_ascii=False)[:300])
             self.console.print(Text(f"Allow {one_line(request.tool)} {args}", style="bold"))

@@ -176,12 +176,18 @@ def _attachment(root: Path, path: Path, rel: str) -> str:
     body = data[:MAX_ATTACH_CHARS].decode("utf-8", "replace")
     if len(data) > MAX_ATTACH_CHARS:
         body += f"\n… cut at {MAX_ATTACH_CHARS:,} of {len(data):,} bytes; read_file has the rest"
+    return file_block("path", rel, body)
+
+
+def file_block(attribute: str, name: str, body: str) -> str:
+    """A file's text as a `<file>` block of the person's message (an `@` mention, a file an
+    editor attached): its name on one line, quotes escaped, and a body holding `</file>`
+    fenced, so neither can end the block and speak as the person."""
     body = body.rstrip("\n")
     if _CLOSING_TAG.search(body):
-        # The file could end its block and speak as the user: fenced, so it cannot.
         fence = code_fence(body)
         body = f"{fence}\n{body}\n{fence}"
-    return f'\n\n<file path="{_attribute(rel)}">\n{body}\n</file>'
+    return f'\n\n<file {attribute}="{_attribute(name)}">\n{body}\n</file>'
 
 
 def _attribute(rel: str) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -32,8 +32,8 @@ from v4code.events import (
 )
 from v4code.pricing import format_cost
 from v4code.protocols import Approval, ApprovalRequest
-from v4code.safety.redact import StreamScrubber, redactor
-from v4code.textio import one_line, shown_lines
+from v4code.safety.redact import Redactor, StreamScrubber, redactor
+from v4code.textio import counted, one_line, shown_lines
 from v4code.toolkit import generic_summary
 from v4code.types import Usage
 
@@ -226,7 +226,7 @@ class ScrubbedDeltas:
     model streams in two pieces is caught): each delta comes out with what is safe so far
     (none when nothing is), the held-back rest before the next event of another kind."""
 
-    def __init__(self, scrub: Callable[[str], str]) -> None:
+    def __init__(self, scrub: Redactor) -> None:
         self.text = StreamScrubber(scrub)
         self.thinking = StreamScrubber(scrub)
 
@@ -268,31 +268,18 @@ class HeadlessRenderer:
         output: str,
         out: IO[str] | None = None,
         err: IO[str] | None = None,
-        notices: Iterable[str] = (),
-        scrub: Callable[[str], str] | None = None,
+        scrub: Redactor | None = None,
         plan_only: bool = False,
     ) -> None:
         self.output = output
         self.plan_only = plan_only  # `run --plan`: the plan is the answer on stdout
-        self.notices = list(notices)
-        self.out = _Scrubbed(out or sys.stdout, scrub or redactor())
-        self.deltas = ScrubbedDeltas(scrub or redactor())
-        self.err = _Scrubbed(err or sys.stderr, scrub or redactor())
+        scrub = scrub or redactor()
+        self.out = _Scrubbed(out or sys.stdout, scrub)
+        self.deltas = ScrubbedDeltas(scrub)
+        self.err = _Scrubbed(err or sys.stderr, scrub)
         self._running: dict[str, ToolStarted] = {}
         self._errors: set[str] = set()  # printed already: the summary does not repeat them
         self._proposal: PlanProposed | None = None  # the plan `run --plan` prints
-
-    def run(
-        self, events: Iterable[Event], session_id: str, todo: Iterable[dict[str, str]] = ()
-    ) -> RunResult:
-        """Render the events; `todo` is the list a resumed session already had."""
-        result = RunResult(session_id=session_id, notices=list(self.notices))
-        result.todo = [dict(item) for item in todo]
-        for event in events:
-            collect(event, result)
-            self.render(event)
-        self.finish(result)
-        return result
 
     def render(self, event: Event) -> None:
         """One event as it happens: a jsonl line, or text mode's progress on stderr."""
@@ -345,7 +332,8 @@ class HeadlessRenderer:
             for line in todo_lines(event.items):
                 self._err(f"    {line}")
         elif isinstance(event, PlanProposed):
-            self._err(f"  plan proposed: {len(event.items)} steps, {len(event.files)} files")
+            steps, files = counted(len(event.items), "step"), counted(len(event.files), "file")
+            self._err(f"  plan proposed: {steps}, {files}")
         elif isinstance(event, SubagentFinished):
             self._err(f"  {subagent_line(event)}")
         elif isinstance(event, Retrying):

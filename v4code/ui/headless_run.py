@@ -40,9 +40,7 @@ def run_task(
     from v4code.safety.redact import redactor
 
     scrub = redactor(settings.api_key)
-    renderer = HeadlessRenderer(
-        output, notices=loaded.notices, scrub=scrub, plan_only=plan and not execute
-    )
+    renderer = HeadlessRenderer(output, scrub=scrub, plan_only=plan and not execute)
     try:
         session = start(
             loaded,

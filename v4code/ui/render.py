@@ -42,7 +42,7 @@ from v4code.events import (
 )
 from v4code.planning import plan_lines, todo_lines
 from v4code.pricing import format_cost
-from v4code.textio import one_line, shown_lines
+from v4code.textio import counted, one_line, shown_lines
 from v4code.types import Message, ToolCall, ToolSummary, Usage
 from v4code.ui.headless import describe_call, error_line
 from v4code.ui.stream import LiveRegion
@@ -192,7 +192,7 @@ def history_renderables(
             out.append(Text(f"  {one_line(m.content.splitlines()[0][:200])}", style="dim"))
         elif m.role == "user":
             first, *rest = (m.content or "").strip().splitlines() or [""]
-            more = f"  (+{len(rest)} lines)" if rest else ""
+            more = f"  (+{counted(len(rest), 'line')})" if rest else ""
             out.append(Text(f"› {one_line(first[:300])}{more}", style="bold"))
         elif m.role == "assistant":
             for call in m.tool_calls:

@@ -8,6 +8,7 @@ missing`) is a message, not a command.
 from __future__ import annotations
 
 import difflib
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,7 +93,7 @@ def run_custom(chat: Chat, command: CustomCommand, arg: str) -> None:
         chat.turn(command.expand(arg), shown=f"/{command.name}")
     finally:
         agent.set_model(settings.model)
-        agent.routing.restore(*route)  # an escalation before the command holds after it
+        agent.routing.restore(route)  # an escalation before the command holds after it
         agent.set_thinking(settings.thinking, settings.effort)
 
 
@@ -282,7 +283,8 @@ def cmd_mcp(chat: Chat, arg: str) -> None:
         if not any(isinstance(getattr(h, "__self__", None), mcp_session.McpSession) for h in hooks):
             hooks.append(mcp.before_apply)  # the session opened without servers
         chat.say("Reloading MCP servers; the next request cannot use the prompt cache.", "dim")
-        for notice in chat.agent.fix_tools(mcp.install):
+        wait = chat.agent.settings.mcp_startup_wait
+        for notice in chat.agent.fix_tools(functools.partial(mcp.install, wait=wait)):
             chat.say(notice, "yellow")
     elif arg:
         chat.say("usage: /mcp [reload]", "yellow")
