@@ -189,6 +189,13 @@ class LspClient:
     def notify(self, method: str, params: Any) -> None:
         self._write({"jsonrpc": "2.0", "method": method, **_params(params)})
 
+    def request(self, method: str, params: Any, deadline: float) -> Any:
+        """The server's answer to a request (`textDocument/references`, ...), as JSON; None
+        when none came by `deadline` (monotonic), the server failed it, or it is not ready."""
+        if not self.ready(deadline):
+            return None
+        return self._wait_answer(self._send_request(method, params), deadline)
+
     def _send_request(self, method: str, params: Any) -> int:
         with self._lock:
             self._next_id += 1

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lsprotocol import types as lsp
+from lsprotocol.converters import get_converter
 
 from v4code.errors import ToolError, V4codeError
 from v4code.lsp.servers import Language, language_of, server_argv
@@ -33,6 +34,8 @@ __all__ = ["Checked", "LanguageServers", "ServerSettings", "new_errors"]
 
 MAX_STARTS = 2
 """A server is started at most this often in a session: once, and once again after a crash."""
+
+_converter = get_converter()
 
 WARM_WAIT = 60.0
 """How long a warm-up waits for a starting server before it gives up showing it a file."""
@@ -249,6 +252,48 @@ class LanguageServers:
             raise ToolError(self._late(language, client) + ".")
         return [_line(rel, d) for d in found]
 
+    def references(self, path: Path, line: int, name: str) -> list[tuple[str, int]] | None:
+        """Where the symbol `name` defined at `line` (1-based) of `path` is used, as the
+        server resolves it (type-aware: another class's method of the same name is not one
+        of them); None when no server answers for the file within the bound. The file is
+        shown to the server and its check awaited first: a server asked before it has
+        looked at the file answers that nothing uses it."""
+        rel = path.relative_to(self.root).as_posix()
+        language = language_of(rel)
+        client = None if language is None else self._client(language)
+        if language is None or client is None:
+            return None
+        deadline = time.monotonic() + self.settings.timeout
+        try:
+            text = path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return None
+        at = name_position(text, line, name)
+        if at is None or not client.ready(deadline):
+            return None
+        if _errors(client, path, text, language, deadline) is None:
+            return None
+        params = lsp.ReferenceParams(
+            text_document=lsp.TextDocumentIdentifier(uri=path.as_uri()),
+            position=at,
+            context=lsp.ReferenceContext(include_declaration=False),
+        )
+        answer = client.request("textDocument/references", params, deadline)
+        return None if not isinstance(answer, list) else self._places(answer)
+
+    def _places(self, locations: list[object]) -> list[tuple[str, int]]:
+        """(workspace-relative path, 1-based line) of each location inside the workspace,
+        sorted, once each (a library's files outside it are left out)."""
+        out = set()
+        for item in locations:
+            try:
+                found = _converter.structure(item, lsp.Location)
+                where = Path(lsp_uri_path(found.uri)).relative_to(self.root)
+            except Exception:  # noqa: BLE001 - a location that is not one is skipped
+                continue
+            out.add((where.as_posix(), found.range.start.line + 1))
+        return sorted(out)
+
     def _known_errors(self) -> list[str]:
         lines = []
         for slot in self._slots.values():
@@ -261,6 +306,31 @@ class LanguageServers:
                 rel = path.relative_to(self.root).as_posix()
                 lines += [_line(rel, d) for d in found if _is_error(d)]
         return lines
+
+
+DEFINITION_LINES = 20
+"""Lines after a definition's first (its decorators) searched for the name it defines."""
+
+
+def name_position(text: str, line: int, name: str) -> lsp.Position | None:
+    """Where `name` stands in the definition starting at `line` (1-based): after `def`,
+    `class` (or the like) on that line or one of the next few, else its first mention
+    there; the column counted in UTF-16 units, as the protocol counts by default."""
+    import re
+
+    lines = text.splitlines()[line - 1 : line - 1 + DEFINITION_LINES]
+    word = re.escape(name)
+    defining = re.compile(rf"\b(?:def|class|func|fn|function|struct|interface|type|enum|trait)"
+                          rf"\s+{word}(?![A-Za-z0-9_])")  # fmt: skip
+    bare = re.compile(rf"(?<![A-Za-z0-9_]){word}(?![A-Za-z0-9_])")
+    for pattern in (defining, bare):
+        for offset, source in enumerate(lines):
+            match = pattern.search(source)
+            if match is not None:
+                column = match.end() - len(name)
+                units = len(source[:column].encode("utf-16-le")) // 2
+                return lsp.Position(line=line - 1 + offset, character=units)
+    return None
 
 
 def lsp_uri_path(uri: str) -> str:

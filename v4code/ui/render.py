@@ -304,9 +304,8 @@ class TurnView:
             self.region.print(Text(f"  {shown_lines(event.text)}", style="dim"))
         elif isinstance(event, (PlanUpdated, PlanProposed)):
             self._plan(event)
-        elif isinstance(event, DiagnosticsFound):  # right after its edit's diff
-            if event.errors or event.notes:
-                self.region.print(diagnostics_renderable(event))
+        elif isinstance(event, DiagnosticsFound) and (event.errors or event.notes):
+            self.region.print(diagnostics_renderable(event))  # right after its edit's diff
         elif isinstance(event, Retrying):
             self.region.print(
                 Text(f"  retrying in {event.delay:.1f}s ({one_line(event.reason)})", style="dim")
