@@ -275,8 +275,9 @@ def _language_servers(agent: Agent) -> LanguageServers | None:
         return None
     from v4code.lsp.manager import LanguageServers, ServerSettings
     from v4code.lsp.observer import DiagnosticsObserver
+    from v4code.lsp.servers import configured_commands
 
-    commands = {"python": settings.lsp_python}
+    commands = configured_commands(settings)
     servers = LanguageServers(
         agent.root,
         ServerSettings(

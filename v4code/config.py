@@ -100,6 +100,9 @@ class Settings:
     diagnostics: bool = True  # a language server's new errors added to each edit's result
     diagnostics_timeout: float = 3.0  # seconds an edit waits for them at most
     lsp_python: tuple[str, ...] = ()  # the Python server's command; none: basedpyright-langserver
+    lsp_typescript: tuple[str, ...] = ()  # TS/JS; none: typescript-language-server --stdio
+    lsp_go: tuple[str, ...] = ()  # none: gopls
+    lsp_rust: tuple[str, ...] = ()  # none: rust-analyzer
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)

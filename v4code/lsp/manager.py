@@ -22,7 +22,7 @@ from lsprotocol import types as lsp
 from lsprotocol.converters import get_converter
 
 from v4code.errors import ToolError, V4codeError
-from v4code.lsp.servers import Language, language_of, server_argv
+from v4code.lsp.servers import LANGUAGES, Language, language_of, server_argv
 from v4code.textio import one_line
 from v4code.workspace import resolve_in_workspace
 
@@ -86,12 +86,19 @@ class LanguageServers:
             out, self._notices[:] = list(self._notices), []
         return out
 
-    def status(self) -> list[tuple[str, str]]:
-        """(language, what its server is doing) for each language asked about so far."""
+    def status(self) -> list[str]:
+        """One line for each language whose server was asked for so far in the session:
+        `python: basedpyright running (started once)`, or why it does not run."""
         out = []
-        for name, slot in self._slots.items():
+        for language in LANGUAGES:
+            slot = self._slots.get(language.name)
+            if slot is None:
+                continue
             running = slot.client is not None and slot.client.alive
-            out.append((name, slot.off or ("running" if running else "stopped")))
+            state = slot.off or ("running" if running else "stopped")
+            starts = "once" if slot.starts == 1 else f"{slot.starts} times"
+            started = f" (started {starts})" if slot.starts else ""
+            out.append(one_line(f"{language.name:<11}{language.label}: {state}{started}"))
         return out
 
     # --- servers --------------------------------------------------------------------------
@@ -220,7 +227,7 @@ class LanguageServers:
             if client.ready(time.monotonic() + WARM_WAIT):
                 with contextlib.suppress(OSError):
                     text = full.read_text(encoding="utf-8", errors="replace")
-                    client.sync(full, text, language.language_id)
+                    client.sync(full, text, language.id_of(full))
 
         threading.Thread(target=show, name="v4code-lsp-warm", daemon=True).start()
 
@@ -238,7 +245,8 @@ class LanguageServers:
         rel = path.relative_to(self.root).as_posix()
         language = language_of(rel)
         if language is None:
-            raise ToolError(f"No language server checks {rel} (servers run for Python files).")
+            names = ", ".join(lang.name for lang in LANGUAGES)
+            raise ToolError(f"No language server checks {rel} (servers run for {names} files).")
         client = self._client(language)
         if client is None:
             why = self._slots[language.name].off or "not running"
@@ -350,7 +358,7 @@ def _errors(
     current = client.current(path, text)
     if current is None:
         seen = client.published_count(path)
-        client.sync(path, text, language.language_id)
+        client.sync(path, text, language.id_of(path))
         current = client.diagnostics_after(path, seen, deadline)
     if current is None:
         return None

@@ -13,10 +13,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
 from v4code.safety.programs import find_program
 
-__all__ = ["LANGUAGES", "Language", "language_of", "server_argv"]
+if TYPE_CHECKING:
+    from v4code.config import Settings
+
+__all__ = ["LANGUAGES", "Language", "configured_commands", "language_of", "server_argv"]
 
 
 @dataclass(frozen=True)
@@ -26,6 +30,12 @@ class Language:
     suffixes: tuple[str, ...]
     default: tuple[str, ...]  # the server found on PATH when the user names none
     label: str  # what notices call the default server
+    ids: tuple[tuple[str, str], ...] = ()  # suffixes the protocol names otherwise (`.tsx`)
+
+    def id_of(self, path: str | Path) -> str:
+        """The protocol's name for the language of `path` (`typescriptreact` for `.tsx`)."""
+        suffix = PurePosixPath(str(path)).suffix.lower()
+        return dict(self.ids).get(suffix, self.language_id)
 
 
 LANGUAGES: tuple[Language, ...] = (
@@ -36,6 +46,22 @@ LANGUAGES: tuple[Language, ...] = (
         ("basedpyright-langserver", "--stdio"),
         "basedpyright",
     ),
+    Language(
+        "typescript",
+        "typescript",
+        (".ts", ".tsx", ".mts", ".cts", ".js", ".jsx", ".mjs", ".cjs"),
+        ("typescript-language-server", "--stdio"),
+        "typescript-language-server",
+        (
+            (".tsx", "typescriptreact"),
+            (".js", "javascript"),
+            (".mjs", "javascript"),
+            (".cjs", "javascript"),
+            (".jsx", "javascriptreact"),
+        ),
+    ),
+    Language("go", "go", (".go",), ("gopls",), "gopls"),
+    Language("rust", "rust", (".rs",), ("rust-analyzer",), "rust-analyzer"),
 )
 
 
@@ -52,3 +78,8 @@ def server_argv(language: Language, configured: tuple[str, ...], root: Path) -> 
         return None
     program = find_program(argv[0], root)
     return None if program is None else [program, *argv[1:]]
+
+
+def configured_commands(settings: Settings) -> dict[str, tuple[str, ...]]:
+    """Each language's server command as the user's settings name it (`lsp_go`), or ()."""
+    return {lang.name: tuple(getattr(settings, f"lsp_{lang.name}", ())) for lang in LANGUAGES}
