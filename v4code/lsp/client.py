@@ -167,10 +167,12 @@ class LspClient:
             return 0 if found is None else found.count
 
     def diagnostics_after(
-        self, path: Path, seen: int, deadline: float
+        self, path: Path, seen: int, deadline: float, settle: float = 0.0
     ) -> list[lsp.Diagnostic] | None:
         """The diagnostics published for `path` after the `seen`-th publication and for the
-        version last synced, waiting until `deadline`; None if none came in time."""
+        version last synced, waiting until `deadline`; None if none came in time. With
+        `settle`, later publications within that many seconds of each other replace it (a
+        server that publishes a file's diagnostics in stages: syntax first, then types)."""
         uri = path.as_uri()
         want = self.opened.get(uri, (None, ""))[0]
         with self._lock:
@@ -178,11 +180,27 @@ class LspClient:
                 found = self.published.get(uri)
                 fresh = found is not None and found.count > seen
                 if fresh and found is not None and _covers(found.version, want):
-                    return list(found.items)
+                    return self._settled(found, settle, deadline)
                 left = deadline - time.monotonic()
                 if left <= 0 or self._dead or self._proc.poll() is not None:
                     return None
                 self._lock.wait(min(left, POLL))
+
+    def _settled(
+        self, found: FileDiagnostics, settle: float, deadline: float
+    ) -> list[lsp.Diagnostic]:
+        """`found`'s items once no publication for the file came for `settle` seconds (or
+        at `deadline`, whichever is first); the lock is held by the caller."""
+        count = found.count
+        quiet_until = min(time.monotonic() + settle, deadline)
+        while True:
+            left = quiet_until - time.monotonic()
+            if left <= 0 or self._dead:
+                return list(found.items)
+            self._lock.wait(left)
+            if found.count != count:
+                count = found.count
+                quiet_until = min(time.monotonic() + settle, deadline)
 
     # --- the wire -------------------------------------------------------------------------
 

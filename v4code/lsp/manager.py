@@ -359,7 +359,7 @@ def _errors(
     if current is None:
         seen = client.published_count(path)
         client.sync(path, text, language.id_of(path))
-        current = client.diagnostics_after(path, seen, deadline)
+        current = client.diagnostics_after(path, seen, deadline, language.settle)
     if current is None:
         return None
     return [d for d in current if _is_error(d)]

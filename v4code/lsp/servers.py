@@ -31,6 +31,7 @@ class Language:
     default: tuple[str, ...]  # the server found on PATH when the user names none
     label: str  # what notices call the default server
     ids: tuple[tuple[str, str], ...] = ()  # suffixes the protocol names otherwise (`.tsx`)
+    settle: float = 0.0  # seconds a file's diagnostics may keep coming in stages
 
     def id_of(self, path: str | Path) -> str:
         """The protocol's name for the language of `path` (`typescriptreact` for `.tsx`)."""
@@ -59,6 +60,7 @@ LANGUAGES: tuple[Language, ...] = (
             (".cjs", "javascript"),
             (".jsx", "javascriptreact"),
         ),
+        settle=0.5,  # syntax, then suggestions, then types: three publications a change
     ),
     Language("go", "go", (".go",), ("gopls",), "gopls"),
     Language("rust", "rust", (".rs",), ("rust-analyzer",), "rust-analyzer"),
