@@ -69,7 +69,8 @@ def find_symbol(
 def _ask_server(ctx: ToolContext, report: SymbolReport, name: str) -> None:
     """The uses of every definition found, from the session's language server, in place of
     the syntax trees' (a name used by several definitions gets all their uses); left as it
-    is when no server answers for one of them in time."""
+    is when no server answers for one of them in time, or the server knows of no use where
+    the trees see some."""
     servers = ctx.diagnostics
     if servers is None or not report.definitions or len(report.definitions) > MAX_ASKED:
         return
@@ -79,6 +80,8 @@ def _ask_server(ctx: ToolContext, report: SymbolReport, name: str) -> None:
         if found is None:
             return
         places.update(found)
+    if not places and report.references:
+        return  # a server that does not see the whole project (no tsconfig.json) answers none
     from v4code.safety.secret_files import secret_reason
 
     hidden = {p for p, _ in places if secret_reason(p, root=ctx.root, globs=ctx.secret_files)}

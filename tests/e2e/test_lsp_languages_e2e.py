@@ -118,3 +118,66 @@ def test_an_edit_that_breaks_a_name_reports_the_new_error(
     assert case.error in edited
     (found,) = [e["errors"] for e in events if e["type"] == "diagnostics"]
     assert [line for line in found if line.startswith(case.error)], found
+
+
+INVOICES_TS = """export class Invoice {
+  total(): number {
+    return 1;
+  }
+}
+
+export class Order {
+  total(): number {
+    return 2;
+  }
+}
+"""
+USES_TS = """import { Invoice, Order } from "./inv";
+
+export function both(i: Invoice, o: Order): number {
+  return i.total() + o.total();
+}
+
+export function orderOnly(o: Order): number {
+  return o.total();
+}
+"""
+
+
+def test_find_symbol_lists_a_typescript_methods_uses_from_the_server(
+    workspace: Path, v4code_home: Path, fake_api: FakeDeepSeek
+) -> None:
+    missing = _missing(CASES[0])
+    if missing is not None:
+        pytest.skip(missing)
+    (workspace / "inv.ts").write_text(INVOICES_TS)
+    (workspace / "use.ts").write_text(USES_TS)
+    (workspace / "tsconfig.json").write_text('{"compilerOptions": {"strict": true}}\n')
+    (v4code_home / "config.toml").write_text("diagnostics_timeout = 60\n")
+    fake_api.load([tool_calls([("find_symbol", {"name": "Invoice.total"})]), text("done")])
+
+    _run(workspace, fake_api, CASES[0])
+
+    last = fake_api.chat_requests[-1].messages
+    (answer,) = [str(m["content"]) for m in last if m["role"] == "tool"]
+    assert "References (1, from the language server):\n  use.ts:4" in answer
+    assert "use.ts:8" not in answer  # Order.total
+
+
+def test_a_server_that_sees_no_use_does_not_hide_the_trees_uses(
+    workspace: Path, v4code_home: Path, fake_api: FakeDeepSeek
+) -> None:
+    """Without a tsconfig.json the server's project is the one file: it knows no use."""
+    missing = _missing(CASES[0])
+    if missing is not None:
+        pytest.skip(missing)
+    (workspace / "inv.ts").write_text(INVOICES_TS)
+    (workspace / "use.ts").write_text(USES_TS)
+    (v4code_home / "config.toml").write_text("diagnostics_timeout = 60\n")
+    fake_api.load([tool_calls([("find_symbol", {"name": "Invoice.total"})]), text("done")])
+
+    _run(workspace, fake_api, CASES[0])
+
+    last = fake_api.chat_requests[-1].messages
+    (answer,) = [str(m["content"]) for m in last if m["role"] == "tool"]
+    assert "References (2):\n  use.ts:4\n  use.ts:8" in answer
