@@ -65,6 +65,9 @@ def v4code_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Mo
     for var in list(os.environ):
         if var.startswith(("DEEPSEEK_", "V4CODE_")) and var != "V4CODE_HOME":
             monkeypatch.delenv(var, raising=False)
+    # No language server starts unless a test asks for one (tests/e2e/test_diagnostics_e2e.py
+    # removes this): each would cost a session seconds of a busy machine's time.
+    monkeypatch.setenv("V4CODE_DIAGNOSTICS", "false")
     # An MCP server is a Python process importing the SDK: on a loaded 2-core runner it can
     # take longer than the 10 s a user's first request waits; a test waits as long as needed.
     monkeypatch.setenv("V4CODE_MCP_STARTUP_WAIT", "120")

@@ -86,7 +86,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "v4code.named_agents",
         ),
     ),
-    ("extensions", ("v4code.mcp",)),
+    ("extensions", ("v4code.mcp", "v4code.lsp")),
     ("engines", ("v4code.engines",)),
     ("loop", ("v4code.agent", "v4code.compaction")),
     ("wiring", ("v4code.app", "v4code.subagents")),

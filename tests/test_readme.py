@@ -333,6 +333,10 @@ EXPECT: dict[str, Expect] = {
         [text("No test fails here.")], says=("No test fails here.",)
     ),
     "python -m pytest": Expect(says=("tests collected",)),
+    # Diagnostics after edits
+    "v4code lsp status": Expect(
+        says=("python     basedpyright-langserver --stdio (default)", "go         gopls (default)")
+    ),
     # `v4code run`
     'v4code run "add a --verbose flag to cli.py and make the tests pass"': Expect(
         [

@@ -21,6 +21,7 @@ from rich.text import Text
 
 from v4code.assets import tools_dir
 from v4code.events import (
+    DiagnosticsFound,
     ReasoningDelta,
     TextDelta,
     ToolFinished,
@@ -186,6 +187,29 @@ def test_golden_whole_turn(update_golden: bool) -> None:
     check("chat_turn.txt", out.getvalue(), update_golden)
     assert view.full_reasoning == "The user wants x bumped."
     assert [r.finished is not None for r in view.tools] == [True]
+
+
+def test_golden_new_errors_under_the_diff(update_golden: bool) -> None:
+    """An edit's new errors follow its diff; past ten they are counted; a server's note is
+    dimmed; a check that found nothing shows nothing; a file's text stays on its line."""
+    out = io.StringIO()
+    console = Console(file=out, width=80, color_system=None)
+    view = TurnView(console, clock=Clock())
+    edit = call("edit_file", path="calc.py")
+    diff = "--- a/calc.py\n+++ b/calc.py\n@@ -1 +1 @@\n-total = sum(xs)\n+total = sum(totl)\n"
+    many = tuple(f'calc.py:{n}: "y{n}" is not defined' for n in range(1, 13))
+    events = [
+        edit,
+        done(edit, "Edited calc.py.", {"files": [{**file_data("calc.py", 1, 1), "diff": diff}]}),
+        DiagnosticsFound("c1", ('calc.py:1: "totl" is not defined',)),
+        DiagnosticsFound("c1"),
+        DiagnosticsFound("c1", many, ("the python server did not answer within 3 s",)),
+        DiagnosticsFound("c1", ("evil.py:1: \x1b]0;owned\x07 bad\nnext",)),
+        TurnFinished("done", "Done"),
+    ]
+    for event in events:
+        view.handle(event)
+    check("chat_diagnostics.txt", out.getvalue(), update_golden)
 
 
 # --- streamed Markdown ------------------------------------------------------------------

@@ -59,6 +59,8 @@ def start_v4code(
         "TERM": "xterm-256color", "PATH": os.environ.get("PATH", ""),
         "V4CODE_MCP_STARTUP_WAIT": "120",  # see conftest: the runner may be slow
     }  # fmt: skip
+    if "V4CODE_DIAGNOSTICS" in os.environ:  # conftest: no language server unless a test asks
+        env["V4CODE_DIAGNOSTICS"] = os.environ["V4CODE_DIAGNOSTICS"]
     command = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
     command = f"env -i {command} {shlex.quote(sys.executable)} -m v4code"
     command += "".join(f" {shlex.quote(arg)}" for arg in args)

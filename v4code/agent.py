@@ -41,7 +41,7 @@ from v4code.events import (
     event_to_dict,
 )
 from v4code.instructions import NestedInstructions
-from v4code.pipeline import BeforeApply, Outcome, ToolPipeline
+from v4code.pipeline import AfterApply, BeforeApply, Outcome, ToolPipeline
 from v4code.planning import PlanBook
 from v4code.pricing import next_prompt_cost, price_for, price_usage, prompt_cost_estimate
 from v4code.protocols import Approver, Backend
@@ -51,7 +51,7 @@ from v4code.safety.permissions import PermissionPolicy
 from v4code.safety.programs import take_notices
 from v4code.sessions import SessionLog
 from v4code.textio import one_line
-from v4code.tool_context import SubagentStarter
+from v4code.tool_context import DiagnosticsSource, SubagentStarter
 from v4code.toolkit import Invocation, ToolContext, ToolRegistry
 from v4code.turn import LOGGED_EVENT_KINDS, Reply, StopTurn, TurnState, Watcher
 from v4code.types import ChatRequest, Message, ToolCall, ToolResult, Usage
@@ -88,6 +88,7 @@ class Agent(AgentControls):
         cancel: CancelToken | None = None,
         clock: Callable[[], float] = time.monotonic,
         before_apply: Sequence[BeforeApply] = (),
+        after_apply: Sequence[AfterApply] = (),
         tool_setup: Callable[[ToolRegistry], list[str]] | None = None,
         hooks: Hooks | None = None,
         first_message: FirstMessage | None = None,
@@ -101,7 +102,7 @@ class Agent(AgentControls):
         self.conversation = conversation
         self.session = session
         self.policy = policy or PermissionPolicy(settings.permission_mode)
-        self.pipeline = ToolPipeline(self.policy, approver, list(before_apply))
+        self.pipeline = ToolPipeline(self.policy, approver, list(before_apply), list(after_apply))
         self.checkpoints = checkpoints
         self.cancel = cancel or CancelToken()
         self.clock = clock
@@ -130,6 +131,14 @@ class Agent(AgentControls):
         `owner`, what the seam stands for, is kept alive here, out of the tools' reach."""
         self._tools_context = dataclasses.replace(self._tools_context, agents=agents)
         self._agents_owner = owner
+
+    def give_diagnostics(self, source: DiagnosticsSource | None) -> None:
+        """The seam the `diagnostics` tool asks a language server through (the wiring's)."""
+        self._tools_context = dataclasses.replace(self._tools_context, diagnostics=source)
+
+    @property
+    def diagnostics_source(self) -> DiagnosticsSource | None:
+        return self._tools_context.diagnostics
 
     def turn_budget(self) -> tuple[float | None, float | None]:
         """What the running turn has left: USD under `--max-cost` and the deadline

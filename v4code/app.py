@@ -22,6 +22,7 @@ from v4code.workspace import workspace_root
 
 if TYPE_CHECKING:
     from v4code.edits.checkpoints import CheckpointStore
+    from v4code.lsp.manager import LanguageServers
     from v4code.project_layer import ProjectLayer, SessionLayers
     from v4code.repomap.opening import OpeningMap
     from v4code.subagents import ChildPlan, PathClaims
@@ -166,11 +167,16 @@ class AgentSession:
     """Where the agent's edits and commands are recorded (what `/undo` and `/diff` read)."""
     opening_map: OpeningMap | None = None
     """The first message's repo map (a new session's), perhaps being indexed in the background."""
+    servers: LanguageServers | None = None
+    """The session's language servers (started when first asked), None with `diagnostics` off."""
 
     def close(self) -> None:
-        """Stop what the session runs in the background (the repo map's warm-up)."""
+        """Stop what the session runs in the background (the repo map's warm-up, the
+        language servers)."""
         if self.opening_map is not None:
             self.opening_map.close()
+        if self.servers is not None:
+            self.servers.close()
 
 
 def _with_repo_map(settings: Settings, root: Path) -> OpeningMap | None:
@@ -255,7 +261,37 @@ def open_session(
     _session_tools(agent, layers)  # before the first turn fixes the tool list
     if opening_map is not None and warm_up_map:
         opening_map.warm_up()
-    return AgentSession(agent, resume is not None, checkpoints, opening_map)
+    servers = _language_servers(agent)
+    return AgentSession(agent, resume is not None, checkpoints, opening_map, servers)
+
+
+def _language_servers(agent: Agent) -> LanguageServers | None:
+    """Language servers for the session (none runs until a file of its language is checked):
+    the `diagnostics` tool's seam, and an observer that adds an edit's new errors to its
+    result. Their commands come from the user's settings only (`lsp_*` never from a
+    repository); with `diagnostics = false` there are none."""
+    settings = agent.settings
+    if not settings.diagnostics:
+        return None
+    from v4code.lsp.manager import LanguageServers, ServerSettings
+    from v4code.lsp.observer import DiagnosticsObserver
+    from v4code.lsp.servers import configured_commands
+
+    commands = configured_commands(settings)
+    servers = LanguageServers(
+        agent.root,
+        ServerSettings(
+            commands,
+            sandbox=settings.sandbox,
+            timeout=settings.diagnostics_timeout,
+            allow_read=tuple(settings.sandbox_allow_read),
+        ),
+    )
+    observer = DiagnosticsObserver(servers)
+    agent.pipeline.after_apply.append(observer.after_apply)
+    agent.watchers.append(observer.watch)
+    agent.give_diagnostics(servers)
+    return servers
 
 
 def _reopened(data: SessionData, settings: Settings) -> tuple[Conversation, SessionLog]:
@@ -354,7 +390,7 @@ def child_agent(parent: Agent, plan: ChildPlan, claims: PathClaims) -> Agent:
         allow_destructive=p.allow_destructive,
         planning=p.planning,
     )
-    return Agent(
+    child = Agent(
         settings=settings,
         backend=make_backend(settings),  # a connection of its own: children run at once
         registry=_child_tools(parent.registry, plan.tools),
@@ -365,8 +401,11 @@ def child_agent(parent: Agent, plan: ChildPlan, claims: PathClaims) -> Agent:
         policy=policy,
         checkpoints=parent.checkpoints,
         before_apply=[claims.hook(plan.child, plan.name), *parent.pipeline.before_apply],
+        after_apply=parent.pipeline.after_apply,  # the parent's language servers, shared
         hooks=parent.hooks.for_child() if parent.hooks is not None else None,
     )
+    child.give_diagnostics(parent.diagnostics_source)
+    return child
 
 
 def _child_tools(parent: ToolRegistry, names: tuple[str, ...] | None) -> ToolRegistry:

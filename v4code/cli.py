@@ -46,6 +46,10 @@ SUBCOMMANDS: dict[str, Subcommand] = {
         "v4code.commands.repomap:locate_command",
         "Rank the repository's files for TEXT (a task or an issue; `-` reads it from stdin).",
     ),
+    "lsp": Subcommand(
+        "v4code.commands.lsp:lsp_group",
+        "Show which language servers check edits here (configured, installed, would run).",
+    ),
     "map": Subcommand(
         "v4code.commands.repomap:map_command",
         "Print the repo map: the files that matter most with their definitions' signatures.",

@@ -97,6 +97,12 @@ class Settings:
     subagent_max_steps: int = 30  # model requests per child agent
     subagent_max_cost: float | None = 0.5  # USD per child, inside the turn's --max-cost
     subagent_max_time: float | None = 600.0  # seconds per child, inside the turn's --max-time
+    diagnostics: bool = True  # a language server's new errors added to each edit's result
+    diagnostics_timeout: float = 3.0  # seconds an edit waits for them at most
+    lsp_python: tuple[str, ...] = ()  # the Python server's command; none: basedpyright-langserver
+    lsp_typescript: tuple[str, ...] = ()  # TS/JS; none: typescript-language-server --stdio
+    lsp_go: tuple[str, ...] = ()  # none: gopls
+    lsp_rust: tuple[str, ...] = ()  # none: rust-analyzer
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
@@ -122,6 +128,10 @@ def _coerce(name: str, value: Any, source: str) -> Any:
             if not isinstance(value, dict):
                 raise ValueError("a table of model -> {hit, miss, output}")
             return {str(k): {kk: float(vv) for kk, vv in v.items()} for k, v in value.items()}
+        if name.startswith("lsp_") and isinstance(value, str):  # a command line
+            import shlex
+
+            return tuple(shlex.split(value))
         if kind.startswith("tuple"):
             items = value.split(os.pathsep) if isinstance(value, str) else value
             if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
@@ -367,6 +377,7 @@ _RANGES: tuple[tuple[str, float, float, str], ...] = (
     ("repeat_limit", 1, _INF, "at least 1"),
     ("output_cap", 1000, _INF, "at least 1000 characters"),
     ("peak_multiplier", 0, _INF, "0 or more"),
+    ("diagnostics_timeout", 0.1, 60, "0.1 to 60 seconds"),
 )
 
 

@@ -209,6 +209,18 @@ class SubagentFinished:
 
 
 @dataclass(frozen=True, slots=True)
+class DiagnosticsFound:
+    """A language server looked at the files an edit batch touched: the errors they have
+    now that they did not have before (`calc.py:12: "totl" is not defined`), and what kept
+    the check from being complete (a server that did not answer in time)."""
+
+    kind: ClassVar[str] = "diagnostics"
+    call_id: str
+    errors: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class TurnFinished:
     """The turn is over. `status` is one of: done, failed, limit, denied, interrupted, error."""
 
@@ -237,6 +249,7 @@ Event = Union[
     SubagentStarted,
     SubagentProgress,
     SubagentFinished,
+    DiagnosticsFound,
     TurnFinished,
 ]
 

@@ -7,7 +7,9 @@ risky tool that returns plain output is wrapped in `DeferredCall` so it only run
 The pipeline never knows which kind of proposal it holds, so commands, edit batches and future
 MCP calls are asked, applied and recorded the same way.
 
-The seam for checks before an effect is `BeforeApply`: every hook in `ToolPipeline.before_apply`
+After the effect, every `AfterApply` observer in `ToolPipeline.after_apply` sees the applied
+proposal and its output and returns the output the model gets (a language server's new
+errors added to an edit's result). The seam for checks before an effect is `BeforeApply`: every hook in `ToolPipeline.before_apply`
 runs after the policy (and the person) allowed a proposal and right before `apply()`. A hook
 may raise ToolError to refuse (its message goes to the model, nothing is applied), or return a
 reason that a person must say yes first (the Approver is asked then, even in a mode that
@@ -39,6 +41,10 @@ from v4code.types import Preview, ToolOutput, ToolResult
 
 BeforeApply = Callable[[Invocation, Proposal, ToolContext], "str | None"]
 """(the call, its proposal, the context) -> None to go on, or why a person must approve it."""
+
+AfterApply = Callable[[Invocation, Proposal, ToolOutput, ToolContext], ToolOutput]
+"""(the call, its applied proposal, what applying it gave, the context) -> the output the
+model gets: an observer adds what it learnt (a language server's new errors)."""
 
 
 @dataclass(frozen=True)
@@ -80,6 +86,7 @@ class ToolPipeline:
     policy: PermissionPolicy
     approver: Approver
     before_apply: list[BeforeApply] = field(default_factory=list)
+    after_apply: list[AfterApply] = field(default_factory=list)
 
     def run(self, invocation: Invocation, ctx: ToolContext) -> Outcome:
         """Carry one call to its result; a tool's failure becomes an error result."""
@@ -151,7 +158,10 @@ class ToolPipeline:
                 if refused is not None:
                     return refused
                 asked = True
-        return self._finish(invocation, proposal.apply(ctx), ctx)
+        output = proposal.apply(ctx)
+        for observe in self.after_apply:
+            output = _observed(observe, invocation, proposal, output, ctx)
+        return self._finish(invocation, output, ctx)
 
     def _ask(
         self,
@@ -189,6 +199,23 @@ class ToolPipeline:
         result = ToolResult(invocation.call.id, text, output.data, output.is_error)
         ends = output.ends_turn and not output.is_error
         return Outcome(result, changed=output.changed, ends_turn=ends)
+
+
+def _observed(
+    observe: AfterApply,
+    invocation: Invocation,
+    proposal: Proposal,
+    output: ToolOutput,
+    ctx: ToolContext,
+) -> ToolOutput:
+    """What an after-apply observer made of the output; the output as it was if the
+    observer failed (the effect happened: its result must reach the model)."""
+    try:
+        return observe(invocation, proposal, output, ctx)
+    except Cancelled:
+        raise
+    except Exception:  # noqa: BLE001 - an observer's bug must not hide an applied edit
+        return output
 
 
 def secret_paths(invocation: Invocation, rule: SecretFiles) -> list[tuple[str, str]]:

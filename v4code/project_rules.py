@@ -27,7 +27,7 @@ NEVER_FROM_PROJECT = frozenset(
     }
 )
 _NEVER_SUFFIXES = ("_url", "_key", "_key_env", "_endpoint")
-_NEVER_PREFIXES = ("sandbox", "review_skip", "review_fail", "endpoint", "secret", "allow_")
+_NEVER_PREFIXES = ("sandbox", "review_skip", "review_fail", "endpoint", "secret", "allow_", "lsp_")
 PROJECT_PERMISSION_MODES = ("read-only", "ask")  # a project may narrow, never widen
 LIMITS = frozenset(
     {

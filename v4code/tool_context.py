@@ -57,9 +57,18 @@ class SubagentStarter(Protocol):
 
 
 class DiagnosticsSource(Protocol):
-    """A language server's findings for one workspace file, a line each (`12:5 error: ...`)."""
+    """The session's language servers (`v4code.lsp.LanguageServers`): a workspace file's
+    current errors (`path` absolute), a line each (`calc.py:12: "totl" is not defined`),
+    ToolError saying why there are none to give (no server for the file, one that did not
+    answer in time); and where a symbol is used, for `find_symbol`."""
 
     def diagnostics(self, path: Path, cancel: CancelToken) -> Sequence[str]: ...
+
+    def references(self, path: Path, line: int, name: str) -> Sequence[tuple[str, int]] | None:
+        """Where the symbol `name` defined at `line` (1-based) of `path` is used, as the
+        server resolves it (workspace-relative path, 1-based line); None when no server
+        answers for the file within the bound (the caller falls back to the syntax tree)."""
+        ...
 
 
 class Checkpoints(Protocol):

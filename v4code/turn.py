@@ -35,6 +35,7 @@ LOGGED_EVENT_KINDS = frozenset(
         "plan_proposed",
         "subagent_started",
         "subagent_finished",
+        "diagnostics",
         "turn_finished",
     }
 )

@@ -311,7 +311,11 @@ def _toolchain(root: Path, command_text: str) -> list[Path]:
 
 
 def _mounts(
-    root: Path, command_text: str, allow_read: Iterable[str], hide_sockets: bool = True
+    root: Path,
+    command_text: str,
+    allow_read: Iterable[str],
+    hide_sockets: bool = True,
+    read_only: bool = False,
 ) -> tuple[list[_Mount], Path]:
     """The mounts on top of the read-only system, and the v4code home to make read-only."""
     masks = _masks()
@@ -339,7 +343,7 @@ def _mounts(
     # the workspace is bound again on top, deeper.
     if v4home.is_dir() and v4home not in (Path("/"), root):
         mounts.append(_Mount("--tmpfs", v4home))
-    mounts.append(_Mount("--bind", root))
+    mounts.append(_Mount("--ro-bind" if read_only else "--bind", root))
     for protected in (".git", ".v4code"):
         if os.path.lexists(root / protected):
             mounts.append(_Mount("--ro-bind", root / protected))
@@ -457,8 +461,11 @@ def bwrap_argv(
     allow_read: Iterable[str] = (),
     cgroup: Path | None = None,
     hide_sockets: bool = True,
+    read_only: bool = False,
 ) -> list[str]:
-    """The command line that runs `argv` in the sandbox, with `root` the one writable place."""
+    """The command line that runs `argv` in the sandbox, with `root` the one writable place
+    (`read_only`: not even that; a language server reads the project and writes only its
+    caches, which land in the private /tmp and the empty home)."""
     root = _real(root)
     if root == Path("/"):
         raise SandboxUnavailable(
@@ -480,7 +487,7 @@ def bwrap_argv(
     for name in _PROC_READ_ONLY:
         if os.path.lexists(f"/proc/{name}"):
             wrapped += ["--ro-bind", f"/proc/{name}", f"/proc/{name}"]
-    mounts, v4home = _mounts(root, " ".join(argv), allow_read, hide_sockets)
+    mounts, v4home = _mounts(root, " ".join(argv), allow_read, hide_sockets, read_only)
     for mount in mounts:
         if mount.op == "--tmpfs":
             wrapped += ["--tmpfs", str(mount.path)]
@@ -621,6 +628,7 @@ def sandboxed(
     allow_unsandboxed: bool = False,
     allow_read: Iterable[str] = (),
     network: bool = False,
+    read_only: bool = False,
 ) -> Iterator[list[str]]:
     """Yield `argv` wrapped in the sandbox; run it inside the `with` block.
 
@@ -639,7 +647,13 @@ def sandboxed(
         return
     cgroup = _pids_cgroup()
     wrapped = bwrap_argv(
-        argv, root, bwrap=bwrap, network=network, allow_read=allow_read, cgroup=cgroup
+        argv,
+        root,
+        bwrap=bwrap,
+        network=network,
+        allow_read=allow_read,
+        cgroup=cgroup,
+        read_only=read_only,
     )
     if cgroup is not None:
         enter = f'echo $$ > {shlex.quote(str(cgroup / "cgroup.procs"))} && exec "$@"'

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from v4code.agent import Agent
     from v4code.edits.checkpoints import CheckpointStore
     from v4code.events import Event
+    from v4code.lsp.manager import LanguageServers
     from v4code.project_layer import SessionLayers
     from v4code.ui.completion import FileIndex
     from v4code.ui.render import TurnView
@@ -37,6 +38,11 @@ class ChatFace(Protocol):
 
     @property
     def checkpoints(self) -> CheckpointStore: ...
+
+    @property
+    def servers(self) -> LanguageServers | None:
+        """The session's language servers; None with `diagnostics = false`."""
+        ...
 
     def open(self, resume: str | None) -> None: ...
 

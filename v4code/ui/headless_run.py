@@ -63,7 +63,7 @@ def run_task(
             result = turn.result()
             renderer.finish(result)
     finally:
-        session.agent.session.close()
+        session.close()  # the language servers too
     exit_now(result.exit_code, session.agent.session.path)
     return result.exit_code
 

@@ -22,6 +22,7 @@ from rich.text import Text
 
 from v4code.compaction import SUMMARY_HEADER
 from v4code.events import (
+    DiagnosticsFound,
     ErrorEvent,
     Event,
     ModelSwitched,
@@ -95,6 +96,25 @@ def edit_header(files: tuple[dict[str, Any], ...] | list[dict[str, Any]]) -> Tex
         parts.append(f"{one_line(str(f.get('path', '?')))} ({note}{_counts([f])})")
     count = f"{len(parts)} files" if len(parts) != 1 else "1 file"
     return Text(f"Edit {count}: " + ", ".join(parts), style="bold")
+
+
+DIAGNOSTICS_SHOWN = 10
+"""New errors listed under an edit's diff; the rest are counted."""
+
+
+def diagnostics_renderable(found: DiagnosticsFound) -> Text:
+    """An edit's new errors under its diff (`✗ calc.py:2: "totl" is not defined`), and what
+    kept the check short (a server that did not answer in time), dimmed."""
+    text = Text()
+    shown = found.errors[:DIAGNOSTICS_SHOWN]
+    for error in shown:  # the server quotes the file: one line each, nothing to drive the terminal
+        text.append(f"  ✗ {one_line(error)}\n", style="red")
+    if len(found.errors) > len(shown):
+        text.append(f"  … and {len(found.errors) - len(shown)} more\n", style="red")
+    for note in found.notes:
+        text.append(f"  diagnostics: {one_line(note)}\n", style="dim")
+    text.rstrip()
+    return text
 
 
 def command_header(command: str, cwd: str | None, sandboxed: bool) -> Text:
@@ -284,6 +304,8 @@ class TurnView:
             self.region.print(Text(f"  {shown_lines(event.text)}", style="dim"))
         elif isinstance(event, (PlanUpdated, PlanProposed)):
             self._plan(event)
+        elif isinstance(event, DiagnosticsFound) and (event.errors or event.notes):
+            self.region.print(diagnostics_renderable(event))  # right after its edit's diff
         elif isinstance(event, Retrying):
             self.region.print(
                 Text(f"  retrying in {event.delay:.1f}s ({one_line(event.reason)})", style="dim")

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from v4code.app import AgentSession
     from v4code.edits.checkpoints import CheckpointStore
     from v4code.events import Event
+    from v4code.lsp.manager import LanguageServers
     from v4code.project_layer import SessionLayers
     from v4code.ui.render import TurnView
 
@@ -193,6 +194,11 @@ class Chat:
         """The open session's checkpoint store (`/undo`, `/diff`)."""
         assert self._session is not None, "no session is open yet"
         return self._session.checkpoints
+
+    @property
+    def servers(self) -> LanguageServers | None:
+        """The open session's language servers (`/lsp`); None with `diagnostics = false`."""
+        return self._session.servers if self._session is not None else None
 
     # --- the loop ---------------------------------------------------------------------------
 

@@ -272,6 +272,23 @@ def cmd_init(chat: Chat, arg: str) -> None:
     chat.turn(task.strip(), shown="/init")
 
 
+def cmd_lsp(chat: Chat, arg: str) -> None:
+    """Which language servers run in this session, and why one does not."""
+    servers = chat.servers
+    if servers is None:
+        chat.say("Language servers are off in this session (diagnostics = false).", "dim")
+        return
+    lines = servers.status()
+    if not lines:
+        chat.say(
+            "No language server has started in this session yet: one starts when a file of "
+            "its language is read or edited (`v4code lsp status` shows which are installed).",
+            "dim",
+        )
+    for line in lines:
+        chat.say(line)
+
+
 def cmd_mcp(chat: Chat, arg: str) -> None:
     from v4code.mcp import session as mcp_session
 
@@ -357,6 +374,7 @@ COMMANDS: dict[str, Command] = {
         ),  # fmt: skip
         Command("/init", "write an AGENTS.md for this repository", cmd_init),
         Command("/mcp", "[reload] MCP servers and their tools", cmd_mcp, lambda chat: ["reload"]),
+        Command("/lsp", "the language servers running in this session", cmd_lsp),
         Command("/exit", "leave (Ctrl-D)", cmd_exit),
         Command("/quit", "leave", cmd_exit),
     )

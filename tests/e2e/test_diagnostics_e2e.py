@@ -1,0 +1,313 @@
+"""An edit's new errors, from a real language server, in the result the model gets next.
+
+Each test runs the real CLI against the test server: the model edits a Python file, and the
+next request to the server carries the tool result, with the errors the edit introduced
+(basedpyright, started and stopped by the session, in the read-only sandbox where bubblewrap
+runs). A server that never answers costs an edit at most the configured wait, and one that
+keeps crashing is restarted once, then left off with one notice.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+import cli_harness
+import pytest
+from fake_api import FakeDeepSeek, text, tool_call, tool_calls
+
+from v4code.safety.sandbox import sandbox_problem
+
+CLEAN = "def total(xs):\n    return sum(xs)\n"
+BROKEN = "def total(xs):\n    return sum(totl)\n"
+
+needs_server = pytest.mark.skipif(
+    shutil.which("basedpyright-langserver") is None,
+    reason="basedpyright is not installed (pip install -e '.[lsp]')",
+)
+
+
+def _write(content: str) -> dict[str, Any]:
+    """The model writes calc.py (`content` is the call's argument, not the reply's text)."""
+    return tool_calls([("write_file", {"path": "calc.py", "content": content})])
+
+
+def _config(home: Path, **settings: Any) -> None:
+    lines = [f"{name} = {json.dumps(value)}" for name, value in settings.items()]
+    (home / "config.toml").write_text("\n".join(lines) + "\n")
+
+
+def _run(workspace: Path, server: FakeDeepSeek, *, sandbox: bool = False) -> list[dict[str, Any]]:
+    done = cli_harness.v4code(
+        workspace,
+        "run",
+        "--output",
+        "jsonl",
+        "--permission-mode",
+        "full-auto",
+        "fix it",
+        server=server,
+        sandbox=sandbox,
+        env={"V4CODE_DIAGNOSTICS": None},  # the user's config says (conftest turns it off)
+        timeout=240,
+    )
+    assert done.returncode == 0, done.stderr
+    return [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
+
+
+def _results(server: FakeDeepSeek) -> list[str]:
+    """The tool results of the last request the model server received, in order."""
+    last = server.chat_requests[-1].messages
+    return [str(m["content"]) for m in last if m["role"] == "tool"]
+
+
+def _sandbox_runs(workspace: Path) -> bool:
+    return shutil.which("bwrap") is not None and sandbox_problem(workspace) is None
+
+
+@needs_server
+def test_an_edit_that_breaks_a_name_reports_the_new_error(
+    workspace: Path, v4code_home: Path, fake_api: FakeDeepSeek
+) -> None:
+    (workspace / "calc.py").write_text(CLEAN)
+    _config(v4code_home, diagnostics_timeout=60)  # a cold server on a busy machine
+    fake_api.load(
+        [
+            _write(BROKEN),
+            tool_call("diagnostics", path="calc.py"),
+            text("done"),
+        ]
+    )
+
+    events = _run(workspace, fake_api, sandbox=_sandbox_runs(workspace))
+
+    edited, asked = _results(fake_api)
+    assert 'calc.py:2: "totl" is not defined' in edited
+    assert "New errors after this edit" in edited
+    assert 'calc.py:2: "totl" is not defined' in asked
+    found = [e for e in events if e["type"] == "diagnostics"]
+    assert [e["errors"] for e in found] == [['calc.py:2: "totl" is not defined']]
+    assert (workspace / "calc.py").read_text() == BROKEN  # the edit itself happened
+
+
+@needs_server
+def test_a_clean_edit_adds_nothing(
+    workspace: Path, v4code_home: Path, fake_api: FakeDeepSeek
+) -> None:
+    (workspace / "calc.py").write_text(BROKEN.replace("totl", "undefined_before"))
+    _config(v4code_home, diagnostics_timeout=60)
+    fixed = CLEAN + "\n\ndef twice(xs):\n    return 2 * total(xs)\n"
+    fake_api.load([_write(fixed), text("done")])
+
+    events = _run(workspace, fake_api)
+
+    (edited,) = _results(fake_api)
+    assert "error" not in edited.lower() and "Diagnostics" not in edited
+    assert [e["errors"] for e in events if e["type"] == "diagnostics"] == [[]]
+
+
+def test_diagnostics_off_starts_no_server(
+    workspace: Path, tmp_path: Path, v4code_home: Path, fake_api: FakeDeepSeek
+) -> None:
+    starts = tmp_path / "starts"
+    script = _fake_server(tmp_path, "crash", starts)
+    _config(v4code_home, diagnostics=False, lsp_python=[sys.executable, str(script)])
+    fake_api.load([_write(BROKEN), text("done")])
+
+    events = _run(workspace, fake_api)
+
+    assert not starts.exists()
+    assert not [e for e in events if e["type"] == "diagnostics"]
+
+
+FAKE_SERVER = r"""
+import json, sys
+
+MODE, STARTS = sys.argv[1], sys.argv[2]
+with open(STARTS, "a") as f:
+    f.write("started\n")
+
+
+def read():
+    length = None
+    while True:
+        line = sys.stdin.buffer.readline()
+        if not line:
+            sys.exit(0)
+        if line in (b"\r\n", b"\n"):
+            break
+        name, _, value = line.decode().partition(":")
+        if name.lower() == "content-length":
+            length = int(value)
+    return json.loads(sys.stdin.buffer.read(length))
+
+
+def send(message):
+    body = json.dumps(message).encode()
+    sys.stdout.buffer.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+    sys.stdout.buffer.flush()
+
+
+while True:
+    message = read()
+    if MODE == "hang":
+        continue  # never answers anything
+    method = message.get("method", "")
+    with open(STARTS, "a") as f:
+        f.write(method + "\n")
+    if method == "initialize":
+        send({"jsonrpc": "2.0", "id": message["id"], "result": {"capabilities": {}}})
+    elif method == "shutdown":
+        send({"jsonrpc": "2.0", "id": message["id"], "result": None})
+    elif method == "exit":
+        sys.exit(0)
+    elif method.startswith("textDocument/did") and MODE == "crash":
+        sys.exit(3)  # crashes on the first file it is shown
+    elif method.startswith("textDocument/did") and MODE == "garbage":
+        sys.stdout.buffer.write(b"Traceback (most recent call last): oops\r\n\r\n")
+        sys.stdout.buffer.flush()
+    elif method.startswith("textDocument/did") and MODE == "flood":
+        uri = message["params"]["textDocument"]["uri"]
+        junk = {"range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 1}},
+                "message": "noise", "severity": 1}
+        for n in range(2000):  # about another file, then old versions of this one
+            other = {"uri": uri + ".other", "diagnostics": [junk] * 50}
+            send({"jsonrpc": "2.0", "method": "textDocument/publishDiagnostics", "params": other})
+            send({"jsonrpc": "2.0", "method": "window/logMessage", "params": {"type": 4, "message": "x" * 1000}})
+        send({"jsonrpc": "2.0", "method": "textDocument/publishDiagnostics",
+              "params": {"uri": uri, "version": 0, "diagnostics": [junk]}})
+    elif method.startswith("textDocument/did"):  # "record": no errors, ever
+        doc = message["params"]["textDocument"]
+        params = {"uri": doc["uri"], "version": doc["version"], "diagnostics": []}
+        send({"jsonrpc": "2.0", "method": "textDocument/publishDiagnostics", "params": params})
+"""
+
+
+def _fake_server(folder: Path, mode: str, starts: Path) -> Path:
+    """A server script outside the workspace; each start adds a line to `starts`."""
+    script = folder / f"{mode}_server.py"
+    script.write_text(f"import sys\nsys.argv[1:] = [{mode!r}, {str(starts)!r}]\n" + FAKE_SERVER)
+    return script
+
+
+def test_a_server_that_never_answers_costs_each_edit_at_most_the_wait(
+    workspace: Path, tmp_path: Path, v4code_home: Path, fake_api: FakeDeepSeek
+) -> None:
+    starts = tmp_path / "starts"
+    script = _fake_server(tmp_path, "hang", starts)
+    _config(v4code_home, diagnostics_timeout=1, lsp_python=[sys.executable, str(script)])
+    fake_api.load(
+        [
+            _write(CLEAN),
+            _write(BROKEN),
+            text("done"),
+        ]
+    )
+
+    events = _run(workspace, fake_api)
+
+    first, second = _results(fake_api)
+    for result in (first, second):
+        assert "Diagnostics: basedpyright did not answer within 1 s." in result
+    assert (workspace / "calc.py").read_text() == BROKEN
+    assert events[-1]["status"] == "done"
+    assert starts.read_text().count("started") == 1  # waited for, not restarted
+
+
+def test_a_crashing_server_is_restarted_once_then_off_with_one_notice(
+    workspace: Path, tmp_path: Path, v4code_home: Path, fake_api: FakeDeepSeek
+) -> None:
+    starts = tmp_path / "starts"
+    script = _fake_server(tmp_path, "crash", starts)
+    _config(v4code_home, diagnostics_timeout=30, lsp_python=[sys.executable, str(script)])
+    edits = [CLEAN, BROKEN, CLEAN, BROKEN]
+    fake_api.load([*(_write(c) for c in edits), text("done")])
+
+    events = _run(workspace, fake_api)
+
+    results = _results(fake_api)
+    assert "server stopped" in results[0] and "server stopped" in results[1]
+    assert "Diagnostics" not in results[2] and "Diagnostics" not in results[3]
+    assert starts.read_text().count("started") == 2
+    notices = [e["text"] for e in events if e["type"] == "notice"]
+    off = [n for n in notices if "stopped twice" in n]
+    assert len(off) == 1, notices
+    assert (workspace / "calc.py").read_text() == BROKEN
+
+
+def test_a_server_that_prints_garbage_is_dropped_and_the_edit_kept(
+    workspace: Path, tmp_path: Path, v4code_home: Path, fake_api: FakeDeepSeek
+) -> None:
+    starts = tmp_path / "starts"
+    script = _fake_server(tmp_path, "garbage", starts)
+    _config(v4code_home, diagnostics_timeout=30, lsp_python=[sys.executable, str(script)])
+    fake_api.load([_write(CLEAN), _write(BROKEN), _write(CLEAN), text("done")])
+
+    events = _run(workspace, fake_api)
+
+    results = _results(fake_api)
+    assert all(r.startswith("Created calc.py") or "calc.py" in r for r in results)
+    assert "server stopped" in results[0], results
+    assert "noise" not in "".join(results)
+    assert starts.read_text().count("started") == 2
+    assert len([e for e in events if "stopped twice" in e.get("text", "")]) == 1
+    assert (workspace / "calc.py").read_text() == CLEAN
+
+
+def test_a_flooding_server_does_not_stall_the_turn(
+    workspace: Path, tmp_path: Path, v4code_home: Path, fake_api: FakeDeepSeek
+) -> None:
+    starts = tmp_path / "starts"
+    script = _fake_server(tmp_path, "flood", starts)
+    _config(v4code_home, diagnostics_timeout=2, lsp_python=[sys.executable, str(script)])
+    fake_api.load([_write(CLEAN), _write(BROKEN), text("done")])
+
+    events = _run(workspace, fake_api)
+
+    first, second = _results(fake_api)
+    for result in (first, second):  # only stale versions of the file came: not counted
+        assert "noise" not in result
+        assert "did not answer within 2 s" in result
+    assert events[-1]["status"] == "done"
+    assert (workspace / "calc.py").read_text() == BROKEN
+
+
+def test_reading_a_file_starts_its_server_and_shows_it_the_file(
+    workspace: Path, tmp_path: Path, v4code_home: Path, fake_api: FakeDeepSeek
+) -> None:
+    (workspace / "calc.py").write_text(CLEAN)
+    starts = tmp_path / "starts"
+    script = _fake_server(tmp_path, "record", starts)
+    _config(v4code_home, diagnostics_timeout=30, lsp_python=[sys.executable, str(script)])
+    fake_api.load([tool_call("read_file", path="calc.py"), _write(BROKEN), text("done")])
+
+    events = _run(workspace, fake_api)
+
+    seen = starts.read_text().splitlines()
+    assert seen.count("started") == 1 and seen[1] == "initialize"
+    assert "textDocument/didOpen" in seen and "textDocument/didChange" in seen
+    assert seen.index("textDocument/didOpen") < seen.index("textDocument/didChange")
+    assert [e["errors"] for e in events if e["type"] == "diagnostics"] == [[]]
+    assert "shutdown" in seen and "exit" in seen  # stopped with the session
+
+
+def test_a_repository_cannot_name_a_server(
+    workspace: Path, tmp_path: Path, fake_api: FakeDeepSeek
+) -> None:
+    starts = tmp_path / "starts"
+    script = _fake_server(tmp_path, "crash", starts)
+    project = workspace / ".v4code"
+    project.mkdir()
+    (project / "config.toml").write_text(
+        f"lsp_python = {json.dumps([sys.executable, str(script)])}\n"
+    )
+    trusted = cli_harness.v4code(workspace, "trust", server=fake_api)
+    assert trusted.returncode == 0, trusted.stderr
+    fake_api.load([_write(BROKEN), text("done")])
+
+    _run(workspace, fake_api)
+
+    assert not starts.exists()

@@ -1,0 +1,382 @@
+"""The session's language servers: started when a file of their language is first checked,
+restarted once after a crash and then left off (one notice says so), shut down with the
+session. Every question is answered within a deadline, so no server stalls a turn.
+
+`LanguageServers` is the tool context's `diagnostics` seam (the `diagnostics` tool) and what
+the after-apply observer (`v4code.lsp.observer`) asks about an edit batch: the errors the
+touched files have after the edit that they did not have before it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from lsprotocol import types as lsp
+from lsprotocol.converters import get_converter
+
+from v4code.errors import ToolError, V4codeError
+from v4code.lsp.servers import LANGUAGES, Language, language_of, server_argv
+from v4code.textio import one_line
+from v4code.workspace import resolve_in_workspace
+
+if TYPE_CHECKING:
+    from v4code.cancel import CancelToken
+    from v4code.lsp.client import LspClient
+
+__all__ = ["Checked", "LanguageServers", "ServerSettings", "new_errors"]
+
+MAX_STARTS = 2
+"""A server is started at most this often in a session: once, and once again after a crash."""
+
+_converter = get_converter()
+
+WARM_WAIT = 60.0
+"""How long a warm-up waits for a starting server before it gives up showing it a file."""
+MAX_WARM_BYTES = 1_000_000
+"""Files larger than this are not shown to a server when read (an edit still is)."""
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """What the user's settings say about servers (the wiring reads them, this does not)."""
+
+    commands: dict[str, tuple[str, ...]] = field(default_factory=dict)  # language -> argv
+    sandbox: bool = True
+    timeout: float = 3.0
+    allow_read: tuple[str, ...] = ()
+
+
+@dataclass
+class Checked:
+    """What checking one edit batch found: new errors (`calc.py:12: ...`) and what kept
+    the check from being complete (`basedpyright did not answer within 3 s`)."""
+
+    errors: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    checked: bool = False  # a server looked at at least one of the files
+
+
+@dataclass
+class _Slot:
+    client: LspClient | None = None
+    stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
+    starts: int = 0
+    off: str | None = None  # why this language's server no longer runs
+
+
+class LanguageServers:
+    """One server per language for one workspace."""
+
+    def __init__(self, root: Path, settings: ServerSettings) -> None:
+        self.root = root
+        self.settings = settings
+        self._slots: dict[str, _Slot] = {}
+        self._lock = threading.Lock()
+        self._notices: list[str] = []
+
+    def take_notices(self) -> list[str]:
+        with self._lock:
+            out, self._notices[:] = list(self._notices), []
+        return out
+
+    def status(self) -> list[str]:
+        """One line for each language whose server was asked for so far in the session:
+        `python: basedpyright running (started once)`, or why it does not run."""
+        out = []
+        for language in LANGUAGES:
+            slot = self._slots.get(language.name)
+            if slot is None:
+                continue
+            running = slot.client is not None and slot.client.alive
+            state = slot.off or ("running" if running else "stopped")
+            starts = "once" if slot.starts == 1 else f"{slot.starts} times"
+            started = f" (started {starts})" if slot.starts else ""
+            out.append(one_line(f"{language.name:<11}{language.label}: {state}{started}"))
+        return out
+
+    # --- servers --------------------------------------------------------------------------
+
+    def _client(self, language: Language) -> LspClient | None:
+        """The language's running server, started (or restarted once) now if need be."""
+        slot = self._slots.setdefault(language.name, _Slot())
+        if slot.off is not None:
+            return None
+        if slot.client is not None and slot.client.alive:
+            return slot.client
+        if slot.client is not None:
+            self._stop(slot)
+        if slot.starts >= MAX_STARTS:
+            self._turn_off(
+                slot,
+                f"The {language.label} language server stopped twice; "
+                f"diagnostics for {language.name} files are off for this session.",
+            )
+            return None
+        slot.starts += 1
+        slot.client = self._start(language, slot)
+        return slot.client
+
+    def _start(self, language: Language, slot: _Slot) -> LspClient | None:
+        from v4code.lsp.client import LspClient
+        from v4code.safety.process import command_env
+
+        configured = self.settings.commands.get(language.name, ())
+        argv = server_argv(language, configured, self.root)
+        if argv is None:
+            slot.off = "not installed" if not configured else "its command was not found"
+            return None
+        wrapped = self._sandboxed(argv, slot)
+        if wrapped is None:
+            return None
+        try:
+            return LspClient(wrapped, self.root, command_env())
+        except OSError as exc:
+            self._turn_off(slot, f"The {language.label} language server did not start: {exc}.")
+            return None
+
+    def _sandboxed(self, argv: list[str], slot: _Slot) -> list[str] | None:
+        """The server's command line in the read-only sandbox, or None (off, said once)
+        when the sandbox cannot start here; the user's `sandbox = false` runs it as is."""
+        if not self.settings.sandbox:
+            from v4code.safety.isolation import isolated
+
+            return isolated(argv)
+        from v4code.safety.sandbox import SandboxUnavailable, sandboxed
+
+        try:
+            return slot.stack.enter_context(
+                sandboxed(argv, self.root, allow_read=self.settings.allow_read, read_only=True)
+            )
+        except SandboxUnavailable:
+            for other in self._slots.values():
+                other.off = other.off or "the sandbox cannot start"
+            self._say(
+                "Language servers are off: the sandbox cannot start here, and they read the "
+                "project only inside it (`sandbox = false` in your config runs them without)."
+            )
+            return None
+
+    def _turn_off(self, slot: _Slot, notice: str) -> None:
+        slot.off = notice
+        self._say(notice)
+
+    def _say(self, notice: str) -> None:
+        with self._lock:
+            self._notices.append(notice)
+
+    def _stop(self, slot: _Slot) -> None:
+        client, slot.client = slot.client, None
+        if client is not None:
+            client.close()
+        slot.stack.close()
+        slot.stack = contextlib.ExitStack()
+
+    def close(self) -> None:
+        """Shut every server down (the session ends)."""
+        for slot in self._slots.values():
+            self._stop(slot)
+
+    # --- questions ------------------------------------------------------------------------
+
+    def check_edit(self, changes: Sequence[tuple[str, str | None, str | None]]) -> Checked:
+        """The new errors of an applied batch: (path, text before, text after) per file."""
+        deadline = time.monotonic() + self.settings.timeout
+        found = Checked()
+        for path, before, after in changes:
+            language = language_of(path)
+            client = None if language is None or after is None else self._client(language)
+            if language is None or client is None or after is None:
+                continue
+            if not client.ready(deadline):
+                found.notes.append(self._late(language, client))
+                continue
+            full = self.root / path
+            base = [] if before is None else _errors(client, full, before, language, deadline)
+            now = _errors(client, full, after, language, deadline)
+            if base is None or now is None:
+                found.notes.append(self._late(language, client))
+                continue
+            found.checked = True
+            found.errors += new_errors(path, base, now)
+        found.notes = list(dict.fromkeys(found.notes))
+        return found
+
+    def warm(self, path: str) -> None:
+        """Start the server for `path`'s language now (a file of it was read) and show it
+        the file in the background, so the first edit finds it warm with a baseline."""
+        language = language_of(path)
+        try:  # only a file inside the workspace, links resolved
+            found = resolve_in_workspace(self.root, path, must_exist=True)
+            full = self.root / found.relative_to(self.root)  # named as an edit names it
+        except (V4codeError, ValueError):
+            return
+        if language is None or not full.is_file() or full.stat().st_size > MAX_WARM_BYTES:
+            return
+        client = self._client(language)
+        if client is None or full.as_uri() in client.opened:
+            return
+
+        def show() -> None:
+            if client.ready(time.monotonic() + WARM_WAIT):
+                with contextlib.suppress(OSError):
+                    text = full.read_text(encoding="utf-8", errors="replace")
+                    client.sync(full, text, language.id_of(full))
+
+        threading.Thread(target=show, name="v4code-lsp-warm", daemon=True).start()
+
+    def _late(self, language: Language, client: LspClient) -> str:
+        if not client.alive:
+            return f"the {language.label} language server stopped; no diagnostics this time"
+        return f"{language.label} did not answer within {self.settings.timeout:g} s"
+
+    def diagnostics(self, path: Path, cancel: CancelToken) -> Sequence[str]:
+        """The current errors of one file (`calc.py:12: ...`); ToolError says why none can
+        be had (no server for the file, one that did not answer in time). The workspace's
+        root: the errors of every file a server has open (those checked so far)."""
+        if path == self.root:
+            return self._known_errors()
+        rel = path.relative_to(self.root).as_posix()
+        language = language_of(rel)
+        if language is None:
+            names = ", ".join(lang.name for lang in LANGUAGES)
+            raise ToolError(f"No language server checks {rel} (servers run for {names} files).")
+        client = self._client(language)
+        if client is None:
+            why = self._slots[language.name].off or "not running"
+            raise ToolError(f"No {language.name} language server runs ({why}).")
+        deadline = time.monotonic() + self.settings.timeout
+        text = path.read_text(encoding="utf-8", errors="replace")
+        found = None
+        if client.ready(deadline):
+            found = _errors(client, path, text, language, deadline)
+        if found is None:
+            raise ToolError(self._late(language, client) + ".")
+        return [_line(rel, d) for d in found]
+
+    def references(self, path: Path, line: int, name: str) -> list[tuple[str, int]] | None:
+        """Where the symbol `name` defined at `line` (1-based) of `path` is used, as the
+        server resolves it (type-aware: another class's method of the same name is not one
+        of them); None when no server answers for the file within the bound. The file is
+        shown to the server and its check awaited first: a server asked before it has
+        looked at the file answers that nothing uses it."""
+        rel = path.relative_to(self.root).as_posix()
+        language = language_of(rel)
+        client = None if language is None else self._client(language)
+        if language is None or client is None:
+            return None
+        deadline = time.monotonic() + self.settings.timeout
+        try:
+            text = path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return None
+        at = name_position(text, line, name)
+        if at is None or not client.ready(deadline):
+            return None
+        if _errors(client, path, text, language, deadline) is None:
+            return None
+        params = lsp.ReferenceParams(
+            text_document=lsp.TextDocumentIdentifier(uri=path.as_uri()),
+            position=at,
+            context=lsp.ReferenceContext(include_declaration=False),
+        )
+        answer = client.request("textDocument/references", params, deadline)
+        return None if not isinstance(answer, list) else self._places(answer)
+
+    def _places(self, locations: list[object]) -> list[tuple[str, int]]:
+        """(workspace-relative path, 1-based line) of each location inside the workspace,
+        sorted, once each (a library's files outside it are left out)."""
+        out = set()
+        for item in locations:
+            try:
+                found = _converter.structure(item, lsp.Location)
+                where = Path(lsp_uri_path(found.uri)).relative_to(self.root)
+            except Exception:  # noqa: BLE001 - a location that is not one is skipped
+                continue
+            out.add((where.as_posix(), found.range.start.line + 1))
+        return sorted(out)
+
+    def _known_errors(self) -> list[str]:
+        lines = []
+        for slot in self._slots.values():
+            client = slot.client
+            if client is None or not client.alive:
+                continue
+            for uri, (_, text) in sorted(client.opened.items()):
+                path = Path(lsp_uri_path(uri))
+                found = client.current(path, text) or []
+                rel = path.relative_to(self.root).as_posix()
+                lines += [_line(rel, d) for d in found if _is_error(d)]
+        return lines
+
+
+DEFINITION_LINES = 20
+"""Lines after a definition's first (its decorators) searched for the name it defines."""
+
+
+def name_position(text: str, line: int, name: str) -> lsp.Position | None:
+    """Where `name` stands in the definition starting at `line` (1-based): after `def`,
+    `class` (or the like) on that line or one of the next few, else its first mention
+    there; the column counted in UTF-16 units, as the protocol counts by default."""
+    import re
+
+    lines = text.splitlines()[line - 1 : line - 1 + DEFINITION_LINES]
+    word = re.escape(name)
+    defining = re.compile(rf"\b(?:def|class|func|fn|function|struct|interface|type|enum|trait)"
+                          rf"\s+{word}(?![A-Za-z0-9_])")  # fmt: skip
+    bare = re.compile(rf"(?<![A-Za-z0-9_]){word}(?![A-Za-z0-9_])")
+    for pattern in (defining, bare):
+        for offset, source in enumerate(lines):
+            match = pattern.search(source)
+            if match is not None:
+                column = match.end() - len(name)
+                units = len(source[:column].encode("utf-16-le")) // 2
+                return lsp.Position(line=line - 1 + offset, character=units)
+    return None
+
+
+def lsp_uri_path(uri: str) -> str:
+    from urllib.parse import unquote, urlparse
+
+    return unquote(urlparse(uri).path)
+
+
+def _is_error(diagnostic: lsp.Diagnostic) -> bool:
+    return diagnostic.severity in (None, lsp.DiagnosticSeverity.Error)
+
+
+def _errors(
+    client: LspClient, path: Path, text: str, language: Language, deadline: float
+) -> list[lsp.Diagnostic] | None:
+    """The server's errors for `path` holding `text`; None if they did not come in time."""
+    current = client.current(path, text)
+    if current is None:
+        seen = client.published_count(path)
+        client.sync(path, text, language.id_of(path))
+        current = client.diagnostics_after(path, seen, deadline, language.settle)
+    if current is None:
+        return None
+    return [d for d in current if _is_error(d)]
+
+
+def _line(path: str, diagnostic: lsp.Diagnostic) -> str:
+    return f"{path}:{diagnostic.range.start.line + 1}: {one_line(diagnostic.message)}"
+
+
+def new_errors(path: str, before: list[lsp.Diagnostic], after: list[lsp.Diagnostic]) -> list[str]:
+    """The errors in `after` that `before` did not have, matched by message (the lines
+    around an edit move, so a line number does not tell an old error from a new one)."""
+    known = Counter(d.message for d in before)
+    out = []
+    for diagnostic in sorted(after, key=lambda d: d.range.start.line):
+        if known[diagnostic.message] > 0:
+            known[diagnostic.message] -= 1
+        else:
+            out.append(_line(path, diagnostic))
+    return out
