@@ -133,6 +133,7 @@ class V4codeAgent:
         self.deltas: dict[str, ScrubbedDeltas] = {}
         self.busy: set[str] = set()  # sessions with a prompt turn running
         self.pending_modes: dict[str, str] = {}  # chosen during a turn, applied at its end
+        self.capabilities: Any = None  # what the editor offers (its fs methods)
 
     def on_connect(self, conn: Any) -> None:
         self.client = conn
@@ -146,6 +147,7 @@ class V4codeAgent:
     ) -> schema.InitializeResponse:
         from v4code import __version__
 
+        self.capabilities = client_capabilities
         return schema.InitializeResponse(
             protocol_version=min(protocol_version, acp.PROTOCOL_VERSION),
             agent_capabilities=schema.AgentCapabilities(
@@ -203,10 +205,31 @@ class V4codeAgent:
         from v4code.safety.redact import redactor
 
         approver.session_id = session.id
+        self._share_files(session)
         self.sessions[session.id] = session
         self.scrubs[session.id] = scrub = redactor(session.settings.api_key)
         self.deltas[session.id] = ScrubbedDeltas(scrub)
         return session
+
+    def _share_files(self, session: Session) -> None:
+        """The editor's file reads and writes, where it offers them (`acp_files`)."""
+        fs = getattr(self.capabilities, "fs", None)
+        can_read = bool(getattr(fs, "read_text_file", False))
+        can_write = bool(getattr(fs, "write_text_file", False))
+        if not (can_read or can_write):
+            return
+        from v4code.ui.acp_files import EditorFiles
+
+        files = EditorFiles(
+            self.client,
+            asyncio.get_running_loop(),
+            session.id,
+            session.agent.root,
+            session.settings.secret_files,
+            can_read=can_read,
+            can_write=can_write,
+        )
+        session.agent.give_files(files)
 
     async def _replay(self, session: Session) -> None:
         """A loaded session's conversation, sent again as updates (what ACP asks of a load)."""
