@@ -8,8 +8,12 @@ with their diffs, the todo list as a plan) and its approvals become permission r
 the chat's answers: allow once, always (this tool, or this command prefix), reject. Text sent
 to the editor is scrubbed of the API key and secret environment values, as the chat's output.
 
-Not yet: the editor's own file system and terminals (v4code reads, writes and runs commands
-itself, in the sandbox), images and audio in prompts, session modes.
+The editor's choices (mode, plan mode, model, thinking) are session config options and modes
+(`acp_config`), the chat's slash commands that make sense there are offered to it
+(`acp_commands`), and its file system, when it offers one, is where files are read and approved
+edits written (`acp_files`: v4code still decides, checkpoints and keeps secret files to
+itself). Its terminal is not used: a command runs in v4code's sandbox, and an editor's terminal
+would run it outside. Not yet: images and audio in prompts.
 """
 
 from __future__ import annotations
