@@ -19,6 +19,7 @@ would run it outside. Not yet: images and audio in prompts.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sys
 from collections.abc import Callable, Coroutine
@@ -79,6 +80,7 @@ TOOL_KINDS: dict[str, str] = {
 }
 
 PLAN_STATUS = {"pending": "pending", "in_progress": "in_progress", "done": "completed"}
+ADVERTISE_DELAY = 0.05  # seconds after session/new or load before the commands are offered
 OUTPUT_CAP = 4000  # characters of a tool's result shown in the editor (the model has it all)
 
 
@@ -328,7 +330,8 @@ class V4codeAgent:
             answer = await asyncio.to_thread(acp_commands.run, agent, *command)
             if answer.text:
                 await self._say(session.id, answer.text)
-            await self._tell_options(session.id, mode=True)
+            if command[0] == "plan":  # plan mode on or off: the editor's picker follows
+                await self._tell_options(session.id, mode=True)
             if answer.task is None:
                 return "done"
             task = answer.task
@@ -385,13 +388,16 @@ class V4codeAgent:
         await self.client.session_update(session_id=session_id, update=update)
 
     async def _advertise(self, session_id: str) -> None:
-        """The slash commands the editor may offer (after the session's answer is out)."""
-        await asyncio.sleep(0)
+        """The slash commands the editor may offer, once the answer that names the session
+        is out (the SDK writes it after the handler returns; an update for a session the
+        editor does not know yet could be dropped)."""
+        await asyncio.sleep(ADVERTISE_DELAY)
         update = schema.AvailableCommandsUpdate(
             session_update="available_commands_update",
             available_commands=acp_commands.advertised(),
         )
-        await self.client.session_update(session_id=session_id, update=update)
+        with contextlib.suppress(Exception):  # the editor went away meanwhile: nothing to tell
+            await self.client.session_update(session_id=session_id, update=update)
 
     async def cancel(self, session_id: str, **_: Any) -> None:
         session = self.sessions.get(session_id)
