@@ -61,15 +61,24 @@ class FilesEditor(Editor):
     path (unsaved changes: what it answers a read with, before the disk); a write goes into
     the buffer, and onto the disk too when `saves`."""
 
-    def __init__(self, choice: str | None = "allow_once", *, saves: bool = False) -> None:
+    def __init__(
+        self,
+        choice: str | None = "allow_once",
+        *,
+        saves: bool = False,
+        reads: bool = True,
+        writes: bool = True,
+    ) -> None:
         super().__init__(choice)
         self.saves = saves
+        self.offers = (reads, writes)
         self.buffers: dict[str, str] = {}
         self.reads: list[str] = []
         self.writes: list[tuple[str, str]] = []
 
     def capabilities(self) -> schema.ClientCapabilities:
-        fs = schema.FileSystemCapabilities(read_text_file=True, write_text_file=True)
+        reads, writes = self.offers
+        fs = schema.FileSystemCapabilities(read_text_file=reads, write_text_file=writes)
         return schema.ClientCapabilities(fs=fs)
 
     async def read_text_file(self, session_id: str, path: str, **_: Any) -> Any:

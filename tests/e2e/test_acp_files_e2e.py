@@ -125,3 +125,16 @@ def test_a_read_only_session_sends_the_editor_no_write(repo: Path, fake_api: Fak
     assert drive(repo, fake_api, editor, script) == "end_turn"
     assert editor.writes == [] and editor.asked == []
     assert (repo / "calc.py").read_text() == CALC
+
+
+def test_an_editor_that_only_writes_gets_no_write_over_its_unsaved_text(
+    repo: Path, fake_api: FakeDeepSeek
+) -> None:
+    """Without reads the edit is computed on the disk's text: written into the editor's
+    buffer it would throw the unsaved changes away, so v4code writes the disk itself."""
+    fake_api.load([tool_call("edit_file", **FIX), text("ok")])
+    editor = FilesEditor("allow_once", reads=False)
+    editor.buffers[str((repo / "calc.py").resolve())] = UNSAVED
+    drive(repo, fake_api, editor, lambda conn: one_turn(conn, repo))
+    assert editor.reads == [] and editor.writes == []
+    assert (repo / "calc.py").read_text() == CALC.replace("a - b", "a + b")

@@ -65,7 +65,9 @@ class EditorFiles:
         return text.encode("utf-8")
 
     def write(self, path: Path, before: bytes | None, after: bytes) -> bool:
-        if not self.can_write or not self._shareable(path, after):
+        """Through the editor only when it offers reads too: an edit computed on the disk's
+        text, written into a buffer with unsaved changes, would throw those away."""
+        if not (self.can_read and self.can_write) or not self._shareable(path, after):
             return False
         if before is not None and not self._shareable(path, before):
             return False
