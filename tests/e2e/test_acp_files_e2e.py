@@ -108,6 +108,8 @@ def test_secret_files_never_cross_to_or_from_the_editor(repo: Path, fake_api: Fa
     assert "PRIVATE KEY" not in results and "plain notes" in results
     assert env not in editor.reads
     assert editor.writes == []
+    outputs = [str(u.content) for u in editor.updates if u.session_update == "tool_call_update"]
+    assert "withheld" in outputs[0] and "on-disk-token-1234" not in outputs[0]  # as in the log
     assert (repo / ".env").read_text() == "API_TOKEN=rotated\n", results
 
 

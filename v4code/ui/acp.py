@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 import sys
 from collections.abc import Callable, Coroutine
@@ -411,11 +412,28 @@ class V4codeAgent:
         scrub = self.scrubs[session_id]
         shown: list[Any] = []
         for each in self.deltas[session_id].events(event):
+            if isinstance(each, ToolFinished):
+                each = self._withheld(session_id, each)
             made = update(each)
             if made is not None:
                 streamed = isinstance(each, (TextDelta, ReasoningDelta))  # scrubbed already
                 shown.append(made if streamed else scrubbed_update(made, scrub))
         return shown
+
+    def _withheld(self, session_id: str, event: ToolFinished) -> ToolFinished:
+        """A call that named a secret file shows the editor a placeholder for its output, as
+        the session log keeps one: an editor may keep its threads, and the file's content is
+        the model's (the person allowed it), not a record's."""
+        from v4code.safety.secret_files import PLACEHOLDER, SecretFiles
+
+        session = self.sessions[session_id]
+        rule = SecretFiles(session.agent.root, session.settings.secret_files)
+        paths = event.summary.paths if event.summary is not None else ()
+        if not any(rule.check(path) for path in paths):
+            return event
+        return dataclasses.replace(
+            event, result=dataclasses.replace(event.result, text=PLACEHOLDER)
+        )
 
     async def ask_permission(
         self, session_id: str, request: ApprovalRequest, always: bool
