@@ -36,6 +36,8 @@ class Editor:
         return schema.RequestPermissionResponse(outcome=schema.DeniedOutcome(outcome="cancelled"))
 
     async def session_update(self, session_id: str, update: Any, **_: Any) -> None:
+        if update.session_update == "available_commands_update":
+            return  # sent once after session/new, not an answer to a prompt
         if self.first is None:
             self.first = time.perf_counter()
 

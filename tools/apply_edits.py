@@ -43,4 +43,4 @@ def apply_edits(ctx: ToolContext, edits: list[EditSpec]) -> ChangeSet:
         edits: The edits, in order.
     """
     specs = [Edit(e.path, e.old_string, e.new_string, e.replace_all) for e in edits]
-    return prepare_edits(ctx.root, specs, "apply_edits")
+    return prepare_edits(ctx.root, specs, "apply_edits", ctx.files)

@@ -21,4 +21,4 @@ def delete_file(ctx: ToolContext, path: str) -> ChangeSet:
     Args:
         path: Path of the file to delete, relative to the workspace root.
     """
-    return prepare_delete(ctx.root, path)
+    return prepare_delete(ctx.root, path, files=ctx.files)

@@ -34,4 +34,5 @@ def edit_file(
         new_string: The text to put in its place.
         replace_all: Replace every occurrence of old_string instead of requiring exactly one.
     """
-    return prepare_edits(ctx.root, [Edit(path, old_string, new_string, replace_all)], "edit_file")
+    edit = Edit(path, old_string, new_string, replace_all)
+    return prepare_edits(ctx.root, [edit], "edit_file", ctx.files)

@@ -24,4 +24,4 @@ def move_file(ctx: ToolContext, src: str, dst: str) -> ChangeSet:
         src: Path of the file to move, relative to the workspace root.
         dst: Its new path, relative to the workspace root.
     """
-    return prepare_move(ctx.root, src, dst)
+    return prepare_move(ctx.root, src, dst, files=ctx.files)

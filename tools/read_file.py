@@ -63,8 +63,8 @@ def read_file(ctx: ToolContext, path: str, offset: int = 1, limit: int = 2000) -
                 "(for example `file` or `xxd | head`) if you need its bytes."
             )
         f.seek(0)
-        if info.st_size <= WHOLE_FILE_BYTES:
-            lines, note = _decode_lines(f.read(), rel)
+        if info.st_size <= WHOLE_FILE_BYTES:  # as the editor has it, when one shares it
+            lines, note = _decode_lines(ctx.viewed(real, f.read()), rel)
             return _render(ctx, rel, lines, offset, limit, total=len(lines), note=note, cut=True)
         if head.startswith(UTF16_BOMS):
             raise ToolError(f"{rel} is a UTF-16 file of {info.st_size:,} bytes, too large to read.")

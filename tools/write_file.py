@@ -26,4 +26,4 @@ def write_file(ctx: ToolContext, path: str, content: str) -> ChangeSet:
         path: File path relative to the workspace root.
         content: The complete content of the file.
     """
-    return prepare_write(ctx.root, path, content)
+    return prepare_write(ctx.root, path, content, files=ctx.files)

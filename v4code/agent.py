@@ -51,7 +51,7 @@ from v4code.safety.permissions import PermissionPolicy
 from v4code.safety.programs import take_notices
 from v4code.sessions import SessionLog
 from v4code.textio import one_line
-from v4code.tool_context import DiagnosticsSource, SubagentStarter
+from v4code.tool_context import DiagnosticsSource, EditorFiles, SubagentStarter
 from v4code.toolkit import Invocation, ToolContext, ToolRegistry
 from v4code.turn import LOGGED_EVENT_KINDS, Reply, StopTurn, TurnState, Watcher
 from v4code.types import ChatRequest, Message, ToolCall, ToolResult, Usage
@@ -139,6 +139,11 @@ class Agent(AgentControls):
     @property
     def diagnostics_source(self) -> DiagnosticsSource | None:
         return self._tools_context.diagnostics
+
+    def give_files(self, files: EditorFiles) -> None:
+        """An editor's view of the workspace's files (`v4code acp`): read tools and edits
+        see its text, approved edits are written through it (tool_context.EditorFiles)."""
+        self._tools_context = dataclasses.replace(self._tools_context, files=files)
 
     def turn_budget(self) -> tuple[float | None, float | None]:
         """What the running turn has left: USD under `--max-cost` and the deadline

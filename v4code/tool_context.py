@@ -10,7 +10,7 @@ API key, not the agent.
 The seams later features plug in are small Protocols here, None until something provides them:
 `agents` starts a child agent on a brief (the wiring's `subagents.SubagentRunner`; a child's
 own context has none, so a child starts no child), `diagnostics` asks a language server about
-a file.
+a file, `files` is an editor's view of the workspace's files (`v4code acp`).
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ __all__ = [
     "DEFAULT_COMMAND_TIMEOUT",
     "DEFAULT_OUTPUT_CAP",
     "DiagnosticsSource",
+    "EditorFiles",
     "Scrub",
     "SubagentStarter",
     "ToolContext",
@@ -71,6 +72,21 @@ class DiagnosticsSource(Protocol):
         ...
 
 
+class EditorFiles(Protocol):
+    """An editor's view of workspace files (an ACP client's `fs/*` methods): its text of a
+    file, unsaved changes included, and a write through it, so its buffers and undo follow
+    the agent's edits. Only the bytes cross: which path (inside the workspace, not
+    protected), whether a secret file may be read, the approval and the checkpoint were
+    decided by v4code before. `read` gets the file's bytes on disk and answers the editor's
+    (None: use the disk's); `write` answers whether the editor wrote it (False: v4code
+    writes it itself). Either says None / False for a file it will not share (a secret
+    one, one not plain UTF-8 text) or when the editor does not answer."""
+
+    def read(self, path: Path, disk: bytes) -> bytes | None: ...
+
+    def write(self, path: Path, before: bytes | None, after: bytes) -> bool: ...
+
+
 class Checkpoints(Protocol):
     """The store a tool context carries for proposals that apply themselves (edit batches)
     and for snapshots (`v4code.edits.checkpoints.CheckpointStore`); the tool core and the loop
@@ -104,6 +120,7 @@ class ToolContext:
     snapshot_max_changed_bytes: int | None = None
     agents: SubagentStarter | None = None
     diagnostics: DiagnosticsSource | None = None
+    files: EditorFiles | None = None  # the editor's view of the files (None: the disk's)
 
     @classmethod
     def for_session(
@@ -124,6 +141,12 @@ class ToolContext:
 
     def resolve(self, path: str, *, must_exist: bool = False) -> Path:
         return resolve_in_workspace(self.root, path, must_exist=must_exist)
+
+    def viewed(self, path: Path, disk: bytes) -> bytes:
+        """A file's content as the person sees it: the editor's text when an editor shares
+        it (unsaved changes included), else the bytes on disk."""
+        shown = self.files.read(path, disk) if self.files is not None else None
+        return disk if shown is None else shown
 
     def program(self, name: str) -> str | None:
         """Where the helper program `name` (bash, rg, git) lives: found once per process on

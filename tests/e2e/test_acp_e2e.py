@@ -6,57 +6,19 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
-import sys
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_harness import DEFAULT_KEY, cli_env
+from cli_harness import DEFAULT_KEY
 from fake_api import FakeDeepSeek, text, tool_call
 
 acp = pytest.importorskip("acp")
-from acp import schema  # noqa: E402
+from acp_editor import Editor, drive  # noqa: E402
 
 CALC = "def add(a, b):\n    return a - b\n"
 FIXED = CALC.replace("-", "+")
 FIX = {"path": "calc.py", "old_string": "return a - b", "new_string": "return a + b"}
-
-
-class Editor:
-    """The editor's side: records every update and answers permission requests with `choice`
-    (an option id, or None for a cancelled prompt)."""
-
-    def __init__(self, choice: str | None = "allow_once") -> None:
-        self.choice = choice
-        self.updates: list[Any] = []
-        self.asked: list[tuple[Any, list[Any]]] = []
-        self.on_update: Callable[[Any], Awaitable[None]] | None = None
-
-    async def request_permission(
-        self, session_id: str, tool_call: Any, options: list[Any], **_: Any
-    ) -> schema.RequestPermissionResponse:
-        self.asked.append((tool_call, options))
-        if self.choice is None:
-            return schema.RequestPermissionResponse(
-                outcome=schema.DeniedOutcome(outcome="cancelled")
-            )
-        chosen = schema.AllowedOutcome(outcome="selected", option_id=self.choice)
-        return schema.RequestPermissionResponse(outcome=chosen)
-
-    async def session_update(self, session_id: str, update: Any, **_: Any) -> None:
-        self.updates.append(update)
-        if self.on_update is not None:
-            await self.on_update(update)
-
-    def on_connect(self, conn: Any) -> None:
-        pass
-
-    def kinds(self) -> list[str]:
-        return [u.session_update for u in self.updates]
-
-    def text(self, kind: str = "agent_message_chunk") -> str:
-        return "".join(u.content.text for u in self.updates if u.session_update == kind)
 
 
 @pytest.fixture
@@ -65,30 +27,6 @@ def repo(workspace: Path) -> Path:
     subprocess.run(["git", "add", "-A"], cwd=workspace, check=True)
     subprocess.run(["git", "commit", "-qm", "calc"], cwd=workspace, check=True)
     return workspace
-
-
-def drive(
-    repo: Path,
-    server: FakeDeepSeek,
-    editor: Editor,
-    script: Callable[[Any], Awaitable[Any]],
-    *flags: str,
-) -> Any:
-    """Start `v4code acp`, initialize, and run `script(conn)`; the agent is closed after."""
-
-    async def main() -> Any:
-        env = cli_env(server=server)
-        args = ("-m", "v4code", "acp", "--permission-mode", "ask", *flags)
-        async with acp.spawn_agent_process(editor, sys.executable, *args, env=env, cwd=repo) as (
-            conn,
-            _process,
-        ):
-            init = await conn.initialize(protocol_version=acp.PROTOCOL_VERSION)
-            assert init.agent_capabilities.load_session is True
-            assert init.agent_info.name == "v4code"
-            return await script(conn)
-
-    return asyncio.run(asyncio.wait_for(main(), 60))
 
 
 def fix_script(server: FakeDeepSeek) -> None:
@@ -195,7 +133,7 @@ def test_a_session_is_loaded_with_its_history_and_continued(
 
     async def script(conn: Any) -> str:
         await conn.load_session(cwd=str(repo), session_id=session_id, mcp_servers=[])
-        replayed = list(editor.kinds())
+        replayed = [k for k in editor.kinds() if k.endswith("message_chunk")]
         response = await conn.prompt(session_id=session_id, prompt=[acp.text_block("again?")])
         assert replayed == ["user_message_chunk", "agent_message_chunk"]
         return str(response.stop_reason)
@@ -254,7 +192,7 @@ def test_the_permission_modes_are_the_sessions_modes(repo: Path, fake_api: FakeD
         return modes.current_mode_id, ids, str(response.stop_reason)
 
     current, ids, stop = drive(repo, fake_api, editor, script)
-    assert current == "ask" and ids == ["read-only", "ask", "auto-edit", "full-auto"]
+    assert current == "ask" and ids == ["read-only", "ask", "auto-edit", "full-auto", "plan"]
     assert stop == "end_turn" and editor.asked == []  # read-only refuses without asking
     assert (repo / "calc.py").read_text() == CALC
 

@@ -12,6 +12,12 @@ is touched and marked "applied" after the last, so a crash in between is undone 
 start. Files are written one at a time, each atomically (temp, fsync, rename), deletions last;
 if a write fails, the files already written are put back and the record is dropped: the batch
 applies wholly or not at all.
+
+An editor that shares its view of the files (`files`, `v4code acp`) is compared with instead
+of the disk (the edit was computed on its text) and writes each file it will take, so its
+buffer follows; the decision, the lock and the checkpoint stay here, and the disk is then made
+to hold the same bytes (an editor that keeps the write in an unsaved buffer changes nothing
+v4code relies on: the checkpoint, undo and the next read see what was approved).
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from v4code.edits.filechange import ChangeBatch, FileChange
 from v4code.edits.lock import workspace_lock
 from v4code.edits.records import BatchRecord, new_batch_id
 from v4code.errors import ToolError
+from v4code.tool_context import EditorFiles
 from v4code.workspace import relative_to_root, resolve_in_workspace
 
 
@@ -41,9 +48,12 @@ def current_state(path: Path) -> tuple[bytes | None, int | None]:
     return path.read_bytes(), stat.S_IMODE(st.st_mode)
 
 
-def _check_unchanged(root: Path, change: FileChange) -> Path:
+def _check_unchanged(root: Path, change: FileChange, files: EditorFiles | None) -> Path:
     path = resolve_in_workspace(root, change.path)
     current, _ = current_state(path)
+    if current is not None and files is not None:  # the text the edit was computed on
+        shown = files.read(path, current)
+        current = current if shown is None else shown
     if current != change.before:
         if change.before is None:
             raise ToolError(
@@ -63,20 +73,29 @@ def _lock_directory(store: CheckpointStore | None) -> Path:
 
 
 def apply_changeset(
-    root: Path, changeset: ChangeBatch, store: CheckpointStore | None, session_id: str
+    root: Path,
+    changeset: ChangeBatch,
+    store: CheckpointStore | None,
+    session_id: str,
+    files: EditorFiles | None = None,
 ) -> str:
-    """Write an approved change set; return its batch id (the checkpoint id when recorded)."""
+    """Write an approved change set; return its batch id (the checkpoint id when recorded).
+    With `files`, the editor writes what it will take (see the module's note)."""
     root = Path(os.path.realpath(root))
     with workspace_lock(_lock_directory(store), root):
         if store is not None:
             store.roll_back_interrupted(root)
-        return _apply_locked(root, changeset, store, session_id)
+        return _apply_locked(root, changeset, store, session_id, files)
 
 
 def _apply_locked(
-    root: Path, changeset: ChangeBatch, store: CheckpointStore | None, session_id: str
+    root: Path,
+    changeset: ChangeBatch,
+    store: CheckpointStore | None,
+    session_id: str,
+    files: EditorFiles | None,
 ) -> str:
-    targets = [(_check_unchanged(root, c), c) for c in changeset.changes]
+    targets = [(_check_unchanged(root, c, files), c) for c in changeset.changes]
     if store is not None:
         planned = _missing_dirs(root, [path for path, c in targets if c.after is not None])
         recorded = store.record(root, changeset, session_id, created_dirs=planned)
@@ -92,15 +111,15 @@ def _apply_locked(
     path = root
     try:
         for path, change in ordered:
-            _check_unchanged(root, change)  # right before the rename: writers outside v4code
+            _check_unchanged(root, change, files)  # right before: writers outside v4code
             if change.after is None:
                 atomic_delete(path)
             else:
                 created_dirs.extend(make_parents(path, root))
-                atomic_write(path, change.after, change.mode_after, tag=batch_id)
+                _write(path, change.before, change.after, change.mode_after, batch_id, files)
             done.append((path, change))
     except (OSError, ToolError) as exc:
-        _roll_back(done, created_dirs, batch_id)
+        _roll_back(done, created_dirs, batch_id, files)
         if store is not None and record is not None:
             store.discard(record)
         if isinstance(exc, ToolError):
@@ -112,6 +131,25 @@ def _apply_locked(
     if store is not None and record is not None:
         store.mark_applied(record)
     return batch_id
+
+
+def _write(
+    path: Path,
+    before: bytes | None,
+    after: bytes,
+    mode: int | None,
+    batch_id: str,
+    files: EditorFiles | None,
+) -> None:
+    """One file's new bytes: through the editor when it takes them, then on disk unless the
+    editor already saved exactly them (and the mode the change asks for)."""
+    if files is not None and files.write(path, before, after):
+        now, now_mode = current_state(path)
+        if now == after:
+            if mode is not None and now_mode != mode:
+                os.chmod(path, mode)
+            return
+    atomic_write(path, after, mode, tag=batch_id)
 
 
 def _missing_dirs(root: Path, paths: list[Path]) -> list[str]:
@@ -131,14 +169,17 @@ def _missing_dirs(root: Path, paths: list[Path]) -> list[str]:
 
 
 def _roll_back(
-    done: list[tuple[Path, FileChange]], created_dirs: list[Path], batch_id: str
+    done: list[tuple[Path, FileChange]],
+    created_dirs: list[Path],
+    batch_id: str,
+    files: EditorFiles | None,
 ) -> None:
     for path, change in reversed(done):
         with contextlib.suppress(OSError):
             if change.before is None:
                 atomic_delete(path)
             else:
-                atomic_write(path, change.before, change.mode_before, tag=batch_id)
+                _write(path, change.after, change.before, change.mode_before, batch_id, files)
     for directory in reversed(created_dirs):
         with contextlib.suppress(OSError):
             directory.rmdir()

@@ -48,9 +48,10 @@ class ChangeSet:
         return Preview(diff=self.unified_diff(), files=tuple(self.as_data()), texts=texts)
 
     def apply(self, ctx: ToolContext) -> ToolOutput:
-        """Write the batch (re-checked, checkpointed in the context's store, atomic)."""
+        """Write the batch (re-checked, checkpointed in the context's store, atomic; through
+        the editor when one shares its view of the files)."""
         store = ctx.checkpoints if isinstance(ctx.checkpoints, CheckpointStore) else None
-        batch = apply_changeset(ctx.root, self, store, ctx.session_id)
+        batch = apply_changeset(ctx.root, self, store, ctx.session_id, ctx.files)
         data = {"files": self.as_data(), "batch": batch}
         return ToolOutput(self.summary, data=data, changed=self.paths)
 

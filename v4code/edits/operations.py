@@ -1,7 +1,8 @@
 """What the edit tools compute: ChangeSets, built in memory from the files as they are now.
 
-Nothing here writes. Each function reads the current files, applies the model's request to
-their text, and returns a ChangeSet for the agent to show, approve and apply (`apply.py`), or
+Nothing here writes. Each function reads the current files (as the editor has them when one
+shares its view, `files`: the text the person sees, unsaved changes included), applies the
+model's request to their text, and returns a ChangeSet for the agent to show, approve and apply (`apply.py`), or
 raises ToolError with a message the model can act on.
 """
 
@@ -18,6 +19,7 @@ from v4code.edits.indent import default_style
 from v4code.edits.match import MatchError, MatchResult, find_match
 from v4code.edits.textfile import TextDoc, decode, new_doc
 from v4code.errors import ToolError
+from v4code.tool_context import EditorFiles
 from v4code.workspace import relative_to_root, resolve_for_edit
 
 MAX_REPORTED_FAILURES = 5
@@ -44,7 +46,9 @@ class _File:
     created: bool = False
 
 
-def _stat_file(path: Path, rel: str) -> tuple[bytes | None, int | None]:
+def _stat_file(
+    path: Path, rel: str, files: EditorFiles | None = None
+) -> tuple[bytes | None, int | None]:
     try:
         st = os.stat(path)
     except FileNotFoundError:
@@ -54,9 +58,11 @@ def _stat_file(path: Path, rel: str) -> tuple[bytes | None, int | None]:
     if not stat.S_ISREG(st.st_mode):
         raise ToolError(f"{rel} is not a regular file.")
     try:
-        return path.read_bytes(), stat.S_IMODE(st.st_mode)
+        data = path.read_bytes()
     except PermissionError:
         raise ToolError(f"{rel} cannot be read (permission denied).") from None
+    shown = files.read(path, data) if files is not None else None
+    return (data if shown is None else shown), stat.S_IMODE(st.st_mode)
 
 
 def _resolve(root: Path, path: str) -> Path:
@@ -66,10 +72,10 @@ def _resolve(root: Path, path: str) -> Path:
     return resolve_for_edit(root, path, homes=(user_home(),))
 
 
-def _load(root: Path, path: str) -> _File:
+def _load(root: Path, path: str, files: EditorFiles | None = None) -> _File:
     real = _resolve(root, path)
     rel = relative_to_root(root, real)
-    data, mode = _stat_file(real, rel)
+    data, mode = _stat_file(real, rel, files)
     if data is None:
         return _File(rel, None, None, new_doc(), None)
     doc = decode(data, rel)
@@ -147,7 +153,9 @@ def _apply_one(state: _File, edit: Edit) -> None:
     state.text = result.text
 
 
-def prepare_edits(root: Path, edits: Sequence[Edit], tool: str) -> ChangeSet:
+def prepare_edits(
+    root: Path, edits: Sequence[Edit], tool: str, files: EditorFiles | None = None
+) -> ChangeSet:
     """Validate every edit in memory, in order (several per file apply in sequence)."""
     if not edits:
         raise ToolError("No edits given.")
@@ -157,7 +165,7 @@ def prepare_edits(root: Path, edits: Sequence[Edit], tool: str) -> ChangeSet:
     for number, edit in enumerate(edits, 1):
         try:
             rel = relative_to_root(root, _resolve(root, edit.path))
-            state = states.get(rel) or _load(root, edit.path)
+            state = states.get(rel) or _load(root, edit.path, files)
             states[rel] = state
             _apply_one(state, edit)
         except ToolError as exc:
@@ -225,9 +233,15 @@ def _count_lines(text: str) -> int:
 # whole files
 
 
-def prepare_write(root: Path, path: str, content: str, tool: str = "write_file") -> ChangeSet:
+def prepare_write(
+    root: Path,
+    path: str,
+    content: str,
+    tool: str = "write_file",
+    files: EditorFiles | None = None,
+) -> ChangeSet:
     """Create a file, or replace an existing file's whole content (keeping its conventions)."""
-    state = _load(root, path)
+    state = _load(root, path, files)
     if state.before is None:
         after = content.encode("utf-8")
         summary = f"Created {state.rel} ({_lines(_count_lines(content))})."
@@ -250,22 +264,26 @@ def prepare_write(root: Path, path: str, content: str, tool: str = "write_file")
     return ChangeSet((change,), summary, tool=tool)
 
 
-def _existing_regular(root: Path, path: str, verb: str) -> tuple[str, bytes, int]:
+def _existing_regular(
+    root: Path, path: str, verb: str, files: EditorFiles | None
+) -> tuple[str, bytes, int]:
     lexical = Path(path).expanduser()
     lexical = lexical if lexical.is_absolute() else Path(root) / lexical
     if lexical.is_symlink():
         raise ToolError(f"{path} is a symbolic link; v4code {verb} regular files only.")
     real = _resolve(root, path)
     rel = relative_to_root(root, real)
-    data, mode = _stat_file(real, rel)
+    data, mode = _stat_file(real, rel, files)
     if data is None or mode is None:
         raise ToolError(f"{rel} does not exist.")
     return rel, data, mode
 
 
-def prepare_move(root: Path, src: str, dst: str, tool: str = "move_file") -> ChangeSet:
+def prepare_move(
+    root: Path, src: str, dst: str, tool: str = "move_file", files: EditorFiles | None = None
+) -> ChangeSet:
     """A move is a deletion plus a creation with the same bytes and mode."""
-    rel_src, data, mode = _existing_regular(root, src, "moves")
+    rel_src, data, mode = _existing_regular(root, src, "moves", files)
     real_dst = _resolve(root, dst)
     rel_dst = relative_to_root(root, real_dst)
     if rel_dst == rel_src:
@@ -287,8 +305,10 @@ def prepare_move(root: Path, src: str, dst: str, tool: str = "move_file") -> Cha
     return ChangeSet(changes, f"Moved {rel_src} to {rel_dst}.", tool=tool)
 
 
-def prepare_delete(root: Path, path: str, tool: str = "delete_file") -> ChangeSet:
-    rel, data, mode = _existing_regular(root, path, "deletes")
+def prepare_delete(
+    root: Path, path: str, tool: str = "delete_file", files: EditorFiles | None = None
+) -> ChangeSet:
+    rel, data, mode = _existing_regular(root, path, "deletes", files)
     size = _lines(_count_lines(data.decode("latin-1"))) if data else "empty"
     change = FileChange(rel, data, None, mode, None)
     return ChangeSet((change,), f"Deleted {rel} ({size}).", tool=tool)

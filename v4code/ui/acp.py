@@ -8,16 +8,22 @@ with their diffs, the todo list as a plan) and its approvals become permission r
 the chat's answers: allow once, always (this tool, or this command prefix), reject. Text sent
 to the editor is scrubbed of the API key and secret environment values, as the chat's output.
 
-Not yet: the editor's own file system and terminals (v4code reads, writes and runs commands
-itself, in the sandbox), images and audio in prompts, session modes.
+The editor's choices (mode, plan mode, model, thinking) are session config options and modes
+(`acp_config`), the chat's slash commands that make sense there are offered to it
+(`acp_commands`), and its file system, when it offers one, is where files are read and approved
+edits written (`acp_files`: v4code still decides, checkpoints and keeps secret files to
+itself). Its terminal is not used: a command runs in v4code's sandbox, and an editor's terminal
+would run it outside. Not yet: images and audio in prompts.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +43,7 @@ from v4code.events import (
 from v4code.protocols import Approval, ApprovalRequest
 from v4code.safety.redact import scrubbed
 from v4code.textio import one_line
+from v4code.ui import acp_commands, acp_config
 from v4code.ui.headless import ScrubbedDeltas
 
 if TYPE_CHECKING:
@@ -73,15 +80,8 @@ TOOL_KINDS: dict[str, str] = {
     "propose_plan": "think",
 }
 
-MODES: dict[str, str] = {
-    "read-only": "Reads only; every edit and command is refused.",
-    "ask": "Asks before each edit and command.",
-    "auto-edit": "Edits without asking; asks before commands.",
-    "full-auto": "Edits and runs commands (sandboxed) without asking.",
-}
-"""v4code's permission modes as the session's ACP modes (the chat's /mode)."""
-
 PLAN_STATUS = {"pending": "pending", "in_progress": "in_progress", "done": "completed"}
+ADVERTISE_DELAY = 0.05  # seconds after session/new or load before the commands are offered
 OUTPUT_CAP = 4000  # characters of a tool's result shown in the editor (the model has it all)
 
 
@@ -132,7 +132,10 @@ class V4codeAgent:
         self.scrubs: dict[str, Callable[[str], str]] = {}
         self.deltas: dict[str, ScrubbedDeltas] = {}
         self.busy: set[str] = set()  # sessions with a prompt turn running
-        self.pending_modes: dict[str, str] = {}  # chosen during a turn, applied at its end
+        self.pending: dict[str, dict[str, str]] = {}  # options chosen during a turn
+        self.capabilities: Any = None  # what the editor offers (its fs methods)
+        self._last_call: dict[str, str] = {}  # the latest tool call's id, by session
+        self._tasks: set[asyncio.Task[None]] = set()  # updates sent after an answer
 
     def on_connect(self, conn: Any) -> None:
         self.client = conn
@@ -146,6 +149,7 @@ class V4codeAgent:
     ) -> schema.InitializeResponse:
         from v4code import __version__
 
+        self.capabilities = client_capabilities
         return schema.InitializeResponse(
             protocol_version=min(protocol_version, acp.PROTOCOL_VERSION),
             agent_capabilities=schema.AgentCapabilities(
@@ -163,29 +167,75 @@ class V4codeAgent:
         self, cwd: str, mcp_servers: Any = None, **_: Any
     ) -> schema.NewSessionResponse:
         session = await self._open(cwd, None)
-        return schema.NewSessionResponse(session_id=session.id, modes=modes(session))
+        self._later(self._advertise(session.id))
+        return schema.NewSessionResponse(
+            session_id=session.id,
+            modes=acp_config.modes(session.agent),
+            config_options=acp_config.config_options(session.agent),
+        )
 
     async def load_session(
         self, cwd: str, session_id: str, mcp_servers: Any = None, **_: Any
     ) -> schema.LoadSessionResponse:
         session = await self._open(cwd, session_id)
         await self._replay(session)
-        return schema.LoadSessionResponse(modes=modes(session))
+        self._later(self._advertise(session.id))
+        return schema.LoadSessionResponse(
+            modes=acp_config.modes(session.agent),
+            config_options=acp_config.config_options(session.agent),
+        )
+
+    def _later(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def set_session_mode(
         self, session_id: str, mode_id: str, **_: Any
     ) -> schema.SetSessionModeResponse:
-        """A permission mode for the rest of the session; chosen while a prompt runs, it
-        applies once that turn ends (the turn's thread owns the session until then)."""
-        session = self._session(session_id)
-        if mode_id not in MODES:
-            known = ", ".join(MODES)
-            raise acp.RequestError.invalid_params({"message": f"no mode {mode_id} ({known})"})
-        if session_id in self.busy:
-            self.pending_modes[session_id] = mode_id
-        else:
-            session.agent.set_mode(mode_id)
+        """A permission mode (or plan mode) for the rest of the session: the `mode` option."""
+        await self._choose(session_id, acp_config.MODE, mode_id)
         return schema.SetSessionModeResponse()
+
+    async def set_config_option(
+        self, config_id: str, session_id: str, value: str | bool, **_: Any
+    ) -> schema.SetSessionConfigOptionResponse:
+        """The mode, the model or the thinking (`acp_config`)."""
+        await self._choose(session_id, config_id, value)
+        options = acp_config.config_options(
+            self._session(session_id).agent, self.pending.get(session_id)
+        )
+        return schema.SetSessionConfigOptionResponse(config_options=options)
+
+    async def _choose(self, session_id: str, key: str, value: object) -> None:
+        """One option set; chosen while a prompt runs, it applies once that turn ends (the
+        turn's thread owns the agent until then). The editor is told the new state."""
+        agent = self._session(session_id).agent
+        refused = acp_config.check(agent, key, value)
+        if refused is not None:
+            raise acp.RequestError.invalid_params({"message": refused})
+        if session_id in self.busy:
+            self.pending.setdefault(session_id, {})[key] = str(value)
+        else:
+            acp_config.apply(agent, key, str(value))
+        await self._tell_options(session_id, mode=key == acp_config.MODE)
+
+    async def _tell_options(self, session_id: str, *, mode: bool) -> None:
+        agent = self._session(session_id).agent
+        chosen = self.pending.get(session_id, {})
+        options = acp_config.config_options(agent, chosen)
+        updates: list[Any] = [
+            schema.ConfigOptionUpdate(session_update="config_option_update", config_options=options)
+        ]
+        if mode:
+            current = chosen.get(acp_config.MODE, acp_config.current_mode(agent))
+            updates.append(
+                schema.CurrentModeUpdate(
+                    session_update="current_mode_update", current_mode_id=current
+                )
+            )
+        for update in updates:
+            await self.client.session_update(session_id=session_id, update=update)
 
     async def _open(self, cwd: str, resume: str | None) -> Session:
         """A v4code session in `cwd`'s workspace: the settings layers, trust and checks of
@@ -203,10 +253,31 @@ class V4codeAgent:
         from v4code.safety.redact import redactor
 
         approver.session_id = session.id
+        self._share_files(session)
         self.sessions[session.id] = session
         self.scrubs[session.id] = scrub = redactor(session.settings.api_key)
         self.deltas[session.id] = ScrubbedDeltas(scrub)
         return session
+
+    def _share_files(self, session: Session) -> None:
+        """The editor's file reads and writes, where it offers them (`acp_files`)."""
+        fs = getattr(self.capabilities, "fs", None)
+        can_read = bool(getattr(fs, "read_text_file", False))
+        can_write = bool(getattr(fs, "write_text_file", False))
+        if not (can_read or can_write):
+            return
+        from v4code.ui.acp_files import EditorFiles
+
+        files = EditorFiles(
+            self.client,
+            asyncio.get_running_loop(),
+            session.id,
+            session.agent.root,
+            session.settings.secret_files,
+            can_read=can_read,
+            can_write=can_write,
+        )
+        session.agent.give_files(files)
 
     async def _replay(self, session: Session) -> None:
         """A loaded session's conversation, sent again as updates (what ACP asks of a load)."""
@@ -230,7 +301,6 @@ class V4codeAgent:
         return session
 
     async def prompt(self, session_id: str, prompt: list[Any], **_: Any) -> schema.PromptResponse:
-        from v4code.api import AsyncSession
 
         session = self._session(session_id)
         secret: list[str] = []
@@ -244,16 +314,91 @@ class V4codeAgent:
             raise acp.RequestError.invalid_request({"message": "a prompt is already running"})
         self.busy.add(session_id)
         try:
-            turn = AsyncSession(session).send(task)
-            async for event in turn:
-                for update in self.updates(session_id, event):
-                    await self.client.session_update(session_id=session_id, update=update)
-            status = (await turn.result()).status
+            status = await self._prompt_turns(session, task)
         finally:
             self.busy.discard(session_id)
-            if (mode := self.pending_modes.pop(session_id, None)) is not None:
-                session.agent.set_mode(mode)
+            for key, value in self.pending.pop(session_id, {}).items():
+                acp_config.apply(session.agent, key, value)
         return schema.PromptResponse(stop_reason=STOP_REASONS.get(status, "end_turn"))  # type: ignore[arg-type]
+
+    async def _prompt_turns(self, session: Session, task: str) -> str:
+        """The prompt's turns: a slash command's answer, else the task (or, while a proposed
+        plan waits, the person's answer to it: yes, else why not); a plan proposed in plan
+        mode is put to the person and, on their yes, carried out in the same prompt."""
+        agent = session.agent
+        command = acp_commands.parse(task)
+        if command is not None:
+            answer = await asyncio.to_thread(acp_commands.run, agent, *command)
+            if answer.text:
+                await self._say(session.id, answer.text)
+            if command[0] == "plan":  # plan mode on or off: the editor's picker follows
+                await self._tell_options(session.id, mode=True)
+            if answer.task is None:
+                return "done"
+            task = answer.task
+        elif agent.plan.proposal is not None:
+            yes = task.strip().lower() in ("y", "yes")
+            task = agent.approve_plan() if yes else agent.reject_plan(task)
+        status, proposed = await self._turn(session, task)
+        while status == "done" and proposed and agent.plan.proposal is not None:
+            if not await self._ask_plan(session.id, proposed, agent.mode):
+                break  # it waits: the next prompt answers it (yes, or why not)
+            task = agent.approve_plan()
+            await self._tell_options(session.id, mode=True)
+            status, proposed = await self._turn(session, task)
+        return status
+
+    async def _turn(self, session: Session, task: str) -> tuple[str, str]:
+        """One turn streamed to the editor: its status, and the id of the call that
+        proposed a plan in it ("" if none did)."""
+        from v4code.api import AsyncSession
+
+        proposed = ""
+        turn = AsyncSession(session).send(task)
+        async for event in turn:
+            if isinstance(event, PlanProposed):
+                proposed = self._last_call.get(session.id, "")
+            if isinstance(event, ToolStarted):
+                self._last_call[session.id] = event.call.id
+            for update in self.updates(session.id, event):
+                await self.client.session_update(session_id=session.id, update=update)
+        return (await turn.result()).status, proposed
+
+    async def _ask_plan(self, session_id: str, call_id: str, mode: str) -> bool:
+        """The chat's question after a proposed plan, as a permission request on the call
+        that proposed it: carry it out under the permission mode, or not yet."""
+        call = schema.ToolCallUpdate(
+            tool_call_id=call_id, title="Carry out this plan?", kind="think", status="completed"
+        )
+        options = [
+            schema.PermissionOption(
+                option_id=ALLOW_ONCE, name=f"Yes, carry it out ({mode})", kind="allow_once"
+            ),
+            schema.PermissionOption(
+                option_id=REJECT, name="No: say why in your next message", kind="reject_once"
+            ),
+        ]
+        response = await self.client.request_permission(
+            session_id=session_id, tool_call=call, options=options
+        )
+        outcome = response.outcome
+        return outcome.outcome != "cancelled" and str(outcome.option_id) == ALLOW_ONCE
+
+    async def _say(self, session_id: str, text: str) -> None:
+        update = scrubbed_update(acp.update_agent_message_text(text), self.scrubs[session_id])
+        await self.client.session_update(session_id=session_id, update=update)
+
+    async def _advertise(self, session_id: str) -> None:
+        """The slash commands the editor may offer, once the answer that names the session
+        is out (the SDK writes it after the handler returns; an update for a session the
+        editor does not know yet could be dropped)."""
+        await asyncio.sleep(ADVERTISE_DELAY)
+        update = schema.AvailableCommandsUpdate(
+            session_update="available_commands_update",
+            available_commands=acp_commands.advertised(),
+        )
+        with contextlib.suppress(Exception):  # the editor went away meanwhile: nothing to tell
+            await self.client.session_update(session_id=session_id, update=update)
 
     async def cancel(self, session_id: str, **_: Any) -> None:
         session = self.sessions.get(session_id)
@@ -267,11 +412,28 @@ class V4codeAgent:
         scrub = self.scrubs[session_id]
         shown: list[Any] = []
         for each in self.deltas[session_id].events(event):
+            if isinstance(each, ToolFinished):
+                each = self._withheld(session_id, each)
             made = update(each)
             if made is not None:
                 streamed = isinstance(each, (TextDelta, ReasoningDelta))  # scrubbed already
                 shown.append(made if streamed else scrubbed_update(made, scrub))
         return shown
+
+    def _withheld(self, session_id: str, event: ToolFinished) -> ToolFinished:
+        """A call that named a secret file shows the editor a placeholder for its output, as
+        the session log keeps one: an editor may keep its threads, and the file's content is
+        the model's (the person allowed it), not a record's."""
+        from v4code.safety.secret_files import PLACEHOLDER, SecretFiles
+
+        session = self.sessions[session_id]
+        rule = SecretFiles(session.agent.root, session.settings.secret_files)
+        paths = event.summary.paths if event.summary is not None else ()
+        if not any(rule.check(path) for path in paths):
+            return event
+        return dataclasses.replace(
+            event, result=dataclasses.replace(event.result, text=PLACEHOLDER)
+        )
 
     async def ask_permission(
         self, session_id: str, request: ApprovalRequest, always: bool
@@ -304,11 +466,6 @@ class V4codeAgent:
         for session in self.sessions.values():
             session.close()
         self.sessions.clear()
-
-
-def modes(session: Session) -> schema.SessionModeState:
-    available = [schema.SessionMode(id=m, name=m, description=d) for m, d in MODES.items()]
-    return schema.SessionModeState(current_mode_id=session.agent.mode, available_modes=available)
 
 
 def _attached_name(uri: str, root: Path | None) -> str:
