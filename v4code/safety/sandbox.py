@@ -430,13 +430,21 @@ def _scanned_sockets() -> tuple[str, ...]:
                 budget -= 1
                 if budget <= 0:
                     break
-                with contextlib.suppress(OSError):
+                try:  # (not a context manager per entry: thousands of entries, each counts)
                     if entry.is_dir(follow_symlinks=False):
                         if depth + 1 < _SCAN_DEPTH:
                             todo.append((entry.path, depth + 1))
-                    elif not entry.is_file(follow_symlinks=False) and _a_socket(entry.path):
+                    elif _maybe_socket(entry) and _a_socket(entry.path):
                         found.append(entry.path)
+                except OSError:
+                    continue
     return tuple(found)
+
+
+def _maybe_socket(entry: os.DirEntry[str]) -> bool:
+    """What the directory listing alone cannot rule out as a socket (no regular file, no
+    link: `lstat` only for what is left)."""
+    return not entry.is_file(follow_symlinks=False) and not entry.is_symlink()
 
 
 def _host_sockets() -> list[Path]:
