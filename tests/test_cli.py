@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 import pytest
-from cli_harness import v4code
+from cli_harness import cli_env, v4code
 from click.testing import CliRunner
 from fake_api import FakeDeepSeek, text, tool_call
 
@@ -100,6 +100,38 @@ def test_help_and_version_import_no_command_they_do_not_show(
         m for m in seen["modules"] if m in HEAVY or m.startswith(tuple(f"{h}." for h in HEAVY))
     ]
     assert heavy == []
+
+
+def test_a_run_imports_neither_asyncio_nor_a_language_servers_protocol_it_never_starts(
+    workspace: Path, fake_api: FakeDeepSeek, v4code_home: Path
+) -> None:
+    """`v4code run` drives the session without the async API, and a Python file read with
+    no language server to start needs none of the protocol's types (a second of imports on
+    a busy machine): each start pays only for what it uses."""
+    (workspace / "calc.py").write_text("def add(a, b):\n    return a - b\n")
+    (v4code_home / "config.toml").write_text('lsp_python = "no-such-language-server"\n')
+    fake_api.load([tool_call("read_file", path="calc.py"), text("It subtracts.")])
+    code = (
+        "import json, sys\n"
+        "from click.testing import CliRunner\n"
+        "from v4code.cli import main\n"
+        "result = CliRunner().invoke(main, ['run', 'what does add do?'])\n"
+        "print(json.dumps({'exit': result.exit_code, 'output': result.output,\n"
+        "                  'modules': sorted(sys.modules)}))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=workspace,
+        env=cli_env(server=fake_api),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    seen = json.loads(out.stdout)
+    assert seen["exit"] == 0 and "It subtracts." in seen["output"]
+    assert len(fake_api.chat_requests) == 2  # the file was read and its text sent back
+    unused = ("asyncio", "lsprotocol", "cattrs")
+    assert [m for m in seen["modules"] if m.split(".")[0] in unused] == []
 
 
 def test_help_lists_every_command_with_its_own_help_line() -> None:

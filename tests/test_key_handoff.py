@@ -1,4 +1,5 @@
-"""The entry executes itself again without secret variables and gets them back from a pipe."""
+"""The entry takes the secret variables out of its original environment block: in place, or
+by executing itself again without them and getting them back from a pipe."""
 
 from __future__ import annotations
 
@@ -13,6 +14,10 @@ from v4code.safety import key_handoff
 
 PROBE = (
     "import os, sys\n"
+    "print('started', flush=True)\n"
+    "from v4code.safety import key_handoff\n"
+    "if os.environ.get('PROBE_NO_OVERWRITE'):\n"
+    "    key_handoff._scrubbed_in_place = lambda names: False\n"
     "from v4code.safety.key_handoff import hand_over\n"
     "hand_over()\n"
     "block = open('/proc/self/environ', 'rb').read()\n"
@@ -35,7 +40,7 @@ def run_probe(tmp_path: Path, *args: str, **env: str) -> str:
         timeout=60,
     )
     assert done.returncode == 0, done.stderr
-    return done.stdout.strip()
+    return done.stdout.strip().removeprefix("started\n")
 
 
 @pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="Linux /proc")
@@ -45,6 +50,21 @@ def test_the_keys_leave_the_block_and_come_back_in_memory(tmp_path: Path) -> Non
     )
     # back in os.environ, not in what a child started without an environment inherits
     assert out == "sk-0123456789 sk-local-99 False False ['run', 'a task'] none"
+
+
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="Linux /proc")
+def test_the_block_is_overwritten_in_place_without_a_second_start(tmp_path: Path) -> None:
+    out = run_probe(tmp_path, "run", "a task", DEEPSEEK_API_KEY="sk-0123456789")
+    assert not out.startswith("started")  # one interpreter start, not two
+    assert out == "sk-0123456789 None False False ['run', 'a task'] none"
+
+
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="Linux /proc")
+def test_where_the_block_cannot_be_overwritten_the_entry_executes_again(tmp_path: Path) -> None:
+    out = run_probe(
+        tmp_path, "run", "a task", DEEPSEEK_API_KEY="sk-0123456789", PROBE_NO_OVERWRITE="1"
+    )
+    assert out == "started\nsk-0123456789 None False False ['run', 'a task'] none"
 
 
 @pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="Linux /proc")

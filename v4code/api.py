@@ -9,8 +9,6 @@ denied, as in `v4code run`. The async form runs the session in a worker thread.
 
 from __future__ import annotations
 
-import asyncio
-import inspect
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
@@ -23,6 +21,8 @@ from v4code.protocols import Approval, ApprovalRequest, Approver
 from v4code.ui.headless import PolicyApprover, RunResult, collect
 
 if TYPE_CHECKING:
+    import asyncio
+
     from v4code.agent import Agent
     from v4code.app import AgentSession
     from v4code.config import LoadedSettings, Settings
@@ -57,6 +57,9 @@ class _CallbackApprover:
         self.loop: asyncio.AbstractEventLoop | None = None  # set by an async turn
 
     def decide(self, request: ApprovalRequest) -> Approval:
+        import asyncio  # here, not at the top: `v4code run` never needs it
+        import inspect
+
         answer = self.approve(request)
         if inspect.isawaitable(answer):
             if self.loop is None:
@@ -248,7 +251,7 @@ def open_in(
     return start(loaded, layers, approver, resume=resume, meta=meta)
 
 
-# --- async -------------------------------------------------------------------------------
+# --- async (asyncio is imported where it is used: `v4code run` starts without it) ---------
 
 _END = object()
 
@@ -257,6 +260,8 @@ class AsyncTurn:
     """One task's events as an async iterator; the session runs in a worker thread."""
 
     def __init__(self, turn: Turn, session: Session) -> None:
+        import asyncio
+
         self._turn = turn
         self._session = session
         self._queue: asyncio.Queue[object] = asyncio.Queue()
@@ -281,6 +286,8 @@ class AsyncTurn:
         return self
 
     async def __anext__(self) -> Event:
+        import asyncio
+
         if self._ended:
             raise StopAsyncIteration
         try:
@@ -298,6 +305,8 @@ class AsyncTurn:
 
     async def result(self) -> Result:
         """The outcome, once the turn's events ended (the rest are read and dropped)."""
+        import asyncio
+
         async for _ in self:
             pass
         await asyncio.to_thread(self._thread.join)
@@ -325,6 +334,8 @@ class AsyncSession:
         self.sync.cancel()
 
     async def close(self) -> None:
+        import asyncio
+
         await asyncio.to_thread(self.sync.close)
 
     async def __aenter__(self) -> AsyncSession:
@@ -336,4 +347,6 @@ class AsyncSession:
 
 async def open_session_async(workspace: str | Path | None = None, **options: Any) -> AsyncSession:
     """`open_session`'s options; the session opens in a worker thread."""
+    import asyncio
+
     return AsyncSession(await asyncio.to_thread(open_session, workspace, **options))

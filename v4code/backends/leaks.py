@@ -9,6 +9,7 @@ block into ToolCalls. Nothing is lost: a block that cannot be parsed is passed o
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import secrets
@@ -18,22 +19,34 @@ from v4code.types import ToolCall
 BAR = "[\uff5c|]"  # DeepSeek writes the fullwidth bar; some engines print ASCII
 SP = "[\u2581_ ]"
 
-_START = re.compile(rf"<{BAR}(?:DSML{BAR}|tool{SP}calls{SP}begin{BAR}>)")
-_DSML_END = re.compile(rf"</{BAR}DSML{BAR}(?:tool|function)[_-]calls>")
-_V3_END = re.compile(rf"<{BAR}tool{SP}calls{SP}end{BAR}>")
-_INVOKE = re.compile(
-    rf"<{BAR}DSML{BAR}invoke\s+name=\"([^\"]+)\"\s*>(.*?)(?:</{BAR}DSML{BAR}invoke>|(?=<{BAR}DSML{BAR}invoke\b)|$)",
-    re.DOTALL,
-)
-_PARAM = re.compile(
-    rf"<{BAR}DSML{BAR}parameter\s+name=\"([^\"]+)\"(?:\s+string=\"(true|false)\")?\s*>(.*?)</{BAR}DSML{BAR}parameter>",
-    re.DOTALL,
-)
-_V3_CALL = re.compile(
-    rf"<{BAR}tool{SP}call{SP}begin{BAR}>(.*?)<{BAR}tool{SP}call{SP}end{BAR}>", re.DOTALL
-)
-_V3_SEP = re.compile(rf"<{BAR}tool{SP}sep{BAR}>")
-_FENCED_JSON = re.compile(r"```(?:json)?\s*(.*?)\s*```", re.DOTALL)
+_PATTERNS = {
+    "start": (rf"<{BAR}(?:DSML{BAR}|tool{SP}calls{SP}begin{BAR}>)", 0),
+    "dsml_end": (rf"</{BAR}DSML{BAR}(?:tool|function)[_-]calls>", 0),
+    "v3_end": (rf"<{BAR}tool{SP}calls{SP}end{BAR}>", 0),
+    "invoke": (
+        rf"<{BAR}DSML{BAR}invoke\s+name=\"([^\"]+)\"\s*>(.*?)(?:</{BAR}DSML{BAR}invoke>|(?=<{BAR}DSML{BAR}invoke\b)|$)",
+        re.DOTALL,
+    ),
+    "param": (
+        rf"<{BAR}DSML{BAR}parameter\s+name=\"([^\"]+)\"(?:\s+string=\"(true|false)\")?\s*>(.*?)</{BAR}DSML{BAR}parameter>",
+        re.DOTALL,
+    ),
+    "v3_call": (
+        rf"<{BAR}tool{SP}call{SP}begin{BAR}>(.*?)<{BAR}tool{SP}call{SP}end{BAR}>",
+        re.DOTALL,
+    ),
+    "v3_sep": (rf"<{BAR}tool{SP}sep{BAR}>", 0),
+    "fenced_json": (r"```(?:json)?\s*(.*?)\s*```", re.DOTALL),
+}
+
+
+@functools.cache
+def _pattern(name: str) -> re.Pattern[str]:
+    """The markup's patterns, compiled when first needed: ordinary text (no `<`) never
+    needs one, and a session that sees no leaked call does not pay for compiling them."""
+    source, flags = _PATTERNS[name]
+    return re.compile(source, flags)
+
 
 # Every spelling a marker can start with, to decide what to hold back at a chunk boundary.
 _MARKER_PREFIXES = tuple(
@@ -59,9 +72,9 @@ def _could_start_marker(tail: str) -> bool:
 
 def parse_dsml(block: str) -> list[ToolCall]:
     calls = []
-    for name, body in _INVOKE.findall(block):
+    for name, body in _pattern("invoke").findall(block):
         args: dict[str, object] = {}
-        for pname, is_string, value in _PARAM.findall(body):
+        for pname, is_string, value in _pattern("param").findall(body):
             if is_string == "true":
                 args[pname] = value
                 continue
@@ -75,8 +88,8 @@ def parse_dsml(block: str) -> list[ToolCall]:
 
 def parse_v3(block: str) -> list[ToolCall]:
     calls = []
-    for body in _V3_CALL.findall(block):
-        parts = _V3_SEP.split(body, maxsplit=1)
+    for body in _pattern("v3_call").findall(block):
+        parts = _pattern("v3_sep").split(body, maxsplit=1)
         if len(parts) != 2:
             continue
         head, rest = parts[0].strip(), parts[1]
@@ -84,7 +97,7 @@ def parse_v3(block: str) -> list[ToolCall]:
             name, _, rest = rest.partition("\n")
         else:  # V3.1: NAME<sep>{json}
             name = head
-        fenced = _FENCED_JSON.search(rest)
+        fenced = _pattern("fenced_json").search(rest)
         arguments = (fenced.group(1) if fenced else rest).strip()
         calls.append(ToolCall(_new_id(), name.strip(), arguments or "{}"))
     return calls
@@ -135,7 +148,7 @@ class LeakFilter:
         text, self._buf = self._buf, ""
         out = []
         while text:
-            match = _START.search(text)
+            match = _pattern("start").search(text)
             if match is None:
                 cut = text.rfind("<")
                 if cut != -1 and _could_start_marker(text[cut:]):
@@ -146,7 +159,7 @@ class LeakFilter:
                 break
             out.append(text[: match.start()])
             rest = text[match.start() :]
-            self._end = _DSML_END if "DSML" in rest[:8] else _V3_END
+            self._end = _pattern("dsml_end" if "DSML" in rest[:8] else "v3_end")
             self._block, self._tail = [], ""
             text = self._collect(rest, out)
         return "".join(out)

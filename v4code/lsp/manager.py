@@ -10,6 +10,7 @@ touched files have after the edit that they did not have before it.
 from __future__ import annotations
 
 import contextlib
+import functools
 import threading
 import time
 from collections import Counter
@@ -18,15 +19,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from lsprotocol import types as lsp
-from lsprotocol.converters import get_converter
-
 from v4code.errors import ToolError, V4codeError
 from v4code.lsp.servers import LANGUAGES, Language, language_of, server_argv
 from v4code.textio import one_line
 from v4code.workspace import resolve_in_workspace
 
 if TYPE_CHECKING:
+    import cattrs
+    from lsprotocol import types as lsp
+
     from v4code.cancel import CancelToken
     from v4code.lsp.client import LspClient
 
@@ -35,7 +36,13 @@ __all__ = ["Checked", "LanguageServers", "ServerSettings", "new_errors"]
 MAX_STARTS = 2
 """A server is started at most this often in a session: once, and once again after a crash."""
 
-_converter = get_converter()
+
+@functools.cache
+def _converter() -> cattrs.Converter:
+    from lsprotocol.converters import get_converter
+
+    return get_converter()
+
 
 WARM_WAIT = 60.0
 """How long a warm-up waits for a starting server before it gives up showing it a file."""
@@ -124,7 +131,6 @@ class LanguageServers:
         return slot.client
 
     def _start(self, language: Language, slot: _Slot) -> LspClient | None:
-        from v4code.lsp.client import LspClient
         from v4code.safety.process import command_env
 
         configured = self.settings.commands.get(language.name, ())
@@ -135,6 +141,8 @@ class LanguageServers:
         wrapped = self._sandboxed(argv, slot)
         if wrapped is None:
             return None
+        from v4code.lsp.client import LspClient  # the protocol's types: only for a server
+
         try:
             return LspClient(wrapped, self.root, command_env())
         except OSError as exc:
@@ -281,6 +289,8 @@ class LanguageServers:
             return None
         if _errors(client, path, text, language, deadline) is None:
             return None
+        from lsprotocol import types as lsp  # here: a second of imports, paid once a server runs
+
         params = lsp.ReferenceParams(
             text_document=lsp.TextDocumentIdentifier(uri=path.as_uri()),
             position=at,
@@ -292,10 +302,12 @@ class LanguageServers:
     def _places(self, locations: list[object]) -> list[tuple[str, int]]:
         """(workspace-relative path, 1-based line) of each location inside the workspace,
         sorted, once each (a library's files outside it are left out)."""
+        from lsprotocol import types as lsp
+
         out = set()
         for item in locations:
             try:
-                found = _converter.structure(item, lsp.Location)
+                found = _converter().structure(item, lsp.Location)
                 where = Path(lsp_uri_path(found.uri)).relative_to(self.root)
             except Exception:  # noqa: BLE001 - a location that is not one is skipped
                 continue
@@ -326,6 +338,8 @@ def name_position(text: str, line: int, name: str) -> lsp.Position | None:
     there; the column counted in UTF-16 units, as the protocol counts by default."""
     import re
 
+    from lsprotocol import types as lsp
+
     lines = text.splitlines()[line - 1 : line - 1 + DEFINITION_LINES]
     word = re.escape(name)
     defining = re.compile(rf"\b(?:def|class|func|fn|function|struct|interface|type|enum|trait)"
@@ -348,6 +362,8 @@ def lsp_uri_path(uri: str) -> str:
 
 
 def _is_error(diagnostic: lsp.Diagnostic) -> bool:
+    from lsprotocol import types as lsp
+
     return diagnostic.severity in (None, lsp.DiagnosticSeverity.Error)
 
 

@@ -1,13 +1,19 @@
-"""The API key out of v4code's original environment block, handed over through a pipe.
+"""The API key out of v4code's original environment block.
 
 The kernel keeps a process's original environment (`/proc/PID/environ`) for as long as the
 process lives; deleting a variable from `os.environ` does not touch that copy. Any program
 v4code starts outside the sandbox (a hook, an MCP server, an engine) could read the key from
-there. So the command line's entry starts, finds the secret variables, and executes itself
-again without them, passing their values through an inherited pipe; the new process reads
-them back into `os.environ` only (not the C environment), so they stay in its own memory:
-no child inherits them unless it is handed an environment built from `os.environ`, and those
-(`command_env`, `git_env`) drop them.
+there. So the command line's entry starts, finds the secret variables, and takes them out of
+the block where it lies: the entries are overwritten through `/proc/self/mem` (the block is
+this process's own writable stack, and `/proc/self/environ` is read from it), and read back to
+check they are gone. Their values stay in `os.environ` only (not the C environment), so they
+stay in its own memory: no child inherits them unless it is handed an environment built from
+`os.environ`, and those (`command_env`, `git_env`) drop them.
+
+Where the block cannot be overwritten (no `/proc`, a kernel that refuses the write), the
+entry executes itself again without the secrets, passing their values through an inherited
+pipe, and the new process reads them back the same way: the same result for a second
+interpreter start.
 
 Cheap on purpose: it runs before anything else is imported, and not at all for `--help` or
 `--version` (which start nothing); the process that executes again imports next to nothing
@@ -36,6 +42,9 @@ read, so every variable named like a key leaves the block (and comes back in mem
 _NO_WORK = frozenset({"--help", "-h", "--version", "-V"})
 """The command line's help and version options: as its first word, each prints and stops.
 Further on, a word can be an option's value (`v4code -p --help` runs the task `--help`)."""
+_ENV_START = 47
+"""Where the block starts (`env_start`, field 50 of /proc/self/stat), counted from the field
+after the command name: that name is in parentheses and may hold spaces."""
 _MAX_PAYLOAD = 60 * 1024  # below a pipe's buffer: the write never blocks
 
 
@@ -85,25 +94,63 @@ def _restore(name: str, secret: str) -> None:
 
 
 def hand_over(args: Sequence[str] | None = None) -> None:
-    """Re-execute this process without its secret variables (and return in the new one).
+    """Take the secret variables out of this process's original environment block: in place,
+    or else by executing this process again without them (and returning in the new one).
 
     Called first by the command line's entry. Returns at once when there is nothing to
-    move, when the command starts nothing, or when executing again is not possible (not
-    POSIX, no interpreter path); the process then goes on as before.
+    move or when the command starts nothing; when neither way is possible (not POSIX, no
+    interpreter path), the process goes on as before.
     """
     inherited = os.environ.pop(HANDOFF_FD, None)
     if inherited is not None:
         _receive(inherited)
         return
-    if os.name != "posix" or not sys.executable or not hasattr(sys, "orig_argv"):
+    if os.name != "posix":
         return
     names = secret_names(os.environ)
     if not names or _starts_nothing(sys.argv[1:] if args is None else args):
         return
     payload = b"\0".join(os.fsencode(x) for name in names for x in (name, os.environ[name]))
-    if len(payload) > _MAX_PAYLOAD:
+    if _scrubbed_in_place(names):
         return
-    _exec_without(names, payload)
+    if sys.executable and hasattr(sys, "orig_argv") and len(payload) <= _MAX_PAYLOAD:
+        _exec_without(names, payload)
+
+
+def _scrubbed_in_place(names: list[str]) -> bool:
+    """Take `names` out of the C environment (their values stay in os.environ) and overwrite
+    their entries in the original block with NULs; True when a read of the block shows none
+    of them. On False the values are in os.environ, for the pipe."""
+    try:
+        block = _read_proc("environ")
+        start = int(_read_proc("stat").rpartition(b")")[2].split()[_ENV_START])
+    except (OSError, ValueError, IndexError):
+        return False
+    wanted = {os.fsencode(name) for name in names}
+    spans, offset = [], 0
+    for entry in block.split(b"\0"):
+        if entry.partition(b"=")[0] in wanted:
+            spans.append((offset, len(entry)))
+        offset += len(entry) + 1
+    for name in names:
+        secret = os.environ.pop(name)  # unsetenv: out of the C environment
+        _restore(name, secret)
+    try:
+        fd = os.open("/proc/self/mem", os.O_RDWR)
+        try:
+            for where, size in spans:
+                os.pwrite(fd, bytes(size), start + where)
+        finally:
+            os.close(fd)
+        left = _read_proc("environ")
+    except OSError:
+        return False
+    return not any(entry.partition(b"=")[0] in wanted for entry in left.split(b"\0"))
+
+
+def _read_proc(name: str) -> bytes:
+    with open(f"/proc/self/{name}", "rb", buffering=0) as fh:
+        return fh.read()
 
 
 def _exec_without(names: list[str], payload: bytes) -> None:

@@ -165,21 +165,29 @@ def _group_alive(pgid: int) -> bool:
 def _live_member_in_proc(pgid: int) -> bool:
     """killpg() also succeeds for zombies nobody reaps (a container whose init does not);
     on Linux, look in /proc for a member that is not a zombie."""
-    proc_dir = Path("/proc")
-    if not (proc_dir / "self" / "stat").exists():
+    if not os.path.exists("/proc/self/stat"):
         return True
-    with os.scandir(proc_dir) as entries:
-        for entry in entries:
+    wanted = str(pgid).encode()
+    with os.scandir("/proc") as entries:
+        for entry in entries:  # every process on the machine: kept to plain reads of bytes
             if not entry.name.isdigit():
                 continue
             try:
-                stat = Path(entry.path, "stat").read_text()
+                stat = _read_small(entry.path + "/stat")
             except OSError:
                 continue
-            fields = stat[stat.rfind(")") + 2 :].split()
-            if len(fields) > 2 and fields[2] == str(pgid) and fields[0] != "Z":
+            fields = stat[stat.rfind(b")") + 2 :].split(maxsplit=3)  # state, ppid, pgrp
+            if len(fields) > 2 and fields[2] == wanted and fields[0] != b"Z":
                 return True
     return False
+
+
+def _read_small(path: str) -> bytes:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        return os.read(fd, 4096)
+    finally:
+        os.close(fd)
 
 
 def _group_empties(pgid: int, within: float, reap: Callable[[], object] | None = None) -> bool:

@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import contextvars
 import functools
 import os
 import re
@@ -118,8 +119,32 @@ class _Mount:
     path: Path
 
 
+_REALS: contextvars.ContextVar[dict[str, Path] | None] = contextvars.ContextVar(
+    "_REALS", default=None
+)
+"""While one command line is built: the real paths looked up so far. PATH's folders and
+the paths found in them share most of their prefixes; one look each per command line."""
+
+
 def _real(path: str | Path) -> Path:
-    return Path(os.path.realpath(os.path.expanduser(str(path))))
+    key = str(path)
+    seen = _REALS.get()
+    if seen is not None and key in seen:
+        return seen[key]
+    real = Path(os.path.realpath(os.path.expanduser(key)))
+    if seen is not None:
+        seen[key] = real
+    return real
+
+
+@contextlib.contextmanager
+def _reals_shared() -> Iterator[None]:
+    """`_real` answers each path once within this block (this thread's, this command's)."""
+    token = _REALS.set({})
+    try:
+        yield
+    finally:
+        _REALS.reset(token)
 
 
 def _reals(paths: Iterable[str]) -> list[Path]:
@@ -430,13 +455,21 @@ def _scanned_sockets() -> tuple[str, ...]:
                 budget -= 1
                 if budget <= 0:
                     break
-                with contextlib.suppress(OSError):
+                try:  # (not a context manager per entry: thousands of entries, each counts)
                     if entry.is_dir(follow_symlinks=False):
                         if depth + 1 < _SCAN_DEPTH:
                             todo.append((entry.path, depth + 1))
-                    elif not entry.is_file(follow_symlinks=False) and _a_socket(entry.path):
+                    elif _maybe_socket(entry) and _a_socket(entry.path):
                         found.append(entry.path)
+                except OSError:
+                    continue
     return tuple(found)
+
+
+def _maybe_socket(entry: os.DirEntry[str]) -> bool:
+    """What the directory listing alone cannot rule out as a socket (no regular file, no
+    link: `lstat` only for what is left)."""
+    return not entry.is_file(follow_symlinks=False) and not entry.is_symlink()
 
 
 def _host_sockets() -> list[Path]:
@@ -487,7 +520,8 @@ def bwrap_argv(
     for name in _PROC_READ_ONLY:
         if os.path.lexists(f"/proc/{name}"):
             wrapped += ["--ro-bind", f"/proc/{name}", f"/proc/{name}"]
-    mounts, v4home = _mounts(root, " ".join(argv), allow_read, hide_sockets, read_only)
+    with _reals_shared():
+        mounts, v4home = _mounts(root, " ".join(argv), allow_read, hide_sockets, read_only)
     for mount in mounts:
         if mount.op == "--tmpfs":
             wrapped += ["--tmpfs", str(mount.path)]
