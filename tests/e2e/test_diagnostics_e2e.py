@@ -217,6 +217,30 @@ def test_a_server_that_never_answers_costs_each_edit_at_most_the_wait(
     assert starts.read_text().count("started") == 1  # waited for, not restarted
 
 
+def test_a_server_that_keeps_timing_out_is_turned_off_with_one_notice(
+    workspace: Path, tmp_path: Path, v4code_home: Path, fake_api: FakeDeepSeek
+) -> None:
+    starts = tmp_path / "starts"
+    script = _fake_server(tmp_path, "hang", starts)
+    _config(v4code_home, diagnostics_timeout=1, lsp_python=[sys.executable, str(script)])
+    edits = [CLEAN, BROKEN, CLEAN, BROKEN, CLEAN]
+    fake_api.load([*(_write(c) for c in edits), text("done")])
+
+    events = _run(workspace, fake_api)
+
+    results = _results(fake_api)
+    for result in results[:3]:  # three edits in a row without an answer
+        assert "did not answer within 1 s" in result, results
+    for result in results[3:]:  # then no more waiting on it
+        assert "Diagnostics" not in result, results
+    notices = [e["text"] for e in events if e["type"] == "notice"]
+    off = [n for n in notices if "did not answer" in n]
+    assert len(off) == 1, notices
+    assert "off for this session" in off[0]
+    assert starts.read_text().count("started") == 1
+    assert (workspace / "calc.py").read_text() == CLEAN
+
+
 def test_a_crashing_server_is_restarted_once_then_off_with_one_notice(
     workspace: Path, tmp_path: Path, v4code_home: Path, fake_api: FakeDeepSeek
 ) -> None:

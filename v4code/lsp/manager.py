@@ -34,6 +34,9 @@ __all__ = ["Checked", "LanguageServers", "ServerSettings", "new_errors"]
 
 MAX_STARTS = 2
 """A server is started at most this often in a session: once, and once again after a crash."""
+MAX_LATE = 3
+"""Edits in a row a running server may leave unanswered within the bound before it is
+turned off for the session (each such edit cost the whole bound)."""
 
 _converter = get_converter()
 
@@ -68,6 +71,7 @@ class _Slot:
     client: LspClient | None = None
     stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
     starts: int = 0
+    late: int = 0  # edits in a row the running server did not answer in time
     off: str | None = None  # why this language's server no longer runs
 
 
@@ -189,24 +193,45 @@ class LanguageServers:
         """The new errors of an applied batch: (path, text before, text after) per file."""
         deadline = time.monotonic() + self.settings.timeout
         found = Checked()
+        answered: dict[str, bool] = {}  # language -> whether its server answered every file
         for path, before, after in changes:
             language = language_of(path)
             client = None if language is None or after is None else self._client(language)
             if language is None or client is None or after is None:
                 continue
-            if not client.ready(deadline):
-                found.notes.append(self._late(language, client))
-                continue
             full = self.root / path
-            base = [] if before is None else _errors(client, full, before, language, deadline)
-            now = _errors(client, full, after, language, deadline)
+            base = now = None
+            if client.ready(deadline):
+                base = [] if before is None else _errors(client, full, before, language, deadline)
+                now = None if base is None else _errors(client, full, after, language, deadline)
             if base is None or now is None:
                 found.notes.append(self._late(language, client))
+                answered[language.name] = False
                 continue
+            answered.setdefault(language.name, True)
             found.checked = True
             found.errors += new_errors(path, base, now)
         found.notes = list(dict.fromkeys(found.notes))
+        for name, ok in answered.items():
+            self._count_late(name, ok)
         return found
+
+    def _count_late(self, name: str, answered: bool) -> None:
+        """A running server that left MAX_LATE edits in a row unanswered is stopped and
+        turned off for the session (one notice), so it no longer costs every edit the bound."""
+        slot = self._slots[name]
+        alive = slot.client is not None and slot.client.alive
+        slot.late = 0 if answered or not alive else slot.late + 1
+        if slot.late < MAX_LATE:
+            return
+        language = next(lang for lang in LANGUAGES if lang.name == name)
+        self._stop(slot)
+        self._turn_off(
+            slot,
+            f"The {language.label} language server did not answer {MAX_LATE} edits in a row "
+            f"within {self.settings.timeout:g} s; diagnostics for {name} files are off for "
+            "this session.",
+        )
 
     def warm(self, path: str) -> None:
         """Start the server for `path`'s language now (a file of it was read) and show it
