@@ -314,6 +314,50 @@ class LanguageServers:
         answer = client.request("textDocument/references", params, deadline)
         return None if not isinstance(answer, list) else self._places(answer)
 
+    def symbols(self, name: str, near: Sequence[Path]) -> list[tuple[str, int, str, str]] | None:
+        """The definitions named exactly `name` the server knows anywhere in the workspace
+        (`workspace/symbol`): (workspace-relative path, 1-based line of the name, kind such as
+        "class", "function", "method", "variable", enclosing class or ""); None when no
+        server answers within the bound. The first of `near` (files of the project) in a
+        server's language is shown to it and its check awaited first: a server asked before
+        its first analysis of the workspace knows of no symbol at all."""
+        for path in near:
+            language = language_of(path.relative_to(self.root).as_posix())
+            if language is not None:
+                break
+        else:
+            return None
+        client = self._client(language)
+        deadline = time.monotonic() + self.settings.timeout
+        try:
+            text = path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return None
+        if client is None or not client.ready(deadline):
+            return None
+        if _errors(client, path, text, language, deadline) is None:
+            return None
+        query = lsp.WorkspaceSymbolParams(query=name)
+        answer = client.request("workspace/symbol", _converter.unstructure(query), deadline)
+        if not isinstance(answer, list):
+            return None
+        return sorted(found for item in answer if (found := self._symbol(item, name)))
+
+    def _symbol(self, item: object, name: str) -> tuple[str, int, str, str] | None:
+        """One `SymbolInformation` (or `WorkspaceSymbol`) named exactly `name` (servers
+        match the query loosely) inside the workspace; None for anything else."""
+        if not isinstance(item, dict) or item.get("name") != name:
+            return None
+        try:
+            location = item["location"]
+            where = Path(lsp_uri_path(location["uri"])).relative_to(self.root)
+            line = int(location["range"]["start"]["line"]) + 1
+            kind = _SYMBOL_KINDS.get(int(item["kind"]), "variable")
+        except (KeyError, TypeError, ValueError):  # no range (a lazy WorkspaceSymbol), or junk
+            return None
+        container = item.get("containerName")
+        return where.as_posix(), line, kind, container if isinstance(container, str) else ""
+
     def _places(self, locations: list[object]) -> list[tuple[str, int]]:
         """(workspace-relative path, 1-based line) of each location inside the workspace,
         sorted, once each (a library's files outside it are left out)."""
@@ -339,6 +383,19 @@ class LanguageServers:
                 rel = path.relative_to(self.root).as_posix()
                 lines += [_line(rel, d) for d in found if _is_error(d)]
         return lines
+
+
+_SYMBOL_KINDS: dict[int, str] = {
+    lsp.SymbolKind.Class: "class",
+    lsp.SymbolKind.Interface: "class",
+    lsp.SymbolKind.Struct: "class",
+    lsp.SymbolKind.Enum: "class",
+    lsp.SymbolKind.Function: "function",
+    lsp.SymbolKind.Method: "method",
+    lsp.SymbolKind.Constructor: "method",
+    lsp.SymbolKind.Module: "module",
+}
+"""A server's symbol kinds as the syntax trees name them (the rest are "variable")."""
 
 
 DEFINITION_LINES = 20
