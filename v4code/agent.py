@@ -121,6 +121,7 @@ class Agent(AgentControls):
         self.plan = PlanBook(self.policy, session)  # the todo list and plan mode (controls)
         self.routing = Router(self._risk_of)  # `auto`'s escalation, the fallback (controls)
         self.watchers: list[Watcher] = [self.plan.watch, self._route]  # see each finished call
+        self.child_watchers: list[Watcher] = []  # the wiring's, given to each child agent too
         self.relay = Relay()  # child agents' progress and questions, taken on the turn's thread
         self.subagents: list[SubagentFinished] = []  # this session's child agents (`/cost`)
         self._agents_owner: object = None  # what the `agents` seam stands for (give_agents)

@@ -290,6 +290,7 @@ def _language_servers(agent: Agent) -> LanguageServers | None:
     observer = DiagnosticsObserver(servers)
     agent.pipeline.after_apply.append(observer.after_apply)
     agent.watchers.append(observer.watch)
+    agent.child_watchers.append(observer.watch_child)
     agent.give_diagnostics(servers)
     return servers
 
@@ -405,6 +406,7 @@ def child_agent(parent: Agent, plan: ChildPlan, claims: PathClaims) -> Agent:
         hooks=parent.hooks.for_child() if parent.hooks is not None else None,
     )
     child.give_diagnostics(parent.diagnostics_source)
+    child.watchers += parent.child_watchers  # e.g. the diagnostics of the child's own edits
     return child
 
 

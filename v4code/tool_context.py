@@ -71,6 +71,14 @@ class DiagnosticsSource(Protocol):
         answers for the file within the bound (the caller falls back to the syntax tree)."""
         ...
 
+    def symbols(
+        self, name: str, near: Sequence[Path]
+    ) -> Sequence[tuple[str, int, str, str]] | None:
+        """The definitions named exactly `name` the server knows in the workspace: (path,
+        1-based line, kind, enclosing class or ""); None when no server answers in time.
+        `near`: project files (absolute), the first in a server's language shown to it."""
+        ...
+
 
 class EditorFiles(Protocol):
     """An editor's view of workspace files (an ACP client's `fs/*` methods): its text of a

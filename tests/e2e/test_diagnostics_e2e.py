@@ -179,6 +179,14 @@ while True:
             send({"jsonrpc": "2.0", "method": "window/logMessage", "params": {"type": 4, "message": "x" * 1000}})
         send({"jsonrpc": "2.0", "method": "textDocument/publishDiagnostics",
               "params": {"uri": uri, "version": 0, "diagnostics": [junk]}})
+    elif method.startswith("textDocument/did") and MODE == "checker":  # flags "totl"
+        doc = message["params"]["textDocument"]
+        changes = message["params"].get("contentChanges") or [doc]
+        where = {"start": {"line": 1, "character": 0}, "end": {"line": 1, "character": 1}}
+        bad = [{"range": where, "message": '"totl" is not defined', "severity": 1}]
+        found = bad if "totl" in changes[-1]["text"] else []
+        params = {"uri": doc["uri"], "version": doc["version"], "diagnostics": found}
+        send({"jsonrpc": "2.0", "method": "textDocument/publishDiagnostics", "params": params})
     elif method.startswith("textDocument/did"):  # "record": no errors, ever
         doc = message["params"]["textDocument"]
         params = {"uri": doc["uri"], "version": doc["version"], "diagnostics": []}
@@ -215,6 +223,30 @@ def test_a_server_that_never_answers_costs_each_edit_at_most_the_wait(
     assert (workspace / "calc.py").read_text() == BROKEN
     assert events[-1]["status"] == "done"
     assert starts.read_text().count("started") == 1  # waited for, not restarted
+
+
+def test_a_server_that_keeps_timing_out_is_turned_off_with_one_notice(
+    workspace: Path, tmp_path: Path, v4code_home: Path, fake_api: FakeDeepSeek
+) -> None:
+    starts = tmp_path / "starts"
+    script = _fake_server(tmp_path, "hang", starts)
+    _config(v4code_home, diagnostics_timeout=1, lsp_python=[sys.executable, str(script)])
+    edits = [CLEAN, BROKEN, CLEAN, BROKEN, CLEAN]
+    fake_api.load([*(_write(c) for c in edits), text("done")])
+
+    events = _run(workspace, fake_api)
+
+    results = _results(fake_api)
+    for result in results[:3]:  # three edits in a row without an answer
+        assert "did not answer within 1 s" in result, results
+    for result in results[3:]:  # then no more waiting on it
+        assert "Diagnostics" not in result, results
+    notices = [e["text"] for e in events if e["type"] == "notice"]
+    off = [n for n in notices if "did not answer" in n]
+    assert len(off) == 1, notices
+    assert "off for this session" in off[0]
+    assert starts.read_text().count("started") == 1
+    assert (workspace / "calc.py").read_text() == CLEAN
 
 
 def test_a_crashing_server_is_restarted_once_then_off_with_one_notice(
@@ -311,3 +343,40 @@ def test_a_repository_cannot_name_a_server(
     _run(workspace, fake_api)
 
     assert not starts.exists()
+
+
+FIXER = """---
+name: fixer
+description: Writes the file the brief names.
+tools: read_file, write_file
+---
+You write the file the brief names.
+"""
+
+
+def test_a_child_agents_edit_has_its_diagnostics_event_in_its_transcript(
+    workspace: Path, tmp_path: Path, v4code_home: Path, fake_api: FakeDeepSeek
+) -> None:
+    (workspace / "calc.py").write_text(CLEAN)
+    (v4code_home / "agents").mkdir()
+    (v4code_home / "agents" / "fixer.md").write_text(FIXER)
+    script = _fake_server(tmp_path, "checker", tmp_path / "starts")
+    _config(v4code_home, diagnostics_timeout=30, lsp_python=[sys.executable, str(script)])
+    brief = "BRIEF-FIX: rewrite calc.py."
+    fake_api.load([tool_call("task", brief=brief, agent="fixer"), text("done")])
+    fake_api.route("BRIEF-FIX", [_write(BROKEN), text("FIX-REPORT: calc.py written.")])
+
+    events = _run(workspace, fake_api)
+
+    (log,) = (v4code_home / "sessions").rglob("*.jsonl")
+    records = [json.loads(line) for line in log.read_text().splitlines()]
+    child = [r["record"] for r in records if r["type"] == "child"]
+    logged = [r["event"] for r in child if r["type"] == "event"]
+    found = [e for e in logged if e["type"] == "diagnostics"]
+    assert [e["errors"] for e in found] == [['calc.py:2: "totl" is not defined']], logged
+    edited = [e["call"]["id"] for e in logged if e["type"] == "tool_finished"]
+    assert [e["call_id"] for e in found] == edited
+    # the child's result carried the error to the child; the session's own stream has
+    # no event for a call it did not make
+    assert not [e for e in events if e["type"] == "diagnostics"]
+    assert (workspace / "calc.py").read_text() == BROKEN

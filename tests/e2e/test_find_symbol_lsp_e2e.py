@@ -15,7 +15,11 @@ from fake_api import FakeDeepSeek, text, tool_calls
 
 from v4code.safety.sandbox import sandbox_problem
 
-INVOICES = """class Invoice:
+INVOICES = """MAX_LINES = 3
+"The limit is MAX_LINES."  # the name in a string, and in this comment: MAX_LINES
+
+
+class Invoice:
     def total(self) -> int:
         return 1
 
@@ -24,7 +28,7 @@ class Order:
     def total(self) -> int:
         return 2
 """
-USES = """from inv import Invoice, Order
+USES = """from inv import MAX_LINES, Invoice, Order
 
 
 def both(i: Invoice, o: Order) -> int:
@@ -37,16 +41,25 @@ def order_only(o: Order) -> int:
 
 def invoice_only(i: Invoice) -> int:
     return i.total()
+
+
+def cap(lines: list[str]) -> list[str]:
+    return lines[:MAX_LINES]
 """
 
 
 def _run(
-    workspace: Path, server: FakeDeepSeek, v4code_home: Path, *, diagnostics: bool
+    workspace: Path,
+    server: FakeDeepSeek,
+    v4code_home: Path,
+    *,
+    diagnostics: bool,
+    name: str = "Invoice.total",
 ) -> list[dict[str, Any]]:
     (workspace / "inv.py").write_text(INVOICES)
     (workspace / "use.py").write_text(USES)
     (v4code_home / "config.toml").write_text("diagnostics_timeout = 60\n")  # a cold server
-    server.load([tool_calls([("find_symbol", {"name": "Invoice.total"})]), text("done")])
+    server.load([tool_calls([("find_symbol", {"name": name})]), text("done")])
     sandbox = shutil.which("bwrap") is not None and sandbox_problem(workspace) is None
     done = cli_harness.v4code(
         workspace,
@@ -73,17 +86,20 @@ def _source(events: list[dict[str, Any]]) -> object:
     return finished["result"]["data"]["source"]
 
 
-@pytest.mark.skipif(
+needs_server = pytest.mark.skipif(
     shutil.which("basedpyright-langserver") is None,
     reason="basedpyright is not installed (pip install -e '.[lsp]')",
 )
+
+
+@needs_server
 def test_uses_come_from_the_language_server_when_one_runs(
     workspace: Path, v4code_home: Path, fake_api: FakeDeepSeek
 ) -> None:
     events = _run(workspace, fake_api, v4code_home, diagnostics=True)
 
     answer = _answer(fake_api)
-    assert "inv.py:2-3: def total(self) -> int" in answer
+    assert "inv.py:6-7: def total(self) -> int" in answer
     assert "References (2, from the language server):" in answer
     assert "use.py:5" in answer and "use.py:13" in answer
     assert "use.py:9" not in answer  # Order.total: the same name, another class
@@ -99,3 +115,21 @@ def test_without_a_server_the_syntax_trees_answer_and_say_so(
     assert "References (3):" in answer
     assert "use.py:9" in answer  # a name's uses, whatever it is called on
     assert _source(events) == "tree-sitter"
+
+
+@needs_server
+def test_definitions_come_from_the_language_server_when_one_runs(
+    workspace: Path, v4code_home: Path, fake_api: FakeDeepSeek
+) -> None:
+    # A module constant is no definition to the syntax trees, which see only classes and
+    # functions; the server knows where it is bound, and which lines use it.
+    events = _run(workspace, fake_api, v4code_home, diagnostics=True, name="MAX_LINES")
+
+    answer = _answer(fake_api)
+    assert (
+        "Definitions of MAX_LINES (1, from the language server):\n  inv.py:1-1: MAX_LINES = 3\n"
+        in answer
+    ), answer
+    assert "References (2, from the language server):\n  use.py:1\n  use.py:17" in answer, answer
+    assert "inv.py:2" not in answer  # the string and the comment that name it
+    assert _source(events) == "lsp"

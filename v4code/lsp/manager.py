@@ -35,6 +35,9 @@ __all__ = ["Checked", "LanguageServers", "ServerSettings", "new_errors"]
 
 MAX_STARTS = 2
 """A server is started at most this often in a session: once, and once again after a crash."""
+MAX_LATE = 3
+"""Edits in a row a running server may leave unanswered within the bound before it is
+turned off for the session (each such edit cost the whole bound)."""
 
 
 @functools.cache
@@ -75,6 +78,7 @@ class _Slot:
     client: LspClient | None = None
     stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
     starts: int = 0
+    late: int = 0  # edits in a row the running server did not answer in time
     off: str | None = None  # why this language's server no longer runs
 
 
@@ -197,24 +201,45 @@ class LanguageServers:
         """The new errors of an applied batch: (path, text before, text after) per file."""
         deadline = time.monotonic() + self.settings.timeout
         found = Checked()
+        answered: dict[str, bool] = {}  # language -> whether its server answered every file
         for path, before, after in changes:
             language = language_of(path)
             client = None if language is None or after is None else self._client(language)
             if language is None or client is None or after is None:
                 continue
-            if not client.ready(deadline):
-                found.notes.append(self._late(language, client))
-                continue
             full = self.root / path
-            base = [] if before is None else _errors(client, full, before, language, deadline)
-            now = _errors(client, full, after, language, deadline)
+            base = now = None
+            if client.ready(deadline):
+                base = [] if before is None else _errors(client, full, before, language, deadline)
+                now = None if base is None else _errors(client, full, after, language, deadline)
             if base is None or now is None:
                 found.notes.append(self._late(language, client))
+                answered[language.name] = False
                 continue
+            answered.setdefault(language.name, True)
             found.checked = True
             found.errors += new_errors(path, base, now)
         found.notes = list(dict.fromkeys(found.notes))
+        for name, ok in answered.items():
+            self._count_late(name, ok)
         return found
+
+    def _count_late(self, name: str, answered: bool) -> None:
+        """A running server that left MAX_LATE edits in a row unanswered is stopped and
+        turned off for the session (one notice), so it no longer costs every edit the bound."""
+        slot = self._slots[name]
+        alive = slot.client is not None and slot.client.alive
+        slot.late = 0 if answered or not alive else slot.late + 1
+        if slot.late < MAX_LATE:
+            return
+        language = next(lang for lang in LANGUAGES if lang.name == name)
+        self._stop(slot)
+        self._turn_off(
+            slot,
+            f"The {language.label} language server did not answer {MAX_LATE} edits in a row "
+            f"within {self.settings.timeout:g} s; diagnostics for {name} files are off for "
+            "this session.",
+        )
 
     def warm(self, path: str) -> None:
         """Start the server for `path`'s language now (a file of it was read) and show it
@@ -299,6 +324,50 @@ class LanguageServers:
         answer = client.request("textDocument/references", params, deadline)
         return None if not isinstance(answer, list) else self._places(answer)
 
+    def symbols(self, name: str, near: Sequence[Path]) -> list[tuple[str, int, str, str]] | None:
+        """The definitions named exactly `name` the server knows anywhere in the workspace
+        (`workspace/symbol`): (workspace-relative path, 1-based line of the name, kind such as
+        "class", "function", "method", "variable", enclosing class or ""); None when no
+        server answers within the bound. The first of `near` (files of the project) in a
+        server's language is shown to it and its check awaited first: a server asked before
+        its first analysis of the workspace knows of no symbol at all."""
+        for path in near:
+            language = language_of(path.relative_to(self.root).as_posix())
+            if language is not None:
+                break
+        else:
+            return None
+        client = self._client(language)
+        deadline = time.monotonic() + self.settings.timeout
+        try:
+            text = path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return None
+        if client is None or not client.ready(deadline):
+            return None
+        if _errors(client, path, text, language, deadline) is None:
+            return None
+        query = lsp.WorkspaceSymbolParams(query=name)
+        answer = client.request("workspace/symbol", _converter.unstructure(query), deadline)
+        if not isinstance(answer, list):
+            return None
+        return sorted(found for item in answer if (found := self._symbol(item, name)))
+
+    def _symbol(self, item: object, name: str) -> tuple[str, int, str, str] | None:
+        """One `SymbolInformation` (or `WorkspaceSymbol`) named exactly `name` (servers
+        match the query loosely) inside the workspace; None for anything else."""
+        if not isinstance(item, dict) or item.get("name") != name:
+            return None
+        try:
+            location = item["location"]
+            where = Path(lsp_uri_path(location["uri"])).relative_to(self.root)
+            line = int(location["range"]["start"]["line"]) + 1
+            kind = _SYMBOL_KINDS.get(int(item["kind"]), "variable")
+        except (KeyError, TypeError, ValueError):  # no range (a lazy WorkspaceSymbol), or junk
+            return None
+        container = item.get("containerName")
+        return where.as_posix(), line, kind, container if isinstance(container, str) else ""
+
     def _places(self, locations: list[object]) -> list[tuple[str, int]]:
         """(workspace-relative path, 1-based line) of each location inside the workspace,
         sorted, once each (a library's files outside it are left out)."""
@@ -326,6 +395,19 @@ class LanguageServers:
                 rel = path.relative_to(self.root).as_posix()
                 lines += [_line(rel, d) for d in found if _is_error(d)]
         return lines
+
+
+_SYMBOL_KINDS: dict[int, str] = {
+    lsp.SymbolKind.Class: "class",
+    lsp.SymbolKind.Interface: "class",
+    lsp.SymbolKind.Struct: "class",
+    lsp.SymbolKind.Enum: "class",
+    lsp.SymbolKind.Function: "function",
+    lsp.SymbolKind.Method: "method",
+    lsp.SymbolKind.Constructor: "method",
+    lsp.SymbolKind.Module: "module",
+}
+"""A server's symbol kinds as the syntax trees name them (the rest are "variable")."""
 
 
 DEFINITION_LINES = 20

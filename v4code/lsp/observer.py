@@ -3,7 +3,8 @@
 The loop knows nothing of servers. The wiring (`app.py`) gives the pipeline this observer's
 `after_apply` (it sees each applied proposal and may add to its output) and the agent its
 `watch` (a `turn.Watcher`: the `diagnostics` event for `run -o jsonl` and the chat, and the
-servers' notices, for the call just finished).
+servers' notices, for the call just finished). Child agents share `after_apply` and get
+`watch_child`, so a child's edit has its event in the child's transcript.
 """
 
 from __future__ import annotations
@@ -59,6 +60,14 @@ class DiagnosticsObserver:
             return output
         text = output.text.rstrip("\n") + "\n\n" + "\n".join(lines)
         return dataclasses.replace(output, text=text)
+
+    def watch_child(self, finished: ToolFinished) -> list[Event]:
+        """A child agent's watcher: the `diagnostics` event of the child's own edit (the
+        after-apply observer is shared, so the child's checks are kept here too); the
+        servers' notices are left for the session's own watcher, which the person sees."""
+        with self._lock:
+            found = self._found.pop(finished.call.id, None)
+        return [] if found is None else [found]
 
     def watch(self, finished: ToolFinished) -> list[Event]:
         """The call's `diagnostics` event, and the servers' notices (one each). A file read

@@ -154,15 +154,15 @@ class SymbolReport:
     truncated: bool = False
     """True when more files use the name than MAX_REFERENCE_FILES."""
     source: str = "tree-sitter"
-    """Where the references come from: "tree-sitter" (the syntax trees), or "lsp" (a
-    language server's answer, set by the caller that asked one)."""
+    """Where the definitions and references come from: "tree-sitter" (the syntax trees),
+    or "lsp" (a language server's answer, set by the caller that asked one)."""
 
     def format(self) -> str:
         if not self.definitions and not self.references:
             return f"No definition of or reference to {self.name!r} found."
-        out = [f"Definitions of {self.name} ({len(self.definitions)}):"]
-        out += [f"  {h}" for h in self.definitions] or ["  (none found)"]
         via = ", from the language server" if self.source == "lsp" else ""
+        out = [f"Definitions of {self.name} ({len(self.definitions)}{via}):"]
+        out += [f"  {h}" for h in self.definitions] or ["  (none found)"]
         out.append(f"References ({len(self.references)}{via}):")
         out += [f"  {h}" for h in self.references] or ["  (none found)"]
         if self.truncated:
