@@ -15,6 +15,7 @@ import random
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 __all__ = ["CLASSES", "Injection", "Source", "inject"]
@@ -118,7 +119,7 @@ def _undefined_name(src: Source) -> Injection | None:
     candidates: list[tuple[int, Callable[[], Injection | None]]] = []
     for node in ast.walk(src.tree):
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
-            candidates.append((node.lineno, lambda n=node: _rename(src, n, taken)))
+            candidates.append((node.lineno, partial(_rename, src, node, taken)))
     return src.pick(candidates)
 
 
@@ -146,15 +147,17 @@ def _classes(tree: ast.Module) -> Iterator[ast.ClassDef]:
 def _methods(cls: ast.ClassDef) -> Iterator[ast.FunctionDef]:
     """Methods taking `self` (no decorator: a static or class method takes none)."""
     for node in cls.body:
-        method = isinstance(node, ast.FunctionDef) and not node.decorator_list
-        if method and node.args.args and node.args.args[0].arg == "self":
+        if not isinstance(node, ast.FunctionDef) or node.decorator_list or not node.args.args:
+            continue
+        if node.args.args[0].arg == "self":
             yield node
 
 
 def _self_attributes(method: ast.FunctionDef) -> Iterator[ast.Attribute]:
     for node in _own_nodes(method.body):
-        load = isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Load)
-        if load and isinstance(node.value, ast.Name) and node.value.id == "self":
+        if not isinstance(node, ast.Attribute) or not isinstance(node.ctx, ast.Load):
+            continue
+        if isinstance(node.value, ast.Name) and node.value.id == "self":
             yield node
 
 
@@ -165,7 +168,7 @@ def _attribute(src: Source) -> Injection | None:
         for method in _methods(cls):
             for node in _self_attributes(method):
                 candidates.append(
-                    (node.end_lineno or node.lineno, lambda n=node: _misattr(src, n, taken))
+                    (node.end_lineno or node.lineno, partial(_misattr, src, node, taken))
                 )
     return src.pick(candidates)
 
@@ -273,7 +276,7 @@ def _arity(src: Source) -> Injection | None:
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
             sig = functions.get(node.func.id)
             if sig is not None:
-                candidates.append((node.lineno, lambda n=node, s=sig: _miscall(src, n, s)))
+                candidates.append((node.lineno, partial(_miscall, src, node, sig)))
     for cls in _classes(src.tree):
         methods = {m.name: _signature(m, skip=1) for m in _methods(cls)}
         for method in _methods(cls):
@@ -282,7 +285,7 @@ def _arity(src: Source) -> Injection | None:
                     owner, name = node.func.value, node.func.attr
                     if isinstance(owner, ast.Name) and owner.id == "self" and name in methods:
                         sig = methods[name]
-                        candidates.append((node.lineno, lambda n=node, s=sig: _miscall(src, n, s)))
+                        candidates.append((node.lineno, partial(_miscall, src, node, sig)))
     return src.pick(candidates)
 
 
@@ -350,7 +353,7 @@ def _bad_import(src: Source) -> Injection | None:
             target = module_file(src, node.module, node.level)
             if target is not None and (node.level > 0 or node.module):
                 line = node.end_lineno or node.lineno
-                candidates.append((line, lambda n=node, t=target: _import_more(src, n, t)))
+                candidates.append((line, partial(_import_more, src, node, target)))
     return src.pick(candidates) or _import_line(src)
 
 
@@ -396,7 +399,7 @@ def _syntax(src: Source) -> Injection | None:
     candidates: list[tuple[int, Callable[[], Injection | None]]] = []
     for node in ast.walk(src.tree):
         if isinstance(node, kinds) and node.body and node.body[0].lineno > node.lineno:
-            candidates.append((node.lineno, lambda n=node: _drop_colon(src, n.lineno)))
+            candidates.append((node.lineno, partial(_drop_colon, src, node.lineno)))
     return src.pick(candidates)
 
 
@@ -425,7 +428,7 @@ def _return_type(src: Source) -> Injection | None:
             wrong = ""
         for ret in _own_nodes(node.body) if wrong else ():
             if isinstance(ret, ast.Return) and ret.value is not None:
-                candidates.append((ret.lineno, lambda r=ret, w=wrong: _wrong_return(src, r, w)))
+                candidates.append((ret.lineno, partial(_wrong_return, src, ret, wrong)))
     return src.pick(candidates)
 
 
