@@ -109,6 +109,44 @@ def test_a_clean_edit_adds_nothing(
     assert [e["errors"] for e in events if e["type"] == "diagnostics"] == [[]]
 
 
+@needs_server
+def test_redefining_an_upper_case_name_is_no_error_under_the_standard_rules(
+    workspace: Path, v4code_home: Path, fake_api: FakeDeepSeek
+) -> None:
+    (workspace / "calc.py").write_text("LIMIT = 1\n")
+    _config(v4code_home, diagnostics_timeout=60)
+    fake_api.load([_write("LIMIT = 1\nLIMIT = 2\nprint(totl)\n"), text("done")])
+
+    events = _run(workspace, fake_api)
+
+    # basedpyright's own default rules call the redefinition an error; the standard ones
+    # (what the client asks for) do not, and the server did check the edit
+    found = [e["errors"] for e in events if e["type"] == "diagnostics"]
+    assert found == [['calc.py:3: "totl" is not defined']]
+
+
+HIDDEN = "def total(xs):\n    return sum(undefined_before)\n"
+HIDING = "def total(xs):\n    return missing_name\n    return sum(undefined_before)\n"
+
+
+@needs_server
+def test_an_old_error_an_edit_hid_is_not_reported_when_it_comes_back(
+    workspace: Path, v4code_home: Path, fake_api: FakeDeepSeek
+) -> None:
+    (workspace / "calc.py").write_text(HIDDEN)  # an error from before the session
+    _config(v4code_home, diagnostics_timeout=60)
+    fake_api.load([_write(HIDING), _write(HIDDEN), text("done")])
+
+    events = _run(workspace, fake_api)
+
+    # the early return leaves the old error's line unchecked; taking it out again brings
+    # the old error back, which is no news of this session's edits
+    found = [e["errors"] for e in events if e["type"] == "diagnostics"]
+    assert found == [['calc.py:2: "missing_name" is not defined'], []]
+    hid, back = _results(fake_api)
+    assert "missing_name" in hid and "New errors" not in back
+
+
 def test_diagnostics_off_starts_no_server(
     workspace: Path, tmp_path: Path, v4code_home: Path, fake_api: FakeDeepSeek
 ) -> None:
@@ -124,7 +162,7 @@ def test_diagnostics_off_starts_no_server(
 
 
 FAKE_SERVER = r"""
-import json, sys
+import json, sys, time
 
 MODE, STARTS = sys.argv[1], sys.argv[2]
 with open(STARTS, "a") as f:
@@ -151,6 +189,15 @@ def send(message):
     sys.stdout.buffer.flush()
 
 
+TEXTS = {}  # uri -> the text last synced
+ASKED = []  # textDocument/diagnostic requests so far
+
+
+def flagged(text):  # what a checker finds in a text: "totl" is not defined
+    where = {"start": {"line": 1, "character": 0}, "end": {"line": 1, "character": 1}}
+    return [{"range": where, "message": '"totl" is not defined', "severity": 1}] if "totl" in text else []
+
+
 while True:
     message = read()
     if MODE == "hang":
@@ -158,8 +205,34 @@ while True:
     method = message.get("method", "")
     with open(STARTS, "a") as f:
         f.write(method + "\n")
+    if method.startswith("textDocument/did"):
+        doc = message["params"]["textDocument"]
+        changes = message["params"].get("contentChanges") or [doc]
+        old_text, TEXTS[doc["uri"]] = TEXTS.get(doc["uri"], ""), changes[-1]["text"]
     if method == "initialize":
         send({"jsonrpc": "2.0", "id": message["id"], "result": {"capabilities": {}}})
+    elif method == "initialized" and MODE.startswith("pull"):  # pyright's way: registered
+        pull = {"id": "pull", "method": "textDocument/diagnostic", "registerOptions": {}}
+        send({"jsonrpc": "2.0", "id": 900, "method": "client/registerCapability",
+              "params": {"registrations": [pull]}})
+    elif method == "textDocument/diagnostic" and MODE == "pull":
+        ASKED.append(message["id"])
+        if len(ASKED) == 1:  # the first is dropped, as a server does when a change comes
+            send({"jsonrpc": "2.0", "id": message["id"],
+                  "error": {"code": -32802, "message": "cancelled", "data": {"retriggerRequest": True}}})
+        else:
+            found = flagged(TEXTS[message["params"]["textDocument"]["uri"]])
+            send({"jsonrpc": "2.0", "id": message["id"], "result": {"kind": "full", "items": found}})
+    elif method.startswith("textDocument/did") and MODE == "pull":  # pushes only noise
+        junk = {"range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 1}},
+                "message": "pushed noise", "severity": 1}
+        params = {"uri": doc["uri"], "version": doc["version"], "diagnostics": [junk]}
+        send({"jsonrpc": "2.0", "method": "textDocument/publishDiagnostics", "params": params})
+    elif method.startswith("textDocument/did") and MODE == "stale":  # pyright's push order
+        for text in (old_text, TEXTS[doc["uri"]]):  # the old text's errors first, then the checked
+            params = {"uri": doc["uri"], "version": doc["version"], "diagnostics": flagged(text)}
+            send({"jsonrpc": "2.0", "method": "textDocument/publishDiagnostics", "params": params})
+            time.sleep(0.06)
     elif method == "shutdown":
         send({"jsonrpc": "2.0", "id": message["id"], "result": None})
     elif method == "exit":
@@ -305,6 +378,60 @@ def test_a_flooding_server_does_not_stall_the_turn(
         assert "did not answer within 2 s" in result
     assert events[-1]["status"] == "done"
     assert (workspace / "calc.py").read_text() == BROKEN
+
+
+def test_a_server_that_pushes_a_files_old_errors_first_has_its_checked_ones_taken(
+    workspace: Path, tmp_path: Path, v4code_home: Path, fake_api: FakeDeepSeek
+) -> None:
+    (workspace / "calc.py").write_text(CLEAN)
+    starts = tmp_path / "starts"
+    script = _fake_server(tmp_path, "stale", starts)
+    _config(v4code_home, diagnostics_timeout=30, lsp_python=[sys.executable, str(script)])
+    fake_api.load([_write(BROKEN), _write(CLEAN), text("done")])
+
+    events = _run(workspace, fake_api)
+
+    found = [e["errors"] for e in events if e["type"] == "diagnostics"]
+    assert found == [['calc.py:2: "totl" is not defined'], []]
+
+
+def test_a_server_that_answers_pulls_is_asked_and_its_pushes_ignored(
+    workspace: Path, tmp_path: Path, v4code_home: Path, fake_api: FakeDeepSeek
+) -> None:
+    (workspace / "calc.py").write_text(CLEAN)
+    starts = tmp_path / "starts"
+    script = _fake_server(tmp_path, "pull", starts)
+    _config(v4code_home, diagnostics_timeout=30, lsp_python=[sys.executable, str(script)])
+    fake_api.load([_write(BROKEN), tool_call("diagnostics", path="calc.py"), text("done")])
+
+    events = _run(workspace, fake_api)
+
+    edited, asked = _results(fake_api)
+    assert 'calc.py:2: "totl" is not defined' in edited
+    assert 'calc.py:2: "totl" is not defined' in asked
+    assert "noise" not in edited + asked
+    found = [e["errors"] for e in events if e["type"] == "diagnostics"]
+    assert found == [['calc.py:2: "totl" is not defined']]
+    seen = starts.read_text().splitlines()
+    assert seen.count("textDocument/diagnostic") >= 3  # the dropped one asked again
+
+
+def test_a_pull_the_server_leaves_unanswered_is_cancelled_at_the_wait(
+    workspace: Path, tmp_path: Path, v4code_home: Path, fake_api: FakeDeepSeek
+) -> None:
+    starts = tmp_path / "starts"
+    script = _fake_server(tmp_path, "pull-hang", starts)
+    (workspace / "calc.py").write_text(CLEAN)
+    _config(v4code_home, diagnostics_timeout=2, lsp_python=[sys.executable, str(script)])
+    fake_api.load([tool_call("read_file", path="calc.py"), _write(BROKEN), text("done")])
+
+    events = _run(workspace, fake_api)
+
+    _, edited = _results(fake_api)  # the read started the server: it is ready by the edit
+    assert "Diagnostics: basedpyright did not answer within 2 s." in edited
+    seen = starts.read_text().splitlines()
+    assert "textDocument/diagnostic" in seen and "$/cancelRequest" in seen
+    assert events[-1]["status"] == "done"
 
 
 def test_reading_a_file_starts_its_server_and_shows_it_the_file(

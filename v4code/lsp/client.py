@@ -5,7 +5,14 @@ classes; only the framing is written here) and threads: a tool call is synchrono
 every wait is bounded by the caller's deadline, so a server that hangs, floods or prints
 garbage costs a turn at most that bound. A reader thread takes the server's messages:
 answers go to whoever waits for them, `textDocument/publishDiagnostics` is kept per file,
-and the server's own requests (configuration, progress, registration) get an empty answer.
+and the server's own requests get an answer (its settings for `workspace/configuration`,
+plain acceptance for the rest; a registration of pull diagnostics is noted).
+
+A file's diagnostics are asked for (`textDocument/diagnostic`, "pull") when the server
+offers that: the answer speaks of the text just synced, checked. A pushed publication can
+speak of the new version before its check is done (pyright publishes a changed file's old
+errors under the new version, then the checked ones), so for a server that only pushes the
+last of a quick series is taken (see `diagnostics_after`).
 A server whose output cannot be parsed is treated as dead (`alive` turns False), as is one
 whose process ended; the caller decides whether to start another.
 """
@@ -32,6 +39,11 @@ MAX_MESSAGE_BYTES = 32 * 1024 * 1024
 
 POLL = 0.2
 """Seconds between looks at whether the server's process ended (its pipe may outlive it)."""
+REGISTER_WAIT = 1.0
+"""Seconds after its `initialize` answer a server has to register pull diagnostics (it does
+so once it hears `initialized`) before the client takes it for one that only pushes."""
+SERVER_CANCELLED = -32802
+"""The error a server answers a request with when a change made it drop the work (ask again)."""
 
 _converter = get_converter()
 
@@ -63,10 +75,14 @@ class LspClient:
         self._write_lock = threading.Lock()
         self._sync_lock = threading.Lock()
         self._next_id = 0
-        self._answers: dict[int, Any] = {}
+        self._answers: dict[int, dict[str, Any]] = {}
+        self._abandoned: set[int] = set()  # requests given up on: their late answers dropped
         self._dead = False
         self._ready = False
+        self._ready_at = 0.0  # monotonic time of the `initialize` answer
+        self._pull = False  # the server answers `textDocument/diagnostic`
         self.published: dict[str, FileDiagnostics] = {}
+        self.pulled: dict[str, tuple[int, list[lsp.Diagnostic]]] = {}  # uri -> (version, items)
         self.opened: dict[str, tuple[int, str]] = {}  # uri -> (version, text) the server has
         self._init_id = self._next_id = 1  # known before the reader can see the answer
         reader = threading.Thread(target=self._read_loop, name="v4code-lsp-reader", daemon=True)
@@ -87,6 +103,9 @@ class LspClient:
                     publish_diagnostics=lsp.PublishDiagnosticsClientCapabilities(
                         version_support=True
                     ),
+                    # dynamic: pyright offers pull diagnostics only to a client that can
+                    # take their registration
+                    diagnostic=lsp.DiagnosticClientCapabilities(dynamic_registration=True),
                     synchronization=lsp.TextDocumentSyncClientCapabilities(),
                 ),
                 workspace=lsp.WorkspaceClientCapabilities(configuration=True),
@@ -107,6 +126,21 @@ class LspClient:
                     return False
                 self._lock.wait(min(left, POLL))
             return self._ready
+
+    def pulls(self, deadline: float) -> bool:
+        """Whether the server answers `textDocument/diagnostic`: said in its `initialize`
+        answer, or registered once it heard `initialized` (waited for up to REGISTER_WAIT
+        after that answer, and never past `deadline`)."""
+        if not self.ready(deadline):
+            return False
+        with self._lock:
+            until = min(deadline, self._ready_at + REGISTER_WAIT)
+            while not self._pull and not self._dead:
+                left = until - time.monotonic()
+                if left <= 0:
+                    break
+                self._lock.wait(left)
+            return self._pull
 
     def close(self, grace: float = 1.0) -> None:
         """Ask the server to shut down, then end its process group whatever it answered."""
@@ -154,12 +188,41 @@ class LspClient:
         uri = path.as_uri()
         known = self.opened.get(uri)
         with self._lock:
+            pulled = self.pulled.get(uri)
+            if known is not None and known[1] == text and pulled and pulled[0] == known[0]:
+                return list(pulled[1])
             found = self.published.get(uri)
             if known is None or known[1] != text or found is None or found.count == 0:
                 return None
             if found.version is not None and found.version < known[0]:
                 return None
             return list(found.items)
+
+    def pull(self, path: Path, deadline: float) -> list[lsp.Diagnostic] | None:
+        """The server's diagnostics for the text of `path` last synced, asked for
+        (`textDocument/diagnostic`) and kept per version; None when no answer came by
+        `deadline` (the request is then cancelled) or the server failed it. A request the
+        server dropped because the file changed meanwhile is asked again."""
+        uri = path.as_uri()
+        version = self.opened.get(uri, (0, ""))[0]
+        with self._lock:
+            cached = self.pulled.get(uri)
+            if cached is not None and cached[0] == version:
+                return list(cached[1])
+        params = {"textDocument": {"uri": uri}}
+        while True:
+            answer = self._wait_answer(
+                self._send_request("textDocument/diagnostic", params), deadline
+            )
+            if answer is None or not _cancelled(answer) or time.monotonic() >= deadline:
+                break
+        items = _report_items(answer)
+        if items is None:
+            return None
+        with self._lock:
+            if self.opened.get(uri, (0, ""))[0] == version:
+                self.pulled[uri] = (version, items)
+        return list(items)
 
     def published_count(self, path: Path) -> int:
         with self._lock:
@@ -212,7 +275,8 @@ class LspClient:
         when none came by `deadline` (monotonic), the server failed it, or it is not ready."""
         if not self.ready(deadline):
             return None
-        return self._wait_answer(self._send_request(method, params), deadline)
+        answer = self._wait_answer(self._send_request(method, params), deadline)
+        return None if answer is None else answer.get("result")
 
     def _send_request(self, method: str, params: Any) -> int:
         with self._lock:
@@ -221,14 +285,21 @@ class LspClient:
         self._write({"jsonrpc": "2.0", "id": ident, "method": method, **_params(params)})
         return ident
 
-    def _wait_answer(self, ident: int, deadline: float) -> Any:
+    def _wait_answer(self, ident: int, deadline: float) -> dict[str, Any] | None:
+        """The answer to request `ident` (the whole message: `result` or `error`); None by
+        `deadline`, when the request is cancelled and its late answer will be dropped."""
         with self._lock:
             while ident not in self._answers:
                 left = deadline - time.monotonic()
                 if left <= 0 or self._dead or self._proc.poll() is not None:
-                    return None
+                    self._abandoned.add(ident)
+                    break
                 self._lock.wait(min(left, POLL))
-            return self._answers.pop(ident)
+            else:
+                return self._answers.pop(ident)
+        if self.alive:
+            self.notify("$/cancelRequest", {"id": ident})
+        return None
 
     def _write(self, message: dict[str, Any]) -> None:
         body = json.dumps(message).encode("utf-8")
@@ -262,6 +333,10 @@ class LspClient:
     def _dispatch(self, message: dict[str, Any]) -> None:
         method = message.get("method")
         if isinstance(method, str) and "id" in message:  # the server asks something
+            if method == "client/registerCapability" and _registers_pull(message):
+                with self._lock:
+                    self._pull = True
+                    self._lock.notify_all()
             self._write({"jsonrpc": "2.0", "id": message["id"], "result": _answer(message)})
             return
         if method == "textDocument/publishDiagnostics":
@@ -275,8 +350,12 @@ class LspClient:
                 if ident == self._init_id:
                     self._ready = "error" not in message
                     self._dead = self._dead or not self._ready
+                    self._ready_at = time.monotonic()
+                    self._pull = self._pull or _offers_pull(message.get("result"))
+                elif ident in self._abandoned:
+                    self._abandoned.discard(ident)
                 else:
-                    self._answers[ident] = message.get("result")
+                    self._answers[ident] = message
                 self._lock.notify_all()
 
     def _take_diagnostics(self, raw: object) -> None:
@@ -302,6 +381,39 @@ def _covers(published: int | None, synced: int | None) -> bool:
     return published is None or synced is None or published >= synced
 
 
+def _offers_pull(result: object) -> bool:
+    """Whether an `initialize` answer names a `diagnosticProvider` (pull diagnostics)."""
+    capabilities = result.get("capabilities") if isinstance(result, dict) else None
+    return isinstance(capabilities, dict) and bool(capabilities.get("diagnosticProvider"))
+
+
+def _registers_pull(request: dict[str, Any]) -> bool:
+    """Whether a `client/registerCapability` request registers `textDocument/diagnostic`."""
+    params = request.get("params")
+    found = params.get("registrations") if isinstance(params, dict) else None
+    return any(
+        isinstance(r, dict) and r.get("method") == "textDocument/diagnostic"
+        for r in (found if isinstance(found, list) else [])
+    )
+
+
+def _cancelled(answer: dict[str, Any]) -> bool:
+    error = answer.get("error")
+    return isinstance(error, dict) and error.get("code") == SERVER_CANCELLED
+
+
+def _report_items(answer: dict[str, Any] | None) -> list[lsp.Diagnostic] | None:
+    """The diagnostics of a full document report; None for an error or anything else."""
+    result = None if answer is None else answer.get("result")
+    items = result.get("items") if isinstance(result, dict) else None
+    if not isinstance(items, list):
+        return None
+    try:
+        return [_converter.structure(item, lsp.Diagnostic) for item in items]
+    except Exception:  # noqa: BLE001 - an answer that is not a report: as if none came
+        return None
+
+
 def _params(params: Any) -> dict[str, Any]:
     if params is None:
         return {}
@@ -319,12 +431,20 @@ def _answer(request: dict[str, Any]) -> Any:
     return None
 
 
+STANDARD = {"typeCheckingMode": "standard"}
+"""pyright's standard rule set (basedpyright's own default, "recommended", makes many
+warnings errors, such as redefining an upper-case name)."""
+
+
 def _setting(item: object) -> Any:
-    """The standard rule set for basedpyright (its own default, "recommended", makes many
-    warnings errors); nothing for the sections other servers ask about."""
+    """The standard rule set for the sections basedpyright and pyright ask about (newer
+    basedpyright asks for `basedpyright` and reads its `analysis`, older ones ask for
+    `basedpyright.analysis`); nothing for the sections other servers ask about."""
     section = item.get("section") if isinstance(item, dict) else None
+    if section in ("basedpyright", "pyright"):
+        return {"analysis": dict(STANDARD)}
     if section == "basedpyright.analysis":
-        return {"typeCheckingMode": "standard"}
+        return dict(STANDARD)
     return None
 
 

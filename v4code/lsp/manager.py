@@ -47,6 +47,9 @@ def _converter() -> cattrs.Converter:
     return get_converter()
 
 
+PUSH_QUIET = 0.2
+"""Seconds a server that only pushes diagnostics may follow a publication for the synced
+text with another before the last is taken (pyright's first speaks of the text before)."""
 WARM_WAIT = 60.0
 """How long a warm-up waits for a starting server before it gives up showing it a file."""
 MAX_WARM_BYTES = 1_000_000
@@ -91,6 +94,7 @@ class LanguageServers:
         self._slots: dict[str, _Slot] = {}
         self._lock = threading.Lock()
         self._notices: list[str] = []
+        self._first: dict[str, Counter[str]] = {}  # path -> its errors' messages, first check
 
     def take_notices(self) -> list[str]:
         with self._lock:
@@ -218,7 +222,8 @@ class LanguageServers:
                 continue
             answered.setdefault(language.name, True)
             found.checked = True
-            found.errors += new_errors(path, base, now)
+            first = self._first.setdefault(path, Counter(d.message for d in base))
+            found.errors += new_errors(path, base, now, first)
         found.notes = list(dict.fromkeys(found.notes))
         for name, ok in answered.items():
             self._count_late(name, ok)
@@ -452,12 +457,19 @@ def _is_error(diagnostic: lsp.Diagnostic) -> bool:
 def _errors(
     client: LspClient, path: Path, text: str, language: Language, deadline: float
 ) -> list[lsp.Diagnostic] | None:
-    """The server's errors for `path` holding `text`; None if they did not come in time."""
-    current = client.current(path, text)
-    if current is None:
-        seen = client.published_count(path)
+    """The server's errors for `path` holding `text`; None if they did not come in time.
+    Asked for where the server answers that (the answer is the checked text's), else the
+    last of the publications for the synced text that come within PUSH_QUIET of each other."""
+    if client.pulls(deadline):
         client.sync(path, text, language.id_of(path))
-        current = client.diagnostics_after(path, seen, deadline, language.settle)
+        current = client.pull(path, deadline)
+    else:
+        current = client.current(path, text)
+        if current is None:
+            seen = client.published_count(path)
+            client.sync(path, text, language.id_of(path))
+            settle = max(language.settle, PUSH_QUIET)
+            current = client.diagnostics_after(path, seen, deadline, settle)
     if current is None:
         return None
     return [d for d in current if _is_error(d)]
@@ -467,10 +479,18 @@ def _line(path: str, diagnostic: lsp.Diagnostic) -> str:
     return f"{path}:{diagnostic.range.start.line + 1}: {one_line(diagnostic.message)}"
 
 
-def new_errors(path: str, before: list[lsp.Diagnostic], after: list[lsp.Diagnostic]) -> list[str]:
+def new_errors(
+    path: str,
+    before: list[lsp.Diagnostic],
+    after: list[lsp.Diagnostic],
+    first: Counter[str] | None = None,
+) -> list[str]:
     """The errors in `after` that `before` did not have, matched by message (the lines
-    around an edit move, so a line number does not tell an old error from a new one)."""
-    known = Counter(d.message for d in before)
+    around an edit move, so a line number does not tell an old error from a new one).
+    An error the file had when the session first checked it (`first`, by message) is not
+    new either: an edit can hide an old error (code after a new one goes unchecked) and
+    the next edit bring it back, which is no news of that edit."""
+    known = Counter(d.message for d in before) | (first or Counter())
     out = []
     for diagnostic in sorted(after, key=lambda d: d.range.start.line):
         if known[diagnostic.message] > 0:
