@@ -147,6 +147,41 @@ def test_an_old_error_an_edit_hid_is_not_reported_when_it_comes_back(
     assert "missing_name" in hid and "New errors" not in back
 
 
+@needs_server
+def test_an_error_another_files_edit_caused_is_not_put_on_the_next_edit(
+    workspace: Path, v4code_home: Path, fake_api: FakeDeepSeek
+) -> None:
+    (workspace / "lib.py").write_text("def helper():\n    return 1\n")
+    (workspace / "app.py").write_text("from lib import helper\n\nprint(helper())\n")
+    _config(v4code_home, diagnostics_timeout=60)
+    fake_api.load(
+        [
+            tool_calls(
+                [
+                    (
+                        "edit_file",
+                        {"path": "app.py", "old_string": "print", "new_string": "x = 1\nprint"},
+                    )
+                ]
+            ),
+            tool_calls(
+                [("write_file", {"path": "lib.py", "content": "def helper2():\n    return 1\n"})]
+            ),
+            tool_calls(
+                [("edit_file", {"path": "app.py", "old_string": "x = 1", "new_string": "x = 2"})]
+            ),
+            text("done"),
+        ]
+    )
+
+    events = _run(workspace, fake_api)
+
+    # renaming lib.helper broke app.py's import: news of neither edit of app.py (app.py's
+    # errors after the rename are asked for afresh, not taken from before it)
+    found = [e["errors"] for e in events if e["type"] == "diagnostics"]
+    assert found == [[], [], []]
+
+
 def test_diagnostics_off_starts_no_server(
     workspace: Path, tmp_path: Path, v4code_home: Path, fake_api: FakeDeepSeek
 ) -> None:

@@ -173,6 +173,8 @@ class LspClient:
             return
         version = 1 if known is None else known[0] + 1
         self.opened[uri] = (version, text)  # first: the answer may come before notify returns
+        with self._lock:  # a change may alter other files' errors (an import): ask again
+            self.pulled.clear()
         if known is None:
             item = lsp.TextDocumentItem(uri=uri, language_id=language, version=1, text=text)
             self.notify("textDocument/didOpen", lsp.DidOpenTextDocumentParams(text_document=item))
@@ -200,7 +202,8 @@ class LspClient:
 
     def pull(self, path: Path, deadline: float) -> list[lsp.Diagnostic] | None:
         """The server's diagnostics for the text of `path` last synced, asked for
-        (`textDocument/diagnostic`) and kept per version; None when no answer came by
+        (`textDocument/diagnostic`) and kept per version until any file changes or the
+        server says they are out of date; None when no answer came by
         `deadline` (the request is then cancelled) or the server failed it. A request the
         server dropped because the file changed meanwhile is asked again."""
         uri = path.as_uri()
@@ -333,10 +336,12 @@ class LspClient:
     def _dispatch(self, message: dict[str, Any]) -> None:
         method = message.get("method")
         if isinstance(method, str) and "id" in message:  # the server asks something
-            if method == "client/registerCapability" and _registers_pull(message):
-                with self._lock:
+            with self._lock:
+                if method == "client/registerCapability" and _registers_pull(message):
                     self._pull = True
                     self._lock.notify_all()
+                if method == "workspace/diagnostic/refresh":  # what was pulled is out of date
+                    self.pulled.clear()
             self._write({"jsonrpc": "2.0", "id": message["id"], "result": _answer(message)})
             return
         if method == "textDocument/publishDiagnostics":
