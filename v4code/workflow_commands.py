@@ -44,9 +44,10 @@ class LineGuard:
         self._held = ""
         for line in pending.splitlines(keepends=True):
             if self._at_start:
-                line = self._checked(line)
-                if line is None:
+                checked = self._checked(line)
+                if checked is None:
                     break
+                line = checked
             out.append(line)
             self._at_start = line.endswith(("\n", "\r"))
         return "".join(out)
