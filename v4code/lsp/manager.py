@@ -61,6 +61,7 @@ class ServerSettings:
     sandbox: bool = True
     timeout: float = 3.0
     allow_read: tuple[str, ...] = ()
+    secret_files: tuple[str, ...] = ()  # the user's globs: files the server is not shown
 
 
 @dataclass
@@ -161,10 +162,15 @@ class LanguageServers:
 
             return isolated(argv)
         from v4code.safety.sandbox import SandboxUnavailable, sandboxed
+        from v4code.safety.secret_files import secret_paths
 
+        # The server quotes what it reads (a secret's value in a type error): it reads no
+        # secret file, each one empty in its view.
+        hidden = secret_paths(self.root, self.settings.secret_files)
+        allow = self.settings.allow_read
         try:
             return slot.stack.enter_context(
-                sandboxed(argv, self.root, allow_read=self.settings.allow_read, read_only=True)
+                sandboxed(argv, self.root, allow_read=allow, read_only=True, hide=hidden)
             )
         except SandboxUnavailable:
             for other in self._slots.values():

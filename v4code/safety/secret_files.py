@@ -28,7 +28,7 @@ from pathlib import Path, PurePosixPath
 
 from v4code.globs import glob_matches
 
-__all__ = ["PLACEHOLDER", "SecretFiles", "secret_in_text", "secret_reason"]
+__all__ = ["PLACEHOLDER", "SecretFiles", "secret_in_text", "secret_paths", "secret_reason"]
 
 PLACEHOLDER = "[content of a secret file withheld from the session log]"
 
@@ -331,3 +331,35 @@ class SecretFiles:
             + ". Secret files are read only with your approval, and their content is kept "
             "out of the session log"
         )
+
+
+_NOT_WALKED = frozenset({".git", "node_modules", "__pycache__"})
+WALK_FILES = 200_000
+"""Files `secret_paths` looks at, at most (a repository's own secrets are near its top)."""
+
+
+def secret_paths(root: Path, globs: Iterable[str] = ()) -> list[Path]:
+    """Every secret file in the workspace (by name, the user's `globs`, or content), for a
+    program that reads the whole workspace by itself (a language server imports the project
+    and quotes what it read) to be shown none of them. Links are not followed (a link to a
+    secret file inside the workspace leads to the hidden file); `.git`, `node_modules` and
+    virtualenvs are not walked, the user's secrets are not installed packages."""
+    rule = SecretFiles(root, globs)
+    found: list[Path] = []
+    seen = 0
+    for folder, dirs, files in os.walk(rule.root):
+        dirs[:] = sorted(
+            d
+            for d in dirs
+            if d not in _NOT_WALKED and not os.path.isfile(os.path.join(folder, d, "pyvenv.cfg"))
+        )
+        for name in sorted(files):
+            seen += 1
+            if seen > WALK_FILES:
+                return found
+            full = Path(folder, name)
+            if os.path.islink(full):
+                continue
+            if rule.reason(full.relative_to(rule.root).as_posix()) is not None:
+                found.append(full)
+    return found

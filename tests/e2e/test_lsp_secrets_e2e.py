@@ -1,0 +1,88 @@
+"""A hostile repository against the language server: what the server reads of a secret file
+never reaches the model through its messages.
+
+The server reads the whole workspace (it imports the project), and its messages quote what
+it reads: `x: int = PASSWORD` next to a `local_settings.py` that holds the password makes
+basedpyright answer `Type "Literal['...']" is not assignable to declared type "int"`. So the
+server's sandbox hides the workspace's secret files (by name, the user's `secret_files`
+globs, or content), as grep and the repo map leave them out.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import cli_harness
+import pytest
+from fake_api import FakeDeepSeek, text, tool_call
+
+from v4code.safety.sandbox import sandbox_problem
+
+PASSWORD = "hunter2-Zq81xk"
+LEAK = "from local_settings import PASSWORD\n\nx: int = PASSWORD\n"
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("basedpyright-langserver") is None or shutil.which("bwrap") is None,
+    reason="needs basedpyright (pip install -e '.[lsp]') and bubblewrap",
+)
+
+
+def _leaks(
+    workspace: Path, v4code_home: Path, server: FakeDeepSeek, secret: str, *, glob: bool
+) -> list[str]:
+    if sandbox_problem(workspace) is not None:
+        pytest.skip("the sandbox cannot start here")
+    (workspace / "leak.py").write_text(LEAK)
+    (workspace / "local_settings.py").write_text(secret)
+    lines = ["diagnostics_timeout = 60"]
+    lines += ['secret_files = ["local_settings.py"]'] if glob else []
+    (v4code_home / "config.toml").write_text("\n".join(lines) + "\n")
+    server.load([tool_call("diagnostics", path="leak.py"), text("done")])
+    done = cli_harness.v4code(
+        workspace, "run", "--output", "jsonl", "fix it",
+        server=server, sandbox=True, env={"V4CODE_DIAGNOSTICS": None}, timeout=240,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    events = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
+    assert events, done.stderr
+    last = server.chat_requests[-1].messages
+    return [str(m["content"]) for m in last if m["role"] == "tool"]
+
+
+def test_a_secret_files_glob_keeps_its_values_out_of_diagnostics(
+    workspace: Path, v4code_home: Path, fake_api: FakeDeepSeek
+) -> None:
+    (result,) = _leaks(workspace, v4code_home, fake_api, f'PASSWORD = "{PASSWORD}"\n', glob=True)
+    assert PASSWORD not in result
+    assert "leak.py:" in result  # the server did answer about the file
+
+
+def test_a_credential_by_content_keeps_its_values_out_of_diagnostics(
+    workspace: Path, v4code_home: Path, fake_api: FakeDeepSeek
+) -> None:
+    secret = f'PASSWORD = "{PASSWORD}"\nurl = "https://admin:{PASSWORD}@db.internal/prod"\n'
+    (result,) = _leaks(workspace, v4code_home, fake_api, secret, glob=False)
+    assert PASSWORD not in result
+    assert "leak.py:" in result
+
+
+def test_diagnostics_of_a_secret_file_itself_is_refused(
+    workspace: Path, v4code_home: Path, fake_api: FakeDeepSeek
+) -> None:
+    if sandbox_problem(workspace) is not None:
+        pytest.skip("the sandbox cannot start here")
+    (workspace / "local_settings.py").write_text(f'PASSWORD: int = "{PASSWORD}"\n')
+    (v4code_home / "config.toml").write_text(
+        'diagnostics_timeout = 60\nsecret_files = ["local_settings.py"]\n'
+    )
+    fake_api.load([tool_call("diagnostics", path="local_settings.py"), text("done")])
+    done = cli_harness.v4code(
+        workspace, "run", "--output", "jsonl", "fix it",
+        server=fake_api, sandbox=True, env={"V4CODE_DIAGNOSTICS": None}, timeout=240,
+    )  # fmt: skip
+    last = fake_api.chat_requests[-1].messages
+    (result,) = [str(m["content"]) for m in last if m["role"] == "tool"]
+    assert PASSWORD not in result and PASSWORD not in done.stdout
+    assert "secret" in result
