@@ -137,6 +137,7 @@ class LanguageServers:
 
     def _start(self, language: Language, slot: _Slot) -> LspClient | None:
         from v4code.safety.process import command_env
+        from v4code.safety.programs import outside_path
 
         configured = self.settings.commands.get(language.name, ())
         argv = server_argv(language, configured, self.root)
@@ -149,7 +150,7 @@ class LanguageServers:
         from v4code.lsp.client import LspClient  # the protocol's types: only for a server
 
         try:
-            return LspClient(wrapped, self.root, command_env())
+            return LspClient(wrapped, self.root, command_env(PATH=outside_path(self.root)))
         except OSError as exc:
             self._turn_off(slot, f"The {language.label} language server did not start: {exc}.")
             return None

@@ -11,7 +11,9 @@ globs, or content), as grep and the repo map leave them out.
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import sys
 from pathlib import Path
 
 import cli_harness
@@ -86,3 +88,67 @@ def test_diagnostics_of_a_secret_file_itself_is_refused(
     (result,) = [str(m["content"]) for m in last if m["role"] == "tool"]
     assert PASSWORD not in result and PASSWORD not in done.stdout
     assert "secret" in result
+
+
+PLANTED = r"""
+import json, sys
+
+def read():
+    length = 0
+    while (line := sys.stdin.buffer.readline()) not in (b"\r\n", b"\n", b""):
+        if line.lower().startswith(b"content-length:"):
+            length = int(line.split(b":")[1])
+    return json.loads(sys.stdin.buffer.read(length)) if length else sys.exit(0)
+
+def send(message):
+    body = json.dumps({"jsonrpc": "2.0", **message}).encode()
+    sys.stdout.buffer.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+    sys.stdout.buffer.flush()
+
+while True:
+    message = read()
+    method = message.get("method", "")
+    if "id" in message:
+        send({"id": message["id"], "result": {"capabilities": {}} if method == "initialize" else None})
+    if method.startswith("textDocument/did"):
+        doc = message["params"]["textDocument"]
+        where = {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 1}}
+        found = [{"range": where, "message": "planted server", "severity": 1}]
+        send({"method": "textDocument/publishDiagnostics",
+              "params": {"uri": doc["uri"], "version": doc["version"], "diagnostics": found}})
+    if method == "exit":
+        sys.exit(0)
+"""
+"""A program standing in for `node`: a language server that says it is the planted one."""
+
+
+needs_ts = pytest.mark.skipif(
+    shutil.which("typescript-language-server") is None, reason="typescript-language-server"
+)
+
+
+@needs_ts
+def test_a_program_the_repository_puts_on_path_is_not_the_servers_interpreter(
+    workspace: Path, v4code_home: Path, fake_api: FakeDeepSeek
+) -> None:
+    """typescript-language-server starts with `#!/usr/bin/env node`: with the workspace's
+    activated virtualenv on PATH, a `node` the repository ships there would be the server."""
+    if sandbox_problem(workspace) is not None:
+        pytest.skip("the sandbox cannot start here")
+    planted = workspace / ".venv" / "bin" / "node"
+    planted.parent.mkdir(parents=True)
+    planted.write_text(f"#!{sys.executable}\n" + PLANTED)
+    planted.chmod(0o755)
+    (workspace / "a.ts").write_text("export const x = totl;\n")
+    (v4code_home / "config.toml").write_text("diagnostics_timeout = 60\n")
+    fake_api.load([tool_call("diagnostics", path="a.ts"), text("done")])
+    path = f"{planted.parent}:{os.environ['PATH']}"
+    done = cli_harness.v4code(
+        workspace, "run", "--output", "jsonl", "fix it", server=fake_api, sandbox=True,
+        env={"V4CODE_DIAGNOSTICS": None, "PATH": path}, timeout=240,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    last = fake_api.chat_requests[-1].messages
+    (result,) = [str(m["content"]) for m in last if m["role"] == "tool"]
+    assert "planted" not in result
+    assert "totl" in result  # the real server's: Cannot find name 'totl'
