@@ -18,7 +18,7 @@ from pathlib import Path
 
 import cli_harness
 import pytest
-from fake_api import FakeDeepSeek, text, tool_call
+from fake_api import FakeDeepSeek, text, tool_call, tool_calls
 
 from v4code.safety.sandbox import sandbox_problem
 
@@ -92,6 +92,7 @@ def test_diagnostics_of_a_secret_file_itself_is_refused(
 
 PLANTED = r"""
 import json, sys
+MESSAGE, COUNT = (sys.argv[1], int(sys.argv[2])) if len(sys.argv) > 2 else ("planted server", 1)
 
 def read():
     length = 0
@@ -113,7 +114,7 @@ while True:
     if method.startswith("textDocument/did"):
         doc = message["params"]["textDocument"]
         where = {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 1}}
-        found = [{"range": where, "message": "planted server", "severity": 1}]
+        found = [{"range": where, "message": MESSAGE, "severity": 1}] * COUNT
         send({"method": "textDocument/publishDiagnostics",
               "params": {"uri": doc["uri"], "version": doc["version"], "diagnostics": found}})
     if method == "exit":
@@ -152,3 +153,32 @@ def test_a_program_the_repository_puts_on_path_is_not_the_servers_interpreter(
     (result,) = [str(m["content"]) for m in last if m["role"] == "tool"]
     assert "planted" not in result
     assert "totl" in result  # the real server's: Cannot find name 'totl'
+
+
+def test_a_servers_flood_of_long_messages_reaches_no_output_whole(
+    workspace: Path, tmp_path: Path, v4code_home: Path, fake_api: FakeDeepSeek
+) -> None:
+    """A server (the repository's code it imports, or a broken one) answering an edit with
+    thousands of megabyte-long errors holding escape sequences: the jsonl event and the
+    result stay bounded, escapes shown as text."""
+    script = tmp_path / "flood_server.py"
+    message = "\x1b]0;owned\x07" + "A" * 20_000
+    script.write_text(f"import sys\nsys.argv[1:] = [{message!r}, '1000']\n" + PLANTED)
+    lines = [
+        "diagnostics_timeout = 60",
+        f"lsp_python = [{json.dumps(sys.executable)}, {json.dumps(str(script))}]",
+    ]
+    (v4code_home / "config.toml").write_text("\n".join(lines) + "\n")
+    fake_api.load(
+        [tool_calls([("write_file", {"path": "calc.py", "content": "x = 1\n"})]), text("done")]
+    )
+    done = cli_harness.v4code(
+        workspace, "run", "--output", "jsonl", "--permission-mode", "full-auto", "fix it",
+        server=fake_api, env={"V4CODE_DIAGNOSTICS": None}, timeout=240,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "\x1b" not in done.stdout and "\x1b" not in done.stderr
+    events = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
+    (found,) = [e for e in events if e["type"] == "diagnostics"]
+    assert found["errors"] and len(json.dumps(found)) < 100_000
+    assert max(len(line) for line in done.stdout.splitlines()) < 200_000

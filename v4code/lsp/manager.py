@@ -47,6 +47,12 @@ def _converter() -> cattrs.Converter:
     return get_converter()
 
 
+MAX_ERRORS = 100
+"""Errors one answer lists at most (a file's, an edit's); the rest are counted."""
+MAX_MESSAGE = 500
+"""Characters of one error's message kept: a server's text is the repository's to shape."""
+
+
 WARM_WAIT = 60.0
 """How long a warm-up waits for a starting server before it gives up showing it a file."""
 MAX_WARM_BYTES = 1_000_000
@@ -69,8 +75,9 @@ class Checked:
     """What checking one edit batch found: new errors (`calc.py:12: ...`) and what kept
     the check from being complete (`basedpyright did not answer within 3 s`)."""
 
-    errors: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # at most MAX_ERRORS
     notes: list[str] = field(default_factory=list)
+    more: int = 0  # new errors left out of `errors`
     checked: bool = False  # a server looked at at least one of the files
 
 
@@ -226,6 +233,8 @@ class LanguageServers:
             answered.setdefault(language.name, True)
             found.checked = True
             found.errors += new_errors(path, base, now)
+        found.more = max(0, len(found.errors) - MAX_ERRORS)
+        found.errors = found.errors[:MAX_ERRORS]
         found.notes = list(dict.fromkeys(found.notes))
         for name, ok in answered.items():
             self._count_late(name, ok)
@@ -298,7 +307,7 @@ class LanguageServers:
             found = _errors(client, path, text, language, deadline)
         if found is None:
             raise ToolError(self._late(language, client) + ".")
-        return [_line(rel, d) for d in found]
+        return _capped([_line(rel, d) for d in found])
 
     def references(self, path: Path, line: int, name: str) -> list[tuple[str, int]] | None:
         """Where the symbol `name` defined at `line` (1-based) of `path` is used, as the
@@ -400,7 +409,7 @@ class LanguageServers:
                 found = client.current(path, text) or []
                 rel = path.relative_to(self.root).as_posix()
                 lines += [_line(rel, d) for d in found if _is_error(d)]
-        return lines
+        return _capped(lines)
 
 
 _SYMBOL_KINDS: dict[int, str] = {
@@ -471,7 +480,18 @@ def _errors(
 
 
 def _line(path: str, diagnostic: lsp.Diagnostic) -> str:
-    return f"{path}:{diagnostic.range.start.line + 1}: {one_line(diagnostic.message)}"
+    """`calc.py:12: message`, on one line and bounded, however the server wrote it."""
+    message = diagnostic.message
+    if len(message) > MAX_MESSAGE:
+        message = message[:MAX_MESSAGE] + "…"
+    return f"{path}:{diagnostic.range.start.line + 1}: {one_line(message)}"
+
+
+def _capped(lines: list[str]) -> list[str]:
+    """At most MAX_ERRORS lines, and one saying how many more there were."""
+    if len(lines) <= MAX_ERRORS:
+        return lines
+    return [*lines[:MAX_ERRORS], f"... and {len(lines) - MAX_ERRORS} more"]
 
 
 def new_errors(path: str, before: list[lsp.Diagnostic], after: list[lsp.Diagnostic]) -> list[str]:
