@@ -182,3 +182,106 @@ def test_a_servers_flood_of_long_messages_reaches_no_output_whole(
     (found,) = [e for e in events if e["type"] == "diagnostics"]
     assert found["errors"] and len(json.dumps(found)) < 100_000
     assert max(len(line) for line in done.stdout.splitlines()) < 200_000
+
+
+def test_a_repositorys_server_config_reads_no_project_outside_the_workspace(
+    workspace: Path, v4code_home: Path, fake_api: FakeDeepSeek
+) -> None:
+    """`extraPaths` in the repository's pyrightconfig.json naming another project on the
+    machine (a web app's settings under /srv): in read-only mode, where the model reads
+    nothing outside the workspace, the server must not read it for the model either."""
+    if sandbox_problem(workspace) is not None:
+        pytest.skip("the sandbox cannot start here")
+    other = Path("/srv") / f"v4code-test-{workspace.parent.name}" / "app"
+    try:
+        other.mkdir(parents=True)
+    except OSError:
+        pytest.skip("/srv is not writable here")
+    try:
+        (other / "local_settings.py").write_text(f'PASSWORD = "{PASSWORD}"\n')
+        (workspace / "pyrightconfig.json").write_text(json.dumps({"extraPaths": [str(other)]}))
+        (workspace / "leak.py").write_text(LEAK)
+        (v4code_home / "config.toml").write_text("diagnostics_timeout = 60\n")
+        fake_api.load([tool_call("diagnostics", path="leak.py"), text("done")])
+        done = cli_harness.v4code(
+            workspace, "run", "--output", "jsonl", "--permission-mode", "read-only", "look",
+            server=fake_api, sandbox=True, env={"V4CODE_DIAGNOSTICS": None}, timeout=240,
+        )  # fmt: skip
+    finally:
+        shutil.rmtree(other.parent)
+    assert done.returncode == 0, done.stderr
+    last = fake_api.chat_requests[-1].messages
+    (result,) = [str(m["content"]) for m in last if m["role"] == "tool"]
+    assert "leak.py:" in result
+    assert PASSWORD not in result
+
+
+POINTER = r"""
+import json, sys
+TARGET = sys.argv[1]
+
+def read():
+    length = 0
+    while (line := sys.stdin.buffer.readline()) not in (b"\r\n", b"\n", b""):
+        if line.lower().startswith(b"content-length:"):
+            length = int(line.split(b":")[1])
+    return json.loads(sys.stdin.buffer.read(length)) if length else sys.exit(0)
+
+def send(message):
+    body = json.dumps({"jsonrpc": "2.0", **message}).encode()
+    sys.stdout.buffer.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+    sys.stdout.buffer.flush()
+
+where = {"start": {"line": 0, "character": 4}, "end": {"line": 0, "character": 8}}
+while True:
+    message = read()
+    method = message.get("method", "")
+    if method == "workspace/symbol":
+        found = [{"name": "leak", "kind": 12, "location": {"uri": TARGET, "range": where}}]
+        send({"id": message["id"], "result": found})
+    elif method == "textDocument/references":
+        send({"id": message["id"], "result": []})
+    elif "id" in message:
+        send({"id": message["id"], "result": {"capabilities": {}} if method == "initialize" else None})
+    if method.startswith("textDocument/did"):
+        doc = message["params"]["textDocument"]
+        send({"method": "textDocument/publishDiagnostics",
+              "params": {"uri": doc["uri"], "version": doc["version"], "diagnostics": []}})
+    if method == "exit":
+        sys.exit(0)
+"""
+"""A server (the repository's own tsserver, say) whose symbol points at `TARGET`."""
+
+
+@pytest.mark.parametrize("form", ["dots", "link"])
+def test_a_servers_location_outside_the_workspace_is_never_read(
+    workspace: Path, tmp_path: Path, v4code_home: Path, fake_api: FakeDeepSeek, form: str
+) -> None:
+    """find_symbol shows the line a definition the trees do not know stands on: a location
+    through `..` or a link out of the workspace must not make v4code read a file there."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "notes.py").write_text('leak = "OUTSIDE-LINE-0123456789"\n')
+    (workspace / "a.py").write_text("def leak():\n    pass\n")
+    if form == "dots":
+        target = f"file://{workspace}/../outside/notes.py"
+    else:
+        (workspace / "docs").symlink_to(outside)
+        target = f"file://{workspace}/docs/notes.py"
+    script = tmp_path / "pointer_server.py"
+    script.write_text(f"import sys\nsys.argv[1:] = [{target!r}]\n" + POINTER)
+    lines = [
+        "diagnostics_timeout = 30",
+        f"lsp_python = [{json.dumps(sys.executable)}, {json.dumps(str(script))}]",
+    ]
+    (v4code_home / "config.toml").write_text("\n".join(lines) + "\n")
+    fake_api.load([tool_calls([("find_symbol", {"name": "leak"})]), text("done")])
+    done = cli_harness.v4code(
+        workspace, "run", "--output", "jsonl", "look",
+        server=fake_api, env={"V4CODE_DIAGNOSTICS": None}, timeout=240,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    last = fake_api.chat_requests[-1].messages
+    (result,) = [str(m["content"]) for m in last if m["role"] == "tool"]
+    assert "a.py" in result
+    assert "OUTSIDE-LINE" not in result and "outside" not in result

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from v4code.errors import ToolError, V4codeError
 from v4code.lsp.servers import LANGUAGES, Language, language_of, server_argv
 from v4code.textio import one_line
-from v4code.workspace import resolve_in_workspace
+from v4code.workspace import relative_to_root, resolve_in_workspace
 
 if TYPE_CHECKING:
     import cattrs
@@ -375,13 +375,25 @@ class LanguageServers:
             return None
         try:
             location = item["location"]
-            where = Path(lsp_uri_path(location["uri"])).relative_to(self.root)
+            where = self._inside(location["uri"])
             line = int(location["range"]["start"]["line"]) + 1
             kind = _SYMBOL_KINDS.get(int(item["kind"]), "variable")
         except (KeyError, TypeError, ValueError):  # no range (a lazy WorkspaceSymbol), or junk
             return None
         container = item.get("containerName")
-        return where.as_posix(), line, kind, container if isinstance(container, str) else ""
+        if where is None:
+            return None
+        return where, line, kind, container if isinstance(container, str) else ""
+
+    def _inside(self, uri: str) -> str | None:
+        """The workspace path a server's location names (`..` and links resolved, as every
+        tool's path is), or None outside it: what v4code then reads there is the
+        workspace's, whatever the server (the repository's own tsserver, say) answers."""
+        try:
+            real = resolve_in_workspace(self.root, lsp_uri_path(uri))
+        except V4codeError:
+            return None
+        return relative_to_root(self.root, real)
 
     def _places(self, locations: list[object]) -> list[tuple[str, int]]:
         """(workspace-relative path, 1-based line) of each location inside the workspace,
@@ -392,10 +404,11 @@ class LanguageServers:
         for item in locations:
             try:
                 found = _converter().structure(item, lsp.Location)
-                where = Path(lsp_uri_path(found.uri)).relative_to(self.root)
+                where = self._inside(found.uri)
             except Exception:  # noqa: BLE001 - a location that is not one is skipped
                 continue
-            out.add((where.as_posix(), found.range.start.line + 1))
+            if where is not None:
+                out.add((where, found.range.start.line + 1))
         return sorted(out)
 
     def _known_errors(self) -> list[str]:

@@ -196,6 +196,28 @@ def _masks() -> list[Path]:
     return seen
 
 
+OUTSIDE_SYSTEM = ("/home", "/root", "/srv", "/mnt", "/media", "/opt", "/var")
+"""Where a machine keeps people's and services' files, not its system: masked too for a
+program that only reads (a language server), whose reads need no person's yes, so a
+repository's server config (`extraPaths` to a web app's settings under /srv) reads none of
+them for the model. Its own program and toolchain stay visible."""
+
+
+def _outside_system(argv0: str) -> tuple[list[Path], list[Path]]:
+    """(the folders to mask for a read-only program, its own installation to show)."""
+    masks = []
+    for name in OUTSIDE_SYSTEM:
+        with contextlib.suppress(OSError):
+            if os.path.isdir(name) and _real(name) != Path("/"):
+                masks.append(_real(name))
+    shown: list[Path] = []
+    if os.path.isabs(argv0):
+        with contextlib.suppress(OSError):
+            folder = _real(argv0).parent
+            shown += [folder, _prefix(folder)]
+    return masks, shown
+
+
 def _prefix(directory: Path) -> Path:
     """The installation a `bin` (or pyenv `shims`) directory belongs to."""
     if directory.name in ("bin", "sbin", "shims") and directory.parent != directory:
@@ -345,6 +367,10 @@ def _mounts(
 ) -> tuple[list[_Mount], Path]:
     """The mounts on top of the read-only system, and the v4code home to make read-only."""
     masks = _masks()
+    program: list[Path] = []
+    if read_only:
+        extra, program = _outside_system(command_text.split(" ", 1)[0])
+        masks += [m for m in extra if m not in masks]
     v4home = _v4code_home()
 
     def hidden(path: Path) -> bool:
@@ -358,7 +384,7 @@ def _mounts(
     # must not make `~` readable); what the user lists is bound as asked.
     found = [
         p
-        for p in (*_toolchain(root, command_text), *_git_dirs(root))
+        for p in (*_toolchain(root, command_text), *program, *_git_dirs(root))
         if not any(_under(m, p) for m in masks)
     ]
     for path in [*found, *_reals(allow_read)]:
