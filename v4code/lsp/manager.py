@@ -174,7 +174,8 @@ class LanguageServers:
 
         # The server quotes what it reads (a secret's value in a type error): it reads no
         # secret file, each one empty in its view.
-        hidden = secret_paths(self.root, self.settings.secret_files)
+        parsed = (".json", *(suffix for lang in LANGUAGES for suffix in lang.suffixes))
+        hidden = secret_paths(self.root, self.settings.secret_files, parsed)
         allow = self.settings.allow_read
         try:
             return slot.stack.enter_context(

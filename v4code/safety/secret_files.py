@@ -338,28 +338,36 @@ WALK_FILES = 200_000
 """Files `secret_paths` looks at, at most (a repository's own secrets are near its top)."""
 
 
-def secret_paths(root: Path, globs: Iterable[str] = ()) -> list[Path]:
-    """Every secret file in the workspace (by name, the user's `globs`, or content), for a
-    program that reads the whole workspace by itself (a language server imports the project
-    and quotes what it read) to be shown none of them. Links are not followed (a link to a
-    secret file inside the workspace leads to the hidden file); `.git`, `node_modules` and
-    virtualenvs are not walked, the user's secrets are not installed packages."""
-    rule = SecretFiles(root, globs)
+def secret_paths(root: Path, globs: Iterable[str] = (), parsed: Iterable[str] = ()) -> list[Path]:
+    """Every secret file in the workspace, for a program that reads the whole workspace by
+    itself (a language server imports the project and quotes what it read) to be shown none
+    of them: by name or the user's `globs`, and by content among the files it parses (names
+    ending in one of `parsed`, `.py`, `.json`: the others it never quotes, and looking into
+    every file of a large repository would hold its start up). Links are not followed (a
+    link to a secret file inside the workspace leads to the hidden file); `.git`,
+    `node_modules` and virtualenvs are not walked: the user's secrets are not installed
+    packages."""
+    base = Path(os.path.realpath(root))
+    rules = tuple(g for g in globs if g.strip())
+    suffixes = tuple(s.lower() for s in parsed)
     found: list[Path] = []
     seen = 0
-    for folder, dirs, files in os.walk(rule.root):
-        dirs[:] = sorted(
-            d
-            for d in dirs
-            if d not in _NOT_WALKED and not os.path.isfile(os.path.join(folder, d, "pyvenv.cfg"))
-        )
+    for folder, dirs, files in os.walk(base):
+        dirs[:] = sorted(d for d in dirs if d not in _NOT_WALKED and not _a_venv(folder, d))
         for name in sorted(files):
             seen += 1
             if seen > WALK_FILES:
                 return found
             full = Path(folder, name)
-            if os.path.islink(full):
-                continue
-            if rule.reason(full.relative_to(rule.root).as_posix()) is not None:
+            posix = PurePosixPath(full.relative_to(base).as_posix())
+            if _named(posix, rules) or (
+                not os.path.islink(full)
+                and (name.lower() in _TOKEN_FILES or name.lower().endswith(suffixes))
+                and _looked_into(posix, base)
+            ):
                 found.append(full)
     return found
+
+
+def _a_venv(folder: str, name: str) -> bool:
+    return os.path.isfile(os.path.join(folder, name, "pyvenv.cfg"))
