@@ -294,8 +294,10 @@ def test_children_share_what_the_turns_cost_limit_leaves(
     assert done.returncode == 4 and result["status"] == "limit", done.stdout
     assert [s["status"] for s in result["subagents"]] == ["limit", "limit"]
     children = [r for r in fake_api.chat_requests if first_user(r).startswith("BRIEF-")]
-    # a child that asked again before the other's answer spent the money was stopped mid-way
-    assert len([r for r in children if r.answered and not r.disconnected]) == 2
+    # each child's first (costly) answer was sent: the cost above 1 USD is both of them; the
+    # stream that crossed the limit may be dropped right after its usage, which is no matter
+    firsts = [next(r for r in children if first_user(r).startswith(f"BRIEF-{n}")) for n in (1, 2)]
+    assert all(r.answered for r in firsts)
     assert len(fake_api.chat_requests) == len(children) + 1 and result["cost_usd"] > 1
 
 
