@@ -60,3 +60,22 @@ def test_every_caller_writes_the_same_shape() -> None:
     conflict = undo_conflict_diff("m.py", before, after)
     assert conflict.splitlines()[2:] == expected.splitlines()[2:]
     assert conflict.startswith("--- a/m.py (as v4code wrote it)\n+++ b/m.py (now)\n")
+
+
+def test_a_line_guard_breaks_a_leading_double_colon_however_the_writes_fall() -> None:
+    import io
+
+    from v4code.workflow_commands import BREAK, LineGuard
+
+    text = "ok\n::add-mask::x\n  ::error::y\n:\n: not\nmid :: line\n::"
+    for size in (1, 2, 3, len(text)):
+        inner = io.StringIO()
+        guard = LineGuard(inner)  # type: ignore[arg-type]
+        for i in range(0, len(text), size):
+            guard.write(text[i : i + size])
+        guard.flush()
+        shown = inner.getvalue()
+        assert shown == (
+            f"ok\n{BREAK}add-mask::x\n  {BREAK}error::y\n:\n: not\nmid :: line\n{BREAK}"
+        )
+        assert not [line for line in shown.splitlines() if line.lstrip().startswith("::")]

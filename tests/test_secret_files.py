@@ -356,3 +356,21 @@ def test_a_diff_adding_a_key_is_recognised() -> None:
     diff = f"@@ -0,0 +1,3 @@\n+-----BEGIN OPENSSH PRIVATE KEY-----\n+{body}\n+-----END\n"
     assert secret_in_text(diff) == "an OpenSSH private key"
     assert secret_in_text("@@ -1 +1 @@\n-x = 1\n+x = 2\n") is None
+
+
+def test_secret_paths_finds_what_a_server_would_read(tmp_path: Path) -> None:
+    from v4code.safety.secret_files import secret_paths
+
+    key = "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAx4N0tAbCdEfGhIjKlMnOp\n"
+    (tmp_path / ".env").write_text("A=1\n")
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "keys.py").write_text(f'KEY = """{key}"""\n')
+    (tmp_path / "app" / "notes.txt").write_text(key)  # not parsed: looked at by name only
+    (tmp_path / "app" / "local.py").write_text("X = 1\n")
+    (tmp_path / "link.py").symlink_to(tmp_path / "app" / "keys.py")
+    (tmp_path / ".venv").mkdir()
+    (tmp_path / ".venv" / "pyvenv.cfg").write_text("home = /usr\n")
+    (tmp_path / ".venv" / ".env").write_text("B=2\n")
+    found = secret_paths(tmp_path, ["app/local.py"], (".py",))
+    names = sorted(p.relative_to(tmp_path.resolve()).as_posix() for p in found)
+    assert names == [".env", "app/keys.py", "app/local.py"]

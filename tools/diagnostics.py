@@ -44,4 +44,7 @@ def diagnostics(ctx: ToolContext, path: str | None = None) -> ToolOutput:
     lines = list(source.diagnostics(target, ctx.cancel))
     if not lines:
         return ToolOutput("No errors.", data={"errors": 0})
-    return ToolOutput("\n".join(lines), data={"errors": len(lines)})
+    count = len(lines)
+    if lines[-1].startswith("... and "):  # a long list, cut: the last line counts the rest
+        count += int(lines[-1].split()[2]) - 1
+    return ToolOutput("\n".join(lines), data={"errors": count})

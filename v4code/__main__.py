@@ -1,7 +1,8 @@
 """`python -m v4code` and the `v4code` script: the same command line.
 
 The secret variables leave the original environment block first (safety.key_handoff), before
-anything else is imported, so no program v4code starts can read them from /proc.
+anything else is imported, so no program v4code starts can read them from /proc. Under
+GitHub Actions, what it prints can then never be read as a workflow command (workflow_commands).
 """
 
 
@@ -9,6 +10,9 @@ def main() -> None:
     from v4code.safety.key_handoff import hand_over
 
     hand_over()
+    from v4code.workflow_commands import guard_streams
+
+    guard_streams()
     from v4code.cli import main as cli
 
     cli()

@@ -285,6 +285,7 @@ def _language_servers(agent: Agent) -> LanguageServers | None:
             sandbox=settings.sandbox,
             timeout=settings.diagnostics_timeout,
             allow_read=tuple(settings.sandbox_allow_read),
+            secret_files=tuple(settings.secret_files),
         ),
     )
     observer = DiagnosticsObserver(servers)

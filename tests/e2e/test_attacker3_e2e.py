@@ -147,3 +147,42 @@ def test_a_git_config_holding_a_credential_is_a_secret_file(
     seen = cli_harness.seen_by_model(fake_api)
     assert GIT_PASSWORD not in seen and HEADER not in seen
     assert GIT_PASSWORD not in cli_harness.session_logs()
+
+
+def test_an_attached_link_to_a_secret_file_stays_out_of_the_log(
+    workspace: Path, fake_api: FakeDeepSeek
+) -> None:
+    """The attachment named as the editor named it: a link to `.env`, or a path through
+    `..` to a file the user's glob names, is the secret file all the same."""
+    subprocess.run(["git", "commit", "-q", "--allow-empty", "-m", "start"], cwd=workspace)
+    secret = "SERVICE_TOKEN=tok-linked-0123456789abcdef"
+    private = "PRIVATE-LINKED-NOTE-0123456789"
+    home = Path(os.environ["V4CODE_HOME"])
+    (home / "config.toml").write_text('secret_files = ["private/*"]\n')
+    (workspace / ".env").write_text(secret + "\n")
+    (workspace / "settings.txt").symlink_to(".env")
+    (workspace / "private").mkdir()
+    (workspace / "private" / "notes.txt").write_text(private + "\n")
+    (workspace / "docs").mkdir()
+    fake_api.load([text("Read it.")])
+    blocks = [
+        acp.text_block("look at these"),
+        schema.EmbeddedResourceContentBlock(
+            type="resource",
+            resource=schema.TextResourceContents(
+                uri=f"file://{workspace}/settings.txt", text=secret
+            ),
+        ),
+        schema.EmbeddedResourceContentBlock(
+            type="resource",
+            resource=schema.TextResourceContents(
+                uri=f"file://{workspace}/docs/../private/notes.txt", text=private
+            ),
+        ),
+    ]
+    acp_prompt(workspace, fake_api, blocks)
+    (request,) = fake_api.chat_requests
+    user = next(m["content"] for m in request.messages if m["role"] == "user")
+    assert secret in user and private in user  # the user attached them: the model gets them
+    logs = cli_harness.session_logs()
+    assert secret not in logs and private not in logs

@@ -97,3 +97,26 @@ def test_an_approval_line_shows_bidi_controls_as_escapes(
     assert "Run echo safe" in screen
     assert raw_controls(screen) == []
     assert f"\\u{ord(control):04x}" in screen
+
+
+WORKFLOW_COMMANDS = (
+    "Done.\n::add-mask::Done\n  ::error file=setup.py,line=1::forged\n"
+    "\t::stop-commands::token\nthe end ::notice:: mid-line"
+)
+
+
+def test_under_github_actions_no_printed_line_is_a_workflow_command(
+    workspace: Path, fake_api: FakeDeepSeek
+) -> None:
+    # Streamed in small chunks, so a line's `::` arrives split across writes too.
+    fake_api.load([text(WORKFLOW_COMMANDS, chunk_size=1), text(WORKFLOW_COMMANDS)])
+    env = {"GITHUB_ACTIONS": "true"}
+    result = v4code(workspace, "run", "hi", server=fake_api, env=env)
+    assert result.returncode == 0, result.stderr
+    shown = result.stdout + result.stderr
+    assert "add-mask::Done" in shown and "forged" in shown and "mid-line" in shown
+    commands = [line for line in shown.splitlines() if line.lstrip().startswith("::")]
+    assert commands == []
+    assert "the end ::notice:: mid-line" in shown  # only a line's start is changed
+    elsewhere = v4code(workspace, "run", "hi", server=fake_api, env={"GITHUB_ACTIONS": None})
+    assert "\n::add-mask::Done\n" in elsewhere.stdout  # outside Actions, printed as it came

@@ -165,6 +165,23 @@ def test_a_copied_marker_in_someone_elses_review_is_left_alone(
     assert github.reviews[0]["body"] == f"lgtm {MARK}" and github.comments[0]["id"] == 6
 
 
+def test_a_copied_marker_is_left_alone_when_the_token_cannot_say_whose_it_is(
+    workspace: Path, fake_api: FakeDeepSeek, github: FakeGitHub
+) -> None:
+    """An app's token outside a workflow run cannot read `GET /user`: no marked review or
+    comment is taken for v4code's then, whoever wrote it (the review stacks instead)."""
+    github.login = None
+    github.reviews.append({"id": 5, "pr": 7, "body": f"lgtm {MARK}", "user": {"login": "mallory"}})
+    github.comments.append({"id": 6, "pr": 7, "path": "app.py", "line": 3, "side": "RIGHT",
+                            "body": "x <!-- v4code-finding 0123 -->", "user": {"login": "alice"}})  # fmt: skip
+    fake_api.load([tool_call("report_findings", findings=[finding("app.py", 2, "nit", "Name.")])])
+    done = review_pr(workspace, github, fake_api)
+    assert done.returncode == 0, done.stderr
+    assert not github.sent("PUT") and not github.sent("DELETE") and not github.sent("PATCH")
+    assert len(github.sent("POST", "/pulls/7/reviews")) == 1
+    assert github.reviews[0]["body"] == f"lgtm {MARK}" and github.comments[0]["id"] == 6
+
+
 def test_base_post_reviews_the_branchs_open_pull_request(
     workspace: Path, fake_api: FakeDeepSeek, github: FakeGitHub
 ) -> None:

@@ -294,8 +294,10 @@ def test_children_share_what_the_turns_cost_limit_leaves(
     assert done.returncode == 4 and result["status"] == "limit", done.stdout
     assert [s["status"] for s in result["subagents"]] == ["limit", "limit"]
     children = [r for r in fake_api.chat_requests if first_user(r).startswith("BRIEF-")]
-    # a child that asked again before the other's answer spent the money was stopped mid-way
-    assert len([r for r in children if r.answered and not r.disconnected]) == 2
+    # each child's first (costly) answer was sent: the cost above 1 USD is both of them; the
+    # stream that crossed the limit may be dropped right after its usage, which is no matter
+    firsts = [next(r for r in children if first_user(r).startswith(f"BRIEF-{n}")) for n in (1, 2)]
+    assert all(r.answered for r in firsts)
     assert len(fake_api.chat_requests) == len(children) + 1 and result["cost_usd"] > 1
 
 
@@ -363,3 +365,49 @@ def test_the_users_after_tool_hook_sees_a_childs_calls_and_turn_end_only_the_ses
     seen = [json.loads(line) for line in audit.read_text().splitlines() if line.startswith("{")]
     assert [e["tool"] for e in seen] == ["edit_file", "task"]
     assert audit.read_text().count("TURN-END") == 1
+
+
+def test_a_repositorys_agents_are_ignored_untrusted_and_as_changed_since_trust(
+    workspace: Path, fake_api: FakeDeepSeek
+) -> None:
+    root = project(workspace)
+    agents = root / ".v4code" / "agents"
+    agents.mkdir(parents=True)
+    (agents / "scout.md").write_text("---\nname: scout\ntools: write_file\n---\nEVIL-ROLE\n")
+    fake_api.load([tool_call("task", brief="BRIEF-EVIL: go.", agent="scout"), text("ok")])
+    run_json(root, fake_api, "Scout.")
+    assert not [r for r in fake_api.chat_requests if first_user(r).startswith("BRIEF-EVIL")]
+    assert "There is no agent named" in json.dumps(fake_api.chat_requests[-1].messages)
+    (agents / "scout.md").write_text("---\nname: scout\n---\nSCOUT-ROLE\n")
+    assert v4code(root, "trust", server=fake_api).returncode == 0
+    (agents / "scout.md").write_text("---\nname: scout\ntools: write_file\n---\nEVIL-ROLE\n")
+    fake_api.load([tool_call("task", brief="BRIEF-EVIL2: go.", agent="scout"), text("ok")])
+    run_json(root, fake_api, "Scout.")
+    assert all("EVIL-ROLE" not in json.dumps(r.messages) for r in fake_api.chat_requests)
+
+
+def test_a_writing_agent_under_a_read_only_parent_writes_and_runs_nothing(
+    workspace: Path, fake_api: FakeDeepSeek, v4code_home: Path
+) -> None:
+    root = project(workspace)
+    (v4code_home / "agents").mkdir()
+    writer = "---\nname: writer\ntools: write_file, run_command\n---\nWRITER\n"
+    (v4code_home / "agents" / "writer.md").write_text(writer)
+    fake_api.load([tool_call("task", brief="BRIEF-RO: write.", agent="writer"), text("ok")])
+    fake_api.route(
+        "BRIEF-RO",
+        [
+            tool_calls(
+                [
+                    ("write_file", {"path": "pwned.py", "content": "x = 1\n"}),
+                    ("run_command", {"command": "touch ran.txt"}),
+                ]
+            ),
+            text("tried"),
+        ],
+    )
+    result, stderr = run_json(root, fake_api, "--permission-mode", "read-only", "Fix.")
+    assert result["status"] in ("done", "denied", "failed"), (result, stderr)
+    assert not (root / "pwned.py").exists() and not (root / "ran.txt").exists()
+    child = [r for r in fake_api.chat_requests if first_user(r).startswith("BRIEF-RO")]
+    assert "read-only" in json.dumps(child[-1].messages)  # refused as the parent's would be

@@ -67,6 +67,7 @@ class FakeGitHub:
     branches: dict[str, int] = field(default_factory=dict)  # head branch -> open pull request
     unplaceable: set[tuple[str, int]] = field(default_factory=set)  # (path, line): 422 on them
     lower_headers: bool = False  # header names in lower case, as a proxy may pass them on
+    login: str | None = "v4code-bot"  # None: GET /user refused, as for an app's token
     _next_id: int = 100
 
     def start(self) -> FakeGitHub:
@@ -143,8 +144,10 @@ class FakeGitHub:
             self.rate_limited.discard(path)
             message = "You have exceeded a secondary rate limit. Please wait a few minutes."
             return 403, {"message": message}, {"Retry-After": "1"}
+        if method == "GET" and path == "/user" and self.login is None:
+            return 403, {"message": "Resource not accessible by integration"}, {}
         if method == "GET" and path == "/user":
-            return 200, {"login": "v4code-bot"}, {}
+            return 200, {"login": self.login}, {}
         prefix = f"/repos/{self.repo}"
         if not path.startswith(prefix + "/"):
             return 404, {"message": "Not Found"}, {}
@@ -234,12 +237,12 @@ class FakeGitHub:
                     {},
                 )
         review = {"id": self._id(), "pr": int(n), "body": body.get("body", ""),
-                  "state": "COMMENTED", "user": {"login": "v4code-bot"}}  # fmt: skip
+                  "state": "COMMENTED", "user": {"login": self.login or "app[bot]"}}  # fmt: skip
         self.reviews.append(review)
         for c in body.get("comments", []):
             self.comments.append({"id": self._id(), "pr": int(n), "pull_request_review_id": review["id"],
                                   "path": c["path"], "line": c["line"], "side": c.get("side", "RIGHT"),
-                                  "body": c["body"], "user": {"login": "v4code-bot"}})  # fmt: skip
+                                  "body": c["body"], "user": {"login": self.login or "app[bot]"}})  # fmt: skip
         return 200, review, {}
 
     def _update_review(

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from v4code.errors import ToolError, V4codeError
 from v4code.lsp.servers import LANGUAGES, Language, language_of, server_argv
 from v4code.textio import one_line
-from v4code.workspace import resolve_in_workspace
+from v4code.workspace import relative_to_root, resolve_in_workspace
 
 if TYPE_CHECKING:
     import cattrs
@@ -50,6 +50,12 @@ def _converter() -> cattrs.Converter:
 PUSH_QUIET = 0.2
 """Seconds a server that only pushes diagnostics may follow a publication for the synced
 text with another before the last is taken (pyright's first speaks of the text before)."""
+MAX_ERRORS = 100
+"""Errors one answer lists at most (a file's, an edit's); the rest are counted."""
+MAX_MESSAGE = 500
+"""Characters of one error's message kept: a server's text is the repository's to shape."""
+
+
 WARM_WAIT = 60.0
 """How long a warm-up waits for a starting server before it gives up showing it a file."""
 MAX_WARM_BYTES = 1_000_000
@@ -64,6 +70,7 @@ class ServerSettings:
     sandbox: bool = True
     timeout: float = 3.0
     allow_read: tuple[str, ...] = ()
+    secret_files: tuple[str, ...] = ()  # the user's globs: files the server is not shown
 
 
 @dataclass
@@ -71,8 +78,9 @@ class Checked:
     """What checking one edit batch found: new errors (`calc.py:12: ...`) and what kept
     the check from being complete (`basedpyright did not answer within 3 s`)."""
 
-    errors: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # at most MAX_ERRORS
     notes: list[str] = field(default_factory=list)
+    more: int = 0  # new errors left out of `errors`
     checked: bool = False  # a server looked at at least one of the files
 
 
@@ -140,6 +148,7 @@ class LanguageServers:
 
     def _start(self, language: Language, slot: _Slot) -> LspClient | None:
         from v4code.safety.process import command_env
+        from v4code.safety.programs import outside_path
 
         configured = self.settings.commands.get(language.name, ())
         argv = server_argv(language, configured, self.root)
@@ -152,7 +161,7 @@ class LanguageServers:
         from v4code.lsp.client import LspClient  # the protocol's types: only for a server
 
         try:
-            return LspClient(wrapped, self.root, command_env())
+            return LspClient(wrapped, self.root, command_env(PATH=outside_path(self.root)))
         except OSError as exc:
             self._turn_off(slot, f"The {language.label} language server did not start: {exc}.")
             return None
@@ -165,10 +174,16 @@ class LanguageServers:
 
             return isolated(argv)
         from v4code.safety.sandbox import SandboxUnavailable, sandboxed
+        from v4code.safety.secret_files import secret_paths
 
+        # The server quotes what it reads (a secret's value in a type error): it reads no
+        # secret file, each one empty in its view.
+        parsed = (".json", *(suffix for lang in LANGUAGES for suffix in lang.suffixes))
+        hidden = secret_paths(self.root, self.settings.secret_files, parsed)
+        allow = self.settings.allow_read
         try:
             return slot.stack.enter_context(
-                sandboxed(argv, self.root, allow_read=self.settings.allow_read, read_only=True)
+                sandboxed(argv, self.root, allow_read=allow, read_only=True, hide=hidden)
             )
         except SandboxUnavailable:
             for other in self._slots.values():
@@ -224,6 +239,8 @@ class LanguageServers:
             found.checked = True
             first = self._first.setdefault(path, Counter(d.message for d in base))
             found.errors += new_errors(path, base, now, first)
+        found.more = max(0, len(found.errors) - MAX_ERRORS)
+        found.errors = found.errors[:MAX_ERRORS]
         found.notes = list(dict.fromkeys(found.notes))
         for name, ok in answered.items():
             self._count_late(name, ok)
@@ -296,7 +313,7 @@ class LanguageServers:
             found = _errors(client, path, text, language, deadline)
         if found is None:
             raise ToolError(self._late(language, client) + ".")
-        return [_line(rel, d) for d in found]
+        return _capped([_line(rel, d) for d in found])
 
     def references(self, path: Path, line: int, name: str) -> list[tuple[str, int]] | None:
         """Where the symbol `name` defined at `line` (1-based) of `path` is used, as the
@@ -364,13 +381,25 @@ class LanguageServers:
             return None
         try:
             location = item["location"]
-            where = Path(lsp_uri_path(location["uri"])).relative_to(self.root)
+            where = self._inside(location["uri"])
             line = int(location["range"]["start"]["line"]) + 1
             kind = _SYMBOL_KINDS.get(int(item["kind"]), "variable")
         except (KeyError, TypeError, ValueError):  # no range (a lazy WorkspaceSymbol), or junk
             return None
         container = item.get("containerName")
-        return where.as_posix(), line, kind, container if isinstance(container, str) else ""
+        if where is None:
+            return None
+        return where, line, kind, container if isinstance(container, str) else ""
+
+    def _inside(self, uri: str) -> str | None:
+        """The workspace path a server's location names (`..` and links resolved, as every
+        tool's path is), or None outside it: what v4code then reads there is the
+        workspace's, whatever the server (the repository's own tsserver, say) answers."""
+        try:
+            real = resolve_in_workspace(self.root, lsp_uri_path(uri))
+        except V4codeError:
+            return None
+        return relative_to_root(self.root, real)
 
     def _places(self, locations: list[object]) -> list[tuple[str, int]]:
         """(workspace-relative path, 1-based line) of each location inside the workspace,
@@ -381,10 +410,11 @@ class LanguageServers:
         for item in locations:
             try:
                 found = _converter().structure(item, lsp.Location)
-                where = Path(lsp_uri_path(found.uri)).relative_to(self.root)
+                where = self._inside(found.uri)
             except Exception:  # noqa: BLE001 - a location that is not one is skipped
                 continue
-            out.add((where.as_posix(), found.range.start.line + 1))
+            if where is not None:
+                out.add((where, found.range.start.line + 1))
         return sorted(out)
 
     def _known_errors(self) -> list[str]:
@@ -398,7 +428,7 @@ class LanguageServers:
                 found = client.current(path, text) or []
                 rel = path.relative_to(self.root).as_posix()
                 lines += [_line(rel, d) for d in found if _is_error(d)]
-        return lines
+        return _capped(lines)
 
 
 _SYMBOL_KINDS: dict[int, str] = {
@@ -476,7 +506,18 @@ def _errors(
 
 
 def _line(path: str, diagnostic: lsp.Diagnostic) -> str:
-    return f"{path}:{diagnostic.range.start.line + 1}: {one_line(diagnostic.message)}"
+    """`calc.py:12: message`, on one line and bounded, however the server wrote it."""
+    message = diagnostic.message
+    if len(message) > MAX_MESSAGE:
+        message = message[:MAX_MESSAGE] + "…"
+    return f"{path}:{diagnostic.range.start.line + 1}: {one_line(message)}"
+
+
+def _capped(lines: list[str]) -> list[str]:
+    """At most MAX_ERRORS lines, and one saying how many more there were."""
+    if len(lines) <= MAX_ERRORS:
+        return lines
+    return [*lines[:MAX_ERRORS], f"... and {len(lines) - MAX_ERRORS} more"]
 
 
 def new_errors(

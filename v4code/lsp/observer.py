@@ -47,7 +47,7 @@ class DiagnosticsObserver:
         if not checked.checked and not checked.notes:
             return output
         shown = checked.errors[:MAX_SHOWN]
-        more = len(checked.errors) - len(shown)
+        more = len(checked.errors) - len(shown) + checked.more
         lines = []
         if shown:
             lines += ["New errors after this edit:", *shown]

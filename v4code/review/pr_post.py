@@ -91,9 +91,10 @@ def whoami(gh: GitHub) -> str | None:
 
 
 def _mine(item: dict[str, Any], me: str | None) -> bool:
-    """Written by the token's user (anyone may copy a marker into a review of their own)."""
+    """Written by the token's user (anyone may copy a marker into a review of their own).
+    Without a known login nothing is: a new review stacks rather than touch another's."""
     user = item.get("user")
-    return me is None or (isinstance(user, dict) and user.get("login") == me)
+    return me is not None and isinstance(user, dict) and user.get("login") == me
 
 
 def sync_review(
@@ -104,7 +105,7 @@ def sync_review(
     me: str | None = None,
 ) -> Synced:
     """Bring v4code's review of `pr` in line with `result`; nothing stacks. `me`: the login
-    v4code posts as; only its own marked review and comments are touched."""
+    v4code posts as; only its own marked review and comments are touched (none when None)."""
     inline = [f for f in result.findings if f.line in commentable.get(f.path, set())]
     done = Synced(in_body=[f for f in result.findings if f not in inline])
     ours = _our_review(gh, pr, me)

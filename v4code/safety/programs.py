@@ -33,6 +33,7 @@ __all__ = [
     "WORKSPACES_ENV",
     "find_program",
     "inside_workspace",
+    "outside_path",
     "take_notices",
     "workspaces_env",
 ]
@@ -152,6 +153,21 @@ def find_program(name: str, workspace: Path | None) -> str | None:
             _said.add(name)
             _notices.append(f"{Path(name).name} found only at {skipped}: not used")
     return found
+
+
+def outside_path(workspace: Path | None) -> str:
+    """PATH without its relative or empty entries and the folders inside a workspace, for a
+    program v4code starts that looks up others itself (a language server's `#!/usr/bin/env
+    node`, gopls's `go`): a `node` the repository ships in an activated `.venv/bin` would be
+    it, unasked."""
+    with _lock:
+        bases = _remember(workspace)
+    kept = [
+        entry
+        for entry in os.environ.get("PATH", os.defpath).split(os.pathsep)
+        if entry and os.path.isabs(entry) and _within(Path(entry), bases) is None
+    ]
+    return os.pathsep.join(kept)
 
 
 def take_notices() -> list[str]:

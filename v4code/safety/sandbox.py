@@ -115,7 +115,7 @@ def _shell(name: str, root: Path) -> str:
 
 @dataclass(frozen=True)
 class _Mount:
-    op: str  # a bwrap option: --tmpfs, --bind, --ro-bind; or --socket (to hide)
+    op: str  # a bwrap option: --tmpfs, --bind, --ro-bind; or --socket, --hide (/dev/null)
     path: Path
 
 
@@ -194,6 +194,28 @@ def _masks() -> list[Path]:
         if mask not in seen and mask != Path("/"):
             seen.append(mask)
     return seen
+
+
+OUTSIDE_SYSTEM = ("/home", "/root", "/srv", "/mnt", "/media", "/opt", "/var")
+"""Where a machine keeps people's and services' files, not its system: masked too for a
+program that only reads (a language server), whose reads need no person's yes, so a
+repository's server config (`extraPaths` to a web app's settings under /srv) reads none of
+them for the model. Its own program and toolchain stay visible."""
+
+
+def _outside_system(argv0: str) -> tuple[list[Path], list[Path]]:
+    """(the folders to mask for a read-only program, its own installation to show)."""
+    masks = []
+    for name in OUTSIDE_SYSTEM:
+        with contextlib.suppress(OSError):
+            if os.path.isdir(name) and _real(name) != Path("/"):
+                masks.append(_real(name))
+    shown: list[Path] = []
+    if os.path.isabs(argv0):
+        with contextlib.suppress(OSError):
+            folder = _real(argv0).parent
+            shown += [folder, _prefix(folder)]
+    return masks, shown
 
 
 def _prefix(directory: Path) -> Path:
@@ -341,9 +363,14 @@ def _mounts(
     allow_read: Iterable[str],
     hide_sockets: bool = True,
     read_only: bool = False,
+    hide: Iterable[Path] = (),
 ) -> tuple[list[_Mount], Path]:
     """The mounts on top of the read-only system, and the v4code home to make read-only."""
     masks = _masks()
+    program: list[Path] = []
+    if read_only:
+        extra, program = _outside_system(command_text.split(" ", 1)[0])
+        masks += [m for m in extra if m not in masks]
     v4home = _v4code_home()
 
     def hidden(path: Path) -> bool:
@@ -357,7 +384,7 @@ def _mounts(
     # must not make `~` readable); what the user lists is bound as asked.
     found = [
         p
-        for p in (*_toolchain(root, command_text), *_git_dirs(root))
+        for p in (*_toolchain(root, command_text), *program, *_git_dirs(root))
         if not any(_under(m, p) for m in masks)
     ]
     for path in [*found, *_reals(allow_read)]:
@@ -372,6 +399,7 @@ def _mounts(
     for protected in (".git", ".v4code"):
         if os.path.lexists(root / protected):
             mounts.append(_Mount("--ro-bind", root / protected))
+    mounts += [_Mount("--hide", p) for p in map(Path, hide) if _under(p, root) and p != root]
     shown = [root, *readable]
     for sock in _host_sockets() if hide_sockets else []:  # none stays reachable
         if not hidden(sock) or any(_under(sock, p) for p in shown):
@@ -495,10 +523,12 @@ def bwrap_argv(
     cgroup: Path | None = None,
     hide_sockets: bool = True,
     read_only: bool = False,
+    hide: Iterable[Path] = (),
 ) -> list[str]:
     """The command line that runs `argv` in the sandbox, with `root` the one writable place
     (`read_only`: not even that; a language server reads the project and writes only its
-    caches, which land in the private /tmp and the empty home)."""
+    caches, which land in the private /tmp and the empty home). Each file of `hide` inside
+    the workspace reads as empty (a language server is shown no secret file)."""
     root = _real(root)
     if root == Path("/"):
         raise SandboxUnavailable(
@@ -521,11 +551,11 @@ def bwrap_argv(
         if os.path.lexists(f"/proc/{name}"):
             wrapped += ["--ro-bind", f"/proc/{name}", f"/proc/{name}"]
     with _reals_shared():
-        mounts, v4home = _mounts(root, " ".join(argv), allow_read, hide_sockets, read_only)
+        mounts, v4home = _mounts(root, " ".join(argv), allow_read, hide_sockets, read_only, hide)
     for mount in mounts:
         if mount.op == "--tmpfs":
             wrapped += ["--tmpfs", str(mount.path)]
-        elif mount.op == "--socket":  # /dev/null over it: connecting is refused
+        elif mount.op in ("--socket", "--hide"):  # /dev/null over it: refused, or empty
             wrapped += ["--ro-bind", "/dev/null", str(mount.path)]
         else:
             wrapped += [mount.op, str(mount.path), str(mount.path)]
@@ -663,6 +693,7 @@ def sandboxed(
     allow_read: Iterable[str] = (),
     network: bool = False,
     read_only: bool = False,
+    hide: Iterable[Path] = (),
 ) -> Iterator[list[str]]:
     """Yield `argv` wrapped in the sandbox; run it inside the `with` block.
 
@@ -688,6 +719,7 @@ def sandboxed(
         allow_read=allow_read,
         cgroup=cgroup,
         read_only=read_only,
+        hide=hide,
     )
     if cgroup is not None:
         enter = f'echo $$ > {shlex.quote(str(cgroup / "cgroup.procs"))} && exec "$@"'

@@ -28,7 +28,7 @@ from pathlib import Path, PurePosixPath
 
 from v4code.globs import glob_matches
 
-__all__ = ["PLACEHOLDER", "SecretFiles", "secret_in_text", "secret_reason"]
+__all__ = ["PLACEHOLDER", "SecretFiles", "secret_in_text", "secret_paths", "secret_reason"]
 
 PLACEHOLDER = "[content of a secret file withheld from the session log]"
 
@@ -331,3 +331,43 @@ class SecretFiles:
             + ". Secret files are read only with your approval, and their content is kept "
             "out of the session log"
         )
+
+
+_NOT_WALKED = frozenset({".git", "node_modules", "__pycache__"})
+WALK_FILES = 200_000
+"""Files `secret_paths` looks at, at most (a repository's own secrets are near its top)."""
+
+
+def secret_paths(root: Path, globs: Iterable[str] = (), parsed: Iterable[str] = ()) -> list[Path]:
+    """Every secret file in the workspace, for a program that reads the whole workspace by
+    itself (a language server imports the project and quotes what it read) to be shown none
+    of them: by name or the user's `globs`, and by content among the files it parses (names
+    ending in one of `parsed`, `.py`, `.json`: the others it never quotes, and looking into
+    every file of a large repository would hold its start up). Links are not followed (a
+    link to a secret file inside the workspace leads to the hidden file); `.git`,
+    `node_modules` and virtualenvs are not walked: the user's secrets are not installed
+    packages."""
+    base = Path(os.path.realpath(root))
+    rules = tuple(g for g in globs if g.strip())
+    suffixes = tuple(s.lower() for s in parsed)
+    found: list[Path] = []
+    seen = 0
+    for folder, dirs, files in os.walk(base):
+        dirs[:] = sorted(d for d in dirs if d not in _NOT_WALKED and not _a_venv(folder, d))
+        for name in sorted(files):
+            seen += 1
+            if seen > WALK_FILES:
+                return found
+            full = Path(folder, name)
+            posix = PurePosixPath(full.relative_to(base).as_posix())
+            if _named(posix, rules) or (
+                not os.path.islink(full)
+                and (name.lower() in _TOKEN_FILES or name.lower().endswith(suffixes))
+                and _looked_into(posix, base)
+            ):
+                found.append(full)
+    return found
+
+
+def _a_venv(folder: str, name: str) -> bool:
+    return os.path.isfile(os.path.join(folder, name, "pyvenv.cfg"))

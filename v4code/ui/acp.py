@@ -468,19 +468,21 @@ class V4codeAgent:
         self.sessions.clear()
 
 
-def _attached_name(uri: str, root: Path | None) -> str:
-    """An attachment's path from the workspace root (its `file://` path), else its last part:
-    what the secret-file rules and the user's globs are matched against."""
+def _attached_secret(uri: str, body: str, globs: tuple[str, ...], root: Path | None) -> bool:
+    """Whether an attachment is a secret file: its text, or its `file://` path as the
+    secret-file rule checks any tool's path (`..` and links resolved, so `settings.txt`
+    linked to `.env` is one), else the last part of its address."""
     import urllib.parse
 
+    from v4code.safety.secret_files import SecretFiles, secret_in_text, secret_reason
+
+    if secret_in_text(body):
+        return True
     parts = urllib.parse.urlsplit(uri)
     path = urllib.parse.unquote(parts.path) if parts.scheme == "file" else ""
     if path and root is not None:
-        try:
-            return Path(path).relative_to(root).as_posix()
-        except ValueError:
-            pass
-    return uri.rsplit("/", 1)[-1]
+        return SecretFiles(root, globs).check(path) is not None
+    return secret_reason(uri.rsplit("/", 1)[-1], globs=globs) is not None
 
 
 def prompt_text(
@@ -494,7 +496,6 @@ def prompt_text(
     repository's text: framed as an `@` mention's, so it cannot end its block, and one that
     is a secret file (by name, content or the user's `globs`) goes into `secret`, for the
     session log to leave out (the person attached it: the model gets it)."""
-    from v4code.safety.secret_files import secret_in_text, secret_reason
     from v4code.ui.completion import file_block
 
     parts: list[str] = []
@@ -505,8 +506,7 @@ def prompt_text(
         elif kind == "resource" and hasattr(block.resource, "text"):
             uri, body = str(block.resource.uri), str(block.resource.text)
             parts.append(file_block("uri", uri, body))
-            name = _attached_name(uri, root)
-            if secret is not None and (secret_reason(name, globs=globs) or secret_in_text(body)):
+            if secret is not None and _attached_secret(uri, body, globs, root):
                 secret.append(parts[-1].strip())
         elif kind == "resource_link":
             parts.append(f"\n(see {one_line(str(block.uri))})")
