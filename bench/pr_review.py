@@ -1,8 +1,8 @@
 """Time, cost and requests of `v4code review --pr` on a real range, against the test servers.
 
 The pull request is the last N commits (default 20) of a public repository, as one diff: a
-clone of it is made in a temp folder (`--repo`: a path or URL git can clone; by default the
-mirror of psf/requests), and the GitHub test server (tests/fake_github) serves that diff as
+clone of it is made in a temp folder (`--repo`: a path or URL git can clone; by default
+psf/requests from GitHub; pass a local clone to run offline), and the GitHub test server (tests/fake_github) serves that diff as
 pull request 7, file by file as GitHub's `pulls/N/files` does (a file without a text patch is
 served through the contents API from both commits). The DeepSeek test server answers every
 review request with the same findings on lines the range changed, so the review posts inline
@@ -37,7 +37,7 @@ import _common  # noqa: F401  (puts tests/ on sys.path)
 from fake_api import FakeDeepSeek, tool_call
 from fake_github import FakeGitHub, PullFile
 
-MIRROR = "/work/.mirror/psf+requests/repo"
+PUBLIC = "https://github.com/psf/requests"
 HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,\d+)? @@")
 
 
@@ -105,7 +105,11 @@ def review(env: dict[str, str], *extra: str) -> tuple[float, dict[str, Any], str
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--repo", default=MIRROR, help="a repository git can clone")
+    parser.add_argument(
+        "--repo",
+        default=PUBLIC,
+        help="a repository git can clone: a path or URL (default psf/requests)",
+    )
     parser.add_argument("-n", "--commits", type=int, default=20)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="v4code-bench-pr-") as tmp:
