@@ -15,6 +15,7 @@ import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from fake_api import FakeDeepSeek
 
@@ -159,3 +160,20 @@ def run_and_apply(root: Path, server: FakeDeepSeek, manifest: Path, out: Path, i
     assert batch.returncode == 0, batch.stderr
     applied = v4code(root, "batch", "apply", str(out), "--into", into, server=server)
     assert applied.returncode == 0, applied.stderr
+
+
+def run_diagnosed(
+    root: Path,
+    server: FakeDeepSeek,
+    *args: str,
+    sandbox: bool = False,
+    timeout: float = 240,
+) -> list[dict[str, Any]]:
+    """`v4code run --output jsonl ARGS` with the user's own diagnostics setting (conftest turns
+    language servers off for the rest of the suite); exit 0 checked, the events returned."""
+    done = v4code(
+        root, "run", "--output", "jsonl", *args, server=server, sandbox=sandbox,
+        env={"V4CODE_DIAGNOSTICS": None}, timeout=timeout,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return [json.loads(line) for line in done.stdout.splitlines() if line.strip()]

@@ -41,21 +41,9 @@ def _config(home: Path, **settings: Any) -> None:
 
 
 def _run(workspace: Path, server: FakeDeepSeek, *, sandbox: bool = False) -> list[dict[str, Any]]:
-    done = cli_harness.v4code(
-        workspace,
-        "run",
-        "--output",
-        "jsonl",
-        "--permission-mode",
-        "full-auto",
-        "fix it",
-        server=server,
-        sandbox=sandbox,
-        env={"V4CODE_DIAGNOSTICS": None},  # the user's config says (conftest turns it off)
-        timeout=240,
+    return cli_harness.run_diagnosed(
+        workspace, server, "--permission-mode", "full-auto", "fix it", sandbox=sandbox
     )
-    assert done.returncode == 0, done.stderr
-    return [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
 
 
 def _results(server: FakeDeepSeek) -> list[str]:

@@ -4,7 +4,6 @@ where it is not (nothing here installs a toolchain)."""
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -79,21 +78,9 @@ def _missing(case: Case) -> str | None:
 
 def _run(workspace: Path, server: FakeDeepSeek, case: Case) -> list[dict[str, Any]]:
     sandbox = shutil.which("bwrap") is not None and sandbox_problem(workspace) is None
-    done = cli_harness.v4code(
-        workspace,
-        "run",
-        "--output",
-        "jsonl",
-        "--permission-mode",
-        "full-auto",
-        "fix it",
-        server=server,
-        sandbox=sandbox,
-        env={"V4CODE_DIAGNOSTICS": None},  # the user's config says (conftest turns it off)
-        timeout=300,
+    return cli_harness.run_diagnosed(
+        workspace, server, "--permission-mode", "full-auto", "fix it", sandbox=sandbox, timeout=300
     )
-    assert done.returncode == 0, done.stderr
-    return [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.language for c in CASES])
