@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from v4code.errors import ExitCode, V4codeError
+from v4code.errors import ConfigError, ExitCode, V4codeError
 from v4code.textio import counted
 
 if TYPE_CHECKING:
@@ -58,8 +58,6 @@ Report = Callable[["ReviewResult"], int]
 def repository(given: str | None) -> str:
     """owner/name: --repo, else GITHUB_REPOSITORY (set in every workflow run), else the
     `origin` remote of the repository v4code runs in."""
-    from v4code.errors import ConfigError
-
     repo = given or os.environ.get("GITHUB_REPOSITORY") or _origin() or ""
     parts = repo.split("/")
     if len(parts) != 2 or not all(parts):
@@ -87,7 +85,6 @@ def pr_of_branch(root: Path, given_repo: str | None) -> int:
     """The open pull request whose head is the checked-out branch (`--base REF --post`)."""
     import urllib.parse
 
-    from v4code.errors import ConfigError
     from v4code.forge.github import GitHub
     from v4code.repo.git import run_text
 
@@ -122,7 +119,7 @@ def review_pr(request: ReviewRequest, say: Say, report: Report) -> int:
             pr, target = _fetch(gh, repository(request.repo), request.pr, settings)
         except V4codeError as exc:
             say(f"v4code review: {exc.message}", err=True)
-            return ExitCode.USAGE if _is_usage(exc) else ExitCode.BACKEND
+            return ExitCode.USAGE if isinstance(exc, ConfigError) else ExitCode.BACKEND
         result = _review(layers.project, settings, target, request, say)
         if result is None:
             return 0 if not request.fail_closed else ExitCode.BACKEND
@@ -130,12 +127,6 @@ def review_pr(request: ReviewRequest, say: Say, report: Report) -> int:
         if request.no_post:
             return code
         return _publish(gh, pr, target, result, say) or code
-
-
-def _is_usage(exc: V4codeError) -> bool:
-    from v4code.errors import ConfigError
-
-    return isinstance(exc, ConfigError)
 
 
 def _settings(root: Path, request: ReviewRequest, say: Say, layers: SessionLayers) -> Settings:

@@ -87,8 +87,9 @@ def _section(gh: GitHub, pr: PullRequest, entry: dict[str, Any]) -> str:
     GitHub lists it as it is (the caller keeps the real name)."""
     from v4code.textio import one_line
 
-    path = one_line(str(entry["filename"]))
-    old = one_line(str(entry.get("previous_filename") or entry["filename"]))
+    real = str(entry["filename"])
+    real_old = str(entry.get("previous_filename") or real)
+    path, old = one_line(real), one_line(real_old)
     status = str(entry.get("status", "modified"))
     a = "/dev/null" if status == "added" else f"a/{old}"
     b = "/dev/null" if status == "removed" else f"b/{path}"
@@ -99,10 +100,6 @@ def _section(gh: GitHub, pr: PullRequest, entry: dict[str, Any]) -> str:
         return f"{head}--- {a}\n+++ {b}\n{body}" if body else head
     from v4code.diffs import unified_diff
 
-    real, real_old = (
-        str(entry["filename"]),
-        str(entry.get("previous_filename") or entry["filename"]),
-    )
     before = None if status == "added" else _contents(gh, pr.repo, real_old, pr.base_sha)
     after = None if status == "removed" else _contents(gh, pr.repo, real, pr.head_sha)
     if before == after:

@@ -110,9 +110,9 @@ def hand_over(args: Sequence[str] | None = None) -> None:
     names = secret_names(os.environ)
     if not names or _starts_nothing(sys.argv[1:] if args is None else args):
         return
-    payload = b"\0".join(os.fsencode(x) for name in names for x in (name, os.environ[name]))
     if _scrubbed_in_place(names):
         return
+    payload = b"\0".join(os.fsencode(x) for name in names for x in (name, os.environ[name]))
     if sys.executable and hasattr(sys, "orig_argv") and len(payload) <= _MAX_PAYLOAD:
         _exec_without(names, payload)
 

@@ -48,6 +48,7 @@ from v4code.ui.headless import ScrubbedDeltas
 
 if TYPE_CHECKING:
     from v4code.api import Session
+    from v4code.safety.secret_files import SecretFiles
 
 ALLOW_ONCE = "allow_once"
 ALLOW_ALWAYS = "allow_always"
@@ -131,6 +132,7 @@ class V4codeAgent:
         self.sessions: dict[str, Session] = {}
         self.scrubs: dict[str, Callable[[str], str]] = {}
         self.deltas: dict[str, ScrubbedDeltas] = {}
+        self.secret_rules: dict[str, SecretFiles] = {}  # one per session: it remembers names
         self.busy: set[str] = set()  # sessions with a prompt turn running
         self.pending: dict[str, dict[str, str]] = {}  # options chosen during a turn
         self.capabilities: Any = None  # what the editor offers (its fs methods)
@@ -251,12 +253,16 @@ class V4codeAgent:
         except Exception as exc:  # a V4codeError or a failed open: one line to the editor
             raise acp.RequestError.invalid_params({"message": one_line(str(exc))}) from exc
         from v4code.safety.redact import redactor
+        from v4code.safety.secret_files import SecretFiles
 
         approver.session_id = session.id
         self._share_files(session)
         self.sessions[session.id] = session
         self.scrubs[session.id] = scrub = redactor(session.settings.api_key)
         self.deltas[session.id] = ScrubbedDeltas(scrub)
+        self.secret_rules[session.id] = SecretFiles(
+            session.agent.root, session.settings.secret_files
+        )
         return session
 
     def _share_files(self, session: Session) -> None:
@@ -424,10 +430,9 @@ class V4codeAgent:
         """A call that named a secret file shows the editor a placeholder for its output, as
         the session log keeps one: an editor may keep its threads, and the file's content is
         the model's (the person allowed it), not a record's."""
-        from v4code.safety.secret_files import PLACEHOLDER, SecretFiles
+        from v4code.safety.secret_files import PLACEHOLDER
 
-        session = self.sessions[session_id]
-        rule = SecretFiles(session.agent.root, session.settings.secret_files)
+        rule = self.secret_rules[session_id]
         paths = event.summary.paths if event.summary is not None else ()
         if not any(rule.check(path) for path in paths):
             return event

@@ -86,11 +86,12 @@ def _plan(agent: Agent, arg: str) -> Answer:
 
 
 def _todo(agent: Agent) -> str:
-    marks = {"done": "[x]", "in_progress": "[>]"}
+    from v4code.planning import todo_lines
+
     items = agent.plan.items
     if not items:
         return "No todo list yet (the model keeps one with update_plan)."
-    return "\n".join(f"{marks.get(i.get('status', ''), '[ ]')} {i.get('step', '')}" for i in items)
+    return "\n".join(todo_lines(items))
 
 
 def _store(agent: Agent) -> CheckpointStore | None:
@@ -126,15 +127,6 @@ def _undo(agent: Agent) -> str:
 
 
 def _cost(agent: Agent) -> str:
-    from v4code.pricing import format_cost
-    from v4code.ui.headless import subagent_line
+    from v4code.ui.headless import cost_lines
 
-    u = agent.total_usage
-    cost = format_cost(None if agent.unpriced_model else agent.total_cost, agent.unpriced_model)
-    lines = [
-        f"this session: {u.prompt_tokens:,} tokens in ({u.cache_hit_tokens:,} cache hits, "
-        f"{u.cache_hit_share:.0%}), {u.completion_tokens:,} out "
-        f"({u.reasoning_tokens:,} thinking) · {cost}"
-    ]
-    lines += [f"  {subagent_line(child)}" for child in agent.subagents]
-    return "\n".join(lines)
+    return "\n".join(cost_lines(agent))

@@ -10,7 +10,7 @@ import json
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from v4code.errors import ExitCode
 from v4code.events import (
@@ -36,6 +36,9 @@ from v4code.safety.redact import Redactor, StreamScrubber, redactor
 from v4code.textio import counted, one_line, shown_lines
 from v4code.toolkit import generic_summary
 from v4code.types import Usage
+
+if TYPE_CHECKING:
+    from v4code.agent import Agent
 
 STATUS_EXIT = {
     "done": ExitCode.DONE,
@@ -122,6 +125,20 @@ def subagent_line(event: SubagentFinished) -> str:
     line = f"agent {event.name} {event.status}: {steps}, {event.usage.prompt_tokens:,} in, {cost}"
     line += f" — {one_line(event.reason)}" if event.reason else ""
     return line + (f" · {one_line(event.brief)[:60]}" if event.brief else "")
+
+
+def cost_lines(agent: Agent) -> list[str]:
+    """The session's tokens, cache hits and cost, then one line per finished subagent (whose
+    figures the first line includes): what the chat's and an editor's `/cost` answer."""
+    u = agent.total_usage
+    unpriced = getattr(agent, "unpriced_model", None)
+    cost = format_cost(None if unpriced else agent.total_cost, unpriced)
+    lines = [
+        f"this session: {u.prompt_tokens:,} tokens in ({u.cache_hit_tokens:,} cache hits, "
+        f"{u.cache_hit_share:.0%}), {u.completion_tokens:,} out "
+        f"({u.reasoning_tokens:,} thinking) · {cost}"
+    ]
+    return lines + [f"  {subagent_line(child)}" for child in agent.subagents]
 
 
 @dataclass

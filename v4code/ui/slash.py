@@ -216,20 +216,10 @@ def cmd_diff(chat: Chat, arg: str) -> None:
 
 
 def cmd_cost(chat: Chat, arg: str) -> None:
-    from v4code.pricing import format_cost
+    from v4code.ui.headless import cost_lines
 
-    u = chat.agent.total_usage
-    unpriced = getattr(chat.agent, "unpriced_model", None)
-    cost = format_cost(None if unpriced else chat.agent.total_cost, unpriced)
-    chat.say(
-        f"this session: {u.prompt_tokens:,} tokens in ({u.cache_hit_tokens:,} cache hits, "
-        f"{u.cache_hit_share:.0%}), {u.completion_tokens:,} out "
-        f"({u.reasoning_tokens:,} thinking) · {cost}",
-    )
-    from v4code.ui.headless import subagent_line
-
-    for child in chat.agent.subagents:  # included in the figures above
-        chat.say(f"  {subagent_line(child)}")
+    for line in cost_lines(chat.agent):
+        chat.say(line)
 
 
 def cmd_compact(chat: Chat, arg: str) -> None:
