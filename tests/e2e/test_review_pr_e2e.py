@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_harness import DEFAULT_KEY, v4code
+from cli_harness import DEFAULT_KEY, seen_by_model, v4code
 from fake_api import FakeDeepSeek, tool_call
 from fake_github import FakeGitHub, PullFile
 
@@ -294,3 +294,20 @@ def test_no_post_prints_the_review_and_writes_nothing(
     assert not github.sent("GET", "/user")  # who posts is asked only to post
     alone = v4code(workspace, "review", "--no-post")
     assert alone.returncode == 2 and "--no-post goes with --pr" in alone.stderr
+
+
+def test_the_users_secret_files_stay_out_of_a_pull_request_review(
+    workspace: Path, fake_api: FakeDeepSeek, github: FakeGitHub, v4code_home: Path
+) -> None:
+    (v4code_home / "config.toml").write_text('secret_files = ["deploy/*.cfg"]\n')
+    github.files[7] = [
+        PullFile(
+            "deploy/prod.cfg", "@@ -0,0 +1 @@\n+db_password = hunter2-PR-SECRET", status="added"
+        ),
+        PullFile("util.py", "@@ -0,0 +1,2 @@\n+def one():\n+    return 1", status="added"),
+    ]
+    fake_api.load([tool_call("report_findings", findings=[])])
+    done = review_pr(workspace, github, fake_api)
+    assert done.returncode == 0, done.stderr
+    assert "hunter2-PR-SECRET" not in seen_by_model(fake_api)
+    assert "def one()" in seen_by_model(fake_api)

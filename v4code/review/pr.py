@@ -156,7 +156,7 @@ def _fetch(gh: GitHub, repo: str, number: int, settings: Settings) -> tuple[Pull
 
     pr = fetch_pr(gh, repo, number)
     globs = tuple(g.strip() for g in settings.review_skip.split(",") if g.strip())
-    return pr, pr_target(gh, pr, globs)
+    return pr, pr_target(gh, pr, globs, settings.secret_files)
 
 
 def _review(

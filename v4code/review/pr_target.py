@@ -51,8 +51,14 @@ def fetch_pr(gh: GitHub, repo: str, number: int) -> PullRequest:
         ) from None
 
 
-def pr_target(gh: GitHub, pr: PullRequest, skip_globs: tuple[str, ...] = ()) -> PrTarget:
-    """The pull request's files as a ReviewTarget; secret-looking files never reach the model."""
+def pr_target(
+    gh: GitHub,
+    pr: PullRequest,
+    skip_globs: tuple[str, ...] = (),
+    secret_files: tuple[str, ...] = (),
+) -> PrTarget:
+    """The pull request's files as a ReviewTarget; secret-looking files (by name, content or
+    the user's `secret_files`, as a local review judges them) never reach the model."""
     from v4code.safety.secret_files import secret_in_text, secret_reason
 
     kept: list[FileDiff] = []
@@ -69,7 +75,11 @@ def pr_target(gh: GitHub, pr: PullRequest, skip_globs: tuple[str, ...] = ()) -> 
             continue
         f = files[0]
         f.path = path
-        why = "secret file" if secret_reason(path) or secret_in_text(f.text) else None
+        why = (
+            "secret file"
+            if secret_reason(path, globs=secret_files) or secret_in_text(f.text)
+            else None
+        )
         why = why or skip_reason(f, skip_globs)
         if why is None:
             kept.append(f)
