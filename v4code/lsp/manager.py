@@ -10,7 +10,6 @@ touched files have after the edit that they did not have before it.
 from __future__ import annotations
 
 import contextlib
-import functools
 import threading
 import time
 from collections import Counter
@@ -25,7 +24,6 @@ from v4code.textio import one_line
 from v4code.workspace import relative_to_root, resolve_in_workspace
 
 if TYPE_CHECKING:
-    import cattrs
     from lsprotocol import types as lsp
 
     from v4code.cancel import CancelToken
@@ -38,13 +36,6 @@ MAX_STARTS = 2
 MAX_LATE = 3
 """Edits in a row a running server may leave unanswered within the bound before it is
 turned off for the session (each such edit cost the whole bound)."""
-
-
-@functools.cache
-def _converter() -> cattrs.Converter:
-    from lsprotocol.converters import get_converter
-
-    return get_converter()
 
 
 PUSH_QUIET = 0.2
@@ -406,10 +397,12 @@ class LanguageServers:
         sorted, once each (a library's files outside it are left out)."""
         from lsprotocol import types as lsp
 
+        from v4code.lsp.client import CONVERTER  # loaded already: a server answered
+
         out = set()
         for item in locations:
             try:
-                found = _converter().structure(item, lsp.Location)
+                found = CONVERTER.structure(item, lsp.Location)
                 where = self._inside(found.uri)
             except Exception:  # noqa: BLE001 - a location that is not one is skipped
                 continue
