@@ -218,10 +218,8 @@ class LanguageServers:
             if language is None or client is None or after is None:
                 continue
             full = self.root / path
-            base = now = None
-            if client.ready(deadline):
-                base = [] if before is None else _errors(client, full, before, language, deadline)
-                now = None if base is None else _errors(client, full, after, language, deadline)
+            base = [] if before is None else _errors(client, full, before, language, deadline)
+            now = None if base is None else _errors(client, full, after, language, deadline)
             if base is None or now is None:
                 found.notes.append(self._late(language, client))
                 answered[language.name] = False
@@ -299,9 +297,7 @@ class LanguageServers:
             raise ToolError(f"No {language.name} language server runs ({why}).")
         deadline = time.monotonic() + self.settings.timeout
         text = path.read_text(encoding="utf-8", errors="replace")
-        found = None
-        if client.ready(deadline):
-            found = _errors(client, path, text, language, deadline)
+        found = _errors(client, path, text, language, deadline)
         if found is None:
             raise ToolError(self._late(language, client) + ".")
         return _capped([_line(rel, d) for d in found])
@@ -323,9 +319,7 @@ class LanguageServers:
         except OSError:
             return None
         at = name_position(text, line, name)
-        if at is None or not client.ready(deadline):
-            return None
-        if _errors(client, path, text, language, deadline) is None:
+        if at is None or _errors(client, path, text, language, deadline) is None:
             return None
         from lsprotocol import types as lsp  # here: a second of imports, paid once a server runs
 
@@ -356,9 +350,7 @@ class LanguageServers:
             text = path.read_text(encoding="utf-8", errors="replace")
         except OSError:
             return None
-        if client is None or not client.ready(deadline):
-            return None
-        if _errors(client, path, text, language, deadline) is None:
+        if client is None or _errors(client, path, text, language, deadline) is None:
             return None
         answer = client.request("workspace/symbol", {"query": name}, deadline)
         if not isinstance(answer, list):
@@ -480,9 +472,12 @@ def _is_error(diagnostic: lsp.Diagnostic) -> bool:
 def _errors(
     client: LspClient, path: Path, text: str, language: Language, deadline: float
 ) -> list[lsp.Diagnostic] | None:
-    """The server's errors for `path` holding `text`; None if they did not come in time.
-    Asked for where the server answers that (the answer is the checked text's), else the
-    last of the publications for the synced text that come within PUSH_QUIET of each other."""
+    """The server's errors for `path` holding `text`; None if they did not come in time
+    (or the server did not answer `initialize` by then). Asked for where the server answers
+    that (the answer is the checked text's), else the last of the publications for the
+    synced text that come within PUSH_QUIET of each other."""
+    if not client.ready(deadline):
+        return None
     if client.pulls(deadline):
         client.sync(path, text, language.id_of(path))
         current = client.pull(path, deadline)
