@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from v4code.errors import ToolError
+from v4code.textio import counted
 from v4code.toolkit import ToolContext, ToolOutput, tool
 from v4code.types import ToolSummary
 
@@ -16,7 +17,7 @@ def _summary(args: dict[str, Any], data: object) -> ToolSummary:
     counts = {}
     if isinstance(data, dict) and "errors" in data:
         counts["errors"] = n = int(data["errors"])
-        label += f" {n} error{'' if n == 1 else 's'}"
+        label += f" {counted(n, 'error')}"
     return ToolSummary(label, paths=(path,) if path else (), counts=counts)
 
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from v4code.errors import ToolError
 from v4code.repomap import find_symbol as lookup
+from v4code.textio import counted, one_line
 from v4code.toolkit import ToolContext, ToolOutput, cap_output, tool
 from v4code.types import ToolSummary
 
@@ -29,7 +30,7 @@ def _summary(args: dict[str, Any], data: object) -> ToolSummary:
     if isinstance(data, dict) and "definitions" in data:
         d, r = int(data["definitions"]), int(data["references"])
         counts = {"definitions": d, "references": r}
-        label += f" {d} definition{'' if d == 1 else 's'}, {r} reference{'' if r == 1 else 's'}"
+        label += f" {counted(d, 'definition')}, {counted(r, 'reference')}"
     return ToolSummary(label, counts=counts)
 
 
@@ -147,8 +148,6 @@ def _listed(hit: SymbolHit, found: Sequence[tuple[str, int, str, str]]) -> bool:
 
 def _source_line(ctx: ToolContext, path: str, line: int) -> str:
     """The definition's line as written (`MAX_LINES = 3`), for one the trees do not know."""
-    from v4code.textio import one_line
-
     try:
         lines = (ctx.root / path).read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:

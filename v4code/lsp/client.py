@@ -32,7 +32,7 @@ from typing import IO, Any
 from lsprotocol import types as lsp
 from lsprotocol.converters import get_converter
 
-__all__ = ["FileDiagnostics", "LspClient", "MAX_MESSAGE_BYTES"]
+__all__ = ["CONVERTER", "FileDiagnostics", "LspClient", "MAX_MESSAGE_BYTES"]
 
 MAX_MESSAGE_BYTES = 32 * 1024 * 1024
 """A message longer than this is garbage (or a flood): the server is treated as dead."""
@@ -45,7 +45,8 @@ so once it hears `initialized`) before the client takes it for one that only pus
 SERVER_CANCELLED = -32802
 """The error a server answers a request with when a change made it drop the work (ask again)."""
 
-_converter = get_converter()
+CONVERTER = get_converter()
+"""The protocol's types to and from JSON: one for every server (building it takes a while)."""
 
 
 @dataclass
@@ -111,7 +112,7 @@ class LspClient:
                 workspace=lsp.WorkspaceClientCapabilities(configuration=True),
             ),
         )
-        return _converter.unstructure(params)
+        return CONVERTER.unstructure(params)
 
     @property
     def alive(self) -> bool:
@@ -370,7 +371,7 @@ class LspClient:
         if uri not in self.opened:
             return
         try:
-            params = _converter.structure(raw, lsp.PublishDiagnosticsParams)
+            params = CONVERTER.structure(raw, lsp.PublishDiagnosticsParams)
         except Exception:  # noqa: BLE001 - one bad message is skipped, not fatal
             return
         with self._lock:
@@ -414,7 +415,7 @@ def _report_items(answer: dict[str, Any] | None) -> list[lsp.Diagnostic] | None:
     if not isinstance(items, list):
         return None
     try:
-        return [_converter.structure(item, lsp.Diagnostic) for item in items]
+        return [CONVERTER.structure(item, lsp.Diagnostic) for item in items]
     except Exception:  # noqa: BLE001 - an answer that is not a report: as if none came
         return None
 
@@ -423,7 +424,7 @@ def _params(params: Any) -> dict[str, Any]:
     if params is None:
         return {}
     if not isinstance(params, dict):
-        params = _converter.unstructure(params)
+        params = CONVERTER.unstructure(params)
     return {"params": params}
 
 

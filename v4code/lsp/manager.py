@@ -10,7 +10,6 @@ touched files have after the edit that they did not have before it.
 from __future__ import annotations
 
 import contextlib
-import functools
 import threading
 import time
 from collections import Counter
@@ -25,7 +24,6 @@ from v4code.textio import one_line
 from v4code.workspace import relative_to_root, resolve_in_workspace
 
 if TYPE_CHECKING:
-    import cattrs
     from lsprotocol import types as lsp
 
     from v4code.cancel import CancelToken
@@ -38,13 +36,6 @@ MAX_STARTS = 2
 MAX_LATE = 3
 """Edits in a row a running server may leave unanswered within the bound before it is
 turned off for the session (each such edit cost the whole bound)."""
-
-
-@functools.cache
-def _converter() -> cattrs.Converter:
-    from lsprotocol.converters import get_converter
-
-    return get_converter()
 
 
 PUSH_QUIET = 0.2
@@ -227,10 +218,8 @@ class LanguageServers:
             if language is None or client is None or after is None:
                 continue
             full = self.root / path
-            base = now = None
-            if client.ready(deadline):
-                base = [] if before is None else _errors(client, full, before, language, deadline)
-                now = None if base is None else _errors(client, full, after, language, deadline)
+            base = [] if before is None else _errors(client, full, before, language, deadline)
+            now = None if base is None else _errors(client, full, after, language, deadline)
             if base is None or now is None:
                 found.notes.append(self._late(language, client))
                 answered[language.name] = False
@@ -308,9 +297,7 @@ class LanguageServers:
             raise ToolError(f"No {language.name} language server runs ({why}).")
         deadline = time.monotonic() + self.settings.timeout
         text = path.read_text(encoding="utf-8", errors="replace")
-        found = None
-        if client.ready(deadline):
-            found = _errors(client, path, text, language, deadline)
+        found = _errors(client, path, text, language, deadline)
         if found is None:
             raise ToolError(self._late(language, client) + ".")
         return _capped([_line(rel, d) for d in found])
@@ -332,9 +319,7 @@ class LanguageServers:
         except OSError:
             return None
         at = name_position(text, line, name)
-        if at is None or not client.ready(deadline):
-            return None
-        if _errors(client, path, text, language, deadline) is None:
+        if at is None or _errors(client, path, text, language, deadline) is None:
             return None
         from lsprotocol import types as lsp  # here: a second of imports, paid once a server runs
 
@@ -365,9 +350,7 @@ class LanguageServers:
             text = path.read_text(encoding="utf-8", errors="replace")
         except OSError:
             return None
-        if client is None or not client.ready(deadline):
-            return None
-        if _errors(client, path, text, language, deadline) is None:
+        if client is None or _errors(client, path, text, language, deadline) is None:
             return None
         answer = client.request("workspace/symbol", {"query": name}, deadline)
         if not isinstance(answer, list):
@@ -406,10 +389,12 @@ class LanguageServers:
         sorted, once each (a library's files outside it are left out)."""
         from lsprotocol import types as lsp
 
+        from v4code.lsp.client import CONVERTER  # loaded already: a server answered
+
         out = set()
         for item in locations:
             try:
-                found = _converter().structure(item, lsp.Location)
+                found = CONVERTER.structure(item, lsp.Location)
                 where = self._inside(found.uri)
             except Exception:  # noqa: BLE001 - a location that is not one is skipped
                 continue
@@ -487,9 +472,12 @@ def _is_error(diagnostic: lsp.Diagnostic) -> bool:
 def _errors(
     client: LspClient, path: Path, text: str, language: Language, deadline: float
 ) -> list[lsp.Diagnostic] | None:
-    """The server's errors for `path` holding `text`; None if they did not come in time.
-    Asked for where the server answers that (the answer is the checked text's), else the
-    last of the publications for the synced text that come within PUSH_QUIET of each other."""
+    """The server's errors for `path` holding `text`; None if they did not come in time
+    (or the server did not answer `initialize` by then). Asked for where the server answers
+    that (the answer is the checked text's), else the last of the publications for the
+    synced text that come within PUSH_QUIET of each other."""
+    if not client.ready(deadline):
+        return None
     if client.pulls(deadline):
         client.sync(path, text, language.id_of(path))
         current = client.pull(path, deadline)
