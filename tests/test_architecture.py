@@ -32,6 +32,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             # Leaves: they import nothing from v4code, so every layer may use them.
             "v4code.edits.atomic",
             "v4code.safety.redact",
+            "v4code.safety.key_handoff",
             "v4code.safety.secret_files",
             "v4code.safety.programs",
             "v4code.globs",

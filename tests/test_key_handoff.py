@@ -91,3 +91,33 @@ def test_a_handoff_variable_naming_no_pipe_is_ignored(
         assert "DEEPSEEK_API_KEY" not in os.environ
         assert key_handoff.HANDOFF_FD not in os.environ
         assert fh.read() == plain.read_bytes()  # not read, not closed
+
+
+PROFILE_PROBE = (
+    "import os, sys\n"
+    "from v4code.safety.key_handoff import hand_over\n"
+    "hand_over()\n"
+    "from v4code import config\n"
+    "config.user_profiles({'profiles': {'box': {'key_env': 'BOX_CREDENTIAL'}}})\n"
+    "block = open('/proc/self/environ', 'rb').read()\n"
+    "import subprocess\n"
+    "child = subprocess.run(['sh', '-c', 'echo ${BOX_CREDENTIAL:-none}'], capture_output=True)\n"
+    "print(os.environ.get('BOX_CREDENTIAL'), b'box-secret' in block, child.stdout.decode().strip())\n"
+)
+
+
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="Linux /proc")
+def test_a_profiles_key_named_unlike_a_key_leaves_the_block_once_the_config_names_it(
+    tmp_path: Path,
+) -> None:
+    # BOX_CREDENTIAL ends in none of the key-like suffixes: only the config says it is a key
+    done = subprocess.run(
+        [sys.executable, "-c", PROFILE_PROBE, "run", "a task"],
+        cwd=tmp_path,
+        env={**os.environ, "BOX_CREDENTIAL": "box-secret-123"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "box-secret-123 False none"

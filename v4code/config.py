@@ -24,6 +24,7 @@ from v4code.errors import ConfigError
 from v4code.home import user_config_path as user_config_path  # re-exported: one import for
 from v4code.home import user_home as user_home  # the many callers that also need settings
 from v4code.project_rules import never_from_project as never_from_project
+from v4code.safety.key_handoff import take_out
 from v4code.safety.redact import add_secret_env, mask
 from v4code.toml_tables import read_config_file
 
@@ -205,6 +206,7 @@ def user_profiles(user: dict[str, Any] | None = None) -> dict[str, dict[str, Any
     for table in profiles.values():
         if isinstance(table.get("key_env"), str) and table["key_env"]:
             add_secret_env(table["key_env"])  # every profile's key, used or not
+            take_out(table["key_env"])
     return profiles
 
 

@@ -30,7 +30,7 @@ from collections.abc import Mapping, Sequence
 
 from v4code.safety.redact import is_secret_env
 
-__all__ = ["HANDOFF_FD", "hand_over", "secret_names"]
+__all__ = ["HANDOFF_FD", "hand_over", "secret_names", "take_out"]
 
 HANDOFF_FD = "V4CODE_HANDOFF_FD"
 """The variable naming the pipe that carries the secrets into the executed process."""
@@ -46,6 +46,9 @@ _ENV_START = 47
 """Where the block starts (`env_start`, field 50 of /proc/self/stat), counted from the field
 after the command name: that name is in parentheses and may hold spaces."""
 _MAX_PAYLOAD = 60 * 1024  # below a pipe's buffer: the write never blocks
+_ENTRY: list[bool] = []
+"""Holds True once hand_over ran in this process: this process is v4code's own command, whose
+block is its to overwrite (not a library user's, nor a test's)."""
 
 
 def secret_names(environ: Mapping[str, str]) -> list[str]:
@@ -101,6 +104,7 @@ def hand_over(args: Sequence[str] | None = None) -> None:
     move or when the command starts nothing; when neither way is possible (not POSIX, no
     interpreter path), the process goes on as before.
     """
+    _ENTRY.append(True)
     inherited = os.environ.pop(HANDOFF_FD, None)
     if inherited is not None:
         _receive(inherited)
@@ -115,6 +119,15 @@ def hand_over(args: Sequence[str] | None = None) -> None:
     payload = b"\0".join(os.fsencode(x) for name in names for x in (name, os.environ[name]))
     if sys.executable and hasattr(sys, "orig_argv") and len(payload) <= _MAX_PAYLOAD:
         _exec_without(names, payload)
+
+
+def take_out(name: str) -> None:
+    """Take one more variable out of the block, once the config names it as a key (a
+    profile's `key_env` named unlike a key, which hand_over could not know at start-up).
+    Only in v4code's own command, and only in place: where that is refused, the variable is
+    at least out of the C environment, so no child inherits it."""
+    if _ENTRY and os.name == "posix" and name in os.environ and name != HANDOFF_FD:
+        _scrubbed_in_place([name])
 
 
 def _scrubbed_in_place(names: list[str]) -> bool:
