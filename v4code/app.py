@@ -78,10 +78,12 @@ def offer_escalate(registry: ToolRegistry, settings: Settings) -> None:
 
 
 def _extensions(
-    root: Path, policy: PermissionPolicy, layers: SessionLayers, mcp_wait: float
+    root: Path, policy: PermissionPolicy, layers: SessionLayers, settings: Settings
 ) -> dict[str, Any]:
-    """MCP servers (started now, in the background) and hooks, as Agent arguments;
-    `mcp_wait`: how long the first request waits for servers still starting."""
+    """MCP servers (started now, in the background) and hooks, as Agent arguments; the
+    first request waits `mcp_startup_wait` for servers still starting, and a project's hooks
+    run in the sandbox the commands run in."""
+    mcp_wait = settings.mcp_startup_wait
     from v4code.hooks import load_hooks
     from v4code.mcp.config import load_servers
 
@@ -94,7 +96,9 @@ def _extensions(
         mcp = McpSession(root, policy, user_home() / "logs", loaded)
         before_apply.append(mcp.before_apply)
         found["tool_setup"] = functools.partial(mcp.install, wait=mcp_wait)
-    hooks = load_hooks(root, layers)
+    hooks = load_hooks(
+        root, layers, sandbox=settings.sandbox, allow_read=settings.sandbox_allow_read
+    )
     if hooks is not None:
         before_apply.append(hooks.before_apply)
         found["hooks"] = hooks
@@ -240,7 +244,7 @@ def open_session(
         info = {"model": settings.model, "base_url": settings.base_url, **(meta or {})}
         conversation, log = _created(settings, root, system, info)
     policy = _policy(settings, root)
-    extensions = _extensions(root, policy, layers, settings.mcp_startup_wait)
+    extensions = _extensions(root, policy, layers, settings)
     opening_map = None if resume is not None else _with_repo_map(settings, root)
     agent = Agent(
         settings=settings,

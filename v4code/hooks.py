@@ -14,6 +14,7 @@ the trust is gone, the project's hooks stop for the session and a notice says so
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from v4code.events import TurnFinished
     from v4code.project_layer import SessionLayers
     from v4code.protocols import Proposal
+    from v4code.safety.process import Captured
     from v4code.toolkit import Invocation, ToolContext
     from v4code.types import ToolCall, ToolResult
 
@@ -44,6 +46,14 @@ class HookedSession(Protocol):
 
     @property
     def cancel(self) -> CancelToken: ...
+
+
+@dataclass(frozen=True)
+class HookConfinement:
+    """The user's sandbox settings, as a project's hooks run under them."""
+
+    sandbox: bool = True
+    allow_read: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -79,10 +89,17 @@ def _hooks_in(data: dict[str, Any], path: Path, source: str) -> tuple[list[Hook]
 class Hooks:
     """The hooks of one session; each event method returns notices for the person."""
 
-    def __init__(self, root: Path, hooks: list[Hook], timeout: float = DEFAULT_TIMEOUT) -> None:
+    def __init__(
+        self,
+        root: Path,
+        hooks: list[Hook],
+        timeout: float = DEFAULT_TIMEOUT,
+        confine: HookConfinement | None = None,
+    ) -> None:
         self.root = root
         self.hooks = hooks
         self.timeout = timeout
+        self.confine = confine or HookConfinement()
         self.untrusted_note: str | None = None  # said once, when the project's hooks stop
 
     def for_child(self) -> Hooks:
@@ -109,21 +126,11 @@ class Hooks:
     def _run(
         self, event: str, payload: dict[str, Any], cancel: CancelToken | None = None
     ) -> list[tuple[Hook, int | None, str]]:
-        from v4code.safety.isolation import isolated
-        from v4code.safety.process import capture_process, command_env
-
         body = json.dumps({"event": event, "cwd": str(self.root), **payload}, default=str)
         results: list[tuple[Hook, int | None, str]] = []
         for hook in self._runnable(event):
             try:
-                done = capture_process(
-                    isolated(["/bin/sh", "-c", hook.command]),
-                    cwd=self.root,
-                    timeout=self.timeout,
-                    cancel=cancel,
-                    env=command_env(V4CODE_HOOK_EVENT=event),
-                    stdin=body.encode(),
-                )
+                done = self._start(hook, event, body, cancel)
             except OSError as exc:
                 results.append((hook, None, f"could not start: {exc.strerror or exc}"))
                 continue
@@ -137,6 +144,33 @@ class Hooks:
             else:
                 results.append((hook, done.returncode, err))
         return results
+
+    def _start(self, hook: Hook, event: str, body: str, cancel: CancelToken | None) -> Captured:
+        """One hook's run: a project's in the sandbox (see the module's docstring)."""
+        from v4code.safety.isolation import isolated
+        from v4code.safety.process import capture_process, command_env
+
+        argv = ["/bin/sh", "-c", hook.command]
+        with contextlib.ExitStack() as stack:
+            if hook.source == "project" and self.confine.sandbox:
+                from v4code.safety.sandbox import SandboxUnavailable, sandboxed
+
+                try:
+                    argv = stack.enter_context(
+                        sandboxed(argv, self.root, allow_read=self.confine.allow_read)
+                    )
+                except SandboxUnavailable as exc:  # said as a hook that could not start
+                    raise OSError(f"the sandbox cannot start here: {exc}") from exc
+            else:
+                argv = isolated(argv)
+            return capture_process(
+                argv,
+                cwd=self.root,
+                timeout=self.timeout,
+                cancel=cancel,
+                env=command_env(V4CODE_HOOK_EVENT=event),
+                stdin=body.encode(),
+            )
 
     def _notices(self, event: str, payload: dict[str, Any], agent: HookedSession) -> list[str]:
         """Run `event`'s hooks under the turn's cancel token (its time limit bounds them): the
@@ -206,16 +240,23 @@ class _ChildHooks(Hooks):
     """`Hooks.for_child`: the parent's hooks, asked through the parent (its trust state)."""
 
     def __init__(self, parent: Hooks) -> None:
-        super().__init__(parent.root, parent.hooks, parent.timeout)
+        super().__init__(parent.root, parent.hooks, parent.timeout, parent.confine)
         self._parent = parent
 
     def _runnable(self, event: str) -> list[Hook]:
         return [] if event == "turn_end" else self._parent._runnable(event)
 
 
-def load_hooks(root: Path, layers: SessionLayers | None = None) -> Hooks | None:
+def load_hooks(
+    root: Path,
+    layers: SessionLayers | None = None,
+    *,
+    sandbox: bool = True,
+    allow_read: tuple[str, ...] = (),
+) -> Hooks | None:
     """The user's hooks, then a trusted project's; None when there are none. `layers`: the
-    session's config files, read when it opened (else read now)."""
+    session's config files, read when it opened (else read now); `sandbox`, `allow_read`:
+    the user's sandbox settings, which a project's hooks run under."""
     from v4code.config import session_layers
 
     layers = session_layers(root, layers)
@@ -225,4 +266,4 @@ def load_hooks(root: Path, layers: SessionLayers | None = None) -> Hooks | None:
     hooks.extend(more)
     if not hooks:
         return None
-    return Hooks(root, hooks, timeout or DEFAULT_TIMEOUT)
+    return Hooks(root, hooks, timeout or DEFAULT_TIMEOUT, HookConfinement(sandbox, allow_read))

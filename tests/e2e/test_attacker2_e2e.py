@@ -220,23 +220,23 @@ def test_batch_verify_without_the_sandbox_cannot_see_v4codes_processes(
     assert "v4code among them: no" in report, (report, ran.stderr)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="trust hashes the files a project hook names, not those its program reads by "
-    "convention (a Makefile, package.json, a `python -m` module and what it imports)",
-)
+@needs_bwrap
 def test_a_trusted_hook_that_runs_make_does_not_run_the_models_makefile(
     workspace: Path, tmp_path: Path, fake_api: FakeDeepSeek
 ) -> None:
+    """Trust hashes the files a project hook names, not those its program reads by convention
+    (a Makefile, package.json, a `python -m` module): the model's Makefile runs, but in the
+    sandbox, so it cannot write outside the workspace (here, the file the hook appends to)."""
     ran = tmp_path / "hook-ran"
     (workspace / "Makefile").write_text(f"lint:\n\t@echo reviewed >> {ran}\n")
     trust_project(workspace, fake_api, '[hooks]\nturn_end = "make -s lint"\n')
-    hostile = f"lint:\n\t@echo model >> {ran}\n"
+    hostile = f"lint:\n\t@echo model > inside.txt; echo model >> {ran}\n"
     fake_api.load(
         [tool_calls([("write_file", {"path": "Makefile", "content": hostile})]), text("Done.")]
     )
-    done = v4code(workspace, "run", "--permission-mode", "auto-edit", "go", key=KEY)
+    done = v4code(workspace, "run", "--permission-mode", "auto-edit", "go", key=KEY, sandbox=True)
     assert done.returncode == 0, done.stderr
+    assert (workspace / "inside.txt").read_text() == "model\n"  # it ran, in the workspace
     assert not ran.exists() or "model" not in ran.read_text()
 
 
