@@ -188,6 +188,10 @@ def start(
     return Session(opened, loaded, cancel)
 
 
+API_SOURCE = "open_session argument"
+"""Where an API caller's options come from, as errors name it: never a command line."""
+
+
 def open_session(
     workspace: str | Path | None = None,
     *,
@@ -224,7 +228,9 @@ def open_session(
         flags.update(thinking=False, effort=None)
     start_dir = Path(workspace).expanduser() if workspace is not None else None
     chosen = None if approve is None else _CallbackApprover(approve)
-    return open_in(start_dir, flags, chosen, resume=resume, meta={"frontend": "api"})
+    return open_in(
+        start_dir, flags, chosen, resume=resume, meta={"frontend": "api"}, source=API_SOURCE
+    )
 
 
 def open_in(
@@ -234,10 +240,12 @@ def open_in(
     *,
     resume: str | None,
     meta: dict[str, Any],
+    source: str = "command line",
 ) -> Session:
     """A Session in `workspace`'s git top level (None: the current directory's) on the
-    config files under `flags` (the command line's layer); without an `approver`, whatever
-    the permission mode would ask about is denied. The API's and an editor's way in."""
+    config files under `flags` (the top layer; `source` names it in errors, as the caller
+    gave it); without an `approver`, whatever the permission mode would ask about is denied.
+    The API's and an editor's way in."""
     from v4code.config import load_settings
     from v4code.project_layer import read_layers
     from v4code.workspace import workspace_root
@@ -245,7 +253,7 @@ def open_in(
     if workspace is not None and not workspace.is_dir():
         raise ConfigError(f"workspace {workspace} is not a directory")
     layers = read_layers(workspace_root(workspace))
-    loaded = load_settings(layers.project.root, flags, layers)
+    loaded = load_settings(layers.project.root, flags, layers, flags_source=source)
     if approver is None:
         approver = PolicyApprover(loaded.settings.permission_mode)
     return start(loaded, layers, approver, resume=resume, meta=meta)

@@ -110,6 +110,21 @@ class Settings:
 
 
 @dataclass(frozen=True)
+class CommandDefaults:
+    """A command's own defaults for settings (`v4code run`: full-auto, where the chat asks):
+    they sit just above the built-in defaults, so every file, the environment and a flag
+    given still beat them. A click option's `default=` would instead count as a flag."""
+
+    command: str
+    values: tuple[tuple[str, Any], ...]
+
+
+RUN_DEFAULTS = CommandDefaults("v4code run", (("permission_mode", "full-auto"),))
+"""`run` never waits for a person: edits applied, commands in the sandbox, unless a config
+file, the environment or `--permission-mode` says otherwise."""
+
+
+@dataclass(frozen=True)
 class LoadedSettings:
     settings: Settings
     sources: dict[str, str]
@@ -299,11 +314,33 @@ ENV_ALIASES = {
 }
 
 
+def _env_layer() -> dict[str, tuple[str, str]]:
+    """The settings the environment sets: name -> (raw value, the variable as its source)."""
+    layer: dict[str, tuple[str, str]] = {}
+    for var, name in ENV_ALIASES.items():
+        if os.environ.get(var):
+            layer[name] = (os.environ[var], f"env {var}")
+    for var, raw in os.environ.items():
+        if var.startswith("V4CODE_") and var != "V4CODE_HOME":
+            name = var[len("V4CODE_") :].lower()
+            if name in _FIELD_TYPES and name != "prices":
+                layer[name] = (raw, f"env {var}")
+    return layer
+
+
 def load_settings(
-    root: Path, flags: dict[str, Any] | None = None, layers: SessionLayers | None = None
+    root: Path,
+    flags: dict[str, Any] | None = None,
+    layers: SessionLayers | None = None,
+    *,
+    defaults: CommandDefaults | None = None,
+    flags_source: str = "command line",
 ) -> LoadedSettings:
     """Merge every layer; unknown keys are errors so a typo never silently does nothing.
-    `layers`: the session's files, read when it opened (else read now)."""
+    `layers`: the session's files, read when it opened (else read now). `defaults`: a
+    command's own defaults (`run`'s full-auto), under every file: a flag with a default would
+    count as given and beat them all. `flags_source` names where `flags` came from in errors
+    and `config show` (an API caller never typed a command line)."""
     layers = session_layers(root, layers)
     values: dict[str, Any] = {}
     sources: dict[str, str] = {f.name: "default" for f in fields(Settings)}
@@ -324,6 +361,8 @@ def load_settings(
             values[name] = value
             sources[name] = source
 
+    if defaults is not None:
+        apply(dict(defaults.values), f"default of {defaults.command}")
     user = layers.user.table()  # read once: the profiles come from it too
     with contextlib.suppress(ConfigError):  # a bad [profiles] matters when one is used
         user_profiles(user)  # their keys are secrets whichever profile is used
@@ -331,28 +370,16 @@ def load_settings(
     project_layer, notices = _project_layer(layers)
     project_source = str(project_config_path(root))
     apply(_within_limits(project_layer, values, notices, project_source), project_source)
-    env_layer: dict[str, Any] = {}
-    env_sources: dict[str, str] = {}
-    for var, name in ENV_ALIASES.items():
-        if os.environ.get(var):
-            env_layer[name] = os.environ[var]
-            env_sources[name] = f"env {var}"
-    for var, raw in os.environ.items():
-        if var.startswith("V4CODE_") and var != "V4CODE_HOME":
-            name = var[len("V4CODE_") :].lower()
-            if name in _FIELD_TYPES and name != "prices":
-                env_layer[name] = raw
-                env_sources[name] = f"env {var}"
-    for name, raw in env_layer.items():
-        apply({name: raw}, env_sources[name])
+    for name, (raw, source) in _env_layer().items():
+        apply({name: raw}, source)
     flags = dict(flags or {})
     profile = flags.pop("profile", None) or values.get("profile")
     if profile:
         apply(profile_layer(str(profile), user), f"profile {profile}")
     if flags:
-        apply({k: v for k, v in flags.items() if v is not None}, "command line")
+        apply({k: v for k, v in flags.items() if v is not None}, flags_source)
     settings = Settings(**values)
-    validate(settings)
+    validate(settings, sources)
     if settings.effort == "none":  # the documented way to say thinking off
         settings = settings.replace(thinking=False, effort=None)
     return LoadedSettings(settings, sources, tuple(notices))
@@ -383,26 +410,34 @@ _RANGES: tuple[tuple[str, float, float, str], ...] = (
 )
 
 
-def validate(settings: Settings) -> None:
+def validate(settings: Settings, sources: dict[str, str] | None = None) -> None:
+    """ConfigError for the first value v4code cannot use, naming where it came from (from
+    `sources`, as `load_settings` recorded them), so the person knows which file to fix."""
+
+    def bad(name: str, text: str) -> ConfigError:
+        where = (sources or {}).get(name, "default")
+        return ConfigError(text if where == "default" else f"{where}: {text}")
+
     if settings.permission_mode not in PERMISSION_MODES:
-        raise ConfigError(
-            f"permission_mode {settings.permission_mode!r} is not one of {', '.join(PERMISSION_MODES)}"
+        raise bad(
+            "permission_mode",
+            f"permission_mode {settings.permission_mode!r} is not one of {', '.join(PERMISSION_MODES)}",
         )
     if settings.dialect not in DIALECTS:
-        raise ConfigError(f"dialect {settings.dialect!r} is not one of {', '.join(DIALECTS)}")
+        raise bad("dialect", f"dialect {settings.dialect!r} is not one of {', '.join(DIALECTS)}")
     for name in ("effort", "review_effort"):
         value = getattr(settings, name)
         if value is not None and value not in EFFORTS:
-            raise ConfigError(f"{name} {value!r} is not one of {', '.join(EFFORTS)}")
+            raise bad(name, f"{name} {value!r} is not one of {', '.join(EFFORTS)}")
     for name in ("transport", "review_transport"):
         if getattr(settings, name) not in ("sdk", "stdlib"):
-            raise ConfigError(f"{name} {getattr(settings, name)!r} is not one of sdk, stdlib")
+            raise bad(name, f"{name} {getattr(settings, name)!r} is not one of sdk, stdlib")
     for name, low, high, what in _RANGES:
         value = getattr(settings, name)
         if value is not None and not low <= value <= high:
-            raise ConfigError(f"{name} must be {what}, not {value!r}")
+            raise bad(name, f"{name} must be {what}, not {value!r}")
     if not settings.base_url.startswith(("http://", "https://")):
-        raise ConfigError(f"base_url {settings.base_url!r} must start with http:// or https://")
+        raise bad("base_url", f"base_url {settings.base_url!r} must start with http:// or https://")
 
 
 def describe(loaded: LoadedSettings) -> list[tuple[str, str, str]]:

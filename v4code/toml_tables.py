@@ -7,13 +7,17 @@ its text, a changed value keeps its line's comment and its quote style, a new ke
 table's end, a new table at the file's end, and every other line is kept byte for byte. The
 result is parsed again: an edit that would change anything but that one table (a table
 written inline, as dotted keys, or split up) is refused with a message to edit the file by
-hand, and nothing is written.
+hand, and nothing is written. A config.toml that is a symbolic link is written where it
+points, the link left as it is.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import os
 import re
+import stat
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -78,12 +82,44 @@ class TomlFile:
         return self.data
 
 
+def config_present(path: Path, *, follow_links: bool = True) -> bool:
+    """Whether there is a config file to read at `path`: False only when nothing is there (or
+    a link, when `follow_links` is off: the caller says why it is not used). ConfigError when
+    something else stands in its place (a folder, a dangling link, a pipe): settings the
+    person wrote must never be skipped without a word."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return False
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+    if stat.S_ISLNK(st.st_mode):
+        if not follow_links:
+            return False
+        try:
+            st = os.stat(path)
+        except OSError as exc:
+            why = "which does not exist" if exc.errno == errno.ENOENT else f"({exc.strerror})"
+            raise ConfigError(
+                f"{path} is a symbolic link to {os.readlink(path)}, {why}; "
+                "point it at your config file, or remove it"
+            ) from None
+    if stat.S_ISDIR(st.st_mode):
+        raise ConfigError(f"{path} is a folder, not a config file; remove it or move it away")
+    if not stat.S_ISREG(st.st_mode):
+        raise ConfigError(f"{path} is not a regular file; remove it or move it away")
+    return True
+
+
 def read_toml_file(path: Path, *, follow_links: bool = True) -> TomlFile:
     """`path` read and parsed once; absent (no file, or a link when `follow_links` is off)
     gives an empty, not-present TomlFile. Errors are kept, not raised: `table()` raises them
-    where the data is used."""
-    if (not follow_links and path.is_symlink()) or not path.is_file():
-        return TomlFile(path)
+    where the data is used (a folder or a dangling link in the file's place too)."""
+    try:
+        if not config_present(path, follow_links=follow_links):
+            return TomlFile(path)
+    except ConfigError as exc:
+        return TomlFile(path, error=exc.message)  # not present: nothing was read or hashed
     try:
         raw = _read_bytes(path)
     except ConfigError as exc:
@@ -97,8 +133,8 @@ def read_toml_file(path: Path, *, follow_links: bool = True) -> TomlFile:
 
 def read_config_file(path: Path) -> tuple[str, dict[str, Any]]:
     """The file's text and data ("" and {} when there is no file); ConfigError when it
-    cannot be read or is not valid TOML."""
-    if not path.is_file():
+    cannot be read, is not valid TOML, or something else stands in its place."""
+    if not config_present(path):
         return "", {}
     text = read_config_text(path)
     return text, parse_toml(text, path)
@@ -142,8 +178,16 @@ def write_table(
         raise refused from None  # the file is fine; the edit would not be
     if _at(after, where) != expected or _without(before, where) != _without(after, where):
         raise refused
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, new.encode("utf-8"))
+    target = written_path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(target, new.encode("utf-8"))
+
+
+def written_path(path: Path) -> Path:
+    """The file a write to `path` replaces: a linked config.toml (kept in a dotfiles
+    repository, say) is written where the link points, so the link stays a link and the
+    file it names gets the change; the rename there is atomic as any other."""
+    return Path(os.path.realpath(path)) if path.is_symlink() else path
 
 
 def _table_lines(lines: list[str], where: Sequence[str]) -> set[int]:

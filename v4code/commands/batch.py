@@ -114,10 +114,9 @@ def plan_command(
 @options.model()
 @options.profile("Use [profiles.NAME] from your config in every unit.")
 @options.permission_mode(
-    "Each unit's agent, as in `v4code run`.",
+    "Each unit's agent, as in `v4code run` (default: your config's permission_mode, "
+    "else full-auto).",
     ("read-only", "auto-edit", "full-auto"),
-    default="full-auto",
-    show_default=True,
 )
 @click.option(
     "--executor",

@@ -37,9 +37,8 @@ Exit codes:
 )
 @options.permission_mode(
     "What may happen without a person: anything `ask` would ask about is denied "
-    "(read-only denies every effect; --plan is plan mode, --execute then uses this mode).",
-    default="full-auto",
-    show_default=True,
+    "(read-only denies every effect; --plan is plan mode, --execute then uses this mode). "
+    "Default: your config's permission_mode, else full-auto.",
 )
 @options.model()
 @options.thinking()

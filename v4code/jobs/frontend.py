@@ -101,9 +101,25 @@ def _check_base(units: list[Unit], options: RunOptions, confine: Confinement) ->
         say(f"v4code batch: warning: {check.failure()}; running anyway", err=True)
 
 
+def _with_mode(options: RunOptions, units: list[Unit]) -> RunOptions:
+    """`options` with the permission mode each unit's `run` takes: --permission-mode, else
+    the config's (user, trusted project, environment), else run's full-auto. Pinned here, so
+    the sandbox check knows it and `--resume` runs the rest alike."""
+    if options.permission_mode is not None:
+        return options
+    from dataclasses import replace
+
+    from v4code.config import RUN_DEFAULTS, load_settings
+
+    root = Path(units[0].repo) if units else Path.cwd()
+    flags = {"profile": options.profile} if options.profile else None
+    mode = load_settings(root, flags, defaults=RUN_DEFAULTS).settings.permission_mode
+    return replace(options, permission_mode=mode)
+
+
 def start_run(manifest: Path, out: Path | None, flags: dict[str, Any]) -> int:
-    options = RunOptions(**{k: v for k, v in flags.items() if v is not None})
     units = read_manifest(manifest)
+    options = _with_mode(RunOptions(**{k: v for k, v in flags.items() if v is not None}), units)
     checked = runner.check_run(units, out)
     confine = _confine(units, options)
     _check_base(units, options, confine)

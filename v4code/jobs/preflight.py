@@ -24,7 +24,7 @@ TAIL_CHARS = 2000
 
 def needs_sandbox(options: RunOptions) -> bool:
     """Commands will run: a verify command, or the agents' own in full-auto."""
-    return bool(options.verify) or options.permission_mode == "full-auto"
+    return bool(options.verify) or options.permission_mode in (None, "full-auto")
 
 
 def check_sandbox_for(units: list[Unit], options: RunOptions, confine: Confinement) -> str | None:

@@ -46,7 +46,7 @@ class RunOptions:
     max_time: float | None = None
     model: str | None = None
     profile: str | None = None
-    permission_mode: str = "full-auto"
+    permission_mode: str | None = None  # None: as `run` would take it (frontend resolves it)
     executor: str = "local"
     address: str | None = None
 
@@ -83,7 +83,8 @@ class UnitOutcome:
 def agent_argv(checkout: Path, task: str, options: RunOptions) -> list[str]:
     argv = [sys.executable, "-m", "v4code.jobs.child", str(os.getpid()), "run"]
     argv += ["--output", "json", "-C", str(checkout)]
-    argv += ["--permission-mode", options.permission_mode]
+    if options.permission_mode is not None:
+        argv += ["--permission-mode", options.permission_mode]
     limits = {
         "--max-cost": options.max_cost_per_unit,
         "--max-steps": options.max_steps,

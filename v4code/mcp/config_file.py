@@ -12,7 +12,7 @@ from typing import Any
 
 from v4code.errors import ConfigError
 from v4code.mcp.config import parse_server
-from v4code.toml_tables import read_config_file, write_table
+from v4code.toml_tables import config_present, read_config_file, write_table
 from v4code.workspace import git_top_level
 
 
@@ -85,7 +85,7 @@ def resolve_program(program: str, cwd: Path) -> tuple[str, list[str]]:
 def allow_tools(path: Path, name: str, patterns: list[str]) -> list[str]:
     """Add tool-name patterns to server NAME's `allow` list; the patterns added (a pattern
     without the `NAME__` prefix gets it: a server's allow list covers its own tools only)."""
-    if not path.is_file():
+    if not config_present(path):  # a folder or a dangling link there: said as such
         raise ConfigError(f"there is no MCP server {name!r}: {path} does not exist")
     table = _servers(read_config_file(path)[1]).get(name)
     if not isinstance(table, dict):
@@ -110,7 +110,7 @@ def allow_tools(path: Path, name: str, patterns: list[str]) -> list[str]:
 
 def remove_server(path: Path, name: str) -> None:
     """Remove a server's table (and its sub-tables); ConfigError if it is not there as one."""
-    if not path.is_file():
+    if not config_present(path):  # a folder or a dangling link there: said as such
         raise ConfigError(f"there is no MCP server {name!r}: {path} does not exist")
     if name not in _servers(read_config_file(path)[1]):
         raise ConfigError(f"there is no MCP server {name!r} in {path}")

@@ -29,11 +29,11 @@ def run_task(
     `execute` it is carried out at once under the permission mode (no question asked).
     `layers`: the config files and the workspace's project layer, read once for the start."""
     from v4code.api import start
-    from v4code.config import load_settings
+    from v4code.config import RUN_DEFAULTS, load_settings
     from v4code.textio import shown_lines
     from v4code.ui.headless import HeadlessRenderer, PolicyApprover
 
-    loaded = load_settings(layers.project.root, flags, layers)
+    loaded = load_settings(layers.project.root, flags, layers, defaults=RUN_DEFAULTS)
     settings = loaded.settings
     for notice in loaded.notices:
         sys.stderr.write(f"v4code: {shown_lines(notice)}\n")
