@@ -28,9 +28,11 @@ def edit_script(fake_api: FakeDeepSeek) -> None:
     fake_api.load([tool_call("edit_file", **EDIT), text("Done.")])
 
 
-def run_edit(root: Path, fake_api: FakeDeepSeek, *args: str, **kw: object) -> dict[str, object]:
+def run_edit(
+    root: Path, fake_api: FakeDeepSeek, *args: str, env: dict[str, str | None] | None = None
+) -> dict[str, object]:
     """`v4code run --output json ... edit` and its result object (the exit code in it)."""
-    result = v4code(root, "run", "--output", "json", *args, "edit", server=fake_api, **kw)  # type: ignore[arg-type]
+    result = v4code(root, "run", "--output", "json", *args, "edit", server=fake_api, env=env)
     assert result.stdout, result.stderr
     data: dict[str, object] = json.loads(result.stdout)
     assert data["exit_code"] == result.returncode
