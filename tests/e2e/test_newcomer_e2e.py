@@ -181,3 +181,22 @@ def test_probe_fix_keeps_the_profile_header_as_the_user_wrote_it(
     assert fixed.returncode == 0, fixed.stdout + fixed.stderr
     written = config.read_text()
     assert written.startswith("[profiles.local]\n") and 'dialect = "vllm"' in written, written
+
+
+def test_a_focus_that_matches_nothing_still_gives_the_model_a_map(
+    workspace: Path, fake_api: FakeDeepSeek
+) -> None:
+    """The session's first map and the repo_map tool, for words no file has: the most-used
+    files (the tool says they are not matches), never an empty map of a repository with code."""
+    for name in "abc":
+        (workspace / f"{name}.py").write_text(f"def f_{name}():\n    return 1\n")
+    commit_all(workspace, "code")
+    fake_api.load([tool_call("repo_map", focus="quarterly zzyzx totals"), text("Nothing there.")])
+    done = v4code(workspace, "run", "quarterly zzyzx totals", server=fake_api)
+    assert done.returncode == 0, done.stderr
+    first, second = fake_api.chat_requests
+    assert "def f_a()" in first.messages[-1]["content"]  # the opening map
+    result = second.messages[-1]
+    assert result["role"] == "tool"
+    assert result["content"].startswith("No file matches the focus; the most-used files instead:")
+    assert "def f_c()" in result["content"]
