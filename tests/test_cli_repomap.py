@@ -99,6 +99,19 @@ def test_map_prints_signatures_within_the_budget(repo: Path) -> None:
     assert "return" not in whole.stdout
 
 
+def test_a_focus_that_matches_nothing_still_maps_the_repository_and_says_so(repo: Path) -> None:
+    """The README's own example, in a repository with nothing about invoices' totals, printed
+    "(no files to map)": an empty map of a repository that has files."""
+    done = v4code(repo, "map", "--focus", "quarterly zzyzx totals", "--tokens", "1500")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == v4code(repo, "map", "--tokens", "1500").stdout
+    assert "class StockLedger" in done.stdout
+    assert done.stderr == (
+        "v4code map: no file matches the focus 'quarterly zzyzx totals'; "
+        "the most-used files instead\n"
+    )
+
+
 def test_map_of_a_repository_without_code(tmp_path: Path) -> None:
     (tmp_path / "notes").mkdir()
     subprocess.run(["git", "init", "-q"], cwd=tmp_path / "notes", check=True)

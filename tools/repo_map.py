@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from v4code.errors import ToolError
-from v4code.repomap import repo_map as build_map
+from v4code.repomap.api import focused_map
 from v4code.textio import counted
 from v4code.toolkit import ToolContext, ToolOutput, cap_output, tool
 from v4code.types import ToolSummary
@@ -43,8 +43,11 @@ def repo_map(ctx: ToolContext, focus: str | None = None, max_tokens: int = 2000)
         raise ToolError(f"max_tokens must be 100 or more, not {max_tokens}.")
     budget = min(max_tokens, MAX_TOKENS)
     secret = ctx.secret_files  # the user's globs too
-    text = build_map(ctx.root, focus, budget, cancel=ctx.cancel, secret_files=secret)
+    found = focused_map(ctx.root, focus, budget, cancel=ctx.cancel, secret_files=secret)
+    text = found.text
     files = sum(1 for line in text.splitlines() if line and not line.startswith(" "))
     if not text:
         return ToolOutput("No source files to map in this workspace.", data={"files": 0})
+    if found.focus_missed:  # the model should know these are not matches for its words
+        text = f"No file matches the focus; the most-used files instead:\n{text}"
     return ToolOutput(cap_output(text, ctx.output_cap), data={"files": files})

@@ -339,8 +339,10 @@ class Agent(AgentControls):
 
     def _switched(self, switch: ModelSwitched) -> ModelSwitched:
         """The new model's prefix cache is cold: the next prompt is priced as a miss, and
-        the history may be compacted before it (`_compact_for_switch`)."""
+        the history may be compacted before it (`_compact_for_switch`); the new model's
+        repeated calls are counted afresh."""
         self.cached = 0
+        self._turn.new_model()
         self._handover = switch
         return switch
 

@@ -10,13 +10,14 @@ denied, as in `v4code run`. The async form runs the session in a worker thread.
 from __future__ import annotations
 
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from v4code.cancel import CancelToken
 from v4code.errors import ConfigError
-from v4code.events import Event, TurnFinished
+from v4code.events import Event, Notice, TurnFinished
 from v4code.protocols import Approval, ApprovalRequest, Approver
 from v4code.ui.headless import PolicyApprover, RunResult, collect
 
@@ -148,6 +149,9 @@ class Session:
         self.close()
 
 
+NO_PLAN = "the model ended without proposing a plan"
+
+
 def _planned(agent: Agent, task: str, execute: bool) -> Iterator[Event]:
     """Plan mode's turn; with `execute`, a proposed plan is approved under the session's
     permission mode and carried out in a second turn (the todo list carries on)."""
@@ -155,10 +159,21 @@ def _planned(agent: Agent, task: str, execute: bool) -> Iterator[Event]:
     status = ""
     for event in agent.submit(task):
         if isinstance(event, TurnFinished):
+            if event.status == "done" and agent.plan.proposal is None:
+                event = yield from _without_plan(agent, event)
             status = event.status
         yield event
     if execute and status == "done" and agent.plan.proposal is not None:
         yield from agent.submit(agent.approve_plan())
+
+
+def _without_plan(agent: Agent, finished: TurnFinished) -> Generator[Event, None, TurnFinished]:
+    """A plan turn the model ended with an answer (or a question) and no plan: the task was a
+    plan, so the turn failed (exit 1), with a notice; `plan: null` and exit 0 read as success
+    to a script. The chat asks no such thing: there a person reads the answer."""
+    said = f"{NO_PLAN}; its answer is the final message, and nothing was carried out"
+    yield agent.record(Notice(said))
+    return replace(finished, status="failed", reason=NO_PLAN)
 
 
 def start(

@@ -155,6 +155,13 @@ class TurnState:
         self.last_call_key = key
         return self.repeats >= limit
 
+    def new_model(self) -> None:
+        """Another model takes over (an escalation, a fallback): it starts its own count of
+        repeated calls. The old model's repeats are what escalated; counting them against the
+        new one would end the run on its first call when it retries what the old one did."""
+        self.last_call_key = None
+        self.repeats = 0
+
     def repeat_reason(self, call: ToolCall) -> str:
         return f"the model called {call.name} with the same arguments {self.repeats} times in a row"
 

@@ -90,13 +90,19 @@ def workspace_root(start: Path | None = None) -> Path:
 
 
 def repository_root(command: str, start: Path | None = None) -> Path:
-    """The git top level for a command that reads a repository (review's diff, the map's
-    files): outside one it says so in one line instead of reading whatever lies below."""
+    """The git top level for a command that works in a repository (review's diff, the map's
+    files, the hook, a batch plan): outside one it says so in one line instead of reading
+    whatever lies below, or passing git's own error on."""
     top = git_top_level(start)
     if top is None:
-        here = os.path.realpath(start or Path.cwd())
-        raise NotARepository(
-            f"{here} is not inside a git repository, and `v4code {command}` reads one: "
-            "run it in a repository (or `git init` first)"
-        )
+        raise not_a_repository(command, start)
     return top
+
+
+def not_a_repository(command: str, start: Path | None = None) -> NotARepository:
+    """The one way every command needing a repository says it was run outside one."""
+    here = os.path.realpath(start or Path.cwd())
+    return NotARepository(
+        f"{here} is not inside a git repository, and `v4code {command}` needs one: "
+        "run it in a repository (or `git init` first)"
+    )

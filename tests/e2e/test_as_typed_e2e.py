@@ -97,11 +97,23 @@ def test_a_project_command_before_trust_in_the_chat(
 
 
 @pytest.mark.parametrize(
-    "args", [("review",), ("map",), ("locate", "parser"), ("review", "--hook")]
+    ("args", "command"),
+    [
+        (("review",), "review"),
+        (("review", "--hook"), "review"),
+        (("map",), "map"),
+        (("locate", "parser"), "locate"),
+        (("hook", "install"), "hook install"),
+        (("hook", "uninstall"), "hook uninstall"),
+        (("batch", "plan", "tidy {path}", "--each", "src/*.py"), "batch plan"),
+        (("batch", "plan", "tidy", "--discover"), "batch plan"),
+    ],
 )
-def test_review_map_and_locate_outside_a_repository_say_so_in_one_line(
-    tmp_path: Path, fake_api: FakeDeepSeek, args: tuple[str, ...]
+def test_every_command_needing_a_repository_says_so_in_the_same_line_outside_one(
+    tmp_path: Path, fake_api: FakeDeepSeek, args: tuple[str, ...], command: str
 ) -> None:
+    """One line, one wording for all of them (the hook passed git's own "fatal: not a git
+    repository" on; a batch plan said less than review did)."""
     folder = tmp_path / "not-a-repo"
     (folder / "src").mkdir(parents=True)
     (folder / "src" / "parser.py").write_text("def parse():\n    pass\n")
@@ -109,10 +121,14 @@ def test_review_map_and_locate_outside_a_repository_say_so_in_one_line(
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
-    assert "is not inside a git repository" in lines[0]
-    assert f"`v4code {args[0]}`" in lines[0]
+    assert (
+        f"{folder} is not inside a git repository, and `v4code {command}` needs one: " in lines[0]
+    )
+    assert "run it in a repository (or `git init` first)" in lines[0]
+    assert "fatal" not in lines[0]
     assert result.stdout == ""
     assert fake_api.chat_requests == []
+    assert not (folder / ".git").exists()
 
 
 @pytest.mark.parametrize(
@@ -135,3 +151,29 @@ def test_an_at_word_that_names_no_file_stays_plain_text(
     first, second = fake_api.chat_requests
     assert typed in first.messages[-1]["content"]
     assert second.messages[-1]["content"] == "and then?"
+
+
+def test_review_of_a_path_that_names_nothing_is_a_usage_error(
+    workspace: Path, fake_api: FakeDeepSeek
+) -> None:
+    """A mistyped path gave an empty diff and passed as "no changes" (exit 0), letting the
+    commit or the CI step through unreviewed."""
+    (workspace / "app.py").write_text("X = 1\n")
+    for paths in (("nothere.py",), ("app.py", "nothere.py")):
+        result = v4code(workspace, "review", *paths, server=fake_api)
+        assert result.returncode == 2, result.stderr
+        assert result.stderr.strip() == "v4code review: no such path: nothere.py"
+    assert fake_api.chat_requests == []
+
+
+def test_review_of_a_deleted_or_globbed_path_is_not_refused(
+    workspace: Path, fake_api: FakeDeepSeek
+) -> None:
+    """What names nothing on disk may still name something git knows: a file the change
+    deletes, or a glob git matches."""
+    (workspace / "README.md").unlink()
+    result = v4code(workspace, "review", "README.md", server=fake_api)
+    assert "no such path" not in result.stderr
+    assert "README.md (deleted)" in result.stdout + result.stderr
+    result = v4code(workspace, "review", "*.md", server=fake_api)
+    assert "no such path" not in result.stderr

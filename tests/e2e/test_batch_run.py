@@ -371,3 +371,40 @@ def test_run_budget_stops_starting_units(
     assert got["pkg-c2.py"]["reason"] == "not started: the run's --max-cost was reached"
     missing = batch(root, fake_api, "run")
     assert missing.returncode == 2 and "--resume RUN_DIR" in missing.stderr
+
+
+def test_a_retry_with_nothing_to_run_passes_and_a_mistyped_unit_or_folder_is_named(
+    workspace: Path, fake_api: FakeDeepSeek, tmp_path: Path
+) -> None:
+    """No red unit: `retry --only red` ran nothing, yet exited 1 for the unchanged unit. A
+    unit id that is not in the run is a typo (it chose nothing, silently, before), and a
+    folder with some other tool's run.json is not a run (it was called damaged)."""
+    root = project(workspace, ["c1", "c2"])
+    manifest = plan_each(root, fake_api, "pkg/c*.py", tmp_path / "jobs.jsonl")
+    fake_api.route("pkg/c1.py", [fix("pkg/c1.py"), text("Done.")])
+    fake_api.route("pkg/c2.py", [text("Nothing to change.")])
+    run_dir = tmp_path / "run"
+    ran = batch(root, fake_api, "run", str(manifest), "--out", str(run_dir))
+    assert ran.returncode == 1, ran.stderr
+    assert {u: s["status"] for u, s in states(run_dir).items()} == {
+        "pkg-c1.py": "green",
+        "pkg-c2.py": "unchanged",
+    }
+    asked_before = len(fake_api.chat_requests)
+
+    retried = batch(root, fake_api, "retry", str(run_dir), "--only", "red")
+    assert retried.returncode == 0, retried.stderr
+    assert "0 units to run: no unit is red" in retried.stderr
+
+    typo = batch(root, fake_api, "retry", str(run_dir), "--only", "pkg-c3.py")
+    assert typo.returncode == 2
+    assert "--only: no status or unit pkg-c3.py in run" in typo.stderr
+    assert len(fake_api.chat_requests) == asked_before
+
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "run.json").write_text('{"name": "an unrelated tool"}\n')
+    report = batch(root, fake_api, "report", str(other))
+    assert report.returncode == 2
+    assert f"{other.resolve()} is not a batch run directory" in report.stderr
+    assert "damaged" not in report.stderr

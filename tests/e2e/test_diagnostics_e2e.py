@@ -530,3 +530,56 @@ def test_a_child_agents_edit_has_its_diagnostics_event_in_its_transcript(
     # no event for a call it did not make
     assert not [e for e in events if e["type"] == "diagnostics"]
     assert (workspace / "calc.py").read_text() == BROKEN
+
+
+def test_a_server_that_stops_as_it_starts_is_off_with_one_notice_saying_so(
+    workspace: Path, tmp_path: Path, v4code_home: Path, fake_api: FakeDeepSeek
+) -> None:
+    """It stopped before answering `initialize`: each edit said "stopped; no diagnostics
+    this time", and nothing said the server never ran, until a third edit's restart failed."""
+    starts = tmp_path / "starts"
+    script = tmp_path / "dies.py"
+    script.write_text(f"open({str(starts)!r}, 'a').write('started\\n')\nraise SystemExit(7)\n")
+    _config(v4code_home, diagnostics_timeout=30, lsp_python=[sys.executable, str(script)])
+    fake_api.load([_write(CLEAN), _write(BROKEN), _write(CLEAN), text("done")])
+
+    events = _run(workspace, fake_api)
+
+    first, *rest = _results(fake_api)
+    assert "basedpyright language server stopped as it started" in first
+    assert all("Diagnostics" not in result for result in rest), rest
+    notices = [e["text"] for e in events if e["type"] == "notice"]
+    said = [n for n in notices if "basedpyright" in n]
+    assert said == [
+        "The basedpyright language server stopped as it started (exit 7), before answering; "
+        "diagnostics for python files are off for this session (`v4code lsp status` says "
+        "what would run)."
+    ]
+    assert starts.read_text() == "started\n"  # not restarted
+
+
+def test_rustups_proxy_is_not_started_in_the_sandbox_and_one_notice_says_why(
+    workspace: Path, tmp_path: Path, v4code_home: Path, fake_api: FakeDeepSeek
+) -> None:
+    if not _sandbox_runs(workspace):
+        pytest.skip("bubblewrap cannot run here")
+    bin_dir = tmp_path / "cargo-bin"
+    bin_dir.mkdir()
+    (bin_dir / "rustup").write_text("#!/bin/sh\nexit 1\n")
+    (bin_dir / "rustup").chmod(0o755)
+    (bin_dir / "rust-analyzer").symlink_to(bin_dir / "rustup")
+    _config(v4code_home, lsp_rust=[str(bin_dir / "rust-analyzer")])
+    write = [("write_file", {"path": "src/lib.rs", "content": "pub fn one() -> i32 { 1 }\n"})]
+    fake_api.load([tool_calls(write), text("done")])
+
+    events = _run(workspace, fake_api, sandbox=True)
+
+    (result,) = _results(fake_api)
+    assert "stopped" not in result
+    notices = [e["text"] for e in events if e["type"] == "notice"]
+    said = [n for n in notices if "rust-analyzer" in n]
+    assert said == [
+        "The rust-analyzer language server is off: rust-analyzer here is rustup's proxy, which "
+        "cannot run in the sandbox; name the toolchain's binary in `lsp_rust` (`rustup which "
+        "rust-analyzer` prints it) and let the sandbox read the toolchain (`sandbox_allow_read`)."
+    ]

@@ -5,6 +5,7 @@ it; exit 0 whatever it finds."""
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -63,3 +64,44 @@ def test_a_repositorys_server_command_is_not_what_would_run(
 
     assert "gopls (default)" in _line(lines, "go")
     assert sys.executable not in _line(lines, "go")
+
+
+def _rustup_proxies(folder: Path) -> Path:
+    """A `rustup` program and `rust-analyzer` as rustup installs its proxies: a link to it."""
+    folder.mkdir()
+    rustup = folder / "rustup"
+    rustup.write_text("#!/bin/sh\necho 'error: rustup could not choose a version' >&2\nexit 1\n")
+    rustup.chmod(0o755)
+    (folder / "rust-analyzer").symlink_to(rustup)
+    return folder
+
+
+def test_rustups_proxy_is_said_not_to_run_in_the_sandbox(
+    workspace: Path, v4code_home: Path, tmp_path: Path
+) -> None:
+    """It said "found ... would run in the read-only sandbox", and every edit of a .rs file
+    then said the server stopped."""
+    bin_dir = _rustup_proxies(tmp_path / "cargo-bin")
+    path = f"{bin_dir}{os.pathsep}{os.environ['PATH']}"
+
+    sandboxed = _line(
+        _status(workspace, V4CODE_DIAGNOSTICS=None, V4CODE_SANDBOX="true", PATH=path), "rust"
+    )
+    assert (
+        f"found at {bin_dir / 'rust-analyzer'}; off: rust-analyzer here is rustup's proxy, "
+        in sandboxed
+    )
+    assert "name the toolchain's binary in `lsp_rust`" in sandboxed
+    assert "would run" not in sandboxed
+
+    (bin_dir / "rust-analyzer").unlink()
+    os.link(bin_dir / "rustup", bin_dir / "rust-analyzer")  # rustup's hard-link proxies
+    hard = _line(
+        _status(workspace, V4CODE_DIAGNOSTICS=None, V4CODE_SANDBOX="true", PATH=path), "rust"
+    )
+    assert "off: rust-analyzer here is rustup's proxy" in hard
+
+    unconfined = _line(
+        _status(workspace, V4CODE_DIAGNOSTICS=None, V4CODE_SANDBOX="false", PATH=path), "rust"
+    )
+    assert unconfined.endswith("would run without the sandbox (sandbox = false)")

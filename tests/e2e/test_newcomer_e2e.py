@@ -181,3 +181,47 @@ def test_probe_fix_keeps_the_profile_header_as_the_user_wrote_it(
     assert fixed.returncode == 0, fixed.stdout + fixed.stderr
     written = config.read_text()
     assert written.startswith("[profiles.local]\n") and 'dialect = "vllm"' in written, written
+
+
+def test_a_focus_that_matches_nothing_still_gives_the_model_a_map(
+    workspace: Path, fake_api: FakeDeepSeek
+) -> None:
+    """The repo_map tool, for words no file has: the most-used files (it says they are not
+    matches), never an empty map of a repository with code. The session's first message
+    carries no map then (it is the task's map, and the task matched nothing)."""
+    for name in "abc":
+        (workspace / f"{name}.py").write_text(f"def f_{name}():\n    return 1\n")
+    commit_all(workspace, "code")
+    fake_api.load([tool_call("repo_map", focus="quarterly zzyzx totals"), text("Nothing there.")])
+    done = v4code(workspace, "run", "quarterly zzyzx totals", server=fake_api)
+    assert done.returncode == 0, done.stderr
+    first, second = fake_api.chat_requests
+    assert first.messages[-1]["content"] == "quarterly zzyzx totals"
+    result = second.messages[-1]
+    assert result["role"] == "tool"
+    assert result["content"].startswith("No file matches the focus; the most-used files instead:")
+    assert "def f_c()" in result["content"]
+
+
+def test_mcp_add_of_a_venv_python_in_the_repository_warns_in_words_that_fit(
+    workspace: Path, v4code_home: Path
+) -> None:
+    """A gitignored venv is not "what the checkout holds": the warning stays (a session in
+    that repository can rewrite it) but says the folder is ignored and why it matters."""
+    venv = workspace / ".venv" / "bin"
+    venv.mkdir(parents=True)
+    (venv / "python").symlink_to(sys.executable)
+    (workspace / ".gitignore").write_text(".venv/\n")
+    (workspace / "serve.sh").write_text("#!/bin/sh\n")
+    (workspace / "serve.sh").chmod(0o755)
+    venv_python = workspace / ".venv" / "bin" / "python"
+    added = v4code(workspace, "mcp", "add", "local", "--", ".venv/bin/python", "-m", "srv")
+    assert added.returncode == 0, added.stderr
+    assert (
+        f"warning: {venv_python} is in a folder git ignores inside the repository {workspace}: "
+        f"a v4code session working in {workspace} can change it"
+    ) in added.stderr
+    assert "checkout holds" not in added.stderr
+    tracked = v4code(workspace, "mcp", "add", "script", "--", "./serve.sh")
+    assert tracked.returncode == 0, tracked.stderr
+    assert f"{workspace / 'serve.sh'} is inside the git repository {workspace}: " in tracked.stderr

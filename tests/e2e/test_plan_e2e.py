@@ -106,6 +106,33 @@ def test_run_plan_json_carries_the_plan_and_the_list(
     assert (root / "calc.py").read_text() == CALC
 
 
+def test_run_plan_without_a_plan_fails_with_a_notice_and_executes_nothing(
+    workspace: Path, fake_api: FakeDeepSeek, v4code_home: Path
+) -> None:
+    """The model answered (a question, say) instead of proposing: `done`, exit 0 and
+    `plan: null` read as success to a script that wanted a plan."""
+    root = project(workspace)
+    fake_api.load([tool_call("read_file", path="calc.py"), text("Which add do you mean?")])
+    result = v4code(root, "run", "--plan", "-o", "json", "fix add", server=fake_api)
+    assert result.returncode == 1, result.stderr
+    data = json.loads(result.stdout)
+    assert (data["status"], data["exit_code"], data["plan"]) == ("failed", 1, None)
+    assert data["reason"] == "the model ended without proposing a plan"
+    assert data["final_message"] == "Which add do you mean?"
+    assert data["notices"] == [
+        "the model ended without proposing a plan; its answer is the final message, "
+        "and nothing was carried out"
+    ]
+
+    fake_api.load([text("Which add do you mean?")])
+    shown = v4code(root, "run", "--plan", "--execute", "fix add", server=fake_api)
+    assert shown.returncode == 1
+    assert "the model ended without proposing a plan" in shown.stderr
+    assert shown.stdout == "Which add do you mean?\n"
+    assert len(fake_api.chat_requests) == 3  # no second turn carried anything out
+    assert (root / "calc.py").read_text() == CALC
+
+
 def test_run_plan_execute_jsonl_events_then_the_edit(
     workspace: Path, fake_api: FakeDeepSeek, v4code_home: Path
 ) -> None:

@@ -188,6 +188,21 @@ def test_a_repeated_identical_call_escalates(
     assert [s["signal"] for s in json.loads(done.stdout)["switches"]] == ["repeated_call"]
 
 
+def test_after_an_escalation_the_new_model_counts_its_repeats_afresh(
+    workspace: Path, fake_api: FakeDeepSeek, v4code_home: Path
+) -> None:
+    """Pro's first call may be the call Flash repeated: that is one call of Pro's, not the
+    third of a loop (the run ended at once, "3 times in a row", before)."""
+    root = project(workspace)
+    read = tool_call("read_file", path="calc.py")
+    fake_api.load([read, read, read, text("It subtracts.")])
+    done = run(root, fake_api, "-o", "json", "--model", "auto", "what does add do?")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert (result["status"], result["final_message"]) == ("done", "It subtracts.")
+    assert models(fake_api) == [FLASH, FLASH, PRO, PRO]
+
+
 def test_without_auto_nothing_escalates(
     workspace: Path, fake_api: FakeDeepSeek, v4code_home: Path
 ) -> None:

@@ -104,13 +104,14 @@ def hook_install(
 ) -> None:
     """Write the pre-commit hook (respects core.hooksPath; an existing hook is chained)."""
     from v4code.review.hooks import install
-    from v4code.workspace import workspace_root
+    from v4code.workspace import repository_root
 
     _enter(cwd)
     args = (["--fail-on", fail_on] if fail_on else []) + (
         ["--timeout", f"{timeout:g}"] if timeout else []
     )
-    say(install(workspace_root(), force=force, args=args, fail_closed=fail_closed))
+    root = repository_root("hook install")
+    say(install(root, force=force, args=args, fail_closed=fail_closed))
 
 
 @hook_group.command("uninstall")
@@ -118,7 +119,7 @@ def hook_install(
 def hook_uninstall(cwd: str | None) -> None:
     """Remove v4code's hook and restore the one it chained or replaced, if any."""
     from v4code.review.hooks import uninstall
-    from v4code.workspace import workspace_root
+    from v4code.workspace import repository_root
 
     _enter(cwd)
-    say(uninstall(workspace_root()))
+    say(uninstall(repository_root("hook uninstall")))

@@ -2,8 +2,9 @@
 
 Exit codes of `batch run` / `retry`: 0 every unit green, 1 some unit red, unchanged (its agent
 changed nothing) or in error (or left pending by the run's --max-cost), 2 refused before
-anything was spent (the sandbox cannot start, verify fails on the base commit), 130
-interrupted (resume with `--resume RUN_DIR`).
+anything was spent (the sandbox cannot start, verify fails on the base commit, `--only` names
+a unit the run does not have), 130 interrupted (resume with `--resume RUN_DIR`). A retry with
+no unit to run ran nothing and failed nothing: 0, whatever the run's other units are.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from v4code.errors import ConfigError, ExitCode
 from v4code.jobs import attempts, runner
 from v4code.jobs.manifest import Unit, read_manifest
 from v4code.jobs.preflight import check_sandbox_for, verify_base
-from v4code.jobs.state import RunDir, UnitState
+from v4code.jobs.state import STATUSES, RunDir, UnitState
 from v4code.jobs.unit import RunOptions
 from v4code.jobs.verify import Confinement, confinement
 from v4code.say import say
@@ -141,7 +142,25 @@ def resume_run(path: Path) -> int:
 
 def retry_run(path: Path, only: str) -> int:
     run_dir = _existing(path)
-    return _drive(run_dir, runner.saved_options(run_dir), runner.parse_only(only))
+    wanted = runner.parse_only(only)
+    _check_only(run_dir, wanted)
+    if not runner.select(run_dir, wanted):
+        say(f"v4code batch: run {run_dir.run_id} in {run_dir.path}", err=True)
+        say(f"  0 units to run: no unit is {', '.join(sorted(wanted))}", err=True)
+        return ExitCode.DONE
+    return _drive(run_dir, runner.saved_options(run_dir), wanted)
+
+
+def _check_only(run_dir: RunDir, wanted: set[str]) -> None:
+    """An `--only` word that is neither a status nor one of the run's units is a typo, not
+    a choice of nothing: said as one (exit 2) rather than retrying no unit."""
+    known = set(STATUSES) | {unit.id for unit in run_dir.units()}
+    unknown = sorted(wanted - known)
+    if unknown:
+        raise ConfigError(
+            f"--only: no status or unit {', '.join(unknown)} in run {run_dir.run_id} "
+            f"(statuses: {', '.join(STATUSES)})"
+        )
 
 
 def show_status(path: Path, watch: bool | None) -> None:

@@ -24,7 +24,7 @@ def unit_id(path: str, taken: set[str], prefix: str = "") -> str:
 
 
 def base_of(repo: Path, rev: str) -> tuple[Path, str]:
-    root = worktrees.repo_root(repo)
+    root = worktrees.repo_root(repo, "batch plan")
     return root, worktrees.resolve_commit(root, rev)
 
 

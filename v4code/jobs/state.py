@@ -99,12 +99,22 @@ class RunDir:
 
     def info(self) -> dict[str, Any]:
         try:
-            data = json.loads((self.path / "run.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            text = (self.path / "run.json").read_text(encoding="utf-8")
+        except OSError:
             raise ConfigError(f"{self.path} is not a batch run directory (no run.json)") from None
-        if not isinstance(data, dict) or not isinstance(data.get("id"), str):
-            raise ConfigError(f"{self.path}/run.json is damaged")
-        return data
+        try:
+            data = json.loads(text)
+        except ValueError:
+            data = None
+        if isinstance(data, dict) and isinstance(data.get("id"), str):
+            return data
+        if not (self.path / "manifest.jsonl").is_file() or not self.units_dir.is_dir():
+            # Another tool's run.json, in a folder a run never made: not "damaged".
+            raise ConfigError(
+                f"{self.path} is not a batch run directory (its run.json is not a v4code "
+                "batch run's: no manifest.jsonl and units/ beside it)"
+            )
+        raise ConfigError(f"{self.path}/run.json is damaged")
 
     @functools.cached_property
     def run_id(self) -> str:

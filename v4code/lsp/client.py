@@ -118,6 +118,16 @@ class LspClient:
     def alive(self) -> bool:
         return not self._dead and self._proc.poll() is None
 
+    @property
+    def answered(self) -> bool:
+        """Whether it ever answered `initialize`: one that stops before has not started at
+        all (a missing toolchain, a sandbox it cannot run in), and will not the next time."""
+        return self._ready
+
+    @property
+    def exit_code(self) -> int | None:
+        return self._proc.poll()
+
     def ready(self, deadline: float) -> bool:
         """Whether the server answered `initialize` (waiting until `deadline`, monotonic)."""
         with self._lock:

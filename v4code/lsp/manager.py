@@ -19,7 +19,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from v4code.errors import ToolError, V4codeError
-from v4code.lsp.servers import LANGUAGES, Language, language_of, server_argv
+from v4code.lsp.servers import (
+    LANGUAGES,
+    Language,
+    language_of,
+    sandbox_obstacle,
+    server_argv,
+)
 from v4code.textio import one_line
 from v4code.workspace import relative_to_root, resolve_in_workspace
 
@@ -124,6 +130,8 @@ class LanguageServers:
             return None
         if slot.client is not None and slot.client.alive:
             return slot.client
+        if self._stopped_at_start(language, slot):
+            return None
         if slot.client is not None:
             self._stop(slot)
         if slot.starts >= MAX_STARTS:
@@ -145,6 +153,10 @@ class LanguageServers:
         argv = server_argv(language, configured, self.root)
         if argv is None:
             slot.off = "not installed" if not configured else "its command was not found"
+            return None
+        obstacle = sandbox_obstacle(language, argv[0]) if self.settings.sandbox else None
+        if obstacle is not None:
+            self._turn_off(slot, f"The {language.label} language server is off: {obstacle}.")
             return None
         wrapped = self._sandboxed(argv, slot)
         if wrapped is None:
@@ -184,6 +196,24 @@ class LanguageServers:
                 "project only inside it (`sandbox = false` in your config runs them without)."
             )
             return None
+
+    def _stopped_at_start(self, language: Language, slot: _Slot) -> bool:
+        """A server that stopped before answering `initialize` never started: it is left
+        off with one notice (a restart would stop the same way, and each edit would only say
+        "stopped" with no word of why)."""
+        client = slot.client
+        if client is None or client.alive or client.answered:
+            return False
+        code = client.exit_code
+        self._stop(slot)
+        exit_note = "" if code is None else f" (exit {code})"
+        self._turn_off(
+            slot,
+            f"The {language.label} language server stopped as it started{exit_note}, before "
+            f"answering; diagnostics for {language.name} files are off for this session "
+            "(`v4code lsp status` says what would run).",
+        )
+        return True
 
     def _turn_off(self, slot: _Slot, notice: str) -> None:
         slot.off = notice
@@ -276,6 +306,8 @@ class LanguageServers:
         threading.Thread(target=show, name="v4code-lsp-warm", daemon=True).start()
 
     def _late(self, language: Language, client: LspClient) -> str:
+        if self._stopped_at_start(language, self._slots[language.name]):
+            return f"the {language.label} language server stopped as it started; it is off"
         if not client.alive:
             return f"the {language.label} language server stopped; no diagnostics this time"
         return f"{language.label} did not answer within {self.settings.timeout:g} s"

@@ -11,6 +11,7 @@ the sandbox cannot start it does not run at all, unless the user turned the sand
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
@@ -20,7 +21,14 @@ from v4code.safety.programs import find_program
 if TYPE_CHECKING:
     from v4code.config import Settings
 
-__all__ = ["LANGUAGES", "Language", "configured_commands", "language_of", "server_argv"]
+__all__ = [
+    "LANGUAGES",
+    "Language",
+    "configured_commands",
+    "language_of",
+    "sandbox_obstacle",
+    "server_argv",
+]
 
 
 @dataclass(frozen=True)
@@ -85,3 +93,31 @@ def server_argv(language: Language, configured: tuple[str, ...], root: Path) -> 
 def configured_commands(settings: Settings) -> dict[str, tuple[str, ...]]:
     """Each language's server command as the user's settings name it (`lsp_go`), or ()."""
     return {lang.name: tuple(getattr(settings, f"lsp_{lang.name}", ())) for lang in LANGUAGES}
+
+
+def sandbox_obstacle(language: Language, program: str) -> str | None:
+    """Why `program` cannot run in the sandbox although it is found, or None. rustup's
+    proxies (`~/.cargo/bin/rust-analyzer`: a link to, or another name of, the `rustup`
+    binary) pick the toolchain from rustup's home, which is empty in the sandbox: the server
+    would stop at once and the edit only say "stopped", so it is said before it starts."""
+    if not _rustup_proxy(program):
+        return None
+    name = os.path.basename(program)
+    return (
+        f"{name} here is rustup's proxy, which cannot run in the sandbox; name the "
+        f"toolchain's binary in `lsp_{language.name}` (`rustup which {name}` prints it) and "
+        "let the sandbox read the toolchain (`sandbox_allow_read`)"
+    )
+
+
+def _rustup_proxy(program: str) -> bool:
+    """A symbolic link resolving to `rustup`, or a hard link of the `rustup` beside it (how
+    rustup installs its proxies where it can)."""
+    if os.path.basename(program).startswith("rustup"):
+        return False
+    if os.path.basename(os.path.realpath(program)) in ("rustup", "rustup-init"):
+        return True
+    try:
+        return os.path.samefile(program, os.path.join(os.path.dirname(program), "rustup"))
+    except OSError:
+        return False

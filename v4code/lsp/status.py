@@ -6,11 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from v4code.lsp.servers import LANGUAGES, configured_commands, server_argv
+from v4code.lsp.servers import LANGUAGES, configured_commands, sandbox_obstacle, server_argv
 from v4code.textio import one_line
 
 if TYPE_CHECKING:
     from v4code.config import Settings
+    from v4code.lsp.servers import Language
 
 __all__ = ["status_lines"]
 
@@ -29,9 +30,19 @@ def status_lines(settings: Settings, root: Path) -> list[str]:
         if argv is None:
             state = "not found" if configured else "not installed"
         else:
-            state = f"found at {argv[0]}; " + (why_off or _how(settings))
+            state = f"found at {argv[0]}; " + _would_run(settings, why_off, language, argv[0])
         lines.append(one_line(f"{language.name:<11}{named} ({whose}): {state}"))
     return lines
+
+
+def _would_run(settings: Settings, why_off: str | None, language: Language, program: str) -> str:
+    """Whether (and how) a session would run the server found at `program`."""
+    if why_off is not None and not settings.diagnostics:
+        return why_off
+    obstacle = sandbox_obstacle(language, program) if settings.sandbox else None
+    if obstacle is not None:
+        return f"off: {obstacle}"
+    return why_off or _how(settings)
 
 
 def _off(settings: Settings, root: Path) -> str | None:

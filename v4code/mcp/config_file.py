@@ -75,11 +75,36 @@ def resolve_program(program: str, cwd: Path) -> tuple[str, list[str]]:
         notes.append(f"{program} is {stored} on PATH now: stored as that absolute path")
     root = git_top_level(Path(stored).parent)
     if root is not None:
-        notes.append(
-            f"warning: {stored} is inside the git repository {root}: the server runs whatever "
-            "that checkout holds there, and stops working if it moves"
-        )
+        notes.append(_inside_repository(stored, root))
     return stored, notes
+
+
+def _inside_repository(stored: str, root: Path) -> str:
+    """The warning for a program inside a repository's folder. Kept for an ignored one (a
+    venv's python) too: a session working in that repository can rewrite it (the agent's
+    edits and commands reach ignored files, `pip install` included), so the server would run
+    what the model left there. Worded for that case, where "the checkout holds" reads wrong."""
+    if _ignored(root, stored):
+        return (
+            f"warning: {stored} is in a folder git ignores inside the repository {root}: a "
+            f"v4code session working in {root} can change it (the agent's edits and commands "
+            "reach ignored files too), and the server stops working if the folder moves"
+        )
+    return (
+        f"warning: {stored} is inside the git repository {root}: the server runs whatever "
+        "that checkout holds there (a pull, a checkout or the agent's edits change it), and "
+        "stops working if it moves"
+    )
+
+
+def _ignored(root: Path, stored: str) -> bool:
+    from v4code.repo.git import GitError, run_text
+
+    rel = os.path.relpath(stored, root)
+    try:
+        return bool(run_text(root, "check-ignore", "--", rel, ok=(0, 1)).strip())
+    except GitError:
+        return False
 
 
 def allow_tools(path: Path, name: str, patterns: list[str]) -> list[str]:

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from v4code.repo.git import HARDENING, GitError, drivers_off, find_git, git_env
 from v4code.safety.process import capture_process
+from v4code.workspace import not_a_repository
 
 if TYPE_CHECKING:
     import git as gitpython
@@ -147,14 +148,15 @@ def git_at(path: Path) -> gitpython.Git:
     return _hardened(_git_class(gitpython)(str(path)), path)
 
 
-def repo_root(path: Path) -> Path:
-    """The top of the work tree that holds `path`; GitError when it is not in a repository."""
+def repo_root(path: Path, command: str = "batch") -> Path:
+    """The top of the work tree that holds `path`; outside a repository, `command` (the one
+    the user typed) is said to need one, as every such command says it."""
     if not path.is_dir():
         raise GitError(f"{path} is not a directory")
     try:
         top = _call(git_at(path), "rev-parse", "--show-toplevel")
     except GitError:
-        raise GitError(f"{path} is not inside a git repository") from None
+        raise not_a_repository(command, path) from None
     return Path(top).resolve()
 
 

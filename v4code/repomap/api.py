@@ -41,9 +41,11 @@ from v4code.workspace import relative_to_root, resolve_in_workspace
 __all__ = [
     "Definition",
     "RankedFile",
+    "RepoMap",
     "SymbolHit",
     "SymbolReport",
     "find_symbol",
+    "focused_map",
     "locate",
     "outline",
     "repo_index",
@@ -124,12 +126,37 @@ def repo_map(
     """The files that matter most (for `focus`, a task's text, when given; else the ones
     defining the most) with their key definitions' signatures and line ranges, within
     `max_tokens` (about four characters a token)."""
+    found = focused_map(
+        root, focus, max_tokens, progress=progress, cancel=cancel, secret_files=secret_files
+    )
+    return found.text
+
+
+@dataclass(frozen=True)
+class RepoMap:
+    text: str
+    focus_missed: bool = False
+    """A focus was given and no file matched it: `text` is the map without one."""
+
+
+def focused_map(
+    root: Path | str,
+    focus: str | None = None,
+    max_tokens: int = 2048,
+    *,
+    progress: Progress | None = None,
+    cancel: CancelToken | None = None,
+    secret_files: Iterable[str] = (),
+) -> RepoMap:
+    """`repo_map`, saying whether the focus matched nothing. Such a focus still gets the
+    map, ranked as without one: an empty map of a repository that has files would read as
+    "nothing here" (to a person or the model) when it means "nothing matched these words"."""
     index = repo_index(root, progress=progress, cancel=cancel, secret_files=secret_files)
-    if focus and focus.strip():
-        ranked = rank_files(index, focus, top=200)
-    else:
+    ranked = rank_files(index, focus, top=200) if focus and focus.strip() else []
+    missed = bool(focus and focus.strip()) and not ranked
+    if not ranked:
         ranked = rank_for_map(index)
-    return render_map(ranked, index.files, max_tokens)
+    return RepoMap(render_map(ranked, index.files, max_tokens), missed)
 
 
 @dataclass(frozen=True)

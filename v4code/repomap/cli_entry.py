@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TextIO
 
-from v4code.repomap.api import locate, repo_map
+from v4code.repomap.api import focused_map, locate
 from v4code.repomap.index import Progress
 from v4code.textio import one_line, shown_lines
 
@@ -29,9 +29,14 @@ def print_map(
     progress: Progress | None = None,
     secret_files: Iterable[str] = (),
 ) -> None:
-    """`v4code map [FOCUS]`: the repo map, ending with a newline."""
-    text = repo_map(root, focus, max_tokens, progress=progress, secret_files=secret_files)
-    (out or sys.stdout).write(shown_lines(text or "(no files to map)") + "\n")  # names, code
+    """`v4code map [FOCUS]`: the repo map, ending with a newline. A focus that matches no
+    file is said on stderr (stdout stays the map a script reads), and the map is the one
+    without a focus."""
+    found = focused_map(root, focus, max_tokens, progress=progress, secret_files=secret_files)
+    if found.focus_missed:
+        said = f"v4code map: no file matches the focus {one_line(focus or '')!r}; "
+        sys.stderr.write(said + "the most-used files instead\n")
+    (out or sys.stdout).write(shown_lines(found.text or "(no files to map)") + "\n")  # names, code
 
 
 class TerminalProgress:

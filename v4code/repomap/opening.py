@@ -68,7 +68,7 @@ def opening_message(
     """`task` with the repo map for it appended, within `max_tokens` (0: no map)."""
     if max_tokens <= 0 or not task.strip():
         return Opening(task)
-    from v4code.repomap.api import repo_map
+    from v4code.repomap.api import focused_map
 
     token = CancelToken()
     done = threading.Event()
@@ -77,7 +77,7 @@ def opening_message(
     )
     watcher.start()
     try:
-        text = repo_map(root, task, max_tokens, cancel=token, secret_files=secret_files)
+        found = focused_map(root, task, max_tokens, cancel=token, secret_files=secret_files)
     except Cancelled:
         if cancel is not None and cancel.cancelled:
             return Opening(task)
@@ -92,7 +92,10 @@ def opening_message(
         return Opening(task)
     finally:
         done.set()
-    if not text.strip():
+    # A task no file matches ("say hello") gets no map rather than the most-used files: the
+    # first request stays small, and the model has `repo_map` when it wants the overview.
+    text = found.text
+    if found.focus_missed or not text.strip():
         return Opening(task)
     # The repository's text cannot open or close the fence the map sits in.
     text = _FENCE.sub("&lt;", text)

@@ -277,6 +277,10 @@ def collect(
     secret = SecretFiles(root, secret_files)
     rel_paths = tuple(_relative(root, cwd or root, p) for p in paths)
     text, description = read_diff(root, base=base, commit=commit, paths=rel_paths)
+    revs = [r for r in (base, commit and f"{commit}^1", commit, "HEAD") if r]
+    missing = [p for p, rel in zip(paths, rel_paths, strict=True) if not _named(root, rel, revs)]
+    if missing:
+        raise ConfigError(f"no such path: {', '.join(missing)}")
     files = split_files(text)
     attributes = _marked_generated(root, [f.path for f in files])
     kept: list[FileDiff] = []
@@ -289,6 +293,16 @@ def collect(
         else:
             skipped.append((f.path, why))
     return ReviewTarget(description, kept, skipped)
+
+
+def _named(root: Path, path: str, revs: list[str]) -> bool:
+    """Whether a path given on the command line names something: a file or folder here, in
+    the index (a glob git matches included) or in a commit the review compares. A mistyped
+    path would otherwise give an empty diff and pass as "no changes"."""
+    if os.path.lexists(root / path) or git(root, "ls-files", "-z", "--", path):
+        return True
+    revs = [r for r in revs if _has_commit(root, r)]
+    return any(git(root, "ls-tree", "-z", "--name-only", r, "--", path) for r in revs)
 
 
 def _relative(root: Path, cwd: Path, path: str) -> str:
