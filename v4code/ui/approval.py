@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.text import Text
 
 from v4code.cancel import CancelToken
+from v4code.events import jsonable
 from v4code.protocols import Approval, ApprovalRequest
 from v4code.safety.permissions import PermissionPolicy, Verdict, command_prefix
 from v4code.textio import one_line, shown_lines
@@ -147,7 +148,7 @@ class ChatApprover:
             else:  # a remembered prefix never covers a compound command: only yes or no
                 question = "Run? [y]es  [n]o: "
         else:
-            args = one_line(json.dumps(request.args, ensure_ascii=False)[:300])
+            args = one_line(json.dumps(jsonable(request.args), ensure_ascii=False)[:300])
             self.console.print(Text(f"Allow {one_line(request.tool)} {args}", style="bold"))
             question = f"Allow? [y]es  [n]o  [a]lways allow {request.tool}: "
         return self._answer(question, always)

@@ -40,6 +40,7 @@ from v4code.events import (
     ToolStarted,
     TurnFinished,
     UsageReported,
+    jsonable,
 )
 from v4code.planning import plan_lines, todo_lines
 from v4code.pricing import format_cost
@@ -455,7 +456,11 @@ def _text_args(args: dict[str, Any], *, cap: bool) -> list[RenderableType]:
         if key not in args:
             continue
         value = args[key]
-        body = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, indent=2)
+        body = (
+            value
+            if isinstance(value, str)
+            else json.dumps(jsonable(value), ensure_ascii=False, indent=2)
+        )
         if cap and len(body) > 4000:
             body = body[:4000] + f"\n… {len(body) - 4000:,} more characters"
         out.append(Text(f"   {key}:", style="dim"))
@@ -480,7 +485,9 @@ def details_renderables(tools: list[ToolRecord], which: int | None = None) -> li
         args = record.started.args or _arguments(record.started.call) or {}
         shown = {k: v for k, v in args.items() if k not in TEXT_ARGS}
         if shown:
-            shown_args = one_line(json.dumps(shown, ensure_ascii=False)[:500])  # U+009B too
+            shown_args = one_line(
+                json.dumps(jsonable(shown), ensure_ascii=False)[:500]
+            )  # U+009B too
             out.append(Text("   " + shown_args, style="dim"))
         out += _text_args(args, cap=which is None)
         if record.finished is not None:

@@ -1,0 +1,41 @@
+"""What a newcomer following the README met in the chat, driven as they typed it (prompt-toolkit
+pipe input against the fake DeepSeek server), asserting what they saw.
+
+- `/details` after a turn that kept a todo list shows the list's items (it crashed on them);
+  `run -o jsonl` and the session log carry them as objects, not as their repr.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from chat_harness import ENTER, chat
+from cli_harness import session_logs, v4code
+from fake_api import text, tool_call
+
+ITEMS = [
+    {"step": "Fix add", "status": "in_progress"},
+    {"step": "Run the tests", "status": "pending"},
+]
+
+
+def test_details_after_update_plan_shows_the_items(workspace: Path, fake_api, monkeypatch):
+    fake_api.load([tool_call("update_plan", items=ITEMS), text("Listed.")])
+    keys = ["make a list" + ENTER, "/details" + ENTER]
+    screen = chat(workspace, fake_api, monkeypatch, keys)
+    assert "internal error" not in screen
+    assert '"step": "Fix add", "status": "in_progress"' in screen
+    assert "Todo list updated (0 of 2 done)." in screen.split("1. ", 1)[1]
+
+
+def test_jsonl_and_the_session_log_carry_todo_items_as_objects(workspace: Path, fake_api):
+    fake_api.load([tool_call("update_plan", items=ITEMS), text("Listed.")])
+    done = v4code(workspace, "run", "-o", "jsonl", "make a list", server=fake_api)
+    assert done.returncode == 0, done.stderr
+    events = [json.loads(line) for line in done.stdout.splitlines()]
+    started = next(e for e in events if e["type"] == "tool_started")
+    assert started["args"] == {"items": ITEMS}
+    logged = [json.loads(line) for line in session_logs().splitlines()]
+    args = [r["event"]["args"] for r in logged if r.get("event", {}).get("type") == "tool_started"]
+    assert args == [{"items": ITEMS}]
