@@ -39,3 +39,16 @@ def test_jsonl_and_the_session_log_carry_todo_items_as_objects(workspace: Path, 
     logged = [json.loads(line) for line in session_logs().splitlines()]
     args = [r["event"]["args"] for r in logged if r.get("event", {}).get("type") == "tool_started"]
     assert args == [{"items": ITEMS}]
+
+
+def test_lsp_says_a_start_count_only_for_a_server_that_ran(
+    workspace: Path, fake_api, monkeypatch, v4code_home: Path
+):
+    monkeypatch.delenv("V4CODE_DIAGNOSTICS")  # the user's config says (conftest turns it off)
+    (v4code_home / "config.toml").write_text('lsp_python = "no-such-language-server --stdio"\n')
+    (workspace / "calc.py").write_text("X = 1\n")
+    fake_api.load([tool_call("read_file", path="calc.py"), text("Read it.")])
+    screen = chat(workspace, fake_api, monkeypatch, ["read calc.py" + ENTER, "/lsp" + ENTER])
+    line = next(s for s in screen.split("/lsp", 1)[-1].splitlines() if s.startswith("python"))
+    assert line.endswith("basedpyright: its command was not found"), line
+    assert "started" not in line
