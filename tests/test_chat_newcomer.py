@@ -52,3 +52,15 @@ def test_lsp_says_a_start_count_only_for_a_server_that_ran(
     line = next(s for s in screen.split("/lsp", 1)[-1].splitlines() if s.startswith("python"))
     assert line.endswith("basedpyright: its command was not found"), line
     assert "started" not in line
+
+
+def test_a_mention_that_looks_like_a_path_but_names_no_file_is_said(
+    workspace: Path, fake_api, monkeypatch
+):
+    (workspace / "calc.py").write_text("X = 1\n")
+    fake_api.load([text("Sure.")])
+    typed = "make @nothere.py a frozen @dataclass like @app.route in @src/gone.txt"
+    screen = chat(workspace, fake_api, monkeypatch, [typed + ENTER])
+    notices = [line for line in screen.splitlines() if "not attached" in line]
+    assert notices == ["no such file here, not attached: @nothere.py, @src/gone.txt (sent as text)"]
+    assert fake_api.chat_requests[0].messages[-1]["content"] == typed

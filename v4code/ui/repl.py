@@ -243,20 +243,26 @@ class Chat:
 
     def turn(self, text: str, shown: str | None = None, answer_plans: bool = True) -> None:
         """One message as a turn; a plan it ends with is put to the person (`answer_plans`)."""
-        from v4code.ui.completion import attach_mentions
+        from v4code.ui.completion import attach_mentions, meant_as_paths
 
         secret_blocks: list[str] = []
+        unfound: list[str] = []
         message, attached = attach_mentions(
             text,
             self.root,
             settings=self.agent.settings,
             confirm=self._confirm_secret,
             secret_blocks=secret_blocks,
+            unfound=unfound,
         )
         for block in secret_blocks:  # the model gets it; the session log does not
             self.agent.session.withhold_text(block)
         if attached:
             self.say("attached " + ", ".join(attached), "dim")
+        missed = meant_as_paths(unfound, self.files.files()) if unfound else []
+        if missed:  # a typo in a path: the message still goes, as the person wrote it
+            words = ", ".join(f"@{w}" for w in missed)
+            self.say(f"no such file here, not attached: {words} (sent as text)", "yellow")
         self.run_events(self.agent.submit(message))
         self.console.print()  # a blank line between a turn and the next prompt
         self.files.invalidate()
