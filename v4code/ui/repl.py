@@ -28,6 +28,7 @@ from v4code.ui.interrupt import sigint_cancels
 
 if TYPE_CHECKING:
     from prompt_toolkit import PromptSession
+    from prompt_toolkit.buffer import Buffer
     from prompt_toolkit.input import Input
     from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
     from prompt_toolkit.output import Output
@@ -355,6 +356,10 @@ def _bindings() -> KeyBindings:
         else:
             buffer.validate_and_handle()
 
+    @kb.add("tab")
+    def _tab(event: KeyPressEvent) -> None:
+        complete_or_insert(event.current_buffer)
+
     @kb.add("escape", "enter")
     @kb.add("c-j")
     def _newline(event: KeyPressEvent) -> None:
@@ -369,6 +374,27 @@ def _bindings() -> KeyBindings:
             event.app.exit(exception=KeyboardInterrupt())
 
     return kb
+
+
+def complete_or_insert(buffer: Buffer) -> None:
+    """Tab: a single completion goes straight into the line (no menu, so one Enter sends),
+    several open the menu or move through it, as prompt-toolkit's own Tab does. The menu
+    opened while typing is no reason to ask the person to pick the only choice in it."""
+    from prompt_toolkit.completion import CompleteEvent
+
+    state = buffer.complete_state
+    if state is not None and state.complete_index is not None:
+        buffer.complete_next()  # already moving through the menu
+        return
+    completer = buffer.completer
+    event = CompleteEvent(completion_requested=True)
+    found = list(completer.get_completions(buffer.document, event)) if completer else []
+    if len(found) == 1:
+        buffer.apply_completion(found[0])
+    elif state is not None:
+        buffer.complete_next()
+    else:
+        buffer.start_completion(insert_common_part=True)
 
 
 def history_path(root: Path) -> Path:
