@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from chat_harness import ENTER, chat
+from chat_harness import CTRL_C, ENTER, chat
 from cli_harness import session_logs, v4code
 from fake_api import text, tool_call
 
@@ -64,3 +64,60 @@ def test_a_mention_that_looks_like_a_path_but_names_no_file_is_said(
     notices = [line for line in screen.splitlines() if "not attached" in line]
     assert notices == ["no such file here, not attached: @nothere.py, @src/gone.txt (sent as text)"]
     assert fake_api.chat_requests[0].messages[-1]["content"] == typed
+
+
+# --- yes-or-no questions: one key answers, nothing typed after it is lost -----------------
+
+STEPS = ["Fix the operator in add"]
+
+
+def propose(summary: str) -> dict:
+    return tool_call("propose_plan", steps=STEPS, files=["calc.py"], checks=[], summary=summary)
+
+
+def test_plan_no_then_the_reason_typed_straight_on_and_ctrl_c_leaves_it_waiting(
+    workspace: Path, fake_api, monkeypatch
+):
+    (workspace / "calc.py").write_text("def add(a, b):\n    return a - b\n")
+    fake_api.load([propose("First idea."), propose("Second idea.")])
+    keys = ["/plan fix add" + ENTER, "nnot now" + ENTER, CTRL_C, "/mode auto-edit" + ENTER]
+    screen = chat(workspace, fake_api, monkeypatch, keys)
+    assert "Answer y or n" not in screen
+    assert "My reason: not now." in fake_api.chat_requests[1].messages[-1]["content"]
+    assert "The plan waits for your answer" in screen
+    assert "permission mode: auto-edit" in screen.rsplit("The plan waits for your answer", 1)[1]
+    assert len(fake_api.chat_requests) == 2
+
+
+def test_no_to_attaching_a_secret_file_keeps_the_next_message(
+    workspace: Path, fake_api, monkeypatch
+):
+    (workspace / ".env").write_text("TOKEN=hunter2-secret\n")
+    (workspace / "src").mkdir()
+    (workspace / "src" / "app.py").write_text("X = 1\n")
+    fake_api.load([text("No env then."), text("Listed.")])
+    keys = ["check @.env" + ENTER, "n", "list @src/ please" + ENTER]
+    screen = chat(workspace, fake_api, monkeypatch, keys)
+    first, second = (r.messages[-1]["content"] for r in fake_api.chat_requests)
+    assert "(a secret file: not attached)" in first and "hunter2" not in first
+    assert second.startswith("list @src/ please") and "src/app.py" in second
+    assert "Listed." in screen
+
+
+def test_enter_at_attach_takes_the_default_no(workspace: Path, fake_api, monkeypatch):
+    (workspace / ".env").write_text("TOKEN=hunter2-secret\n")
+    fake_api.load([text("No env then.")])
+    chat(workspace, fake_api, monkeypatch, ["check @.env" + ENTER, ENTER])
+    assert "(a secret file: not attached)" in fake_api.chat_requests[0].messages[-1]["content"]
+
+
+def test_no_to_trust_and_the_first_message_typed_straight_on(
+    workspace: Path, fake_api, monkeypatch
+):
+    (workspace / ".v4code").mkdir()
+    (workspace / ".v4code" / "config.toml").write_text('model = "deepseek-v4-flash"\n')
+    fake_api.load([text("Hello.")])
+    screen = chat(workspace, fake_api, monkeypatch, ["nhi" + ENTER])
+    assert "Answer y or n" not in screen
+    assert [r.messages[-1]["content"] for r in fake_api.chat_requests] == ["hi"]
+    assert fake_api.chat_requests[0].body["model"] != "deepseek-v4-flash"  # not trusted

@@ -2,7 +2,7 @@
 
 Answers, one key each and no Enter: `y` yes; `n` no, then a line for an optional reason for
 the model; `a` always, for this tool (edits) or this command prefix (commands), for the rest of
-the session. Ctrl-C at the question cancels the turn; nothing is changed. Without a terminal's
+the session. Ctrl-C (or Esc) at the question cancels the turn; nothing is changed. Without a terminal's
 single keys (`ask_key` not given) a typed line is read instead: `y`, `a`, or `n` with an
 optional reason (`n use a constant`).
 """
@@ -51,39 +51,11 @@ def parse_answer(text: str) -> tuple[str, str | None] | None:
 
 def key_asker(input: Input | None = None, output: Output | None = None) -> Callable[[str], str]:
     """Ask a question answered by one key of y, n, a (either case), taken as it is pressed:
-    the answer is echoed after the question; Enter and other keys do nothing; Ctrl-C raises
-    KeyboardInterrupt and Ctrl-D EOFError, as at a line prompt."""
-    from prompt_toolkit import PromptSession
-    from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
+    the answer is echoed after the question; Enter and other keys do nothing; Ctrl-C or Esc
+    raises KeyboardInterrupt and Ctrl-D EOFError (see v4code.ui.keys)."""
+    from v4code.ui.keys import KeyQuestion
 
-    bindings = KeyBindings()
-
-    def take(key: str) -> None:
-        def handler(event: KeyPressEvent) -> None:
-            event.current_buffer.text = key
-            event.app.exit(result=key)
-
-        bindings.add(key)(handler)
-        bindings.add(key.upper())(handler)
-
-    for key in KEYS:
-        take(key)
-
-    @bindings.add("<any>")
-    @bindings.add("enter")
-    def _ignore(event: KeyPressEvent) -> None:
-        """Anything but an answer: nothing happens (a stray Enter is not a `no`)."""
-
-    @bindings.add("c-c")
-    def _interrupt(event: KeyPressEvent) -> None:
-        event.app.exit(exception=KeyboardInterrupt())
-
-    @bindings.add("c-d")
-    def _eof(event: KeyPressEvent) -> None:
-        event.app.exit(exception=EOFError())
-
-    session: PromptSession[str] = PromptSession(input=input, output=output, key_bindings=bindings)
-    return lambda question: str(session.prompt(question))
+    return KeyQuestion("yna", input, output)
 
 
 def prefix_covers(tool: str, command: str) -> bool:

@@ -61,6 +61,7 @@ class Chat:
         from v4code.config import load_settings
         from v4code.ui.approval import ChatApprover, key_asker
         from v4code.ui.completion import ChatCompleter, FileIndex
+        from v4code.ui.keys import KeyQuestion
         from v4code.ui.prompt_history import KeptHistory
         from v4code.ui.slash import choices_for, command_help
         from v4code.ui.toolbar import toolbar_text
@@ -98,6 +99,7 @@ class Chat:
             prompt_continuation=lambda width, line, wrap: " " * width,
         )
         self.asker: PromptSession[str] = PromptSession(input=input, output=output)
+        self.yes_no = KeyQuestion("yn", input, output)
         self.approver = ChatApprover(
             self.ask,
             self.console,
@@ -309,13 +311,17 @@ class Chat:
         """Whether to attach a mentioned secret file: its content goes to the model."""
         self.say(f"{path} is {why}: its content would be sent to the model.", "bold yellow")
         try:
-            answer = self.ask(f"Attach {path}? [y/N] ").strip().lower()
+            return self.ask_key(f"Attach {path}? [y/N] ", default="n") == "y"
         except (KeyboardInterrupt, EOFError):
             return False
-        return answer in ("y", "yes")
 
     def ask(self, question: str) -> str:
         return str(self.asker.prompt(question))
+
+    def ask_key(self, question: str, default: str | None = None) -> str:
+        """A yes-or-no question answered by one key (v4code.ui.keys): what is typed after
+        the key is kept for the next prompt, not taken as part of the answer."""
+        return self.yes_no(question, default)
 
     def say(self, text: str, style: str | None = None) -> None:
         """A line for the person, through the display sanitiser (textio.shown_lines): the
