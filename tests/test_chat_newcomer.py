@@ -8,9 +8,10 @@ pipe input against the fake DeepSeek server), asserting what they saw.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
-from chat_harness import CTRL_C, ENTER, chat
+from chat_harness import CTRL_C, ENTER, Screen, chat, sigint
 from cli_harness import session_logs, v4code
 from fake_api import text, tool_call
 
@@ -121,3 +122,21 @@ def test_no_to_trust_and_the_first_message_typed_straight_on(
     assert "Answer y or n" not in screen
     assert [r.messages[-1]["content"] for r in fake_api.chat_requests] == ["hi"]
     assert fake_api.chat_requests[0].body["model"] != "deepseek-v4-flash"  # not trusted
+
+
+def test_ctrl_c_mid_answer_counts_what_streamed_and_says_it_is_estimated(
+    workspace: Path, fake_api, monkeypatch
+):
+    paragraphs = "".join(f"Paragraph {i} of a long answer.\n\n" for i in range(200))
+    fake_api.load([{**text(paragraphs), "chunk_size": 8, "delay": 0.005}])
+    pressed = []
+
+    def on_write(so_far: str) -> None:  # the person presses Ctrl-C once the answer is flowing
+        if "Paragraph 3 " in so_far and not pressed:
+            pressed.append(True)
+            sigint()
+
+    screen = chat(workspace, fake_api, monkeypatch, ["long" + ENTER], screen=Screen(on_write))
+    (summary,) = [line for line in screen.splitlines() if line.endswith("· interrupted")]
+    assert pressed and "$0.0000" not in summary
+    assert re.search(r"^≈[\d,]+ in \(\d+% cached\) · [\d,]+ out · ≈\$0\.\d{4} · ", summary), summary

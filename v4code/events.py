@@ -114,6 +114,7 @@ class UsageReported:
     total_cost: float
     model: str | None = None
     priced: bool = True  # False: no price is known for the model, `cost` is 0 for want of one
+    estimated: bool = False  # an interrupted response's: counted from what streamed (≈)
 
 
 @dataclass(frozen=True, slots=True)

@@ -144,16 +144,20 @@ def summary_line(
     status: str = "done",
     reason: str = "",
     unpriced_model: str | None = None,
+    estimated: bool = False,
 ) -> Text:
     """After each turn: tokens, cache-hit share, cost, elapsed time (and why it stopped);
-    a cost of None is unknown (no price for `unpriced_model`)."""
+    a cost of None is unknown (no price for `unpriced_model`). `estimated`: a response cut
+    short reported no usage, so part of the counts is estimated from what streamed (≈)."""
     text = Text(style="dim")
-    if usage.prompt_tokens or usage.completion_tokens:  # none reported when cut short
+    about = "≈" if estimated else ""
+    if usage.prompt_tokens or usage.completion_tokens:  # none when cut short before a byte
         out = f"{usage.completion_tokens:,} out"
         if usage.reasoning_tokens:
             out += f" ({usage.reasoning_tokens:,} thinking)"
-        text.append(f"{usage.prompt_tokens:,} in ({usage.cache_hit_share:.0%} cached) · {out} · ")
-    text.append(f"{one_line(format_cost(cost, unpriced_model))} · {seconds:.1f}s")  # a model id
+        shown = f"{usage.prompt_tokens:,} in ({usage.cache_hit_share:.0%} cached) · {out}"
+        text.append(f"{about}{shown} · ")
+    text.append(f"{about}{one_line(format_cost(cost, unpriced_model))} · {seconds:.1f}s")
     if status != "done":
         said = reason and reason != "interrupted by the user"
         text.append(f" · {status}" + (f": {one_line(reason)}" if said else ""), style="yellow")
@@ -255,6 +259,7 @@ class TurnView:
     usage: Usage = field(default_factory=Usage)
     cost: float = 0.0
     unpriced_model: str | None = None  # a response came from a model with no known price
+    estimated: bool = False  # a response cut short: its usage estimated from what streamed
     status: str = ""
     region: LiveRegion = field(init=False)
 
@@ -299,6 +304,7 @@ class TurnView:
         elif isinstance(event, UsageReported):
             self.usage = self.usage + event.usage
             self.cost = round(self.cost + event.cost, 6)
+            self.estimated = self.estimated or event.estimated
             if not event.priced:
                 self.unpriced_model = event.model or "this model"
         elif isinstance(event, Notice):  # a hook's output, a path: the repository's text
@@ -329,6 +335,7 @@ class TurnView:
                     event.status,
                     event.reason,
                     self.unpriced_model,
+                    self.estimated,
                 )
             )
             self.region.close()
