@@ -3,7 +3,7 @@
 Answers, one key each and no Enter: `y` yes; `n` no, then a line for an optional reason for
 the model; `a` always, for this tool (edits) or this command prefix (commands), for the rest of
 the session. Ctrl-C (or Esc) at the question cancels the turn; nothing is changed. Without a terminal's
-single keys (`ask_key` not given) a typed line is read instead: `y`, `a`, or `n` with an
+single keys (`ask_key`, a v4code.ui.keys.KeyQuestion, not given) a typed line is read instead: `y`, `a`, or `n` with an
 optional reason (`n use a constant`).
 """
 
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.text import Text
@@ -22,10 +21,6 @@ from v4code.protocols import Approval, ApprovalRequest
 from v4code.safety.permissions import PermissionPolicy, Verdict, command_prefix
 from v4code.textio import one_line, shown_lines
 from v4code.ui.render import command_header, diff_renderable, edit_header
-
-if TYPE_CHECKING:
-    from prompt_toolkit.input import Input
-    from prompt_toolkit.output import Output
 
 YES = ("y", "yes")
 KEYS = {"y": "yes", "n": "no", "a": "always"}
@@ -47,15 +42,6 @@ def parse_answer(text: str) -> tuple[str, str | None] | None:
     if word in NO:
         return "no", rest.strip(" ,.:;-") or None
     return None
-
-
-def key_asker(input: Input | None = None, output: Output | None = None) -> Callable[[str], str]:
-    """Ask a question answered by one key of y, n, a (either case), taken as it is pressed:
-    the answer is echoed after the question; Enter and other keys do nothing; Ctrl-C or Esc
-    raises KeyboardInterrupt and Ctrl-D EOFError (see v4code.ui.keys)."""
-    from v4code.ui.keys import KeyQuestion
-
-    return KeyQuestion("yna", input, output)
 
 
 def prefix_covers(tool: str, command: str) -> bool:

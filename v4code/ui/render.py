@@ -302,11 +302,7 @@ class TurnView:
         elif isinstance(event, (SubagentStarted, SubagentProgress, SubagentFinished)):
             self._child(event)
         elif isinstance(event, UsageReported):
-            self.usage = self.usage + event.usage
-            self.cost = round(self.cost + event.cost, 6)
-            self.estimated = self.estimated or event.estimated
-            if not event.priced:
-                self.unpriced_model = event.model or "this model"
+            self._usage(event)
         elif isinstance(event, Notice):  # a hook's output, a path: the repository's text
             self.region.print(Text(f"  {shown_lines(event.text)}", style="dim"))
         elif isinstance(event, (PlanUpdated, PlanProposed)):
@@ -339,6 +335,14 @@ class TurnView:
                 )
             )
             self.region.close()
+
+    def _usage(self, event: UsageReported) -> None:
+        """One response's tokens and cost join the turn's (an estimate marks the summary ≈)."""
+        self.usage = self.usage + event.usage
+        self.cost = round(self.cost + event.cost, 6)
+        self.estimated = self.estimated or event.estimated
+        if not event.priced:
+            self.unpriced_model = event.model or "this model"
 
     def _plan(self, event: PlanUpdated | PlanProposed) -> None:
         """The todo list each time it changes; a proposed plan before its question."""

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from v4code.events import Event
     from v4code.lsp.manager import LanguageServers
     from v4code.project_layer import SessionLayers
+    from v4code.ui.approval import ChatApprover
     from v4code.ui.render import TurnView
 
 PROMPT = "› "
@@ -59,7 +60,6 @@ class Chat:
         from rich.console import Console
 
         from v4code.config import load_settings
-        from v4code.ui.approval import ChatApprover, key_asker
         from v4code.ui.completion import ChatCompleter, FileIndex
         from v4code.ui.keys import KeyQuestion
         from v4code.ui.prompt_history import KeptHistory
@@ -99,14 +99,21 @@ class Chat:
             prompt_continuation=lambda width, line, wrap: " " * width,
         )
         self.asker: PromptSession[str] = PromptSession(input=input, output=output)
-        self.yes_no = KeyQuestion("yn", input, output)
-        self.approver = ChatApprover(
+        self.yes_no = KeyQuestion("yn", input, output)  # plan, attach a secret file
+        self.approver = self._approver(input, output)
+
+    def _approver(self, input: Input | None, output: Output | None) -> ChatApprover:
+        """Edits and commands put to the person, answered by one key of y, n, a."""
+        from v4code.ui.approval import ChatApprover
+        from v4code.ui.keys import KeyQuestion
+
+        return ChatApprover(
             self.ask,
             self.console,
             before_ask=self._pause_view,
             after_ask=self._resume_view,
             cancel=self.cancel,
-            ask_key=key_asker(input, output),
+            ask_key=KeyQuestion("yna", input, output),
         )
 
     def _opening_layers(self, input: Input | None, output: Output | None) -> SessionLayers:
