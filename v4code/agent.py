@@ -416,6 +416,8 @@ class Agent(AgentControls):
         except (Cancelled, DeadlineExceeded) as exc:
             if reply.usage is not None:
                 yield self.account(reply.usage, reply.model)
+            elif not reply.empty:  # streamed tokens are billed though no usage came
+                yield self.account(self._estimated_usage(reply), reply.model, estimated=True)
             if not reply.empty:  # what was said so far stays in the session
                 self._append(reply.message(with_calls=False))
             if isinstance(exc, DeadlineExceeded):
@@ -427,9 +429,25 @@ class Agent(AgentControls):
             yield self.account(reply.usage, reply.model)
         return reply
 
-    def account(self, usage: Usage, model: str | None) -> UsageReported:
+    def _estimated_usage(self, reply: Reply) -> Usage:
+        """What a response cut short (Ctrl-C, the time limit) probably used: the API reports
+        usage only at a stream's end, yet the prompt and what streamed are billed, so a turn
+        said to cost $0 would be wrong. The prompt is this request's size (the part the last
+        one sent counted as cached), the output what streamed, at about 4 characters a token."""
+        import json
+
+        tools = self._tool_schemas or tuple(self.registry.schemas())
+        prompt = self.conversation.estimate_tokens() + len(json.dumps(tools)) // 4
+        cached = min(self.cached, prompt)
+        calls = sum(len(c.name) + len(c.arguments) for c in reply.calls)
+        reasoning = sum(map(len, reply.reasoning)) // 4
+        completion = reasoning + (sum(map(len, reply.text)) + calls) // 4
+        return Usage(prompt, max(completion, 1), cached, prompt - cached, reasoning)
+
+    def account(self, usage: Usage, model: str | None, estimated: bool = False) -> UsageReported:
         """Price one response's usage (by the model that served it, else the configured one)
-        and add it to the session totals, kept to 1e-6 USD (no float noise)."""
+        and add it to the session totals, kept to 1e-6 USD (no float noise); `estimated` for
+        an interrupted response's, counted from what streamed (`_estimated_usage`)."""
         s = self._settings
         cost, priced = price_usage(usage, (model, self.model), s.prices, s.peak_multiplier)
         if not priced:
@@ -439,7 +457,7 @@ class Agent(AgentControls):
         self.last_prompt_tokens = usage.prompt_tokens + usage.completion_tokens
         self.cached = usage.prompt_tokens
         return self.record(
-            UsageReported(usage, cost, self.total_usage, self.total_cost, model, priced)
+            UsageReported(usage, cost, self.total_usage, self.total_cost, model, priced, estimated)
         )
 
     # --- one tool call ----------------------------------------------------------------

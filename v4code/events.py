@@ -6,7 +6,11 @@ any of them to JSON without knowing the type.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import PurePath
 from typing import Any, ClassVar, Union
 
 from v4code.types import ToolCall, ToolResult, ToolSummary, Usage
@@ -110,6 +114,7 @@ class UsageReported:
     total_cost: float
     model: str | None = None
     priced: bool = True  # False: no price is known for the model, `cost` is 0 for want of one
+    estimated: bool = False  # an interrupted response's: counted from what streamed (≈)
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,6 +260,36 @@ Event = Union[
 
 
 def event_to_dict(event: Event | StreamEvent) -> dict[str, Any]:
-    """JSON-ready form of any event, tagged with its kind."""
-    data = asdict(event)
+    """JSON-ready form of any event, tagged with its kind: its fields through `jsonable`, so
+    a tool's validated arguments (pydantic models such as update_plan's items) come out as
+    the objects the model sent, not as their repr."""
+    data = {f.name: jsonable(getattr(event, f.name)) for f in dataclasses.fields(event)}
     return {"type": event.kind, **data}
+
+
+def jsonable(value: Any) -> Any:
+    """`value` as plain JSON data, for every place that serialises event or tool data (the
+    details view, jsonl, the session log, hooks, an editor): a tool's arguments are what
+    its signature validated them into, so they may hold pydantic models, dataclasses, paths,
+    enums and sets, which `json.dumps` refuses (or, with `default=str`, turns into a repr).
+    Anything else unknown becomes its `str`, so serialising never fails."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, (set, frozenset)):
+        return sorted((jsonable(v) for v in value), key=repr)
+    if isinstance(value, Enum):
+        return jsonable(value.value)
+    if isinstance(value, PurePath):
+        return str(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    dump = getattr(value, "model_dump", None)  # a pydantic model (a tool's argument type)
+    if callable(dump) and not isinstance(value, type):
+        return jsonable(dump(mode="json"))
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return str(value)

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from v4code.errors import ConfigError, ToolError
+from v4code.events import jsonable
 
 if TYPE_CHECKING:
     from v4code.cancel import CancelToken
@@ -126,7 +127,7 @@ class Hooks:
     def _run(
         self, event: str, payload: dict[str, Any], cancel: CancelToken | None = None
     ) -> list[tuple[Hook, int | None, str]]:
-        body = json.dumps({"event": event, "cwd": str(self.root), **payload}, default=str)
+        body = json.dumps(jsonable({"event": event, "cwd": str(self.root), **payload}))
         results: list[tuple[Hook, int | None, str]] = []
         for hook in self._runnable(event):
             try:

@@ -78,12 +78,12 @@ def test_plan_no_with_reason_then_yes_and_the_list_updating(
         assert "Refused while planning: edit_file changes files." in screen
         assert "Plan: First idea." in screen and "Files: calc.py" in screen
         assert (workspace / "calc.py").read_text() == CALC
-        send(session, "n", "Enter")
+        send(session, "n")  # one key; the reason goes on the line that opens
         wait_for(session, r"Why not\?")
         send(session, "say how you check it", "Enter")
         screen = wait_for(session, r"(?s)Second idea.*Carry out this plan\?")
         assert (workspace / "calc.py").read_text() == CALC  # still nothing before the yes
-        send(session, "y", "Enter")
+        send(session, "y")
         screen = wait_for(session, r"Fixed add\.")
         after = screen.rsplit("Second idea", 1)[1]
         assert "[x] Fix the operator in add" in after and "[>] Check the result" in after

@@ -85,7 +85,7 @@ class Checked:
 class _Slot:
     client: LspClient | None = None
     stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
-    starts: int = 0
+    starts: int = 0  # times its server started (a failed start is not one: it is `off`)
     late: int = 0  # edits in a row the running server did not answer in time
     off: str | None = None  # why this language's server no longer runs
 
@@ -141,8 +141,9 @@ class LanguageServers:
                 f"diagnostics for {language.name} files are off for this session.",
             )
             return None
-        slot.starts += 1
         slot.client = self._start(language, slot)
+        if slot.client is not None:  # `/lsp` counts the starts of a server that ran, only
+            slot.starts += 1
         return slot.client
 
     def _start(self, language: Language, slot: _Slot) -> LspClient | None:

@@ -39,6 +39,7 @@ from v4code.events import (
     TextDelta,
     ToolFinished,
     ToolStarted,
+    jsonable,
 )
 from v4code.protocols import Approval, ApprovalRequest
 from v4code.safety.redact import scrubbed
@@ -450,7 +451,7 @@ class V4codeAgent:
             kind=TOOL_KINDS.get(request.tool, "other"),  # type: ignore[arg-type]
             status="pending",
             content=approval_content(request) or None,
-            raw_input=request.args,
+            raw_input=jsonable(request.args),
         )
         call = scrubbed_update(call, self.scrubs[session_id])
         response = await self.client.request_permission(
@@ -542,7 +543,7 @@ def tool_started(event: ToolStarted) -> Any:
         kind=TOOL_KINDS.get(event.call.name, "other"),  # type: ignore[arg-type]
         status="in_progress",
         locations=locations or None,
-        raw_input=event.args,
+        raw_input=jsonable(event.args),
     )
 
 

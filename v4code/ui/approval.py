@@ -2,8 +2,8 @@
 
 Answers, one key each and no Enter: `y` yes; `n` no, then a line for an optional reason for
 the model; `a` always, for this tool (edits) or this command prefix (commands), for the rest of
-the session. Ctrl-C at the question cancels the turn; nothing is changed. Without a terminal's
-single keys (`ask_key` not given) a typed line is read instead: `y`, `a`, or `n` with an
+the session. Ctrl-C (or Esc) at the question cancels the turn; nothing is changed. Without a terminal's
+single keys (`ask_key`, a v4code.ui.keys.KeyQuestion, not given) a typed line is read instead: `y`, `a`, or `n` with an
 optional reason (`n use a constant`).
 """
 
@@ -11,20 +11,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.text import Text
 
 from v4code.cancel import CancelToken
+from v4code.events import jsonable
 from v4code.protocols import Approval, ApprovalRequest
 from v4code.safety.permissions import PermissionPolicy, Verdict, command_prefix
 from v4code.textio import one_line, shown_lines
 from v4code.ui.render import command_header, diff_renderable, edit_header
-
-if TYPE_CHECKING:
-    from prompt_toolkit.input import Input
-    from prompt_toolkit.output import Output
 
 YES = ("y", "yes")
 KEYS = {"y": "yes", "n": "no", "a": "always"}
@@ -46,43 +42,6 @@ def parse_answer(text: str) -> tuple[str, str | None] | None:
     if word in NO:
         return "no", rest.strip(" ,.:;-") or None
     return None
-
-
-def key_asker(input: Input | None = None, output: Output | None = None) -> Callable[[str], str]:
-    """Ask a question answered by one key of y, n, a (either case), taken as it is pressed:
-    the answer is echoed after the question; Enter and other keys do nothing; Ctrl-C raises
-    KeyboardInterrupt and Ctrl-D EOFError, as at a line prompt."""
-    from prompt_toolkit import PromptSession
-    from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
-
-    bindings = KeyBindings()
-
-    def take(key: str) -> None:
-        def handler(event: KeyPressEvent) -> None:
-            event.current_buffer.text = key
-            event.app.exit(result=key)
-
-        bindings.add(key)(handler)
-        bindings.add(key.upper())(handler)
-
-    for key in KEYS:
-        take(key)
-
-    @bindings.add("<any>")
-    @bindings.add("enter")
-    def _ignore(event: KeyPressEvent) -> None:
-        """Anything but an answer: nothing happens (a stray Enter is not a `no`)."""
-
-    @bindings.add("c-c")
-    def _interrupt(event: KeyPressEvent) -> None:
-        event.app.exit(exception=KeyboardInterrupt())
-
-    @bindings.add("c-d")
-    def _eof(event: KeyPressEvent) -> None:
-        event.app.exit(exception=EOFError())
-
-    session: PromptSession[str] = PromptSession(input=input, output=output, key_bindings=bindings)
-    return lambda question: str(session.prompt(question))
 
 
 def prefix_covers(tool: str, command: str) -> bool:
@@ -147,7 +106,7 @@ class ChatApprover:
             else:  # a remembered prefix never covers a compound command: only yes or no
                 question = "Run? [y]es  [n]o: "
         else:
-            args = one_line(json.dumps(request.args, ensure_ascii=False)[:300])
+            args = one_line(json.dumps(jsonable(request.args), ensure_ascii=False)[:300])
             self.console.print(Text(f"Allow {one_line(request.tool)} {args}", style="bold"))
             question = f"Allow? [y]es  [n]o  [a]lways allow {request.tool}: "
         return self._answer(question, always)

@@ -5,8 +5,8 @@ attachment of mentioned files to the message.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
-from pathlib import Path
+from collections.abc import Callable, Collection, Iterable
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from prompt_toolkit.completion import CompleteEvent, Completer, Completion
@@ -111,6 +111,7 @@ def attach_mentions(
     settings: Settings | None = None,
     confirm: Callable[[str, str], bool] | None = None,
     secret_blocks: list[str] | None = None,
+    unfound: list[str] | None = None,
 ) -> tuple[str, list[str]]:
     """The message with each mentioned workspace file (or folder listing) attached, and
     the paths attached. Mentions of anything outside the workspace are left as text.
@@ -119,7 +120,8 @@ def attach_mentions(
     `confirm(path, why)` says yes (or the user's `allow_secrets` setting is on), as a read
     by the model would be asked about; otherwise the message says it was left out. The
     blocks of secret files that were attached are added to `secret_blocks`, for the caller
-    to keep out of the session log."""
+    to keep out of the session log. A mention that names no file here (`@dataclass`, a
+    typo, a path outside the workspace) stays text and is added to `unfound`."""
     from v4code.safety.secret_files import SecretFiles
     from v4code.workspace import relative_to_root, resolve_in_workspace
 
@@ -133,6 +135,8 @@ def attach_mentions(
         try:
             path = resolve_in_workspace(root, asked, must_exist=True)
         except (V4codeError, OSError):
+            if unfound is not None and asked not in unfound:
+                unfound.append(asked)
             continue
         rel = relative_to_root(root, path)
         if rel in attached or rel == ".":
@@ -152,6 +156,15 @@ def attach_mentions(
             if found is not None and secret_blocks is not None:
                 secret_blocks.append(block.strip())
     return "".join(parts), attached
+
+
+def meant_as_paths(unfound: Iterable[str], files: Collection[str]) -> list[str]:
+    """The `@` words that named no file but look like a path, so the person hears that
+    nothing was attached: a word with a `/` (`@src/nothere.py`, `@../x`), or one ending in a
+    suffix some file here has (`@nothere.py` where there are `.py` files). `@dataclass`,
+    `@property` or `@app.route` (no file here ends in `.route`) are words, said nothing of."""
+    suffixes = {PurePosixPath(f).suffix.lower() for f in files} - {""}
+    return [w for w in unfound if "/" in w or PurePosixPath(w).suffix.lower() in suffixes]
 
 
 def _attachment(root: Path, path: Path, rel: str) -> str:

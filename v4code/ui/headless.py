@@ -141,6 +141,12 @@ def cost_lines(agent: Agent) -> list[str]:
     return lines + [f"  {subagent_line(child)}" for child in agent.subagents]
 
 
+ESTIMATED_NOTE = (
+    "estimated in part: a response cut short reported no usage, so its tokens were counted "
+    "from what streamed"
+)
+
+
 @dataclass
 class RunResult:
     status: str = "error"
@@ -156,6 +162,7 @@ class RunResult:
     notices: list[str] = field(default_factory=list)  # settings left out (config.load_settings)
     planted: list[str] = field(default_factory=list)  # a nested .git moved aside, a new .v4code/
     unpriced_model: str | None = None  # a response came from a model no price is known for
+    estimated: bool = False  # a response cut short reported no usage: counted from its text
     error_category: str | None = None  # "config" (a rejected key, ...) or "backend"
     todo: list[dict[str, str]] = field(default_factory=list)  # the model's list as it ended
     plan: dict[str, Any] | None = None  # plan mode's proposal (`run --plan`)
@@ -193,8 +200,15 @@ class RunResult:
             "plan": self.plan,
             "switches": self.switches,
             "subagents": self.subagents,
-            **({"cost_note": f"no price for {self.unpriced_model}"} if self.unpriced_model else {}),
+            **({"cost_note": self.cost_note} if self.cost_note else {}),
         }
+
+    @property
+    def cost_note(self) -> str:
+        """Why `cost_usd` is not the API's own figure: unknown, or partly estimated."""
+        if self.unpriced_model:
+            return f"no price for {self.unpriced_model}"
+        return ESTIMATED_NOTE if self.estimated else ""
 
 
 def collect(event: Event, result: RunResult) -> None:
@@ -202,6 +216,7 @@ def collect(event: Event, result: RunResult) -> None:
     if isinstance(event, UsageReported):
         result.usage = event.total_usage
         result.cost = event.total_cost
+        result.estimated = result.estimated or event.estimated
         result.model = event.model or result.model
         if not event.priced:
             result.unpriced_model = event.model or result.model or "this model"
@@ -369,6 +384,7 @@ class HeadlessRenderer:
         u = result.usage
         steps = "1 step" if result.steps == 1 else f"{result.steps} steps"
         cost = format_cost(result.cost_usd, result.unpriced_model)
+        cost = f"≈{cost}" if result.estimated and not result.unpriced_model else cost
         line = (
             f"{result.status}: {steps}, {u.prompt_tokens:,} in "
             f"({u.cache_hit_share:.0%} cached), {u.completion_tokens:,} out, {cost}"

@@ -1,9 +1,10 @@
 """Plan mode and the todo list in the chat: `/plan`, `/todo`, and the yes-or-no to a plan.
 
-After a turn that ended with a proposed plan the person answers: `y` carries it out under the
-permission mode in force (`/mode` chooses it; the todo list carries on), `n` asks why and
-hands the reason back to the model, which revises the plan. A plan left unanswered (Ctrl-C,
-or a session resumed while one waited) is answered later with `/plan yes` or `/plan no WHY`.
+After a turn that ended with a proposed plan the person answers with one key (v4code.ui.keys):
+`y` carries it out under the permission mode in force (`/mode` chooses it; the todo list
+carries on), `n` asks why and hands the reason back to the model, which revises the plan. A
+plan left unanswered (Ctrl-C or Esc, which spend no request on a revision, or a session resumed
+while one waited) is answered later with `/plan yes` or `/plan no WHY`.
 """
 
 from __future__ import annotations
@@ -17,24 +18,24 @@ if TYPE_CHECKING:
 
 PLAN_HELP = "[TASK|yes|no WHY|off] plan first: reads only until you approve"
 QUESTION = "Carry out this plan? [y]es / [n]o: "
+WHY_NOT = "Why not? (the model revises the plan; Enter to skip): "
 WAITING = "The plan waits for your answer: /plan yes carries it out, /plan no WHY revises it."
 
 
 def answer_plan(chat: Chat) -> None:
-    """While a proposed plan waits: ask y or n (a reason with n) and run the turn it leads to."""
+    """While a proposed plan waits: ask y or n (one key; a reason line after n) and run the
+    turn it leads to."""
     while chat.agent.plan.proposal is not None:
         try:
-            answer = chat.ask(QUESTION).strip().lower()
-            reason = chat.ask("Why not? ").strip() if answer in ("n", "no") else ""
+            answer = chat.ask_key(QUESTION)
+            reason = chat.ask(WHY_NOT).strip() if answer == "n" else ""
         except (KeyboardInterrupt, EOFError):
             chat.say(WAITING, "dim")
             return
-        if answer in ("y", "yes"):
+        if answer == "y":
             chat.turn(chat.agent.approve_plan(), answer_plans=False)
-        elif answer in ("n", "no"):
-            chat.turn(chat.agent.reject_plan(reason), answer_plans=False)
         else:
-            chat.say("Answer y or n.", "yellow")
+            chat.turn(chat.agent.reject_plan(reason), answer_plans=False)
 
 
 def cmd_plan(chat: Chat, arg: str) -> None:

@@ -40,6 +40,7 @@ from v4code.events import (
     ToolStarted,
     TurnFinished,
     UsageReported,
+    jsonable,
 )
 from v4code.planning import plan_lines, todo_lines
 from v4code.pricing import format_cost
@@ -143,16 +144,20 @@ def summary_line(
     status: str = "done",
     reason: str = "",
     unpriced_model: str | None = None,
+    estimated: bool = False,
 ) -> Text:
     """After each turn: tokens, cache-hit share, cost, elapsed time (and why it stopped);
-    a cost of None is unknown (no price for `unpriced_model`)."""
+    a cost of None is unknown (no price for `unpriced_model`). `estimated`: a response cut
+    short reported no usage, so part of the counts is estimated from what streamed (≈)."""
     text = Text(style="dim")
-    if usage.prompt_tokens or usage.completion_tokens:  # none reported when cut short
+    about = "≈" if estimated else ""
+    if usage.prompt_tokens or usage.completion_tokens:  # none when cut short before a byte
         out = f"{usage.completion_tokens:,} out"
         if usage.reasoning_tokens:
             out += f" ({usage.reasoning_tokens:,} thinking)"
-        text.append(f"{usage.prompt_tokens:,} in ({usage.cache_hit_share:.0%} cached) · {out} · ")
-    text.append(f"{one_line(format_cost(cost, unpriced_model))} · {seconds:.1f}s")  # a model id
+        shown = f"{usage.prompt_tokens:,} in ({usage.cache_hit_share:.0%} cached) · {out}"
+        text.append(f"{about}{shown} · ")
+    text.append(f"{about}{one_line(format_cost(cost, unpriced_model))} · {seconds:.1f}s")
     if status != "done":
         said = reason and reason != "interrupted by the user"
         text.append(f" · {status}" + (f": {one_line(reason)}" if said else ""), style="yellow")
@@ -254,6 +259,7 @@ class TurnView:
     usage: Usage = field(default_factory=Usage)
     cost: float = 0.0
     unpriced_model: str | None = None  # a response came from a model with no known price
+    estimated: bool = False  # a response cut short: its usage estimated from what streamed
     status: str = ""
     region: LiveRegion = field(init=False)
 
@@ -296,10 +302,7 @@ class TurnView:
         elif isinstance(event, (SubagentStarted, SubagentProgress, SubagentFinished)):
             self._child(event)
         elif isinstance(event, UsageReported):
-            self.usage = self.usage + event.usage
-            self.cost = round(self.cost + event.cost, 6)
-            if not event.priced:
-                self.unpriced_model = event.model or "this model"
+            self._usage(event)
         elif isinstance(event, Notice):  # a hook's output, a path: the repository's text
             self.region.print(Text(f"  {shown_lines(event.text)}", style="dim"))
         elif isinstance(event, (PlanUpdated, PlanProposed)):
@@ -328,9 +331,18 @@ class TurnView:
                     event.status,
                     event.reason,
                     self.unpriced_model,
+                    self.estimated,
                 )
             )
             self.region.close()
+
+    def _usage(self, event: UsageReported) -> None:
+        """One response's tokens and cost join the turn's (an estimate marks the summary ≈)."""
+        self.usage = self.usage + event.usage
+        self.cost = round(self.cost + event.cost, 6)
+        self.estimated = self.estimated or event.estimated
+        if not event.priced:
+            self.unpriced_model = event.model or "this model"
 
     def _plan(self, event: PlanUpdated | PlanProposed) -> None:
         """The todo list each time it changes; a proposed plan before its question."""
@@ -455,7 +467,11 @@ def _text_args(args: dict[str, Any], *, cap: bool) -> list[RenderableType]:
         if key not in args:
             continue
         value = args[key]
-        body = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, indent=2)
+        body = (
+            value
+            if isinstance(value, str)
+            else json.dumps(jsonable(value), ensure_ascii=False, indent=2)
+        )
         if cap and len(body) > 4000:
             body = body[:4000] + f"\n… {len(body) - 4000:,} more characters"
         out.append(Text(f"   {key}:", style="dim"))
@@ -480,7 +496,9 @@ def details_renderables(tools: list[ToolRecord], which: int | None = None) -> li
         args = record.started.args or _arguments(record.started.call) or {}
         shown = {k: v for k, v in args.items() if k not in TEXT_ARGS}
         if shown:
-            shown_args = one_line(json.dumps(shown, ensure_ascii=False)[:500])  # U+009B too
+            shown_args = one_line(
+                json.dumps(jsonable(shown), ensure_ascii=False)[:500]
+            )  # U+009B too
             out.append(Text("   " + shown_args, style="dim"))
         out += _text_args(args, cap=which is None)
         if record.finished is not None:

@@ -28,6 +28,7 @@ from v4code.ui.interrupt import sigint_cancels
 
 if TYPE_CHECKING:
     from prompt_toolkit import PromptSession
+    from prompt_toolkit.buffer import Buffer
     from prompt_toolkit.input import Input
     from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
     from prompt_toolkit.output import Output
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
     from v4code.events import Event
     from v4code.lsp.manager import LanguageServers
     from v4code.project_layer import SessionLayers
+    from v4code.ui.approval import ChatApprover
     from v4code.ui.render import TurnView
 
 PROMPT = "› "
@@ -58,8 +60,8 @@ class Chat:
         from rich.console import Console
 
         from v4code.config import load_settings
-        from v4code.ui.approval import ChatApprover, key_asker
         from v4code.ui.completion import ChatCompleter, FileIndex
+        from v4code.ui.keys import KeyQuestion
         from v4code.ui.prompt_history import KeptHistory
         from v4code.ui.slash import choices_for, command_help
         from v4code.ui.toolbar import toolbar_text
@@ -97,13 +99,21 @@ class Chat:
             prompt_continuation=lambda width, line, wrap: " " * width,
         )
         self.asker: PromptSession[str] = PromptSession(input=input, output=output)
-        self.approver = ChatApprover(
+        self.yes_no = KeyQuestion("yn", input, output)  # plan, attach a secret file
+        self.approver = self._approver(input, output)
+
+    def _approver(self, input: Input | None, output: Output | None) -> ChatApprover:
+        """Edits and commands put to the person, answered by one key of y, n, a."""
+        from v4code.ui.approval import ChatApprover
+        from v4code.ui.keys import KeyQuestion
+
+        return ChatApprover(
             self.ask,
             self.console,
             before_ask=self._pause_view,
             after_ask=self._resume_view,
             cancel=self.cancel,
-            ask_key=key_asker(input, output),
+            ask_key=KeyQuestion("yna", input, output),
         )
 
     def _opening_layers(self, input: Input | None, output: Output | None) -> SessionLayers:
@@ -243,20 +253,26 @@ class Chat:
 
     def turn(self, text: str, shown: str | None = None, answer_plans: bool = True) -> None:
         """One message as a turn; a plan it ends with is put to the person (`answer_plans`)."""
-        from v4code.ui.completion import attach_mentions
+        from v4code.ui.completion import attach_mentions, meant_as_paths
 
         secret_blocks: list[str] = []
+        unfound: list[str] = []
         message, attached = attach_mentions(
             text,
             self.root,
             settings=self.agent.settings,
             confirm=self._confirm_secret,
             secret_blocks=secret_blocks,
+            unfound=unfound,
         )
         for block in secret_blocks:  # the model gets it; the session log does not
             self.agent.session.withhold_text(block)
         if attached:
             self.say("attached " + ", ".join(attached), "dim")
+        missed = meant_as_paths(unfound, self.files.files()) if unfound else []
+        if missed:  # a typo in a path: the message still goes, as the person wrote it
+            words = ", ".join(f"@{w}" for w in missed)
+            self.say(f"no such file here, not attached: {words} (sent as text)", "yellow")
         self.run_events(self.agent.submit(message))
         self.console.print()  # a blank line between a turn and the next prompt
         self.files.invalidate()
@@ -302,13 +318,17 @@ class Chat:
         """Whether to attach a mentioned secret file: its content goes to the model."""
         self.say(f"{path} is {why}: its content would be sent to the model.", "bold yellow")
         try:
-            answer = self.ask(f"Attach {path}? [y/N] ").strip().lower()
+            return self.ask_key(f"Attach {path}? [y/N] ", default="n") == "y"
         except (KeyboardInterrupt, EOFError):
             return False
-        return answer in ("y", "yes")
 
     def ask(self, question: str) -> str:
         return str(self.asker.prompt(question))
+
+    def ask_key(self, question: str, default: str | None = None) -> str:
+        """A yes-or-no question answered by one key (v4code.ui.keys): what is typed after
+        the key is kept for the next prompt, not taken as part of the answer."""
+        return self.yes_no(question, default)
 
     def say(self, text: str, style: str | None = None) -> None:
         """A line for the person, through the display sanitiser (textio.shown_lines): the
@@ -349,6 +369,10 @@ def _bindings() -> KeyBindings:
         else:
             buffer.validate_and_handle()
 
+    @kb.add("tab")
+    def _tab(event: KeyPressEvent) -> None:
+        complete_or_insert(event.current_buffer)
+
     @kb.add("escape", "enter")
     @kb.add("c-j")
     def _newline(event: KeyPressEvent) -> None:
@@ -363,6 +387,27 @@ def _bindings() -> KeyBindings:
             event.app.exit(exception=KeyboardInterrupt())
 
     return kb
+
+
+def complete_or_insert(buffer: Buffer) -> None:
+    """Tab: a single completion goes straight into the line (no menu, so one Enter sends),
+    several open the menu or move through it, as prompt-toolkit's own Tab does. The menu
+    opened while typing is no reason to ask the person to pick the only choice in it."""
+    from prompt_toolkit.completion import CompleteEvent
+
+    state = buffer.complete_state
+    if state is not None and state.complete_index is not None:
+        buffer.complete_next()  # already moving through the menu
+        return
+    completer = buffer.completer
+    event = CompleteEvent(completion_requested=True)
+    found = list(completer.get_completions(buffer.document, event)) if completer else []
+    if len(found) == 1:
+        buffer.apply_completion(found[0])
+    elif state is not None:
+        buffer.complete_next()
+    else:
+        buffer.start_completion(insert_common_part=True)
 
 
 def history_path(root: Path) -> Path:

@@ -28,13 +28,13 @@ def ask_to_trust(
     A `.v4code/` that appeared during a command v4code ran (the model's, maybe) is never
     offered: one line says so, and only the user's own `v4code trust` can trust it.
 
-    No (or Ctrl-C, Ctrl-D) keeps the chat going on the user's own settings only; nothing is
-    recorded, so the next start asks again.
+    One key answers (v4code.ui.keys): `y`; `n`, Enter, Ctrl-C, Esc or Ctrl-D keep the chat going
+    on the user's own settings only; nothing is recorded, so the next start asks again. What
+    is typed after the key is the chat's first message, not part of the answer.
     """
-    from prompt_toolkit import PromptSession
-
     from v4code.safety.trust import appeared, describe, forget_appeared, grant, trust_state
     from v4code.textio import shown_lines
+    from v4code.ui.keys import KeyQuestion
 
     state = trust_state(root)
     if state.status == "nothing":
@@ -49,16 +49,12 @@ def ask_to_trust(
     console.print(
         "Trust this .v4code/ and use it? y trusts it as it is now; n uses your settings only."
     )
-    session: PromptSession[str] = PromptSession(input=input, output=output)
-    while True:
-        try:
-            answer = session.prompt("trust? [y/N] ").strip().lower()
-        except (EOFError, KeyboardInterrupt):
-            answer = "n"
-        if answer in ("y", "yes"):
-            granted = grant(root)
-            console.print("Trusted: v4code uses this repository's .v4code/ from now on.")
-            return granted
-        if answer in ("", "n", "no"):
-            return state  # the settings notice that follows says what this means
-        console.print("Answer y or n.")
+    try:
+        answer = KeyQuestion("yn", input, output)("trust? [y/N] ", default="n")
+    except (EOFError, KeyboardInterrupt):
+        answer = "n"
+    if answer != "y":
+        return state  # the settings notice that follows says what this means
+    granted = grant(root)
+    console.print("Trusted: v4code uses this repository's .v4code/ from now on.")
+    return granted
