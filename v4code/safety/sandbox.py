@@ -137,13 +137,23 @@ def _real(path: str | Path) -> Path:
     return real
 
 
+_VENV_CFGS: contextvars.ContextVar[dict[Path, bool] | None] = contextvars.ContextVar(
+    "_VENV_CFGS", default=None
+)
+"""While one command line is built: which folders hold a `pyvenv.cfg`. The links of PATH's
+folders lead into a few installations: their parents were looked at once per link."""
+
+
 @contextlib.contextmanager
 def _reals_shared() -> Iterator[None]:
-    """`_real` answers each path once within this block (this thread's, this command's)."""
+    """`_real` answers each path once within this block (this thread's, this command's), and
+    so does the look for a folder's `pyvenv.cfg`."""
     token = _REALS.set({})
+    cfgs = _VENV_CFGS.set({})
     try:
         yield
     finally:
+        _VENV_CFGS.reset(cfgs)
         _REALS.reset(token)
 
 
@@ -227,9 +237,19 @@ def _prefix(directory: Path) -> Path:
 
 def _venv_root(path: Path) -> Path | None:
     for candidate in (path, *path.parents):
-        if (candidate / "pyvenv.cfg").is_file():
+        if _holds_venv_cfg(candidate):
             return candidate
     return None
+
+
+def _holds_venv_cfg(folder: Path) -> bool:
+    seen = _VENV_CFGS.get()
+    if seen is not None and folder in seen:
+        return seen[folder]
+    found = (folder / "pyvenv.cfg").is_file()
+    if seen is not None:
+        seen[folder] = found
+    return found
 
 
 def _venv_base(venv: Path) -> Path | None:
