@@ -112,3 +112,15 @@ def test_exec_called_otherwise_is_exec(monkeypatch: pytest.MonkeyPatch, tmp_path
     codes.exec("z = y + 1", space)
     assert (space["y"], space["z"]) == (2, 3)
     assert dataclass_code.MAX_ENTRIES >= len(codes.codes) == 1
+
+
+def test_an_entry_that_is_no_code_is_compiled_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    file = tmp_path / "codes.marshal"
+    first = _Codes(file)
+    define(first, monkeypatch)
+    file.write_bytes(marshal.dumps((first.stamp, dict.fromkeys(first.codes, 1))))
+    damaged = _Codes(file)
+    assert behaviour(define(damaged, monkeypatch)) == behaviour(define(None, monkeypatch))
+    assert damaged.changed

@@ -48,9 +48,8 @@ class _Codes:
         except (OSError, ValueError, EOFError, TypeError):
             return
         if isinstance(data, tuple) and len(data) == 2 and data[0] == self.stamp:
-            codes = data[1]
-            if isinstance(codes, dict):
-                self.codes = {k: v for k, v in codes.items() if isinstance(v, CodeType)}
+            if isinstance(data[1], dict):
+                self.codes = data[1]  # each value is checked when used, not all of them here
 
     def exec(self, source: Any, globals: Any = None, locals: Any = None, /) -> None:
         """`exec` as `dataclasses` calls it; any other call is passed on unchanged."""
@@ -62,7 +61,7 @@ class _Codes:
             builtins.exec(source, globals, locals)
             return
         code = self.codes.get(source)
-        if code is None:
+        if type(code) is not CodeType:
             code = compile(source, "<string>", "exec", dont_inherit=True)
             if len(self.codes) < MAX_ENTRIES:
                 self.codes[source] = code
