@@ -22,6 +22,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "v4code.errors",
             "v4code.textio",
             "v4code.workflow_commands",
+            "v4code.dataclass_code",
             "v4code.say",
             "v4code.cancel",
             "v4code.events",

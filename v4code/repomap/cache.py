@@ -7,23 +7,39 @@ where the first one was may have files of the same path, size and mtime, never t
 ctime (which only the kernel sets). SQLite in WAL mode lets two v4code
 processes read and write the same cache; any cache failure (locked too long, corrupt, a
 read-only home) only costs a re-parse, never an error.
+
+A missing cache is not created to be read (nothing is in it): the first write creates it.
+Under `writes_in_background()` (a session's first message) what a build parsed is written by
+a thread of its own, so the request does not wait for SQLite's file syncs (a new cache's
+creation and first commit take several); `wait_for_writes` waits for such writes, and every
+`load` in this process does first, so a later build finds what an earlier one parsed.
 """
 
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import hashlib
 import json
 import os
 import re
 import sqlite3
-from collections.abc import Iterable
+import threading
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from v4code.config import user_home
 from v4code.repomap.symbols import FileSymbols
 
-__all__ = ["CACHE_VERSION", "ParseCache", "Stamp", "cache_path", "stamp_of"]
+__all__ = [
+    "CACHE_VERSION",
+    "ParseCache",
+    "Stamp",
+    "cache_path",
+    "stamp_of",
+    "wait_for_writes",
+    "writes_in_background",
+]
 
 CACHE_VERSION = 6
 """Bumped whenever what an entry holds changes; a cache of another version is emptied."""
@@ -39,6 +55,30 @@ _SCHEMA = (
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 _NAME_CHARS = 60
+
+_background = contextvars.ContextVar("v4code_parse_cache_background", default=False)
+_writes: list[threading.Thread] = []
+_writes_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def writes_in_background() -> Iterator[None]:
+    """Builds in this block hand their cache writes to a thread (`ParseCache.finish`)."""
+    token = _background.set(True)
+    try:
+        yield
+    finally:
+        _background.reset(token)
+
+
+def wait_for_writes(timeout: float | None = None) -> None:
+    """Return once the cache writes handed to threads have ended (or `timeout` passed)."""
+    with _writes_lock:
+        pending = list(_writes)
+    for thread in pending:
+        thread.join(timeout)
+    with _writes_lock:
+        _writes[:] = [t for t in _writes if t.is_alive()]
 
 
 def stamp_of(st: os.stat_result) -> Stamp:
@@ -68,7 +108,10 @@ class ParseCache:
         db: sqlite3.Connection | None = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            db = sqlite3.connect(self.path, timeout=5.0, isolation_level=None)
+            # a background write (`finish`) uses it after this thread is done with it
+            db = sqlite3.connect(
+                self.path, timeout=5.0, isolation_level=None, check_same_thread=False
+            )
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             if db.execute("PRAGMA user_version").fetchone()[0] != CACHE_VERSION:
@@ -83,6 +126,9 @@ class ParseCache:
 
     def load(self) -> dict[str, tuple[Stamp, str]]:
         """Every current-version entry: path to (stamp, serialized symbols)."""
+        wait_for_writes()
+        if self._db is None and not os.path.lexists(self.path):
+            return {}  # created by the first write: creating it to read nothing costs syncs
         db = self._connect()
         if db is None:
             return {}
@@ -116,6 +162,25 @@ class ParseCache:
                 db.executemany("DELETE FROM files WHERE path = ?", [(p,) for p in gone])
         except sqlite3.Error:
             pass
+
+    def finish(self, entries: Iterable[tuple[str, Stamp, FileSymbols]], gone: list[str]) -> None:
+        """`store`, then `close`; in a thread of its own under
+        `writes_in_background()`, the entries taken first."""
+        rows = list(entries)
+
+        def write() -> None:
+            try:
+                self.store(rows, gone)
+            finally:
+                self.close()
+
+        if not _background.get():
+            write()
+            return
+        thread = threading.Thread(target=write, name="v4code-parse-cache")  # not a daemon:
+        with _writes_lock:  # an interpreter's exit waits for it
+            _writes.append(thread)
+        thread.start()
 
     def close(self) -> None:
         if self._db is not None:

@@ -354,8 +354,9 @@ def _parse_and_cache(
             gone = [p for p in cached if p not in stamps]
             rows = ((p, stamp, sym) for p, (stamp, sym) in read.items() if p not in unparsed)
             if read or gone:
-                cache.store(rows, gone)
-            cache.close()
+                cache.finish(rows, gone)
+            else:
+                cache.close()
     return read
 
 

@@ -69,6 +69,7 @@ def opening_message(
     if max_tokens <= 0 or not task.strip():
         return Opening(task)
     from v4code.repomap.api import focused_map
+    from v4code.repomap.cache import writes_in_background
 
     token = CancelToken()
     done = threading.Event()
@@ -77,7 +78,8 @@ def opening_message(
     )
     watcher.start()
     try:
-        found = focused_map(root, task, max_tokens, cancel=token, secret_files=secret_files)
+        with writes_in_background():  # the request need not wait for SQLite's syncs
+            found = focused_map(root, task, max_tokens, cancel=token, secret_files=secret_files)
     except Cancelled:
         if cancel is not None and cancel.cancelled:
             return Opening(task)
@@ -117,6 +119,7 @@ class OpeningMap:
         self.secret_files = tuple(secret_files)
         self._stop = CancelToken()
         self._thread: threading.Thread | None = None
+        self._mapped = False  # the first message was built: its cache writes may be running
 
     def warm_up(self) -> None:
         """Start indexing in the background (once; never after close)."""
@@ -140,15 +143,21 @@ class OpeningMap:
             seconds=MAP_SECONDS,
             secret_files=self.secret_files,
         )
+        self._mapped = True
         # Finished, or stopped by the budget or the user: a warm-up is of no more use.
         self._stop.cancel()
         return opening.content, opening.notices
 
     def close(self, timeout: float = 30.0) -> None:
-        """Stop a warm-up still running; return once it ended (its worker processes too)."""
+        """Stop a warm-up still running; return once it ended (its worker processes too) and
+        the first message's cache writes are done."""
         self._stop.cancel()
         if self._thread is not None:
             self._thread.join(timeout)
+        if self._mapped:
+            from v4code.repomap.cache import wait_for_writes
+
+            wait_for_writes(timeout)
 
 
 def _watch(token: CancelToken, user: CancelToken | None, done: threading.Event, end: float) -> None:

@@ -22,7 +22,6 @@ from enum import Enum
 from pathlib import Path
 
 from v4code.config import PERMISSION_MODES
-from v4code.safety.prefixes import command_prefix
 
 __all__ = ["PROPOSE_PLAN", "PermissionPolicy", "Verdict", "command_prefix"]
 
@@ -37,6 +36,14 @@ class Verdict(Enum):
     ALLOW = "allow"
     ASK = "ask"
     DENY = "deny"
+
+
+def command_prefix(command: str) -> str | None:
+    """`safety.prefixes.command_prefix`, imported when first asked: its program tables are
+    not built on a start that never remembers or matches a prefix (`v4code run`)."""
+    from v4code.safety.prefixes import command_prefix as prefix_of
+
+    return prefix_of(command)
 
 
 _TABLE: dict[str, dict[str, Verdict]] = {

@@ -317,13 +317,19 @@ def _pump(
 def _wait_leader(
     proc: subprocess.Popen[bytes], deadline: float, cancel: CancelToken | None
 ) -> str | None:
-    """The pipe is closed but the leader may still run (it closed its stdout)."""
+    """The pipe is closed but the leader may still run (it closed its stdout).
+
+    Usually it is a moment from exiting (bwrap after its child, a shell after its last
+    command): `wait` polls from half a millisecond up, so the result is not held for a
+    whole POLL_INTERVAL; the cancel token and the deadline are still looked at that often."""
     while proc.poll() is None:
         if cancel is not None and cancel.cancelled:
             return "cancel"
-        if time.monotonic() >= deadline:
+        left = deadline - time.monotonic()
+        if left <= 0:
             return "timeout"
-        time.sleep(POLL_INTERVAL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=min(POLL_INTERVAL, left))
     return None
 
 

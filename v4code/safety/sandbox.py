@@ -40,14 +40,12 @@ the kernel enforces for uid 0, and `ulimit -u` otherwise) and a file size (`ulim
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import contextvars
 import functools
 import os
 import re
 import shlex
-import stat
 import sys
 import time
 import uuid
@@ -56,6 +54,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from v4code.errors import ToolError
+from v4code.safety import socket_scan
 from v4code.safety.process import WarmUp, capture_process
 from v4code.safety.programs import find_program
 
@@ -137,13 +136,23 @@ def _real(path: str | Path) -> Path:
     return real
 
 
+_VENV_CFGS: contextvars.ContextVar[dict[Path, bool] | None] = contextvars.ContextVar(
+    "_VENV_CFGS", default=None
+)
+"""While one command line is built: which folders hold a `pyvenv.cfg`. The links of PATH's
+folders lead into a few installations: their parents were looked at once per link."""
+
+
 @contextlib.contextmanager
 def _reals_shared() -> Iterator[None]:
-    """`_real` answers each path once within this block (this thread's, this command's)."""
+    """`_real` answers each path once within this block (this thread's, this command's), and
+    so does the look for a folder's `pyvenv.cfg`."""
     token = _REALS.set({})
+    cfgs = _VENV_CFGS.set({})
     try:
         yield
     finally:
+        _VENV_CFGS.reset(cfgs)
         _REALS.reset(token)
 
 
@@ -227,9 +236,19 @@ def _prefix(directory: Path) -> Path:
 
 def _venv_root(path: Path) -> Path | None:
     for candidate in (path, *path.parents):
-        if (candidate / "pyvenv.cfg").is_file():
+        if _holds_venv_cfg(candidate):
             return candidate
     return None
+
+
+def _holds_venv_cfg(folder: Path) -> bool:
+    seen = _VENV_CFGS.get()
+    if seen is not None and folder in seen:
+        return seen[folder]
+    found = (folder / "pyvenv.cfg").is_file()
+    if seen is not None:
+        seen[folder] = found
+    return found
 
 
 def _venv_base(venv: Path) -> Path | None:
@@ -455,49 +474,19 @@ def _git_dirs(root: Path) -> list[Path]:
     return _GIT_DIRS[root]
 
 
-_SOCKET_SCAN = ("/var", "/srv", "/opt", "/mnt", "/media", "/home", "/root")
-"""Where host daemons keep sockets outside the masked folders; scanned once, not deeply."""
-_SCAN_DEPTH = 4
-_SCAN_ENTRIES = 10000
-
-
-def _a_socket(path: str) -> bool:
-    try:
-        return stat.S_ISSOCK(os.lstat(path).st_mode)
-    except OSError:
-        return False
-
-
 @functools.lru_cache(maxsize=1)
 def _scanned_sockets() -> tuple[str, ...]:
-    """Socket files in `_SOCKET_SCAN` (a few levels down, shallowest first, a bounded number
-    of entries: about a tenth of a second, once per process): those of daemons in other
-    network namespaces, which /proc/net/unix does not list."""
-    found: list[str] = []
-    budget = _SCAN_ENTRIES
-    todo = collections.deque((top, 0) for top in _SOCKET_SCAN)  # shallowest first
-    while todo and budget > 0:
-        folder, depth = todo.popleft()
-        with contextlib.suppress(OSError), os.scandir(folder) as entries:
-            for entry in entries:
-                budget -= 1
-                if budget <= 0:
-                    break
-                try:  # (not a context manager per entry: thousands of entries, each counts)
-                    if entry.is_dir(follow_symlinks=False):
-                        if depth + 1 < _SCAN_DEPTH:
-                            todo.append((entry.path, depth + 1))
-                    elif _maybe_socket(entry) and _a_socket(entry.path):
-                        found.append(entry.path)
-                except OSError:
-                    continue
-    return tuple(found)
-
-
-def _maybe_socket(entry: os.DirEntry[str]) -> bool:
-    """What the directory listing alone cannot rule out as a socket (no regular file, no
-    link: `lstat` only for what is left)."""
-    return not entry.is_file(follow_symlinks=False) and not entry.is_symlink()
+    """`socket_scan`'s socket files, found once per process: by a Python of its own (another
+    core, no share of this interpreter's lock), or here when that one cannot run."""
+    if sys.executable:
+        with contextlib.suppress(OSError):
+            done = capture_process(
+                [sys.executable, "-I", "-S", socket_scan.__file__], cwd=Path("/"), timeout=60
+            )
+            if done.returncode == 0:
+                names = done.stdout.split(b"\0")[:-1]
+                return tuple(os.fsdecode(name) for name in names)
+    return tuple(socket_scan.scan())
 
 
 def _host_sockets() -> list[Path]:
@@ -510,7 +499,7 @@ def _host_sockets() -> list[Path]:
             fields = line.split(None, 7)
             if len(fields) == 8 and fields[7].startswith("/"):
                 paths.add(fields[7])
-    return [Path(name) for name in sorted(paths) if _a_socket(name)]
+    return [Path(name) for name in sorted(paths) if socket_scan.is_socket(name)]
 
 
 def bwrap_argv(

@@ -99,6 +99,9 @@ def exit_now(code: int, session_file: Path) -> None:
         return
     if sys.gettrace() is not None or sys.getprofile() is not None or "coverage" in sys.modules:
         return
+    from v4code.dataclass_code import save
+
+    save()  # what atexit would have written
     for stream in (sys.stdout, sys.stderr):
         try:
             if stream is not None:
