@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from v4code.errors import ToolError, V4codeError
 from v4code.lsp.servers import LANGUAGES, Language, language_of, server_argv
@@ -146,20 +146,36 @@ class LanguageServers:
         if argv is None:
             slot.off = "not installed" if not configured else "its command was not found"
             return None
-        wrapped = self._sandboxed(argv, slot)
+        path = outside_path(self.root)
+        configuration, readable = self._configuration(language, path)
+        wrapped = self._sandboxed(argv, slot, readable)
         if wrapped is None:
             return None
         from v4code.lsp.client import LspClient  # the protocol's types: only for a server
 
         try:
-            return LspClient(wrapped, self.root, command_env(PATH=outside_path(self.root)))
+            return LspClient(wrapped, self.root, command_env(PATH=path), configuration)
         except OSError as exc:
             self._turn_off(slot, f"The {language.label} language server did not start: {exc}.")
             return None
 
-    def _sandboxed(self, argv: list[str], slot: _Slot) -> list[str] | None:
-        """The server's command line in the read-only sandbox, or None (off, said once)
-        when the sandbox cannot start here; the user's `sandbox = false` runs it as is."""
+    def _configuration(self, language: Language, path: str) -> tuple[dict[str, Any], list[str]]:
+        """The settings the server is answered with, and the folders outside the workspace
+        it must be able to read for them (the user's activated virtualenv): a Python
+        server is told the project's environment (`v4code.lsp.pyenv`)."""
+        from v4code.lsp.pyenv import PythonEnvironment, configuration, python_environment
+
+        env = python_environment(self.root, path) if language.name == "python" else None
+        return configuration(env or PythonEnvironment()), [
+            str(p) for p in (env.readable if env else ())
+        ]
+
+    def _sandboxed(
+        self, argv: list[str], slot: _Slot, readable: Sequence[str] = ()
+    ) -> list[str] | None:
+        """The server's command line in the read-only sandbox (`readable`: more folders it
+        is shown), or None (off, said once) when the sandbox cannot start here; the user's
+        `sandbox = false` runs it as is."""
         if not self.settings.sandbox:
             from v4code.safety.isolation import isolated
 
@@ -171,7 +187,7 @@ class LanguageServers:
         # secret file, each one empty in its view.
         parsed = (".json", *(suffix for lang in LANGUAGES for suffix in lang.suffixes))
         hidden = secret_paths(self.root, self.settings.secret_files, parsed)
-        allow = self.settings.allow_read
+        allow = (*self.settings.allow_read, *readable)
         try:
             return slot.stack.enter_context(
                 sandboxed(argv, self.root, allow_read=allow, read_only=True, hide=hidden)
