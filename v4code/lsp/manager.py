@@ -12,13 +12,13 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from v4code.errors import ToolError, V4codeError
+from v4code.lsp.known import Baseline, unknown
 from v4code.lsp.servers import LANGUAGES, Language, language_of, server_argv
 from v4code.textio import one_line
 from v4code.workspace import relative_to_root, resolve_in_workspace
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from v4code.cancel import CancelToken
     from v4code.lsp.client import LspClient
 
-__all__ = ["Checked", "LanguageServers", "ServerSettings", "new_errors"]
+__all__ = ["Baseline", "Checked", "LanguageServers", "ServerSettings", "new_errors"]
 
 MAX_STARTS = 2
 """A server is started at most this often in a session: once, and once again after a crash."""
@@ -93,7 +93,7 @@ class LanguageServers:
         self._slots: dict[str, _Slot] = {}
         self._lock = threading.Lock()
         self._notices: list[str] = []
-        self._first: dict[str, Counter[str]] = {}  # path -> its errors' messages, first check
+        self._first: dict[str, Baseline] = {}  # path -> its text and errors, first checked
 
     def take_notices(self) -> list[str]:
         with self._lock:
@@ -242,8 +242,8 @@ class LanguageServers:
                 continue
             answered.setdefault(language.name, True)
             found.checked = True
-            first = self._first.setdefault(path, Counter(d.message for d in base))
-            found.errors += new_errors(path, base, now, first)
+            first = self._first.setdefault(path, Baseline(before, base))
+            found.errors += new_errors(path, Baseline(before, base), Baseline(after, now), first)
         found.more = max(0, len(found.errors) - MAX_ERRORS)
         found.errors = found.errors[:MAX_ERRORS]
         found.notes = list(dict.fromkeys(found.notes))
@@ -525,21 +525,8 @@ def _capped(lines: list[str]) -> list[str]:
 
 
 def new_errors(
-    path: str,
-    before: list[lsp.Diagnostic],
-    after: list[lsp.Diagnostic],
-    first: Counter[str] | None = None,
+    path: str, before: Baseline, after: Baseline, first: Baseline | None = None
 ) -> list[str]:
-    """The errors in `after` that `before` did not have, matched by message (the lines
-    around an edit move, so a line number does not tell an old error from a new one).
-    An error the file had when the session first checked it (`first`, by message) is not
-    new either: an edit can hide an old error (code after a new one goes unchecked) and
-    the next edit bring it back, which is no news of that edit."""
-    known = Counter(d.message for d in before) | (first or Counter())
-    out = []
-    for diagnostic in sorted(after, key=lambda d: d.range.start.line):
-        if known[diagnostic.message] > 0:
-            known[diagnostic.message] -= 1
-        else:
-            out.append(_line(path, diagnostic))
-    return out
+    """The errors in `after` that `before` (or the session's `first` check of the file) did
+    not have, as `calc.py:12: message` lines: see `v4code.lsp.known` for what counts as had."""
+    return [_line(path, d) for d in unknown(before, after, first)]
