@@ -61,16 +61,21 @@ DATA_NAME = "shared/evals/real_edits_sample.jsonl"
 TARGETS = {"undefined_name": 0.95, "syntax": 0.95, "bad_import": 0.95}
 NEAR = 2  # lines between a planted error and the new error that counts as finding it
 DEPENDENCIES = (
-    "urllib3",
-    "chardet",
+    "urllib3<1.27",
+    "chardet<5",
     "charset_normalizer",
     "idna",
     "certifi",
-    "pytest",
+    "pytest<=6.2.5",
     "PySocks",
     "six",
 )
-"""What requests' commits import from outside the repository (runtime, tests and extras)."""
+"""What requests' commits import from outside the repository (runtime, tests and extras), in
+versions inside the bounds requests itself declares over the sample's years, as a user working
+on those commits has them: setup.py's `urllib3>=1.21.1,<1.27` and `chardet>=3.0.2,<5` (until
+v2.30, 2023; urllib3 2 dropped names such as `SNIMissingWarning` its tests import), and
+requirements-dev.txt's `pytest>=2.8.0,<=6.2.5` (until 2024, then `<9`; pytest 7 deprecated
+`pytest.warns(None)`, which its tests use)."""
 MISSING_ATTRIBUTE = re.compile(
     r'^"(?P<name>\w+)" is not a known attribute of module "(?P<module>[\w.]+)"'
 )
