@@ -109,3 +109,14 @@ def test_without_texts_errors_are_matched_by_message() -> None:
     after = Baseline(AFTER, [_error(7, "old"), _error(7, "new")])
 
     assert new_errors("m.py", before, after) == ["m.py:7: new"]
+
+
+def test_a_long_texts_unchanged_ends_map_without_diffing_the_whole() -> None:
+    lines = [f"x{i % 7} = {i % 3}" for i in range(3000)]  # many repeated lines
+    before = "\n".join(lines)
+    after = "\n".join([*lines[:1500], "new = 1", *lines[1500:2000], *lines[2003:]])
+
+    mapped = line_map(before, after)
+
+    assert mapped[10] == 10 and mapped[1501] == 1500 and mapped[2001] == 2003
+    assert 1500 not in mapped and len(mapped) == 2997

@@ -23,9 +23,10 @@ if TYPE_CHECKING:
 
 __all__ = ["Baseline", "line_map", "unknown"]
 
-MAX_MAPPED_LINES = 20_000
-"""Texts longer than this (in lines) are matched by message only: a diff of two such
-texts could cost more than the check it serves."""
+MAX_MAPPED_LINES = 5_000
+"""Edited middles longer than this (in lines, the lines both texts begin and end with left
+out) are not diffed, their errors matched by message only: such a diff could cost more
+than the check it serves."""
 
 
 @dataclass(frozen=True)
@@ -38,14 +39,24 @@ class Baseline:
 
 def line_map(before: str, after: str) -> dict[int, int]:
     """0-based lines of `after` that the diff from `before` leaves as they were, mapped to
-    their line in `before`; lines the edit changed or added are not in it."""
+    their line in `before`; lines the edit changed or added are not in it. The lines both
+    texts begin and end with are paired first, so only the edited middle is diffed (an
+    edit is local: a whole-file diff of a long module costs a tenth of a second)."""
     a, b = before.splitlines(), after.splitlines()
-    if max(len(a), len(b)) > MAX_MAPPED_LINES:
-        return {}
-    out: dict[int, int] = {}
-    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
+    head = 0
+    while head < min(len(a), len(b)) and a[head] == b[head]:
+        head += 1
+    tail = 0
+    while tail < min(len(a), len(b)) - head and a[-1 - tail] == b[-1 - tail]:
+        tail += 1
+    out = {j: j for j in range(head)}
+    out.update((len(b) - 1 - k, len(a) - 1 - k) for k in range(tail))
+    middle_a, middle_b = a[head : len(a) - tail], b[head : len(b) - tail]
+    if max(len(middle_a), len(middle_b)) > MAX_MAPPED_LINES:
+        return out
+    matcher = difflib.SequenceMatcher(None, middle_a, middle_b, autojunk=False)
     for i, j, size in matcher.get_matching_blocks():
-        out.update((j + k, i + k) for k in range(size))
+        out.update((head + j + k, head + i + k) for k in range(size))
     return out
 
 
