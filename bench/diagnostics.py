@@ -69,10 +69,13 @@ DEPENDENCIES = (
     "pytest<=6.2.5",
     "PySocks",
     "six",
+    "pyOpenSSL",
+    "cryptography",
 )
-"""What requests' commits import from outside the repository (runtime, tests and extras), in
-versions inside the bounds requests itself declares over the sample's years, as a user working
-on those commits has them: setup.py's `urllib3>=1.21.1,<1.27` and `chardet>=3.0.2,<5` (until
+"""What requests' commits import from outside the repository: its runtime and test
+dependencies and its `socks` and `security` extras (`pip install -e .[socks,security]`;
+requests/__init__.py imports cryptography when it can). In versions inside the bounds requests
+itself declares over the sample's years, as a user working on those commits has them: setup.py's `urllib3>=1.21.1,<1.27` and `chardet>=3.0.2,<5` (until
 v2.30, 2023; urllib3 2 dropped names such as `SNIMissingWarning` its tests import), and
 requirements-dev.txt's `pytest>=2.8.0,<=6.2.5` (until 2024, then `<9`; pytest 7 deprecated
 `pytest.warns(None)`, which its tests use)."""
