@@ -17,9 +17,21 @@ The time from the applied edit to its diagnostics is the observer's `check_edit`
 edit (server start included, no file read before), **warm** every later one. The memory is
 the resident size of the server's process tree (sandbox included), after each commit.
 
-Run by hand: `python bench/diagnostics.py --repo CLONE [--limit N] [-v] [--json OUT]`;
-CLONE is a clone of psf/requests that the bench checks out and resets (use a scratch one).
-Needs `pip install -e ".[lsp]"` (basedpyright) and the venv's bin on PATH.
+The project's dependencies (urllib3, chardet, idna, pytest, ...) are where a user has them:
+with `--env DIR`, a virtualenv outside the clone (so the bench's resets leave it alone),
+created with them if missing and passed to the session as the activated `VIRTUAL_ENV`,
+which v4code tells the server about (`v4code.lsp.pyenv`). Without it, every import of a
+dependency a commit adds is an unresolved import.
+
+A new error on a clean edit that is a real fault of the commit under the bench's Python is
+counted apart, as a **real fault flagged**, only when the bench confirms it itself: the file's
+after-text is rejected by `compile()` (its before-text is not) and an error is reported within
+2 lines of the syntax error, or the error says a module has no such attribute and that
+module, imported by the environment's interpreter, has none. Anything else stays a false alarm.
+
+Run by hand: `python bench/diagnostics.py --repo CLONE [--env DIR] [--limit N] [-v] [--json
+OUT]`; CLONE is a clone of psf/requests that the bench checks out and resets (use a scratch
+one). Needs `pip install -e ".[lsp]"` (basedpyright) and the venv's bin on PATH.
 """
 
 from __future__ import annotations
@@ -48,6 +60,28 @@ from diagnostics_inject import CLASSES, Injection, Source, inject  # noqa: E402
 DATA_NAME = "shared/evals/real_edits_sample.jsonl"
 TARGETS = {"undefined_name": 0.95, "syntax": 0.95, "bad_import": 0.95}
 NEAR = 2  # lines between a planted error and the new error that counts as finding it
+DEPENDENCIES = (
+    "urllib3<1.27",
+    "chardet<5",
+    "charset_normalizer",
+    "idna",
+    "certifi",
+    "pytest<=6.2.5",
+    "PySocks",
+    "six",
+    "pyOpenSSL",
+    "cryptography",
+)
+"""What requests' commits import from outside the repository: its runtime and test
+dependencies and its `socks` and `security` extras (`pip install -e .[socks,security]`;
+requests/__init__.py imports cryptography when it can). In versions inside the bounds requests
+itself declares over the sample's years, as a user working on those commits has them: setup.py's `urllib3>=1.21.1,<1.27` and `chardet>=3.0.2,<5` (until
+v2.30, 2023; urllib3 2 dropped names such as `SNIMissingWarning` its tests import), and
+requirements-dev.txt's `pytest>=2.8.0,<=6.2.5` (until 2024, then `<9`; pytest 7 deprecated
+`pytest.warns(None)`, which its tests use)."""
+MISSING_ATTRIBUTE = re.compile(
+    r'^"(?P<name>\w+)" is not a known attribute of module "(?P<module>[\w.]+)"'
+)
 DEFAULT_BOUND = 3.0  # the `diagnostics_timeout` users have
 BENCH_BOUND = 60.0  # what the bench waits, so slow answers are measured, not cut
 LINE = re.compile(r"^(?P<path>.*?):(?P<line>\d+): (?P<message>.*)$")
@@ -76,6 +110,7 @@ class Outcome:
     errors: list[str] = field(default_factory=list)
     current: list[str] = field(default_factory=list)  # the file's errors near it, on a miss
     note: str = ""
+    fault: str = ""  # a clean edit's: the bench's evidence that the commit itself is at fault
 
 
 @dataclass
@@ -87,6 +122,7 @@ class Run:
     skipped: list[str] = field(default_factory=list)
     sandboxed: set[bool] = field(default_factory=set)
     notices: list[str] = field(default_factory=list)
+    python: str = sys.executable  # the interpreter that confirms a module lacks an attribute
 
 
 # --- the repository ----------------------------------------------------------------------------
@@ -133,6 +169,63 @@ def edit_between(a: str, b: str) -> tuple[str, str]:
         if lo == 0 and hi == 0:
             return a, b
         lo, hi = max(0, lo - 1), max(0, hi - 1)
+
+
+# --- the project's environment, and the commit's own faults ----------------------------------
+
+
+def ensure_env(env: Path) -> Path:
+    """The virtualenv at `env` with the project's DEPENDENCIES (made now if missing), as the
+    user's activated one; its interpreter."""
+    python = env / "bin" / "python"
+    if not (env / "pyvenv.cfg").is_file():
+        subprocess.run([sys.executable, "-m", "venv", str(env)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", *DEPENDENCIES], check=True)
+    os.environ["VIRTUAL_ENV"] = str(env)
+    return python
+
+
+def real_fault(before: str, after: str, errors: list[str], python: str) -> str:
+    """Why the new errors of a clean edit are a fault of the commit, confirmed here, or "":
+    its after-text does not compile (and the before-text does) with an error reported near
+    the syntax error, or an error names a module attribute that `python` finds missing."""
+    lines = [int(m["line"]) for m in map(LINE.match, errors) if m]
+    try:
+        compile(after, "after", "exec")
+    except SyntaxError as exc:
+        near = any(abs(n - (exc.lineno or 0)) <= NEAR for n in lines)
+        if near and _compiles(before):
+            return f"compile() rejects line {exc.lineno}: {exc.msg}"
+    for error in errors:
+        found = MISSING_ATTRIBUTE.match(_message(error))
+        if found and _lacks(python, found["module"], found["name"]):
+            return f"{found['module']}.{found['name']} does not exist in {_version(python)}"
+    return ""
+
+
+def _compiles(text: str) -> bool:
+    try:
+        compile(text, "before", "exec")
+    except SyntaxError:
+        return False
+    return True
+
+
+def _lacks(python: str, module: str, name: str) -> bool:
+    """Whether `module` imports in `python` (isolated: nothing of the clone on its path)
+    and has no attribute `name`."""
+    probe = (
+        "import importlib, sys; print(hasattr(importlib.import_module(sys.argv[1]), sys.argv[2]))"
+    )
+    done = subprocess.run(
+        [python, "-I", "-c", probe, module, name], capture_output=True, text=True, cwd="/"
+    )
+    return done.returncode == 0 and done.stdout.strip() == "False"
+
+
+def _version(python: str) -> str:
+    done = subprocess.run([python, "-I", "--version"], capture_output=True, text=True)
+    return done.stdout.strip() or python
 
 
 # --- the process tree --------------------------------------------------------------------------
@@ -270,7 +363,10 @@ def run_commit(record: dict[str, Any], repo: Path, run: Run, verbose: bool) -> N
         for f in files:
             mine = [e for e in check.errors if e.startswith(f["path"] + ":")]
             note = "; ".join(check.notes)
-            run.outcomes.append(Outcome(commit, f["path"], "clean", errors=mine, note=note))
+            fault = real_fault(f["before"], f["after"], mine, run.python) if mine else ""
+            run.outcomes.append(
+                Outcome(commit, f["path"], "clean", errors=mine, note=note, fault=fault)
+            )
         for f in files:
             plant_all(session, record, f, run, verbose)
         run.rss_mb.append(descendants_rss_mb())
@@ -401,11 +497,14 @@ def report(run: Run, seconds: float, loads: tuple[Any, Any], commits: int) -> No
         ("revert", "reverts of a planted error"),
     ):
         rows = [o for o in run.outcomes if o.kind == kind]
-        bad = [o for o in rows if o.errors]
+        faults = [o for o in rows if o.errors and o.fault]
+        bad = [o for o in rows if o.errors and not o.fault]
         unmasked = sum("unmasked" in o.note for o in bad)
         count = sum(len(o.errors) for o in bad)
         extra = f"; {unmasked} only errors the clean file has too" if kind == "revert" else ""
         print(f"false alarms, {label}: {len(bad)} of {len(rows)} ({count} errors{extra})")
+        if faults:
+            print(f"real faults flagged, {label}: {len(faults)} (the commit's own, confirmed)")
     cold = [c.seconds for c in run.checks if c.cold]
     warm = [c.seconds for c in run.checks if not c.cold]
     for label, values in (("cold", cold), ("warm", warm)):
@@ -439,8 +538,12 @@ def details(run: Run) -> None:
                 print(f"      note: {o.note}")
     print("false alarms:")
     for o in run.outcomes:
-        if o.kind in ("clean", "revert") and o.errors:
+        if o.kind in ("clean", "revert") and o.errors and not o.fault:
             print(f"  {o.kind} {o.commit} {o.path}: " + " | ".join(o.errors[:4]))
+    print("real faults flagged:")
+    for o in run.outcomes:
+        if o.errors and o.fault:
+            print(f"  {o.kind} {o.commit} {o.path} ({o.fault}): " + " | ".join(o.errors[:4]))
     for line in run.skipped + sorted(set(run.notices)):
         print(f"  {line}")
 
@@ -457,6 +560,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=0, help="only the first N commits")
     parser.add_argument("--commits", default="", help="only these commits (comma-separated)")
     parser.add_argument("--json", type=Path, help="write every outcome and check here")
+    parser.add_argument(
+        "--env", type=Path, help="the project's virtualenv, outside the clone (made if missing)"
+    )
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
     if args.data is None:
@@ -472,6 +578,8 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["V4CODE_HOME"] = tempfile.mkdtemp(prefix="v4code-bench-home-")
     os.environ.pop("V4CODE_DIAGNOSTICS", None)
     run, start, load = Run(), time.monotonic(), os.getloadavg()
+    if args.env is not None:
+        run.python = str(ensure_env(args.env.resolve()))
     for i, record in enumerate(records, 1):
         if args.verbose:
             print(

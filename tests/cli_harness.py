@@ -168,12 +168,14 @@ def run_diagnosed(
     *args: str,
     sandbox: bool = False,
     timeout: float = 240,
+    env: Mapping[str, str | None] | None = None,
 ) -> list[dict[str, Any]]:
     """`v4code run --output jsonl ARGS` with the user's own diagnostics setting (conftest turns
-    language servers off for the rest of the suite); exit 0 checked, the events returned."""
+    language servers off for the rest of the suite) and `env` (as `cli_env` takes it); exit 0
+    checked, the events returned."""
     done = v4code(
         root, "run", "--output", "jsonl", *args, server=server, sandbox=sandbox,
-        env={"V4CODE_DIAGNOSTICS": None}, timeout=timeout,
+        env={"V4CODE_DIAGNOSTICS": None, **(env or {})}, timeout=timeout,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     return [json.loads(line) for line in done.stdout.splitlines() if line.strip()]

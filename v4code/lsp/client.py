@@ -61,8 +61,15 @@ class FileDiagnostics:
 class LspClient:
     """A started server: `initialize` is sent at once, the answer awaited by `ready()`."""
 
-    def __init__(self, argv: Sequence[str], root: Path, env: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        argv: Sequence[str],
+        root: Path,
+        env: Mapping[str, str],
+        configuration: Mapping[str, Any] | None = None,
+    ) -> None:
         self.root = root
+        self.configuration = dict(configuration or {})  # section -> settings, for its asking
         self._proc = subprocess.Popen(
             list(argv),
             stdin=subprocess.PIPE,
@@ -353,7 +360,8 @@ class LspClient:
                     self._lock.notify_all()
                 if method == "workspace/diagnostic/refresh":  # what was pulled is out of date
                     self.pulled.clear()
-            self._write({"jsonrpc": "2.0", "id": message["id"], "result": _answer(message)})
+            answer = _answer(message, self.configuration)
+            self._write({"jsonrpc": "2.0", "id": message["id"], "result": answer})
             return
         if method == "textDocument/publishDiagnostics":
             self._take_diagnostics(message.get("params"))
@@ -438,30 +446,26 @@ def _params(params: Any) -> dict[str, Any]:
     return {"params": params}
 
 
-def _answer(request: dict[str, Any]) -> Any:
+def _answer(request: dict[str, Any], configuration: Mapping[str, Any]) -> Any:
     """What the client says to a server's request: its settings for each item
     `workspace/configuration` asks about, and plain acceptance for everything else."""
     if request.get("method") == "workspace/configuration":
         items = (request.get("params") or {}).get("items") or []
-        return [_setting(item) for item in items]
+        return [_setting(item, configuration) for item in items]
     return None
 
 
-STANDARD = {"typeCheckingMode": "standard"}
-"""pyright's standard rule set (basedpyright's own default, "recommended", makes many
-warnings errors, such as redefining an upper-case name)."""
-
-
-def _setting(item: object) -> Any:
-    """The standard rule set for the sections basedpyright and pyright ask about (newer
-    basedpyright asks for `basedpyright` and reads its `analysis`, older ones ask for
-    `basedpyright.analysis`); nothing for the sections other servers ask about."""
+def _setting(item: object, configuration: Mapping[str, Any]) -> Any:
+    """The settings of the section an item asks about: `basedpyright`, or a dotted one
+    (`basedpyright.analysis`, which older basedpyright asks for) read inside it; nothing
+    for a section the client has no settings for."""
     section = item.get("section") if isinstance(item, dict) else None
-    if section in ("basedpyright", "pyright"):
-        return {"analysis": dict(STANDARD)}
-    if section == "basedpyright.analysis":
-        return dict(STANDARD)
-    return None
+    if not isinstance(section, str) or not section:
+        return None
+    found: Any = configuration
+    for part in section.split("."):
+        found = found.get(part) if isinstance(found, Mapping) else None
+    return found
 
 
 def _read_message(stream: IO[bytes]) -> dict[str, Any] | None:

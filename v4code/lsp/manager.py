@@ -12,13 +12,13 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from v4code.errors import ToolError, V4codeError
+from v4code.lsp.known import Baseline, unknown
 from v4code.lsp.servers import (
     LANGUAGES,
     Language,
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from v4code.cancel import CancelToken
     from v4code.lsp.client import LspClient
 
-__all__ = ["Checked", "LanguageServers", "ServerSettings", "new_errors"]
+__all__ = ["Baseline", "Checked", "LanguageServers", "ServerSettings", "new_errors"]
 
 MAX_STARTS = 2
 """A server is started at most this often in a session: once, and once again after a crash."""
@@ -99,7 +99,7 @@ class LanguageServers:
         self._slots: dict[str, _Slot] = {}
         self._lock = threading.Lock()
         self._notices: list[str] = []
-        self._first: dict[str, Counter[str]] = {}  # path -> its errors' messages, first check
+        self._first: dict[str, Baseline] = {}  # path -> its text and errors, first checked
 
     def take_notices(self) -> list[str]:
         with self._lock:
@@ -159,20 +159,36 @@ class LanguageServers:
         if obstacle is not None:
             self._turn_off(slot, f"The {language.label} language server is off: {obstacle}.")
             return None
-        wrapped = self._sandboxed(argv, slot)
+        path = outside_path(self.root)
+        configuration, readable = self._configuration(language, path)
+        wrapped = self._sandboxed(argv, slot, readable)
         if wrapped is None:
             return None
         from v4code.lsp.client import LspClient  # the protocol's types: only for a server
 
         try:
-            return LspClient(wrapped, self.root, command_env(PATH=outside_path(self.root)))
+            return LspClient(wrapped, self.root, command_env(PATH=path), configuration)
         except OSError as exc:
             self._turn_off(slot, f"The {language.label} language server did not start: {exc}.")
             return None
 
-    def _sandboxed(self, argv: list[str], slot: _Slot) -> list[str] | None:
-        """The server's command line in the read-only sandbox, or None (off, said once)
-        when the sandbox cannot start here; the user's `sandbox = false` runs it as is."""
+    def _configuration(self, language: Language, path: str) -> tuple[dict[str, Any], list[str]]:
+        """The settings the server is answered with, and the folders outside the workspace
+        it must be able to read for them (the user's activated virtualenv): a Python
+        server is told the project's environment (`v4code.lsp.pyenv`)."""
+        from v4code.lsp.pyenv import PythonEnvironment, configuration, python_environment
+
+        env = python_environment(self.root, path) if language.name == "python" else None
+        return configuration(env or PythonEnvironment()), [
+            str(p) for p in (env.readable if env else ())
+        ]
+
+    def _sandboxed(
+        self, argv: list[str], slot: _Slot, readable: Sequence[str] = ()
+    ) -> list[str] | None:
+        """The server's command line in the read-only sandbox (`readable`: more folders it
+        is shown), or None (off, said once) when the sandbox cannot start here; the user's
+        `sandbox = false` runs it as is."""
         if not self.settings.sandbox:
             from v4code.safety.isolation import isolated
 
@@ -184,7 +200,7 @@ class LanguageServers:
         # secret file, each one empty in its view.
         parsed = (".json", *(suffix for lang in LANGUAGES for suffix in lang.suffixes))
         hidden = secret_paths(self.root, self.settings.secret_files, parsed)
-        allow = self.settings.allow_read
+        allow = (*self.settings.allow_read, *readable)
         try:
             return slot.stack.enter_context(
                 sandboxed(argv, self.root, allow_read=allow, read_only=True, hide=hidden)
@@ -257,8 +273,8 @@ class LanguageServers:
                 continue
             answered.setdefault(language.name, True)
             found.checked = True
-            first = self._first.setdefault(path, Counter(d.message for d in base))
-            found.errors += new_errors(path, base, now, first)
+            first = self._first.setdefault(path, Baseline(before, base))
+            found.errors += new_errors(path, Baseline(before, base), Baseline(after, now), first)
         found.more = max(0, len(found.errors) - MAX_ERRORS)
         found.errors = found.errors[:MAX_ERRORS]
         found.notes = list(dict.fromkeys(found.notes))
@@ -542,21 +558,8 @@ def _capped(lines: list[str]) -> list[str]:
 
 
 def new_errors(
-    path: str,
-    before: list[lsp.Diagnostic],
-    after: list[lsp.Diagnostic],
-    first: Counter[str] | None = None,
+    path: str, before: Baseline, after: Baseline, first: Baseline | None = None
 ) -> list[str]:
-    """The errors in `after` that `before` did not have, matched by message (the lines
-    around an edit move, so a line number does not tell an old error from a new one).
-    An error the file had when the session first checked it (`first`, by message) is not
-    new either: an edit can hide an old error (code after a new one goes unchecked) and
-    the next edit bring it back, which is no news of that edit."""
-    known = Counter(d.message for d in before) | (first or Counter())
-    out = []
-    for diagnostic in sorted(after, key=lambda d: d.range.start.line):
-        if known[diagnostic.message] > 0:
-            known[diagnostic.message] -= 1
-        else:
-            out.append(_line(path, diagnostic))
-    return out
+    """The errors in `after` that `before` (or the session's `first` check of the file) did
+    not have, as `calc.py:12: message` lines: see `v4code.lsp.known` for what counts as had."""
+    return [_line(path, d) for d in unknown(before, after, first)]
