@@ -122,3 +122,41 @@ def test_the_workspaces_venv_python_is_not_run(
 
     assert [e["errors"] for e in events if e["type"] == "diagnostics"] == [[]]
     assert not ran.exists()
+
+
+SIX = (
+    "import sys\nimport types\n\n"
+    "moves = types.ModuleType(__name__ + '.moves')\n"
+    "moves.urllib = types.ModuleType(__name__ + '.moves.urllib')\n"
+    "sys.modules[moves.__name__] = moves\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("imported", "errors"),
+    [
+        ("six", []),  # a vendored six: `moves` is made when six.py runs
+        ("sixx", ['pkg/app.py:1: Import ".sixx.moves" could not be resolved']),  # a typo
+    ],
+)
+def test_a_vendored_six_moves_import_is_no_error_but_a_misspelt_one_is(
+    workspace: Path, v4code_home: Path, fake_api: FakeDeepSeek, imported: str, errors: list[str]
+) -> None:
+    (workspace / "pkg").mkdir()
+    (workspace / "pkg" / "__init__.py").write_text("")
+    (workspace / "pkg" / "six.py").write_text(SIX)
+    (workspace / "pkg" / "app.py").write_text("X = 1\n")
+    (v4code_home / "config.toml").write_text("diagnostics_timeout = 60\n")
+    content = f"from .{imported}.moves import urllib\n\nX = urllib\n"
+    fake_api.load(
+        [tool_calls([("write_file", {"path": "pkg/app.py", "content": content})]), text("ok")]
+    )
+    events = cli_harness.run_diagnosed(
+        workspace,
+        fake_api,
+        "--permission-mode",
+        "full-auto",
+        "vendor it",
+        env={"VIRTUAL_ENV": None},
+    )
+    assert [e["errors"] for e in events if e["type"] == "diagnostics"] == [errors]

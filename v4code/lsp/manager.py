@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from v4code.errors import ToolError, V4codeError
 from v4code.lsp.known import Baseline, unknown
+from v4code.lsp.runtime_modules import made_at_run_time
 from v4code.lsp.servers import (
     LANGUAGES,
     Language,
@@ -267,6 +268,8 @@ class LanguageServers:
             full = self.root / path
             base = [] if before is None else _errors(client, full, before, language, deadline)
             now = None if base is None else _errors(client, full, after, language, deadline)
+            if now is not None:
+                now = [d for d in now if not made_at_run_time(self.root, path, d.message)]
             if base is None or now is None:
                 found.notes.append(self._late(language, client))
                 answered[language.name] = False
