@@ -21,7 +21,6 @@ import builtins
 import contextlib
 import dataclasses
 import marshal
-import os
 import sys
 from pathlib import Path
 from types import CodeType
@@ -73,15 +72,12 @@ class _Codes:
         if not self.changed:
             return
         self.changed = False
+        from v4code.edits.atomic import atomic_write  # at exit only: not a start-up import
+
         data = marshal.dumps((self.stamp, self.codes))
-        temporary = self.file.with_name(f".{self.file.name}.{os.getpid()}.tmp")
-        try:
+        with contextlib.suppress(OSError):  # atomic_write removes its temp file on failure
             self.file.parent.mkdir(parents=True, exist_ok=True)
-            temporary.write_bytes(data)
-            os.replace(temporary, self.file)
-        except OSError:
-            with contextlib.suppress(OSError):
-                temporary.unlink()
+            atomic_write(self.file, data, sync=False)  # a lost cache is only a recompile
 
 
 def install(cache_dir: Path) -> None:
