@@ -147,13 +147,19 @@ def focused_map(
     progress: Progress | None = None,
     cancel: CancelToken | None = None,
     secret_files: Iterable[str] = (),
+    overview_on_miss: bool = True,
 ) -> RepoMap:
     """`repo_map`, saying whether the focus matched nothing. Such a focus still gets the
     map, ranked as without one: an empty map of a repository that has files would read as
-    "nothing here" (to a person or the model) when it means "nothing matched these words"."""
+    "nothing here" (to a person or the model) when it means "nothing matched these words".
+    `overview_on_miss=False`: a caller that drops that map (the first message) gets "" and
+    nothing is ranked or rendered for it."""
     index = repo_index(root, progress=progress, cancel=cancel, secret_files=secret_files)
-    ranked = rank_files(index, focus, top=200) if focus and focus.strip() else []
-    missed = bool(focus and focus.strip()) and not ranked
+    focused = focus if focus and focus.strip() else None
+    ranked = rank_files(index, focused, top=200) if focused is not None else []
+    missed = focused is not None and not ranked
+    if missed and not overview_on_miss:
+        return RepoMap("", missed)
     if not ranked:
         ranked = rank_for_map(index)
     return RepoMap(render_map(ranked, index.files, max_tokens), missed)

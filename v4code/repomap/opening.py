@@ -79,7 +79,14 @@ def opening_message(
     watcher.start()
     try:
         with writes_in_background():  # the request need not wait for SQLite's syncs
-            found = focused_map(root, task, max_tokens, cancel=token, secret_files=secret_files)
+            found = focused_map(
+                root,
+                task,
+                max_tokens,
+                cancel=token,
+                secret_files=secret_files,
+                overview_on_miss=False,  # a task no file matches gets no map (below)
+            )
     except Cancelled:
         if cancel is not None and cancel.cancelled:
             return Opening(task)
