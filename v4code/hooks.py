@@ -14,7 +14,6 @@ the trust is gone, the project's hooks stop for the session and a notice says so
 
 from __future__ import annotations
 
-import contextlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -148,30 +147,25 @@ class Hooks:
 
     def _start(self, hook: Hook, event: str, body: str, cancel: CancelToken | None) -> Captured:
         """One hook's run: a project's in the sandbox (see the module's docstring)."""
-        from v4code.safety.isolation import isolated
         from v4code.safety.process import capture_process, command_env
+        from v4code.safety.sandbox import SandboxUnavailable, confined
 
+        sandbox = hook.source == "project" and self.confine.sandbox
         argv = ["/bin/sh", "-c", hook.command]
-        with contextlib.ExitStack() as stack:
-            if hook.source == "project" and self.confine.sandbox:
-                from v4code.safety.sandbox import SandboxUnavailable, sandboxed
-
-                try:
-                    argv = stack.enter_context(
-                        sandboxed(argv, self.root, allow_read=self.confine.allow_read)
-                    )
-                except SandboxUnavailable as exc:  # said as a hook that could not start
-                    raise OSError(f"the sandbox cannot start here: {exc}") from exc
-            else:
-                argv = isolated(argv)
-            return capture_process(
-                argv,
-                cwd=self.root,
-                timeout=self.timeout,
-                cancel=cancel,
-                env=command_env(V4CODE_HOOK_EVENT=event),
-                stdin=body.encode(),
-            )
+        try:
+            with confined(
+                argv, self.root, sandbox=sandbox, allow_read=self.confine.allow_read
+            ) as run:
+                return capture_process(
+                    run,
+                    cwd=self.root,
+                    timeout=self.timeout,
+                    cancel=cancel,
+                    env=command_env(V4CODE_HOOK_EVENT=event),
+                    stdin=body.encode(),
+                )
+        except SandboxUnavailable as exc:  # said as a hook that could not start
+            raise OSError(f"the sandbox cannot start here: {exc}") from exc
 
     def _notices(self, event: str, payload: dict[str, Any], agent: HookedSession) -> list[str]:
         """Run `event`'s hooks under the turn's cancel token (its time limit bounds them): the

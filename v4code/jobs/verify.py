@@ -11,7 +11,6 @@ scrubbed like every other output.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shlex
 import time
@@ -22,10 +21,9 @@ from typing import Any
 
 from v4code.cancel import CancelToken
 from v4code.jobs.manifest import fill
-from v4code.safety.isolation import isolated
 from v4code.safety.process import command_env, run_process
 from v4code.safety.redact import redactor
-from v4code.safety.sandbox import SandboxUnavailable, sandboxed
+from v4code.safety.sandbox import SandboxUnavailable, confined
 
 
 @dataclass(frozen=True)
@@ -134,10 +132,8 @@ def run_verify(
     environ = dict(os.environ if env is None else env)
     start = time.monotonic()
     try:
-        with (
-            sandboxed(argv, checkout, allow_read=confine.allow_read)
-            if confine.sandbox
-            else contextlib.nullcontext(isolated(argv))  # out of sight of v4code's process
+        with confined(
+            argv, checkout, sandbox=confine.sandbox, allow_read=confine.allow_read
         ) as final_argv:
             done = run_process(
                 final_argv, cwd=checkout, timeout=timeout, cancel=cancel,

@@ -64,6 +64,7 @@ __all__ = [
     "SandboxUnavailable",
     "bwrap_argv",
     "check_sandbox",
+    "confined",
     "find_bwrap",
     "sandbox_problem",
     "sandboxed",
@@ -718,3 +719,19 @@ def sandboxed(
     finally:
         if cgroup is not None:
             _remove_cgroup(cgroup)
+
+
+@contextlib.contextmanager
+def confined(
+    argv: Sequence[str], root: Path, *, sandbox: bool, allow_read: Iterable[str] = ()
+) -> Iterator[list[str]]:
+    """A shell command v4code runs for the user's settings (a project's hook, a job's verify
+    command): in the sandbox when `sandbox` is on (SandboxUnavailable when it cannot start),
+    else only out of sight of v4code's process (safety.isolation)."""
+    if not sandbox:
+        from v4code.safety.isolation import isolated
+
+        yield isolated(argv)
+        return
+    with sandboxed(argv, root, allow_read=allow_read) as wrapped:
+        yield wrapped
