@@ -46,12 +46,6 @@ def _run(workspace: Path, server: FakeDeepSeek, *, sandbox: bool = False) -> lis
     )
 
 
-def _results(server: FakeDeepSeek) -> list[str]:
-    """The tool results of the last request the model server received, in order."""
-    last = server.chat_requests[-1].messages
-    return [str(m["content"]) for m in last if m["role"] == "tool"]
-
-
 def _sandbox_runs(workspace: Path) -> bool:
     return shutil.which("bwrap") is not None and sandbox_problem(workspace) is None
 
@@ -72,7 +66,7 @@ def test_an_edit_that_breaks_a_name_reports_the_new_error(
 
     events = _run(workspace, fake_api, sandbox=_sandbox_runs(workspace))
 
-    edited, asked = _results(fake_api)
+    edited, asked = cli_harness.tool_results(fake_api)
     assert 'calc.py:2: "totl" is not defined' in edited
     assert "New errors after this edit" in edited
     assert 'calc.py:2: "totl" is not defined' in asked
@@ -92,7 +86,7 @@ def test_a_clean_edit_adds_nothing(
 
     events = _run(workspace, fake_api)
 
-    (edited,) = _results(fake_api)
+    (edited,) = cli_harness.tool_results(fake_api)
     assert "error" not in edited.lower() and "Diagnostics" not in edited
     assert [e["errors"] for e in events if e["type"] == "diagnostics"] == [[]]
 
@@ -131,7 +125,7 @@ def test_an_old_error_an_edit_hid_is_not_reported_when_it_comes_back(
     # the old error back, which is no news of this session's edits
     found = [e["errors"] for e in events if e["type"] == "diagnostics"]
     assert found == [['calc.py:2: "missing_name" is not defined'], []]
-    hid, back = _results(fake_api)
+    hid, back = cli_harness.tool_results(fake_api)
     assert "missing_name" in hid and "New errors" not in back
 
 
@@ -313,7 +307,7 @@ def test_a_server_that_never_answers_costs_each_edit_at_most_the_wait(
 
     events = _run(workspace, fake_api)
 
-    first, second = _results(fake_api)
+    first, second = cli_harness.tool_results(fake_api)
     for result in (first, second):
         assert "Diagnostics: basedpyright did not answer within 1 s." in result
     assert (workspace / "calc.py").read_text() == BROKEN
@@ -332,7 +326,7 @@ def test_a_server_that_keeps_timing_out_is_turned_off_with_one_notice(
 
     events = _run(workspace, fake_api)
 
-    results = _results(fake_api)
+    results = cli_harness.tool_results(fake_api)
     for result in results[:3]:  # three edits in a row without an answer
         assert "did not answer within 1 s" in result, results
     for result in results[3:]:  # then no more waiting on it
@@ -356,7 +350,7 @@ def test_a_crashing_server_is_restarted_once_then_off_with_one_notice(
 
     events = _run(workspace, fake_api)
 
-    results = _results(fake_api)
+    results = cli_harness.tool_results(fake_api)
     assert "server stopped" in results[0] and "server stopped" in results[1]
     assert "Diagnostics" not in results[2] and "Diagnostics" not in results[3]
     assert starts.read_text().count("started") == 2
@@ -376,7 +370,7 @@ def test_a_server_that_prints_garbage_is_dropped_and_the_edit_kept(
 
     events = _run(workspace, fake_api)
 
-    results = _results(fake_api)
+    results = cli_harness.tool_results(fake_api)
     assert all(r.startswith("Created calc.py") or "calc.py" in r for r in results)
     assert "server stopped" in results[0], results
     assert "noise" not in "".join(results)
@@ -395,7 +389,7 @@ def test_a_flooding_server_does_not_stall_the_turn(
 
     events = _run(workspace, fake_api)
 
-    first, second = _results(fake_api)
+    first, second = cli_harness.tool_results(fake_api)
     for result in (first, second):  # only stale versions of the file came: not counted
         assert "noise" not in result
         assert "did not answer within 2 s" in result
@@ -429,7 +423,7 @@ def test_a_server_that_answers_pulls_is_asked_and_its_pushes_ignored(
 
     events = _run(workspace, fake_api)
 
-    edited, asked = _results(fake_api)
+    edited, asked = cli_harness.tool_results(fake_api)
     assert 'calc.py:2: "totl" is not defined' in edited
     assert 'calc.py:2: "totl" is not defined' in asked
     assert "noise" not in edited + asked
@@ -450,7 +444,9 @@ def test_a_pull_the_server_leaves_unanswered_is_cancelled_at_the_wait(
 
     events = _run(workspace, fake_api)
 
-    _, edited = _results(fake_api)  # the read started the server: it is ready by the edit
+    _, edited = cli_harness.tool_results(
+        fake_api
+    )  # the read started the server: it is ready by the edit
     assert "Diagnostics: basedpyright did not answer within 2 s." in edited
     seen = starts.read_text().splitlines()
     assert "textDocument/diagnostic" in seen and "$/cancelRequest" in seen
@@ -545,7 +541,7 @@ def test_a_server_that_stops_as_it_starts_is_off_with_one_notice_saying_so(
 
     events = _run(workspace, fake_api)
 
-    first, *rest = _results(fake_api)
+    first, *rest = cli_harness.tool_results(fake_api)
     assert "basedpyright language server stopped as it started" in first
     assert all("Diagnostics" not in result for result in rest), rest
     notices = [e["text"] for e in events if e["type"] == "notice"]
@@ -574,7 +570,7 @@ def test_rustups_proxy_is_not_started_in_the_sandbox_and_one_notice_says_why(
 
     events = _run(workspace, fake_api, sandbox=True)
 
-    (result,) = _results(fake_api)
+    (result,) = cli_harness.tool_results(fake_api)
     assert "stopped" not in result
     notices = [e["text"] for e in events if e["type"] == "notice"]
     said = [n for n in notices if "rust-analyzer" in n]

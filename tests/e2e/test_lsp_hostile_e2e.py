@@ -49,8 +49,7 @@ def _leaks(
     assert done.returncode == 0, done.stderr
     events = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
     assert events, done.stderr
-    last = server.chat_requests[-1].messages
-    return [str(m["content"]) for m in last if m["role"] == "tool"]
+    return cli_harness.tool_results(server)
 
 
 def test_a_secret_files_glob_keeps_its_values_out_of_diagnostics(
@@ -84,8 +83,7 @@ def test_diagnostics_of_a_secret_file_itself_is_refused(
         workspace, "run", "--output", "jsonl", "fix it",
         server=fake_api, sandbox=True, env={"V4CODE_DIAGNOSTICS": None}, timeout=240,
     )  # fmt: skip
-    last = fake_api.chat_requests[-1].messages
-    (result,) = [str(m["content"]) for m in last if m["role"] == "tool"]
+    (result,) = cli_harness.tool_results(fake_api)
     assert PASSWORD not in result and PASSWORD not in done.stdout
     assert "secret" in result
 
@@ -149,8 +147,7 @@ def test_a_program_the_repository_puts_on_path_is_not_the_servers_interpreter(
         env={"V4CODE_DIAGNOSTICS": None, "PATH": path}, timeout=240,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    last = fake_api.chat_requests[-1].messages
-    (result,) = [str(m["content"]) for m in last if m["role"] == "tool"]
+    (result,) = cli_harness.tool_results(fake_api)
     assert "planted" not in result
     assert "totl" in result  # the real server's: Cannot find name 'totl'
 
@@ -210,8 +207,7 @@ def test_a_repositorys_server_config_reads_no_project_outside_the_workspace(
     finally:
         shutil.rmtree(other.parent)
     assert done.returncode == 0, done.stderr
-    last = fake_api.chat_requests[-1].messages
-    (result,) = [str(m["content"]) for m in last if m["role"] == "tool"]
+    (result,) = cli_harness.tool_results(fake_api)
     assert "leak.py:" in result
     assert PASSWORD not in result
 
@@ -281,7 +277,6 @@ def test_a_servers_location_outside_the_workspace_is_never_read(
         server=fake_api, env={"V4CODE_DIAGNOSTICS": None}, timeout=240,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    last = fake_api.chat_requests[-1].messages
-    (result,) = [str(m["content"]) for m in last if m["role"] == "tool"]
+    (result,) = cli_harness.tool_results(fake_api)
     assert "a.py" in result
     assert "OUTSIDE-LINE" not in result and "outside" not in result
