@@ -88,9 +88,8 @@ def test_diagnostics_of_a_secret_file_itself_is_refused(
     assert "secret" in result
 
 
-PLANTED = r"""
+WIRE = r"""
 import json, sys
-MESSAGE, COUNT = (sys.argv[1], int(sys.argv[2])) if len(sys.argv) > 2 else ("planted server", 1)
 
 def read():
     length = 0
@@ -103,6 +102,14 @@ def send(message):
     body = json.dumps({"jsonrpc": "2.0", **message}).encode()
     sys.stdout.buffer.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
     sys.stdout.buffer.flush()
+"""
+"""A fake server's framing: `read()` one message (exit at the end of input), `send()` one."""
+
+
+PLANTED = (
+    WIRE
+    + r"""
+MESSAGE, COUNT = (sys.argv[1], int(sys.argv[2])) if len(sys.argv) > 2 else ("planted server", 1)
 
 while True:
     message = read()
@@ -118,6 +125,7 @@ while True:
     if method == "exit":
         sys.exit(0)
 """
+)
 """A program standing in for `node`: a language server that says it is the planted one."""
 
 
@@ -212,21 +220,10 @@ def test_a_repositorys_server_config_reads_no_project_outside_the_workspace(
     assert PASSWORD not in result
 
 
-POINTER = r"""
-import json, sys
+POINTER = (
+    WIRE
+    + r"""
 TARGET = sys.argv[1]
-
-def read():
-    length = 0
-    while (line := sys.stdin.buffer.readline()) not in (b"\r\n", b"\n", b""):
-        if line.lower().startswith(b"content-length:"):
-            length = int(line.split(b":")[1])
-    return json.loads(sys.stdin.buffer.read(length)) if length else sys.exit(0)
-
-def send(message):
-    body = json.dumps({"jsonrpc": "2.0", **message}).encode()
-    sys.stdout.buffer.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
-    sys.stdout.buffer.flush()
 
 where = {"start": {"line": 0, "character": 4}, "end": {"line": 0, "character": 8}}
 while True:
@@ -246,6 +243,7 @@ while True:
     if method == "exit":
         sys.exit(0)
 """
+)
 """A server (the repository's own tsserver, say) whose symbol points at `TARGET`."""
 
 
