@@ -132,6 +132,12 @@ def seen_by_model(server: FakeDeepSeek) -> str:
     return json.dumps([r.messages for r in server.chat_requests])
 
 
+def tool_results(server: FakeDeepSeek) -> list[str]:
+    """The tool results of the last request the model server received, in order."""
+    last = server.chat_requests[-1].messages
+    return [str(m["content"]) for m in last if m["role"] == "tool"]
+
+
 def plan_each(
     root: Path,
     server: FakeDeepSeek,

@@ -46,10 +46,8 @@ def _run(workspace: Path, server: FakeDeepSeek, *, sandbox: bool = False) -> lis
     )
 
 
-def _results(server: FakeDeepSeek) -> list[str]:
-    """The tool results of the last request the model server received, in order."""
-    last = server.chat_requests[-1].messages
-    return [str(m["content"]) for m in last if m["role"] == "tool"]
+def _notices(events: list[dict[str, Any]]) -> list[str]:
+    return [e["text"] for e in events if e["type"] == "notice"]
 
 
 def _sandbox_runs(workspace: Path) -> bool:
@@ -72,7 +70,7 @@ def test_an_edit_that_breaks_a_name_reports_the_new_error(
 
     events = _run(workspace, fake_api, sandbox=_sandbox_runs(workspace))
 
-    edited, asked = _results(fake_api)
+    edited, asked = cli_harness.tool_results(fake_api)
     assert 'calc.py:2: "totl" is not defined' in edited
     assert "New errors after this edit" in edited
     assert 'calc.py:2: "totl" is not defined' in asked
@@ -92,7 +90,7 @@ def test_a_clean_edit_adds_nothing(
 
     events = _run(workspace, fake_api)
 
-    (edited,) = _results(fake_api)
+    (edited,) = cli_harness.tool_results(fake_api)
     assert "error" not in edited.lower() and "Diagnostics" not in edited
     assert [e["errors"] for e in events if e["type"] == "diagnostics"] == [[]]
 
@@ -131,7 +129,7 @@ def test_an_old_error_an_edit_hid_is_not_reported_when_it_comes_back(
     # the old error back, which is no news of this session's edits
     found = [e["errors"] for e in events if e["type"] == "diagnostics"]
     assert found == [['calc.py:2: "missing_name" is not defined'], []]
-    hid, back = _results(fake_api)
+    hid, back = cli_harness.tool_results(fake_api)
     assert "missing_name" in hid and "New errors" not in back
 
 
@@ -173,9 +171,7 @@ def test_an_error_another_files_edit_caused_is_not_put_on_the_next_edit(
 def test_diagnostics_off_starts_no_server(
     workspace: Path, tmp_path: Path, v4code_home: Path, fake_api: FakeDeepSeek
 ) -> None:
-    starts = tmp_path / "starts"
-    script = _fake_server(tmp_path, "crash", starts)
-    _config(v4code_home, diagnostics=False, lsp_python=[sys.executable, str(script)])
+    starts = _use_fake_server(tmp_path, v4code_home, "crash", diagnostics=False)
     fake_api.load([_write(BROKEN), text("done")])
 
     events = _run(workspace, fake_api)
@@ -297,12 +293,19 @@ def _fake_server(folder: Path, mode: str, starts: Path) -> Path:
     return script
 
 
+def _use_fake_server(folder: Path, home: Path, mode: str, **settings: Any) -> Path:
+    """The fake server in `mode` as the user's Python server (with `settings`); the file
+    its starts are counted in."""
+    starts = folder / "starts"
+    script = _fake_server(folder, mode, starts)
+    _config(home, **settings, lsp_python=[sys.executable, str(script)])
+    return starts
+
+
 def test_a_server_that_never_answers_costs_each_edit_at_most_the_wait(
     workspace: Path, tmp_path: Path, v4code_home: Path, fake_api: FakeDeepSeek
 ) -> None:
-    starts = tmp_path / "starts"
-    script = _fake_server(tmp_path, "hang", starts)
-    _config(v4code_home, diagnostics_timeout=1, lsp_python=[sys.executable, str(script)])
+    starts = _use_fake_server(tmp_path, v4code_home, "hang", diagnostics_timeout=1)
     fake_api.load(
         [
             _write(CLEAN),
@@ -313,7 +316,7 @@ def test_a_server_that_never_answers_costs_each_edit_at_most_the_wait(
 
     events = _run(workspace, fake_api)
 
-    first, second = _results(fake_api)
+    first, second = cli_harness.tool_results(fake_api)
     for result in (first, second):
         assert "Diagnostics: basedpyright did not answer within 1 s." in result
     assert (workspace / "calc.py").read_text() == BROKEN
@@ -324,20 +327,18 @@ def test_a_server_that_never_answers_costs_each_edit_at_most_the_wait(
 def test_a_server_that_keeps_timing_out_is_turned_off_with_one_notice(
     workspace: Path, tmp_path: Path, v4code_home: Path, fake_api: FakeDeepSeek
 ) -> None:
-    starts = tmp_path / "starts"
-    script = _fake_server(tmp_path, "hang", starts)
-    _config(v4code_home, diagnostics_timeout=1, lsp_python=[sys.executable, str(script)])
+    starts = _use_fake_server(tmp_path, v4code_home, "hang", diagnostics_timeout=1)
     edits = [CLEAN, BROKEN, CLEAN, BROKEN, CLEAN]
     fake_api.load([*(_write(c) for c in edits), text("done")])
 
     events = _run(workspace, fake_api)
 
-    results = _results(fake_api)
+    results = cli_harness.tool_results(fake_api)
     for result in results[:3]:  # three edits in a row without an answer
         assert "did not answer within 1 s" in result, results
     for result in results[3:]:  # then no more waiting on it
         assert "Diagnostics" not in result, results
-    notices = [e["text"] for e in events if e["type"] == "notice"]
+    notices = _notices(events)
     off = [n for n in notices if "did not answer" in n]
     assert len(off) == 1, notices
     assert "off for this session" in off[0]
@@ -348,19 +349,17 @@ def test_a_server_that_keeps_timing_out_is_turned_off_with_one_notice(
 def test_a_crashing_server_is_restarted_once_then_off_with_one_notice(
     workspace: Path, tmp_path: Path, v4code_home: Path, fake_api: FakeDeepSeek
 ) -> None:
-    starts = tmp_path / "starts"
-    script = _fake_server(tmp_path, "crash", starts)
-    _config(v4code_home, diagnostics_timeout=30, lsp_python=[sys.executable, str(script)])
+    starts = _use_fake_server(tmp_path, v4code_home, "crash", diagnostics_timeout=30)
     edits = [CLEAN, BROKEN, CLEAN, BROKEN]
     fake_api.load([*(_write(c) for c in edits), text("done")])
 
     events = _run(workspace, fake_api)
 
-    results = _results(fake_api)
+    results = cli_harness.tool_results(fake_api)
     assert "server stopped" in results[0] and "server stopped" in results[1]
     assert "Diagnostics" not in results[2] and "Diagnostics" not in results[3]
     assert starts.read_text().count("started") == 2
-    notices = [e["text"] for e in events if e["type"] == "notice"]
+    notices = _notices(events)
     off = [n for n in notices if "stopped twice" in n]
     assert len(off) == 1, notices
     assert (workspace / "calc.py").read_text() == BROKEN
@@ -369,14 +368,12 @@ def test_a_crashing_server_is_restarted_once_then_off_with_one_notice(
 def test_a_server_that_prints_garbage_is_dropped_and_the_edit_kept(
     workspace: Path, tmp_path: Path, v4code_home: Path, fake_api: FakeDeepSeek
 ) -> None:
-    starts = tmp_path / "starts"
-    script = _fake_server(tmp_path, "garbage", starts)
-    _config(v4code_home, diagnostics_timeout=30, lsp_python=[sys.executable, str(script)])
+    starts = _use_fake_server(tmp_path, v4code_home, "garbage", diagnostics_timeout=30)
     fake_api.load([_write(CLEAN), _write(BROKEN), _write(CLEAN), text("done")])
 
     events = _run(workspace, fake_api)
 
-    results = _results(fake_api)
+    results = cli_harness.tool_results(fake_api)
     assert all(r.startswith("Created calc.py") or "calc.py" in r for r in results)
     assert "server stopped" in results[0], results
     assert "noise" not in "".join(results)
@@ -388,14 +385,12 @@ def test_a_server_that_prints_garbage_is_dropped_and_the_edit_kept(
 def test_a_flooding_server_does_not_stall_the_turn(
     workspace: Path, tmp_path: Path, v4code_home: Path, fake_api: FakeDeepSeek
 ) -> None:
-    starts = tmp_path / "starts"
-    script = _fake_server(tmp_path, "flood", starts)
-    _config(v4code_home, diagnostics_timeout=2, lsp_python=[sys.executable, str(script)])
+    _use_fake_server(tmp_path, v4code_home, "flood", diagnostics_timeout=2)
     fake_api.load([_write(CLEAN), _write(BROKEN), text("done")])
 
     events = _run(workspace, fake_api)
 
-    first, second = _results(fake_api)
+    first, second = cli_harness.tool_results(fake_api)
     for result in (first, second):  # only stale versions of the file came: not counted
         assert "noise" not in result
         assert "did not answer within 2 s" in result
@@ -407,9 +402,7 @@ def test_a_server_that_pushes_a_files_old_errors_first_has_its_checked_ones_take
     workspace: Path, tmp_path: Path, v4code_home: Path, fake_api: FakeDeepSeek
 ) -> None:
     (workspace / "calc.py").write_text(CLEAN)
-    starts = tmp_path / "starts"
-    script = _fake_server(tmp_path, "stale", starts)
-    _config(v4code_home, diagnostics_timeout=30, lsp_python=[sys.executable, str(script)])
+    _use_fake_server(tmp_path, v4code_home, "stale", diagnostics_timeout=30)
     fake_api.load([_write(BROKEN), _write(CLEAN), text("done")])
 
     events = _run(workspace, fake_api)
@@ -422,14 +415,12 @@ def test_a_server_that_answers_pulls_is_asked_and_its_pushes_ignored(
     workspace: Path, tmp_path: Path, v4code_home: Path, fake_api: FakeDeepSeek
 ) -> None:
     (workspace / "calc.py").write_text(CLEAN)
-    starts = tmp_path / "starts"
-    script = _fake_server(tmp_path, "pull", starts)
-    _config(v4code_home, diagnostics_timeout=30, lsp_python=[sys.executable, str(script)])
+    starts = _use_fake_server(tmp_path, v4code_home, "pull", diagnostics_timeout=30)
     fake_api.load([_write(BROKEN), tool_call("diagnostics", path="calc.py"), text("done")])
 
     events = _run(workspace, fake_api)
 
-    edited, asked = _results(fake_api)
+    edited, asked = cli_harness.tool_results(fake_api)
     assert 'calc.py:2: "totl" is not defined' in edited
     assert 'calc.py:2: "totl" is not defined' in asked
     assert "noise" not in edited + asked
@@ -442,15 +433,15 @@ def test_a_server_that_answers_pulls_is_asked_and_its_pushes_ignored(
 def test_a_pull_the_server_leaves_unanswered_is_cancelled_at_the_wait(
     workspace: Path, tmp_path: Path, v4code_home: Path, fake_api: FakeDeepSeek
 ) -> None:
-    starts = tmp_path / "starts"
-    script = _fake_server(tmp_path, "pull-hang", starts)
     (workspace / "calc.py").write_text(CLEAN)
-    _config(v4code_home, diagnostics_timeout=2, lsp_python=[sys.executable, str(script)])
+    starts = _use_fake_server(tmp_path, v4code_home, "pull-hang", diagnostics_timeout=2)
     fake_api.load([tool_call("read_file", path="calc.py"), _write(BROKEN), text("done")])
 
     events = _run(workspace, fake_api)
 
-    _, edited = _results(fake_api)  # the read started the server: it is ready by the edit
+    _, edited = cli_harness.tool_results(
+        fake_api
+    )  # the read started the server: it is ready by the edit
     assert "Diagnostics: basedpyright did not answer within 2 s." in edited
     seen = starts.read_text().splitlines()
     assert "textDocument/diagnostic" in seen and "$/cancelRequest" in seen
@@ -461,9 +452,7 @@ def test_reading_a_file_starts_its_server_and_shows_it_the_file(
     workspace: Path, tmp_path: Path, v4code_home: Path, fake_api: FakeDeepSeek
 ) -> None:
     (workspace / "calc.py").write_text(CLEAN)
-    starts = tmp_path / "starts"
-    script = _fake_server(tmp_path, "record", starts)
-    _config(v4code_home, diagnostics_timeout=30, lsp_python=[sys.executable, str(script)])
+    starts = _use_fake_server(tmp_path, v4code_home, "record", diagnostics_timeout=30)
     fake_api.load([tool_call("read_file", path="calc.py"), _write(BROKEN), text("done")])
 
     events = _run(workspace, fake_api)
@@ -510,8 +499,7 @@ def test_a_child_agents_edit_has_its_diagnostics_event_in_its_transcript(
     (workspace / "calc.py").write_text(CLEAN)
     (v4code_home / "agents").mkdir()
     (v4code_home / "agents" / "fixer.md").write_text(FIXER)
-    script = _fake_server(tmp_path, "checker", tmp_path / "starts")
-    _config(v4code_home, diagnostics_timeout=30, lsp_python=[sys.executable, str(script)])
+    _use_fake_server(tmp_path, v4code_home, "checker", diagnostics_timeout=30)
     brief = "BRIEF-FIX: rewrite calc.py."
     fake_api.load([tool_call("task", brief=brief, agent="fixer"), text("done")])
     fake_api.route("BRIEF-FIX", [_write(BROKEN), text("FIX-REPORT: calc.py written.")])
@@ -545,10 +533,10 @@ def test_a_server_that_stops_as_it_starts_is_off_with_one_notice_saying_so(
 
     events = _run(workspace, fake_api)
 
-    first, *rest = _results(fake_api)
+    first, *rest = cli_harness.tool_results(fake_api)
     assert "basedpyright language server stopped as it started" in first
     assert all("Diagnostics" not in result for result in rest), rest
-    notices = [e["text"] for e in events if e["type"] == "notice"]
+    notices = _notices(events)
     said = [n for n in notices if "basedpyright" in n]
     assert said == [
         "The basedpyright language server stopped as it started (exit 7), before answering; "
@@ -574,9 +562,9 @@ def test_rustups_proxy_is_not_started_in_the_sandbox_and_one_notice_says_why(
 
     events = _run(workspace, fake_api, sandbox=True)
 
-    (result,) = _results(fake_api)
+    (result,) = cli_harness.tool_results(fake_api)
     assert "stopped" not in result
-    notices = [e["text"] for e in events if e["type"] == "notice"]
+    notices = _notices(events)
     said = [n for n in notices if "rust-analyzer" in n]
     assert said == [
         "The rust-analyzer language server is off: rust-analyzer here is rustup's proxy, which "

@@ -77,8 +77,8 @@ def _run(
 
 
 def _answer(server: FakeDeepSeek) -> str:
-    (result,) = [m["content"] for m in server.chat_requests[-1].messages if m["role"] == "tool"]
-    return str(result)
+    (result,) = cli_harness.tool_results(server)
+    return result
 
 
 def _source(events: list[dict[str, Any]]) -> object:

@@ -49,8 +49,7 @@ def _leaks(
     assert done.returncode == 0, done.stderr
     events = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
     assert events, done.stderr
-    last = server.chat_requests[-1].messages
-    return [str(m["content"]) for m in last if m["role"] == "tool"]
+    return cli_harness.tool_results(server)
 
 
 def test_a_secret_files_glob_keeps_its_values_out_of_diagnostics(
@@ -84,15 +83,13 @@ def test_diagnostics_of_a_secret_file_itself_is_refused(
         workspace, "run", "--output", "jsonl", "fix it",
         server=fake_api, sandbox=True, env={"V4CODE_DIAGNOSTICS": None}, timeout=240,
     )  # fmt: skip
-    last = fake_api.chat_requests[-1].messages
-    (result,) = [str(m["content"]) for m in last if m["role"] == "tool"]
+    (result,) = cli_harness.tool_results(fake_api)
     assert PASSWORD not in result and PASSWORD not in done.stdout
     assert "secret" in result
 
 
-PLANTED = r"""
+WIRE = r"""
 import json, sys
-MESSAGE, COUNT = (sys.argv[1], int(sys.argv[2])) if len(sys.argv) > 2 else ("planted server", 1)
 
 def read():
     length = 0
@@ -105,6 +102,14 @@ def send(message):
     body = json.dumps({"jsonrpc": "2.0", **message}).encode()
     sys.stdout.buffer.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
     sys.stdout.buffer.flush()
+"""
+"""A fake server's framing: `read()` one message (exit at the end of input), `send()` one."""
+
+
+PLANTED = (
+    WIRE
+    + r"""
+MESSAGE, COUNT = (sys.argv[1], int(sys.argv[2])) if len(sys.argv) > 2 else ("planted server", 1)
 
 while True:
     message = read()
@@ -120,6 +125,7 @@ while True:
     if method == "exit":
         sys.exit(0)
 """
+)
 """A program standing in for `node`: a language server that says it is the planted one."""
 
 
@@ -149,8 +155,7 @@ def test_a_program_the_repository_puts_on_path_is_not_the_servers_interpreter(
         env={"V4CODE_DIAGNOSTICS": None, "PATH": path}, timeout=240,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    last = fake_api.chat_requests[-1].messages
-    (result,) = [str(m["content"]) for m in last if m["role"] == "tool"]
+    (result,) = cli_harness.tool_results(fake_api)
     assert "planted" not in result
     assert "totl" in result  # the real server's: Cannot find name 'totl'
 
@@ -210,27 +215,15 @@ def test_a_repositorys_server_config_reads_no_project_outside_the_workspace(
     finally:
         shutil.rmtree(other.parent)
     assert done.returncode == 0, done.stderr
-    last = fake_api.chat_requests[-1].messages
-    (result,) = [str(m["content"]) for m in last if m["role"] == "tool"]
+    (result,) = cli_harness.tool_results(fake_api)
     assert "leak.py:" in result
     assert PASSWORD not in result
 
 
-POINTER = r"""
-import json, sys
+POINTER = (
+    WIRE
+    + r"""
 TARGET = sys.argv[1]
-
-def read():
-    length = 0
-    while (line := sys.stdin.buffer.readline()) not in (b"\r\n", b"\n", b""):
-        if line.lower().startswith(b"content-length:"):
-            length = int(line.split(b":")[1])
-    return json.loads(sys.stdin.buffer.read(length)) if length else sys.exit(0)
-
-def send(message):
-    body = json.dumps({"jsonrpc": "2.0", **message}).encode()
-    sys.stdout.buffer.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
-    sys.stdout.buffer.flush()
 
 where = {"start": {"line": 0, "character": 4}, "end": {"line": 0, "character": 8}}
 while True:
@@ -250,6 +243,7 @@ while True:
     if method == "exit":
         sys.exit(0)
 """
+)
 """A server (the repository's own tsserver, say) whose symbol points at `TARGET`."""
 
 
@@ -281,7 +275,6 @@ def test_a_servers_location_outside_the_workspace_is_never_read(
         server=fake_api, env={"V4CODE_DIAGNOSTICS": None}, timeout=240,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    last = fake_api.chat_requests[-1].messages
-    (result,) = [str(m["content"]) for m in last if m["role"] == "tool"]
+    (result,) = cli_harness.tool_results(fake_api)
     assert "a.py" in result
     assert "OUTSIDE-LINE" not in result and "outside" not in result

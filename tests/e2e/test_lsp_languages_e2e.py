@@ -99,8 +99,7 @@ def test_an_edit_that_breaks_a_name_reports_the_new_error(
 
     events = _run(workspace, fake_api, case)
 
-    last = fake_api.chat_requests[-1].messages
-    (edited,) = [str(m["content"]) for m in last if m["role"] == "tool"]
+    (edited,) = cli_harness.tool_results(fake_api)
     assert "New errors after this edit:" in edited
     assert case.error in edited
     (found,) = [e["errors"] for e in events if e["type"] == "diagnostics"]
@@ -131,22 +130,32 @@ export function orderOnly(o: Order): number {
 """
 
 
-def test_find_symbol_lists_a_typescript_methods_uses_from_the_server(
-    workspace: Path, v4code_home: Path, fake_api: FakeDeepSeek
-) -> None:
+def _find_invoice_total(
+    workspace: Path, v4code_home: Path, server: FakeDeepSeek, *, tsconfig: bool
+) -> str:
+    """find_symbol's answer for `Invoice.total` in the TypeScript project (with or without
+    its tsconfig.json); the test is skipped where the server cannot run."""
     missing = _missing(CASES[0])
     if missing is not None:
         pytest.skip(missing)
     (workspace / "inv.ts").write_text(INVOICES_TS)
     (workspace / "use.ts").write_text(USES_TS)
-    (workspace / "tsconfig.json").write_text('{"compilerOptions": {"strict": true}}\n')
+    if tsconfig:
+        (workspace / "tsconfig.json").write_text('{"compilerOptions": {"strict": true}}\n')
     (v4code_home / "config.toml").write_text("diagnostics_timeout = 60\n")
-    fake_api.load([tool_calls([("find_symbol", {"name": "Invoice.total"})]), text("done")])
+    server.load([tool_calls([("find_symbol", {"name": "Invoice.total"})]), text("done")])
 
-    _run(workspace, fake_api, CASES[0])
+    _run(workspace, server, CASES[0])
 
-    last = fake_api.chat_requests[-1].messages
-    (answer,) = [str(m["content"]) for m in last if m["role"] == "tool"]
+    (answer,) = cli_harness.tool_results(server)
+    return answer
+
+
+def test_find_symbol_lists_a_typescript_methods_uses_from_the_server(
+    workspace: Path, v4code_home: Path, fake_api: FakeDeepSeek
+) -> None:
+    answer = _find_invoice_total(workspace, v4code_home, fake_api, tsconfig=True)
+
     assert "References (1, from the language server):\n  use.ts:4" in answer
     assert "use.ts:8" not in answer  # Order.total
 
@@ -155,16 +164,6 @@ def test_a_server_that_sees_no_use_does_not_hide_the_trees_uses(
     workspace: Path, v4code_home: Path, fake_api: FakeDeepSeek
 ) -> None:
     """Without a tsconfig.json the server's project is the one file: it knows no use."""
-    missing = _missing(CASES[0])
-    if missing is not None:
-        pytest.skip(missing)
-    (workspace / "inv.ts").write_text(INVOICES_TS)
-    (workspace / "use.ts").write_text(USES_TS)
-    (v4code_home / "config.toml").write_text("diagnostics_timeout = 60\n")
-    fake_api.load([tool_calls([("find_symbol", {"name": "Invoice.total"})]), text("done")])
+    answer = _find_invoice_total(workspace, v4code_home, fake_api, tsconfig=False)
 
-    _run(workspace, fake_api, CASES[0])
-
-    last = fake_api.chat_requests[-1].messages
-    (answer,) = [str(m["content"]) for m in last if m["role"] == "tool"]
     assert "References (2):\n  use.ts:4\n  use.ts:8" in answer

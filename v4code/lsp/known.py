@@ -70,7 +70,9 @@ def unknown(
     left = sorted(after.errors, key=lambda d: (d.range.start.line, d.range.start.character))
     left = _unmatched(before, after.text, left)
     if first is not None and left:
-        extra = _excess(first.errors, before.errors)
+        # `first`'s errors beyond those `before` has with the same message (those are known
+        # through `before` already: counting them twice would hide a new error repeating one)
+        extra = _unmatched_messages(before.errors, first.errors)
         left = _unmatched(Baseline(first.text, extra), after.text, left)
     return left
 
@@ -93,28 +95,20 @@ def _unmatched(
             rest.append(error)
         else:
             pool.remove(twin)
-    messages = Counter(k.message for k in pool)
-    out = []
-    for error in rest:
-        if messages[error.message] > 0:
-            messages[error.message] -= 1
-        else:
-            out.append(error)
-    return out
+    return _unmatched_messages(pool, rest)
 
 
 def _same_place(known: lsp.Diagnostic, error: lsp.Diagnostic, line: int | None) -> bool:
     return line is not None and known.code == error.code and known.range.start.line == line
 
 
-def _excess(
-    first: Sequence[lsp.Diagnostic], before: Sequence[lsp.Diagnostic]
+def _unmatched_messages(
+    known: Sequence[lsp.Diagnostic], errors: Sequence[lsp.Diagnostic]
 ) -> list[lsp.Diagnostic]:
-    """`first`'s errors beyond those `before` has with the same message (those are known
-    through `before` already: counting them twice would hide a new error repeating one)."""
-    counts = Counter(d.message for d in before)
+    """`errors` less one with the same message for each of `known`'s."""
+    counts = Counter(d.message for d in known)
     out = []
-    for error in first:
+    for error in errors:
         if counts[error.message] > 0:
             counts[error.message] -= 1
         else:

@@ -259,11 +259,13 @@ class LanguageServers:
         """The new errors of an applied batch: (path, text before, text after) per file."""
         deadline = time.monotonic() + self.settings.timeout
         found = Checked()
-        answered: dict[str, bool] = {}  # language -> whether its server answered every file
+        answered: dict[Language, bool] = {}  # whether its server answered every file
         for path, before, after in changes:
             language = language_of(path)
-            client = None if language is None or after is None else self._client(language)
-            if language is None or client is None or after is None:
+            if language is None or after is None:
+                continue
+            client = self._client(language)
+            if client is None:
                 continue
             full = self.root / path
             base = [] if before is None else _errors(client, full, before, language, deadline)
@@ -272,34 +274,33 @@ class LanguageServers:
                 now = [d for d in now if not made_at_run_time(self.root, path, d.message)]
             if base is None or now is None:
                 found.notes.append(self._late(language, client))
-                answered[language.name] = False
+                answered[language] = False
                 continue
-            answered.setdefault(language.name, True)
+            answered.setdefault(language, True)
             found.checked = True
             first = self._first.setdefault(path, Baseline(before, base))
             found.errors += new_errors(path, Baseline(before, base), Baseline(after, now), first)
         found.more = max(0, len(found.errors) - MAX_ERRORS)
         found.errors = found.errors[:MAX_ERRORS]
         found.notes = list(dict.fromkeys(found.notes))
-        for name, ok in answered.items():
-            self._count_late(name, ok)
+        for language, ok in answered.items():
+            self._count_late(language, ok)
         return found
 
-    def _count_late(self, name: str, answered: bool) -> None:
+    def _count_late(self, language: Language, answered: bool) -> None:
         """A running server that left MAX_LATE edits in a row unanswered is stopped and
         turned off for the session (one notice), so it no longer costs every edit the bound."""
-        slot = self._slots[name]
+        slot = self._slots[language.name]
         alive = slot.client is not None and slot.client.alive
         slot.late = 0 if answered or not alive else slot.late + 1
         if slot.late < MAX_LATE:
             return
-        language = next(lang for lang in LANGUAGES if lang.name == name)
         self._stop(slot)
         self._turn_off(
             slot,
             f"The {language.label} language server did not answer {MAX_LATE} edits in a row "
-            f"within {self.settings.timeout:g} s; diagnostics for {name} files are off for "
-            "this session.",
+            f"within {self.settings.timeout:g} s; diagnostics for {language.name} files are "
+            "off for this session.",
         )
 
     def warm(self, path: str) -> None:

@@ -36,13 +36,14 @@ def made_at_run_time(root: Path, path: str, message: str) -> bool:
         starts = [start]
     else:
         starts = [root, root / "src"]
-    return any(_file_module_leads(root, start, parts) for start in starts)
-
-
-def _file_module_leads(root: Path, start: Path, parts: list[str]) -> bool:
-    """Whether, from `start`, the packages named by `parts` lead to a module file that
-    is followed by more names, all inside `root` (links resolved)."""
     inside = root.resolve()
+    return any(_file_module_leads(inside, start, parts) for start in starts)
+
+
+def _file_module_leads(inside: Path, start: Path, parts: list[str]) -> bool:
+    """Whether, from `start`, the packages named by `parts` lead to a module file that
+    is followed by more names, all inside the resolved workspace root `inside` (links
+    resolved)."""
     folder = start
     for part in parts[:-1]:
         if not folder.resolve().is_relative_to(inside):
