@@ -6,7 +6,6 @@ tool-call pipeline applies it, after the permission policy (and maybe the person
 
 from __future__ import annotations
 
-import contextlib
 import signal
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,9 +14,8 @@ from typing import Any
 from v4code.config import MAX_COMMAND_TIMEOUT
 from v4code.edits.snapshot import snapshot_after_command, snapshot_before_command
 from v4code.errors import Cancelled, ToolError
-from v4code.safety.isolation import isolated
 from v4code.safety.process import ProcessResult, command_env, run_process
-from v4code.safety.sandbox import sandboxed
+from v4code.safety.sandbox import confined
 from v4code.toolkit import ToolContext, ToolOutput, cap_output, tool
 from v4code.types import Preview, ToolSummary
 
@@ -117,10 +115,8 @@ def _execute(ctx: ToolContext, proposal: CommandProposal, argv: list[str]) -> Pr
     cap = max(ctx.output_cap, 1000)
     head = cap // 3
     try:
-        with (
-            sandboxed(argv, proposal.cwd, allow_read=ctx.sandbox_allow_read)
-            if proposal.sandboxed
-            else contextlib.nullcontext(isolated(argv))
+        with confined(
+            argv, proposal.cwd, sandbox=proposal.sandboxed, allow_read=ctx.sandbox_allow_read
         ) as final_argv:
             return run_process(
                 final_argv,

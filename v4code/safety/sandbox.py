@@ -725,8 +725,8 @@ def sandboxed(
 def confined(
     argv: Sequence[str], root: Path, *, sandbox: bool, allow_read: Iterable[str] = ()
 ) -> Iterator[list[str]]:
-    """A shell command v4code runs for the user's settings (a project's hook, a job's verify
-    command): in the sandbox when `sandbox` is on (SandboxUnavailable when it cannot start),
+    """A shell command v4code runs (the model's, a project's hook, a job's verify command):
+    in the sandbox when `sandbox` is on (SandboxUnavailable when it cannot start),
     else only out of sight of v4code's process (safety.isolation)."""
     if not sandbox:
         from v4code.safety.isolation import isolated
