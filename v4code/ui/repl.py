@@ -393,6 +393,8 @@ def complete_or_insert(buffer: Buffer) -> None:
     """Tab: a single completion goes straight into the line (no menu, so one Enter sends),
     several open the menu or move through it, as prompt-toolkit's own Tab does. The menu
     opened while typing is no reason to ask the person to pick the only choice in it."""
+    from itertools import islice
+
     from prompt_toolkit.completion import CompleteEvent
 
     state = buffer.complete_state
@@ -401,7 +403,8 @@ def complete_or_insert(buffer: Buffer) -> None:
         return
     completer = buffer.completer
     event = CompleteEvent(completion_requested=True)
-    found = list(completer.get_completions(buffer.document, event)) if completer else []
+    # Two say "several": the rest are the menu's to find, not this key's to count.
+    found = list(islice(completer.get_completions(buffer.document, event), 2)) if completer else []
     if len(found) == 1:
         buffer.apply_completion(found[0])
     elif state is not None:
