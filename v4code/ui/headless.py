@@ -319,7 +319,7 @@ class HeadlessRenderer:
             self._proposal = event
         if self.output == "jsonl":
             for shown in self.deltas.events(event):
-                self.out.write(json.dumps(event_to_dict(shown), default=str) + "\n")
+                self.out.write(json.dumps(event_to_dict(shown)) + "\n")  # jsonable already
             self.out.flush()
         elif self.output == "text":
             self._text(event)
