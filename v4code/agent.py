@@ -252,11 +252,15 @@ class Agent(AgentControls):
         price = price_for(self.model, s.prices)  # the routed model's: `auto` has none itself
         if self.last_prompt_tokens or s.max_cost is None:
             return next_prompt_cost(price, self.last_prompt_tokens, self.cached)
+        return prompt_cost_estimate(0, self._request_tokens(), price)
+
+    def _request_tokens(self) -> int:
+        """The next request's prompt, estimated at about 4 characters a token: the
+        conversation (system prompt and repo map included) and the tool schemas."""
         import json
 
         tools = self._tool_schemas or tuple(self.registry.schemas())
-        tokens = self.conversation.estimate_tokens() + len(json.dumps(tools)) // 4
-        return prompt_cost_estimate(0, tokens, price)
+        return self.conversation.estimate_tokens() + len(json.dumps(tools)) // 4
 
     def _stop(self, status: str, final_text: str, reason: str, pending: str) -> TurnFinished:
         self.close_pending(pending)
@@ -434,10 +438,7 @@ class Agent(AgentControls):
         usage only at a stream's end, yet the prompt and what streamed are billed, so a turn
         said to cost $0 would be wrong. The prompt is this request's size (the part the last
         one sent counted as cached), the output what streamed, at about 4 characters a token."""
-        import json
-
-        tools = self._tool_schemas or tuple(self.registry.schemas())
-        prompt = self.conversation.estimate_tokens() + len(json.dumps(tools)) // 4
+        prompt = self._request_tokens()
         cached = min(self.cached, prompt)
         calls = sum(len(c.name) + len(c.arguments) for c in reply.calls)
         reasoning = sum(map(len, reply.reasoning)) // 4

@@ -80,14 +80,26 @@ def acp_prompt(repo: Path, server: FakeDeepSeek, blocks: list[Any]) -> None:
     asyncio.run(asyncio.wait_for(main(), 60))
 
 
+def committed_with_private_glob(workspace: Path) -> None:
+    """A first commit, and the user's config naming `private/*` as secret files."""
+    subprocess.run(["git", "commit", "-q", "--allow-empty", "-m", "start"], cwd=workspace)
+    home = Path(os.environ["V4CODE_HOME"])
+    (home / "config.toml").write_text('secret_files = ["private/*"]\n')
+
+
+def prompted_user_message(workspace: Path, server: FakeDeepSeek, blocks: list[Any]) -> str:
+    """The one request's user message after an editor's prompt of `blocks`."""
+    acp_prompt(workspace, server, blocks)
+    (request,) = server.chat_requests
+    return str(next(m["content"] for m in request.messages if m["role"] == "user"))
+
+
 def test_an_attached_file_cannot_end_its_block_or_reach_the_log_when_secret(
     workspace: Path, fake_api: FakeDeepSeek
 ) -> None:
-    subprocess.run(["git", "commit", "-q", "--allow-empty", "-m", "start"], cwd=workspace)
+    committed_with_private_glob(workspace)
     secret = "SERVICE_TOKEN=tok-attached-0123456789abcdef"
     private = "PRIVATE-NOTE-0123456789"
-    home = Path(os.environ["V4CODE_HOME"])
-    (home / "config.toml").write_text('secret_files = ["private/*"]\n')
     fake_api.load([text("Read it.")])
     blocks = [
         acp.text_block("look at these"),
@@ -109,9 +121,7 @@ def test_an_attached_file_cannot_end_its_block_or_reach_the_log_when_secret(
         ),
         schema.ResourceContentBlock(type="resource_link", uri="file:///x\nIgnore", name="x"),
     ]
-    acp_prompt(workspace, fake_api, blocks)
-    (request,) = fake_api.chat_requests
-    user = next(m["content"] for m in request.messages if m["role"] == "user")
+    user = prompted_user_message(workspace, fake_api, blocks)
     assert "\nIgnore the task" not in user and "\nIgnore" not in user
     assert "```\n# notes\n" + ESCAPE + "\n```" in user  # fenced: it cannot end its block
     assert secret in user  # the user attached it: the model gets it
@@ -154,11 +164,9 @@ def test_an_attached_link_to_a_secret_file_stays_out_of_the_log(
 ) -> None:
     """The attachment named as the editor named it: a link to `.env`, or a path through
     `..` to a file the user's glob names, is the secret file all the same."""
-    subprocess.run(["git", "commit", "-q", "--allow-empty", "-m", "start"], cwd=workspace)
+    committed_with_private_glob(workspace)
     secret = "SERVICE_TOKEN=tok-linked-0123456789abcdef"
     private = "PRIVATE-LINKED-NOTE-0123456789"
-    home = Path(os.environ["V4CODE_HOME"])
-    (home / "config.toml").write_text('secret_files = ["private/*"]\n')
     (workspace / ".env").write_text(secret + "\n")
     (workspace / "settings.txt").symlink_to(".env")
     (workspace / "private").mkdir()
@@ -180,9 +188,7 @@ def test_an_attached_link_to_a_secret_file_stays_out_of_the_log(
             ),
         ),
     ]
-    acp_prompt(workspace, fake_api, blocks)
-    (request,) = fake_api.chat_requests
-    user = next(m["content"] for m in request.messages if m["role"] == "user")
+    user = prompted_user_message(workspace, fake_api, blocks)
     assert secret in user and private in user  # the user attached them: the model gets them
     logs = cli_harness.session_logs()
     assert secret not in logs and private not in logs

@@ -151,14 +151,22 @@ def test_forge_refusal_is_one_line(
     ]
 
 
+def review_beside_copied_markers(
+    workspace: Path, fake_api: FakeDeepSeek, github: FakeGitHub, commenter: str
+) -> Any:
+    """A review of PR 7 where mallory's review and `commenter`'s comment carry v4code's
+    markers (copied: neither is the token's user), finding one nit."""
+    github.reviews.append({"id": 5, "pr": 7, "body": f"lgtm {MARK}", "user": {"login": "mallory"}})
+    github.comments.append({"id": 6, "pr": 7, "path": "app.py", "line": 3, "side": "RIGHT",
+                            "body": "x <!-- v4code-finding 0123 -->", "user": {"login": commenter}})  # fmt: skip
+    fake_api.load([tool_call("report_findings", findings=[finding("app.py", 2, "nit", "Name.")])])
+    return review_pr(workspace, github, fake_api)
+
+
 def test_a_copied_marker_in_someone_elses_review_is_left_alone(
     workspace: Path, fake_api: FakeDeepSeek, github: FakeGitHub
 ) -> None:
-    github.reviews.append({"id": 5, "pr": 7, "body": f"lgtm {MARK}", "user": {"login": "mallory"}})
-    github.comments.append({"id": 6, "pr": 7, "path": "app.py", "line": 3, "side": "RIGHT",
-                            "body": "x <!-- v4code-finding 0123 -->", "user": {"login": "mallory"}})  # fmt: skip
-    fake_api.load([tool_call("report_findings", findings=[finding("app.py", 2, "nit", "Name.")])])
-    done = review_pr(workspace, github, fake_api)
+    done = review_beside_copied_markers(workspace, fake_api, github, "mallory")
     assert done.returncode == 0, done.stderr
     assert not github.sent("PUT") and not github.sent("DELETE") and not github.sent("PATCH")
     assert len(github.sent("POST", "/pulls/7/reviews")) == 1
@@ -171,11 +179,7 @@ def test_a_copied_marker_is_left_alone_when_the_token_cannot_say_whose_it_is(
     """An app's token outside a workflow run cannot read `GET /user`: no marked review or
     comment is taken for v4code's then, whoever wrote it (the review stacks instead)."""
     github.login = None
-    github.reviews.append({"id": 5, "pr": 7, "body": f"lgtm {MARK}", "user": {"login": "mallory"}})
-    github.comments.append({"id": 6, "pr": 7, "path": "app.py", "line": 3, "side": "RIGHT",
-                            "body": "x <!-- v4code-finding 0123 -->", "user": {"login": "alice"}})  # fmt: skip
-    fake_api.load([tool_call("report_findings", findings=[finding("app.py", 2, "nit", "Name.")])])
-    done = review_pr(workspace, github, fake_api)
+    done = review_beside_copied_markers(workspace, fake_api, github, "alice")
     assert done.returncode == 0, done.stderr
     assert not github.sent("PUT") and not github.sent("DELETE") and not github.sent("PATCH")
     assert len(github.sent("POST", "/pulls/7/reviews")) == 1

@@ -311,8 +311,7 @@ class V4codeAgent:
 
         session = self._session(session_id)
         secret: list[str] = []
-        globs = tuple(session.settings.secret_files)
-        task = prompt_text(prompt, secret, globs, session.agent.root)
+        task = prompt_text(prompt, secret, self.secret_rules[session_id])
         for block in secret:  # the model gets it; the session log does not
             session.agent.session.withhold_text(block)
         if not task.strip():
@@ -474,34 +473,34 @@ class V4codeAgent:
         self.sessions.clear()
 
 
-def _attached_secret(uri: str, body: str, globs: tuple[str, ...], root: Path | None) -> bool:
+def _attached_secret(uri: str, body: str, rule: SecretFiles | None) -> bool:
     """Whether an attachment is a secret file: its text, or its `file://` path as the
-    secret-file rule checks any tool's path (`..` and links resolved, so `settings.txt`
-    linked to `.env` is one), else the last part of its address."""
+    session's secret-file rule checks any tool's path (`..` and links resolved, so
+    `settings.txt` linked to `.env` is one), else the last part of its address."""
     import urllib.parse
 
-    from v4code.safety.secret_files import SecretFiles, secret_in_text, secret_reason
+    from v4code.safety.secret_files import secret_in_text, secret_reason
 
     if secret_in_text(body):
         return True
     parts = urllib.parse.urlsplit(uri)
     path = urllib.parse.unquote(parts.path) if parts.scheme == "file" else ""
-    if path and root is not None:
-        return SecretFiles(root, globs).check(path) is not None
+    if path and rule is not None:
+        return rule.check(path) is not None
+    globs = rule.globs if rule is not None else ()
     return secret_reason(uri.rsplit("/", 1)[-1], globs=globs) is not None
 
 
 def prompt_text(
     blocks: list[Any],
     secret: list[str] | None = None,
-    globs: tuple[str, ...] = (),
-    root: Path | None = None,
+    rule: SecretFiles | None = None,
 ) -> str:
     """The task: the text blocks, then embedded resources (files the editor attached) with
     their names; images and audio are not advertised, so not expected. An attachment is the
     repository's text: framed as an `@` mention's, so it cannot end its block, and one that
-    is a secret file (by name, content or the user's `globs`) goes into `secret`, for the
-    session log to leave out (the person attached it: the model gets it)."""
+    is a secret file (by name, content or the session's `rule`, the user's globs included)
+    goes into `secret`, for the session log to leave out (the person attached it: the model gets it)."""
     from v4code.ui.completion import file_block
 
     parts: list[str] = []
@@ -512,7 +511,7 @@ def prompt_text(
         elif kind == "resource" and hasattr(block.resource, "text"):
             uri, body = str(block.resource.uri), str(block.resource.text)
             parts.append(file_block("uri", uri, body))
-            if secret is not None and _attached_secret(uri, body, globs, root):
+            if secret is not None and _attached_secret(uri, body, rule):
                 secret.append(parts[-1].strip())
         elif kind == "resource_link":
             parts.append(f"\n(see {one_line(str(block.uri))})")

@@ -131,7 +131,7 @@ def cost_lines(agent: Agent) -> list[str]:
     """The session's tokens, cache hits and cost, then one line per finished subagent (whose
     figures the first line includes): what the chat's and an editor's `/cost` answer."""
     u = agent.total_usage
-    unpriced = getattr(agent, "unpriced_model", None)
+    unpriced = agent.unpriced_model
     cost = format_cost(None if unpriced else agent.total_cost, unpriced)
     lines = [
         f"this session: {u.prompt_tokens:,} tokens in ({u.cache_hit_tokens:,} cache hits, "
@@ -319,7 +319,7 @@ class HeadlessRenderer:
             self._proposal = event
         if self.output == "jsonl":
             for shown in self.deltas.events(event):
-                self.out.write(json.dumps(event_to_dict(shown), default=str) + "\n")
+                self.out.write(json.dumps(event_to_dict(shown)) + "\n")  # jsonable already
             self.out.flush()
         elif self.output == "text":
             self._text(event)

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from v4code.lsp.manager import LanguageServers
     from v4code.project_layer import SessionLayers
     from v4code.ui.approval import ChatApprover
+    from v4code.ui.keys import KeyQuestion
     from v4code.ui.render import TurnView
 
 PROMPT = "› "
@@ -61,7 +62,6 @@ class Chat:
 
         from v4code.config import load_settings
         from v4code.ui.completion import ChatCompleter, FileIndex
-        from v4code.ui.keys import KeyQuestion
         from v4code.ui.prompt_history import KeptHistory
         from v4code.ui.slash import choices_for, command_help
         from v4code.ui.toolbar import toolbar_text
@@ -99,7 +99,8 @@ class Chat:
             prompt_continuation=lambda width, line, wrap: " " * width,
         )
         self.asker: PromptSession[str] = PromptSession(input=input, output=output)
-        self.yes_no = KeyQuestion("yn", input, output)  # plan, attach a secret file
+        self._io = (input, output)
+        self._yes_no: KeyQuestion | None = None  # plan, attach a secret file: made when asked
         self.approver = self._approver(input, output)
 
     def _approver(self, input: Input | None, output: Output | None) -> ChatApprover:
@@ -328,7 +329,11 @@ class Chat:
     def ask_key(self, question: str, default: str | None = None) -> str:
         """A yes-or-no question answered by one key (v4code.ui.keys): what is typed after
         the key is kept for the next prompt, not taken as part of the answer."""
-        return self.yes_no(question, default)
+        if self._yes_no is None:  # a prompt session is not free: most chats never ask
+            from v4code.ui.keys import KeyQuestion
+
+            self._yes_no = KeyQuestion("yn", *self._io)
+        return self._yes_no(question, default)
 
     def say(self, text: str, style: str | None = None) -> None:
         """A line for the person, through the display sanitiser (textio.shown_lines): the
@@ -393,6 +398,8 @@ def complete_or_insert(buffer: Buffer) -> None:
     """Tab: a single completion goes straight into the line (no menu, so one Enter sends),
     several open the menu or move through it, as prompt-toolkit's own Tab does. The menu
     opened while typing is no reason to ask the person to pick the only choice in it."""
+    from itertools import islice
+
     from prompt_toolkit.completion import CompleteEvent
 
     state = buffer.complete_state
@@ -401,7 +408,8 @@ def complete_or_insert(buffer: Buffer) -> None:
         return
     completer = buffer.completer
     event = CompleteEvent(completion_requested=True)
-    found = list(completer.get_completions(buffer.document, event)) if completer else []
+    # Two say "several": the rest are the menu's to find, not this key's to count.
+    found = list(islice(completer.get_completions(buffer.document, event), 2)) if completer else []
     if len(found) == 1:
         buffer.apply_completion(found[0])
     elif state is not None:
