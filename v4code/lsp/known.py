@@ -12,7 +12,6 @@ matched first, so a second error with an old message elsewhere is still news.
 
 from __future__ import annotations
 
-import difflib
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -54,6 +53,8 @@ def line_map(before: str, after: str) -> dict[int, int]:
     middle_a, middle_b = a[head : len(a) - tail], b[head : len(b) - tail]
     if max(len(middle_a), len(middle_b)) > MAX_MAPPED_LINES:
         return out
+    import difflib  # only once an edit is checked: sessions start without it
+
     matcher = difflib.SequenceMatcher(None, middle_a, middle_b, autojunk=False)
     for i, j, size in matcher.get_matching_blocks():
         out.update((head + j + k, head + i + k) for k in range(size))
