@@ -16,6 +16,7 @@ server saw, exit codes and output, the files on disk.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -206,6 +207,28 @@ def test_a_command_cannot_read_the_key_a_profile_names(
     assert fake_api.chat_requests[0].headers["authorization"] == f"Bearer {key}"
     seen = fake_api.chat_requests[1].messages[-1]["content"]
     assert "exit code: 0" in seen and key[::-1] not in seen
+
+
+@pytest.mark.parametrize("name", ["HOME", "PATH"])
+def test_a_profile_whose_key_env_names_a_shared_variable_takes_nothing_out(
+    workspace: Path, fake_api: FakeDeepSeek, v4code_home: Path, name: str
+) -> None:
+    # Every profile's key_env, used or not, left every command's environment (HOME empty,
+    # PATH the shell's default) and its value was masked in all v4code showed.
+    (v4code_home / "config.toml").write_text(
+        f'[profiles.oops]\nbase_url = "{fake_api.base_url}"\nkey_env = "{name}"\n'
+    )
+    fake_api.load([tool_call("run_command", command=f"echo seen=${name}"), text("Done.")])
+    done = v4code(
+        workspace, "run", "--permission-mode", "full-auto", "go", base_url=fake_api.base_url
+    )
+    assert done.returncode == 0, done.stderr
+    seen = fake_api.chat_requests[1].messages[-1]["content"]
+    assert f"seen={os.environ[name]}" in seen
+    done = v4code(workspace, "run", "--profile", "oops", "go", key=None)
+    assert done.returncode != 0
+    assert f"key_env = '{name}' names a variable every program needs" in done.stderr
+    assert len(fake_api.chat_requests) == 2
 
 
 # --- 3. secret files in the map and in locate ----------------------------------------------
