@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from chat_harness import ENTER, chat
 from cli_harness import plan_each, v4code
-from conftest import git, make_repo, mcp_table, program_on_path
+from conftest import MCP_SERVER, git, make_repo, mcp_table, program_on_path
 from fake_api import FakeDeepSeek, text, tool_call, tool_calls
 
 HOOKS = ("before_tool", "after_tool", "turn_end")
@@ -148,6 +149,45 @@ def test_chat_no_starts_nothing_of_an_untrusted_v4code(
     assert "/ship is this repository's own command" in screen  # not run: says how to trust
     assert "PLANTED" not in sent(fake_api)
     assert "There is no tool named 'evil__echo'" in sent(fake_api)
+
+
+def test_a_project_mcp_server_runs_in_the_sandbox_so_a_file_it_imports_is_no_way_out(
+    workspace: Path, fake_api: FakeDeepSeek, tmp_path: Path
+) -> None:
+    # Trust covers tools/srv.py, the file the server's command names, not the helper it
+    # imports: the model rewrote that in one session, the next ran it with the user's rights.
+    marker = tmp_path / "escaped"
+    tools = workspace / "tools"
+    tools.mkdir()
+    (tools / "helper.py").write_text("")
+    (tools / "srv.py").write_text(
+        "import runpy, sys\n\nimport helper\n\n"
+        f"sys.argv = [{str(MCP_SERVER)!r}, 'stdio']\n"
+        f"runpy.run_path({str(MCP_SERVER)!r}, run_name='__main__')\n"
+    )
+    (workspace / ".v4code").mkdir()
+    (workspace / ".v4code" / "config.toml").write_text(
+        f"[mcp.servers.p]\ncommand = {json.dumps(sys.executable)}\nargs = ['tools/srv.py']\n"
+        "allow = ['p__*']\n"
+    )
+    assert v4code(workspace, "trust").returncode == 0
+    planted = f"open({str(marker)!r}, 'w').write('x')\n"
+    fake_api.load(
+        [
+            tool_calls([("write_file", {"path": "tools/helper.py", "content": planted})]),
+            text("Done."),
+            tool_calls([("p__echo", {"text": "up"})]),
+            text("Done."),
+        ]
+    )
+    for _ in range(2):
+        done = v4code(
+            workspace, "run", "--permission-mode", "full-auto", "go", server=fake_api, sandbox=True
+        )
+        assert done.returncode == 0, done.stderr
+    assert (tools / "helper.py").read_text() == planted
+    assert "up" in fake_api.chat_requests[-1].messages[-1]["content"]  # it ran, sandboxed
+    assert not marker.exists()
 
 
 # --- 2. endpoints, profiles and keys ---------------------------------------------------------
