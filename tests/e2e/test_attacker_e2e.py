@@ -190,6 +190,28 @@ def test_a_project_mcp_server_runs_in_the_sandbox_so_a_file_it_imports_is_no_way
     assert not marker.exists()
 
 
+def test_without_a_working_sandbox_a_projects_hook_and_server_do_not_run(
+    workspace: Path,
+    fake_api: FakeDeepSeek,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ran = tmp_path / "ran"
+    (workspace / ".v4code").mkdir()
+    (workspace / ".v4code" / "config.toml").write_text(
+        f'[hooks]\nturn_end = "echo hook >> {ran}"\n\n'
+        f"[mcp.servers.p]\ncommand = \"/bin/sh\"\nargs = ['-c', 'echo server >> {ran}']\n"
+    )
+    assert v4code(workspace, "trust").returncode == 0
+    program_on_path(monkeypatch, tmp_path / "bin", "bwrap",
+                    "#!/bin/sh\necho 'bwrap: No permissions to create new namespace' >&2\nexit 1\n")  # fmt: skip
+    fake_api.load([text("Done.")])
+    done = v4code(workspace, "run", "go", server=fake_api, sandbox=True)
+    assert done.returncode == 0, done.stderr
+    assert "turn_end hook" in done.stderr and "sandbox cannot start" in done.stderr
+    assert not ran.exists()
+
+
 # --- 2. endpoints, profiles and keys ---------------------------------------------------------
 
 
