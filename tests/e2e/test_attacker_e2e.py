@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 from chat_harness import ENTER, chat
 from cli_harness import plan_each, v4code
-from conftest import MCP_SERVER, git, make_repo, mcp_table, program_on_path
+from conftest import MCP_SERVER, git, make_repo, mcp_table, needs_bwrap, program_on_path
 from fake_api import FakeDeepSeek, text, tool_call, tool_calls
 
 HOOKS = ("before_tool", "after_tool", "turn_end")
@@ -210,6 +210,26 @@ def test_without_a_working_sandbox_a_projects_hook_and_server_do_not_run(
     assert done.returncode == 0, done.stderr
     assert "turn_end hook" in done.stderr and "sandbox cannot start" in done.stderr
     assert not ran.exists()
+
+
+@needs_bwrap
+def test_a_sandboxed_command_cannot_plant_the_compiled_dataclass_code(
+    workspace: Path, fake_api: FakeDeepSeek, v4code_home: Path
+) -> None:
+    # The cache is code v4code runs at its next start, outside any sandbox.
+    fake_api.load([text("Done.")])
+    assert v4code(workspace, "run", "hi", server=fake_api).returncode == 0
+    [cache] = (v4code_home / "cache").glob("dataclass-code.*.marshal")
+    before = cache.read_bytes()
+    plant = f"echo x > {cache} && echo PLANTED; ln -sf /tmp/x {cache} && echo LINKED"
+    fake_api.load([tool_call("run_command", command=plant), text("Done.")])
+    done = v4code(
+        workspace, "run", "--permission-mode", "full-auto", "go", server=fake_api, sandbox=True
+    )
+    assert done.returncode == 0, done.stderr
+    told = fake_api.chat_requests[-1].messages[-1]["content"]
+    assert "exit code" in told and "PLANTED" not in told and "LINKED" not in told
+    assert not cache.is_symlink() and cache.read_bytes()[:20] == before[:20]
 
 
 # --- 2. endpoints, profiles and keys ---------------------------------------------------------
