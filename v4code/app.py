@@ -91,9 +91,11 @@ def _extensions(
     found: dict[str, Any] = {}
     loaded = load_servers(root, layers)  # read once: the session gets what was checked here
     if loaded.servers:
+        from v4code.mcp.client import ProjectConfinement
         from v4code.mcp.session import McpSession
 
-        mcp = McpSession(root, policy, user_home() / "logs", loaded)
+        confine = ProjectConfinement(root, settings.sandbox, settings.sandbox_allow_read)
+        mcp = McpSession(root, policy, user_home() / "logs", loaded, confine)
         before_apply.append(mcp.before_apply)
         found["tool_setup"] = functools.partial(mcp.install, wait=mcp_wait)
     hooks = load_hooks(

@@ -219,10 +219,32 @@ def user_profiles(user: dict[str, Any] | None = None) -> dict[str, dict[str, Any
         raise ConfigError(f"{user_config_path()}: [profiles] must be a table of tables")
     profiles = {str(k): v for k, v in raw.items() if isinstance(v, dict)}
     for table in profiles.values():
-        if isinstance(table.get("key_env"), str) and table["key_env"]:
-            add_secret_env(table["key_env"])  # every profile's key, used or not
+        key_env = table.get("key_env")
+        if isinstance(key_env, str) and key_env and not shared_variable(key_env):
+            add_secret_env(key_env)  # every profile's key, used or not
             take_out(table["key_env"])
     return profiles
+
+
+SHARED_VARIABLES = frozenset(
+    {
+        "PATH", "HOME", "USER", "LOGNAME", "SHELL", "PWD", "OLDPWD", "TERM", "LANG",
+        "LANGUAGE", "TZ", "TMPDIR", "TMP", "TEMP", "DISPLAY", "WAYLAND_DISPLAY", "EDITOR",
+        "VISUAL", "PAGER", "HOSTNAME", "MAIL", "SHLVL", "VIRTUAL_ENV", "SSH_AUTH_SOCK",
+        "V4CODE_HOME",
+    }
+)  # fmt: skip
+"""Variables every program reads that hold no key: a profile's `key_env` naming one would
+take it out of every command's, hook's and server's environment and mask its value in all
+v4code shows and writes (`key_env = "HOME"`: every command without a home)."""
+_SHARED_PREFIXES = ("LC_", "LD_", "XDG_", "PYTHON", "DBUS_", "V4CODE_HANDOFF")
+
+
+def shared_variable(key_env: str) -> bool:
+    """Whether a profile's `key_env` names one of SHARED_VARIABLES: never taken for a key
+    (it stays in every environment), and a profile using it is refused."""
+    upper = key_env.upper()
+    return upper in SHARED_VARIABLES or upper.startswith(_SHARED_PREFIXES)
 
 
 def profile_layer(name: str, user: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -243,6 +265,11 @@ def profile_layer(name: str, user: dict[str, Any] | None = None) -> dict[str, An
     if key_env is not None:
         if not isinstance(key_env, str) or not key_env:
             raise ConfigError(f"{source}: key_env must name an environment variable")
+        if shared_variable(key_env):
+            raise ConfigError(
+                f"{source}: key_env = {key_env!r} names a variable every program needs, "
+                "not a key; name the variable that holds the endpoint's key"
+            )
         layer["api_key"] = os.environ.get(key_env) or None
     elif "base_url" in table:
         layer["api_key"] = None  # another endpoint never receives the DeepSeek key

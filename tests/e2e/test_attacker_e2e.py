@@ -16,13 +16,15 @@ server saw, exit codes and output, the files on disk.
 from __future__ import annotations
 
 import json
+import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from chat_harness import ENTER, chat
 from cli_harness import plan_each, v4code
-from conftest import git, make_repo, mcp_table, program_on_path
+from conftest import MCP_SERVER, git, make_repo, mcp_table, needs_bwrap, program_on_path
 from fake_api import FakeDeepSeek, text, tool_call, tool_calls
 
 HOOKS = ("before_tool", "after_tool", "turn_end")
@@ -149,6 +151,87 @@ def test_chat_no_starts_nothing_of_an_untrusted_v4code(
     assert "There is no tool named 'evil__echo'" in sent(fake_api)
 
 
+def test_a_project_mcp_server_runs_in_the_sandbox_so_a_file_it_imports_is_no_way_out(
+    workspace: Path, fake_api: FakeDeepSeek, tmp_path: Path
+) -> None:
+    # Trust covers tools/srv.py, the file the server's command names, not the helper it
+    # imports: the model rewrote that in one session, the next ran it with the user's rights.
+    marker = tmp_path / "escaped"
+    tools = workspace / "tools"
+    tools.mkdir()
+    (tools / "helper.py").write_text("")
+    (tools / "srv.py").write_text(
+        "import runpy, sys\n\nimport helper\n\n"
+        f"sys.argv = [{str(MCP_SERVER)!r}, 'stdio']\n"
+        f"runpy.run_path({str(MCP_SERVER)!r}, run_name='__main__')\n"
+    )
+    (workspace / ".v4code").mkdir()
+    (workspace / ".v4code" / "config.toml").write_text(
+        f"[mcp.servers.p]\ncommand = {json.dumps(sys.executable)}\nargs = ['tools/srv.py']\n"
+        "allow = ['p__*']\n"
+    )
+    assert v4code(workspace, "trust").returncode == 0
+    planted = f"open({str(marker)!r}, 'w').write('x')\n"
+    fake_api.load(
+        [
+            tool_calls([("write_file", {"path": "tools/helper.py", "content": planted})]),
+            text("Done."),
+            tool_calls([("p__echo", {"text": "up"})]),
+            text("Done."),
+        ]
+    )
+    for _ in range(2):
+        done = v4code(
+            workspace, "run", "--permission-mode", "full-auto", "go", server=fake_api, sandbox=True
+        )
+        assert done.returncode == 0, done.stderr
+    assert (tools / "helper.py").read_text() == planted
+    assert "up" in fake_api.chat_requests[-1].messages[-1]["content"]  # it ran, sandboxed
+    assert not marker.exists()
+
+
+def test_without_a_working_sandbox_a_projects_hook_and_server_do_not_run(
+    workspace: Path,
+    fake_api: FakeDeepSeek,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ran = tmp_path / "ran"
+    (workspace / ".v4code").mkdir()
+    (workspace / ".v4code" / "config.toml").write_text(
+        f'[hooks]\nturn_end = "echo hook >> {ran}"\n\n'
+        f"[mcp.servers.p]\ncommand = \"/bin/sh\"\nargs = ['-c', 'echo server >> {ran}']\n"
+    )
+    assert v4code(workspace, "trust").returncode == 0
+    program_on_path(monkeypatch, tmp_path / "bin", "bwrap",
+                    "#!/bin/sh\necho 'bwrap: No permissions to create new namespace' >&2\nexit 1\n")  # fmt: skip
+    fake_api.load([text("Done.")])
+    done = v4code(workspace, "run", "go", server=fake_api, sandbox=True)
+    assert done.returncode == 0, done.stderr
+    assert "turn_end hook" in done.stderr and "sandbox cannot start" in done.stderr
+    assert not ran.exists()
+
+
+@needs_bwrap
+def test_a_sandboxed_command_cannot_plant_the_compiled_dataclass_code(
+    workspace: Path, fake_api: FakeDeepSeek, v4code_home: Path
+) -> None:
+    # The cache is code v4code runs at its next start, outside any sandbox.
+    fake_api.load([text("Done.")])
+    assert v4code(workspace, "run", "hi", server=fake_api).returncode == 0
+    [cache] = (v4code_home / "cache").glob("dataclass-code.*.marshal")
+    before = cache.read_bytes()
+    plant = f"echo x > {cache} && echo PLANTED; ln -sf /tmp/x {cache} && echo LINKED"
+    fake_api.load([tool_call("run_command", command=plant), text("Done.")])
+    done = v4code(
+        workspace, "run", "--permission-mode", "full-auto", "go", server=fake_api, sandbox=True
+    )
+    assert done.returncode == 0, done.stderr
+    told = fake_api.chat_requests[-1].messages[-1]["content"]
+    assert "exit code" in told and "PLANTED" not in told and "LINKED" not in told
+    assert not cache.is_symlink() and cache.read_bytes()[:20] == before[:20]
+
+
 # --- 2. endpoints, profiles and keys ---------------------------------------------------------
 
 
@@ -206,6 +289,28 @@ def test_a_command_cannot_read_the_key_a_profile_names(
     assert fake_api.chat_requests[0].headers["authorization"] == f"Bearer {key}"
     seen = fake_api.chat_requests[1].messages[-1]["content"]
     assert "exit code: 0" in seen and key[::-1] not in seen
+
+
+@pytest.mark.parametrize("name", ["HOME", "PATH"])
+def test_a_profile_whose_key_env_names_a_shared_variable_takes_nothing_out(
+    workspace: Path, fake_api: FakeDeepSeek, v4code_home: Path, name: str
+) -> None:
+    # Every profile's key_env, used or not, left every command's environment (HOME empty,
+    # PATH the shell's default) and its value was masked in all v4code showed.
+    (v4code_home / "config.toml").write_text(
+        f'[profiles.oops]\nbase_url = "{fake_api.base_url}"\nkey_env = "{name}"\n'
+    )
+    fake_api.load([tool_call("run_command", command=f"echo seen=${name}"), text("Done.")])
+    done = v4code(
+        workspace, "run", "--permission-mode", "full-auto", "go", base_url=fake_api.base_url
+    )
+    assert done.returncode == 0, done.stderr
+    seen = fake_api.chat_requests[1].messages[-1]["content"]
+    assert f"seen={os.environ[name]}" in seen
+    done = v4code(workspace, "run", "--profile", "oops", "go", key=None)
+    assert done.returncode != 0
+    assert f"key_env = '{name}' names a variable every program needs" in done.stderr
+    assert len(fake_api.chat_requests) == 2
 
 
 # --- 3. secret files in the map and in locate ----------------------------------------------

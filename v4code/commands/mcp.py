@@ -32,12 +32,13 @@ def _pairs(values: tuple[str, ...], what: str) -> dict[str, str]:
 def list_command(wait: float) -> None:
     """Start each configured server and show its state and tools; exit 1 when one did not
     start."""
-    from v4code.config import user_home
-    from v4code.mcp.client import McpHub
+    from v4code.config import load_settings, user_home
+    from v4code.mcp.client import McpHub, ProjectConfinement
     from v4code.mcp.config import load_servers
     from v4code.workspace import workspace_root
 
-    loaded = load_servers(workspace_root())
+    root = workspace_root()
+    loaded = load_servers(root)
     for notice in loaded.notices:
         say(f"v4code: {notice}", err=True)
     if not loaded.servers:
@@ -45,7 +46,10 @@ def list_command(wait: float) -> None:
         return
     from v4code.textio import one_line
 
-    hub = McpHub(loaded.servers, user_home() / "logs")  # the chat's log, so the reason is there
+    settings = load_settings(root).settings
+    confine = ProjectConfinement(root, settings.sandbox, settings.sandbox_allow_read)
+    # the chat's log, so the reason is there
+    hub = McpHub(loaded.servers, user_home() / "logs", confine=confine)
     hub.start()
     failed = []
     try:

@@ -69,6 +69,18 @@ class ServerState:
         return self.config.name
 
 
+@dataclass(frozen=True)
+class ProjectConfinement:
+    """Where a project's servers run: in the sandbox of the user's settings (the workspace
+    writable, the network kept), as a project's hooks do. Trust covers the files their
+    command names, not what those import or read (`tools/helpers.py`), which the model can
+    rewrite; `sandbox = false` in the user's config runs them as the user's own."""
+
+    root: Path
+    sandbox: bool = True
+    allow_read: tuple[str, ...] = ()
+
+
 class McpHub:
     """The MCP servers of one process: started once, shared by the sessions of a chat."""
 
@@ -77,9 +89,11 @@ class McpHub:
         servers: Iterable[ServerConfig],
         log_dir: Path | None = None,
         project_trusted: Callable[[], bool] | None = None,
+        confine: ProjectConfinement | None = None,
     ) -> None:
         self.servers = {s.name: ServerState(s) for s in servers}
         self._log_dir = log_dir
+        self._confine = confine or ProjectConfinement(Path.cwd())
         # A project's server is restarted only while the repository is still trusted as it
         # was: the model may have rewritten the script it runs since it first started.
         self._project_trusted = project_trusted
@@ -213,8 +227,20 @@ class McpHub:
             from v4code.safety.isolation import isolated
             from v4code.safety.process import command_env
 
-            # a PID namespace of its own: it cannot see v4code's process (safety.isolation)
-            argv = isolated([cfg.command, *cfg.args])
+            argv = [cfg.command, *cfg.args]
+            confine = self._confine
+            if cfg.source == "project" and confine.sandbox:
+                from v4code.safety.sandbox import SandboxUnavailable, sandboxed
+
+                try:
+                    argv = stack.enter_context(
+                        sandboxed(argv, confine.root, allow_read=confine.allow_read, network=True)
+                    )
+                except SandboxUnavailable as exc:
+                    raise OSError(f"a project's server runs in the sandbox: {exc}") from exc
+            else:
+                # a PID namespace of its own: it cannot see v4code's process (safety.isolation)
+                argv = isolated(argv)
             params = StdioServerParameters(
                 command=argv[0], args=argv[1:], env={**command_env(), **cfg.env}
             )

@@ -1,7 +1,8 @@
 """`[mcp.servers.NAME]` tables from the user's config and, once trusted, the project's.
 
-A trusted project's server command runs code by design (that is what trust means), but a
-project never gets the user's secrets: `${VAR}` in `env`, `headers` and `url` is expanded only
+A trusted project's server command runs code by design (that is what trust means), in the
+sandbox (mcp.client.ProjectConfinement: what it imports is not covered by the trust and the
+model can rewrite it), and a project never gets the user's secrets: `${VAR}` in `env`, `headers` and `url` is expanded only
 for the user's own servers, never for the model's API key, and a project's `allow` can only
 name its own server's tools.
 """

@@ -10,7 +10,7 @@ from __future__ import annotations
 import atexit
 from pathlib import Path
 
-from v4code.mcp.client import McpHub
+from v4code.mcp.client import McpHub, ProjectConfinement
 from v4code.mcp.config import SEPARATOR, LoadedServers, load_servers
 from v4code.mcp.tools import McpCall, register_tools
 from v4code.protocols import Proposal
@@ -22,9 +22,15 @@ STARTUP_WAIT = 10.0  # seconds the first request waits for servers still startin
 _hub: McpHub | None = None
 
 
-def shared_hub(loaded: LoadedServers, log_dir: Path | None, root: Path | None = None) -> McpHub:
+def shared_hub(
+    loaded: LoadedServers,
+    log_dir: Path | None,
+    root: Path | None = None,
+    confine: ProjectConfinement | None = None,
+) -> McpHub:
     """The process's hub, started anew only when the configured servers changed; a project's
-    servers (of `root`) are restarted only while it is still trusted."""
+    servers (of `root`) are restarted only while it is still trusted, and run as `confine`
+    says (in the sandbox unless the user turned it off)."""
     global _hub
     keys = sorted(s.key() for s in loaded.servers)
     if _hub is not None and sorted(s.config.key() for s in _hub.servers.values()) == keys:
@@ -38,7 +44,7 @@ def shared_hub(loaded: LoadedServers, log_dir: Path | None, root: Path | None = 
         def trusted() -> bool:
             return is_trusted(root)
 
-    _hub = McpHub(loaded.servers, log_dir, trusted)
+    _hub = McpHub(loaded.servers, log_dir, trusted, confine)
     _hub.start()
     atexit.register(_hub.close)
     return _hub
@@ -64,12 +70,17 @@ class McpSession:
         policy: PermissionPolicy,
         log_dir: Path | None,
         loaded: LoadedServers | None = None,
+        confine: ProjectConfinement | None = None,
     ) -> None:
         self.root = root
         self.policy = policy
         self.log_dir = log_dir
         self.loaded = loaded if loaded is not None else load_servers(root)
-        self.hub = shared_hub(self.loaded, log_dir, self.root) if self.loaded.servers else None
+        self.hub = (
+            shared_hub(self.loaded, log_dir, self.root, confine or ProjectConfinement(root))
+            if self.loaded.servers
+            else None
+        )
         self.names: list[str] = []
 
     def install(self, registry: ToolRegistry, wait: float = STARTUP_WAIT) -> list[str]:

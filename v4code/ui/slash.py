@@ -284,8 +284,13 @@ def cmd_mcp(chat: Chat, arg: str) -> None:
 
     if arg == "reload":
         from v4code.config import user_home
+        from v4code.mcp.client import ProjectConfinement
 
-        mcp = mcp_session.McpSession(chat.root, chat.agent.policy, user_home() / "logs")
+        settings = chat.agent.settings
+        confine = ProjectConfinement(chat.root, settings.sandbox, settings.sandbox_allow_read)
+        mcp = mcp_session.McpSession(
+            chat.root, chat.agent.policy, user_home() / "logs", None, confine
+        )
         hooks = chat.agent.pipeline.before_apply
         if not any(isinstance(getattr(h, "__self__", None), mcp_session.McpSession) for h in hooks):
             hooks.append(mcp.before_apply)  # the session opened without servers
